@@ -1,0 +1,50 @@
+/**
+ * D1 schema: the single source of truth for the SQL migrations in `migrations/`
+ * (generated with `npm run db:generate`). Times are UTC epoch milliseconds.
+ */
+import { sql } from "drizzle-orm";
+import { index, integer, real, sqliteTable, text } from "drizzle-orm/sqlite-core";
+
+/** Services seen by the monitor (dimension table). */
+export const services = sqliteTable("services", {
+  name: text("name").primaryKey(),
+  firstSeenAt: integer("first_seen_at").notNull(),
+});
+
+/** Raw request logs (fact table). */
+export const requestLogs = sqliteTable(
+  "request_logs",
+  {
+    seq: integer("seq").primaryKey(),
+    recordKey: text("record_key").notNull().unique(),
+    timestamp: integer("timestamp").notNull(),
+    receivedAt: integer("received_at").notNull(),
+    service: text("service").notNull(),
+    method: text("method").notNull(),
+    route: text("route").notNull(),
+    path: text("path").notNull(),
+    status: integer("status").notNull(),
+    latencyMs: real("latency_ms").notNull(),
+    ttfbMs: real("ttfb_ms"),
+    requestBytes: integer("request_bytes"),
+    responseBytes: integer("response_bytes"),
+    error: text("error"),
+    responseEmpty: integer("response_empty", { mode: "boolean" }).notNull().default(false),
+    clientId: text("client_id"),
+    requestId: text("request_id"),
+    clientIp: text("client_ip"),
+    userAgent: text("user_agent"),
+    consumer: text("consumer"),
+    region: text("region"),
+    attributes: text("attributes"),
+    source: text("source").notNull().default(sql`'ingest'`),
+  },
+  (t) => [
+    // Every index ends in the timestamp (and, implicitly, seq) so that newest-first keyset
+    // pages are read in index order without a sort.
+    index("idx_logs_time").on(t.timestamp),
+    index("idx_logs_status_time").on(t.status, t.timestamp),
+    index("idx_logs_service_time").on(t.service, t.timestamp),
+    index("idx_logs_service_route_method_time").on(t.service, t.route, t.method, t.timestamp),
+  ],
+);

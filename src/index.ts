@@ -1,0 +1,11 @@
+/** Worker entry: the HTTP app, the scheduled handler and the Durable Object classes. */
+import { app } from "./app";
+import { scheduled } from "./cron/scheduled";
+
+export { EndpointMonitor } from "./monitor/endpoint-monitor";
+export { ServiceRegistry } from "./monitor/service-registry";
+
+export default {
+  fetch: app.fetch,
+  scheduled,
+} satisfies ExportedHandler<Env>;

@@ -1,0 +1,12 @@
+/**
+ * Ingest counters of this isolate (accepted, rejected, hand-off retries, fallbacks, drops),
+ * reported by `/health` and, later, `/metrics`. Per isolate: they reset when it is recycled.
+ */
+export const ingestCounters = {
+  requests: 0,
+  accepted: 0,
+  rejected: 0,
+  handoff_retries: 0,
+  fallback_to_d1: 0,
+  dropped: 0,
+};

@@ -1,0 +1,151 @@
+/**
+ * Hand-off of accepted records from the ingest Worker to the endpoint Durable Objects: routes
+ * are capped per service, records grouped by endpoint, one RPC per endpoint per request.
+ * Each RPC is retried with backoff within the waitUntil budget; records whose Durable Object
+ * still cannot be reached are written to D1 directly as a last resort, and whatever still fails
+ * is logged as a structured error and counted, never dropped silently.
+ */
+import { writeLogBatch } from "../db/log-writer";
+import { log } from "../http/log";
+import type { EndpointMonitor, IngestResult } from "../monitor/endpoint-monitor";
+import type { Admission, ServiceRegistry } from "../monitor/service-registry";
+import { DEFAULT_MAX_ROUTES } from "../monitor/service-registry";
+import { endpointName, type LogRecord } from "./record";
+import { OVERFLOW_ROUTE } from "./route-template";
+import { ingestCounters } from "./counters";
+
+export const HANDOFF_ATTEMPTS = 4;
+const RETRY_BASE_MS = 100;
+
+/** Routes admitted per service in this isolate, and services known to be at their cap. */
+const admittedRoutes = new Map<string, Set<string>>();
+const fullServices = new Set<string>();
+const MAX_CACHED_SERVICES = 1000;
+
+function maxRoutes(env: Env): number {
+  const n = Number(env.MAX_ROUTES_PER_SERVICE);
+  return Number.isInteger(n) && n > 0 ? n : DEFAULT_MAX_ROUTES;
+}
+
+function registry(env: Env, service: string): DurableObjectStub<ServiceRegistry> {
+  const ns = env.SERVICE_REGISTRY;
+  return ns.get(ns.idFromName(service));
+}
+
+/** Rewrites each record's route to `/:other` when its service is past its cap of distinct routes. */
+export async function capRoutes(env: Env, records: LogRecord[]): Promise<void> {
+  const unknownByService = new Map<string, Set<string>>();
+  for (const r of records) {
+    if (admittedRoutes.get(r.service)?.has(r.route) || r.route === OVERFLOW_ROUTE) continue;
+    if (fullServices.has(r.service)) {
+      r.route = OVERFLOW_ROUTE;
+      continue;
+    }
+    let set = unknownByService.get(r.service);
+    if (!set) unknownByService.set(r.service, (set = new Set()));
+    set.add(r.route);
+  }
+  if (unknownByService.size === 0) return;
+  const limit = maxRoutes(env);
+  const admissions = new Map<string, Admission>();
+  await Promise.all(
+    [...unknownByService].map(async ([service, routes]) => {
+      try {
+        const admission = await registry(env, service).admit([...routes], limit);
+        admissions.set(service, admission);
+      } catch (err) {
+        // Counting a record under its own route beats losing it: the cap is best effort here.
+        log("warn", "route_cap_unavailable", { service, message: err instanceof Error ? err.message : String(err) });
+      }
+    }),
+  );
+  for (const [service, admission] of admissions) {
+    if (admittedRoutes.size >= MAX_CACHED_SERVICES && !admittedRoutes.has(service)) admittedRoutes.clear();
+    let cache = admittedRoutes.get(service);
+    if (!cache) admittedRoutes.set(service, (cache = new Set()));
+    for (const [route, countedAs] of Object.entries(admission.routes)) if (route === countedAs) cache.add(route);
+    if (admission.full) fullServices.add(service);
+  }
+  for (const r of records) {
+    const countedAs = admissions.get(r.service)?.routes[r.route];
+    if (countedAs !== undefined) r.route = countedAs;
+  }
+}
+
+/** Groups records by endpoint (service, method, route). */
+export function groupByEndpoint(records: readonly LogRecord[]): Map<string, LogRecord[]> {
+  const groups = new Map<string, LogRecord[]>();
+  for (const r of records) {
+    const name = endpointName(r);
+    const group = groups.get(name);
+    if (group) group.push(r);
+    else groups.set(name, [r]);
+  }
+  return groups;
+}
+
+const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+function endpointStub(env: Env, name: string): DurableObjectStub<EndpointMonitor> {
+  const ns = env.ENDPOINT_MONITOR;
+  return ns.get(ns.idFromName(name));
+}
+
+async function sendToEndpoint(env: Env, name: string, records: LogRecord[]): Promise<IngestResult> {
+  let lastError: unknown;
+  for (let attempt = 1; attempt <= HANDOFF_ATTEMPTS; attempt++) {
+    try {
+      // A fresh stub per attempt: a stub that saw an exception may be broken.
+      return await endpointStub(env, name).ingest(records);
+    } catch (err) {
+      lastError = err;
+      ingestCounters.handoff_retries++;
+      if (attempt < HANDOFF_ATTEMPTS) await sleep(RETRY_BASE_MS * 4 ** (attempt - 1) * (0.5 + Math.random()));
+    }
+  }
+  throw lastError;
+}
+
+export interface HandOffResult {
+  stored: number;
+  duplicates: number;
+  /** Records written to D1 directly because their Durable Object could not be reached. */
+  fallback: number;
+  /** Records that could be stored nowhere (logged and counted). */
+  failed: number;
+}
+
+/** Hands records to their endpoint Durable Objects; resolves once every record is committed or accounted for. */
+export async function handOff(env: Env, records: LogRecord[]): Promise<HandOffResult> {
+  const result: HandOffResult = { stored: 0, duplicates: 0, fallback: 0, failed: 0 };
+  if (records.length === 0) return result;
+  await capRoutes(env, records);
+  await Promise.all(
+    [...groupByEndpoint(records)].map(async ([name, group]) => {
+      try {
+        const r = await sendToEndpoint(env, name, group);
+        result.stored += r.stored;
+        result.duplicates += r.duplicates;
+      } catch (err) {
+        const message = err instanceof Error ? err.message : String(err);
+        try {
+          await writeLogBatch(env.DB, group.map((r) => JSON.stringify(r)), Date.now());
+          result.fallback += group.length;
+          ingestCounters.fallback_to_d1 += group.length;
+          log("warn", "handoff_fallback_to_d1", { endpoint: name, records: group.length, message });
+        } catch (fallbackErr) {
+          result.failed += group.length;
+          ingestCounters.dropped += group.length;
+          log("error", "handoff_failed", {
+            endpoint: name,
+            records: group.length,
+            record_keys: group.map((r) => r.key),
+            message,
+            fallback_message: fallbackErr instanceof Error ? fallbackErr.message : String(fallbackErr),
+          });
+        }
+      }
+    }),
+  );
+  return result;
+}

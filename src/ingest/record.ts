@@ -1,0 +1,158 @@
+/**
+ * The ingest record: its zod schema (validation at the edge, once) and the normalisation that
+ * turns a valid input into the stored `LogRecord`. Pure: the clock and the key generator are
+ * passed in.
+ */
+import { z } from "zod";
+import { zodMessages } from "../http/validate";
+import { redactPath, scrubText, splitPath, truncateAndScrubError } from "./redact";
+import { cleanRoute, templateRoute } from "./route-template";
+
+const ISO_WITH_OFFSET = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}:?\d{2})$/i;
+export const MAX_ATTRIBUTES = 32;
+export const FUTURE_TOLERANCE_MS = 5 * 60 * 1000;
+
+const attributeValue = z.union([z.string().max(1024), z.number().finite(), z.boolean()]);
+const optionalText = (max: number) => z.string().max(max).nullish();
+const optionalCount = z.number().int().nonnegative().nullish();
+
+/** Schema of one record as clients send it. Unknown fields are dropped. */
+export const logRecordInput = z.object({
+  timestamp: z.union([
+    z.number().int().nonnegative(),
+    z.string().regex(ISO_WITH_OFFSET, "must be ISO 8601 with a UTC offset (e.g. 2026-01-01T12:00:00Z) or epoch ms"),
+  ]),
+  service: z
+    .string()
+    .min(1)
+    .max(64)
+    .regex(/^[A-Za-z0-9._-]+$/, "must be 1-64 characters of A-Z a-z 0-9 . _ -"),
+  method: z
+    .string()
+    .min(1)
+    .max(16)
+    .regex(/^[A-Za-z]+$/, "must be an HTTP method name"),
+  path: z.string().min(1).max(2048).startsWith("/", "must start with /"),
+  status: z.number().int().min(100).max(599),
+  latency_ms: z.number().finite().nonnegative(),
+  route: z.string().min(1).max(256).startsWith("/", "must start with /").nullish(),
+  id: z.string().min(1).max(128).nullish(),
+  request_bytes: optionalCount,
+  response_bytes: optionalCount,
+  ttfb_ms: z.number().finite().nonnegative().nullish(),
+  error: z.string().max(100_000).nullish(),
+  response_empty: z.boolean().nullish(),
+  request_id: optionalText(128),
+  client_ip: optionalText(64),
+  user_agent: z.string().nullish(),
+  consumer: optionalText(128),
+  region: optionalText(64),
+  attributes: z
+    .record(z.string().min(1).max(64), attributeValue)
+    .refine((a) => Object.keys(a).length <= MAX_ATTRIBUTES, `at most ${MAX_ATTRIBUTES} attributes`)
+    .nullish(),
+});
+export type LogRecordInput = z.infer<typeof logRecordInput>;
+
+/** A normalised record, as buffered in the Durable Object and stored in D1. */
+export interface LogRecord {
+  /** Deterministic storage key: from the client's `id` when given, so retries are stored once. */
+  key: string;
+  timestamp: number;
+  received_at: number;
+  service: string;
+  method: string;
+  route: string;
+  path: string;
+  status: number;
+  latency_ms: number;
+  ttfb_ms: number | null;
+  request_bytes: number | null;
+  response_bytes: number | null;
+  error: string | null;
+  response_empty: boolean;
+  id: string | null;
+  request_id: string | null;
+  client_ip: string | null;
+  user_agent: string | null;
+  consumer: string | null;
+  region: string | null;
+  attributes: Record<string, string | number | boolean> | null;
+  source: "ingest" | "proxy";
+}
+
+export interface NormaliseContext {
+  now: number;
+  retentionMs: number;
+  newKey: () => string;
+}
+
+export type RecordResult = { ok: true; record: LogRecord } | { ok: false; errors: string[] };
+
+const USER_AGENT_MAX = 512;
+
+function parseTimestamp(value: number | string): number {
+  return typeof value === "number" ? value : Date.parse(value);
+}
+
+/** The storage key of a record: stable for a client id, fresh otherwise. */
+export function recordKey(service: string, clientId: string | null | undefined, newKey: () => string): string {
+  return clientId ? `c:${service}:${clientId}` : `g:${newKey()}`;
+}
+
+/** Validates one input and normalises it, or lists field-level errors. */
+export function normaliseRecord(input: unknown, ctx: NormaliseContext): RecordResult {
+  const parsed = logRecordInput.safeParse(input);
+  if (!parsed.success) return { ok: false, errors: zodMessages(parsed.error) };
+  const r = parsed.data;
+
+  const timestamp = parseTimestamp(r.timestamp);
+  if (!Number.isFinite(timestamp)) return { ok: false, errors: ["timestamp: not a valid date"] };
+  if (timestamp > ctx.now + FUTURE_TOLERANCE_MS) {
+    return { ok: false, errors: ["timestamp: more than 5 minutes in the future"] };
+  }
+  if (timestamp < ctx.now - ctx.retentionMs) {
+    return { ok: false, errors: ["timestamp: older than the raw-log retention"] };
+  }
+
+  const path = redactPath(r.path);
+  const route = r.route ? cleanRoute(r.route) : templateRoute(splitPath(r.path).pathname);
+  const attributes = r.attributes
+    ? Object.fromEntries(
+        Object.entries(r.attributes).map(([k, v]) => [k, typeof v === "string" ? scrubText(v) : v]),
+      )
+    : null;
+
+  return {
+    ok: true,
+    record: {
+      key: recordKey(r.service, r.id, ctx.newKey),
+      timestamp,
+      received_at: ctx.now,
+      service: r.service,
+      method: r.method.toUpperCase(),
+      route,
+      path,
+      status: r.status,
+      latency_ms: r.latency_ms,
+      ttfb_ms: r.ttfb_ms ?? null,
+      request_bytes: r.request_bytes ?? null,
+      response_bytes: r.response_bytes ?? null,
+      error: r.error ? truncateAndScrubError(r.error) : null,
+      response_empty: r.response_empty ?? false,
+      id: r.id ?? null,
+      request_id: r.request_id ?? null,
+      client_ip: r.client_ip ?? null,
+      user_agent: r.user_agent ? r.user_agent.slice(0, USER_AGENT_MAX) : null,
+      consumer: r.consumer ?? null,
+      region: r.region ?? null,
+      attributes,
+      source: "ingest",
+    },
+  };
+}
+
+/** The Durable Object name of a record's endpoint: (service, method, route). */
+export function endpointName(r: Pick<LogRecord, "service" | "method" | "route">): string {
+  return `${r.service} ${r.method} ${r.route}`;
+}

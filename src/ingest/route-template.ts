@@ -1,0 +1,52 @@
+/**
+ * Route templating: a concrete path such as `/users/123/orders/9f86d081884c7d65` becomes the
+ * endpoint's route `/users/:id/orders/:id`, so that one endpoint does not split into one
+ * Durable Object per id. Pure, no bindings.
+ */
+
+const INTEGER = /^\d+$/;
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+const LONG_HEX = /^(?=.*\d)[0-9a-f]{8,}$/i;
+// Base64/base64url-like tokens and prefixed ids (`cus_9s6XKzkNRiz8i3`): long, letters and digits mixed.
+const TOKEN = /^(?=.*\d)(?=.*[A-Za-z])[A-Za-z0-9_\-+.~]{16,}={0,2}$/;
+const EMAIL = /^[^@\s/]+@[^@\s/]+\.[^@\s/]+$/;
+
+export const ROUTE_MAX_CHARS = 256;
+
+/** True when a path segment looks like an identifier rather than a fixed name. */
+export function isIdLike(segment: string): boolean {
+  let decoded = segment;
+  try {
+    decoded = decodeURIComponent(segment);
+  } catch {
+    // keep the raw segment
+  }
+  return (
+    INTEGER.test(decoded) ||
+    UUID.test(decoded) ||
+    LONG_HEX.test(decoded) ||
+    EMAIL.test(decoded) ||
+    TOKEN.test(decoded)
+  );
+}
+
+/** Normalises a route: no query, no repeated or trailing slash, bounded length. */
+export function cleanRoute(route: string): string {
+  const q = route.search(/[?#]/);
+  const pathname = q === -1 ? route : route.slice(0, q);
+  const segments = pathname.split("/").filter((s) => s.length > 0);
+  const cleaned = `/${segments.join("/")}`;
+  return cleaned.length > ROUTE_MAX_CHARS ? cleaned.slice(0, ROUTE_MAX_CHARS) : cleaned;
+}
+
+/** Derives a route template from a concrete path by replacing id-like segments with `:id`. */
+export function templateRoute(pathname: string): string {
+  const segments = cleanRoute(pathname)
+    .split("/")
+    .filter((s) => s.length > 0)
+    .map((s) => (isIdLike(s) ? ":id" : s));
+  return cleanRoute(`/${segments.join("/")}`);
+}
+
+/** The route every record is counted under once a service has reached its cap of distinct routes. */
+export const OVERFLOW_ROUTE = "/:other";

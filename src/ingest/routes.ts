@@ -1,0 +1,80 @@
+/**
+ * `POST /v1/logs`: validate at the edge, answer at once, hand the records to the endpoint
+ * Durable Objects in `waitUntil` (or before answering with `?sync=1`).
+ */
+import { Hono } from "hono";
+import { bodyLimit } from "hono/body-limit";
+import { requireKey } from "../auth/keys";
+import { ApiError } from "../http/errors";
+import type { AppEnv } from "../http/types";
+import { log } from "../http/log";
+import { MAX_BODY_BYTES, parseLogBody } from "./body";
+import { ingestCounters } from "./counters";
+import { handOff } from "./handoff";
+import { normaliseRecord, type LogRecord } from "./record";
+
+const DAY_MS = 24 * 60 * 60 * 1000;
+
+/** Raw-log retention in ms (`RAW_RETENTION_DAYS`, default 7). */
+export function retentionMs(env: Env): number {
+  const days = Number(env.RAW_RETENTION_DAYS);
+  return (Number.isFinite(days) && days > 0 ? days : 7) * DAY_MS;
+}
+
+export const ingestApp = new Hono<AppEnv>().post(
+  "/",
+  requireKey("ingest"),
+  bodyLimit({
+    maxSize: MAX_BODY_BYTES,
+    onError: () => {
+      throw new ApiError(413, "payload_too_large", `the body exceeds ${MAX_BODY_BYTES} bytes`, {
+        max_bytes: MAX_BODY_BYTES,
+      });
+    },
+  }),
+  async (c) => {
+    const items = parseLogBody(await c.req.text(), c.req.header("Content-Type"));
+    const now = Date.now();
+    const ctx = { now, retentionMs: retentionMs(c.env), newKey: () => crypto.randomUUID() };
+    const accepted: LogRecord[] = [];
+    const rejected: { index: number; errors: string[] }[] = [];
+    items.forEach((item, index) => {
+      if ("parseError" in item) {
+        rejected.push({ index, errors: [item.parseError] });
+        return;
+      }
+      const result = normaliseRecord(item.value, ctx);
+      if (result.ok) accepted.push(result.record);
+      else rejected.push({ index, errors: result.errors });
+    });
+    ingestCounters.requests++;
+    ingestCounters.accepted += accepted.length;
+    ingestCounters.rejected += rejected.length;
+
+    const sync = c.req.query("sync");
+    if (sync === "1" || sync === "true") {
+      const result = await handOff(c.env, accepted);
+      if (result.failed > 0) {
+        throw new ApiError(503, "storage_unavailable", "some records could not be stored: retry the request", {
+          stored: result.stored + result.duplicates + result.fallback,
+          failed: result.failed,
+        });
+      }
+      return c.json({ accepted: accepted.length, rejected, stored: result.stored, duplicates: result.duplicates }, 202);
+    }
+    if (accepted.length > 0) {
+      const requestId = c.get("requestId");
+      c.executionCtx.waitUntil(
+        handOff(c.env, accepted).catch((err: unknown) => {
+          ingestCounters.dropped += accepted.length;
+          log("error", "handoff_crashed", {
+            request_id: requestId,
+            records: accepted.length,
+            message: err instanceof Error ? err.message : String(err),
+          });
+        }),
+      );
+    }
+    return c.json({ accepted: accepted.length, rejected }, 202);
+  },
+);

@@ -1,0 +1,233 @@
+/**
+ * One Durable Object per endpoint (service, method, route). It is the durability point of
+ * ingest: a hand-off is committed to the object's SQLite in one transaction, then an alarm
+ * moves the buffered records to D1 in large batches and marks them flushed only after D1
+ * committed. A D1 failure leaves the records buffered and retries with backoff; an eviction
+ * mid-flush loses nothing because the buffer is on disk and D1 ignores re-sent keys.
+ */
+import { DurableObject } from "cloudflare:workers";
+import { writeLogBatch, MAX_BATCH_BYTES, MAX_BATCH_RECORDS } from "../db/log-writer";
+import { log } from "../http/log";
+import type { LogRecord } from "../ingest/record";
+import { ADD_COUNTER, SCHEMA_STATEMENTS, SCHEMA_VERSION, UPSERT_BUCKET } from "./buffer-sql";
+import { BUCKET_HORIZON_MS, countByMinute, flushBackoffMs } from "./minute-counts";
+
+/** Delay between the first buffered record and the flush, so that concurrent hand-offs share a batch. */
+export const FLUSH_DELAY_MS = 250;
+/** How long flushed keys are remembered to recognise a retried hand-off. */
+export const DEDUP_WINDOW_MS = 15 * 60 * 1000;
+/** Time one alarm may spend flushing before it hands over to the next alarm. */
+const FLUSH_BUDGET_MS = 20_000;
+
+export interface IngestResult {
+  stored: number;
+  duplicates: number;
+}
+
+export interface EndpointStats {
+  service: string | null;
+  method: string | null;
+  route: string | null;
+  received: number;
+  duplicates: number;
+  late: number;
+  flushed: number;
+  backlog: number;
+  flush_failures: number;
+  consecutive_flush_failures: number;
+  last_flush_at: number | null;
+  last_event_at: number | null;
+  minutes: { minute: number; count: number; status_5xx: number; status_4xx: number; silent_failures: number; latency_avg_ms: number; latency_max_ms: number }[];
+}
+
+export class EndpointMonitor extends DurableObject<Env> {
+  private readonly sql: SqlStorage;
+  /** The D1 database records are flushed to; a field so that fault tests can wrap it. */
+  logsDb: D1Database;
+  private alarmKnownPending = false;
+
+  constructor(ctx: DurableObjectState, env: Env) {
+    super(ctx, env);
+    this.sql = ctx.storage.sql;
+    this.logsDb = env.DB;
+    void ctx.blockConcurrencyWhile(async () => this.migrate());
+  }
+
+  private migrate(): void {
+    for (const statement of SCHEMA_STATEMENTS) this.sql.exec(statement);
+    const row = this.sql.exec<{ value: string }>("SELECT value FROM meta WHERE key = 'schema_version'").toArray()[0];
+    if (!row) this.sql.exec("INSERT INTO meta (key, value) VALUES ('schema_version', ?)", String(SCHEMA_VERSION));
+  }
+
+  private counter(name: string): number {
+    const row = this.sql.exec<{ value: number }>("SELECT value FROM counters WHERE name = ?", name).toArray()[0];
+    return row?.value ?? 0;
+  }
+
+  private meta(key: string): string | null {
+    const row = this.sql.exec<{ value: string }>("SELECT value FROM meta WHERE key = ?", key).toArray()[0];
+    return row?.value ?? null;
+  }
+
+  private setMeta(key: string, value: string): void {
+    this.sql.exec("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)", key, value);
+  }
+
+  /** Commits a batch of this endpoint's records (the durability point) and schedules the flush. */
+  async ingest(records: LogRecord[]): Promise<IngestResult> {
+    const now = Date.now();
+    const result = this.ctx.storage.transactionSync(() => {
+      const fresh: LogRecord[] = [];
+      for (const r of records) {
+        const cursor = this.sql.exec(
+          "INSERT OR IGNORE INTO records (record_key, ts, body) VALUES (?, ?, ?)",
+          r.key,
+          r.timestamp,
+          JSON.stringify(r),
+        );
+        if (cursor.rowsWritten > 0) fresh.push(r);
+      }
+      const first = fresh[0];
+      if (first && this.meta("service") === null) {
+        this.setMeta("service", first.service);
+        this.setMeta("method", first.method);
+        this.setMeta("route", first.route);
+      }
+      const { buckets, late } = countByMinute(fresh, now);
+      for (const b of buckets) {
+        this.sql.exec(
+          UPSERT_BUCKET,
+          b.minute,
+          b.count,
+          b.status_2xx,
+          b.status_3xx,
+          b.status_4xx,
+          b.status_5xx,
+          b.silent_failures,
+          b.latency_sum,
+          b.latency_max,
+          b.bytes,
+        );
+      }
+      const lastEvent = fresh.reduce((max, r) => Math.max(max, r.timestamp), 0);
+      if (lastEvent > Number(this.meta("last_event_at") ?? 0)) this.setMeta("last_event_at", String(lastEvent));
+      this.sql.exec(ADD_COUNTER, "received", fresh.length);
+      this.sql.exec(ADD_COUNTER, "duplicates", records.length - fresh.length);
+      this.sql.exec(ADD_COUNTER, "late", late);
+      return { stored: fresh.length, duplicates: records.length - fresh.length };
+    });
+    if (result.stored > 0) await this.scheduleFlush(now + FLUSH_DELAY_MS);
+    return result;
+  }
+
+  private async scheduleFlush(at: number): Promise<void> {
+    if (this.alarmKnownPending) return;
+    const current = await this.ctx.storage.getAlarm();
+    if (current === null) await this.ctx.storage.setAlarm(at);
+    this.alarmKnownPending = true;
+  }
+
+  private backlog(): number {
+    return this.sql.exec<{ n: number }>("SELECT count(*) AS n FROM records WHERE flushed_at IS NULL").one().n;
+  }
+
+  /** Moves buffered records to D1 in batches; on failure keeps them and retries with backoff. */
+  override async alarm(): Promise<void> {
+    this.alarmKnownPending = false;
+    const started = Date.now();
+    while (Date.now() - started < FLUSH_BUDGET_MS) {
+      const batch = this.nextBatch();
+      if (batch.keys.length === 0) break;
+      try {
+        await writeLogBatch(this.logsDb, batch.bodies, Date.now());
+      } catch (err) {
+        const failures = Number(this.meta("consecutive_flush_failures") ?? 0) + 1;
+        this.setMeta("consecutive_flush_failures", String(failures));
+        this.sql.exec(ADD_COUNTER, "flush_failures", 1);
+        const retryIn = flushBackoffMs(failures);
+        log("error", "d1_flush_failed", {
+          endpoint: this.ctx.id.name ?? null,
+          records: batch.keys.length,
+          consecutive_failures: failures,
+          retry_in_ms: retryIn,
+          message: err instanceof Error ? err.message : String(err),
+        });
+        await this.ctx.storage.setAlarm(Date.now() + retryIn);
+        this.alarmKnownPending = true;
+        return;
+      }
+      const flushedAt = Date.now();
+      this.ctx.storage.transactionSync(() => {
+        this.sql.exec(
+          "UPDATE records SET flushed_at = ? WHERE record_key IN (SELECT value FROM json_each(?))",
+          flushedAt,
+          JSON.stringify(batch.keys),
+        );
+        this.sql.exec(ADD_COUNTER, "flushed", batch.keys.length);
+        this.setMeta("consecutive_flush_failures", "0");
+        this.setMeta("last_flush_at", String(flushedAt));
+      });
+    }
+    this.prune(Date.now());
+    if (this.backlog() > 0) await this.scheduleFlush(Date.now());
+  }
+
+  private nextBatch(): { keys: string[]; bodies: string[] } {
+    const keys: string[] = [];
+    const bodies: string[] = [];
+    let bytes = 0;
+    const rows = this.sql.exec<{ record_key: string; body: string }>(
+      "SELECT record_key, body FROM records WHERE flushed_at IS NULL ORDER BY ts LIMIT ?",
+      MAX_BATCH_RECORDS,
+    );
+    for (const row of rows) {
+      if (keys.length > 0 && bytes + row.body.length > MAX_BATCH_BYTES) break;
+      keys.push(row.record_key);
+      bodies.push(row.body);
+      bytes += row.body.length + 1;
+    }
+    return { keys, bodies };
+  }
+
+  private prune(now: number): void {
+    this.sql.exec("DELETE FROM records WHERE flushed_at IS NOT NULL AND flushed_at < ?", now - DEDUP_WINDOW_MS);
+    this.sql.exec("DELETE FROM minute_buckets WHERE minute < ?", now - BUCKET_HORIZON_MS);
+  }
+
+  /** Counters, backlog and the last hour of minute buckets. */
+  async stats(): Promise<EndpointStats> {
+    const since = Date.now() - 60 * 60 * 1000;
+    const minutes = this.sql
+      .exec<{ minute: number; count: number; status_5xx: number; status_4xx: number; silent_failures: number; latency_sum: number; latency_max: number }>(
+        "SELECT minute, count, status_5xx, status_4xx, silent_failures, latency_sum, latency_max FROM minute_buckets WHERE minute >= ? ORDER BY minute",
+        Math.floor(since / 60_000) * 60_000,
+      )
+      .toArray()
+      .map((m) => ({
+        minute: m.minute,
+        count: m.count,
+        status_5xx: m.status_5xx,
+        status_4xx: m.status_4xx,
+        silent_failures: m.silent_failures,
+        latency_avg_ms: m.count > 0 ? m.latency_sum / m.count : 0,
+        latency_max_ms: m.latency_max,
+      }));
+    const lastFlush = this.meta("last_flush_at");
+    const lastEvent = this.meta("last_event_at");
+    return {
+      service: this.meta("service"),
+      method: this.meta("method"),
+      route: this.meta("route"),
+      received: this.counter("received"),
+      duplicates: this.counter("duplicates"),
+      late: this.counter("late"),
+      flushed: this.counter("flushed"),
+      backlog: this.backlog(),
+      flush_failures: this.counter("flush_failures"),
+      consecutive_flush_failures: Number(this.meta("consecutive_flush_failures") ?? 0),
+      last_flush_at: lastFlush === null ? null : Number(lastFlush),
+      last_event_at: lastEvent === null ? null : Number(lastEvent),
+      minutes,
+    };
+  }
+}
