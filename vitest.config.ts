@@ -1,15 +1,12 @@
 import { cloudflareTest, readD1Migrations } from "@cloudflare/vitest-pool-workers";
 import { defineConfig } from "vitest/config";
 
-// Offline: never let wrangler or the AI binding reach Cloudflare.
-process.env.WRANGLER_SEND_METRICS = "false";
-process.env.CLOUDFLARE_CF_FETCH_ENABLED = "false";
-
 const TEST_MIGRATIONS = await readD1Migrations("./migrations");
 
 export default defineConfig({
   plugins: [
     cloudflareTest({
+      // Offline: the AI binding must not try to reach Cloudflare (tests stub env.AI.run).
       remoteBindings: false,
       wrangler: { configPath: "./wrangler.toml" },
       miniflare: {
@@ -19,6 +16,8 @@ export default defineConfig({
           READ_KEY: "test-read-key",
           ADMIN_KEY: "test-admin-key",
           MAX_ROUTES_PER_SERVICE: "5",
+          // Alarms far away: tests run each flush themselves with runDurableObjectAlarm.
+          FLUSH_DELAY_MS: "600000",
         },
       },
     }),

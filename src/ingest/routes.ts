@@ -33,7 +33,8 @@ export const ingestApp = new Hono<AppEnv>().post(
     },
   }),
   async (c) => {
-    const items = parseLogBody(await c.req.text(), c.req.header("Content-Type"));
+    const text = new TextDecoder().decode(await c.req.arrayBuffer());
+    const items = parseLogBody(text, c.req.header("Content-Type"));
     const now = Date.now();
     const ctx = { now, retentionMs: retentionMs(c.env), newKey: () => crypto.randomUUID() };
     const accepted: LogRecord[] = [];

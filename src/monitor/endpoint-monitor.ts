@@ -12,8 +12,8 @@ import type { LogRecord } from "../ingest/record";
 import { ADD_COUNTER, SCHEMA_STATEMENTS, SCHEMA_VERSION, UPSERT_BUCKET } from "./buffer-sql";
 import { BUCKET_HORIZON_MS, countByMinute, flushBackoffMs } from "./minute-counts";
 
-/** Delay between the first buffered record and the flush, so that concurrent hand-offs share a batch. */
-export const FLUSH_DELAY_MS = 250;
+/** Default delay between the first buffered record and the flush, so that concurrent hand-offs share a batch. */
+export const DEFAULT_FLUSH_DELAY_MS = 250;
 /** How long flushed keys are remembered to recognise a retried hand-off. */
 export const DEDUP_WINDOW_MS = 15 * 60 * 1000;
 /** Time one alarm may spend flushing before it hands over to the next alarm. */
@@ -116,8 +116,13 @@ export class EndpointMonitor extends DurableObject<Env> {
       this.sql.exec(ADD_COUNTER, "late", late);
       return { stored: fresh.length, duplicates: records.length - fresh.length };
     });
-    if (result.stored > 0) await this.scheduleFlush(now + FLUSH_DELAY_MS);
+    if (result.stored > 0) await this.scheduleFlush(now + this.flushDelayMs());
     return result;
+  }
+
+  private flushDelayMs(): number {
+    const ms = Number(this.env.FLUSH_DELAY_MS);
+    return Number.isFinite(ms) && ms >= 0 ? ms : DEFAULT_FLUSH_DELAY_MS;
   }
 
   private async scheduleFlush(at: number): Promise<void> {

@@ -1,0 +1,226 @@
+#!/usr/bin/env node
+/**
+ * Ingest benchmark (`npm run bench`): starts the worker with `wrangler dev --local` on a fresh
+ * persist dir and measures, against 127.0.0.1 only:
+ *   A. `GET /health/live` req/s: the baseline of the local runtime itself;
+ *   B. single-record `POST /v1/logs` req/s, and its ratio to A (target >= 0.5x);
+ *   C. batched `POST /v1/logs?sync=1`: records/s into the endpoint Durable Objects, and
+ *      end-to-end records/s until every record is in D1 (target >= 50,000 records/s).
+ * The report is printed and written to bench/results/ingest-<timestamp>.json, next to the
+ * wrangler output of the run. Every phase is bounded in count and time.
+ *
+ * Options: --duration <s> --warmup <s> --concurrency <n> --batches <n> --batch-size <n>
+ *          --batch-concurrency <n> --routes <n> --port <n> --flush-timeout <s> --log-level <level>
+ */
+import { mkdir, readFile, writeFile } from "node:fs/promises";
+import { cpus } from "node:os";
+import { dirname, join, relative } from "node:path";
+import { fileURLToPath } from "node:url";
+import { parseArgs } from "node:util";
+import { runBatches } from "./lib/batches.mjs";
+import { createClient, runLoad } from "./lib/load.mjs";
+import { KEYS, freePort, startWorker, summariseServerLog } from "./lib/server.mjs";
+
+const ROOT = join(dirname(fileURLToPath(import.meta.url)), "..");
+const RESULTS = join(ROOT, "bench", "results");
+const TARGET_RATIO = 0.5;
+const TARGET_RECORDS_PER_S = 50_000;
+const HANDOFF_SETTLE_MS = 30_000;
+
+const OPTIONS = {
+  duration: { default: 8, min: 1, max: 120 },
+  warmup: { default: 2, min: 0, max: 30 },
+  concurrency: { default: 32, min: 1, max: 512 },
+  batches: { default: 200, min: 1, max: 5_000 },
+  "batch-size": { default: 500, min: 1, max: 1_000 },
+  "batch-concurrency": { default: 6, min: 1, max: 16 },
+  routes: { default: 10, min: 1, max: 100 },
+  port: { default: 0, min: 0, max: 65_535 },
+  "flush-timeout": { default: 120, min: 5, max: 600 },
+};
+const LOG_LEVELS = ["debug", "info", "log", "warn", "error", "none"];
+
+function parseOptions(argv) {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      ...Object.fromEntries(Object.keys(OPTIONS).map((k) => [k, { type: "string" }])),
+      "log-level": { type: "string", default: "warn" },
+      help: { type: "boolean", short: "h" },
+    },
+  });
+  if (values.help) {
+    console.log("usage: npm run bench -- [--duration 8] [--warmup 2] [--concurrency 32] [--batches 200]");
+    console.log("       [--batch-size 500] [--batch-concurrency 6] [--routes 10] [--port <free>] [--flush-timeout 120]");
+    console.log("       [--log-level warn]  (info logs every request through the wrangler process: slower)");
+    process.exit(0);
+  }
+  const opts = {};
+  for (const [name, { default: def, min, max }] of Object.entries(OPTIONS)) {
+    const raw = values[name];
+    const n = raw === undefined ? def : Number(raw);
+    if (!Number.isFinite(n) || n < min || n > max) throw new Error(`--${name} must be a number in ${min}..${max}`);
+    opts[name.replace(/-(\w)/g, (_, c) => c.toUpperCase())] = n;
+  }
+  if (!LOG_LEVELS.includes(values["log-level"])) throw new Error(`--log-level must be one of ${LOG_LEVELS.join(", ")}`);
+  opts.logLevel = values["log-level"];
+  return opts;
+}
+
+const say = (line) => console.log(line);
+const fmt = (n) => (n === null || n === undefined ? "n/a" : Math.round(n).toLocaleString("en-US"));
+const mark = (ok) => (ok ? "PASS" : "MISS");
+
+/** Phase B sends its records in waitUntil: wait until the Durable Object holds all of them. */
+async function waitForHandOff(client, accepted) {
+  const started = performance.now();
+  let received = 0;
+  while (performance.now() - started < HANDOFF_SETTLE_MS) {
+    const res = await client.request({
+      path: `/v1/endpoints/bench/GET/${encodeURIComponent("/items/:id")}`,
+      headers: { Authorization: `Bearer ${KEYS.READ_KEY}` },
+    });
+    if (res.status === 200) received = JSON.parse(res.text).received;
+    if (received >= accepted) break;
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  return { accepted, received, settle_seconds: Math.round(performance.now() - started) / 1000 };
+}
+
+async function main() {
+  const opts = parseOptions(process.argv.slice(2));
+  const stamp = new Date().toISOString().replace(/[:.]/g, "-");
+  const runId = Date.now().toString(36) + Math.random().toString(36).slice(2, 6);
+  await mkdir(RESULTS, { recursive: true });
+  const logPath = join(RESULTS, `wrangler-${stamp}.log`);
+  const port = opts.port || (await freePort());
+  const wranglerVersion = JSON.parse(await readFile(join(ROOT, "node_modules/wrangler/package.json"), "utf8")).version;
+  const load = { concurrency: opts.concurrency, warmupMs: opts.warmup * 1000, durationMs: opts.duration * 1000 };
+
+  say(`edge-monitor ingest bench, run ${runId}: wrangler ${wranglerVersion}, node ${process.version}, ${cpus().length} CPUs`);
+  say(`starting wrangler dev on 127.0.0.1:${port} (log level ${opts.logLevel}, output in ${relative(ROOT, logPath)}) ...`);
+  const t0 = performance.now();
+  const server = await startWorker({ cwd: ROOT, port, logPath, logLevel: opts.logLevel });
+  say(`worker ready in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
+
+  const client = createClient({ port, maxSockets: Math.max(opts.concurrency, opts.batchConcurrency) + 4 });
+  const report = {
+    run_id: runId,
+    started_at: new Date().toISOString(),
+    environment: { wrangler: wranglerVersion, node: process.version, cpus: cpus().length, log_level: opts.logLevel },
+    options: opts,
+  };
+  let failed = false;
+  try {
+    say(`phase A: GET /health/live, C=${opts.concurrency}, ${opts.warmup} s warm-up + ${opts.duration} s ...`);
+    const health = await runLoad({
+      ...load,
+      okStatus: 200,
+      send: () => client.request({ path: "/health/live" }),
+    });
+
+    say(`phase B: single-record POST /v1/logs, C=${opts.concurrency}, ${opts.warmup} s warm-up + ${opts.duration} s ...`);
+    const single = await runLoad({
+      ...load,
+      okStatus: 202,
+      send: (n) =>
+        client.request({
+          method: "POST",
+          path: "/v1/logs",
+          headers: { Authorization: `Bearer ${KEYS.INGEST_KEYS}`, "Content-Type": "application/json" },
+          body: JSON.stringify({
+            timestamp: Date.now(),
+            service: "bench",
+            method: "GET",
+            path: `/items/${n}`,
+            status: 200,
+            latency_ms: 12.5,
+          }),
+        }),
+    });
+    single.handoff = await waitForHandOff(client, single.ok_including_warmup);
+    const ratio = health.rps > 0 ? single.rps / health.rps : 0;
+
+    say(`phase C: ${opts.batches} batches x ${opts.batchSize} records, ?sync=1, concurrency ${opts.batchConcurrency} ...`);
+    const batch = await runBatches(client, {
+      runId,
+      batches: opts.batches,
+      batchSize: opts.batchSize,
+      concurrency: opts.batchConcurrency,
+      routes: opts.routes,
+      flushTimeoutMs: opts.flushTimeout * 1000,
+      stallMs: 30_000,
+      progress: say,
+    });
+    const serverHealth = await client.request({ path: "/health" });
+    report.server_ingest_counters = serverHealth.status === 200 ? JSON.parse(serverHealth.text).ingest : null;
+
+    report.phases = { health, single, batch };
+    report.results = {
+      health_rps: health.rps,
+      single_rps: single.rps,
+      single_to_health_ratio: Math.round(ratio * 100) / 100,
+      single_ratio_target: TARGET_RATIO,
+      single_ratio_pass: ratio >= TARGET_RATIO,
+      batch_store_records_per_s: batch.store_records_per_s,
+      batch_e2e_records_per_s: batch.d1.e2e_records_per_s,
+      batch_e2e_target: TARGET_RECORDS_PER_S,
+      batch_e2e_pass: (batch.d1.e2e_records_per_s ?? 0) >= TARGET_RECORDS_PER_S,
+    };
+    failed = !batch.d1.complete || batch.d1.logs_found === 0 || batch.records_stored < batch.records_sent;
+  } finally {
+    client.close();
+    await server.stop();
+  }
+  report.server_log = { path: relative(ROOT, logPath), issues: summariseServerLog(await readFile(logPath, "utf8")) };
+  const outPath = join(RESULTS, `ingest-${stamp}.json`);
+  await writeFile(outPath, `${JSON.stringify(report, null, 2)}\n`);
+  printReport(report, relative(ROOT, outPath));
+  process.exitCode = failed ? 1 : 0;
+}
+
+function printReport(report, outPath) {
+  const { health, single, batch } = report.phases;
+  const r = report.results;
+  const lat = (l) => `p50 ${l.p50} ms, p99 ${l.p99} ms`;
+  const others = (p, ok) => {
+    const bad = Object.entries(p.statuses).filter(([s]) => Number(s) !== ok);
+    const errs = Object.entries(p.errors);
+    return bad.length + errs.length === 0 ? "" : `  other: ${[...bad, ...errs].map(([k, v]) => `${k} x${v}`).join("; ")}`;
+  };
+  say("");
+  say("==== ingest benchmark ====");
+  say(`health baseline: ${fmt(health.rps)} req/s (${lat(health.latency_ms)})${others(health, 200)}`);
+  say(
+    `single-record ingest: ${fmt(single.rps)} req/s = ${r.single_to_health_ratio.toFixed(2)}x health baseline ` +
+      `(${fmt(health.rps)} req/s) [target >= ${TARGET_RATIO}x] ${mark(r.single_ratio_pass)}`,
+  );
+  say(`  ${lat(single.latency_ms)}${others(single, 202)}`);
+  say(
+    `  hand-off (waitUntil): ${fmt(single.handoff.received)} of ${fmt(single.handoff.accepted)} accepted records ` +
+      `in the Durable Object, settled ${single.handoff.settle_seconds} s after the phase`,
+  );
+  say(
+    `batch ingest to Durable Object storage: ${fmt(batch.store_records_per_s)} records/s ` +
+      `(${fmt(batch.records_stored)}/${fmt(batch.records_sent)} records in ${batch.store_seconds} s, ` +
+      `${batch.batches} x ${batch.batch_size}, concurrency ${batch.concurrency}, batch ${lat(batch.batch_latency_ms)})`,
+  );
+  for (const [k, v] of Object.entries(batch.failed_batches)) say(`  failed batches: ${v}x ${k}`);
+  const d1 = batch.d1;
+  say(
+    `batch ingest end-to-end to D1: ${fmt(d1.e2e_records_per_s)} records/s ` +
+      `(${fmt(d1.counters.flushed)}/${fmt(batch.records_stored)} records flushed in ${d1.e2e_seconds} s) ` +
+      `[target >= ${fmt(TARGET_RECORDS_PER_S)} records/s] ${mark(r.batch_e2e_pass)}`,
+  );
+  if (!d1.complete) say(`  D1 flush incomplete: ${d1.outcome}; flush failures ${d1.counters.flush_failures}`);
+  say(`  GET /v1/logs?service=${batch.service}&limit=1: ${d1.logs_query_status}, ${d1.logs_found} log(s)`);
+  const issues = report.server_log.issues;
+  say(`server log (${report.server_log.path}): ${issues.length === 0 ? "no errors or warnings" : ""}`);
+  for (const i of issues.slice(0, 8)) say(`  ${i.count}x ${i.level}: ${i.message}`);
+  say(`report: ${outPath}`);
+}
+
+main().catch((err) => {
+  console.error(`bench failed: ${err instanceof Error ? err.stack : String(err)}`);
+  process.exitCode = 1;
+});

@@ -1,0 +1,96 @@
+/**
+ * A small closed-loop load generator on node:http with a keep-alive agent: C workers each send
+ * the next request as soon as the previous one answered. Only responses that complete inside
+ * the measuring window (after the warm-up) are counted, so the rate is not inflated by the
+ * warm-up or cut short by requests still in flight at the end.
+ */
+import http from "node:http";
+
+/** A keep-alive HTTP client for one host:port; `request()` resolves to `{ status, text }`. */
+export function createClient({ port, maxSockets }) {
+  const agent = new http.Agent({ keepAlive: true, maxSockets, maxFreeSockets: maxSockets });
+  const request = ({ method = "GET", path, headers = {}, body, timeoutMs = 30_000 }) =>
+    new Promise((resolve, reject) => {
+      const payload = body === undefined ? undefined : Buffer.from(body);
+      const req = http.request(
+        {
+          host: "127.0.0.1",
+          port,
+          method,
+          path,
+          agent,
+          headers: payload ? { ...headers, "Content-Length": payload.length } : headers,
+          timeout: timeoutMs,
+        },
+        (res) => {
+          const chunks = [];
+          res.on("data", (c) => chunks.push(c));
+          res.on("end", () => resolve({ status: res.statusCode ?? 0, text: Buffer.concat(chunks).toString("utf8") }));
+          res.on("error", reject);
+        },
+      );
+      req.on("timeout", () => req.destroy(new Error(`timeout after ${timeoutMs} ms: ${method} ${path}`)));
+      req.on("error", reject);
+      req.end(payload);
+    });
+  return { request, close: () => agent.destroy() };
+}
+
+const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** The value at quantile q (0..1) of an ascending array. */
+export function quantile(sorted, q) {
+  if (sorted.length === 0) return null;
+  return sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))];
+}
+
+/**
+ * Runs `send(seq)` from `concurrency` workers for `warmupMs + durationMs` and reports the
+ * rate of responses with `okStatus` in the measuring window, with status counts and latency
+ * quantiles. `sent` counts every ok response, warm-up included.
+ */
+export async function runLoad({ concurrency, warmupMs, durationMs, okStatus, send }) {
+  const start = performance.now();
+  const measureFrom = start + warmupMs;
+  const end = measureFrom + durationMs;
+  const statuses = {};
+  const errors = {};
+  const latencies = [];
+  let ok = 0;
+  let okTotal = 0;
+  let seq = 0;
+
+  const worker = async () => {
+    while (performance.now() < end) {
+      const t0 = performance.now();
+      let status = 0;
+      try {
+        status = (await send(seq++)).status;
+      } catch (err) {
+        const key = err instanceof Error ? err.message.replace(/\d+/g, "N") : String(err);
+        errors[key] = (errors[key] ?? 0) + 1;
+        await sleep(10);
+      }
+      const t1 = performance.now();
+      if (status === okStatus) okTotal++;
+      if (t1 < measureFrom || t1 > end) continue;
+      statuses[status] = (statuses[status] ?? 0) + 1;
+      if (status === okStatus) {
+        ok++;
+        latencies.push(t1 - t0);
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: concurrency }, worker));
+
+  latencies.sort((a, b) => a - b);
+  const round = (v) => (v === null ? null : Math.round(v * 100) / 100);
+  return {
+    rps: Math.round(ok / (durationMs / 1000)),
+    ok,
+    ok_including_warmup: okTotal,
+    statuses,
+    errors,
+    latency_ms: { p50: round(quantile(latencies, 0.5)), p90: round(quantile(latencies, 0.9)), p99: round(quantile(latencies, 0.99)) },
+  };
+}

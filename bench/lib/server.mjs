@@ -1,0 +1,176 @@
+/**
+ * Starts the worker under `wrangler dev --local` for the benchmark and always stops it again.
+ * The child runs in its own process group (npx -> wrangler -> workerd), so stopping it signals
+ * the whole group; a signal handler and an exit hook make sure a Ctrl-C or a crash of the
+ * bench does not leave workerd running. Keys come from a bench-only env file: passing
+ * `--env-file` makes wrangler skip `.dev.vars`, and the `--var` flags win over both anyway.
+ */
+import { spawn, execFile } from "node:child_process";
+import { createWriteStream } from "node:fs";
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { createServer } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { promisify } from "node:util";
+
+const run = promisify(execFile);
+const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+
+export const KEYS = { INGEST_KEYS: "bench-ingest", READ_KEY: "bench-read", ADMIN_KEY: "bench-admin" };
+
+const CHILD_ENV = {
+  ...process.env,
+  CI: "true",
+  WRANGLER_SEND_METRICS: "false",
+  CLOUDFLARE_CF_FETCH_ENABLED: "false",
+  NO_COLOR: "1",
+  FORCE_COLOR: "0",
+};
+
+/** Asks the OS for a free TCP port on 127.0.0.1. */
+export function freePort() {
+  return new Promise((resolve, reject) => {
+    const srv = createServer();
+    srv.unref();
+    srv.on("error", reject);
+    srv.listen(0, "127.0.0.1", () => {
+      const { port } = srv.address();
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+function groupAlive(pgid) {
+  try {
+    process.kill(-pgid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+function signalGroup(pgid, signal) {
+  try {
+    process.kill(-pgid, signal);
+  } catch {
+    // already gone
+  }
+}
+
+/**
+ * Applies the D1 migrations to a fresh persist dir, starts `wrangler dev` on it and waits for
+ * `/health/ready`. Returns `{ port, baseUrl, logPath, stop() }`.
+ */
+export async function startWorker({ cwd, port, logPath, logLevel, readyTimeoutMs = 60_000 }) {
+  const root = await mkdtemp(join(tmpdir(), "edge-monitor-bench-"));
+  const persistDir = join(root, "state");
+  const envFile = join(root, "bench.env");
+  await writeFile(envFile, Object.entries(KEYS).map(([k, v]) => `${k}=${v}\n`).join(""));
+
+  let child = null;
+  let stopped = false;
+  const onSignal = (signal) => {
+    if (child) signalGroup(child.pid, "SIGKILL");
+    process.stderr.write(`\nbench: ${signal}, wrangler stopped\n`);
+    process.exit(130);
+  };
+  const onExit = () => {
+    if (child && !stopped) signalGroup(child.pid, "SIGKILL");
+  };
+  process.on("SIGINT", onSignal);
+  process.on("SIGTERM", onSignal);
+  process.on("exit", onExit);
+
+  const stop = async () => {
+    if (stopped) return;
+    stopped = true;
+    if (child) {
+      signalGroup(child.pid, "SIGTERM");
+      for (let i = 0; i < 50 && groupAlive(child.pid); i++) await sleep(100);
+      if (groupAlive(child.pid)) signalGroup(child.pid, "SIGKILL");
+    }
+    process.off("SIGINT", onSignal);
+    process.off("SIGTERM", onSignal);
+    process.off("exit", onExit);
+    await rm(root, { recursive: true, force: true });
+  };
+
+  try {
+    const wrangler = ["--no", "wrangler"];
+    await run("npx", [...wrangler, "d1", "migrations", "apply", "DB", "--local", "--persist-to", persistDir], {
+      cwd,
+      env: CHILD_ENV,
+      timeout: 60_000,
+    });
+    const inspectorPort = await freePort();
+    const vars = Object.entries(KEYS).flatMap(([k, v]) => ["--var", `${k}:${v}`]);
+    const args = [
+      ...wrangler, "dev", "--local",
+      "--port", String(port), "--ip", "127.0.0.1",
+      "--inspector-port", String(inspectorPort), "--inspector-ip", "127.0.0.1",
+      "--persist-to", persistDir, "--env-file", envFile, ...vars,
+      "--log-level", logLevel, "--show-interactive-dev-session=false",
+    ];
+    const log = createWriteStream(logPath);
+    child = spawn("npx", args, { cwd, env: CHILD_ENV, detached: true, stdio: ["ignore", "pipe", "pipe"] });
+    child.stdout.pipe(log);
+    child.stderr.pipe(log);
+    let exitCode = null;
+    child.on("exit", (code, signal) => {
+      exitCode = code ?? signal;
+    });
+
+    const baseUrl = `http://127.0.0.1:${port}`;
+    const deadline = Date.now() + readyTimeoutMs;
+    for (;;) {
+      if (exitCode !== null) throw new Error(`wrangler dev exited early (${exitCode}); see ${logPath}`);
+      if (Date.now() > deadline) throw new Error(`/health/ready did not answer 200 within ${readyTimeoutMs} ms; see ${logPath}`);
+      try {
+        const res = await fetch(`${baseUrl}/health/ready`, { signal: AbortSignal.timeout(5_000) });
+        await res.arrayBuffer();
+        if (res.status === 200) break;
+      } catch {
+        // not listening yet
+      }
+      await sleep(250);
+    }
+    return { port, baseUrl, logPath, stop };
+  } catch (err) {
+    await stop();
+    throw err;
+  }
+}
+
+const ANSI = /\x1b\[[0-9;]*m/g;
+
+/**
+ * Sums up what the server printed: errors and warnings grouped by event (structured JSON
+ * logs) or by their first line, with counts, so that the report shows what went wrong.
+ */
+export function summariseServerLog(text) {
+  const groups = new Map();
+  const add = (level, key) => {
+    const id = `${level} ${key}`;
+    const g = groups.get(id);
+    if (g) g.count++;
+    else groups.set(id, { level, message: key, count: 1 });
+  };
+  for (const raw of text.replace(ANSI, "").split("\n")) {
+    const line = raw.trim();
+    const json = line.indexOf('{"level"');
+    if (json !== -1) {
+      try {
+        const entry = JSON.parse(line.slice(json));
+        if (entry.level === "error" || entry.level === "warn") {
+          add(entry.level, `${entry.event}${entry.message ? `: ${entry.message}` : ""}`);
+        }
+        continue;
+      } catch {
+        // not a whole JSON object: fall through to the plain-text rules
+      }
+    }
+    if (/^(✘|X )?\s*\[ERROR\]/.test(line) || /^✘/.test(line)) add("error", line.replace(/^✘\s*/, "").slice(0, 200));
+    else if (/^▲?\s*\[WARNING\]/.test(line)) add("warn", line.replace(/^▲\s*/, "").slice(0, 200));
+  }
+  return [...groups.values()].sort((a, b) => b.count - a.count);
+}

@@ -1,0 +1,63 @@
+// `npm start`: runs the monitor locally on workerd with no Cloudflare account and no network.
+// Applies the D1 migrations to local state, provides development keys (.dev.vars from
+// .dev.vars.example when missing), listens on PORT (default 8787), prints the URL and keys.
+import { spawn, spawnSync } from "node:child_process";
+import { copyFileSync, existsSync, readFileSync } from "node:fs";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+
+const root = join(dirname(fileURLToPath(import.meta.url)), "..");
+const port = Number(process.env.PORT ?? 8787);
+const host = process.env.HOST ?? "127.0.0.1";
+const env = { ...process.env, WRANGLER_SEND_METRICS: "false", CLOUDFLARE_CF_FETCH_ENABLED: "false", CI: "true" };
+const wrangler = join(root, "node_modules", ".bin", "wrangler");
+
+const devVars = join(root, ".dev.vars");
+if (!existsSync(devVars)) {
+  copyFileSync(join(root, ".dev.vars.example"), devVars);
+  console.log("created .dev.vars from .dev.vars.example (development keys)");
+}
+const keys = Object.fromEntries(
+  readFileSync(devVars, "utf8")
+    .split("\n")
+    .map((line) => line.trim())
+    .filter((line) => line && !line.startsWith("#") && line.includes("="))
+    .map((line) => [line.slice(0, line.indexOf("=")), line.slice(line.indexOf("=") + 1)]),
+);
+
+const migrate = spawnSync(wrangler, ["d1", "migrations", "apply", "DB", "--local"], { cwd: root, env, stdio: "inherit" });
+if (migrate.status !== 0) {
+  console.error("applying the D1 migrations failed");
+  process.exit(migrate.status ?? 1);
+}
+
+const dev = spawn(wrangler, ["dev", "--local", "--port", String(port), "--ip", host, ...process.argv.slice(2)], {
+  cwd: root,
+  env,
+  stdio: ["inherit", "inherit", "inherit"],
+});
+
+const url = `http://${host === "0.0.0.0" ? "localhost" : host}:${port}`;
+async function announceWhenReady() {
+  for (let i = 0; i < 120; i++) {
+    try {
+      const res = await fetch(`${url}/health/ready`);
+      if (res.ok) {
+        console.log(`\nedge-monitor is running at ${url}`);
+        console.log(`  ingest key: ${keys.INGEST_KEYS?.split(",")[0] ?? "(INGEST_KEYS unset)"}`);
+        console.log(`  read key:   ${keys.READ_KEY ?? "(READ_KEY unset)"}`);
+        console.log(`  admin key:  ${keys.ADMIN_KEY ?? "(ADMIN_KEY unset)"}`);
+        console.log(`  try: curl -s ${url}/health\n`);
+        return;
+      }
+    } catch {
+      // not listening yet
+    }
+    await new Promise((resolve) => setTimeout(resolve, 500));
+  }
+  console.error(`the monitor did not become ready at ${url} within 60 s`);
+}
+void announceWhenReady();
+
+for (const signal of ["SIGINT", "SIGTERM"]) process.on(signal, () => dev.kill(signal));
+dev.on("exit", (code) => process.exit(code ?? 0));

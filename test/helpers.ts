@@ -1,0 +1,71 @@
+/** Shared test helpers: keys from vitest.config.ts, requests through the worker, flushing endpoint objects. */
+import { env, listDurableObjectIds, runDurableObjectAlarm } from "cloudflare:test";
+import { exports } from "cloudflare:workers";
+
+export const INGEST_KEY = "test-ingest-key";
+export const READ_KEY = "test-read-key";
+export const ADMIN_KEY = "test-admin-key";
+export const BASE = "http://monitor.test";
+
+/** A valid record for `service`, overridable field by field. */
+export function record(service: string, overrides: Record<string, unknown> = {}): Record<string, unknown> {
+  return {
+    timestamp: Date.now() - 1000,
+    service,
+    method: "GET",
+    path: "/items/1",
+    status: 200,
+    latency_ms: 20,
+    ...overrides,
+  };
+}
+
+/** Calls the worker's fetch handler. */
+export function call(path: string, init: RequestInit = {}): Promise<Response> {
+  return exports.default.fetch(new Request(`${BASE}${path}`, init));
+}
+
+/** `POST /v1/logs` with the ingest key. */
+export function postLogs(body: unknown, opts: { sync?: boolean; contentType?: string; raw?: boolean } = {}): Promise<Response> {
+  return call(`/v1/logs${opts.sync ? "?sync=1" : ""}`, {
+    method: "POST",
+    headers: { Authorization: `Bearer ${INGEST_KEY}`, "Content-Type": opts.contentType ?? "application/json" },
+    body: opts.raw ? (body as string) : JSON.stringify(body),
+  });
+}
+
+/** `GET` with the read key, parsed as JSON. */
+export async function getJson<T>(path: string, key = READ_KEY): Promise<{ status: number; body: T }> {
+  const res = await call(path, { headers: { Authorization: `Bearer ${key}` } });
+  return { status: res.status, body: (await res.json()) as T };
+}
+
+/** Runs the pending flush alarm of every endpoint object (repeatedly, until none is left). */
+export async function flushAll(): Promise<void> {
+  for (let round = 0; round < 10; round++) {
+    const ids = await listDurableObjectIds(env.ENDPOINT_MONITOR);
+    const ran = await Promise.all(ids.map((id) => runDurableObjectAlarm(env.ENDPOINT_MONITOR.get(id))));
+    if (!ran.some(Boolean)) return;
+  }
+}
+
+/** The endpoint object of (service, method, route). */
+export function endpointStub(service: string, method: string, route: string) {
+  return env.ENDPOINT_MONITOR.get(env.ENDPOINT_MONITOR.idFromName(`${service} ${method} ${route}`));
+}
+
+/** Number of rows in D1 for a service. */
+export async function countLogs(service: string): Promise<number> {
+  const row = await env.DB.prepare("SELECT count(*) AS n FROM request_logs WHERE service = ?").bind(service).first<{ n: number }>();
+  return row?.n ?? 0;
+}
+
+/** Waits until `check` returns true (polling), or fails after `ms`. */
+export async function eventually(check: () => Promise<boolean>, ms = 5000): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (Date.now() < deadline) {
+    if (await check()) return;
+    await new Promise((r) => setTimeout(r, 25));
+  }
+  throw new Error("condition not met in time");
+}
