@@ -13,7 +13,7 @@
  *          --batch-concurrency <n> --routes <n> --port <n> --flush-timeout <s> --log-level <level>
  */
 import { mkdir, readFile, writeFile } from "node:fs/promises";
-import { cpus } from "node:os";
+import { cpus, loadavg } from "node:os";
 import { dirname, join, relative } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
@@ -71,6 +71,22 @@ const say = (line) => console.log(line);
 const fmt = (n) => (n === null || n === undefined ? "n/a" : Math.round(n).toLocaleString("en-US"));
 const mark = (ok) => (ok ? "PASS" : "MISS");
 
+/** Runs one phase and adds the CPU share (in cores) used by the bench client and by the server. */
+async function withCpu(server, fn) {
+  const wall = performance.now();
+  const client = process.cpuUsage();
+  const serverCpu = await server.cpuSeconds();
+  const result = await fn();
+  const seconds = (performance.now() - wall) / 1000;
+  const used = process.cpuUsage(client);
+  const cores = (s) => Math.round((s / seconds) * 100) / 100;
+  result.cpu_cores = {
+    bench_client: cores((used.user + used.system) / 1e6),
+    server: cores((await server.cpuSeconds()) - serverCpu),
+  };
+  return result;
+}
+
 /** Phase B sends its records in waitUntil: wait until the Durable Object holds all of them. */
 async function waitForHandOff(client, accepted) {
   const started = performance.now();
@@ -107,20 +123,24 @@ async function main() {
   const report = {
     run_id: runId,
     started_at: new Date().toISOString(),
-    environment: { wrangler: wranglerVersion, node: process.version, cpus: cpus().length, log_level: opts.logLevel },
+    environment: {
+      wrangler: wranglerVersion,
+      node: process.version,
+      cpus: cpus().length,
+      load_average_at_start: loadavg().map((l) => Math.round(l * 100) / 100),
+      log_level: opts.logLevel,
+    },
     options: opts,
   };
   let failed = false;
   try {
     say(`phase A: GET /health/live, C=${opts.concurrency}, ${opts.warmup} s warm-up + ${opts.duration} s ...`);
-    const health = await runLoad({
-      ...load,
-      okStatus: 200,
-      send: () => client.request({ path: "/health/live" }),
-    });
+    const health = await withCpu(server, () =>
+      runLoad({ ...load, okStatus: 200, send: () => client.request({ path: "/health/live" }) }),
+    );
 
     say(`phase B: single-record POST /v1/logs, C=${opts.concurrency}, ${opts.warmup} s warm-up + ${opts.duration} s ...`);
-    const single = await runLoad({
+    const single = await withCpu(server, () => runLoad({
       ...load,
       okStatus: 202,
       send: (n) =>
@@ -137,12 +157,12 @@ async function main() {
             latency_ms: 12.5,
           }),
         }),
-    });
+    }));
     single.handoff = await waitForHandOff(client, single.ok_including_warmup);
     const ratio = health.rps > 0 ? single.rps / health.rps : 0;
 
     say(`phase C: ${opts.batches} batches x ${opts.batchSize} records, ?sync=1, concurrency ${opts.batchConcurrency} ...`);
-    const batch = await runBatches(client, {
+    const batch = await withCpu(server, () => runBatches(client, {
       runId,
       batches: opts.batches,
       batchSize: opts.batchSize,
@@ -151,7 +171,7 @@ async function main() {
       flushTimeoutMs: opts.flushTimeout * 1000,
       stallMs: 30_000,
       progress: say,
-    });
+    }));
     const serverHealth = await client.request({ path: "/health" });
     report.server_ingest_counters = serverHealth.status === 200 ? JSON.parse(serverHealth.text).ingest : null;
 
@@ -168,10 +188,15 @@ async function main() {
       batch_e2e_pass: (batch.d1.e2e_records_per_s ?? 0) >= TARGET_RECORDS_PER_S,
     };
     failed = !batch.d1.complete || batch.d1.logs_found === 0 || batch.records_stored < batch.records_sent;
+  } catch (err) {
+    const issues = summariseServerLog(await readFile(logPath, "utf8"));
+    for (const i of issues.slice(0, 8)) console.error(`  server ${i.level} x${i.count}: ${i.message}`);
+    throw err;
   } finally {
     client.close();
     await server.stop();
   }
+  report.environment.load_average_at_end = loadavg().map((l) => Math.round(l * 100) / 100);
   report.server_log = { path: relative(ROOT, logPath), issues: summariseServerLog(await readFile(logPath, "utf8")) };
   const outPath = join(RESULTS, `ingest-${stamp}.json`);
   await writeFile(outPath, `${JSON.stringify(report, null, 2)}\n`);
@@ -182,6 +207,7 @@ async function main() {
 function printReport(report, outPath) {
   const { health, single, batch } = report.phases;
   const r = report.results;
+  const cpu = (p) => ` [cpu cores: client ${p.cpu_cores.bench_client}, server ${p.cpu_cores.server}]`;
   const lat = (l) => `p50 ${l.p50} ms, p99 ${l.p99} ms`;
   const others = (p, ok) => {
     const bad = Object.entries(p.statuses).filter(([s]) => Number(s) !== ok);
@@ -190,12 +216,14 @@ function printReport(report, outPath) {
   };
   say("");
   say("==== ingest benchmark ====");
-  say(`health baseline: ${fmt(health.rps)} req/s (${lat(health.latency_ms)})${others(health, 200)}`);
+  const env = report.environment;
+  say(`${env.cpus} CPUs shared by client and server; load average ${env.load_average_at_start[0]} at start, ${env.load_average_at_end[0]} at end`);
+  say(`health baseline: ${fmt(health.rps)} req/s (${lat(health.latency_ms)})${cpu(health)}${others(health, 200)}`);
   say(
     `single-record ingest: ${fmt(single.rps)} req/s = ${r.single_to_health_ratio.toFixed(2)}x health baseline ` +
       `(${fmt(health.rps)} req/s) [target >= ${TARGET_RATIO}x] ${mark(r.single_ratio_pass)}`,
   );
-  say(`  ${lat(single.latency_ms)}${others(single, 202)}`);
+  say(`  ${lat(single.latency_ms)}${cpu(single)}${others(single, 202)}`);
   say(
     `  hand-off (waitUntil): ${fmt(single.handoff.received)} of ${fmt(single.handoff.accepted)} accepted records ` +
       `in the Durable Object, settled ${single.handoff.settle_seconds} s after the phase`,
@@ -203,7 +231,7 @@ function printReport(report, outPath) {
   say(
     `batch ingest to Durable Object storage: ${fmt(batch.store_records_per_s)} records/s ` +
       `(${fmt(batch.records_stored)}/${fmt(batch.records_sent)} records in ${batch.store_seconds} s, ` +
-      `${batch.batches} x ${batch.batch_size}, concurrency ${batch.concurrency}, batch ${lat(batch.batch_latency_ms)})`,
+      `${batch.batches} x ${batch.batch_size}, concurrency ${batch.concurrency}, batch ${lat(batch.batch_latency_ms)})${cpu(batch)}`,
   );
   for (const [k, v] of Object.entries(batch.failed_batches)) say(`  failed batches: ${v}x ${k}`);
   const d1 = batch.d1;

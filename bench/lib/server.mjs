@@ -7,7 +7,7 @@
  */
 import { spawn, execFile } from "node:child_process";
 import { createWriteStream } from "node:fs";
-import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -134,11 +134,24 @@ export async function startWorker({ cwd, port, logPath, logLevel, readyTimeoutMs
       }
       await sleep(250);
     }
-    return { port, baseUrl, logPath, stop };
+    return { port, baseUrl, logPath, stop, cpuSeconds: () => groupCpuSeconds(child.pid) };
   } catch (err) {
     await stop();
     throw err;
   }
+}
+
+/** CPU seconds (user + system) used so far by the live processes of a process group (Linux /proc). */
+async function groupCpuSeconds(pgid) {
+  let ticks = 0;
+  for (const entry of await readdir("/proc").catch(() => [])) {
+    if (!/^\d+$/.test(entry)) continue;
+    const stat = await readFile(`/proc/${entry}/stat`, "utf8").catch(() => "");
+    // Fields after "(comm)": state ppid pgrp ... utime (12th) stime (13th).
+    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+    if (Number(fields[2]) === pgid) ticks += Number(fields[11]) + Number(fields[12]);
+  }
+  return ticks / 100;
 }
 
 const ANSI = /\x1b\[[0-9;]*m/g;

@@ -61,7 +61,16 @@ export const ingestApp = new Hono<AppEnv>().post(
           failed: result.failed,
         });
       }
-      return c.json({ accepted: accepted.length, rejected, stored: result.stored, duplicates: result.duplicates }, 202);
+      return c.json(
+        {
+          accepted: accepted.length,
+          rejected,
+          stored: result.stored,
+          duplicates: result.duplicates,
+          stored_directly_in_d1: result.fallback,
+        },
+        202,
+      );
     }
     if (accepted.length > 0) {
       const requestId = c.get("requestId");

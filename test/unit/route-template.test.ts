@@ -51,9 +51,13 @@ describe("isIdLike", () => {
     expect(isIdLike("Xy12345678abcdef")).toBe(true);
   });
 
-  it("does not treat a malformed UUID or a bare @ as an id", () => {
-    expect(isIdLike("550e8400-e29b-41d4-a716")).toBe(false);
+  it("still treats a truncated UUID as an id (it is token-like)", () => {
+    expect(isIdLike("550e8400-e29b-41d4-a716")).toBe(true);
+  });
+
+  it("does not treat an @ without a domain as an email", () => {
     expect(isIdLike("not@host")).toBe(false);
+    expect(isIdLike("@handle")).toBe(false);
   });
 
   it("judges an undecodable segment as written instead of throwing", () => {

@@ -1,0 +1,76 @@
+import { createExecutionContext, env } from "cloudflare:test";
+import { describe, expect, it } from "vitest";
+import { app } from "../src/app";
+import worker from "../src/index";
+import { ADMIN_KEY, BASE, INGEST_KEY, READ_KEY, call, record } from "./helpers";
+import { PROTECTED_ROUTES, PUBLIC_ROUTES } from "./routes";
+
+type ErrorBody = { error: { code: string; message: string; details?: { secret?: string } } };
+
+const KEYS = { ingest: INGEST_KEY, read: READ_KEY, admin: ADMIN_KEY } as const;
+
+function init(method: string, key?: string): RequestInit {
+  const headers: Record<string, string> = { "Content-Type": "application/json" };
+  if (key !== undefined) headers.Authorization = `Bearer ${key}`;
+  return method === "POST" ? { method, headers, body: JSON.stringify(record("auth")) } : { method, headers };
+}
+
+describe("auth", () => {
+  it("the route list covers every route the app registers", () => {
+    const registered = new Set(app.routes.filter((r) => r.method !== "ALL").map((r) => `${r.method} ${r.path}`));
+    const listed = new Set([
+      ...PROTECTED_ROUTES.map((r) => `${r.method} ${r.path}`),
+      ...PUBLIC_ROUTES.map((r) => `${r.method} ${r.path}`),
+    ]);
+    const normalise = (s: string) => s.replace(/\/svc\/GET\/%2Fitems$/, "/:service/:method/:route").replace(/\/$/, "");
+    const listedNormalised = new Set([...listed].map(normalise));
+    expect(registered.size).toBeGreaterThanOrEqual(PROTECTED_ROUTES.length + PUBLIC_ROUTES.length);
+    for (const route of registered) expect(listedNormalised, `route ${route} is not in test/routes.ts`).toContain(normalise(route));
+  });
+
+  for (const route of PROTECTED_ROUTES) {
+    describe(`${route.method} ${route.path}`, () => {
+      it("answers 401 without a key, with a malformed header, and with a wrong key", async () => {
+        for (const [label, req] of [
+          ["no header", init(route.method)],
+          ["wrong key", init(route.method, "not-a-key")],
+          ["basic auth", { ...init(route.method), headers: { Authorization: "Basic dXNlcjpwYXNz" } }],
+        ] as const) {
+          const res = await call(route.path, req);
+          expect(res.status, label).toBe(401);
+          const body = (await res.json()) as ErrorBody;
+          expect(body.error.code).toBe("unauthorized");
+          expect(res.headers.get("X-Request-ID")).toBeTruthy();
+        }
+      });
+
+      it("accepts its own key and refuses keys of other scopes", async () => {
+        const ok = await call(route.path, init(route.method, KEYS[route.scope]));
+        expect(ok.status).toBeLessThan(300);
+        const others = route.scope === "ingest" ? [READ_KEY, ADMIN_KEY] : [INGEST_KEY];
+        for (const key of others) expect((await call(route.path, init(route.method, key))).status).toBe(401);
+        if (route.scope === "read") expect((await call(route.path, init(route.method, ADMIN_KEY))).status).toBeLessThan(300);
+      });
+
+      it("fails closed with 503 naming the secret when no key is configured", async () => {
+        const bare = { ...env, INGEST_KEYS: "", READ_KEY: "", ADMIN_KEY: "" };
+        const res = await worker.fetch(new Request(`${BASE}${route.path}`, init(route.method, KEYS[route.scope])), bare, createExecutionContext());
+        expect(res.status).toBe(503);
+        const body = (await res.json()) as ErrorBody;
+        expect(body.error.code).toBe("auth_not_configured");
+        const secret = { ingest: "INGEST_KEYS", read: "READ_KEY", admin: "ADMIN_KEY" }[route.scope];
+        expect(body.error.message).toContain(secret);
+        expect(body.error.details?.secret).toBe(secret);
+      });
+    });
+  }
+
+  it("accepts every key listed in INGEST_KEYS", async () => {
+    const res = await call("/v1/logs", init("POST", "second-ingest-key"));
+    expect(res.status).toBe(202);
+  });
+
+  it("public routes need no key", async () => {
+    for (const route of PUBLIC_ROUTES) expect((await call(route.path, { method: route.method })).status, route.path).toBe(200);
+  });
+});

@@ -1,0 +1,137 @@
+import { env } from "cloudflare:test";
+import { drizzle } from "drizzle-orm/d1";
+import { beforeAll, describe, expect, it } from "vitest";
+import { buildLogsQuery, logFilters, type LogFilters } from "../src/query/logs-query";
+import { READ_KEY, call, flushAll, getJson, postLogs, record } from "./helpers";
+
+type Log = { id: string; timestamp: number; status: number; route: string; method: string; latency_ms: number; error: string | null };
+type Page = { logs: Log[]; next_cursor: string | null };
+
+const base = Date.now() - 60 * 60_000;
+
+beforeAll(async () => {
+  const rows = Array.from({ length: 60 }, (_, i) =>
+    record("q-svc", {
+      id: `q-${i}`,
+      timestamp: base + i * 30_000,
+      method: i % 3 === 0 ? "POST" : "GET",
+      path: i % 2 === 0 ? `/orders/${i}` : "/health",
+      status: i % 10 === 0 ? 503 : i % 7 === 0 ? 404 : 200,
+      latency_ms: i * 10,
+      error: i % 10 === 0 ? `upstream TIMEOUT after ${i} ms` : undefined,
+    }),
+  );
+  rows.push(record("q-other", { id: "other-1", timestamp: base }));
+  const res = await postLogs(rows, { sync: true });
+  expect(res.status).toBe(202);
+  await flushAll();
+});
+
+describe("GET /v1/logs", () => {
+  it("returns newest first with every filter applied", async () => {
+    const all = await getJson<Page>("/v1/logs?service=q-svc&limit=1000");
+    expect(all.status).toBe(200);
+    expect(all.body.logs).toHaveLength(60);
+    const times = all.body.logs.map((l) => l.timestamp);
+    expect(times).toEqual([...times].sort((a, b) => b - a));
+
+    const cases: [string, (l: Log) => boolean][] = [
+      ["method=post", (l) => l.method === "POST"],
+      ["route=/orders/:id", (l) => l.route === "/orders/:id"],
+      ["status=503", (l) => l.status === 503],
+      ["status=4xx", (l) => l.status >= 400 && l.status < 500],
+      ["status=2xx", (l) => l.status >= 200 && l.status < 300],
+      [`from=${base + 20 * 30_000}`, (l) => l.timestamp >= base + 20 * 30_000],
+      [`to=${new Date(base + 10 * 30_000).toISOString()}`, (l) => l.timestamp <= base + 10 * 30_000],
+      ["min_latency_ms=400", (l) => l.latency_ms >= 400],
+      ["q=timeout", (l) => (l.error ?? "").toLowerCase().includes("timeout")],
+      ["method=GET&route=/health&status=2xx", (l) => l.method === "GET" && l.route === "/health" && l.status < 300],
+    ];
+    for (const [query, predicate] of cases) {
+      const { body } = await getJson<Page>(`/v1/logs?service=q-svc&limit=1000&${encodeURI(query)}`);
+      const expected = all.body.logs.filter(predicate).map((l) => l.id);
+      expect(expected.length, query).toBeGreaterThan(0);
+      expect(body.logs.map((l) => l.id), query).toEqual(expected);
+    }
+  });
+
+  it("pages with a keyset cursor without gaps or repeats", async () => {
+    const seen: string[] = [];
+    let cursor: string | null = null;
+    let pages = 0;
+    do {
+      const q: string = cursor ? `&cursor=${cursor}` : "";
+      const { body }: { body: Page } = await getJson<Page>(`/v1/logs?service=q-svc&limit=7${q}`);
+      seen.push(...body.logs.map((l) => l.id));
+      cursor = body.next_cursor;
+      pages++;
+    } while (cursor && pages < 20);
+    expect(pages).toBe(9);
+    expect(seen).toHaveLength(60);
+    expect(new Set(seen).size).toBe(60);
+  });
+
+  it("filters by service and a `q` that contains LIKE wildcards literally", async () => {
+    const { body } = await getJson<Page>("/v1/logs?service=q-other");
+    expect(body.logs.map((l) => l.id)).toEqual(["other-1"]);
+    const wild = await getJson<Page>("/v1/logs?service=q-svc&q=%25");
+    expect(wild.body.logs).toHaveLength(0);
+  });
+
+  it("rejects bad filters with a 400 envelope", async () => {
+    for (const query of ["limit=0", "limit=1001", "status=600", "status=5x", "from=yesterday", "min_latency_ms=-1", "cursor=nope"]) {
+      const res = await call(`/v1/logs?${query}`, { headers: { Authorization: `Bearer ${READ_KEY}` } });
+      expect(res.status, query).toBe(400);
+      const body = (await res.json()) as { error: { code: string; details: string[] } };
+      expect(body.error.code).toBe("invalid_request");
+      expect(body.error.details.length).toBeGreaterThan(0);
+    }
+  });
+
+  it("GET /v1/logs/live returns the newest N", async () => {
+    const { status, body } = await getJson<Page>("/v1/logs/live?limit=3");
+    expect(status).toBe(200);
+    expect(body.logs).toHaveLength(3);
+    const newest = await getJson<Page>("/v1/logs?limit=3");
+    expect(body.logs.map((l) => l.id)).toEqual(newest.body.logs.map((l) => l.id));
+  });
+});
+
+describe("query plans", () => {
+  const FILTERS = {
+    service: "q-svc",
+    method: "GET",
+    route: "/orders/:id",
+    status: "503",
+    from: String(base),
+    to: String(base + 3_600_000),
+    min_latency_ms: "100",
+    q: "timeout",
+    cursor: "MTc5NTQ1OTU1MDAwMDo0Mg",
+  } as const;
+
+  it("serves every filter combination from an index, never a full scan of request_logs", async () => {
+    const keys = Object.keys(FILTERS) as (keyof typeof FILTERS)[];
+    const db = drizzle(env.DB);
+    let checked = 0;
+    for (let mask = 0; mask < 1 << keys.length; mask++) {
+      for (const status of ["503", "5xx"]) {
+        const query: Record<string, string> = { limit: "100" };
+        keys.forEach((k, i) => {
+          if (mask & (1 << i)) query[k] = k === "status" ? status : FILTERS[k];
+        });
+        const filters: LogFilters = logFilters.parse(query);
+        const cursor = query.cursor ? { timestamp: base, seq: 42 } : null;
+        const { sql, params } = buildLogsQuery(db, filters, cursor).toSQL();
+        const plan = await env.DB.prepare(`EXPLAIN QUERY PLAN ${sql}`)
+          .bind(...params)
+          .all<{ detail: string }>();
+        const details = plan.results.map((r) => r.detail);
+        const fullScan = details.find((d) => /^SCAN request_logs\b(?!.*USING)/.test(d));
+        expect(fullScan, `${JSON.stringify(query)}: ${details.join(" | ")}`).toBeUndefined();
+        checked++;
+      }
+    }
+    expect(checked).toBe(2 ** 10);
+  });
+});
