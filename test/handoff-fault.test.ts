@@ -5,7 +5,7 @@ import worker from "../src/index";
 import { BASE, INGEST_KEY, countLogs, record } from "./helpers";
 
 /** An endpoint namespace whose objects cannot be reached (the RPC always throws). */
-function unreachableNamespace(): DurableObjectNamespace {
+function unreachableNamespace(): Env["ENDPOINT_MONITOR"] {
   const ns = env.ENDPOINT_MONITOR;
   return new Proxy(ns, {
     get(target, prop) {
@@ -20,7 +20,7 @@ function unreachableNamespace(): DurableObjectNamespace {
   });
 }
 
-function post(service: string, n: number, testEnv: Env): Promise<Response> {
+async function post(service: string, n: number, testEnv: Env): Promise<Response> {
   const body = Array.from({ length: n }, (_, i) => record(service, { id: `${service}-${i}` }));
   return worker.fetch(
     new Request(`${BASE}/v1/logs?sync=1`, {

@@ -9,7 +9,7 @@ import http from "node:http";
 /** A keep-alive HTTP client for one host:port; `request()` resolves to `{ status, text }`. */
 export function createClient({ port, maxSockets }) {
   const agent = new http.Agent({ keepAlive: true, maxSockets, maxFreeSockets: maxSockets });
-  const request = ({ method = "GET", path, headers = {}, body, timeoutMs = 30_000 }) =>
+  const request = ({ method = "GET", path, headers = {}, body, timeoutMs = 30_000 }, retried = false) =>
     new Promise((resolve, reject) => {
       const payload = body === undefined ? undefined : Buffer.from(body);
       const req = http.request(
@@ -30,7 +30,13 @@ export function createClient({ port, maxSockets }) {
         },
       );
       req.on("timeout", () => req.destroy(new Error(`timeout after ${timeoutMs} ms: ${method} ${path}`)));
-      req.on("error", reject);
+      req.on("error", (err) => {
+        // The server may close an idle keep-alive socket just as it is reused: the request never
+        // reached it, so send it once more on a fresh socket (the pattern from Node's http docs).
+        if (!retried && req.reusedSocket && err.code === "ECONNRESET") {
+          resolve(request({ method, path, headers, body, timeoutMs }, true));
+        } else reject(err);
+      });
       req.end(payload);
     });
   return { request, close: () => agent.destroy() };

@@ -2,12 +2,14 @@
  * Starts the worker under `wrangler dev --local` for the benchmark and always stops it again.
  * The child runs in its own process group (npx -> wrangler -> workerd), so stopping it signals
  * the whole group; a signal handler and an exit hook make sure a Ctrl-C or a crash of the
- * bench does not leave workerd running. Keys come from a bench-only env file: passing
+ * bench does not leave workerd running. The worker runs from a snapshot of the project taken
+ * at start (node_modules linked), because wrangler dev rebuilds and reloads the worker whenever
+ * a source file changes, which would disturb a run. Keys come from a bench-only env file: passing
  * `--env-file` makes wrangler skip `.dev.vars`, and the `--var` flags win over both anyway.
  */
 import { spawn, execFile } from "node:child_process";
 import { createWriteStream } from "node:fs";
-import { mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
+import { cp, mkdtemp, readdir, readFile, rm, symlink, writeFile } from "node:fs/promises";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -15,6 +17,9 @@ import { promisify } from "node:util";
 
 const run = promisify(execFile);
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** What the worker needs to build and run: copied so that edits during a run do not reload it. */
+const SNAPSHOT = ["src", "migrations", "package.json", "tsconfig.json", "wrangler.toml"];
 
 export const KEYS = { INGEST_KEYS: "bench-ingest", READ_KEY: "bench-read", ADMIN_KEY: "bench-admin" };
 
@@ -64,6 +69,9 @@ function signalGroup(pgid, signal) {
 export async function startWorker({ cwd, port, logPath, logLevel, readyTimeoutMs = 60_000 }) {
   const root = await mkdtemp(join(tmpdir(), "edge-monitor-bench-"));
   const persistDir = join(root, "state");
+  const appDir = join(root, "app");
+  for (const entry of SNAPSHOT) await cp(join(cwd, entry), join(appDir, entry), { recursive: true });
+  await symlink(join(cwd, "node_modules"), join(appDir, "node_modules"), "dir");
   const envFile = join(root, "bench.env");
   await writeFile(envFile, Object.entries(KEYS).map(([k, v]) => `${k}=${v}\n`).join(""));
 
@@ -98,7 +106,7 @@ export async function startWorker({ cwd, port, logPath, logLevel, readyTimeoutMs
   try {
     const wrangler = ["--no", "wrangler"];
     await run("npx", [...wrangler, "d1", "migrations", "apply", "DB", "--local", "--persist-to", persistDir], {
-      cwd,
+      cwd: appDir,
       env: CHILD_ENV,
       timeout: 60_000,
     });
@@ -112,7 +120,7 @@ export async function startWorker({ cwd, port, logPath, logLevel, readyTimeoutMs
       "--log-level", logLevel, "--show-interactive-dev-session=false",
     ];
     const log = createWriteStream(logPath);
-    child = spawn("npx", args, { cwd, env: CHILD_ENV, detached: true, stdio: ["ignore", "pipe", "pipe"] });
+    child = spawn("npx", args, { cwd: appDir, env: CHILD_ENV, detached: true, stdio: ["ignore", "pipe", "pipe"] });
     child.stdout.pipe(log);
     child.stderr.pipe(log);
     let exitCode = null;

@@ -91,8 +91,13 @@ export type RecordResult = { ok: true; record: LogRecord } | { ok: false; errors
 
 const USER_AGENT_MAX = 512;
 
+/** Epoch ms of a timestamp, or NaN for a calendar date that does not exist (2026-02-30). */
 function parseTimestamp(value: number | string): number {
-  return typeof value === "number" ? value : Date.parse(value);
+  if (typeof value === "number") return value;
+  const [year, month, day] = value.slice(0, 10).split("-").map(Number) as [number, number, number];
+  const calendar = new Date(Date.UTC(year, month - 1, day));
+  if (calendar.getUTCMonth() !== month - 1 || calendar.getUTCDate() !== day) return Number.NaN;
+  return Date.parse(value);
 }
 
 /** The storage key of a record: stable for a client id, fresh otherwise. */

@@ -13,7 +13,9 @@ const SENSITIVE_EXACT = new Set([
   "pass",
   "pwd",
 ]);
-const SENSITIVE_PART = /(token|secret|passw(or)?d|api[-_]?key|signature|session|auth|credential|private[-_]?key|access[-_]?key|(^|[-_.])key$)/;
+// `auth` only as a word of the key (`auth`, `x-auth`, `authorization`), so `author` stays readable.
+const SENSITIVE_PART =
+  /(token|secret|passw(or)?d|api[-_]?key|signature|session|credential|private[-_]?key|access[-_]?key|(^|[-_.])key$|(^|[-_.])auth([-_.]|orization|$))/;
 
 /** True when a query-string key names a value that must never be stored. */
 export function isSensitiveKey(rawKey: string): boolean {
@@ -75,20 +77,37 @@ export function luhnValid(digits: string): boolean {
 
 const BEARER = /\bBearer\s+[A-Za-z0-9\-._~+/]+=*/gi;
 const USERINFO = /\b([a-z][a-z0-9+.-]*:\/\/)[^\s/?#@]+@/gi;
-// 13 to 19 digits, optionally grouped by spaces or dashes, starting like a card number (2-6):
+// Runs of digits grouped by single spaces or dashes, starting like a card number (2-6):
 // epoch-millisecond timestamps (starting with 1) are left alone.
-const CARD = /\b[2-6](?:[ -]?\d){12,18}\b/g;
+const CARD = /\b[2-6]\d*(?:[ -]\d+)*\b/g;
 const SENSITIVE_QUERY_IN_TEXT = /([?&])([^=&\s#]+)=([^&\s#]*)/g;
+
+/**
+ * Redacts the card number inside a run of digit groups. The pattern is greedy, so a run can
+ * hold a card plus a neighbouring group (`4111 1111 1111 1111 12/25`, `qty 3 4111 ...`):
+ * every window of whole groups is tried, longest first.
+ */
+function redactCardInRun(run: string): string {
+  const groups = run.split(/([ -])/); // digits at even indexes, separators at odd
+  const digitGroups = groups.filter((_, i) => i % 2 === 0);
+  for (let len = digitGroups.length; len >= 1; len--) {
+    for (let start = 0; start + len <= digitGroups.length; start++) {
+      const digits = digitGroups.slice(start, start + len).join("");
+      if (digits.length < 13 || digits.length > 19 || !/^[2-6]/.test(digits) || !luhnValid(digits)) continue;
+      const before = groups.slice(0, start * 2).join("");
+      const after = groups.slice((start + len) * 2 - 1).join("");
+      return `${before}[card redacted]${after}`;
+    }
+  }
+  return run;
+}
 
 /** Scrubs bearer tokens, card numbers, URL userinfo and sensitive query values out of free text. */
 export function scrubText(text: string): string {
   return text
     .replace(BEARER, `Bearer ${REDACTED}`)
     .replace(USERINFO, `$1${REDACTED}@`)
-    .replace(CARD, (match) => {
-      const digits = match.replace(/[ -]/g, "");
-      return digits.length >= 13 && digits.length <= 19 && luhnValid(digits) ? "[card redacted]" : match;
-    })
+    .replace(CARD, redactCardInRun)
     .replace(SENSITIVE_QUERY_IN_TEXT, (match, sep: string, key: string) =>
       isSensitiveKey(key) ? `${sep}${key}=${REDACTED}` : match,
     );

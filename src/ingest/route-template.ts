@@ -9,6 +9,16 @@ const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const LONG_HEX = /^(?=.*\d)[0-9a-f]{8,}$/i;
 // Base64/base64url-like tokens and prefixed ids (`cus_9s6XKzkNRiz8i3`): long, letters and digits mixed.
 const TOKEN = /^(?=.*\d)(?=.*[A-Za-z])[A-Za-z0-9_\-+.~]{16,}={0,2}$/;
+const SEPARATORS = /[-_.~+]/;
+
+/**
+ * A slug such as `oauth2-callback-v2` or `payment-methods-v2`: every separated part is a word
+ * or short. Token-shaped by length, but a fixed name, so it is kept.
+ */
+function isSlug(segment: string): boolean {
+  if (!SEPARATORS.test(segment)) return false;
+  return segment.split(SEPARATORS).every((part) => part.length < 8 || /^[A-Za-z]+$/.test(part));
+}
 const EMAIL = /^[^@\s/]+@[^@\s/]+\.[^@\s/]+$/;
 
 export const ROUTE_MAX_CHARS = 256;
@@ -26,7 +36,7 @@ export function isIdLike(segment: string): boolean {
     UUID.test(decoded) ||
     LONG_HEX.test(decoded) ||
     EMAIL.test(decoded) ||
-    TOKEN.test(decoded)
+    (TOKEN.test(decoded) && !isSlug(decoded))
   );
 }
 

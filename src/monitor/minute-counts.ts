@@ -60,8 +60,8 @@ export function countByMinute(records: readonly LogRecord[], now: number): { buc
   return { buckets: [...byMinute.values()].sort((a, b) => a.minute - b.minute), late };
 }
 
-/** Exponential backoff with jitter for D1 flush retries: 1 s, 2 s, 4 s ... capped at 60 s. */
+/** Exponential backoff with ±25% jitter for D1 flush retries: about 1 s, 2 s, 4 s ... never over 60 s. */
 export function flushBackoffMs(failures: number, random: () => number = Math.random): number {
   const base = Math.min(60_000, 1000 * 2 ** Math.max(0, failures - 1));
-  return Math.round(base * (0.75 + random() * 0.5));
+  return Math.min(60_000, Math.round(base * (0.75 + random() * 0.5)));
 }

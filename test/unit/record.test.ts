@@ -594,3 +594,15 @@ describe("endpointName", () => {
     expect(endpointName(record)).toBe("checkout-api POST /orders/:id");
   });
 });
+
+describe("impossible calendar dates", () => {
+  it("rejects a day that does not exist in its month", () => {
+    const ctx = { now: Date.UTC(2026, 2, 10), retentionMs: 30 * 86_400_000, newKey: () => "k" };
+    const base = { service: "s", method: "GET", path: "/", status: 200, latency_ms: 1 };
+    const bad = normaliseRecord({ ...base, timestamp: "2026-02-30T12:00:00Z" }, ctx);
+    expect(bad).toEqual({ ok: false, errors: ["timestamp: not a valid date"] });
+    const good = normaliseRecord({ ...base, timestamp: "2026-02-28T12:00:00+01:00" }, ctx);
+    expect(good.ok && good.record.timestamp).toBe(Date.UTC(2026, 1, 28, 11));
+  });
+});
+

@@ -269,3 +269,14 @@ describe("truncateAndScrubError", () => {
     expect(truncateAndScrubError("denied: Bearer abc")).toBe(`denied: Bearer ${REDACTED}`);
   });
 });
+
+describe("isSensitiveKey keeps ordinary keys readable", () => {
+  it.each(["author", "authority", "sort", "monkey", "keyword", "page"])("leaves %s alone", (key) => {
+    expect(isSensitiveKey(key)).toBe(false);
+  });
+
+  it.each(["x-auth", "auth_token", "Authorization", "oauth_token", "x_api_key", "client_secret"])("redacts %s", (key) => {
+    expect(isSensitiveKey(key)).toBe(true);
+  });
+});
+
