@@ -12,6 +12,7 @@
  * Options: --duration <s> --warmup <s> --concurrency <n> --batches <n> --batch-size <n>
  *          --batch-concurrency <n> --routes <n> --port <n> --flush-timeout <s> --log-level <level>
  */
+import { execFileSync } from "node:child_process";
 import { mkdir, readFile, writeFile } from "node:fs/promises";
 import { cpus, loadavg } from "node:os";
 import { dirname, join, relative } from "node:path";
@@ -71,6 +72,17 @@ const say = (line) => console.log(line);
 const fmt = (n) => (n === null || n === undefined ? "n/a" : Math.round(n).toLocaleString("en-US"));
 const mark = (ok) => (ok ? "PASS" : "MISS");
 
+/** The commit benchmarked and whether the worker's sources differ from it (read-only git). */
+function sourceVersion() {
+  try {
+    const git = (...args) => execFileSync("git", args, { cwd: ROOT, encoding: "utf8", stdio: ["ignore", "pipe", "ignore"] }).trim();
+    const changed = git("status", "--porcelain", "--", "src", "migrations", "wrangler.toml", "package.json");
+    return { commit: git("rev-parse", "--short", "HEAD"), uncommitted_changes: changed.length > 0 };
+  } catch {
+    return { commit: null, uncommitted_changes: null };
+  }
+}
+
 /** Runs one phase and adds the CPU share (in cores) used by the bench client and by the server. */
 async function withCpu(server, fn) {
   const wall = performance.now();
@@ -127,6 +139,7 @@ async function main() {
       wrangler: wranglerVersion,
       node: process.version,
       cpus: cpus().length,
+      source: sourceVersion(),
       load_average_at_start: loadavg().map((l) => Math.round(l * 100) / 100),
       log_level: opts.logLevel,
     },
@@ -217,6 +230,8 @@ function printReport(report, outPath) {
   say("");
   say("==== ingest benchmark ====");
   const env = report.environment;
+  const src = env.source;
+  say(`source: commit ${src.commit}${src.uncommitted_changes ? " + uncommitted changes (snapshot taken at start)" : ""}`);
   say(`${env.cpus} CPUs shared by client and server; load average ${env.load_average_at_start[0]} at start, ${env.load_average_at_end[0]} at end`);
   say(`health baseline: ${fmt(health.rps)} req/s (${lat(health.latency_ms)})${cpu(health)}${others(health, 200)}`);
   say(

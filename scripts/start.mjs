@@ -11,6 +11,8 @@ const port = Number(process.env.PORT ?? 8787);
 const host = process.env.HOST ?? "127.0.0.1";
 const env = { ...process.env, WRANGLER_SEND_METRICS: "false", CLOUDFLARE_CF_FETCH_ENABLED: "false", CI: "true" };
 const wrangler = join(root, "node_modules", ".bin", "wrangler");
+// Local D1 and Durable Object state (default: wrangler's .wrangler/state); the end-to-end test uses a temp dir.
+const persist = process.env.MONITOR_STATE_DIR ? ["--persist-to", process.env.MONITOR_STATE_DIR] : [];
 
 const devVars = join(root, ".dev.vars");
 if (!existsSync(devVars)) {
@@ -25,13 +27,13 @@ const keys = Object.fromEntries(
     .map((line) => [line.slice(0, line.indexOf("=")), line.slice(line.indexOf("=") + 1)]),
 );
 
-const migrate = spawnSync(wrangler, ["d1", "migrations", "apply", "DB", "--local"], { cwd: root, env, stdio: "inherit" });
+const migrate = spawnSync(wrangler, ["d1", "migrations", "apply", "DB", "--local", ...persist], { cwd: root, env, stdio: "inherit" });
 if (migrate.status !== 0) {
   console.error("applying the D1 migrations failed");
   process.exit(migrate.status ?? 1);
 }
 
-const dev = spawn(wrangler, ["dev", "--local", "--port", String(port), "--ip", host, ...process.argv.slice(2)], {
+const dev = spawn(wrangler, ["dev", "--local", "--port", String(port), "--ip", host, ...persist, ...process.argv.slice(2)], {
   cwd: root,
   env,
   stdio: ["inherit", "inherit", "inherit"],

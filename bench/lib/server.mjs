@@ -70,8 +70,6 @@ export async function startWorker({ cwd, port, logPath, logLevel, readyTimeoutMs
   const root = await mkdtemp(join(tmpdir(), "edge-monitor-bench-"));
   const persistDir = join(root, "state");
   const appDir = join(root, "app");
-  for (const entry of SNAPSHOT) await cp(join(cwd, entry), join(appDir, entry), { recursive: true });
-  await symlink(join(cwd, "node_modules"), join(appDir, "node_modules"), "dir");
   const envFile = join(root, "bench.env");
   await writeFile(envFile, Object.entries(KEYS).map(([k, v]) => `${k}=${v}\n`).join(""));
 
@@ -104,6 +102,8 @@ export async function startWorker({ cwd, port, logPath, logLevel, readyTimeoutMs
   };
 
   try {
+    for (const entry of SNAPSHOT) await cp(join(cwd, entry), join(appDir, entry), { recursive: true });
+    await symlink(join(cwd, "node_modules"), join(appDir, "node_modules"), "dir");
     const wrangler = ["--no", "wrangler"];
     await run("npx", [...wrangler, "d1", "migrations", "apply", "DB", "--local", "--persist-to", persistDir], {
       cwd: appDir,
