@@ -69,7 +69,7 @@ function parseOptions(argv) {
 }
 
 const say = (line) => console.log(line);
-const fmt = (n) => (n === null || n === undefined ? "n/a" : Math.round(n).toLocaleString("en-US"));
+const fmt = (n) => (n === null || n === undefined ? "n/a" : String(Math.round(n)));
 const mark = (ok) => (ok ? "PASS" : "MISS");
 
 /** The commit benchmarked and whether the worker's sources differ from it (read-only git). */
@@ -116,17 +116,24 @@ async function waitForHandOff(client, accepted) {
 }
 
 async function main() {
-  const opts = parseOptions(process.argv.slice(2));
+  let opts;
+  try {
+    opts = parseOptions(process.argv.slice(2));
+  } catch (err) {
+    console.error(`bench: ${err instanceof Error ? err.message : String(err)} (see --help)`);
+    process.exit(2);
+  }
   const stamp = new Date().toISOString().replace(/[:.]/g, "-");
   const runId = Date.now().toString(36) + Math.random().toString(36).slice(2, 6);
   await mkdir(RESULTS, { recursive: true });
   const logPath = join(RESULTS, `wrangler-${stamp}.log`);
-  const port = opts.port || (await freePort());
+  const port = await freePort(opts.port);
   const wranglerVersion = JSON.parse(await readFile(join(ROOT, "node_modules/wrangler/package.json"), "utf8")).version;
   const load = { concurrency: opts.concurrency, warmupMs: opts.warmup * 1000, durationMs: opts.duration * 1000 };
 
   say(`edge-monitor ingest bench, run ${runId}: wrangler ${wranglerVersion}, node ${process.version}, ${cpus().length} CPUs`);
   say(`starting wrangler dev on 127.0.0.1:${port} (log level ${opts.logLevel}, output in ${relative(ROOT, logPath)}) ...`);
+  const source = sourceVersion();
   const t0 = performance.now();
   const server = await startWorker({ cwd: ROOT, port, logPath, logLevel: opts.logLevel });
   say(`worker ready in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
@@ -139,7 +146,7 @@ async function main() {
       wrangler: wranglerVersion,
       node: process.version,
       cpus: cpus().length,
-      source: sourceVersion(),
+      source,
       load_average_at_start: loadavg().map((l) => Math.round(l * 100) / 100),
       log_level: opts.logLevel,
     },
@@ -153,29 +160,26 @@ async function main() {
     );
 
     say(`phase B: single-record POST /v1/logs, C=${opts.concurrency}, ${opts.warmup} s warm-up + ${opts.duration} s ...`);
-    const single = await withCpu(server, () => runLoad({
-      ...load,
-      okStatus: 202,
-      send: (n) =>
-        client.request({
-          method: "POST",
-          path: "/v1/logs",
-          headers: { Authorization: `Bearer ${KEYS.INGEST_KEYS}`, "Content-Type": "application/json" },
-          body: JSON.stringify({
-            timestamp: Date.now(),
-            service: "bench",
-            method: "GET",
-            path: `/items/${n}`,
-            status: 200,
-            latency_ms: 12.5,
-          }),
+    const sendOne = (n) =>
+      client.request({
+        method: "POST",
+        path: "/v1/logs",
+        headers: { Authorization: `Bearer ${KEYS.INGEST_KEYS}`, "Content-Type": "application/json" },
+        body: JSON.stringify({
+          timestamp: Date.now(),
+          service: "bench",
+          method: "GET",
+          path: `/items/${n}`,
+          status: 200,
+          latency_ms: 12.5,
         }),
-    }));
+      });
+    const single = await withCpu(server, () => runLoad({ ...load, okStatus: 202, send: sendOne }));
     single.handoff = await waitForHandOff(client, single.ok_including_warmup);
     const ratio = health.rps > 0 ? single.rps / health.rps : 0;
 
     say(`phase C: ${opts.batches} batches x ${opts.batchSize} records, ?sync=1, concurrency ${opts.batchConcurrency} ...`);
-    const batch = await withCpu(server, () => runBatches(client, {
+    const batchOptions = {
       runId,
       batches: opts.batches,
       batchSize: opts.batchSize,
@@ -184,7 +188,8 @@ async function main() {
       flushTimeoutMs: opts.flushTimeout * 1000,
       stallMs: 30_000,
       progress: say,
-    }));
+    };
+    const batch = await withCpu(server, () => runBatches(client, batchOptions));
     const serverHealth = await client.request({ path: "/health" });
     report.server_ingest_counters = serverHealth.status === 200 ? JSON.parse(serverHealth.text).ingest : null;
 
@@ -200,7 +205,11 @@ async function main() {
       batch_e2e_target: TARGET_RECORDS_PER_S,
       batch_e2e_pass: (batch.d1.e2e_records_per_s ?? 0) >= TARGET_RECORDS_PER_S,
     };
-    failed = !batch.d1.complete || batch.d1.logs_found === 0 || batch.records_stored < batch.records_sent;
+    failed =
+      single.handoff.received < single.handoff.accepted ||
+      !batch.d1.complete ||
+      batch.d1.logs_found === 0 ||
+      batch.records_stored < batch.records_sent;
   } catch (err) {
     const issues = summariseServerLog(await readFile(logPath, "utf8"));
     for (const i of issues.slice(0, 8)) console.error(`  server ${i.level} x${i.count}: ${i.message}`);
@@ -258,8 +267,12 @@ function printReport(report, outPath) {
   if (!d1.complete) say(`  D1 flush incomplete: ${d1.outcome}; flush failures ${d1.counters.flush_failures}`);
   say(`  GET /v1/logs?service=${batch.service}&limit=1: ${d1.logs_query_status}, ${d1.logs_found} log(s)`);
   const issues = report.server_log.issues;
-  say(`server log (${report.server_log.path}): ${issues.length === 0 ? "no errors or warnings" : ""}`);
-  for (const i of issues.slice(0, 8)) say(`  ${i.count}x ${i.level}: ${i.message}`);
+  const count = (level) => issues.filter((i) => i.level === level).reduce((n, i) => n + i.count, 0);
+  say(
+    `server log (${report.server_log.path}): ${count("error")} error(s), ${count("warn")} warning(s), ` +
+      `${count("notice")} startup notice(s)`,
+  );
+  for (const i of issues.filter((i) => i.level !== "notice").slice(0, 8)) say(`  ${i.count}x ${i.level}: ${i.message}`);
   say(`report: ${outPath}`);
 }
 

@@ -8,7 +8,7 @@
  * `--env-file` makes wrangler skip `.dev.vars`, and the `--var` flags win over both anyway.
  */
 import { spawn, execFile } from "node:child_process";
-import { createWriteStream } from "node:fs";
+import { createWriteStream, rmSync } from "node:fs";
 import { cp, mkdtemp, readdir, readFile, rm, symlink, writeFile } from "node:fs/promises";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
@@ -32,13 +32,16 @@ const CHILD_ENV = {
   FORCE_COLOR: "0",
 };
 
-/** Asks the OS for a free TCP port on 127.0.0.1. */
-export function freePort() {
+/**
+ * Asks the OS for a free TCP port on 127.0.0.1, or checks that `port` is free: the readiness
+ * check must not end up talking to some other server already listening there.
+ */
+export function freePort(port = 0) {
   return new Promise((resolve, reject) => {
     const srv = createServer();
     srv.unref();
-    srv.on("error", reject);
-    srv.listen(0, "127.0.0.1", () => {
+    srv.on("error", (err) => reject(err.code === "EADDRINUSE" ? new Error(`port ${port} is already in use`) : err));
+    srv.listen(port, "127.0.0.1", () => {
       const { port } = srv.address();
       srv.close(() => resolve(port));
     });
@@ -64,7 +67,7 @@ function signalGroup(pgid, signal) {
 
 /**
  * Applies the D1 migrations to a fresh persist dir, starts `wrangler dev` on it and waits for
- * `/health/ready`. Returns `{ port, baseUrl, logPath, stop() }`.
+ * `/health/ready`. Returns `{ port, baseUrl, logPath, stop(), cpuSeconds() }`.
  */
 export async function startWorker({ cwd, port, logPath, logLevel, readyTimeoutMs = 60_000 }) {
   const root = await mkdtemp(join(tmpdir(), "edge-monitor-bench-"));
@@ -74,14 +77,19 @@ export async function startWorker({ cwd, port, logPath, logLevel, readyTimeoutMs
   await writeFile(envFile, Object.entries(KEYS).map(([k, v]) => `${k}=${v}\n`).join(""));
 
   let child = null;
+  let log = null;
   let stopped = false;
-  const onSignal = (signal) => {
+  // Last resorts, synchronous: a signal or an exit that skipped stop() still ends wrangler.
+  const onExit = () => {
+    if (stopped) return;
+    stopped = true;
     if (child) signalGroup(child.pid, "SIGKILL");
+    rmSync(root, { recursive: true, force: true, maxRetries: 3 });
+  };
+  const onSignal = (signal) => {
+    onExit();
     process.stderr.write(`\nbench: ${signal}, wrangler stopped\n`);
     process.exit(130);
-  };
-  const onExit = () => {
-    if (child && !stopped) signalGroup(child.pid, "SIGKILL");
   };
   process.on("SIGINT", onSignal);
   process.on("SIGTERM", onSignal);
@@ -95,6 +103,8 @@ export async function startWorker({ cwd, port, logPath, logLevel, readyTimeoutMs
       for (let i = 0; i < 50 && groupAlive(child.pid); i++) await sleep(100);
       if (groupAlive(child.pid)) signalGroup(child.pid, "SIGKILL");
     }
+    // Let the last lines of wrangler's output reach the log file before it is read.
+    if (log && !log.closed) await new Promise((resolve) => (log.on("close", resolve), setTimeout(resolve, 2_000)));
     process.off("SIGINT", onSignal);
     process.off("SIGTERM", onSignal);
     process.off("exit", onExit);
@@ -119,7 +129,7 @@ export async function startWorker({ cwd, port, logPath, logLevel, readyTimeoutMs
       "--persist-to", persistDir, "--env-file", envFile, ...vars,
       "--log-level", logLevel, "--show-interactive-dev-session=false",
     ];
-    const log = createWriteStream(logPath);
+    log = createWriteStream(logPath);
     child = spawn("npx", args, { cwd: appDir, env: CHILD_ENV, detached: true, stdio: ["ignore", "pipe", "pipe"] });
     child.stdout.pipe(log);
     child.stderr.pipe(log);
@@ -162,10 +172,12 @@ async function groupCpuSeconds(pgid) {
   return ticks / 100;
 }
 
+/** Warnings wrangler always prints for this project's config (cron triggers, the AI binding). */
+const STARTUP_NOTICES = /Scheduled Workers are not automatically triggered|AI bindings always access remote resources/;
 const ANSI = /\x1b\[[0-9;]*m/g;
 
 /**
- * Sums up what the server printed: errors and warnings grouped by event (structured JSON
+ * Sums up what the server printed: errors, warnings and known startup notices grouped by event (structured JSON
  * logs) or by their first line, with counts, so that the report shows what went wrong.
  */
 export function summariseServerLog(text) {
@@ -191,7 +203,9 @@ export function summariseServerLog(text) {
       }
     }
     if (/^(✘|X )?\s*\[ERROR\]/.test(line) || /^✘/.test(line)) add("error", line.replace(/^✘\s*/, "").slice(0, 200));
-    else if (/^▲?\s*\[WARNING\]/.test(line)) add("warn", line.replace(/^▲\s*/, "").slice(0, 200));
+    else if (/^▲?\s*\[WARNING\]/.test(line)) {
+      add(STARTUP_NOTICES.test(line) ? "notice" : "warn", line.replace(/^▲\s*/, "").slice(0, 200));
+    }
   }
   return [...groups.values()].sort((a, b) => b.count - a.count);
 }

@@ -15,12 +15,25 @@ async function digest(value: string): Promise<ArrayBuffer> {
   return crypto.subtle.digest("SHA-256", encoder.encode(value));
 }
 
+/** Digests of the configured keys, computed once per isolate (keys change only with a deploy). */
+const keyDigests = new Map<string, Promise<ArrayBuffer>>();
+
+function configuredKeyDigest(key: string): Promise<ArrayBuffer> {
+  let cached = keyDigests.get(key);
+  if (!cached) {
+    if (keyDigests.size > 64) keyDigests.clear();
+    cached = digest(key);
+    keyDigests.set(key, cached);
+  }
+  return cached;
+}
+
 /** Constant-time check of `presented` against every key in `accepted` (no early exit). */
 export async function matchesAnyKey(presented: string, accepted: readonly string[]): Promise<boolean> {
   const presentedHash = await digest(presented);
   let match = false;
   for (const key of accepted) {
-    const keyHash = await digest(key);
+    const keyHash = await configuredKeyDigest(key);
     // Evaluate every key so the timing does not reveal which one matched.
     match = crypto.subtle.timingSafeEqual(presentedHash, keyHash) || match;
   }
