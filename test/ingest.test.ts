@@ -180,4 +180,60 @@ describe("POST /v1/logs", () => {
     expect(String(log?.error)).not.toContain("abc.def.ghi");
     expect(String(log?.error)).not.toContain("4111");
   });
+
+  it("round-trips every field through the Durable Object buffer and D1", async () => {
+    const ts = Date.now() - 120_000;
+    const input = record("fields", {
+      timestamp: ts,
+      id: "all-fields",
+      method: "put",
+      path: "/carts/77?page=3",
+      route: "/carts/:cart_id",
+      status: 201,
+      latency_ms: 12.75,
+      ttfb_ms: 3.5,
+      request_bytes: 321,
+      response_bytes: 0,
+      error: "partial write",
+      response_empty: true,
+      request_id: "req-77",
+      client_ip: "203.0.113.9",
+      user_agent: "curl/8.5",
+      consumer: "acme-co",
+      region: "weur",
+      attributes: { plan: "pro", retries: 0, beta: true },
+      unknown_field: "ignored",
+    });
+    await postLogs(input, { sync: true });
+    await flushAll();
+    const { body } = await getJson<{ logs: Record<string, unknown>[] }>("/v1/logs?service=fields");
+    expect(body.logs).toHaveLength(1);
+    const log = body.logs[0] ?? {};
+    expect(log).toEqual({
+      log_id: "c:fields:all-fields",
+      id: "all-fields",
+      timestamp: ts,
+      time: new Date(ts).toISOString(),
+      received_at: expect.any(Number),
+      service: "fields",
+      method: "PUT",
+      route: "/carts/:cart_id",
+      path: "/carts/77?page=3",
+      status: 201,
+      latency_ms: 12.75,
+      ttfb_ms: 3.5,
+      request_bytes: 321,
+      response_bytes: 0,
+      error: "partial write",
+      response_empty: true,
+      request_id: "req-77",
+      client_ip: "203.0.113.9",
+      user_agent: "curl/8.5",
+      consumer: "acme-co",
+      region: "weur",
+      attributes: { plan: "pro", retries: 0, beta: true },
+      source: "ingest",
+    });
+    expect(Math.abs(Number(log.received_at) - Date.now())).toBeLessThan(60_000);
+  });
 });

@@ -5,7 +5,7 @@
  * still cannot be reached are written to D1 directly as a last resort, and whatever still fails
  * is logged as a structured error and counted, never dropped silently.
  */
-import { writeLogBatch } from "../db/log-writer";
+import { toLogRow, writeLogBatch } from "../db/log-writer";
 import { log } from "../http/log";
 import type { EndpointMonitor, IngestResult } from "../monitor/endpoint-monitor";
 import type { Admission, ServiceRegistry } from "../monitor/service-registry";
@@ -129,7 +129,7 @@ export async function handOff(env: Env, records: LogRecord[]): Promise<HandOffRe
       } catch (err) {
         const message = err instanceof Error ? err.message : String(err);
         try {
-          await writeLogBatch(env.DB, group.map((r) => JSON.stringify(r)), Date.now());
+          await writeLogBatch(env.DB, group.map((r) => JSON.stringify(toLogRow(r))), Date.now());
           result.fallback += group.length;
           ingestCounters.fallback_to_d1 += group.length;
           log("warn", "handoff_fallback_to_d1", { endpoint: name, records: group.length, message });

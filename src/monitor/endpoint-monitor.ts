@@ -6,7 +6,7 @@
  * mid-flush loses nothing because the buffer is on disk and D1 ignores re-sent keys.
  */
 import { DurableObject } from "cloudflare:workers";
-import { writeLogBatch, MAX_BATCH_BYTES, MAX_BATCH_RECORDS } from "../db/log-writer";
+import { MAX_BATCH_BYTES, MAX_BATCH_RECORDS, ROW_KEY, ROW_TIMESTAMP, toLogRow, writeLogBatch } from "../db/log-writer";
 import { log } from "../http/log";
 import type { LogRecord } from "../ingest/record";
 import { ADD_COUNTER, SCHEMA_STATEMENTS, SCHEMA_VERSION, UPSERT_BUCKET } from "./buffer-sql";
@@ -76,17 +76,29 @@ export class EndpointMonitor extends DurableObject<Env> {
   /** Commits a batch of this endpoint's records (the durability point) and schedules the flush. */
   async ingest(records: LogRecord[]): Promise<IngestResult> {
     const now = Date.now();
+    const rows = JSON.stringify(records.map(toLogRow));
     const result = this.ctx.storage.transactionSync(() => {
+      // One statement for the whole hand-off; keys seen before (or twice in it) are duplicates.
+      const seen = new Set(
+        this.sql
+          .exec<{ record_key: string }>(
+            `SELECT record_key FROM records WHERE record_key IN (SELECT value ->> ${ROW_KEY} FROM json_each(?))`,
+            rows,
+          )
+          .toArray()
+          .map((r) => r.record_key),
+      );
       const fresh: LogRecord[] = [];
       for (const r of records) {
-        const cursor = this.sql.exec(
-          "INSERT OR IGNORE INTO records (record_key, ts, body) VALUES (?, ?, ?)",
-          r.key,
-          r.timestamp,
-          JSON.stringify(r),
-        );
-        if (cursor.rowsWritten > 0) fresh.push(r);
+        if (seen.has(r.key)) continue;
+        seen.add(r.key);
+        fresh.push(r);
       }
+      this.sql.exec(
+        `INSERT OR IGNORE INTO records (record_key, ts, body)
+         SELECT value ->> ${ROW_KEY}, value ->> ${ROW_TIMESTAMP}, value FROM json_each(?)`,
+        rows,
+      );
       const first = fresh[0];
       if (first && this.meta("service") === null) {
         this.setMeta("service", first.service);
