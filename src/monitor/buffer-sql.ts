@@ -46,5 +46,5 @@ export const UPSERT_BUCKET = `INSERT INTO minute_buckets
     latency_max = max(latency_max, excluded.latency_max),
     bytes = bytes + excluded.bytes`;
 
-export const ADD_COUNTER = `INSERT INTO counters (name, value) VALUES (?, ?)
-  ON CONFLICT (name) DO UPDATE SET value = value + excluded.value`;
+export const MAX_COUNTER = `INSERT INTO counters (name, value) VALUES (?, ?)
+  ON CONFLICT (name) DO UPDATE SET value = max(value, excluded.value)`;

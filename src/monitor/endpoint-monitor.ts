@@ -9,7 +9,7 @@ import { DurableObject } from "cloudflare:workers";
 import { MAX_BATCH_BYTES, MAX_BATCH_RECORDS, ROW_KEY, ROW_TIMESTAMP, toLogRow, writeLogBatch } from "../db/log-writer";
 import { log } from "../http/log";
 import type { LogRecord } from "../ingest/record";
-import { ADD_COUNTER, SCHEMA_STATEMENTS, SCHEMA_VERSION, UPSERT_BUCKET } from "./buffer-sql";
+import { MAX_COUNTER, SCHEMA_STATEMENTS, SCHEMA_VERSION, UPSERT_BUCKET } from "./buffer-sql";
 import { BUCKET_HORIZON_MS, countByMinute, flushBackoffMs } from "./minute-counts";
 
 /** Default delay between the first buffered record and the flush, so that concurrent hand-offs share a batch. */
@@ -45,6 +45,8 @@ export class EndpointMonitor extends DurableObject<Env> {
   /** The D1 database records are flushed to; a field so that fault tests can wrap it. */
   logsDb: D1Database;
   private alarmKnownPending = false;
+  /** Whether (service, method, route) is in `meta` already; saves a write per hand-off. */
+  private identityStored = false;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -57,6 +59,17 @@ export class EndpointMonitor extends DurableObject<Env> {
     for (const statement of SCHEMA_STATEMENTS) this.sql.exec(statement);
     const row = this.sql.exec<{ value: string }>("SELECT value FROM meta WHERE key = 'schema_version'").toArray()[0];
     if (!row) this.sql.exec("INSERT INTO meta (key, value) VALUES ('schema_version', ?)", String(SCHEMA_VERSION));
+  }
+
+  /** Adds to several counters in one statement, skipping zeros. */
+  private addCounters(increments: Record<string, number>): void {
+    const entries = Object.entries(increments).filter(([, n]) => n !== 0);
+    if (entries.length === 0) return;
+    this.sql.exec(
+      `INSERT INTO counters (name, value) VALUES ${entries.map(() => "(?, ?)").join(", ")}
+       ON CONFLICT (name) DO UPDATE SET value = value + excluded.value`,
+      ...entries.flat(),
+    );
   }
 
   private counter(name: string): number {
@@ -100,10 +113,14 @@ export class EndpointMonitor extends DurableObject<Env> {
         rows,
       );
       const first = fresh[0];
-      if (first && this.meta("service") === null) {
-        this.setMeta("service", first.service);
-        this.setMeta("method", first.method);
-        this.setMeta("route", first.route);
+      if (first && !this.identityStored) {
+        this.sql.exec(
+          "INSERT OR IGNORE INTO meta (key, value) VALUES ('service', ?), ('method', ?), ('route', ?)",
+          first.service,
+          first.method,
+          first.route,
+        );
+        this.identityStored = true;
       }
       const { buckets, late } = countByMinute(fresh, now);
       for (const b of buckets) {
@@ -122,10 +139,8 @@ export class EndpointMonitor extends DurableObject<Env> {
         );
       }
       const lastEvent = fresh.reduce((max, r) => Math.max(max, r.timestamp), 0);
-      if (lastEvent > Number(this.meta("last_event_at") ?? 0)) this.setMeta("last_event_at", String(lastEvent));
-      this.sql.exec(ADD_COUNTER, "received", fresh.length);
-      this.sql.exec(ADD_COUNTER, "duplicates", records.length - fresh.length);
-      this.sql.exec(ADD_COUNTER, "late", late);
+      if (lastEvent > 0) this.sql.exec(MAX_COUNTER, "last_event_at", lastEvent);
+      this.addCounters({ received: fresh.length, duplicates: records.length - fresh.length, late });
       return { stored: fresh.length, duplicates: records.length - fresh.length };
     });
     if (result.stored > 0) await this.scheduleFlush(now + this.flushDelayMs());
@@ -160,7 +175,7 @@ export class EndpointMonitor extends DurableObject<Env> {
       } catch (err) {
         const failures = Number(this.meta("consecutive_flush_failures") ?? 0) + 1;
         this.setMeta("consecutive_flush_failures", String(failures));
-        this.sql.exec(ADD_COUNTER, "flush_failures", 1);
+        this.addCounters({ flush_failures: 1 });
         const retryIn = flushBackoffMs(failures);
         log("error", "d1_flush_failed", {
           endpoint: this.ctx.id.name ?? null,
@@ -180,7 +195,7 @@ export class EndpointMonitor extends DurableObject<Env> {
           flushedAt,
           JSON.stringify(batch.keys),
         );
-        this.sql.exec(ADD_COUNTER, "flushed", batch.keys.length);
+        this.addCounters({ flushed: batch.keys.length });
         this.setMeta("consecutive_flush_failures", "0");
         this.setMeta("last_flush_at", String(flushedAt));
       });
@@ -230,7 +245,7 @@ export class EndpointMonitor extends DurableObject<Env> {
         latency_max_ms: m.latency_max,
       }));
     const lastFlush = this.meta("last_flush_at");
-    const lastEvent = this.meta("last_event_at");
+    const lastEvent = this.counter("last_event_at") || null;
     return {
       service: this.meta("service"),
       method: this.meta("method"),
@@ -243,7 +258,7 @@ export class EndpointMonitor extends DurableObject<Env> {
       flush_failures: this.counter("flush_failures"),
       consecutive_flush_failures: Number(this.meta("consecutive_flush_failures") ?? 0),
       last_flush_at: lastFlush === null ? null : Number(lastFlush),
-      last_event_at: lastEvent === null ? null : Number(lastEvent),
+      last_event_at: lastEvent,
       minutes,
     };
   }
