@@ -237,3 +237,24 @@ describe("POST /v1/logs", () => {
     expect(Math.abs(Number(log.received_at) - Date.now())).toBeLessThan(60_000);
   });
 });
+
+describe("GET /v1/endpoints/:service/:method/:route", () => {
+  it("reports an endpoint's counters and backlog, and zeros for an unknown one", async () => {
+    await postLogs([record("ep", { path: "/carts/1", status: 503 }), record("ep", { path: "/carts/2" })], { sync: true });
+    const { status, body } = await getJson<Record<string, unknown>>(`/v1/endpoints/ep/get/${encodeURIComponent("/carts/:id")}`);
+    expect(status).toBe(200);
+    expect(body).toMatchObject({ service: "ep", method: "GET", route: "/carts/:id", received: 2, backlog: 2, flushed: 0 });
+    const minutes = body.minutes as { count: number; status_5xx: number }[];
+    expect(minutes.reduce((n, m) => n + m.status_5xx, 0)).toBe(1);
+    const unknown = await getJson<Record<string, unknown>>(`/v1/endpoints/ep/GET/${encodeURIComponent("/never")}`);
+    expect(unknown.body).toMatchObject({ service: "ep", route: "/never", received: 0, backlog: 0 });
+  });
+
+  it("rejects a malformed endpoint with 400", async () => {
+    for (const path of ["/v1/endpoints/bad%20name/GET/%2Fx", "/v1/endpoints/ok/G3T/%2Fx", "/v1/endpoints/ok/GET/no-slash"]) {
+      const { status, body } = await getJson<{ error: { code: string } }>(path);
+      expect(status, path).toBe(400);
+      expect(body.error.code).toBe("invalid_request");
+    }
+  });
+});
