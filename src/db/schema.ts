@@ -5,10 +5,15 @@
 import { sql } from "drizzle-orm";
 import { index, integer, real, sqliteTable, text } from "drizzle-orm/sqlite-core";
 
-/** Services seen by the monitor (dimension table). */
+/**
+ * Services (dimension table): every service seen in logs, and the ones configured through the
+ * admin API with their origin and settings (`config` is the validated JSON of the service).
+ */
 export const services = sqliteTable("services", {
   name: text("name").primaryKey(),
   firstSeenAt: integer("first_seen_at").notNull(),
+  config: text("config"),
+  updatedAt: integer("updated_at"),
 });
 
 /** Raw request logs (fact table). */
@@ -30,6 +35,7 @@ export const requestLogs = sqliteTable(
     responseBytes: integer("response_bytes"),
     error: text("error"),
     responseEmpty: integer("response_empty", { mode: "boolean" }).notNull().default(false),
+    inconsistent: integer("inconsistent", { mode: "boolean" }).notNull().default(false),
     clientId: text("client_id"),
     requestId: text("request_id"),
     clientIp: text("client_ip"),

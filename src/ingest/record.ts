@@ -42,6 +42,7 @@ export const logRecordInput = z.object({
   ttfb_ms: z.number().finite().nonnegative().nullish(),
   error: z.string().max(100_000).nullish(),
   response_empty: z.boolean().nullish(),
+  inconsistent: z.boolean().nullish(),
   request_id: optionalText(128),
   client_ip: optionalText(64),
   user_agent: z.string().nullish(),
@@ -71,6 +72,8 @@ export interface LogRecord {
   response_bytes: number | null;
   error: string | null;
   response_empty: boolean;
+  /** A 2xx whose body reports an error, or a 5xx whose body claims success. */
+  inconsistent: boolean;
   id: string | null;
   request_id: string | null;
   client_ip: string | null;
@@ -79,6 +82,8 @@ export interface LogRecord {
   region: string | null;
   attributes: Record<string, string | number | boolean> | null;
   source: "ingest" | "proxy";
+  /** Counted by the endpoint but not stored raw (proxy sampling keeps counters exact). */
+  sampled_out?: boolean;
 }
 
 export interface NormaliseContext {
@@ -145,6 +150,7 @@ export function normaliseRecord(input: unknown, ctx: NormaliseContext): RecordRe
       response_bytes: r.response_bytes ?? null,
       error: r.error ? truncateAndScrubError(r.error) : null,
       response_empty: r.response_empty ?? false,
+      inconsistent: r.inconsistent ?? false,
       id: r.id ?? null,
       request_id: r.request_id ?? null,
       client_ip: r.client_ip ?? null,

@@ -114,6 +114,7 @@ export function toApiLog(row: LogRow) {
     response_bytes: row.responseBytes,
     error: row.error,
     response_empty: row.responseEmpty,
+    inconsistent: row.inconsistent,
     request_id: row.requestId,
     client_ip: row.clientIp,
     user_agent: row.userAgent,

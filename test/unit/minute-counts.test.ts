@@ -23,6 +23,7 @@ function record(overrides: Partial<LogRecord> = {}): LogRecord {
     response_bytes: null,
     error: null,
     response_empty: false,
+    inconsistent: false,
     id: null,
     request_id: null,
     client_ip: null,

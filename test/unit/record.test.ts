@@ -69,6 +69,7 @@ describe("normaliseRecord: a minimal valid record", () => {
       response_bytes: null,
       error: null,
       response_empty: false,
+      inconsistent: false,
       id: null,
       request_id: null,
       client_ip: null,
