@@ -10,6 +10,17 @@ export default defineConfig({
       remoteBindings: false,
       wrangler: { configPath: "./wrangler.toml" },
       miniflare: {
+        // Every outbound fetch of the monitor reaches a real origin worker (test/fixtures).
+        outboundService: "origin",
+        serviceBindings: { ORIGIN: "origin" },
+        workers: [
+          {
+            name: "origin",
+            modules: true,
+            scriptPath: "./test/fixtures/origin-worker.js",
+            compatibilityDate: "2026-04-01",
+          },
+        ],
         bindings: {
           TEST_MIGRATIONS,
           INGEST_KEYS: "test-ingest-key,second-ingest-key",
@@ -18,6 +29,12 @@ export default defineConfig({
           MAX_ROUTES_PER_SERVICE: "5",
           // Alarms far away: tests run each flush themselves with runDurableObjectAlarm.
           FLUSH_DELAY_MS: "600000",
+          SERVICES: JSON.stringify([
+            { name: "shop", origin: "http://origin.test", hostnames: ["api.shop.test"], timeout_ms: 300 },
+            { name: "based", origin: "http://origin.test/base" },
+            { name: "quiet", origin: "http://origin.test", recording: { enabled: false } },
+            { name: "sampled", origin: "http://origin.test", recording: { sample_rate: 4 } },
+          ]),
         },
       },
     }),

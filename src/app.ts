@@ -6,10 +6,15 @@ import { handleError, handleNotFound } from "./http/errors";
 import type { AppEnv } from "./http/types";
 import { healthApp } from "./health/routes";
 import { ingestApp } from "./ingest/routes";
+import { hostRouting, proxyApp } from "./proxy/routes";
 import { logsQueryApp } from "./query/routes";
+import { servicesApp } from "./services/routes";
 
 export const app = new Hono<AppEnv>()
   .use(requestId({ headerName: "X-Request-ID" }))
+  .use(hostRouting)
+  .route("/proxy", proxyApp)
+  .route("/v1/services", servicesApp)
   .route("/health", healthApp)
   .route("/v1/logs", ingestApp)
   .route("/v1/logs", logsQueryApp)

@@ -9,11 +9,18 @@ export const PROTECTED_ROUTES: { method: string; path: string; scope: KeyScope }
   { method: "GET", path: "/v1/logs", scope: "read" },
   { method: "GET", path: "/v1/logs/live", scope: "read" },
   { method: "GET", path: "/v1/endpoints/svc/GET/%2Fitems", scope: "read" },
+  { method: "GET", path: "/v1/services", scope: "admin" },
+  { method: "GET", path: "/v1/services/shop", scope: "admin" },
+  { method: "PUT", path: "/v1/services/auth-check", scope: "admin" },
+  { method: "DELETE", path: "/v1/services/auth-check", scope: "admin" },
 ];
 
-export const PUBLIC_ROUTES: { method: string; path: string }[] = [
-  { method: "GET", path: "/health" },
-  { method: "GET", path: "/health/live" },
-  { method: "GET", path: "/health/ready" },
-  { method: "GET", path: "/health/db" },
+/** Routes without a key, and the status each answers here. The proxy passes the origin's answer through. */
+export const PUBLIC_ROUTES: { method: string; path: string; status: number }[] = [
+  { method: "GET", path: "/health", status: 200 },
+  { method: "GET", path: "/health/live", status: 200 },
+  { method: "GET", path: "/health/ready", status: 200 },
+  { method: "GET", path: "/health/db", status: 200 },
+  { method: "ALL", path: "/proxy/shop", status: 404 },
+  { method: "ALL", path: "/proxy/shop/items", status: 200 },
 ];

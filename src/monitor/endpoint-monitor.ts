@@ -89,7 +89,8 @@ export class EndpointMonitor extends DurableObject<Env> {
   /** Commits a batch of this endpoint's records (the durability point) and schedules the flush. */
   async ingest(records: LogRecord[]): Promise<IngestResult> {
     const now = Date.now();
-    const rows = JSON.stringify(records.map(toLogRow));
+    // Sampled-out records (proxy sampling) are counted below but not stored raw.
+    const rows = JSON.stringify(records.filter((r) => !r.sampled_out).map(toLogRow));
     const result = this.ctx.storage.transactionSync(() => {
       // One statement for the whole hand-off; keys seen before (or twice in it) are duplicates.
       const seen = new Set(

@@ -1,0 +1,149 @@
+/**
+ * The reverse proxy: forwards a request to its service's origin and streams the answer back
+ * unchanged but for hop-by-hop headers, while measuring it. The record is handed off in
+ * `waitUntil` once the response body ended (or the client went away), so monitoring never
+ * delays the client.
+ */
+import type { Context } from "hono";
+import { errorBody } from "../http/errors";
+import { log } from "../http/log";
+import type { AppEnv } from "../http/types";
+import { handOff } from "../ingest/handoff";
+import type { ServiceConfig } from "../services/config";
+import { downstreamHeaders, isWebSocketUpgrade, upstreamHeaders } from "./headers";
+import { inspectBody } from "./inspect";
+import { countingStream, meterStream } from "./meter";
+import { exchangeRecord, type Exchange } from "./record";
+import { originUrl } from "./target";
+
+class OriginTimeout extends Error {}
+
+function contentLength(headers: Headers): number | undefined {
+  const value = headers.get("content-length");
+  if (value === null || !/^\d+$/.test(value)) return undefined;
+  return Number(value);
+}
+
+/** Proxies the current request to `service`, `path`/`search` relative to its origin; `publicBase` is where the client sees it. */
+export async function proxyRequest(
+  c: Context<AppEnv>,
+  service: ServiceConfig,
+  target: { path: string; search: string },
+  publicBase: URL,
+): Promise<Response> {
+  const req = c.req.raw;
+  const requestId = c.get("requestId");
+  const incoming = new URL(req.url);
+  const url = originUrl(service.origin, target.path, target.search);
+  if (!url) {
+    return c.json(errorBody("invalid_path", "the path holds dot segments or backslashes", { request_id: requestId }), 400);
+  }
+  const startedAt = Date.now();
+  const webSocket = isWebSocketUpgrade(req.headers);
+  const headers = upstreamHeaders(req.headers, { clientIp: req.headers.get("cf-connecting-ip"), incoming, requestId });
+  const requestCounter = { bytes: 0 };
+  const declaredLength = contentLength(req.headers);
+  const body =
+    req.body && req.method !== "GET" && req.method !== "HEAD"
+      ? req.body.pipeThrough(countingStream(requestCounter, declaredLength))
+      : null;
+
+  const exchange: Exchange = {
+    service,
+    method: req.method,
+    path: `${target.path}${target.search}`,
+    startedAt,
+    endedAt: startedAt,
+    ttfbMs: null,
+    status: 0,
+    requestBytes: body ? null : 0,
+    responseBytes: 0,
+    responseEmpty: false,
+    inconsistent: false,
+    requestId,
+    clientIp: req.headers.get("cf-connecting-ip"),
+    userAgent: req.headers.get("user-agent"),
+    region: typeof req.cf?.colo === "string" ? req.cf.colo : null,
+    error: null,
+    clientDisconnected: false,
+  };
+  const record = (x: Exchange) => {
+    const rec = exchangeRecord({ ...x, requestBytes: body ? requestCounter.bytes : 0 });
+    if (!rec) return Promise.resolve();
+    return handOff(c.env, [rec]).then(
+      () => undefined,
+      (err: unknown) => log("error", "proxy_record_failed", { request_id: requestId, message: String(err) }),
+    );
+  };
+
+  const abort = new AbortController();
+  const timer = setTimeout(() => abort.abort(new OriginTimeout()), service.timeout_ms);
+  let upstream: Response;
+  try {
+    upstream = await fetch(url, { method: req.method, headers, body, redirect: "manual", signal: abort.signal });
+  } catch (err) {
+    clearTimeout(timer);
+    const timedOut = err instanceof OriginTimeout || abort.signal.reason instanceof OriginTimeout;
+    const status = timedOut ? 504 : 502;
+    const message = timedOut
+      ? `the origin did not answer within ${service.timeout_ms} ms`
+      : "the origin could not be reached";
+    c.executionCtx.waitUntil(record({ ...exchange, status, endedAt: Date.now(), error: message }));
+    return c.json(
+      errorBody(timedOut ? "origin_timeout" : "origin_unreachable", message, { request_id: requestId, service: service.name }),
+      status,
+    );
+  }
+  // Only the wait for the response head is bounded: a long download or an event stream goes on.
+  clearTimeout(timer);
+  const ttfbMs = Date.now() - startedAt;
+  const answered: Exchange = { ...exchange, status: upstream.status, ttfbMs };
+  const responseHeaders = downstreamHeaders(upstream.headers, {
+    requestId,
+    originBase: new URL(service.origin),
+    publicBase,
+    webSocket,
+  });
+
+  if (upstream.webSocket) {
+    c.executionCtx.waitUntil(record({ ...answered, endedAt: Date.now() }));
+    return new Response(null, { status: 101, webSocket: upstream.webSocket, headers: responseHeaders });
+  }
+  if (!upstream.body) {
+    const verdict = inspectBody({ status: upstream.status, method: req.method, contentType: null, body: new Uint8Array(), totalBytes: 0 });
+    c.executionCtx.waitUntil(record({ ...answered, endedAt: Date.now(), responseEmpty: verdict.responseEmpty }));
+    return new Response(null, { status: upstream.status, statusText: upstream.statusText, headers: responseHeaders });
+  }
+
+  let ended: (x: Exchange) => void = () => undefined;
+  const finished = new Promise<Exchange>((resolve) => {
+    ended = resolve;
+  });
+  const meter = meterStream(
+    (m) => {
+      const verdict = inspectBody({
+        status: upstream.status,
+        method: req.method,
+        contentType: upstream.headers.get("content-type"),
+        body: m.head,
+        totalBytes: m.bytes,
+      });
+      ended({
+        ...answered,
+        endedAt: m.endedAt,
+        responseBytes: m.bytes,
+        responseEmpty: verdict.responseEmpty && !m.cancelled,
+        inconsistent: verdict.inconsistent,
+        clientDisconnected: m.cancelled,
+      });
+    },
+    // With Content-Encoding the bytes seen here are decoded, so the origin's length does not apply.
+    { expectedLength: upstream.headers.has("content-encoding") ? undefined : contentLength(upstream.headers) },
+  );
+  c.executionCtx.waitUntil(finished.then(record));
+  return new Response(upstream.body.pipeThrough(meter), {
+    status: upstream.status,
+    statusText: upstream.statusText,
+    headers: responseHeaders,
+  });
+}

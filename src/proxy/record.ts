@@ -1,0 +1,61 @@
+/**
+ * Turns one proxied exchange into a log record through the same normalisation as ingested
+ * logs, applying the service's recording switches. Pure but for the random sampling draw.
+ */
+import { normaliseRecord, type LogRecord } from "../ingest/record";
+import type { ServiceConfig } from "../services/config";
+
+export interface Exchange {
+  service: ServiceConfig;
+  method: string;
+  /** Path and query as the client sent them, relative to the service. */
+  path: string;
+  startedAt: number;
+  endedAt: number;
+  ttfbMs: number | null;
+  status: number;
+  requestBytes: number | null;
+  responseBytes: number;
+  responseEmpty: boolean;
+  inconsistent: boolean;
+  requestId: string;
+  clientIp: string | null;
+  userAgent: string | null;
+  region: string | null;
+  error: string | null;
+  clientDisconnected: boolean;
+}
+
+const RETENTION_FOR_LIVE_RECORDS = 24 * 60 * 60 * 1000;
+
+/** The record of an exchange, or null when the service does not record. */
+export function exchangeRecord(x: Exchange, random: () => number = Math.random): LogRecord | null {
+  const { enabled, sample_rate: rate } = x.service.recording;
+  if (!enabled) return null;
+  const result = normaliseRecord(
+    {
+      timestamp: x.startedAt,
+      service: x.service.name,
+      method: x.method,
+      path: x.path.slice(0, 2048),
+      status: x.status,
+      latency_ms: Math.max(0, x.endedAt - x.startedAt),
+      ttfb_ms: x.ttfbMs,
+      request_bytes: x.requestBytes,
+      response_bytes: x.responseBytes,
+      response_empty: x.responseEmpty,
+      inconsistent: x.inconsistent,
+      error: x.error,
+      request_id: x.requestId.slice(0, 128),
+      client_ip: x.clientIp?.slice(0, 64) ?? null,
+      user_agent: x.userAgent,
+      region: x.region,
+      attributes: x.clientDisconnected ? { client_disconnected: true } : null,
+    },
+    { now: x.endedAt, retentionMs: RETENTION_FOR_LIVE_RECORDS, newKey: () => crypto.randomUUID() },
+  );
+  if (!result.ok) return null;
+  const record: LogRecord = { ...result.record, source: "proxy" };
+  if (rate > 1 && random() * rate >= 1) record.sampled_out = true;
+  return record;
+}

@@ -1,0 +1,90 @@
+/**
+ * A monitored service's configuration: where its origin is, which hostnames route to it, and
+ * the proxy's switches. Validated with zod wherever it enters (the `SERVICES` var, the admin
+ * API, D1). Pure.
+ */
+import { z } from "zod";
+import { zodMessages } from "../http/validate";
+
+export const SERVICE_NAME = /^[A-Za-z0-9._-]{1,64}$/;
+export const DEFAULT_TIMEOUT_MS = 30_000;
+
+const hostname = z
+  .string()
+  .min(1)
+  .max(253)
+  .transform((h) => h.toLowerCase())
+  .refine((h) => /^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*$/.test(h), "must be a hostname");
+
+const origin = z
+  .string()
+  .max(2048)
+  .refine((value) => {
+    try {
+      const url = new URL(value);
+      return (url.protocol === "http:" || url.protocol === "https:") && !url.username && !url.password && !url.search && !url.hash;
+    } catch {
+      return false;
+    }
+  }, "must be an http(s) URL without credentials, query or fragment")
+  .transform((value) => value.replace(/\/+$/, ""));
+
+/** The settings of a service, as the admin API takes them (the name comes from the path). */
+export const serviceSettings = z.object({
+  origin,
+  hostnames: z.array(hostname).max(20).default([]),
+  timeout_ms: z.number().int().min(100).max(300_000).default(DEFAULT_TIMEOUT_MS),
+  recording: z
+    .object({
+      enabled: z.boolean().default(true),
+      sample_rate: z.number().int().min(1).max(1_000_000).default(1),
+    })
+    .prefault({}),
+});
+export type ServiceSettings = z.output<typeof serviceSettings>;
+
+export interface ServiceConfig extends ServiceSettings {
+  name: string;
+  /** Where it is declared: `vars` (wrangler.toml `SERVICES`) or `api` (D1). */
+  source: "vars" | "api";
+}
+
+/** Parses the `SERVICES` var (a JSON array of `{name, origin, ...}`); invalid entries are reported, not fatal. */
+export function parseServicesVar(raw: string | undefined): { services: ServiceConfig[]; errors: string[] } {
+  if (!raw || raw.trim() === "") return { services: [], errors: [] };
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(raw);
+  } catch {
+    return { services: [], errors: ["SERVICES is not valid JSON"] };
+  }
+  if (!Array.isArray(parsed)) return { services: [], errors: ["SERVICES must be a JSON array"] };
+  const services: ServiceConfig[] = [];
+  const errors: string[] = [];
+  parsed.forEach((entry: unknown, i) => {
+    const name = typeof entry === "object" && entry !== null && "name" in entry ? entry.name : undefined;
+    if (typeof name !== "string" || !SERVICE_NAME.test(name)) {
+      errors.push(`SERVICES[${i}].name: must be 1-64 characters of A-Z a-z 0-9 . _ -`);
+      return;
+    }
+    const settings = serviceSettings.safeParse(entry);
+    if (!settings.success) {
+      errors.push(...zodMessages(settings.error).map((m) => `SERVICES[${i}].${m}`));
+      return;
+    }
+    services.push({ name, source: "vars", ...settings.data });
+  });
+  return { services, errors };
+}
+
+/** The public JSON of a service. */
+export function toApiService(s: ServiceConfig) {
+  return {
+    name: s.name,
+    origin: s.origin,
+    hostnames: s.hostnames,
+    timeout_ms: s.timeout_ms,
+    recording: s.recording,
+    source: s.source,
+  };
+}
