@@ -5,7 +5,7 @@
  */
 import { z } from "zod";
 import { zodMessages } from "../http/validate";
-import { redactPath, scrubText, splitPath, truncateAndScrubError } from "./redact";
+import { isSensitiveKey, REDACTED, redactPath, scrubNumber, scrubText, splitPath, truncateAndScrubError } from "./redact";
 import { cleanRoute, templateRoute } from "./route-template";
 
 const ISO_WITH_OFFSET = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}:?\d{2})$/i;
@@ -40,7 +40,8 @@ export const logRecordInput = z.object({
   request_bytes: optionalCount,
   response_bytes: optionalCount,
   ttfb_ms: z.number().finite().nonnegative().nullish(),
-  error: z.string().max(100_000).nullish(),
+  // Any length (the body is bounded at 1 MiB): cut at 1,000 characters during normalisation.
+  error: z.string().nullish(),
   response_empty: z.boolean().nullish(),
   inconsistent: z.boolean().nullish(),
   request_id: optionalText(128),
@@ -105,6 +106,14 @@ function parseTimestamp(value: number | string): number {
   return Date.parse(value);
 }
 
+const METHODS = new Set(["GET", "HEAD", "POST", "PUT", "DELETE", "PATCH", "OPTIONS", "CONNECT", "TRACE"]);
+
+/** Upper-cased method; anything but the standard ones counts as `OTHER`, so methods cannot multiply endpoints. */
+export function normaliseMethod(method: string): string {
+  const upper = method.toUpperCase();
+  return METHODS.has(upper) ? upper : "OTHER";
+}
+
 /** The storage key of a record: stable for a client id, fresh otherwise. */
 export function recordKey(service: string, clientId: string | null | undefined, newKey: () => string): string {
   return clientId ? `c:${service}:${clientId}` : `g:${newKey()}`;
@@ -129,7 +138,10 @@ export function normaliseRecord(input: unknown, ctx: NormaliseContext): RecordRe
   const route = r.route ? cleanRoute(r.route) : templateRoute(splitPath(r.path).pathname);
   const attributes = r.attributes
     ? Object.fromEntries(
-        Object.entries(r.attributes).map(([k, v]) => [k, typeof v === "string" ? scrubText(v) : v]),
+        Object.entries(r.attributes).map(([k, v]) => [
+          k,
+          isSensitiveKey(k) ? REDACTED : typeof v === "string" ? scrubText(v) : typeof v === "number" ? scrubNumber(v) : v,
+        ]),
       )
     : null;
 
@@ -140,7 +152,7 @@ export function normaliseRecord(input: unknown, ctx: NormaliseContext): RecordRe
       timestamp,
       received_at: ctx.now,
       service: r.service,
-      method: r.method.toUpperCase(),
+      method: normaliseMethod(r.method),
       route,
       path,
       status: r.status,

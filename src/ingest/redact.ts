@@ -31,17 +31,16 @@ export function isSensitiveKey(rawKey: string): boolean {
 
 export const REDACTED = "[redacted]";
 
+// `key=value` pairs of a query, split on `&`, `;` and a stray second `?` alike.
+const QUERY_PAIR = /(^|[&;?])([^=&;?]*)=([^&;?]*)/g;
+// Matrix parameters in a path (`/cart;jsessionid=abc`).
+const MATRIX_PARAM = /;([^=;/?]+)=([^;/?]*)/g;
+
 /** Replaces the values of sensitive keys in a query string (without the leading `?`). */
 export function redactQuery(query: string): string {
-  return query
-    .split("&")
-    .map((pair) => {
-      const eq = pair.indexOf("=");
-      const key = eq === -1 ? pair : pair.slice(0, eq);
-      if (eq === -1 || !isSensitiveKey(key)) return pair;
-      return `${key}=${REDACTED}`;
-    })
-    .join("&");
+  return query.replace(QUERY_PAIR, (match, sep: string, key: string) =>
+    isSensitiveKey(key) ? `${sep}${key}=${REDACTED}` : match,
+  );
 }
 
 /** Splits a path into its path part and its query (without `?`), dropping any fragment. */
@@ -55,8 +54,11 @@ export function splitPath(path: string): { pathname: string; query: string | und
 
 /** A request path with sensitive query values redacted. */
 export function redactPath(path: string): string {
-  const { pathname, query } = splitPath(path);
-  return query === undefined ? pathname : `${pathname}?${redactQuery(query)}`;
+  const split = splitPath(path);
+  const pathname = split.pathname.replace(MATRIX_PARAM, (match, key: string) =>
+    isSensitiveKey(key) ? `;${key}=${REDACTED}` : match,
+  );
+  return split.query === undefined ? pathname : `${pathname}?${redactQuery(split.query)}`;
 }
 
 /** Luhn checksum over a string of digits. */
@@ -77,29 +79,43 @@ export function luhnValid(digits: string): boolean {
 
 const BEARER = /\bBearer\s+[A-Za-z0-9\-._~+/]+=*/gi;
 const USERINFO = /\b([a-z][a-z0-9+.-]*:\/\/)[^\s/?#@]+@/gi;
-// Runs of digits grouped by single spaces or dashes, starting like a card number (2-6):
-// epoch-millisecond timestamps (starting with 1) are left alone.
-const CARD = /\b[2-6]\d*(?:[ -]\d+)*\b/g;
-const SENSITIVE_QUERY_IN_TEXT = /([?&])([^=&\s#]+)=([^&\s#]*)/g;
+// Runs of digits grouped by single spaces, dashes or dots, starting like a card number (2-6), not
+// inside a longer number: epoch-millisecond timestamps (starting with 1) are left alone.
+const CARD = /(?<!\d)[2-6]\d*(?:[ .-]\d+)*(?!\d)/g;
+const SENSITIVE_PAIR_IN_TEXT = /(^|[?&;\s])([^=&;\s#?]+)=([^&;\s#]*)/g;
+const CARD_MIN_DIGITS = 13;
+const CARD_MAX_DIGITS = 19;
 
 /**
- * Redacts the card number inside a run of digit groups. The pattern is greedy, so a run can
- * hold a card plus a neighbouring group (`4111 1111 1111 1111 12/25`, `qty 3 4111 ...`):
- * every window of whole groups is tried, longest first.
+ * Redacts every card number inside a run of digit groups. The pattern is greedy, so a run can
+ * hold a card plus neighbouring groups (`4111 1111 1111 1111 12/25`, `qty 3 4111 ...`): from
+ * each group, windows of whole groups are tried up to 19 digits (so the work stays linear in
+ * the run), the longest valid one wins.
  */
 function redactCardInRun(run: string): string {
-  const groups = run.split(/([ -])/); // digits at even indexes, separators at odd
-  const digitGroups = groups.filter((_, i) => i % 2 === 0);
-  for (let len = digitGroups.length; len >= 1; len--) {
-    for (let start = 0; start + len <= digitGroups.length; start++) {
-      const digits = digitGroups.slice(start, start + len).join("");
-      if (digits.length < 13 || digits.length > 19 || !/^[2-6]/.test(digits) || !luhnValid(digits)) continue;
-      const before = groups.slice(0, start * 2).join("");
-      const after = groups.slice((start + len) * 2 - 1).join("");
-      return `${before}[card redacted]${after}`;
+  const parts = run.split(/([ .-])/); // digits at even indexes, separators at odd
+  const groups = parts.filter((_, i) => i % 2 === 0);
+  const out: string[] = [];
+  let i = 0;
+  while (i < groups.length) {
+    let cardEnd = -1;
+    let digits = "";
+    for (let j = i; j < groups.length; j++) {
+      digits += groups[j];
+      if (digits.length > CARD_MAX_DIGITS) break;
+      if (digits.length >= CARD_MIN_DIGITS && /^[2-6]/.test(digits) && luhnValid(digits)) cardEnd = j;
+    }
+    if (cardEnd >= 0) {
+      out.push("[card redacted]");
+      if (cardEnd + 1 < groups.length) out.push(parts[cardEnd * 2 + 1] ?? "");
+      i = cardEnd + 1;
+    } else {
+      out.push(groups[i] ?? "");
+      if (i + 1 < groups.length) out.push(parts[i * 2 + 1] ?? "");
+      i++;
     }
   }
-  return run;
+  return out.join("");
 }
 
 /** Scrubs bearer tokens, card numbers, URL userinfo and sensitive query values out of free text. */
@@ -108,16 +124,29 @@ export function scrubText(text: string): string {
     .replace(BEARER, `Bearer ${REDACTED}`)
     .replace(USERINFO, `$1${REDACTED}@`)
     .replace(CARD, redactCardInRun)
-    .replace(SENSITIVE_QUERY_IN_TEXT, (match, sep: string, key: string) =>
+    .replace(SENSITIVE_PAIR_IN_TEXT, (match, sep: string, key: string) =>
       isSensitiveKey(key) ? `${sep}${key}=${REDACTED}` : match,
     );
 }
 
+/** A number attribute that is a card number becomes the redaction marker; any other stays. */
+export function scrubNumber(value: number): number | string {
+  if (!Number.isInteger(value) || value < 0) return value;
+  const scrubbed = scrubText(String(value));
+  return scrubbed === String(value) ? value : scrubbed;
+}
+
 export const ERROR_MAX_CHARS = 1000;
 
-/** Cuts `error` at 1,000 characters with a visible marker, then scrubs it. */
+/** Characters past the cut that are still scrubbed, so a secret straddling it is caught whole. */
+const SCRUB_MARGIN = 200;
+
+/**
+ * Cuts `error` at 1,000 characters with a visible marker and scrubs what is kept. Only the kept
+ * part (plus a margin) is scrubbed, so the cost does not grow with the input.
+ */
 export function truncateAndScrubError(error: string): string {
-  const scrubbed = scrubText(error);
-  if (scrubbed.length <= ERROR_MAX_CHARS) return scrubbed;
-  return `${scrubbed.slice(0, ERROR_MAX_CHARS)}…[truncated ${scrubbed.length - ERROR_MAX_CHARS} chars]`;
+  if (error.length <= ERROR_MAX_CHARS) return scrubText(error);
+  const scrubbed = scrubText(error.slice(0, ERROR_MAX_CHARS + SCRUB_MARGIN));
+  return `${scrubbed.slice(0, ERROR_MAX_CHARS)}…[truncated ${error.length - ERROR_MAX_CHARS} chars]`;
 }

@@ -280,3 +280,30 @@ describe("isSensitiveKey keeps ordinary keys readable", () => {
   });
 });
 
+
+describe("redaction gaps closed after review", () => {
+  it("redacts sensitive pairs after a stray ? or a ;", () => {
+    expect(redactPath("/x?a=1?token=abc")).toBe("/x?a=1?token=[redacted]");
+    expect(redactPath("/x?a=1;token=abc")).toBe("/x?a=1;token=[redacted]");
+  });
+
+  it("redacts sensitive matrix parameters in the path", () => {
+    expect(redactPath("/cart;jsessionid=ABC123/items")).toBe("/cart;jsessionid=[redacted]/items");
+    expect(redactPath("/cart;color=red")).toBe("/cart;color=red");
+  });
+
+  it("scrubs cards next to word characters or grouped by dots", () => {
+    expect(scrubText("card_4111111111111111 declined")).toBe("card_[card redacted] declined");
+    expect(scrubText("4111111111111111x")).toBe("[card redacted]x");
+    expect(scrubText("4111.1111.1111.1111")).toBe("[card redacted]");
+  });
+
+  it("scrubs two cards in one run of digit groups", () => {
+    expect(scrubText("4111 1111 1111 1111 5500 0000 0000 0004")).toBe("[card redacted] [card redacted]");
+  });
+
+  it("scrubs key=value secrets in free text", () => {
+    expect(scrubText("password=hunter2 rejected")).toBe("password=[redacted] rejected");
+    expect(scrubText("retry with page=2")).toBe("retry with page=2");
+  });
+});
