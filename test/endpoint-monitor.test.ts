@@ -13,17 +13,46 @@ function records(service: string, n: number, overrides: Record<string, unknown> 
   });
 }
 
-/** A D1 binding whose `batch` fails for the first `failures` calls (or commits and then fails). */
-function faultyD1(db: D1Database, failures: number, mode: "fail" | "commit-then-fail" = "fail") {
-  let calls = 0;
+/**
+ * A D1 binding with injected faults: `down` makes every write and the liveness probe fail;
+ * `commitThenFail` commits the next N batches and then throws (the acknowledgement is lost);
+ * rows whose JSON holds `poison-pill` are refused, as D1 refuses a row that breaks a constraint.
+ */
+function faultyD1(db: D1Database) {
+  const state = { down: false, commitThenFail: 0, batches: 0 };
+  const poisoned = new WeakSet<object>();
   const wrapper = new Proxy(db, {
     get(target, prop) {
+      if (prop === "prepare") {
+        return (query: string) => {
+          const statement = target.prepare(query);
+          if (query === "SELECT 1" && state.down) {
+            return { first: () => Promise.reject(new Error("D1_ERROR: network connection lost")) };
+          }
+          return new Proxy(statement, {
+            get(st, p) {
+              if (p === "bind") {
+                return (...args: unknown[]) => {
+                  const bound = st.bind(...args);
+                  if (args.some((a) => typeof a === "string" && a.includes("poison-pill"))) poisoned.add(bound);
+                  return bound;
+                };
+              }
+              const v: unknown = Reflect.get(st, p);
+              return typeof v === "function" ? (v as (...a: unknown[]) => unknown).bind(st) : v;
+            },
+          });
+        };
+      }
       if (prop === "batch") {
         return async (statements: D1PreparedStatement[]) => {
-          calls++;
-          if (calls <= failures) {
-            if (mode === "commit-then-fail") await target.batch(statements);
-            throw new Error("D1_ERROR: injected failure");
+          state.batches++;
+          if (state.down) throw new Error("D1_ERROR: network connection lost");
+          if (statements.some((st) => poisoned.has(st))) throw new Error("D1_ERROR: NOT NULL constraint failed");
+          if (state.commitThenFail > 0) {
+            state.commitThenFail--;
+            await target.batch(statements);
+            throw new Error("D1_ERROR: connection reset after commit");
           }
           return target.batch(statements);
         };
@@ -32,7 +61,7 @@ function faultyD1(db: D1Database, failures: number, mode: "fail" | "commit-then-
       return typeof value === "function" ? (value as (...a: unknown[]) => unknown).bind(target) : value;
     },
   });
-  return { db: wrapper, calls: () => calls };
+  return { db: wrapper, state };
 }
 
 async function runAlarmUntilIdle(stub: DurableObjectStub<EndpointMonitor>, max = 20): Promise<number> {
@@ -59,9 +88,10 @@ describe("EndpointMonitor", () => {
     expect(stats.minutes.reduce((sum, m) => sum + m.count, 0)).toBe(3);
   });
 
-  it("keeps records through D1 failures and lands every one exactly once", async () => {
+  it("keeps records through a D1 outage, quarantines nothing, and lands every one exactly once", async () => {
     const stub = endpointStub("do-fault", "GET", "/orders");
-    const fault = faultyD1(env.DB, 3);
+    const fault = faultyD1(env.DB);
+    fault.state.down = true;
     await runInDurableObject(stub, (instance) => {
       instance.logsDb = fault.db;
     });
@@ -69,15 +99,18 @@ describe("EndpointMonitor", () => {
     let stats = await stub.stats();
     expect(stats.backlog).toBe(1200);
 
-    for (let i = 0; i < 3; i++) {
+    // Past the point where a failing batch is tried row by row: D1 is down, so nothing is quarantined.
+    for (let i = 0; i < 5; i++) {
       await runDurableObjectAlarm(stub);
       stats = await stub.stats();
       expect(stats.backlog).toBe(1200);
       expect(await countLogs("do-fault")).toBe(0);
     }
-    expect(stats.flush_failures).toBeGreaterThanOrEqual(3);
-    expect(stats.consecutive_flush_failures).toBeGreaterThanOrEqual(3);
+    expect(stats.flush_failures).toBeGreaterThanOrEqual(5);
+    expect(stats.consecutive_flush_failures).toBeGreaterThanOrEqual(5);
+    expect(stats.quarantined).toBe(0);
 
+    fault.state.down = false;
     await runAlarmUntilIdle(stub);
     stats = await stub.stats();
     expect(stats.backlog).toBe(0);
@@ -92,7 +125,8 @@ describe("EndpointMonitor", () => {
 
   it("re-sends a batch whose D1 commit was not acknowledged, and D1 keeps one copy", async () => {
     const stub = endpointStub("do-crash", "GET", "/orders");
-    const fault = faultyD1(env.DB, 1, "commit-then-fail");
+    const fault = faultyD1(env.DB);
+    fault.state.commitThenFail = 1;
     await runInDurableObject(stub, (instance) => {
       instance.logsDb = fault.db;
     });
@@ -103,6 +137,36 @@ describe("EndpointMonitor", () => {
     await runAlarmUntilIdle(stub);
     expect((await stub.stats()).backlog).toBe(0);
     expect(await countLogs("do-crash")).toBe(50);
+  });
+
+  it("quarantines a row D1 keeps refusing, so the rest of the backlog still flows", async () => {
+    const stub = endpointStub("do-poison", "GET", "/orders");
+    const fault = faultyD1(env.DB);
+    await runInDurableObject(stub, (instance) => {
+      instance.logsDb = fault.db;
+    });
+    await stub.ingest([...records("do-poison", 20), ...records("do-poison", 1, { id: "poison-pill" })]);
+    await runAlarmUntilIdle(stub);
+    const stats = await stub.stats();
+    expect(stats).toMatchObject({ backlog: 0, flushed: 20, quarantined: 1 });
+    expect(await countLogs("do-poison")).toBe(20);
+    await runInDurableObject(stub, (_instance, state) => {
+      const rows = state.storage.sql.exec<{ record_key: string; error: string }>("SELECT record_key, error FROM quarantine").toArray();
+      expect(rows).toEqual([{ record_key: "c:do-poison:poison-pill", error: expect.stringContaining("NOT NULL") }]);
+    });
+  });
+
+  it("flushes a buffer whose alarm was lost, on the next hand-off even of duplicates only", async () => {
+    const stub = endpointStub("do-lost-alarm", "GET", "/orders");
+    const batch = records("do-lost-alarm", 3);
+    await stub.ingest(batch);
+    await runInDurableObject(stub, async (_instance, state) => {
+      await state.storage.deleteAlarm();
+    });
+    await evictDurableObject(stub);
+    expect(await stub.ingest(batch)).toEqual({ stored: 0, duplicates: 3 });
+    expect(await runDurableObjectAlarm(stub)).toBe(true);
+    expect(await countLogs("do-lost-alarm")).toBe(3);
   });
 
   it("loses nothing when evicted before or during a flush", async () => {

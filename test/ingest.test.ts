@@ -143,6 +143,21 @@ describe("POST /v1/logs", () => {
     expect((await endpointStub("capped", "GET", "/a").stats()).received).toBe(2);
   });
 
+  it("keeps routes another isolate admitted before the cap, even when this isolate meets the overflow first", async () => {
+    // The registry already holds five routes (the cap), as if admitted through other isolates.
+    const registry = env.SERVICE_REGISTRY.get(env.SERVICE_REGISTRY.idFromName("capped-elsewhere"));
+    await registry.admit(["/a", "/b", "/c", "/d", "/e"], 5);
+    await postLogs([record("capped-elsewhere", { path: "/zzz" })], { sync: true });
+    await postLogs([record("capped-elsewhere", { path: "/a" })], { sync: true });
+    expect((await endpointStub("capped-elsewhere", "GET", "/a").stats()).received).toBe(1);
+    expect((await endpointStub("capped-elsewhere", "GET", "/:other").stats()).received).toBe(1);
+  });
+
+  it("counts non-standard methods as OTHER so they cannot multiply endpoints", async () => {
+    await postLogs([record("methods", { method: "AAAA" }), record("methods", { method: "aaab" })], { sync: true });
+    expect((await endpointStub("methods", "OTHER", "/items/:id").stats()).received).toBe(2);
+  });
+
   it("hands off in waitUntil without ?sync and the data still lands", async () => {
     const res = await postLogs([record("async-path", { id: "x1" }), record("async-path", { id: "x2" })]);
     expect(res.status).toBe(202);

@@ -15,7 +15,7 @@
  */
 import type { LogRecord } from "../ingest/record";
 
-/** Largest JSON payload sent to D1 in one statement (D1 caps a bound string at 2 MB). */
+/** Largest JSON payload, in UTF-8 bytes, sent to D1 in one statement (D1 caps a bound string at 2 MB). */
 export const MAX_BATCH_BYTES = 768 * 1024;
 export const MAX_BATCH_RECORDS = 500;
 
@@ -35,7 +35,6 @@ export const LOG_COLUMNS = [
   "response_bytes",
   "error",
   "response_empty",
-  "inconsistent",
   "client_id",
   "request_id",
   "client_ip",
@@ -44,6 +43,8 @@ export const LOG_COLUMNS = [
   "region",
   "attributes",
   "source",
+  // Columns are only ever appended: rows buffered by an older version stay readable.
+  "inconsistent",
 ] as const;
 
 export type LogRow = [
@@ -61,7 +62,6 @@ export type LogRow = [
   number | null,
   string | null,
   0 | 1,
-  0 | 1,
   string | null,
   string | null,
   string | null,
@@ -70,6 +70,7 @@ export type LogRow = [
   string | null,
   string | null,
   string,
+  0 | 1,
 ];
 
 /** Positions of the row fields the Durable Object reads back. */
@@ -93,7 +94,6 @@ export function toLogRow(r: LogRecord): LogRow {
     r.response_bytes,
     r.error,
     r.response_empty ? 1 : 0,
-    r.inconsistent ? 1 : 0,
     r.id,
     r.request_id,
     r.client_ip,
@@ -102,13 +102,26 @@ export function toLogRow(r: LogRecord): LogRow {
     r.region,
     r.attributes ? JSON.stringify(r.attributes) : null,
     r.source,
+    r.inconsistent ? 1 : 0,
   ];
 }
 
-const INSERT_LOGS = `INSERT OR IGNORE INTO request_logs (${LOG_COLUMNS.join(", ")})
-  SELECT ${LOG_COLUMNS.map((_, i) => `value ->> ${i}`).join(", ")} FROM json_each(?1)`;
+// Columns a row of an older layout lacks read as NULL: give them their defaults.
+const ROW_DEFAULTS: Partial<Record<(typeof LOG_COLUMNS)[number], string>> = { inconsistent: "0" };
+// ON CONFLICT on the record key only: a duplicate is skipped, any other constraint failure is an
+// error (OR IGNORE would skip it silently and the batch would be marked flushed).
+const INSERT_LOGS = `INSERT INTO request_logs (${LOG_COLUMNS.join(", ")})
+  SELECT ${LOG_COLUMNS.map((c, i) => (ROW_DEFAULTS[c] ? `coalesce(value ->> ${i}, ${ROW_DEFAULTS[c]})` : `value ->> ${i}`)).join(", ")}
+  FROM json_each(?1) WHERE true
+  ON CONFLICT (record_key) DO NOTHING`;
 const INSERT_SERVICES = `INSERT OR IGNORE INTO services (name, first_seen_at)
   SELECT DISTINCT value ->> ${LOG_COLUMNS.indexOf("service")}, ?2 FROM json_each(?1)`;
+
+/** UTF-8 size of a string, without encoding it when it is ASCII. */
+export function utf8Bytes(text: string): number {
+  // eslint-disable-next-line no-control-regex
+  return /^[\x00-\x7f]*$/.test(text) ? text.length : new TextEncoder().encode(text).byteLength;
+}
 
 /**
  * Inserts rows (each the JSON text of a `LogRow`) and their services in one D1 batch, which D1

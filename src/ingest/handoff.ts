@@ -8,7 +8,7 @@
 import { toLogRow, writeLogBatch } from "../db/log-writer";
 import { log } from "../http/log";
 import type { EndpointMonitor, IngestResult } from "../monitor/endpoint-monitor";
-import type { Admission, ServiceRegistry } from "../monitor/service-registry";
+import type { ServiceRegistry } from "../monitor/service-registry";
 import { DEFAULT_MAX_ROUTES } from "../monitor/service-registry";
 import { endpointName, type LogRecord } from "./record";
 import { OVERFLOW_ROUTE } from "./route-template";
@@ -16,11 +16,18 @@ import { ingestCounters } from "./counters";
 
 export const HANDOFF_ATTEMPTS = 4;
 const RETRY_BASE_MS = 100;
+/** One RPC may take this long before it counts as failed; four tries and backoff stay well inside waitUntil's 30 s. */
+export const ATTEMPT_TIMEOUT_MS = 5000;
 
-/** Routes admitted per service in this isolate, and services known to be at their cap. */
-const admittedRoutes = new Map<string, Set<string>>();
-const fullServices = new Set<string>();
+/**
+ * What the registry answered in this isolate: per service, route -> the route it is counted
+ * under (itself, or `/:other`). Only the registry decides: a route this isolate has not asked
+ * about is asked about, even when the service is full, since another isolate may have admitted
+ * it before the cap was reached.
+ */
+const routeAnswers = new Map<string, Map<string, string>>();
 const MAX_CACHED_SERVICES = 1000;
+const MAX_CACHED_ROUTES_PER_SERVICE = 4000;
 
 function maxRoutes(env: Env): number {
   const n = Number(env.MAX_ROUTES_PER_SERVICE);
@@ -28,17 +35,27 @@ function maxRoutes(env: Env): number {
 }
 
 function registry(env: Env, service: string): DurableObjectStub<ServiceRegistry> {
-  const ns = env.SERVICE_REGISTRY;
-  return ns.get(ns.idFromName(service));
+  return env.SERVICE_REGISTRY.get(env.SERVICE_REGISTRY.idFromName(service));
+}
+
+function remember(service: string, answers: Record<string, string>): void {
+  let cache = routeAnswers.get(service);
+  if (!cache || cache.size > MAX_CACHED_ROUTES_PER_SERVICE) {
+    if (!cache && routeAnswers.size >= MAX_CACHED_SERVICES) routeAnswers.clear();
+    cache = new Map();
+    routeAnswers.set(service, cache);
+  }
+  for (const [route, countedAs] of Object.entries(answers)) cache.set(route, countedAs);
 }
 
 /** Rewrites each record's route to `/:other` when its service is past its cap of distinct routes. */
 export async function capRoutes(env: Env, records: LogRecord[]): Promise<void> {
   const unknownByService = new Map<string, Set<string>>();
   for (const r of records) {
-    if (admittedRoutes.get(r.service)?.has(r.route) || r.route === OVERFLOW_ROUTE) continue;
-    if (fullServices.has(r.service)) {
-      r.route = OVERFLOW_ROUTE;
+    if (r.route === OVERFLOW_ROUTE) continue;
+    const known = routeAnswers.get(r.service)?.get(r.route);
+    if (known !== undefined) {
+      r.route = known;
       continue;
     }
     let set = unknownByService.get(r.service);
@@ -47,27 +64,18 @@ export async function capRoutes(env: Env, records: LogRecord[]): Promise<void> {
   }
   if (unknownByService.size === 0) return;
   const limit = maxRoutes(env);
-  const admissions = new Map<string, Admission>();
   await Promise.all(
     [...unknownByService].map(async ([service, routes]) => {
       try {
-        const admission = await registry(env, service).admit([...routes], limit);
-        admissions.set(service, admission);
+        remember(service, (await registry(env, service).admit([...routes], limit)).routes);
       } catch (err) {
         // Counting a record under its own route beats losing it: the cap is best effort here.
         log("warn", "route_cap_unavailable", { service, message: err instanceof Error ? err.message : String(err) });
       }
     }),
   );
-  for (const [service, admission] of admissions) {
-    if (admittedRoutes.size >= MAX_CACHED_SERVICES && !admittedRoutes.has(service)) admittedRoutes.clear();
-    let cache = admittedRoutes.get(service);
-    if (!cache) admittedRoutes.set(service, (cache = new Set()));
-    for (const [route, countedAs] of Object.entries(admission.routes)) if (route === countedAs) cache.add(route);
-    if (admission.full) fullServices.add(service);
-  }
   for (const r of records) {
-    const countedAs = admissions.get(r.service)?.routes[r.route];
+    const countedAs = routeAnswers.get(r.service)?.get(r.route);
     if (countedAs !== undefined) r.route = countedAs;
   }
 }
@@ -86,6 +94,17 @@ export function groupByEndpoint(records: readonly LogRecord[]): Map<string, LogR
 
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
+/** Rejects when `promise` has not settled within `ms`. */
+function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
+  let timer: ReturnType<typeof setTimeout> | null = null;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`no answer within ${ms} ms`)), ms);
+  });
+  return Promise.race([promise, timeout]).finally(() => {
+    if (timer !== null) clearTimeout(timer);
+  });
+}
+
 function endpointStub(env: Env, name: string): DurableObjectStub<EndpointMonitor> {
   const ns = env.ENDPOINT_MONITOR;
   return ns.get(ns.idFromName(name));
@@ -96,7 +115,7 @@ async function sendToEndpoint(env: Env, name: string, records: LogRecord[]): Pro
   for (let attempt = 1; attempt <= HANDOFF_ATTEMPTS; attempt++) {
     try {
       // A fresh stub per attempt: a stub that saw an exception may be broken.
-      return await endpointStub(env, name).ingest(records);
+      return await withTimeout(endpointStub(env, name).ingest(records), ATTEMPT_TIMEOUT_MS);
     } catch (err) {
       lastError = err;
       ingestCounters.handoff_retries++;
@@ -113,11 +132,13 @@ export interface HandOffResult {
   fallback: number;
   /** Records that could be stored nowhere (logged and counted). */
   failed: number;
+  /** Keys of the failed records. */
+  failedKeys: string[];
 }
 
 /** Hands records to their endpoint Durable Objects; resolves once every record is committed or accounted for. */
 export async function handOff(env: Env, records: LogRecord[]): Promise<HandOffResult> {
-  const result: HandOffResult = { stored: 0, duplicates: 0, fallback: 0, failed: 0 };
+  const result: HandOffResult = { stored: 0, duplicates: 0, fallback: 0, failed: 0, failedKeys: [] };
   if (records.length === 0) return result;
   await capRoutes(env, records);
   await Promise.all(
@@ -135,6 +156,7 @@ export async function handOff(env: Env, records: LogRecord[]): Promise<HandOffRe
           log("warn", "handoff_fallback_to_d1", { endpoint: name, records: group.length, message });
         } catch (fallbackErr) {
           result.failed += group.length;
+          result.failedKeys.push(...group.map((r) => r.key));
           ingestCounters.dropped += group.length;
           log("error", "handoff_failed", {
             endpoint: name,

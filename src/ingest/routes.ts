@@ -38,6 +38,7 @@ export const ingestApp = new Hono<AppEnv>().post(
     const now = Date.now();
     const ctx = { now, retentionMs: retentionMs(c.env), newKey: () => crypto.randomUUID() };
     const accepted: LogRecord[] = [];
+    const acceptedIndexes: number[] = [];
     const rejected: { index: number; errors: string[] }[] = [];
     items.forEach((item, index) => {
       if ("parseError" in item) {
@@ -45,7 +46,10 @@ export const ingestApp = new Hono<AppEnv>().post(
         return;
       }
       const result = normaliseRecord(item.value, ctx);
-      if (result.ok) accepted.push(result.record);
+      if (result.ok) {
+        accepted.push(result.record);
+        acceptedIndexes.push(index);
+      }
       else rejected.push({ index, errors: result.errors });
     });
     ingestCounters.requests++;
@@ -56,9 +60,14 @@ export const ingestApp = new Hono<AppEnv>().post(
     if (sync === "1" || sync === "true") {
       const result = await handOff(c.env, accepted);
       if (result.failed > 0) {
-        throw new ApiError(503, "storage_unavailable", "some records could not be stored: retry the request", {
+        // Records without an `id` get a new key when sent again: name the failed ones so that a
+        // client resends only those (records with an `id` can simply be resent, they are stored once).
+        const failed = new Set(result.failedKeys);
+        const failedIndexes = accepted.flatMap((r, i) => (failed.has(r.key) ? [acceptedIndexes[i]] : []));
+        throw new ApiError(503, "storage_unavailable", "some records could not be stored: resend the failed ones", {
           stored: result.stored + result.duplicates + result.fallback,
           failed: result.failed,
+          failed_indexes: failedIndexes,
         });
       }
       return c.json(
@@ -75,6 +84,8 @@ export const ingestApp = new Hono<AppEnv>().post(
     if (accepted.length > 0) {
       const requestId = c.get("requestId");
       c.executionCtx.waitUntil(
+        // handOff accounts for every record itself; this only catches a bug in it, and then
+        // counts the whole request as dropped (some may have been stored: better over than under).
         handOff(c.env, accepted).catch((err: unknown) => {
           ingestCounters.dropped += accepted.length;
           log("error", "handoff_crashed", {

@@ -30,6 +30,12 @@ export const SCHEMA_STATEMENTS = [
      bytes INTEGER NOT NULL
    )`,
   `CREATE TABLE IF NOT EXISTS counters (name TEXT PRIMARY KEY, value INTEGER NOT NULL)`,
+  `CREATE TABLE IF NOT EXISTS quarantine (
+     record_key TEXT PRIMARY KEY,
+     body TEXT NOT NULL,
+     error TEXT NOT NULL,
+     quarantined_at INTEGER NOT NULL
+   )`,
 ];
 
 export const UPSERT_BUCKET = `INSERT INTO minute_buckets

@@ -6,10 +6,11 @@
  * mid-flush loses nothing because the buffer is on disk and D1 ignores re-sent keys.
  */
 import { DurableObject } from "cloudflare:workers";
-import { MAX_BATCH_BYTES, MAX_BATCH_RECORDS, ROW_KEY, ROW_TIMESTAMP, toLogRow, writeLogBatch } from "../db/log-writer";
+import { MAX_BATCH_BYTES, MAX_BATCH_RECORDS, ROW_KEY, ROW_TIMESTAMP, toLogRow, utf8Bytes } from "../db/log-writer";
 import { log } from "../http/log";
 import type { LogRecord } from "../ingest/record";
 import { MAX_COUNTER, SCHEMA_STATEMENTS, SCHEMA_VERSION, UPSERT_BUCKET } from "./buffer-sql";
+import { flushBatch } from "./flush";
 import { BUCKET_HORIZON_MS, countByMinute, flushBackoffMs } from "./minute-counts";
 
 /** Default delay between the first buffered record and the flush, so that concurrent hand-offs share a batch. */
@@ -34,6 +35,8 @@ export interface EndpointStats {
   flushed: number;
   backlog: number;
   flush_failures: number;
+  /** Records D1 refused on their own, kept in the object's quarantine table. */
+  quarantined: number;
   consecutive_flush_failures: number;
   last_flush_at: number | null;
   last_event_at: number | null;
@@ -121,7 +124,6 @@ export class EndpointMonitor extends DurableObject<Env> {
           first.method,
           first.route,
         );
-        this.identityStored = true;
       }
       const { buckets, late } = countByMinute(fresh, now);
       for (const b of buckets) {
@@ -144,7 +146,10 @@ export class EndpointMonitor extends DurableObject<Env> {
       this.addCounters({ received: fresh.length, duplicates: records.length - fresh.length, late });
       return { stored: fresh.length, duplicates: records.length - fresh.length };
     });
-    if (result.stored > 0) await this.scheduleFlush(now + this.flushDelayMs());
+    if (result.stored > 0) this.identityStored = true;
+    // Also for a hand-off of duplicates only: its first try may have committed and then lost
+    // the alarm (the object reset between the two).
+    if (records.length > 0) await this.scheduleFlush(now + this.flushDelayMs());
     return result;
   }
 
@@ -171,35 +176,52 @@ export class EndpointMonitor extends DurableObject<Env> {
     while (Date.now() - started < FLUSH_BUDGET_MS) {
       const batch = this.nextBatch();
       if (batch.keys.length === 0) break;
-      try {
-        await writeLogBatch(this.logsDb, batch.bodies, Date.now());
-      } catch (err) {
-        const failures = Number(this.meta("consecutive_flush_failures") ?? 0) + 1;
-        this.setMeta("consecutive_flush_failures", String(failures));
-        this.addCounters({ flush_failures: 1 });
+      const failuresSoFar = Number(this.meta("consecutive_flush_failures") ?? 0);
+      const outcome = await flushBatch(this.logsDb, batch, Date.now(), failuresSoFar);
+      if (outcome.kind === "failed") {
+        const failures = failuresSoFar + 1;
         const retryIn = flushBackoffMs(failures);
+        this.ctx.storage.transactionSync(() => {
+          this.setMeta("consecutive_flush_failures", String(failures));
+          this.addCounters({ flush_failures: 1 });
+        });
         log("error", "d1_flush_failed", {
           endpoint: this.ctx.id.name ?? null,
           records: batch.keys.length,
           consecutive_failures: failures,
           retry_in_ms: retryIn,
-          message: err instanceof Error ? err.message : String(err),
+          message: outcome.error instanceof Error ? outcome.error.message : String(outcome.error),
         });
         await this.ctx.storage.setAlarm(Date.now() + retryIn);
         this.alarmKnownPending = true;
         return;
       }
+      const written = outcome.kind === "written" ? batch.keys : outcome.written;
+      const poisoned = outcome.kind === "isolated" ? outcome.poisoned : [];
       const flushedAt = Date.now();
       this.ctx.storage.transactionSync(() => {
         this.sql.exec(
           "UPDATE records SET flushed_at = ? WHERE record_key IN (SELECT value FROM json_each(?))",
           flushedAt,
-          JSON.stringify(batch.keys),
+          JSON.stringify(written),
         );
-        this.addCounters({ flushed: batch.keys.length });
+        for (const p of poisoned) {
+          this.sql.exec(
+            "INSERT OR REPLACE INTO quarantine (record_key, body, error, quarantined_at) VALUES (?, ?, ?, ?)",
+            p.key,
+            p.body,
+            p.error,
+            flushedAt,
+          );
+          this.sql.exec("DELETE FROM records WHERE record_key = ?", p.key);
+        }
+        this.addCounters({ flushed: written.length, quarantined: poisoned.length });
         this.setMeta("consecutive_flush_failures", "0");
         this.setMeta("last_flush_at", String(flushedAt));
       });
+      for (const p of poisoned) {
+        log("error", "d1_record_quarantined", { endpoint: this.ctx.id.name ?? null, record_key: p.key, message: p.error });
+      }
     }
     this.prune(Date.now());
     if (this.backlog() > 0) await this.scheduleFlush(Date.now());
@@ -214,10 +236,11 @@ export class EndpointMonitor extends DurableObject<Env> {
       MAX_BATCH_RECORDS,
     );
     for (const row of rows) {
-      if (keys.length > 0 && bytes + row.body.length > MAX_BATCH_BYTES) break;
+      const size = utf8Bytes(row.body) + 1;
+      if (keys.length > 0 && bytes + size > MAX_BATCH_BYTES) break;
       keys.push(row.record_key);
       bodies.push(row.body);
-      bytes += row.body.length + 1;
+      bytes += size;
     }
     return { keys, bodies };
   }
@@ -257,6 +280,7 @@ export class EndpointMonitor extends DurableObject<Env> {
       flushed: this.counter("flushed"),
       backlog: this.backlog(),
       flush_failures: this.counter("flush_failures"),
+      quarantined: this.counter("quarantined"),
       consecutive_flush_failures: Number(this.meta("consecutive_flush_failures") ?? 0),
       last_flush_at: lastFlush === null ? null : Number(lastFlush),
       last_event_at: lastEvent,
