@@ -8,6 +8,7 @@ import { DurableObject } from "cloudflare:workers";
 import { OVERFLOW_ROUTE } from "../ingest/route-template";
 
 export const DEFAULT_MAX_ROUTES = 500;
+const SCHEMA_VERSION = 1;
 
 export interface Admission {
   /** Route as sent -> route to count it under (itself, or `/:other` past the cap). */
@@ -23,7 +24,9 @@ export class ServiceRegistry extends DurableObject<Env> {
     super(ctx, env);
     this.sql = ctx.storage.sql;
     void ctx.blockConcurrencyWhile(async () => {
+      this.sql.exec("CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)");
       this.sql.exec("CREATE TABLE IF NOT EXISTS routes (route TEXT PRIMARY KEY, first_seen_at INTEGER NOT NULL)");
+      this.sql.exec("INSERT OR IGNORE INTO meta (key, value) VALUES ('schema_version', ?)", String(SCHEMA_VERSION));
     });
   }
 

@@ -140,8 +140,9 @@ async function handle(req, res, base) {
 }
 
 /**
- * Starts the origin on 127.0.0.1 (`port` 0: a free one). Returns `{ port, url, close() }`;
- * `close()` also ends open connections (event streams, keep-alive sockets).
+ * Starts the origin on 127.0.0.1 (`port` 0: a free one). Returns `{ port, url, server, close() }`
+ * (`server` is the node:http server, for tests that watch its requests); `close()` also ends
+ * open connections (event streams, keep-alive sockets).
  */
 export async function startOrigin({ port = 0 } = {}) {
   let base = "";
@@ -165,7 +166,7 @@ export async function startOrigin({ port = 0 } = {}) {
       server.close(() => resolve());
       server.closeAllConnections();
     });
-  return { port: actual, url: base, close };
+  return { port: actual, url: base, server, close };
 }
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) {

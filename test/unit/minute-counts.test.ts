@@ -215,8 +215,10 @@ describe("flushBackoffMs", () => {
   });
 
   it("stays within its bounds with the default random source", () => {
+    // Nominal delays written out: 1 s doubling per failure, capped at 60 s.
+    const nominal = [1000, 1000, 2000, 4000, 8000, 16_000, 32_000, 60_000, 60_000, 60_000, 60_000, 60_000, 60_000];
     for (let failures = 0; failures <= 12; failures++) {
-      const base = Math.min(60_000, 1000 * 2 ** Math.max(0, failures - 1));
+      const base = nominal[failures] ?? 60_000;
       for (let i = 0; i < 50; i++) {
         const ms = flushBackoffMs(failures);
         expect(Number.isInteger(ms)).toBe(true);
