@@ -12,7 +12,7 @@ import { handOff } from "../ingest/handoff";
 import type { ServiceConfig } from "../services/config";
 import { downstreamHeaders, isWebSocketUpgrade, upstreamHeaders } from "./headers";
 import { inspectBody } from "./inspect";
-import { countingStream, meterStream } from "./meter";
+import { countingStream, meteredBody } from "./meter";
 import { exchangeRecord, type Exchange } from "./record";
 import { originUrl } from "./target";
 
@@ -115,33 +115,33 @@ export async function proxyRequest(
     return new Response(null, { status: upstream.status, statusText: upstream.statusText, headers: responseHeaders });
   }
 
-  let ended: (x: Exchange) => void = () => undefined;
+  let clientBody: ReadableStream<Uint8Array> | null = null;
   const finished = new Promise<Exchange>((resolve) => {
-    ended = resolve;
+    clientBody = meteredBody(
+      upstream.body as ReadableStream<Uint8Array>,
+      (m) => {
+        const verdict = inspectBody({
+          status: upstream.status,
+          method: req.method,
+          contentType: upstream.headers.get("content-type"),
+          body: m.head,
+          totalBytes: m.bytes,
+        });
+        resolve({
+          ...answered,
+          endedAt: m.endedAt,
+          responseBytes: m.bytes,
+          responseEmpty: verdict.responseEmpty && !m.cancelled,
+          inconsistent: verdict.inconsistent,
+          clientDisconnected: m.cancelled,
+        });
+      },
+      // With Content-Encoding the bytes seen here are decoded, so the origin's length does not apply.
+      { expectedLength: upstream.headers.has("content-encoding") ? undefined : contentLength(upstream.headers) },
+    );
   });
-  const meter = meterStream(
-    (m) => {
-      const verdict = inspectBody({
-        status: upstream.status,
-        method: req.method,
-        contentType: upstream.headers.get("content-type"),
-        body: m.head,
-        totalBytes: m.bytes,
-      });
-      ended({
-        ...answered,
-        endedAt: m.endedAt,
-        responseBytes: m.bytes,
-        responseEmpty: verdict.responseEmpty && !m.cancelled,
-        inconsistent: verdict.inconsistent,
-        clientDisconnected: m.cancelled,
-      });
-    },
-    // With Content-Encoding the bytes seen here are decoded, so the origin's length does not apply.
-    { expectedLength: upstream.headers.has("content-encoding") ? undefined : contentLength(upstream.headers) },
-  );
   c.executionCtx.waitUntil(finished.then(record));
-  return new Response(upstream.body.pipeThrough(meter), {
+  return new Response(clientBody, {
     status: upstream.status,
     statusText: upstream.statusText,
     headers: responseHeaders,

@@ -1,7 +1,12 @@
 /**
- * A pass-through stream that measures a body as it flows to the client: bytes, the first bytes
- * for inspection, and the moment it ended (flush) or the client went away (cancel). Nothing is
- * buffered beyond the bounded inspection window, and chunks are forwarded as they arrive.
+ * Pass-through streams that measure a body as it flows: bytes, and the first bytes of a response
+ * for inspection. Nothing is buffered beyond the bounded inspection window, and chunks are
+ * forwarded as they arrive.
+ *
+ * The response side is a pull-based ReadableStream over the origin's body rather than a
+ * TransformStream: its `cancel` is called when the client goes away, and its read loop sees the
+ * end, so the end of the exchange is always observed (a transformer's cancel hook is not called
+ * by every runtime).
  */
 import { INSPECT_MAX_BYTES } from "./inspect";
 
@@ -10,16 +15,18 @@ export interface MeterResult {
   /** The first bytes of the body (empty once the body is larger than the inspection window). */
   head: Uint8Array;
   endedAt: number;
-  /** True when the client cancelled the stream before it ended. */
+  /** True when the client cancelled the body (went away) or the origin broke it off. */
   cancelled: boolean;
 }
 
-/** A TransformStream that calls `onEnd` exactly once when the body is finished or cancelled. */
-export function meterStream(
+/** The origin's body as a stream for the client that calls `onEnd` exactly once, when it is over. */
+export function meteredBody(
+  source: ReadableStream<Uint8Array>,
   onEnd: (result: MeterResult) => void,
   opts: { captureLimit?: number; expectedLength?: number } = {},
-): TransformStream<Uint8Array, Uint8Array> {
+): ReadableStream<Uint8Array> {
   const captureLimit = opts.captureLimit ?? INSPECT_MAX_BYTES;
+  const reader = source.getReader();
   let bytes = 0;
   let captured: Uint8Array[] = [];
   let capturedBytes = 0;
@@ -37,8 +44,22 @@ export function meterStream(
     captured = [];
     onEnd({ bytes, head, endedAt: Date.now(), cancelled });
   };
-  return new TransformStream<Uint8Array, Uint8Array>({
-    transform(chunk, controller) {
+  return new ReadableStream<Uint8Array>({
+    async pull(controller) {
+      let next: ReadableStreamReadResult<Uint8Array>;
+      try {
+        next = await reader.read();
+      } catch (err) {
+        finish(true);
+        controller.error(err);
+        return;
+      }
+      if (next.done) {
+        controller.close();
+        finish(false);
+        return;
+      }
+      const chunk = next.value;
       bytes += chunk.byteLength;
       if (!overflow && capturedBytes + chunk.byteLength <= captureLimit) {
         captured.push(chunk.slice());
@@ -49,11 +70,9 @@ export function meterStream(
       }
       controller.enqueue(chunk);
     },
-    flush() {
-      finish(false);
-    },
-    cancel() {
+    async cancel(reason) {
       finish(true);
+      await reader.cancel(reason);
     },
     // A known length lets the runtime send Content-Length instead of chunked encoding.
     expectedLength: opts.expectedLength,
