@@ -53,13 +53,15 @@ export function quantile(sorted, q) {
 /**
  * Runs `send(seq)` from `concurrency` workers for `warmupMs + durationMs` and reports the
  * rate of responses with `okStatus` in the measuring window, with status counts and latency
- * quantiles. `sent` counts every ok response, warm-up included.
+ * quantiles. `ok_including_warmup` counts every ok response and `statuses_including_warmup`
+ * every response by status, warm-up and the requests still in flight at the end included.
  */
 export async function runLoad({ concurrency, warmupMs, durationMs, okStatus, send }) {
   const start = performance.now();
   const measureFrom = start + warmupMs;
   const end = measureFrom + durationMs;
   const statuses = {};
+  const allStatuses = {};
   const errors = {};
   const latencies = [];
   let ok = 0;
@@ -79,6 +81,7 @@ export async function runLoad({ concurrency, warmupMs, durationMs, okStatus, sen
       }
       const t1 = performance.now();
       if (status === okStatus) okTotal++;
+      if (status !== 0) allStatuses[status] = (allStatuses[status] ?? 0) + 1;
       if (t1 < measureFrom || t1 > end) continue;
       statuses[status] = (statuses[status] ?? 0) + 1;
       if (status === okStatus) {
@@ -96,6 +99,7 @@ export async function runLoad({ concurrency, warmupMs, durationMs, okStatus, sen
     ok,
     ok_including_warmup: okTotal,
     statuses,
+    statuses_including_warmup: allStatuses,
     errors,
     latency_ms: { p50: round(quantile(latencies, 0.5)), p90: round(quantile(latencies, 0.9)), p99: round(quantile(latencies, 0.99)) },
   };

@@ -21,6 +21,15 @@ const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 /** What the worker needs to build and run: copied so that edits during a run do not reload it. */
 const SNAPSHOT = ["src", "migrations", "package.json", "tsconfig.json", "wrangler.toml"];
 
+/**
+ * Copies `entries` of the project at `cwd` into `appDir` and links its node_modules: a frozen
+ * copy that wrangler can build and run while others edit the project.
+ */
+export async function snapshotProject(cwd, appDir, entries = SNAPSHOT) {
+  for (const entry of entries) await cp(join(cwd, entry), join(appDir, entry), { recursive: true });
+  await symlink(join(cwd, "node_modules"), join(appDir, "node_modules"), "dir");
+}
+
 export const KEYS = { INGEST_KEYS: "bench-ingest", READ_KEY: "bench-read", ADMIN_KEY: "bench-admin" };
 
 const CHILD_ENV = {
@@ -67,9 +76,24 @@ function signalGroup(pgid, signal) {
 
 /**
  * Applies the D1 migrations to a fresh persist dir, starts `wrangler dev` on it and waits for
- * `/health/ready`. Returns `{ port, baseUrl, logPath, stop(), cpuSeconds() }`.
+ * `/health/ready`. Returns `{ port, baseUrl, logPath, pgid, stop(), cpuSeconds() }`.
+ *
+ * With `script` (a path below `cwd`), runs that one-file worker instead of the project (no
+ * wrangler.toml, no migrations, no keys), named `name`, with `vars` as `--var` flags, ready
+ * when `readyPath` answers 200.
  */
-export async function startWorker({ cwd, port, logPath, logLevel, readyTimeoutMs = 60_000 }) {
+export async function startWorker({
+  cwd,
+  port,
+  logPath,
+  logLevel,
+  readyTimeoutMs = 60_000,
+  script,
+  name = "bench-worker",
+  compatibilityDate = "2026-04-01",
+  vars = {},
+  readyPath = "/health/ready",
+}) {
   const root = await mkdtemp(join(tmpdir(), "edge-monitor-bench-"));
   const persistDir = join(root, "state");
   const appDir = join(root, "app");
@@ -112,21 +136,23 @@ export async function startWorker({ cwd, port, logPath, logLevel, readyTimeoutMs
   };
 
   try {
-    for (const entry of SNAPSHOT) await cp(join(cwd, entry), join(appDir, entry), { recursive: true });
-    await symlink(join(cwd, "node_modules"), join(appDir, "node_modules"), "dir");
+    await snapshotProject(cwd, appDir, script ? [script] : SNAPSHOT);
     const wrangler = ["--no", "wrangler"];
-    await run("npx", [...wrangler, "d1", "migrations", "apply", "DB", "--local", "--persist-to", persistDir], {
-      cwd: appDir,
-      env: CHILD_ENV,
-      timeout: 60_000,
-    });
+    if (!script) {
+      await run("npx", [...wrangler, "d1", "migrations", "apply", "DB", "--local", "--persist-to", persistDir], {
+        cwd: appDir,
+        env: CHILD_ENV,
+        timeout: 60_000,
+      });
+    }
     const inspectorPort = await freePort();
-    const vars = Object.entries(KEYS).flatMap(([k, v]) => ["--var", `${k}:${v}`]);
+    const varFlags = Object.entries({ ...(script ? {} : KEYS), ...vars }).flatMap(([k, v]) => ["--var", `${k}:${v}`]);
+    const entry = script ? [script, "--name", name, "--compatibility-date", compatibilityDate] : [];
     const args = [
-      ...wrangler, "dev", "--local",
+      ...wrangler, "dev", ...entry, "--local",
       "--port", String(port), "--ip", "127.0.0.1",
       "--inspector-port", String(inspectorPort), "--inspector-ip", "127.0.0.1",
-      "--persist-to", persistDir, "--env-file", envFile, ...vars,
+      "--persist-to", persistDir, "--env-file", envFile, ...varFlags,
       "--log-level", logLevel, "--show-interactive-dev-session=false",
     ];
     log = createWriteStream(logPath);
@@ -142,9 +168,9 @@ export async function startWorker({ cwd, port, logPath, logLevel, readyTimeoutMs
     const deadline = Date.now() + readyTimeoutMs;
     for (;;) {
       if (exitCode !== null) throw new Error(`wrangler dev exited early (${exitCode}); see ${logPath}`);
-      if (Date.now() > deadline) throw new Error(`/health/ready did not answer 200 within ${readyTimeoutMs} ms; see ${logPath}`);
+      if (Date.now() > deadline) throw new Error(`${readyPath} did not answer 200 within ${readyTimeoutMs} ms; see ${logPath}`);
       try {
-        const res = await fetch(`${baseUrl}/health/ready`, { signal: AbortSignal.timeout(5_000) });
+        const res = await fetch(`${baseUrl}${readyPath}`, { signal: AbortSignal.timeout(5_000) });
         await res.arrayBuffer();
         if (res.status === 200) break;
       } catch {
@@ -152,7 +178,7 @@ export async function startWorker({ cwd, port, logPath, logLevel, readyTimeoutMs
       }
       await sleep(250);
     }
-    return { port, baseUrl, logPath, stop, cpuSeconds: () => groupCpuSeconds(child.pid) };
+    return { port, baseUrl, logPath, pgid: child.pid, stop, cpuSeconds: () => groupCpuSeconds(child.pid) };
   } catch (err) {
     await stop();
     throw err;
