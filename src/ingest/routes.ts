@@ -7,9 +7,9 @@ import { bodyLimit } from "hono/body-limit";
 import { requireKey } from "../auth/keys";
 import { ApiError } from "../http/errors";
 import type { AppEnv } from "../http/types";
-import { log } from "../http/log";
 import { MAX_BODY_BYTES, parseLogBody } from "./body";
 import { ingestCounters } from "./counters";
+import { coalesceHandOff } from "./coalescer";
 import { handOff } from "./handoff";
 import { normaliseRecord, type LogRecord } from "./record";
 
@@ -81,21 +81,8 @@ export const ingestApp = new Hono<AppEnv>().post(
         202,
       );
     }
-    if (accepted.length > 0) {
-      const requestId = c.get("requestId");
-      c.executionCtx.waitUntil(
-        // handOff accounts for every record itself; this only catches a bug in it, and then
-        // counts the whole request as dropped (some may have been stored: better over than under).
-        handOff(c.env, accepted).catch((err: unknown) => {
-          ingestCounters.dropped += accepted.length;
-          log("error", "handoff_crashed", {
-            request_id: requestId,
-            records: accepted.length,
-            message: err instanceof Error ? err.message : String(err),
-          });
-        }),
-      );
-    }
+    const send = coalesceHandOff(c.env, accepted);
+    if (send) c.executionCtx.waitUntil(send);
     return c.json({ accepted: accepted.length, rejected }, 202);
   },
 );

@@ -30,6 +30,8 @@ export interface EndpointStats {
   method: string | null;
   route: string | null;
   received: number;
+  /** Hand-off RPCs received (several requests' records can share one). */
+  handoffs: number;
   duplicates: number;
   late: number;
   flushed: number;
@@ -143,7 +145,7 @@ export class EndpointMonitor extends DurableObject<Env> {
       }
       const lastEvent = fresh.reduce((max, r) => Math.max(max, r.timestamp), 0);
       if (lastEvent > 0) this.sql.exec(MAX_COUNTER, "last_event_at", lastEvent);
-      this.addCounters({ received: fresh.length, duplicates: records.length - fresh.length, late });
+      this.addCounters({ received: fresh.length, duplicates: records.length - fresh.length, late, handoffs: 1 });
       return { stored: fresh.length, duplicates: records.length - fresh.length };
     });
     if (result.stored > 0) this.identityStored = true;
@@ -275,6 +277,7 @@ export class EndpointMonitor extends DurableObject<Env> {
       method: this.meta("method"),
       route: this.meta("route"),
       received: this.counter("received"),
+      handoffs: this.counter("handoffs"),
       duplicates: this.counter("duplicates"),
       late: this.counter("late"),
       flushed: this.counter("flushed"),

@@ -6,9 +6,8 @@
  */
 import type { Context } from "hono";
 import { errorBody } from "../http/errors";
-import { log } from "../http/log";
 import type { AppEnv } from "../http/types";
-import { handOff } from "../ingest/handoff";
+import { coalesceHandOff } from "../ingest/coalescer";
 import type { ServiceConfig } from "../services/config";
 import { downstreamHeaders, isWebSocketUpgrade, upstreamHeaders } from "./headers";
 import { inspectBody } from "./inspect";
@@ -67,13 +66,10 @@ export async function proxyRequest(
     error: null,
     clientDisconnected: false,
   };
-  const record = (x: Exchange) => {
+  // Recorded after the exchange, in waitUntil; concurrent requests' records share hand-offs.
+  const record = async (x: Exchange): Promise<void> => {
     const rec = exchangeRecord({ ...x, requestBytes: body ? requestCounter.bytes : 0 });
-    if (!rec) return Promise.resolve();
-    return handOff(c.env, [rec]).then(
-      () => undefined,
-      (err: unknown) => log("error", "proxy_record_failed", { request_id: requestId, message: String(err) }),
-    );
+    if (rec) await coalesceHandOff(c.env, [rec]);
   };
 
   const abort = new AbortController();
