@@ -1,6 +1,6 @@
 /**
  * Coalesces the background hand-offs of concurrent requests in one isolate: records that arrive
- * within a couple of milliseconds travel together, so the Durable Objects get one RPC per
+ * within 20 ms travel together, so the Durable Objects get one RPC per
  * endpoint per batch of requests instead of one per request (the hand-off RPC is most of the
  * CPU a small request costs).
  *
@@ -14,8 +14,12 @@ import { ingestCounters } from "./counters";
 import { handOff } from "./handoff";
 import type { LogRecord } from "./record";
 
-/** How long a batch stays open for other requests' records. */
-export const COALESCE_WINDOW_MS = 2;
+/**
+ * How long a batch stays open for other requests' records. Under load a request arrives every
+ * few milliseconds per isolate; 20 ms gathers several (2 ms gathered about one, measured with
+ * `npm run bench:proxy`: 0.84x -> 0.89x of the bare pass-through; 50 ms gained nothing more).
+ */
+export const COALESCE_WINDOW_MS = 20;
 /** A batch is closed once it holds this many records. */
 export const COALESCE_MAX_RECORDS = 500;
 
