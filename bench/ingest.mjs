@@ -14,14 +14,14 @@
  * Options: --duration <s> --rounds <n> --warmup <s> --concurrency <n> --batches <n> --batch-size <n>
  *          --batch-concurrency <n> --routes <n> --port <n> --flush-timeout <s> --log-level <level>
  */
-import { execFileSync } from "node:child_process";
 import { mkdir, readFile, writeFile } from "node:fs/promises";
 import { cpus, loadavg } from "node:os";
 import { dirname, join, relative } from "node:path";
 import { fileURLToPath } from "node:url";
-import { parseArgs } from "node:util";
 import { runBatches } from "./lib/batches.mjs";
 import { createClient, runLoad } from "./lib/load.mjs";
+import { parseBenchOptions } from "./lib/options.mjs";
+import { median, sourceVersion } from "./lib/stats.mjs";
 import { KEYS, freePort, startWorker, summariseServerLog } from "./lib/server.mjs";
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), "..");
@@ -42,49 +42,19 @@ const OPTIONS = {
   port: { default: 0, min: 0, max: 65_535 },
   "flush-timeout": { default: 120, min: 5, max: 600 },
 };
-const LOG_LEVELS = ["debug", "info", "log", "warn", "error", "none"];
 
 function parseOptions(argv) {
-  const { values } = parseArgs({
-    args: argv,
-    options: {
-      ...Object.fromEntries(Object.keys(OPTIONS).map((k) => [k, { type: "string" }])),
-      "log-level": { type: "string", default: "warn" },
-      help: { type: "boolean", short: "h" },
-    },
-  });
-  if (values.help) {
-    console.log("usage: npm run bench -- [--duration 12] [--rounds 4] [--warmup 2] [--concurrency 32] [--batches 200]");
-    console.log("       [--batch-size 500] [--batch-concurrency 6] [--routes 10] [--port <free>] [--flush-timeout 120]");
-    console.log("       [--log-level warn]  (info logs every request through the wrangler process: slower)");
-    process.exit(0);
-  }
-  const opts = {};
-  for (const [name, { default: def, min, max }] of Object.entries(OPTIONS)) {
-    const raw = values[name];
-    const n = raw === undefined ? def : Number(raw);
-    if (!Number.isFinite(n) || n < min || n > max) throw new Error(`--${name} must be a number in ${min}..${max}`);
-    opts[name.replace(/-(\w)/g, (_, c) => c.toUpperCase())] = n;
-  }
-  if (!LOG_LEVELS.includes(values["log-level"])) throw new Error(`--log-level must be one of ${LOG_LEVELS.join(", ")}`);
-  opts.logLevel = values["log-level"];
-  return opts;
+  return parseBenchOptions(argv, OPTIONS, [
+    "usage: npm run bench -- [--duration 12] [--rounds 4] [--warmup 2] [--concurrency 32] [--batches 200]",
+    "       [--batch-size 500] [--batch-concurrency 6] [--routes 10] [--port <free>] [--flush-timeout 120]",
+    "       [--log-level warn]  (info logs every request through the wrangler process: slower)",
+  ]);
 }
 
 const say = (line) => console.log(line);
 const fmt = (n) => (n === null || n === undefined ? "n/a" : String(Math.round(n)));
 const mark = (ok) => (ok ? "PASS" : "MISS");
 
-/** The commit benchmarked and whether the worker's sources differ from it (read-only git). */
-function sourceVersion() {
-  try {
-    const git = (...args) => execFileSync("git", args, { cwd: ROOT, encoding: "utf8", stdio: ["ignore", "pipe", "ignore"] }).trim();
-    const changed = git("status", "--porcelain", "--", "src", "migrations", "wrangler.toml", "package.json");
-    return { commit: git("rev-parse", "--short", "HEAD"), uncommitted_changes: changed.length > 0 };
-  } catch {
-    return { commit: null, uncommitted_changes: null };
-  }
-}
 
 /** Runs one phase and adds the CPU share (in cores) used by the bench client and by the server. */
 async function withCpu(server, fn) {
@@ -102,12 +72,6 @@ async function withCpu(server, fn) {
   return result;
 }
 
-/** Median of a list of numbers. */
-function median(values) {
-  const sorted = [...values].sort((a, b) => a - b);
-  const mid = Math.floor(sorted.length / 2);
-  return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
-}
 
 /** Rounds of one phase as one result: mean rate, summed counts, the last round's latency and CPU. */
 function combineRounds(rounds) {
@@ -156,7 +120,7 @@ async function main() {
 
   say(`edge-monitor ingest bench, run ${runId}: wrangler ${wranglerVersion}, node ${process.version}, ${cpus().length} CPUs`);
   say(`starting wrangler dev on 127.0.0.1:${port} (log level ${opts.logLevel}, output in ${relative(ROOT, logPath)}) ...`);
-  const source = sourceVersion();
+  const source = sourceVersion(ROOT);
   const t0 = performance.now();
   const server = await startWorker({ cwd: ROOT, port, logPath, logLevel: opts.logLevel });
   say(`worker ready in ${((performance.now() - t0) / 1000).toFixed(1)} s`);

@@ -27,8 +27,8 @@ import { mkdir, readFile, writeFile } from "node:fs/promises";
 import { cpus, loadavg } from "node:os";
 import { dirname, join, relative } from "node:path";
 import { fileURLToPath } from "node:url";
-import { parseArgs } from "node:util";
 import { createClient, runLoad } from "./lib/load.mjs";
+import { parseBenchOptions } from "./lib/options.mjs";
 import { KEYS, freePort, startWorker, summariseServerLog } from "./lib/server.mjs";
 import { median, processCpuSeconds, sourceVersion } from "./lib/stats.mjs";
 
@@ -47,32 +47,12 @@ const OPTIONS = {
   "serial-duration": { default: 3, min: 0, max: 60 },
   "settle-timeout": { default: 30, min: 1, max: 300 },
 };
-const LOG_LEVELS = ["debug", "info", "log", "warn", "error", "none"];
 
 function parseOptions(argv) {
-  const { values } = parseArgs({
-    args: argv,
-    options: {
-      ...Object.fromEntries(Object.keys(OPTIONS).map((k) => [k, { type: "string" }])),
-      "log-level": { type: "string", default: "warn" },
-      help: { type: "boolean", short: "h" },
-    },
-  });
-  if (values.help) {
-    console.log("usage: npm run bench:proxy -- [--duration 10] [--rounds 5] [--warmup 2] [--concurrency 32]");
-    console.log("       [--serial-duration 3] [--settle-timeout 30] [--log-level warn]");
-    process.exit(0);
-  }
-  const opts = {};
-  for (const [name, { default: def, min, max }] of Object.entries(OPTIONS)) {
-    const raw = values[name];
-    const n = raw === undefined ? def : Number(raw);
-    if (!Number.isFinite(n) || n < min || n > max) throw new Error(`--${name} must be a number in ${min}..${max}`);
-    opts[name.replace(/-(\w)/g, (_, c) => c.toUpperCase())] = n;
-  }
-  if (!LOG_LEVELS.includes(values["log-level"])) throw new Error(`--log-level must be one of ${LOG_LEVELS.join(", ")}`);
-  opts.logLevel = values["log-level"];
-  return opts;
+  return parseBenchOptions(argv, OPTIONS, [
+    "usage: npm run bench:proxy -- [--duration 10] [--rounds 5] [--warmup 2] [--concurrency 32]",
+    "       [--serial-duration 3] [--settle-timeout 30] [--log-level warn]",
+  ]);
 }
 
 const say = (line) => console.log(line);

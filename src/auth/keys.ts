@@ -15,17 +15,20 @@ async function digest(value: string): Promise<ArrayBuffer> {
   return crypto.subtle.digest("SHA-256", encoder.encode(value));
 }
 
-/** Digests of the configured keys, computed once per isolate (keys change only with a deploy). */
-const keyDigests = new Map<string, Promise<ArrayBuffer>>();
+/**
+ * Digests of the configured keys, computed once per isolate (keys change only with a deploy).
+ * The resolved buffers are cached, never the promises: a request must not wait on a promise
+ * that belongs to another request's context.
+ */
+const keyDigests = new Map<string, ArrayBuffer>();
 
-function configuredKeyDigest(key: string): Promise<ArrayBuffer> {
-  let cached = keyDigests.get(key);
-  if (!cached) {
-    if (keyDigests.size > 64) keyDigests.clear();
-    cached = digest(key);
-    keyDigests.set(key, cached);
-  }
-  return cached;
+async function configuredKeyDigest(key: string): Promise<ArrayBuffer> {
+  const cached = keyDigests.get(key);
+  if (cached) return cached;
+  const computed = await digest(key);
+  if (keyDigests.size > 64) keyDigests.clear();
+  keyDigests.set(key, computed);
+  return computed;
 }
 
 /** Constant-time check of `presented` against every key in `accepted` (no early exit). */

@@ -18,7 +18,9 @@ export interface ServiceDirectory {
 }
 
 let cache: ServiceDirectory | null = null;
-let refreshing: Promise<ServiceDirectory> | null = null;
+let refreshStartedAt = 0;
+/** A refresh that has not finished after this long may be started again by another request. */
+const REFRESH_RETRY_MS = 5_000;
 
 async function loadFromD1(db: D1Database): Promise<ServiceConfig[]> {
   const rows = await drizzle(db)
@@ -52,27 +54,35 @@ export async function loadDirectory(env: Env, now = Date.now()): Promise<Service
   return { byName, byHost, loadedAt: now };
 }
 
-/** The cached directory: loaded on first use, refreshed in the background once older than the TTL. */
+/**
+ * The cached directory: loaded on first use, refreshed in the background once older than the
+ * TTL. No request ever waits on a load another request started (a promise resolved from another
+ * request's context can hang): a cold isolate's concurrent first requests each load, and a stale
+ * cache is served while the one request that started the refresh carries it in its waitUntil.
+ */
 export async function serviceDirectory(env: Env, waitUntil?: (p: Promise<unknown>) => void): Promise<ServiceDirectory> {
   const now = Date.now();
   if (cache && now - cache.loadedAt < CACHE_TTL_MS) return cache;
-  if (!refreshing) {
-    refreshing = loadDirectory(env, now)
-      .then((d) => (cache = d))
-      .finally(() => {
-        refreshing = null;
-      });
+  if (!cache) {
+    const loaded = await loadDirectory(env, now);
+    cache = loaded;
+    return loaded;
   }
-  if (cache) {
-    waitUntil?.(refreshing);
-    return cache;
+  if (waitUntil && now - refreshStartedAt > REFRESH_RETRY_MS) {
+    refreshStartedAt = now;
+    waitUntil(
+      loadDirectory(env, now).then((d) => {
+        cache = d;
+      }),
+    );
   }
-  return refreshing;
+  return cache;
 }
 
 /** Drops the cached directory (after a change through the admin API in this isolate). */
 export function invalidateServiceCache(): void {
   cache = null;
+  refreshStartedAt = 0;
 }
 
 /** Stores a service's settings in D1 (creating the service row when it is new). */
