@@ -352,6 +352,35 @@ test("a 100 MB download streams through with the right bytes while the worker's 
   });
 });
 
+test("a client that goes away mid-download is recorded with the bytes it got and client_disconnected", async () => {
+  const requestId = `e2e-gone-${Date.now()}`;
+  await new Promise((resolve, reject) => {
+    const req = http.get(`${base}/proxy/shop/download?bytes=${50 * MB}`, { headers: { "x-request-id": requestId } }, (res) => {
+      let got = 0;
+      res.on("data", (chunk) => {
+        got += chunk.length;
+        if (got >= 2 * MB) {
+          req.destroy(); // the client goes away after 2 MB
+          resolve(undefined);
+        }
+      });
+      res.on("error", () => undefined);
+    });
+    req.on("error", (err) => (err.code === "ECONNRESET" ? undefined : reject(err)));
+  });
+  let log;
+  const deadline = Date.now() + 15_000;
+  while (!log && Date.now() < deadline) {
+    await sleep(250);
+    const res = await fetch(`${base}/v1/logs?service=shop&limit=1000`, { headers: { Authorization: `Bearer ${keys.read}` } });
+    log = (await res.json()).logs.find((l) => l.request_id === requestId);
+  }
+  assert.ok(log, "no record for the abandoned download");
+  assert.deepEqual(log.attributes, { client_disconnected: true });
+  assert.equal(log.status, 200);
+  assert.ok(log.response_bytes >= 2 * MB && log.response_bytes < 50 * MB, `response_bytes ${log.response_bytes}`);
+});
+
 test("origin down: 502 origin_unreachable; slower than timeout_ms: 504 origin_timeout; JSON with the request id", async () => {
   const down = await send(`${base}/proxy/down/anything?x=1`);
   assert.equal(down.status, 502);
