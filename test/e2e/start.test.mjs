@@ -7,6 +7,19 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, test } from "node:test";
 
+/**
+ * The environment for `npm start`: ours, without the test runner's NODE_TEST_CONTEXT, which would
+ * make wrangler (a Node program) behave as a test-runner child (a client disconnect then went
+ * unnoticed by wrangler's front layer).
+ */
+function childEnv(extra) {
+  const env = { ...process.env, ...extra };
+  delete env.NODE_TEST_CONTEXT;
+  for (const name of Object.keys(env)) if (name.startsWith("npm_")) delete env[name];
+  return env;
+}
+
+
 const PORT = 8700 + Math.floor(Math.random() * 80);
 const URL_BASE = `http://127.0.0.1:${PORT}`;
 const stateDir = mkdtempSync(join(tmpdir(), "edge-monitor-e2e-"));
@@ -15,7 +28,7 @@ let output = "";
 
 before(async () => {
   child = spawn("npm", ["start"], {
-    env: { ...process.env, PORT: String(PORT), MONITOR_STATE_DIR: stateDir },
+    env: childEnv({ PORT: String(PORT), MONITOR_STATE_DIR: stateDir }),
     stdio: ["ignore", "pipe", "pipe"],
     detached: true,
   });
