@@ -14,18 +14,8 @@ import { fileURLToPath } from "node:url";
 import { after, before, test } from "node:test";
 import { freePort, snapshotProject } from "../../bench/lib/server.mjs";
 import { generatedBody, generatedDigest, startOrigin } from "./origin.mjs";
+import { childEnv } from "./child-env.mjs";
 
-/**
- * The environment for `npm start`: ours, without the test runner's NODE_TEST_CONTEXT, which would
- * make wrangler (a Node program) behave as a test-runner child (a client disconnect then went
- * unnoticed by wrangler's front layer).
- */
-function childEnv(extra) {
-  const env = { ...process.env, ...extra };
-  delete env.NODE_TEST_CONTEXT;
-  for (const name of Object.keys(env)) if (name.startsWith("npm_")) delete env[name];
-  return env;
-}
 
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), "..", "..");

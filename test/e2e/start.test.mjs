@@ -6,18 +6,8 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, test } from "node:test";
+import { childEnv } from "./child-env.mjs";
 
-/**
- * The environment for `npm start`: ours, without the test runner's NODE_TEST_CONTEXT, which would
- * make wrangler (a Node program) behave as a test-runner child (a client disconnect then went
- * unnoticed by wrangler's front layer).
- */
-function childEnv(extra) {
-  const env = { ...process.env, ...extra };
-  delete env.NODE_TEST_CONTEXT;
-  for (const name of Object.keys(env)) if (name.startsWith("npm_")) delete env[name];
-  return env;
-}
 
 
 const PORT = 8700 + Math.floor(Math.random() * 80);
