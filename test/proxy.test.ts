@@ -157,10 +157,18 @@ describe("reverse proxy: faithful forwarding", () => {
     const elsewhere = await call(`/proxy/shop/redirect?status=301&to=${encodeURIComponent("https://elsewhere.test/x")}`, { redirect: "manual" });
     expect(elsewhere.status).toBe(301);
     expect(elsewhere.headers.get("location")).toBe("https://elsewhere.test/x");
-    const relative = await call(`/proxy/shop/redirect?to=${encodeURIComponent("/login")}`, { redirect: "manual" });
-    expect(relative.headers.get("location")).toBe("/login");
+    // Relative and scheme-relative Locations are resolved against the origin first.
+    const relative = await call(`/proxy/shop/redirect?to=${encodeURIComponent("/login?next=1")}`, { redirect: "manual" });
+    expect(relative.headers.get("location")).toBe("/proxy/shop/login?next=1");
+    const schemeRelative = await call(`/proxy/shop/redirect?to=${encodeURIComponent("//origin.test/echo")}`, { redirect: "manual" });
+    expect(schemeRelative.headers.get("location")).toBe("http://monitor.test/proxy/shop/echo");
     const based = await call(`/proxy/based/redirect?to=${encodeURIComponent("http://origin.test/base/echo")}`, { redirect: "manual" });
     expect(based.headers.get("location")).toBe("http://monitor.test/proxy/based/echo");
+    const basedRelative = await call(`/proxy/based/redirect?to=${encodeURIComponent("/base/echo")}`, { redirect: "manual" });
+    expect(basedRelative.headers.get("location")).toBe("/proxy/based/echo");
+    // On a service hostname the public base is the host itself: a relative Location stays as sent.
+    const viaHost = await exports.default.fetch(new Request(`http://api.shop.test/redirect?to=${encodeURIComponent("/login")}`, { redirect: "manual" }));
+    expect(viaHost.headers.get("location")).toBe("/login");
   });
 
   it("passes 4xx and 5xx through as the origin sent them", async () => {
@@ -169,6 +177,30 @@ describe("reverse proxy: faithful forwarding", () => {
       expect(proxied.status).toBe(code);
       expect(await proxied.text()).toBe(await direct.text());
     }
+  });
+
+  it("counts the timeout from the end of the request body: a slow upload to a quick origin is not a 504", async () => {
+    let sent = 0;
+    const slowBody = new ReadableStream<Uint8Array>({
+      async pull(c) {
+        if (sent >= 6) return c.close();
+        await new Promise((r) => setTimeout(r, 100));
+        c.enqueue(new Uint8Array(10).fill(sent++));
+      },
+    });
+    // The service's timeout is 300 ms; the body takes about 600 ms to send.
+    const res = await call("/proxy/shop/upload", { method: "POST", body: slowBody, headers: { "x-request-id": "slow-upload-1" } });
+    expect(res.status).toBe(200);
+    expect(((await res.json()) as { bytes: number }).bytes).toBe(60);
+    expect(await recordOf("slow-upload-1")).toMatchObject({ status: 200, request_bytes: 60 });
+  });
+
+  it("records an origin that breaks off mid-body as an error, not as a client that left", async () => {
+    const res = await call("/proxy/shop/broken", { headers: { "x-request-id": "broken-1" } });
+    await expect(res.text()).rejects.toThrow();
+    const log = await recordOf("broken-1");
+    expect(log.error).toContain("broke off");
+    expect(log.attributes).toBeNull();
   });
 
   it("answers 504 with the request id when the origin is slower than the service's timeout", async () => {

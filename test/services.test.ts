@@ -65,6 +65,16 @@ describe("services admin API", () => {
     expect((await admin("/v1/services/bad%20name", "PUT", { origin: "http://x.test" })).status).toBe(400);
   });
 
+  it("refuses the monitor's own hostname and unknown (misspelt) settings", async () => {
+    const own = await admin("/v1/services/lock", "PUT", { origin: "http://origin.test", hostnames: ["monitor.test"] });
+    expect(own.status).toBe(409);
+    expect(((await own.json()) as { error: { code: string } }).error.code).toBe("hostname_is_monitor");
+    expect((await admin("/v1/services")).status).toBe(200);
+    const typo = await admin("/v1/services/typo", "PUT", { origin: "http://origin.test", timeot_ms: 5 });
+    expect(typo.status).toBe(400);
+    expect(((await typo.json()) as { error: { details: string[] } }).error.details.join(" ")).toContain("timeot_ms");
+  });
+
   it("refuses a hostname another service owns, and deleting a service declared in the var", async () => {
     const taken = await admin("/v1/services/other", "PUT", { origin: "http://x.test", hostnames: ["API.shop.test"] });
     expect(taken.status).toBe(409);

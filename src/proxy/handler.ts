@@ -42,10 +42,23 @@ export async function proxyRequest(
   const headers = upstreamHeaders(req.headers, { clientIp: req.headers.get("cf-connecting-ip"), incoming, requestId });
   const requestCounter = { bytes: 0 };
   const declaredLength = contentLength(req.headers);
+  // The origin's time to answer is counted from the end of the request body: a slow upload to a
+  // healthy origin is not a timeout.
+  const abort = new AbortController();
+  let timer: ReturnType<typeof setTimeout> | null = null;
+  const armTimeout = () => {
+    timer ??= setTimeout(() => abort.abort(new OriginTimeout()), service.timeout_ms);
+  };
   const body =
     req.body && req.method !== "GET" && req.method !== "HEAD"
-      ? req.body.pipeThrough(countingStream(requestCounter, declaredLength))
+      ? req.body.pipeThrough(countingStream(requestCounter, declaredLength, armTimeout))
       : null;
+  if (!body) {
+    // A GET or HEAD with a body: the body is not sent, so neither is its framing.
+    headers.delete("content-length");
+    headers.delete("transfer-encoding");
+    armTimeout();
+  }
 
   const exchange: Exchange = {
     service,
@@ -72,13 +85,14 @@ export async function proxyRequest(
     if (rec) await coalesceHandOff(c.env, [rec]);
   };
 
-  const abort = new AbortController();
-  const timer = setTimeout(() => abort.abort(new OriginTimeout()), service.timeout_ms);
+  const disarm = () => {
+    if (timer !== null) clearTimeout(timer);
+  };
   let upstream: Response;
   try {
     upstream = await fetch(url, { method: req.method, headers, body, redirect: "manual", signal: abort.signal });
   } catch (err) {
-    clearTimeout(timer);
+    disarm();
     const timedOut = err instanceof OriginTimeout || abort.signal.reason instanceof OriginTimeout;
     const status = timedOut ? 504 : 502;
     const message = timedOut
@@ -91,13 +105,14 @@ export async function proxyRequest(
     );
   }
   // Only the wait for the response head is bounded: a long download or an event stream goes on.
-  clearTimeout(timer);
+  disarm();
   const ttfbMs = Date.now() - startedAt;
   const answered: Exchange = { ...exchange, status: upstream.status, ttfbMs };
   const responseHeaders = downstreamHeaders(upstream.headers, {
     requestId,
     originBase: new URL(service.origin),
     publicBase,
+    upstreamUrl: url,
     webSocket,
   });
 
@@ -127,9 +142,10 @@ export async function proxyRequest(
           ...answered,
           endedAt: m.endedAt,
           responseBytes: m.bytes,
-          responseEmpty: verdict.responseEmpty && !m.cancelled,
+          responseEmpty: verdict.responseEmpty && !m.cancelled && m.originError === null,
           inconsistent: verdict.inconsistent,
           clientDisconnected: m.cancelled,
+          error: m.originError === null ? null : `the origin broke off the response: ${m.originError}`,
         });
       },
       // With Content-Encoding the bytes seen here are decoded, so the origin's length does not apply.

@@ -63,12 +63,12 @@ export function upstreamHeaders(client: Headers, ctx: ForwardContext): Headers {
 /** Headers sent back to the client: the origin's end-to-end headers, our request id, a rewritten Location. */
 export function downstreamHeaders(
   origin: Headers,
-  ctx: { requestId: string; originBase: URL; publicBase: URL; webSocket: boolean },
+  ctx: { requestId: string; originBase: URL; publicBase: URL; upstreamUrl: URL; webSocket: boolean },
 ): Headers {
   const out = stripHopByHop(origin, ctx.webSocket);
   out.set("x-request-id", ctx.requestId);
   const location = out.get("location");
-  if (location) out.set("location", rewriteLocation(location, ctx.originBase, ctx.publicBase));
+  if (location) out.set("location", rewriteLocation(location, ctx.upstreamUrl, ctx.originBase, ctx.publicBase));
   return out;
 }
 
@@ -77,15 +77,17 @@ function basePath(url: URL): string {
 }
 
 /**
- * A `Location` pointing at the origin (absolute, same scheme/host/port, under the origin's base
- * path) becomes the same place under the public base; any other Location is left as sent.
+ * A `Location` pointing at the origin (resolved against the URL the origin was called with, so
+ * relative and scheme-relative ones count; same scheme/host/port, under the origin's base path)
+ * becomes the same place under the public base, kept relative when it was; any other Location
+ * is left as sent.
  */
-export function rewriteLocation(location: string, originBase: URL, publicBase: URL): string {
+export function rewriteLocation(location: string, upstreamUrl: URL, originBase: URL, publicBase: URL): string {
   let target: URL;
   try {
-    target = new URL(location);
+    target = new URL(location, upstreamUrl);
   } catch {
-    return location; // relative: already right for the client
+    return location;
   }
   if (target.origin !== originBase.origin) return location;
   const originPath = basePath(originBase);
@@ -95,5 +97,6 @@ export function rewriteLocation(location: string, originBase: URL, publicBase: U
   rewritten.pathname = `${basePath(publicBase)}${rest}`;
   rewritten.search = target.search;
   rewritten.hash = target.hash;
-  return rewritten.href;
+  const relative = !/^[a-z][a-z0-9+.-]*:/i.test(location) && !location.startsWith("//");
+  return relative ? `${rewritten.pathname}${rewritten.search}${rewritten.hash}` : rewritten.href;
 }

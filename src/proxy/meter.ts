@@ -15,8 +15,10 @@ export interface MeterResult {
   /** The first bytes of the body (empty once the body is larger than the inspection window). */
   head: Uint8Array;
   endedAt: number;
-  /** True when the client cancelled the body (went away) or the origin broke it off. */
+  /** True when the client cancelled the body (went away). */
   cancelled: boolean;
+  /** Why the origin's body failed mid-way, or null. */
+  originError: string | null;
 }
 
 /** The origin's body as a stream for the client that calls `onEnd` exactly once, when it is over. */
@@ -32,7 +34,7 @@ export function meteredBody(
   let capturedBytes = 0;
   let overflow = false;
   let done = false;
-  const finish = (cancelled: boolean) => {
+  const finish = (cancelled: boolean, originError: string | null = null) => {
     if (done) return;
     done = true;
     const head = new Uint8Array(overflow ? 0 : capturedBytes);
@@ -42,7 +44,7 @@ export function meteredBody(
       offset += chunk.byteLength;
     }
     captured = [];
-    onEnd({ bytes, head, endedAt: Date.now(), cancelled });
+    onEnd({ bytes, head, endedAt: Date.now(), cancelled, originError });
   };
   return new ReadableStream<Uint8Array>({
     async pull(controller) {
@@ -50,7 +52,7 @@ export function meteredBody(
       try {
         next = await reader.read();
       } catch (err) {
-        finish(true);
+        finish(false, err instanceof Error ? err.message : String(err));
         controller.error(err);
         return;
       }
@@ -79,12 +81,19 @@ export function meteredBody(
   });
 }
 
-/** A TransformStream that counts bytes of a request body on its way to the origin. */
-export function countingStream(counter: { bytes: number }, expectedLength?: number): TransformStream<Uint8Array, Uint8Array> {
+/** A TransformStream that counts bytes of a request body on its way to the origin; `onEnd` when it is all sent. */
+export function countingStream(
+  counter: { bytes: number },
+  expectedLength?: number,
+  onEnd?: () => void,
+): TransformStream<Uint8Array, Uint8Array> {
   return new TransformStream<Uint8Array, Uint8Array>({
     transform(chunk, controller) {
       counter.bytes += chunk.byteLength;
       controller.enqueue(chunk);
+    },
+    flush() {
+      onEnd?.();
     },
     expectedLength,
   });

@@ -29,13 +29,13 @@ const origin = z
   }, "must be an http(s) URL without credentials, query or fragment")
   .transform((value) => value.replace(/\/+$/, ""));
 
-/** The settings of a service, as the admin API takes them (the name comes from the path). */
-export const serviceSettings = z.object({
+/** The settings of a service, as the admin API takes them (the name comes from the path). Unknown fields are refused: a misspelt setting must not pass silently. */
+export const serviceSettings = z.strictObject({
   origin,
   hostnames: z.array(hostname).max(20).default([]),
   timeout_ms: z.number().int().min(100).max(300_000).default(DEFAULT_TIMEOUT_MS),
   recording: z
-    .object({
+    .strictObject({
       enabled: z.boolean().default(true),
       sample_rate: z.number().int().min(1).max(1_000_000).default(1),
     })
@@ -67,7 +67,8 @@ export function parseServicesVar(raw: string | undefined): { services: ServiceCo
       errors.push(`SERVICES[${i}].name: must be 1-64 characters of A-Z a-z 0-9 . _ -`);
       return;
     }
-    const settings = serviceSettings.safeParse(entry);
+    const { name: _name, ...rest } = entry as Record<string, unknown>;
+    const settings = serviceSettings.safeParse(rest);
     if (!settings.success) {
       errors.push(...zodMessages(settings.error).map((m) => `SERVICES[${i}].${m}`));
       return;

@@ -39,6 +39,11 @@ export const servicesApp = new Hono<AppEnv>()
     const name = serviceName(c.req.param("name"));
     const settings = parseOr400(serviceSettings, await readJson(c.req.raw), "service");
     const directory = await loadDirectory(c.env);
+    const ownHost = new URL(c.req.url).hostname.toLowerCase();
+    if (settings.hostnames.includes(ownHost)) {
+      // Proxying the host the admin API is called on would lock that API out on this host.
+      throw new ApiError(409, "hostname_is_monitor", `hostname ${ownHost} is the monitor's own: it cannot route to a service`);
+    }
     for (const host of settings.hostnames) {
       const owner = directory.byHost.get(host);
       if (owner && owner.name !== name) {

@@ -40,11 +40,11 @@ describe("meteredBody", () => {
     expect(ends[0]?.bytes).toBeLessThan(400);
   });
 
-  it("reports an origin that breaks off as not a clean end, and errors the client's stream", async () => {
+  it("reports an origin that breaks off as an origin error, not a client that left, and errors the client's stream", async () => {
     const ends: MeterResult[] = [];
     const body = meteredBody(source([bytes(10), bytes(10)], 1), (r) => ends.push(r));
     await expect(new Response(body).arrayBuffer()).rejects.toThrow();
-    expect(ends).toEqual([expect.objectContaining({ cancelled: true, bytes: 10 })]);
+    expect(ends).toEqual([expect.objectContaining({ cancelled: false, originError: "origin reset", bytes: 10 })]);
   });
 
   it("stops capturing past the inspection window but keeps counting", async () => {
