@@ -150,7 +150,9 @@ export async function handOff(env: Env, records: LogRecord[]): Promise<HandOffRe
       } catch (err) {
         const message = err instanceof Error ? err.message : String(err);
         try {
-          await writeLogBatch(env.DB, group.map((r) => JSON.stringify(toLogRow(r))), Date.now());
+          // Sampled-out records are only counted by their endpoint: none is stored raw here either.
+          const rows = group.filter((r) => !r.sampled_out).map((r) => JSON.stringify(toLogRow(r)));
+          await writeLogBatch(env.DB, rows, Date.now());
           result.fallback += group.length;
           ingestCounters.fallback_to_d1 += group.length;
           log("warn", "handoff_fallback_to_d1", { endpoint: name, records: group.length, message });
