@@ -29,6 +29,8 @@ export const requestLogs = sqliteTable(
     route: text("route").notNull(),
     path: text("path").notNull(),
     status: integer("status").notNull(),
+    /** 1..5 for 1xx..5xx: a status-class filter is an equality on an index, read in time order. */
+    statusClass: integer("status_class").generatedAlwaysAs(sql`status / 100`, { mode: "virtual" }),
     latencyMs: real("latency_ms").notNull(),
     ttfbMs: real("ttfb_ms"),
     requestBytes: integer("request_bytes"),
@@ -50,6 +52,7 @@ export const requestLogs = sqliteTable(
     // pages are read in index order without a sort.
     index("idx_logs_time").on(t.timestamp),
     index("idx_logs_status_time").on(t.status, t.timestamp),
+    index("idx_logs_status_class_time").on(t.statusClass, t.timestamp),
     index("idx_logs_service_time").on(t.service, t.timestamp),
     index("idx_logs_service_route_method_time").on(t.service, t.route, t.method, t.timestamp),
   ],

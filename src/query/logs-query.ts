@@ -69,8 +69,7 @@ export function logConditions(f: LogFilters, cursor: { timestamp: number; seq: n
   if (f.route) conditions.push(eq(t.route, f.route));
   if (f.status) {
     if (/xx$/i.test(f.status)) {
-      const low = Number(f.status[0]) * 100;
-      conditions.push(and(gte(t.status, low), lte(t.status, low + 99)));
+      conditions.push(eq(t.statusClass, Number(f.status[0])));
     } else {
       conditions.push(eq(t.status, Number(f.status)));
     }

@@ -1,0 +1,2 @@
+ALTER TABLE `request_logs` ADD `status_class` integer GENERATED ALWAYS AS (status / 100) VIRTUAL;--> statement-breakpoint
+CREATE INDEX `idx_logs_status_class_time` ON `request_logs` (`status_class`,`timestamp`);
