@@ -1,6 +1,7 @@
 /**
  * Hand-off of accepted records from the ingest Worker to the endpoint Durable Objects: routes
- * are capped per service, records grouped by endpoint, one RPC per endpoint per request.
+ * are capped per service, records grouped by endpoint, one RPC per endpoint per call (the
+ * coalescer makes one call for several requests' records).
  * Each RPC is retried with backoff within the waitUntil budget; records whose Durable Object
  * still cannot be reached are written to D1 directly as a last resort, and whatever still fails
  * is logged as a structured error and counted, never dropped silently.

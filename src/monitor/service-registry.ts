@@ -13,8 +13,6 @@ const SCHEMA_VERSION = 1;
 export interface Admission {
   /** Route as sent -> route to count it under (itself, or `/:other` past the cap). */
   routes: Record<string, string>;
-  /** True when the service has reached its cap: every route not yet admitted overflows. */
-  full: boolean;
 }
 
 export class ServiceRegistry extends DurableObject<Env> {
@@ -51,7 +49,7 @@ export class ServiceRegistry extends DurableObject<Env> {
           out[route] = OVERFLOW_ROUTE;
         }
       }
-      return { routes: out, full: count >= maxRoutes };
+      return { routes: out };
     });
   }
 
