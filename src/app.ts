@@ -9,6 +9,9 @@ import { ingestApp } from "./ingest/routes";
 import { hostRouting, proxyApp } from "./proxy/routes";
 import { logsQueryApp } from "./query/routes";
 import { servicesApp } from "./services/routes";
+import { controlApp } from "./control/routes";
+import { systemHealthApp } from "./health/system";
+import { incidentsApp } from "./incidents/routes";
 
 export const app = new Hono<AppEnv>()
   .use(requestId({ headerName: "X-Request-ID" }))
@@ -18,7 +21,10 @@ export const app = new Hono<AppEnv>()
   .route("/health", healthApp)
   .route("/v1/logs", ingestApp)
   .route("/v1/logs", logsQueryApp)
-  .route("/v1/endpoints", endpointsApp);
+  .route("/v1/endpoints", endpointsApp)
+  .route("/v1/incidents", incidentsApp)
+  .route("/v1/health", systemHealthApp)
+  .route("/v1/control", controlApp);
 
 app.onError(handleError);
 app.notFound(handleNotFound);

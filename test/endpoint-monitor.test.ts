@@ -218,14 +218,22 @@ describe("EndpointMonitor", () => {
     expect(await countLogs("do-dup")).toBe(10);
   });
 
-  it("stores late records but counts them as late instead of in the minute buckets", async () => {
+  it("stores late records but counts them as late instead of in the windows; older than 6 h only in hour buckets", async () => {
     const stub = endpointStub("do-late", "GET", "/orders");
-    await stub.ingest([...records("do-late", 2), ...records("do-late", 1, { id: "old", timestamp: Date.now() - 5 * 3_600_000 })]);
+    await stub.ingest([
+      ...records("do-late", 2),
+      // Older than the minute windows (6 h): only its hour bucket counts it.
+      ...records("do-late", 1, { id: "hours-old", timestamp: Date.now() - 7 * 3_600_000 }),
+      // Older than the hour windows (3 days behind the newest record): late.
+      ...records("do-late", 1, { id: "days-old", timestamp: Date.now() - 4 * 24 * 3_600_000 }),
+    ]);
     const stats = await stub.stats();
     expect(stats.late).toBe(1);
-    expect(stats.received).toBe(3);
+    expect(stats.received).toBe(4);
     expect(stats.minutes.reduce((sum, m) => sum + m.count, 0)).toBe(2);
+    const detail = await stub.detail();
+    expect(detail.series.hours.reduce((sum, h) => sum + h.count, 0)).toBe(3);
     await runAlarmUntilIdle(stub);
-    expect(await countLogs("do-late")).toBe(3);
+    expect(await countLogs("do-late")).toBe(4);
   });
 });

@@ -4,11 +4,20 @@
  */
 import type { KeyScope } from "../src/auth/keys";
 
-export const PROTECTED_ROUTES: { method: string; path: string; scope: KeyScope }[] = [
+/** `body`: what to send (JSON) instead of the default; `status`: the answer with the right key, when not 2xx. */
+export const PROTECTED_ROUTES: { method: string; path: string; scope: KeyScope; body?: unknown; status?: number }[] = [
   { method: "POST", path: "/v1/logs", scope: "ingest" },
   { method: "GET", path: "/v1/logs", scope: "read" },
   { method: "GET", path: "/v1/logs/live", scope: "read" },
+  { method: "GET", path: "/v1/endpoints", scope: "read" },
   { method: "GET", path: "/v1/endpoints/svc/GET/%2Fitems", scope: "read" },
+  { method: "GET", path: "/v1/incidents", scope: "read" },
+  { method: "GET", path: "/v1/incidents/inc_none_x", scope: "read", status: 404 },
+  { method: "GET", path: "/v1/health/system", scope: "read" },
+  { method: "POST", path: "/v1/control/re-evaluate", scope: "admin" },
+  { method: "GET", path: "/v1/services/shop/detection", scope: "admin" },
+  { method: "PUT", path: "/v1/services/auth-check/detection", scope: "admin", body: { slo: { availability: 0.999 } } },
+  { method: "DELETE", path: "/v1/services/auth-check/detection", scope: "admin" },
   { method: "GET", path: "/v1/services", scope: "admin" },
   { method: "GET", path: "/v1/services/shop", scope: "admin" },
   { method: "PUT", path: "/v1/services/auth-check", scope: "admin" },

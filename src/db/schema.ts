@@ -3,7 +3,7 @@
  * (generated with `npm run db:generate`). Times are UTC epoch milliseconds.
  */
 import { sql } from "drizzle-orm";
-import { index, integer, real, sqliteTable, text } from "drizzle-orm/sqlite-core";
+import { index, integer, primaryKey, real, sqliteTable, text } from "drizzle-orm/sqlite-core";
 
 /**
  * Services (dimension table): every service seen in logs, and the ones configured through the
@@ -57,3 +57,65 @@ export const requestLogs = sqliteTable(
     index("idx_logs_service_route_method_time").on(t.service, t.route, t.method, t.timestamp),
   ],
 );
+
+/**
+ * Incidents, written by the endpoint Durable Objects (which own their state machine) and read by
+ * the API. Times are event times except `updated_at`. `signals` holds each signal's evidence and
+ * `figures` the endpoint's key figures at open and now, both as JSON.
+ */
+export const incidents = sqliteTable(
+  "incidents",
+  {
+    id: text("id").primaryKey(),
+    service: text("service").notNull(),
+    method: text("method").notNull(),
+    route: text("route").notNull(),
+    severity: text("severity").notNull(),
+    status: text("status").notNull(),
+    openedAt: integer("opened_at").notNull(),
+    escalatedAt: integer("escalated_at"),
+    resolvedAt: integer("resolved_at"),
+    lastEventAt: integer("last_event_at").notNull(),
+    severityScore: real("severity_score").notNull(),
+    healthScore: integer("health_score").notNull(),
+    action: text("action").notNull(),
+    signals: text("signals").notNull(),
+    figures: text("figures").notNull(),
+    explanation: text("explanation").notNull(),
+    updatedAt: integer("updated_at").notNull(),
+  },
+  (t) => [
+    index("incidents_opened").on(t.openedAt),
+    index("incidents_status_opened").on(t.status, t.openedAt),
+    index("incidents_service_opened").on(t.service, t.openedAt),
+  ],
+);
+
+/** The latest evaluated state of each endpoint (health, scores, figures, active signals), one row each. */
+export const endpointHealth = sqliteTable(
+  "endpoint_health",
+  {
+    service: text("service").notNull(),
+    method: text("method").notNull(),
+    route: text("route").notNull(),
+    health: text("health").notNull(),
+    severityScore: real("severity_score").notNull(),
+    healthScore: integer("health_score").notNull(),
+    action: text("action").notNull(),
+    signals: text("signals").notNull(),
+    figures: text("figures").notNull(),
+    baselines: text("baselines").notNull(),
+    openIncidentId: text("open_incident_id"),
+    evaluatedAt: integer("evaluated_at").notNull(),
+    eventsProcessed: integer("events_processed").notNull(),
+    updatedAt: integer("updated_at").notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.service, t.method, t.route] })],
+);
+
+/** Detection settings (SLOs, thresholds, per-endpoint overrides) per service, as validated JSON. */
+export const detectionSettings = sqliteTable("detection_settings", {
+  service: text("service").primaryKey(),
+  config: text("config").notNull(),
+  updatedAt: integer("updated_at").notNull(),
+});

@@ -5,7 +5,7 @@
  * and flushed keys stay a while so that a retried hand-off is recognised as a duplicate.
  */
 
-export const SCHEMA_VERSION = 1;
+export const SCHEMA_VERSION = 2;
 
 export const SCHEMA_STATEMENTS = [
   `CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)`,
@@ -17,18 +17,6 @@ export const SCHEMA_STATEMENTS = [
    )`,
   `CREATE INDEX IF NOT EXISTS records_pending ON records (ts) WHERE flushed_at IS NULL`,
   `CREATE INDEX IF NOT EXISTS records_flushed ON records (flushed_at) WHERE flushed_at IS NOT NULL`,
-  `CREATE TABLE IF NOT EXISTS minute_buckets (
-     minute INTEGER PRIMARY KEY,
-     count INTEGER NOT NULL,
-     status_2xx INTEGER NOT NULL,
-     status_3xx INTEGER NOT NULL,
-     status_4xx INTEGER NOT NULL,
-     status_5xx INTEGER NOT NULL,
-     silent_failures INTEGER NOT NULL,
-     latency_sum REAL NOT NULL,
-     latency_max REAL NOT NULL,
-     bytes INTEGER NOT NULL
-   )`,
   `CREATE TABLE IF NOT EXISTS counters (name TEXT PRIMARY KEY, value INTEGER NOT NULL)`,
   `CREATE TABLE IF NOT EXISTS quarantine (
      record_key TEXT PRIMARY KEY,
@@ -37,20 +25,6 @@ export const SCHEMA_STATEMENTS = [
      quarantined_at INTEGER NOT NULL
    )`,
 ];
-
-export const UPSERT_BUCKET = `INSERT INTO minute_buckets
-  (minute, count, status_2xx, status_3xx, status_4xx, status_5xx, silent_failures, latency_sum, latency_max, bytes)
-  VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-  ON CONFLICT (minute) DO UPDATE SET
-    count = count + excluded.count,
-    status_2xx = status_2xx + excluded.status_2xx,
-    status_3xx = status_3xx + excluded.status_3xx,
-    status_4xx = status_4xx + excluded.status_4xx,
-    status_5xx = status_5xx + excluded.status_5xx,
-    silent_failures = silent_failures + excluded.silent_failures,
-    latency_sum = latency_sum + excluded.latency_sum,
-    latency_max = max(latency_max, excluded.latency_max),
-    bytes = bytes + excluded.bytes`;
 
 export const MAX_COUNTER = `INSERT INTO counters (name, value) VALUES (?, ?)
   ON CONFLICT (name) DO UPDATE SET value = max(value, excluded.value)`;

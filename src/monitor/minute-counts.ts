@@ -1,51 +1,59 @@
 /**
- * Per-minute rolling counters on event time, computed from a batch of records before they are
- * added to the Durable Object's buckets. Pure.
+ * Counts of a batch of records per bucket of event time (a minute or an hour), computed before
+ * they are added to the endpoint Durable Object's windows. Pure.
  */
 import type { LogRecord } from "../ingest/record";
 
 export const MINUTE_MS = 60_000;
-/** How far back (event time) records still update their minute bucket; older ones count as late. */
-export const BUCKET_HORIZON_MS = 3 * 60 * 60 * 1000;
+export const HOUR_MS = 60 * MINUTE_MS;
+/** How far behind the newest event time minute buckets are kept (the 6-hour SLO window). */
+export const MINUTE_HORIZON_MS = 6 * HOUR_MS;
+/** How far behind the newest event time hour buckets are kept (the 3-day SLO window); older records are late. */
+export const HOUR_HORIZON_MS = 72 * HOUR_MS;
 
-export interface MinuteCounts {
-  minute: number;
+/** The fields of a record the windows need (log rows re-read from D1 have them too). */
+export type WindowRecord = Pick<LogRecord, "timestamp" | "status" | "latency_ms" | "response_empty" | "inconsistent" | "request_bytes" | "response_bytes">;
+
+export interface BucketCounts {
+  start: number;
   count: number;
   status_2xx: number;
   status_3xx: number;
   status_4xx: number;
   status_5xx: number;
   silent_failures: number;
+  inconsistent: number;
+  /** Requests slower than the latency SLO's threshold. */
+  slow: number;
   latency_sum: number;
   latency_max: number;
   bytes: number;
+  /** Every latency, for the bucket's sketch. */
+  latencies: number[];
 }
 
-/** Groups records by their event-time minute; records older than the horizon are only counted as late. */
-export function countByMinute(records: readonly LogRecord[], now: number): { buckets: MinuteCounts[]; late: number } {
-  const byMinute = new Map<number, MinuteCounts>();
-  let late = 0;
+/**
+ * Groups records by their event-time bucket of `bucketMs`; records before `since` are left out
+ * and only counted. `slowMs` is the latency SLO's threshold.
+ */
+export function countByBucket(
+  records: readonly WindowRecord[],
+  bucketMs: number,
+  since: number,
+  slowMs = Number.POSITIVE_INFINITY,
+): { buckets: BucketCounts[]; older: number } {
+  const byStart = new Map<number, BucketCounts>();
+  let older = 0;
   for (const r of records) {
-    if (r.timestamp < now - BUCKET_HORIZON_MS) {
-      late++;
+    if (r.timestamp < since) {
+      older++;
       continue;
     }
-    const minute = Math.floor(r.timestamp / MINUTE_MS) * MINUTE_MS;
-    let b = byMinute.get(minute);
+    const start = Math.floor(r.timestamp / bucketMs) * bucketMs;
+    let b = byStart.get(start);
     if (!b) {
-      b = {
-        minute,
-        count: 0,
-        status_2xx: 0,
-        status_3xx: 0,
-        status_4xx: 0,
-        status_5xx: 0,
-        silent_failures: 0,
-        latency_sum: 0,
-        latency_max: 0,
-        bytes: 0,
-      };
-      byMinute.set(minute, b);
+      b = { start, count: 0, status_2xx: 0, status_3xx: 0, status_4xx: 0, status_5xx: 0, silent_failures: 0, inconsistent: 0, slow: 0, latency_sum: 0, latency_max: 0, bytes: 0, latencies: [] };
+      byStart.set(start, b);
     }
     b.count++;
     if (r.status >= 500) b.status_5xx++;
@@ -53,11 +61,14 @@ export function countByMinute(records: readonly LogRecord[], now: number): { buc
     else if (r.status >= 300) b.status_3xx++;
     else if (r.status >= 200) b.status_2xx++;
     if (r.response_empty && r.status >= 200 && r.status < 300) b.silent_failures++;
+    if (r.inconsistent) b.inconsistent++;
+    if (r.latency_ms > slowMs) b.slow++;
     b.latency_sum += r.latency_ms;
     b.latency_max = Math.max(b.latency_max, r.latency_ms);
     b.bytes += (r.request_bytes ?? 0) + (r.response_bytes ?? 0);
+    b.latencies.push(r.latency_ms);
   }
-  return { buckets: [...byMinute.values()].sort((a, b) => a.minute - b.minute), late };
+  return { buckets: [...byStart.values()].sort((a, b) => a.start - b.start), older };
 }
 
 /** Exponential backoff with ±25% jitter for D1 flush retries: about 1 s, 2 s, 4 s ... never over 60 s. */

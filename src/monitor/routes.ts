@@ -1,15 +1,19 @@
 /**
- * `GET /v1/endpoints/:service/:method/:route`: an endpoint's counters, D1 backlog and last
- * hour of minute buckets, read from its Durable Object. The route is URL-encoded
- * (`/orders/:id` -> `%2Forders%2F%3Aid`).
+ * `GET /v1/endpoints`: every evaluated endpoint with its health, scores, recommended action, key
+ * figures and active signals (filters `service`, `health`), from the rows the endpoint objects
+ * publish to D1. `GET /v1/endpoints/:service/:method/:route`: one endpoint's counters, backlog,
+ * windows as time series, baselines, active signals and recent incidents, read from its Durable
+ * Object. The route is URL-encoded (`/orders/:id` -> `%2Forders%2F%3Aid`).
  */
+import { and, asc, eq, type SQL } from "drizzle-orm";
+import { drizzle } from "drizzle-orm/d1";
 import { Hono } from "hono";
 import { z } from "zod";
 import { requireKey } from "../auth/keys";
+import { endpointHealth } from "../db/schema";
 import type { AppEnv } from "../http/types";
 import { parseOr400 } from "../http/validate";
 import { endpointName } from "../ingest/record";
-import type { EndpointMonitor } from "./endpoint-monitor";
 
 const endpointParams = z.object({
   service: z.string().regex(/^[A-Za-z0-9._-]{1,64}$/, "must be a service name"),
@@ -20,10 +24,57 @@ const endpointParams = z.object({
   route: z.string().min(1).max(256).startsWith("/", "must start with /"),
 });
 
-export const endpointsApp = new Hono<AppEnv>().get("/:service/:method/:route", requireKey("read"), async (c) => {
-  const params = parseOr400(endpointParams, c.req.param(), "endpoint");
-  const ns = c.env.ENDPOINT_MONITOR;
-  const stats = await ns.get(ns.idFromName(endpointName(params))).stats();
-  // An endpoint that never received a record answers with zero counters under its own name.
-  return c.json({ ...stats, service: params.service, method: params.method, route: params.route });
+const listQuery = z.object({
+  service: z.string().min(1).max(64).optional(),
+  health: z
+    .string()
+    .transform((h) => h.toUpperCase())
+    .pipe(z.enum(["NORMAL", "WARNING", "CRITICAL"]))
+    .optional(),
+  limit: z.coerce.number().int().min(1).max(5000).default(1000),
 });
+
+type HealthRow = typeof endpointHealth.$inferSelect;
+
+export function toApiEndpoint(r: HealthRow) {
+  return {
+    service: r.service,
+    method: r.method,
+    route: r.route,
+    health: r.health,
+    severity_score: r.severityScore,
+    health_score: r.healthScore,
+    action: r.action,
+    figures: JSON.parse(r.figures) as unknown,
+    signals: JSON.parse(r.signals) as unknown[],
+    baselines: JSON.parse(r.baselines) as unknown,
+    open_incident_id: r.openIncidentId,
+    evaluated_at: r.evaluatedAt,
+    events_processed: r.eventsProcessed,
+    updated_at: r.updatedAt,
+  };
+}
+
+export const endpointsApp = new Hono<AppEnv>()
+  .get("/", requireKey("read"), async (c) => {
+    const q = parseOr400(listQuery, c.req.query());
+    const t = endpointHealth;
+    const conditions: SQL[] = [];
+    if (q.service !== undefined) conditions.push(eq(t.service, q.service));
+    if (q.health !== undefined) conditions.push(eq(t.health, q.health));
+    const rows = await drizzle(c.env.DB)
+      .select()
+      .from(t)
+      .where(and(...conditions))
+      .orderBy(asc(t.service), asc(t.route), asc(t.method))
+      .limit(q.limit)
+      .all();
+    return c.json({ endpoints: rows.map(toApiEndpoint) });
+  })
+  .get("/:service/:method/:route", requireKey("read"), async (c) => {
+    const params = parseOr400(endpointParams, c.req.param(), "endpoint");
+    const ns = c.env.ENDPOINT_MONITOR;
+    const detail = await ns.get(ns.idFromName(endpointName(params))).detail();
+    // An endpoint that never received a record answers with zero counters under its own name.
+    return c.json({ ...detail, service: params.service, method: params.method, route: params.route });
+  });

@@ -7,7 +7,7 @@ import type { DrizzleD1Database } from "drizzle-orm/d1";
 import { z } from "zod";
 import { requestLogs } from "../db/schema";
 
-const epochOrIso = z.union([z.string(), z.number()]).transform((value, ctx) => {
+export const epochOrIso = z.union([z.string(), z.number()]).transform((value, ctx) => {
   const ms = typeof value === "number" || /^\d+$/.test(value) ? Number(value) : Date.parse(value);
   if (!Number.isFinite(ms)) {
     ctx.addIssue({ code: "custom", message: "must be ISO 8601 or epoch milliseconds" });

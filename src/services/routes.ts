@@ -1,4 +1,9 @@
-/** Admin API for services: `GET /v1/services`, `GET/PUT/DELETE /v1/services/:name`. */
+/**
+ * Admin API for services: `GET /v1/services`, `GET/PUT/DELETE /v1/services/:name`, and the
+ * service's detection settings (SLOs, thresholds, per-endpoint overrides):
+ * `GET/PUT/DELETE /v1/services/:name/detection`. A service needs no detection settings: the
+ * defaults apply; endpoint objects pick up a change within 30 seconds.
+ */
 import { Hono } from "hono";
 import { requireKey } from "../auth/keys";
 import { ApiError } from "../http/errors";
@@ -6,6 +11,8 @@ import type { AppEnv } from "../http/types";
 import { parseOr400 } from "../http/validate";
 import { SERVICE_NAME, serviceSettings, toApiService } from "./config";
 import { deleteService, loadDirectory, saveService } from "./store";
+import { deleteDetectionSettings, loadDetectionSettings, saveDetectionSettings } from "./detection-store";
+import { DEFAULT_DETECTION, detectionSettings } from "../detect/config";
 
 function serviceName(name: string): string {
   if (!SERVICE_NAME.test(name)) {
@@ -53,6 +60,22 @@ export const servicesApp = new Hono<AppEnv>()
     const existed = directory.byName.get(name)?.source === "api";
     await saveService(c.env.DB, name, settings);
     return c.json(toApiService({ name, source: "api", ...settings }), existed ? 200 : 201);
+  })
+  .get("/:name/detection", async (c) => {
+    const name = serviceName(c.req.param("name"));
+    const stored = await loadDetectionSettings(c.env.DB, name);
+    return c.json({ service: name, settings: stored?.settings ?? {}, defaults: DEFAULT_DETECTION, updated_at: stored?.updated_at ?? null });
+  })
+  .put("/:name/detection", async (c) => {
+    const name = serviceName(c.req.param("name"));
+    const settings = parseOr400(detectionSettings, await readJson(c.req.raw), "detection settings");
+    const existed = await saveDetectionSettings(c.env.DB, name, settings);
+    return c.json({ service: name, settings, defaults: DEFAULT_DETECTION }, existed ? 200 : 201);
+  })
+  .delete("/:name/detection", async (c) => {
+    const name = serviceName(c.req.param("name"));
+    if (await deleteDetectionSettings(c.env.DB, name)) return c.body(null, 204);
+    throw new ApiError(404, "detection_settings_not_found", `service ${name} has no detection settings (the defaults apply)`);
   })
   .delete("/:name", async (c) => {
     const name = serviceName(c.req.param("name"));

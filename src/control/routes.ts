@@ -1,0 +1,63 @@
+/**
+ * Control API (admin key). `POST /v1/control/re-evaluate?lookback_minutes=N[&service=&method=&route=]`
+ * recomputes the windows, baselines, health and incidents of one endpoint, a service's or all
+ * endpoints from the logs in D1 over the last N minutes of event time (at most 3 days).
+ */
+import { and, eq, gte, max, type SQL } from "drizzle-orm";
+import { drizzle } from "drizzle-orm/d1";
+import { Hono } from "hono";
+import { z } from "zod";
+import { requireKey } from "../auth/keys";
+import { requestLogs } from "../db/schema";
+import type { AppEnv } from "../http/types";
+import { parseOr400 } from "../http/validate";
+import { endpointName } from "../ingest/record";
+import { MAX_LOOKBACK_MINUTES } from "../monitor/reevaluate";
+
+const reevaluateQuery = z.object({
+  lookback_minutes: z.coerce.number().int().min(1).max(MAX_LOOKBACK_MINUTES).default(60),
+  service: z.string().min(1).max(64).optional(),
+  method: z
+    .string()
+    .min(1)
+    .max(16)
+    .transform((m) => m.toUpperCase())
+    .optional(),
+  route: z.string().min(1).max(256).optional(),
+});
+
+/** At most this many endpoints per call, re-evaluated this many at a time. */
+const MAX_ENDPOINTS = 1000;
+const CONCURRENCY = 6;
+
+export const controlApp = new Hono<AppEnv>().use(requireKey("admin")).post("/re-evaluate", async (c) => {
+  const q = parseOr400(reevaluateQuery, c.req.query());
+  const d = drizzle(c.env.DB);
+  const t = requestLogs;
+  const scope: SQL[] = [];
+  if (q.service !== undefined) scope.push(eq(t.service, q.service));
+  if (q.method !== undefined) scope.push(eq(t.method, q.method));
+  if (q.route !== undefined) scope.push(eq(t.route, q.route));
+  const newest = (await d.select({ at: max(t.timestamp) }).from(t).where(and(...scope)).get())?.at ?? null;
+  const endpoints =
+    newest === null
+      ? []
+      : await d
+          .selectDistinct({ service: t.service, method: t.method, route: t.route })
+          .from(t)
+          .where(and(...scope, gte(t.timestamp, newest - q.lookback_minutes * 60_000)))
+          .limit(MAX_ENDPOINTS)
+          .all();
+  const results = [];
+  for (let i = 0; i < endpoints.length; i += CONCURRENCY) {
+    const slice = endpoints.slice(i, i + CONCURRENCY);
+    const done = await Promise.all(
+      slice.map(async (e) => {
+        const ns = c.env.ENDPOINT_MONITOR;
+        return { ...e, ...(await ns.get(ns.idFromName(endpointName(e))).reevaluate(q.lookback_minutes, e)) };
+      }),
+    );
+    results.push(...done);
+  }
+  return c.json({ lookback_minutes: q.lookback_minutes, endpoints: results });
+});

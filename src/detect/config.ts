@@ -1,0 +1,86 @@
+/**
+ * Detection settings of a service: SLOs, static thresholds and volume guards, with defaults that
+ * let a new service go without any configuration, and per-endpoint overrides keyed by
+ * "METHOD /route". Validated with zod where they enter (the admin API, D1). Pure.
+ */
+import { z } from "zod";
+
+const fraction = z.number().gt(0).lt(1);
+
+const slo = z.strictObject({
+  /** Share of requests that must not fail with a 5xx. */
+  availability: fraction.optional(),
+  /** Share of requests that must answer within `latency_ms`. */
+  latency_target: fraction.optional(),
+  latency_ms: z.number().positive().max(600_000).optional(),
+});
+
+const thresholds = z.strictObject({
+  p95_ms: z.number().positive().max(600_000).optional(),
+  error_rate: fraction.optional(),
+  silent_failure_rate: fraction.optional(),
+  inconsistency_rate: fraction.optional(),
+});
+
+const overrides = z.strictObject({
+  slo: slo.optional(),
+  thresholds: thresholds.optional(),
+  /** Requests a window needs before a rate or a percentile is judged. */
+  min_requests: z.number().int().min(1).max(100_000).optional(),
+  /** Bad events a window needs before a rate is judged. */
+  min_events: z.number().int().min(1).max(100_000).optional(),
+  /** Clean minutes in a row before an incident is resolved. */
+  resolve_after_minutes: z.number().int().min(1).max(1440).optional(),
+});
+
+const ENDPOINT_KEY = /^[A-Z]{1,16} \/.{0,255}$/;
+
+/** What the admin API takes: service-wide settings plus overrides per "METHOD /route". */
+export const detectionSettings = overrides.extend({
+  endpoints: z
+    .record(z.string().regex(ENDPOINT_KEY, "keys must look like \"GET /orders/:id\""), overrides)
+    .refine((e) => Object.keys(e).length <= 200, "at most 200 endpoint overrides")
+    .optional(),
+});
+export type DetectionSettings = z.output<typeof detectionSettings>;
+
+/** Fully resolved settings of one endpoint. */
+export interface DetectionConfig {
+  slo: { availability: number; latency_target: number; latency_ms: number };
+  thresholds: { p95_ms: number; error_rate: number; silent_failure_rate: number; inconsistency_rate: number };
+  min_requests: number;
+  min_events: number;
+  resolve_after_minutes: number;
+}
+
+/**
+ * Defaults. The availability SLO is 99.5% rather than 99.9% because a new service's usual error
+ * rate is unknown: at 99.9% a service that always runs at 0.2% 5xx would be on a permanent
+ * ticket-level burn. Set your own SLO and it is used as given.
+ */
+export const DEFAULT_DETECTION: DetectionConfig = {
+  slo: { availability: 0.995, latency_target: 0.99, latency_ms: 1000 },
+  thresholds: { p95_ms: 2000, error_rate: 0.05, silent_failure_rate: 0.05, inconsistency_rate: 0.05 },
+  min_requests: 20,
+  min_events: 5,
+  resolve_after_minutes: 15,
+};
+
+/** The settings of one endpoint: defaults, then the service's, then the endpoint's override. */
+export function resolveDetection(settings: DetectionSettings | null, method: string, route: string): DetectionConfig {
+  const layers = [settings, settings?.endpoints?.[`${method} ${route}`]];
+  const out: DetectionConfig = structuredClone(DEFAULT_DETECTION);
+  for (const layer of layers) {
+    if (!layer) continue;
+    Object.assign(out.slo, stripUndefined(layer.slo ?? {}));
+    Object.assign(out.thresholds, stripUndefined(layer.thresholds ?? {}));
+    if (layer.min_requests !== undefined) out.min_requests = layer.min_requests;
+    if (layer.min_events !== undefined) out.min_events = layer.min_events;
+    if (layer.resolve_after_minutes !== undefined) out.resolve_after_minutes = layer.resolve_after_minutes;
+  }
+  return out;
+}
+
+function stripUndefined<T extends object>(o: T): Partial<T> {
+  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
+}

@@ -1,0 +1,203 @@
+/**
+ * The detectors: pure functions from a snapshot of event-time windows and the learnt baselines
+ * to the signals of one evaluated minute, and the baselines updated by it. Every rate needs a
+ * minimum volume (requests and bad events) before it is judged, 4xx never count as the endpoint
+ * failing (a 4xx spike is an `info` signal of its own), and burn rates follow the multiwindow
+ * rules of the Google SRE workbook.
+ */
+import type { DetectionConfig } from "./config";
+import { emptyMetricState, metricStep, type MetricParams, type MetricState } from "./metric";
+import { CLIENT_RATE_PARAMS, ERROR_RATE_PARAMS, emptyRateState, poissonCdf, rateStep, type RateState } from "./rates";
+import type { Figures, Signal, Snapshot, Totals } from "./types";
+
+export interface DetectorState {
+  /** Minutes evaluated. */
+  minutes: number;
+  latency_p95: MetricState;
+  latency_p50: MetricState;
+  /** Requests per minute (log). */
+  traffic: MetricState;
+  errors: RateState;
+  silent: RateState;
+  inconsistent: RateState;
+  client: RateState;
+}
+
+export const emptyDetectorState = (): DetectorState => ({
+  minutes: 0,
+  latency_p95: emptyMetricState(),
+  latency_p50: emptyMetricState(),
+  traffic: emptyMetricState(),
+  errors: emptyRateState(),
+  silent: emptyRateState(),
+  inconsistent: emptyRateState(),
+  client: emptyRateState(),
+});
+
+/** Latency percentiles per minute: log scale, about an hour of memory, drifts summed by CUSUM. */
+export const LATENCY_PARAMS: MetricParams = {
+  direction: "up",
+  transform: "log",
+  alpha: 1 / 60,
+  warmup: 30,
+  z_threshold: 5,
+  cusum_k: 1,
+  cusum_h: 15,
+  sd_floor: 0.05,
+  sd_floor_relative: 0,
+  clip: 3,
+};
+/** A latency signal also needs this much change, relative and absolute (ms). */
+export const LATENCY_MIN_RATIO = 1.3;
+export const LATENCY_MIN_DELTA_MS = 20;
+
+/** Requests per minute: log scale, half an hour of memory, so diurnal swings are followed. */
+export const TRAFFIC_PARAMS: MetricParams = {
+  direction: "down",
+  transform: "log",
+  alpha: 1 / 30,
+  warmup: 30,
+  z_threshold: Number.POSITIVE_INFINITY,
+  cusum_k: 1,
+  cusum_h: Number.POSITIVE_INFINITY,
+  sd_floor: 0.1,
+  sd_floor_relative: 0,
+  clip: 3,
+};
+/** A drop: at most this share of the expected requests, and less likely than this by chance. */
+export const TRAFFIC_DROP_RATIO = 0.5;
+export const TRAFFIC_P_VALUE = 1e-6;
+/** Expected requests a window needs before a drop (30) or a stop (20, none at all) is judged. */
+const DROP_MIN_EXPECTED = 30;
+const STOP_MIN_EXPECTED = 20;
+
+/** Burn-rate rules (SRE workbook): [long window, short window, factor, level]. */
+const BURN_RULES = [
+  { long: "w60", short: "w5", factor: 14.4, level: "page", window: "1h+5m" },
+  { long: "w360", short: "w30", factor: 6, level: "page", window: "6h+30m" },
+  { long: "w3d", short: "w360", factor: 1, level: "warning", window: "3d+6h" },
+] as const;
+
+const clamp01 = (x: number): number => Math.max(0, Math.min(1, x));
+const rateOf = (bad: number, t: Totals): number => (t.count > 0 ? bad / t.count : 0);
+
+/** The shortest of 5, 15 and 60 minutes holding `min` requests (the 60-minute window otherwise). */
+function guardWindow(s: Snapshot, min: number): { t: Totals; name: string } {
+  if (s.w5.count >= min) return { t: s.w5, name: "5m" };
+  if (s.w15.count >= min) return { t: s.w15, name: "15m" };
+  return { t: s.w60, name: "1h" };
+}
+
+export interface Detection {
+  signals: Signal[];
+  state: DetectorState;
+  figures: Figures;
+}
+
+/** Runs every detector on one closed minute. */
+export function detect(s: Snapshot, state: DetectorState, cfg: DetectionConfig): Detection {
+  const signals: Signal[] = [];
+  const guard = { min_requests: cfg.min_requests, min_events: cfg.min_events };
+  const g = guardWindow(s, cfg.min_requests);
+  const next: DetectorState = { ...state, minutes: state.minutes + 1 };
+
+  // Latency: static p95 threshold, then p95/p50 against their baselines.
+  if (s.latency) {
+    const lat = s.latency;
+    const win = `${lat.window_minutes}m`;
+    if (lat.p95 > cfg.thresholds.p95_ms) {
+      signals.push({ kind: "latency_p95_threshold", family: "latency", level: "warning", observed: lat.p95, baseline: null, threshold: cfg.thresholds.p95_ms, unit: "ms", window: win, strength: clamp01(lat.p95 / cfg.thresholds.p95_ms - 1) });
+    }
+    for (const [key, kind, value] of [
+      ["latency_p95", "latency_p95_baseline", lat.p95],
+      ["latency_p50", "latency_p50_baseline", lat.p50],
+    ] as const) {
+      const step = metricStep(state[key], value, LATENCY_PARAMS);
+      next[key] = step.state;
+      if (step.fired && value >= step.baseline * LATENCY_MIN_RATIO && value - step.baseline >= LATENCY_MIN_DELTA_MS) {
+        signals.push({ kind, family: "latency", level: "warning", observed: value, baseline: step.baseline, threshold: null, unit: "ms", window: win, strength: clamp01((value / step.baseline - 1) / 2) });
+      }
+    }
+  }
+
+  // 5xx: static threshold on the guard window, and the rate against its baseline.
+  const errorRate = rateOf(g.t.status_5xx, g.t);
+  if (g.t.count >= cfg.min_requests && g.t.status_5xx >= cfg.min_events && errorRate >= cfg.thresholds.error_rate) {
+    signals.push({ kind: "error_rate_threshold", family: "availability", level: "warning", observed: errorRate, baseline: null, threshold: cfg.thresholds.error_rate, unit: "ratio", window: g.name, strength: clamp01(errorRate / cfg.thresholds.error_rate - 1) });
+  }
+  const rateSignals = [
+    ["errors", "status_5xx", "error_rate_baseline", "availability", "warning", cfg.thresholds.error_rate],
+    ["silent", "silent", "silent_failures", "silent", "warning", cfg.thresholds.silent_failure_rate],
+    ["inconsistent", "inconsistent", "inconsistencies", "consistency", "warning", cfg.thresholds.inconsistency_rate],
+    ["client", "status_4xx", "client_errors", "client", "info", null],
+  ] as const;
+  for (const [key, field, kind, family, level, threshold] of rateSignals) {
+    const params = key === "client" ? CLIENT_RATE_PARAMS : ERROR_RATE_PARAMS;
+    const step = rateStep(state[key], { bad: s.minute[field], count: s.minute.count }, { bad: g.t[field], count: g.t.count }, guard, params);
+    next[key] = step.state;
+    // Silent failures and inconsistencies also fire on their static threshold (volume-guarded).
+    const overThreshold = threshold !== null && key !== "errors" && g.t.count >= cfg.min_requests && g.t[field] >= cfg.min_events && step.rate >= threshold;
+    if (step.fired || overThreshold) {
+      signals.push({ kind, family, level, observed: step.rate, baseline: step.usual, threshold: overThreshold ? threshold : null, unit: "ratio", window: g.name, strength: clamp01(step.rate / Math.max(step.usual, 1e-6) / 20) });
+    }
+  }
+
+  // SLO burn rates, availability (5xx) and latency (slower than the SLO's threshold).
+  const budgets = [
+    ["availability", 1 - cfg.slo.availability, "status_5xx"],
+    ["latency", 1 - cfg.slo.latency_target, "slow"],
+  ] as const;
+  const burn1h: Record<string, number> = {};
+  for (const [family, budget, field] of budgets) {
+    const burn = (t: Totals): number => rateOf(t[field], t) / budget;
+    burn1h[family] = burn(s.w60);
+    for (const rule of BURN_RULES) {
+      const long = s[rule.long];
+      const short = s[rule.short];
+      const minEvents = rule.level === "page" ? cfg.min_events : 2 * cfg.min_events;
+      if (long.count < cfg.min_requests || long[field] < minEvents || short[field] < 1) continue;
+      if (burn(long) >= rule.factor && burn(short) >= rule.factor) {
+        const kind = `${family === "availability" ? "availability" : "latency"}_burn_${rule.level === "page" ? "page" : "ticket"}` as const;
+        if (signals.some((x) => x.kind === kind)) continue;
+        signals.push({ kind, family, level: rule.level, observed: burn(long), baseline: null, threshold: rule.factor, unit: "burn_rate", window: rule.window, strength: clamp01(burn(long) / rule.factor / 4) });
+      }
+    }
+  }
+
+  // Traffic: learnt per minute; a drop or a stop is judged on the shortest window expecting enough requests.
+  const trafficStep = metricStep(state.traffic, s.minute.count, TRAFFIC_PARAMS);
+  next.traffic = trafficStep.state;
+  if (state.traffic.ewma.n >= TRAFFIC_PARAMS.warmup) {
+    const perMinute = Math.expm1(state.traffic.ewma.mean);
+    const windows = [
+      [5, s.w5],
+      [15, s.w15],
+      [30, s.w30],
+      [60, s.w60],
+    ] as const;
+    const stop = windows.find(([m]) => perMinute * m >= STOP_MIN_EXPECTED);
+    const drop = windows.find(([m]) => perMinute * m >= DROP_MIN_EXPECTED);
+    if (stop && stop[1].count === 0) {
+      signals.push({ kind: "traffic_stop", family: "traffic", level: "warning", observed: 0, baseline: perMinute, threshold: null, unit: "per_minute", window: `${stop[0]}m`, strength: 1 });
+    } else if (drop) {
+      const [m, t] = drop;
+      const expected = perMinute * m;
+      if (t.count <= TRAFFIC_DROP_RATIO * expected && poissonCdf(t.count, expected) < TRAFFIC_P_VALUE) {
+        signals.push({ kind: "traffic_drop", family: "traffic", level: "warning", observed: t.count / m, baseline: perMinute, threshold: TRAFFIC_DROP_RATIO, unit: "per_minute", window: `${m}m`, strength: clamp01(1 - t.count / expected) });
+      }
+    }
+  }
+
+  const figures: Figures = {
+    requests_per_minute: s.w5.count / 5,
+    error_rate: s.w5.count > 0 ? s.w5.status_5xx / s.w5.count : null,
+    client_error_rate: s.w5.count > 0 ? s.w5.status_4xx / s.w5.count : null,
+    silent_failure_rate: s.w5.count > 0 ? s.w5.silent / s.w5.count : null,
+    p50_ms: s.latency?.p50 ?? null,
+    p95_ms: s.latency?.p95 ?? null,
+    p99_ms: s.latency?.p99 ?? null,
+    availability_burn_1h: s.w60.count > 0 ? (burn1h.availability ?? null) : null,
+    latency_burn_1h: s.w60.count > 0 ? (burn1h.latency ?? null) : null,
+  };
+  return { signals, state: next, figures };
+}

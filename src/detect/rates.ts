@@ -1,0 +1,117 @@
+/**
+ * Rates of bad events (5xx, empty 200s, inconsistencies, 4xx) judged against what is usual for
+ * the endpoint. The usual rate is a ratio of two EWMAs (bad per minute over requests per
+ * minute), so quiet minutes weigh little and busy ones a lot. Change is found with a Poisson
+ * CUSUM: each minute adds the log-likelihood ratio of "the rate tripled" against "as usual"
+ * given its own request count, so a low-traffic endpoint needs several failures, not one, and a
+ * busy one reacts within minutes. A minimum-volume guard on a recent window (enough requests,
+ * enough bad events, a rate clearly above the usual one) must agree before it fires. Pure.
+ */
+
+export interface RateState {
+  /** EWMAs of bad events and of requests per minute. */
+  bad: number;
+  total: number;
+  /** Minutes with traffic learnt. */
+  n: number;
+  cusum: number;
+}
+
+export const emptyRateState = (): RateState => ({ bad: 0, total: 0, n: 0, cusum: 0 });
+
+export interface RateParams {
+  /** EWMA weight of one minute (1/240: about four hours of memory). */
+  alpha: number;
+  /** Lowest usual rate assumed, so that a rate learnt as zero still needs several events. */
+  floor: number;
+  /** The change the CUSUM looks for: the rate multiplied by this. */
+  factor: number;
+  /** CUSUM decision threshold (log-likelihood ratio). */
+  h: number;
+  /** Minutes with traffic learnt before the detector may fire. */
+  warmup: number;
+  /** The window's rate must be at least usual × this and usual + `min_delta`. */
+  min_ratio: number;
+  min_delta: number;
+}
+
+export const ERROR_RATE_PARAMS: RateParams = { alpha: 1 / 240, floor: 0.001, factor: 3, h: 7, warmup: 30, min_ratio: 2, min_delta: 0.0025 };
+export const CLIENT_RATE_PARAMS: RateParams = { alpha: 1 / 240, floor: 0.01, factor: 2, h: 10, warmup: 30, min_ratio: 2, min_delta: 0.05 };
+
+/** The usual rate (with its floor). */
+export function usualRate(state: RateState, params: RateParams): number {
+  const learnt = state.total > 0 ? state.bad / state.total : 0;
+  return Math.max(learnt, params.floor);
+}
+
+export interface RateStep {
+  state: RateState;
+  fired: boolean;
+  /** The usual rate the minute was judged against. */
+  usual: number;
+  /** The guard window's rate. */
+  rate: number;
+}
+
+/**
+ * Judges one minute (`bad` of `count` requests) and the guard window (`windowBad` of
+ * `windowCount`), then learns the minute unless it fired.
+ */
+export function rateStep(
+  state: RateState,
+  minute: { bad: number; count: number },
+  window: { bad: number; count: number },
+  guard: { min_requests: number; min_events: number },
+  params: RateParams,
+): RateStep {
+  const usual = usualRate(state, params);
+  const expected = minute.count * usual;
+  const llr = minute.bad * Math.log(params.factor) - expected * (params.factor - 1);
+  const cusum = Math.min(10 * params.h, Math.max(0, state.cusum + llr));
+  const rate = window.count > 0 ? window.bad / window.count : 0;
+  const fired =
+    state.n >= params.warmup &&
+    cusum >= params.h &&
+    window.count >= guard.min_requests &&
+    window.bad >= guard.min_events &&
+    rate >= usual * params.min_ratio &&
+    rate >= usual + params.min_delta;
+  let next: RateState = { ...state, cusum };
+  if (!fired && minute.count > 0) {
+    const a = params.alpha;
+    next =
+      state.n === 0
+        ? { bad: minute.bad, total: minute.count, n: 1, cusum }
+        : { bad: (1 - a) * state.bad + a * minute.bad, total: (1 - a) * state.total + a * minute.count, n: state.n + 1, cusum };
+  } else if (!fired && state.total > 0) {
+    // A minute without traffic still ages the averages a little, so that the usual volume stays current.
+    next = { ...next, bad: (1 - params.alpha) * state.bad, total: (1 - params.alpha) * state.total };
+  }
+  return { state: next, fired, usual, rate };
+}
+
+/** P(X <= c) for X ~ Poisson(lambda); a normal approximation past lambda 1000. */
+export function poissonCdf(c: number, lambda: number): number {
+  if (c < 0) return 0;
+  if (lambda <= 0) return 1;
+  if (lambda > 1000) {
+    const z = (c + 0.5 - lambda) / Math.sqrt(lambda);
+    return normalCdf(z);
+  }
+  let term = Math.exp(-lambda);
+  let sum = term;
+  for (let k = 1; k <= c; k++) {
+    term *= lambda / k;
+    sum += term;
+    if (term < 1e-300 && k > lambda) break;
+  }
+  return Math.min(1, sum);
+}
+
+function normalCdf(z: number): number {
+  // Abramowitz and Stegun 7.1.26 on erf.
+  const x = Math.abs(z) / Math.SQRT2;
+  const t = 1 / (1 + 0.3275911 * x);
+  const erf = 1 - ((((1.061405429 * t - 1.453152027) * t + 1.421413741) * t - 0.284496736) * t + 0.254829592) * t * Math.exp(-x * x);
+  return z >= 0 ? 0.5 * (1 + erf) : 0.5 * (1 - erf);
+}

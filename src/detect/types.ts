@@ -1,0 +1,98 @@
+/**
+ * The shapes the detection engine works on: totals of a window of event time, the snapshot of
+ * windows an evaluation reads, and the signals detectors raise. Pure types.
+ */
+
+/** Totals of one bucket or window of event time. 4xx never count as failures. */
+export interface Totals {
+  count: number;
+  status_4xx: number;
+  status_5xx: number;
+  /** 2xx answers with an empty body (`response_empty`). */
+  silent: number;
+  inconsistent: number;
+  /** Requests slower than the latency SLO's threshold. */
+  slow: number;
+  bytes: number;
+}
+
+export const emptyTotals = (): Totals => ({ count: 0, status_4xx: 0, status_5xx: 0, silent: 0, inconsistent: 0, slow: 0, bytes: 0 });
+
+/** Latency percentiles of the shortest recent window that holds enough requests. */
+export interface LatencySample {
+  window_minutes: number;
+  count: number;
+  p50: number;
+  p95: number;
+  p99: number;
+  max: number;
+}
+
+/** Everything an evaluation of one closed minute of event time reads. */
+export interface Snapshot {
+  /** Start of the evaluated minute (epoch ms, event time). */
+  minute_start: number;
+  minute: Totals;
+  /** Windows that end with the evaluated minute. */
+  w5: Totals;
+  w15: Totals;
+  w30: Totals;
+  w60: Totals;
+  w360: Totals;
+  w3d: Totals;
+  latency: LatencySample | null;
+}
+
+export type SignalFamily = "latency" | "availability" | "silent" | "consistency" | "traffic" | "client";
+
+export type SignalKind =
+  | "latency_p95_threshold"
+  | "latency_p95_baseline"
+  | "latency_p50_baseline"
+  | "latency_burn_page"
+  | "latency_burn_ticket"
+  | "error_rate_threshold"
+  | "error_rate_baseline"
+  | "availability_burn_page"
+  | "availability_burn_ticket"
+  | "silent_failures"
+  | "inconsistencies"
+  | "traffic_drop"
+  | "traffic_stop"
+  | "client_errors";
+
+/** `info` signals are shown but never make an endpoint unhealthy (4xx spikes). */
+export type SignalLevel = "info" | "warning" | "page";
+
+export interface Signal {
+  kind: SignalKind;
+  family: SignalFamily;
+  level: SignalLevel;
+  /** What was observed, in `unit`. */
+  observed: number;
+  /** What it usually is (the baseline), when the detector has one. */
+  baseline: number | null;
+  /** The static threshold or burn-rate factor it crossed, when it has one. */
+  threshold: number | null;
+  unit: "ms" | "ratio" | "per_minute" | "burn_rate";
+  /** The window(s) of event time judged, e.g. "5m" or "1h+5m". */
+  window: string;
+  /** How far past the line, 0..1 (for the severity score). */
+  strength: number;
+}
+
+export type Health = "NORMAL" | "WARNING" | "CRITICAL";
+export type Action = "CONTINUE" | "RETRY" | "REPROCESS" | "ESCALATE" | "HALT";
+
+/** Key figures of an endpoint at an evaluation (rates are 0..1, latency in ms, null when unknown). */
+export interface Figures {
+  requests_per_minute: number;
+  error_rate: number | null;
+  client_error_rate: number | null;
+  silent_failure_rate: number | null;
+  p50_ms: number | null;
+  p95_ms: number | null;
+  p99_ms: number | null;
+  availability_burn_1h: number | null;
+  latency_burn_1h: number | null;
+}

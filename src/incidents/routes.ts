@@ -1,0 +1,91 @@
+/**
+ * `GET /v1/incidents` (filters `service`, `method`, `route`, `status`, `severity`, `from`/`to` on
+ * `opened_at`, `limit` up to 1,000; newest first) and `GET /v1/incidents/:id`, read from D1 where
+ * the endpoint objects publish them.
+ */
+import { and, desc, eq, gte, lte, type SQL } from "drizzle-orm";
+import { drizzle } from "drizzle-orm/d1";
+import { Hono } from "hono";
+import { z } from "zod";
+import { requireKey } from "../auth/keys";
+import { incidents } from "../db/schema";
+import { ApiError } from "../http/errors";
+import type { AppEnv } from "../http/types";
+import { parseOr400 } from "../http/validate";
+import { epochOrIso } from "../query/logs-query";
+
+export const incidentFilters = z.object({
+  service: z.string().min(1).max(64).optional(),
+  method: z
+    .string()
+    .min(1)
+    .max(16)
+    .transform((m) => m.toUpperCase())
+    .optional(),
+  route: z.string().min(1).max(256).optional(),
+  status: z.enum(["open", "resolved"]).optional(),
+  severity: z
+    .string()
+    .transform((s) => s.toUpperCase())
+    .pipe(z.enum(["WARNING", "CRITICAL"]))
+    .optional(),
+  from: epochOrIso.optional(),
+  to: epochOrIso.optional(),
+  limit: z.coerce.number().int().min(1).max(1000).default(100),
+});
+
+type IncidentRow = typeof incidents.$inferSelect;
+
+/** The public JSON of an incident (snake_case; evidence and figures parsed). */
+export function toApiIncident(r: IncidentRow) {
+  const figures = JSON.parse(r.figures) as { at_open: unknown; latest: unknown };
+  return {
+    id: r.id,
+    service: r.service,
+    method: r.method,
+    route: r.route,
+    severity: r.severity,
+    status: r.status,
+    opened_at: r.openedAt,
+    escalated_at: r.escalatedAt,
+    resolved_at: r.resolvedAt,
+    last_event_at: r.lastEventAt,
+    severity_score: r.severityScore,
+    health_score: r.healthScore,
+    action: r.action,
+    signals: JSON.parse(r.signals) as unknown[],
+    explanation: r.explanation,
+    figures_at_open: figures.at_open,
+    figures: figures.latest,
+    updated_at: r.updatedAt,
+  };
+}
+
+export const incidentsApp = new Hono<AppEnv>()
+  .get("/", requireKey("read"), async (c) => {
+    const f = parseOr400(incidentFilters, c.req.query());
+    const t = incidents;
+    const conditions: SQL[] = [];
+    if (f.service !== undefined) conditions.push(eq(t.service, f.service));
+    if (f.method !== undefined) conditions.push(eq(t.method, f.method));
+    if (f.route !== undefined) conditions.push(eq(t.route, f.route));
+    if (f.status !== undefined) conditions.push(eq(t.status, f.status));
+    if (f.severity !== undefined) conditions.push(eq(t.severity, f.severity));
+    if (f.from !== undefined) conditions.push(gte(t.openedAt, f.from));
+    if (f.to !== undefined) conditions.push(lte(t.openedAt, f.to));
+    const rows = await drizzle(c.env.DB)
+      .select()
+      .from(t)
+      .where(and(...conditions))
+      .orderBy(desc(t.openedAt), desc(t.id))
+      .limit(f.limit)
+      .all();
+    return c.json({ incidents: rows.map(toApiIncident) });
+  })
+  .get("/:id", requireKey("read"), async (c) => {
+    const id = c.req.param("id");
+    if (!/^inc_[a-z0-9_]{1,40}$/.test(id)) throw new ApiError(404, "incident_not_found", `no incident ${id.slice(0, 60)}`);
+    const row = await drizzle(c.env.DB).select().from(incidents).where(eq(incidents.id, id)).get();
+    if (!row) throw new ApiError(404, "incident_not_found", `no incident ${id}`);
+    return c.json(toApiIncident(row));
+  });

@@ -1,0 +1,189 @@
+/**
+ * Detection inside the endpoint Durable Object: keeps the event-time clock (the watermark, the
+ * newest record's time), evaluates each minute once it is closed, keeps the engine state and
+ * the incidents in the object's SQLite, and copies what changed to D1 (incidents, the endpoint's
+ * health row). A minute closes when a record at least a minute and a grace later arrives; when
+ * an endpoint's records stop coming while it was live (its records near wall-clock time), the
+ * alarm closes minutes on wall-clock time instead, so silence is noticed. A replay of old traffic
+ * (far behind the wall clock) never runs on wall-clock time, so it gives the same incidents as
+ * the live traffic did.
+ */
+import { DEFAULT_DETECTION, resolveDetection, type DetectionConfig, type DetectionSettings } from "../detect/config";
+import { emptyEngineState, evaluateMinute, type EngineState, type Evaluation } from "../detect/evaluate";
+import type { Endpoint, Incident } from "../detect/incident";
+import { log } from "../http/log";
+import { loadDetectionSettings } from "../services/detection-store";
+import { MINUTE_MS } from "./minute-counts";
+import { publishState, type EndpointState, type Baselines, baselinesOf } from "./publish";
+import type { EndpointWindows } from "./windows";
+
+/** A minute closes this long after its end (event time), for records that arrive slightly out of order. */
+export const RECORD_GRACE_MS = MINUTE_MS;
+/** On wall-clock time (silence), a minute closes this long after its end. */
+export const ALARM_GRACE_MS = 2 * MINUTE_MS;
+/** An endpoint is live when its newest record was at most this far behind the wall clock on arrival. */
+export const LIVE_LAG_MS = 5 * MINUTE_MS;
+/** After this long without a live record the silence alarm stops. */
+export const LIVE_EXPIRY_MS = 3 * 24 * 60 * MINUTE_MS;
+/** At most this many minutes are evaluated in one go; a longer gap is skipped over. */
+export const MAX_CATCHUP_MINUTES = 360;
+const CONFIG_TTL_MS = 30_000;
+
+export const DETECTION_SCHEMA = [
+  `CREATE TABLE IF NOT EXISTS incidents (id TEXT PRIMARY KEY, status TEXT NOT NULL, body TEXT NOT NULL, dirty INTEGER NOT NULL)`,
+  `CREATE INDEX IF NOT EXISTS incidents_dirty ON incidents (dirty) WHERE dirty = 1`,
+];
+
+export class DetectionRunner {
+  private settings: { value: DetectionSettings | null; loadedAt: number } | null = null;
+
+  constructor(
+    private readonly sql: SqlStorage,
+    private readonly windows: EndpointWindows,
+    private readonly db: () => D1Database,
+  ) {}
+
+  private meta(key: string): string | null {
+    return this.sql.exec<{ value: string }>("SELECT value FROM meta WHERE key = ?", key).toArray()[0]?.value ?? null;
+  }
+
+  private setMeta(key: string, value: string): void {
+    this.sql.exec("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)", key, value);
+  }
+
+  watermark(): number | null {
+    const w = this.meta("watermark");
+    return w === null ? null : Number(w);
+  }
+
+  /** The endpoint's resolved settings (D1 `detection_settings`, cached; defaults when unreadable). */
+  async config(endpoint: Endpoint, now = Date.now()): Promise<DetectionConfig> {
+    if (!this.settings || now - this.settings.loadedAt > CONFIG_TTL_MS) {
+      try {
+        const stored = await loadDetectionSettings(this.db(), endpoint.service);
+        this.settings = { value: stored?.settings ?? null, loadedAt: now };
+      } catch (err) {
+        log("warn", "detection_settings_unreadable", { service: endpoint.service, message: err instanceof Error ? err.message : String(err) });
+        if (!this.settings) return DEFAULT_DETECTION;
+      }
+    }
+    return resolveDetection(this.settings.value, endpoint.method, endpoint.route);
+  }
+
+  /** Forgets cached settings (after they changed). */
+  invalidateConfig(): void {
+    this.settings = null;
+  }
+
+  /**
+   * Moves the event-time clock after records up to `newest` were added (inside the ingest
+   * transaction); `now` is the wall clock for live traffic, null for a replay from D1.
+   */
+  advance(newest: number, firstMinute: number, now: number | null): void {
+    const current = this.watermark();
+    if (current === null || newest > current) this.setMeta("watermark", String(newest));
+    if (this.meta("last_evaluated") === null) this.setMeta("last_evaluated", String(firstMinute - MINUTE_MS));
+    if (now !== null && now - Math.max(newest, current ?? 0) <= LIVE_LAG_MS) this.setMeta("live_at", String(now));
+  }
+
+  /** Whether the silence alarm should keep closing minutes on wall-clock time. */
+  isLive(now: number): boolean {
+    const liveAt = Number(this.meta("live_at") ?? 0);
+    return liveAt > 0 && now - liveAt <= LIVE_EXPIRY_MS;
+  }
+
+  /**
+   * Evaluates every closed minute up to the clock `until` (event time): the newest record's time,
+   * or the wall clock when silent. Returns the evaluations (with incident changes). Call inside a
+   * transaction.
+   */
+  evaluateUntil(until: number, grace: number, endpoint: Endpoint, cfg: DetectionConfig): Evaluation[] {
+    const lastRaw = this.meta("last_evaluated");
+    if (lastRaw === null) return [];
+    const closable = Math.floor((until - grace) / MINUTE_MS) * MINUTE_MS - MINUTE_MS;
+    let minute = Number(lastRaw) + MINUTE_MS;
+    if (minute > closable) return [];
+    if ((closable - minute) / MINUTE_MS >= MAX_CATCHUP_MINUTES) minute = closable - (MAX_CATCHUP_MINUTES - 1) * MINUTE_MS;
+    let state = this.engineState();
+    const out: Evaluation[] = [];
+    for (; minute <= closable; minute += MINUTE_MS) {
+      const ev = evaluateMinute(state, this.windows.snapshot(minute), cfg, endpoint);
+      state = ev.state;
+      if (ev.incident) this.putIncident(ev.incident);
+      out.push(ev);
+    }
+    this.setMeta("engine_state", JSON.stringify(state));
+    this.setMeta("last_evaluated", String(closable));
+    const last = out[out.length - 1];
+    if (last) this.storeState(last, endpoint, baselinesOf(state));
+    return out;
+  }
+
+  engineState(): EngineState {
+    const raw = this.meta("engine_state");
+    return raw === null ? emptyEngineState() : (JSON.parse(raw) as EngineState);
+  }
+
+  /** Stores an incident in the object and marks it for the copy to D1. */
+  putIncident(incident: Incident): void {
+    this.sql.exec("INSERT OR REPLACE INTO incidents (id, status, body, dirty) VALUES (?, ?, ?, 1)", incident.id, incident.status, JSON.stringify(incident));
+  }
+
+  private storeState(ev: Evaluation, endpoint: Endpoint, baselines: Baselines): void {
+    const state: EndpointState = {
+      ...endpoint,
+      health: ev.assessment.health,
+      severity_score: ev.assessment.severity_score,
+      health_score: ev.assessment.health_score,
+      action: ev.assessment.action,
+      signals: ev.signals,
+      figures: ev.figures,
+      baselines,
+      open_incident_id: ev.state.machine.open?.id ?? null,
+      evaluated_at: ev.minute,
+    };
+    this.setMeta("endpoint_state", JSON.stringify(state));
+    this.setMeta("state_dirty", "1");
+  }
+
+  endpointState(): EndpointState | null {
+    const raw = this.meta("endpoint_state");
+    return raw === null ? null : (JSON.parse(raw) as EndpointState);
+  }
+
+  incidents(limit = 50): Incident[] {
+    return this.sql
+      .exec<{ body: string }>("SELECT body FROM incidents ORDER BY id DESC LIMIT ?", limit)
+      .toArray()
+      .map((r) => JSON.parse(r.body) as Incident);
+  }
+
+  /** Whether D1 is behind (changed incidents or state not yet written). */
+  needsSync(): boolean {
+    return this.meta("state_dirty") === "1" || this.sql.exec("SELECT 1 FROM incidents WHERE dirty = 1 LIMIT 1").toArray().length > 0;
+  }
+
+  /** Copies changed incidents and the endpoint's state to D1; throws when D1 fails (the caller retries). */
+  async sync(eventsProcessed: number): Promise<void> {
+    const dirty = this.sql.exec<{ id: string; body: string }>("SELECT id, body FROM incidents WHERE dirty = 1 LIMIT 100").toArray();
+    const state = this.meta("state_dirty") === "1" ? this.endpointState() : null;
+    if (dirty.length === 0 && !state) return;
+    await publishState(
+      this.db(),
+      dirty.map((d) => JSON.parse(d.body) as Incident),
+      state,
+      eventsProcessed,
+      Date.now(),
+    );
+    for (const d of dirty) this.sql.exec("UPDATE incidents SET dirty = 0 WHERE id = ? AND body = ?", d.id, d.body);
+    if (state) this.sql.exec("UPDATE meta SET value = '0' WHERE key = 'state_dirty' AND ? = (SELECT value FROM meta WHERE key = 'endpoint_state')", JSON.stringify(state));
+    // Resolved incidents are in D1 now; the object keeps only the last few.
+    this.sql.exec("DELETE FROM incidents WHERE dirty = 0 AND status = 'resolved' AND id NOT IN (SELECT id FROM incidents ORDER BY id DESC LIMIT 20)");
+  }
+
+  /** Forgets windows, engine state and the clock (for re-evaluation); open incidents are kept for the caller to settle. */
+  reset(): void {
+    this.windows.clear();
+    for (const key of ["watermark", "last_evaluated", "engine_state"]) this.sql.exec("DELETE FROM meta WHERE key = ?", key);
+  }
+}

@@ -1,0 +1,116 @@
+/**
+ * Re-evaluation of one endpoint from its logs in D1: the windows, baselines and incident state
+ * are rebuilt by replaying the logs in event-time order through the same code as live traffic.
+ * Incidents get the same ids when the same traffic yields them, so the rows in D1 are updated,
+ * not duplicated; an incident that was open before and that the replay does not reproduce is
+ * resolved.
+ */
+import { and, asc, eq, gte, max, sql } from "drizzle-orm";
+import { drizzle } from "drizzle-orm/d1";
+import { requestLogs } from "../db/schema";
+import type { DetectionConfig } from "../detect/config";
+import type { Endpoint, Incident } from "../detect/incident";
+import { explain } from "../detect/explain";
+import { type DetectionRunner, RECORD_GRACE_MS } from "./detection-runner";
+import { MINUTE_MS, type WindowRecord } from "./minute-counts";
+import type { EndpointWindows } from "./windows";
+
+export const MAX_LOOKBACK_MINUTES = 3 * 24 * 60;
+/** Rows read per page, and at most this many rows in one re-evaluation. */
+const PAGE_ROWS = 5000;
+const MAX_ROWS = 1_000_000;
+
+export interface ReevaluateResult {
+  records: number;
+  minutes_evaluated: number;
+  /** Incidents opened by the replay (ids). */
+  incidents: string[];
+  open_incident_id: string | null;
+  /** True when MAX_ROWS was reached before the end. */
+  truncated: boolean;
+}
+
+async function newestLog(db: D1Database, e: Endpoint): Promise<number | null> {
+  const t = requestLogs;
+  const row = await drizzle(db)
+    .select({ at: max(t.timestamp) })
+    .from(t)
+    .where(and(eq(t.service, e.service), eq(t.route, e.route), eq(t.method, e.method)))
+    .get();
+  return row?.at ?? null;
+}
+
+export async function reevaluateFromD1(
+  storage: DurableObjectStorage,
+  db: D1Database,
+  detection: DetectionRunner,
+  windows: EndpointWindows,
+  endpoint: Endpoint,
+  cfg: DetectionConfig,
+  lookbackMinutes: number,
+): Promise<ReevaluateResult> {
+  const before = detection.engineState().machine.open;
+  const end = detection.watermark() ?? (await newestLog(db, endpoint)) ?? Date.now();
+  const from = end - Math.min(lookbackMinutes, MAX_LOOKBACK_MINUTES) * MINUTE_MS;
+  storage.transactionSync(() => detection.reset());
+  const d = drizzle(db);
+  const t = requestLogs;
+  let cursor = { timestamp: from - 1, seq: Number.MAX_SAFE_INTEGER };
+  let records = 0;
+  let minutes = 0;
+  const opened: string[] = [];
+  let truncated = false;
+  for (;;) {
+    const rows = await d
+      .select({
+        seq: t.seq,
+        timestamp: t.timestamp,
+        status: t.status,
+        latency_ms: t.latencyMs,
+        response_empty: t.responseEmpty,
+        inconsistent: t.inconsistent,
+        request_bytes: t.requestBytes,
+        response_bytes: t.responseBytes,
+      })
+      .from(t)
+      .where(
+        and(
+          eq(t.service, endpoint.service),
+          eq(t.route, endpoint.route),
+          eq(t.method, endpoint.method),
+          gte(t.timestamp, from),
+          sql`(${t.timestamp}, ${t.seq}) > (${cursor.timestamp}, ${cursor.seq})`,
+        ),
+      )
+      .orderBy(asc(t.timestamp), asc(t.seq))
+      .limit(PAGE_ROWS)
+      .all();
+    const last = rows[rows.length - 1];
+    if (!last) break;
+    cursor = { timestamp: last.timestamp, seq: last.seq };
+    const page: WindowRecord[] = rows;
+    records += page.length;
+    const evaluations = storage.transactionSync(() => {
+      const first = page[0];
+      detection.advance(last.timestamp, Math.floor((first?.timestamp ?? last.timestamp) / MINUTE_MS) * MINUTE_MS, null);
+      windows.add(page, detection.watermark() ?? last.timestamp, cfg.slo.latency_ms);
+      const out = detection.evaluateUntil(detection.watermark() ?? last.timestamp, RECORD_GRACE_MS, endpoint, cfg);
+      windows.prune(detection.watermark() ?? last.timestamp);
+      return out;
+    });
+    minutes += evaluations.length;
+    for (const ev of evaluations) if (ev.change === "opened" && ev.incident) opened.push(ev.incident.id);
+    if (records >= MAX_ROWS) {
+      truncated = true;
+      break;
+    }
+    if (rows.length < PAGE_ROWS) break;
+  }
+  const open = detection.engineState().machine.open;
+  if (before && before.id !== open?.id && !opened.includes(before.id)) {
+    const closed: Incident = { ...before, status: "resolved", resolved_at: detection.watermark() ?? end };
+    closed.explanation = `${explain(closed)} Closed by re-evaluation: the logs no longer show it.`;
+    storage.transactionSync(() => detection.putIncident(closed));
+  }
+  return { records, minutes_evaluated: minutes, incidents: opened, open_incident_id: open?.id ?? null, truncated };
+}
