@@ -39,13 +39,18 @@ export const LATENCY_PARAMS: MetricParams = {
   direction: "up",
   transform: "log",
   alpha: 1 / 60,
+  alpha_scale: 1 / 60,
   warmup: 30,
   z_threshold: 5,
   cusum_k: 1,
   cusum_h: 15,
+  cusum_clip: Number.POSITIVE_INFINITY,
   sd_floor: 0.05,
   sd_floor_relative: 0,
   clip: 3,
+  scale_clip: 3,
+  novelty_margin: 0,
+  novelty_memory: 0,
 };
 /** A latency signal also needs this much change, relative and absolute (ms). */
 export const LATENCY_MIN_RATIO = 1.3;
@@ -56,13 +61,18 @@ export const TRAFFIC_PARAMS: MetricParams = {
   direction: "down",
   transform: "log",
   alpha: 1 / 30,
+  alpha_scale: 1 / 30,
   warmup: 30,
   z_threshold: Number.POSITIVE_INFINITY,
   cusum_k: 1,
   cusum_h: Number.POSITIVE_INFINITY,
+  cusum_clip: Number.POSITIVE_INFINITY,
   sd_floor: 0.1,
   sd_floor_relative: 0,
   clip: 3,
+  scale_clip: 3,
+  novelty_margin: 0,
+  novelty_memory: 0,
 };
 /** A drop: at most this share of the expected requests, and less likely than this by chance. */
 export const TRAFFIC_DROP_RATIO = 0.5;
@@ -156,7 +166,9 @@ export function detect(s: Snapshot, state: DetectorState, cfg: DetectionConfig):
       const short = s[rule.short];
       const minEvents = rule.level === "page" ? cfg.min_events : 2 * cfg.min_events;
       if (long.count < cfg.min_requests || long[field] < minEvents || short[field] < 1) continue;
-      if (burn(long) >= rule.factor && burn(short) >= rule.factor) {
+      // The ticket rule also wants the last hour to burn, so that it ends within the hour after the problem (not 6 h).
+      const current = rule.level === "page" || burn(s.w60) >= rule.factor;
+      if (burn(long) >= rule.factor && burn(short) >= rule.factor && current) {
         const kind = `${family === "availability" ? "availability" : "latency"}_burn_${rule.level === "page" ? "page" : "ticket"}` as const;
         if (signals.some((x) => x.kind === kind)) continue;
         signals.push({ kind, family, level: rule.level, observed: burn(long), baseline: null, threshold: rule.factor, unit: "burn_rate", window: rule.window, strength: clamp01(burn(long) / rule.factor / 4) });

@@ -164,13 +164,20 @@ export class EndpointMonitor extends DurableObject<Env> {
     if (!(await this.flush())) return;
     const now = Date.now();
     const endpoint = this.endpoint();
-    if (endpoint && this.detection.isLive(now)) {
-      this.evaluate(endpoint, await this.detection.config(endpoint, now), now, ALARM_GRACE_MS);
-    }
+    await this.closeSilentMinutes(now);
     const synced = await this.syncDetection();
     this.buffer.prune(now);
     if (this.buffer.backlog() > 0 || !synced) await this.scheduleAlarm(Date.now() + (synced ? 0 : flushBackoffMs(1)));
     else if (endpoint && this.detection.isLive(now)) await this.scheduleAlarm(Math.floor(now / MINUTE_MS) * MINUTE_MS + MINUTE_MS + ALARM_GRACE_MS);
+  }
+
+  /**
+   * Closes minutes on the wall clock `now` when the endpoint is live but its records stopped, so
+   * that silence is evaluated (the alarm calls it every minute; tests call it with a later clock).
+   */
+  async closeSilentMinutes(now: number): Promise<void> {
+    const endpoint = this.endpoint();
+    if (endpoint && this.detection.isLive(now)) this.evaluate(endpoint, await this.detection.config(endpoint, now), now, ALARM_GRACE_MS);
   }
 
   /** Flushes until the buffer is empty or the budget is spent; false when D1 failed (a retry is scheduled). */
