@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { cusumUpdate, emptyEwma, ewmaUpdate, zScore, type Cusum, type Ewma } from "../../src/monitor/baseline";
+import { cusumUpdate, emptyEwma, ewmaUpdate, zScore, type Cusum, type Ewma } from "../../src/detect/baseline";
 
 function feed(values: number[], alpha: number): Ewma {
   return values.reduce((s, v) => ewmaUpdate(s, v, alpha), emptyEwma());

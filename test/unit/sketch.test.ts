@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { LatencySketch } from "../../src/monitor/sketch";
+import { LatencySketch } from "../../src/detect/sketch";
 
 /** A deterministic pseudo-random source (mulberry32), so a failure can be replayed. */
 function rng(seed: number): () => number {
