@@ -59,6 +59,8 @@ export interface Machine {
   /** Start of the current run of WARNING minutes, and its length. */
   streak_start: number | null;
   streak: number;
+  /** Evidence of that run, so that an incident it opens starts from its first minute (absent in older stored state). */
+  pending?: Evidence[];
 }
 
 export const emptyMachine = (): Machine => ({ open: null, streak_start: null, streak: 0 });
@@ -132,8 +134,9 @@ export function stepIncident(m: Machine, input: StepInput): { machine: Machine; 
     if (a.health === "NORMAL") return { machine: emptyMachine(), change: null, incident: null };
     const streakStart = m.streak_start ?? minute;
     const streak = m.streak + 1;
+    const evidence = mergeEvidence(m.pending ?? [], input.signals, minute);
     if (a.health === "WARNING" && streak < WARNING_PERSIST_MINUTES) {
-      return { machine: { open: null, streak_start: streakStart, streak }, change: null, incident: null };
+      return { machine: { open: null, streak_start: streakStart, streak, pending: evidence }, change: null, incident: null };
     }
     const incident: Incident = {
       id: incidentId(endpoint, streakStart),
@@ -148,7 +151,7 @@ export function stepIncident(m: Machine, input: StepInput): { machine: Machine; 
       severity_score: a.severity_score,
       health_score: a.health_score,
       action: a.action,
-      signals: mergeEvidence([], input.signals, minute),
+      signals: evidence,
       figures_at_open: input.figures,
       figures: input.figures,
       explanation: "",

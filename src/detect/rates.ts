@@ -35,7 +35,12 @@ export interface RateParams {
   min_delta: number;
 }
 
-export const ERROR_RATE_PARAMS: RateParams = { alpha: 1 / 240, floor: 0.001, factor: 3, h: 7, warmup: 30, min_ratio: 2, min_delta: 0.0025 };
+/**
+ * h is the log-likelihood ratio a run of minutes must gather: the CUSUM crosses it by chance about
+ * once in e^h minutes (e^12: months), where h = 7 (about once a day) got through the volume guard
+ * on most weeks of a steady busy endpoint.
+ */
+export const ERROR_RATE_PARAMS: RateParams = { alpha: 1 / 240, floor: 0.001, factor: 3, h: 12, warmup: 30, min_ratio: 2, min_delta: 0.0025 };
 export const CLIENT_RATE_PARAMS: RateParams = { alpha: 1 / 240, floor: 0.01, factor: 2, h: 10, warmup: 30, min_ratio: 2, min_delta: 0.05 };
 
 /** The usual rate (with its floor). */
@@ -78,7 +83,9 @@ export function rateStep(
     rate >= usual + params.min_delta;
   let next: RateState = { ...state, cusum };
   if (!fired && minute.count > 0) {
-    const a = params.alpha;
+    // A running mean until 1/alpha minutes are learnt: an EWMA started from the first minute's
+    // count (usually 0 bad) would take hours to reach the usual rate and read it low meanwhile.
+    const a = Math.max(params.alpha, 1 / (state.n + 1));
     next =
       state.n === 0
         ? { bad: minute.bad, total: minute.count, n: 1, cusum }
@@ -98,12 +105,13 @@ export function poissonCdf(c: number, lambda: number): number {
     const z = (c + 0.5 - lambda) / Math.sqrt(lambda);
     return normalCdf(z);
   }
-  let term = Math.exp(-lambda);
-  let sum = term;
+  // Terms in log space: e^-lambda underflows to 0 past lambda 745, which made every sum 0.
+  let logTerm = -lambda;
+  let sum = Math.exp(logTerm);
   for (let k = 1; k <= c; k++) {
-    term *= lambda / k;
-    sum += term;
-    if (term < 1e-300 && k > lambda) break;
+    logTerm += Math.log(lambda / k);
+    sum += Math.exp(logTerm);
+    if (logTerm < -700 && k > lambda) break;
   }
   return Math.min(1, sum);
 }

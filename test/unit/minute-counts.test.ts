@@ -1,9 +1,11 @@
 import { describe, expect, it } from "vitest";
 import type { LogRecord } from "../../src/ingest/record";
-import { BUCKET_HORIZON_MS, MINUTE_MS, countByMinute, flushBackoffMs } from "../../src/monitor/minute-counts";
+import { HOUR_HORIZON_MS, HOUR_MS, MINUTE_HORIZON_MS, MINUTE_MS, countByBucket, flushBackoffMs } from "../../src/monitor/minute-counts";
 
 const NOW = Date.UTC(2026, 0, 1, 12, 0, 0);
 const T0 = Date.UTC(2026, 0, 1, 11, 30, 0);
+/** A `since` far enough back that nothing in these tests is older. */
+const SINCE = NOW - MINUTE_HORIZON_MS;
 
 let seq = 0;
 function record(overrides: Partial<LogRecord> = {}): LogRecord {
@@ -36,153 +38,182 @@ function record(overrides: Partial<LogRecord> = {}): LogRecord {
   };
 }
 
-describe("countByMinute", () => {
+const byMinute = (records: LogRecord[], slowMs?: number) => countByBucket(records, MINUTE_MS, SINCE, slowMs);
+
+describe("countByBucket", () => {
+  it("keeps the horizons of the SLO windows", () => {
+    expect(MINUTE_HORIZON_MS).toBe(6 * 60 * 60 * 1000);
+    expect(HOUR_HORIZON_MS).toBe(72 * 60 * 60 * 1000);
+    expect(HOUR_MS).toBe(60 * MINUTE_MS);
+  });
+
   it("returns no buckets for no records", () => {
-    expect(countByMinute([], NOW)).toEqual({ buckets: [], late: 0 });
+    expect(byMinute([])).toEqual({ buckets: [], older: 0 });
   });
 
   it("counts one record in its minute", () => {
-    const { buckets, late } = countByMinute([record({ timestamp: T0 + 12_345, latency_ms: 7, request_bytes: 3, response_bytes: 5 })], NOW);
-    expect(late).toBe(0);
+    const { buckets, older } = byMinute([record({ timestamp: T0 + 12_345, latency_ms: 7, request_bytes: 3, response_bytes: 5 })]);
+    expect(older).toBe(0);
     expect(buckets).toEqual([
       {
-        minute: T0,
+        start: T0,
         count: 1,
         status_2xx: 1,
         status_3xx: 0,
         status_4xx: 0,
         status_5xx: 0,
         silent_failures: 0,
+        inconsistent: 0,
+        slow: 0,
         latency_sum: 7,
         latency_max: 7,
         bytes: 8,
+        latencies: [7],
       },
     ]);
   });
 
   it("groups by the event-time minute, floor of the timestamp", () => {
-    const { buckets } = countByMinute(
-      [
-        record({ timestamp: T0 }),
-        record({ timestamp: T0 + MINUTE_MS - 1 }),
-        record({ timestamp: T0 + MINUTE_MS }),
-        record({ timestamp: T0 - 1 }),
-      ],
-      NOW,
-    );
-    expect(buckets.map((b) => [b.minute, b.count])).toEqual([
+    const { buckets } = byMinute([
+      record({ timestamp: T0 }),
+      record({ timestamp: T0 + MINUTE_MS - 1 }),
+      record({ timestamp: T0 + MINUTE_MS }),
+      record({ timestamp: T0 - 1 }),
+    ]);
+    expect(buckets.map((b) => [b.start, b.count])).toEqual([
       [T0 - MINUTE_MS, 1],
       [T0, 2],
       [T0 + MINUTE_MS, 1],
     ]);
   });
 
-  it("sorts buckets by minute whatever the input order", () => {
-    const { buckets } = countByMinute(
+  it("groups by the hour with hour buckets", () => {
+    const hour = Date.UTC(2026, 0, 1, 11, 0, 0);
+    const { buckets } = countByBucket(
       [
-        record({ timestamp: T0 + 5 * MINUTE_MS }),
-        record({ timestamp: T0 }),
-        record({ timestamp: T0 + 2 * MINUTE_MS }),
+        record({ timestamp: hour }),
+        record({ timestamp: hour + 59 * MINUTE_MS + 59_999, status: 503 }),
+        record({ timestamp: hour + HOUR_MS }),
+        record({ timestamp: hour - 1 }),
       ],
-      NOW,
+      HOUR_MS,
+      NOW - HOUR_HORIZON_MS,
     );
-    expect(buckets.map((b) => b.minute)).toEqual([T0, T0 + 2 * MINUTE_MS, T0 + 5 * MINUTE_MS]);
+    expect(buckets.map((b) => [b.start, b.count, b.status_5xx])).toEqual([
+      [hour - HOUR_MS, 1, 0],
+      [hour, 2, 1],
+      [hour + HOUR_MS, 1, 0],
+    ]);
+  });
+
+  it("sorts buckets by start whatever the input order", () => {
+    const { buckets } = byMinute([record({ timestamp: T0 + 5 * MINUTE_MS }), record({ timestamp: T0 }), record({ timestamp: T0 + 2 * MINUTE_MS })]);
+    expect(buckets.map((b) => b.start)).toEqual([T0, T0 + 2 * MINUTE_MS, T0 + 5 * MINUTE_MS]);
   });
 
   it("uses event time, not the receive time", () => {
-    const { buckets } = countByMinute([record({ timestamp: T0, received_at: NOW })], NOW);
-    expect(buckets[0]?.minute).toBe(T0);
+    const { buckets } = byMinute([record({ timestamp: T0, received_at: NOW })]);
+    expect(buckets[0]?.start).toBe(T0);
   });
 
   it("counts status classes, including their boundaries", () => {
     const statuses = [200, 204, 299, 300, 304, 399, 400, 404, 499, 500, 503, 599];
-    const { buckets } = countByMinute(statuses.map((status) => record({ status })), NOW);
+    const { buckets } = byMinute(statuses.map((status) => record({ status })));
     expect(buckets).toHaveLength(1);
     expect(buckets[0]).toMatchObject({ count: 12, status_2xx: 3, status_3xx: 3, status_4xx: 3, status_5xx: 3 });
   });
 
   it("counts 1xx records in the total only", () => {
-    const { buckets } = countByMinute([record({ status: 101 }), record({ status: 200 })], NOW);
+    const { buckets } = byMinute([record({ status: 101 }), record({ status: 200 })]);
     expect(buckets[0]).toMatchObject({ count: 2, status_2xx: 1, status_3xx: 0, status_4xx: 0, status_5xx: 0 });
   });
 
   it("counts silent failures: empty responses with a 2xx status only", () => {
-    const { buckets } = countByMinute(
-      [
-        record({ status: 200, response_empty: true }),
-        record({ status: 204, response_empty: true }),
-        record({ status: 200, response_empty: false }),
-        record({ status: 304, response_empty: true }),
-        record({ status: 500, response_empty: true }),
-        record({ status: 101, response_empty: true }),
-      ],
-      NOW,
-    );
+    const { buckets } = byMinute([
+      record({ status: 200, response_empty: true }),
+      record({ status: 204, response_empty: true }),
+      record({ status: 200, response_empty: false }),
+      record({ status: 304, response_empty: true }),
+      record({ status: 500, response_empty: true }),
+      record({ status: 101, response_empty: true }),
+    ]);
     expect(buckets[0]?.silent_failures).toBe(2);
   });
 
-  it("sums and maxes latency per minute", () => {
-    const { buckets } = countByMinute(
-      [
-        record({ timestamp: T0, latency_ms: 10 }),
-        record({ timestamp: T0 + 1, latency_ms: 250.5 }),
-        record({ timestamp: T0 + 2, latency_ms: 0 }),
-        record({ timestamp: T0 + MINUTE_MS, latency_ms: 3 }),
-      ],
-      NOW,
+  it("counts inconsistent responses whatever their status", () => {
+    const { buckets } = byMinute([
+      record({ status: 200, inconsistent: true }),
+      record({ status: 500, inconsistent: true }),
+      record({ status: 200, inconsistent: false }),
+    ]);
+    expect(buckets[0]).toMatchObject({ count: 3, inconsistent: 2 });
+  });
+
+  it("counts as slow only latencies strictly above slowMs", () => {
+    const { buckets } = byMinute(
+      [999, 1000, 1000.5, 1001, 5000].map((latency_ms) => record({ latency_ms })),
+      1000,
     );
-    expect(buckets[0]).toMatchObject({ latency_sum: 260.5, latency_max: 250.5 });
-    expect(buckets[1]).toMatchObject({ latency_sum: 3, latency_max: 3 });
+    expect(buckets[0]?.slow).toBe(3);
+  });
+
+  it("counts nothing as slow without a slowMs", () => {
+    const { buckets } = byMinute([record({ latency_ms: 600_000 })]);
+    expect(buckets[0]?.slow).toBe(0);
+  });
+
+  it("sums and maxes latency per minute and collects every latency", () => {
+    const { buckets } = byMinute([
+      record({ timestamp: T0, latency_ms: 10 }),
+      record({ timestamp: T0 + 1, latency_ms: 250.5 }),
+      record({ timestamp: T0 + 2, latency_ms: 0 }),
+      record({ timestamp: T0 + MINUTE_MS, latency_ms: 3 }),
+    ]);
+    expect(buckets[0]).toMatchObject({ latency_sum: 260.5, latency_max: 250.5, latencies: [10, 250.5, 0] });
+    expect(buckets[1]).toMatchObject({ latency_sum: 3, latency_max: 3, latencies: [3] });
   });
 
   it("sums request and response bytes, treating null as 0", () => {
-    const { buckets } = countByMinute(
-      [
-        record({ request_bytes: 100, response_bytes: 2000 }),
-        record({ request_bytes: null, response_bytes: 50 }),
-        record({ request_bytes: 7, response_bytes: null }),
-        record({ request_bytes: null, response_bytes: null }),
-      ],
-      NOW,
-    );
+    const { buckets } = byMinute([
+      record({ request_bytes: 100, response_bytes: 2000 }),
+      record({ request_bytes: null, response_bytes: 50 }),
+      record({ request_bytes: 7, response_bytes: null }),
+      record({ request_bytes: null, response_bytes: null }),
+    ]);
     expect(buckets[0]?.bytes).toBe(2157);
   });
 
-  it("counts records older than the horizon as late and leaves them out of the buckets", () => {
-    expect(BUCKET_HORIZON_MS).toBe(3 * 60 * 60 * 1000);
-    const { buckets, late } = countByMinute(
-      [
-        record({ timestamp: NOW - BUCKET_HORIZON_MS - 1, status: 500 }),
-        record({ timestamp: NOW - 24 * 60 * 60 * 1000 }),
-        record({ timestamp: T0, status: 200 }),
-      ],
-      NOW,
-    );
-    expect(late).toBe(2);
+  it("counts records before `since` as older and leaves them out of the buckets", () => {
+    const { buckets, older } = byMinute([
+      record({ timestamp: SINCE - 1, status: 500 }),
+      record({ timestamp: NOW - 24 * HOUR_MS }),
+      record({ timestamp: T0, status: 200 }),
+    ]);
+    expect(older).toBe(2);
     expect(buckets).toHaveLength(1);
-    expect(buckets[0]).toMatchObject({ minute: T0, count: 1, status_5xx: 0 });
+    expect(buckets[0]).toMatchObject({ start: T0, count: 1, status_5xx: 0 });
   });
 
-  it("still buckets a record exactly at the horizon", () => {
-    const { buckets, late } = countByMinute([record({ timestamp: NOW - BUCKET_HORIZON_MS })], NOW);
-    expect(late).toBe(0);
-    expect(buckets.map((b) => b.minute)).toEqual([NOW - BUCKET_HORIZON_MS]);
+  it("still buckets a record exactly at `since`", () => {
+    const { buckets, older } = byMinute([record({ timestamp: SINCE })]);
+    expect(older).toBe(0);
+    expect(buckets.map((b) => b.start)).toEqual([SINCE]);
   });
 
-  it("returns only a late count when every record is late", () => {
-    expect(countByMinute([record({ timestamp: 0 }), record({ timestamp: 1 })], NOW)).toEqual({ buckets: [], late: 2 });
+  it("returns only an older count when every record is older", () => {
+    expect(byMinute([record({ timestamp: 0 }), record({ timestamp: 1 })])).toEqual({ buckets: [], older: 2 });
   });
 
-  it("buckets records slightly in the future", () => {
-    const { buckets, late } = countByMinute([record({ timestamp: NOW + 2 * MINUTE_MS + 5 })], NOW);
-    expect(late).toBe(0);
-    expect(buckets[0]?.minute).toBe(NOW + 2 * MINUTE_MS);
+  it("buckets records in the future", () => {
+    const { buckets, older } = byMinute([record({ timestamp: NOW + 2 * MINUTE_MS + 5 })]);
+    expect(older).toBe(0);
+    expect(buckets[0]?.start).toBe(NOW + 2 * MINUTE_MS);
   });
 
   it("does not mutate its input", () => {
-    const records = [record({ timestamp: T0 }), record({ timestamp: 0 })];
+    const records = [record({ timestamp: T0, latency_ms: 2000 }), record({ timestamp: 0 })];
     const copy = structuredClone(records);
-    countByMinute(records, NOW);
+    byMinute(records, 1000);
     expect(records).toEqual(copy);
   });
 });
