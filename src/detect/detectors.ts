@@ -21,6 +21,8 @@ export interface DetectorState {
   silent: RateState;
   inconsistent: RateState;
   client: RateState;
+  /** Recent latency levels (ms), for the drift gate; absent in state stored before it existed. */
+  recent?: Partial<Record<"latency_p95" | "latency_p50", number>>;
 }
 
 export const emptyDetectorState = (): DetectorState => ({
@@ -44,16 +46,22 @@ export const LATENCY_PARAMS: MetricParams = {
   z_threshold: 5,
   cusum_k: 1,
   cusum_h: 15,
-  cusum_clip: Number.POSITIVE_INFINITY,
+  cusum_clip: 4,
   sd_floor: 0.05,
   sd_floor_relative: 0,
-  clip: 3,
+  clip: 2,
   scale_clip: 3,
   novelty_margin: 0,
   novelty_memory: 0,
 };
-/** A latency signal also needs this much change, relative and absolute (ms). */
+/**
+ * A latency signal also needs this much change, relative and absolute (ms): 1.3x for a spike,
+ * 1.15x for a drift (the CUSUM already says the rise has lasted).
+ */
 export const LATENCY_MIN_RATIO = 1.3;
+export const LATENCY_DRIFT_MIN_RATIO = 1.15;
+/** Weight of a new minute in the recent latency level (about 3 minutes of memory). */
+const RECENT_ALPHA = 0.3;
 export const LATENCY_MIN_DELTA_MS = 20;
 
 /** Requests per minute: log scale, half an hour of memory, so diurnal swings are followed. */
@@ -85,7 +93,7 @@ const STOP_MIN_EXPECTED = 20;
 const BURN_RULES = [
   { long: "w60", short: "w5", factor: 14.4, level: "page", window: "1h+5m" },
   { long: "w360", short: "w30", factor: 6, level: "page", window: "6h+30m" },
-  { long: "w3d", short: "w360", factor: 1, level: "warning", window: "3d+6h" },
+  { long: "w3d", short: "w360", factor: 1, level: "ticket", window: "3d+6h" },
 ] as const;
 
 const clamp01 = (x: number): number => Math.max(0, Math.min(1, x));
@@ -118,13 +126,25 @@ export function detect(s: Snapshot, state: DetectorState, cfg: DetectionConfig):
     if (lat.p95 > cfg.thresholds.p95_ms) {
       signals.push({ kind: "latency_p95_threshold", family: "latency", level: "warning", observed: lat.p95, baseline: null, threshold: cfg.thresholds.p95_ms, unit: "ms", window: win, strength: clamp01(lat.p95 / cfg.thresholds.p95_ms - 1) });
     }
-    for (const [key, kind, value] of [
-      ["latency_p95", "latency_p95_baseline", lat.p95],
-      ["latency_p50", "latency_p50_baseline", lat.p50],
-    ] as const) {
+    // A widened window (a quiet endpoint) is judged once per its own length, so that the
+    // baselines see independent observations rather than 30 views of mostly the same requests.
+    const judged = lat.window_minutes <= 5 || Math.round(s.minute_start / 60_000) % lat.window_minutes === 0;
+    for (const [key, kind, value] of judged
+      ? ([
+          ["latency_p95", "latency_p95_baseline", lat.p95],
+          ["latency_p50", "latency_p50_baseline", lat.p50],
+        ] as const)
+      : []) {
       const step = metricStep(state[key], value, LATENCY_PARAMS);
       next[key] = step.state;
-      if (step.fired && value >= step.baseline * LATENCY_MIN_RATIO && value - step.baseline >= LATENCY_MIN_DELTA_MS) {
+      // A drift is gated on the recent level (a short EWMA), not on one noisy window, so that a
+      // creeping endpoint does not flicker in and out of the gate.
+      const previous = state.recent?.[key];
+      const recent = previous === undefined ? value : Math.expm1(RECENT_ALPHA * Math.log1p(value) + (1 - RECENT_ALPHA) * Math.log1p(previous));
+      next.recent = { ...next.recent, [key]: recent };
+      const level = step.reason === "drift" ? Math.max(value, recent) : value;
+      const minRatio = step.reason === "drift" ? LATENCY_DRIFT_MIN_RATIO : LATENCY_MIN_RATIO;
+      if (step.fired && level >= step.baseline * minRatio && level - step.baseline >= LATENCY_MIN_DELTA_MS) {
         signals.push({ kind, family: "latency", level: "warning", observed: value, baseline: step.baseline, threshold: null, unit: "ms", window: win, strength: clamp01((value / step.baseline - 1) / 2) });
       }
     }
@@ -143,12 +163,18 @@ export function detect(s: Snapshot, state: DetectorState, cfg: DetectionConfig):
   ] as const;
   for (const [key, field, kind, family, level, threshold] of rateSignals) {
     const params = key === "client" ? CLIENT_RATE_PARAMS : ERROR_RATE_PARAMS;
-    const step = rateStep(state[key], { bad: s.minute[field], count: s.minute.count }, { bad: g.t[field], count: g.t.count }, guard, params);
+    const windows = [
+      { bad: s.w5[field], count: s.w5.count, name: "5m" },
+      { bad: s.w15[field], count: s.w15.count, name: "15m" },
+      { bad: s.w60[field], count: s.w60.count, name: "1h" },
+    ];
+    const step = rateStep(state[key], { bad: s.minute[field], count: s.minute.count }, windows, guard, params);
     next[key] = step.state;
     // Silent failures and inconsistencies also fire on their static threshold (volume-guarded).
-    const overThreshold = threshold !== null && key !== "errors" && g.t.count >= cfg.min_requests && g.t[field] >= cfg.min_events && step.rate >= threshold;
+    const overThreshold = threshold !== null && key !== "errors" && g.t.count >= cfg.min_requests && g.t[field] >= cfg.min_events && rateOf(g.t[field], g.t) >= threshold;
     if (step.fired || overThreshold) {
-      signals.push({ kind, family, level, observed: step.rate, baseline: step.usual, threshold: overThreshold ? threshold : null, unit: "ratio", window: g.name, strength: clamp01(step.rate / Math.max(step.usual, 1e-6) / 20) });
+      const observed = step.fired ? step.rate : rateOf(g.t[field], g.t);
+      signals.push({ kind, family, level, observed, baseline: step.usual, threshold: overThreshold ? threshold : null, unit: "ratio", window: (step.fired ? step.window : null) ?? g.name, strength: clamp01(observed / Math.max(step.usual, 1e-6) / 20) });
     }
   }
 
@@ -164,12 +190,16 @@ export function detect(s: Snapshot, state: DetectorState, cfg: DetectionConfig):
     for (const rule of BURN_RULES) {
       const long = s[rule.long];
       const short = s[rule.short];
-      const minEvents = rule.level === "page" ? cfg.min_events : 2 * cfg.min_events;
-      if (long.count < cfg.min_requests || long[field] < minEvents || short[field] < 1) continue;
+      // Volume guards: a page needs min_events in the long window and 2 in the short one (one
+      // failure in a quiet 5 minutes is not a burn); a ticket twice that, and 6 h of history.
+      const page = rule.level === "page";
+      const minEvents = page ? cfg.min_events : 2 * cfg.min_events;
+      if (long.count < cfg.min_requests || long[field] < minEvents || short[field] < (page ? 2 : 1)) continue;
+      if (!page && state.minutes < 360) continue;
       // The ticket rule also wants the last hour to burn, so that it ends within the hour after the problem (not 6 h).
       const current = rule.level === "page" || burn(s.w60) >= rule.factor;
       if (burn(long) >= rule.factor && burn(short) >= rule.factor && current) {
-        const kind = `${family === "availability" ? "availability" : "latency"}_burn_${rule.level === "page" ? "page" : "ticket"}` as const;
+        const kind = `${family === "availability" ? "availability" : "latency"}_burn_${page ? "page" : "ticket"}` as const;
         if (signals.some((x) => x.kind === kind)) continue;
         signals.push({ kind, family, level: rule.level, observed: burn(long), baseline: null, threshold: rule.factor, unit: "burn_rate", window: rule.window, strength: clamp01(burn(long) / rule.factor / 4) });
       }

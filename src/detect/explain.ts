@@ -70,5 +70,7 @@ export function explain(incident: Incident): string {
         : "Critical (independent signals agree): "
       : "Warning: ";
   const tail = incident.status === "resolved" && incident.resolved_at !== null ? ` Resolved after ${incident.clean_minutes} clean minutes.` : "";
-  return `${lead}${text.charAt(0).toUpperCase()}${text.slice(1)}.${tail}`;
+  // Capitalise the sentence, but not a percentile ("p95 latency ...").
+  const capitalised = /^p\d/.test(text) ? text : `${text.charAt(0).toUpperCase()}${text.slice(1)}`;
+  return `${lead}${capitalised}.${tail}`;
 }

@@ -3,7 +3,7 @@
  * and recommend an action. One weak signal gives WARNING; CRITICAL needs a page-level burn rate
  * or two independent families of signals (latency, availability, silent failures,
  * inconsistencies, traffic) that agree in time, i.e. both fired within AGREEMENT_MINUTES. `info`
- * signals (4xx) never change health. Services roll up their endpoints, the system its services.
+ * signals (4xx) and `ticket` ones (slow error-budget burn) never change health. Services roll up their endpoints, the system its services.
  * Pure.
  */
 import type { Action, Health, Signal, SignalFamily } from "./types";
@@ -34,7 +34,7 @@ export function worse(a: Health, b: Health): Health {
 
 /** Health, scores and action of one endpoint at `minute` (event time). */
 export function assess(signals: readonly Signal[], recent: RecentFamilies, minute: number): Assessment {
-  const weighty = signals.filter((s) => s.level !== "info");
+  const weighty = signals.filter((s) => s.level === "warning" || s.level === "page");
   const nextRecent: RecentFamilies = { ...recent };
   for (const s of weighty) nextRecent[s.family] = minute;
   const since = minute - AGREEMENT_MINUTES * 60_000;

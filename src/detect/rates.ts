@@ -33,6 +33,8 @@ export interface RateParams {
   /** The window's rate must be at least usual × this and usual + `min_delta`. */
   min_ratio: number;
   min_delta: number;
+  /** The guard window's bad count must be less likely than this at the usual rate (Poisson). */
+  p_value: number;
 }
 
 /**
@@ -40,8 +42,8 @@ export interface RateParams {
  * once in e^h minutes (e^12: months), where h = 7 (about once a day) got through the volume guard
  * on most weeks of a steady busy endpoint.
  */
-export const ERROR_RATE_PARAMS: RateParams = { alpha: 1 / 240, floor: 0.001, factor: 3, h: 12, warmup: 30, min_ratio: 2, min_delta: 0.0025 };
-export const CLIENT_RATE_PARAMS: RateParams = { alpha: 1 / 240, floor: 0.01, factor: 2, h: 10, warmup: 30, min_ratio: 2, min_delta: 0.05 };
+export const ERROR_RATE_PARAMS: RateParams = { alpha: 1 / 240, floor: 0.001, factor: 3, h: 12, warmup: 30, min_ratio: 2, min_delta: 0.0025, p_value: 1e-3 };
+export const CLIENT_RATE_PARAMS: RateParams = { alpha: 1 / 240, floor: 0.01, factor: 2, h: 10, warmup: 30, min_ratio: 2, min_delta: 0.05, p_value: 1e-3 };
 
 /** The usual rate (with its floor). */
 export function usualRate(state: RateState, params: RateParams): number {
@@ -54,18 +56,25 @@ export interface RateStep {
   fired: boolean;
   /** The usual rate the minute was judged against. */
   usual: number;
-  /** The guard window's rate. */
+  /** The guard window's rate, and its name. */
   rate: number;
+  window: string | null;
 }
 
 /**
  * Judges one minute (`bad` of `count` requests) and the guard window (`windowBad` of
  * `windowCount`), then learns the minute unless it fired.
  */
+export interface RateWindow {
+  bad: number;
+  count: number;
+  name?: string;
+}
+
 export function rateStep(
   state: RateState,
   minute: { bad: number; count: number },
-  window: { bad: number; count: number },
+  windows: RateWindow | readonly RateWindow[],
   guard: { min_requests: number; min_events: number },
   params: RateParams,
 ): RateStep {
@@ -73,6 +82,9 @@ export function rateStep(
   const expected = minute.count * usual;
   const llr = minute.bad * Math.log(params.factor) - expected * (params.factor - 1);
   const cusum = Math.min(10 * params.h, Math.max(0, state.cusum + llr));
+  // The guard window: the shortest one with enough requests and bad events.
+  const list: readonly RateWindow[] = Array.isArray(windows) ? windows : [windows as RateWindow];
+  const window = list.find((w) => w.count >= guard.min_requests && w.bad >= guard.min_events) ?? list[list.length - 1] ?? { bad: 0, count: 0 };
   const rate = window.count > 0 ? window.bad / window.count : 0;
   const fired =
     state.n >= params.warmup &&
@@ -80,7 +92,8 @@ export function rateStep(
     window.count >= guard.min_requests &&
     window.bad >= guard.min_events &&
     rate >= usual * params.min_ratio &&
-    rate >= usual + params.min_delta;
+    rate >= usual + params.min_delta &&
+    poissonUpperTail(window.bad, window.count * usual) < params.p_value;
   let next: RateState = { ...state, cusum };
   if (!fired && minute.count > 0) {
     // A running mean until 1/alpha minutes are learnt: an EWMA started from the first minute's
@@ -94,7 +107,12 @@ export function rateStep(
     // A minute without traffic still ages the averages a little, so that the usual volume stays current.
     next = { ...next, bad: (1 - params.alpha) * state.bad, total: (1 - params.alpha) * state.total };
   }
-  return { state: next, fired, usual, rate };
+  return { state: next, fired, usual, rate, window: window.name ?? null };
+}
+
+/** P(X >= k) for X ~ Poisson(lambda). */
+export function poissonUpperTail(k: number, lambda: number): number {
+  return k <= 0 ? 1 : Math.max(0, 1 - poissonCdf(k - 1, lambda));
 }
 
 /** P(X <= c) for X ~ Poisson(lambda); a normal approximation past lambda 1000. */

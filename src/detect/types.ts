@@ -61,8 +61,12 @@ export type SignalKind =
   | "traffic_stop"
   | "client_errors";
 
-/** `info` signals are shown but never make an endpoint unhealthy (4xx spikes). */
-export type SignalLevel = "info" | "warning" | "page";
+/**
+ * `info` signals are shown but never make an endpoint unhealthy (4xx spikes); `ticket` (a slow
+ * error-budget burn, 1x over 3 days) is shown on the endpoint and added to an open incident's
+ * evidence, but never opens an incident or changes health by itself: it is a ticket, not a page.
+ */
+export type SignalLevel = "info" | "ticket" | "warning" | "page";
 
 export interface Signal {
   kind: SignalKind;

@@ -13,7 +13,8 @@ import { emptyEngineState, evaluateMinute, type EngineState, type Evaluation } f
 import type { Endpoint, Incident } from "../detect/incident";
 import { log } from "../http/log";
 import { loadDetectionSettings } from "../services/detection-store";
-import { MINUTE_MS } from "./minute-counts";
+import { emptyMetricState } from "../detect/metric";
+import { HOUR_HORIZON_MS, MINUTE_MS, type WindowRecord } from "./minute-counts";
 import { publishState, type EndpointState, type Baselines, baselinesOf } from "./publish";
 import type { EndpointWindows } from "./windows";
 
@@ -28,6 +29,8 @@ export const LIVE_EXPIRY_MS = 3 * 24 * 60 * MINUTE_MS;
 /** At most this many minutes are evaluated in one go; a longer gap is skipped over. */
 export const MAX_CATCHUP_MINUTES = 360;
 const CONFIG_TTL_MS = 30_000;
+/** Records are added and evaluated in slices of this much event time. */
+const SLICE_MS = 15 * MINUTE_MS;
 
 export const DETECTION_SCHEMA = [
   `CREATE TABLE IF NOT EXISTS incidents (id TEXT PRIMARY KEY, status TEXT NOT NULL, body TEXT NOT NULL, dirty INTEGER NOT NULL)`,
@@ -86,6 +89,37 @@ export class DetectionRunner {
     if (now !== null && now - Math.max(newest, current ?? 0) <= LIVE_LAG_MS) this.setMeta("live_at", String(now));
   }
 
+  /**
+   * Adds records to the windows and evaluates the minutes they close, in slices of at most
+   * SLICE_MS of event time, so that a batch spanning hours (a backfill, a replay from D1) is
+   * evaluated minute by minute as live traffic would be, never against windows filled from its
+   * future. `now` is the wall clock for live traffic, null for a replay. Call inside a transaction.
+   */
+  absorb(records: readonly WindowRecord[], now: number | null, endpoint: Endpoint, cfg: DetectionConfig): { late: number; evaluations: Evaluation[] } {
+    // Late: older than the 3-day horizon behind the newest event time known, this batch's included.
+    const newestKnown = records.reduce((max, r) => Math.max(max, r.timestamp), this.watermark() ?? 0);
+    const sorted = records.filter((r) => r.timestamp >= newestKnown - HOUR_HORIZON_MS).sort((a, b) => a.timestamp - b.timestamp);
+    let late = records.length - sorted.length;
+    const first = sorted[0];
+    if (!first) return { late, evaluations: [] };
+    const firstMinute = Math.floor(first.timestamp / MINUTE_MS) * MINUTE_MS;
+    const evaluations: Evaluation[] = [];
+    for (let i = 0; i < sorted.length; ) {
+      const sliceEnd = (sorted[i]?.timestamp ?? 0) + SLICE_MS;
+      let j = i;
+      while (j < sorted.length && (sorted[j]?.timestamp ?? 0) < sliceEnd) j++;
+      const slice = sorted.slice(i, j);
+      const newest = slice[slice.length - 1]?.timestamp ?? first.timestamp;
+      this.advance(newest, firstMinute, now);
+      const watermark = this.watermark() ?? newest;
+      late += this.windows.add(slice, watermark, cfg.slo.latency_ms);
+      evaluations.push(...this.evaluateUntil(watermark, RECORD_GRACE_MS, endpoint, cfg));
+      i = j;
+    }
+    if (evaluations.length > 0) this.windows.prune(this.watermark() ?? first.timestamp);
+    return { late, evaluations };
+  }
+
   /** Whether the silence alarm should keep closing minutes on wall-clock time. */
   isLive(now: number): boolean {
     const liveAt = Number(this.meta("live_at") ?? 0);
@@ -103,8 +137,13 @@ export class DetectionRunner {
     const closable = Math.floor((until - grace) / MINUTE_MS) * MINUTE_MS - MINUTE_MS;
     let minute = Number(lastRaw) + MINUTE_MS;
     if (minute > closable) return [];
-    if ((closable - minute) / MINUTE_MS >= MAX_CATCHUP_MINUTES) minute = closable - (MAX_CATCHUP_MINUTES - 1) * MINUTE_MS;
     let state = this.engineState();
+    if ((closable - minute) / MINUTE_MS >= MAX_CATCHUP_MINUTES) {
+      // A gap of hours without records: skip to its last hours, and learn traffic afresh (its
+      // windows are empty for a reason the baseline knows nothing about).
+      minute = closable - (MAX_CATCHUP_MINUTES - 1) * MINUTE_MS;
+      state = { ...state, detectors: { ...state.detectors, traffic: emptyMetricState() } };
+    }
     const out: Evaluation[] = [];
     for (; minute <= closable; minute += MINUTE_MS) {
       const ev = evaluateMinute(state, this.windows.snapshot(minute), cfg, endpoint);

@@ -12,11 +12,12 @@
  */
 import { DurableObject } from "cloudflare:workers";
 import type { DetectionConfig } from "../detect/config";
+import type { Evaluation } from "../detect/evaluate";
 import type { Endpoint } from "../detect/incident";
 import { log } from "../http/log";
 import type { LogRecord } from "../ingest/record";
 import { MAX_COUNTER, SCHEMA_STATEMENTS, SCHEMA_VERSION } from "./buffer-sql";
-import { ALARM_GRACE_MS, DETECTION_SCHEMA, DetectionRunner, RECORD_GRACE_MS } from "./detection-runner";
+import { ALARM_GRACE_MS, DETECTION_SCHEMA, DetectionRunner } from "./detection-runner";
 import { flushBatch } from "./flush";
 import { MINUTE_MS, flushBackoffMs } from "./minute-counts";
 import { RecordBuffer } from "./record-buffer";
@@ -99,38 +100,51 @@ export class EndpointMonitor extends DurableObject<Env> {
     const now = Date.now();
     const endpoint = this.endpoint(records[0]);
     const cfg = endpoint ? await this.detection.config(endpoint, now) : null;
-    const result = this.ctx.storage.transactionSync(() => {
+    const { result, fresh } = this.ctx.storage.transactionSync(() => {
       const fresh = this.buffer.insert(records);
       const first = fresh[0];
       if (first && !this.identityStored) {
         this.sql.exec("INSERT OR IGNORE INTO meta (key, value) VALUES ('service', ?), ('method', ?), ('route', ?)", first.service, first.method, first.route);
       }
-      let late = 0;
-      if (fresh.length > 0 && cfg) {
-        const newest = fresh.reduce((max, r) => Math.max(max, r.timestamp), 0);
-        const oldest = fresh.reduce((min, r) => Math.min(min, r.timestamp), newest);
-        this.detection.advance(newest, Math.floor(oldest / MINUTE_MS) * MINUTE_MS, now);
-        late = this.windows.add(fresh, this.detection.watermark() ?? newest, cfg.slo.latency_ms);
-        this.sql.exec(MAX_COUNTER, "last_event_at", newest);
-      }
-      this.addCounters({ received: fresh.length, duplicates: records.length - fresh.length, late, handoffs: 1 });
-      return { stored: fresh.length, duplicates: records.length - fresh.length };
+      const newest = fresh.reduce((max, r) => Math.max(max, r.timestamp), 0);
+      if (newest > 0) this.sql.exec(MAX_COUNTER, "last_event_at", newest);
+      this.addCounters({ received: fresh.length, duplicates: records.length - fresh.length, handoffs: 1 });
+      return { result: { stored: fresh.length, duplicates: records.length - fresh.length }, fresh };
     });
     if (result.stored > 0) this.identityStored = true;
-    if (endpoint && cfg) this.evaluate(endpoint, cfg, this.detection.watermark(), RECORD_GRACE_MS);
+    // The records are safe from here; detection runs in its own transaction, and a failure of it
+    // never fails the hand-off.
+    if (endpoint && cfg && fresh.length > 0) this.absorb(fresh, now, endpoint, cfg);
     // Also for a hand-off of duplicates only: its first try may have committed and then lost
     // the alarm (the object reset between the two).
     if (records.length > 0) await this.scheduleAlarm(now + this.flushDelayMs());
     return result;
   }
 
-  private evaluate(endpoint: Endpoint, cfg: DetectionConfig, until: number | null, grace: number): void {
-    if (until === null) return;
+  private absorb(records: readonly LogRecord[], now: number, endpoint: Endpoint, cfg: DetectionConfig): void {
+    try {
+      const { late, evaluations } = this.ctx.storage.transactionSync(() => {
+        const out = this.detection.absorb(records, now, endpoint, cfg);
+        this.addCounters({ late: out.late });
+        return out;
+      });
+      this.logChanges(endpoint, evaluations);
+      if (late > 0) log("info", "late_records", { endpoint: this.ctx.id.name ?? null, late });
+    } catch (err) {
+      log("error", "detection_failed", { endpoint: this.ctx.id.name ?? null, message: err instanceof Error ? err.message : String(err) });
+    }
+  }
+
+  private evaluate(endpoint: Endpoint, cfg: DetectionConfig, until: number, grace: number): void {
     const evaluations = this.ctx.storage.transactionSync(() => {
       const out = this.detection.evaluateUntil(until, grace, endpoint, cfg);
       if (out.length > 0) this.windows.prune(this.detection.watermark() ?? until);
       return out;
     });
+    this.logChanges(endpoint, evaluations);
+  }
+
+  private logChanges(endpoint: Endpoint, evaluations: readonly Evaluation[]): void {
     for (const ev of evaluations) {
       if (ev.change && ev.change !== "updated" && ev.incident) {
         log("info", `incident_${ev.change}`, { id: ev.incident.id, service: endpoint.service, method: endpoint.method, route: endpoint.route, severity: ev.incident.severity, event_time: ev.minute });
@@ -269,7 +283,7 @@ export class EndpointMonitor extends DurableObject<Env> {
     const endpoint = this.endpoint() ?? identity;
     await this.flush();
     const cfg = await this.detection.config(endpoint);
-    const result = await reevaluateFromD1(this.ctx.storage, this.logsDb, this.detection, this.windows, endpoint, cfg, lookbackMinutes);
+    const result = await reevaluateFromD1(this.ctx.storage, this.logsDb, this.detection, endpoint, cfg, lookbackMinutes);
     await this.syncDetection();
     return result;
   }

@@ -11,9 +11,8 @@ import { requestLogs } from "../db/schema";
 import type { DetectionConfig } from "../detect/config";
 import type { Endpoint, Incident } from "../detect/incident";
 import { explain } from "../detect/explain";
-import { type DetectionRunner, RECORD_GRACE_MS } from "./detection-runner";
+import type { DetectionRunner } from "./detection-runner";
 import { MINUTE_MS, type WindowRecord } from "./minute-counts";
-import type { EndpointWindows } from "./windows";
 
 export const MAX_LOOKBACK_MINUTES = 3 * 24 * 60;
 /** Rows read per page, and at most this many rows in one re-evaluation. */
@@ -44,7 +43,6 @@ export async function reevaluateFromD1(
   storage: DurableObjectStorage,
   db: D1Database,
   detection: DetectionRunner,
-  windows: EndpointWindows,
   endpoint: Endpoint,
   cfg: DetectionConfig,
   lookbackMinutes: number,
@@ -90,14 +88,7 @@ export async function reevaluateFromD1(
     cursor = { timestamp: last.timestamp, seq: last.seq };
     const page: WindowRecord[] = rows;
     records += page.length;
-    const evaluations = storage.transactionSync(() => {
-      const first = page[0];
-      detection.advance(last.timestamp, Math.floor((first?.timestamp ?? last.timestamp) / MINUTE_MS) * MINUTE_MS, null);
-      windows.add(page, detection.watermark() ?? last.timestamp, cfg.slo.latency_ms);
-      const out = detection.evaluateUntil(detection.watermark() ?? last.timestamp, RECORD_GRACE_MS, endpoint, cfg);
-      windows.prune(detection.watermark() ?? last.timestamp);
-      return out;
-    });
+    const { evaluations } = storage.transactionSync(() => detection.absorb(page, null, endpoint, cfg));
     minutes += evaluations.length;
     for (const ev of evaluations) if (ev.change === "opened" && ev.incident) opened.push(ev.incident.id);
     if (records >= MAX_ROWS) {

@@ -50,7 +50,7 @@ const latency = evidence({ kind: "latency_p95_baseline", family: "latency", unit
 
 describe("explain", () => {
   it("tells how p95 latency rose, and that the 5xx rate stayed put", () => {
-    expect(explain(incident([latency]))).toBe("Warning: P95 latency of GET /orders/:id rose from 120 ms to 410 ms over 35 min while the 5xx rate stayed at 0.1%.");
+    expect(explain(incident([latency]))).toBe("Warning: p95 latency of GET /orders/:id rose from 120 ms to 410 ms over 35 min while the 5xx rate stayed at 0.1%.");
   });
 
   it("mentions the 5xx rate, its threshold and the latency that stayed put for an error incident", () => {
@@ -77,7 +77,7 @@ describe("explain", () => {
   it("leads a critical incident of agreeing families as such", () => {
     const errors = evidence({ kind: "error_rate_baseline", family: "availability", unit: "ratio", observed: 0.04, baseline: 0.002 });
     const text = explain(incident([latency, errors], { severity: "CRITICAL" }));
-    expect(text.startsWith("Critical (independent signals agree): P95 latency")).toBe(true);
+    expect(text.startsWith("Critical (independent signals agree): p95 latency")).toBe(true);
     expect(text).toContain("5xx rate of GET /orders/:id rose from 0.2% to 4.0%");
   });
 
