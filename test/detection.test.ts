@@ -60,9 +60,9 @@ function traffic(service: string, phases: Phase[], opts: { seed?: number; endsAg
   return { records: out, phaseStarts };
 }
 
-async function send(records: Record<string, unknown>[]): Promise<void> {
-  for (let i = 0; i < records.length; i += 1000) {
-    const res = await postLogs(records.slice(i, i + 1000), { sync: true });
+async function send(records: Record<string, unknown>[], batch = 1000): Promise<void> {
+  for (let i = 0; i < records.length; i += batch) {
+    const res = await postLogs(records.slice(i, i + batch), { sync: true });
     expect(res.status).toBe(202);
   }
   await flushAll();
@@ -196,6 +196,23 @@ describe("detection from POST /v1/logs to GET /v1/incidents", () => {
     const list = await incidentsOf("det-config");
     expect(list).toHaveLength(1);
     expect(list[0]?.signals.map((x) => x.kind)).toContain("latency_p95_threshold");
+  });
+
+  it("gives the same incidents whether the traffic arrives live (small batches) or as one backfill", async () => {
+    const phases = [
+      { minutes: 70, perMinute: 30 },
+      { minutes: 6, perMinute: 30, errorRate: 0.6 },
+      { minutes: 30, perMinute: 30, latencyMs: 260 },
+      { minutes: 20, perMinute: 30 },
+    ];
+    const live = traffic("det-live", phases, { seed: 3 });
+    const backfill = traffic("det-backfill", phases, { seed: 3 });
+    await send(live.records, 30);
+    await send(backfill.records, 1000);
+    const shape = (list: ApiIncident[]) => list.map((i) => ({ opened_at: i.opened_at, severity: i.severity, status: i.status, kinds: i.signals.map((x) => x.kind).sort() }));
+    const fromLive = shape(await incidentsOf("det-live"));
+    expect(fromLive.length).toBeGreaterThanOrEqual(1);
+    expect(shape(await incidentsOf("det-backfill"))).toEqual(fromLive);
   });
 
   it("system health rolls up the endpoints and counts events", async () => {
