@@ -169,7 +169,7 @@ function printReport(summary, files, firedShare) {
   for (const p of Object.keys(s)) console.log(`  ${pad(p, 20)}${pad(num(s[p]), 13)}${num(summary.raw[p], 3)}`);
   console.log(`window recall         ${summary.windows_caught}/${summary.windows}`);
   console.log(`FP detections         ${summary.false_positives} (${num(summary.false_positives_per_day, 3)}/day)`);
-  console.log(`median delay          ${num(summary.median_delay_minutes, 0)} min after window start`);
+  console.log(`median delay          ${num(summary.median_delay_minutes, 0)} min after window start, ${num(summary.median_delay_from_label_minutes, 0)} min after the labelled anomaly`);
   console.log(`\n${pad("file", 58)}${pad("caught", 8)}${pad("FPs", 6)}fired%`);
   for (const f of summary.per_file) {
     const share = firedShare.get(f.file);

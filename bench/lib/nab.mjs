@@ -91,6 +91,7 @@ function windowIndices(timestamps, start, end) {
  */
 export async function loadApiSubset(dir) {
   const labels = JSON.parse(await readFile(join(dir, "labels", "combined_windows.json"), "utf8"));
+  const points = JSON.parse(await readFile(join(dir, "labels", "combined_labels.json"), "utf8"));
   const aws = (await readdir(join(dir, "data", "realAWSCloudwatch"))).filter((f) => f.endsWith(".csv")).sort();
   const names = [...aws.map((f) => `realAWSCloudwatch/${f}`), ...KNOWN_CAUSE_FILES];
   const files = [];
@@ -102,7 +103,9 @@ export async function loadApiSubset(dir) {
       const start = parseNabTimestamp(s);
       const end = parseNabTimestamp(e);
       const { startIndex, endIndex, exact } = windowIndices(timestamps, start, end);
-      return { start, end, startIndex, endIndex, width: endIndex - startIndex + 1, exact };
+      // The labelled anomaly point inside the window (NAB centres windows on it).
+      const label = (points[name] ?? []).map(parseNabTimestamp).find((t) => t >= start && t <= end) ?? null;
+      return { start, end, startIndex, endIndex, width: endIndex - startIndex + 1, exact, label };
     });
     const duplicates = timestamps.filter((t, i) => i > 0 && t === timestamps[i - 1]).length;
     files.push({ name, timestamps, values, probation: probationLength(timestamps.length), windows, duplicates });
@@ -196,6 +199,7 @@ export function scoreSubset(files, profiles, detectionsByFile) {
   const windowCount = files.reduce((n, f) => n + f.windows.length, 0);
   const perFile = [];
   const delays = [];
+  const labelDelays = [];
   let caught = 0;
   let fps = 0;
   let scoredDays = 0;
@@ -211,7 +215,10 @@ export function scoreSubset(files, profiles, detectionsByFile) {
     }
     const hits = match.firstHit.filter((i) => i !== null).length;
     match.firstHit.forEach((i, w) => {
-      if (i !== null) delays.push((file.timestamps[i] - file.windows[w].start) / MINUTE_MS);
+      if (i === null) return;
+      delays.push((file.timestamps[i] - file.windows[w].start) / MINUTE_MS);
+      const label = file.windows[w].label;
+      if (label !== null) labelDelays.push((file.timestamps[i] - label) / MINUTE_MS);
     });
     caught += hits;
     fps += match.falsePositives.length;
@@ -233,6 +240,8 @@ export function scoreSubset(files, profiles, detectionsByFile) {
     scored_days: scoredDays,
     false_positives_per_day: fps / scoredDays,
     median_delay_minutes: median(delays),
+    /** From the labelled anomaly point (negative: before it, still inside the window). */
+    median_delay_from_label_minutes: median(labelDelays),
     per_file: perFile,
   };
 }
