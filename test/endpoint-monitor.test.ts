@@ -110,17 +110,23 @@ describe("EndpointMonitor", () => {
     expect(stats.consecutive_flush_failures).toBeGreaterThanOrEqual(5);
     expect(stats.quarantined).toBe(0);
 
+    // A hand-off during the outage leaves the backoff alarm where it is (no retry per hand-off).
+    const backoffAt = await runInDurableObject(stub, (_instance, state) => state.storage.getAlarm());
+    expect(backoffAt).toBeGreaterThan(Date.now() + 5_000);
+    await stub.ingest(records("do-fault", 1, { id: "during-outage" }));
+    expect(await runInDurableObject(stub, (_instance, state) => state.storage.getAlarm())).toBe(backoffAt);
+
     fault.state.down = false;
     await runAlarmUntilIdle(stub);
     stats = await stub.stats();
     expect(stats.backlog).toBe(0);
-    expect(stats.flushed).toBe(1200);
+    expect(stats.flushed).toBe(1201);
     expect(stats.consecutive_flush_failures).toBe(0);
     const distinct = await env.DB.prepare("SELECT count(DISTINCT record_key) AS n FROM request_logs WHERE service = ?")
       .bind("do-fault")
       .first<{ n: number }>();
-    expect(await countLogs("do-fault")).toBe(1200);
-    expect(distinct?.n).toBe(1200);
+    expect(await countLogs("do-fault")).toBe(1201);
+    expect(distinct?.n).toBe(1201);
   });
 
   it("re-sends a batch whose D1 commit was not acknowledged, and D1 keeps one copy", async () => {

@@ -9,6 +9,7 @@ import { Hono } from "hono";
 import { z } from "zod";
 import { requireKey } from "../auth/keys";
 import { requestLogs } from "../db/schema";
+import { log } from "../http/log";
 import type { AppEnv } from "../http/types";
 import { parseOr400 } from "../http/validate";
 import { endpointName } from "../ingest/record";
@@ -48,16 +49,26 @@ export const controlApp = new Hono<AppEnv>().use(requireKey("admin")).post("/re-
           .where(and(...scope, gte(t.timestamp, newest - q.lookback_minutes * 60_000)))
           .limit(MAX_ENDPOINTS)
           .all();
-  const results = [];
+  // One endpoint failing does not fail the others: each answers with its result or its error.
+  const results: Record<string, unknown>[] = [];
   for (let i = 0; i < endpoints.length; i += CONCURRENCY) {
     const slice = endpoints.slice(i, i + CONCURRENCY);
-    const done = await Promise.all(
+    const settled = await Promise.allSettled(
       slice.map(async (e) => {
         const ns = c.env.ENDPOINT_MONITOR;
-        return { ...e, ...(await ns.get(ns.idFromName(endpointName(e))).reevaluate(q.lookback_minutes, e)) };
+        return ns.get(ns.idFromName(endpointName(e))).reevaluate(q.lookback_minutes, e);
       }),
     );
-    results.push(...done);
+    settled.forEach((outcome, j) => {
+      const e = slice[j];
+      if (!e) return;
+      if (outcome.status === "fulfilled") results.push({ ...e, ...outcome.value });
+      else {
+        const message = outcome.reason instanceof Error ? outcome.reason.message : String(outcome.reason);
+        log("error", "reevaluate_failed", { ...e, message });
+        results.push({ ...e, error: message });
+      }
+    });
   }
-  return c.json({ lookback_minutes: q.lookback_minutes, endpoints: results });
+  return c.json({ lookback_minutes: q.lookback_minutes, failed: results.filter((r) => "error" in r).length, endpoints: results });
 });

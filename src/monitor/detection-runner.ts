@@ -21,14 +21,20 @@ import type { EndpointWindows } from "./windows";
 /** A minute closes this long after its end (event time), for records that arrive slightly out of order. */
 export const RECORD_GRACE_MS = MINUTE_MS;
 /** On wall-clock time (silence), a minute closes this long after its end. */
-export const ALARM_GRACE_MS = 2 * MINUTE_MS;
-/** An endpoint is live when its newest record was at most this far behind the wall clock on arrival. */
-export const LIVE_LAG_MS = 5 * MINUTE_MS;
+export const ALARM_GRACE_MS = 3 * MINUTE_MS;
+/**
+ * An endpoint is live when its newest record was at most this far behind the wall clock on
+ * arrival; less than the alarm's grace, so that a live endpoint's records reach their minute
+ * before the wall clock closes it.
+ */
+export const LIVE_LAG_MS = 2 * MINUTE_MS;
 /** After this long without a live record the silence alarm stops. */
 export const LIVE_EXPIRY_MS = 3 * 24 * 60 * MINUTE_MS;
 /** At most this many minutes are evaluated in one go; a longer gap is skipped over. */
 export const MAX_CATCHUP_MINUTES = 360;
 const CONFIG_TTL_MS = 30_000;
+/** A cold object waits at most this long for its settings before using the defaults. */
+const CONFIG_WAIT_MS = 1_000;
 /** Records are added and evaluated in slices of this much event time. */
 const SLICE_MS = 15 * MINUTE_MS;
 
@@ -39,11 +45,13 @@ export const DETECTION_SCHEMA = [
 
 export class DetectionRunner {
   private settings: { value: DetectionSettings | null; loadedAt: number } | null = null;
+  private refreshing = false;
 
   constructor(
     private readonly sql: SqlStorage,
     private readonly windows: EndpointWindows,
     private readonly db: () => D1Database,
+    private readonly waitUntil: (p: Promise<unknown>) => void,
   ) {}
 
   private meta(key: string): string | null {
@@ -59,18 +67,36 @@ export class DetectionRunner {
     return w === null ? null : Number(w);
   }
 
-  /** The endpoint's resolved settings (D1 `detection_settings`, cached; defaults when unreadable). */
+  /**
+   * The endpoint's resolved settings (D1 `detection_settings`). A cached value is used as is
+   * while fresh, and while stale too (a refresh runs meanwhile); only a cold object waits for D1,
+   * at most CONFIG_WAIT_MS. A failed load keeps the defaults (or the last value) for the TTL.
+   */
   async config(endpoint: Endpoint, now = Date.now()): Promise<DetectionConfig> {
-    if (!this.settings || now - this.settings.loadedAt > CONFIG_TTL_MS) {
-      try {
-        const stored = await loadDetectionSettings(this.db(), endpoint.service);
-        this.settings = { value: stored?.settings ?? null, loadedAt: now };
-      } catch (err) {
-        log("warn", "detection_settings_unreadable", { service: endpoint.service, message: err instanceof Error ? err.message : String(err) });
-        if (!this.settings) return DEFAULT_DETECTION;
-      }
+    const cached = this.settings;
+    if (!cached) {
+      await this.loadSettings(endpoint.service, now);
+    } else if (now - cached.loadedAt > CONFIG_TTL_MS && !this.refreshing) {
+      this.refreshing = true;
+      this.waitUntil(this.loadSettings(endpoint.service, now).finally(() => (this.refreshing = false)));
     }
-    return resolveDetection(this.settings.value, endpoint.method, endpoint.route);
+    return resolveDetection(this.settings?.value ?? null, endpoint.method, endpoint.route);
+  }
+
+  private async loadSettings(service: string, now: number): Promise<void> {
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Error(`no answer in ${CONFIG_WAIT_MS} ms`)), CONFIG_WAIT_MS);
+    });
+    try {
+      const stored = await Promise.race([loadDetectionSettings(this.db(), service), timeout]);
+      this.settings = { value: stored?.settings ?? null, loadedAt: now };
+    } catch (err) {
+      log("warn", "detection_settings_unreadable", { service, message: err instanceof Error ? err.message : String(err) });
+      this.settings = { value: this.settings?.value ?? null, loadedAt: now };
+    } finally {
+      if (timer !== undefined) clearTimeout(timer);
+    }
   }
 
   /** Forgets cached settings (after they changed). */
@@ -84,7 +110,10 @@ export class DetectionRunner {
    */
   advance(newest: number, firstMinute: number, now: number | null): void {
     const current = this.watermark();
-    if (current === null || newest > current) this.setMeta("watermark", String(newest));
+    // A client clock running fast must not close minutes other clients are still sending: live
+    // records move the clock at most to the wall clock.
+    const capped = now === null ? newest : Math.min(newest, now);
+    if (current === null || capped > current) this.setMeta("watermark", String(capped));
     if (this.meta("last_evaluated") === null) this.setMeta("last_evaluated", String(firstMinute - MINUTE_MS));
     if (now !== null && now - Math.max(newest, current ?? 0) <= LIVE_LAG_MS) this.setMeta("live_at", String(now));
   }
@@ -218,6 +247,13 @@ export class DetectionRunner {
     if (state) this.sql.exec("UPDATE meta SET value = '0' WHERE key = 'state_dirty' AND ? = (SELECT value FROM meta WHERE key = 'endpoint_state')", JSON.stringify(state));
     // Resolved incidents are in D1 now; the object keeps only the last few.
     this.sql.exec("DELETE FROM incidents WHERE dirty = 0 AND status = 'resolved' AND id NOT IN (SELECT id FROM incidents ORDER BY id DESC LIMIT 20)");
+  }
+
+  /** After a failed re-evaluation: the incident open before it is managed again by the machine. */
+  restoreOpenIncident(before: EngineState): void {
+    if (!before.machine.open) return;
+    const state = this.engineState();
+    this.setMeta("engine_state", JSON.stringify({ ...state, machine: { ...state.machine, open: before.machine.open } }));
   }
 
   /** Forgets windows, engine state and the clock (for re-evaluation); open incidents are kept for the caller to settle. */

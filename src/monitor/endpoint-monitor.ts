@@ -5,8 +5,9 @@
  * committed. A D1 failure leaves the records buffered and retries with backoff; an eviction
  * mid-flush loses nothing because the buffer is on disk and D1 ignores re-sent keys.
  *
- * It is also where detection runs: the same transaction adds the records to the event-time
- * windows, and every minute the records' clock closes is evaluated (see DetectionRunner). The
+ * It is also where detection runs: right after the commit, a second transaction adds the records
+ * to the event-time windows and evaluates every minute the records' clock closes (see
+ * DetectionRunner); a failure there is logged and never fails the hand-off. The
  * alarm copies incidents and health to D1 and, while the endpoint is live, closes minutes on the
  * wall clock so that silence is noticed.
  */
@@ -44,6 +45,15 @@ export class EndpointMonitor extends DurableObject<Env> {
   logsDb: D1Database;
   /** When the pending alarm is known to fire (null: unknown, ask storage). */
   private alarmAt: number | null = null;
+  /** Consecutive failed copies to D1 of detection results (for the retry backoff). */
+  private syncFailures = 0;
+  /**
+   * True while a re-evaluation replays D1. Live records are then committed but neither flushed
+   * nor absorbed: they wait in `heldBack` and are absorbed after the replay (they cannot be in
+   * D1 yet, so the replay cannot count them twice).
+   */
+  private reevaluating = false;
+  private heldBack: LogRecord[] = [];
   /** Whether (service, method, route) is in `meta` already; saves a write per hand-off. */
   private identityStored = false;
   private readonly buffer: RecordBuffer;
@@ -56,7 +66,7 @@ export class EndpointMonitor extends DurableObject<Env> {
     this.logsDb = env.DB;
     this.buffer = new RecordBuffer(this.sql);
     this.windows = new EndpointWindows(this.sql);
-    this.detection = new DetectionRunner(this.sql, this.windows, () => this.logsDb);
+    this.detection = new DetectionRunner(this.sql, this.windows, () => this.logsDb, (p) => this.ctx.waitUntil(p));
     void ctx.blockConcurrencyWhile(async () => this.migrate());
   }
 
@@ -98,8 +108,6 @@ export class EndpointMonitor extends DurableObject<Env> {
   /** Commits a batch of this endpoint's records (the durability point), evaluates closed minutes, and schedules the flush. */
   async ingest(records: LogRecord[]): Promise<IngestResult> {
     const now = Date.now();
-    const endpoint = this.endpoint(records[0]);
-    const cfg = endpoint ? await this.detection.config(endpoint, now) : null;
     const { result, fresh } = this.ctx.storage.transactionSync(() => {
       const fresh = this.buffer.insert(records);
       const first = fresh[0];
@@ -112,12 +120,18 @@ export class EndpointMonitor extends DurableObject<Env> {
       return { result: { stored: fresh.length, duplicates: records.length - fresh.length }, fresh };
     });
     if (result.stored > 0) this.identityStored = true;
-    // The records are safe from here; detection runs in its own transaction, and a failure of it
-    // never fails the hand-off.
-    if (endpoint && cfg && fresh.length > 0) this.absorb(fresh, now, endpoint, cfg);
     // Also for a hand-off of duplicates only: its first try may have committed and then lost
-    // the alarm (the object reset between the two).
-    if (records.length > 0) await this.scheduleAlarm(now + this.flushDelayMs());
+    // the alarm (the object reset between the two). While D1 is failing the backoff alarm is
+    // left where it is: hand-offs must not turn the backoff into a retry per hand-off.
+    const backingOff = Number(this.meta("consecutive_flush_failures") ?? 0) > 0;
+    if (records.length > 0) await this.scheduleAlarm(now + this.flushDelayMs(), backingOff);
+    // The records are safe from here; detection runs in its own transaction (with the settings
+    // as cached: never a D1 wait before the commit), and a failure of it never fails the hand-off.
+    const endpoint = this.endpoint(records[0]);
+    if (endpoint && fresh.length > 0) {
+      if (this.reevaluating) this.heldBack.push(...fresh);
+      else this.absorb(fresh, now, endpoint, await this.detection.config(endpoint, now));
+    }
     return result;
   }
 
@@ -157,11 +171,11 @@ export class EndpointMonitor extends DurableObject<Env> {
     return Number.isFinite(ms) && ms >= 0 ? ms : DEFAULT_FLUSH_DELAY_MS;
   }
 
-  /** Makes sure an alarm fires at `at` or earlier. */
-  private async scheduleAlarm(at: number): Promise<void> {
-    if (this.alarmAt !== null && this.alarmAt <= at) return;
+  /** Makes sure an alarm fires at `at` or earlier (`keepPending`: only when none is pending). */
+  private async scheduleAlarm(at: number, keepPending = false): Promise<void> {
+    if (this.alarmAt !== null && (this.alarmAt <= at || keepPending)) return;
     const current = await this.ctx.storage.getAlarm();
-    if (current === null || current > at) {
+    if (current === null || (current > at && !keepPending)) {
       await this.ctx.storage.setAlarm(at);
       this.alarmAt = at;
     } else {
@@ -175,14 +189,20 @@ export class EndpointMonitor extends DurableObject<Env> {
    */
   override async alarm(): Promise<void> {
     this.alarmAt = null;
+    if (this.reevaluating) {
+      await this.scheduleAlarm(Date.now() + 1000);
+      return;
+    }
     if (!(await this.flush())) return;
     const now = Date.now();
     const endpoint = this.endpoint();
-    await this.closeSilentMinutes(now);
+    if (!this.reevaluating) await this.closeSilentMinutes(now);
     const synced = await this.syncDetection();
     this.buffer.prune(now);
-    if (this.buffer.backlog() > 0 || !synced) await this.scheduleAlarm(Date.now() + (synced ? 0 : flushBackoffMs(1)));
-    else if (endpoint && this.detection.isLive(now)) await this.scheduleAlarm(Math.floor(now / MINUTE_MS) * MINUTE_MS + MINUTE_MS + ALARM_GRACE_MS);
+    if (this.buffer.backlog() > 0) await this.scheduleAlarm(Date.now());
+    else if (!synced) await this.scheduleAlarm(Date.now() + flushBackoffMs(this.syncFailures));
+    // Live: come back at the next minute boundary to close minutes on the wall clock.
+    else if (endpoint && this.detection.isLive(now)) await this.scheduleAlarm(Math.floor(now / MINUTE_MS) * MINUTE_MS + MINUTE_MS);
   }
 
   /**
@@ -191,7 +211,13 @@ export class EndpointMonitor extends DurableObject<Env> {
    */
   async closeSilentMinutes(now: number): Promise<void> {
     const endpoint = this.endpoint();
-    if (endpoint && this.detection.isLive(now)) this.evaluate(endpoint, await this.detection.config(endpoint, now), now, ALARM_GRACE_MS);
+    if (!endpoint || !this.detection.isLive(now)) return;
+    const cfg = await this.detection.config(endpoint, now);
+    try {
+      this.evaluate(endpoint, cfg, now, ALARM_GRACE_MS);
+    } catch (err) {
+      log("error", "detection_failed", { endpoint: this.ctx.id.name ?? null, message: err instanceof Error ? err.message : String(err) });
+    }
   }
 
   /** Flushes until the buffer is empty or the budget is spent; false when D1 failed (a retry is scheduled). */
@@ -236,16 +262,19 @@ export class EndpointMonitor extends DurableObject<Env> {
     return true;
   }
 
-  /** Copies changed incidents and health to D1; false when D1 failed. */
+  /** Copies changed incidents and health to D1 (in rounds of 100 incidents); false when D1 failed. */
   private async syncDetection(): Promise<boolean> {
-    if (!this.detection.needsSync()) return true;
-    try {
-      await this.detection.sync(this.counter("received"));
-      return true;
-    } catch (err) {
-      log("error", "detection_sync_failed", { endpoint: this.ctx.id.name ?? null, message: err instanceof Error ? err.message : String(err) });
-      return false;
+    for (let round = 0; round < 20 && this.detection.needsSync(); round++) {
+      try {
+        await this.detection.sync(this.counter("received"));
+        this.syncFailures = 0;
+      } catch (err) {
+        this.syncFailures++;
+        log("error", "detection_sync_failed", { endpoint: this.ctx.id.name ?? null, failures: this.syncFailures, message: err instanceof Error ? err.message : String(err) });
+        return false;
+      }
     }
+    return !this.detection.needsSync();
   }
 
   /** Counters, backlog and the last hour of minute buckets. */
@@ -281,10 +310,28 @@ export class EndpointMonitor extends DurableObject<Env> {
   async reevaluate(lookbackMinutes: number, identity: Endpoint): Promise<ReevaluateResult> {
     this.sql.exec("INSERT OR IGNORE INTO meta (key, value) VALUES ('service', ?), ('method', ?), ('route', ?)", identity.service, identity.method, identity.route);
     const endpoint = this.endpoint() ?? identity;
+    if (this.reevaluating) throw new Error("a re-evaluation of this endpoint is already running");
     await this.flush();
-    const cfg = await this.detection.config(endpoint);
-    const result = await reevaluateFromD1(this.ctx.storage, this.logsDb, this.detection, endpoint, cfg, lookbackMinutes);
+    this.reevaluating = true;
+    this.heldBack = [];
+    const before = this.detection.engineState();
+    let result: ReevaluateResult;
+    try {
+      this.detection.invalidateConfig();
+      const cfg = await this.detection.config(endpoint);
+      result = await reevaluateFromD1(this.ctx.storage, this.logsDb, this.detection, endpoint, cfg, lookbackMinutes);
+    } catch (err) {
+      // Keep managing the incident that was open, so it cannot be stranded open in D1.
+      this.ctx.storage.transactionSync(() => this.detection.restoreOpenIncident(before));
+      throw err;
+    } finally {
+      this.reevaluating = false;
+      const held = this.heldBack;
+      this.heldBack = [];
+      if (held.length > 0) this.absorb(held, Date.now(), endpoint, await this.detection.config(endpoint));
+    }
     await this.syncDetection();
+    await this.scheduleAlarm(Date.now() + this.flushDelayMs());
     return result;
   }
 }

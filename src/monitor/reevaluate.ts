@@ -17,7 +17,7 @@ import { MINUTE_MS, type WindowRecord } from "./minute-counts";
 export const MAX_LOOKBACK_MINUTES = 3 * 24 * 60;
 /** Rows read per page, and at most this many rows in one re-evaluation. */
 const PAGE_ROWS = 5000;
-const MAX_ROWS = 1_000_000;
+const MAX_ROWS = 300_000;
 
 export interface ReevaluateResult {
   records: number;
