@@ -6,20 +6,10 @@
 import { env, evictDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import { ADMIN_KEY, call, flushAll, getJson, postLogs } from "./helpers";
+import { prng } from "./prng";
 
 const MINUTE = 60_000;
 
-/** A small seeded PRNG (mulberry32), so that traffic is the same on every run. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 interface Phase {
   minutes: number;

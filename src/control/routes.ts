@@ -9,6 +9,7 @@ import { Hono } from "hono";
 import { z } from "zod";
 import { requireKey } from "../auth/keys";
 import { requestLogs } from "../db/schema";
+import { endpointFilterFields } from "../http/filters";
 import { log } from "../http/log";
 import type { AppEnv } from "../http/types";
 import { parseOr400 } from "../http/validate";
@@ -17,14 +18,7 @@ import { MAX_LOOKBACK_MINUTES } from "../monitor/reevaluate";
 
 const reevaluateQuery = z.object({
   lookback_minutes: z.coerce.number().int().min(1).max(MAX_LOOKBACK_MINUTES).default(60),
-  service: z.string().min(1).max(64).optional(),
-  method: z
-    .string()
-    .min(1)
-    .max(16)
-    .transform((m) => m.toUpperCase())
-    .optional(),
-  route: z.string().min(1).max(256).optional(),
+  ...endpointFilterFields,
 });
 
 /** At most this many endpoints per call, re-evaluated this many at a time. */

@@ -9,20 +9,14 @@ import { Hono } from "hono";
 import { z } from "zod";
 import { requireKey } from "../auth/keys";
 import { incidents } from "../db/schema";
+import { endpointFilterFields } from "../http/filters";
 import { ApiError } from "../http/errors";
 import type { AppEnv } from "../http/types";
 import { parseOr400 } from "../http/validate";
 import { epochOrIso } from "../query/logs-query";
 
 export const incidentFilters = z.object({
-  service: z.string().min(1).max(64).optional(),
-  method: z
-    .string()
-    .min(1)
-    .max(16)
-    .transform((m) => m.toUpperCase())
-    .optional(),
-  route: z.string().min(1).max(256).optional(),
+  ...endpointFilterFields,
   status: z.enum(["open", "resolved"]).optional(),
   severity: z
     .string()

@@ -16,6 +16,7 @@ import { loadDetectionSettings } from "../services/detection-store";
 import { emptyMetricState } from "../detect/metric";
 import { HOUR_HORIZON_MS, MINUTE_MS, type WindowRecord } from "./minute-counts";
 import { publishState, type EndpointState, type Baselines, baselinesOf } from "./publish";
+import type { ObjectMeta } from "./object-meta";
 import type { EndpointWindows } from "./windows";
 
 /** A minute closes this long after its end (event time), for records that arrive slightly out of order. */
@@ -49,21 +50,14 @@ export class DetectionRunner {
 
   constructor(
     private readonly sql: SqlStorage,
+    private readonly store: ObjectMeta,
     private readonly windows: EndpointWindows,
     private readonly db: () => D1Database,
     private readonly waitUntil: (p: Promise<unknown>) => void,
   ) {}
 
-  private meta(key: string): string | null {
-    return this.sql.exec<{ value: string }>("SELECT value FROM meta WHERE key = ?", key).toArray()[0]?.value ?? null;
-  }
-
-  private setMeta(key: string, value: string): void {
-    this.sql.exec("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)", key, value);
-  }
-
   watermark(): number | null {
-    const w = this.meta("watermark");
+    const w = this.store.get("watermark");
     return w === null ? null : Number(w);
   }
 
@@ -113,9 +107,9 @@ export class DetectionRunner {
     // A client clock running fast must not close minutes other clients are still sending: live
     // records move the clock at most to the wall clock.
     const capped = now === null ? newest : Math.min(newest, now);
-    if (current === null || capped > current) this.setMeta("watermark", String(capped));
-    if (this.meta("last_evaluated") === null) this.setMeta("last_evaluated", String(firstMinute - MINUTE_MS));
-    if (now !== null && now - Math.max(newest, current ?? 0) <= LIVE_LAG_MS) this.setMeta("live_at", String(now));
+    if (current === null || capped > current) this.store.set("watermark", String(capped));
+    if (this.store.get("last_evaluated") === null) this.store.set("last_evaluated", String(firstMinute - MINUTE_MS));
+    if (now !== null && now - Math.max(newest, current ?? 0) <= LIVE_LAG_MS) this.store.set("live_at", String(now));
   }
 
   /**
@@ -151,7 +145,7 @@ export class DetectionRunner {
 
   /** Whether the silence alarm should keep closing minutes on wall-clock time. */
   isLive(now: number): boolean {
-    const liveAt = Number(this.meta("live_at") ?? 0);
+    const liveAt = Number(this.store.get("live_at") ?? 0);
     return liveAt > 0 && now - liveAt <= LIVE_EXPIRY_MS;
   }
 
@@ -161,7 +155,7 @@ export class DetectionRunner {
    * transaction.
    */
   evaluateUntil(until: number, grace: number, endpoint: Endpoint, cfg: DetectionConfig): Evaluation[] {
-    const lastRaw = this.meta("last_evaluated");
+    const lastRaw = this.store.get("last_evaluated");
     if (lastRaw === null) return [];
     const closable = Math.floor((until - grace) / MINUTE_MS) * MINUTE_MS - MINUTE_MS;
     let minute = Number(lastRaw) + MINUTE_MS;
@@ -180,15 +174,15 @@ export class DetectionRunner {
       if (ev.incident) this.putIncident(ev.incident);
       out.push(ev);
     }
-    this.setMeta("engine_state", JSON.stringify(state));
-    this.setMeta("last_evaluated", String(closable));
+    this.store.set("engine_state", JSON.stringify(state));
+    this.store.set("last_evaluated", String(closable));
     const last = out[out.length - 1];
     if (last) this.storeState(last, endpoint, baselinesOf(state));
     return out;
   }
 
   engineState(): EngineState {
-    const raw = this.meta("engine_state");
+    const raw = this.store.get("engine_state");
     return raw === null ? emptyEngineState() : (JSON.parse(raw) as EngineState);
   }
 
@@ -210,12 +204,12 @@ export class DetectionRunner {
       open_incident_id: ev.state.machine.open?.id ?? null,
       evaluated_at: ev.minute,
     };
-    this.setMeta("endpoint_state", JSON.stringify(state));
-    this.setMeta("state_dirty", "1");
+    this.store.set("endpoint_state", JSON.stringify(state));
+    this.store.set("state_dirty", "1");
   }
 
   endpointState(): EndpointState | null {
-    const raw = this.meta("endpoint_state");
+    const raw = this.store.get("endpoint_state");
     return raw === null ? null : (JSON.parse(raw) as EndpointState);
   }
 
@@ -228,13 +222,13 @@ export class DetectionRunner {
 
   /** Whether D1 is behind (changed incidents or state not yet written). */
   needsSync(): boolean {
-    return this.meta("state_dirty") === "1" || this.sql.exec("SELECT 1 FROM incidents WHERE dirty = 1 LIMIT 1").toArray().length > 0;
+    return this.store.get("state_dirty") === "1" || this.sql.exec("SELECT 1 FROM incidents WHERE dirty = 1 LIMIT 1").toArray().length > 0;
   }
 
   /** Copies changed incidents and the endpoint's state to D1; throws when D1 fails (the caller retries). */
   async sync(eventsProcessed: number): Promise<void> {
     const dirty = this.sql.exec<{ id: string; body: string }>("SELECT id, body FROM incidents WHERE dirty = 1 LIMIT 100").toArray();
-    const state = this.meta("state_dirty") === "1" ? this.endpointState() : null;
+    const state = this.store.get("state_dirty") === "1" ? this.endpointState() : null;
     if (dirty.length === 0 && !state) return;
     await publishState(
       this.db(),
@@ -253,12 +247,12 @@ export class DetectionRunner {
   restoreOpenIncident(before: EngineState): void {
     if (!before.machine.open) return;
     const state = this.engineState();
-    this.setMeta("engine_state", JSON.stringify({ ...state, machine: { ...state.machine, open: before.machine.open } }));
+    this.store.set("engine_state", JSON.stringify({ ...state, machine: { ...state.machine, open: before.machine.open } }));
   }
 
   /** Forgets windows, engine state and the clock (for re-evaluation); open incidents are kept for the caller to settle. */
   reset(): void {
     this.windows.clear();
-    for (const key of ["watermark", "last_evaluated", "engine_state"]) this.sql.exec("DELETE FROM meta WHERE key = ?", key);
+    for (const key of ["watermark", "last_evaluated", "engine_state"]) this.store.delete(key);
   }
 }

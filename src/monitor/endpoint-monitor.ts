@@ -21,6 +21,7 @@ import { MAX_COUNTER, SCHEMA_STATEMENTS, SCHEMA_VERSION } from "./buffer-sql";
 import { ALARM_GRACE_MS, DETECTION_SCHEMA, DetectionRunner } from "./detection-runner";
 import { flushBatch } from "./flush";
 import { MINUTE_MS, flushBackoffMs } from "./minute-counts";
+import { ObjectMeta } from "./object-meta";
 import { RecordBuffer } from "./record-buffer";
 import { reevaluateFromD1, type ReevaluateResult } from "./reevaluate";
 import { buildDetail, buildStats, type EndpointDetail, type EndpointStats } from "./stats";
@@ -56,6 +57,7 @@ export class EndpointMonitor extends DurableObject<Env> {
   private heldBack: LogRecord[] = [];
   /** Whether (service, method, route) is in `meta` already; saves a write per hand-off. */
   private identityStored = false;
+  private readonly store: ObjectMeta;
   private readonly buffer: RecordBuffer;
   private readonly windows: EndpointWindows;
   readonly detection: DetectionRunner;
@@ -64,9 +66,10 @@ export class EndpointMonitor extends DurableObject<Env> {
     super(ctx, env);
     this.sql = ctx.storage.sql;
     this.logsDb = env.DB;
+    this.store = new ObjectMeta(this.sql);
     this.buffer = new RecordBuffer(this.sql);
     this.windows = new EndpointWindows(this.sql);
-    this.detection = new DetectionRunner(this.sql, this.windows, () => this.logsDb, (p) => this.ctx.waitUntil(p));
+    this.detection = new DetectionRunner(this.sql, this.store, this.windows, () => this.logsDb, (p) => this.ctx.waitUntil(p));
     void ctx.blockConcurrencyWhile(async () => this.migrate());
   }
 
@@ -75,33 +78,10 @@ export class EndpointMonitor extends DurableObject<Env> {
     this.sql.exec("INSERT OR REPLACE INTO meta (key, value) VALUES ('schema_version', ?)", String(SCHEMA_VERSION));
   }
 
-  /** Adds to several counters in one statement, skipping zeros. */
-  private addCounters(increments: Record<string, number>): void {
-    const entries = Object.entries(increments).filter(([, n]) => n !== 0);
-    if (entries.length === 0) return;
-    this.sql.exec(
-      `INSERT INTO counters (name, value) VALUES ${entries.map(() => "(?, ?)").join(", ")}
-       ON CONFLICT (name) DO UPDATE SET value = value + excluded.value`,
-      ...entries.flat(),
-    );
-  }
-
-  private counter(name: string): number {
-    return this.sql.exec<{ value: number }>("SELECT value FROM counters WHERE name = ?", name).toArray()[0]?.value ?? 0;
-  }
-
-  private meta(key: string): string | null {
-    return this.sql.exec<{ value: string }>("SELECT value FROM meta WHERE key = ?", key).toArray()[0]?.value ?? null;
-  }
-
-  private setMeta(key: string, value: string): void {
-    this.sql.exec("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)", key, value);
-  }
-
   private endpoint(fallback?: LogRecord): Endpoint | null {
-    const service = this.meta("service") ?? fallback?.service;
-    const method = this.meta("method") ?? fallback?.method;
-    const route = this.meta("route") ?? fallback?.route;
+    const service = this.store.get("service") ?? fallback?.service;
+    const method = this.store.get("method") ?? fallback?.method;
+    const route = this.store.get("route") ?? fallback?.route;
     return service && method && route ? { service, method, route } : null;
   }
 
@@ -112,18 +92,18 @@ export class EndpointMonitor extends DurableObject<Env> {
       const fresh = this.buffer.insert(records);
       const first = fresh[0];
       if (first && !this.identityStored) {
-        this.sql.exec("INSERT OR IGNORE INTO meta (key, value) VALUES ('service', ?), ('method', ?), ('route', ?)", first.service, first.method, first.route);
+        this.store.setIdentity(first);
       }
       const newest = fresh.reduce((max, r) => Math.max(max, r.timestamp), 0);
       if (newest > 0) this.sql.exec(MAX_COUNTER, "last_event_at", newest);
-      this.addCounters({ received: fresh.length, duplicates: records.length - fresh.length, handoffs: 1 });
+      this.store.addCounters({ received: fresh.length, duplicates: records.length - fresh.length, handoffs: 1 });
       return { result: { stored: fresh.length, duplicates: records.length - fresh.length }, fresh };
     });
     if (result.stored > 0) this.identityStored = true;
     // Also for a hand-off of duplicates only: its first try may have committed and then lost
     // the alarm (the object reset between the two). While D1 is failing the backoff alarm is
     // left where it is: hand-offs must not turn the backoff into a retry per hand-off.
-    const backingOff = Number(this.meta("consecutive_flush_failures") ?? 0) > 0;
+    const backingOff = Number(this.store.get("consecutive_flush_failures") ?? 0) > 0;
     if (records.length > 0) await this.scheduleAlarm(now + this.flushDelayMs(), backingOff);
     // The records are safe from here; detection runs in its own transaction (with the settings
     // as cached: never a D1 wait before the commit), and a failure of it never fails the hand-off.
@@ -139,7 +119,7 @@ export class EndpointMonitor extends DurableObject<Env> {
     try {
       const { late, evaluations } = this.ctx.storage.transactionSync(() => {
         const out = this.detection.absorb(records, now, endpoint, cfg);
-        this.addCounters({ late: out.late });
+        this.store.addCounters({ late: out.late });
         return out;
       });
       this.logChanges(endpoint, evaluations);
@@ -226,14 +206,14 @@ export class EndpointMonitor extends DurableObject<Env> {
     while (Date.now() - started < FLUSH_BUDGET_MS) {
       const batch = this.buffer.nextBatch();
       if (batch.keys.length === 0) break;
-      const failuresSoFar = Number(this.meta("consecutive_flush_failures") ?? 0);
+      const failuresSoFar = Number(this.store.get("consecutive_flush_failures") ?? 0);
       const outcome = await flushBatch(this.logsDb, batch, Date.now(), failuresSoFar);
       if (outcome.kind === "failed") {
         const failures = failuresSoFar + 1;
         const retryIn = flushBackoffMs(failures);
         this.ctx.storage.transactionSync(() => {
-          this.setMeta("consecutive_flush_failures", String(failures));
-          this.addCounters({ flush_failures: 1 });
+          this.store.set("consecutive_flush_failures", String(failures));
+          this.store.addCounters({ flush_failures: 1 });
         });
         log("error", "d1_flush_failed", {
           endpoint: this.ctx.id.name ?? null,
@@ -251,9 +231,9 @@ export class EndpointMonitor extends DurableObject<Env> {
       const flushedAt = Date.now();
       this.ctx.storage.transactionSync(() => {
         this.buffer.markFlushed(written, poisoned, flushedAt);
-        this.addCounters({ flushed: written.length, quarantined: poisoned.length });
-        this.setMeta("consecutive_flush_failures", "0");
-        this.setMeta("last_flush_at", String(flushedAt));
+        this.store.addCounters({ flushed: written.length, quarantined: poisoned.length });
+        this.store.set("consecutive_flush_failures", "0");
+        this.store.set("last_flush_at", String(flushedAt));
       });
       for (const p of poisoned) {
         log("error", "d1_record_quarantined", { endpoint: this.ctx.id.name ?? null, record_key: p.key, message: p.error });
@@ -266,7 +246,7 @@ export class EndpointMonitor extends DurableObject<Env> {
   private async syncDetection(): Promise<boolean> {
     for (let round = 0; round < 20 && this.detection.needsSync(); round++) {
       try {
-        await this.detection.sync(this.counter("received"));
+        await this.detection.sync(this.store.counter("received"));
         this.syncFailures = 0;
       } catch (err) {
         this.syncFailures++;
@@ -279,22 +259,22 @@ export class EndpointMonitor extends DurableObject<Env> {
 
   /** Counters, backlog and the last hour of minute buckets. */
   async stats(): Promise<EndpointStats> {
-    const lastFlush = this.meta("last_flush_at");
+    const lastFlush = this.store.get("last_flush_at");
     return buildStats(this.windows, {
-      service: this.meta("service"),
-      method: this.meta("method"),
-      route: this.meta("route"),
-      received: this.counter("received"),
-      handoffs: this.counter("handoffs"),
-      duplicates: this.counter("duplicates"),
-      late: this.counter("late"),
-      flushed: this.counter("flushed"),
+      service: this.store.get("service"),
+      method: this.store.get("method"),
+      route: this.store.get("route"),
+      received: this.store.counter("received"),
+      handoffs: this.store.counter("handoffs"),
+      duplicates: this.store.counter("duplicates"),
+      late: this.store.counter("late"),
+      flushed: this.store.counter("flushed"),
       backlog: this.buffer.backlog(),
-      flush_failures: this.counter("flush_failures"),
-      quarantined: this.counter("quarantined"),
-      consecutive_flush_failures: Number(this.meta("consecutive_flush_failures") ?? 0),
+      flush_failures: this.store.counter("flush_failures"),
+      quarantined: this.store.counter("quarantined"),
+      consecutive_flush_failures: Number(this.store.get("consecutive_flush_failures") ?? 0),
       last_flush_at: lastFlush === null ? null : Number(lastFlush),
-      last_event_at: this.counter("last_event_at") || null,
+      last_event_at: this.store.counter("last_event_at") || null,
     });
   }
 
@@ -308,7 +288,7 @@ export class EndpointMonitor extends DurableObject<Env> {
    * last `lookbackMinutes` of event time (after flushing what is buffered), then publishes.
    */
   async reevaluate(lookbackMinutes: number, identity: Endpoint): Promise<ReevaluateResult> {
-    this.sql.exec("INSERT OR IGNORE INTO meta (key, value) VALUES ('service', ?), ('method', ?), ('route', ?)", identity.service, identity.method, identity.route);
+    this.store.setIdentity(identity);
     const endpoint = this.endpoint() ?? identity;
     if (this.reevaluating) throw new Error("a re-evaluation of this endpoint is already running");
     await this.flush();

@@ -6,6 +6,7 @@ import { and, desc, eq, gte, lte, sql, type SQL } from "drizzle-orm";
 import type { DrizzleD1Database } from "drizzle-orm/d1";
 import { z } from "zod";
 import { requestLogs } from "../db/schema";
+import { endpointFilterFields } from "../http/filters";
 
 export const epochOrIso = z.union([z.string(), z.number()]).transform((value, ctx) => {
   const ms = typeof value === "number" || /^\d+$/.test(value) ? Number(value) : Date.parse(value);
@@ -18,14 +19,7 @@ export const epochOrIso = z.union([z.string(), z.number()]).transform((value, ct
 
 /** Query-string filters of `GET /v1/logs`. */
 export const logFilters = z.object({
-  service: z.string().min(1).max(64).optional(),
-  method: z
-    .string()
-    .min(1)
-    .max(16)
-    .transform((m) => m.toUpperCase())
-    .optional(),
-  route: z.string().min(1).max(256).optional(),
+  ...endpointFilterFields,
   status: z
     .string()
     .regex(/^([1-5]\d\d|[1-5]xx)$/i, "must be a status such as 503 or a class such as 5xx")

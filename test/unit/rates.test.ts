@@ -1,4 +1,5 @@
 import { describe, expect, it } from "vitest";
+import { prng } from "../prng";
 import { ERROR_RATE_PARAMS, emptyRateState, poissonCdf, rateStep, usualRate, type RateState } from "../../src/detect/rates";
 
 const GUARD = { min_requests: 20, min_events: 5 };
@@ -8,16 +9,6 @@ interface Minute {
   count: number;
 }
 
-/** Seeded PRNG (mulberry32), so that the noisy runs are the same on every run. */
-function prng(seed: number): () => number {
-  let a = seed;
-  return () => {
-    a = (a + 0x6d2b79f5) | 0;
-    let t = Math.imul(a ^ (a >>> 15), 1 | a);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** Knuth's Poisson sampler (fine for small means). */
 function poissonSample(random: () => number, mean: number): number {

@@ -1,16 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { LatencySketch } from "../../src/detect/sketch";
+import { prng as rng } from "../prng";
 
-/** A deterministic pseudo-random source (mulberry32), so a failure can be replayed. */
-function rng(seed: number): () => number {
-  let a = seed;
-  return () => {
-    a = (a + 0x6d2b79f5) | 0;
-    let t = Math.imul(a ^ (a >>> 15), 1 | a);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** Log-normal latencies (median about 120 ms, a heavy tail), as request latencies look. */
 function latencies(n: number, seed: number): number[] {
