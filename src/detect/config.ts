@@ -31,6 +31,8 @@ const overrides = z.strictObject({
   min_events: z.number().int().min(1).max(100_000).optional(),
   /** Clean minutes in a row before an incident is resolved. */
   resolve_after_minutes: z.number().int().min(1).max(1440).optional(),
+  /** Apdex T of the summaries: satisfied at or under T, tolerating up to 4T. */
+  apdex_t_ms: z.number().positive().max(600_000).optional(),
 });
 
 const ENDPOINT_KEY = /^[A-Z]{1,16} \/.{0,255}$/;
@@ -51,6 +53,7 @@ export interface DetectionConfig {
   min_requests: number;
   min_events: number;
   resolve_after_minutes: number;
+  apdex_t_ms: number;
 }
 
 /**
@@ -64,6 +67,7 @@ export const DEFAULT_DETECTION: DetectionConfig = {
   min_requests: 20,
   min_events: 5,
   resolve_after_minutes: 15,
+  apdex_t_ms: 500,
 };
 
 /** The settings of one endpoint: defaults, then the service's, then the endpoint's override. */
@@ -77,6 +81,7 @@ export function resolveDetection(settings: DetectionSettings | null, method: str
     if (layer.min_requests !== undefined) out.min_requests = layer.min_requests;
     if (layer.min_events !== undefined) out.min_events = layer.min_events;
     if (layer.resolve_after_minutes !== undefined) out.resolve_after_minutes = layer.resolve_after_minutes;
+    if (layer.apdex_t_ms !== undefined) out.apdex_t_ms = layer.apdex_t_ms;
   }
   return out;
 }
