@@ -1,0 +1,203 @@
+/**
+ * Retention: raw logs past `RAW_RETENTION_DAYS` (or the control API's `older_than_hours`),
+ * resolved incidents past `INCIDENT_RETENTION_DAYS` (by resolution time) and summaries past
+ * `SUMMARY_RETENTION_DAYS` (by bucket start) are deleted in chunks of at most `PRUNE_CHUNK_ROWS`
+ * rows per statement, so that no statement nears D1's limits and a run can stop between chunks
+ * at its deadline. No cursor is kept: the cutoffs come from the clock, so the next run simply
+ * carries on. Each part runs at least one chunk per run, so a spent budget still makes progress.
+ *
+ * With an R2 bucket bound as `ARCHIVE`, raw logs are read in (timestamp, seq) keyset order, written
+ * per service and UTC hour (`archive.ts`), and only the rows whose object was written are then
+ * deleted, by seq. A failed put keeps its rows and is reported; the keyset moves past them, so the
+ * run goes on with the other groups (one bad object must not stall retention) and the next run
+ * retries them. When every put of a chunk failed, R2 is taken to be down and the raw part stops
+ * rather than read chunk after chunk it cannot archive. A crash between a put and its delete
+ * archives those rows twice (in two objects), never zero times.
+ */
+import { and, asc, eq, gt, gte, inArray, lt, or, sql, type SQL } from "drizzle-orm";
+import { drizzle, type DrizzleD1Database } from "drizzle-orm/d1";
+import { incidents, requestLogs, summaries } from "../db/schema";
+import type { JobContext, JobOutcome } from "../cron/jobs";
+import { log } from "../http/log";
+import { retentionMs } from "../ingest/routes";
+import { groupByServiceHour, hourPrefix, writeGroup, type ArchiveGroup, type RawLog } from "./archive";
+
+/** Most rows one statement deletes (or one archive chunk reads). */
+export const PRUNE_CHUNK_ROWS = 5_000;
+/** Puts in flight at once (a Worker has 6 simultaneous connections). */
+const ARCHIVE_CONCURRENCY = 6;
+/** Archive objects per run, well under the per-invocation subrequest limit. */
+const MAX_ARCHIVE_OBJECTS_PER_RUN = 2_000;
+/** Summary granularities, listed so the delete uses the (granularity, bucket_start) index. */
+const GRANULARITIES = ["hour", "day"];
+const DAY_MS = 86_400_000;
+const MAX_REPORTED_ERRORS = 10;
+
+type Db = DrizzleD1Database<Record<string, never>>;
+
+export interface PartReport {
+  /** Rows older than this (epoch ms) are pruned. */
+  cutoff: number;
+  deleted: number;
+  /** Nothing past the cutoff is left (false: stopped at the deadline, or rows kept after a failed archive). */
+  finished: boolean;
+}
+
+export interface RawReport extends PartReport {
+  archived: boolean;
+  archived_rows: number;
+  archive_objects: number;
+  /** Rows kept because their archive write failed (retried by the next run). */
+  archive_failed_rows: number;
+  errors: string[];
+}
+
+function retentionDays(value: string | undefined, fallback: number): number {
+  const days = Number(value);
+  return (Number.isFinite(days) && days > 0 ? days : fallback) * DAY_MS;
+}
+
+/** The retention job: prunes incidents, summaries and raw logs (archiving them first when R2 is bound). */
+export async function prune(env: Env, ctx: JobContext & { olderThanMs?: number }): Promise<JobOutcome> {
+  const db = drizzle(env.DB);
+  const incidentCutoff = ctx.now - retentionDays(env.INCIDENT_RETENTION_DAYS, 90);
+  const summaryCutoff = ctx.now - retentionDays(env.SUMMARY_RETENTION_DAYS, 400);
+  const rawCutoff = ctx.now - (ctx.olderThanMs ?? retentionMs(env));
+
+  // The small tables first: one chunk each in the usual case, and never starved by a raw backlog.
+  const incidentReport = await deleteInChunks(incidentCutoff, ctx.deadline, () => deleteIncidents(db, incidentCutoff));
+  const summaryReport = await deleteInChunks(summaryCutoff, ctx.deadline, () => deleteSummaries(db, summaryCutoff));
+  const raw = env.ARCHIVE
+    ? await archiveRawLogs(db, env.ARCHIVE, rawCutoff, ctx.deadline)
+    : { ...(await deleteInChunks(rawCutoff, ctx.deadline, () => deleteRawLogs(db, rawCutoff))), ...noArchive() };
+
+  return {
+    rows: incidentReport.deleted + summaryReport.deleted + raw.deleted,
+    detail: {
+      finished: incidentReport.finished && summaryReport.finished && raw.finished,
+      raw_logs: raw,
+      incidents: incidentReport,
+      summaries: summaryReport,
+    },
+  };
+}
+
+function noArchive(): Omit<RawReport, keyof PartReport> {
+  return { archived: false, archived_rows: 0, archive_objects: 0, archive_failed_rows: 0, errors: [] };
+}
+
+/** Runs a chunked delete until a chunk comes back short, or the deadline passed after the first chunk. */
+async function deleteInChunks(cutoff: number, deadline: number, chunk: () => Promise<number>): Promise<PartReport> {
+  let deleted = 0;
+  for (let i = 0; ; i++) {
+    if (i > 0 && Date.now() >= deadline) return { cutoff, deleted, finished: false };
+    const n = await chunk();
+    deleted += n;
+    if (n < PRUNE_CHUNK_ROWS) return { cutoff, deleted, finished: true };
+  }
+}
+
+async function deleteRawLogs(db: Db, cutoff: number): Promise<number> {
+  const chunk = db
+    .select({ seq: requestLogs.seq })
+    .from(requestLogs)
+    .where(lt(requestLogs.timestamp, cutoff))
+    .limit(PRUNE_CHUNK_ROWS);
+  const result = await db.delete(requestLogs).where(inArray(requestLogs.seq, chunk));
+  return result.meta.changes;
+}
+
+async function deleteIncidents(db: Db, cutoff: number): Promise<number> {
+  const chunk = db
+    .select({ id: incidents.id })
+    .from(incidents)
+    // An incident opens before it resolves: the opened_at bound lets the (status, opened_at) index
+    // narrow the scan, resolved_at decides.
+    .where(and(eq(incidents.status, "resolved"), lt(incidents.openedAt, cutoff), lt(incidents.resolvedAt, cutoff)))
+    .limit(PRUNE_CHUNK_ROWS);
+  const result = await db.delete(incidents).where(inArray(incidents.id, chunk));
+  return result.meta.changes;
+}
+
+async function deleteSummaries(db: Db, cutoff: number): Promise<number> {
+  // Summaries have a composite key: the chunk is chosen by rowid.
+  const chunk = db
+    .select({ rowid: sql<number>`rowid` })
+    .from(summaries)
+    .where(and(inArray(summaries.granularity, GRANULARITIES), lt(summaries.bucketStart, cutoff)))
+    .limit(PRUNE_CHUNK_ROWS);
+  const result = await db.delete(summaries).where(sql`rowid IN ${chunk}`);
+  return result.meta.changes;
+}
+
+type PutResult = { group: ArchiveGroup; key: string } | { group: ArchiveGroup; error: string };
+
+/** Archives raw logs past the cutoff chunk by chunk, deleting exactly the rows whose object was written. */
+async function archiveRawLogs(db: Db, bucket: R2Bucket, cutoff: number, deadline: number): Promise<RawReport> {
+  const report: RawReport = { cutoff, deleted: 0, finished: false, ...noArchive(), archived: true };
+  let after: { timestamp: number; seq: number } | null = null;
+  let scanned = false;
+  for (let i = 0; ; i++) {
+    if (i > 0 && (Date.now() >= deadline || report.archive_objects >= MAX_ARCHIVE_OBJECTS_PER_RUN)) break;
+    const keyset: SQL | undefined = after
+      ? and(gte(requestLogs.timestamp, after.timestamp), or(gt(requestLogs.timestamp, after.timestamp), gt(requestLogs.seq, after.seq)))
+      : undefined;
+    const rows: RawLog[] = await db
+      .select()
+      .from(requestLogs)
+      .where(and(lt(requestLogs.timestamp, cutoff), keyset))
+      .orderBy(asc(requestLogs.timestamp), asc(requestLogs.seq))
+      .limit(PRUNE_CHUNK_ROWS);
+    const last = rows.at(-1);
+    if (!last) {
+      scanned = true;
+      break;
+    }
+    after = { timestamp: last.timestamp, seq: last.seq };
+
+    const results = await mapLimit(groupByServiceHour(rows), ARCHIVE_CONCURRENCY, async (group): Promise<PutResult> => {
+      try {
+        return { group, key: await writeGroup(bucket, group) };
+      } catch (err) {
+        return { group, error: err instanceof Error ? err.message : String(err) };
+      }
+    });
+    const seqs: number[] = [];
+    for (const result of results) {
+      if ("key" in result) {
+        report.archive_objects++;
+        for (const row of result.group.rows) seqs.push(row.seq);
+        continue;
+      }
+      const where = hourPrefix(result.group.service, result.group.hourStart);
+      report.archive_failed_rows += result.group.rows.length;
+      if (report.errors.length < MAX_REPORTED_ERRORS) report.errors.push(`${where}: ${result.error}`);
+      log("error", "archive_write_failed", { object: where, rows: result.group.rows.length, message: result.error });
+    }
+    if (seqs.length > 0) {
+      const deleted = await db.delete(requestLogs).where(sql`${requestLogs.seq} IN (SELECT value FROM json_each(${JSON.stringify(seqs)}))`);
+      report.archived_rows += seqs.length;
+      report.deleted += deleted.meta.changes;
+    } else {
+      // Not one object of this chunk could be written: R2 is down, stop here.
+      break;
+    }
+    if (rows.length < PRUNE_CHUNK_ROWS) {
+      scanned = true;
+      break;
+    }
+  }
+  report.finished = scanned && report.archive_failed_rows === 0;
+  return report;
+}
+
+/** Maps with at most `limit` calls in flight, keeping the order. */
+async function mapLimit<T, R>(items: readonly T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
+  const out: R[] = [];
+  const entries = items.entries();
+  const worker = async (): Promise<void> => {
+    for (const [index, item] of entries) out[index] = await fn(item);
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+  return out;
+}

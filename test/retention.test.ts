@@ -1,0 +1,313 @@
+/**
+ * Retention: boundaries of each part, the R2 archive (content, parts, never overwriting), no row
+ * deleted whose archive write failed, and chunking under a deadline. Old rows are written to D1
+ * directly (ingest rejects them); the clock of a run is a fixed `now`.
+ */
+import { env } from "cloudflare:test";
+import { drizzle } from "drizzle-orm/d1";
+import { beforeEach, describe, expect, it } from "vitest";
+import { incidents, summaries } from "../src/db/schema";
+import { LOG_COLUMNS, writeLogBatch, type LogRow } from "../src/db/log-writer";
+import { hourPrefix } from "../src/retention/archive";
+import { PRUNE_CHUNK_ROWS, prune, type PartReport, type RawReport } from "../src/retention/prune";
+
+const HOUR = 3_600_000;
+const DAY = 24 * HOUR;
+const NOW = Date.UTC(2026, 6, 15, 12, 0, 0);
+const RAW_CUTOFF = NOW - 7 * DAY;
+const INCIDENT_CUTOFF = NOW - 90 * DAY;
+const SUMMARY_CUTOFF = NOW - 400 * DAY;
+
+type Detail = { finished: boolean; raw_logs: RawReport; incidents: PartReport; summaries: PartReport };
+
+const { ARCHIVE: _archive, ...envWithoutArchive } = env;
+const noArchive: Env = envWithoutArchive;
+
+function run(e: Env, over: { deadline?: number; olderThanMs?: number } = {}) {
+  return prune(e, { now: NOW, deadline: Date.now() + 60_000, cursor: null, ...over }).then((o) => ({
+    rows: o.rows,
+    detail: o.detail as Detail,
+  }));
+}
+
+function bucket(): R2Bucket {
+  if (!env.ARCHIVE) throw new Error("ARCHIVE is not bound (vitest.config.ts)");
+  return env.ARCHIVE;
+}
+
+let counter = 0;
+/** A stored log row, with text worth round-tripping (unicode, JSON attributes, an error). */
+function logRow(service: string, timestamp: number): LogRow {
+  const i = counter++;
+  return [
+    `t:${service}:${i}`, timestamp, timestamp + 7, service, "GET", "/items/:id", `/items/${i}?q=é`, i % 3 === 0 ? 503 : 200,
+    12.5 + i, null, 10, i, i % 3 === 0 ? "upstream “timeout”" : null, i % 2 === 0 ? 1 : 0, null, `req-${i}`, null,
+    "curl/8", null, "eu", JSON.stringify({ tier: "gold", n: i }), "ingest", 0,
+  ];
+}
+
+/** Writes rows through the real D1 batch writer, 1,000 per batch. */
+async function insertLogs(rows: readonly LogRow[]): Promise<void> {
+  for (let i = 0; i < rows.length; i += 1000) {
+    await writeLogBatch(env.DB, rows.slice(i, i + 1000).map((r) => JSON.stringify(r)), NOW);
+  }
+}
+
+async function logKeys(): Promise<string[]> {
+  const { results } = await env.DB.prepare("SELECT record_key FROM request_logs ORDER BY record_key").all<{ record_key: string }>();
+  return results.map((r) => r.record_key);
+}
+
+async function seqOf(keys: string[]): Promise<Map<string, number>> {
+  const { results } = await env.DB.prepare("SELECT record_key, seq FROM request_logs").all<{ record_key: string; seq: number }>();
+  const all = new Map(results.map((r) => [r.record_key, r.seq]));
+  return new Map(keys.map((k) => [k, all.get(k) ?? -1]));
+}
+
+/** The archived line a row must become: stored columns by SQL name, booleans as booleans. */
+function expectedLine(row: LogRow, seq: number): Record<string, unknown> {
+  const line: Record<string, unknown> = { seq, ...Object.fromEntries(LOG_COLUMNS.map((c, i) => [c, row[i]])) };
+  line.response_empty = line.response_empty === 1;
+  line.inconsistent = line.inconsistent === 1;
+  return line;
+}
+
+async function archiveKeys(): Promise<string[]> {
+  const keys: string[] = [];
+  let cursor: string | undefined;
+  do {
+    const page = await bucket().list({ prefix: "raw/", cursor });
+    keys.push(...page.objects.map((o) => o.key));
+    cursor = page.truncated ? page.cursor : undefined;
+  } while (cursor);
+  return keys.sort();
+}
+
+async function readArchive(key: string): Promise<Record<string, unknown>[]> {
+  const object = await bucket().get(key);
+  if (!object) throw new Error(`no object ${key}`);
+  const text = await new Response(object.body.pipeThrough(new DecompressionStream("gzip"))).text();
+  expect(text.endsWith("\n")).toBe(true);
+  return text.trimEnd().split("\n").map((line) => JSON.parse(line) as Record<string, unknown>);
+}
+
+function incident(id: string, status: "open" | "resolved", openedAt: number, resolvedAt: number | null) {
+  return {
+    id, service: "svc", method: "GET", route: "/x", severity: "warning", status, openedAt, resolvedAt,
+    lastEventAt: resolvedAt ?? openedAt, severityScore: 1, healthScore: 50, action: "watch", signals: "[]",
+    figures: "{}", explanation: "", updatedAt: NOW,
+  };
+}
+
+function summary(granularity: "hour" | "day", bucketStart: number) {
+  return {
+    granularity, service: "svc", method: "GET", route: "/x", bucketStart, count: 1, status2xx: 1, status3xx: 0,
+    status4xx: 0, status5xx: 0, silentFailures: 0, inconsistent: 0, bytes: 0, latencySum: 10, apdexSatisfied: 1,
+    apdexTolerating: 0, apdexTMs: 500, sketch: "{}", updatedAt: NOW,
+  };
+}
+
+beforeEach(async () => {
+  await env.DB.batch(["request_logs", "incidents", "summaries"].map((t) => env.DB.prepare(`DELETE FROM ${t}`)));
+  const keys = await archiveKeys();
+  if (keys.length > 0) await bucket().delete(keys);
+});
+
+describe("prune without an archive", () => {
+  it("deletes exactly what is past each retention", async () => {
+    await insertLogs([
+      logRow("gone", RAW_CUTOFF - 1), logRow("gone", RAW_CUTOFF - 3 * DAY),
+      logRow("kept", RAW_CUTOFF + 1), logRow("kept", RAW_CUTOFF), logRow("kept", NOW - HOUR),
+    ]);
+    const db = drizzle(env.DB);
+    for (const i of [
+      incident("resolved-old", "resolved", INCIDENT_CUTOFF - 2 * DAY, INCIDENT_CUTOFF - 1),
+      incident("resolved-inside", "resolved", INCIDENT_CUTOFF - 2 * DAY, INCIDENT_CUTOFF + 1),
+      incident("open-old", "open", INCIDENT_CUTOFF - 200 * DAY, null),
+      incident("resolved-new", "resolved", NOW - DAY, NOW - HOUR),
+    ]) await db.insert(incidents).values(i);
+    for (const s of [
+      summary("hour", SUMMARY_CUTOFF - 1), summary("day", SUMMARY_CUTOFF - DAY),
+      summary("hour", SUMMARY_CUTOFF), summary("day", SUMMARY_CUTOFF + 1), summary("hour", NOW - HOUR),
+    ]) await db.insert(summaries).values(s);
+
+    const { rows, detail } = await run(noArchive);
+
+    expect((await logKeys()).every((k) => k.startsWith("t:kept:"))).toBe(true);
+    expect(await logKeys()).toHaveLength(3);
+    const left = await db.select({ id: incidents.id }).from(incidents);
+    expect(left.map((r) => r.id).sort()).toEqual(["open-old", "resolved-inside", "resolved-new"]);
+    const buckets = await db.select({ g: summaries.granularity, b: summaries.bucketStart }).from(summaries);
+    expect(buckets.map((s) => s.b - SUMMARY_CUTOFF).sort((a, b) => a - b)).toEqual([0, 1, NOW - HOUR - SUMMARY_CUTOFF]);
+    expect(rows).toBe(2 + 1 + 2);
+    expect(detail.finished).toBe(true);
+    expect(detail.raw_logs).toMatchObject({ cutoff: RAW_CUTOFF, deleted: 2, finished: true, archived: false });
+    expect(detail.incidents).toEqual({ cutoff: INCIDENT_CUTOFF, deleted: 1, finished: true });
+    expect(detail.summaries).toEqual({ cutoff: SUMMARY_CUTOFF, deleted: 2, finished: true });
+    expect(await archiveKeys()).toEqual([]);
+
+    const again = await run(noArchive);
+    expect(again.rows).toBe(0);
+    expect(again.detail.finished).toBe(true);
+  });
+
+  it("olderThanMs overrides the raw retention only", async () => {
+    await insertLogs([logRow("gone", NOW - 2 * HOUR - 1), logRow("kept", NOW - 2 * HOUR + 1)]);
+    await drizzle(env.DB).insert(incidents).values(incident("resolved-new", "resolved", NOW - DAY, NOW - 3 * HOUR));
+    const { rows, detail } = await run(noArchive, { olderThanMs: 2 * HOUR });
+    expect(await logKeys()).toEqual([expect.stringMatching(/^t:kept:/)]);
+    expect(rows).toBe(1);
+    expect(detail.raw_logs.cutoff).toBe(NOW - 2 * HOUR);
+    expect(detail.incidents.deleted).toBe(0);
+  });
+});
+
+describe("prune with the R2 archive", () => {
+  it("writes each service and hour as gzip NDJSON, then deletes exactly those rows; a re-run changes nothing", async () => {
+    const h1 = Date.UTC(2026, 6, 1, 13); // 2026-07-01 13:00 UTC
+    const old = [
+      logRow("shop", h1 + 5 * 60_000), logRow("shop", h1 + 59 * 60_000), logRow("auth", h1 + 30 * 60_000),
+      logRow("shop", h1 + HOUR + 1), logRow("shop", RAW_CUTOFF - 1),
+    ] as const;
+    const fresh = [logRow("shop", RAW_CUTOFF), logRow("auth", NOW - HOUR)];
+    await insertLogs([...old, ...fresh]);
+    const seqs = await seqOf(old.map((r) => r[0]));
+
+    const { rows, detail } = await run(env);
+
+    const lastHour = new Date(RAW_CUTOFF - 1).toISOString().slice(11, 13);
+    expect(await archiveKeys()).toEqual([
+      "raw/auth/2026/07/01/13.ndjson.gz",
+      "raw/shop/2026/07/01/13.ndjson.gz",
+      "raw/shop/2026/07/01/14.ndjson.gz",
+      `raw/shop/2026/07/08/${lastHour}.ndjson.gz`,
+    ]);
+    const line = (r: LogRow) => expectedLine(r, seqs.get(r[0]) ?? -1);
+    expect(await readArchive("raw/shop/2026/07/01/13.ndjson.gz")).toEqual([line(old[0]), line(old[1])]);
+    expect(await readArchive("raw/auth/2026/07/01/13.ndjson.gz")).toEqual([line(old[2])]);
+    expect(await readArchive("raw/shop/2026/07/01/14.ndjson.gz")).toEqual([line(old[3])]);
+    expect(await readArchive(`raw/shop/2026/07/08/${lastHour}.ndjson.gz`)).toEqual([line(old[4])]);
+    expect(await logKeys()).toEqual(fresh.map((r) => r[0]).sort());
+    expect(rows).toBe(5);
+    expect(detail.raw_logs).toMatchObject({ deleted: 5, archived: true, archived_rows: 5, archive_objects: 4, archive_failed_rows: 0, finished: true });
+
+    const again = await run(env);
+    expect(again.rows).toBe(0);
+    expect(again.detail.raw_logs).toMatchObject({ deleted: 0, archive_objects: 0, finished: true });
+    expect(await archiveKeys()).toHaveLength(4);
+    expect(await logKeys()).toHaveLength(2);
+  });
+
+  it("writes a new part when the hour's object exists, never overwriting one", async () => {
+    const h = Date.UTC(2026, 6, 2, 9);
+    const early = logRow("shop", h + 10 * 60_000);
+    const late = logRow("shop", h + 40 * 60_000);
+    const later = logRow("shop", h + 50 * 60_000);
+    await insertLogs([early, late, later]);
+    const seqs = await seqOf([early[0], late[0], later[0]]);
+
+    // The first run's cutoff falls inside the hour: only the early row goes.
+    await run(env, { olderThanMs: NOW - (h + 30 * 60_000) });
+    // A crashed run left objects at both the hour key and the next part key of `late`.
+    const partKey = `raw/shop/2026/07/02/09.${seqs.get(late[0])}.ndjson.gz`;
+    await bucket().put(partKey, "left by a crashed run");
+    const { detail } = await run(env);
+
+    const keys = await archiveKeys();
+    expect(keys).toHaveLength(3);
+    expect(await readArchive("raw/shop/2026/07/02/09.ndjson.gz")).toEqual([expectedLine(early, seqs.get(early[0]) ?? -1)]);
+    expect(await (await bucket().get(partKey))?.text()).toBe("left by a crashed run");
+    const unique = keys.find((k) => k !== partKey && k.startsWith(`raw/shop/2026/07/02/09.${seqs.get(late[0])}.`));
+    expect(unique).toBeDefined();
+    expect(await readArchive(unique ?? "")).toEqual([late, later].map((r) => expectedLine(r, seqs.get(r[0]) ?? -1)));
+    expect(detail.raw_logs).toMatchObject({ deleted: 2, finished: true });
+    expect(await logKeys()).toEqual([]);
+  });
+
+  it("deletes no row whose archive write failed, and archives them on the next run", async () => {
+    const h = Date.UTC(2026, 6, 3, 0);
+    const rows = [
+      logRow("shop", h + 1), logRow("shop", h + HOUR + 1), logRow("shop", h + 2 * HOUR + 1),
+      logRow("auth", h + 2), logRow("auth", h + HOUR + 2), logRow("pay", h + 3),
+    ] as const;
+    await insertLogs(rows);
+    const archive = bucket();
+    // shop 01:00 rejects, pay throws before returning a promise; everything else is written.
+    const flaky = new Proxy(archive, {
+      get(target, prop) {
+        if (prop === "put") {
+          return (key: string, value: Parameters<R2Bucket["put"]>[1], options?: Parameters<R2Bucket["put"]>[2]) => {
+            if (key.startsWith("raw/shop/2026/07/03/01")) return Promise.reject(new Error("R2 500: internal error"));
+            if (key.startsWith("raw/pay/")) throw new Error("network connection lost");
+            return target.put(key, value, options);
+          };
+        }
+        const value: unknown = Reflect.get(target, prop);
+        return typeof value === "function" ? value.bind(target) : value;
+      },
+    });
+
+    const first = await run({ ...env, ARCHIVE: flaky });
+
+    expect(await logKeys()).toEqual([rows[1][0], rows[5][0]].sort());
+    expect(await archiveKeys()).toEqual([
+      "raw/auth/2026/07/03/00.ndjson.gz",
+      "raw/auth/2026/07/03/01.ndjson.gz",
+      "raw/shop/2026/07/03/00.ndjson.gz",
+      "raw/shop/2026/07/03/02.ndjson.gz",
+    ]);
+    expect(first.detail.raw_logs).toMatchObject({ deleted: 4, archive_failed_rows: 2, finished: false });
+    expect(first.detail.raw_logs.errors.sort()).toEqual([
+      "raw/pay/2026/07/03/00: network connection lost",
+      "raw/shop/2026/07/03/01: R2 500: internal error",
+    ]);
+    expect(first.detail.finished).toBe(false);
+
+    // R2 down altogether: nothing is deleted, and the run stops after the first chunk.
+    const down = await run({ ...env, ARCHIVE: new Proxy(archive, { get: () => () => Promise.reject(new Error("down")) }) });
+    expect(down.detail.raw_logs).toMatchObject({ deleted: 0, archive_failed_rows: 2, finished: false });
+    expect(await logKeys()).toHaveLength(2);
+
+    const second = await run(env);
+    expect(second.detail.raw_logs).toMatchObject({ deleted: 2, archive_objects: 2, finished: true });
+    expect(await logKeys()).toEqual([]);
+    expect(await archiveKeys()).toHaveLength(6);
+  });
+});
+
+describe("chunks and deadline", () => {
+  const total = PRUNE_CHUNK_ROWS + 1_500;
+  const oldRows = () => Array.from({ length: total }, (_, i) => logRow(i % 2 ? "shop" : "auth", RAW_CUTOFF - 1 - i * 1_000));
+
+  it("stops after one chunk when the deadline passed, and the next run finishes (no archive)", async () => {
+    await insertLogs([...oldRows(), logRow("kept", RAW_CUTOFF)]);
+    const first = await run(noArchive, { deadline: Date.now() - 1 });
+    expect(first.detail.raw_logs).toMatchObject({ deleted: PRUNE_CHUNK_ROWS, finished: false });
+    expect(first.detail.finished).toBe(false);
+    const second = await run(noArchive);
+    expect(second.detail.raw_logs).toMatchObject({ deleted: total - PRUNE_CHUNK_ROWS, finished: true });
+    expect(await logKeys()).toEqual([expect.stringMatching(/^t:kept:/)]);
+  });
+
+  it("archives chunk by chunk: every row exactly once across the objects", async () => {
+    const rows = oldRows();
+    await insertLogs(rows);
+    const seqs = await seqOf(rows.map((r) => r[0]));
+    const first = await run(env, { deadline: Date.now() - 1 });
+    expect(first.detail.raw_logs).toMatchObject({ deleted: PRUNE_CHUNK_ROWS, archived_rows: PRUNE_CHUNK_ROWS, finished: false });
+    expect(await logKeys()).toHaveLength(total - PRUNE_CHUNK_ROWS);
+    const second = await run(env);
+    expect(second.detail.raw_logs).toMatchObject({ deleted: total - PRUNE_CHUNK_ROWS, finished: true });
+    expect(await logKeys()).toEqual([]);
+
+    const archived: number[] = [];
+    for (const key of await archiveKeys()) {
+      const lines = await readArchive(key);
+      const service = key.split("/")[1];
+      const hourStart = (l: Record<string, unknown>) => Math.floor((l.timestamp as number) / HOUR) * HOUR;
+      expect(lines.every((l) => l.service === service && key.startsWith(`${hourPrefix(service ?? "", hourStart(l))}.`))).toBe(true);
+      archived.push(...lines.map((l) => l.seq as number));
+    }
+    expect(archived.sort((a, b) => a - b)).toEqual([...seqs.values()].sort((a, b) => a - b));
+  });
+});
