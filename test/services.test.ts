@@ -27,6 +27,7 @@ describe("services admin API", () => {
       hostnames: [],
       timeout_ms: 30_000,
       recording: { enabled: true, sample_rate: 1 },
+      probes: [],
       source: "api",
     });
     // The proxy sees it at once in this isolate.

@@ -82,7 +82,8 @@ export interface LogRecord {
   consumer: string | null;
   region: string | null;
   attributes: Record<string, string | number | boolean> | null;
-  source: "ingest" | "proxy";
+  /** Where it came from: a client's batch, the reverse proxy, or a synthetic probe (src/probes). */
+  source: "ingest" | "proxy" | "probe";
   /** Counted by the endpoint but not stored raw (proxy sampling keeps counters exact). */
   sampled_out?: boolean;
 }

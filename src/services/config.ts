@@ -5,6 +5,7 @@
  */
 import { z } from "zod";
 import { zodMessages } from "../http/validate";
+import { hasDotSegment } from "../proxy/target";
 
 export const SERVICE_NAME = /^[A-Za-z0-9._-]{1,64}$/;
 export const DEFAULT_TIMEOUT_MS = 30_000;
@@ -29,6 +30,53 @@ const origin = z
   }, "must be an http(s) URL without credentials, query or fragment")
   .transform((value) => value.replace(/\/+$/, ""));
 
+export const MAX_PROBES_PER_SERVICE = 20;
+export const PROBE_METHODS = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"] as const;
+
+/**
+ * A probe's path (and optional query) below the service's origin. Only a path can be given: an
+ * absolute URL, a scheme-relative `//host`, dot segments or backslashes (which a URL parser may
+ * turn into another host or a path above the origin's base) are refused, so a probe can only
+ * reach the configured origin.
+ */
+const probePath = z
+  .string()
+  .min(1)
+  .max(2048)
+  .startsWith("/", "must start with /")
+  .refine((p) => !p.startsWith("//"), "must be a path below the origin, not //host")
+  // eslint-disable-next-line no-control-regex
+  .refine((p) => !/[\x00-\x20\x7f#\\]|%5c/i.test(p) && !hasDotSegment(p.split("?")[0] ?? p), "must hold no space, control character, fragment, backslash or dot segment");
+
+/** One synthetic probe of a service (run by the probe cron against the service's origin). */
+export const probeSettings = z
+  .strictObject({
+    name: z.string().regex(/^[A-Za-z0-9._-]{1,64}$/, "must be 1-64 characters of A-Z a-z 0-9 . _ -"),
+    method: z.enum(PROBE_METHODS).default("GET"),
+    path: probePath,
+    expected_status: z.number().int().min(100).max(599).default(200),
+    expected_body: z.string().min(1).max(1024).optional(),
+    interval_seconds: z.number().int().min(60).max(86_400).default(300),
+    timeout_ms: z.number().int().min(100).max(60_000).default(5000),
+  })
+  .refine((p) => !(p.method === "HEAD" && p.expected_body !== undefined), {
+    message: "a HEAD probe gets no body: expected_body cannot be checked",
+    path: ["expected_body"],
+  });
+export type ProbeSettings = z.output<typeof probeSettings>;
+
+const probes = z
+  .array(probeSettings)
+  .max(MAX_PROBES_PER_SERVICE)
+  .superRefine((list, ctx) => {
+    const seen = new Set<string>();
+    list.forEach((p, i) => {
+      if (seen.has(p.name)) ctx.addIssue({ code: "custom", message: `duplicate probe name ${p.name}`, path: [i, "name"] });
+      seen.add(p.name);
+    });
+  })
+  .default([]);
+
 /** The settings of a service, as the admin API takes them (the name comes from the path). Unknown fields are refused: a misspelt setting must not pass silently. */
 export const serviceSettings = z.strictObject({
   origin,
@@ -40,6 +88,7 @@ export const serviceSettings = z.strictObject({
       sample_rate: z.number().int().min(1).max(1_000_000).default(1),
     })
     .prefault({}),
+  probes,
 });
 export type ServiceSettings = z.output<typeof serviceSettings>;
 
@@ -86,6 +135,7 @@ export function toApiService(s: ServiceConfig) {
     hostnames: s.hostnames,
     timeout_ms: s.timeout_ms,
     recording: s.recording,
+    probes: s.probes,
     source: s.source,
   };
 }
