@@ -134,6 +134,39 @@ export class LatencySketch {
     return { a: this.relativeAccuracy, z: this.zeroCount, b: [...this.buckets.entries()].sort((x, y) => x[0] - y[0]) };
   }
 
+  /** ln γ of an accuracy: bucket i holds (γ^(i−1), γ^i], i = ceil(ln x / ln γ), for code that counts buckets itself (SQL). */
+  static logGammaOf(relativeAccuracy = DEFAULT_RELATIVE_ACCURACY): number {
+    return Math.log((1 + relativeAccuracy) / (1 - relativeAccuracy));
+  }
+
+  /**
+   * A sketch from bucket counts made elsewhere with the same index (`logGammaOf`): for example
+   * grouped by SQL, or the buckets of several stored sketches concatenated (pairs with the same
+   * index add up, so this is also a merge). `max` is the exact largest value when it is known.
+   * Pairs with a non-integer index or a count that is not positive are ignored.
+   */
+  static fromBuckets(
+    pairs: Iterable<readonly [number, number]>,
+    opts: { zeroCount?: number; max?: number; relativeAccuracy?: number; maxBuckets?: number } = {},
+  ): LatencySketch {
+    const sketch = new LatencySketch(opts.relativeAccuracy ?? DEFAULT_RELATIVE_ACCURACY, opts.maxBuckets ?? DEFAULT_MAX_BUCKETS);
+    const zero = opts.zeroCount ?? 0;
+    if (zero > 0) {
+      sketch.zeroCount = zero;
+      sketch.total = zero;
+    }
+    let top = Number.NEGATIVE_INFINITY;
+    for (const [i, c] of pairs) {
+      if (!Number.isInteger(i) || !(c > 0)) continue;
+      sketch.buckets.set(i, (sketch.buckets.get(i) ?? 0) + c);
+      sketch.total += c;
+      if (i > top) top = i;
+    }
+    if (sketch.buckets.size > sketch.maxBuckets) sketch.collapseLowest();
+    sketch.maxSeen = opts.max ?? (Number.isFinite(top) ? sketch.valueOf(top) : 0);
+    return sketch;
+  }
+
   /** A sketch from its stored form (the exact max is not stored: it is read back from the top bucket). */
   static fromJSON(data: SketchData, maxBuckets = DEFAULT_MAX_BUCKETS): LatencySketch {
     const sketch = new LatencySketch(data.a, maxBuckets);

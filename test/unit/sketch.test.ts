@@ -103,6 +103,58 @@ describe("LatencySketch", () => {
     }
   });
 
+  it("builds from bucket counts made elsewhere: the same sketch as adding the values, with the exact max", () => {
+    const values = latencies(4_000, 7);
+    values.push(0, 0, 0.0005);
+    const added = new LatencySketch();
+    for (const v of values) added.add(v);
+    const stored = added.toJSON();
+    // Split every bucket's count in two pairs, in reverse order: pairs with the same index add up.
+    const pairs: [number, number][] = [];
+    for (const [i, c] of [...stored.b].reverse()) {
+      const half = Math.floor(c / 2);
+      if (half > 0) pairs.push([i, half]);
+      pairs.push([i, c - half]);
+    }
+    const max = Math.max(...values);
+    const built = LatencySketch.fromBuckets(pairs, { zeroCount: stored.z, max });
+    expect(built.toJSON()).toEqual(stored);
+    expect(built.count).toBe(values.length);
+    expect(built.max).toBe(max);
+    for (const q of QUANTILES) expect(built.quantile(q), `q ${q}`).toBe(added.quantile(q));
+  });
+
+  it("places a value in bucket ceil(ln x / logGammaOf(accuracy)), the index SQL computes", () => {
+    const lg = LatencySketch.logGammaOf(0.01);
+    for (const v of [0.002, 1, 1.5, 20, 120.5, 999.9, 1000, 65_000]) {
+      const sketch = new LatencySketch(0.01);
+      sketch.add(v);
+      expect(sketch.toJSON().b).toEqual([[Math.ceil(Math.log(v) / lg), 1]]);
+    }
+  });
+
+  it("ignores malformed pairs, reads the max from the top bucket when not given, and stays bounded", () => {
+    const sketch = LatencySketch.fromBuckets([
+      [10, 2],
+      [1.5, 3],
+      [11, 0],
+      [12, -1],
+      [20, 1],
+    ]);
+    expect(sketch.count).toBe(3);
+    expect(sketch.toJSON().b).toEqual([
+      [10, 2],
+      [20, 1],
+    ]);
+    expect(sketch.max).toBe(LatencySketch.fromJSON({ a: 0.01, z: 0, b: [[20, 1]] }).max);
+    expect(LatencySketch.fromBuckets([]).quantile(0.5)).toBeNull();
+
+    const many = Array.from({ length: 300 }, (_, i) => [i, 1] as [number, number]);
+    const bounded = LatencySketch.fromBuckets(many, { maxBuckets: 100 });
+    expect(bounded.size).toBe(100);
+    expect(bounded.count).toBe(300);
+  });
+
   it("refuses to merge sketches of different accuracy", () => {
     expect(() => new LatencySketch(0.01).merge(new LatencySketch(0.02))).toThrow(RangeError);
   });

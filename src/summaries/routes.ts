@@ -1,0 +1,125 @@
+/**
+ * `GET /v1/summaries` (hourly or daily summaries of each endpoint, from the aggregation job) and
+ * `GET /v1/stats` (totals), both read key. They read the small `summaries` table only, never the
+ * raw logs: a week of one service's hours is a range of the `summaries_service_time` index.
+ */
+import { and, asc, count, eq, gte, lte, min, sql, type SQL } from "drizzle-orm";
+import { drizzle, type DrizzleD1Database } from "drizzle-orm/d1";
+import { Hono } from "hono";
+import { z } from "zod";
+import { requireKey } from "../auth/keys";
+import { incidents, summaries } from "../db/schema";
+import { endpointFilterFields } from "../http/filters";
+import type { AppEnv } from "../http/types";
+import { parseOr400 } from "../http/validate";
+import { epochOrIso } from "../query/logs-query";
+import { DAY_MS, HOUR_MS } from "./aggregate";
+
+/** Default range when `from` is absent: the last 24 hours of hours, the last 30 days of days. */
+const DEFAULT_SPAN_MS = { hour: 24 * HOUR_MS, day: 30 * DAY_MS } as const;
+const BUCKET_MS = { hour: HOUR_MS, day: DAY_MS } as const;
+
+export const summaryFilters = z
+  .object({
+    ...endpointFilterFields,
+    granularity: z.enum(["hour", "day"]).default("hour"),
+    from: epochOrIso.optional(),
+    to: epochOrIso.optional(),
+    limit: z.coerce.number().int().min(1).max(5000).default(1000),
+  })
+  .refine((f) => f.from === undefined || f.to === undefined || f.from <= f.to, { message: "from must not be after to", path: ["from"] });
+
+const s = summaries;
+/** The public fields, in their order; the averages are computed by SQLite so that rows go out as they come. */
+const columns = {
+  service: s.service,
+  method: s.method,
+  route: s.route,
+  bucket_start: s.bucketStart,
+  granularity: s.granularity,
+  count: s.count,
+  status_2xx: s.status2xx,
+  status_3xx: s.status3xx,
+  status_4xx: s.status4xx,
+  status_5xx: s.status5xx,
+  silent_failures: s.silentFailures,
+  inconsistent: s.inconsistent,
+  bytes: s.bytes,
+  avg_ms: sql<number | null>`${s.latencySum} / nullif(${s.count}, 0)`,
+  p50_ms: s.p50Ms,
+  p90_ms: s.p90Ms,
+  p95_ms: s.p95Ms,
+  p99_ms: s.p99Ms,
+  max_ms: s.maxMs,
+  apdex: sql<number | null>`(${s.apdexSatisfied} + ${s.apdexTolerating} / 2.0) / nullif(${s.count}, 0)`,
+  apdex_t_ms: s.apdexTMs,
+  error_budget_consumed: s.errorBudgetConsumed,
+};
+
+export type SummaryFilters = z.output<typeof summaryFilters>;
+
+/** The page query, from the filters and the resolved range (built here so a test can check its plan). */
+export function summariesQuery(db: DrizzleD1Database, f: SummaryFilters, from: number, to: number) {
+  const conditions: SQL[] = [
+    eq(s.granularity, f.granularity),
+    // Buckets overlapping [from, to]: the one holding `from` counts too.
+    gte(s.bucketStart, from - BUCKET_MS[f.granularity] + 1),
+    lte(s.bucketStart, to),
+  ];
+  if (f.service !== undefined) conditions.push(eq(s.service, f.service));
+  if (f.method !== undefined) conditions.push(eq(s.method, f.method));
+  if (f.route !== undefined) conditions.push(eq(s.route, f.route));
+  return db
+    .select(columns)
+    .from(s)
+    .where(and(...conditions))
+    .orderBy(asc(s.bucketStart), asc(s.service), asc(s.method), asc(s.route))
+    .limit(f.limit);
+}
+
+export const summariesApp = new Hono<AppEnv>().get("/", requireKey("read"), async (c) => {
+  const f = parseOr400(summaryFilters, c.req.query());
+  const to = f.to ?? Date.now();
+  const from = f.from ?? to - DEFAULT_SPAN_MS[f.granularity];
+  return c.json({ summaries: await summariesQuery(drizzle(c.env.DB), f, from, to).all() });
+});
+
+/**
+ * Totals from the daily rows, which are the sums of the hourly ones (written in the same run), so
+ * the answer reads 24 times fewer rows than the hours would need.
+ */
+export const statsApp = new Hono<AppEnv>().get("/", requireKey("read"), async (c) => {
+  const d = drizzle(c.env.DB);
+  const [perService, incidentCounts] = await d.batch([
+    d
+      .select({
+        service: s.service,
+        events: sql<number>`sum(${s.count})`,
+        status_2xx: sql<number>`sum(${s.status2xx})`,
+        status_3xx: sql<number>`sum(${s.status3xx})`,
+        status_4xx: sql<number>`sum(${s.status4xx})`,
+        status_5xx: sql<number>`sum(${s.status5xx})`,
+        silent_failures: sql<number>`sum(${s.silentFailures})`,
+        inconsistent: sql<number>`sum(${s.inconsistent})`,
+        since: min(s.bucketStart),
+      })
+      .from(s)
+      .where(eq(s.granularity, "day"))
+      .groupBy(s.service)
+      .orderBy(asc(s.service)),
+    d.select({ status: incidents.status, n: count() }).from(incidents).groupBy(incidents.status),
+  ]);
+  const total = (key: "events" | "status_2xx" | "status_3xx" | "status_4xx" | "status_5xx" | "silent_failures" | "inconsistent") =>
+    perService.reduce((sum, r) => sum + r[key], 0);
+  const since = perService.reduce<number | null>((m, r) => (r.since !== null && (m === null || r.since < m) ? r.since : m), null);
+  const incidentsBy = (status: string) => incidentCounts.find((r) => r.status === status)?.n ?? 0;
+  return c.json({
+    events_processed: total("events"),
+    status: { "2xx": total("status_2xx"), "3xx": total("status_3xx"), "4xx": total("status_4xx"), "5xx": total("status_5xx") },
+    silent_failures: total("silent_failures"),
+    inconsistent: total("inconsistent"),
+    services: perService,
+    incidents: { open: incidentsBy("open"), resolved: incidentsBy("resolved") },
+    since,
+  });
+});

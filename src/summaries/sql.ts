@@ -1,0 +1,226 @@
+/**
+ * The SQL of the aggregation (see aggregate.ts for the design): the hour grouped by endpoint and
+ * latency bucket, the day merged from its hours, Apdex counts for a non-default T, and the upsert.
+ */
+import { DEFAULT_DETECTION, resolveDetection, type DetectionSettings } from "../detect/config";
+
+export type Granularity = "hour" | "day";
+
+/** One endpoint's figures over a bucket of time, as the hour and day statements return them. */
+export interface GroupedRow {
+  service: string;
+  method: string;
+  route: string;
+  count: number;
+  s2: number;
+  s3: number;
+  s4: number;
+  s5: number;
+  silent: number;
+  inconsistent: number;
+  bytes: number;
+  latency_sum: number;
+  max_ms: number;
+  satisfied: number;
+  tolerating: number;
+  /** Values counted in the sketch's zero bucket. */
+  zero: number;
+  /** `[[bucket index, count], ...]` as JSON text. */
+  buckets: string;
+}
+
+/** Apdex counts of one endpoint for a given T. */
+export interface ApdexRow {
+  service: string;
+  method: string;
+  route: string;
+  satisfied: number;
+  tolerating: number;
+}
+
+/** A `summaries` row, snake_case as in D1. */
+export interface SummaryRow {
+  granularity: Granularity;
+  service: string;
+  method: string;
+  route: string;
+  bucket_start: number;
+  count: number;
+  status_2xx: number;
+  status_3xx: number;
+  status_4xx: number;
+  status_5xx: number;
+  silent_failures: number;
+  inconsistent: number;
+  bytes: number;
+  latency_sum: number;
+  p50_ms: number | null;
+  p90_ms: number | null;
+  p95_ms: number | null;
+  p99_ms: number | null;
+  max_ms: number | null;
+  apdex_satisfied: number;
+  apdex_tolerating: number;
+  apdex_t_ms: number;
+  error_budget_consumed: number | null;
+  sketch: string;
+  updated_at: number;
+}
+
+/**
+ * One hour of every endpoint. Binds: MIN_VALUE, ln γ, T, T, 4T, from, to (exclusive). The inner
+ * GROUP BY makes (endpoint, bucket) groups, at most about a thousand per endpoint whatever the
+ * traffic; the outer one sums them per endpoint and lists the buckets. Latencies at or below
+ * MIN_VALUE have a NULL index: the sketch's zero bucket.
+ */
+export const HOUR_SQL = `
+SELECT service, method, route,
+  sum(n) AS count, sum(s2) AS s2, sum(s3) AS s3, sum(s4) AS s4, sum(s5) AS s5,
+  sum(silent) AS silent, sum(inc) AS inconsistent, sum(bytes) AS bytes,
+  sum(lat) AS latency_sum, max(top) AS max_ms, sum(sat) AS satisfied, sum(tol) AS tolerating,
+  coalesce(sum(n) FILTER (WHERE idx IS NULL), 0) AS zero,
+  coalesce(json_group_array(json_array(idx, n)) FILTER (WHERE idx IS NOT NULL), '[]') AS buckets
+FROM (
+  SELECT service, method, route,
+    CASE WHEN latency_ms > ? THEN CAST(ceil(ln(latency_ms) / ?) AS INTEGER) END AS idx,
+    count(*) AS n,
+    sum(status BETWEEN 200 AND 299) AS s2,
+    sum(status BETWEEN 300 AND 399) AS s3,
+    sum(status BETWEEN 400 AND 499) AS s4,
+    sum(status >= 500) AS s5,
+    sum((status BETWEEN 200 AND 299) AND response_empty) AS silent,
+    sum(inconsistent) AS inc,
+    sum(coalesce(request_bytes, 0) + coalesce(response_bytes, 0)) AS bytes,
+    sum(latency_ms) AS lat,
+    max(latency_ms) AS top,
+    sum(status < 500 AND latency_ms <= ?) AS sat,
+    sum(status < 500 AND latency_ms > ? AND latency_ms <= ?) AS tol
+  FROM request_logs
+  WHERE timestamp >= ? AND timestamp < ?
+  GROUP BY service, method, route, idx
+)
+GROUP BY service, method, route`;
+
+/** One UTC day of every endpoint from its hourly rows. Binds: from, to (exclusive). */
+export const DAY_SQL = `
+WITH hours AS MATERIALIZED (
+  SELECT * FROM summaries WHERE granularity = 'hour' AND bucket_start >= ? AND bucket_start < ?
+), totals AS (
+  SELECT service, method, route,
+    sum(count) AS count, sum(status_2xx) AS s2, sum(status_3xx) AS s3, sum(status_4xx) AS s4,
+    sum(status_5xx) AS s5, sum(silent_failures) AS silent, sum(inconsistent) AS inconsistent,
+    sum(bytes) AS bytes, sum(latency_sum) AS latency_sum, max(max_ms) AS max_ms,
+    sum(apdex_satisfied) AS satisfied, sum(apdex_tolerating) AS tolerating,
+    sum(sketch ->> '$.z') AS zero
+  FROM hours GROUP BY service, method, route
+), merged AS (
+  SELECT service, method, route, json_group_array(json_array(idx, n)) AS buckets
+  FROM (
+    SELECT h.service, h.method, h.route, b.value ->> 0 AS idx, sum(b.value ->> 1) AS n
+    FROM hours h, json_each(h.sketch, '$.b') b
+    GROUP BY h.service, h.method, h.route, idx
+  )
+  GROUP BY service, method, route
+)
+SELECT t.*, coalesce(m.buckets, '[]') AS buckets
+FROM totals t LEFT JOIN merged m ON m.service = t.service AND m.method = t.method AND m.route = t.route`;
+
+const APDEX_SELECT = `
+SELECT service, method, route,
+  coalesce(sum(status < 500 AND latency_ms <= ?), 0) AS satisfied,
+  coalesce(sum(status < 500 AND latency_ms > ? AND latency_ms <= ?), 0) AS tolerating
+FROM request_logs`;
+
+/**
+ * Apdex counts for the services and endpoints whose T is not the default, over [from, to): one
+ * statement per such service (its endpoints grouped, through the service-time index) and one
+ * per endpoint override whose T differs from its service's. Usually none.
+ */
+export function apdexQueries(
+  db: D1Database,
+  settings: Map<string, DetectionSettings>,
+  from: number,
+  to: number,
+): { scope: "service" | "endpoint"; t: number; statement: D1PreparedStatement }[] {
+  const out: { scope: "service" | "endpoint"; t: number; statement: D1PreparedStatement }[] = [];
+  for (const [service, s] of settings) {
+    const serviceT = resolveDetection(s, "", "").apdex_t_ms;
+    if (serviceT !== DEFAULT_DETECTION.apdex_t_ms) {
+      const sql = `${APDEX_SELECT} WHERE service = ? AND timestamp >= ? AND timestamp < ? GROUP BY method, route`;
+      out.push({ scope: "service", t: serviceT, statement: db.prepare(sql).bind(serviceT, serviceT, 4 * serviceT, service, from, to) });
+    }
+    for (const key of Object.keys(s.endpoints ?? {})) {
+      const space = key.indexOf(" ");
+      const method = key.slice(0, space);
+      const route = key.slice(space + 1);
+      const t = resolveDetection(s, method, route).apdex_t_ms;
+      if (t === serviceT) continue;
+      const sql = `${APDEX_SELECT} WHERE service = ? AND route = ? AND method = ? AND timestamp >= ? AND timestamp < ? GROUP BY method, route`;
+      out.push({ scope: "endpoint", t, statement: db.prepare(sql).bind(t, t, 4 * t, service, route, method, from, to) });
+    }
+  }
+  return out;
+}
+
+const COLUMNS: (keyof SummaryRow)[] = [
+  "granularity",
+  "service",
+  "method",
+  "route",
+  "bucket_start",
+  "count",
+  "status_2xx",
+  "status_3xx",
+  "status_4xx",
+  "status_5xx",
+  "silent_failures",
+  "inconsistent",
+  "bytes",
+  "latency_sum",
+  "p50_ms",
+  "p90_ms",
+  "p95_ms",
+  "p99_ms",
+  "max_ms",
+  "apdex_satisfied",
+  "apdex_tolerating",
+  "apdex_t_ms",
+  "error_budget_consumed",
+  "sketch",
+  "updated_at",
+];
+const KEY: (keyof SummaryRow)[] = ["granularity", "service", "method", "route", "bucket_start"];
+
+/** Rows travel as one bound JSON array of positional rows (D1 allows 100 bound values, and a bound string up to 2 MB). */
+const UPSERT_SQL = `
+INSERT INTO summaries (${COLUMNS.join(", ")})
+SELECT ${COLUMNS.map((_, i) => `value ->> ${i}`).join(", ")} FROM json_each(?) WHERE true
+ON CONFLICT (${KEY.join(", ")}) DO UPDATE SET
+${COLUMNS.filter((c) => !KEY.includes(c))
+  .map((c) => `${c} = excluded.${c}`)
+  .join(",\n")}`;
+
+const MAX_STATEMENT_BYTES = 768 * 1024;
+const encoder = new TextEncoder();
+
+/** The upsert of `rows`, split so that each bound JSON array stays well under D1's limit. */
+export function upsertStatements(db: D1Database, rows: SummaryRow[]): D1PreparedStatement[] {
+  const statements: D1PreparedStatement[] = [];
+  let chunk: string[] = [];
+  let bytes = 0;
+  const flush = () => {
+    if (chunk.length === 0) return;
+    statements.push(db.prepare(UPSERT_SQL).bind(`[${chunk.join(",")}]`));
+    chunk = [];
+    bytes = 0;
+  };
+  for (const row of rows) {
+    const json = JSON.stringify(COLUMNS.map((c) => row[c]));
+    const size = encoder.encode(json).byteLength + 1;
+    if (bytes + size > MAX_STATEMENT_BYTES) flush();
+    chunk.push(json);
+    bytes += size;
+  }
+  flush();
+  return statements;
+}
