@@ -1,6 +1,9 @@
 // `npm start`: runs the monitor locally on workerd with no Cloudflare account and no network.
 // Applies the D1 migrations to local state, provides development keys (.dev.vars from
-// .dev.vars.example when missing), listens on PORT (default 8787), prints the URL and keys.
+// .dev.vars.example when missing), listens on PORT (default 8787), prints the URL and keys, and
+// fires the cron triggers locally (wrangler dev does not: it only exposes /__scheduled with
+// --test-scheduled), so summaries, probes and retention run without a deploy. MONITOR_CRONS=off
+// turns that off.
 import { spawn, spawnSync } from "node:child_process";
 import { copyFileSync, existsSync, readFileSync } from "node:fs";
 import { dirname, join } from "node:path";
@@ -33,7 +36,7 @@ if (migrate.status !== 0) {
   process.exit(migrate.status ?? 1);
 }
 
-const dev = spawn(wrangler, ["dev", "--local", "--port", String(port), "--ip", host, ...persist, ...process.argv.slice(2)], {
+const dev = spawn(wrangler, ["dev", "--local", "--test-scheduled", "--port", String(port), "--ip", host, ...persist, ...process.argv.slice(2)], {
   cwd: root,
   env,
   stdio: ["inherit", "inherit", "inherit"],
@@ -50,6 +53,7 @@ async function announceWhenReady() {
         console.log(`  read key:   ${keys.READ_KEY ?? "(READ_KEY unset)"}`);
         console.log(`  admin key:  ${keys.ADMIN_KEY ?? "(ADMIN_KEY unset)"}`);
         console.log(`  try: curl -s ${url}/health\n`);
+        if (process.env.MONITOR_CRONS !== "off") startCrons();
         return;
       }
     } catch {
@@ -60,6 +64,24 @@ async function announceWhenReady() {
   console.error(`the monitor did not become ready at ${url} within 60 s`);
 }
 void announceWhenReady();
+
+/** The schedules of wrangler.toml, fired through wrangler's /__scheduled: probes every minute, aggregation every 5 minutes, retention at start and daily. */
+function startCrons() {
+  const fire = async (cron) => {
+    try {
+      const res = await fetch(`${url}/__scheduled?cron=${encodeURIComponent(cron)}`);
+      if (!res.ok) console.error(`cron ${cron}: ${res.status}`);
+    } catch (err) {
+      console.error(`cron ${cron}: ${err instanceof Error ? err.message : String(err)}`);
+    }
+  };
+  const every = (ms, cron) => setInterval(() => void fire(cron), ms).unref();
+  every(60_000, "* * * * *");
+  every(5 * 60_000, "*/5 * * * *");
+  every(24 * 60 * 60_000, "17 3 * * *");
+  void fire("*/5 * * * *");
+  void fire("17 3 * * *");
+}
 
 for (const signal of ["SIGINT", "SIGTERM"]) process.on(signal, () => dev.kill(signal));
 dev.on("exit", (code) => process.exit(code ?? 0));

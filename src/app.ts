@@ -12,6 +12,7 @@ import { servicesApp } from "./services/routes";
 import { controlApp } from "./control/routes";
 import { systemHealthApp } from "./health/system";
 import { incidentsApp } from "./incidents/routes";
+import { statsApp, summariesApp } from "./summaries/routes";
 
 export const app = new Hono<AppEnv>()
   .use(requestId({ headerName: "X-Request-ID" }))
@@ -24,7 +25,9 @@ export const app = new Hono<AppEnv>()
   .route("/v1/endpoints", endpointsApp)
   .route("/v1/incidents", incidentsApp)
   .route("/v1/health", systemHealthApp)
-  .route("/v1/control", controlApp);
+  .route("/v1/control", controlApp)
+  .route("/v1/summaries", summariesApp)
+  .route("/v1/stats", statsApp);
 
 app.onError(handleError);
 app.notFound(handleNotFound);

@@ -1,10 +1,36 @@
 /**
- * Cron dispatch. The aggregation and retention jobs arrive with the cron issue; until then a
- * trigger is logged so that a deployed worker shows its schedule is alive.
+ * Cron dispatch: one switch on `controller.cron` (the schedules are in wrangler.toml). Each job
+ * is bounded in time and idempotent, so an overlapping or repeated run (cron is at-least-once)
+ * leaves the same rows. A failed job is recorded in `job_runs` and logged; the invocation then
+ * fails too, so the platform shows it.
  */
+import { switches } from "../control/switches";
 import { log } from "../http/log";
+import { runProbes } from "../probes/run";
+import { prune } from "../retention/prune";
+import { aggregate } from "../summaries/aggregate";
+import { runJob } from "./jobs";
 
-/** Scheduled handler: one dispatch on `controller.cron`. */
-export async function scheduled(controller: ScheduledController, _env: Env, _ctx: ExecutionContext): Promise<void> {
-  log("info", "cron_tick", { cron: controller.cron, scheduled_time: controller.scheduledTime });
+/** The schedules of wrangler.toml `[triggers] crons`. */
+export const CRONS = { probes: "* * * * *", aggregate: "*/5 * * * *", prune: "17 3 * * *" } as const;
+
+export async function scheduled(controller: ScheduledController, env: Env, _ctx: ExecutionContext): Promise<void> {
+  const now = controller.scheduledTime || Date.now();
+  switch (controller.cron) {
+    case CRONS.aggregate:
+      await runJob(env.DB, "aggregate", (ctx) => aggregate(env, ctx), now);
+      return;
+    case CRONS.prune:
+      await runJob(env.DB, "prune", (ctx) => prune(env, ctx), now);
+      return;
+    case CRONS.probes:
+      if (!(await switches(env.DB)).probes) {
+        log("info", "probes_paused", { cron: controller.cron });
+        return;
+      }
+      await runJob(env.DB, "probes", (ctx) => runProbes(env, ctx), now);
+      return;
+    default:
+      log("warn", "cron_unknown", { cron: controller.cron });
+  }
 }

@@ -89,6 +89,9 @@ export const TRAFFIC_P_VALUE = 1e-6;
 const DROP_MIN_EXPECTED = 30;
 const STOP_MIN_EXPECTED = 20;
 
+/** Consecutive probe failures that make a signal. */
+export const PROBE_FAILURES = 2;
+
 /** Burn-rate rules (SRE workbook): [long window, short window, factor, level]. */
 const BURN_RULES = [
   { long: "w60", short: "w5", factor: 14.4, level: "page", window: "1h+5m" },
@@ -228,6 +231,14 @@ export function detect(s: Snapshot, state: DetectorState, cfg: DetectionConfig):
         signals.push({ kind: "traffic_drop", family: "traffic", level: "warning", observed: t.count / m, baseline: perMinute, threshold: TRAFFIC_DROP_RATIO, unit: "per_minute", window: `${m}m`, strength: clamp01(1 - t.count / expected) });
       }
     }
+  }
+
+  // Synthetic probes: two failures in a row (a probe failing alone is a blip). With traffic
+  // failing or gone too, the two families agree: the origin is down, not merely unused.
+  // (A run whose last probe is over an hour old is stale: probes were removed or paused.)
+  const probe = s.probe;
+  if (probe && probe.reached_at !== null && probe.reached_at < s.minute_start + 60_000 && probe.last_at >= s.minute_start - 60 * 60_000) {
+    signals.push({ kind: "probe_failed", family: "probe", level: "warning", observed: probe.failures, baseline: null, threshold: PROBE_FAILURES, unit: "count", window: "probes", strength: clamp01(probe.failures / 10) });
   }
 
   const figures: Figures = {

@@ -43,6 +43,8 @@ function phrase(e: Evidence, label: string): string {
       return `traffic to ${label} fell from ${perMin(e.baseline ?? 0)} to ${perMin(e.peak)} ${over}`;
     case "traffic_stop":
       return `${label} received no requests for ${duration(e)} (usually ${perMin(e.baseline ?? 0)})`;
+    case "probe_failed":
+      return `the synthetic probe of ${label} failed ${Math.round(e.peak)} times in a row`;
     case "client_errors":
       return `4xx rate of ${label} rose to ${pct(e.observed)}`;
   }

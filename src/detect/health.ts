@@ -82,7 +82,7 @@ export function recommend(health: Health, signals: readonly Signal[]): Action {
   }
   if (has("availability")) return "RETRY";
   if (has("silent") || has("consistency")) return "REPROCESS";
-  if (has("traffic")) return "ESCALATE";
+  if (has("traffic") || has("probe")) return "ESCALATE";
   return "CONTINUE";
 }
 

@@ -41,9 +41,22 @@ export interface Snapshot {
   w360: Totals;
   w3d: Totals;
   latency: LatencySample | null;
+  /** The synthetic probes' current run of failures, when at least one failed by the end of the minute. */
+  probe?: ProbeStreak | null;
 }
 
-export type SignalFamily = "latency" | "availability" | "silent" | "consistency" | "traffic" | "client";
+/** Consecutive failures of an endpoint's synthetic probes (records with `source: "probe"`). */
+export interface ProbeStreak {
+  failures: number;
+  /** Event time of the first failure of the run, and the last probe's time and status. */
+  since: number;
+  /** When the run reached the failures that make a signal (null: not yet). */
+  reached_at: number | null;
+  last_at: number;
+  last_status: number;
+}
+
+export type SignalFamily = "latency" | "availability" | "silent" | "consistency" | "traffic" | "probe" | "client";
 
 export type SignalKind =
   | "latency_p95_threshold"
@@ -59,6 +72,7 @@ export type SignalKind =
   | "inconsistencies"
   | "traffic_drop"
   | "traffic_stop"
+  | "probe_failed"
   | "client_errors";
 
 /**
@@ -78,7 +92,7 @@ export interface Signal {
   baseline: number | null;
   /** The static threshold or burn-rate factor it crossed, when it has one. */
   threshold: number | null;
-  unit: "ms" | "ratio" | "per_minute" | "burn_rate";
+  unit: "ms" | "ratio" | "per_minute" | "burn_rate" | "count";
   /** The window(s) of event time judged, e.g. "5m" or "1h+5m". */
   window: string;
   /** How far past the line, 0..1 (for the severity score). */

@@ -3,6 +3,7 @@
  * `/health/db` (D1 reachable and every migration applied).
  */
 import { Hono } from "hono";
+import { switches } from "../control/switches";
 import pkg from "../../package.json";
 import type { AppEnv } from "../http/types";
 import { ingestCounters } from "../ingest/counters";
@@ -33,8 +34,15 @@ export async function checkDb(db: D1Database): Promise<DbCheck> {
 }
 
 export const healthApp = new Hono<AppEnv>()
-  .get("/", (c) =>
-    c.json({ status: "ok", version: VERSION, time: new Date().toISOString(), ingest: { ...ingestCounters } }),
+  .get("/", async (c) =>
+    c.json({
+      status: "ok",
+      version: VERSION,
+      time: new Date().toISOString(),
+      ingest: { ...ingestCounters },
+      // The operator's switches (cached for a few seconds; all on when D1 cannot be read).
+      switches: await switches(c.env.DB),
+    }),
   )
   .get("/live", (c) => c.json({ status: "ok" }))
   .get("/ready", async (c) => {

@@ -5,7 +5,8 @@
 import { Hono } from "hono";
 import { bodyLimit } from "hono/body-limit";
 import { requireKey } from "../auth/keys";
-import { ApiError } from "../http/errors";
+import { switches } from "../control/switches";
+import { ApiError, errorBody } from "../http/errors";
 import type { AppEnv } from "../http/types";
 import { MAX_BODY_BYTES, parseLogBody } from "./body";
 import { ingestCounters } from "./counters";
@@ -33,6 +34,10 @@ export const ingestApp = new Hono<AppEnv>().post(
     },
   }),
   async (c) => {
+    // Paused by the operator: refuse (503 + Retry-After) so that clients keep and resend their records.
+    if (!(await switches(c.env.DB)).ingestion) {
+      return c.json(errorBody("ingestion_paused", "ingestion is paused by the operator: resend later", { retry_after_seconds: 60 }), 503, { "Retry-After": "60" });
+    }
     const text = new TextDecoder().decode(await c.req.arrayBuffer());
     const items = parseLogBody(text, c.req.header("Content-Type"));
     const now = Date.now();

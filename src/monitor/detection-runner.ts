@@ -11,6 +11,8 @@
 import { DEFAULT_DETECTION, resolveDetection, type DetectionConfig, type DetectionSettings } from "../detect/config";
 import { emptyEngineState, evaluateMinute, type EngineState, type Evaluation } from "../detect/evaluate";
 import type { Endpoint, Incident } from "../detect/incident";
+import { PROBE_FAILURES } from "../detect/detectors";
+import type { ProbeStreak } from "../detect/types";
 import { log } from "../http/log";
 import { loadDetectionSettings } from "../services/detection-store";
 import { emptyMetricState } from "../detect/metric";
@@ -135,12 +137,44 @@ export class DetectionRunner {
       const newest = slice[slice.length - 1]?.timestamp ?? first.timestamp;
       this.advance(newest, firstMinute, now);
       const watermark = this.watermark() ?? newest;
-      late += this.windows.add(slice, watermark, cfg.slo.latency_ms);
+      // Synthetic probes are judged on their own: a probe is not traffic (it must not hide a
+      // traffic stop, nor count as a request in the rates).
+      const probes = slice.filter((r) => r.source === "probe");
+      if (probes.length > 0) this.trackProbes(probes);
+      const traffic = probes.length > 0 ? slice.filter((r) => r.source !== "probe") : slice;
+      late += this.windows.add(traffic, watermark, cfg.slo.latency_ms);
       evaluations.push(...this.evaluateUntil(watermark, RECORD_GRACE_MS, endpoint, cfg));
       i = j;
     }
     if (evaluations.length > 0) this.windows.prune(this.watermark() ?? first.timestamp);
     return { late, evaluations };
+  }
+
+  /** Folds probe results, in event-time order, into the run of consecutive failures. */
+  private trackProbes(probes: readonly WindowRecord[]): void {
+    let streak = this.probeStreak();
+    for (const p of [...probes].sort((a, b) => a.timestamp - b.timestamp)) {
+      if (streak && p.timestamp < streak.last_at) continue;
+      const failed = p.status >= 500 || p.inconsistent || (p.error !== undefined && p.error !== null);
+      const failures = (streak?.failures ?? 0) + 1;
+      streak = failed
+        ? {
+            failures,
+            since: streak?.since ?? p.timestamp,
+            reached_at: streak?.reached_at ?? (failures >= PROBE_FAILURES ? p.timestamp : null),
+            last_at: p.timestamp,
+            last_status: p.status,
+          }
+        : null;
+      if (!failed) this.store.set("probe_ok_at", String(p.timestamp));
+    }
+    if (streak) this.store.set("probe_streak", JSON.stringify(streak));
+    else this.store.delete("probe_streak");
+  }
+
+  private probeStreak(): ProbeStreak | null {
+    const raw = this.store.get("probe_streak");
+    return raw === null ? null : (JSON.parse(raw) as ProbeStreak);
   }
 
   /** Whether the silence alarm should keep closing minutes on wall-clock time. */
@@ -169,7 +203,7 @@ export class DetectionRunner {
     }
     const out: Evaluation[] = [];
     for (; minute <= closable; minute += MINUTE_MS) {
-      const ev = evaluateMinute(state, this.windows.snapshot(minute), cfg, endpoint);
+      const ev = evaluateMinute(state, { ...this.windows.snapshot(minute), probe: this.probeStreak() }, cfg, endpoint);
       state = ev.state;
       if (ev.incident) this.putIncident(ev.incident);
       out.push(ev);
@@ -226,7 +260,7 @@ export class DetectionRunner {
   }
 
   /** Copies changed incidents and the endpoint's state to D1; throws when D1 fails (the caller retries). */
-  async sync(eventsProcessed: number): Promise<void> {
+  async sync(counters: { eventsProcessed: number; backlog: number }): Promise<void> {
     const dirty = this.sql.exec<{ id: string; body: string }>("SELECT id, body FROM incidents WHERE dirty = 1 LIMIT 100").toArray();
     const state = this.store.get("state_dirty") === "1" ? this.endpointState() : null;
     if (dirty.length === 0 && !state) return;
@@ -234,7 +268,7 @@ export class DetectionRunner {
       this.db(),
       dirty.map((d) => JSON.parse(d.body) as Incident),
       state,
-      eventsProcessed,
+      counters,
       Date.now(),
     );
     for (const d of dirty) this.sql.exec("UPDATE incidents SET dirty = 0 WHERE id = ? AND body = ?", d.id, d.body);

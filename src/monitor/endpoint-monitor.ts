@@ -246,7 +246,7 @@ export class EndpointMonitor extends DurableObject<Env> {
   private async syncDetection(): Promise<boolean> {
     for (let round = 0; round < 20 && this.detection.needsSync(); round++) {
       try {
-        await this.detection.sync(this.store.counter("received"));
+        await this.detection.sync({ eventsProcessed: this.store.counter("received"), backlog: this.buffer.backlog() });
         this.syncFailures = 0;
       } catch (err) {
         this.syncFailures++;

@@ -69,7 +69,13 @@ export function baselinesOf(state: EngineState): Baselines {
 }
 
 /** Upserts incidents and the endpoint's state row in one D1 batch. */
-export async function publishState(db: D1Database, list: Incident[], state: EndpointState | null, eventsProcessed: number, now: number): Promise<void> {
+export async function publishState(
+  db: D1Database,
+  list: Incident[],
+  state: EndpointState | null,
+  counters: { eventsProcessed: number; backlog: number },
+  now: number,
+): Promise<void> {
   const d = drizzle(db);
   const statements: BatchItem<"sqlite">[] = list.map((i) => {
     const row = {
@@ -108,7 +114,8 @@ export async function publishState(db: D1Database, list: Incident[], state: Endp
       baselines: JSON.stringify(state.baselines),
       openIncidentId: state.open_incident_id,
       evaluatedAt: state.evaluated_at,
-      eventsProcessed,
+      eventsProcessed: counters.eventsProcessed,
+      backlog: counters.backlog,
       updatedAt: now,
     };
     const { service: _s, method: _m, route: _r, ...update } = row;

@@ -69,6 +69,8 @@ export async function reevaluateFromD1(
         inconsistent: t.inconsistent,
         request_bytes: t.requestBytes,
         response_bytes: t.responseBytes,
+        source: t.source,
+        error: t.error,
       })
       .from(t)
       .where(
@@ -86,7 +88,7 @@ export async function reevaluateFromD1(
     const last = rows[rows.length - 1];
     if (!last) break;
     cursor = { timestamp: last.timestamp, seq: last.seq };
-    const page: WindowRecord[] = rows;
+    const page: WindowRecord[] = rows.map((r) => ({ ...r, source: r.source === "probe" ? "probe" : undefined }));
     records += page.length;
     const { evaluations } = storage.transactionSync(() => detection.absorb(page, null, endpoint, cfg));
     minutes += evaluations.length;

@@ -7,6 +7,7 @@
 import type { Context } from "hono";
 import { errorBody } from "../http/errors";
 import type { AppEnv } from "../http/types";
+import { switches } from "../control/switches";
 import { coalesceHandOff } from "../ingest/coalescer";
 import type { ServiceConfig } from "../services/config";
 import { downstreamHeaders, isWebSocketUpgrade, upstreamHeaders } from "./headers";
@@ -81,6 +82,8 @@ export async function proxyRequest(
   };
   // Recorded after the exchange, in waitUntil; concurrent requests' records share hand-offs.
   const record = async (x: Exchange): Promise<void> => {
+    // The operator's proxy_recording switch (cached per isolate); read after the answer, never before.
+    if (!(await switches(c.env.DB)).proxy_recording) return;
     const rec = exchangeRecord({ ...x, requestBytes: body ? requestCounter.bytes : 0 });
     if (rec) await coalesceHandOff(c.env, [rec]);
   };

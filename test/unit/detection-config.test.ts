@@ -10,6 +10,7 @@ describe("resolveDetection", () => {
       min_requests: 20,
       min_events: 5,
       resolve_after_minutes: 15,
+      apdex_t_ms: 500,
     });
     expect(resolveDetection({}, "GET", "/orders/:id")).toEqual(DEFAULT_DETECTION);
   });

@@ -20,6 +20,7 @@ function signal(kind: Signal["kind"], overrides: Partial<Signal> = {}): Signal {
     inconsistencies: "consistency",
     traffic_drop: "traffic",
     traffic_stop: "traffic",
+    probe_failed: "probe",
     client_errors: "client",
   };
   return {

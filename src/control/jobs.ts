@@ -1,0 +1,85 @@
+/**
+ * Control API for the background jobs (admin key): run them on demand, flip the switches, and
+ * see each job's last run and the Durable Objects' backlog.
+ * - `POST /v1/control/aggregate?from=&to=` (range optional; ISO or epoch ms)
+ * - `POST /v1/control/prune?older_than_hours=N`
+ * - `POST /v1/control/probes/run`
+ * - `GET /v1/control/switches`, `PUT /v1/control/switches` `{"ingestion"?, "proxy_recording"?, "probes"?}`
+ * - `GET /v1/control/status`
+ */
+import { drizzle } from "drizzle-orm/d1";
+import { sql } from "drizzle-orm";
+import { Hono } from "hono";
+import { z } from "zod";
+import { runJob } from "../cron/jobs";
+import { endpointHealth, jobRuns } from "../db/schema";
+import { ApiError } from "../http/errors";
+import type { AppEnv } from "../http/types";
+import { parseOr400 } from "../http/validate";
+import { probeStatus, runProbes } from "../probes/run";
+import { epochOrIso } from "../query/logs-query";
+import { prune } from "../retention/prune";
+import { aggregate } from "../summaries/aggregate";
+import { loadSwitches, setSwitches } from "./switches";
+
+const aggregateQuery = z
+  .object({ from: epochOrIso.optional(), to: epochOrIso.optional() })
+  .refine((q) => q.from === undefined || q.to === undefined || q.from <= q.to, "from must not be after to");
+const pruneQuery = z.object({ older_than_hours: z.coerce.number().int().min(1).max(24 * 3650).optional() });
+const switchesBody = z.strictObject({ ingestion: z.boolean().optional(), proxy_recording: z.boolean().optional(), probes: z.boolean().optional() });
+
+async function readJson(req: Request): Promise<unknown> {
+  try {
+    return await req.json();
+  } catch {
+    throw new ApiError(400, "invalid_body", "the body must be a JSON object");
+  }
+}
+
+export const jobsApp = new Hono<AppEnv>()
+  .post("/aggregate", async (c) => {
+    const q = parseOr400(aggregateQuery, c.req.query());
+    const outcome = await runJob(c.env.DB, "aggregate", (ctx) => aggregate(c.env, { ...ctx, from: q.from, to: q.to }));
+    return c.json({ job: "aggregate", ...outcome });
+  })
+  .post("/prune", async (c) => {
+    const q = parseOr400(pruneQuery, c.req.query());
+    const olderThanMs = q.older_than_hours === undefined ? undefined : q.older_than_hours * 3_600_000;
+    const outcome = await runJob(c.env.DB, "prune", (ctx) => prune(c.env, { ...ctx, olderThanMs }));
+    return c.json({ job: "prune", ...outcome });
+  })
+  .post("/probes/run", async (c) => {
+    const outcome = await runJob(c.env.DB, "probes", (ctx) => runProbes(c.env, { ...ctx, force: true }));
+    return c.json({ job: "probes", ...outcome });
+  })
+  .get("/switches", async (c) => c.json(await loadSwitches(c.env.DB)))
+  .put("/switches", async (c) => {
+    const body = parseOr400(switchesBody, await readJson(c.req.raw), "switches");
+    return c.json(await setSwitches(c.env.DB, body));
+  })
+  .get("/status", async (c) => {
+    const d = drizzle(c.env.DB);
+    const [jobs, backlog, switchesNow, probes] = await Promise.all([
+      d.select().from(jobRuns).all(),
+      d.select({ records: sql<number>`coalesce(sum(${endpointHealth.backlog}), 0)`, endpoints: sql<number>`sum(${endpointHealth.backlog} > 0)` }).from(endpointHealth).get(),
+      loadSwitches(c.env.DB),
+      probeStatus(c.env.DB),
+    ]);
+    return c.json({
+      jobs: jobs.map((j) => ({
+        job: j.job,
+        last_started_at: j.lastStartedAt,
+        last_finished_at: j.lastFinishedAt,
+        last_duration_ms: j.lastDurationMs,
+        last_rows: j.lastRows,
+        last_error: j.lastError,
+        last_ok_at: j.lastOkAt,
+        runs: j.runs,
+        failures: j.failures,
+      })),
+      // As each endpoint object last published it (it publishes with every flush and evaluation).
+      backlog: { records: backlog?.records ?? 0, endpoints: backlog?.endpoints ?? 0 },
+      switches: switchesNow,
+      probes,
+    });
+  });
