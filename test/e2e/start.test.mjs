@@ -64,3 +64,25 @@ test("migrations are applied and a log sent without ?sync reaches GET /v1/logs",
   assert.equal(logs.length, 1);
   assert.equal(logs[0].route, "/orders/:id");
 });
+
+test("npm start fires the cron triggers locally: aggregation and retention have run, and summaries appear", async () => {
+  const adminKey = /admin key: +(\S+)/.exec(output)[1];
+  const readKey = /read key: +(\S+)/.exec(output)[1];
+  const deadline = Date.now() + 30_000;
+  let jobs = [];
+  while (Date.now() < deadline) {
+    const res = await fetch(`${URL_BASE}/v1/control/status`, { headers: { Authorization: `Bearer ${adminKey}` } });
+    assert.equal(res.status, 200);
+    jobs = (await res.json()).jobs;
+    if (["aggregate", "prune"].every((job) => jobs.some((j) => j.job === job && j.runs >= 1 && j.last_error === null))) break;
+    await new Promise((r) => setTimeout(r, 500));
+  }
+  for (const job of ["aggregate", "prune"]) assert.ok(jobs.some((j) => j.job === job && j.runs >= 1 && j.last_error === null), `${job} ran: ${JSON.stringify(jobs)}`);
+  // The log of the previous test is summarised by the next aggregation (run it now rather than wait 5 minutes).
+  const run = await fetch(`${URL_BASE}/v1/control/aggregate`, { method: "POST", headers: { Authorization: `Bearer ${adminKey}` } });
+  assert.equal(run.status, 200);
+  const summaries = await fetch(`${URL_BASE}/v1/summaries?service=e2e`, { headers: { Authorization: `Bearer ${readKey}` } });
+  const body = await summaries.json();
+  assert.equal(body.summaries.length, 1);
+  assert.equal(body.summaries[0].count, 1);
+});
