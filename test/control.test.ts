@@ -111,10 +111,11 @@ describe("cron dispatch and status", () => {
 
 describe("synthetic probes in the detector", () => {
   /** Sends probe results straight to the endpoint's object, as the probe runner's hand-off does. */
-  async function probeResults(service: string, results: { at: number; status: number }[]) {
+  async function probeResults(service: string, results: { at: number; status: number }[], traffic: { at: number; status: number }[] = []) {
     const ns = env.ENDPOINT_MONITOR;
     const stub = ns.get(ns.idFromName(`${service} GET /health`));
-    const records = results.map((r, i) => ({
+    const sent = [...results.map((r) => ({ ...r, probe: true })), ...traffic.map((r) => ({ ...r, probe: false }))].sort((a, b) => a.at - b.at);
+    const records = sent.map((r, i) => ({
       key: `probe:${service}:${i}`,
       timestamp: r.at,
       received_at: r.at,
@@ -133,11 +134,11 @@ describe("synthetic probes in the detector", () => {
       id: null,
       request_id: null,
       client_ip: null,
-      user_agent: "edge-monitor-probe",
+      user_agent: r.probe ? "edge-monitor-probe" : "client",
       consumer: null,
       region: null,
       attributes: null,
-      source: "probe" as const,
+      source: r.probe ? ("probe" as const) : ("ingest" as const),
     }));
     await stub.ingest(records);
     return stub;
@@ -157,5 +158,27 @@ describe("synthetic probes in the detector", () => {
     const detail = await getJson<{ received: number; series: { minutes: { count: number }[] } }>(`/v1/endpoints/ctl-probe/GET/${encodeURIComponent("/health")}`);
     expect(detail.body.received).toBe(30);
     expect(detail.body.series.minutes.reduce((n, m) => n + m.count, 0)).toBe(0);
+  });
+
+  it("tells an origin that is down (probes and traffic fail: critical) from an endpoint nobody calls (probes fine: warning)", async () => {
+    const start = Math.floor(Date.now() / MINUTE) * MINUTE - 100 * MINUTE;
+    const perMinute = (from: number, to: number, status: (m: number) => number) =>
+      Array.from({ length: (to - from) * 20 }, (_, i) => ({ at: start + from * MINUTE + i * 3000, status: status(from + Math.floor(i / 20)) }));
+    const probesEvery = (status: (m: number) => number) => Array.from({ length: 99 }, (_, m) => ({ at: start + m * MINUTE + 500, status: status(m) }));
+    // Down: from minute 60 both the probes and the traffic get 503s.
+    await probeResults("ctl-down", probesEvery((m) => (m >= 60 ? 503 : 200)), perMinute(0, 99, (m) => (m >= 60 ? 503 : 200)));
+    // Unused: from minute 60 no traffic at all, the probes still fine.
+    await probeResults("ctl-unused", probesEvery(() => 200), perMinute(0, 60, () => 200));
+    await flushAll();
+    const down = (await getJson<{ incidents: { severity: string; signals: { family: string }[] }[] }>("/v1/incidents?service=ctl-down")).body.incidents;
+    expect(down).toHaveLength(1);
+    expect(down[0]?.severity).toBe("CRITICAL");
+    expect(new Set(down[0]?.signals.map((x) => x.family))).toEqual(new Set(["availability", "probe"]));
+    const unused = (await getJson<{ incidents: { severity: string; signals: { kind: string }[] }[] }>("/v1/incidents?service=ctl-unused")).body.incidents;
+    expect(unused).toHaveLength(1);
+    expect(unused[0]?.severity).toBe("WARNING");
+    const kinds = unused[0]?.signals.map((x) => x.kind) ?? [];
+    expect(kinds).toContain("traffic_stop");
+    expect(kinds.every((k) => k.startsWith("traffic_"))).toBe(true);
   });
 });
