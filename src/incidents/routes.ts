@@ -52,6 +52,11 @@ export function toApiIncident(r: IncidentRow) {
     figures_at_open: figures.at_open,
     figures: figures.latest,
     updated_at: r.updatedAt,
+    // The AI summary explains; it never decides severity, status or alerting.
+    ai_summary: r.aiSummary === null ? null : (JSON.parse(r.aiSummary) as unknown),
+    ai_model: r.aiModel,
+    ai_status: r.aiStatus,
+    ai_updated_at: r.aiUpdatedAt,
   };
 }
 
