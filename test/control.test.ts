@@ -91,21 +91,45 @@ describe("cron dispatch and status", () => {
       expect(run?.runs, job).toBeGreaterThanOrEqual(1);
       expect(run?.last_error, job).toBeNull();
     }
-    expect(body.backlog.records).toBeGreaterThanOrEqual(0);
     expect(body.switches).toEqual({ ingestion: true, proxy_recording: true, probes: true });
   });
 
-  it("runs the jobs on demand and validates their parameters", async () => {
+  it("runs the jobs on demand, with their effect, and validates their parameters", async () => {
     const post = (path: string) => call(path, { method: "POST", headers: admin });
-    const aggregate = await post(`/v1/control/aggregate?from=${Date.now() - 2 * 3_600_000}&to=${new Date().toISOString()}`);
+    // Aggregate: a log sent now is in this hour's summary afterwards.
+    expect((await postLogs(record("ctl-jobs", { timestamp: Date.now() - 1000, latency_ms: 42 }), { sync: true })).status).toBe(202);
+    await flushAll();
+    const aggregate = await post(`/v1/control/aggregate?from=${Date.now() - 3_600_000}&to=${new Date().toISOString()}`);
     expect(aggregate.status).toBe(200);
-    expect(((await aggregate.json()) as { job: string }).job).toBe("aggregate");
+    expect(((await aggregate.json()) as { job: string; rows: number }).rows).toBeGreaterThanOrEqual(1);
+    const summaries = await getJson<{ summaries: { count: number; max_ms: number }[] }>("/v1/summaries?service=ctl-jobs");
+    expect(summaries.body.summaries.map((x) => x.count)).toEqual([1]);
     expect((await post("/v1/control/aggregate?from=later")).status).toBe(400);
     expect((await post(`/v1/control/aggregate?from=${Date.now()}&to=${Date.now() - MINUTE}`)).status).toBe(400);
-    const prune = await post("/v1/control/prune?older_than_hours=48");
+    // Prune: a raw log older than the retention goes, the fresh one stays.
+    const old = Date.now() - 8 * 24 * 3_600_000;
+    await env.DB.prepare(
+      "INSERT INTO request_logs (record_key, timestamp, received_at, service, method, route, path, status, latency_ms) VALUES ('ctl-old', ?, ?, 'ctl-jobs', 'GET', '/items/:id', '/items/1', 200, 5)",
+    )
+      .bind(old, old)
+      .run();
+    const prune = await post("/v1/control/prune");
     expect(prune.status).toBe(200);
+    const left = await env.DB.prepare("SELECT record_key FROM request_logs WHERE service = 'ctl-jobs' ORDER BY timestamp").all<{ record_key: string }>();
+    expect(left.results.map((r) => r.record_key).includes("ctl-old")).toBe(false);
+    expect(left.results).toHaveLength(1);
     expect((await post("/v1/control/prune?older_than_hours=0")).status).toBe(400);
-    expect((await post("/v1/control/probes/run")).status).toBe(200);
+    // Probes: a configured probe runs on demand and its run is in the status.
+    const put = await call("/v1/services/ctl-probed", {
+      method: "PUT",
+      headers: admin,
+      body: JSON.stringify({ origin: "http://origin.test", probes: [{ name: "items", path: "/items" }] }),
+    });
+    expect(put.status).toBe(201);
+    const probes = await post("/v1/control/probes/run");
+    expect(probes.status).toBe(200);
+    const status = await getJson<{ probes: { service: string; probe: string; last_ok: boolean }[] }>("/v1/control/status", ADMIN_KEY);
+    expect(status.body.probes.find((p) => p.service === "ctl-probed")).toMatchObject({ probe: "items", last_ok: true });
   });
 });
 

@@ -12,7 +12,9 @@ export type SwitchName = (typeof SWITCHES)[number];
 export type Switches = Record<SwitchName, boolean>;
 
 const CACHE_MS = 5_000;
-let cache: { value: Switches; at: number } | null = null;
+/** The request paths wait at most this long for D1; past it they use the last known value. */
+const READ_TIMEOUT_MS = 100;
+let cache: { value: Switches; at: number; known: boolean } | null = null;
 
 const allOn = (): Switches => ({ ingestion: true, proxy_recording: true, probes: true });
 
@@ -21,18 +23,34 @@ export async function loadSwitches(db: D1Database): Promise<Switches> {
   const rows = await drizzle(db).select().from(controlSwitches).all();
   const value = allOn();
   for (const r of rows) if ((SWITCHES as readonly string[]).includes(r.name)) value[r.name as SwitchName] = r.enabled;
-  cache = { value, at: Date.now() };
+  cache = { value, at: Date.now(), known: true };
   return value;
 }
 
-/** The switches as cached (at most CACHE_MS old); when D1 cannot be read, the last known value or all on. */
+/**
+ * The switches as cached (at most CACHE_MS old). A read waits at most READ_TIMEOUT_MS; when D1
+ * is slow or down the last known value (or all on) is used and kept for CACHE_MS, so a D1
+ * outage costs one short wait per isolate every few seconds, never a hung request.
+ */
 export async function switches(db: D1Database, now = Date.now()): Promise<Switches> {
   if (cache && now - cache.at < CACHE_MS) return cache.value;
+  let timer: ReturnType<typeof setTimeout> | undefined;
   try {
-    return await loadSwitches(db);
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Error("switches: D1 did not answer in time")), READ_TIMEOUT_MS);
+    });
+    return await Promise.race([loadSwitches(db), timeout]);
   } catch {
-    return cache?.value ?? allOn();
+    cache = { value: cache?.value ?? allOn(), at: now, known: cache?.known ?? false };
+    return cache.value;
+  } finally {
+    if (timer !== undefined) clearTimeout(timer);
   }
+}
+
+/** Whether the cached switches were ever read from D1 (false: all on by default, D1 unread). */
+export function switchesKnown(): boolean {
+  return cache?.known ?? false;
 }
 
 export async function setSwitches(db: D1Database, changes: Partial<Switches>, now = Date.now()): Promise<Switches> {

@@ -3,7 +3,7 @@
  * `/health/db` (D1 reachable and every migration applied).
  */
 import { Hono } from "hono";
-import { switches } from "../control/switches";
+import { switches, switchesKnown } from "../control/switches";
 import pkg from "../../package.json";
 import type { AppEnv } from "../http/types";
 import { ingestCounters } from "../ingest/counters";
@@ -40,8 +40,9 @@ export const healthApp = new Hono<AppEnv>()
       version: VERSION,
       time: new Date().toISOString(),
       ingest: { ...ingestCounters },
-      // The operator's switches (cached for a few seconds; all on when D1 cannot be read).
+      // The operator's switches (cached for a few seconds); `switches_known` false: D1 could not be read.
       switches: await switches(c.env.DB),
+      switches_known: switchesKnown(),
     }),
   )
   .get("/live", (c) => c.json({ status: "ok" }))
