@@ -1,5 +1,6 @@
 /** The monitor's HTTP API: middleware shared by every route, and each feature app mounted. */
 import { Hono } from "hono";
+import { analysisApp } from "./ai/analysis";
 import { requestId } from "hono/request-id";
 import { endpointsApp } from "./monitor/routes";
 import { handleError, handleNotFound } from "./http/errors";
@@ -13,6 +14,7 @@ import { controlApp } from "./control/routes";
 import { systemHealthApp } from "./health/system";
 import { incidentsApp } from "./incidents/routes";
 import { statsApp, summariesApp } from "./summaries/routes";
+import { alertChannelsApp, alertDeliveriesApp } from "./alerts/routes";
 
 export const app = new Hono<AppEnv>()
   .use(requestId({ headerName: "X-Request-ID" }))
@@ -27,7 +29,10 @@ export const app = new Hono<AppEnv>()
   .route("/v1/health", systemHealthApp)
   .route("/v1/control", controlApp)
   .route("/v1/summaries", summariesApp)
-  .route("/v1/stats", statsApp);
+  .route("/v1/stats", statsApp)
+  .route("/v1/alert-channels", alertChannelsApp)
+  .route("/v1/alert-deliveries", alertDeliveriesApp)
+  .route("/v1/analysis", analysisApp);
 
 app.onError(handleError);
 app.notFound(handleNotFound);

@@ -13,6 +13,9 @@ export const PROTECTED_ROUTES: { method: string; path: string; scope: KeyScope; 
   { method: "GET", path: "/v1/endpoints/svc/GET/%2Fitems", scope: "read" },
   { method: "GET", path: "/v1/incidents", scope: "read" },
   { method: "GET", path: "/v1/incidents/inc_none_x", scope: "read", status: 404 },
+  // The path is the route pattern itself: ":id" is no incident id, so the right key gets a 404.
+  { method: "POST", path: "/v1/incidents/:id/summarize", scope: "admin", status: 404 },
+  { method: "POST", path: "/v1/analysis", scope: "read", body: { lookback_minutes: 60 } },
   { method: "GET", path: "/v1/health/system", scope: "read" },
   { method: "GET", path: "/v1/summaries", scope: "read" },
   { method: "GET", path: "/v1/stats", scope: "read" },
@@ -30,6 +33,14 @@ export const PROTECTED_ROUTES: { method: string; path: string; scope: KeyScope; 
   { method: "GET", path: "/v1/services/shop", scope: "admin" },
   { method: "PUT", path: "/v1/services/auth-check", scope: "admin" },
   { method: "DELETE", path: "/v1/services/auth-check", scope: "admin" },
+  { method: "POST", path: "/v1/alert-channels", scope: "admin", body: { type: "slack", name: "auth-check", url: "https://hooks.slack.test/services/T1/B1/x", enabled: false } },
+  { method: "GET", path: "/v1/alert-channels", scope: "admin" },
+  // Listed with their patterns: with the right key, an unknown channel id is a 404.
+  { method: "GET", path: "/v1/alert-channels/:id", scope: "admin", status: 404 },
+  { method: "PUT", path: "/v1/alert-channels/:id", scope: "admin", body: { type: "slack", name: "x", url: "https://hooks.slack.test/a" }, status: 404 },
+  { method: "DELETE", path: "/v1/alert-channels/:id", scope: "admin", status: 404 },
+  { method: "POST", path: "/v1/alert-channels/:id/test", scope: "admin", body: {}, status: 404 },
+  { method: "GET", path: "/v1/alert-deliveries", scope: "read" },
 ];
 
 /** Routes without a key, and the status each answers here. The proxy passes the origin's answer through. */

@@ -1,12 +1,15 @@
 /**
  * `GET /v1/incidents` (filters `service`, `method`, `route`, `status`, `severity`, `from`/`to` on
  * `opened_at`, `limit` up to 1,000; newest first) and `GET /v1/incidents/:id`, read from D1 where
- * the endpoint objects publish them.
+ * the endpoint objects publish them; `POST /v1/incidents/:id/summarize` (admin) asks Workers AI
+ * for the incident's summary now and answers the incident with it.
  */
 import { and, desc, eq, gte, lte, type SQL } from "drizzle-orm";
 import { drizzle } from "drizzle-orm/d1";
 import { Hono } from "hono";
 import { z } from "zod";
+import { summarizeIncident } from "../ai/summarize";
+import { endpointName } from "../ingest/record";
 import { requireKey } from "../auth/keys";
 import { incidents } from "../db/schema";
 import { endpointFilterFields } from "../http/filters";
@@ -56,6 +59,7 @@ export function toApiIncident(r: IncidentRow) {
     ai_summary: r.aiSummary === null ? null : (JSON.parse(r.aiSummary) as unknown),
     ai_model: r.aiModel,
     ai_status: r.aiStatus,
+    ai_error: r.aiError,
     ai_updated_at: r.aiUpdatedAt,
   };
 }
@@ -81,10 +85,22 @@ export const incidentsApp = new Hono<AppEnv>()
       .all();
     return c.json({ incidents: rows.map(toApiIncident) });
   })
-  .get("/:id", requireKey("read"), async (c) => {
-    const id = c.req.param("id");
-    if (!/^inc_[a-z0-9_]{1,40}$/.test(id)) throw new ApiError(404, "incident_not_found", `no incident ${id.slice(0, 60)}`);
-    const row = await drizzle(c.env.DB).select().from(incidents).where(eq(incidents.id, id)).get();
-    if (!row) throw new ApiError(404, "incident_not_found", `no incident ${id}`);
-    return c.json(toApiIncident(row));
+  .get("/:id", requireKey("read"), async (c) => c.json(toApiIncident(await loadIncident(c.env.DB, c.req.param("id")))))
+  .post("/:id/summarize", requireKey("admin"), async (c) => {
+    const row = await loadIncident(c.env.DB, c.req.param("id"));
+    // The outcome (ok, unavailable, failed, timeout, invalid) is stored on the incident and shown in its ai_* fields.
+    const outcome = await summarizeIncident(c.env, row.id);
+    if (outcome.status === "ok") {
+      // A summary that arrives after the first alert follows it as an update (never in this request: the object's alarm sends it).
+      const ns = c.env.ENDPOINT_MONITOR;
+      await ns.get(ns.idFromName(endpointName(row))).announceUpdate(row.id);
+    }
+    return c.json(toApiIncident(await loadIncident(c.env.DB, row.id)));
   });
+
+async function loadIncident(db: D1Database, id: string): Promise<IncidentRow> {
+  if (!/^inc_[a-z0-9_]{1,40}$/.test(id)) throw new ApiError(404, "incident_not_found", `no incident ${id.slice(0, 60)}`);
+  const row = await drizzle(db).select().from(incidents).where(eq(incidents.id, id)).get();
+  if (!row) throw new ApiError(404, "incident_not_found", `no incident ${id}`);
+  return row;
+}

@@ -150,3 +150,43 @@ export function truncateAndScrubError(error: string): string {
   const scrubbed = scrubText(error.slice(0, ERROR_MAX_CHARS + SCRUB_MARGIN));
   return `${scrubbed.slice(0, ERROR_MAX_CHARS)}…[truncated ${error.length - ERROR_MAX_CHARS} chars]`;
 }
+
+// Outbound text (alerts, AI prompts) gets more than stored text: besides `key=value`, secrets
+// written as headers (`Cookie: a=b; c=d`, `Authorization: Basic ...`), as `key: value` or JSON
+// pairs, and well-known token shapes (Stripe, GitHub, Slack, AWS, JWT, whsec_) are redacted.
+const HEADER_LINE = /\b((?:set-)?cookie|authorization|proxy-authorization|x-api-key|api-key|x-auth-token)(\s*[:=]\s*)("?)[^\r\n"]*/gi;
+const COLON_PAIR = /(["']?)([A-Za-z0-9_.-]{2,64})\1(\s*:\s*)("?)([^\s",;}]+)/g;
+const KNOWN_TOKENS =
+  /\b(?:(?:sk|pk|rk)_(?:live|test)_[A-Za-z0-9]+|gh[pousr]_[A-Za-z0-9]{16,}|github_pat_[A-Za-z0-9_]{16,}|xox[abposr]-[A-Za-z0-9-]+|AKIA[0-9A-Z]{16}|whsec_[A-Za-z0-9+/=]+|eyJ[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]*)/g;
+
+/**
+ * Scrubs free text that is about to leave the monitor (a webhook, Slack, PagerDuty, the AI
+ * model): everything `scrubText` removes, plus header-style secrets, `key: value` pairs with a
+ * sensitive key and well-known token shapes.
+ */
+export function scrubOutgoingText(text: string): string {
+  return scrubText(
+    text
+      .replace(HEADER_LINE, (_m, name: string, sep: string, quote: string) => `${name}${sep}${quote}${REDACTED}`)
+      .replace(COLON_PAIR, (match, q: string, key: string, sep: string, vq: string) =>
+        isSensitiveKey(key) ? `${q}${key}${q}${sep}${vq}${REDACTED}` : match,
+      )
+      .replace(KNOWN_TOKENS, REDACTED),
+  );
+}
+
+/**
+ * Deep copy of a JSON value with every string scrubbed (`scrubOutgoingText`), every integer that
+ * is a card number replaced, and the value of every sensitive key redacted whole.
+ */
+export function scrubDeep(value: unknown): unknown {
+  if (typeof value === "string") return scrubOutgoingText(value);
+  if (typeof value === "number") return scrubNumber(value);
+  if (Array.isArray(value)) return value.map(scrubDeep);
+  if (value !== null && typeof value === "object") {
+    const out: Record<string, unknown> = {};
+    for (const [k, v] of Object.entries(value)) out[k] = isSensitiveKey(k) && v !== null ? REDACTED : scrubDeep(v);
+    return out;
+  }
+  return value;
+}

@@ -56,6 +56,8 @@ export class DetectionRunner {
     private readonly windows: EndpointWindows,
     private readonly db: () => D1Database,
     private readonly waitUntil: (p: Promise<unknown>) => void,
+    /** Called inside the evaluation's transaction for every incident change (the alert outbox). */
+    private readonly announce: (incident: Incident, change: "opened" | "escalated" | "resolved") => void = () => undefined,
   ) {}
 
   watermark(): number | null {
@@ -155,7 +157,9 @@ export class DetectionRunner {
     let streak = this.probeStreak();
     for (const p of [...probes].sort((a, b) => a.timestamp - b.timestamp)) {
       if (streak && p.timestamp < streak.last_at) continue;
-      const failed = p.status >= 500 || p.inconsistent || (p.error !== undefined && p.error !== null);
+      // The probe runner sets `error` on every failure (wrong status, no answer, body check) and
+      // `inconsistent` on a body mismatch; a probe that expects a 503 and gets it has neither.
+      const failed = p.inconsistent || (p.error !== undefined && p.error !== null);
       const failures = (streak?.failures ?? 0) + 1;
       streak = failed
         ? {
@@ -206,6 +210,7 @@ export class DetectionRunner {
       const ev = evaluateMinute(state, { ...this.windows.snapshot(minute), probe: this.probeStreak() }, cfg, endpoint);
       state = ev.state;
       if (ev.incident) this.putIncident(ev.incident);
+      if (ev.incident && (ev.change === "opened" || ev.change === "escalated" || ev.change === "resolved")) this.announce(ev.incident, ev.change);
       out.push(ev);
     }
     this.store.set("engine_state", JSON.stringify(state));
@@ -260,6 +265,11 @@ export class DetectionRunner {
   }
 
   /** Copies changed incidents and the endpoint's state to D1; throws when D1 fails (the caller retries). */
+  /** Marks the state for publishing when the D1 backlog changed since it was last published (for the status API). */
+  markBacklog(backlog: number): void {
+    if (this.store.get("published_backlog") !== String(backlog) && this.store.get("endpoint_state") !== null) this.store.set("state_dirty", "1");
+  }
+
   async sync(counters: { eventsProcessed: number; backlog: number }): Promise<void> {
     const dirty = this.sql.exec<{ id: string; body: string }>("SELECT id, body FROM incidents WHERE dirty = 1 LIMIT 100").toArray();
     const state = this.store.get("state_dirty") === "1" ? this.endpointState() : null;
@@ -272,6 +282,7 @@ export class DetectionRunner {
       Date.now(),
     );
     for (const d of dirty) this.sql.exec("UPDATE incidents SET dirty = 0 WHERE id = ? AND body = ?", d.id, d.body);
+    this.store.set("published_backlog", String(counters.backlog));
     if (state) this.sql.exec("UPDATE meta SET value = '0' WHERE key = 'state_dirty' AND ? = (SELECT value FROM meta WHERE key = 'endpoint_state')", JSON.stringify(state));
     // Resolved incidents are in D1 now; the object keeps only the last few.
     this.sql.exec("DELETE FROM incidents WHERE dirty = 0 AND status = 'resolved' AND id NOT IN (SELECT id FROM incidents ORDER BY id DESC LIMIT 20)");

@@ -12,6 +12,8 @@
  * wall clock so that silence is noticed.
  */
 import { DurableObject } from "cloudflare:workers";
+import { summarizeIncident } from "../ai/summarize";
+import { AI_ALERT_WAIT_MS, AlertOutbox, announceChange, OUTBOX_SCHEMA } from "../alerts/outbox";
 import type { DetectionConfig } from "../detect/config";
 import type { Evaluation } from "../detect/evaluate";
 import type { Endpoint } from "../detect/incident";
@@ -59,6 +61,7 @@ export class EndpointMonitor extends DurableObject<Env> {
   private identityStored = false;
   private readonly store: ObjectMeta;
   private readonly buffer: RecordBuffer;
+  private readonly outbox: AlertOutbox;
   private readonly windows: EndpointWindows;
   readonly detection: DetectionRunner;
 
@@ -69,12 +72,15 @@ export class EndpointMonitor extends DurableObject<Env> {
     this.store = new ObjectMeta(this.sql);
     this.buffer = new RecordBuffer(this.sql);
     this.windows = new EndpointWindows(this.sql);
-    this.detection = new DetectionRunner(this.sql, this.store, this.windows, () => this.logsDb, (p) => this.ctx.waitUntil(p));
+    this.outbox = new AlertOutbox(this.sql, () => this.logsDb, env.DASHBOARD_URL ? env.DASHBOARD_URL : null, (id) => this.summarizeBeforeAlert(id));
+    this.detection = new DetectionRunner(this.sql, this.store, this.windows, () => this.logsDb, (p) => this.ctx.waitUntil(p), (incident, change) =>
+      announceChange(this.outbox, incident, change, Date.now()),
+    );
     void ctx.blockConcurrencyWhile(async () => this.migrate());
   }
 
   private migrate(): void {
-    for (const statement of [...SCHEMA_STATEMENTS, ...WINDOW_SCHEMA, ...DETECTION_SCHEMA]) this.sql.exec(statement);
+    for (const statement of [...SCHEMA_STATEMENTS, ...WINDOW_SCHEMA, ...DETECTION_SCHEMA, ...OUTBOX_SCHEMA]) this.sql.exec(statement);
     this.sql.exec("INSERT OR REPLACE INTO meta (key, value) VALUES ('schema_version', ?)", String(SCHEMA_VERSION));
   }
 
@@ -175,10 +181,14 @@ export class EndpointMonitor extends DurableObject<Env> {
     }
     if (!(await this.flush())) return;
     const now = Date.now();
+    this.detection.markBacklog(this.buffer.backlog());
     const endpoint = this.endpoint();
     if (!this.reevaluating) await this.closeSilentMinutes(now);
     const synced = await this.syncDetection();
     this.buffer.prune(now);
+    // Alerts go out after the incidents are in D1 (messages carry the row as the API shows it).
+    const alertsAt = synced ? await this.outbox.run(Date.now()).catch((err: unknown) => this.alertsFailed(err)) : null;
+    if (alertsAt !== null) await this.scheduleAlarm(Math.max(Date.now(), alertsAt));
     if (this.buffer.backlog() > 0) await this.scheduleAlarm(Date.now());
     else if (!synced) await this.scheduleAlarm(Date.now() + flushBackoffMs(this.syncFailures));
     // Live: come back at the next minute boundary to close minutes on the wall clock.
@@ -240,6 +250,24 @@ export class EndpointMonitor extends DurableObject<Env> {
       }
     }
     return true;
+  }
+
+  private alertsFailed(err: unknown): number {
+    log("error", "alerts_failed", { endpoint: this.ctx.id.name ?? null, message: err instanceof Error ? err.message : String(err) });
+    return Date.now() + 30_000;
+  }
+
+  /** Asks for the incident's AI summary before its first alert, waiting at most AI_ALERT_WAIT_MS. */
+  private async summarizeBeforeAlert(incidentId: string): Promise<void> {
+    await summarizeIncident(this.env, incidentId, { timeoutMs: AI_ALERT_WAIT_MS }).catch(() => undefined);
+  }
+
+  /** An incident changed outside the evaluation (a later AI summary): announce it as an update. */
+  async announceUpdate(incidentId: string): Promise<void> {
+    const incident = this.detection.incidents(50).find((i) => i.id === incidentId);
+    if (!incident) return;
+    this.outbox.enqueue({ incident_id: incident.id, event: "incident.updated", severity: incident.severity, service: incident.service }, Date.now());
+    await this.scheduleAlarm(Date.now());
   }
 
   /** Copies changed incidents and health to D1 (in rounds of 100 incidents); false when D1 failed. */

@@ -1,0 +1,168 @@
+/**
+ * `POST /v1/analysis` (read key): what changed over a time range. Deterministic findings first,
+ * from the hourly summaries (each endpoint over the lookback against the same length before it),
+ * the incidents of the range and the endpoints unhealthy now; then, when Workers AI answers, a
+ * narrative over those findings only. The severity is the findings' and nothing the model says
+ * changes it; without a model the narrative is null and the recommendations are deterministic.
+ *
+ * Percentiles come from the summaries' latency sketches merged in SQLite (the buckets of every
+ * hour summed by index, as the daily roll-up does), never from averages of hourly percentiles.
+ */
+import { and, eq, gte, lte, ne, or, type SQL } from "drizzle-orm";
+import { drizzle } from "drizzle-orm/d1";
+import { Hono } from "hono";
+import { z } from "zod";
+import { requireKey } from "../auth/keys";
+import { endpointHealth, incidents } from "../db/schema";
+import { DEFAULT_DETECTION } from "../detect/config";
+import { LatencySketch } from "../detect/sketch";
+import { ApiError } from "../http/errors";
+import type { AppEnv } from "../http/types";
+import { parseOr400 } from "../http/validate";
+import { analyse, analysisRange, deterministicRecommendations, type PeriodFigures } from "./findings";
+import { AI_NARRATIVE_JSON_SCHEMA, aiNarrativeSchema, analysisPrompt } from "./prompt";
+import { askJson } from "./run";
+
+export const analysisBody = z.strictObject({
+  lookback_minutes: z.number().int().min(1).max(10_080),
+  service: z.string().regex(/^[A-Za-z0-9._-]{1,64}$/, "1-64 characters of A-Z a-z 0-9 . _ -").optional(),
+  focus: z.string().trim().min(1).max(200).optional(),
+});
+export type AnalysisRequest = z.output<typeof analysisBody>;
+
+const NARRATIVE_MAX_TOKENS = 700;
+/** Endpoints compared per period at most (rows of one grouped statement). */
+const MAX_ENDPOINTS = 2000;
+
+/** One period of every endpoint, from its hourly rows: totals and the merged latency buckets. */
+function periodSql(withService: boolean): string {
+  return `
+WITH hours AS MATERIALIZED (
+  SELECT * FROM summaries
+  WHERE granularity = 'hour' AND bucket_start >= ? AND bucket_start < ?${withService ? " AND service = ?" : ""}
+), totals AS (
+  SELECT service, method, route, sum(count) AS count, sum(status_5xx) AS s5, sum(silent_failures) AS silent,
+    sum(inconsistent) AS inconsistent, max(max_ms) AS max_ms, sum(sketch ->> '$.z') AS zero
+  FROM hours GROUP BY service, method, route
+), merged AS (
+  SELECT service, method, route, json_group_array(json_array(idx, n)) AS buckets
+  FROM (
+    SELECT h.service, h.method, h.route, b.value ->> 0 AS idx, sum(b.value ->> 1) AS n
+    FROM hours h, json_each(h.sketch, '$.b') b
+    GROUP BY h.service, h.method, h.route, idx
+  )
+  GROUP BY service, method, route
+)
+SELECT t.*, coalesce(m.buckets, '[]') AS buckets
+FROM totals t LEFT JOIN merged m ON m.service = t.service AND m.method = t.method AND m.route = t.route
+ORDER BY t.count DESC
+LIMIT ${MAX_ENDPOINTS}`;
+}
+
+interface PeriodRow {
+  service: string;
+  method: string;
+  route: string;
+  count: number;
+  s5: number;
+  silent: number;
+  inconsistent: number;
+  max_ms: number | null;
+  zero: number | null;
+  buckets: string;
+}
+
+function toFigures(r: PeriodRow): PeriodFigures {
+  const sketch = LatencySketch.fromBuckets(JSON.parse(r.buckets) as [number, number][], { zeroCount: r.zero ?? 0, max: r.max_ms ?? undefined });
+  const total = sketch.count;
+  return {
+    service: r.service,
+    method: r.method,
+    route: r.route,
+    count: r.count,
+    status_5xx: r.s5,
+    silent: r.silent,
+    inconsistent: r.inconsistent,
+    p95_ms: sketch.quantile(0.95),
+    slow_share: total === 0 ? null : 1 - sketch.countAtOrBelow(DEFAULT_DETECTION.slo.latency_ms) / total,
+  };
+}
+
+/** Findings, severity, and the AI narrative when there is one, for a validated request. */
+export async function analyseRange(env: Env, req: AnalysisRequest, opts: { now?: number; timeoutMs?: number } = {}) {
+  const now = opts.now ?? Date.now();
+  const range = analysisRange(now, req.lookback_minutes);
+  const period = (from: number, to: number) => {
+    const stmt = env.DB.prepare(periodSql(req.service !== undefined));
+    return req.service === undefined ? stmt.bind(from, to) : stmt.bind(from, to, req.service);
+  };
+  const d = drizzle(env.DB);
+  const incidentConditions: (SQL | undefined)[] = [lte(incidents.openedAt, now), or(eq(incidents.status, "open"), gte(incidents.resolvedAt, now - req.lookback_minutes * 60_000))];
+  const healthConditions: (SQL | undefined)[] = [ne(endpointHealth.health, "NORMAL"), gte(endpointHealth.evaluatedAt, range.beforeFrom)];
+  if (req.service !== undefined) {
+    incidentConditions.push(eq(incidents.service, req.service));
+    healthConditions.push(eq(endpointHealth.service, req.service));
+  }
+  const [before, after] = await env.DB.batch<PeriodRow>([period(range.beforeFrom, range.beforeTo), period(range.from, range.to + 1)]);
+  const [incidentRows, healthRows] = await d.batch([
+    d
+      .select({
+        id: incidents.id,
+        service: incidents.service,
+        method: incidents.method,
+        route: incidents.route,
+        severity: incidents.severity,
+        status: incidents.status,
+        opened_at: incidents.openedAt,
+        resolved_at: incidents.resolvedAt,
+        explanation: incidents.explanation,
+      })
+      .from(incidents)
+      .where(and(...incidentConditions))
+      .limit(200),
+    d
+      .select({ service: endpointHealth.service, method: endpointHealth.method, route: endpointHealth.route, health: endpointHealth.health, health_score: endpointHealth.healthScore })
+      .from(endpointHealth)
+      .where(and(...healthConditions))
+      .limit(500),
+  ]);
+
+  const { findings, severity, coverage } = analyse({
+    before: (before?.results ?? []).map(toFigures),
+    after: (after?.results ?? []).map(toFigures),
+    beforeMinutes: (range.beforeTo - range.beforeFrom) / 60_000,
+    afterMinutes: Math.max(1, (range.to - range.from) / 60_000),
+    incidents: incidentRows,
+    health: healthRows,
+  });
+
+  const prompt = analysisPrompt({ findings, severity, lookbackMinutes: req.lookback_minutes, focus: req.focus });
+  const ai = await askJson(env, { ...prompt, schema: aiNarrativeSchema, jsonSchema: AI_NARRATIVE_JSON_SCHEMA, maxTokens: NARRATIVE_MAX_TOKENS, timeoutMs: opts.timeoutMs });
+  const narrative = ai.value;
+  return {
+    range: { from: range.from, to: range.to, before_from: range.beforeFrom, before_to: range.beforeTo },
+    findings,
+    narrative: narrative?.narrative ?? null,
+    recommendations: narrative?.recommendations ?? deterministicRecommendations(findings),
+    // The deterministic one; the model's reading never moves it.
+    severity,
+    // How much of the traffic could be compared; the narrative cannot be surer than its data.
+    confidence: Math.round(Math.min(coverage, narrative?.confidence ?? 1) * 100) / 100,
+    ai_status: ai.status,
+    ai_model: ai.model,
+    ai_error: ai.error,
+  };
+}
+
+async function readJson(req: Request): Promise<unknown> {
+  try {
+    return await req.json();
+  } catch {
+    throw new ApiError(400, "invalid_body", "the body must be a JSON object");
+  }
+}
+
+export const analysisApp = new Hono<AppEnv>().post("/", requireKey("read"), async (c) => {
+  const body = parseOr400(analysisBody, await readJson(c.req.raw), "analysis request");
+  return c.json(await analyseRange(c.env, body));
+});

@@ -1,0 +1,223 @@
+/**
+ * The alert outbox of one endpoint object. An incident change (opened, escalated, resolved, or
+ * an update such as a late AI summary) is written to `alert_events` in the same transaction as
+ * the incident itself, so a crash between "incident opened" and "sent" cannot lose the alert.
+ * The object's alarm fans each event out to the matching channels as messages with a stable id
+ * (the webhook-id, the same on every attempt: at-least-once with an idempotency key), sends the
+ * due ones, records every attempt in D1 (`alert_deliveries`) and retries failures with
+ * exponential backoff and jitter (first retry after about 30 s) up to MAX_ATTEMPTS. Nothing here
+ * runs in the ingest or proxy request path. Cooldowns keep a flapping endpoint from flooding a
+ * channel: an incident's updates go out at most once per UPDATE_COOLDOWN_MS, and a new incident
+ * of the same endpoint within OPEN_COOLDOWN_MS of the last one announced to a channel is
+ * recorded as skipped there.
+ */
+import { eq } from "drizzle-orm";
+import { drizzle } from "drizzle-orm/d1";
+import { alertDeliveries, incidents } from "../db/schema";
+import type { Incident } from "../detect/incident";
+import { log } from "../http/log";
+import { toApiIncident } from "../incidents/routes";
+import { channelMatches, loadEnabledChannels, type StoredChannel } from "./channels";
+import type { AlertEvent, AlertMessage } from "./payloads";
+import { deliver } from "./send";
+
+export const MAX_ATTEMPTS = 8;
+export const FIRST_RETRY_MS = 30_000;
+export const UPDATE_COOLDOWN_MS = 10 * 60_000;
+export const OPEN_COOLDOWN_MS = 10 * 60_000;
+/** At most this many messages are sent per alarm; the rest wait for the next one. */
+const SEND_BATCH = 20;
+const CHANNELS_TTL_MS = 30_000;
+
+export const OUTBOX_SCHEMA = [
+  `CREATE TABLE IF NOT EXISTS alert_events (
+     event_id TEXT PRIMARY KEY,
+     incident_id TEXT NOT NULL,
+     event TEXT NOT NULL,
+     severity TEXT NOT NULL,
+     service TEXT NOT NULL,
+     created_at INTEGER NOT NULL,
+     fanned_out INTEGER NOT NULL DEFAULT 0
+   )`,
+  `CREATE TABLE IF NOT EXISTS alert_outbox (
+     message_id TEXT PRIMARY KEY,
+     event_id TEXT NOT NULL,
+     incident_id TEXT NOT NULL,
+     event TEXT NOT NULL,
+     channel_id TEXT NOT NULL,
+     attempt INTEGER NOT NULL DEFAULT 0,
+     next_at INTEGER NOT NULL,
+     status TEXT NOT NULL,
+     created_at INTEGER NOT NULL,
+     sent_at INTEGER
+   )`,
+  `CREATE INDEX IF NOT EXISTS alert_outbox_due ON alert_outbox (next_at) WHERE status = 'pending'`,
+];
+
+/** Alerts are only sent for changes this recent in event time: a backfill of old traffic does not page anyone. */
+export const ANNOUNCE_WITHIN_MS = 30 * 60_000;
+/** How long the first alert of an incident waits for its AI summary. */
+export const AI_ALERT_WAIT_MS = 8_000;
+
+const EVENTS = { opened: "incident.opened", escalated: "incident.escalated", resolved: "incident.resolved" } as const;
+
+/** Records an incident change in the outbox, unless it happened long ago in event time (a replay). */
+export function announceChange(outbox: AlertOutbox, incident: Incident, change: keyof typeof EVENTS, now: number): void {
+  if (now - incident.last_event_at > ANNOUNCE_WITHIN_MS) return;
+  outbox.enqueue({ incident_id: incident.id, event: EVENTS[change], severity: incident.severity, service: incident.service }, now);
+}
+
+/** Exponential backoff with ±20% jitter: about 30 s, 1 min, 2 min ... never over an hour. */
+export function retryDelayMs(attempt: number, random: () => number = Math.random): number {
+  const base = Math.min(3_600_000, FIRST_RETRY_MS * 2 ** Math.max(0, attempt - 1));
+  return Math.round(base * (0.8 + random() * 0.4));
+}
+
+export class AlertOutbox {
+  private channels: { list: StoredChannel[]; at: number } | null = null;
+
+  constructor(
+    private readonly sql: SqlStorage,
+    private readonly db: () => D1Database,
+    private readonly dashboardUrl: string | null,
+    /** Runs before an incident's first alert goes out (the short wait for its AI summary). */
+    private readonly beforeOpenAlert: (incidentId: string) => Promise<void> = async () => undefined,
+  ) {}
+
+  /** Records an incident change to announce (call inside the transaction that stores the incident). */
+  enqueue(e: { incident_id: string; event: AlertEvent; severity: string; service: string }, now: number): void {
+    const eventId = `${e.incident_id}:${e.event}${e.event === "incident.updated" ? `:${now}` : ""}`;
+    this.sql.exec(
+      "INSERT OR IGNORE INTO alert_events (event_id, incident_id, event, severity, service, created_at) VALUES (?, ?, ?, ?, ?, ?)",
+      eventId,
+      e.incident_id,
+      e.event,
+      e.severity,
+      e.service,
+      now,
+    );
+  }
+
+  /** Whether anything waits: events to fan out or messages due now or later. */
+  nextWake(): number | null {
+    if (this.sql.exec("SELECT 1 FROM alert_events WHERE fanned_out = 0 LIMIT 1").toArray().length > 0) return 0;
+    const row = this.sql.exec<{ at: number | null }>("SELECT min(next_at) AS at FROM alert_outbox WHERE status = 'pending'").one();
+    return row.at;
+  }
+
+  private async enabledChannels(now: number): Promise<StoredChannel[]> {
+    if (!this.channels || now - this.channels.at > CHANNELS_TTL_MS) this.channels = { list: await loadEnabledChannels(this.db()), at: now };
+    return this.channels.list;
+  }
+
+  /** Fans out new events and sends what is due; returns when to come back (null: nothing left). */
+  async run(now = Date.now()): Promise<number | null> {
+    await this.fanOut(now);
+    const due = this.sql
+      .exec<{ message_id: string; event_id: string; incident_id: string; event: string; channel_id: string; attempt: number }>(
+        "SELECT message_id, event_id, incident_id, event, channel_id, attempt FROM alert_outbox WHERE status = 'pending' AND next_at <= ? ORDER BY next_at LIMIT ?",
+        now,
+        SEND_BATCH,
+      )
+      .toArray();
+    for (const m of due) await this.send(m, now);
+    return this.nextWake();
+  }
+
+  private async fanOut(now: number): Promise<void> {
+    const events = this.sql
+      .exec<{ event_id: string; incident_id: string; event: string; severity: string; service: string; created_at: number }>(
+        "SELECT event_id, incident_id, event, severity, service, created_at FROM alert_events WHERE fanned_out = 0 ORDER BY created_at",
+      )
+      .toArray();
+    if (events.length === 0) return;
+    const channels = await this.enabledChannels(now);
+    for (const e of events) {
+      const matching = channels.filter((c) => channelMatches(c, { service: e.service, severity: e.severity }));
+      // The AI summary gets a short wait so the first alert can carry it; if it is not ready,
+      // the alert goes without it and the summary follows as an update when it comes.
+      if (e.event === "incident.opened" && matching.length > 0) await this.beforeOpenAlert(e.incident_id);
+      for (const ch of matching) {
+        const messageId = `msg_${e.event_id.replace(/[^a-z0-9_]/gi, "_")}_${ch.id}`;
+        const cooldown = this.cooldown(e, ch.id, now);
+        this.sql.exec(
+          `INSERT OR IGNORE INTO alert_outbox (message_id, event_id, incident_id, event, channel_id, next_at, status, created_at)
+           VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+          messageId,
+          e.event_id,
+          e.incident_id,
+          e.event,
+          ch.id,
+          now,
+          cooldown ? "skipped" : "pending",
+          now,
+        );
+        if (cooldown) await this.record({ messageId, channelId: ch.id, incidentId: e.incident_id, event: e.event, attempt: 0, status: "skipped", code: null, error: cooldown, duration: null }, now);
+      }
+      this.sql.exec("UPDATE alert_events SET fanned_out = 1 WHERE event_id = ?", e.event_id);
+    }
+  }
+
+  /** Why this event should not go to this channel now, or null. */
+  private cooldown(e: { incident_id: string; event: string }, channelId: string, now: number): string | null {
+    if (e.event === "incident.updated") {
+      const last = this.sql
+        .exec<{ at: number | null }>("SELECT max(created_at) AS at FROM alert_outbox WHERE incident_id = ? AND channel_id = ? AND status != 'skipped'", e.incident_id, channelId)
+        .one().at;
+      if (last !== null && now - last < UPDATE_COOLDOWN_MS) return "cooldown: this incident was announced to the channel less than 10 minutes ago";
+    }
+    if (e.event === "incident.opened") {
+      const last = this.sql
+        .exec<{ at: number | null }>(
+          "SELECT max(created_at) AS at FROM alert_outbox WHERE event = 'incident.opened' AND channel_id = ? AND incident_id != ? AND status != 'skipped'",
+          channelId,
+          e.incident_id,
+        )
+        .one().at;
+      if (last !== null && now - last < OPEN_COOLDOWN_MS) return "cooldown: this endpoint opened another incident on the channel less than 10 minutes ago";
+    }
+    return null;
+  }
+
+  private async send(m: { message_id: string; incident_id: string; event: string; channel_id: string; attempt: number }, now: number): Promise<void> {
+    const channel = (await this.enabledChannels(now)).find((c) => c.id === m.channel_id);
+    const attempt = m.attempt + 1;
+    if (!channel) {
+      this.sql.exec("UPDATE alert_outbox SET status = 'gave_up', attempt = ? WHERE message_id = ?", attempt, m.message_id);
+      await this.record({ messageId: m.message_id, channelId: m.channel_id, incidentId: m.incident_id, event: m.event, attempt, status: "gave_up", code: null, error: "the channel was deleted or disabled", duration: null }, now);
+      return;
+    }
+    const row = await drizzle(this.db()).select().from(incidents).where(eq(incidents.id, m.incident_id)).get();
+    if (!row) {
+      // Not in D1 yet (the copy is retried by the object's alarm): try again shortly.
+      this.sql.exec("UPDATE alert_outbox SET next_at = ? WHERE message_id = ?", now + 5_000, m.message_id);
+      return;
+    }
+    const message: AlertMessage = { id: m.message_id, event: m.event as AlertEvent, timestamp: now, incident: toApiIncident(row), dashboard_url: this.dashboardUrl };
+    const result = await deliver(channel, message);
+    if (result.ok) {
+      this.sql.exec("UPDATE alert_outbox SET status = 'delivered', attempt = ?, sent_at = ? WHERE message_id = ?", attempt, now, m.message_id);
+    } else if (attempt >= MAX_ATTEMPTS) {
+      this.sql.exec("UPDATE alert_outbox SET status = 'gave_up', attempt = ? WHERE message_id = ?", attempt, m.message_id);
+      log("error", "alert_gave_up", { message_id: m.message_id, channel_id: m.channel_id, attempts: attempt, status: result.status, error: result.error });
+    } else {
+      this.sql.exec("UPDATE alert_outbox SET attempt = ?, next_at = ? WHERE message_id = ?", attempt, now + retryDelayMs(attempt), m.message_id);
+    }
+    const status = result.ok ? "delivered" : attempt >= MAX_ATTEMPTS ? "gave_up" : "failed";
+    await this.record({ messageId: m.message_id, channelId: m.channel_id, incidentId: m.incident_id, event: m.event, attempt, status, code: result.status, error: result.error, duration: result.duration_ms }, now);
+  }
+
+  /** Records one attempt in D1; a D1 failure is logged, never blocks the outbox. */
+  private async record(
+    a: { messageId: string; channelId: string; incidentId: string; event: string; attempt: number; status: string; code: number | null; error: string | null; duration: number | null },
+    now: number,
+  ): Promise<void> {
+    try {
+      await drizzle(this.db())
+        .insert(alertDeliveries)
+        .values({ messageId: a.messageId, channelId: a.channelId, incidentId: a.incidentId, event: a.event, attempt: a.attempt, at: now, status: a.status, responseCode: a.code, error: a.error, durationMs: a.duration });
+    } catch (err) {
+      log("warn", "alert_delivery_not_recorded", { message_id: a.messageId, message: err instanceof Error ? err.message : String(err) });
+    }
+  }
+}

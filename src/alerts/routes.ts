@@ -1,0 +1,143 @@
+/**
+ * Admin API for alert channels (`/v1/alert-channels`: create, list, read, full replace, delete,
+ * and `POST /:id/test` which sends a test message now) and the read API of delivery attempts
+ * (`GET /v1/alert-deliveries`). Secrets are write-only: no answer ever carries one.
+ */
+import { and, desc, eq, type SQL } from "drizzle-orm";
+import { drizzle } from "drizzle-orm/d1";
+import { Hono } from "hono";
+import { z } from "zod";
+import { requireKey } from "../auth/keys";
+import { alertDeliveries } from "../db/schema";
+import { ApiError } from "../http/errors";
+import type { AppEnv } from "../http/types";
+import { parseOr400 } from "../http/validate";
+import {
+  channelFields,
+  channelInput,
+  createChannel,
+  deleteChannel,
+  getChannel,
+  listChannels,
+  replaceChannel,
+  toApiChannel,
+  type StoredChannel,
+} from "./channels";
+import type { AlertMessage } from "./payloads";
+import { deliver, recordDelivery } from "./send";
+
+async function readJson(req: Request): Promise<unknown> {
+  try {
+    return await req.json();
+  } catch {
+    throw new ApiError(400, "invalid_body", "the body must be a JSON object");
+  }
+}
+
+async function channelOr404(db: D1Database, id: string): Promise<StoredChannel> {
+  const channel = await getChannel(db, id);
+  if (!channel) throw new ApiError(404, "alert_channel_not_found", `no alert channel ${id.slice(0, 60)}`);
+  return channel;
+}
+
+/** The dashboard base URL from `DASHBOARD_URL`, or null when unset or not an http(s) URL. */
+export function dashboardUrl(env: { DASHBOARD_URL?: string }): string | null {
+  const value = (env.DASHBOARD_URL ?? "").trim();
+  if (!/^https?:\/\/[^\s]+$/i.test(value)) return null;
+  return value.replace(/\/+$/, "");
+}
+
+function newMessageId(): string {
+  return `msg_test_${crypto.randomUUID().replace(/-/g, "")}`;
+}
+
+export const alertChannelsApp = new Hono<AppEnv>()
+  .use(requireKey("admin"))
+  .post("/", async (c) => {
+    const input = parseOr400(channelInput, await readJson(c.req.raw), "alert channel");
+    const channel = await createChannel(c.env.DB, channelFields(input));
+    return c.json(toApiChannel(channel), 201);
+  })
+  .get("/", async (c) => {
+    const channels = await listChannels(c.env.DB);
+    return c.json({ channels: channels.map(toApiChannel) });
+  })
+  .get("/:id", async (c) => {
+    const channel = await channelOr404(c.env.DB, c.req.param("id"));
+    return c.json(toApiChannel(channel));
+  })
+  .put("/:id", async (c) => {
+    const stored = await channelOr404(c.env.DB, c.req.param("id"));
+    const body = await readJson(c.req.raw);
+    // The URL as GET shows it (a Slack token or query secrets masked) keeps the stored one, so a
+    // client can send back what it read.
+    if (body !== null && typeof body === "object" && "url" in body && body.url === toApiChannel(stored).url) {
+      (body as { url: unknown }).url = stored.url;
+    }
+    const input = parseOr400(channelInput, body, "alert channel");
+    const channel = await replaceChannel(c.env.DB, stored.id, channelFields(input, stored));
+    if (!channel) throw new ApiError(404, "alert_channel_not_found", `no alert channel ${stored.id}`);
+    return c.json(toApiChannel(channel));
+  })
+  .delete("/:id", async (c) => {
+    const id = c.req.param("id");
+    if (await deleteChannel(c.env.DB, id)) return c.body(null, 204);
+    throw new ApiError(404, "alert_channel_not_found", `no alert channel ${id.slice(0, 60)}`);
+  })
+  .post("/:id/test", async (c) => {
+    // Works on a disabled channel too: checking a channel before enabling it is the point.
+    const channel = await channelOr404(c.env.DB, c.req.param("id"));
+    const now = Date.now();
+    const message: AlertMessage = { id: newMessageId(), event: "test", timestamp: now, incident: null, dashboard_url: dashboardUrl(c.env) };
+    const result = await deliver(channel, message);
+    await recordDelivery(c.env.DB, {
+      message_id: message.id,
+      channel_id: channel.id,
+      incident_id: null,
+      event: "test",
+      attempt: 1,
+      at: now,
+      status: result.ok ? "delivered" : "failed",
+      response_code: result.status,
+      error: result.error,
+      duration_ms: result.duration_ms,
+    });
+    return c.json({ delivered: result.ok, status_code: result.status, error: result.error, message_id: message.id, duration_ms: result.duration_ms });
+  });
+
+const deliveryFilters = z.object({
+  channel_id: z.string().min(1).max(64).optional(),
+  incident_id: z.string().min(1).max(128).optional(),
+  status: z.enum(["delivered", "failed", "gave_up", "skipped"]).optional(),
+  limit: z.coerce.number().int().min(1).max(1000).default(100),
+});
+
+export const alertDeliveriesApp = new Hono<AppEnv>().get("/", requireKey("read"), async (c) => {
+  const f = parseOr400(deliveryFilters, c.req.query());
+  const t = alertDeliveries;
+  const conditions: SQL[] = [];
+  if (f.channel_id !== undefined) conditions.push(eq(t.channelId, f.channel_id));
+  if (f.incident_id !== undefined) conditions.push(eq(t.incidentId, f.incident_id));
+  if (f.status !== undefined) conditions.push(eq(t.status, f.status));
+  const rows = await drizzle(c.env.DB)
+    .select()
+    .from(t)
+    .where(and(...conditions))
+    .orderBy(desc(t.at), desc(t.seq))
+    .limit(f.limit)
+    .all();
+  return c.json({
+    deliveries: rows.map((r) => ({
+      message_id: r.messageId,
+      channel_id: r.channelId,
+      incident_id: r.incidentId,
+      event: r.event,
+      attempt: r.attempt,
+      at: r.at,
+      status: r.status,
+      response_code: r.responseCode,
+      error: r.error,
+      duration_ms: r.durationMs,
+    })),
+  });
+});
