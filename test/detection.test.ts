@@ -6,57 +6,10 @@
 import { env, evictDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import { ADMIN_KEY, call, flushAll, getJson, postLogs } from "./helpers";
-import { prng } from "./prng";
+import { send, traffic } from "./traffic";
 
 const MINUTE = 60_000;
 
-
-interface Phase {
-  minutes: number;
-  perMinute: number;
-  errorRate?: number;
-  latencyMs?: number;
-  emptyRate?: number;
-}
-
-/** Records of one endpoint over consecutive phases, ending `endsAgo` ms before now. */
-function traffic(service: string, phases: Phase[], opts: { seed?: number; endsAgo?: number } = {}) {
-  const random = prng(opts.seed ?? 1);
-  const total = phases.reduce((n, p) => n + p.minutes, 0);
-  const start = Math.floor((Date.now() - (opts.endsAgo ?? 5 * MINUTE)) / MINUTE) * MINUTE - total * MINUTE;
-  const out: Record<string, unknown>[] = [];
-  let minute = 0;
-  const phaseStarts: number[] = [];
-  for (const p of phases) {
-    phaseStarts.push(start + minute * MINUTE);
-    for (let m = 0; m < p.minutes; m++, minute++) {
-      for (let i = 0; i < p.perMinute; i++) {
-        const r = random();
-        const status = r < (p.errorRate ?? 0.002) ? 503 : r > 0.98 ? 404 : 200;
-        const base = p.latencyMs ?? 80;
-        out.push({
-          timestamp: start + minute * MINUTE + Math.floor((i + random()) * (MINUTE / p.perMinute)),
-          service,
-          method: "GET",
-          path: `/orders/${i}`,
-          route: "/orders/:id",
-          status,
-          latency_ms: Math.round(base * Math.exp(0.3 * (random() + random() + random() - 1.5)) * 10) / 10,
-          response_empty: status === 200 && random() < (p.emptyRate ?? 0),
-        });
-      }
-    }
-  }
-  return { records: out, phaseStarts };
-}
-
-async function send(records: Record<string, unknown>[], batch = 1000): Promise<void> {
-  for (let i = 0; i < records.length; i += batch) {
-    const res = await postLogs(records.slice(i, i + batch), { sync: true });
-    expect(res.status).toBe(202);
-  }
-  await flushAll();
-}
 
 type ApiIncident = { id: string; severity: string; status: string; opened_at: number; resolved_at: number | null; signals: { kind: string }[]; explanation: string };
 

@@ -262,6 +262,11 @@ export class EndpointMonitor extends DurableObject<Env> {
     await summarizeIncident(this.env, incidentId, { timeoutMs: AI_ALERT_WAIT_MS }).catch(() => undefined);
   }
 
+  /** Runs the alert outbox as the alarm does, at clock `now` (tests use a later clock to reach retries). */
+  async deliverAlerts(now = Date.now()): Promise<number | null> {
+    return this.outbox.run(now);
+  }
+
   /** An incident changed outside the evaluation (a later AI summary): announce it as an update. */
   async announceUpdate(incidentId: string): Promise<void> {
     const incident = this.detection.incidents(50).find((i) => i.id === incidentId);
