@@ -10,6 +10,8 @@ import { incidents, summaries } from "../src/db/schema";
 import { LOG_COLUMNS, writeLogBatch, type LogRow } from "../src/db/log-writer";
 import { hourPrefix } from "../src/retention/archive";
 import { PRUNE_CHUNK_ROWS, prune, type PartReport, type RawReport } from "../src/retention/prune";
+import { prunedBefore, runJob } from "../src/cron/jobs";
+import { aggregate } from "../src/summaries/aggregate";
 
 const HOUR = 3_600_000;
 const DAY = 24 * HOUR;
@@ -107,8 +109,15 @@ function summary(granularity: "hour" | "day", bucketStart: number) {
   };
 }
 
+/** Writes the aggregation job's cursor as its run would. */
+async function setAggregateCursor(cursor: { hour: number; seq?: number }): Promise<void> {
+  await env.DB.prepare("INSERT INTO job_runs (job, cursor) VALUES ('aggregate', ?) ON CONFLICT (job) DO UPDATE SET cursor = excluded.cursor")
+    .bind(JSON.stringify(cursor))
+    .run();
+}
+
 beforeEach(async () => {
-  await env.DB.batch(["request_logs", "incidents", "summaries"].map((t) => env.DB.prepare(`DELETE FROM ${t}`)));
+  await env.DB.batch(["request_logs", "incidents", "summaries", "job_runs"].map((t) => env.DB.prepare(`DELETE FROM ${t}`)));
   const keys = await archiveKeys();
   if (keys.length > 0) await bucket().delete(keys);
 });
@@ -153,12 +162,76 @@ describe("prune without an archive", () => {
 
   it("olderThanMs overrides the raw retention only", async () => {
     await insertLogs([logRow("gone", NOW - 2 * HOUR - 1), logRow("kept", NOW - 2 * HOUR + 1)]);
+    await setAggregateCursor({ hour: NOW - HOUR });
     await drizzle(env.DB).insert(incidents).values(incident("resolved-new", "resolved", NOW - DAY, NOW - 3 * HOUR));
     const { rows, detail } = await run(noArchive, { olderThanMs: 2 * HOUR });
     expect(await logKeys()).toEqual([expect.stringMatching(/^t:kept:/)]);
     expect(rows).toBe(1);
     expect(detail.raw_logs.cutoff).toBe(NOW - 2 * HOUR);
     expect(detail.incidents.deleted).toBe(0);
+  });
+});
+
+describe("prune and the aggregation", () => {
+  const maxSeq = async () => (await env.DB.prepare("SELECT max(seq) AS s FROM request_logs").first<{ s: number }>())?.s ?? 0;
+
+  it("stops an explicit cutoff at the aggregation's progress and says so; the default retention applies as is", async () => {
+    const rows = [logRow("gone", NOW - 5 * HOUR), logRow("gone", NOW - 3 * HOUR - 1), logRow("kept", NOW - 3 * HOUR), logRow("kept", NOW - 2 * HOUR)];
+    await insertLogs(rows);
+    // The aggregation is behind: its last closed hour done ends at NOW - 3h.
+    await setAggregateCursor({ hour: NOW - 4 * HOUR, seq: await maxSeq() });
+    const { detail } = await run(noArchive, { olderThanMs: HOUR });
+    expect((await logKeys()).every((k) => k.startsWith("t:kept:"))).toBe(true);
+    expect(await logKeys()).toHaveLength(2);
+    expect(detail.raw_logs).toMatchObject({ cutoff: NOW - 3 * HOUR, deleted: 2, clamped: { requested_cutoff: NOW - HOUR, aggregated_until: NOW - 3 * HOUR } });
+
+    // Not clamped when the cutoff is inside the progress.
+    const inside = await run(noArchive, { olderThanMs: 4 * HOUR });
+    expect(inside.detail.raw_logs.clamped).toBeUndefined();
+    expect(inside.detail.raw_logs.cutoff).toBe(NOW - 4 * HOUR);
+  });
+
+  it("keeps records the aggregation has not looked at yet, and everything inside the retention when it never ran", async () => {
+    await insertLogs([logRow("seen", NOW - 6 * HOUR)]);
+    await setAggregateCursor({ hour: NOW - HOUR, seq: await maxSeq() });
+    // Stored after the last aggregation run, for an hour it had already done.
+    await insertLogs([logRow("late", NOW - 5 * HOUR + 10)]);
+    const { detail } = await run(noArchive, { olderThanMs: 30 * 60_000 });
+    expect(detail.raw_logs).toMatchObject({ cutoff: NOW - 5 * HOUR, deleted: 1, clamped: { aggregated_until: NOW - 5 * HOUR } });
+    expect(await logKeys()).toEqual([expect.stringMatching(/^t:late:/)]);
+
+    await env.DB.prepare("DELETE FROM job_runs").run();
+    const never = await run(noArchive, { olderThanMs: HOUR });
+    expect(never.detail.raw_logs).toMatchObject({ cutoff: RAW_CUTOFF, deleted: 0, clamped: { requested_cutoff: NOW - HOUR, aggregated_until: null } });
+    expect(await logKeys()).toHaveLength(1);
+  });
+
+  it("records the newest cutoff it applied, and the aggregation no longer recomputes the hours before it", async () => {
+    const hours = [NOW - 3 * HOUR, NOW - 2 * HOUR, NOW - HOUR];
+    await insertLogs(hours.flatMap((h) => Array.from({ length: 6 }, (_, i) => logRow("agg", h + i * 10 * 60_000))));
+    // NOW is a fixed date: the deadlines come from the real clock.
+    const aggregateAt = (now: number, range: { from?: number; to?: number } = {}) => runJob(env.DB, "aggregate", (ctx) => aggregate(env, { ...ctx, ...range, deadline: Date.now() + 60_000 }), now);
+    const counts = async () => {
+      const { results } = await env.DB.prepare("SELECT bucket_start, count FROM summaries WHERE granularity = 'hour' ORDER BY bucket_start").all<{ bucket_start: number; count: number }>();
+      return results.map((r) => [r.bucket_start, r.count]);
+    };
+    await aggregateAt(NOW);
+    const before = await counts();
+    expect(before).toEqual(hours.map((h) => [h, 6]));
+
+    // Deletes the rows before NOW - 1.5h: all of the first hour, half of the second.
+    const pruneAt = (olderThanMs?: number) => runJob(env.DB, "prune", (ctx) => prune(noArchive, { ...ctx, olderThanMs, deadline: Date.now() + 60_000 }), NOW);
+    expect((await pruneAt(1.5 * HOUR)).detail?.raw_logs).toMatchObject({ cutoff: NOW - 1.5 * HOUR, deleted: 9 });
+    const next = await aggregateAt(NOW + 5 * 60_000);
+    expect(await counts()).toEqual(before);
+    expect(next.detail).toMatchObject({ complete: true });
+    expect(await prunedBefore(env.DB)).toBe(NOW - 1.5 * HOUR);
+    // An older cutoff (the daily default) does not lower the watermark.
+    await pruneAt();
+    expect(await prunedBefore(env.DB)).toBe(NOW - 1.5 * HOUR);
+    const ranged = await aggregateAt(NOW + 10 * 60_000, { from: NOW - 3 * HOUR, to: NOW });
+    expect(ranged.detail).toMatchObject({ hours_skipped_pruned: 2, hours: 2 });
+    expect(await counts()).toEqual(before);
   });
 });
 

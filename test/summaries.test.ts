@@ -12,7 +12,8 @@ import { LatencySketch, type SketchData } from "../src/detect/sketch";
 import { handleError } from "../src/http/errors";
 import type { AppEnv } from "../src/http/types";
 import worker from "../src/index";
-import { aggregate, DAY_MS, floorTo, HOUR_MS } from "../src/summaries/aggregate";
+import { runJob } from "../src/cron/jobs";
+import { aggregate, DAY_MS, floorTo, HOUR_MS, MAX_LATE_HOURS_PER_RUN, MAX_STATEMENTS_PER_RUN, parseCursor } from "../src/summaries/aggregate";
 import { statsApp, summariesApp, summariesQuery, summaryFilters } from "../src/summaries/routes";
 import { DAY_SQL, HOUR_SQL } from "../src/summaries/sql";
 import { ADMIN_KEY, call, flushAll, postLogs, READ_KEY } from "./helpers";
@@ -61,7 +62,72 @@ function run(over: { cursor?: string | null; from?: number; to?: number; deadlin
   return aggregate(env, { now: NOW, deadline: Date.now() + 60_000, cursor: null, ...over });
 }
 
+/** A cursor without a late-record watermark, as a first run (or one from before it existed) has. */
 const cursorAt = (hour: number) => JSON.stringify({ hour });
+const hourOf = (cursor: string | null | undefined) => parseCursor(cursor ?? null)?.hour;
+
+/** env.DB whose batches fail when they read an hour `failing` picks, as a D1 error at that moment would. */
+function failingDb(failing: (hour: number) => boolean): D1Database {
+  const hourOfStatement = new WeakMap<D1PreparedStatement, number>();
+  return new Proxy(env.DB, {
+    get(target, prop) {
+      if (prop === "prepare") {
+        return (query: string) => {
+          const statement = target.prepare(query);
+          if (query !== HOUR_SQL) return statement;
+          const bind = statement.bind.bind(statement);
+          // HOUR_SQL binds the hour's start sixth.
+          return Object.assign(statement, {
+            bind: (...values: unknown[]) => {
+              const bound = bind(...values);
+              hourOfStatement.set(bound, values[5] as number);
+              return bound;
+            },
+          });
+        };
+      }
+      if (prop === "batch") {
+        return (statements: D1PreparedStatement[]) => {
+          const hour = statements[0] ? hourOfStatement.get(statements[0]) : undefined;
+          if (hour !== undefined && failing(hour)) return Promise.reject(new Error(`D1_ERROR: simulated failure reading ${hour}`));
+          return target.batch(statements);
+        };
+      }
+      const value: unknown = Reflect.get(target, prop);
+      return typeof value === "function" ? value.bind(target) : value;
+    },
+  });
+}
+
+/** env.DB counting the statements it runs: each one of a batch, and each run on its own. */
+function countingDb(): { db: D1Database; count: () => number } {
+  let n = 0;
+  const wrap = (statement: D1PreparedStatement): D1PreparedStatement => {
+    const bind = statement.bind.bind(statement);
+    const run = <K extends "all" | "first" | "run" | "raw">(k: K) => {
+      const original = (statement[k] as (...a: unknown[]) => unknown).bind(statement);
+      return (...a: unknown[]) => {
+        n++;
+        return original(...a);
+      };
+    };
+    return Object.assign(statement, { bind: (...v: unknown[]) => wrap(bind(...v)), all: run("all"), first: run("first"), run: run("run"), raw: run("raw") });
+  };
+  const db = new Proxy(env.DB, {
+    get(target, prop) {
+      if (prop === "prepare") return (query: string) => wrap(target.prepare(query));
+      if (prop === "batch") {
+        return (statements: D1PreparedStatement[]) => {
+          n += statements.length;
+          return target.batch(statements);
+        };
+      }
+      const value: unknown = Reflect.get(target, prop);
+      return typeof value === "function" ? value.bind(target) : value;
+    },
+  });
+  return { db, count: () => n };
+}
 
 type StoredRow = { granularity: string; service: string; method: string; route: string; bucket_start: number; count: number; sketch: string; max_ms: number; [k: string]: unknown };
 
@@ -131,7 +197,7 @@ describe("aggregation into hourly and daily summaries", () => {
 
     const outcome = await run();
     expect(outcome.rows).toBeGreaterThanOrEqual(4);
-    expect(outcome.cursor).toBe(cursorAt(OPEN - HOUR_MS));
+    expect(hourOf(outcome.cursor)).toBe(OPEN - HOUR_MS);
 
     const { status, body } = await get<{ summaries: ApiSummary[] }>(`/v1/summaries?service=sum-exact&from=${EXACT_HOURS[0]}&to=${NOW}`);
     expect(status).toBe(200);
@@ -186,40 +252,123 @@ describe("aggregation into hourly and daily summaries", () => {
     const hours = [6, 5, 4, 3].map((k) => OPEN - k * HOUR_MS);
     const records = hours.flatMap((h, i) => hourRecords("sum-catchup", "GET", "/c", h, 60, 30 + i));
     await seed(records);
-    // Cursor up to date: only the open and the two previous hours are recomputed.
+    // Cursor up to date (and no watermark: nothing already stored counts as late): only the open
+    // and the two previous hours are recomputed.
     await run({ cursor: cursorAt(OPEN - HOUR_MS) });
     expect(await stored("sum-catchup")).toEqual([]);
     // Past the deadline: nothing is done and the cursor stays.
     const late = await run({ cursor: cursorAt(OPEN - 7 * HOUR_MS), deadline: Date.now() - 1 });
     expect(late.rows).toBe(0);
-    expect(late.cursor).toBe(cursorAt(OPEN - 7 * HOUR_MS));
+    expect(hourOf(late.cursor)).toBe(OPEN - 7 * HOUR_MS);
     // Cursor 6 hours behind: every hour is filled and the cursor reaches the last closed hour.
     const outcome = await run({ cursor: cursorAt(OPEN - 7 * HOUR_MS) });
-    expect(outcome.cursor).toBe(cursorAt(OPEN - HOUR_MS));
+    expect(hourOf(outcome.cursor)).toBe(OPEN - HOUR_MS);
     expect(outcome.detail).toMatchObject({ complete: true, mode: "cron" });
     const rows = await stored("sum-catchup");
     expect(rows.map((r) => [r.bucket_start, r.count])).toEqual(hours.map((h) => [h, 60]));
   });
 
-  it("picks up a late record of a recent hour on the next run; an older one with an explicit range", async () => {
+  it("picks up records stored late on the next run, whatever their hour, by seq; an explicit range still recomputes an hour", async () => {
     const recent = OPEN - 2 * HOUR_MS;
     const older = OPEN - 4 * HOUR_MS;
+    const yesterday = OPEN - 30 * HOUR_MS;
     await seed([...hourRecords("sum-late", "GET", "/l", recent, 50, 40), ...hourRecords("sum-late", "GET", "/l", older, 50, 41)]);
     const first = await run({ cursor: cursorAt(OPEN - 5 * HOUR_MS) });
     const counts = async () => (await stored("sum-late")).map((r) => [r.bucket_start, r.count]);
     expect(await counts()).toEqual([[older, 50], [recent, 50]]);
 
+    // Records of an hour the cursor passed long ago, as a flush after a D1 outage brings them.
     await seed([
       { ...hourRecords("sum-late", "GET", "/l", recent, 1, 42)[0], id: "late-recent" },
       { ...hourRecords("sum-late", "GET", "/l", older, 1, 43)[0], id: "late-older" },
+      { ...hourRecords("sum-late", "GET", "/l", yesterday, 1, 44)[0], id: "late-yesterday" },
     ]);
-    await run({ cursor: first.cursor ?? null });
-    expect(await counts()).toEqual([[older, 50], [recent, 51]]);
+    const second = await run({ cursor: first.cursor ?? null });
+    expect(await counts()).toEqual([[yesterday, 1], [older, 51], [recent, 51]]);
+    expect(second.detail).toMatchObject({ late_hours: 3, complete: true });
+    expect(parseCursor(second.cursor ?? null)?.seq).toBeGreaterThan(parseCursor(first.cursor ?? null)?.seq ?? Infinity);
+    // Nothing new: no late hour.
+    const third = await run({ cursor: second.cursor ?? null });
+    expect(third.detail?.late_hours).toBeUndefined();
+    expect(third.cursor).toBe(second.cursor);
 
+    await env.DB.prepare("DELETE FROM summaries WHERE service = 'sum-late' AND bucket_start = ?").bind(older).run();
     const ranged = await run({ cursor: first.cursor ?? null, from: older + 10, to: older + 20 });
     expect(ranged.cursor).toBeUndefined();
     expect(ranged.detail).toMatchObject({ mode: "range", hours: 1 });
-    expect(await counts()).toEqual([[older, 51], [recent, 51]]);
+    expect(await counts()).toEqual([[yesterday, 1], [older, 51], [recent, 51]]);
+  });
+
+  it("takes on at most MAX_LATE_HOURS_PER_RUN hours of late records per run, and the rest on the next", async () => {
+    const base = await run({ cursor: cursorAt(OPEN - HOUR_MS) });
+    const hours = Array.from({ length: MAX_LATE_HOURS_PER_RUN + 2 }, (_, i) => OPEN - (40 + i) * HOUR_MS);
+    await seed(hours.map((h, i) => ({ ...hourRecords("sum-late-many", "GET", "/m", h, 1, 60 + i)[0], id: `late-many-${i}` })));
+    const first = await run({ cursor: base.cursor ?? null });
+    expect(first.detail).toMatchObject({ late_hours: MAX_LATE_HOURS_PER_RUN });
+    expect(await stored("sum-late-many")).toHaveLength(MAX_LATE_HOURS_PER_RUN);
+    const second = await run({ cursor: first.cursor ?? null });
+    expect(second.detail).toMatchObject({ late_hours: 2 });
+    expect((await stored("sum-late-many")).map((r) => r.bucket_start)).toEqual([...hours].sort((a, b) => a - b));
+  });
+
+  it("leaves synthetic probe results out of the summaries: they are not traffic", async () => {
+    const hour = OPEN - 20 * HOUR_MS;
+    await env.DB.prepare(
+      `WITH RECURSIVE c(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM c WHERE i < 29)
+       INSERT INTO request_logs (record_key, timestamp, received_at, service, method, route, path, status, latency_ms, request_bytes, response_bytes, response_empty, inconsistent, source)
+       SELECT 'probe-mix:' || i, ? + i * 60000, ?, 'sum-probe', 'GET', '/health', '/health',
+         CASE WHEN i < 20 OR i >= 25 THEN 200 ELSE 503 END, CASE WHEN i < 20 THEN 100 WHEN i < 25 THEN 9000 ELSE 10 END, 0, 10, 0, 0,
+         CASE WHEN i < 20 THEN 'ingest' ELSE 'probe' END FROM c`,
+    )
+      .bind(hour, hour)
+      .run();
+    await env.DB.prepare("INSERT INTO detection_settings (service, config, updated_at) VALUES ('sum-probe', '{\"apdex_t_ms\":50}', 0)").run();
+    await run({ from: hour, to: hour });
+    const [row] = await stored("sum-probe");
+    expect(row).toMatchObject({ count: 20, status_2xx: 20, status_5xx: 0, max_ms: 100, apdex_satisfied: 0, apdex_tolerating: 20 });
+  });
+
+  it("keeps the progress of a run in which some hours fail, reports them, and throws only when nothing could be done", async () => {
+    const hours = [6, 5, 4, 3].map((k) => OPEN - k * HOUR_MS);
+    await seed(hours.flatMap((h, i) => hourRecords("sum-fail", "GET", "/f", h, 10, 70 + i)));
+    const broken = OPEN - 4 * HOUR_MS;
+    const failing = { ...env, DB: failingDb((h) => h === broken) };
+
+    const outcome = await runJob(env.DB, "aggregate", (ctx) => aggregate(failing, { ...ctx, cursor: cursorAt(OPEN - 7 * HOUR_MS) }), NOW);
+    expect(hourOf(outcome.cursor)).toBe(OPEN - 5 * HOUR_MS);
+    expect(outcome.errors).toEqual([expect.stringMatching(new RegExp(`^hour ${new Date(broken).toISOString()}: .*simulated`))]);
+    expect(outcome.detail).toMatchObject({ complete: false, errors: outcome.errors });
+    expect((await stored("sum-fail")).map((r) => r.bucket_start)).toEqual(hours.filter((h) => h !== broken));
+    const job = await env.DB.prepare("SELECT cursor, last_error FROM job_runs WHERE job = 'aggregate'").first<{ cursor: string; last_error: string }>();
+    expect(job?.cursor).toBe(outcome.cursor);
+    expect(job?.last_error).toMatch(/simulated/);
+
+    // The next run starts after the hours kept and does the failed one.
+    const next = await run({ cursor: outcome.cursor ?? null });
+    expect(hourOf(next.cursor)).toBe(OPEN - HOUR_MS);
+    expect((await stored("sum-fail")).map((r) => [r.bucket_start, r.count])).toEqual(hours.map((h) => [h, 10]));
+
+    await expect(aggregate({ ...env, DB: failingDb(() => true) }, { now: NOW, deadline: Date.now() + 60_000, cursor: next.cursor ?? null })).rejects.toThrow(/simulated/);
+  });
+
+  it("stays within MAX_STATEMENTS_PER_RUN D1 statements (<= 500) a week behind with many Apdex overrides, and goes on in the next run", async () => {
+    for (let i = 0; i < 4; i++) {
+      const body = { apdex_t_ms: 200 + i, endpoints: { "GET /x": { apdex_t_ms: 900 + i } } };
+      const put = await call(`/v1/services/sum-t${i}/detection`, { method: "PUT", headers: { Authorization: `Bearer ${ADMIN_KEY}`, "Content-Type": "application/json" }, body: JSON.stringify(body) });
+      expect(put.status).toBeLessThan(300);
+    }
+    const counting = countingDb();
+    const behind = cursorAt(OPEN - 8 * DAY_MS);
+    const first = await aggregate({ ...env, DB: counting.db }, { now: NOW, deadline: Date.now() + 60_000, cursor: behind });
+    expect(counting.count()).toBeLessThanOrEqual(500);
+    expect(counting.count()).toBeLessThanOrEqual(MAX_STATEMENTS_PER_RUN);
+    expect(first.detail).toMatchObject({ statements: counting.count(), complete: false });
+    const firstHour = hourOf(first.cursor) ?? 0;
+    expect(firstHour).toBeGreaterThan(OPEN - 7 * DAY_MS);
+    expect(firstHour).toBeLessThan(OPEN - HOUR_MS);
+    let cursor = first.cursor ?? null;
+    for (let i = 0; i < 10 && hourOf(cursor) !== OPEN - HOUR_MS; i++) cursor = (await run({ cursor })).cursor ?? null;
+    expect(hourOf(cursor)).toBe(OPEN - HOUR_MS);
   });
 
   it("refuses a range wider than 31 days or reversed, and skips hours older than the raw-log retention", async () => {
@@ -240,7 +389,7 @@ describe("aggregation into hourly and daily summaries", () => {
     const job = await env.DB.prepare("SELECT cursor, last_rows, last_error FROM job_runs WHERE job = 'aggregate'").first<{ cursor: string; last_rows: number; last_error: string | null }>();
     expect(job?.last_error).toBeNull();
     expect(job?.last_rows).toBeGreaterThan(0);
-    expect(JSON.parse(job?.cursor ?? "{}")).toEqual({ hour: floorTo(at, HOUR_MS) - HOUR_MS });
+    expect(JSON.parse(job?.cursor ?? "{}")).toMatchObject({ hour: floorTo(at, HOUR_MS) - HOUR_MS, seq: expect.any(Number) });
   });
 
   it("aggregates an hour of 100,000 rows in SQL within the job's budget", async () => {
@@ -276,19 +425,53 @@ describe("GET /v1/summaries and GET /v1/stats", () => {
     const iso = await get<{ summaries: ApiSummary[] }>(`/v1/summaries?service=sum-exact&from=${new Date(OPEN - 2 * HOUR_MS + 1).toISOString()}&to=${new Date(OPEN).toISOString()}`);
     // The hour holding `from` is included: buckets overlapping the range.
     expect(iso.body.summaries.map((s) => s.bucket_start)).toEqual([OPEN - 2 * HOUR_MS, OPEN - 2 * HOUR_MS]);
-    const limited = await get<{ summaries: ApiSummary[] }>(`/v1/summaries?from=${OPEN - 7 * HOUR_MS}&limit=3`);
+    const limited = await get<{ summaries: ApiSummary[]; next_cursor: string | null }>(`/v1/summaries?from=${OPEN - 7 * HOUR_MS}&limit=3`);
     expect(limited.body.summaries).toHaveLength(3);
+    expect(limited.body.next_cursor).toEqual(expect.any(String));
     const keys = limited.body.summaries.map((s) => `${s.bucket_start} ${s.service} ${s.method} ${s.route}`);
     expect(keys).toEqual([...keys].sort());
     const days = await get<{ summaries: ApiSummary[] }>("/v1/summaries?service=sum-exact&granularity=day");
     expect(days.body.summaries.reduce((n, s) => n + s.count, 0)).toBe(EXACT.length);
     expect(days.body.summaries.every((s) => s.granularity === "day")).toBe(true);
     const none = await get<{ summaries: ApiSummary[] }>("/v1/summaries?service=nobody");
-    expect(none).toEqual({ status: 200, body: { summaries: [] } });
+    expect(none).toEqual({ status: 200, body: { summaries: [], next_cursor: null } });
+  });
+
+  it("pages with next_cursor (keyset, opaque) through every summary, in order, none twice, fields unchanged", async () => {
+    type Page = { summaries: ApiSummary[]; next_cursor: string | null };
+    const range = `from=${OPEN - 2 * DAY_MS}&to=${NOW}`;
+    const whole = await get<Page>(`/v1/summaries?${range}&limit=5000`);
+    expect(whole.body.next_cursor).toBeNull();
+    expect(whole.body.summaries.length).toBeGreaterThan(10);
+    const paged: ApiSummary[] = [];
+    let cursor: string | null = null;
+    for (let i = 0; i < 1000; i++) {
+      const page: { status: number; body: Page } = await get<Page>(`/v1/summaries?${range}&limit=4${cursor === null ? "" : `&cursor=${cursor}`}`);
+      expect(page.status).toBe(200);
+      expect(page.body.summaries.length).toBeLessThanOrEqual(4);
+      paged.push(...page.body.summaries);
+      cursor = page.body.next_cursor;
+      if (cursor === null) break;
+      expect(cursor).toMatch(/^[A-Za-z0-9_-]+$/);
+    }
+    expect(paged).toEqual(whole.body.summaries);
+    // A page that ends exactly at the last row says there is no next one.
+    const exact = await get<Page>(`/v1/summaries?${range}&limit=${whole.body.summaries.length}`);
+    expect(exact.body.next_cursor).toBeNull();
+    // Endpoints whose keys sort between each other within one bucket, with non-ASCII routes.
+    const hour = OPEN - 50 * HOUR_MS;
+    await seed(["/ä/1", "/ä/2", "/b"].flatMap((route, i) => hourRecords("sum-page", i === 2 ? "POST" : "GET", route, hour, 3, 80 + i)));
+    await run({ from: hour, to: hour });
+    const all = (await get<Page>(`/v1/summaries?service=sum-page&from=${hour}&to=${hour}`)).body.summaries;
+    expect(all.map((r) => `${r.method} ${r.route}`)).toEqual(["GET /ä/1", "GET /ä/2", "POST /b"]);
+    const one = await get<Page>(`/v1/summaries?service=sum-page&from=${hour}&to=${hour}&limit=1`);
+    const two = await get<Page>(`/v1/summaries?service=sum-page&from=${hour}&to=${hour}&limit=1&cursor=${one.body.next_cursor}`);
+    expect(two.body.summaries).toEqual([all[1]]);
   });
 
   it("answers 400 with the error envelope on bad input", async () => {
-    for (const query of ["granularity=week", "limit=0", "limit=5001", "limit=x", "from=yesterday", `from=${NOW}&to=${NOW - 1}`, "method=" + "X".repeat(17)]) {
+    const notOurs = btoa(JSON.stringify([1, 2])).replace(/=+$/, "");
+    for (const query of ["granularity=week", "limit=0", "limit=5001", "limit=x", "from=yesterday", `from=${NOW}&to=${NOW - 1}`, "method=" + "X".repeat(17), "cursor=abc", `cursor=${notOurs}`, "cursor=" + "a".repeat(2049)]) {
       const res = await get<ErrorBody>(`/v1/summaries?${query}`);
       expect(res.status, query).toBe(400);
       expect(res.body.error.code).toBe("invalid_request");
@@ -330,10 +513,14 @@ describe("query plans and speed", () => {
   });
 
   it("serves a week of one service from a range of summaries_service_time, quickly (p95 logged; the target is 20 ms)", async () => {
-    const q = summariesQuery(drizzle(env.DB), summaryFilters.parse({ service: "sum-week", limit: "5000" }), OPEN - 7 * DAY_MS, OPEN).toSQL();
-    expect(await plan(q.sql, q.params)).toContain(
-      "SEARCH summaries USING INDEX summaries_service_time (service=? AND granularity=? AND bucket_start>? AND bucket_start<?)",
-    );
+    const filters = summaryFilters.parse({ service: "sum-week", limit: "5000" });
+    const after = { bucket_start: OPEN - 3 * DAY_MS, service: "sum-week", method: "GET", route: "/w/3" };
+    for (const cursor of [null, after]) {
+      const q = summariesQuery(drizzle(env.DB), filters, OPEN - 7 * DAY_MS, OPEN, cursor).toSQL();
+      expect(await plan(q.sql, q.params)).toContain(
+        "SEARCH summaries USING INDEX summaries_service_time (service=? AND granularity=? AND bucket_start>? AND bucket_start<?)",
+      );
+    }
     // A week of 10 endpoints' hours, written directly (1,680 rows).
     await env.DB.prepare(
       `WITH RECURSIVE c(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM c WHERE i < 1679)

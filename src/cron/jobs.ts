@@ -3,6 +3,11 @@
  * control API, and one record of each job's last run in D1 (`job_runs`) for
  * `GET /v1/control/status`. Jobs are bounded by a deadline and idempotent, so that a run cut
  * short, a missed run or two runs at once (cron at-least-once) leave the same rows.
+ *
+ * Aggregation and retention read each other's progress: retention never deletes raw rows the
+ * aggregation has not summarised yet (`aggregatedUntil` in summaries/aggregate.ts), and the
+ * aggregation never recomputes an hour whose raw rows retention may have deleted (the prune
+ * watermark below), which would overwrite a good summary with one of what is left.
  */
 import { eq, sql } from "drizzle-orm";
 import { drizzle } from "drizzle-orm/d1";
@@ -27,14 +32,45 @@ export interface JobOutcome {
   cursor?: string | null;
   /** Anything worth showing in the status (per-part counts, whether it finished). */
   detail?: Record<string, unknown>;
+  /** Parts that failed in a run that still made progress (kept as the run's `last_error`). */
+  errors?: string[];
 }
 
 /** Time budgets: a cron invocation may run for minutes, but every job leaves a wide margin. */
 export const JOB_BUDGET_MS: Record<JobName, number> = { aggregate: 60_000, prune: 60_000, probes: 30_000 };
 
+/** A job's saved progress (`job_runs.cursor`), null when it never saved any. */
 export async function jobCursor(db: D1Database, job: JobName): Promise<string | null> {
   const row = await drizzle(db).select({ cursor: jobRuns.cursor }).from(jobRuns).where(eq(jobRuns.job, job)).get();
   return row?.cursor ?? null;
+}
+
+/**
+ * The prune watermark: the newest raw-log cutoff retention ever applied (the prune job's cursor,
+ * `{"pruned_before": epoch ms}`); an hour starting before it may have lost raw rows. Null when
+ * nothing was ever pruned.
+ */
+export async function prunedBefore(db: D1Database): Promise<number | null> {
+  const cursor = await jobCursor(db, "prune");
+  if (!cursor) return null;
+  try {
+    const value = (JSON.parse(cursor) as { pruned_before?: unknown }).pruned_before;
+    return typeof value === "number" && Number.isFinite(value) ? value : null;
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * Raises the prune watermark to `cutoff`, never lowering it, in one statement (two prunes at once
+ * keep the newer). Called before any raw row is deleted, so a run that fails halfway is covered.
+ */
+export async function raisePrunedBefore(db: D1Database, cutoff: number): Promise<void> {
+  const raised = sql`json_object('pruned_before', max(${cutoff}, coalesce(CASE WHEN json_valid(${jobRuns.cursor}) THEN ${jobRuns.cursor} ->> '$.pruned_before' END, ${cutoff})))`;
+  await drizzle(db)
+    .insert(jobRuns)
+    .values({ job: "prune", cursor: JSON.stringify({ pruned_before: cutoff }) })
+    .onConflictDoUpdate({ target: jobRuns.job, set: { cursor: raised } });
 }
 
 /** Runs a job, records its run (also when it fails) and returns its outcome; rethrows its error. */
@@ -59,13 +95,14 @@ export async function runJob(
         lastFinishedAt: finished,
         lastDurationMs: finished - now,
         lastRows: outcome.rows,
-        lastError: null,
+        // A run that made progress despite failed parts is a run, not a failure; its errors show.
+        lastError: outcome.errors?.length ? outcome.errors.join("; ") : null,
         lastOkAt: finished,
         runs: sql`${jobRuns.runs} + 1`,
         ...(outcome.cursor !== undefined ? { cursor: outcome.cursor } : {}),
       })
       .where(eq(jobRuns.job, job));
-    log("info", "job_done", { job, duration_ms: finished - now, rows: outcome.rows, ...outcome.detail });
+    log(outcome.errors?.length ? "warn" : "info", "job_done", { job, duration_ms: finished - now, rows: outcome.rows, errors: outcome.errors, ...outcome.detail });
     return { ...outcome, duration_ms: finished - now };
   } catch (err) {
     const finished = Date.now();

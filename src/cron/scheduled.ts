@@ -2,7 +2,8 @@
  * Cron dispatch: one switch on `controller.cron` (the schedules are in wrangler.toml). Each job
  * is bounded in time and idempotent, so an overlapping or repeated run (cron is at-least-once)
  * leaves the same rows. A failed job is recorded in `job_runs` and logged; the invocation then
- * fails too, so the platform shows it.
+ * fails too, so the platform shows it. So does a cron this switch does not know (a schedule added
+ * to wrangler.toml and not here): test/unit/crons.test.ts keeps the two lists equal.
  */
 import { switches } from "../control/switches";
 import { log } from "../http/log";
@@ -11,9 +12,10 @@ import { prune } from "../retention/prune";
 import { aggregate } from "../summaries/aggregate";
 import { runJob } from "./jobs";
 
-/** The schedules of wrangler.toml `[triggers] crons`. */
+/** The schedules of wrangler.toml `[triggers] crons`, one per job. */
 export const CRONS = { probes: "* * * * *", aggregate: "*/5 * * * *", prune: "17 3 * * *" } as const;
 
+/** The Worker's `scheduled` handler: runs the job of `controller.cron`. */
 export async function scheduled(controller: ScheduledController, env: Env, _ctx: ExecutionContext): Promise<void> {
   const now = controller.scheduledTime || Date.now();
   switch (controller.cron) {
@@ -31,6 +33,7 @@ export async function scheduled(controller: ScheduledController, env: Env, _ctx:
       await runJob(env.DB, "probes", (ctx) => runProbes(env, ctx), now);
       return;
     default:
-      log("warn", "cron_unknown", { cron: controller.cron });
+      log("error", "cron_unknown", { cron: controller.cron });
+      throw new Error(`unknown cron "${controller.cron}": add it to CRONS in src/cron/scheduled.ts`);
   }
 }

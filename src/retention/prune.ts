@@ -3,8 +3,14 @@
  * resolved incidents past `INCIDENT_RETENTION_DAYS` (by resolution time) and summaries past
  * `SUMMARY_RETENTION_DAYS` (by bucket start) are deleted in chunks of at most `PRUNE_CHUNK_ROWS`
  * rows per statement, so that no statement nears D1's limits and a run can stop between chunks
- * at its deadline. No cursor is kept: the cutoffs come from the clock, so the next run simply
- * carries on. Each part runs at least one chunk per run, so a spent budget still makes progress.
+ * at its deadline. The cutoffs come from the clock, so the next run simply carries on. Each part
+ * runs at least one chunk per run, so a spent budget still makes progress.
+ *
+ * Raw logs and the aggregation: an explicit `older_than_hours` never deletes raw rows the
+ * aggregation has not summarised yet (it stops at `aggregatedUntil`, and says so in the detail),
+ * and every raw cutoff applied raises the prune watermark (the job's cursor, see cron/jobs.ts)
+ * before a row goes, so the aggregation never recomputes an hour from what is left of it. The
+ * default retention cutoff is applied as is: hours that old are past what the aggregation redoes.
  *
  * With an R2 bucket bound as `ARCHIVE`, raw logs are read in (timestamp, seq) keyset order, written
  * per service and UTC hour (`archive.ts`), and only the rows whose object was written are then
@@ -17,9 +23,10 @@
 import { and, asc, eq, gt, gte, inArray, lt, or, sql, type SQL } from "drizzle-orm";
 import { drizzle, type DrizzleD1Database } from "drizzle-orm/d1";
 import { incidents, requestLogs, summaries } from "../db/schema";
-import type { JobContext, JobOutcome } from "../cron/jobs";
+import { raisePrunedBefore, type JobContext, type JobOutcome } from "../cron/jobs";
 import { log } from "../http/log";
 import { retentionMs } from "../ingest/routes";
+import { aggregatedUntil } from "../summaries/aggregate";
 import { groupByServiceHour, hourPrefix, writeGroup, type ArchiveGroup, type RawLog } from "./archive";
 
 /** Most rows one statement deletes (or one archive chunk reads). */
@@ -50,6 +57,8 @@ export interface RawReport extends PartReport {
   /** Rows kept because their archive write failed (retried by the next run). */
   archive_failed_rows: number;
   errors: string[];
+  /** Present when an explicit cutoff was moved back to the aggregation's progress. */
+  clamped?: { requested_cutoff: number; aggregated_until: number | null };
 }
 
 function retentionDays(value: string | undefined, fallback: number): number {
@@ -62,14 +71,16 @@ export async function prune(env: Env, ctx: JobContext & { olderThanMs?: number }
   const db = drizzle(env.DB);
   const incidentCutoff = ctx.now - retentionDays(env.INCIDENT_RETENTION_DAYS, 90);
   const summaryCutoff = ctx.now - retentionDays(env.SUMMARY_RETENTION_DAYS, 400);
-  const rawCutoff = ctx.now - (ctx.olderThanMs ?? retentionMs(env));
+  const { cutoff: rawCutoff, clamped } = await rawLogCutoff(env, ctx);
 
   // The small tables first: one chunk each in the usual case, and never starved by a raw backlog.
   const incidentReport = await deleteInChunks(incidentCutoff, ctx.deadline, () => deleteIncidents(db, incidentCutoff));
   const summaryReport = await deleteInChunks(summaryCutoff, ctx.deadline, () => deleteSummaries(db, summaryCutoff));
-  const raw = env.ARCHIVE
+  await raisePrunedBefore(env.DB, rawCutoff);
+  const raw: RawReport = env.ARCHIVE
     ? await archiveRawLogs(db, env.ARCHIVE, rawCutoff, ctx.deadline)
     : { ...(await deleteInChunks(rawCutoff, ctx.deadline, () => deleteRawLogs(db, rawCutoff))), ...noArchive() };
+  if (clamped) raw.clamped = clamped;
 
   return {
     rows: incidentReport.deleted + summaryReport.deleted + raw.deleted,
@@ -80,6 +91,21 @@ export async function prune(env: Env, ctx: JobContext & { olderThanMs?: number }
       summaries: summaryReport,
     },
   };
+}
+
+/**
+ * The raw-log cutoff: the default retention's, or the explicit one moved back to the
+ * aggregation's progress when it would go past it (but never short of the default retention).
+ */
+async function rawLogCutoff(env: Env, ctx: { now: number; olderThanMs?: number }): Promise<{ cutoff: number; clamped?: RawReport["clamped"] }> {
+  const retentionCutoff = ctx.now - retentionMs(env);
+  if (ctx.olderThanMs === undefined) return { cutoff: retentionCutoff };
+  const requested = ctx.now - ctx.olderThanMs;
+  const until = await aggregatedUntil(env.DB);
+  const limit = Math.max(until ?? retentionCutoff, retentionCutoff);
+  if (requested <= limit) return { cutoff: requested };
+  log("warn", "prune_clamped", { requested_cutoff: requested, aggregated_until: until });
+  return { cutoff: limit, clamped: { requested_cutoff: requested, aggregated_until: until } };
 }
 
 function noArchive(): Omit<RawReport, keyof PartReport> {

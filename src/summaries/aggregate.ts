@@ -10,122 +10,263 @@
  * which is a sketch merge). Every write is an upsert of whole rows recomputed from their source,
  * so a rerun, a catch-up or two runs at once leave the same rows.
  *
+ * A cron run recomputes the open hour and the two before it, every hour holding records stored
+ * since the last run whatever their timestamps (found by seq: records reach D1 hours late after
+ * an outage, and ingest accepts week-old ones), and the closed hours after its cursor (catch-up).
+ * Never an hour whose raw rows retention may have deleted (before the prune watermark, or near
+ * the end of the raw retention): that hour keeps the summary written from its complete rows. The
+ * cursor (`{"hour", "seq"}`: the last closed hour done without a gap, the seq up to which late
+ * records were taken in) is returned with whatever was done, also when some hours failed, so a
+ * failure mid-run loses no progress.
+ *
+ * Counts are of the records stored. Probe results are left out (they are synthetic checks, not
+ * traffic, as in the detector). A service whose proxied traffic is sampled
+ * (`recording.sample_rate` N) stores one request in N: its counts, bytes and error budget are of
+ * those records, about 1/N of the requests, while ratios and percentiles estimate the traffic's.
+ *
  * The statements go to the D1 API directly: grouped sub-selects with math functions and
  * `json_group_array`, and INSERT ... SELECT over `json_each`, are not something the query builder
  * expresses. The columns follow `src/db/schema.ts`; the tests read the rows back.
  */
 import { drizzle } from "drizzle-orm/d1";
-import type { JobContext, JobOutcome } from "../cron/jobs";
+import { jobCursor, prunedBefore, type JobContext, type JobOutcome } from "../cron/jobs";
 import { detectionSettings as settingsTable } from "../db/schema";
 import { DEFAULT_DETECTION, detectionSettings, resolveDetection, type DetectionSettings } from "../detect/config";
 import { LatencySketch, MIN_VALUE } from "../detect/sketch";
 import { ApiError } from "../http/errors";
 import { log } from "../http/log";
-import { apdexQueries, DAY_SQL, HOUR_SQL, upsertStatements, type ApdexRow, type Granularity, type GroupedRow, type SummaryRow } from "./sql";
+import { retentionMs } from "../ingest/routes";
+import {
+  apdexQueries,
+  DAY_SQL,
+  HOUR_SQL,
+  LATE_HOURS_SQL,
+  START_SQL,
+  UNSEEN_SQL,
+  toSummaryRow,
+  upsertStatements,
+  type ApdexRow,
+  type Granularity,
+  type GroupedRow,
+  type LateHourRow,
+  type SummaryRow,
+} from "./sql";
 
 export const HOUR_MS = 3_600_000;
 export const DAY_MS = 86_400_000;
 /** Widest range one control call may aggregate. */
 export const MAX_AGGREGATE_RANGE_MS = 31 * DAY_MS;
-/** Closed hours recomputed on every cron run besides the open one, for records that arrive late. */
+/** Closed hours recomputed on every cron run besides the open one. */
 export const RECENT_CLOSED_HOURS = 2;
+/** Hours one run may do; a longer backlog or range goes on in the next run (`complete: false`). */
+export const MAX_HOURS_PER_RUN = 120;
 /**
- * Hours one run may do: two D1 round trips each, well under the 1,000 queries an invocation may
- * make; a longer backlog or range goes on in the next run (`complete: false`).
+ * D1 statements one run may issue (an invocation may make 1,000; runJob adds 3). An hour costs its
+ * grouped read, one Apdex read per non-default T and its upserts, a day its read and upserts; the
+ * run stops before the next hour and the days to roll up would pass this.
  */
-export const MAX_HOURS_PER_RUN = 300;
+export const MAX_STATEMENTS_PER_RUN = 450;
+/** Distinct hours of late records one run takes on; the others wait for the next run. */
+export const MAX_LATE_HOURS_PER_RUN = 24;
+/** Failed hours after which a run stops (D1 is likely down). */
+const MAX_ERRORS = 3;
 /** An hour is recomputed only if it starts this far inside the raw-log retention (its rows may be being pruned otherwise). */
 const RETENTION_MARGIN_MS = 10 * 60_000;
 
 export const floorTo = (t: number, unit: number): number => Math.floor(t / unit) * unit;
+const ceilTo = (t: number, unit: number): number => Math.ceil(t / unit) * unit;
+const iso = (t: number): string => new Date(t).toISOString();
 
-/** The hours a cron run does: the open and recent closed hours first, then the catch-up after the cursor, oldest first. */
-export function planCronHours(now: number, cursorHour: number | null, firstAllowed: number, oldestData: number | null): { hours: number[]; start: number } {
-  const open = floorTo(now, HOUR_MS);
-  const recent: number[] = [];
-  for (let h = open - RECENT_CLOSED_HOURS * HOUR_MS; h <= open; h += HOUR_MS) if (h >= firstAllowed) recent.push(h);
-  const start = Math.max(cursorHour !== null ? cursorHour + HOUR_MS : floorTo(oldestData ?? now, HOUR_MS), firstAllowed);
-  const catchUp: number[] = [];
-  for (let h = start; h < open; h += HOUR_MS) if (!recent.includes(h)) catchUp.push(h);
-  return { hours: [...recent, ...catchUp], start };
+/** The aggregation job's cursor: the last closed hour fully aggregated, and the late-record watermark. */
+export interface AggregateCursor {
+  hour: number;
+  /** Records with a higher seq have not been looked at (absent in cursors from before the watermark existed). */
+  seq?: number;
 }
 
-/** Parses the job cursor (`{"hour": epoch ms}`, the last closed hour fully aggregated); null when absent or not ours. */
-export function parseCursor(cursor: string | null): number | null {
+/**
+ * The hours a cron run does, in order: the open and recent closed hours, the hours of late
+ * records, then the catch-up after the cursor, oldest first; none before `firstAllowed`.
+ */
+export function planCronHours(
+  now: number,
+  cursorHour: number | null,
+  firstAllowed: number,
+  oldestData: number | null,
+  lateHours: readonly number[] = [],
+): { hours: number[]; start: number } {
+  const open = floorTo(now, HOUR_MS);
+  const hours = new Set<number>();
+  for (let h = open - RECENT_CLOSED_HOURS * HOUR_MS; h <= open; h += HOUR_MS) if (h >= firstAllowed) hours.add(h);
+  for (const h of lateHours) if (h >= firstAllowed && h <= open) hours.add(h);
+  const start = Math.max(cursorHour !== null ? cursorHour + HOUR_MS : floorTo(oldestData ?? now, HOUR_MS), firstAllowed);
+  for (let h = start; h < open; h += HOUR_MS) hours.add(h);
+  return { hours: [...hours], start };
+}
+
+/** Parses the job cursor (`{"hour": epoch ms, "seq": n}`); null when absent or not ours. */
+export function parseCursor(cursor: string | null): AggregateCursor | null {
   if (!cursor) return null;
   try {
-    const hour = (JSON.parse(cursor) as { hour?: unknown }).hour;
-    return typeof hour === "number" && Number.isInteger(hour) && hour % HOUR_MS === 0 ? hour : null;
+    const { hour, seq } = JSON.parse(cursor) as { hour?: unknown; seq?: unknown };
+    if (typeof hour !== "number" || !Number.isInteger(hour) || hour % HOUR_MS !== 0) return null;
+    return typeof seq === "number" && Number.isInteger(seq) ? { hour, seq } : { hour };
   } catch {
     return null;
   }
 }
 
+/**
+ * Where the aggregation's progress ends (epoch ms): the end of its last closed hour done, or the
+ * start of the earliest hour holding records it has not looked at yet if that is earlier. Null
+ * when it never ran. Retention deletes no raw row past this.
+ */
+export async function aggregatedUntil(db: D1Database): Promise<number | null> {
+  const cursor = parseCursor(await jobCursor(db, "aggregate"));
+  if (!cursor) return null;
+  const end = cursor.hour + HOUR_MS;
+  if (cursor.seq === undefined) return end;
+  const unseen = await db.prepare(UNSEEN_SQL).bind(cursor.seq).first<{ t: number | null }>();
+  return typeof unseen?.t === "number" ? Math.min(end, floorTo(unseen.t, HOUR_MS)) : end;
+}
+
+/**
+ * The hours holding records stored after `seq`, at most MAX_LATE_HOURS_PER_RUN of them, and the
+ * watermark to keep once they are recomputed: past every record of those hours, short of the
+ * first record of an hour left for the next run.
+ */
+async function lateHours(db: D1Database, seq: number): Promise<{ hours: number[]; next: number }> {
+  const { results } = await db.prepare(LATE_HOURS_SQL).bind(seq, MAX_LATE_HOURS_PER_RUN + 1).all<LateHourRow>();
+  const taken = results.slice(0, MAX_LATE_HOURS_PER_RUN);
+  const left = results[MAX_LATE_HOURS_PER_RUN];
+  const next = left ? left.first - 1 : taken.reduce((m, r) => Math.max(m, r.last), seq);
+  return { hours: taken.map((r) => r.hour * HOUR_MS).sort((a, b) => a - b), next };
+}
+
 /** The aggregation job: hours (cron schedule or the given range), then the UTC days they touch. */
 export async function aggregate(env: Env, ctx: JobContext & { from?: number; to?: number }): Promise<JobOutcome> {
-  const retentionDays = Number(env.RAW_RETENTION_DAYS);
-  const retentionMs = (Number.isFinite(retentionDays) && retentionDays > 0 ? retentionDays : 7) * DAY_MS;
-  const firstAllowed = Math.ceil((ctx.now - retentionMs + RETENTION_MARGIN_MS) / HOUR_MS) * HOUR_MS;
+  const db = env.DB;
   const open = floorTo(ctx.now, HOUR_MS);
   const ranged = ctx.from !== undefined || ctx.to !== undefined;
+  const [settings, pruned] = await Promise.all([loadAllSettings(db), prunedBefore(db)]);
+  let statements = 2;
+  // Hours whose raw rows may be gone: past the retention, or before the newest prune cutoff.
+  const pastRetention = ceilTo(ctx.now - retentionMs(env) + RETENTION_MARGIN_MS, HOUR_MS);
+  const pastPrune = pruned === null ? -Infinity : ceilTo(pruned, HOUR_MS);
+  const firstAllowed = Math.max(pastRetention, pastPrune);
+  const detail: Record<string, unknown> = { mode: ranged ? "range" : "cron" };
 
-  let hours: number[];
-  let skipped = 0;
+  let plan: number[] = [];
   let start = open;
-  const cursorHour = parseCursor(ctx.cursor);
+  const cursor = parseCursor(ctx.cursor);
+  let late: { hours: number[]; next: number } | null = null;
+  let firstSeq = 0;
+  let oldest: number | null = null;
   if (ranged) {
     // Only `to`: the hour holding it. Only `from`: up to now.
     const to = ctx.to ?? ctx.now;
     const from = ctx.from ?? to;
     if (from > to) throw new ApiError(400, "invalid_request", "from must not be after to");
     if (to - from > MAX_AGGREGATE_RANGE_MS) throw new ApiError(400, "invalid_request", `the range may span at most ${MAX_AGGREGATE_RANGE_MS / DAY_MS} days`);
-    hours = [];
+    let pastRetentionSkipped = 0;
+    let prunedSkipped = 0;
     for (let h = floorTo(from, HOUR_MS); h <= Math.min(floorTo(to, HOUR_MS), open); h += HOUR_MS) {
-      if (h >= firstAllowed) hours.push(h);
-      else skipped++;
+      if (h < pastRetention) pastRetentionSkipped++;
+      else if (h < pastPrune) prunedSkipped++;
+      else plan.push(h);
     }
+    if (pastRetentionSkipped > 0) detail.hours_skipped_past_retention = pastRetentionSkipped;
+    if (prunedSkipped > 0) detail.hours_skipped_pruned = prunedSkipped;
   } else {
-    const oldest =
-      cursorHour === null
-        ? ((await env.DB.prepare("SELECT min(timestamp) AS t FROM request_logs").first<{ t: number | null }>())?.t ?? null)
-        : null;
-    ({ hours, start } = planCronHours(ctx.now, cursorHour, firstAllowed, oldest));
+    if (cursor?.seq !== undefined) {
+      late = await lateHours(db, cursor.seq);
+    } else {
+      // A first run: the watermark starts at the newest record, the catch-up at the oldest.
+      const row = await db.prepare(START_SQL).first<{ seq: number | null; oldest: number | null }>();
+      firstSeq = row?.seq ?? 0;
+      oldest = row?.oldest ?? null;
+    }
+    statements++;
+    ({ hours: plan, start } = planCronHours(ctx.now, cursor?.hour ?? null, firstAllowed, oldest, late?.hours));
   }
 
-  const planned = hours;
-  hours = hours.slice(0, MAX_HOURS_PER_RUN);
-  const settings = await loadAllSettings(env.DB);
+  // Hours, while the time, the hour cap and the statement budget allow; a failed hour is
+  // reported and the others go on, up to MAX_ERRORS.
   const done = new Set<number>();
+  const errors: string[] = [];
+  let firstError: unknown;
   let hourRows = 0;
-  for (const hour of hours) {
-    if (Date.now() >= ctx.deadline) break;
-    hourRows += await aggregateHour(env.DB, hour, settings, ctx.now);
-    done.add(hour);
+  let hourCost = 2 + apdexQueries(db, settings, 0, 0).length;
+  let upserts = 1;
+  const daysReserved = new Set<number>();
+  for (const hour of plan) {
+    if (done.size >= MAX_HOURS_PER_RUN || errors.length >= MAX_ERRORS || Date.now() >= ctx.deadline) break;
+    const day = floorTo(hour, DAY_MS);
+    const days = daysReserved.size + (daysReserved.has(day) ? 0 : 1);
+    if (statements + hourCost + days * (1 + upserts) > MAX_STATEMENTS_PER_RUN) break;
+    daysReserved.add(day);
+    try {
+      const r = await aggregateHour(db, hour, settings, ctx.now);
+      done.add(hour);
+      hourRows += r.rows;
+      statements += r.statements;
+      hourCost = Math.max(hourCost, r.statements);
+      upserts = Math.max(upserts, r.upserts);
+    } catch (err) {
+      statements += hourCost;
+      firstError ??= err;
+      errors.push(`hour ${iso(hour)}: ${err instanceof Error ? err.message : String(err)}`);
+    }
   }
   // Days are rolled up even past the deadline: a day must agree with the hours just written.
-  const days = [...new Set([...done].map((h) => floorTo(h, DAY_MS)))].sort((a, b) => a - b);
+  const rolled = new Set<number>();
   let dayRows = 0;
-  for (const day of days) dayRows += await rollUpDay(env.DB, day, settings, ctx.now);
+  for (const day of [...new Set([...done].map((h) => floorTo(h, DAY_MS)))].sort((a, b) => a - b)) {
+    try {
+      const r = await rollUpDay(db, day, settings, ctx.now);
+      rolled.add(day);
+      dayRows += r.rows;
+      statements += r.statements;
+    } catch (err) {
+      firstError ??= err;
+      errors.push(`day ${iso(day)}: ${err instanceof Error ? err.message : String(err)}`);
+    }
+  }
+  if (done.size === 0 && errors.length > 0) throw firstError;
+  const complete = (h: number) => done.has(h) && rolled.has(floorTo(h, DAY_MS));
 
-  const detail: Record<string, unknown> = {
-    mode: ranged ? "range" : "cron",
+  Object.assign(detail, {
     hours: done.size,
-    hours_planned: planned.length,
-    days: days.length,
+    hours_planned: plan.length,
+    days: rolled.size,
     hour_rows: hourRows,
     day_rows: dayRows,
-    complete: done.size === planned.length,
-  };
-  const next = planned.find((h) => !done.has(h));
-  if (ranged && next !== undefined) detail.next_hour = new Date(next).toISOString();
-  if (skipped > 0) detail.hours_skipped_past_retention = skipped;
-  if (ranged) return { rows: hourRows + dayRows, cursor: undefined, detail };
+    statements,
+    complete: errors.length === 0 && plan.every(complete),
+  });
+  if (errors.length > 0) {
+    detail.errors = errors;
+    log("error", "aggregate_partial", { errors });
+  }
+  const outcome: JobOutcome = { rows: hourRows + dayRows, detail, ...(errors.length > 0 ? { errors } : {}) };
+  const next = plan.find((h) => !complete(h));
+  if (ranged) {
+    if (next !== undefined) detail.next_hour = iso(next);
+    return { ...outcome, cursor: undefined };
+  }
 
-  // The cursor moves over closed hours done without a gap from where the catch-up started.
-  let cursor = cursorHour ?? start - HOUR_MS;
-  for (let h = Math.max(start, cursor + HOUR_MS); h < open && done.has(h); h += HOUR_MS) cursor = h;
-  detail.cursor_hour = new Date(cursor).toISOString();
-  return { rows: hourRows + dayRows, cursor: JSON.stringify({ hour: cursor }), detail };
+  // The cursor moves over closed hours done without a gap from where the catch-up started (hours
+  // before it cannot be aggregated any more); the watermark past the late records only once all
+  // their hours are done.
+  let hour = start - HOUR_MS;
+  for (let h = start; h < open && complete(h); h += HOUR_MS) hour = h;
+  let seq = firstSeq;
+  if (late && cursor?.seq !== undefined) {
+    seq = late.hours.every((h) => h < firstAllowed || h > open || complete(h)) ? late.next : cursor.seq;
+    if (late.hours.length > 0) detail.late_hours = late.hours.length;
+  }
+  detail.cursor_hour = iso(hour);
+  return { ...outcome, cursor: JSON.stringify({ hour, seq } satisfies AggregateCursor) };
 }
 
 /** Every service's detection settings (one small table), for Apdex T and the availability SLO. */
@@ -139,8 +280,15 @@ async function loadAllSettings(db: D1Database): Promise<Map<string, DetectionSet
   return out;
 }
 
-/** Recomputes one hour's rows of every endpoint from the raw logs; returns the rows written. */
-async function aggregateHour(db: D1Database, hour: number, settings: Map<string, DetectionSettings>, now: number): Promise<number> {
+/** What one hour or day cost: summary rows written, D1 statements issued, of which upserts. */
+interface StepCost {
+  rows: number;
+  statements: number;
+  upserts: number;
+}
+
+/** Recomputes one hour's rows of every endpoint from the raw logs. */
+async function aggregateHour(db: D1Database, hour: number, settings: Map<string, DetectionSettings>, now: number): Promise<StepCost> {
   const t = DEFAULT_DETECTION.apdex_t_ms;
   const main = db.prepare(HOUR_SQL).bind(MIN_VALUE, LatencySketch.logGammaOf(), t, t, 4 * t, hour, hour + HOUR_MS);
   // Endpoints whose Apdex T is not the default are counted again with theirs, in the same
@@ -159,69 +307,30 @@ async function aggregateHour(db: D1Database, hour: number, settings: Map<string,
     const config = resolveDetection(settings.get(r.service) ?? null, r.method, r.route);
     const own = apdex.get(`${r.service} ${r.method} ${r.route}`);
     const counts = own && own.t === config.apdex_t_ms ? own : { t, satisfied: r.satisfied, tolerating: r.tolerating };
-    return summaryRow("hour", hour, r, counts, config.slo.availability, now);
+    return toSummaryRow("hour", hour, r, counts, config.slo.availability, now);
   });
-  await writeRows(db, rows);
-  return rows.length;
+  const upserts = await writeRows(db, rows);
+  return { rows: rows.length, statements: 1 + extra.length + upserts, upserts };
 }
 
 /**
- * Recomputes one UTC day's rows from its hourly rows (sketches merged by bucket); returns the rows
- * written. Its Apdex counts are its hours' sums, each counted with the T of its time; the T shown
+ * Recomputes one UTC day's rows from its hourly rows (sketches merged by bucket). Its Apdex counts are its hours' sums, each counted with the T of its time; the T shown
  * (and the SLO of the error budget) is the current one.
  */
-async function rollUpDay(db: D1Database, day: number, settings: Map<string, DetectionSettings>, now: number): Promise<number> {
+async function rollUpDay(db: D1Database, day: number, settings: Map<string, DetectionSettings>, now: number): Promise<StepCost> {
   const { results } = await db.prepare(DAY_SQL).bind(day, day + DAY_MS).all<GroupedRow>();
   const rows = results.map((r) => {
     const config = resolveDetection(settings.get(r.service) ?? null, r.method, r.route);
-    return summaryRow("day", day, r, { t: config.apdex_t_ms, satisfied: r.satisfied, tolerating: r.tolerating }, config.slo.availability, now);
+    return toSummaryRow("day", day, r, { t: config.apdex_t_ms, satisfied: r.satisfied, tolerating: r.tolerating }, config.slo.availability, now);
   });
-  await writeRows(db, rows);
-  return rows.length;
+  const upserts = await writeRows(db, rows);
+  return { rows: rows.length, statements: 1 + upserts, upserts };
 }
 
-function summaryRow(
-  granularity: Granularity,
-  bucketStart: number,
-  r: GroupedRow,
-  apdex: { t: number; satisfied: number; tolerating: number },
-  availability: number,
-  now: number,
-): SummaryRow {
-  const sketch = LatencySketch.fromBuckets(JSON.parse(r.buckets) as [number, number][], { zeroCount: r.zero, max: r.max_ms });
-  const [p50, p90, p95, p99] = [0.5, 0.9, 0.95, 0.99].map((q) => sketch.quantile(q));
-  return {
-    granularity,
-    service: r.service,
-    method: r.method,
-    route: r.route,
-    bucket_start: bucketStart,
-    count: r.count,
-    status_2xx: r.s2,
-    status_3xx: r.s3,
-    status_4xx: r.s4,
-    status_5xx: r.s5,
-    silent_failures: r.silent,
-    inconsistent: r.inconsistent,
-    bytes: r.bytes,
-    latency_sum: r.latency_sum,
-    p50_ms: p50 ?? null,
-    p90_ms: p90 ?? null,
-    p95_ms: p95 ?? null,
-    p99_ms: p99 ?? null,
-    max_ms: r.max_ms,
-    apdex_satisfied: apdex.satisfied,
-    apdex_tolerating: apdex.tolerating,
-    apdex_t_ms: apdex.t,
-    // The share of the bucket's error budget the 5xx used: 1 means all of it.
-    error_budget_consumed: r.count > 0 ? r.s5 / r.count / (1 - availability) : null,
-    sketch: JSON.stringify(sketch.toJSON()),
-    updated_at: now,
-  };
-}
-
-/** Upserts rows in one batch (one transaction), as few statements as the bound-string limit allows. */
-async function writeRows(db: D1Database, rows: SummaryRow[]): Promise<void> {
-  if (rows.length === 0) return;
-  await db.batch(upsertStatements(db, rows));
+/** Upserts rows in one batch (one transaction), as few statements as the bound-string limit allows; returns how many. */
+async function writeRows(db: D1Database, rows: SummaryRow[]): Promise<number> {
+  if (rows.length === 0) return 0;
+  const statements = upsertStatements(db, rows);
+  await db.batch(statements);
+  return statements.length;
 }

@@ -2,13 +2,16 @@
  * `GET /v1/summaries` (hourly or daily summaries of each endpoint, from the aggregation job) and
  * `GET /v1/stats` (totals), both read key. They read the small `summaries` table only, never the
  * raw logs: a week of one service's hours is a range of the `summaries_service_time` index.
+ * Pages are keyset pages in (bucket_start, service, method, route) order, as `GET /v1/logs`
+ * pages: `next_cursor` is the key of the last summary, opaque, for the `cursor` parameter.
  */
-import { and, asc, count, eq, gte, lte, min, sql, type SQL } from "drizzle-orm";
+import { and, asc, count, eq, gt, gte, lte, min, or, sql, type SQL } from "drizzle-orm";
 import { drizzle, type DrizzleD1Database } from "drizzle-orm/d1";
 import { Hono } from "hono";
 import { z } from "zod";
 import { requireKey } from "../auth/keys";
 import { incidents, summaries } from "../db/schema";
+import { ApiError } from "../http/errors";
 import { endpointFilterFields } from "../http/filters";
 import type { AppEnv } from "../http/types";
 import { parseOr400 } from "../http/validate";
@@ -26,6 +29,7 @@ export const summaryFilters = z
     from: epochOrIso.optional(),
     to: epochOrIso.optional(),
     limit: z.coerce.number().int().min(1).max(5000).default(1000),
+    cursor: z.string().max(2048).optional(),
   })
   .refine((f) => f.from === undefined || f.to === undefined || f.from <= f.to, { message: "from must not be after to", path: ["from"] });
 
@@ -58,8 +62,39 @@ const columns = {
 
 export type SummaryFilters = z.output<typeof summaryFilters>;
 
-/** The page query, from the filters and the resolved range (built here so a test can check its plan). */
-export function summariesQuery(db: DrizzleD1Database, f: SummaryFilters, from: number, to: number) {
+/** The key of a summary in page order: where the next page starts after. */
+export interface SummaryKey {
+  bucket_start: number;
+  service: string;
+  method: string;
+  route: string;
+}
+
+/** Keyset cursor: the key of the last summary of a page, as base64url JSON (UTF-8). */
+export function encodeSummaryCursor(k: SummaryKey): string {
+  const bytes = new TextEncoder().encode(JSON.stringify([k.bucket_start, k.service, k.method, k.route]));
+  return btoa(String.fromCharCode(...bytes)).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
+}
+
+/** Decodes a cursor, or returns null when it is not one of ours. */
+export function decodeSummaryCursor(cursor: string): SummaryKey | null {
+  try {
+    const binary = atob(cursor.replace(/-/g, "+").replace(/_/g, "/"));
+    const value: unknown = JSON.parse(new TextDecoder().decode(Uint8Array.from(binary, (c) => c.charCodeAt(0))));
+    if (!Array.isArray(value) || value.length !== 4) return null;
+    const [bucketStart, service, method, route] = value as unknown[];
+    if (!Number.isSafeInteger(bucketStart) || typeof service !== "string" || typeof method !== "string" || typeof route !== "string") return null;
+    return { bucket_start: bucketStart as number, service, method, route };
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * The page query, from the filters, the resolved range and the cursor (built here so a test can
+ * check its plan): one row more than the limit, to know whether a next page exists.
+ */
+export function summariesQuery(db: DrizzleD1Database, f: SummaryFilters, from: number, to: number, after: SummaryKey | null = null) {
   const conditions: SQL[] = [
     eq(s.granularity, f.granularity),
     // Buckets overlapping [from, to]: the one holding `from` counts too.
@@ -69,19 +104,33 @@ export function summariesQuery(db: DrizzleD1Database, f: SummaryFilters, from: n
   if (f.service !== undefined) conditions.push(eq(s.service, f.service));
   if (f.method !== undefined) conditions.push(eq(s.method, f.method));
   if (f.route !== undefined) conditions.push(eq(s.route, f.route));
+  if (after) {
+    // The bucket bound alone narrows the index range; the rest orders within the bucket.
+    conditions.push(gte(s.bucketStart, after.bucket_start));
+    const within = sql`(${s.service}, ${s.method}, ${s.route}) > (${after.service}, ${after.method}, ${after.route})`;
+    const key = or(gt(s.bucketStart, after.bucket_start), and(eq(s.bucketStart, after.bucket_start), within));
+    if (key) conditions.push(key);
+  }
   return db
     .select(columns)
     .from(s)
     .where(and(...conditions))
     .orderBy(asc(s.bucketStart), asc(s.service), asc(s.method), asc(s.route))
-    .limit(f.limit);
+    .limit(f.limit + 1);
 }
 
 export const summariesApp = new Hono<AppEnv>().get("/", requireKey("read"), async (c) => {
   const f = parseOr400(summaryFilters, c.req.query());
   const to = f.to ?? Date.now();
   const from = f.from ?? to - DEFAULT_SPAN_MS[f.granularity];
-  return c.json({ summaries: await summariesQuery(drizzle(c.env.DB), f, from, to).all() });
+  const after = f.cursor === undefined ? null : decodeSummaryCursor(f.cursor);
+  if (f.cursor !== undefined && after === null) {
+    throw new ApiError(400, "invalid_request", "invalid query", ["cursor: not a cursor returned by this API"]);
+  }
+  const rows = await summariesQuery(drizzle(c.env.DB), f, from, to, after).all();
+  const page = rows.slice(0, f.limit);
+  const last = page[page.length - 1];
+  return c.json({ summaries: page, next_cursor: rows.length > f.limit && last ? encodeSummaryCursor(last) : null });
 });
 
 /**

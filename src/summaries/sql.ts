@@ -1,8 +1,12 @@
 /**
  * The SQL of the aggregation (see aggregate.ts for the design): the hour grouped by endpoint and
- * latency bucket, the day merged from its hours, Apdex counts for a non-default T, and the upsert.
+ * latency bucket, the day merged from its hours, Apdex counts for a non-default T, the hours of
+ * records that arrived since the last run, and the upsert. Synthetic probe results
+ * (`source = 'probe'`) are not traffic: the hour and Apdex statements leave them out, as the
+ * detector does.
  */
 import { DEFAULT_DETECTION, resolveDetection, type DetectionSettings } from "../detect/config";
+import { LatencySketch } from "../detect/sketch";
 
 export type Granularity = "hour" | "day";
 
@@ -96,7 +100,7 @@ FROM (
     sum(status < 500 AND latency_ms <= ?) AS sat,
     sum(status < 500 AND latency_ms > ? AND latency_ms <= ?) AS tol
   FROM request_logs
-  WHERE timestamp >= ? AND timestamp < ?
+  WHERE timestamp >= ? AND timestamp < ? AND source <> 'probe'
   GROUP BY service, method, route, idx
 )
 GROUP BY service, method, route`;
@@ -125,6 +129,32 @@ WITH hours AS MATERIALIZED (
 SELECT t.*, coalesce(m.buckets, '[]') AS buckets
 FROM totals t LEFT JOIN merged m ON m.service = t.service AND m.method = t.method AND m.route = t.route`;
 
+/**
+ * Where a cron run starts: the newest seq (the late-record watermark of a first run) and the
+ * oldest timestamp (where a first catch-up starts). Two sub-selects, so each is one index seek.
+ */
+export const START_SQL = "SELECT (SELECT max(seq) FROM request_logs) AS seq, (SELECT min(timestamp) FROM request_logs) AS oldest";
+
+/**
+ * The hours holding records stored after a seq watermark, in the order they first arrived, one
+ * row per hour with the seq range seen in it. Binds: seq, limit. A rowid range scan of what came
+ * in since the last run, whatever the records' timestamps.
+ */
+export const LATE_HOURS_SQL = `
+SELECT timestamp / 3600000 AS hour, min(seq) AS first, max(seq) AS last
+FROM request_logs WHERE seq > ?
+GROUP BY hour ORDER BY first LIMIT ?`;
+
+/** One hour of LATE_HOURS_SQL. */
+export interface LateHourRow {
+  hour: number;
+  first: number;
+  last: number;
+}
+
+/** The oldest timestamp of the records stored after a seq watermark (null: none). Binds: seq. */
+export const UNSEEN_SQL = "SELECT min(timestamp) AS t FROM request_logs WHERE seq > ?";
+
 const APDEX_SELECT = `
 SELECT service, method, route,
   coalesce(sum(status < 500 AND latency_ms <= ?), 0) AS satisfied,
@@ -146,7 +176,7 @@ export function apdexQueries(
   for (const [service, s] of settings) {
     const serviceT = resolveDetection(s, "", "").apdex_t_ms;
     if (serviceT !== DEFAULT_DETECTION.apdex_t_ms) {
-      const sql = `${APDEX_SELECT} WHERE service = ? AND timestamp >= ? AND timestamp < ? GROUP BY method, route`;
+      const sql = `${APDEX_SELECT} WHERE service = ? AND timestamp >= ? AND timestamp < ? AND source <> 'probe' GROUP BY method, route`;
       out.push({ scope: "service", t: serviceT, statement: db.prepare(sql).bind(serviceT, serviceT, 4 * serviceT, service, from, to) });
     }
     for (const key of Object.keys(s.endpoints ?? {})) {
@@ -155,11 +185,52 @@ export function apdexQueries(
       const route = key.slice(space + 1);
       const t = resolveDetection(s, method, route).apdex_t_ms;
       if (t === serviceT) continue;
-      const sql = `${APDEX_SELECT} WHERE service = ? AND route = ? AND method = ? AND timestamp >= ? AND timestamp < ? GROUP BY method, route`;
+      const sql = `${APDEX_SELECT} WHERE service = ? AND route = ? AND method = ? AND timestamp >= ? AND timestamp < ? AND source <> 'probe' GROUP BY method, route`;
       out.push({ scope: "endpoint", t, statement: db.prepare(sql).bind(t, t, 4 * t, service, route, method, from, to) });
     }
   }
   return out;
+}
+
+/** A summary row from an hour's or a day's grouped figures: percentiles from its sketch, the Apdex counts of its T, its error budget. */
+export function toSummaryRow(
+  granularity: Granularity,
+  bucketStart: number,
+  r: GroupedRow,
+  apdex: { t: number; satisfied: number; tolerating: number },
+  availability: number,
+  now: number,
+): SummaryRow {
+  const sketch = LatencySketch.fromBuckets(JSON.parse(r.buckets) as [number, number][], { zeroCount: r.zero, max: r.max_ms });
+  const [p50, p90, p95, p99] = [0.5, 0.9, 0.95, 0.99].map((q) => sketch.quantile(q));
+  return {
+    granularity,
+    service: r.service,
+    method: r.method,
+    route: r.route,
+    bucket_start: bucketStart,
+    count: r.count,
+    status_2xx: r.s2,
+    status_3xx: r.s3,
+    status_4xx: r.s4,
+    status_5xx: r.s5,
+    silent_failures: r.silent,
+    inconsistent: r.inconsistent,
+    bytes: r.bytes,
+    latency_sum: r.latency_sum,
+    p50_ms: p50 ?? null,
+    p90_ms: p90 ?? null,
+    p95_ms: p95 ?? null,
+    p99_ms: p99 ?? null,
+    max_ms: r.max_ms,
+    apdex_satisfied: apdex.satisfied,
+    apdex_tolerating: apdex.tolerating,
+    apdex_t_ms: apdex.t,
+    // The share of the bucket's error budget the 5xx used: 1 means all of it.
+    error_budget_consumed: r.count > 0 ? r.s5 / r.count / (1 - availability) : null,
+    sketch: JSON.stringify(sketch.toJSON()),
+    updated_at: now,
+  };
 }
 
 const COLUMNS: (keyof SummaryRow)[] = [
