@@ -49,13 +49,13 @@ const columns = {
   silent_failures: s.silentFailures,
   inconsistent: s.inconsistent,
   bytes: s.bytes,
-  avg_ms: sql<number | null>`${s.latencySum} / nullif(${s.count}, 0)`,
+  avg_ms: sql<number | null>`${s.latencySum} / nullif(${s.count}, 0)`.as("avg_ms"),
   p50_ms: s.p50Ms,
   p90_ms: s.p90Ms,
   p95_ms: s.p95Ms,
   p99_ms: s.p99Ms,
   max_ms: s.maxMs,
-  apdex: sql<number | null>`(${s.apdexSatisfied} + ${s.apdexTolerating} / 2.0) / nullif(${s.count}, 0)`,
+  apdex: sql<number | null>`(${s.apdexSatisfied} + ${s.apdexTolerating} / 2.0) / nullif(${s.count}, 0)`.as("apdex"),
   apdex_t_ms: s.apdexTMs,
   error_budget_consumed: s.errorBudgetConsumed,
 };
@@ -127,10 +127,28 @@ export const summariesApp = new Hono<AppEnv>().get("/", requireKey("read"), asyn
   if (f.cursor !== undefined && after === null) {
     throw new ApiError(400, "invalid_request", "invalid query", ["cursor: not a cursor returned by this API"]);
   }
-  const rows = await summariesQuery(drizzle(c.env.DB), f, from, to, after).all();
-  const page = rows.slice(0, f.limit);
-  const last = page[page.length - 1];
-  return c.json({ summaries: page, next_cursor: rows.length > f.limit && last ? encodeSummaryCursor(last) : null });
+  // SQLite builds the page's JSON itself (one row back instead of one per summary): a week of
+  // a service's hours is over a thousand rows, and row by row they cost more than the query.
+  const inner = summariesQuery(drizzle(c.env.DB), f, from, to, after).toSQL();
+  const fields = Object.keys(columns)
+    .map((k) => `'${k}', "${k}"`)
+    .join(", ");
+  const row = await c.env.DB.prepare(
+    `WITH p AS (${inner.sql})
+     SELECT (SELECT json_group_array(json_object(${fields})) FROM (SELECT * FROM p LIMIT ?)) AS page,
+            (SELECT count(*) FROM p) AS n,
+            (SELECT json_array(bucket_start, service, method, route) FROM p LIMIT 1 OFFSET ?) AS last_key`,
+  )
+    .bind(...inner.params, f.limit, f.limit - 1)
+    .first<{ page: string; n: number; last_key: string | null }>();
+  let next: string | null = null;
+  if (row && row.n > f.limit && row.last_key !== null) {
+    const [bucket_start, service, method, route] = JSON.parse(row.last_key) as [number, string, string, string];
+    next = encodeSummaryCursor({ bucket_start, service, method, route });
+  }
+  return c.body(`{"summaries":${row?.page ?? "[]"},"next_cursor":${next === null ? "null" : JSON.stringify(next)}}`, 200, {
+    "Content-Type": "application/json; charset=UTF-8",
+  });
 });
 
 /**
