@@ -7,8 +7,8 @@
 import { drizzle } from "drizzle-orm/d1";
 import { alertDeliveries } from "../db/schema";
 import { log } from "../http/log";
-import { scrubOutgoingText } from "../ingest/redact";
-import type { StoredChannel } from "./channels";
+import { REDACTED, scrubOutgoingText } from "../ingest/redact";
+import { maskChannelUrl, type StoredChannel } from "./channels";
 import { buildRequest, type AlertMessage } from "./payloads";
 
 export const DELIVERY_TIMEOUT_MS = 10_000;
@@ -42,10 +42,30 @@ async function drain(body: ReadableStream<Uint8Array> | null, max: number): Prom
   }
 }
 
-function describe(err: unknown, timeoutMs: number): string {
+/**
+ * An error text safe to store in `alert_deliveries` (readable with the read key): the channel's
+ * URL, a credential for Slack, is replaced by its masked form wherever it appears (as written,
+ * normalised or percent-encoded), then the text is scrubbed (which masks any other Slack URL).
+ */
+export function maskChannelInError(channel: Pick<StoredChannel, "type" | "url">, text: string): string {
+  let masked: string = REDACTED;
+  const forms = new Set([channel.url, encodeURIComponent(channel.url)]);
+  try {
+    masked = maskChannelUrl(channel.type, channel.url);
+    const href = new URL(channel.url).href;
+    forms.add(href).add(encodeURIComponent(href));
+  } catch {
+    // An unparsable URL is replaced whole.
+  }
+  let out = text;
+  for (const form of [...forms].sort((a, b) => b.length - a.length)) out = out.split(form).join(masked);
+  return scrubOutgoingText(out);
+}
+
+function describe(err: unknown, timeoutMs: number, channel: StoredChannel): string {
   if (err instanceof Error && (err.name === "TimeoutError" || err.name === "AbortError")) return `timeout after ${timeoutMs} ms`;
   const text = err instanceof Error ? `${err.name}: ${err.message}` : String(err);
-  return scrubOutgoingText(text).slice(0, ERROR_MAX_CHARS);
+  return maskChannelInError(channel, text).slice(0, ERROR_MAX_CHARS);
 }
 
 /** Sends `message` to `channel` once; 2xx is delivered. `fetcher` is replaceable for tests. */
@@ -68,7 +88,7 @@ export async function deliver(
     const built = await buildRequest(channel, message, started);
     request = new Request(built.url, { method: "POST", headers: built.headers, body: built.body, redirect: "manual", signal: AbortSignal.timeout(timeoutMs) });
   } catch (err) {
-    return done(null, `cannot build the request: ${describe(err, timeoutMs)}`);
+    return done(null, `cannot build the request: ${describe(err, timeoutMs, channel)}`);
   }
   try {
     const res = await fetcher(request);
@@ -77,7 +97,7 @@ export async function deliver(
     if (res.status >= 300 && res.status < 400) return done(res.status, `redirect (HTTP ${res.status}) not followed`);
     return done(res.status, `HTTP ${res.status}`);
   } catch (err) {
-    return done(null, describe(err, timeoutMs));
+    return done(null, describe(err, timeoutMs, channel));
   }
 }
 

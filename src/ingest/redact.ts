@@ -1,6 +1,9 @@
 /**
- * Redaction that runs before anything is stored: sensitive query values, bearer tokens,
- * Luhn-valid card numbers and URL userinfo. Pure functions, no bindings.
+ * Redaction, pure and without bindings. `scrubText` runs before anything is stored and
+ * `scrubOutgoingText` / `scrubDeep` before anything leaves (alerts, AI prompts), with the same
+ * rules, so a secret is caught even in rows that skipped the first pass. Secrets are found by
+ * the key that names them (query, header, JSON) or by their shape (tokens, cards checked by Luhn);
+ * anything else, numbers and route templates included, is kept as written.
  */
 
 const SENSITIVE_EXACT = new Set([
@@ -12,10 +15,11 @@ const SENSITIVE_EXACT = new Set([
   "jwt",
   "pass",
   "pwd",
+  "sid",
 ]);
 // `auth` only as a word of the key (`auth`, `x-auth`, `authorization`), so `author` stays readable.
 const SENSITIVE_PART =
-  /(token|secret|passw(or)?d|api[-_]?key|signature|session|credential|private[-_]?key|access[-_]?key|(^|[-_.])key$|(^|[-_.])auth([-_.]|orization|$))/;
+  /(token|secret|passw(or)?d|api[-_]?key|signature|session|sessid|cookie|credential|private[-_]?key|access[-_]?key|(^|[-_.])key$|(^|[-_.])sid$|(^|[-_.])auth([-_.]|orization|$))/;
 
 /** True when a query-string key names a value that must never be stored. */
 export function isSensitiveKey(rawKey: string): boolean {
@@ -77,12 +81,119 @@ export function luhnValid(digits: string): boolean {
   return sum % 10 === 0;
 }
 
-const BEARER = /\bBearer\s+[A-Za-z0-9\-._~+/]+=*/gi;
+// Secrets recognised by their shape wherever they appear. Stripe, OpenAI/Anthropic, Google,
+// Slack, GitHub, GitLab, AWS access key ids, JWTs; a PEM private key block is dropped whole.
+const KNOWN_TOKENS = new RegExp(
+  `(?<![A-Za-z0-9_-])(?:${[
+    "(?:sk|pk|rk)_(?:live|test)_[A-Za-z0-9]+",
+    "whsec_[A-Za-z0-9+/=]+",
+    "sk-(?:proj|svcacct|admin|ant)-[A-Za-z0-9_-]{8,}",
+    "sk-[A-Za-z0-9]{20,}",
+    "AIza[0-9A-Za-z_-]{30,}",
+    "xox[abeoprs]-[A-Za-z0-9-]{8,}",
+    "xapp-[A-Za-z0-9-]{8,}",
+    "gh[pousr]_[A-Za-z0-9]{16,}",
+    "github_pat_[A-Za-z0-9_]{16,}",
+    "glpat-[A-Za-z0-9_-]{16,}",
+    "(?:AKIA|ASIA)[0-9A-Z]{16}(?![A-Za-z0-9])",
+    "eyJ[A-Za-z0-9_-]{5,}\\.[A-Za-z0-9_-]{5,}\\.[A-Za-z0-9_-]*",
+  ].join("|")})`,
+  "g",
+);
+const PRIVATE_KEY = /-----BEGIN [A-Z ]*PRIVATE KEY-----[\s\S]*?(?:-----END [A-Z ]*PRIVATE KEY-----|$)/g;
+// Webhook URLs whose path is the credential.
+const WEBHOOK_URL = /\b(https?:\/\/(?:hooks\.slack\.com\/(?:services|workflows|triggers)|(?:[a-z]+\.)?discord(?:app)?\.com\/api\/webhooks))\/[^\s"'<>]+/gi;
 const USERINFO = /\b([a-z][a-z0-9+.-]*:\/\/)[^\s/?#@]+@/gi;
-// Runs of digits grouped by single spaces, dashes or dots, starting like a card number (2-6), not
-// inside a longer number: epoch-millisecond timestamps (starting with 1) are left alone.
-const CARD = /(?<!\d)[2-6]\d*(?:[ .-]\d+)*(?!\d)/g;
-const SENSITIVE_PAIR_IN_TEXT = /(^|[?&;\s])([^=&;\s#?]+)=([^&;\s#]*)/g;
+const BEARER = /\bBearer\s+[A-Za-z0-9\-._~+/]+=*/gi;
+// `Basic` followed by base64 of `user:password`: checked by decoding, so "Basic plan" stays.
+const BASIC = /\bBasic\s+([A-Za-z0-9+/]{6,}={0,2})(?![A-Za-z0-9+/=])/gi;
+
+// `key=value`, `key: value`, `"key": "value"` (also with JSON-escaped quotes). Only the key and
+// separator are matched; the value is read after it when the key is sensitive: a quoted string
+// (redacted whole, spaces included; to the end of the line if the quote is cut off) or one
+// token. After a key that is not sensitive the search resumes at its value, so a value holding
+// a URL (`next=/cb?token=abc`) is searched too, in time linear in the text.
+const PAIR_KEY = /(?<![\w.%+[\]-])(\\?["']?)([A-Za-z0-9_.%+[\]-]{1,64})\1(\s*[:=]\s*)/g;
+// Sticky readers for a value: JSON-escaped, double- or single-quoted (the closing quote may be
+// missing), or a bare token.
+const ESCAPED_QUOTED = /\\"((?:(?!\\")[^\r\n])*)(?:\\"|)/y;
+const DOUBLE_QUOTED = /"((?:[^"\\\r\n]|\\[^\r\n]?)*)"?/y;
+const SINGLE_QUOTED = /'([^'\r\n]*)'?/y;
+const BARE = /[^\s&;"'#}\]]*/y;
+// Header values that are secret to the end of the line: a cookie list, or an auth scheme whose
+// credential is several parameters.
+const COOKIE_REST = /[^\r\n"]*/y;
+const COOKIE_REST_IN_QUERY = /[^\r\n"&]*/y;
+const LINE_REST = /[^\r\n]*/y;
+const LINE_REST_IN_QUERY = /[^\r\n&]*/y;
+// Auth schemes whose credential is one token (kept: what follows it); others lose the whole value.
+const SINGLE_TOKEN_SCHEME = /^(Bearer|Basic|Token|ApiKey|Api-Key|Key|JWT|DPoP|Bot)(\s+)([^\s"',;]+)/i;
+const OTHER_SCHEME =
+  /^(Digest|Negotiate|NTLM|HOBA|Mutual|OAuth|Hawk|Signature|SharedKey(?:Lite)?|AWS4-HMAC-SHA256|SCRAM-SHA-(?:1|256)|GoogleLogin|PrivateToken|vapid)\s+\S/i;
+
+/**
+ * An Authorization value with the credential redacted and a known scheme name kept, and how
+ * much of `value` that replaces: all of it, or (unquoted, one-token scheme) scheme and token.
+ */
+function redactAuthValue(value: string, quoted: boolean): { value: string; length: number } {
+  const single = SINGLE_TOKEN_SCHEME.exec(value);
+  if (single) return { value: `${single[1]}${single[2]}${REDACTED}`, length: quoted ? value.length : single[0].length };
+  const other = OTHER_SCHEME.exec(value);
+  return { value: other ? `${other[1]} ${REDACTED}` : REDACTED, length: value.length };
+}
+
+/** Runs a sticky pattern at `at`. */
+function readAt(re: RegExp, text: string, at: number): RegExpExecArray | null {
+  re.lastIndex = at;
+  return re.exec(text);
+}
+
+/** The redacted form of the value at `at` and where the original value ends. */
+function redactValueAt(text: string, at: number, key: string, isColon: boolean): { value: string; end: number } {
+  const auth = key.endsWith("authorization");
+  const quote = text.startsWith('\\"', at) ? '\\"' : text[at] === '"' || text[at] === "'" ? text.charAt(at) : "";
+  if (quote !== "") {
+    const m = readAt(quote === '\\"' ? ESCAPED_QUOTED : quote === '"' ? DOUBLE_QUOTED : SINGLE_QUOTED, text, at);
+    const [whole = quote, inner = ""] = m ?? [];
+    const closed = whole.length > quote.length && whole.endsWith(quote);
+    return { value: `${quote}${auth ? redactAuthValue(inner, true).value : REDACTED}${closed ? quote : ""}`, end: at + whole.length };
+  }
+  if (auth || key.includes("cookie")) {
+    const rest = key.includes("cookie") ? (isColon ? COOKIE_REST : COOKIE_REST_IN_QUERY) : isColon ? LINE_REST : LINE_REST_IN_QUERY;
+    const found = readAt(rest, text, at)?.[0] ?? "";
+    const redacted = auth ? redactAuthValue(found, false) : { value: REDACTED, length: found.length };
+    return { value: redacted.value, end: at + redacted.length };
+  }
+  const token = readAt(BARE, text, at)?.[0] ?? "";
+  // After a colon a comma ends the value (`"pin": 1234, "page": 2`).
+  const comma = isColon ? token.indexOf(",") : -1;
+  return { value: REDACTED, end: at + (comma >= 0 ? comma : token.length) };
+}
+
+/** Redacts the value of every sensitive `key=value` / `key: value` pair in `text`. */
+function redactPairs(text: string): string {
+  let out = "";
+  let last = 0;
+  PAIR_KEY.lastIndex = 0;
+  for (let m = PAIR_KEY.exec(text); m !== null; m = PAIR_KEY.exec(text)) {
+    const [whole, , key = "", sep = ""] = m;
+    const at = m.index + whole.length;
+    const isColon = sep.includes(":");
+    const lower = key.toLowerCase();
+    // `code` is sensitive as an OAuth query parameter, not as in "status code: 502".
+    if (!isSensitiveKey(key) || (isColon && lower === "code") || text.startsWith(REDACTED, at)) continue;
+    const { value, end } = redactValueAt(text, at, lower, isColon);
+    out += text.slice(last, at) + value;
+    last = end;
+    PAIR_KEY.lastIndex = Math.max(end, at);
+  }
+  return out + text.slice(last);
+}
+
+// Runs of digits grouped by one or two spaces or a single separator, starting like a card number
+// (2-6), not inside a longer number: epoch-millisecond timestamps (starting with 1) stay.
+const CARD = /(?<!\d)[2-6]\d*(?:(?: {1,2}|[\t\u00a0./_|-])\d+)*(?!\d)/g;
+const CARD_SEPARATOR = /( {1,2}|[\t\u00a0./_|-])/;
 const CARD_MIN_DIGITS = 13;
 const CARD_MAX_DIGITS = 19;
 
@@ -93,7 +204,7 @@ const CARD_MAX_DIGITS = 19;
  * the run), the longest valid one wins.
  */
 function redactCardInRun(run: string): string {
-  const parts = run.split(/([ .-])/); // digits at even indexes, separators at odd
+  const parts = run.split(CARD_SEPARATOR); // digits at even indexes, separators at odd
   const groups = parts.filter((_, i) => i % 2 === 0);
   const out: string[] = [];
   let i = 0;
@@ -118,15 +229,64 @@ function redactCardInRun(run: string): string {
   return out.join("");
 }
 
-/** Scrubs bearer tokens, card numbers, URL userinfo and sensitive query values out of free text. */
-export function scrubText(text: string): string {
-  return text
+/** True when `b64` decodes to printable `user:password`. */
+function isBasicCredential(b64: string): boolean {
+  try {
+    return /^[\x20-\x7e]*:[\x20-\x7e]*$/.test(atob(b64));
+  } catch {
+    return false;
+  }
+}
+
+/** One pass over text as written. */
+function scrubPlain(text: string): string {
+  return redactPairs(
+    text
+      .replace(PRIVATE_KEY, REDACTED)
+      .replace(KNOWN_TOKENS, REDACTED)
+      .replace(WEBHOOK_URL, `$1/${REDACTED}`)
+      .replace(USERINFO, `$1${REDACTED}@`),
+  )
     .replace(BEARER, `Bearer ${REDACTED}`)
-    .replace(USERINFO, `$1${REDACTED}@`)
-    .replace(CARD, redactCardInRun)
-    .replace(SENSITIVE_PAIR_IN_TEXT, (match, sep: string, key: string) =>
-      isSensitiveKey(key) ? `${sep}${key}=${REDACTED}` : match,
-    );
+    .replace(BASIC, (match, b64: string) => (isBasicCredential(b64) ? `Basic ${REDACTED}` : match))
+    .replace(CARD, redactCardInRun);
+}
+
+const PERCENT = /%[0-9A-Fa-f]{2}/;
+
+/** Decodes valid %XX sequences (up to three levels deep) and leaves invalid ones as written. */
+function percentDecode(run: string): string {
+  let out = run;
+  for (let depth = 0; depth < 3 && PERCENT.test(out); depth++) {
+    const next = out.replace(/(?:%[0-9A-Fa-f]{2})+/g, (seq) => {
+      try {
+        return decodeURIComponent(seq);
+      } catch {
+        return seq;
+      }
+    });
+    if (next === out) break;
+    out = next;
+  }
+  return out;
+}
+
+/**
+ * Scrubs secrets out of free text: credentials after sensitive keys (`token=`, `"password": "..."`,
+ * `Authorization: Basic ...`, `Cookie: a=b; c=d`), bearer and Basic credentials, well-known token
+ * shapes, webhook URLs, URL userinfo and Luhn-valid card numbers. A word holding percent-encoding
+ * (`?next=%2Fcb%3Ftoken%3Dabc`) is decoded and scrubbed again; if that finds a secret, the word is
+ * kept decoded with the secret redacted.
+ */
+export function scrubText(text: string): string {
+  const once = scrubPlain(text);
+  if (!PERCENT.test(once)) return once;
+  return once.replace(/[^\s"'<>]+/g, (word) => {
+    if (!PERCENT.test(word)) return word;
+    const decoded = percentDecode(word);
+    const scrubbed = scrubPlain(decoded);
+    return scrubbed === decoded ? word : scrubbed;
+  });
 }
 
 /** A number attribute that is a card number becomes the redaction marker; any other stays. */
@@ -151,28 +311,13 @@ export function truncateAndScrubError(error: string): string {
   return `${scrubbed.slice(0, ERROR_MAX_CHARS)}…[truncated ${error.length - ERROR_MAX_CHARS} chars]`;
 }
 
-// Outbound text (alerts, AI prompts) gets more than stored text: besides `key=value`, secrets
-// written as headers (`Cookie: a=b; c=d`, `Authorization: Basic ...`), as `key: value` or JSON
-// pairs, and well-known token shapes (Stripe, GitHub, Slack, AWS, JWT, whsec_) are redacted.
-const HEADER_LINE = /\b((?:set-)?cookie|authorization|proxy-authorization|x-api-key|api-key|x-auth-token)(\s*[:=]\s*)("?)[^\r\n"]*/gi;
-const COLON_PAIR = /(["']?)([A-Za-z0-9_.-]{2,64})\1(\s*:\s*)("?)([^\s",;}]+)/g;
-const KNOWN_TOKENS =
-  /\b(?:(?:sk|pk|rk)_(?:live|test)_[A-Za-z0-9]+|gh[pousr]_[A-Za-z0-9]{16,}|github_pat_[A-Za-z0-9_]{16,}|xox[abposr]-[A-Za-z0-9-]+|AKIA[0-9A-Z]{16}|whsec_[A-Za-z0-9+/=]+|eyJ[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]*)/g;
-
 /**
  * Scrubs free text that is about to leave the monitor (a webhook, Slack, PagerDuty, the AI
- * model): everything `scrubText` removes, plus header-style secrets, `key: value` pairs with a
- * sensitive key and well-known token shapes.
+ * model). The same rules as at ingest: rows stored by an older version, or written straight to
+ * D1, are scrubbed again on the way out.
  */
 export function scrubOutgoingText(text: string): string {
-  return scrubText(
-    text
-      .replace(HEADER_LINE, (_m, name: string, sep: string, quote: string) => `${name}${sep}${quote}${REDACTED}`)
-      .replace(COLON_PAIR, (match, q: string, key: string, sep: string, vq: string) =>
-        isSensitiveKey(key) ? `${q}${key}${q}${sep}${vq}${REDACTED}` : match,
-      )
-      .replace(KNOWN_TOKENS, REDACTED),
-  );
+  return scrubText(text);
 }
 
 /**
