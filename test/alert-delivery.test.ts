@@ -111,7 +111,7 @@ describe("alert delivery", () => {
     expect((JSON.parse(got[2]?.body ?? "{}") as { type: string }).type).toBe("incident.opened");
   });
 
-  it("holds back updates of one incident within the cooldown", async () => {
+  it("delays an update of one incident within the cooldown, coalesces a second one, then sends it", async () => {
     const id = await channel("dlv-cool", "dlv-d");
     await send(traffic("dlv-d", OUTAGE).records);
     await flushAll();
@@ -119,9 +119,15 @@ describe("alert delivery", () => {
     expect(incident).toBeDefined();
     const monitor = stub("dlv-d");
     await monitor.announceUpdate(incident?.id ?? "");
+    await monitor.announceUpdate(incident?.id ?? "");
     await monitor.deliverAlerts(Date.now());
+    const types = async () => (await received("dlv-cool")).map((r) => (JSON.parse(r.body) as { type: string }).type);
+    expect(await types()).toEqual(["incident.opened", "incident.escalated"]);
     const deliveries = (await getJson<{ deliveries: Delivery[] }>(`/v1/alert-deliveries?channel_id=${id}`)).body.deliveries;
-    expect(deliveries.find((d) => d.event === "incident.updated")?.status).toBe("skipped");
-    expect((await received("dlv-cool")).map((r) => (JSON.parse(r.body) as { type: string }).type)).toEqual(["incident.opened", "incident.escalated"]);
+    expect(deliveries.filter((d) => d.event === "incident.updated").map((d) => d.status)).toEqual(["skipped"]);
+    // Once the cooldown is over, the one waiting update goes.
+    await monitor.deliverAlerts(Date.now() + 11 * 60_000);
+    expect(await types()).toEqual(["incident.opened", "incident.escalated", "incident.updated"]);
   });
+
 });

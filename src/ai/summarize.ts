@@ -101,12 +101,12 @@ export async function summarizeIncident(env: Env, incidentId: string, opts: { ti
     result = { status: outcome.status, summary: outcome.value, model: outcome.model, error: outcome.error };
   }
 
-  // Only the AI columns: whatever the model said, the incident's own fields stay as detected.
+  // Only the AI columns: whatever the model said, the incident's own fields stay as detected. A
+  // failed attempt records its status and error but keeps the last good summary and its model.
   await d
     .update(incidents)
     .set({
-      aiSummary: result.summary === null ? null : JSON.stringify(result.summary),
-      aiModel: result.model,
+      ...(result.summary === null ? {} : { aiSummary: JSON.stringify(result.summary), aiModel: result.model }),
       aiStatus: result.status,
       aiError: result.error,
       aiUpdatedAt: opts.now ?? Date.now(),

@@ -7,9 +7,7 @@
  * due ones, records every attempt in D1 (`alert_deliveries`) and retries failures with
  * exponential backoff and jitter (first retry after about 30 s) up to MAX_ATTEMPTS. Nothing here
  * runs in the ingest or proxy request path. Cooldowns keep a flapping endpoint from flooding a
- * channel: an incident's updates go out at most once per UPDATE_COOLDOWN_MS, and a new incident
- * of the same endpoint within OPEN_COOLDOWN_MS of the last one announced to a channel is
- * recorded as skipped there.
+ * channel by delaying, never dropping (see `hold`).
  */
 import { eq } from "drizzle-orm";
 import { drizzle } from "drizzle-orm/d1";
@@ -27,6 +25,9 @@ export const UPDATE_COOLDOWN_MS = 10 * 60_000;
 export const OPEN_COOLDOWN_MS = 10 * 60_000;
 /** At most this many messages are sent per alarm; the rest wait for the next one. */
 const SEND_BATCH = 20;
+/** Time one run may spend sending. */
+const RUN_BUDGET_MS = 15_000;
+const PRUNE_AFTER_MS = 7 * 24 * 60 * 60_000;
 const CHANNELS_TTL_MS = 30_000;
 
 export const OUTBOX_SCHEMA = [
@@ -52,6 +53,7 @@ export const OUTBOX_SCHEMA = [
      sent_at INTEGER
    )`,
   `CREATE INDEX IF NOT EXISTS alert_outbox_due ON alert_outbox (next_at) WHERE status = 'pending'`,
+  `CREATE INDEX IF NOT EXISTS alert_outbox_incident ON alert_outbox (incident_id, channel_id)`,
 ];
 
 /** Alerts are only sent for changes this recent in event time: a backfill of old traffic does not page anyone. */
@@ -62,8 +64,10 @@ export const AI_ALERT_WAIT_MS = 8_000;
 const EVENTS = { opened: "incident.opened", escalated: "incident.escalated", resolved: "incident.resolved" } as const;
 
 /** Records an incident change in the outbox, unless it happened long ago in event time (a replay). */
-export function announceChange(outbox: AlertOutbox, incident: Incident, change: keyof typeof EVENTS, now: number): void {
-  if (now - incident.last_event_at > ANNOUNCE_WITHIN_MS) return;
+export function announceChange(outbox: Pick<AlertOutbox, "wasAnnounced" | "enqueue">, incident: Pick<Incident, "id" | "last_event_at" | "severity" | "service">, change: keyof typeof EVENTS, now: number): void {
+  // An incident whose opening was announced always gets its escalation and resolution, however late.
+  const recent = now - incident.last_event_at <= ANNOUNCE_WITHIN_MS;
+  if (!recent && !(change !== "opened" && outbox.wasAnnounced(incident.id))) return;
   outbox.enqueue({ incident_id: incident.id, event: EVENTS[change], severity: incident.severity, service: incident.service }, now);
 }
 
@@ -75,6 +79,7 @@ export function retryDelayMs(attempt: number, random: () => number = Math.random
 
 export class AlertOutbox {
   private channels: { list: StoredChannel[]; at: number } | null = null;
+  private running = false;
 
   constructor(
     private readonly sql: SqlStorage,
@@ -98,6 +103,18 @@ export class AlertOutbox {
     );
   }
 
+  /** Whether the incident's opening was recorded for announcement. */
+  wasAnnounced(incidentId: string): boolean {
+    return this.sql.exec("SELECT 1 FROM alert_events WHERE event_id = ?", `${incidentId}:incident.opened`).toArray().length > 0;
+  }
+
+  /** Forgets finished events and messages after a week (the dedup of replays needs recent ones only). */
+  prune(now: number): void {
+    const before = now - PRUNE_AFTER_MS;
+    this.sql.exec("DELETE FROM alert_outbox WHERE status != 'pending' AND created_at < ?", before);
+    this.sql.exec("DELETE FROM alert_events WHERE fanned_out = 1 AND created_at < ? AND event_id NOT IN (SELECT event_id FROM alert_outbox)", before);
+  }
+
   /** Whether anything waits: events to fan out or messages due now or later. */
   nextWake(): number | null {
     if (this.sql.exec("SELECT 1 FROM alert_events WHERE fanned_out = 0 LIMIT 1").toArray().length > 0) return 0;
@@ -112,6 +129,17 @@ export class AlertOutbox {
 
   /** Fans out new events and sends what is due; returns when to come back (null: nothing left). */
   async run(now = Date.now()): Promise<number | null> {
+    // One run at a time: the alarm and an RPC may both ask, and interleaved runs would send twice.
+    if (this.running) return this.nextWake();
+    this.running = true;
+    try {
+      return await this.runOnce(now);
+    } finally {
+      this.running = false;
+    }
+  }
+
+  private async runOnce(now: number): Promise<number | null> {
     await this.fanOut(now);
     const due = this.sql
       .exec<{ message_id: string; event_id: string; incident_id: string; event: string; channel_id: string; attempt: number }>(
@@ -120,7 +148,13 @@ export class AlertOutbox {
         SEND_BATCH,
       )
       .toArray();
-    for (const m of due) await this.send(m, now);
+    const started = Date.now();
+    for (const m of due) {
+      // A slow receiver must not hold the object's alarm (the D1 flush waits behind it): the rest waits for the next run.
+      if (Date.now() - started > RUN_BUDGET_MS) break;
+      await this.send(m, now);
+    }
+    this.prune(now);
     return this.nextWake();
   }
 
@@ -136,11 +170,11 @@ export class AlertOutbox {
       const matching = channels.filter((c) => channelMatches(c, { service: e.service, severity: e.severity }));
       // The AI summary gets a short wait so the first alert can carry it; if it is not ready,
       // the alert goes without it and the summary follows as an update when it comes.
-      if (e.event === "incident.opened" && matching.length > 0) await this.beforeOpenAlert(e.incident_id);
+      if (e.event === "incident.opened") await this.beforeOpenAlert(e.incident_id);
       for (const ch of matching) {
         const messageId = `msg_${e.event_id.replace(/[^a-z0-9_]/gi, "_")}_${ch.id}`;
-        const cooldown = this.cooldown(e, ch.id, now);
-        this.sql.exec(
+        const hold = this.hold(e, ch.id, now);
+        const inserted = this.sql.exec(
           `INSERT OR IGNORE INTO alert_outbox (message_id, event_id, incident_id, event, channel_id, next_at, status, created_at)
            VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
           messageId,
@@ -148,35 +182,47 @@ export class AlertOutbox {
           e.incident_id,
           e.event,
           ch.id,
-          now,
-          cooldown ? "skipped" : "pending",
+          hold.kind === "defer" ? hold.until : now,
+          hold.kind === "coalesce" ? "skipped" : "pending",
           now,
         );
-        if (cooldown) await this.record({ messageId, channelId: ch.id, incidentId: e.incident_id, event: e.event, attempt: 0, status: "skipped", code: null, error: cooldown, duration: null }, now);
+        if (hold.kind === "coalesce" && inserted.rowsWritten > 0) {
+          await this.record({ messageId, channelId: ch.id, incidentId: e.incident_id, event: e.event, attempt: 0, status: "skipped", code: null, error: hold.reason, duration: null }, now);
+        }
       }
       this.sql.exec("UPDATE alert_events SET fanned_out = 1 WHERE event_id = ?", e.event_id);
     }
   }
 
-  /** Why this event should not go to this channel now, or null. */
-  private cooldown(e: { incident_id: string; event: string }, channelId: string, now: number): string | null {
+  /**
+   * Cooldowns delay, they never drop: an incident's updates reach a channel at most once per
+   * UPDATE_COOLDOWN_MS (a newer update waiting already absorbs this one), and a WARNING opening
+   * within OPEN_COOLDOWN_MS of the endpoint's previous one waits for the cooldown's end. A
+   * CRITICAL opening, an escalation or a resolution always goes at once.
+   */
+  private hold(e: { incident_id: string; event: string; severity: string }, channelId: string, now: number):
+    | { kind: "none" }
+    | { kind: "defer"; until: number }
+    | { kind: "coalesce"; reason: string } {
     if (e.event === "incident.updated") {
-      const last = this.sql
-        .exec<{ at: number | null }>("SELECT max(created_at) AS at FROM alert_outbox WHERE incident_id = ? AND channel_id = ? AND status != 'skipped'", e.incident_id, channelId)
-        .one().at;
-      if (last !== null && now - last < UPDATE_COOLDOWN_MS) return "cooldown: this incident was announced to the channel less than 10 minutes ago";
+      const waiting = this.sql
+        .exec("SELECT 1 FROM alert_outbox WHERE incident_id = ? AND channel_id = ? AND event = 'incident.updated' AND status = 'pending' LIMIT 1", e.incident_id, channelId)
+        .toArray().length;
+      if (waiting > 0) return { kind: "coalesce", reason: "coalesced into the update already waiting for this incident" };
+      const last = this.lastSent("incident_id = ?", e.incident_id, channelId);
+      if (last !== null && now - last < UPDATE_COOLDOWN_MS) return { kind: "defer", until: last + UPDATE_COOLDOWN_MS };
     }
-    if (e.event === "incident.opened") {
-      const last = this.sql
-        .exec<{ at: number | null }>(
-          "SELECT max(created_at) AS at FROM alert_outbox WHERE event = 'incident.opened' AND channel_id = ? AND incident_id != ? AND status != 'skipped'",
-          channelId,
-          e.incident_id,
-        )
-        .one().at;
-      if (last !== null && now - last < OPEN_COOLDOWN_MS) return "cooldown: this endpoint opened another incident on the channel less than 10 minutes ago";
+    if (e.event === "incident.opened" && e.severity !== "CRITICAL") {
+      const last = this.lastSent("event = 'incident.opened' AND incident_id != ?", e.incident_id, channelId);
+      if (last !== null && now - last < OPEN_COOLDOWN_MS) return { kind: "defer", until: last + OPEN_COOLDOWN_MS };
     }
-    return null;
+    return { kind: "none" };
+  }
+
+  private lastSent(condition: string, incidentId: string, channelId: string): number | null {
+    return this.sql
+      .exec<{ at: number | null }>(`SELECT max(coalesce(sent_at, created_at)) AS at FROM alert_outbox WHERE ${condition} AND channel_id = ? AND status != 'skipped'`, incidentId, channelId)
+      .one().at;
   }
 
   private async send(m: { message_id: string; incident_id: string; event: string; channel_id: string; attempt: number }, now: number): Promise<void> {
@@ -201,7 +247,7 @@ export class AlertOutbox {
       this.sql.exec("UPDATE alert_outbox SET status = 'gave_up', attempt = ? WHERE message_id = ?", attempt, m.message_id);
       log("error", "alert_gave_up", { message_id: m.message_id, channel_id: m.channel_id, attempts: attempt, status: result.status, error: result.error });
     } else {
-      this.sql.exec("UPDATE alert_outbox SET attempt = ?, next_at = ? WHERE message_id = ?", attempt, now + retryDelayMs(attempt), m.message_id);
+      this.sql.exec("UPDATE alert_outbox SET attempt = ?, next_at = ? WHERE message_id = ?", attempt, Math.max(now, Date.now()) + retryDelayMs(attempt), m.message_id);
     }
     const status = result.ok ? "delivered" : attempt >= MAX_ATTEMPTS ? "gave_up" : "failed";
     await this.record({ messageId: m.message_id, channelId: m.channel_id, incidentId: m.incident_id, event: m.event, attempt, status, code: result.status, error: result.error, duration: result.duration_ms }, now);

@@ -103,7 +103,7 @@ export async function reevaluateFromD1(
   if (before && before.id !== open?.id && !opened.includes(before.id)) {
     const closed: Incident = { ...before, status: "resolved", resolved_at: detection.watermark() ?? end };
     closed.explanation = `${explain(closed)} Closed by re-evaluation: the logs no longer show it.`;
-    storage.transactionSync(() => detection.putIncident(closed));
+    storage.transactionSync(() => detection.closeIncident(closed));
   }
   return { records, minutes_evaluated: minutes, incidents: opened, open_incident_id: open?.id ?? null, truncated };
 }

@@ -1,0 +1,50 @@
+import { describe, expect, it } from "vitest";
+import { ANNOUNCE_WITHIN_MS, FIRST_RETRY_MS, announceChange, retryDelayMs } from "../../src/alerts/outbox";
+
+function fakeOutbox(announced: string[] = []) {
+  const queued: { incident_id: string; event: string }[] = [];
+  return {
+    queued,
+    wasAnnounced: (id: string) => announced.includes(id),
+    enqueue: (e: { incident_id: string; event: string }) => void queued.push({ incident_id: e.incident_id, event: e.event }),
+  };
+}
+
+const NOW = Date.UTC(2026, 10, 30, 12);
+const incident = (id: string, ageMs: number) => ({ id, last_event_at: NOW - ageMs, severity: "CRITICAL" as const, service: "svc" });
+
+describe("announceChange", () => {
+  it("announces recent changes", () => {
+    const outbox = fakeOutbox();
+    announceChange(outbox, incident("a", 60_000), "opened", NOW);
+    expect(outbox.queued).toEqual([{ incident_id: "a", event: "incident.opened" }]);
+  });
+
+  it("does not announce an opening long ago in event time (a backfill)", () => {
+    const outbox = fakeOutbox();
+    announceChange(outbox, incident("b", ANNOUNCE_WITHIN_MS + 1), "opened", NOW);
+    announceChange(outbox, incident("b", ANNOUNCE_WITHIN_MS + 1), "resolved", NOW);
+    expect(outbox.queued).toEqual([]);
+  });
+
+  it("always announces the escalation and resolution of an incident whose opening was announced, however late", () => {
+    const outbox = fakeOutbox(["c"]);
+    announceChange(outbox, incident("c", 5 * ANNOUNCE_WITHIN_MS), "escalated", NOW);
+    announceChange(outbox, incident("c", 5 * ANNOUNCE_WITHIN_MS), "resolved", NOW);
+    expect(outbox.queued.map((q) => q.event)).toEqual(["incident.escalated", "incident.resolved"]);
+  });
+});
+
+describe("retryDelayMs", () => {
+  it("starts at about 30 s and doubles, with ±20% jitter", () => {
+    expect(retryDelayMs(1, () => 0)).toBe(Math.round(FIRST_RETRY_MS * 0.8));
+    expect(retryDelayMs(1, () => 1)).toBe(Math.round(FIRST_RETRY_MS * 1.2));
+    expect(retryDelayMs(2, () => 0.5)).toBe(2 * FIRST_RETRY_MS);
+    expect(retryDelayMs(4, () => 0.5)).toBe(8 * FIRST_RETRY_MS);
+  });
+
+  it("never waits more than about an hour", () => {
+    expect(retryDelayMs(30, () => 0.5)).toBe(3_600_000);
+    expect(retryDelayMs(30, () => 1)).toBeLessThanOrEqual(1.2 * 3_600_000);
+  });
+});
