@@ -120,6 +120,12 @@ export const endpointHealth = sqliteTable(
     eventsProcessed: integer("events_processed").notNull(),
     /** Records buffered in the endpoint object and not yet in D1, when it last published. */
     backlog: integer("backlog").notNull().default(0),
+    /**
+     * The object's monotonic request counters (JSON, see src/metrics/request-counters.ts): requests
+     * per status class, silent failures, cumulative latency buckets and sum, for `GET /metrics`.
+     * Null until the object republishes after this column was added.
+     */
+    metrics: text("metrics"),
     updatedAt: integer("updated_at").notNull(),
   },
   (t) => [primaryKey({ columns: [t.service, t.method, t.route] })],

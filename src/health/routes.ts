@@ -9,7 +9,7 @@ import type { AppEnv } from "../http/types";
 import { ingestCounters } from "../ingest/counters";
 
 /** The newest migration in `migrations/`; a test keeps this in step with the folder. */
-export const LATEST_MIGRATION = "0005_alerting.sql";
+export const LATEST_MIGRATION = "0006_endpoint_metrics.sql";
 
 export const VERSION = pkg.version;
 

@@ -17,7 +17,8 @@ import { log } from "../http/log";
 import { loadDetectionSettings } from "../services/detection-store";
 import { emptyMetricState } from "../detect/metric";
 import { HOUR_HORIZON_MS, MINUTE_MS, type WindowRecord } from "./minute-counts";
-import { publishState, type EndpointState, type Baselines, baselinesOf } from "./publish";
+import { publishState, type EndpointState, type Baselines, type PublishedCounters, baselinesOf } from "./publish";
+import type { RequestMetrics } from "../metrics/request-counters";
 import type { ObjectMeta } from "./object-meta";
 import type { EndpointWindows } from "./windows";
 
@@ -225,6 +226,12 @@ export class DetectionRunner {
     return raw === null ? emptyEngineState() : (JSON.parse(raw) as EngineState);
   }
 
+  /** Stores an incident that was resolved outside the evaluation (re-evaluation) and announces it. */
+  closeIncident(incident: Incident): void {
+    this.putIncident(incident);
+    this.announce(incident, "resolved");
+  }
+
   /** Stores an incident in the object and marks it for the copy to D1. */
   putIncident(incident: Incident): void {
     this.sql.exec("INSERT OR REPLACE INTO incidents (id, status, body, dirty) VALUES (?, ?, ?, 1)", incident.id, incident.status, JSON.stringify(incident));
@@ -264,13 +271,21 @@ export class DetectionRunner {
     return this.store.get("state_dirty") === "1" || this.sql.exec("SELECT 1 FROM incidents WHERE dirty = 1 LIMIT 1").toArray().length > 0;
   }
 
-  /** Copies changed incidents and the endpoint's state to D1; throws when D1 fails (the caller retries). */
   /** Marks the state for publishing when the D1 backlog changed since it was last published (for the status API). */
   markBacklog(backlog: number): void {
     if (this.store.get("published_backlog") !== String(backlog) && this.store.get("endpoint_state") !== null) this.store.set("state_dirty", "1");
   }
 
-  async sync(counters: { eventsProcessed: number; backlog: number }): Promise<void> {
+  /**
+   * Marks the state for publishing when the request counters changed since they were last
+   * published, so that an endpoint gone idle still publishes its final counts (GET /metrics).
+   */
+  markMetrics(metrics: RequestMetrics): void {
+    if (this.store.get("published_metrics") !== JSON.stringify(metrics) && this.store.get("endpoint_state") !== null) this.store.set("state_dirty", "1");
+  }
+
+  /** Copies changed incidents and the endpoint's state to D1; throws when D1 fails (the caller retries). */
+  async sync(counters: PublishedCounters): Promise<void> {
     const dirty = this.sql.exec<{ id: string; body: string }>("SELECT id, body FROM incidents WHERE dirty = 1 LIMIT 100").toArray();
     const state = this.store.get("state_dirty") === "1" ? this.endpointState() : null;
     if (dirty.length === 0 && !state) return;
@@ -283,6 +298,7 @@ export class DetectionRunner {
     );
     for (const d of dirty) this.sql.exec("UPDATE incidents SET dirty = 0 WHERE id = ? AND body = ?", d.id, d.body);
     this.store.set("published_backlog", String(counters.backlog));
+    if (state) this.store.set("published_metrics", JSON.stringify(counters.metrics));
     if (state) this.sql.exec("UPDATE meta SET value = '0' WHERE key = 'state_dirty' AND ? = (SELECT value FROM meta WHERE key = 'endpoint_state')", JSON.stringify(state));
     // Resolved incidents are in D1 now; the object keeps only the last few.
     this.sql.exec("DELETE FROM incidents WHERE dirty = 0 AND status = 'resolved' AND id NOT IN (SELECT id FROM incidents ORDER BY id DESC LIMIT 20)");

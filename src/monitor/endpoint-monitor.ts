@@ -19,6 +19,7 @@ import type { Evaluation } from "../detect/evaluate";
 import type { Endpoint } from "../detect/incident";
 import { log } from "../http/log";
 import type { LogRecord } from "../ingest/record";
+import { REQUEST_COUNTER_NAMES, requestIncrements, requestMetricsFrom, type RequestMetrics } from "../metrics/request-counters";
 import { MAX_COUNTER, SCHEMA_STATEMENTS, SCHEMA_VERSION } from "./buffer-sql";
 import { ALARM_GRACE_MS, DETECTION_SCHEMA, DetectionRunner } from "./detection-runner";
 import { flushBatch } from "./flush";
@@ -27,7 +28,8 @@ import { ObjectMeta } from "./object-meta";
 import { RecordBuffer } from "./record-buffer";
 import { reevaluateFromD1, type ReevaluateResult } from "./reevaluate";
 import { buildDetail, buildStats, type EndpointDetail, type EndpointStats } from "./stats";
-import { EndpointWindows, WINDOW_SCHEMA } from "./windows";
+import { EndpointWindows, WINDOW_SCHEMA, type SeriesPoint } from "./windows";
+import { windowsCover, type SourcePlan } from "../timeseries/plan";
 
 export type { EndpointStats, EndpointDetail, ReevaluateResult };
 export { DEDUP_WINDOW_MS } from "./record-buffer";
@@ -102,7 +104,8 @@ export class EndpointMonitor extends DurableObject<Env> {
       }
       const newest = fresh.reduce((max, r) => Math.max(max, r.timestamp), 0);
       if (newest > 0) this.sql.exec(MAX_COUNTER, "last_event_at", newest);
-      this.store.addCounters({ received: fresh.length, duplicates: records.length - fresh.length, handoffs: 1 });
+      // The request counters of GET /metrics: counted here, with the commit, so exactly once.
+      this.store.addCounters({ received: fresh.length, duplicates: records.length - fresh.length, handoffs: 1, ...requestIncrements(fresh) });
       return { result: { stored: fresh.length, duplicates: records.length - fresh.length }, fresh };
     });
     if (result.stored > 0) this.identityStored = true;
@@ -182,6 +185,7 @@ export class EndpointMonitor extends DurableObject<Env> {
     if (!(await this.flush())) return;
     const now = Date.now();
     this.detection.markBacklog(this.buffer.backlog());
+    this.detection.markMetrics(this.requestMetrics());
     const endpoint = this.endpoint();
     if (!this.reevaluating) await this.closeSilentMinutes(now);
     const synced = await this.syncDetection();
@@ -279,7 +283,7 @@ export class EndpointMonitor extends DurableObject<Env> {
   private async syncDetection(): Promise<boolean> {
     for (let round = 0; round < 20 && this.detection.needsSync(); round++) {
       try {
-        await this.detection.sync({ eventsProcessed: this.store.counter("received"), backlog: this.buffer.backlog() });
+        await this.detection.sync({ eventsProcessed: this.store.counter("received"), backlog: this.buffer.backlog(), metrics: this.requestMetrics() });
         this.syncFailures = 0;
       } catch (err) {
         this.syncFailures++;
@@ -288,6 +292,11 @@ export class EndpointMonitor extends DurableObject<Env> {
       }
     }
     return !this.detection.needsSync();
+  }
+
+  /** The monotonic request counters, as published for GET /metrics. */
+  private requestMetrics(): RequestMetrics {
+    return requestMetricsFrom(this.store.counters(REQUEST_COUNTER_NAMES));
   }
 
   /** Counters, backlog and the last hour of minute buckets. */
@@ -314,6 +323,14 @@ export class EndpointMonitor extends DurableObject<Env> {
   /** Stats plus detection: health, active signals, baselines, windows as time series, recent incidents. */
   async detail(): Promise<EndpointDetail> {
     return buildDetail(await this.stats(), this.windows, this.detection);
+  }
+
+  /** The buckets of the first plan the windows cover (`GET /v1/timeseries`), or none: index null. */
+  async series(plans: readonly SourcePlan[]): Promise<{ watermark: number | null; index: number | null; points: SeriesPoint[] }> {
+    const watermark = this.detection.watermark();
+    const index = plans.findIndex((p) => windowsCover(p.grain, p.from, watermark));
+    const plan = plans[index];
+    return { watermark, index: plan ? index : null, points: plan ? this.windows.series(plan.grain, plan.from, plan.to) : [] };
   }
 
   /**

@@ -33,6 +33,11 @@ export interface BucketCounts {
   latencies: number[];
 }
 
+/** A silent failure: a 2xx that returned an empty body. */
+export function isSilentFailure(r: Pick<LogRecord, "status" | "response_empty">): boolean {
+  return r.response_empty && r.status >= 200 && r.status < 300;
+}
+
 /**
  * Groups records by their event-time bucket of `bucketMs`; records before `since` are left out
  * and only counted. `slowMs` is the latency SLO's threshold.
@@ -61,7 +66,7 @@ export function countByBucket(
     else if (r.status >= 400) b.status_4xx++;
     else if (r.status >= 300) b.status_3xx++;
     else if (r.status >= 200) b.status_2xx++;
-    if (r.response_empty && r.status >= 200 && r.status < 300) b.silent_failures++;
+    if (isSilentFailure(r)) b.silent_failures++;
     if (r.inconsistent) b.inconsistent++;
     if (r.latency_ms > slowMs) b.slow++;
     b.latency_sum += r.latency_ms;

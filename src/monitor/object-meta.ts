@@ -23,6 +23,13 @@ export class ObjectMeta {
     return this.sql.exec<{ value: number }>("SELECT value FROM counters WHERE name = ?", name).toArray()[0]?.value ?? 0;
   }
 
+  /** Several counters in one query (missing ones are left out: read them as 0). */
+  counters(names: readonly string[]): Record<string, number> {
+    if (names.length === 0) return {};
+    const rows = this.sql.exec<{ name: string; value: number }>(`SELECT name, value FROM counters WHERE name IN (${names.map(() => "?").join(", ")})`, ...names);
+    return Object.fromEntries(rows.toArray().map((r) => [r.name, r.value]));
+  }
+
   /** Adds to several counters in one statement, skipping zeros. */
   addCounters(increments: Record<string, number>): void {
     const entries = Object.entries(increments).filter(([, n]) => n !== 0);

@@ -11,6 +11,7 @@ import { usualRate, ERROR_RATE_PARAMS, CLIENT_RATE_PARAMS } from "../detect/rate
 import { baselineSd, type MetricState } from "../detect/metric";
 import { LATENCY_PARAMS, TRAFFIC_PARAMS } from "../detect/detectors";
 import type { Action, Figures, Health, Signal } from "../detect/types";
+import type { RequestMetrics } from "../metrics/request-counters";
 
 /** A metric's usual value and its band (± 2 standard deviations), in the metric's own unit. */
 export interface Band {
@@ -68,12 +69,20 @@ export function baselinesOf(state: EngineState): Baselines {
   };
 }
 
+/** The object's counters published beside its state. */
+export interface PublishedCounters {
+  eventsProcessed: number;
+  backlog: number;
+  /** The monotonic request counters for GET /metrics. */
+  metrics: RequestMetrics;
+}
+
 /** Upserts incidents and the endpoint's state row in one D1 batch. */
 export async function publishState(
   db: D1Database,
   list: Incident[],
   state: EndpointState | null,
-  counters: { eventsProcessed: number; backlog: number },
+  counters: PublishedCounters,
   now: number,
 ): Promise<void> {
   const d = drizzle(db);
@@ -116,6 +125,7 @@ export async function publishState(
       evaluatedAt: state.evaluated_at,
       eventsProcessed: counters.eventsProcessed,
       backlog: counters.backlog,
+      metrics: JSON.stringify(counters.metrics),
       updatedAt: now,
     };
     const { service: _s, method: _m, route: _r, ...update } = row;

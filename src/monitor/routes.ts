@@ -15,7 +15,7 @@ import type { AppEnv } from "../http/types";
 import { parseOr400 } from "../http/validate";
 import { endpointName } from "../ingest/record";
 
-const endpointParams = z.object({
+export const endpointParams = z.object({
   service: z.string().regex(/^[A-Za-z0-9._-]{1,64}$/, "must be a service name"),
   method: z
     .string()
@@ -24,7 +24,7 @@ const endpointParams = z.object({
   route: z.string().min(1).max(256).startsWith("/", "must start with /"),
 });
 
-const listQuery = z.object({
+export const listQuery = z.object({
   service: z.string().min(1).max(64).optional(),
   health: z
     .string()
