@@ -105,7 +105,7 @@ export const alertChannelsApp = new Hono<AppEnv>()
     return c.json({ delivered: result.ok, status_code: result.status, error: result.error, message_id: message.id, duration_ms: result.duration_ms });
   });
 
-const deliveryFilters = z.object({
+export const deliveryFilters = z.object({
   channel_id: z.string().min(1).max(64).optional(),
   incident_id: z.string().min(1).max(128).optional(),
   status: z.enum(["delivered", "failed", "gave_up", "skipped"]).optional(),

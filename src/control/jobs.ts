@@ -22,11 +22,11 @@ import { prune } from "../retention/prune";
 import { aggregate } from "../summaries/aggregate";
 import { loadSwitches, setSwitches } from "./switches";
 
-const aggregateQuery = z
+export const aggregateQuery = z
   .object({ from: epochOrIso.optional(), to: epochOrIso.optional() })
   .refine((q) => q.from === undefined || q.to === undefined || q.from <= q.to, "from must not be after to");
-const pruneQuery = z.object({ older_than_hours: z.coerce.number().int().min(1).max(24 * 3650).optional() });
-const switchesBody = z.strictObject({ ingestion: z.boolean().optional(), proxy_recording: z.boolean().optional(), probes: z.boolean().optional() });
+export const pruneQuery = z.object({ older_than_hours: z.coerce.number().int().min(1).max(24 * 3650).optional() });
+export const switchesBody = z.strictObject({ ingestion: z.boolean().optional(), proxy_recording: z.boolean().optional(), probes: z.boolean().optional() });
 
 async function readJson(req: Request): Promise<unknown> {
   try {

@@ -15,7 +15,7 @@ import { parseOr400 } from "../http/validate";
 import { endpointName } from "../ingest/record";
 import { MAX_LOOKBACK_MINUTES } from "../monitor/reevaluate";
 
-const reevaluateQuery = z.object({
+export const reevaluateQuery = z.object({
   lookback_minutes: z.coerce.number().int().min(1).max(MAX_LOOKBACK_MINUTES).default(60),
   ...endpointFilterFields,
 });

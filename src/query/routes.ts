@@ -8,7 +8,7 @@ import type { AppEnv } from "../http/types";
 import { parseOr400 } from "../http/validate";
 import { buildLogsQuery, decodeCursor, encodeCursor, logFilters, toApiLog } from "./logs-query";
 
-const liveQuery = z.object({ limit: z.coerce.number().int().min(1).max(1000).default(100) });
+export const liveQuery = z.object({ limit: z.coerce.number().int().min(1).max(1000).default(100) });
 
 export const logsQueryApp = new Hono<AppEnv>()
   .get("/", requireKey("read"), async (c) => {

@@ -1,0 +1,122 @@
+/**
+ * The OpenAPI 3.1 document, built from the route registry. OpenAPI 3.1 schemas are JSON Schema
+ * 2020-12, zod's default target, so request schemas are converted as they are (`io: "input"`:
+ * what a client sends, defaults optional; transforms and refinements have no JSON Schema form
+ * and are left out) and response schemas as output. Built once per isolate. Pure.
+ */
+import { z } from "zod";
+import type { KeyScope } from "../auth/keys";
+import { COMPONENT_SCHEMAS, ROUTES, type JsonSchema, type ResponseDoc, type RouteDoc } from "./registry";
+
+/** The methods an `ALL` route is documented with. */
+export const ALL_METHODS = ["get", "post", "put", "patch", "delete"] as const;
+
+const SECURITY: Record<KeyScope | "none", Record<string, string[]>[]> = {
+  ingest: [{ ingestKey: [] }],
+  // The admin key is accepted wherever the read key is.
+  read: [{ readKey: [] }, { adminKey: [] }],
+  admin: [{ adminKey: [] }],
+  none: [],
+};
+
+function toSchema(schema: z.ZodType | JsonSchema, io: "input" | "output"): JsonSchema {
+  if (!(schema instanceof z.ZodType)) return schema;
+  const { $schema: _dialect, ...json } = z.toJSONSchema(schema, { io, unrepresentable: "any" }) as JsonSchema;
+  return json;
+}
+
+/** Query or path parameters from the properties of an object schema. */
+function parameters(schema: z.ZodObject, where: "query" | "path"): JsonSchema[] {
+  const json = toSchema(schema, "input") as { properties?: Record<string, JsonSchema>; required?: string[] };
+  return Object.entries(json.properties ?? {}).map(([name, s]) => {
+    const { description, ...rest } = s;
+    return {
+      name,
+      in: where,
+      required: where === "path" || (json.required ?? []).includes(name),
+      ...(typeof description === "string" ? { description } : {}),
+      schema: rest,
+    };
+  });
+}
+
+function response(r: ResponseDoc): JsonSchema {
+  const type = r.contentType ?? "application/json";
+  if (!r.schema) return { description: r.description, ...(type === "application/json" ? {} : { content: { [type]: {} } }) };
+  return { description: r.description, content: { [type]: { schema: toSchema(r.schema, "output") } } };
+}
+
+function operationId(method: string, path: string): string {
+  const words = path.split(/[^A-Za-z0-9]+/).filter((w) => w.length > 0);
+  return method + words.map((w) => w[0]?.toUpperCase() + w.slice(1)).join("");
+}
+
+function operation(route: RouteDoc, method: string): JsonSchema {
+  const responses: Record<string, JsonSchema> = {};
+  for (const [status, r] of Object.entries(route.responses)) responses[status] = response(r);
+  if (route.query || route.body || route.params) responses["400"] ??= { $ref: "#/components/responses/BadRequest" };
+  if (route.scope !== "none") {
+    responses["401"] ??= { $ref: "#/components/responses/Unauthorized" };
+    responses["503"] ??= { $ref: "#/components/responses/AuthNotConfigured" };
+  }
+  const params = [...(route.params ? parameters(route.params, "path") : []), ...(route.query ? parameters(route.query, "query") : [])];
+  const op: JsonSchema = {
+    operationId: operationId(method, route.path),
+    tags: [route.tag],
+    summary: route.summary,
+    ...(route.description ? { description: route.description } : {}),
+    security: SECURITY[route.scope],
+    "x-key-scope": route.scope,
+    ...(params.length > 0 ? { parameters: params } : {}),
+    responses,
+  };
+  if (route.body) {
+    const schema = toSchema(route.body.schema, "input");
+    const content: Record<string, JsonSchema> = {};
+    for (const type of route.body.contentTypes ?? ["application/json"]) content[type] = type === "application/json" ? { schema } : { schema: { type: "string" } };
+    op.requestBody = { required: true, ...(route.body.description ? { description: route.body.description } : {}), content };
+  }
+  return op;
+}
+
+const errorSchema: JsonSchema = {
+  type: "object",
+  required: ["error"],
+  properties: { error: { type: "object", required: ["code", "message"], properties: { code: { type: "string" }, message: { type: "string" }, details: {} } } },
+};
+const errorResponse = (description: string) => ({ description, content: { "application/json": { schema: { $ref: "#/components/schemas/Error" } } } });
+
+/** The OpenAPI 3.1 document of `routes` (default: every route of the app). */
+export function buildDocument(version: string, routes: readonly RouteDoc[] = ROUTES): JsonSchema {
+  const paths: Record<string, Record<string, JsonSchema>> = {};
+  for (const route of routes) {
+    const item = (paths[route.path] ??= {});
+    for (const method of route.method === "ALL" ? ALL_METHODS : [route.method.toLowerCase()]) item[method] = operation(route, method);
+  }
+  const schemas: Record<string, JsonSchema> = { Error: errorSchema };
+  for (const [name, schema] of Object.entries(COMPONENT_SCHEMAS)) schemas[name] = toSchema(schema, "input");
+  const bearer = (who: string) => ({ type: "http", scheme: "bearer", description: who });
+  return {
+    openapi: "3.1.0",
+    info: {
+      title: "edge-monitor",
+      version,
+      description: "API monitor on Cloudflare Workers: ingest request logs or proxy your API, query logs, endpoints, incidents, summaries and time series. Keys are bearer tokens: `Authorization: Bearer <key>`.",
+    },
+    tags: [...new Set(routes.map((r) => r.tag))].map((name) => ({ name })),
+    paths,
+    components: {
+      securitySchemes: {
+        ingestKey: bearer("An ingest key (the INGEST_KEYS secret, comma-separated): POST /v1/logs."),
+        readKey: bearer("The read key (READ_KEY). The admin key is accepted wherever the read key is."),
+        adminKey: bearer("The admin key (ADMIN_KEY): configuration and control."),
+      },
+      schemas,
+      responses: {
+        BadRequest: errorResponse("invalid query, parameters or body (`invalid_request`, with field messages in `details`)"),
+        Unauthorized: errorResponse("missing or wrong bearer key (`unauthorized`)"),
+        AuthNotConfigured: errorResponse("no key of this scope is configured (`auth_not_configured`, naming the secret)"),
+      },
+    },
+  };
+}

@@ -1,0 +1,365 @@
+/**
+ * Every route of the API, for the OpenAPI document: method, path (OpenAPI `{param}` form), tag,
+ * summary, the key scope it requires and the zod schemas the route itself validates with (query,
+ * path parameters, body), so the document cannot drift from the validation. Responses carry a
+ * JSON Schema where one is cheap (zod where the route has one, a few hand-written objects) and a
+ * description otherwise. test/openapi.test.ts fails when the app registers a route missing here.
+ */
+import { z } from "zod";
+import { analysisBody } from "../ai/analysis";
+import { deliveryFilters } from "../alerts/routes";
+import { CHANNEL_ID, channelInput } from "../alerts/channels";
+import type { KeyScope } from "../auth/keys";
+import { aggregateQuery, pruneQuery, switchesBody } from "../control/jobs";
+import { reevaluateQuery } from "../control/reevaluate";
+import { detectionSettings } from "../detect/config";
+import { incidentFilters } from "../incidents/routes";
+import { logRecordInput } from "../ingest/record";
+import { endpointParams, listQuery } from "../monitor/routes";
+import { logFilters } from "../query/logs-query";
+import { liveQuery } from "../query/routes";
+import { SERVICE_NAME, serviceSettings } from "../services/config";
+import { summaryFilters } from "../summaries/routes";
+import { timeseriesQuery, timeseriesResponse } from "../timeseries/routes";
+
+/** A JSON Schema written by hand (for answers without a zod schema). */
+export type JsonSchema = { [key: string]: unknown };
+
+export interface ResponseDoc {
+  description: string;
+  /** A zod schema (converted as output) or a JSON Schema; none: described only. */
+  schema?: z.ZodType | JsonSchema;
+  /** Default `application/json`. */
+  contentType?: string;
+}
+
+export interface RouteDoc {
+  /** `ALL`: every method is accepted (the proxy). */
+  method: "GET" | "POST" | "PUT" | "DELETE" | "ALL";
+  path: string;
+  tag: string;
+  summary: string;
+  description?: string;
+  scope: KeyScope | "none";
+  params?: z.ZodObject;
+  query?: z.ZodObject;
+  body?: { schema: z.ZodType | JsonSchema; description?: string; contentTypes?: string[] };
+  responses: Record<number, ResponseDoc>;
+}
+
+const obj = (properties: Record<string, JsonSchema>, description?: string): JsonSchema => ({ type: "object", properties, ...(description ? { description } : {}) });
+const list = (items: JsonSchema = { type: "object" }): JsonSchema => ({ type: "array", items });
+const int: JsonSchema = { type: "integer" };
+const num: JsonSchema = { type: "number" };
+const str: JsonSchema = { type: "string" };
+const bool: JsonSchema = { type: "boolean" };
+const nullable = (s: JsonSchema): JsonSchema => ({ anyOf: [s, { type: "null" }] });
+
+const serviceNameParams = z.object({ name: z.string().regex(SERVICE_NAME) });
+const incidentParams = z.object({ id: z.string().regex(/^inc_[a-z0-9_]{1,40}$/) });
+const channelParams = z.object({ id: z.string().regex(CHANNEL_ID) });
+const proxyParams = z.object({ service: z.string().regex(SERVICE_NAME) });
+const proxyPathParams = proxyParams.extend({ path: z.string().describe("the path below the service's origin (may hold slashes)") });
+
+const jobRun: JsonSchema = obj({ job: str, rows: int, duration_ms: num, detail: {} }, "the run, as recorded in job_runs");
+const healthChecks: JsonSchema = obj({ status: { enum: ["ok", "unavailable"] }, latest_migration: str, reason: str });
+const incidentList: JsonSchema = obj({ incidents: list(obj({ id: str, service: str, method: str, route: str, severity: str, status: str, opened_at: int })) });
+const noContent = { description: "done, no content" };
+const notFound = (what: string) => ({ description: `no such ${what}` });
+
+export const ROUTES: RouteDoc[] = [
+  // Health
+  {
+    method: "GET", path: "/health", tag: "Health", scope: "none",
+    summary: "Status, version, time, this isolate's ingest counters and the switches",
+    responses: {
+      200: { description: "ok", schema: obj({ status: str, version: str, time: str, ingest: { type: "object" }, switches: { type: "object" }, switches_known: bool }) },
+    },
+  },
+  {
+    method: "GET", path: "/health/live", tag: "Health", scope: "none",
+    summary: "Liveness (no I/O)",
+    responses: { 200: { description: "ok", schema: obj({ status: { const: "ok" } }) } },
+  },
+  {
+    method: "GET", path: "/health/ready", tag: "Health", scope: "none",
+    summary: "Readiness: D1 reachable and the latest migration applied",
+    responses: { 200: { description: "ready", schema: obj({ status: str, checks: obj({ db: healthChecks }) }) }, 503: { description: "not ready" } },
+  },
+  {
+    method: "GET", path: "/health/db", tag: "Health", scope: "none",
+    summary: "D1 reachable and the latest migration applied",
+    responses: { 200: { description: "ok", schema: healthChecks }, 503: { description: "D1 unreachable or not migrated" } },
+  },
+  // Ingest and logs
+  {
+    method: "POST", path: "/v1/logs", tag: "Logs", scope: "ingest",
+    summary: "Ingest request logs: one record, an array or NDJSON (≤ 1 MiB, ≤ 1,000 records)",
+    description: "Answers once the body is validated; `?sync=1` waits until the endpoint objects committed the records.",
+    query: z.object({ sync: z.enum(["1", "true"]).optional() }),
+    body: {
+      schema: { anyOf: [{ $ref: "#/components/schemas/LogRecord" }, { type: "array", maxItems: 1000, items: { $ref: "#/components/schemas/LogRecord" } }] },
+      contentTypes: ["application/json", "application/x-ndjson"],
+    },
+    responses: {
+      202: { description: "accepted (records failing validation are listed, the others kept)", schema: obj({ accepted: int, rejected: list(obj({ index: int, errors: list(str) })), stored: int, duplicates: int, stored_directly_in_d1: int }) },
+      413: { description: "body over 1 MiB" },
+      503: { description: "ingestion paused by the operator (`Retry-After`), or storage unavailable with `?sync=1`" },
+    },
+  },
+  {
+    method: "GET", path: "/v1/logs", tag: "Logs", scope: "read",
+    summary: "Search logs, newest first, keyset pages",
+    query: logFilters,
+    responses: { 200: { description: "a page", schema: obj({ logs: list(), next_cursor: nullable(str) }) } },
+  },
+  {
+    method: "GET", path: "/v1/logs/live", tag: "Logs", scope: "read",
+    summary: "The newest N logs",
+    query: liveQuery,
+    responses: { 200: { description: "newest first", schema: obj({ logs: list() }) } },
+  },
+  // Endpoints, incidents, system health, time series
+  {
+    method: "GET", path: "/v1/endpoints", tag: "Endpoints", scope: "read",
+    summary: "Every evaluated endpoint with health, scores, action, figures and signals",
+    query: listQuery,
+    responses: {
+      200: { description: "endpoints", schema: obj({ endpoints: list(obj({ service: str, method: str, route: str, health: str, severity_score: num, health_score: num, action: str, figures: {}, signals: list(), open_incident_id: nullable(str) })) }) },
+    },
+  },
+  {
+    method: "GET", path: "/v1/endpoints/{service}/{method}/{route}", tag: "Endpoints", scope: "read",
+    summary: "One endpoint object: counters, windows as series, baselines, signals, incidents",
+    description: "The route is URL-encoded: `/orders/:id` → `%2Forders%2F%3Aid`.",
+    params: endpointParams,
+    responses: { 200: { description: "the endpoint's detail" } },
+  },
+  {
+    method: "GET", path: "/v1/timeseries", tag: "Endpoints", scope: "read",
+    summary: "One metric of one endpoint as points, at most 1,000",
+    description:
+      "Recent ranges from the endpoint object's windows (minute buckets for the last 6 h of its event time, hours for 3 days), others from the D1 summaries. Percentiles across buckets: merged sketches for summaries; for windows the largest bucket percentile (exact when a step is one bucket, as the default step gives). 400 `too_many_points` when the step gives more than 1,000 points, `step_too_fine` when the source's buckets are coarser than the step.",
+    query: timeseriesQuery,
+    responses: { 200: { description: "the series", schema: timeseriesResponse } },
+  },
+  {
+    method: "GET", path: "/v1/incidents", tag: "Incidents", scope: "read",
+    summary: "Incidents, newest first",
+    query: incidentFilters,
+    responses: { 200: { description: "incidents", schema: incidentList } },
+  },
+  {
+    method: "GET", path: "/v1/incidents/{id}", tag: "Incidents", scope: "read",
+    summary: "One incident",
+    params: incidentParams,
+    responses: { 200: { description: "the incident" }, 404: notFound("incident") },
+  },
+  {
+    method: "POST", path: "/v1/incidents/{id}/summarize", tag: "Incidents", scope: "admin",
+    summary: "Ask Workers AI for the incident's summary now",
+    params: incidentParams,
+    responses: { 200: { description: "the incident with its ai_* fields" }, 404: notFound("incident") },
+  },
+  {
+    method: "GET", path: "/v1/health/system", tag: "Endpoints", scope: "read",
+    summary: "System status rolled up from services and endpoints",
+    responses: {
+      200: { description: "status", schema: obj({ status: str, severity_score: num, health_score: num, endpoints: { type: "object" }, services: list(), open_incidents: int, recent_issues: list(), events_processed: int }) },
+    },
+  },
+  {
+    method: "POST", path: "/v1/analysis", tag: "Incidents", scope: "read",
+    summary: "Deterministic findings over a period, with an AI narrative when available",
+    body: { schema: analysisBody },
+    responses: { 200: { description: "findings and recommendations" } },
+  },
+  // Summaries
+  {
+    method: "GET", path: "/v1/summaries", tag: "Summaries", scope: "read",
+    summary: "Hourly or daily summaries per endpoint, keyset pages",
+    query: summaryFilters,
+    responses: { 200: { description: "a page", schema: obj({ summaries: list(), next_cursor: nullable(str) }) } },
+  },
+  {
+    method: "GET", path: "/v1/stats", tag: "Summaries", scope: "read",
+    summary: "Totals from the daily summaries and incident counts",
+    responses: {
+      200: { description: "totals", schema: obj({ events_processed: int, status: { type: "object" }, silent_failures: int, inconsistent: int, services: list(), incidents: obj({ open: int, resolved: int }), since: nullable(int) }) },
+    },
+  },
+  // Control
+  {
+    method: "POST", path: "/v1/control/re-evaluate", tag: "Control", scope: "admin",
+    summary: "Rebuild windows, baselines, health and incidents from the logs in D1",
+    query: reevaluateQuery,
+    responses: { 200: { description: "each endpoint's result or error" } },
+  },
+  {
+    method: "POST", path: "/v1/control/aggregate", tag: "Control", scope: "admin",
+    summary: "Run the aggregation now (range optional, ≤ 31 days)",
+    query: aggregateQuery,
+    responses: { 200: { description: "the run", schema: jobRun } },
+  },
+  {
+    method: "POST", path: "/v1/control/prune", tag: "Control", scope: "admin",
+    summary: "Run retention now",
+    query: pruneQuery,
+    responses: { 200: { description: "the run", schema: jobRun } },
+  },
+  {
+    method: "POST", path: "/v1/control/probes/run", tag: "Control", scope: "admin",
+    summary: "Run the due synthetic probes now",
+    responses: { 200: { description: "the run", schema: jobRun } },
+  },
+  {
+    method: "GET", path: "/v1/control/switches", tag: "Control", scope: "admin",
+    summary: "The operator's switches",
+    responses: { 200: { description: "switches", schema: obj({ ingestion: bool, proxy_recording: bool, probes: bool }) } },
+  },
+  {
+    method: "PUT", path: "/v1/control/switches", tag: "Control", scope: "admin",
+    summary: "Flip switches",
+    body: { schema: switchesBody },
+    responses: { 200: { description: "the switches now", schema: obj({ ingestion: bool, proxy_recording: bool, probes: bool }) } },
+  },
+  {
+    method: "GET", path: "/v1/control/status", tag: "Control", scope: "admin",
+    summary: "Each job's last run, the backlog, the switches and the probes",
+    responses: { 200: { description: "status" } },
+  },
+  // Services
+  {
+    method: "GET", path: "/v1/services", tag: "Services", scope: "admin",
+    summary: "Every service (`source` vars or api)",
+    responses: { 200: { description: "services", schema: obj({ services: list() }) } },
+  },
+  {
+    method: "GET", path: "/v1/services/{name}", tag: "Services", scope: "admin",
+    summary: "One service",
+    params: serviceNameParams,
+    responses: { 200: { description: "the service" }, 404: notFound("service") },
+  },
+  {
+    method: "PUT", path: "/v1/services/{name}", tag: "Services", scope: "admin",
+    summary: "Create or replace a service",
+    params: serviceNameParams,
+    body: { schema: serviceSettings },
+    responses: {
+      200: { description: "updated" },
+      201: { description: "created" },
+      409: { description: "a hostname belongs to another service or to the monitor" },
+    },
+  },
+  {
+    method: "DELETE", path: "/v1/services/{name}", tag: "Services", scope: "admin",
+    summary: "Delete a service declared through the API",
+    params: serviceNameParams,
+    responses: { 204: noContent, 404: notFound("service"), 409: { description: "declared in the SERVICES var" } },
+  },
+  {
+    method: "GET", path: "/v1/services/{name}/detection", tag: "Services", scope: "admin",
+    summary: "A service's detection settings and the defaults",
+    params: serviceNameParams,
+    responses: {
+      200: { description: "settings", schema: obj({ service: str, settings: { type: "object" }, defaults: { type: "object" }, updated_at: nullable(int) }) },
+    },
+  },
+  {
+    method: "PUT", path: "/v1/services/{name}/detection", tag: "Services", scope: "admin",
+    summary: "Replace a service's detection settings",
+    params: serviceNameParams,
+    body: { schema: detectionSettings },
+    responses: { 200: { description: "updated" }, 201: { description: "created" } },
+  },
+  {
+    method: "DELETE", path: "/v1/services/{name}/detection", tag: "Services", scope: "admin",
+    summary: "Back to the default detection settings",
+    params: serviceNameParams,
+    responses: { 204: noContent, 404: notFound("detection settings") },
+  },
+  // Alerts
+  {
+    method: "POST", path: "/v1/alert-channels", tag: "Alerts", scope: "admin",
+    summary: "Create an alert channel (webhook, slack, pagerduty)",
+    body: { schema: channelInput },
+    responses: { 201: { description: "the channel (secrets never shown)" } },
+  },
+  {
+    method: "GET", path: "/v1/alert-channels", tag: "Alerts", scope: "admin",
+    summary: "Every alert channel",
+    responses: { 200: { description: "channels", schema: obj({ channels: list() }) } },
+  },
+  {
+    method: "GET", path: "/v1/alert-channels/{id}", tag: "Alerts", scope: "admin",
+    summary: "One alert channel",
+    params: channelParams,
+    responses: { 200: { description: "the channel" }, 404: notFound("channel") },
+  },
+  {
+    method: "PUT", path: "/v1/alert-channels/{id}", tag: "Alerts", scope: "admin",
+    summary: "Replace an alert channel",
+    params: channelParams,
+    body: { schema: channelInput },
+    responses: { 200: { description: "the channel" }, 404: notFound("channel") },
+  },
+  {
+    method: "DELETE", path: "/v1/alert-channels/{id}", tag: "Alerts", scope: "admin",
+    summary: "Delete an alert channel",
+    params: channelParams,
+    responses: { 204: noContent, 404: notFound("channel") },
+  },
+  {
+    method: "POST", path: "/v1/alert-channels/{id}/test", tag: "Alerts", scope: "admin",
+    summary: "Send a test message now",
+    params: channelParams,
+    responses: {
+      200: { description: "the outcome", schema: obj({ delivered: bool, status_code: nullable(int), error: nullable(str), message_id: str, duration_ms: num }) },
+      404: notFound("channel"),
+    },
+  },
+  {
+    method: "GET", path: "/v1/alert-deliveries", tag: "Alerts", scope: "read",
+    summary: "Delivery attempts, newest first",
+    query: deliveryFilters,
+    responses: { 200: { description: "deliveries", schema: obj({ deliveries: list() }) } },
+  },
+  // Metrics, docs, proxy
+  {
+    method: "GET", path: "/metrics", tag: "Metrics", scope: "read",
+    summary: "Prometheus text exposition",
+    description: "Behind the read key unless METRICS_PUBLIC is true.",
+    responses: { 200: { description: "metrics", contentType: "text/plain" } },
+  },
+  { method: "GET", path: "/openapi.json", tag: "Docs", summary: "This document", scope: "none", responses: { 200: { description: "OpenAPI 3.1" } } },
+  {
+    method: "GET", path: "/docs", tag: "Docs", scope: "none",
+    summary: "Interactive API docs (HTML)",
+    responses: { 200: { description: "the page", contentType: "text/html" } },
+  },
+  {
+    method: "ALL", path: "/proxy/{service}", tag: "Proxy", scope: "none",
+    summary: "Proxy to the service's origin (its base path)",
+    params: proxyParams,
+    responses: {
+      200: { description: "the origin's answer, passed through", contentType: "*/*" },
+      404: notFound("service"),
+      502: { description: "origin unreachable" },
+      504: { description: "origin timeout" },
+    },
+  },
+  {
+    method: "ALL", path: "/proxy/{service}/{path}", tag: "Proxy", scope: "none",
+    summary: "Proxy to a path of the service's origin",
+    params: proxyPathParams,
+    responses: {
+      200: { description: "the origin's answer, passed through", contentType: "*/*" },
+      404: notFound("service"),
+      502: { description: "origin unreachable" },
+      504: { description: "origin timeout" },
+    },
+  },
+];
+
+/** Schemas shared through `components.schemas`. */
+export const COMPONENT_SCHEMAS: Record<string, z.ZodType> = { LogRecord: logRecordInput };
