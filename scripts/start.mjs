@@ -3,9 +3,10 @@
 // .dev.vars.example when missing), listens on PORT (default 8787), prints the URL and keys, and
 // fires the cron triggers locally (wrangler dev does not: it only exposes /__scheduled with
 // --test-scheduled), so summaries, probes and retention run without a deploy. MONITOR_CRONS=off
-// turns that off.
+// turns that off. The dashboard (dashboard/) is built into dashboard/dist first when its sources
+// are newer than the last build, and served by the worker at / (wrangler.toml [assets]).
 import { spawn, spawnSync } from "node:child_process";
-import { copyFileSync, existsSync, readFileSync } from "node:fs";
+import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 
@@ -30,6 +31,35 @@ const keys = Object.fromEntries(
     .map((line) => [line.slice(0, line.indexOf("=")), line.slice(line.indexOf("=") + 1)]),
 );
 
+/** Newest modification time under `path` (a file or a folder), 0 when absent. */
+function newest(path) {
+  if (!existsSync(path)) return 0;
+  const stat = statSync(path);
+  if (!stat.isDirectory()) return stat.mtimeMs;
+  return readdirSync(path).reduce((max, name) => Math.max(max, newest(join(path, name))), stat.mtimeMs);
+}
+
+const dashboard = join(root, "dashboard");
+const dist = join(dashboard, "dist");
+const builtAt = newest(join(dist, "index.html"));
+const sourcesAt = Math.max(...["src", "index.html", "vite.config.ts"].map((p) => newest(join(dashboard, p))), newest(join(root, "package-lock.json")));
+if (!existsSync(join(dashboard, "vite.config.ts"))) {
+  // A copy of the project without the dashboard's sources (the end-to-end proxy test runs from
+  // one): wrangler.toml's [assets] directory must still exist, so it gets a placeholder page.
+  if (builtAt === 0) {
+    mkdirSync(dist, { recursive: true });
+    writeFileSync(join(dist, "index.html"), "<!doctype html><title>edge-monitor</title><p>The dashboard was not built: run <code>npm run dashboard:build</code>.</p>\n");
+  }
+} else if (builtAt === 0 || sourcesAt > builtAt) {
+  const build = spawnSync(join(root, "node_modules", ".bin", "vite"), ["build", "--config", join(dashboard, "vite.config.ts"), "--logLevel", "warn"], { cwd: root, env, stdio: "inherit" });
+  if (build.status !== 0) {
+    console.error("building the dashboard failed");
+    process.exit(build.status ?? 1);
+  }
+} else {
+  console.log("dashboard/dist is up to date");
+}
+
 const migrate = spawnSync(wrangler, ["d1", "migrations", "apply", "DB", "--local", ...persist], { cwd: root, env, stdio: "inherit" });
 if (migrate.status !== 0) {
   console.error("applying the D1 migrations failed");
@@ -49,6 +79,7 @@ async function announceWhenReady() {
       const res = await fetch(`${url}/health/ready`);
       if (res.ok) {
         console.log(`\nedge-monitor is running at ${url}`);
+        console.log(`  dashboard:  ${url}/ (sign in with the read or admin key)`);
         console.log(`  ingest key: ${keys.INGEST_KEYS?.split(",")[0] ?? "(INGEST_KEYS unset)"}`);
         console.log(`  read key:   ${keys.READ_KEY ?? "(READ_KEY unset)"}`);
         console.log(`  admin key:  ${keys.ADMIN_KEY ?? "(ADMIN_KEY unset)"}`);

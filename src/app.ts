@@ -3,7 +3,9 @@ import { Hono } from "hono";
 import { analysisApp } from "./ai/analysis";
 import { requestId } from "hono/request-id";
 import { endpointsApp } from "./monitor/routes";
-import { handleError, handleNotFound } from "./http/errors";
+import { apiCors } from "./http/cors";
+import { notFoundOrAsset } from "./http/assets";
+import { handleError } from "./http/errors";
 import type { AppEnv } from "./http/types";
 import { healthApp } from "./health/routes";
 import { ingestApp } from "./ingest/routes";
@@ -15,10 +17,14 @@ import { systemHealthApp } from "./health/system";
 import { incidentsApp } from "./incidents/routes";
 import { statsApp, summariesApp } from "./summaries/routes";
 import { alertChannelsApp, alertDeliveriesApp } from "./alerts/routes";
+import { timeseriesApp } from "./timeseries/routes";
+import { openapiApp } from "./openapi/routes";
+import { metricsApp } from "./metrics/routes";
 
 export const app = new Hono<AppEnv>()
   .use(requestId({ headerName: "X-Request-ID" }))
   .use(hostRouting)
+  .use("/v1/*", apiCors)
   .route("/proxy", proxyApp)
   .route("/v1/services", servicesApp)
   .route("/health", healthApp)
@@ -32,7 +38,10 @@ export const app = new Hono<AppEnv>()
   .route("/v1/stats", statsApp)
   .route("/v1/alert-channels", alertChannelsApp)
   .route("/v1/alert-deliveries", alertDeliveriesApp)
-  .route("/v1/analysis", analysisApp);
+  .route("/v1/analysis", analysisApp)
+  .route("/v1/timeseries", timeseriesApp)
+  .route("/", openapiApp)
+  .route("/metrics", metricsApp);
 
 app.onError(handleError);
-app.notFound(handleNotFound);
+app.notFound(notFoundOrAsset);

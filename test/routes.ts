@@ -41,6 +41,10 @@ export const PROTECTED_ROUTES: { method: string; path: string; scope: KeyScope; 
   { method: "DELETE", path: "/v1/alert-channels/:id", scope: "admin", status: 404 },
   { method: "POST", path: "/v1/alert-channels/:id/test", scope: "admin", body: {}, status: 404 },
   { method: "GET", path: "/v1/alert-deliveries", scope: "read" },
+  // Without service, method, route and metric the right key gets a 400.
+  { method: "GET", path: "/v1/timeseries", scope: "read", status: 400 },
+  // Public when METRICS_PUBLIC is "true" (test/metrics.test.ts); behind the read key by default.
+  { method: "GET", path: "/metrics", scope: "read" },
 ];
 
 /** Routes without a key, and the status each answers here. The proxy passes the origin's answer through. */
@@ -49,6 +53,8 @@ export const PUBLIC_ROUTES: { method: string; path: string; status: number }[] =
   { method: "GET", path: "/health/live", status: 200 },
   { method: "GET", path: "/health/ready", status: 200 },
   { method: "GET", path: "/health/db", status: 200 },
+  { method: "GET", path: "/openapi.json", status: 200 },
+  { method: "GET", path: "/docs", status: 200 },
   { method: "ALL", path: "/proxy/shop", status: 404 },
   { method: "ALL", path: "/proxy/shop/items", status: 200 },
 ];

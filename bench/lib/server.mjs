@@ -8,8 +8,8 @@
  * `--env-file` makes wrangler skip `.dev.vars`, and the `--var` flags win over both anyway.
  */
 import { spawn, execFile } from "node:child_process";
-import { createWriteStream, rmSync } from "node:fs";
-import { cp, mkdtemp, readdir, readFile, rm, symlink, writeFile } from "node:fs/promises";
+import { createWriteStream, existsSync, rmSync } from "node:fs";
+import { cp, mkdir, mkdtemp, readdir, readFile, rm, symlink, writeFile } from "node:fs/promises";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -28,6 +28,13 @@ const SNAPSHOT = ["src", "migrations", "package.json", "tsconfig.json", "wrangle
 export async function snapshotProject(cwd, appDir, entries = SNAPSHOT) {
   for (const entry of entries) await cp(join(cwd, entry), join(appDir, entry), { recursive: true });
   await symlink(join(cwd, "node_modules"), join(appDir, "node_modules"), "dir");
+  // wrangler.toml serves dashboard/dist as static assets and refuses to start without the folder.
+  const dist = join(cwd, "dashboard", "dist");
+  if (existsSync(dist)) await cp(dist, join(appDir, "dashboard", "dist"), { recursive: true });
+  else {
+    await mkdir(join(appDir, "dashboard", "dist"), { recursive: true });
+    await writeFile(join(appDir, "dashboard", "dist", "index.html"), "<!doctype html><title>edge-monitor</title>");
+  }
 }
 
 export const KEYS = { INGEST_KEYS: "bench-ingest", READ_KEY: "bench-read", ADMIN_KEY: "bench-admin" };
