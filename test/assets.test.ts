@@ -10,7 +10,7 @@ import { call } from "./helpers";
 describe("dashboard assets", () => {
   it("serves the dashboard at / and for unknown paths of the app, not for the API", async () => {
     const html = { headers: { Accept: "text/html,application/xhtml+xml" } };
-    const root = await call("/", html);
+    const root = await call("/");
     expect(root.status).toBe(200);
     expect(root.headers.get("content-type")).toMatch(/text\/html/);
     expect(await root.text()).toMatch(/<html|<!doctype html/i);

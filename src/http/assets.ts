@@ -12,14 +12,14 @@ import type { AppEnv } from "./types";
 const API_PATHS = /^\/(v1|health|proxy|metrics|openapi\.json|docs|__scheduled)(\/|$)/;
 
 /**
- * Only a browser navigation (Accept: text/html) or a file of the build (a path whose last
+ * Only `/`, a browser navigation (Accept: text/html) or a file of the build (a path whose last
  * segment has an extension) gets the dashboard: an API client asking for an unknown path keeps
  * getting the JSON 404 of the error envelope.
  */
 export async function notFoundOrAsset(c: Context<AppEnv>): Promise<Response> {
   const path = new URL(c.req.url).pathname;
   const read = c.req.method === "GET" || c.req.method === "HEAD";
-  const wanted = (c.req.header("Accept") ?? "").includes("text/html") || /\.[a-z0-9]+$/i.test(path.split("/").pop() ?? "");
+  const wanted = path === "/" || (c.req.header("Accept") ?? "").includes("text/html") || /\.[a-z0-9]+$/i.test(path.split("/").pop() ?? "");
   if (read && wanted && !API_PATHS.test(path)) return c.env.ASSETS.fetch(c.req.raw);
   return handleNotFound(c);
 }
