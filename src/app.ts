@@ -20,6 +20,7 @@ import { alertChannelsApp, alertDeliveriesApp } from "./alerts/routes";
 import { timeseriesApp } from "./timeseries/routes";
 import { openapiApp } from "./openapi/routes";
 import { metricsApp } from "./metrics/routes";
+import { otlpApp } from "./otlp/routes";
 
 export const app = new Hono<AppEnv>()
   .use(requestId({ headerName: "X-Request-ID" }))
@@ -30,6 +31,7 @@ export const app = new Hono<AppEnv>()
   .route("/health", healthApp)
   .route("/v1/logs", ingestApp)
   .route("/v1/logs", logsQueryApp)
+  .route("/v1/otlp", otlpApp)
   .route("/v1/endpoints", endpointsApp)
   .route("/v1/incidents", incidentsApp)
   .route("/v1/health", systemHealthApp)

@@ -1,6 +1,7 @@
 /** Worker entry: the HTTP app, the scheduled handler and the Durable Object classes. */
 import { app } from "./app";
 import { scheduled } from "./cron/scheduled";
+import { tail } from "./tail/handler";
 
 export { EndpointMonitor } from "./monitor/endpoint-monitor";
 export { ServiceRegistry } from "./monitor/service-registry";
@@ -8,4 +9,5 @@ export { ServiceRegistry } from "./monitor/service-registry";
 export default {
   fetch: app.fetch,
   scheduled,
+  tail,
 } satisfies ExportedHandler<Env>;

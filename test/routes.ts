@@ -7,6 +7,7 @@ import type { KeyScope } from "../src/auth/keys";
 /** `body`: what to send (JSON) instead of the default; `status`: the answer with the right key, when not 2xx. */
 export const PROTECTED_ROUTES: { method: string; path: string; scope: KeyScope; body?: unknown; status?: number }[] = [
   { method: "POST", path: "/v1/logs", scope: "ingest" },
+  { method: "POST", path: "/v1/otlp/v1/traces", scope: "ingest", body: { resourceSpans: [] } },
   { method: "GET", path: "/v1/logs", scope: "read" },
   { method: "GET", path: "/v1/logs/live", scope: "read" },
   { method: "GET", path: "/v1/endpoints", scope: "read" },

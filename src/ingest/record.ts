@@ -83,7 +83,7 @@ export interface LogRecord {
   region: string | null;
   attributes: Record<string, string | number | boolean> | null;
   /** Where it came from: a client's batch, the reverse proxy, or a synthetic probe (src/probes). */
-  source: "ingest" | "proxy" | "probe";
+  source: "ingest" | "proxy" | "probe" | "tail" | "otlp";
   /** Counted by the endpoint but not stored raw (proxy sampling keeps counters exact). */
   sampled_out?: boolean;
 }

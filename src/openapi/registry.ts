@@ -17,6 +17,7 @@ import { incidentFilters } from "../incidents/routes";
 import { logRecordInput } from "../ingest/record";
 import { endpointParams, listQuery } from "../monitor/routes";
 import { logFilters } from "../query/logs-query";
+import { exportTraceRequest } from "../otlp/spans";
 import { liveQuery } from "../query/routes";
 import { SERVICE_NAME, serviceSettings } from "../services/config";
 import { summaryFilters } from "../summaries/routes";
@@ -105,6 +106,19 @@ export const ROUTES: RouteDoc[] = [
       202: { description: "accepted (records failing validation are listed, the others kept)", schema: obj({ accepted: int, rejected: list(obj({ index: int, errors: list(str) })), stored: int, duplicates: int, stored_directly_in_d1: int }) },
       413: { description: "body over 1 MiB" },
       503: { description: "ingestion paused by the operator (`Retry-After`), or storage unavailable with `?sync=1`" },
+    },
+  },
+  {
+    method: "POST", path: "/v1/otlp/v1/traces", tag: "Logs", scope: "ingest",
+    summary: "OTLP/HTTP JSON traces: server spans become logs (≤ 1 MiB, ≤ 1,000 spans)",
+    description: "Set an OpenTelemetry exporter's endpoint to `<base>/v1/otlp` (JSON encoding; gzip accepted). Only server spans (kind 2) are recorded: `http.request.method`, `http.route` or `url.path`, `http.response.status_code`, the duration, `service.name` of the resource. Other kinds are skipped, not rejected.",
+    body: { schema: exportTraceRequest, contentTypes: ["application/json"] },
+    responses: {
+      200: { description: "`{}` when every span was taken; OTLP's partial success naming the refused spans otherwise", schema: obj({ partialSuccess: obj({ rejectedSpans: int, errorMessage: str }) }) },
+      400: { description: "not an OTLP JSON ExportTraceServiceRequest" },
+      413: { description: "body over 1 MiB, or more than 1,000 spans" },
+      415: { description: "not JSON (OTLP/protobuf is not supported)" },
+      503: { description: "ingestion paused by the operator (`Retry-After`)" },
     },
   },
   {

@@ -1,0 +1,101 @@
+/**
+ * `POST /v1/otlp/v1/traces`: OTLP/HTTP with the JSON encoding, so that an OpenTelemetry SDK or
+ * Collector exports straight to the monitor (endpoint `<base>/v1/otlp`, ingest key as a bearer
+ * header). Server spans take the ingest path; the answer is OTLP's own: `{}` when every span was
+ * taken, `partialSuccess` naming the refused ones otherwise (exporters log it and do not retry).
+ */
+import { Hono } from "hono";
+import { bodyLimit } from "hono/body-limit";
+import { requireKey } from "../auth/keys";
+import { switches } from "../control/switches";
+import { ApiError, errorBody } from "../http/errors";
+import type { AppEnv } from "../http/types";
+import { zodMessages } from "../http/validate";
+import { MAX_BODY_BYTES, MAX_RECORDS } from "../ingest/body";
+import { coalesceHandOff } from "../ingest/coalescer";
+import { ingestCounters } from "../ingest/counters";
+import { retentionMs } from "../ingest/routes";
+import { countSpans, exportTraceRequest, partialSuccessMessage, spansToRecords } from "./spans";
+
+const tooLarge = () =>
+  new ApiError(413, "payload_too_large", `the body exceeds ${MAX_BODY_BYTES} bytes`, { max_bytes: MAX_BODY_BYTES });
+
+/** Reads a body of at most MAX_BODY_BYTES, gunzipping it when it is gzip (the Collector's default). */
+async function readBody(req: Request): Promise<string> {
+  const raw = new Uint8Array(await req.arrayBuffer());
+  const gzip = /\bgzip\b/i.test(req.headers.get("Content-Encoding") ?? "") && raw[0] === 0x1f && raw[1] === 0x8b;
+  if (!gzip) return new TextDecoder().decode(raw);
+  const reader = new Blob([raw]).stream().pipeThrough(new DecompressionStream("gzip")).getReader();
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  try {
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      size += value.byteLength;
+      // Bounded while inflating: a small gzip body must not become a large one in memory.
+      if (size > MAX_BODY_BYTES) {
+        await reader.cancel();
+        throw tooLarge();
+      }
+      chunks.push(value);
+    }
+  } catch (err) {
+    if (err instanceof ApiError) throw err;
+    throw new ApiError(400, "invalid_body", "the body is not valid gzip");
+  }
+  const decoder = new TextDecoder();
+  return chunks.map((c, i) => decoder.decode(c, { stream: i < chunks.length - 1 })).join("");
+}
+
+export const otlpApp = new Hono<AppEnv>().post(
+  "/v1/traces",
+  requireKey("ingest"),
+  bodyLimit({
+    maxSize: MAX_BODY_BYTES,
+    onError: () => {
+      throw tooLarge();
+    },
+  }),
+  async (c) => {
+    const type = c.req.header("Content-Type") ?? "";
+    if (!/^application\/json\s*(;|$)/i.test(type)) {
+      const protobuf = /protobuf/i.test(type);
+      throw new ApiError(
+        415,
+        "unsupported_media_type",
+        protobuf
+          ? "OTLP/HTTP protobuf is not supported: use the JSON encoding (Content-Type: application/json; OTEL_EXPORTER_OTLP_PROTOCOL=http/json, or @opentelemetry/exporter-trace-otlp-http)"
+          : "send OTLP/HTTP JSON with Content-Type: application/json",
+        { content_type: type || null },
+      );
+    }
+    // Paused: 503 + Retry-After, which OTLP exporters retry, so spans are kept and resent.
+    if (!(await switches(c.env.DB)).ingestion) {
+      return c.json(errorBody("ingestion_paused", "ingestion is paused by the operator: resend later", { retry_after_seconds: 60 }), 503, { "Retry-After": "60" });
+    }
+    const text = await readBody(c.req.raw);
+    let json: unknown;
+    try {
+      json = JSON.parse(text);
+    } catch {
+      throw new ApiError(400, "invalid_body", "the body is not JSON");
+    }
+    const parsed = json !== null && typeof json === "object" && !Array.isArray(json) ? exportTraceRequest.safeParse(json) : null;
+    if (!parsed?.success) {
+      throw new ApiError(400, "invalid_body", "the body is not an OTLP JSON ExportTraceServiceRequest ({\"resourceSpans\": [...]})", parsed ? zodMessages(parsed.error) : undefined);
+    }
+    const spans = countSpans(parsed.data);
+    if (spans > MAX_RECORDS) {
+      throw new ApiError(413, "too_many_records", `at most ${MAX_RECORDS} spans per request (got ${spans})`, { max_records: MAX_RECORDS });
+    }
+    const batch = spansToRecords(parsed.data, { now: Date.now(), retentionMs: retentionMs(c.env), newKey: () => crypto.randomUUID() });
+    ingestCounters.requests++;
+    ingestCounters.accepted += batch.records.length;
+    ingestCounters.rejected += batch.rejected.length;
+    const send = coalesceHandOff(c.env, batch.records);
+    if (send) c.executionCtx.waitUntil(send);
+    if (batch.rejected.length === 0) return c.json({}, 200);
+    return c.json({ partialSuccess: { rejectedSpans: batch.rejected.length, errorMessage: partialSuccessMessage(batch.rejected) } }, 200);
+  },
+);
