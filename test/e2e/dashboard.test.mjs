@@ -191,9 +191,12 @@ describe("dashboard in headless Chromium", { skip }, () => {
     assert.equal(await rows().count(), 1);
     assert.match(await rows().first().textContent(), /GET \/orders\/:id/);
     await page.fill("#filter-q", "");
-    const { endpoints } = await api("/v1/endpoints");
+    const all = await rows().count();
     await page.selectOption("#filter-health", "NORMAL");
-    assert.equal(await rows().count(), endpoints.filter((e) => e.health === "NORMAL").length);
+    // Health moves while the test runs (live evaluation), so the filter is checked on the table itself.
+    const normal = await rows().count();
+    assert.ok(normal >= 1 && normal < all, `NORMAL filter keeps ${normal} of ${all} rows`);
+    for (const text of await rows().allTextContents()) assert.match(text, /NORMAL/);
     await page.selectOption("#filter-health", "");
     await page.selectOption("#filter-service", "billing");
     assert.equal(await rows().count(), 2);
