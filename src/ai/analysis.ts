@@ -16,9 +16,8 @@ import { requireKey } from "../auth/keys";
 import { endpointHealth, incidents } from "../db/schema";
 import { DEFAULT_DETECTION } from "../detect/config";
 import { LatencySketch } from "../detect/sketch";
-import { ApiError } from "../http/errors";
 import type { AppEnv } from "../http/types";
-import { parseOr400 } from "../http/validate";
+import { parseOr400, readJsonBody } from "../http/validate";
 import { analyse, analysisRange, deterministicRecommendations, type PeriodFigures } from "./findings";
 import { AI_NARRATIVE_JSON_SCHEMA, aiNarrativeSchema, analysisPrompt } from "./prompt";
 import { askJson } from "./run";
@@ -154,15 +153,7 @@ export async function analyseRange(env: Env, req: AnalysisRequest, opts: { now?:
   };
 }
 
-async function readJson(req: Request): Promise<unknown> {
-  try {
-    return await req.json();
-  } catch {
-    throw new ApiError(400, "invalid_body", "the body must be a JSON object");
-  }
-}
-
 export const analysisApp = new Hono<AppEnv>().post("/", requireKey("read"), async (c) => {
-  const body = parseOr400(analysisBody, await readJson(c.req.raw), "analysis request");
+  const body = parseOr400(analysisBody, await readJsonBody(c.req.raw), "analysis request");
   return c.json(await analyseRange(c.env, body));
 });

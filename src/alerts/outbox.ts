@@ -11,13 +11,13 @@
  */
 import { eq } from "drizzle-orm";
 import { drizzle } from "drizzle-orm/d1";
-import { alertDeliveries, incidents } from "../db/schema";
+import { incidents } from "../db/schema";
 import type { Incident } from "../detect/incident";
 import { log } from "../http/log";
 import { toApiIncident } from "../incidents/routes";
 import { channelMatches, loadEnabledChannels, type StoredChannel } from "./channels";
 import type { AlertEvent, AlertMessage } from "./payloads";
-import { deliver } from "./send";
+import { deliver, recordDelivery } from "./send";
 
 export const MAX_ATTEMPTS = 8;
 export const FIRST_RETRY_MS = 30_000;
@@ -187,7 +187,7 @@ export class AlertOutbox {
           now,
         );
         if (hold.kind === "coalesce" && inserted.rowsWritten > 0) {
-          await this.record({ messageId, channelId: ch.id, incidentId: e.incident_id, event: e.event, attempt: 0, status: "skipped", code: null, error: hold.reason, duration: null }, now);
+          await this.recordAttempt({ messageId, channelId: ch.id, incidentId: e.incident_id, event: e.event, attempt: 0, status: "skipped", code: null, error: hold.reason, duration: null }, now);
         }
       }
       this.sql.exec("UPDATE alert_events SET fanned_out = 1 WHERE event_id = ?", e.event_id);
@@ -225,12 +225,31 @@ export class AlertOutbox {
       .one().at;
   }
 
+  /** Records one attempt in D1 (`recordDelivery`: a D1 failure is logged, never blocks the outbox). */
+  private recordAttempt(
+    a: { messageId: string; channelId: string; incidentId: string; event: string; attempt: number; status: string; code: number | null; error: string | null; duration: number | null },
+    now: number,
+  ): Promise<void> {
+    return recordDelivery(this.db(), {
+      message_id: a.messageId,
+      channel_id: a.channelId,
+      incident_id: a.incidentId,
+      event: a.event,
+      attempt: a.attempt,
+      at: now,
+      status: a.status,
+      response_code: a.code,
+      error: a.error,
+      duration_ms: a.duration,
+    });
+  }
+
   private async send(m: { message_id: string; incident_id: string; event: string; channel_id: string; attempt: number }, now: number): Promise<void> {
     const channel = (await this.enabledChannels(now)).find((c) => c.id === m.channel_id);
     const attempt = m.attempt + 1;
     if (!channel) {
       this.sql.exec("UPDATE alert_outbox SET status = 'gave_up', attempt = ? WHERE message_id = ?", attempt, m.message_id);
-      await this.record({ messageId: m.message_id, channelId: m.channel_id, incidentId: m.incident_id, event: m.event, attempt, status: "gave_up", code: null, error: "the channel was deleted or disabled", duration: null }, now);
+      await this.recordAttempt({ messageId: m.message_id, channelId: m.channel_id, incidentId: m.incident_id, event: m.event, attempt, status: "gave_up", code: null, error: "the channel was deleted or disabled", duration: null }, now);
       return;
     }
     const row = await drizzle(this.db()).select().from(incidents).where(eq(incidents.id, m.incident_id)).get();
@@ -250,20 +269,6 @@ export class AlertOutbox {
       this.sql.exec("UPDATE alert_outbox SET attempt = ?, next_at = ? WHERE message_id = ?", attempt, Math.max(now, Date.now()) + retryDelayMs(attempt), m.message_id);
     }
     const status = result.ok ? "delivered" : attempt >= MAX_ATTEMPTS ? "gave_up" : "failed";
-    await this.record({ messageId: m.message_id, channelId: m.channel_id, incidentId: m.incident_id, event: m.event, attempt, status, code: result.status, error: result.error, duration: result.duration_ms }, now);
-  }
-
-  /** Records one attempt in D1; a D1 failure is logged, never blocks the outbox. */
-  private async record(
-    a: { messageId: string; channelId: string; incidentId: string; event: string; attempt: number; status: string; code: number | null; error: string | null; duration: number | null },
-    now: number,
-  ): Promise<void> {
-    try {
-      await drizzle(this.db())
-        .insert(alertDeliveries)
-        .values({ messageId: a.messageId, channelId: a.channelId, incidentId: a.incidentId, event: a.event, attempt: a.attempt, at: now, status: a.status, responseCode: a.code, error: a.error, durationMs: a.duration });
-    } catch (err) {
-      log("warn", "alert_delivery_not_recorded", { message_id: a.messageId, message: err instanceof Error ? err.message : String(err) });
-    }
+    await this.recordAttempt({ messageId: m.message_id, channelId: m.channel_id, incidentId: m.incident_id, event: m.event, attempt, status, code: result.status, error: result.error, duration: result.duration_ms }, now);
   }
 }

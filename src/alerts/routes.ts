@@ -11,7 +11,7 @@ import { requireKey } from "../auth/keys";
 import { alertDeliveries } from "../db/schema";
 import { ApiError } from "../http/errors";
 import type { AppEnv } from "../http/types";
-import { parseOr400 } from "../http/validate";
+import { parseOr400, readJsonBody } from "../http/validate";
 import {
   channelFields,
   channelInput,
@@ -25,14 +25,6 @@ import {
 } from "./channels";
 import type { AlertMessage } from "./payloads";
 import { deliver, recordDelivery } from "./send";
-
-async function readJson(req: Request): Promise<unknown> {
-  try {
-    return await req.json();
-  } catch {
-    throw new ApiError(400, "invalid_body", "the body must be a JSON object");
-  }
-}
 
 async function channelOr404(db: D1Database, id: string): Promise<StoredChannel> {
   const channel = await getChannel(db, id);
@@ -54,7 +46,7 @@ function newMessageId(): string {
 export const alertChannelsApp = new Hono<AppEnv>()
   .use(requireKey("admin"))
   .post("/", async (c) => {
-    const input = parseOr400(channelInput, await readJson(c.req.raw), "alert channel");
+    const input = parseOr400(channelInput, await readJsonBody(c.req.raw), "alert channel");
     const channel = await createChannel(c.env.DB, channelFields(input));
     return c.json(toApiChannel(channel), 201);
   })
@@ -68,7 +60,7 @@ export const alertChannelsApp = new Hono<AppEnv>()
   })
   .put("/:id", async (c) => {
     const stored = await channelOr404(c.env.DB, c.req.param("id"));
-    const body = await readJson(c.req.raw);
+    const body = await readJsonBody(c.req.raw);
     // The URL as GET shows it (a Slack token or query secrets masked) keeps the stored one, so a
     // client can send back what it read.
     if (body !== null && typeof body === "object" && "url" in body && body.url === toApiChannel(stored).url) {

@@ -13,9 +13,8 @@ import { Hono } from "hono";
 import { z } from "zod";
 import { runJob } from "../cron/jobs";
 import { endpointHealth, jobRuns } from "../db/schema";
-import { ApiError } from "../http/errors";
 import type { AppEnv } from "../http/types";
-import { parseOr400 } from "../http/validate";
+import { parseOr400, readJsonBody } from "../http/validate";
 import { probeStatus, runProbes } from "../probes/run";
 import { epochOrIso } from "../query/logs-query";
 import { prune } from "../retention/prune";
@@ -27,14 +26,6 @@ export const aggregateQuery = z
   .refine((q) => q.from === undefined || q.to === undefined || q.from <= q.to, "from must not be after to");
 export const pruneQuery = z.object({ older_than_hours: z.coerce.number().int().min(1).max(24 * 3650).optional() });
 export const switchesBody = z.strictObject({ ingestion: z.boolean().optional(), proxy_recording: z.boolean().optional(), probes: z.boolean().optional() });
-
-async function readJson(req: Request): Promise<unknown> {
-  try {
-    return await req.json();
-  } catch {
-    throw new ApiError(400, "invalid_body", "the body must be a JSON object");
-  }
-}
 
 export const jobsApp = new Hono<AppEnv>()
   .post("/aggregate", async (c) => {
@@ -54,7 +45,7 @@ export const jobsApp = new Hono<AppEnv>()
   })
   .get("/switches", async (c) => c.json(await loadSwitches(c.env.DB)))
   .put("/switches", async (c) => {
-    const body = parseOr400(switchesBody, await readJson(c.req.raw), "switches");
+    const body = parseOr400(switchesBody, await readJsonBody(c.req.raw), "switches");
     return c.json(await setSwitches(c.env.DB, body));
   })
   .get("/status", async (c) => {

@@ -6,6 +6,7 @@
  */
 import { drizzle } from "drizzle-orm/d1";
 import { controlSwitches } from "../db/schema";
+import { withTimeout } from "../http/timeout";
 
 export const SWITCHES = ["ingestion", "proxy_recording", "probes"] as const;
 export type SwitchName = (typeof SWITCHES)[number];
@@ -34,17 +35,11 @@ export async function loadSwitches(db: D1Database): Promise<Switches> {
  */
 export async function switches(db: D1Database, now = Date.now()): Promise<Switches> {
   if (cache && now - cache.at < CACHE_MS) return cache.value;
-  let timer: ReturnType<typeof setTimeout> | undefined;
   try {
-    const timeout = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new Error("switches: D1 did not answer in time")), READ_TIMEOUT_MS);
-    });
-    return await Promise.race([loadSwitches(db), timeout]);
+    return await withTimeout(loadSwitches(db), READ_TIMEOUT_MS);
   } catch {
     cache = { value: cache?.value ?? allOn(), at: now, known: cache?.known ?? false };
     return cache.value;
-  } finally {
-    if (timer !== undefined) clearTimeout(timer);
   }
 }
 

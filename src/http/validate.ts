@@ -2,6 +2,15 @@
 import type { z } from "zod";
 import { ApiError } from "./errors";
 
+/** The request body as JSON, or a 400 `invalid_body` when it is not JSON. */
+export async function readJsonBody(req: Request): Promise<unknown> {
+  try {
+    return await req.json();
+  } catch {
+    throw new ApiError(400, "invalid_body", "the body must be a JSON object");
+  }
+}
+
 /** Field-level messages from a zod error: `["limit: Too big: expected number to be <=1000"]`. */
 export function zodMessages(error: z.ZodError): string[] {
   return error.issues.map((issue) => {

@@ -8,6 +8,7 @@
  */
 import { toLogRow, writeLogBatch } from "../db/log-writer";
 import { log } from "../http/log";
+import { withTimeout } from "../http/timeout";
 import type { EndpointMonitor, IngestResult } from "../monitor/endpoint-monitor";
 import type { ServiceRegistry } from "../monitor/service-registry";
 import { DEFAULT_MAX_ROUTES } from "../monitor/service-registry";
@@ -94,17 +95,6 @@ export function groupByEndpoint(records: readonly LogRecord[]): Map<string, LogR
 }
 
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
-
-/** Rejects when `promise` has not settled within `ms`. */
-function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
-  let timer: ReturnType<typeof setTimeout> | null = null;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`no answer within ${ms} ms`)), ms);
-  });
-  return Promise.race([promise, timeout]).finally(() => {
-    if (timer !== null) clearTimeout(timer);
-  });
-}
 
 function endpointStub(env: Env, name: string): DurableObjectStub<EndpointMonitor> {
   const ns = env.ENDPOINT_MONITOR;

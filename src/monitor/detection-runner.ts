@@ -14,6 +14,7 @@ import type { Endpoint, Incident } from "../detect/incident";
 import { PROBE_FAILURES } from "../detect/detectors";
 import type { ProbeStreak } from "../detect/types";
 import { log } from "../http/log";
+import { withTimeout } from "../http/timeout";
 import { loadDetectionSettings } from "../services/detection-store";
 import { emptyMetricState } from "../detect/metric";
 import { HOUR_HORIZON_MS, MINUTE_MS, type WindowRecord } from "./minute-counts";
@@ -83,18 +84,12 @@ export class DetectionRunner {
   }
 
   private async loadSettings(service: string, now: number): Promise<void> {
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    const timeout = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new Error(`no answer in ${CONFIG_WAIT_MS} ms`)), CONFIG_WAIT_MS);
-    });
     try {
-      const stored = await Promise.race([loadDetectionSettings(this.db(), service), timeout]);
+      const stored = await withTimeout(loadDetectionSettings(this.db(), service), CONFIG_WAIT_MS);
       this.settings = { value: stored?.settings ?? null, loadedAt: now };
     } catch (err) {
       log("warn", "detection_settings_unreadable", { service, message: err instanceof Error ? err.message : String(err) });
       this.settings = { value: this.settings?.value ?? null, loadedAt: now };
-    } finally {
-      if (timer !== undefined) clearTimeout(timer);
     }
   }
 

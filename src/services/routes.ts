@@ -8,7 +8,7 @@ import { Hono } from "hono";
 import { requireKey } from "../auth/keys";
 import { ApiError } from "../http/errors";
 import type { AppEnv } from "../http/types";
-import { parseOr400 } from "../http/validate";
+import { parseOr400, readJsonBody } from "../http/validate";
 import { SERVICE_NAME, serviceSettings, toApiService } from "./config";
 import { deleteService, loadDirectory, saveService } from "./store";
 import { deleteDetectionSettings, loadDetectionSettings, saveDetectionSettings } from "./detection-store";
@@ -19,14 +19,6 @@ function serviceName(name: string): string {
     throw new ApiError(400, "invalid_request", "invalid service name", ["name: must be 1-64 characters of A-Z a-z 0-9 . _ -"]);
   }
   return name;
-}
-
-async function readJson(req: Request): Promise<unknown> {
-  try {
-    return await req.json();
-  } catch {
-    throw new ApiError(400, "invalid_body", "the body must be a JSON object");
-  }
 }
 
 export const servicesApp = new Hono<AppEnv>()
@@ -44,7 +36,7 @@ export const servicesApp = new Hono<AppEnv>()
   })
   .put("/:name", async (c) => {
     const name = serviceName(c.req.param("name"));
-    const settings = parseOr400(serviceSettings, await readJson(c.req.raw), "service");
+    const settings = parseOr400(serviceSettings, await readJsonBody(c.req.raw), "service");
     const directory = await loadDirectory(c.env);
     const ownHost = new URL(c.req.url).hostname.toLowerCase();
     if (settings.hostnames.includes(ownHost)) {
@@ -68,7 +60,7 @@ export const servicesApp = new Hono<AppEnv>()
   })
   .put("/:name/detection", async (c) => {
     const name = serviceName(c.req.param("name"));
-    const settings = parseOr400(detectionSettings, await readJson(c.req.raw), "detection settings");
+    const settings = parseOr400(detectionSettings, await readJsonBody(c.req.raw), "detection settings");
     const existed = await saveDetectionSettings(c.env.DB, name, settings);
     return c.json({ service: name, settings, defaults: DEFAULT_DETECTION }, existed ? 200 : 201);
   })
