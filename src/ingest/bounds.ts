@@ -4,7 +4,7 @@
  * aggregation, the stats and the detector take stays finite and far from 2^63: a billion rows at
  * the byte bound sum to about 2^71 as a float, and as integers 2^23 rows per endpoint-hour stay
  * under 2^63. Rows written before the bounds existed, or straight into D1, are clamped to them
- * when they are summed. Pure.
+ * when they are summed (non-numeric text counts at the bound). Pure.
  */
 
 /** Latency and time to first byte: at most one day, in ms. */
@@ -28,9 +28,15 @@ export const boundedBytes = (bytes: number | null | undefined): number | null =>
   bytes === null || bytes === undefined ? null : clampTo(bytes, MAX_BYTES);
 
 /**
- * The SQL expression of a column clamped to [0, max] as a REAL: text and NULL count as 0 (CAST),
- * and a REAL operand makes SQLite sum in floating point, which never raises `integer overflow`.
+ * The SQL expression of a column clamped to [0, max]: NULL counts as 0, and text (which SQLite
+ * sorts after every number) as `max`. Sum it with total(), which adds in floating point and so
+ * never raises `integer overflow`.
  */
 export function sqlClamp(column: string, max: number): string {
-  return `min(max(CAST(coalesce(${column}, 0) AS REAL), 0.0), ${max}.0)`;
+  return `min(max(coalesce(${column}, 0), 0), ${max})`;
+}
+
+/** The SQL condition that a column holds a value past [0, max] (text included); NULL is within. */
+export function sqlPastBounds(column: string, max: number): string {
+  return `coalesce(${column} < 0 OR ${column} > ${max}, 0)`;
 }

@@ -7,7 +7,7 @@
  */
 import { DEFAULT_DETECTION, resolveDetection, type DetectionSettings } from "../detect/config";
 import { LatencySketch } from "../detect/sketch";
-import { MAX_BYTES, MAX_LATENCY_MS, sqlClamp } from "../ingest/bounds";
+import { MAX_BYTES, MAX_LATENCY_MS, sqlClamp, sqlPastBounds } from "../ingest/bounds";
 
 export type Granularity = "hour" | "day";
 
@@ -75,8 +75,12 @@ export interface SummaryRow {
 }
 
 const LATENCY = sqlClamp("latency_ms", MAX_LATENCY_MS);
-const REQUEST_BYTES = sqlClamp("request_bytes", MAX_BYTES);
-const RESPONSE_BYTES = sqlClamp("response_bytes", MAX_BYTES);
+const BYTES = `${sqlClamp("request_bytes", MAX_BYTES)} + ${sqlClamp("response_bytes", MAX_BYTES)}`;
+const PAST_BOUNDS = [
+  sqlPastBounds("latency_ms", MAX_LATENCY_MS),
+  sqlPastBounds("request_bytes", MAX_BYTES),
+  sqlPastBounds("response_bytes", MAX_BYTES),
+].join(" OR ");
 
 /**
  * One hour of every endpoint. Binds: MIN_VALUE, ln γ, T, T, 4T, from, to (exclusive). The inner
@@ -85,19 +89,20 @@ const RESPONSE_BYTES = sqlClamp("response_bytes", MAX_BYTES);
  * MIN_VALUE have a NULL index: the sketch's zero bucket. Latencies and byte counts are clamped to
  * the ingest bounds (src/ingest/bounds.ts) and summed as floats with total(): a row stored before
  * the bounds, or written straight into D1, can neither overflow the hour nor make it infinite;
- * `clamped` counts such rows.
+ * `clamped` counts such rows. (The Apdex comparisons and the bucket index read the raw value:
+ * past the bounds they land where the clamped value would, and the clamp is not paid twice.)
  */
 export const HOUR_SQL = `
 SELECT service, method, route,
   sum(n) AS count, sum(s2) AS s2, sum(s3) AS s3, sum(s4) AS s4, sum(s5) AS s5,
   sum(silent) AS silent, sum(inc) AS inconsistent, total(bytes) AS bytes,
-  total(lat) AS latency_sum, max(top) AS max_ms, sum(sat) AS satisfied, sum(tol) AS tolerating,
+  total(lat) AS latency_sum, max(max(top), 0) AS max_ms, sum(sat) AS satisfied, sum(tol) AS tolerating,
   coalesce(sum(n) FILTER (WHERE idx IS NULL), 0) AS zero,
   coalesce(json_group_array(json_array(idx, n)) FILTER (WHERE idx IS NOT NULL), '[]') AS buckets,
   sum(clamped) AS clamped
 FROM (
   SELECT service, method, route,
-    CASE WHEN ${LATENCY} > ? THEN CAST(ceil(ln(${LATENCY}) / ?) AS INTEGER) END AS idx,
+    CASE WHEN latency_ms > ? THEN CAST(ceil(ln(min(latency_ms, ${MAX_LATENCY_MS})) / ?) AS INTEGER) END AS idx,
     count(*) AS n,
     sum(status BETWEEN 200 AND 299) AS s2,
     sum(status BETWEEN 300 AND 399) AS s3,
@@ -105,12 +110,12 @@ FROM (
     sum(status >= 500) AS s5,
     sum((status BETWEEN 200 AND 299) AND response_empty IS TRUE) AS silent,
     sum(inconsistent IS TRUE) AS inc,
-    total(${REQUEST_BYTES} + ${RESPONSE_BYTES}) AS bytes,
+    total(${BYTES}) AS bytes,
     total(${LATENCY}) AS lat,
-    max(${LATENCY}) AS top,
-    sum(status < 500 AND ${LATENCY} <= ?) AS sat,
-    sum(status < 500 AND ${LATENCY} > ? AND ${LATENCY} <= ?) AS tol,
-    sum(latency_ms IS NOT ${LATENCY} OR coalesce(request_bytes, 0) IS NOT ${REQUEST_BYTES} OR coalesce(response_bytes, 0) IS NOT ${RESPONSE_BYTES}) AS clamped
+    min(max(latency_ms), ${MAX_LATENCY_MS}) AS top,
+    sum(status < 500 AND latency_ms <= ?) AS sat,
+    sum(status < 500 AND latency_ms > ? AND latency_ms <= ?) AS tol,
+    sum(${PAST_BOUNDS}) AS clamped
   FROM request_logs
   WHERE timestamp >= ? AND timestamp < ? AND source <> 'probe'
   GROUP BY service, method, route, idx
