@@ -217,4 +217,24 @@ describe("stats and analysis over extreme stored summaries", () => {
     expect(analysis.status).toBe(200);
     expect(((await analysis.json()) as { severity: string }).severity).toEqual(expect.any(String));
   });
+
+  it("GET /v1/timeseries answers 200 from summary hours whose sketch is not a sketch, reading the others", async () => {
+    const start = floorTo(NOW - 4 * DAY_MS, HOUR_MS);
+    for (const [i, sketch] of ["not json", '{"a":0.01,"z":0,"b":[[300,5],["x",1]]}', '{"a":7,"z":-1,"b":{}}'].entries()) {
+      await env.DB.prepare(
+        `INSERT INTO summaries (granularity, service, method, route, bucket_start, count, status_2xx, status_3xx, status_4xx, status_5xx,
+           silent_failures, inconsistent, bytes, latency_sum, p50_ms, p90_ms, p95_ms, p99_ms, max_ms, apdex_satisfied, apdex_tolerating,
+           apdex_t_ms, error_budget_consumed, sketch, updated_at)
+         VALUES ('hour', 'bound-ts', 'GET', '/x', ?, 5, 5, 0, 0, 0, 0, 0, 0, 50, 1, 1, 1, 1, 400, 0, 0, 500, 0, ?, 0)`,
+      )
+        .bind(start + i * HOUR_MS, sketch)
+        .run();
+    }
+    const q = new URLSearchParams({ service: "bound-ts", method: "GET", route: "/x", metric: "p95_ms", from: String(start), to: String(start + 3 * HOUR_MS) });
+    const res = await call(`/v1/timeseries?${q}`, { headers: { Authorization: `Bearer ${READ_KEY}` } });
+    expect(res.status).toBe(200);
+    const body = (await res.json()) as { source: string; points: [number, number | null][] };
+    expect(body.source).toBe("summaries");
+    expect(body.points.map(([, v]) => v)).toEqual([null, expect.any(Number), null]);
+  });
 });
