@@ -21,6 +21,7 @@ import { parseOr400, readJsonBody } from "../http/validate";
 import { analyse, analysisRange, deterministicRecommendations, type PeriodFigures } from "./findings";
 import { AI_NARRATIVE_JSON_SCHEMA, aiNarrativeSchema, analysisPrompt } from "./prompt";
 import { askJson } from "./run";
+import { MERGED_BUCKETS_SQL, SKETCH_ZERO_SQL } from "../summaries/sql";
 
 export const analysisBody = z.strictObject({
   lookback_minutes: z.number().int().min(1).max(10_080),
@@ -33,24 +34,21 @@ const NARRATIVE_MAX_TOKENS = 700;
 /** Endpoints compared per period at most (rows of one grouped statement). */
 const MAX_ENDPOINTS = 2000;
 
-/** One period of every endpoint, from its hourly rows: totals and the merged latency buckets. */
+/**
+ * One period of every endpoint, from its hourly rows: totals and the merged latency buckets.
+ * Sums are total()s and malformed sketches are left out (as in the daily roll-up), so rows stored
+ * with extreme values cannot make the statement fail.
+ */
 function periodSql(withService: boolean): string {
   return `
 WITH hours AS MATERIALIZED (
   SELECT * FROM summaries
   WHERE granularity = 'hour' AND bucket_start >= ? AND bucket_start < ?${withService ? " AND service = ?" : ""}
 ), totals AS (
-  SELECT service, method, route, sum(count) AS count, sum(status_5xx) AS s5, sum(silent_failures) AS silent,
-    sum(inconsistent) AS inconsistent, max(max_ms) AS max_ms, sum(sketch ->> '$.z') AS zero
+  SELECT service, method, route, total(count) AS count, total(status_5xx) AS s5, total(silent_failures) AS silent,
+    total(inconsistent) AS inconsistent, max(max_ms) AS max_ms, total(${SKETCH_ZERO_SQL}) AS zero
   FROM hours GROUP BY service, method, route
-), merged AS (
-  SELECT service, method, route, json_group_array(json_array(idx, n)) AS buckets
-  FROM (
-    SELECT h.service, h.method, h.route, b.value ->> 0 AS idx, sum(b.value ->> 1) AS n
-    FROM hours h, json_each(h.sketch, '$.b') b
-    GROUP BY h.service, h.method, h.route, idx
-  )
-  GROUP BY service, method, route
+), merged AS (${MERGED_BUCKETS_SQL}
 )
 SELECT t.*, coalesce(m.buckets, '[]') AS buckets
 FROM totals t LEFT JOIN merged m ON m.service = t.service AND m.method = t.method AND m.route = t.route

@@ -23,6 +23,27 @@ export interface SketchData {
   b: [number, number][];
 }
 
+/**
+ * A stored sketch read back defensively: text that is not a sketch (a row written straight into
+ * D1) gives an empty one, and pairs that are not [integer index, positive count] are left out,
+ * so one bad row cannot fail a read of many.
+ */
+export function parseSketch(text: string): SketchData {
+  let data: unknown;
+  try {
+    data = JSON.parse(text);
+  } catch {
+    data = null;
+  }
+  const d = (typeof data === "object" && data !== null ? data : {}) as Partial<Record<keyof SketchData, unknown>>;
+  const a = typeof d.a === "number" && d.a > 0 && d.a < 1 ? d.a : DEFAULT_RELATIVE_ACCURACY;
+  const z = typeof d.z === "number" && Number.isFinite(d.z) && d.z > 0 ? d.z : 0;
+  const b = Array.isArray(d.b)
+    ? d.b.filter((p): p is [number, number] => Array.isArray(p) && Number.isInteger(p[0]) && typeof p[1] === "number" && Number.isFinite(p[1]) && p[1] > 0)
+    : [];
+  return { a, z, b };
+}
+
 export class LatencySketch {
   readonly relativeAccuracy: number;
   private readonly gamma: number;

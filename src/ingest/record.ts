@@ -5,6 +5,7 @@
  */
 import { z } from "zod";
 import { zodMessages } from "../http/validate";
+import { MAX_ATTRIBUTE_NUMBER, MAX_BYTES, MAX_LATENCY_MS } from "./bounds";
 import { isSensitiveKey, REDACTED, redactPath, scrubNumber, scrubText, splitPath, truncateAndScrubError } from "./redact";
 import { cleanRoute, templateRoute } from "./route-template";
 
@@ -12,14 +13,21 @@ const ISO_WITH_OFFSET = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[
 export const MAX_ATTRIBUTES = 32;
 export const FUTURE_TOLERANCE_MS = 5 * 60 * 1000;
 
-const attributeValue = z.union([z.string().max(1024), z.number().finite(), z.boolean()]);
+const attributeValue = z.union([
+  z.string().max(1024),
+  z.number().min(-MAX_ATTRIBUTE_NUMBER, "must be within ±(2^53 - 1)").max(MAX_ATTRIBUTE_NUMBER, "must be within ±(2^53 - 1)"),
+  z.boolean(),
+]);
 const optionalText = (max: number) => z.string().max(max).nullish();
-const optionalCount = z.number().int().nonnegative().nullish();
+const byteCount = z.number().int().nonnegative().max(MAX_BYTES, `must be at most ${MAX_BYTES} (1 TiB)`).nullish();
+const duration = z.number().finite().nonnegative().max(MAX_LATENCY_MS, `must be at most ${MAX_LATENCY_MS} (1 day)`);
+/** Largest epoch ms a Date holds (year 275760); the 5-minute future limit applies after it. */
+const MAX_EPOCH_MS = 8.64e15;
 
 /** Schema of one record as clients send it. Unknown fields are dropped. */
 export const logRecordInput = z.object({
   timestamp: z.union([
-    z.number().int().nonnegative(),
+    z.number().int().nonnegative().max(MAX_EPOCH_MS, "must be epoch ms"),
     z.string().regex(ISO_WITH_OFFSET, "must be ISO 8601 with a UTC offset (e.g. 2026-01-01T12:00:00Z) or epoch ms"),
   ]),
   service: z
@@ -34,12 +42,12 @@ export const logRecordInput = z.object({
     .regex(/^[A-Za-z]+$/, "must be an HTTP method name"),
   path: z.string().min(1).max(2048).startsWith("/", "must start with /"),
   status: z.number().int().min(100).max(599),
-  latency_ms: z.number().finite().nonnegative(),
+  latency_ms: duration,
   route: z.string().min(1).max(256).startsWith("/", "must start with /").nullish(),
   id: z.string().min(1).max(128).nullish(),
-  request_bytes: optionalCount,
-  response_bytes: optionalCount,
-  ttfb_ms: z.number().finite().nonnegative().nullish(),
+  request_bytes: byteCount,
+  response_bytes: byteCount,
+  ttfb_ms: duration.nullish(),
   // Any length (the body is bounded at 1 MiB): cut at 1,000 characters during normalisation.
   error: z.string().nullish(),
   response_empty: z.boolean().nullish(),

@@ -2,6 +2,7 @@
  * Counts of a batch of records per bucket of event time (a minute or an hour), computed before
  * they are added to the endpoint Durable Object's windows. Pure.
  */
+import { boundedBytes, boundedLatency } from "../ingest/bounds";
 import type { LogRecord } from "../ingest/record";
 
 export const MINUTE_MS = 60_000;
@@ -40,7 +41,8 @@ export function isSilentFailure(r: Pick<LogRecord, "status" | "response_empty">)
 
 /**
  * Groups records by their event-time bucket of `bucketMs`; records before `since` are left out
- * and only counted. `slowMs` is the latency SLO's threshold.
+ * and only counted. `slowMs` is the latency SLO's threshold. Latencies and byte counts are
+ * clamped to the ingest bounds, so no stored row can make a window sum infinite or overflow.
  */
 export function countByBucket(
   records: readonly WindowRecord[],
@@ -68,11 +70,13 @@ export function countByBucket(
     else if (r.status >= 200) b.status_2xx++;
     if (isSilentFailure(r)) b.silent_failures++;
     if (r.inconsistent) b.inconsistent++;
-    if (r.latency_ms > slowMs) b.slow++;
-    b.latency_sum += r.latency_ms;
-    b.latency_max = Math.max(b.latency_max, r.latency_ms);
-    b.bytes += (r.request_bytes ?? 0) + (r.response_bytes ?? 0);
-    b.latencies.push(r.latency_ms);
+    // Clamped to the ingest bounds: rows re-read from D1 may predate them (see ingest/bounds.ts).
+    const latency = boundedLatency(r.latency_ms);
+    if (latency > slowMs) b.slow++;
+    b.latency_sum += latency;
+    b.latency_max = Math.max(b.latency_max, latency);
+    b.bytes += (boundedBytes(r.request_bytes) ?? 0) + (boundedBytes(r.response_bytes) ?? 0);
+    b.latencies.push(latency);
   }
   return { buckets: [...byStart.values()].sort((a, b) => a.start - b.start), older };
 }

@@ -68,6 +68,8 @@ export const MAX_HOURS_PER_RUN = 120;
 export const MAX_STATEMENTS_PER_RUN = 450;
 /** Distinct hours of late records one run takes on; the others wait for the next run. */
 export const MAX_LATE_HOURS_PER_RUN = 24;
+/** Skipped endpoints named in a run's detail and errors (all are counted and logged). */
+const MAX_SKIPPED_SHOWN = 20;
 /** Failed hours after which a run stops (D1 is likely down). */
 const MAX_ERRORS = 3;
 /** An hour is recomputed only if it starts this far inside the raw-log retention (its rows may be being pruned otherwise). */
@@ -194,6 +196,10 @@ export async function aggregate(env: Env, ctx: JobContext & { from?: number; to?
   // reported and the others go on, up to MAX_ERRORS.
   const done = new Set<number>();
   const errors: string[] = [];
+  // Endpoint-hours and -days whose stored figures could not make a row: skipped, reported, and
+  // not failures of the run (they do not count towards MAX_ERRORS nor hold the cursor back).
+  const skipped: string[] = [];
+  let clamped = 0;
   let firstError: unknown;
   let hourRows = 0;
   let hourCost = 2 + apdexQueries(db, settings, 0, 0).length;
@@ -209,6 +215,8 @@ export async function aggregate(env: Env, ctx: JobContext & { from?: number; to?
       const r = await aggregateHour(db, hour, settings, ctx.now);
       done.add(hour);
       hourRows += r.rows;
+      skipped.push(...r.skipped);
+      clamped += r.clamped;
       statements += r.statements;
       hourCost = Math.max(hourCost, r.statements);
       upserts = Math.max(upserts, r.upserts);
@@ -226,6 +234,7 @@ export async function aggregate(env: Env, ctx: JobContext & { from?: number; to?
       const r = await rollUpDay(db, day, settings, ctx.now);
       rolled.add(day);
       dayRows += r.rows;
+      skipped.push(...r.skipped);
       statements += r.statements;
     } catch (err) {
       firstError ??= err;
@@ -248,7 +257,14 @@ export async function aggregate(env: Env, ctx: JobContext & { from?: number; to?
     detail.errors = errors;
     log("error", "aggregate_partial", { errors });
   }
-  const outcome: JobOutcome = { rows: hourRows + dayRows, detail, ...(errors.length > 0 ? { errors } : {}) };
+  if (clamped > 0) detail.rows_clamped = clamped;
+  if (skipped.length > 0) {
+    detail.endpoints_skipped = skipped.length;
+    detail.skipped = skipped.slice(0, MAX_SKIPPED_SHOWN);
+  }
+  // Skipped endpoints show as the run's errors (job_runs.last_error, /v1/control/status) too.
+  const reported = [...errors, ...skipped.slice(0, MAX_SKIPPED_SHOWN)];
+  const outcome: JobOutcome = { rows: hourRows + dayRows, detail, ...(reported.length > 0 ? { errors: reported } : {}) };
   const next = plan.find((h) => !complete(h));
   if (ranged) {
     if (next !== undefined) detail.next_hour = iso(next);
@@ -280,11 +296,37 @@ async function loadAllSettings(db: D1Database): Promise<Map<string, DetectionSet
   return out;
 }
 
-/** What one hour or day cost: summary rows written, D1 statements issued, of which upserts. */
+/**
+ * What one hour or day cost: summary rows written, D1 statements issued, of which upserts; and
+ * the endpoints whose stored figures could not make a row (skipped, each with its reason), and
+ * the raw rows counted at the ingest bounds.
+ */
 interface StepCost {
   rows: number;
   statements: number;
   upserts: number;
+  skipped: string[];
+  clamped: number;
+}
+
+/**
+ * Summary rows of grouped figures, one endpoint at a time: an endpoint whose figures cannot make
+ * a row (a RangeError from toSummaryRow) is left out and named in `skipped`, so it never blocks
+ * the other endpoints of its hour or day.
+ */
+function buildRows(granularity: Granularity, bucket: number, grouped: GroupedRow[], build: (r: GroupedRow) => SummaryRow): { rows: SummaryRow[]; skipped: string[] } {
+  const rows: SummaryRow[] = [];
+  const skipped: string[] = [];
+  for (const r of grouped) {
+    try {
+      rows.push(build(r));
+    } catch (err) {
+      const reason = err instanceof Error ? err.message : String(err);
+      skipped.push(`${granularity} ${iso(bucket)} ${r.service} ${r.method} ${r.route}: ${reason}`);
+      log("warn", "aggregate_endpoint_skipped", { granularity, bucket_start: bucket, service: r.service, method: r.method, route: r.route, reason });
+    }
+  }
+  return { rows, skipped };
 }
 
 /** Recomputes one hour's rows of every endpoint from the raw logs. */
@@ -303,14 +345,19 @@ async function aggregateHour(db: D1Database, hour: number, settings: Map<string,
       if (q.scope === "endpoint" || !apdex.has(key)) apdex.set(key, { t: q.t, satisfied: r.satisfied, tolerating: r.tolerating });
     }
   });
-  const rows = ((grouped?.results ?? []) as GroupedRow[]).map((r) => {
+  const results = (grouped?.results ?? []) as GroupedRow[];
+  const { rows, skipped } = buildRows("hour", hour, results, (r) => {
     const config = resolveDetection(settings.get(r.service) ?? null, r.method, r.route);
     const own = apdex.get(`${r.service} ${r.method} ${r.route}`);
     const counts = own && own.t === config.apdex_t_ms ? own : { t, satisfied: r.satisfied, tolerating: r.tolerating };
     return toSummaryRow("hour", hour, r, counts, config.slo.availability, now);
   });
+  const clamped = results.filter((r) => (r.clamped ?? 0) > 0);
+  if (clamped.length > 0) {
+    log("warn", "aggregate_values_clamped", { hour: iso(hour), endpoints: clamped.slice(0, 20).map((r) => ({ service: r.service, method: r.method, route: r.route, rows: r.clamped })) });
+  }
   const upserts = await writeRows(db, rows);
-  return { rows: rows.length, statements: 1 + extra.length + upserts, upserts };
+  return { rows: rows.length, statements: 1 + extra.length + upserts, upserts, skipped, clamped: clamped.reduce((n, r) => n + (r.clamped ?? 0), 0) };
 }
 
 /**
@@ -319,12 +366,12 @@ async function aggregateHour(db: D1Database, hour: number, settings: Map<string,
  */
 async function rollUpDay(db: D1Database, day: number, settings: Map<string, DetectionSettings>, now: number): Promise<StepCost> {
   const { results } = await db.prepare(DAY_SQL).bind(day, day + DAY_MS).all<GroupedRow>();
-  const rows = results.map((r) => {
+  const { rows, skipped } = buildRows("day", day, results, (r) => {
     const config = resolveDetection(settings.get(r.service) ?? null, r.method, r.route);
     return toSummaryRow("day", day, r, { t: config.apdex_t_ms, satisfied: r.satisfied, tolerating: r.tolerating }, config.slo.availability, now);
   });
   const upserts = await writeRows(db, rows);
-  return { rows: rows.length, statements: 1 + upserts, upserts };
+  return { rows: rows.length, statements: 1 + upserts, upserts, skipped, clamped: 0 };
 }
 
 /** Upserts rows in one batch (one transaction), as few statements as the bound-string limit allows; returns how many. */

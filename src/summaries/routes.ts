@@ -152,7 +152,7 @@ export const summariesApp = new Hono<AppEnv>().get("/", requireKey("read"), asyn
 });
 
 /**
- * Totals from the daily rows, which are the sums of the hourly ones (written in the same run), so
+ * Totals from the daily rows (total(): floats that cannot overflow whatever the rows hold), which are the sums of the hourly ones (written in the same run), so
  * the answer reads 24 times fewer rows than the hours would need.
  */
 export const statsApp = new Hono<AppEnv>().get("/", requireKey("read"), async (c) => {
@@ -161,13 +161,13 @@ export const statsApp = new Hono<AppEnv>().get("/", requireKey("read"), async (c
     d
       .select({
         service: s.service,
-        events: sql<number>`sum(${s.count})`,
-        status_2xx: sql<number>`sum(${s.status2xx})`,
-        status_3xx: sql<number>`sum(${s.status3xx})`,
-        status_4xx: sql<number>`sum(${s.status4xx})`,
-        status_5xx: sql<number>`sum(${s.status5xx})`,
-        silent_failures: sql<number>`sum(${s.silentFailures})`,
-        inconsistent: sql<number>`sum(${s.inconsistent})`,
+        events: sql<number>`total(${s.count})`,
+        status_2xx: sql<number>`total(${s.status2xx})`,
+        status_3xx: sql<number>`total(${s.status3xx})`,
+        status_4xx: sql<number>`total(${s.status4xx})`,
+        status_5xx: sql<number>`total(${s.status5xx})`,
+        silent_failures: sql<number>`total(${s.silentFailures})`,
+        inconsistent: sql<number>`total(${s.inconsistent})`,
         since: min(s.bucketStart),
       })
       .from(s)

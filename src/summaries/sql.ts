@@ -7,6 +7,7 @@
  */
 import { DEFAULT_DETECTION, resolveDetection, type DetectionSettings } from "../detect/config";
 import { LatencySketch } from "../detect/sketch";
+import { MAX_BYTES, MAX_LATENCY_MS, sqlClamp, sqlPastBounds } from "../ingest/bounds";
 
 export type Granularity = "hour" | "day";
 
@@ -31,6 +32,8 @@ export interface GroupedRow {
   zero: number;
   /** `[[bucket index, count], ...]` as JSON text. */
   buckets: string;
+  /** Rows whose latency or byte counts were past the ingest bounds and counted at them (hours only). */
+  clamped?: number;
 }
 
 /** Apdex counts of one endpoint for a given T. */
@@ -71,60 +74,88 @@ export interface SummaryRow {
   updated_at: number;
 }
 
+const LATENCY = sqlClamp("latency_ms", MAX_LATENCY_MS);
+const BYTES = `${sqlClamp("request_bytes", MAX_BYTES)} + ${sqlClamp("response_bytes", MAX_BYTES)}`;
+const PAST_BOUNDS = [
+  sqlPastBounds("latency_ms", MAX_LATENCY_MS),
+  sqlPastBounds("request_bytes", MAX_BYTES),
+  sqlPastBounds("response_bytes", MAX_BYTES),
+].join(" OR ");
+
 /**
  * One hour of every endpoint. Binds: MIN_VALUE, ln γ, T, T, 4T, from, to (exclusive). The inner
  * GROUP BY makes (endpoint, bucket) groups, at most about a thousand per endpoint whatever the
  * traffic; the outer one sums them per endpoint and lists the buckets. Latencies at or below
- * MIN_VALUE have a NULL index: the sketch's zero bucket.
+ * MIN_VALUE have a NULL index: the sketch's zero bucket. Latencies and byte counts are clamped to
+ * the ingest bounds (src/ingest/bounds.ts) and summed as floats with total(): a row stored before
+ * the bounds, or written straight into D1, can neither overflow the hour nor make it infinite;
+ * `clamped` counts such rows. (The Apdex comparisons and the bucket index read the raw value:
+ * past the bounds they land where the clamped value would, and the clamp is not paid twice.)
  */
 export const HOUR_SQL = `
 SELECT service, method, route,
   sum(n) AS count, sum(s2) AS s2, sum(s3) AS s3, sum(s4) AS s4, sum(s5) AS s5,
-  sum(silent) AS silent, sum(inc) AS inconsistent, sum(bytes) AS bytes,
-  sum(lat) AS latency_sum, max(top) AS max_ms, sum(sat) AS satisfied, sum(tol) AS tolerating,
+  sum(silent) AS silent, sum(inc) AS inconsistent, total(bytes) AS bytes,
+  total(lat) AS latency_sum, max(max(top), 0) AS max_ms, sum(sat) AS satisfied, sum(tol) AS tolerating,
   coalesce(sum(n) FILTER (WHERE idx IS NULL), 0) AS zero,
-  coalesce(json_group_array(json_array(idx, n)) FILTER (WHERE idx IS NOT NULL), '[]') AS buckets
+  coalesce(json_group_array(json_array(idx, n)) FILTER (WHERE idx IS NOT NULL), '[]') AS buckets,
+  sum(clamped) AS clamped
 FROM (
   SELECT service, method, route,
-    CASE WHEN latency_ms > ? THEN CAST(ceil(ln(latency_ms) / ?) AS INTEGER) END AS idx,
+    CASE WHEN latency_ms > ? THEN CAST(ceil(ln(min(latency_ms, ${MAX_LATENCY_MS})) / ?) AS INTEGER) END AS idx,
     count(*) AS n,
     sum(status BETWEEN 200 AND 299) AS s2,
     sum(status BETWEEN 300 AND 399) AS s3,
     sum(status BETWEEN 400 AND 499) AS s4,
     sum(status >= 500) AS s5,
-    sum((status BETWEEN 200 AND 299) AND response_empty) AS silent,
-    sum(inconsistent) AS inc,
-    sum(coalesce(request_bytes, 0) + coalesce(response_bytes, 0)) AS bytes,
-    sum(latency_ms) AS lat,
-    max(latency_ms) AS top,
+    sum((status BETWEEN 200 AND 299) AND response_empty IS TRUE) AS silent,
+    sum(inconsistent IS TRUE) AS inc,
+    total(${BYTES}) AS bytes,
+    total(${LATENCY}) AS lat,
+    min(max(latency_ms), ${MAX_LATENCY_MS}) AS top,
     sum(status < 500 AND latency_ms <= ?) AS sat,
-    sum(status < 500 AND latency_ms > ? AND latency_ms <= ?) AS tol
+    sum(status < 500 AND latency_ms > ? AND latency_ms <= ?) AS tol,
+    sum(${PAST_BOUNDS}) AS clamped
   FROM request_logs
   WHERE timestamp >= ? AND timestamp < ? AND source <> 'probe'
   GROUP BY service, method, route, idx
 )
 GROUP BY service, method, route`;
 
-/** One UTC day of every endpoint from its hourly rows. Binds: from, to (exclusive). */
+/**
+ * The latency buckets of stored sketches merged by index (`json_each` over each row's `$.b`),
+ * per endpoint, from a CTE `hours` of summary rows. A sketch that is not valid JSON, or a pair
+ * that is not an array, is left out rather than failing the statement for every endpoint.
+ */
+export const MERGED_BUCKETS_SQL = `
+  SELECT service, method, route, json_group_array(json_array(idx, n)) AS buckets
+  FROM (
+    SELECT h.service, h.method, h.route, b.value ->> 0 AS idx, total(b.value ->> 1) AS n
+    FROM hours h, json_each(CASE WHEN json_valid(h.sketch) THEN h.sketch ELSE '{}' END, '$.b') b
+    WHERE b.type = 'array'
+    GROUP BY h.service, h.method, h.route, idx
+  )
+  GROUP BY service, method, route`;
+
+/** The zero count of a stored sketch, 0 when the sketch is not valid JSON. */
+export const SKETCH_ZERO_SQL = "CASE WHEN json_valid(sketch) THEN sketch ->> '$.z' END";
+
+/**
+ * One UTC day of every endpoint from its hourly rows. Binds: from, to (exclusive). Sums are
+ * total()s: floats that cannot overflow whatever the stored rows hold.
+ */
 export const DAY_SQL = `
 WITH hours AS MATERIALIZED (
   SELECT * FROM summaries WHERE granularity = 'hour' AND bucket_start >= ? AND bucket_start < ?
 ), totals AS (
   SELECT service, method, route,
-    sum(count) AS count, sum(status_2xx) AS s2, sum(status_3xx) AS s3, sum(status_4xx) AS s4,
-    sum(status_5xx) AS s5, sum(silent_failures) AS silent, sum(inconsistent) AS inconsistent,
-    sum(bytes) AS bytes, sum(latency_sum) AS latency_sum, max(max_ms) AS max_ms,
-    sum(apdex_satisfied) AS satisfied, sum(apdex_tolerating) AS tolerating,
-    sum(sketch ->> '$.z') AS zero
+    total(count) AS count, total(status_2xx) AS s2, total(status_3xx) AS s3, total(status_4xx) AS s4,
+    total(status_5xx) AS s5, total(silent_failures) AS silent, total(inconsistent) AS inconsistent,
+    total(bytes) AS bytes, total(latency_sum) AS latency_sum, max(max_ms) AS max_ms,
+    total(apdex_satisfied) AS satisfied, total(apdex_tolerating) AS tolerating,
+    total(${SKETCH_ZERO_SQL}) AS zero
   FROM hours GROUP BY service, method, route
-), merged AS (
-  SELECT service, method, route, json_group_array(json_array(idx, n)) AS buckets
-  FROM (
-    SELECT h.service, h.method, h.route, b.value ->> 0 AS idx, sum(b.value ->> 1) AS n
-    FROM hours h, json_each(h.sketch, '$.b') b
-    GROUP BY h.service, h.method, h.route, idx
-  )
-  GROUP BY service, method, route
+), merged AS (${MERGED_BUCKETS_SQL}
 )
 SELECT t.*, coalesce(m.buckets, '[]') AS buckets
 FROM totals t LEFT JOIN merged m ON m.service = t.service AND m.method = t.method AND m.route = t.route`;
@@ -192,7 +223,11 @@ export function apdexQueries(
   return out;
 }
 
-/** A summary row from an hour's or a day's grouped figures: percentiles from its sketch, the Apdex counts of its T, its error budget. */
+/**
+ * A summary row from an hour's or a day's grouped figures: percentiles from its sketch, the Apdex
+ * counts of its T, its error budget. Throws a RangeError when a required figure is not finite
+ * (stored rows that hold infinities): the caller skips that endpoint and records it.
+ */
 export function toSummaryRow(
   granularity: Granularity,
   bucketStart: number,
@@ -203,7 +238,7 @@ export function toSummaryRow(
 ): SummaryRow {
   const sketch = LatencySketch.fromBuckets(JSON.parse(r.buckets) as [number, number][], { zeroCount: r.zero, max: r.max_ms });
   const [p50, p90, p95, p99] = [0.5, 0.9, 0.95, 0.99].map((q) => sketch.quantile(q));
-  return {
+  const row: SummaryRow = {
     granularity,
     service: r.service,
     method: r.method,
@@ -231,7 +266,28 @@ export function toSummaryRow(
     sketch: JSON.stringify(sketch.toJSON()),
     updated_at: now,
   };
+  const bad = REQUIRED_NUMBERS.filter((c) => !Number.isFinite(row[c]));
+  if (bad.length > 0) throw new RangeError(`not a finite number: ${bad.join(", ")}`);
+  return row;
 }
+
+/** The NOT NULL numeric columns: a non-finite value would reach D1 as null and fail the whole upsert. */
+const REQUIRED_NUMBERS = [
+  "bucket_start",
+  "count",
+  "status_2xx",
+  "status_3xx",
+  "status_4xx",
+  "status_5xx",
+  "silent_failures",
+  "inconsistent",
+  "bytes",
+  "latency_sum",
+  "apdex_satisfied",
+  "apdex_tolerating",
+  "apdex_t_ms",
+  "updated_at",
+] as const satisfies readonly (keyof SummaryRow)[];
 
 const COLUMNS: (keyof SummaryRow)[] = [
   "granularity",

@@ -11,7 +11,7 @@ import { Hono } from "hono";
 import { z } from "zod";
 import { requireKey } from "../auth/keys";
 import { summaries } from "../db/schema";
-import type { SketchData } from "../detect/sketch";
+import { parseSketch } from "../detect/sketch";
 import { ApiError } from "../http/errors";
 import type { AppEnv } from "../http/types";
 import { parseOr400 } from "../http/validate";
@@ -77,7 +77,7 @@ async function summaryBuckets(db: D1Database, q: { service: string; method: stri
     .where(where)
     .orderBy(asc(s.bucketStart))
     .all();
-  return rows.map((r) => ({ ...r, sketch: JSON.parse(r.sketch) as SketchData }));
+  return rows.map((r) => ({ ...r, sketch: parseSketch(r.sketch) }));
 }
 
 export const timeseriesApp = new Hono<AppEnv>().get("/", requireKey("read"), async (c) => {

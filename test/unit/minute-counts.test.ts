@@ -1,4 +1,5 @@
 import { describe, expect, it } from "vitest";
+import { MAX_BYTES, MAX_LATENCY_MS } from "../../src/ingest/bounds";
 import type { LogRecord } from "../../src/ingest/record";
 import { HOUR_HORIZON_MS, HOUR_MS, MINUTE_HORIZON_MS, MINUTE_MS, countByBucket, flushBackoffMs } from "../../src/monitor/minute-counts";
 
@@ -266,5 +267,24 @@ describe("flushBackoffMs", () => {
         expect(delays[i]).toBeGreaterThanOrEqual(delays[i - 1] ?? 0);
       }
     }
+  });
+});
+
+describe("countByBucket over values past the ingest bounds (rows re-read from D1 that predate them)", () => {
+  it("counts latencies and byte counts at their bounds, so a bucket's sums stay finite", () => {
+    const records = [
+      record({ latency_ms: 1.79e308, request_bytes: 2 ** 53 - 1 }),
+      record({ latency_ms: 1.79e308, response_bytes: 2 ** 62 }),
+      record({ latency_ms: Number.POSITIVE_INFINITY }),
+      record({ latency_ms: -5, request_bytes: -1 }),
+      record({ latency_ms: 30, request_bytes: 10, response_bytes: 20 }),
+    ];
+    const [b] = countByBucket(records, MINUTE_MS, SINCE, 1000).buckets;
+    expect(b?.count).toBe(5);
+    expect(b?.latency_sum).toBe(3 * MAX_LATENCY_MS + 30);
+    expect(b?.latency_max).toBe(MAX_LATENCY_MS);
+    expect(b?.bytes).toBe(2 * MAX_BYTES + 30);
+    expect(b?.slow).toBe(3);
+    expect(b?.latencies).toEqual([MAX_LATENCY_MS, MAX_LATENCY_MS, MAX_LATENCY_MS, 0, 30]);
   });
 });
