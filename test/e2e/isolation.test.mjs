@@ -96,6 +96,7 @@ function startHostile() {
       collected.push({ kind: url.pathname.slice("/collect/".length), params: Object.fromEntries(url.searchParams) });
       return res.writeHead(204).end();
     }
+    if (url.pathname === "/frame.html") return html(`<!doctype html><title>frame</title><iframe src="${(url.searchParams.get("src") ?? "").replace(/"/g, "")}"></iframe>`);
     if (url.pathname === "/steal.html") return html(hostilePage(self, "steal", STEAL));
     if (url.pathname === "/register.html") return html(hostilePage(self, "register", REGISTER));
     if (url.pathname === "/sw.js") {
@@ -181,6 +182,36 @@ describe("proxied content is isolated from the dashboard (headless Chromium)", {
       if (alive()) process.kill(-child.pid, "SIGKILL");
     }
     if (root) rmSync(root, { recursive: true, force: true });
+  });
+
+  test("the dashboard runs under its own CSP: sign-in and a chart without a violation, not frameable", { timeout: 60_000 }, async () => {
+    const context = await browser.newContext();
+    try {
+      const page = await context.newPage();
+      const problems = [];
+      page.on("console", (m) => m.type() === "error" && problems.push(m.text()));
+      page.on("pageerror", (e) => problems.push(`uncaught: ${e.message}`));
+      await page.addInitScript(() => document.addEventListener("securitypolicyviolation", (e) => console.error(`CSP violation: ${e.violatedDirective} ${e.blockedURI}`)));
+      const response = await page.goto(`${base}/`);
+      const headers = response.headers();
+      assert.match(headers["content-security-policy"] ?? "", /frame-ancestors 'none'/);
+      assert.equal(headers["x-content-type-options"], "nosniff");
+      assert.equal(headers["referrer-policy"], "no-referrer");
+      await signInAsAdmin(page);
+      // A uPlot chart drawn off screen (the dashboard's own benchmark hook): styles go through the CSSOM.
+      const ms = await page.evaluate(() => window.edgeMonitorBenchChart(500));
+      assert.ok(ms > 0);
+      assert.deepEqual(problems, [], "console errors on the dashboard");
+      // Framed by another origin (the hostile one, opened directly): the browser refuses to render it.
+      await page.goto(`http://127.0.0.1:${hostile.address().port}/frame.html?src=${encodeURIComponent(`${base}/`)}`);
+      await sleep(1_000);
+      const framed = page.frames().find((f) => f !== page.mainFrame());
+      assert.ok(framed, "the frame exists");
+      assert.equal(await framed.locator("#app").count(), 0, `the dashboard rendered in a frame at ${framed.url()}`);
+      assert.ok(problems.some((p) => /frame-ancestors/.test(p)), `no frame-ancestors refusal: ${problems.join(" | ")}`);
+    } finally {
+      await context.close();
+    }
   });
 
   test("(a) a proxied page opened in the signed-in admin's tab cannot read the key", { timeout: 60_000 }, async () => {
