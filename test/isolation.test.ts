@@ -27,7 +27,7 @@ describe("path-prefixed proxy: isolated from the monitor's origin", () => {
     expect(proxied.status).toBe(200);
     expect(await proxied.text()).toBe(await direct.text());
     expect(proxied.headers.getAll("set-cookie")).toEqual([]);
-    for (const name of ["service-worker-allowed", "clear-site-data", "strict-transport-security", "alt-svc", "nel", "report-to"]) {
+    for (const name of ["service-worker-allowed", "clear-site-data", "strict-transport-security", "alt-svc", "nel", "report-to", "accept-ch"]) {
       expect(proxied.headers.get(name), name).toBeNull();
     }
     // The origin's own policy still holds, the sandbox is added as a second one.

@@ -20,7 +20,8 @@ export const PROXY_SANDBOX_CSP = "sandbox allow-scripts allow-forms allow-popups
 /**
  * Response headers that act on the monitor's whole origin (or host), not on the one response:
  * cookies, the widened service-worker scope, wiping the origin's storage, HSTS and alternative
- * services for the host, and network-error reporting of every later request to the origin.
+ * services for the host, network-error reporting of every later request to the origin, and
+ * client hints the browser would keep sending to the origin.
  */
 export const ORIGIN_WIDE_RESPONSE_HEADERS = [
   "set-cookie",
@@ -31,6 +32,8 @@ export const ORIGIN_WIDE_RESPONSE_HEADERS = [
   "alt-svc",
   "nel",
   "report-to",
+  "accept-ch",
+  "critical-ch",
 ] as const;
 
 /** Request headers that belong to the monitor's origin, not to the service: its cookies. */

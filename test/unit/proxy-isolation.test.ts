@@ -27,7 +27,7 @@ describe("proxy isolation: response headers", () => {
     origin.append("Set-Cookie", "b=2; Path=/; Domain=monitor.test");
     origin.set("Service-Worker-Allowed", "/");
     const out = isolateResponseHeaders(origin);
-    for (const name of ["set-cookie", "set-cookie2", "service-worker-allowed", "clear-site-data", "strict-transport-security", "alt-svc", "nel", "report-to"]) {
+    for (const name of ["set-cookie", "set-cookie2", "service-worker-allowed", "clear-site-data", "strict-transport-security", "alt-svc", "nel", "report-to", "accept-ch", "critical-ch"]) {
       expect(out.has(name), name).toBe(false);
     }
     expect(out.getAll("set-cookie")).toEqual([]);
