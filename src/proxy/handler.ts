@@ -12,6 +12,7 @@ import { coalesceHandOff } from "../ingest/coalescer";
 import type { ServiceConfig } from "../services/config";
 import { downstreamHeaders, isWebSocketUpgrade, upstreamHeaders } from "./headers";
 import { inspectBody } from "./inspect";
+import { isolateRequestHeaders, isolateResponseHeaders } from "./isolation";
 import { countingStream, meteredBody } from "./meter";
 import { exchangeRecord, type Exchange } from "./record";
 import { originUrl } from "./target";
@@ -24,12 +25,17 @@ function contentLength(headers: Headers): number | undefined {
   return Number(value);
 }
 
-/** Proxies the current request to `service`, `path`/`search` relative to its origin; `publicBase` is where the client sees it. */
+/**
+ * Proxies the current request to `service`, `path`/`search` relative to its origin; `publicBase`
+ * is where the client sees it. `isolated`: served on the monitor's own hostname (path-prefixed),
+ * so the response is sandboxed and origin-wide headers dropped (isolation.ts).
+ */
 export async function proxyRequest(
   c: Context<AppEnv>,
   service: ServiceConfig,
   target: { path: string; search: string },
   publicBase: URL,
+  isolated: boolean,
 ): Promise<Response> {
   const req = c.req.raw;
   const requestId = c.get("requestId");
@@ -40,7 +46,8 @@ export async function proxyRequest(
   }
   const startedAt = Date.now();
   const webSocket = isWebSocketUpgrade(req.headers);
-  const headers = upstreamHeaders(req.headers, { clientIp: req.headers.get("cf-connecting-ip"), incoming, requestId });
+  const forwarded = upstreamHeaders(req.headers, { clientIp: req.headers.get("cf-connecting-ip"), incoming, requestId });
+  const headers = isolated ? isolateRequestHeaders(forwarded) : forwarded;
   const requestCounter = { bytes: 0 };
   const declaredLength = contentLength(req.headers);
   // The origin's time to answer is counted from the end of the request body: a slow upload to a
@@ -111,13 +118,14 @@ export async function proxyRequest(
   disarm();
   const ttfbMs = Date.now() - startedAt;
   const answered: Exchange = { ...exchange, status: upstream.status, ttfbMs };
-  const responseHeaders = downstreamHeaders(upstream.headers, {
+  const passed = downstreamHeaders(upstream.headers, {
     requestId,
     originBase: new URL(service.origin),
     publicBase,
     upstreamUrl: url,
     webSocket,
   });
+  const responseHeaders = isolated ? isolateResponseHeaders(passed) : passed;
 
   if (upstream.webSocket) {
     c.executionCtx.waitUntil(record({ ...answered, endedAt: Date.now() }));

@@ -24,6 +24,8 @@ const MB = 1024 * 1024;
 const UPLOAD_BYTES = 20 * MB;
 const DOWNLOAD_BYTES = 100 * MB;
 const RSS_GROWTH_LIMIT_KB = 50 * 1024;
+/** The shop's own hostname (host routing): requests to the monitor with this Host go to the shop whole. */
+const SHOP_HOST = "shop.e2e.test";
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 
 const root = mkdtempSync(join(tmpdir(), "edge-monitor-e2e-proxy-"));
@@ -63,7 +65,7 @@ before(async () => {
     admin: /admin key: +(\S+)/.exec(output)?.[1],
   };
   const closedPort = await freePort(); // free: nothing listens there
-  await putService("shop", { origin: origin.url });
+  await putService("shop", { origin: origin.url, hostnames: [SHOP_HOST] });
   await putService("down", { origin: `http://127.0.0.1:${closedPort}` });
   await putService("slow", { origin: origin.url, timeout_ms: 300 });
 });
@@ -156,13 +158,27 @@ function endToEnd(rawHeaders, replace = {}) {
   return lines.sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0)).map(([n, v]) => `${n}: ${v}`);
 }
 
-/** Calls `path` on the origin and through `/proxy/shop`, asserts they match, and expects a record. */
-async function compare(path, { replace = {}, init = () => ({}), record = {} } = {}) {
+/**
+ * Calls `path` on the origin and through `/proxy/shop` (or, with `host`, through the shop's own
+ * hostname), asserts they match, and expects a record. Under `/proxy/` the monitor's origin is
+ * shared with the dashboard, so there the page is sandboxed and the origin's cookies dropped
+ * (src/proxy/isolation.ts); on the service hostname every end-to-end header passes as sent.
+ */
+async function compare(path, { replace = {}, init = () => ({}), record = {}, host = false } = {}) {
   const direct = await send(`${origin.url}${path}`, init());
-  const proxied = await send(`${base}/proxy/shop${path}`, init());
+  const proxied = host
+    ? await send(`${base}${path}`, { ...init(), headers: { ...init().headers, Host: SHOP_HOST } })
+    : await send(`${base}/proxy/shop${path}`, init());
   assert.equal(proxied.status, direct.status, `${path}: status`);
   assert.equal(proxied.statusMessage, direct.statusMessage, `${path}: reason phrase`);
-  assert.deepEqual(endToEnd(proxied.rawHeaders), endToEnd(direct.rawHeaders, replace), `${path}: end-to-end headers`);
+  const want = endToEnd(direct.rawHeaders, replace);
+  const got = endToEnd(proxied.rawHeaders);
+  if (host) assert.deepEqual(got, want, `${path}: end-to-end headers`);
+  else {
+    const sandbox = (line) => line.startsWith("content-security-policy: sandbox ");
+    assert.deepEqual(got.filter((l) => !sandbox(l)), want.filter((l) => !l.startsWith("set-cookie: ")), `${path}: end-to-end headers`);
+    assert.equal(got.filter(sandbox).length, 1, `${path}: the sandbox`);
+  }
   assert.ok(proxied.body.equals(direct.body), `${path}: body differs:\n${proxied.body.toString().slice(0, 300)}\n${direct.body.toString().slice(0, 300)}`);
   const id = proxied.headers["x-request-id"];
   assert.match(id ?? "", /^[0-9a-f-]{36}$/, `${path}: x-request-id`);
@@ -170,10 +186,14 @@ async function compare(path, { replace = {}, init = () => ({}), record = {} } = 
   return { direct, proxied };
 }
 
-test("GET JSON: same status, end-to-end headers (repeated Set-Cookie included) and body", async () => {
+test("GET JSON: same status, end-to-end headers and body; repeated Set-Cookie passed on the service hostname, dropped under /proxy/", async () => {
   const { proxied } = await compare("/json?page=2&q=a%20b");
-  assert.equal(proxied.headers["set-cookie"]?.length, 2);
+  assert.equal(proxied.headers["set-cookie"], undefined);
   assert.equal(JSON.parse(proxied.body.toString()).query, "?page=2&q=a%20b");
+  const viaHost = await compare("/json?page=2&q=a%20b", { host: true });
+  assert.equal(viaHost.proxied.headers["set-cookie"]?.length, 2);
+  assert.equal(viaHost.proxied.headers["content-security-policy"], undefined);
+  assert.equal(JSON.parse(viaHost.proxied.body.toString()).query, "?page=2&q=a%20b");
 });
 
 test("POST with a 20 MB streamed body (Content-Length, and chunked): the origin gets every byte", async () => {
