@@ -158,7 +158,7 @@ describe("EndpointMonitor", () => {
     expect(await countLogs("do-poison")).toBe(20);
     await runInDurableObject(stub, (_instance, state) => {
       const rows = state.storage.sql.exec<{ record_key: string; error: string }>("SELECT record_key, error FROM quarantine").toArray();
-      expect(rows).toEqual([{ record_key: "c:do-poison:poison-pill", error: expect.stringContaining("NOT NULL") }]);
+      expect(rows).toEqual([{ record_key: "c:do-poison:GET:/orders#poison-pill", error: expect.stringContaining("NOT NULL") }]);
     });
   });
 
