@@ -11,7 +11,7 @@ function unreachableNamespace(): Env["ENDPOINT_MONITOR"] {
     get(target, prop) {
       if (prop === "get") {
         return () => ({
-          ingest: () => Promise.reject(new Error("Durable Object reset because its code was updated")),
+          ingest: () => Promise.reject(Object.assign(new Error("Durable Object reset because its code was updated"), { retryable: true })),
         });
       }
       const value: unknown = Reflect.get(target, prop);

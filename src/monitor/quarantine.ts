@@ -15,14 +15,17 @@ export interface QuarantinedRecord {
   error: string;
   quarantined_at: number;
   /** The stored row, by column name (as it would be in D1). */
-  record: Record<string, unknown>;
+  record: Record<string, string | number | null>;
 }
 
+type Cell = string | number | null;
+const cell = (v: unknown): Cell => (typeof v === "string" || typeof v === "number" ? v : v === null || v === undefined ? null : JSON.stringify(v));
+
 /** A stored row (positional JSON) as an object keyed by column; the text itself when it is not one. */
-export function rowObject(body: string): Record<string, unknown> {
+export function rowObject(body: string): Record<string, Cell> {
   try {
     const values: unknown = JSON.parse(body);
-    if (Array.isArray(values)) return Object.fromEntries(LOG_COLUMNS.map((c, i) => [c, values[i] ?? null]));
+    if (Array.isArray(values)) return Object.fromEntries(LOG_COLUMNS.map((c, i) => [c, cell(values[i])]));
   } catch {
     // Not JSON: shown as it is below.
   }
