@@ -39,7 +39,8 @@ describe("hand-off faults", () => {
     const res = await post("fault-fallback", 5, { ...env, ENDPOINT_MONITOR: unreachableNamespace() });
     expect(res.status).toBe(202);
     expect(await res.json()).toMatchObject({ accepted: 5, stored: 0, stored_directly_in_d1: 5 });
-    expect(ingestCounters.handoff_retries - retriesBefore).toBeGreaterThanOrEqual(4);
+    // Four tries: the error is marked retryable, as Cloudflare marks a reset object.
+    expect(ingestCounters.handoff_retries - retriesBefore).toBe(3);
     expect(await countLogs("fault-fallback")).toBe(5);
   });
 

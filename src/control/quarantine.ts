@@ -19,12 +19,12 @@ import { parseOr400 } from "../http/validate";
 import { endpointName } from "../ingest/record";
 import type { Endpoint } from "../detect/incident";
 
-const listQuery = z.object({
+export const quarantineListQuery = z.object({
   ...endpointFilterFields,
   limit: z.coerce.number().int().min(1).max(500).default(100),
   cursor: z.string().max(2000).optional(),
 });
-const replayQuery = z.object(endpointFilterFields);
+export const quarantineReplayQuery = z.object(endpointFilterFields);
 
 /** Endpoints read from the index per round, replayed this many at a time; one object's answer may take this long. */
 const ENDPOINTS_PER_ROUND = 50;
@@ -93,7 +93,7 @@ const same = (a: Endpoint, b: Endpoint) => a.service === b.service && a.method =
 
 export const quarantineApp = new Hono<AppEnv>()
   .get("/quarantine", async (c) => {
-    const q = parseOr400(listQuery, c.req.query());
+    const q = parseOr400(quarantineListQuery, c.req.query());
     const position = q.cursor === undefined ? null : decodePosition(q.cursor);
     if (q.cursor !== undefined && !position) throw new ApiError(400, "invalid_query", "cursor: not a cursor of this API");
     const filters = scope(q);
@@ -129,7 +129,7 @@ export const quarantineApp = new Hono<AppEnv>()
     return c.json({ records, next_cursor: more && last ? encodePosition(last) : null });
   })
   .post("/quarantine/replay", async (c) => {
-    const q = parseOr400(replayQuery, c.req.query());
+    const q = parseOr400(quarantineReplayQuery, c.req.query());
     const filters = scope(q);
     const results: Record<string, unknown>[] = [];
     let from: Endpoint | null = null;
