@@ -74,7 +74,7 @@ describe("EndpointMonitor", () => {
   it("commits a hand-off to its own SQLite in one transaction and schedules a flush", async () => {
     const stub = endpointStub("do-basic", "GET", "/orders");
     const result = await stub.ingest(records("do-basic", 3));
-    expect(result).toEqual({ stored: 3, duplicates: 0 });
+    expect(result).toEqual({ stored: 3, duplicates: 0, storage: "ok" });
     await runInDurableObject(stub, async (_instance, state) => {
       const n = state.storage.sql.exec<{ n: number }>("SELECT count(*) AS n FROM records WHERE flushed_at IS NULL").one().n;
       expect(n).toBe(3);
@@ -158,7 +158,7 @@ describe("EndpointMonitor", () => {
     expect(await countLogs("do-poison")).toBe(20);
     await runInDurableObject(stub, (_instance, state) => {
       const rows = state.storage.sql.exec<{ record_key: string; error: string }>("SELECT record_key, error FROM quarantine").toArray();
-      expect(rows).toEqual([{ record_key: "c:do-poison:poison-pill", error: expect.stringContaining("NOT NULL") }]);
+      expect(rows).toEqual([{ record_key: "c:do-poison:GET:/orders#poison-pill", error: expect.stringContaining("NOT NULL") }]);
     });
   });
 
@@ -170,7 +170,7 @@ describe("EndpointMonitor", () => {
       await state.storage.deleteAlarm();
     });
     await evictDurableObject(stub);
-    expect(await stub.ingest(batch)).toEqual({ stored: 0, duplicates: 3 });
+    expect(await stub.ingest(batch)).toEqual({ stored: 0, duplicates: 3, storage: "ok" });
     expect(await runDurableObjectAlarm(stub)).toBe(true);
     expect(await countLogs("do-lost-alarm")).toBe(3);
   });
@@ -214,10 +214,10 @@ describe("EndpointMonitor", () => {
   it("recognises a retried hand-off as duplicates, before and after the flush", async () => {
     const stub = endpointStub("do-dup", "GET", "/orders");
     const batch = records("do-dup", 10);
-    expect(await stub.ingest(batch)).toEqual({ stored: 10, duplicates: 0 });
-    expect(await stub.ingest(batch)).toEqual({ stored: 0, duplicates: 10 });
+    expect(await stub.ingest(batch)).toEqual({ stored: 10, duplicates: 0, storage: "ok" });
+    expect(await stub.ingest(batch)).toEqual({ stored: 0, duplicates: 10, storage: "ok" });
     await runAlarmUntilIdle(stub);
-    expect(await stub.ingest(batch)).toEqual({ stored: 0, duplicates: 10 });
+    expect(await stub.ingest(batch)).toEqual({ stored: 0, duplicates: 10, storage: "ok" });
     const stats = await stub.stats();
     expect(stats.received).toBe(10);
     expect(stats.duplicates).toBe(20);

@@ -114,6 +114,20 @@ describe("POST /v1/logs", () => {
     expect(await countLogs("idem")).toBe(1);
   });
 
+  it("keeps two records with the same client id on different endpoints: ids are unique per endpoint", async () => {
+    const a = record("id-clash", { id: "evt-1", path: "/orders" });
+    const b = record("id-clash", { id: "evt-1", path: "/carts", method: "POST" });
+    const res = (await (await postLogs([a, b], { sync: true })).json()) as { stored: number };
+    expect(res.stored).toBe(2);
+    await flushAll();
+    const { body } = await getJson<{ logs: { id: string; method: string; route: string }[] }>("/v1/logs?service=id-clash");
+    expect(body.logs.map((l) => `${l.method} ${l.route} ${l.id}`).sort()).toEqual(["GET /orders evt-1", "POST /carts evt-1"]);
+    // The same two records again are duplicates, each on its own endpoint.
+    expect(await (await postLogs([a, b], { sync: true })).json()).toMatchObject({ stored: 0, duplicates: 2 });
+    await flushAll();
+    expect(await countLogs("id-clash")).toBe(2);
+  });
+
   it("sends one RPC per endpoint per request: records are grouped by (service, method, route)", async () => {
     const records = [
       record("grouped", { path: "/a/1" }),
@@ -226,7 +240,7 @@ describe("POST /v1/logs", () => {
     expect(body.logs).toHaveLength(1);
     const log = body.logs[0] ?? {};
     expect(log).toEqual({
-      log_id: "c:fields:all-fields",
+      log_id: "c:fields:PUT:/carts/:cart_id#all-fields",
       id: "all-fields",
       timestamp: ts,
       time: new Date(ts).toISOString(),

@@ -27,6 +27,8 @@ export const PROTECTED_ROUTES: { method: string; path: string; scope: KeyScope; 
   { method: "GET", path: "/v1/control/switches", scope: "admin" },
   { method: "PUT", path: "/v1/control/switches", scope: "admin", body: {} },
   { method: "GET", path: "/v1/control/status", scope: "admin" },
+  { method: "GET", path: "/v1/control/quarantine", scope: "admin" },
+  { method: "POST", path: "/v1/control/quarantine/replay", scope: "admin" },
   { method: "GET", path: "/v1/services/shop/detection", scope: "admin" },
   { method: "PUT", path: "/v1/services/auth-check/detection", scope: "admin", body: { slo: { availability: 0.999 } } },
   { method: "DELETE", path: "/v1/services/auth-check/detection", scope: "admin" },

@@ -12,12 +12,13 @@ import { sql } from "drizzle-orm";
 import { Hono } from "hono";
 import { z } from "zod";
 import { runJob } from "../cron/jobs";
-import { endpointHealth, jobRuns } from "../db/schema";
+import { endpointHealth, jobRuns, quarantinedEndpoints } from "../db/schema";
 import type { AppEnv } from "../http/types";
 import { parseOr400, readJsonBody } from "../http/validate";
 import { probeStatus, runProbes } from "../probes/run";
 import { epochOrIso } from "../query/logs-query";
 import { prune } from "../retention/prune";
+import { storageState } from "../ingest/storage-state";
 import { aggregate } from "../summaries/aggregate";
 import { loadSwitches, setSwitches } from "./switches";
 
@@ -50,9 +51,11 @@ export const jobsApp = new Hono<AppEnv>()
   })
   .get("/status", async (c) => {
     const d = drizzle(c.env.DB);
-    const [jobs, backlog, switchesNow, probes] = await Promise.all([
+    const q = quarantinedEndpoints;
+    const [jobs, backlog, quarantine, switchesNow, probes] = await Promise.all([
       d.select().from(jobRuns).all(),
       d.select({ records: sql<number>`coalesce(sum(${endpointHealth.backlog}), 0)`, endpoints: sql<number>`sum(${endpointHealth.backlog} > 0)` }).from(endpointHealth).get(),
+      d.select({ records: sql<number>`coalesce(sum(${q.records}), 0)`, endpoints: sql<number>`coalesce(sum(${q.records} > 0), 0)` }).from(q).get(),
       loadSwitches(c.env.DB),
       probeStatus(c.env.DB),
     ]);
@@ -70,6 +73,10 @@ export const jobsApp = new Hono<AppEnv>()
       })),
       // As each endpoint object last published it (it publishes with every flush and evaluation).
       backlog: { records: backlog?.records ?? 0, endpoints: backlog?.endpoints ?? 0 },
+      // Rows D1 refused on their own, held by the endpoint objects (GET /v1/control/quarantine lists them).
+      quarantine: { records: quarantine?.records ?? 0, endpoints: quarantine?.endpoints ?? 0 },
+      // "full": endpoint objects reported D1 refusing writes for capacity (records wait in them).
+      ...storageState(),
       switches: switchesNow,
       probes,
     });

@@ -258,3 +258,20 @@ export const alertDeliveries = sqliteTable(
   },
   (t) => [index("alert_deliveries_at").on(t.at), index("alert_deliveries_message").on(t.messageId), index("alert_deliveries_incident").on(t.incidentId, t.at)],
 );
+
+/**
+ * Endpoints whose object holds quarantined records, and how many (as the object last published).
+ * The rows themselves stay in each endpoint object's SQLite; this index is how
+ * `GET /v1/control/quarantine` finds the objects to ask. A row with `records` 0 has been emptied.
+ */
+export const quarantinedEndpoints = sqliteTable(
+  "quarantined_endpoints",
+  {
+    service: text("service").notNull(),
+    method: text("method").notNull(),
+    route: text("route").notNull(),
+    records: integer("records").notNull(),
+    updatedAt: integer("updated_at").notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.service, t.method, t.route] })],
+);

@@ -7,9 +7,10 @@ import { switches, switchesKnown } from "../control/switches";
 import pkg from "../../package.json";
 import type { AppEnv } from "../http/types";
 import { ingestCounters } from "../ingest/counters";
+import { storageState } from "../ingest/storage-state";
 
 /** The newest migration in `migrations/`; a test keeps this in step with the folder. */
-export const LATEST_MIGRATION = "0006_endpoint_metrics.sql";
+export const LATEST_MIGRATION = "0007_quarantined_endpoints.sql";
 
 export const VERSION = pkg.version;
 
@@ -34,17 +35,20 @@ export async function checkDb(db: D1Database): Promise<DbCheck> {
 }
 
 export const healthApp = new Hono<AppEnv>()
-  .get("/", async (c) =>
-    c.json({
-      status: "ok",
+  .get("/", async (c) => {
+    const storage = storageState();
+    return c.json({
+      // "degraded": D1 refuses writes for capacity; records are kept in the endpoint objects meanwhile.
+      status: storage.storage === "full" ? "degraded" : "ok",
       version: VERSION,
       time: new Date().toISOString(),
+      ...storage,
       ingest: { ...ingestCounters },
       // The operator's switches (cached for a few seconds); `switches_known` false: D1 could not be read.
       switches: await switches(c.env.DB),
       switches_known: switchesKnown(),
-    }),
-  )
+    });
+  })
   .get("/live", (c) => c.json({ status: "ok" }))
   .get("/ready", async (c) => {
     const db = await checkDb(c.env.DB);

@@ -52,6 +52,7 @@ export function coalesceHandOff(env: Env, records: LogRecord[]): Promise<unknown
       ingestCounters.dropped += batch.records.length;
       log("error", "handoff_crashed", {
         records: batch.records.length,
+        record_keys: batch.records.map((r) => r.key),
         message: err instanceof Error ? err.message : String(err),
       });
     });

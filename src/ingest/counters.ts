@@ -7,6 +7,10 @@ export const ingestCounters = {
   accepted: 0,
   rejected: 0,
   handoff_retries: 0,
+  /** Hand-offs an endpoint object refused as overloaded (not retried: their records went to D1). */
+  handoff_overloaded: 0,
+  /** Registry calls that failed or timed out (records kept their own route). */
+  route_cap_unavailable: 0,
   fallback_to_d1: 0,
   dropped: 0,
 };

@@ -2,24 +2,36 @@
  * Hand-off of accepted records from the ingest Worker to the endpoint Durable Objects: routes
  * are capped per service, records grouped by endpoint, one RPC per endpoint per call (the
  * coalescer makes one call for several requests' records).
- * Each RPC is retried with backoff within the waitUntil budget; records whose Durable Object
- * still cannot be reached are written to D1 directly as a last resort, and whatever still fails
- * is logged as a structured error and counted, never dropped silently.
+ * Every call is bounded in time (registry, each RPC, the D1 fallback), so the whole hand-off ends
+ * inside the waitUntil budget. An RPC is retried with backoff only when its error is marked
+ * retryable (see retry-policy.ts; an overloaded object is never retried); records whose Durable
+ * Object cannot take them are written to D1 directly as a last resort, and whatever still fails
+ * is logged as a structured error with the record keys and counted, never dropped silently.
  */
 import { toLogRow, writeLogBatch } from "../db/log-writer";
 import { log } from "../http/log";
-import { withTimeout } from "../http/timeout";
+import { isCapacityError } from "../db/capacity";
+import { TimeoutError, withTimeout } from "../http/timeout";
 import type { EndpointMonitor, IngestResult } from "../monitor/endpoint-monitor";
 import type { ServiceRegistry } from "../monitor/service-registry";
 import { DEFAULT_MAX_ROUTES } from "../monitor/service-registry";
 import { endpointName, type LogRecord } from "./record";
 import { OVERFLOW_ROUTE } from "./route-template";
 import { ingestCounters } from "./counters";
+import { HANDOFF_ATTEMPTS, OVERLOADED_BACKOFF_MS, retryDecision } from "./retry-policy";
+import { reportStorage } from "./storage-state";
 
-export const HANDOFF_ATTEMPTS = 4;
+export { HANDOFF_ATTEMPTS };
 const RETRY_BASE_MS = 100;
-/** One RPC may take this long before it counts as failed; four tries and backoff stay well inside waitUntil's 30 s. */
+/**
+ * One RPC may take this long before it counts as failed. Worst case: the registry (2 s), two
+ * timed-out tries (10 s), backoff (under 4 s) and the D1 fallback (5 s) stay inside waitUntil's 30 s.
+ */
 export const ATTEMPT_TIMEOUT_MS = 5000;
+/** The route registry's answer; without it records keep their own route (the cap is best effort). */
+export const REGISTRY_TIMEOUT_MS = 2000;
+/** The direct D1 write of the fallback. */
+export const FALLBACK_TIMEOUT_MS = 5000;
 
 /**
  * What the registry answered in this isolate: per service, route -> the route it is counted
@@ -69,9 +81,10 @@ export async function capRoutes(env: Env, records: LogRecord[]): Promise<void> {
   await Promise.all(
     [...unknownByService].map(async ([service, routes]) => {
       try {
-        remember(service, (await registry(env, service).admit([...routes], limit)).routes);
+        remember(service, (await withTimeout(registry(env, service).admit([...routes], limit), REGISTRY_TIMEOUT_MS)).routes);
       } catch (err) {
         // Counting a record under its own route beats losing it: the cap is best effort here.
+        ingestCounters.route_cap_unavailable++;
         log("warn", "route_cap_unavailable", { service, message: err instanceof Error ? err.message : String(err) });
       }
     }),
@@ -101,19 +114,39 @@ function endpointStub(env: Env, name: string): DurableObjectStub<EndpointMonitor
   return ns.get(ns.idFromName(name));
 }
 
+/** Endpoints this isolate saw overloaded, until when their records go to D1 directly. */
+const overloadedUntil = new Map<string, number>();
+const MAX_OVERLOADED = 1000;
+
+/** Thrown instead of an RPC while the endpoint's overload backoff lasts. */
+class OverloadedError extends Error {
+  readonly overloaded = true;
+}
+
 async function sendToEndpoint(env: Env, name: string, records: LogRecord[]): Promise<IngestResult> {
-  let lastError: unknown;
-  for (let attempt = 1; attempt <= HANDOFF_ATTEMPTS; attempt++) {
+  const until = overloadedUntil.get(name);
+  if (until !== undefined) {
+    if (until > Date.now()) throw new OverloadedError(`backing off an overloaded object for ${until - Date.now()} ms`);
+    overloadedUntil.delete(name);
+  }
+  let timeouts = 0;
+  for (let attempt = 1; ; attempt++) {
     try {
       // A fresh stub per attempt: a stub that saw an exception may be broken.
       return await withTimeout(endpointStub(env, name).ingest(records), ATTEMPT_TIMEOUT_MS);
     } catch (err) {
-      lastError = err;
+      if (err instanceof TimeoutError) timeouts++;
+      const decision = retryDecision(err, attempt, timeouts);
+      if (decision === "overloaded") {
+        if (overloadedUntil.size >= MAX_OVERLOADED) overloadedUntil.clear();
+        overloadedUntil.set(name, Date.now() + OVERLOADED_BACKOFF_MS);
+        ingestCounters.handoff_overloaded++;
+      }
+      if (decision !== "retry") throw err;
       ingestCounters.handoff_retries++;
-      if (attempt < HANDOFF_ATTEMPTS) await sleep(RETRY_BASE_MS * 4 ** (attempt - 1) * (0.5 + Math.random()));
+      await sleep(RETRY_BASE_MS * 4 ** (attempt - 1) * (0.5 + Math.random()));
     }
   }
-  throw lastError;
 }
 
 export interface HandOffResult {
@@ -138,16 +171,19 @@ export async function handOff(env: Env, records: LogRecord[]): Promise<HandOffRe
         const r = await sendToEndpoint(env, name, group);
         result.stored += r.stored;
         result.duplicates += r.duplicates;
+        if (r.storage !== undefined) reportStorage(r.storage === "full");
       } catch (err) {
         const message = err instanceof Error ? err.message : String(err);
         try {
           // Sampled-out records are only counted by their endpoint: none is stored raw here either.
           const rows = group.filter((r) => !r.sampled_out).map((r) => JSON.stringify(toLogRow(r)));
-          await writeLogBatch(env.DB, rows, Date.now());
+          await withTimeout(writeLogBatch(env.DB, rows, Date.now()), FALLBACK_TIMEOUT_MS);
+          if (rows.length > 0) reportStorage(false);
           result.fallback += group.length;
           ingestCounters.fallback_to_d1 += group.length;
           log("warn", "handoff_fallback_to_d1", { endpoint: name, records: group.length, message });
         } catch (fallbackErr) {
+          if (isCapacityError(fallbackErr)) reportStorage(true);
           result.failed += group.length;
           result.failedKeys.push(...group.map((r) => r.key));
           ingestCounters.dropped += group.length;

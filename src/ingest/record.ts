@@ -123,9 +123,18 @@ export function normaliseMethod(method: string): string {
   return METHODS.has(upper) ? upper : "OTHER";
 }
 
-/** The storage key of a record: stable for a client id, fresh otherwise. */
-export function recordKey(service: string, clientId: string | null | undefined, newKey: () => string): string {
-  return clientId ? `c:${service}:${clientId}` : `g:${newKey()}`;
+/**
+ * The storage key of a record: stable for a client id, fresh otherwise. A client id is unique per
+ * endpoint (service, method, route as normalised, before the route cap): the same id on two
+ * endpoints is two records, the same record sent twice is one. `#` ends the route (a route never
+ * holds one: `cleanRoute` cuts at `?` and `#`), so the id after it cannot make two keys equal.
+ */
+export function recordKey(
+  endpoint: Pick<LogRecord, "service" | "method" | "route">,
+  clientId: string | null | undefined,
+  newKey: () => string,
+): string {
+  return clientId ? `c:${endpoint.service}:${endpoint.method}:${endpoint.route}#${clientId}` : `g:${newKey()}`;
 }
 
 /** Validates one input and normalises it, or lists field-level errors. */
@@ -144,6 +153,7 @@ export function normaliseRecord(input: unknown, ctx: NormaliseContext): RecordRe
   }
 
   const path = redactPath(r.path);
+  const method = normaliseMethod(r.method);
   const route = r.route ? cleanRoute(r.route) : templateRoute(splitPath(r.path).pathname);
   const attributes = r.attributes
     ? Object.fromEntries(
@@ -157,11 +167,11 @@ export function normaliseRecord(input: unknown, ctx: NormaliseContext): RecordRe
   return {
     ok: true,
     record: {
-      key: recordKey(r.service, r.id, ctx.newKey),
+      key: recordKey({ service: r.service, method, route }, r.id, ctx.newKey),
       timestamp,
       received_at: ctx.now,
       service: r.service,
-      method: normaliseMethod(r.method),
+      method,
       route,
       path,
       status: r.status,

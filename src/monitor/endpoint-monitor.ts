@@ -22,16 +22,17 @@ import type { LogRecord } from "../ingest/record";
 import { REQUEST_COUNTER_NAMES, requestIncrements, requestMetricsFrom, type RequestMetrics } from "../metrics/request-counters";
 import { MAX_COUNTER, SCHEMA_STATEMENTS, SCHEMA_VERSION } from "./buffer-sql";
 import { ALARM_GRACE_MS, DETECTION_SCHEMA, DetectionRunner } from "./detection-runner";
-import { flushBatch } from "./flush";
+import { flushBatch, writeRowByRow } from "./flush";
 import { MINUTE_MS, flushBackoffMs } from "./minute-counts";
 import { ObjectMeta } from "./object-meta";
 import { RecordBuffer } from "./record-buffer";
+import { publishQuarantineCount, Quarantine, type QuarantinedRecord } from "./quarantine";
 import { reevaluateFromD1, type ReevaluateResult } from "./reevaluate";
 import { buildDetail, buildStats, type EndpointDetail, type EndpointStats } from "./stats";
 import { EndpointWindows, WINDOW_SCHEMA, type SeriesPoint } from "./windows";
 import { windowsCover, type SourcePlan } from "../timeseries/plan";
 
-export type { EndpointStats, EndpointDetail, ReevaluateResult };
+export type { EndpointStats, EndpointDetail, ReevaluateResult, QuarantinedRecord };
 export { DEDUP_WINDOW_MS } from "./record-buffer";
 
 /** Default delay between the first buffered record and the flush, so that concurrent hand-offs share a batch. */
@@ -42,7 +43,23 @@ const FLUSH_BUDGET_MS = 20_000;
 export interface IngestResult {
   stored: number;
   duplicates: number;
+  /** "full": this object's last flush found D1 refusing writes for capacity (the records wait here). */
+  storage: "ok" | "full";
 }
+
+export interface ReplayResult {
+  /** Rows D1 took: they left the quarantine. */
+  replayed: number;
+  /** Rows D1 refused again: they stay, with the new error. */
+  failed: number;
+  /** Rows still in quarantine. */
+  remaining: number;
+  storage: "ok" | "full";
+}
+
+/** Quarantined rows tried per D1 round trip on replay, and rows per replay call. */
+const REPLAY_BATCH = 100;
+const MAX_REPLAY_ROWS = 5000;
 
 export class EndpointMonitor extends DurableObject<Env> {
   private readonly sql: SqlStorage;
@@ -63,6 +80,7 @@ export class EndpointMonitor extends DurableObject<Env> {
   private identityStored = false;
   private readonly store: ObjectMeta;
   private readonly buffer: RecordBuffer;
+  private readonly quarantine: Quarantine;
   private readonly outbox: AlertOutbox;
   private readonly windows: EndpointWindows;
   readonly detection: DetectionRunner;
@@ -73,6 +91,7 @@ export class EndpointMonitor extends DurableObject<Env> {
     this.logsDb = env.DB;
     this.store = new ObjectMeta(this.sql);
     this.buffer = new RecordBuffer(this.sql);
+    this.quarantine = new Quarantine(this.sql);
     this.windows = new EndpointWindows(this.sql);
     this.outbox = new AlertOutbox(this.sql, () => this.logsDb, env.DASHBOARD_URL ? env.DASHBOARD_URL : null, (id) => this.summarizeBeforeAlert(id));
     this.detection = new DetectionRunner(this.sql, this.store, this.windows, () => this.logsDb, (p) => this.ctx.waitUntil(p), (incident, change) =>
@@ -106,7 +125,8 @@ export class EndpointMonitor extends DurableObject<Env> {
       if (newest > 0) this.sql.exec(MAX_COUNTER, "last_event_at", newest);
       // The request counters of GET /metrics: counted here, with the commit, so exactly once.
       this.store.addCounters({ received: fresh.length, duplicates: records.length - fresh.length, handoffs: 1, ...requestIncrements(fresh) });
-      return { result: { stored: fresh.length, duplicates: records.length - fresh.length }, fresh };
+      const storage = this.store.get("storage_full_since") === null ? ("ok" as const) : ("full" as const);
+      return { result: { stored: fresh.length, duplicates: records.length - fresh.length, storage }, fresh };
     });
     if (result.stored > 0) this.identityStored = true;
     // Also for a hand-off of duplicates only: its first try may have committed and then lost
@@ -183,6 +203,7 @@ export class EndpointMonitor extends DurableObject<Env> {
       return;
     }
     if (!(await this.flush())) return;
+    await this.publishQuarantine();
     const now = Date.now();
     this.detection.markBacklog(this.buffer.backlog());
     this.detection.markMetrics(this.requestMetrics());
@@ -225,13 +246,17 @@ export class EndpointMonitor extends DurableObject<Env> {
       if (outcome.kind === "failed") {
         const failures = failuresSoFar + 1;
         const retryIn = flushBackoffMs(failures);
+        const flushedAt = Date.now();
         this.ctx.storage.transactionSync(() => {
+          // Rows committed one by one before D1 filled up are in D1: not sent again.
+          if (outcome.written.length > 0) this.buffer.markFlushed(outcome.written, [], flushedAt);
           this.store.set("consecutive_flush_failures", String(failures));
-          this.store.addCounters({ flush_failures: 1 });
+          this.store.addCounters({ flush_failures: 1, flushed: outcome.written.length });
+          if (outcome.full && this.store.get("storage_full_since") === null) this.store.set("storage_full_since", String(flushedAt));
         });
-        log("error", "d1_flush_failed", {
+        log("error", outcome.full ? "d1_full" : "d1_flush_failed", {
           endpoint: this.ctx.id.name ?? null,
-          records: batch.keys.length,
+          records: batch.keys.length - outcome.written.length,
           consecutive_failures: failures,
           retry_in_ms: retryIn,
           message: outcome.error instanceof Error ? outcome.error.message : String(outcome.error),
@@ -248,12 +273,69 @@ export class EndpointMonitor extends DurableObject<Env> {
         this.store.addCounters({ flushed: written.length, quarantined: poisoned.length });
         this.store.set("consecutive_flush_failures", "0");
         this.store.set("last_flush_at", String(flushedAt));
+        this.store.delete("storage_full_since");
+        if (poisoned.length > 0) this.store.set("quarantine_unpublished", "1");
       });
       for (const p of poisoned) {
         log("error", "d1_record_quarantined", { endpoint: this.ctx.id.name ?? null, record_key: p.key, message: p.error });
       }
     }
     return true;
+  }
+
+  /** Copies the quarantine's size to D1's index when it changed; a failure is retried by a later alarm. */
+  private async publishQuarantine(): Promise<void> {
+    const endpoint = this.endpoint();
+    if (!endpoint || this.store.get("quarantine_unpublished") === null) return;
+    try {
+      await publishQuarantineCount(this.logsDb, endpoint, this.quarantine.count(), Date.now());
+      this.store.delete("quarantine_unpublished");
+    } catch (err) {
+      log("error", "quarantine_publish_failed", { endpoint: this.ctx.id.name ?? null, message: err instanceof Error ? err.message : String(err) });
+      await this.scheduleAlarm(Date.now() + 30_000);
+    }
+  }
+
+  /** Quarantined rows in key order after `afterKey` (`GET /v1/control/quarantine`). */
+  async quarantined(afterKey: string | null, limit: number): Promise<QuarantinedRecord[]> {
+    return this.quarantine.list(afterKey, limit);
+  }
+
+  /**
+   * Tries the quarantined rows again (`POST /v1/control/quarantine/replay`): rows D1 takes leave
+   * the quarantine, rows it refuses again stay with the new error; a full D1 stops the replay and
+   * leaves every remaining row as it was.
+   */
+  async replayQuarantine(identity: Endpoint): Promise<ReplayResult> {
+    this.store.setIdentity(identity);
+    let replayed = 0;
+    let failed = 0;
+    let storage: "ok" | "full" = "ok";
+    let after: string | null = null;
+    while (replayed + failed < MAX_REPLAY_ROWS) {
+      const batch = this.quarantine.batch(after, REPLAY_BATCH);
+      const last = batch.keys[batch.keys.length - 1];
+      if (last === undefined) break;
+      const outcome = await writeRowByRow(this.logsDb, batch, Date.now());
+      const written = outcome.kind === "written" ? batch.keys : outcome.written;
+      const refused = outcome.kind === "isolated" ? outcome.poisoned : [];
+      this.ctx.storage.transactionSync(() => {
+        this.quarantine.settle(written, refused);
+        this.store.addCounters({ flushed: written.length, replayed: written.length });
+        this.store.set("quarantine_unpublished", "1");
+      });
+      replayed += written.length;
+      failed += refused.length;
+      if (outcome.kind === "failed") {
+        storage = "full";
+        if (this.store.get("storage_full_since") === null) this.store.set("storage_full_since", String(Date.now()));
+        break;
+      }
+      after = last;
+    }
+    await this.publishQuarantine();
+    log("info", "quarantine_replayed", { endpoint: this.ctx.id.name ?? null, replayed, failed, remaining: this.quarantine.count() });
+    return { replayed, failed, remaining: this.quarantine.count(), storage };
   }
 
   private alertsFailed(err: unknown): number {
@@ -314,6 +396,8 @@ export class EndpointMonitor extends DurableObject<Env> {
       backlog: this.buffer.backlog(),
       flush_failures: this.store.counter("flush_failures"),
       quarantined: this.store.counter("quarantined"),
+      in_quarantine: this.quarantine.count(),
+      storage: this.store.get("storage_full_since") === null ? "ok" : "full",
       consecutive_flush_failures: Number(this.store.get("consecutive_flush_failures") ?? 0),
       last_flush_at: lastFlush === null ? null : Number(lastFlush),
       last_event_at: this.store.counter("last_event_at") || null,

@@ -23,6 +23,10 @@ export interface EndpointCounters {
   flush_failures: number;
   /** Records D1 refused on their own, kept in the object's quarantine table. */
   quarantined: number;
+  /** Rows in the quarantine table now (replayed ones have left it). */
+  in_quarantine: number;
+  /** "full": the last flush failed because D1 refused writes for capacity (records wait here). */
+  storage: "ok" | "full";
   consecutive_flush_failures: number;
   last_flush_at: number | null;
   last_event_at: number | null;

@@ -12,6 +12,7 @@ import { CHANNEL_ID, channelInput } from "../alerts/channels";
 import type { KeyScope } from "../auth/keys";
 import { aggregateQuery, pruneQuery, switchesBody } from "../control/jobs";
 import { reevaluateQuery } from "../control/reevaluate";
+import { quarantineListQuery, quarantineReplayQuery } from "../control/quarantine";
 import { detectionSettings } from "../detect/config";
 import { incidentFilters } from "../incidents/routes";
 import { logRecordInput } from "../ingest/record";
@@ -239,8 +240,28 @@ export const ROUTES: RouteDoc[] = [
   },
   {
     method: "GET", path: "/v1/control/status", tag: "Control", scope: "admin",
-    summary: "Each job's last run, the backlog, the switches and the probes",
+    summary: "Each job's last run, the backlog, the quarantine, D1's capacity (`storage`), the switches and the probes",
     responses: { 200: { description: "status" } },
+  },
+  {
+    method: "GET", path: "/v1/control/quarantine", tag: "Control", scope: "admin",
+    summary: "Records D1 refused on their own, with its error, across endpoints (keyset pages)",
+    query: quarantineListQuery,
+    responses: {
+      200: {
+        description: "a page",
+        schema: obj({
+          records: list(obj({ service: str, method: str, route: str, record_key: str, error: str, quarantined_at: int, record: { type: "object" } })),
+          next_cursor: nullable(str),
+        }),
+      },
+    },
+  },
+  {
+    method: "POST", path: "/v1/control/quarantine/replay", tag: "Control", scope: "admin",
+    summary: "Try quarantined records again (an endpoint, a service or all): rows D1 takes leave the quarantine",
+    query: quarantineReplayQuery,
+    responses: { 200: { description: "totals and each endpoint's result or error", schema: obj({ replayed: int, failed: int, remaining: int, endpoints: list() }) } },
   },
   // Services
   {

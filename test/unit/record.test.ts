@@ -529,21 +529,33 @@ describe("recordKey", () => {
     const newKey = () => {
       throw new Error("must not be called when an id is given");
     };
-    expect(recordKey("checkout-api", "abc-1", newKey)).toBe("c:checkout-api:abc-1");
-    expect(recordKey("checkout-api", "abc-1", newKey)).toBe(recordKey("checkout-api", "abc-1", newKey));
+    const orders = { service: "checkout-api", method: "GET", route: "/orders/:id" };
+    expect(recordKey(orders, "abc-1", newKey)).toBe("c:checkout-api:GET:/orders/:id#abc-1");
+    expect(recordKey(orders, "abc-1", newKey)).toBe(recordKey({ ...orders }, "abc-1", newKey));
   });
 
-  it("scopes the key to the service", () => {
+  it("scopes the key to the endpoint: service, method and route", () => {
     const newKey = () => "unused";
-    expect(recordKey("a", "same", newKey)).not.toBe(recordKey("b", "same", newKey));
+    const e = { service: "a", method: "GET", route: "/x" };
+    expect(recordKey(e, "same", newKey)).not.toBe(recordKey({ ...e, service: "b" }, "same", newKey));
+    expect(recordKey(e, "same", newKey)).not.toBe(recordKey({ ...e, method: "POST" }, "same", newKey));
+    expect(recordKey(e, "same", newKey)).not.toBe(recordKey({ ...e, route: "/y" }, "same", newKey));
+  });
+
+  it("cannot make two (route, id) pairs equal: the route ends at #", () => {
+    const newKey = () => "unused";
+    expect(recordKey({ service: "s", method: "GET", route: "/a:b" }, "c", newKey)).not.toBe(
+      recordKey({ service: "s", method: "GET", route: "/a" }, "b:c", newKey),
+    );
   });
 
   it("asks for a fresh key without an id", () => {
     let n = 0;
     const newKey = () => `k${++n}`;
-    expect(recordKey("svc", undefined, newKey)).toBe("g:k1");
-    expect(recordKey("svc", null, newKey)).toBe("g:k2");
-    expect(recordKey("svc", "", newKey)).toBe("g:k3");
+    const e = { service: "svc", method: "GET", route: "/" };
+    expect(recordKey(e, undefined, newKey)).toBe("g:k1");
+    expect(recordKey(e, null, newKey)).toBe("g:k2");
+    expect(recordKey(e, "", newKey)).toBe("g:k3");
   });
 });
 
@@ -551,7 +563,7 @@ describe("normaliseRecord: record key", () => {
   it("is deterministic for a client id across retries", () => {
     const first = accepted(normalise({ id: "evt-42" }, context()));
     const retry = accepted(normalise({ id: "evt-42", timestamp: NOW - 5 }, context()));
-    expect(first.key).toBe("c:checkout-api:evt-42");
+    expect(first.key).toBe("c:checkout-api:GET:/users/:id#evt-42");
     expect(retry.key).toBe(first.key);
     expect(first.id).toBe("evt-42");
   });
