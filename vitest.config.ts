@@ -1,6 +1,9 @@
 import { cloudflareTest, readD1Migrations } from "@cloudflare/vitest-pool-workers";
 import { defineConfig } from "vitest/config";
 
+// Node's process (no @types/node here): the fuzz suite's FUZZ_SEED and FUZZ_SCALE come from it.
+declare const process: { env: Record<string, string | undefined> };
+
 const TEST_MIGRATIONS = await readD1Migrations("./migrations");
 
 export default defineConfig({
@@ -29,6 +32,9 @@ export default defineConfig({
           READ_KEY: "test-read-key",
           ADMIN_KEY: "test-admin-key",
           MAX_ROUTES_PER_SERVICE: "5",
+          // test/fuzz.test.ts: replay another seed, or scale the number of generated inputs.
+          FUZZ_SEED: process.env.FUZZ_SEED ?? "",
+          FUZZ_SCALE: process.env.FUZZ_SCALE ?? "",
           // Alarms far away: tests run each flush themselves with runDurableObjectAlarm.
           FLUSH_DELAY_MS: "600000",
           SERVICES: JSON.stringify([

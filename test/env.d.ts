@@ -5,6 +5,9 @@ declare global {
     interface Env {
       TEST_MIGRATIONS: D1Migration[];
       ORIGIN: Fetcher;
+      /** test/fuzz.test.ts: the seed (default fixed) and a multiplier of the number of runs. */
+      FUZZ_SEED: string;
+      FUZZ_SCALE: string;
     }
   }
 }
