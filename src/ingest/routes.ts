@@ -3,12 +3,11 @@
  * Durable Objects in `waitUntil` (or before answering with `?sync=1`).
  */
 import { Hono } from "hono";
-import { bodyLimit } from "hono/body-limit";
 import { requireKey } from "../auth/keys";
 import { switches } from "../control/switches";
 import { ApiError, errorBody } from "../http/errors";
 import type { AppEnv } from "../http/types";
-import { MAX_BODY_BYTES, parseLogBody } from "./body";
+import { parseLogBody } from "./body";
 import { ingestCounters } from "./counters";
 import { coalesceHandOff } from "./coalescer";
 import { handOff } from "./handoff";
@@ -25,14 +24,6 @@ export function retentionMs(env: Env): number {
 export const ingestApp = new Hono<AppEnv>().post(
   "/",
   requireKey("ingest"),
-  bodyLimit({
-    maxSize: MAX_BODY_BYTES,
-    onError: () => {
-      throw new ApiError(413, "payload_too_large", `the body exceeds ${MAX_BODY_BYTES} bytes`, {
-        max_bytes: MAX_BODY_BYTES,
-      });
-    },
-  }),
   async (c) => {
     // Paused by the operator: refuse (503 + Retry-After) so that clients keep and resend their records.
     if (!(await switches(c.env.DB)).ingestion) {

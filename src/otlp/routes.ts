@@ -5,11 +5,11 @@
  * taken, `partialSuccess` naming the refused ones otherwise (exporters log it and do not retry).
  */
 import { Hono } from "hono";
-import { bodyLimit } from "hono/body-limit";
 import { requireKey } from "../auth/keys";
 import { switches } from "../control/switches";
 import { ApiError, errorBody } from "../http/errors";
 import type { AppEnv } from "../http/types";
+import { payloadTooLarge } from "../http/body-limit";
 import { zodMessages } from "../http/validate";
 import { MAX_BODY_BYTES, MAX_RECORDS } from "../ingest/body";
 import { coalesceHandOff } from "../ingest/coalescer";
@@ -17,10 +17,10 @@ import { ingestCounters } from "../ingest/counters";
 import { retentionMs } from "../ingest/routes";
 import { countSpans, exportTraceRequest, partialSuccessMessage, spansToRecords } from "./spans";
 
-const tooLarge = () =>
-  new ApiError(413, "payload_too_large", `the body exceeds ${MAX_BODY_BYTES} bytes`, { max_bytes: MAX_BODY_BYTES });
+// The body as sent is bounded by the API's body limit (src/http/body-limit.ts); this bounds it inflated.
+const tooLarge = () => payloadTooLarge(MAX_BODY_BYTES);
 
-/** Reads a body of at most MAX_BODY_BYTES, gunzipping it when it is gzip (the Collector's default). */
+/** Reads a body (at most MAX_BODY_BYTES: the API's body limit), gunzipping it when it is gzip (the Collector's default). */
 async function readBody(req: Request): Promise<string> {
   const raw = new Uint8Array(await req.arrayBuffer());
   const gzip = /\bgzip\b/i.test(req.headers.get("Content-Encoding") ?? "") && raw[0] === 0x1f && raw[1] === 0x8b;
@@ -51,12 +51,6 @@ async function readBody(req: Request): Promise<string> {
 export const otlpApp = new Hono<AppEnv>().post(
   "/v1/traces",
   requireKey("ingest"),
-  bodyLimit({
-    maxSize: MAX_BODY_BYTES,
-    onError: () => {
-      throw tooLarge();
-    },
-  }),
   async (c) => {
     const type = c.req.header("Content-Type") ?? "";
     if (!/^application\/json\s*(;|$)/i.test(type)) {
