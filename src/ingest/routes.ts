@@ -21,6 +21,11 @@ export function retentionMs(env: Env): number {
   return (Number.isFinite(days) && days > 0 ? days : 7) * DAY_MS;
 }
 
+/** The 400 for a batch in which every record was rejected, with the same `rejected` list a 202 carries. */
+export function allRejected(rejected: unknown[]): ApiError {
+  return new ApiError(400, "invalid_records", `every record was rejected (${rejected.length}): nothing was stored`, { accepted: 0, rejected });
+}
+
 export const ingestApp = new Hono<AppEnv>().post(
   "/",
   requireKey("ingest"),
@@ -51,6 +56,8 @@ export const ingestApp = new Hono<AppEnv>().post(
     ingestCounters.requests++;
     ingestCounters.accepted += accepted.length;
     ingestCounters.rejected += rejected.length;
+    // Nothing to store: a client error, not an acceptance (a 202 would hide that every record was refused).
+    if (accepted.length === 0) throw allRejected(rejected);
 
     const sync = c.req.query("sync");
     if (sync === "1" || sync === "true") {

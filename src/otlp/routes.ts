@@ -2,7 +2,8 @@
  * `POST /v1/otlp/v1/traces`: OTLP/HTTP with the JSON encoding, so that an OpenTelemetry SDK or
  * Collector exports straight to the monitor (endpoint `<base>/v1/otlp`, ingest key as a bearer
  * header). Server spans take the ingest path; the answer is OTLP's own: `{}` when every span was
- * taken, `partialSuccess` naming the refused ones otherwise (exporters log it and do not retry).
+ * taken, `partialSuccess` naming the refused ones when some were taken (exporters log it and do
+ * not retry), and `400 invalid_records` when every span was refused.
  */
 import { Hono } from "hono";
 import { requireKey } from "../auth/keys";
@@ -90,6 +91,11 @@ export const otlpApp = new Hono<AppEnv>().post(
     const send = coalesceHandOff(c.env, batch.records);
     if (send) c.executionCtx.waitUntil(send);
     if (batch.rejected.length === 0) return c.json({}, 200);
+    // OTLP's partial success is for a request accepted in part; one whose every span was refused
+    // (and none skipped) is bad data, which the specification answers with a 400 (not retried).
+    if (batch.records.length === 0 && batch.skipped === 0) {
+      throw new ApiError(400, "invalid_records", partialSuccessMessage(batch.rejected), { accepted: 0, rejected: batch.rejected });
+    }
     return c.json({ partialSuccess: { rejectedSpans: batch.rejected.length, errorMessage: partialSuccessMessage(batch.rejected) } }, 200);
   },
 );
