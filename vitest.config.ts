@@ -29,6 +29,8 @@ export default defineConfig({
           READ_KEY: "test-read-key",
           ADMIN_KEY: "test-admin-key",
           MAX_ROUTES_PER_SERVICE: "5",
+          // Alert tests send to a receiver on loopback (the origin worker answers every outbound fetch).
+          ALLOW_LOOPBACK_ALERT_URLS: "true",
           // Alarms far away: tests run each flush themselves with runDurableObjectAlarm.
           FLUSH_DELAY_MS: "600000",
           SERVICES: JSON.stringify([
