@@ -59,7 +59,35 @@ describe("body limit", () => {
     expect(bodyLimitFor("POST", "/v1/otlp/v1/traces")).toBe(MAX_BODY_BYTES);
     expect(bodyLimitFor("PUT", "/v1/logs")).toBe(DEFAULT_BODY_LIMIT_BYTES);
     expect(bodyLimitFor("PUT", "/v1/control/switches")).toBe(DEFAULT_BODY_LIMIT_BYTES);
-    for (const o of BODY_LIMIT_OVERRIDES) expect(WITH_BODY.some((r) => r.method === o.method && r.path === o.path), `${o.method} ${o.path} is a route`).toBe(true);
+    expect(bodyLimitFor("PUT", "/v1/services/shop")).toBe(256 * 1024);
+    expect(bodyLimitFor("PUT", "/v1/services/shop/detection")).toBe(256 * 1024);
+    expect(bodyLimitFor("PUT", "/v1/services/shop/other")).toBe(DEFAULT_BODY_LIMIT_BYTES);
+    expect(bodyLimitFor("POST", "/v1/alert-channels")).toBe(DEFAULT_BODY_LIMIT_BYTES);
+    // Every override names a route of the app (test/routes.ts lists them all).
+    for (const o of BODY_LIMIT_OVERRIDES) expect(WITH_BODY.some((r) => r.method === o.method && bodyLimitFor(r.method, r.path) === o.bytes), `${o.method} ${o.path} is a route`).toBe(true);
+  });
+
+  it("gives the settings routes room for their largest valid documents, which are over 64 KiB", async () => {
+    const headers = { Authorization: `Bearer ${ADMIN_KEY}`, "Content-Type": "application/json" };
+    const label = (c: string, n: number) => c.repeat(n);
+    const service = {
+      origin: `http://origin.test/${"o".repeat(1990)}`,
+      hostnames: Array.from({ length: 20 }, (_, i) => [label("a", 63), label("b", 63), label("c", 63), `h${i}`.padEnd(61, "x")].join(".")),
+      probes: Array.from({ length: 20 }, (_, i) => ({ name: `probe-${i}`.padEnd(64, "p"), method: "POST", path: `/${i}`.padEnd(2048, "q"), expected_status: 200, expected_body: "b".repeat(1024), interval_seconds: 86_400, timeout_ms: 60_000 })),
+    };
+    const serviceText = JSON.stringify(service);
+    expect(serviceText.length).toBeGreaterThan(DEFAULT_BODY_LIMIT_BYTES);
+    expect(serviceText.length).toBeLessThan(bodyLimitFor("PUT", "/v1/services/limit-max"));
+    const put = await call("/v1/services/limit-max", { method: "PUT", headers, body: serviceText });
+    expect(put.status, (await put.clone().text()).slice(0, 300)).toBeLessThan(300);
+
+    const full = { slo: { availability: 0.9999999999, latency_target: 0.9999999999, latency_ms: 599_999.999 }, thresholds: { p95_ms: 599_999.999, error_rate: 0.9999999999, silent_failure_rate: 0.9999999999, inconsistency_rate: 0.9999999999 }, min_requests: 100_000, min_events: 100_000, resolve_after_minutes: 1440, apdex_t_ms: 599_999.999 };
+    const detection = { ...full, endpoints: Object.fromEntries(Array.from({ length: 200 }, (_, i) => [`DELETE /${i}/`.padEnd(263, "r"), full])) };
+    const detectionText = JSON.stringify(detection);
+    expect(detectionText.length).toBeGreaterThan(DEFAULT_BODY_LIMIT_BYTES);
+    expect(detectionText.length).toBeLessThan(bodyLimitFor("PUT", "/v1/services/limit-max/detection"));
+    const putDetection = await call("/v1/services/limit-max/detection", { method: "PUT", headers, body: detectionText });
+    expect(putDetection.status, (await putDetection.clone().text()).slice(0, 300)).toBeLessThan(300);
   });
 
   for (const route of WITH_BODY) {

@@ -15,16 +15,27 @@ import type { AppEnv } from "./types";
 
 export const DEFAULT_BODY_LIMIT_BYTES = 64 * 1024;
 
-/** Routes allowed a larger body than the default: the ingest formats (1 MiB, as documented). */
+/**
+ * Routes allowed a larger body than the default (`:name` matches one path segment): the ingest
+ * formats (1 MiB, as documented), and the two settings documents whose largest valid form is
+ * over 64 KiB (20 probes with 2 KiB paths and 1 KiB bodies; 200 endpoint overrides).
+ */
 export const BODY_LIMIT_OVERRIDES: readonly { method: string; path: string; bytes: number }[] = [
   { method: "POST", path: "/v1/logs", bytes: MAX_BODY_BYTES },
   { method: "POST", path: "/v1/otlp/v1/traces", bytes: MAX_BODY_BYTES },
+  { method: "PUT", path: "/v1/services/:name", bytes: 256 * 1024 },
+  { method: "PUT", path: "/v1/services/:name/detection", bytes: 256 * 1024 },
 ];
+
+const OVERRIDE_PATTERNS = BODY_LIMIT_OVERRIDES.map((o) => ({
+  ...o,
+  pattern: new RegExp(`^${o.path.split("/").map((seg) => (seg.startsWith(":") ? "[^/]+" : seg.replace(/[.*+?^${}()|[\]\\]/g, "\\$&"))).join("/")}$`),
+}));
 
 /** The largest body, in bytes, that `method path` may carry. */
 export function bodyLimitFor(method: string, path: string): number {
   const normalised = path.length > 1 ? path.replace(/\/+$/, "") : path;
-  const override = BODY_LIMIT_OVERRIDES.find((o) => o.method === method.toUpperCase() && o.path === normalised);
+  const override = OVERRIDE_PATTERNS.find((o) => o.method === method.toUpperCase() && o.pattern.test(normalised));
   return override?.bytes ?? DEFAULT_BODY_LIMIT_BYTES;
 }
 
