@@ -35,6 +35,8 @@ export default defineConfig({
           // test/fuzz.test.ts: replay another seed, or scale the number of generated inputs.
           FUZZ_SEED: process.env.FUZZ_SEED ?? "",
           FUZZ_SCALE: process.env.FUZZ_SCALE ?? "",
+          // Alert tests send to a receiver on loopback (the origin worker answers every outbound fetch).
+          ALLOW_LOOPBACK_ALERT_URLS: "true",
           // Alarms far away: tests run each flush themselves with runDurableObjectAlarm.
           FLUSH_DELAY_MS: "600000",
           SERVICES: JSON.stringify([

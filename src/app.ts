@@ -3,6 +3,7 @@ import { Hono } from "hono";
 import { analysisApp } from "./ai/analysis";
 import { requestId } from "hono/request-id";
 import { endpointsApp } from "./monitor/routes";
+import { apiBodyLimit } from "./http/body-limit";
 import { apiCors } from "./http/cors";
 import { notFoundOrAsset } from "./http/assets";
 import { handleError } from "./http/errors";
@@ -26,6 +27,7 @@ export const app = new Hono<AppEnv>()
   .use(requestId({ headerName: "X-Request-ID" }))
   .use(hostRouting)
   .use("/v1/*", apiCors)
+  .use("/v1/*", apiBodyLimit)
   .route("/proxy", proxyApp)
   .route("/v1/services", servicesApp)
   .route("/health", healthApp)

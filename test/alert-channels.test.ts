@@ -31,7 +31,8 @@ async function created(body: Record<string, unknown>): Promise<ApiChannel> {
   return (await res.json()) as ApiChannel;
 }
 
-const hookUrl = (name: string) => `http://receiver.test/hooks/${name}`;
+// A receiver on loopback (allowed: vitest.config.ts sets ALLOW_LOOPBACK_ALERT_URLS=true); the origin worker answers it.
+const hookUrl = (name: string) => `http://127.0.0.1/hooks/${name}`;
 
 async function received(name: string): Promise<Received[]> {
   return (await (await env.ORIGIN.fetch(hookUrl(name))).json()) as Received[];
@@ -90,7 +91,7 @@ describe("alert channels: CRUD", () => {
 
   it("a PUT that sends back the masked Slack URL keeps the stored one; a new secret replaces the old", async () => {
     const ch = await created({ type: "slack", name: "chat", url: `${hookUrl("slack-mask")}` });
-    expect(ch.url).toBe("http://receiver.test/hooks/[redacted]");
+    expect(ch.url).toBe("http://127.0.0.1/hooks/[redacted]");
     const put = await admin(`/v1/alert-channels/${ch.id}`, "PUT", { type: "slack", name: "chat 2", url: ch.url });
     expect(put.status).toBe(200);
     expect((await (await admin(`/v1/alert-channels/${ch.id}/test`, "POST")).json()) as object).toMatchObject({ delivered: true, status_code: 200 });
@@ -111,23 +112,23 @@ describe("alert channels: CRUD", () => {
   });
 
   it.each([
-    ["no type", { name: "x", url: "https://a.example/h" }, "type"],
-    ["an unknown type", { type: "email", name: "x", url: "https://a.example/h" }, "type"],
-    ["no name", { type: "slack", url: "https://a.example/h" }, "name"],
+    ["no type", { name: "x", url: "https://hooks.example.com/h" }, "type"],
+    ["an unknown type", { type: "email", name: "x", url: "https://hooks.example.com/h" }, "type"],
+    ["no name", { type: "slack", url: "https://hooks.example.com/h" }, "name"],
     ["plain http to a public host", { type: "slack", name: "x", url: "http://hooks.example.com/h" }, "url: must be https"],
     ["credentials in the URL", { type: "slack", name: "x", url: "https://user:pw@hooks.example.com/h" }, "url: must not hold credentials"],
     ["a URL that is not one", { type: "slack", name: "x", url: "hooks" }, "url: must be an absolute URL"],
     ["a slack channel without URL", { type: "slack", name: "x" }, "url: required"],
-    ["a webhook without secret", { type: "webhook", name: "x", url: "https://a.example/h" }, "secret: required for webhook"],
-    ["a webhook secret without whsec_", { type: "webhook", name: "x", url: "https://a.example/h", secret: "plain-secret" }, "secret: must be whsec_"],
-    ["a webhook secret too short", { type: "webhook", name: "x", url: "https://a.example/h", secret: "whsec_c2hvcnQ=" }, "secret: must be whsec_"],
-    ["a slack channel with a secret", { type: "slack", name: "x", url: "https://a.example/h", secret: "x" }, "secret: a slack channel takes no secret"],
+    ["a webhook without secret", { type: "webhook", name: "x", url: "https://hooks.example.com/h" }, "secret: required for webhook"],
+    ["a webhook secret without whsec_", { type: "webhook", name: "x", url: "https://hooks.example.com/h", secret: "plain-secret" }, "secret: must be whsec_"],
+    ["a webhook secret too short", { type: "webhook", name: "x", url: "https://hooks.example.com/h", secret: "whsec_c2hvcnQ=" }, "secret: must be whsec_"],
+    ["a slack channel with a secret", { type: "slack", name: "x", url: "https://hooks.example.com/h", secret: "x" }, "secret: a slack channel takes no secret"],
     ["pagerduty without routing key", { type: "pagerduty", name: "x" }, "secret: required for pagerduty"],
     ["a malformed routing key", { type: "pagerduty", name: "x", secret: "short" }, "secret: must be the 32-character"],
-    ["a bad service name", { type: "slack", name: "x", url: "https://a.example/h", services: ["a b"] }, "services.0"],
-    ["an empty service list", { type: "slack", name: "x", url: "https://a.example/h", services: [] }, "services"],
-    ["an unknown severity", { type: "slack", name: "x", url: "https://a.example/h", min_severity: "info" }, "min_severity"],
-    ["an unknown field", { type: "slack", name: "x", url: "https://a.example/h", channel: "#ops" }, "channel"],
+    ["a bad service name", { type: "slack", name: "x", url: "https://hooks.example.com/h", services: ["a b"] }, "services.0"],
+    ["an empty service list", { type: "slack", name: "x", url: "https://hooks.example.com/h", services: [] }, "services"],
+    ["an unknown severity", { type: "slack", name: "x", url: "https://hooks.example.com/h", min_severity: "info" }, "min_severity"],
+    ["an unknown field", { type: "slack", name: "x", url: "https://hooks.example.com/h", channel: "#ops" }, "channel"],
   ])("refuses %s with a 400 envelope", async (_label, body, detail) => {
     const res = await admin("/v1/alert-channels", "POST", body);
     expect(res.status).toBe(400);
@@ -137,11 +138,11 @@ describe("alert channels: CRUD", () => {
     expect(JSON.stringify(err)).not.toContain("plain-secret");
   });
 
-  it("refuses a body that is not JSON, and accepts plain http to local receivers", async () => {
+  it("refuses a body that is not JSON, and accepts plain http to loopback receivers (with the development setting)", async () => {
     const res = await admin("/v1/alert-channels", "POST", "{not json");
     expect(res.status).toBe(400);
     expect(((await res.json()) as ErrorBody).error.code).toBe("invalid_body");
-    for (const url of ["http://localhost:9000/h", "http://127.0.0.1:9000/h", "http://hooks.test/h"]) await created({ type: "slack", name: "local", url });
+    for (const url of ["http://localhost:9000/h", "http://127.0.0.1:9000/h", "http://[::1]:9000/h"]) await created({ type: "slack", name: "local", url });
   });
 });
 
@@ -211,7 +212,7 @@ describe("test button and deliveries", () => {
   });
 
   it("does not follow redirects, and gives up after the timeout", async () => {
-    const redirect = stored({ type: "slack", url: "http://origin.test/redirect?to=/echo&status=302" });
+    const redirect = stored({ type: "slack", url: "http://127.0.0.1/redirect?to=/echo&status=302" });
     expect(await deliver(redirect, testMessage())).toMatchObject({ ok: false, status: 302, error: "redirect (HTTP 302) not followed" });
     await failNext("slow", 0, 503, 500);
     const slow = await deliver(stored({ type: "slack", url: hookUrl("slow") }), testMessage(), undefined, { timeoutMs: 100 });

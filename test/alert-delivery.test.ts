@@ -24,7 +24,7 @@ async function channel(name: string, service: string): Promise<string> {
   const res = await call("/v1/alert-channels", {
     method: "POST",
     headers: admin,
-    body: JSON.stringify({ type: "webhook", name, url: `http://origin.test/hooks/${name}`, secret: SECRET, services: [service] }),
+    body: JSON.stringify({ type: "webhook", name, url: `http://127.0.0.1/hooks/${name}`, secret: SECRET, services: [service] }),
   });
   expect(res.status).toBe(201);
   return ((await res.json()) as { id: string }).id;

@@ -184,6 +184,22 @@ describe("Hono middleware: records reach the monitor", () => {
     expect(await storedLogs("hono-big", 4)).toHaveLength(4);
   });
 
+  it("counts records the monitor rejected as rejected, also when it rejected them all (400 invalid_records)", async () => {
+    // A binding that spoils every record on its way (a negative latency) before the real monitor reads it.
+    const spoiling: MonitorFetcher = {
+      async fetch(input, init) {
+        const req = new Request(input, init);
+        const records = (await req.json()) as Record<string, unknown>[];
+        const body = JSON.stringify(records.map((r) => ({ ...r, latency_ms: -1 })));
+        return exports.default.fetch(new Request(req.url, { method: "POST", headers: req.headers, body }));
+      },
+    };
+    const mw = monitor({ service: "hono-spoiled", binding: spoiling, ingestKey: INGEST_KEY, flushMs: 0 });
+    const app = buildApp(mw);
+    expect((await hit(app, "/orders/1")).status).toBe(200);
+    expect(mw.stats()).toEqual({ recorded: 1, sent: 0, failed: 0, rejected: 1, dropped: 0 });
+  });
+
   it("reads the binding and the ingest key from the app's env", async () => {
     const binding = spyBinding();
     type AppBindings = { MONITOR: MonitorFetcher; MONITOR_KEY: string };

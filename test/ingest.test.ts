@@ -61,6 +61,26 @@ describe("POST /v1/logs", () => {
     expect(body.rejected[2]?.errors.join(" ")).toMatch(/service/);
   });
 
+  it("answers 400 invalid_records when every record is rejected, with the rejected list, and stores nothing", async () => {
+    for (const sync of [false, true]) {
+      const res = await postLogs([{ ...record("all-rejected"), status: 700 }, { service: "all-rejected" }], { sync });
+      expect(res.status, `sync=${sync}`).toBe(400);
+      const body = (await res.json()) as { error: { code: string; message: string; details: IngestBody } };
+      expect(body.error.code).toBe("invalid_records");
+      expect(body.error.details.accepted).toBe(0);
+      expect(body.error.details.rejected.map((r) => r.index)).toEqual([0, 1]);
+      expect(body.error.details.rejected[0]?.errors.join(" ")).toMatch(/status/);
+    }
+    // NDJSON: a line that is not JSON and a record that is not valid: still nothing accepted.
+    const nd = await postLogs(`not json\n${JSON.stringify({ ...record("all-rejected"), latency_ms: -1 })}`, { raw: true, contentType: "application/x-ndjson" });
+    expect(nd.status).toBe(400);
+    const ndBody = (await nd.json()) as { error: { code: string; details: IngestBody } };
+    expect(ndBody.error.code).toBe("invalid_records");
+    expect(ndBody.error.details.rejected.map((r) => r.index)).toEqual([0, 1]);
+    await flushAll();
+    expect(await countLogs("all-rejected")).toBe(0);
+  });
+
   it("rejects timestamps too far ahead or older than the retention, with that reason", async () => {
     const res = await postLogs([
       record("times", { timestamp: Date.now() + 10 * 60_000 }),

@@ -152,10 +152,21 @@ describe("POST /v1/otlp/v1/traces", () => {
     expect((await logsOf("otlp-partial")).map((l) => l.path)).toEqual(["/ok"]);
   });
 
-  it("refuses every span of a resource without service.name", async () => {
-    const body = (await (await postTraces(exportRequest(null, [span(serverAttrs()), span(serverAttrs())]))).json()) as Answer;
-    expect(body.partialSuccess).toMatchObject({ rejectedSpans: 2 });
-    expect(body.partialSuccess?.errorMessage).toContain("service.name: missing from the resource attributes");
+  it("answers 400 invalid_records when every span is refused (a resource without service.name)", async () => {
+    const res = await postTraces(exportRequest(null, [span(serverAttrs()), span(serverAttrs())]));
+    expect(res.status).toBe(400);
+    const body = (await res.json()) as { error: { code: string; message: string; details: { accepted: number; rejected: { span: string; errors: string[] }[] } } };
+    expect(body.error.code).toBe("invalid_records");
+    expect(body.error.message).toMatch(/^2 span\(s\) rejected: /);
+    expect(body.error.details.accepted).toBe(0);
+    expect(body.error.details.rejected).toHaveLength(2);
+    expect(body.error.details.rejected[0]?.errors.join(" ")).toContain("service.name: missing from the resource attributes");
+  });
+
+  it("keeps partialSuccess when the refused spans come with skipped ones (the request was taken in part)", async () => {
+    const res = await postTraces(exportRequest("otlp-refused-and-skipped", [span(serverAttrs("/bad", 700)), span(serverAttrs("/client"), { kind: 3 })]));
+    expect(res.status).toBe(200);
+    expect(((await res.json()) as Answer).partialSuccess).toMatchObject({ rejectedSpans: 1 });
   });
 
   it("a failed span without a status code counts as 500, with its exception event as error", async () => {

@@ -36,11 +36,11 @@ export const PROTECTED_ROUTES: { method: string; path: string; scope: KeyScope; 
   { method: "GET", path: "/v1/services/shop", scope: "admin" },
   { method: "PUT", path: "/v1/services/auth-check", scope: "admin" },
   { method: "DELETE", path: "/v1/services/auth-check", scope: "admin" },
-  { method: "POST", path: "/v1/alert-channels", scope: "admin", body: { type: "slack", name: "auth-check", url: "https://hooks.slack.test/services/T1/B1/x", enabled: false } },
+  { method: "POST", path: "/v1/alert-channels", scope: "admin", body: { type: "slack", name: "auth-check", url: "https://hooks.example.com/services/T1/B1/x", enabled: false } },
   { method: "GET", path: "/v1/alert-channels", scope: "admin" },
   // Listed with their patterns: with the right key, an unknown channel id is a 404.
   { method: "GET", path: "/v1/alert-channels/:id", scope: "admin", status: 404 },
-  { method: "PUT", path: "/v1/alert-channels/:id", scope: "admin", body: { type: "slack", name: "x", url: "https://hooks.slack.test/a" }, status: 404 },
+  { method: "PUT", path: "/v1/alert-channels/:id", scope: "admin", body: { type: "slack", name: "x", url: "https://hooks.example.com/a" }, status: 404 },
   { method: "DELETE", path: "/v1/alert-channels/:id", scope: "admin", status: 404 },
   { method: "POST", path: "/v1/alert-channels/:id/test", scope: "admin", body: {}, status: 404 },
   { method: "GET", path: "/v1/alert-deliveries", scope: "read" },

@@ -2,20 +2,22 @@
  * Alert channels: a Standard Webhooks signed webhook, a Slack incoming webhook or PagerDuty
  * Events v2, stored in D1 and configured through the admin API. The secret (a webhook's
  * `whsec_` key, PagerDuty's routing key) is write-only: `toApiChannel` says whether there is one
- * and never what it is. A Slack webhook URL is itself a credential, so its last path segment is
- * masked in the API as well.
+ * and never what it is. A Slack webhook URL is itself a credential, so its token is masked in
+ * the API as well (`maskChannelUrl`, also for other hosts whose URL is the credential).
  *
- * URLs must be https. Plain http is accepted only for hosts ending in `.test`, `localhost` and
- * 127.0.0.1, so local tests and demos can point a channel at a local receiver.
+ * URLs must be https to a public host (`channel-url.ts`: no private, link-local or internal
+ * address or name; loopback only with ALLOW_LOOPBACK_ALERT_URLS=true, for local development).
  */
 import { desc, eq } from "drizzle-orm";
 import { drizzle } from "drizzle-orm/d1";
 import { z } from "zod";
 import { alertChannels } from "../db/schema";
 import { ApiError } from "../http/errors";
-import { REDACTED, redactQuery } from "../ingest/redact";
 import { SERVICE_NAME } from "../services/config";
+import { channelUrlProblems, maskChannelUrl, type AlertUrlPolicy } from "./channel-url";
 import { webhookSecretBytes } from "./sign";
+
+export { maskChannelUrl };
 
 export const CHANNEL_TYPES = ["webhook", "slack", "pagerduty"] as const;
 export type ChannelType = (typeof CHANNEL_TYPES)[number];
@@ -24,61 +26,56 @@ export type ChannelSeverity = (typeof SEVERITIES)[number];
 export const PAGERDUTY_EVENTS_URL = "https://events.pagerduty.com/v2/enqueue";
 export const CHANNEL_ID = /^ch_[a-z0-9]{16}$/;
 
-/** True for the hosts plain http is allowed to (local receivers only). */
-function isLocalHost(hostname: string): boolean {
-  const h = hostname.toLowerCase();
-  return h.endsWith(".test") || h === "localhost" || h === "127.0.0.1";
+function channelUrl(policy: AlertUrlPolicy) {
+  return z
+    .string()
+    .max(2048)
+    .superRefine((value, ctx) => {
+      for (const message of channelUrlProblems(value, policy)) ctx.addIssue({ code: "custom", message });
+    });
 }
 
-const channelUrl = z
-  .string()
-  .max(2048)
-  .superRefine((value, ctx) => {
-    let url: URL;
-    try {
-      url = new URL(value);
-    } catch {
-      ctx.addIssue({ code: "custom", message: "must be an absolute URL" });
-      return;
-    }
-    if (url.protocol !== "https:" && !(url.protocol === "http:" && isLocalHost(url.hostname))) {
-      ctx.addIssue({ code: "custom", message: "must be https (http only for .test, localhost and 127.0.0.1)" });
-    }
-    if (url.username || url.password) ctx.addIssue({ code: "custom", message: "must not hold credentials (user:password@)" });
-    if (url.hash) ctx.addIssue({ code: "custom", message: "must not hold a fragment" });
-  });
+function channelInputSchema(policy: AlertUrlPolicy) {
+  return z
+    .strictObject({
+      type: z.enum(CHANNEL_TYPES),
+      name: z.string().trim().min(1).max(100),
+      url: channelUrl(policy).optional(),
+      secret: z.string().min(1).max(200).optional(),
+      services: z
+        .array(z.string().regex(SERVICE_NAME, "must be a service name (1-64 characters of A-Z a-z 0-9 . _ -)"))
+        .min(1)
+        .max(100)
+        .transform((list) => [...new Set(list)])
+        .optional(),
+      min_severity: z
+        .string()
+        .transform((s) => s.toUpperCase())
+        .pipe(z.enum(SEVERITIES))
+        .default("WARNING"),
+      enabled: z.boolean().default(true),
+    })
+    .superRefine((c, ctx) => {
+      if (c.url === undefined && c.type !== "pagerduty") ctx.addIssue({ code: "custom", path: ["url"], message: `required for ${c.type} channels` });
+      if (c.secret === undefined) return;
+      if (c.type === "slack") ctx.addIssue({ code: "custom", path: ["secret"], message: "a slack channel takes no secret (the webhook URL is the credential)" });
+      if (c.type === "webhook" && !webhookSecretBytes(c.secret)) {
+        ctx.addIssue({ code: "custom", path: ["secret"], message: "must be whsec_ followed by the base64 of 24 to 64 random bytes (Standard Webhooks)" });
+      }
+      if (c.type === "pagerduty" && !/^[A-Za-z0-9]{32}$/.test(c.secret)) {
+        ctx.addIssue({ code: "custom", path: ["secret"], message: "must be the 32-character PagerDuty integration (routing) key" });
+      }
+    });
+}
 
-/** The body of `POST /v1/alert-channels` and `PUT /v1/alert-channels/:id`. */
-export const channelInput = z
-  .strictObject({
-    type: z.enum(CHANNEL_TYPES),
-    name: z.string().trim().min(1).max(100),
-    url: channelUrl.optional(),
-    secret: z.string().min(1).max(200).optional(),
-    services: z
-      .array(z.string().regex(SERVICE_NAME, "must be a service name (1-64 characters of A-Z a-z 0-9 . _ -)"))
-      .min(1)
-      .max(100)
-      .transform((list) => [...new Set(list)])
-      .optional(),
-    min_severity: z
-      .string()
-      .transform((s) => s.toUpperCase())
-      .pipe(z.enum(SEVERITIES))
-      .default("WARNING"),
-    enabled: z.boolean().default(true),
-  })
-  .superRefine((c, ctx) => {
-    if (c.url === undefined && c.type !== "pagerduty") ctx.addIssue({ code: "custom", path: ["url"], message: `required for ${c.type} channels` });
-    if (c.secret === undefined) return;
-    if (c.type === "slack") ctx.addIssue({ code: "custom", path: ["secret"], message: "a slack channel takes no secret (the webhook URL is the credential)" });
-    if (c.type === "webhook" && !webhookSecretBytes(c.secret)) {
-      ctx.addIssue({ code: "custom", path: ["secret"], message: "must be whsec_ followed by the base64 of 24 to 64 random bytes (Standard Webhooks)" });
-    }
-    if (c.type === "pagerduty" && !/^[A-Za-z0-9]{32}$/.test(c.secret)) {
-      ctx.addIssue({ code: "custom", path: ["secret"], message: "must be the 32-character PagerDuty integration (routing) key" });
-    }
-  });
+/** The body of `POST /v1/alert-channels` and `PUT /v1/alert-channels/:id` (public hosts only, as documented). */
+export const channelInput = channelInputSchema({ allowLoopback: false });
+const channelInputWithLoopback = channelInputSchema({ allowLoopback: true });
+
+/** The body schema under `policy` (loopback URLs allowed only when it says so). */
+export function channelInputFor(policy: AlertUrlPolicy): typeof channelInput {
+  return policy.allowLoopback ? channelInputWithLoopback : channelInput;
+}
 export type ChannelInput = z.output<typeof channelInput>;
 
 /** A channel as stored, secret included: for the delivery code only, never for an API answer. */
@@ -145,14 +142,6 @@ function toRow(f: ReturnType<typeof channelFields>) {
     minSeverity: f.min_severity,
     enabled: f.enabled,
   };
-}
-
-/** The URL as the API shows it: a Slack webhook's token segment and sensitive query values masked. */
-export function maskChannelUrl(type: ChannelType, url: string): string {
-  const u = new URL(url);
-  if (type === "slack") u.pathname = u.pathname.replace(/[^/]+$/, REDACTED);
-  const query = u.search.slice(1);
-  return `${u.origin}${u.pathname}${query ? `?${redactQuery(query)}` : ""}`;
 }
 
 /** The public JSON of a channel: no secret, only whether it has one. */

@@ -14,7 +14,7 @@ import type { AppEnv } from "../http/types";
 import { parseOr400, readJsonBody } from "../http/validate";
 import {
   channelFields,
-  channelInput,
+  channelInputFor,
   createChannel,
   deleteChannel,
   getChannel,
@@ -23,6 +23,7 @@ import {
   toApiChannel,
   type StoredChannel,
 } from "./channels";
+import { alertUrlPolicy } from "./channel-url";
 import type { AlertMessage } from "./payloads";
 import { deliver, recordDelivery } from "./send";
 
@@ -46,7 +47,7 @@ function newMessageId(): string {
 export const alertChannelsApp = new Hono<AppEnv>()
   .use(requireKey("admin"))
   .post("/", async (c) => {
-    const input = parseOr400(channelInput, await readJsonBody(c.req.raw), "alert channel");
+    const input = parseOr400(channelInputFor(alertUrlPolicy(c.env)), await readJsonBody(c.req.raw), "alert channel");
     const channel = await createChannel(c.env.DB, channelFields(input));
     return c.json(toApiChannel(channel), 201);
   })
@@ -66,7 +67,8 @@ export const alertChannelsApp = new Hono<AppEnv>()
     if (body !== null && typeof body === "object" && "url" in body && body.url === toApiChannel(stored).url) {
       (body as { url: unknown }).url = stored.url;
     }
-    const input = parseOr400(channelInput, body, "alert channel");
+    // A stored URL sent back as read is checked again: one the policy now refuses must be replaced.
+    const input = parseOr400(channelInputFor(alertUrlPolicy(c.env)), body, "alert channel");
     const channel = await replaceChannel(c.env.DB, stored.id, channelFields(input, stored));
     if (!channel) throw new ApiError(404, "alert_channel_not_found", `no alert channel ${stored.id}`);
     return c.json(toApiChannel(channel));
@@ -81,7 +83,8 @@ export const alertChannelsApp = new Hono<AppEnv>()
     const channel = await channelOr404(c.env.DB, c.req.param("id"));
     const now = Date.now();
     const message: AlertMessage = { id: newMessageId(), event: "test", timestamp: now, incident: null, dashboard_url: dashboardUrl(c.env) };
-    const result = await deliver(channel, message);
+    // deliver() checks the URL again: a channel stored before a policy change is refused, not sent.
+    const result = await deliver(channel, message, undefined, alertUrlPolicy(c.env));
     await recordDelivery(c.env.DB, {
       message_id: message.id,
       channel_id: channel.id,

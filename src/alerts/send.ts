@@ -2,12 +2,16 @@
  * One delivery attempt of one message to one channel. Bounded: 10 s for the whole exchange,
  * redirects are not followed (a 3xx is a failure: a receiver that moved must be reconfigured,
  * and a redirect must not carry a signed alert somewhere else), and at most 4 KiB of the
- * response body is read, then dropped. Never throws: the result says what happened.
+ * response body is read, then dropped. The channel URL is checked against the URL policy again
+ * before anything is sent (a channel stored under an older policy, or written to D1 directly, is
+ * refused here). Never throws: the result says what happened.
  */
+import { env } from "cloudflare:workers";
 import { drizzle } from "drizzle-orm/d1";
 import { alertDeliveries } from "../db/schema";
 import { log } from "../http/log";
 import { REDACTED, scrubOutgoingText } from "../ingest/redact";
+import { alertUrlPolicy, channelUrlProblems, type AlertUrlPolicy } from "./channel-url";
 import { maskChannelUrl, type StoredChannel } from "./channels";
 import { buildRequest, type AlertMessage } from "./payloads";
 
@@ -68,14 +72,18 @@ function describe(err: unknown, timeoutMs: number, channel: StoredChannel): stri
   return maskChannelInError(channel, text).slice(0, ERROR_MAX_CHARS);
 }
 
-/** Sends `message` to `channel` once; 2xx is delivered. `fetcher` is replaceable for tests. */
+/**
+ * Sends `message` to `channel` once; 2xx is delivered. `fetcher` is replaceable for tests; the
+ * URL policy defaults to the worker's own setting (`ALLOW_LOOPBACK_ALERT_URLS`).
+ */
 export async function deliver(
   channel: StoredChannel,
   message: AlertMessage,
   fetcher: Fetch = (request) => fetch(request),
-  opts: { timeoutMs?: number } = {},
+  opts: { timeoutMs?: number } & Partial<AlertUrlPolicy> = {},
 ): Promise<DeliveryResult> {
   const timeoutMs = opts.timeoutMs ?? DELIVERY_TIMEOUT_MS;
+  const policy = { allowLoopback: opts.allowLoopback ?? alertUrlPolicy(env).allowLoopback };
   const started = Date.now();
   const done = (status: number | null, error: string | null): DeliveryResult => ({
     ok: error === null,
@@ -83,6 +91,8 @@ export async function deliver(
     error,
     duration_ms: Date.now() - started,
   });
+  const problems = channelUrlProblems(channel.url, policy);
+  if (problems.length > 0) return done(null, maskChannelInError(channel, `not sent: the channel URL ${problems.join("; ")}`).slice(0, ERROR_MAX_CHARS));
   let request: Request;
   try {
     const built = await buildRequest(channel, message, started);

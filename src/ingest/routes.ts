@@ -3,12 +3,11 @@
  * Durable Objects in `waitUntil` (or before answering with `?sync=1`).
  */
 import { Hono } from "hono";
-import { bodyLimit } from "hono/body-limit";
 import { requireKey } from "../auth/keys";
 import { switches } from "../control/switches";
 import { ApiError, errorBody } from "../http/errors";
 import type { AppEnv } from "../http/types";
-import { MAX_BODY_BYTES, parseLogBody } from "./body";
+import { parseLogBody } from "./body";
 import { ingestCounters } from "./counters";
 import { coalesceHandOff } from "./coalescer";
 import { handOff } from "./handoff";
@@ -22,17 +21,14 @@ export function retentionMs(env: Env): number {
   return (Number.isFinite(days) && days > 0 ? days : 7) * DAY_MS;
 }
 
+/** The 400 for a batch in which every record was rejected, with the same `rejected` list a 202 carries. */
+export function allRejected(rejected: unknown[]): ApiError {
+  return new ApiError(400, "invalid_records", `every record was rejected (${rejected.length}): nothing was stored`, { accepted: 0, rejected });
+}
+
 export const ingestApp = new Hono<AppEnv>().post(
   "/",
   requireKey("ingest"),
-  bodyLimit({
-    maxSize: MAX_BODY_BYTES,
-    onError: () => {
-      throw new ApiError(413, "payload_too_large", `the body exceeds ${MAX_BODY_BYTES} bytes`, {
-        max_bytes: MAX_BODY_BYTES,
-      });
-    },
-  }),
   async (c) => {
     // Paused by the operator: refuse (503 + Retry-After) so that clients keep and resend their records.
     if (!(await switches(c.env.DB)).ingestion) {
@@ -60,6 +56,8 @@ export const ingestApp = new Hono<AppEnv>().post(
     ingestCounters.requests++;
     ingestCounters.accepted += accepted.length;
     ingestCounters.rejected += rejected.length;
+    // Nothing to store: a client error, not an acceptance (a 202 would hide that every record was refused).
+    if (accepted.length === 0) throw allRejected(rejected);
 
     const sync = c.req.query("sync");
     if (sync === "1" || sync === "true") {

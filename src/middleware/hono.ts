@@ -79,6 +79,21 @@ function resolveKey<B>(value: FromEnv<B, string> | undefined, env: B): string | 
 }
 
 /** Runs `work` after the response in this request's own context (or unattended without one, as under `app.request`). */
+/**
+ * The number of rejected records in a monitor answer: `rejected` of a 202, or (`allRejected`)
+ * `error.details.rejected` of a 400 `invalid_records`; null when the answer holds no such list.
+ */
+function rejectedList(text: string, allRejected: boolean): number | null {
+  try {
+    const body = JSON.parse(text) as { rejected?: unknown; error?: { code?: unknown; details?: { rejected?: unknown } } };
+    const list = allRejected ? (body.error?.code === "invalid_records" ? body.error.details?.rejected : undefined) : body.rejected;
+    return Array.isArray(list) ? list.length : null;
+  } catch {
+    // A 2xx without the usual JSON: the records were taken.
+    return null;
+  }
+}
+
 function inBackground(c: Context, work: Promise<void>): void {
   try {
     c.executionCtx.waitUntil(work);
@@ -130,14 +145,10 @@ export function monitor<B extends object = object>(options: MonitorOptions<B>): 
       const init: RequestInit = { method: "POST", headers, body, signal: AbortSignal.timeout(timeoutMs) };
       const res = await withDeadline(binding ? binding.fetch(url, init) : fetch(url, init), timeoutMs);
       const text = await withDeadline(res.text(), timeoutMs);
-      if (!res.ok) throw new Error(`the monitor answered ${res.status}: ${text.slice(0, 200)}`);
-      let rejected = 0;
-      try {
-        const body = JSON.parse(text) as { rejected?: unknown };
-        if (Array.isArray(body.rejected)) rejected = body.rejected.length;
-      } catch {
-        // A 2xx without the usual JSON: the records were taken.
-      }
+      // Every record rejected is a 400 `invalid_records` with the rejected list: counted as rejected, not failed.
+      const allRejected = res.status === 400 ? rejectedList(text, true) : null;
+      if (!res.ok && allRejected === null) throw new Error(`the monitor answered ${res.status}: ${text.slice(0, 200)}`);
+      const rejected = allRejected ?? rejectedList(text, false) ?? 0;
       stats.sent += batch.length - rejected;
       stats.rejected += rejected;
     } catch (err) {

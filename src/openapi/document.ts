@@ -55,6 +55,7 @@ function operation(route: RouteDoc, method: string): JsonSchema {
   const responses: Record<string, JsonSchema> = {};
   for (const [status, r] of Object.entries(route.responses)) responses[status] = response(r);
   if (route.query || route.body || route.params) responses["400"] ??= { $ref: "#/components/responses/BadRequest" };
+  if (route.body) responses["413"] ??= { $ref: "#/components/responses/PayloadTooLarge" };
   if (route.scope !== "none") {
     responses["401"] ??= { $ref: "#/components/responses/Unauthorized" };
     responses["503"] ??= { $ref: "#/components/responses/AuthNotConfigured" };
@@ -114,6 +115,7 @@ export function buildDocument(version: string, routes: readonly RouteDoc[] = ROU
       schemas,
       responses: {
         BadRequest: errorResponse("invalid query, parameters or body (`invalid_request`, with field messages in `details`)"),
+        PayloadTooLarge: errorResponse("body over the route's limit, 64 KiB unless stated (`payload_too_large`, `details.max_bytes`)"),
         Unauthorized: errorResponse("missing or wrong bearer key (`unauthorized`)"),
         AuthNotConfigured: errorResponse("no key of this scope is configured (`auth_not_configured`, naming the secret)"),
       },

@@ -105,7 +105,8 @@ export const ROUTES: RouteDoc[] = [
     },
     responses: {
       202: { description: "accepted (records failing validation are listed, the others kept)", schema: obj({ accepted: int, rejected: list(obj({ index: int, errors: list(str) })), stored: int, duplicates: int, stored_directly_in_d1: int }) },
-      413: { description: "body over 1 MiB" },
+      400: { description: "not JSON or NDJSON (`invalid_body`), or every record rejected (`invalid_records`, with `details.rejected` as in a 202)" },
+      413: { description: "body over 1 MiB (`payload_too_large`) or more than 1,000 records (`too_many_records`)" },
       503: { description: "ingestion paused by the operator (`Retry-After`), or storage unavailable with `?sync=1`" },
     },
   },
@@ -116,7 +117,7 @@ export const ROUTES: RouteDoc[] = [
     body: { schema: exportTraceRequest, contentTypes: ["application/json"] },
     responses: {
       200: { description: "`{}` when every span was taken; OTLP's partial success naming the refused spans otherwise", schema: obj({ partialSuccess: obj({ rejectedSpans: int, errorMessage: str }) }) },
-      400: { description: "not an OTLP JSON ExportTraceServiceRequest" },
+      400: { description: "not an OTLP JSON ExportTraceServiceRequest (`invalid_body`), or every span refused (`invalid_records`)" },
       413: { description: "body over 1 MiB, or more than 1,000 spans" },
       415: { description: "not JSON (OTLP/protobuf is not supported)" },
       503: { description: "ingestion paused by the operator (`Retry-After`)" },

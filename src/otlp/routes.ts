@@ -2,14 +2,15 @@
  * `POST /v1/otlp/v1/traces`: OTLP/HTTP with the JSON encoding, so that an OpenTelemetry SDK or
  * Collector exports straight to the monitor (endpoint `<base>/v1/otlp`, ingest key as a bearer
  * header). Server spans take the ingest path; the answer is OTLP's own: `{}` when every span was
- * taken, `partialSuccess` naming the refused ones otherwise (exporters log it and do not retry).
+ * taken, `partialSuccess` naming the refused ones when some were taken (exporters log it and do
+ * not retry), and `400 invalid_records` when every span was refused.
  */
 import { Hono } from "hono";
-import { bodyLimit } from "hono/body-limit";
 import { requireKey } from "../auth/keys";
 import { switches } from "../control/switches";
 import { ApiError, errorBody } from "../http/errors";
 import type { AppEnv } from "../http/types";
+import { payloadTooLarge } from "../http/body-limit";
 import { zodMessages } from "../http/validate";
 import { MAX_BODY_BYTES, MAX_RECORDS } from "../ingest/body";
 import { coalesceHandOff } from "../ingest/coalescer";
@@ -17,10 +18,10 @@ import { ingestCounters } from "../ingest/counters";
 import { retentionMs } from "../ingest/routes";
 import { countSpans, exportTraceRequest, partialSuccessMessage, spansToRecords } from "./spans";
 
-const tooLarge = () =>
-  new ApiError(413, "payload_too_large", `the body exceeds ${MAX_BODY_BYTES} bytes`, { max_bytes: MAX_BODY_BYTES });
+// The body as sent is bounded by the API's body limit (src/http/body-limit.ts); this bounds it inflated.
+const tooLarge = () => payloadTooLarge(MAX_BODY_BYTES);
 
-/** Reads a body of at most MAX_BODY_BYTES, gunzipping it when it is gzip (the Collector's default). */
+/** Reads a body (at most MAX_BODY_BYTES: the API's body limit), gunzipping it when it is gzip (the Collector's default). */
 async function readBody(req: Request): Promise<string> {
   const raw = new Uint8Array(await req.arrayBuffer());
   const gzip = /\bgzip\b/i.test(req.headers.get("Content-Encoding") ?? "") && raw[0] === 0x1f && raw[1] === 0x8b;
@@ -51,12 +52,6 @@ async function readBody(req: Request): Promise<string> {
 export const otlpApp = new Hono<AppEnv>().post(
   "/v1/traces",
   requireKey("ingest"),
-  bodyLimit({
-    maxSize: MAX_BODY_BYTES,
-    onError: () => {
-      throw tooLarge();
-    },
-  }),
   async (c) => {
     const type = c.req.header("Content-Type") ?? "";
     if (!/^application\/json\s*(;|$)/i.test(type)) {
@@ -96,6 +91,11 @@ export const otlpApp = new Hono<AppEnv>().post(
     const send = coalesceHandOff(c.env, batch.records);
     if (send) c.executionCtx.waitUntil(send);
     if (batch.rejected.length === 0) return c.json({}, 200);
+    // OTLP's partial success is for a request accepted in part; one whose every span was refused
+    // (and none skipped) is bad data, which the specification answers with a 400 (not retried).
+    if (batch.records.length === 0 && batch.skipped === 0) {
+      throw new ApiError(400, "invalid_records", partialSuccessMessage(batch.rejected), { accepted: 0, rejected: batch.rejected });
+    }
     return c.json({ partialSuccess: { rejectedSpans: batch.rejected.length, errorMessage: partialSuccessMessage(batch.rejected) } }, 200);
   },
 );

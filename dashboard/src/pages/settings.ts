@@ -236,7 +236,7 @@ export const settingsPage: Mount = (ctx) => {
         },
         labelled("Type", select("type", [["webhook", "Webhook"], ["slack", "Slack"], ["pagerduty", "PagerDuty"]], "webhook")),
         labelled("Name", h("input", { name: "name", required: true })),
-        labelled("URL", h("input", { name: "url", type: "url", placeholder: "https://hooks.example/..." }), "not for PagerDuty"),
+        labelled("URL", h("input", { name: "url", type: "url", placeholder: "https://hooks.example.com/..." }), "not for PagerDuty"),
         labelled("Secret", h("input", { name: "secret", type: "password", autocomplete: "off" }), "webhook: whsec_…; PagerDuty: routing key"),
         labelled("Services", h("input", { name: "services", placeholder: "all" }), "comma-separated, blank for all"),
         labelled("Minimum severity", select("min_severity", [["WARNING", "Warning"], ["CRITICAL", "Critical"]], "WARNING")),
