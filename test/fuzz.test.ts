@@ -97,9 +97,9 @@ beforeAll(async () => {
     await admin("PUT", `/v1/services/${name}`, { origin: "https://origin.test/base", hostnames: [`${name}.fuzz.test`], timeout_ms: 1000, recording: { sample_rate: 2 } });
     await admin("PUT", `/v1/services/${name}/detection`, { slo: { availability: 0.995 }, thresholds: { p95_ms: 800 }, endpoints: { "GET /items/:id": { thresholds: { error_rate: 0.1 } } } });
   }
-  kept.channels.push(await createChannel("kept-webhook", { type: "webhook", url: "https://hooks.fuzz.test/kept", secret: WEBHOOK_SECRET }));
+  kept.channels.push(await createChannel("kept-webhook", { type: "webhook", url: "https://hooks.fuzz.example.com/kept", secret: WEBHOOK_SECRET }));
   kept.channels.push(await createChannel("kept-slack", { type: "slack", url: "https://hooks.slack.com/services/T0/B0/keptsecret" }));
-  const victim = await createChannel("victim", { type: "webhook", url: "https://hooks.fuzz.test/victim", secret: WEBHOOK_SECRET });
+  const victim = await createChannel("victim", { type: "webhook", url: "https://hooks.fuzz.example.com/victim", secret: WEBHOOK_SECRET });
   await admin("PUT", "/v1/control/switches", { ingestion: true, proxy_recording: true, probes: true });
   Object.assign(known, {
     name: [KEPT_SERVICE, VICTIM_SERVICE, ...VAR_SERVICES],
