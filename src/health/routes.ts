@@ -6,7 +6,11 @@ import { Hono } from "hono";
 import { switches, switchesKnown } from "../control/switches";
 import pkg from "../../package.json";
 import type { AppEnv } from "../http/types";
+import { capsReport } from "../ingest/caps";
 import { ingestCounters } from "../ingest/counters";
+import { admissionSettings } from "../monitor/route-admission";
+import { DEFAULT_MAX_ROUTES } from "../monitor/service-registry";
+import { serviceDirectory } from "../services/store";
 
 /** The newest migration in `migrations/`; a test keeps this in step with the folder. */
 export const LATEST_MIGRATION = "0006_endpoint_metrics.sql";
@@ -33,6 +37,35 @@ export async function checkDb(db: D1Database): Promise<DbCheck> {
   }
 }
 
+const DAY_MS = 24 * 60 * 60 * 1000;
+const iso = (e: { service: string; at: number }) => ({ service: e.service, at: new Date(e.at).toISOString() });
+
+/**
+ * The cardinality caps and the ones reached in the last day (`reached` true when any was):
+ * MAX_SERVICES, the route cap per service and the rate of new proxied routes. `known` false:
+ * the catalog could not be read.
+ */
+async function capsStatus(env: Env, waitUntil: (p: Promise<unknown>) => void) {
+  const s = admissionSettings(env, DEFAULT_MAX_ROUTES);
+  const limits = {
+    max_routes_per_service: s.maxRoutes,
+    route_ttl_days: s.ttlMs / DAY_MS,
+    proxy_routes_per_hour: s.ratePerHour,
+    proxy_routes_burst: s.burst,
+  };
+  const configured = [...(await serviceDirectory(env, waitUntil)).byName.keys()];
+  const report = await capsReport(env, configured);
+  if (!report) return { known: false, reached: false, ...limits };
+  return {
+    known: true,
+    reached: report.services.reached || report.route_cap_reached.length > 0 || report.route_rate_limited.length > 0,
+    ...limits,
+    services: { ...report.services, refused_at: report.services.refused_at === null ? null : new Date(report.services.refused_at).toISOString() },
+    route_cap_reached: report.route_cap_reached.map(iso),
+    route_rate_limited: report.route_rate_limited.map(iso),
+  };
+}
+
 export const healthApp = new Hono<AppEnv>()
   .get("/", async (c) =>
     c.json({
@@ -43,6 +76,7 @@ export const healthApp = new Hono<AppEnv>()
       // The operator's switches (cached for a few seconds); `switches_known` false: D1 could not be read.
       switches: await switches(c.env.DB),
       switches_known: switchesKnown(),
+      caps: await capsStatus(c.env, (p) => c.executionCtx.waitUntil(p)),
     }),
   )
   .get("/live", (c) => c.json({ status: "ok" }))

@@ -8,8 +8,10 @@ import { requireKey } from "../auth/keys";
 import { switches } from "../control/switches";
 import { ApiError, errorBody } from "../http/errors";
 import type { AppEnv } from "../http/types";
+import { serviceDirectory } from "../services/store";
 import { MAX_BODY_BYTES, parseLogBody } from "./body";
 import { ingestCounters } from "./counters";
+import { maxServices, refusedServiceNames } from "./caps";
 import { coalesceHandOff } from "./coalescer";
 import { handOff } from "./handoff";
 import { normaliseRecord, type LogRecord } from "./record";
@@ -20,6 +22,38 @@ const DAY_MS = 24 * 60 * 60 * 1000;
 export function retentionMs(env: Env): number {
   const days = Number(env.RAW_RETENTION_DAYS);
   return (Number.isFinite(days) && days > 0 ? days : 7) * DAY_MS;
+}
+
+/**
+ * Moves the accepted records of services MAX_SERVICES refuses to `rejected` (in place), each
+ * with a per-record error; configured services always pass.
+ */
+async function refuseServicesPastCap(
+  env: Env,
+  accepted: LogRecord[],
+  acceptedIndexes: number[],
+  rejected: { index: number; errors: string[] }[],
+  waitUntil: (p: Promise<unknown>) => void,
+): Promise<void> {
+  if (accepted.length === 0) return;
+  const configured = [...(await serviceDirectory(env, waitUntil)).byName.keys()];
+  const refused = await refusedServiceNames(env, accepted.map((r) => r.service), configured);
+  if (refused.size === 0) return;
+  const max = maxServices(env);
+  let kept = 0;
+  accepted.forEach((r, i) => {
+    const index = acceptedIndexes[i] ?? i;
+    if (refused.has(r.service)) {
+      rejected.push({ index, errors: [`service: the monitor already holds MAX_SERVICES (${max}) services; this one is new`] });
+    } else {
+      accepted[kept] = r;
+      acceptedIndexes[kept] = index;
+      kept++;
+    }
+  });
+  accepted.length = kept;
+  acceptedIndexes.length = kept;
+  rejected.sort((a, b) => a.index - b.index);
 }
 
 export const ingestApp = new Hono<AppEnv>().post(
@@ -57,6 +91,7 @@ export const ingestApp = new Hono<AppEnv>().post(
       }
       else rejected.push({ index, errors: result.errors });
     });
+    await refuseServicesPastCap(c.env, accepted, acceptedIndexes, rejected, (p) => c.executionCtx.waitUntil(p));
     ingestCounters.requests++;
     ingestCounters.accepted += accepted.length;
     ingestCounters.rejected += rejected.length;
