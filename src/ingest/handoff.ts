@@ -78,7 +78,7 @@ export async function capRoutes(env: Env, records: LogRecord[], now = Date.now()
     } else asks.set(r.route, { route: r.route, vouched, exists });
   }
   if (asksByService.size === 0) return;
-  const settings = admissionSettings(env, DEFAULT_MAX_ROUTES);
+  const settings = { ...admissionSettings(env, DEFAULT_MAX_ROUTES), now };
   const answers = new Map<string, Record<string, string>>();
   await Promise.all(
     [...asksByService].map(async ([service, asks]) => {
