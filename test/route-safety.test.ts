@@ -141,7 +141,7 @@ describe("proxied routes are admitted only when shown, at a bounded rate", () =>
     const c = await caps(over);
     expect(c.reached).toBe(true);
     expect(c.route_rate_limited.map((e) => e.service)).toContain("rs-junk200");
-  });
+  }, 30_000);
 });
 
 describe("route expiry", () => {
