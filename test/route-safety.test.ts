@@ -203,6 +203,49 @@ describe("MAX_SERVICES", () => {
     expect(c.services).toMatchObject({ max: start.services.count + 2, count: start.services.count + 2, reached: true });
     expect(c.services.refused_at).toEqual(expect.any(String));
   });
+
+  it("OTLP spans of a new service past the cap are refused in partialSuccess", async () => {
+    const start = await caps();
+    const over: Overrides = { MAX_SERVICES: String(start.services.count) };
+    const now = BigInt(Date.now() - 2000) * 1_000_000n;
+    const body = {
+      resourceSpans: [
+        {
+          resource: { attributes: [{ key: "service.name", value: { stringValue: "rs-otlp-new" } }] },
+          scopeSpans: [
+            {
+              spans: [
+                {
+                  traceId: "5b8efff798038103d269b633813fc60c",
+                  spanId: "00000000000000aa",
+                  name: "GET /x",
+                  kind: 2,
+                  startTimeUnixNano: now.toString(),
+                  endTimeUnixNano: (now + 5_000_000n).toString(),
+                  attributes: [
+                    { key: "http.request.method", value: { stringValue: "GET" } },
+                    { key: "url.path", value: { stringValue: "/x" } },
+                    { key: "http.response.status_code", value: { intValue: "200" } },
+                  ],
+                },
+              ],
+            },
+          ],
+        },
+      ],
+    };
+    const res = await one(
+      "/v1/otlp/v1/traces",
+      { method: "POST", headers: { Authorization: `Bearer ${INGEST_KEY}`, "Content-Type": "application/json" }, body: JSON.stringify(body) },
+      over,
+    );
+    expect(res.status).toBe(200);
+    const answer = JSON.parse(res.body) as { partialSuccess?: { rejectedSpans: number; errorMessage: string } };
+    expect(answer.partialSuccess?.rejectedSpans).toBe(1);
+    expect(answer.partialSuccess?.errorMessage).toMatch(/MAX_SERVICES/);
+    await flushAll();
+    expect(await countLogs("rs-otlp-new")).toBe(0);
+  });
 });
 
 describe("/health", () => {

@@ -9,6 +9,8 @@ import { withTimeout } from "../http/timeout";
 import type { CapKind, CapReport } from "../monitor/service-catalog";
 import { DEFAULT_MAX_SERVICES } from "../monitor/service-catalog";
 import { CATALOG_NAME, type Admission, type ServiceRegistry } from "../monitor/service-registry";
+import { serviceDirectory } from "../services/store";
+import type { LogRecord } from "./record";
 
 const CATALOG_TIMEOUT_MS = 3000;
 /** A refused service is not asked about again for this long (another may have been freed by then). */
@@ -66,6 +68,24 @@ export async function refusedServiceNames(env: Env, names: Iterable<string>, con
     log("warn", "service_cap_unavailable", { services: unknown.length, message: err instanceof Error ? err.message : String(err) });
   }
   return refused;
+}
+
+/** The error of a record refused by MAX_SERVICES. */
+export function serviceCapError(env: Env): string {
+  return `service: the monitor already holds MAX_SERVICES (${maxServices(env)}) services; this one is new`;
+}
+
+/** Splits records into the ones MAX_SERVICES lets through and the ones it refuses (OTLP, tail). */
+export async function splitByServiceCap(
+  env: Env,
+  records: LogRecord[],
+  waitUntil?: (p: Promise<unknown>) => void,
+): Promise<{ kept: LogRecord[]; refused: LogRecord[] }> {
+  if (records.length === 0) return { kept: records, refused: [] };
+  const configured = [...(await serviceDirectory(env, waitUntil)).byName.keys()];
+  const no = await refusedServiceNames(env, records.map((r) => r.service), configured);
+  if (no.size === 0) return { kept: records, refused: [] };
+  return { kept: records.filter((r) => !no.has(r.service)), refused: records.filter((r) => no.has(r.service)) };
 }
 
 async function note(env: Env, kind: CapKind, service: string, now: number): Promise<void> {

@@ -11,7 +11,7 @@ import type { AppEnv } from "../http/types";
 import { serviceDirectory } from "../services/store";
 import { MAX_BODY_BYTES, parseLogBody } from "./body";
 import { ingestCounters } from "./counters";
-import { maxServices, refusedServiceNames } from "./caps";
+import { refusedServiceNames, serviceCapError } from "./caps";
 import { coalesceHandOff } from "./coalescer";
 import { handOff } from "./handoff";
 import { normaliseRecord, type LogRecord } from "./record";
@@ -39,12 +39,12 @@ async function refuseServicesPastCap(
   const configured = [...(await serviceDirectory(env, waitUntil)).byName.keys()];
   const refused = await refusedServiceNames(env, accepted.map((r) => r.service), configured);
   if (refused.size === 0) return;
-  const max = maxServices(env);
+  const error = serviceCapError(env);
   let kept = 0;
   accepted.forEach((r, i) => {
     const index = acceptedIndexes[i] ?? i;
     if (refused.has(r.service)) {
-      rejected.push({ index, errors: [`service: the monitor already holds MAX_SERVICES (${max}) services; this one is new`] });
+      rejected.push({ index, errors: [error] });
     } else {
       accepted[kept] = r;
       acceptedIndexes[kept] = index;
