@@ -27,11 +27,12 @@ export const ATTEMPT_TIMEOUT_MS = 5000;
  * What the registry answered in this isolate: per service, route -> the route it is counted
  * under and until when the answer may be used. An admitted route is used for up to a day (then
  * asked about again, which keeps it from expiring); a vouched route refused by the cap for a
- * minute; an unvouched refusal is not kept (the next record of that route may show it exists).
+ * minute; an unvouched refusal for a minute too, but `weak`: only for records that show nothing
+ * either (a repeated 404), since the next record of that route may show it exists.
  * Only the registry decides: a route this isolate has not asked about is asked about, even when
  * the service is full, since another isolate may have admitted it before the cap was reached.
  */
-const routeAnswers = new Map<string, Map<string, { countedAs: string; until: number }>>();
+const routeAnswers = new Map<string, Map<string, { countedAs: string; until: number; weak: boolean }>>();
 const MAX_CACHED_SERVICES = 1000;
 const MAX_CACHED_ROUTES_PER_SERVICE = 4000;
 const REFUSAL_CACHE_MS = 60_000;
@@ -48,8 +49,8 @@ function remember(service: string, answers: Record<string, string>, asks: Map<st
     routeAnswers.set(service, cache);
   }
   for (const [route, countedAs] of Object.entries(answers)) {
-    if (countedAs === route) cache.set(route, { countedAs, until: now + touchMs });
-    else if (asks.get(route)?.vouched) cache.set(route, { countedAs, until: now + REFUSAL_CACHE_MS });
+    if (countedAs === route) cache.set(route, { countedAs, until: now + touchMs, weak: false });
+    else cache.set(route, { countedAs, until: now + REFUSAL_CACHE_MS, weak: !asks.get(route)?.vouched });
   }
 }
 
@@ -62,15 +63,15 @@ export async function capRoutes(env: Env, records: LogRecord[], now = Date.now()
   const asksByService = new Map<string, Map<string, RouteAsk>>();
   for (const r of records) {
     if (r.route === OVERFLOW_ROUTE) continue;
+    const vouched = r.source !== "proxy";
+    const exists = vouched || showsRouteExists(r.status, r.ttfb_ms !== null);
     const known = routeAnswers.get(r.service)?.get(r.route);
-    if (known !== undefined && known.until > now) {
+    if (known !== undefined && known.until > now && (!known.weak || !exists)) {
       r.route = known.countedAs;
       continue;
     }
     let asks = asksByService.get(r.service);
     if (!asks) asksByService.set(r.service, (asks = new Map()));
-    const vouched = r.source !== "proxy";
-    const exists = vouched || showsRouteExists(r.status, r.ttfb_ms !== null);
     const ask = asks.get(r.route);
     if (ask) {
       ask.vouched ||= vouched;
