@@ -8,7 +8,7 @@ import worker from "../src/index";
 import { capRoutes } from "../src/ingest/handoff";
 import { resetCapCaches } from "../src/ingest/caps";
 import type { LogRecord } from "../src/ingest/record";
-import { ADMIN_KEY, BASE, INGEST_KEY, countLogs, flushAll, record } from "./helpers";
+import { ADMIN_KEY, BASE, INGEST_KEY, READ_KEY, countLogs, flushAll, record } from "./helpers";
 
 type Overrides = Partial<Record<"MAX_ROUTES_PER_SERVICE" | "PROXY_ROUTES_BURST" | "PROXY_ROUTES_PER_HOUR" | "MAX_SERVICES" | "ROUTE_TTL_DAYS", string>>;
 
@@ -65,13 +65,13 @@ interface Caps {
   reached: boolean;
   max_routes_per_service: number;
   services: { max: number; count: number; reached: boolean; refused_at: string | null };
-  route_cap_reached: { service: string; at: string }[];
-  route_rate_limited: { service: string; at: string }[];
+  route_cap_reached: { service?: string; at: string }[];
+  route_rate_limited: { service?: string; at: string }[];
 }
 
-async function caps(over: Overrides = {}): Promise<Caps> {
+async function caps(over: Overrides = {}, key: string | null = READ_KEY): Promise<Caps> {
   resetCapCaches();
-  const res = await one("/health", {}, over);
+  const res = await one("/health", key ? { headers: { Authorization: `Bearer ${key}` } } : {}, over);
   expect(res.status).toBe(200);
   return (JSON.parse(res.body) as { caps: Caps }).caps;
 }
@@ -261,5 +261,10 @@ describe("/health", () => {
     expect(c.known).toBe(true);
     expect(c.max_routes_per_service).toBe(5);
     expect(c.route_cap_reached.map((e) => e.service)).toContain("rs-full");
+    // Without a read key /health says when, not which service (it is public).
+    const anonymous = await caps({}, null);
+    expect(anonymous.reached).toBe(true);
+    expect(anonymous.route_cap_reached.length).toBeGreaterThan(0);
+    expect(anonymous.route_cap_reached.every((e) => e.service === undefined && typeof e.at === "string")).toBe(true);
   });
 });

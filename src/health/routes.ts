@@ -5,6 +5,7 @@
 import { Hono } from "hono";
 import { switches, switchesKnown } from "../control/switches";
 import pkg from "../../package.json";
+import { keysFor, matchesAnyKey } from "../auth/keys";
 import type { AppEnv } from "../http/types";
 import { capsReport } from "../ingest/caps";
 import { ingestCounters } from "../ingest/counters";
@@ -38,14 +39,22 @@ export async function checkDb(db: D1Database): Promise<DbCheck> {
 }
 
 const DAY_MS = 24 * 60 * 60 * 1000;
-const iso = (e: { service: string; at: number }) => ({ service: e.service, at: new Date(e.at).toISOString() });
+
+/** True when the request carries a read or admin key: only then does /health name services. */
+async function mayReadNames(env: Env, authorization: string | undefined): Promise<boolean> {
+  const token = /^Bearer\s+(\S+)\s*$/i.exec(authorization ?? "")?.[1];
+  const { keys } = keysFor(env, "read");
+  return token !== undefined && keys.length > 0 && (await matchesAnyKey(token, keys));
+}
 
 /**
  * The cardinality caps and the ones reached in the last day (`reached` true when any was):
  * MAX_SERVICES, the route cap per service and the rate of new proxied routes. `known` false:
- * the catalog could not be read.
+ * the catalog could not be read. Services are named only for a read or admin key (/health is
+ * public; an ingest-only service's name is not).
  */
-async function capsStatus(env: Env, waitUntil: (p: Promise<unknown>) => void) {
+async function capsStatus(env: Env, waitUntil: (p: Promise<unknown>) => void, names: boolean) {
+  const iso = (e: { service: string; at: number }) => ({ ...(names ? { service: e.service } : {}), at: new Date(e.at).toISOString() });
   const s = admissionSettings(env, DEFAULT_MAX_ROUTES);
   const limits = {
     max_routes_per_service: s.maxRoutes,
@@ -76,7 +85,7 @@ export const healthApp = new Hono<AppEnv>()
       // The operator's switches (cached for a few seconds); `switches_known` false: D1 could not be read.
       switches: await switches(c.env.DB),
       switches_known: switchesKnown(),
-      caps: await capsStatus(c.env, (p) => c.executionCtx.waitUntil(p)),
+      caps: await capsStatus(c.env, (p) => c.executionCtx.waitUntil(p), await mayReadNames(c.env, c.req.header("Authorization"))),
     }),
   )
   .get("/live", (c) => c.json({ status: "ok" }))

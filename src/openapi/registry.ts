@@ -65,7 +65,7 @@ const proxyPathParams = proxyParams.extend({ path: z.string().describe("the path
 const jobRun: JsonSchema = obj({ job: str, rows: int, duration_ms: num, detail: {} }, "the run, as recorded in job_runs");
 const healthChecks: JsonSchema = obj({ status: { enum: ["ok", "unavailable"] }, latest_migration: str, reason: str });
 const incidentList: JsonSchema = obj({ incidents: list(obj({ id: str, service: str, method: str, route: str, severity: str, status: str, opened_at: int })) });
-const capEvents: JsonSchema = list(obj({ service: str, at: str }));
+const capEvents: JsonSchema = list(obj({ service: { ...str, description: "only with a read or admin key" }, at: str }));
 const capsSchema: JsonSchema = obj(
   {
     known: bool,
