@@ -2,12 +2,13 @@
 // real routes, routes expire, services created by ingest are capped, /health says so.
 // Requests go through the worker's own fetch (same module as the caches reset here) with the env
 // overridden where a test needs other limits. MAX_ROUTES_PER_SERVICE is 5 in vitest.config.ts.
-import { createExecutionContext, env, listDurableObjectIds, waitOnExecutionContext } from "cloudflare:test";
+import { createExecutionContext, env, listDurableObjectIds, runInDurableObject, waitOnExecutionContext } from "cloudflare:test";
 import { beforeEach, describe, expect, it } from "vitest";
 import worker from "../src/index";
 import { capRoutes } from "../src/ingest/handoff";
 import { resetCapCaches } from "../src/ingest/caps";
 import type { LogRecord } from "../src/ingest/record";
+import type { ServiceRegistry } from "../src/monitor/service-registry";
 import { ADMIN_KEY, BASE, INGEST_KEY, READ_KEY, countLogs, flushAll, record } from "./helpers";
 
 type Overrides = Partial<Record<"MAX_ROUTES_PER_SERVICE" | "PROXY_ROUTES_BURST" | "PROXY_ROUTES_PER_HOUR" | "MAX_SERVICES" | "ROUTE_TTL_DAYS", string>>;
@@ -168,6 +169,25 @@ describe("route expiry", () => {
     await capRoutes(env, late, t0 + 31 * DAY);
     expect(late[0]?.route).toBe("/new");
     expect((await registry("rs-expiry").list()).sort()).toEqual(["/new", "/r1"]);
+  });
+});
+
+describe("registry schema", () => {
+  it("a registry stored by the previous version (schema 1) keeps its routes, each with a full TTL", async () => {
+    const stub = registry("rs-v1");
+    await runInDurableObject(stub, (instance: ServiceRegistry, state) => {
+      const sql = state.storage.sql;
+      sql.exec("DROP INDEX IF EXISTS idx_routes_last_seen");
+      sql.exec("DROP TABLE routes");
+      sql.exec("CREATE TABLE routes (route TEXT PRIMARY KEY, first_seen_at INTEGER NOT NULL)");
+      sql.exec("INSERT INTO routes (route, first_seen_at) VALUES ('/old', 1)");
+      sql.exec("UPDATE meta SET value = '1' WHERE key = 'schema_version'");
+      (instance as unknown as { migrate(): void }).migrate();
+      expect(sql.exec<{ value: string }>("SELECT value FROM meta WHERE key = 'schema_version'").one().value).toBe("2");
+    });
+    expect(await stub.list()).toEqual(["/old"]);
+    const settings = { maxRoutes: 5, ttlMs: 24 * 60 * 60 * 1000, ratePerHour: 1, burst: 1 };
+    expect((await stub.decide([{ route: "/old", vouched: false, exists: false }], settings)).routes["/old"]).toBe("/old");
   });
 });
 
