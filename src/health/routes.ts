@@ -5,9 +5,14 @@
 import { Hono } from "hono";
 import { switches, switchesKnown } from "../control/switches";
 import pkg from "../../package.json";
+import { keysFor, matchesAnyKey } from "../auth/keys";
 import type { AppEnv } from "../http/types";
+import { capsReport } from "../ingest/caps";
 import { ingestCounters } from "../ingest/counters";
 import { storageState } from "../ingest/storage-state";
+import { admissionSettings } from "../monitor/route-admission";
+import { DEFAULT_MAX_ROUTES } from "../monitor/service-registry";
+import { serviceDirectory } from "../services/store";
 
 /** The newest migration in `migrations/`; a test keeps this in step with the folder. */
 export const LATEST_MIGRATION = "0007_quarantined_endpoints.sql";
@@ -34,6 +39,43 @@ export async function checkDb(db: D1Database): Promise<DbCheck> {
   }
 }
 
+const DAY_MS = 24 * 60 * 60 * 1000;
+
+/** True when the request carries a read or admin key: only then does /health name services. */
+async function mayReadNames(env: Env, authorization: string | undefined): Promise<boolean> {
+  const token = /^Bearer\s+(\S+)\s*$/i.exec(authorization ?? "")?.[1];
+  const { keys } = keysFor(env, "read");
+  return token !== undefined && keys.length > 0 && (await matchesAnyKey(token, keys));
+}
+
+/**
+ * The cardinality caps and the ones reached in the last day (`reached` true when any was):
+ * MAX_SERVICES, the route cap per service and the rate of new proxied routes. `known` false:
+ * the catalog could not be read. Services are named only for a read or admin key (/health is
+ * public; an ingest-only service's name is not).
+ */
+async function capsStatus(env: Env, waitUntil: (p: Promise<unknown>) => void, names: boolean) {
+  const iso = (e: { service: string; at: number }) => ({ ...(names ? { service: e.service } : {}), at: new Date(e.at).toISOString() });
+  const s = admissionSettings(env, DEFAULT_MAX_ROUTES);
+  const limits = {
+    max_routes_per_service: s.maxRoutes,
+    route_ttl_days: s.ttlMs / DAY_MS,
+    proxy_routes_per_hour: s.ratePerHour,
+    proxy_routes_burst: s.burst,
+  };
+  const configured = [...(await serviceDirectory(env, waitUntil)).byName.keys()];
+  const report = await capsReport(env, configured);
+  if (!report) return { known: false, reached: false, ...limits };
+  return {
+    known: true,
+    reached: report.services.reached || report.route_cap_reached.length > 0 || report.route_rate_limited.length > 0,
+    ...limits,
+    services: { ...report.services, refused_at: report.services.refused_at === null ? null : new Date(report.services.refused_at).toISOString() },
+    route_cap_reached: report.route_cap_reached.map(iso),
+    route_rate_limited: report.route_rate_limited.map(iso),
+  };
+}
+
 export const healthApp = new Hono<AppEnv>()
   .get("/", async (c) => {
     const storage = storageState();
@@ -47,6 +89,7 @@ export const healthApp = new Hono<AppEnv>()
       // The operator's switches (cached for a few seconds); `switches_known` false: D1 could not be read.
       switches: await switches(c.env.DB),
       switches_known: switchesKnown(),
+      caps: await capsStatus(c.env, (p) => c.executionCtx.waitUntil(p), await mayReadNames(c.env, c.req.header("Authorization"))),
     });
   })
   .get("/live", (c) => c.json({ status: "ok" }))

@@ -15,6 +15,8 @@ import { TimeoutError, withTimeout } from "../http/timeout";
 import type { EndpointMonitor, IngestResult } from "../monitor/endpoint-monitor";
 import type { ServiceRegistry } from "../monitor/service-registry";
 import { DEFAULT_MAX_ROUTES } from "../monitor/service-registry";
+import { admissionSettings, showsRouteExists, touchIntervalMs, type RouteAsk } from "../monitor/route-admission";
+import { noteRouteCaps } from "./caps";
 import { endpointName, type LogRecord } from "./record";
 import { OVERFLOW_ROUTE } from "./route-template";
 import { ingestCounters } from "./counters";
@@ -35,62 +37,82 @@ export const FALLBACK_TIMEOUT_MS = 5000;
 
 /**
  * What the registry answered in this isolate: per service, route -> the route it is counted
- * under (itself, or `/:other`). Only the registry decides: a route this isolate has not asked
- * about is asked about, even when the service is full, since another isolate may have admitted
- * it before the cap was reached.
+ * under and until when the answer may be used. An admitted route is used for up to a day (then
+ * asked about again, which keeps it from expiring); a vouched route refused by the cap for a
+ * minute; an unvouched refusal for a minute too, but `weak`: only for records that show nothing
+ * either (a repeated 404), since the next record of that route may show it exists.
+ * Only the registry decides: a route this isolate has not asked about is asked about, even when
+ * the service is full, since another isolate may have admitted it before the cap was reached.
  */
-const routeAnswers = new Map<string, Map<string, string>>();
+const routeAnswers = new Map<string, Map<string, { countedAs: string; until: number; weak: boolean }>>();
 const MAX_CACHED_SERVICES = 1000;
 const MAX_CACHED_ROUTES_PER_SERVICE = 4000;
-
-function maxRoutes(env: Env): number {
-  const n = Number(env.MAX_ROUTES_PER_SERVICE);
-  return Number.isInteger(n) && n > 0 ? n : DEFAULT_MAX_ROUTES;
-}
+const REFUSAL_CACHE_MS = 60_000;
 
 function registry(env: Env, service: string): DurableObjectStub<ServiceRegistry> {
   return env.SERVICE_REGISTRY.get(env.SERVICE_REGISTRY.idFromName(service));
 }
 
-function remember(service: string, answers: Record<string, string>): void {
+function remember(service: string, answers: Record<string, string>, asks: Map<string, RouteAsk>, now: number, touchMs: number): void {
   let cache = routeAnswers.get(service);
   if (!cache || cache.size > MAX_CACHED_ROUTES_PER_SERVICE) {
     if (!cache && routeAnswers.size >= MAX_CACHED_SERVICES) routeAnswers.clear();
     cache = new Map();
     routeAnswers.set(service, cache);
   }
-  for (const [route, countedAs] of Object.entries(answers)) cache.set(route, countedAs);
+  for (const [route, countedAs] of Object.entries(answers)) {
+    if (countedAs === route) cache.set(route, { countedAs, until: now + touchMs, weak: false });
+    else cache.set(route, { countedAs, until: now + REFUSAL_CACHE_MS, weak: !asks.get(route)?.vouched });
+  }
 }
 
-/** Rewrites each record's route to `/:other` when its service is past its cap of distinct routes. */
-export async function capRoutes(env: Env, records: LogRecord[]): Promise<void> {
-  const unknownByService = new Map<string, Set<string>>();
+/**
+ * Rewrites each record's route to the one it is counted under: `/:other` when its service is
+ * past its cap of distinct routes, or, for a proxied record no key vouches for, when its route
+ * was not admitted (see monitor/route-admission.ts).
+ */
+export async function capRoutes(env: Env, records: LogRecord[], now = Date.now()): Promise<void> {
+  const asksByService = new Map<string, Map<string, RouteAsk>>();
   for (const r of records) {
     if (r.route === OVERFLOW_ROUTE) continue;
+    const vouched = r.source !== "proxy";
+    const exists = vouched || showsRouteExists(r.status, r.ttfb_ms !== null);
     const known = routeAnswers.get(r.service)?.get(r.route);
-    if (known !== undefined) {
-      r.route = known;
+    if (known !== undefined && known.until > now && (!known.weak || !exists)) {
+      r.route = known.countedAs;
       continue;
     }
-    let set = unknownByService.get(r.service);
-    if (!set) unknownByService.set(r.service, (set = new Set()));
-    set.add(r.route);
+    let asks = asksByService.get(r.service);
+    if (!asks) asksByService.set(r.service, (asks = new Map()));
+    const ask = asks.get(r.route);
+    if (ask) {
+      ask.vouched ||= vouched;
+      ask.exists ||= exists;
+    } else asks.set(r.route, { route: r.route, vouched, exists });
   }
-  if (unknownByService.size === 0) return;
-  const limit = maxRoutes(env);
+  if (asksByService.size === 0) return;
+  const settings = { ...admissionSettings(env, DEFAULT_MAX_ROUTES), now };
+  const answers = new Map<string, Record<string, string>>();
   await Promise.all(
-    [...unknownByService].map(async ([service, routes]) => {
+    [...asksByService].map(async ([service, asks]) => {
       try {
-        remember(service, (await withTimeout(registry(env, service).admit([...routes], limit), REGISTRY_TIMEOUT_MS)).routes);
+        const admission = await withTimeout(registry(env, service).decide([...asks.values()], settings), REGISTRY_TIMEOUT_MS);
+        answers.set(service, admission.routes);
+        remember(service, admission.routes, asks, now, touchIntervalMs(settings.ttlMs));
+        await noteRouteCaps(env, service, admission, now);
       } catch (err) {
-        // Counting a record under its own route beats losing it: the cap is best effort here.
+        // A vouched record is counted under its own route rather than lost (the cap is best
+        // effort here); an unvouched one under `/:other`, since nothing admitted its route.
         ingestCounters.route_cap_unavailable++;
+        const fallback: Record<string, string> = {};
+        for (const ask of asks.values()) fallback[ask.route] = ask.vouched ? ask.route : OVERFLOW_ROUTE;
+        answers.set(service, fallback);
         log("warn", "route_cap_unavailable", { service, message: err instanceof Error ? err.message : String(err) });
       }
     }),
   );
   for (const r of records) {
-    const countedAs = routeAnswers.get(r.service)?.get(r.route);
+    const countedAs = answers.get(r.service)?.[r.route];
     if (countedAs !== undefined) r.route = countedAs;
   }
 }

@@ -7,8 +7,10 @@ import { requireKey } from "../auth/keys";
 import { switches } from "../control/switches";
 import { ApiError, errorBody } from "../http/errors";
 import type { AppEnv } from "../http/types";
+import { serviceDirectory } from "../services/store";
 import { parseLogBody } from "./body";
 import { ingestCounters } from "./counters";
+import { refusedServiceNames, serviceCapError } from "./caps";
 import { coalesceHandOff } from "./coalescer";
 import { handOff } from "./handoff";
 import { normaliseRecord, type LogRecord } from "./record";
@@ -24,6 +26,38 @@ export function retentionMs(env: Env): number {
 /** The 400 for a batch in which every record was rejected, with the same `rejected` list a 202 carries. */
 export function allRejected(rejected: unknown[]): ApiError {
   return new ApiError(400, "invalid_records", `every record was rejected (${rejected.length}): nothing was stored`, { accepted: 0, rejected });
+}
+
+/**
+ * Moves the accepted records of services MAX_SERVICES refuses to `rejected` (in place), each
+ * with a per-record error; configured services always pass.
+ */
+async function refuseServicesPastCap(
+  env: Env,
+  accepted: LogRecord[],
+  acceptedIndexes: number[],
+  rejected: { index: number; errors: string[] }[],
+  waitUntil: (p: Promise<unknown>) => void,
+): Promise<void> {
+  if (accepted.length === 0) return;
+  const configured = [...(await serviceDirectory(env, waitUntil)).byName.keys()];
+  const refused = await refusedServiceNames(env, accepted.map((r) => r.service), configured);
+  if (refused.size === 0) return;
+  const error = serviceCapError(env);
+  let kept = 0;
+  accepted.forEach((r, i) => {
+    const index = acceptedIndexes[i] ?? i;
+    if (refused.has(r.service)) {
+      rejected.push({ index, errors: [error] });
+    } else {
+      accepted[kept] = r;
+      acceptedIndexes[kept] = index;
+      kept++;
+    }
+  });
+  accepted.length = kept;
+  acceptedIndexes.length = kept;
+  rejected.sort((a, b) => a.index - b.index);
 }
 
 export const ingestApp = new Hono<AppEnv>().post(
@@ -53,6 +87,7 @@ export const ingestApp = new Hono<AppEnv>().post(
       }
       else rejected.push({ index, errors: result.errors });
     });
+    await refuseServicesPastCap(c.env, accepted, acceptedIndexes, rejected, (p) => c.executionCtx.waitUntil(p));
     ingestCounters.requests++;
     ingestCounters.accepted += accepted.length;
     ingestCounters.rejected += rejected.length;

@@ -66,6 +66,21 @@ const proxyPathParams = proxyParams.extend({ path: z.string().describe("the path
 const jobRun: JsonSchema = obj({ job: str, rows: int, duration_ms: num, detail: {} }, "the run, as recorded in job_runs");
 const healthChecks: JsonSchema = obj({ status: { enum: ["ok", "unavailable"] }, latest_migration: str, reason: str });
 const incidentList: JsonSchema = obj({ incidents: list(obj({ id: str, service: str, method: str, route: str, severity: str, status: str, opened_at: int })) });
+const capEvents: JsonSchema = list(obj({ service: { ...str, description: "only with a read or admin key" }, at: str }));
+const capsSchema: JsonSchema = obj(
+  {
+    known: bool,
+    reached: bool,
+    max_routes_per_service: int,
+    route_ttl_days: num,
+    proxy_routes_per_hour: num,
+    proxy_routes_burst: int,
+    services: obj({ max: int, count: int, reached: bool, refused_at: nullable(str) }),
+    route_cap_reached: capEvents,
+    route_rate_limited: capEvents,
+  },
+  "MAX_SERVICES, the route cap and the rate of new proxied routes, and where they were reached in the last 24 h (known false: the catalog could not be read)",
+);
 const noContent = { description: "done, no content" };
 const notFound = (what: string) => ({ description: `no such ${what}` });
 
@@ -73,9 +88,9 @@ export const ROUTES: RouteDoc[] = [
   // Health
   {
     method: "GET", path: "/health", tag: "Health", scope: "none",
-    summary: "Status, version, time, this isolate's ingest counters and the switches",
+    summary: "Status, version, time, this isolate's ingest counters, the switches and the cardinality caps reached",
     responses: {
-      200: { description: "ok", schema: obj({ status: str, version: str, time: str, ingest: { type: "object" }, switches: { type: "object" }, switches_known: bool }) },
+      200: { description: "ok", schema: obj({ status: str, version: str, time: str, ingest: { type: "object" }, switches: { type: "object" }, switches_known: bool, caps: capsSchema }) },
     },
   },
   {

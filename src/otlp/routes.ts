@@ -13,6 +13,7 @@ import type { AppEnv } from "../http/types";
 import { payloadTooLarge } from "../http/body-limit";
 import { zodMessages } from "../http/validate";
 import { MAX_BODY_BYTES, MAX_RECORDS } from "../ingest/body";
+import { serviceCapError, splitByServiceCap } from "../ingest/caps";
 import { coalesceHandOff } from "../ingest/coalescer";
 import { ingestCounters } from "../ingest/counters";
 import { retentionMs } from "../ingest/routes";
@@ -85,6 +86,9 @@ export const otlpApp = new Hono<AppEnv>().post(
       throw new ApiError(413, "too_many_records", `at most ${MAX_RECORDS} spans per request (got ${spans})`, { max_records: MAX_RECORDS });
     }
     const batch = spansToRecords(parsed.data, { now: Date.now(), retentionMs: retentionMs(c.env), newKey: () => crypto.randomUUID() });
+    const capped = await splitByServiceCap(c.env, batch.records, (p) => c.executionCtx.waitUntil(p));
+    batch.records = capped.kept;
+    for (const r of capped.refused) batch.rejected.push({ span: `service ${r.service}`, errors: [serviceCapError(c.env)] });
     ingestCounters.requests++;
     ingestCounters.accepted += batch.records.length;
     ingestCounters.rejected += batch.rejected.length;

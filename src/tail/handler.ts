@@ -6,6 +6,7 @@
  */
 import { switches } from "../control/switches";
 import { log } from "../http/log";
+import { serviceCapError, splitByServiceCap } from "../ingest/caps";
 import { coalesceHandOff } from "../ingest/coalescer";
 import { ingestCounters } from "../ingest/counters";
 import { retentionMs } from "../ingest/routes";
@@ -36,6 +37,14 @@ export async function tail(events: TraceItem[], env: Env, ctx: ExecutionContext)
     }
     const now = Date.now();
     const batch = traceItemsToRecords(events, { now, retentionMs: retentionMs(env), newKey: () => crypto.randomUUID() });
+    const capped = await splitByServiceCap(env, batch.records, (p) => ctx.waitUntil(p));
+    batch.records = capped.kept;
+    if (capped.refused.length > 0) {
+      // Records of services MAX_SERVICES refuses: counted as rejected, named in the log.
+      tailCounters.rejected += capped.refused.length;
+      ingestCounters.rejected += capped.refused.length;
+      log("warn", "tail_records_rejected", { rejected: capped.refused.length, services: [...new Set(capped.refused.map((r) => r.service))].slice(0, MAX_LOGGED_ERRORS), error: serviceCapError(env) });
+    }
     const skipped = Object.values(batch.skipped).reduce((a, b) => a + b, 0);
     tailCounters.records += batch.records.length;
     tailCounters.rejected += batch.rejected.length;
