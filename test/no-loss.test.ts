@@ -221,7 +221,7 @@ function wrapNamespace<N extends { get(id: DurableObjectId): object }>(ns: N, me
 
 describe("hand-off faults of issue 12", () => {
   it("a registry that never answers: the batch is still stored (records keep their route) and the stall is counted", async () => {
-    const hung = wrapNamespace(env.SERVICE_REGISTRY, "admit", () => new Promise(() => undefined));
+    const hung = wrapNamespace(env.SERVICE_REGISTRY, "decide", () => new Promise(() => undefined));
     const before = ingestCounters.route_cap_unavailable;
     const testEnv = { ...env, SERVICE_REGISTRY: hung.ns };
     const res = await post(batch("hung-registry", 4), testEnv);

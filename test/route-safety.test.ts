@@ -224,7 +224,7 @@ describe("MAX_SERVICES", () => {
     expect(c.services.refused_at).toEqual(expect.any(String));
   });
 
-  it("OTLP spans of a new service past the cap are refused in partialSuccess", async () => {
+  it("OTLP spans of a new service past the cap are refused (400 invalid_records when no span is left)", async () => {
     const start = await caps();
     const over: Overrides = { MAX_SERVICES: String(start.services.count) };
     const now = BigInt(Date.now() - 2000) * 1_000_000n;
@@ -259,10 +259,11 @@ describe("MAX_SERVICES", () => {
       { method: "POST", headers: { Authorization: `Bearer ${INGEST_KEY}`, "Content-Type": "application/json" }, body: JSON.stringify(body) },
       over,
     );
-    expect(res.status).toBe(200);
-    const answer = JSON.parse(res.body) as { partialSuccess?: { rejectedSpans: number; errorMessage: string } };
-    expect(answer.partialSuccess?.rejectedSpans).toBe(1);
-    expect(answer.partialSuccess?.errorMessage).toMatch(/MAX_SERVICES/);
+    // Its only span refused: nothing accepted, so 400 invalid_records (a partial refusal is a 200 partialSuccess).
+    expect(res.status).toBe(400);
+    const answer = JSON.parse(res.body) as { error: { code: string; message: string } };
+    expect(answer.error.code).toBe("invalid_records");
+    expect(answer.error.message).toMatch(/MAX_SERVICES/);
     await flushAll();
     expect(await countLogs("rs-otlp-new")).toBe(0);
   });
