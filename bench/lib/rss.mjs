@@ -1,0 +1,36 @@
+/** Figures of a resident-memory curve sampled during a soak (`bench/soak.mjs`). Pure. */
+
+/** Least-squares slope of `points` ({x, y}), in y per x; 0 for fewer than two distinct x. */
+export function linearSlope(points) {
+  const n = points.length;
+  if (n < 2) return 0;
+  const mx = points.reduce((s, p) => s + p.x, 0) / n;
+  const my = points.reduce((s, p) => s + p.y, 0) / n;
+  let num = 0;
+  let den = 0;
+  for (const p of points) {
+    num += (p.x - mx) * (p.y - my);
+    den += (p.x - mx) ** 2;
+  }
+  return den === 0 ? 0 : num / den;
+}
+
+const mib = (kb) => Math.round((kb / 1024) * 10) / 10;
+
+/**
+ * Start, peak and end of `samples` ({t_s, rss_kb}) in MiB, and the slope of the second half of
+ * the run (by time) in MiB per minute: a flat curve has a slope near 0 once the caches are warm.
+ */
+export function rssSummary(samples) {
+  if (samples.length === 0) return { start: null, peak: null, end: null, slope_second_half_mib_per_min: null };
+  const first = samples[0];
+  const last = samples[samples.length - 1];
+  const half = first.t_s + (last.t_s - first.t_s) / 2;
+  const second = samples.filter((s) => s.t_s >= half).map((s) => ({ x: s.t_s / 60, y: s.rss_kb / 1024 }));
+  return {
+    start: mib(first.rss_kb),
+    peak: mib(Math.max(...samples.map((s) => s.rss_kb))),
+    end: mib(last.rss_kb),
+    slope_second_half_mib_per_min: Math.round(linearSlope(second) * 100) / 100,
+  };
+}

@@ -1,0 +1,243 @@
+#!/usr/bin/env node
+/**
+ * Soak (`npm run bench:soak`): starts the monitor with `npm start` (a free port on 127.0.0.1, a
+ * temp MONITOR_STATE_DIR, MONITOR_CRONS=off), runs the sustained backfill tool against it
+ * (/work/shared/tools/backfill-stress.mjs by default: 24 services x 3,600 minutes x 20 records in
+ * 500-record batches from 6 clients, about 1.7M records) and samples the resident memory of the
+ * workerd processes under wrangler every few seconds. The curve goes to bench/results/soak-<time>.json
+ * (with the server's output next to it) and a summary is printed: records sent, records/s, whether
+ * every answer was 2xx, workerd RSS at start / peak / end and its slope over the second half, and
+ * any runtime restart wrangler reported. Bounded by --max-seconds; loopback only.
+ *
+ * Throughput depends on what else runs on the machine; memory is the figure that matters here.
+ * Options: --tool <path> --services <n> --minutes <n> --rate <n> --clients <n> --max-seconds <s>
+ *          --sample-seconds <s> --port <n>
+ */
+import { execFileSync, spawn } from "node:child_process";
+import { createWriteStream, existsSync, mkdtempSync, rmSync } from "node:fs";
+import { mkdir, readdir, readFile, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { dirname, join, relative, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+import { parseArgs } from "node:util";
+import { freePort } from "./lib/server.mjs";
+import { rssSummary } from "./lib/rss.mjs";
+
+const ROOT = join(dirname(fileURLToPath(import.meta.url)), "..");
+const RESULTS = join(ROOT, "bench", "results");
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+const NUMBERS = {
+  services: { default: 24, min: 1, max: 200 },
+  minutes: { default: 3600, min: 1, max: 4320 },
+  rate: { default: 20, min: 1, max: 200 },
+  clients: { default: 6, min: 1, max: 32 },
+  "max-seconds": { default: 1200, min: 10, max: 7200 },
+  "sample-seconds": { default: 3, min: 1, max: 60 },
+  port: { default: 0, min: 0, max: 65_535 },
+};
+const USAGE = [
+  "usage: npm run bench:soak -- [--tool ../shared/tools/backfill-stress.mjs] [--services 24] [--minutes 3600]",
+  "       [--rate 20] [--clients 6] [--max-seconds 1200] [--sample-seconds 3] [--port <free>]",
+];
+
+function parseOptions(argv) {
+  const { values } = parseArgs({
+    args: argv,
+    options: { ...Object.fromEntries(Object.keys(NUMBERS).map((k) => [k, { type: "string" }])), tool: { type: "string" }, help: { type: "boolean", short: "h" } },
+  });
+  if (values.help) {
+    for (const line of USAGE) console.log(line);
+    process.exit(0);
+  }
+  const opts = { tool: values.tool ? resolve(values.tool) : defaultTool() };
+  for (const [name, { default: def, min, max }] of Object.entries(NUMBERS)) {
+    const n = values[name] === undefined ? def : Number(values[name]);
+    if (!Number.isInteger(n) || n < min || n > max) throw new Error(`--${name} must be an integer in ${min}..${max}`);
+    opts[name.replace(/-(\w)/g, (_, c) => c.toUpperCase())] = n;
+  }
+  if (!existsSync(opts.tool)) throw new Error(`the backfill tool is not at ${opts.tool} (pass --tool <path>)`);
+  return opts;
+}
+
+/** Live processes as {pid, ppid, comm} (Linux /proc). */
+async function processes() {
+  const out = [];
+  for (const entry of await readdir("/proc").catch(() => [])) {
+    if (!/^\d+$/.test(entry)) continue;
+    const stat = await readFile(`/proc/${entry}/stat`, "utf8").catch(() => "");
+    const open = stat.indexOf("("), close = stat.lastIndexOf(")");
+    if (open < 0 || close < 0) continue;
+    out.push({ pid: Number(entry), comm: stat.slice(open + 1, close), ppid: Number(stat.slice(close + 2).split(" ")[1]) });
+  }
+  return out;
+}
+
+/** The workerd processes below `rootPid`, each with its resident set in KiB. */
+async function workerdRss(rootPid) {
+  const all = await processes();
+  const below = new Set([rootPid]);
+  for (let grew = true; grew; ) {
+    grew = false;
+    for (const p of all) if (!below.has(p.pid) && below.has(p.ppid)) (below.add(p.pid), (grew = true));
+  }
+  const found = [];
+  for (const p of all) {
+    if (!below.has(p.pid) || p.comm !== "workerd") continue;
+    const status = await readFile(`/proc/${p.pid}/status`, "utf8").catch(() => "");
+    const kb = Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? NaN);
+    if (Number.isFinite(kb)) found.push({ pid: p.pid, rss_kb: kb });
+  }
+  return found;
+}
+
+function signalGroup(pgid, signal) {
+  try {
+    process.kill(-pgid, signal);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * ../shared/tools/backfill-stress.mjs next to the repository; from a git worktree elsewhere, next
+ * to the main checkout (the parent of the common .git directory).
+ */
+function defaultTool() {
+  const relativePath = join("..", "shared", "tools", "backfill-stress.mjs");
+  const candidates = [resolve(ROOT, relativePath)];
+  try {
+    const common = execFileSync("git", ["rev-parse", "--path-format=absolute", "--git-common-dir"], { cwd: ROOT, encoding: "utf8" }).trim();
+    candidates.push(resolve(dirname(common), relativePath));
+  } catch {
+    // not a git checkout
+  }
+  return candidates.find((p) => existsSync(p)) ?? candidates[0];
+}
+
+async function main() {
+  const opts = parseOptions(process.argv.slice(2));
+  await mkdir(RESULTS, { recursive: true });
+  const stamp = new Date().toISOString().replace(/[:.]/g, "-");
+  const logPath = join(RESULTS, `soak-${stamp}.log`);
+  const resultPath = join(RESULTS, `soak-${stamp}.json`);
+  const port = opts.port === 0 ? await freePort() : await freePort(opts.port);
+  const stateDir = mkdtempSync(join(tmpdir(), "edge-monitor-soak-"));
+  const log = createWriteStream(logPath);
+  let output = "";
+  const spawnedAt = Date.now();
+  const server = spawn("npm", ["start"], {
+    cwd: ROOT,
+    env: { ...process.env, PORT: String(port), HOST: "127.0.0.1", MONITOR_STATE_DIR: stateDir, MONITOR_CRONS: "off", NO_COLOR: "1", FORCE_COLOR: "0" },
+    stdio: ["ignore", "pipe", "pipe"],
+    detached: true,
+  });
+  let partial = "";
+  const onData = (d) => {
+    // Each line of the server's output gets the time since start, to match it with the curve.
+    const lines = (partial + d).split("\n");
+    partial = lines.pop() ?? "";
+    for (const line of lines) log.write(`[${((Date.now() - spawnedAt) / 1000).toFixed(1)}s] ${line}\n`);
+    if (output.length < 1_000_000) output += d;
+  };
+  server.stdout.on("data", onData);
+  server.stderr.on("data", onData);
+  let tool = null;
+  const cleanup = () => {
+    if (tool && tool.exitCode === null) tool.kill("SIGKILL");
+    signalGroup(server.pid, "SIGKILL");
+    rmSync(stateDir, { recursive: true, force: true, maxRetries: 3 });
+  };
+  const onSignal = (signal) => {
+    cleanup();
+    process.stderr.write(`\nsoak: ${signal}, monitor stopped\n`);
+    process.exit(130);
+  };
+  process.on("SIGINT", onSignal);
+  process.on("SIGTERM", onSignal);
+  process.on("exit", cleanup);
+
+  const started = Date.now();
+  while (!output.includes("edge-monitor is running at")) {
+    if (server.exitCode !== null) throw new Error(`npm start exited (${server.exitCode}); see ${logPath}`);
+    if (Date.now() - started > 180_000) throw new Error(`the monitor did not start within 180 s; see ${logPath}`);
+    await sleep(250);
+  }
+  const ingestKey = /ingest key: (\S+)/.exec(output)?.[1] ?? "dev-ingest-key";
+  const url = `http://127.0.0.1:${port}`;
+  console.log(`soak: monitor at ${url}, ${opts.services} services x ${opts.minutes} min x ${opts.rate}/min (${opts.services * opts.minutes * opts.rate} records), ${opts.clients} clients, at most ${opts.maxSeconds} s`);
+
+  const samples = [];
+  const t0 = Date.now();
+  const sample = async () => {
+    const procs = await workerdRss(server.pid);
+    samples.push({ t_s: Math.round((Date.now() - t0) / 100) / 10, rss_kb: procs.reduce((n, p) => n + p.rss_kb, 0), processes: procs });
+  };
+  await sample();
+  let toolOut = "";
+  tool = spawn(process.execPath, [opts.tool, "--url", url, "--ingest", ingestKey, "--services", String(opts.services), "--minutes", String(opts.minutes), "--rate", String(opts.rate), "--clients", String(opts.clients)], {
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  tool.stdout.on("data", (d) => (toolOut += d));
+  tool.stderr.on("data", (d) => (toolOut += d));
+  const toolExit = new Promise((res) => tool.on("exit", (code, signal) => res(code ?? signal)));
+  let timedOut = false;
+  const deadline = setTimeout(() => {
+    timedOut = true;
+    tool.kill("SIGKILL");
+  }, opts.maxSeconds * 1000);
+  let lastShown = 0;
+  let exit = null;
+  void toolExit.then((code) => (exit = code));
+  while (exit === null) {
+    await sample();
+    const s = samples[samples.length - 1];
+    if (s.t_s - lastShown >= 30) {
+      lastShown = s.t_s;
+      console.log(`  ${s.t_s.toFixed(0).padStart(5)} s  workerd RSS ${(s.rss_kb / 1024).toFixed(0)} MiB (${s.processes.map((p) => `${p.pid}:${(p.rss_kb / 1024).toFixed(0)}`).join(" ")})`);
+    }
+    await Promise.race([sleep(opts.sampleSeconds * 1000), toolExit]);
+  }
+  clearTimeout(deadline);
+  await sample();
+  const seconds = (Date.now() - t0) / 1000;
+
+  const sentLine = /sent (\d+) records of .* (\d+) records\/s, every answer 2xx/.exec(toolOut);
+  const failLine = /after (\d+) records in ([\d.]+) s: (.*)/.exec(toolOut);
+  const sent = Number(sentLine?.[1] ?? failLine?.[1] ?? 0);
+  const restarts = (output.match(/The Workers runtime crashed unexpectedly/g) ?? []).length;
+  const pids = [...new Set(samples.flatMap((s) => s.processes.map((p) => p.pid)))];
+  const rss = rssSummary(samples.map((s) => ({ t_s: s.t_s, rss_kb: s.rss_kb })));
+  const summary = {
+    records_planned: opts.services * opts.minutes * opts.rate,
+    records_sent: sent,
+    seconds: Math.round(seconds * 10) / 10,
+    records_per_s: Math.round(sent / seconds),
+    all_2xx: Boolean(sentLine) && exit === 0,
+    first_failure: failLine ? failLine[3].slice(0, 300) : timedOut ? `stopped after --max-seconds ${opts.maxSeconds}` : null,
+    runtime_restarts: restarts,
+    workerd_pids: pids,
+    rss_mib: rss,
+  };
+  await writeFile(resultPath, JSON.stringify({ options: { ...opts, tool: opts.tool }, summary, samples }, null, 2));
+
+  // Stop the monitor (SIGINT to the group, as Ctrl-C would) before printing.
+  signalGroup(server.pid, "SIGINT");
+  for (let i = 0; i < 50 && signalGroup(server.pid, 0); i++) await sleep(100);
+  cleanup();
+  log.end();
+
+  console.log("");
+  console.log(`records sent     ${sent} of ${summary.records_planned} in ${summary.seconds} s: ${summary.records_per_s} records/s (shared machine: noisy)`);
+  console.log(`every answer 2xx ${summary.all_2xx ? "yes" : `NO: ${summary.first_failure ?? toolOut.trim().slice(-300)}`}`);
+  console.log(`runtime restarts ${restarts}${restarts > 0 ? " (wrangler: the Workers runtime crashed unexpectedly)" : ""}`);
+  console.log(`workerd RSS      start ${rss.start} MiB, peak ${rss.peak} MiB, end ${rss.end} MiB; second half slope ${rss.slope_second_half_mib_per_min} MiB/min (${samples.length} samples)`);
+  console.log(`curve            ${relative(ROOT, resultPath)}; server output ${relative(ROOT, logPath)}`);
+  process.exitCode = summary.all_2xx ? 0 : 1;
+}
+
+main().catch((err) => {
+  console.error(`soak: ${err instanceof Error ? err.message : String(err)}`);
+  process.exit(1);
+});
