@@ -207,7 +207,8 @@ function wrapNamespace<N extends { get(id: DurableObjectId): object }>(ns: N, me
                 };
               }
               const v: unknown = Reflect.get(stub, p);
-              return typeof v === "function" ? (v as (...a: unknown[]) => unknown).bind(stub) : v;
+              // Reflect.apply, not .bind: an RPC method stub takes any property (bind included) for a remote method.
+              return typeof v === "function" ? (...a: unknown[]) => Reflect.apply(v as (...b: unknown[]) => unknown, stub, a) : v;
             },
           });
         };
