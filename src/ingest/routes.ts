@@ -12,6 +12,7 @@ import { MAX_BODY_BYTES, parseLogBody } from "./body";
 import { ingestCounters } from "./counters";
 import { coalesceHandOff } from "./coalescer";
 import { handOff } from "./handoff";
+import { redactEmailsSetting } from "./privacy-settings";
 import { normaliseRecord, type LogRecord } from "./record";
 
 const DAY_MS = 24 * 60 * 60 * 1000;
@@ -41,7 +42,7 @@ export const ingestApp = new Hono<AppEnv>().post(
     const text = new TextDecoder().decode(await c.req.arrayBuffer());
     const items = parseLogBody(text, c.req.header("Content-Type"));
     const now = Date.now();
-    const ctx = { now, retentionMs: retentionMs(c.env), newKey: () => crypto.randomUUID() };
+    const ctx = { now, retentionMs: retentionMs(c.env), newKey: () => crypto.randomUUID(), redactEmails: redactEmailsSetting(c.env) };
     const accepted: LogRecord[] = [];
     const acceptedIndexes: number[] = [];
     const rejected: { index: number; errors: string[] }[] = [];

@@ -14,6 +14,7 @@ import { zodMessages } from "../http/validate";
 import { MAX_BODY_BYTES, MAX_RECORDS } from "../ingest/body";
 import { coalesceHandOff } from "../ingest/coalescer";
 import { ingestCounters } from "../ingest/counters";
+import { redactEmailsSetting } from "../ingest/privacy-settings";
 import { retentionMs } from "../ingest/routes";
 import { countSpans, exportTraceRequest, partialSuccessMessage, spansToRecords } from "./spans";
 
@@ -89,7 +90,7 @@ export const otlpApp = new Hono<AppEnv>().post(
     if (spans > MAX_RECORDS) {
       throw new ApiError(413, "too_many_records", `at most ${MAX_RECORDS} spans per request (got ${spans})`, { max_records: MAX_RECORDS });
     }
-    const batch = spansToRecords(parsed.data, { now: Date.now(), retentionMs: retentionMs(c.env), newKey: () => crypto.randomUUID() });
+    const batch = spansToRecords(parsed.data, { now: Date.now(), retentionMs: retentionMs(c.env), newKey: () => crypto.randomUUID(), redactEmails: redactEmailsSetting(c.env) });
     ingestCounters.requests++;
     ingestCounters.accepted += batch.records.length;
     ingestCounters.rejected += batch.rejected.length;

@@ -8,6 +8,7 @@ import { switches } from "../control/switches";
 import { log } from "../http/log";
 import { coalesceHandOff } from "../ingest/coalescer";
 import { ingestCounters } from "../ingest/counters";
+import { redactEmailsSetting } from "../ingest/privacy-settings";
 import { retentionMs } from "../ingest/routes";
 import { traceItemsToRecords } from "./trace";
 
@@ -35,7 +36,7 @@ export async function tail(events: TraceItem[], env: Env, ctx: ExecutionContext)
       return;
     }
     const now = Date.now();
-    const batch = traceItemsToRecords(events, { now, retentionMs: retentionMs(env), newKey: () => crypto.randomUUID() });
+    const batch = traceItemsToRecords(events, { now, retentionMs: retentionMs(env), newKey: () => crypto.randomUUID(), redactEmails: redactEmailsSetting(env) });
     const skipped = Object.values(batch.skipped).reduce((a, b) => a + b, 0);
     tailCounters.records += batch.records.length;
     tailCounters.rejected += batch.rejected.length;
