@@ -255,10 +255,14 @@ function isDomainChar(c: number): boolean {
   return (c >= 48 && c <= 57) || (c >= 65 && c <= 90) || (c >= 97 && c <= 122) || c === 46 || c === 45;
 }
 
-/** True for `example.com`: dotted labels, none empty, ending in a label of two or more letters. */
+/**
+ * True for `example.com`: dotted labels, none empty, ending in a label of two or more letters.
+ * Not an image density suffix (`icon@2x.png`, `logo@1.5x.webp`).
+ */
 function isEmailDomain(domain: string): boolean {
   const labels = domain.split(".");
   const tld = labels[labels.length - 1] ?? "";
+  if (/^\d+(?:\.\d+)?x\./i.test(domain)) return false;
   return labels.length >= 2 && labels.every((l) => l.length > 0) && /^[A-Za-z]{2,}$/.test(tld);
 }
 

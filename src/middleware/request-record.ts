@@ -70,7 +70,8 @@ export function redactedPath(url: string, options: ScrubOptions = { emails: true
   } catch {
     pathAndQuery = url.startsWith("/") ? url : `/${url}`;
   }
-  return redactRequestPath(pathAndQuery, options).slice(0, PATH_MAX);
+  // Only what can be kept is redacted (plus a margin, so a secret across the cut is still seen whole).
+  return redactRequestPath(pathAndQuery.slice(0, PATH_MAX + 512), options).slice(0, PATH_MAX);
 }
 
 /** A 2xx that should have had a body and has none (a silent failure, as the proxy counts it). */
