@@ -6,7 +6,7 @@
 import { z } from "zod";
 import { zodMessages } from "../http/validate";
 import { isSensitiveKey, REDACTED, scrubAndCut, scrubNumber, scrubText, splitPath, truncateAndScrubError, type ScrubOptions } from "./redact";
-import { isSecretSegment, redactRequestPath } from "./redact-path";
+import { isSecretSegment, redactRequestPath, scrubField } from "./redact-path";
 import { redactRoute, templateRoute } from "./route-template";
 
 const ISO_WITH_OFFSET = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}:?\d{2})$/i;
@@ -175,7 +175,7 @@ export function normaliseRecord(input: unknown, ctx: NormaliseContext): RecordRe
       response_empty: r.response_empty ?? false,
       inconsistent: r.inconsistent ?? false,
       id: r.id ?? null,
-      request_id: r.request_id != null ? scrubText(r.request_id, scrub) : null,
+      request_id: r.request_id != null ? scrubField(r.request_id, scrub) : null,
       client_ip: r.client_ip ?? null,
       user_agent: r.user_agent ? scrubAndCut(r.user_agent, USER_AGENT_MAX, scrub) : null,
       consumer: r.consumer != null ? scrubConsumer(r.consumer, scrub) : null,

@@ -7,7 +7,7 @@
  * the path and are dropped from routes. Pure and import-free but for redact.ts, so the Hono
  * middleware can bundle it. Every check is a scan or an unambiguous pattern: linear time.
  */
-import { luhnValid, REDACTED, redactQuery, scrubText, splitPath, type ScrubOptions } from "./redact";
+import { luhnValid, REDACTED, redactEmails, redactQuery, scrubText, splitPath, type ScrubOptions } from "./redact";
 
 const JWT = /^eyJ[A-Za-z0-9_=-]{8,}\.[A-Za-z0-9_.=-]+$/;
 const CARD_LIKE = /^[0-9][0-9 -]*$/;
@@ -18,6 +18,12 @@ const USERINFO_IN_PATH = /(?<![a-z0-9+.-])([a-z][a-z0-9+.-]*:\/\/)[^/?#@]+@/gi;
 const TOKEN_CHARS = /^[A-Za-z0-9_\-+=.~]+$/;
 const SEPARATORS = /[-_.~+]/;
 const MATRIX_PAIR = /^([^=]*)=(.*)$/s;
+// Fast path for the common segment of letters and digits only (`users`, `123`, `9f86d081`):
+// of the text scrubber's shapes only these can match such a word whole (the others need a
+// `_`, `-`, `.`, space or `=`), so the full scrubber is skipped for it.
+const PLAIN_WORD = /^[A-Za-z0-9]*$/;
+const PLAIN_KEY = /^(?:(?:AKIA|ASIA)[0-9A-Z]{16}|AIza[0-9A-Za-z]{30,})$/;
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 /** Shortest run counted as a random token, and the entropy (bits per character) it must reach. */
 export const RANDOM_TOKEN_MIN_CHARS = 24;
@@ -64,6 +70,16 @@ function isCardNumber(s: string): boolean {
   return digits.length >= 13 && digits.length <= 19 && /^[2-6]/.test(digits) && luhnValid(digits);
 }
 
+/**
+ * A text field (request id, user agent) scrubbed like free text, with a fast path for the
+ * common request id that cannot hold a secret or an email: a UUID or a run of hex digits.
+ */
+export function scrubField(value: string, options: ScrubOptions): string {
+  // Hex with at least one letter: digits alone could be a card number.
+  if (UUID.test(value) || (/^[0-9a-f]{1,64}$/i.test(value) && /[a-f]/i.test(value))) return value;
+  return scrubText(value, options);
+}
+
 /** True when a segment already carries one of our redaction markers (`[redacted]`, `[email redacted]`). */
 export function isRedactedMarker(segment: string): boolean {
   return segment.includes("redacted]");
@@ -77,6 +93,8 @@ export function isRedactedMarker(segment: string): boolean {
 export function isSecretSegment(segment: string): boolean {
   if (segment === "" || isRedactedMarker(segment)) return false;
   const s = decodeSegment(segment);
+  if (PLAIN_WORD.test(s)) return isCardNumber(s) || PLAIN_KEY.test(s) || isRandomToken(s);
+  if (UUID.test(s)) return false;
   return (
     JWT.test(s) ||
     isCardNumber(s) ||
@@ -108,9 +126,10 @@ export function redactSegment(segment: string, options: ScrubOptions = {}): stri
   const { base, params } = splitMatrix(segment);
   let kept = base;
   if (isSecretSegment(base)) kept = REDACTED;
-  else if (options.emails) {
+  else if (options.emails && (base.includes("@") || base.includes("%40"))) {
+    // Not a secret, so only an email can be left to redact.
     const decoded = decodeSegment(base);
-    const scrubbed = scrubText(decoded, options);
+    const scrubbed = redactEmails(decoded);
     if (scrubbed !== decoded) kept = scrubbed;
   }
   return [kept, ...params.map((p) => redactMatrixParam(p, options))].join(";");

@@ -169,6 +169,8 @@ describe("user_agent, consumer and request_id", () => {
     expect(record.user_agent).toBe(ua);
     expect(record.consumer).toBe("acme-corp");
     expect(record.request_id).toBe("550e8400-e29b-41d4-a716-446655440000");
+    expect(normalise({ request_id: "9f86d081884c7d659a2feaa0c55ad015" }).request_id).toBe("9f86d081884c7d659a2feaa0c55ad015");
+    expect(normalise({ request_id: "4111111111111111" }).request_id).toBe("[card redacted]");
     expect(normalise({ consumer: "alice@example.com" }).consumer).toBe(EMAIL_REDACTED);
     expect(normalise({ consumer: "alice@example.com" }, false).consumer).toBe("alice@example.com");
   });
