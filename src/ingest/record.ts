@@ -6,8 +6,9 @@
 import { z } from "zod";
 import { zodMessages } from "../http/validate";
 import { MAX_ATTRIBUTE_NUMBER, MAX_BYTES, MAX_LATENCY_MS } from "./bounds";
-import { isSensitiveKey, REDACTED, redactPath, scrubNumber, scrubText, splitPath, truncateAndScrubError } from "./redact";
-import { cleanRoute, templateRoute } from "./route-template";
+import { isSensitiveKey, REDACTED, scrubAndCut, scrubNumber, scrubText, splitPath, truncateAndScrubError, type ScrubOptions } from "./redact";
+import { isSecretSegment, redactRequestPath, scrubField } from "./redact-path";
+import { redactRoute, templateRoute } from "./route-template";
 
 const ISO_WITH_OFFSET = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}:?\d{2})$/i;
 export const MAX_ATTRIBUTES = 32;
@@ -100,11 +101,18 @@ export interface NormaliseContext {
   now: number;
   retentionMs: number;
   newKey: () => string;
+  /** Redact email addresses in path, query, error and the other text fields (default true; env `REDACT_EMAILS`). */
+  redactEmails?: boolean;
 }
 
 export type RecordResult = { ok: true; record: LogRecord } | { ok: false; errors: string[] };
 
 const USER_AGENT_MAX = 512;
+
+/** A consumer name scrubbed like free text, and redacted whole when it is itself a token. */
+function scrubConsumer(consumer: string, options: ScrubOptions): string {
+  return isSecretSegment(consumer.trim()) ? REDACTED : scrubText(consumer, options);
+}
 
 /** Epoch ms of a timestamp, or NaN for a calendar date that does not exist (2026-02-30). */
 function parseTimestamp(value: number | string): number {
@@ -152,14 +160,16 @@ export function normaliseRecord(input: unknown, ctx: NormaliseContext): RecordRe
     return { ok: false, errors: ["timestamp: older than the raw-log retention"] };
   }
 
-  const path = redactPath(r.path);
+  // Secrets and emails leave path and route before anything else reads them (redact-path.ts).
+  const scrub: ScrubOptions = { emails: ctx.redactEmails ?? true };
+  const path = redactRequestPath(r.path, scrub);
   const method = normaliseMethod(r.method);
-  const route = r.route ? cleanRoute(r.route) : templateRoute(splitPath(r.path).pathname);
+  const route = r.route ? redactRoute(r.route, scrub) : templateRoute(splitPath(r.path).pathname);
   const attributes = r.attributes
     ? Object.fromEntries(
         Object.entries(r.attributes).map(([k, v]) => [
           k,
-          isSensitiveKey(k) ? REDACTED : typeof v === "string" ? scrubText(v) : typeof v === "number" ? scrubNumber(v) : v,
+          isSensitiveKey(k) ? REDACTED : typeof v === "string" ? scrubText(v, scrub) : typeof v === "number" ? scrubNumber(v) : v,
         ]),
       )
     : null;
@@ -179,14 +189,14 @@ export function normaliseRecord(input: unknown, ctx: NormaliseContext): RecordRe
       ttfb_ms: r.ttfb_ms ?? null,
       request_bytes: r.request_bytes ?? null,
       response_bytes: r.response_bytes ?? null,
-      error: r.error ? truncateAndScrubError(r.error) : null,
+      error: r.error ? truncateAndScrubError(r.error, scrub) : null,
       response_empty: r.response_empty ?? false,
       inconsistent: r.inconsistent ?? false,
       id: r.id ?? null,
-      request_id: r.request_id ?? null,
+      request_id: r.request_id != null ? scrubField(r.request_id, scrub) : null,
       client_ip: r.client_ip ?? null,
-      user_agent: r.user_agent ? r.user_agent.slice(0, USER_AGENT_MAX) : null,
-      consumer: r.consumer ?? null,
+      user_agent: r.user_agent ? scrubAndCut(r.user_agent, USER_AGENT_MAX, scrub) : null,
+      consumer: r.consumer != null ? scrubConsumer(r.consumer, scrub) : null,
       region: r.region ?? null,
       attributes,
       source: "ingest",

@@ -103,7 +103,8 @@ const KNOWN_TOKENS = new RegExp(
 const PRIVATE_KEY = /-----BEGIN [A-Z ]*PRIVATE KEY-----[\s\S]*?(?:-----END [A-Z ]*PRIVATE KEY-----|$)/g;
 // Webhook URLs whose path is the credential.
 const WEBHOOK_URL = /\b(https?:\/\/(?:hooks\.slack\.com\/(?:services|workflows|triggers)|(?:[a-z]+\.)?discord(?:app)?\.com\/api\/webhooks))\/[^\s"'<>]+/gi;
-const USERINFO = /\b([a-z][a-z0-9+.-]*:\/\/)[^\s/?#@]+@/gi;
+// A scheme starts only where no scheme character precedes it, so each run is tried once.
+const USERINFO = /(?<![a-z0-9+.-])([a-z][a-z0-9+.-]*:\/\/)[^\s/?#@]+@/gi;
 const BEARER = /\bBearer\s+[A-Za-z0-9\-._~+/]+=*/gi;
 // `Basic` followed by base64 of `user:password`: checked by decoding, so "Basic plan" stays.
 const BASIC = /\bBasic\s+([A-Za-z0-9+/]{6,}={0,2})(?![A-Za-z0-9+/=])/gi;
@@ -238,9 +239,58 @@ function isBasicCredential(b64: string): boolean {
   }
 }
 
+/** What the scrubbing covers beyond secrets. */
+export interface ScrubOptions {
+  /** Replace email addresses with `[email redacted]` (ingest: on unless `REDACT_EMAILS` is "false"). */
+  emails?: boolean;
+}
+
+export const EMAIL_REDACTED = "[email redacted]";
+
+/** Characters of an email's local part and domain, tested by char code (no regex, no backtracking). */
+function isLocalChar(c: number): boolean {
+  return (c >= 48 && c <= 57) || (c >= 65 && c <= 90) || (c >= 97 && c <= 122) || c === 46 || c === 95 || c === 37 || c === 43 || c === 45;
+}
+function isDomainChar(c: number): boolean {
+  return (c >= 48 && c <= 57) || (c >= 65 && c <= 90) || (c >= 97 && c <= 122) || c === 46 || c === 45;
+}
+
+/**
+ * True for `example.com`: dotted labels, none empty, ending in a label of two or more letters.
+ * Not an image density suffix (`icon@2x.png`, `logo@1.5x.webp`).
+ */
+function isEmailDomain(domain: string): boolean {
+  const labels = domain.split(".");
+  const tld = labels[labels.length - 1] ?? "";
+  if (/^\d+(?:\.\d+)?x\./i.test(domain)) return false;
+  return labels.length >= 2 && labels.every((l) => l.length > 0) && /^[A-Za-z]{2,}$/.test(tld);
+}
+
+/**
+ * Replaces every email address with `[email redacted]`. Scans from each `@` outwards over the
+ * characters an address may hold; neither scan crosses another `@` or an earlier replacement,
+ * so each character is read at most twice (linear time, whatever the input).
+ */
+export function redactEmails(text: string): string {
+  let out = "";
+  let last = 0;
+  for (let at = text.indexOf("@"); at !== -1; at = text.indexOf("@", at + 1)) {
+    let start = at;
+    while (start > last && isLocalChar(text.charCodeAt(start - 1))) start--;
+    while (start < at && text[start] === ".") start++;
+    let end = at + 1;
+    while (end < text.length && isDomainChar(text.charCodeAt(end))) end++;
+    while (end > at + 1 && (text[end - 1] === "." || text[end - 1] === "-")) end--;
+    if (start === at || !isEmailDomain(text.slice(at + 1, end))) continue;
+    out += text.slice(last, start) + EMAIL_REDACTED;
+    last = end;
+  }
+  return out + text.slice(last);
+}
+
 /** One pass over text as written. */
-function scrubPlain(text: string): string {
-  return redactPairs(
+function scrubPlain(text: string, options: ScrubOptions): string {
+  const scrubbed = redactPairs(
     text
       .replace(PRIVATE_KEY, REDACTED)
       .replace(KNOWN_TOKENS, REDACTED)
@@ -250,6 +300,7 @@ function scrubPlain(text: string): string {
     .replace(BEARER, `Bearer ${REDACTED}`)
     .replace(BASIC, (match, b64: string) => (isBasicCredential(b64) ? `Basic ${REDACTED}` : match))
     .replace(CARD, redactCardInRun);
+  return options.emails ? redactEmails(scrubbed) : scrubbed;
 }
 
 const PERCENT = /%[0-9A-Fa-f]{2}/;
@@ -276,15 +327,15 @@ function percentDecode(run: string): string {
  * `Authorization: Basic ...`, `Cookie: a=b; c=d`), bearer and Basic credentials, well-known token
  * shapes, webhook URLs, URL userinfo and Luhn-valid card numbers. A word holding percent-encoding
  * (`?next=%2Fcb%3Ftoken%3Dabc`) is decoded and scrubbed again; if that finds a secret, the word is
- * kept decoded with the secret redacted.
+ * kept decoded with the secret redacted. With `emails`, email addresses are redacted too.
  */
-export function scrubText(text: string): string {
-  const once = scrubPlain(text);
+export function scrubText(text: string, options: ScrubOptions = {}): string {
+  const once = scrubPlain(text, options);
   if (!PERCENT.test(once)) return once;
   return once.replace(/[^\s"'<>]+/g, (word) => {
     if (!PERCENT.test(word)) return word;
     const decoded = percentDecode(word);
-    const scrubbed = scrubPlain(decoded);
+    const scrubbed = scrubPlain(decoded, options);
     return scrubbed === decoded ? word : scrubbed;
   });
 }
@@ -301,13 +352,18 @@ export const ERROR_MAX_CHARS = 1000;
 /** Characters past the cut that are still scrubbed, so a secret straddling it is caught whole. */
 const SCRUB_MARGIN = 200;
 
+/** Scrubs the start of `text` (plus a margin) and cuts it at `max` characters, without a marker. */
+export function scrubAndCut(text: string, max: number, options: ScrubOptions = {}): string {
+  return scrubText(text.slice(0, max + SCRUB_MARGIN), options).slice(0, max);
+}
+
 /**
  * Cuts `error` at 1,000 characters with a visible marker and scrubs what is kept. Only the kept
  * part (plus a margin) is scrubbed, so the cost does not grow with the input.
  */
-export function truncateAndScrubError(error: string): string {
-  if (error.length <= ERROR_MAX_CHARS) return scrubText(error);
-  const scrubbed = scrubText(error.slice(0, ERROR_MAX_CHARS + SCRUB_MARGIN));
+export function truncateAndScrubError(error: string, options: ScrubOptions = {}): string {
+  if (error.length <= ERROR_MAX_CHARS) return scrubText(error, options);
+  const scrubbed = scrubText(error.slice(0, ERROR_MAX_CHARS + SCRUB_MARGIN), options);
   return `${scrubbed.slice(0, ERROR_MAX_CHARS)}…[truncated ${error.length - ERROR_MAX_CHARS} chars]`;
 }
 

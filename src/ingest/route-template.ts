@@ -1,8 +1,11 @@
 /**
  * Route templating: a concrete path such as `/users/123/orders/9f86d081884c7d65` becomes the
  * endpoint's route `/users/:id/orders/:id`, so that one endpoint does not split into one
- * Durable Object per id. Pure, no bindings.
+ * Durable Object per id. Segments that look like secrets never reach a route (redact-path.ts).
+ * Pure, no bindings.
  */
+import { EMAIL_REDACTED, redactEmails, type ScrubOptions } from "./redact";
+import { decodeSegment, isRedactedMarker, isSecretSegment, splitMatrix } from "./redact-path";
 
 const INTEGER = /^\d+$/;
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
@@ -49,12 +52,48 @@ export function cleanRoute(route: string): string {
   return cleaned.length > ROUTE_MAX_CHARS ? cleaned.slice(0, ROUTE_MAX_CHARS) : cleaned;
 }
 
-/** Derives a route template from a concrete path by replacing id-like segments with `:id`. */
+/** The placeholder of a segment whose value looks like a secret but not like an id. */
+export const REDACTED_SEGMENT = ":redacted";
+
+/**
+ * The route form of one concrete path segment: matrix parameters dropped, an id `:id` (as
+ * before: secrets that are id-shaped, such as card numbers or JWTs, stay `:id` so an endpoint
+ * does not split), any other secret `:redacted`, a fixed name as written.
+ */
+function templateSegment(segment: string): string {
+  const { base } = splitMatrix(segment);
+  if (isRedactedMarker(base)) return base.includes(EMAIL_REDACTED) ? ":id" : REDACTED_SEGMENT;
+  if (isIdLike(base)) return ":id";
+  return isSecretSegment(base) ? REDACTED_SEGMENT : base;
+}
+
+/** Pathname segments, the query and fragment cut off. */
+function segmentsOf(path: string): string[] {
+  const q = path.search(/[?#]/);
+  return (q === -1 ? path : path.slice(0, q)).split("/").filter((s) => s.length > 0);
+}
+
+/**
+ * Derives a route template from a concrete path: ids become `:id`, other secret-shaped
+ * segments `:redacted`, matrix parameters are dropped. Every segment is judged whole before
+ * the route is cut to length, so a cut never leaves part of a secret.
+ */
 export function templateRoute(pathname: string): string {
-  const segments = cleanRoute(pathname)
-    .split("/")
-    .filter((s) => s.length > 0)
-    .map((s) => (isIdLike(s) ? ":id" : s));
+  return cleanRoute(`/${segmentsOf(pathname).map(templateSegment).join("/")}`);
+}
+
+/**
+ * A route as a client named it (`/orders/:id`, OpenTelemetry's `http.route`, a Hono pattern),
+ * kept as written except that matrix parameters are dropped and a segment that looks like a
+ * secret becomes `:id` or `:redacted` (a client that sends its raw path as the route).
+ */
+export function redactRoute(route: string, options: ScrubOptions = {}): string {
+  const segments = segmentsOf(route).map((segment) => {
+    const { base } = splitMatrix(segment);
+    if (isRedactedMarker(base) || isSecretSegment(base)) return templateSegment(base);
+    if (options.emails && redactEmails(decodeSegment(base)).includes(EMAIL_REDACTED)) return ":id";
+    return base;
+  });
   return cleanRoute(`/${segments.join("/")}`);
 }
 

@@ -13,6 +13,7 @@ import { ingestCounters } from "./counters";
 import { refusedServiceNames, serviceCapError } from "./caps";
 import { coalesceHandOff } from "./coalescer";
 import { handOff } from "./handoff";
+import { redactEmailsSetting } from "./privacy-settings";
 import { normaliseRecord, type LogRecord } from "./record";
 
 const DAY_MS = 24 * 60 * 60 * 1000;
@@ -71,7 +72,7 @@ export const ingestApp = new Hono<AppEnv>().post(
     const text = new TextDecoder().decode(await c.req.arrayBuffer());
     const items = parseLogBody(text, c.req.header("Content-Type"));
     const now = Date.now();
-    const ctx = { now, retentionMs: retentionMs(c.env), newKey: () => crypto.randomUUID() };
+    const ctx = { now, retentionMs: retentionMs(c.env), newKey: () => crypto.randomUUID(), redactEmails: redactEmailsSetting(c.env) };
     const accepted: LogRecord[] = [];
     const acceptedIndexes: number[] = [];
     const rejected: { index: number; errors: string[] }[] = [];

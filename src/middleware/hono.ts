@@ -41,6 +41,8 @@ export interface MonitorOptions<B extends object = object> {
   timeoutMs?: number;
   /** Extra redaction after the built-in one: return a changed record, or null to not send it. */
   redact?: (record: MonitorRecord) => MonitorRecord | null;
+  /** Redact email addresses before sending (default true; the monitor's `REDACT_EMAILS` applies again on arrival). */
+  redactEmails?: boolean;
 }
 
 /** The middleware's counters, for this isolate since it started. */
@@ -189,6 +191,7 @@ export function monitor<B extends object = object>(options: MonitorOptions<B>): 
         responseHeaders: c.res.headers,
         responseHasBody: c.res.body !== null,
         error: error ?? c.error,
+        redactEmails: options.redactEmails ?? true,
       });
       const record = built && options.redact ? options.redact(built) : built;
       if (!record) return;

@@ -2,10 +2,11 @@
  * The record the Hono middleware sends for one request: built from what the app's request and
  * response already carry (headers only, never the body, so nothing is buffered or delayed) and
  * redacted with the monitor's own rules before it leaves the app. Pure: the caller passes the
- * clock readings. Imports nothing but `redact.ts` (itself import-free), so an app that bundles
+ * clock readings. Imports nothing but `redact.ts` and `redact-path.ts`, so an app that bundles
  * `edge-monitor/hono` pulls in neither zod nor the monitor's bindings.
  */
-import { redactPath, scrubText } from "../ingest/redact";
+import { scrubText, type ScrubOptions } from "../ingest/redact";
+import { redactRequestPath } from "../ingest/redact-path";
 
 /** One record as `POST /v1/logs` takes it (a subset of `LogRecordInput`). */
 export interface MonitorRecord {
@@ -38,6 +39,8 @@ export interface RequestFacts {
   /** False when the response has no body stream at all. */
   responseHasBody: boolean;
   error?: unknown;
+  /** Redact email addresses in path, query, request id and error (default true). */
+  redactEmails?: boolean;
 }
 
 // The limits of the ingest schema (src/ingest/record.ts): a record over them would be rejected.
@@ -55,8 +58,11 @@ export function contentLength(headers: Headers): number | undefined {
   return Number(value.trim());
 }
 
-/** Path and query of a URL, with sensitive query values and secret-shaped segments redacted. */
-export function redactedPath(url: string): string {
+/**
+ * Path and query of a URL as the monitor stores it: secret-shaped segments, URL userinfo,
+ * sensitive query values and (unless `options.emails` is false) emails redacted.
+ */
+export function redactedPath(url: string, options: ScrubOptions = { emails: true }): string {
   let pathAndQuery: string;
   try {
     const u = new URL(url);
@@ -64,7 +70,8 @@ export function redactedPath(url: string): string {
   } catch {
     pathAndQuery = url.startsWith("/") ? url : `/${url}`;
   }
-  return scrubText(redactPath(pathAndQuery)).slice(0, PATH_MAX);
+  // Only what can be kept is redacted (plus a margin, so a secret across the cut is still seen whole).
+  return redactRequestPath(pathAndQuery.slice(0, PATH_MAX + 512), options).slice(0, PATH_MAX);
 }
 
 /** A 2xx that should have had a body and has none (a silent failure, as the proxy counts it). */
@@ -79,11 +86,12 @@ export function buildRecord(f: RequestFacts): MonitorRecord | null {
   const responseBytes = contentLength(f.responseHeaders);
   const requestBytes = contentLength(f.requestHeaders);
   const requestId = f.requestHeaders.get("X-Request-ID")?.trim();
+  const scrub: ScrubOptions = { emails: f.redactEmails ?? true };
   const record: MonitorRecord = {
     timestamp: f.startedAt,
     service: f.service,
     method: METHOD.test(f.method) ? f.method.toUpperCase() : "OTHER",
-    path: redactedPath(f.url),
+    path: redactedPath(f.url, scrub),
     status: f.status,
     latency_ms: Math.max(0, f.endedAt - f.startedAt),
   };
@@ -92,10 +100,10 @@ export function buildRecord(f: RequestFacts): MonitorRecord | null {
   if (requestBytes !== undefined) record.request_bytes = requestBytes;
   if (responseBytes !== undefined) record.response_bytes = responseBytes;
   if (isEmptySuccess(f, responseBytes)) record.response_empty = true;
-  if (requestId) record.request_id = scrubText(requestId).slice(0, REQUEST_ID_MAX);
+  if (requestId) record.request_id = scrubText(requestId, scrub).slice(0, REQUEST_ID_MAX);
   if (f.error !== undefined) {
     const message = f.error instanceof Error ? `${f.error.name}: ${f.error.message}` : String(f.error);
-    record.error = scrubText(message.slice(0, ERROR_MAX + 200)).slice(0, ERROR_MAX);
+    record.error = scrubText(message.slice(0, ERROR_MAX + 200), scrub).slice(0, ERROR_MAX);
   }
   return record;
 }

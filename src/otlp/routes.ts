@@ -16,6 +16,7 @@ import { MAX_BODY_BYTES, MAX_RECORDS } from "../ingest/body";
 import { serviceCapError, splitByServiceCap } from "../ingest/caps";
 import { coalesceHandOff } from "../ingest/coalescer";
 import { ingestCounters } from "../ingest/counters";
+import { redactEmailsSetting } from "../ingest/privacy-settings";
 import { retentionMs } from "../ingest/routes";
 import { countSpans, exportTraceRequest, partialSuccessMessage, spansToRecords } from "./spans";
 
@@ -85,7 +86,7 @@ export const otlpApp = new Hono<AppEnv>().post(
     if (spans > MAX_RECORDS) {
       throw new ApiError(413, "too_many_records", `at most ${MAX_RECORDS} spans per request (got ${spans})`, { max_records: MAX_RECORDS });
     }
-    const batch = spansToRecords(parsed.data, { now: Date.now(), retentionMs: retentionMs(c.env), newKey: () => crypto.randomUUID() });
+    const batch = spansToRecords(parsed.data, { now: Date.now(), retentionMs: retentionMs(c.env), newKey: () => crypto.randomUUID(), redactEmails: redactEmailsSetting(c.env) });
     const capped = await splitByServiceCap(c.env, batch.records, (p) => c.executionCtx.waitUntil(p));
     batch.records = capped.kept;
     for (const r of capped.refused) batch.rejected.push({ span: `service ${r.service}`, errors: [serviceCapError(c.env)] });

@@ -9,6 +9,7 @@ import { errorBody } from "../http/errors";
 import type { AppEnv } from "../http/types";
 import { switches } from "../control/switches";
 import { coalesceHandOff } from "../ingest/coalescer";
+import { redactEmailsSetting } from "../ingest/privacy-settings";
 import type { ServiceConfig } from "../services/config";
 import { downstreamHeaders, isWebSocketUpgrade, upstreamHeaders } from "./headers";
 import { inspectBody } from "./inspect";
@@ -86,6 +87,7 @@ export async function proxyRequest(
     region: typeof req.cf?.colo === "string" ? req.cf.colo : null,
     error: null,
     clientDisconnected: false,
+    redactEmails: redactEmailsSetting(c.env),
   };
   // Recorded after the exchange, in waitUntil; concurrent requests' records share hand-offs.
   const record = async (x: Exchange): Promise<void> => {

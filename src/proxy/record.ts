@@ -24,6 +24,8 @@ export interface Exchange {
   region: string | null;
   error: string | null;
   clientDisconnected: boolean;
+  /** Redact email addresses (env `REDACT_EMAILS`; default true). */
+  redactEmails?: boolean;
 }
 
 const RETENTION_FOR_LIVE_RECORDS = 24 * 60 * 60 * 1000;
@@ -52,7 +54,7 @@ export function exchangeRecord(x: Exchange, random: () => number = Math.random):
       region: x.region,
       attributes: x.clientDisconnected ? { client_disconnected: true } : null,
     },
-    { now: x.endedAt, retentionMs: RETENTION_FOR_LIVE_RECORDS, newKey: () => crypto.randomUUID() },
+    { now: x.endedAt, retentionMs: RETENTION_FOR_LIVE_RECORDS, newKey: () => crypto.randomUUID(), redactEmails: x.redactEmails ?? true },
   );
   if (!result.ok) return null;
   const record: LogRecord = { ...result.record, source: "proxy" };

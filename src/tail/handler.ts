@@ -9,6 +9,7 @@ import { log } from "../http/log";
 import { serviceCapError, splitByServiceCap } from "../ingest/caps";
 import { coalesceHandOff } from "../ingest/coalescer";
 import { ingestCounters } from "../ingest/counters";
+import { redactEmailsSetting } from "../ingest/privacy-settings";
 import { retentionMs } from "../ingest/routes";
 import { traceItemsToRecords } from "./trace";
 
@@ -36,7 +37,7 @@ export async function tail(events: TraceItem[], env: Env, ctx: ExecutionContext)
       return;
     }
     const now = Date.now();
-    const batch = traceItemsToRecords(events, { now, retentionMs: retentionMs(env), newKey: () => crypto.randomUUID() });
+    const batch = traceItemsToRecords(events, { now, retentionMs: retentionMs(env), newKey: () => crypto.randomUUID(), redactEmails: redactEmailsSetting(env) });
     const capped = await splitByServiceCap(env, batch.records, (p) => ctx.waitUntil(p));
     batch.records = capped.kept;
     if (capped.refused.length > 0) {
