@@ -45,8 +45,9 @@ export const FALLBACK_TIMEOUT_MS = 5000;
  * the service is full, since another isolate may have admitted it before the cap was reached.
  */
 const routeAnswers = new Map<string, Map<string, { countedAs: string; until: number; weak: boolean }>>();
-const MAX_CACHED_SERVICES = 1000;
-const MAX_CACHED_ROUTES_PER_SERVICE = 4000;
+/** Entries across all services: the whole cache is dropped past it, so it stays a few MB at most. */
+const MAX_CACHED_ENTRIES = 20_000;
+let cachedEntries = 0;
 const REFUSAL_CACHE_MS = 60_000;
 
 function registry(env: Env, service: string): DurableObjectStub<ServiceRegistry> {
@@ -54,15 +55,23 @@ function registry(env: Env, service: string): DurableObjectStub<ServiceRegistry>
 }
 
 function remember(service: string, answers: Record<string, string>, asks: Map<string, RouteAsk>, now: number, touchMs: number): void {
+  const fresh = Object.keys(answers).length;
+  if (cachedEntries + fresh > MAX_CACHED_ENTRIES) {
+    routeAnswers.clear();
+    cachedEntries = 0;
+  }
   let cache = routeAnswers.get(service);
-  if (!cache || cache.size > MAX_CACHED_ROUTES_PER_SERVICE) {
-    if (!cache && routeAnswers.size >= MAX_CACHED_SERVICES) routeAnswers.clear();
+  if (!cache) {
     cache = new Map();
     routeAnswers.set(service, cache);
   }
   for (const [route, countedAs] of Object.entries(answers)) {
+    if (!cache.has(route)) cachedEntries++;
+    const ask = asks.get(route);
     if (countedAs === route) cache.set(route, { countedAs, until: now + touchMs, weak: false });
-    else cache.set(route, { countedAs, until: now + REFUSAL_CACHE_MS, weak: !asks.get(route)?.vouched });
+    // Weak only when the refused records showed nothing (a 404): a later record that shows the
+    // route exists asks again. A route refused although it showed itself (the cap, the rate) waits the minute.
+    else cache.set(route, { countedAs, until: now + REFUSAL_CACHE_MS, weak: !(ask?.vouched || ask?.exists) });
   }
 }
 

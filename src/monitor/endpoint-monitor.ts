@@ -43,9 +43,15 @@ const FLUSH_BUDGET_MS = 20_000;
 export interface IngestResult {
   stored: number;
   duplicates: number;
-  /** "full": this object's last flush found D1 refusing writes for capacity (the records wait here). */
-  storage: "ok" | "full";
+  /**
+   * "full": this object's last flush found D1 refusing writes for capacity (the records wait here);
+   * "ok": D1 took this object's flush within the last minute; absent: this object does not know.
+   */
+  storage?: "ok" | "full";
 }
+
+/** How recent a successful flush must be for an object to vouch that D1 takes writes. */
+const STORAGE_OK_EVIDENCE_MS = 60_000;
 
 export interface ReplayResult {
   /** Rows D1 took: they left the quarantine. */
@@ -103,6 +109,21 @@ export class EndpointMonitor extends DurableObject<Env> {
   private migrate(): void {
     for (const statement of [...SCHEMA_STATEMENTS, ...WINDOW_SCHEMA, ...DETECTION_SCHEMA, ...OUTBOX_SCHEMA]) this.sql.exec(statement);
     this.sql.exec("INSERT OR REPLACE INTO meta (key, value) VALUES ('schema_version', ?)", String(SCHEMA_VERSION));
+    // Rows quarantined before D1's quarantine index existed were never published: publish them
+    // once (the flag is cleared by the first successful publish; the next alarm does it).
+    if (this.store.get("quarantine_indexed") === null && this.quarantine.count() > 0) this.markQuarantineChanged();
+  }
+
+  /** Marks the quarantine as changed since its last publication; the token tells a publish that raced a change. */
+  private markQuarantineChanged(): void {
+    this.store.set("quarantine_unpublished", `${Date.now()}-${Math.random()}`);
+  }
+
+  /** What this object knows of D1's capacity (see IngestResult.storage). */
+  private storageReport(now: number): "ok" | "full" | undefined {
+    if (this.store.get("storage_full_since") !== null) return "full";
+    const lastFlush = Number(this.store.get("last_flush_at") ?? 0);
+    return now - lastFlush <= STORAGE_OK_EVIDENCE_MS ? "ok" : undefined;
   }
 
   private endpoint(fallback?: LogRecord): Endpoint | null {
@@ -125,7 +146,7 @@ export class EndpointMonitor extends DurableObject<Env> {
       if (newest > 0) this.sql.exec(MAX_COUNTER, "last_event_at", newest);
       // The request counters of GET /metrics: counted here, with the commit, so exactly once.
       this.store.addCounters({ received: fresh.length, duplicates: records.length - fresh.length, handoffs: 1, ...requestIncrements(fresh) });
-      const storage = this.store.get("storage_full_since") === null ? ("ok" as const) : ("full" as const);
+      const storage = this.storageReport(now);
       return { result: { stored: fresh.length, duplicates: records.length - fresh.length, storage }, fresh };
     });
     if (result.stored > 0) this.identityStored = true;
@@ -274,7 +295,7 @@ export class EndpointMonitor extends DurableObject<Env> {
         this.store.set("consecutive_flush_failures", "0");
         this.store.set("last_flush_at", String(flushedAt));
         this.store.delete("storage_full_since");
-        if (poisoned.length > 0) this.store.set("quarantine_unpublished", "1");
+        if (poisoned.length > 0) this.markQuarantineChanged();
       });
       for (const p of poisoned) {
         log("error", "d1_record_quarantined", { endpoint: this.ctx.id.name ?? null, record_key: p.key, message: p.error });
@@ -286,10 +307,13 @@ export class EndpointMonitor extends DurableObject<Env> {
   /** Copies the quarantine's size to D1's index when it changed; a failure is retried by a later alarm. */
   private async publishQuarantine(): Promise<void> {
     const endpoint = this.endpoint();
-    if (!endpoint || this.store.get("quarantine_unpublished") === null) return;
+    const token = this.store.get("quarantine_unpublished");
+    if (!endpoint || token === null) return;
     try {
       await publishQuarantineCount(this.logsDb, endpoint, this.quarantine.count(), Date.now());
-      this.store.delete("quarantine_unpublished");
+      // A change made while D1 was written (a flush or a replay in between) keeps the flag.
+      if (this.store.get("quarantine_unpublished") === token) this.store.delete("quarantine_unpublished");
+      this.store.set("quarantine_indexed", "1");
     } catch (err) {
       log("error", "quarantine_publish_failed", { endpoint: this.ctx.id.name ?? null, message: err instanceof Error ? err.message : String(err) });
       await this.scheduleAlarm(Date.now() + 30_000);
@@ -322,7 +346,7 @@ export class EndpointMonitor extends DurableObject<Env> {
       this.ctx.storage.transactionSync(() => {
         this.quarantine.settle(written, refused);
         this.store.addCounters({ flushed: written.length, replayed: written.length });
-        this.store.set("quarantine_unpublished", "1");
+        this.markQuarantineChanged();
       });
       replayed += written.length;
       failed += refused.length;

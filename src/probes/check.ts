@@ -174,7 +174,7 @@ const RETENTION_FOR_LIVE_RECORDS = 24 * 60 * 60 * 1000;
  * records (route templated from the path, so it lands on the endpoint real traffic uses),
  * with `source: "probe"` and the probe's name and verdict as attributes.
  */
-export function probeRecord(r: ProbeResult, now: number = r.startedAt + r.latencyMs): LogRecord | null {
+export function probeRecord(r: ProbeResult, now: number = r.startedAt + r.latencyMs, redactEmails = true): LogRecord | null {
   const result = normaliseRecord(
     {
       timestamp: r.startedAt,
@@ -193,7 +193,7 @@ export function probeRecord(r: ProbeResult, now: number = r.startedAt + r.latenc
       user_agent: PROBE_USER_AGENT,
       attributes: { probe: r.probe, probe_ok: r.ok },
     },
-    { now, retentionMs: RETENTION_FOR_LIVE_RECORDS, newKey: () => crypto.randomUUID() },
+    { now, retentionMs: RETENTION_FOR_LIVE_RECORDS, newKey: () => crypto.randomUUID(), redactEmails },
   );
   return result.ok ? { ...result.record, source: "probe" } : null;
 }

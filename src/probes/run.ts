@@ -17,6 +17,7 @@ import type { JobContext, JobOutcome } from "../cron/jobs";
 import { probeRuns } from "../db/schema";
 import { log } from "../http/log";
 import { handOff } from "../ingest/handoff";
+import { redactEmailsSetting } from "../ingest/privacy-settings";
 import type { LogRecord } from "../ingest/record";
 import type { ProbeSettings, ServiceConfig } from "../services/config";
 import { loadDirectory } from "../services/store";
@@ -110,7 +111,7 @@ export async function runProbes(env: Env, ctx: JobContext & { force?: boolean })
   };
   await Promise.all(Array.from({ length: Math.min(PROBE_CONCURRENCY, due.length) }, worker));
 
-  const records = results.map((r) => probeRecord(r)).filter((r): r is LogRecord => r !== null);
+  const records = results.map((r) => probeRecord(r, undefined, redactEmailsSetting(env))).filter((r): r is LogRecord => r !== null);
   const handed = await handOff(env, records);
   const ok = results.filter((r) => r.ok).length;
   for (const r of results) {
