@@ -52,5 +52,8 @@ export default defineConfig({
   test: {
     include: ["test/**/*.test.ts"],
     setupFiles: ["./test/apply-migrations.ts"],
+    // Two shared cores: a test that takes 2 s alone can take over 5 s (vitest's default) while
+    // other files run beside it. No test here is a timing assertion through this limit.
+    testTimeout: 30_000,
   },
 });
