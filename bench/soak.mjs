@@ -11,12 +11,13 @@
  *
  * Throughput depends on what else runs on the machine; memory is the figure that matters here.
  * Options: --tool <path> --services <n> --minutes <n> --rate <n> --clients <n> --max-seconds <s>
- *          --sample-seconds <s> --port <n>
+ *          --sample-seconds <s> --port <n> --server direct|wrangler (default direct: MONITOR_SERVER=direct,
+ *          Miniflare without wrangler dev's proxy, whose keep-alive race drops POSTs; see scripts/serve-direct.mjs)
  */
 import { execFileSync, spawn } from "node:child_process";
 import { createWriteStream, existsSync, mkdtempSync, rmSync } from "node:fs";
 import { mkdir, readdir, readFile, writeFile } from "node:fs/promises";
-import { tmpdir } from "node:os";
+import { loadavg, tmpdir } from "node:os";
 import { dirname, join, relative, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
@@ -38,19 +39,20 @@ const NUMBERS = {
 };
 const USAGE = [
   "usage: npm run bench:soak -- [--tool ../shared/tools/backfill-stress.mjs] [--services 24] [--minutes 3600]",
-  "       [--rate 20] [--clients 6] [--max-seconds 1200] [--sample-seconds 3] [--port <free>]",
+  "       [--rate 20] [--clients 6] [--max-seconds 1200] [--sample-seconds 3] [--port <free>] [--server direct|wrangler]",
 ];
 
 function parseOptions(argv) {
   const { values } = parseArgs({
     args: argv,
-    options: { ...Object.fromEntries(Object.keys(NUMBERS).map((k) => [k, { type: "string" }])), tool: { type: "string" }, help: { type: "boolean", short: "h" } },
+    options: { ...Object.fromEntries(Object.keys(NUMBERS).map((k) => [k, { type: "string" }])), tool: { type: "string" }, server: { type: "string" }, help: { type: "boolean", short: "h" } },
   });
   if (values.help) {
     for (const line of USAGE) console.log(line);
     process.exit(0);
   }
-  const opts = { tool: values.tool ? resolve(values.tool) : defaultTool() };
+  const opts = { tool: values.tool ? resolve(values.tool) : defaultTool(), server: values.server ?? "direct" };
+  if (!["direct", "wrangler"].includes(opts.server)) throw new Error("--server must be direct or wrangler");
   for (const [name, { default: def, min, max }] of Object.entries(NUMBERS)) {
     const n = values[name] === undefined ? def : Number(values[name]);
     if (!Number.isInteger(n) || n < min || n > max) throw new Error(`--${name} must be an integer in ${min}..${max}`);
@@ -129,7 +131,7 @@ async function main() {
   const spawnedAt = Date.now();
   const server = spawn("npm", ["start"], {
     cwd: ROOT,
-    env: { ...process.env, PORT: String(port), HOST: "127.0.0.1", MONITOR_STATE_DIR: stateDir, MONITOR_CRONS: "off", NO_COLOR: "1", FORCE_COLOR: "0" },
+    env: { ...process.env, PORT: String(port), HOST: "127.0.0.1", MONITOR_STATE_DIR: stateDir, MONITOR_CRONS: "off", MONITOR_SERVER: opts.server, NO_COLOR: "1", FORCE_COLOR: "0" },
     stdio: ["ignore", "pipe", "pipe"],
     detached: true,
   });
@@ -175,6 +177,7 @@ async function main() {
     samples.push({ t_s: Math.round((Date.now() - t0) / 100) / 10, rss_kb: procs.reduce((n, p) => n + p.rss_kb, 0), processes: procs });
   };
   await sample();
+  const loadBefore = loadavg();
   let toolOut = "";
   tool = spawn(process.execPath, [opts.tool, "--url", url, "--ingest", ingestKey, "--services", String(opts.services), "--minutes", String(opts.minutes), "--rate", String(opts.rate), "--clients", String(opts.clients)], {
     stdio: ["ignore", "pipe", "pipe"],
@@ -202,6 +205,9 @@ async function main() {
   clearTimeout(deadline);
   await sample();
   const seconds = (Date.now() - t0) / 1000;
+  const loadAfter = loadavg();
+  // The worker's own view: records still in background hand-offs, requests held back, drops.
+  const health = await fetch(`${url}/health`).then((r) => r.json()).catch(() => null);
 
   const sentLine = /sent (\d+) records of .* (\d+) records\/s, every answer 2xx/.exec(toolOut);
   const failLine = /after (\d+) records in ([\d.]+) s: (.*)/.exec(toolOut);
@@ -219,6 +225,10 @@ async function main() {
     runtime_restarts: restarts,
     workerd_pids: pids,
     rss_mib: rss,
+    server: opts.server,
+    load_average_before: loadBefore.map((n) => Math.round(n * 100) / 100),
+    load_average_after: loadAfter.map((n) => Math.round(n * 100) / 100),
+    ingest: health?.ingest ?? null,
   };
   await writeFile(resultPath, JSON.stringify({ options: { ...opts, tool: opts.tool }, summary, samples }, null, 2));
 
@@ -233,6 +243,8 @@ async function main() {
   console.log(`every answer 2xx ${summary.all_2xx ? "yes" : `NO: ${summary.first_failure ?? toolOut.trim().slice(-300)}`}`);
   console.log(`runtime restarts ${restarts}${restarts > 0 ? " (wrangler: the Workers runtime crashed unexpectedly)" : ""}`);
   console.log(`workerd RSS      start ${rss.start} MiB, peak ${rss.peak} MiB, end ${rss.end} MiB; second half slope ${rss.slope_second_half_mib_per_min} MiB/min (${samples.length} samples)`);
+  console.log(`server           ${opts.server === "direct" ? "MONITOR_SERVER=direct (Miniflare, no wrangler dev proxy)" : "wrangler dev"}; load average ${summary.load_average_before.join(" ")} before, ${summary.load_average_after.join(" ")} after (2 cores)`);
+  if (summary.ingest) console.log(`ingest           accepted ${summary.ingest.accepted}, held back for backpressure ${summary.ingest.backpressured_requests} requests (in flight at most ${summary.ingest.backpressured_max_in_flight}), in flight at end ${summary.ingest.in_flight_records}, dropped ${summary.ingest.dropped}, fallback to D1 ${summary.ingest.fallback_to_d1}`);
   console.log(`curve            ${relative(ROOT, resultPath)}; server output ${relative(ROOT, logPath)}`);
   process.exitCode = summary.all_2xx ? 0 : 1;
 }

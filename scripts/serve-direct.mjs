@@ -1,0 +1,84 @@
+// `MONITOR_SERVER=direct npm start` runs this: the same worker as `wrangler dev --local`, served
+// by Miniflare straight from workerd's own socket, without wrangler's dev proxy in front.
+//
+// Why: wrangler dev (4.86) forwards every request through a ProxyWorker to the user worker over a
+// kept-alive local connection. Both ends close idle connections after 5 s, and a POST written on a
+// connection the other end is closing is lost; the ProxyWorker retries only GET and HEAD, so the
+// client gets `503 Your worker restarted mid-request` although nothing restarted
+// (cloudflare/workers-sdk#14641; later wranglers retry it, PR #15252). Under sustained batch
+// ingest, where the single workerd thread is busy for long stretches, it happens every few
+// minutes. Served directly there is no such hop: requests reach the worker in the same process.
+//
+// The bundle is wrangler's own (`wrangler deploy --dry-run --outdir`), the bindings, vars,
+// .dev.vars and assets come from wrangler.toml through wrangler's `unstable_getMiniflareWorkerOptions`,
+// and state is persisted in wrangler's layout (`<state>/v3/d1`, `<state>/v3/do`), so `wrangler d1
+// migrations apply --local` and `wrangler dev` see the same data. No file watching: restart to
+// pick up code changes. Cron triggers are fired here (unless MONITOR_CRONS=off).
+import { spawnSync } from "node:child_process";
+import { mkdtempSync, rmSync } from "node:fs";
+import { createRequire } from "node:module";
+import { tmpdir } from "node:os";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+
+const root = join(dirname(fileURLToPath(import.meta.url)), "..");
+const require = createRequire(join(root, "package.json"));
+const wrangler = require("wrangler");
+// The Miniflare wrangler itself runs (its options match unstable_getMiniflareWorkerOptions).
+const { Log, LogLevel, Miniflare } = require(require.resolve("miniflare", { paths: [dirname(require.resolve("wrangler/package.json"))] }));
+
+const port = Number(process.env.PORT ?? 8787);
+const host = process.env.HOST ?? "127.0.0.1";
+const state = process.env.MONITOR_STATE_DIR ?? join(root, ".wrangler", "state");
+const env = { ...process.env, WRANGLER_SEND_METRICS: "false", CLOUDFLARE_CF_FETCH_ENABLED: "false", CI: "true" };
+
+const outdir = mkdtempSync(join(tmpdir(), "edge-monitor-bundle-"));
+const build = spawnSync(join(root, "node_modules", ".bin", "wrangler"), ["deploy", "--dry-run", "--outdir", outdir], { cwd: root, env, stdio: ["ignore", "ignore", "inherit"] });
+if (build.status !== 0) {
+  console.error("bundling the worker failed (wrangler deploy --dry-run)");
+  process.exit(build.status ?? 1);
+}
+
+const { workerOptions } = wrangler.unstable_getMiniflareWorkerOptions(join(root, "wrangler.toml"));
+const mf = new Miniflare({
+  workers: [{ ...workerOptions, name: "edge-monitor", modulesRoot: outdir, modules: [{ type: "ESModule", path: join(outdir, "index.js") }] }],
+  host,
+  port,
+  d1Persist: join(state, "v3", "d1"),
+  durableObjectsPersist: join(state, "v3", "do"),
+  // The worker's console output (the structured JSON logs) and uncaught errors, as wrangler dev shows them.
+  log: new Log(LogLevel.INFO),
+});
+await mf.ready;
+console.log(`[direct] serving the worker with Miniflare at http://${host}:${port} (no wrangler dev proxy)`);
+
+// Cron triggers: Miniflare's /cdn-cgi/handler/scheduled reaches the assets router in front of the
+// worker (which has no scheduled handler), so they are fired on the worker itself. The schedules
+// of wrangler.toml: probes every minute, aggregation every 5 minutes, retention at start and daily.
+if (process.env.MONITOR_CRONS !== "off") {
+  const worker = await mf.getWorker("edge-monitor");
+  const fire = async (cron) => {
+    try {
+      const result = await worker.scheduled({ cron, scheduledTime: new Date() });
+      if (result.outcome !== "ok") console.error(`cron ${cron}: ${result.outcome}`);
+    } catch (err) {
+      console.error(`cron ${cron}: ${err instanceof Error ? err.message : String(err)}`);
+    }
+  };
+  const every = (ms, cron) => setInterval(() => void fire(cron), ms);
+  every(60_000, "* * * * *");
+  every(5 * 60_000, "*/5 * * * *");
+  every(24 * 60 * 60_000, "17 3 * * *");
+  void fire("*/5 * * * *");
+  void fire("17 3 * * *");
+}
+
+let stopping = false;
+async function stop() {
+  if (stopping) return;
+  stopping = true;
+  await mf.dispose().catch(() => undefined);
+  rmSync(outdir, { recursive: true, force: true });
+  process.exit(0);
+}
+for (const signal of ["SIGINT", "SIGTERM"]) process.on(signal, () => void stop());
