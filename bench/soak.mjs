@@ -36,6 +36,8 @@ const NUMBERS = {
   "max-seconds": { default: 1200, min: 10, max: 7200 },
   "sample-seconds": { default: 3, min: 1, max: 60 },
   port: { default: 0, min: 0, max: 65_535 },
+  // 0: wrangler.toml's INGEST_MAX_IN_FLIGHT; otherwise passed to the worker (--server direct only).
+  "max-in-flight": { default: 0, min: 0, max: 1_000_000 },
 };
 const USAGE = [
   "usage: npm run bench:soak -- [--tool ../shared/tools/backfill-stress.mjs] [--services 24] [--minutes 3600]",
@@ -118,6 +120,14 @@ function defaultTool() {
   return candidates.find((p) => existsSync(p)) ?? candidates[0];
 }
 
+/** Median, p99 and max of the liveness probes' waits. */
+function stallSummary(stalls) {
+  const ms = stalls.map((s) => s.ms).sort((a, b) => a - b);
+  const at = (q) => ms[Math.min(ms.length - 1, Math.floor(q * ms.length))] ?? null;
+  const worst = stalls.reduce((w, s) => (w === null || s.ms > w.ms ? s : w), null);
+  return { probes: ms.length, median: at(0.5), p99: at(0.99), max: worst?.ms ?? null, max_at_s: worst?.t_s ?? null, over_1s: ms.filter((m) => m > 1000).length };
+}
+
 async function main() {
   const opts = parseOptions(process.argv.slice(2));
   await mkdir(RESULTS, { recursive: true });
@@ -131,7 +141,7 @@ async function main() {
   const spawnedAt = Date.now();
   const server = spawn("npm", ["start"], {
     cwd: ROOT,
-    env: { ...process.env, PORT: String(port), HOST: "127.0.0.1", MONITOR_STATE_DIR: stateDir, MONITOR_CRONS: "off", MONITOR_SERVER: opts.server, NO_COLOR: "1", FORCE_COLOR: "0" },
+    env: { ...process.env, PORT: String(port), HOST: "127.0.0.1", MONITOR_STATE_DIR: stateDir, MONITOR_CRONS: "off", MONITOR_SERVER: opts.server, ...(opts.maxInFlight > 0 ? { INGEST_MAX_IN_FLIGHT: String(opts.maxInFlight) } : {}), NO_COLOR: "1", FORCE_COLOR: "0" },
     stdio: ["ignore", "pipe", "pipe"],
     detached: true,
   });
@@ -193,6 +203,17 @@ async function main() {
   let lastShown = 0;
   let exit = null;
   void toolExit.then((code) => (exit = code));
+  // Stalls of the workerd thread, seen from outside: the time GET /health/live waits for an
+  // answer (the worker, every object and local D1 share one thread), 4 times a second.
+  const stalls = [];
+  const probe = (async () => {
+    while (exit === null) {
+      const at = performance.now();
+      const ok = await fetch(`${url}/health/live`).then((r) => r.ok, () => false);
+      stalls.push({ t_s: Math.round((Date.now() - t0) / 100) / 10, ms: Math.round(performance.now() - at), ok });
+      await sleep(250);
+    }
+  })();
   while (exit === null) {
     await sample();
     const s = samples[samples.length - 1];
@@ -203,6 +224,7 @@ async function main() {
     await Promise.race([sleep(opts.sampleSeconds * 1000), toolExit]);
   }
   clearTimeout(deadline);
+  await probe;
   await sample();
   const seconds = (Date.now() - t0) / 1000;
   const loadAfter = loadavg();
@@ -229,8 +251,9 @@ async function main() {
     load_average_before: loadBefore.map((n) => Math.round(n * 100) / 100),
     load_average_after: loadAfter.map((n) => Math.round(n * 100) / 100),
     ingest: health?.ingest ?? null,
+    liveness_ms: stallSummary(stalls),
   };
-  await writeFile(resultPath, JSON.stringify({ options: { ...opts, tool: opts.tool }, summary, samples }, null, 2));
+  await writeFile(resultPath, JSON.stringify({ options: { ...opts, tool: opts.tool }, summary, samples, liveness: stalls }, null, 2));
 
   // Stop the monitor (SIGINT to the group, as Ctrl-C would) before printing.
   signalGroup(server.pid, "SIGINT");
@@ -244,6 +267,8 @@ async function main() {
   console.log(`runtime restarts ${restarts}${restarts > 0 ? " (wrangler: the Workers runtime crashed unexpectedly)" : ""}`);
   console.log(`workerd RSS      start ${rss.start} MiB, peak ${rss.peak} MiB, end ${rss.end} MiB; second half slope ${rss.slope_second_half_mib_per_min} MiB/min (${samples.length} samples)`);
   console.log(`server           ${opts.server === "direct" ? "MONITOR_SERVER=direct (Miniflare, no wrangler dev proxy)" : "wrangler dev"}; load average ${summary.load_average_before.join(" ")} before, ${summary.load_average_after.join(" ")} after (2 cores)`);
+  const l = summary.liveness_ms;
+  console.log(`thread stalls    GET /health/live waited median ${l.median} ms, p99 ${l.p99} ms, max ${l.max} ms (at ${l.max_at_s} s); ${l.over_1s} of ${l.probes} over 1 s`);
   if (summary.ingest) console.log(`ingest           accepted ${summary.ingest.accepted}, held back for backpressure ${summary.ingest.backpressured_requests} requests (in flight at most ${summary.ingest.backpressured_max_in_flight}), in flight at end ${summary.ingest.in_flight_records}, dropped ${summary.ingest.dropped}, fallback to D1 ${summary.ingest.fallback_to_d1}`);
   console.log(`curve            ${relative(ROOT, resultPath)}; server output ${relative(ROOT, logPath)}`);
   process.exitCode = summary.all_2xx ? 0 : 1;

@@ -7,7 +7,10 @@
 // client gets `503 Your worker restarted mid-request` although nothing restarted
 // (cloudflare/workers-sdk#14641; later wranglers retry it, PR #15252). Under sustained batch
 // ingest, where the single workerd thread is busy for long stretches, it happens every few
-// minutes. Served directly there is no such hop: requests reach the worker in the same process.
+// minutes. The same race exists between any client that keeps connections alive and workerd's own
+// socket, since workerd closes idle connections after 5 s too (seen as ECONNRESET under load).
+// Here a Node front holds client connections for 65 s and gives each request a fresh connection
+// to workerd, so no request is ever written on a connection the other end is closing.
 //
 // The bundle is wrangler's own (`wrangler deploy --dry-run --outdir`), the bindings, vars,
 // .dev.vars and assets come from wrangler.toml through wrangler's `unstable_getMiniflareWorkerOptions`,
@@ -15,6 +18,7 @@
 // migrations apply --local` and `wrangler dev` see the same data. No file watching: restart to
 // pick up code changes. Cron triggers are fired here (unless MONITOR_CRONS=off).
 import { spawnSync } from "node:child_process";
+import { Agent, createServer, request as httpRequest } from "node:http";
 import { mkdtempSync, rmSync } from "node:fs";
 import { createRequire } from "node:module";
 import { tmpdir } from "node:os";
@@ -40,17 +44,47 @@ if (build.status !== 0) {
 }
 
 const { workerOptions } = wrangler.unstable_getMiniflareWorkerOptions(join(root, "wrangler.toml"));
+// INGEST_MAX_IN_FLIGHT from the environment overrides wrangler.toml's (the soak tunes it this way).
+if (process.env.INGEST_MAX_IN_FLIGHT) workerOptions.bindings = { ...workerOptions.bindings, INGEST_MAX_IN_FLIGHT: process.env.INGEST_MAX_IN_FLIGHT };
 const mf = new Miniflare({
   workers: [{ ...workerOptions, name: "edge-monitor", modulesRoot: outdir, modules: [{ type: "ESModule", path: join(outdir, "index.js") }] }],
-  host,
-  port,
+  // workerd listens on a private loopback port; the front below takes the public one.
+  host: "127.0.0.1",
+  port: 0,
   d1Persist: join(state, "v3", "d1"),
   durableObjectsPersist: join(state, "v3", "do"),
   // The worker's console output (the structured JSON logs) and uncaught errors, as wrangler dev shows them.
   log: new Log(LogLevel.INFO),
 });
-await mf.ready;
-console.log(`[direct] serving the worker with Miniflare at http://${host}:${port} (no wrangler dev proxy)`);
+const inner = await mf.ready;
+
+// The front: a plain Node reverse proxy that keeps client connections open for 65 s (longer than
+// any client's idle pool, so a client never writes on a connection this end is closing) and opens
+// a new connection to workerd for every request (none sits idle there, so workerd's 5-second idle
+// close cannot race a request either). Each request is forwarded exactly once, bodies streamed;
+// if workerd cannot be reached the answer is a 502 saying so, never a silent retry.
+const upstream = new Agent({ keepAlive: false });
+const front = createServer((req, res) => {
+  const out = httpRequest(
+    { host: inner.hostname, port: inner.port, method: req.method, path: req.url, headers: req.headers, agent: upstream },
+    (answer) => {
+      res.writeHead(answer.statusCode ?? 502, answer.rawHeaders);
+      answer.pipe(res);
+    },
+  );
+  out.on("error", (err) => {
+    console.error(JSON.stringify({ level: "error", event: "front_upstream_failed", method: req.method, path: req.url?.split("?")[0], message: err.message }));
+    if (!res.headersSent) {
+      res.writeHead(502, { "content-type": "application/json" });
+      res.end(JSON.stringify({ error: { code: "upstream_unreachable", message: `workerd did not answer: ${err.message}` } }));
+    } else res.destroy(err);
+  });
+  req.pipe(out);
+});
+front.keepAliveTimeout = 65_000;
+front.headersTimeout = 66_000;
+await new Promise((resolve) => front.listen(port, host, resolve));
+console.log(`[direct] serving the worker at http://${host}:${port} (Miniflare at ${inner.host}, no wrangler dev proxy)`);
 
 // Cron triggers: Miniflare's /cdn-cgi/handler/scheduled reaches the assets router in front of the
 // worker (which has no scheduled handler), so they are fired on the worker itself. The schedules
@@ -77,6 +111,7 @@ let stopping = false;
 async function stop() {
   if (stopping) return;
   stopping = true;
+  front.close();
   await mf.dispose().catch(() => undefined);
   rmSync(outdir, { recursive: true, force: true });
   process.exit(0);
