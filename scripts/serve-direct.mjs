@@ -19,6 +19,7 @@
 // pick up code changes. Cron triggers are fired here (unless MONITOR_CRONS=off).
 import { spawnSync } from "node:child_process";
 import { Agent, createServer, request as httpRequest } from "node:http";
+import { connect } from "node:net";
 import { mkdtempSync, rmSync } from "node:fs";
 import { createRequire } from "node:module";
 import { tmpdir } from "node:os";
@@ -80,6 +81,20 @@ const front = createServer((req, res) => {
     } else res.destroy(err);
   });
   req.pipe(out);
+});
+// WebSocket upgrades (the proxy passes them on): the handshake is re-sent to workerd on a new
+// connection and the two sockets are then joined byte for byte.
+front.on("upgrade", (req, socket, head) => {
+  const out = connect(Number(inner.port), inner.hostname, () => {
+    const lines = [`${req.method} ${req.url} HTTP/1.1`];
+    for (let i = 0; i < req.rawHeaders.length; i += 2) lines.push(`${req.rawHeaders[i]}: ${req.rawHeaders[i + 1]}`);
+    out.write(`${lines.join("\r\n")}\r\n\r\n`);
+    if (head.length > 0) out.write(head);
+    out.pipe(socket);
+    socket.pipe(out);
+  });
+  out.on("error", () => socket.destroy());
+  socket.on("error", () => out.destroy());
 });
 front.keepAliveTimeout = 65_000;
 front.headersTimeout = 66_000;
