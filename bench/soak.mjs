@@ -11,12 +11,13 @@
  *
  * Throughput depends on what else runs on the machine; memory is the figure that matters here.
  * Options: --tool <path> --services <n> --minutes <n> --rate <n> --clients <n> --max-seconds <s>
- *          --sample-seconds <s> --port <n>
+ *          --sample-seconds <s> --port <n> --server direct|wrangler (default direct: MONITOR_SERVER=direct,
+ *          Miniflare without wrangler dev's proxy, whose keep-alive race drops POSTs; see scripts/serve-direct.mjs)
  */
 import { execFileSync, spawn } from "node:child_process";
 import { createWriteStream, existsSync, mkdtempSync, rmSync } from "node:fs";
 import { mkdir, readdir, readFile, writeFile } from "node:fs/promises";
-import { tmpdir } from "node:os";
+import { loadavg, tmpdir } from "node:os";
 import { dirname, join, relative, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
@@ -35,22 +36,25 @@ const NUMBERS = {
   "max-seconds": { default: 1200, min: 10, max: 7200 },
   "sample-seconds": { default: 3, min: 1, max: 60 },
   port: { default: 0, min: 0, max: 65_535 },
+  // 0: wrangler.toml's INGEST_MAX_IN_FLIGHT; otherwise passed to the worker (--server direct only).
+  "max-in-flight": { default: 0, min: 0, max: 1_000_000 },
 };
 const USAGE = [
   "usage: npm run bench:soak -- [--tool ../shared/tools/backfill-stress.mjs] [--services 24] [--minutes 3600]",
-  "       [--rate 20] [--clients 6] [--max-seconds 1200] [--sample-seconds 3] [--port <free>]",
+  "       [--rate 20] [--clients 6] [--max-seconds 1200] [--sample-seconds 3] [--port <free>] [--server direct|wrangler]",
 ];
 
 function parseOptions(argv) {
   const { values } = parseArgs({
     args: argv,
-    options: { ...Object.fromEntries(Object.keys(NUMBERS).map((k) => [k, { type: "string" }])), tool: { type: "string" }, help: { type: "boolean", short: "h" } },
+    options: { ...Object.fromEntries(Object.keys(NUMBERS).map((k) => [k, { type: "string" }])), tool: { type: "string" }, server: { type: "string" }, help: { type: "boolean", short: "h" } },
   });
   if (values.help) {
     for (const line of USAGE) console.log(line);
     process.exit(0);
   }
-  const opts = { tool: values.tool ? resolve(values.tool) : defaultTool() };
+  const opts = { tool: values.tool ? resolve(values.tool) : defaultTool(), server: values.server ?? "direct" };
+  if (!["direct", "wrangler"].includes(opts.server)) throw new Error("--server must be direct or wrangler");
   for (const [name, { default: def, min, max }] of Object.entries(NUMBERS)) {
     const n = values[name] === undefined ? def : Number(values[name]);
     if (!Number.isInteger(n) || n < min || n > max) throw new Error(`--${name} must be an integer in ${min}..${max}`);
@@ -116,6 +120,14 @@ function defaultTool() {
   return candidates.find((p) => existsSync(p)) ?? candidates[0];
 }
 
+/** Median, p99 and max of the liveness probes' waits. */
+function stallSummary(stalls) {
+  const ms = stalls.map((s) => s.ms).sort((a, b) => a - b);
+  const at = (q) => ms[Math.min(ms.length - 1, Math.floor(q * ms.length))] ?? null;
+  const worst = stalls.reduce((w, s) => (w === null || s.ms > w.ms ? s : w), null);
+  return { probes: ms.length, median: at(0.5), p99: at(0.99), max: worst?.ms ?? null, max_at_s: worst?.t_s ?? null, over_1s: ms.filter((m) => m > 1000).length };
+}
+
 async function main() {
   const opts = parseOptions(process.argv.slice(2));
   await mkdir(RESULTS, { recursive: true });
@@ -129,7 +141,7 @@ async function main() {
   const spawnedAt = Date.now();
   const server = spawn("npm", ["start"], {
     cwd: ROOT,
-    env: { ...process.env, PORT: String(port), HOST: "127.0.0.1", MONITOR_STATE_DIR: stateDir, MONITOR_CRONS: "off", NO_COLOR: "1", FORCE_COLOR: "0" },
+    env: { ...process.env, PORT: String(port), HOST: "127.0.0.1", MONITOR_STATE_DIR: stateDir, MONITOR_CRONS: "off", MONITOR_SERVER: opts.server, ...(opts.maxInFlight > 0 ? { INGEST_MAX_IN_FLIGHT: String(opts.maxInFlight) } : {}), NO_COLOR: "1", FORCE_COLOR: "0" },
     stdio: ["ignore", "pipe", "pipe"],
     detached: true,
   });
@@ -175,6 +187,7 @@ async function main() {
     samples.push({ t_s: Math.round((Date.now() - t0) / 100) / 10, rss_kb: procs.reduce((n, p) => n + p.rss_kb, 0), processes: procs });
   };
   await sample();
+  const loadBefore = loadavg();
   let toolOut = "";
   tool = spawn(process.execPath, [opts.tool, "--url", url, "--ingest", ingestKey, "--services", String(opts.services), "--minutes", String(opts.minutes), "--rate", String(opts.rate), "--clients", String(opts.clients)], {
     stdio: ["ignore", "pipe", "pipe"],
@@ -190,6 +203,17 @@ async function main() {
   let lastShown = 0;
   let exit = null;
   void toolExit.then((code) => (exit = code));
+  // Stalls of the workerd thread, seen from outside: the time GET /health/live waits for an
+  // answer (the worker, every object and local D1 share one thread), 4 times a second.
+  const stalls = [];
+  const probe = (async () => {
+    while (exit === null) {
+      const at = performance.now();
+      const ok = await fetch(`${url}/health/live`).then((r) => r.ok, () => false);
+      stalls.push({ t_s: Math.round((Date.now() - t0) / 100) / 10, ms: Math.round(performance.now() - at), ok });
+      await sleep(250);
+    }
+  })();
   while (exit === null) {
     await sample();
     const s = samples[samples.length - 1];
@@ -200,12 +224,18 @@ async function main() {
     await Promise.race([sleep(opts.sampleSeconds * 1000), toolExit]);
   }
   clearTimeout(deadline);
+  await probe;
   await sample();
   const seconds = (Date.now() - t0) / 1000;
+  const loadAfter = loadavg();
+  // The worker's own view: records still in background hand-offs, requests held back, drops.
+  const health = await fetch(`${url}/health`).then((r) => r.json()).catch(() => null);
 
   const sentLine = /sent (\d+) records of .* (\d+) records\/s, every answer 2xx/.exec(toolOut);
   const failLine = /after (\d+) records in ([\d.]+) s: (.*)/.exec(toolOut);
-  const sent = Number(sentLine?.[1] ?? failLine?.[1] ?? 0);
+  // Stopped by --max-seconds, the tool prints nothing: what the worker accepted is what was sent.
+  let sent = Number(sentLine?.[1] ?? failLine?.[1] ?? 0);
+  if (!sentLine && !failLine && typeof health?.ingest?.accepted === "number") sent = health.ingest.accepted;
   const restarts = (output.match(/The Workers runtime crashed unexpectedly/g) ?? []).length;
   const pids = [...new Set(samples.flatMap((s) => s.processes.map((p) => p.pid)))];
   const rss = rssSummary(samples.map((s) => ({ t_s: s.t_s, rss_kb: s.rss_kb })));
@@ -215,12 +245,19 @@ async function main() {
     seconds: Math.round(seconds * 10) / 10,
     records_per_s: Math.round(sent / seconds),
     all_2xx: Boolean(sentLine) && exit === 0,
+    /** No answer other than 2xx before --max-seconds stopped the tool. */
+    no_failure_before_stop: timedOut && !failLine,
     first_failure: failLine ? failLine[3].slice(0, 300) : timedOut ? `stopped after --max-seconds ${opts.maxSeconds}` : null,
     runtime_restarts: restarts,
     workerd_pids: pids,
     rss_mib: rss,
+    server: opts.server,
+    load_average_before: loadBefore.map((n) => Math.round(n * 100) / 100),
+    load_average_after: loadAfter.map((n) => Math.round(n * 100) / 100),
+    ingest: health?.ingest ?? null,
+    liveness_ms: stallSummary(stalls),
   };
-  await writeFile(resultPath, JSON.stringify({ options: { ...opts, tool: opts.tool }, summary, samples }, null, 2));
+  await writeFile(resultPath, JSON.stringify({ options: { ...opts, tool: opts.tool }, summary, samples, liveness: stalls }, null, 2));
 
   // Stop the monitor (SIGINT to the group, as Ctrl-C would) before printing.
   signalGroup(server.pid, "SIGINT");
@@ -230,9 +267,13 @@ async function main() {
 
   console.log("");
   console.log(`records sent     ${sent} of ${summary.records_planned} in ${summary.seconds} s: ${summary.records_per_s} records/s (shared machine: noisy)`);
-  console.log(`every answer 2xx ${summary.all_2xx ? "yes" : `NO: ${summary.first_failure ?? toolOut.trim().slice(-300)}`}`);
+  console.log(`every answer 2xx ${summary.all_2xx ? "yes" : summary.no_failure_before_stop ? `yes until --max-seconds ${opts.maxSeconds} stopped the tool (not all records sent)` : `NO: ${summary.first_failure ?? toolOut.trim().slice(-300)}`}`);
   console.log(`runtime restarts ${restarts}${restarts > 0 ? " (wrangler: the Workers runtime crashed unexpectedly)" : ""}`);
   console.log(`workerd RSS      start ${rss.start} MiB, peak ${rss.peak} MiB, end ${rss.end} MiB; second half slope ${rss.slope_second_half_mib_per_min} MiB/min (${samples.length} samples)`);
+  console.log(`server           ${opts.server === "direct" ? "MONITOR_SERVER=direct (Miniflare, no wrangler dev proxy)" : "wrangler dev"}; load average ${summary.load_average_before.join(" ")} before, ${summary.load_average_after.join(" ")} after (2 cores)`);
+  const l = summary.liveness_ms;
+  console.log(`thread stalls    GET /health/live waited median ${l.median} ms, p99 ${l.p99} ms, max ${l.max} ms (at ${l.max_at_s} s); ${l.over_1s} of ${l.probes} over 1 s`);
+  if (summary.ingest) console.log(`ingest           accepted ${summary.ingest.accepted}, held back for backpressure ${summary.ingest.backpressured_requests} requests (in flight at most ${summary.ingest.backpressured_max_in_flight}), in flight at end ${summary.ingest.in_flight_records}, dropped ${summary.ingest.dropped}, fallback to D1 ${summary.ingest.fallback_to_d1}`);
   console.log(`curve            ${relative(ROOT, resultPath)}; server output ${relative(ROOT, logPath)}`);
   process.exitCode = summary.all_2xx ? 0 : 1;
 }

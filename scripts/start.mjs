@@ -66,11 +66,16 @@ if (migrate.status !== 0) {
   process.exit(migrate.status ?? 1);
 }
 
-const dev = spawn(wrangler, ["dev", "--local", "--test-scheduled", "--port", String(port), "--ip", host, ...persist, ...process.argv.slice(2)], {
-  cwd: root,
-  env,
-  stdio: ["inherit", "inherit", "inherit"],
-});
+// MONITOR_SERVER=direct: served by Miniflare without wrangler dev's proxy, which can drop a POST
+// under sustained load (see scripts/serve-direct.mjs); no reload on file changes there.
+const direct = process.env.MONITOR_SERVER === "direct";
+const dev = direct
+  ? spawn(process.execPath, [join(root, "scripts", "serve-direct.mjs")], { cwd: root, env: { ...env, PORT: String(port), HOST: host }, stdio: ["inherit", "inherit", "inherit"] })
+  : spawn(wrangler, ["dev", "--local", "--test-scheduled", "--port", String(port), "--ip", host, ...persist, ...process.argv.slice(2)], {
+      cwd: root,
+      env,
+      stdio: ["inherit", "inherit", "inherit"],
+    });
 
 const url = `http://${host === "0.0.0.0" ? "localhost" : host}:${port}`;
 async function announceWhenReady() {
@@ -84,7 +89,8 @@ async function announceWhenReady() {
         console.log(`  read key:   ${keys.READ_KEY ?? "(READ_KEY unset)"}`);
         console.log(`  admin key:  ${keys.ADMIN_KEY ?? "(ADMIN_KEY unset)"}`);
         console.log(`  try: curl -s ${url}/health\n`);
-        if (process.env.MONITOR_CRONS !== "off") startCrons();
+        // Served directly, scripts/serve-direct.mjs fires the crons itself.
+        if (process.env.MONITOR_CRONS !== "off" && !direct) startCrons();
         return;
       }
     } catch {

@@ -9,6 +9,7 @@ import { keysFor, matchesAnyKey } from "../auth/keys";
 import type { AppEnv } from "../http/types";
 import { capsReport } from "../ingest/caps";
 import { ingestCounters } from "../ingest/counters";
+import { inFlightRecords, maxInFlight } from "../ingest/in-flight";
 import { storageState } from "../ingest/storage-state";
 import { admissionSettings } from "../monitor/route-admission";
 import { DEFAULT_MAX_ROUTES } from "../monitor/service-registry";
@@ -85,7 +86,8 @@ export const healthApp = new Hono<AppEnv>()
       version: VERSION,
       time: new Date().toISOString(),
       ...storage,
-      ingest: { ...ingestCounters },
+      // in_flight_records: accepted records whose background hand-off has not settled (this isolate).
+      ingest: { ...ingestCounters, in_flight_records: inFlightRecords(), max_in_flight_records: maxInFlight(c.env) },
       // The operator's switches (cached for a few seconds); `switches_known` false: D1 could not be read.
       switches: await switches(c.env.DB),
       switches_known: switchesKnown(),

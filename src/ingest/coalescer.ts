@@ -12,6 +12,7 @@
 import { log } from "../http/log";
 import { ingestCounters } from "./counters";
 import { handOff } from "./handoff";
+import { addInFlight, settleInFlight } from "./in-flight";
 import type { LogRecord } from "./record";
 
 /**
@@ -35,6 +36,8 @@ let open: OpenBatch | null = null;
  */
 export function coalesceHandOff(env: Env, records: LogRecord[]): Promise<unknown> | null {
   if (records.length === 0) return null;
+  // Every record counts as in flight until its batch's hand-off settles (see in-flight.ts).
+  addInFlight(records.length);
   if (open && open.records.length + records.length <= COALESCE_MAX_RECORDS) {
     open.records.push(...records);
     return null;
@@ -55,5 +58,6 @@ export function coalesceHandOff(env: Env, records: LogRecord[]): Promise<unknown
         record_keys: batch.records.map((r) => r.key),
         message: err instanceof Error ? err.message : String(err),
       });
-    });
+    })
+    .finally(() => settleInFlight(batch.records.length));
 }

@@ -13,6 +13,7 @@ import { ingestCounters } from "./counters";
 import { refusedServiceNames, serviceCapError } from "./caps";
 import { coalesceHandOff } from "./coalescer";
 import { handOff } from "./handoff";
+import { inFlightRecords, mustHandOffNow } from "./in-flight";
 import { redactEmailsSetting } from "./privacy-settings";
 import { normaliseRecord, type LogRecord } from "./record";
 
@@ -96,7 +97,14 @@ export const ingestApp = new Hono<AppEnv>().post(
     if (accepted.length === 0) throw allRejected(rejected);
 
     const sync = c.req.query("sync");
-    if (sync === "1" || sync === "true") {
+    // Backpressure: past the bound on records in background hand-offs, this request hands off
+    // before answering, so a fast client waits for the objects instead of filling memory.
+    const backpressure = sync !== "1" && sync !== "true" && mustHandOffNow(c.env, accepted.length);
+    if (backpressure) {
+      ingestCounters.backpressured_requests++;
+      ingestCounters.backpressured_max_in_flight = Math.max(ingestCounters.backpressured_max_in_flight, inFlightRecords());
+    }
+    if (backpressure || sync === "1" || sync === "true") {
       const result = await handOff(c.env, accepted);
       if (result.failed > 0) {
         // Records without an `id` get a new key when sent again: name the failed ones so that a
