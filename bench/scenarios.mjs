@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 /**
  * Detection benchmark, scenario suite (`npm run bench:scenarios`): generates the scenarios of
- * bench/lib/scenarios.mjs (six degradations after 6 h of normal traffic, five controls that
+ * bench/lib/scenarios.mjs (six degradations after 6 h of normal traffic, eight controls that
  * together cover more than a simulated week), all laid out to end 2 min before the start of the
  * run, posts each scenario's records in event-time order to `POST /v1/logs?sync=1` on a fresh
  * `wrangler dev --local`, then reads `GET /v1/incidents?service=...` and scores them:
@@ -145,6 +145,13 @@ function runCheck(seed) {
   const logs = tail.filter((r) => r.status < 400 && r.latency_ms < 10_000).map((r) => Math.log(r.latency_ms));
   const mean = logs.reduce((a, b) => a + b, 0) / logs.length;
   within("heavy-tail log-latency sigma", Math.sqrt(logs.reduce((a, b) => a + (b - mean) ** 2, 0) / logs.length), 0.9, 1.1);
+  const slow = data.get("heavy-tail-slow").records;
+  const slowOk = slow.filter((r) => r.status < 400 && r.latency_ms < 14_000).map((r) => r.latency_ms).sort((a, b) => a - b);
+  within("heavy-tail-slow rate/min", stats("heavy-tail-slow", (s) => s.start, end).per_min, 19, 21);
+  within("heavy-tail-slow median ms", slowOk[Math.floor(slowOk.length / 2)], 270, 330);
+  within("heavy-tail-slow 14 s outlier share", slow.filter((r) => r.latency_ms >= 14_000).length / slow.length, 0.003, 0.007);
+  const lowDay = Array.from({ length: 24 }, (_, h) => stats("diurnal-low", (s) => s.end - (h + 1) * HOUR, (s) => s.end - h * HOUR).count);
+  within("diurnal-low trough/peak hourly ratio", Math.min(...lowDay) / Math.max(...lowDay), 0.03, 0.12);
   within("high-4xx 4xx share", stats("high-4xx", (s) => s.start, end).share_4xx, 0.28, 0.32);
 
   const controlHours = scenarios.filter((s) => s.kind === "control").reduce((h, s) => h + (s.end - s.start) / HOUR, 0);

@@ -141,6 +141,29 @@ describe("detection from POST /v1/logs to GET /v1/incidents", () => {
     expect(list[0]?.signals.map((x) => x.kind)).toContain("latency_p95_threshold");
   });
 
+  it("shows a steady slow endpoint as slower than the default objective without an incident; a user-set objective pages it", async () => {
+    // p95 about 3.5 s on every request: past the default 1 s latency objective and 2 s p95 threshold from the first minute.
+    const slow = traffic("det-slow", [{ minutes: 240, perMinute: 20, latencyMs: 2500 }], { seed: 5 });
+    await send(slow.records);
+    await flushAll();
+    expect(await incidentsOf("det-slow")).toEqual([]);
+    const { status, body } = await getJson<{ endpoints: { slower_than_default_objective: boolean; baselines: { objective?: { latency_ms: number | null; learning: boolean } } }[] }>("/v1/endpoints?service=det-slow");
+    expect(status).toBe(200);
+    expect(body.endpoints[0]?.slower_than_default_objective).toBe(true);
+    expect(body.endpoints[0]?.baselines.objective?.learning).toBe(false);
+    expect(body.endpoints[0]?.baselines.objective?.latency_ms ?? 0).toBeGreaterThan(3000);
+    const detail = await getJson<{ state: { slower_than_default_objective: boolean } | null }>(`/v1/endpoints/det-slow/GET/${encodeURIComponent("/orders/:id")}`);
+    expect(detail.body.state?.slower_than_default_objective).toBe(true);
+
+    const put = await call("/v1/services/det-slow-slo/detection", { method: "PUT", headers: { Authorization: `Bearer ${ADMIN_KEY}`, "Content-Type": "application/json" }, body: JSON.stringify({ slo: { latency_ms: 1000, latency_target: 0.99 } }) });
+    expect(put.status).toBe(201);
+    await send(traffic("det-slow-slo", [{ minutes: 30, perMinute: 20, latencyMs: 2500 }], { seed: 5 }).records);
+    const paged = await incidentsOf("det-slow-slo");
+    expect(paged).toHaveLength(1);
+    expect(paged[0]?.severity).toBe("CRITICAL");
+    expect(paged[0]?.signals.map((x) => x.kind)).toContain("latency_burn_page");
+  });
+
   it("gives the same incidents whether the traffic arrives live (small batches) or as one backfill", async () => {
     const phases = [
       { minutes: 70, perMinute: 30 },

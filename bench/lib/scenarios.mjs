@@ -69,7 +69,7 @@ const clamp01 = (x) => Math.min(1, Math.max(0, x));
 const ramp = (t, from, over) => clamp01((t - from) / over);
 
 /** Normal traffic: 2% 4xx, 0.2% 5xx, log-normal latency (median 80 ms, p95 about 2.3x the median). */
-const NORMAL = { p4xx: 0.02, p5xx: 0.002, pEmpty: 0, median: 80, sigma: 0.5, factor: 1, pOutlier: 0 };
+const NORMAL = { p4xx: 0.02, p5xx: 0.002, pEmpty: 0, median: 80, sigma: 0.5, factor: 1, pOutlier: 0, outlierMs: 10_000 };
 const STATUS_4XX = [400, 401, 403, 404, 404, 404, 409, 422, 429];
 const STATUS_5XX = [500, 500, 502, 503, 503, 504];
 const WARMUP = 6 * HOUR;
@@ -194,6 +194,26 @@ const CATALOGUE = [
     mix: () => ({ ...NORMAL, median: 60, sigma: 1, pOutlier: 0.001 }),
   },
   {
+    name: "heavy-tail-slow",
+    // Slow by nature, not degraded: its p95 (about 1.5 s) and the share over 1 s (about 14%)
+    // sit past the default objectives from the first minute and never change.
+    what: "20/min, log-normal latency median 300 ms sigma 1, 0.5% outliers at 14-16 s",
+    endpoint: ["GET", "/reports/:id/pdf"],
+    span: CONTROL_SPAN,
+    peak: 20,
+    rate: () => 20,
+    mix: () => ({ ...NORMAL, median: 300, sigma: 1, pOutlier: 0.005, outlierMs: 14_000 }),
+  },
+  {
+    name: "diurnal-low",
+    what: "24 h period at low volume: peak 30/min at 14:00 UTC, trough 5% of peak (1.5/min), 48 h",
+    endpoint: ["GET", "/catalog/:id"],
+    span: 48 * HOUR,
+    peak: 30,
+    rate: (t) => 30 * (0.05 + 0.95 * (1 + Math.cos((2 * Math.PI * (t - 14 * HOUR)) / (24 * HOUR))) / 2),
+    mix: () => NORMAL,
+  },
+  {
     name: "high-4xx",
     what: "steady 30% 4xx (rejected logins)",
     endpoint: ["POST", "/auth/login"],
@@ -246,7 +266,7 @@ function drawStatus(m, rng, ok) {
 }
 
 function drawLatency(m, status, rng) {
-  if (m.pOutlier > 0 && rng.uniform() < m.pOutlier) return 10_000 + 2_000 * rng.uniform();
+  if (m.pOutlier > 0 && rng.uniform() < m.pOutlier) return m.outlierMs + 2_000 * rng.uniform();
   // Client errors are answered early (validation, auth) and cost less than a full request.
   const median = status >= 400 && status < 500 ? m.median * 0.4 : m.median;
   return median * m.factor * Math.exp(m.sigma * rng.normal());

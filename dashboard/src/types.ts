@@ -28,6 +28,7 @@ export interface Baselines {
   error_rate?: number | null;
   silent_failure_rate?: number | null;
   client_error_rate?: number | null;
+  objective?: { latency_ms: number | null; p95_ms: number | null; learning: boolean; slower_than_default_objective: boolean };
 }
 
 export interface Signal {

@@ -54,6 +54,11 @@ export interface DetectionConfig {
   min_events: number;
   resolve_after_minutes: number;
   apdex_t_ms: number;
+  /**
+   * Defaults to learn from the endpoint's own history rather than apply as given (set by
+   * `resolveDetection` for whatever the user did not set; absent: every value is absolute).
+   */
+  learn?: { latency_slo: boolean; p95_threshold: boolean };
 }
 
 /**
@@ -70,19 +75,26 @@ export const DEFAULT_DETECTION: DetectionConfig = {
   apdex_t_ms: 500,
 };
 
-/** The settings of one endpoint: defaults, then the service's, then the endpoint's override. */
+/**
+ * The settings of one endpoint: defaults, then the service's, then the endpoint's override. The
+ * latency objective and the p95 threshold the user left unset are marked to be learnt (`learn`).
+ */
 export function resolveDetection(settings: DetectionSettings | null, method: string, route: string): DetectionConfig {
   const layers = [settings, settings?.endpoints?.[`${method} ${route}`]];
   const out: DetectionConfig = structuredClone(DEFAULT_DETECTION);
+  const learn = { latency_slo: true, p95_threshold: true };
   for (const layer of layers) {
     if (!layer) continue;
     Object.assign(out.slo, stripUndefined(layer.slo ?? {}));
+    if (layer.slo?.latency_ms !== undefined || layer.slo?.latency_target !== undefined) learn.latency_slo = false;
+    if (layer.thresholds?.p95_ms !== undefined) learn.p95_threshold = false;
     Object.assign(out.thresholds, stripUndefined(layer.thresholds ?? {}));
     if (layer.min_requests !== undefined) out.min_requests = layer.min_requests;
     if (layer.min_events !== undefined) out.min_events = layer.min_events;
     if (layer.resolve_after_minutes !== undefined) out.resolve_after_minutes = layer.resolve_after_minutes;
     if (layer.apdex_t_ms !== undefined) out.apdex_t_ms = layer.apdex_t_ms;
   }
+  out.learn = learn;
   return out;
 }
 

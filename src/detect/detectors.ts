@@ -8,6 +8,7 @@
 import type { DetectionConfig } from "./config";
 import { emptyMetricState, metricStep, type MetricParams, type MetricState } from "./metric";
 import { CLIENT_RATE_PARAMS, ERROR_RATE_PARAMS, emptyRateState, poissonCdf, rateStep, type RateState } from "./rates";
+import { emptyObjective, learnObjective, objectivePending, windowCountedAtObjective, withObjective, type ObjectiveState } from "./objective";
 import type { Figures, Signal, Snapshot, Totals } from "./types";
 
 export interface DetectorState {
@@ -23,6 +24,8 @@ export interface DetectorState {
   client: RateState;
   /** Recent latency levels (ms), for the drift gate; absent in state stored before it existed. */
   recent?: Partial<Record<"latency_p95" | "latency_p50", number>>;
+  /** The learnt default objectives (absent in state stored before they existed: learnt afresh). */
+  objective?: ObjectiveState;
 }
 
 export const emptyDetectorState = (): DetectorState => ({
@@ -94,9 +97,9 @@ export const PROBE_FAILURES = 2;
 
 /** Burn-rate rules (SRE workbook): [long window, short window, factor, level]. */
 const BURN_RULES = [
-  { long: "w60", short: "w5", factor: 14.4, level: "page", window: "1h+5m" },
-  { long: "w360", short: "w30", factor: 6, level: "page", window: "6h+30m" },
-  { long: "w3d", short: "w360", factor: 1, level: "ticket", window: "3d+6h" },
+  { long: "w60", short: "w5", factor: 14.4, level: "page", window: "1h+5m", minutes: 60 },
+  { long: "w360", short: "w30", factor: 6, level: "page", window: "6h+30m", minutes: 360 },
+  { long: "w3d", short: "w360", factor: 1, level: "ticket", window: "3d+6h", minutes: 3 * 1440 },
 ] as const;
 
 const clamp01 = (x: number): number => Math.max(0, Math.min(1, x));
@@ -115,18 +118,23 @@ export interface Detection {
   figures: Figures;
 }
 
-/** Runs every detector on one closed minute. */
-export function detect(s: Snapshot, state: DetectorState, cfg: DetectionConfig): Detection {
+/**
+ * Runs every detector on one closed minute. Objectives `cfg` marks as learnt are judged at the
+ * learnt level, and not at all while it is being learnt.
+ */
+export function detect(s: Snapshot, state: DetectorState, given: DetectionConfig): Detection {
   const signals: Signal[] = [];
+  const pending = objectivePending(state.objective, given);
+  const cfg = withObjective(given, state.objective);
   const guard = { min_requests: cfg.min_requests, min_events: cfg.min_events };
   const g = guardWindow(s, cfg.min_requests);
-  const next: DetectorState = { ...state, minutes: state.minutes + 1 };
+  const next: DetectorState = { ...state, minutes: state.minutes + 1, objective: learnObjective(state.objective ?? emptyObjective(), s.latency, given, s.minute_start) };
 
   // Latency: static p95 threshold, then p95/p50 against their baselines.
   if (s.latency) {
     const lat = s.latency;
     const win = `${lat.window_minutes}m`;
-    if (lat.p95 > cfg.thresholds.p95_ms) {
+    if (lat.p95 > cfg.thresholds.p95_ms && !pending.p95_threshold) {
       signals.push({ kind: "latency_p95_threshold", family: "latency", level: "warning", observed: lat.p95, baseline: null, threshold: cfg.thresholds.p95_ms, unit: "ms", window: win, strength: clamp01(lat.p95 / cfg.thresholds.p95_ms - 1) });
     }
     // A widened window (a quiet endpoint) is judged once per its own length, so that the
@@ -190,7 +198,10 @@ export function detect(s: Snapshot, state: DetectorState, cfg: DetectionConfig):
   for (const [family, budget, field] of budgets) {
     const burn = (t: Totals): number => rateOf(t[field], t) / budget;
     burn1h[family] = burn(s.w60);
+    if (family === "latency" && pending.latency_slo) continue;
     for (const rule of BURN_RULES) {
+      // Right after a latency objective is learnt, a window reaching back into the learning counted slow requests against the default.
+      if (family === "latency" && !windowCountedAtObjective(state.objective, given, s.minute_start, rule.minutes)) continue;
       const long = s[rule.long];
       const short = s[rule.short];
       // Volume guards: a page needs min_events in the long window and 2 in the short one (one

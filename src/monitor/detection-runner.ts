@@ -17,6 +17,7 @@ import { log } from "../http/log";
 import { withTimeout } from "../http/timeout";
 import { loadDetectionSettings } from "../services/detection-store";
 import { emptyMetricState } from "../detect/metric";
+import { withObjective } from "../detect/objective";
 import { HOUR_HORIZON_MS, MINUTE_MS, type WindowRecord } from "./minute-counts";
 import { publishState, type EndpointState, type Baselines, type PublishedCounters, baselinesOf } from "./publish";
 import type { RequestMetrics } from "../metrics/request-counters";
@@ -140,7 +141,8 @@ export class DetectionRunner {
       const probes = slice.filter((r) => r.source === "probe");
       if (probes.length > 0) this.trackProbes(probes);
       const traffic = probes.length > 0 ? slice.filter((r) => r.source !== "probe") : slice;
-      late += this.windows.add(traffic, watermark, cfg.slo.latency_ms);
+      // Requests count as slow against the learnt objective once there is one.
+      late += this.windows.add(traffic, watermark, withObjective(cfg, this.engineState().detectors.objective).slo.latency_ms);
       evaluations.push(...this.evaluateUntil(watermark, RECORD_GRACE_MS, endpoint, cfg));
       i = j;
     }
@@ -243,6 +245,7 @@ export class DetectionRunner {
       figures: ev.figures,
       baselines,
       open_incident_id: ev.state.machine.open?.id ?? null,
+      slower_than_default_objective: baselines.objective?.slower_than_default_objective ?? false,
       evaluated_at: ev.minute,
     };
     this.store.set("endpoint_state", JSON.stringify(state));

@@ -30,6 +30,13 @@ export interface Baselines {
   silent_failure_rate: number | null;
   inconsistency_rate: number | null;
   client_error_rate: number | null;
+  /** The learnt default objectives (null values while learning or when the user set them). */
+  objective?: {
+    latency_ms: number | null;
+    p95_ms: number | null;
+    learning: boolean;
+    slower_than_default_objective: boolean;
+  };
 }
 
 export interface EndpointState {
@@ -44,6 +51,8 @@ export interface EndpointState {
   figures: Figures;
   baselines: Baselines;
   open_incident_id: string | null;
+  /** A default objective is learnt and the endpoint's own level is past it: shown, never paged. */
+  slower_than_default_objective: boolean;
   /** Start of the last evaluated minute (event time). */
   evaluated_at: number;
 }
@@ -66,6 +75,12 @@ export function baselinesOf(state: EngineState): Baselines {
     silent_failure_rate: rate(d.silent, ERROR_RATE_PARAMS),
     inconsistency_rate: rate(d.inconsistent, ERROR_RATE_PARAMS),
     client_error_rate: rate(d.client, CLIENT_RATE_PARAMS),
+    objective: {
+      latency_ms: d.objective?.latency_ms ?? null,
+      p95_ms: d.objective?.p95_ms ?? null,
+      learning: (d.objective?.latency_ms ?? null) === null,
+      slower_than_default_objective: d.objective?.slower_than_default ?? false,
+    },
   };
 }
 

@@ -37,6 +37,7 @@ export const listQuery = z.object({
 type HealthRow = typeof endpointHealth.$inferSelect;
 
 export function toApiEndpoint(r: HealthRow) {
+  const baselines = JSON.parse(r.baselines) as { objective?: { slower_than_default_objective?: boolean } };
   return {
     service: r.service,
     method: r.method,
@@ -47,7 +48,8 @@ export function toApiEndpoint(r: HealthRow) {
     action: r.action,
     figures: JSON.parse(r.figures) as unknown,
     signals: JSON.parse(r.signals) as unknown[],
-    baselines: JSON.parse(r.baselines) as unknown,
+    baselines,
+    slower_than_default_objective: baselines.objective?.slower_than_default_objective === true,
     open_incident_id: r.openIncidentId,
     evaluated_at: r.evaluatedAt,
     events_processed: r.eventsProcessed,

@@ -156,7 +156,7 @@ export const ROUTES: RouteDoc[] = [
     summary: "Every evaluated endpoint with health, scores, action, figures and signals",
     query: listQuery,
     responses: {
-      200: { description: "endpoints", schema: obj({ endpoints: list(obj({ service: str, method: str, route: str, health: str, severity_score: num, health_score: num, action: str, figures: {}, signals: list(), open_incident_id: nullable(str) })) }) },
+      200: { description: "endpoints", schema: obj({ endpoints: list(obj({ service: str, method: str, route: str, health: str, severity_score: num, health_score: num, action: str, figures: {}, signals: list(), slower_than_default_objective: bool, open_incident_id: nullable(str) })) }) },
     },
   },
   {

@@ -11,8 +11,10 @@ describe("resolveDetection", () => {
       min_events: 5,
       resolve_after_minutes: 15,
       apdex_t_ms: 500,
+      // Nothing set: the latency objective and p95 threshold are learnt from the endpoint.
+      learn: { latency_slo: true, p95_threshold: true },
     });
-    expect(resolveDetection({}, "GET", "/orders/:id")).toEqual(DEFAULT_DETECTION);
+    expect(resolveDetection({}, "GET", "/orders/:id")).toEqual({ ...DEFAULT_DETECTION, learn: { latency_slo: true, p95_threshold: true } });
   });
 
   it("layers the service's settings, then the endpoint's override, field by field", () => {

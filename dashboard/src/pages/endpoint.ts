@@ -113,6 +113,9 @@ export const endpointPage: Mount = (ctx) => {
                 h("div", null, h("dt", null, "Silent failures"), h("dd", null, formatPercent(state.figures.silent_failure_rate))),
                 h("div", null, h("dt", null, "Newest record"), h("dd", null, formatTime(detail.watermark))),
               ),
+              b?.objective?.slower_than_default_objective
+                ? h("p", { class: "hint" }, `Slower than the default objective: this endpoint's own level is past ${formatMs(slo.slo.latency_ms)} for ${formatPercent(slo.slo.latency_target)} (or a p95 of 2 s), so its objectives are learnt from its history${b.objective.latency_ms === null ? " (still learning)" : ` (${formatMs(b.objective.latency_ms)} for the latency objective, ${formatMs(b.objective.p95_ms)} for p95)`} and its steady state never opens an incident. Set an SLO to make it absolute.`)
+                : null,
               state.open_incident_id ? h("p", null, "Open incident: ", h("a", { href: `#/incidents/${encodeURIComponent(state.open_incident_id)}` }, state.open_incident_id)) : null,
               h("h2", null, "Active signals"),
               signalsTable(state.signals),
