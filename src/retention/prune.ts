@@ -66,8 +66,11 @@ function retentionDays(value: string | undefined, fallback: number): number {
   return (Number.isFinite(days) && days > 0 ? days : fallback) * DAY_MS;
 }
 
+/** The bindings retention uses: the archive bucket is bound by default, but a deployment may drop it. */
+export type PruneEnv = Omit<Env, "ARCHIVE"> & { ARCHIVE?: R2Bucket };
+
 /** The retention job: prunes incidents, summaries and raw logs (archiving them first when R2 is bound). */
-export async function prune(env: Env, ctx: JobContext & { olderThanMs?: number }): Promise<JobOutcome> {
+export async function prune(env: PruneEnv, ctx: JobContext & { olderThanMs?: number }): Promise<JobOutcome> {
   const db = drizzle(env.DB);
   const incidentCutoff = ctx.now - retentionDays(env.INCIDENT_RETENTION_DAYS, 90);
   const summaryCutoff = ctx.now - retentionDays(env.SUMMARY_RETENTION_DAYS, 400);
@@ -97,7 +100,7 @@ export async function prune(env: Env, ctx: JobContext & { olderThanMs?: number }
  * The raw-log cutoff: the default retention's, or the explicit one moved back to the
  * aggregation's progress when it would go past it (but never short of the default retention).
  */
-async function rawLogCutoff(env: Env, ctx: { now: number; olderThanMs?: number }): Promise<{ cutoff: number; clamped?: RawReport["clamped"] }> {
+async function rawLogCutoff(env: PruneEnv, ctx: { now: number; olderThanMs?: number }): Promise<{ cutoff: number; clamped?: RawReport["clamped"] }> {
   const retentionCutoff = ctx.now - retentionMs(env);
   if (ctx.olderThanMs === undefined) return { cutoff: retentionCutoff };
   const requested = ctx.now - ctx.olderThanMs;
