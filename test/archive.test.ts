@@ -11,6 +11,8 @@ import { beforeAll, describe, expect, it } from "vitest";
 import { requestLogs } from "../src/db/schema";
 import { writeLogBatch, type LogRow } from "../src/db/log-writer";
 import { gzip, hourPrefix, writeGroup, type RawLog } from "../src/retention/archive";
+import { pruneArchive, type ArchiveRetentionReport } from "../src/archive/retention";
+import { prune } from "../src/retention/prune";
 import { call, READ_KEY } from "./helpers";
 
 const HOUR = 3_600_000;
@@ -184,5 +186,46 @@ describe("GET /v1/archive/logs", () => {
       const body = (await res.json()) as { error: { code: string; message: string } };
       expect(body.error.code, q).toBe("invalid_request");
     }
+  });
+});
+
+describe("archive retention (ARCHIVE_RETENTION_DAYS)", () => {
+  const CUTOFF = Date.UTC(2025, 5, 10, 5, 0, 0);
+  const NOW = CUTOFF + 90 * 24 * HOUR;
+  const put = (key: string) => env.ARCHIVE.put(key, "x");
+  const expiredA = ["raw/arch-ret-a/2025/06/08/23.ndjson.gz", "raw/arch-ret-a/2025/06/10/00.ndjson.gz", "raw/arch-ret-a/2025/06/10/04.ndjson.gz", "raw/arch-ret-a/2025/06/10/04.7.ndjson.gz"];
+  const keptA = ["raw/arch-ret-a/2025/06/10/05.ndjson.gz", "raw/arch-ret-a/2025/06/11/10.3.ndjson.gz", "raw/arch-ret-a/notes.txt"];
+  const expiredB = ["raw/arch-ret-b/2025/06/01/12.ndjson.gz"];
+  const keptB = ["raw/arch-ret-b/2025/07/01/00.ndjson.gz"];
+
+  async function left(service: string): Promise<string[]> {
+    return (await env.ARCHIVE.list({ prefix: `raw/${service}/` })).objects.map((o) => o.key).sort();
+  }
+
+  it("the daily job deletes only objects whose hour ended before the cutoff, reports it, and is idempotent", async () => {
+    for (const key of [...expiredA, ...keptA, ...expiredB, ...keptB]) await put(key);
+    const first = await prune(env, { now: NOW, deadline: Date.now() + 60_000, cursor: null });
+    const archive = (first.detail as { archive: ArchiveRetentionReport }).archive;
+    expect(archive).toMatchObject({ cutoff: CUTOFF, deleted_objects: 5, finished: true, errors: [] });
+    expect(await left("arch-ret-a")).toEqual([...keptA].sort());
+    expect(await left("arch-ret-b")).toEqual(keptB);
+    // The read tests' objects (2026) are inside retention.
+    expect(await env.ARCHIVE.head(keys[0] ?? "")).not.toBeNull();
+
+    const again = await prune(env, { now: NOW, deadline: Date.now() + 60_000, cursor: null });
+    expect((again.detail as { archive: ArchiveRetentionReport }).archive).toMatchObject({ deleted_objects: 0, finished: true });
+  });
+
+  it("is bounded in R2 calls per run and carries on at the next run", async () => {
+    for (const key of [...expiredA, ...expiredB]) await put(key);
+    // Four services in the bucket; 3 calls: the service list, then one service's list and delete.
+    const runs: ArchiveRetentionReport[] = [];
+    for (let day = 0; day < 4; day++) runs.push(await pruneArchive(env.ARCHIVE, CUTOFF, NOW + day * 24 * HOUR, Date.now() + 60_000, 3));
+    expect(runs.map((r) => [r.services, r.services_checked, r.finished])).toEqual(runs.map(() => [4, 1, false]));
+    expect(runs.every((r) => r.calls <= 3)).toBe(true);
+    expect(runs.reduce((n, r) => n + r.deleted_objects, 0)).toBe(5);
+    expect((await pruneArchive(env.ARCHIVE, CUTOFF, NOW, Date.now() + 60_000)).finished).toBe(true);
+    expect(await left("arch-ret-a")).toEqual([...keptA].sort());
+    expect(await left("arch-ret-b")).toEqual(keptB);
   });
 });

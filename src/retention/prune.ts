@@ -1,5 +1,5 @@
 /**
- * Retention: raw logs past `RAW_RETENTION_DAYS` (or the control API's `older_than_hours`),
+ * Retention: archive objects (R2) past `ARCHIVE_RETENTION_DAYS` (archive/retention.ts), raw logs past `RAW_RETENTION_DAYS` (or the control API's `older_than_hours`),
  * resolved incidents past `INCIDENT_RETENTION_DAYS` (by resolution time) and summaries past
  * `SUMMARY_RETENTION_DAYS` (by bucket start) are deleted in chunks of at most `PRUNE_CHUNK_ROWS`
  * rows per statement, so that no statement nears D1's limits and a run can stop between chunks
@@ -27,6 +27,7 @@ import { raisePrunedBefore, type JobContext, type JobOutcome } from "../cron/job
 import { log } from "../http/log";
 import { retentionMs } from "../ingest/routes";
 import { aggregatedUntil } from "../summaries/aggregate";
+import { pruneArchive } from "../archive/retention";
 import { groupByServiceHour, hourPrefix, writeGroup, type ArchiveGroup, type RawLog } from "./archive";
 
 /** Most rows one statement deletes (or one archive chunk reads). */
@@ -84,12 +85,16 @@ export async function prune(env: PruneEnv, ctx: JobContext & { olderThanMs?: num
     ? await archiveRawLogs(db, env.ARCHIVE, rawCutoff, ctx.deadline)
     : { ...(await deleteInChunks(rawCutoff, ctx.deadline, () => deleteRawLogs(db, rawCutoff))), ...noArchive() };
   if (clamped) raw.clamped = clamped;
+  // The archive's own retention, after the raw part so that this run's objects are judged too.
+  const archiveCutoff = ctx.now - retentionDays(env.ARCHIVE_RETENTION_DAYS, 90);
+  const archive = env.ARCHIVE ? await pruneArchive(env.ARCHIVE, archiveCutoff, ctx.now, ctx.deadline) : null;
 
   return {
     rows: incidentReport.deleted + summaryReport.deleted + raw.deleted,
     detail: {
-      finished: incidentReport.finished && summaryReport.finished && raw.finished,
+      finished: incidentReport.finished && summaryReport.finished && raw.finished && (archive?.finished ?? true),
       raw_logs: raw,
+      archive,
       incidents: incidentReport,
       summaries: summaryReport,
     },
