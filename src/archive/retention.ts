@@ -6,6 +6,7 @@
  * starts at a different service each day so that a bounded run cannot starve the last ones. The
  * cutoff comes from the clock: a run deletes only what is expired, and the next simply carries on.
  */
+import { log } from "../http/log";
 import { keyHour, servicePrefix } from "./query";
 
 /** R2 calls (lists and deletes) per run at most. */
@@ -48,7 +49,13 @@ export async function pruneArchive(
   maxCalls = MAX_ARCHIVE_RETENTION_CALLS,
 ): Promise<ArchiveRetentionReport> {
   const report: ArchiveRetentionReport = { cutoff, deleted_objects: 0, services: 0, services_checked: 0, calls: 0, finished: false, errors: [] };
-  const services = await archivedServices(bucket, report, maxCalls);
+  let services: string[];
+  try {
+    services = await archivedServices(bucket, report, maxCalls);
+  } catch (err) {
+    report.errors.push(`raw/: ${err instanceof Error ? err.message : String(err)}`);
+    return report;
+  }
   report.services = services.length;
   const first = services.length > 0 ? Math.floor(now / DAY_MS) % services.length : 0;
   for (let i = 0; i < services.length; i++) {
@@ -59,6 +66,7 @@ export async function pruneArchive(
       if (!(await pruneService(bucket, service, cutoff, deadline, report, maxCalls))) return report;
     } catch (err) {
       const message = err instanceof Error ? err.message : String(err);
+      log("error", "archive_retention_failed", { service, message });
       if (report.errors.length < MAX_REPORTED_ERRORS) report.errors.push(`${servicePrefix(service)}: ${message}`);
       return report;
     }

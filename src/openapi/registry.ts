@@ -234,7 +234,7 @@ export const ROUTES: RouteDoc[] = [
   // Control
   {
     method: "POST", path: "/v1/control/re-evaluate", tag: "Control", scope: "admin",
-    summary: "Rebuild windows, baselines, health and incidents from the logs in D1",
+    summary: "Rebuild windows, baselines, health and incidents from the logs in D1 (or the R2 archive: `source=archive`, one endpoint named in full)",
     query: reevaluateQuery,
     responses: { 200: { description: "each endpoint's result or error" } },
   },
