@@ -113,12 +113,13 @@ function orderKey(key: string, service: string): [number, number, number, string
   return [day, Number(m[4]), m[5] === undefined ? -1 : Number(m[5]), m[6] ?? ""];
 }
 
-/** The UTC day starts from the day of `from` to the day of `to`, ascending. */
-export function daysBetween(from: number, to: number): number[] {
-  const days: number[] = [];
-  for (let day = Math.floor(from / DAY_MS) * DAY_MS; day <= to; day += DAY_MS) days.push(day);
-  return days;
+/** The UTC day starts from the day of `from` to the day of `to`, ascending (lazily: a range may be long). */
+export function* daysBetween(from: number, to: number): Generator<number> {
+  for (let day = Math.floor(from / DAY_MS) * DAY_MS; day <= to; day += DAY_MS) yield day;
 }
+
+/** Latest time a range may name (the end of year 9999), so that every key of it can be formatted. */
+export const MAX_TIME_MS = Date.UTC(9999, 11, 31, 23, 59, 59, 999);
 
 /** True when an hour object may hold records in [from, to]. */
 export function hourOverlaps(hourStart: number, from: number, to: number): boolean {

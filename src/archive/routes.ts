@@ -11,12 +11,13 @@ import { log } from "../http/log";
 import type { AppEnv } from "../http/types";
 import { parseOr400 } from "../http/validate";
 import { toApiLog } from "../query/logs-query";
-import { archiveQuery, decodeArchiveCursor, encodeArchiveCursor } from "./query";
+import { archiveQuery, decodeArchiveCursor, encodeArchiveCursor, MAX_TIME_MS } from "./query";
 import { scanArchive } from "./read";
 
 export const archiveApp = new Hono<AppEnv>().get("/logs", requireKey("read"), (c) => {
   const q = parseOr400(archiveQuery, c.req.query());
   const to = q.to ?? Date.now();
+  if (q.from < 0 || to > MAX_TIME_MS) throw new ApiError(400, "invalid_request", "invalid query", ["from, to: must lie between 1970 and 9999"]);
   if (to < q.from) throw new ApiError(400, "invalid_request", "invalid query", ["to: must not be before from"]);
   const start = q.cursor === undefined ? null : decodeArchiveCursor(q.cursor, q.service);
   if (q.cursor !== undefined && start === null) {

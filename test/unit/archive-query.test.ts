@@ -29,6 +29,6 @@ describe("archive keys read back", () => {
   });
 
   it("lists the UTC days of a range", () => {
-    expect(daysBetween(H, H + 36 * 3_600_000)).toEqual([Date.UTC(2026, 6, 1), Date.UTC(2026, 6, 2), Date.UTC(2026, 6, 3)]);
+    expect([...daysBetween(H, H + 36 * 3_600_000)]).toEqual([Date.UTC(2026, 6, 1), Date.UTC(2026, 6, 2), Date.UTC(2026, 6, 3)]);
   });
 });
