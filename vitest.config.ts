@@ -16,8 +16,6 @@ export default defineConfig({
         // Every outbound fetch of the monitor reaches a real origin worker (test/fixtures).
         outboundService: "origin",
         serviceBindings: { ORIGIN: "origin" },
-        // The optional archive bucket of the retention job (commented out in wrangler.toml).
-        r2Buckets: ["ARCHIVE"],
         workers: [
           {
             name: "origin",

@@ -22,6 +22,7 @@ import { timeseriesApp } from "./timeseries/routes";
 import { openapiApp } from "./openapi/routes";
 import { metricsApp } from "./metrics/routes";
 import { otlpApp } from "./otlp/routes";
+import { archiveApp } from "./archive/routes";
 
 export const app = new Hono<AppEnv>()
   .use(requestId({ headerName: "X-Request-ID" }))
@@ -34,6 +35,7 @@ export const app = new Hono<AppEnv>()
   .route("/v1/logs", ingestApp)
   .route("/v1/logs", logsQueryApp)
   .route("/v1/otlp", otlpApp)
+  .route("/v1/archive", archiveApp)
   .route("/v1/endpoints", endpointsApp)
   .route("/v1/incidents", incidentsApp)
   .route("/v1/health", systemHealthApp)

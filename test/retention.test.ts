@@ -9,7 +9,7 @@ import { beforeEach, describe, expect, it } from "vitest";
 import { incidents, summaries } from "../src/db/schema";
 import { LOG_COLUMNS, writeLogBatch, type LogRow } from "../src/db/log-writer";
 import { hourPrefix } from "../src/retention/archive";
-import { PRUNE_CHUNK_ROWS, prune, type PartReport, type RawReport } from "../src/retention/prune";
+import { PRUNE_CHUNK_ROWS, prune, type PartReport, type PruneEnv, type RawReport } from "../src/retention/prune";
 import { prunedBefore, runJob } from "../src/cron/jobs";
 import { aggregate } from "../src/summaries/aggregate";
 
@@ -23,9 +23,9 @@ const SUMMARY_CUTOFF = NOW - 400 * DAY;
 type Detail = { finished: boolean; raw_logs: RawReport; incidents: PartReport; summaries: PartReport };
 
 const { ARCHIVE: _archive, ...envWithoutArchive } = env;
-const noArchive: Env = envWithoutArchive;
+const noArchive: PruneEnv = envWithoutArchive;
 
-function run(e: Env, over: { deadline?: number; olderThanMs?: number } = {}) {
+function run(e: PruneEnv, over: { deadline?: number; olderThanMs?: number } = {}) {
   return prune(e, { now: NOW, deadline: Date.now() + 60_000, cursor: null, ...over }).then((o) => ({
     rows: o.rows,
     detail: o.detail as Detail,

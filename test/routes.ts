@@ -10,6 +10,8 @@ export const PROTECTED_ROUTES: { method: string; path: string; scope: KeyScope; 
   { method: "POST", path: "/v1/otlp/v1/traces", scope: "ingest", body: { resourceSpans: [] } },
   { method: "GET", path: "/v1/logs", scope: "read" },
   { method: "GET", path: "/v1/logs/live", scope: "read" },
+  // Without service and from the right key gets a 400.
+  { method: "GET", path: "/v1/archive/logs", scope: "read", status: 400 },
   { method: "GET", path: "/v1/endpoints", scope: "read" },
   { method: "GET", path: "/v1/endpoints/svc/GET/%2Fitems", scope: "read" },
   { method: "GET", path: "/v1/incidents", scope: "read" },

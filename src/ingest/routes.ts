@@ -20,7 +20,7 @@ import { normaliseRecord, type LogRecord } from "./record";
 const DAY_MS = 24 * 60 * 60 * 1000;
 
 /** Raw-log retention in ms (`RAW_RETENTION_DAYS`, default 7). */
-export function retentionMs(env: Env): number {
+export function retentionMs(env: Pick<Env, "RAW_RETENTION_DAYS">): number {
   const days = Number(env.RAW_RETENTION_DAYS);
   return (Number.isFinite(days) && days > 0 ? days : 7) * DAY_MS;
 }

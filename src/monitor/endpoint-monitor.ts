@@ -27,7 +27,7 @@ import { MINUTE_MS, flushBackoffMs } from "./minute-counts";
 import { ObjectMeta } from "./object-meta";
 import { RecordBuffer } from "./record-buffer";
 import { publishQuarantineCount, Quarantine, type QuarantinedRecord } from "./quarantine";
-import { reevaluateFromD1, type ReevaluateResult } from "./reevaluate";
+import { reevaluateEndpoint, type ReevaluateResult, type ReplaySource } from "./reevaluate";
 import { buildDetail, buildStats, type EndpointDetail, type EndpointStats } from "./stats";
 import { EndpointWindows, WINDOW_SCHEMA, type SeriesPoint } from "./windows";
 import { windowsCover, type SourcePlan } from "../timeseries/plan";
@@ -442,10 +442,10 @@ export class EndpointMonitor extends DurableObject<Env> {
   }
 
   /**
-   * Recomputes windows, baselines, health and incidents from the endpoint's logs in D1 over the
-   * last `lookbackMinutes` of event time (after flushing what is buffered), then publishes.
+   * Recomputes windows, baselines, health and incidents from the endpoint's logs in D1 (or the R2
+   * archive) over the last `lookbackMinutes` of event time (after flushing what is buffered), then publishes.
    */
-  async reevaluate(lookbackMinutes: number, identity: Endpoint): Promise<ReevaluateResult> {
+  async reevaluate(lookbackMinutes: number, identity: Endpoint, source: ReplaySource = "d1"): Promise<ReevaluateResult> {
     this.store.setIdentity(identity);
     const endpoint = this.endpoint() ?? identity;
     if (this.reevaluating) throw new Error("a re-evaluation of this endpoint is already running");
@@ -457,7 +457,8 @@ export class EndpointMonitor extends DurableObject<Env> {
     try {
       this.detection.invalidateConfig();
       const cfg = await this.detection.config(endpoint);
-      result = await reevaluateFromD1(this.ctx.storage, this.logsDb, this.detection, endpoint, cfg, lookbackMinutes);
+      const bindings = { db: this.logsDb, archive: this.env.ARCHIVE };
+      result = await reevaluateEndpoint(this.ctx.storage, bindings, source, this.detection, endpoint, cfg, lookbackMinutes);
     } catch (err) {
       // Keep managing the incident that was open, so it cannot be stranded open in D1.
       this.ctx.storage.transactionSync(() => this.detection.restoreOpenIncident(before));

@@ -1,6 +1,7 @@
 /**
- * Re-evaluation of one endpoint from its logs in D1: the windows, baselines and incident state
- * are rebuilt by replaying the logs in event-time order through the same code as live traffic.
+ * Re-evaluation of one endpoint from its logs in D1 or in the R2 archive: the windows, baselines
+ * and incident state are rebuilt by replaying the logs in event-time order through the same code
+ * as live traffic. Both sources yield pages of records in (timestamp, seq) order to one replay.
  * Incidents get the same ids when the same traffic yields them, so the rows in D1 are updated,
  * not duplicated; an incident that was open before and that the replay does not reproduce is
  * resolved.
@@ -13,6 +14,7 @@ import type { Endpoint, Incident } from "../detect/incident";
 import { explain } from "../detect/explain";
 import type { DetectionRunner } from "./detection-runner";
 import { MINUTE_MS, type WindowRecord } from "./minute-counts";
+import { archivePages } from "./reevaluate-archive";
 
 export const MAX_LOOKBACK_MINUTES = 3 * 24 * 60;
 /** Rows read per page, and at most this many rows in one re-evaluation. */
@@ -39,25 +41,14 @@ async function newestLog(db: D1Database, e: Endpoint): Promise<number | null> {
   return row?.at ?? null;
 }
 
-export async function reevaluateFromD1(
-  storage: DurableObjectStorage,
-  db: D1Database,
-  detection: DetectionRunner,
-  endpoint: Endpoint,
-  cfg: DetectionConfig,
-  lookbackMinutes: number,
-): Promise<ReevaluateResult> {
-  const before = detection.engineState().machine.open;
-  const end = detection.watermark() ?? (await newestLog(db, endpoint)) ?? Date.now();
-  const from = end - Math.min(lookbackMinutes, MAX_LOOKBACK_MINUTES) * MINUTE_MS;
-  storage.transactionSync(() => detection.reset());
+/** Where a re-evaluation reads the endpoint's records: D1's raw rows, or the R2 archive's hour objects. */
+export type ReplaySource = "d1" | "archive";
+
+/** The endpoint's records from D1 from `from` on, in (timestamp, seq) order, page by page. */
+async function* d1Pages(db: D1Database, endpoint: Endpoint, from: number): AsyncGenerator<WindowRecord[]> {
   const d = drizzle(db);
   const t = requestLogs;
   let cursor = { timestamp: from - 1, seq: Number.MAX_SAFE_INTEGER };
-  let records = 0;
-  let minutes = 0;
-  const opened: string[] = [];
-  let truncated = false;
   for (;;) {
     const rows = await d
       .select({
@@ -86,9 +77,39 @@ export async function reevaluateFromD1(
       .limit(PAGE_ROWS)
       .all();
     const last = rows[rows.length - 1];
-    if (!last) break;
+    if (!last) return;
     cursor = { timestamp: last.timestamp, seq: last.seq };
-    const page: WindowRecord[] = rows.map((r) => ({ ...r, source: r.source === "probe" ? "probe" : undefined }));
+    yield rows.map((r) => ({ ...r, source: r.source === "probe" ? "probe" : undefined }));
+    if (rows.length < PAGE_ROWS) return;
+  }
+}
+
+/**
+ * Re-evaluates one endpoint over the last `lookbackMinutes` of event time, ending at the object's
+ * watermark (else the newest row in D1, else now), from D1 or from the archive.
+ */
+export async function reevaluateEndpoint(
+  storage: DurableObjectStorage,
+  bindings: { db: D1Database; archive: R2Bucket | undefined },
+  source: ReplaySource,
+  detection: DetectionRunner,
+  endpoint: Endpoint,
+  cfg: DetectionConfig,
+  lookbackMinutes: number,
+): Promise<ReevaluateResult> {
+  const { archive } = bindings;
+  if (source === "archive" && !archive) throw new Error("no ARCHIVE bucket is bound");
+  const before = detection.engineState().machine.open;
+  const watermark = detection.watermark();
+  const end = watermark ?? (source === "d1" ? await newestLog(bindings.db, endpoint) : null) ?? Date.now();
+  const from = end - Math.min(lookbackMinutes, MAX_LOOKBACK_MINUTES) * MINUTE_MS;
+  const pages = archive && source === "archive" ? archivePages(archive, endpoint, from, end) : d1Pages(bindings.db, endpoint, from);
+  storage.transactionSync(() => detection.reset());
+  let records = 0;
+  let minutes = 0;
+  const opened: string[] = [];
+  let truncated = false;
+  for await (const page of pages) {
     records += page.length;
     const { evaluations } = storage.transactionSync(() => detection.absorb(page, null, endpoint, cfg));
     minutes += evaluations.length;
@@ -97,7 +118,6 @@ export async function reevaluateFromD1(
       truncated = true;
       break;
     }
-    if (rows.length < PAGE_ROWS) break;
   }
   const open = detection.engineState().machine.open;
   if (before && before.id !== open?.id && !opened.includes(before.id)) {

@@ -7,6 +7,7 @@
  */
 import { z } from "zod";
 import { analysisBody } from "../ai/analysis";
+import { archiveQuery } from "../archive/query";
 import { deliveryFilters } from "../alerts/routes";
 import { CHANNEL_ID, channelInput } from "../alerts/channels";
 import type { KeyScope } from "../auth/keys";
@@ -150,6 +151,17 @@ export const ROUTES: RouteDoc[] = [
     query: liveQuery,
     responses: { 200: { description: "newest first", schema: obj({ logs: list() }) } },
   },
+  {
+    method: "GET", path: "/v1/archive/logs", tag: "Logs", scope: "read",
+    summary: "Records of one service and time range from the R2 archive, oldest hour first, NDJSON streamed, bounded per call",
+    description:
+      "The filters of `GET /v1/logs` on the archived records (gzip NDJSON objects per service and UTC hour). Hours ascending; within an hour, objects in key order and lines in stored order (parts of an hour may overlap in time). A call stops after `limit` records, `max_objects` objects or `max_bytes` compressed bytes (the first object is always read). Every line but the last is a record as in `GET /v1/logs`; the last line is `{next_cursor, records, objects_read, bytes_read, lists, skipped_lines, stopped_by}` (`next_cursor` null: the range is done; otherwise repeat the call with the same filters and `cursor`), or `{error}` when R2 failed mid-stream. `to` defaults to now.",
+    query: archiveQuery,
+    responses: {
+      200: { description: "NDJSON: records, then the summary line", contentType: "application/x-ndjson" },
+      400: { description: "bad filters, `to` before `from`, or a cursor not from this API for this service (`invalid_request`)" },
+    },
+  },
   // Endpoints, incidents, system health, time series
   {
     method: "GET", path: "/v1/endpoints", tag: "Endpoints", scope: "read",
@@ -222,7 +234,7 @@ export const ROUTES: RouteDoc[] = [
   // Control
   {
     method: "POST", path: "/v1/control/re-evaluate", tag: "Control", scope: "admin",
-    summary: "Rebuild windows, baselines, health and incidents from the logs in D1",
+    summary: "Rebuild windows, baselines, health and incidents from the logs in D1 (or the R2 archive: `source=archive`, one endpoint named in full)",
     query: reevaluateQuery,
     responses: { 200: { description: "each endpoint's result or error" } },
   },

@@ -66,6 +66,25 @@ export function toNdjson(rows: readonly RawLog[]): string {
 }
 
 /**
+ * One archived line back as a row: the SQL column names mapped to their properties, unknown
+ * fields (a later `weight`, say) ignored, missing ones null, `status_class` derived. Null when the
+ * line is not a stored row (no numeric timestamp and status, no service, method or route). A line
+ * written before D1 gave the row its seq (the write-through) reads with seq 0.
+ */
+export function fromStoredLine(value: unknown): RawLog | null {
+  if (typeof value !== "object" || value === null) return null;
+  const line = value as Record<string, unknown>;
+  const row: Record<string, unknown> = {};
+  for (const [prop, name] of COLUMNS) row[prop] = line[name] ?? null;
+  const { timestamp, status, service, method, route } = row;
+  if (typeof timestamp !== "number" || typeof status !== "number") return null;
+  if (typeof row.seq !== "number") row.seq = 0;
+  if (typeof service !== "string" || typeof method !== "string" || typeof route !== "string") return null;
+  row.statusClass = Math.floor(status / 100);
+  return row as RawLog;
+}
+
+/**
  * Gzips text. The result is buffered, not streamed to R2: a put needs a known length, and the
  * same bytes may be put again under a part key.
  */

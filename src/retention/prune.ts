@@ -1,5 +1,5 @@
 /**
- * Retention: raw logs past `RAW_RETENTION_DAYS` (or the control API's `older_than_hours`),
+ * Retention: archive objects (R2) past `ARCHIVE_RETENTION_DAYS` (archive/retention.ts), raw logs past `RAW_RETENTION_DAYS` (or the control API's `older_than_hours`),
  * resolved incidents past `INCIDENT_RETENTION_DAYS` (by resolution time) and summaries past
  * `SUMMARY_RETENTION_DAYS` (by bucket start) are deleted in chunks of at most `PRUNE_CHUNK_ROWS`
  * rows per statement, so that no statement nears D1's limits and a run can stop between chunks
@@ -27,6 +27,7 @@ import { raisePrunedBefore, type JobContext, type JobOutcome } from "../cron/job
 import { log } from "../http/log";
 import { retentionMs } from "../ingest/routes";
 import { aggregatedUntil } from "../summaries/aggregate";
+import { pruneArchive } from "../archive/retention";
 import { groupByServiceHour, hourPrefix, writeGroup, type ArchiveGroup, type RawLog } from "./archive";
 
 /** Most rows one statement deletes (or one archive chunk reads). */
@@ -66,8 +67,11 @@ function retentionDays(value: string | undefined, fallback: number): number {
   return (Number.isFinite(days) && days > 0 ? days : fallback) * DAY_MS;
 }
 
+/** The bindings retention uses: the archive bucket is bound by default, but a deployment may drop it. */
+export type PruneEnv = Omit<Env, "ARCHIVE"> & { ARCHIVE?: R2Bucket };
+
 /** The retention job: prunes incidents, summaries and raw logs (archiving them first when R2 is bound). */
-export async function prune(env: Env, ctx: JobContext & { olderThanMs?: number }): Promise<JobOutcome> {
+export async function prune(env: PruneEnv, ctx: JobContext & { olderThanMs?: number }): Promise<JobOutcome> {
   const db = drizzle(env.DB);
   const incidentCutoff = ctx.now - retentionDays(env.INCIDENT_RETENTION_DAYS, 90);
   const summaryCutoff = ctx.now - retentionDays(env.SUMMARY_RETENTION_DAYS, 400);
@@ -81,12 +85,16 @@ export async function prune(env: Env, ctx: JobContext & { olderThanMs?: number }
     ? await archiveRawLogs(db, env.ARCHIVE, rawCutoff, ctx.deadline)
     : { ...(await deleteInChunks(rawCutoff, ctx.deadline, () => deleteRawLogs(db, rawCutoff))), ...noArchive() };
   if (clamped) raw.clamped = clamped;
+  // The archive's own retention, after the raw part so that this run's objects are judged too.
+  const archiveCutoff = ctx.now - retentionDays(env.ARCHIVE_RETENTION_DAYS, 90);
+  const archive = env.ARCHIVE ? await pruneArchive(env.ARCHIVE, archiveCutoff, ctx.now, ctx.deadline) : null;
 
   return {
     rows: incidentReport.deleted + summaryReport.deleted + raw.deleted,
     detail: {
-      finished: incidentReport.finished && summaryReport.finished && raw.finished,
+      finished: incidentReport.finished && summaryReport.finished && raw.finished && (archive?.finished ?? true),
       raw_logs: raw,
+      archive,
       incidents: incidentReport,
       summaries: summaryReport,
     },
@@ -97,7 +105,7 @@ export async function prune(env: Env, ctx: JobContext & { olderThanMs?: number }
  * The raw-log cutoff: the default retention's, or the explicit one moved back to the
  * aggregation's progress when it would go past it (but never short of the default retention).
  */
-async function rawLogCutoff(env: Env, ctx: { now: number; olderThanMs?: number }): Promise<{ cutoff: number; clamped?: RawReport["clamped"] }> {
+async function rawLogCutoff(env: PruneEnv, ctx: { now: number; olderThanMs?: number }): Promise<{ cutoff: number; clamped?: RawReport["clamped"] }> {
   const retentionCutoff = ctx.now - retentionMs(env);
   if (ctx.olderThanMs === undefined) return { cutoff: retentionCutoff };
   const requested = ctx.now - ctx.olderThanMs;
