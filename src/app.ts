@@ -22,9 +22,11 @@ import { timeseriesApp } from "./timeseries/routes";
 import { openapiApp } from "./openapi/routes";
 import { metricsApp } from "./metrics/routes";
 import { otlpApp } from "./otlp/routes";
+import { meterRequests } from "./cost/worker";
 
 export const app = new Hono<AppEnv>()
   .use(requestId({ headerName: "X-Request-ID" }))
+  .use(meterRequests())
   .use(hostRouting)
   .use("/v1/*", apiCors)
   .use("/v1/*", apiBodyLimit)

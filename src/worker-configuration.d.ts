@@ -27,6 +27,8 @@ declare namespace Cloudflare {
 		READ_KEY: string;
 		ADMIN_KEY: string;
 		ALLOW_LOOPBACK_ALERT_URLS: string;
+		D1_MAX_BYTES: "9000000000";
+		COST_PRICES: "";
 		ENDPOINT_MONITOR: DurableObjectNamespace<import("./index").EndpointMonitor>;
 		SERVICE_REGISTRY: DurableObjectNamespace<import("./index").ServiceRegistry>;
 	}
@@ -36,5 +38,5 @@ type StringifyValues<EnvType extends Record<string, unknown>> = {
 	[Binding in keyof EnvType]: EnvType[Binding] extends string ? EnvType[Binding] : string;
 };
 declare namespace NodeJS {
-	interface ProcessEnv extends StringifyValues<Pick<Cloudflare.Env, "RAW_RETENTION_DAYS" | "INCIDENT_RETENTION_DAYS" | "SUMMARY_RETENTION_DAYS" | "MAX_ROUTES_PER_SERVICE" | "ROUTE_TTL_DAYS" | "PROXY_ROUTES_PER_HOUR" | "PROXY_ROUTES_BURST" | "MAX_SERVICES" | "SERVICES" | "FLUSH_DELAY_MS" | "DASHBOARD_URL" | "CORS_ORIGINS" | "AI_MODEL" | "METRICS_PUBLIC" | "INGEST_KEYS" | "READ_KEY" | "ADMIN_KEY" | "ALLOW_LOOPBACK_ALERT_URLS">> {}
+	interface ProcessEnv extends StringifyValues<Pick<Cloudflare.Env, "RAW_RETENTION_DAYS" | "INCIDENT_RETENTION_DAYS" | "SUMMARY_RETENTION_DAYS" | "MAX_ROUTES_PER_SERVICE" | "ROUTE_TTL_DAYS" | "PROXY_ROUTES_PER_HOUR" | "PROXY_ROUTES_BURST" | "MAX_SERVICES" | "SERVICES" | "FLUSH_DELAY_MS" | "DASHBOARD_URL" | "CORS_ORIGINS" | "AI_MODEL" | "METRICS_PUBLIC" | "INGEST_KEYS" | "READ_KEY" | "ADMIN_KEY" | "ALLOW_LOOPBACK_ALERT_URLS" | "D1_MAX_BYTES" | "COST_PRICES">> {}
 }
