@@ -23,9 +23,11 @@ import { openapiApp } from "./openapi/routes";
 import { metricsApp } from "./metrics/routes";
 import { otlpApp } from "./otlp/routes";
 import { archiveApp } from "./archive/routes";
+import { meterRequests } from "./cost/worker";
 
 export const app = new Hono<AppEnv>()
   .use(requestId({ headerName: "X-Request-ID" }))
+  .use(meterRequests())
   .use(hostRouting)
   .use("/v1/*", apiCors)
   .use("/v1/*", apiBodyLimit)

@@ -21,6 +21,8 @@ import { prune } from "../retention/prune";
 import { storageState } from "../ingest/storage-state";
 import { aggregate } from "../summaries/aggregate";
 import { loadSwitches, setSwitches } from "./switches";
+import { currentD1Size } from "../cost/d1-size";
+import { meteredEnv, workerMeter } from "../cost/worker";
 
 export const aggregateQuery = z
   .object({ from: epochOrIso.optional(), to: epochOrIso.optional() })
@@ -31,17 +33,17 @@ export const switchesBody = z.strictObject({ ingestion: z.boolean().optional(), 
 export const jobsApp = new Hono<AppEnv>()
   .post("/aggregate", async (c) => {
     const q = parseOr400(aggregateQuery, c.req.query());
-    const outcome = await runJob(c.env.DB, "aggregate", (ctx) => aggregate(c.env, { ...ctx, from: q.from, to: q.to }));
+    const outcome = await runJob(c.env.DB, "aggregate", (ctx) => aggregate(meteredEnv(c.env, ctx.meter), { ...ctx, from: q.from, to: q.to }));
     return c.json({ job: "aggregate", ...outcome });
   })
   .post("/prune", async (c) => {
     const q = parseOr400(pruneQuery, c.req.query());
     const olderThanMs = q.older_than_hours === undefined ? undefined : q.older_than_hours * 3_600_000;
-    const outcome = await runJob(c.env.DB, "prune", (ctx) => prune(c.env, { ...ctx, olderThanMs }));
+    const outcome = await runJob(c.env.DB, "prune", (ctx) => prune(meteredEnv(c.env, ctx.meter), { ...ctx, olderThanMs }));
     return c.json({ job: "prune", ...outcome });
   })
   .post("/probes/run", async (c) => {
-    const outcome = await runJob(c.env.DB, "probes", (ctx) => runProbes(c.env, { ...ctx, force: true }));
+    const outcome = await runJob(c.env.DB, "probes", (ctx) => runProbes(meteredEnv(c.env, ctx.meter), { ...ctx, force: true }));
     return c.json({ job: "probes", ...outcome });
   })
   .get("/switches", async (c) => c.json(await loadSwitches(c.env.DB)))
@@ -79,5 +81,7 @@ export const jobsApp = new Hono<AppEnv>()
       ...storageState(),
       switches: switchesNow,
       probes,
+      // D1's size against D1_MAX_BYTES (ok, high from 80%, full at it).
+      d1_size: await currentD1Size(c.env.DB, workerMeter, c.env.D1_MAX_BYTES),
     });
   });

@@ -13,6 +13,7 @@ import { eq, sql } from "drizzle-orm";
 import { drizzle } from "drizzle-orm/d1";
 import { jobRuns } from "../db/schema";
 import { log } from "../http/log";
+import { CostMeter } from "../cost/counts";
 
 export type JobName = "aggregate" | "prune" | "probes";
 
@@ -23,6 +24,8 @@ export interface JobContext {
   deadline: number;
   /** The job's own progress from its last run (`JobOutcome.cursor`), if any. */
   cursor: string | null;
+  /** Counts the run's D1 rows (runJob sets it): give the job `meteredEnv(env, ctx.meter)`; the totals go in its detail. */
+  meter?: CostMeter;
 }
 
 export interface JobOutcome {
@@ -87,7 +90,10 @@ export async function runJob(
     .values({ job, lastStartedAt: now })
     .onConflictDoUpdate({ target: jobRuns.job, set: { lastStartedAt: now } });
   try {
-    const outcome = await fn({ now, deadline: now + JOB_BUDGET_MS[job], cursor });
+    const meter = new CostMeter();
+    const ran = await fn({ now, deadline: now + JOB_BUDGET_MS[job], cursor, meter });
+    // D1's own count of the rows the run wrote and read (its meta), beside the job's own figures.
+    const outcome = { ...ran, detail: { ...ran.detail, d1_rows_written: meter.counts.d1_rows_written, d1_rows_read: meter.counts.d1_rows_read, r2_class_a: meter.counts.r2_class_a, r2_class_b: meter.counts.r2_class_b } };
     const finished = Date.now();
     await d
       .update(jobRuns)

@@ -14,6 +14,8 @@ import { storageState } from "../ingest/storage-state";
 import { admissionSettings } from "../monitor/route-admission";
 import { DEFAULT_MAX_ROUTES } from "../monitor/service-registry";
 import { serviceDirectory } from "../services/store";
+import { currentD1Size } from "../cost/d1-size";
+import { workerMeter } from "../cost/worker";
 
 /** The newest migration in `migrations/`; a test keeps this in step with the folder. */
 export const LATEST_MIGRATION = "0007_quarantined_endpoints.sql";
@@ -92,6 +94,8 @@ export const healthApp = new Hono<AppEnv>()
       switches: await switches(c.env.DB),
       switches_known: switchesKnown(),
       caps: await capsStatus(c.env, (p) => c.executionCtx.waitUntil(p), await mayReadNames(c.env, c.req.header("Authorization"))),
+      // D1's size against D1_MAX_BYTES (ok, high from 80%, full at it; unknown: never measured).
+      d1_size: await currentD1Size(c.env.DB, workerMeter, c.env.D1_MAX_BYTES),
     });
   })
   .get("/live", (c) => c.json({ status: "ok" }))

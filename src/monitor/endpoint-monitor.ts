@@ -31,6 +31,9 @@ import { reevaluateEndpoint, type ReevaluateResult, type ReplaySource } from "./
 import { buildDetail, buildStats, type EndpointDetail, type EndpointStats } from "./stats";
 import { EndpointWindows, WINDOW_SCHEMA, type SeriesPoint } from "./windows";
 import { windowsCover, type SourcePlan } from "../timeseries/plan";
+import { addCounts, countsFrom, CostMeter, type CostCounts } from "../cost/counts";
+import { meteredD1 } from "../cost/d1";
+import { meteredSql, type MeteredSql } from "../cost/sql-storage";
 
 export type { EndpointStats, EndpointDetail, ReevaluateResult, QuarantinedRecord };
 export { DEDUP_WINDOW_MS } from "./record-buffer";
@@ -68,7 +71,15 @@ const REPLAY_BATCH = 100;
 const MAX_REPLAY_ROWS = 5000;
 
 export class EndpointMonitor extends DurableObject<Env> {
-  private readonly sql: SqlStorage;
+  private readonly sql: MeteredSql;
+  /**
+   * The object's billable work since it was loaded (D1 rows of its flushes and publishes, its
+   * own SQLite rows, its requests), in memory; `costBase` is what it had persisted before. The
+   * total is published with the endpoint's state and persisted in `meta` when it is, so a count
+   * costs no extra write per hand-off; an eviction loses only what was counted since.
+   */
+  private readonly meter = new CostMeter();
+  private costBase: CostCounts = countsFrom(null);
   /** The D1 database records are flushed to; a field so that fault tests can wrap it. */
   logsDb: D1Database;
   /** When the pending alarm is known to fire (null: unknown, ask storage). */
@@ -93,8 +104,8 @@ export class EndpointMonitor extends DurableObject<Env> {
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
-    this.sql = ctx.storage.sql;
-    this.logsDb = env.DB;
+    this.sql = meteredSql(ctx.storage.sql);
+    this.logsDb = meteredD1(env.DB, this.meter);
     this.store = new ObjectMeta(this.sql);
     this.buffer = new RecordBuffer(this.sql);
     this.quarantine = new Quarantine(this.sql);
@@ -109,6 +120,8 @@ export class EndpointMonitor extends DurableObject<Env> {
   private migrate(): void {
     for (const statement of [...SCHEMA_STATEMENTS, ...WINDOW_SCHEMA, ...DETECTION_SCHEMA, ...OUTBOX_SCHEMA]) this.sql.exec(statement);
     this.sql.exec("INSERT OR REPLACE INTO meta (key, value) VALUES ('schema_version', ?)", String(SCHEMA_VERSION));
+    const saved = this.store.get("cost");
+    this.costBase = countsFrom(saved === null ? null : JSON.parse(saved));
     // Rows quarantined before D1's quarantine index existed were never published: publish them
     // once (the flag is cleared by the first successful publish; the next alarm does it).
     if (this.store.get("quarantine_indexed") === null && this.quarantine.count() > 0) this.markQuarantineChanged();
@@ -126,6 +139,25 @@ export class EndpointMonitor extends DurableObject<Env> {
     return now - lastFlush <= STORAGE_OK_EVIDENCE_MS ? "ok" : undefined;
   }
 
+  /** The object's cumulative billable work (persisted part plus what this instance counted). */
+  private costNow(): CostCounts {
+    const rows = this.sql.collect();
+    this.meter.add({ do_rows_written: rows.written, do_rows_read: rows.read });
+    return addCounts(this.costBase, this.meter.counts);
+  }
+
+  /** The object's cumulative billable work, as it would publish it (GET /v1/stats reads the published copy). */
+  async cost(): Promise<CostCounts> {
+    this.meter.add({ do_requests: 1 });
+    return this.costNow();
+  }
+
+  private async setAlarmCounted(at: number): Promise<void> {
+    // Each setAlarm is billed as one SQLite row written.
+    this.meter.add({ do_rows_written: 1 });
+    await this.ctx.storage.setAlarm(at);
+  }
+
   private endpoint(fallback?: LogRecord): Endpoint | null {
     const service = this.store.get("service") ?? fallback?.service;
     const method = this.store.get("method") ?? fallback?.method;
@@ -136,6 +168,7 @@ export class EndpointMonitor extends DurableObject<Env> {
   /** Commits a batch of this endpoint's records (the durability point), evaluates closed minutes, and schedules the flush. */
   async ingest(records: LogRecord[]): Promise<IngestResult> {
     const now = Date.now();
+    this.meter.add({ do_requests: 1 });
     const { result, fresh } = this.ctx.storage.transactionSync(() => {
       const fresh = this.buffer.insert(records);
       const first = fresh[0];
@@ -206,7 +239,7 @@ export class EndpointMonitor extends DurableObject<Env> {
     if (this.alarmAt !== null && (this.alarmAt <= at || keepPending)) return;
     const current = await this.ctx.storage.getAlarm();
     if (current === null || (current > at && !keepPending)) {
-      await this.ctx.storage.setAlarm(at);
+      await this.setAlarmCounted(at);
       this.alarmAt = at;
     } else {
       this.alarmAt = current;
@@ -219,6 +252,7 @@ export class EndpointMonitor extends DurableObject<Env> {
    */
   override async alarm(): Promise<void> {
     this.alarmAt = null;
+    this.meter.add({ do_requests: 1 });
     if (this.reevaluating) {
       await this.scheduleAlarm(Date.now() + 1000);
       return;
@@ -283,7 +317,7 @@ export class EndpointMonitor extends DurableObject<Env> {
           message: outcome.error instanceof Error ? outcome.error.message : String(outcome.error),
         });
         this.alarmAt = Date.now() + retryIn;
-        await this.ctx.storage.setAlarm(this.alarmAt);
+        await this.setAlarmCounted(this.alarmAt);
         return false;
       }
       const written = outcome.kind === "written" ? batch.keys : outcome.written;
@@ -389,7 +423,10 @@ export class EndpointMonitor extends DurableObject<Env> {
   private async syncDetection(): Promise<boolean> {
     for (let round = 0; round < 20 && this.detection.needsSync(); round++) {
       try {
-        await this.detection.sync({ eventsProcessed: this.store.counter("received"), backlog: this.buffer.backlog(), metrics: this.requestMetrics() });
+        const cost = this.costNow();
+        await this.detection.sync({ eventsProcessed: this.store.counter("received"), backlog: this.buffer.backlog(), metrics: this.requestMetrics(), cost });
+        // Persisted only with a publish (a write that happens anyway), as published.
+        this.store.set("cost", JSON.stringify(cost));
         this.syncFailures = 0;
       } catch (err) {
         this.syncFailures++;

@@ -12,6 +12,7 @@ import { baselineSd, type MetricState } from "../detect/metric";
 import { LATENCY_PARAMS, TRAFFIC_PARAMS } from "../detect/detectors";
 import type { Action, Figures, Health, Signal } from "../detect/types";
 import type { RequestMetrics } from "../metrics/request-counters";
+import type { CostCounts } from "../cost/counts";
 
 /** A metric's usual value and its band (± 2 standard deviations), in the metric's own unit. */
 export interface Band {
@@ -90,6 +91,8 @@ export interface PublishedCounters {
   backlog: number;
   /** The monotonic request counters for GET /metrics. */
   metrics: RequestMetrics;
+  /** The object's cumulative billable work (src/cost), published inside `metrics` as `cost`. */
+  cost?: CostCounts;
 }
 
 /** Upserts incidents and the endpoint's state row in one D1 batch. */
@@ -140,7 +143,7 @@ export async function publishState(
       evaluatedAt: state.evaluated_at,
       eventsProcessed: counters.eventsProcessed,
       backlog: counters.backlog,
-      metrics: JSON.stringify(counters.metrics),
+      metrics: JSON.stringify(counters.cost ? { ...counters.metrics, cost: counters.cost } : counters.metrics),
       updatedAt: now,
     };
     const { service: _s, method: _m, route: _r, ...update } = row;

@@ -4,6 +4,7 @@
  * `waitUntil` once the response body ended (or the client went away), so monitoring never
  * delays the client.
  */
+import { countProxied } from "../cost/worker";
 import type { Context } from "hono";
 import { errorBody } from "../http/errors";
 import type { AppEnv } from "../http/types";
@@ -38,6 +39,7 @@ export async function proxyRequest(
   publicBase: URL,
   isolated: boolean,
 ): Promise<Response> {
+  countProxied();
   const req = c.req.raw;
   const requestId = c.get("requestId");
   const incoming = new URL(req.url);

@@ -17,6 +17,7 @@ import type { AppEnv } from "../http/types";
 import { parseOr400 } from "../http/validate";
 import { epochOrIso } from "../query/logs-query";
 import { DAY_MS, HOUR_MS } from "./aggregate";
+import { costStats } from "../cost/stats";
 
 /** Default range when `from` is absent: the last 24 hours of hours, the last 30 days of days. */
 const DEFAULT_SPAN_MS = { hour: 24 * HOUR_MS, day: 30 * DAY_MS } as const;
@@ -188,5 +189,7 @@ export const statsApp = new Hono<AppEnv>().get("/", requireKey("read"), async (c
     services: perService,
     incidents: { open: incidentsBy("open"), resolved: incidentsBy("resolved") },
     since,
+    // The monitor's own billable work per million records and its list price (src/cost/stats.ts).
+    cost: await costStats(c.env),
   });
 });

@@ -7,6 +7,7 @@ import { api, describeFailure } from "../api";
 import { field, h, labelled, notice, put, select } from "../dom";
 import { formatAgo, formatMs, formatTime } from "../format";
 import type { Mount } from "../page";
+import { costLine, d1SizeLine, type CostSection, type D1Size } from "../cost";
 import type { Channel, EndpointRow, Service, Slo, Switches } from "../types";
 
 interface JobStatus {
@@ -31,6 +32,7 @@ interface ControlStatus {
   jobs: JobStatus[];
   backlog: { records: number; endpoints: number };
   probes: ProbeRun[];
+  d1_size: D1Size;
 }
 type DetectionSettings = Record<string, unknown> & { slo?: Partial<Slo>; thresholds?: Record<string, number> };
 interface Detection {
@@ -159,12 +161,13 @@ export const settingsPage: Mount = (ctx) => {
   const handle = {
     auto: false,
     async refresh() {
-      const [svc, endpoints, channels, switches, control] = await Promise.all([
+      const [svc, endpoints, channels, switches, control, stats] = await Promise.all([
         api<{ services: Service[] }>("/v1/services", { signal: ctx.signal }),
         api<{ endpoints: EndpointRow[] }>("/v1/endpoints", { signal: ctx.signal }),
         api<{ channels: Channel[] }>("/v1/alert-channels", { signal: ctx.signal }),
         api<Switches>("/v1/control/switches", { signal: ctx.signal }),
         api<ControlStatus>("/v1/control/status", { signal: ctx.signal }),
+        api<{ cost: CostSection }>("/v1/stats", { signal: ctx.signal }),
       ]);
       const now = Date.now();
 
@@ -285,6 +288,8 @@ export const settingsPage: Mount = (ctx) => {
         jobsBox,
         h("h2", { id: "jobs-h" }, "Background jobs"),
         h("p", null, `Backlog: ${control.backlog.records} records in ${control.backlog.endpoints} endpoint objects not yet in D1.`),
+        h("p", { id: "cost-line" }, costLine(stats.cost)),
+        h("p", { id: "d1-size-line" }, d1SizeLine(control.d1_size)),
         control.jobs.length
           ? h(
               "div",

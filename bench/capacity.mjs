@@ -1,0 +1,334 @@
+#!/usr/bin/env node
+/**
+ * Capacity and cost (`npm run bench:capacity`): starts the monitor with `npm start` (a free port
+ * on 127.0.0.1, a temp MONITOR_STATE_DIR, MONITOR_CRONS=off), replays realistic traffic (1% 5xx
+ * with error text, 3% 4xx, 0.5% silent failures, browser user agents, consumers, a few hundred
+ * endpoints over hours of event time) through POST /v1/logs and through the proxy against a
+ * local Node origin, waits until every record is flushed and published, and reads the cost meter
+ * (GET /v1/stats `cost`) and D1's size (`/health` `d1_size`, and the local sqlite file) before and
+ * after. Then it aggregates and prunes what it wrote (POST /v1/control/prune) and reads the rows
+ * the retention deletes wrote. It prints per record: D1 bytes (and the sqlite file's growth), D1
+ * and Durable Object rows written, R2 operations, dollars per million monitored requests at the
+ * list prices of src/cost/prices.ts, the largest average rate that fits 7 days of raw retention
+ * in 10 GB, and days until full at 10 to 10,000 requests/s. The same bench measures any later
+ * storage path: it only reads the meter and the sizes. Results go to bench/results/capacity-*.json.
+ * Bounded by --max-seconds; loopback only.
+ * Options: --records <n> --proxied <n> --endpoints <n> --hours <n> --clients <n> --max-seconds <s>
+ */
+import { spawn } from "node:child_process";
+import { createWriteStream, mkdtempSync, readdirSync, rmSync, statSync } from "node:fs";
+import { mkdir, writeFile } from "node:fs/promises";
+import { createServer } from "node:http";
+import { tmpdir } from "node:os";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { parseArgs } from "node:util";
+import { freePort } from "./lib/server.mjs";
+
+const ROOT = join(dirname(fileURLToPath(import.meta.url)), "..");
+const RESULTS = join(ROOT, "bench", "results");
+const KEYS = { ingest: "dev-ingest-key", read: "dev-read-key", admin: "dev-admin-key" };
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+const GB10 = 10e9;
+const DAY_S = 86_400;
+const PUBLISH_WAIT_MS = 90_000;
+
+const NUMBERS = {
+  records: { default: 60_000, min: 1000, max: 2_000_000 },
+  proxied: { default: 2_000, min: 0, max: 100_000 },
+  endpoints: { default: 300, min: 1, max: 2000 },
+  hours: { default: 6, min: 1, max: 160 },
+  clients: { default: 4, min: 1, max: 16 },
+  "max-seconds": { default: 900, min: 30, max: 7200 },
+};
+
+function parseOptions(argv) {
+  const { values } = parseArgs({ args: argv, options: Object.fromEntries(Object.keys(NUMBERS).map((k) => [k, { type: "string" }])) });
+  const opts = {};
+  for (const [name, { default: def, min, max }] of Object.entries(NUMBERS)) {
+    const n = values[name] === undefined ? def : Number(values[name]);
+    if (!Number.isInteger(n) || n < min || n > max) throw new Error(`--${name} must be an integer in ${min}..${max}`);
+    opts[name.replace(/-(\w)/g, (_, c) => c.toUpperCase())] = n;
+  }
+  return opts;
+}
+
+/** A small deterministic PRNG (mulberry32), so that two runs replay the same traffic. */
+function prng(seed) {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+const USER_AGENTS = [
+  "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36",
+  "Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/18.1 Safari/605.1.15",
+  "Mozilla/5.0 (iPhone; CPU iPhone OS 18_1 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/18.1 Mobile/15E148 Safari/604.1",
+  "Mozilla/5.0 (X11; Linux x86_64; rv:133.0) Gecko/20100101 Firefox/133.0",
+  "okhttp/4.12.0",
+  "python-requests/2.32.3",
+];
+const ERRORS = [
+  "upstream timed out after 3000 ms while reading response header from upstream",
+  "TypeError: Cannot read properties of undefined (reading 'items') at handler (/srv/app/orders.js:118:22)",
+  "connection refused: postgres://db-primary:5432 (ECONNREFUSED)",
+  "503 Service Unavailable: inventory service circuit open",
+];
+const METHODS = ["GET", "GET", "GET", "POST", "PUT", "DELETE"];
+
+/** Endpoint `i` of the replay: a service and a route with an id segment. */
+function endpoint(i) {
+  const service = `svc-${String(i % 24).padStart(2, "0")}`;
+  return { service, method: METHODS[i % METHODS.length], base: `/v1/res${Math.floor(i / 24)}-${i % 7}` };
+}
+
+/** Record `n` of the replay: status 1% 5xx (with error text), 3% 4xx, 0.5% silent failures. */
+function makeRecord(rand, n, opts, start, span) {
+  const e = endpoint(Math.floor(rand() * opts.endpoints));
+  const roll = rand();
+  const status = roll < 0.01 ? 500 + Math.floor(rand() * 4) : roll < 0.04 ? [400, 401, 403, 404, 409, 422][Math.floor(rand() * 6)] : roll < 0.045 ? 200 : 200;
+  const silent = roll >= 0.04 && roll < 0.045;
+  const latency = Math.round(20 + rand() * rand() * 400);
+  return {
+    timestamp: Math.floor(start + (n / opts.records) * span + rand() * 1000),
+    service: e.service,
+    method: e.method,
+    path: `${e.base}/${Math.floor(rand() * 100_000)}`,
+    route: `${e.base}/:id`,
+    status,
+    latency_ms: latency,
+    ttfb_ms: Math.round(latency * 0.8),
+    id: `cap-${n}`,
+    request_bytes: e.method === "GET" ? 0 : 200 + Math.floor(rand() * 2000),
+    response_bytes: silent ? 0 : 300 + Math.floor(rand() * 8000),
+    response_empty: silent || undefined,
+    error: status >= 500 ? ERRORS[Math.floor(rand() * ERRORS.length)] : undefined,
+    user_agent: USER_AGENTS[Math.floor(rand() * USER_AGENTS.length)],
+    consumer: `customer-${Math.floor(rand() * 500)}`,
+    client_ip: `203.0.113.${Math.floor(rand() * 250)}`,
+    region: ["fra", "iad", "sin", "lhr"][Math.floor(rand() * 4)],
+  };
+}
+
+/** Bytes of the local D1 sqlite files under the state dir. */
+function d1FileBytes(stateDir) {
+  let total = 0;
+  const walk = (dir) => {
+    for (const name of readdirSync(dir, { withFileTypes: true })) {
+      const p = join(dir, name.name);
+      if (name.isDirectory()) walk(p);
+      else if (/\.sqlite(-wal)?$/.test(name.name) && p.includes(`${join("v3", "d1")}`)) total += statSync(p).size;
+    }
+  };
+  try {
+    walk(stateDir);
+  } catch {
+    return null;
+  }
+  return total;
+}
+
+/** A local origin for the proxy: status from the path's last segment, an empty 200 for silent failures. */
+function startOrigin() {
+  const server = createServer((req, res) => {
+    const status = Number(/\/s(\d{3})(?:$|\?)/.exec(req.url ?? "")?.[1] ?? 200);
+    const empty = (req.url ?? "").includes("/empty");
+    req.resume();
+    req.on("end", () => {
+      if (empty) return res.writeHead(200, { "content-type": "application/json", "content-length": "0" }).end();
+      res.writeHead(status, { "content-type": "application/json" }).end(status >= 500 ? '{"error":"inventory service circuit open"}' : '{"items":[1,2,3],"next":null}');
+    });
+  });
+  return new Promise((resolve) => server.listen(0, "127.0.0.1", () => resolve(server)));
+}
+
+async function main() {
+  const opts = parseOptions(process.argv.slice(2));
+  const deadline = Date.now() + opts.maxSeconds * 1000;
+  await mkdir(RESULTS, { recursive: true });
+  const stamp = new Date().toISOString().replace(/[:.]/g, "-");
+  const logPath = join(RESULTS, `capacity-${stamp}.log`);
+  const port = await freePort();
+  const stateDir = mkdtempSync(join(tmpdir(), "edge-monitor-capacity-"));
+  const log = createWriteStream(logPath);
+  const server = spawn("npm", ["start"], {
+    cwd: ROOT,
+    env: { ...process.env, PORT: String(port), HOST: "127.0.0.1", MONITOR_STATE_DIR: stateDir, MONITOR_CRONS: "off", NO_COLOR: "1", FORCE_COLOR: "0" },
+    stdio: ["ignore", "pipe", "pipe"],
+    detached: true,
+  });
+  server.stdout.pipe(log);
+  server.stderr.pipe(log);
+  const origin = await startOrigin();
+  const stop = () => {
+    try {
+      process.kill(-server.pid, "SIGTERM");
+    } catch {
+      // already gone
+    }
+    origin.close();
+  };
+  process.on("SIGINT", () => (stop(), process.exit(130)));
+  const url = `http://127.0.0.1:${port}`;
+  const api = async (path, init = {}, key = KEYS.read) => {
+    const res = await fetch(`${url}${path}`, { ...init, headers: { authorization: `Bearer ${key}`, "content-type": "application/json", ...(init.headers ?? {}) } });
+    const text = await res.text();
+    if (!res.ok) throw new Error(`${init.method ?? "GET"} ${path}: ${res.status} ${text.slice(0, 300)}`);
+    return text ? JSON.parse(text) : null;
+  };
+  try {
+    for (;;) {
+      if (Date.now() > deadline) throw new Error("the monitor did not start in time");
+      if (server.exitCode !== null) throw new Error(`npm start exited; see ${logPath}`);
+      const ok = await fetch(`${url}/health`).then((r) => r.ok, () => false);
+      if (ok) break;
+      await sleep(500);
+    }
+    const before = { cost: (await api("/v1/stats")).cost, file: d1FileBytes(stateDir) };
+    const rand = prng(13);
+    const span = opts.hours * 3_600_000;
+    const start = Date.now() - span - 60_000;
+
+    // 1. Batch ingest: 500-record batches from a few clients.
+    const t0 = Date.now();
+    let next = 0;
+    const batches = [];
+    for (let n = 0; n < opts.records; n += 500) batches.push(Array.from({ length: Math.min(500, opts.records - n) }, (_, i) => makeRecord(rand, n + i, opts, start, span)));
+    await Promise.all(
+      Array.from({ length: opts.clients }, async () => {
+        while (next < batches.length && Date.now() < deadline) {
+          const batch = batches[next++];
+          await api("/v1/logs", { method: "POST", body: JSON.stringify(batch) }, KEYS.ingest);
+        }
+      }),
+    );
+    const ingestSeconds = (Date.now() - t0) / 1000;
+
+    // 2. Proxy: a service whose origin is the local Node server, a few routes.
+    const originUrl = `http://127.0.0.1:${origin.address().port}`;
+    await api("/v1/services/cap-proxy", { method: "PUT", body: JSON.stringify({ origin: originUrl }) }, KEYS.admin);
+    const t1 = Date.now();
+    let sentProxy = 0;
+    await Promise.all(
+      Array.from({ length: opts.clients }, async () => {
+        while (sentProxy < opts.proxied && Date.now() < deadline) {
+          const k = sentProxy++;
+          const roll = rand();
+          const tail = roll < 0.01 ? "s503" : roll < 0.04 ? "s404" : roll < 0.045 ? "empty" : "s200";
+          const res = await fetch(`${url}/proxy/cap-proxy/api/r${k % 12}/${tail}`, { headers: { "user-agent": USER_AGENTS[k % USER_AGENTS.length] } });
+          await res.arrayBuffer();
+        }
+      }),
+    );
+    const proxySeconds = (Date.now() - t1) / 1000;
+    const sent = opts.records + sentProxy;
+
+    // 3. Wait until every record is flushed and every endpoint object published its counts.
+    // An endpoint publishes once a minute of its records closed: the proxied records (at the wall
+    // clock) are given up to PUBLISH_WAIT_MS more; the figures divide by the records published.
+    let after;
+    const waitProxiedUntil = Date.now() + PUBLISH_WAIT_MS;
+    for (;;) {
+      const status = await api("/v1/control/status", {}, KEYS.admin);
+      const stats = await api("/v1/stats");
+      const published = stats.cost.records - before.cost.records;
+      if (status.backlog.records === 0 && (published >= sent || (published >= opts.records && Date.now() > waitProxiedUntil))) {
+        await sleep(3000);
+        after = { cost: (await api("/v1/stats")).cost, file: d1FileBytes(stateDir) };
+        break;
+      }
+      if (Date.now() > deadline) throw new Error(`not flushed in time: backlog ${status.backlog.records}, published ${stats.cost.records}/${sent}`);
+      await sleep(2000);
+    }
+    const records = after.cost.records - before.cost.records;
+    const delta = (f) => after.cost.counts[f] - before.cost.counts[f];
+    const prices = after.cost.prices;
+
+    // 4. Retention: summarise, then prune what was written, and read the rows the deletes wrote.
+    // Incremental runs (no range) move the aggregation's progress, which bounds what prune may delete.
+    for (let i = 0; i < 10; i++) {
+      const agg = await api("/v1/control/aggregate", { method: "POST" }, KEYS.admin);
+      if (agg.rows === 0) break;
+    }
+    let deleted = 0;
+    let deleteRowsWritten = 0;
+    for (let i = 0; i < 20; i++) {
+      const pr = await api(`/v1/control/prune?older_than_hours=1`, { method: "POST" }, KEYS.admin);
+      deleted += pr.detail?.raw_logs?.deleted ?? 0;
+      deleteRowsWritten += pr.detail?.d1_rows_written ?? 0;
+      if (pr.detail?.finished !== false) break;
+    }
+
+    const bytesD1 = (after.cost.d1_size.bytes - before.cost.d1_size.bytes) / records;
+    const bytesFile = after.file !== null && before.file !== null ? (after.file - before.file) / records : null;
+    const d1Rows = delta("d1_rows_written") / records;
+    const d1DeleteRows = deleted > 0 ? deleteRowsWritten / deleted : null;
+    const doRows = delta("do_rows_written") / records;
+    const r2Ops = (delta("r2_class_a") + delta("r2_class_b")) / records;
+    const perMillion = (units, price) => (units / records) * price;
+    const batchUsd =
+      perMillion(delta("worker_requests") - sentProxy, prices.workers_requests_per_million) +
+      perMillion(delta("do_requests"), prices.do_requests_per_million) +
+      perMillion(delta("do_rows_written"), prices.do_rows_written_per_million) +
+      perMillion(delta("do_rows_read"), prices.do_rows_read_per_million) +
+      perMillion(delta("d1_rows_written"), prices.d1_rows_written_per_million) +
+      perMillion(delta("d1_rows_read"), prices.d1_rows_read_per_million) +
+      perMillion(delta("r2_class_a"), prices.r2_class_a_per_million) +
+      perMillion(delta("r2_class_b"), prices.r2_class_b_per_million);
+    const retentionUsd = (d1DeleteRows ?? 0) * prices.d1_rows_written_per_million;
+    const maxRate = GB10 / (bytesD1 * 7 * DAY_S);
+    const daysUntilFull = Object.fromEntries([10, 100, 1000, 10_000].map((r) => [r, GB10 / (bytesD1 * r * DAY_S)]));
+    const result = {
+      at: new Date().toISOString(),
+      options: opts,
+      records_sent: sent,
+      records_metered: records,
+      proxied: sentProxy,
+      ingest_records_per_s: Math.round(opts.records / ingestSeconds),
+      proxy_requests_per_s: sentProxy ? Math.round(sentProxy / proxySeconds) : null,
+      d1_bytes_per_record: bytesD1,
+      sqlite_file_bytes_per_record: bytesFile,
+      d1_rows_written_per_record: d1Rows,
+      d1_rows_written_per_deleted_record: d1DeleteRows,
+      retention_deleted: deleted,
+      do_rows_written_per_record: doRows,
+      r2_ops_per_record: r2Ops,
+      usd_per_million_batch: batchUsd,
+      usd_per_million_batch_with_retention: batchUsd + retentionUsd,
+      usd_per_million_proxy_with_retention: batchUsd + retentionUsd + prices.workers_requests_per_million,
+      max_avg_rate_7d_in_10gb: maxRate,
+      days_until_full_10gb: daysUntilFull,
+      counts_delta: Object.fromEntries(Object.keys(after.cost.counts).map((f) => [f, delta(f)])),
+      prices_taken_on: prices.taken_on,
+    };
+    await writeFile(join(RESULTS, `capacity-${stamp}.json`), JSON.stringify(result, null, 2));
+    const f = (n, d = 2) => (n === null ? "–" : Number(n).toLocaleString("en-US", { maximumFractionDigits: d, minimumFractionDigits: d }));
+    console.log(`records: ${sent} (${opts.records} batch ingest at ${result.ingest_records_per_s}/s, ${sentProxy} proxied), ${opts.endpoints} endpoints, ${opts.hours} h of event time`);
+    console.log("| figure | value |\n|---|---|");
+    console.log(`| D1 bytes per record (size_after growth) | ${f(bytesD1, 0)} |`);
+    console.log(`| local sqlite file bytes per record | ${f(bytesFile, 0)} |`);
+    console.log(`| D1 rows written per record (insert) | ${f(d1Rows)} |`);
+    console.log(`| D1 rows written per record deleted by retention | ${f(d1DeleteRows)} (${deleted} deleted) |`);
+    console.log(`| Durable Object rows written per record | ${f(doRows)} |`);
+    console.log(`| R2 operations per record | ${f(r2Ops)} |`);
+    console.log(`| $ per million records, batch ingest | ${f(batchUsd)} (with retention deletes ${f(batchUsd + retentionUsd)}) |`);
+    console.log(`| $ per million requests, proxy (adds a Worker request each) | ${f(batchUsd + retentionUsd + prices.workers_requests_per_million)} |`);
+    console.log(`| largest average rate with 7 days in 10 GB | ${f(maxRate, 1)} requests/s |`);
+    console.log(`| days until 10 GB at 10 / 100 / 1,000 / 10,000 requests/s | ${[10, 100, 1000, 10_000].map((r) => f(daysUntilFull[r], r >= 1000 ? 3 : 1)).join(" / ")} |`);
+    console.log(`prices of ${prices.taken_on}; details in bench/results/capacity-${stamp}.json`);
+  } finally {
+    stop();
+    await sleep(1500);
+    rmSync(stateDir, { recursive: true, force: true });
+  }
+}
+
+main().catch((err) => {
+  console.error(err instanceof Error ? err.message : err);
+  process.exit(1);
+});
