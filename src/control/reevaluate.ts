@@ -6,7 +6,7 @@
 import { and, eq, gte, max, type SQL } from "drizzle-orm";
 import { drizzle } from "drizzle-orm/d1";
 import { Hono } from "hono";
-import { z } from "zod";
+import * as z from "zod";
 import { requestLogs } from "../db/schema";
 import { endpointFilterFields } from "../http/filters";
 import { log } from "../http/log";

@@ -5,7 +5,7 @@
  * JSON Schema where one is cheap (zod where the route has one, a few hand-written objects) and a
  * description otherwise. test/openapi.test.ts fails when the app registers a route missing here.
  */
-import { z } from "zod";
+import * as z from "zod";
 import { analysisBody } from "../ai/analysis";
 import { deliveryFilters } from "../alerts/routes";
 import { CHANNEL_ID, channelInput } from "../alerts/channels";
