@@ -11,9 +11,6 @@ import { ExportTraceServiceRequestSchema } from "./gen/opentelemetry/proto/colle
 import type { AnyValue, KeyValue } from "./gen/opentelemetry/proto/common/v1/common_pb";
 import type { Span } from "./gen/opentelemetry/proto/trace/v1/trace_pb";
 
-/** The media types of OTLP/HTTP protobuf (`application/x-protobuf` per the spec; `application/protobuf` also seen). */
-export const PROTOBUF_TYPE = /^application\/(x-)?protobuf\s*(;|$)/i;
-
 function hex(bytes: Uint8Array): string {
   let out = "";
   for (const b of bytes) out += b.toString(16).padStart(2, "0");

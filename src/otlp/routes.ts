@@ -19,8 +19,13 @@ import { serviceCapError, splitByServiceCap } from "../ingest/caps";
 import { coalesceHandOff } from "../ingest/coalescer";
 import { ingestCounters } from "../ingest/counters";
 import { retentionMs } from "../ingest/routes";
-import { decodeTraceRequest, encodeTraceResponse, PROTOBUF_TYPE } from "./protobuf";
 import { countSpans, exportTraceRequest, partialSuccessMessage, spansToRecords } from "./spans";
+
+// OTLP/HTTP protobuf media types (`application/x-protobuf` per the spec; `application/protobuf` also seen).
+const PROTOBUF_TYPE = /^application\/(x-)?protobuf\s*(;|$)/i;
+// The protobuf decoder (and the OTLP schema it builds from its generated descriptors) is loaded on
+// the first protobuf request, not at the worker's startup: JSON-only deployments never pay for it.
+const protobufCodec = () => import("./protobuf");
 
 // The body as sent is bounded by the API's body limit (src/http/body-limit.ts); this bounds it inflated.
 const tooLarge = () => payloadTooLarge(MAX_BODY_BYTES);
@@ -72,9 +77,10 @@ export const otlpApp = new Hono<AppEnv>().post(
       return c.json(errorBody("ingestion_paused", "ingestion is paused by the operator: resend later", { retry_after_seconds: 60 }), 503, { "Retry-After": "60" });
     }
     const body = await readBody(c.req.raw);
+    const codec = protobuf ? await protobufCodec() : null;
     let json: unknown;
-    if (protobuf) {
-      json = decodeTraceRequest(body);
+    if (codec) {
+      json = codec.decodeTraceRequest(body);
       if (json === null) throw new ApiError(400, "invalid_body", "the body is not an OTLP protobuf ExportTraceServiceRequest");
     } else {
       try {
@@ -101,8 +107,8 @@ export const otlpApp = new Hono<AppEnv>().post(
     const send = coalesceHandOff(c.env, batch.records);
     if (send) c.executionCtx.waitUntil(send);
     const answer = (partial?: { rejectedSpans: number; errorMessage: string }) =>
-      protobuf
-        ? c.body(encodeTraceResponse(partial), 200, { "Content-Type": "application/x-protobuf" })
+      codec
+        ? c.body(codec.encodeTraceResponse(partial), 200, { "Content-Type": "application/x-protobuf" })
         : c.json(partial ? { partialSuccess: partial } : {}, 200);
     if (batch.rejected.length === 0) return answer();
     // OTLP's partial success is for a request accepted in part; one whose every span was refused
