@@ -4,7 +4,7 @@
  * auth tests check; the docs page is self-contained HTML whose inline script its CSP allows.
  */
 import { describe, expect, it } from "vitest";
-import { z } from "zod";
+import * as z from "zod";
 import { app } from "../src/app";
 import { VERSION } from "../src/health/routes";
 import { ALL_METHODS, buildDocument } from "../src/openapi/document";

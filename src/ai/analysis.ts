@@ -11,7 +11,7 @@
 import { and, eq, gte, lte, ne, or, type SQL } from "drizzle-orm";
 import { drizzle } from "drizzle-orm/d1";
 import { Hono } from "hono";
-import { z } from "zod";
+import * as z from "zod";
 import { requireKey } from "../auth/keys";
 import { endpointHealth, incidents } from "../db/schema";
 import { DEFAULT_DETECTION } from "../detect/config";

@@ -7,7 +7,7 @@
  * must not reach the model. The answers' schemas bound every field; unknown keys (a model that
  * answers "severity": "none") are dropped. Pure.
  */
-import { z } from "zod";
+import * as z from "zod";
 import { scrubDeep, scrubOutgoingText } from "../ingest/redact";
 
 const PROMPT_TEXT_MAX = 500;

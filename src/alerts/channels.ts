@@ -10,7 +10,7 @@
  */
 import { desc, eq } from "drizzle-orm";
 import { drizzle } from "drizzle-orm/d1";
-import { z } from "zod";
+import * as z from "zod";
 import { alertChannels } from "../db/schema";
 import { ApiError } from "../http/errors";
 import { SERVICE_NAME } from "../services/config";

@@ -5,7 +5,7 @@
  * the incident goes through `scrubDeep` first, so no API key, bearer token, cookie or card number
  * that slipped into an explanation, a figure or an AI summary can leave in a payload.
  */
-import { z } from "zod";
+import * as z from "zod";
 import type { toApiIncident } from "../incidents/routes";
 import { scrubDeep, scrubOutgoingText } from "../ingest/redact";
 import type { StoredChannel } from "./channels";

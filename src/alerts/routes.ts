@@ -6,7 +6,7 @@
 import { and, desc, eq, type SQL } from "drizzle-orm";
 import { drizzle } from "drizzle-orm/d1";
 import { Hono } from "hono";
-import { z } from "zod";
+import * as z from "zod";
 import { requireKey } from "../auth/keys";
 import { alertDeliveries } from "../db/schema";
 import { ApiError } from "../http/errors";

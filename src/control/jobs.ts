@@ -10,7 +10,7 @@
 import { drizzle } from "drizzle-orm/d1";
 import { sql } from "drizzle-orm";
 import { Hono } from "hono";
-import { z } from "zod";
+import * as z from "zod";
 import { runJob } from "../cron/jobs";
 import { endpointHealth, jobRuns, quarantinedEndpoints } from "../db/schema";
 import type { AppEnv } from "../http/types";

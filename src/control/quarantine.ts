@@ -8,7 +8,7 @@
 import { and, asc, eq, gt, or, sql, type SQL } from "drizzle-orm";
 import { drizzle } from "drizzle-orm/d1";
 import { Hono } from "hono";
-import { z } from "zod";
+import * as z from "zod";
 import { quarantinedEndpoints } from "../db/schema";
 import { ApiError } from "../http/errors";
 import { endpointFilterFields } from "../http/filters";

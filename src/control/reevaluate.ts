@@ -9,7 +9,7 @@
 import { and, eq, gte, max, type SQL } from "drizzle-orm";
 import { drizzle } from "drizzle-orm/d1";
 import { Hono } from "hono";
-import { z } from "zod";
+import * as z from "zod";
 import { requestLogs } from "../db/schema";
 import { ApiError } from "../http/errors";
 import { endpointFilterFields } from "../http/filters";

@@ -3,7 +3,7 @@
  * let a new service go without any configuration, and per-endpoint overrides keyed by
  * "METHOD /route". Validated with zod where they enter (the admin API, D1). Pure.
  */
-import { z } from "zod";
+import * as z from "zod";
 
 const fraction = z.number().gt(0).lt(1);
 

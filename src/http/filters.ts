@@ -1,5 +1,5 @@
 /** Query-string fields shared by the read APIs that filter by endpoint (logs, incidents, re-evaluation). */
-import { z } from "zod";
+import * as z from "zod";
 
 export const endpointFilterFields = {
   service: z.string().min(1).max(64).optional(),

@@ -7,7 +7,7 @@
 import { and, desc, eq, gte, lte, type SQL } from "drizzle-orm";
 import { drizzle } from "drizzle-orm/d1";
 import { Hono } from "hono";
-import { z } from "zod";
+import * as z from "zod";
 import { summarizeIncident } from "../ai/summarize";
 import { endpointName } from "../ingest/record";
 import { requireKey } from "../auth/keys";

@@ -3,7 +3,7 @@
  * turns a valid input into the stored `LogRecord`. Pure: the clock and the key generator are
  * passed in.
  */
-import { z } from "zod";
+import * as z from "zod";
 import { zodMessages } from "../http/validate";
 import { MAX_ATTRIBUTE_NUMBER, MAX_BYTES, MAX_LATENCY_MS } from "./bounds";
 import { isSensitiveKey, REDACTED, scrubAndCut, scrubNumber, scrubText, splitPath, truncateAndScrubError, type ScrubOptions } from "./redact";

@@ -8,7 +8,7 @@
 import { and, asc, eq, type SQL } from "drizzle-orm";
 import { drizzle } from "drizzle-orm/d1";
 import { Hono } from "hono";
-import { z } from "zod";
+import * as z from "zod";
 import { requireKey } from "../auth/keys";
 import { endpointHealth } from "../db/schema";
 import type { AppEnv } from "../http/types";

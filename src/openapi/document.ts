@@ -4,7 +4,7 @@
  * what a client sends, defaults optional; transforms and refinements have no JSON Schema form
  * and are left out) and response schemas as output. Built once per isolate. Pure.
  */
-import { z } from "zod";
+import * as z from "zod";
 import type { KeyScope } from "../auth/keys";
 import { COMPONENT_SCHEMAS, ROUTES, type JsonSchema, type ResponseDoc, type RouteDoc } from "./registry";
 

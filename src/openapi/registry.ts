@@ -5,7 +5,7 @@
  * JSON Schema where one is cheap (zod where the route has one, a few hand-written objects) and a
  * description otherwise. test/openapi.test.ts fails when the app registers a route missing here.
  */
-import { z } from "zod";
+import * as z from "zod";
 import { analysisBody } from "../ai/analysis";
 import { archiveQuery } from "../archive/query";
 import { deliveryFilters } from "../alerts/routes";
@@ -128,14 +128,14 @@ export const ROUTES: RouteDoc[] = [
   },
   {
     method: "POST", path: "/v1/otlp/v1/traces", tag: "Logs", scope: "ingest",
-    summary: "OTLP/HTTP JSON traces: server spans become logs (≤ 1 MiB, ≤ 1,000 spans)",
-    description: "Set an OpenTelemetry exporter's endpoint to `<base>/v1/otlp` (JSON encoding; gzip accepted). Only server spans (kind 2) are recorded: `http.request.method`, `http.route` or `url.path`, `http.response.status_code`, the duration, `service.name` of the resource. Other kinds are skipped, not rejected.",
-    body: { schema: exportTraceRequest, contentTypes: ["application/json"] },
+    summary: "OTLP/HTTP traces (JSON or protobuf): server spans become logs (≤ 1 MiB, ≤ 1,000 spans)",
+    description: "Set an OpenTelemetry exporter's endpoint to `<base>/v1/otlp` (JSON or protobuf encoding, `http/json` or `http/protobuf`; gzip accepted). A protobuf request is answered with a protobuf `ExportTraceServiceResponse`; errors are JSON. Only server spans (kind 2) are recorded: `http.request.method`, `http.route` or `url.path`, `http.response.status_code`, the duration, `service.name` of the resource. Other kinds are skipped, not rejected.",
+    body: { schema: exportTraceRequest, contentTypes: ["application/json", "application/x-protobuf"] },
     responses: {
       200: { description: "`{}` when every span was taken; OTLP's partial success naming the refused spans otherwise", schema: obj({ partialSuccess: obj({ rejectedSpans: int, errorMessage: str }) }) },
-      400: { description: "not an OTLP JSON ExportTraceServiceRequest (`invalid_body`), or every span refused (`invalid_records`)" },
+      400: { description: "not an OTLP JSON or protobuf ExportTraceServiceRequest (`invalid_body`), or every span refused (`invalid_records`)" },
       413: { description: "body over 1 MiB, or more than 1,000 spans" },
-      415: { description: "not JSON (OTLP/protobuf is not supported)" },
+      415: { description: "neither application/json nor application/x-protobuf" },
       503: { description: "ingestion paused by the operator (`Retry-After`)" },
     },
   },

@@ -1,9 +1,11 @@
 /**
- * `POST /v1/otlp/v1/traces`: OTLP/HTTP with the JSON encoding, so that an OpenTelemetry SDK or
+ * `POST /v1/otlp/v1/traces`: OTLP/HTTP with the JSON or the protobuf encoding, so that an OpenTelemetry SDK or
  * Collector exports straight to the monitor (endpoint `<base>/v1/otlp`, ingest key as a bearer
  * header). Server spans take the ingest path; the answer is OTLP's own: `{}` when every span was
  * taken, `partialSuccess` naming the refused ones when some were taken (exporters log it and do
- * not retry), and `400 invalid_records` when every span was refused.
+ * not retry), and `400 invalid_records` when every span was refused. A protobuf request gets
+ * its answer in protobuf (`ExportTraceServiceResponse`), as OTLP/HTTP requires; errors keep the
+ * JSON envelope.
  */
 import { Hono } from "hono";
 import { requireKey } from "../auth/keys";
@@ -20,14 +22,20 @@ import { redactEmailsSetting } from "../ingest/privacy-settings";
 import { retentionMs } from "../ingest/routes";
 import { countSpans, exportTraceRequest, partialSuccessMessage, spansToRecords } from "./spans";
 
+// OTLP/HTTP protobuf media types (`application/x-protobuf` per the spec; `application/protobuf` also seen).
+const PROTOBUF_TYPE = /^application\/(x-)?protobuf\s*(;|$)/i;
+// The protobuf decoder (and the OTLP schema it builds from its generated descriptors) is loaded on
+// the first protobuf request, not at the worker's startup: JSON-only deployments never pay for it.
+const protobufCodec = () => import("./protobuf");
+
 // The body as sent is bounded by the API's body limit (src/http/body-limit.ts); this bounds it inflated.
 const tooLarge = () => payloadTooLarge(MAX_BODY_BYTES);
 
 /** Reads a body (at most MAX_BODY_BYTES: the API's body limit), gunzipping it when it is gzip (the Collector's default). */
-async function readBody(req: Request): Promise<string> {
+async function readBody(req: Request): Promise<Uint8Array> {
   const raw = new Uint8Array(await req.arrayBuffer());
   const gzip = /\bgzip\b/i.test(req.headers.get("Content-Encoding") ?? "") && raw[0] === 0x1f && raw[1] === 0x8b;
-  if (!gzip) return new TextDecoder().decode(raw);
+  if (!gzip) return raw;
   const reader = new Blob([raw]).stream().pipeThrough(new DecompressionStream("gzip")).getReader();
   const chunks: Uint8Array[] = [];
   let size = 0;
@@ -47,8 +55,13 @@ async function readBody(req: Request): Promise<string> {
     if (err instanceof ApiError) throw err;
     throw new ApiError(400, "invalid_body", "the body is not valid gzip");
   }
-  const decoder = new TextDecoder();
-  return chunks.map((c, i) => decoder.decode(c, { stream: i < chunks.length - 1 })).join("");
+  const body = new Uint8Array(size);
+  let at = 0;
+  for (const c of chunks) {
+    body.set(c, at);
+    at += c.byteLength;
+  }
+  return body;
 }
 
 export const otlpApp = new Hono<AppEnv>().post(
@@ -56,27 +69,26 @@ export const otlpApp = new Hono<AppEnv>().post(
   requireKey("ingest"),
   async (c) => {
     const type = c.req.header("Content-Type") ?? "";
-    if (!/^application\/json\s*(;|$)/i.test(type)) {
-      const protobuf = /protobuf/i.test(type);
-      throw new ApiError(
-        415,
-        "unsupported_media_type",
-        protobuf
-          ? "OTLP/HTTP protobuf is not supported: use the JSON encoding (Content-Type: application/json; OTEL_EXPORTER_OTLP_PROTOCOL=http/json, or @opentelemetry/exporter-trace-otlp-http)"
-          : "send OTLP/HTTP JSON with Content-Type: application/json",
-        { content_type: type || null },
-      );
+    const protobuf = PROTOBUF_TYPE.test(type);
+    if (!protobuf && !/^application\/json\s*(;|$)/i.test(type)) {
+      throw new ApiError(415, "unsupported_media_type", "send OTLP/HTTP with Content-Type: application/json or application/x-protobuf", { content_type: type || null });
     }
     // Paused: 503 + Retry-After, which OTLP exporters retry, so spans are kept and resent.
     if (!(await switches(c.env.DB)).ingestion) {
       return c.json(errorBody("ingestion_paused", "ingestion is paused by the operator: resend later", { retry_after_seconds: 60 }), 503, { "Retry-After": "60" });
     }
-    const text = await readBody(c.req.raw);
+    const body = await readBody(c.req.raw);
+    const codec = protobuf ? await protobufCodec() : null;
     let json: unknown;
-    try {
-      json = JSON.parse(text);
-    } catch {
-      throw new ApiError(400, "invalid_body", "the body is not JSON");
+    if (codec) {
+      json = codec.decodeTraceRequest(body);
+      if (json === null) throw new ApiError(400, "invalid_body", "the body is not an OTLP protobuf ExportTraceServiceRequest");
+    } else {
+      try {
+        json = JSON.parse(new TextDecoder().decode(body));
+      } catch {
+        throw new ApiError(400, "invalid_body", "the body is not JSON");
+      }
     }
     const parsed = json !== null && typeof json === "object" && !Array.isArray(json) ? exportTraceRequest.safeParse(json) : null;
     if (!parsed?.success) {
@@ -95,12 +107,16 @@ export const otlpApp = new Hono<AppEnv>().post(
     ingestCounters.rejected += batch.rejected.length;
     const send = coalesceHandOff(c.env, batch.records);
     if (send) c.executionCtx.waitUntil(send);
-    if (batch.rejected.length === 0) return c.json({}, 200);
+    const answer = (partial?: { rejectedSpans: number; errorMessage: string }) =>
+      codec
+        ? c.body(codec.encodeTraceResponse(partial), 200, { "Content-Type": "application/x-protobuf" })
+        : c.json(partial ? { partialSuccess: partial } : {}, 200);
+    if (batch.rejected.length === 0) return answer();
     // OTLP's partial success is for a request accepted in part; one whose every span was refused
     // (and none skipped) is bad data, which the specification answers with a 400 (not retried).
     if (batch.records.length === 0 && batch.skipped === 0) {
       throw new ApiError(400, "invalid_records", partialSuccessMessage(batch.rejected), { accepted: 0, rejected: batch.rejected });
     }
-    return c.json({ partialSuccess: { rejectedSpans: batch.rejected.length, errorMessage: partialSuccessMessage(batch.rejected) } }, 200);
+    return answer({ rejectedSpans: batch.rejected.length, errorMessage: partialSuccessMessage(batch.rejected) });
   },
 );

@@ -5,7 +5,7 @@
  * conventions (current names first, the pre-1.21 ones as fallback) and then validated and
  * normalised like any record of `POST /v1/logs`.
  */
-import { z } from "zod";
+import * as z from "zod";
 import { normaliseRecord, type LogRecord, type NormaliseContext } from "../ingest/record";
 
 type Scalar = string | number | boolean;

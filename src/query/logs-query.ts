@@ -4,7 +4,7 @@
  */
 import { and, desc, eq, gte, lte, sql, type SQL } from "drizzle-orm";
 import type { DrizzleD1Database } from "drizzle-orm/d1";
-import { z } from "zod";
+import * as z from "zod";
 import { requestLogs } from "../db/schema";
 import { endpointFilterFields } from "../http/filters";
 

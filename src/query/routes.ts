@@ -1,7 +1,7 @@
 /** `GET /v1/logs` (filters, keyset paging) and `GET /v1/logs/live` (the newest N). */
 import { Hono } from "hono";
 import { drizzle } from "drizzle-orm/d1";
-import { z } from "zod";
+import * as z from "zod";
 import { requireKey } from "../auth/keys";
 import { ApiError } from "../http/errors";
 import type { AppEnv } from "../http/types";

@@ -3,7 +3,7 @@
  * the proxy's switches. Validated with zod wherever it enters (the `SERVICES` var, the admin
  * API, D1). Pure.
  */
-import { z } from "zod";
+import * as z from "zod";
 import { zodMessages } from "../http/validate";
 import { hasDotSegment } from "../proxy/target";
 

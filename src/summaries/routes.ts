@@ -8,7 +8,7 @@
 import { and, asc, count, eq, gt, gte, lte, min, or, sql, type SQL } from "drizzle-orm";
 import { drizzle, type DrizzleD1Database } from "drizzle-orm/d1";
 import { Hono } from "hono";
-import { z } from "zod";
+import * as z from "zod";
 import { requireKey } from "../auth/keys";
 import { incidents, summaries } from "../db/schema";
 import { ApiError } from "../http/errors";

@@ -8,7 +8,7 @@
 import { and, asc, eq, gte, lt } from "drizzle-orm";
 import { drizzle } from "drizzle-orm/d1";
 import { Hono } from "hono";
-import { z } from "zod";
+import * as z from "zod";
 import { requireKey } from "../auth/keys";
 import { summaries } from "../db/schema";
 import { parseSketch } from "../detect/sketch";
