@@ -4,7 +4,7 @@
  * query/logs-query.ts, rewritten as a predicate: SQLite's LIKE is case-insensitive for ASCII, so
  * `q` is too).
  */
-import { z } from "zod";
+import * as z from "zod";
 import { epochOrIso, logFilters } from "../query/logs-query";
 import type { RawLog } from "../retention/archive";
 

@@ -10,7 +10,7 @@
  * (a JSON object with some of these fields). Included monthly allowances are not subtracted:
  * the figures are marginal prices per million records.
  */
-import { z } from "zod";
+import * as z from "zod";
 
 export const PRICES_TAKEN_ON = "2026-12-06";
 
