@@ -8,6 +8,9 @@
  * the weights of all stored rows add up to the true count. The k are the ones whose keys hash
  * lowest (a bottom-k sample): uniform when keys are unpredictable, and the same k again when the
  * same flush is sent twice, so a retried flush cannot store a different sample. Pure.
+ *
+ * Not wired into the flush yet: the storage-path rewrite of issue 13 (chunked buffer, R2
+ * write-through, weights in D1) is what will call it.
  */
 
 /** How an endpoint's raw rows reach D1: every record, a sample of plain successes, or sampling above a rate. */
