@@ -8,7 +8,7 @@
  * once. Timers do not keep the process alive; the queue is flushed when Node is about to exit, and
  * `shutdown()` flushes it on demand (bounded in time).
  */
-import { scrubText } from "../../../src/ingest/redact.js";
+import { clamp, logWarning, MAX_BODY_BYTES, readVerdict } from "./answer.js";
 import { backoffDelay, isRetryableStatus, retryAfterMs } from "./backoff.js";
 import { SERVICE_NAME, type MonitorRecord } from "./request-record.js";
 import { backgroundTimer, nodeProcess, sleep } from "./runtime.js";
@@ -36,6 +36,8 @@ export interface ClientOptions {
   maxBackoffMs?: number;
   /** Extra redaction after the built-in one: return a changed record, or null to not send it. */
   redact?: (record: MonitorRecord) => MonitorRecord | null;
+  /** The adapters redact email addresses before sending (default true; the monitor's `REDACT_EMAILS` applies again on arrival). */
+  redactEmails?: boolean;
   /** Flush when Node is about to exit on its own (`beforeExit`; default true). */
   flushOnExit?: boolean;
   /** The fetch to send with (default the global one). */
@@ -58,30 +60,14 @@ export interface ClientStats {
   queued: number;
 }
 
-function clamp(value: number | undefined, min: number, max: number, fallback: number): number {
-  return value === undefined || !Number.isFinite(value) ? fallback : Math.min(max, Math.max(min, Math.floor(value)));
-}
-
-// The monitor takes at most 1 MiB per POST (src/ingest/body.ts): larger batches go in halves.
-const MAX_BODY_BYTES = 1_000_000;
-
-/** Rejected records in a 2xx answer, or in a 400 `invalid_records`; null when there is no such list. */
-function rejectedCount(text: string, status: number): number | null {
-  try {
-    const body = JSON.parse(text) as { rejected?: unknown; error?: { code?: unknown; details?: { rejected?: unknown } } };
-    const list = status === 400 ? (body.error?.code === "invalid_records" ? body.error.details?.rejected : undefined) : body.rejected;
-    return Array.isArray(list) ? list.length : null;
-  } catch {
-    return null;
-  }
-}
-
 /** A batch send's outcome: sent (with some rejected), worth retrying (after `waitMs`), or failed for good. */
-type Outcome = { kind: "done"; rejected: number } | { kind: "retry"; waitMs?: number; why: string } | { kind: "fail"; why: string };
+type Outcome = { kind: "done"; rejected: number; reasons: string[] } | { kind: "retry"; waitMs?: number; why: string } | { kind: "fail"; why: string };
 
 /** Reports records to the edge monitor in the background (see README, "Client package"). */
 export class MonitorClient {
   readonly service: string;
+  /** Whether the adapters' records have emails redacted (`redactEmails`). */
+  readonly redactEmails: boolean;
   private readonly url: string;
   private readonly headers: Record<string, string>;
   private readonly batchSize: number;
@@ -106,6 +92,7 @@ export class MonitorClient {
     if (!SERVICE_NAME.test(options.service)) throw new TypeError("edge-monitor-client: service must be 1-64 characters of A-Z a-z 0-9 . _ -");
     this.url = new URL(options.endpoint).toString();
     this.service = options.service;
+    this.redactEmails = options.redactEmails ?? true;
     this.headers = options.ingestKey
       ? { "Content-Type": "application/json", Authorization: `Bearer ${options.ingestKey}` }
       : { "Content-Type": "application/json" };
@@ -137,7 +124,7 @@ export class MonitorClient {
       else if (this.timer === null) this.arm();
     } catch (err) {
       this.counts.dropped++;
-      this.log("edge_monitor_record_failed", err, 1);
+      logWarning("edge_monitor_record_failed", this.service, { records: 1 }, err);
     }
   }
 
@@ -208,11 +195,13 @@ export class MonitorClient {
       if (outcome.kind === "done") {
         this.counts.sent += batch.length - outcome.rejected;
         this.counts.rejected += outcome.rejected;
+        // Refused records are never sent again (a retry would be refused the same way): said once.
+        if (outcome.rejected > 0) logWarning("edge_monitor_records_rejected", this.service, { records: outcome.rejected, errors: outcome.reasons });
         return;
       }
       if (outcome.kind === "fail" || attempt >= this.maxRetries) {
         this.counts.failed += batch.length;
-        this.log("edge_monitor_send_failed", outcome.why, batch.length);
+        logWarning("edge_monitor_send_failed", this.service, { records: batch.length }, outcome.why);
         return;
       }
       this.counts.retries++;
@@ -227,9 +216,10 @@ export class MonitorClient {
     try {
       const res = await this.fetchFn(this.url, { method: "POST", headers: this.headers, body, signal: abort.signal });
       const text = await res.text();
-      const rejected = rejectedCount(text, res.status);
-      if (res.ok) return { kind: "done", rejected: rejected ?? 0 };
-      if (res.status === 400 && rejected !== null) return { kind: "done", rejected };
+      // A 2xx, or a 400 `invalid_records` (the batch arrived, every record refused): done either way.
+      const verdict = readVerdict(res.status, text);
+      if (verdict !== null) return { kind: "done", ...verdict };
+      if (res.ok) return { kind: "done", rejected: 0, reasons: [] };
       const why = `the monitor answered ${res.status}: ${text.slice(0, 200)}`;
       return isRetryableStatus(res.status) ? { kind: "retry", waitMs: retryAfterMs(res.headers.get("Retry-After"), Date.now()), why } : { kind: "fail", why };
     } catch (err) {
@@ -237,11 +227,6 @@ export class MonitorClient {
     } finally {
       clearTimeout(timer);
     }
-  }
-
-  private log(event: string, err: unknown, records: number): void {
-    const message = err instanceof Error ? err.message : String(err);
-    console.log(JSON.stringify({ level: "warn", event, service: this.service, records, error: scrubText(message.slice(0, 300)) }));
   }
 }
 

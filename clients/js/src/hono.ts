@@ -10,7 +10,7 @@
  * when the app bundles a different copy of hono than this package resolves.
  */
 import type { Context, MiddlewareHandler } from "hono";
-import { scrubText } from "../../../src/ingest/redact.js";
+import { clamp, logWarning, MAX_BODY_BYTES, readVerdict } from "./answer.js";
 import { BatchQueue } from "./batch-queue.js";
 import { buildRecord, SERVICE_NAME, type MonitorRecord } from "./request-record.js";
 
@@ -41,6 +41,8 @@ export interface MonitorOptions<B extends object = object> {
   timeoutMs?: number;
   /** Extra redaction after the built-in one: return a changed record, or null to not send it. */
   redact?: (record: MonitorRecord) => MonitorRecord | null;
+  /** Redact email addresses before sending (default true; the monitor's `REDACT_EMAILS` applies again on arrival). */
+  redactEmails?: boolean;
 }
 
 /** The middleware's counters, for this isolate since it started. */
@@ -59,14 +61,7 @@ export type MonitorMiddleware<B extends object = object> = MiddlewareHandler<{ B
 
 const DEFAULT_BINDING_URL = "https://edge-monitor/v1/logs";
 const MAX_BATCH = 500;
-// The monitor takes at most 1 MiB per POST (src/ingest/body.ts): a batch whose JSON is larger
-// (long errors, or records a `redact` hook grew) is sent in halves.
-const MAX_BODY_BYTES = 1_000_000;
 const MAX_FLUSH_MS = 10_000; // well inside the 30 s a Worker's waitUntil may run after its response.
-
-function clamp(value: number | undefined, min: number, max: number, fallback: number): number {
-  return value === undefined || !Number.isFinite(value) ? fallback : Math.min(max, Math.max(min, Math.floor(value)));
-}
 
 /** The binding itself, or the one a function of `env` returns. Checked by its `fetch` method, since a Workers RPC stub may itself be callable. */
 function resolveBinding<B>(value: FromEnv<B, MonitorFetcher> | undefined, env: B): MonitorFetcher | undefined {
@@ -79,21 +74,6 @@ function resolveKey<B>(value: FromEnv<B, string> | undefined, env: B): string | 
 }
 
 /** Runs `work` after the response in this request's own context (or unattended without one, as under `app.request`). */
-/**
- * The number of rejected records in a monitor answer: `rejected` of a 202, or (`allRejected`)
- * `error.details.rejected` of a 400 `invalid_records`; null when the answer holds no such list.
- */
-function rejectedList(text: string, allRejected: boolean): number | null {
-  try {
-    const body = JSON.parse(text) as { rejected?: unknown; error?: { code?: unknown; details?: { rejected?: unknown } } };
-    const list = allRejected ? (body.error?.code === "invalid_records" ? body.error.details?.rejected : undefined) : body.rejected;
-    return Array.isArray(list) ? list.length : null;
-  } catch {
-    // A 2xx without the usual JSON: the records were taken.
-    return null;
-  }
-}
-
 function inBackground(c: Context, work: Promise<void>): void {
   try {
     c.executionCtx.waitUntil(work);
@@ -145,16 +125,16 @@ export function monitor<B extends object = object>(options: MonitorOptions<B>): 
       const init: RequestInit = { method: "POST", headers, body, signal: AbortSignal.timeout(timeoutMs) };
       const res = await withDeadline(binding ? binding.fetch(url, init) : fetch(url, init), timeoutMs);
       const text = await withDeadline(res.text(), timeoutMs);
-      // Every record rejected is a 400 `invalid_records` with the rejected list: counted as rejected, not failed.
-      const allRejected = res.status === 400 ? rejectedList(text, true) : null;
-      if (!res.ok && allRejected === null) throw new Error(`the monitor answered ${res.status}: ${text.slice(0, 200)}`);
-      const rejected = allRejected ?? rejectedList(text, false) ?? 0;
+      // A 2xx, or a 400 `invalid_records` (every record refused): the batch arrived, and is not sent again.
+      const verdict = readVerdict(res.status, text);
+      if (!res.ok && verdict === null) throw new Error(`the monitor answered ${res.status}: ${text.slice(0, 200)}`);
+      const rejected = verdict?.rejected ?? 0;
       stats.sent += batch.length - rejected;
       stats.rejected += rejected;
+      if (rejected > 0) logWarning("edge_monitor_records_rejected", options.service, { records: rejected, errors: verdict?.reasons ?? [] });
     } catch (err) {
       stats.failed += batch.length;
-      const message = err instanceof Error ? err.message : String(err);
-      console.log(JSON.stringify({ level: "warn", event: "edge_monitor_send_failed", service: options.service, records: batch.length, error: scrubText(message.slice(0, 300)) }));
+      logWarning("edge_monitor_send_failed", options.service, { records: batch.length }, err);
     }
   }
 
@@ -190,6 +170,7 @@ export function monitor<B extends object = object>(options: MonitorOptions<B>): 
         responseHeaders: c.res.headers,
         responseHasBody: c.res.body !== null,
         error: error ?? c.error,
+        redactEmails: options.redactEmails ?? true,
       });
       const record = built && options.redact ? options.redact(built) : built;
       if (!record) return;
@@ -201,8 +182,7 @@ export function monitor<B extends object = object>(options: MonitorOptions<B>): 
     } catch (err) {
       // Whatever went wrong here must not reach the app's response.
       stats.dropped++;
-      const message = err instanceof Error ? err.message : String(err);
-      console.log(JSON.stringify({ level: "warn", event: "edge_monitor_record_failed", service: options.service, error: scrubText(message.slice(0, 300)) }));
+      logWarning("edge_monitor_record_failed", options.service, {}, err);
     }
   }
 

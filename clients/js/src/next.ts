@@ -51,6 +51,7 @@ export function withMonitor<Args extends unknown[]>(
           responseHeaders: response?.headers ?? new Headers(),
           responseHasBody: response?.body !== null,
           error,
+          redactEmails: client.redactEmails,
         });
         if (record) client.record(record);
       } catch {

@@ -80,6 +80,7 @@ export function recordWhenDone(client: MonitorClient, req: NodeRequest, res: Nod
         responseHeaders: responseHeaders(res),
         responseHasBody: true,
         error: aborted ? "the client closed the connection before the response was sent" : undefined,
+        redactEmails: client.redactEmails,
       });
       if (record) client.record(record);
     } catch {

@@ -2,10 +2,13 @@
  * The record the Hono middleware sends for one request: built from what the app's request and
  * response already carry (headers only, never the body, so nothing is buffered or delayed) and
  * redacted with the monitor's own rules before it leaves the app. Pure: the caller passes the
- * clock readings. Imports nothing but `redact.ts` (itself import-free), so an app that bundles
- * `edge-monitor/hono` pulls in neither zod nor the monitor's bindings.
+ * clock readings. The rules are the monitor's own modules, `src/ingest/redact.ts` and
+ * `redact-path.ts` (pure and import-free but for each other), bundled into the package by its
+ * build rather than copied, so the client and the server cannot drift apart; an app that bundles
+ * it pulls in neither zod nor the monitor's bindings.
  */
-import { redactPath, scrubText } from "../../../src/ingest/redact.js";
+import { scrubText, type ScrubOptions } from "../../../src/ingest/redact.js";
+import { redactRequestPath } from "../../../src/ingest/redact-path.js";
 
 /** One record as `POST /v1/logs` takes it (a subset of `LogRecordInput`). */
 export interface MonitorRecord {
@@ -47,6 +50,8 @@ export interface RequestFacts {
   error?: unknown;
   /** The record's id (`crypto.randomUUID()`), when the sender gives one. */
   id?: string;
+  /** Redact email addresses in path, query, request id and error (default true). */
+  redactEmails?: boolean;
 }
 
 // The limits of the ingest schema (src/ingest/record.ts): a record over them would be rejected.
@@ -64,8 +69,11 @@ export function contentLength(headers: HeaderReader): number | undefined {
   return Number(value.trim());
 }
 
-/** Path and query of a URL, with sensitive query values and secret-shaped segments redacted. */
-export function redactedPath(url: string): string {
+/**
+ * Path and query of a URL as the monitor stores it: secret-shaped segments, URL userinfo,
+ * sensitive query values and (unless `options.emails` is false) emails redacted.
+ */
+export function redactedPath(url: string, options: ScrubOptions = { emails: true }): string {
   let pathAndQuery: string;
   if (url.startsWith("/")) {
     // Already a path (Node's `req.url`): no URL to parse, and no exception thrown per request.
@@ -78,7 +86,8 @@ export function redactedPath(url: string): string {
       pathAndQuery = `/${url}`;
     }
   }
-  return scrubText(redactPath(pathAndQuery)).slice(0, PATH_MAX);
+  // Only what can be kept is redacted (plus a margin, so a secret across the cut is still seen whole).
+  return redactRequestPath(pathAndQuery.slice(0, PATH_MAX + 512), options).slice(0, PATH_MAX);
 }
 
 /** A 2xx that should have had a body and has none (a silent failure, as the proxy counts it). */
@@ -93,11 +102,12 @@ export function buildRecord(f: RequestFacts): MonitorRecord | null {
   const responseBytes = contentLength(f.responseHeaders);
   const requestBytes = contentLength(f.requestHeaders);
   const requestId = f.requestHeaders.get("X-Request-ID")?.trim();
+  const scrub: ScrubOptions = { emails: f.redactEmails ?? true };
   const record: MonitorRecord = {
     timestamp: f.startedAt,
     service: f.service,
     method: METHOD.test(f.method) ? f.method.toUpperCase() : "OTHER",
-    path: redactedPath(f.url),
+    path: redactedPath(f.url, scrub),
     status: f.status,
     latency_ms: Math.max(0, f.endedAt - f.startedAt),
   };
@@ -107,10 +117,10 @@ export function buildRecord(f: RequestFacts): MonitorRecord | null {
   if (requestBytes !== undefined) record.request_bytes = requestBytes;
   if (responseBytes !== undefined) record.response_bytes = responseBytes;
   if (isEmptySuccess(f, responseBytes)) record.response_empty = true;
-  if (requestId) record.request_id = scrubText(requestId).slice(0, REQUEST_ID_MAX);
+  if (requestId) record.request_id = scrubText(requestId, scrub).slice(0, REQUEST_ID_MAX);
   if (f.error !== undefined) {
     const message = f.error instanceof Error ? `${f.error.name}: ${f.error.message}` : String(f.error);
-    record.error = scrubText(message.slice(0, ERROR_MAX + 200)).slice(0, ERROR_MAX);
+    record.error = scrubText(message.slice(0, ERROR_MAX + 200), scrub).slice(0, ERROR_MAX);
   }
   return record;
 }
