@@ -2,9 +2,11 @@
 // packs it, the tarball is installed offline into a scratch app in a temp dir (ESM import and
 // CJS require both load it), then real Express and Fastify apps using that installed copy report
 // to `npm start` (fresh local state): the records arrive with the frameworks' route templates,
-// redacted, each with its id. Last, the app's latency with the client pointed at a monitor that
-// never answers, or answers after 2 s, against the same app without the client (p50/p95 printed).
-// Only 127.0.0.1; bounded in time.
+// redacted by the monitor's own rules, each with its id; records the monitor refuses are counted,
+// not retried. The root package's old export `edge-monitor/hono` still bundles (now the client's
+// middleware). Last, the app's latency with the client pointed at a monitor that refuses
+// connections, never answers, answers after 2 s or is up, against the same app without the
+// client (p50/p95 printed: README, "Client package"). Only 127.0.0.1; bounded in time.
 import assert from "node:assert/strict";
 import { execFileSync, spawn } from "node:child_process";
 import { existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs";
@@ -14,12 +16,14 @@ import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { after, before, test } from "node:test";
 import { fileURLToPath, pathToFileURL } from "node:url";
+import { build } from "esbuild";
 import express from "express";
 import Fastify from "fastify";
 import { Hono } from "hono";
 import { freePort } from "../../bench/lib/server.mjs";
 import { childEnv } from "./child-env.mjs";
 
+const JWT = "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiIxMjM0NTY3ODkwIn0.SflKxwRJSMeKKF2QT4fwpMeJf36POk6yJV_adQssw5c";
 const repo = join(dirname(fileURLToPath(import.meta.url)), "../..");
 let PORT;
 let URL_BASE;
@@ -110,6 +114,7 @@ test("Express, Fastify, Node http, Hono and a Next.js route handler report with 
   app.use(monitor);
   const expressClient = monitor.client;
   app.get("/orders/:id", (req, res) => res.json({ id: req.params.id }));
+  app.get("/users/:user/sessions/:token", (req, res) => res.send("ok"));
   const router = express.Router();
   router.get("/users/:userId/items/:itemId", (req, res) => res.status(201).send("made"));
   app.use("/api/v1", router);
@@ -121,8 +126,9 @@ test("Express, Fastify, Node http, Hono and a Next.js route handler report with 
   assert.equal((await fetch(`${expressUrl}/api/v1/users/7/items/abc`)).status, 201);
   assert.equal((await fetch(`${expressUrl}/boom`)).status, 500);
   assert.equal((await fetch(`${expressUrl}/nothing/here`)).status, 404);
+  assert.equal((await fetch(`${expressUrl}/users/bob@example.com/sessions/${JWT}`)).status, 200);
   await expressClient.flush();
-  const logs = await logsOf("e2e-express", readKey, 4);
+  const logs = await logsOf("e2e-express", readKey, 5);
   const byPath = Object.fromEntries(logs.map((l) => [l.path, l]));
   assert.equal(byPath["/orders/42?token=[redacted]"]?.route, "/orders/:id", JSON.stringify(logs));
   assert.equal(byPath["/api/v1/users/7/items/abc"]?.route, "/api/v1/users/:userId/items/:itemId");
@@ -130,8 +136,10 @@ test("Express, Fastify, Node http, Hono and a Next.js route handler report with 
   assert.equal(byPath["/boom"]?.route, "/boom");
   assert.equal(byPath["/boom"]?.status, 500);
   assert.equal(byPath["/nothing/here"]?.status, 404);
+  // The monitor's own path rules ran in the app: neither the email nor the token left it.
+  assert.equal(byPath["/users/[email redacted]/sessions/[redacted]"]?.route, "/users/:user/sessions/:token", JSON.stringify(logs));
   for (const l of logs) assert.match(l.id, /^[0-9a-f-]{36}$/);
-  assert.deepEqual(expressClient.stats(), { recorded: 4, sent: 4, failed: 0, rejected: 0, dropped: 0, retries: 0, queued: 0 });
+  assert.deepEqual(expressClient.stats(), { recorded: 5, sent: 5, failed: 0, rejected: 0, dropped: 0, retries: 0, queued: 0 });
 
   // Fastify, through the CommonJS build, with options instead of a client.
   const { fastifyMonitor } = requireClient("edge-monitor-client/fastify");
@@ -175,12 +183,63 @@ test("Express, Fastify, Node http, Hono and a Next.js route handler report with 
   assert.equal(xlogs[0]?.route, "/api/orders/:id");
 });
 
+test("records the monitor refuses: a 400 invalid_records batch and a 202 with one refused are counted, never retried", async () => {
+  const ingestKey = /ingest key: (\S+)/.exec(output)[1];
+  const readKey = /read key: +(\S+)/.exec(output)[1];
+  const stale = Date.now() - 30 * 86_400_000; // older than RAW_RETENTION_DAYS
+  const rec = (timestamp, path) => ({ timestamp, service: "e2e-refused", method: "GET", path, status: 200, latency_ms: 3 });
+  const lines = [];
+  const log = console.log;
+  console.log = (line) => lines.push(line);
+  try {
+    const whole = client.core.createClient({ endpoint: `${URL_BASE}/v1/logs`, service: "e2e-refused", ingestKey, backoffMs: 1, flushOnExit: false });
+    whole.record(rec(stale, "/old/1"));
+    whole.record(rec(stale, "/old/2"));
+    await whole.flush();
+    assert.deepEqual(whole.stats(), { recorded: 2, sent: 0, failed: 0, rejected: 2, dropped: 0, retries: 0, queued: 0 });
+    const mixed = client.core.createClient({ endpoint: `${URL_BASE}/v1/logs`, service: "e2e-refused", ingestKey, backoffMs: 1, flushOnExit: false });
+    mixed.record(rec(stale, "/old/3"));
+    mixed.record(rec(Date.now(), "/fresh/1"));
+    await mixed.flush();
+    assert.deepEqual(mixed.stats(), { recorded: 2, sent: 1, failed: 0, rejected: 1, dropped: 0, retries: 0, queued: 0 });
+  } finally {
+    console.log = log;
+  }
+  const warnings = lines.map((l) => JSON.parse(l)).filter((l) => l.event === "edge_monitor_records_rejected");
+  assert.equal(warnings.length, 2, lines.join("\n"));
+  assert.match(warnings[0].errors[0], /timestamp/);
+  const logs = await logsOf("e2e-refused", readKey, 1);
+  assert.deepEqual(logs.map((l) => l.path), ["/fresh/1"]);
+});
+
+test("the root package's old export edge-monitor/hono bundles the client's middleware and still reports", async () => {
+  const ingestKey = /ingest key: (\S+)/.exec(output)[1];
+  const readKey = /read key: +(\S+)/.exec(output)[1];
+  // As an app's bundler resolves it: through the root package.json "exports" (a self-reference).
+  const out = await build({
+    stdin: { contents: 'export { monitor } from "edge-monitor/hono";', resolveDir: repo, loader: "ts" },
+    bundle: true, write: false, format: "esm", platform: "neutral", logLevel: "error",
+  });
+  const file = join(scratch, "old-export.mjs");
+  writeFileSync(file, out.outputFiles[0].text);
+  assert.doesNotMatch(out.outputFiles[0].text, /from\s*"hono"/, "hono is types only");
+  const { monitor } = await import(pathToFileURL(file).href);
+  const hono = new Hono();
+  hono.use(monitor({ endpoint: `${URL_BASE}/v1/logs`, service: "e2e-old-export", ingestKey, flushMs: 0 }));
+  hono.get("/reset/:token", (c) => c.text("ok"));
+  assert.equal((await hono.request("/reset/Zx8kP2qLmN4vB7wR1tY6uI3oAe5s")).status, 200);
+  const logs = await logsOf("e2e-old-export", readKey, 1);
+  assert.deepEqual(logs.map((l) => [l.route, l.path]), [["/reset/:token", "/reset/[redacted]"]]);
+});
+
 /** Percentile of sorted numbers. */
 const pct = (sorted, p) => sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
 
-test("the app's latency is unchanged when the monitor never answers or answers after 2 s", async (t) => {
+test("the app's latency is unchanged when the monitor refuses, never answers or answers after 2 s", async (t) => {
   const ingestKey = /ingest key: (\S+)/.exec(output)[1];
-  // Two stand-in monitors: one accepts connections and never answers, one answers after 2 s.
+  // Stand-in monitors: a port nothing listens on (connections refused), one that accepts
+  // connections and never answers, one that answers after 2 s.
+  const refused = `http://127.0.0.1:${await freePort()}`;
   const hang = await listen(createServer(() => {}));
   const slow = await listen(createServer((req, res) => {
     req.resume();
@@ -189,7 +248,7 @@ test("the app's latency is unchanged when the monitor never answers or answers a
   const handler = (req, res) => res.json({ id: req.params.id, items: [1, 2, 3] });
   const apps = {};
   const clients = {};
-  for (const [name, endpoint] of [["without client", null], ["monitor hangs", `${hang}/v1/logs`], ["monitor 2 s slow", `${slow}/v1/logs`], ["monitor up", `${URL_BASE}/v1/logs`], ["without client (2)", null]]) {
+  for (const [name, endpoint] of [["without client", null], ["monitor refuses", `${refused}/v1/logs`], ["monitor hangs", `${hang}/v1/logs`], ["monitor 2 s slow", `${slow}/v1/logs`], ["monitor up", `${URL_BASE}/v1/logs`], ["without client (2)", null]]) {
     const app = express();
     if (endpoint) {
       clients[name] = client.core.createClient({ endpoint, service: "e2e-latency", ingestKey, batchSize: 20, flushMs: 200, timeoutMs: 5_000 });
@@ -220,7 +279,7 @@ test("the app's latency is unchanged when the monitor never answers or answers a
   // The noise floor: the worse of two identical apps without the client. A client that waited on
   // the monitor would add 2 s (or hang) to every request; these bounds leave room for a loaded machine.
   const floor = (k) => Math.max(summary["without client"][k], summary["without client (2)"][k]);
-  for (const name of ["monitor hangs", "monitor 2 s slow", "monitor up"]) {
+  for (const name of ["monitor refuses", "monitor hangs", "monitor 2 s slow", "monitor up"]) {
     assert.ok(summary[name].p50_ms <= floor("p50_ms") * 1.5 + 2, `${name}: p50 ${summary[name].p50_ms} ms vs ${floor("p50_ms")} ms`);
     assert.ok(summary[name].p95_ms <= floor("p95_ms") * 2 + 5, `${name}: p95 ${summary[name].p95_ms} ms vs ${floor("p95_ms")} ms`);
   }
@@ -229,4 +288,6 @@ test("the app's latency is unchanged when the monitor never answers or answers a
   await Promise.all(Object.values(clients).map((c) => c.shutdown(3_000)));
   assert.equal(clients["monitor up"].stats().sent, ROUNDS);
   assert.ok(clients["monitor hangs"].stats().sent === 0);
+  assert.equal(clients["monitor refuses"].stats().sent, 0);
+  assert.ok(clients["monitor refuses"].stats().retries > 0, "refused sends are retried with backoff");
 });
