@@ -3,19 +3,16 @@
 // retried, a `202` with a `rejected` list counts those records and the rest as sent, any other
 // 400 fails the batch at once, and the reasons the monitor gave are logged (scrubbed) once per batch.
 import assert from "node:assert/strict";
-import { execFileSync } from "node:child_process";
-import { existsSync } from "node:fs";
 import { createServer } from "node:http";
-import { dirname, join } from "node:path";
+import { join } from "node:path";
 import { before, test } from "node:test";
-import { fileURLToPath } from "node:url";
+import { ensureBuilt, root } from "./built.mjs";
 
-const root = join(dirname(fileURLToPath(import.meta.url)), "..");
 let createClient;
 let monitor;
 
 before(async () => {
-  if (!existsSync(join(root, "dist/esm/hono.js"))) execFileSync(process.execPath, [join(root, "build.mjs")], { stdio: "inherit" });
+  ensureBuilt();
   ({ createClient } = await import(join(root, "dist/esm/index.js")));
   ({ monitor } = await import(join(root, "dist/esm/hono.js")));
 });

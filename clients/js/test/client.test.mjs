@@ -1,20 +1,18 @@
-// The client's core, built (node build.mjs) and loaded from dist/, against a local HTTP server
+// The client's core, built (built.mjs) and loaded from dist/, against a local HTTP server
 // that plays the monitor's ingest endpoint and can be told to fail, hang or answer late: batching
 // by count and by time, an id on every record, retries with backoff that keep the ids, the
 // bounded queue, flush on shutdown, redaction, and that nothing ever throws into the app.
 import assert from "node:assert/strict";
-import { execFileSync } from "node:child_process";
 import { createServer } from "node:http";
 import { createRequire } from "node:module";
-import { dirname, join } from "node:path";
+import { join } from "node:path";
 import { before, test } from "node:test";
-import { fileURLToPath } from "node:url";
+import { ensureBuilt, root } from "./built.mjs";
 
-const root = join(dirname(fileURLToPath(import.meta.url)), "..");
 let createClient;
 
 before(async () => {
-  execFileSync(process.execPath, [join(root, "build.mjs")], { stdio: "inherit" });
+  ensureBuilt();
   ({ createClient } = await import(join(root, "dist/esm/index.js")));
 });
 

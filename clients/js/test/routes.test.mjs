@@ -1,18 +1,14 @@
-// Pure parts of the adapters and the retry timing, from the built package (client.test.mjs builds
-// it; this file builds it too when run alone): Express's and Next.js's route templates, the
-// monitor's own templating for Node http, and the jittered backoff's bounds.
+// Pure parts of the adapters and the retry timing, from the built package (built.mjs): Express's
+// and Next.js's route templates, the jittered backoff's bounds, and the record's redaction.
 import assert from "node:assert/strict";
-import { execFileSync } from "node:child_process";
-import { existsSync } from "node:fs";
-import { dirname, join } from "node:path";
+import { join } from "node:path";
 import { before, test } from "node:test";
-import { fileURLToPath } from "node:url";
+import { ensureBuilt, root } from "./built.mjs";
 
-const root = join(dirname(fileURLToPath(import.meta.url)), "..");
 let m;
 
 before(async () => {
-  if (!existsSync(join(root, "dist/esm/next.js"))) execFileSync(process.execPath, [join(root, "build.mjs")], { stdio: "inherit" });
+  ensureBuilt();
   m = {
     ...(await import(join(root, "dist/esm/index.js"))),
     ...(await import(join(root, "dist/esm/express.js"))),
