@@ -8,7 +8,7 @@
 // connections, never answers, answers after 2 s or is up, against the same app without the
 // client (p50/p95 printed: README, "Client package"). Only 127.0.0.1; bounded in time.
 import assert from "node:assert/strict";
-import { execFileSync, spawn } from "node:child_process";
+import { execFileSync } from "node:child_process";
 import { existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { createServer } from "node:http";
 import { createRequire } from "node:module";
@@ -22,16 +22,16 @@ import Fastify from "fastify";
 import { Hono } from "hono";
 import { freePort } from "../../bench/lib/server.mjs";
 import { childEnv } from "./child-env.mjs";
+import { startMonitor } from "./start-monitor.mjs";
 
 const JWT = "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiIxMjM0NTY3ODkwIn0.SflKxwRJSMeKKF2QT4fwpMeJf36POk6yJV_adQssw5c";
 const repo = join(dirname(fileURLToPath(import.meta.url)), "../..");
-let PORT;
 let URL_BASE;
-const stateDir = mkdtempSync(join(tmpdir(), "edge-monitor-e2e-client-"));
+let started; // npm start
+let ingestKey;
+let readKey;
 const scratch = mkdtempSync(join(tmpdir(), "edge-monitor-client-app-"));
 const closers = [];
-let child;
-let output = "";
 let client; // the installed package, ESM entry points
 let requireClient; // the installed package, CommonJS
 
@@ -49,27 +49,14 @@ before(async () => {
   const load = async (entry) => import(pathToFileURL(requireClient.resolve(entry).replace(/dist\/cjs\/(\w+)\.cjs$/, "dist/esm/$1.js")).href);
   client = { hono: await load("edge-monitor-client/hono"), core: await load("edge-monitor-client"), express: await load("edge-monitor-client/express"), node: await load("edge-monitor-client/node"), next: await load("edge-monitor-client/next") };
 
-  PORT = await freePort();
-  URL_BASE = `http://127.0.0.1:${PORT}`;
-  // Its own inspector port too: wrangler's default 9229 may be taken by another dev server.
-  child = spawn("npm", ["start", "--", "--inspector-port", String(await freePort())], {
-    env: childEnv({ PORT: String(PORT), MONITOR_STATE_DIR: stateDir, MONITOR_CRONS: "off" }),
-    stdio: ["ignore", "pipe", "pipe"],
-    detached: true,
-  });
-  child.stdout.on("data", (d) => (output += d));
-  child.stderr.on("data", (d) => (output += d));
-  const deadline = Date.now() + 90_000;
-  while (!/read key: +\S+/.test(output)) {
-    if (Date.now() > deadline || child.exitCode !== null) throw new Error(`npm start did not come up:\n${output}`);
-    await new Promise((r) => setTimeout(r, 200));
-  }
+  started = await startMonitor("client");
+  URL_BASE = started.url;
+  ({ ingestKey, readKey } = started);
 });
 
 after(async () => {
   for (const close of closers) await close();
-  if (child && child.exitCode === null) process.kill(-child.pid, "SIGINT");
-  rmSync(stateDir, { recursive: true, force: true });
+  started?.stop();
   rmSync(scratch, { recursive: true, force: true });
 });
 
@@ -104,8 +91,6 @@ test("the packed tarball installs offline and carries ESM, CJS and types", () =>
 });
 
 test("Express, Fastify, Node http, Hono and a Next.js route handler report with their route templates", async () => {
-  const ingestKey = /ingest key: (\S+)/.exec(output)[1];
-  const readKey = /read key: +(\S+)/.exec(output)[1];
   const options = (service) => ({ endpoint: `${URL_BASE}/v1/logs`, service, ingestKey });
 
   // Express: the three lines of README (import, expressMonitor(options), app.use), with a nested router.
@@ -184,8 +169,6 @@ test("Express, Fastify, Node http, Hono and a Next.js route handler report with 
 });
 
 test("records the monitor refuses: a 400 invalid_records batch and a 202 with one refused are counted, never retried", async () => {
-  const ingestKey = /ingest key: (\S+)/.exec(output)[1];
-  const readKey = /read key: +(\S+)/.exec(output)[1];
   const stale = Date.now() - 30 * 86_400_000; // older than RAW_RETENTION_DAYS
   const rec = (timestamp, path) => ({ timestamp, service: "e2e-refused", method: "GET", path, status: 200, latency_ms: 3 });
   const lines = [];
@@ -213,8 +196,6 @@ test("records the monitor refuses: a 400 invalid_records batch and a 202 with on
 });
 
 test("the root package's old export edge-monitor/hono bundles the client's middleware and still reports", async () => {
-  const ingestKey = /ingest key: (\S+)/.exec(output)[1];
-  const readKey = /read key: +(\S+)/.exec(output)[1];
   // As an app's bundler resolves it: through the root package.json "exports" (a self-reference).
   const out = await build({
     stdin: { contents: 'export { monitor } from "edge-monitor/hono";', resolveDir: repo, loader: "ts" },
@@ -236,7 +217,6 @@ test("the root package's old export edge-monitor/hono bundles the client's middl
 const pct = (sorted, p) => sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
 
 test("the app's latency is unchanged when the monitor refuses, never answers or answers after 2 s", async (t) => {
-  const ingestKey = /ingest key: (\S+)/.exec(output)[1];
   // Stand-in monitors: a port nothing listens on (connections refused), one that accepts
   // connections and never answers, one that answers after 2 s.
   const refused = `http://127.0.0.1:${await freePort()}`;
