@@ -56,3 +56,17 @@ export function deployPhrase(d: Pick<Deploy, "version" | "service" | "at">, open
   const minutes = Math.max(0, Math.round((openedAt - d.at) / 60_000));
   return `started ${minutes} min after deploy ${d.version} of ${d.service}`;
 }
+
+/**
+ * A new version on an endpoint's records: the version of the newest record carrying one, when it
+ * is newer than `last` (the version and time seen before) and differs from it, with the time
+ * its first record in the batch was seen. Null when nothing changed.
+ */
+export function versionChange(records: readonly { timestamp: number; version?: string | null }[], last: { version: string; at: number } | null): { version: string; at: number } | null {
+  let newest: { version: string; timestamp: number } | null = null;
+  for (const r of records) if (r.version && (!newest || r.timestamp > newest.timestamp)) newest = { version: r.version, timestamp: r.timestamp };
+  if (!newest || (last && (newest.timestamp <= last.at || newest.version === last.version))) return null;
+  const version = newest.version;
+  const first = records.reduce((min, r) => (r.version === version && r.timestamp < min ? r.timestamp : min), newest.timestamp);
+  return { version, at: first };
+}

@@ -32,7 +32,8 @@ import { buildDetail, buildStats, type EndpointDetail, type EndpointStats } from
 import { EndpointWindows, WINDOW_SCHEMA, type SeriesPoint } from "./windows";
 import { windowsCover, type SourcePlan } from "../timeseries/plan";
 import { nextReminderAt, reminderMinutes } from "../alerts/reminders";
-import { DEFAULT_DEPLOY_CORRELATION_MINUTES } from "../deploys/deploys";
+import { DEFAULT_DEPLOY_CORRELATION_MINUTES, deployId, versionChange, type Deploy } from "../deploys/deploys";
+import { saveDeploy } from "../deploys/store";
 import { alertsHeld, annotateOpened, releaseHeld } from "./follow-up";
 import { ServiceContext } from "./service-context";
 import { addCounts, countsFrom, CostMeter, type CostCounts } from "../cost/counts";
@@ -209,10 +210,31 @@ export class EndpointMonitor extends DurableObject<Env> {
       if (this.reevaluating) this.heldBack.push(...fresh);
       else {
         const [cfg] = await Promise.all([this.detection.config(endpoint, now), this.context.get(endpoint.service, now)]);
+        this.noteVersion(fresh, endpoint);
         this.absorb(fresh, now, endpoint, cfg);
       }
     }
     return result;
+  }
+
+  /**
+   * A new `version` on the records is a deploy of the service (the first version this endpoint
+   * sees is not: it only starts the history). Known here at once, stored in D1 in the background;
+   * a failure there loses the marker only, never records.
+   */
+  private noteVersion(records: readonly LogRecord[], endpoint: Endpoint): void {
+    const raw = this.store.get("last_version");
+    const last = raw === null ? null : (JSON.parse(raw) as { version: string; at: number });
+    const change = versionChange(records, last);
+    if (!change) return;
+    this.store.set("last_version", JSON.stringify({ version: change.version, at: Math.max(...records.filter((r) => r.version === change.version).map((r) => r.timestamp)) }));
+    if (last === null) return;
+    const deploy: Deploy = { id: deployId(endpoint.service, change.version), service: endpoint.service, version: change.version, at: change.at, description: null, source: "records" };
+    this.context.note(deploy);
+    log("info", "deploy_seen", { service: endpoint.service, version: change.version, at: change.at, previous: last.version });
+    this.ctx.waitUntil(
+      saveDeploy(this.logsDb, deploy, Date.now()).catch((err: unknown) => log("error", "deploy_save_failed", { service: endpoint.service, version: change.version, message: err instanceof Error ? err.message : String(err) })),
+    );
   }
 
   private absorb(records: readonly LogRecord[], now: number, endpoint: Endpoint, cfg: DetectionConfig): void {

@@ -51,6 +51,12 @@ export class ServiceContext {
     return this.cached?.value ?? EMPTY;
   }
 
+  /** Adds a deploy this object found itself (a new version on its records) before D1 has it. */
+  note(deploy: Deploy): void {
+    const value = this.current();
+    this.cached = { value: { ...value, deploys: [...value.deploys.filter((d) => d.id !== deploy.id), deploy] }, loadedAt: this.cached?.loadedAt ?? 0 };
+  }
+
   /** Forgets the cache: the next `get` reads D1. */
   invalidate(): void {
     this.cached = null;

@@ -7,7 +7,8 @@
 import { describe, expect, it } from "vitest";
 import { alertState, type AlertMessage, type ApiIncident } from "../../src/alerts/payloads";
 import { nextReminderAt, reminderMinutes } from "../../src/alerts/reminders";
-import { deployBefore, deployId, deployPhrase, type Deploy } from "../../src/deploys/deploys";
+import { deployBefore, deployId, deployPhrase, versionChange, type Deploy } from "../../src/deploys/deploys";
+import { originVersion } from "../../src/proxy/record";
 import { explain } from "../../src/detect/explain";
 import type { Incident } from "../../src/detect/incident";
 import type { Figures } from "../../src/detect/types";
@@ -123,6 +124,34 @@ describe("incidents in a window and after a deploy", () => {
     expect(deployId("shop", "v1")).toBe(deployId("shop", "v1"));
     expect(deployId("shop", "v1")).not.toBe(deployId("shop", "v2"));
     expect(deployId("shop", "v1")).not.toBe(deployId("shop2", "v1"));
+  });
+});
+
+describe("versions on records", () => {
+  it("a change is the newest record's version when it is newer and different, from its first record", () => {
+    const rs = [
+      { timestamp: T, version: "a" },
+      { timestamp: T + 2, version: "b" },
+      { timestamp: T + 1, version: "b" },
+      { timestamp: T + 3, version: null },
+    ];
+    expect(versionChange(rs, null)).toEqual({ version: "b", at: T + 1 });
+    expect(versionChange(rs, { version: "a", at: T })).toEqual({ version: "b", at: T + 1 });
+    expect(versionChange(rs, { version: "b", at: T })).toBeNull();
+    // Late records of an old version after a newer one was seen change nothing.
+    expect(versionChange(rs, { version: "c", at: T + 10 })).toBeNull();
+    expect(versionChange([{ timestamp: T }], null)).toBeNull();
+  });
+
+  it("the proxy reads the origin's version from the configured header only, and only a valid one", () => {
+    const h = new Headers({ "x-app-version": " v1.42 ", "x-bad": "v 1", "x-long": "v".repeat(65) });
+    expect(originVersion(h, "X-App-Version")).toBe("v1.42");
+    expect(originVersion(h, "")).toBeNull();
+    expect(originVersion(h, undefined)).toBeNull();
+    expect(originVersion(h, "x-missing")).toBeNull();
+    expect(originVersion(h, "x-bad")).toBeNull();
+    expect(originVersion(h, "x-long")).toBeNull();
+    expect(originVersion(h, "bad header name")).toBeNull();
   });
 });
 
