@@ -4,7 +4,7 @@
  * new `version` on a service's records is a marker of its own.
  */
 import { describe, expect, it } from "vitest";
-import { call, getJson, INGEST_KEY } from "./helpers";
+import { ADMIN_KEY, call, getJson, INGEST_KEY, READ_KEY } from "./helpers";
 import { send, traffic } from "./traffic";
 
 const MINUTE = 60_000;
@@ -63,6 +63,22 @@ describe("deploy markers", () => {
     expect(minutes).toBeLessThanOrEqual(5);
     expect(incident?.explanation).toContain(`Started ${minutes} min after deploy v1.42 of dep-a.`);
     expect(incident?.deploy).toMatchObject({ version: "v1.42", at: step - 3 * MINUTE });
+
+    // POST /v1/analysis compares the hours after the deploy with those before it.
+    const agg = await call(`/v1/control/aggregate?from=${Date.now() - 4 * 3_600_000}&to=${Date.now()}`, { method: "POST", headers: { Authorization: `Bearer ${ADMIN_KEY}` } });
+    expect(agg.status).toBe(200);
+    const deployId = incident?.deploy?.id;
+    const res = await call("/v1/analysis", { method: "POST", headers: { Authorization: `Bearer ${READ_KEY}`, "Content-Type": "application/json" }, body: JSON.stringify({ deploy_id: deployId, lookback_minutes: 60 }) });
+    expect(res.status).toBe(200);
+    const body = (await res.json()) as { deploy: { version: string }; range: { from: number; before_to: number }; findings: { kind: string; service: string; before: number | null; after: number | null }[] };
+    expect(body.deploy.version).toBe("v1.42");
+    expect(body.range.from).toBeLessThanOrEqual(step - 3 * MINUTE);
+    expect(body.range.before_to).toBe(body.range.from);
+    expect(body.findings.every((f) => f.service === "dep-a")).toBe(true);
+    const latency = body.findings.find((f) => f.kind === "latency_p95");
+    expect(latency?.after ?? 0).toBeGreaterThan((latency?.before ?? Infinity) * 2);
+    const missing = await call("/v1/analysis", { method: "POST", headers: { Authorization: `Bearer ${READ_KEY}`, "Content-Type": "application/json" }, body: JSON.stringify({ deploy_id: "dep_nothere_1", lookback_minutes: 60 }) });
+    expect(missing.status).toBe(404);
   });
 
   it("does not name a deploy older than DEPLOY_CORRELATION_MINUTES", async () => {
