@@ -26,6 +26,7 @@ import { archiveApp } from "./archive/routes";
 import { meterRequests } from "./cost/worker";
 import { maintenanceApp } from "./maintenance/routes";
 import { deploysApp } from "./deploys/routes";
+import { authApp } from "./auth/routes";
 
 export const app = new Hono<AppEnv>()
   .use(requestId({ headerName: "X-Request-ID" }))
@@ -51,6 +52,7 @@ export const app = new Hono<AppEnv>()
   .route("/v1/analysis", analysisApp)
   .route("/v1/maintenance", maintenanceApp)
   .route("/v1/deploys", deploysApp)
+  .route("/v1/auth", authApp)
   .route("/v1/timeseries", timeseriesApp)
   .route("/", openapiApp)
   .route("/metrics", metricsApp);

@@ -233,6 +233,11 @@ export const ROUTES: RouteDoc[] = [
     body: { schema: analysisBody },
     responses: { 200: { description: "findings and recommendations" } },
   },
+  {
+    method: "GET", path: "/v1/auth/role", tag: "Health", scope: "read",
+    summary: "The scope of the presented key: read or admin (the dashboard's sign-in asks this)",
+    responses: { 200: { description: "the role", schema: obj({ role: { enum: ["read", "admin"] } }) } },
+  },
   // Maintenance windows and deploy markers
   {
     method: "POST", path: "/v1/maintenance", tag: "Maintenance", scope: "admin",
