@@ -104,6 +104,7 @@ function contextPlugin(windows: WindowBand[], markers: Marker[]): uPlot.Plugin {
         ctx.save();
         ctx.font = `${11 * px}px system-ui, sans-serif`;
         ctx.textBaseline = "top";
+        ctx.textAlign = "left";
         for (const m of markers) {
           const x = u.valToPos(m.at / 1000, "x", true);
           if (x < left || x > left + width) continue;
