@@ -36,6 +36,7 @@ import { DEFAULT_DEPLOY_CORRELATION_MINUTES, deployId, versionChange, type Deplo
 import { saveDeploy } from "../deploys/store";
 import { alertsHeld, annotateOpened, releaseHeld } from "./follow-up";
 import { ServiceContext } from "./service-context";
+import { coveringWindow } from "../maintenance/windows";
 import { addCounts, countsFrom, CostMeter, type CostCounts } from "../cost/counts";
 import { meteredD1 } from "../cost/d1";
 import { meteredSql, type MeteredSql } from "../cost/sql-storage";
@@ -273,9 +274,14 @@ export class EndpointMonitor extends DurableObject<Env> {
     return (Number.isFinite(minutes) && minutes >= 0 ? minutes : DEFAULT_DEPLOY_CORRELATION_MINUTES) * MINUTE_MS;
   }
 
-  /** Forgets the cached maintenance windows and deploys (one was added or removed through the API). */
+  /**
+   * Forgets the cached maintenance windows and deploys (one was added or removed through the
+   * API); an incident whose alerts a window holds is looked at again by an alarm a second later.
+   */
   async invalidateContext(): Promise<void> {
     this.context.invalidate();
+    const open = this.detection.engineState().machine.open;
+    if (open && alertsHeld(open)) await this.scheduleAlarm(Date.now() + 1000);
   }
 
   /**
@@ -285,8 +291,10 @@ export class EndpointMonitor extends DurableObject<Env> {
    */
   async followUp(now = Date.now()): Promise<number | null> {
     const endpoint = this.endpoint();
-    if (!endpoint) return null;
-    const { windows } = await this.context.get(endpoint.service, now);
+    const before = this.detection.engineState().machine.open;
+    if (!endpoint || !before) return null;
+    // The windows are read (D1 at most every 30 s) only while an incident's alerts are held.
+    const { windows } = alertsHeld(before) ? await this.context.get(endpoint.service, now) : { windows: [] };
     const minutes = reminderMinutes(this.env.ALERT_REMINDER_MINUTES);
     return this.ctx.storage.transactionSync(() => {
       const open = this.detection.engineState().machine.open;
@@ -298,8 +306,8 @@ export class EndpointMonitor extends DurableObject<Env> {
       }
       const current = released ?? open;
       if (!current) return null;
-      // Held: look again at the next minute (the window may end or be deleted).
-      if (alertsHeld(current)) return Math.floor(now / MINUTE_MS) * MINUTE_MS + MINUTE_MS;
+      // Held: look again when the window ends (a deletion or a new window notifies the object).
+      if (alertsHeld(current)) return coveringWindow(windows, current, now)?.ends_at ?? now + MINUTE_MS;
       const due = nextReminderAt(current, this.outbox.lastAlertAt(current.id), minutes);
       if (due === null) return null;
       if (due > now) return due;
@@ -577,7 +585,7 @@ export class EndpointMonitor extends DurableObject<Env> {
     let result: ReevaluateResult;
     try {
       this.detection.invalidateConfig();
-      const cfg = await this.detection.config(endpoint);
+      const [cfg] = await Promise.all([this.detection.config(endpoint), this.context.get(endpoint.service)]);
       const bindings = { db: this.logsDb, archive: this.env.ARCHIVE };
       result = await reevaluateEndpoint(this.ctx.storage, bindings, source, this.detection, endpoint, cfg, lookbackMinutes);
     } catch (err) {
