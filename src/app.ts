@@ -24,6 +24,9 @@ import { metricsApp } from "./metrics/routes";
 import { otlpApp } from "./otlp/routes";
 import { archiveApp } from "./archive/routes";
 import { meterRequests } from "./cost/worker";
+import { maintenanceApp } from "./maintenance/routes";
+import { deploysApp } from "./deploys/routes";
+import { authApp } from "./auth/routes";
 
 export const app = new Hono<AppEnv>()
   .use(requestId({ headerName: "X-Request-ID" }))
@@ -47,6 +50,9 @@ export const app = new Hono<AppEnv>()
   .route("/v1/alert-channels", alertChannelsApp)
   .route("/v1/alert-deliveries", alertDeliveriesApp)
   .route("/v1/analysis", analysisApp)
+  .route("/v1/maintenance", maintenanceApp)
+  .route("/v1/deploys", deploysApp)
+  .route("/v1/auth", authApp)
   .route("/v1/timeseries", timeseriesApp)
   .route("/", openapiApp)
   .route("/metrics", metricsApp);

@@ -46,6 +46,13 @@ export const PROTECTED_ROUTES: { method: string; path: string; scope: KeyScope; 
   { method: "DELETE", path: "/v1/alert-channels/:id", scope: "admin", status: 404 },
   { method: "POST", path: "/v1/alert-channels/:id/test", scope: "admin", body: {}, status: 404 },
   { method: "GET", path: "/v1/alert-deliveries", scope: "read" },
+  { method: "POST", path: "/v1/maintenance", scope: "admin", body: { service: "auth-check", duration_minutes: 1 }, status: 201 },
+  { method: "GET", path: "/v1/maintenance", scope: "read" },
+  // The path is the route pattern: ":id" is no window id, so the right key gets a 404.
+  { method: "DELETE", path: "/v1/maintenance/:id", scope: "admin", status: 404 },
+  { method: "POST", path: "/v1/deploys", scope: "ingest", body: { service: "auth-check", version: "v1" }, status: 201 },
+  { method: "GET", path: "/v1/deploys", scope: "read" },
+  { method: "GET", path: "/v1/auth/role", scope: "read" },
   // Without service, method, route and metric the right key gets a 400.
   { method: "GET", path: "/v1/timeseries", scope: "read", status: 400 },
   // Public when METRICS_PUBLIC is "true" (test/metrics.test.ts); behind the read key by default.

@@ -1,13 +1,15 @@
 /**
  * Time-series charts on uPlot (canvas, about 20 KB gzip, draws 10,000 points in a few
  * milliseconds): lines with gaps for empty buckets, a horizontal baseline band (the endpoint's
- * learnt ±2σ range) and incident spans shaded behind the lines (red CRITICAL, amber WARNING).
+ * learnt ±2σ range), incident spans shaded behind the lines (red CRITICAL, amber WARNING),
+ * maintenance windows hatched in blue along the bottom, and deploy markers as labelled dashed
+ * vertical lines in violet.
  */
 import uPlot from "uplot";
 import "uplot/dist/uPlot.min.css";
 import { h } from "./dom";
 import { formatMs, formatRate } from "./format";
-import type { Span } from "./series";
+import type { Marker, Span, WindowBand } from "./series";
 
 export interface Line {
   label: string;
@@ -23,6 +25,10 @@ export interface ChartSpec {
   lines: Line[];
   band?: { low: number; high: number; label: string } | null;
   spans?: Span[];
+  /** Maintenance windows (a hatched band at the bottom of the plot). */
+  windows?: WindowBand[];
+  /** Deploys (a dashed vertical line labelled with the version). */
+  markers?: Marker[];
   /** Text for screen readers: what the chart shows in one sentence. */
   summary: string;
   height?: number;
@@ -51,6 +57,74 @@ function spansPlugin(spans: Span[]): uPlot.Plugin {
           ctx.fillStyle = SPAN_EDGE[s.severity] ?? SPAN_EDGE.WARNING ?? "";
           ctx.fillRect(x0, top, Math.max(1, devicePixelRatio * 1.5), height);
         }
+      },
+    },
+  };
+}
+
+const WINDOW_FILL = "rgba(37, 99, 235, 0.10)";
+const WINDOW_EDGE = "rgba(37, 99, 235, 0.85)";
+const MARKER = "rgba(124, 58, 237, 0.95)";
+
+/** Maintenance windows behind the lines, deploy markers over them. */
+function contextPlugin(windows: WindowBand[], markers: Marker[]): uPlot.Plugin {
+  return {
+    hooks: {
+      drawClear: (u) => {
+        const { ctx } = u;
+        const { top, height } = u.bbox;
+        const px = devicePixelRatio;
+        for (const w of windows) {
+          const x0 = u.valToPos(w.start / 1000, "x", true);
+          const x1 = u.valToPos(w.end / 1000, "x", true);
+          ctx.fillStyle = WINDOW_FILL;
+          ctx.fillRect(x0, top, Math.max(2, x1 - x0), height);
+          // A solid strip along the bottom with diagonal hatching: readable without colour.
+          ctx.fillStyle = WINDOW_EDGE;
+          ctx.fillRect(x0, top + height - 4 * px, Math.max(2, x1 - x0), 4 * px);
+          ctx.save();
+          ctx.beginPath();
+          ctx.rect(x0, top, Math.max(2, x1 - x0), height);
+          ctx.clip();
+          ctx.strokeStyle = "rgba(37, 99, 235, 0.18)";
+          ctx.lineWidth = px;
+          for (let x = x0 - height; x < x1; x += 10 * px) {
+            ctx.beginPath();
+            ctx.moveTo(x, top + height);
+            ctx.lineTo(x + height, top);
+            ctx.stroke();
+          }
+          ctx.restore();
+        }
+      },
+      draw: (u) => {
+        const { ctx } = u;
+        const { top, height, left, width } = u.bbox;
+        const px = devicePixelRatio;
+        ctx.save();
+        ctx.font = `${11 * px}px system-ui, sans-serif`;
+        ctx.textBaseline = "top";
+        ctx.textAlign = "left";
+        for (const m of markers) {
+          const x = u.valToPos(m.at / 1000, "x", true);
+          if (x < left || x > left + width) continue;
+          ctx.strokeStyle = MARKER;
+          ctx.lineWidth = 1.5 * px;
+          ctx.setLineDash([4 * px, 3 * px]);
+          ctx.beginPath();
+          ctx.moveTo(x, top);
+          ctx.lineTo(x, top + height);
+          ctx.stroke();
+          ctx.setLineDash([]);
+          const label = `deploy ${m.label}`;
+          const w = ctx.measureText(label).width;
+          const tx = Math.min(x + 3 * px, left + width - w - 2 * px);
+          ctx.fillStyle = "rgba(255, 255, 255, 0.85)";
+          ctx.fillRect(tx - px, top + 2 * px, w + 2 * px, 13 * px);
+          ctx.fillStyle = MARKER;
+          ctx.fillText(label, tx, top + 3 * px);
+        }
+        ctx.restore();
       },
     },
   };
@@ -96,7 +170,10 @@ export function timeChart(x: number[], spec: ChartSpec, width?: number): Chart {
     axes: [{ stroke: "#64748b", grid: { stroke: "rgba(100,116,139,0.15)" } }, { stroke: "#64748b", size: 64, grid: { stroke: "rgba(100,116,139,0.15)" }, values: (_u, vals) => vals.map((v) => formatY(spec.unit, v)) }],
     legend: { live: true },
     cursor: { drag: { x: false, y: false } },
-    plugins: spec.spans?.length ? [spansPlugin(spec.spans)] : [],
+    plugins: [
+      ...(spec.spans?.length ? [spansPlugin(spec.spans)] : []),
+      ...(spec.windows?.length || spec.markers?.length ? [contextPlugin(spec.windows ?? [], spec.markers ?? [])] : []),
+    ],
   };
   const plot = new uPlot(opts, data as uPlot.AlignedData, holder);
   let observer: ResizeObserver | null = null;

@@ -162,16 +162,10 @@ function shell(session: Session): void {
   mountRoute(session);
 }
 
-/** Checks a key against the API: a read key answers /v1/health/system, an admin key also the switches. */
+/** Checks a key against the API, which answers its role (no admin-only request failing for a read key). */
 async function roleOf(key: string): Promise<Role> {
-  await api("/v1/health/system", { key });
-  try {
-    await api("/v1/control/switches", { key });
-    return "admin";
-  } catch (err) {
-    if (err instanceof ApiFailure && err.kind === "unauthorized") return "read";
-    throw err;
-  }
+  const { role } = await api<{ role: Role }>("/v1/auth/role", { key });
+  return role === "admin" ? "admin" : "read";
 }
 
 function signOut(message: string): void {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { fromWindow, HOUR, incidentSpans, mergeHourly, MINUTE, onGrid, parseRange, rangeWindow, sparkline, toColumns, totals } from "./series";
+import { deployMarkers, fromWindow, HOUR, incidentSpans, maintenanceBands, mergeHourly, MINUTE, onGrid, parseRange, rangeWindow, sparkline, toColumns, totals } from "./series";
 import type { Summary, WindowBucket } from "./types";
 
 const T0 = Date.UTC(2026, 10, 30, 0, 0);
@@ -76,5 +76,51 @@ describe("series shaping", () => {
   it("makes a zero-filled sparkline of the last n minutes", () => {
     const s = sparkline([fromWindow(bucket(T0 + 58 * MINUTE, 7, { status_5xx: 3 }))], T0 + 59 * MINUTE + 5000, 3);
     expect(s).toEqual({ requests: [0, 7, 0], errors: [0, 3, 0] });
+  });
+
+  it("draws minutes before the first record as a gap, a later stop as zero, and leaves the minute in progress out of the traffic line", () => {
+    const points = [bucket(T0 + 2 * MINUTE, 30), bucket(T0 + 4 * MINUTE, 30), bucket(T0 + 5 * MINUTE, 3)].map(fromWindow);
+    const now = T0 + 5 * MINUTE + 6_000;
+    const grid = onGrid(points, T0, T0 + 6 * MINUTE, MINUTE, now);
+    expect(grid.map((p) => [p.noData ?? false, p.open ?? false])).toEqual([
+      [true, false],
+      [true, false],
+      [false, false],
+      [false, false],
+      [false, false],
+      [false, true],
+    ]);
+    // Before the first record: no data; the stop at minute 3: zero; the open minute 5 (3 requests so far): left out.
+    expect(toColumns(grid, MINUTE).rpm).toEqual([null, null, 30, 0, 30, null]);
+    // Without `now` (a range that ends before now) the last bucket is drawn.
+    expect(toColumns(onGrid(points, T0, T0 + 6 * MINUTE, MINUTE), MINUTE).rpm.at(-1)).toBe(3);
+    // No records at all: nothing but gaps.
+    expect(toColumns(onGrid([], T0, T0 + 2 * MINUTE, MINUTE), MINUTE).rpm).toEqual([null, null]);
+  });
+
+  it("places maintenance windows of the endpoint and deploys of its service on the range", () => {
+    const e = { service: "shop", method: "GET", route: "/orders/:id" };
+    const w = (id: string, starts: number, ends: number, extra: Record<string, unknown> = {}) => ({ id, service: "shop", endpoints: null, starts_at: starts, ends_at: ends, reason: null, active: false, ...extra });
+    const bands = maintenanceBands(
+      [
+        w("a", T0 - HOUR, T0 + 10 * MINUTE, { reason: "db" }),
+        w("b", T0 + 20 * MINUTE, T0 + 30 * MINUTE, { endpoints: [{ method: "POST", route: "/orders" }] }),
+        w("c", T0 + 40 * MINUTE, T0 + 3 * HOUR),
+        w("d", T0 + 5 * HOUR, T0 + 6 * HOUR),
+        { ...w("e", T0, T0 + HOUR), service: "other" },
+      ],
+      e,
+      T0,
+      T0 + HOUR,
+    );
+    expect(bands).toEqual([
+      { start: T0, end: T0 + 10 * MINUTE, label: "maintenance: db" },
+      { start: T0 + 40 * MINUTE, end: T0 + HOUR, label: "maintenance" },
+    ]);
+    const d = (version: string, at: number, service = "shop") => ({ id: version, service, version, at, description: null, source: "api" as const });
+    expect(deployMarkers([d("v2", T0 + 30 * MINUTE), d("v1", T0 + MINUTE), d("v0", T0 - MINUTE), d("x", T0 + 2 * MINUTE, "other")], "shop", T0, T0 + HOUR)).toEqual([
+      { at: T0 + MINUTE, label: "v1" },
+      { at: T0 + 30 * MINUTE, label: "v2" },
+    ]);
   });
 });

@@ -3,10 +3,12 @@
  * and hour buckets for 3 days (`GET /v1/endpoints/...` → `series`); older hours come from the
  * hourly summaries in D1 (`GET /v1/summaries`). Short ranges read minutes, long ones hours, with
  * the object's hours preferred where both exist (they are complete up to the last record; a
- * summary is written up to 5 minutes after its hour by the aggregation job). Missing buckets are
- * filled as empty ones, so a traffic stop shows as zero requests and rates show a gap. Pure.
+ * summary is written up to 5 minutes after its hour by the aggregation job). Missing buckets after
+ * the first known one are filled as empty ones, so a traffic stop shows as zero requests and rates
+ * show a gap; buckets before it are no data (a gap, not zero), and the bucket still in progress is
+ * left out of the traffic line (its count is not final). Pure.
  */
-import type { Incident, Summary, WindowBucket } from "./types";
+import type { Deploy, Incident, MaintenanceWindow, Summary, WindowBucket } from "./types";
 
 export const MINUTE = 60_000;
 export const HOUR = 60 * MINUTE;
@@ -35,6 +37,10 @@ export interface Point {
   p50: number | null;
   p95: number | null;
   p99: number | null;
+  /** Before the first bucket known: no data (drawn as a gap), not zero requests. */
+  noData?: boolean;
+  /** The bucket still in progress at `now`: its count is not final. */
+  open?: boolean;
 }
 
 export function fromWindow(b: WindowBucket): Point {
@@ -65,12 +71,18 @@ export function rangeWindow(range: RangeKey, now: number, watermark: number | nu
   return { from: to - ms, to, stale };
 }
 
-/** The points of [from, to) on a grid of `step`, missing buckets filled as empty. */
-export function onGrid(points: Point[], from: number, to: number, step: number): Point[] {
+/**
+ * The points of [from, to) on a grid of `step`: missing buckets after the first known one filled
+ * as empty, those before it marked `noData`, and with `now`, the bucket in progress marked `open`.
+ */
+export function onGrid(points: Point[], from: number, to: number, step: number, now?: number): Point[] {
   const byStart = new Map(points.map((p) => [p.t, p]));
+  const first = points.reduce((min, p) => (p.count > 0 && p.t < min ? p.t : min), Infinity);
   const out: Point[] = [];
   for (let t = Math.ceil(from / step) * step; t < to; t += step) {
-    out.push(byStart.get(t) ?? { t, count: 0, s4xx: 0, s5xx: 0, silent: 0, p50: null, p95: null, p99: null });
+    const p = byStart.get(t) ?? { t, count: 0, s4xx: 0, s5xx: 0, silent: 0, p50: null, p95: null, p99: null };
+    const flags = { ...(t < first ? { noData: true } : {}), ...(now !== undefined && t <= now && now < t + step ? { open: true } : {}) };
+    out.push(Object.keys(flags).length > 0 ? { ...p, ...flags } : p);
   }
   return out;
 }
@@ -84,7 +96,8 @@ export interface Columns {
   rate5xx: (number | null)[];
   rate4xx: (number | null)[];
   silentRate: (number | null)[];
-  rpm: number[];
+  /** null: no data yet, or the bucket in progress (left out rather than drawn as a drop). */
+  rpm: (number | null)[];
 }
 
 /** Columns of points spaced `step` ms apart: requests per minute, rates in percent. */
@@ -99,7 +112,7 @@ export function toColumns(points: Point[], step: number): Columns {
     rate5xx: points.map((p) => pct(p.s5xx, p.count)),
     rate4xx: points.map((p) => pct(p.s4xx, p.count)),
     silentRate: points.map((p) => pct(p.silent, p.count)),
-    rpm: points.map((p) => p.count * perMinute),
+    rpm: points.map((p) => (p.noData || p.open ? null : p.count * perMinute)),
   };
 }
 
@@ -135,4 +148,34 @@ export function sparkline(points: Point[], now: number, n: number, step = MINUTE
   const to = Math.floor(now / step) * step + step;
   const grid = onGrid(points, to - n * step, to, step);
   return { requests: grid.map((p) => p.count), errors: grid.map((p) => p.s5xx) };
+}
+
+/** A maintenance window's band on a chart, clipped to [from, to). */
+export interface WindowBand {
+  start: number;
+  end: number;
+  label: string;
+}
+
+/** The windows covering the endpoint (its service, all endpoints or this one) within [from, to). */
+export function maintenanceBands(windows: MaintenanceWindow[], e: { service: string; method: string; route: string }, from: number, to: number): WindowBand[] {
+  return windows
+    .filter((w) => w.service === e.service && (w.endpoints === null || w.endpoints.some((x) => x.method === e.method && x.route === e.route)))
+    .filter((w) => w.ends_at > from && w.starts_at < to)
+    .map((w) => ({ start: Math.max(w.starts_at, from), end: Math.min(w.ends_at, to), label: w.reason ? `maintenance: ${w.reason}` : "maintenance" }))
+    .sort((a, b) => a.start - b.start);
+}
+
+/** A deploy's marker on a chart. */
+export interface Marker {
+  at: number;
+  label: string;
+}
+
+/** The deploys of the service within [from, to), oldest first. */
+export function deployMarkers(deploys: Deploy[], service: string, from: number, to: number): Marker[] {
+  return deploys
+    .filter((d) => d.service === service && d.at >= from && d.at < to)
+    .map((d) => ({ at: d.at, label: d.version }))
+    .sort((a, b) => a.at - b.at);
 }

@@ -90,6 +90,31 @@ export interface Incident {
   ai_model?: string | null;
   ai_status?: string | null;
   ai_error?: string | null;
+  in_maintenance?: boolean;
+  maintenance_id?: string | null;
+  maintenance_released_at?: number | null;
+  deploy?: { id: string; version: string; at: number; description: string | null } | null;
+}
+
+/** `GET /v1/maintenance`. */
+export interface MaintenanceWindow {
+  id: string;
+  service: string;
+  endpoints: { method: string; route: string }[] | null;
+  starts_at: number;
+  ends_at: number;
+  reason: string | null;
+  active: boolean;
+}
+
+/** `GET /v1/deploys`. */
+export interface Deploy {
+  id: string;
+  service: string;
+  version: string;
+  at: number;
+  description: string | null;
+  source: "api" | "records";
 }
 
 export interface SystemHealth {

@@ -22,11 +22,24 @@ import { analyse, analysisRange, deterministicRecommendations, type PeriodFigure
 import { AI_NARRATIVE_JSON_SCHEMA, aiNarrativeSchema, analysisPrompt } from "./prompt";
 import { askJson } from "./run";
 import { MERGED_BUCKETS_SQL, SKETCH_ZERO_SQL } from "../summaries/sql";
+import { loadDeploy } from "../deploys/store";
+import { ApiError } from "../http/errors";
+
+const HOUR_MS = 3_600_000;
+
+/** The periods around a deploy at `at`: after is from the deploy's hour to `to`, before as many whole hours just before it. */
+function deployRange(at: number, to: number): { from: number; to: number; beforeFrom: number; beforeTo: number } {
+  const from = Math.floor(at / HOUR_MS) * HOUR_MS;
+  const span = Math.max(HOUR_MS, Math.ceil((to - from) / HOUR_MS) * HOUR_MS);
+  return { from, to, beforeFrom: from - span, beforeTo: from };
+}
 
 export const analysisBody = z.strictObject({
   lookback_minutes: z.number().int().min(1).max(10_080),
   service: z.string().regex(/^[A-Za-z0-9._-]{1,64}$/, "1-64 characters of A-Z a-z 0-9 . _ -").optional(),
   focus: z.string().trim().min(1).max(200).optional(),
+  /** Compare the `lookback_minutes` after this deploy (from the hour it happened in) with as long before it; `service` defaults to the deploy's. */
+  deploy_id: z.string().regex(/^dep_[a-z0-9_]{1,40}$/).optional(),
 });
 export type AnalysisRequest = z.output<typeof analysisBody>;
 
@@ -86,9 +99,14 @@ function toFigures(r: PeriodRow): PeriodFigures {
 }
 
 /** Findings, severity, and the AI narrative when there is one, for a validated request. */
-export async function analyseRange(env: Env, req: AnalysisRequest, opts: { now?: number; timeoutMs?: number } = {}) {
-  const now = opts.now ?? Date.now();
-  const range = analysisRange(now, req.lookback_minutes);
+export async function analyseRange(env: Env, request: AnalysisRequest, opts: { now?: number; timeoutMs?: number } = {}) {
+  const deploy = request.deploy_id === undefined ? null : await loadDeploy(env.DB, request.deploy_id);
+  if (request.deploy_id !== undefined && !deploy) throw new ApiError(404, "deploy_not_found", `no deploy ${request.deploy_id}`);
+  const req = deploy ? { ...request, service: request.service ?? deploy.service } : request;
+  const wallNow = opts.now ?? Date.now();
+  // Around a deploy: "now" is the end of the lookback after it (never past the wall clock).
+  const now = deploy ? Math.min(wallNow, Math.floor(deploy.at / HOUR_MS) * HOUR_MS + req.lookback_minutes * 60_000) : wallNow;
+  const range = deploy ? deployRange(deploy.at, now) : analysisRange(now, req.lookback_minutes);
   const period = (from: number, to: number) => {
     const stmt = env.DB.prepare(periodSql(req.service !== undefined));
     return req.service === undefined ? stmt.bind(from, to) : stmt.bind(from, to, req.service);
@@ -138,6 +156,7 @@ export async function analyseRange(env: Env, req: AnalysisRequest, opts: { now?:
   const narrative = ai.value;
   return {
     range: { from: range.from, to: range.to, before_from: range.beforeFrom, before_to: range.beforeTo },
+    deploy,
     findings,
     narrative: narrative?.narrative ?? null,
     recommendations: narrative?.recommendations ?? deterministicRecommendations(findings),

@@ -91,7 +91,9 @@ export class AlertOutbox {
 
   /** Records an incident change to announce (call inside the transaction that stores the incident). */
   enqueue(e: { incident_id: string; event: AlertEvent; severity: string; service: string }, now: number): void {
-    const eventId = `${e.incident_id}:${e.event}${e.event === "incident.updated" ? `:${now}` : ""}`;
+    // Updates and reminders repeat: each is its own event (opened, escalated, resolved happen once).
+    const repeats = e.event === "incident.updated" || e.event === "incident.reminder";
+    const eventId = `${e.incident_id}:${e.event}${repeats ? `:${now}` : ""}`;
     this.sql.exec(
       "INSERT OR IGNORE INTO alert_events (event_id, incident_id, event, severity, service, created_at) VALUES (?, ?, ?, ?, ?, ?)",
       eventId,
@@ -106,6 +108,13 @@ export class AlertOutbox {
   /** Whether the incident's opening was recorded for announcement. */
   wasAnnounced(incidentId: string): boolean {
     return this.sql.exec("SELECT 1 FROM alert_events WHERE event_id = ?", `${incidentId}:incident.opened`).toArray().length > 0;
+  }
+
+  /** When the incident was last alerted (opened, escalated or reminded; the time the event was recorded), or null. */
+  lastAlertAt(incidentId: string): number | null {
+    return this.sql
+      .exec<{ at: number | null }>("SELECT max(created_at) AS at FROM alert_events WHERE incident_id = ? AND event IN ('incident.opened', 'incident.escalated', 'incident.reminder')", incidentId)
+      .one().at;
   }
 
   /** Forgets finished events and messages after a week (the dedup of replays needs recent ones only). */

@@ -11,7 +11,7 @@ import { scrubDeep, scrubOutgoingText } from "../ingest/redact";
 import type { StoredChannel } from "./channels";
 import { standardWebhookHeaders } from "./sign";
 
-export type AlertEvent = "incident.opened" | "incident.escalated" | "incident.resolved" | "incident.updated" | "test";
+export type AlertEvent = "incident.opened" | "incident.escalated" | "incident.resolved" | "incident.updated" | "incident.reminder" | "test";
 export type ApiIncident = ReturnType<typeof toApiIncident>;
 
 /** One alert to send to one channel; `id` is the stable webhook id (the same on every attempt). */
@@ -48,6 +48,7 @@ const TITLES: Record<AlertEvent, string> = {
   "incident.escalated": "Incident escalated",
   "incident.resolved": "Incident resolved",
   "incident.updated": "Incident updated",
+  "incident.reminder": "Reminder: incident still open",
   test: "Test message",
 };
 
@@ -98,6 +99,17 @@ function headline(message: AlertMessage, i: ApiIncident): string {
 // ---------------------------------------------------------------------------------------------
 // Webhook
 
+/**
+ * The state every webhook payload carries beside its type: `status` firing or resolved, and the
+ * incident's group (null: not grouped; the field is there so receivers can rely on it).
+ */
+export function alertState(message: AlertMessage): { status: "firing" | "resolved"; group: unknown } {
+  const i = message.incident;
+  const resolved = message.event === "incident.resolved" || i?.status === "resolved";
+  const group = i !== null && "group" in i ? (i as { group?: unknown }).group ?? null : null;
+  return { status: resolved ? "resolved" : "firing", group };
+}
+
 /** A Standard Webhooks signed JSON event: `{"type", "timestamp", "data"}`, `data` the incident. */
 export async function buildWebhookRequest(channel: StoredChannel, message: AlertMessage, nowMs = Date.now()): Promise<OutboundRequest> {
   if (!channel.secret) throw new Error("the webhook channel has no signing secret");
@@ -105,7 +117,7 @@ export async function buildWebhookRequest(channel: StoredChannel, message: Alert
     message.incident === null
       ? { test: true, message: scrubOutgoingText(`Test message from edge-monitor to channel "${channel.name}"`), channel_id: channel.id }
       : { ...redactedIncident(message.incident), incident_url: incidentLink(message) };
-  const body = JSON.stringify({ type: message.event, timestamp: iso(message.timestamp), data });
+  const body = JSON.stringify({ type: message.event, timestamp: iso(message.timestamp), ...alertState(message), data });
   const signed = await standardWebhookHeaders(channel.secret, message.id, body, nowMs);
   return { url: channel.url, headers: { ...JSON_HEADERS, ...signed }, body };
 }

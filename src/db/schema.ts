@@ -93,6 +93,16 @@ export const incidents = sqliteTable(
     aiStatus: text("ai_status"),
     aiError: text("ai_error"),
     aiUpdatedAt: integer("ai_updated_at"),
+    /**
+     * The incident opened inside a maintenance window (`maintenance_id`): recorded, not alerted
+     * while the window lasts; `maintenance_released_at` is when it was still open at the window's
+     * end and alerted then.
+     */
+    inMaintenance: integer("in_maintenance", { mode: "boolean" }).notNull().default(false),
+    maintenanceId: text("maintenance_id"),
+    maintenanceReleasedAt: integer("maintenance_released_at"),
+    /** The deploy of the service the incident started shortly after (JSON: id, version, at, description), or null. */
+    deploy: text("deploy"),
   },
   (t) => [
     index("incidents_opened").on(t.openedAt),
@@ -274,4 +284,42 @@ export const quarantinedEndpoints = sqliteTable(
     updatedAt: integer("updated_at").notNull(),
   },
   (t) => [primaryKey({ columns: [t.service, t.method, t.route] })],
+);
+
+/**
+ * Maintenance windows and silences (admin API): a service, optionally only some of its endpoints
+ * (JSON array of {method, route}; null: every endpoint), and a wall-clock range. Incidents that
+ * open inside one are recorded and marked, not alerted.
+ */
+export const maintenanceWindows = sqliteTable(
+  "maintenance_windows",
+  {
+    id: text("id").primaryKey(),
+    service: text("service").notNull(),
+    endpoints: text("endpoints"),
+    startsAt: integer("starts_at").notNull(),
+    endsAt: integer("ends_at").notNull(),
+    reason: text("reason"),
+    createdAt: integer("created_at").notNull(),
+  },
+  (t) => [index("maintenance_service_end").on(t.service, t.endsAt), index("maintenance_end").on(t.endsAt)],
+);
+
+/**
+ * Deploy markers: `POST /v1/deploys`, or a new `version` seen on a service's records. One row per
+ * (service, version): the first time it was seen.
+ */
+export const deploys = sqliteTable(
+  "deploys",
+  {
+    id: text("id").primaryKey(),
+    service: text("service").notNull(),
+    version: text("version").notNull(),
+    at: integer("at").notNull(),
+    description: text("description"),
+    /** api (POST /v1/deploys) or records (a new version on records). */
+    source: text("source").notNull(),
+    createdAt: integer("created_at").notNull(),
+  },
+  (t) => [index("deploys_service_at").on(t.service, t.at), index("deploys_at").on(t.at)],
 );

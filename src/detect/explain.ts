@@ -5,6 +5,7 @@
  */
 import type { Evidence, Incident } from "./incident";
 import type { Figures } from "./types";
+import { deployPhrase } from "../deploys/deploys";
 
 const ms = (v: number): string => (v >= 10_000 ? `${(v / 1000).toFixed(1)} s` : `${Math.round(v)} ms`);
 const pct = (v: number): string => `${v * 100 >= 10 ? (v * 100).toFixed(0) : (v * 100).toFixed(1)}%`;
@@ -58,6 +59,8 @@ function contrast(incident: Incident, figures: Figures): string {
   return "";
 }
 
+const capitalise = (s: string): string => `${s.charAt(0).toUpperCase()}${s.slice(1)}`;
+
 export function explain(incident: Incident): string {
   const label = `${incident.method} ${incident.route}`;
   const parts = incident.signals.map((e) => phrase(e, label));
@@ -71,8 +74,9 @@ export function explain(incident: Incident): string {
         ? "Critical (page-level error-budget burn): "
         : "Critical (independent signals agree): "
       : "Warning: ";
+  const deploy = incident.deploy ? ` ${capitalise(deployPhrase({ ...incident.deploy, service: incident.service }, incident.opened_at))}.` : "";
   const tail = incident.status === "resolved" && incident.resolved_at !== null ? ` Resolved after ${incident.clean_minutes} clean minutes.` : "";
   // Capitalise the sentence, but not a percentile ("p95 latency ...").
   const capitalised = /^p\d/.test(text) ? text : `${text.charAt(0).toUpperCase()}${text.slice(1)}`;
-  return `${lead}${capitalised}.${tail}`;
+  return `${lead}${capitalised}.${deploy}${tail}`;
 }

@@ -52,6 +52,23 @@ export interface Incident {
   figures_at_open: Figures;
   figures: Figures;
   explanation: string;
+  /**
+   * Set by the endpoint object when the incident opens, never by the machine (which carries them
+   * along): it opened inside a maintenance window (alerts held until the window ends, then
+   * `maintenance_released_at`), and the deploy it started shortly after. Absent in older state.
+   */
+  in_maintenance?: boolean;
+  maintenance_id?: string | null;
+  maintenance_released_at?: number | null;
+  deploy?: IncidentDeploy | null;
+}
+
+/** The deploy an incident started shortly after (src/deploys). */
+export interface IncidentDeploy {
+  id: string;
+  version: string;
+  at: number;
+  description: string | null;
 }
 
 export interface Machine {

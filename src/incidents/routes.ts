@@ -61,6 +61,11 @@ export function toApiIncident(r: IncidentRow) {
     ai_status: r.aiStatus,
     ai_error: r.aiError,
     ai_updated_at: r.aiUpdatedAt,
+    // Opened inside a maintenance window: recorded, alerted only if still open when it ended.
+    in_maintenance: r.inMaintenance,
+    maintenance_id: r.maintenanceId,
+    maintenance_released_at: r.maintenanceReleasedAt,
+    deploy: r.deploy === null ? null : (JSON.parse(r.deploy) as unknown),
   };
 }
 

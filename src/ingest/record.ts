@@ -58,6 +58,8 @@ export const logRecordInput = z.object({
   user_agent: z.string().nullish(),
   consumer: optionalText(128),
   region: optionalText(64),
+  /** The service's version that answered (a release tag, a commit); a new one is a deploy marker. */
+  version: z.string().regex(/^[A-Za-z0-9._+:@/-]{1,64}$/, "must be 1-64 characters of A-Z a-z 0-9 . _ + : @ / -").nullish(),
   attributes: z
     .record(z.string().min(1).max(64), attributeValue)
     .refine((a) => Object.keys(a).length <= MAX_ATTRIBUTES, `at most ${MAX_ATTRIBUTES} attributes`)
@@ -91,6 +93,8 @@ export interface LogRecord {
   consumer: string | null;
   region: string | null;
   attributes: Record<string, string | number | boolean> | null;
+  /** The service's version that answered, when the client or the proxy knew it (not stored in D1; it feeds the deploy markers). */
+  version?: string | null;
   /** Where it came from: a client's batch, the reverse proxy, or a synthetic probe (src/probes). */
   source: "ingest" | "proxy" | "probe" | "tail" | "otlp";
   /** Counted by the endpoint but not stored raw (proxy sampling keeps counters exact). */
@@ -199,6 +203,7 @@ export function normaliseRecord(input: unknown, ctx: NormaliseContext): RecordRe
       consumer: r.consumer != null ? scrubConsumer(r.consumer, scrub) : null,
       region: r.region ?? null,
       attributes,
+      ...(r.version ? { version: r.version } : {}),
       source: "ingest",
     },
   };

@@ -61,6 +61,8 @@ export class DetectionRunner {
     private readonly waitUntil: (p: Promise<unknown>) => void,
     /** Called inside the evaluation's transaction for every incident change (the alert outbox). */
     private readonly announce: (incident: Incident, change: "opened" | "escalated" | "resolved") => void = () => undefined,
+    /** Called inside the evaluation for an incident that just opened; what it returns is stored (maintenance, deploy). */
+    private readonly annotateOpened: (incident: Incident) => Incident = (i) => i,
   ) {}
 
   watermark(): number | null {
@@ -205,7 +207,7 @@ export class DetectionRunner {
     }
     const out: Evaluation[] = [];
     for (; minute <= closable; minute += MINUTE_MS) {
-      const ev = evaluateMinute(state, { ...this.windows.snapshot(minute), probe: this.probeStreak() }, cfg, endpoint);
+      const ev = this.annotated(evaluateMinute(state, { ...this.windows.snapshot(minute), probe: this.probeStreak() }, cfg, endpoint));
       state = ev.state;
       if (ev.incident) this.putIncident(ev.incident);
       if (ev.incident && (ev.change === "opened" || ev.change === "escalated" || ev.change === "resolved")) this.announce(ev.incident, ev.change);
@@ -216,6 +218,23 @@ export class DetectionRunner {
     const last = out[out.length - 1];
     if (last) this.storeState(last, endpoint, baselinesOf(state));
     return out;
+  }
+
+  /** The evaluation with an incident it opened annotated, in the incident and in the machine that carries it on. */
+  private annotated(ev: Evaluation): Evaluation {
+    if (ev.change !== "opened" || !ev.incident) return ev;
+    const incident = this.annotateOpened(ev.incident);
+    if (incident === ev.incident) return ev;
+    const machine = ev.state.machine.open?.id === incident.id ? { ...ev.state.machine, open: incident } : ev.state.machine;
+    return { ...ev, incident, state: { ...ev.state, machine } };
+  }
+
+  /** Replaces the open incident (the same id) in the machine and in storage, outside the evaluation (a maintenance release). Call inside a transaction. */
+  replaceOpen(incident: Incident): void {
+    const state = this.engineState();
+    if (state.machine.open?.id !== incident.id) return;
+    this.store.set("engine_state", JSON.stringify({ ...state, machine: { ...state.machine, open: incident } }));
+    this.putIncident(incident);
   }
 
   engineState(): EngineState {

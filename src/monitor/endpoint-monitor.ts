@@ -31,6 +31,12 @@ import { reevaluateEndpoint, type ReevaluateResult, type ReplaySource } from "./
 import { buildDetail, buildStats, type EndpointDetail, type EndpointStats } from "./stats";
 import { EndpointWindows, WINDOW_SCHEMA, type SeriesPoint } from "./windows";
 import { windowsCover, type SourcePlan } from "../timeseries/plan";
+import { nextReminderAt, reminderMinutes } from "../alerts/reminders";
+import { DEFAULT_DEPLOY_CORRELATION_MINUTES, deployId, versionChange, type Deploy } from "../deploys/deploys";
+import { saveDeploy } from "../deploys/store";
+import { alertsHeld, annotateOpened, releaseHeld } from "./follow-up";
+import { ServiceContext } from "./service-context";
+import { coveringWindow } from "../maintenance/windows";
 import { addCounts, countsFrom, CostMeter, type CostCounts } from "../cost/counts";
 import { meteredD1 } from "../cost/d1";
 import { meteredSql, type MeteredSql } from "../cost/sql-storage";
@@ -100,6 +106,8 @@ export class EndpointMonitor extends DurableObject<Env> {
   private readonly quarantine: Quarantine;
   private readonly outbox: AlertOutbox;
   private readonly windows: EndpointWindows;
+  /** The service's maintenance windows and recent deploys (cached from D1). */
+  private readonly context: ServiceContext;
   readonly detection: DetectionRunner;
 
   constructor(ctx: DurableObjectState, env: Env) {
@@ -111,8 +119,16 @@ export class EndpointMonitor extends DurableObject<Env> {
     this.quarantine = new Quarantine(this.sql);
     this.windows = new EndpointWindows(this.sql);
     this.outbox = new AlertOutbox(this.sql, () => this.logsDb, env.DASHBOARD_URL ? env.DASHBOARD_URL : null, (id) => this.summarizeBeforeAlert(id));
-    this.detection = new DetectionRunner(this.sql, this.store, this.windows, () => this.logsDb, (p) => this.ctx.waitUntil(p), (incident, change) =>
-      announceChange(this.outbox, incident, change, Date.now()),
+    this.context = new ServiceContext(() => this.logsDb, (p) => this.ctx.waitUntil(p));
+    this.detection = new DetectionRunner(
+      this.sql,
+      this.store,
+      this.windows,
+      () => this.logsDb,
+      (p) => this.ctx.waitUntil(p),
+      // An incident that opened inside a maintenance window is recorded, not alerted, until the window ends (followUp).
+      (incident, change) => (alertsHeld(incident) ? undefined : announceChange(this.outbox, incident, change, Date.now())),
+      (incident) => annotateOpened(incident, this.context.current(), this.deployWithinMs()),
     );
     void ctx.blockConcurrencyWhile(async () => this.migrate());
   }
@@ -193,9 +209,33 @@ export class EndpointMonitor extends DurableObject<Env> {
     const endpoint = this.endpoint(records[0]);
     if (endpoint && fresh.length > 0) {
       if (this.reevaluating) this.heldBack.push(...fresh);
-      else this.absorb(fresh, now, endpoint, await this.detection.config(endpoint, now));
+      else {
+        const [cfg] = await Promise.all([this.detection.config(endpoint, now), this.context.get(endpoint.service, now)]);
+        this.noteVersion(fresh, endpoint);
+        this.absorb(fresh, now, endpoint, cfg);
+      }
     }
     return result;
+  }
+
+  /**
+   * A new `version` on the records is a deploy of the service (the first version this endpoint
+   * sees is not: it only starts the history). Known here at once, stored in D1 in the background;
+   * a failure there loses the marker only, never records.
+   */
+  private noteVersion(records: readonly LogRecord[], endpoint: Endpoint): void {
+    const raw = this.store.get("last_version");
+    const last = raw === null ? null : (JSON.parse(raw) as { version: string; at: number });
+    const change = versionChange(records, last);
+    if (!change) return;
+    this.store.set("last_version", JSON.stringify({ version: change.version, at: Math.max(...records.filter((r) => r.version === change.version).map((r) => r.timestamp)) }));
+    if (last === null) return;
+    const deploy: Deploy = { id: deployId(endpoint.service, change.version), service: endpoint.service, version: change.version, at: change.at, description: null, source: "records" };
+    this.context.note(deploy);
+    log("info", "deploy_seen", { service: endpoint.service, version: change.version, at: change.at, previous: last.version });
+    this.ctx.waitUntil(
+      saveDeploy(this.logsDb, deploy, Date.now()).catch((err: unknown) => log("error", "deploy_save_failed", { service: endpoint.service, version: change.version, message: err instanceof Error ? err.message : String(err) })),
+    );
   }
 
   private absorb(records: readonly LogRecord[], now: number, endpoint: Endpoint, cfg: DetectionConfig): void {
@@ -227,6 +267,53 @@ export class EndpointMonitor extends DurableObject<Env> {
         log("info", `incident_${ev.change}`, { id: ev.incident.id, service: endpoint.service, method: endpoint.method, route: endpoint.route, severity: ev.incident.severity, event_time: ev.minute });
       }
     }
+  }
+
+  private deployWithinMs(): number {
+    const minutes = Number(this.env.DEPLOY_CORRELATION_MINUTES);
+    return (Number.isFinite(minutes) && minutes >= 0 ? minutes : DEFAULT_DEPLOY_CORRELATION_MINUTES) * MINUTE_MS;
+  }
+
+  /**
+   * Forgets the cached maintenance windows and deploys (one was added or removed through the
+   * API); an incident whose alerts a window holds is looked at again by an alarm a second later.
+   */
+  async invalidateContext(): Promise<void> {
+    this.context.invalidate();
+    const open = this.detection.engineState().machine.open;
+    if (open && alertsHeld(open)) await this.scheduleAlarm(Date.now() + 1000);
+  }
+
+  /**
+   * At wall clock `now` (the alarm's; tests pass a later one): alerts an incident whose alerts
+   * were held by a maintenance window that no longer covers it, and records the reminder of an
+   * open CRITICAL when one is due. Returns when to come back (null: nothing to follow).
+   */
+  async followUp(now = Date.now()): Promise<number | null> {
+    const endpoint = this.endpoint();
+    const before = this.detection.engineState().machine.open;
+    if (!endpoint || !before) return null;
+    // The windows are read (D1 at most every 30 s) only while an incident's alerts are held.
+    const { windows } = alertsHeld(before) ? await this.context.get(endpoint.service, now) : { windows: [] };
+    const minutes = reminderMinutes(this.env.ALERT_REMINDER_MINUTES);
+    return this.ctx.storage.transactionSync(() => {
+      const open = this.detection.engineState().machine.open;
+      const released = releaseHeld(open, windows, now);
+      if (released) {
+        this.detection.replaceOpen(released);
+        this.outbox.enqueue({ incident_id: released.id, event: "incident.opened", severity: released.severity, service: released.service }, now);
+        log("info", "incident_maintenance_released", { id: released.id, service: released.service, maintenance_id: released.maintenance_id ?? null });
+      }
+      const current = released ?? open;
+      if (!current) return null;
+      // Held: look again when the window ends (a deletion or a new window notifies the object).
+      if (alertsHeld(current)) return coveringWindow(windows, current, now)?.ends_at ?? now + MINUTE_MS;
+      const due = nextReminderAt(current, this.outbox.lastAlertAt(current.id), minutes);
+      if (due === null) return null;
+      if (due > now) return due;
+      this.outbox.enqueue({ incident_id: current.id, event: "incident.reminder", severity: current.severity, service: current.service }, now);
+      return now + minutes * MINUTE_MS;
+    });
   }
 
   private flushDelayMs(): number {
@@ -264,11 +351,16 @@ export class EndpointMonitor extends DurableObject<Env> {
     this.detection.markMetrics(this.requestMetrics());
     const endpoint = this.endpoint();
     if (!this.reevaluating) await this.closeSilentMinutes(now);
+    const followAt = await this.followUp(now).catch((err: unknown) => {
+      log("error", "follow_up_failed", { endpoint: this.ctx.id.name ?? null, message: err instanceof Error ? err.message : String(err) });
+      return null;
+    });
     const synced = await this.syncDetection();
     this.buffer.prune(now);
     // Alerts go out after the incidents are in D1 (messages carry the row as the API shows it).
     const alertsAt = synced ? await this.outbox.run(Date.now()).catch((err: unknown) => this.alertsFailed(err)) : null;
     if (alertsAt !== null) await this.scheduleAlarm(Math.max(Date.now(), alertsAt));
+    if (followAt !== null) await this.scheduleAlarm(Math.max(Date.now(), followAt));
     if (this.buffer.backlog() > 0) await this.scheduleAlarm(Date.now());
     else if (!synced) await this.scheduleAlarm(Date.now() + flushBackoffMs(this.syncFailures));
     // Live: come back at the next minute boundary to close minutes on the wall clock.
@@ -282,7 +374,7 @@ export class EndpointMonitor extends DurableObject<Env> {
   async closeSilentMinutes(now: number): Promise<void> {
     const endpoint = this.endpoint();
     if (!endpoint || !this.detection.isLive(now)) return;
-    const cfg = await this.detection.config(endpoint, now);
+    const [cfg] = await Promise.all([this.detection.config(endpoint, now), this.context.get(endpoint.service, now)]);
     try {
       this.evaluate(endpoint, cfg, now, ALARM_GRACE_MS);
     } catch (err) {
@@ -493,7 +585,7 @@ export class EndpointMonitor extends DurableObject<Env> {
     let result: ReevaluateResult;
     try {
       this.detection.invalidateConfig();
-      const cfg = await this.detection.config(endpoint);
+      const [cfg] = await Promise.all([this.detection.config(endpoint), this.context.get(endpoint.service)]);
       const bindings = { db: this.logsDb, archive: this.env.ARCHIVE };
       result = await reevaluateEndpoint(this.ctx.storage, bindings, source, this.detection, endpoint, cfg, lookbackMinutes);
     } catch (err) {

@@ -122,6 +122,10 @@ export async function publishState(
       signals: JSON.stringify(i.signals),
       figures: JSON.stringify({ at_open: i.figures_at_open, latest: i.figures }),
       explanation: i.explanation,
+      inMaintenance: i.in_maintenance ?? false,
+      maintenanceId: i.maintenance_id ?? null,
+      maintenanceReleasedAt: i.maintenance_released_at ?? null,
+      deploy: i.deploy ? JSON.stringify(i.deploy) : null,
       updatedAt: now,
     };
     const { id: _id, ...update } = row;

@@ -16,7 +16,7 @@ import { downstreamHeaders, isWebSocketUpgrade, upstreamHeaders } from "./header
 import { inspectBody } from "./inspect";
 import { isolateRequestHeaders, isolateResponseHeaders } from "./isolation";
 import { countingStream, meteredBody } from "./meter";
-import { exchangeRecord, type Exchange } from "./record";
+import { exchangeRecord, originVersion, type Exchange } from "./record";
 import { originUrl } from "./target";
 
 class OriginTimeout extends Error {}
@@ -121,7 +121,7 @@ export async function proxyRequest(
   // Only the wait for the response head is bounded: a long download or an event stream goes on.
   disarm();
   const ttfbMs = Date.now() - startedAt;
-  const answered: Exchange = { ...exchange, status: upstream.status, ttfbMs };
+  const answered: Exchange = { ...exchange, status: upstream.status, ttfbMs, version: originVersion(upstream.headers, c.env.PROXY_VERSION_HEADER) };
   const passed = downstreamHeaders(upstream.headers, {
     requestId,
     originBase: new URL(service.origin),

@@ -4,6 +4,7 @@
  */
 import { normaliseRecord, type LogRecord } from "../ingest/record";
 import type { ServiceConfig } from "../services/config";
+import { VERSION } from "../deploys/deploys";
 
 export interface Exchange {
   service: ServiceConfig;
@@ -22,10 +23,28 @@ export interface Exchange {
   clientIp: string | null;
   userAgent: string | null;
   region: string | null;
+  /** The origin's version, from the response header named by PROXY_VERSION_HEADER. */
+  version?: string | null;
   error: string | null;
   clientDisconnected: boolean;
   /** Redact email addresses (env `REDACT_EMAILS`; default true). */
   redactEmails?: boolean;
+}
+
+/**
+ * The origin's version from the response header `headerName` (env `PROXY_VERSION_HEADER`; empty:
+ * not read). A value that is no version (too long, odd characters) is ignored, never the record.
+ */
+export function originVersion(headers: Headers, headerName: string | undefined): string | null {
+  const name = headerName?.trim();
+  if (!name) return null;
+  let value: string | null;
+  try {
+    value = headers.get(name)?.trim() ?? null;
+  } catch {
+    return null; // not a valid header name
+  }
+  return value !== null && VERSION.test(value) ? value : null;
 }
 
 const RETENTION_FOR_LIVE_RECORDS = 24 * 60 * 60 * 1000;
@@ -52,6 +71,7 @@ export function exchangeRecord(x: Exchange, random: () => number = Math.random):
       client_ip: x.clientIp?.slice(0, 64) ?? null,
       user_agent: x.userAgent,
       region: x.region,
+      version: x.version ?? null,
       attributes: x.clientDisconnected ? { client_disconnected: true } : null,
     },
     { now: x.endedAt, retentionMs: RETENTION_FOR_LIVE_RECORDS, newKey: () => crypto.randomUUID(), redactEmails: x.redactEmails ?? true },

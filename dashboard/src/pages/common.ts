@@ -42,6 +42,7 @@ export function incidentItem(i: Incident, now: number): HTMLLIElement {
     " ",
     h("a", { href: formatHash({ page: "incident", id: i.id }) }, `${i.service} ${endpointLabel(i)}`),
     h("span", { class: "muted" }, ` opened ${formatAgo(i.opened_at, now)} (${formatTime(i.opened_at)}), ${span}`),
+    i.in_maintenance ? h("span", { class: "badge badge-maintenance" }, "maintenance") : null,
     h("p", { class: "explanation" }, i.explanation),
   );
 }

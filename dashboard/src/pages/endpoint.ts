@@ -10,7 +10,8 @@ import { badge, h, notice, put } from "../dom";
 import { formatBurn, formatCount, formatMs, formatPercent, formatRate, formatTime } from "../format";
 import type { Mount } from "../page";
 import { endpointApiPath } from "../router";
-import { fromWindow, incidentSpans, mergeHourly, onGrid, parseRange, RANGES, rangeWindow, toColumns, totals, type RangeKey } from "../series";
+import { deployMarkers, fromWindow, incidentSpans, maintenanceBands, mergeHourly, onGrid, parseRange, RANGES, rangeWindow, toColumns, totals, type RangeKey } from "../series";
+import { contextLegend, loadServiceContext } from "./context";
 import { DEFAULT_SLO, errorBudget } from "../slo";
 import type { EndpointDetail, Slo, Summary } from "../types";
 import { endpointLabel, incidentItem, signalsTable } from "./common";
@@ -44,6 +45,7 @@ export const endpointPage: Mount = (ctx) => {
   const head = h("section", { class: "card" });
   const sloBox = h("section", { class: "card", "aria-labelledby": "slo-h" });
   const chartsBox = h("div", { class: "charts" });
+  const contextBox = h("div", { class: "context" });
   const incidentsBox = h("section", { class: "card", "aria-labelledby": "inc-h" });
   const rangeNote = h("p", { class: "muted", "aria-live": "polite" });
   const rangeButtons = (Object.keys(RANGES) as RangeKey[]).map((k) =>
@@ -72,6 +74,7 @@ export const endpointPage: Mount = (ctx) => {
     head,
     h("div", { class: "range", role: "group", "aria-label": "Time range" }, h("span", null, "Range: "), ...rangeButtons, rangeNote),
     sloBox,
+    contextBox,
     chartsBox,
     incidentsBox,
   );
@@ -89,7 +92,12 @@ export const endpointPage: Mount = (ctx) => {
         const { summaries } = await api<{ summaries: Summary[] }>(`/v1/summaries?${params}`, { signal: ctx.signal });
         points = mergeHourly(detail.series.hours, summaries);
       }
-      const grid = onGrid(points, win.from, win.to, step);
+      const context = await loadServiceContext(e.service, win.from, win.to, ctx.signal);
+      const windows = maintenanceBands(context.windows, e, win.from, win.to);
+      const markers = deployMarkers(context.deploys, e.service, win.from, win.to);
+      put(contextBox, contextLegend(windows, markers));
+      // The bucket in progress is left out of the traffic line (only when the range ends now).
+      const grid = onGrid(points, win.from, win.to, step, win.stale ? undefined : now);
       const cols = toColumns(grid, step);
       const sum = totals(grid);
       const state = detail.state;
@@ -157,6 +165,8 @@ export const endpointPage: Mount = (ctx) => {
           ],
           band: band(b?.p95_ms, "p95 baseline"),
           spans,
+          windows,
+          markers,
           summary: `Latest p95 ${formatMs(last(cols.p95))}; p95 baseline ${b?.p95_ms ? `${formatMs(b.p95_ms.low)} to ${formatMs(b.p95_ms.high)}` : "not learnt yet"}.`,
         }),
         timeChart(cols.x, {
@@ -168,6 +178,8 @@ export const endpointPage: Mount = (ctx) => {
           ],
           band: b?.error_rate !== undefined && b.error_rate !== null ? { low: 0, high: b.error_rate * 100, label: "usual 5xx" } : null,
           spans,
+          windows,
+          markers,
           summary: `Latest 5xx rate ${formatPercent((last(cols.rate5xx) ?? NaN) / 100)}, usual ${formatPercent(b?.error_rate)}.`,
         }),
         timeChart(cols.x, {
@@ -176,6 +188,8 @@ export const endpointPage: Mount = (ctx) => {
           lines: [{ label: "req/min", values: cols.rpm, color: "#0f766e" }],
           band: band(b?.requests_per_minute, "expected"),
           spans,
+          windows,
+          markers,
           summary: `Latest ${formatRate(last(cols.rpm))}, expected ${b?.requests_per_minute ? `${formatRate(b.requests_per_minute.low)} to ${formatRate(b.requests_per_minute.high)}` : "not learnt yet"}.`,
         }),
         timeChart(cols.x, {
@@ -183,6 +197,8 @@ export const endpointPage: Mount = (ctx) => {
           unit: "%",
           lines: [{ label: "silent %", values: cols.silentRate, color: "#b45309" }],
           spans,
+          windows,
+          markers,
           summary: `Latest silent-failure rate ${formatPercent((last(cols.silentRate) ?? NaN) / 100)}; ${formatCount(sum.silent)} in range.`,
         }),
       ];

@@ -9,7 +9,8 @@ import { badge, field, h, labelled, notice, put, select } from "../dom";
 import { formatDuration, formatMs, formatPercent, formatRate, formatTime } from "../format";
 import type { Mount } from "../page";
 import { endpointApiPath, endpointHash, formatHash } from "../router";
-import { fromWindow, HOUR, incidentSpans, MINUTE, onGrid, toColumns } from "../series";
+import { deployMarkers, fromWindow, HOUR, incidentSpans, maintenanceBands, MINUTE, onGrid, toColumns } from "../series";
+import { contextLegend, loadServiceContext } from "./context";
 import type { Delivery, EndpointDetail, Figures, Incident } from "../types";
 import { endpointLabel, signalsTable } from "./common";
 
@@ -62,7 +63,7 @@ export const incidentsPage: Mount = (ctx) => {
                   "tr",
                   null,
                   h("td", null, badge(i.severity)),
-                  h("td", null, i.status),
+                  h("td", null, i.status, i.in_maintenance ? h("span", { class: "badge badge-maintenance", title: "opened inside a maintenance window" }, "maintenance") : null),
                   h("td", null, h("a", { href: formatHash({ page: "incident", id: i.id }), class: "incident-link" }, `${i.service} ${endpointLabel(i)}`)),
                   h("td", { class: "time" }, formatTime(i.opened_at)),
                   h("td", null, formatDuration((i.resolved_at ?? now) - i.opened_at)),
@@ -98,6 +99,24 @@ function figuresList(title: string, f: Figures): HTMLElement {
   );
 }
 
+/** What maintenance and deploys say about the incident: held alerts, the deploy it followed. */
+function contextNotes(i: Incident): HTMLElement | null {
+  const notes: HTMLElement[] = [];
+  if (i.in_maintenance) {
+    const released = i.maintenance_released_at ?? null;
+    notes.push(
+      h(
+        "p",
+        { class: "maintenance-note" },
+        h("span", { class: "badge badge-maintenance" }, "in maintenance"),
+        ` Opened inside maintenance window ${i.maintenance_id ?? ""}: recorded without an alert${released !== null ? `; still open when the window ended, alerted at ${formatTime(released)}.` : i.status === "open" ? "; alerted if still open when the window ends." : "; resolved inside the window, never alerted."}`,
+      ),
+    );
+  }
+  if (i.deploy) notes.push(h("p", { class: "deploy-note" }, h("span", { class: "badge badge-deploy" }, "deploy"), ` Deploy ${i.deploy.version} at ${formatTime(i.deploy.at)}${i.deploy.description ? `: ${i.deploy.description}` : ""}.`));
+  return notes.length ? h("div", null, ...notes) : null;
+}
+
 export const incidentPage: Mount = (ctx) => {
   if (ctx.route.page !== "incident") throw new Error("not an incident route");
   const id = ctx.route.id;
@@ -117,9 +136,12 @@ export const incidentPage: Mount = (ctx) => {
       const to = Math.min(end + 30 * MINUTE, Math.max(now, detail.watermark ?? 0));
       const minutesCover = detail.series.minutes.length > 0 && (detail.series.minutes[0]?.start ?? Infinity) <= from && to - from <= 6 * HOUR;
       const step = minutesCover ? MINUTE : HOUR;
-      const grid = onGrid((minutesCover ? detail.series.minutes : detail.series.hours).map(fromWindow), from, to, step);
+      const grid = onGrid((minutesCover ? detail.series.minutes : detail.series.hours).map(fromWindow), from, to, step, now);
       const cols = toColumns(grid, step);
       const spans = incidentSpans([i], from, to);
+      const context = await loadServiceContext(i.service, from, to, ctx.signal);
+      const windows = maintenanceBands(context.windows, i, from, to);
+      const markers = deployMarkers(context.deploys, i.service, from, to);
       charts.forEach((c) => c.destroy());
       charts = [
         timeChart(cols.x, {
@@ -130,6 +152,8 @@ export const incidentPage: Mount = (ctx) => {
             { label: "p95", values: cols.p95, color: "#d97706" },
           ],
           spans,
+          windows,
+          markers,
           summary: "Latency around the incident.",
         }),
         timeChart(cols.x, {
@@ -140,9 +164,11 @@ export const incidentPage: Mount = (ctx) => {
             { label: "silent %", values: cols.silentRate, color: "#b45309" },
           ],
           spans,
+          windows,
+          markers,
           summary: "Error and silent-failure rates around the incident.",
         }),
-        timeChart(cols.x, { title: "Evidence: traffic", unit: "rpm", lines: [{ label: "req/min", values: cols.rpm, color: "#0f766e" }], spans, summary: "Requests per minute around the incident." }),
+        timeChart(cols.x, { title: "Evidence: traffic", unit: "rpm", lines: [{ label: "req/min", values: cols.rpm, color: "#0f766e" }], spans, windows, markers, summary: "Requests per minute around the incident." }),
       ];
       const ai = i.ai_summary;
       put(
@@ -164,7 +190,7 @@ export const incidentPage: Mount = (ctx) => {
           ),
           h("p", null, h("a", { href: endpointHash(i) }, "Open the endpoint's timelines")),
         ),
-        h("section", { class: "card", "aria-labelledby": "why-h" }, h("h2", { id: "why-h" }, "Explanation"), h("p", { class: "explanation" }, i.explanation)),
+        h("section", { class: "card", "aria-labelledby": "why-h" }, h("h2", { id: "why-h" }, "Explanation"), h("p", { class: "explanation" }, i.explanation), contextNotes(i)),
         h(
           "section",
           { class: "card", "aria-labelledby": "ai-h" },
@@ -182,6 +208,7 @@ export const incidentPage: Mount = (ctx) => {
         ),
         h("section", { class: "card", "aria-labelledby": "sig-h" }, h("h2", { id: "sig-h" }, "Signals"), signalsTable(i.signals)),
         h("section", { class: "card two-col" }, figuresList("At opening", i.figures_at_open), figuresList(i.status === "open" ? "Now" : "Last", i.figures)),
+        contextLegend(windows, markers),
         h("div", { class: "charts" }, ...charts.map((c) => c.el)),
         h(
           "section",

@@ -1,0 +1,224 @@
+// End-to-end (issue 16, items 2, 3, 6): the dashboard in Debian's headless Chromium against
+// `npm start` with a fresh state folder. A service gets a maintenance window and a deploy marker,
+// then a latency step 3 minutes after the deploy inside the window: the incident is marked in
+// maintenance, names the deploy, and no alert goes out; the endpoint and incident charts draw the
+// window and the marker (with a text legend); signing in with the read key logs nothing in the
+// console (no failing admin request); the traffic line has no drop to 0 at its right edge.
+// Screenshots go to bench/results/screenshots-markers-<time>/ (printed). Skipped, saying why,
+// when /usr/bin/chromium is absent.
+import assert from "node:assert/strict";
+import { spawn } from "node:child_process";
+import { randomBytes } from "node:crypto";
+import { existsSync, mkdirSync, mkdtempSync, rmSync } from "node:fs";
+import http from "node:http";
+import { tmpdir } from "node:os";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { after, before, describe, test } from "node:test";
+import { childEnv } from "./child-env.mjs";
+
+const CHROMIUM = "/usr/bin/chromium";
+const ROOT = join(dirname(fileURLToPath(import.meta.url)), "..", "..");
+const PORT = 8700 + Math.floor(Math.random() * 80);
+const BASE = `http://127.0.0.1:${PORT}`;
+const SHOTS = join(ROOT, "bench", "results", `screenshots-markers-${new Date().toISOString().replace(/[:.]/g, "-")}`);
+const MINUTE = 60_000;
+const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+const skip = existsSync(CHROMIUM) ? false : `${CHROMIUM} is absent: install Debian's chromium to run this browser test`;
+if (skip) console.log(`# SKIPPED dashboard markers browser test: ${skip}`);
+
+let child;
+let output = "";
+let stateDir;
+let receiver;
+let hooks = 0;
+let browser;
+let page;
+let keys = {};
+let errors = [];
+let deployAt = 0;
+let trafficEnd = 0;
+
+async function api(path, key = keys.read, init = {}) {
+  const res = await fetch(`${BASE}${path}`, { ...init, headers: { Authorization: `Bearer ${key}`, "Content-Type": "application/json", ...init.headers } });
+  assert.ok(res.ok, `${path}: ${res.status} ${await res.clone().text()}`);
+  return res.status === 204 ? null : res.json();
+}
+
+async function until(what, fn, timeoutMs = 30_000) {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await fn();
+    if (value) return value;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await sleep(300);
+  }
+}
+
+function assertNoConsoleErrors(where) {
+  const seen = errors;
+  errors = [];
+  assert.deepEqual(seen, [], `console errors on ${where}`);
+}
+
+async function visit(hash, ready) {
+  await page.goto(`${BASE}/${hash}`);
+  await page.waitForFunction(() => location.hash !== "" && document.querySelector("main")?.dataset.ready === location.hash);
+  if (ready) await page.waitForSelector(ready);
+}
+
+async function shoot(name) {
+  await sleep(300);
+  await page.screenshot({ path: join(SHOTS, `${name}.png`), fullPage: true });
+}
+
+/** Steady traffic on GET /orders/:id, with a latency step for the last `stepMinutes`, up to the minute in progress (none in it). */
+function traffic(total, stepMinutes) {
+  const end = Math.floor(Date.now() / MINUTE) * MINUTE;
+  const start = end - total * MINUTE;
+  const out = [];
+  let seed = 7;
+  const random = () => ((seed = (seed * 16807) % 2147483647) / 2147483647);
+  for (let m = 0; m < total; m++) {
+    const step = m >= total - stepMinutes;
+    for (let i = 0; i < 40; i++) {
+      const base = step ? 400 : 80;
+      out.push({
+        timestamp: start + m * MINUTE + Math.floor((i + random()) * (MINUTE / 40)),
+        service: "shop",
+        method: "GET",
+        path: `/orders/${i}`,
+        route: "/orders/:id",
+        status: random() < 0.002 ? 503 : 200,
+        latency_ms: Math.round(base * Math.exp(0.3 * (random() + random() + random() - 1.5)) * 10) / 10,
+      });
+    }
+  }
+  trafficEnd = end;
+  return { records: out, stepStart: end - stepMinutes * MINUTE };
+}
+
+/** Records of GET /orders/:id in [from, from + MINUTE): `n` of them, slow as in the step. */
+function minuteOf(from, n) {
+  return Array.from({ length: n }, (_, i) => ({ timestamp: from + Math.floor((i * MINUTE) / n), service: "shop", method: "GET", path: `/orders/${i}`, route: "/orders/:id", status: 200, latency_ms: 400 }));
+}
+
+describe("dashboard: maintenance windows and deploy markers in headless Chromium", { skip }, () => {
+  before(
+    async () => {
+      mkdirSync(SHOTS, { recursive: true });
+      stateDir = mkdtempSync(join(tmpdir(), "edge-monitor-e2e-markers-"));
+      receiver = http.createServer((req, res) => {
+        hooks++;
+        req.resume();
+        req.on("end", () => res.end("ok"));
+      });
+      await new Promise((resolve) => receiver.listen(0, "127.0.0.1", resolve));
+      child = spawn("npm", ["start", "--", "--var", "ALLOW_LOOPBACK_ALERT_URLS:true"], {
+        cwd: ROOT,
+        env: childEnv({ PORT: String(PORT), MONITOR_STATE_DIR: stateDir, MONITOR_CRONS: "off" }),
+        stdio: ["ignore", "pipe", "pipe"],
+        detached: true,
+      });
+      child.stdout.on("data", (d) => (output += d));
+      child.stderr.on("data", (d) => (output += d));
+      await until("npm start", () => output.includes("edge-monitor is running at") || child.exitCode !== null, 120_000);
+      assert.equal(child.exitCode, null, `npm start exited:\n${output}`);
+      keys = {
+        ingest: /ingest key: (\S+)/.exec(output)[1],
+        read: /read key: +(\S+)/.exec(output)[1],
+        admin: /admin key: +(\S+)/.exec(output)[1],
+      };
+      const { chromium } = await import("playwright-core");
+      browser = await chromium.launch({ executablePath: CHROMIUM, args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"] });
+      page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
+      page.on("console", (m) => m.type() === "error" && errors.push(m.text()));
+      page.on("pageerror", (e) => errors.push(`uncaught: ${e.message}`));
+      console.log(`# dashboard markers screenshots: ${SHOTS}`);
+    },
+    { timeout: 180_000 },
+  );
+
+  after(async () => {
+    await browser?.close();
+    receiver?.close();
+    if (child && child.exitCode === null) process.kill(-child.pid, "SIGINT");
+    if (stateDir) rmSync(stateDir, { recursive: true, force: true });
+  });
+
+  test("signing in with the read key logs nothing in the console", async () => {
+    await page.goto(`${BASE}/`);
+    await page.fill("#api-key", keys.read);
+    await page.click("form.login button[type=submit]");
+    await page.waitForSelector("#last-updated");
+    assert.match(await page.locator(".role").textContent(), /read key/);
+    assertNoConsoleErrors("the sign-in with the read key");
+  });
+
+  test("a latency step 3 minutes after a deploy, inside a maintenance window: marked, named, not alerted", { timeout: 180_000 }, async () => {
+    await api("/v1/alert-channels", keys.admin, {
+      method: "POST",
+      body: JSON.stringify({ type: "webhook", name: "markers", url: `http://127.0.0.1:${receiver.address().port}/hook`, secret: `whsec_${randomBytes(32).toString("base64")}` }),
+    });
+    const { records, stepStart } = traffic(100, 20);
+    deployAt = stepStart - 3 * MINUTE;
+    await api("/v1/maintenance", keys.admin, { method: "POST", body: JSON.stringify({ service: "shop", starts_at: stepStart - 10 * MINUTE, duration_minutes: 90, reason: "origin migration" }) });
+    await api("/v1/deploys", keys.ingest, { method: "POST", body: JSON.stringify({ service: "shop", version: "v1.42", at: deployAt, description: "checkout rewrite" }) });
+    for (let i = 0; i < records.length; i += 1000) await api("/v1/logs?sync=1", keys.ingest, { method: "POST", body: JSON.stringify(records.slice(i, i + 1000)) });
+    const incident = await until("the latency incident", async () => (await api("/v1/incidents?service=shop")).incidents[0], 60_000);
+    assert.equal(incident.in_maintenance, true);
+    assert.equal(incident.deploy?.version, "v1.42");
+    assert.match(incident.explanation, /Started [3-5] min after deploy v1\.42 of shop\./);
+    await sleep(3000);
+    assert.equal(hooks, 0, "no alert inside the maintenance window");
+  });
+
+  test("the endpoint's charts draw the window and the deploy marker, and the traffic line does not fall to 0 at its edge", async () => {
+    // Live traffic up to now: the last finished minute full (40), the minute in progress with 5 so far.
+    while (Date.now() % MINUTE > 40_000) await sleep(500);
+    const current = Math.floor(Date.now() / MINUTE) * MINUTE;
+    const topUp = [...(current - MINUTE >= trafficEnd ? minuteOf(current - MINUTE, 40) : []), ...minuteOf(current, 5).filter((r) => r.timestamp < Date.now())];
+    for (let t = trafficEnd; t < current - MINUTE; t += MINUTE) topUp.push(...minuteOf(t, 40));
+    await api("/v1/logs?sync=1", keys.ingest, { method: "POST", body: JSON.stringify(topUp) });
+    await visit(`#/endpoints/shop/GET/${encodeURIComponent("/orders/:id")}?range=1h`, "figure.chart canvas");
+    const legend = await page.locator(".chart-context").textContent();
+    assert.match(legend, /Deploys: v1\.42 at /);
+    assert.match(legend, /Maintenance: .*\(maintenance: origin migration\)/);
+    // The drawn canvas holds the marker's violet and the window's blue.
+    const colours = await page.$$eval("figure.chart canvas", (list) =>
+      list.map((c) => {
+        const data = c.getContext("2d").getImageData(0, 0, c.width, c.height).data;
+        let violet = 0;
+        let blue = 0;
+        for (let i = 0; i < data.length; i += 4) {
+          const [r, g, b] = [data[i], data[i + 1], data[i + 2]];
+          if (r > 100 && r < 140 && g > 40 && g < 80 && b > 215) violet++;
+          if (r > 25 && r < 60 && g > 85 && g < 115 && b > 220) blue++;
+        }
+        return { violet, blue };
+      }),
+    );
+    assert.ok(colours.length >= 4, "four charts");
+    for (const c of colours) assert.ok(c.violet > 20 && c.blue > 20, `marker and window drawn: ${JSON.stringify(colours)}`);
+    // The traffic chart's newest value is a full minute (about 40/min), not the minute in progress.
+    const last = await page.evaluate(() => {
+      const rows = [...document.querySelectorAll("figure.chart")].find((f) => f.querySelector("figcaption")?.textContent?.startsWith("Traffic"));
+      return rows?.querySelector("p.sr-only")?.textContent ?? "";
+    });
+    assert.match(last, /Latest (3\d|4\d)(\.\d)?\/min/);
+    await shoot("endpoint-1h");
+    assertNoConsoleErrors("the endpoint page");
+  });
+
+  test("the incident page says it opened in maintenance and after the deploy, and its charts show both", async () => {
+    const incident = (await api("/v1/incidents?service=shop")).incidents[0];
+    await visit(`#/incidents/${encodeURIComponent(incident.id)}`, "figure.chart canvas");
+    assert.match(await page.locator(".maintenance-note").textContent(), /Opened inside maintenance window mnt_/);
+    assert.match(await page.locator(".deploy-note").textContent(), /Deploy v1\.42 at .*checkout rewrite/);
+    assert.match(await page.locator(".chart-context").textContent(), /Deploys: v1\.42/);
+    await shoot("incident");
+    await visit("#/incidents", "table.incidents");
+    assert.match(await page.locator("table.incidents tbody tr").first().textContent(), /maintenance/);
+    assertNoConsoleErrors("the incident pages");
+  });
+});
