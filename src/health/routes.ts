@@ -18,7 +18,7 @@ import { currentD1Size } from "../cost/d1-size";
 import { workerMeter } from "../cost/worker";
 
 /** The newest migration in `migrations/`; a test keeps this in step with the folder. */
-export const LATEST_MIGRATION = "0007_quarantined_endpoints.sql";
+export const LATEST_MIGRATION = "0008_lean_request_logs.sql";
 
 export const VERSION = pkg.version;
 

@@ -161,20 +161,22 @@ SELECT t.*, coalesce(m.buckets, '[]') AS buckets
 FROM totals t LEFT JOIN merged m ON m.service = t.service AND m.method = t.method AND m.route = t.route`;
 
 /**
- * Where a cron run starts: the newest seq (the late-record watermark of a first run) and the
- * oldest timestamp (where a first catch-up starts). Two sub-selects, so each is one index seek.
+ * Where a cron run starts: the newest flush sequence number in `log_hours` (the late-record
+ * watermark of a first run) and the oldest timestamp (where a first catch-up starts; the first
+ * entry of the primary key).
  */
-export const START_SQL = "SELECT (SELECT max(seq) FROM request_logs) AS seq, (SELECT min(timestamp) FROM request_logs) AS oldest";
+export const START_SQL = "SELECT (SELECT max(seq) FROM log_hours) AS seq, (SELECT min(timestamp) FROM request_logs) AS oldest";
 
 /**
- * The hours holding records stored after a seq watermark, in the order they first arrived, one
- * row per hour with the seq range seen in it. Binds: seq, limit. A rowid range scan of what came
- * in since the last run, whatever the records' timestamps.
+ * The hours that received rows from flushes after a sequence-number watermark, in the order of
+ * their last write, from `log_hours` (one row per hour of event time: a small table). Binds:
+ * seq, limit. Every write of an hour gives it a new number, so `first` and `last` are both the
+ * hour's newest and no two hours share one.
  */
 export const LATE_HOURS_SQL = `
-SELECT timestamp / 3600000 AS hour, min(seq) AS first, max(seq) AS last
-FROM request_logs WHERE seq > ?
-GROUP BY hour ORDER BY first LIMIT ?`;
+SELECT hour, seq AS first, seq AS last
+FROM log_hours WHERE seq > ?
+ORDER BY seq LIMIT ?`;
 
 /** One hour of LATE_HOURS_SQL. */
 export interface LateHourRow {
@@ -183,8 +185,8 @@ export interface LateHourRow {
   last: number;
 }
 
-/** The oldest timestamp of the records stored after a seq watermark (null: none). Binds: seq. */
-export const UNSEEN_SQL = "SELECT min(timestamp) AS t FROM request_logs WHERE seq > ?";
+/** The start of the oldest hour written after a sequence-number watermark (null: none). Binds: seq. */
+export const UNSEEN_SQL = "SELECT min(hour) * 3600000 AS t FROM log_hours WHERE seq > ?";
 
 const APDEX_SELECT = `
 SELECT service, method, route,
