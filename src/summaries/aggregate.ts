@@ -19,7 +19,9 @@
  * up to which late records were taken in) is returned with whatever was done, also when some hours failed, so a
  * failure mid-run loses no progress.
  *
- * Counts are of the records stored. Probe results are left out (they are synthetic checks, not
+ * Counts are sums of the stored rows' weights: a row sampled by the service's `raw_logs` setting
+ * stands for `weight` records (src/storage/sampling.ts), so counts are of the full traffic and
+ * percentiles of plain successes come from the sample. Probe results are left out (they are synthetic checks, not
  * traffic, as in the detector). A service whose proxied traffic is sampled
  * (`recording.sample_rate` N) stores one request in N: its counts, bytes and error budget are of
  * those records, about 1/N of the requests, while ratios and percentiles estimate the traffic's.
