@@ -23,7 +23,7 @@ export const services = sqliteTable("services", {
  * range of the summaries, the retention and an unfiltered newest-first page is a key range, and
  * one secondary index for a service's newest-first page. The record key in the primary key makes
  * a re-sent flush a no-op (ON CONFLICT DO NOTHING). drizzle cannot say WITHOUT ROWID: migration
- * 0008 creates the table by hand. `weight` is how many records of the endpoint the row stands
+ * 0008 is written by hand (its snapshot is drizzle-kit's). `weight` is how many records of the endpoint the row stands
  * for (1 unless sampled).
  */
 export const requestLogs = sqliteTable(
