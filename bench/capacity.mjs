@@ -14,6 +14,8 @@
  * storage path: it only reads the meter and the sizes. Results go to bench/results/capacity-*.json.
  * Bounded by --max-seconds; loopback only.
  * Options: --records <n> --proxied <n> --endpoints <n> --hours <n> --clients <n> --max-seconds <s>
+ * --raw-logs all|sampled|auto (the replayed services' `raw_logs.mode`; auto, the default, leaves
+ * them unconfigured) --sample-size <n>.
  */
 import { spawn } from "node:child_process";
 import { createWriteStream, mkdtempSync, readdirSync, rmSync, statSync } from "node:fs";
@@ -43,8 +45,13 @@ const NUMBERS = {
 };
 
 function parseOptions(argv) {
-  const { values } = parseArgs({ args: argv, options: Object.fromEntries(Object.keys(NUMBERS).map((k) => [k, { type: "string" }])) });
-  const opts = {};
+  const options = Object.fromEntries([...Object.keys(NUMBERS), "raw-logs", "sample-size"].map((k) => [k, { type: "string" }]));
+  const { values } = parseArgs({ args: argv, options });
+  const rawLogs = values["raw-logs"] ?? "auto";
+  if (!["all", "sampled", "auto"].includes(rawLogs)) throw new Error("--raw-logs must be all, sampled or auto");
+  const sampleSize = Number(values["sample-size"] ?? 2);
+  if (!Number.isInteger(sampleSize) || sampleSize < 1 || sampleSize > 1000) throw new Error("--sample-size must be an integer in 1..1000");
+  const opts = { rawLogs, sampleSize };
   for (const [name, { default: def, min, max }] of Object.entries(NUMBERS)) {
     const n = values[name] === undefined ? def : Number(values[name]);
     if (!Number.isInteger(n) || n < min || n > max) throw new Error(`--${name} must be an integer in ${min}..${max}`);
@@ -189,6 +196,15 @@ async function main() {
       if (ok) break;
       await sleep(500);
     }
+    const originUrl = `http://127.0.0.1:${origin.address().port}`;
+    if (opts.rawLogs !== "auto") {
+      // The replayed services with the asked raw_logs mode (a service setting needs an origin).
+      const names = [...new Set(Array.from({ length: opts.endpoints }, (_, i) => endpoint(i).service))];
+      for (const name of names) {
+        const body = { origin: originUrl, raw_logs: { mode: opts.rawLogs, sample_size: opts.sampleSize } };
+        await api(`/v1/services/${name}`, { method: "PUT", body: JSON.stringify(body) }, KEYS.admin);
+      }
+    }
     const before = { cost: (await api("/v1/stats")).cost, file: d1FileBytes(stateDir) };
     const rand = prng(13);
     const span = opts.hours * 3_600_000;
@@ -210,7 +226,6 @@ async function main() {
     const ingestSeconds = (Date.now() - t0) / 1000;
 
     // 2. Proxy: a service whose origin is the local Node server, a few routes.
-    const originUrl = `http://127.0.0.1:${origin.address().port}`;
     await api("/v1/services/cap-proxy", { method: "PUT", body: JSON.stringify({ origin: originUrl }) }, KEYS.admin);
     const t1 = Date.now();
     let sentProxy = 0;
@@ -264,6 +279,16 @@ async function main() {
       if (pr.detail?.finished !== false) break;
     }
 
+    // Raw rows left after the prune (the last hour): with the deleted ones, the rows D1 stored.
+    let remaining = 0;
+    let cursor = null;
+    do {
+      const page = await api(`/v1/logs?limit=1000${cursor ? `&cursor=${cursor}` : ""}`);
+      remaining += page.logs.length;
+      cursor = page.next_cursor;
+    } while (cursor);
+    const storedRows = deleted + remaining;
+
     const bytesD1 = (after.cost.d1_size.bytes - before.cost.d1_size.bytes) / records;
     const bytesFile = after.file !== null && before.file !== null ? (after.file - before.file) / records : null;
     const d1Rows = delta("d1_rows_written") / records;
@@ -280,7 +305,9 @@ async function main() {
       perMillion(delta("d1_rows_read"), prices.d1_rows_read_per_million) +
       perMillion(delta("r2_class_a"), prices.r2_class_a_per_million) +
       perMillion(delta("r2_class_b"), prices.r2_class_b_per_million);
-    const retentionUsd = (d1DeleteRows ?? 0) * prices.d1_rows_written_per_million;
+    // Every stored row is deleted by retention once: its delete rows, per record ingested.
+    const d1DeleteRowsPerRecord = ((d1DeleteRows ?? 0) * storedRows) / records;
+    const retentionUsd = d1DeleteRowsPerRecord * prices.d1_rows_written_per_million;
     const maxRate = GB10 / (bytesD1 * 7 * DAY_S);
     const daysUntilFull = Object.fromEntries([10, 100, 1000, 10_000].map((r) => [r, GB10 / (bytesD1 * r * DAY_S)]));
     const result = {
@@ -295,6 +322,9 @@ async function main() {
       sqlite_file_bytes_per_record: bytesFile,
       d1_rows_written_per_record: d1Rows,
       d1_rows_written_per_deleted_record: d1DeleteRows,
+      d1_rows_stored: storedRows,
+      d1_rows_stored_per_record: storedRows / records,
+      d1_rows_written_per_record_with_deletes: d1Rows + d1DeleteRowsPerRecord,
       retention_deleted: deleted,
       do_rows_written_per_record: doRows,
       r2_ops_per_record: r2Ops,
@@ -314,6 +344,8 @@ async function main() {
     console.log(`| local sqlite file bytes per record | ${f(bytesFile, 0)} |`);
     console.log(`| D1 rows written per record (insert) | ${f(d1Rows)} |`);
     console.log(`| D1 rows written per record deleted by retention | ${f(d1DeleteRows)} (${deleted} deleted) |`);
+    console.log(`| D1 rows stored per record (raw_logs ${opts.rawLogs}) | ${f(storedRows / records, 3)} |`);
+    console.log(`| D1 rows written per record, insert and retention delete | ${f(d1Rows + d1DeleteRowsPerRecord)} |`);
     console.log(`| Durable Object rows written per record | ${f(doRows)} |`);
     console.log(`| R2 operations per record | ${f(r2Ops)} |`);
     console.log(`| $ per million records, batch ingest | ${f(batchUsd)} (with retention deletes ${f(batchUsd + retentionUsd)}) |`);

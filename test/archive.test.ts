@@ -36,7 +36,7 @@ function logRow(service: string, timestamp: number): LogRow {
 
 /** Rows of D1 for a service, in (timestamp, seq) order, as retention reads them. */
 function storedRows(service: string): Promise<RawLog[]> {
-  return drizzle(env.DB).select().from(requestLogs).where(eq(requestLogs.service, service)).orderBy(asc(requestLogs.timestamp), asc(requestLogs.seq)).all();
+  return drizzle(env.DB).select().from(requestLogs).where(eq(requestLogs.service, service)).orderBy(asc(requestLogs.timestamp), asc(requestLogs.recordKey)).all();
 }
 
 /** Reads one call: the records and the summary line. */
@@ -155,15 +155,15 @@ describe("GET /v1/archive/logs", () => {
     expect(unknown.summary).toMatchObject({ next_cursor: null, records: 0 });
   });
 
-  it("ignores unknown fields (a later weight) and skips lines that are not rows", async () => {
+  it("reads the weight, ignores unknown fields and skips lines that are not rows", async () => {
     const service = "arch-extra";
     const line = { seq: 1, record_key: "extra-1", timestamp: T0 + 5, received_at: T0 + 6, service, method: "GET", route: "/x", path: "/x", status: 500, latency_ms: 3, weight: 12.5 };
     const body = await gzip(`${JSON.stringify(line)}\nnot json\n{"a":1}\n`);
     await env.ARCHIVE.put(`${hourPrefix(service, T0)}.ndjson.gz`, body);
     const { records, summary } = await read(`service=${service}&from=${T0}&to=${T0 + HOUR}`);
     expect(records).toHaveLength(1);
-    expect(records[0]).toMatchObject({ log_id: "extra-1", status: 500, error: null });
-    expect(records[0]).not.toHaveProperty("weight");
+    expect(records[0]).toMatchObject({ log_id: "extra-1", status: 500, error: null, weight: 12.5 });
+    expect(records[0]).not.toHaveProperty("seq");
     expect(summary.skipped_lines).toBe(2);
   });
 

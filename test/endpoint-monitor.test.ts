@@ -2,7 +2,7 @@ import { env, evictDurableObject, runDurableObjectAlarm, runInDurableObject } fr
 import { describe, expect, it } from "vitest";
 import { normaliseRecord, type LogRecord } from "../src/ingest/record";
 import type { EndpointMonitor } from "../src/monitor/endpoint-monitor";
-import { countLogs, endpointStub, record } from "./helpers";
+import { countLogs, endpointStub, record, storeAllRawLogs } from "./helpers";
 
 function records(service: string, n: number, overrides: Record<string, unknown> = {}): LogRecord[] {
   const ctx = { now: Date.now(), retentionMs: 7 * 86_400_000, newKey: () => crypto.randomUUID() };
@@ -89,6 +89,7 @@ describe("EndpointMonitor", () => {
   });
 
   it("keeps records through a D1 outage, quarantines nothing, and lands every one exactly once", async () => {
+    await storeAllRawLogs("do-fault");
     const stub = endpointStub("do-fault", "GET", "/orders");
     const fault = faultyD1(env.DB);
     fault.state.down = true;

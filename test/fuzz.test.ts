@@ -67,7 +67,7 @@ async function snapshot(): Promise<unknown> {
   const ids = kept.channels.map(() => "?").join(",");
   const api = async (path: string) => (await getJson<unknown>(path, ADMIN_KEY)).body;
   return {
-    logs: await rows("SELECT * FROM request_logs WHERE service = ? ORDER BY seq", KEPT_LOGS),
+    logs: await rows("SELECT * FROM request_logs WHERE service = ? ORDER BY timestamp, record_key", KEPT_LOGS),
     services: await rows("SELECT * FROM services WHERE name IN (?, ?) ORDER BY name", KEPT_SERVICE, KEPT_LOGS),
     channels: await rows(`SELECT * FROM alert_channels WHERE id IN (${ids}) ORDER BY id`, ...kept.channels),
     detection: await rows("SELECT * FROM detection_settings WHERE service = ?", KEPT_SERVICE),

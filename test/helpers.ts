@@ -69,3 +69,16 @@ export async function eventually(check: () => Promise<boolean>, ms = 5000): Prom
   }
   throw new Error("condition not met in time");
 }
+
+/**
+ * Gives `service` the `raw_logs` mode `all` (through the services API, with a placeholder origin):
+ * for tests about something else that count every record among the D1 rows.
+ */
+export async function storeAllRawLogs(service: string): Promise<void> {
+  const res = await call(`/v1/services/${service}`, {
+    method: "PUT",
+    headers: { Authorization: `Bearer ${ADMIN_KEY}`, "Content-Type": "application/json" },
+    body: JSON.stringify({ origin: "https://origin.example", raw_logs: { mode: "all" } }),
+  });
+  if (!res.ok) throw new Error(`PUT /v1/services/${service}: ${res.status} ${await res.text()}`);
+}

@@ -1,7 +1,7 @@
 import { createExecutionContext, env, waitOnExecutionContext } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import worker from "../src/index";
-import { BASE, INGEST_KEY, countLogs, endpointStub, eventually, flushAll, getJson, postLogs, record } from "./helpers";
+import { BASE, INGEST_KEY, countLogs, endpointStub, eventually, flushAll, getJson, postLogs, record, storeAllRawLogs } from "./helpers";
 
 type IngestBody = { accepted: number; rejected: { index: number; errors: string[] }[]; stored?: number };
 type ErrorBody = { error: { code: string; message: string; details?: unknown } };
@@ -113,6 +113,7 @@ describe("POST /v1/logs", () => {
     expect(res2.status).toBe(413);
     expect(((await res2.json()) as ErrorBody).error.code).toBe("too_many_records");
 
+    await storeAllRawLogs("thousand");
     const exactly = Array.from({ length: 1000 }, (_, i) => record("thousand", { id: `t-${i}` }));
     const res3 = await postLogs(exactly, { sync: true });
     expect(res3.status).toBe(202);
@@ -284,6 +285,7 @@ describe("POST /v1/logs", () => {
       region: "weur",
       attributes: { plan: "pro", retries: 0, beta: true },
       source: "ingest",
+      weight: 1,
     });
     expect(Math.abs(Number(log.received_at) - Date.now())).toBeLessThan(60_000);
   });

@@ -50,7 +50,7 @@ interface LogRow {
 
 async function logsOf(service: string): Promise<LogRow[]> {
   await flushAll();
-  const { results } = await env.DB.prepare("SELECT * FROM request_logs WHERE service = ? ORDER BY seq").bind(service).all<LogRow>();
+  const { results } = await env.DB.prepare("SELECT * FROM request_logs WHERE service = ? ORDER BY timestamp, record_key").bind(service).all<LogRow>();
   return results;
 }
 

@@ -42,7 +42,7 @@ describe("POST /v1/control/re-evaluate?source=archive", () => {
     const incidentsAfterD1 = await incidentIds(service);
 
     // Archive every row with the real writer: the first hour in two parts, one object twice.
-    const rows = await drizzle(env.DB).select().from(requestLogs).where(eq(requestLogs.service, service)).orderBy(asc(requestLogs.timestamp), asc(requestLogs.seq)).all();
+    const rows = await drizzle(env.DB).select().from(requestLogs).where(eq(requestLogs.service, service)).orderBy(asc(requestLogs.timestamp), asc(requestLogs.recordKey)).all();
     expect(rows.length).toBe(records.length);
     const groups = groupByServiceHour(rows);
     const [first, ...rest] = groups;

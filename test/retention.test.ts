@@ -60,15 +60,9 @@ async function logKeys(): Promise<string[]> {
   return results.map((r) => r.record_key);
 }
 
-async function seqOf(keys: string[]): Promise<Map<string, number>> {
-  const { results } = await env.DB.prepare("SELECT record_key, seq FROM request_logs").all<{ record_key: string; seq: number }>();
-  const all = new Map(results.map((r) => [r.record_key, r.seq]));
-  return new Map(keys.map((k) => [k, all.get(k) ?? -1]));
-}
-
 /** The archived line a row must become: stored columns by SQL name, booleans as booleans. */
-function expectedLine(row: LogRow, seq: number): Record<string, unknown> {
-  const line: Record<string, unknown> = { seq, ...Object.fromEntries(LOG_COLUMNS.map((c, i) => [c, row[i]])) };
+function expectedLine(row: LogRow): Record<string, unknown> {
+  const line: Record<string, unknown> = { ...Object.fromEntries(LOG_COLUMNS.map((c, i) => [c, row[i]])), weight: row[23] ?? 1 };
   line.response_empty = line.response_empty === 1;
   line.inconsistent = line.inconsistent === 1;
   return line;
@@ -117,7 +111,7 @@ async function setAggregateCursor(cursor: { hour: number; seq?: number }): Promi
 }
 
 beforeEach(async () => {
-  await env.DB.batch(["request_logs", "incidents", "summaries", "job_runs"].map((t) => env.DB.prepare(`DELETE FROM ${t}`)));
+  await env.DB.batch(["request_logs", "log_hours", "incidents", "summaries", "job_runs"].map((t) => env.DB.prepare(`DELETE FROM ${t}`)));
   const keys = await archiveKeys();
   if (keys.length > 0) await bucket().delete(keys);
 });
@@ -173,7 +167,7 @@ describe("prune without an archive", () => {
 });
 
 describe("prune and the aggregation", () => {
-  const maxSeq = async () => (await env.DB.prepare("SELECT max(seq) AS s FROM request_logs").first<{ s: number }>())?.s ?? 0;
+  const maxSeq = async () => (await env.DB.prepare("SELECT max(seq) AS s FROM log_hours").first<{ s: number }>())?.s ?? 0;
 
   it("stops an explicit cutoff at the aggregation's progress and says so; the default retention applies as is", async () => {
     const rows = [logRow("gone", NOW - 5 * HOUR), logRow("gone", NOW - 3 * HOUR - 1), logRow("kept", NOW - 3 * HOUR), logRow("kept", NOW - 2 * HOUR)];
@@ -244,7 +238,6 @@ describe("prune with the R2 archive", () => {
     ] as const;
     const fresh = [logRow("shop", RAW_CUTOFF), logRow("auth", NOW - HOUR)];
     await insertLogs([...old, ...fresh]);
-    const seqs = await seqOf(old.map((r) => r[0]));
 
     const { rows, detail } = await run(env);
 
@@ -255,7 +248,7 @@ describe("prune with the R2 archive", () => {
       "raw/shop/2026/07/01/14.ndjson.gz",
       `raw/shop/2026/07/08/${lastHour}.ndjson.gz`,
     ]);
-    const line = (r: LogRow) => expectedLine(r, seqs.get(r[0]) ?? -1);
+    const line = (r: LogRow) => expectedLine(r);
     expect(await readArchive("raw/shop/2026/07/01/13.ndjson.gz")).toEqual([line(old[0]), line(old[1])]);
     expect(await readArchive("raw/auth/2026/07/01/13.ndjson.gz")).toEqual([line(old[2])]);
     expect(await readArchive("raw/shop/2026/07/01/14.ndjson.gz")).toEqual([line(old[3])]);
@@ -277,22 +270,21 @@ describe("prune with the R2 archive", () => {
     const late = logRow("shop", h + 40 * 60_000);
     const later = logRow("shop", h + 50 * 60_000);
     await insertLogs([early, late, later]);
-    const seqs = await seqOf([early[0], late[0], later[0]]);
 
     // The first run's cutoff falls inside the hour: only the early row goes.
     await run(env, { olderThanMs: NOW - (h + 30 * 60_000) });
     // A crashed run left objects at both the hour key and the next part key of `late`.
-    const partKey = `raw/shop/2026/07/02/09.${seqs.get(late[0])}.ndjson.gz`;
+    const partKey = `raw/shop/2026/07/02/09.${late[1]}.ndjson.gz`;
     await bucket().put(partKey, "left by a crashed run");
     const { detail } = await run(env);
 
     const keys = await archiveKeys();
     expect(keys).toHaveLength(3);
-    expect(await readArchive("raw/shop/2026/07/02/09.ndjson.gz")).toEqual([expectedLine(early, seqs.get(early[0]) ?? -1)]);
+    expect(await readArchive("raw/shop/2026/07/02/09.ndjson.gz")).toEqual([expectedLine(early)]);
     expect(await (await bucket().get(partKey))?.text()).toBe("left by a crashed run");
-    const unique = keys.find((k) => k !== partKey && k.startsWith(`raw/shop/2026/07/02/09.${seqs.get(late[0])}.`));
+    const unique = keys.find((k) => k !== partKey && k.startsWith(`raw/shop/2026/07/02/09.${late[1]}.`));
     expect(unique).toBeDefined();
-    expect(await readArchive(unique ?? "")).toEqual([late, later].map((r) => expectedLine(r, seqs.get(r[0]) ?? -1)));
+    expect(await readArchive(unique ?? "")).toEqual([late, later].map((r) => expectedLine(r)));
     expect(detail.raw_logs).toMatchObject({ deleted: 2, finished: true });
     expect(await logKeys()).toEqual([]);
   });
@@ -365,7 +357,6 @@ describe("chunks and deadline", () => {
   it("archives chunk by chunk: every row exactly once across the objects", async () => {
     const rows = oldRows();
     await insertLogs(rows);
-    const seqs = await seqOf(rows.map((r) => r[0]));
     const first = await run(env, { deadline: Date.now() - 1 });
     expect(first.detail.raw_logs).toMatchObject({ deleted: PRUNE_CHUNK_ROWS, archived_rows: PRUNE_CHUNK_ROWS, finished: false });
     expect(await logKeys()).toHaveLength(total - PRUNE_CHUNK_ROWS);
@@ -373,14 +364,14 @@ describe("chunks and deadline", () => {
     expect(second.detail.raw_logs).toMatchObject({ deleted: total - PRUNE_CHUNK_ROWS, finished: true });
     expect(await logKeys()).toEqual([]);
 
-    const archived: number[] = [];
+    const archived: string[] = [];
     for (const key of await archiveKeys()) {
       const lines = await readArchive(key);
       const service = key.split("/")[1];
       const hourStart = (l: Record<string, unknown>) => Math.floor((l.timestamp as number) / HOUR) * HOUR;
       expect(lines.every((l) => l.service === service && key.startsWith(`${hourPrefix(service ?? "", hourStart(l))}.`))).toBe(true);
-      archived.push(...lines.map((l) => l.seq as number));
+      archived.push(...lines.map((l) => l.record_key as string));
     }
-    expect(archived.sort((a, b) => a - b)).toEqual([...seqs.values()].sort((a, b) => a - b));
+    expect(archived.sort()).toEqual(rows.map((r) => r[0]).sort());
   });
 });

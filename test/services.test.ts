@@ -27,6 +27,7 @@ describe("services admin API", () => {
       hostnames: [],
       timeout_ms: 30_000,
       recording: { enabled: true, sample_rate: 1 },
+      raw_logs: { mode: "auto", sample_size: 2 },
       probes: [],
       source: "api",
     });

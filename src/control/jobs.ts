@@ -22,6 +22,7 @@ import { storageState } from "../ingest/storage-state";
 import { aggregate } from "../summaries/aggregate";
 import { loadSwitches, setSwitches } from "./switches";
 import { currentD1Size } from "../cost/d1-size";
+import { rawLogsState } from "../storage/policy";
 import { meteredEnv, workerMeter } from "../cost/worker";
 
 export const aggregateQuery = z
@@ -61,6 +62,7 @@ export const jobsApp = new Hono<AppEnv>()
       loadSwitches(c.env.DB),
       probeStatus(c.env.DB),
     ]);
+    const size = await currentD1Size(c.env.DB, workerMeter, c.env.D1_MAX_BYTES);
     return c.json({
       jobs: jobs.map((j) => ({
         job: j.job,
@@ -82,6 +84,8 @@ export const jobsApp = new Hono<AppEnv>()
       switches: switchesNow,
       probes,
       // D1's size against D1_MAX_BYTES (ok, high from 80%, full at it).
-      d1_size: await currentD1Size(c.env.DB, workerMeter, c.env.D1_MAX_BYTES),
+      d1_size: size,
+      // Raw rows to D1: "normal", "sampling_harder" (past 80%: one plain success per endpoint and minute), "stopped" (at the cap).
+      raw_logs: rawLogsState(size.state),
     });
   });

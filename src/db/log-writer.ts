@@ -5,8 +5,8 @@
  * endpoint Durable Object buffers that text as is, and the flush sends a whole batch to D1 as
  * one bound JSON array read with `json_each`. Two bound parameters whatever the batch size (D1
  * allows 100), and no re-serialisation between buffer and D1. Positional extraction is cheaper
- * than `->> '$.name'`, which re-parses the object for every column. `INSERT OR IGNORE` on the
- * unique record key makes a re-sent batch (a retry after a crash or a failed mark) store each
+ * than `->> '$.name'`, which re-parses the object for every column. `ON CONFLICT DO NOTHING` on the
+ * primary key (timestamp, record key) makes a re-sent batch (a retry after a crash or a failed mark) store each
  * record once.
  *
  * This hot-path statement is written against the D1 API directly: an INSERT ... SELECT over
@@ -45,6 +45,8 @@ export const LOG_COLUMNS = [
   "source",
   // Columns are only ever appended: rows buffered by an older version stay readable.
   "inconsistent",
+  // How many records the row stands for (src/storage/sampling.ts); appended by the flush.
+  "weight",
 ] as const;
 
 export type LogRow = [
@@ -71,6 +73,7 @@ export type LogRow = [
   string | null,
   string,
   0 | 1,
+  number?,
 ];
 
 /** Positions of the row fields the Durable Object reads back. */
@@ -107,13 +110,22 @@ export function toLogRow(r: LogRecord): LogRow {
 }
 
 // Columns a row of an older layout lacks read as NULL: give them their defaults.
-const ROW_DEFAULTS: Partial<Record<(typeof LOG_COLUMNS)[number], string>> = { inconsistent: "0" };
+const ROW_DEFAULTS: Partial<Record<(typeof LOG_COLUMNS)[number], string>> = { inconsistent: "0", weight: "1" };
 // ON CONFLICT on the record key only: a duplicate is skipped, any other constraint failure is an
 // error (OR IGNORE would skip it silently and the batch would be marked flushed).
 const INSERT_LOGS = `INSERT INTO request_logs (${LOG_COLUMNS.join(", ")})
   SELECT ${LOG_COLUMNS.map((c, i) => (ROW_DEFAULTS[c] ? `coalesce(value ->> ${i}, ${ROW_DEFAULTS[c]})` : `value ->> ${i}`)).join(", ")}
   FROM json_each(?1) WHERE true
-  ON CONFLICT (record_key) DO NOTHING`;
+  ON CONFLICT (timestamp, record_key) DO NOTHING`;
+// One row per hour of event time the batch touches, each stamped with a new sequence number
+// (one up per hour written, in hour order): the summaries find the hours that received rows since
+// their last run from this small table. Nothing when the insert before it in the batch stored no
+// row (changes(): a re-sent batch).
+const MARK_HOURS = `INSERT INTO log_hours (hour, seq)
+  SELECT hour, (SELECT coalesce(max(seq), 0) FROM log_hours) + row_number() OVER (ORDER BY hour)
+  FROM (SELECT DISTINCT CAST(value ->> ${LOG_COLUMNS.indexOf("timestamp")} AS INTEGER) / 3600000 AS hour FROM json_each(?1) WHERE changes() > 0)
+  WHERE true
+  ON CONFLICT (hour) DO UPDATE SET seq = excluded.seq`;
 const INSERT_SERVICES = `INSERT OR IGNORE INTO services (name, first_seen_at)
   SELECT DISTINCT value ->> ${LOG_COLUMNS.indexOf("service")}, ?2 FROM json_each(?1)`;
 
@@ -124,11 +136,11 @@ export function utf8Bytes(text: string): number {
 }
 
 /**
- * Inserts rows (each the JSON text of a `LogRow`) and their services in one D1 batch, which D1
- * runs as a transaction: either every row is committed or none.
+ * Inserts rows (each the JSON text of a `LogRow`), their services and the hours they touch in
+ * one D1 batch, which D1 runs as a transaction: either every row is committed or none.
  */
 export async function writeLogBatch(db: D1Database, rowJson: readonly string[], now: number): Promise<void> {
   if (rowJson.length === 0) return;
   const payload = `[${rowJson.join(",")}]`;
-  await db.batch([db.prepare(INSERT_SERVICES).bind(payload, now), db.prepare(INSERT_LOGS).bind(payload)]);
+  await db.batch([db.prepare(INSERT_SERVICES).bind(payload, now), db.prepare(INSERT_LOGS).bind(payload), db.prepare(MARK_HOURS).bind(payload)]);
 }

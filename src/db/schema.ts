@@ -16,12 +16,20 @@ export const services = sqliteTable("services", {
   updatedAt: integer("updated_at"),
 });
 
-/** Raw request logs (fact table). */
+/**
+ * Raw request logs (fact table): the evidence and a weighted sample of plain successes
+ * (src/storage/sampling.ts). Lean on purpose, since every index costs a row written per insert
+ * and per retention delete: a WITHOUT ROWID table keyed by (timestamp, record_key), so the time
+ * range of the summaries, the retention and an unfiltered newest-first page is a key range, and
+ * one secondary index for a service's newest-first page. The record key in the primary key makes
+ * a re-sent flush a no-op (ON CONFLICT DO NOTHING). drizzle cannot say WITHOUT ROWID: migration
+ * 0008 is written by hand (its snapshot is drizzle-kit's). `weight` is how many records of the endpoint the row stands
+ * for (1 unless sampled).
+ */
 export const requestLogs = sqliteTable(
   "request_logs",
   {
-    seq: integer("seq").primaryKey(),
-    recordKey: text("record_key").notNull().unique(),
+    recordKey: text("record_key").notNull(),
     timestamp: integer("timestamp").notNull(),
     receivedAt: integer("received_at").notNull(),
     service: text("service").notNull(),
@@ -29,7 +37,7 @@ export const requestLogs = sqliteTable(
     route: text("route").notNull(),
     path: text("path").notNull(),
     status: integer("status").notNull(),
-    /** 1..5 for 1xx..5xx: a status-class filter is an equality on an index, read in time order. */
+    /** 1..5 for 1xx..5xx (virtual: costs no byte and no write). */
     statusClass: integer("status_class").generatedAlwaysAs(sql`status / 100`, { mode: "virtual" }),
     latencyMs: real("latency_ms").notNull(),
     ttfbMs: real("ttfb_ms"),
@@ -46,17 +54,20 @@ export const requestLogs = sqliteTable(
     region: text("region"),
     attributes: text("attributes"),
     source: text("source").notNull().default(sql`'ingest'`),
+    weight: real("weight").notNull().default(1),
   },
-  (t) => [
-    // Every index ends in the timestamp (and, implicitly, seq) so that newest-first keyset
-    // pages are read in index order without a sort.
-    index("idx_logs_time").on(t.timestamp),
-    index("idx_logs_status_time").on(t.status, t.timestamp),
-    index("idx_logs_status_class_time").on(t.statusClass, t.timestamp),
-    index("idx_logs_service_time").on(t.service, t.timestamp),
-    index("idx_logs_service_route_method_time").on(t.service, t.route, t.method, t.timestamp),
-  ],
+  (t) => [primaryKey({ columns: [t.timestamp, t.recordKey] }), index("idx_logs_service_time").on(t.service, t.timestamp)],
 );
+
+/**
+ * The hours of event time that received raw rows, with the sequence number of the last flush
+ * that wrote into each (a counter, one up per flush): the summaries' late-record watermark, now
+ * that the raw table has no rowid. One row written per flush and hour.
+ */
+export const logHours = sqliteTable("log_hours", {
+  hour: integer("hour").primaryKey(),
+  seq: integer("seq").notNull(),
+});
 
 /**
  * Incidents, written by the endpoint Durable Objects (which own their state machine) and read by

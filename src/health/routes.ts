@@ -15,10 +15,11 @@ import { admissionSettings } from "../monitor/route-admission";
 import { DEFAULT_MAX_ROUTES } from "../monitor/service-registry";
 import { serviceDirectory } from "../services/store";
 import { currentD1Size } from "../cost/d1-size";
+import { rawLogsState } from "../storage/policy";
 import { workerMeter } from "../cost/worker";
 
 /** The newest migration in `migrations/`; a test keeps this in step with the folder. */
-export const LATEST_MIGRATION = "0008_maintenance_deploys.sql";
+export const LATEST_MIGRATION = "0009_lean_request_logs.sql";
 
 export const VERSION = pkg.version;
 
@@ -82,6 +83,7 @@ async function capsStatus(env: Env, waitUntil: (p: Promise<unknown>) => void, na
 export const healthApp = new Hono<AppEnv>()
   .get("/", async (c) => {
     const storage = storageState();
+    const size = await currentD1Size(c.env.DB, workerMeter, c.env.D1_MAX_BYTES);
     return c.json({
       // "degraded": D1 refuses writes for capacity; records are kept in the endpoint objects meanwhile.
       status: storage.storage === "full" ? "degraded" : "ok",
@@ -95,7 +97,9 @@ export const healthApp = new Hono<AppEnv>()
       switches_known: switchesKnown(),
       caps: await capsStatus(c.env, (p) => c.executionCtx.waitUntil(p), await mayReadNames(c.env, c.req.header("Authorization"))),
       // D1's size against D1_MAX_BYTES (ok, high from 80%, full at it; unknown: never measured).
-      d1_size: await currentD1Size(c.env.DB, workerMeter, c.env.D1_MAX_BYTES),
+      d1_size: size,
+      // Raw rows to D1: "normal", "sampling_harder" (past 80%: one plain success per endpoint and minute), "stopped" (at the cap).
+      raw_logs: rawLogsState(size.state),
     });
   })
   .get("/live", (c) => c.json({ status: "ok" }))

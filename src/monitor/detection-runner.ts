@@ -96,6 +96,11 @@ export class DetectionRunner {
     }
   }
 
+  /** The endpoint's latency objective under `cfg`: the learnt one once there is one. */
+  latencyObjectiveMs(cfg: DetectionConfig): number {
+    return withObjective(cfg, this.engineState().detectors.objective).slo.latency_ms;
+  }
+
   /** Forgets cached settings (after they changed). */
   invalidateConfig(): void {
     this.settings = null;

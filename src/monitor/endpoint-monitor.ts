@@ -40,6 +40,10 @@ import { coveringWindow } from "../maintenance/windows";
 import { addCounts, countsFrom, CostMeter, type CostCounts } from "../cost/counts";
 import { meteredD1 } from "../cost/d1";
 import { meteredSql, type MeteredSql } from "../cost/sql-storage";
+import { currentD1Size } from "../cost/d1-size";
+import { serviceDirectory } from "../services/store";
+import { ALL_RECORDS, samplingPolicy } from "../storage/policy";
+import type { SamplingPolicy } from "../storage/sampling";
 
 export type { EndpointStats, EndpointDetail, ReevaluateResult, QuarantinedRecord };
 export { DEDUP_WINDOW_MS } from "./record-buffer";
@@ -382,14 +386,27 @@ export class EndpointMonitor extends DurableObject<Env> {
     }
   }
 
+  /** Which records of a flush get a raw row in D1: the service's `raw_logs`, the endpoint's latency objective, D1's size. */
+  private async samplingPolicy(): Promise<SamplingPolicy | null> {
+    const endpoint = this.endpoint();
+    if (!endpoint) return ALL_RECORDS;
+    const [directory, size, cfg] = await Promise.all([
+      serviceDirectory(this.env).catch(() => null),
+      currentD1Size(this.logsDb, this.meter, this.env.D1_MAX_BYTES),
+      this.detection.config(endpoint),
+    ]);
+    return samplingPolicy(directory?.byName.get(endpoint.service)?.raw_logs, this.detection.latencyObjectiveMs(cfg), size.state);
+  }
+
   /** Flushes until the buffer is empty or the budget is spent; false when D1 failed (a retry is scheduled). */
   private async flush(): Promise<boolean> {
     const started = Date.now();
+    const policy = this.buffer.backlog() > 0 ? await this.samplingPolicy() : ALL_RECORDS;
     while (Date.now() - started < FLUSH_BUDGET_MS) {
       const batch = this.buffer.nextBatch();
       if (batch.keys.length === 0) break;
       const failuresSoFar = Number(this.store.get("consecutive_flush_failures") ?? 0);
-      const outcome = await flushBatch(this.logsDb, batch, Date.now(), failuresSoFar);
+      const outcome = await flushBatch(this.logsDb, batch, Date.now(), failuresSoFar, policy);
       if (outcome.kind === "failed") {
         const failures = failuresSoFar + 1;
         const retryIn = flushBackoffMs(failures);

@@ -5,9 +5,15 @@
  * the row's fault and never quarantine anything: D1 being down (every row fails and D1 does not
  * answer a probe) and D1 being full (a capacity error: D1 still answers reads, so the probe
  * cannot tell; the message can). Both leave the records buffered for a later try.
+ *
+ * Only the rows the sampling policy picks (src/storage/sampling.ts) go to D1, each with its
+ * weight; the others are done once the batch is. A failed batch is retried whole: the bottom-k
+ * choice picks the same rows with the same weights again.
  */
 import { isCapacityError } from "../db/capacity";
-import { writeLogBatch } from "../db/log-writer";
+import { LOG_COLUMNS, writeLogBatch, type LogRow } from "../db/log-writer";
+import { ALL_RECORDS } from "../storage/policy";
+import { selectForD1, type SampledRecord, type SamplingPolicy } from "../storage/sampling";
 
 /** Consecutive failures of a batch after which its rows are tried one by one. */
 export const ISOLATE_AFTER_FAILURES = 3;
@@ -40,6 +46,53 @@ async function d1Answers(db: D1Database): Promise<boolean> {
   }
 }
 
+const at = (name: (typeof LOG_COLUMNS)[number]) => LOG_COLUMNS.indexOf(name);
+const [KEY, TS, STATUS, LATENCY, ERROR, EMPTY, SOURCE, INCONSISTENT, WEIGHT] = (
+  ["record_key", "timestamp", "status", "latency_ms", "error", "response_empty", "source", "inconsistent", "weight"] as const
+).map(at);
+
+interface BatchRow extends SampledRecord {
+  index: number;
+  row: LogRow;
+}
+
+function toSampled(body: string, index: number): BatchRow {
+  const row = JSON.parse(body) as LogRow;
+  const get = (i: number | undefined) => row[i ?? 0];
+  return {
+    index,
+    row,
+    key: String(get(KEY)),
+    timestamp: Number(get(TS)),
+    status: Number(get(STATUS)),
+    latency_ms: Number(get(LATENCY)),
+    error: (get(ERROR) as string | null) ?? null,
+    response_empty: get(EMPTY) === 1,
+    inconsistent: get(INCONSISTENT) === 1,
+    source: String(get(SOURCE)),
+  };
+}
+
+/**
+ * The part of `batch` that goes to D1 under `policy` (null: none), each body carrying its weight,
+ * and the keys left out. Every record in `all` mode, unparsed.
+ */
+export function chooseRows(batch: Batch, policy: SamplingPolicy | null): { chosen: Batch; left: string[] } {
+  if (policy === null) return { chosen: { keys: [], bodies: [] }, left: [...batch.keys] };
+  if (policy.mode === "all") return { chosen: batch, left: [] };
+  const { kept } = selectForD1(batch.bodies.map(toSampled), policy);
+  const chosen: Batch = { keys: [], bodies: [] };
+  const taken = new Set<number>();
+  for (const { record, weight } of kept.sort((a, b) => a.record.index - b.record.index)) {
+    taken.add(record.index);
+    chosen.keys.push(batch.keys[record.index] ?? record.key);
+    const weighted = [...record.row] as unknown[];
+    weighted[WEIGHT ?? LOG_COLUMNS.length - 1] = weight;
+    chosen.bodies.push(weight === 1 ? (batch.bodies[record.index] ?? "") : JSON.stringify(weighted));
+  }
+  return { chosen, left: batch.keys.filter((_, i) => !taken.has(i)) };
+}
+
 /** Tries each row on its own: rows D1 takes are written, rows it refuses are poisoned, unless D1 is full. */
 export async function writeRowByRow(db: D1Database, batch: Batch, now: number): Promise<FlushOutcome> {
   const written: string[] = [];
@@ -58,18 +111,23 @@ export async function writeRowByRow(db: D1Database, batch: Batch, now: number): 
   return { kind: "isolated", written, poisoned };
 }
 
-/** Writes `batch` to D1; `failuresSoFar` is how often this endpoint's flush failed in a row before. */
-export async function flushBatch(db: D1Database, batch: Batch, now: number, failuresSoFar: number): Promise<FlushOutcome> {
+/**
+ * Writes the rows of `batch` that `policy` picks to D1 (every row by default; none when null);
+ * `failuresSoFar` is how often this endpoint's flush failed in a row before. `written` of an
+ * isolated batch includes the rows left out by the policy: they are done with the batch.
+ */
+export async function flushBatch(db: D1Database, batch: Batch, now: number, failuresSoFar: number, policy: SamplingPolicy | null = ALL_RECORDS): Promise<FlushOutcome> {
+  const { chosen, left } = chooseRows(batch, policy);
   try {
-    await writeLogBatch(db, batch.bodies, now);
+    await writeLogBatch(db, chosen.bodies, now);
     return { kind: "written" };
   } catch (error) {
     if (isCapacityError(error)) return { kind: "failed", error, full: true, written: [] };
     if (failuresSoFar + 1 < ISOLATE_AFTER_FAILURES) return { kind: "failed", error, full: false, written: [] };
-    const outcome = await writeRowByRow(db, batch, now);
+    const outcome = await writeRowByRow(db, chosen, now);
     if (outcome.kind === "isolated" && outcome.written.length === 0 && !(await d1Answers(db))) {
       return { kind: "failed", error, full: false, written: [] };
     }
-    return outcome;
+    return outcome.kind === "isolated" ? { ...outcome, written: [...outcome.written, ...left] } : outcome;
   }
 }

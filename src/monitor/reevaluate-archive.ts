@@ -3,7 +3,7 @@
  * R2. An hour's objects (the hour object and its parts) may overlap in time and, after a crash
  * between an archive put and its D1 delete, hold a row twice; so each hour is gathered (only the
  * endpoint's rows, only the fields the windows need), deduplicated by record key and sorted by
- * (timestamp, seq) before it is replayed. Objects hold one hour each, so hours replay in order.
+ * (timestamp, record key) before it is replayed. Objects hold one hour each, so hours replay in order.
  */
 import { listDay, gunzipLines, parseLine } from "../archive/read";
 import { daysBetween } from "../archive/query";
@@ -14,9 +14,9 @@ const HOUR_MS = 3_600_000;
 /** Records handed to the replay at once (an hour is gathered whole, then sliced). */
 const PAGE_ROWS = 5000;
 
-type Keyed = WindowRecord & { seq: number };
+type Keyed = WindowRecord & { key: string };
 
-/** The endpoint's archived records from `from` on (hours up to `end`), in (timestamp, seq) order, page by page. */
+/** The endpoint's archived records from `from` on (hours up to `end`), in (timestamp, record key) order, page by page. */
 export async function* archivePages(bucket: R2Bucket, endpoint: Endpoint, from: number, end: number): AsyncGenerator<WindowRecord[]> {
   for (const day of daysBetween(from, end)) {
     const { objects } = await listDay(bucket, endpoint.service, day);
@@ -48,7 +48,7 @@ async function readHour(bucket: R2Bucket, keys: readonly string[], endpoint: End
         seen.add(row.recordKey);
       }
       out.push({
-        seq: row.seq,
+        key: row.recordKey,
         timestamp: row.timestamp,
         status: row.status,
         latency_ms: row.latencyMs,
@@ -61,5 +61,5 @@ async function readHour(bucket: R2Bucket, keys: readonly string[], endpoint: End
       });
     }
   }
-  return out.sort((a, b) => a.timestamp - b.timestamp || a.seq - b.seq);
+  return out.sort((a, b) => a.timestamp - b.timestamp || (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
 }

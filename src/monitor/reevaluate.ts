@@ -44,15 +44,21 @@ async function newestLog(db: D1Database, e: Endpoint): Promise<number | null> {
 /** Where a re-evaluation reads the endpoint's records: D1's raw rows, or the R2 archive's hour objects. */
 export type ReplaySource = "d1" | "archive";
 
-/** The endpoint's records from D1 from `from` on, in (timestamp, seq) order, page by page. */
+/**
+ * The endpoint's records from D1 from `from` on, in (timestamp, record_key) order, page by page.
+ * A sampled row (weight w) is replayed as the records it stands for: w copies, the fractions
+ * carried from row to row so that a page replays as many records as its weights add up to.
+ */
 async function* d1Pages(db: D1Database, endpoint: Endpoint, from: number): AsyncGenerator<WindowRecord[]> {
   const d = drizzle(db);
   const t = requestLogs;
-  let cursor = { timestamp: from - 1, seq: Number.MAX_SAFE_INTEGER };
+  let cursor = { timestamp: from - 1, key: "\u{10FFFF}" };
+  let carried = 0;
   for (;;) {
     const rows = await d
       .select({
-        seq: t.seq,
+        key: t.recordKey,
+        weight: t.weight,
         timestamp: t.timestamp,
         status: t.status,
         latency_ms: t.latencyMs,
@@ -70,16 +76,23 @@ async function* d1Pages(db: D1Database, endpoint: Endpoint, from: number): Async
           eq(t.route, endpoint.route),
           eq(t.method, endpoint.method),
           gte(t.timestamp, from),
-          sql`(${t.timestamp}, ${t.seq}) > (${cursor.timestamp}, ${cursor.seq})`,
+          sql`(${t.timestamp}, ${t.recordKey}) > (${cursor.timestamp}, ${cursor.key})`,
         ),
       )
-      .orderBy(asc(t.timestamp), asc(t.seq))
+      .orderBy(asc(t.timestamp), asc(t.recordKey))
       .limit(PAGE_ROWS)
       .all();
     const last = rows[rows.length - 1];
     if (!last) return;
-    cursor = { timestamp: last.timestamp, seq: last.seq };
-    yield rows.map((r) => ({ ...r, source: r.source === "probe" ? "probe" : undefined }));
+    cursor = { timestamp: last.timestamp, key: last.key };
+    const page: WindowRecord[] = [];
+    for (const { key: _key, weight, ...r } of rows) {
+      const record = { ...r, source: r.source === "probe" ? ("probe" as const) : undefined };
+      const copies = Math.floor(carried + weight);
+      carried += weight - copies;
+      for (let i = 0; i < copies; i++) page.push(record);
+    }
+    yield page;
     if (rows.length < PAGE_ROWS) return;
   }
 }

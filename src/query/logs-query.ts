@@ -1,5 +1,6 @@
 /**
- * The log query: filters, newest-first order and keyset paging on (timestamp, seq). Built with
+ * The log query: filters, newest-first order and keyset paging on the table's primary key
+ * (timestamp, record_key). Built with
  * drizzle so that the route and the query-plan test run the very same SQL.
  */
 import { and, desc, eq, gte, lte, sql, type SQL } from "drizzle-orm";
@@ -29,22 +30,36 @@ export const logFilters = z.object({
   min_latency_ms: z.coerce.number().nonnegative().optional(),
   q: z.string().min(1).max(200).optional(),
   limit: z.coerce.number().int().min(1).max(1000).default(100),
-  cursor: z.string().max(200).optional(),
+  cursor: z.string().max(2000).optional(),
 });
 export type LogFilters = z.output<typeof logFilters>;
 
-/** Keyset cursor: the (timestamp, seq) of the last row of a page, base64url encoded. */
-export function encodeCursor(timestamp: number, seq: number): string {
-  return btoa(`${timestamp}:${seq}`).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
+/** How to read `weight` (the `sampling` field of a page). */
+export const SAMPLING_NOTE =
+  "Every record that is not a plain success (status >= 400, silent failure, inconsistent, error text, probe, slower than the endpoint's latency objective) is stored with weight 1; plain successes of a sampled service are a sample, each row standing for `weight` records: sum the weights to count requests.";
+
+/** Where a page ends: the primary key of its last row. */
+export interface LogCursor {
+  timestamp: number;
+  key: string;
+}
+
+const toBase64Url = (text: string) => btoa(text).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
+
+/** Keyset cursor: the (timestamp, record_key) of the last row of a page, as base64url JSON. */
+export function encodeCursor(timestamp: number, key: string): string {
+  return toBase64Url(String.fromCharCode(...new TextEncoder().encode(JSON.stringify([timestamp, key]))));
 }
 
 /** Decodes a cursor, or returns null when it is not one of ours. */
-export function decodeCursor(cursor: string): { timestamp: number; seq: number } | null {
+export function decodeCursor(cursor: string): LogCursor | null {
   try {
-    const text = atob(cursor.replace(/-/g, "+").replace(/_/g, "/"));
-    const match = /^(\d+):(\d+)$/.exec(text);
-    if (!match) return null;
-    return { timestamp: Number(match[1]), seq: Number(match[2]) };
+    const binary = atob(cursor.replace(/-/g, "+").replace(/_/g, "/"));
+    const parsed: unknown = JSON.parse(new TextDecoder().decode(Uint8Array.from(binary, (c) => c.charCodeAt(0))));
+    if (!Array.isArray(parsed) || parsed.length !== 2) return null;
+    const [timestamp, key] = parsed as unknown[];
+    if (typeof timestamp !== "number" || !Number.isSafeInteger(timestamp) || typeof key !== "string") return null;
+    return { timestamp, key };
   } catch {
     return null;
   }
@@ -55,7 +70,7 @@ function escapeLike(text: string): string {
 }
 
 /** The WHERE conditions of a filter set (cursor already decoded). */
-export function logConditions(f: LogFilters, cursor: { timestamp: number; seq: number } | null): SQL | undefined {
+export function logConditions(f: LogFilters, cursor: LogCursor | null): SQL | undefined {
   const t = requestLogs;
   const conditions: (SQL | undefined)[] = [];
   if (f.service) conditions.push(eq(t.service, f.service));
@@ -72,17 +87,17 @@ export function logConditions(f: LogFilters, cursor: { timestamp: number; seq: n
   if (f.to !== undefined) conditions.push(lte(t.timestamp, f.to));
   if (f.min_latency_ms !== undefined) conditions.push(gte(t.latencyMs, f.min_latency_ms));
   if (f.q) conditions.push(sql`${t.error} LIKE ${`%${escapeLike(f.q)}%`} ESCAPE '\\'`);
-  if (cursor) conditions.push(sql`(${t.timestamp}, ${t.seq}) < (${cursor.timestamp}, ${cursor.seq})`);
+  if (cursor) conditions.push(sql`(${t.timestamp}, ${t.recordKey}) < (${cursor.timestamp}, ${cursor.key})`);
   return and(...conditions);
 }
 
 /** The page query: newest first, one row more than the limit to know whether a next page exists. */
-export function buildLogsQuery(db: DrizzleD1Database, f: LogFilters, cursor: { timestamp: number; seq: number } | null) {
+export function buildLogsQuery(db: DrizzleD1Database, f: LogFilters, cursor: LogCursor | null) {
   return db
     .select()
     .from(requestLogs)
     .where(logConditions(f, cursor))
-    .orderBy(desc(requestLogs.timestamp), desc(requestLogs.seq))
+    .orderBy(desc(requestLogs.timestamp), desc(requestLogs.recordKey))
     .limit(f.limit + 1);
 }
 
@@ -115,5 +130,6 @@ export function toApiLog(row: LogRow) {
     region: row.region,
     attributes: row.attributes ? (JSON.parse(row.attributes) as Record<string, string | number | boolean>) : null,
     source: row.source,
+    weight: row.weight,
   };
 }

@@ -6,7 +6,7 @@ import { requireKey } from "../auth/keys";
 import { ApiError } from "../http/errors";
 import type { AppEnv } from "../http/types";
 import { parseOr400 } from "../http/validate";
-import { buildLogsQuery, decodeCursor, encodeCursor, logFilters, toApiLog } from "./logs-query";
+import { buildLogsQuery, decodeCursor, encodeCursor, logFilters, SAMPLING_NOTE, toApiLog } from "./logs-query";
 
 export const liveQuery = z.object({ limit: z.coerce.number().int().min(1).max(1000).default(100) });
 
@@ -20,8 +20,9 @@ export const logsQueryApp = new Hono<AppEnv>()
     const rows = await buildLogsQuery(drizzle(c.env.DB), filters, cursor).all();
     const page = rows.slice(0, filters.limit);
     const last = page[page.length - 1];
-    const nextCursor = rows.length > filters.limit && last ? encodeCursor(last.timestamp, last.seq) : null;
-    return c.json({ logs: page.map(toApiLog), next_cursor: nextCursor });
+    const nextCursor = rows.length > filters.limit && last ? encodeCursor(last.timestamp, last.recordKey) : null;
+    const sampled = page.some((r) => r.weight !== 1);
+    return c.json({ logs: page.map(toApiLog), next_cursor: nextCursor, sampled, sampling: SAMPLING_NOTE });
   })
   .get("/live", requireKey("read"), async (c) => {
     const { limit } = parseOr400(liveQuery, c.req.query());

@@ -5,7 +5,7 @@
  * An object is never overwritten: every put is conditional (`If-None-Match: *`). The first write
  * of an hour takes `raw/<service>/<YYYY>/<MM>/<DD>/<HH>.ndjson.gz`; a later write of the same hour
  * (the rest of the hour at the cutoff, a chunk boundary, a re-run after a crash, a concurrent run)
- * takes a part key named by its first seq, `<HH>.<seq>.ndjson.gz`, and, should that exist too, a
+ * takes a part key named by its first timestamp, `<HH>.<timestamp>.ndjson.gz`, and, should that exist too, a
  * unique one. Listing the hour's prefix finds every part; nothing archived is lost.
  */
 import { getTableColumns } from "drizzle-orm";
@@ -47,11 +47,11 @@ export function hourPrefix(service: string, hourStart: number): string {
   return `raw/${service}/${iso.slice(0, 4)}/${iso.slice(5, 7)}/${iso.slice(8, 10)}/${iso.slice(11, 13)}`;
 }
 
-/** The keys a group tries in turn: the hour object, a part named by its first seq, a unique part. */
+/** The keys a group tries in turn: the hour object, a part named by its first timestamp, a unique part. */
 export function archiveKeys(group: ArchiveGroup, unique: string): string[] {
   const prefix = hourPrefix(group.service, group.hourStart);
-  const firstSeq = group.rows[0]?.seq ?? 0;
-  return [`${prefix}.ndjson.gz`, `${prefix}.${firstSeq}.ndjson.gz`, `${prefix}.${firstSeq}.${unique}.ndjson.gz`];
+  const first = group.rows[0]?.timestamp ?? 0;
+  return [`${prefix}.ndjson.gz`, `${prefix}.${first}.ndjson.gz`, `${prefix}.${first}.${unique}.ndjson.gz`];
 }
 
 /** The rows as NDJSON, each line an object keyed by the SQL column names. */
@@ -67,9 +67,9 @@ export function toNdjson(rows: readonly RawLog[]): string {
 
 /**
  * One archived line back as a row: the SQL column names mapped to their properties, unknown
- * fields (a later `weight`, say) ignored, missing ones null, `status_class` derived. Null when the
- * line is not a stored row (no numeric timestamp and status, no service, method or route). A line
- * written before D1 gave the row its seq (the write-through) reads with seq 0.
+ * fields ignored, missing ones null, `status_class` derived. Null when the line is not a stored
+ * row (no numeric timestamp and status, no service, method or route). A line without a numeric
+ * `weight` (archived before rows had one) reads with weight 1.
  */
 export function fromStoredLine(value: unknown): RawLog | null {
   if (typeof value !== "object" || value === null) return null;
@@ -78,7 +78,7 @@ export function fromStoredLine(value: unknown): RawLog | null {
   for (const [prop, name] of COLUMNS) row[prop] = line[name] ?? null;
   const { timestamp, status, service, method, route } = row;
   if (typeof timestamp !== "number" || typeof status !== "number") return null;
-  if (typeof row.seq !== "number") row.seq = 0;
+  if (typeof row.weight !== "number") row.weight = 1;
   if (typeof service !== "string" || typeof method !== "string" || typeof route !== "string") return null;
   row.statusClass = Math.floor(status / 100);
   return row as RawLog;

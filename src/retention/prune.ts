@@ -85,6 +85,13 @@ export async function prune(env: PruneEnv, ctx: JobContext & { olderThanMs?: num
     ? await archiveRawLogs(db, env.ARCHIVE, rawCutoff, ctx.deadline)
     : { ...(await deleteInChunks(rawCutoff, ctx.deadline, () => deleteRawLogs(db, rawCutoff))), ...noArchive() };
   if (clamped) raw.clamped = clamped;
+  // The hours whose raw rows are gone leave the late-record table; the newest sequence number
+  // stays whatever its hour, so that the next flush still numbers above every watermark.
+  if (raw.finished) {
+    await env.DB.prepare("DELETE FROM log_hours WHERE hour < ? AND seq < (SELECT max(seq) FROM log_hours)")
+      .bind(Math.floor(rawCutoff / 3_600_000))
+      .run();
+  }
   // The archive's own retention, after the raw part so that this run's objects are judged too.
   const archiveCutoff = ctx.now - retentionDays(env.ARCHIVE_RETENTION_DAYS, 90);
   const archive = env.ARCHIVE ? await pruneArchive(env.ARCHIVE, archiveCutoff, ctx.now, ctx.deadline) : null;
@@ -132,12 +139,14 @@ async function deleteInChunks(cutoff: number, deadline: number, chunk: () => Pro
 }
 
 async function deleteRawLogs(db: Db, cutoff: number): Promise<number> {
+  // The oldest rows in primary-key order: a key range read, and each delete finds its row by key.
   const chunk = db
-    .select({ seq: requestLogs.seq })
+    .select({ timestamp: requestLogs.timestamp, key: requestLogs.recordKey })
     .from(requestLogs)
     .where(lt(requestLogs.timestamp, cutoff))
+    .orderBy(asc(requestLogs.timestamp), asc(requestLogs.recordKey))
     .limit(PRUNE_CHUNK_ROWS);
-  const result = await db.delete(requestLogs).where(inArray(requestLogs.seq, chunk));
+  const result = await db.delete(requestLogs).where(sql`(${requestLogs.timestamp}, ${requestLogs.recordKey}) IN ${chunk}`);
   return result.meta.changes;
 }
 
@@ -169,25 +178,25 @@ type PutResult = { group: ArchiveGroup; key: string } | { group: ArchiveGroup; e
 /** Archives raw logs past the cutoff chunk by chunk, deleting exactly the rows whose object was written. */
 async function archiveRawLogs(db: Db, bucket: R2Bucket, cutoff: number, deadline: number): Promise<RawReport> {
   const report: RawReport = { cutoff, deleted: 0, finished: false, ...noArchive(), archived: true };
-  let after: { timestamp: number; seq: number } | null = null;
+  let after: { timestamp: number; key: string } | null = null;
   let scanned = false;
   for (let i = 0; ; i++) {
     if (i > 0 && (Date.now() >= deadline || report.archive_objects >= MAX_ARCHIVE_OBJECTS_PER_RUN)) break;
     const keyset: SQL | undefined = after
-      ? and(gte(requestLogs.timestamp, after.timestamp), or(gt(requestLogs.timestamp, after.timestamp), gt(requestLogs.seq, after.seq)))
+      ? and(gte(requestLogs.timestamp, after.timestamp), or(gt(requestLogs.timestamp, after.timestamp), gt(requestLogs.recordKey, after.key)))
       : undefined;
     const rows: RawLog[] = await db
       .select()
       .from(requestLogs)
       .where(and(lt(requestLogs.timestamp, cutoff), keyset))
-      .orderBy(asc(requestLogs.timestamp), asc(requestLogs.seq))
+      .orderBy(asc(requestLogs.timestamp), asc(requestLogs.recordKey))
       .limit(PRUNE_CHUNK_ROWS);
     const last = rows.at(-1);
     if (!last) {
       scanned = true;
       break;
     }
-    after = { timestamp: last.timestamp, seq: last.seq };
+    after = { timestamp: last.timestamp, key: last.recordKey };
 
     const results = await mapLimit(groupByServiceHour(rows), ARCHIVE_CONCURRENCY, async (group): Promise<PutResult> => {
       try {
@@ -196,11 +205,11 @@ async function archiveRawLogs(db: Db, bucket: R2Bucket, cutoff: number, deadline
         return { group, error: err instanceof Error ? err.message : String(err) };
       }
     });
-    const seqs: number[] = [];
+    const keys: [number, string][] = [];
     for (const result of results) {
       if ("key" in result) {
         report.archive_objects++;
-        for (const row of result.group.rows) seqs.push(row.seq);
+        for (const row of result.group.rows) keys.push([row.timestamp, row.recordKey]);
         continue;
       }
       const where = hourPrefix(result.group.service, result.group.hourStart);
@@ -208,9 +217,11 @@ async function archiveRawLogs(db: Db, bucket: R2Bucket, cutoff: number, deadline
       if (report.errors.length < MAX_REPORTED_ERRORS) report.errors.push(`${where}: ${result.error}`);
       log("error", "archive_write_failed", { object: where, rows: result.group.rows.length, message: result.error });
     }
-    if (seqs.length > 0) {
-      const deleted = await db.delete(requestLogs).where(sql`${requestLogs.seq} IN (SELECT value FROM json_each(${JSON.stringify(seqs)}))`);
-      report.archived_rows += seqs.length;
+    if (keys.length > 0) {
+      const deleted = await db
+        .delete(requestLogs)
+        .where(sql`(${requestLogs.timestamp}, ${requestLogs.recordKey}) IN (SELECT value ->> 0, value ->> 1 FROM json_each(${JSON.stringify(keys)}))`);
+      report.archived_rows += keys.length;
       report.deleted += deleted.meta.changes;
     } else {
       // Not one object of this chunk could be written: R2 is down, stop here.

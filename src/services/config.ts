@@ -6,6 +6,7 @@
 import * as z from "zod";
 import { zodMessages } from "../http/validate";
 import { hasDotSegment } from "../proxy/target";
+import { rawLogsSettings } from "../storage/policy";
 
 export const SERVICE_NAME = /^[A-Za-z0-9._-]{1,64}$/;
 export const DEFAULT_TIMEOUT_MS = 30_000;
@@ -88,6 +89,8 @@ export const serviceSettings = z.strictObject({
       sample_rate: z.number().int().min(1).max(1_000_000).default(1),
     })
     .prefault({}),
+  /** Which records get a raw row in D1 (src/storage/policy.ts); counts and detection see every record whatever it says. */
+  raw_logs: rawLogsSettings,
   probes,
 });
 export type ServiceSettings = z.output<typeof serviceSettings>;
@@ -135,6 +138,7 @@ export function toApiService(s: ServiceConfig) {
     hostnames: s.hostnames,
     timeout_ms: s.timeout_ms,
     recording: s.recording,
+    raw_logs: s.raw_logs,
     probes: s.probes,
     source: s.source,
   };

@@ -3,14 +3,16 @@
  * record and R2 keeps every record; D1 keeps the evidence (anything that is not a plain success)
  * and, in sampled mode, a few plain successes per minute, each carrying the weight it stands for.
  *
- * The sample is taken per (flush, event minute): of n plain successes of one minute in one flush,
+ * The sample is taken per (flush, event minute, status class): of n plain successes of one minute
+ * and one class (2xx, 3xx) in one flush,
  * k are kept, each with weight n / k, so the kept weights of every group add up to n exactly and
  * the weights of all stored rows add up to the true count. The k are the ones whose keys hash
  * lowest (a bottom-k sample): uniform when keys are unpredictable, and the same k again when the
  * same flush is sent twice, so a retried flush cannot store a different sample. Pure.
  *
- * Not wired into the flush yet: the storage-path rewrite of issue 13 (chunked buffer, R2
- * write-through, weights in D1) is what will call it.
+ * Grouping by status class too keeps the 2xx and 3xx counts of summaries exact, not only their
+ * sum. Called by the endpoint object's flush (src/monitor/flush.ts) with the policy of
+ * src/storage/policy.ts.
  */
 
 /** How an endpoint's raw rows reach D1: every record, a sample of plain successes, or sampling above a rate. */
@@ -90,10 +92,10 @@ export function selectForD1<R extends SampledRecord>(records: readonly R[], poli
       kept.push({ record: r, weight: 1 });
       continue;
     }
-    const minute = Math.floor(r.timestamp / MINUTE_MS);
-    const group = plainByMinute.get(minute);
+    const groupKey = Math.floor(r.timestamp / MINUTE_MS) * 10 + Math.floor(r.status / 100);
+    const group = plainByMinute.get(groupKey);
     if (group) group.push(r);
-    else plainByMinute.set(minute, [r]);
+    else plainByMinute.set(groupKey, [r]);
   }
   const k = Math.max(1, Math.floor(policy.sampleSize));
   let sampledOut = 0;

@@ -11,15 +11,17 @@
  * so a rerun, a catch-up or two runs at once leave the same rows.
  *
  * A cron run recomputes the open hour and the two before it, every hour holding records stored
- * since the last run whatever their timestamps (found by seq: records reach D1 hours late after
- * an outage, and ingest accepts week-old ones), and the closed hours after its cursor (catch-up).
+ * since the last run whatever their timestamps (found by flush sequence number in `log_hours`:
+ * records reach D1 hours late after an outage, and ingest accepts week-old ones), and the closed hours after its cursor (catch-up).
  * Never an hour whose raw rows retention may have deleted (before the prune watermark, or near
  * the end of the raw retention): that hour keeps the summary written from its complete rows. The
- * cursor (`{"hour", "seq"}`: the last closed hour done without a gap, the seq up to which late
- * records were taken in) is returned with whatever was done, also when some hours failed, so a
+ * cursor (`{"hour", "seq"}`: the last closed hour done without a gap, the flush sequence number
+ * up to which late records were taken in) is returned with whatever was done, also when some hours failed, so a
  * failure mid-run loses no progress.
  *
- * Counts are of the records stored. Probe results are left out (they are synthetic checks, not
+ * Counts are sums of the stored rows' weights: a row sampled by the service's `raw_logs` setting
+ * stands for `weight` records (src/storage/sampling.ts), so counts are of the full traffic and
+ * percentiles of plain successes come from the sample. Probe results are left out (they are synthetic checks, not
  * traffic, as in the detector). A service whose proxied traffic is sampled
  * (`recording.sample_rate` N) stores one request in N: its counts, bytes and error budget are of
  * those records, about 1/N of the requests, while ratios and percentiles estimate the traffic's.
@@ -82,7 +84,7 @@ const iso = (t: number): string => new Date(t).toISOString();
 /** The aggregation job's cursor: the last closed hour fully aggregated, and the late-record watermark. */
 export interface AggregateCursor {
   hour: number;
-  /** Records with a higher seq have not been looked at (absent in cursors from before the watermark existed). */
+  /** Hours written by a flush with a higher sequence number have not been looked at (absent in cursors from before the watermark existed). */
   seq?: number;
 }
 

@@ -91,30 +91,33 @@ const PAST_BOUNDS = [
  * the bounds, or written straight into D1, can neither overflow the hour nor make it infinite;
  * `clamped` counts such rows. (The Apdex comparisons and the bucket index read the raw value:
  * past the bounds they land where the clamped value would, and the clamp is not paid twice.)
+ * Every figure is weighted (a sampled row stands for `weight` records): counts are sums of
+ * weights, rounded (the weights of a sample group add up to its true count, see
+ * src/storage/sampling.ts), and sketch buckets hold weighted, possibly fractional, counts.
  */
 export const HOUR_SQL = `
 SELECT service, method, route,
-  sum(n) AS count, sum(s2) AS s2, sum(s3) AS s3, sum(s4) AS s4, sum(s5) AS s5,
-  sum(silent) AS silent, sum(inc) AS inconsistent, total(bytes) AS bytes,
-  total(lat) AS latency_sum, max(max(top), 0) AS max_ms, sum(sat) AS satisfied, sum(tol) AS tolerating,
+  round(sum(n)) AS count, round(sum(s2)) AS s2, round(sum(s3)) AS s3, round(sum(s4)) AS s4, round(sum(s5)) AS s5,
+  round(sum(silent)) AS silent, round(sum(inc)) AS inconsistent, total(bytes) AS bytes,
+  total(lat) AS latency_sum, max(max(top), 0) AS max_ms, round(sum(sat)) AS satisfied, round(sum(tol)) AS tolerating,
   coalesce(sum(n) FILTER (WHERE idx IS NULL), 0) AS zero,
   coalesce(json_group_array(json_array(idx, n)) FILTER (WHERE idx IS NOT NULL), '[]') AS buckets,
   sum(clamped) AS clamped
 FROM (
   SELECT service, method, route,
     CASE WHEN latency_ms > ? THEN CAST(ceil(ln(min(latency_ms, ${MAX_LATENCY_MS})) / ?) AS INTEGER) END AS idx,
-    count(*) AS n,
-    sum(status BETWEEN 200 AND 299) AS s2,
-    sum(status BETWEEN 300 AND 399) AS s3,
-    sum(status BETWEEN 400 AND 499) AS s4,
-    sum(status >= 500) AS s5,
-    sum((status BETWEEN 200 AND 299) AND response_empty IS TRUE) AS silent,
-    sum(inconsistent IS TRUE) AS inc,
-    total(${BYTES}) AS bytes,
-    total(${LATENCY}) AS lat,
+    total(weight) AS n,
+    total(weight * (status BETWEEN 200 AND 299)) AS s2,
+    total(weight * (status BETWEEN 300 AND 399)) AS s3,
+    total(weight * (status BETWEEN 400 AND 499)) AS s4,
+    total(weight * (status >= 500)) AS s5,
+    total(weight * ((status BETWEEN 200 AND 299) AND response_empty IS TRUE)) AS silent,
+    total(weight * (inconsistent IS TRUE)) AS inc,
+    total(weight * (${BYTES})) AS bytes,
+    total(weight * ${LATENCY}) AS lat,
     min(max(latency_ms), ${MAX_LATENCY_MS}) AS top,
-    sum(status < 500 AND latency_ms <= ?) AS sat,
-    sum(status < 500 AND latency_ms > ? AND latency_ms <= ?) AS tol,
+    total(weight * (status < 500 AND latency_ms <= ?)) AS sat,
+    total(weight * (status < 500 AND latency_ms > ? AND latency_ms <= ?)) AS tol,
     sum(${PAST_BOUNDS}) AS clamped
   FROM request_logs
   WHERE timestamp >= ? AND timestamp < ? AND source <> 'probe'
@@ -161,20 +164,22 @@ SELECT t.*, coalesce(m.buckets, '[]') AS buckets
 FROM totals t LEFT JOIN merged m ON m.service = t.service AND m.method = t.method AND m.route = t.route`;
 
 /**
- * Where a cron run starts: the newest seq (the late-record watermark of a first run) and the
- * oldest timestamp (where a first catch-up starts). Two sub-selects, so each is one index seek.
+ * Where a cron run starts: the newest flush sequence number in `log_hours` (the late-record
+ * watermark of a first run) and the oldest timestamp (where a first catch-up starts; the first
+ * entry of the primary key).
  */
-export const START_SQL = "SELECT (SELECT max(seq) FROM request_logs) AS seq, (SELECT min(timestamp) FROM request_logs) AS oldest";
+export const START_SQL = "SELECT (SELECT max(seq) FROM log_hours) AS seq, (SELECT min(timestamp) FROM request_logs) AS oldest";
 
 /**
- * The hours holding records stored after a seq watermark, in the order they first arrived, one
- * row per hour with the seq range seen in it. Binds: seq, limit. A rowid range scan of what came
- * in since the last run, whatever the records' timestamps.
+ * The hours that received rows from flushes after a sequence-number watermark, in the order of
+ * their last write, from `log_hours` (one row per hour of event time: a small table). Binds:
+ * seq, limit. Every write of an hour gives it a new number, so `first` and `last` are both the
+ * hour's newest and no two hours share one.
  */
 export const LATE_HOURS_SQL = `
-SELECT timestamp / 3600000 AS hour, min(seq) AS first, max(seq) AS last
-FROM request_logs WHERE seq > ?
-GROUP BY hour ORDER BY first LIMIT ?`;
+SELECT hour, seq AS first, seq AS last
+FROM log_hours WHERE seq > ?
+ORDER BY seq LIMIT ?`;
 
 /** One hour of LATE_HOURS_SQL. */
 export interface LateHourRow {
@@ -183,13 +188,13 @@ export interface LateHourRow {
   last: number;
 }
 
-/** The oldest timestamp of the records stored after a seq watermark (null: none). Binds: seq. */
-export const UNSEEN_SQL = "SELECT min(timestamp) AS t FROM request_logs WHERE seq > ?";
+/** The start of the oldest hour written after a sequence-number watermark (null: none). Binds: seq. */
+export const UNSEEN_SQL = "SELECT min(hour) * 3600000 AS t FROM log_hours WHERE seq > ?";
 
 const APDEX_SELECT = `
 SELECT service, method, route,
-  coalesce(sum(status < 500 AND latency_ms <= ?), 0) AS satisfied,
-  coalesce(sum(status < 500 AND latency_ms > ? AND latency_ms <= ?), 0) AS tolerating
+  round(total(weight * (status < 500 AND latency_ms <= ?))) AS satisfied,
+  round(total(weight * (status < 500 AND latency_ms > ? AND latency_ms <= ?))) AS tolerating
 FROM request_logs`;
 
 /**

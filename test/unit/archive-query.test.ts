@@ -5,8 +5,8 @@ import { archiveKeys, hourPrefix } from "../../src/retention/archive";
 const H = Date.UTC(2026, 6, 1, 13);
 
 describe("archive keys read back", () => {
-  it("orders an hour's object before its parts, parts by first seq numerically, and hours by time", () => {
-    const group = (seq: number) => ({ service: "s", hourStart: H, rows: [{ seq } as never] });
+  it("orders an hour's object before its parts, parts by first timestamp numerically, and hours by time", () => {
+    const group = (timestamp: number) => ({ service: "s", hourStart: H, rows: [{ timestamp } as never] });
     const [base, part9] = archiveKeys(group(9), "u");
     const [, part10, unique10] = archiveKeys(group(10), "a-b");
     const next = `${hourPrefix("s", H + 3_600_000)}.ndjson.gz`;
