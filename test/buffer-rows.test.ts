@@ -3,8 +3,9 @@
  * the object's cost meter): 100 hand-offs of 50 records, flushed to D1 and R2 and pruned after
  * the dedup window, write at most one buffer row per hand-off plus a few rows per flush.
  */
-import { env, runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
+import { evictDurableObject, runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
+import { toLogRow } from "../src/db/log-writer";
 import { normaliseRecord, type LogRecord } from "../src/ingest/record";
 import { DEDUP_WINDOW_MS, type EndpointMonitor } from "../src/monitor/endpoint-monitor";
 import { countLogs, endpointStub, record } from "./helpers";
@@ -66,5 +67,25 @@ describe("endpoint buffer: Durable Object rows written", () => {
     expect(bufferRows).toBe(0);
     // The counts of the pruned chunks were folded into the counters, and their keys forgotten.
     expect(await stub.stats()).toMatchObject({ received: handoffs * size + 1, handoffs: handoffs + 1, flushed: handoffs * size + 1, backlog: 0, archive_backlog: 0 });
+  });
+
+  it("migrates a version 2 `records` table on wake: unflushed rows become chunks to flush, flushed ones still count as duplicates", async () => {
+    const service = "buf-migrate";
+    const stub = endpointStub(service, "GET", "/orders");
+    const recs = records(service, 30, 0);
+    await runInDurableObject(stub, (_i, state) => {
+      const sql = state.storage.sql;
+      sql.exec("CREATE TABLE records (record_key TEXT PRIMARY KEY, ts INTEGER NOT NULL, body TEXT NOT NULL, flushed_at INTEGER)");
+      sql.exec("CREATE INDEX records_pending ON records (ts) WHERE flushed_at IS NULL");
+      recs.forEach((r, i) => sql.exec("INSERT INTO records VALUES (?, ?, ?, ?)", r.key, r.timestamp, JSON.stringify(toLogRow(r)), i < 10 ? Date.now() : null));
+    });
+    await evictDurableObject(stub);
+    const woken = endpointStub(service, "GET", "/orders");
+    expect(await woken.ingest(recs)).toMatchObject({ stored: 0, duplicates: 30 });
+    expect((await woken.stats()).backlog).toBe(20);
+    await flushed(woken);
+    expect(await countLogs(service)).toBe(20);
+    const tables = await runInDurableObject(woken, (_i, state) => state.storage.sql.exec("SELECT name FROM sqlite_master WHERE name LIKE 'records%'").toArray());
+    expect(tables).toEqual([]);
   });
 });
