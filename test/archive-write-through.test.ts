@@ -8,7 +8,9 @@
 import { env, runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import { normaliseRecord, type LogRecord } from "../src/ingest/record";
-import { WRITE_THROUGH_MARKER } from "../src/monitor/archive-through";
+import { writeLogBatch, type LogRow } from "../src/db/log-writer";
+import { WRITE_THROUGH_MARKER, writeThroughSince } from "../src/monitor/archive-through";
+import { prune, type RawReport } from "../src/retention/prune";
 import { DEDUP_WINDOW_MS, type EndpointMonitor } from "../src/monitor/endpoint-monitor";
 import { call, countLogs, endpointStub, eventually, READ_KEY, record } from "./helpers";
 
@@ -199,5 +201,25 @@ describe("archive write-through", () => {
     await runInDurableObject(stub, (instance: EndpointMonitor) => instance.pruneBuffer(Date.now() + DEDUP_WINDOW_MS + 1));
     expect((await stub.stats()).buffered_chunks).toBe(0);
     expect(await countLogs(service)).toBe(80);
+  });
+
+  it("retention archives only the D1 rows received before the write-through began, and just deletes the rest", async () => {
+    const service = "wt-retention";
+    // The marker the first flush wrote (an earlier test here flushed), or one written now.
+    if ((await writeThroughSince(env.ARCHIVE)) === null) await env.ARCHIVE.put(WRITE_THROUGH_MARKER, String(Date.now()));
+    const since = (await writeThroughSince(env.ARCHIVE)) ?? 0;
+    const old = Date.now() - 8 * 24 * HOUR; // past RAW_RETENTION_DAYS
+    const row = (i: number, receivedAt: number): LogRow => [
+      `wt-ret-${i}`, old + i * 1000, receivedAt, service, "GET", "/orders", "/orders", 200, 12, null, null, null, null, 0, null, null, null, null, null, null, null, "ingest", 0,
+    ];
+    const before = [0, 1, 2].map((i) => row(i, since - 60_000));
+    const after = [3, 4, 5, 6].map((i) => row(i, since + 60_000));
+    await writeLogBatch(env.DB, [...before, ...after].map((r) => JSON.stringify(r)), Date.now());
+    const out = await prune(env, { now: Date.now(), deadline: Date.now() + 30_000, cursor: null });
+    const raw = (out.detail as { raw_logs: RawReport }).raw_logs;
+    expect(raw).toMatchObject({ write_through_since: since, archived_rows: 3, written_through_deleted: 4, finished: true });
+    expect(await countLogs(service)).toBe(0);
+    const lines = await readArchive(service, old - HOUR, old + HOUR);
+    expect(lines.map((l) => l.log_id).sort()).toEqual(["wt-ret-0", "wt-ret-1", "wt-ret-2"]);
   });
 });
