@@ -12,7 +12,9 @@ import { writeLogBatch, type LogRow } from "../src/db/log-writer";
 import { WRITE_THROUGH_MARKER, writeThroughSince } from "../src/monitor/archive-through";
 import { prune, type RawReport } from "../src/retention/prune";
 import { DEDUP_WINDOW_MS, type EndpointMonitor } from "../src/monitor/endpoint-monitor";
-import { call, countLogs, endpointStub, eventually, READ_KEY, record } from "./helpers";
+import worker from "../src/index";
+import { BASE, call, countLogs, endpointStub, eventually, INGEST_KEY, READ_KEY, record } from "./helpers";
+import { createExecutionContext } from "cloudflare:test";
 
 const HOUR = 3_600_000;
 
@@ -221,5 +223,29 @@ describe("archive write-through", () => {
     expect(await countLogs(service)).toBe(0);
     const lines = await readArchive(service, old - HOUR, old + HOUR);
     expect(lines.map((l) => l.log_id).sort()).toEqual(["wt-ret-0", "wt-ret-1", "wt-ret-2"]);
+  });
+
+  it("the hand-off's D1 fallback archives its records itself (retention will not)", { timeout: 30_000 }, async () => {
+    const service = "wt-fallback";
+    const unreachable = new Proxy(env.ENDPOINT_MONITOR, {
+      get(target, prop) {
+        if (prop === "get") return () => ({ ingest: () => Promise.reject(new Error("Durable Object is overloaded")) });
+        const value: unknown = Reflect.get(target, prop);
+        return typeof value === "function" ? (value as (...a: unknown[]) => unknown).bind(target) : value;
+      },
+    });
+    const body = Array.from({ length: 7 }, (_, i) => record(service, { id: `${service}-${i}` }));
+    const post = () =>
+      worker.fetch(
+        new Request(`${BASE}/v1/logs?sync=1`, { method: "POST", headers: { Authorization: `Bearer ${INGEST_KEY}`, "Content-Type": "application/json" }, body: JSON.stringify(body) }),
+        { ...env, ENDPOINT_MONITOR: unreachable },
+        createExecutionContext(),
+      );
+    expect(await (await post()).json()).toMatchObject({ stored_directly_in_d1: 7 });
+    // The same request again (a client retry) falls back again: the same object, overwritten.
+    await post();
+    expect(await countLogs(service)).toBe(7);
+    const lines = await readArchive(service, Date.now() - HOUR, Date.now());
+    expect(lines.map((l) => l.log_id).sort()).toEqual(body.map((_, i) => `c:${service}:GET:/items/:id#${service}-${i}`).sort());
   });
 });
