@@ -88,4 +88,25 @@ describe("endpoint buffer: Durable Object rows written", () => {
     const tables = await runInDurableObject(woken, (_i, state) => state.storage.sql.exec("SELECT name FROM sqlite_master WHERE name LIKE 'records%'").toArray());
     expect(tables).toEqual([]);
   });
+
+  it("keeps a chunk for the dedup window after D1 and R2 took it, not after it came (a late flush keeps it longer)", async () => {
+    const service = "buf-window";
+    const stub = endpointStub(service, "GET", "/orders");
+    const batch = records(service, 5, 0);
+    await stub.ingest(batch);
+    // Not flushed yet: kept whatever the clock says.
+    await runInDurableObject(stub, (instance: EndpointMonitor) => instance.pruneBuffer(Date.now() + 2 * DEDUP_WINDOW_MS));
+    expect((await stub.stats()).buffered_chunks).toBe(1);
+    await new Promise((r) => setTimeout(r, 50));
+    const takenAfter = Date.now();
+    await flushed(stub);
+    // Taken just now: still there until the window passed since then.
+    await runInDurableObject(stub, (instance: EndpointMonitor) => instance.pruneBuffer(takenAfter + DEDUP_WINDOW_MS - 1000));
+    expect((await stub.stats()).buffered_chunks).toBe(1);
+    expect(await stub.ingest(batch)).toMatchObject({ stored: 0, duplicates: 5 });
+    await runDurableObjectAlarm(stub); // moves both watermarks past the duplicates' empty chunk
+    await runInDurableObject(stub, (instance: EndpointMonitor) => instance.pruneBuffer(Date.now() + DEDUP_WINDOW_MS + 61_000));
+    expect((await stub.stats()).buffered_chunks).toBe(0);
+    expect(await stub.stats()).toMatchObject({ received: 5, duplicates: 5, handoffs: 2 });
+  });
 });

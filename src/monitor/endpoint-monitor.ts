@@ -116,7 +116,7 @@ export class EndpointMonitor extends DurableObject<Env> {
     this.logsDb = meteredD1(env.DB, this.meter);
     this.archive = env.ARCHIVE ? meteredR2(env.ARCHIVE, this.meter) : null;
     this.store = new ObjectMeta(this.sql);
-    this.buffer = new RecordBuffer(this.sql);
+    this.buffer = new RecordBuffer(this.sql, this.archive !== null);
     this.quarantine = new Quarantine(this.sql);
     this.windows = new EndpointWindows(this.sql);
     this.outbox = new AlertOutbox(this.sql, () => this.logsDb, env.DASHBOARD_URL ? env.DASHBOARD_URL : null, (id) => this.summarizeBeforeAlert(id));
@@ -383,7 +383,7 @@ export class EndpointMonitor extends DurableObject<Env> {
         const put = pass.rows.length > 0 ? await writeThrough(bucket, pass.rows, pass.from, this.ctx.id.toString()) : { objects: 0, bytes: 0 };
         this.meter.add({ r2_bytes_written: put.bytes });
         this.ctx.storage.transactionSync(() => {
-          this.buffer.markArchived(pass.next);
+          this.buffer.markArchived(pass.next, Date.now());
           this.store.addCounters({ archived: pass.rows.length });
           if (failuresSoFar !== 0) this.store.set("consecutive_archive_failures", "0");
         });
@@ -410,7 +410,7 @@ export class EndpointMonitor extends DurableObject<Env> {
   /** Deletes the buffer's chunks D1 and R2 took before the dedup window, folding their counts into `counters` (the alarm runs it; tests call it with a later clock). */
   pruneBuffer(now = Date.now()): void {
     const pruned = this.ctx.storage.transactionSync(() => {
-      const out = this.buffer.prune(now, this.archive !== null);
+      const out = this.buffer.prune(now);
       this.store.fold(out.counts);
       return out;
     });

@@ -5,8 +5,10 @@
  * per record: a chunk holding the JSON array of the hand-off's fresh rows and its counter
  * increments. Flush progress is two watermarks in one `meta` row: how far D1 took the chunks
  * (a chunk seq and an offset in it, since a D1 batch may end mid-chunk) and how far R2 did (whole
- * chunks). A chunk both took stays until the dedup window passed, then goes with its neighbours
- * in one range delete, its counts folded into `counters` in the same transaction.
+ * chunks). The same row keeps when the chunks below a seq were taken by both (a few entries,
+ * coalesced per minute towards the later time), so a chunk stays for the dedup window after both
+ * took it, as a record did before; then it goes with its neighbours in one range delete, its
+ * counts folded into `counters` in the same transaction.
  *
  * Deduplication of retried hand-offs reads an in-memory set of the keys of the retained chunks,
  * rebuilt from them when the object wakes. The set and the pending counts change only after the
@@ -36,7 +38,12 @@ interface Marks {
   d1: Position;
   /** Chunks before this seq are archived. */
   r2: number;
+  /** [time, seq]: by `time`, every chunk before `seq` was taken (by D1, and R2 when it counts), newest last. */
+  taken?: [number, number][];
 }
+
+/** Entries of `taken` closer than this are merged into the later one (later time: chunks kept a little longer, never less). */
+const TAKEN_GRAIN_MS = 60_000;
 
 /** A D1 batch and where the buffer stands once D1 took it (or a prefix of it). */
 export interface BufferBatch extends Batch {
@@ -67,7 +74,11 @@ export class RecordBuffer {
   /** Seq of the next chunk: above every chunk and both watermarks, so a seq is never reused after a prune. */
   private nextSeq = 1;
 
-  constructor(private readonly sql: SqlStorage) {}
+  /** `archived`: chunks wait for the R2 watermark too (the archive is bound). */
+  constructor(
+    private readonly sql: SqlStorage,
+    private readonly archived: boolean,
+  ) {}
 
   /**
    * Loads the watermarks and the key set (on wake), migrating a version 2 `records` table into
@@ -189,7 +200,7 @@ export class RecordBuffer {
       this.sql.exec("INSERT OR REPLACE INTO quarantine (record_key, body, error, quarantined_at) VALUES (?, ?, ?, ?)", p.key, p.body, p.error, at);
     }
     if (to.seq === this.marks.d1.seq && to.offset === this.marks.d1.offset) return;
-    this.saveMarks({ ...this.marks, d1: to });
+    this.saveMarks({ ...this.marks, d1: to }, at);
   }
 
   /** Whole chunks not yet archived, from the R2 watermark on, until `maxBytes` of rows (deterministic: a retry reads at least the same chunks). */
@@ -207,26 +218,31 @@ export class RecordBuffer {
   }
 
   /** R2 took every chunk before `next`. */
-  markArchived(next: number): void {
-    if (next > this.marks.r2) this.saveMarks({ ...this.marks, r2: next });
+  markArchived(next: number, at: number): void {
+    if (next > this.marks.r2) this.saveMarks({ ...this.marks, r2: next }, at);
+  }
+
+  /** Chunks before this seq were taken by D1 (and R2 when it counts). */
+  private takenCut(marks: Marks): number {
+    return this.archived ? Math.min(marks.d1.seq, marks.r2) : marks.d1.seq;
   }
 
   /**
-   * Deletes the chunks D1 and R2 (when `archived` is checked) both took, added before the dedup
-   * window; returns their counts (to fold into `counters` in the same transaction) and their keys
-   * (to `forget` once it committed).
+   * Deletes the chunks D1 and R2 (when archived) both took at least the dedup window ago; returns
+   * their counts (to fold into `counters` in the same transaction) and their keys (to `forget`
+   * once it committed).
    */
-  prune(now: number, archived: boolean): { counts: Counts; keys: string[] } {
-    const cut = archived ? Math.min(this.marks.d1.seq, this.marks.r2) : this.marks.d1.seq;
-    const before = now - DEDUP_WINDOW_MS;
+  prune(now: number): { counts: Counts; keys: string[] } {
+    const cut = (this.marks.taken ?? []).filter(([at]) => at <= now - DEDUP_WINDOW_MS).reduce((max, [, seq]) => Math.max(max, seq), 0);
     const counts: Counts = {};
     const keys: string[] = [];
-    for (const c of this.sql.exec<{ rows: string; skipped: string | null; counts: string | null }>("SELECT rows, skipped, counts FROM chunks WHERE seq < ? AND added_at < ?", cut, before)) {
+    if (cut === 0) return { counts, keys };
+    for (const c of this.sql.exec<{ rows: string; skipped: string | null; counts: string | null }>("SELECT rows, skipped, counts FROM chunks WHERE seq < ?", cut)) {
       for (const row of JSON.parse(c.rows) as unknown[][]) keys.push(String(row[ROW_KEY]));
       if (c.skipped) keys.push(...(JSON.parse(c.skipped) as string[]));
       if (c.counts) addCountsInto(counts, JSON.parse(c.counts) as Counts);
     }
-    this.sql.exec("DELETE FROM chunks WHERE seq < ? AND added_at < ?", cut, before);
+    this.sql.exec("DELETE FROM chunks WHERE seq < ?", cut);
     return { counts, keys };
   }
 
@@ -245,7 +261,19 @@ export class RecordBuffer {
     this.nextSeq = Math.max(max + 1, this.marks.d1.seq, this.marks.r2, 1);
   }
 
-  private saveMarks(marks: Marks): void {
+  private saveMarks(next: Marks, at: number): void {
+    const marks: Marks = { ...next, taken: [...(next.taken ?? [])] };
+    const cut = this.takenCut(marks);
+    const taken = marks.taken ?? [];
+    const last = taken[taken.length - 1];
+    if (cut > (last?.[1] ?? 0)) {
+      if (last && at - last[0] < TAKEN_GRAIN_MS) taken[taken.length - 1] = [Math.max(at, last[0]), cut];
+      else taken.push([at, cut]);
+    }
+    // Entries past the window: only the newest of them still decides what may go.
+    const old = taken.filter(([t]) => t <= at - DEDUP_WINDOW_MS).length;
+    if (old > 1) taken.splice(0, old - 1);
+    marks.taken = taken;
     this.sql.exec("INSERT OR REPLACE INTO meta (key, value) VALUES ('buffer_marks', ?)", JSON.stringify(marks));
     this.marks = marks;
   }
@@ -262,7 +290,7 @@ export class RecordBuffer {
     const newestFlush = flushed.reduce((max, r) => Math.max(max, r.flushed_at ?? 0), 0);
     this.resetNextSeq();
     if (flushed.length > 0) this.insertChunks(flushed.map((r) => r.body), [], {}, newestFlush);
-    this.saveMarks({ d1: { seq: this.nextSeq, offset: 0 }, r2: this.nextSeq });
+    this.saveMarks({ d1: { seq: this.nextSeq, offset: 0 }, r2: this.nextSeq }, newestFlush || now);
     const unflushed = rows.filter((r) => r.flushed_at === null).map((r) => r.body);
     if (unflushed.length > 0) this.insertChunks(unflushed, [], {}, now);
     this.sql.exec("DROP TABLE records");
