@@ -8,7 +8,7 @@
  * (GET /v1/stats `cost`) and D1's size (`/health` `d1_size`, and the local sqlite file) before and
  * after. Then it aggregates and prunes what it wrote (POST /v1/control/prune) and reads the rows
  * the retention deletes wrote. It prints per record: D1 bytes (and the sqlite file's growth), D1
- * and Durable Object rows written, R2 operations, dollars per million monitored requests at the
+ * and Durable Object rows written, R2 operations and bytes (the archive write-through), dollars per million monitored requests at the
  * list prices of src/cost/prices.ts, the largest average rate that fits 7 days of raw retention
  * in 10 GB, and days until full at 10 to 10,000 requests/s. The same bench measures any later
  * storage path: it only reads the meter and the sizes. Results go to bench/results/capacity-*.json.
@@ -133,24 +133,6 @@ function d1FileBytes(stateDir) {
   return total;
 }
 
-/** Bytes of the local R2 blobs under the state dir (the archive's objects). */
-function r2FileBytes(stateDir) {
-  let total = 0;
-  const walk = (dir) => {
-    for (const name of readdirSync(dir, { withFileTypes: true })) {
-      const p = join(dir, name.name);
-      if (name.isDirectory()) walk(p);
-      else if (p.includes(join("v3", "r2")) && p.includes("blobs")) total += statSync(p).size;
-    }
-  };
-  try {
-    walk(stateDir);
-  } catch {
-    return null;
-  }
-  return total;
-}
-
 /** A local origin for the proxy: status from the path's last segment, an empty 200 for silent failures. */
 function startOrigin() {
   const server = createServer((req, res) => {
@@ -207,7 +189,7 @@ async function main() {
       if (ok) break;
       await sleep(500);
     }
-    const before = { cost: (await api("/v1/stats")).cost, file: d1FileBytes(stateDir), r2: r2FileBytes(stateDir) };
+    const before = { cost: (await api("/v1/stats")).cost, file: d1FileBytes(stateDir) };
     const rand = prng(13);
     const span = opts.hours * 3_600_000;
     const start = Date.now() - span - 60_000;
@@ -257,7 +239,7 @@ async function main() {
       const published = stats.cost.records - before.cost.records;
       if (status.backlog.records === 0 && (published >= sent || (published >= opts.records && Date.now() > waitProxiedUntil))) {
         await sleep(3000);
-        after = { cost: (await api("/v1/stats")).cost, file: d1FileBytes(stateDir), r2: r2FileBytes(stateDir) };
+        after = { cost: (await api("/v1/stats")).cost, file: d1FileBytes(stateDir) };
         break;
       }
       if (Date.now() > deadline) throw new Error(`not flushed in time: backlog ${status.backlog.records}, published ${stats.cost.records}/${sent}`);
@@ -289,9 +271,8 @@ async function main() {
     const doRows = delta("do_rows_written") / records;
     const r2Ops = (delta("r2_class_a") + delta("r2_class_b")) / records;
     const r2OpsA = delta("r2_class_a") / records;
-    // Bytes the write-through put (the endpoint objects count them); the local R2 blobs as a cross-check.
+    // Bytes the write-through put (gzip NDJSON; the endpoint objects count them).
     const r2Bytes = (delta("r2_bytes_written") || 0) / records;
-    const r2LocalBytes = after.r2 !== null && before.r2 !== null ? (after.r2 - before.r2) / records : null;
     const perMillion = (units, price) => (units / records) * price;
     const batchUsd =
       perMillion(delta("worker_requests") - sentProxy, prices.workers_requests_per_million) +
@@ -322,7 +303,6 @@ async function main() {
       r2_ops_per_record: r2Ops,
       r2_class_a_per_record: r2OpsA,
       r2_bytes_per_record: r2Bytes,
-      r2_local_file_bytes_per_record: r2LocalBytes,
       usd_per_million_batch: batchUsd,
       usd_per_million_batch_with_retention: batchUsd + retentionUsd,
       usd_per_million_proxy_with_retention: batchUsd + retentionUsd + prices.workers_requests_per_million,
@@ -341,7 +321,7 @@ async function main() {
     console.log(`| D1 rows written per record deleted by retention | ${f(d1DeleteRows)} (${deleted} deleted) |`);
     console.log(`| Durable Object rows written per record | ${f(doRows)} |`);
     console.log(`| R2 operations per record (class A) | ${f(r2Ops, 4)} (${f(r2OpsA, 4)}) |`);
-    console.log(`| R2 bytes per record (gzip NDJSON put by the write-through; local blobs) | ${f(r2Bytes, 0)} (${f(r2LocalBytes, 0)}) |`);
+    console.log(`| R2 bytes per record (gzip NDJSON put by the write-through) | ${f(r2Bytes, 0)} |`);
     console.log(`| $ per million records, batch ingest | ${f(batchUsd)} (with retention deletes ${f(batchUsd + retentionUsd)}) |`);
     console.log(`| $ per million requests, proxy (adds a Worker request each) | ${f(batchUsd + retentionUsd + prices.workers_requests_per_million)} |`);
     console.log(`| largest average rate with 7 days in 10 GB | ${f(maxRate, 1)} requests/s |`);
