@@ -571,6 +571,8 @@ export class EndpointMonitor extends DurableObject<Env> {
     this.store.setIdentity(identity);
     const endpoint = this.endpoint() ?? identity;
     if (this.reevaluating) throw new Error("a re-evaluation of this endpoint is already running");
+    // What is buffered goes to R2 (a replay from the archive reads it) and to D1 first.
+    if (source === "archive") await this.writeThroughArchive();
     await this.flush();
     this.reevaluating = true;
     this.heldBack = [];
