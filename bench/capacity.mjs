@@ -8,7 +8,7 @@
  * (GET /v1/stats `cost`) and D1's size (`/health` `d1_size`, and the local sqlite file) before and
  * after. Then it aggregates and prunes what it wrote (POST /v1/control/prune) and reads the rows
  * the retention deletes wrote. It prints per record: D1 bytes (and the sqlite file's growth), D1
- * and Durable Object rows written, R2 operations, dollars per million monitored requests at the
+ * and Durable Object rows written, R2 operations and bytes (the archive write-through), dollars per million monitored requests at the
  * list prices of src/cost/prices.ts, the largest average rate that fits 7 days of raw retention
  * in 10 GB, and days until full at 10 to 10,000 requests/s. The same bench measures any later
  * storage path: it only reads the meter and the sizes. Results go to bench/results/capacity-*.json.
@@ -295,6 +295,9 @@ async function main() {
     const d1DeleteRows = deleted > 0 ? deleteRowsWritten / deleted : null;
     const doRows = delta("do_rows_written") / records;
     const r2Ops = (delta("r2_class_a") + delta("r2_class_b")) / records;
+    const r2OpsA = delta("r2_class_a") / records;
+    // Bytes the write-through put (gzip NDJSON; the endpoint objects count them).
+    const r2Bytes = (delta("r2_bytes_written") || 0) / records;
     const perMillion = (units, price) => (units / records) * price;
     const batchUsd =
       perMillion(delta("worker_requests") - sentProxy, prices.workers_requests_per_million) +
@@ -328,6 +331,8 @@ async function main() {
       retention_deleted: deleted,
       do_rows_written_per_record: doRows,
       r2_ops_per_record: r2Ops,
+      r2_class_a_per_record: r2OpsA,
+      r2_bytes_per_record: r2Bytes,
       usd_per_million_batch: batchUsd,
       usd_per_million_batch_with_retention: batchUsd + retentionUsd,
       usd_per_million_proxy_with_retention: batchUsd + retentionUsd + prices.workers_requests_per_million,
@@ -347,7 +352,8 @@ async function main() {
     console.log(`| D1 rows stored per record (raw_logs ${opts.rawLogs}) | ${f(storedRows / records, 3)} |`);
     console.log(`| D1 rows written per record, insert and retention delete | ${f(d1Rows + d1DeleteRowsPerRecord)} |`);
     console.log(`| Durable Object rows written per record | ${f(doRows)} |`);
-    console.log(`| R2 operations per record | ${f(r2Ops)} |`);
+    console.log(`| R2 operations per record (class A) | ${f(r2Ops, 4)} (${f(r2OpsA, 4)}) |`);
+    console.log(`| R2 bytes per record (gzip NDJSON put by the write-through) | ${f(r2Bytes, 0)} |`);
     console.log(`| $ per million records, batch ingest | ${f(batchUsd)} (with retention deletes ${f(batchUsd + retentionUsd)}) |`);
     console.log(`| $ per million requests, proxy (adds a Worker request each) | ${f(batchUsd + retentionUsd + prices.workers_requests_per_million)} |`);
     console.log(`| largest average rate with 7 days in 10 GB | ${f(maxRate, 1)} requests/s |`);

@@ -75,9 +75,11 @@ describe("EndpointMonitor", () => {
     const stub = endpointStub("do-basic", "GET", "/orders");
     const result = await stub.ingest(records("do-basic", 3));
     expect(result).toEqual({ stored: 3, duplicates: 0, storage: undefined });
-    await runInDurableObject(stub, async (_instance, state) => {
-      const n = state.storage.sql.exec<{ n: number }>("SELECT count(*) AS n FROM records WHERE flushed_at IS NULL").one().n;
-      expect(n).toBe(3);
+    await runInDurableObject(stub, async (instance: EndpointMonitor, state) => {
+      // One chunk row for the hand-off, holding its three records.
+      const chunks = state.storage.sql.exec<{ n: number }>("SELECT n FROM chunks").toArray();
+      expect(chunks).toEqual([{ n: 3 }]);
+      expect(instance.buffer.backlog()).toBe(3);
       expect(await state.storage.getAlarm()).not.toBeNull();
     });
     expect(await countLogs("do-basic")).toBe(0);

@@ -26,6 +26,8 @@ export interface CostCounts {
   /** R2 class A (put, list, multipart, delete is free but counted here as A conservatively) and class B (get, head). */
   r2_class_a: number;
   r2_class_b: number;
+  /** Bytes put to R2 (the archive write-through's gzip objects). */
+  r2_bytes_written: number;
 }
 
 export const COST_FIELDS = [
@@ -42,6 +44,7 @@ export const COST_FIELDS = [
   "d1_statements_unmetered",
   "r2_class_a",
   "r2_class_b",
+  "r2_bytes_written",
 ] as const satisfies readonly (keyof CostCounts)[];
 
 /** All counts at zero. */

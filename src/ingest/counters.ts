@@ -12,6 +12,8 @@ export const ingestCounters = {
   /** Registry calls that failed or timed out (records kept their own route). */
   route_cap_unavailable: 0,
   fallback_to_d1: 0,
+  /** Fallback records whose archive write failed (they are in D1 only). */
+  fallback_archive_failed: 0,
   /** Requests that handed off before answering because too many records were in flight (in-flight.ts). */
   backpressured_requests: 0,
   /** The most records in flight seen when a request was held back. */

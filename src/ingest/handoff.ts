@@ -22,6 +22,7 @@ import { OVERFLOW_ROUTE } from "./route-template";
 import { ingestCounters } from "./counters";
 import { HANDOFF_ATTEMPTS, OVERLOADED_BACKOFF_MS, retryDecision } from "./retry-policy";
 import { reportStorage } from "./storage-state";
+import { writeThrough } from "../monitor/archive-through";
 
 export { HANDOFF_ATTEMPTS };
 const RETRY_BASE_MS = 100;
@@ -180,6 +181,20 @@ async function sendToEndpoint(env: Env, name: string, records: LogRecord[]): Pro
   }
 }
 
+/** Writes fallback records to the archive as the write-through would; a failure is logged and counted, the records stay in D1. */
+async function archiveFallback(bucket: R2Bucket, name: string, group: readonly LogRecord[]): Promise<void> {
+  const stored = group.filter((r) => !r.sampled_out);
+  try {
+    // Keyed by the records' keys: a retried hand-off that falls back again overwrites its object.
+    const digest = await crypto.subtle.digest("SHA-256", new TextEncoder().encode(stored.map((r) => r.key).join("\n")));
+    const id = `fb-${[...new Uint8Array(digest).slice(0, 16)].map((b) => b.toString(16).padStart(2, "0")).join("")}`;
+    await withTimeout(writeThrough(bucket, stored.map(toLogRow), 0, id), FALLBACK_TIMEOUT_MS);
+  } catch (err) {
+    ingestCounters.fallback_archive_failed += stored.length;
+    log("error", "handoff_fallback_archive_failed", { endpoint: name, records: stored.length, record_keys: stored.map((r) => r.key), message: err instanceof Error ? err.message : String(err) });
+  }
+}
+
 export interface HandOffResult {
   stored: number;
   duplicates: number;
@@ -210,6 +225,8 @@ export async function handOff(env: Env, records: LogRecord[]): Promise<HandOffRe
           const rows = group.filter((r) => !r.sampled_out).map((r) => JSON.stringify(toLogRow(r)));
           await withTimeout(writeLogBatch(env.DB, rows, Date.now()), FALLBACK_TIMEOUT_MS);
           if (rows.length > 0) reportStorage(false);
+          // These rows bypass the endpoint object's write-through: archive them here (retention does not).
+          if (env.ARCHIVE && rows.length > 0) await archiveFallback(env.ARCHIVE, name, group);
           result.fallback += group.length;
           ingestCounters.fallback_to_d1 += group.length;
           log("warn", "handoff_fallback_to_d1", { endpoint: name, records: group.length, message });

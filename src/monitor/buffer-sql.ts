@@ -1,22 +1,27 @@
 /**
  * The endpoint Durable Object's own SQLite schema. Records are buffered here first: this is
  * the durability point of ingest (the Worker answers before D1 is touched), and the alarm
- * moves them to D1 later in large batches. Rows are only marked flushed after D1 committed,
- * and flushed keys stay a while so that a retried hand-off is recognised as a duplicate.
+ * moves them to D1 and to the R2 archive later in large batches. A hand-off is one row of
+ * `chunks` (see record-buffer.ts); how far D1 and R2 took the chunks is kept as watermarks in
+ * `meta`, and chunks stay a while after both took them so that a retried hand-off is recognised
+ * as a duplicate.
  */
 
-export const SCHEMA_VERSION = 2;
+export const SCHEMA_VERSION = 3;
 
 export const SCHEMA_STATEMENTS = [
   `CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)`,
-  `CREATE TABLE IF NOT EXISTS records (
-     record_key TEXT PRIMARY KEY,
-     ts INTEGER NOT NULL,
-     body TEXT NOT NULL,
-     flushed_at INTEGER
+  // One row per hand-off: `rows` the JSON array of its fresh rows (each a positional LogRow),
+  // `n` their number, `skipped` the keys of fresh records not stored raw (sampled out), `counts`
+  // the hand-off's counter increments (folded into `counters` when the chunk is deleted).
+  `CREATE TABLE IF NOT EXISTS chunks (
+     seq INTEGER PRIMARY KEY,
+     rows TEXT NOT NULL,
+     n INTEGER NOT NULL,
+     added_at INTEGER NOT NULL,
+     skipped TEXT,
+     counts TEXT
    )`,
-  `CREATE INDEX IF NOT EXISTS records_pending ON records (ts) WHERE flushed_at IS NULL`,
-  `CREATE INDEX IF NOT EXISTS records_flushed ON records (flushed_at) WHERE flushed_at IS NOT NULL`,
   `CREATE TABLE IF NOT EXISTS counters (name TEXT PRIMARY KEY, value INTEGER NOT NULL)`,
   `CREATE TABLE IF NOT EXISTS quarantine (
      record_key TEXT PRIMARY KEY,

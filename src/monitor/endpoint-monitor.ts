@@ -20,12 +20,13 @@ import type { Endpoint } from "../detect/incident";
 import { log } from "../http/log";
 import type { LogRecord } from "../ingest/record";
 import { REQUEST_COUNTER_NAMES, requestIncrements, requestMetricsFrom, type RequestMetrics } from "../metrics/request-counters";
-import { MAX_COUNTER, SCHEMA_STATEMENTS, SCHEMA_VERSION } from "./buffer-sql";
+import { SCHEMA_STATEMENTS, SCHEMA_VERSION } from "./buffer-sql";
+import { ARCHIVE_PASS_BYTES, ARCHIVE_PASS_CHUNKS, markWriteThrough, writeThrough } from "./archive-through";
 import { ALARM_GRACE_MS, DETECTION_SCHEMA, DetectionRunner } from "./detection-runner";
 import { flushBatch, writeRowByRow } from "./flush";
 import { MINUTE_MS, flushBackoffMs } from "./minute-counts";
 import { ObjectMeta } from "./object-meta";
-import { RecordBuffer } from "./record-buffer";
+import { RecordBuffer, type Counts } from "./record-buffer";
 import { publishQuarantineCount, Quarantine, type QuarantinedRecord } from "./quarantine";
 import { reevaluateEndpoint, type ReevaluateResult, type ReplaySource } from "./reevaluate";
 import { buildDetail, buildStats, type EndpointDetail, type EndpointStats } from "./stats";
@@ -44,6 +45,7 @@ import { currentD1Size } from "../cost/d1-size";
 import { serviceDirectory } from "../services/store";
 import { ALL_RECORDS, samplingPolicy } from "../storage/policy";
 import type { SamplingPolicy } from "../storage/sampling";
+import { meteredR2 } from "../cost/r2";
 
 export type { EndpointStats, EndpointDetail, ReevaluateResult, QuarantinedRecord };
 export { DEDUP_WINDOW_MS } from "./record-buffer";
@@ -92,6 +94,12 @@ export class EndpointMonitor extends DurableObject<Env> {
   private costBase: CostCounts = countsFrom(null);
   /** The D1 database records are flushed to; a field so that fault tests can wrap it. */
   logsDb: D1Database;
+  /** The R2 archive every record is written through to (null: not bound); a field so that fault tests can wrap it. */
+  archive: R2Bucket | null;
+  /** No write-through pass before this time (backoff after an R2 failure). */
+  private archiveRetryAt = 0;
+  /** Whether this object wrote the write-through marker (see archive-through.ts) since it woke. */
+  private archiveMarked = false;
   /** When the pending alarm is known to fire (null: unknown, ask storage). */
   private alarmAt: number | null = null;
   /** Consecutive failed copies to D1 of detection results (for the retry backoff). */
@@ -106,7 +114,7 @@ export class EndpointMonitor extends DurableObject<Env> {
   /** Whether (service, method, route) is in `meta` already; saves a write per hand-off. */
   private identityStored = false;
   private readonly store: ObjectMeta;
-  private readonly buffer: RecordBuffer;
+  readonly buffer: RecordBuffer;
   private readonly quarantine: Quarantine;
   private readonly outbox: AlertOutbox;
   private readonly windows: EndpointWindows;
@@ -118,8 +126,9 @@ export class EndpointMonitor extends DurableObject<Env> {
     super(ctx, env);
     this.sql = meteredSql(ctx.storage.sql);
     this.logsDb = meteredD1(env.DB, this.meter);
+    this.archive = env.ARCHIVE ? meteredR2(env.ARCHIVE, this.meter) : null;
     this.store = new ObjectMeta(this.sql);
-    this.buffer = new RecordBuffer(this.sql);
+    this.buffer = new RecordBuffer(this.sql, this.archive !== null);
     this.quarantine = new Quarantine(this.sql);
     this.windows = new EndpointWindows(this.sql);
     this.outbox = new AlertOutbox(this.sql, () => this.logsDb, env.DASHBOARD_URL ? env.DASHBOARD_URL : null, (id) => this.summarizeBeforeAlert(id));
@@ -139,7 +148,8 @@ export class EndpointMonitor extends DurableObject<Env> {
 
   private migrate(): void {
     for (const statement of [...SCHEMA_STATEMENTS, ...WINDOW_SCHEMA, ...DETECTION_SCHEMA, ...OUTBOX_SCHEMA]) this.sql.exec(statement);
-    this.sql.exec("INSERT OR REPLACE INTO meta (key, value) VALUES ('schema_version', ?)", String(SCHEMA_VERSION));
+    if (this.store.get("schema_version") !== String(SCHEMA_VERSION)) this.store.set("schema_version", String(SCHEMA_VERSION));
+    this.store.addPending(this.buffer.load(Date.now()));
     const saved = this.store.get("cost");
     this.costBase = countsFrom(saved === null ? null : JSON.parse(saved));
     // Rows quarantined before D1's quarantine index existed were never published: publish them
@@ -189,19 +199,22 @@ export class EndpointMonitor extends DurableObject<Env> {
   async ingest(records: LogRecord[]): Promise<IngestResult> {
     const now = Date.now();
     this.meter.add({ do_requests: 1 });
-    const { result, fresh } = this.ctx.storage.transactionSync(() => {
-      const fresh = this.buffer.insert(records);
+    const fresh = this.buffer.fresh(records);
+    const newest = fresh.reduce((max, r) => Math.max(max, r.timestamp), 0);
+    // The request counters of GET /metrics: counted here, in the hand-off's chunk, so exactly once.
+    const counts: Counts = { received: fresh.length, duplicates: records.length - fresh.length, handoffs: 1, ...requestIncrements(fresh) };
+    if (newest > 0) counts.last_event_at = newest;
+    for (const [name, n] of Object.entries(counts)) if (n === 0) delete counts[name];
+    const result: IngestResult = this.ctx.storage.transactionSync(() => {
+      // The one row this hand-off writes (the identity once per endpoint object).
+      this.buffer.append(fresh, counts, now);
       const first = fresh[0];
-      if (first && !this.identityStored) {
-        this.store.setIdentity(first);
-      }
-      const newest = fresh.reduce((max, r) => Math.max(max, r.timestamp), 0);
-      if (newest > 0) this.sql.exec(MAX_COUNTER, "last_event_at", newest);
-      // The request counters of GET /metrics: counted here, with the commit, so exactly once.
-      this.store.addCounters({ received: fresh.length, duplicates: records.length - fresh.length, handoffs: 1, ...requestIncrements(fresh) });
-      const storage = this.storageReport(now);
-      return { result: { stored: fresh.length, duplicates: records.length - fresh.length, storage }, fresh };
+      if (first && !this.identityStored) this.store.setIdentity(first);
+      return { stored: fresh.length, duplicates: records.length - fresh.length, storage: this.storageReport(now) };
     });
+    // Committed: from here a retry of this hand-off is a duplicate.
+    this.buffer.remember(fresh);
+    this.store.addPending(counts);
     if (result.stored > 0) this.identityStored = true;
     // Also for a hand-off of duplicates only: its first try may have committed and then lost
     // the alarm (the object reset between the two). While D1 is failing the backoff alarm is
@@ -348,6 +361,7 @@ export class EndpointMonitor extends DurableObject<Env> {
       await this.scheduleAlarm(Date.now() + 1000);
       return;
     }
+    await this.writeThroughArchive();
     if (!(await this.flush())) return;
     await this.publishQuarantine();
     const now = Date.now();
@@ -360,11 +374,12 @@ export class EndpointMonitor extends DurableObject<Env> {
       return null;
     });
     const synced = await this.syncDetection();
-    this.buffer.prune(now);
+    this.pruneBuffer(now);
     // Alerts go out after the incidents are in D1 (messages carry the row as the API shows it).
     const alertsAt = synced ? await this.outbox.run(Date.now()).catch((err: unknown) => this.alertsFailed(err)) : null;
     if (alertsAt !== null) await this.scheduleAlarm(Math.max(Date.now(), alertsAt));
     if (followAt !== null) await this.scheduleAlarm(Math.max(Date.now(), followAt));
+    if (this.archive && this.buffer.archiveBacklog() > 0) await this.scheduleAlarm(Math.max(Date.now(), this.archiveRetryAt));
     if (this.buffer.backlog() > 0) await this.scheduleAlarm(Date.now());
     else if (!synced) await this.scheduleAlarm(Date.now() + flushBackoffMs(this.syncFailures));
     // Live: come back at the next minute boundary to close minutes on the wall clock.
@@ -404,23 +419,31 @@ export class EndpointMonitor extends DurableObject<Env> {
     const policy = this.buffer.backlog() > 0 ? await this.samplingPolicy() : ALL_RECORDS;
     while (Date.now() - started < FLUSH_BUDGET_MS) {
       const batch = this.buffer.nextBatch();
-      if (batch.keys.length === 0) break;
+      if (batch.keys.length === 0) {
+        // Only chunks without stored rows (sampled out, duplicates): nothing to send, move past them.
+        this.buffer.markFlushed(batch.end, [], Date.now());
+        break;
+      }
       const failuresSoFar = Number(this.store.get("consecutive_flush_failures") ?? 0);
       const outcome = await flushBatch(this.logsDb, batch, Date.now(), failuresSoFar, policy);
       if (outcome.kind === "failed") {
         const failures = failuresSoFar + 1;
         const retryIn = flushBackoffMs(failures);
         const flushedAt = Date.now();
+        // Rows committed one by one before D1 filled up are in D1: the watermark moves past the
+        // leading ones (later ones are sent again, and D1 ignores a re-sent key).
+        const written = new Set(outcome.written);
+        let prefix = 0;
+        while (prefix < batch.keys.length && written.has(batch.keys[prefix] ?? "")) prefix++;
         this.ctx.storage.transactionSync(() => {
-          // Rows committed one by one before D1 filled up are in D1: not sent again.
-          if (outcome.written.length > 0) this.buffer.markFlushed(outcome.written, [], flushedAt);
+          if (prefix > 0) this.buffer.markFlushed(RecordBuffer.positionAfter(batch, prefix), [], flushedAt);
           this.store.set("consecutive_flush_failures", String(failures));
-          this.store.addCounters({ flush_failures: 1, flushed: outcome.written.length });
+          this.store.addCounters({ flush_failures: 1, flushed: prefix });
           if (outcome.full && this.store.get("storage_full_since") === null) this.store.set("storage_full_since", String(flushedAt));
         });
         log("error", outcome.full ? "d1_full" : "d1_flush_failed", {
           endpoint: this.ctx.id.name ?? null,
-          records: batch.keys.length - outcome.written.length,
+          records: batch.keys.length - prefix,
           consecutive_failures: failures,
           retry_in_ms: retryIn,
           message: outcome.error instanceof Error ? outcome.error.message : String(outcome.error),
@@ -429,15 +452,15 @@ export class EndpointMonitor extends DurableObject<Env> {
         await this.setAlarmCounted(this.alarmAt);
         return false;
       }
-      const written = outcome.kind === "written" ? batch.keys : outcome.written;
       const poisoned = outcome.kind === "isolated" ? outcome.poisoned : [];
+      const flushed = batch.keys.length - poisoned.length;
       const flushedAt = Date.now();
       this.ctx.storage.transactionSync(() => {
-        this.buffer.markFlushed(written, poisoned, flushedAt);
-        this.store.addCounters({ flushed: written.length, quarantined: poisoned.length });
-        this.store.set("consecutive_flush_failures", "0");
+        this.buffer.markFlushed(batch.end, poisoned, flushedAt);
+        this.store.addCounters({ flushed, quarantined: poisoned.length });
+        if (failuresSoFar !== 0) this.store.set("consecutive_flush_failures", "0");
         this.store.set("last_flush_at", String(flushedAt));
-        this.store.delete("storage_full_since");
+        if (this.store.get("storage_full_since") !== null) this.store.delete("storage_full_since");
         if (poisoned.length > 0) this.markQuarantineChanged();
       });
       for (const p of poisoned) {
@@ -445,6 +468,63 @@ export class EndpointMonitor extends DurableObject<Env> {
       }
     }
     return true;
+  }
+
+  /**
+   * Writes the buffered chunks the archive has not taken to R2 (see archive-through.ts), pass by
+   * pass within the budget. A failure keeps them (they are not pruned before R2 took them), is
+   * counted and logged, and backs the write-through off; D1 flushes go on meanwhile.
+   */
+  private async writeThroughArchive(): Promise<void> {
+    const bucket = this.archive;
+    if (!bucket || Date.now() < this.archiveRetryAt) return;
+    const started = Date.now();
+    while (Date.now() - started < FLUSH_BUDGET_MS) {
+      const pass = this.buffer.nextArchiveBatch(ARCHIVE_PASS_BYTES, ARCHIVE_PASS_CHUNKS);
+      if (pass.next === pass.from) return;
+      const failuresSoFar = Number(this.store.get("consecutive_archive_failures") ?? 0);
+      try {
+        if (!this.archiveMarked && this.store.get("write_through_marked") === null) {
+          await markWriteThrough(bucket, Date.now());
+          this.store.set("write_through_marked", "1");
+        }
+        this.archiveMarked = true;
+        const put = pass.rows.length > 0 ? await writeThrough(bucket, pass.rows, pass.from, this.ctx.id.toString()) : { objects: 0, bytes: 0 };
+        this.meter.add({ r2_bytes_written: put.bytes });
+        this.ctx.storage.transactionSync(() => {
+          this.buffer.markArchived(pass.next, Date.now());
+          this.store.addCounters({ archived: pass.rows.length });
+          if (failuresSoFar !== 0) this.store.set("consecutive_archive_failures", "0");
+        });
+      } catch (err) {
+        const failures = failuresSoFar + 1;
+        this.archiveRetryAt = Date.now() + flushBackoffMs(failures);
+        this.ctx.storage.transactionSync(() => {
+          this.store.set("consecutive_archive_failures", String(failures));
+          this.store.addCounters({ archive_failures: 1 });
+        });
+        log("error", "archive_write_through_failed", {
+          endpoint: this.ctx.id.name ?? null,
+          records: this.buffer.archiveBacklog(),
+          consecutive_failures: failures,
+          retry_in_ms: this.archiveRetryAt - Date.now(),
+          message: err instanceof Error ? err.message : String(err),
+        });
+        await this.scheduleAlarm(this.archiveRetryAt);
+        return;
+      }
+    }
+  }
+
+  /** Deletes the buffer's chunks D1 and R2 took before the dedup window, folding their counts into `counters` (the alarm runs it; tests call it with a later clock). */
+  pruneBuffer(now = Date.now()): void {
+    const pruned = this.ctx.storage.transactionSync(() => {
+      const out = this.buffer.prune(now);
+      this.store.fold(out.counts);
+      return out;
+    });
+    this.buffer.forget(pruned.keys);
+    this.store.unpend(pruned.counts);
   }
 
   /** Copies the quarantine's size to D1's index when it changed; a failure is retried by a later alarm. */
@@ -564,6 +644,11 @@ export class EndpointMonitor extends DurableObject<Env> {
       late: this.store.counter("late"),
       flushed: this.store.counter("flushed"),
       backlog: this.buffer.backlog(),
+      archived: this.store.counter("archived"),
+      archive_backlog: this.archive ? this.buffer.archiveBacklog() : 0,
+      archive_failures: this.store.counter("archive_failures"),
+      consecutive_archive_failures: Number(this.store.get("consecutive_archive_failures") ?? 0),
+      buffered_chunks: this.buffer.chunks(),
       flush_failures: this.store.counter("flush_failures"),
       quarantined: this.store.counter("quarantined"),
       in_quarantine: this.quarantine.count(),
@@ -595,6 +680,8 @@ export class EndpointMonitor extends DurableObject<Env> {
     this.store.setIdentity(identity);
     const endpoint = this.endpoint() ?? identity;
     if (this.reevaluating) throw new Error("a re-evaluation of this endpoint is already running");
+    // What is buffered goes to R2 (a replay from the archive reads it) and to D1 first.
+    if (source === "archive") await this.writeThroughArchive();
     await this.flush();
     this.reevaluating = true;
     this.heldBack = [];

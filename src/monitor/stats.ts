@@ -20,6 +20,13 @@ export interface EndpointCounters {
   late: number;
   flushed: number;
   backlog: number;
+  /** Records written through to the R2 archive, those buffered and not yet there, and its failures. */
+  archived: number;
+  archive_backlog: number;
+  archive_failures: number;
+  consecutive_archive_failures: number;
+  /** Hand-off chunks held in the buffer (until D1 and R2 took them and the dedup window passed). */
+  buffered_chunks: number;
   flush_failures: number;
   /** Records D1 refused on their own, kept in the object's quarantine table. */
   quarantined: number;

@@ -12,13 +12,21 @@
  * before a row goes, so the aggregation never recomputes an hour from what is left of it. The
  * default retention cutoff is applied as is: hours that old are past what the aggregation redoes.
  *
- * With an R2 bucket bound as `ARCHIVE`, raw logs are read in (timestamp, seq) keyset order, written
+ * With an R2 bucket bound as `ARCHIVE`, raw logs are read in (timestamp, record_key) keyset order, written
  * per service and UTC hour (`archive.ts`), and only the rows whose object was written are then
- * deleted, by seq. A failed put keeps its rows and is reported; the keyset moves past them, so the
+ * deleted, by key. A failed put keeps its rows and is reported; the keyset moves past them, so the
  * run goes on with the other groups (one bad object must not stall retention) and the next run
  * retries them. When every put of a chunk failed, R2 is taken to be down and the raw part stops
  * rather than read chunk after chunk it cannot archive. A crash between a put and its delete
  * archives those rows twice (in two objects), never zero times.
+ *
+ * Since the archive write-through (monitor/archive-through.ts), the endpoint objects' flush puts
+ * every record in R2 before retention sees it; the first such flush wrote a marker object with
+ * its time. Rows received from then on are only deleted here; rows received before it (flushed
+ * by an older version, so maybe never written through) are still archived first. Rows the
+ * Worker wrote to D1 directly (the hand-off's fallback) are archived by the fallback itself.
+ * Rows received just before the marker but flushed after it are archived twice (the reader
+ * returns them twice; re-evaluation deduplicates by key), never zero times.
  */
 import { and, asc, eq, gt, gte, inArray, lt, or, sql, type SQL } from "drizzle-orm";
 import { drizzle, type DrizzleD1Database } from "drizzle-orm/d1";
@@ -29,6 +37,7 @@ import { retentionMs } from "../ingest/routes";
 import { aggregatedUntil } from "../summaries/aggregate";
 import { pruneArchive } from "../archive/retention";
 import { groupByServiceHour, hourPrefix, writeGroup, type ArchiveGroup, type RawLog } from "./archive";
+import { writeThroughSince } from "../monitor/archive-through";
 
 /** Most rows one statement deletes (or one archive chunk reads). */
 export const PRUNE_CHUNK_ROWS = 5_000;
@@ -57,6 +66,10 @@ export interface RawReport extends PartReport {
   archive_objects: number;
   /** Rows kept because their archive write failed (retried by the next run). */
   archive_failed_rows: number;
+  /** Rows deleted without archiving: the write-through archived them (received after `write_through_since`). */
+  written_through_deleted: number;
+  /** When the archive write-through began (null: never, or R2 could not say: every row is archived first). */
+  write_through_since: number | null;
   errors: string[];
   /** Present when an explicit cutoff was moved back to the aggregation's progress. */
   clamped?: { requested_cutoff: number; aggregated_until: number | null };
@@ -82,7 +95,7 @@ export async function prune(env: PruneEnv, ctx: JobContext & { olderThanMs?: num
   const summaryReport = await deleteInChunks(summaryCutoff, ctx.deadline, () => deleteSummaries(db, summaryCutoff));
   await raisePrunedBefore(env.DB, rawCutoff);
   const raw: RawReport = env.ARCHIVE
-    ? await archiveRawLogs(db, env.ARCHIVE, rawCutoff, ctx.deadline)
+    ? await archiveThenDelete(db, env.ARCHIVE, rawCutoff, ctx.deadline)
     : { ...(await deleteInChunks(rawCutoff, ctx.deadline, () => deleteRawLogs(db, rawCutoff))), ...noArchive() };
   if (clamped) raw.clamped = clamped;
   // The hours whose raw rows are gone leave the late-record table; the newest sequence number
@@ -124,7 +137,7 @@ async function rawLogCutoff(env: PruneEnv, ctx: { now: number; olderThanMs?: num
 }
 
 function noArchive(): Omit<RawReport, keyof PartReport> {
-  return { archived: false, archived_rows: 0, archive_objects: 0, archive_failed_rows: 0, errors: [] };
+  return { archived: false, archived_rows: 0, archive_objects: 0, archive_failed_rows: 0, written_through_deleted: 0, write_through_since: null, errors: [] };
 }
 
 /** Runs a chunked delete until a chunk comes back short, or the deadline passed after the first chunk. */
@@ -138,12 +151,12 @@ async function deleteInChunks(cutoff: number, deadline: number, chunk: () => Pro
   }
 }
 
-async function deleteRawLogs(db: Db, cutoff: number): Promise<number> {
+async function deleteRawLogs(db: Db, cutoff: number, receivedFrom?: number): Promise<number> {
   // The oldest rows in primary-key order: a key range read, and each delete finds its row by key.
   const chunk = db
     .select({ timestamp: requestLogs.timestamp, key: requestLogs.recordKey })
     .from(requestLogs)
-    .where(lt(requestLogs.timestamp, cutoff))
+    .where(and(lt(requestLogs.timestamp, cutoff), receivedFrom === undefined ? undefined : gte(requestLogs.receivedAt, receivedFrom)))
     .orderBy(asc(requestLogs.timestamp), asc(requestLogs.recordKey))
     .limit(PRUNE_CHUNK_ROWS);
   const result = await db.delete(requestLogs).where(sql`(${requestLogs.timestamp}, ${requestLogs.recordKey}) IN ${chunk}`);
@@ -175,8 +188,21 @@ async function deleteSummaries(db: Db, cutoff: number): Promise<number> {
 
 type PutResult = { group: ArchiveGroup; key: string } | { group: ArchiveGroup; error: string };
 
-/** Archives raw logs past the cutoff chunk by chunk, deleting exactly the rows whose object was written. */
-async function archiveRawLogs(db: Db, bucket: R2Bucket, cutoff: number, deadline: number): Promise<RawReport> {
+/** Archives the rows past the cutoff received before the write-through began, then deletes those received after it. */
+async function archiveThenDelete(db: Db, bucket: R2Bucket, cutoff: number, deadline: number): Promise<RawReport> {
+  const since = await writeThroughSince(bucket).catch(() => null);
+  const report = await archiveRawLogs(db, bucket, cutoff, deadline, since);
+  report.write_through_since = since;
+  if (since === null) return report;
+  const through = await deleteInChunks(cutoff, deadline, () => deleteRawLogs(db, cutoff, since));
+  report.written_through_deleted = through.deleted;
+  report.deleted += through.deleted;
+  report.finished = report.finished && through.finished;
+  return report;
+}
+
+/** Archives raw logs past the cutoff (received before `receivedBefore`, if given) chunk by chunk, deleting exactly the rows whose object was written. */
+async function archiveRawLogs(db: Db, bucket: R2Bucket, cutoff: number, deadline: number, receivedBefore: number | null): Promise<RawReport> {
   const report: RawReport = { cutoff, deleted: 0, finished: false, ...noArchive(), archived: true };
   let after: { timestamp: number; key: string } | null = null;
   let scanned = false;
@@ -188,7 +214,7 @@ async function archiveRawLogs(db: Db, bucket: R2Bucket, cutoff: number, deadline
     const rows: RawLog[] = await db
       .select()
       .from(requestLogs)
-      .where(and(lt(requestLogs.timestamp, cutoff), keyset))
+      .where(and(lt(requestLogs.timestamp, cutoff), receivedBefore === null ? undefined : lt(requestLogs.receivedAt, receivedBefore), keyset))
       .orderBy(asc(requestLogs.timestamp), asc(requestLogs.recordKey))
       .limit(PRUNE_CHUNK_ROWS);
     const last = rows.at(-1);
