@@ -1,4 +1,5 @@
 // `npm start`: runs the monitor locally on workerd with no Cloudflare account and no network.
+// Served by scripts/serve-direct.mjs (Miniflare behind a Node front) unless MONITOR_SERVER=wrangler.
 // Applies the D1 migrations to local state, provides development keys (.dev.vars from
 // .dev.vars.example when missing), listens on PORT (default 8787), prints the URL and keys, and
 // fires the cron triggers locally (wrangler dev does not: it only exposes /__scheduled with
@@ -66,11 +67,17 @@ if (migrate.status !== 0) {
   process.exit(migrate.status ?? 1);
 }
 
-// MONITOR_SERVER=direct: served by Miniflare without wrangler dev's proxy, which can drop a POST
-// under sustained load (see scripts/serve-direct.mjs); no reload on file changes there.
-const direct = process.env.MONITOR_SERVER === "direct";
+// Served by default by Miniflare behind a small Node front (scripts/serve-direct.mjs): wrangler
+// dev's proxy can drop a POST under sustained load (cloudflare/workers-sdk#14641). No reload on
+// file changes there; MONITOR_SERVER=wrangler runs `wrangler dev` (file watching, its options).
+const server = process.env.MONITOR_SERVER ?? "direct";
+if (!["direct", "wrangler"].includes(server)) {
+  console.error(`MONITOR_SERVER must be direct or wrangler, not ${JSON.stringify(server)}`);
+  process.exit(2);
+}
+const direct = server === "direct";
 const dev = direct
-  ? spawn(process.execPath, [join(root, "scripts", "serve-direct.mjs")], { cwd: root, env: { ...env, PORT: String(port), HOST: host }, stdio: ["inherit", "inherit", "inherit"] })
+  ? spawn(process.execPath, [join(root, "scripts", "serve-direct.mjs"), ...process.argv.slice(2)], { cwd: root, env: { ...env, PORT: String(port), HOST: host }, stdio: ["inherit", "inherit", "inherit"] })
   : spawn(wrangler, ["dev", "--local", "--test-scheduled", "--port", String(port), "--ip", host, ...persist, ...process.argv.slice(2)], {
       cwd: root,
       env,
