@@ -17,8 +17,9 @@
 // and state is persisted in wrangler's layout (`<state>/v3/d1`, `<state>/v3/do`), so `wrangler d1
 // migrations apply --local` and `wrangler dev` see the same data. No file watching: restart to
 // pick up code changes. Cron triggers are fired here (unless MONITOR_CRONS=off). Of wrangler dev's
-// options, `--var NAME:VALUE` (repeatable) is honoured and `--inspector-port` accepted and ignored
-// (no inspector here); any other option is refused with a pointer to MONITOR_SERVER=wrangler.
+// options, `--var NAME:VALUE` (repeatable) and `--inspector-port <n>` (workerd's own DevTools
+// inspector, e.g. for a CPU profile) are honoured; any other option is refused with a pointer to
+// MONITOR_SERVER=wrangler.
 import { spawnSync } from "node:child_process";
 import { Agent, createServer, request as httpRequest } from "node:http";
 import { connect } from "node:net";
@@ -78,6 +79,7 @@ const mf = new Miniflare({
   durableObjectsPersist: join(state, "v3", "do"),
   // The worker's console output (the structured JSON logs) and uncaught errors, as wrangler dev shows them.
   log: new Log(LogLevel.INFO),
+  ...(args["inspector-port"] ? { inspectorPort: Number(args["inspector-port"]) } : {}),
 });
 const inner = await mf.ready;
 
