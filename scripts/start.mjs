@@ -43,7 +43,7 @@ function newest(path) {
 const dashboard = join(root, "dashboard");
 const dist = join(dashboard, "dist");
 const builtAt = newest(join(dist, "index.html"));
-const sourcesAt = Math.max(...["src", "index.html", "vite.config.ts"].map((p) => newest(join(dashboard, p))), newest(join(root, "package-lock.json")));
+const sourcesAt = Math.max(...["src", "index.html", "vite.config.ts", "pages-headers.ts"].map((p) => newest(join(dashboard, p))), newest(join(root, "package-lock.json")));
 if (!existsSync(join(dashboard, "vite.config.ts"))) {
   // A copy of the project without the dashboard's sources (the end-to-end proxy test runs from
   // one): wrangler.toml's [assets] directory must still exist, so it gets a placeholder page.
