@@ -90,12 +90,18 @@ async function announceWhenReady() {
     try {
       const res = await fetch(`${url}/health/ready`);
       if (res.ok) {
-        console.log(`\nedge-monitor is running at ${url}`);
-        console.log(`  dashboard:  ${url}/ (sign in with the read or admin key)`);
-        console.log(`  ingest key: ${keys.INGEST_KEYS?.split(",")[0] ?? "(INGEST_KEYS unset)"}`);
-        console.log(`  read key:   ${keys.READ_KEY ?? "(READ_KEY unset)"}`);
-        console.log(`  admin key:  ${keys.ADMIN_KEY ?? "(ADMIN_KEY unset)"}`);
-        console.log(`  try: curl -s ${url}/health\n`);
+        // One write (under the pipe's atomic size): a reader that sees the first line sees the
+        // keys too, and the server's own output cannot land between them.
+        console.log(
+          [
+            `\nedge-monitor is running at ${url}`,
+            `  dashboard:  ${url}/ (sign in with the read or admin key)`,
+            `  ingest key: ${keys.INGEST_KEYS?.split(",")[0] ?? "(INGEST_KEYS unset)"}`,
+            `  read key:   ${keys.READ_KEY ?? "(READ_KEY unset)"}`,
+            `  admin key:  ${keys.ADMIN_KEY ?? "(ADMIN_KEY unset)"}`,
+            `  try: curl -s ${url}/health\n`,
+          ].join("\n"),
+        );
         // Served directly, scripts/serve-direct.mjs fires the crons itself.
         if (process.env.MONITOR_CRONS !== "off" && !direct) startCrons();
         return;
