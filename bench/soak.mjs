@@ -16,7 +16,7 @@
  */
 import { execFileSync, spawn } from "node:child_process";
 import { createWriteStream, existsSync, mkdtempSync, rmSync } from "node:fs";
-import { mkdir, readdir, readFile, writeFile } from "node:fs/promises";
+import { mkdir, readdir, readFile, stat, writeFile } from "node:fs/promises";
 import { loadavg, tmpdir } from "node:os";
 import { dirname, join, relative, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -89,10 +89,42 @@ async function workerdRss(rootPid) {
   for (const p of all) {
     if (!below.has(p.pid) || p.comm !== "workerd") continue;
     const status = await readFile(`/proc/${p.pid}/status`, "utf8").catch(() => "");
-    const kb = Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? NaN);
-    if (Number.isFinite(kb)) found.push({ pid: p.pid, rss_kb: kb });
+    const field = (name) => Number(new RegExp(`${name}:\\s+(\\d+)`).exec(status)?.[1] ?? NaN);
+    const kb = field("VmRSS");
+    // RssAnon: the heaps (V8, SQLite's page caches, workerd's own); RssFile: mapped files (the
+    // binary, and SQLite databases when they are memory-mapped), which the kernel can reclaim.
+    if (Number.isFinite(kb)) found.push({ pid: p.pid, rss_kb: kb, anon_kb: field("RssAnon"), file_kb: field("RssFile"), shmem_kb: field("RssShmem") });
   }
   return found;
+}
+
+/** Resident memory of workerd `pids` by mapping (file path, or [heap]/anonymous), MiB, largest first. */
+async function rssByMapping(pids) {
+  const by = new Map();
+  for (const pid of pids) {
+    const text = await readFile(`/proc/${pid}/smaps`, "utf8").catch(() => "");
+    let name = "";
+    for (const line of text.split("\n")) {
+      const head = /^[0-9a-f]+-[0-9a-f]+ \S+ \S+ \S+ \S+\s*(.*)$/.exec(line);
+      if (head) name = head[1] || "(anonymous)";
+      const rss = /^Rss:\s+(\d+) kB/.exec(line);
+      if (rss) by.set(name, (by.get(name) ?? 0) + Number(rss[1]));
+    }
+  }
+  return [...by].sort((a, b) => b[1] - a[1]).slice(0, 8).map(([mapping, kb]) => ({ mapping, mib: Math.round(kb / 102.4) / 10 }));
+}
+
+/** Size on disk of the local state (D1 and Durable Object SQLite files), MB. */
+async function stateMb(dir) {
+  let bytes = 0;
+  const walk = async (d) => {
+    for (const e of await readdir(d, { withFileTypes: true }).catch(() => [])) {
+      if (e.isDirectory()) await walk(join(d, e.name));
+      else bytes += (await stat(join(d, e.name)).catch(() => ({ size: 0 }))).size;
+    }
+  };
+  await walk(dir);
+  return Math.round(bytes / 1e5) / 10;
 }
 
 function signalGroup(pgid, signal) {
@@ -184,7 +216,8 @@ async function main() {
   const t0 = Date.now();
   const sample = async () => {
     const procs = await workerdRss(server.pid);
-    samples.push({ t_s: Math.round((Date.now() - t0) / 100) / 10, rss_kb: procs.reduce((n, p) => n + p.rss_kb, 0), processes: procs });
+    const sum = (k) => procs.reduce((n, p) => n + (p[k] || 0), 0);
+    samples.push({ t_s: Math.round((Date.now() - t0) / 100) / 10, rss_kb: sum("rss_kb"), anon_kb: sum("anon_kb"), file_kb: sum("file_kb"), shmem_kb: sum("shmem_kb"), state_mb: await stateMb(stateDir), processes: procs });
   };
   await sample();
   const loadBefore = loadavg();
@@ -238,7 +271,10 @@ async function main() {
   if (!sentLine && !failLine && typeof health?.ingest?.accepted === "number") sent = health.ingest.accepted;
   const restarts = (output.match(/The Workers runtime crashed unexpectedly/g) ?? []).length;
   const pids = [...new Set(samples.flatMap((s) => s.processes.map((p) => p.pid)))];
+  const mappings = await rssByMapping((samples[samples.length - 1]?.processes ?? []).map((p) => p.pid));
   const rss = rssSummary(samples.map((s) => ({ t_s: s.t_s, rss_kb: s.rss_kb })));
+  const anon = rssSummary(samples.map((s) => ({ t_s: s.t_s, rss_kb: s.anon_kb })));
+  const file = rssSummary(samples.map((s) => ({ t_s: s.t_s, rss_kb: s.file_kb })));
   const summary = {
     records_planned: opts.services * opts.minutes * opts.rate,
     records_sent: sent,
@@ -251,6 +287,10 @@ async function main() {
     runtime_restarts: restarts,
     workerd_pids: pids,
     rss_mib: rss,
+    rss_anon_mib: anon,
+    rss_file_mib: file,
+    state_mb_end: samples[samples.length - 1]?.state_mb ?? null,
+    rss_by_mapping_end: mappings,
     server: opts.server,
     load_average_before: loadBefore.map((n) => Math.round(n * 100) / 100),
     load_average_after: loadAfter.map((n) => Math.round(n * 100) / 100),
@@ -270,6 +310,8 @@ async function main() {
   console.log(`every answer 2xx ${summary.all_2xx ? "yes" : summary.no_failure_before_stop ? `yes until --max-seconds ${opts.maxSeconds} stopped the tool (not all records sent)` : `NO: ${summary.first_failure ?? toolOut.trim().slice(-300)}`}`);
   console.log(`runtime restarts ${restarts}${restarts > 0 ? " (wrangler: the Workers runtime crashed unexpectedly)" : ""}`);
   console.log(`workerd RSS      start ${rss.start} MiB, peak ${rss.peak} MiB, end ${rss.end} MiB; second half slope ${rss.slope_second_half_mib_per_min} MiB/min (${samples.length} samples)`);
+  console.log(`  of which        anon (heaps) ${anon.start} -> ${anon.end} MiB (slope ${anon.slope_second_half_mib_per_min}/min), file-backed ${file.start} -> ${file.end} MiB (slope ${file.slope_second_half_mib_per_min}/min); state on disk ${summary.state_mb_end} MB at end`);
+  console.log(`  by mapping      ${mappings.map((m) => `${m.mapping.split("/").pop()} ${m.mib}`).join(", ")} MiB`);
   console.log(`server           ${opts.server === "direct" ? "MONITOR_SERVER=direct (Miniflare, no wrangler dev proxy)" : "wrangler dev"}; load average ${summary.load_average_before.join(" ")} before, ${summary.load_average_after.join(" ")} after (2 cores)`);
   const l = summary.liveness_ms;
   console.log(`thread stalls    GET /health/live waited median ${l.median} ms, p99 ${l.p99} ms, max ${l.max} ms (at ${l.max_at_s} s); ${l.over_1s} of ${l.probes} over 1 s`);

@@ -1,5 +1,6 @@
 // Builds the dashboard into dashboard/dist (served by the worker's static assets under
-// `npm start`, or deployed to Cloudflare Pages). VITE_API_BASE sets the API origin at build time
+// `npm start`, or deployed to Cloudflare Pages, with a `_headers` file of the worker's dashboard
+// security headers). VITE_API_BASE sets the API origin at build time
 // (default: the same origin). After the build, the size of the initial JavaScript (the entry
 // script and what index.html preloads) is printed gzip-compressed, and the build fails above the
 // 150 KB budget.
@@ -7,6 +8,7 @@ import { readFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { gzipSync } from "node:zlib";
 import { defineConfig, type Plugin } from "vite";
+import { pagesHeaders } from "./pages-headers";
 
 const BUDGET_BYTES = 150 * 1024;
 
@@ -37,7 +39,7 @@ function initialJsBudget(): Plugin {
 
 export default defineConfig({
   root: import.meta.dirname,
-  plugins: [initialJsBudget()],
+  plugins: [initialJsBudget(), pagesHeaders(process.env.VITE_API_BASE || null)],
   // `npm run dashboard:dev`: the dashboard with hot reload, the API of a running `npm start` behind it.
   server: {
     proxy: Object.fromEntries(["/v1", "/health"].map((path) => [path, process.env.MONITOR_URL ?? "http://127.0.0.1:8787"])),

@@ -106,7 +106,8 @@ try {
   const origin = start("demo origin", ["demo/origin.mjs", "--port", String(originPort), "--seed", String(seed)]);
   const monitor = start("monitor", ["scripts/start.mjs"], { env: { PORT: String(port), HOST: "127.0.0.1", MONITOR_STATE_DIR: stateDir }, log, signal: "SIGINT" });
   const originUrl = (await waitFor(origin, /listening on (http:\/\/\S+)/, 10_000, "the demo origin"))[1];
-  await waitFor(monitor, /edge-monitor is running at/, 180_000, "the monitor");
+  // The keys are printed after the "running at" line, possibly in a later chunk of output.
+  await waitFor(monitor, /edge-monitor is running at[\s\S]*admin key: +\S+\n/, 180_000, "the monitor");
   const key = (label) => new RegExp(`${label} key: +(\\S+)`).exec(monitor.output)?.[1];
   const keys = { ingest: key("ingest"), read: key("read"), admin: key("admin") };
 

@@ -1,4 +1,4 @@
-// `MONITOR_SERVER=direct npm start` runs this: the same worker as `wrangler dev --local`, served
+// `npm start` runs this (unless MONITOR_SERVER=wrangler): the same worker as `wrangler dev --local`, served
 // by Miniflare straight from workerd's own socket, without wrangler's dev proxy in front.
 //
 // Why: wrangler dev (4.86) forwards every request through a ProxyWorker to the user worker over a
@@ -16,7 +16,10 @@
 // .dev.vars and assets come from wrangler.toml through wrangler's `unstable_getMiniflareWorkerOptions`,
 // and state is persisted in wrangler's layout (`<state>/v3/d1`, `<state>/v3/do`), so `wrangler d1
 // migrations apply --local` and `wrangler dev` see the same data. No file watching: restart to
-// pick up code changes. Cron triggers are fired here (unless MONITOR_CRONS=off).
+// pick up code changes. Cron triggers are fired here (unless MONITOR_CRONS=off). Of wrangler dev's
+// options, `--var NAME:VALUE` (repeatable) and `--inspector-port <n>` (workerd's own DevTools
+// inspector, e.g. for a CPU profile) are honoured; any other option is refused with a pointer to
+// MONITOR_SERVER=wrangler.
 import { spawnSync } from "node:child_process";
 import { Agent, createServer, request as httpRequest } from "node:http";
 import { connect } from "node:net";
@@ -25,6 +28,7 @@ import { createRequire } from "node:module";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { parseArgs } from "node:util";
 
 const root = join(dirname(fileURLToPath(import.meta.url)), "..");
 const require = createRequire(join(root, "package.json"));
@@ -37,6 +41,23 @@ const host = process.env.HOST ?? "127.0.0.1";
 const state = process.env.MONITOR_STATE_DIR ?? join(root, ".wrangler", "state");
 const env = { ...process.env, WRANGLER_SEND_METRICS: "false", CLOUDFLARE_CF_FETCH_ENABLED: "false", CI: "true" };
 
+let args;
+try {
+  args = parseArgs({ args: process.argv.slice(2), options: { var: { type: "string", multiple: true }, "inspector-port": { type: "string" } }, strict: true }).values;
+} catch (err) {
+  console.error(`${err instanceof Error ? err.message : String(err)}\nnpm start (served directly) takes only --var NAME:VALUE; use PORT, HOST and MONITOR_STATE_DIR, or MONITOR_SERVER=wrangler npm start -- <wrangler dev options>`);
+  process.exit(2);
+}
+const extraVars = {};
+for (const pair of args.var ?? []) {
+  const at = pair.indexOf(":");
+  if (at < 1) {
+    console.error(`--var ${pair}: expected NAME:VALUE`);
+    process.exit(2);
+  }
+  extraVars[pair.slice(0, at)] = pair.slice(at + 1);
+}
+
 const outdir = mkdtempSync(join(tmpdir(), "edge-monitor-bundle-"));
 const build = spawnSync(join(root, "node_modules", ".bin", "wrangler"), ["deploy", "--dry-run", "--outdir", outdir], { cwd: root, env, stdio: ["ignore", "ignore", "inherit"] });
 if (build.status !== 0) {
@@ -47,6 +68,8 @@ if (build.status !== 0) {
 const { workerOptions } = wrangler.unstable_getMiniflareWorkerOptions(join(root, "wrangler.toml"));
 // INGEST_MAX_IN_FLIGHT from the environment overrides wrangler.toml's (the soak tunes it this way).
 if (process.env.INGEST_MAX_IN_FLIGHT) workerOptions.bindings = { ...workerOptions.bindings, INGEST_MAX_IN_FLIGHT: process.env.INGEST_MAX_IN_FLIGHT };
+// --var NAME:VALUE, as wrangler dev takes it (a string binding over wrangler.toml's and .dev.vars').
+workerOptions.bindings = { ...workerOptions.bindings, ...extraVars };
 const mf = new Miniflare({
   workers: [{ ...workerOptions, name: "edge-monitor", modulesRoot: outdir, modules: [{ type: "ESModule", path: join(outdir, "index.js") }] }],
   // workerd listens on a private loopback port; the front below takes the public one.
@@ -56,6 +79,7 @@ const mf = new Miniflare({
   durableObjectsPersist: join(state, "v3", "do"),
   // The worker's console output (the structured JSON logs) and uncaught errors, as wrangler dev shows them.
   log: new Log(LogLevel.INFO),
+  ...(args["inspector-port"] ? { inspectorPort: Number(args["inspector-port"]) } : {}),
 });
 const inner = await mf.ready;
 

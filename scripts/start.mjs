@@ -1,4 +1,5 @@
 // `npm start`: runs the monitor locally on workerd with no Cloudflare account and no network.
+// Served by scripts/serve-direct.mjs (Miniflare behind a Node front) unless MONITOR_SERVER=wrangler.
 // Applies the D1 migrations to local state, provides development keys (.dev.vars from
 // .dev.vars.example when missing), listens on PORT (default 8787), prints the URL and keys, and
 // fires the cron triggers locally (wrangler dev does not: it only exposes /__scheduled with
@@ -42,7 +43,7 @@ function newest(path) {
 const dashboard = join(root, "dashboard");
 const dist = join(dashboard, "dist");
 const builtAt = newest(join(dist, "index.html"));
-const sourcesAt = Math.max(...["src", "index.html", "vite.config.ts"].map((p) => newest(join(dashboard, p))), newest(join(root, "package-lock.json")));
+const sourcesAt = Math.max(...["src", "index.html", "vite.config.ts", "pages-headers.ts"].map((p) => newest(join(dashboard, p))), newest(join(root, "package-lock.json")));
 if (!existsSync(join(dashboard, "vite.config.ts"))) {
   // A copy of the project without the dashboard's sources (the end-to-end proxy test runs from
   // one): wrangler.toml's [assets] directory must still exist, so it gets a placeholder page.
@@ -66,11 +67,17 @@ if (migrate.status !== 0) {
   process.exit(migrate.status ?? 1);
 }
 
-// MONITOR_SERVER=direct: served by Miniflare without wrangler dev's proxy, which can drop a POST
-// under sustained load (see scripts/serve-direct.mjs); no reload on file changes there.
-const direct = process.env.MONITOR_SERVER === "direct";
+// Served by default by Miniflare behind a small Node front (scripts/serve-direct.mjs): wrangler
+// dev's proxy can drop a POST under sustained load (cloudflare/workers-sdk#14641). No reload on
+// file changes there; MONITOR_SERVER=wrangler runs `wrangler dev` (file watching, its options).
+const server = process.env.MONITOR_SERVER ?? "direct";
+if (!["direct", "wrangler"].includes(server)) {
+  console.error(`MONITOR_SERVER must be direct or wrangler, not ${JSON.stringify(server)}`);
+  process.exit(2);
+}
+const direct = server === "direct";
 const dev = direct
-  ? spawn(process.execPath, [join(root, "scripts", "serve-direct.mjs")], { cwd: root, env: { ...env, PORT: String(port), HOST: host }, stdio: ["inherit", "inherit", "inherit"] })
+  ? spawn(process.execPath, [join(root, "scripts", "serve-direct.mjs"), ...process.argv.slice(2)], { cwd: root, env: { ...env, PORT: String(port), HOST: host }, stdio: ["inherit", "inherit", "inherit"] })
   : spawn(wrangler, ["dev", "--local", "--test-scheduled", "--port", String(port), "--ip", host, ...persist, ...process.argv.slice(2)], {
       cwd: root,
       env,
@@ -83,12 +90,18 @@ async function announceWhenReady() {
     try {
       const res = await fetch(`${url}/health/ready`);
       if (res.ok) {
-        console.log(`\nedge-monitor is running at ${url}`);
-        console.log(`  dashboard:  ${url}/ (sign in with the read or admin key)`);
-        console.log(`  ingest key: ${keys.INGEST_KEYS?.split(",")[0] ?? "(INGEST_KEYS unset)"}`);
-        console.log(`  read key:   ${keys.READ_KEY ?? "(READ_KEY unset)"}`);
-        console.log(`  admin key:  ${keys.ADMIN_KEY ?? "(ADMIN_KEY unset)"}`);
-        console.log(`  try: curl -s ${url}/health\n`);
+        // One write (under the pipe's atomic size): a reader that sees the first line sees the
+        // keys too, and the server's own output cannot land between them.
+        console.log(
+          [
+            `\nedge-monitor is running at ${url}`,
+            `  dashboard:  ${url}/ (sign in with the read or admin key)`,
+            `  ingest key: ${keys.INGEST_KEYS?.split(",")[0] ?? "(INGEST_KEYS unset)"}`,
+            `  read key:   ${keys.READ_KEY ?? "(READ_KEY unset)"}`,
+            `  admin key:  ${keys.ADMIN_KEY ?? "(ADMIN_KEY unset)"}`,
+            `  try: curl -s ${url}/health\n`,
+          ].join("\n"),
+        );
         // Served directly, scripts/serve-direct.mjs fires the crons itself.
         if (process.env.MONITOR_CRONS !== "off" && !direct) startCrons();
         return;

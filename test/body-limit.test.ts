@@ -2,7 +2,8 @@
  * The API's body limit: every route of test/routes.ts that takes a body refuses 5 MiB with
  * `413 payload_too_large` before reading it (a Content-Length over the limit is refused without
  * reading, a chunked body is read no further than the limit), with the right key, so a new
- * route cannot skip the limit. 64 KiB by default; the ingest formats keep their 1 MiB.
+ * route cannot skip the limit. 64 KiB by default; the ingest formats keep their 1 MiB. A chunked
+ * body sent without a valid key is not read at all: the answer is the route's 401.
  */
 import { describe, expect, it } from "vitest";
 import { BODY_LIMIT_OVERRIDES, DEFAULT_BODY_LIMIT_BYTES, bodyLimitFor } from "../src/http/body-limit";
@@ -117,6 +118,26 @@ describe("body limit", () => {
       });
     });
   }
+
+  describe("a chunked body without a key is never read", () => {
+    for (const route of WITH_BODY) {
+      for (const [label, auth] of [["no key", undefined], ["a wrong key", "Bearer not-a-key"]] as const) {
+        it(`${route.method} ${route.path} with ${label}: 401, the 900 KiB body not read`, async () => {
+          const body = lazyBody(900 * 1024);
+          const res = await call(route.path, {
+            method: route.method,
+            headers: { "Content-Type": "application/json", ...(auth ? { Authorization: auth } : {}) },
+            body: body.stream,
+          });
+          expect(res.status).toBe(401);
+          expect(((await res.json()) as ErrorBody).error.code).toBe("unauthorized");
+          // Nothing past what the runtime queues when the request is made (one chunk): the
+          // middleware and the route never read it.
+          expect(body.pulled()).toBeLessThanOrEqual(CHUNK);
+        });
+      }
+    }
+  });
 
   it("lets a body at the limit through to the route, and refuses one byte more", async () => {
     const headers = { Authorization: `Bearer ${ADMIN_KEY}`, "Content-Type": "application/json" };

@@ -69,6 +69,17 @@ function bearerToken(header: string | undefined): string | undefined {
   return match?.[1];
 }
 
+/**
+ * Whether the Authorization header carries a key of any scope. The body limit asks this before it
+ * reads a chunked body, so that nobody without a key can make the worker buffer one.
+ */
+export async function presentsAnyKey(env: Env, header: string | undefined): Promise<boolean> {
+  const token = bearerToken(header);
+  if (token === undefined) return false;
+  const all = [...new Set((["ingest", "read", "admin"] as const).flatMap((scope) => keysFor(env, scope).keys))];
+  return all.length > 0 && matchesAnyKey(token, all);
+}
+
 /** Middleware requiring a bearer key of `scope`. */
 export function requireKey(scope: KeyScope) {
   return createMiddleware<AppEnv>(async (c, next) => {

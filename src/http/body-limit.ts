@@ -4,11 +4,12 @@
  * mounted once in front of every feature app, so a new route cannot forget it. Hono's
  * `bodyLimit` refuses at once on a `Content-Length` over the limit and counts a chunked body as
  * it streams, stopping at the first byte past the limit; either way the answer is
- * `413 payload_too_large` in the error envelope. The proxy is not under it: it streams bodies
+ * `413 payload_too_large` in the error envelope. A chunked body without a key is never read. The proxy is not under it: it streams bodies
  * to the origin, whose own limits stand.
  */
 import { bodyLimit } from "hono/body-limit";
 import { createMiddleware } from "hono/factory";
+import { presentsAnyKey } from "../auth/keys";
 import { MAX_BODY_BYTES } from "../ingest/body";
 import { ApiError } from "./errors";
 import type { AppEnv } from "./types";
@@ -44,8 +45,19 @@ export function payloadTooLarge(maxBytes: number): ApiError {
   return new ApiError(413, "payload_too_large", `the body exceeds ${maxBytes} bytes`, { max_bytes: maxBytes });
 }
 
-/** Middleware for `/v1/*`: refuses a body over the route's limit before anything parses it. */
+/**
+ * Middleware for `/v1/*`: refuses a body over the route's limit before anything parses it. A
+ * chunked body is buffered up to the limit to be counted, so only for a request that carries a
+ * key: without one the body is left unread and the route sees none (every `/v1` route that takes
+ * a body needs a key and answers 401 first).
+ */
 export const apiBodyLimit = createMiddleware<AppEnv>(async (c, next) => {
+  const raw = c.req.raw;
+  const sized = raw.headers.has("content-length") && !raw.headers.has("transfer-encoding");
+  if (raw.body && !sized && !(await presentsAnyKey(c.env, c.req.header("Authorization")))) {
+    c.req.raw = new Request(raw, { body: null });
+    return next();
+  }
   const maxSize = bodyLimitFor(c.req.method, new URL(c.req.url).pathname);
   const limit = bodyLimit({
     maxSize,

@@ -36,6 +36,18 @@ export const DASHBOARD_HEADERS: Readonly<Record<string, string>> = {
   "Cross-Origin-Resource-Policy": "same-origin",
 };
 
+/**
+ * The dashboard's headers as a Cloudflare Pages `_headers` file for every path (the dashboard
+ * build writes it into dashboard/dist): on Pages the worker does not answer, so Pages must send
+ * them. `apiOrigin` (VITE_API_BASE: the API on another origin) is allowed in `connect-src`.
+ */
+export function pagesHeadersFile(apiOrigin: string | null = null): string {
+  const origin = apiOrigin ? new URL(apiOrigin).origin : null;
+  const headers = { ...DASHBOARD_HEADERS };
+  if (origin) headers["Content-Security-Policy"] = DASHBOARD_CSP.replace("connect-src 'self'", `connect-src 'self' ${origin}`);
+  return `/*\n${Object.entries(headers).map(([name, value]) => `  ${name}: ${value}`).join("\n")}\n`;
+}
+
 /** `response` with the dashboard's security headers (a copy: a fetched response's headers are immutable). */
 export function withDashboardHeaders(response: Response): Response {
   const out = new Response(response.body, response);

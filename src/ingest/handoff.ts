@@ -47,9 +47,16 @@ export const FALLBACK_TIMEOUT_MS = 5000;
  */
 const routeAnswers = new Map<string, Map<string, { countedAs: string; until: number; weak: boolean }>>();
 /** Entries across all services: the whole cache is dropped past it, so it stays a few MB at most. */
-const MAX_CACHED_ENTRIES = 20_000;
+export const MAX_CACHED_ENTRIES = 20_000;
 let cachedEntries = 0;
 const REFUSAL_CACHE_MS = 60_000;
+
+/** Route answers this isolate holds now, across all services (bounded by MAX_CACHED_ENTRIES). */
+export function routeCacheEntries(): number {
+  let n = 0;
+  for (const cache of routeAnswers.values()) n += cache.size;
+  return n;
+}
 
 function registry(env: Env, service: string): DurableObjectStub<ServiceRegistry> {
   return env.SERVICE_REGISTRY.get(env.SERVICE_REGISTRY.idFromName(service));

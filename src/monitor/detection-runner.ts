@@ -211,8 +211,11 @@ export class DetectionRunner {
       state = { ...state, detectors: { ...state.detectors, traffic: emptyMetricState() } };
     }
     const out: Evaluation[] = [];
+    // The windows and the probe streak do not change while minutes are evaluated: read them once.
+    const view = this.windows.view(minute, closable);
+    const probe = this.probeStreak();
     for (; minute <= closable; minute += MINUTE_MS) {
-      const ev = this.annotated(evaluateMinute(state, { ...this.windows.snapshot(minute), probe: this.probeStreak() }, cfg, endpoint));
+      const ev = this.annotated(evaluateMinute(state, { ...view.snapshot(minute), probe }, cfg, endpoint));
       state = ev.state;
       if (ev.incident) this.putIncident(ev.incident);
       if (ev.incident && (ev.change === "opened" || ev.change === "escalated" || ev.change === "resolved")) this.announce(ev.incident, ev.change);

@@ -5,12 +5,12 @@
  * each sketch at most SKETCH_MAX_BUCKETS buckets. Snapshots for the detectors are read from here.
  */
 import { LatencySketch } from "../detect/sketch";
-import { emptyTotals, type LatencySample, type Snapshot, type Totals } from "../detect/types";
+import type { Snapshot } from "../detect/types";
 import { countByBucket, HOUR_HORIZON_MS, HOUR_MS, MINUTE_HORIZON_MS, MINUTE_MS, type BucketCounts, type WindowRecord } from "./minute-counts";
+import { hourEndOf, LATENCY_MIN_SAMPLES, LATENCY_SPANS, LONGEST_SPAN_MINUTES, WindowsView } from "./windows-view";
 
 export const SKETCH_MAX_BUCKETS = 1024;
-/** Requests a latency percentile needs; fewer in 5 minutes and the window widens to 15, then 30. */
-export const LATENCY_MIN_SAMPLES = 50;
+export { LATENCY_MIN_SAMPLES } from "./windows-view";
 
 export const WINDOW_SCHEMA = [
   `CREATE TABLE IF NOT EXISTS windows (
@@ -81,26 +81,6 @@ export interface SeriesPoint {
   max_ms: number;
 }
 
-const toTotals = (r: Row): Totals => ({
-  count: r.count,
-  status_4xx: r.status_4xx,
-  status_5xx: r.status_5xx,
-  silent: r.silent_failures,
-  inconsistent: r.inconsistent,
-  slow: r.slow,
-  bytes: r.bytes,
-});
-
-function addTotals(into: Totals, t: Totals): void {
-  into.count += t.count;
-  into.status_4xx += t.status_4xx;
-  into.status_5xx += t.status_5xx;
-  into.silent += t.silent;
-  into.inconsistent += t.inconsistent;
-  into.slow += t.slow;
-  into.bytes += t.bytes;
-}
-
 export class EndpointWindows {
   constructor(private readonly sql: SqlStorage) {}
 
@@ -162,49 +142,38 @@ export class EndpointWindows {
       .toArray();
   }
 
-  private mergedSketch(from: number, to: number): LatencySketch {
-    const merged = new LatencySketch(undefined, SKETCH_MAX_BUCKETS);
-    for (const r of this.sql.exec<{ sketch: string }>("SELECT sketch FROM windows WHERE grain = ? AND start >= ? AND start < ?", MINUTE_MS, from, to)) {
-      merged.merge(LatencySketch.fromJSON(JSON.parse(r.sketch), SKETCH_MAX_BUCKETS));
-    }
-    return merged;
+  /**
+   * The windows as of now, for snapshots of the minutes `first`..`last`: their rows are read once
+   * (not once per minute), and each minute sketch is parsed at most once, when a latency window
+   * needs it. Valid until the windows change.
+   */
+  view(first: number, last: number): WindowsView {
+    const end = last + MINUTE_MS;
+    const minuteRows = this.rows(MINUTE_MS, first + MINUTE_MS - LONGEST_SPAN_MINUTES * MINUTE_MS, end);
+    const hourRows = this.rows(HOUR_MS, hourEndOf(first) - HOUR_HORIZON_MS, hourEndOf(last));
+    const longestLatency = LATENCY_SPANS[LATENCY_SPANS.length - 1] ?? 0;
+    let stored: Map<number, string> | null = null;
+    const parsed = new Map<number, LatencySketch | null>();
+    const sketchAt = (start: number): LatencySketch | null => {
+      const known = parsed.get(start);
+      if (known !== undefined) return known;
+      stored ??= new Map(
+        this.sql
+          .exec<{ start: number; sketch: string }>("SELECT start, sketch FROM windows WHERE grain = ? AND start >= ? AND start < ?", MINUTE_MS, first + MINUTE_MS - longestLatency * MINUTE_MS, end)
+          .toArray()
+          .map((r) => [r.start, r.sketch]),
+      );
+      const text = stored.get(start);
+      const sketch = text === undefined ? null : LatencySketch.fromJSON(JSON.parse(text), SKETCH_MAX_BUCKETS);
+      parsed.set(start, sketch);
+      return sketch;
+    };
+    return new WindowsView(minuteRows, hourRows, sketchAt, SKETCH_MAX_BUCKETS);
   }
 
   /** The snapshot of the windows that end with the minute starting at `minute`. */
   snapshot(minute: number, minLatencySamples = LATENCY_MIN_SAMPLES): Snapshot {
-    const end = minute + MINUTE_MS;
-    const windows = { minute: emptyTotals(), w5: emptyTotals(), w15: emptyTotals(), w30: emptyTotals(), w60: emptyTotals(), w360: emptyTotals() };
-    const spans = [
-      ["minute", 1],
-      ["w5", 5],
-      ["w15", 15],
-      ["w30", 30],
-      ["w60", 60],
-      ["w360", 360],
-    ] as const;
-    for (const r of this.rows(MINUTE_MS, end - 360 * MINUTE_MS, end)) {
-      const t = toTotals(r);
-      for (const [name, span] of spans) if (r.start >= end - span * MINUTE_MS) addTotals(windows[name], t);
-    }
-    const w3d = emptyTotals();
-    const hourEnd = Math.floor(minute / HOUR_MS) * HOUR_MS + HOUR_MS;
-    for (const r of this.rows(HOUR_MS, hourEnd - HOUR_HORIZON_MS, hourEnd)) addTotals(w3d, toTotals(r));
-    let latency: LatencySample | null = null;
-    for (const span of [5, 15, 30]) {
-      const count = span === 5 ? windows.w5.count : span === 15 ? windows.w15.count : windows.w30.count;
-      if (count < minLatencySamples) continue;
-      const sketch = this.mergedSketch(end - span * MINUTE_MS, end);
-      latency = {
-        window_minutes: span,
-        count: sketch.count,
-        p50: sketch.quantile(0.5) ?? 0,
-        p95: sketch.quantile(0.95) ?? 0,
-        p99: sketch.quantile(0.99) ?? 0,
-        max: sketch.max,
-      };
-      break;
-    }
-    return { minute_start: minute, ...windows, w3d, latency };
+    return this.view(minute, minute).snapshot(minute, minLatencySamples);
   }
 
   /** Buckets of `grain` between `from` and `to` as time-series points. */
