@@ -61,8 +61,7 @@ async function main() {
     const m = toMinutes(series, Number(opts.seed));
     const replay = engine.replayMinutes(m.start, m.count, m.errors);
     const score = scoreSeries(series, replay.openings);
-    const flaps = replay.changes.filter((c) => c.change === "opened").length;
-    rows.push({ series, score, minutes: m.count.length, opened: flaps, signal_minutes: replay.signal_minutes });
+    rows.push({ series, score, minutes: m.count.length, signal_minutes: replay.signal_minutes });
   }
   const seconds = (performance.now() - t0) / 1000;
   console.log(`\nReal production series (ms-cloud-monitoring), ${all.length} series, ${rows.reduce((n, r) => n + r.minutes, 0)} minutes replayed in ${seconds.toFixed(1)} s`);
@@ -81,6 +80,7 @@ async function main() {
     const segs = list.flatMap((r) => r.score.segments);
     const days = list.reduce((d, r) => d + r.score.days, 0);
     const falseCount = list.reduce((n, r) => n + r.score.false_incidents, 0);
+    const reopens = list.reduce((n, r) => n + (r.score.false_reopens ?? 0), 0);
     const delays = segs.filter((s) => s.caught).map((s) => s.delay_min);
     return {
       series: list.length,
@@ -93,6 +93,7 @@ async function main() {
       false_incidents: falseCount,
       days: Math.round(days * 10) / 10,
       false_per_day: days > 0 ? Math.round((falseCount / days) * 1000) / 1000 : null,
+      false_reopens: reopens,
       median_delay_min: median(delays),
     };
   };
@@ -109,7 +110,7 @@ async function main() {
     if (typeof s !== "object") continue;
     console.log(
       `${pad(name, 12)} ${s.series} series, ${s.days} days: caught ${s.caught}/${s.segments} (${pct(s.caught, s.segments)}; surges ${s.surges_caught}/${s.surges}, drops ${s.drops_caught}/${s.drops}), ` +
-        `${s.false_incidents} false (${s.false_per_day}/series-day), median delay ${s.median_delay_min ?? "-"} min`,
+        `${s.false_incidents} false (${s.false_per_day}/series-day; ${s.false_reopens} re-opens outside segments), median delay ${s.median_delay_min ?? "-"} min`,
     );
   }
   const l = summary.labelled;

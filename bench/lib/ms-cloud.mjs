@@ -10,8 +10,9 @@
  *  - failure-count series ("Service Unavailable" counts): value 5xx per minute among
  *    FAILURE_TRAFFIC_PER_MIN requests/min.
  * Event time is the file's own (hour of day kept). Labelled segments are runs of Label 1 rows;
- * one is caught when an incident opens within it or up to MATCH_AFTER_MS after it; any other
- * incident opened after the first WARMUP_MS of the series is a false one. Pure apart from reading.
+ * one is caught when an incident opens (or a resolved one re-opens) within it or up to
+ * MATCH_AFTER_MS after it; any other incident opened after the first WARMUP_MS of the series is a
+ * false one (a re-open is the same incident, counted apart). Pure apart from reading.
  */
 import { readFile, readdir } from "node:fs/promises";
 import { join } from "node:path";
@@ -136,7 +137,8 @@ export function scoreSeries(series, openings) {
     return { ...s, caught: hit !== undefined, delay_min: hit ? (hit.opened_at - s.from) / MINUTE : null };
   });
   const warmEnd = series.start + WARMUP_MS;
-  const falseOnes = openings.filter((o) => !matched.has(o) && o.opened_at >= warmEnd);
+  const unmatched = openings.filter((o) => !matched.has(o) && o.opened_at >= warmEnd);
+  const falseOnes = unmatched.filter((o) => !o.reopen);
   const days = (series.values.length * series.step - WARMUP_MS) / DAY;
-  return { segments: caught, false_incidents: falseOnes.length, false_examples: falseOnes.slice(0, 3), days };
+  return { segments: caught, false_incidents: falseOnes.length, false_reopens: unmatched.length - falseOnes.length, false_examples: falseOnes.slice(0, 3), days };
 }

@@ -26,7 +26,9 @@ const SPANS = [
 ] as const;
 
 export interface ReplayOpening {
+  /** When the incident opened, or re-opened (`reopen`: the same incident open again after a resolution). */
   opened_at: number;
+  reopen: boolean;
   severity: Incident["severity"];
   kinds: string[];
   explanation: string;
@@ -87,8 +89,9 @@ export function replayMinutes(start: number, count: ArrayLike<number>, errors: A
     for (const sig of ev.signals) out.signal_minutes[sig.kind] = (out.signal_minutes[sig.kind] ?? 0) + 1;
     if (track !== null && ev.signals.some((sig) => sig.kind === track)) out.tracked.push(minute);
     if (ev.change && ev.change !== "updated") out.changes.push({ minute, change: ev.change });
-    if (ev.change === "opened" && ev.incident) {
-      out.openings.push({ opened_at: ev.incident.opened_at, severity: ev.incident.severity, kinds: ev.incident.signals.map((e) => e.kind), explanation: ev.incident.explanation });
+    if ((ev.change === "opened" || ev.change === "reopened") && ev.incident) {
+      const reopen = ev.change === "reopened";
+      out.openings.push({ opened_at: reopen ? minute : ev.incident.opened_at, reopen, severity: ev.incident.severity, kinds: ev.incident.signals.map((e) => e.kind), explanation: ev.incident.explanation });
     }
   }
   return out;
