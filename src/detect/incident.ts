@@ -117,7 +117,8 @@ function mergeEvidence(list: Evidence[], signals: readonly Signal[], minute: num
   for (const s of signals) {
     if (s.level === "info") continue;
     const e = byKind.get(s.kind);
-    const bigger = s.unit === "per_minute" ? Math.min : Math.max;
+    // For a traffic drop or stop the worst is the lowest.
+    const bigger = s.kind === "traffic_drop" || s.kind === "traffic_stop" ? Math.min : Math.max;
     if (e) {
       e.observed = s.observed;
       e.peak = bigger(e.peak, s.observed);
