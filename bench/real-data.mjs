@@ -44,12 +44,14 @@ async function main() {
       json: { type: "boolean" },
       only: { type: "string" },
       seed: { type: "string", default: "1" },
-      dataset: { type: "string", default: join(ROOT, "..", "..", "shared", "datasets", "ms-cloud-monitoring") },
+      // ../shared beside the repository (as for NAB), or MS_CLOUD_DIR.
+      dataset: { type: "string", default: process.env.MS_CLOUD_DIR ?? join(ROOT, "..", "shared", "datasets", "ms-cloud-monitoring") },
     },
   });
-  const dir = existsSync(opts.dataset) ? opts.dataset : "/work/shared/datasets/ms-cloud-monitoring";
-  if (!existsSync(dir)) {
-    console.log(`real data: ${opts.dataset} not found, skipped`);
+  // A git worktree sits one level deeper than the main checkout.
+  const dir = [opts.dataset, join(ROOT, "..", "..", "shared", "datasets", "ms-cloud-monitoring")].find((d) => existsSync(d));
+  if (!dir) {
+    console.log(`real data: ${opts.dataset} not found (set MS_CLOUD_DIR), skipped`);
     return;
   }
   const engine = await loadEngine();
