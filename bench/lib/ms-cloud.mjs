@@ -140,5 +140,10 @@ export function scoreSeries(series, openings) {
   const unmatched = openings.filter((o) => !matched.has(o) && o.opened_at >= warmEnd);
   const falseOnes = unmatched.filter((o) => !o.reopen);
   const days = (series.values.length * series.step - WARMUP_MS) / DAY;
-  return { segments: caught, false_incidents: falseOnes.length, false_reopens: unmatched.length - falseOnes.length, false_examples: falseOnes.slice(0, 3), days };
+  const falseKinds = {};
+  for (const o of falseOnes) {
+    const key = [...new Set(o.kinds)].sort().join("+") || "(none)";
+    falseKinds[key] = (falseKinds[key] ?? 0) + 1;
+  }
+  return { segments: caught, false_incidents: falseOnes.length, false_reopens: unmatched.length - falseOnes.length, false_kinds: falseKinds, days };
 }
