@@ -149,7 +149,7 @@ export async function startWorker({
       await run("npx", [...wrangler, "d1", "migrations", "apply", "DB", "--local", "--persist-to", persistDir], {
         cwd: appDir,
         env: CHILD_ENV,
-        timeout: 60_000,
+        timeout: 600_000, // a loaded machine (2 shared cores) has needed more than 3 minutes
       });
     }
     const inspectorPort = await freePort();

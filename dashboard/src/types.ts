@@ -86,6 +86,9 @@ export interface Incident {
   explanation: string;
   figures_at_open: Figures;
   figures: Figures;
+  /** Each change in event time (re-opened incidents keep their id). */
+  timeline?: { at: number; change: "opened" | "escalated" | "resolved" | "reopened"; severity: "WARNING" | "CRITICAL"; signals: string[] }[];
+  reopened_count?: number;
   ai_summary?: AiSummary | null;
   ai_model?: string | null;
   ai_status?: string | null;

@@ -61,14 +61,22 @@ export const ANNOUNCE_WITHIN_MS = 30 * 60_000;
 /** How long the first alert of an incident waits for its AI summary. */
 export const AI_ALERT_WAIT_MS = 8_000;
 
-const EVENTS = { opened: "incident.opened", escalated: "incident.escalated", resolved: "incident.resolved" } as const;
+/** A re-opened incident (bad again soon after its resolution) is announced as an update of the same incident. */
+const EVENTS = { opened: "incident.opened", escalated: "incident.escalated", resolved: "incident.resolved", reopened: "incident.updated" } as const;
 
 /** Records an incident change in the outbox, unless it happened long ago in event time (a replay). */
-export function announceChange(outbox: Pick<AlertOutbox, "wasAnnounced" | "enqueue">, incident: Pick<Incident, "id" | "last_event_at" | "severity" | "service">, change: keyof typeof EVENTS, now: number): void {
+export function announceChange(
+  outbox: Pick<AlertOutbox, "wasAnnounced" | "enqueue">,
+  incident: Pick<Incident, "id" | "last_event_at" | "severity" | "service" | "reopened_count">,
+  change: keyof typeof EVENTS,
+  now: number,
+): void {
   // An incident whose opening was announced always gets its escalation and resolution, however late.
   const recent = now - incident.last_event_at <= ANNOUNCE_WITHIN_MS;
   if (!recent && !(change !== "opened" && outbox.wasAnnounced(incident.id))) return;
-  outbox.enqueue({ incident_id: incident.id, event: EVENTS[change], severity: incident.severity, service: incident.service }, now);
+  // After a re-open the incident escalates and resolves again: those are new events, not duplicates.
+  const round = incident.reopened_count ?? 0;
+  outbox.enqueue({ incident_id: incident.id, event: EVENTS[change], severity: incident.severity, service: incident.service, ...(round > 0 && change !== "opened" ? { round } : {}) }, now);
 }
 
 /** Exponential backoff with ±20% jitter: about 30 s, 1 min, 2 min ... never over an hour. */
@@ -90,10 +98,11 @@ export class AlertOutbox {
   ) {}
 
   /** Records an incident change to announce (call inside the transaction that stores the incident). */
-  enqueue(e: { incident_id: string; event: AlertEvent; severity: string; service: string }, now: number): void {
-    // Updates and reminders repeat: each is its own event (opened, escalated, resolved happen once).
+  enqueue(e: { incident_id: string; event: AlertEvent; severity: string; service: string; round?: number }, now: number): void {
+    // Updates and reminders repeat: each is its own event (opened, escalated, resolved happen once
+    // per round; a re-opened incident starts a new round).
     const repeats = e.event === "incident.updated" || e.event === "incident.reminder";
-    const eventId = `${e.incident_id}:${e.event}${repeats ? `:${now}` : ""}`;
+    const eventId = `${e.incident_id}:${e.event}${repeats ? `:${now}` : e.round ? `:r${e.round}` : ""}`;
     this.sql.exec(
       "INSERT OR IGNORE INTO alert_events (event_id, incident_id, event, severity, service, created_at) VALUES (?, ?, ?, ?, ?, ?)",
       eventId,

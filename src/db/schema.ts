@@ -72,7 +72,8 @@ export const logHours = sqliteTable("log_hours", {
 /**
  * Incidents, written by the endpoint Durable Objects (which own their state machine) and read by
  * the API. Times are event times except `updated_at`. `signals` holds each signal's evidence and
- * `figures` the endpoint's key figures at open and now, both as JSON.
+ * `figures` the endpoint's key figures at open and now, both as JSON (with the incident's timeline of
+ * changes and its re-open count, kept there rather than in new columns).
  */
 export const incidents = sqliteTable(
   "incidents",

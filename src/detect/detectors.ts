@@ -7,7 +7,8 @@
  */
 import type { DetectionConfig } from "./config";
 import { emptyMetricState, metricStep, type MetricParams, type MetricState } from "./metric";
-import { CLIENT_RATE_PARAMS, ERROR_RATE_PARAMS, emptyRateState, poissonCdf, rateStep, type RateState } from "./rates";
+import { CLIENT_RATE_PARAMS, ERROR_RATE_PARAMS, emptyRateState, poissonCdf, rateStep, usualRate, type RateState } from "./rates";
+import { emptySurge, surgeSignal, surgeStep, troubleWithSurge, type SurgeState } from "./surge";
 import { emptyObjective, learnObjective, objectivePending, windowCountedAtObjective, withObjective, type ObjectiveState } from "./objective";
 import type { Figures, Signal, Snapshot, Totals } from "./types";
 
@@ -26,6 +27,8 @@ export interface DetectorState {
   recent?: Partial<Record<"latency_p95" | "latency_p50", number>>;
   /** The learnt default objectives (absent in state stored before they existed: learnt afresh). */
   objective?: ObjectiveState;
+  /** The current run of surge minutes (absent in older stored state). */
+  surge?: SurgeState;
 }
 
 export const emptyDetectorState = (): DetectorState => ({
@@ -222,8 +225,25 @@ export function detect(s: Snapshot, state: DetectorState, given: DetectionConfig
 
   // Traffic: learnt per minute; a drop or a stop is judged on the shortest window expecting enough requests.
   const trafficStep = metricStep(state.traffic, s.minute.count, TRAFFIC_PARAMS);
-  next.traffic = trafficStep.state;
-  if (state.traffic.ewma.n >= TRAFFIC_PARAMS.warmup) {
+  const warm = state.traffic.ewma.n >= TRAFFIC_PARAMS.warmup;
+  const surge = surgeStep(state.surge ?? emptySurge(), { minute_start: s.minute_start, minute: s.minute, w5: s.w5, expected: warm ? Math.expm1(state.traffic.ewma.mean) : null });
+  next.surge = surge.state;
+  // A surge is not learnt as the usual traffic (its end would look like a drop) unless it lasts.
+  next.traffic = surge.hold ? state.traffic : trafficStep.state;
+  if (surge.surge) {
+    const p95Learnt = state.latency_p95.ewma.n >= LATENCY_PARAMS.warmup;
+    const trouble = troubleWithSurge({
+      signals,
+      p95: s.latency?.p95 ?? null,
+      p95_baseline: p95Learnt ? Math.expm1(state.latency_p95.ewma.mean) : null,
+      w5: s.w5,
+      usual_error_rate: usualRate(state.errors, ERROR_RATE_PARAMS),
+      usual_client_rate: usualRate(state.client, CLIENT_RATE_PARAMS),
+      min_events: cfg.min_events,
+    });
+    signals.push(surgeSignal(surge.surge, trouble));
+  }
+  if (warm) {
     const perMinute = Math.expm1(state.traffic.ewma.mean);
     const windows = [
       [5, s.w5],

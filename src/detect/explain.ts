@@ -42,6 +42,8 @@ function phrase(e: Evidence, label: string): string {
       return `inconsistent responses from ${label} rose from ${pct(e.baseline ?? 0)} to ${pct(e.observed)} of requests ${over}`;
     case "traffic_drop":
       return `traffic to ${label} fell from ${perMin(e.baseline ?? 0)} to ${perMin(e.peak)} ${over}`;
+    case "traffic_surge":
+      return `traffic to ${label} surged to ${perMin(e.peak)}, ${(e.peak / Math.max(e.baseline ?? 1, 1e-9)).toFixed(1)}x its usual ${perMin(e.baseline ?? 0)}, ${over}`;
     case "traffic_stop":
       return `${label} received no requests for ${duration(e)} (usually ${perMin(e.baseline ?? 0)})`;
     case "probe_failed":

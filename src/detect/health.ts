@@ -36,7 +36,8 @@ export function worse(a: Health, b: Health): Health {
 export function assess(signals: readonly Signal[], recent: RecentFamilies, minute: number): Assessment {
   const weighty = signals.filter((s) => s.level === "warning" || s.level === "page");
   const nextRecent: RecentFamilies = { ...recent };
-  for (const s of weighty) nextRecent[s.family] = minute;
+  // A surge explains trouble rather than agreeing with it as an independent family.
+  for (const s of weighty) if (s.kind !== "traffic_surge") nextRecent[s.family] = minute;
   const since = minute - AGREEMENT_MINUTES * 60_000;
   const agreeing = (Object.entries(nextRecent) as [SignalFamily, number][]).filter(([, at]) => at > since).map(([f]) => f);
   const page = weighty.some((s) => s.level === "page");

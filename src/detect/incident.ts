@@ -5,7 +5,11 @@
  * minute wakes nobody); it escalates to CRITICAL when that comes, gathers the evidence of every
  * signal while it lasts, and resolves only after a run of clean minutes (hysteresis).
  * `opened_at` is the event time of the first minute that fired. Ids are derived from the
- * endpoint and `opened_at`, so a replay of the same traffic yields the same incidents. Pure.
+ * endpoint and `opened_at`, so a replay of the same traffic yields the same incidents.
+ * No flapping: an endpoint that goes bad again within REOPEN_WINDOW_MINUTES of a resolution
+ * re-opens the same incident (its severity set by the new trouble) instead of opening another,
+ * and each re-open doubles the clean minutes the next resolution needs (hysteresis, up to
+ * RESOLVE_AFTER_MAX_MINUTES). The incident's timeline records every change. Pure.
  */
 import { explain } from "./explain";
 import type { Assessment } from "./health";
@@ -14,6 +18,21 @@ import type { Figures, Signal } from "./types";
 export const WARNING_PERSIST_MINUTES = 2;
 /** Default clean minutes before an incident is resolved (configurable per service). */
 export const RESOLVE_AFTER_CLEAN_MINUTES = 15;
+/** A resolved incident re-opens when its endpoint goes bad again within this many minutes of event time. */
+export const REOPEN_WINDOW_MINUTES = 60;
+/** The most clean minutes a re-opened incident needs before it resolves again. */
+export const RESOLVE_AFTER_MAX_MINUTES = 60;
+/** Timeline entries kept per incident (the first and the latest ones). */
+export const TIMELINE_MAX = 50;
+
+/** One change of an incident, in event time. */
+export interface TimelineEntry {
+  at: number;
+  change: "opened" | "escalated" | "resolved" | "reopened";
+  severity: "WARNING" | "CRITICAL";
+  /** Signal kinds active at the change (none for a resolution). */
+  signals: Signal["kind"][];
+}
 
 export interface Evidence {
   kind: Signal["kind"];
@@ -61,6 +80,10 @@ export interface Incident {
   maintenance_id?: string | null;
   maintenance_released_at?: number | null;
   deploy?: IncidentDeploy | null;
+  /** Every change, oldest first (absent on incidents stored before the timeline existed). */
+  timeline?: TimelineEntry[];
+  /** Times the incident re-opened after a resolution. */
+  reopened_count?: number;
 }
 
 /** The deploy an incident started shortly after (src/deploys). */
@@ -78,11 +101,13 @@ export interface Machine {
   streak: number;
   /** Evidence of that run, so that an incident it opens starts from its first minute (absent in older stored state). */
   pending?: Evidence[];
+  /** The last resolved incident while it may still re-open (absent in older stored state). */
+  resolved?: Incident | null;
 }
 
 export const emptyMachine = (): Machine => ({ open: null, streak_start: null, streak: 0 });
 
-export type Change = "opened" | "escalated" | "updated" | "resolved" | null;
+export type Change = "opened" | "escalated" | "updated" | "resolved" | "reopened" | null;
 
 export interface Endpoint {
   service: string;
@@ -109,7 +134,8 @@ function mergeEvidence(list: Evidence[], signals: readonly Signal[], minute: num
   for (const s of signals) {
     if (s.level === "info") continue;
     const e = byKind.get(s.kind);
-    const bigger = s.unit === "per_minute" ? Math.min : Math.max;
+    // For a traffic drop or stop the worst is the lowest.
+    const bigger = s.kind === "traffic_drop" || s.kind === "traffic_stop" ? Math.min : Math.max;
     if (e) {
       e.observed = s.observed;
       e.peak = bigger(e.peak, s.observed);
@@ -134,6 +160,24 @@ function mergeEvidence(list: Evidence[], signals: readonly Signal[], minute: num
   return [...byKind.values()].sort((a, b) => a.first_event_at - b.first_event_at);
 }
 
+function addEntry(i: Incident, change: TimelineEntry["change"], at: number, signals: readonly Signal[]): TimelineEntry[] {
+  const kinds = [...new Set(signals.filter((s) => s.level !== "info").map((s) => s.kind))];
+  const list = [...(i.timeline ?? []), { at, change, severity: i.severity, signals: change === "resolved" ? [] : kinds }];
+  return list.length <= TIMELINE_MAX ? list : [list[0] as TimelineEntry, ...list.slice(list.length - TIMELINE_MAX + 1)];
+}
+
+/** Clean minutes an incident needs before it resolves: doubled by each re-open, up to the cap. */
+export function resolveAfterFor(incident: Pick<Incident, "reopened_count">, resolveAfter: number): number {
+  const reopens = incident.reopened_count ?? 0;
+  return reopens === 0 ? resolveAfter : Math.min(resolveAfter * 2 ** reopens, Math.max(resolveAfter, RESOLVE_AFTER_MAX_MINUTES));
+}
+
+/** The resolved incident that may still re-open at `minute`, if any. */
+function reopenable(m: Machine, minute: number): Incident | null {
+  const r = m.resolved ?? null;
+  return r !== null && r.resolved_at !== null && minute < r.resolved_at + REOPEN_WINDOW_MINUTES * 60_000 ? r : null;
+}
+
 export interface StepInput {
   endpoint: Endpoint;
   minute: number;
@@ -148,12 +192,34 @@ export function stepIncident(m: Machine, input: StepInput): { machine: Machine; 
   const { minute, assessment: a, endpoint } = input;
   const open = m.open;
   if (!open) {
-    if (a.health === "NORMAL") return { machine: emptyMachine(), change: null, incident: null };
+    const resolved = reopenable(m, minute);
+    const keep = resolved ? { resolved } : {};
+    if (a.health === "NORMAL") return { machine: { ...emptyMachine(), ...keep }, change: null, incident: null };
     const streakStart = m.streak_start ?? minute;
     const streak = m.streak + 1;
     const evidence = mergeEvidence(m.pending ?? [], input.signals, minute);
     if (a.health === "WARNING" && streak < WARNING_PERSIST_MINUTES) {
-      return { machine: { open: null, streak_start: streakStart, streak, pending: evidence }, change: null, incident: null };
+      return { machine: { open: null, streak_start: streakStart, streak, pending: evidence, ...keep }, change: null, incident: null };
+    }
+    if (resolved) {
+      // Bad again soon after the resolution: the same incident, open again at the new severity.
+      const again: Incident = {
+        ...resolved,
+        severity: a.health,
+        status: "open",
+        resolved_at: null,
+        last_event_at: minute + 60_000,
+        clean_minutes: 0,
+        severity_score: a.severity_score,
+        health_score: a.health_score,
+        action: a.action,
+        signals: mergeEvidence(resolved.signals, input.signals, minute),
+        figures: input.figures,
+        reopened_count: (resolved.reopened_count ?? 0) + 1,
+      };
+      again.timeline = addEntry(again, "reopened", streakStart, input.signals);
+      again.explanation = explain(again);
+      return { machine: { open: again, streak_start: null, streak: 0 }, change: "reopened", incident: again };
     }
     const incident: Incident = {
       id: incidentId(endpoint, streakStart),
@@ -173,6 +239,7 @@ export function stepIncident(m: Machine, input: StepInput): { machine: Machine; 
       figures: input.figures,
       explanation: "",
     };
+    incident.timeline = addEntry(incident, "opened", streakStart, input.signals);
     incident.explanation = explain(incident);
     return { machine: { open: incident, streak_start: null, streak: 0 }, change: "opened", incident };
   }
@@ -180,9 +247,10 @@ export function stepIncident(m: Machine, input: StepInput): { machine: Machine; 
   let change: Change = "updated";
   if (a.health === "NORMAL") {
     next.clean_minutes = open.clean_minutes + 1;
-    if (next.clean_minutes >= input.resolveAfter) {
+    if (next.clean_minutes >= resolveAfterFor(open, input.resolveAfter)) {
       next.status = "resolved";
       next.resolved_at = minute + 60_000;
+      next.timeline = addEntry(next, "resolved", minute + 60_000, []);
       change = "resolved";
     }
   } else {
@@ -194,10 +262,11 @@ export function stepIncident(m: Machine, input: StepInput): { machine: Machine; 
     if (a.health === "CRITICAL" && open.severity === "WARNING") {
       next.severity = "CRITICAL";
       next.escalated_at = minute;
+      next.timeline = addEntry(next, "escalated", minute, input.signals);
       change = "escalated";
     }
   }
   next.explanation = explain(next);
-  if (change === "resolved") return { machine: emptyMachine(), change, incident: next };
+  if (change === "resolved") return { machine: { ...emptyMachine(), resolved: next }, change, incident: next };
   return { machine: { open: next, streak_start: null, streak: 0 }, change, incident: next };
 }

@@ -71,6 +71,7 @@ export type SignalKind =
   | "silent_failures"
   | "inconsistencies"
   | "traffic_drop"
+  | "traffic_surge"
   | "traffic_stop"
   | "probe_failed"
   | "client_errors";

@@ -60,7 +60,7 @@ export class DetectionRunner {
     private readonly db: () => D1Database,
     private readonly waitUntil: (p: Promise<unknown>) => void,
     /** Called inside the evaluation's transaction for every incident change (the alert outbox). */
-    private readonly announce: (incident: Incident, change: "opened" | "escalated" | "resolved") => void = () => undefined,
+    private readonly announce: (incident: Incident, change: "opened" | "escalated" | "resolved" | "reopened") => void = () => undefined,
     /** Called inside the evaluation for an incident that just opened; what it returns is stored (maintenance, deploy). */
     private readonly annotateOpened: (incident: Incident) => Incident = (i) => i,
   ) {}
@@ -218,7 +218,7 @@ export class DetectionRunner {
       const ev = this.annotated(evaluateMinute(state, { ...view.snapshot(minute), probe }, cfg, endpoint));
       state = ev.state;
       if (ev.incident) this.putIncident(ev.incident);
-      if (ev.incident && (ev.change === "opened" || ev.change === "escalated" || ev.change === "resolved")) this.announce(ev.incident, ev.change);
+      if (ev.incident && ev.change !== null && ev.change !== "updated") this.announce(ev.incident, ev.change);
       out.push(ev);
     }
     this.store.set("engine_state", JSON.stringify(state));

@@ -120,7 +120,8 @@ export async function publishState(
       healthScore: i.health_score,
       action: i.action,
       signals: JSON.stringify(i.signals),
-      figures: JSON.stringify({ at_open: i.figures_at_open, latest: i.figures }),
+      // The timeline rides in the figures JSON (no migration while other columns are being added).
+      figures: JSON.stringify({ at_open: i.figures_at_open, latest: i.figures, timeline: i.timeline ?? [], reopened_count: i.reopened_count ?? 0 }),
       explanation: i.explanation,
       inMaintenance: i.in_maintenance ?? false,
       maintenanceId: i.maintenance_id ?? null,

@@ -11,6 +11,7 @@ import { Hono } from "hono";
 import * as z from "zod";
 import { requireKey } from "../auth/keys";
 import { endpointHealth } from "../db/schema";
+import type { Signal } from "../detect/types";
 import type { AppEnv } from "../http/types";
 import { parseOr400 } from "../http/validate";
 import { endpointName } from "../ingest/record";
@@ -36,6 +37,13 @@ export const listQuery = z.object({
 
 type HealthRow = typeof endpointHealth.$inferSelect;
 
+/** The traffic surge among an endpoint's signals (null: none): requests/min over 5 minutes against the usual. */
+function surgeOf(signals: readonly Signal[]): { requests_per_minute: number; usual_per_minute: number | null; ratio: number | null; with_trouble: boolean } | null {
+  const s = signals.find((x) => x.kind === "traffic_surge");
+  if (!s) return null;
+  return { requests_per_minute: s.observed, usual_per_minute: s.baseline, ratio: s.baseline ? Math.round((s.observed / s.baseline) * 10) / 10 : null, with_trouble: s.level === "warning" };
+}
+
 export function toApiEndpoint(r: HealthRow) {
   const baselines = JSON.parse(r.baselines) as { objective?: { slower_than_default_objective?: boolean } };
   return {
@@ -50,6 +58,7 @@ export function toApiEndpoint(r: HealthRow) {
     signals: JSON.parse(r.signals) as unknown[],
     baselines,
     slower_than_default_objective: baselines.objective?.slower_than_default_objective === true,
+    surge: surgeOf(JSON.parse(r.signals) as Signal[]),
     open_incident_id: r.openIncidentId,
     evaluated_at: r.evaluatedAt,
     events_processed: r.eventsProcessed,

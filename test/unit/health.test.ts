@@ -20,6 +20,7 @@ function signal(kind: Signal["kind"], overrides: Partial<Signal> = {}): Signal {
     inconsistencies: "consistency",
     traffic_drop: "traffic",
     traffic_stop: "traffic",
+    traffic_surge: "traffic",
     probe_failed: "probe",
     client_errors: "client",
   };
@@ -38,6 +39,18 @@ function signal(kind: Signal["kind"], overrides: Partial<Signal> = {}): Signal {
 }
 
 describe("assess", () => {
+  it("a surge with trouble is a WARNING that does not count as a second family agreeing", () => {
+    const surge = signal("traffic_surge", { unit: "per_minute" });
+    expect(assess([surge], {}, T).health).toBe("WARNING");
+    const withLatency = assess([surge, signal("latency_p95_baseline")], {}, T);
+    expect(withLatency.health).toBe("WARNING");
+    expect(withLatency.families).toEqual(["latency"]);
+    // An info surge alone changes nothing.
+    expect(assess([{ ...surge, level: "info" }], {}, T).health).toBe("NORMAL");
+    // A traffic drop still agrees with latency.
+    expect(assess([signal("traffic_drop"), signal("latency_p95_baseline")], {}, T).health).toBe("CRITICAL");
+  });
+
   it("is NORMAL, 100 and CONTINUE without signals", () => {
     const a = assess([], {}, T);
     expect(a).toMatchObject({ health: "NORMAL", health_score: 100, severity_score: 0, action: "CONTINUE", families: [] });

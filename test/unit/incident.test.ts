@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { assess, type RecentFamilies } from "../../src/detect/health";
-import { emptyMachine, incidentId, stepIncident, type Change, type Incident, type Machine } from "../../src/detect/incident";
+import { emptyMachine, incidentId, REOPEN_WINDOW_MINUTES, RESOLVE_AFTER_MAX_MINUTES, stepIncident, type Change, type Incident, type Machine } from "../../src/detect/incident";
 import type { Figures, Signal } from "../../src/detect/types";
 
 const MINUTE = 60_000;
@@ -99,14 +99,60 @@ describe("stepIncident", () => {
     const resolved = steps[6]?.incident;
     expect(resolved).toMatchObject({ status: "resolved", resolved_at: T + 7 * MINUTE });
     expect(resolved?.explanation).toMatch(/Resolved after 3 clean minutes\.$/);
-    expect(steps[6]?.machine).toEqual(emptyMachine());
+    // Nothing open; the resolved incident is kept only to re-open it.
+    expect(steps[6]?.machine).toEqual({ ...emptyMachine(), resolved });
   });
 
-  it("opens a new incident after the last one resolved", () => {
-    const steps = replay([crit, clean, crit], 1);
-    expect(steps.map((s) => s.change)).toEqual(["opened", "resolved", "opened"]);
-    expect(steps[2]?.incident?.id).toBe(incidentId(ENDPOINT, T + 2 * MINUTE));
-    expect(steps[2]?.incident?.id).not.toBe(steps[0]?.incident?.id);
+  it("opens a new incident when trouble comes back after the re-open window", () => {
+    const quiet = Array.from({ length: REOPEN_WINDOW_MINUTES }, () => clean);
+    const steps = replay([crit, clean, ...quiet, crit], 1);
+    expect(steps.filter((s) => s.change !== null && s.change !== "updated").map((s) => s.change)).toEqual(["opened", "resolved", "opened"]);
+    const last = steps.at(-1);
+    expect(last?.incident?.id).toBe(incidentId(ENDPOINT, T + (REOPEN_WINDOW_MINUTES + 2) * MINUTE));
+    expect(last?.incident?.id).not.toBe(steps[0]?.incident?.id);
+    expect(last?.incident?.timeline?.map((e) => e.change)).toEqual(["opened"]);
+  });
+
+  it("re-opens the same incident when the endpoint goes bad again within the window, at the new severity", () => {
+    // CRITICAL, better (resolved), then (past the families' agreement window) WARNING for two minutes: one incident, now a WARNING.
+    const gap = Array.from({ length: 12 }, () => clean);
+    const steps = replay([crit, clean, ...gap, warn, warn], 1);
+    expect(steps.map((s) => s.change)).toEqual(["opened", "resolved", ...gap.map(() => null), null, "reopened"]);
+    const again = steps.at(-1)?.incident;
+    expect(again?.id).toBe(steps[0]?.incident?.id);
+    expect(again).toMatchObject({ status: "open", severity: "WARNING", resolved_at: null, opened_at: T, reopened_count: 1, clean_minutes: 0 });
+    expect(again?.timeline).toEqual([
+      { at: T, change: "opened", severity: "CRITICAL", signals: ["latency_p95_baseline", "error_rate_baseline"] },
+      { at: T + 2 * MINUTE, change: "resolved", severity: "CRITICAL", signals: [] },
+      { at: T + 14 * MINUTE, change: "reopened", severity: "WARNING", signals: ["latency_p95_baseline"] },
+    ]);
+    // It escalates again, on its timeline too.
+    const more = replay([crit, clean, ...gap, warn, warn, crit], 1).at(-1);
+    expect(more?.change).toBe("escalated");
+    expect(more?.incident?.timeline?.at(-1)).toMatchObject({ change: "escalated", severity: "CRITICAL", at: T + 16 * MINUTE });
+  });
+
+  it("flapping (bad, better, bad, better ... within an hour) is one incident whose resolution needs longer each time", () => {
+    const cycle = (good: number) => [crit, ...Array.from({ length: good }, () => clean)];
+    // resolveAfter 3: the first resolution after 3 clean minutes; after one re-open 6 (4 clean
+    // minutes are not enough: the next bad minute is part of the same open incident), then 12.
+    const steps = replay([...cycle(4), ...cycle(4), ...cycle(7), ...cycle(13)], 3);
+    const changes = steps.map((s) => s.change).filter((c) => c !== null && c !== "updated");
+    expect(changes).toEqual(["opened", "resolved", "reopened", "resolved", "reopened", "resolved"]);
+    expect(new Set(steps.map((s) => s.incident?.id).filter(Boolean)).size).toBe(1);
+    const last = steps.at(-2)?.incident;
+    expect(last).toMatchObject({ status: "resolved", reopened_count: 2, clean_minutes: 12 });
+    expect(last?.timeline?.map((e) => e.change)).toEqual(["opened", "resolved", "reopened", "resolved", "reopened", "resolved"]);
+  });
+
+  it("caps the clean minutes a re-opened incident needs", () => {
+    // Bad, then clean for the cap, twelve times: one incident, never resolved for longer than the cap needs.
+    const rounds = Array.from({ length: 12 }, () => [crit, ...Array.from({ length: RESOLVE_AFTER_MAX_MINUTES }, () => clean)]).flat();
+    const steps = replay(rounds, 1);
+    expect(steps.filter((s) => s.change === "opened")).toHaveLength(1);
+    const resolutions = steps.filter((s) => s.change === "resolved");
+    expect(resolutions.length).toBeGreaterThanOrEqual(11);
+    expect(Math.max(...resolutions.map((s) => s.incident?.clean_minutes ?? 0))).toBe(RESOLVE_AFTER_MAX_MINUTES);
   });
 
   it("is deterministic: the same minutes give the same incidents and ids", () => {

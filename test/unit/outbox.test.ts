@@ -2,11 +2,11 @@ import { describe, expect, it } from "vitest";
 import { ANNOUNCE_WITHIN_MS, FIRST_RETRY_MS, announceChange, retryDelayMs } from "../../src/alerts/outbox";
 
 function fakeOutbox(announced: string[] = []) {
-  const queued: { incident_id: string; event: string }[] = [];
+  const queued: { incident_id: string; event: string; round?: number }[] = [];
   return {
     queued,
     wasAnnounced: (id: string) => announced.includes(id),
-    enqueue: (e: { incident_id: string; event: string }) => void queued.push({ incident_id: e.incident_id, event: e.event }),
+    enqueue: (e: { incident_id: string; event: string; round?: number }) => void queued.push({ incident_id: e.incident_id, event: e.event, ...(e.round ? { round: e.round } : {}) }),
   };
 }
 
@@ -32,6 +32,23 @@ describe("announceChange", () => {
     announceChange(outbox, incident("c", 5 * ANNOUNCE_WITHIN_MS), "escalated", NOW);
     announceChange(outbox, incident("c", 5 * ANNOUNCE_WITHIN_MS), "resolved", NOW);
     expect(outbox.queued.map((q) => q.event)).toEqual(["incident.escalated", "incident.resolved"]);
+  });
+});
+
+describe("announceChange after a re-open", () => {
+  it("announces the re-open as an update and the next escalation and resolution as new events of the same incident", () => {
+    const outbox = fakeOutbox(["d"]);
+    announceChange(outbox, incident("d", 60_000), "resolved", NOW);
+    const again = { ...incident("d", 60_000), reopened_count: 1 };
+    announceChange(outbox, again, "reopened", NOW);
+    announceChange(outbox, again, "escalated", NOW);
+    announceChange(outbox, again, "resolved", NOW);
+    expect(outbox.queued).toEqual([
+      { incident_id: "d", event: "incident.resolved" },
+      { incident_id: "d", event: "incident.updated", round: 1 },
+      { incident_id: "d", event: "incident.escalated", round: 1 },
+      { incident_id: "d", event: "incident.resolved", round: 1 },
+    ]);
   });
 });
 

@@ -13,7 +13,7 @@ import { endpointApiPath } from "../router";
 import { deployMarkers, fromWindow, incidentSpans, maintenanceBands, mergeHourly, onGrid, parseRange, RANGES, rangeWindow, toColumns, totals, type RangeKey } from "../series";
 import { contextLegend, loadServiceContext } from "./context";
 import { DEFAULT_SLO, errorBudget } from "../slo";
-import type { EndpointDetail, Slo, Summary } from "../types";
+import type { EndpointDetail, Signal, Slo, Summary } from "../types";
 import { endpointLabel, incidentItem, signalsTable } from "./common";
 
 interface DetectionAnswer {
@@ -124,6 +124,7 @@ export const endpointPage: Mount = (ctx) => {
               b?.objective?.slower_than_default_objective
                 ? h("p", { class: "hint" }, `Slower than the default objective: this endpoint's own level is past ${formatMs(slo.slo.latency_ms)} for ${formatPercent(slo.slo.latency_target)} (or a p95 of 2 s), so its objectives are learnt from its history${b.objective.latency_ms === null ? " (still learning)" : ` (${formatMs(b.objective.latency_ms)} for the latency objective, ${formatMs(b.objective.p95_ms)} for p95)`} and its steady state never opens an incident. Set an SLO to make it absolute.`)
                 : null,
+              surgeHint(state.signals),
               state.open_incident_id ? h("p", null, "Open incident: ", h("a", { href: `#/incidents/${encodeURIComponent(state.open_incident_id)}` }, state.open_incident_id)) : null,
               h("h2", null, "Active signals"),
               signalsTable(state.signals),
@@ -213,3 +214,11 @@ export const endpointPage: Mount = (ctx) => {
   };
   return handle;
 };
+
+/** A traffic surge on the endpoint now: shown, and named in an incident only with trouble at the same time. */
+function surgeHint(signals: Signal[]): HTMLElement | null {
+  const s = signals.find((x) => x.kind === "traffic_surge");
+  if (!s || s.observed === null) return null;
+  const ratio = s.baseline ? ` (${(s.observed / s.baseline).toFixed(1)}x the usual ${Math.round(s.baseline)}/min)` : "";
+  return h("p", { class: "hint" }, `Traffic surge: ${Math.round(s.observed)} requests/min over 5 minutes${ratio}${s.level === "warning" ? ", with latency or errors rising" : ""}.`);
+}

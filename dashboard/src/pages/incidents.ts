@@ -191,6 +191,14 @@ export const incidentPage: Mount = (ctx) => {
           h("p", null, h("a", { href: endpointHash(i) }, "Open the endpoint's timelines")),
         ),
         h("section", { class: "card", "aria-labelledby": "why-h" }, h("h2", { id: "why-h" }, "Explanation"), h("p", { class: "explanation" }, i.explanation), contextNotes(i)),
+        i.timeline && i.timeline.length > 0
+          ? h(
+              "section",
+              { class: "card", "aria-labelledby": "timeline-h" },
+              h("h2", { id: "timeline-h" }, i.reopened_count ? `Timeline (re-opened ${i.reopened_count}x)` : "Timeline"),
+              h("ol", { class: "timeline" }, ...i.timeline.map((e) => h("li", null, `${formatTime(e.at)}: ${e.change} (${e.severity})${e.signals.length ? `: ${e.signals.join(", ")}` : ""}`))),
+            )
+          : null,
         h(
           "section",
           { class: "card", "aria-labelledby": "ai-h" },

@@ -1,0 +1,57 @@
+/**
+ * Traffic surges end to end: a surge alone is shown in `GET /v1/endpoints` without an incident;
+ * a surge with latency rising at the same time opens a WARNING incident that names it.
+ */
+import { describe, expect, it } from "vitest";
+import { getJson } from "./helpers";
+import { send, traffic } from "./traffic";
+
+type ApiIncident = { id: string; severity: string; opened_at: number; explanation: string; signals: { kind: string }[] };
+type ApiEndpoint = { surge: { requests_per_minute: number; usual_per_minute: number | null; ratio: number | null; with_trouble: boolean } | null; signals: { kind: string; level: string }[] };
+
+async function incidentsOf(service: string): Promise<ApiIncident[]> {
+  const { status, body } = await getJson<{ incidents: ApiIncident[] }>(`/v1/incidents?service=${service}`);
+  expect(status).toBe(200);
+  return body.incidents;
+}
+
+describe("traffic surges", () => {
+  it("a 4x surge alone is shown on the endpoint, without an incident", async () => {
+    const { records } = traffic("surge-alone", [
+      { minutes: 120, perMinute: 20 },
+      { minutes: 12, perMinute: 80 },
+    ]);
+    await send(records);
+    expect(await incidentsOf("surge-alone")).toEqual([]);
+    const { body } = await getJson<{ endpoints: ApiEndpoint[] }>("/v1/endpoints?service=surge-alone");
+    const surge = body.endpoints[0]?.surge;
+    expect(surge?.with_trouble).toBe(false);
+    expect(surge?.ratio).toBeGreaterThanOrEqual(3);
+    expect(surge?.requests_per_minute).toBeGreaterThan(60);
+    expect(body.endpoints[0]?.signals.find((s) => s.kind === "traffic_surge")?.level).toBe("info");
+  });
+
+  it("a surge with latency rising opens a WARNING incident whose explanation names the surge", async () => {
+    const { records, phaseStarts } = traffic("surge-slow", [
+      { minutes: 120, perMinute: 20 },
+      { minutes: 15, perMinute: 80, latencyMs: 160 },
+    ]);
+    await send(records);
+    const list = await incidentsOf("surge-slow");
+    expect(list).toHaveLength(1);
+    const [incident] = list;
+    expect(incident?.severity).toBe("WARNING");
+    expect(incident?.opened_at).toBeGreaterThanOrEqual(phaseStarts[1] ?? 0);
+    expect(incident?.signals.map((s) => s.kind)).toContain("traffic_surge");
+    expect(incident?.explanation).toMatch(/traffic to GET \/orders\/:id surged to \d+ requests\/min, \d\.\dx its usual \d+ requests\/min/);
+    const { body } = await getJson<{ endpoints: ApiEndpoint[] }>("/v1/endpoints?service=surge-slow");
+    expect(body.endpoints[0]?.surge?.with_trouble).toBe(true);
+  });
+
+  it("no surge for steady traffic", async () => {
+    const { records } = traffic("surge-none", [{ minutes: 150, perMinute: 20 }]);
+    await send(records);
+    const { body } = await getJson<{ endpoints: ApiEndpoint[] }>("/v1/endpoints?service=surge-none");
+    expect(body.endpoints[0]?.surge).toBeNull();
+  });
+});
