@@ -7,7 +7,7 @@
  */
 import { env, evictDurableObject, runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
-import { LOG_COLUMNS } from "../src/db/log-writer";
+import { LOG_COLUMNS, toLogRow } from "../src/db/log-writer";
 import { capRoutes, MAX_CACHED_ENTRIES, routeCacheEntries } from "../src/ingest/handoff";
 import { normaliseRecord, type LogRecord } from "../src/ingest/record";
 import type { EndpointMonitor } from "../src/monitor/endpoint-monitor";
@@ -40,8 +40,7 @@ describe("review fixes of issue 12", () => {
     // to the layout later), no entry in D1's index, and none of the flags that publish it.
     const key = `c:${service}:GET:/orders#old-row`;
     const old = await runInDurableObject(stub, (_i: EndpointMonitor, state) => {
-      const row = state.storage.sql.exec<{ body: string }>("SELECT body FROM records LIMIT 1").one();
-      const values = JSON.parse(row.body) as unknown[];
+      const values: unknown[] = toLogRow(logRecord(service, { id: "old-row", path: "/orders" }));
       values[LOG_COLUMNS.indexOf("record_key")] = key;
       values[LOG_COLUMNS.indexOf("client_id")] = "old-row";
       const oldLayout = values.slice(0, LOG_COLUMNS.indexOf("inconsistent"));
@@ -49,7 +48,7 @@ describe("review fixes of issue 12", () => {
       state.storage.sql.exec("DELETE FROM meta WHERE key IN ('quarantine_indexed', 'quarantine_unpublished')");
       return oldLayout.length;
     });
-    expect(old).toBe(LOG_COLUMNS.length - 1);
+    expect(old).toBe(LOG_COLUMNS.indexOf("inconsistent"));
     await env.DB.prepare("DELETE FROM quarantined_endpoints WHERE service = ?").bind(service).run();
     expect((await getJson<QuarantineList>(`/v1/control/quarantine?service=${service}`, ADMIN_KEY)).body.records).toEqual([]);
 
@@ -78,7 +77,7 @@ describe("review fixes of issue 12", () => {
     // D1's write of the count is slow: while it is in flight a flush quarantines one more row.
     await runInDurableObject(stub, (instance: EndpointMonitor, state) => {
       const sql = state.storage.sql;
-      const body = sql.exec<{ body: string }>("SELECT body FROM records LIMIT 1").one().body;
+      const body = JSON.stringify(toLogRow(logRecord(service, { id: "q", path: "/orders" })));
       sql.exec("INSERT INTO quarantine (record_key, body, error, quarantined_at) VALUES (?, ?, 'D1_ERROR: x', ?)", `${service}#q1`, body, Date.now());
       sql.exec("INSERT OR REPLACE INTO meta (key, value) VALUES ('quarantine_unpublished', 'first-change')");
       const real = env.DB;
