@@ -1,14 +1,15 @@
 // `npm start` runs this (unless MONITOR_SERVER=wrangler): the same worker as `wrangler dev --local`, served
 // by Miniflare straight from workerd's own socket, without wrangler's dev proxy in front.
 //
-// Why: wrangler dev (4.86) forwards every request through a ProxyWorker to the user worker over a
+// Why: wrangler dev forwards every request through a ProxyWorker to the user worker over a
 // kept-alive local connection. Both ends close idle connections after 5 s, and a POST written on a
-// connection the other end is closing is lost; the ProxyWorker retries only GET and HEAD, so the
-// client gets `503 Your worker restarted mid-request` although nothing restarted
-// (cloudflare/workers-sdk#14641; later wranglers retry it, PR #15252). Under sustained batch
-// ingest, where the single workerd thread is busy for long stretches, it happens every few
-// minutes. The same race exists between any client that keeps connections alive and workerd's own
-// socket, since workerd closes idle connections after 5 s too (seen as ECONNRESET under load).
+// connection the other end is closing is lost (cloudflare/workers-sdk#14641). wrangler 4.86 then
+// answered `503 Your worker restarted mid-request` although nothing restarted; under sustained
+// batch ingest, where the single workerd thread is busy for long stretches, that happened every few
+// minutes. wrangler 4.157 (PR #15252) keeps the dev server alive and retries GET and HEAD, but
+// still not a POST that loses the race (a 5-minute backfill run on it saw none). The same race
+// exists between any client that keeps connections alive and workerd's own socket, since workerd
+// closes idle connections after 5 s too (seen as ECONNRESET under load).
 // Here a Node front holds client connections for 65 s and gives each request a fresh connection
 // to workerd, so no request is ever written on a connection the other end is closing.
 //
@@ -34,7 +35,7 @@ const root = join(dirname(fileURLToPath(import.meta.url)), "..");
 const require = createRequire(join(root, "package.json"));
 const wrangler = require("wrangler");
 // The Miniflare wrangler itself runs (its options match unstable_getMiniflareWorkerOptions).
-const { Log, LogLevel, Miniflare } = require(require.resolve("miniflare", { paths: [dirname(require.resolve("wrangler/package.json"))] }));
+const { Log, LogLevel, Miniflare, convertV4MiniflareOptions } = require(require.resolve("miniflare", { paths: [dirname(require.resolve("wrangler/package.json"))] }));
 
 const port = Number(process.env.PORT ?? 8787);
 const host = process.env.HOST ?? "127.0.0.1";
@@ -70,17 +71,21 @@ const { workerOptions } = wrangler.unstable_getMiniflareWorkerOptions(join(root,
 if (process.env.INGEST_MAX_IN_FLIGHT) workerOptions.bindings = { ...workerOptions.bindings, INGEST_MAX_IN_FLIGHT: process.env.INGEST_MAX_IN_FLIGHT };
 // --var NAME:VALUE, as wrangler dev takes it (a string binding over wrangler.toml's and .dev.vars').
 workerOptions.bindings = { ...workerOptions.bindings, ...extraVars };
-const mf = new Miniflare({
-  workers: [{ ...workerOptions, name: "edge-monitor", modulesRoot: outdir, modules: [{ type: "ESModule", path: join(outdir, "index.js") }] }],
-  // workerd listens on a private loopback port; the front below takes the public one.
-  host: "127.0.0.1",
-  port: 0,
-  d1Persist: join(state, "v3", "d1"),
-  durableObjectsPersist: join(state, "v3", "do"),
-  // The worker's console output (the structured JSON logs) and uncaught errors, as wrangler dev shows them.
-  log: new Log(LogLevel.INFO),
-  ...(args["inspector-port"] ? { inspectorPort: Number(args["inspector-port"]) } : {}),
-});
+// Miniflare 5 takes a new option shape; wrangler's helper still gives the v4 one, which its own
+// converter translates (as wrangler and the vitest plugin do).
+const mf = new Miniflare(
+  convertV4MiniflareOptions({
+    workers: [{ ...workerOptions, name: "edge-monitor", modulesRoot: outdir, modules: [{ type: "ESModule", path: join(outdir, "index.js") }] }],
+    // workerd listens on a private loopback port; the front below takes the public one.
+    host: "127.0.0.1",
+    port: 0,
+    // wrangler's layout: <state>/v3/d1, <state>/v3/do.
+    resourcePersistencePath: join(state, "v3"),
+    // The worker's console output (the structured JSON logs) and uncaught errors, as wrangler dev shows them.
+    log: new Log(LogLevel.INFO),
+    ...(args["inspector-port"] ? { inspectorPort: Number(args["inspector-port"]) } : {}),
+  }),
+);
 const inner = await mf.ready;
 
 // The front: a plain Node reverse proxy that keeps client connections open for 65 s (longer than

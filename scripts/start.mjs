@@ -8,14 +8,18 @@
 // are newer than the last build, and served by the worker at / (wrangler.toml [assets]).
 import { spawn, spawnSync } from "node:child_process";
 import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
-import { dirname, join } from "node:path";
+import { delimiter, dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 
 const root = join(dirname(fileURLToPath(import.meta.url)), "..");
 const port = Number(process.env.PORT ?? 8787);
 const host = process.env.HOST ?? "127.0.0.1";
-const env = { ...process.env, WRANGLER_SEND_METRICS: "false", CLOUDFLARE_CF_FETCH_ENABLED: "false", CI: "true" };
-const wrangler = join(root, "node_modules", ".bin", "wrangler");
+const bin = join(root, "node_modules", ".bin");
+// wrangler and Miniflare need Node 22: the pinned `node` devDependency (node_modules/.bin/node) runs
+// them, also when this script itself was started by an older system Node (`node scripts/start.mjs`).
+const node = existsSync(join(bin, "node")) ? join(bin, "node") : process.execPath;
+const env = { ...process.env, PATH: `${bin}${delimiter}${process.env.PATH ?? ""}`, WRANGLER_SEND_METRICS: "false", CLOUDFLARE_CF_FETCH_ENABLED: "false", CI: "true" };
+const wrangler = join(bin, "wrangler");
 // Local D1 and Durable Object state (default: wrangler's .wrangler/state); the end-to-end test uses a temp dir.
 const persist = process.env.MONITOR_STATE_DIR ? ["--persist-to", process.env.MONITOR_STATE_DIR] : [];
 
@@ -77,7 +81,7 @@ if (!["direct", "wrangler"].includes(server)) {
 }
 const direct = server === "direct";
 const dev = direct
-  ? spawn(process.execPath, [join(root, "scripts", "serve-direct.mjs"), ...process.argv.slice(2)], { cwd: root, env: { ...env, PORT: String(port), HOST: host }, stdio: ["inherit", "inherit", "inherit"] })
+  ? spawn(node, [join(root, "scripts", "serve-direct.mjs"), ...process.argv.slice(2)], { cwd: root, env: { ...env, PORT: String(port), HOST: host }, stdio: ["inherit", "inherit", "inherit"] })
   : spawn(wrangler, ["dev", "--local", "--test-scheduled", "--port", String(port), "--ip", host, ...persist, ...process.argv.slice(2)], {
       cwd: root,
       env,

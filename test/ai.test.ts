@@ -4,7 +4,7 @@
  * `env.AI.run` stubbed (good JSON, bad JSON, an error, a slow answer, an answer that tries to
  * change the verdict, no binding at all). What the model is sent is read from the stub's calls.
  */
-import { env } from "cloudflare:test";
+import { env } from "cloudflare:workers";
 import { afterEach, beforeAll, describe, expect, it, vi } from "vitest";
 import { summarizeIncident } from "../src/ai/summarize";
 import { ADMIN_KEY, READ_KEY, call, flushAll, getJson, postLogs } from "./helpers";

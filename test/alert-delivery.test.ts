@@ -4,7 +4,8 @@
  * fails is retried with the same message id until it answers; every attempt is in
  * GET /v1/alert-deliveries; the outbox survives an eviction; and updates respect the cooldown.
  */
-import { env, evictDurableObject } from "cloudflare:test";
+import { evictDurableObject } from "cloudflare:test";
+import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { verifyStandardWebhook } from "../src/alerts/sign";
 import { ADMIN_KEY, call, flushAll, getJson } from "./helpers";

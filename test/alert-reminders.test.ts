@@ -4,7 +4,7 @@
  * last alert, none before; every webhook carries `status` and `group` (test/unit/follow-up.test.ts
  * covers the rules: resolved or WARNING incidents and ALERT_REMINDER_MINUTES = 0 get none).
  */
-import { env } from "cloudflare:test";
+import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { ADMIN_KEY, call } from "./helpers";
 import { send, traffic } from "./traffic";

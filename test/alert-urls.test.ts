@@ -5,7 +5,8 @@
  * only with ALLOW_LOOPBACK_ALERT_URLS=true (vitest.config.ts sets it; these tests also run the
  * worker with it off), checked again before every send; and a Slack-like URL never shown whole.
  */
-import { createExecutionContext, env, waitOnExecutionContext } from "cloudflare:test";
+import { createExecutionContext, waitOnExecutionContext } from "cloudflare:test";
+import { env } from "cloudflare:workers";
 import { eq } from "drizzle-orm";
 import { drizzle } from "drizzle-orm/d1";
 import { describe, expect, it } from "vitest";

@@ -5,7 +5,8 @@
  * leaves neither a loss nor a duplicate in R2 or D1; and R2 failing holds the chunks (never
  * pruned before R2 took them) without holding D1 back.
  */
-import { env, runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
+import { env } from "cloudflare:workers";
+import { runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import { normaliseRecord, type LogRecord } from "../src/ingest/record";
 import { writeLogBatch, type LogRow } from "../src/db/log-writer";

@@ -4,7 +4,7 @@
  * same rows in D1), paging by cursor across objects, parts and hours, a missing hour, the object
  * and byte bounds, and bad input.
  */
-import { env } from "cloudflare:test";
+import { env } from "cloudflare:workers";
 import { asc, eq } from "drizzle-orm";
 import { drizzle } from "drizzle-orm/d1";
 import { beforeAll, describe, expect, it } from "vitest";

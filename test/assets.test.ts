@@ -2,8 +2,7 @@
  * The dashboard's files are what no route takes (GET/HEAD outside the API prefixes); a service's
  * own hostname always reaches the proxy, "/" included; the API keeps its JSON 404.
  */
-import { env } from "cloudflare:test";
-import { exports } from "cloudflare:workers";
+import { env, exports } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { call } from "./helpers";
 

@@ -5,7 +5,8 @@
  * its summary, and stats and analysis over them still answer. Storage is shared within this file:
  * every test uses its own services.
  */
-import { createExecutionContext, createScheduledController, env, waitOnExecutionContext } from "cloudflare:test";
+import { createExecutionContext, createScheduledController, waitOnExecutionContext } from "cloudflare:test";
+import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { CRONS } from "../src/cron/scheduled";
 import { MAX_BYTES, MAX_LATENCY_MS } from "../src/ingest/bounds";

@@ -3,7 +3,8 @@
  * pause), each cron reaching its job and recording its run, the status document, and the
  * detector's use of synthetic probe results.
  */
-import { createExecutionContext, createScheduledController, env, waitOnExecutionContext } from "cloudflare:test";
+import { createExecutionContext, createScheduledController, waitOnExecutionContext } from "cloudflare:test";
+import { env } from "cloudflare:workers";
 import { afterEach, describe, expect, it } from "vitest";
 import { CRONS } from "../src/cron/scheduled";
 import worker from "../src/index";

@@ -1,7 +1,8 @@
 // CORS for a dashboard on another origin: off by default, on for the origins in CORS_ORIGINS,
 // on /v1/* only (proxied traffic keeps the origin's own headers), and error answers carry it too
 // (the dashboard must be able to read a 401 to say the key was refused).
-import { createExecutionContext, env } from "cloudflare:test";
+import { createExecutionContext } from "cloudflare:test";
+import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { allowedOrigins } from "../src/http/cors";
 import worker from "../src/index";

@@ -3,7 +3,8 @@
  * writer and the endpoint object's flush, the D1 size in /health and /v1/control/status, and
  * the cost section of GET /v1/stats.
  */
-import { env, runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
+import { runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
+import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { CostMeter } from "../src/cost/counts";
 import { meteredD1 } from "../src/cost/d1";

@@ -3,7 +3,8 @@
  * endpoint objects, published to D1 and read back from `GET /v1/incidents`, `/v1/endpoints` and
  * `/v1/health/system`.
  */
-import { env, evictDurableObject } from "cloudflare:test";
+import { evictDurableObject } from "cloudflare:test";
+import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { ADMIN_KEY, call, flushAll, getJson, postLogs } from "./helpers";
 import { send, traffic } from "./traffic";

@@ -1,4 +1,5 @@
-import { env, evictDurableObject, runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
+import { evictDurableObject, runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
+import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { normaliseRecord, type LogRecord } from "../src/ingest/record";
 import type { EndpointMonitor } from "../src/monitor/endpoint-monitor";

@@ -6,7 +6,7 @@
  * it. The seed is fixed (FUZZ_SEED overrides it, FUZZ_SCALE multiplies the number of runs) and is
  * printed with any failure; see README "Testing" for how to replay one.
  */
-import { env } from "cloudflare:test";
+import { env } from "cloudflare:workers";
 import fc from "fast-check";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { parseLogBody } from "../src/ingest/body";

@@ -1,6 +1,6 @@
 /** Shared test helpers: keys from vitest.config.ts, requests through the worker, flushing endpoint objects. */
-import { env, listDurableObjectIds, runDurableObjectAlarm } from "cloudflare:test";
-import { exports } from "cloudflare:workers";
+import { listDurableObjectIds, runDurableObjectAlarm } from "cloudflare:test";
+import { env, exports } from "cloudflare:workers";
 
 export const INGEST_KEY = "test-ingest-key";
 export const READ_KEY = "test-read-key";

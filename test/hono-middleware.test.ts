@@ -5,8 +5,8 @@
  * and go in the answering request's own waitUntil; secrets never leave the app; and a monitor
  * that throws, answers 500, hangs or refuses the key changes nothing in the app's responses.
  */
-import { createExecutionContext, env, waitOnExecutionContext } from "cloudflare:test";
-import { exports } from "cloudflare:workers";
+import { createExecutionContext, waitOnExecutionContext } from "cloudflare:test";
+import { env, exports } from "cloudflare:workers";
 import { Hono } from "hono";
 import { HTTPException } from "hono/http-exception";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";

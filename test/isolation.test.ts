@@ -4,8 +4,7 @@
  * byte-faithful; the dashboard's responses carry their security headers. The browser side of
  * the same attacks is test/e2e/isolation.test.mjs.
  */
-import { env } from "cloudflare:test";
-import { exports } from "cloudflare:workers";
+import { env, exports } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { DASHBOARD_CSP } from "../src/http/security-headers";
 import { PROXY_SANDBOX_CSP } from "../src/proxy/isolation";

@@ -4,7 +4,8 @@
  * alert; still open when the window ends (by its time, or deleted), it is alerted then; resolved
  * inside the window, it is never alerted.
  */
-import { env, runDurableObjectAlarm } from "cloudflare:test";
+import { env } from "cloudflare:workers";
+import { runDurableObjectAlarm } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import { ADMIN_KEY, call, getJson } from "./helpers";
 import { send, traffic } from "./traffic";

@@ -4,7 +4,8 @@
  * histogram (cumulative, consistent with _count and _sum), label escaping, the republish of an
  * idle endpoint, probes left out, and auth.
  */
-import { createExecutionContext, env } from "cloudflare:test";
+import { createExecutionContext } from "cloudflare:test";
+import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import worker from "../src/index";
 import { normaliseRecord } from "../src/ingest/record";

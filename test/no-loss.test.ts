@@ -3,7 +3,8 @@
  * the endpoint objects (never quarantined) and degrades /health; quarantined rows can be listed
  * and replayed; a hung registry and an overloaded object still leave every record stored.
  */
-import { createExecutionContext, env, runDurableObjectAlarm, runInDurableObject, waitOnExecutionContext } from "cloudflare:test";
+import { createExecutionContext, runDurableObjectAlarm, runInDurableObject, waitOnExecutionContext } from "cloudflare:test";
+import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import worker from "../src/index";
 import { ingestCounters } from "../src/ingest/counters";

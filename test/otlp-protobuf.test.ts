@@ -4,7 +4,8 @@
  * the same mapping as JSON and are answered with a protobuf `ExportTraceServiceResponse`
  * (test/e2e/otlp-proto.test.mjs runs the real @opentelemetry/exporter-trace-otlp-proto).
  */
-import { createExecutionContext, env, waitOnExecutionContext } from "cloudflare:test";
+import { createExecutionContext, waitOnExecutionContext } from "cloudflare:test";
+import { env } from "cloudflare:workers";
 import { create, toBinary } from "@bufbuild/protobuf";
 import { BinaryReader, WireType } from "@bufbuild/protobuf/wire";
 import { describe, expect, it } from "vitest";

@@ -3,7 +3,8 @@
  * @opentelemetry/exporter-trace-otlp-http sends; test/e2e/otlp.test.mjs runs the real exporter)
  * become records of their server spans, with OTLP's partial-success answer for refused spans.
  */
-import { createExecutionContext, env, waitOnExecutionContext } from "cloudflare:test";
+import { createExecutionContext, waitOnExecutionContext } from "cloudflare:test";
+import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { setSwitches } from "../src/control/switches";
 import worker from "../src/index";

@@ -3,7 +3,7 @@
  * the security headers the worker sets on the dashboard, so the dashboard on Pages (where the
  * worker does not answer) is served with the same CSP, framing, sniffing and referrer rules.
  */
-import { env } from "cloudflare:test";
+import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { DASHBOARD_HEADERS, pagesHeadersFile } from "../src/http/security-headers";
 import { call } from "./helpers";

@@ -4,7 +4,8 @@
  * way the record came in (`POST /v1/logs`, the proxy, OTLP, tail); emails are redacted unless
  * `REDACT_EMAILS` is "false".
  */
-import { createExecutionContext, env, waitOnExecutionContext } from "cloudflare:test";
+import { createExecutionContext, waitOnExecutionContext } from "cloudflare:test";
+import { env } from "cloudflare:workers";
 import { describe, expect, it, vi } from "vitest";
 import worker from "../src/index";
 import { BASE, INGEST_KEY, READ_KEY, call, flushAll, getJson, postLogs } from "./helpers";

@@ -1,4 +1,4 @@
-import { env } from "cloudflare:test";
+import { env } from "cloudflare:workers";
 import { afterEach, describe, expect, it } from "vitest";
 import { NO_ANSWER_STATUS, PROBE_USER_AGENT } from "../src/probes/check";
 import { probeStatus, runProbes } from "../src/probes/run";

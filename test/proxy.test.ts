@@ -1,5 +1,4 @@
-import { env } from "cloudflare:test";
-import { exports } from "cloudflare:workers";
+import { env, exports } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { PROXY_SANDBOX_CSP } from "../src/proxy/isolation";
 import { call, flushAll, getJson } from "./helpers";

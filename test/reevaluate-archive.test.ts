@@ -4,7 +4,7 @@
  * as after a crash between put and delete) and gone from D1, replay to the same incidents as a
  * re-evaluation from D1.
  */
-import { env } from "cloudflare:test";
+import { env } from "cloudflare:workers";
 import { asc, eq } from "drizzle-orm";
 import { drizzle } from "drizzle-orm/d1";
 import { describe, expect, it } from "vitest";

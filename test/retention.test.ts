@@ -3,7 +3,7 @@
  * deleted whose archive write failed, and chunking under a deadline. Old rows are written to D1
  * directly (ingest rejects them); the clock of a run is a fixed `now`.
  */
-import { env } from "cloudflare:test";
+import { env } from "cloudflare:workers";
 import { drizzle } from "drizzle-orm/d1";
 import { beforeEach, describe, expect, it } from "vitest";
 import { incidents, summaries } from "../src/db/schema";

@@ -5,7 +5,8 @@
  * keeps the flag (a token, not a boolean), so the newer count is published too; the isolate's
  * route cache is bounded in entries across all services.
  */
-import { env, evictDurableObject, runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
+import { env } from "cloudflare:workers";
+import { evictDurableObject, runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import { LOG_COLUMNS, toLogRow } from "../src/db/log-writer";
 import { capRoutes, MAX_CACHED_ENTRIES, routeCacheEntries } from "../src/ingest/handoff";

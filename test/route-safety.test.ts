@@ -2,7 +2,8 @@
 // real routes, routes expire, services created by ingest are capped, /health says so.
 // Requests go through the worker's own fetch (same module as the caches reset here) with the env
 // overridden where a test needs other limits. MAX_ROUTES_PER_SERVICE is 5 in vitest.config.ts.
-import { createExecutionContext, env, listDurableObjectIds, runInDurableObject, waitOnExecutionContext } from "cloudflare:test";
+import { createExecutionContext, listDurableObjectIds, runInDurableObject, waitOnExecutionContext } from "cloudflare:test";
+import { env } from "cloudflare:workers";
 import { beforeEach, describe, expect, it } from "vitest";
 import worker from "../src/index";
 import { capRoutes } from "../src/ingest/handoff";

@@ -3,7 +3,8 @@
  * sampling.ts wired into the endpoint object's flush), how `GET /v1/logs` shows weights, that
  * summaries count the full traffic, and the D1 size guards.
  */
-import { createExecutionContext, env, runDurableObjectAlarm, runInDurableObject, waitOnExecutionContext } from "cloudflare:test";
+import { env } from "cloudflare:workers";
+import { createExecutionContext, runDurableObjectAlarm, runInDurableObject, waitOnExecutionContext } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import worker from "../src/index";
 import { normaliseRecord, type LogRecord } from "../src/ingest/record";

@@ -3,7 +3,8 @@
  * directly and through the scheduled handler), read back from D1 and from `GET /v1/summaries` and
  * `GET /v1/stats`. Storage is shared within this file: every test uses its own service.
  */
-import { createExecutionContext, createScheduledController, env, waitOnExecutionContext } from "cloudflare:test";
+import { createExecutionContext, createScheduledController, waitOnExecutionContext } from "cloudflare:test";
+import { env } from "cloudflare:workers";
 import { drizzle } from "drizzle-orm/d1";
 import { Hono } from "hono";
 import { describe, expect, it } from "vitest";

@@ -3,7 +3,8 @@
  * `TraceItemFetchEventInfo`, request already redacted) go through `tail()` of the worker entry,
  * the ingest normalisation and the hand-off, and are found in D1 after the flush.
  */
-import { createExecutionContext, env, waitOnExecutionContext } from "cloudflare:test";
+import { createExecutionContext, waitOnExecutionContext } from "cloudflare:test";
+import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import worker from "../src/index";
 import { setSwitches } from "../src/control/switches";

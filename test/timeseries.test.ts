@@ -4,7 +4,7 @@
  * aggregation ran), re-bucketed to a step; bounds and 400s. Storage is shared within this file:
  * every test uses its own service.
  */
-import { env } from "cloudflare:test";
+import { env } from "cloudflare:workers";
 import { beforeAll, describe, expect, it, vi } from "vitest";
 import { MAX_POINTS } from "../src/timeseries/plan";
 import { ADMIN_KEY, call, getJson } from "./helpers";

@@ -3,7 +3,8 @@
  * auth, validation, D1 and Durable Objects) and the property every answer must have: never a 5xx,
  * and every 4xx the JSON error envelope `{"error":{"code":string,"message":string,...}}`.
  */
-import { createExecutionContext, env, waitOnExecutionContext } from "cloudflare:test";
+import { createExecutionContext, waitOnExecutionContext } from "cloudflare:test";
+import { env } from "cloudflare:workers";
 import worker from "../../src/index";
 import { BASE } from "../helpers";
 import type { FuzzRequest } from "./requests";

@@ -4,7 +4,8 @@
  * crons: a schedule the dispatch does not know would fire and do nothing, one it knows but
  * wrangler.toml lacks would never fire. wrangler.toml is read as text (Vite `?raw`), not copied.
  */
-import { createExecutionContext, createScheduledController, env } from "cloudflare:test";
+import { createExecutionContext, createScheduledController } from "cloudflare:test";
+import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import toml from "../../wrangler.toml?raw";
 import { CRONS, scheduled } from "../../src/cron/scheduled";
