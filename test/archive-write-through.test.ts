@@ -6,7 +6,7 @@
  * pruned before R2 took them) without holding D1 back.
  */
 import { env } from "cloudflare:workers";
-import { runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
+import { runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import { normaliseRecord, type LogRecord } from "../src/ingest/record";
 import { writeLogBatch, type LogRow } from "../src/db/log-writer";
@@ -14,7 +14,7 @@ import { WRITE_THROUGH_MARKER, writeThroughSince } from "../src/monitor/archive-
 import { prune, type RawReport } from "../src/retention/prune";
 import { DEDUP_WINDOW_MS, type EndpointMonitor } from "../src/monitor/endpoint-monitor";
 import worker from "../src/index";
-import { BASE, call, countLogs, endpointStub, eventually, INGEST_KEY, READ_KEY, record } from "./helpers";
+import { BASE, call, countLogs, endpointStub, eventually, INGEST_KEY, READ_KEY, record, runFlush } from "./helpers";
 import { createExecutionContext } from "cloudflare:test";
 
 const HOUR = 3_600_000;
@@ -54,7 +54,7 @@ async function drain(stub: DurableObjectStub<EndpointMonitor>, ms = 10_000): Pro
   await eventually(async () => {
     const s = await stub.stats();
     if (s.backlog === 0 && s.archive_backlog === 0) return true;
-    await runDurableObjectAlarm(stub);
+    await runFlush(stub);
     return false;
   }, ms);
 }
@@ -141,7 +141,8 @@ describe("archive write-through", () => {
         },
       });
     });
-    await runDurableObjectAlarm(stub).catch(() => false);
+    // (120 records in a minute: `auto` flushes once a minute; the flush at a clock past it.)
+    await stub.flushDue(Date.now() + 2 * 60_000).catch(() => false);
     expect(puts).toBeGreaterThanOrEqual(2);
     const before = await env.ARCHIVE.list({ prefix: `raw/${service}/` });
     expect(before.objects.length).toBe(puts);
@@ -185,7 +186,7 @@ describe("archive write-through", () => {
       });
     });
     await stub.ingest(records(service, 80, 0, (i) => Date.now() - 600_000 + i * 1000));
-    await runDurableObjectAlarm(stub);
+    await runFlush(stub);
     expect(await countLogs(service)).toBe(80);
     let stats = await stub.stats();
     expect(stats).toMatchObject({ backlog: 0, archive_backlog: 80, archived: 0, consecutive_archive_failures: 1 });

@@ -1,6 +1,7 @@
 /** Shared test helpers: keys from vitest.config.ts, requests through the worker, flushing endpoint objects. */
 import { listDurableObjectIds, runDurableObjectAlarm } from "cloudflare:test";
 import { env, exports } from "cloudflare:workers";
+import type { EndpointMonitor } from "../src/monitor/endpoint-monitor";
 
 export const INGEST_KEY = "test-ingest-key";
 export const READ_KEY = "test-read-key";
@@ -40,13 +41,28 @@ export async function getJson<T>(path: string, key = READ_KEY): Promise<{ status
   return { status: res.status, body: (await res.json()) as T };
 }
 
-/** Runs the pending flush alarm of every endpoint object (repeatedly, until none is left). */
+/**
+ * Runs the pending flush alarm of every endpoint object (repeatedly, until none is left). An
+ * endpoint that samples flushes once a minute (src/monitor/flush-cadence.ts): after its alarm
+ * deferred, its flush is run at a clock past the next minute's flush, so that everything goes now.
+ */
 export async function flushAll(): Promise<void> {
   for (let round = 0; round < 10; round++) {
     const ids = await listDurableObjectIds(env.ENDPOINT_MONITOR);
-    const ran = await Promise.all(ids.map((id) => runDurableObjectAlarm(env.ENDPOINT_MONITOR.get(id))));
+    const ran = await Promise.all(ids.map((id) => runFlush(env.ENDPOINT_MONITOR.get(id))));
     if (!ran.some(Boolean)) return;
   }
+}
+
+/**
+ * Runs the endpoint object's pending alarm and, when the object flushes once a minute
+ * (src/monitor/flush-cadence.ts), its flush at a clock past the minute's flush, so that
+ * everything buffered goes now. Whether an alarm ran.
+ */
+export async function runFlush(stub: DurableObjectStub<EndpointMonitor>): Promise<boolean> {
+  const ran = await runDurableObjectAlarm(stub);
+  if (await stub.flushesPerMinute()) await stub.flushDue(Date.now() + 2 * 60_000);
+  return ran;
 }
 
 /** The endpoint object of (service, method, route). */

@@ -4,14 +4,14 @@
  * summaries count the full traffic, and the D1 size guards.
  */
 import { env } from "cloudflare:workers";
-import { createExecutionContext, runDurableObjectAlarm, runInDurableObject, waitOnExecutionContext } from "cloudflare:test";
+import { createExecutionContext, runInDurableObject, waitOnExecutionContext } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import worker from "../src/index";
 import { normaliseRecord, type LogRecord } from "../src/ingest/record";
 import type { EndpointMonitor } from "../src/monitor/endpoint-monitor";
 import { DEFAULT_D1_MAX_BYTES } from "../src/cost/d1-size";
 import { aggregate, HOUR_MS } from "../src/summaries/aggregate";
-import { ADMIN_KEY, BASE, call, countLogs, endpointStub, flushAll, getJson, postLogs, record } from "./helpers";
+import { ADMIN_KEY, BASE, call, countLogs, endpointStub, flushAll, getJson, postLogs, record, runFlush } from "./helpers";
 
 type Log = { log_id: string; status: number; weight: number; error: string | null };
 type Page = { logs: Log[]; next_cursor: string | null; sampled: boolean; sampling: string };
@@ -187,7 +187,7 @@ function logRecords(service: string, plain: number, errors: number): LogRecord[]
 
 /** Runs the object's alarm until its buffer is empty (a live endpoint keeps a minute alarm: bounded). */
 async function flushed(stub: DurableObjectStub<EndpointMonitor>): Promise<void> {
-  for (let i = 0; i < 10 && (await stub.stats()).backlog > 0; i++) await runDurableObjectAlarm(stub);
+  for (let i = 0; i < 10 && (await stub.stats()).backlog > 0; i++) await runFlush(stub);
 }
 
 async function healthAt(maxBytes: string): Promise<{ raw_logs: string; d1_size: { bytes: number; state: string } }> {

@@ -24,6 +24,7 @@ import { SCHEMA_STATEMENTS, SCHEMA_VERSION } from "./buffer-sql";
 import { ARCHIVE_PASS_BYTES, ARCHIVE_PASS_CHUNKS, markWriteThrough, writeThrough } from "./archive-through";
 import { ALARM_GRACE_MS, DETECTION_SCHEMA, DetectionRunner } from "./detection-runner";
 import { flushBatch, writeRowByRow } from "./flush";
+import { flushCut, nextMinuteFlushAt, waitsForMinute } from "./flush-cadence";
 import { MINUTE_MS, flushBackoffMs } from "./minute-counts";
 import { ObjectMeta } from "./object-meta";
 import { RecordBuffer, type Counts } from "./record-buffer";
@@ -100,6 +101,11 @@ export class EndpointMonitor extends DurableObject<Env> {
   private archiveRetryAt = 0;
   /** Whether this object wrote the write-through marker (see archive-through.ts) since it woke. */
   private archiveMarked = false;
+  /**
+   * Whether the last alarm found this endpoint flushing once a minute (see flush-cadence.ts): a
+   * hand-off then asks for the alarm at the next minute's flush, not after FLUSH_DELAY_MS.
+   */
+  private waitingForMinute = false;
   /** When the pending alarm is known to fire (null: unknown, ask storage). */
   private alarmAt: number | null = null;
   /** Consecutive failed copies to D1 of detection results (for the retry backoff). */
@@ -220,7 +226,7 @@ export class EndpointMonitor extends DurableObject<Env> {
     // the alarm (the object reset between the two). While D1 is failing the backoff alarm is
     // left where it is: hand-offs must not turn the backoff into a retry per hand-off.
     const backingOff = Number(this.store.get("consecutive_flush_failures") ?? 0) > 0;
-    if (records.length > 0) await this.scheduleAlarm(now + this.flushDelayMs(), backingOff);
+    if (records.length > 0) await this.scheduleAlarm(this.waitingForMinute ? nextMinuteFlushAt(now) : now + this.flushDelayMs(), backingOff);
     // The records are safe from here; detection runs in its own transaction (with the settings
     // as cached: never a D1 wait before the commit), and a failure of it never fails the hand-off.
     const endpoint = this.endpoint(records[0]);
@@ -361,8 +367,8 @@ export class EndpointMonitor extends DurableObject<Env> {
       await this.scheduleAlarm(Date.now() + 1000);
       return;
     }
-    await this.writeThroughArchive();
-    if (!(await this.flush())) return;
+    const due = await this.flushDue();
+    if (!due.ok) return;
     await this.publishQuarantine();
     const now = Date.now();
     this.detection.markBacklog(this.buffer.backlog());
@@ -379,8 +385,9 @@ export class EndpointMonitor extends DurableObject<Env> {
     const alertsAt = synced ? await this.outbox.run(Date.now()).catch((err: unknown) => this.alertsFailed(err)) : null;
     if (alertsAt !== null) await this.scheduleAlarm(Math.max(Date.now(), alertsAt));
     if (followAt !== null) await this.scheduleAlarm(Math.max(Date.now(), followAt));
-    if (this.archive && this.buffer.archiveBacklog() > 0) await this.scheduleAlarm(Math.max(Date.now(), this.archiveRetryAt));
-    if (this.buffer.backlog() > 0) await this.scheduleAlarm(Date.now());
+    // What waits on purpose for the minute's flush comes back then, not at once (no alarm loop).
+    if (this.archive && this.buffer.archiveBacklog() > 0) await this.scheduleAlarm(Math.max(Date.now(), this.archiveRetryAt, due.resumeAt));
+    if (this.buffer.backlog() > 0) await this.scheduleAlarm(Math.max(Date.now(), due.resumeAt));
     else if (!synced) await this.scheduleAlarm(Date.now() + flushBackoffMs(this.syncFailures));
     // Live: come back at the next minute boundary to close minutes on the wall clock.
     else if (endpoint && this.detection.isLive(now)) await this.scheduleAlarm(Math.floor(now / MINUTE_MS) * MINUTE_MS + MINUTE_MS);
@@ -413,16 +420,48 @@ export class EndpointMonitor extends DurableObject<Env> {
     return samplingPolicy(directory?.byName.get(endpoint.service)?.raw_logs, this.detection.latencyObjectiveMs(cfg), size.state);
   }
 
-  /** Flushes until the buffer is empty or the budget is spent; false when D1 failed (a retry is scheduled). */
-  private async flush(): Promise<boolean> {
+  /** The policy of a flush of what is buffered (every record when nothing is: no D1 read). */
+  private async policyIfPending(): Promise<SamplingPolicy | null> {
+    const pending = this.buffer.backlog() > 0 || (this.archive !== null && this.buffer.archiveBacklog() > 0);
+    return pending ? this.samplingPolicy() : ALL_RECORDS;
+  }
+
+  /**
+   * The alarm's flush at wall clock `now` (tests pass a later one to reach the minute's flush):
+   * an endpoint that samples (flush-cadence.ts) writes through to R2 and flushes to D1 only the
+   * chunks added before the last minute boundary plus grace, others everything. `resumeAt`: when
+   * to come back for what stays buffered (the next minute's flush when it waits on purpose, now
+   * when the budget ran out); `ok` false when D1 failed (a retry is scheduled).
+   */
+  async flushDue(now = Date.now()): Promise<{ ok: boolean; resumeAt: number }> {
+    const policy = await this.policyIfPending();
+    const cut = flushCut(now);
+    const wait = waitsForMinute(policy, this.buffer.addedSince(cut - MINUTE_MS));
+    this.waitingForMinute = wait;
+    const before = wait ? (this.buffer.firstSeqAddedFrom(cut) ?? undefined) : undefined;
+    const archived = await this.writeThroughArchive(before);
+    const flushed = await this.flush(policy, before);
+    if (flushed === "failed") return { ok: false, resumeAt: now };
+    return { ok: true, resumeAt: wait && archived && flushed === "done" ? nextMinuteFlushAt(now) : Date.now() };
+  }
+
+  /** Whether the last flush found this endpoint flushing once a minute (tests and stats). */
+  async flushesPerMinute(): Promise<boolean> {
+    return this.waitingForMinute;
+  }
+
+  /**
+   * Flushes the chunks before `beforeSeq` (all by default) until they are in D1 ("done") or the
+   * budget is spent ("more"); "failed" when D1 failed (a retry is scheduled).
+   */
+  private async flush(policy: SamplingPolicy | null, beforeSeq?: number): Promise<"done" | "more" | "failed"> {
     const started = Date.now();
-    const policy = this.buffer.backlog() > 0 ? await this.samplingPolicy() : ALL_RECORDS;
     while (Date.now() - started < FLUSH_BUDGET_MS) {
-      const batch = this.buffer.nextBatch();
+      const batch = this.buffer.nextBatch(beforeSeq);
       if (batch.keys.length === 0) {
         // Only chunks without stored rows (sampled out, duplicates): nothing to send, move past them.
         this.buffer.markFlushed(batch.end, [], Date.now());
-        break;
+        return "done";
       }
       const failuresSoFar = Number(this.store.get("consecutive_flush_failures") ?? 0);
       const outcome = await flushBatch(this.logsDb, batch, Date.now(), failuresSoFar, policy);
@@ -450,7 +489,7 @@ export class EndpointMonitor extends DurableObject<Env> {
         });
         this.alarmAt = Date.now() + retryIn;
         await this.setAlarmCounted(this.alarmAt);
-        return false;
+        return "failed";
       }
       const poisoned = outcome.kind === "isolated" ? outcome.poisoned : [];
       const flushed = batch.keys.length - poisoned.length;
@@ -467,21 +506,23 @@ export class EndpointMonitor extends DurableObject<Env> {
         log("error", "d1_record_quarantined", { endpoint: this.ctx.id.name ?? null, record_key: p.key, message: p.error });
       }
     }
-    return true;
+    return "more";
   }
 
   /**
    * Writes the buffered chunks the archive has not taken to R2 (see archive-through.ts), pass by
    * pass within the budget. A failure keeps them (they are not pruned before R2 took them), is
-   * counted and logged, and backs the write-through off; D1 flushes go on meanwhile.
+   * counted and logged, and backs the write-through off; D1 flushes go on meanwhile. Only the
+   * chunks before `beforeSeq` (all by default); true when they are all in R2 (or nothing is bound).
    */
-  private async writeThroughArchive(): Promise<void> {
+  private async writeThroughArchive(beforeSeq?: number): Promise<boolean> {
     const bucket = this.archive;
-    if (!bucket || Date.now() < this.archiveRetryAt) return;
+    if (!bucket) return true;
+    if (Date.now() < this.archiveRetryAt) return false;
     const started = Date.now();
     while (Date.now() - started < FLUSH_BUDGET_MS) {
-      const pass = this.buffer.nextArchiveBatch(ARCHIVE_PASS_BYTES, ARCHIVE_PASS_CHUNKS);
-      if (pass.next === pass.from) return;
+      const pass = this.buffer.nextArchiveBatch(ARCHIVE_PASS_BYTES, ARCHIVE_PASS_CHUNKS, beforeSeq);
+      if (pass.next === pass.from) return true;
       const failuresSoFar = Number(this.store.get("consecutive_archive_failures") ?? 0);
       try {
         if (!this.archiveMarked && this.store.get("write_through_marked") === null) {
@@ -511,9 +552,10 @@ export class EndpointMonitor extends DurableObject<Env> {
           message: err instanceof Error ? err.message : String(err),
         });
         await this.scheduleAlarm(this.archiveRetryAt);
-        return;
+        return false;
       }
     }
+    return false;
   }
 
   /** Deletes the buffer's chunks D1 and R2 took before the dedup window, folding their counts into `counters` (the alarm runs it; tests call it with a later clock). */
@@ -682,7 +724,7 @@ export class EndpointMonitor extends DurableObject<Env> {
     if (this.reevaluating) throw new Error("a re-evaluation of this endpoint is already running");
     // What is buffered goes to R2 (a replay from the archive reads it) and to D1 first.
     if (source === "archive") await this.writeThroughArchive();
-    await this.flush();
+    await this.flush(await this.policyIfPending());
     this.reevaluating = true;
     this.heldBack = [];
     const before = this.detection.engineState();

@@ -160,11 +160,26 @@ export class RecordBuffer {
     return p.offset > 0 && this.sql.exec("SELECT 1 FROM chunks WHERE seq = ?", p.seq).toArray().length > 0 ? p.offset : 0;
   }
 
-  /** The oldest rows not yet in D1, within D1's batch limits (a batch may end mid-chunk). */
-  nextBatch(): BufferBatch {
+  /** The seq of the first chunk added at or after `at` (chunks before it were added before `at`), or null when none. */
+  firstSeqAddedFrom(at: number): number | null {
+    return this.sql.exec<{ seq: number | null }>("SELECT min(seq) AS seq FROM chunks WHERE added_at >= ?", at).one().seq;
+  }
+
+  /** Records in the chunks added at or after `at` (the endpoint's recent arrival rate). */
+  addedSince(at: number): number {
+    return this.sql.exec<{ n: number }>("SELECT total(n) AS n FROM chunks WHERE added_at >= ?", at).one().n;
+  }
+
+  /** The oldest rows not yet in D1, within D1's batch limits (a batch may end mid-chunk), from chunks before `beforeSeq`. */
+  nextBatch(beforeSeq = Number.MAX_SAFE_INTEGER): BufferBatch {
     const batch: BufferBatch = { keys: [], bodies: [], spans: [], end: this.marks.d1 };
     let bytes = 0;
-    const chunks = this.sql.exec<{ seq: number; rows: string; n: number }>("SELECT seq, rows, n FROM chunks WHERE seq >= ? ORDER BY seq LIMIT ?", this.marks.d1.seq, MAX_BATCH_RECORDS);
+    const chunks = this.sql.exec<{ seq: number; rows: string; n: number }>(
+      "SELECT seq, rows, n FROM chunks WHERE seq >= ? AND seq < ? ORDER BY seq LIMIT ?",
+      this.marks.d1.seq,
+      beforeSeq,
+      MAX_BATCH_RECORDS,
+    );
     for (const c of chunks) {
       const from = c.seq === this.marks.d1.seq ? this.marks.d1.offset : 0;
       const rows = JSON.parse(c.rows) as unknown[][];
@@ -203,11 +218,14 @@ export class RecordBuffer {
     this.saveMarks({ ...this.marks, d1: to }, at);
   }
 
-  /** Whole chunks not yet archived, from the R2 watermark on, until `maxBytes` of rows (deterministic: a retry reads at least the same chunks). */
-  nextArchiveBatch(maxBytes: number, maxChunks: number): ArchiveBatch {
+  /**
+   * Whole chunks not yet archived, from the R2 watermark on, until `maxBytes` of rows, before
+   * `beforeSeq` (deterministic: a retry reads at least the same chunks).
+   */
+  nextArchiveBatch(maxBytes: number, maxChunks: number, beforeSeq = Number.MAX_SAFE_INTEGER): ArchiveBatch {
     const batch: ArchiveBatch = { from: this.marks.r2, next: this.marks.r2, rows: [] };
     let bytes = 0;
-    for (const c of this.sql.exec<{ seq: number; rows: string }>("SELECT seq, rows FROM chunks WHERE seq >= ? ORDER BY seq LIMIT ?", this.marks.r2, maxChunks)) {
+    for (const c of this.sql.exec<{ seq: number; rows: string }>("SELECT seq, rows FROM chunks WHERE seq >= ? AND seq < ? ORDER BY seq LIMIT ?", this.marks.r2, beforeSeq, maxChunks)) {
       if (batch.rows.length === 0) batch.from = c.seq;
       batch.rows.push(...(JSON.parse(c.rows) as unknown[][]));
       batch.next = c.seq + 1;
