@@ -436,7 +436,7 @@ export class EndpointMonitor extends DurableObject<Env> {
   async flushDue(now = Date.now()): Promise<{ ok: boolean; resumeAt: number }> {
     const policy = await this.policyIfPending();
     const cut = flushCut(now);
-    const wait = waitsForMinute(policy, this.buffer.addedSince(cut - MINUTE_MS));
+    const wait = waitsForMinute(policy);
     this.waitingForMinute = wait;
     const before = wait ? (this.buffer.firstSeqAddedFrom(cut) ?? undefined) : undefined;
     const archived = await this.writeThroughArchive(before);

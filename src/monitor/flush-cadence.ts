@@ -5,9 +5,9 @@
  * nothing is sampled out, and R2 gets about one object per flush. So an endpoint that samples
  * flushes once a minute instead, just after the minute boundary plus a grace (late hand-offs of
  * the minute's events still make it): one flush holds a whole arrival minute and the sample is
- * `sample_size` per minute. `all` keeps the short delay (the live explorer shows records within a
- * second). `auto` waits only above its rate (more than `autoAbove` records arrived in the last
- * minute): below it a minute of a flush is kept whole anyway, and records stay visible at once. Pure.
+ * `sample_size` per minute. `all` and `auto` keep the short delay (the live tail and the explorer show
+ * records within a second; `auto` samples per flush above its rate, which is where flushes are
+ * large anyway). Only `sampled` (chosen by the service, or forced past 80% of D1) waits. Pure.
  */
 import type { SamplingPolicy } from "../storage/sampling";
 
@@ -25,13 +25,11 @@ export function nextMinuteFlushAt(now: number): number {
   return flushCut(now) + MINUTE_MS;
 }
 
-/**
- * Whether the flush waits for the minute under `policy` (null: D1 at its cap, only R2 is written),
- * given how many records arrived since the start of the previous flush window.
- */
-export function waitsForMinute(policy: SamplingPolicy | null, recentRecords: number): boolean {
+/** Whether the flush waits for the minute under `policy` (null: D1 at its cap, only R2 is written). */
+export function waitsForMinute(policy: SamplingPolicy | null): boolean {
   if (policy === null) return true;
   if (policy.mode === "sampled") return true;
-  if (policy.mode === "auto") return recentRecords > policy.autoAbove;
+  // `auto` never waits: a busy endpoint's live tail would lag by up to a minute (its flushes hold
+  // many records, so its sample per flush is already small).
   return false;
 }

@@ -165,11 +165,6 @@ export class RecordBuffer {
     return this.sql.exec<{ seq: number | null }>("SELECT min(seq) AS seq FROM chunks WHERE added_at >= ?", at).one().seq;
   }
 
-  /** Records in the chunks added at or after `at` (the endpoint's recent arrival rate). */
-  addedSince(at: number): number {
-    return this.sql.exec<{ n: number }>("SELECT total(n) AS n FROM chunks WHERE added_at >= ?", at).one().n;
-  }
-
   /** The oldest rows not yet in D1, within D1's batch limits (a batch may end mid-chunk), from chunks before `beforeSeq`. */
   nextBatch(beforeSeq = Number.MAX_SAFE_INTEGER): BufferBatch {
     const batch: BufferBatch = { keys: [], bodies: [], spans: [], end: this.marks.d1 };
