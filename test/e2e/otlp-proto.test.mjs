@@ -5,10 +5,6 @@
 // refused span comes back as OTLP's partial success in a protobuf answer. Only 127.0.0.1; bounded
 // in time. test/e2e/otlp.test.mjs is the same with the JSON exporter.
 import assert from "node:assert/strict";
-import { spawn } from "node:child_process";
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { after, before, test } from "node:test";
 import { diag, DiagLogLevel, SpanKind, SpanStatusCode } from "@opentelemetry/api";
 import { OTLPTraceExporter } from "@opentelemetry/exporter-trace-otlp-proto";
@@ -22,35 +18,19 @@ import {
   ATTR_URL_PATH,
   ATTR_URL_QUERY,
 } from "@opentelemetry/semantic-conventions";
-import { childEnv } from "./child-env.mjs";
+import { startMonitor } from "./start-monitor.mjs";
 
 /** `ExportResultCode.SUCCESS` of @opentelemetry/core (a dependency of the exporter, not imported here). */
 const EXPORT_SUCCESS = 0;
-const PORT = 8580 + Math.floor(Math.random() * 20);
-const URL_BASE = `http://127.0.0.1:${PORT}`;
-const stateDir = mkdtempSync(join(tmpdir(), "edge-monitor-e2e-otlp-proto-"));
-let child;
-let output = "";
+let monitor;
+let URL_BASE;
 
 before(async () => {
-  child = spawn("npm", ["start"], {
-    env: childEnv({ PORT: String(PORT), MONITOR_STATE_DIR: stateDir, MONITOR_CRONS: "off" }),
-    stdio: ["ignore", "pipe", "pipe"],
-    detached: true,
-  });
-  child.stdout.on("data", (d) => (output += d));
-  child.stderr.on("data", (d) => (output += d));
-  const deadline = Date.now() + 90_000;
-  while (!output.includes("edge-monitor is running at")) {
-    if (Date.now() > deadline || child.exitCode !== null) throw new Error(`npm start did not come up:\n${output}`);
-    await new Promise((r) => setTimeout(r, 200));
-  }
+  monitor = await startMonitor("otlp-proto");
+  URL_BASE = monitor.url;
 });
 
-after(() => {
-  if (child && child.exitCode === null) process.kill(-child.pid, "SIGINT");
-  rmSync(stateDir, { recursive: true, force: true });
-});
+after(() => monitor?.stop());
 
 /** A tracer provider exporting through the real OTLP/HTTP protobuf exporter (gzip); `results` collects each export's outcome. */
 function tracing(service, ingestKey) {
@@ -86,8 +66,8 @@ async function logsOf(service, readKey, n) {
 }
 
 test("spans exported by @opentelemetry/exporter-trace-otlp-proto become logs: server spans only", async () => {
-  const ingestKey = /ingest key: (\S+)/.exec(output)[1];
-  const readKey = /read key: +(\S+)/.exec(output)[1];
+  const ingestKey = monitor.ingestKey;
+  const readKey = monitor.readKey;
   const { provider, tracer, results } = tracing("e2e-otel-proto", ingestKey);
   const started = Date.now() - 500;
   const server = (method, route, path, status, durationMs, query) => {
@@ -125,8 +105,8 @@ test("spans exported by @opentelemetry/exporter-trace-otlp-proto become logs: se
 });
 
 test("a refused span comes back to the protobuf exporter as OTLP's partial success, the others are stored", async () => {
-  const ingestKey = /ingest key: (\S+)/.exec(output)[1];
-  const readKey = /read key: +(\S+)/.exec(output)[1];
+  const ingestKey = monitor.ingestKey;
+  const readKey = monitor.readKey;
   const warnings = [];
   diag.setLogger({ warn: (...args) => warnings.push(args.join(" ")), error: () => {}, info: () => {}, debug: () => {}, verbose: () => {} }, DiagLogLevel.WARN);
   try {
@@ -151,7 +131,7 @@ test("a refused span comes back to the protobuf exporter as OTLP's partial succe
 });
 
 test("a body that is not protobuf is refused with 400 in the JSON error envelope", async () => {
-  const ingestKey = /ingest key: (\S+)/.exec(output)[1];
+  const ingestKey = monitor.ingestKey;
   const res = await fetch(`${URL_BASE}/v1/otlp/v1/traces`, {
     method: "POST",
     headers: { Authorization: `Bearer ${ingestKey}`, "Content-Type": "application/x-protobuf" },

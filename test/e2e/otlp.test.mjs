@@ -3,10 +3,6 @@
 // POST /v1/otlp/v1/traces; the server spans show up in GET /v1/logs, the others do not, and a
 // refused span comes back as OTLP's partial success. Only 127.0.0.1; bounded in time.
 import assert from "node:assert/strict";
-import { spawn } from "node:child_process";
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { after, before, test } from "node:test";
 import { diag, DiagLogLevel, SpanKind, SpanStatusCode } from "@opentelemetry/api";
 import { OTLPTraceExporter } from "@opentelemetry/exporter-trace-otlp-http";
@@ -20,35 +16,19 @@ import {
   ATTR_URL_PATH,
   ATTR_URL_QUERY,
 } from "@opentelemetry/semantic-conventions";
-import { childEnv } from "./child-env.mjs";
+import { startMonitor } from "./start-monitor.mjs";
 
 /** `ExportResultCode.SUCCESS` of @opentelemetry/core (a dependency of the exporter, not imported here). */
 const EXPORT_SUCCESS = 0;
-const PORT = 8500 + Math.floor(Math.random() * 80);
-const URL_BASE = `http://127.0.0.1:${PORT}`;
-const stateDir = mkdtempSync(join(tmpdir(), "edge-monitor-e2e-otlp-"));
-let child;
-let output = "";
+let monitor;
+let URL_BASE;
 
 before(async () => {
-  child = spawn("npm", ["start"], {
-    env: childEnv({ PORT: String(PORT), MONITOR_STATE_DIR: stateDir, MONITOR_CRONS: "off" }),
-    stdio: ["ignore", "pipe", "pipe"],
-    detached: true,
-  });
-  child.stdout.on("data", (d) => (output += d));
-  child.stderr.on("data", (d) => (output += d));
-  const deadline = Date.now() + 90_000;
-  while (!output.includes("edge-monitor is running at")) {
-    if (Date.now() > deadline || child.exitCode !== null) throw new Error(`npm start did not come up:\n${output}`);
-    await new Promise((r) => setTimeout(r, 200));
-  }
+  monitor = await startMonitor("otlp");
+  URL_BASE = monitor.url;
 });
 
-after(() => {
-  if (child && child.exitCode === null) process.kill(-child.pid, "SIGINT");
-  rmSync(stateDir, { recursive: true, force: true });
-});
+after(() => monitor?.stop());
 
 /** A tracer provider exporting through the real OTLP/HTTP JSON exporter; `results` collects each export's outcome. */
 function tracing(service, ingestKey) {
@@ -84,8 +64,8 @@ async function logsOf(service, readKey, n) {
 }
 
 test("spans exported by @opentelemetry/exporter-trace-otlp-http become logs: server spans only", async () => {
-  const ingestKey = /ingest key: (\S+)/.exec(output)[1];
-  const readKey = /read key: +(\S+)/.exec(output)[1];
+  const ingestKey = monitor.ingestKey;
+  const readKey = monitor.readKey;
   const { provider, tracer, results } = tracing("e2e-otel", ingestKey);
   const started = Date.now() - 500;
   const server = (method, route, path, status, durationMs, query) => {
@@ -123,8 +103,8 @@ test("spans exported by @opentelemetry/exporter-trace-otlp-http become logs: ser
 });
 
 test("a refused span comes back to the exporter as OTLP's partial success, the others are stored", async () => {
-  const ingestKey = /ingest key: (\S+)/.exec(output)[1];
-  const readKey = /read key: +(\S+)/.exec(output)[1];
+  const ingestKey = monitor.ingestKey;
+  const readKey = monitor.readKey;
   const warnings = [];
   diag.setLogger({ warn: (...args) => warnings.push(args.join(" ")), error: () => {}, info: () => {}, debug: () => {}, verbose: () => {} }, DiagLogLevel.WARN);
   try {
@@ -149,7 +129,7 @@ test("a refused span comes back to the exporter as OTLP's partial success, the o
 });
 
 test("a body in neither JSON nor protobuf is refused with 415 naming both encodings", async () => {
-  const ingestKey = /ingest key: (\S+)/.exec(output)[1];
+  const ingestKey = monitor.ingestKey;
   const res = await fetch(`${URL_BASE}/v1/otlp/v1/traces`, {
     method: "POST",
     headers: { Authorization: `Bearer ${ingestKey}`, "Content-Type": "text/plain" },
