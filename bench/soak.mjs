@@ -23,6 +23,7 @@ import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import { freePort } from "./lib/server.mjs";
 import { rssSummary } from "./lib/rss.mjs";
+import { heapSampler } from "./lib/heap.mjs";
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), "..");
 const RESULTS = join(ROOT, "bench", "results");
@@ -171,7 +172,9 @@ async function main() {
   const log = createWriteStream(logPath);
   let output = "";
   const spawnedAt = Date.now();
-  const server = spawn("npm", ["start"], {
+  // The direct server takes workerd's inspector port: the soak reads the V8 heaps through it.
+  const inspectorPort = opts.server === "direct" ? await freePort() : 0;
+  const server = spawn("npm", ["start", ...(inspectorPort ? ["--", "--inspector-port", String(inspectorPort)] : [])], {
     cwd: ROOT,
     env: { ...process.env, PORT: String(port), HOST: "127.0.0.1", MONITOR_STATE_DIR: stateDir, MONITOR_CRONS: "off", MONITOR_SERVER: opts.server, ...(opts.maxInFlight > 0 ? { INGEST_MAX_IN_FLIGHT: String(opts.maxInFlight) } : {}), NO_COLOR: "1", FORCE_COLOR: "0" },
     stdio: ["ignore", "pipe", "pipe"],
@@ -214,10 +217,16 @@ async function main() {
 
   const samples = [];
   const t0 = Date.now();
+  const heaps = inspectorPort ? await heapSampler(inspectorPort).catch(() => null) : null;
   const sample = async () => {
     const procs = await workerdRss(server.pid);
     const sum = (k) => procs.reduce((n, p) => n + (p[k] || 0), 0);
-    samples.push({ t_s: Math.round((Date.now() - t0) / 100) / 10, rss_kb: sum("rss_kb"), anon_kb: sum("anon_kb"), file_kb: sum("file_kb"), shmem_kb: sum("shmem_kb"), state_mb: await stateMb(stateDir), processes: procs });
+    // V8 heaps of every isolate (the worker and its objects, local D1, ...): what of the anonymous
+    // memory is JavaScript; the rest is SQLite's caches and workerd's own.
+    const heap = heaps ? await heaps.usage() : null;
+    const heapKb = heap ? Object.values(heap).reduce((n, h) => n + h.total_kb, 0) : null;
+    const workerHeapKb = heap?.["core:user:edge-monitor"]?.total_kb ?? null;
+    samples.push({ t_s: Math.round((Date.now() - t0) / 100) / 10, rss_kb: sum("rss_kb"), anon_kb: sum("anon_kb"), file_kb: sum("file_kb"), shmem_kb: sum("shmem_kb"), v8_heap_kb: heapKb, worker_heap_kb: workerHeapKb, state_mb: await stateMb(stateDir), processes: procs });
   };
   await sample();
   const loadBefore = loadavg();
@@ -252,7 +261,7 @@ async function main() {
     const s = samples[samples.length - 1];
     if (s.t_s - lastShown >= 30) {
       lastShown = s.t_s;
-      console.log(`  ${s.t_s.toFixed(0).padStart(5)} s  workerd RSS ${(s.rss_kb / 1024).toFixed(0)} MiB (${s.processes.map((p) => `${p.pid}:${(p.rss_kb / 1024).toFixed(0)}`).join(" ")})`);
+      console.log(`  ${s.t_s.toFixed(0).padStart(5)} s  workerd RSS ${(s.rss_kb / 1024).toFixed(0)} MiB (${s.processes.map((p) => `${p.pid}:${(p.rss_kb / 1024).toFixed(0)}`).join(" ")})${s.v8_heap_kb !== null ? `, V8 heaps ${(s.v8_heap_kb / 1024).toFixed(0)} MiB` : ""}, state ${s.state_mb} MB`);
     }
     await Promise.race([sleep(opts.sampleSeconds * 1000), toolExit]);
   }
@@ -275,6 +284,11 @@ async function main() {
   const rss = rssSummary(samples.map((s) => ({ t_s: s.t_s, rss_kb: s.rss_kb })));
   const anon = rssSummary(samples.map((s) => ({ t_s: s.t_s, rss_kb: s.anon_kb })));
   const file = rssSummary(samples.map((s) => ({ t_s: s.t_s, rss_kb: s.file_kb })));
+  const withHeap = samples.filter((s) => s.v8_heap_kb !== null);
+  const v8 = rssSummary(withHeap.map((s) => ({ t_s: s.t_s, rss_kb: s.v8_heap_kb })));
+  const workerHeap = rssSummary(withHeap.filter((s) => s.worker_heap_kb !== null).map((s) => ({ t_s: s.t_s, rss_kb: s.worker_heap_kb })));
+  const nonHeap = rssSummary(withHeap.map((s) => ({ t_s: s.t_s, rss_kb: s.anon_kb - s.v8_heap_kb })));
+  heaps?.close();
   const summary = {
     records_planned: opts.services * opts.minutes * opts.rate,
     records_sent: sent,
@@ -289,6 +303,9 @@ async function main() {
     rss_mib: rss,
     rss_anon_mib: anon,
     rss_file_mib: file,
+    v8_heap_mib: withHeap.length ? v8 : null,
+    worker_heap_mib: withHeap.length ? workerHeap : null,
+    anon_outside_v8_mib: withHeap.length ? nonHeap : null,
     state_mb_end: samples[samples.length - 1]?.state_mb ?? null,
     rss_by_mapping_end: mappings,
     server: opts.server,
@@ -311,6 +328,7 @@ async function main() {
   console.log(`runtime restarts ${restarts}${restarts > 0 ? " (wrangler: the Workers runtime crashed unexpectedly)" : ""}`);
   console.log(`workerd RSS      start ${rss.start} MiB, peak ${rss.peak} MiB, end ${rss.end} MiB; second half slope ${rss.slope_second_half_mib_per_min} MiB/min (${samples.length} samples)`);
   console.log(`  of which        anon (heaps) ${anon.start} -> ${anon.end} MiB (slope ${anon.slope_second_half_mib_per_min}/min), file-backed ${file.start} -> ${file.end} MiB (slope ${file.slope_second_half_mib_per_min}/min); state on disk ${summary.state_mb_end} MB at end`);
+  if (withHeap.length) console.log(`  V8 heaps       all isolates ${v8.start} -> ${v8.end} MiB (slope ${v8.slope_second_half_mib_per_min}/min; the worker and its objects ${workerHeap.start} -> ${workerHeap.end}); anon outside V8 (SQLite caches, workerd) ${nonHeap.start} -> ${nonHeap.end} MiB (slope ${nonHeap.slope_second_half_mib_per_min}/min)`);
   console.log(`  by mapping      ${mappings.map((m) => `${m.mapping.split("/").pop()} ${m.mib}`).join(", ")} MiB`);
   console.log(`server           ${opts.server === "direct" ? "MONITOR_SERVER=direct (Miniflare, no wrangler dev proxy)" : "wrangler dev"}; load average ${summary.load_average_before.join(" ")} before, ${summary.load_average_after.join(" ")} after (2 cores)`);
   const l = summary.liveness_ms;
