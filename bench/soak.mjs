@@ -11,7 +11,7 @@
  *
  * Throughput depends on what else runs on the machine; memory is the figure that matters here.
  * Options: --tool <path> --services <n> --minutes <n> --rate <n> --clients <n> --max-seconds <s>
- *          --sample-seconds <s> --port <n> --server direct|wrangler (default direct: MONITOR_SERVER=direct,
+ *          --sample-seconds <s> --tail-seconds <s> (samples after the tool ends) --port <n> --server direct|wrangler (default direct: MONITOR_SERVER=direct,
  *          Miniflare without wrangler dev's proxy, whose keep-alive race drops POSTs; see scripts/serve-direct.mjs)
  */
 import { execFileSync, spawn } from "node:child_process";
@@ -36,13 +36,15 @@ const NUMBERS = {
   clients: { default: 6, min: 1, max: 32 },
   "max-seconds": { default: 1200, min: 10, max: 7200 },
   "sample-seconds": { default: 3, min: 1, max: 60 },
+  // Keep sampling this long after the tool ends: whether memory falls back once the flushes settle.
+  "tail-seconds": { default: 60, min: 0, max: 1800 },
   port: { default: 0, min: 0, max: 65_535 },
   // 0: wrangler.toml's INGEST_MAX_IN_FLIGHT; otherwise passed to the worker (--server direct only).
   "max-in-flight": { default: 0, min: 0, max: 1_000_000 },
 };
 const USAGE = [
   "usage: npm run bench:soak -- [--tool ../shared/tools/backfill-stress.mjs] [--services 24] [--minutes 3600]",
-  "       [--rate 20] [--clients 6] [--max-seconds 1200] [--sample-seconds 3] [--port <free>] [--server direct|wrangler]",
+  "       [--rate 20] [--clients 6] [--max-seconds 1200] [--sample-seconds 3] [--tail-seconds 60] [--port <free>] [--server direct|wrangler]",
 ];
 
 function parseOptions(argv) {
@@ -267,8 +269,13 @@ async function main() {
   }
   clearTimeout(deadline);
   await probe;
+  const toolEnded = Math.round((Date.now() - t0) / 100) / 10;
+  for (const until = Date.now() + opts.tailSeconds * 1000; Date.now() < until; ) {
+    await sleep(opts.sampleSeconds * 1000);
+    await sample();
+  }
   await sample();
-  const seconds = (Date.now() - t0) / 1000;
+  const seconds = toolEnded;
   const loadAfter = loadavg();
   // The worker's own view: records still in background hand-offs, requests held back, drops.
   const health = await fetch(`${url}/health`).then((r) => r.json()).catch(() => null);
@@ -301,6 +308,9 @@ async function main() {
     runtime_restarts: restarts,
     workerd_pids: pids,
     rss_mib: rss,
+    /** RSS when the tool ended and at the end of the idle tail (--tail-seconds later). */
+    rss_tool_end_mib: Math.round((samples.filter((x) => x.t_s <= toolEnded).at(-1)?.rss_kb ?? 0) / 102.4) / 10,
+    tail_seconds: opts.tailSeconds,
     rss_anon_mib: anon,
     rss_file_mib: file,
     v8_heap_mib: withHeap.length ? v8 : null,
@@ -327,6 +337,7 @@ async function main() {
   console.log(`every answer 2xx ${summary.all_2xx ? "yes" : summary.no_failure_before_stop ? `yes until --max-seconds ${opts.maxSeconds} stopped the tool (not all records sent)` : `NO: ${summary.first_failure ?? toolOut.trim().slice(-300)}`}`);
   console.log(`runtime restarts ${restarts}${restarts > 0 ? " (wrangler: the Workers runtime crashed unexpectedly)" : ""}`);
   console.log(`workerd RSS      start ${rss.start} MiB, peak ${rss.peak} MiB, end ${rss.end} MiB; second half slope ${rss.slope_second_half_mib_per_min} MiB/min (${samples.length} samples)`);
+  if (opts.tailSeconds > 0) console.log(`  idle tail      ${summary.rss_tool_end_mib} MiB when the tool ended, ${rss.end} MiB ${opts.tailSeconds} s later`);
   console.log(`  of which        anon (heaps) ${anon.start} -> ${anon.end} MiB (slope ${anon.slope_second_half_mib_per_min}/min), file-backed ${file.start} -> ${file.end} MiB (slope ${file.slope_second_half_mib_per_min}/min); state on disk ${summary.state_mb_end} MB at end`);
   if (withHeap.length) console.log(`  V8 heaps       all isolates ${v8.start} -> ${v8.end} MiB (slope ${v8.slope_second_half_mib_per_min}/min; the worker and its objects ${workerHeap.start} -> ${workerHeap.end}); anon outside V8 (SQLite caches, workerd) ${nonHeap.start} -> ${nonHeap.end} MiB (slope ${nonHeap.slope_second_half_mib_per_min}/min)`);
   console.log(`  by mapping      ${mappings.map((m) => `${m.mapping.split("/").pop()} ${m.mib}`).join(", ")} MiB`);

@@ -19,3 +19,7 @@ SELECT count(*) FROM (SELECT service, method, route, count(*) FROM request_logs 
 SELECT count(*) FROM (SELECT * FROM request_logs WHERE service = 'svc-05' AND route = '/v1/res3/:id' AND method = 'GET' AND timestamp >= 1790000000000 ORDER BY timestamp, record_key LIMIT 1000);
 .print q10 q=timeout text search newest page
 SELECT count(*) FROM (SELECT * FROM request_logs WHERE error LIKE '%timed%' ORDER BY timestamp DESC, record_key DESC LIMIT 101);
+.print q11 service with no rows newest page (the worst case without a service index: a full scan)
+SELECT count(*) FROM (SELECT * FROM request_logs WHERE service = 'svc-none' ORDER BY timestamp DESC, record_key DESC LIMIT 101);
+.print q12 service with no rows, last hour only
+SELECT count(*) FROM (SELECT * FROM request_logs WHERE service = 'svc-none' AND timestamp >= 1790000000000 + 82800000 ORDER BY timestamp DESC, record_key DESC LIMIT 101);

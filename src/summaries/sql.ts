@@ -199,7 +199,7 @@ FROM request_logs`;
 
 /**
  * Apdex counts for the services and endpoints whose T is not the default, over [from, to): one
- * statement per such service (its endpoints grouped, through the service-time index) and one
+ * statement per such service (its endpoints grouped; a scan of the hour, the raw table has no service index) and one
  * per endpoint override whose T differs from its service's. Usually none.
  */
 export function apdexQueries(
