@@ -291,6 +291,8 @@ async function main() {
   const rss = rssSummary(samples.map((s) => ({ t_s: s.t_s, rss_kb: s.rss_kb })));
   const anon = rssSummary(samples.map((s) => ({ t_s: s.t_s, rss_kb: s.anon_kb })));
   const file = rssSummary(samples.map((s) => ({ t_s: s.t_s, rss_kb: s.file_kb })));
+  // Then a full collection in every isolate: the JavaScript the worker and its objects still hold.
+  const afterGc = heaps ? await heaps.afterGc() : null;
   const withHeap = samples.filter((s) => s.v8_heap_kb !== null);
   const v8 = rssSummary(withHeap.map((s) => ({ t_s: s.t_s, rss_kb: s.v8_heap_kb })));
   const workerHeap = rssSummary(withHeap.filter((s) => s.worker_heap_kb !== null).map((s) => ({ t_s: s.t_s, rss_kb: s.worker_heap_kb })));
@@ -314,6 +316,10 @@ async function main() {
     rss_anon_mib: anon,
     rss_file_mib: file,
     v8_heap_mib: withHeap.length ? v8 : null,
+    /** Every isolate's heap after a forced full collection at the end: used (live) and committed, MiB. */
+    v8_after_gc_mib: afterGc
+      ? Object.fromEntries(Object.entries(afterGc).filter(([, h]) => h.total_kb > 2048).map(([id, h]) => [id, { used: Math.round(h.used_kb / 102.4) / 10, total: Math.round(h.total_kb / 102.4) / 10 }]))
+      : null,
     worker_heap_mib: withHeap.length ? workerHeap : null,
     anon_outside_v8_mib: withHeap.length ? nonHeap : null,
     state_mb_end: samples[samples.length - 1]?.state_mb ?? null,
@@ -340,6 +346,7 @@ async function main() {
   if (opts.tailSeconds > 0) console.log(`  idle tail      ${summary.rss_tool_end_mib} MiB when the tool ended, ${rss.end} MiB ${opts.tailSeconds} s later`);
   console.log(`  of which        anon (heaps) ${anon.start} -> ${anon.end} MiB (slope ${anon.slope_second_half_mib_per_min}/min), file-backed ${file.start} -> ${file.end} MiB (slope ${file.slope_second_half_mib_per_min}/min); state on disk ${summary.state_mb_end} MB at end`);
   if (withHeap.length) console.log(`  V8 heaps       all isolates ${v8.start} -> ${v8.end} MiB (slope ${v8.slope_second_half_mib_per_min}/min; the worker and its objects ${workerHeap.start} -> ${workerHeap.end}); anon outside V8 (SQLite caches, workerd) ${nonHeap.start} -> ${nonHeap.end} MiB (slope ${nonHeap.slope_second_half_mib_per_min}/min)`);
+  if (summary.v8_after_gc_mib) console.log(`  after full GC  ${Object.entries(summary.v8_after_gc_mib).map(([id, h]) => `${id} ${h.used}/${h.total}`).join(", ")} MiB (used/committed)`);
   console.log(`  by mapping      ${mappings.map((m) => `${m.mapping.split("/").pop()} ${m.mib}`).join(", ")} MiB`);
   console.log(`server           ${opts.server === "direct" ? "MONITOR_SERVER=direct (Miniflare, no wrangler dev proxy)" : "wrangler dev"}; load average ${summary.load_average_before.join(" ")} before, ${summary.load_average_after.join(" ")} after (2 cores)`);
   const l = summary.liveness_ms;

@@ -93,6 +93,11 @@ describe("sampled raw rows", () => {
     expect(errors.body.sampled).toBe(false);
     expect((await getJson<Page>(`/v1/logs?service=${service}&status=404`)).body.logs).toHaveLength(5);
     expect((await getJson<Page>(`/v1/logs?service=${service}&q=boom`)).body.logs).toHaveLength(5);
+    // The live tail says the same about the rows it shows.
+    const live = await getJson<Page>("/v1/logs/live?limit=1000");
+    expect(live.body.logs.filter((l) => l.status === 200 && l.weight === 145)).toHaveLength(2);
+    expect(live.body.sampled).toBe(true);
+    expect(live.body.sampling).toMatch(/weight/);
   });
 
   it("keeps slow successes (over the latency objective) as evidence", async () => {

@@ -25,12 +25,12 @@ export async function heapSampler(port) {
       pending.get(msg.id)?.(msg);
       pending.delete(msg.id);
     });
-    const call = (method, timeoutMs) =>
+    const call = (method, timeoutMs, params = {}) =>
       new Promise((resolve) => {
         const id = ++nextId;
         const timer = setTimeout(() => (pending.delete(id), resolve(null)), timeoutMs);
         pending.set(id, (msg) => (clearTimeout(timer), resolve(msg)));
-        ws.send(JSON.stringify({ id, method }));
+        ws.send(JSON.stringify({ id, method, params }));
       });
     sessions.push({ id: target.id, ws, call });
   }
@@ -45,6 +45,17 @@ export async function heapSampler(port) {
         }),
       );
       return out;
+    },
+    /**
+     * A full garbage collection in every isolate, then their heaps: what JavaScript still holds
+     * (V8 collects lazily, so the heap between collections is mostly garbage).
+     */
+    async afterGc(timeoutMs = 30_000) {
+      for (const s of sessions) {
+        await s.call("HeapProfiler.enable", timeoutMs);
+        await s.call("HeapProfiler.collectGarbage", timeoutMs);
+      }
+      return this.usage(timeoutMs);
     },
     close() {
       for (const s of sessions) s.ws.close();

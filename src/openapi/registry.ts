@@ -166,8 +166,9 @@ export const ROUTES: RouteDoc[] = [
   {
     method: "GET", path: "/v1/logs/live", tag: "Logs", scope: "read",
     summary: "The newest N logs",
+    description: "`sampled` and `sampling` as in `GET /v1/logs`: rows of sampled services carry the `weight` they stand for.",
     query: liveQuery,
-    responses: { 200: { description: "newest first", schema: obj({ logs: list() }) } },
+    responses: { 200: { description: "newest first", schema: obj({ logs: list(), sampled: bool, sampling: str }) } },
   },
   {
     method: "GET", path: "/v1/archive/logs", tag: "Logs", scope: "read",

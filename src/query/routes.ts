@@ -26,6 +26,6 @@ export const logsQueryApp = new Hono<AppEnv>()
   })
   .get("/live", requireKey("read"), async (c) => {
     const { limit } = parseOr400(liveQuery, c.req.query());
-    const rows = await buildLogsQuery(drizzle(c.env.DB), { limit }, null).all();
-    return c.json({ logs: rows.slice(0, limit).map(toApiLog) });
+    const rows = (await buildLogsQuery(drizzle(c.env.DB), { limit }, null).all()).slice(0, limit);
+    return c.json({ logs: rows.map(toApiLog), sampled: rows.some((r) => r.weight !== 1), sampling: SAMPLING_NOTE });
   });
