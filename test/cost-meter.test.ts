@@ -30,7 +30,7 @@ async function rowsPerLogRow(): Promise<number> {
 }
 
 describe("cost meter: D1", () => {
-  it("counts the rows the real log writer writes as D1 reports them: one per row and per index, one per hour touched", async () => {
+  it("counts the rows the real log writer writes as D1 reports them: one per row (no secondary index), one per hour touched", async () => {
     const meter = new CostMeter();
     const service = "meter-writer";
     // The service row first, so that only request_logs rows remain to count.
@@ -40,8 +40,8 @@ describe("cost meter: D1", () => {
     await writeLogBatch(meteredD1(env.DB, meter), rows, Date.now());
     expect(await countLogs(service)).toBe(n + 1);
     const perRow = await rowsPerLogRow();
-    // The lean table: its row and its one secondary index (issue 13: at most 3 per stored row).
-    expect(perRow).toBe(2);
+    // The lean table: its row only, no secondary index since migration 0010 (issue 13: at most 3 per stored row).
+    expect(perRow).toBe(1);
     const hours = new Set(rows.map((r) => Math.floor((JSON.parse(r) as LogRow)[1] / 3_600_000))).size;
     expect(meter.counts.d1_rows_written).toBe(n * perRow + hours);
     expect(meter.counts.d1_statements_metered).toBe(3);

@@ -33,3 +33,10 @@ export const SCHEMA_STATEMENTS = [
 
 export const MAX_COUNTER = `INSERT INTO counters (name, value) VALUES (?, ?)
   ON CONFLICT (name) DO UPDATE SET value = max(value, excluded.value)`;
+
+/**
+ * A `meta` value written as an upsert (binds: key, value, value): one SQLite row written, and none
+ * when the value is unchanged. `INSERT OR REPLACE` of an existing key is a delete and an insert,
+ * two rows billed.
+ */
+export const UPSERT_META = "INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value WHERE value IS NOT ?";

@@ -3,7 +3,7 @@
  * hand-offs travel in their buffer chunk (one row written per hand-off) and are held here as
  * `pending` until the chunk is pruned and they are folded into `counters`: every read adds them.
  */
-import { MAX_COUNTER } from "./buffer-sql";
+import { MAX_COUNTER, UPSERT_META } from "./buffer-sql";
 import { addCountsInto, MAX_COUNTERS, type Counts } from "./record-buffer";
 
 export class ObjectMeta {
@@ -41,8 +41,12 @@ export class ObjectMeta {
     return this.sql.exec<{ value: string }>("SELECT value FROM meta WHERE key = ?", key).toArray()[0]?.value ?? null;
   }
 
+  /**
+   * Stores `value` under `key`: an upsert (one SQLite row written; `INSERT OR REPLACE` of an
+   * existing key is a delete and an insert, two rows billed), skipped when the value is unchanged.
+   */
   set(key: string, value: string): void {
-    this.sql.exec("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)", key, value);
+    this.sql.exec(UPSERT_META, key, value, value);
   }
 
   delete(key: string): void {

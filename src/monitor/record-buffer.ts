@@ -18,6 +18,7 @@
 import { MAX_BATCH_BYTES, MAX_BATCH_RECORDS, ROW_KEY, toLogRow, utf8Bytes } from "../db/log-writer";
 import type { LogRecord } from "../ingest/record";
 import type { Batch, PoisonedRow } from "./flush";
+import { UPSERT_META } from "./buffer-sql";
 
 /** How long flushed keys are remembered to recognise a retried hand-off. */
 export const DEDUP_WINDOW_MS = 15 * 60 * 1000;
@@ -287,7 +288,8 @@ export class RecordBuffer {
     const old = taken.filter(([t]) => t <= at - DEDUP_WINDOW_MS).length;
     if (old > 1) taken.splice(0, old - 1);
     marks.taken = taken;
-    this.sql.exec("INSERT OR REPLACE INTO meta (key, value) VALUES ('buffer_marks', ?)", JSON.stringify(marks));
+    const text = JSON.stringify(marks);
+    this.sql.exec(UPSERT_META, "buffer_marks", text, text);
     this.marks = marks;
   }
 
