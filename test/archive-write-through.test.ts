@@ -14,7 +14,7 @@ import { WRITE_THROUGH_MARKER, writeThroughSince } from "../src/monitor/archive-
 import { prune, type RawReport } from "../src/retention/prune";
 import { DEDUP_WINDOW_MS, type EndpointMonitor } from "../src/monitor/endpoint-monitor";
 import worker from "../src/index";
-import { BASE, call, countLogs, endpointStub, eventually, INGEST_KEY, READ_KEY, record, runFlush } from "./helpers";
+import { ADMIN_KEY, BASE, call, countLogs, endpointStub, eventually, INGEST_KEY, READ_KEY, record, runFlush } from "./helpers";
 import { createExecutionContext } from "cloudflare:test";
 
 const HOUR = 3_600_000;
@@ -50,6 +50,12 @@ async function readArchive(service: string, from: number, to: number): Promise<L
 }
 
 /** Runs alarms until D1 and R2 took every buffered record. */
+/** The archive backlog the endpoint object last published in D1 (`endpoint_health.metrics`). */
+async function publishedArchiveBacklog(service: string): Promise<number | null> {
+  const row = await env.DB.prepare("SELECT metrics ->> '$.archive_backlog' AS n FROM endpoint_health WHERE service = ?").bind(service).first<{ n: number | null }>();
+  return row?.n ?? null;
+}
+
 async function drain(stub: DurableObjectStub<EndpointMonitor>, ms = 10_000): Promise<void> {
   await eventually(async () => {
     const s = await stub.stats();
@@ -191,6 +197,11 @@ describe("archive write-through", () => {
     let stats = await stub.stats();
     expect(stats).toMatchObject({ backlog: 0, archive_backlog: 80, archived: 0, consecutive_archive_failures: 1 });
     expect(stats.archive_failures).toBeGreaterThanOrEqual(1);
+    // The object publishes what waits for R2, and the control status adds it up.
+    expect(await publishedArchiveBacklog(service)).toBe(80);
+    const status = (await (await call("/v1/control/status", { headers: { Authorization: `Bearer ${ADMIN_KEY}` } })).json()) as { archive_backlog: { records: number; endpoints: number } };
+    expect(status.archive_backlog.records).toBeGreaterThanOrEqual(80);
+    expect(status.archive_backlog.endpoints).toBeGreaterThanOrEqual(1);
     // Past the dedup window the chunk is still kept: R2 has not taken it.
     await runInDurableObject(stub, (instance: EndpointMonitor) => instance.pruneBuffer(Date.now() + DEDUP_WINDOW_MS + 1));
     expect((await stub.stats()).buffered_chunks).toBe(1);
@@ -201,6 +212,8 @@ describe("archive write-through", () => {
     await drain(stub);
     stats = await stub.stats();
     expect(stats).toMatchObject({ archived: 80, archive_backlog: 0, consecutive_archive_failures: 0 });
+    await runFlush(stub);
+    expect(await publishedArchiveBacklog(service)).toBe(0);
     expect(await readArchive(service, Date.now() - 2 * HOUR, Date.now())).toHaveLength(80);
     await runInDurableObject(stub, (instance: EndpointMonitor) => instance.pruneBuffer(Date.now() + DEDUP_WINDOW_MS + 1));
     expect((await stub.stats()).buffered_chunks).toBe(0);

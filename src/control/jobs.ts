@@ -57,7 +57,15 @@ export const jobsApp = new Hono<AppEnv>()
     const q = quarantinedEndpoints;
     const [jobs, backlog, quarantine, switchesNow, probes] = await Promise.all([
       d.select().from(jobRuns).all(),
-      d.select({ records: sql<number>`coalesce(sum(${endpointHealth.backlog}), 0)`, endpoints: sql<number>`sum(${endpointHealth.backlog} > 0)` }).from(endpointHealth).get(),
+      d
+        .select({
+          records: sql<number>`coalesce(sum(${endpointHealth.backlog}), 0)`,
+          endpoints: sql<number>`coalesce(sum(${endpointHealth.backlog} > 0), 0)`,
+          archive_records: sql<number>`coalesce(sum(${endpointHealth.metrics} ->> '$.archive_backlog'), 0)`,
+          archive_endpoints: sql<number>`coalesce(sum((${endpointHealth.metrics} ->> '$.archive_backlog') > 0), 0)`,
+        })
+        .from(endpointHealth)
+        .get(),
       d.select({ records: sql<number>`coalesce(sum(${q.records}), 0)`, endpoints: sql<number>`coalesce(sum(${q.records} > 0), 0)` }).from(q).get(),
       loadSwitches(c.env.DB),
       probeStatus(c.env.DB),
@@ -77,6 +85,8 @@ export const jobsApp = new Hono<AppEnv>()
       })),
       // As each endpoint object last published it (it publishes with every flush and evaluation).
       backlog: { records: backlog?.records ?? 0, endpoints: backlog?.endpoints ?? 0 },
+      // Records held for the R2 write-through (an R2 outage shows here before anything is lost).
+      archive_backlog: { records: backlog?.archive_records ?? 0, endpoints: backlog?.archive_endpoints ?? 0 },
       // Rows D1 refused on their own, held by the endpoint objects (GET /v1/control/quarantine lists them).
       quarantine: { records: quarantine?.records ?? 0, endpoints: quarantine?.endpoints ?? 0 },
       // "full": endpoint objects reported D1 refusing writes for capacity (records wait in them).

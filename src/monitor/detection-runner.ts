@@ -19,7 +19,7 @@ import { loadDetectionSettings } from "../services/detection-store";
 import { emptyMetricState } from "../detect/metric";
 import { withObjective } from "../detect/objective";
 import { HOUR_HORIZON_MS, MINUTE_MS, type WindowRecord } from "./minute-counts";
-import { publishState, type EndpointState, type Baselines, type PublishedCounters, baselinesOf } from "./publish";
+import { backlogMark, publishState, type EndpointState, type Baselines, type PublishedCounters, baselinesOf } from "./publish";
 import type { RequestMetrics } from "../metrics/request-counters";
 import type { ObjectMeta } from "./object-meta";
 import type { EndpointWindows } from "./windows";
@@ -297,8 +297,8 @@ export class DetectionRunner {
   }
 
   /** Marks the state for publishing when the D1 backlog changed since it was last published (for the status API). */
-  markBacklog(backlog: number): void {
-    if (this.store.get("published_backlog") !== String(backlog) && this.store.get("endpoint_state") !== null) this.store.set("state_dirty", "1");
+  markBacklog(backlog: number, archiveBacklog?: number): void {
+    if (this.store.get("published_backlog") !== backlogMark(backlog, archiveBacklog) && this.store.get("endpoint_state") !== null) this.store.set("state_dirty", "1");
   }
 
   /**
@@ -322,7 +322,7 @@ export class DetectionRunner {
       Date.now(),
     );
     for (const d of dirty) this.sql.exec("UPDATE incidents SET dirty = 0 WHERE id = ? AND body = ?", d.id, d.body);
-    this.store.set("published_backlog", String(counters.backlog));
+    this.store.set("published_backlog", backlogMark(counters.backlog, counters.archiveBacklog));
     if (state) this.store.set("published_metrics", JSON.stringify(counters.metrics));
     if (state) this.sql.exec("UPDATE meta SET value = '0' WHERE key = 'state_dirty' AND ? = (SELECT value FROM meta WHERE key = 'endpoint_state')", JSON.stringify(state));
     // Resolved incidents are in D1 now; the object keeps only the last few.

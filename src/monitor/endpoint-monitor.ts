@@ -371,7 +371,7 @@ export class EndpointMonitor extends DurableObject<Env> {
     if (!due.ok) return;
     await this.publishQuarantine();
     const now = Date.now();
-    this.detection.markBacklog(this.buffer.backlog());
+    this.detection.markBacklog(this.buffer.backlog(), this.archiveBacklog());
     this.detection.markMetrics(this.requestMetrics());
     const endpoint = this.endpoint();
     if (!this.reevaluating) await this.closeSilentMinutes(now);
@@ -655,7 +655,7 @@ export class EndpointMonitor extends DurableObject<Env> {
     for (let round = 0; round < 20 && this.detection.needsSync(); round++) {
       try {
         const cost = this.costNow();
-        await this.detection.sync({ eventsProcessed: this.store.counter("received"), backlog: this.buffer.backlog(), metrics: this.requestMetrics(), cost });
+        await this.detection.sync({ eventsProcessed: this.store.counter("received"), backlog: this.buffer.backlog(), archiveBacklog: this.archiveBacklog(), metrics: this.requestMetrics(), cost });
         // Persisted only with a publish (a write that happens anyway), as published.
         this.store.set("cost", JSON.stringify(cost));
         this.syncFailures = 0;
@@ -666,6 +666,11 @@ export class EndpointMonitor extends DurableObject<Env> {
       }
     }
     return !this.detection.needsSync();
+  }
+
+  /** Records waiting for the R2 write-through (undefined without an ARCHIVE bucket). */
+  private archiveBacklog(): number | undefined {
+    return this.archive ? this.buffer.archiveBacklog() : undefined;
   }
 
   /** The monotonic request counters, as published for GET /metrics. */

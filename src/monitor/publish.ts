@@ -93,6 +93,13 @@ export interface PublishedCounters {
   metrics: RequestMetrics;
   /** The object's cumulative billable work (src/cost), published inside `metrics` as `cost`. */
   cost?: CostCounts;
+  /** Records not yet written through to R2 (with an ARCHIVE bucket), published inside `metrics` as `archive_backlog`. */
+  archiveBacklog?: number;
+}
+
+/** What a publish records as the backlog it published: D1's, and R2's when there is an archive. */
+export function backlogMark(backlog: number, archiveBacklog?: number): string {
+  return archiveBacklog === undefined ? String(backlog) : `${backlog}/${archiveBacklog}`;
 }
 
 /** Upserts incidents and the endpoint's state row in one D1 batch. */
@@ -148,7 +155,11 @@ export async function publishState(
       evaluatedAt: state.evaluated_at,
       eventsProcessed: counters.eventsProcessed,
       backlog: counters.backlog,
-      metrics: JSON.stringify(counters.cost ? { ...counters.metrics, cost: counters.cost } : counters.metrics),
+      metrics: JSON.stringify({
+        ...counters.metrics,
+        ...(counters.cost ? { cost: counters.cost } : {}),
+        ...(counters.archiveBacklog === undefined ? {} : { archive_backlog: counters.archiveBacklog }),
+      }),
       updatedAt: now,
     };
     const { service: _s, method: _m, route: _r, ...update } = row;
