@@ -1,0 +1,93 @@
+/**
+ * Consumers and locations end to end: records with `consumer` and `region` through
+ * `POST /v1/logs`, the endpoint object's per-minute breakdown, the concentration an incident
+ * names in its evidence and explanation, and `GET /v1/endpoints/.../breakdown`.
+ */
+import { describe, expect, it } from "vitest";
+import { getJson } from "./helpers";
+import { send, traffic } from "./traffic";
+
+const CONSUMERS = ["acme", "beta", "gamma", "delta", "epsilon", "zeta", "eta", "theta"];
+const COLOS = ["FRA", "AMS", "LHR", "CDG", "IAD", "SJC"];
+
+type ApiIncident = { status: string; explanation: string; concentration: { dimension: string; metric: string; names: string[]; share: number }[] };
+type Group = { name: string | null; requests: number; status_5xx: number; error_rate: number | null; p95_ms: number | null };
+type Breakdown = { window: string; consumers: { top: Group[]; other: Group; total: Group }; locations: { top: Group[]; other: Group; total: Group } };
+
+/**
+ * 60 minutes of healthy traffic then 8 of an outage; every record gets a consumer and a colo in
+ * turn, and `failing` says whether an outage record of that consumer and colo is a 503.
+ */
+async function outage(service: string, failing: (consumer: string, colo: string) => boolean): Promise<Record<string, unknown>[]> {
+  const { records, phaseStarts } = traffic(service, [
+    { minutes: 60, perMinute: 48 },
+    { minutes: 8, perMinute: 48, errorRate: 0 },
+  ]);
+  const outageStart = phaseStarts[1] ?? 0;
+  records.forEach((r, i) => {
+    const consumer = CONSUMERS[i % CONSUMERS.length] ?? "";
+    const colo = COLOS[Math.floor(i / CONSUMERS.length) % COLOS.length] ?? "";
+    Object.assign(r, { consumer, region: colo });
+    if ((r.timestamp as number) >= outageStart && failing(consumer, colo)) Object.assign(r, { status: 503 });
+    else if (r.status === 503) Object.assign(r, { status: 200 });
+  });
+  await send(records);
+  return records;
+}
+
+async function incidentOf(service: string): Promise<ApiIncident> {
+  const { body } = await getJson<{ incidents: ApiIncident[] }>(`/v1/incidents?service=${service}`);
+  expect(body.incidents).toHaveLength(1);
+  return body.incidents[0] as ApiIncident;
+}
+
+describe("consumers and locations", () => {
+  it("an outage of one consumer only: the evidence and the explanation name it", async () => {
+    await outage("bd-consumer", (consumer) => consumer === "acme");
+    const incident = await incidentOf("bd-consumer");
+    expect(incident.concentration.map((c) => [c.dimension, c.metric, c.names])).toEqual([["consumer", "5xx", ["acme"]]]);
+    expect(incident.explanation).toMatch(/5xx only for consumer acme \(100% of its requests, 0\.0% elsewhere\)/);
+  });
+
+  it("an outage in one colo only: the evidence and the explanation name it", async () => {
+    await outage("bd-colo", (_consumer, colo) => colo === "FRA");
+    const incident = await incidentOf("bd-colo");
+    expect(incident.concentration.map((c) => [c.dimension, c.names])).toEqual([["region", ["FRA"]]]);
+    expect(incident.explanation).toMatch(/5xx only in FRA \(100% of its requests, 0\.0% elsewhere\)/);
+  });
+
+  it("a failure of every consumer and colo names none", async () => {
+    let n = 0;
+    await outage("bd-uniform", () => n++ % 2 === 0);
+    const incident = await incidentOf("bd-uniform");
+    expect(incident.concentration).toEqual([]);
+    expect(incident.explanation).not.toMatch(/consumer|only in|come from|are in/);
+  });
+
+  it("GET /v1/endpoints/.../breakdown answers both tables over a window, and refuses an unknown window", async () => {
+    const records = await outage("bd-api", (consumer) => consumer === "beta");
+    const path = `/v1/endpoints/bd-api/GET/${encodeURIComponent("/orders/:id")}/breakdown`;
+    const { status, body } = await getJson<Breakdown>(`${path}?window=72h`);
+    expect(status).toBe(200);
+    expect(body.window).toBe("72h");
+    expect(body.consumers.total.requests).toBe(records.length);
+    expect(body.locations.total.requests).toBe(records.length);
+    expect(body.consumers.top.map((g) => g.name).sort()).toEqual([...CONSUMERS].sort());
+    expect(body.locations.top.map((g) => g.name).sort()).toEqual([...COLOS].sort());
+    const beta = body.consumers.top.find((g) => g.name === "beta");
+    expect(beta?.status_5xx).toBe(records.filter((r) => r.consumer === "beta" && r.status === 503).length);
+    expect(beta?.p95_ms).toBeGreaterThan(0);
+    expect(body.consumers.other.requests).toBe(0);
+    // The last hour holds fewer requests than three days.
+    const hour = await getJson<Breakdown>(`${path}?window=1h`);
+    expect(hour.body.consumers.total.requests).toBeGreaterThan(0);
+    expect(hour.body.consumers.total.requests).toBeLessThan(records.length);
+    const bad = await getJson<{ error: { code: string } }>(`${path}?window=2d`);
+    expect(bad.status).toBe(400);
+    expect(bad.body.error.code).toBe("invalid_request");
+    // An endpoint without records answers empty tables.
+    const none = await getJson<Breakdown>(`/v1/endpoints/bd-none/GET/${encodeURIComponent("/x")}/breakdown`);
+    expect(none.status).toBe(200);
+    expect(none.body.consumers.top).toEqual([]);
+  });
+});
