@@ -85,6 +85,25 @@ describe("consumers and locations", () => {
     const bad = await getJson<{ error: { code: string } }>(`${path}?window=2d`);
     expect(bad.status).toBe(400);
     expect(bad.body.error.code).toBe("invalid_request");
+    // GET /v1/summaries by consumer and by region: served from the objects' hourly breakdowns.
+    type Summary = { service: string; consumer: string | null; region: string | null; count: number; status_5xx: number; granularity: string };
+    const sum = (list: Summary[], key: "count" | "status_5xx") => list.reduce((n, s) => n + s[key], 0);
+    const byConsumer = await getJson<{ summaries: Summary[]; source: string }>("/v1/summaries?service=bd-api&consumer=beta");
+    expect(byConsumer.status).toBe(200);
+    expect(byConsumer.body.source).toBe("endpoint_breakdown");
+    expect(byConsumer.body.summaries.length).toBeGreaterThan(0);
+    expect(byConsumer.body.summaries.every((s) => s.consumer === "beta" && s.service === "bd-api" && s.granularity === "hour")).toBe(true);
+    expect(sum(byConsumer.body.summaries, "count")).toBe(records.filter((r) => r.consumer === "beta").length);
+    expect(sum(byConsumer.body.summaries, "status_5xx")).toBe(records.filter((r) => r.consumer === "beta" && r.status === 503).length);
+    const byRegion = await getJson<{ summaries: Summary[] }>("/v1/summaries?service=bd-api&region=FRA");
+    expect(byRegion.body.summaries.every((s) => s.region === "FRA")).toBe(true);
+    expect(sum(byRegion.body.summaries, "count")).toBe(records.filter((r) => r.region === "FRA").length);
+    const nobody = await getJson<{ summaries: Summary[] }>("/v1/summaries?service=bd-api&consumer=nobody");
+    expect(nobody.body.summaries).toEqual([]);
+    for (const q of ["consumer=beta&region=FRA", "consumer=beta&granularity=day", `consumer=${"x".repeat(129)}`]) {
+      const refused = await getJson<{ error: { code: string } }>(`/v1/summaries?service=bd-api&${q}`);
+      expect(refused.status, q).toBe(400);
+    }
     // An endpoint without records answers empty tables.
     const none = await getJson<Breakdown>(`/v1/endpoints/bd-none/GET/${encodeURIComponent("/x")}/breakdown`);
     expect(none.status).toBe(200);

@@ -5,7 +5,7 @@
  */
 import * as z from "zod";
 import { HOUR_MS, MINUTE_MS } from "../monitor/minute-counts";
-import { tableView, type Breakdown, type GroupView } from "./top-k";
+import { tableView, type Breakdown, type Dimension, type GroupView } from "./top-k";
 
 /** `window` values accepted by the breakdown API, in ms. */
 export const BREAKDOWN_WINDOWS = { "5m": 5 * MINUTE_MS, "15m": 15 * MINUTE_MS, "1h": HOUR_MS, "6h": 6 * HOUR_MS, "24h": 24 * HOUR_MS, "72h": 72 * HOUR_MS } as const;
@@ -41,4 +41,23 @@ export interface BreakdownView {
 /** A merged breakdown as the API answers it. */
 export function breakdownView(window: string, range: { from: number; to: number } | null, b: Breakdown): BreakdownView {
   return { window, from: range?.from ?? null, to: range?.to ?? null, consumers: tableView(b.consumer), locations: tableView(b.region) };
+}
+
+/** One bucket of one named group (`GET /v1/summaries?consumer=` / `?region=`). */
+export interface GroupBucket {
+  bucket_start: number;
+  group: GroupView;
+}
+
+/**
+ * The buckets where `name` is among the top groups of `dimension` (a bucket where it fell into
+ * "other", or did not appear, is absent). Its figures are a lower bound (see top-k.ts).
+ */
+export function groupBuckets(buckets: readonly { start: number; breakdown: Breakdown }[], dimension: Dimension, name: string): GroupBucket[] {
+  const out: GroupBucket[] = [];
+  for (const b of buckets) {
+    const group = tableView(b.breakdown[dimension]).top.find((g) => g.name === name);
+    if (group) out.push({ bucket_start: b.start, group });
+  }
+  return out;
 }

@@ -25,14 +25,14 @@ import { ARCHIVE_PASS_BYTES, ARCHIVE_PASS_CHUNKS, markWriteThrough, writeThrough
 import { ALARM_GRACE_MS, DETECTION_SCHEMA, DetectionRunner } from "./detection-runner";
 import { flushBatch, writeRowByRow } from "./flush";
 import { flushCut, nextMinuteFlushAt, waitsForMinute } from "./flush-cadence";
-import { MINUTE_MS, flushBackoffMs } from "./minute-counts";
+import { HOUR_MS, MINUTE_MS, flushBackoffMs } from "./minute-counts";
 import { ObjectMeta } from "./object-meta";
 import { RecordBuffer, type Counts } from "./record-buffer";
 import { publishQuarantineCount, Quarantine, type QuarantinedRecord } from "./quarantine";
 import { reevaluateEndpoint, type ReevaluateResult, type ReplaySource } from "./reevaluate";
 import { buildDetail, buildStats, type EndpointDetail, type EndpointStats } from "./stats";
-import { BREAKDOWN_WINDOWS, breakdownRange, breakdownView, type BreakdownView, type BreakdownWindow } from "../breakdown/window";
-import { emptyBreakdown } from "../breakdown/top-k";
+import { BREAKDOWN_WINDOWS, breakdownRange, breakdownView, groupBuckets, type BreakdownView, type BreakdownWindow, type GroupBucket } from "../breakdown/window";
+import { emptyBreakdown, type Dimension } from "../breakdown/top-k";
 import { EndpointWindows, migrateWindows, WINDOW_SCHEMA, type SeriesPoint } from "./windows";
 import { windowsCover, type SourcePlan } from "../timeseries/plan";
 import { nextReminderAt, reminderMinutes } from "../alerts/reminders";
@@ -716,6 +716,12 @@ export class EndpointMonitor extends DurableObject<Env> {
     if (watermark === null) return breakdownView(window, null, emptyBreakdown());
     const range = breakdownRange(BREAKDOWN_WINDOWS[window], watermark);
     return breakdownView(window, range, this.windows.breakdown(range.grain, range.from, range.to));
+  }
+
+  /** The hours in [from, to) where `name` is among the top groups of `dimension` (`GET /v1/summaries?consumer=`). */
+  async groupHours(dimension: Dimension, name: string, from: number, to: number): Promise<GroupBucket[]> {
+    this.meter.add({ do_requests: 1 });
+    return groupBuckets(this.windows.breakdownBuckets(HOUR_MS, from, to), dimension, name);
   }
 
   /** The buckets of the first plan the windows cover (`GET /v1/timeseries`), or none: index null. */
