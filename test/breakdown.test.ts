@@ -4,7 +4,8 @@
  * names in its evidence and explanation, and `GET /v1/endpoints/.../breakdown`.
  */
 import { describe, expect, it } from "vitest";
-import { getJson } from "./helpers";
+import { normaliseRecord, type LogRecord } from "../src/ingest/record";
+import { endpointStub, getJson, record } from "./helpers";
 import { send, traffic } from "./traffic";
 
 const CONSUMERS = ["acme", "beta", "gamma", "delta", "epsilon", "zeta", "eta", "theta"];
@@ -108,5 +109,40 @@ describe("consumers and locations", () => {
     const none = await getJson<Breakdown>(`/v1/endpoints/bd-none/GET/${encodeURIComponent("/x")}/breakdown`);
     expect(none.status).toBe(200);
     expect(none.body.consumers.top).toEqual([]);
+  });
+});
+
+describe("consumers and locations: cost", () => {
+  /** `handoffs` hand-offs of 50 records over 3 minutes; `who(i)` names the consumer and region of record i. */
+  async function rowsPerHandoff(service: string, who: (i: number) => { consumer?: string; region?: string }): Promise<number> {
+    const stub = endpointStub(service, "GET", "/orders");
+    const base = Math.floor(Date.now() / 60_000) * 60_000 - 3 * 60_000;
+    const ctx = { now: Date.now(), retentionMs: 7 * 86_400_000, newKey: () => crypto.randomUUID() };
+    const batch = (h: number): LogRecord[] =>
+      Array.from({ length: 50 }, (_, j) => {
+        const i = h * 50 + j;
+        const r = normaliseRecord(record(service, { id: `${service}-${i}`, path: "/orders", timestamp: base + Math.floor(i / 2000) * 60_000 + (i % 2000) * 20, status: i % 9 === 0 ? 503 : 200, ...who(i) }), ctx);
+        if (!r.ok) throw new Error(r.errors.join("; "));
+        return r.record;
+      });
+    // A first hand-off so that one-off rows (identity, schema) are out of the count.
+    await stub.ingest(batch(0));
+    const start = (await stub.cost()).do_rows_written;
+    const handoffs = 40;
+    for (let h = 1; h <= handoffs; h++) await stub.ingest(batch(h));
+    return ((await stub.cost()).do_rows_written - start) / handoffs;
+  }
+
+  it("the breakdown adds no Durable Object row per hand-off, with 1,000 distinct consumers", { timeout: 120_000 }, async () => {
+    const without = await rowsPerHandoff("bd-rows-none", () => ({}));
+    const withMany = await rowsPerHandoff("bd-rows-many", (i) => ({ consumer: `c${i % 1000}`, region: `R${i % 300}` }));
+    expect(withMany).toBe(without);
+    // The breakdown of the busiest minute stays within its bound: 20 named consumers plus other.
+    const path = `/v1/endpoints/bd-rows-many/GET/${encodeURIComponent("/orders")}/breakdown?window=5m`;
+    const { body } = await getJson<Breakdown>(path);
+    expect(body.consumers.top.length).toBe(20);
+    expect(body.locations.top.length).toBe(20);
+    expect(body.consumers.total.requests).toBe(41 * 50);
+    console.log(JSON.stringify({ event: "breakdown_rows_per_handoff", without, with_1000_consumers: withMany }));
   });
 });
