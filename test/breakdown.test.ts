@@ -5,7 +5,7 @@
  */
 import { describe, expect, it } from "vitest";
 import { normaliseRecord, type LogRecord } from "../src/ingest/record";
-import { endpointStub, getJson, record } from "./helpers";
+import { ADMIN_KEY, call, endpointStub, getJson, record } from "./helpers";
 import { send, traffic } from "./traffic";
 
 const CONSUMERS = ["acme", "beta", "gamma", "delta", "epsilon", "zeta", "eta", "theta"];
@@ -55,6 +55,16 @@ describe("consumers and locations", () => {
     const incident = await incidentOf("bd-colo");
     expect(incident.concentration.map((c) => [c.dimension, c.names])).toEqual([["region", ["FRA"]]]);
     expect(incident.explanation).toMatch(/5xx only in FRA \(100% of its requests, 0\.0% elsewhere\)/);
+  });
+
+  it("a re-evaluation from D1 rebuilds the breakdown and the concentration", async () => {
+    const records = await outage("bd-replay", (consumer) => consumer === "gamma");
+    const res = await call("/v1/control/re-evaluate?lookback_minutes=600&service=bd-replay", { method: "POST", headers: { Authorization: `Bearer ${ADMIN_KEY}` } });
+    expect(res.status).toBe(200);
+    const incident = await incidentOf("bd-replay");
+    expect(incident.concentration.map((c) => c.names)).toEqual([["gamma"]]);
+    const { body } = await getJson<Breakdown>(`/v1/endpoints/bd-replay/GET/${encodeURIComponent("/orders/:id")}/breakdown?window=72h`);
+    expect(body.consumers.top.find((g) => g.name === "gamma")?.requests).toBe(records.filter((r) => r.consumer === "gamma").length);
   });
 
   it("a failure of every consumer and colo names none", async () => {
