@@ -11,7 +11,7 @@
  * table (a lower bound), and its `w - n` bounds what it may have lost to "other". Buckets merge
  * by adding figures per name, then keeping the TOP_K largest. Pure.
  */
-import { LatencySketch, parseSketch, type SketchData } from "../detect/sketch";
+import { LatencySketch, type SketchData } from "../detect/sketch";
 
 /** Named groups kept per dimension (the rest is "other"). */
 export const TOP_K = 20;
@@ -66,11 +66,56 @@ export function emptyBreakdown(): Breakdown {
 const sketchOf = (d: SketchData): LatencySketch =>
   LatencySketch.fromJSON(d.a === GROUP_SKETCH_ACCURACY ? d : emptySketch(), GROUP_SKETCH_BUCKETS);
 
+const isSorted = (pairs: readonly [number, number][]): boolean => pairs.every((p, i) => i === 0 || (pairs[i - 1]?.[0] ?? 0) < p[0]);
+
+/**
+ * Two stored sketches of the breakdown's accuracy added, on their sorted [index, count] pairs
+ * (no LatencySketch objects: this runs on every hand-off). Past GROUP_SKETCH_BUCKETS the lowest
+ * buckets collapse into the next one, as LatencySketch does.
+ */
 function mergeSketch(a: SketchData, b: SketchData): SketchData {
   if (b.z === 0 && b.b.length === 0) return a;
-  const s = sketchOf(a);
-  s.merge(sketchOf(b));
-  return s.toJSON();
+  if (a.z === 0 && a.b.length === 0) return { a: b.a, z: b.z, b: b.b.map((p) => [p[0], p[1]]) };
+  const x = isSorted(a.b) ? a.b : [...a.b].sort((p, q) => p[0] - q[0]);
+  const y = isSorted(b.b) ? b.b : [...b.b].sort((p, q) => p[0] - q[0]);
+  const out: [number, number][] = [];
+  let i = 0;
+  let j = 0;
+  while (i < x.length || j < y.length) {
+    const p = x[i];
+    const q = y[j];
+    if (p && (!q || p[0] < q[0])) {
+      out.push([p[0], p[1]]);
+      i++;
+    } else if (q && (!p || q[0] < p[0])) {
+      out.push([q[0], q[1]]);
+      j++;
+    } else if (p && q) {
+      out.push([p[0], p[1] + q[1]]);
+      i++;
+      j++;
+    }
+  }
+  const excess = out.length - GROUP_SKETCH_BUCKETS;
+  if (excess > 0) {
+    const moved = out.slice(0, excess).reduce((sum, p) => sum + p[1], 0);
+    const rest = out.slice(excess);
+    const target = rest[0];
+    if (target) target[1] += moved;
+    return { a: a.a, z: a.z + b.z, b: rest };
+  }
+  return { a: a.a, z: a.z + b.z, b: out };
+}
+
+/** A stored sketch checked field by field (anything else reads as empty, see parseSketch). */
+function sketchData(value: unknown): SketchData {
+  const d = (typeof value === "object" && value !== null ? value : {}) as Partial<Record<keyof SketchData, unknown>>;
+  if (d.a !== GROUP_SKETCH_ACCURACY) return emptySketch();
+  const z = typeof d.z === "number" && Number.isFinite(d.z) && d.z > 0 ? d.z : 0;
+  const b = Array.isArray(d.b)
+    ? d.b.filter((p): p is [number, number] => Array.isArray(p) && Number.isInteger(p[0]) && typeof p[1] === "number" && Number.isFinite(p[1]) && p[1] > 0)
+    : [];
+  return { a: GROUP_SKETCH_ACCURACY, z, b };
 }
 
 function addFigures(into: GroupFigures, from: GroupFigures): void {
@@ -120,7 +165,11 @@ function insert(table: DimensionTable, key: string, figures: GroupFigures, k: nu
 
 /** The breakdown with a batch of records added (each dimension bounded by `k` named groups). */
 export function addRecords(breakdown: Breakdown, records: readonly BreakdownRecord[], k = TOP_K): Breakdown {
-  const next = structuredClone(breakdown);
+  return addRecordsInPlace(structuredClone(breakdown), records, k);
+}
+
+/** addRecords on a breakdown the caller owns (just parsed): changes and returns it, without a copy. */
+export function addRecordsInPlace(next: Breakdown, records: readonly BreakdownRecord[], k = TOP_K): Breakdown {
   for (const dim of DIMENSIONS) {
     // The batch's biggest groups first: a heavy name of this batch is not evicted by its own light ones.
     const groups = [...groupBatch(records, dim)].sort((a, b) => b[1].n - a[1].n || (a[0] < b[0] ? -1 : 1));
@@ -164,7 +213,7 @@ export function parseBreakdown(text: string | null): Breakdown {
         n: Number(g.n) || 0,
         e: Number(g.e) || 0,
         s: Number(g.s) || 0,
-        l: parseSketch(JSON.stringify(g.l ?? null)),
+        l: sketchData(g.l),
       });
       out[dim] = {
         top: t.top.map((g) => ({ k: String(g.k ?? ""), w: Number(g.w) || 0, ...figures(g) })),

@@ -5,7 +5,7 @@
  * each sketch at most SKETCH_MAX_BUCKETS buckets. Snapshots for the detectors are read from here.
  */
 import { LatencySketch } from "../detect/sketch";
-import { addRecords, mergeBreakdowns, parseBreakdown, type Breakdown } from "../breakdown/top-k";
+import { addRecordsInPlace, mergeBreakdowns, parseBreakdown, type Breakdown } from "../breakdown/top-k";
 import type { Snapshot } from "../detect/types";
 import { boundedLatency } from "../ingest/bounds";
 import { countByBucket, HOUR_HORIZON_MS, HOUR_MS, MINUTE_HORIZON_MS, MINUTE_MS, type BucketCounts, type WindowRecord } from "./minute-counts";
@@ -124,7 +124,7 @@ export class EndpointWindows {
     const stored = this.sql.exec<{ sketch: string; breakdown: string | null }>("SELECT sketch, breakdown FROM windows WHERE grain = ? AND start = ?", grain, b.start).toArray()[0];
     const sketch = stored ? LatencySketch.fromJSON(JSON.parse(stored.sketch), SKETCH_MAX_BUCKETS) : new LatencySketch(undefined, SKETCH_MAX_BUCKETS);
     for (const v of b.latencies) sketch.add(v);
-    const breakdown = addRecords(parseBreakdown(stored?.breakdown ?? null), records);
+    const breakdown = addRecordsInPlace(parseBreakdown(stored?.breakdown ?? null), records);
     this.sql.exec(
       UPSERT,
       grain,

@@ -72,6 +72,14 @@ describe("breakdown tables", () => {
     expect(tableView(b.region).top.map((g) => g.name)).toEqual(["FRA", "AMS"]);
   });
 
+  it("give the same figures and p95 whether records come in one batch or in many, through the stored form", () => {
+    const records = Array.from({ length: 600 }, (_, i) => ok(i % 3 === 0 ? "acme" : "beta", "FRA", 5 + ((i * 37) % 2000)));
+    const once = tableView(addRecords(emptyBreakdown(), records).consumer);
+    let stored = JSON.stringify(emptyBreakdown());
+    for (let i = 0; i < records.length; i += 25) stored = JSON.stringify(addRecords(parseBreakdown(stored), records.slice(i, i + 25)));
+    expect(tableView(parseBreakdown(stored).consumer)).toEqual(once);
+  });
+
   it("read malformed stored text as empty", () => {
     expect(parseBreakdown("not json")).toEqual(emptyBreakdown());
     expect(parseBreakdown(null)).toEqual(emptyBreakdown());
