@@ -37,6 +37,8 @@ export default defineConfig({
           ALLOW_LOOPBACK_ALERT_URLS: "true",
           // Alarms far away: tests run each flush themselves with runDurableObjectAlarm.
           FLUSH_DELAY_MS: "600000",
+          // test/proxy.test.ts: the proxy names the consumer from this request header.
+          PROXY_CONSUMER_HEADER: "x-consumer-id",
           SERVICES: JSON.stringify([
             { name: "shop", origin: "http://origin.test", hostnames: ["api.shop.test"], timeout_ms: 300 },
             { name: "based", origin: "http://origin.test/base" },

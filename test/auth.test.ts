@@ -30,6 +30,7 @@ describe("auth", () => {
     const normalise = (s: string) =>
       s
         .replace(/\/svc\/GET\/%2Fitems$/, "/:service/:method/:route")
+        .replace(/\/svc\/GET\/%2Fitems\/breakdown$/, "/:service/:method/:route/breakdown")
         .replace(/\/v1\/services\/(shop|auth-check)$/, "/v1/services/:name")
         .replace(/\/v1\/services\/(shop|auth-check)\/detection$/, "/v1/services/:name/detection")
         .replace(/\/v1\/incidents\/inc_none_x$/, "/v1/incidents/:id")

@@ -4,7 +4,7 @@ import { beforeAll, describe, expect, it } from "vitest";
 import { buildLogsQuery, logFilters, type LogFilters } from "../src/query/logs-query";
 import { READ_KEY, call, flushAll, getJson, postLogs, record } from "./helpers";
 
-type Log = { id: string; timestamp: number; status: number; route: string; method: string; latency_ms: number; error: string | null };
+type Log = { id: string; timestamp: number; status: number; route: string; method: string; latency_ms: number; error: string | null; consumer: string | null; region: string | null };
 type Page = { logs: Log[]; next_cursor: string | null };
 
 const base = Date.now() - 60 * 60_000;
@@ -19,6 +19,8 @@ beforeAll(async () => {
       status: i % 10 === 0 ? 503 : i % 7 === 0 ? 404 : 200,
       latency_ms: i * 10,
       error: i % 10 === 0 ? `upstream TIMEOUT after ${i} ms` : undefined,
+      consumer: i % 4 === 0 ? "acme" : i % 4 === 1 ? "beta" : undefined,
+      region: i % 5 === 0 ? "FRA" : "AMS",
     }),
   );
   rows.push(record("q-other", { id: "other-1", timestamp: base }));
@@ -46,6 +48,9 @@ describe("GET /v1/logs", () => {
       ["min_latency_ms=400", (l) => l.latency_ms >= 400],
       ["q=timeout", (l) => (l.error ?? "").toLowerCase().includes("timeout")],
       ["method=GET&route=/health&status=2xx", (l) => l.method === "GET" && l.route === "/health" && l.status < 300],
+      ["consumer=acme", (l) => l.consumer === "acme"],
+      ["region=FRA", (l) => l.region === "FRA"],
+      ["consumer=beta&region=AMS&status=2xx", (l) => l.consumer === "beta" && l.region === "AMS" && l.status < 300],
     ];
     for (const [query, predicate] of cases) {
       const { body } = await getJson<Page>(`/v1/logs?service=q-svc&limit=1000&${encodeURI(query)}`);

@@ -58,6 +58,20 @@ describe("reverse proxy: faithful forwarding", () => {
     expect(log.ttfb_ms).toEqual(expect.any(Number));
   });
 
+  it("records the Cloudflare colo as the region and the consumer from PROXY_CONSUMER_HEADER", async () => {
+    const proxied = await exports.default.fetch(
+      new Request("http://monitor.test/proxy/shop/items?who=1", { headers: { "x-consumer-id": " acme " }, cf: { colo: "FRA", country: "DE" } } as RequestInit),
+    );
+    expect(proxied.status).toBe(200);
+    await proxied.arrayBuffer();
+    const log = await recordOf(proxied.headers.get("x-request-id") ?? "");
+    expect(log).toMatchObject({ consumer: "acme", region: "FRA", source: "proxy" });
+    // Without the header the record names no consumer.
+    const anonymous = await call("/proxy/shop/items?who=2");
+    await anonymous.arrayBuffer();
+    expect(await recordOf(anonymous.headers.get("x-request-id") ?? "")).toMatchObject({ consumer: null });
+  });
+
   it("passes method, path, query and end-to-end headers; sets forwarding headers; strips the prefix", async () => {
     const res = await call("/proxy/shop/echo?a=1&b=two", {
       method: "DELETE",

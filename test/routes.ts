@@ -14,6 +14,7 @@ export const PROTECTED_ROUTES: { method: string; path: string; scope: KeyScope; 
   { method: "GET", path: "/v1/archive/logs", scope: "read", status: 400 },
   { method: "GET", path: "/v1/endpoints", scope: "read" },
   { method: "GET", path: "/v1/endpoints/svc/GET/%2Fitems", scope: "read" },
+  { method: "GET", path: "/v1/endpoints/svc/GET/%2Fitems/breakdown", scope: "read" },
   { method: "GET", path: "/v1/incidents", scope: "read" },
   { method: "GET", path: "/v1/incidents/inc_none_x", scope: "read", status: 404 },
   // The path is the route pattern itself: ":id" is no incident id, so the right key gets a 404.

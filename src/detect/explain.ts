@@ -77,8 +77,9 @@ export function explain(incident: Incident): string {
         : "Critical (independent signals agree): "
       : "Warning: ";
   const deploy = incident.deploy ? ` ${capitalise(deployPhrase({ ...incident.deploy, service: incident.service }, incident.opened_at))}.` : "";
+  const where = (incident.concentration ?? []).map((c) => ` ${capitalise(c.text)}.`).join("");
   const tail = incident.status === "resolved" && incident.resolved_at !== null ? ` Resolved after ${incident.clean_minutes} clean minutes.` : "";
   // Capitalise the sentence, but not a percentile ("p95 latency ...").
   const capitalised = /^p\d/.test(text) ? text : `${text.charAt(0).toUpperCase()}${text.slice(1)}`;
-  return `${lead}${capitalised}.${deploy}${tail}`;
+  return `${lead}${capitalised}.${where}${deploy}${tail}`;
 }

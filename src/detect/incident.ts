@@ -12,6 +12,7 @@
  * RESOLVE_AFTER_MAX_MINUTES). The incident's timeline records every change. Pure.
  */
 import { explain } from "./explain";
+import type { Concentration } from "../breakdown/concentration";
 import type { Assessment } from "./health";
 import type { Figures, Signal } from "./types";
 
@@ -80,6 +81,8 @@ export interface Incident {
   maintenance_id?: string | null;
   maintenance_released_at?: number | null;
   deploy?: IncidentDeploy | null;
+  /** Consumers or locations the failures are concentrated on (src/breakdown), set by the endpoint object. */
+  concentration?: Concentration[];
   /** Every change, oldest first (absent on incidents stored before the timeline existed). */
   timeline?: TimelineEntry[];
   /** Times the incident re-opened after a resolution. */

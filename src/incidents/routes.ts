@@ -35,7 +35,7 @@ type IncidentRow = typeof incidents.$inferSelect;
 
 /** The public JSON of an incident (snake_case; evidence and figures parsed). */
 export function toApiIncident(r: IncidentRow) {
-  const figures = JSON.parse(r.figures) as { at_open: unknown; latest: unknown; timeline?: unknown[]; reopened_count?: number };
+  const figures = JSON.parse(r.figures) as { at_open: unknown; latest: unknown; timeline?: unknown[]; reopened_count?: number; concentration?: unknown[] };
   return {
     id: r.id,
     service: r.service,
@@ -57,6 +57,8 @@ export function toApiIncident(r: IncidentRow) {
     // Each change (opened, escalated, resolved, reopened) in event time; a re-opened incident keeps its id.
     timeline: figures.timeline ?? [],
     reopened_count: figures.reopened_count ?? 0,
+    // Consumers or locations the failures are concentrated on (src/breakdown/concentration.ts), when one is clear.
+    concentration: figures.concentration ?? [],
     updated_at: r.updatedAt,
     // The AI summary explains; it never decides severity, status or alerting.
     ai_summary: r.aiSummary === null ? null : (JSON.parse(r.aiSummary) as unknown),

@@ -23,6 +23,8 @@ import { backlogMark, publishState, type EndpointState, type Baselines, type Pub
 import type { RequestMetrics } from "../metrics/request-counters";
 import type { ObjectMeta } from "./object-meta";
 import type { EndpointWindows } from "./windows";
+import { concentrations, failureMetrics } from "../breakdown/concentration";
+import { explain } from "../detect/explain";
 
 /** A minute closes this long after its end (event time), for records that arrive slightly out of order. */
 export const RECORD_GRACE_MS = MINUTE_MS;
@@ -41,6 +43,9 @@ export const MAX_CATCHUP_MINUTES = 360;
 const CONFIG_TTL_MS = 30_000;
 /** A cold object waits at most this long for its settings before using the defaults. */
 const CONFIG_WAIT_MS = 1_000;
+/** An open incident's concentration is refreshed this often (minutes), over its last CONCENTRATION_SPAN minutes. */
+const CONCENTRATION_EVERY = 5;
+const CONCENTRATION_SPAN = 30;
 /** Records are added and evaluated in slices of this much event time. */
 const SLICE_MS = 15 * MINUTE_MS;
 
@@ -215,7 +220,7 @@ export class DetectionRunner {
     const view = this.windows.view(minute, closable);
     const probe = this.probeStreak();
     for (; minute <= closable; minute += MINUTE_MS) {
-      const ev = this.annotated(evaluateMinute(state, { ...view.snapshot(minute), probe }, cfg, endpoint));
+      const ev = this.located(this.annotated(evaluateMinute(state, { ...view.snapshot(minute), probe }, cfg, endpoint)));
       state = ev.state;
       if (ev.incident) this.putIncident(ev.incident);
       if (ev.incident && ev.change !== null && ev.change !== "updated") this.announce(ev.incident, ev.change);
@@ -235,6 +240,26 @@ export class DetectionRunner {
     if (incident === ev.incident) return ev;
     const machine = ev.state.machine.open?.id === incident.id ? { ...ev.state.machine, open: incident } : ev.state.machine;
     return { ...ev, incident, state: { ...ev.state, machine } };
+  }
+
+  /**
+   * The evaluation with its open incident's concentration (which consumers or locations its
+   * failures come from, src/breakdown) refreshed: when it opens, escalates or re-opens, and every
+   * CONCENTRATION_EVERY minutes meanwhile, over its last CONCENTRATION_SPAN minutes.
+   */
+  private located(ev: Evaluation): Evaluation {
+    const incident = ev.incident;
+    if (!incident || incident.status !== "open") return ev;
+    if (ev.change === "updated" && (ev.minute / MINUTE_MS) % CONCENTRATION_EVERY !== 0) return ev;
+    const metrics = failureMetrics(incident.signals);
+    if (metrics.length === 0) return ev;
+    const from = Math.max(incident.opened_at, ev.minute - (CONCENTRATION_SPAN - 1) * MINUTE_MS);
+    const found = concentrations(this.windows.breakdown(MINUTE_MS, from, ev.minute + MINUTE_MS), metrics);
+    if (JSON.stringify(found) === JSON.stringify(incident.concentration ?? [])) return ev;
+    const next: Incident = { ...incident, concentration: found };
+    next.explanation = explain(next);
+    const machine = ev.state.machine.open?.id === next.id ? { ...ev.state.machine, open: next } : ev.state.machine;
+    return { ...ev, incident: next, state: { ...ev.state, machine } };
   }
 
   /** Replaces the open incident (the same id) in the machine and in storage, outside the evaluation (a maintenance release). Call inside a transaction. */

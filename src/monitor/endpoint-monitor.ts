@@ -25,13 +25,15 @@ import { ARCHIVE_PASS_BYTES, ARCHIVE_PASS_CHUNKS, markWriteThrough, writeThrough
 import { ALARM_GRACE_MS, DETECTION_SCHEMA, DetectionRunner } from "./detection-runner";
 import { flushBatch, writeRowByRow } from "./flush";
 import { flushCut, nextMinuteFlushAt, waitsForMinute } from "./flush-cadence";
-import { MINUTE_MS, flushBackoffMs } from "./minute-counts";
+import { HOUR_MS, MINUTE_MS, flushBackoffMs } from "./minute-counts";
 import { ObjectMeta } from "./object-meta";
 import { RecordBuffer, type Counts } from "./record-buffer";
 import { publishQuarantineCount, Quarantine, type QuarantinedRecord } from "./quarantine";
 import { reevaluateEndpoint, type ReevaluateResult, type ReplaySource } from "./reevaluate";
 import { buildDetail, buildStats, type EndpointDetail, type EndpointStats } from "./stats";
-import { EndpointWindows, WINDOW_SCHEMA, type SeriesPoint } from "./windows";
+import { BREAKDOWN_WINDOWS, breakdownRange, breakdownView, groupBuckets, type BreakdownView, type BreakdownWindow, type GroupBucket } from "../breakdown/window";
+import { emptyBreakdown, type Dimension } from "../breakdown/top-k";
+import { EndpointWindows, migrateWindows, WINDOW_SCHEMA, type SeriesPoint } from "./windows";
 import { windowsCover, type SourcePlan } from "../timeseries/plan";
 import { nextReminderAt, reminderMinutes } from "../alerts/reminders";
 import { DEFAULT_DEPLOY_CORRELATION_MINUTES, deployId, versionChange, type Deploy } from "../deploys/deploys";
@@ -154,6 +156,7 @@ export class EndpointMonitor extends DurableObject<Env> {
 
   private migrate(): void {
     for (const statement of [...SCHEMA_STATEMENTS, ...WINDOW_SCHEMA, ...DETECTION_SCHEMA, ...OUTBOX_SCHEMA]) this.sql.exec(statement);
+    migrateWindows(this.sql);
     if (this.store.get("schema_version") !== String(SCHEMA_VERSION)) this.store.set("schema_version", String(SCHEMA_VERSION));
     this.store.addPending(this.buffer.load(Date.now()));
     const saved = this.store.get("cost");
@@ -709,6 +712,21 @@ export class EndpointMonitor extends DurableObject<Env> {
   /** Stats plus detection: health, active signals, baselines, windows as time series, recent incidents. */
   async detail(): Promise<EndpointDetail> {
     return buildDetail(await this.stats(), this.windows, this.detection);
+  }
+
+  /** The top consumers and locations over the last `window` of event time (`GET /v1/endpoints/.../breakdown`). */
+  async breakdown(window: BreakdownWindow): Promise<BreakdownView> {
+    this.meter.add({ do_requests: 1 });
+    const watermark = this.detection.watermark();
+    if (watermark === null) return breakdownView(window, null, emptyBreakdown());
+    const range = breakdownRange(BREAKDOWN_WINDOWS[window], watermark);
+    return breakdownView(window, range, this.windows.breakdown(range.grain, range.from, range.to));
+  }
+
+  /** The hours in [from, to) where `name` is among the top groups of `dimension` (`GET /v1/summaries?consumer=`). */
+  async groupHours(dimension: Dimension, name: string, from: number, to: number): Promise<GroupBucket[]> {
+    this.meter.add({ do_requests: 1 });
+    return groupBuckets(this.windows.breakdownBuckets(HOUR_MS, from, to), dimension, name);
   }
 
   /** The buckets of the first plan the windows cover (`GET /v1/timeseries`), or none: index null. */

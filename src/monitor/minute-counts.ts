@@ -14,7 +14,7 @@ export const HOUR_HORIZON_MS = 72 * HOUR_MS;
 
 /** The fields of a record the windows need (log rows re-read from D1 have them too). */
 export type WindowRecord = Pick<LogRecord, "timestamp" | "status" | "latency_ms" | "response_empty" | "inconsistent" | "request_bytes" | "response_bytes"> &
-  Partial<Pick<LogRecord, "source" | "error">>;
+  Partial<Pick<LogRecord, "source" | "error" | "consumer" | "region">>;
 
 export interface BucketCounts {
   start: number;

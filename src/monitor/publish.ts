@@ -128,7 +128,7 @@ export async function publishState(
       action: i.action,
       signals: JSON.stringify(i.signals),
       // The timeline rides in the figures JSON (no migration while other columns are being added).
-      figures: JSON.stringify({ at_open: i.figures_at_open, latest: i.figures, timeline: i.timeline ?? [], reopened_count: i.reopened_count ?? 0 }),
+      figures: JSON.stringify({ at_open: i.figures_at_open, latest: i.figures, timeline: i.timeline ?? [], reopened_count: i.reopened_count ?? 0, concentration: i.concentration ?? [] }),
       explanation: i.explanation,
       inMaintenance: i.in_maintenance ?? false,
       maintenanceId: i.maintenance_id ?? null,

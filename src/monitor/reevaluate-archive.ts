@@ -58,6 +58,8 @@ async function readHour(bucket: R2Bucket, keys: readonly string[], endpoint: End
         response_bytes: row.responseBytes,
         source: row.source === "probe" ? "probe" : undefined,
         error: row.error,
+        consumer: row.consumer,
+        region: row.region,
       });
     }
   }

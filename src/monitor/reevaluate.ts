@@ -68,6 +68,8 @@ async function* d1Pages(db: D1Database, endpoint: Endpoint, from: number): Async
         response_bytes: t.responseBytes,
         source: t.source,
         error: t.error,
+        consumer: t.consumer,
+        region: t.region,
       })
       .from(t)
       .where(

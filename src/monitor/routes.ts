@@ -3,7 +3,7 @@
  * figures and active signals (filters `service`, `health`), from the rows the endpoint objects
  * publish to D1. `GET /v1/endpoints/:service/:method/:route`: one endpoint's counters, backlog,
  * windows as time series, baselines, active signals and recent incidents, read from its Durable
- * Object. The route is URL-encoded (`/orders/:id` -> `%2Forders%2F%3Aid`).
+ * Object; `.../breakdown?window=1h` its top consumers and locations (src/breakdown). The route is URL-encoded (`/orders/:id` -> `%2Forders%2F%3Aid`).
  */
 import { and, asc, eq, type SQL } from "drizzle-orm";
 import { drizzle } from "drizzle-orm/d1";
@@ -15,6 +15,7 @@ import type { Signal } from "../detect/types";
 import type { AppEnv } from "../http/types";
 import { parseOr400 } from "../http/validate";
 import { endpointName } from "../ingest/record";
+import { breakdownQuery } from "../breakdown/window";
 
 export const endpointParams = z.object({
   service: z.string().regex(/^[A-Za-z0-9._-]{1,64}$/, "must be a service name"),
@@ -81,6 +82,13 @@ export const endpointsApp = new Hono<AppEnv>()
       .limit(q.limit)
       .all();
     return c.json({ endpoints: rows.map(toApiEndpoint) });
+  })
+  .get("/:service/:method/:route/breakdown", requireKey("read"), async (c) => {
+    const params = parseOr400(endpointParams, c.req.param(), "endpoint");
+    const { window } = parseOr400(breakdownQuery, c.req.query());
+    const ns = c.env.ENDPOINT_MONITOR;
+    const view = await ns.get(ns.idFromName(endpointName(params))).breakdown(window);
+    return c.json({ service: params.service, method: params.method, route: params.route, ...view });
   })
   .get("/:service/:method/:route", requireKey("read"), async (c) => {
     const params = parseOr400(endpointParams, c.req.param(), "endpoint");

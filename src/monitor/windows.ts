@@ -5,7 +5,9 @@
  * each sketch at most SKETCH_MAX_BUCKETS buckets. Snapshots for the detectors are read from here.
  */
 import { LatencySketch } from "../detect/sketch";
+import { addRecordsInPlace, mergeBreakdowns, parseBreakdown, type Breakdown } from "../breakdown/top-k";
 import type { Snapshot } from "../detect/types";
+import { boundedLatency } from "../ingest/bounds";
 import { countByBucket, HOUR_HORIZON_MS, HOUR_MS, MINUTE_HORIZON_MS, MINUTE_MS, type BucketCounts, type WindowRecord } from "./minute-counts";
 import { hourEndOf, LATENCY_MIN_SAMPLES, LATENCY_SPANS, LONGEST_SPAN_MINUTES, WindowsView } from "./windows-view";
 
@@ -28,15 +30,28 @@ export const WINDOW_SCHEMA = [
      latency_max REAL NOT NULL,
      bytes INTEGER NOT NULL,
      sketch TEXT NOT NULL,
+     breakdown TEXT,
      PRIMARY KEY (grain, start)
    ) WITHOUT ROWID`,
   // The per-minute table of the first schema, replaced by `windows`.
   `DROP TABLE IF EXISTS minute_buckets`,
 ];
 
+/**
+ * Objects created before the breakdown (src/breakdown) get its column: the consumers and
+ * locations of a bucket live in the bucket's own row, so they cost no extra row written.
+ */
+export function migrateWindows(sql: SqlStorage): void {
+  try {
+    sql.exec("SELECT breakdown FROM windows LIMIT 0");
+  } catch {
+    sql.exec("ALTER TABLE windows ADD COLUMN breakdown TEXT");
+  }
+}
+
 const UPSERT = `INSERT INTO windows
-  (grain, start, count, status_2xx, status_3xx, status_4xx, status_5xx, silent_failures, inconsistent, slow, latency_sum, latency_max, bytes, sketch)
-  VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+  (grain, start, count, status_2xx, status_3xx, status_4xx, status_5xx, silent_failures, inconsistent, slow, latency_sum, latency_max, bytes, sketch, breakdown)
+  VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
   ON CONFLICT (grain, start) DO UPDATE SET
     count = count + excluded.count,
     status_2xx = status_2xx + excluded.status_2xx,
@@ -49,7 +64,8 @@ const UPSERT = `INSERT INTO windows
     latency_sum = latency_sum + excluded.latency_sum,
     latency_max = max(latency_max, excluded.latency_max),
     bytes = bytes + excluded.bytes,
-    sketch = excluded.sketch`;
+    sketch = excluded.sketch,
+    breakdown = excluded.breakdown`;
 
 type Row = {
   start: number;
@@ -81,6 +97,13 @@ export interface SeriesPoint {
   max_ms: number;
 }
 
+/** The records of the bucket starting at `start` (the same test as countByBucket's, latencies clamped alike). */
+function recordsIn(records: readonly WindowRecord[], start: number, grain: number): WindowRecord[] {
+  return records
+    .filter((r) => Math.floor(r.timestamp / grain) * grain === start)
+    .map((r) => ({ ...r, latency_ms: boundedLatency(r.latency_ms) }));
+}
+
 export class EndpointWindows {
   constructor(private readonly sql: SqlStorage) {}
 
@@ -92,15 +115,16 @@ export class EndpointWindows {
   add(records: readonly WindowRecord[], watermark: number, slowMs: number): number {
     const minutes = countByBucket(records, MINUTE_MS, watermark - MINUTE_HORIZON_MS, slowMs);
     const hours = countByBucket(records, HOUR_MS, watermark - HOUR_HORIZON_MS, slowMs);
-    for (const b of minutes.buckets) this.upsert(MINUTE_MS, b);
-    for (const b of hours.buckets) this.upsert(HOUR_MS, b);
+    for (const b of minutes.buckets) this.upsert(MINUTE_MS, b, recordsIn(records, b.start, MINUTE_MS));
+    for (const b of hours.buckets) this.upsert(HOUR_MS, b, recordsIn(records, b.start, HOUR_MS));
     return hours.older;
   }
 
-  private upsert(grain: number, b: BucketCounts): void {
-    const stored = this.sql.exec<{ sketch: string }>("SELECT sketch FROM windows WHERE grain = ? AND start = ?", grain, b.start).toArray()[0];
+  private upsert(grain: number, b: BucketCounts, records: readonly WindowRecord[]): void {
+    const stored = this.sql.exec<{ sketch: string; breakdown: string | null }>("SELECT sketch, breakdown FROM windows WHERE grain = ? AND start = ?", grain, b.start).toArray()[0];
     const sketch = stored ? LatencySketch.fromJSON(JSON.parse(stored.sketch), SKETCH_MAX_BUCKETS) : new LatencySketch(undefined, SKETCH_MAX_BUCKETS);
     for (const v of b.latencies) sketch.add(v);
+    const breakdown = addRecordsInPlace(parseBreakdown(stored?.breakdown ?? null), records);
     this.sql.exec(
       UPSERT,
       grain,
@@ -117,7 +141,24 @@ export class EndpointWindows {
       b.latency_max,
       b.bytes,
       JSON.stringify(sketch.toJSON()),
+      JSON.stringify(breakdown),
     );
+  }
+
+  /** The consumers and locations of the buckets of `grain` in [from, to), merged (top K plus "other"). */
+  breakdown(grain: number, from: number, to: number): Breakdown {
+    const rows = this.sql
+      .exec<{ breakdown: string | null }>("SELECT breakdown FROM windows WHERE grain = ? AND start >= ? AND start < ?", grain, from, to)
+      .toArray();
+    return mergeBreakdowns(rows.map((r) => parseBreakdown(r.breakdown)));
+  }
+
+  /** Each bucket's breakdown of `grain` in [from, to), oldest first (for per-bucket answers). */
+  breakdownBuckets(grain: number, from: number, to: number): { start: number; breakdown: Breakdown }[] {
+    return this.sql
+      .exec<{ start: number; breakdown: string | null }>("SELECT start, breakdown FROM windows WHERE grain = ? AND start >= ? AND start < ? ORDER BY start", grain, from, to)
+      .toArray()
+      .map((r) => ({ start: r.start, breakdown: parseBreakdown(r.breakdown) }));
   }
 
   /** Drops buckets past the horizons behind `watermark`. */

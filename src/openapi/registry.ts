@@ -18,6 +18,7 @@ import { detectionSettings } from "../detect/config";
 import { incidentFilters } from "../incidents/routes";
 import { logRecordInput } from "../ingest/record";
 import { endpointParams, listQuery } from "../monitor/routes";
+import { breakdownQuery } from "../breakdown/window";
 import { logFilters } from "../query/logs-query";
 import { exportTraceRequest } from "../otlp/spans";
 import { liveQuery } from "../query/routes";
@@ -196,6 +197,14 @@ export const ROUTES: RouteDoc[] = [
     description: "The route is URL-encoded: `/orders/:id` → `%2Forders%2F%3Aid`.",
     params: endpointParams,
     responses: { 200: { description: "the endpoint's detail" } },
+  },
+  {
+    method: "GET", path: "/v1/endpoints/{service}/{method}/{route}/breakdown", tag: "Endpoints", scope: "read",
+    summary: "One endpoint's top consumers and top locations (top 20 plus other) over a window of event time",
+    description: "Requests, 5xx, silent failures, error rate and p50/p95 per consumer and per location (the `region` of the records: the proxy's Cloudflare colo). Windows up to 6h are merged from minute buckets, 24h and 72h from hour buckets.",
+    params: endpointParams,
+    query: breakdownQuery,
+    responses: { 200: { description: "the breakdown", schema: obj({ window: str, from: nullable(int), to: nullable(int), consumers: { type: "object" }, locations: { type: "object" } }) } },
   },
   {
     method: "GET", path: "/v1/timeseries", tag: "Endpoints", scope: "read",

@@ -16,7 +16,7 @@ import { downstreamHeaders, isWebSocketUpgrade, upstreamHeaders } from "./header
 import { inspectBody } from "./inspect";
 import { isolateRequestHeaders, isolateResponseHeaders } from "./isolation";
 import { countingStream, meteredBody } from "./meter";
-import { exchangeRecord, originVersion, type Exchange } from "./record";
+import { exchangeRecord, originVersion, requestConsumer, type Exchange } from "./record";
 import { originUrl } from "./target";
 
 class OriginTimeout extends Error {}
@@ -87,6 +87,7 @@ export async function proxyRequest(
     clientIp: req.headers.get("cf-connecting-ip"),
     userAgent: req.headers.get("user-agent"),
     region: typeof req.cf?.colo === "string" ? req.cf.colo : null,
+    consumer: requestConsumer(req.headers, c.env.PROXY_CONSUMER_HEADER),
     error: null,
     clientDisconnected: false,
     redactEmails: redactEmailsSetting(c.env),

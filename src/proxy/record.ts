@@ -23,6 +23,8 @@ export interface Exchange {
   clientIp: string | null;
   userAgent: string | null;
   region: string | null;
+  /** The consumer, from the request header named by PROXY_CONSUMER_HEADER. */
+  consumer?: string | null;
   /** The origin's version, from the response header named by PROXY_VERSION_HEADER. */
   version?: string | null;
   error: string | null;
@@ -45,6 +47,23 @@ export function originVersion(headers: Headers, headerName: string | undefined):
     return null; // not a valid header name
   }
   return value !== null && VERSION.test(value) ? value : null;
+}
+
+/**
+ * The consumer a proxied request names in the header `headerName` (env `PROXY_CONSUMER_HEADER`;
+ * empty: not read), trimmed and cut to 128 characters; normalisation scrubs it like any consumer
+ * (a value that looks like a token is redacted).
+ */
+export function requestConsumer(headers: Headers, headerName: string | undefined): string | null {
+  const name = headerName?.trim();
+  if (!name) return null;
+  let value: string | null;
+  try {
+    value = headers.get(name)?.trim() ?? null;
+  } catch {
+    return null; // not a valid header name
+  }
+  return value ? value.slice(0, 128) : null;
 }
 
 const RETENTION_FOR_LIVE_RECORDS = 24 * 60 * 60 * 1000;
@@ -71,6 +90,7 @@ export function exchangeRecord(x: Exchange, random: () => number = Math.random):
       client_ip: x.clientIp?.slice(0, 64) ?? null,
       user_agent: x.userAgent,
       region: x.region,
+      consumer: x.consumer ?? null,
       version: x.version ?? null,
       attributes: x.clientDisconnected ? { client_disconnected: true } : null,
     },

@@ -29,6 +29,9 @@ export const logFilters = z.object({
   to: epochOrIso.optional(),
   min_latency_ms: z.coerce.number().nonnegative().optional(),
   q: z.string().min(1).max(200).optional(),
+  /** Exact consumer and region (location: the proxy's Cloudflare colo) of the records. */
+  consumer: z.string().min(1).max(128).optional(),
+  region: z.string().min(1).max(64).optional(),
   limit: z.coerce.number().int().min(1).max(1000).default(100),
   cursor: z.string().max(2000).optional(),
 });
@@ -86,6 +89,8 @@ export function logConditions(f: LogFilters, cursor: LogCursor | null): SQL | un
   if (f.from !== undefined) conditions.push(gte(t.timestamp, f.from));
   if (f.to !== undefined) conditions.push(lte(t.timestamp, f.to));
   if (f.min_latency_ms !== undefined) conditions.push(gte(t.latencyMs, f.min_latency_ms));
+  if (f.consumer !== undefined) conditions.push(eq(t.consumer, f.consumer));
+  if (f.region !== undefined) conditions.push(eq(t.region, f.region));
   if (f.q) conditions.push(sql`${t.error} LIKE ${`%${escapeLike(f.q)}%`} ESCAPE '\\'`);
   if (cursor) conditions.push(sql`(${t.timestamp}, ${t.recordKey}) < (${cursor.timestamp}, ${cursor.key})`);
   return and(...conditions);

@@ -18,6 +18,7 @@ import { parseOr400 } from "../http/validate";
 import { epochOrIso } from "../query/logs-query";
 import { DAY_MS, HOUR_MS } from "./aggregate";
 import { costStats } from "../cost/stats";
+import { breakdownSummaries } from "../breakdown/summaries";
 
 /** Default range when `from` is absent: the last 24 hours of hours, the last 30 days of days. */
 const DEFAULT_SPAN_MS = { hour: 24 * HOUR_MS, day: 30 * DAY_MS } as const;
@@ -31,6 +32,9 @@ export const summaryFilters = z
     to: epochOrIso.optional(),
     limit: z.coerce.number().int().min(1).max(5000).default(1000),
     cursor: z.string().max(2048).optional(),
+    /** One consumer or one location (served from the endpoint objects' breakdowns: src/breakdown/summaries.ts). */
+    consumer: z.string().min(1).max(128).optional(),
+    region: z.string().min(1).max(64).optional(),
   })
   .refine((f) => f.from === undefined || f.to === undefined || f.from <= f.to, { message: "from must not be after to", path: ["from"] });
 
@@ -124,6 +128,7 @@ export const summariesApp = new Hono<AppEnv>().get("/", requireKey("read"), asyn
   const f = parseOr400(summaryFilters, c.req.query());
   const to = f.to ?? Date.now();
   const from = f.from ?? to - DEFAULT_SPAN_MS[f.granularity];
+  if (f.consumer !== undefined || f.region !== undefined) return c.json(await breakdownSummaries(c.env, f, from, to));
   const after = f.cursor === undefined ? null : decodeSummaryCursor(f.cursor);
   if (f.cursor !== undefined && after === null) {
     throw new ApiError(400, "invalid_request", "invalid query", ["cursor: not a cursor returned by this API"]);

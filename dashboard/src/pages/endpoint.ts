@@ -15,6 +15,7 @@ import { contextLegend, loadServiceContext } from "./context";
 import { DEFAULT_SLO, errorBudget } from "../slo";
 import type { EndpointDetail, Signal, Slo, Summary } from "../types";
 import { endpointLabel, incidentItem, signalsTable } from "./common";
+import { breakdownSection, breakdownWindow, type BreakdownAnswer } from "./breakdown";
 
 interface DetectionAnswer {
   settings: { slo?: Partial<Slo>; endpoints?: Record<string, { slo?: Partial<Slo> }> };
@@ -47,6 +48,7 @@ export const endpointPage: Mount = (ctx) => {
   const chartsBox = h("div", { class: "charts" });
   const contextBox = h("div", { class: "context" });
   const incidentsBox = h("section", { class: "card", "aria-labelledby": "inc-h" });
+  const whoBox = h("section", { class: "card", "aria-labelledby": "who-h" });
   const rangeNote = h("p", { class: "muted", "aria-live": "polite" });
   const rangeButtons = (Object.keys(RANGES) as RangeKey[]).map((k) =>
     h(
@@ -76,6 +78,7 @@ export const endpointPage: Mount = (ctx) => {
     sloBox,
     contextBox,
     chartsBox,
+    whoBox,
     incidentsBox,
   );
 
@@ -92,7 +95,11 @@ export const endpointPage: Mount = (ctx) => {
         const { summaries } = await api<{ summaries: Summary[] }>(`/v1/summaries?${params}`, { signal: ctx.signal });
         points = mergeHourly(detail.series.hours, summaries);
       }
-      const context = await loadServiceContext(e.service, win.from, win.to, ctx.signal);
+      const [context, who] = await Promise.all([
+        loadServiceContext(e.service, win.from, win.to, ctx.signal),
+        api<BreakdownAnswer>(`${endpointApiPath(e)}/breakdown?window=${breakdownWindow(range)}`, { signal: ctx.signal }),
+      ]);
+      put(whoBox, ...breakdownSection(who, RANGES[range].label));
       const windows = maintenanceBands(context.windows, e, win.from, win.to);
       const markers = deployMarkers(context.deploys, e.service, win.from, win.to);
       put(contextBox, contextLegend(windows, markers));
