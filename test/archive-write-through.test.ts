@@ -191,7 +191,8 @@ describe("archive write-through", () => {
         },
       });
     });
-    await stub.ingest(records(service, 80, 0, (i) => Date.now() - 600_000 + i * 1000));
+    // Four minutes of event time: minutes close and are evaluated, so the object has a state to publish.
+    await stub.ingest(records(service, 80, 0, (i) => Date.now() - 600_000 + i * 3000));
     await runFlush(stub);
     expect(await countLogs(service)).toBe(80);
     let stats = await stub.stats();
@@ -206,7 +207,7 @@ describe("archive write-through", () => {
     await runInDurableObject(stub, (instance: EndpointMonitor) => instance.pruneBuffer(Date.now() + DEDUP_WINDOW_MS + 1));
     expect((await stub.stats()).buffered_chunks).toBe(1);
     // A retried hand-off is still a duplicate.
-    expect((await stub.ingest(records(service, 80, 0, (i) => Date.now() - 600_000 + i * 1000))).duplicates).toBe(80);
+    expect((await stub.ingest(records(service, 80, 0, (i) => Date.now() - 600_000 + i * 3000))).duplicates).toBe(80);
 
     down.on = false;
     await drain(stub);
