@@ -14,6 +14,7 @@ import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { after, before, describe, test } from "node:test";
 import { startMonitor } from "./start-monitor.mjs";
+import { until } from "./until.mjs";
 
 const CHROMIUM = "/usr/bin/chromium";
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), "..", "..");
@@ -38,16 +39,6 @@ async function api(path, key = keys.read, init = {}) {
   const res = await fetch(`${BASE}${path}`, { ...init, headers: { Authorization: `Bearer ${key}`, "Content-Type": "application/json", ...init.headers } });
   assert.ok(res.ok, `${path}: ${res.status} ${await res.clone().text()}`);
   return res.status === 204 ? null : res.json();
-}
-
-async function until(what, fn, timeoutMs = 30_000) {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await fn();
-    if (value) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await sleep(300);
-  }
 }
 
 function assertNoConsoleErrors(where) {

@@ -13,6 +13,7 @@ import { existsSync } from "node:fs";
 import http from "node:http";
 import { after, before, describe, test } from "node:test";
 import { startMonitor } from "./start-monitor.mjs";
+import { until as waitUntil } from "./until.mjs";
 
 const CHROMIUM = "/usr/bin/chromium";
 const PROJECT = ["src", "migrations", "scripts", "dashboard", "package.json", "tsconfig.json", "wrangler.toml", ".dev.vars.example"];
@@ -103,15 +104,8 @@ function startHostile() {
   return new Promise((resolve) => server.listen(0, "127.0.0.1", () => resolve(server)));
 }
 
-async function until(what, fn, timeoutMs = 15_000) {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await fn();
-    if (value) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await sleep(200);
-  }
-}
+/** Waits as `until` does, polling every 200 ms for 15 s unless told. */
+const until = (what, fn, timeoutMs = 15_000) => waitUntil(what, fn, timeoutMs, 200);
 
 /** The first report of `kind` from the hostile origin's scripts. */
 const report = (kind, timeoutMs) => until(`a ${kind} report from the proxied page`, () => collected.find((c) => c.kind === kind)?.params, timeoutMs);
