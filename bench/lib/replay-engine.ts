@@ -12,18 +12,10 @@ import { resolveDetection } from "../../src/detect/config";
 import { emptyEngineState, evaluateMinute } from "../../src/detect/evaluate";
 import type { Incident } from "../../src/detect/incident";
 import { emptyTotals, type LatencySample, type Snapshot, type Totals } from "../../src/detect/types";
+import { MINUTE_MS } from "../../src/monitor/minute-counts";
+import { LATENCY_MIN_SAMPLES, SPANS } from "../../src/monitor/windows-view";
 
-const MINUTE_MS = 60_000;
 const HOUR_MINUTES = 60;
-const LATENCY_MIN_SAMPLES = 50;
-const SPANS = [
-  ["minute", 1],
-  ["w5", 5],
-  ["w15", 15],
-  ["w30", 30],
-  ["w60", 60],
-  ["w360", 360],
-] as const;
 
 export interface ReplayOpening {
   /** When the incident opened, or re-opened (`reopen`: the same incident open again after a resolution). */

@@ -12,7 +12,7 @@ import { HOUR_HORIZON_MS, HOUR_MS, MINUTE_MS } from "./minute-counts";
 /** Requests a latency percentile needs; fewer in 5 minutes and the window widens to 15, then 30. */
 export const LATENCY_MIN_SAMPLES = 50;
 /** The minute windows of a snapshot, by name and length in minutes (the longest bounds the read). */
-const SPANS = [
+export const SPANS = [
   ["minute", 1],
   ["w5", 5],
   ["w15", 15],

@@ -56,7 +56,7 @@ before(async () => {
 
 after(async () => {
   for (const close of closers) await close();
-  started?.stop();
+  await started?.stop();
   rmSync(scratch, { recursive: true, force: true });
 });
 

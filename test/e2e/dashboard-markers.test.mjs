@@ -7,29 +7,25 @@
 // Screenshots go to bench/results/screenshots-markers-<time>/ (printed). Skipped, saying why,
 // when /usr/bin/chromium is absent.
 import assert from "node:assert/strict";
-import { spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { existsSync, mkdirSync, mkdtempSync, rmSync } from "node:fs";
+import { existsSync, mkdirSync } from "node:fs";
 import http from "node:http";
-import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { after, before, describe, test } from "node:test";
-import { childEnv } from "./child-env.mjs";
+import { startMonitor } from "./start-monitor.mjs";
+import { until } from "./until.mjs";
 
 const CHROMIUM = "/usr/bin/chromium";
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), "..", "..");
-const PORT = 8700 + Math.floor(Math.random() * 80);
-const BASE = `http://127.0.0.1:${PORT}`;
 const SHOTS = join(ROOT, "bench", "results", `screenshots-markers-${new Date().toISOString().replace(/[:.]/g, "-")}`);
 const MINUTE = 60_000;
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 const skip = existsSync(CHROMIUM) ? false : `${CHROMIUM} is absent: install Debian's chromium to run this browser test`;
 if (skip) console.log(`# SKIPPED dashboard markers browser test: ${skip}`);
 
-let child;
-let output = "";
-let stateDir;
+let monitor;
+let BASE;
 let receiver;
 let hooks = 0;
 let browser;
@@ -43,16 +39,6 @@ async function api(path, key = keys.read, init = {}) {
   const res = await fetch(`${BASE}${path}`, { ...init, headers: { Authorization: `Bearer ${key}`, "Content-Type": "application/json", ...init.headers } });
   assert.ok(res.ok, `${path}: ${res.status} ${await res.clone().text()}`);
   return res.status === 204 ? null : res.json();
-}
-
-async function until(what, fn, timeoutMs = 30_000) {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await fn();
-    if (value) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await sleep(300);
-  }
 }
 
 function assertNoConsoleErrors(where) {
@@ -107,28 +93,15 @@ describe("dashboard: maintenance windows and deploy markers in headless Chromium
   before(
     async () => {
       mkdirSync(SHOTS, { recursive: true });
-      stateDir = mkdtempSync(join(tmpdir(), "edge-monitor-e2e-markers-"));
       receiver = http.createServer((req, res) => {
         hooks++;
         req.resume();
         req.on("end", () => res.end("ok"));
       });
       await new Promise((resolve) => receiver.listen(0, "127.0.0.1", resolve));
-      child = spawn("npm", ["start", "--", "--var", "ALLOW_LOOPBACK_ALERT_URLS:true"], {
-        cwd: ROOT,
-        env: childEnv({ PORT: String(PORT), MONITOR_STATE_DIR: stateDir, MONITOR_CRONS: "off" }),
-        stdio: ["ignore", "pipe", "pipe"],
-        detached: true,
-      });
-      child.stdout.on("data", (d) => (output += d));
-      child.stderr.on("data", (d) => (output += d));
-      await until("npm start", () => output.includes("edge-monitor is running at") || child.exitCode !== null, 120_000);
-      assert.equal(child.exitCode, null, `npm start exited:\n${output}`);
-      keys = {
-        ingest: /ingest key: (\S+)/.exec(output)[1],
-        read: /read key: +(\S+)/.exec(output)[1],
-        admin: /admin key: +(\S+)/.exec(output)[1],
-      };
+      monitor = await startMonitor("markers", { vars: { ALLOW_LOOPBACK_ALERT_URLS: "true" } });
+      BASE = monitor.url;
+      keys = { ingest: monitor.ingestKey, read: monitor.readKey, admin: monitor.adminKey };
       const { chromium } = await import("playwright-core");
       browser = await chromium.launch({ executablePath: CHROMIUM, args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"] });
       page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
@@ -142,8 +115,7 @@ describe("dashboard: maintenance windows and deploy markers in headless Chromium
   after(async () => {
     await browser?.close();
     receiver?.close();
-    if (child && child.exitCode === null) process.kill(-child.pid, "SIGINT");
-    if (stateDir) rmSync(stateDir, { recursive: true, force: true });
+    await monitor?.stop();
   });
 
   test("signing in with the read key logs nothing in the console", async () => {

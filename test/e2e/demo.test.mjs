@@ -4,58 +4,39 @@
 // to the process group, as a terminal sends it) stops every process it started and frees the
 // ports. Only 127.0.0.1; bounded to about two minutes.
 import assert from "node:assert/strict";
-import { spawn } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
-import net from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, test } from "node:test";
+import { freePort } from "../../bench/lib/server.mjs";
 import { groupMembers, portFree, signalGroup } from "../../sim/processes.mjs";
-import { childEnv } from "./child-env.mjs";
-
-/** A port nothing listens on now. */
-function freePort() {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.once("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const { port } = server.address();
-      server.close(() => resolve(port));
-    });
-  });
-}
+import { startNpm } from "./start-monitor.mjs";
 
 const stateDir = mkdtempSync(join(tmpdir(), "edge-monitor-demo-"));
 let PORT;
 let ORIGIN_PORT;
 let base;
-let child;
+let demo;
 let exited = null;
-let output = "";
-const field = (pattern) => pattern.exec(output)?.[1];
+const output = () => demo?.output() ?? "";
+const field = (pattern) => pattern.exec(output())?.[1];
 
 before(async () => {
   PORT = await freePort();
   ORIGIN_PORT = await freePort();
   base = `http://127.0.0.1:${PORT}`;
-  child = spawn("npm", ["run", "demo"], {
-    env: childEnv({ PORT: String(PORT), DEMO_ORIGIN_PORT: String(ORIGIN_PORT), MONITOR_STATE_DIR: stateDir, DEMO_LIVE: "short" }),
-    stdio: ["ignore", "pipe", "pipe"],
-    detached: true,
+  demo = await startNpm(["run", "demo"], {
+    env: { PORT: String(PORT), DEMO_ORIGIN_PORT: String(ORIGIN_PORT), MONITOR_STATE_DIR: stateDir, DEMO_LIVE: "short" },
+    ready: (text) => /dashboard: +http/.test(text) && /processes: /.test(text),
+    timeoutMs: 100_000,
   });
-  child.stdout.on("data", (d) => (output += d));
-  child.stderr.on("data", (d) => (output += d));
-  exited = new Promise((resolve) => child.on("exit", (code, signal) => resolve({ code, signal })));
-  const deadline = Date.now() + 100_000;
-  while (!/dashboard: +http/.test(output) || !/processes: /.test(output)) {
-    if (Date.now() > deadline || child.exitCode !== null) throw new Error(`npm run demo did not come up:\n${output}`);
-    await new Promise((r) => setTimeout(r, 200));
-  }
+  const { child } = demo;
+  exited = child.exitCode !== null ? Promise.resolve({ code: child.exitCode, signal: child.signalCode }) : new Promise((resolve) => child.on("exit", (code, signal) => resolve({ code, signal })));
 }, { timeout: 110_000 });
 
 after(() => {
   // Whatever a failed test left behind: every group the demo reported, then its own.
-  for (const pgid of [field(/monitor group (\d+)/), field(/origin group (\d+)/), child?.pid]) if (pgid) signalGroup(Number(pgid), "SIGKILL");
+  for (const pgid of [field(/monitor group (\d+)/), field(/origin group (\d+)/), demo?.child.pid]) if (pgid) signalGroup(Number(pgid), "SIGKILL");
   rmSync(stateDir, { recursive: true, force: true });
 });
 
@@ -63,9 +44,9 @@ const read = (path) => fetch(`${base}${path}`, { headers: { Authorization: `Bear
 
 test("npm run demo prints the dashboard URL, the keys and the processes it started", () => {
   assert.equal(field(/dashboard: +(\S+)/), `${base}/`);
-  for (const key of ["ingest", "read", "admin"]) assert.match(output, new RegExp(`${key} key: +\\S+`));
-  assert.match(output, /wrote [\d,]+ records of history/);
-  assert.match(output, /monitor group \d+, origin group \d+/);
+  for (const key of ["ingest", "read", "admin"]) assert.match(output(), new RegExp(`${key} key: +\\S+`));
+  assert.match(output(), /wrote [\d,]+ records of history/);
+  assert.match(output(), /monitor group \d+, origin group \d+/);
 });
 
 test("the monitor shows the demo endpoints and an open incident with its explanation", { timeout: 30_000 }, async () => {
@@ -75,7 +56,7 @@ test("the monitor shows the demo endpoints and an open incident with its explana
   assert.ok(checkout, "the checkout error creep opened an incident");
   assert.match(checkout.explanation, /5xx rate of POST \/checkout/);
   assert.ok(checkout.signals.length > 0);
-  assert.match(output, new RegExp(`#/incidents/${checkout.id}`));
+  assert.match(output(), new RegExp(`#/incidents/${checkout.id}`));
 
   const endpoints = (await (await read("/v1/endpoints?service=demo")).json()).endpoints;
   assert.deepEqual(endpoints.map((e) => `${e.method} ${e.route}`).sort(), ["GET /items", "GET /items/:id", "GET /search", "POST /checkout"]);
@@ -99,12 +80,12 @@ test("live traffic flows through the proxy to the demo origin", { timeout: 30_00
 });
 
 test("Ctrl-C stops every process the demo started and frees the ports", { timeout: 45_000 }, async () => {
-  const groups = [Number(field(/monitor group (\d+)/)), Number(field(/origin group (\d+)/)), child.pid];
+  const groups = [Number(field(/monitor group (\d+)/)), Number(field(/origin group (\d+)/)), demo.child.pid];
   assert.ok(groups.every((g) => groupMembers(g).length > 0), "all running before");
-  process.kill(-child.pid, "SIGINT");
+  process.kill(-demo.child.pid, "SIGINT");
   const result = await Promise.race([exited, new Promise((r) => setTimeout(() => r("timeout"), 30_000))]);
-  assert.notEqual(result, "timeout", `npm run demo exited:\n${output.slice(-2000)}`);
-  assert.match(output, /stopped \(process groups/);
+  assert.notEqual(result, "timeout", `npm run demo exited:\n${output().slice(-2000)}`);
+  assert.match(output(), /stopped \(process groups/);
   for (const pgid of groups) assert.deepEqual(groupMembers(pgid), [], `process group ${pgid} is empty`);
   assert.ok(await portFree(PORT), `port ${PORT} is free`);
   assert.ok(await portFree(ORIGIN_PORT), `port ${ORIGIN_PORT} is free`);

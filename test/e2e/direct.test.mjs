@@ -3,39 +3,19 @@
 // its connection idle past workerd's 5-second idle close can still send a POST on it (behind
 // wrangler dev or workerd's own socket that POST can be lost). Only 127.0.0.1; bounded in time.
 import assert from "node:assert/strict";
-import { spawn } from "node:child_process";
-import { mkdtempSync, rmSync } from "node:fs";
 import { Agent, request } from "node:http";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { after, before, test } from "node:test";
-import { childEnv } from "./child-env.mjs";
+import { startMonitor } from "./start-monitor.mjs";
 
-const PORT = 8620 + Math.floor(Math.random() * 60);
-const URL_BASE = `http://127.0.0.1:${PORT}`;
-const stateDir = mkdtempSync(join(tmpdir(), "edge-monitor-e2e-direct-"));
-let child;
-let output = "";
+let monitor;
+let URL_BASE;
 
 before(async () => {
-  child = spawn("npm", ["start"], {
-    env: childEnv({ PORT: String(PORT), MONITOR_STATE_DIR: stateDir, MONITOR_SERVER: "direct" }),
-    stdio: ["ignore", "pipe", "pipe"],
-    detached: true,
-  });
-  child.stdout.on("data", (d) => (output += d));
-  child.stderr.on("data", (d) => (output += d));
-  const deadline = Date.now() + 150_000;
-  while (!output.includes("edge-monitor is running at")) {
-    if (Date.now() > deadline || child.exitCode !== null) throw new Error(`npm start did not come up:\n${output}`);
-    await new Promise((r) => setTimeout(r, 200));
-  }
+  monitor = await startMonitor("direct", { server: "direct", crons: true, timeoutMs: 150_000 });
+  URL_BASE = monitor.url;
 });
 
-after(() => {
-  if (child && child.exitCode === null) process.kill(-child.pid, "SIGINT");
-  rmSync(stateDir, { recursive: true, force: true });
-});
+after(() => monitor?.stop());
 
 /** One POST on `agent` (so on its kept-alive socket), resolving with the status and the socket used. */
 function post(agent, body) {
@@ -50,7 +30,7 @@ function post(agent, body) {
 }
 
 test("served directly: a POST on a connection idle for 6 s is answered, and records reach GET /v1/logs", async () => {
-  assert.match(output, /\[direct\] serving the worker at/);
+  assert.match(monitor.output(), /\[direct\] serving the worker at/);
   const agent = new Agent({ keepAlive: true, maxSockets: 1 });
   const now = Date.now();
   const first = await post(agent, { id: "d-1", timestamp: now - 1000, service: "direct", method: "GET", path: "/a", status: 200, latency_ms: 5 });
@@ -73,7 +53,7 @@ test("served directly: a POST on a connection idle for 6 s is answered, and reco
 
 test("served directly: the crons run (aggregation and retention at start)", async () => {
   const deadline = Date.now() + 30_000;
-  while (!(output.includes('"job":"aggregate"') && output.includes('"job":"prune"')) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 250));
-  assert.match(output, /"event":"job_done"[^\n]*"job":"aggregate"/);
-  assert.match(output, /"event":"job_done"[^\n]*"job":"prune"/);
+  while (!(monitor.output().includes('"job":"aggregate"') && monitor.output().includes('"job":"prune"')) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 250));
+  assert.match(monitor.output(), /"event":"job_done"[^\n]*"job":"aggregate"/);
+  assert.match(monitor.output(), /"event":"job_done"[^\n]*"job":"prune"/);
 });

@@ -9,26 +9,19 @@
 // attack checks that the hostile script did run, so a page that merely failed cannot pass.
 // Skipped, saying why, only when /usr/bin/chromium is absent (.ci/run installs it).
 import assert from "node:assert/strict";
-import { spawn } from "node:child_process";
-import { existsSync, mkdtempSync, rmSync } from "node:fs";
+import { existsSync } from "node:fs";
 import http from "node:http";
-import { tmpdir } from "node:os";
-import { dirname, join } from "node:path";
-import { fileURLToPath } from "node:url";
 import { after, before, describe, test } from "node:test";
-import { freePort, snapshotProject } from "../../bench/lib/server.mjs";
-import { childEnv } from "./child-env.mjs";
+import { startMonitor } from "./start-monitor.mjs";
+import { until as waitUntil } from "./until.mjs";
 
 const CHROMIUM = "/usr/bin/chromium";
-const ROOT = join(dirname(fileURLToPath(import.meta.url)), "..", "..");
 const PROJECT = ["src", "migrations", "scripts", "dashboard", "package.json", "tsconfig.json", "wrangler.toml", ".dev.vars.example"];
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 const skip = existsSync(CHROMIUM) ? false : `${CHROMIUM} is absent: install Debian's chromium (apt-get install chromium; .ci/run does) to run the isolation browser test`;
 if (skip) console.log(`# SKIPPED proxy isolation browser test: ${skip}`);
 
-let root;
-let child;
-let output = "";
+let monitor;
 let base = "";
 let keys = {};
 let hostile;
@@ -111,15 +104,8 @@ function startHostile() {
   return new Promise((resolve) => server.listen(0, "127.0.0.1", () => resolve(server)));
 }
 
-async function until(what, fn, timeoutMs = 15_000) {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await fn();
-    if (value) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await sleep(200);
-  }
-}
+/** Waits as `until` does, polling every 200 ms for 15 s unless told. */
+const until = (what, fn, timeoutMs = 15_000) => waitUntil(what, fn, timeoutMs, 200);
 
 /** The first report of `kind` from the hostile origin's scripts. */
 const report = (kind, timeoutMs) => until(`a ${kind} report from the proxied page`, () => collected.find((c) => c.kind === kind)?.params, timeoutMs);
@@ -135,24 +121,10 @@ async function signInAsAdmin(page) {
 describe("proxied content is isolated from the dashboard (headless Chromium)", { skip }, () => {
   before(
     async () => {
-      root = mkdtempSync(join(tmpdir(), "edge-monitor-e2e-isolation-"));
       hostile = await startHostile();
-      const appDir = join(root, "app");
-      await snapshotProject(ROOT, appDir, PROJECT);
-      const port = await freePort();
-      const inspectorPort = await freePort();
-      base = `http://127.0.0.1:${port}`;
-      child = spawn("npm", ["start", "--", "--inspector-port", String(inspectorPort)], {
-        cwd: appDir,
-        env: childEnv({ PORT: String(port), MONITOR_STATE_DIR: join(root, "state"), MONITOR_CRONS: "off" }),
-        stdio: ["ignore", "pipe", "pipe"],
-        detached: true,
-      });
-      child.stdout.on("data", (d) => (output += d));
-      child.stderr.on("data", (d) => (output += d));
-      await until("npm start", () => output.includes("edge-monitor is running at") || child.exitCode !== null, 120_000);
-      assert.equal(child.exitCode, null, `npm start exited:\n${output}`);
-      keys = { read: /read key: +(\S+)/.exec(output)?.[1], admin: /admin key: +(\S+)/.exec(output)?.[1] };
+      monitor = await startMonitor("isolation", { snapshot: PROJECT });
+      base = monitor.url;
+      keys = { read: monitor.readKey, admin: monitor.adminKey };
       const put = await fetch(`${base}/v1/services/hostile`, {
         method: "PUT",
         headers: { Authorization: `Bearer ${keys.admin}`, "Content-Type": "application/json" },
@@ -168,20 +140,7 @@ describe("proxied content is isolated from the dashboard (headless Chromium)", {
   after(async () => {
     await browser?.close();
     hostile?.close();
-    if (child && child.exitCode === null) {
-      const alive = () => {
-        try {
-          process.kill(-child.pid, 0);
-          return true;
-        } catch {
-          return false;
-        }
-      };
-      process.kill(-child.pid, "SIGTERM");
-      for (let i = 0; i < 50 && alive(); i++) await sleep(100);
-      if (alive()) process.kill(-child.pid, "SIGKILL");
-    }
-    if (root) rmSync(root, { recursive: true, force: true });
+    await monitor?.stop();
   });
 
   test("the dashboard runs under its own CSP: sign-in and a chart without a violation, not frameable", { timeout: 60_000 }, async () => {

@@ -3,135 +3,23 @@
 // otlphttp exporter and of several SDKs by default) export spans from Node, gzip-compressed, to
 // POST /v1/otlp/v1/traces; the server spans show up in GET /v1/logs, the others do not, and a
 // refused span comes back as OTLP's partial success in a protobuf answer. Only 127.0.0.1; bounded
-// in time. test/e2e/otlp.test.mjs is the same with the JSON exporter.
+// in time. The shared tests are in test/e2e/otlp-suite.mjs, run by otlp.test.mjs with the JSON exporter.
 import assert from "node:assert/strict";
-import { after, before, test } from "node:test";
-import { diag, DiagLogLevel, SpanKind, SpanStatusCode } from "@opentelemetry/api";
+import { test } from "node:test";
 import { OTLPTraceExporter } from "@opentelemetry/exporter-trace-otlp-proto";
-import { resourceFromAttributes } from "@opentelemetry/resources";
-import { BasicTracerProvider, BatchSpanProcessor } from "@opentelemetry/sdk-trace-base";
-import {
-  ATTR_HTTP_REQUEST_METHOD,
-  ATTR_HTTP_RESPONSE_STATUS_CODE,
-  ATTR_HTTP_ROUTE,
-  ATTR_SERVICE_NAME,
-  ATTR_URL_PATH,
-  ATTR_URL_QUERY,
-} from "@opentelemetry/semantic-conventions";
-import { startMonitor } from "./start-monitor.mjs";
+import { otlpSuite } from "./otlp-suite.mjs";
 
-/** `ExportResultCode.SUCCESS` of @opentelemetry/core (a dependency of the exporter, not imported here). */
-const EXPORT_SUCCESS = 0;
-let monitor;
-let URL_BASE;
-
-before(async () => {
-  monitor = await startMonitor("otlp-proto");
-  URL_BASE = monitor.url;
-});
-
-after(() => monitor?.stop());
-
-/** A tracer provider exporting through the real OTLP/HTTP protobuf exporter (gzip); `results` collects each export's outcome. */
-function tracing(service, ingestKey) {
-  const exporter = new OTLPTraceExporter({ url: `${URL_BASE}/v1/otlp/v1/traces`, headers: { Authorization: `Bearer ${ingestKey}` }, compression: "gzip" });
-  const results = [];
-  const recording = {
-    export: (spans, done) => exporter.export(spans, (result) => {
-      results.push(result);
-      done(result);
-    }),
-    shutdown: () => exporter.shutdown(),
-    forceFlush: () => exporter.forceFlush(),
-  };
-  const provider = new BasicTracerProvider({
-    resource: resourceFromAttributes({ [ATTR_SERVICE_NAME]: service }),
-    spanProcessors: [new BatchSpanProcessor(recording, { scheduledDelayMillis: 60_000 })],
-  });
-  return { provider, tracer: provider.getTracer("e2e-otlp", "1.0.0"), results };
-}
-
-/** Polls GET /v1/logs for `service` until `n` logs are there (or 20 s). */
-async function logsOf(service, readKey, n) {
-  const deadline = Date.now() + 20_000;
-  let logs = [];
-  while (Date.now() < deadline) {
-    const page = await fetch(`${URL_BASE}/v1/logs?service=${service}`, { headers: { Authorization: `Bearer ${readKey}` } });
-    assert.equal(page.status, 200);
-    logs = (await page.json()).logs;
-    if (logs.length >= n) break;
-    await new Promise((r) => setTimeout(r, 250));
-  }
-  return logs;
-}
-
-test("spans exported by @opentelemetry/exporter-trace-otlp-proto become logs: server spans only", async () => {
-  const ingestKey = monitor.ingestKey;
-  const readKey = monitor.readKey;
-  const { provider, tracer, results } = tracing("e2e-otel-proto", ingestKey);
-  const started = Date.now() - 500;
-  const server = (method, route, path, status, durationMs, query) => {
-    const span = tracer.startSpan(`${method} ${route}`, {
-      kind: SpanKind.SERVER,
-      startTime: started,
-      attributes: { [ATTR_HTTP_REQUEST_METHOD]: method, [ATTR_HTTP_ROUTE]: route, [ATTR_URL_PATH]: path, ...(query ? { [ATTR_URL_QUERY]: query } : {}) },
-    });
-    span.setAttribute(ATTR_HTTP_RESPONSE_STATUS_CODE, status);
-    if (status >= 500) span.setStatus({ code: SpanStatusCode.ERROR, message: "upstream timed out" });
-    span.end(started + durationMs);
-  };
-  server("GET", "/orders/:id", "/orders/42", 200, 35);
-  server("POST", "/orders", "/orders", 201, 120, "token=s3cr3t");
-  server("GET", "/orders/:id", "/orders/43", 503, 2500);
-  // An internal and a client span: exported, not requests of this service.
-  tracer.startSpan("render", { kind: SpanKind.INTERNAL, startTime: started }).end(started + 3);
-  tracer.startSpan("GET", { kind: SpanKind.CLIENT, startTime: started, attributes: { [ATTR_HTTP_REQUEST_METHOD]: "GET", [ATTR_URL_PATH]: "/upstream" } }).end(started + 5);
-  await provider.forceFlush();
-  await provider.shutdown();
-  assert.deepEqual(results.map((r) => r.code), [EXPORT_SUCCESS], JSON.stringify(results));
-
-  const logs = await logsOf("e2e-otel-proto", readKey, 3);
-  const seen = logs.map((l) => `${l.method} ${l.route} ${l.path} ${l.status} ${l.latency_ms} ${l.source}`).sort();
-  assert.deepEqual(seen, [
-    "GET /orders/:id /orders/42 200 35 otlp",
-    "GET /orders/:id /orders/43 503 2500 otlp",
-    "POST /orders /orders?token=[redacted] 201 120 otlp",
-  ]);
-  for (const log of logs) {
-    assert.equal(log.timestamp, started);
-    assert.match(log.attributes.trace_id, /^[0-9a-f]{32}$/);
-  }
-  assert.equal(logs.find((l) => l.status === 503).error, "upstream timed out");
-});
-
-test("a refused span comes back to the protobuf exporter as OTLP's partial success, the others are stored", async () => {
-  const ingestKey = monitor.ingestKey;
-  const readKey = monitor.readKey;
-  const warnings = [];
-  diag.setLogger({ warn: (...args) => warnings.push(args.join(" ")), error: () => {}, info: () => {}, debug: () => {}, verbose: () => {} }, DiagLogLevel.WARN);
-  try {
-    const { provider, tracer, results } = tracing("e2e-otel-proto-partial", ingestKey);
-    const ok = tracer.startSpan("GET /ok", { kind: SpanKind.SERVER, attributes: { [ATTR_HTTP_REQUEST_METHOD]: "GET", [ATTR_URL_PATH]: "/ok", [ATTR_HTTP_RESPONSE_STATUS_CODE]: 200 } });
-    ok.end();
-    // A server span without a status code, and a status no HTTP server answers.
-    tracer.startSpan("GET /pending", { kind: SpanKind.SERVER, attributes: { [ATTR_HTTP_REQUEST_METHOD]: "GET", [ATTR_URL_PATH]: "/pending" } }).end();
-    tracer.startSpan("GET /odd", { kind: SpanKind.SERVER, attributes: { [ATTR_HTTP_REQUEST_METHOD]: "GET", [ATTR_URL_PATH]: "/odd", [ATTR_HTTP_RESPONSE_STATUS_CODE]: 999 } }).end();
-    await provider.forceFlush();
-    await provider.shutdown();
-    assert.deepEqual(results.map((r) => r.code), [EXPORT_SUCCESS]);
-    const partial = warnings.find((w) => w.includes("Partial Success"));
-    assert.ok(partial, `the exporter reported a partial success: ${JSON.stringify(warnings)}`);
-    assert.match(partial, /"rejectedSpans":2/);
-    assert.match(partial, /http\.response\.status_code: missing/);
-    const logs = await logsOf("e2e-otel-proto-partial", readKey, 1);
-    assert.deepEqual(logs.map((l) => l.path), ["/ok"]);
-  } finally {
-    diag.disable();
-  }
+const monitor = otlpSuite({
+  name: "otlp-proto",
+  exporterPackage: "@opentelemetry/exporter-trace-otlp-proto",
+  exporterNoun: "protobuf exporter",
+  OTLPTraceExporter,
+  exporterOptions: { compression: "gzip" },
+  service: "e2e-otel-proto",
 });
 
 test("a body that is not protobuf is refused with 400 in the JSON error envelope", async () => {
-  const ingestKey = monitor.ingestKey;
+  const { url: URL_BASE, ingestKey } = monitor();
   const res = await fetch(`${URL_BASE}/v1/otlp/v1/traces`, {
     method: "POST",
     headers: { Authorization: `Bearer ${ingestKey}`, "Content-Type": "application/x-protobuf" },

@@ -3,22 +3,17 @@
 // PORT, MONITOR_STATE_DIR; node_modules linked) so that edits made during the run cannot make
 // wrangler reload the worker mid-transfer. Node's test runner; only 127.0.0.1; bounded in time.
 import assert from "node:assert/strict";
-import { spawn } from "node:child_process";
 import { createHash } from "node:crypto";
-import { mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync } from "node:fs";
+import { readdirSync, readFileSync, readlinkSync } from "node:fs";
 import http from "node:http";
-import { tmpdir } from "node:os";
-import { dirname, join } from "node:path";
 import { Readable } from "node:stream";
-import { fileURLToPath } from "node:url";
 import { after, before, test } from "node:test";
-import { freePort, snapshotProject } from "../../bench/lib/server.mjs";
+import { freePort } from "../../bench/lib/server.mjs";
 import { generatedBody, generatedDigest, startOrigin } from "./origin.mjs";
-import { childEnv } from "./child-env.mjs";
+import { startMonitor } from "./start-monitor.mjs";
 
 
 
-const ROOT = join(dirname(fileURLToPath(import.meta.url)), "..", "..");
 const PROJECT = ["src", "migrations", "scripts", "package.json", "tsconfig.json", "wrangler.toml", ".dev.vars.example"];
 const MB = 1024 * 1024;
 const UPLOAD_BYTES = 20 * MB;
@@ -28,9 +23,7 @@ const RSS_GROWTH_LIMIT_KB = 50 * 1024;
 const SHOP_HOST = "shop.e2e.test";
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 
-const root = mkdtempSync(join(tmpdir(), "edge-monitor-e2e-proxy-"));
-let child;
-let output = "";
+let monitor;
 let origin;
 let base = "";
 let keys = {};
@@ -42,28 +35,9 @@ const expected = [];
 before(async () => {
   origin = await startOrigin();
   origin.server.on("request", (req) => (lastRequest = { path: req.url ?? "", remotePort: req.socket.remotePort ?? 0 }));
-  const appDir = join(root, "app");
-  await snapshotProject(ROOT, appDir, PROJECT);
-  const port = await freePort();
-  const inspectorPort = await freePort();
-  base = `http://127.0.0.1:${port}`;
-  child = spawn("npm", ["start", "--", "--inspector-port", String(inspectorPort)], {
-    cwd: appDir,
-    env: childEnv({ PORT: String(port), MONITOR_STATE_DIR: join(root, "state") }),
-    stdio: ["ignore", "pipe", "pipe"],
-    detached: true,
-  });
-  child.stdout.on("data", (d) => (output += d));
-  child.stderr.on("data", (d) => (output += d));
-  const deadline = Date.now() + 60_000;
-  while (!output.includes("edge-monitor is running at")) {
-    if (Date.now() > deadline || child.exitCode !== null) throw new Error(`npm start did not come up:\n${output}`);
-    await sleep(200);
-  }
-  keys = {
-    read: /read key: +(\S+)/.exec(output)?.[1],
-    admin: /admin key: +(\S+)/.exec(output)?.[1],
-  };
+  monitor = await startMonitor("proxy", { snapshot: PROJECT, crons: true });
+  base = monitor.url;
+  keys = { read: monitor.readKey, admin: monitor.adminKey };
   const closedPort = await freePort(); // free: nothing listens there
   await putService("shop", { origin: origin.url, hostnames: [SHOP_HOST] });
   await putService("down", { origin: `http://127.0.0.1:${closedPort}` });
@@ -71,21 +45,8 @@ before(async () => {
 });
 
 after(async () => {
-  if (child && child.exitCode === null) {
-    const alive = () => {
-      try {
-        process.kill(-child.pid, 0);
-        return true;
-      } catch {
-        return false;
-      }
-    };
-    process.kill(-child.pid, "SIGTERM");
-    for (let i = 0; i < 50 && alive(); i++) await sleep(100);
-    if (alive()) process.kill(-child.pid, "SIGKILL");
-  }
+  await monitor?.stop();
   await origin?.close();
-  rmSync(root, { recursive: true, force: true });
 });
 
 async function putService(name, settings) {
@@ -318,7 +279,7 @@ test("a 100 MB download streams through with the right bytes while the worker's 
   // The process that runs the monitor's code is the workerd that connects to the origin: find it
   // while an event stream holds its connection open. (wrangler dev puts a second workerd in front,
   // its own proxy worker; see the diagnostics.)
-  const workerds = workerdDescendants(child.pid);
+  const workerds = workerdDescendants(monitor.child.pid);
   assert.ok(workerds.length > 0, "no workerd process below npm start");
   const holding = send(`${base}/proxy/shop/sse?gap_ms=800`);
   let monitorPid = null;

@@ -1,44 +1,80 @@
 /**
- * `npm start` for an end-to-end test: a free port on 127.0.0.1 (and its own inspector port:
- * wrangler's default 9229 may be taken by another dev server), a fresh temp state folder, no
- * crons; waits until the keys are printed. `stop()` ends the process group and removes the state.
+ * The one way the end-to-end tests start the monitor: `npm start` on a free port on 127.0.0.1
+ * (and its own inspector port: wrangler's default 9229 may be taken by another dev server), a
+ * fresh temp state folder, no crons unless asked; waits until the keys are printed. `stop()` ends
+ * the whole process group (npm -> start.mjs -> serve-direct or wrangler -> workerd), waits until
+ * it is gone, and removes the temp folder. `startNpm` is the spawn-and-wait part, also used by the
+ * demo's test.
  */
 import { spawn } from "node:child_process";
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdirSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
-import { freePort } from "../../bench/lib/server.mjs";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { freePort, snapshotProject } from "../../bench/lib/server.mjs";
+import { stopGroup } from "../../sim/processes.mjs";
 import { childEnv } from "./child-env.mjs";
 
-/** Starts the monitor; answers its base URL, its ingest and read keys, its output so far and `stop()`. */
-export async function startMonitor(name, timeoutMs = 90_000) {
-  const stateDir = mkdtempSync(join(tmpdir(), `edge-monitor-e2e-${name}-`));
-  const port = await freePort();
-  const child = spawn("npm", ["start", "--", "--inspector-port", String(await freePort())], {
-    env: childEnv({ PORT: String(port), MONITOR_STATE_DIR: stateDir, MONITOR_CRONS: "off" }),
-    stdio: ["ignore", "pipe", "pipe"],
-    detached: true,
-  });
+const ROOT = join(dirname(fileURLToPath(import.meta.url)), "..", "..");
+
+/**
+ * Runs `npm <args>` in its own process group with `env` added to ours (see childEnv) and waits
+ * until `ready(output)` holds; throws with the output when it exits or `timeoutMs` passes
+ * first. Answers the child, its output so far and `stop()` (SIGINT to the group, SIGKILL after 5 s).
+ */
+export async function startNpm(args, { env = {}, cwd = ROOT, ready, timeoutMs = 120_000 }) {
+  const child = spawn("npm", args, { cwd, env: childEnv(env), stdio: ["ignore", "pipe", "pipe"], detached: true });
   let output = "";
   child.stdout.on("data", (d) => (output += d));
   child.stderr.on("data", (d) => (output += d));
-  const stop = () => {
-    if (child.exitCode === null) process.kill(-child.pid, "SIGINT");
-    rmSync(stateDir, { recursive: true, force: true });
-  };
+  const stop = () => stopGroup(child.pid, "SIGINT", 5_000);
   const deadline = Date.now() + timeoutMs;
-  while (!/read key: +\S+/.test(output)) {
+  while (!ready(output)) {
     if (Date.now() > deadline || child.exitCode !== null) {
-      stop();
-      throw new Error(`npm start did not come up:\n${output}`);
+      await stop();
+      throw new Error(`npm ${args.join(" ")} did not come up:\n${output}`);
     }
     await new Promise((r) => setTimeout(r, 200));
   }
-  return {
-    url: `http://127.0.0.1:${port}`,
-    ingestKey: /ingest key: +(\S+)/.exec(output)?.[1],
-    readKey: /read key: +(\S+)/.exec(output)?.[1],
-    output: () => output,
-    stop,
-  };
+  return { child, output: () => output, stop };
+}
+
+/**
+ * Starts the monitor for the test `name`. Options: `crons` (default false: MONITOR_CRONS=off),
+ * `server` ("direct" or "wrangler": MONITOR_SERVER; default npm start's own), `vars` (`--var
+ * NAME:VALUE` flags), `snapshot` (project entries to copy into the temp folder and run from, so
+ * that edits made during the run cannot reload the worker), `timeoutMs`. Answers its base URL,
+ * its ingest, read and admin keys, its state folder, its output so far, the npm process (`child`)
+ * and `stop()`.
+ */
+export async function startMonitor(name, { crons = false, server, vars = {}, snapshot, timeoutMs } = {}) {
+  const root = mkdtempSync(join(tmpdir(), `edge-monitor-e2e-${name}-`));
+  const stateDir = join(root, "state");
+  mkdirSync(stateDir);
+  const removeRoot = () => rmSync(root, { recursive: true, force: true });
+  try {
+    const cwd = snapshot ? join(root, "app") : ROOT;
+    if (snapshot) await snapshotProject(ROOT, cwd, snapshot);
+    const port = await freePort();
+    const varFlags = Object.entries(vars).flatMap(([k, v]) => ["--var", `${k}:${v}`]);
+    const env = { PORT: String(port), MONITOR_STATE_DIR: stateDir, ...(crons ? {} : { MONITOR_CRONS: "off" }), ...(server ? { MONITOR_SERVER: server } : {}) };
+    const started = await startNpm(["start", "--", "--inspector-port", String(await freePort()), ...varFlags], { env, cwd, ready: (text) => /read key: +\S+/.test(text), timeoutMs });
+    const output = started.output();
+    return {
+      url: `http://127.0.0.1:${port}`,
+      ingestKey: /ingest key: +(\S+)/.exec(output)?.[1],
+      readKey: /read key: +(\S+)/.exec(output)?.[1],
+      adminKey: /admin key: +(\S+)/.exec(output)?.[1],
+      stateDir,
+      child: started.child,
+      output: started.output,
+      stop: async () => {
+        await started.stop();
+        removeRoot();
+      },
+    };
+  } catch (err) {
+    removeRoot();
+    throw err;
+  }
 }

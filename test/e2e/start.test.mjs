@@ -1,40 +1,24 @@
 // End-to-end: `npm start` as a new user runs it (fresh local state), then a log sent with curl's
 // equivalent shows up in GET /v1/logs. Node's test runner; only 127.0.0.1; bounded in time.
 import assert from "node:assert/strict";
-import { spawn, spawnSync } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { spawnSync } from "node:child_process";
+import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, test } from "node:test";
-import { childEnv } from "./child-env.mjs";
+import { startMonitor } from "./start-monitor.mjs";
 
-
-
-const PORT = 8700 + Math.floor(Math.random() * 80);
-const URL_BASE = `http://127.0.0.1:${PORT}`;
-const stateDir = mkdtempSync(join(tmpdir(), "edge-monitor-e2e-"));
-let child;
+let monitor;
+let URL_BASE;
+let stateDir;
 let output = "";
 
 before(async () => {
-  child = spawn("npm", ["start"], {
-    env: childEnv({ PORT: String(PORT), MONITOR_STATE_DIR: stateDir }),
-    stdio: ["ignore", "pipe", "pipe"],
-    detached: true,
-  });
-  child.stdout.on("data", (d) => (output += d));
-  child.stderr.on("data", (d) => (output += d));
-  const deadline = Date.now() + 90_000;
-  while (!output.includes("edge-monitor is running at")) {
-    if (Date.now() > deadline || child.exitCode !== null) throw new Error(`npm start did not come up:\n${output}`);
-    await new Promise((r) => setTimeout(r, 200));
-  }
+  monitor = await startMonitor("start", { crons: true });
+  ({ url: URL_BASE, stateDir } = monitor);
+  output = monitor.output();
 });
 
-after(() => {
-  if (child && child.exitCode === null) process.kill(-child.pid, "SIGINT");
-  rmSync(stateDir, { recursive: true, force: true });
-});
+after(() => monitor?.stop());
 
 test("npm start prints the URL and the development keys", () => {
   assert.match(output, new RegExp(`running at ${URL_BASE.replace(/\./g, "\\.")}`));
