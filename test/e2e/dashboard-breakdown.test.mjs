@@ -80,7 +80,7 @@ describe("dashboard: who and where", { skip }, () => {
 
   after(async () => {
     await browser?.close();
-    monitor?.stop();
+    await monitor?.stop();
   });
 
   test("the incident names the consumer and the endpoint page shows both breakdowns", { timeout: 180_000 }, async () => {

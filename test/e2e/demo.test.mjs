@@ -28,11 +28,11 @@ before(async () => {
   demo = await startNpm(["run", "demo"], {
     env: { PORT: String(PORT), DEMO_ORIGIN_PORT: String(ORIGIN_PORT), MONITOR_STATE_DIR: stateDir, DEMO_LIVE: "short" },
     ready: (text) => /dashboard: +http/.test(text) && /processes: /.test(text),
-    timeoutMs: 100_000,
+    timeoutMs: 240_000,
   });
   const { child } = demo;
   exited = child.exitCode !== null ? Promise.resolve({ code: child.exitCode, signal: child.signalCode }) : new Promise((resolve) => child.on("exit", (code, signal) => resolve({ code, signal })));
-}, { timeout: 110_000 });
+}, { timeout: 250_000 });
 
 after(() => {
   // Whatever a failed test left behind: every group the demo reported, then its own.
