@@ -238,9 +238,15 @@ export function detect(s: Snapshot, state: DetectorState, given: DetectionConfig
   const warm = state.traffic.ewma.n >= TRAFFIC_PARAMS.warmup;
   // The requests expected in the minute starting at `t` (judging drops, or surges), and in the `m` minutes up to this one.
   const expectedAt = (t: number, direction: "up" | "down" = "down"): number => reseason(state.traffic.ewma.mean, judgedOffset(trafficOffsets, t, direction));
+  const over = new Map<number, number>();
   const expectedOver = (m: number): number => {
-    let sum = 0;
-    for (let i = 0; i < m; i++) sum += expectedAt(s.minute_start - i * 60_000);
+    if (!trafficOffsets) return m * expectedAt(s.minute_start);
+    let sum = over.get(m);
+    if (sum === undefined) {
+      sum = 0;
+      for (let i = 0; i < m; i++) sum += expectedAt(s.minute_start - i * 60_000);
+      over.set(m, sum);
+    }
     return sum;
   };
   const surge = surgeStep(state.surge ?? emptySurge(), { minute_start: s.minute_start, minute: s.minute, w5: s.w5, expected: warm ? expectedAt(s.minute_start, "up") : null });

@@ -99,9 +99,21 @@ function median(sorted: readonly number[]): number {
   return n % 2 === 1 ? (sorted[mid] ?? 0) : ((sorted[mid - 1] ?? 0) + (sorted[mid] ?? 0)) / 2;
 }
 
+/** Offsets per profile object (a profile changes by being replaced, at most once an hour). */
+const cache = new WeakMap<SeasonProfile, Partial<Record<SeasonMetric, number[] | null>>>();
+
 /** Each slot's offset from the day's mean level (log scale), or null while a slot has no level. */
 export function slotOffsets(profile: SeasonProfile | null, metric: SeasonMetric): number[] | null {
-  const slots = profile?.[metric];
+  if (!profile) return null;
+  const cached = cache.get(profile) ?? {};
+  if (!(metric in cached)) {
+    cached[metric] = computeOffsets(profile[metric]);
+    cache.set(profile, cached);
+  }
+  return cached[metric] ?? null;
+}
+
+function computeOffsets(slots: number[][] | undefined): number[] | null {
   if (!slots || slots.length !== SEASON_SLOTS || slots.some((d) => d.length === 0)) return null;
   const levels = slots.map((d) => median([...d].sort((a, b) => a - b)));
   const mean = levels.reduce((a, b) => a + b, 0) / SEASON_SLOTS;
@@ -127,17 +139,17 @@ export function offsetAt(offsets: readonly number[] | null, t: number): number {
 }
 
 /**
- * The offset a detector judges by at `t`, generous in the direction it watches: the higher
- * (`up`: latency, surges) or lower (`down`: drops) of the interpolated offset and the offset of
- * the hour `t` lies in. The interpolation rounds off a steep daily ramp (a business day ending
- * at 18:00 is still busy at 17:55 while the line already leans towards the night), and a
- * detector should not fire on that rounding.
+ * The offset a detector judges by at `t`, generous in the direction it watches: the highest
+ * (`up`: latency, surges) or lowest (`down`: drops) of the offsets of the hours within half an
+ * hour of `t`. An hour's level is its average, so it rounds off a steep daily ramp (a business
+ * day ending at 18:00 is still busy at 18:10 while its hour's level is half-way to the night),
+ * and a detector should not fire on that rounding.
  */
 export function judgedOffset(offsets: readonly number[] | null, t: number, direction: "up" | "down"): number {
   if (!offsets) return 0;
-  const smooth = offsetAt(offsets, t);
-  const own = offsets[Math.floor((((t / HOUR_MS) % SEASON_SLOTS) + SEASON_SLOTS) % SEASON_SLOTS)] ?? smooth;
-  return direction === "up" ? Math.max(smooth, own) : Math.min(smooth, own);
+  const slot = (x: number): number => offsets[Math.floor((((x / HOUR_MS) % SEASON_SLOTS) + SEASON_SLOTS) % SEASON_SLOTS)] ?? 0;
+  const band = [slot(t - HOUR_MS / 2), slot(t), slot(t + HOUR_MS / 2)];
+  return direction === "up" ? Math.max(...band) : Math.min(...band);
 }
 
 /** `value` with the offset removed (log1p scale, as the detectors learn it). */
