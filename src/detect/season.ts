@@ -100,10 +100,20 @@ function median(sorted: readonly number[]): number {
 }
 
 /** Offsets per profile object (a profile changes by being replaced, at most once an hour). */
-const cache = new WeakMap<SeasonProfile, Partial<Record<SeasonMetric, number[] | null>>>();
+/** Each slot's offset from the day's mean level and how much it varies from day to day (log scale). */
+export interface SlotOffsets {
+  mid: number[];
+  /** The MAD of the slot's days (0 while it has one), at most MAX_SPREAD. */
+  spread: number[];
+}
 
-/** Each slot's offset from the day's mean level (log scale), or null while a slot has no level. */
-export function slotOffsets(profile: SeasonProfile | null, metric: SeasonMetric): number[] | null {
+/** The day-to-day spread a judgement allows for at most (log scale: 1.65x). */
+const MAX_SPREAD = 0.5;
+
+const cache = new WeakMap<SeasonProfile, Partial<Record<SeasonMetric, SlotOffsets | null>>>();
+
+/** The slots' offsets, or null while a slot has no level. Computed once per profile object. */
+export function slotOffsets(profile: SeasonProfile | null, metric: SeasonMetric): SlotOffsets | null {
   if (!profile) return null;
   const cached = cache.get(profile) ?? {};
   if (!(metric in cached)) {
@@ -113,41 +123,56 @@ export function slotOffsets(profile: SeasonProfile | null, metric: SeasonMetric)
   return cached[metric] ?? null;
 }
 
-function computeOffsets(slots: number[][] | undefined): number[] | null {
+function computeOffsets(slots: number[][] | undefined): SlotOffsets | null {
   if (!slots || slots.length !== SEASON_SLOTS || slots.some((d) => d.length === 0)) return null;
   const levels = slots.map((d) => median([...d].sort((a, b) => a - b)));
   const mean = levels.reduce((a, b) => a + b, 0) / SEASON_SLOTS;
-  return slots.map((days, i) => {
-    const offset = (levels[i] ?? mean) - mean;
-    if (days.length === 1) return offset / 2;
+  const mid: number[] = [];
+  const spread: number[] = [];
+  slots.forEach((days, i) => {
     const level = levels[i] ?? mean;
+    const offset = level - mean;
+    if (days.length === 1) {
+      mid.push(offset / 2);
+      spread.push(0);
+      return;
+    }
     const mad = 1.4826 * median(days.map((v) => Math.abs(v - level)).sort((a, b) => a - b));
     // Standard error of a median, about 1.25 sd / sqrt(n).
     const se = (1.25 * mad) / Math.sqrt(days.length);
-    return offset === 0 ? 0 : (offset * offset * offset) / (offset * offset + se * se);
+    mid.push(offset === 0 ? 0 : (offset * offset * offset) / (offset * offset + se * se));
+    spread.push(Math.min(MAX_SPREAD, mad));
   });
+  return { mid, spread };
 }
 
+const slotIndex = (t: number): number => Math.floor((((t / HOUR_MS) % SEASON_SLOTS) + SEASON_SLOTS) % SEASON_SLOTS);
+
 /** The offset (log scale) at event time `t`, interpolated between slot centres; 0 without a profile. */
-export function offsetAt(offsets: readonly number[] | null, t: number): number {
+export function offsetAt(offsets: SlotOffsets | null, t: number): number {
   if (!offsets) return 0;
   const position = (((t / HOUR_MS) % SEASON_SLOTS) + SEASON_SLOTS) % SEASON_SLOTS - 0.5;
   const lower = Math.floor(position);
   const frac = position - lower;
-  const at = (i: number): number => offsets[((i % SEASON_SLOTS) + SEASON_SLOTS) % SEASON_SLOTS] ?? 0;
+  const at = (i: number): number => offsets.mid[((i % SEASON_SLOTS) + SEASON_SLOTS) % SEASON_SLOTS] ?? 0;
   return at(lower) * (1 - frac) + at(lower + 1) * frac;
 }
 
 /**
  * The offset a detector judges by at `t`, generous in the direction it watches: the highest
- * (`up`: latency, surges) or lowest (`down`: drops) of the offsets of the hours within half an
- * hour of `t`. An hour's level is its average, so it rounds off a steep daily ramp (a business
- * day ending at 18:00 is still busy at 18:10 while its hour's level is half-way to the night),
- * and a detector should not fire on that rounding.
+ * (`up`: latency, surges) or lowest (`down`: drops) of the hours within half an hour of `t`,
+ * each widened by its day-to-day spread. An hour's level is its average, so it rounds off a
+ * steep daily ramp (a business day ending at 18:00 is still busy at 18:10 while its hour's
+ * level is half-way to the night), and an hour that varies a lot from day to day (a handful of
+ * purchases an hour) gives no firm expectation; a detector should fire on neither.
  */
-export function judgedOffset(offsets: readonly number[] | null, t: number, direction: "up" | "down"): number {
+export function judgedOffset(offsets: SlotOffsets | null, t: number, direction: "up" | "down"): number {
   if (!offsets) return 0;
-  const slot = (x: number): number => offsets[Math.floor((((x / HOUR_MS) % SEASON_SLOTS) + SEASON_SLOTS) % SEASON_SLOTS)] ?? 0;
+  const sign = direction === "up" ? 1 : -1;
+  const slot = (x: number): number => {
+    const i = slotIndex(x);
+    return (offsets.mid[i] ?? 0) + sign * (offsets.spread[i] ?? 0);
+  };
   const band = [slot(t - HOUR_MS / 2), slot(t), slot(t + HOUR_MS / 2)];
   return direction === "up" ? Math.max(...band) : Math.min(...band);
 }

@@ -49,8 +49,8 @@ describe("daily profile", () => {
     const offsets = slotOffsets(three, "traffic");
     expect(offsets).not.toBeNull();
     const half = (Math.log1p(100) - Math.log1p(10)) / 2;
-    expect(offsets?.[12]).toBeCloseTo(half, 6);
-    expect(offsets?.[3]).toBeCloseTo(-half, 6);
+    expect(offsets?.mid[12]).toBeCloseTo(half, 6);
+    expect(offsets?.mid[3]).toBeCloseTo(-half, 6);
     // Interpolated between slot centres: 08:00 is halfway between 07:30 (night) and 08:30 (day).
     expect(offsetAt(offsets, T0 + 3 * 24 * HOUR + 8 * HOUR)).toBeCloseTo(0, 6);
     expect(offsetAt(offsets, T0 + 12.5 * HOUR)).toBeCloseTo(half, 6);
@@ -61,11 +61,11 @@ describe("daily profile", () => {
     const day = (t: number): number => (hourOf(t) >= 8 && hourOf(t) < 20 ? 100 : 10);
     const one = slotOffsets(feed(25, day).profile, "traffic");
     const half = (Math.log1p(100) - Math.log1p(10)) / 2;
-    expect(one?.[12]).toBeCloseTo(half / 2, 6);
+    expect(one?.mid[12]).toBeCloseTo(half / 2, 6);
     // Day 2 at noon: an outage hour (0 requests). Three days later noon is still a busy hour.
     const odd = (t: number): number => (t >= T0 + 36 * HOUR && t < T0 + 37 * HOUR ? 0 : day(t));
     const offsets = slotOffsets(feed(4 * 24 + 1, odd).profile, "traffic");
-    expect(offsets?.[12]).toBeGreaterThan(0.9 * half);
+    expect(offsets?.mid[12]).toBeGreaterThan(0.9 * half);
     const p: SeasonProfile = emptyProfile();
     expect(slotOffsets(p, "latency")).toBeNull();
   });
