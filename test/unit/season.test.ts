@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { SEASON_DAYS, SEASON_MIN_MINUTES, emptyProfile, offsetAt, seasonLearn, slotOffsets, type SeasonAccumulator, type SeasonProfile } from "../../src/detect/season";
+import { SEASON_DAYS, SEASON_MIN_MINUTES, emptyProfile, judgedOffset, offsetAt, seasonLearn, slotOffsets, type SeasonAccumulator, type SeasonProfile } from "../../src/detect/season";
 import type { Evaluation } from "../../src/detect/evaluate";
 import { HOUR, MINUTE, SimEndpoint, T0, openings } from "./endpoint-sim";
 
@@ -68,6 +68,24 @@ describe("daily profile", () => {
     expect(offsets?.mid[12]).toBeGreaterThan(0.9 * half);
     const p: SeasonProfile = emptyProfile();
     expect(slotOffsets(p, "latency")).toBeNull();
+  });
+
+  it("judges by the most generous hour within half an hour, widened by the hour's day-to-day spread", () => {
+    const day = (t: number): number => (hourOf(t) >= 8 && hourOf(t) < 20 ? 100 : 10);
+    // 03:00 alternates between 10 and 40 requests/min from one day to the next.
+    const noisy = (t: number): number => (hourOf(t) === 3 ? (Math.floor((t - T0) / (24 * HOUR)) % 2 ? 40 : 10) : day(t));
+    const offsets = slotOffsets(feed(4 * 24 + 1, noisy).profile, "traffic");
+    expect(offsets?.spread[12]).toBe(0);
+    expect(offsets?.spread[3]).toBe(0.5);
+    const at = (h: number): number => T0 + h * HOUR;
+    // Steady hours: the band's extreme; 07:50 is judged against 08:00's day for latency and surges.
+    expect(judgedOffset(offsets, at(7 + 50 / 60), "up")).toBeCloseTo(offsets?.mid[8] ?? NaN, 6);
+    expect(judgedOffset(offsets, at(20 + 10 / 60), "down")).toBeCloseTo(offsets?.mid[20] ?? NaN, 6);
+    // The noisy hour: a drop is judged against its low end, a surge against its high end.
+    expect(judgedOffset(offsets, at(3.5), "down")).toBeCloseTo(Math.min((offsets?.mid[3] ?? NaN) - 0.5, offsets?.mid[4] ?? NaN), 6);
+    expect(judgedOffset(offsets, at(3.5), "down")).toBeLessThan(offsetAt(offsets, at(3.5)) - 0.4);
+    expect(judgedOffset(offsets, at(3.5), "up")).toBeCloseTo((offsets?.mid[3] ?? NaN) + (offsets?.spread[3] ?? NaN), 6);
+    expect(judgedOffset(null, at(3), "up")).toBe(0);
   });
 });
 
