@@ -10,6 +10,7 @@ import { emptyMetricState, metricStep, type MetricParams, type MetricState } fro
 import { CLIENT_RATE_PARAMS, ERROR_RATE_PARAMS, emptyRateState, poissonCdf, rateStep, usualRate, type RateState } from "./rates";
 import { emptySurge, surgeSignal, surgeStep, troubleWithSurge, type SurgeState } from "./surge";
 import { emptyObjective, learnObjective, objectivePending, windowCountedAtObjective, withObjective, type ObjectiveState } from "./objective";
+import { deseason, judgedOffset, offsetAt, reseason, seasonLearn, slotOffsets, type SeasonAccumulator, type SeasonProfile } from "./season";
 import type { Figures, Signal, Snapshot, Totals } from "./types";
 
 export interface DetectorState {
@@ -29,6 +30,8 @@ export interface DetectorState {
   objective?: ObjectiveState;
   /** The current run of surge minutes (absent in older stored state). */
   surge?: SurgeState;
+  /** The minutes of the current hour, for the daily profile (absent in older stored state). */
+  season?: SeasonAccumulator;
 }
 
 export const emptyDetectorState = (): DetectorState => ({
@@ -119,19 +122,24 @@ export interface Detection {
   signals: Signal[];
   state: DetectorState;
   figures: Figures;
+  /** The daily profile after this minute (the same object unless an hour closed). */
+  profile: SeasonProfile | null;
 }
 
 /**
  * Runs every detector on one closed minute. Objectives `cfg` marks as learnt are judged at the
- * learnt level, and not at all while it is being learnt.
+ * learnt level, and not at all while it is being learnt. Traffic and latency are judged against
+ * their recent level moved by the daily `profile`'s offset for the minute (src/detect/season.ts).
  */
-export function detect(s: Snapshot, state: DetectorState, given: DetectionConfig): Detection {
+export function detect(s: Snapshot, state: DetectorState, given: DetectionConfig, profile: SeasonProfile | null = null): Detection {
   const signals: Signal[] = [];
   const pending = objectivePending(state.objective, given);
   const cfg = withObjective(given, state.objective);
   const guard = { min_requests: cfg.min_requests, min_events: cfg.min_events };
   const g = guardWindow(s, cfg.min_requests);
   const next: DetectorState = { ...state, minutes: state.minutes + 1, objective: learnObjective(state.objective ?? emptyObjective(), s.latency, given, s.minute_start) };
+  const trafficOffsets = slotOffsets(profile, "traffic");
+  const latencyOffset = judgedOffset(slotOffsets(profile, "latency"), s.minute_start, "up");
 
   // Latency: static p95 threshold, then p95/p50 against their baselines.
   if (s.latency) {
@@ -149,8 +157,9 @@ export function detect(s: Snapshot, state: DetectorState, given: DetectionConfig
           ["latency_p50", "latency_p50_baseline", lat.p50],
         ] as const)
       : []) {
-      const step = metricStep(state[key], value, LATENCY_PARAMS);
-      next[key] = step.state;
+      const learnt = metricStep(state[key], deseason(value, latencyOffset), LATENCY_PARAMS);
+      next[key] = learnt.state;
+      const step = { ...learnt, baseline: reseason(Math.log1p(learnt.baseline), latencyOffset) };
       // A drift is gated on the recent level (a short EWMA), not on one noisy window, so that a
       // creeping endpoint does not flicker in and out of the gate.
       const previous = state.recent?.[key];
@@ -224,9 +233,23 @@ export function detect(s: Snapshot, state: DetectorState, given: DetectionConfig
   }
 
   // Traffic: learnt per minute; a drop or a stop is judged on the shortest window expecting enough requests.
-  const trafficStep = metricStep(state.traffic, s.minute.count, TRAFFIC_PARAMS);
+  const trafficOffset = offsetAt(trafficOffsets, s.minute_start);
+  const trafficStep = metricStep(state.traffic, deseason(s.minute.count, trafficOffset), TRAFFIC_PARAMS);
   const warm = state.traffic.ewma.n >= TRAFFIC_PARAMS.warmup;
-  const surge = surgeStep(state.surge ?? emptySurge(), { minute_start: s.minute_start, minute: s.minute, w5: s.w5, expected: warm ? Math.expm1(state.traffic.ewma.mean) : null });
+  // The requests expected in the minute starting at `t` (judging drops, or surges), and in the `m` minutes up to this one.
+  const expectedAt = (t: number, direction: "up" | "down" = "down"): number => reseason(state.traffic.ewma.mean, judgedOffset(trafficOffsets, t, direction));
+  const over = new Map<number, number>();
+  const expectedOver = (m: number): number => {
+    if (!trafficOffsets) return m * expectedAt(s.minute_start);
+    let sum = over.get(m);
+    if (sum === undefined) {
+      sum = 0;
+      for (let i = 0; i < m; i++) sum += expectedAt(s.minute_start - i * 60_000);
+      over.set(m, sum);
+    }
+    return sum;
+  };
+  const surge = surgeStep(state.surge ?? emptySurge(), { minute_start: s.minute_start, minute: s.minute, w5: s.w5, expected: warm ? expectedAt(s.minute_start, "up") : null });
   next.surge = surge.state;
   // A surge is not learnt as the usual traffic (its end would look like a drop) unless it lasts.
   next.traffic = surge.hold ? state.traffic : trafficStep.state;
@@ -235,7 +258,7 @@ export function detect(s: Snapshot, state: DetectorState, given: DetectionConfig
     const trouble = troubleWithSurge({
       signals,
       p95: s.latency?.p95 ?? null,
-      p95_baseline: p95Learnt ? Math.expm1(state.latency_p95.ewma.mean) : null,
+      p95_baseline: p95Learnt ? reseason(state.latency_p95.ewma.mean, latencyOffset) : null,
       w5: s.w5,
       usual_error_rate: usualRate(state.errors, ERROR_RATE_PARAMS),
       usual_client_rate: usualRate(state.client, CLIENT_RATE_PARAMS),
@@ -244,22 +267,22 @@ export function detect(s: Snapshot, state: DetectorState, given: DetectionConfig
     signals.push(surgeSignal(surge.surge, trouble));
   }
   if (warm) {
-    const perMinute = Math.expm1(state.traffic.ewma.mean);
+    const perMinute = expectedAt(s.minute_start);
     const windows = [
       [5, s.w5],
       [15, s.w15],
       [30, s.w30],
       [60, s.w60],
     ] as const;
-    const stop = windows.find(([m]) => perMinute * m >= STOP_MIN_EXPECTED);
-    const drop = windows.find(([m]) => perMinute * m >= DROP_MIN_EXPECTED);
+    const stop = windows.find(([m]) => expectedOver(m) >= STOP_MIN_EXPECTED);
+    const drop = windows.find(([m]) => expectedOver(m) >= DROP_MIN_EXPECTED);
     if (stop && stop[1].count === 0) {
       signals.push({ kind: "traffic_stop", family: "traffic", level: "warning", observed: 0, baseline: perMinute, threshold: null, unit: "per_minute", window: `${stop[0]}m`, strength: 1 });
     } else if (drop) {
       const [m, t] = drop;
-      const expected = perMinute * m;
+      const expected = expectedOver(m);
       if (t.count <= TRAFFIC_DROP_RATIO * expected && poissonCdf(t.count, expected) < TRAFFIC_P_VALUE) {
-        signals.push({ kind: "traffic_drop", family: "traffic", level: "warning", observed: t.count / m, baseline: perMinute, threshold: TRAFFIC_DROP_RATIO, unit: "per_minute", window: `${m}m`, strength: clamp01(1 - t.count / expected) });
+        signals.push({ kind: "traffic_drop", family: "traffic", level: "warning", observed: t.count / m, baseline: expected / m, threshold: TRAFFIC_DROP_RATIO, unit: "per_minute", window: `${m}m`, strength: clamp01(1 - t.count / expected) });
       }
     }
   }
@@ -272,6 +295,11 @@ export function detect(s: Snapshot, state: DetectorState, given: DetectionConfig
     signals.push({ kind: "probe_failed", family: "probe", level: "warning", observed: probe.failures, baseline: null, threshold: PROBE_FAILURES, unit: "count", window: "probes", strength: clamp01(probe.failures / 10) });
   }
 
+  // The daily profile learns every minute (signals included: a daily ramp raises drops and
+  // surges until it is learnt); an odd day is outvoted by the median across days.
+  const season = seasonLearn(state.season, profile, { minute_start: s.minute_start, requests: s.minute.count, p95: s.latency?.p95 ?? null });
+  next.season = season.acc;
+
   const figures: Figures = {
     requests_per_minute: s.w5.count / 5,
     error_rate: s.w5.count > 0 ? s.w5.status_5xx / s.w5.count : null,
@@ -283,5 +311,5 @@ export function detect(s: Snapshot, state: DetectorState, given: DetectionConfig
     availability_burn_1h: s.w60.count > 0 ? (burn1h.availability ?? null) : null,
     latency_burn_1h: s.w60.count > 0 ? (burn1h.latency ?? null) : null,
   };
-  return { signals, state: next, figures };
+  return { signals, state: next, figures, profile: season.profile };
 }

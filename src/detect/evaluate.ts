@@ -8,12 +8,15 @@ import type { DetectionConfig } from "./config";
 import { detect, emptyDetectorState, type DetectorState } from "./detectors";
 import { assess, type Assessment, type RecentFamilies } from "./health";
 import { emptyMachine, stepIncident, type Change, type Endpoint, type Incident, type Machine } from "./incident";
+import type { SeasonProfile } from "./season";
 import type { Figures, Signal, Snapshot } from "./types";
 
 export interface EngineState {
   detectors: DetectorState;
   recent: RecentFamilies;
   machine: Machine;
+  /** The daily profile (changes at most once an hour: the endpoint object stores it in a row of its own). */
+  season?: SeasonProfile | null;
 }
 
 export const emptyEngineState = (): EngineState => ({ detectors: emptyDetectorState(), recent: {}, machine: emptyMachine() });
@@ -31,11 +34,11 @@ export interface Evaluation {
 
 export function evaluateMinute(state: EngineState, snapshot: Snapshot, cfg: DetectionConfig, endpoint: Endpoint): Evaluation {
   const minute = snapshot.minute_start;
-  const { signals, state: detectors, figures } = detect(snapshot, state.detectors, cfg);
+  const { signals, state: detectors, figures, profile } = detect(snapshot, state.detectors, cfg, state.season ?? null);
   const assessment = assess(signals, state.recent, minute);
   const step = stepIncident(state.machine, { endpoint, minute, assessment, signals, figures, resolveAfter: cfg.resolve_after_minutes });
   return {
-    state: { detectors, recent: assessment.recent, machine: step.machine },
+    state: { detectors, recent: assessment.recent, machine: step.machine, season: profile },
     minute,
     signals,
     assessment,

@@ -35,6 +35,12 @@ export interface RateParams {
   min_delta: number;
   /** The guard window's bad count must be less likely than this at the usual rate (Poisson). */
   p_value: number;
+  /**
+   * A clear step fires without waiting for the CUSUM: the guard window's rate at least usual ×
+   * `step_ratio` and its bad count less likely than `step_p_value` by chance (0: off).
+   */
+  step_ratio: number;
+  step_p_value: number;
 }
 
 /**
@@ -42,8 +48,8 @@ export interface RateParams {
  * once in e^h minutes (e^12: months), where h = 7 (about once a day) got through the volume guard
  * on most weeks of a steady busy endpoint.
  */
-export const ERROR_RATE_PARAMS: RateParams = { alpha: 1 / 240, floor: 0.001, factor: 3, h: 12, warmup: 30, min_ratio: 2, min_delta: 0.0025, p_value: 1e-3 };
-export const CLIENT_RATE_PARAMS: RateParams = { alpha: 1 / 240, floor: 0.01, factor: 2, h: 10, warmup: 30, min_ratio: 2, min_delta: 0.05, p_value: 1e-3 };
+export const ERROR_RATE_PARAMS: RateParams = { alpha: 1 / 240, floor: 0.001, factor: 3, h: 12, warmup: 30, min_ratio: 2, min_delta: 0.0025, p_value: 1e-3, step_ratio: 5, step_p_value: 1e-6 };
+export const CLIENT_RATE_PARAMS: RateParams = { alpha: 1 / 240, floor: 0.01, factor: 2, h: 10, warmup: 30, min_ratio: 2, min_delta: 0.05, p_value: 1e-3, step_ratio: 0, step_p_value: 0 };
 
 /** The usual rate (with its floor). */
 export function usualRate(state: RateState, params: RateParams): number {
@@ -86,14 +92,13 @@ export function rateStep(
   const list: readonly RateWindow[] = Array.isArray(windows) ? windows : [windows as RateWindow];
   const window = list.find((w) => w.count >= guard.min_requests && w.bad >= guard.min_events) ?? list[list.length - 1] ?? { bad: 0, count: 0 };
   const rate = window.count > 0 ? window.bad / window.count : 0;
-  const fired =
-    state.n >= params.warmup &&
-    cusum >= params.h &&
-    window.count >= guard.min_requests &&
-    window.bad >= guard.min_events &&
-    rate >= usual * params.min_ratio &&
-    rate >= usual + params.min_delta &&
-    poissonUpperTail(window.bad, window.count * usual) < params.p_value;
+  const passes = (w: RateWindow, ratio: number, p: number): boolean => {
+    const r = w.count > 0 ? w.bad / w.count : 0;
+    return w.count >= guard.min_requests && w.bad >= guard.min_events && r >= usual * ratio && r >= usual + params.min_delta && poissonUpperTail(w.bad, w.count * usual) < p;
+  };
+  // A step far beyond chance in any window is clear at once; anything less must gather evidence in the CUSUM.
+  const step = params.step_p_value > 0 && list.some((w) => passes(w, Math.max(params.min_ratio, params.step_ratio), params.step_p_value));
+  const fired = state.n >= params.warmup && (cusum >= params.h || step) && passes(window, params.min_ratio, params.p_value);
   let next: RateState = { ...state, cusum };
   if (!fired && minute.count > 0) {
     // A running mean until 1/alpha minutes are learnt: an EWMA started from the first minute's

@@ -18,6 +18,7 @@ import { withTimeout } from "../http/timeout";
 import { loadDetectionSettings } from "../services/detection-store";
 import { emptyMetricState } from "../detect/metric";
 import { withObjective } from "../detect/objective";
+import type { SeasonProfile } from "../detect/season";
 import { HOUR_HORIZON_MS, MINUTE_MS, type WindowRecord } from "./minute-counts";
 import { backlogMark, publishState, type EndpointState, type Baselines, type PublishedCounters, baselinesOf } from "./publish";
 import type { RequestMetrics } from "../metrics/request-counters";
@@ -209,6 +210,7 @@ export class DetectionRunner {
     let minute = Number(lastRaw) + MINUTE_MS;
     if (minute > closable) return [];
     let state = this.engineState();
+    const profileBefore = state.season;
     if ((closable - minute) / MINUTE_MS >= MAX_CATCHUP_MINUTES) {
       // A gap of hours without records: skip to its last hours, and learn traffic afresh (its
       // windows are empty for a reason the baseline knows nothing about).
@@ -226,10 +228,10 @@ export class DetectionRunner {
       if (ev.incident && ev.change !== null && ev.change !== "updated") this.announce(ev.incident, ev.change);
       out.push(ev);
     }
-    this.store.set("engine_state", JSON.stringify(state));
+    this.saveEngineState(state, state.season !== profileBefore);
     this.store.set("last_evaluated", String(closable));
     const last = out[out.length - 1];
-    if (last) this.storeState(last, endpoint, baselinesOf(state));
+    if (last) this.storeState(last, endpoint, baselinesOf(state, last.minute));
     return out;
   }
 
@@ -266,13 +268,26 @@ export class DetectionRunner {
   replaceOpen(incident: Incident): void {
     const state = this.engineState();
     if (state.machine.open?.id !== incident.id) return;
-    this.store.set("engine_state", JSON.stringify({ ...state, machine: { ...state.machine, open: incident } }));
+    this.saveEngineState({ ...state, machine: { ...state.machine, open: incident } }, false);
     this.putIncident(incident);
   }
 
+  /**
+   * The engine state: its row, and the daily profile from a row of its own (the profile changes
+   * at most once an hour, the rest every evaluation, so only the small part is rewritten).
+   */
   engineState(): EngineState {
     const raw = this.store.get("engine_state");
-    return raw === null ? emptyEngineState() : (JSON.parse(raw) as EngineState);
+    const state = raw === null ? emptyEngineState() : (JSON.parse(raw) as EngineState);
+    const profile = this.store.get("season_profile");
+    return { ...state, season: profile === null ? null : (JSON.parse(profile) as SeasonProfile) };
+  }
+
+  /** Stores the engine state; the profile's row only when `profileChanged`. */
+  private saveEngineState(state: EngineState, profileChanged: boolean): void {
+    const { season, ...rest } = state;
+    this.store.set("engine_state", JSON.stringify(rest));
+    if (profileChanged && season) this.store.set("season_profile", JSON.stringify(season));
   }
 
   /** Stores an incident that was resolved outside the evaluation (re-evaluation) and announces it. */
@@ -358,12 +373,12 @@ export class DetectionRunner {
   restoreOpenIncident(before: EngineState): void {
     if (!before.machine.open) return;
     const state = this.engineState();
-    this.store.set("engine_state", JSON.stringify({ ...state, machine: { ...state.machine, open: before.machine.open } }));
+    this.saveEngineState({ ...state, machine: { ...state.machine, open: before.machine.open } }, false);
   }
 
   /** Forgets windows, engine state and the clock (for re-evaluation); open incidents are kept for the caller to settle. */
   reset(): void {
     this.windows.clear();
-    for (const key of ["watermark", "last_evaluated", "engine_state"]) this.store.delete(key);
+    for (const key of ["watermark", "last_evaluated", "engine_state", "season_profile"]) this.store.delete(key);
   }
 }

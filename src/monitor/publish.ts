@@ -10,6 +10,7 @@ import type { Incident } from "../detect/incident";
 import { usualRate, ERROR_RATE_PARAMS, CLIENT_RATE_PARAMS } from "../detect/rates";
 import { baselineSd, type MetricState } from "../detect/metric";
 import { LATENCY_PARAMS, TRAFFIC_PARAMS } from "../detect/detectors";
+import { offsetAt, slotOffsets } from "../detect/season";
 import type { Action, Figures, Health, Signal } from "../detect/types";
 import type { RequestMetrics } from "../metrics/request-counters";
 import type { CostCounts } from "../cost/counts";
@@ -58,20 +59,23 @@ export interface EndpointState {
   evaluated_at: number;
 }
 
-function band(m: MetricState, params: typeof LATENCY_PARAMS): Band | null {
+function band(m: MetricState, params: typeof LATENCY_PARAMS, offset = 0): Band | null {
   if (m.ewma.n === 0) return null;
   const sd = baselineSd(m, params);
-  // Both metrics are learnt on a log1p scale.
-  return { value: Math.expm1(m.ewma.mean), low: Math.max(0, Math.expm1(m.ewma.mean - 2 * sd)), high: Math.expm1(m.ewma.mean + 2 * sd), n: m.ewma.n };
+  // Both metrics are learnt on a log1p scale (without the time of day's offset).
+  const mean = m.ewma.mean + offset;
+  return { value: Math.expm1(mean), low: Math.max(0, Math.expm1(mean - 2 * sd)), high: Math.expm1(mean + 2 * sd), n: m.ewma.n };
 }
 
-export function baselinesOf(state: EngineState): Baselines {
+/** The learnt baselines, at the time of day of `at` (event time) once the daily profile is known. */
+export function baselinesOf(state: EngineState, at: number | null = null): Baselines {
   const d = state.detectors;
+  const offset = (metric: "traffic" | "latency"): number => (at === null ? 0 : offsetAt(slotOffsets(state.season ?? null, metric), at));
   const rate = (r: typeof d.errors, p: typeof ERROR_RATE_PARAMS): number | null => (r.n === 0 ? null : usualRate(r, { ...p, floor: 0 }));
   return {
-    p95_ms: band(d.latency_p95, LATENCY_PARAMS),
-    p50_ms: band(d.latency_p50, LATENCY_PARAMS),
-    requests_per_minute: band(d.traffic, TRAFFIC_PARAMS),
+    p95_ms: band(d.latency_p95, LATENCY_PARAMS, offset("latency")),
+    p50_ms: band(d.latency_p50, LATENCY_PARAMS, offset("latency")),
+    requests_per_minute: band(d.traffic, TRAFFIC_PARAMS, offset("traffic")),
     error_rate: rate(d.errors, ERROR_RATE_PARAMS),
     silent_failure_rate: rate(d.silent, ERROR_RATE_PARAMS),
     inconsistency_rate: rate(d.inconsistent, ERROR_RATE_PARAMS),

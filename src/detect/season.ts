@@ -1,0 +1,183 @@
+/**
+ * Daily seasonality of traffic and latency: what an endpoint usually does at each hour of the
+ * day (UTC), so that a nightly trough is expected rather than a drop and a daily peak rather than
+ * a surge. The EWMA baselines of the detectors then learn the deseasonalised series (the metric
+ * minus the hour's offset, on the log scale the detectors work on) and judge against the recent
+ * level plus the offset of the minute being judged.
+ *
+ * The profile keeps, per hour-of-day slot, the hourly level (mean of log requests per minute,
+ * mean of log p95) of the last SEASON_DAYS days that had one. A slot's level is the median of
+ * those days, so one odd day does not move it, and its offset (level minus the mean of the 24
+ * levels) is shrunk towards 0 by the standard error of that median (from the MAD across days),
+ * and halved while a slot has seen a single day. Offsets are interpolated between slot centres,
+ * so that the expectation moves smoothly through the day. The profile is used once every slot has
+ * a level (a full day of history); until then the detectors run on the recent level alone, as
+ * they always did. Every minute is learnt, signals or not: a daily ramp raises drops and surges
+ * until the profile knows it, so leaving those minutes out would keep it from ever being learnt;
+ * an odd day (an outage hour) is outvoted by the median once a slot has three days.
+ *
+ * Bounded state: 24 slots of at most SEASON_DAYS numbers per metric. The minutes of the current
+ * hour are summed in a small accumulator (the detector state); the profile changes only when an
+ * hour closes, so the endpoint object writes it to its own row at most once an hour. Pure.
+ */
+
+export const SEASON_SLOTS = 24;
+/** Days of history each slot keeps. */
+export const SEASON_DAYS = 7;
+/** Minutes an hour needs (with a value) before it is learnt as that slot's level. */
+export const SEASON_MIN_MINUTES = 30;
+
+const HOUR_MS = 3_600_000;
+
+export type SeasonMetric = "traffic" | "latency";
+
+/** The learnt levels: per metric, per slot (hour of day, UTC), the newest day last. */
+export interface SeasonProfile {
+  traffic: number[][];
+  latency: number[][];
+  /** Hours learnt so far (changes whenever the profile does). */
+  hours: number;
+}
+
+/** Sums of the minutes of the hour being accumulated (log scale). */
+export interface SeasonAccumulator {
+  /** The hour (epoch ms / HOUR_MS, floored). */
+  hour: number;
+  traffic_sum: number;
+  traffic_n: number;
+  latency_sum: number;
+  latency_n: number;
+}
+
+export const emptyProfile = (): SeasonProfile => ({
+  traffic: Array.from({ length: SEASON_SLOTS }, () => []),
+  latency: Array.from({ length: SEASON_SLOTS }, () => []),
+  hours: 0,
+});
+
+const emptyAccumulator = (hour: number): SeasonAccumulator => ({ hour, traffic_sum: 0, traffic_n: 0, latency_sum: 0, latency_n: 0 });
+
+/** One minute's values to learn (null: nothing to learn for that metric this minute). */
+export interface SeasonMinute {
+  minute_start: number;
+  /** Requests in the minute. */
+  requests: number | null;
+  /** The minute's p95 (ms). */
+  p95: number | null;
+}
+
+/**
+ * Adds one minute to the accumulator; when the minute starts a new hour, the finished hour is
+ * folded into the profile first (a new profile object: the caller stores it).
+ */
+export function seasonLearn(acc: SeasonAccumulator | undefined, profile: SeasonProfile | null, m: SeasonMinute): { acc: SeasonAccumulator; profile: SeasonProfile | null } {
+  const hour = Math.floor(m.minute_start / HOUR_MS);
+  let current = acc ?? emptyAccumulator(hour);
+  let next = profile;
+  if (current.hour !== hour) {
+    next = closeHour(current, profile);
+    current = emptyAccumulator(hour);
+  }
+  if (m.requests !== null) current = { ...current, traffic_sum: current.traffic_sum + m.requests, traffic_n: current.traffic_n + 1 };
+  if (m.p95 !== null && m.p95 > 0) current = { ...current, latency_sum: current.latency_sum + Math.log1p(m.p95), latency_n: current.latency_n + 1 };
+  return { acc: current, profile: next };
+}
+
+function closeHour(acc: SeasonAccumulator, profile: SeasonProfile | null): SeasonProfile | null {
+  const traffic = acc.traffic_n >= SEASON_MIN_MINUTES ? Math.log1p(acc.traffic_sum / acc.traffic_n) : null;
+  const latency = acc.latency_n >= SEASON_MIN_MINUTES ? acc.latency_sum / acc.latency_n : null;
+  if (traffic === null && latency === null) return profile;
+  const slot = ((acc.hour % SEASON_SLOTS) + SEASON_SLOTS) % SEASON_SLOTS;
+  const base = profile ?? emptyProfile();
+  const push = (slots: number[][], v: number | null): number[][] => (v === null ? slots : slots.map((days, i) => (i === slot ? [...days, v].slice(-SEASON_DAYS) : days)));
+  return { traffic: push(base.traffic, traffic), latency: push(base.latency, latency), hours: base.hours + 1 };
+}
+
+function median(sorted: readonly number[]): number {
+  const n = sorted.length;
+  const mid = Math.floor(n / 2);
+  return n % 2 === 1 ? (sorted[mid] ?? 0) : ((sorted[mid - 1] ?? 0) + (sorted[mid] ?? 0)) / 2;
+}
+
+/** Offsets per profile object (a profile changes by being replaced, at most once an hour). */
+/** Each slot's offset from the day's mean level and how much it varies from day to day (log scale). */
+export interface SlotOffsets {
+  mid: number[];
+  /** The MAD of the slot's days (0 while it has one), at most MAX_SPREAD. */
+  spread: number[];
+}
+
+/** The day-to-day spread a judgement allows for at most (log scale: 1.65x). */
+const MAX_SPREAD = 0.5;
+
+const cache = new WeakMap<SeasonProfile, Partial<Record<SeasonMetric, SlotOffsets | null>>>();
+
+/** The slots' offsets, or null while a slot has no level. Computed once per profile object. */
+export function slotOffsets(profile: SeasonProfile | null, metric: SeasonMetric): SlotOffsets | null {
+  if (!profile) return null;
+  const cached = cache.get(profile) ?? {};
+  if (!(metric in cached)) {
+    cached[metric] = computeOffsets(profile[metric]);
+    cache.set(profile, cached);
+  }
+  return cached[metric] ?? null;
+}
+
+function computeOffsets(slots: number[][] | undefined): SlotOffsets | null {
+  if (!slots || slots.length !== SEASON_SLOTS || slots.some((d) => d.length === 0)) return null;
+  const levels = slots.map((d) => median([...d].sort((a, b) => a - b)));
+  const mean = levels.reduce((a, b) => a + b, 0) / SEASON_SLOTS;
+  const mid: number[] = [];
+  const spread: number[] = [];
+  slots.forEach((days, i) => {
+    const level = levels[i] ?? mean;
+    const offset = level - mean;
+    if (days.length === 1) {
+      mid.push(offset / 2);
+      spread.push(0);
+      return;
+    }
+    const mad = 1.4826 * median(days.map((v) => Math.abs(v - level)).sort((a, b) => a - b));
+    // Standard error of a median, about 1.25 sd / sqrt(n).
+    const se = (1.25 * mad) / Math.sqrt(days.length);
+    mid.push(offset === 0 ? 0 : (offset * offset * offset) / (offset * offset + se * se));
+    spread.push(Math.min(MAX_SPREAD, mad));
+  });
+  return { mid, spread };
+}
+
+const slotIndex = (t: number): number => Math.floor((((t / HOUR_MS) % SEASON_SLOTS) + SEASON_SLOTS) % SEASON_SLOTS);
+
+/** The offset (log scale) at event time `t`, interpolated between slot centres; 0 without a profile. */
+export function offsetAt(offsets: SlotOffsets | null, t: number): number {
+  if (!offsets) return 0;
+  const position = (((t / HOUR_MS) % SEASON_SLOTS) + SEASON_SLOTS) % SEASON_SLOTS - 0.5;
+  const lower = Math.floor(position);
+  const frac = position - lower;
+  const at = (i: number): number => offsets.mid[((i % SEASON_SLOTS) + SEASON_SLOTS) % SEASON_SLOTS] ?? 0;
+  return at(lower) * (1 - frac) + at(lower + 1) * frac;
+}
+
+/**
+ * The offset a detector judges by at `t`, generous in the direction it watches: the highest
+ * (`up`: latency, surges) or lowest (`down`: drops) of the hours within half an hour of `t`,
+ * each widened by its day-to-day spread. An hour's level is its average, so it rounds off a
+ * steep daily ramp (a business day ending at 18:00 is still busy at 18:10 while its hour's
+ * level is half-way to the night), and an hour that varies a lot from day to day (a handful of
+ * purchases an hour) gives no firm expectation; a detector should fire on neither.
+ */
+export function judgedOffset(offsets: SlotOffsets | null, t: number, direction: "up" | "down"): number {
+  if (!offsets) return 0;
+  const sign = direction === "up" ? 1 : -1;
+  const slot = (x: number): number => {
+    const i = slotIndex(x);
+    return (offsets.mid[i] ?? 0) + sign * (offsets.spread[i] ?? 0);
+  };
+  const band = [slot(t - HOUR_MS / 2), slot(t), slot(t + HOUR_MS / 2)];
+  return direction === "up" ? Math.max(...band) : Math.min(...band);
+}
+
+/** `value` with the offset removed (log1p scale, as the detectors learn it). */
+export const deseason = (value: number, offset: number): number => Math.expm1(Math.log1p(Math.max(0, value)) - offset);
+/** A deseasonalised level (log1p scale) back at the time of the offset. */
+export const reseason = (logLevel: number, offset: number): number => Math.expm1(logLevel + offset);
