@@ -6,13 +6,16 @@
  * that slipped into an explanation, a figure or an AI summary can leave in a payload.
  */
 import * as z from "zod";
+import type { ApiGroup } from "../incidents/group-store";
 import type { toApiIncident } from "../incidents/routes";
 import { scrubDeep, scrubOutgoingText } from "../ingest/redact";
 import type { StoredChannel } from "./channels";
 import { standardWebhookHeaders } from "./sign";
 
 export type AlertEvent = "incident.opened" | "incident.escalated" | "incident.resolved" | "incident.updated" | "incident.reminder" | "test";
-export type ApiIncident = ReturnType<typeof toApiIncident>;
+/** An incident as the API shows it; a group's alert adds the group (its members, origin_down, the PagerDuty dedup key). */
+export type ApiIncident = ReturnType<typeof toApiIncident> & { group?: AlertGroup };
+export type AlertGroup = ApiGroup & { dedup_key: string };
 
 /** One alert to send to one channel; `id` is the stable webhook id (the same on every attempt). */
 export interface AlertMessage {
