@@ -33,6 +33,7 @@ import {
 } from "./grouping";
 import { toApiIncident } from "./routes";
 
+const SETTLE_DELAY_MS = 2_000;
 /** Resolved groups are kept this long (a late member event still finds its group). */
 const KEEP_RESOLVED_MS = 24 * 60 * 60_000;
 
@@ -133,11 +134,13 @@ export class IncidentGroups extends DurableObject<Env> {
     return g && isGrouped(g) ? toApiGroup(g) : null;
   }
 
-  /** The alarm does the work soon after a call: the caller (an endpoint's alarm) never waits for deliveries. */
+  /**
+   * The alarm does the work SETTLE_DELAY_MS after the latest call: the caller (an endpoint's
+   * alarm) never waits for deliveries, and members of one outage that arrive together (one
+   * hand-off opens several endpoints' incidents) are all in the group when it is looked at.
+   */
   private async wake(): Promise<void> {
-    const at = Date.now() + 500;
-    const current = await this.ctx.storage.getAlarm();
-    if (current === null || current > at) await this.ctx.storage.setAlarm(at);
+    await this.ctx.storage.setAlarm(Date.now() + SETTLE_DELAY_MS);
   }
 
   override async alarm(): Promise<void> {
