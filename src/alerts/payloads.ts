@@ -13,9 +13,9 @@ import type { StoredChannel } from "./channels";
 import { standardWebhookHeaders } from "./sign";
 
 export type AlertEvent = "incident.opened" | "incident.escalated" | "incident.resolved" | "incident.updated" | "incident.reminder" | "test";
-/** An incident as the API shows it; a group's alert adds the group (its members, origin_down, the PagerDuty dedup key). */
+/** An incident as the API shows it; a group's alert adds the group (its members, origin_down, the PagerDuty dedup key as `dedup_id`). */
 export type ApiIncident = ReturnType<typeof toApiIncident> & { group?: AlertGroup };
-export type AlertGroup = ApiGroup & { dedup_key: string };
+export type AlertGroup = ApiGroup & { dedup_id: string };
 
 /** One alert to send to one channel; `id` is the stable webhook id (the same on every attempt). */
 export interface AlertMessage {
@@ -227,7 +227,7 @@ export function pagerDutyEvent(routingKey: string, message: AlertMessage, channe
     routing_key: routingKey,
     event_action: resolve ? ("resolve" as const) : ("trigger" as const),
     // A group keeps one PagerDuty incident: its key, or its first member's when that alerted alone first.
-    dedup_key: i.group ? i.group.dedup_key : i.id,
+    dedup_key: i.group ? i.group.dedup_id : i.id,
     payload: {
       summary: cut(headline(message, i), 1024),
       source: i.group ? i.service : endpointOf(i),

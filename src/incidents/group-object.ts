@@ -212,7 +212,7 @@ export class IncidentGroups extends DurableObject<Env> {
       status: g.status,
       resolved_at: g.resolved_at,
       explanation: api.explanation,
-      group: { ...api, dedup_key: g.dedup_key || g.id },
+      group: { ...api, dedup_id: g.dedup_key || g.id },
     };
   }
 }
