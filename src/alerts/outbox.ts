@@ -99,7 +99,8 @@ export function retryDelayMs(attempt: number, random: () => number = Math.random
 
 export class AlertOutbox {
   private channels: { list: StoredChannel[]; at: number } | null = null;
-  private running = false;
+  /** The run in progress (or the last one): runs are chained, never interleaved. */
+  private running: Promise<unknown> = Promise.resolve();
 
   constructor(
     private readonly sql: SqlStorage,
@@ -177,13 +178,11 @@ export class AlertOutbox {
   /** Fans out new events and sends what is due; returns when to come back (null: nothing left). */
   async run(now = Date.now()): Promise<number | null> {
     // One run at a time: the alarm and an RPC may both ask, and interleaved runs would send twice.
-    if (this.running) return this.nextWake();
-    this.running = true;
-    try {
-      return await this.runOnce(now);
-    } finally {
-      this.running = false;
-    }
+    // A second caller waits for the run in progress, then runs (so what it enqueued is looked at:
+    // a fan-out that asks an incident's group takes a round trip).
+    const next = this.running.then(() => this.runOnce(now));
+    this.running = next.catch(() => undefined);
+    return next;
   }
 
   private async runOnce(now: number): Promise<number | null> {
