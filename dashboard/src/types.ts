@@ -99,6 +99,8 @@ export interface Incident {
   deploy?: { id: string; version: string; at: number; description: string | null } | null;
   /** The incident's group (endpoints of its service that went bad together), or null. */
   group_id?: string | null;
+  /** GET /v1/incidents/:id only: the incident's group with its members. */
+  group?: IncidentGroup | null;
 }
 
 /** A group of `GET /v1/incidents` (`groups`). */

@@ -151,6 +151,18 @@ function contextNotes(i: Incident): HTMLElement | null {
   return notes.length ? h("div", null, ...notes) : null;
 }
 
+/** The group the incident belongs to: its endpoints, each a link to its incident (one alert went for all). */
+function groupNote(i: Incident): HTMLElement | null {
+  const g = i.group;
+  if (!g) return null;
+  return h(
+    "div",
+    { class: "group-note" },
+    h("p", null, h("span", { class: "badge badge-group" }, "group"), ` ${groupLabel(g)}, ${g.status}: ${g.explanation} Its alerts went out once for the group.`),
+    h("ul", null, ...g.members.map((m) => h("li", null, h("a", { href: formatHash({ page: "incident", id: m.incident_id }) }, `${m.method} ${m.route}`), ` (${m.severity}, ${m.status})`))),
+  );
+}
+
 export const incidentPage: Mount = (ctx) => {
   if (ctx.route.page !== "incident") throw new Error("not an incident route");
   const id = ctx.route.id;
@@ -224,7 +236,7 @@ export const incidentPage: Mount = (ctx) => {
           ),
           h("p", null, h("a", { href: endpointHash(i) }, "Open the endpoint's timelines")),
         ),
-        h("section", { class: "card", "aria-labelledby": "why-h" }, h("h2", { id: "why-h" }, "Explanation"), h("p", { class: "explanation" }, i.explanation), contextNotes(i)),
+        h("section", { class: "card", "aria-labelledby": "why-h" }, h("h2", { id: "why-h" }, "Explanation"), h("p", { class: "explanation" }, i.explanation), contextNotes(i), groupNote(i)),
         i.timeline && i.timeline.length > 0
           ? h(
               "section",
