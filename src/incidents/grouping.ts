@@ -219,5 +219,6 @@ export function groupExplanation(g: IncidentGroup): string {
   const span = Math.round((Math.max(...g.members.map((m) => m.opened_at)) - g.opened_at) / 60_000);
   const cause = g.origin_down ? " Probes fail together with traffic: the origin is down." : "";
   const state = g.status === "resolved" ? "all resolved" : `${open} still open`;
-  return `${g.members.length} endpoints of ${g.service} went bad within ${span} min (${state}): ${shown}.${cause}`;
+  const when = span === 0 ? "in the same minute" : `within ${span} min`;
+  return `${g.members.length} endpoints of ${g.service} went bad ${when} (${state}): ${shown}.${cause}`;
 }

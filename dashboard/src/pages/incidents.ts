@@ -79,22 +79,27 @@ function incidentRow(i: Incident, now: number, member = false): HTMLTableRowElem
   );
 }
 
+/** Groups opened in the list, kept open across the auto-refresh. */
+const openGroups = new Set<string>();
+
 /** A group as one row that opens to its members' rows (hidden until then). */
 function groupRows(g: IncidentGroup, members: Incident[], now: number): HTMLTableRowElement[] {
   const rows = members.map((m) => incidentRow(m, now, true));
   const arrow = h("span", { "aria-hidden": "true" }, "▸ ");
+  const show = (open: boolean) => {
+    toggle.setAttribute("aria-expanded", String(open));
+    arrow.textContent = open ? "▾ " : "▸ ";
+    for (const r of rows) r.hidden = !open;
+    if (open) openGroups.add(g.id);
+    else openGroups.delete(g.id);
+  };
   const toggle = h(
     "button",
     {
       type: "button",
       class: "group-toggle",
       "aria-expanded": "false",
-      onclick: () => {
-        const open = toggle.getAttribute("aria-expanded") !== "true";
-        toggle.setAttribute("aria-expanded", String(open));
-        arrow.textContent = open ? "▾ " : "▸ ";
-        for (const r of rows) r.hidden = !open;
-      },
+      onclick: () => show(toggle.getAttribute("aria-expanded") !== "true"),
     },
     arrow,
     groupLabel(g),
@@ -109,6 +114,7 @@ function groupRows(g: IncidentGroup, members: Incident[], now: number): HTMLTabl
     h("td", null, formatDuration((g.resolved_at ?? now) - g.opened_at)),
     h("td", { class: "explanation-cell" }, g.explanation),
   );
+  if (openGroups.has(g.id)) show(true);
   return [head, ...rows];
 }
 
