@@ -12,6 +12,7 @@ import { eq } from "drizzle-orm";
 import { drizzle } from "drizzle-orm/d1";
 import { AlertOutbox, OUTBOX_SCHEMA } from "../alerts/outbox";
 import type { ApiIncident } from "../alerts/payloads";
+import { reminderMinutes } from "../alerts/reminders";
 import { incidents } from "../db/schema";
 import { log } from "../http/log";
 import { publishGroups, toApiGroup } from "./group-store";
@@ -19,6 +20,7 @@ import {
   findGroup,
   groupAlertFor,
   groupOpenDue,
+  groupReminderDue,
   groupSettings,
   isGrouped,
   newGroup,
@@ -110,13 +112,19 @@ export class IncidentGroups extends DurableObject<Env> {
    */
   async routeMemberAlert(member: MemberInput, change: AlertChange, now = Date.now()): Promise<RouteWire> {
     const route = this.ctx.storage.transactionSync(() => {
-      // Only an opening joins a group; other changes of an incident that never joined go alone.
+      // Only an opening joins a group; other changes of an incident that never joined go alone,
+      // and so do the changes of a member after its group resolved (a re-opened endpoint).
       const known = this.groupOfMember(member.incident_id);
       const alone: Route = { kind: "send" };
-      if (!known && change !== "incident.opened") return alone;
+      if ((!known && change !== "incident.opened") || known?.status === "resolved") return alone;
       const g = this.join(member, now);
       const decided = routeMemberAlert(g, member.incident_id, change, now);
       if (decided.group !== g) this.save(decided.group);
+      // Members' reminders are skipped: the group reminds once for all of them.
+      const minutes = reminderMinutes(this.env.ALERT_REMINDER_MINUTES);
+      if (change === "incident.reminder" && decided.route.kind === "skip" && groupReminderDue(decided.group, this.outbox.lastAlertAt(g.id), minutes, now)) {
+        this.enqueue(decided.group, "incident.reminder", now);
+      }
       return decided.route;
     });
     await this.wake();

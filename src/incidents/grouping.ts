@@ -206,6 +206,15 @@ export function routeMemberAlert(g: IncidentGroup, incidentId: string, change: A
   return { route: { kind: "skip", reason: `grouped into ${g.id} (${g.members.length} endpoints of ${g.service}): the group's alert carries it` }, group: g };
 }
 
+/**
+ * Whether a member's reminder (skipped: its group carries it) should remind of the group: an open
+ * CRITICAL group whose alert went out, last alerted `minutes` ago or more (null: never by itself).
+ */
+export function groupReminderDue(g: IncidentGroup, lastAlertAt: number | null, minutes: number, now: number): boolean {
+  if (minutes <= 0 || !isGrouped(g) || g.alert === "none" || g.status !== "open" || g.severity !== "CRITICAL") return false;
+  return lastAlertAt === null || now - lastAlertAt >= minutes * 60_000;
+}
+
 /** The group's members as the API and the alerts list them. */
 export function groupMembers(g: IncidentGroup) {
   return g.members.map((m) => ({ incident_id: m.incident_id, method: m.method, route: m.route, severity: m.severity, status: m.status, opened_at: m.opened_at, resolved_at: m.resolved_at }));

@@ -12,6 +12,7 @@ import {
   groupAlertFor,
   groupExplanation,
   groupOpenDue,
+  groupReminderDue,
   groupSettings,
   newGroup,
   originDown,
@@ -96,6 +97,19 @@ describe("who alerts", () => {
     expect(g.status).toBe("resolved");
     expect(groupAlertFor(null, g)).toBeNull();
     expect(groupOpenDue(g, T + 60_000)).toBe(true);
+  });
+});
+
+describe("reminders", () => {
+  it("a group reminds once for its members: open, CRITICAL, announced, and the interval since its last alert over", () => {
+    const g = { ...withMember(newGroup(member(1, { severity: "CRITICAL" }), T, S), member(2), T), alert: "group" as const };
+    expect(groupReminderDue(g, T, 240, T + 240 * MINUTE)).toBe(true);
+    expect(groupReminderDue(g, T, 240, T + 239 * MINUTE)).toBe(false);
+    expect(groupReminderDue(g, null, 240, T)).toBe(true);
+    expect(groupReminderDue(g, T, 0, T + 999 * MINUTE)).toBe(false);
+    expect(groupReminderDue({ ...g, alert: "none" }, null, 240, T)).toBe(false);
+    expect(groupReminderDue({ ...g, severity: "WARNING" }, null, 240, T)).toBe(false);
+    expect(groupReminderDue({ ...g, status: "resolved" }, null, 240, T)).toBe(false);
   });
 });
 
