@@ -10,6 +10,7 @@
 import { runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import type { EndpointMonitor } from "../src/monitor/endpoint-monitor";
+import { prune } from "../src/retention/prune";
 import { describe, expect, it } from "vitest";
 import { ADMIN_KEY, call, endpointStub, flushAll, getJson, postLogs } from "./helpers";
 import { traffic, type Phase } from "./traffic";
@@ -218,5 +219,21 @@ describe("a member that opens after the first endpoint alerted alone", () => {
     const deliveries = await getJson<{ deliveries: { status: string; error: string | null }[] }>(`/v1/alert-deliveries?incident_id=${other?.id}`);
     expect(deliveries.body.deliveries.length).toBeGreaterThan(0);
     expect(deliveries.body.deliveries.every((d) => d.status === "skipped" && (d.error ?? "").includes(listed.groups[0]?.id ?? "?"))).toBe(true);
+  });
+});
+
+describe("retention", () => {
+  it("prunes resolved groups past INCIDENT_RETENTION_DAYS with their member index, keeps open and recent ones", async () => {
+    const day = 24 * 60 * MINUTE;
+    const now = Date.now();
+    const row = (id: string, status: string, resolvedAt: number | null) =>
+      env.DB.prepare("INSERT INTO incident_groups (id, service, status, severity, origin_down, opened_at, resolved_at, explanation, members, updated_at) VALUES (?, 'grp-ret', ?, 'WARNING', 0, ?, ?, '', '[]', ?)").bind(id, status, now - 100 * day, resolvedAt, now);
+    const member = (incident: string, group: string) => env.DB.prepare("INSERT INTO incident_group_members (incident_id, group_id) VALUES (?, ?)").bind(incident, group);
+    await env.DB.batch([row("grp_ret_old", "resolved", now - 95 * day), row("grp_ret_recent", "resolved", now - day), row("grp_ret_open", "open", null), member("inc_ret_1", "grp_ret_old"), member("inc_ret_2", "grp_ret_recent")]);
+    await prune(env, { now, deadline: now + 60_000, cursor: null });
+    const groups = await env.DB.prepare("SELECT id FROM incident_groups WHERE service = 'grp-ret' ORDER BY id").all<{ id: string }>();
+    expect(groups.results.map((g) => g.id)).toEqual(["grp_ret_open", "grp_ret_recent"]);
+    const members = await env.DB.prepare("SELECT incident_id FROM incident_group_members WHERE incident_id LIKE 'inc_ret_%'").all<{ incident_id: string }>();
+    expect(members.results.map((m) => m.incident_id)).toEqual(["inc_ret_2"]);
   });
 });
