@@ -35,6 +35,8 @@ export default defineConfig({
           FUZZ_SCALE: process.env.FUZZ_SCALE ?? "",
           // Alert tests send to a receiver on loopback (the origin worker answers every outbound fetch).
           ALLOW_LOOPBACK_ALERT_URLS: "true",
+          // A service's first incident alerts at once (no grace for a group to form; test/incident-groups.test.ts).
+          INCIDENT_GROUP_GRACE_SECONDS: "0",
           // Alarms far away: tests run each flush themselves with runDurableObjectAlarm.
           FLUSH_DELAY_MS: "600000",
           // test/proxy.test.ts: the proxy names the consumer from this request header.

@@ -5,6 +5,7 @@ import { tail } from "./tail/handler";
 
 export { EndpointMonitor } from "./monitor/endpoint-monitor";
 export { ServiceRegistry } from "./monitor/service-registry";
+export { IncidentGroups } from "./incidents/group-object";
 
 export default {
   fetch: app.fetch,

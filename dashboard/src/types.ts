@@ -97,6 +97,23 @@ export interface Incident {
   maintenance_id?: string | null;
   maintenance_released_at?: number | null;
   deploy?: { id: string; version: string; at: number; description: string | null } | null;
+  /** The incident's group (endpoints of its service that went bad together), or null. */
+  group_id?: string | null;
+  /** GET /v1/incidents/:id only: the incident's group with its members. */
+  group?: IncidentGroup | null;
+}
+
+/** A group of `GET /v1/incidents` (`groups`). */
+export interface IncidentGroup {
+  id: string;
+  service: string;
+  status: "open" | "resolved";
+  severity: "WARNING" | "CRITICAL";
+  origin_down: boolean;
+  opened_at: number;
+  resolved_at: number | null;
+  explanation: string;
+  members: { incident_id: string; method: string; route: string; severity: string; status: string; opened_at: number; resolved_at: number | null }[];
 }
 
 /** `GET /v1/maintenance`. */

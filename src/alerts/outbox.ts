@@ -16,7 +16,7 @@ import type { Incident } from "../detect/incident";
 import { log } from "../http/log";
 import { toApiIncident } from "../incidents/routes";
 import { channelMatches, loadEnabledChannels, type StoredChannel } from "./channels";
-import type { AlertEvent, AlertMessage } from "./payloads";
+import type { AlertEvent, AlertMessage, ApiIncident } from "./payloads";
 import { deliver, recordDelivery } from "./send";
 
 export const MAX_ATTEMPTS = 8;
@@ -54,7 +54,19 @@ export const OUTBOX_SCHEMA = [
    )`,
   `CREATE INDEX IF NOT EXISTS alert_outbox_due ON alert_outbox (next_at) WHERE status = 'pending'`,
   `CREATE INDEX IF NOT EXISTS alert_outbox_incident ON alert_outbox (incident_id, channel_id)`,
+  // An event whose fan-out waits (the grace of a possible incident group) until `until`.
+  `CREATE TABLE IF NOT EXISTS alert_holds (event_id TEXT PRIMARY KEY, until INTEGER NOT NULL)`,
 ];
+
+/** What to do with an event before fanning it out (incident groups): send, skip with a reason, or wait. */
+export type EventRoute = { kind: "send" } | { kind: "skip"; reason: string } | { kind: "wait"; until: number };
+
+export interface OutboxHooks {
+  /** Decides an event before its fan-out (default: send). A failure sends: an alert is never lost to it. */
+  route?: (e: { incident_id: string; event: AlertEvent; severity: string; service: string }, now: number) => Promise<EventRoute>;
+  /** The incident a message carries (default: the incident's D1 row as the API shows it; null: not there yet). */
+  load?: (incidentId: string) => Promise<ApiIncident | null>;
+}
 
 /** Alerts are only sent for changes this recent in event time: a backfill of old traffic does not page anyone. */
 export const ANNOUNCE_WITHIN_MS = 30 * 60_000;
@@ -87,7 +99,8 @@ export function retryDelayMs(attempt: number, random: () => number = Math.random
 
 export class AlertOutbox {
   private channels: { list: StoredChannel[]; at: number } | null = null;
-  private running = false;
+  /** The run in progress (or the last one): runs are chained, never interleaved. */
+  private running: Promise<unknown> = Promise.resolve();
 
   constructor(
     private readonly sql: SqlStorage,
@@ -95,6 +108,7 @@ export class AlertOutbox {
     private readonly dashboardUrl: string | null,
     /** Runs before an incident's first alert goes out (the short wait for its AI summary). */
     private readonly beforeOpenAlert: (incidentId: string) => Promise<void> = async () => undefined,
+    private readonly hooks: OutboxHooks = {},
   ) {}
 
   /** Records an incident change to announce (call inside the transaction that stores the incident). */
@@ -135,9 +149,25 @@ export class AlertOutbox {
 
   /** Whether anything waits: events to fan out or messages due now or later. */
   nextWake(): number | null {
-    if (this.sql.exec("SELECT 1 FROM alert_events WHERE fanned_out = 0 LIMIT 1").toArray().length > 0) return 0;
+    const held = this.sql
+      .exec<{ at: number | null }>("SELECT min(coalesce(h.until, 0)) AS at FROM alert_events e LEFT JOIN alert_holds h ON h.event_id = e.event_id WHERE e.fanned_out = 0")
+      .one().at;
     const row = this.sql.exec<{ at: number | null }>("SELECT min(next_at) AS at FROM alert_outbox WHERE status = 'pending'").one();
-    return row.at;
+    if (held === null) return row.at;
+    return row.at === null ? held : Math.min(held, row.at);
+  }
+
+  /** The event's fan-out decision (see OutboxHooks.route); null: fan out now. */
+  private async routeEvent(e: { event_id: string; incident_id: string; event: string; severity: string; service: string }, now: number): Promise<EventRoute> {
+    if (!this.hooks.route) return { kind: "send" };
+    const until = this.sql.exec<{ until: number }>("SELECT until FROM alert_holds WHERE event_id = ?", e.event_id).toArray()[0]?.until;
+    if (until !== undefined && until > now) return { kind: "wait", until };
+    try {
+      return await this.hooks.route({ incident_id: e.incident_id, event: e.event as AlertEvent, severity: e.severity, service: e.service }, now);
+    } catch (err) {
+      log("warn", "alert_route_failed", { incident_id: e.incident_id, event: e.event, message: err instanceof Error ? err.message : String(err) });
+      return { kind: "send" };
+    }
   }
 
   private async enabledChannels(now: number): Promise<StoredChannel[]> {
@@ -148,13 +178,11 @@ export class AlertOutbox {
   /** Fans out new events and sends what is due; returns when to come back (null: nothing left). */
   async run(now = Date.now()): Promise<number | null> {
     // One run at a time: the alarm and an RPC may both ask, and interleaved runs would send twice.
-    if (this.running) return this.nextWake();
-    this.running = true;
-    try {
-      return await this.runOnce(now);
-    } finally {
-      this.running = false;
-    }
+    // A second caller waits for the run in progress, then runs (so what it enqueued is looked at:
+    // a fan-out that asks an incident's group takes a round trip).
+    const next = this.running.then(() => this.runOnce(now));
+    this.running = next.catch(() => undefined);
+    return next;
   }
 
   private async runOnce(now: number): Promise<number | null> {
@@ -185,13 +213,19 @@ export class AlertOutbox {
     if (events.length === 0) return;
     const channels = await this.enabledChannels(now);
     for (const e of events) {
+      const route = await this.routeEvent(e, now);
+      if (route.kind === "wait") {
+        this.sql.exec("INSERT OR REPLACE INTO alert_holds (event_id, until) VALUES (?, ?)", e.event_id, route.until);
+        continue;
+      }
+      this.sql.exec("DELETE FROM alert_holds WHERE event_id = ?", e.event_id);
       const matching = channels.filter((c) => channelMatches(c, { service: e.service, severity: e.severity }));
       // The AI summary gets a short wait so the first alert can carry it; if it is not ready,
       // the alert goes without it and the summary follows as an update when it comes.
-      if (e.event === "incident.opened") await this.beforeOpenAlert(e.incident_id);
+      if (e.event === "incident.opened" && route.kind === "send") await this.beforeOpenAlert(e.incident_id);
       for (const ch of matching) {
         const messageId = `msg_${e.event_id.replace(/[^a-z0-9_]/gi, "_")}_${ch.id}`;
-        const hold = this.hold(e, ch.id, now);
+        const hold = route.kind === "skip" ? ({ kind: "coalesce", reason: route.reason } as const) : this.hold(e, ch.id, now);
         const inserted = this.sql.exec(
           `INSERT OR IGNORE INTO alert_outbox (message_id, event_id, incident_id, event, channel_id, next_at, status, created_at)
            VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
@@ -243,6 +277,12 @@ export class AlertOutbox {
       .one().at;
   }
 
+  private async loadIncident(id: string): Promise<ApiIncident | null> {
+    if (this.hooks.load) return this.hooks.load(id);
+    const row = await drizzle(this.db()).select().from(incidents).where(eq(incidents.id, id)).get();
+    return row ? toApiIncident(row) : null;
+  }
+
   /** Records one attempt in D1 (`recordDelivery`: a D1 failure is logged, never blocks the outbox). */
   private recordAttempt(
     a: { messageId: string; channelId: string; incidentId: string; event: string; attempt: number; status: string; code: number | null; error: string | null; duration: number | null },
@@ -270,13 +310,13 @@ export class AlertOutbox {
       await this.recordAttempt({ messageId: m.message_id, channelId: m.channel_id, incidentId: m.incident_id, event: m.event, attempt, status: "gave_up", code: null, error: "the channel was deleted or disabled", duration: null }, now);
       return;
     }
-    const row = await drizzle(this.db()).select().from(incidents).where(eq(incidents.id, m.incident_id)).get();
-    if (!row) {
+    const incident = await this.loadIncident(m.incident_id);
+    if (!incident) {
       // Not in D1 yet (the copy is retried by the object's alarm): try again shortly.
       this.sql.exec("UPDATE alert_outbox SET next_at = ? WHERE message_id = ?", now + 5_000, m.message_id);
       return;
     }
-    const message: AlertMessage = { id: m.message_id, event: m.event as AlertEvent, timestamp: now, incident: toApiIncident(row), dashboard_url: this.dashboardUrl };
+    const message: AlertMessage = { id: m.message_id, event: m.event as AlertEvent, timestamp: now, incident, dashboard_url: this.dashboardUrl };
     const result = await deliver(channel, message);
     if (result.ok) {
       this.sql.exec("UPDATE alert_outbox SET status = 'delivered', attempt = ?, sent_at = ? WHERE message_id = ?", attempt, now, m.message_id);

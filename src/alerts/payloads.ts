@@ -6,13 +6,16 @@
  * that slipped into an explanation, a figure or an AI summary can leave in a payload.
  */
 import * as z from "zod";
+import type { ApiGroup } from "../incidents/group-store";
 import type { toApiIncident } from "../incidents/routes";
 import { scrubDeep, scrubOutgoingText } from "../ingest/redact";
 import type { StoredChannel } from "./channels";
 import { standardWebhookHeaders } from "./sign";
 
 export type AlertEvent = "incident.opened" | "incident.escalated" | "incident.resolved" | "incident.updated" | "incident.reminder" | "test";
-export type ApiIncident = ReturnType<typeof toApiIncident>;
+/** An incident as the API shows it; a group's alert adds the group (its members, origin_down, the PagerDuty dedup key as `dedup_id`). */
+export type ApiIncident = ReturnType<typeof toApiIncident> & { group?: AlertGroup };
+export type AlertGroup = ApiGroup & { dedup_id: string };
 
 /** One alert to send to one channel; `id` is the stable webhook id (the same on every attempt). */
 export interface AlertMessage {
@@ -90,10 +93,23 @@ const endpointOf = (i: ApiIncident) => `${i.service} ${i.method} ${i.route}`;
 const cut = (s: string, max: number) => (s.length <= max ? s : `${s.slice(0, max - 1)}…`);
 const iso = (ms: number) => new Date(ms).toISOString();
 
+/** What the alert is about: the endpoint, or the group's service and how many endpoints. */
+function subjectOf(i: ApiIncident): string {
+  if (!i.group) return endpointOf(i);
+  return `${i.service}: ${i.group.members.length} endpoints${i.group.origin_down ? " (origin down)" : ""}`;
+}
+
+/** The group's members, one line each (at most `max`). */
+function memberLines(group: AlertGroup, max: number): string[] {
+  const lines = group.members.slice(0, max).map((m) => `${m.method} ${m.route} (${m.severity}, ${m.status})`);
+  if (group.members.length > max) lines.push(`and ${group.members.length - max} more`);
+  return lines;
+}
+
 /** One line for a chat title or a PagerDuty summary. */
 function headline(message: AlertMessage, i: ApiIncident): string {
   const state = message.event === "incident.resolved" || i.status === "resolved" ? "RESOLVED" : i.severity;
-  return `[${state}] ${endpointOf(i)}: ${TITLES[message.event].toLowerCase()}`;
+  return `[${state}] ${subjectOf(i)}: ${TITLES[message.event].toLowerCase()}`;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -103,10 +119,10 @@ function headline(message: AlertMessage, i: ApiIncident): string {
  * The state every webhook payload carries beside its type: `status` firing or resolved, and the
  * incident's group (null: not grouped; the field is there so receivers can rely on it).
  */
-export function alertState(message: AlertMessage): { status: "firing" | "resolved"; group: unknown } {
+export function alertState(message: AlertMessage): { status: "firing" | "resolved"; group: AlertGroup | null } {
   const i = message.incident;
   const resolved = message.event === "incident.resolved" || i?.status === "resolved";
-  const group = i !== null && "group" in i ? (i as { group?: unknown }).group ?? null : null;
+  const group = i?.group ? (scrubDeep(i.group) as AlertGroup) : null;
   return { status: resolved ? "resolved" : "firing", group };
 }
 
@@ -142,15 +158,16 @@ export function slackMessage(message: AlertMessage, channelName = ""): { text: s
   const icon = resolved ? ":white_check_mark:" : i.severity === "CRITICAL" ? ":red_circle:" : ":large_orange_circle:";
   const f = keyFigures(i.figures);
   const openedSec = Math.floor(i.opened_at / 1000);
+  const state = alertState(message);
   const blocks: unknown[] = [
-    { type: "header", text: { type: "plain_text", text: cut(`${resolved ? "Resolved" : i.severity} · ${endpointOf(i)}`, 150), emoji: true } },
+    { type: "header", text: { type: "plain_text", text: cut(`${resolved ? "Resolved" : i.severity} · ${subjectOf(i)}`, 150), emoji: true } },
     { type: "section", text: mrkdwn(`${icon} *${TITLES[message.event]}*`) },
     {
       type: "section",
       fields: [
         field("Severity", i.severity),
         field("Status", i.status),
-        field("Endpoint", endpointOf(i)),
+        field(i.group ? "Endpoints" : "Endpoint", i.group ? memberLines(i.group, 10).join("\n") : endpointOf(i)),
         { type: "mrkdwn", text: `*Opened at*\n<!date^${openedSec}^{date_short_pretty} {time}|${iso(i.opened_at)}>` },
         field("Requests/min", f.rpm),
         field("5xx rate", f.errors),
@@ -167,6 +184,9 @@ export function slackMessage(message: AlertMessage, channelName = ""): { text: s
     blocks.push({ type: "section", text: mrkdwn(parts.join("\n\n")) });
     blocks.push({ type: "context", elements: [{ type: "mrkdwn", text: "The AI summary explains; severity and status come from the monitor's rules." }] });
   }
+  // The alert's state and group, as the webhook carries them (`status`, `group`).
+  const groupText = i.group ? ` · group ${esc(i.group.id)} (${i.group.members.length} endpoints${i.group.origin_down ? ", origin down" : ""})` : "";
+  blocks.push({ type: "context", elements: [{ type: "mrkdwn", text: `status: *${state.status}*${groupText}` }] });
   const link = incidentLink(message);
   if (link) {
     blocks.push({ type: "actions", elements: [{ type: "button", text: { type: "plain_text", text: "Open in dashboard" }, url: cut(link, 3000), action_id: "open_incident" }] });
@@ -202,16 +222,18 @@ export function pagerDutyEvent(routingKey: string, message: AlertMessage, channe
   const ai = summaryOf(i);
   const link = incidentLink(message);
   const resolve = message.event === "incident.resolved" || i.status === "resolved";
+  const state = alertState(message);
   return {
     routing_key: routingKey,
     event_action: resolve ? ("resolve" as const) : ("trigger" as const),
-    dedup_key: i.id,
+    // A group keeps one PagerDuty incident: its key, or its first member's when that alerted alone first.
+    dedup_key: i.group ? i.group.dedup_id : i.id,
     payload: {
       summary: cut(headline(message, i), 1024),
-      source: endpointOf(i),
+      source: i.group ? i.service : endpointOf(i),
       severity: i.severity === "CRITICAL" ? ("critical" as const) : ("warning" as const),
       timestamp: iso(message.timestamp),
-      component: `${i.method} ${i.route}`,
+      component: i.group ? memberLines(i.group, 5).join("; ") : `${i.method} ${i.route}`,
       group: i.service,
       class: cut((i.signals as { kind?: unknown }[]).map((s) => String(s.kind ?? "")).filter(Boolean).join(", ") || "incident", 200),
       custom_details: {
@@ -222,6 +244,9 @@ export function pagerDutyEvent(routingKey: string, message: AlertMessage, channe
         opened_at: iso(i.opened_at),
         ai_summary: ai ? { summary: ai.summary, likely_causes: ai.likely_causes, suggested_actions: ai.suggested_actions, model: i.ai_model } : null,
         incident_url: link,
+        // The alert's state and group, as the webhook carries them.
+        alert_status: state.status,
+        group: state.group,
       },
     },
     client: "edge-monitor",

@@ -337,3 +337,34 @@ export const deploys = sqliteTable(
   },
   (t) => [index("deploys_service_at").on(t.service, t.at), index("deploys_at").on(t.at)],
 );
+
+/**
+ * Grouped incidents: endpoints of one service that went bad within INCIDENT_GROUP_WINDOW_MINUTES,
+ * published by the service's IncidentGroups object (src/incidents/group-object.ts). `members` is
+ * the JSON list the API shows; `incident_group_members` finds an incident's group.
+ */
+export const incidentGroups = sqliteTable(
+  "incident_groups",
+  {
+    id: text("id").primaryKey(),
+    service: text("service").notNull(),
+    status: text("status").notNull(),
+    severity: text("severity").notNull(),
+    originDown: integer("origin_down", { mode: "boolean" }).notNull().default(false),
+    openedAt: integer("opened_at").notNull(),
+    resolvedAt: integer("resolved_at"),
+    explanation: text("explanation").notNull(),
+    members: text("members").notNull(),
+    updatedAt: integer("updated_at").notNull(),
+  },
+  (t) => [index("incident_groups_service_opened").on(t.service, t.openedAt), index("incident_groups_opened").on(t.openedAt)],
+);
+
+export const incidentGroupMembers = sqliteTable(
+  "incident_group_members",
+  {
+    incidentId: text("incident_id").primaryKey(),
+    groupId: text("group_id").notNull(),
+  },
+  (t) => [index("incident_group_members_group").on(t.groupId)],
+);

@@ -1,7 +1,8 @@
 /**
  * `GET /v1/incidents` (filters `service`, `method`, `route`, `status`, `severity`, `from`/`to` on
  * `opened_at`, `limit` up to 1,000; newest first) and `GET /v1/incidents/:id`, read from D1 where
- * the endpoint objects publish them; `POST /v1/incidents/:id/summarize` (admin) asks Workers AI
+ * the endpoint objects publish them, with the incident groups they belong to (`group_id`, and
+ * `groups` with their members); `POST /v1/incidents/:id/summarize` (admin) asks Workers AI
  * for the incident's summary now and answers the incident with it.
  */
 import { and, desc, eq, gte, lte, type SQL } from "drizzle-orm";
@@ -17,6 +18,7 @@ import { ApiError } from "../http/errors";
 import type { AppEnv } from "../http/types";
 import { parseOr400 } from "../http/validate";
 import { epochOrIso } from "../query/logs-query";
+import { groupsOf } from "./group-store";
 
 export const incidentFilters = z.object({
   ...endpointFilterFields,
@@ -93,9 +95,15 @@ export const incidentsApp = new Hono<AppEnv>()
       .orderBy(desc(t.openedAt), desc(t.id))
       .limit(f.limit)
       .all();
-    return c.json({ incidents: rows.map(toApiIncident) });
+    // Groups (endpoints of a service that went bad together): `group_id` on each member, and the groups with their members.
+    const { byIncident, groups } = await groupsOf(c.env.DB, rows.map((r) => r.id));
+    return c.json({ incidents: rows.map((r) => ({ ...toApiIncident(r), group_id: byIncident.get(r.id) ?? null })), groups });
   })
-  .get("/:id", requireKey("read"), async (c) => c.json(toApiIncident(await loadIncident(c.env.DB, c.req.param("id")))))
+  .get("/:id", requireKey("read"), async (c) => {
+    const row = await loadIncident(c.env.DB, c.req.param("id"));
+    const { byIncident, groups } = await groupsOf(c.env.DB, [row.id]);
+    return c.json({ ...toApiIncident(row), group_id: byIncident.get(row.id) ?? null, group: groups[0] ?? null });
+  })
   .post("/:id/summarize", requireKey("admin"), async (c) => {
     const row = await loadIncident(c.env.DB, c.req.param("id"));
     // The outcome (ok, unavailable, failed, timeout, invalid) is stored on the incident and shown in its ai_* fields.

@@ -39,6 +39,7 @@ import { nextReminderAt, reminderMinutes } from "../alerts/reminders";
 import { DEFAULT_DEPLOY_CORRELATION_MINUTES, deployId, versionChange, type Deploy } from "../deploys/deploys";
 import { saveDeploy } from "../deploys/store";
 import { alertsHeld, annotateOpened, releaseHeld } from "./follow-up";
+import { joinOpened, routeAlert } from "./group-link";
 import { ServiceContext } from "./service-context";
 import { coveringWindow } from "../maintenance/windows";
 import { addCounts, countsFrom, CostMeter, type CostCounts } from "../cost/counts";
@@ -139,7 +140,10 @@ export class EndpointMonitor extends DurableObject<Env> {
     this.buffer = new RecordBuffer(this.sql, this.archive !== null);
     this.quarantine = new Quarantine(this.sql);
     this.windows = new EndpointWindows(this.sql);
-    this.outbox = new AlertOutbox(this.sql, () => this.logsDb, env.DASHBOARD_URL ? env.DASHBOARD_URL : null, (id) => this.summarizeBeforeAlert(id));
+    this.outbox = new AlertOutbox(this.sql, () => this.logsDb, env.DASHBOARD_URL ? env.DASHBOARD_URL : null, (id) => this.summarizeBeforeAlert(id), {
+      // Incident groups: a member's own alerts are carried by its group's (src/incidents/grouping.ts).
+      route: (e, now) => routeAlert(env, this.detection.incidents(50).find((i) => i.id === e.incident_id), e.event, now),
+    });
     this.context = new ServiceContext(() => this.logsDb, (p) => this.ctx.waitUntil(p));
     this.detection = new DetectionRunner(
       this.sql,
@@ -238,7 +242,7 @@ export class EndpointMonitor extends DurableObject<Env> {
       else {
         const [cfg] = await Promise.all([this.detection.config(endpoint, now), this.context.get(endpoint.service, now)]);
         this.noteVersion(fresh, endpoint);
-        this.absorb(fresh, now, endpoint, cfg);
+        await this.joinGroups(this.absorb(fresh, now, endpoint, cfg));
       }
     }
     return result;
@@ -264,7 +268,13 @@ export class EndpointMonitor extends DurableObject<Env> {
     );
   }
 
-  private absorb(records: readonly LogRecord[], now: number, endpoint: Endpoint, cfg: DetectionConfig): void {
+  /** Incidents that opened (not held by maintenance) join their service's group. */
+  private async joinGroups(evaluations: readonly Evaluation[]): Promise<void> {
+    const opened = evaluations.flatMap((ev) => (ev.change === "opened" && ev.incident && !alertsHeld(ev.incident) ? [ev.incident] : []));
+    if (opened.length > 0) await joinOpened(this.env, opened, Date.now());
+  }
+
+  private absorb(records: readonly LogRecord[], now: number, endpoint: Endpoint, cfg: DetectionConfig): Evaluation[] {
     try {
       const { late, evaluations } = this.ctx.storage.transactionSync(() => {
         const out = this.detection.absorb(records, now, endpoint, cfg);
@@ -273,18 +283,21 @@ export class EndpointMonitor extends DurableObject<Env> {
       });
       this.logChanges(endpoint, evaluations);
       if (late > 0) log("info", "late_records", { endpoint: this.ctx.id.name ?? null, late });
+      return evaluations;
     } catch (err) {
       log("error", "detection_failed", { endpoint: this.ctx.id.name ?? null, message: err instanceof Error ? err.message : String(err) });
+      return [];
     }
   }
 
-  private evaluate(endpoint: Endpoint, cfg: DetectionConfig, until: number, grace: number): void {
+  private evaluate(endpoint: Endpoint, cfg: DetectionConfig, until: number, grace: number): Evaluation[] {
     const evaluations = this.ctx.storage.transactionSync(() => {
       const out = this.detection.evaluateUntil(until, grace, endpoint, cfg);
       if (out.length > 0) this.windows.prune(this.detection.watermark() ?? until);
       return out;
     });
     this.logChanges(endpoint, evaluations);
+    return evaluations;
   }
 
   private logChanges(endpoint: Endpoint, evaluations: readonly Evaluation[]): void {
@@ -405,7 +418,7 @@ export class EndpointMonitor extends DurableObject<Env> {
     if (!endpoint || !this.detection.isLive(now)) return;
     const [cfg] = await Promise.all([this.detection.config(endpoint, now), this.context.get(endpoint.service, now)]);
     try {
-      this.evaluate(endpoint, cfg, now, ALARM_GRACE_MS);
+      await this.joinGroups(this.evaluate(endpoint, cfg, now, ALARM_GRACE_MS));
     } catch (err) {
       log("error", "detection_failed", { endpoint: this.ctx.id.name ?? null, message: err instanceof Error ? err.message : String(err) });
     }

@@ -83,7 +83,20 @@ const proxyPathParams = proxyParams.extend({ path: z.string().describe("the path
 
 const jobRun: JsonSchema = obj({ job: str, rows: int, duration_ms: num, detail: {} }, "the run, as recorded in job_runs");
 const healthChecks: JsonSchema = obj({ status: { enum: ["ok", "unavailable"] }, latest_migration: str, reason: str });
-const incidentList: JsonSchema = obj({ incidents: list(obj({ id: str, service: str, method: str, route: str, severity: str, status: str, opened_at: int })) });
+const incidentGroup: JsonSchema = obj({
+  id: str,
+  service: str,
+  status: str,
+  severity: { ...str, description: "the worst member's" },
+  origin_down: { ...bool, description: "probes fail together with traffic" },
+  opened_at: int,
+  explanation: str,
+  members: list(obj({ incident_id: str, method: str, route: str, severity: str, status: str, opened_at: int })),
+});
+const incidentList: JsonSchema = obj({
+  incidents: list(obj({ id: str, service: str, method: str, route: str, severity: str, status: str, opened_at: int, group_id: { ...str, description: "the incident's group, or null" } })),
+  groups: { ...list(incidentGroup), description: "the groups of the incidents listed (endpoints of a service that went bad together)" },
+});
 const capEvents: JsonSchema = list(obj({ service: { ...str, description: "only with a read or admin key" }, at: str }));
 const capsSchema: JsonSchema = obj(
   {

@@ -92,6 +92,7 @@ export async function prune(env: PruneEnv, ctx: JobContext & { olderThanMs?: num
 
   // The small tables first: one chunk each in the usual case, and never starved by a raw backlog.
   const incidentReport = await deleteInChunks(incidentCutoff, ctx.deadline, () => deleteIncidents(db, incidentCutoff));
+  await deleteIncidentGroups(env.DB, incidentCutoff);
   const summaryReport = await deleteInChunks(summaryCutoff, ctx.deadline, () => deleteSummaries(db, summaryCutoff));
   await raisePrunedBefore(env.DB, rawCutoff);
   const raw: RawReport = env.ARCHIVE
@@ -173,6 +174,14 @@ async function deleteIncidents(db: Db, cutoff: number): Promise<number> {
     .limit(PRUNE_CHUNK_ROWS);
   const result = await db.delete(incidents).where(inArray(incidents.id, chunk));
   return result.meta.changes;
+}
+
+/** Resolved incident groups go with their incidents (same retention), member index included. */
+async function deleteIncidentGroups(d1: D1Database, cutoff: number): Promise<void> {
+  await d1.batch([
+    d1.prepare("DELETE FROM incident_group_members WHERE group_id IN (SELECT id FROM incident_groups WHERE status = 'resolved' AND resolved_at < ?)").bind(cutoff),
+    d1.prepare("DELETE FROM incident_groups WHERE status = 'resolved' AND resolved_at < ?").bind(cutoff),
+  ]);
 }
 
 async function deleteSummaries(db: Db, cutoff: number): Promise<number> {

@@ -11,7 +11,8 @@ import type { Mount } from "../page";
 import { endpointApiPath, endpointHash, formatHash } from "../router";
 import { deployMarkers, fromWindow, HOUR, incidentSpans, maintenanceBands, MINUTE, onGrid, toColumns } from "../series";
 import { contextLegend, loadServiceContext } from "./context";
-import type { Delivery, EndpointDetail, Figures, Incident } from "../types";
+import type { Delivery, EndpointDetail, Figures, Incident, IncidentGroup } from "../types";
+import { foldGroups, groupLabel } from "../incident-groups";
 import { endpointLabel, signalsTable } from "./common";
 
 const FILTERS = ["status", "severity", "service", "limit"] as const;
@@ -42,12 +43,14 @@ export const incidentsPage: Mount = (ctx) => {
     async refresh() {
       const params = new URLSearchParams();
       for (const f of FILTERS) if (query[f]) params.set(f, query[f] ?? "");
-      const { incidents } = await api<{ incidents: Incident[] }>(`/v1/incidents?${params}`, { signal: ctx.signal });
+      const { incidents, groups } = await api<{ incidents: Incident[]; groups?: IncidentGroup[] }>(`/v1/incidents?${params}`, { signal: ctx.signal });
       const now = Date.now();
       if (incidents.length === 0) return put(list, notice("info", Object.keys(query).length ? "No incident matches these filters." : "No incidents yet: they open when an endpoint's detectors agree that something is wrong."));
+      const entries = foldGroups(incidents, groups ?? []);
+      const grouped = entries.filter((e) => e.kind === "group").length;
       put(
         list,
-        h("p", { class: "muted" }, `${incidents.length} incident${incidents.length === 1 ? "" : "s"}, newest first`),
+        h("p", { class: "muted" }, `${incidents.length} incident${incidents.length === 1 ? "" : "s"}${grouped ? ` (${grouped} group${grouped === 1 ? "" : "s"}: open a group's row for its endpoints)` : ""}, newest first`),
         h(
           "div",
           { class: "table-wrap" },
@@ -55,28 +58,65 @@ export const incidentsPage: Mount = (ctx) => {
             "table",
             { class: "incidents" },
             h("thead", null, h("tr", null, ...["Severity", "Status", "Endpoint", "Opened", "Duration", "Explanation"].map((c) => h("th", { scope: "col" }, c)))),
-            h(
-              "tbody",
-              null,
-              ...incidents.map((i) =>
-                h(
-                  "tr",
-                  null,
-                  h("td", null, badge(i.severity)),
-                  h("td", null, i.status, i.in_maintenance ? h("span", { class: "badge badge-maintenance", title: "opened inside a maintenance window" }, "maintenance") : null),
-                  h("td", null, h("a", { href: formatHash({ page: "incident", id: i.id }), class: "incident-link" }, `${i.service} ${endpointLabel(i)}`)),
-                  h("td", { class: "time" }, formatTime(i.opened_at)),
-                  h("td", null, formatDuration((i.resolved_at ?? now) - i.opened_at)),
-                  h("td", { class: "explanation-cell" }, i.explanation),
-                ),
-              ),
-            ),
+            h("tbody", null, ...entries.flatMap((e) => (e.kind === "group" ? groupRows(e.group, e.members, now) : [incidentRow(e.incident, now)]))),
           ),
         ),
       );
     },
   };
 };
+
+function incidentRow(i: Incident, now: number, member = false): HTMLTableRowElement {
+  return h(
+    "tr",
+    member ? { class: "group-member", "data-group": i.group_id ?? "", hidden: true } : null,
+    h("td", null, badge(i.severity)),
+    h("td", null, i.status, i.in_maintenance ? h("span", { class: "badge badge-maintenance", title: "opened inside a maintenance window" }, "maintenance") : null),
+    h("td", null, h("a", { href: formatHash({ page: "incident", id: i.id }), class: "incident-link" }, `${i.service} ${endpointLabel(i)}`)),
+    h("td", { class: "time" }, formatTime(i.opened_at)),
+    h("td", null, formatDuration((i.resolved_at ?? now) - i.opened_at)),
+    h("td", { class: "explanation-cell" }, i.explanation),
+  );
+}
+
+/** Groups opened in the list, kept open across the auto-refresh. */
+const openGroups = new Set<string>();
+
+/** A group as one row that opens to its members' rows (hidden until then). */
+function groupRows(g: IncidentGroup, members: Incident[], now: number): HTMLTableRowElement[] {
+  const rows = members.map((m) => incidentRow(m, now, true));
+  const arrow = h("span", { "aria-hidden": "true" }, "▸ ");
+  const show = (open: boolean) => {
+    toggle.setAttribute("aria-expanded", String(open));
+    arrow.textContent = open ? "▾ " : "▸ ";
+    for (const r of rows) r.hidden = !open;
+    if (open) openGroups.add(g.id);
+    else openGroups.delete(g.id);
+  };
+  const toggle = h(
+    "button",
+    {
+      type: "button",
+      class: "group-toggle",
+      "aria-expanded": "false",
+      onclick: () => show(toggle.getAttribute("aria-expanded") !== "true"),
+    },
+    arrow,
+    groupLabel(g),
+  );
+  const head = h(
+    "tr",
+    { class: "group-row", "data-group": g.id },
+    h("td", null, badge(g.severity)),
+    h("td", null, g.status, h("span", { class: "badge badge-group", title: "endpoints of one service that went bad together: one alert" }, "group"), g.origin_down ? h("span", { class: "badge badge-critical badge-origin", title: "probes fail together with traffic" }, "origin down") : null),
+    h("td", null, toggle),
+    h("td", { class: "time" }, formatTime(g.opened_at)),
+    h("td", null, formatDuration((g.resolved_at ?? now) - g.opened_at)),
+    h("td", { class: "explanation-cell" }, g.explanation),
+  );
+  if (openGroups.has(g.id)) show(true);
+  return [head, ...rows];
+}
 
 function figuresList(title: string, f: Figures): HTMLElement {
   return h(
@@ -115,6 +155,18 @@ function contextNotes(i: Incident): HTMLElement | null {
   }
   if (i.deploy) notes.push(h("p", { class: "deploy-note" }, h("span", { class: "badge badge-deploy" }, "deploy"), ` Deploy ${i.deploy.version} at ${formatTime(i.deploy.at)}${i.deploy.description ? `: ${i.deploy.description}` : ""}.`));
   return notes.length ? h("div", null, ...notes) : null;
+}
+
+/** The group the incident belongs to: its endpoints, each a link to its incident (one alert went for all). */
+function groupNote(i: Incident): HTMLElement | null {
+  const g = i.group;
+  if (!g) return null;
+  return h(
+    "div",
+    { class: "group-note" },
+    h("p", null, h("span", { class: "badge badge-group" }, "group"), ` ${groupLabel(g)}, ${g.status}: ${g.explanation} Its alerts went out once for the group.`),
+    h("ul", null, ...g.members.map((m) => h("li", null, h("a", { href: formatHash({ page: "incident", id: m.incident_id }) }, `${m.method} ${m.route}`), ` (${m.severity}, ${m.status})`))),
+  );
 }
 
 export const incidentPage: Mount = (ctx) => {
@@ -190,7 +242,7 @@ export const incidentPage: Mount = (ctx) => {
           ),
           h("p", null, h("a", { href: endpointHash(i) }, "Open the endpoint's timelines")),
         ),
-        h("section", { class: "card", "aria-labelledby": "why-h" }, h("h2", { id: "why-h" }, "Explanation"), h("p", { class: "explanation" }, i.explanation), contextNotes(i)),
+        h("section", { class: "card", "aria-labelledby": "why-h" }, h("h2", { id: "why-h" }, "Explanation"), h("p", { class: "explanation" }, i.explanation), contextNotes(i), groupNote(i)),
         i.timeline && i.timeline.length > 0
           ? h(
               "section",

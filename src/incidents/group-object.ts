@@ -1,0 +1,226 @@
+/**
+ * One Durable Object per service that groups its endpoints' incidents (grouping.ts has the rules).
+ * Endpoint objects are separate objects that open incidents concurrently; they all ask this one,
+ * which answers one call at a time from its own SQLite, so two endpoints can never both believe
+ * they lead a group or both page. It sends the group's alerts through its own outbox (the same
+ * AlertOutbox as the endpoints: durable, retried, deduplicated) and publishes groups to D1 for
+ * the API. Group alerts carry the first member's incident as the API shows it, with the group's
+ * severity, status, explanation and a `group` object naming the members.
+ */
+import { DurableObject } from "cloudflare:workers";
+import { eq } from "drizzle-orm";
+import { drizzle } from "drizzle-orm/d1";
+import { AlertOutbox, OUTBOX_SCHEMA } from "../alerts/outbox";
+import type { ApiIncident } from "../alerts/payloads";
+import { reminderMinutes } from "../alerts/reminders";
+import { incidents } from "../db/schema";
+import { log } from "../http/log";
+import { publishGroups, toApiGroup } from "./group-store";
+import {
+  findGroup,
+  groupAlertFor,
+  groupOpenDue,
+  groupReminderDue,
+  groupSettings,
+  isGrouped,
+  newGroup,
+  routeMemberAlert,
+  withMember,
+  type AlertChange,
+  type IncidentGroup,
+  type MemberInput,
+  toWire,
+  type Route,
+  type RouteWire,
+} from "./grouping";
+import { toApiIncident } from "./routes";
+
+const SETTLE_DELAY_MS = 2_000;
+/** Resolved groups are kept this long (a late member event still finds its group). */
+const KEEP_RESOLVED_MS = 24 * 60 * 60_000;
+
+export class IncidentGroups extends DurableObject<Env> {
+  private readonly sql: SqlStorage;
+  private readonly outbox: AlertOutbox;
+
+  constructor(ctx: DurableObjectState, env: Env) {
+    super(ctx, env);
+    this.sql = ctx.storage.sql;
+    this.outbox = new AlertOutbox(this.sql, () => env.DB, env.DASHBOARD_URL ? env.DASHBOARD_URL : null, async () => undefined, { load: (id) => this.groupIncident(id) });
+    void ctx.blockConcurrencyWhile(async () => {
+      for (const s of [
+        "CREATE TABLE IF NOT EXISTS groups (id TEXT PRIMARY KEY, status TEXT NOT NULL, body TEXT NOT NULL, dirty INTEGER NOT NULL DEFAULT 1, updated_at INTEGER NOT NULL)",
+        "CREATE TABLE IF NOT EXISTS members (incident_id TEXT PRIMARY KEY, group_id TEXT NOT NULL)",
+        ...OUTBOX_SCHEMA,
+      ])
+        this.sql.exec(s);
+    });
+  }
+
+  private load(id: string): IncidentGroup | null {
+    const row = this.sql.exec<{ body: string }>("SELECT body FROM groups WHERE id = ?", id).toArray()[0];
+    return row ? (JSON.parse(row.body) as IncidentGroup) : null;
+  }
+
+  private save(g: IncidentGroup): void {
+    this.sql.exec("INSERT OR REPLACE INTO groups (id, status, body, dirty, updated_at) VALUES (?, ?, ?, 1, ?)", g.id, g.status, JSON.stringify(g), g.updated_at);
+    for (const m of g.members) this.sql.exec("INSERT OR IGNORE INTO members (incident_id, group_id) VALUES (?, ?)", m.incident_id, g.id);
+  }
+
+  private groupOfMember(incidentId: string): IncidentGroup | null {
+    const row = this.sql.exec<{ group_id: string }>("SELECT group_id FROM members WHERE incident_id = ?", incidentId).toArray()[0];
+    return row ? this.load(row.group_id) : null;
+  }
+
+  private openGroups(): IncidentGroup[] {
+    return this.sql
+      .exec<{ body: string }>("SELECT body FROM groups WHERE status = 'open' ORDER BY updated_at DESC LIMIT 50")
+      .toArray()
+      .map((r) => JSON.parse(r.body) as IncidentGroup);
+  }
+
+  /** Records a change of the group and the group alert it calls for. */
+  private commit(before: IncidentGroup | null, after: IncidentGroup, now: number): void {
+    this.save(after);
+    const change = groupAlertFor(before, after);
+    if (change) this.enqueue(after, change, now);
+  }
+
+  private enqueue(g: IncidentGroup, change: AlertChange, now: number): void {
+    this.outbox.enqueue({ incident_id: g.id, event: change, severity: g.severity, service: g.service }, now);
+  }
+
+  /** Adds the member (or its latest state) to its group, creating the group when none is open within the window. */
+  private join(member: MemberInput, now: number): IncidentGroup {
+    const settings = groupSettings(this.env);
+    const before = this.groupOfMember(member.incident_id) ?? findGroup(this.openGroups(), member, settings);
+    const after = before ? withMember(before, member, now) : newGroup(member, now, settings);
+    this.commit(before, after, now);
+    return after;
+  }
+
+  /** An endpoint incident opened (not held by maintenance): it joins its service's group. */
+  async memberOpened(member: MemberInput, now = Date.now()): Promise<string> {
+    const g = this.ctx.storage.transactionSync(() => this.join(member, now));
+    await this.wake();
+    return g.id;
+  }
+
+  /**
+   * Decides the member's own alert `change`: send it (alone, as today), skip it (its group's alert
+   * carries it) or wait for the group's grace. Records the member's latest state either way.
+   */
+  async routeMemberAlert(member: MemberInput, change: AlertChange, now = Date.now()): Promise<RouteWire> {
+    const route = this.ctx.storage.transactionSync(() => {
+      // Only an opening joins a group; other changes of an incident that never joined go alone,
+      // and so do the changes of a member after its group resolved (a re-opened endpoint).
+      const known = this.groupOfMember(member.incident_id);
+      const alone: Route = { kind: "send" };
+      if ((!known && change !== "incident.opened") || known?.status === "resolved") return alone;
+      const g = this.join(member, now);
+      const decided = routeMemberAlert(g, member.incident_id, change, now);
+      if (decided.group !== g) this.save(decided.group);
+      // Members' reminders are skipped: the group reminds once for all of them.
+      const minutes = reminderMinutes(this.env.ALERT_REMINDER_MINUTES);
+      if (change === "incident.reminder" && decided.route.kind === "skip" && groupReminderDue(decided.group, this.outbox.lastAlertAt(g.id), minutes, now)) {
+        this.enqueue(decided.group, "incident.reminder", now);
+      }
+      return decided.route;
+    });
+    await this.wake();
+    return toWire(route);
+  }
+
+  /** Sends the group openings that are due, publishes to D1 and runs the outbox; tests pass a later clock. */
+  async deliverAlerts(now = Date.now()): Promise<number | null> {
+    return this.settle(now);
+  }
+
+  /** The group of a member, as the API shows it (for tests and the endpoint's detail). */
+  async groupOf(incidentId: string): Promise<ReturnType<typeof toApiGroup> | null> {
+    const g = this.groupOfMember(incidentId);
+    return g && isGrouped(g) ? toApiGroup(g) : null;
+  }
+
+  /**
+   * The alarm does the work SETTLE_DELAY_MS after the latest call: the caller (an endpoint's
+   * alarm) never waits for deliveries, and members of one outage that arrive together (one
+   * hand-off opens several endpoints' incidents) are all in the group when it is looked at.
+   */
+  private async wake(): Promise<void> {
+    await this.ctx.storage.setAlarm(Date.now() + SETTLE_DELAY_MS);
+  }
+
+  override async alarm(): Promise<void> {
+    await this.settle(Date.now());
+  }
+
+  /** Opens due groups, publishes changed groups, sends alerts; returns when to come back. */
+  private async settle(now: number): Promise<number | null> {
+    const pendingHolds = this.ctx.storage.transactionSync(() => {
+      let soonest: number | null = null;
+      for (const g of this.openGroups().concat(this.recentlyResolvedUnannounced())) {
+        if (groupOpenDue(g, now)) {
+          const opened: IncidentGroup = { ...g, alert: "group", dedup_key: g.dedup_key || g.id, updated_at: now };
+          this.save(opened);
+          this.enqueue(opened, "incident.opened", now);
+          if (opened.status === "resolved") this.enqueue(opened, "incident.resolved", now);
+        } else if (isGrouped(g) && g.alert === "none") soonest = soonest === null ? g.hold_until : Math.min(soonest, g.hold_until);
+      }
+      this.sql.exec("DELETE FROM groups WHERE status = 'resolved' AND dirty = 0 AND updated_at < ?", now - KEEP_RESOLVED_MS);
+      this.sql.exec("DELETE FROM members WHERE group_id NOT IN (SELECT id FROM groups)");
+      return soonest;
+    });
+    let published = true;
+    try {
+      await this.publish(now);
+    } catch (err) {
+      published = false;
+      log("error", "incident_groups_publish_failed", { service: this.ctx.id.name ?? null, message: err instanceof Error ? err.message : String(err) });
+    }
+    // Messages carry the lead incident from D1: send once the groups are published.
+    const alertsAt = published ? await this.outbox.run(now) : now + 5_000;
+    const next = [pendingHolds, alertsAt].filter((t): t is number => t !== null);
+    const at = next.length > 0 ? Math.min(...next) : null;
+    if (at !== null) {
+      const current = await this.ctx.storage.getAlarm();
+      const wanted = Math.max(Date.now() + 1000, at);
+      if (current === null || current > wanted) await this.ctx.storage.setAlarm(wanted);
+    }
+    return at;
+  }
+
+  private recentlyResolvedUnannounced(): IncidentGroup[] {
+    return this.sql
+      .exec<{ body: string }>("SELECT body FROM groups WHERE status = 'resolved' ORDER BY updated_at DESC LIMIT 50")
+      .toArray()
+      .map((r) => JSON.parse(r.body) as IncidentGroup)
+      .filter((g) => g.alert === "none");
+  }
+
+  private async publish(now: number): Promise<void> {
+    const dirty = this.sql.exec<{ body: string }>("SELECT body FROM groups WHERE dirty = 1 LIMIT 50").toArray();
+    if (dirty.length === 0) return;
+    const groups = dirty.map((r) => JSON.parse(r.body) as IncidentGroup);
+    await publishGroups(this.env.DB, groups.filter(isGrouped), now);
+    for (const r of dirty) this.sql.exec("UPDATE groups SET dirty = 0 WHERE body = ?", r.body);
+  }
+
+  /** What a group alert carries: the first member's incident with the group's state and members. */
+  private async groupIncident(groupId: string): Promise<ApiIncident | null> {
+    const g = this.load(groupId);
+    const lead = g?.members[0];
+    if (!g || !lead) return null;
+    const row = await drizzle(this.env.DB).select().from(incidents).where(eq(incidents.id, lead.incident_id)).get();
+    if (!row) return null;
+    const api = toApiGroup(g);
+    return {
+      ...toApiIncident(row),
+      severity: g.severity,
+      status: g.status,
+      resolved_at: g.resolved_at,
+      explanation: api.explanation,
+      group: { ...api, dedup_id: g.dedup_key || g.id },
+    };
+  }
+}

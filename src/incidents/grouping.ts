@@ -1,0 +1,233 @@
+/**
+ * Grouped incidents, as pure functions. When two or more endpoints of a service go bad within
+ * INCIDENT_GROUP_WINDOW_MINUTES of each other (incident `opened_at`, event time), one service
+ * group holds their incidents, so that an origin outage pages once per channel instead of once
+ * per endpoint. The first member's own alert waits INCIDENT_GROUP_GRACE_SECONDS (wall clock) for a
+ * second one; past that it goes out alone, and a member that arrives later turns it into the
+ * group (the group's alerts keep the first alert's PagerDuty dedup key, so no second page).
+ *
+ * Only the alerts of members are suppressed: their opening, escalation, update and reminder
+ * alerts are carried by the group's; the group's resolution is always sent, when its last
+ * member resolves. The per-service Durable Object (group-object.ts) applies these rules one call
+ * at a time, which is what makes the decisions race-free across endpoint objects.
+ */
+
+export const DEFAULT_GROUP_WINDOW_MINUTES = 5;
+export const DEFAULT_GROUP_GRACE_SECONDS = 60;
+
+export type Severity = "WARNING" | "CRITICAL";
+
+/** What a member's endpoint object tells the group about its incident. */
+export interface MemberInput {
+  incident_id: string;
+  service: string;
+  method: string;
+  route: string;
+  severity: Severity;
+  status: "open" | "resolved";
+  opened_at: number;
+  resolved_at: number | null;
+  /** Kinds of the incident's signals (probe_failed, error_rate_threshold ...). */
+  signal_kinds: string[];
+}
+
+export interface GroupMember extends MemberInput {
+  joined_at: number;
+  /** Its own opening alert went out (it was alone when its grace ended). */
+  alerted_alone: boolean;
+}
+
+export interface IncidentGroup {
+  id: string;
+  service: string;
+  status: "open" | "resolved";
+  /** The earliest member's `opened_at` (event time): later members must open within the window of it. */
+  opened_at: number;
+  resolved_at: number | null;
+  /** Wall clock: the first member's alert waits until then for others. */
+  hold_until: number;
+  severity: Severity;
+  origin_down: boolean;
+  /** Who carries the group's alerts: nobody yet, the first member's own alert, or the group's. */
+  alert: "none" | "lead" | "group";
+  /** The PagerDuty dedup key of the group's alerts (the first member's incident id once it alerted alone). */
+  dedup_key: string;
+  members: GroupMember[];
+  updated_at: number;
+}
+
+export type AlertChange = "incident.opened" | "incident.escalated" | "incident.resolved" | "incident.updated" | "incident.reminder";
+
+/** What the member's endpoint object does with one of its own alerts. */
+export type Route = { kind: "send" } | { kind: "skip"; reason: string } | { kind: "wait"; until: number };
+
+/** A route as one flat object (what crosses the Durable Object RPC boundary). */
+export interface RouteWire {
+  kind: Route["kind"];
+  reason: string | null;
+  until: number | null;
+}
+
+/** The route as one flat object. */
+export function toWire(r: Route): RouteWire {
+  return { kind: r.kind, reason: r.kind === "skip" ? r.reason : null, until: r.kind === "wait" ? r.until : null };
+}
+
+/** The route back from its flat form. */
+export function fromWire(w: RouteWire): Route {
+  if (w.kind === "skip") return { kind: "skip", reason: w.reason ?? "grouped" };
+  if (w.kind === "wait" && w.until !== null) return { kind: "wait", until: w.until };
+  return { kind: "send" };
+}
+
+export interface GroupSettings {
+  windowMs: number;
+  graceMs: number;
+}
+
+function numberSetting(value: string | undefined, fallback: number): number {
+  if (value === undefined || value.trim() === "") return fallback;
+  const n = Number(value);
+  return Number.isFinite(n) && n >= 0 ? n : fallback;
+}
+
+/** The settings from INCIDENT_GROUP_WINDOW_MINUTES (0: no grouping) and INCIDENT_GROUP_GRACE_SECONDS. */
+export function groupSettings(env: { INCIDENT_GROUP_WINDOW_MINUTES?: string; INCIDENT_GROUP_GRACE_SECONDS?: string }): GroupSettings {
+  return {
+    windowMs: numberSetting(env.INCIDENT_GROUP_WINDOW_MINUTES, DEFAULT_GROUP_WINDOW_MINUTES) * 60_000,
+    graceMs: numberSetting(env.INCIDENT_GROUP_GRACE_SECONDS, DEFAULT_GROUP_GRACE_SECONDS) * 1000,
+  };
+}
+
+const RANK: Record<Severity, number> = { WARNING: 1, CRITICAL: 2 };
+/** Signals that say requests themselves fail or stop (as opposed to a probe's view). */
+const TRAFFIC_FAILURE = new Set(["error_rate_threshold", "error_rate_baseline", "availability_burn_page", "traffic_stop", "traffic_drop", "silent_failures"]);
+
+/** The worst severity of the members. */
+export function worstSeverity(members: readonly Pick<GroupMember, "severity">[]): Severity {
+  return members.some((m) => m.severity === "CRITICAL") ? "CRITICAL" : "WARNING";
+}
+
+/** Probes failing together with traffic: the origin itself is down, not one endpoint. */
+export function originDown(members: readonly Pick<GroupMember, "signal_kinds">[]): boolean {
+  const kinds = members.flatMap((m) => m.signal_kinds);
+  return kinds.includes("probe_failed") && kinds.some((k) => TRAFFIC_FAILURE.has(k));
+}
+
+/** Whether the group has more than one member (a group of one is an ordinary incident). */
+export const isGrouped = (g: Pick<IncidentGroup, "members">): boolean => g.members.length >= 2;
+
+/** The open group of the service that `member` falls into (opened within the window of it), or null. */
+export function findGroup(groups: readonly IncidentGroup[], member: MemberInput, s: GroupSettings): IncidentGroup | null {
+  return groups.find((g) => g.status === "open" && g.service === member.service && Math.abs(member.opened_at - g.opened_at) <= s.windowMs) ?? null;
+}
+
+/** The group's fields that follow from its members. */
+function settle(g: IncidentGroup, now: number): IncidentGroup {
+  const open = g.members.some((m) => m.status === "open");
+  return {
+    ...g,
+    severity: worstSeverity(g.members),
+    origin_down: originDown(g.members),
+    opened_at: Math.min(...g.members.map((m) => m.opened_at)),
+    status: open ? "open" : "resolved",
+    resolved_at: open ? null : Math.max(...g.members.map((m) => m.resolved_at ?? now)),
+    updated_at: now,
+  };
+}
+
+/** A new group with `member` as its first member. */
+export function newGroup(member: MemberInput, now: number, s: GroupSettings): IncidentGroup {
+  return settle(
+    {
+      id: `grp_${member.incident_id.replace(/^inc_/, "")}`.slice(0, 44),
+      service: member.service,
+      status: "open",
+      opened_at: member.opened_at,
+      resolved_at: null,
+      hold_until: now + s.graceMs,
+      severity: member.severity,
+      origin_down: false,
+      alert: "none",
+      dedup_key: "",
+      members: [{ ...member, joined_at: now, alerted_alone: false }],
+      updated_at: now,
+    },
+    now,
+  );
+}
+
+/** The group with `member`'s latest state (added when new). */
+export function withMember(g: IncidentGroup, member: MemberInput, now: number): IncidentGroup {
+  const known = g.members.find((m) => m.incident_id === member.incident_id);
+  const members = known
+    ? g.members.map((m) => (m.incident_id === member.incident_id ? { ...m, ...member, signal_kinds: [...new Set([...m.signal_kinds, ...member.signal_kinds])] } : m))
+    : [...g.members, { ...member, joined_at: now, alerted_alone: false }];
+  const next = settle({ ...g, members }, now);
+  return { ...next, dedup_key: next.dedup_key || next.id };
+}
+
+/** The group alert a change of the group calls for, if the group is announced at all. */
+export function groupAlertFor(before: IncidentGroup | null, after: IncidentGroup): AlertChange | null {
+  if (!isGrouped(after)) return null;
+  if (after.alert === "none") return null;
+  if (after.status === "resolved" && before?.status !== "resolved") return "incident.resolved";
+  if (after.status === "resolved") return null;
+  if (before && before.alert !== "none" && RANK[after.severity] > RANK[before.severity]) return "incident.escalated";
+  // A member joined a group whose alert went out already: the group's alert is updated (no new page).
+  if (before && after.members.length > before.members.length) return "incident.updated";
+  return null;
+}
+
+/**
+ * Whether the group's own opening alert is due: two members or more, nobody announced yet, the
+ * grace over (also when the group resolved meanwhile: its members' alerts were skipped for it).
+ */
+export function groupOpenDue(g: IncidentGroup, now: number): boolean {
+  return isGrouped(g) && g.alert === "none" && now >= g.hold_until;
+}
+
+/**
+ * What the member's endpoint object does with its own alert `change`, and the group after it.
+ * `g` already holds the member (see `withMember`).
+ */
+export function routeMemberAlert(g: IncidentGroup, incidentId: string, change: AlertChange, now: number): { route: Route; group: IncidentGroup } {
+  const member = g.members.find((m) => m.incident_id === incidentId);
+  if (!member) return { route: { kind: "send" }, group: g };
+  if (!isGrouped(g)) {
+    if (change !== "incident.opened") return { route: { kind: "send" }, group: g };
+    if (now < g.hold_until) return { route: { kind: "wait", until: g.hold_until }, group: g };
+    // Alone when the grace ended: it alerts as an ordinary incident, and carries the group's alerts from now on.
+    const members = g.members.map((m) => (m.incident_id === incidentId ? { ...m, alerted_alone: true } : m));
+    return { route: { kind: "send" }, group: { ...g, members, alert: "lead", dedup_key: incidentId } };
+  }
+  // A member that changes after its group resolved (re-opened) alerts on its own: nothing is lost.
+  if (g.status === "resolved" && member.status === "open") return { route: { kind: "send" }, group: g };
+  return { route: { kind: "skip", reason: `grouped into ${g.id} (${g.members.length} endpoints of ${g.service}): the group's alert carries it` }, group: g };
+}
+
+/**
+ * Whether a member's reminder (skipped: its group carries it) should remind of the group: an open
+ * CRITICAL group whose alert went out, last alerted `minutes` ago or more (null: never by itself).
+ */
+export function groupReminderDue(g: IncidentGroup, lastAlertAt: number | null, minutes: number, now: number): boolean {
+  if (minutes <= 0 || !isGrouped(g) || g.alert === "none" || g.status !== "open" || g.severity !== "CRITICAL") return false;
+  return lastAlertAt === null || now - lastAlertAt >= minutes * 60_000;
+}
+
+/** The group's members as the API and the alerts list them. */
+export function groupMembers(g: IncidentGroup) {
+  return g.members.map((m) => ({ incident_id: m.incident_id, method: m.method, route: m.route, severity: m.severity, status: m.status, opened_at: m.opened_at, resolved_at: m.resolved_at }));
+}
+
+/** One sentence on the group, for alerts and the API. */
+export function groupExplanation(g: IncidentGroup): string {
+  const open = g.members.filter((m) => m.status === "open").length;
+  const names = g.members.map((m) => `${m.method} ${m.route}`);
+  const shown = names.length > 8 ? `${names.slice(0, 8).join(", ")} and ${names.length - 8} more` : names.join(", ");
+  const span = Math.round((Math.max(...g.members.map((m) => m.opened_at)) - g.opened_at) / 60_000);
+  const cause = g.origin_down ? " Probes fail together with traffic: the origin is down." : "";
+  const state = g.status === "resolved" ? "all resolved" : `${open} still open`;
+  const when = span === 0 ? "in the same minute" : `within ${span} min`;
+  return `${g.members.length} endpoints of ${g.service} went bad ${when} (${state}): ${shown}.${cause}`;
+}

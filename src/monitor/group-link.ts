@@ -1,0 +1,53 @@
+/**
+ * The endpoint object's side of incident groups (src/incidents/grouping.ts): it tells its
+ * service's IncidentGroups object about an incident that opened, and asks it about each of its
+ * own alerts before fanning one out. Both calls are bounded; when the group object cannot answer,
+ * the endpoint alerts on its own (an alert is never lost to grouping).
+ */
+import type { EventRoute } from "../alerts/outbox";
+import type { AlertEvent } from "../alerts/payloads";
+import { ANNOUNCE_WITHIN_MS } from "../alerts/outbox";
+import type { Incident } from "../detect/incident";
+import { log } from "../http/log";
+import { withTimeout } from "../http/timeout";
+import { fromWire, groupSettings, type AlertChange, type MemberInput } from "../incidents/grouping";
+
+const CALL_BUDGET_MS = 3_000;
+
+/** What the group object needs to know of an incident. */
+export function memberOf(i: Incident): MemberInput {
+  return {
+    incident_id: i.id,
+    service: i.service,
+    method: i.method,
+    route: i.route,
+    severity: i.severity,
+    status: i.status,
+    opened_at: i.opened_at,
+    resolved_at: i.resolved_at,
+    signal_kinds: [...new Set(i.signals.map((s) => String((s as { kind?: unknown }).kind ?? "")).filter(Boolean))],
+  };
+}
+
+const groupsOf = (env: Env, service: string) => env.INCIDENT_GROUPS.get(env.INCIDENT_GROUPS.idFromName(service));
+
+/** Tells the service's group object about incidents that just opened (recent ones only: a replay of old traffic groups nothing). */
+export async function joinOpened(env: Env, opened: readonly Incident[], now: number): Promise<void> {
+  if (groupSettings(env).windowMs <= 0) return;
+  for (const i of opened) {
+    if (now - i.last_event_at > ANNOUNCE_WITHIN_MS) continue;
+    try {
+      await withTimeout(groupsOf(env, i.service).memberOpened(memberOf(i), now), CALL_BUDGET_MS);
+    } catch (err) {
+      // The alert's own route asks again before it goes out.
+      log("warn", "incident_group_join_failed", { id: i.id, service: i.service, message: err instanceof Error ? err.message : String(err) });
+    }
+  }
+}
+
+/** The fan-out decision of one of the endpoint's alerts (the outbox sends when this throws). */
+export async function routeAlert(env: Env, incident: Incident | undefined, event: AlertEvent, now: number): Promise<EventRoute> {
+  if (!incident || event === "test" || groupSettings(env).windowMs <= 0) return { kind: "send" };
+  const wire = await withTimeout(groupsOf(env, incident.service).routeMemberAlert(memberOf(incident), event as AlertChange, now), CALL_BUDGET_MS);
+  return fromWire({ kind: wire.kind, reason: wire.reason, until: wire.until });
+}
