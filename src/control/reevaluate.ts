@@ -67,7 +67,9 @@ async function d1Endpoints(db: D1Database, q: ReevaluateQuery): Promise<Endpoint
   if (q.service !== undefined) scope.push(eq(t.service, q.service));
   if (q.method !== undefined) scope.push(eq(t.method, q.method));
   if (q.route !== undefined) scope.push(eq(t.route, q.route));
-  const newest = (await d.select({ at: max(t.timestamp) }).from(t).where(and(...scope)).get())?.at ?? null;
+  // Within the longest look-back: the raw table has no service index, and an unbounded max() over
+  // a service with no rows would read the whole table.
+  const newest = (await d.select({ at: max(t.timestamp) }).from(t).where(and(...scope, gte(t.timestamp, Date.now() - MAX_LOOKBACK_MINUTES * 60_000))).get())?.at ?? null;
   if (newest === null) return [];
   return d
     .selectDistinct({ service: t.service, method: t.method, route: t.route })

@@ -6,7 +6,7 @@
  * not duplicated; an incident that was open before and that the replay does not reproduce is
  * resolved.
  */
-import { and, asc, eq, gte, max, sql } from "drizzle-orm";
+import { and, asc, eq, gte, lte, max, sql } from "drizzle-orm";
 import { drizzle } from "drizzle-orm/d1";
 import { requestLogs } from "../db/schema";
 import type { DetectionConfig } from "../detect/config";
@@ -15,6 +15,7 @@ import { explain } from "../detect/explain";
 import type { DetectionRunner } from "./detection-runner";
 import { MINUTE_MS, type WindowRecord } from "./minute-counts";
 import { archivePages } from "./reevaluate-archive";
+import { FUTURE_TOLERANCE_MS } from "../ingest/record";
 
 export const MAX_LOOKBACK_MINUTES = 3 * 24 * 60;
 /** Rows read per page, and at most this many rows in one re-evaluation. */
@@ -31,12 +32,16 @@ export interface ReevaluateResult {
   truncated: boolean;
 }
 
-async function newestLog(db: D1Database, e: Endpoint): Promise<number | null> {
+/**
+ * The endpoint's newest raw row within the longest look-back (the raw table has no service index:
+ * without the time bound an endpoint with no rows would read the whole table).
+ */
+async function newestLog(db: D1Database, e: Endpoint, now: number): Promise<number | null> {
   const t = requestLogs;
   const row = await drizzle(db)
     .select({ at: max(t.timestamp) })
     .from(t)
-    .where(and(eq(t.service, e.service), eq(t.route, e.route), eq(t.method, e.method)))
+    .where(and(gte(t.timestamp, now - MAX_LOOKBACK_MINUTES * MINUTE_MS), eq(t.service, e.service), eq(t.route, e.route), eq(t.method, e.method)))
     .get();
   return row?.at ?? null;
 }
@@ -49,7 +54,7 @@ export type ReplaySource = "d1" | "archive";
  * A sampled row (weight w) is replayed as the records it stands for: w copies, the fractions
  * carried from row to row so that a page replays as many records as its weights add up to.
  */
-async function* d1Pages(db: D1Database, endpoint: Endpoint, from: number): AsyncGenerator<WindowRecord[]> {
+async function* d1Pages(db: D1Database, endpoint: Endpoint, from: number, until: number): AsyncGenerator<WindowRecord[]> {
   const d = drizzle(db);
   const t = requestLogs;
   let cursor = { timestamp: from - 1, key: "\u{10FFFF}" };
@@ -78,6 +83,8 @@ async function* d1Pages(db: D1Database, endpoint: Endpoint, from: number): Async
           eq(t.route, endpoint.route),
           eq(t.method, endpoint.method),
           gte(t.timestamp, from),
+          // An upper bound, so that the last page does not read every newer row of other endpoints.
+          lte(t.timestamp, until),
           sql`(${t.timestamp}, ${t.recordKey}) > (${cursor.timestamp}, ${cursor.key})`,
         ),
       )
@@ -116,9 +123,10 @@ export async function reevaluateEndpoint(
   if (source === "archive" && !archive) throw new Error("no ARCHIVE bucket is bound");
   const before = detection.engineState().machine.open;
   const watermark = detection.watermark();
-  const end = watermark ?? (source === "d1" ? await newestLog(bindings.db, endpoint) : null) ?? Date.now();
+  const now = Date.now();
+  const end = watermark ?? (source === "d1" ? await newestLog(bindings.db, endpoint, now) : null) ?? now;
   const from = end - Math.min(lookbackMinutes, MAX_LOOKBACK_MINUTES) * MINUTE_MS;
-  const pages = archive && source === "archive" ? archivePages(archive, endpoint, from, end) : d1Pages(bindings.db, endpoint, from);
+  const pages = archive && source === "archive" ? archivePages(archive, endpoint, from, end) : d1Pages(bindings.db, endpoint, from, Math.max(end, now) + FUTURE_TOLERANCE_MS);
   storage.transactionSync(() => detection.reset());
   let records = 0;
   let minutes = 0;

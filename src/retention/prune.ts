@@ -92,7 +92,10 @@ export async function prune(env: PruneEnv, ctx: JobContext & { olderThanMs?: num
 
   // The small tables first: one chunk each in the usual case, and never starved by a raw backlog.
   const incidentReport = await deleteInChunks(incidentCutoff, ctx.deadline, () => deleteIncidents(db, incidentCutoff));
-  await deleteIncidentGroups(env.DB, incidentCutoff);
+  // A failure here must not stop the summaries' and raw logs' pruning below.
+  await deleteIncidentGroups(env.DB, incidentCutoff).catch((err: unknown) =>
+    log("error", "incident_groups_prune_failed", { message: err instanceof Error ? err.message : String(err) }),
+  );
   const summaryReport = await deleteInChunks(summaryCutoff, ctx.deadline, () => deleteSummaries(db, summaryCutoff));
   await raisePrunedBefore(env.DB, rawCutoff);
   const raw: RawReport = env.ARCHIVE
