@@ -12,6 +12,7 @@ interface Profile {
   traffic: number[][];
   latency: number[][];
   hours: number;
+  last_hour?: number;
 }
 
 describe("daily profile in the endpoint object", () => {
@@ -36,5 +37,21 @@ describe("daily profile in the endpoint object", () => {
     const engine = JSON.parse(rows.engine ?? "{}") as { season?: unknown; detectors: { season?: { hour: number } } };
     expect(engine.season).toBeUndefined();
     expect(engine.detectors.season?.hour).toBeGreaterThan(0);
+  });
+
+  it("keeps the profile through a re-evaluation, without learning the replayed hours twice", async () => {
+    const service = "season-reeval";
+    const { records } = traffic(service, [{ minutes: 26 * 60, perMinute: 2 }]);
+    await send(records);
+    const stub = endpointStub(service, "GET", "/orders/:id");
+    const read = () =>
+      runInDurableObject(stub, (_i, state) => JSON.parse(state.storage.sql.exec<{ value: string }>("SELECT value FROM meta WHERE key = 'season_profile'").toArray()[0]?.value ?? "null") as Profile | null);
+    const before = await read();
+    expect(before?.hours).toBeGreaterThanOrEqual(24);
+    expect(before?.last_hour).toBeGreaterThan(0);
+    const result = await stub.reevaluate(180, { service, method: "GET", route: "/orders/:id" });
+    expect(result.records).toBeGreaterThan(0);
+    // Before: the reset deleted the profile and the replay relearnt three hours of it from scratch.
+    expect(await read()).toEqual(before);
   });
 });

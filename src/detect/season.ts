@@ -37,6 +37,11 @@ export interface SeasonProfile {
   latency: number[][];
   /** Hours learnt so far (changes whenever the profile does). */
   hours: number;
+  /**
+   * The newest hour learnt (epoch ms / HOUR_MS): an hour at or before it is not learnt again, so a
+   * re-evaluation that replays hours already in the profile keeps it instead of counting them twice.
+   */
+  last_hour?: number;
 }
 
 /** Sums of the minutes of the hour being accumulated (log scale). */
@@ -87,10 +92,11 @@ function closeHour(acc: SeasonAccumulator, profile: SeasonProfile | null): Seaso
   const traffic = acc.traffic_n >= SEASON_MIN_MINUTES ? Math.log1p(acc.traffic_sum / acc.traffic_n) : null;
   const latency = acc.latency_n >= SEASON_MIN_MINUTES ? acc.latency_sum / acc.latency_n : null;
   if (traffic === null && latency === null) return profile;
+  if (profile?.last_hour !== undefined && acc.hour <= profile.last_hour) return profile;
   const slot = ((acc.hour % SEASON_SLOTS) + SEASON_SLOTS) % SEASON_SLOTS;
   const base = profile ?? emptyProfile();
   const push = (slots: number[][], v: number | null): number[][] => (v === null ? slots : slots.map((days, i) => (i === slot ? [...days, v].slice(-SEASON_DAYS) : days)));
-  return { traffic: push(base.traffic, traffic), latency: push(base.latency, latency), hours: base.hours + 1 };
+  return { traffic: push(base.traffic, traffic), latency: push(base.latency, latency), hours: base.hours + 1, last_hour: acc.hour };
 }
 
 function median(sorted: readonly number[]): number {

@@ -376,9 +376,13 @@ export class DetectionRunner {
     this.saveEngineState({ ...state, machine: { ...state.machine, open: before.machine.open } }, false);
   }
 
-  /** Forgets windows, engine state and the clock (for re-evaluation); open incidents are kept for the caller to settle. */
+  /**
+   * Forgets windows, engine state and the clock (for re-evaluation); open incidents are kept for
+   * the caller to settle, and the daily profile too (up to 7 days, more than a replay reaches; its
+   * hours are not learnt twice, see `last_hour`).
+   */
   reset(): void {
     this.windows.clear();
-    for (const key of ["watermark", "last_evaluated", "engine_state", "season_profile"]) this.store.delete(key);
+    for (const key of ["watermark", "last_evaluated", "engine_state"]) this.store.delete(key);
   }
 }
