@@ -81,6 +81,11 @@ describe("per-consumer objectives", () => {
     expect(evidence.threshold).toBe(0.02);
     expect(evidence.observed).toBeGreaterThan(0.05);
     expect(list[0]?.explanation).toMatch(/^Warning: Consumer acme: 5xx [\d.]+% over 15 min, objective 2% while GET \/orders\/:id as a whole stayed at 5xx [\d.]+%/);
+    // A re-evaluation from D1 judges acme from the rebuilt breakdown the same way.
+    const res = await call("/v1/control/re-evaluate?lookback_minutes=600&service=co-5xx", { method: "POST", headers: { Authorization: `Bearer ${ADMIN_KEY}` } });
+    expect(res.status).toBe(200);
+    const again = await incidentsOf("co-5xx");
+    expect(again.map((i) => i.signals.map((e) => [e.kind, e.consumer]))).toEqual([[["consumer_objective", "acme"]]]);
   });
 
   it("the same slow consumer without an objective opens nothing", async () => {
