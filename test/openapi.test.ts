@@ -105,6 +105,9 @@ describe("GET /openapi.json", () => {
 
     const switches = doc.paths["/v1/control/switches"]?.put?.requestBody?.content["application/json"]?.schema;
     expect(switches).toMatchObject({ type: "object", additionalProperties: false, properties: { ingestion: { type: "boolean" } } });
+    // Per-consumer objectives come with the detection settings' own schema.
+    const detection = doc.paths["/v1/services/{name}/detection"]?.put?.requestBody?.content["application/json"]?.schema;
+    expect(detection).toMatchObject({ properties: { consumer_objectives: { type: "object", additionalProperties: { properties: { error_rate: { type: "number" }, latency_p95_ms: { type: "number" } } } } } });
     const ingest = doc.paths["/v1/logs"]?.post?.requestBody?.content;
     expect(Object.keys(ingest ?? {})).toEqual(["application/json", "application/x-ndjson"]);
     expect(doc.components.schemas.LogRecord).toMatchObject({ type: "object", required: expect.arrayContaining(["timestamp", "service", "status", "latency_ms"]) });

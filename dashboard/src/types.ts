@@ -43,6 +43,9 @@ export interface Signal {
   window: string;
   first_event_at?: number;
   last_event_at?: number;
+  /** `consumer_objective` only: the named consumer and which of its objectives. */
+  consumer?: string;
+  objective?: string;
 }
 
 export interface EndpointRow {

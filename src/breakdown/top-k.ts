@@ -240,7 +240,8 @@ export interface GroupView {
   max_undercount?: number;
 }
 
-function view(name: string | null, g: GroupFigures): GroupView {
+/** One group's figures as the API shows them. */
+export function groupView(name: string | null, g: GroupFigures): GroupView {
   const sketch = sketchOf(g.l);
   return {
     name,
@@ -259,8 +260,8 @@ export function tableView(t: DimensionTable): { top: GroupView[]; other: GroupVi
   for (const g of t.top) addFigures(total, g);
   addFigures(total, t.other);
   return {
-    top: [...t.top].sort((a, b) => b.n - a.n).map((g) => ({ ...view(g.k === "" ? null : g.k, g), max_undercount: g.w - g.n })),
-    other: view(null, t.other),
-    total: view(null, total),
+    top: [...t.top].sort((a, b) => b.n - a.n).map((g) => ({ ...groupView(g.k === "" ? null : g.k, g), max_undercount: g.w - g.n })),
+    other: groupView(null, t.other),
+    total: groupView(null, total),
   };
 }

@@ -22,6 +22,28 @@ const thresholds = z.strictObject({
   inconsistency_rate: fraction.optional(),
 });
 
+/** At most this many named consumers get objectives of their own (per service, and per endpoint override). */
+export const MAX_CONSUMER_OBJECTIVES = 20;
+
+/** A named consumer's own objectives, judged on its share of the endpoint's breakdown (src/breakdown/objectives.ts). */
+const consumerObjective = z
+  .strictObject({
+    /** Highest acceptable share of its requests answered with a 5xx. */
+    error_rate: fraction.optional(),
+    /** Highest acceptable share of empty 2xx answers. */
+    silent_failure_rate: fraction.optional(),
+    /** Highest acceptable p95 latency. */
+    latency_p95_ms: z.number().positive().max(600_000).optional(),
+    /** Requests of the consumer a window needs before it is judged (default: the endpoint's `min_requests`; 50 for p95). */
+    min_requests: z.number().int().min(1).max(100_000).optional(),
+  })
+  .refine((o) => o.error_rate !== undefined || o.silent_failure_rate !== undefined || o.latency_p95_ms !== undefined, "give at least one of error_rate, silent_failure_rate, latency_p95_ms");
+export type ConsumerObjective = z.output<typeof consumerObjective>;
+
+const consumerObjectives = z
+  .record(z.string().min(1).max(128), consumerObjective)
+  .refine((o) => Object.keys(o).length <= MAX_CONSUMER_OBJECTIVES, `at most ${MAX_CONSUMER_OBJECTIVES} named consumers`);
+
 const overrides = z.strictObject({
   slo: slo.optional(),
   thresholds: thresholds.optional(),
@@ -33,6 +55,8 @@ const overrides = z.strictObject({
   resolve_after_minutes: z.number().int().min(1).max(1440).optional(),
   /** Apdex T of the summaries: satisfied at or under T, tolerating up to 4T. */
   apdex_t_ms: z.number().positive().max(600_000).optional(),
+  /** Objectives of named consumers, keyed by the records' `consumer`. */
+  consumer_objectives: consumerObjectives.optional(),
 });
 
 const ENDPOINT_KEY = /^[A-Z]{1,16} \/.{0,255}$/;
@@ -54,6 +78,8 @@ export interface DetectionConfig {
   min_events: number;
   resolve_after_minutes: number;
   apdex_t_ms: number;
+  /** Objectives of named consumers (the endpoint's entry for a name merged over the service's). */
+  consumer_objectives?: Record<string, ConsumerObjective>;
   /**
    * Defaults to learn from the endpoint's own history rather than apply as given (set by
    * `resolveDetection` for whatever the user did not set; absent: every value is absolute).
@@ -73,6 +99,7 @@ export const DEFAULT_DETECTION: DetectionConfig = {
   min_events: 5,
   resolve_after_minutes: 15,
   apdex_t_ms: 500,
+  consumer_objectives: {},
 };
 
 /**
@@ -93,6 +120,10 @@ export function resolveDetection(settings: DetectionSettings | null, method: str
     if (layer.min_events !== undefined) out.min_events = layer.min_events;
     if (layer.resolve_after_minutes !== undefined) out.resolve_after_minutes = layer.resolve_after_minutes;
     if (layer.apdex_t_ms !== undefined) out.apdex_t_ms = layer.apdex_t_ms;
+    for (const [name, objective] of Object.entries(layer.consumer_objectives ?? {})) {
+      const named = (out.consumer_objectives ??= {});
+      named[name] = { ...named[name], ...stripUndefined(objective) };
+    }
   }
   out.learn = learn;
   return out;

@@ -4,6 +4,7 @@
  * same function runs for live traffic, for replays in event time and for re-evaluation from D1,
  * which is why they agree. Pure.
  */
+import { consumerSignals } from "../breakdown/objectives";
 import type { DetectionConfig } from "./config";
 import { detect, emptyDetectorState, type DetectorState } from "./detectors";
 import { assess, type Assessment, type RecentFamilies } from "./health";
@@ -34,7 +35,9 @@ export interface Evaluation {
 
 export function evaluateMinute(state: EngineState, snapshot: Snapshot, cfg: DetectionConfig, endpoint: Endpoint): Evaluation {
   const minute = snapshot.minute_start;
-  const { signals, state: detectors, figures, profile } = detect(snapshot, state.detectors, cfg, state.season ?? null);
+  const detected = detect(snapshot, state.detectors, cfg, state.season ?? null);
+  const { state: detectors, figures, profile } = detected;
+  const signals = snapshot.consumers?.length ? [...detected.signals, ...consumerSignals(snapshot.consumers)] : detected.signals;
   const assessment = assess(signals, state.recent, minute);
   const step = stepIncident(state.machine, { endpoint, minute, assessment, signals, figures, resolveAfter: cfg.resolve_after_minutes });
   return {

@@ -16,6 +16,15 @@ function duration(e: Evidence): string {
   return minutes >= 120 ? `${(minutes / 60).toFixed(1)} h` : `${minutes} min`;
 }
 
+/** "consumer acme: 5xx 4.2% over 15 min, objective 1%" (its worst over a window of the given length). */
+function consumerPhrase(e: Evidence): string {
+  const minutes = e.window.endsWith("m") ? `${e.window.slice(0, -1)} min` : e.window;
+  const objective = e.threshold ?? 0;
+  const what = e.objective === "latency_p95_ms" ? "p95" : e.objective === "silent_failure_rate" ? "empty 200s" : "5xx";
+  const target = e.unit === "ms" ? ms(objective) : `${Number((objective * 100).toFixed(3))}%`;
+  return `consumer ${e.consumer ?? "?"}: ${what} ${e.unit === "ms" ? ms(e.peak) : pct(e.peak)} over ${minutes}, objective ${target}`;
+}
+
 function phrase(e: Evidence, label: string): string {
   const over = `over ${duration(e)}`;
   switch (e.kind) {
@@ -50,15 +59,24 @@ function phrase(e: Evidence, label: string): string {
       return `the synthetic probe of ${label} failed ${Math.round(e.peak)} times in a row`;
     case "client_errors":
       return `4xx rate of ${label} rose to ${pct(e.observed)}`;
+    case "consumer_objective":
+      return consumerPhrase(e);
   }
 }
 
 /** What stayed normal, for contrast: the 5xx rate when only latency moved, and the other way round. */
 function contrast(incident: Incident, figures: Figures): string {
   const families = new Set(incident.signals.map((s) => s.family));
+  if (families.size === 1 && families.has("consumer")) return consumerContrast(incident, figures);
   if (!families.has("availability") && figures.error_rate !== null) return ` while the 5xx rate stayed at ${pct(figures.error_rate)}`;
   if (!families.has("latency") && figures.p95_ms !== null) return ` while p95 latency stayed at ${ms(figures.p95_ms)}`;
   return "";
+}
+
+/** The endpoint as a whole, when only named consumers broke their objectives. */
+function consumerContrast(incident: Incident, figures: Figures): string {
+  const parts = [figures.error_rate === null ? null : `5xx ${pct(figures.error_rate)}`, figures.p95_ms === null ? null : `p95 ${ms(figures.p95_ms)}`].filter((p) => p !== null);
+  return parts.length === 0 ? "" : ` while ${incident.method} ${incident.route} as a whole stayed at ${parts.join(", ")}`;
 }
 
 const capitalise = (s: string): string => `${s.charAt(0).toUpperCase()}${s.slice(1)}`;

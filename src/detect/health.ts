@@ -36,8 +36,9 @@ export function worse(a: Health, b: Health): Health {
 export function assess(signals: readonly Signal[], recent: RecentFamilies, minute: number): Assessment {
   const weighty = signals.filter((s) => s.level === "warning" || s.level === "page");
   const nextRecent: RecentFamilies = { ...recent };
-  // A surge explains trouble rather than agreeing with it as an independent family.
-  for (const s of weighty) if (s.kind !== "traffic_surge") nextRecent[s.family] = minute;
+  // A surge explains trouble rather than agreeing with it as an independent family, and a
+  // consumer past its objective is part of the endpoint's own figures, not independent of them.
+  for (const s of weighty) if (s.kind !== "traffic_surge" && s.family !== "consumer") nextRecent[s.family] = minute;
   const since = minute - AGREEMENT_MINUTES * 60_000;
   const agreeing = (Object.entries(nextRecent) as [SignalFamily, number][]).filter(([, at]) => at > since).map(([f]) => f);
   const page = weighty.some((s) => s.level === "page");

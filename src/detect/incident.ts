@@ -49,6 +49,10 @@ export interface Evidence {
   threshold: number | null;
   first_event_at: number;
   last_event_at: number;
+  /** `consumer_objective` only: the consumer, its objective and its requests in the window. */
+  consumer?: string;
+  objective?: Signal["objective"];
+  requests?: number;
 }
 
 export interface Incident {
@@ -132,11 +136,14 @@ export function incidentId(e: Endpoint, openedAt: number): string {
   return `inc_${openedAt.toString(36)}_${endpointHash(e)}`;
 }
 
+/** One piece of evidence per signal kind, and per consumer and objective for consumer objectives. */
+const evidenceKey = (e: Pick<Signal, "kind" | "consumer" | "objective">): string => (e.consumer === undefined ? e.kind : `${e.kind} ${e.objective ?? ""} ${e.consumer}`);
+
 function mergeEvidence(list: Evidence[], signals: readonly Signal[], minute: number): Evidence[] {
-  const byKind = new Map(list.map((e) => [e.kind, { ...e }]));
+  const byKind = new Map(list.map((e) => [evidenceKey(e), { ...e }]));
   for (const s of signals) {
     if (s.level === "info") continue;
-    const e = byKind.get(s.kind);
+    const e = byKind.get(evidenceKey(s));
     // For a traffic drop or stop the worst is the lowest.
     const bigger = s.kind === "traffic_drop" || s.kind === "traffic_stop" ? Math.min : Math.max;
     if (e) {
@@ -144,8 +151,10 @@ function mergeEvidence(list: Evidence[], signals: readonly Signal[], minute: num
       e.peak = bigger(e.peak, s.observed);
       e.last_event_at = minute + 60_000;
       e.window = s.window;
+      if (s.requests !== undefined) e.requests = s.requests;
     } else {
-      byKind.set(s.kind, {
+      const who = s.consumer === undefined ? {} : { consumer: s.consumer, objective: s.objective, requests: s.requests };
+      byKind.set(evidenceKey(s), {
         kind: s.kind,
         family: s.family,
         level: s.level,
@@ -157,6 +166,7 @@ function mergeEvidence(list: Evidence[], signals: readonly Signal[], minute: num
         threshold: s.threshold,
         first_event_at: minute,
         last_event_at: minute + 60_000,
+        ...who,
       });
     }
   }

@@ -43,6 +43,22 @@ export interface Snapshot {
   latency: LatencySample | null;
   /** The synthetic probes' current run of failures, when at least one failed by the end of the minute. */
   probe?: ProbeStreak | null;
+  /** Named consumers breaking their own objectives over the window ending with the minute (src/breakdown/objectives.ts). */
+  consumers?: ConsumerBreach[];
+}
+
+/** The objectives a named consumer can have. */
+export type ConsumerObjectiveMetric = "error_rate" | "silent_failure_rate" | "latency_p95_ms";
+
+/** A named consumer past one of its objectives over a window. */
+export interface ConsumerBreach {
+  consumer: string;
+  objective: ConsumerObjectiveMetric;
+  /** The consumer's rate (0..1) or p95 (ms) over the window, and the objective. */
+  observed: number;
+  target: number;
+  requests: number;
+  window_minutes: number;
 }
 
 /** Consecutive failures of an endpoint's synthetic probes (records with `source: "probe"`). */
@@ -56,7 +72,7 @@ export interface ProbeStreak {
   last_status: number;
 }
 
-export type SignalFamily = "latency" | "availability" | "silent" | "consistency" | "traffic" | "probe" | "client";
+export type SignalFamily = "latency" | "availability" | "silent" | "consistency" | "traffic" | "probe" | "client" | "consumer";
 
 export type SignalKind =
   | "latency_p95_threshold"
@@ -74,7 +90,8 @@ export type SignalKind =
   | "traffic_surge"
   | "traffic_stop"
   | "probe_failed"
-  | "client_errors";
+  | "client_errors"
+  | "consumer_objective";
 
 /**
  * `info` signals are shown but never make an endpoint unhealthy (4xx spikes); `ticket` (a slow
@@ -98,6 +115,10 @@ export interface Signal {
   window: string;
   /** How far past the line, 0..1 (for the severity score). */
   strength: number;
+  /** `consumer_objective` only: the named consumer, which of its objectives, and its requests in the window. */
+  consumer?: string;
+  objective?: ConsumerObjectiveMetric;
+  requests?: number;
 }
 
 export type Health = "NORMAL" | "WARNING" | "CRITICAL";

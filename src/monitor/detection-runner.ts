@@ -26,6 +26,8 @@ import type { ObjectMeta } from "./object-meta";
 import type { EndpointWindows } from "./windows";
 import { concentrations, failureMetrics } from "../breakdown/concentration";
 import { explain } from "../detect/explain";
+import { CONSUMER_WINDOW_MINUTES, consumerBreaches, namedConsumers } from "../breakdown/objectives";
+import type { ConsumerBreach } from "../detect/types";
 
 /** A minute closes this long after its end (event time), for records that arrive slightly out of order. */
 export const RECORD_GRACE_MS = MINUTE_MS;
@@ -221,8 +223,9 @@ export class DetectionRunner {
     // The windows and the probe streak do not change while minutes are evaluated: read them once.
     const view = this.windows.view(minute, closable);
     const probe = this.probeStreak();
+    const consumers = this.consumerJudge(minute, closable, cfg);
     for (; minute <= closable; minute += MINUTE_MS) {
-      const ev = this.located(this.annotated(evaluateMinute(state, { ...view.snapshot(minute), probe }, cfg, endpoint)));
+      const ev = this.located(this.annotated(evaluateMinute(state, { ...view.snapshot(minute), probe, consumers: consumers(minute) }, cfg, endpoint)));
       state = ev.state;
       if (ev.incident) this.putIncident(ev.incident);
       if (ev.incident && ev.change !== null && ev.change !== "updated") this.announce(ev.incident, ev.change);
@@ -233,6 +236,23 @@ export class DetectionRunner {
     const last = out[out.length - 1];
     if (last) this.storeState(last, endpoint, baselinesOf(state, last.minute));
     return out;
+  }
+
+  /**
+   * The breaches of named consumers' objectives at each minute of `first`..`last`, over the
+   * CONSUMER_WINDOW_MINUTES ending with it, from the breakdowns already stored in the window rows
+   * (read once for all the minutes; nothing is read when no consumer has an objective).
+   */
+  private consumerJudge(first: number, last: number, cfg: DetectionConfig): (minute: number) => ConsumerBreach[] {
+    const objectives = cfg.consumer_objectives ?? {};
+    const names = new Set(Object.keys(objectives));
+    if (names.size === 0) return () => [];
+    const span = CONSUMER_WINDOW_MINUTES * MINUTE_MS;
+    const buckets = this.windows.breakdownBuckets(MINUTE_MS, first - span + MINUTE_MS, last + MINUTE_MS);
+    return (minute) => {
+      const inWindow = buckets.filter((b) => b.start > minute - span && b.start <= minute).map((b) => b.breakdown);
+      return consumerBreaches(namedConsumers(inWindow, names), objectives, cfg);
+    };
   }
 
   /** The evaluation with an incident it opened annotated, in the incident and in the machine that carries it on. */

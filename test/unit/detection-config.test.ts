@@ -11,6 +11,7 @@ describe("resolveDetection", () => {
       min_events: 5,
       resolve_after_minutes: 15,
       apdex_t_ms: 500,
+      consumer_objectives: {},
       // Nothing set: the latency objective and p95 threshold are learnt from the endpoint.
       learn: { latency_slo: true, p95_threshold: true },
     });

@@ -23,6 +23,7 @@ function signal(kind: Signal["kind"], overrides: Partial<Signal> = {}): Signal {
     traffic_surge: "traffic",
     probe_failed: "probe",
     client_errors: "client",
+    consumer_objective: "consumer",
   };
   return {
     kind,

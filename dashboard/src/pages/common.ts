@@ -64,7 +64,7 @@ export function signalsTable(signals: Signal[]): HTMLElement {
           h(
             "tr",
             null,
-            h("td", null, formatKind(s.kind)),
+            h("td", null, s.consumer === undefined ? formatKind(s.kind) : `${formatKind(s.kind)}: ${s.consumer} (${formatKind(s.objective ?? "")})`),
             h("td", null, s.family),
             h("td", null, s.level),
             h("td", { class: "num" }, formatSignalValue(s.observed, s.unit)),
