@@ -133,7 +133,9 @@ const incident = {
   severity_score: 0.9, health_score: 10, action: "RETRY", signals: [], explanation: groupExplanation(payloadGroup), figures_at_open: {}, figures: {}, timeline: [], reopened_count: 0, concentration: [], updated_at: T,
   ai_summary: null, ai_model: null, ai_status: null, ai_error: null, ai_updated_at: null, in_maintenance: false, maintenance_id: null, maintenance_released_at: null, deploy: null,
   group: { ...toApiGroup(payloadGroup), dedup_id: "inc_1" },
-  } as ApiIncident;describe("group alert payloads", () => {
+} as ApiIncident;
+
+describe("group alert payloads", () => {
   const g = payloadGroup;
   const message = (event: AlertMessage["event"], status = "open"): AlertMessage => ({ id: "msg_1", event, timestamp: T, incident: { ...incident, status }, dashboard_url: null });
 
