@@ -9,6 +9,8 @@ import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { handOff } from "../src/ingest/handoff";
 import { originDown } from "../src/incidents/grouping";
+import type { Incident as DetectedIncident } from "../src/detect/incident";
+import { routeAlert } from "../src/monitor/group-link";
 import { probeRecord } from "../src/probes/check";
 import { ADMIN_KEY, call, flushAll, getJson, postLogs } from "./helpers";
 import { traffic, type Phase } from "./traffic";
@@ -222,5 +224,30 @@ describe("probes failing together with traffic", () => {
     expect(listed.groups[0]?.members).toHaveLength(2);
     expect(listed.groups[0]?.origin_down).toBe(true);
     expect(listed.groups[0]?.explanation).toContain("the origin is down");
+  });
+});
+
+describe("a group formed per service before its service had an origin", () => {
+  it("still hears of its members' later changes (so it resolves and pages once), while new incidents group per origin", async () => {
+    const service = "orig-legacy";
+    const now = Date.now();
+    const member = (n: number) => ({
+      incident_id: `inc_legacy_${n}`, service, method: "GET", route: `/r${n}`, severity: "CRITICAL" as const, status: "open" as const,
+      opened_at: now - 10 * MINUTE, resolved_at: null, signal_kinds: ["error_rate_threshold"],
+    });
+    // Two members joined the service's own group object (as before origin groups) ...
+    const legacy = env.INCIDENT_GROUPS.get(env.INCIDENT_GROUPS.idFromName(service));
+    await legacy.memberOpened(member(1), now);
+    await legacy.memberOpened(member(2), now);
+    // ... then the service gets an origin.
+    await proxied(service, "https://legacy-origin.test");
+    const incident = (n: number) => ({ ...member(n), id: `inc_legacy_${n}`, last_event_at: now, signals: [{ kind: "error_rate_threshold" }] }) as unknown as DetectedIncident;
+    // The member's update is still carried by its group (skipped), not sent alone.
+    const route = await routeAlert(env, incident(1), "incident.updated", now);
+    expect(route).toMatchObject({ kind: "skip" });
+    // A new incident of the service goes to the origin's group object.
+    await routeAlert(env, incident(3), "incident.opened", now);
+    expect(await env.INCIDENT_GROUPS.get(env.INCIDENT_GROUPS.idFromName("origin:legacy-origin.test")).hasMember("inc_legacy_3")).toBe(true);
+    expect(await legacy.hasMember("inc_legacy_3")).toBe(false);
   });
 });

@@ -139,6 +139,11 @@ export class IncidentGroups extends DurableObject<Env> {
     return this.settle(now);
   }
 
+  /** Whether the incident is a member of one of this object's groups. */
+  async hasMember(incidentId: string): Promise<boolean> {
+    return this.groupOfMember(incidentId) !== null;
+  }
+
   /** The group of a member, as the API shows it (for tests and the endpoint's detail). */
   async groupOf(incidentId: string): Promise<ReturnType<typeof toApiGroup> | null> {
     const g = this.groupOfMember(incidentId);

@@ -58,6 +58,15 @@ export async function joinOpened(env: Env, opened: readonly Incident[], now: num
 export async function routeAlert(env: Env, incident: Incident | undefined, event: AlertEvent, now: number): Promise<EventRoute> {
   if (!incident || event === "test" || groupSettings(env).windowMs <= 0) return { kind: "send" };
   const origin = await originOf(env, incident.service);
-  const wire = await withTimeout(groupsOf(env, groupKey(incident.service, origin)).routeMemberAlert(memberOf(incident, origin), event as AlertChange, now), CALL_BUDGET_MS);
+  const key = groupKey(incident.service, origin);
+  let groups = groupsOf(env, key);
+  let member = memberOf(incident, origin);
+  // A member that joined its service's own group (before the service had an origin, or before
+  // groups went per origin) keeps reporting there, so that group still resolves and says so.
+  if (event !== "incident.opened" && key !== incident.service && !(await withTimeout(groups.hasMember(incident.id), CALL_BUDGET_MS))) {
+    groups = groupsOf(env, incident.service);
+    member = memberOf(incident, null);
+  }
+  const wire = await withTimeout(groups.routeMemberAlert(member, event as AlertChange, now), CALL_BUDGET_MS);
   return fromWire({ kind: wire.kind, reason: wire.reason, until: wire.until });
 }
