@@ -12,7 +12,7 @@
  *
  * Only the alerts of members are suppressed: their opening, escalation, update and reminder
  * alerts are carried by the group's; the group's resolution is always sent, when its last
- * member resolves. The per-service Durable Object (group-object.ts) applies these rules one call
+ * member resolves. The per-key Durable Object (group-object.ts) applies these rules one call
  * at a time, which is what makes the decisions race-free across endpoint objects.
  */
 
@@ -127,7 +127,8 @@ export function originDown(members: readonly Pick<GroupMember, "signal_kinds">[]
 
 /**
  * Which group object an endpoint's incidents go to: `origin:<host>` for a service proxied to an
- * origin (every service behind that host shares it), the service's name otherwise.
+ * origin (every service behind that host shares it), the service's name otherwise (a service
+ * name cannot hold ':', so the two never collide).
  */
 export function groupKey(service: string, originHost: string | null | undefined): string {
   return originHost ? `origin:${originHost}` : service;

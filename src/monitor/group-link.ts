@@ -1,8 +1,9 @@
 /**
  * The endpoint object's side of incident groups (src/incidents/grouping.ts): it tells its
  * group object (its service's origin host's, or its service's when it has no origin) about an
- * incident that opened, and asks it about each of its own alerts before fanning one out. Both calls are bounded; when the group object cannot answer,
- * the endpoint alerts on its own (an alert is never lost to grouping).
+ * incident that opened, and asks it about each of its own alerts before fanning one out. Both
+ * calls are bounded; when the group object cannot answer (or the service directory cannot say
+ * which origin the service has), the endpoint alerts on its own (an alert is never lost to grouping).
  */
 import type { EventRoute } from "../alerts/outbox";
 import type { AlertEvent } from "../alerts/payloads";
@@ -35,8 +36,11 @@ const groupsOf = (env: Env, key: string) => env.INCIDENT_GROUPS.get(env.INCIDENT
 
 /** The host of the service's proxied origin (the cached service directory), or null for a service without one. */
 async function originOf(env: Env, service: string): Promise<string | null> {
-  const dir = await serviceDirectory(env);
-  return originHost(dir.byName.get(service)?.origin);
+  const dir = await withTimeout(serviceDirectory(env), CALL_BUDGET_MS);
+  const config = dir.byName.get(service);
+  // D1 unreachable: a service configured through the API would look ingest-only and group apart.
+  if (!config && !dir.complete) throw new Error("service directory incomplete: origin unknown");
+  return originHost(config?.origin);
 }
 
 /** Tells the service's group object about incidents that just opened (recent ones only: a replay of old traffic groups nothing). */
