@@ -23,4 +23,9 @@ describe("foldGroups", () => {
     expect(groupLabel(group("g", ["a", "b"], true))).toBe("shop: 2 endpoints (origin down)");
     expect(groupLabel(group("g", ["a", "b", "c"]))).toBe("shop: 3 endpoints");
   });
+
+  it("labels a group of several services behind one origin with the origin and the services", () => {
+    expect(groupLabel({ ...group("g", ["a", "b"], true), services: ["shop", "cart"], origin: "api.example.com" })).toBe("origin api.example.com: 2 endpoints of shop, cart (origin down)");
+    expect(groupLabel({ ...group("g", ["a", "b"]), services: ["shop"], origin: "api.example.com" })).toBe("shop: 2 endpoints");
+  });
 });

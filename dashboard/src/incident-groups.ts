@@ -25,7 +25,10 @@ export function foldGroups(incidents: readonly Incident[], groups: readonly Inci
   return out;
 }
 
-/** The group row's label: service, how many endpoints, and "origin down" when probes fail with traffic. */
+/** The group row's label: service (or origin and services), how many endpoints, and "origin down" when probes fail with traffic. */
 export function groupLabel(g: IncidentGroup): string {
-  return `${g.service}: ${g.members.length} endpoints${g.origin_down ? " (origin down)" : ""}`;
+  const down = g.origin_down ? " (origin down)" : "";
+  const services = g.services ?? [g.service];
+  if (services.length > 1) return `origin ${g.origin ?? "?"}: ${g.members.length} endpoints of ${services.join(", ")}${down}`;
+  return `${g.service}: ${g.members.length} endpoints${down}`;
 }

@@ -110,13 +110,17 @@ export interface Incident {
 export interface IncidentGroup {
   id: string;
   service: string;
+  /** Every member's service (several when the group is a proxied origin's). */
+  services?: string[];
+  /** The proxied origin host its members share, or null (grouped per service). */
+  origin?: string | null;
   status: "open" | "resolved";
   severity: "WARNING" | "CRITICAL";
   origin_down: boolean;
   opened_at: number;
   resolved_at: number | null;
   explanation: string;
-  members: { incident_id: string; method: string; route: string; severity: string; status: string; opened_at: number; resolved_at: number | null }[];
+  members: { incident_id: string; service?: string; method: string; route: string; severity: string; status: string; opened_at: number; resolved_at: number | null }[];
 }
 
 /** `GET /v1/maintenance`. */

@@ -68,6 +68,12 @@ export interface OutboxHooks {
   load?: (incidentId: string) => Promise<ApiIncident | null>;
 }
 
+/**
+ * An event's `service` may list several services (a group behind one origin): the channels of any
+ * of them match. Service names cannot hold a comma (A-Z a-z 0-9 . _ -).
+ */
+export const SERVICE_LIST_SEPARATOR = ",";
+
 /** Alerts are only sent for changes this recent in event time: a backfill of old traffic does not page anyone. */
 export const ANNOUNCE_WITHIN_MS = 30 * 60_000;
 /** How long the first alert of an incident waits for its AI summary. */
@@ -219,7 +225,8 @@ export class AlertOutbox {
         continue;
       }
       this.sql.exec("DELETE FROM alert_holds WHERE event_id = ?", e.event_id);
-      const matching = channels.filter((c) => channelMatches(c, { service: e.service, severity: e.severity }));
+      const services = e.service.split(SERVICE_LIST_SEPARATOR);
+      const matching = channels.filter((c) => services.some((service) => channelMatches(c, { service, severity: e.severity })));
       // The AI summary gets a short wait so the first alert can carry it; if it is not ready,
       // the alert goes without it and the summary follows as an update when it comes.
       if (e.event === "incident.opened" && route.kind === "send") await this.beforeOpenAlert(e.incident_id);

@@ -93,15 +93,21 @@ const endpointOf = (i: ApiIncident) => `${i.service} ${i.method} ${i.route}`;
 const cut = (s: string, max: number) => (s.length <= max ? s : `${s.slice(0, max - 1)}…`);
 const iso = (ms: number) => new Date(ms).toISOString();
 
-/** What the alert is about: the endpoint, or the group's service and how many endpoints. */
+/** Whether the group holds endpoints of several services (behind one origin). */
+const spansServices = (g: AlertGroup) => g.services.length > 1;
+
+/** What the alert is about: the endpoint, or the group's service (or origin and services) and how many endpoints. */
 function subjectOf(i: ApiIncident): string {
   if (!i.group) return endpointOf(i);
-  return `${i.service}: ${i.group.members.length} endpoints${i.group.origin_down ? " (origin down)" : ""}`;
+  const down = i.group.origin_down ? " (origin down)" : "";
+  if (spansServices(i.group)) return `origin ${i.group.origin ?? "?"}: ${i.group.members.length} endpoints of ${i.group.services.join(", ")}${down}`;
+  return `${i.service}: ${i.group.members.length} endpoints${down}`;
 }
 
-/** The group's members, one line each (at most `max`). */
+/** The group's members, one line each (at most `max`); each names its service when the group spans several. */
 function memberLines(group: AlertGroup, max: number): string[] {
-  const lines = group.members.slice(0, max).map((m) => `${m.method} ${m.route} (${m.severity}, ${m.status})`);
+  const prefix = (m: AlertGroup["members"][number]) => (spansServices(group) ? `${m.service} ` : "");
+  const lines = group.members.slice(0, max).map((m) => `${prefix(m)}${m.method} ${m.route} (${m.severity}, ${m.status})`);
   if (group.members.length > max) lines.push(`and ${group.members.length - max} more`);
   return lines;
 }
@@ -185,7 +191,8 @@ export function slackMessage(message: AlertMessage, channelName = ""): { text: s
     blocks.push({ type: "context", elements: [{ type: "mrkdwn", text: "The AI summary explains; severity and status come from the monitor's rules." }] });
   }
   // The alert's state and group, as the webhook carries them (`status`, `group`).
-  const groupText = i.group ? ` · group ${esc(i.group.id)} (${i.group.members.length} endpoints${i.group.origin_down ? ", origin down" : ""})` : "";
+  const behind = i.group && spansServices(i.group) ? ` of ${i.group.services.join(", ")} behind origin ${i.group.origin ?? "?"}` : "";
+  const groupText = i.group ? ` · group ${esc(i.group.id)} (${i.group.members.length} endpoints${esc(behind)}${i.group.origin_down ? ", origin down" : ""})` : "";
   blocks.push({ type: "context", elements: [{ type: "mrkdwn", text: `status: *${state.status}*${groupText}` }] });
   const link = incidentLink(message);
   if (link) {
@@ -230,11 +237,11 @@ export function pagerDutyEvent(routingKey: string, message: AlertMessage, channe
     dedup_key: i.group ? i.group.dedup_id : i.id,
     payload: {
       summary: cut(headline(message, i), 1024),
-      source: i.group ? i.service : endpointOf(i),
+      source: i.group ? (spansServices(i.group) ? `origin ${i.group.origin ?? "?"}` : i.service) : endpointOf(i),
       severity: i.severity === "CRITICAL" ? ("critical" as const) : ("warning" as const),
       timestamp: iso(message.timestamp),
       component: i.group ? memberLines(i.group, 5).join("; ") : `${i.method} ${i.route}`,
-      group: i.service,
+      group: i.group ? i.group.services.join(", ") : i.service,
       class: cut((i.signals as { kind?: unknown }[]).map((s) => String(s.kind ?? "")).filter(Boolean).join(", ") || "incident", 200),
       custom_details: {
         event: message.event,

@@ -1,5 +1,6 @@
 /**
- * One Durable Object per service that groups its endpoints' incidents (grouping.ts has the rules).
+ * One Durable Object per group key that groups endpoints' incidents (grouping.ts has the rules):
+ * per proxied origin host (`origin:<host>`, every service behind it) or per service without one.
  * Endpoint objects are separate objects that open incidents concurrently; they all ask this one,
  * which answers one call at a time from its own SQLite, so two endpoints can never both believe
  * they lead a group or both page. It sends the group's alerts through its own outbox (the same
@@ -10,7 +11,7 @@
 import { DurableObject } from "cloudflare:workers";
 import { eq } from "drizzle-orm";
 import { drizzle } from "drizzle-orm/d1";
-import { AlertOutbox, OUTBOX_SCHEMA } from "../alerts/outbox";
+import { AlertOutbox, OUTBOX_SCHEMA, SERVICE_LIST_SEPARATOR } from "../alerts/outbox";
 import type { ApiIncident } from "../alerts/payloads";
 import { reminderMinutes } from "../alerts/reminders";
 import { incidents } from "../db/schema";
@@ -25,6 +26,7 @@ import {
   isGrouped,
   newGroup,
   routeMemberAlert,
+  servicesOf,
   withMember,
   type AlertChange,
   type IncidentGroup,
@@ -87,7 +89,8 @@ export class IncidentGroups extends DurableObject<Env> {
   }
 
   private enqueue(g: IncidentGroup, change: AlertChange, now: number): void {
-    this.outbox.enqueue({ incident_id: g.id, event: change, severity: g.severity, service: g.service }, now);
+    // A group of several services reaches every channel of any of them (see SERVICE_LIST_SEPARATOR).
+    this.outbox.enqueue({ incident_id: g.id, event: change, severity: g.severity, service: servicesOf(g).join(SERVICE_LIST_SEPARATOR) }, now);
   }
 
   /** Adds the member (or its latest state) to its group, creating the group when none is open within the window. */
@@ -134,6 +137,11 @@ export class IncidentGroups extends DurableObject<Env> {
   /** Sends the group openings that are due, publishes to D1 and runs the outbox; tests pass a later clock. */
   async deliverAlerts(now = Date.now()): Promise<number | null> {
     return this.settle(now);
+  }
+
+  /** Whether the incident is a member of one of this object's groups. */
+  async hasMember(incidentId: string): Promise<boolean> {
+    return this.groupOfMember(incidentId) !== null;
   }
 
   /** The group of a member, as the API shows it (for tests and the endpoint's detail). */

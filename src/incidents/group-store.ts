@@ -6,13 +6,17 @@
 import { inArray } from "drizzle-orm";
 import { drizzle } from "drizzle-orm/d1";
 import { incidentGroupMembers, incidentGroups } from "../db/schema";
-import { groupExplanation, groupMembers, type IncidentGroup } from "./grouping";
+import { groupExplanation, groupMembers, servicesOf, type IncidentGroup } from "./grouping";
 
 /** The public JSON of a group. */
 export function toApiGroup(g: IncidentGroup) {
   return {
     id: g.id,
     service: g.service,
+    /** Every member's service (more than one when the group is an origin's: see `origin`). */
+    services: servicesOf(g),
+    /** The proxied origin host its members share, or null when grouped per service. */
+    origin: g.origin ?? null,
     status: g.status,
     severity: g.severity,
     origin_down: g.origin_down,
@@ -55,17 +59,24 @@ export async function publishGroups(db: D1Database, groups: readonly IncidentGro
 
 type GroupRow = typeof incidentGroups.$inferSelect;
 
+/** Members as D1 holds them (rows written before origin groups carry neither `service` nor `origin`). */
+type StoredMember = Omit<ApiGroup["members"][number], "service" | "origin"> & { service?: string; origin?: string | null };
+
 function fromRow(r: GroupRow): ApiGroup {
+  // The services and origin are kept in the members' JSON (no column of their own).
+  const members = (JSON.parse(r.members) as StoredMember[]).map((m) => ({ ...m, service: m.service ?? r.service, origin: m.origin ?? null }));
   return {
     id: r.id,
     service: r.service,
+    services: [...new Set([r.service, ...members.map((m) => m.service)])],
+    origin: members.find((m) => m.origin !== null)?.origin ?? null,
     status: r.status as ApiGroup["status"],
     severity: r.severity as ApiGroup["severity"],
     origin_down: r.originDown,
     opened_at: r.openedAt,
     resolved_at: r.resolvedAt,
     explanation: r.explanation,
-    members: JSON.parse(r.members) as ApiGroup["members"],
+    members,
   };
 }
 

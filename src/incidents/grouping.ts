@@ -6,9 +6,13 @@
  * second one; past that it goes out alone, and a member that arrives later turns it into the
  * group (the group's alerts keep the first alert's PagerDuty dedup key, so no second page).
  *
+ * Endpoints of services proxied to the same origin host group together (one object per
+ * `origin:<host>`, see groupKey): an origin outage pages once whichever services sit behind it.
+ * Services without an origin (ingest only) group per service.
+ *
  * Only the alerts of members are suppressed: their opening, escalation, update and reminder
  * alerts are carried by the group's; the group's resolution is always sent, when its last
- * member resolves. The per-service Durable Object (group-object.ts) applies these rules one call
+ * member resolves. The per-key Durable Object (group-object.ts) applies these rules one call
  * at a time, which is what makes the decisions race-free across endpoint objects.
  */
 
@@ -29,6 +33,8 @@ export interface MemberInput {
   resolved_at: number | null;
   /** Kinds of the incident's signals (probe_failed, error_rate_threshold ...). */
   signal_kinds: string[];
+  /** The host of the service's proxied origin; null for a service without one (ingest only). */
+  origin?: string | null;
 }
 
 export interface GroupMember extends MemberInput {
@@ -39,7 +45,12 @@ export interface GroupMember extends MemberInput {
 
 export interface IncidentGroup {
   id: string;
+  /** The first member's service. */
   service: string;
+  /** Every member's service, first member's first. */
+  services?: string[];
+  /** The proxied origin host its members share; null (or absent, groups stored before) when grouped per service. */
+  origin?: string | null;
   status: "open" | "resolved";
   /** The earliest member's `opened_at` (event time): later members must open within the window of it. */
   opened_at: number;
@@ -114,12 +125,41 @@ export function originDown(members: readonly Pick<GroupMember, "signal_kinds">[]
   return kinds.includes("probe_failed") && kinds.some((k) => TRAFFIC_FAILURE.has(k));
 }
 
+/**
+ * Which group object an endpoint's incidents go to: `origin:<host>` for a service proxied to an
+ * origin (every service behind that host shares it), the service's name otherwise (a service
+ * name cannot hold ':', so the two never collide).
+ */
+export function groupKey(service: string, originHost: string | null | undefined): string {
+  return originHost ? `origin:${originHost}` : service;
+}
+
+/** The host (with its port, lower case) of an origin URL; null when there is none or it does not parse. */
+export function originHost(origin: string | null | undefined): string | null {
+  if (!origin) return null;
+  try {
+    return new URL(origin).host.toLowerCase() || null;
+  } catch {
+    return null;
+  }
+}
+
+/** Whether a member belongs with the group's key: the same origin host, or (neither has one) the same service. */
+function sameKey(g: Pick<IncidentGroup, "service" | "origin">, member: Pick<MemberInput, "service" | "origin">): boolean {
+  return groupKey(g.service, g.origin) === groupKey(member.service, member.origin);
+}
+
+/** The group's services, first member's first. */
+export function servicesOf(g: Pick<IncidentGroup, "service" | "members">): string[] {
+  return [...new Set([g.service, ...g.members.map((m) => m.service)])];
+}
+
 /** Whether the group has more than one member (a group of one is an ordinary incident). */
 export const isGrouped = (g: Pick<IncidentGroup, "members">): boolean => g.members.length >= 2;
 
-/** The open group of the service that `member` falls into (opened within the window of it), or null. */
+/** The open group of the member's origin (or service) that `member` falls into (opened within the window of it), or null. */
 export function findGroup(groups: readonly IncidentGroup[], member: MemberInput, s: GroupSettings): IncidentGroup | null {
-  return groups.find((g) => g.status === "open" && g.service === member.service && Math.abs(member.opened_at - g.opened_at) <= s.windowMs) ?? null;
+  return groups.find((g) => g.status === "open" && sameKey(g, member) && Math.abs(member.opened_at - g.opened_at) <= s.windowMs) ?? null;
 }
 
 /** The group's fields that follow from its members. */
@@ -127,6 +167,8 @@ function settle(g: IncidentGroup, now: number): IncidentGroup {
   const open = g.members.some((m) => m.status === "open");
   return {
     ...g,
+    services: servicesOf(g),
+    origin: g.origin ?? null,
     severity: worstSeverity(g.members),
     origin_down: originDown(g.members),
     opened_at: Math.min(...g.members.map((m) => m.opened_at)),
@@ -142,6 +184,8 @@ export function newGroup(member: MemberInput, now: number, s: GroupSettings): In
     {
       id: `grp_${member.incident_id.replace(/^inc_/, "")}`.slice(0, 44),
       service: member.service,
+      services: [member.service],
+      origin: member.origin ?? null,
       status: "open",
       opened_at: member.opened_at,
       resolved_at: null,
@@ -203,7 +247,7 @@ export function routeMemberAlert(g: IncidentGroup, incidentId: string, change: A
   }
   // A member that changes after its group resolved (re-opened) alerts on its own: nothing is lost.
   if (g.status === "resolved" && member.status === "open") return { route: { kind: "send" }, group: g };
-  return { route: { kind: "skip", reason: `grouped into ${g.id} (${g.members.length} endpoints of ${g.service}): the group's alert carries it` }, group: g };
+  return { route: { kind: "skip", reason: `grouped into ${g.id} (${g.members.length} endpoints of ${servicesOf(g).join(", ")}): the group's alert carries it` }, group: g };
 }
 
 /**
@@ -217,17 +261,30 @@ export function groupReminderDue(g: IncidentGroup, lastAlertAt: number | null, m
 
 /** The group's members as the API and the alerts list them. */
 export function groupMembers(g: IncidentGroup) {
-  return g.members.map((m) => ({ incident_id: m.incident_id, method: m.method, route: m.route, severity: m.severity, status: m.status, opened_at: m.opened_at, resolved_at: m.resolved_at }));
+  return g.members.map((m) => ({
+    incident_id: m.incident_id,
+    service: m.service,
+    method: m.method,
+    route: m.route,
+    severity: m.severity,
+    status: m.status,
+    opened_at: m.opened_at,
+    resolved_at: m.resolved_at,
+    origin: m.origin ?? null,
+  }));
 }
 
 /** One sentence on the group, for alerts and the API. */
 export function groupExplanation(g: IncidentGroup): string {
   const open = g.members.filter((m) => m.status === "open").length;
-  const names = g.members.map((m) => `${m.method} ${m.route}`);
+  const services = servicesOf(g);
+  const spans = services.length > 1;
+  const names = g.members.map((m) => (spans ? `${m.service} ${m.method} ${m.route}` : `${m.method} ${m.route}`));
   const shown = names.length > 8 ? `${names.slice(0, 8).join(", ")} and ${names.length - 8} more` : names.join(", ");
   const span = Math.round((Math.max(...g.members.map((m) => m.opened_at)) - g.opened_at) / 60_000);
   const cause = g.origin_down ? " Probes fail together with traffic: the origin is down." : "";
   const state = g.status === "resolved" ? "all resolved" : `${open} still open`;
   const when = span === 0 ? "in the same minute" : `within ${span} min`;
-  return `${g.members.length} endpoints of ${g.service} went bad ${when} (${state}): ${shown}.${cause}`;
+  const of = spans ? `${services.join(", ")} (behind origin ${g.origin ?? "?"})` : g.service;
+  return `${g.members.length} endpoints of ${of} went bad ${when} (${state}): ${shown}.${cause}`;
 }

@@ -85,17 +85,19 @@ const jobRun: JsonSchema = obj({ job: str, rows: int, duration_ms: num, detail: 
 const healthChecks: JsonSchema = obj({ status: { enum: ["ok", "unavailable"] }, latest_migration: str, reason: str });
 const incidentGroup: JsonSchema = obj({
   id: str,
-  service: str,
+  service: { ...str, description: "the first member's service" },
+  services: { ...list(str), description: "every member's service (several when the group is a proxied origin's)" },
+  origin: { ...nullable(str), description: "the proxied origin host its members share; null when grouped per service (no origin)" },
   status: str,
   severity: { ...str, description: "the worst member's" },
   origin_down: { ...bool, description: "probes fail together with traffic" },
   opened_at: int,
   explanation: str,
-  members: list(obj({ incident_id: str, method: str, route: str, severity: str, status: str, opened_at: int })),
+  members: list(obj({ incident_id: str, service: str, method: str, route: str, severity: str, status: str, opened_at: int })),
 });
 const incidentList: JsonSchema = obj({
   incidents: list(obj({ id: str, service: str, method: str, route: str, severity: str, status: str, opened_at: int, group_id: { ...str, description: "the incident's group, or null" } })),
-  groups: { ...list(incidentGroup), description: "the groups of the incidents listed (endpoints of a service that went bad together)" },
+  groups: { ...list(incidentGroup), description: "the groups of the incidents listed (endpoints of a service, or of the services behind one origin, that went bad together)" },
 });
 const capEvents: JsonSchema = list(obj({ service: { ...str, description: "only with a read or admin key" }, at: str }));
 const capsSchema: JsonSchema = obj(

@@ -13,9 +13,11 @@ import {
   groupExplanation,
   groupOpenDue,
   groupReminderDue,
+  groupKey,
   groupSettings,
   newGroup,
   originDown,
+  originHost,
   routeMemberAlert,
   withMember,
   type MemberInput,
@@ -124,14 +126,17 @@ describe("origin down", () => {
   });
 });
 
+const payloadGroup = withMember(newGroup(member(1, { signal_kinds: ["probe_failed"] }), T, S), member(2, { severity: "CRITICAL" }), T);
+/** An incident as a group alert carries it (the lead member with the group). */
+const incident = {
+  id: "inc_1", service: "shop", method: "GET", route: "/r1", severity: payloadGroup.severity, status: "open", opened_at: T, escalated_at: null, resolved_at: null, last_event_at: T,
+  severity_score: 0.9, health_score: 10, action: "RETRY", signals: [], explanation: groupExplanation(payloadGroup), figures_at_open: {}, figures: {}, timeline: [], reopened_count: 0, concentration: [], updated_at: T,
+  ai_summary: null, ai_model: null, ai_status: null, ai_error: null, ai_updated_at: null, in_maintenance: false, maintenance_id: null, maintenance_released_at: null, deploy: null,
+  group: { ...toApiGroup(payloadGroup), dedup_id: "inc_1" },
+} as ApiIncident;
+
 describe("group alert payloads", () => {
-  const g = withMember(newGroup(member(1, { signal_kinds: ["probe_failed"] }), T, S), member(2, { severity: "CRITICAL" }), T);
-  const incident = {
-    id: "inc_1", service: "shop", method: "GET", route: "/r1", severity: g.severity, status: "open", opened_at: T, escalated_at: null, resolved_at: null, last_event_at: T,
-    severity_score: 0.9, health_score: 10, action: "RETRY", signals: [], explanation: groupExplanation(g), figures_at_open: {}, figures: {}, timeline: [], reopened_count: 0, concentration: [], updated_at: T,
-    ai_summary: null, ai_model: null, ai_status: null, ai_error: null, ai_updated_at: null, in_maintenance: false, maintenance_id: null, maintenance_released_at: null, deploy: null,
-    group: { ...toApiGroup(g), dedup_id: "inc_1" },
-  } as ApiIncident;
+  const g = payloadGroup;
   const message = (event: AlertMessage["event"], status = "open"): AlertMessage => ({ id: "msg_1", event, timestamp: T, incident: { ...incident, status }, dashboard_url: null });
 
   it("Slack names the endpoints, the state and the group", () => {
@@ -150,5 +155,48 @@ describe("group alert payloads", () => {
     const resolve = pagerDutyEvent("R0UTINGKEY0123456789abcdefABCDEF", message("incident.resolved", "resolved"));
     expect(resolve).toMatchObject({ event_action: "resolve", dedup_key: "inc_1" });
     expect(resolve.payload?.custom_details).toMatchObject({ alert_status: "resolved" });
+  });
+});
+
+describe("groups per proxied origin", () => {
+  it("keys services behind one origin host together, and services without an origin per service", () => {
+    expect(originHost("https://API.example.com:8443/base")).toBe("api.example.com:8443");
+    expect(originHost("http://api.example.com")).toBe("api.example.com");
+    expect(originHost(undefined)).toBeNull();
+    expect(originHost("not a url")).toBeNull();
+    expect(groupKey("shop", "api.example.com")).toBe("origin:api.example.com");
+    expect(groupKey("cart", "api.example.com")).toBe("origin:api.example.com");
+    expect(groupKey("shop", null)).toBe("shop");
+  });
+
+  it("joins a member of another service behind the same origin, not one behind another origin or without one", () => {
+    const shop = (n: number, origin: string | null) => member(n, { service: "shop", origin });
+    const cart = (n: number, origin: string | null) => member(n, { service: "cart", origin });
+    const g = newGroup(shop(1, "api.example.com"), T, S);
+    expect(findGroup([g], cart(2, "api.example.com"), S)?.id).toBe(g.id);
+    expect(findGroup([g], cart(2, "other.example.com"), S)).toBeNull();
+    expect(findGroup([g], cart(2, null), S)).toBeNull();
+    // Ingest-only services (no origin) group per service, as before.
+    const ingest = newGroup(shop(3, null), T, S);
+    expect(findGroup([ingest], shop(4, null), S)?.id).toBe(ingest.id);
+    expect(findGroup([ingest], cart(4, null), S)).toBeNull();
+  });
+
+  it("names the services and the origin in the group, its explanation and its alerts", () => {
+    let g = newGroup(member(1, { service: "shop", origin: "api.example.com" }), T, S);
+    g = withMember(g, member(2, { service: "cart", origin: "api.example.com" }), T);
+    g = { ...g, alert: "group" };
+    const api = toApiGroup(g);
+    expect(api).toMatchObject({ service: "shop", services: ["shop", "cart"], origin: "api.example.com" });
+    expect(api.members.map((m) => m.service)).toEqual(["shop", "cart"]);
+    expect(groupExplanation(g)).toContain("2 endpoints of shop, cart (behind origin api.example.com)");
+    const lead = { ...incident, group: { ...api, dedup_id: g.id } } as ApiIncident;
+    const message: AlertMessage = { id: "msg_1", event: "incident.opened", timestamp: T, incident: lead, dashboard_url: null };
+    expect(slackMessage(message).text).toContain("origin api.example.com: 2 endpoints of shop, cart");
+    expect(JSON.stringify(slackMessage(message).blocks)).toContain("of shop, cart behind origin api.example.com");
+    const pd = pagerDutyEvent("R0UTINGKEY0123456789abcdefABCDEF", message);
+    expect(pd.payload.source).toBe("origin api.example.com");
+    expect(pd.payload.summary).toContain("origin api.example.com");
+    expect(pd.payload.component).toContain("cart GET /r2");
   });
 });
