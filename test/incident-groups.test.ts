@@ -237,3 +237,22 @@ describe("retention", () => {
     expect(members.results.map((m) => m.incident_id)).toEqual(["inc_ret_2"]);
   });
 });
+
+describe("the group object's settle alarm", () => {
+  it("is set by the first call and not pushed back by a burst of later calls", async () => {
+    const stub = env.INCIDENT_GROUPS.get(env.INCIDENT_GROUPS.idFromName("burst-svc"));
+    const member = (n: number) => ({
+      incident_id: `inc_burst_${n}`, service: "burst-svc", method: "GET", route: `/r${n}`, severity: "WARNING" as const,
+      status: "open" as const, opened_at: Date.now(), resolved_at: null, signal_kinds: ["error_rate_threshold"],
+    });
+    await stub.memberOpened(member(0));
+    const first = await runInDurableObject(stub, (_i, state) => state.storage.getAlarm());
+    expect(first).not.toBeNull();
+    for (let n = 1; n <= 5; n++) {
+      await new Promise((r) => setTimeout(r, 50));
+      await stub.memberOpened(member(n));
+    }
+    // Before: every call moved the alarm to 2 s after itself, so a steady burst postponed the work.
+    expect(await runInDurableObject(stub, (_i, state) => state.storage.getAlarm())).toBe(first);
+  });
+});

@@ -151,12 +151,15 @@ export class IncidentGroups extends DurableObject<Env> {
   }
 
   /**
-   * The alarm does the work SETTLE_DELAY_MS after the latest call: the caller (an endpoint's
-   * alarm) never waits for deliveries, and members of one outage that arrive together (one
-   * hand-off opens several endpoints' incidents) are all in the group when it is looked at.
+   * The alarm does the work SETTLE_DELAY_MS after the first call since it last ran: the caller (an
+   * endpoint's alarm) never waits for deliveries, and members of one outage that arrive together
+   * (one hand-off opens several endpoints' incidents) are all in the group when it is looked at.
+   * An alarm already due sooner is kept, so a burst of calls cannot postpone the work.
    */
   private async wake(): Promise<void> {
-    await this.ctx.storage.setAlarm(Date.now() + SETTLE_DELAY_MS);
+    const at = Date.now() + SETTLE_DELAY_MS;
+    const current = await this.ctx.storage.getAlarm();
+    if (current === null || current > at) await this.ctx.storage.setAlarm(at);
   }
 
   override async alarm(): Promise<void> {
