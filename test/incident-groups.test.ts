@@ -7,7 +7,7 @@
  * first endpoint already alerted alone turns that alert into the group's without a second page.
  * test/unit/grouping.test.ts covers the rules themselves (the grace, severity, origin down).
  */
-import { runInDurableObject } from "cloudflare:test";
+import { runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import type { EndpointMonitor } from "../src/monitor/endpoint-monitor";
 import { prune } from "../src/retention/prune";
@@ -254,5 +254,32 @@ describe("the group object's settle alarm", () => {
     }
     // Before: every call moved the alarm to 2 s after itself, so a steady burst postponed the work.
     expect(await runInDurableObject(stub, (_i, state) => state.storage.getAlarm())).toBe(first);
+  });
+});
+
+describe("reconciling open groups with D1", () => {
+  it("resolves a group whose members' resolves never reached it, from the incidents in D1", async () => {
+    const stub = env.INCIDENT_GROUPS.get(env.INCIDENT_GROUPS.idFromName("recon-svc"));
+    const now = Date.now();
+    const member = (n: number) => ({
+      incident_id: `inc_recon_${n}`, service: "recon-svc", method: "GET", route: `/r${n}`, severity: "WARNING" as const,
+      status: "open" as const, opened_at: now, resolved_at: null, signal_kinds: ["error_rate_threshold"],
+    });
+    await stub.memberOpened(member(1), now);
+    await stub.memberOpened(member(2), now);
+    const groupStatus = () => runInDurableObject(stub, (_i, state) => state.storage.sql.exec<{ status: string }>("SELECT status FROM groups").toArray().map((r) => r.status));
+    expect(await groupStatus()).toEqual(["open"]);
+    // Both incidents resolved in D1 (as their endpoint objects publish them), but neither resolve was routed to the group.
+    for (const n of [1, 2]) {
+      await env.DB.prepare(
+        `INSERT INTO incidents (id, service, method, route, severity, status, opened_at, resolved_at, last_event_at, severity_score, health_score, action, signals, figures, explanation, updated_at)
+         VALUES (?, 'recon-svc', 'GET', ?, 'WARNING', 'resolved', ?, ?, ?, 0.5, 50, 'CONTINUE', '[]', '{}', 'x', ?)`,
+      )
+        .bind(`inc_recon_${n}`, `/r${n}`, now, now + 60_000, now + 60_000, now)
+        .run();
+    }
+    await runDurableObjectAlarm(stub);
+    // Before: the group stayed open for ever (nothing looked at D1).
+    expect(await groupStatus()).toEqual(["resolved"]);
   });
 });

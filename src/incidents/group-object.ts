@@ -38,6 +38,12 @@ import {
 import { toApiIncident } from "./routes";
 
 const SETTLE_DELAY_MS = 2_000;
+/**
+ * While a group is open its object looks at its members' incidents in D1 this often: a member
+ * whose resolve never reached the group (the group object was unreachable, or the member's alert
+ * went out alone) is resolved from there, so a group cannot stay open after its last member.
+ */
+export const RECONCILE_MS = 5 * 60_000;
 /** Resolved groups are kept this long (a late member event still finds its group). */
 const KEEP_RESOLVED_MS = 24 * 60 * 60_000;
 
@@ -166,8 +172,44 @@ export class IncidentGroups extends DurableObject<Env> {
     await this.settle(Date.now());
   }
 
+  /**
+   * Open members whose incident D1 shows resolved (the endpoint objects publish their incidents
+   * there before alerting): resolved in the group too. A D1 failure leaves it to the next pass.
+   */
+  private async reconcile(now: number): Promise<void> {
+    const open = this.openGroups();
+    const ids = open.flatMap((g) => g.members.filter((m) => m.status === "open").map((m) => m.incident_id));
+    if (ids.length === 0) return;
+    let resolved: { id: string; resolved_at: number | null }[];
+    try {
+      const rows = await this.env.DB.prepare("SELECT id, resolved_at FROM incidents WHERE status = 'resolved' AND id IN (SELECT value FROM json_each(?))")
+        .bind(JSON.stringify(ids))
+        .all<{ id: string; resolved_at: number | null }>();
+      resolved = rows.results;
+    } catch (err) {
+      log("error", "incident_groups_reconcile_failed", { key: this.ctx.id.name ?? null, message: err instanceof Error ? err.message : String(err) });
+      return;
+    }
+    if (resolved.length === 0) return;
+    const at = new Map(resolved.map((r) => [r.id, r.resolved_at ?? now]));
+    this.ctx.storage.transactionSync(() => {
+      for (const before of this.openGroups()) {
+        let after = before;
+        for (const m of before.members) {
+          const resolvedAt = at.get(m.incident_id);
+          if (m.status === "open" && resolvedAt !== undefined) after = withMember(after, { ...m, status: "resolved", resolved_at: resolvedAt }, now);
+        }
+        if (after !== before) {
+          log("info", "incident_group_member_reconciled", { group: before.id, status: after.status });
+          this.commit(before, after, now);
+        }
+      }
+    });
+  }
+
   /** Opens due groups, publishes changed groups, sends alerts; returns when to come back. */
   private async settle(now: number): Promise<number | null> {
+    await this.reconcile(now);
     const pendingHolds = this.ctx.storage.transactionSync(() => {
       let soonest: number | null = null;
       for (const g of this.openGroups().concat(this.recentlyResolvedUnannounced())) {
@@ -191,7 +233,8 @@ export class IncidentGroups extends DurableObject<Env> {
     }
     // Messages carry the lead incident from D1: send once the groups are published.
     const alertsAt = published ? await this.outbox.run(now) : now + 5_000;
-    const next = [pendingHolds, alertsAt].filter((t): t is number => t !== null);
+    const reconcileAt = this.openGroups().length > 0 ? now + RECONCILE_MS : null;
+    const next = [pendingHolds, alertsAt, reconcileAt].filter((t): t is number => t !== null);
     const at = next.length > 0 ? Math.min(...next) : null;
     if (at !== null) {
       const current = await this.ctx.storage.getAlarm();
