@@ -164,13 +164,16 @@ export class AlertOutbox {
   }
 
   /** The event's fan-out decision (see OutboxHooks.route); null: fan out now. */
-  private async routeEvent(e: { event_id: string; incident_id: string; event: string; severity: string; service: string }, now: number): Promise<EventRoute> {
+  private async routeEvent(e: { event_id: string; incident_id: string; event: string; severity: string; service: string }, now: number, run: { routeFailed: boolean }): Promise<EventRoute> {
     if (!this.hooks.route) return { kind: "send" };
     const until = this.sql.exec<{ until: number }>("SELECT until FROM alert_holds WHERE event_id = ?", e.event_id).toArray()[0]?.until;
     if (until !== undefined && until > now) return { kind: "wait", until };
+    // After one failed route in a run the rest go alone at once, without another timed-out call each.
+    if (run.routeFailed) return { kind: "send" };
     try {
       return await this.hooks.route({ incident_id: e.incident_id, event: e.event as AlertEvent, severity: e.severity, service: e.service }, now);
     } catch (err) {
+      run.routeFailed = true;
       log("warn", "alert_route_failed", { incident_id: e.incident_id, event: e.event, message: err instanceof Error ? err.message : String(err) });
       return { kind: "send" };
     }
@@ -218,8 +221,12 @@ export class AlertOutbox {
       .toArray();
     if (events.length === 0) return;
     const channels = await this.enabledChannels(now);
+    const run = { routeFailed: false };
+    const started = Date.now();
     for (const e of events) {
-      const route = await this.routeEvent(e, now);
+      // The fan-out asks the group object per event: bounded like the sends; the rest waits for the next run (nextWake).
+      if (Date.now() - started > RUN_BUDGET_MS) break;
+      const route = await this.routeEvent(e, now, run);
       if (route.kind === "wait") {
         this.sql.exec("INSERT OR REPLACE INTO alert_holds (event_id, until) VALUES (?, ?)", e.event_id, route.until);
         continue;
