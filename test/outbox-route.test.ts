@@ -32,4 +32,27 @@ describe("outbox route hook", () => {
     expect(result.calls).toBe(1);
     expect(result.left).toBe(0);
   });
+
+  it("holds an incident's later events behind its held opening (no resolve before the opening)", async () => {
+    const stub = endpointStub("route-hold", "GET", "/x");
+    const result = await runInDurableObject(stub, async (_i: EndpointMonitor, state) => {
+      for (const s of OUTBOX_SCHEMA) state.storage.sql.exec(s);
+      const now = Date.now();
+      const outbox = new AlertOutbox(state.storage.sql, () => env.DB, null, async () => undefined, {
+        // The group's grace holds the opening; any other change would be sent.
+        route: async (e) => (e.event === "incident.opened" ? { kind: "wait", until: now + 60_000 } : { kind: "send" }),
+        load: async () => null,
+      });
+      // One evaluation opened and resolved the incident: both events in one transaction, one clock.
+      outbox.enqueue({ incident_id: "inc_hold", event: "incident.opened", severity: "WARNING", service: "route-hold" }, now);
+      outbox.enqueue({ incident_id: "inc_hold", event: "incident.resolved", severity: "WARNING", service: "route-hold" }, now);
+      await outbox.run(now);
+      return state.storage.sql.exec<{ event: string; fanned_out: number }>("SELECT event, fanned_out FROM alert_events WHERE incident_id = 'inc_hold' ORDER BY rowid").toArray();
+    });
+    // Before: the resolve was fanned out (sent) while its opening waited for the grace.
+    expect(result).toEqual([
+      { event: "incident.opened", fanned_out: 0 },
+      { event: "incident.resolved", fanned_out: 0 },
+    ]);
+  });
 });

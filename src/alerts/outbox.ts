@@ -216,18 +216,23 @@ export class AlertOutbox {
   private async fanOut(now: number): Promise<void> {
     const events = this.sql
       .exec<{ event_id: string; incident_id: string; event: string; severity: string; service: string; created_at: number }>(
-        "SELECT event_id, incident_id, event, severity, service, created_at FROM alert_events WHERE fanned_out = 0 ORDER BY created_at",
+        // Insertion order breaks ties: events of one transaction share its frozen clock.
+        "SELECT event_id, incident_id, event, severity, service, created_at FROM alert_events WHERE fanned_out = 0 ORDER BY created_at, rowid",
       )
       .toArray();
     if (events.length === 0) return;
     const channels = await this.enabledChannels(now);
     const run = { routeFailed: false };
+    const held = new Map<string, number>();
     const started = Date.now();
     for (const e of events) {
       // The fan-out asks the group object per event: bounded like the sends; the rest waits for the next run (nextWake).
       if (Date.now() - started > RUN_BUDGET_MS) break;
-      const route = await this.routeEvent(e, now, run);
+      // An incident's later events wait behind its held one (a resolve must not go out before its opening).
+      const heldBefore = held.get(e.incident_id);
+      const route = heldBefore !== undefined ? ({ kind: "wait", until: heldBefore } as const) : await this.routeEvent(e, now, run);
       if (route.kind === "wait") {
+        held.set(e.incident_id, route.until);
         this.sql.exec("INSERT OR REPLACE INTO alert_holds (event_id, until) VALUES (?, ?)", e.event_id, route.until);
         continue;
       }
