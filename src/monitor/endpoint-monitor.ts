@@ -242,7 +242,9 @@ export class EndpointMonitor extends DurableObject<Env> {
       else {
         const [cfg] = await Promise.all([this.detection.config(endpoint, now), this.context.get(endpoint.service, now)]);
         this.noteVersion(fresh, endpoint);
-        await this.joinGroups(this.absorb(fresh, now, endpoint, cfg));
+        // The group hears of an opening in the background: the hand-off does not wait for it (the
+        // alert's own route asks the group again before it goes out).
+        this.ctx.waitUntil(this.joinGroups(this.absorb(fresh, now, endpoint, cfg)));
       }
     }
     return result;
