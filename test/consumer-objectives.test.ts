@@ -85,7 +85,11 @@ describe("per-consumer objectives", () => {
     const res = await call("/v1/control/re-evaluate?lookback_minutes=600&service=co-5xx", { method: "POST", headers: { Authorization: `Bearer ${ADMIN_KEY}` } });
     expect(res.status).toBe(200);
     const again = await incidentsOf("co-5xx");
-    expect(again.map((i) => i.signals.map((e) => [e.kind, e.consumer]))).toEqual([[["consumer_objective", "acme"]]]);
+    // The replay may open its incident at another minute than the live run did (the live run
+    // closed minutes on the wall clock): then the live one is closed by the re-evaluation.
+    const open = again.filter((i) => i.status === "open");
+    expect(open.map((i) => i.signals.map((e) => [e.kind, e.consumer]))).toEqual([[["consumer_objective", "acme"]]]);
+    for (const closed of again.filter((i) => i.status !== "open")) expect(closed.explanation).toMatch(/Closed by re-evaluation/);
   });
 
   it("the same slow consumer without an objective opens nothing", async () => {
