@@ -38,15 +38,19 @@ export interface Exchange {
  * not read). A value that is no version (too long, odd characters) is ignored, never the record.
  */
 export function originVersion(headers: Headers, headerName: string | undefined): string | null {
+  const value = configuredHeader(headers, headerName);
+  return value !== null && VERSION.test(value) ? value : null;
+}
+
+/** The trimmed value of the header a setting names (null: no setting, not a valid header name, or absent). */
+function configuredHeader(headers: Headers, headerName: string | undefined): string | null {
   const name = headerName?.trim();
   if (!name) return null;
-  let value: string | null;
   try {
-    value = headers.get(name)?.trim() ?? null;
+    return headers.get(name)?.trim() ?? null;
   } catch {
     return null; // not a valid header name
   }
-  return value !== null && VERSION.test(value) ? value : null;
 }
 
 /**
@@ -55,14 +59,7 @@ export function originVersion(headers: Headers, headerName: string | undefined):
  * (a value that looks like a token is redacted).
  */
 export function requestConsumer(headers: Headers, headerName: string | undefined): string | null {
-  const name = headerName?.trim();
-  if (!name) return null;
-  let value: string | null;
-  try {
-    value = headers.get(name)?.trim() ?? null;
-  } catch {
-    return null; // not a valid header name
-  }
+  const value = configuredHeader(headers, headerName);
   return value ? value.slice(0, 128) : null;
 }
 
