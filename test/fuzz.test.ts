@@ -4,7 +4,7 @@
  * Durable Objects. Properties: no 5xx ever; every 4xx is the JSON error envelope; what was stored
  * before the run (logs, services, alert channels, detection settings, switches) is unchanged after
  * it. The seed is fixed (FUZZ_SEED overrides it, FUZZ_SCALE multiplies the number of runs) and is
- * printed with any failure; see README "Testing" for how to replay one.
+ * printed with any failure; see docs/testing.md "Fuzzing in CI" for how to replay one.
  */
 import { env } from "cloudflare:workers";
 import fc from "fast-check";

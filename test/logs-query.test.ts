@@ -134,7 +134,8 @@ describe("query plans", () => {
         const details = plan.results.map((r) => r.detail);
         // Without a time bound a page reads the table newest first in key order and stops once
         // it is full; a service filter alone does the same (the table has no secondary index
-        // since migration 0010: README "Capacity and cost" has what that costs).
+        // since migration 0010: docs/operations.md "Raw logs in D1: sampling and the lean table" has
+        // what that costs).
         const fullScan = details.find((d) => /^SCAN request_logs\b(?!.*USING)/.test(d));
         if (query.from || query.to || query.cursor) {
           expect(fullScan, `${JSON.stringify(query)}: ${details.join(" | ")}`).toBeUndefined();

@@ -57,7 +57,8 @@ export const requestLogs = sqliteTable(
     weight: real("weight").notNull().default(1),
   },
   // No secondary index (migration 0010): each stored row is one D1 row written on insert and one
-  // on delete; a service filter scans the time range (README "Capacity and cost").
+  // on delete; a service filter scans the time range (query times: docs/operations.md "Raw logs in
+  // D1: sampling and the lean table"; rows and bytes: bench/README.md "Capacity and cost").
   (t) => [primaryKey({ columns: [t.timestamp, t.recordKey] })],
 );
 

@@ -485,7 +485,7 @@ export const ROUTES: RouteDoc[] = [
     summary: "Proxy to the service's origin (its base path)",
     params: proxyParams,
     responses: {
-      200: { description: "the origin's answer, passed through, sandboxed and without Set-Cookie (README: Security: proxied content)", contentType: "*/*" },
+      200: { description: "the origin's answer, passed through, sandboxed and without Set-Cookie (docs/operations.md: Security: proxied content)", contentType: "*/*" },
       403: { description: "service_worker_refused: a service worker's script (Service-Worker: script) is never served here" },
       404: notFound("service"),
       502: { description: "origin unreachable" },
@@ -497,7 +497,7 @@ export const ROUTES: RouteDoc[] = [
     summary: "Proxy to a path of the service's origin",
     params: proxyPathParams,
     responses: {
-      200: { description: "the origin's answer, passed through, sandboxed and without Set-Cookie (README: Security: proxied content)", contentType: "*/*" },
+      200: { description: "the origin's answer, passed through, sandboxed and without Set-Cookie (docs/operations.md: Security: proxied content)", contentType: "*/*" },
       403: { description: "service_worker_refused: a service worker's script (Service-Worker: script) is never served here" },
       404: notFound("service"),
       502: { description: "origin unreachable" },

@@ -6,7 +6,7 @@
 // not retried. The root package's old export `edge-monitor/hono` still bundles (now the client's
 // middleware). Last, the app's latency with the client pointed at a monitor that refuses
 // connections, never answers, answers after 2 s or is up, against the same app without the
-// client (p50/p95 printed: README, "Client package"). Only 127.0.0.1; bounded in time.
+// client (p50/p95 printed: docs/clients.md, "Client package"). Only 127.0.0.1; bounded in time.
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
 import { existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs";
@@ -93,7 +93,7 @@ test("the packed tarball installs offline and carries ESM, CJS and types", () =>
 test("Express, Fastify, Node http, Hono and a Next.js route handler report with their route templates", async () => {
   const options = (service) => ({ endpoint: `${URL_BASE}/v1/logs`, service, ingestKey });
 
-  // Express: the three lines of README (import, expressMonitor(options), app.use), with a nested router.
+  // Express: the three lines of docs/clients.md (import, expressMonitor(options), app.use), with a nested router.
   const app = express();
   const monitor = client.express.expressMonitor(options("e2e-express"));
   app.use(monitor);

@@ -63,7 +63,7 @@ export interface ClientStats {
 /** A batch send's outcome: sent (with some rejected), worth retrying (after `waitMs`), or failed for good. */
 type Outcome = { kind: "done"; rejected: number; reasons: string[] } | { kind: "retry"; waitMs?: number; why: string } | { kind: "fail"; why: string };
 
-/** Reports records to the edge monitor in the background (see README, "Client package"). */
+/** Reports records to the edge monitor in the background (see docs/clients.md, "Client package"). */
 export class MonitorClient {
   readonly service: string;
   /** Whether the adapters' records have emails redacted (`redactEmails`). */

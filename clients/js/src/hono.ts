@@ -95,7 +95,7 @@ async function withDeadline<T>(p: Promise<T>, ms: number): Promise<T> {
   }
 }
 
-/** Reports each request of a Hono app to the edge monitor (see README, "Hono middleware"). */
+/** Reports each request of a Hono app to the edge monitor (see docs/clients.md, "Hono middleware and Prometheus alert rules"). */
 export function monitor<B extends object = object>(options: MonitorOptions<B>): MonitorMiddleware<B> {
   if (!SERVICE_NAME.test(options.service)) throw new TypeError("monitor(): service must be 1-64 characters of A-Z a-z 0-9 . _ -");
   if (options.endpoint === undefined && options.binding === undefined) throw new TypeError("monitor(): give an endpoint URL or a binding");
