@@ -52,7 +52,11 @@ describe("endpoint buffer: Durable Object rows written", () => {
     const afterIngest = await rowsWritten(stub);
     await flushed(stub);
     const afterFlush = await rowsWritten(stub);
-    await runInDurableObject(stub, (instance: EndpointMonitor) => instance.pruneBuffer(Date.now() + DEDUP_WINDOW_MS + 1));
+    // Chunks go once the persisted windows hold them (the alarm persists them at most once a minute).
+    await runInDurableObject(stub, async (instance: EndpointMonitor) => {
+      await instance.persistWindowsNow();
+      instance.pruneBuffer(Date.now() + DEDUP_WINDOW_MS + 1);
+    });
     const afterPrune = await rowsWritten(stub);
 
     expect(await countLogs(service)).toBe(handoffs * size + 1);
@@ -108,7 +112,10 @@ describe("endpoint buffer: Durable Object rows written", () => {
     expect((await stub.stats()).buffered_chunks).toBe(1);
     expect(await stub.ingest(batch)).toMatchObject({ stored: 0, duplicates: 5 });
     await runDurableObjectAlarm(stub); // moves both watermarks past the duplicates' empty chunk
-    await runInDurableObject(stub, (instance: EndpointMonitor) => instance.pruneBuffer(Date.now() + DEDUP_WINDOW_MS + 61_000));
+    await runInDurableObject(stub, async (instance: EndpointMonitor) => {
+      await instance.persistWindowsNow();
+      instance.pruneBuffer(Date.now() + DEDUP_WINDOW_MS + 61_000);
+    });
     expect((await stub.stats()).buffered_chunks).toBe(0);
     expect(await stub.stats()).toMatchObject({ received: 5, duplicates: 5, handoffs: 2 });
   });

@@ -1,4 +1,5 @@
 /** Shared test helpers: keys from vitest.config.ts, requests through the worker, flushing endpoint objects. */
+import { PUBLISH_EVERY_MS } from "../src/monitor/detection-runner";
 import { listDurableObjectIds, runDurableObjectAlarm } from "cloudflare:test";
 import { env, exports } from "cloudflare:workers";
 import type { EndpointMonitor } from "../src/monitor/endpoint-monitor";
@@ -62,6 +63,8 @@ export async function flushAll(): Promise<void> {
 export async function runFlush(stub: DurableObjectStub<EndpointMonitor>): Promise<boolean> {
   const ran = await runDurableObjectAlarm(stub);
   if (await stub.flushesPerMinute()) await stub.flushDue(Date.now() + 2 * 60_000);
+  // Counters alone are published at most once a minute (PUBLISH_EVERY_MS): now, at a later clock.
+  if (ran) await stub.publish(Date.now() + PUBLISH_EVERY_MS);
   return ran;
 }
 

@@ -47,7 +47,9 @@ describe("evaluation of a backfill hand-off", () => {
     expect(read).toBeLessThan(4_000);
 
     // The evaluated minutes' snapshots from one wide read equal those of a read per minute.
-    await runInDurableObject(stub, (_instance: EndpointMonitor, state) => {
+    await runInDurableObject(stub, async (instance: EndpointMonitor, state) => {
+      // The object's windows are write-behind: persisted, a fresh reader of its SQLite sees them.
+      await instance.persistWindowsNow();
       const windows = new EndpointWindows(state.storage.sql);
       const last = start + (7 * 60 + 22) * MIN;
       const first = last - 40 * MIN;

@@ -49,6 +49,12 @@ const CONFIG_WAIT_MS = 1_000;
 /** An open incident's concentration is refreshed this often (minutes), over its last CONCENTRATION_SPAN minutes. */
 const CONCENTRATION_EVERY = 5;
 const CONCENTRATION_SPAN = 30;
+/**
+ * Counters and backlog alone (no evaluation changed the state) are published at most this often:
+ * a publish is a D1 write and rows in the object, and a busy endpoint flushes several times a
+ * minute. A changed state (every closed minute) or incident is published at the next alarm.
+ */
+export const PUBLISH_EVERY_MS = 60_000;
 /** Records are added and evaluated in slices of this much event time. */
 const SLICE_MS = 15 * MINUTE_MS;
 
@@ -60,6 +66,16 @@ export const DETECTION_SCHEMA = [
 export class DetectionRunner {
   private settings: { value: DetectionSettings | null; loadedAt: number } | null = null;
   private refreshing = false;
+  /**
+   * The event-time clock and the last live arrival, ahead of `meta` (write-behind like the
+   * windows: every hand-off moves them, `persistClock` writes them with the windows). Loaded from
+   * `meta` on first use; undefined: not loaded yet.
+   */
+  private clock: { watermark: number | null; liveAt: number } | undefined;
+  /** Counters or backlog changed since their last publish (in memory: a wake publishes them again anyway). */
+  private countsChanged = false;
+  /** When this object last published (0: not since it woke). */
+  private publishedAt = 0;
 
   constructor(
     private readonly sql: SqlStorage,
@@ -74,8 +90,27 @@ export class DetectionRunner {
   ) {}
 
   watermark(): number | null {
-    const w = this.store.get("watermark");
-    return w === null ? null : Number(w);
+    return this.clockNow().watermark;
+  }
+
+  private clockNow(): { watermark: number | null; liveAt: number } {
+    if (!this.clock) {
+      const w = this.store.get("watermark");
+      this.clock = { watermark: w === null ? null : Number(w), liveAt: Number(this.store.get("live_at") ?? 0) };
+    }
+    return this.clock;
+  }
+
+  /** Writes the clock to `meta` (an unchanged value writes no row). Call inside the transaction that persists the windows. */
+  persistClock(): void {
+    const clock = this.clockNow();
+    if (clock.watermark !== null) this.store.set("watermark", String(clock.watermark));
+    if (clock.liveAt > 0) this.store.set("live_at", String(clock.liveAt));
+  }
+
+  /** Forgets the clock not persisted (reloaded from `meta` on next use). */
+  discardClock(): void {
+    this.clock = undefined;
   }
 
   /**
@@ -119,13 +154,14 @@ export class DetectionRunner {
    * transaction); `now` is the wall clock for live traffic, null for a replay from D1.
    */
   advance(newest: number, firstMinute: number, now: number | null): void {
-    const current = this.watermark();
+    const clock = this.clockNow();
+    const current = clock.watermark;
     // A client clock running fast must not close minutes other clients are still sending: live
     // records move the clock at most to the wall clock.
     const capped = now === null ? newest : Math.min(newest, now);
-    if (current === null || capped > current) this.store.set("watermark", String(capped));
+    if (current === null || capped > current) clock.watermark = capped;
     if (this.store.get("last_evaluated") === null) this.store.set("last_evaluated", String(firstMinute - MINUTE_MS));
-    if (now !== null && now - Math.max(newest, current ?? 0) <= LIVE_LAG_MS) this.store.set("live_at", String(now));
+    if (now !== null && now - Math.max(newest, current ?? 0) <= LIVE_LAG_MS) clock.liveAt = Math.max(clock.liveAt, now);
   }
 
   /**
@@ -165,6 +201,21 @@ export class DetectionRunner {
     return { late, evaluations };
   }
 
+  /**
+   * Adds records again to the windows after a wake (buffer chunks the persisted windows lacked):
+   * moves the clock as their hand-off did (`addedAt` its wall clock), adds the traffic, evaluates
+   * nothing (the minutes they closed were evaluated then; the next hand-off or alarm goes on).
+   */
+  replay(records: readonly WindowRecord[], addedAt: number, cfg: DetectionConfig): void {
+    const newest = records.reduce((max, r) => Math.max(max, r.timestamp), 0);
+    if (newest === 0) return;
+    const oldest = records.reduce((min, r) => Math.min(min, r.timestamp), newest);
+    this.advance(newest, Math.floor(oldest / MINUTE_MS) * MINUTE_MS, addedAt);
+    const watermark = this.watermark() ?? newest;
+    const traffic = records.filter((r) => r.source !== "probe" && r.timestamp >= watermark - HOUR_HORIZON_MS);
+    this.windows.add(traffic, watermark, withObjective(cfg, this.engineState().detectors.objective).slo.latency_ms);
+  }
+
   /** Folds probe results, in event-time order, into the run of consecutive failures. */
   private trackProbes(probes: readonly WindowRecord[]): void {
     let streak = this.probeStreak();
@@ -196,7 +247,7 @@ export class DetectionRunner {
 
   /** Whether the silence alarm should keep closing minutes on wall-clock time. */
   isLive(now: number): boolean {
-    const liveAt = Number(this.store.get("live_at") ?? 0);
+    const liveAt = this.clockNow().liveAt;
     return liveAt > 0 && now - liveAt <= LIVE_EXPIRY_MS;
   }
 
@@ -351,28 +402,42 @@ export class DetectionRunner {
       .map((r) => JSON.parse(r.body) as Incident);
   }
 
-  /** Whether D1 is behind (changed incidents or state not yet written). */
-  needsSync(): boolean {
+  /** What the last publish published: the backlog mark, the request counters and the cost (one `meta` row). */
+  private published(): { backlog?: string; metrics?: string } {
+    const raw = this.store.get("published");
+    return raw === null ? {} : (JSON.parse(raw) as { backlog?: string; metrics?: string });
+  }
+
+  /** Whether D1 is behind (changed incidents or state not yet written, or counters due at `now`). */
+  needsSync(now = Date.now()): boolean {
+    if (this.countsChanged && now - this.publishedAt >= PUBLISH_EVERY_MS) return true;
     return this.store.get("state_dirty") === "1" || this.sql.exec("SELECT 1 FROM incidents WHERE dirty = 1 LIMIT 1").toArray().length > 0;
   }
 
-  /** Marks the state for publishing when the D1 backlog changed since it was last published (for the status API). */
+  /** When counters that changed are due for publishing (null: nothing waits). */
+  countsDueAt(): number | null {
+    return this.countsChanged ? this.publishedAt + PUBLISH_EVERY_MS : null;
+  }
+
+  /** Notes a D1 backlog that changed since it was last published (for the status API). */
   markBacklog(backlog: number, archiveBacklog?: number): void {
-    if (this.store.get("published_backlog") !== backlogMark(backlog, archiveBacklog) && this.store.get("endpoint_state") !== null) this.store.set("state_dirty", "1");
+    if (this.published().backlog !== backlogMark(backlog, archiveBacklog) && this.store.get("endpoint_state") !== null) this.countsChanged = true;
   }
 
   /**
-   * Marks the state for publishing when the request counters changed since they were last
-   * published, so that an endpoint gone idle still publishes its final counts (GET /metrics).
+   * Notes request counters that changed since they were last published, so that an endpoint gone
+   * idle still publishes its final counts (GET /metrics), within PUBLISH_EVERY_MS.
    */
   markMetrics(metrics: RequestMetrics): void {
-    if (this.store.get("published_metrics") !== JSON.stringify(metrics) && this.store.get("endpoint_state") !== null) this.store.set("state_dirty", "1");
+    if (this.published().metrics !== JSON.stringify(metrics) && this.store.get("endpoint_state") !== null) this.countsChanged = true;
   }
 
   /** Copies changed incidents and the endpoint's state to D1; throws when D1 fails (the caller retries). */
-  async sync(counters: PublishedCounters): Promise<void> {
+  async sync(counters: PublishedCounters, now = Date.now()): Promise<void> {
     const dirty = this.sql.exec<{ id: string; body: string }>("SELECT id, body FROM incidents WHERE dirty = 1 LIMIT 100").toArray();
-    const state = this.store.get("state_dirty") === "1" ? this.endpointState() : null;
+    const stateDirty = this.store.get("state_dirty") === "1";
+    const countsDue = this.countsChanged && now - this.publishedAt >= PUBLISH_EVERY_MS;
+    const state = stateDirty || countsDue ? this.endpointState() : null;
     if (dirty.length === 0 && !state) return;
     await publishState(
       this.db(),
@@ -382,11 +447,22 @@ export class DetectionRunner {
       Date.now(),
     );
     for (const d of dirty) this.sql.exec("UPDATE incidents SET dirty = 0 WHERE id = ? AND body = ?", d.id, d.body);
-    this.store.set("published_backlog", backlogMark(counters.backlog, counters.archiveBacklog));
-    if (state) this.store.set("published_metrics", JSON.stringify(counters.metrics));
-    if (state) this.sql.exec("UPDATE meta SET value = '0' WHERE key = 'state_dirty' AND ? = (SELECT value FROM meta WHERE key = 'endpoint_state')", JSON.stringify(state));
+    if (state) {
+      // One row for what was published: the backlog, the counters and the cost meter.
+      this.store.set("published", JSON.stringify({ backlog: backlogMark(counters.backlog, counters.archiveBacklog), metrics: JSON.stringify(counters.metrics), cost: counters.cost }));
+      this.countsChanged = false;
+      // The real clock: a test's later `now` must not hold back the next publish.
+      this.publishedAt = Date.now();
+    }
+    if (stateDirty) this.sql.exec("UPDATE meta SET value = '0' WHERE key = 'state_dirty' AND value = '1' AND ? = (SELECT value FROM meta WHERE key = 'endpoint_state')", JSON.stringify(state));
     // Resolved incidents are in D1 now; the object keeps only the last few.
     this.sql.exec("DELETE FROM incidents WHERE dirty = 0 AND status = 'resolved' AND id NOT IN (SELECT id FROM incidents ORDER BY id DESC LIMIT 20)");
+  }
+
+  /** The cost meter as last published (null: never, or before it was kept with the publish). */
+  publishedCost(): unknown {
+    const raw = this.store.get("published");
+    return raw === null ? null : ((JSON.parse(raw) as { cost?: unknown }).cost ?? null);
   }
 
   /** After a failed re-evaluation: the incident open before it is managed again by the machine. */
@@ -404,5 +480,6 @@ export class DetectionRunner {
   reset(): void {
     this.windows.clear();
     for (const key of ["watermark", "last_evaluated", "engine_state"]) this.store.delete(key);
+    this.clock = { watermark: null, liveAt: this.clockNow().liveAt };
   }
 }

@@ -27,7 +27,7 @@ import { flushBatch, writeRowByRow } from "./flush";
 import { flushCut, nextMinuteFlushAt, waitsForMinute } from "./flush-cadence";
 import { HOUR_MS, MINUTE_MS, flushBackoffMs } from "./minute-counts";
 import { ObjectMeta } from "./object-meta";
-import { RecordBuffer, type Counts } from "./record-buffer";
+import { RecordBuffer, type AbsorbedMark, type Counts } from "./record-buffer";
 import { publishQuarantineCount, Quarantine, type QuarantinedRecord } from "./quarantine";
 import { reevaluateEndpoint, type ReevaluateResult, type ReplaySource } from "./reevaluate";
 import { buildDetail, buildStats, type EndpointDetail, type EndpointStats } from "./stats";
@@ -58,6 +58,8 @@ export { DEDUP_WINDOW_MS } from "./record-buffer";
 export const DEFAULT_FLUSH_DELAY_MS = 250;
 /** Time one alarm may spend flushing before it hands over to the next alarm. */
 const FLUSH_BUDGET_MS = 20_000;
+/** The windows changed in memory are persisted at most this often (see windows.ts: write-behind). */
+export const WINDOWS_PERSIST_MS = 60_000;
 
 export interface IngestResult {
   stored: number;
@@ -120,6 +122,14 @@ export class EndpointMonitor extends DurableObject<Env> {
    */
   private reevaluating = false;
   private heldBack: LogRecord[] = [];
+  /** The buffer chunks of `heldBack`. */
+  private heldSeqs: number[] = [];
+  /** Chunks committed whose records the windows have not taken yet (detection waits for settings). */
+  private readonly unabsorbed = new Set<number>();
+  /** Which chunks the persisted windows hold (see record-buffer.ts); chunks from `below` on are not pruned. */
+  private absorbed: AbsorbedMark = { below: 0, also: [] };
+  /** When the windows were last persisted (0: not since the object woke). */
+  private windowsPersistedAt = 0;
   /** Whether (service, method, route) is in `meta` already; saves a write per hand-off. */
   private identityStored = false;
   private readonly store: ObjectMeta;
@@ -136,7 +146,8 @@ export class EndpointMonitor extends DurableObject<Env> {
     this.sql = meteredSql(ctx.storage.sql);
     this.logsDb = meteredD1(env.DB, this.meter);
     this.archive = env.ARCHIVE ? meteredR2(env.ARCHIVE, this.meter) : null;
-    this.store = new ObjectMeta(this.sql);
+    // `flushed` and `archived` are counted with the buffer's marks.
+    this.store = new ObjectMeta(this.sql, () => this.buffer.carried());
     this.buffer = new RecordBuffer(this.sql, this.archive !== null);
     this.quarantine = new Quarantine(this.sql);
     this.windows = new EndpointWindows(this.sql);
@@ -155,7 +166,10 @@ export class EndpointMonitor extends DurableObject<Env> {
       (incident, change) => (alertsHeld(incident) ? undefined : announceChange(this.outbox, incident, change, Date.now())),
       (incident) => annotateOpened(incident, this.context.current(), this.deployWithinMs()),
     );
-    void ctx.blockConcurrencyWhile(async () => this.migrate());
+    void ctx.blockConcurrencyWhile(async () => {
+      this.migrate();
+      await this.replayWindows();
+    });
   }
 
   private migrate(): void {
@@ -163,11 +177,54 @@ export class EndpointMonitor extends DurableObject<Env> {
     migrateWindows(this.sql);
     if (this.store.get("schema_version") !== String(SCHEMA_VERSION)) this.store.set("schema_version", String(SCHEMA_VERSION));
     this.store.addPending(this.buffer.load(Date.now()));
-    const saved = this.store.get("cost");
-    this.costBase = countsFrom(saved === null ? null : JSON.parse(saved));
+    const mark = this.store.get("windows_absorbed");
+    if (mark === null) {
+      // A new object, or one whose windows were written per hand-off: they hold every chunk.
+      this.absorbed = { below: this.buffer.next(), also: [] };
+      this.store.set("windows_absorbed", JSON.stringify(this.absorbed));
+    } else this.absorbed = JSON.parse(mark) as AbsorbedMark;
+    // Kept with the last publish (`cost` in `meta` before).
+    const old = this.store.get("cost");
+    this.costBase = countsFrom(this.detection.publishedCost() ?? (old === null ? null : JSON.parse(old)));
     // Rows quarantined before D1's quarantine index existed were never published: publish them
     // once (the flag is cleared by the first successful publish; the next alarm does it).
     if (this.store.get("quarantine_indexed") === null && this.quarantine.count() > 0) this.markQuarantineChanged();
+  }
+
+  /**
+   * On wake: adds the buffer chunks the persisted windows lack back into the windows (they were
+   * in memory only when the object went away). Nothing is evaluated again.
+   */
+  private async replayWindows(): Promise<void> {
+    const chunks = this.buffer.windowChunks(this.absorbed);
+    const endpoint = this.endpoint();
+    if (chunks.length === 0 || !endpoint) return;
+    const cfg = await this.detection.config(endpoint);
+    for (const c of chunks) this.detection.replay(c.records, c.addedAt, cfg);
+    log("info", "windows_replayed", { endpoint: this.ctx.id.name ?? null, chunks: chunks.length, records: chunks.reduce((n, c) => n + c.records.length, 0) });
+  }
+
+  /**
+   * Persists the windows changed in memory, the event-time clock and the mark of the chunks they
+   * hold, in one transaction: at most every WINDOWS_PERSIST_MS (`force`: now).
+   */
+  private persistWindows(now: number, force = false): void {
+    if (!this.windows.changed() && !force) return;
+    if (!force && now - this.windowsPersistedAt < WINDOWS_PERSIST_MS) return;
+    const below = Math.min(...this.unabsorbed, this.buffer.next());
+    const mark: AbsorbedMark = { below, also: this.buffer.seqsFrom(below).filter((seq) => !this.unabsorbed.has(seq)) };
+    this.ctx.storage.transactionSync(() => {
+      this.windows.persist();
+      this.detection.persistClock();
+      this.store.set("windows_absorbed", JSON.stringify(mark));
+    });
+    this.absorbed = mark;
+    this.windowsPersistedAt = now;
+  }
+
+  /** Persists the windows now (tests; a re-evaluation does it itself). */
+  async persistWindowsNow(): Promise<void> {
+    this.persistWindows(Date.now(), true);
   }
 
   /** Marks the quarantine as changed since its last publication; the token tells a publish that raced a change. */
@@ -178,8 +235,14 @@ export class EndpointMonitor extends DurableObject<Env> {
   /** What this object knows of D1's capacity (see IngestResult.storage). */
   private storageReport(now: number): "ok" | "full" | undefined {
     if (this.store.get("storage_full_since") !== null) return "full";
-    const lastFlush = Number(this.store.get("last_flush_at") ?? 0);
+    const lastFlush = this.lastFlushAt() ?? 0;
     return now - lastFlush <= STORAGE_OK_EVIDENCE_MS ? "ok" : undefined;
+  }
+
+  /** When D1 last took a flush (kept with the buffer's marks; `last_flush_at` in `meta` before). */
+  private lastFlushAt(): number | null {
+    const old = this.store.get("last_flush_at");
+    return this.buffer.lastFlushAt() ?? (old === null ? null : Number(old));
   }
 
   /** The object's cumulative billable work (persisted part plus what this instance counted). */
@@ -218,15 +281,17 @@ export class EndpointMonitor extends DurableObject<Env> {
     const counts: Counts = { received: fresh.length, duplicates: records.length - fresh.length, handoffs: 1, ...requestIncrements(fresh) };
     if (newest > 0) counts.last_event_at = newest;
     for (const [name, n] of Object.entries(counts)) if (n === 0) delete counts[name];
+    let seqs: number[] = [];
     const result: IngestResult = this.ctx.storage.transactionSync(() => {
       // The one row this hand-off writes (the identity once per endpoint object).
-      this.buffer.append(fresh, counts, now);
+      seqs = this.buffer.append(fresh, counts, now);
       const first = fresh[0];
       if (first && !this.identityStored) this.store.setIdentity(first);
       return { stored: fresh.length, duplicates: records.length - fresh.length, storage: this.storageReport(now) };
     });
     // Committed: from here a retry of this hand-off is a duplicate.
     this.buffer.remember(fresh);
+    if (fresh.length > 0) for (const seq of seqs) this.unabsorbed.add(seq);
     this.store.addPending(counts);
     if (result.stored > 0) this.identityStored = true;
     // Also for a hand-off of duplicates only: its first try may have committed and then lost
@@ -238,15 +303,18 @@ export class EndpointMonitor extends DurableObject<Env> {
     // as cached: never a D1 wait before the commit), and a failure of it never fails the hand-off.
     const endpoint = this.endpoint(records[0]);
     if (endpoint && fresh.length > 0) {
-      if (this.reevaluating) this.heldBack.push(...fresh);
-      else {
+      if (this.reevaluating) {
+        this.heldBack.push(...fresh);
+        this.heldSeqs.push(...seqs);
+      } else {
         const [cfg] = await Promise.all([this.detection.config(endpoint, now), this.context.get(endpoint.service, now)]);
         this.noteVersion(fresh, endpoint);
         // The group hears of an opening in the background: the hand-off does not wait for it (the
         // alert's own route asks the group again before it goes out).
         this.ctx.waitUntil(this.joinGroups(this.absorb(fresh, now, endpoint, cfg)));
+        for (const seq of seqs) this.unabsorbed.delete(seq);
       }
-    }
+    } else for (const seq of seqs) this.unabsorbed.delete(seq);
     return result;
   }
 
@@ -398,11 +466,16 @@ export class EndpointMonitor extends DurableObject<Env> {
       return null;
     });
     const synced = await this.syncDetection();
+    this.persistWindows(now);
     this.pruneBuffer(now);
     // Alerts go out after the incidents are in D1 (messages carry the row as the API shows it).
     const alertsAt = synced ? await this.outbox.run(Date.now()).catch((err: unknown) => this.alertsFailed(err)) : null;
     if (alertsAt !== null) await this.scheduleAlarm(Math.max(Date.now(), alertsAt));
     if (followAt !== null) await this.scheduleAlarm(Math.max(Date.now(), followAt));
+    // Counters waiting for their publish, and windows changed since the last persist, come back.
+    const countsAt = this.detection.countsDueAt();
+    if (countsAt !== null) await this.scheduleAlarm(Math.max(Date.now(), countsAt));
+    if (this.windows.changed()) await this.scheduleAlarm(Math.max(Date.now(), this.windowsPersistedAt + WINDOWS_PERSIST_MS));
     // What waits on purpose for the minute's flush comes back then, not at once (no alarm loop).
     if (this.archive && this.buffer.archiveBacklog() > 0) await this.scheduleAlarm(Math.max(Date.now(), this.archiveRetryAt, due.resumeAt));
     if (this.buffer.backlog() > 0) await this.scheduleAlarm(Math.max(Date.now(), due.resumeAt));
@@ -459,6 +532,8 @@ export class EndpointMonitor extends DurableObject<Env> {
     const before = wait ? (this.buffer.firstSeqAddedFrom(cut) ?? undefined) : undefined;
     const archived = await this.writeThroughArchive(before);
     const flushed = await this.flush(policy, before);
+    // One row for the marks of both, whatever the number of batches and passes.
+    this.buffer.save(Date.now());
     if (flushed === "failed") return { ok: false, resumeAt: now };
     return { ok: true, resumeAt: wait && archived && flushed === "done" ? nextMinuteFlushAt(now) : Date.now() };
   }
@@ -493,9 +568,10 @@ export class EndpointMonitor extends DurableObject<Env> {
         let prefix = 0;
         while (prefix < batch.keys.length && written.has(batch.keys[prefix] ?? "")) prefix++;
         this.ctx.storage.transactionSync(() => {
-          if (prefix > 0) this.buffer.markFlushed(RecordBuffer.positionAfter(batch, prefix), [], flushedAt);
+          if (prefix > 0) this.buffer.markFlushed(RecordBuffer.positionAfter(batch, prefix), [], flushedAt, prefix);
+          this.buffer.save(flushedAt);
           this.store.set("consecutive_flush_failures", String(failures));
-          this.store.addCounters({ flush_failures: 1, flushed: prefix });
+          this.store.addCounters({ flush_failures: 1 });
           if (outcome.full && this.store.get("storage_full_since") === null) this.store.set("storage_full_since", String(flushedAt));
         });
         log("error", outcome.full ? "d1_full" : "d1_flush_failed", {
@@ -513,10 +589,10 @@ export class EndpointMonitor extends DurableObject<Env> {
       const flushed = batch.keys.length - poisoned.length;
       const flushedAt = Date.now();
       this.ctx.storage.transactionSync(() => {
-        this.buffer.markFlushed(batch.end, poisoned, flushedAt);
-        this.store.addCounters({ flushed, quarantined: poisoned.length });
+        // The mark, the count and the time travel in one row, saved once per flush (see record-buffer.ts).
+        this.buffer.markFlushed(batch.end, poisoned, flushedAt, flushed);
+        this.store.addCounters({ quarantined: poisoned.length });
         if (failuresSoFar !== 0) this.store.set("consecutive_flush_failures", "0");
-        this.store.set("last_flush_at", String(flushedAt));
         if (this.store.get("storage_full_since") !== null) this.store.delete("storage_full_since");
         if (poisoned.length > 0) this.markQuarantineChanged();
       });
@@ -550,11 +626,9 @@ export class EndpointMonitor extends DurableObject<Env> {
         this.archiveMarked = true;
         const put = pass.rows.length > 0 ? await writeThrough(bucket, pass.rows, pass.from, this.ctx.id.toString()) : { objects: 0, bytes: 0 };
         this.meter.add({ r2_bytes_written: put.bytes });
-        this.ctx.storage.transactionSync(() => {
-          this.buffer.markArchived(pass.next, Date.now());
-          this.store.addCounters({ archived: pass.rows.length });
-          if (failuresSoFar !== 0) this.store.set("consecutive_archive_failures", "0");
-        });
+        // Saved with the D1 mark at the end of the flush, or before the next pass.
+        this.buffer.markArchived(pass.next, pass.rows.length);
+        if (failuresSoFar !== 0) this.store.set("consecutive_archive_failures", "0");
       } catch (err) {
         const failures = failuresSoFar + 1;
         this.archiveRetryAt = Date.now() + flushBackoffMs(failures);
@@ -579,7 +653,7 @@ export class EndpointMonitor extends DurableObject<Env> {
   /** Deletes the buffer's chunks D1 and R2 took before the dedup window, folding their counts into `counters` (the alarm runs it; tests call it with a later clock). */
   pruneBuffer(now = Date.now()): void {
     const pruned = this.ctx.storage.transactionSync(() => {
-      const out = this.buffer.prune(now);
+      const out = this.buffer.prune(now, this.absorbed.below);
       this.store.fold(out.counts);
       return out;
     });
@@ -668,14 +742,23 @@ export class EndpointMonitor extends DurableObject<Env> {
     await this.scheduleAlarm(Date.now());
   }
 
+  /**
+   * Publishes what changed as the alarm does, at clock `now` (tests pass a later one to reach the
+   * counters' next publish, see PUBLISH_EVERY_MS); false when D1 failed.
+   */
+  async publish(now = Date.now()): Promise<boolean> {
+    this.detection.markBacklog(this.buffer.backlog(), this.archiveBacklog());
+    this.detection.markMetrics(this.requestMetrics());
+    return this.syncDetection(now);
+  }
+
   /** Copies changed incidents and health to D1 (in rounds of 100 incidents); false when D1 failed. */
-  private async syncDetection(): Promise<boolean> {
-    for (let round = 0; round < 20 && this.detection.needsSync(); round++) {
+  private async syncDetection(now = Date.now()): Promise<boolean> {
+    for (let round = 0; round < 20 && this.detection.needsSync(now); round++) {
       try {
         const cost = this.costNow();
-        await this.detection.sync({ eventsProcessed: this.store.counter("received"), backlog: this.buffer.backlog(), archiveBacklog: this.archiveBacklog(), metrics: this.requestMetrics(), cost });
-        // Persisted only with a publish (a write that happens anyway), as published.
-        this.store.set("cost", JSON.stringify(cost));
+        // The cost is persisted with the publish (a write that happens anyway), as published.
+        await this.detection.sync({ eventsProcessed: this.store.counter("received"), backlog: this.buffer.backlog(), archiveBacklog: this.archiveBacklog(), metrics: this.requestMetrics(), cost }, now);
         this.syncFailures = 0;
       } catch (err) {
         this.syncFailures++;
@@ -683,7 +766,7 @@ export class EndpointMonitor extends DurableObject<Env> {
         return false;
       }
     }
-    return !this.detection.needsSync();
+    return !this.detection.needsSync(now);
   }
 
   /** Records waiting for the R2 write-through (undefined without an ARCHIVE bucket). */
@@ -698,7 +781,7 @@ export class EndpointMonitor extends DurableObject<Env> {
 
   /** Counters, backlog and the last hour of minute buckets. */
   async stats(): Promise<EndpointStats> {
-    const lastFlush = this.store.get("last_flush_at");
+    const lastFlush = this.lastFlushAt();
     return buildStats(this.windows, {
       service: this.store.get("service"),
       method: this.store.get("method"),
@@ -719,7 +802,7 @@ export class EndpointMonitor extends DurableObject<Env> {
       in_quarantine: this.quarantine.count(),
       storage: this.store.get("storage_full_since") === null ? "ok" : "full",
       consecutive_flush_failures: Number(this.store.get("consecutive_flush_failures") ?? 0),
-      last_flush_at: lastFlush === null ? null : Number(lastFlush),
+      last_flush_at: lastFlush,
       last_event_at: this.store.counter("last_event_at") || null,
     });
   }
@@ -763,6 +846,7 @@ export class EndpointMonitor extends DurableObject<Env> {
     // What is buffered goes to R2 (a replay from the archive reads it) and to D1 first.
     if (source === "archive") await this.writeThroughArchive();
     await this.flush(await this.policyIfPending());
+    this.buffer.save(Date.now());
     this.reevaluating = true;
     this.heldBack = [];
     const before = this.detection.engineState();
@@ -779,8 +863,12 @@ export class EndpointMonitor extends DurableObject<Env> {
     } finally {
       this.reevaluating = false;
       const held = this.heldBack;
+      const heldSeqs = this.heldSeqs;
       this.heldBack = [];
+      this.heldSeqs = [];
       if (held.length > 0) this.absorb(held, Date.now(), endpoint, await this.detection.config(endpoint));
+      for (const seq of heldSeqs) this.unabsorbed.delete(seq);
+      this.persistWindows(Date.now(), true);
     }
     await this.syncDetection();
     await this.scheduleAlarm(Date.now() + this.flushDelayMs());

@@ -10,7 +10,11 @@ export class ObjectMeta {
   /** Counts committed in retained chunks, not yet in `counters`. */
   private readonly pending: Counts = {};
 
-  constructor(private readonly sql: SqlStorage) {}
+  /** `carried`: counts kept elsewhere (the buffer's marks), added to every read. */
+  constructor(
+    private readonly sql: SqlStorage,
+    private readonly carried: () => Counts = () => ({}),
+  ) {}
 
   /** Adds counts committed with a chunk (call after the commit). */
   addPending(counts: Counts): void {
@@ -34,7 +38,7 @@ export class ObjectMeta {
 
   private withPending(name: string, stored: number): number {
     const p = this.pending[name] ?? 0;
-    return MAX_COUNTERS.has(name) ? Math.max(stored, p) : stored + p;
+    return MAX_COUNTERS.has(name) ? Math.max(stored, p) : stored + p + (this.carried()[name] ?? 0);
   }
 
   get(key: string): string | null {
@@ -68,7 +72,8 @@ export class ObjectMeta {
     const rows = this.sql.exec<{ name: string; value: number }>(`SELECT name, value FROM counters WHERE name IN (${names.map(() => "?").join(", ")})`, ...names);
     const stored = Object.fromEntries(rows.toArray().map((r) => [r.name, r.value]));
     const out: Record<string, number> = {};
-    for (const name of names) if (name in stored || name in this.pending) out[name] = this.withPending(name, stored[name] ?? 0);
+    const carried = this.carried();
+    for (const name of names) if (name in stored || name in this.pending || name in carried) out[name] = this.withPending(name, stored[name] ?? 0);
     return out;
   }
 

@@ -10,6 +10,12 @@
  * took it, as a record did before; then it goes with its neighbours in one range delete, its
  * counts folded into `counters` in the same transaction.
  *
+ * The chunks also carry what the endpoint's windows need of every record (the stored rows have
+ * it; a record the proxy sampled out keeps a short window tuple in `skipped`), so that the
+ * windows can be write-behind: the object persists them now and then with a mark of the chunks
+ * they hold (`windows_absorbed`), and on wake adds the chunks after the mark again. A chunk is not
+ * pruned before the persisted windows hold it.
+ *
  * Deduplication of retried hand-offs reads an in-memory set of the keys of the retained chunks,
  * rebuilt from them when the object wakes. The set and the pending counts change only after the
  * transaction that wrote the chunk committed (`remember`), so a rolled-back hand-off is not
@@ -17,6 +23,7 @@
  */
 import { MAX_BATCH_BYTES, MAX_BATCH_RECORDS, ROW_KEY, toLogRow, utf8Bytes } from "../db/log-writer";
 import type { LogRecord } from "../ingest/record";
+import type { WindowRecord } from "./minute-counts";
 import type { Batch, PoisonedRow } from "./flush";
 import { UPSERT_META } from "./buffer-sql";
 
@@ -41,10 +48,74 @@ interface Marks {
   r2: number;
   /** [time, seq]: by `time`, every chunk before `seq` was taken (by D1, and R2 when it counts), newest last. */
   taken?: [number, number][];
+  /** Records D1 and R2 took over the object's life (with the marks: no counter row per flush). */
+  flushed?: number;
+  archived?: number;
+  /** When D1 last took a batch. */
+  flushed_at?: number;
 }
 
 /** Entries of `taken` closer than this are merged into the later one (later time: chunks kept a little longer, never less). */
 const TAKEN_GRAIN_MS = 60_000;
+
+/**
+ * Which chunks the persisted windows hold: every chunk before `below`, and those of `also` (added
+ * after an older one still waiting for detection).
+ */
+export interface AbsorbedMark {
+  below: number;
+  also: number[];
+}
+
+/** A chunk's records as the windows take them, for a replay on wake. */
+export interface WindowChunk {
+  seq: number;
+  addedAt: number;
+  records: WindowRecord[];
+}
+
+/** A sampled-out record in `skipped`: its key, then the fields the windows need. */
+type SkippedTuple = [string, number, number, number, 0 | 1, 0 | 1, number | null, number | null, string, string | null, string | null, string | null];
+
+function skippedTuple(r: LogRecord): SkippedTuple {
+  return [r.key, r.timestamp, r.status, r.latency_ms, r.response_empty ? 1 : 0, r.inconsistent ? 1 : 0, r.request_bytes, r.response_bytes, r.source, r.error, r.consumer, r.region];
+}
+
+/** The key of a `skipped` entry (a bare key in chunks written before the tuples). */
+const skippedKey = (e: string | unknown[]): string => (typeof e === "string" ? e : String(e[0]));
+
+/** A stored row (positional, LOG_COLUMNS order) as the windows take it. */
+function windowRecordOfRow(row: unknown[]): WindowRecord {
+  return {
+    timestamp: Number(row[1]),
+    status: Number(row[7]),
+    latency_ms: Number(row[8]),
+    request_bytes: row[10] === null ? null : Number(row[10]),
+    response_bytes: row[11] === null ? null : Number(row[11]),
+    error: (row[12] as string | null) ?? null,
+    response_empty: row[13] === 1,
+    consumer: (row[18] as string | null) ?? null,
+    region: (row[19] as string | null) ?? null,
+    source: row[21] as LogRecord["source"],
+    inconsistent: row[22] === 1,
+  };
+}
+
+function windowRecordOfTuple(t: unknown[]): WindowRecord {
+  return {
+    timestamp: Number(t[1]),
+    status: Number(t[2]),
+    latency_ms: Number(t[3]),
+    response_empty: t[4] === 1,
+    inconsistent: t[5] === 1,
+    request_bytes: t[6] === null ? null : Number(t[6]),
+    response_bytes: t[7] === null ? null : Number(t[7]),
+    source: t[8] as LogRecord["source"],
+    error: (t[9] as string | null) ?? null,
+    consumer: (t[10] as string | null) ?? null,
+    region: (t[11] as string | null) ?? null,
+  };
+}
 
 /** A D1 batch and where the buffer stands once D1 took it (or a prefix of it). */
 export interface BufferBatch extends Batch {
@@ -72,6 +143,12 @@ export class RecordBuffer {
   /** Keys of the records in retained chunks (stored or sampled out). */
   private readonly keys = new Set<string>();
   private marks: Marks = { d1: { seq: 0, offset: 0 }, r2: 0 };
+  /**
+   * Whether `marks` moved since they were saved. The D1 mark may wait (D1 ignores a re-sent row),
+   * so a flush saves once, however many batches it sent; the R2 mark is saved before the next
+   * write-through pass starts (a retried pass must start at the same chunk, see archive-through.ts).
+   */
+  private unsaved = false;
   /** Seq of the next chunk: above every chunk and both watermarks, so a seq is never reused after a prune. */
   private nextSeq = 1;
 
@@ -94,10 +171,40 @@ export class RecordBuffer {
     this.keys.clear();
     for (const c of this.sql.exec<{ rows: string; skipped: string | null; counts: string | null }>("SELECT rows, skipped, counts FROM chunks")) {
       for (const row of JSON.parse(c.rows) as unknown[][]) this.keys.add(String(row[ROW_KEY]));
-      if (c.skipped) for (const key of JSON.parse(c.skipped) as string[]) this.keys.add(key);
+      if (c.skipped) for (const e of JSON.parse(c.skipped) as (string | unknown[])[]) this.keys.add(skippedKey(e));
       if (c.counts) addCountsInto(counts, JSON.parse(c.counts) as Counts);
     }
     return counts;
+  }
+
+  /** The seq the next chunk gets. */
+  next(): number {
+    return this.nextSeq;
+  }
+
+  /** The seqs of the chunks from `from` on. */
+  seqsFrom(from: number): number[] {
+    return this.sql
+      .exec<{ seq: number }>("SELECT seq FROM chunks WHERE seq >= ? ORDER BY seq", from)
+      .toArray()
+      .map((r) => r.seq);
+  }
+
+  /** The records of the chunks the persisted windows lack (from `mark.below` on, except `mark.also`), oldest chunk first. */
+  windowChunks(mark: AbsorbedMark): WindowChunk[] {
+    const also = new Set(mark.also);
+    const out: WindowChunk[] = [];
+    for (const c of this.sql.exec<{ seq: number; added_at: number; rows: string; skipped: string | null }>(
+      "SELECT seq, added_at, rows, skipped FROM chunks WHERE seq >= ? ORDER BY seq",
+      mark.below,
+    )) {
+      if (also.has(c.seq)) continue;
+      const records = (JSON.parse(c.rows) as unknown[][]).map(windowRecordOfRow);
+      // Bare keys (chunks of an older version) cannot be replayed; tuples can.
+      if (c.skipped) for (const e of JSON.parse(c.skipped) as (string | unknown[])[]) if (typeof e !== "string") records.push(windowRecordOfTuple(e));
+      out.push({ seq: c.seq, addedAt: c.added_at, records });
+    }
+    return out;
   }
 
   /** The records of a hand-off not seen before (nor earlier in the same hand-off). */
@@ -110,11 +217,16 @@ export class RecordBuffer {
     });
   }
 
-  /** Stores one hand-off as one chunk row (more only past MAX_CHUNK_BYTES); sampled-out records are kept as keys only. */
-  append(fresh: readonly LogRecord[], counts: Counts, now: number): void {
+  /**
+   * Stores one hand-off as one chunk row (more only past MAX_CHUNK_BYTES); sampled-out records are
+   * kept as their key and window fields. Returns the seqs written.
+   */
+  append(fresh: readonly LogRecord[], counts: Counts, now: number): number[] {
     const bodies = fresh.filter((r) => !r.sampled_out).map((r) => JSON.stringify(toLogRow(r)));
-    const skipped = fresh.filter((r) => r.sampled_out).map((r) => r.key);
+    const skipped = fresh.filter((r) => r.sampled_out).map(skippedTuple);
+    const first = this.nextSeq;
     this.insertChunks(bodies, skipped, counts, now);
+    return Array.from({ length: this.nextSeq - first }, (_, i) => first + i);
   }
 
   /** After the chunk committed: remembers its keys for deduplication. */
@@ -122,7 +234,7 @@ export class RecordBuffer {
     for (const r of fresh) this.keys.add(r.key);
   }
 
-  private insertChunks(bodies: readonly string[], skipped: readonly string[], counts: Counts, now: number): void {
+  private insertChunks(bodies: readonly string[], skipped: readonly (string | SkippedTuple)[], counts: Counts, now: number): void {
     let first = true;
     let start = 0;
     while (first || start < bodies.length) {
@@ -205,13 +317,34 @@ export class RecordBuffer {
     return batch.end;
   }
 
-  /** D1 took the batch up to `to` (rows `poisoned` refused on their own go to the quarantine). */
-  markFlushed(to: Position, poisoned: readonly PoisonedRow[], at: number): void {
+  /**
+   * D1 took the batch up to `to`, `flushed` rows of it (rows `poisoned` refused on their own go to
+   * the quarantine, and then the marks are saved with them). In memory until `save` otherwise.
+   */
+  markFlushed(to: Position, poisoned: readonly PoisonedRow[], at: number, flushed = 0): void {
     for (const p of poisoned) {
       this.sql.exec("INSERT OR REPLACE INTO quarantine (record_key, body, error, quarantined_at) VALUES (?, ?, ?, ?)", p.key, p.body, p.error, at);
     }
-    if (to.seq === this.marks.d1.seq && to.offset === this.marks.d1.offset) return;
-    this.saveMarks({ ...this.marks, d1: to }, at);
+    const moved = to.seq !== this.marks.d1.seq || to.offset !== this.marks.d1.offset;
+    if (!moved && flushed === 0) return;
+    this.marks = { ...this.marks, d1: to, flushed: (this.marks.flushed ?? 0) + flushed, flushed_at: flushed > 0 ? at : this.marks.flushed_at };
+    this.unsaved = true;
+    if (poisoned.length > 0) this.save(at);
+  }
+
+  /** Saves the marks when they moved (one row written). */
+  save(at: number): void {
+    if (this.unsaved) this.saveMarks(this.marks, at);
+  }
+
+  /** The counts kept with the marks (`flushed`, `archived`), for the object's counters. */
+  carried(): Counts {
+    return { flushed: this.marks.flushed ?? 0, archived: this.marks.archived ?? 0 };
+  }
+
+  /** When D1 last took a batch from this buffer (null: not since the marks kept it). */
+  lastFlushAt(): number | null {
+    return this.marks.flushed_at ?? null;
   }
 
   /**
@@ -219,6 +352,8 @@ export class RecordBuffer {
    * `beforeSeq` (deterministic: a retry reads at least the same chunks).
    */
   nextArchiveBatch(maxBytes: number, maxChunks: number, beforeSeq = Number.MAX_SAFE_INTEGER): ArchiveBatch {
+    // The pass before this one is saved first: a retry must start where this pass starts.
+    this.save(Date.now());
     const batch: ArchiveBatch = { from: this.marks.r2, next: this.marks.r2, rows: [] };
     let bytes = 0;
     for (const c of this.sql.exec<{ seq: number; rows: string }>("SELECT seq, rows FROM chunks WHERE seq >= ? AND seq < ? ORDER BY seq LIMIT ?", this.marks.r2, beforeSeq, maxChunks)) {
@@ -231,9 +366,11 @@ export class RecordBuffer {
     return batch;
   }
 
-  /** R2 took every chunk before `next`. */
-  markArchived(next: number, at: number): void {
-    if (next > this.marks.r2) this.saveMarks({ ...this.marks, r2: next }, at);
+  /** R2 took every chunk before `next`, `archived` rows (in memory until `save` or the next pass). */
+  markArchived(next: number, archived = 0): void {
+    if (next <= this.marks.r2 && archived === 0) return;
+    this.marks = { ...this.marks, r2: Math.max(next, this.marks.r2), archived: (this.marks.archived ?? 0) + archived };
+    this.unsaved = true;
   }
 
   /** Chunks before this seq were taken by D1 (and R2 when it counts). */
@@ -246,14 +383,16 @@ export class RecordBuffer {
    * their counts (to fold into `counters` in the same transaction) and their keys (to `forget`
    * once it committed).
    */
-  prune(now: number): { counts: Counts; keys: string[] } {
-    const cut = (this.marks.taken ?? []).filter(([at]) => at <= now - DEDUP_WINDOW_MS).reduce((max, [, seq]) => Math.max(max, seq), 0);
+  prune(now: number, keepFrom = Number.MAX_SAFE_INTEGER): { counts: Counts; keys: string[] } {
+    const taken = (this.marks.taken ?? []).filter(([at]) => at <= now - DEDUP_WINDOW_MS).reduce((max, [, seq]) => Math.max(max, seq), 0);
+    // Chunks the persisted windows do not hold yet stay (a wake replays them).
+    const cut = Math.min(taken, keepFrom);
     const counts: Counts = {};
     const keys: string[] = [];
     if (cut === 0) return { counts, keys };
     for (const c of this.sql.exec<{ rows: string; skipped: string | null; counts: string | null }>("SELECT rows, skipped, counts FROM chunks WHERE seq < ?", cut)) {
       for (const row of JSON.parse(c.rows) as unknown[][]) keys.push(String(row[ROW_KEY]));
-      if (c.skipped) keys.push(...(JSON.parse(c.skipped) as string[]));
+      if (c.skipped) keys.push(...(JSON.parse(c.skipped) as (string | unknown[])[]).map(skippedKey));
       if (c.counts) addCountsInto(counts, JSON.parse(c.counts) as Counts);
     }
     this.sql.exec("DELETE FROM chunks WHERE seq < ?", cut);
@@ -291,6 +430,7 @@ export class RecordBuffer {
     const text = JSON.stringify(marks);
     this.sql.exec(UPSERT_META, "buffer_marks", text, text);
     this.marks = marks;
+    this.unsaved = false;
   }
 
   /**
