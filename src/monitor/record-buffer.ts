@@ -352,8 +352,6 @@ export class RecordBuffer {
    * `beforeSeq` (deterministic: a retry reads at least the same chunks).
    */
   nextArchiveBatch(maxBytes: number, maxChunks: number, beforeSeq = Number.MAX_SAFE_INTEGER): ArchiveBatch {
-    // The pass before this one is saved first: a retry must start where this pass starts.
-    this.save(Date.now());
     const batch: ArchiveBatch = { from: this.marks.r2, next: this.marks.r2, rows: [] };
     let bytes = 0;
     for (const c of this.sql.exec<{ seq: number; rows: string }>("SELECT seq, rows FROM chunks WHERE seq >= ? AND seq < ? ORDER BY seq LIMIT ?", this.marks.r2, beforeSeq, maxChunks)) {
@@ -363,6 +361,8 @@ export class RecordBuffer {
       bytes += c.rows.length;
       if (bytes >= maxBytes) break;
     }
+    // The pass before this one is saved first: a retry must start where this pass starts.
+    if (batch.next > batch.from) this.save(Date.now());
     return batch;
   }
 
