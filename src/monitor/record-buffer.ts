@@ -7,8 +7,10 @@
  * (a chunk seq and an offset in it, since a D1 batch may end mid-chunk) and how far R2 did (whole
  * chunks). The same row keeps when the chunks below a seq were taken by both (a few entries,
  * coalesced per minute towards the later time), so a chunk stays for the dedup window after both
- * took it, as a record did before; then it goes with its neighbours in one range delete, its
- * counts folded into `counters` in the same transaction.
+ * took it, as a record did before; then it is pruned with its neighbours: its counts folded into
+ * `counters` in the same transaction, and its row kept as a spare (everything below the `pruned`
+ * mark is dead) that a later hand-off overwrites. Overwriting a spare is one row written, where a
+ * delete now and an insert later were two; spares beyond what the buffer needs are deleted.
  *
  * The chunks also carry what the endpoint's windows need of every record (the stored rows have
  * it; a record the proxy sampled out keeps a short window tuple in `skipped`), so that the
@@ -53,7 +55,12 @@ interface Marks {
   archived?: number;
   /** When D1 last took a batch. */
   flushed_at?: number;
+  /** Chunks before this seq are pruned: spare rows, their counts folded and keys forgotten, reused by later hand-offs. */
+  pruned?: number;
 }
+
+/** Spare rows kept for reuse at least (more while the buffer holds more live chunks). */
+const SPARE_ROWS_MIN = 64;
 
 /** Entries of `taken` closer than this are merged into the later one (later time: chunks kept a little longer, never less). */
 const TAKEN_GRAIN_MS = 60_000;
@@ -149,6 +156,8 @@ export class RecordBuffer {
    * write-through pass starts (a retried pass must start at the same chunk, see archive-through.ts).
    */
   private unsaved = false;
+  /** Spare (pruned) rows in the table, reused before a new row is inserted. */
+  private spares = 0;
   /** Seq of the next chunk: above every chunk and both watermarks, so a seq is never reused after a prune. */
   private nextSeq = 1;
 
@@ -169,12 +178,18 @@ export class RecordBuffer {
     this.resetNextSeq();
     const counts: Counts = {};
     this.keys.clear();
-    for (const c of this.sql.exec<{ rows: string; skipped: string | null; counts: string | null }>("SELECT rows, skipped, counts FROM chunks")) {
+    this.spares = this.sql.exec<{ n: number }>("SELECT count(*) AS n FROM chunks WHERE seq < ?", this.live()).one().n;
+    for (const c of this.sql.exec<{ rows: string; skipped: string | null; counts: string | null }>("SELECT rows, skipped, counts FROM chunks WHERE seq >= ?", this.live())) {
       for (const row of JSON.parse(c.rows) as unknown[][]) this.keys.add(String(row[ROW_KEY]));
       if (c.skipped) for (const e of JSON.parse(c.skipped) as (string | unknown[])[]) this.keys.add(skippedKey(e));
       if (c.counts) addCountsInto(counts, JSON.parse(c.counts) as Counts);
     }
     return counts;
+  }
+
+  /** The first seq of a live chunk (rows below it are spares). */
+  private live(): number {
+    return this.marks.pruned ?? 0;
   }
 
   /** The seq the next chunk gets. */
@@ -185,7 +200,7 @@ export class RecordBuffer {
   /** The seqs of the chunks from `from` on. */
   seqsFrom(from: number): number[] {
     return this.sql
-      .exec<{ seq: number }>("SELECT seq FROM chunks WHERE seq >= ? ORDER BY seq", from)
+      .exec<{ seq: number }>("SELECT seq FROM chunks WHERE seq >= ? ORDER BY seq", Math.max(from, this.live()))
       .toArray()
       .map((r) => r.seq);
   }
@@ -196,7 +211,7 @@ export class RecordBuffer {
     const out: WindowChunk[] = [];
     for (const c of this.sql.exec<{ seq: number; added_at: number; rows: string; skipped: string | null }>(
       "SELECT seq, added_at, rows, skipped FROM chunks WHERE seq >= ? ORDER BY seq",
-      mark.below,
+      Math.max(mark.below, this.live()),
     )) {
       if (also.has(c.seq)) continue;
       const records = (JSON.parse(c.rows) as unknown[][]).map(windowRecordOfRow);
@@ -241,18 +256,31 @@ export class RecordBuffer {
       let end = start;
       let bytes = 2;
       while (end < bodies.length && (end === start || bytes + utf8Bytes(bodies[end] ?? "") + 1 <= MAX_CHUNK_BYTES)) bytes += utf8Bytes(bodies[end++] ?? "") + 1;
-      this.sql.exec(
-        "INSERT INTO chunks (seq, rows, n, added_at, skipped, counts) VALUES (?, ?, ?, ?, ?, ?)",
-        this.nextSeq++,
+      const values = [
         `[${bodies.slice(start, end).join(",")}]`,
         end - start,
         now,
         first && skipped.length > 0 ? JSON.stringify(skipped) : null,
         first && Object.keys(counts).length > 0 ? JSON.stringify(counts) : null,
-      );
+      ];
+      const seq = this.nextSeq++;
+      // A spare row is overwritten (its seq changes): one row written, and no delete billed for it.
+      const reused = this.spares > 0 && this.reuseSpare(seq, values);
+      if (reused) this.spares--;
+      else {
+        this.spares = 0;
+        this.sql.exec("INSERT INTO chunks (seq, rows, n, added_at, skipped, counts) VALUES (?, ?, ?, ?, ?, ?)", seq, ...values);
+      }
       first = false;
       start = end;
     }
+  }
+
+  /** Overwrites the oldest spare row with chunk `seq`; false when there was none. */
+  private reuseSpare(seq: number, values: readonly unknown[]): boolean {
+    const cursor = this.sql.exec("UPDATE chunks SET seq = ?, rows = ?, n = ?, added_at = ?, skipped = ?, counts = ? WHERE seq = (SELECT min(seq) FROM chunks WHERE seq < ?)", seq, ...values, this.live());
+    cursor.toArray();
+    return cursor.rowsWritten > 0;
   }
 
   /** Records not yet in D1. */
@@ -275,7 +303,7 @@ export class RecordBuffer {
 
   /** The seq of the first chunk added at or after `at` (chunks before it were added before `at`), or null when none. */
   firstSeqAddedFrom(at: number): number | null {
-    return this.sql.exec<{ seq: number | null }>("SELECT min(seq) AS seq FROM chunks WHERE added_at >= ?", at).one().seq;
+    return this.sql.exec<{ seq: number | null }>("SELECT min(seq) AS seq FROM chunks WHERE seq >= ? AND added_at >= ?", this.live(), at).one().seq;
   }
 
   /** The oldest rows not yet in D1, within D1's batch limits (a batch may end mid-chunk), from chunks before `beforeSeq`. */
@@ -379,7 +407,7 @@ export class RecordBuffer {
   }
 
   /**
-   * Deletes the chunks D1 and R2 (when archived) both took at least the dedup window ago; returns
+   * Prunes the chunks D1 and R2 (when archived) both took at least the dedup window ago; returns
    * their counts (to fold into `counters` in the same transaction) and their keys (to `forget`
    * once it committed).
    */
@@ -389,13 +417,23 @@ export class RecordBuffer {
     const cut = Math.min(taken, keepFrom);
     const counts: Counts = {};
     const keys: string[] = [];
-    if (cut === 0) return { counts, keys };
-    for (const c of this.sql.exec<{ rows: string; skipped: string | null; counts: string | null }>("SELECT rows, skipped, counts FROM chunks WHERE seq < ?", cut)) {
+    if (cut <= this.live()) return { counts, keys };
+    let pruned = 0;
+    for (const c of this.sql.exec<{ rows: string; skipped: string | null; counts: string | null }>("SELECT rows, skipped, counts FROM chunks WHERE seq >= ? AND seq < ?", this.live(), cut)) {
+      pruned++;
       for (const row of JSON.parse(c.rows) as unknown[][]) keys.push(String(row[ROW_KEY]));
       if (c.skipped) keys.push(...(JSON.parse(c.skipped) as (string | unknown[])[]).map(skippedKey));
       if (c.counts) addCountsInto(counts, JSON.parse(c.counts) as Counts);
     }
-    this.sql.exec("DELETE FROM chunks WHERE seq < ?", cut);
+    // The pruned rows become spares: the mark moves (one row), nothing is deleted...
+    this.saveMarks({ ...this.marks, pruned: cut }, now);
+    this.spares += pruned;
+    // ...unless there are more spares than the buffer will want: as many as it holds live, at least SPARE_ROWS_MIN.
+    const excess = this.spares - Math.max(SPARE_ROWS_MIN, this.chunks());
+    if (excess > 0) {
+      this.sql.exec("DELETE FROM chunks WHERE seq IN (SELECT seq FROM chunks WHERE seq < ? ORDER BY seq LIMIT ?)", cut, excess);
+      this.spares -= excess;
+    }
     return { counts, keys };
   }
 
@@ -406,7 +444,7 @@ export class RecordBuffer {
 
   /** Chunks held now (tests and stats). */
   chunks(): number {
-    return this.sql.exec<{ n: number }>("SELECT count(*) AS n FROM chunks").one().n;
+    return this.sql.exec<{ n: number }>("SELECT count(*) AS n FROM chunks WHERE seq >= ?", this.live()).one().n;
   }
 
   private resetNextSeq(): void {
