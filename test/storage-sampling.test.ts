@@ -4,7 +4,7 @@
  * summaries count the full traffic, and the D1 size guards.
  */
 import { env } from "cloudflare:workers";
-import { createExecutionContext, runInDurableObject, waitOnExecutionContext } from "cloudflare:test";
+import { createExecutionContext, evictDurableObject, runInDurableObject, waitOnExecutionContext } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import worker from "../src/index";
 import { normaliseRecord, type LogRecord } from "../src/ingest/record";
@@ -231,6 +231,47 @@ describe("D1 size guards", () => {
     const stats = await stub.stats();
     expect(stats).toMatchObject({ received: 103, backlog: 0, consecutive_flush_failures: 0 });
     expect(stats.minutes.reduce((sum, m) => sum + m.count, 0)).toBe(103);
+  });
+
+  it("at the cap the endpoint object writes the hour's summary from its windows: exact, and the cron's recount of fewer raw rows does not undo it", async () => {
+    const service = "rl-cap-summary";
+    expect((await configure(service, { mode: "all" })).status).toBeLessThan(300);
+    const stub = endpointStub(service, "GET", "/orders");
+    const hour = Math.floor(Date.now() / HOUR_MS) * HOUR_MS - 2 * HOUR_MS;
+    const ctx = { now: Date.now(), retentionMs: 7 * 86_400_000, newKey: () => crypto.randomUUID() };
+    const recs = (from: number, n: number) =>
+      Array.from({ length: n }, (_, k) => {
+        const i = from + k;
+        const out = normaliseRecord(record(service, { id: `cap-${i}`, path: "/orders", timestamp: hour + i * 15_000, status: i % 20 === 0 ? 503 : 200, latency_ms: 20 + (i % 50) }), ctx);
+        if (!out.ok) throw new Error(out.errors.join("; "));
+        return out.record;
+      });
+    // Before the cap: 50 raw rows.
+    await stub.ingest(recs(0, 50));
+    await flushed(stub);
+    expect(await countLogs(service)).toBe(50);
+    // At the cap: 150 more in the same hour, no raw row (a new instance: no D1 size cached from before).
+    await evictDurableObject(stub);
+    await runInDurableObject(stub, (instance: EndpointMonitor) => {
+      instance.logsDb = sizedD1(env.DB, DEFAULT_D1_MAX_BYTES);
+    });
+    await stub.ingest(recs(50, 150));
+    await flushed(stub);
+    expect(await countLogs(service)).toBe(50);
+    const row = () =>
+      env.DB.prepare("SELECT count, status_5xx, p50_ms FROM summaries WHERE granularity = ? AND service = ? AND bucket_start = ?")
+        .bind("hour", service, hour)
+        .first<{ count: number; status_5xx: number; p50_ms: number }>();
+    expect(await row()).toMatchObject({ count: 200, status_5xx: 10 });
+    // The cron recounts the hour from its 50 raw rows: the object's exact row stays, and the day adds it up.
+    const now = Date.now();
+    await aggregate(env, { now, deadline: now + 60_000, cursor: null, from: hour, to: hour });
+    expect(await row()).toMatchObject({ count: 200, status_5xx: 10 });
+    expect((await row())?.p50_ms).toBeGreaterThan(35);
+    expect((await row())?.p50_ms).toBeLessThan(55);
+    const day = Math.floor(hour / 86_400_000) * 86_400_000;
+    const dayRow = await env.DB.prepare("SELECT count FROM summaries WHERE granularity = 'day' AND service = ? AND bucket_start = ?").bind(service, day).first<{ count: number }>();
+    expect(dayRow?.count).toBe(200);
   });
 
   it("/health and /v1/control/status say how raw rows are stored", async () => {

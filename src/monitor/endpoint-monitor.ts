@@ -50,6 +50,8 @@ import { serviceDirectory } from "../services/store";
 import { ALL_RECORDS, samplingPolicy } from "../storage/policy";
 import type { SamplingPolicy } from "../storage/sampling";
 import { meteredR2 } from "../cost/r2";
+import { hourSummaryRow, writeHourSummaries } from "./capped-summaries";
+import { ROW_TIMESTAMP } from "../db/log-writer";
 
 export type { EndpointStats, EndpointDetail, ReevaluateResult, QuarantinedRecord };
 export { DEDUP_WINDOW_MS } from "./record-buffer";
@@ -128,6 +130,8 @@ export class EndpointMonitor extends DurableObject<Env> {
   private readonly unabsorbed = new Set<number>();
   /** Which chunks the persisted windows hold (see record-buffer.ts); chunks from `below` on are not pruned. */
   private absorbed: AbsorbedMark = { below: 0, also: [] };
+  /** Hours (start) of records flushed while D1 was at its cap: their summaries are written from the windows. */
+  private readonly cappedHours = new Set<number>();
   /** When the windows were last persisted (0: not since the object woke). */
   private windowsPersistedAt = 0;
   /** Whether (service, method, route) is in `meta` already; saves a write per hand-off. */
@@ -534,8 +538,31 @@ export class EndpointMonitor extends DurableObject<Env> {
     const flushed = await this.flush(policy, before);
     // One row for the marks of both, whatever the number of batches and passes.
     this.buffer.save(Date.now());
+    await this.writeCappedSummaries();
     if (flushed === "failed") return { ok: false, resumeAt: now };
     return { ok: true, resumeAt: wait && archived && flushed === "done" ? nextMinuteFlushAt(now) : Date.now() };
+  }
+
+  /**
+   * Writes the summary rows of the hours flushed at the D1 cap from the hour windows (see
+   * capped-summaries.ts); a failure keeps them for the next flush.
+   */
+  private async writeCappedSummaries(): Promise<void> {
+    const endpoint = this.endpoint();
+    if (this.cappedHours.size === 0 || !endpoint) return;
+    const hours = [...this.cappedHours];
+    try {
+      const cfg = await this.detection.config(endpoint);
+      const now = Date.now();
+      const rows = hours.flatMap((start) => {
+        const w = this.windows.hour(start);
+        return w && w.count > 0 ? [hourSummaryRow(endpoint, w, cfg, now)] : [];
+      });
+      await writeHourSummaries(this.logsDb, rows);
+      for (const h of hours) this.cappedHours.delete(h);
+    } catch (err) {
+      log("error", "capped_summaries_failed", { endpoint: this.ctx.id.name ?? null, hours: hours.length, message: err instanceof Error ? err.message : String(err) });
+    }
   }
 
   /** Whether the last flush found this endpoint flushing once a minute (tests and stats). */
@@ -558,6 +585,8 @@ export class EndpointMonitor extends DurableObject<Env> {
       }
       const failuresSoFar = Number(this.store.get("consecutive_flush_failures") ?? 0);
       const outcome = await flushBatch(this.logsDb, batch, Date.now(), failuresSoFar, policy);
+      // D1 at its cap took no raw row: the summaries of these hours come from the windows.
+      if (policy === null) for (const body of batch.bodies) this.cappedHours.add(Math.floor(Number((JSON.parse(body) as unknown[])[ROW_TIMESTAMP]) / HOUR_MS) * HOUR_MS);
       if (outcome.kind === "failed") {
         const failures = failuresSoFar + 1;
         const retryIn = flushBackoffMs(failures);

@@ -194,6 +194,14 @@ export class EndpointWindows {
     return bucket;
   }
 
+  /** The hour bucket starting at `start`, with its sketch (null: none in the windows). */
+  hour(start: number): (Row & { sketch: LatencySketch }) | null {
+    const changed = this.dirty.get(`${HOUR_MS}:${start}`);
+    if (changed) return { ...changed.row, sketch: changed.sketch };
+    const stored = this.sql.exec<StoredRow>(`SELECT ${COLUMNS}, sketch, breakdown FROM windows WHERE grain = ? AND start = ?`, HOUR_MS, start).toArray()[0];
+    return stored ? { ...rowOf(stored), sketch: LatencySketch.fromJSON(JSON.parse(stored.sketch), SKETCH_MAX_BUCKETS) } : null;
+  }
+
   /** Whether buckets changed since the last `persist()`. */
   changed(): boolean {
     return this.dirty.size > 0;

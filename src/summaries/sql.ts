@@ -324,13 +324,17 @@ const COLUMNS: (keyof SummaryRow)[] = [
 const KEY: (keyof SummaryRow)[] = ["granularity", "service", "method", "route", "bucket_start"];
 
 /** Rows travel as one bound JSON array of positional rows (D1 allows 100 bound values, and a bound string up to 2 MB). */
+// A bucket's count only grows (records arrive, retention never recomputes an hour it pruned): a
+// row is never replaced by one with a smaller count, so the exact row an endpoint object wrote at
+// the D1 cap (src/monitor/capped-summaries.ts) is not undone by the cron's recount of fewer raw rows.
 const UPSERT_SQL = `
 INSERT INTO summaries (${COLUMNS.join(", ")})
 SELECT ${COLUMNS.map((_, i) => `value ->> ${i}`).join(", ")} FROM json_each(?) WHERE true
 ON CONFLICT (${KEY.join(", ")}) DO UPDATE SET
 ${COLUMNS.filter((c) => !KEY.includes(c))
   .map((c) => `${c} = excluded.${c}`)
-  .join(",\n")}`;
+  .join(",\n")}
+WHERE excluded.count >= summaries.count`;
 
 const MAX_STATEMENT_BYTES = 768 * 1024;
 const encoder = new TextEncoder();
