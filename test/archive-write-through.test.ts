@@ -6,7 +6,7 @@
  * pruned before R2 took them) without holding D1 back.
  */
 import { env } from "cloudflare:workers";
-import { runInDurableObject } from "cloudflare:test";
+import { runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import { normaliseRecord, type LogRecord } from "../src/ingest/record";
 import { writeLogBatch, type LogRow } from "../src/db/log-writer";
@@ -223,6 +223,48 @@ describe("archive write-through", () => {
     });
     expect((await stub.stats()).buffered_chunks).toBe(0);
     expect(await countLogs(service)).toBe(80);
+  });
+
+  it("writes through to R2 at most once a minute: a flush within the minute sends D1 its rows and R2 nothing; a later clock puts them", async () => {
+    const service = "wt-cadence";
+    const stub = endpointStub(service, "GET", "/orders");
+    const puts = { n: 0 };
+    await runInDurableObject(stub, (instance: EndpointMonitor) => {
+      const bucket = instance.archive;
+      if (!bucket) throw new Error("ARCHIVE not bound");
+      instance.archive = new Proxy(bucket, {
+        get(target, prop) {
+          if (prop === "put") {
+            return async (...args: Parameters<R2Bucket["put"]>) => {
+              puts.n++;
+              return target.put(...args);
+            };
+          }
+          const value: unknown = Reflect.get(target, prop);
+          return typeof value === "function" ? (value as (...a: unknown[]) => unknown).bind(target) : value;
+        },
+      });
+    });
+    const at = (i: number) => Date.now() - 300_000 + i * 1000;
+    await stub.ingest(records(service, 5, 0, at));
+    await runDurableObjectAlarm(stub); // the first pass since the object woke goes at once
+    expect((await stub.stats()).archive_backlog).toBe(0);
+    const first = puts.n; // the hour's object (and the write-through marker, the first time)
+    for (let k = 1; k <= 3; k++) {
+      await stub.ingest(records(service, 5, k * 5, at));
+      await runDurableObjectAlarm(stub);
+    }
+    // Three more flushes: D1 has every row, R2 no new object yet.
+    expect(await countLogs(service)).toBe(20);
+    expect(puts.n).toBe(first);
+    expect((await stub.stats()).archive_backlog).toBe(15);
+    // The alarm is set for the pass's minute, not sooner.
+    const alarm = await runInDurableObject(stub, (_i, state) => state.storage.getAlarm());
+    expect(alarm).toBeGreaterThan(Date.now() + 30_000);
+    await stub.flushDue(Date.now() + 61_000);
+    expect(puts.n).toBe(first + 1);
+    expect((await stub.stats()).archive_backlog).toBe(0);
+    expect(await readArchive(service, Date.now() - HOUR, Date.now())).toHaveLength(20);
   });
 
   it("retention archives only the D1 rows received before the write-through began, and just deletes the rest", async () => {

@@ -57,12 +57,13 @@ export async function flushAll(): Promise<void> {
 
 /**
  * Runs the endpoint object's pending alarm and, when the object flushes once a minute
- * (src/monitor/flush-cadence.ts), its flush at a clock past the minute's flush, so that
+ * (src/monitor/flush-cadence.ts) or its R2 write-through waits, its flush at a clock past the minute's flush, so that
  * everything buffered goes now. Whether an alarm ran.
  */
 export async function runFlush(stub: DurableObjectStub<EndpointMonitor>): Promise<boolean> {
   const ran = await runDurableObjectAlarm(stub);
-  if (await stub.flushesPerMinute()) await stub.flushDue(Date.now() + 2 * 60_000);
+  // A flush that waits for the minute, or a write-through to R2 that waits for its minute (ARCHIVE_EVERY_MS): now, at a later clock.
+  if ((await stub.flushesPerMinute()) || (await stub.stats()).archive_backlog > 0) await stub.flushDue(Date.now() + 2 * 60_000);
   // Counters alone are published at most once a minute (PUBLISH_EVERY_MS): now, at a later clock.
   if (ran) await stub.publish(Date.now() + PUBLISH_EVERY_MS);
   return ran;

@@ -60,6 +60,13 @@ export { DEDUP_WINDOW_MS } from "./record-buffer";
 export const DEFAULT_FLUSH_DELAY_MS = 250;
 /** Time one alarm may spend flushing before it hands over to the next alarm. */
 const FLUSH_BUDGET_MS = 20_000;
+/**
+ * An endpoint object writes through to R2 at most this often, unless ARCHIVE_EAGER_RECORDS wait:
+ * a put per flush was a class A operation ($4.50 per million) per record for an endpoint with a
+ * record per flush. The first pass after a wake goes at once.
+ */
+export const ARCHIVE_EVERY_MS = 60_000;
+const ARCHIVE_EAGER_RECORDS = 5000;
 /** The windows changed in memory are persisted at most this often (see windows.ts: write-behind). */
 export const WINDOWS_PERSIST_MS = 60_000;
 
@@ -106,6 +113,8 @@ export class EndpointMonitor extends DurableObject<Env> {
   archive: R2Bucket | null;
   /** No write-through pass before this time (backoff after an R2 failure). */
   private archiveRetryAt = 0;
+  /** When the last write-through pass ran (0: not since the object woke). */
+  private archivedAt = 0;
   /** Whether this object wrote the write-through marker (see archive-through.ts) since it woke. */
   private archiveMarked = false;
   /**
@@ -474,18 +483,20 @@ export class EndpointMonitor extends DurableObject<Env> {
     this.pruneBuffer(now);
     // Alerts go out after the incidents are in D1 (messages carry the row as the API shows it).
     const alertsAt = synced ? await this.outbox.run(Date.now()).catch((err: unknown) => this.alertsFailed(err)) : null;
-    if (alertsAt !== null) await this.scheduleAlarm(Math.max(Date.now(), alertsAt));
-    if (followAt !== null) await this.scheduleAlarm(Math.max(Date.now(), followAt));
-    // Counters waiting for their publish, and windows changed since the last persist, come back.
-    const countsAt = this.detection.countsDueAt();
-    if (countsAt !== null) await this.scheduleAlarm(Math.max(Date.now(), countsAt));
-    if (this.windows.changed()) await this.scheduleAlarm(Math.max(Date.now(), this.windowsPersistedAt + WINDOWS_PERSIST_MS));
-    // What waits on purpose for the minute's flush comes back then, not at once (no alarm loop).
-    if (this.archive && this.buffer.archiveBacklog() > 0) await this.scheduleAlarm(Math.max(Date.now(), this.archiveRetryAt, due.resumeAt));
-    if (this.buffer.backlog() > 0) await this.scheduleAlarm(Math.max(Date.now(), due.resumeAt));
-    else if (!synced) await this.scheduleAlarm(Date.now() + flushBackoffMs(this.syncFailures));
+    // Every reason to come back, and one alarm for the earliest (each setAlarm is a row written).
+    const at = Date.now();
+    const wants: (number | null)[] = [alertsAt, followAt];
+    // Counters waiting for their publish, and windows changed since the last persist.
+    wants.push(this.detection.countsDueAt());
+    if (this.windows.changed()) wants.push(this.windowsPersistedAt + WINDOWS_PERSIST_MS);
+    // What waits on purpose (the minute's flush, the R2 pass's minute) comes back then, not at once (no alarm loop).
+    if (this.archive && this.buffer.archiveBacklog() > 0) wants.push(Math.max(this.archiveRetryAt, this.archiveDueAt(at), due.resumeAt));
+    if (this.buffer.backlog() > 0) wants.push(due.resumeAt);
+    else if (!synced) wants.push(at + flushBackoffMs(this.syncFailures));
     // Live: come back at the next minute boundary to close minutes on the wall clock.
-    else if (endpoint && this.detection.isLive(now)) await this.scheduleAlarm(Math.floor(now / MINUTE_MS) * MINUTE_MS + MINUTE_MS);
+    else if (endpoint && this.detection.isLive(now)) wants.push(Math.floor(now / MINUTE_MS) * MINUTE_MS + MINUTE_MS);
+    const next = wants.filter((w): w is number => w !== null);
+    if (next.length > 0) await this.scheduleAlarm(Math.max(at, Math.min(...next)));
   }
 
   /**
@@ -534,13 +545,15 @@ export class EndpointMonitor extends DurableObject<Env> {
     const wait = waitsForMinute(policy);
     this.waitingForMinute = wait;
     const before = wait ? (this.buffer.firstSeqAddedFrom(cut) ?? undefined) : undefined;
-    const archived = await this.writeThroughArchive(before);
+    const archiveDue = this.archiveDueAt(now);
+    const archived = archiveDue <= now ? await this.writeThroughArchive(before, now) : false;
     const flushed = await this.flush(policy, before);
     // One row for the marks of both, whatever the number of batches and passes.
     this.buffer.save(Date.now());
     await this.writeCappedSummaries();
     if (flushed === "failed") return { ok: false, resumeAt: now };
-    return { ok: true, resumeAt: wait && archived && flushed === "done" ? nextMinuteFlushAt(now) : Date.now() };
+    if (wait && archived && flushed === "done") return { ok: true, resumeAt: nextMinuteFlushAt(now) };
+    return { ok: true, resumeAt: flushed === "done" && !archived ? Math.max(Date.now(), this.archiveDueAt(now)) : Date.now() };
   }
 
   /**
@@ -632,13 +645,22 @@ export class EndpointMonitor extends DurableObject<Env> {
     return "more";
   }
 
+  /** When the next write-through pass is due at clock `now`: ARCHIVE_EVERY_MS after the last put, or now when many records (or none) wait. */
+  private archiveDueAt(now: number): number {
+    if (this.archive === null || this.archivedAt === 0) return now;
+    const due = this.archivedAt + ARCHIVE_EVERY_MS;
+    // Chunks without records (duplicates only) cost no put: their pass only moves the mark.
+    const waiting = this.buffer.archiveBacklog();
+    return due <= now || waiting === 0 || waiting >= ARCHIVE_EAGER_RECORDS ? now : due;
+  }
+
   /**
    * Writes the buffered chunks the archive has not taken to R2 (see archive-through.ts), pass by
    * pass within the budget. A failure keeps them (they are not pruned before R2 took them), is
    * counted and logged, and backs the write-through off; D1 flushes go on meanwhile. Only the
    * chunks before `beforeSeq` (all by default); true when they are all in R2 (or nothing is bound).
    */
-  private async writeThroughArchive(beforeSeq?: number): Promise<boolean> {
+  private async writeThroughArchive(beforeSeq?: number, now = Date.now()): Promise<boolean> {
     const bucket = this.archive;
     if (!bucket) return true;
     if (Date.now() < this.archiveRetryAt) return false;
@@ -646,6 +668,7 @@ export class EndpointMonitor extends DurableObject<Env> {
     while (Date.now() - started < FLUSH_BUDGET_MS) {
       const pass = this.buffer.nextArchiveBatch(ARCHIVE_PASS_BYTES, ARCHIVE_PASS_CHUNKS, beforeSeq);
       if (pass.next === pass.from) return true;
+      if (pass.rows.length > 0) this.archivedAt = now;
       const failuresSoFar = Number(this.store.get("consecutive_archive_failures") ?? 0);
       try {
         if (!this.archiveMarked && this.store.get("write_through_marked") === null) {
