@@ -69,6 +69,8 @@ export const ARCHIVE_EVERY_MS = 60_000;
 const ARCHIVE_EAGER_RECORDS = 5000;
 /** The windows changed in memory are persisted at most this often (see windows.ts: write-behind). */
 export const WINDOWS_PERSIST_MS = 60_000;
+/** ...or sooner once this many buckets changed (a backfill touching hours of event time): bounds memory and the replay on wake. */
+const WINDOWS_PERSIST_BUCKETS = 120;
 
 export interface IngestResult {
   stored: number;
@@ -219,11 +221,12 @@ export class EndpointMonitor extends DurableObject<Env> {
 
   /**
    * Persists the windows changed in memory, the event-time clock and the mark of the chunks they
-   * hold, in one transaction: at most every WINDOWS_PERSIST_MS (`force`: now).
+   * hold, in one transaction: at most every WINDOWS_PERSIST_MS unless WINDOWS_PERSIST_BUCKETS
+   * changed (`force`: now).
    */
   private persistWindows(now: number, force = false): void {
     if (!this.windows.changed() && !force) return;
-    if (!force && now - this.windowsPersistedAt < WINDOWS_PERSIST_MS) return;
+    if (!force && now - this.windowsPersistedAt < WINDOWS_PERSIST_MS && this.windows.changedCount() < WINDOWS_PERSIST_BUCKETS) return;
     const below = Math.min(...this.unabsorbed, this.buffer.next());
     const mark: AbsorbedMark = { below, also: this.buffer.seqsFrom(below).filter((seq) => !this.unabsorbed.has(seq)) };
     this.ctx.storage.transactionSync(() => {

@@ -207,6 +207,11 @@ export class EndpointWindows {
     return this.dirty.size > 0;
   }
 
+  /** How many buckets changed since the last `persist()`. */
+  changedCount(): number {
+    return this.dirty.size;
+  }
+
   /** Writes the changed buckets (one row each) and forgets them. Call inside a transaction. */
   persist(): number {
     let written = 0;
