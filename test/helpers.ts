@@ -64,8 +64,9 @@ export async function runFlush(stub: DurableObjectStub<EndpointMonitor>): Promis
   const ran = await runDurableObjectAlarm(stub);
   // A flush that waits for the minute, or a write-through to R2 that waits for its minute (ARCHIVE_EVERY_MS): now, at a later clock.
   if ((await stub.flushesPerMinute()) || (await stub.stats()).archive_backlog > 0) await stub.flushDue(Date.now() + 2 * 60_000);
-  // Counters alone are published at most once a minute (PUBLISH_EVERY_MS): now, at a later clock.
-  if (ran) await stub.publish(Date.now() + PUBLISH_EVERY_MS);
+  // Counters alone are published at most once a minute (PUBLISH_EVERY_MS): now, at a later clock
+  // (also when the alarm already ran on its own: its publish may have waited for the minute).
+  await stub.publish(Date.now() + PUBLISH_EVERY_MS);
   return ran;
 }
 
