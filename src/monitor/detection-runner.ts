@@ -108,11 +108,6 @@ export class DetectionRunner {
     if (clock.liveAt > 0) this.store.set("live_at", String(clock.liveAt));
   }
 
-  /** Forgets the clock not persisted (reloaded from `meta` on next use). */
-  discardClock(): void {
-    this.clock = undefined;
-  }
-
   /**
    * The endpoint's resolved settings (D1 `detection_settings`). A cached value is used as is
    * while fresh, and while stale too (a refresh runs meanwhile); only a cold object waits for D1,

@@ -241,11 +241,6 @@ export class EndpointWindows {
     return written;
   }
 
-  /** Forgets the changes not persisted (the transaction that wrote them rolled back, or a reset). */
-  discard(): void {
-    this.dirty.clear();
-  }
-
   /** The changed buckets of `grain` in [from, to), by start. */
   private dirtyIn(grain: number, from: number, to: number): Map<number, DirtyBucket> {
     const out = new Map<number, DirtyBucket>();
