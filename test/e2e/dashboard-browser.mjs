@@ -1,11 +1,12 @@
 /**
  * What the browser end-to-end tests (the dashboard's, and the proxy isolation test) share:
  * Debian's headless Chromium (never a downloaded browser) driven by playwright-core, one page that records its console errors and uncaught
- * exceptions, a screenshots folder under bench/results/, the API called with a key, and the
- * sign-in and hash-route visits of the dashboard. The monitor itself comes from start-monitor.mjs.
+ * exceptions, a screenshots folder under bench/results/, the API called with a key, a webhook
+ * receiver on loopback, and the sign-in and hash-route visits of the dashboard. The monitor itself comes from start-monitor.mjs.
  */
 import assert from "node:assert/strict";
 import { existsSync, mkdirSync } from "node:fs";
+import http from "node:http";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 
@@ -70,4 +71,15 @@ export async function visit(page, base, hash, ready) {
   await page.goto(`${base}/${hash}`);
   await page.waitForFunction(() => location.hash !== "" && document.querySelector("main")?.dataset.ready === location.hash);
   if (ready) await page.waitForSelector(ready);
+}
+
+/** A webhook receiver on a free loopback port that answers "ok" to everything; `onHook` runs per request. */
+export async function startReceiver(onHook = () => {}) {
+  const receiver = http.createServer((req, res) => {
+    onHook();
+    req.resume();
+    req.on("end", () => res.end("ok"));
+  });
+  await new Promise((resolve) => receiver.listen(0, "127.0.0.1", resolve));
+  return receiver;
 }

@@ -8,10 +8,9 @@
 // when /usr/bin/chromium is absent.
 import assert from "node:assert/strict";
 import { randomBytes } from "node:crypto";
-import http from "node:http";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
-import { apiClient, browserSkip, openBrowser, screenshotsDir, signIn, sleep, visit as visitIn } from "./dashboard-browser.mjs";
+import { apiClient, browserSkip, openBrowser, screenshotsDir, signIn, sleep, startReceiver, visit as visitIn } from "./dashboard-browser.mjs";
 import { startMonitor } from "./start-monitor.mjs";
 import { until } from "./until.mjs";
 
@@ -76,12 +75,7 @@ describe("dashboard: maintenance windows and deploy markers in headless Chromium
   before(
     async () => {
       SHOTS = screenshotsDir("markers");
-      receiver = http.createServer((req, res) => {
-        hooks++;
-        req.resume();
-        req.on("end", () => res.end("ok"));
-      });
-      await new Promise((resolve) => receiver.listen(0, "127.0.0.1", resolve));
+      receiver = await startReceiver(() => hooks++);
       monitor = await startMonitor("markers", { vars: { ALLOW_LOOPBACK_ALERT_URLS: "true" } });
       BASE = monitor.url;
       keys = { ingest: monitor.ingestKey, read: monitor.readKey, admin: monitor.adminKey };

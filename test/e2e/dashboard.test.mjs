@@ -8,11 +8,10 @@
 // only when /usr/bin/chromium is absent (.ci/run installs it).
 import assert from "node:assert/strict";
 import { randomBytes } from "node:crypto";
-import http from "node:http";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { seed } from "../../dashboard/scripts/seed.mjs";
-import { apiClient, browserSkip, openBrowser, screenshotsDir, sleep, visit as visitIn } from "./dashboard-browser.mjs";
+import { apiClient, browserSkip, openBrowser, screenshotsDir, sleep, startReceiver, visit as visitIn } from "./dashboard-browser.mjs";
 import { startMonitor } from "./start-monitor.mjs";
 import { until } from "./until.mjs";
 
@@ -66,11 +65,7 @@ describe("dashboard in headless Chromium", { skip }, () => {
   before(
     async () => {
       SHOTS = screenshotsDir();
-      receiver = http.createServer((req, res) => {
-        req.resume();
-        req.on("end", () => res.end("ok"));
-      });
-      await new Promise((resolve) => receiver.listen(0, "127.0.0.1", resolve));
+      receiver = await startReceiver();
       // The webhook receiver is on loopback: allowed only with the development setting.
       monitor = await startMonitor("dashboard", { vars: { ALLOW_LOOPBACK_ALERT_URLS: "true" } });
       BASE = monitor.url;
