@@ -9,6 +9,7 @@ import { drizzle } from "drizzle-orm/d1";
 import { Hono } from "hono";
 import { describe, expect, it } from "vitest";
 import { CRONS } from "../src/cron/scheduled";
+import type { DetectionSettings } from "../src/detect/config";
 import { LatencySketch, type SketchData } from "../src/detect/sketch";
 import { handleError } from "../src/http/errors";
 import type { AppEnv } from "../src/http/types";
@@ -547,7 +548,15 @@ describe("query plans and speed", () => {
   }
 
   it("reads an hour of logs as a primary-key range and a day of hours through the summaries time index", async () => {
-    const overrides = apdexOverrides(new Map([["svc", { apdex_t_ms: 200, endpoints: { "GET /x": { apdex_t_ms: 100 } } }]]));
+    // Names are SQL literals in the statement: a quote in one stays a quote.
+    const overrides = apdexOverrides(
+      new Map<string, DetectionSettings>([
+        ["svc", { apdex_t_ms: 200, endpoints: { "GET /x": { apdex_t_ms: 100 } } }],
+        ["it's", { endpoints: { "GET /o'k": { apdex_t_ms: 50 } } }],
+      ]),
+    );
+    expect(overrides.values).toEqual([100, 200, 50]);
+    expect(overrides.sql).toContain("WHEN 'it''s' THEN CASE WHEN method = 'GET' AND route = '/o''k' THEN 2 ELSE NULL END");
     const hour = await plan(hourSql(overrides.sql), [JSON.stringify(overrides.values), 500, 0.001, 0.02, OPEN, OPEN + HOUR_MS]);
     expect(hour).toContain("SEARCH request_logs USING PRIMARY KEY (timestamp>? AND timestamp<?)");
     // The Apdex T comes from a CASE: no other table is read, once or per row.
