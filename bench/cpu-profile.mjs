@@ -8,32 +8,23 @@
  * The bundle is minified: methods keep their names, top-level functions may not.
  */
 import { writeFileSync } from "node:fs";
-import { createRequire } from "node:module";
 import { parseArgs } from "node:util";
+import { inspectorTargets, openSession } from "./lib/inspector.mjs";
 
-const require = createRequire(import.meta.url);
-const WebSocket = require("ws");
 const { values } = parseArgs({ options: { port: { type: "string", default: "9229" }, seconds: { type: "string", default: "60" }, out: { type: "string" }, target: { type: "string", default: "core:user:edge-monitor" } } });
 
-const targets = await (await fetch(`http://127.0.0.1:${values.port}/json`)).json();
+const targets = await inspectorTargets(values.port);
 const target = targets.find((t) => t.id === values.target);
 if (!target) throw new Error(`no inspector target ${values.target}: ${targets.map((t) => t.id).join(", ")}`);
-const ws = new WebSocket(target.webSocketDebuggerUrl);
-await new Promise((resolve, reject) => (ws.once("open", resolve), ws.once("error", reject)));
-let nextId = 0;
-const pending = new Map();
-ws.on("message", (m) => {
-  const msg = JSON.parse(String(m));
-  pending.get(msg.id)?.(msg);
-  pending.delete(msg.id);
-});
-const call = (method, params = {}) => new Promise((resolve) => (pending.set(++nextId, resolve), ws.send(JSON.stringify({ id: nextId, method, params }))));
+const session = await openSession(target);
+if (!session) throw new Error(`cannot open the inspector of ${target.id}`);
+const { call } = session;
 await call("Profiler.enable");
 await call("Profiler.setSamplingInterval", { interval: 1000 });
 await call("Profiler.start");
 await new Promise((r) => setTimeout(r, Number(values.seconds) * 1000));
 const profile = (await call("Profiler.stop")).result.profile;
-ws.close();
+session.close();
 if (values.out) writeFileSync(values.out, JSON.stringify(profile));
 
 const byId = new Map(profile.nodes.map((n) => [n.id, n]));

@@ -30,11 +30,12 @@ async function rowsPerLogRow(): Promise<number> {
 }
 
 describe("cost meter: D1", () => {
-  it("counts the rows the real log writer writes as D1 reports them: one per row (no secondary index), one per hour touched", async () => {
+  it("counts the rows the real log writer writes as D1 reports them: one per row (no secondary index), one per hour touched, one per hour new to the service", async () => {
     const meter = new CostMeter();
     const service = "meter-writer";
     // The service row first, so that only request_logs rows remain to count.
-    await writeLogBatch(env.DB, [JSON.stringify(toLogRow(records(service, 1, Date.now(), "first")[0] as LogRecord))], Date.now());
+    const firstAt = Date.now();
+    await writeLogBatch(env.DB, [JSON.stringify(toLogRow(records(service, 1, firstAt, "first")[0] as LogRecord))], Date.now());
     const n = 120;
     const rows = records(service, n, Date.now() - 3_600_000).map((r) => JSON.stringify(toLogRow(r)));
     await writeLogBatch(meteredD1(env.DB, meter), rows, Date.now());
@@ -42,9 +43,12 @@ describe("cost meter: D1", () => {
     const perRow = await rowsPerLogRow();
     // The lean table: its row only, no secondary index since migration 0010 (issue 13: at most 3 per stored row).
     expect(perRow).toBe(1);
-    const hours = new Set(rows.map((r) => Math.floor((JSON.parse(r) as LogRow)[1] / 3_600_000))).size;
-    expect(meter.counts.d1_rows_written).toBe(n * perRow + hours);
-    expect(meter.counts.d1_statements_metered).toBe(3);
+    const hours = new Set(rows.map((r) => Math.floor((JSON.parse(r) as LogRow)[1] / 3_600_000)));
+    // log_hours: one row per hour touched; log_service_hours: one per hour the service had no row in yet.
+    const firstHour = Math.floor(firstAt / 3_600_000);
+    const newServiceHours = [...hours].filter((h) => h !== firstHour).length;
+    expect(meter.counts.d1_rows_written).toBe(n * perRow + hours.size + newServiceHours);
+    expect(meter.counts.d1_statements_metered).toBe(4);
     expect(meter.d1SizeBytes).toBeGreaterThan(0);
 
     // A re-sent batch stores nothing and writes nothing.

@@ -12,13 +12,10 @@ import { originDown } from "../src/incidents/grouping";
 import type { Incident as DetectedIncident } from "../src/detect/incident";
 import { routeAlert } from "../src/monitor/group-link";
 import { probeRecord } from "../src/probes/check";
-import { ADMIN_KEY, call, flushAll, getJson, postLogs } from "./helpers";
-import { traffic, type Phase } from "./traffic";
+import { admin, BASELINE, channels, hooks, incidentsOf as incidentsIn, MINUTE, OUTAGE, records, settle } from "./incident-groups-helpers";
+import { call, postLogs } from "./helpers";
+import { send, type Phase } from "./traffic";
 
-const SECRET = `whsec_${btoa("0123456789abcdef0123456789abcdef")}`;
-const PD_KEY = "R0UTINGKEY0123456789abcdefABCDEF";
-const admin = { Authorization: `Bearer ${ADMIN_KEY}`, "Content-Type": "application/json" };
-const MINUTE = 60_000;
 const THREE = [
   { method: "GET", route: "/orders/:id" },
   { method: "POST", route: "/orders/:id" },
@@ -32,50 +29,13 @@ type Slack = { text: string; blocks: unknown[] };
 type PagerDuty = { event_action: string; dedup_key: string; payload: { summary: string; source: string; custom_details: { group: Group | null } } };
 type Incident = { id: string; service: string; group_id: string | null; signals: { kind: string }[] };
 
-async function hooks<T>(name: string): Promise<T[]> {
-  const res = await env.ORIGIN.fetch(new Request(`http://origin.test/hooks/${name}`));
-  return ((await res.json()) as { body: string }[]).map((h) => JSON.parse(h.body) as T);
-}
-
-/** A webhook, a Slack and a PagerDuty channel that only `service`'s incidents reach. */
-async function channels(service: string): Promise<void> {
-  const bodies = [
-    { type: "webhook", name: `${service}-hook`, url: `http://127.0.0.1/hooks/${service}-hook`, secret: SECRET, services: [service] },
-    { type: "slack", name: `${service}-slack`, url: `http://127.0.0.1/hooks/${service}-slack`, services: [service] },
-    { type: "pagerduty", name: `${service}-pd`, url: `http://127.0.0.1/hooks/${service}-pd`, secret: PD_KEY, services: [service] },
-  ];
-  for (const body of bodies) expect((await call("/v1/alert-channels", { method: "POST", headers: admin, body: JSON.stringify(body) })).status).toBe(201);
-}
+const incidentsOf = (service: string) => incidentsIn<Incident, Group>(service);
 
 /** Configures `service` as proxied to `origin` (as `PUT /v1/services/:name` does). */
 async function proxied(service: string, origin: string): Promise<void> {
   const res = await call(`/v1/services/${service}`, { method: "PUT", headers: admin, body: JSON.stringify({ origin }) });
   expect([200, 201]).toContain(res.status);
 }
-
-function records(service: string, endpoints: readonly { method: string; route: string }[], phases: Phase[], endsAgo: number): Record<string, unknown>[] {
-  return endpoints.flatMap((e, n) =>
-    traffic(service, phases, { seed: n + 1, endsAgo }).records.map((r) => ({ ...r, method: e.method, route: e.route, path: String(r.path).replace("/orders/", e.route.replace(":id", "")) })),
-  );
-}
-
-async function send(list: Record<string, unknown>[]): Promise<void> {
-  for (let i = 0; i < list.length; i += 1000) expect((await postLogs(list.slice(i, i + 1000), { sync: true })).status).toBe(202);
-  await flushAll();
-}
-
-/** Runs the endpoint objects, then the group object of `key` (an origin's `origin:<host>` or a service). */
-async function settle(...keys: string[]): Promise<void> {
-  await flushAll();
-  for (const key of keys) await env.INCIDENT_GROUPS.get(env.INCIDENT_GROUPS.idFromName(key)).deliverAlerts(Date.now());
-}
-
-async function incidentsOf(service: string) {
-  return (await getJson<{ incidents: Incident[]; groups: Group[] }>(`/v1/incidents?service=${service}`)).body;
-}
-
-const BASELINE: Phase = { minutes: 30, perMinute: 20 };
-const OUTAGE: Phase = { minutes: 4, perMinute: 20, errorRate: 0.8 };
 
 /** Baseline, then the outage of every endpoint of `services` in one hand-off, 20 min ago. */
 async function outage(services: readonly string[]): Promise<void> {

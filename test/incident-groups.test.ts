@@ -12,13 +12,10 @@ import { env } from "cloudflare:workers";
 import type { EndpointMonitor } from "../src/monitor/endpoint-monitor";
 import { prune } from "../src/retention/prune";
 import { describe, expect, it } from "vitest";
-import { ADMIN_KEY, call, endpointStub, flushAll, getJson, postLogs } from "./helpers";
-import { traffic, type Phase } from "./traffic";
+import { admin, BASELINE, channels, hooks, incidentsOf as incidentsIn, MINUTE, OUTAGE, records, settle } from "./incident-groups-helpers";
+import { call, endpointStub, getJson } from "./helpers";
+import { send, type Phase } from "./traffic";
 
-const SECRET = `whsec_${btoa("0123456789abcdef0123456789abcdef")}`;
-const PD_KEY = "R0UTINGKEY0123456789abcdefABCDEF";
-const admin = { Authorization: `Bearer ${ADMIN_KEY}`, "Content-Type": "application/json" };
-const MINUTE = 60_000;
 const METHODS = ["GET", "POST", "PUT", "DELETE"];
 const ROUTES = ["/orders/:id", "/items/:id"];
 /** Eight endpoints: four methods on two routes (the test cap is 5 routes per service). */
@@ -31,44 +28,7 @@ type Slack = { text: string; blocks: { type: string; elements?: { text: string }
 type PagerDuty = { event_action: string; dedup_key: string; payload: { summary: string; custom_details: { alert_status: string; group: Group | null } } };
 type Incident = { id: string; status: string; severity: string; in_maintenance: boolean; group_id: string | null; method: string; route: string };
 
-async function hooks<T>(name: string): Promise<T[]> {
-  const res = await env.ORIGIN.fetch(new Request(`http://origin.test/hooks/${name}`));
-  return ((await res.json()) as { body: string; status?: number }[]).map((h) => JSON.parse(h.body) as T);
-}
-
-/** A webhook, a Slack and a PagerDuty channel for `service`, each with its own receiver. */
-async function channels(service: string): Promise<void> {
-  const bodies = [
-    { type: "webhook", name: `${service}-hook`, url: `http://127.0.0.1/hooks/${service}-hook`, secret: SECRET, services: [service] },
-    { type: "slack", name: `${service}-slack`, url: `http://127.0.0.1/hooks/${service}-slack`, services: [service] },
-    { type: "pagerduty", name: `${service}-pd`, url: `http://127.0.0.1/hooks/${service}-pd`, secret: PD_KEY, services: [service] },
-  ];
-  for (const body of bodies) expect((await call("/v1/alert-channels", { method: "POST", headers: admin, body: JSON.stringify(body) })).status).toBe(201);
-}
-
-/** The records of `phases` for each endpoint, ending `endsAgo` ms before now. */
-function records(service: string, endpoints: readonly { method: string; route: string }[], phases: Phase[], endsAgo: number): Record<string, unknown>[] {
-  return endpoints.flatMap((e, n) =>
-    traffic(service, phases, { seed: n + 1, endsAgo }).records.map((r) => ({ ...r, method: e.method, route: e.route, path: String(r.path).replace("/orders/", e.route.replace(":id", "")) })),
-  );
-}
-
-/** Sends records in hand-offs of up to 1,000 (one request when fewer), then runs every endpoint object's alarm. */
-async function send(list: Record<string, unknown>[]): Promise<void> {
-  for (let i = 0; i < list.length; i += 1000) expect((await postLogs(list.slice(i, i + 1000), { sync: true })).status).toBe(202);
-  await flushAll();
-}
-
-const groupsOf = (service: string) => env.INCIDENT_GROUPS.get(env.INCIDENT_GROUPS.idFromName(service));
-
-async function settle(service: string): Promise<void> {
-  await flushAll();
-  await groupsOf(service).deliverAlerts(Date.now());
-}
-
-async function incidentsOf(service: string) {
-  return (await getJson<{ incidents: Incident[]; groups: Group[] }>(`/v1/incidents?service=${service}`)).body;
-}
+const incidentsOf = (service: string) => incidentsIn<Incident, Group>(service);
 
 /**
  * Lets the members recover within the test: a 5xx outage stays in the hour's error rate
@@ -83,8 +43,6 @@ async function recoverable(service: string, endpoints: readonly { method: string
   for (const e of endpoints) await runInDurableObject(endpointStub(service, e.method, e.route), (monitor: EndpointMonitor) => monitor.detection.invalidateConfig());
 }
 
-const BASELINE: Phase = { minutes: 30, perMinute: 20 };
-const OUTAGE: Phase = { minutes: 4, perMinute: 20, errorRate: 0.8 };
 const HEALTHY: Phase = { minutes: 18, perMinute: 20 };
 
 describe("an origin outage across 8 endpoints of one service", () => {

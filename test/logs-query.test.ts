@@ -1,7 +1,9 @@
 import { env } from "cloudflare:workers";
 import { drizzle } from "drizzle-orm/d1";
 import { beforeAll, describe, expect, it } from "vitest";
-import { buildLogsQuery, logFilters, type LogFilters } from "../src/query/logs-query";
+import { toLogRow, writeLogBatch } from "../src/db/log-writer";
+import { normaliseRecord } from "../src/ingest/record";
+import { buildLogsQuery, logFilters, serviceSpan, serviceSpanQueries, type LogFilters } from "../src/query/logs-query";
 import { READ_KEY, call, flushAll, getJson, postLogs, record } from "./helpers";
 
 type Log = { id: string; timestamp: number; status: number; route: string; method: string; latency_ms: number; error: string | null; consumer: string | null; region: string | null };
@@ -147,5 +149,82 @@ describe("query plans", () => {
       }
     }
     expect(checked).toBe(2 ** 10);
+  });
+});
+
+describe("a service filter reads only the span of the service's hours", () => {
+  const HOUR = 3_600_000;
+  const now = Date.now();
+  const BUSY = 3000;
+  const old = now - 30 * HOUR;
+
+  /** Rows written through the real log writer (which also records each service's hours). */
+  async function write(records: Record<string, unknown>[]): Promise<void> {
+    const ctx = { now, retentionMs: 7 * 24 * HOUR, newKey: () => crypto.randomUUID() };
+    const rows = records.map((r) => {
+      const result = normaliseRecord(r, ctx);
+      if (!result.ok) throw new Error(result.errors.join("; "));
+      return JSON.stringify(toLogRow(result.record));
+    });
+    for (let i = 0; i < rows.length; i += 1000) await writeLogBatch(env.DB, rows.slice(i, i + 1000), now);
+  }
+
+  /** D1's rows read by a drizzle query, run as the route runs it. */
+  async function rowsRead(query: { toSQL(): { sql: string; params: unknown[] } }): Promise<number> {
+    const { sql, params } = query.toSQL();
+    return (await env.DB.prepare(sql).bind(...params).all()).meta.rows_read;
+  }
+
+  beforeAll(async () => {
+    await write(Array.from({ length: BUSY }, (_, i) => record("span-busy", { id: `busy-${i}`, timestamp: now - 3 * HOUR + i * 3000 })));
+    await write([0, 1, 2].map((i) => record("span-old", { id: `old-${i}`, timestamp: old + i * 60_000, status: 503 })));
+  });
+
+  it("answers an unknown service with an empty page without reading the raw table", async () => {
+    const res = await getJson<Page & { sampled: boolean }>("/v1/logs?service=span-nobody");
+    expect(res.status).toBe(200);
+    expect(res.body).toMatchObject({ logs: [], next_cursor: null, sampled: false });
+    const filters = logFilters.parse({ service: "span-nobody" });
+    const db = drizzle(env.DB);
+    expect(await serviceSpan(db, "span-nobody", filters, null)).toBeNull();
+    // The two key lookups of log_service_hours are all it reads; the page query it no longer
+    // runs read the whole table newest first (every row, the busy service's included).
+    for (const q of serviceSpanQueries(db, "span-nobody", filters, null)) expect(await rowsRead(q)).toBeLessThanOrEqual(1);
+    expect(await rowsRead(buildLogsQuery(db, filters, null))).toBeGreaterThan(BUSY);
+  });
+
+  it("reads only the hours of a service's rows, and still returns every one of them, page by page", async () => {
+    const filters = logFilters.parse({ service: "span-old" });
+    const db = drizzle(env.DB);
+    const span = await serviceSpan(db, "span-old", filters, null);
+    expect(span).toEqual({ from: Math.floor(old / HOUR) * HOUR, to: (Math.floor((old + 120_000) / HOUR) + 1) * HOUR });
+    // At most the rows of its own hours (here its three), where the page once read every newer row.
+    expect(await rowsRead(buildLogsQuery(db, filters, null, span ?? undefined))).toBeLessThanOrEqual(4);
+    expect(await rowsRead(buildLogsQuery(db, filters, null))).toBeGreaterThan(BUSY);
+
+    const { body } = await getJson<Page>("/v1/logs?service=span-old");
+    expect(body.logs.map((l) => l.id)).toEqual(["old-2", "old-1", "old-0"]);
+    const seen: string[] = [];
+    let cursor: string | null = null;
+    do {
+      const page: { body: Page } = await getJson<Page>(`/v1/logs?service=span-old&limit=1${cursor ? `&cursor=${cursor}` : ""}`);
+      seen.push(...page.body.logs.map((l) => l.id));
+      cursor = page.body.next_cursor;
+    } while (cursor && seen.length < 10);
+    expect(seen).toEqual(["old-2", "old-1", "old-0"]);
+    // A range outside its hours: empty, the raw table unread.
+    const before = logFilters.parse({ service: "span-old", to: String(old - 2 * HOUR) });
+    expect(await serviceSpan(db, "span-old", before, null)).toBeNull();
+    expect((await getJson<Page>(`/v1/logs?service=span-old&to=${old - 2 * HOUR}`)).body.logs).toEqual([]);
+  });
+
+  it("answers a filter that matches nothing, and no filter at all, as before", async () => {
+    expect((await getJson<Page>("/v1/logs?service=span-busy&status=418")).body.logs).toEqual([]);
+    const { body } = await getJson<{ logs: { log_id: string }[] }>("/v1/logs?limit=5");
+    const newest = await env.DB.prepare("SELECT record_key FROM request_logs ORDER BY timestamp DESC, record_key DESC LIMIT 5").all<{ record_key: string }>();
+    expect(body.logs.map((l) => l.log_id)).toEqual(newest.results.map((r) => r.record_key));
+    const busy = await getJson<Page>("/v1/logs?service=span-busy&limit=1000");
+    expect(busy.body.logs).toHaveLength(1000);
+    expect(busy.body.logs[0]?.id).toBe(`busy-${BUSY - 1}`);
   });
 });

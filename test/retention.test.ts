@@ -111,7 +111,7 @@ async function setAggregateCursor(cursor: { hour: number; seq?: number }): Promi
 }
 
 beforeEach(async () => {
-  await env.DB.batch(["request_logs", "log_hours", "incidents", "summaries", "job_runs"].map((t) => env.DB.prepare(`DELETE FROM ${t}`)));
+  await env.DB.batch(["request_logs", "log_hours", "log_service_hours", "incidents", "summaries", "job_runs"].map((t) => env.DB.prepare(`DELETE FROM ${t}`)));
   const keys = await archiveKeys();
   if (keys.length > 0) await bucket().delete(keys);
 });
@@ -134,8 +134,14 @@ describe("prune without an archive", () => {
       summary("hour", SUMMARY_CUTOFF), summary("day", SUMMARY_CUTOFF + 1), summary("hour", NOW - HOUR),
     ]) await db.insert(summaries).values(s);
 
+    const serviceHours = async () =>
+      (await env.DB.prepare("SELECT service, hour FROM log_service_hours ORDER BY service, hour").all<{ service: string; hour: number }>()).results.map((r) => `${r.service} ${r.hour - RAW_CUTOFF / HOUR}`);
+    expect(await serviceHours()).toEqual(["gone -72", "gone -1", "kept 0", "kept 167"]);
+
     const { rows, detail } = await run(noArchive);
 
+    // The search index of the services' hours keeps exactly the hours that still hold raw rows.
+    expect(await serviceHours()).toEqual(["kept 0", "kept 167"]);
     expect((await logKeys()).every((k) => k.startsWith("t:kept:"))).toBe(true);
     expect(await logKeys()).toHaveLength(3);
     const left = await db.select({ id: incidents.id }).from(incidents);

@@ -9,14 +9,17 @@ import { drizzle } from "drizzle-orm/d1";
 import { Hono } from "hono";
 import { describe, expect, it } from "vitest";
 import { CRONS } from "../src/cron/scheduled";
+import type { DetectionSettings } from "../src/detect/config";
 import { LatencySketch, type SketchData } from "../src/detect/sketch";
 import { handleError } from "../src/http/errors";
 import type { AppEnv } from "../src/http/types";
 import worker from "../src/index";
 import { runJob } from "../src/cron/jobs";
+import { CostMeter } from "../src/cost/counts";
+import { meteredD1 } from "../src/cost/d1";
 import { aggregate, DAY_MS, floorTo, HOUR_MS, MAX_LATE_HOURS_PER_RUN, MAX_STATEMENTS_PER_RUN, parseCursor } from "../src/summaries/aggregate";
 import { statsApp, summariesApp, summariesQuery, summaryFilters } from "../src/summaries/routes";
-import { DAY_SQL, HOUR_SQL } from "../src/summaries/sql";
+import { apdexOverrides, DAY_SQL, hourSql } from "../src/summaries/sql";
 import { ADMIN_KEY, call, flushAll, postLogs, READ_KEY } from "./helpers";
 import { prng } from "./prng";
 
@@ -67,31 +70,27 @@ function run(over: { cursor?: string | null; from?: number; to?: number; deadlin
 const cursorAt = (hour: number) => JSON.stringify({ hour });
 const hourOf = (cursor: string | null | undefined) => parseCursor(cursor ?? null)?.hour;
 
-/** env.DB whose batches fail when they read an hour `failing` picks, as a D1 error at that moment would. */
+/** The hour statement's read of the raw rows (hourSql). */
+const HOUR_READ = /FROM request_logs\s+WHERE timestamp >= \? AND timestamp < \? AND source <> 'probe'/;
+
+/** env.DB whose statements fail when they read an hour `failing` picks, as a D1 error at that moment would. */
 function failingDb(failing: (hour: number) => boolean): D1Database {
-  const hourOfStatement = new WeakMap<D1PreparedStatement, number>();
   return new Proxy(env.DB, {
     get(target, prop) {
       if (prop === "prepare") {
         return (query: string) => {
           const statement = target.prepare(query);
-          if (query !== HOUR_SQL) return statement;
+          if (!HOUR_READ.test(query)) return statement;
           const bind = statement.bind.bind(statement);
-          // HOUR_SQL binds the hour's start sixth.
+          // hourStatement binds the hour's start fifth.
           return Object.assign(statement, {
             bind: (...values: unknown[]) => {
               const bound = bind(...values);
-              hourOfStatement.set(bound, values[5] as number);
-              return bound;
+              const hour = values[4] as number;
+              if (!failing(hour)) return bound;
+              return Object.assign(bound, { all: () => Promise.reject(new Error(`D1_ERROR: simulated failure reading ${hour}`)) });
             },
           });
-        };
-      }
-      if (prop === "batch") {
-        return (statements: D1PreparedStatement[]) => {
-          const hour = statements[0] ? hourOfStatement.get(statements[0]) : undefined;
-          if (hour !== undefined && failing(hour)) return Promise.reject(new Error(`D1_ERROR: simulated failure reading ${hour}`));
-          return target.batch(statements);
         };
       }
       const value: unknown = Reflect.get(target, prop);
@@ -393,6 +392,50 @@ describe("aggregation into hourly and daily summaries", () => {
     expect(JSON.parse(job?.cursor ?? "{}")).toMatchObject({ hour: floorTo(at, HOUR_MS) - HOUR_MS, seq: expect.any(Number) });
   });
 
+  it("counts every endpoint's Apdex with its own T in one read of the hour: overrides read no more rows", async () => {
+    const hour = OPEN - 100 * HOUR_MS;
+    const n = 5000;
+    await env.DB.prepare(
+      `WITH RECURSIVE c(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM c WHERE i < ${n - 1})
+       INSERT INTO request_logs (record_key, timestamp, received_at, service, method, route, path, status, latency_ms, source)
+       SELECT 'apdex:' || i, ? + i * 700, ?, 'sum-apdex', 'GET', '/a/' || (i % 5), '/a/' || (i % 5),
+         CASE WHEN i % 13 = 0 THEN 503 ELSE 200 END, (i * 7919) % 2000 / 3.0, 'ingest' FROM c`,
+    )
+      .bind(hour, hour)
+      .run();
+    const rowsRead = async () => {
+      const meter = new CostMeter();
+      const outcome = await aggregate({ ...env, DB: meteredD1(env.DB, meter) }, { now: NOW, deadline: Date.now() + 60_000, cursor: null, from: hour, to: hour });
+      expect(outcome.detail).toMatchObject({ hours: 1, hour_rows: 5 });
+      return meter.counts.d1_rows_read;
+    };
+    const plain = await rowsRead();
+    // Five endpoints: two with a T of their own, three with their service's (not the default).
+    const settings = { apdex_t_ms: 300, endpoints: { "GET /a/0": { apdex_t_ms: 50 }, "GET /a/1": { apdex_t_ms: 120 }, "GET /a/2": { apdex_t_ms: 300 } } };
+    const put = await call("/v1/services/sum-apdex/detection", { method: "PUT", headers: { Authorization: `Bearer ${ADMIN_KEY}`, "Content-Type": "application/json" }, body: JSON.stringify(settings) });
+    expect(put.status).toBeLessThan(300);
+    const overridden = await rowsRead();
+    console.log(JSON.stringify({ event: "bench_aggregate_apdex_rows_read", rows: n, plain, overridden }));
+    // One pass over the hour whatever the overrides (it was one more pass per T: 3 here, 3n rows
+    // more). The second run's upserts meet existing rows: a few reads more.
+    expect(plain).toBeGreaterThanOrEqual(n);
+    expect(overridden).toBeLessThan(plain + n / 10);
+    const ownT: Record<string, number> = { "/a/0": 50, "/a/1": 120 };
+    for (const row of await stored("sum-apdex")) {
+      const t = ownT[row.route] ?? 300;
+      const k = Number(row.route.slice(3));
+      let satisfied = 0;
+      let tolerating = 0;
+      for (let i = k; i < n; i += 5) {
+        const latency = ((i * 7919) % 2000) / 3;
+        if (i % 13 === 0) continue;
+        if (latency <= t) satisfied++;
+        else if (latency <= 4 * t) tolerating++;
+      }
+      expect({ route: row.route, t: row.apdex_t_ms, satisfied: row.apdex_satisfied, tolerating: row.apdex_tolerating }).toEqual({ route: row.route, t, satisfied, tolerating });
+    }
+  });
+
   it("aggregates an hour of 100,000 rows in SQL within the job's budget", async () => {
     const hour = OPEN - 30 * HOUR_MS;
     await env.DB.prepare(
@@ -505,9 +548,19 @@ describe("query plans and speed", () => {
   }
 
   it("reads an hour of logs as a primary-key range and a day of hours through the summaries time index", async () => {
-    const hour = await plan(HOUR_SQL, [0.001, 0.02, 500, 500, 2000, OPEN, OPEN + HOUR_MS]);
+    // Names are SQL literals in the statement: a quote in one stays a quote.
+    const overrides = apdexOverrides(
+      new Map<string, DetectionSettings>([
+        ["svc", { apdex_t_ms: 200, endpoints: { "GET /x": { apdex_t_ms: 100 } } }],
+        ["it's", { endpoints: { "GET /o'k": { apdex_t_ms: 50 } } }],
+      ]),
+    );
+    expect(overrides.values).toEqual([100, 200, 50]);
+    expect(overrides.sql).toContain("WHEN 'it''s' THEN CASE WHEN method = 'GET' AND route = '/o''k' THEN 2 ELSE NULL END");
+    const hour = await plan(hourSql(overrides.sql), [JSON.stringify(overrides.values), 500, 0.001, 0.02, OPEN, OPEN + HOUR_MS]);
     expect(hour).toContain("SEARCH request_logs USING PRIMARY KEY (timestamp>? AND timestamp<?)");
-    expect(hour.filter((d) => d.startsWith("SCAN request_logs"))).toEqual([]);
+    // The Apdex T comes from a CASE: no other table is read, once or per row.
+    expect(hour.filter((d) => /^(SCAN|SEARCH) (?!request_logs USING PRIMARY KEY|\(subquery)/.test(d))).toEqual([]);
     const day = await plan(DAY_SQL, [OPEN - DAY_MS, OPEN]);
     expect(day).toContain("SEARCH summaries USING INDEX summaries_time (granularity=? AND bucket_start>? AND bucket_start<?)");
     expect(day.filter((d) => /^(SCAN|SEARCH) summaries/.test(d) && !d.includes("summaries_time"))).toEqual([]);

@@ -5,34 +5,14 @@
  * workerd's anonymous memory into JavaScript heaps and the rest (SQLite's caches, workerd's own).
  * Loopback only.
  */
-import { createRequire } from "node:module";
-
-const require = createRequire(import.meta.url);
-const WebSocket = require("ws");
+import { inspectorTargets, openSession } from "./inspector.mjs";
 
 /** Connects to every inspector target on `port`; `usage()` answers {target: {used_kb, total_kb}}. */
 export async function heapSampler(port) {
-  const targets = await (await fetch(`http://127.0.0.1:${port}/json`)).json();
   const sessions = [];
-  for (const target of targets) {
-    const ws = new WebSocket(target.webSocketDebuggerUrl);
-    const open = await new Promise((resolve) => (ws.once("open", () => resolve(true)), ws.once("error", () => resolve(false))));
-    if (!open) continue;
-    let nextId = 0;
-    const pending = new Map();
-    ws.on("message", (m) => {
-      const msg = JSON.parse(String(m));
-      pending.get(msg.id)?.(msg);
-      pending.delete(msg.id);
-    });
-    const call = (method, timeoutMs, params = {}) =>
-      new Promise((resolve) => {
-        const id = ++nextId;
-        const timer = setTimeout(() => (pending.delete(id), resolve(null)), timeoutMs);
-        pending.set(id, (msg) => (clearTimeout(timer), resolve(msg)));
-        ws.send(JSON.stringify({ id, method, params }));
-      });
-    sessions.push({ id: target.id, ws, call });
+  for (const target of await inspectorTargets(port)) {
+    const session = await openSession(target);
+    if (session) sessions.push(session);
   }
   return {
     /** Heap of each isolate, KiB; an isolate too busy to answer within `timeoutMs` is left out. */
@@ -40,7 +20,7 @@ export async function heapSampler(port) {
       const out = {};
       await Promise.all(
         sessions.map(async (s) => {
-          const msg = await s.call("Runtime.getHeapUsage", timeoutMs);
+          const msg = await s.call("Runtime.getHeapUsage", {}, timeoutMs);
           if (msg?.result) out[s.id] = { used_kb: Math.round(msg.result.usedSize / 1024), total_kb: Math.round(msg.result.totalSize / 1024) };
         }),
       );
@@ -52,13 +32,13 @@ export async function heapSampler(port) {
      */
     async afterGc(timeoutMs = 30_000) {
       for (const s of sessions) {
-        await s.call("HeapProfiler.enable", timeoutMs);
-        await s.call("HeapProfiler.collectGarbage", timeoutMs);
+        await s.call("HeapProfiler.enable", {}, timeoutMs);
+        await s.call("HeapProfiler.collectGarbage", {}, timeoutMs);
       }
       return this.usage(timeoutMs);
     },
     close() {
-      for (const s of sessions) s.ws.close();
+      for (const s of sessions) s.close();
     },
   };
 }

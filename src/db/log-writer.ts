@@ -126,6 +126,11 @@ const MARK_HOURS = `INSERT INTO log_hours (hour, seq)
   FROM (SELECT DISTINCT CAST(value ->> ${LOG_COLUMNS.indexOf("timestamp")} AS INTEGER) / 3600000 AS hour FROM json_each(?1) WHERE changes() > 0)
   WHERE true
   ON CONFLICT (hour) DO UPDATE SET seq = excluded.seq`;
+// One row per service and hour of event time with raw rows (GET /v1/logs?service= reads only
+// the span of a service's hours): written once, the first time the hour gets a row of the service.
+const MARK_SERVICE_HOURS = `INSERT INTO log_service_hours (service, hour)
+  SELECT DISTINCT value ->> ${LOG_COLUMNS.indexOf("service")}, CAST(value ->> ${LOG_COLUMNS.indexOf("timestamp")} AS INTEGER) / 3600000 FROM json_each(?1) WHERE true
+  ON CONFLICT DO NOTHING`;
 const INSERT_SERVICES = `INSERT OR IGNORE INTO services (name, first_seen_at)
   SELECT DISTINCT value ->> ${LOG_COLUMNS.indexOf("service")}, ?2 FROM json_each(?1)`;
 
@@ -136,11 +141,17 @@ export function utf8Bytes(text: string): number {
 }
 
 /**
- * Inserts rows (each the JSON text of a `LogRow`), their services and the hours they touch in
- * one D1 batch, which D1 runs as a transaction: either every row is committed or none.
+ * Inserts rows (each the JSON text of a `LogRow`), their services and the hours they touch (and
+ * each service's hours) in one D1 batch, which D1 runs as a transaction: either every row is
+ * committed or none. MARK_HOURS reads the insert's changes(): it stays right after it.
  */
 export async function writeLogBatch(db: D1Database, rowJson: readonly string[], now: number): Promise<void> {
   if (rowJson.length === 0) return;
   const payload = `[${rowJson.join(",")}]`;
-  await db.batch([db.prepare(INSERT_SERVICES).bind(payload, now), db.prepare(INSERT_LOGS).bind(payload), db.prepare(MARK_HOURS).bind(payload)]);
+  await db.batch([
+    db.prepare(INSERT_SERVICES).bind(payload, now),
+    db.prepare(INSERT_LOGS).bind(payload),
+    db.prepare(MARK_HOURS).bind(payload),
+    db.prepare(MARK_SERVICE_HOURS).bind(payload),
+  ]);
 }

@@ -73,6 +73,22 @@ export const logHours = sqliteTable("log_hours", {
 });
 
 /**
+ * The hours of event time in which each service has raw rows (one row per service and hour, written
+ * by the flush that first stores a row there, and dropped by retention once no raw row is left in
+ * it). `GET /v1/logs?service=` reads only the span of the service's hours instead of the whole
+ * table (the raw table has no service index since migration 0010); an unknown service reads
+ * nothing. WITHOUT ROWID in migration 0012 (hand-edited: drizzle cannot say it).
+ */
+export const logServiceHours = sqliteTable(
+  "log_service_hours",
+  {
+    service: text("service").notNull(),
+    hour: integer("hour").notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.service, t.hour] })],
+);
+
+/**
  * Incidents, written by the endpoint Durable Objects (which own their state machine) and read by
  * the API. Times are event times except `updated_at`. `signals` holds each signal's evidence and
  * `figures` the endpoint's key figures at open and now, both as JSON (with the incident's timeline of

@@ -19,7 +19,7 @@ import { rawLogsState } from "../storage/policy";
 import { workerMeter } from "../cost/worker";
 
 /** The newest migration in `migrations/`; a test keeps this in step with the folder. */
-export const LATEST_MIGRATION = "0011_incident_groups.sql";
+export const LATEST_MIGRATION = "0012_log_service_hours.sql";
 
 export const VERSION = pkg.version;
 

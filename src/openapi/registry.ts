@@ -175,7 +175,7 @@ export const ROUTES: RouteDoc[] = [
     method: "GET", path: "/v1/logs", tag: "Logs", scope: "read",
     summary: "Search logs, newest first, keyset pages",
     description:
-      "Each log carries `weight`: how many records it stands for. `sampled` is true when a row of the page stands for more than itself (its service's plain successes are sampled, see `raw_logs` in the service settings); `sampling` says how to read weights. Evidence (status >= 400, silent failures, inconsistent records, error text, probes, slow requests) is never sampled out: a status or error filter returns every such record.",
+      "Each log carries `weight`: how many records it stands for. `sampled` is true when a row of the page stands for more than itself (its service's plain successes are sampled, see `raw_logs` in the service settings); `sampling` says how to read weights. Evidence (status >= 400, silent failures, inconsistent records, error text, probes, slow requests) is never sampled out: a status or error filter returns every such record. `from` and `to` are optional (no default: the whole raw retention). With `service`, only the span of hours in which that service has stored rows is read, so an unknown service or one without rows answers an empty page at once; without `service` and `from`, a filter that matches few rows reads the table newest first until the page is full: pass `from` to bound it.",
     query: logFilters,
     responses: { 200: { description: "a page", schema: obj({ logs: list(), next_cursor: nullable(str), sampled: bool, sampling: str }) } },
   },

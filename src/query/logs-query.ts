@@ -1,12 +1,14 @@
 /**
  * The log query: filters, newest-first order and keyset paging on the table's primary key
- * (timestamp, record_key). Built with
- * drizzle so that the route and the query-plan test run the very same SQL.
+ * (timestamp, record_key). A service filter first looks up the span of hours in which the service
+ * has rows (`log_service_hours`, a small table) and reads only that span of the raw table, which
+ * has no service index: a service with no rows reads nothing. Built with drizzle so that the
+ * route and the query-plan tests run the very same SQL.
  */
-import { and, desc, eq, gte, lte, sql, type SQL } from "drizzle-orm";
+import { and, asc, desc, eq, gte, lt, lte, sql, type SQL } from "drizzle-orm";
 import type { DrizzleD1Database } from "drizzle-orm/d1";
 import * as z from "zod";
-import { requestLogs } from "../db/schema";
+import { logServiceHours, requestLogs } from "../db/schema";
 import { endpointFilterFields } from "../http/filters";
 
 export const epochOrIso = z.union([z.string(), z.number()]).transform((value, ctx) => {
@@ -72,10 +74,42 @@ function escapeLike(text: string): string {
   return text.replace(/[\\%_]/g, (ch) => `\\${ch}`);
 }
 
-/** The WHERE conditions of a filter set (cursor already decoded). */
-export function logConditions(f: LogFilters, cursor: LogCursor | null): SQL | undefined {
+const HOUR_MS = 3_600_000;
+
+/** A time span [from, to) in epoch ms. */
+export interface TimeSpan {
+  from: number;
+  to: number;
+}
+
+/**
+ * The two lookups of `serviceSpan`: the service's first and last hour with rows within the
+ * filters' range (from, to, cursor), each one key read of `log_service_hours`.
+ */
+export function serviceSpanQueries(db: DrizzleD1Database, service: string, f: LogFilters, cursor: LogCursor | null) {
+  const h = logServiceHours;
+  const last = Math.min(f.to ?? Number.MAX_SAFE_INTEGER, cursor?.timestamp ?? Number.MAX_SAFE_INTEGER);
+  const where = and(eq(h.service, service), gte(h.hour, Math.floor((f.from ?? Number.MIN_SAFE_INTEGER) / HOUR_MS)), lte(h.hour, Math.floor(last / HOUR_MS)));
+  const first = db.select({ hour: h.hour }).from(h).where(where).orderBy(asc(h.hour)).limit(1);
+  const newest = db.select({ hour: h.hour }).from(h).where(where).orderBy(desc(h.hour)).limit(1);
+  return [first, newest] as const;
+}
+
+/**
+ * The span of time in which `service` has raw rows within the filters' range, to be added to the
+ * page query; null when it has none there (the answer is an empty page, and the raw table is not read).
+ */
+export async function serviceSpan(db: DrizzleD1Database, service: string, f: LogFilters, cursor: LogCursor | null): Promise<TimeSpan | null> {
+  const [[first], [newest]] = await db.batch(serviceSpanQueries(db, service, f, cursor));
+  if (!first || !newest) return null;
+  return { from: first.hour * HOUR_MS, to: (newest.hour + 1) * HOUR_MS };
+}
+
+/** The WHERE conditions of a filter set (cursor already decoded), within `span` if given. */
+export function logConditions(f: LogFilters, cursor: LogCursor | null, span?: TimeSpan): SQL | undefined {
   const t = requestLogs;
   const conditions: (SQL | undefined)[] = [];
+  if (span) conditions.push(gte(t.timestamp, span.from), lt(t.timestamp, span.to));
   if (f.service) conditions.push(eq(t.service, f.service));
   if (f.method) conditions.push(eq(t.method, f.method));
   if (f.route) conditions.push(eq(t.route, f.route));
@@ -97,11 +131,11 @@ export function logConditions(f: LogFilters, cursor: LogCursor | null): SQL | un
 }
 
 /** The page query: newest first, one row more than the limit to know whether a next page exists. */
-export function buildLogsQuery(db: DrizzleD1Database, f: LogFilters, cursor: LogCursor | null) {
+export function buildLogsQuery(db: DrizzleD1Database, f: LogFilters, cursor: LogCursor | null, span?: TimeSpan) {
   return db
     .select()
     .from(requestLogs)
-    .where(logConditions(f, cursor))
+    .where(logConditions(f, cursor, span))
     .orderBy(desc(requestLogs.timestamp), desc(requestLogs.recordKey))
     .limit(f.limit + 1);
 }

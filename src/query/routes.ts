@@ -6,7 +6,7 @@ import { requireKey } from "../auth/keys";
 import { ApiError } from "../http/errors";
 import type { AppEnv } from "../http/types";
 import { parseOr400 } from "../http/validate";
-import { buildLogsQuery, decodeCursor, encodeCursor, logFilters, SAMPLING_NOTE, toApiLog } from "./logs-query";
+import { buildLogsQuery, decodeCursor, encodeCursor, logFilters, SAMPLING_NOTE, serviceSpan, toApiLog } from "./logs-query";
 
 export const liveQuery = z.object({ limit: z.coerce.number().int().min(1).max(1000).default(100) });
 
@@ -17,7 +17,11 @@ export const logsQueryApp = new Hono<AppEnv>()
     if (filters.cursor !== undefined && cursor === null) {
       throw new ApiError(400, "invalid_request", "invalid query", ["cursor: not a cursor returned by this API"]);
     }
-    const rows = await buildLogsQuery(drizzle(c.env.DB), filters, cursor).all();
+    const db = drizzle(c.env.DB);
+    // A service filter reads only the span of the service's hours; none: nothing to read.
+    const span = filters.service === undefined ? undefined : await serviceSpan(db, filters.service, filters, cursor);
+    if (span === null) return c.json({ logs: [], next_cursor: null, sampled: false, sampling: SAMPLING_NOTE });
+    const rows = await buildLogsQuery(db, filters, cursor, span).all();
     const page = rows.slice(0, filters.limit);
     const last = page[page.length - 1];
     const nextCursor = rows.length > filters.limit && last ? encodeCursor(last.timestamp, last.recordKey) : null;

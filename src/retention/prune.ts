@@ -109,6 +109,9 @@ export async function prune(env: PruneEnv, ctx: JobContext & { olderThanMs?: num
       .bind(Math.floor(rawCutoff / 3_600_000))
       .run();
   }
+  // A service's hour leaves the search index once no raw row of any service is left in it (or
+  // before it): whatever was pruned or archived, and whenever, a search never misses a row.
+  await env.DB.prepare(`DELETE FROM log_service_hours WHERE hour < (SELECT coalesce(min(timestamp), ${Number.MAX_SAFE_INTEGER}) FROM request_logs) / 3600000`).run();
   // The archive's own retention, after the raw part so that this run's objects are judged too.
   const archiveCutoff = ctx.now - retentionDays(env.ARCHIVE_RETENTION_DAYS, 90);
   const archive = env.ARCHIVE ? await pruneArchive(env.ARCHIVE, archiveCutoff, ctx.now, ctx.deadline) : null;

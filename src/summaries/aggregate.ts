@@ -4,8 +4,9 @@
  *
  * SQLite does the grouping. One statement reads an hour's rows once, through the time index, and
  * groups them by endpoint and latency bucket (i = ceil(ln x / ln γ), the index LatencySketch
- * uses), then by endpoint: one row per endpoint comes back with its counts and its sketch buckets
- * as a JSON array, so a busy hour never crosses into the Worker row by row. A day is rolled up the
+ * uses), then by endpoint: one row per endpoint comes back with its counts (Apdex with the
+ * endpoint's own T, looked up in the same pass) and its sketch buckets as a JSON array, so a busy
+ * hour never crosses into the Worker row by row. A day is rolled up the
  * same way from its hourly rows (counts summed, buckets summed by index through `json_each`,
  * which is a sketch merge). Every write is an upsert of whole rows recomputed from their source,
  * so a rerun, a catch-up or two runs at once leave the same rows.
@@ -33,21 +34,18 @@
 import { drizzle } from "drizzle-orm/d1";
 import { jobCursor, prunedBefore, type JobContext, type JobOutcome } from "../cron/jobs";
 import { detectionSettings as settingsTable } from "../db/schema";
-import { DEFAULT_DETECTION, detectionSettings, resolveDetection, type DetectionSettings } from "../detect/config";
-import { LatencySketch, MIN_VALUE } from "../detect/sketch";
+import { detectionSettings, resolveDetection, type DetectionSettings } from "../detect/config";
 import { ApiError } from "../http/errors";
 import { log } from "../http/log";
 import { retentionMs } from "../ingest/routes";
 import {
-  apdexQueries,
   DAY_SQL,
-  HOUR_SQL,
+  hourStatement,
   LATE_HOURS_SQL,
   START_SQL,
   UNSEEN_SQL,
   toSummaryRow,
   upsertStatements,
-  type ApdexRow,
   type Granularity,
   type GroupedRow,
   type LateHourRow,
@@ -64,7 +62,7 @@ export const RECENT_CLOSED_HOURS = 2;
 export const MAX_HOURS_PER_RUN = 120;
 /**
  * D1 statements one run may issue (an invocation may make 1,000; runJob adds 3). An hour costs its
- * grouped read, one Apdex read per non-default T and its upserts, a day its read and upserts; the
+ * grouped read and its upserts, a day its read and upserts; the
  * run stops before the next hour and the days to roll up would pass this.
  */
 export const MAX_STATEMENTS_PER_RUN = 450;
@@ -204,7 +202,7 @@ export async function aggregate(env: Env, ctx: JobContext & { from?: number; to?
   let clamped = 0;
   let firstError: unknown;
   let hourRows = 0;
-  let hourCost = 2 + apdexQueries(db, settings, 0, 0).length;
+  let hourCost = 2;
   let upserts = 1;
   const daysReserved = new Set<number>();
   for (const hour of plan) {
@@ -331,35 +329,20 @@ function buildRows(granularity: Granularity, bucket: number, grouped: GroupedRow
   return { rows, skipped };
 }
 
-/** Recomputes one hour's rows of every endpoint from the raw logs. */
+/** Recomputes one hour's rows of every endpoint from the raw logs, in one read of the hour. */
 async function aggregateHour(db: D1Database, hour: number, settings: Map<string, DetectionSettings>, now: number): Promise<StepCost> {
-  const t = DEFAULT_DETECTION.apdex_t_ms;
-  const main = db.prepare(HOUR_SQL).bind(MIN_VALUE, LatencySketch.logGammaOf(), t, t, 4 * t, hour, hour + HOUR_MS);
-  // Endpoints whose Apdex T is not the default are counted again with theirs, in the same
-  // batch (one transaction): the counts agree with each other whatever arrives meanwhile.
-  const extra = apdexQueries(db, settings, hour, hour + HOUR_MS);
-  const [grouped, ...apdexResults] = await db.batch([main, ...extra.map((q) => q.statement)]);
-  const apdex = new Map<string, { t: number; satisfied: number; tolerating: number }>();
-  extra.forEach((q, i) => {
-    for (const r of (apdexResults[i]?.results ?? []) as ApdexRow[]) {
-      const key = `${r.service} ${r.method} ${r.route}`;
-      // An endpoint's own query wins over its service's.
-      if (q.scope === "endpoint" || !apdex.has(key)) apdex.set(key, { t: q.t, satisfied: r.satisfied, tolerating: r.tolerating });
-    }
-  });
-  const results = (grouped?.results ?? []) as GroupedRow[];
+  const { results } = await hourStatement(db, settings, hour, hour + HOUR_MS).all<GroupedRow>();
   const { rows, skipped } = buildRows("hour", hour, results, (r) => {
     const config = resolveDetection(settings.get(r.service) ?? null, r.method, r.route);
-    const own = apdex.get(`${r.service} ${r.method} ${r.route}`);
-    const counts = own && own.t === config.apdex_t_ms ? own : { t, satisfied: r.satisfied, tolerating: r.tolerating };
-    return toSummaryRow("hour", hour, r, counts, config.slo.availability, now);
+    const t = r.apdex_t_ms ?? config.apdex_t_ms;
+    return toSummaryRow("hour", hour, r, { t, satisfied: r.satisfied, tolerating: r.tolerating }, config.slo.availability, now);
   });
   const clamped = results.filter((r) => (r.clamped ?? 0) > 0);
   if (clamped.length > 0) {
     log("warn", "aggregate_values_clamped", { hour: iso(hour), endpoints: clamped.slice(0, 20).map((r) => ({ service: r.service, method: r.method, route: r.route, rows: r.clamped })) });
   }
   const upserts = await writeRows(db, rows);
-  return { rows: rows.length, statements: 1 + extra.length + upserts, upserts, skipped, clamped: clamped.reduce((n, r) => n + (r.clamped ?? 0), 0) };
+  return { rows: rows.length, statements: 1 + upserts, upserts, skipped, clamped: clamped.reduce((n, r) => n + (r.clamped ?? 0), 0) };
 }
 
 /**

@@ -1,12 +1,12 @@
 /**
  * The SQL of the aggregation (see aggregate.ts for the design): the hour grouped by endpoint and
- * latency bucket, the day merged from its hours, Apdex counts for a non-default T, the hours of
- * records that arrived since the last run, and the upsert. Synthetic probe results
- * (`source = 'probe'`) are not traffic: the hour and Apdex statements leave them out, as the
+ * latency bucket (each endpoint's Apdex counted with its own T in the same pass), the day merged
+ * from its hours, the hours of records that arrived since the last run, and the upsert. Synthetic
+ * probe results (`source = 'probe'`) are not traffic: the hour statement leaves them out, as the
  * detector does.
  */
 import { DEFAULT_DETECTION, resolveDetection, type DetectionSettings } from "../detect/config";
-import { LatencySketch } from "../detect/sketch";
+import { LatencySketch, MIN_VALUE } from "../detect/sketch";
 import { MAX_BYTES, MAX_LATENCY_MS, sqlClamp, sqlPastBounds } from "../ingest/bounds";
 
 export type Granularity = "hour" | "day";
@@ -34,15 +34,8 @@ export interface GroupedRow {
   buckets: string;
   /** Rows whose latency or byte counts were past the ingest bounds and counted at them (hours only). */
   clamped?: number;
-}
-
-/** Apdex counts of one endpoint for a given T. */
-export interface ApdexRow {
-  service: string;
-  method: string;
-  route: string;
-  satisfied: number;
-  tolerating: number;
+  /** The Apdex T `satisfied` and `tolerating` were counted with (hours only: a day sums its hours). */
+  apdex_t_ms?: number;
 }
 
 /** A `summaries` row, snake_case as in D1. */
@@ -83,29 +76,36 @@ const PAST_BOUNDS = [
 ].join(" OR ");
 
 /**
- * One hour of every endpoint. Binds: MIN_VALUE, ln γ, T, T, 4T, from, to (exclusive). The inner
- * GROUP BY makes (endpoint, bucket) groups, at most about a thousand per endpoint whatever the
- * traffic; the outer one sums them per endpoint and lists the buckets. Latencies at or below
- * MIN_VALUE have a NULL index: the sketch's zero bucket. Latencies and byte counts are clamped to
- * the ingest bounds (src/ingest/bounds.ts) and summed as floats with total(): a row stored before
- * the bounds, or written straight into D1, can neither overflow the hour nor make it infinite;
- * `clamped` counts such rows. (The Apdex comparisons and the bucket index read the raw value:
- * past the bounds they land where the clamped value would, and the clamp is not paid twice.)
- * Every figure is weighted (a sampled row stands for `weight` records): counts are sums of
- * weights, rounded (the weights of a sample group add up to its true count, see
- * src/storage/sampling.ts), and sketch buckets hold weighted, possibly fractional, counts.
+ * One hour of every endpoint, in one pass over the hour's rows (`hourStatement` builds and binds
+ * it). Binds: the overriding Apdex T values (a JSON array), MIN_VALUE, ln γ, the default T, from,
+ * to (exclusive). The innermost select reads the hour through the primary key and gives each row
+ * its endpoint's T: `overrides` is a CASE over the services and endpoints whose T is not the
+ * default (their names as SQL literals, yielding an index into the bound T values), so the lookup
+ * costs a few comparisons and no table read. Its `LIMIT -1` keeps it a subquery of its own, so
+ * the lookup runs once per row rather than once per use of `t`. The middle GROUP BY makes
+ * (endpoint, bucket) groups, at most about a thousand per endpoint whatever the traffic; the
+ * outer one sums them per endpoint and lists the buckets. Latencies at or below MIN_VALUE have a
+ * NULL index: the sketch's zero bucket. Latencies and byte counts are clamped to the ingest bounds
+ * (src/ingest/bounds.ts) and summed as floats with total(): a row stored before the bounds, or
+ * written straight into D1, can neither overflow the hour nor make it infinite; `clamped` counts
+ * such rows. (The Apdex comparisons and the bucket index read the raw value: past the bounds
+ * they land where the clamped value would, and the clamp is not paid twice.) Every figure is
+ * weighted (a sampled row stands for `weight` records): counts are sums of weights, rounded (the
+ * weights of a sample group add up to its true count, see src/storage/sampling.ts), and sketch
+ * buckets hold weighted, possibly fractional, counts.
  */
-export const HOUR_SQL = `
+export function hourSql(overrides: string): string {
+  return `
 SELECT service, method, route,
   round(sum(n)) AS count, round(sum(s2)) AS s2, round(sum(s3)) AS s3, round(sum(s4)) AS s4, round(sum(s5)) AS s5,
   round(sum(silent)) AS silent, round(sum(inc)) AS inconsistent, total(bytes) AS bytes,
   total(lat) AS latency_sum, max(max(top), 0) AS max_ms, round(sum(sat)) AS satisfied, round(sum(tol)) AS tolerating,
+  max(t) AS apdex_t_ms,
   coalesce(sum(n) FILTER (WHERE idx IS NULL), 0) AS zero,
   coalesce(json_group_array(json_array(idx, n)) FILTER (WHERE idx IS NOT NULL), '[]') AS buckets,
   sum(clamped) AS clamped
 FROM (
-  SELECT service, method, route,
-    CASE WHEN latency_ms > ? THEN CAST(ceil(ln(min(latency_ms, ${MAX_LATENCY_MS})) / ?) AS INTEGER) END AS idx,
+  SELECT service, method, route, idx, max(t) AS t,
     total(weight) AS n,
     total(weight * (status BETWEEN 200 AND 299)) AS s2,
     total(weight * (status BETWEEN 300 AND 399)) AS s3,
@@ -116,14 +116,60 @@ FROM (
     total(weight * (${BYTES})) AS bytes,
     total(weight * ${LATENCY}) AS lat,
     min(max(latency_ms), ${MAX_LATENCY_MS}) AS top,
-    total(weight * (status < 500 AND latency_ms <= ?)) AS sat,
-    total(weight * (status < 500 AND latency_ms > ? AND latency_ms <= ?)) AS tol,
+    total(weight * (status < 500 AND latency_ms <= t)) AS sat,
+    total(weight * (status < 500 AND latency_ms > t AND latency_ms <= 4 * t)) AS tol,
     sum(${PAST_BOUNDS}) AS clamped
-  FROM request_logs
-  WHERE timestamp >= ? AND timestamp < ? AND source <> 'probe'
+  FROM (
+    SELECT service, method, route, status, latency_ms, request_bytes, response_bytes, response_empty, inconsistent, weight,
+      coalesce(? ->> (${overrides}), ?) AS t,
+      CASE WHEN latency_ms > ? THEN CAST(ceil(ln(min(latency_ms, ${MAX_LATENCY_MS})) / ?) AS INTEGER) END AS idx
+    FROM request_logs
+    WHERE timestamp >= ? AND timestamp < ? AND source <> 'probe'
+    LIMIT -1
+  )
   GROUP BY service, method, route, idx
 )
 GROUP BY service, method, route`;
+}
+
+/** An SQL string literal (quotes doubled). */
+const literal = (text: string): string => `'${text.replace(/'/g, "''")}'`;
+
+/**
+ * The Apdex T of every service and endpoint whose T is not the default, resolved as the detector
+ * resolves settings: the CASE expression that gives a row's index into `values` (NULL: the
+ * default T), and those values. A name holding a NUL character cannot be a stored service or
+ * route (and would end the SQL text early): it is left out.
+ */
+export function apdexOverrides(settings: Map<string, DetectionSettings>): { sql: string; values: number[] } {
+  const values: number[] = [];
+  const services: string[] = [];
+  for (const [service, s] of settings) {
+    if (service.includes("\0")) continue;
+    const serviceT = resolveDetection(s, "", "").apdex_t_ms;
+    const endpoints: string[] = [];
+    for (const key of Object.keys(s.endpoints ?? {})) {
+      const space = key.indexOf(" ");
+      const method = key.slice(0, space);
+      const route = key.slice(space + 1);
+      const t = resolveDetection(s, method, route).apdex_t_ms;
+      if (t === serviceT || key.includes("\0")) continue;
+      endpoints.push(`WHEN method = ${literal(method)} AND route = ${literal(route)} THEN ${values.push(t) - 1}`);
+    }
+    const fallback = serviceT === DEFAULT_DETECTION.apdex_t_ms ? "NULL" : String(values.push(serviceT) - 1);
+    if (endpoints.length === 0 && fallback === "NULL") continue;
+    services.push(`WHEN ${literal(service)} THEN ${endpoints.length > 0 ? `CASE ${endpoints.join(" ")} ELSE ${fallback} END` : fallback}`);
+  }
+  return { sql: services.length > 0 ? `CASE service ${services.join(" ")} END` : "NULL", values };
+}
+
+/** The hour [from, to) of every endpoint (see hourSql), each endpoint's Apdex counted with its T from `settings`. */
+export function hourStatement(db: D1Database, settings: Map<string, DetectionSettings>, from: number, to: number): D1PreparedStatement {
+  const overrides = apdexOverrides(settings);
+  return db
+    .prepare(hourSql(overrides.sql))
+    .bind(JSON.stringify(overrides.values), DEFAULT_DETECTION.apdex_t_ms, MIN_VALUE, LatencySketch.logGammaOf(), from, to);
+}
 
 /**
  * The latency buckets of stored sketches merged by index (`json_each` over each row's `$.b`),
@@ -190,43 +236,6 @@ export interface LateHourRow {
 
 /** The start of the oldest hour written after a sequence-number watermark (null: none). Binds: seq. */
 export const UNSEEN_SQL = "SELECT min(hour) * 3600000 AS t FROM log_hours WHERE seq > ?";
-
-const APDEX_SELECT = `
-SELECT service, method, route,
-  round(total(weight * (status < 500 AND latency_ms <= ?))) AS satisfied,
-  round(total(weight * (status < 500 AND latency_ms > ? AND latency_ms <= ?))) AS tolerating
-FROM request_logs`;
-
-/**
- * Apdex counts for the services and endpoints whose T is not the default, over [from, to): one
- * statement per such service (its endpoints grouped; a scan of the hour, the raw table has no service index) and one
- * per endpoint override whose T differs from its service's. Usually none.
- */
-export function apdexQueries(
-  db: D1Database,
-  settings: Map<string, DetectionSettings>,
-  from: number,
-  to: number,
-): { scope: "service" | "endpoint"; t: number; statement: D1PreparedStatement }[] {
-  const out: { scope: "service" | "endpoint"; t: number; statement: D1PreparedStatement }[] = [];
-  for (const [service, s] of settings) {
-    const serviceT = resolveDetection(s, "", "").apdex_t_ms;
-    if (serviceT !== DEFAULT_DETECTION.apdex_t_ms) {
-      const sql = `${APDEX_SELECT} WHERE service = ? AND timestamp >= ? AND timestamp < ? AND source <> 'probe' GROUP BY method, route`;
-      out.push({ scope: "service", t: serviceT, statement: db.prepare(sql).bind(serviceT, serviceT, 4 * serviceT, service, from, to) });
-    }
-    for (const key of Object.keys(s.endpoints ?? {})) {
-      const space = key.indexOf(" ");
-      const method = key.slice(0, space);
-      const route = key.slice(space + 1);
-      const t = resolveDetection(s, method, route).apdex_t_ms;
-      if (t === serviceT) continue;
-      const sql = `${APDEX_SELECT} WHERE service = ? AND route = ? AND method = ? AND timestamp >= ? AND timestamp < ? AND source <> 'probe' GROUP BY method, route`;
-      out.push({ scope: "endpoint", t, statement: db.prepare(sql).bind(t, t, 4 * t, service, route, method, from, to) });
-    }
-  }
-  return out;
-}
 
 /**
  * A summary row from an hour's or a day's grouped figures: percentiles from its sketch, the Apdex

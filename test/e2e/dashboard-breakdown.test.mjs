@@ -5,42 +5,22 @@
 // go to bench/results/screenshots-breakdown-<time>/ (printed). Skipped, saying why, when
 // /usr/bin/chromium is absent.
 import assert from "node:assert/strict";
-import { existsSync, mkdirSync } from "node:fs";
-import { dirname, join } from "node:path";
-import { fileURLToPath } from "node:url";
+import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
+import { apiClient, browserSkip, openBrowser, screenshotsDir, signIn, sleep } from "./dashboard-browser.mjs";
 import { startMonitor } from "./start-monitor.mjs";
+import { until } from "./until.mjs";
 
-const CHROMIUM = "/usr/bin/chromium";
-const ROOT = join(dirname(fileURLToPath(import.meta.url)), "..", "..");
-const SHOTS = join(ROOT, "bench", "results", `screenshots-breakdown-${new Date().toISOString().replace(/[:.]/g, "-")}`);
 const MINUTE = 60_000;
 const CONSUMERS = ["acme", "globex", "initech", "umbrella", "hooli", "stark"];
 const COLOS = ["FRA", "AMS", "LHR", "IAD"];
-const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
-const skip = existsSync(CHROMIUM) ? false : `${CHROMIUM} is absent: install Debian's chromium to run this browser test`;
-if (skip) console.log(`# SKIPPED dashboard breakdown browser test: ${skip}`);
+const skip = browserSkip("dashboard breakdown");
 
 let monitor;
-let browser;
+let api;
+let chromium;
 let page;
-const errors = [];
-
-async function api(path, key, init = {}) {
-  const res = await fetch(`${monitor.url}${path}`, { ...init, headers: { Authorization: `Bearer ${key}`, "Content-Type": "application/json", ...init.headers } });
-  assert.ok(res.ok, `${path}: ${res.status} ${await res.clone().text()}`);
-  return res.json();
-}
-
-async function until(what, fn, timeoutMs = 60_000) {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await fn();
-    if (value) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await sleep(500);
-  }
-}
+let SHOTS;
 
 /** 70 minutes of traffic up to the minute in progress; the last 8 fail for consumer acme only. */
 function traffic() {
@@ -70,16 +50,15 @@ function traffic() {
 describe("dashboard: who and where", { skip }, () => {
   before(async () => {
     monitor = await startMonitor("breakdown");
-    const { chromium } = await import("playwright-core");
-    browser = await chromium.launch({ executablePath: CHROMIUM, args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"] });
-    page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
-    page.on("console", (m) => m.type() === "error" && errors.push(m.text()));
-    mkdirSync(SHOTS, { recursive: true });
+    api = apiClient(monitor.url, monitor.readKey);
+    chromium = await openBrowser();
+    page = chromium.page;
+    SHOTS = screenshotsDir("breakdown");
     console.log(`# dashboard breakdown screenshots: ${SHOTS}`);
   });
 
   after(async () => {
-    await browser?.close();
+    await chromium?.close();
     await monitor?.stop();
   });
 
@@ -89,13 +68,10 @@ describe("dashboard: who and where", { skip }, () => {
     const incident = await until("an incident naming acme", async () => {
       const { incidents } = await api("/v1/incidents?service=who", monitor.readKey);
       return incidents.find((i) => i.concentration?.some((c) => c.names.includes("acme")));
-    });
+    }, 60_000);
     assert.match(incident.explanation, /5xx only for consumer acme/);
 
-    await page.goto(`${monitor.url}/`);
-    await page.fill("#api-key", monitor.readKey);
-    await page.click("form.login button[type=submit]");
-    await page.waitForSelector("#last-updated");
+    await signIn(page, monitor.url, monitor.readKey);
     await page.goto(`${monitor.url}/#/endpoints/who/GET/${encodeURIComponent("/orders/:id")}?range=1h`);
     await page.waitForSelector("table[data-breakdown=consumers] tbody tr");
     const rows = async (which) =>
@@ -116,6 +92,6 @@ describe("dashboard: who and where", { skip }, () => {
     await page.goto(`${monitor.url}/#/incidents/${encodeURIComponent(incident.id)}`);
     await page.waitForSelector("text=only for consumer acme");
     await page.screenshot({ path: join(SHOTS, "incident-names-consumer.png"), fullPage: true });
-    assert.deepEqual(errors, [], "console errors");
+    assert.deepEqual(chromium.errors, [], "console errors");
   });
 });

@@ -4,42 +4,22 @@
 // incident page names its group. Screenshots go to bench/results/screenshots-groups-<time>/
 // (printed). Skipped, saying why, when /usr/bin/chromium is absent.
 import assert from "node:assert/strict";
-import { existsSync, mkdirSync } from "node:fs";
-import { dirname, join } from "node:path";
-import { fileURLToPath } from "node:url";
+import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
+import { apiClient, browserSkip, openBrowser, screenshotsDir, signIn, sleep } from "./dashboard-browser.mjs";
 import { startMonitor } from "./start-monitor.mjs";
+import { until } from "./until.mjs";
 
-const CHROMIUM = "/usr/bin/chromium";
-const ROOT = join(dirname(fileURLToPath(import.meta.url)), "..", "..");
-const SHOTS = join(ROOT, "bench", "results", `screenshots-groups-${new Date().toISOString().replace(/[:.]/g, "-")}`);
 const MINUTE = 60_000;
 const SERVICE = "checkout";
 const ENDPOINTS = ["/orders/:id", "/items/:id"].flatMap((route) => ["GET", "POST", "PUT", "DELETE"].map((method) => ({ method, route })));
-const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
-const skip = existsSync(CHROMIUM) ? false : `${CHROMIUM} is absent: install Debian's chromium to run this browser test`;
-if (skip) console.log(`# SKIPPED dashboard groups browser test: ${skip}`);
+const skip = browserSkip("dashboard groups");
 
 let monitor;
-let browser;
+let api;
+let chromium;
 let page;
-let errors = [];
-
-async function api(path, key, init = {}) {
-  const res = await fetch(`${monitor.url}${path}`, { ...init, headers: { Authorization: `Bearer ${key}`, "Content-Type": "application/json", ...init.headers } });
-  assert.ok(res.ok, `${path}: ${res.status} ${await res.clone().text()}`);
-  return res.json();
-}
-
-async function until(what, fn, timeoutMs = 60_000) {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await fn();
-    if (value) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await sleep(500);
-  }
-}
+let SHOTS;
 
 /** Each endpoint: 30 steady minutes, then `outage` minutes with 80% 5xx, ending at the last finished minute. */
 function records(outage) {
@@ -72,20 +52,18 @@ function records(outage) {
 describe("dashboard: a grouped incident in headless Chromium", { skip }, () => {
   before(
     async () => {
-      mkdirSync(SHOTS, { recursive: true });
+      SHOTS = screenshotsDir("groups");
       monitor = await startMonitor("groups");
-      const { chromium } = await import("playwright-core");
-      browser = await chromium.launch({ executablePath: CHROMIUM, args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"] });
-      page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
-      page.on("console", (m) => m.type() === "error" && errors.push(m.text()));
-      page.on("pageerror", (e) => errors.push(`uncaught: ${e.message}`));
+      api = apiClient(monitor.url, monitor.readKey);
+      chromium = await openBrowser();
+      page = chromium.page;
       console.log(`# dashboard groups screenshots: ${SHOTS}`);
     },
     { timeout: 180_000 },
   );
 
   after(async () => {
-    await browser?.close();
+    await chromium?.close();
     monitor?.stop();
   });
 
@@ -97,16 +75,13 @@ describe("dashboard: a grouped incident in headless Chromium", { skip }, () => {
     const listed = await until("the group in GET /v1/incidents", async () => {
       const body = await api(`/v1/incidents?service=${SERVICE}`, monitor.readKey);
       return body.groups?.[0]?.members.length === 8 ? body : null;
-    });
+    }, 60_000);
     assert.equal(listed.incidents.length, 8);
     assert.ok(listed.incidents.every((i) => i.group_id === listed.groups[0].id));
   });
 
   test("the incident list shows the group as one row that opens to its eight members", { timeout: 60_000 }, async () => {
-    await page.goto(`${monitor.url}/`);
-    await page.fill("#api-key", monitor.readKey);
-    await page.click("form.login button[type=submit]");
-    await page.waitForSelector("#last-updated");
+    await signIn(page, monitor.url, monitor.readKey);
     await page.goto(`${monitor.url}/#/incidents`);
     await page.waitForSelector("tr.group-row");
     assert.equal(await page.locator("tr.group-row").count(), 1);
@@ -129,6 +104,6 @@ describe("dashboard: a grouped incident in headless Chromium", { skip }, () => {
     await page.waitForSelector(".group-note");
     assert.equal(await page.locator(".group-note li a").count(), 8);
     await page.screenshot({ path: join(SHOTS, "incident-group-note.png"), fullPage: true });
-    assert.deepEqual(errors, [], "console errors");
+    assert.deepEqual(chromium.errors, [], "console errors");
   });
 });

@@ -8,50 +8,32 @@
 // when /usr/bin/chromium is absent.
 import assert from "node:assert/strict";
 import { randomBytes } from "node:crypto";
-import { existsSync, mkdirSync } from "node:fs";
-import http from "node:http";
-import { dirname, join } from "node:path";
-import { fileURLToPath } from "node:url";
+import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
+import { apiClient, browserSkip, openBrowser, screenshotsDir, signIn, sleep, startReceiver, visit as visitIn } from "./dashboard-browser.mjs";
 import { startMonitor } from "./start-monitor.mjs";
 import { until } from "./until.mjs";
 
-const CHROMIUM = "/usr/bin/chromium";
-const ROOT = join(dirname(fileURLToPath(import.meta.url)), "..", "..");
-const SHOTS = join(ROOT, "bench", "results", `screenshots-markers-${new Date().toISOString().replace(/[:.]/g, "-")}`);
 const MINUTE = 60_000;
-const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
-const skip = existsSync(CHROMIUM) ? false : `${CHROMIUM} is absent: install Debian's chromium to run this browser test`;
-if (skip) console.log(`# SKIPPED dashboard markers browser test: ${skip}`);
+const skip = browserSkip("dashboard markers");
 
 let monitor;
 let BASE;
+let SHOTS;
 let receiver;
 let hooks = 0;
-let browser;
+let chromium;
 let page;
+let api;
 let keys = {};
-let errors = [];
 let deployAt = 0;
 let trafficEnd = 0;
 
-async function api(path, key = keys.read, init = {}) {
-  const res = await fetch(`${BASE}${path}`, { ...init, headers: { Authorization: `Bearer ${key}`, "Content-Type": "application/json", ...init.headers } });
-  assert.ok(res.ok, `${path}: ${res.status} ${await res.clone().text()}`);
-  return res.status === 204 ? null : res.json();
-}
-
 function assertNoConsoleErrors(where) {
-  const seen = errors;
-  errors = [];
-  assert.deepEqual(seen, [], `console errors on ${where}`);
+  assert.deepEqual(chromium.errors.splice(0), [], `console errors on ${where}`);
 }
 
-async function visit(hash, ready) {
-  await page.goto(`${BASE}/${hash}`);
-  await page.waitForFunction(() => location.hash !== "" && document.querySelector("main")?.dataset.ready === location.hash);
-  if (ready) await page.waitForSelector(ready);
-}
+const visit = (hash, ready) => visitIn(page, BASE, hash, ready);
 
 async function shoot(name) {
   await sleep(300);
@@ -92,37 +74,27 @@ function minuteOf(from, n) {
 describe("dashboard: maintenance windows and deploy markers in headless Chromium", { skip }, () => {
   before(
     async () => {
-      mkdirSync(SHOTS, { recursive: true });
-      receiver = http.createServer((req, res) => {
-        hooks++;
-        req.resume();
-        req.on("end", () => res.end("ok"));
-      });
-      await new Promise((resolve) => receiver.listen(0, "127.0.0.1", resolve));
+      SHOTS = screenshotsDir("markers");
+      receiver = await startReceiver(() => hooks++);
       monitor = await startMonitor("markers", { vars: { ALLOW_LOOPBACK_ALERT_URLS: "true" } });
       BASE = monitor.url;
       keys = { ingest: monitor.ingestKey, read: monitor.readKey, admin: monitor.adminKey };
-      const { chromium } = await import("playwright-core");
-      browser = await chromium.launch({ executablePath: CHROMIUM, args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"] });
-      page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
-      page.on("console", (m) => m.type() === "error" && errors.push(m.text()));
-      page.on("pageerror", (e) => errors.push(`uncaught: ${e.message}`));
+      api = apiClient(BASE, keys.read);
+      chromium = await openBrowser();
+      page = chromium.page;
       console.log(`# dashboard markers screenshots: ${SHOTS}`);
     },
     { timeout: 180_000 },
   );
 
   after(async () => {
-    await browser?.close();
+    await chromium?.close();
     receiver?.close();
     await monitor?.stop();
   });
 
   test("signing in with the read key logs nothing in the console", async () => {
-    await page.goto(`${BASE}/`);
-    await page.fill("#api-key", keys.read);
-    await page.click("form.login button[type=submit]");
-    await page.waitForSelector("#last-updated");
+    await signIn(page, BASE, keys.read);
     assert.match(await page.locator(".role").textContent(), /read key/);
     assertNoConsoleErrors("the sign-in with the read key");
   });

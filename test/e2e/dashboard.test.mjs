@@ -8,51 +8,32 @@
 // only when /usr/bin/chromium is absent (.ci/run installs it).
 import assert from "node:assert/strict";
 import { randomBytes } from "node:crypto";
-import { existsSync, mkdirSync } from "node:fs";
-import http from "node:http";
-import { dirname, join } from "node:path";
-import { fileURLToPath } from "node:url";
+import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { seed } from "../../dashboard/scripts/seed.mjs";
+import { apiClient, browserSkip, openBrowser, screenshotsDir, sleep, startReceiver, visit as visitIn } from "./dashboard-browser.mjs";
 import { startMonitor } from "./start-monitor.mjs";
 import { until } from "./until.mjs";
 
-const CHROMIUM = "/usr/bin/chromium";
-const ROOT = join(dirname(fileURLToPath(import.meta.url)), "..", "..");
-const SHOTS = join(ROOT, "bench", "results", `screenshots-${new Date().toISOString().replace(/[:.]/g, "-")}`);
 const WIDTHS = [1280, 375];
-const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
-const skip = existsSync(CHROMIUM) ? false : `${CHROMIUM} is absent: install Debian's chromium (apt-get install chromium; .ci/run does) to run the dashboard's browser test`;
-if (skip) console.log(`# SKIPPED dashboard browser test: ${skip}`);
+const skip = browserSkip("dashboard");
 
 let monitor;
 let BASE;
+let SHOTS;
 let receiver;
-let browser;
+let chromium;
 let page;
+let api;
 let keys = {};
-/** Console errors and uncaught exceptions of the page since the last check. */
-let errors = [];
 
-async function api(path, key = keys.read, init = {}) {
-  const res = await fetch(`${BASE}${path}`, { ...init, headers: { Authorization: `Bearer ${key}`, "Content-Type": "application/json", ...init.headers } });
-  assert.ok(res.ok, `${path}: ${res.status} ${await res.clone().text()}`);
-  return res.status === 204 ? null : res.json();
-}
-
-/** Fails on console errors since the last call, except failed resource loads matching `allowed`. */
+/** Fails on console errors and uncaught exceptions since the last call, except failed resource loads matching `allowed`. */
 function assertNoConsoleErrors(where, allowed = null) {
-  const unexpected = errors.filter((e) => !(allowed && allowed.test(e)));
-  errors = [];
+  const unexpected = chromium.errors.splice(0).filter((e) => !(allowed && allowed.test(e)));
   assert.deepEqual(unexpected, [], `console errors on ${where}`);
 }
 
-/** Opens a hash route and waits until its data has loaded (the shell marks main with the hash). */
-async function visit(hash, ready) {
-  await page.goto(`${BASE}/${hash}`);
-  await page.waitForFunction(() => location.hash !== "" && document.querySelector("main")?.dataset.ready === location.hash);
-  if (ready) await page.waitForSelector(ready);
-}
+const visit = (hash, ready) => visitIn(page, BASE, hash, ready);
 
 /** The numbers of a table column (`40/min` → 40). */
 async function column(selector) {
@@ -83,28 +64,22 @@ async function canvases() {
 describe("dashboard in headless Chromium", { skip }, () => {
   before(
     async () => {
-      mkdirSync(SHOTS, { recursive: true });
-      receiver = http.createServer((req, res) => {
-        req.resume();
-        req.on("end", () => res.end("ok"));
-      });
-      await new Promise((resolve) => receiver.listen(0, "127.0.0.1", resolve));
+      SHOTS = screenshotsDir();
+      receiver = await startReceiver();
       // The webhook receiver is on loopback: allowed only with the development setting.
       monitor = await startMonitor("dashboard", { vars: { ALLOW_LOOPBACK_ALERT_URLS: "true" } });
       BASE = monitor.url;
       keys = { ingest: monitor.ingestKey, read: monitor.readKey, admin: monitor.adminKey };
-      const { chromium } = await import("playwright-core");
-      browser = await chromium.launch({ executablePath: CHROMIUM, args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"] });
-      page = await browser.newPage({ viewport: { width: WIDTHS[0], height: 900 } });
-      page.on("console", (m) => m.type() === "error" && errors.push(m.text()));
-      page.on("pageerror", (e) => errors.push(`uncaught: ${e.message}`));
+      api = apiClient(BASE, keys.read);
+      chromium = await openBrowser(WIDTHS[0]);
+      page = chromium.page;
       console.log(`# dashboard screenshots: ${SHOTS}`);
     },
     { timeout: 180_000 },
   );
 
   after(async () => {
-    await browser?.close();
+    await chromium?.close();
     receiver?.close();
     await monitor?.stop();
     console.log(`# dashboard screenshots: ${SHOTS}`);

@@ -9,17 +9,14 @@
 // attack checks that the hostile script did run, so a page that merely failed cannot pass.
 // Skipped, saying why, only when /usr/bin/chromium is absent (.ci/run installs it).
 import assert from "node:assert/strict";
-import { existsSync } from "node:fs";
 import http from "node:http";
 import { after, before, describe, test } from "node:test";
+import { browserSkip, launchChromium, sleep } from "./dashboard-browser.mjs";
 import { startMonitor } from "./start-monitor.mjs";
 import { until as waitUntil } from "./until.mjs";
 
-const CHROMIUM = "/usr/bin/chromium";
 const PROJECT = ["src", "migrations", "scripts", "dashboard", "package.json", "tsconfig.json", "wrangler.toml", ".dev.vars.example"];
-const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
-const skip = existsSync(CHROMIUM) ? false : `${CHROMIUM} is absent: install Debian's chromium (apt-get install chromium; .ci/run does) to run the isolation browser test`;
-if (skip) console.log(`# SKIPPED proxy isolation browser test: ${skip}`);
+const skip = browserSkip("proxy isolation");
 
 let monitor;
 let base = "";
@@ -131,8 +128,7 @@ describe("proxied content is isolated from the dashboard (headless Chromium)", {
         body: JSON.stringify({ origin: `http://127.0.0.1:${hostile.address().port}` }),
       });
       assert.ok(put.status === 200 || put.status === 201, `PUT /v1/services/hostile: ${put.status} ${await put.text()}`);
-      const { chromium } = await import("playwright-core");
-      browser = await chromium.launch({ executablePath: CHROMIUM, args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"] });
+      browser = await launchChromium();
     },
     { timeout: 180_000 },
   );

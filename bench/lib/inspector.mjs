@@ -1,0 +1,41 @@
+/**
+ * The DevTools inspector of a running workerd (`npm start -- --inspector-port <n>`): its targets
+ * (one per isolate: the worker with its Durable Objects, local D1, R2 and the rest) and a
+ * WebSocket session per target that sends a protocol method and awaits its answer. Shared by
+ * bench/lib/heap.mjs and bench/cpu-profile.mjs. Loopback only.
+ */
+import { createRequire } from "node:module";
+
+const require = createRequire(import.meta.url);
+const WebSocket = require("ws");
+
+/** The inspector targets on `port` (`[{id, webSocketDebuggerUrl, ...}]`). */
+export async function inspectorTargets(port) {
+  return (await fetch(`http://127.0.0.1:${port}/json`)).json();
+}
+
+/**
+ * A session with one target, or null when its WebSocket does not open. `call(method, params,
+ * timeoutMs)` answers the protocol's reply (`{id, result}` or `{id, error}`), or null when none
+ * came within `timeoutMs` (no limit when absent).
+ */
+export async function openSession(target) {
+  const ws = new WebSocket(target.webSocketDebuggerUrl);
+  const open = await new Promise((resolve) => (ws.once("open", () => resolve(true)), ws.once("error", () => resolve(false))));
+  if (!open) return null;
+  let nextId = 0;
+  const pending = new Map();
+  ws.on("message", (m) => {
+    const msg = JSON.parse(String(m));
+    pending.get(msg.id)?.(msg);
+    pending.delete(msg.id);
+  });
+  const call = (method, params = {}, timeoutMs) =>
+    new Promise((resolve) => {
+      const id = ++nextId;
+      const timer = timeoutMs === undefined ? undefined : setTimeout(() => (pending.delete(id), resolve(null)), timeoutMs);
+      pending.set(id, (msg) => (clearTimeout(timer), resolve(msg)));
+      ws.send(JSON.stringify({ id, method, params }));
+    });
+  return { id: target.id, call, close: () => ws.close() };
+}
