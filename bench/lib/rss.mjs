@@ -34,3 +34,26 @@ export function rssSummary(samples) {
     slope_second_half_mib_per_min: Math.round(linearSlope(second) * 100) / 100,
   };
 }
+
+/**
+ * Least-squares slope, MiB per minute, of `samples` ({t_s, kb}) between `fromS` and `toS`
+ * (inclusive): the growth once the caches are warm (after a warm-up) and while the load runs.
+ * Null with fewer than two samples in that span.
+ */
+export function slopeBetween(samples, fromS, toS) {
+  const span = samples.filter((s) => s.t_s >= fromS && s.t_s <= toS);
+  if (span.length < 2) return null;
+  return Math.round(linearSlope(span.map((s) => ({ x: s.t_s / 60, y: s.kb / 1024 }))) * 100) / 100;
+}
+
+/**
+ * The soak's verdict on "memory flat": anonymous RSS (what the process cannot give back without
+ * freeing it) grows after warm-up by at most `thresholdMibPerMin`. Null slope: not enough samples
+ * after warm-up to say (not flat, by default).
+ */
+export function flatVerdict(slopeMibPerMin, thresholdMibPerMin) {
+  if (slopeMibPerMin === null) return { flat: false, reason: "fewer than two samples after warm-up" };
+  return slopeMibPerMin <= thresholdMibPerMin
+    ? { flat: true, reason: `anonymous RSS slope ${slopeMibPerMin} MiB/min <= ${thresholdMibPerMin}` }
+    : { flat: false, reason: `anonymous RSS slope ${slopeMibPerMin} MiB/min > ${thresholdMibPerMin}` };
+}
