@@ -46,6 +46,9 @@ const NUMBERS = {
   "warmup-seconds": { default: 120, min: 0, max: 3600 },
   // Read /proc/PID/smaps (by mapping) every n-th sample; status and smaps_rollup every sample.
   "smaps-every": { default: 1, min: 1, max: 100 },
+  // Experiment: force a full collection (gc() in every isolate) every n seconds during the load, 0
+  // for never: anonymous memory that then stays flat was garbage waiting for V8, not native growth.
+  "gc-every": { default: 0, min: 0, max: 3600 },
 };
 /**
  * "Flat": anonymous RSS after warm-up grows at most this much a minute while the load runs
@@ -57,7 +60,7 @@ const FLAT_DEFAULT_MIB_PER_MIN = 1;
 const USAGE = [
   "usage: npm run bench:soak -- [--tool ../shared/tools/backfill-stress.mjs] [--services 24] [--minutes 3600]",
   "       [--rate 20] [--clients 6] [--max-seconds 1200] [--sample-seconds 3] [--tail-seconds 60] [--port <free>] [--server direct|wrangler]",
-  "       [--warmup-seconds 120] [--flat-mib-per-min 1] [--smaps-every 1] [--env NAME=VALUE ...] (passed to npm start and so to workerd)",
+  "       [--warmup-seconds 120] [--flat-mib-per-min 1] [--smaps-every 1] [--gc-every 0] [--env NAME=VALUE ...] (passed to npm start and so to workerd)",
 ];
 
 function parseOptions(argv) {
@@ -205,11 +208,12 @@ async function main() {
   const log = createWriteStream(logPath);
   let output = "";
   const spawnedAt = Date.now();
-  // The direct server takes workerd's inspector port: the soak reads the V8 heaps through it.
+  // The direct server takes workerd's inspector port: the soak reads the V8 heaps through it, and
+  // with --expose-gc forces a full collection in each isolate at the end (lib/heap.mjs).
   const inspectorPort = opts.server === "direct" ? await freePort() : 0;
   const server = spawn("npm", ["start", ...(inspectorPort ? ["--", "--inspector-port", String(inspectorPort)] : [])], {
     cwd: ROOT,
-    env: { ...process.env, PORT: String(port), HOST: "127.0.0.1", MONITOR_STATE_DIR: stateDir, MONITOR_CRONS: "off", MONITOR_SERVER: opts.server, ...opts.env, ...(opts.maxInFlight > 0 ? { INGEST_MAX_IN_FLIGHT: String(opts.maxInFlight) } : {}), NO_COLOR: "1", FORCE_COLOR: "0" },
+    env: { ...process.env, PORT: String(port), HOST: "127.0.0.1", MONITOR_STATE_DIR: stateDir, MONITOR_CRONS: "off", MONITOR_SERVER: opts.server, ...(inspectorPort ? { MINIFLARE_WORKERD_V8_FLAGS: "--expose-gc" } : {}), ...opts.env, ...(opts.maxInFlight > 0 ? { INGEST_MAX_IN_FLIGHT: String(opts.maxInFlight) } : {}), NO_COLOR: "1", FORCE_COLOR: "0" },
     stdio: ["ignore", "pipe", "pipe"],
     detached: true,
   });
@@ -307,7 +311,15 @@ async function main() {
       await sleep(250);
     }
   })();
+  let lastGc = 0;
+  const forcedGcs = [];
   while (exit === null) {
+    if (heaps && opts.gcEvery > 0 && (Date.now() - t0) / 1000 - lastGc >= opts.gcEvery) {
+      lastGc = (Date.now() - t0) / 1000;
+      const at = performance.now();
+      const gc = await heaps.afterGc();
+      forcedGcs.push({ t_s: Math.round(lastGc * 10) / 10, collected: gc.collected, ms: Math.round(performance.now() - at) });
+    }
     await sample();
     const s = samples[samples.length - 1];
     if (s.t_s - lastShown >= 30) {
@@ -428,6 +440,8 @@ async function main() {
     sqlite_files: sqliteFiles,
     workerd_threads: threads,
     env: opts.env,
+    /** --gc-every: the forced collections during the load (time, isolates collected, how long it took). */
+    forced_gcs: opts.gcEvery > 0 ? { count: forcedGcs.length, every_s: opts.gcEvery, max_ms: Math.max(0, ...forcedGcs.map((g) => g.ms)), collected_min: Math.min(...forcedGcs.map((g) => g.collected)) } : null,
     server: opts.server,
     load_average_before: loadBefore.map((n) => Math.round(n * 100) / 100),
     load_average_after: loadAfter.map((n) => Math.round(n * 100) / 100),
@@ -459,6 +473,7 @@ async function main() {
   const f = (v) => (v === null ? "n/a" : `${v >= 0 ? "+" : ""}${v}`);
   console.log(`slope after warm-up (${w.from_s}-${w.to_s} s, MiB/min): RSS ${f(w.rss)}, anon ${f(w.anon)}, file-backed ${f(w.file)}, shmem ${f(w.shmem)}${w.v8_heaps !== null ? `, V8 heaps ${f(w.v8_heaps)}, anon outside V8 ${f(w.anon_outside_v8)}` : ""}; state on disk ${f(w.state_on_disk_mb)} MB/min`);
   console.log(`  by mapping      ${Object.entries(w.by_mapping).slice(0, 8).map(([g, v]) => `${g} ${f(v)}`).join(", ") || "none above 0.05"}`);
+  if (summary.forced_gcs) console.log(`forced GCs       ${summary.forced_gcs.count} during the load (every ${opts.gcEvery} s; each collected in at least ${summary.forced_gcs.collected_min} isolates, longest ${summary.forced_gcs.max_ms} ms)`);
   console.log(`memory flat      ${verdict.flat ? "PASS" : "FAIL"}: ${verdict.reason} (threshold --flat-mib-per-min ${opts.flatMibPerMin}: 60 MiB an hour, under one V8 collection cycle's swing; a per-record leak shows as several MiB/min)`);
   console.log(`server           ${opts.server === "direct" ? "MONITOR_SERVER=direct (Miniflare, no wrangler dev proxy)" : "wrangler dev"}; load average ${summary.load_average_before.join(" ")} before, ${summary.load_average_after.join(" ")} after (2 cores)`);
   const l = summary.liveness_ms;

@@ -20,8 +20,10 @@ export async function heapSampler(port) {
     if (!open) continue;
     let nextId = 0;
     const pending = new Map();
+    const contexts = [];
     ws.on("message", (m) => {
       const msg = JSON.parse(String(m));
+      if (msg.method === "Runtime.executionContextCreated") contexts.push(msg.params.context);
       pending.get(msg.id)?.(msg);
       pending.delete(msg.id);
     });
@@ -32,7 +34,7 @@ export async function heapSampler(port) {
         pending.set(id, (msg) => (clearTimeout(timer), resolve(msg)));
         ws.send(JSON.stringify({ id, method, params }));
       });
-    sessions.push({ id: target.id, ws, call });
+    sessions.push({ id: target.id, ws, call, contexts });
   }
   return {
     /** Heap of each isolate, KiB; an isolate too busy to answer within `timeoutMs` is left out. */
@@ -49,24 +51,28 @@ export async function heapSampler(port) {
     /**
      * A full garbage collection in every isolate, then their heaps: what JavaScript still holds
      * (V8 collects lazily, so the heap between collections is mostly garbage). workerd 2026-11-03
-     * never answers `HeapProfiler.collectGarbage` and its inspector sessions then stop answering
-     * anything: the request goes to all isolates at once, waits at most `timeoutMs`, and the heaps
-     * are read through fresh sessions. `collected` counts the isolates that confirmed a collection
-     * (0: the figures are heaps as they were, not live data).
+     * never answers `HeapProfiler.collectGarbage` (and the session then stops answering), so this
+     * calls `gc()` in each isolate's context through `Runtime.evaluate`: workerd must run with
+     * `MINIFLARE_WORKERD_V8_FLAGS=--expose-gc` (bench/soak.mjs sets it). `collected` counts the
+     * isolates where `gc()` ran (0: the heaps returned are as they were, not live data).
      */
     async afterGc(timeoutMs = 10_000) {
-      const answers = await Promise.all(
+      const ran = await Promise.all(
         sessions.map(async (s) => {
-          await s.call("HeapProfiler.enable", timeoutMs);
-          return s.call("HeapProfiler.collectGarbage", timeoutMs);
+          s.contexts.length = 0;
+          await s.call("Runtime.enable", timeoutMs);
+          // The contexts arrive as events right after Runtime.enable.
+          await new Promise((r) => setTimeout(r, 200));
+          let any = false;
+          for (const ctx of s.contexts) {
+            const msg = await s.call("Runtime.evaluate", timeoutMs, { expression: "typeof gc === 'function' ? (gc(), true) : false", contextId: ctx.id });
+            any ||= msg?.result?.result?.value === true;
+          }
+          await s.call("Runtime.disable", timeoutMs);
+          return any;
         }),
       );
-      const collected = answers.filter((a) => a?.result).length;
-      this.close();
-      const fresh = await heapSampler(port);
-      const heaps = await fresh.usage(timeoutMs);
-      fresh.close();
-      return { collected, isolates: sessions.length, heaps };
+      return { collected: ran.filter(Boolean).length, isolates: sessions.length, heaps: await this.usage(timeoutMs) };
     },
     close() {
       for (const s of sessions) s.ws.close();
