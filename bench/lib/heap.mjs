@@ -10,7 +10,7 @@ import { createRequire } from "node:module";
 const require = createRequire(import.meta.url);
 const WebSocket = require("ws");
 
-/** Connects to every inspector target on `port`; `usage()` answers {target: {used_kb, total_kb}}. */
+/** Connects to every inspector target on `port`; `usage()` answers {target: {used_kb, total_kb, backing_kb}} (backing_kb: ArrayBuffer backing stores, allocated outside the V8 heap). */
 export async function heapSampler(port) {
   const targets = await (await fetch(`http://127.0.0.1:${port}/json`)).json();
   const sessions = [];
@@ -43,7 +43,7 @@ export async function heapSampler(port) {
       await Promise.all(
         sessions.map(async (s) => {
           const msg = await s.call("Runtime.getHeapUsage", timeoutMs);
-          if (msg?.result) out[s.id] = { used_kb: Math.round(msg.result.usedSize / 1024), total_kb: Math.round(msg.result.totalSize / 1024) };
+          if (msg?.result) out[s.id] = { used_kb: Math.round(msg.result.usedSize / 1024), total_kb: Math.round(msg.result.totalSize / 1024), backing_kb: Math.round((msg.result.backingStorageSize ?? 0) / 1024) };
         }),
       );
       return out;
