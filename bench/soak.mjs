@@ -61,7 +61,7 @@ const FLAT_DEFAULT_MIB_PER_MIN = 1;
 const USAGE = [
   "usage: npm run bench:soak -- [--tool ../shared/tools/backfill-stress.mjs] [--services 24] [--minutes 3600]",
   "       [--rate 20] [--clients 6] [--max-seconds 1200] [--sample-seconds 3] [--tail-seconds 60] [--port <free>] [--server direct|wrangler]",
-  "       [--warmup-seconds 120] [--flat-mib-per-min 1] [--smaps-every 1] [--gc-every 0] [--env NAME=VALUE ...] (passed to npm start and so to workerd)",
+  "       [--warmup-seconds 120] [--flat-mib-per-min 1] [--smaps-every 1] [--gc-every 0] [--env NAME=VALUE ...] (passed to npm start and so to workerd) [--var NAME:VALUE ...] (a worker variable)",
   "       [--keep-state] (print and keep the state folder) [--state-dir <folder>] (start on a kept one)",
 ];
 
@@ -74,6 +74,7 @@ function parseOptions(argv) {
       server: { type: "string" },
       "flat-mib-per-min": { type: "string" },
       env: { type: "string", multiple: true },
+      var: { type: "string", multiple: true },
       "state-dir": { type: "string" },
       "keep-state": { type: "boolean" },
       help: { type: "boolean", short: "h" },
@@ -95,6 +96,9 @@ function parseOptions(argv) {
   opts.stateDir = values["state-dir"] ? resolve(values["state-dir"]) : null;
   if (opts.stateDir && !existsSync(opts.stateDir)) throw new Error(`--state-dir ${opts.stateDir} does not exist`);
   opts.keepState = Boolean(values["keep-state"]);
+  // --var NAME:VALUE (repeatable): a worker variable for this run, passed to `npm start -- --var`.
+  opts.vars = values.var ?? [];
+  for (const v of opts.vars) if (!/^[A-Z_][A-Z0-9_]*:/.test(v)) throw new Error(`--var takes NAME:VALUE, not ${v}`);
   opts.env = {};
   for (const pair of values.env ?? []) {
     const m = /^([A-Z_][A-Z0-9_]*)=(.*)$/.exec(pair);
@@ -220,7 +224,8 @@ async function main() {
   // The direct server takes workerd's inspector port: the soak reads the V8 heaps through it, and
   // with --expose-gc forces a full collection in each isolate at the end (lib/heap.mjs).
   const inspectorPort = opts.server === "direct" ? await freePort() : 0;
-  const server = spawn("npm", ["start", ...(inspectorPort ? ["--", "--inspector-port", String(inspectorPort)] : [])], {
+  const startArgs = [...(inspectorPort ? ["--inspector-port", String(inspectorPort)] : []), ...opts.vars.flatMap((v) => ["--var", v])];
+  const server = spawn("npm", ["start", ...(startArgs.length ? ["--", ...startArgs] : [])], {
     cwd: ROOT,
     env: { ...process.env, PORT: String(port), HOST: "127.0.0.1", MONITOR_STATE_DIR: stateDir, MONITOR_CRONS: "off", MONITOR_SERVER: opts.server, ...(inspectorPort ? { MINIFLARE_WORKERD_V8_FLAGS: "--expose-gc" } : {}), ...opts.env, ...(opts.maxInFlight > 0 ? { INGEST_MAX_IN_FLIGHT: String(opts.maxInFlight) } : {}), NO_COLOR: "1", FORCE_COLOR: "0" },
     stdio: ["ignore", "pipe", "pipe"],
@@ -457,6 +462,7 @@ async function main() {
     sqlite_files: sqliteFiles,
     workerd_threads: threads,
     env: opts.env,
+    vars: opts.vars,
     /** --gc-every: the forced collections during the load (time, isolates collected, how long it took). */
     forced_gcs: opts.gcEvery > 0 ? { count: forcedGcs.length, every_s: opts.gcEvery, max_ms: Math.max(0, ...forcedGcs.map((g) => g.ms)), collected_min: Math.min(...forcedGcs.map((g) => g.collected)) } : null,
     server: opts.server,
