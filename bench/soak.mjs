@@ -44,6 +44,8 @@ const NUMBERS = {
   "max-in-flight": { default: 0, min: 0, max: 1_000_000 },
   // Slopes "after warm-up" start here: the first minutes fill caches and create every object.
   "warmup-seconds": { default: 120, min: 0, max: 3600 },
+  // A verdict needs at least this much load after warm-up; shorter: inconclusive, never a pass.
+  "min-window-seconds": { default: 300, min: 0, max: 7200 },
   // Read /proc/PID/smaps (by mapping) every n-th sample; status and smaps_rollup every sample.
   "smaps-every": { default: 1, min: 1, max: 100 },
   // Experiment: force a full collection (gc() in every isolate) every n seconds during the load, 0
@@ -61,7 +63,7 @@ const FLAT_DEFAULT_MIB_PER_MIN = 1;
 const USAGE = [
   "usage: npm run bench:soak -- [--tool ../shared/tools/backfill-stress.mjs] [--services 24] [--minutes 3600]",
   "       [--rate 20] [--clients 6] [--max-seconds 1200] [--sample-seconds 3] [--tail-seconds 60] [--port <free>] [--server direct|wrangler]",
-  "       [--warmup-seconds 120] [--flat-mib-per-min 1] [--smaps-every 1] [--gc-every 0] [--env NAME=VALUE ...] (passed to npm start and so to workerd) [--var NAME:VALUE ...] (a worker variable)",
+  "       [--warmup-seconds 120] [--min-window-seconds 300] [--flat-mib-per-min 1] [--smaps-every 1] [--gc-every 0] [--env NAME=VALUE ...] (passed to npm start and so to workerd) [--var NAME:VALUE ...] (a worker variable)",
   "       [--keep-state] (print and keep the state folder) [--state-dir <folder>] (start on a kept one)",
 ];
 
@@ -423,7 +425,7 @@ async function main() {
   // not depend on how fast this shared machine let the run go.
   const warm = samples.filter((s) => s.t_s >= from && s.t_s <= toolEnded);
   afterWarmup.anon_mib_per_gb_stored = warm.length > 1 ? Math.round(linearSlope(warm.map((s) => ({ x: s.state_mb / 1000, y: s.anon_kb / 1024 })))) : null;
-  const verdict = flatVerdict(afterWarmup.anon, opts.flatMibPerMin);
+  const verdict = flatVerdict(afterWarmup.anon, opts.flatMibPerMin, toolEnded - from, opts.minWindowSeconds);
   const summary = {
     records_planned: opts.services * opts.minutes * opts.rate,
     records_sent: sent,
@@ -455,7 +457,7 @@ async function main() {
     /** Slopes in MiB/min from --warmup-seconds to the end of the load, by kind of memory and by mapping. */
     slope_after_warmup_mib_per_min: afterWarmup,
     /** "Flat": anonymous RSS slope after warm-up at most --flat-mib-per-min. */
-    flat: { ...verdict, threshold_mib_per_min: opts.flatMibPerMin, warmup_seconds: from },
+    flat: { ...verdict, threshold_mib_per_min: opts.flatMibPerMin, warmup_seconds: from, min_window_seconds: opts.minWindowSeconds },
     /** RSS, anonymous and file-backed, MiB, right after the forced full collection at the end. */
     after_gc_rss_mib: afterGcMemory.length ? { rss: Math.round(afterGcKb("rss_kb") / 102.4) / 10, anon: Math.round(afterGcKb("anon_kb") / 102.4) / 10, file: Math.round(afterGcKb("file_kb") / 102.4) / 10 } : null,
     /** Local SQLite files: on disk, open in workerd, and mapped into its memory (with what of them is resident). */
@@ -497,7 +499,7 @@ async function main() {
   console.log(`slope after warm-up (${w.from_s}-${w.to_s} s, MiB/min): RSS ${f(w.rss)}, anon ${f(w.anon)}, file-backed ${f(w.file)}, shmem ${f(w.shmem)}${w.v8_heaps !== null ? `, V8 heaps ${f(w.v8_heaps)}, anon outside V8 ${f(w.anon_outside_v8)} (of it ArrayBuffer backing stores ${f(w.v8_backing_stores)})` : ""}; state on disk ${f(w.state_on_disk_mb)} MB/min; anon ${f(w.anon_mib_per_gb_stored)} MiB per GB stored`);
   console.log(`  by mapping      ${Object.entries(w.by_mapping).slice(0, 8).map(([g, v]) => `${g} ${f(v)}`).join(", ") || "none above 0.05"}`);
   if (summary.forced_gcs) console.log(`forced GCs       ${summary.forced_gcs.count} during the load (every ${opts.gcEvery} s; each collected in at least ${summary.forced_gcs.collected_min} isolates, longest ${summary.forced_gcs.max_ms} ms)`);
-  console.log(`memory flat      ${verdict.flat ? "PASS" : "FAIL"}: ${verdict.reason} (threshold --flat-mib-per-min ${opts.flatMibPerMin}: over a default run, 3-25 min here, at most 25 MiB, inside the 30-55 MiB the V8 heaps swing between collections; growth that follows the records or the data stored is tens of MiB/min at this load)`);
+  console.log(`memory flat      ${verdict.flat ? "PASS" : verdict.reason.startsWith("inconclusive") ? "INCONCLUSIVE (not a pass)" : "FAIL"}: ${verdict.reason} (threshold --flat-mib-per-min ${opts.flatMibPerMin}, at least --min-window-seconds ${opts.minWindowSeconds} after --warmup-seconds ${opts.warmupSeconds}: over a default run, 3-25 min here, at most 25 MiB, inside the 30-55 MiB the V8 heaps swing between collections; growth that follows the records or the data stored is tens of MiB/min at this load)`);
   console.log(`server           ${opts.server === "direct" ? "MONITOR_SERVER=direct (Miniflare, no wrangler dev proxy)" : "wrangler dev"}; load average ${summary.load_average_before.join(" ")} before, ${summary.load_average_after.join(" ")} after (2 cores)`);
   const l = summary.liveness_ms;
   console.log(`thread stalls    GET /health/live waited median ${l.median} ms, p99 ${l.p99} ms, max ${l.max} ms (at ${l.max_at_s} s); ${l.over_1s} of ${l.probes} over 1 s`);

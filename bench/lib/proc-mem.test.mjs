@@ -84,4 +84,8 @@ test("slopeBetween and flatVerdict: growth after warm-up, MiB per minute", () =>
   assert.equal(flatVerdict(2, 1).flat, false);
   assert.equal(flatVerdict(0.5, 1).flat, true);
   assert.equal(flatVerdict(null, 1).flat, false);
+  // A flat slope over too short a window is no pass.
+  assert.equal(flatVerdict(0.5, 1, 71, 300).flat, false);
+  assert.match(flatVerdict(0.5, 1, 71, 300).reason, /inconclusive/);
+  assert.equal(flatVerdict(0.5, 1, 400, 300).flat, true);
 });

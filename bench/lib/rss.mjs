@@ -48,12 +48,15 @@ export function slopeBetween(samples, fromS, toS) {
 
 /**
  * The soak's verdict on "memory flat": anonymous RSS (what the process cannot give back without
- * freeing it) grows after warm-up by at most `thresholdMibPerMin`. Null slope: not enough samples
- * after warm-up to say (not flat, by default).
+ * freeing it) grows after warm-up by at most `thresholdMibPerMin`, measured over at least
+ * `minWindowS` seconds of load (a slope over a minute or two says little: a run that ended soon
+ * after warm-up passed while the same load, twice as long, grew 46 MiB/min). Null slope or a
+ * shorter window: not flat ("inconclusive" in the reason).
  */
-export function flatVerdict(slopeMibPerMin, thresholdMibPerMin) {
-  if (slopeMibPerMin === null) return { flat: false, reason: "fewer than two samples after warm-up" };
+export function flatVerdict(slopeMibPerMin, thresholdMibPerMin, windowS = Infinity, minWindowS = 0) {
+  if (slopeMibPerMin === null) return { flat: false, reason: "inconclusive: fewer than two samples after warm-up" };
+  if (windowS < minWindowS) return { flat: false, reason: `inconclusive: ${Math.round(windowS)} s of load after warm-up, fewer than ${minWindowS} (slope ${slopeMibPerMin} MiB/min)` };
   return slopeMibPerMin <= thresholdMibPerMin
-    ? { flat: true, reason: `anonymous RSS slope ${slopeMibPerMin} MiB/min <= ${thresholdMibPerMin}` }
-    : { flat: false, reason: `anonymous RSS slope ${slopeMibPerMin} MiB/min > ${thresholdMibPerMin}` };
+    ? { flat: true, reason: `anonymous RSS slope ${slopeMibPerMin} MiB/min <= ${thresholdMibPerMin} over ${Math.round(windowS)} s` }
+    : { flat: false, reason: `anonymous RSS slope ${slopeMibPerMin} MiB/min > ${thresholdMibPerMin} over ${Math.round(windowS)} s` };
 }
