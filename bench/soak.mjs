@@ -9,6 +9,13 @@
  * every answer was 2xx, workerd RSS at start / peak / end and its slope over the second half, and
  * any runtime restart wrangler reported. Bounded by --max-seconds; loopback only.
  *
+ * Memory is split by kind (/proc status and smaps_rollup: anonymous, file-backed, shared) and by
+ * what backs each mapping (smaps: every SQLite file by name, the binary, anonymous memory; see
+ * lib/proc-mem.mjs), with the V8 heaps beside it; each gets a slope after --warmup-seconds, and
+ * the run a verdict on "flat" (anonymous RSS, --flat-mib-per-min over at least
+ * --min-window-seconds). See --help for the experiment options (--gc-every, --env, --var,
+ * --keep-state, --state-dir).
+ *
  * Throughput depends on what else runs on the machine; memory is the figure that matters here.
  * Options: --tool <path> --services <n> --minutes <n> --rate <n> --clients <n> --max-seconds <s>
  *          --sample-seconds <s> --tail-seconds <s> (samples after the tool ends) --port <n> --server direct|wrangler (default direct: MONITOR_SERVER=direct,
