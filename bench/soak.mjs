@@ -9,6 +9,13 @@
  * every answer was 2xx, workerd RSS at start / peak / end and its slope over the second half, and
  * any runtime restart wrangler reported. Bounded by --max-seconds; loopback only.
  *
+ * Memory is split by kind (/proc status and smaps_rollup: anonymous, file-backed, shared) and by
+ * what backs each mapping (smaps: every SQLite file by name, the binary, anonymous memory; see
+ * lib/proc-mem.mjs), with the V8 heaps beside it; each gets a slope after --warmup-seconds, and
+ * the run a verdict on "flat" (anonymous RSS, --flat-mib-per-min over at least
+ * --min-window-seconds). See --help for the experiment options (--gc-every, --env, --var,
+ * --keep-state, --state-dir).
+ *
  * Throughput depends on what else runs on the machine; memory is the figure that matters here.
  * Options: --tool <path> --services <n> --minutes <n> --rate <n> --clients <n> --max-seconds <s>
  *          --sample-seconds <s> --tail-seconds <s> (samples after the tool ends) --port <n> --server direct|wrangler (default direct: MONITOR_SERVER=direct,
@@ -22,7 +29,8 @@ import { dirname, join, relative, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import { freePort } from "./lib/server.mjs";
-import { rssSummary } from "./lib/rss.mjs";
+import { flatVerdict, linearSlope, rssSummary, slopeBetween } from "./lib/rss.mjs";
+import { mergeGroups, readProcessMemory } from "./lib/proc-mem.mjs";
 import { heapSampler } from "./lib/heap.mjs";
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), "..");
@@ -41,16 +49,45 @@ const NUMBERS = {
   port: { default: 0, min: 0, max: 65_535 },
   // 0: wrangler.toml's INGEST_MAX_IN_FLIGHT; otherwise passed to the worker (--server direct only).
   "max-in-flight": { default: 0, min: 0, max: 1_000_000 },
+  // Slopes "after warm-up" start here: the first minutes fill caches and create every object.
+  "warmup-seconds": { default: 120, min: 0, max: 3600 },
+  // A verdict needs at least this much load after warm-up; shorter: inconclusive, never a pass.
+  "min-window-seconds": { default: 300, min: 0, max: 7200 },
+  // Read /proc/PID/smaps (by mapping) every n-th sample; status and smaps_rollup every sample.
+  "smaps-every": { default: 1, min: 1, max: 100 },
+  // Experiment: force a full collection (gc() in every isolate) every n seconds during the load, 0
+  // for never: anonymous memory that then stays flat was garbage waiting for V8, not native growth.
+  "gc-every": { default: 0, min: 0, max: 3600 },
 };
+/**
+ * "Flat": anonymous RSS after warm-up grows at most this much a minute while the load runs
+ * (MiB/min, --flat-mib-per-min; a decimal). Over a default run (1.7M records, 3-25 minutes on
+ * this machine) 1 MiB/min is at most 25 MiB, inside the 30-55 MiB the V8 heaps swing between
+ * collections; growth that follows the records or the data stored is tens of MiB/min at this load
+ * (31 MiB/min measured at 5,300 records/s).
+ */
+const FLAT_DEFAULT_MIB_PER_MIN = 1;
 const USAGE = [
   "usage: npm run bench:soak -- [--tool ../shared/tools/backfill-stress.mjs] [--services 24] [--minutes 3600]",
   "       [--rate 20] [--clients 6] [--max-seconds 1200] [--sample-seconds 3] [--tail-seconds 60] [--port <free>] [--server direct|wrangler]",
+  "       [--warmup-seconds 120] [--min-window-seconds 300] [--flat-mib-per-min 1] [--smaps-every 1] [--gc-every 0] [--env NAME=VALUE ...] (passed to npm start and so to workerd) [--var NAME:VALUE ...] (a worker variable)",
+  "       [--keep-state] (print and keep the state folder) [--state-dir <folder>] (start on a kept one)",
 ];
 
 function parseOptions(argv) {
   const { values } = parseArgs({
     args: argv,
-    options: { ...Object.fromEntries(Object.keys(NUMBERS).map((k) => [k, { type: "string" }])), tool: { type: "string" }, server: { type: "string" }, help: { type: "boolean", short: "h" } },
+    options: {
+      ...Object.fromEntries(Object.keys(NUMBERS).map((k) => [k, { type: "string" }])),
+      tool: { type: "string" },
+      server: { type: "string" },
+      "flat-mib-per-min": { type: "string" },
+      env: { type: "string", multiple: true },
+      var: { type: "string", multiple: true },
+      "state-dir": { type: "string" },
+      "keep-state": { type: "boolean" },
+      help: { type: "boolean", short: "h" },
+    },
   });
   if (values.help) {
     for (const line of USAGE) console.log(line);
@@ -62,6 +99,20 @@ function parseOptions(argv) {
     const n = values[name] === undefined ? def : Number(values[name]);
     if (!Number.isInteger(n) || n < min || n > max) throw new Error(`--${name} must be an integer in ${min}..${max}`);
     opts[name.replace(/-(\w)/g, (_, c) => c.toUpperCase())] = n;
+  }
+  opts.flatMibPerMin = values["flat-mib-per-min"] === undefined ? FLAT_DEFAULT_MIB_PER_MIN : Number(values["flat-mib-per-min"]);
+  if (!Number.isFinite(opts.flatMibPerMin) || opts.flatMibPerMin <= 0) throw new Error("--flat-mib-per-min must be a positive number");
+  opts.stateDir = values["state-dir"] ? resolve(values["state-dir"]) : null;
+  if (opts.stateDir && !existsSync(opts.stateDir)) throw new Error(`--state-dir ${opts.stateDir} does not exist`);
+  opts.keepState = Boolean(values["keep-state"]);
+  // --var NAME:VALUE (repeatable): a worker variable for this run, passed to `npm start -- --var`.
+  opts.vars = values.var ?? [];
+  for (const v of opts.vars) if (!/^[A-Z_][A-Z0-9_]*:/.test(v)) throw new Error(`--var takes NAME:VALUE, not ${v}`);
+  opts.env = {};
+  for (const pair of values.env ?? []) {
+    const m = /^([A-Z_][A-Z0-9_]*)=(.*)$/.exec(pair);
+    if (!m) throw new Error(`--env takes NAME=VALUE, not ${pair}`);
+    opts.env[m[1]] = m[2];
   }
   if (!existsSync(opts.tool)) throw new Error(`the backfill tool is not at ${opts.tool} (pass --tool <path>)`);
   return opts;
@@ -80,8 +131,13 @@ async function processes() {
   return out;
 }
 
-/** The workerd processes below `rootPid`, each with its resident set in KiB. */
-async function workerdRss(rootPid) {
+/**
+ * The workerd processes below `rootPid` (there may be several), each with its memory as
+ * `readProcessMemory` reads it (RssAnon: heaps, the V8 ones, SQLite's page caches, workerd's own;
+ * RssFile: mapped files, which the kernel can drop and read again). `smaps`: also sum
+ * /proc/PID/smaps by mapping.
+ */
+async function workerdMemory(rootPid, smaps) {
   const all = await processes();
   const below = new Set([rootPid]);
   for (let grew = true; grew; ) {
@@ -91,30 +147,28 @@ async function workerdRss(rootPid) {
   const found = [];
   for (const p of all) {
     if (!below.has(p.pid) || p.comm !== "workerd") continue;
-    const status = await readFile(`/proc/${p.pid}/status`, "utf8").catch(() => "");
-    const field = (name) => Number(new RegExp(`${name}:\\s+(\\d+)`).exec(status)?.[1] ?? NaN);
-    const kb = field("VmRSS");
-    // RssAnon: the heaps (V8, SQLite's page caches, workerd's own); RssFile: mapped files (the
-    // binary, and SQLite databases when they are memory-mapped), which the kernel can reclaim.
-    if (Number.isFinite(kb)) found.push({ pid: p.pid, rss_kb: kb, anon_kb: field("RssAnon"), file_kb: field("RssFile"), shmem_kb: field("RssShmem") });
+    const mem = await readProcessMemory(p.pid, { smaps });
+    if (mem) found.push(mem);
   }
   return found;
 }
 
-/** Resident memory of workerd `pids` by mapping (file path, or [heap]/anonymous), MiB, largest first. */
-async function rssByMapping(pids) {
-  const by = new Map();
-  for (const pid of pids) {
-    const text = await readFile(`/proc/${pid}/smaps`, "utf8").catch(() => "");
-    let name = "";
-    for (const line of text.split("\n")) {
-      const head = /^[0-9a-f]+-[0-9a-f]+ \S+ \S+ \S+ \S+\s*(.*)$/.exec(line);
-      if (head) name = head[1] || "(anonymous)";
-      const rss = /^Rss:\s+(\d+) kB/.exec(line);
-      if (rss) by.set(name, (by.get(name) ?? 0) + Number(rss[1]));
+/** Mapping groups as {group: rss_kb} for the curve (groups under 1 MiB resident left out). */
+function groupRss(groups) {
+  return Object.fromEntries(Object.entries(groups).filter(([, g]) => g.rss_kb >= 1024).map(([k, g]) => [k, g.rss_kb]));
+}
+
+/** Sizes on disk of the SQLite files under `dir`, {name: bytes}. */
+async function sqliteSizes(dir) {
+  const out = {};
+  const walk = async (d) => {
+    for (const e of await readdir(d, { withFileTypes: true }).catch(() => [])) {
+      if (e.isDirectory()) await walk(join(d, e.name));
+      else if (/\.sqlite(-shm|-wal)?$/.test(e.name)) out[e.name] = (await stat(join(d, e.name)).catch(() => ({ size: 0 }))).size;
     }
-  }
-  return [...by].sort((a, b) => b[1] - a[1]).slice(0, 8).map(([mapping, kb]) => ({ mapping, mib: Math.round(kb / 102.4) / 10 }));
+  };
+  await walk(dir);
+  return out;
 }
 
 /** Size on disk of the local state (D1 and Durable Object SQLite files), MB. */
@@ -170,15 +224,19 @@ async function main() {
   const logPath = join(RESULTS, `soak-${stamp}.log`);
   const resultPath = join(RESULTS, `soak-${stamp}.json`);
   const port = opts.port === 0 ? await freePort() : await freePort(opts.port);
-  const stateDir = mkdtempSync(join(tmpdir(), "edge-monitor-soak-"));
+  // --state-dir: start on (and keep) an existing state folder, e.g. the databases a previous run
+  // filled (with --keep-state): what a fresh workerd holds over large databases.
+  const stateDir = opts.stateDir ?? mkdtempSync(join(tmpdir(), "edge-monitor-soak-"));
   const log = createWriteStream(logPath);
   let output = "";
   const spawnedAt = Date.now();
-  // The direct server takes workerd's inspector port: the soak reads the V8 heaps through it.
+  // The direct server takes workerd's inspector port: the soak reads the V8 heaps through it, and
+  // with --expose-gc forces a full collection in each isolate at the end (lib/heap.mjs).
   const inspectorPort = opts.server === "direct" ? await freePort() : 0;
-  const server = spawn("npm", ["start", ...(inspectorPort ? ["--", "--inspector-port", String(inspectorPort)] : [])], {
+  const startArgs = [...(inspectorPort ? ["--inspector-port", String(inspectorPort)] : []), ...opts.vars.flatMap((v) => ["--var", v])];
+  const server = spawn("npm", ["start", ...(startArgs.length ? ["--", ...startArgs] : [])], {
     cwd: ROOT,
-    env: { ...process.env, PORT: String(port), HOST: "127.0.0.1", MONITOR_STATE_DIR: stateDir, MONITOR_CRONS: "off", MONITOR_SERVER: opts.server, ...(opts.maxInFlight > 0 ? { INGEST_MAX_IN_FLIGHT: String(opts.maxInFlight) } : {}), NO_COLOR: "1", FORCE_COLOR: "0" },
+    env: { ...process.env, PORT: String(port), HOST: "127.0.0.1", MONITOR_STATE_DIR: stateDir, MONITOR_CRONS: "off", MONITOR_SERVER: opts.server, ...(inspectorPort ? { MINIFLARE_WORKERD_V8_FLAGS: "--expose-gc" } : {}), ...opts.env, ...(opts.maxInFlight > 0 ? { INGEST_MAX_IN_FLIGHT: String(opts.maxInFlight) } : {}), NO_COLOR: "1", FORCE_COLOR: "0" },
     stdio: ["ignore", "pipe", "pipe"],
     detached: true,
   });
@@ -196,7 +254,7 @@ async function main() {
   const cleanup = () => {
     if (tool && tool.exitCode === null) tool.kill("SIGKILL");
     signalGroup(server.pid, "SIGKILL");
-    rmSync(stateDir, { recursive: true, force: true, maxRetries: 3 });
+    if (!opts.stateDir && !opts.keepState) rmSync(stateDir, { recursive: true, force: true, maxRetries: 3 });
   };
   const onSignal = (signal) => {
     cleanup();
@@ -220,15 +278,36 @@ async function main() {
   const samples = [];
   const t0 = Date.now();
   const heaps = inspectorPort ? await heapSampler(inspectorPort).catch(() => null) : null;
+  let lastMemory = [];
   const sample = async () => {
-    const procs = await workerdRss(server.pid);
+    const withSmaps = samples.length % opts.smapsEvery === 0;
+    const procs = await workerdMemory(server.pid, withSmaps);
+    if (procs.length) lastMemory = procs;
     const sum = (k) => procs.reduce((n, p) => n + (p[k] || 0), 0);
     // V8 heaps of every isolate (the worker and its objects, local D1, ...): what of the anonymous
     // memory is JavaScript; the rest is SQLite's caches and workerd's own.
     const heap = heaps ? await heaps.usage() : null;
     const heapKb = heap ? Object.values(heap).reduce((n, h) => n + h.total_kb, 0) : null;
     const workerHeapKb = heap?.["core:user:edge-monitor"]?.total_kb ?? null;
-    samples.push({ t_s: Math.round((Date.now() - t0) / 100) / 10, rss_kb: sum("rss_kb"), anon_kb: sum("anon_kb"), file_kb: sum("file_kb"), shmem_kb: sum("shmem_kb"), v8_heap_kb: heapKb, worker_heap_kb: workerHeapKb, state_mb: await stateMb(stateDir), processes: procs });
+    const backingKb = heap ? Object.values(heap).reduce((n, h) => n + (h.backing_kb ?? 0), 0) : null;
+    const rollup = {};
+    for (const p of procs) for (const [k, v] of Object.entries(p.rollup)) rollup[k] = (rollup[k] ?? 0) + v;
+    samples.push({
+      t_s: Math.round((Date.now() - t0) / 100) / 10,
+      rss_kb: sum("rss_kb"),
+      anon_kb: sum("anon_kb"),
+      file_kb: sum("file_kb"),
+      shmem_kb: sum("shmem_kb"),
+      rollup_kb: rollup,
+      // Resident kB by what backs it (smaps): each SQLite file, the binary, anonymous memory.
+      mappings_kb: withSmaps ? groupRss(mergeGroups(procs.map((p) => p.groups ?? {}))) : null,
+      v8_heap_kb: heapKb,
+      worker_heap_kb: workerHeapKb,
+      /** ArrayBuffer backing stores of every isolate (outside the V8 heap, freed when V8 collects their owners). */
+      v8_backing_kb: backingKb,
+      state_mb: await stateMb(stateDir),
+      processes: procs.map((p) => ({ pid: p.pid, rss_kb: p.rss_kb, anon_kb: p.anon_kb, file_kb: p.file_kb, shmem_kb: p.shmem_kb })),
+    });
   };
   await sample();
   const loadBefore = loadavg();
@@ -258,12 +337,20 @@ async function main() {
       await sleep(250);
     }
   })();
+  let lastGc = 0;
+  const forcedGcs = [];
   while (exit === null) {
+    if (heaps && opts.gcEvery > 0 && (Date.now() - t0) / 1000 - lastGc >= opts.gcEvery) {
+      lastGc = (Date.now() - t0) / 1000;
+      const at = performance.now();
+      const gc = await heaps.afterGc();
+      forcedGcs.push({ t_s: Math.round(lastGc * 10) / 10, collected: gc.collected, ms: Math.round(performance.now() - at) });
+    }
     await sample();
     const s = samples[samples.length - 1];
     if (s.t_s - lastShown >= 30) {
       lastShown = s.t_s;
-      console.log(`  ${s.t_s.toFixed(0).padStart(5)} s  workerd RSS ${(s.rss_kb / 1024).toFixed(0)} MiB (${s.processes.map((p) => `${p.pid}:${(p.rss_kb / 1024).toFixed(0)}`).join(" ")})${s.v8_heap_kb !== null ? `, V8 heaps ${(s.v8_heap_kb / 1024).toFixed(0)} MiB` : ""}, state ${s.state_mb} MB`);
+      console.log(`  ${s.t_s.toFixed(0).padStart(5)} s  workerd RSS ${(s.rss_kb / 1024).toFixed(0)} MiB (anon ${(s.anon_kb / 1024).toFixed(0)}, file ${(s.file_kb / 1024).toFixed(0)}; ${s.processes.map((p) => `${p.pid}:${(p.rss_kb / 1024).toFixed(0)}`).join(" ")})${s.v8_heap_kb !== null ? `, V8 heaps ${(s.v8_heap_kb / 1024).toFixed(0)} MiB` : ""}, state ${s.state_mb} MB`);
     }
     await Promise.race([sleep(opts.sampleSeconds * 1000), toolExit]);
   }
@@ -287,7 +374,24 @@ async function main() {
   if (!sentLine && !failLine && typeof health?.ingest?.accepted === "number") sent = health.ingest.accepted;
   const restarts = (output.match(/The Workers runtime crashed unexpectedly/g) ?? []).length;
   const pids = [...new Set(samples.flatMap((s) => s.processes.map((p) => p.pid)))];
-  const mappings = await rssByMapping((samples[samples.length - 1]?.processes ?? []).map((p) => p.pid));
+  // Every mapping at the end of the run, before and after the forced collection below.
+  const endMemory = await workerdMemory(server.pid, true);
+  const endGroups = mergeGroups(endMemory.map((p) => p.groups ?? {}));
+  const mappings = Object.entries(endGroups)
+    .sort((a, b) => b[1].rss_kb - a[1].rss_kb)
+    .slice(0, 12)
+    .map(([mapping, g]) => ({ mapping, mib: Math.round(g.rss_kb / 102.4) / 10, mapped_mib: Math.round(g.size_kb / 102.4) / 10, mappings: g.mappings, file_backed: g.file_backed }));
+  const diskSqlite = await sqliteSizes(stateDir);
+  const sqliteFiles = {
+    on_disk: Object.keys(diskSqlite).length,
+    on_disk_mb: Math.round(Object.values(diskSqlite).reduce((n, b) => n + b, 0) / 1e5) / 10,
+    open: new Set(endMemory.flatMap((p) => p.open_sqlite)).size,
+    mapped: Object.keys(endGroups).filter((g) => g.startsWith("sqlite:")).length,
+    mapped_resident_mib: Math.round(Object.entries(endGroups).filter(([g]) => g.startsWith("sqlite:")).reduce((n, [, g]) => n + g.rss_kb, 0) / 102.4) / 10,
+    /** The mapped files, by name: which of a database's files (.sqlite, -shm, -wal) are mapped, and how much of each is resident. */
+    mapped_files: Object.fromEntries(Object.entries(endGroups).filter(([g]) => g.startsWith("sqlite:")).map(([g, x]) => [g.replace(/^sqlite:/, ""), { mapped_kb: x.size_kb, rss_kb: x.rss_kb }])),
+  };
+  const threads = [...new Set(endMemory.flatMap((p) => p.threads))];
   const rss = rssSummary(samples.map((s) => ({ t_s: s.t_s, rss_kb: s.rss_kb })));
   const anon = rssSummary(samples.map((s) => ({ t_s: s.t_s, rss_kb: s.anon_kb })));
   const file = rssSummary(samples.map((s) => ({ t_s: s.t_s, rss_kb: s.file_kb })));
@@ -298,6 +402,37 @@ async function main() {
   const workerHeap = rssSummary(withHeap.filter((s) => s.worker_heap_kb !== null).map((s) => ({ t_s: s.t_s, rss_kb: s.worker_heap_kb })));
   const nonHeap = rssSummary(withHeap.map((s) => ({ t_s: s.t_s, rss_kb: s.anon_kb - s.v8_heap_kb })));
   heaps?.close();
+  const afterGcMemory = await workerdMemory(server.pid, false);
+  const afterGcKb = (k) => afterGcMemory.reduce((n, p) => n + p[k], 0);
+
+  // Slopes after warm-up while the load runs (MiB/min): which part of RSS keeps growing.
+  const from = opts.warmupSeconds;
+  const slope = (pick) => slopeBetween(samples.map((s) => ({ t_s: s.t_s, kb: pick(s) })).filter((s) => Number.isFinite(s.kb)), from, toolEnded);
+  const groupNames = [...new Set(samples.flatMap((s) => Object.keys(s.mappings_kb ?? {})))];
+  const afterWarmup = {
+    from_s: from,
+    to_s: toolEnded,
+    rss: slope((s) => s.rss_kb),
+    anon: slope((s) => s.anon_kb),
+    file: slope((s) => s.file_kb),
+    shmem: slope((s) => s.shmem_kb),
+    v8_heaps: withHeap.length ? slope((s) => s.v8_heap_kb ?? NaN) : null,
+    anon_outside_v8: withHeap.length ? slope((s) => (s.v8_heap_kb === null ? NaN : s.anon_kb - s.v8_heap_kb)) : null,
+    v8_backing_stores: withHeap.length ? slope((s) => s.v8_backing_kb ?? NaN) : null,
+    /** State on disk, MB a minute (not MiB). */
+    state_on_disk_mb: slope((s) => s.state_mb * 1024),
+    by_mapping: Object.fromEntries(
+      groupNames
+        .map((g) => [g, slope((s) => (s.mappings_kb ? (s.mappings_kb[g] ?? 0) : NaN))])
+        .filter(([, v]) => v !== null && Math.abs(v) >= 0.05)
+        .sort((a, b) => b[1] - a[1]),
+    ),
+  };
+  // Anonymous RSS against the data stored (MiB per GB on disk, after warm-up): a figure that does
+  // not depend on how fast this shared machine let the run go.
+  const warm = samples.filter((s) => s.t_s >= from && s.t_s <= toolEnded);
+  afterWarmup.anon_mib_per_gb_stored = warm.length > 1 ? Math.round(linearSlope(warm.map((s) => ({ x: s.state_mb / 1000, y: s.anon_kb / 1024 })))) : null;
+  const verdict = flatVerdict(afterWarmup.anon, opts.flatMibPerMin, toolEnded - from, opts.minWindowSeconds);
   const summary = {
     records_planned: opts.services * opts.minutes * opts.rate,
     records_sent: sent,
@@ -317,13 +452,28 @@ async function main() {
     rss_file_mib: file,
     v8_heap_mib: withHeap.length ? v8 : null,
     /** Every isolate's heap after a forced full collection at the end: used (live) and committed, MiB. */
+    /** Isolates that confirmed the forced collection, of those asked (0: the heaps below are not live data). */
+    gc_confirmed: afterGc ? `${afterGc.collected} of ${afterGc.isolates}` : null,
     v8_after_gc_mib: afterGc
-      ? Object.fromEntries(Object.entries(afterGc).filter(([, h]) => h.total_kb > 2048).map(([id, h]) => [id, { used: Math.round(h.used_kb / 102.4) / 10, total: Math.round(h.total_kb / 102.4) / 10 }]))
+      ? Object.fromEntries(Object.entries(afterGc.heaps).filter(([, h]) => h.total_kb > 2048).map(([id, h]) => [id, { used: Math.round(h.used_kb / 102.4) / 10, total: Math.round(h.total_kb / 102.4) / 10 }]))
       : null,
     worker_heap_mib: withHeap.length ? workerHeap : null,
     anon_outside_v8_mib: withHeap.length ? nonHeap : null,
     state_mb_end: samples[samples.length - 1]?.state_mb ?? null,
     rss_by_mapping_end: mappings,
+    /** Slopes in MiB/min from --warmup-seconds to the end of the load, by kind of memory and by mapping. */
+    slope_after_warmup_mib_per_min: afterWarmup,
+    /** "Flat": anonymous RSS slope after warm-up at most --flat-mib-per-min. */
+    flat: { ...verdict, threshold_mib_per_min: opts.flatMibPerMin, warmup_seconds: from, min_window_seconds: opts.minWindowSeconds },
+    /** RSS, anonymous and file-backed, MiB, right after the forced full collection at the end. */
+    after_gc_rss_mib: afterGcMemory.length ? { rss: Math.round(afterGcKb("rss_kb") / 102.4) / 10, anon: Math.round(afterGcKb("anon_kb") / 102.4) / 10, file: Math.round(afterGcKb("file_kb") / 102.4) / 10 } : null,
+    /** Local SQLite files: on disk, open in workerd, and mapped into its memory (with what of them is resident). */
+    sqlite_files: sqliteFiles,
+    workerd_threads: threads,
+    env: opts.env,
+    vars: opts.vars,
+    /** --gc-every: the forced collections during the load (time, isolates collected, how long it took). */
+    forced_gcs: opts.gcEvery > 0 ? { count: forcedGcs.length, every_s: opts.gcEvery, max_ms: Math.max(0, ...forcedGcs.map((g) => g.ms)), collected_min: Math.min(...forcedGcs.map((g) => g.collected)) } : null,
     server: opts.server,
     load_average_before: loadBefore.map((n) => Math.round(n * 100) / 100),
     load_average_after: loadAfter.map((n) => Math.round(n * 100) / 100),
@@ -346,12 +496,22 @@ async function main() {
   if (opts.tailSeconds > 0) console.log(`  idle tail      ${summary.rss_tool_end_mib} MiB when the tool ended, ${rss.end} MiB ${opts.tailSeconds} s later`);
   console.log(`  of which        anon (heaps) ${anon.start} -> ${anon.end} MiB (slope ${anon.slope_second_half_mib_per_min}/min), file-backed ${file.start} -> ${file.end} MiB (slope ${file.slope_second_half_mib_per_min}/min); state on disk ${summary.state_mb_end} MB at end`);
   if (withHeap.length) console.log(`  V8 heaps       all isolates ${v8.start} -> ${v8.end} MiB (slope ${v8.slope_second_half_mib_per_min}/min; the worker and its objects ${workerHeap.start} -> ${workerHeap.end}); anon outside V8 (SQLite caches, workerd) ${nonHeap.start} -> ${nonHeap.end} MiB (slope ${nonHeap.slope_second_half_mib_per_min}/min)`);
-  if (summary.v8_after_gc_mib) console.log(`  after full GC  ${Object.entries(summary.v8_after_gc_mib).map(([id, h]) => `${id} ${h.used}/${h.total}`).join(", ")} MiB (used/committed)`);
-  console.log(`  by mapping      ${mappings.map((m) => `${m.mapping.split("/").pop()} ${m.mib}`).join(", ")} MiB`);
+  if (summary.v8_after_gc_mib) console.log(`  after full GC  (collection confirmed by ${summary.gc_confirmed} isolates) ${Object.entries(summary.v8_after_gc_mib).map(([id, h]) => `${id} ${h.used}/${h.total}`).join(", ")} MiB (used/committed)`);
+  console.log(`  by mapping      ${mappings.slice(0, 6).map((m) => `${m.mapping.replace(/[0-9a-f]{64}/, (h) => h.slice(0, 8))} ${m.mib}${m.mapping.startsWith("anon") ? ` (${m.mappings} maps)` : ""}`).join(", ")} MiB resident at end`);
+  const sq = summary.sqlite_files;
+  console.log(`  SQLite files    ${sq.on_disk} on disk (${sq.on_disk_mb} MB), ${sq.open} open in workerd, ${sq.mapped} mapped (${sq.mapped_resident_mib} MiB resident${sq.mapped ? `; mapped kinds: ${[...new Set(Object.keys(sq.mapped_files).map((n) => n.replace(/^.*\.sqlite/, ".sqlite")))].join(", ")}` : ""})`);
+  if (summary.after_gc_rss_mib) console.log(`  after full GC   RSS ${summary.after_gc_rss_mib.rss} MiB (anon ${summary.after_gc_rss_mib.anon}, file ${summary.after_gc_rss_mib.file})`);
+  const w = afterWarmup;
+  const f = (v) => (v === null ? "n/a" : `${v >= 0 ? "+" : ""}${v}`);
+  console.log(`slope after warm-up (${w.from_s}-${w.to_s} s, MiB/min): RSS ${f(w.rss)}, anon ${f(w.anon)}, file-backed ${f(w.file)}, shmem ${f(w.shmem)}${w.v8_heaps !== null ? `, V8 heaps ${f(w.v8_heaps)}, anon outside V8 ${f(w.anon_outside_v8)} (of it ArrayBuffer backing stores ${f(w.v8_backing_stores)})` : ""}; state on disk ${f(w.state_on_disk_mb)} MB/min; anon ${f(w.anon_mib_per_gb_stored)} MiB per GB stored`);
+  console.log(`  by mapping      ${Object.entries(w.by_mapping).slice(0, 8).map(([g, v]) => `${g} ${f(v)}`).join(", ") || "none above 0.05"}`);
+  if (summary.forced_gcs) console.log(`forced GCs       ${summary.forced_gcs.count} during the load (every ${opts.gcEvery} s; each collected in at least ${summary.forced_gcs.collected_min} isolates, longest ${summary.forced_gcs.max_ms} ms)`);
+  console.log(`memory flat      ${verdict.flat ? "PASS" : verdict.reason.startsWith("inconclusive") ? "INCONCLUSIVE (not a pass)" : "FAIL"}: ${verdict.reason} (threshold --flat-mib-per-min ${opts.flatMibPerMin}, at least --min-window-seconds ${opts.minWindowSeconds} after --warmup-seconds ${opts.warmupSeconds}: over a default run, 3-25 min here, at most 25 MiB, inside the 30-55 MiB the V8 heaps swing between collections; growth that follows the records or the data stored is tens of MiB/min at this load)`);
   console.log(`server           ${opts.server === "direct" ? "MONITOR_SERVER=direct (Miniflare, no wrangler dev proxy)" : "wrangler dev"}; load average ${summary.load_average_before.join(" ")} before, ${summary.load_average_after.join(" ")} after (2 cores)`);
   const l = summary.liveness_ms;
   console.log(`thread stalls    GET /health/live waited median ${l.median} ms, p99 ${l.p99} ms, max ${l.max} ms (at ${l.max_at_s} s); ${l.over_1s} of ${l.probes} over 1 s`);
   if (summary.ingest) console.log(`ingest           accepted ${summary.ingest.accepted}, held back for backpressure ${summary.ingest.backpressured_requests} requests (in flight at most ${summary.ingest.backpressured_max_in_flight}), in flight at end ${summary.ingest.in_flight_records}, dropped ${summary.ingest.dropped}, fallback to D1 ${summary.ingest.fallback_to_d1}`);
+  if (opts.keepState || opts.stateDir) console.log(`state kept       ${stateDir}`);
   console.log(`curve            ${relative(ROOT, resultPath)}; server output ${relative(ROOT, logPath)}`);
   process.exitCode = summary.all_2xx ? 0 : 1;
 }

@@ -17,7 +17,8 @@ export async function inspectorTargets(port) {
 /**
  * A session with one target, or null when its WebSocket does not open. `call(method, params,
  * timeoutMs)` answers the protocol's reply (`{id, result}` or `{id, error}`), or null when none
- * came within `timeoutMs` (no limit when absent).
+ * came within `timeoutMs` (no limit when absent); `contexts` collects the execution contexts the
+ * target announces once `Runtime.enable` was called.
  */
 export async function openSession(target) {
   const ws = new WebSocket(target.webSocketDebuggerUrl);
@@ -25,8 +26,11 @@ export async function openSession(target) {
   if (!open) return null;
   let nextId = 0;
   const pending = new Map();
+  // Execution contexts announced after `Runtime.enable` (bench/lib/heap.mjs evaluates `gc()` in each).
+  const contexts = [];
   ws.on("message", (m) => {
     const msg = JSON.parse(String(m));
+    if (msg.method === "Runtime.executionContextCreated") contexts.push(msg.params.context);
     pending.get(msg.id)?.(msg);
     pending.delete(msg.id);
   });
@@ -37,5 +41,5 @@ export async function openSession(target) {
       pending.set(id, (msg) => (clearTimeout(timer), resolve(msg)));
       ws.send(JSON.stringify({ id, method, params }));
     });
-  return { id: target.id, call, close: () => ws.close() };
+  return { id: target.id, call, contexts, close: () => ws.close() };
 }

@@ -34,3 +34,29 @@ export function rssSummary(samples) {
     slope_second_half_mib_per_min: Math.round(linearSlope(second) * 100) / 100,
   };
 }
+
+/**
+ * Least-squares slope, MiB per minute, of `samples` ({t_s, kb}) between `fromS` and `toS`
+ * (inclusive): the growth once the caches are warm (after a warm-up) and while the load runs.
+ * Null with fewer than two samples in that span.
+ */
+export function slopeBetween(samples, fromS, toS) {
+  const span = samples.filter((s) => s.t_s >= fromS && s.t_s <= toS);
+  if (span.length < 2) return null;
+  return Math.round(linearSlope(span.map((s) => ({ x: s.t_s / 60, y: s.kb / 1024 }))) * 100) / 100;
+}
+
+/**
+ * The soak's verdict on "memory flat": anonymous RSS (what the process cannot give back without
+ * freeing it) grows after warm-up by at most `thresholdMibPerMin`, measured over at least
+ * `minWindowS` seconds of load (a slope over a minute or two says little: a run that ended soon
+ * after warm-up passed while the same load, twice as long, grew 46 MiB/min). Null slope or a
+ * shorter window: not flat ("inconclusive" in the reason).
+ */
+export function flatVerdict(slopeMibPerMin, thresholdMibPerMin, windowS = Infinity, minWindowS = 0) {
+  if (slopeMibPerMin === null) return { flat: false, reason: "inconclusive: fewer than two samples after warm-up" };
+  if (windowS < minWindowS) return { flat: false, reason: `inconclusive: ${Math.round(windowS)} s of load after warm-up, fewer than ${minWindowS} (slope ${slopeMibPerMin} MiB/min)` };
+  return slopeMibPerMin <= thresholdMibPerMin
+    ? { flat: true, reason: `anonymous RSS slope ${slopeMibPerMin} MiB/min <= ${thresholdMibPerMin} over ${Math.round(windowS)} s` }
+    : { flat: false, reason: `anonymous RSS slope ${slopeMibPerMin} MiB/min > ${thresholdMibPerMin} over ${Math.round(windowS)} s` };
+}
