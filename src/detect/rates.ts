@@ -67,24 +67,35 @@ export interface RateStep {
   window: string | null;
 }
 
-/**
- * Judges one minute (`bad` of `count` requests) and the guard window (`windowBad` of
- * `windowCount`), then learns the minute unless it fired.
- */
 export interface RateWindow {
   bad: number;
   count: number;
   name?: string;
 }
 
+/**
+ * The usual rate's daily factor at the minute (src/detect/season.ts): `judge` multiplies the
+ * usual rate the minute is judged against, `learn` divides the minute's bad events before they
+ * are learnt (so the usual rate stays the day's level, not the hour's).
+ */
+export interface RateSeason {
+  judge: number;
+  learn: number;
+}
+
+/**
+ * Judges one minute (`bad` of `count` requests) and the guard windows, then learns the minute
+ * unless it fired. `season` moves the usual rate by the hour of day.
+ */
 export function rateStep(
   state: RateState,
   minute: { bad: number; count: number },
   windows: RateWindow | readonly RateWindow[],
   guard: { min_requests: number; min_events: number },
   params: RateParams,
+  season: RateSeason | null = null,
 ): RateStep {
-  const usual = usualRate(state, params);
+  const usual = season ? Math.max(params.floor, usualRate(state, params) * season.judge) : usualRate(state, params);
   const expected = minute.count * usual;
   const llr = minute.bad * Math.log(params.factor) - expected * (params.factor - 1);
   const cusum = Math.min(10 * params.h, Math.max(0, state.cusum + llr));
@@ -104,10 +115,11 @@ export function rateStep(
     // A running mean until 1/alpha minutes are learnt: an EWMA started from the first minute's
     // count (usually 0 bad) would take hours to reach the usual rate and read it low meanwhile.
     const a = Math.max(params.alpha, 1 / (state.n + 1));
+    const bad = season ? minute.bad / season.learn : minute.bad;
     next =
       state.n === 0
-        ? { bad: minute.bad, total: minute.count, n: 1, cusum }
-        : { bad: (1 - a) * state.bad + a * minute.bad, total: (1 - a) * state.total + a * minute.count, n: state.n + 1, cusum };
+        ? { bad, total: minute.count, n: 1, cusum }
+        : { bad: (1 - a) * state.bad + a * bad, total: (1 - a) * state.total + a * minute.count, n: state.n + 1, cusum };
   } else if (!fired && state.total > 0) {
     // A minute without traffic still ages the averages a little, so that the usual volume stays current.
     next = { ...next, bad: (1 - params.alpha) * state.bad, total: (1 - params.alpha) * state.total };
