@@ -11,7 +11,7 @@ import { CLIENT_RATE_PARAMS, ERROR_RATE_PARAMS, emptyRateState, poissonCdf, rate
 import { emptySurge, surgeSignal, surgeStep, troubleWithSurge, type SurgeState } from "./surge";
 import { emptyObjective, learnObjective, objectivePending, windowCountedAtObjective, withObjective, type ObjectiveState } from "./objective";
 import { deseason, judgedOffset, offsetAt, reseason, seasonLearn, slotOffsets, type SeasonAccumulator, type SeasonProfile } from "./season";
-import { dipStep, emptyDip, emptySilence, silenceStep, unusualSilence, type DipState, type SilenceState } from "./silence";
+import { DIP_RATIO, dipStep, emptyDip, emptySilence, silenceStep, unusualSilence, type DipState, type SilenceState } from "./silence";
 import type { Figures, Signal, Snapshot, Totals } from "./types";
 
 export interface DetectorState {
@@ -97,7 +97,7 @@ export const TRAFFIC_PARAMS: MetricParams = {
   novelty_memory: 0,
 };
 /** A drop: at most this share of the expected requests, and less likely than this by chance. */
-export const TRAFFIC_DROP_RATIO = 0.5;
+export const TRAFFIC_DROP_RATIO = DIP_RATIO;
 export const TRAFFIC_P_VALUE = 1e-6;
 /** Expected requests a window needs before a drop (30) or a stop (20, none at all) is judged. */
 const DROP_MIN_EXPECTED = 30;

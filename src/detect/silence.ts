@@ -36,28 +36,36 @@ export function unusualSilence(state: SilenceState): boolean {
 
 /**
  * Drops, likewise: the deepest dip of the recent past (requests in the drop window over those
- * expected), fading back towards 1 over SILENCE_MEMORY_MINUTES. A drop must go DIP_MARGIN times
- * deeper than it (depth: 1 - ratio) to start; once it fires it keeps firing while the window stays low, so one
- * long drop is one run. Traffic that routinely falls to a fraction of its level (bursty, or an
- * hour of day the profile does not know well) is not a new drop each time.
+ * expected), fading back towards 1 over SILENCE_MEMORY_MINUTES. A dip is a run of minutes at
+ * DIP_RATIO or less of the expected requests; its depth is learnt when it ends, so the slow
+ * slide into a dip is judged against the dips before it, not against its own previous minute.
+ * A drop must go DIP_MARGIN times deeper than the recent dips (depth: 1 - ratio) to start; once
+ * it fires it keeps firing while the window stays low, so one long drop is one run. Traffic that
+ * routinely falls to a fraction of its level (bursty, or an hour of day the profile does not
+ * know well) is not a new drop each time.
  */
 export const DIP_MARGIN = 1.1;
+/** A minute at this share of the expected requests or less is part of a dip (the drop detector's own ratio). */
+export const DIP_RATIO = 0.5;
 
 export interface DipState {
-  /** The deepest recent ratio of requests to those expected (1: none). */
+  /** The deepest ratio of requests to those expected of the recent dips (1: none). */
   low: number;
+  /** The deepest ratio of the dip going on (null: none). */
+  current: number | null;
   /** Whether a drop fired on the previous minute. */
   dropping: boolean;
 }
 
-export const emptyDip = (): DipState => ({ low: 1, dropping: false });
+export const emptyDip = (): DipState => ({ low: 1, current: null, dropping: false });
 
 /**
- * Judges one minute's drop window (`ratio` of requests to those expected; `low_enough`: the
- * detector's own drop test passed) and learns its depth.
+ * Judges one minute's drop window (`ratio` of requests to those expected; `lowEnough`: the
+ * detector's own drop test passed) and learns the depth of a dip once it is over.
  */
 export function dipStep(state: DipState, ratio: number, lowEnough: boolean): { state: DipState; fired: boolean } {
-  const fired = lowEnough && (state.dropping || 1 - ratio > DIP_MARGIN * (1 - state.low));
   const faded = 1 - (1 - state.low) * (1 - 1 / SILENCE_MEMORY_MINUTES);
-  return { state: { low: Math.min(faded, ratio), dropping: fired }, fired };
+  if (ratio > DIP_RATIO) return { state: { low: Math.min(faded, state.current ?? 1), current: null, dropping: false }, fired: false };
+  const fired = lowEnough && (state.dropping || 1 - ratio > DIP_MARGIN * (1 - state.low));
+  return { state: { low: faded, current: Math.min(state.current ?? 1, ratio), dropping: fired }, fired };
 }
