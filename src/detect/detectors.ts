@@ -322,7 +322,9 @@ export function detect(s: Snapshot, state: DetectorState, given: DetectionConfig
     } else if (drop) {
       const [m, t] = drop;
       const expected = expectedOver(m);
-      const dip = dipStep(state.dip ?? emptyDip(), t.count / expected, t.count <= TRAFFIC_DROP_RATIO * expected && poissonCdf(t.count, expected) < TRAFFIC_P_VALUE);
+      // A window with no request at all is a silence: judged as one (a usual silence is no drop either).
+      const silentAsUsual = t.count === 0 && !unusualSilence(next.silence);
+      const dip = dipStep(state.dip ?? emptyDip(), t.count / expected, !silentAsUsual && t.count <= TRAFFIC_DROP_RATIO * expected && poissonCdf(t.count, expected) < TRAFFIC_P_VALUE);
       next.dip = dip.state;
       if (dip.fired) {
         signals.push({ kind: "traffic_drop", family: "traffic", level: "warning", observed: t.count / m, baseline: expected / m, threshold: TRAFFIC_DROP_RATIO, unit: "per_minute", window: `${m}m`, strength: clamp01(1 - t.count / expected) });
