@@ -104,7 +104,7 @@ const DROP_MIN_EXPECTED = 30;
 const STOP_MIN_EXPECTED = 20;
 
 /** How much of an hour's day-to-day spread widens the usual 5xx rate (the Poisson test already allows for chance). */
-export const ERROR_SPREAD = 1;
+export const ERROR_SPREAD = 0.75;
 
 /**
  * The 5xx-rate threshold the user did not set is learnt: at least the default, and at least this
