@@ -21,6 +21,8 @@
  * hour closes, so the endpoint object writes it to its own row at most once an hour. Pure.
  */
 
+import { weekLearn, weekOffsets, weekdayOf, type WeekState } from "./season-week";
+
 export const SEASON_SLOTS = 24;
 /** Days of history each slot keeps. */
 export const SEASON_DAYS = 7;
@@ -45,6 +47,8 @@ export interface SeasonProfile {
   latency: number[][];
   /** The 5xx share (log, see ERROR_LEVEL_FLOOR); absent in profiles stored before it existed. */
   errors?: number[][];
+  /** The day-of-week levels (src/detect/season-week.ts); absent in profiles stored before they existed. */
+  week?: WeekState;
   /** Hours learnt so far (changes whenever the profile does). */
   hours: number;
   /**
@@ -115,9 +119,16 @@ function closeHour(acc: SeasonAccumulator, profile: SeasonProfile | null): Seaso
   if (profile?.last_hour !== undefined && acc.hour <= profile.last_hour) return profile;
   const slot = ((acc.hour % SEASON_SLOTS) + SEASON_SLOTS) % SEASON_SLOTS;
   const base = profile ?? emptyProfile();
-  const push = (slots: number[][], v: number | null): number[][] => (v === null ? slots : slots.map((days, i) => (i === slot ? [...days, v].slice(-SEASON_DAYS) : days)));
+  // Once a week is learnt, the hour slots learn each hour minus its weekday's offset.
+  const weekday = weekdayOf(acc.hour);
+  const push = (slots: number[][], v: number | null, metric: SeasonMetric): number[][] => {
+    if (v === null) return slots;
+    const adjusted = v - (weekOffsets(base.week, metric)?.[weekday] ?? 0);
+    return slots.map((days, i) => (i === slot ? [...days, adjusted].slice(-SEASON_DAYS) : days));
+  };
   const errorSlots = base.errors ?? emptyProfile().errors ?? [];
-  return { traffic: push(base.traffic, traffic), latency: push(base.latency, latency), errors: push(errorSlots, errors), hours: base.hours + 1, last_hour: acc.hour };
+  const week = weekLearn(base.week, acc.hour, { traffic, latency, errors });
+  return { traffic: push(base.traffic, traffic, "traffic"), latency: push(base.latency, latency, "latency"), errors: push(errorSlots, errors, "errors"), week, hours: base.hours + 1, last_hour: acc.hour };
 }
 
 function median(sorted: readonly number[]): number {
@@ -130,6 +141,8 @@ function median(sorted: readonly number[]): number {
 /** Each slot's offset from the day's mean level and how much it varies from day to day (log scale). */
 export interface SlotOffsets {
   mid: number[];
+  /** Each weekday's offset (epoch day mod 7), added to the hour's; null until a week is learnt. */
+  week?: number[] | null;
   /** The MAD of the slot's days (0 while it has one), at most MAX_SPREAD. */
   spread: number[];
 }
@@ -144,7 +157,8 @@ export function slotOffsets(profile: SeasonProfile | null, metric: SeasonMetric)
   if (!profile) return null;
   const cached = cache.get(profile) ?? {};
   if (!(metric in cached)) {
-    cached[metric] = computeOffsets(profile[metric]);
+    const hourly = computeOffsets(profile[metric]);
+    cached[metric] = hourly && { ...hourly, week: weekOffsets(profile.week, metric) };
     cache.set(profile, cached);
   }
   return cached[metric] ?? null;
@@ -182,8 +196,11 @@ export function offsetAt(offsets: SlotOffsets | null, t: number): number {
   const lower = Math.floor(position);
   const frac = position - lower;
   const at = (i: number): number => offsets.mid[((i % SEASON_SLOTS) + SEASON_SLOTS) % SEASON_SLOTS] ?? 0;
-  return at(lower) * (1 - frac) + at(lower + 1) * frac;
+  return at(lower) * (1 - frac) + at(lower + 1) * frac + weekOffsetAt(offsets, t);
 }
+
+/** The weekday's offset at `t` (0 until a week is learnt). */
+const weekOffsetAt = (offsets: SlotOffsets, t: number): number => offsets.week?.[weekdayOf(Math.floor(t / HOUR_MS))] ?? 0;
 
 /**
  * The offset a detector judges by at `t`, generous in the direction it watches: the highest
@@ -198,7 +215,7 @@ export function judgedOffset(offsets: SlotOffsets | null, t: number, direction: 
   const sign = direction === "up" ? spreadWeight : -spreadWeight;
   const slot = (x: number): number => {
     const i = slotIndex(x);
-    return (offsets.mid[i] ?? 0) + sign * (offsets.spread[i] ?? 0);
+    return (offsets.mid[i] ?? 0) + sign * (offsets.spread[i] ?? 0) + weekOffsetAt(offsets, x);
   };
   const band = [slot(t - HOUR_MS / 2), slot(t), slot(t + HOUR_MS / 2)];
   return direction === "up" ? Math.max(...band) : Math.min(...band);
