@@ -45,10 +45,13 @@ export interface RateParams {
 
 /**
  * h is the log-likelihood ratio a run of minutes must gather: the CUSUM crosses it by chance about
- * once in e^h minutes (e^12: months), where h = 7 (about once a day) got through the volume guard
- * on most weeks of a steady busy endpoint.
+ * once in e^h minutes (e^11: weeks), where h = 7 (about once a day) got through the volume guard
+ * on most weeks of a steady busy endpoint. The CUSUM looks for a fivefold rate (it was threefold
+ * with h = 12): a creep from 0.2% to 3% over an hour at 60/min is caught 2-3 minutes sooner
+ * (`node bench/rates-sim.mjs`, median 31 -> 28 min, still no false incident in 10 weeks at any
+ * rate), and the crash-rate series of the real-data bench open fewer false incidents.
  */
-export const ERROR_RATE_PARAMS: RateParams = { alpha: 1 / 240, floor: 0.001, factor: 3, h: 12, warmup: 30, min_ratio: 2, min_delta: 0.0025, p_value: 1e-3, step_ratio: 5, step_p_value: 1e-6 };
+export const ERROR_RATE_PARAMS: RateParams = { alpha: 1 / 240, floor: 0.001, factor: 5, h: 11, warmup: 30, min_ratio: 2, min_delta: 0.0025, p_value: 1e-3, step_ratio: 5, step_p_value: 1e-6 };
 export const CLIENT_RATE_PARAMS: RateParams = { alpha: 1 / 240, floor: 0.01, factor: 2, h: 10, warmup: 30, min_ratio: 2, min_delta: 0.05, p_value: 1e-3, step_ratio: 0, step_p_value: 0 };
 
 /** The usual rate (with its floor). */
