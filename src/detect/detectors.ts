@@ -7,9 +7,9 @@
  */
 import type { DetectionConfig } from "./config";
 import { emptyMetricState, metricStep, type MetricParams, type MetricState } from "./metric";
-import { CLIENT_RATE_PARAMS, ERROR_RATE_PARAMS, emptyRateState, poissonCdf, rateStep, usualRate, type RateSeason, type RateState } from "./rates";
+import { CLIENT_RATE_PARAMS, ERROR_RATE_PARAMS, emptyRateState, poissonCdf, rateStep, usualRate, type RateState } from "./rates";
 import { emptySurge, surgeSignal, surgeStep, troubleWithSurge, type SurgeState } from "./surge";
-import { emptyObjective, learnObjective, objectivePending, windowCountedAtObjective, withObjective, type ObjectiveState } from "./objective";
+import { emptyObjective, learnObjective, learntErrorBudget, learntErrorThreshold, objectivePending, windowCountedAtObjective, withObjective, type ObjectiveState } from "./objective";
 import { deseason, judgedOffset, offsetAt, reseason, seasonLearn, slotOffsets, type SeasonAccumulator, type SeasonProfile } from "./season";
 import { DIP_RATIO, dipStep, emptyDip, emptySilence, silenceStep, unusualSilence, type DipState, type SilenceState } from "./silence";
 import type { Figures, Signal, Snapshot, Totals } from "./types";
@@ -105,35 +105,6 @@ const STOP_MIN_EXPECTED = 20;
 
 /** How much of an hour's day-to-day spread widens the usual 5xx rate (the Poisson test already allows for chance). */
 export const ERROR_SPREAD = 0.75;
-
-/**
- * The 5xx-rate threshold the user did not set is learnt: at least the default, and at least this
- * many times the rate the endpoint usually has at this hour of the day (once its usual rate is
- * learnt), so that an endpoint that always fails a few percent at night is not paged for it.
- */
-export const ERROR_THRESHOLD_MARGIN = 3;
-
-/** The 5xx-rate threshold of the minute: as set, or learnt from the usual rate at this hour. */
-export function learntErrorThreshold(cfg: DetectionConfig, errors: RateState, season: RateSeason | null): number {
-  const given = cfg.thresholds.error_rate;
-  if (cfg.learn?.error_rate_threshold !== true || errors.n < ERROR_RATE_PARAMS.warmup) return given;
-  const usual = usualRate(errors, ERROR_RATE_PARAMS) * (season?.judge ?? 1);
-  return Math.max(given, ERROR_THRESHOLD_MARGIN * usual);
-}
-
-/**
- * The availability objective the user did not set is learnt likewise: its error budget is at
- * least the default's and at least this many times the endpoint's usual 5xx rate, so that an
- * endpoint that always fails 1% is not on a permanent burn (its changes are the rate detector's).
- */
-export const ERROR_BUDGET_MARGIN = 1.25;
-
-/** The availability error budget (a share of requests) of the minute: as set, or learnt. */
-export function learntErrorBudget(cfg: DetectionConfig, errors: RateState): number {
-  const given = 1 - cfg.slo.availability;
-  if (cfg.learn?.availability_slo !== true || errors.n < ERROR_RATE_PARAMS.warmup) return given;
-  return Math.max(given, ERROR_BUDGET_MARGIN * usualRate(errors, ERROR_RATE_PARAMS));
-}
 
 /** Consecutive probe failures that make a signal. */
 export const PROBE_FAILURES = 2;

@@ -5,7 +5,7 @@
  */
 import { describe, expect, it } from "vitest";
 import { resolveDetection } from "../../src/detect/config";
-import { ERROR_THRESHOLD_MARGIN, learntErrorBudget, learntErrorThreshold } from "../../src/detect/detectors";
+import { ERROR_THRESHOLD_MARGIN, learntErrorBudget, learntErrorThreshold } from "../../src/detect/objective";
 import { ERROR_RATE_PARAMS, emptyRateState } from "../../src/detect/rates";
 import { DIP_MARGIN, dipStep, emptyDip, emptySilence, silenceStep, unusualSilence } from "../../src/detect/silence";
 import type { Evaluation } from "../../src/detect/evaluate";
