@@ -84,7 +84,7 @@ export interface DetectionConfig {
    * Defaults to learn from the endpoint's own history rather than apply as given (set by
    * `resolveDetection` for whatever the user did not set; absent: every value is absolute).
    */
-  learn?: { latency_slo: boolean; p95_threshold: boolean };
+  learn?: { latency_slo: boolean; p95_threshold: boolean; error_rate_threshold?: boolean; availability_slo?: boolean };
 }
 
 /**
@@ -104,17 +104,20 @@ export const DEFAULT_DETECTION: DetectionConfig = {
 
 /**
  * The settings of one endpoint: defaults, then the service's, then the endpoint's override. The
- * latency objective and the p95 threshold the user left unset are marked to be learnt (`learn`).
+ * latency objective, the availability objective, the p95 threshold and the 5xx-rate threshold the
+ * user left unset are marked to be learnt (`learn`).
  */
 export function resolveDetection(settings: DetectionSettings | null, method: string, route: string): DetectionConfig {
   const layers = [settings, settings?.endpoints?.[`${method} ${route}`]];
   const out: DetectionConfig = structuredClone(DEFAULT_DETECTION);
-  const learn = { latency_slo: true, p95_threshold: true };
+  const learn = { latency_slo: true, p95_threshold: true, error_rate_threshold: true, availability_slo: true };
   for (const layer of layers) {
     if (!layer) continue;
     Object.assign(out.slo, stripUndefined(layer.slo ?? {}));
     if (layer.slo?.latency_ms !== undefined || layer.slo?.latency_target !== undefined) learn.latency_slo = false;
     if (layer.thresholds?.p95_ms !== undefined) learn.p95_threshold = false;
+    if (layer.thresholds?.error_rate !== undefined) learn.error_rate_threshold = false;
+    if (layer.slo?.availability !== undefined) learn.availability_slo = false;
     Object.assign(out.thresholds, stripUndefined(layer.thresholds ?? {}));
     if (layer.min_requests !== undefined) out.min_requests = layer.min_requests;
     if (layer.min_events !== undefined) out.min_events = layer.min_events;

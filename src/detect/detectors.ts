@@ -9,8 +9,9 @@ import type { DetectionConfig } from "./config";
 import { emptyMetricState, metricStep, type MetricParams, type MetricState } from "./metric";
 import { CLIENT_RATE_PARAMS, ERROR_RATE_PARAMS, emptyRateState, poissonCdf, rateStep, usualRate, type RateState } from "./rates";
 import { emptySurge, surgeSignal, surgeStep, troubleWithSurge, type SurgeState } from "./surge";
-import { emptyObjective, learnObjective, objectivePending, windowCountedAtObjective, withObjective, type ObjectiveState } from "./objective";
+import { emptyObjective, learnObjective, learntErrorBudget, learntErrorThreshold, objectivePending, windowCountedAtObjective, withObjective, type ObjectiveState } from "./objective";
 import { deseason, judgedOffset, offsetAt, reseason, seasonLearn, slotOffsets, type SeasonAccumulator, type SeasonProfile } from "./season";
+import { DIP_RATIO, dipStep, emptyDip, emptySilence, silenceStep, unusualSilence, type DipState, type SilenceState } from "./silence";
 import type { Figures, Signal, Snapshot, Totals } from "./types";
 
 export interface DetectorState {
@@ -30,6 +31,10 @@ export interface DetectorState {
   objective?: ObjectiveState;
   /** The current run of surge minutes (absent in older stored state). */
   surge?: SurgeState;
+  /** The current and the longest recent silence (absent in older stored state). */
+  silence?: SilenceState;
+  /** The deepest recent traffic dip (absent in older stored state). */
+  dip?: DipState;
   /** The minutes of the current hour, for the daily profile (absent in older stored state). */
   season?: SeasonAccumulator;
 }
@@ -92,11 +97,14 @@ export const TRAFFIC_PARAMS: MetricParams = {
   novelty_memory: 0,
 };
 /** A drop: at most this share of the expected requests, and less likely than this by chance. */
-export const TRAFFIC_DROP_RATIO = 0.5;
+export const TRAFFIC_DROP_RATIO = DIP_RATIO;
 export const TRAFFIC_P_VALUE = 1e-6;
 /** Expected requests a window needs before a drop (30) or a stop (20, none at all) is judged. */
 const DROP_MIN_EXPECTED = 30;
 const STOP_MIN_EXPECTED = 20;
+
+/** How much of an hour's day-to-day spread widens the usual 5xx rate (the Poisson test already allows for chance). */
+export const ERROR_SPREAD = 0.75;
 
 /** Consecutive probe failures that make a signal. */
 export const PROBE_FAILURES = 2;
@@ -140,6 +148,8 @@ export function detect(s: Snapshot, state: DetectorState, given: DetectionConfig
   const next: DetectorState = { ...state, minutes: state.minutes + 1, objective: learnObjective(state.objective ?? emptyObjective(), s.latency, given, s.minute_start) };
   const trafficOffsets = slotOffsets(profile, "traffic");
   const latencyOffset = judgedOffset(slotOffsets(profile, "latency"), s.minute_start, "up");
+  const errorOffsets = slotOffsets(profile, "errors");
+  const errorSeason = errorOffsets ? { judge: Math.exp(judgedOffset(errorOffsets, s.minute_start, "up", ERROR_SPREAD)), learn: Math.exp(offsetAt(errorOffsets, s.minute_start)) } : null;
 
   // Latency: static p95 threshold, then p95/p50 against their baselines.
   if (s.latency) {
@@ -175,8 +185,9 @@ export function detect(s: Snapshot, state: DetectorState, given: DetectionConfig
 
   // 5xx: static threshold on the guard window, and the rate against its baseline.
   const errorRate = rateOf(g.t.status_5xx, g.t);
-  if (g.t.count >= cfg.min_requests && g.t.status_5xx >= cfg.min_events && errorRate >= cfg.thresholds.error_rate) {
-    signals.push({ kind: "error_rate_threshold", family: "availability", level: "warning", observed: errorRate, baseline: null, threshold: cfg.thresholds.error_rate, unit: "ratio", window: g.name, strength: clamp01(errorRate / cfg.thresholds.error_rate - 1) });
+  const errorThreshold = learntErrorThreshold(cfg, state.errors, errorSeason);
+  if (g.t.count >= cfg.min_requests && g.t.status_5xx >= cfg.min_events && errorRate >= errorThreshold) {
+    signals.push({ kind: "error_rate_threshold", family: "availability", level: "warning", observed: errorRate, baseline: null, threshold: errorThreshold, unit: "ratio", window: g.name, strength: clamp01(errorRate / errorThreshold - 1) });
   }
   const rateSignals = [
     ["errors", "status_5xx", "error_rate_baseline", "availability", "warning", cfg.thresholds.error_rate],
@@ -191,7 +202,7 @@ export function detect(s: Snapshot, state: DetectorState, given: DetectionConfig
       { bad: s.w15[field], count: s.w15.count, name: "15m" },
       { bad: s.w60[field], count: s.w60.count, name: "1h" },
     ];
-    const step = rateStep(state[key], { bad: s.minute[field], count: s.minute.count }, windows, guard, params);
+    const step = rateStep(state[key], { bad: s.minute[field], count: s.minute.count }, windows, guard, params, key === "errors" ? errorSeason : null);
     next[key] = step.state;
     // Silent failures and inconsistencies also fire on their static threshold (volume-guarded).
     const overThreshold = threshold !== null && key !== "errors" && g.t.count >= cfg.min_requests && g.t[field] >= cfg.min_events && rateOf(g.t[field], g.t) >= threshold;
@@ -203,7 +214,7 @@ export function detect(s: Snapshot, state: DetectorState, given: DetectionConfig
 
   // SLO burn rates, availability (5xx) and latency (slower than the SLO's threshold).
   const budgets = [
-    ["availability", 1 - cfg.slo.availability, "status_5xx"],
+    ["availability", learntErrorBudget(cfg, state.errors), "status_5xx"],
     ["latency", 1 - cfg.slo.latency_target, "slow"],
   ] as const;
   const burn1h: Record<string, number> = {};
@@ -266,6 +277,7 @@ export function detect(s: Snapshot, state: DetectorState, given: DetectionConfig
     });
     signals.push(surgeSignal(surge.surge, trouble));
   }
+  next.silence = silenceStep(state.silence ?? emptySilence(), s.minute.count);
   if (warm) {
     const perMinute = expectedAt(s.minute_start);
     const windows = [
@@ -276,12 +288,16 @@ export function detect(s: Snapshot, state: DetectorState, given: DetectionConfig
     ] as const;
     const stop = windows.find(([m]) => expectedOver(m) >= STOP_MIN_EXPECTED);
     const drop = windows.find(([m]) => expectedOver(m) >= DROP_MIN_EXPECTED);
-    if (stop && stop[1].count === 0) {
+    if (stop && stop[1].count === 0 && unusualSilence(next.silence)) {
       signals.push({ kind: "traffic_stop", family: "traffic", level: "warning", observed: 0, baseline: perMinute, threshold: null, unit: "per_minute", window: `${stop[0]}m`, strength: 1 });
     } else if (drop) {
       const [m, t] = drop;
       const expected = expectedOver(m);
-      if (t.count <= TRAFFIC_DROP_RATIO * expected && poissonCdf(t.count, expected) < TRAFFIC_P_VALUE) {
+      // A window with no request at all is a silence: judged as one (a usual silence is no drop either).
+      const silentAsUsual = t.count === 0 && !unusualSilence(next.silence);
+      const dip = dipStep(state.dip ?? emptyDip(), t.count / expected, !silentAsUsual && t.count <= TRAFFIC_DROP_RATIO * expected && poissonCdf(t.count, expected) < TRAFFIC_P_VALUE);
+      next.dip = dip.state;
+      if (dip.fired) {
         signals.push({ kind: "traffic_drop", family: "traffic", level: "warning", observed: t.count / m, baseline: expected / m, threshold: TRAFFIC_DROP_RATIO, unit: "per_minute", window: `${m}m`, strength: clamp01(1 - t.count / expected) });
       }
     }
@@ -297,7 +313,7 @@ export function detect(s: Snapshot, state: DetectorState, given: DetectionConfig
 
   // The daily profile learns every minute (signals included: a daily ramp raises drops and
   // surges until it is learnt); an odd day is outvoted by the median across days.
-  const season = seasonLearn(state.season, profile, { minute_start: s.minute_start, requests: s.minute.count, p95: s.latency?.p95 ?? null });
+  const season = seasonLearn(state.season, profile, { minute_start: s.minute_start, requests: s.minute.count, p95: s.latency?.p95 ?? null, status_5xx: s.minute.status_5xx });
   next.season = season.acc;
 
   const figures: Figures = {

@@ -2,9 +2,12 @@
  * Learned default objectives. A latency objective or p95 threshold the user did not set is not
  * absolute: it starts at the level the endpoint has actually met over its first hours, so that
  * an endpoint that is slow by nature is never paged for its steady state (only shown as slower
- * than the default objective). A user-set objective is used as given. Pure.
+ * than the default objective). The 5xx-rate threshold and the availability objective the user did
+ * not set follow the endpoint's usual 5xx rate likewise (an endpoint that always fails a few
+ * percent is not on a permanent page). A user-set objective is used as given. Pure.
  */
 import type { DetectionConfig } from "./config";
+import { ERROR_RATE_PARAMS, usualRate, type RateSeason, type RateState } from "./rates";
 import type { LatencySample } from "./types";
 
 /** Latency samples (one per evaluated minute with a sample) learnt before the objective is set. */
@@ -80,4 +83,33 @@ export function withObjective(cfg: DetectionConfig, state: ObjectiveState | unde
     slo: cfg.learn?.latency_slo ? { ...cfg.slo, latency_ms: state.latency_ms } : cfg.slo,
     thresholds: cfg.learn?.p95_threshold ? { ...cfg.thresholds, p95_ms: state.p95_ms } : cfg.thresholds,
   };
+}
+
+/**
+ * The 5xx-rate threshold the user did not set is learnt: at least the default, and at least this
+ * many times the rate the endpoint usually has at this hour of the day (once its usual rate is
+ * learnt), so that an endpoint that always fails a few percent at night is not paged for it.
+ */
+export const ERROR_THRESHOLD_MARGIN = 3;
+
+/** The 5xx-rate threshold of the minute: as set, or learnt from the usual rate at this hour. */
+export function learntErrorThreshold(cfg: DetectionConfig, errors: RateState, season: RateSeason | null): number {
+  const given = cfg.thresholds.error_rate;
+  if (cfg.learn?.error_rate_threshold !== true || errors.n < ERROR_RATE_PARAMS.warmup) return given;
+  const usual = usualRate(errors, ERROR_RATE_PARAMS) * (season?.judge ?? 1);
+  return Math.max(given, ERROR_THRESHOLD_MARGIN * usual);
+}
+
+/**
+ * The availability objective the user did not set is learnt likewise: its error budget is at
+ * least the default's and at least this many times the endpoint's usual 5xx rate, so that an
+ * endpoint that always fails 1% is not on a permanent burn (its changes are the rate detector's).
+ */
+export const ERROR_BUDGET_MARGIN = 1.25;
+
+/** The availability error budget (a share of requests) of the minute: as set, or learnt. */
+export function learntErrorBudget(cfg: DetectionConfig, errors: RateState): number {
+  const given = 1 - cfg.slo.availability;
+  if (cfg.learn?.availability_slo !== true || errors.n < ERROR_RATE_PARAMS.warmup) return given;
+  return Math.max(given, ERROR_BUDGET_MARGIN * usualRate(errors, ERROR_RATE_PARAMS));
 }

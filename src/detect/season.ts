@@ -21,6 +21,8 @@
  * hour closes, so the endpoint object writes it to its own row at most once an hour. Pure.
  */
 
+import { weekLearn, weekOffsets, weekdayOf, type WeekState } from "./season-week";
+
 export const SEASON_SLOTS = 24;
 /** Days of history each slot keeps. */
 export const SEASON_DAYS = 7;
@@ -29,12 +31,24 @@ export const SEASON_MIN_MINUTES = 30;
 
 const HOUR_MS = 3_600_000;
 
-export type SeasonMetric = "traffic" | "latency";
+export type SeasonMetric = "traffic" | "latency" | "errors";
+
+/**
+ * The 5xx share is learnt as log(rate + ERROR_LEVEL_FLOOR): the floor (the rate detector's own) keeps
+ * the hours of a quiet endpoint, where a rate of 0 and of 0.1% differ by one request, from
+ * reading as large swings. An hour needs ERROR_MIN_REQUESTS requests to be learnt.
+ */
+export const ERROR_LEVEL_FLOOR = 0.001;
+export const ERROR_MIN_REQUESTS = 300;
 
 /** The learnt levels: per metric, per slot (hour of day, UTC), the newest day last. */
 export interface SeasonProfile {
   traffic: number[][];
   latency: number[][];
+  /** The 5xx share (log, see ERROR_LEVEL_FLOOR); absent in profiles stored before it existed. */
+  errors?: number[][];
+  /** The day-of-week levels (src/detect/season-week.ts); absent in profiles stored before they existed. */
+  week?: WeekState;
   /** Hours learnt so far (changes whenever the profile does). */
   hours: number;
   /**
@@ -52,11 +66,15 @@ export interface SeasonAccumulator {
   traffic_n: number;
   latency_sum: number;
   latency_n: number;
+  /** Requests and 5xx of the hour (absent in accumulators stored before they existed). */
+  requests_total?: number;
+  status_5xx?: number;
 }
 
 export const emptyProfile = (): SeasonProfile => ({
   traffic: Array.from({ length: SEASON_SLOTS }, () => []),
   latency: Array.from({ length: SEASON_SLOTS }, () => []),
+  errors: Array.from({ length: SEASON_SLOTS }, () => []),
   hours: 0,
 });
 
@@ -69,6 +87,8 @@ export interface SeasonMinute {
   requests: number | null;
   /** The minute's p95 (ms). */
   p95: number | null;
+  /** The minute's 5xx (of `requests`). */
+  status_5xx?: number;
 }
 
 /**
@@ -83,7 +103,9 @@ export function seasonLearn(acc: SeasonAccumulator | undefined, profile: SeasonP
     next = closeHour(current, profile);
     current = emptyAccumulator(hour);
   }
-  if (m.requests !== null) current = { ...current, traffic_sum: current.traffic_sum + m.requests, traffic_n: current.traffic_n + 1 };
+  if (m.requests !== null) {
+    current = { ...current, traffic_sum: current.traffic_sum + m.requests, traffic_n: current.traffic_n + 1, requests_total: (current.requests_total ?? 0) + m.requests, status_5xx: (current.status_5xx ?? 0) + (m.status_5xx ?? 0) };
+  }
   if (m.p95 !== null && m.p95 > 0) current = { ...current, latency_sum: current.latency_sum + Math.log1p(m.p95), latency_n: current.latency_n + 1 };
   return { acc: current, profile: next };
 }
@@ -91,12 +113,22 @@ export function seasonLearn(acc: SeasonAccumulator | undefined, profile: SeasonP
 function closeHour(acc: SeasonAccumulator, profile: SeasonProfile | null): SeasonProfile | null {
   const traffic = acc.traffic_n >= SEASON_MIN_MINUTES ? Math.log1p(acc.traffic_sum / acc.traffic_n) : null;
   const latency = acc.latency_n >= SEASON_MIN_MINUTES ? acc.latency_sum / acc.latency_n : null;
+  const requests = acc.requests_total ?? 0;
+  const errors = acc.traffic_n >= SEASON_MIN_MINUTES && requests >= ERROR_MIN_REQUESTS ? Math.log((acc.status_5xx ?? 0) / requests + ERROR_LEVEL_FLOOR) : null;
   if (traffic === null && latency === null) return profile;
   if (profile?.last_hour !== undefined && acc.hour <= profile.last_hour) return profile;
   const slot = ((acc.hour % SEASON_SLOTS) + SEASON_SLOTS) % SEASON_SLOTS;
   const base = profile ?? emptyProfile();
-  const push = (slots: number[][], v: number | null): number[][] => (v === null ? slots : slots.map((days, i) => (i === slot ? [...days, v].slice(-SEASON_DAYS) : days)));
-  return { traffic: push(base.traffic, traffic), latency: push(base.latency, latency), hours: base.hours + 1, last_hour: acc.hour };
+  // Once a week is learnt, the hour slots learn each hour minus its weekday's offset.
+  const weekday = weekdayOf(acc.hour);
+  const push = (slots: number[][], v: number | null, metric: SeasonMetric): number[][] => {
+    if (v === null) return slots;
+    const adjusted = v - (weekOffsets(base.week, metric)?.[weekday] ?? 0);
+    return slots.map((days, i) => (i === slot ? [...days, adjusted].slice(-SEASON_DAYS) : days));
+  };
+  const errorSlots = base.errors ?? emptyProfile().errors ?? [];
+  const week = weekLearn(base.week, acc.hour, { traffic, latency, errors });
+  return { traffic: push(base.traffic, traffic, "traffic"), latency: push(base.latency, latency, "latency"), errors: push(errorSlots, errors, "errors"), week, hours: base.hours + 1, last_hour: acc.hour };
 }
 
 function median(sorted: readonly number[]): number {
@@ -109,6 +141,8 @@ function median(sorted: readonly number[]): number {
 /** Each slot's offset from the day's mean level and how much it varies from day to day (log scale). */
 export interface SlotOffsets {
   mid: number[];
+  /** Each weekday's offset (epoch day mod 7), added to the hour's; null until a week is learnt. */
+  week?: number[] | null;
   /** The MAD of the slot's days (0 while it has one), at most MAX_SPREAD. */
   spread: number[];
 }
@@ -123,7 +157,8 @@ export function slotOffsets(profile: SeasonProfile | null, metric: SeasonMetric)
   if (!profile) return null;
   const cached = cache.get(profile) ?? {};
   if (!(metric in cached)) {
-    cached[metric] = computeOffsets(profile[metric]);
+    const hourly = computeOffsets(profile[metric]);
+    cached[metric] = hourly && { ...hourly, week: weekOffsets(profile.week, metric) };
     cache.set(profile, cached);
   }
   return cached[metric] ?? null;
@@ -161,8 +196,11 @@ export function offsetAt(offsets: SlotOffsets | null, t: number): number {
   const lower = Math.floor(position);
   const frac = position - lower;
   const at = (i: number): number => offsets.mid[((i % SEASON_SLOTS) + SEASON_SLOTS) % SEASON_SLOTS] ?? 0;
-  return at(lower) * (1 - frac) + at(lower + 1) * frac;
+  return at(lower) * (1 - frac) + at(lower + 1) * frac + weekOffsetAt(offsets, t);
 }
+
+/** The weekday's offset at `t` (0 until a week is learnt). */
+const weekOffsetAt = (offsets: SlotOffsets, t: number): number => offsets.week?.[weekdayOf(Math.floor(t / HOUR_MS))] ?? 0;
 
 /**
  * The offset a detector judges by at `t`, generous in the direction it watches: the highest
@@ -172,12 +210,12 @@ export function offsetAt(offsets: SlotOffsets | null, t: number): number {
  * level is half-way to the night), and an hour that varies a lot from day to day (a handful of
  * purchases an hour) gives no firm expectation; a detector should fire on neither.
  */
-export function judgedOffset(offsets: SlotOffsets | null, t: number, direction: "up" | "down"): number {
+export function judgedOffset(offsets: SlotOffsets | null, t: number, direction: "up" | "down", spreadWeight = 1): number {
   if (!offsets) return 0;
-  const sign = direction === "up" ? 1 : -1;
+  const sign = direction === "up" ? spreadWeight : -spreadWeight;
   const slot = (x: number): number => {
     const i = slotIndex(x);
-    return (offsets.mid[i] ?? 0) + sign * (offsets.spread[i] ?? 0);
+    return (offsets.mid[i] ?? 0) + sign * (offsets.spread[i] ?? 0) + weekOffsetAt(offsets, x);
   };
   const band = [slot(t - HOUR_MS / 2), slot(t), slot(t + HOUR_MS / 2)];
   return direction === "up" ? Math.max(...band) : Math.min(...band);

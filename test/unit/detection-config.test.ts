@@ -13,9 +13,9 @@ describe("resolveDetection", () => {
       apdex_t_ms: 500,
       consumer_objectives: {},
       // Nothing set: the latency objective and p95 threshold are learnt from the endpoint.
-      learn: { latency_slo: true, p95_threshold: true },
+      learn: { latency_slo: true, p95_threshold: true, error_rate_threshold: true, availability_slo: true },
     });
-    expect(resolveDetection({}, "GET", "/orders/:id")).toEqual({ ...DEFAULT_DETECTION, learn: { latency_slo: true, p95_threshold: true } });
+    expect(resolveDetection({}, "GET", "/orders/:id")).toEqual({ ...DEFAULT_DETECTION, learn: { latency_slo: true, p95_threshold: true, error_rate_threshold: true, availability_slo: true } });
   });
 
   it("layers the service's settings, then the endpoint's override, field by field", () => {

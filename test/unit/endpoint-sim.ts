@@ -34,11 +34,10 @@ export class SimEndpoint {
   /** Running sums of every minute so far (prefix sums), for the windows. */
   private readonly prefix: Totals[] = [emptyTotals()];
   state: EngineState = emptyEngineState();
-  readonly cfg = resolveDetection(null, "GET", "/sim");
-
   constructor(
     seed: number,
     readonly start = T0,
+    readonly cfg = resolveDetection(null, "GET", "/sim"),
   ) {
     this.rand = prng(seed);
   }

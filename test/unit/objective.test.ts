@@ -48,9 +48,11 @@ const cfgOf = (settings: DetectionSettings | null): DetectionConfig => resolveDe
 
 describe("learnt default objectives", () => {
   it("marks only the objectives the user did not set as learnt", () => {
-    expect(cfgOf(null).learn).toEqual({ latency_slo: true, p95_threshold: true });
-    expect(cfgOf({ slo: { latency_ms: 800 } }).learn).toEqual({ latency_slo: false, p95_threshold: true });
-    expect(cfgOf({ endpoints: { "GET /reports/:id/pdf": { slo: { latency_target: 0.95 }, thresholds: { p95_ms: 900 } } } }).learn).toEqual({ latency_slo: false, p95_threshold: false });
+    const all = { latency_slo: true, p95_threshold: true, error_rate_threshold: true, availability_slo: true };
+    expect(cfgOf(null).learn).toEqual(all);
+    expect(cfgOf({ slo: { latency_ms: 800 } }).learn).toEqual({ ...all, latency_slo: false });
+    expect(cfgOf({ endpoints: { "GET /reports/:id/pdf": { slo: { latency_target: 0.95 }, thresholds: { p95_ms: 900 } } } }).learn).toEqual({ ...all, latency_slo: false, p95_threshold: false });
+    expect(cfgOf({ slo: { availability: 0.999 }, endpoints: { "GET /reports/:id/pdf": { thresholds: { error_rate: 0.02 } } } }).learn).toEqual({ ...all, availability_slo: false, error_rate_threshold: false });
   });
 
   it("never pages a steady slow endpoint on the defaults, and shows it as slower than the default objective", () => {

@@ -84,8 +84,10 @@ describe("poissonCdf", () => {
 
 describe("rateStep", () => {
   it("never fires during warm-up, even with the CUSUM past its threshold", () => {
-    const clean = Array.from({ length: 10 }, () => ({ bad: 0, count: 100 }));
-    const outage = Array.from({ length: ERROR_RATE_PARAMS.warmup - 11 }, () => ({ bad: 50, count: 100 }));
+    // A short outage at the end of the warm-up: a long one is learnt by the warm-up's running mean
+    // until the CUSUM (looking for a fivefold rate) no longer gains.
+    const clean = Array.from({ length: 25 }, () => ({ bad: 0, count: 100 }));
+    const outage = Array.from({ length: ERROR_RATE_PARAMS.warmup - 26 }, () => ({ bad: 50, count: 100 }));
     const { state, fires } = run([...clean, ...outage]);
     expect(state.n).toBe(ERROR_RATE_PARAMS.warmup - 1);
     expect(state.cusum).toBeGreaterThanOrEqual(ERROR_RATE_PARAMS.h);

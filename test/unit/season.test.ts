@@ -30,7 +30,8 @@ describe("daily profile", () => {
     const long = feed(24 * (SEASON_DAYS + 3) + 1, () => 10);
     expect(long.profile?.traffic.every((days) => days.length === SEASON_DAYS)).toBe(true);
     expect(long.profile?.latency.every((days) => days.length === SEASON_DAYS)).toBe(true);
-    expect(JSON.stringify(long.profile).length).toBeLessThan(8_000);
+    expect(long.profile?.errors?.every((days) => days.length === SEASON_DAYS)).toBe(true);
+    expect(JSON.stringify(long.profile).length).toBeLessThan(12_000);
   });
 
   it("skips an hour with fewer than SEASON_MIN_MINUTES minutes", () => {
