@@ -4,7 +4,7 @@
  * library spans, fields the decoder skips (links, trace state, schema URLs, dropped counts) and
  * extreme numbers decodes to what the library's decode and the former mapping gave.
  */
-import { create, fromBinary, toBinary } from "@bufbuild/protobuf";
+import { create, fromBinary, toBinary, type MessageInitShape } from "@bufbuild/protobuf";
 import { describe, expect, it } from "vitest";
 import { ExportTraceServiceRequestSchema } from "../../src/otlp/gen/opentelemetry/proto/collector/trace/v1/trace_service_pb";
 import type { AnyValue, KeyValue } from "../../src/otlp/gen/opentelemetry/proto/common/v1/common_pb";
@@ -47,7 +47,8 @@ function reference(bytes: Uint8Array) {
   };
 }
 
-const kv = (key: string, value: AnyValue["value"]) => ({ key, value: { value } });
+// Init shapes, loosely typed: the library checks them when it encodes.
+const kv = (key: string, value: { case: string; value: unknown }) => ({ key, value: { value } });
 const id = (n: number, len: number) => Uint8Array.from({ length: len }, (_, i) => (n * 31 + i * 7) & 0xff);
 
 describe("OTLP protobuf decoder", () => {
@@ -79,7 +80,7 @@ describe("OTLP protobuf decoder", () => {
       links: [{ traceId: id(9, 16), spanId: id(9, 8), attributes: values }],
       status: { code: 2, message: "failed" },
     });
-    const message = create(ExportTraceServiceRequestSchema, {
+    const init = {
       resourceSpans: [
         {
           resource: { attributes: [kv("service.name", { case: "stringValue", value: "api" })], droppedAttributesCount: 1 },
@@ -89,7 +90,8 @@ describe("OTLP protobuf decoder", () => {
         },
         { scopeSpans: [{ spans: [{ name: "defaults" }] }] },
       ],
-    });
+    };
+    const message = create(ExportTraceServiceRequestSchema, init as unknown as MessageInitShape<typeof ExportTraceServiceRequestSchema>);
     const bytes = toBinary(ExportTraceServiceRequestSchema, message);
     expect(decodeTraceRequest(bytes)).toEqual(reference(bytes));
   });
