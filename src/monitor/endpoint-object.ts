@@ -3,12 +3,11 @@
  * (endpointName), so that every caller reaches the same object for the same endpoint.
  */
 import { endpointName, type LogRecord } from "../ingest/record";
-import type { EndpointMonitor } from "./endpoint-monitor";
 
 /** An endpoint (service, method, route), or its name as endpointName gives it. */
 export type EndpointRef = Pick<LogRecord, "service" | "method" | "route"> | string;
 
 /** The Durable Object of an endpoint. */
-export function endpointObject(env: Pick<Env, "ENDPOINT_MONITOR">, endpoint: EndpointRef): DurableObjectStub<EndpointMonitor> {
+export function endpointObject(env: Pick<Env, "ENDPOINT_MONITOR">, endpoint: EndpointRef): ReturnType<Env["ENDPOINT_MONITOR"]["getByName"]> {
   return env.ENDPOINT_MONITOR.getByName(typeof endpoint === "string" ? endpoint : endpointName(endpoint));
 }
