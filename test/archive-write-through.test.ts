@@ -291,7 +291,7 @@ describe("archive write-through", () => {
     const service = "wt-fallback";
     const unreachable = new Proxy(env.ENDPOINT_MONITOR, {
       get(target, prop) {
-        if (prop === "get") return () => ({ ingest: () => Promise.reject(new Error("Durable Object is overloaded")) });
+        if (prop === "get" || prop === "getByName") return () => ({ ingest: () => Promise.reject(new Error("Durable Object is overloaded")) });
         const value: unknown = Reflect.get(target, prop);
         return typeof value === "function" ? (value as (...a: unknown[]) => unknown).bind(target) : value;
       },

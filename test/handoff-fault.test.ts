@@ -10,7 +10,8 @@ function unreachableNamespace(): Env["ENDPOINT_MONITOR"] {
   const ns = env.ENDPOINT_MONITOR;
   return new Proxy(ns, {
     get(target, prop) {
-      if (prop === "get") {
+      // getByName: how src/monitor/endpoint-object.ts reaches an endpoint object.
+      if (prop === "get" || prop === "getByName") {
         return () => ({
           ingest: () => Promise.reject(Object.assign(new Error("Durable Object reset because its code was updated"), { retryable: true })),
         });

@@ -3,6 +3,7 @@ import { PUBLISH_EVERY_MS } from "../src/monitor/detection-runner";
 import { listDurableObjectIds, runDurableObjectAlarm } from "cloudflare:test";
 import { env, exports } from "cloudflare:workers";
 import type { EndpointMonitor } from "../src/monitor/endpoint-monitor";
+import { endpointObject } from "../src/monitor/endpoint-object";
 
 export const INGEST_KEY = "test-ingest-key";
 export const READ_KEY = "test-read-key";
@@ -72,7 +73,7 @@ export async function runFlush(stub: DurableObjectStub<EndpointMonitor>): Promis
 
 /** The endpoint object of (service, method, route). */
 export function endpointStub(service: string, method: string, route: string) {
-  return env.ENDPOINT_MONITOR.get(env.ENDPOINT_MONITOR.idFromName(`${service} ${method} ${route}`));
+  return endpointObject(env, { service, method, route });
 }
 
 /** Number of rows in D1 for a service. */

@@ -192,28 +192,27 @@ describe("GET /v1/control/quarantine and POST /v1/control/quarantine/replay", ()
 });
 
 /** A namespace whose objects answer `method` with `answer` (counting calls); everything else is the real one. */
-function wrapNamespace<N extends { get(id: DurableObjectId): object }>(ns: N, method: string, answer: () => Promise<unknown>) {
+function wrapNamespace<N extends { get(id: DurableObjectId): object; getByName(name: string): object }>(ns: N, method: string, answer: () => Promise<unknown>) {
   const calls = { n: 0 };
+  const wrapStub = (real: object) =>
+    new Proxy(real, {
+      get(stub, p) {
+        if (p === method) {
+          return () => {
+            calls.n++;
+            return answer();
+          };
+        }
+        const v: unknown = Reflect.get(stub, p);
+        // Reflect.apply, not .bind: an RPC method stub takes any property (bind included) for a remote method.
+        return typeof v === "function" ? (...a: unknown[]) => Reflect.apply(v as (...b: unknown[]) => unknown, stub, a) : v;
+      },
+    });
   const wrapped = new Proxy(ns, {
     get(target, prop) {
-      if (prop === "get") {
-        return (id: DurableObjectId) => {
-          const real = target.get(id);
-          return new Proxy(real, {
-            get(stub, p) {
-              if (p === method) {
-                return () => {
-                  calls.n++;
-                  return answer();
-                };
-              }
-              const v: unknown = Reflect.get(stub, p);
-              // Reflect.apply, not .bind: an RPC method stub takes any property (bind included) for a remote method.
-              return typeof v === "function" ? (...a: unknown[]) => Reflect.apply(v as (...b: unknown[]) => unknown, stub, a) : v;
-            },
-          });
-        };
-      }
+      if (prop === "get") return (id: DurableObjectId) => wrapStub(target.get(id));
+      // How src/monitor/endpoint-object.ts reaches an endpoint object.
+      if (prop === "getByName") return (name: string) => wrapStub(target.getByName(name));
       const value: unknown = Reflect.get(target, prop);
       return typeof value === "function" ? (value as (...a: unknown[]) => unknown).bind(target) : value;
     },

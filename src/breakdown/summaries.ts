@@ -9,7 +9,7 @@ import { and, asc, eq, type SQL } from "drizzle-orm";
 import { drizzle } from "drizzle-orm/d1";
 import { endpointHealth } from "../db/schema";
 import { ApiError } from "../http/errors";
-import { endpointName } from "../ingest/record";
+import { endpointObject } from "../monitor/endpoint-object";
 import type { Dimension } from "./top-k";
 
 /** Endpoints one filtered request may fan out to. */
@@ -67,10 +67,9 @@ export async function breakdownSummaries(env: Env, f: BreakdownFilters, from: nu
   if (endpoints.length > MAX_ENDPOINTS) {
     throw new ApiError(400, "invalid_request", "invalid query", [`service: more than ${MAX_ENDPOINTS} endpoints match; narrow with service, method or route to filter by ${dimension}`]);
   }
-  const ns = env.ENDPOINT_MONITOR;
   const first = Math.floor(from / 3_600_000) * 3_600_000;
   const perEndpoint = await Promise.all(
-    endpoints.map(async (e) => ({ e, buckets: await ns.get(ns.idFromName(endpointName(e))).groupHours(dimension, name, first, to + 1) })),
+    endpoints.map(async (e) => ({ e, buckets: await endpointObject(env, e).groupHours(dimension, name, first, to + 1) })),
   );
   const rows: BreakdownSummary[] = perEndpoint.flatMap(({ e, buckets }) =>
     buckets.map((b) => ({

@@ -16,7 +16,7 @@ import { log } from "../http/log";
 import { withTimeout } from "../http/timeout";
 import type { AppEnv } from "../http/types";
 import { parseOr400 } from "../http/validate";
-import { endpointName } from "../ingest/record";
+import { endpointObject } from "../monitor/endpoint-object";
 import type { Endpoint } from "../detect/incident";
 
 export const quarantineListQuery = z.object({
@@ -85,8 +85,7 @@ async function endpointsFrom(db: D1Database, filters: SQL[], from: Endpoint | nu
 }
 
 function monitor(env: Env, e: Endpoint) {
-  const ns = env.ENDPOINT_MONITOR;
-  return ns.get(ns.idFromName(endpointName(e)));
+  return endpointObject(env, e);
 }
 
 const same = (a: Endpoint, b: Endpoint) => a.service === b.service && a.method === b.method && a.route === b.route;

@@ -16,7 +16,7 @@ import { endpointFilterFields } from "../http/filters";
 import { log } from "../http/log";
 import type { AppEnv } from "../http/types";
 import { parseOr400 } from "../http/validate";
-import { endpointName } from "../ingest/record";
+import { endpointObject } from "../monitor/endpoint-object";
 import { MAX_LOOKBACK_MINUTES } from "../monitor/reevaluate";
 
 export const reevaluateQuery = z.object({
@@ -38,8 +38,7 @@ export const reevaluateApp = new Hono<AppEnv>().post("/re-evaluate", async (c) =
     const slice = endpoints.slice(i, i + CONCURRENCY);
     const settled = await Promise.allSettled(
       slice.map(async (e) => {
-        const ns = c.env.ENDPOINT_MONITOR;
-        return ns.get(ns.idFromName(endpointName(e))).reevaluate(q.lookback_minutes, e, q.source);
+        return endpointObject(c.env, e).reevaluate(q.lookback_minutes, e, q.source);
       }),
     );
     settled.forEach((outcome, j) => {

@@ -10,7 +10,7 @@ import { drizzle } from "drizzle-orm/d1";
 import { Hono } from "hono";
 import * as z from "zod";
 import { summarizeIncident } from "../ai/summarize";
-import { endpointName } from "../ingest/record";
+import { endpointObject } from "../monitor/endpoint-object";
 import { requireKey } from "../auth/keys";
 import { incidents } from "../db/schema";
 import { endpointFilterFields } from "../http/filters";
@@ -110,8 +110,7 @@ export const incidentsApp = new Hono<AppEnv>()
     const outcome = await summarizeIncident(c.env, row.id);
     if (outcome.status === "ok") {
       // A summary that arrives after the first alert follows it as an update (never in this request: the object's alarm sends it).
-      const ns = c.env.ENDPOINT_MONITOR;
-      await ns.get(ns.idFromName(endpointName(row))).announceUpdate(row.id);
+      await endpointObject(c.env, row).announceUpdate(row.id);
     }
     return c.json(toApiIncident(await loadIncident(c.env.DB, row.id)));
   });

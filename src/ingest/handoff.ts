@@ -12,12 +12,13 @@ import { toLogRow, writeLogBatch } from "../db/log-writer";
 import { log } from "../http/log";
 import { isCapacityError } from "../db/capacity";
 import { TimeoutError, withTimeout } from "../http/timeout";
-import type { EndpointMonitor, IngestResult } from "../monitor/endpoint-monitor";
+import type { IngestResult } from "../monitor/endpoint-monitor";
 import type { ServiceRegistry } from "../monitor/service-registry";
 import { DEFAULT_MAX_ROUTES } from "../monitor/service-registry";
 import { admissionSettings, showsRouteExists, touchIntervalMs, type RouteAsk } from "../monitor/route-admission";
 import { noteRouteCaps } from "./caps";
 import { endpointName, type LogRecord } from "./record";
+import { endpointObject } from "../monitor/endpoint-object";
 import { OVERFLOW_ROUTE } from "./route-template";
 import { ingestCounters } from "./counters";
 import { HANDOFF_ATTEMPTS, OVERLOADED_BACKOFF_MS, retryDecision } from "./retry-policy";
@@ -148,11 +149,6 @@ export function groupByEndpoint(records: readonly LogRecord[]): Map<string, LogR
 
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
-function endpointStub(env: Env, name: string): DurableObjectStub<EndpointMonitor> {
-  const ns = env.ENDPOINT_MONITOR;
-  return ns.get(ns.idFromName(name));
-}
-
 /** Endpoints this isolate saw overloaded, until when their records go to D1 directly. */
 const overloadedUntil = new Map<string, number>();
 const MAX_OVERLOADED = 1000;
@@ -172,7 +168,7 @@ async function sendToEndpoint(env: Env, name: string, records: LogRecord[]): Pro
   for (let attempt = 1; ; attempt++) {
     try {
       // A fresh stub per attempt: a stub that saw an exception may be broken.
-      return await withTimeout(endpointStub(env, name).ingest(records), ATTEMPT_TIMEOUT_MS);
+      return await withTimeout(endpointObject(env, name).ingest(records), ATTEMPT_TIMEOUT_MS);
     } catch (err) {
       if (err instanceof TimeoutError) timeouts++;
       const decision = retryDecision(err, attempt, timeouts);

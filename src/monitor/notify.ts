@@ -10,7 +10,7 @@ import { drizzle } from "drizzle-orm/d1";
 import { endpointHealth } from "../db/schema";
 import { log } from "../http/log";
 import { withTimeout } from "../http/timeout";
-import { endpointName } from "../ingest/record";
+import { endpointObject } from "./endpoint-object";
 
 const MAX_OBJECTS = 1000;
 const NOTIFY_BUDGET_MS = 3_000;
@@ -24,8 +24,7 @@ export async function notifyServiceObjects(env: Env, service: string): Promise<n
       .where(eq(endpointHealth.service, service))
       .limit(MAX_OBJECTS)
       .all();
-    const ns = env.ENDPOINT_MONITOR;
-    const results = await withTimeout(Promise.allSettled(rows.map((r) => ns.get(ns.idFromName(endpointName(r))).invalidateContext())), NOTIFY_BUDGET_MS);
+    const results = await withTimeout(Promise.allSettled(rows.map((r) => endpointObject(env, r).invalidateContext())), NOTIFY_BUDGET_MS);
     const failed = results.filter((r) => r.status === "rejected").length;
     if (failed > 0) log("warn", "service_notify_partial", { service, objects: rows.length, failed });
     return rows.length - failed;

@@ -14,7 +14,7 @@ import { endpointHealth } from "../db/schema";
 import type { Signal } from "../detect/types";
 import type { AppEnv } from "../http/types";
 import { parseOr400 } from "../http/validate";
-import { endpointName } from "../ingest/record";
+import { endpointObject } from "./endpoint-object";
 import { breakdownQuery } from "../breakdown/window";
 
 export const endpointParams = z.object({
@@ -86,14 +86,12 @@ export const endpointsApp = new Hono<AppEnv>()
   .get("/:service/:method/:route/breakdown", requireKey("read"), async (c) => {
     const params = parseOr400(endpointParams, c.req.param(), "endpoint");
     const { window } = parseOr400(breakdownQuery, c.req.query());
-    const ns = c.env.ENDPOINT_MONITOR;
-    const view = await ns.get(ns.idFromName(endpointName(params))).breakdown(window);
+    const view = await endpointObject(c.env, params).breakdown(window);
     return c.json({ service: params.service, method: params.method, route: params.route, ...view });
   })
   .get("/:service/:method/:route", requireKey("read"), async (c) => {
     const params = parseOr400(endpointParams, c.req.param(), "endpoint");
-    const ns = c.env.ENDPOINT_MONITOR;
-    const detail = await ns.get(ns.idFromName(endpointName(params))).detail();
+    const detail = await endpointObject(c.env, params).detail();
     // An endpoint that never received a record answers with zero counters under its own name.
     return c.json({ ...detail, service: params.service, method: params.method, route: params.route });
   });

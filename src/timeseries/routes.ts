@@ -15,7 +15,7 @@ import { parseSketch } from "../detect/sketch";
 import { ApiError } from "../http/errors";
 import type { AppEnv } from "../http/types";
 import { parseOr400 } from "../http/validate";
-import { endpointName } from "../ingest/record";
+import { endpointObject } from "../monitor/endpoint-object";
 import { MINUTE_MS } from "../monitor/minute-counts";
 import { endpointParams } from "../monitor/routes";
 import { epochOrIso } from "../query/logs-query";
@@ -93,8 +93,7 @@ export const timeseriesApp = new Hono<AppEnv>().get("/", requireKey("read"), asy
     });
   }
   const plan = planSeries(from, to, step);
-  const ns = c.env.ENDPOINT_MONITOR;
-  const windows = await ns.get(ns.idFromName(endpointName(q))).series(plan.windows);
+  const windows = await endpointObject(c.env, q).series(plan.windows);
   const identity = { service: q.service, method: q.method, route: q.route, metric: q.metric };
   const chosen = windows.index === null ? undefined : plan.windows[windows.index];
   if (chosen) {

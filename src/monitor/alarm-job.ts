@@ -1,0 +1,61 @@
+/**
+ * The endpoint object's alarm, in order: flush (a D1 failure schedules its own retry and ends
+ * the alarm), publish the quarantine's size, close silent minutes, follow the open incident up,
+ * publish detection results, persist the windows, prune the buffer, send alerts (after the
+ * incidents are in D1: messages carry the row as the API shows it), then one alarm for the
+ * earliest reason to come back (each setAlarm is a row written).
+ */
+import { log } from "../http/log";
+import { earliest } from "./alarm-schedule";
+import { MINUTE_MS, flushBackoffMs } from "./minute-counts";
+import { endpointOf, messageOf, type MonitorContext } from "./monitor-context";
+import type { MonitorJobs } from "./monitor-jobs";
+
+/** The jobs an alarm runs. */
+export type AlarmJobs = Pick<MonitorJobs, "alarm" | "archive" | "flush" | "quarantine" | "live" | "followUp" | "publisher" | "checkpoint" | "reevaluation">;
+
+/** Runs one alarm of the endpoint object (see the module's comment). */
+export async function runAlarm(c: MonitorContext, jobs: AlarmJobs): Promise<void> {
+  const { alarm, archive, flush, quarantine, live, followUp, publisher, checkpoint, reevaluation } = jobs;
+  alarm.fired();
+  c.meter.add({ do_requests: 1 });
+  if (reevaluation.running) {
+    await alarm.schedule(Date.now() + 1000);
+    return;
+  }
+  const due = await flush.flushDue();
+  if (!due.ok) return;
+  await quarantine.publish();
+  const now = Date.now();
+  publisher.markCounters();
+  const endpoint = endpointOf(c.store);
+  if (!reevaluation.running) await live.closeSilentMinutes(now);
+  const followAt = await followUp.followUp(now).catch((err: unknown) => {
+    log("error", "follow_up_failed", { endpoint: c.name, message: messageOf(err) });
+    return null;
+  });
+  const synced = await publisher.sync();
+  checkpoint.persist(now);
+  checkpoint.pruneBuffer(now);
+  // Alerts go out after the incidents are in D1 (messages carry the row as the API shows it).
+  const alertsAt = synced ? await c.outbox.run(Date.now()).catch((err: unknown) => alertsFailed(c, err)) : null;
+  // Every reason to come back, and one alarm for the earliest (each setAlarm is a row written).
+  const at = Date.now();
+  const wants: (number | null)[] = [alertsAt, followAt];
+  // Counters waiting for their publish, and windows changed since the last persist.
+  wants.push(c.detection.countsDueAt());
+  wants.push(checkpoint.dueAt());
+  // What waits on purpose (the minute's flush, the R2 pass's minute) comes back then, not at once (no alarm loop).
+  if (c.archive() && c.buffer.archiveBacklog() > 0) wants.push(Math.max(archive.retryAt, archive.dueAt(at), due.resumeAt));
+  if (c.buffer.backlog() > 0) wants.push(due.resumeAt);
+  else if (!synced) wants.push(at + flushBackoffMs(publisher.syncFailures));
+  // Live: come back at the next minute boundary to close minutes on the wall clock.
+  else if (endpoint && c.detection.isLive(now)) wants.push(Math.floor(now / MINUTE_MS) * MINUTE_MS + MINUTE_MS);
+  const next = earliest(wants, at);
+  if (next !== null) await alarm.schedule(next);
+}
+
+function alertsFailed(c: MonitorContext, err: unknown): number {
+  log("error", "alerts_failed", { endpoint: c.name, message: messageOf(err) });
+  return Date.now() + 30_000;
+}

@@ -1,0 +1,174 @@
+/**
+ * The endpoint object's flush: buffered records go to D1 in batches and are marked flushed only
+ * after D1 committed. A D1 failure leaves them buffered and retries with backoff; D1 at its cap
+ * takes no raw row and the summaries of those hours are written from the windows instead.
+ */
+import { currentD1Size } from "../cost/d1-size";
+import { ROW_TIMESTAMP } from "../db/log-writer";
+import { log } from "../http/log";
+import { serviceDirectory } from "../services/store";
+import { ALL_RECORDS, samplingPolicy } from "../storage/policy";
+import type { SamplingPolicy } from "../storage/sampling";
+import type { AlarmSchedule } from "./alarm-schedule";
+import { FLUSH_BUDGET_MS, type ArchiveJob } from "./archive-job";
+import { hourSummaryRow, writeHourSummaries } from "./capped-summaries";
+import { flushBatch } from "./flush";
+import { flushCut, nextMinuteFlushAt, waitsForMinute } from "./flush-cadence";
+import { HOUR_MS, flushBackoffMs } from "./minute-counts";
+import { endpointOf, messageOf, type MonitorContext } from "./monitor-context";
+import type { QuarantineJob } from "./quarantine-job";
+import { RecordBuffer } from "./record-buffer";
+
+export class FlushJob {
+  /**
+   * Whether the last alarm found this endpoint flushing once a minute (see flush-cadence.ts): a
+   * hand-off then asks for the alarm at the next minute's flush, not after FLUSH_DELAY_MS.
+   */
+  waitingForMinute = false;
+  /** Hours (start) of records flushed while D1 was at its cap: their summaries are written from the windows. */
+  private readonly cappedHours = new Set<number>();
+
+  constructor(
+    private readonly c: MonitorContext,
+    private readonly alarm: AlarmSchedule,
+    private readonly archive: ArchiveJob,
+    private readonly quarantine: QuarantineJob,
+  ) {}
+
+  /** Which records of a flush get a raw row in D1: the service's `raw_logs`, the endpoint's latency objective, D1's size. */
+  private async samplingPolicy(): Promise<SamplingPolicy | null> {
+    const endpoint = endpointOf(this.c.store);
+    if (!endpoint) return ALL_RECORDS;
+    const { env, detection } = this.c;
+    const [directory, size, cfg] = await Promise.all([
+      serviceDirectory(env).catch(() => null),
+      currentD1Size(this.c.db(), this.c.meter, env.D1_MAX_BYTES),
+      detection.config(endpoint),
+    ]);
+    return samplingPolicy(directory?.byName.get(endpoint.service)?.raw_logs, detection.latencyObjectiveMs(cfg), size.state);
+  }
+
+  /** The policy of a flush of what is buffered (every record when nothing is: no D1 read). */
+  async policyIfPending(): Promise<SamplingPolicy | null> {
+    const pending = this.c.buffer.backlog() > 0 || (this.c.archive() !== null && this.c.buffer.archiveBacklog() > 0);
+    return pending ? this.samplingPolicy() : ALL_RECORDS;
+  }
+
+  /**
+   * The alarm's flush at wall clock `now`: an endpoint that samples (flush-cadence.ts) writes
+   * through to R2 and flushes to D1 only the chunks added before the last minute boundary plus
+   * grace, others everything. `resumeAt`: when to come back for what stays buffered (the next
+   * minute's flush when it waits on purpose, now when the budget ran out); `ok` false when D1
+   * failed (a retry is scheduled).
+   */
+  async flushDue(now = Date.now()): Promise<{ ok: boolean; resumeAt: number }> {
+    const { buffer } = this.c;
+    const policy = await this.policyIfPending();
+    const cut = flushCut(now);
+    const wait = waitsForMinute(policy);
+    this.waitingForMinute = wait;
+    const before = wait ? (buffer.firstSeqAddedFrom(cut) ?? undefined) : undefined;
+    const archiveDue = this.archive.dueAt(now);
+    const archived = archiveDue <= now ? await this.archive.writeThrough(before, now) : false;
+    const flushed = await this.flush(policy, before);
+    // One row for the marks of both, whatever the number of batches and passes.
+    buffer.save(Date.now());
+    await this.writeCappedSummaries();
+    if (flushed === "failed") return { ok: false, resumeAt: now };
+    if (wait && archived && flushed === "done") return { ok: true, resumeAt: nextMinuteFlushAt(now) };
+    return { ok: true, resumeAt: flushed === "done" && !archived ? Math.max(Date.now(), this.archive.dueAt(now)) : Date.now() };
+  }
+
+  /**
+   * Writes the summary rows of the hours flushed at the D1 cap from the hour windows (see
+   * capped-summaries.ts); a failure keeps them for the next flush.
+   */
+  private async writeCappedSummaries(): Promise<void> {
+    const endpoint = endpointOf(this.c.store);
+    if (this.cappedHours.size === 0 || !endpoint) return;
+    const hours = [...this.cappedHours];
+    try {
+      const cfg = await this.c.detection.config(endpoint);
+      const now = Date.now();
+      const rows = hours.flatMap((start) => {
+        const w = this.c.windows.hour(start);
+        return w && w.count > 0 ? [hourSummaryRow(endpoint, w, cfg, now)] : [];
+      });
+      await writeHourSummaries(this.c.db(), rows);
+      for (const h of hours) this.cappedHours.delete(h);
+    } catch (err) {
+      log("error", "capped_summaries_failed", { endpoint: this.c.name, hours: hours.length, message: messageOf(err) });
+    }
+  }
+
+  /**
+   * Flushes the chunks before `beforeSeq` (all by default) until they are in D1 ("done") or the
+   * budget is spent ("more"); "failed" when D1 failed (a retry is scheduled).
+   */
+  async flush(policy: SamplingPolicy | null, beforeSeq?: number): Promise<"done" | "more" | "failed"> {
+    const { buffer, store } = this.c;
+    const started = Date.now();
+    while (Date.now() - started < FLUSH_BUDGET_MS) {
+      const batch = buffer.nextBatch(beforeSeq);
+      if (batch.keys.length === 0) {
+        // Only chunks without stored rows (sampled out, duplicates): nothing to send, move past them.
+        buffer.markFlushed(batch.end, [], Date.now());
+        return "done";
+      }
+      const failuresSoFar = Number(store.get("consecutive_flush_failures") ?? 0);
+      const outcome = await flushBatch(this.c.db(), batch, Date.now(), failuresSoFar, policy);
+      // D1 at its cap took no raw row: the summaries of these hours come from the windows.
+      if (policy === null) for (const body of batch.bodies) this.cappedHours.add(Math.floor(Number((JSON.parse(body) as unknown[])[ROW_TIMESTAMP]) / HOUR_MS) * HOUR_MS);
+      if (outcome.kind === "failed") {
+        const failures = failuresSoFar + 1;
+        const retryIn = flushBackoffMs(failures);
+        const flushedAt = Date.now();
+        // Rows committed one by one before D1 filled up are in D1: the watermark moves past the
+        // leading ones (later ones are sent again, and D1 ignores a re-sent key).
+        const written = new Set(outcome.written);
+        let prefix = 0;
+        while (prefix < batch.keys.length && written.has(batch.keys[prefix] ?? "")) prefix++;
+        this.c.storage.transactionSync(() => {
+          if (prefix > 0) buffer.markFlushed(RecordBuffer.positionAfter(batch, prefix), [], flushedAt, prefix);
+          buffer.save(flushedAt);
+          store.set("consecutive_flush_failures", String(failures));
+          store.addCounters({ flush_failures: 1 });
+          if (outcome.full && store.get("storage_full_since") === null) store.set("storage_full_since", String(flushedAt));
+        });
+        log("error", outcome.full ? "d1_full" : "d1_flush_failed", {
+          endpoint: this.c.name,
+          records: batch.keys.length - prefix,
+          consecutive_failures: failures,
+          retry_in_ms: retryIn,
+          message: messageOf(outcome.error),
+        });
+        await this.alarm.setAt(Date.now() + retryIn);
+        return "failed";
+      }
+      const poisoned = outcome.kind === "isolated" ? outcome.poisoned : [];
+      const flushed = batch.keys.length - poisoned.length;
+      const flushedAt = Date.now();
+      this.c.storage.transactionSync(() => {
+        // The mark, the count and the time travel in one row, saved once per flush (see record-buffer.ts).
+        buffer.markFlushed(batch.end, poisoned, flushedAt, flushed);
+        store.addCounters({ quarantined: poisoned.length });
+        if (failuresSoFar !== 0) store.set("consecutive_flush_failures", "0");
+        if (store.get("storage_full_since") !== null) store.delete("storage_full_since");
+        if (poisoned.length > 0) this.quarantine.markChanged();
+      });
+      for (const p of poisoned) {
+        log("error", "d1_record_quarantined", { endpoint: this.c.name, record_key: p.key, message: p.error });
+      }
+    }
+    return "more";
+  }
+}
+
+/** Default delay between the first buffered record and the flush, so that concurrent hand-offs share a batch. */
+export const DEFAULT_FLUSH_DELAY_MS = 250;
+
+/** The delay between the first buffered record and the flush (FLUSH_DELAY_MS). */
+export function flushDelayMs(env: Pick<Env, "FLUSH_DELAY_MS">): number {
+  const ms = Number(env.FLUSH_DELAY_MS);
+  return Number.isFinite(ms) && ms >= 0 ? ms : DEFAULT_FLUSH_DELAY_MS;
+}
