@@ -8,7 +8,7 @@ import { evictDurableObject, runDurableObjectAlarm, runInDurableObject } from "c
 import { describe, expect, it } from "vitest";
 import { normaliseRecord, type LogRecord } from "../src/ingest/record";
 import type { EndpointMonitor } from "../src/monitor/endpoint-monitor";
-import { endpointStub, record, storeAllRawLogs } from "./helpers";
+import { endpointStub, record, runFlush, storeAllRawLogs } from "./helpers";
 
 const MIN = 60_000;
 
@@ -111,6 +111,27 @@ describe("write-behind windows", () => {
     expect((await stub.stats()).buffered_chunks).toBe(1);
     await evictDurableObject(stub);
     expect(rounded(await windowsOf(stub))).toEqual(expected([...records(service, 20, start), ...recent]));
+  });
+});
+
+describe("chunks that change no window", () => {
+  it("probe-only hand-offs still move the mark, so their chunks are pruned (they were kept forever)", async () => {
+    const service = "wb-probes";
+    const stub = endpointStub(service, "GET", "/health");
+    const start = Date.now() - 5 * MIN;
+    await stub.ingest(records(service, 1, start));
+    await runFlush(stub);
+    // Probes are judged on their own, never added to the windows.
+    for (let k = 1; k <= 5; k++) {
+      await stub.ingest(records(service, 1, start, k).map((r) => ({ ...r, source: "probe" as const })));
+      await runFlush(stub);
+    }
+    expect((await stub.stats()).buffered_chunks).toBe(6);
+    // The alarm's persist a minute later (not forced) moves the mark past the probes' chunks.
+    await runInDurableObject(stub, (instance: EndpointMonitor) => instance.persistWindowsNow(Date.now() + 61_000, false));
+    await runInDurableObject(stub, (instance: EndpointMonitor) => instance.pruneBuffer(Date.now() + 30 * MIN));
+    expect((await stub.stats()).buffered_chunks).toBe(0);
+    expect((await stub.stats()).received).toBe(6);
   });
 });
 

@@ -24,7 +24,8 @@ export async function runAlarm(c: MonitorContext, jobs: AlarmJobs): Promise<void
     return;
   }
   const due = await flush.flushDue();
-  if (!due.ok) return;
+  // While D1 fails the windows are still persisted (they need no D1): the replay on wake stays short.
+  if (!due.ok) return checkpoint.persist(Date.now());
   await quarantine.publish();
   const now = Date.now();
   publisher.markCounters();
@@ -45,6 +46,8 @@ export async function runAlarm(c: MonitorContext, jobs: AlarmJobs): Promise<void
   // Counters waiting for their publish, and windows changed since the last persist.
   wants.push(c.detection.countsDueAt());
   wants.push(checkpoint.dueAt());
+  // Summary rows of hours flushed at the D1 cap that failed to be written: tried again.
+  if (c.buffer.cappedHours().length > 0) wants.push(at + 30_000);
   // What waits on purpose (the minute's flush, the R2 pass's minute) comes back then, not at once (no alarm loop).
   if (c.archive() && c.buffer.archiveBacklog() > 0) wants.push(Math.max(archive.retryAt, archive.dueAt(at), due.resumeAt));
   if (c.buffer.backlog() > 0) wants.push(due.resumeAt);

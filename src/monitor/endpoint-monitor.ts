@@ -100,9 +100,9 @@ export class EndpointMonitor extends DurableObject<Env> {
     this.jobs.checkpoint.pruneBuffer(now);
   }
 
-  /** Persists the windows now (tests; a re-evaluation does it itself). */
-  async persistWindowsNow(): Promise<void> {
-    this.jobs.checkpoint.persist(Date.now(), true);
+  /** Persists the windows at clock `now`, as the alarm does unless `force` (tests; a re-evaluation does it itself). */
+  async persistWindowsNow(now = Date.now(), force = true): Promise<void> {
+    this.jobs.checkpoint.persist(now, force);
   }
 
   /** Closes minutes on the wall clock `now` while the endpoint is live but silent (the alarm calls it every minute; tests with a later clock). */

@@ -25,8 +25,6 @@ export class FlushJob {
    * hand-off then asks for the alarm at the next minute's flush, not after FLUSH_DELAY_MS.
    */
   waitingForMinute = false;
-  /** Hours (start) of records flushed while D1 was at its cap: their summaries are written from the windows. */
-  private readonly cappedHours = new Set<number>();
 
   constructor(
     private readonly c: MonitorContext,
@@ -69,7 +67,7 @@ export class FlushJob {
     this.waitingForMinute = wait;
     const before = wait ? (buffer.firstSeqAddedFrom(cut) ?? undefined) : undefined;
     const archiveDue = this.archive.dueAt(now);
-    const archived = archiveDue <= now ? await this.archive.writeThrough(before, now) : false;
+    const archived = archiveDue <= now ? await this.archive.writeThrough(before) : false;
     const flushed = await this.flush(policy, before);
     // One row for the marks of both, whatever the number of batches and passes.
     buffer.save(Date.now());
@@ -85,8 +83,9 @@ export class FlushJob {
    */
   private async writeCappedSummaries(): Promise<void> {
     const endpoint = endpointOf(this.c.store);
-    if (this.cappedHours.size === 0 || !endpoint) return;
-    const hours = [...this.cappedHours];
+    // Kept with the buffer's marks (an eviction does not forget them); retried by the next alarm.
+    const hours = this.c.buffer.cappedHours();
+    if (hours.length === 0 || !endpoint) return;
     try {
       const cfg = await this.c.detection.config(endpoint);
       const now = Date.now();
@@ -95,7 +94,8 @@ export class FlushJob {
         return w && w.count > 0 ? [hourSummaryRow(endpoint, w, cfg, now)] : [];
       });
       await writeHourSummaries(this.c.db(), rows);
-      for (const h of hours) this.cappedHours.delete(h);
+      this.c.buffer.clearCappedHours(hours);
+      this.c.buffer.save(Date.now());
     } catch (err) {
       log("error", "capped_summaries_failed", { endpoint: this.c.name, hours: hours.length, message: messageOf(err) });
     }
@@ -118,7 +118,7 @@ export class FlushJob {
       const failuresSoFar = Number(store.get("consecutive_flush_failures") ?? 0);
       const outcome = await flushBatch(this.c.db(), batch, Date.now(), failuresSoFar, policy);
       // D1 at its cap took no raw row: the summaries of these hours come from the windows.
-      if (policy === null) for (const body of batch.bodies) this.cappedHours.add(Math.floor(Number((JSON.parse(body) as unknown[])[ROW_TIMESTAMP]) / HOUR_MS) * HOUR_MS);
+      if (policy === null) this.c.buffer.addCappedHours(batch.bodies.map((body) => Math.floor(Number((JSON.parse(body) as unknown[])[ROW_TIMESTAMP]) / HOUR_MS) * HOUR_MS));
       if (outcome.kind === "failed") {
         const failures = failuresSoFar + 1;
         const retryIn = flushBackoffMs(failures);

@@ -57,6 +57,8 @@ interface Marks {
   flushed_at?: number;
   /** Chunks before this seq are pruned: spare rows, their counts folded and keys forgotten, reused by later hand-offs. */
   pruned?: number;
+  /** Hours (start) flushed at the D1 cap whose summary rows are not written yet (see capped-summaries.ts). */
+  capped?: number[];
 }
 
 /** Spare rows kept for reuse at least (more while the buffer holds more live chunks). */
@@ -294,7 +296,8 @@ export class RecordBuffer {
   }
 
   private pendingFrom(seq: number): number {
-    return this.sql.exec<{ n: number }>("SELECT total(n) AS n FROM chunks WHERE seq >= ?", seq).one().n;
+    // Spares are below `live()`: a watermark behind it (R2 bound after the buffer pruned without it) must not count them.
+    return this.sql.exec<{ n: number }>("SELECT total(n) AS n FROM chunks WHERE seq >= ?", Math.max(seq, this.live())).one().n;
   }
 
   private offsetIn(p: Position): number {
@@ -312,7 +315,7 @@ export class RecordBuffer {
     let bytes = 0;
     const chunks = this.sql.exec<{ seq: number; rows: string; n: number }>(
       "SELECT seq, rows, n FROM chunks WHERE seq >= ? AND seq < ? ORDER BY seq LIMIT ?",
-      this.marks.d1.seq,
+      Math.max(this.marks.d1.seq, this.live()),
       beforeSeq,
       MAX_BATCH_RECORDS,
     );
@@ -370,6 +373,28 @@ export class RecordBuffer {
     return { flushed: this.marks.flushed ?? 0, archived: this.marks.archived ?? 0 };
   }
 
+  /** Hours flushed at the D1 cap (saved with the flush's marks, so an eviction does not forget them). */
+  addCappedHours(hours: readonly number[]): void {
+    const known = new Set(this.marks.capped ?? []);
+    const fresh = hours.filter((h) => !known.has(h));
+    if (fresh.length === 0) return;
+    this.marks = { ...this.marks, capped: [...known, ...fresh] };
+    this.unsaved = true;
+  }
+
+  /** Hours flushed at the D1 cap still waiting for their summary rows. */
+  cappedHours(): number[] {
+    return [...(this.marks.capped ?? [])];
+  }
+
+  /** Their summary rows are written: forgets them (saved with the next marks). */
+  clearCappedHours(hours: readonly number[]): void {
+    const done = new Set(hours);
+    const left = (this.marks.capped ?? []).filter((h) => !done.has(h));
+    this.marks = { ...this.marks, capped: left.length > 0 ? left : undefined };
+    this.unsaved = true;
+  }
+
   /** When D1 last took a batch from this buffer (null: not since the marks kept it). */
   lastFlushAt(): number | null {
     return this.marks.flushed_at ?? null;
@@ -382,7 +407,7 @@ export class RecordBuffer {
   nextArchiveBatch(maxBytes: number, maxChunks: number, beforeSeq = Number.MAX_SAFE_INTEGER): ArchiveBatch {
     const batch: ArchiveBatch = { from: this.marks.r2, next: this.marks.r2, rows: [] };
     let bytes = 0;
-    for (const c of this.sql.exec<{ seq: number; rows: string }>("SELECT seq, rows FROM chunks WHERE seq >= ? AND seq < ? ORDER BY seq LIMIT ?", this.marks.r2, beforeSeq, maxChunks)) {
+    for (const c of this.sql.exec<{ seq: number; rows: string }>("SELECT seq, rows FROM chunks WHERE seq >= ? AND seq < ? ORDER BY seq LIMIT ?", Math.max(this.marks.r2, this.live()), beforeSeq, maxChunks)) {
       if (batch.rows.length === 0) batch.from = c.seq;
       batch.rows.push(...(JSON.parse(c.rows) as unknown[][]));
       batch.next = c.seq + 1;
@@ -411,13 +436,13 @@ export class RecordBuffer {
    * their counts (to fold into `counters` in the same transaction) and their keys (to `forget`
    * once it committed).
    */
-  prune(now: number, keepFrom = Number.MAX_SAFE_INTEGER): { counts: Counts; keys: string[] } {
+  prune(now: number, keepFrom = Number.MAX_SAFE_INTEGER): { counts: Counts; keys: string[]; commit: () => void } {
     const taken = (this.marks.taken ?? []).filter(([at]) => at <= now - DEDUP_WINDOW_MS).reduce((max, [, seq]) => Math.max(max, seq), 0);
     // Chunks the persisted windows do not hold yet stay (a wake replays them).
     const cut = Math.min(taken, keepFrom);
     const counts: Counts = {};
     const keys: string[] = [];
-    if (cut <= this.live()) return { counts, keys };
+    if (cut <= this.live()) return { counts, keys, commit: () => undefined };
     let pruned = 0;
     for (const c of this.sql.exec<{ rows: string; skipped: string | null; counts: string | null }>("SELECT rows, skipped, counts FROM chunks WHERE seq >= ? AND seq < ?", this.live(), cut)) {
       pruned++;
@@ -426,15 +451,25 @@ export class RecordBuffer {
       if (c.counts) addCountsInto(counts, JSON.parse(c.counts) as Counts);
     }
     // The pruned rows become spares: the mark moves (one row), nothing is deleted...
-    this.saveMarks({ ...this.marks, pruned: cut }, now);
-    this.spares += pruned;
+    const marks = this.writeMarks({ ...this.marks, pruned: cut }, now);
+    let spares = this.spares + pruned;
     // ...unless there are more spares than the buffer will want: as many as it holds live, at least SPARE_ROWS_MIN.
-    const excess = this.spares - Math.max(SPARE_ROWS_MIN, this.chunks());
+    const live = this.sql.exec<{ n: number }>("SELECT count(*) AS n FROM chunks WHERE seq >= ?", cut).one().n;
+    const excess = spares - Math.max(SPARE_ROWS_MIN, live);
     if (excess > 0) {
       this.sql.exec("DELETE FROM chunks WHERE seq IN (SELECT seq FROM chunks WHERE seq < ? ORDER BY seq LIMIT ?)", cut, excess);
-      this.spares -= excess;
+      spares -= excess;
     }
-    return { counts, keys };
+    // Memory follows only once the transaction committed (a rollback leaves it as it was).
+    return {
+      counts,
+      keys,
+      commit: () => {
+        this.marks = marks;
+        this.unsaved = false;
+        this.spares = spares;
+      },
+    };
   }
 
   /** After a prune committed: the keys of its chunks are no longer duplicates. */
@@ -453,6 +488,12 @@ export class RecordBuffer {
   }
 
   private saveMarks(next: Marks, at: number): void {
+    this.marks = this.writeMarks(next, at);
+    this.unsaved = false;
+  }
+
+  /** Writes `next` (its `taken` list brought up to date at `at`) and returns what was written; memory is the caller's. */
+  private writeMarks(next: Marks, at: number): Marks {
     const marks: Marks = { ...next, taken: [...(next.taken ?? [])] };
     const cut = this.takenCut(marks);
     const taken = marks.taken ?? [];
@@ -467,8 +508,7 @@ export class RecordBuffer {
     marks.taken = taken;
     const text = JSON.stringify(marks);
     this.sql.exec(UPSERT_META, "buffer_marks", text, text);
-    this.marks = marks;
-    this.unsaved = false;
+    return marks;
   }
 
   /**

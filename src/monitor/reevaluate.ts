@@ -118,6 +118,8 @@ export async function reevaluateEndpoint(
   endpoint: Endpoint,
   cfg: DetectionConfig,
   lookbackMinutes: number,
+  /** Persists the write-behind windows inside the replay's transactions (see windows-checkpoint.ts). */
+  persistWindows: () => void = () => undefined,
 ): Promise<ReevaluateResult> {
   const { archive } = bindings;
   if (source === "archive" && !archive) throw new Error("no ARCHIVE bucket is bound");
@@ -127,14 +129,23 @@ export async function reevaluateEndpoint(
   const end = watermark ?? (source === "d1" ? await newestLog(bindings.db, endpoint, now) : null) ?? now;
   const from = end - Math.min(lookbackMinutes, MAX_LOOKBACK_MINUTES) * MINUTE_MS;
   const pages = archive && source === "archive" ? archivePages(archive, endpoint, from, end) : d1Pages(bindings.db, endpoint, from, Math.max(end, now) + FUTURE_TOLERANCE_MS);
-  storage.transactionSync(() => detection.reset());
+  // The windows are write-behind: each transaction persists them with the state it moved, so an
+  // eviction mid-replay leaves windows that match `last_evaluated` (not emptied ones).
+  storage.transactionSync(() => {
+    detection.reset();
+    persistWindows();
+  });
   let records = 0;
   let minutes = 0;
   const opened: string[] = [];
   let truncated = false;
   for await (const page of pages) {
     records += page.length;
-    const { evaluations } = storage.transactionSync(() => detection.absorb(page, null, endpoint, cfg));
+    const { evaluations } = storage.transactionSync(() => {
+      const out = detection.absorb(page, null, endpoint, cfg);
+      persistWindows();
+      return out;
+    });
     minutes += evaluations.length;
     for (const ev of evaluations) if (ev.change === "opened" && ev.incident) opened.push(ev.incident.id);
     if (records >= MAX_ROWS) {

@@ -52,23 +52,37 @@ export class WindowsCheckpoint {
    * changed (`force`: now).
    */
   persist(now: number, force = false): void {
-    const { windows, buffer } = this.c;
-    if (!windows.changed() && !force) return;
+    const { windows } = this.c;
+    // Chunks whose records never change the windows (probes, late or duplicate records only) still
+    // move the mark, so that they can be pruned: `behind`.
+    if (!windows.changed() && !this.behind() && !force) return;
     if (!force && now - this.persistedAt < WINDOWS_PERSIST_MS && windows.changedCount() < WINDOWS_PERSIST_BUCKETS) return;
-    const below = Math.min(...this.unabsorbed, buffer.next());
-    const mark: AbsorbedMark = { below, also: buffer.seqsFrom(below).filter((seq) => !this.unabsorbed.has(seq)) };
-    this.c.storage.transactionSync(() => {
-      windows.persist();
-      this.c.detection.persistClock();
-      this.c.store.set("windows_absorbed", JSON.stringify(mark));
-    });
-    this.absorbed = mark;
+    this.c.storage.transactionSync(() => this.write());
     this.persistedAt = now;
   }
 
-  /** When the windows changed in memory are due to be persisted (null: none changed). */
+  /**
+   * Writes the windows, the clock and the mark inside the caller's transaction (a re-evaluation's
+   * page: its windows are then persisted with the engine state the page moved).
+   */
+  write(): void {
+    const { windows, buffer } = this.c;
+    const below = Math.min(...this.unabsorbed, buffer.next());
+    const mark: AbsorbedMark = { below, also: buffer.seqsFrom(below).filter((seq) => !this.unabsorbed.has(seq)) };
+    windows.persist();
+    this.c.detection.persistClock();
+    this.c.store.set("windows_absorbed", JSON.stringify(mark));
+    this.absorbed = mark;
+  }
+
+  /** Whether chunks were committed and absorbed since the mark was written. */
+  private behind(): boolean {
+    return Math.min(...this.unabsorbed, this.c.buffer.next()) > this.absorbed.below;
+  }
+
+  /** When the windows changed in memory (or the mark behind) are due to be persisted (null: nothing). */
   dueAt(): number | null {
-    return this.c.windows.changed() ? this.persistedAt + WINDOWS_PERSIST_MS : null;
+    return this.c.windows.changed() || this.behind() ? this.persistedAt + WINDOWS_PERSIST_MS : null;
   }
 
   /** Deletes the buffer's chunks D1 and R2 took before the dedup window and the windows hold, folding their counts into `counters`. */
@@ -79,6 +93,7 @@ export class WindowsCheckpoint {
       store.fold(out.counts);
       return out;
     });
+    pruned.commit();
     buffer.forget(pruned.keys);
     store.unpend(pruned.counts);
   }
