@@ -13,25 +13,9 @@
  */
 import type { DetectionConfig } from "../detect/config";
 import type { Endpoint } from "../detect/incident";
-import type { LatencySketch } from "../detect/sketch";
 import { toSummaryRow, upsertStatements, type SummaryRow } from "../summaries/sql";
 import { HOUR_MS } from "./minute-counts";
-
-/** An hour window of the endpoint object: its counts and its latency sketch. */
-export interface HourWindow {
-  start: number;
-  count: number;
-  status_2xx: number;
-  status_3xx: number;
-  status_4xx: number;
-  status_5xx: number;
-  silent_failures: number;
-  inconsistent: number;
-  latency_sum: number;
-  latency_max: number;
-  bytes: number;
-  sketch: LatencySketch;
-}
+import type { HourWindow } from "./windows";
 
 /** The `summaries` row of one hour window (granularity "hour"). */
 export function hourSummaryRow(endpoint: Endpoint, w: HourWindow, cfg: DetectionConfig, now: number): SummaryRow {

@@ -92,6 +92,9 @@ type Row = {
   bytes: number;
 };
 
+/** An hour bucket: its counts and its latency sketch (the D1-cap summaries are written from it). */
+export type HourWindow = Row & { sketch: LatencySketch };
+
 /** A bucket changed in memory and not yet persisted: its counts, its sketch and breakdown parsed. */
 interface DirtyBucket {
   grain: number;
@@ -195,7 +198,7 @@ export class EndpointWindows {
   }
 
   /** The hour bucket starting at `start`, with its sketch (null: none in the windows). */
-  hour(start: number): (Row & { sketch: LatencySketch }) | null {
+  hour(start: number): HourWindow | null {
     const changed = this.dirty.get(`${HOUR_MS}:${start}`);
     if (changed) return { ...changed.row, sketch: changed.sketch };
     const stored = this.sql.exec<StoredRow>(`SELECT ${COLUMNS}, sketch, breakdown FROM windows WHERE grain = ? AND start = ?`, HOUR_MS, start).toArray()[0];
