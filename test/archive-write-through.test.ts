@@ -65,6 +65,26 @@ async function drain(stub: DurableObjectStub<EndpointMonitor>, ms = 10_000): Pro
   }, ms);
 }
 
+/** Runs `before` ahead of every R2 put of the endpoint object (it may throw: a failing put). */
+async function wrapPut(stub: DurableObjectStub<EndpointMonitor>, before: () => void): Promise<void> {
+  await runInDurableObject(stub, (instance: EndpointMonitor) => {
+    const bucket = instance.archive;
+    if (!bucket) throw new Error("ARCHIVE not bound");
+    instance.archive = new Proxy(bucket, {
+      get(target, prop) {
+        if (prop === "put") {
+          return async (...args: Parameters<R2Bucket["put"]>) => {
+            before();
+            return target.put(...args);
+          };
+        }
+        const value: unknown = Reflect.get(target, prop);
+        return typeof value === "function" ? (value as (...a: unknown[]) => unknown).bind(target) : value;
+      },
+    });
+  });
+}
+
 function perHour(lines: readonly Line[]): Record<number, number> {
   const out: Record<number, number> = {};
   for (const l of lines) {
@@ -175,21 +195,8 @@ describe("archive write-through", () => {
     const service = "wt-r2-down";
     const stub = endpointStub(service, "GET", "/orders");
     const down = { on: true };
-    await runInDurableObject(stub, (instance: EndpointMonitor) => {
-      const bucket = instance.archive;
-      if (!bucket) throw new Error("ARCHIVE not bound");
-      instance.archive = new Proxy(bucket, {
-        get(target, prop) {
-          if (prop === "put") {
-            return async (...args: Parameters<R2Bucket["put"]>) => {
-              if (down.on) throw new Error("R2 unavailable");
-              return target.put(...args);
-            };
-          }
-          const value: unknown = Reflect.get(target, prop);
-          return typeof value === "function" ? (value as (...a: unknown[]) => unknown).bind(target) : value;
-        },
-      });
+    await wrapPut(stub, () => {
+      if (down.on) throw new Error("R2 unavailable");
     });
     // Four minutes of event time: minutes close and are evaluated, so the object has a state to publish.
     await stub.ingest(records(service, 80, 0, (i) => Date.now() - 600_000 + i * 3000));
@@ -229,21 +236,8 @@ describe("archive write-through", () => {
     const service = "wt-cadence";
     const stub = endpointStub(service, "GET", "/orders");
     const puts = { n: 0 };
-    await runInDurableObject(stub, (instance: EndpointMonitor) => {
-      const bucket = instance.archive;
-      if (!bucket) throw new Error("ARCHIVE not bound");
-      instance.archive = new Proxy(bucket, {
-        get(target, prop) {
-          if (prop === "put") {
-            return async (...args: Parameters<R2Bucket["put"]>) => {
-              puts.n++;
-              return target.put(...args);
-            };
-          }
-          const value: unknown = Reflect.get(target, prop);
-          return typeof value === "function" ? (value as (...a: unknown[]) => unknown).bind(target) : value;
-        },
-      });
+    await wrapPut(stub, () => {
+      puts.n++;
     });
     const at = (i: number) => Date.now() - 300_000 + i * 1000;
     await stub.ingest(records(service, 5, 0, at));
