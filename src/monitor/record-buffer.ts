@@ -59,7 +59,20 @@ interface Marks {
   pruned?: number;
   /** Hours (start) flushed at the D1 cap whose summary rows are not written yet (see capped-summaries.ts). */
   capped?: number[];
+  /**
+   * The chunk range [from, next) of the R2 pass in progress, saved before its puts: a retry (after
+   * an R2 failure or an eviction) reads exactly these chunks again, whatever the pass limits or the
+   * sampling policy are by then, and so overwrites every object the first try wrote.
+   */
+  r2_pass?: [number, number];
 }
+
+/**
+ * How urgently moved marks must be saved: "replayable" when losing them only sends again what D1
+ * and R2 took (D1 ignores a re-sent row of a flush that kept every row; an R2 pass is retried over
+ * its saved range), "must" otherwise (a sample, the quarantine, the capped hours).
+ */
+type Unsaved = "none" | "replayable" | "must";
 
 /** Spare rows kept for reuse at least (more while the buffer holds more live chunks). */
 const SPARE_ROWS_MIN = 64;
@@ -153,11 +166,11 @@ export class RecordBuffer {
   private readonly keys = new Set<string>();
   private marks: Marks = { d1: { seq: 0, offset: 0 }, r2: 0 };
   /**
-   * Whether `marks` moved since they were saved. The D1 mark may wait (D1 ignores a re-sent row),
-   * so a flush saves once, however many batches it sent; the R2 mark is saved before the next
-   * write-through pass starts (a retried pass must start at the same chunk, see archive-through.ts).
+   * Whether `marks` moved since they were saved, and how urgently they must be. A replayable move
+   * waits for the next save that happens anyway (the once-a-minute windows persist, the next R2
+   * pass, a prune): a quiet endpoint's flush then writes no row of its own.
    */
-  private unsaved = false;
+  private unsaved: Unsaved = "none";
   /** Spare (pruned) rows in the table, reused before a new row is inserted. */
   private spares = 0;
   /** Seq of the next chunk: above every chunk and both watermarks, so a seq is never reused after a prune. */
@@ -352,20 +365,29 @@ export class RecordBuffer {
    * D1 took the batch up to `to`, `flushed` rows of it (rows `poisoned` refused on their own go to
    * the quarantine, and then the marks are saved with them). In memory until `save` otherwise.
    */
-  markFlushed(to: Position, poisoned: readonly PoisonedRow[], at: number, flushed = 0): void {
+  markFlushed(to: Position, poisoned: readonly PoisonedRow[], at: number, flushed = 0, replayable = false): void {
     for (const p of poisoned) {
       this.sql.exec("INSERT OR REPLACE INTO quarantine (record_key, body, error, quarantined_at) VALUES (?, ?, ?, ?)", p.key, p.body, p.error, at);
     }
     const moved = to.seq !== this.marks.d1.seq || to.offset !== this.marks.d1.offset;
     if (!moved && flushed === 0) return;
     this.marks = { ...this.marks, d1: to, flushed: (this.marks.flushed ?? 0) + flushed, flushed_at: flushed > 0 ? at : this.marks.flushed_at };
-    this.unsaved = true;
+    this.moved(replayable && poisoned.length === 0 ? "replayable" : "must");
     if (poisoned.length > 0) this.save(at);
+  }
+
+  private moved(how: Exclude<Unsaved, "none">): void {
+    if (this.unsaved !== "must") this.unsaved = how;
   }
 
   /** Saves the marks when they moved (one row written). */
   save(at: number): void {
-    if (this.unsaved) this.saveMarks(this.marks, at);
+    if (this.unsaved !== "none") this.saveMarks(this.marks, at);
+  }
+
+  /** Saves the marks only when losing them would not be a mere re-send (see `Unsaved`). */
+  saveRequired(at: number): void {
+    if (this.unsaved === "must") this.saveMarks(this.marks, at);
   }
 
   /** The counts kept with the marks (`flushed`, `archived`), for the object's counters. */
@@ -379,7 +401,7 @@ export class RecordBuffer {
     const fresh = hours.filter((h) => !known.has(h));
     if (fresh.length === 0) return;
     this.marks = { ...this.marks, capped: [...known, ...fresh] };
-    this.unsaved = true;
+    this.moved("must");
   }
 
   /** Hours flushed at the D1 cap still waiting for their summary rows. */
@@ -392,7 +414,7 @@ export class RecordBuffer {
     const done = new Set(hours);
     const left = (this.marks.capped ?? []).filter((h) => !done.has(h));
     this.marks = { ...this.marks, capped: left.length > 0 ? left : undefined };
-    this.unsaved = true;
+    this.moved("must");
   }
 
   /** When D1 last took a batch from this buffer (null: not since the marks kept it). */
@@ -402,28 +424,43 @@ export class RecordBuffer {
 
   /**
    * Whole chunks not yet archived, from the R2 watermark on, until `maxBytes` of rows, before
-   * `beforeSeq` (deterministic: a retry reads at least the same chunks).
+   * `beforeSeq`; a pass that did not finish (its range is saved) is read again exactly, whatever
+   * the limits are now. The range of a new pass is saved (with the marks) before it returns.
    */
   nextArchiveBatch(maxBytes: number, maxChunks: number, beforeSeq = Number.MAX_SAFE_INTEGER): ArchiveBatch {
+    const start = Math.max(this.marks.r2, this.live());
+    const retry = this.marks.r2_pass && this.marks.r2_pass[1] > start ? this.marks.r2_pass[1] : null;
     const batch: ArchiveBatch = { from: this.marks.r2, next: this.marks.r2, rows: [] };
     let bytes = 0;
-    for (const c of this.sql.exec<{ seq: number; rows: string }>("SELECT seq, rows FROM chunks WHERE seq >= ? AND seq < ? ORDER BY seq LIMIT ?", Math.max(this.marks.r2, this.live()), beforeSeq, maxChunks)) {
+    const chunks = this.sql.exec<{ seq: number; rows: string }>(
+      "SELECT seq, rows FROM chunks WHERE seq >= ? AND seq < ? ORDER BY seq LIMIT ?",
+      start,
+      retry ?? beforeSeq,
+      retry === null ? maxChunks : Number.MAX_SAFE_INTEGER,
+    );
+    for (const c of chunks) {
       if (batch.rows.length === 0) batch.from = c.seq;
       batch.rows.push(...(JSON.parse(c.rows) as unknown[][]));
       batch.next = c.seq + 1;
       bytes += c.rows.length;
-      if (bytes >= maxBytes) break;
+      if (retry === null && bytes >= maxBytes) break;
     }
-    // The pass before this one is saved first: a retry must start where this pass starts.
+    if (batch.next > batch.from && retry === null) {
+      // Saved before the puts: a retry must read exactly this range.
+      this.marks = { ...this.marks, r2_pass: [batch.from, batch.next] };
+      this.moved("must");
+    }
     if (batch.next > batch.from) this.save(Date.now());
     return batch;
   }
 
-  /** R2 took every chunk before `next`, `archived` rows (in memory until `save` or the next pass). */
+  /** R2 took every chunk before `next`, `archived` rows (in memory until a save: a lost mark means the saved pass is retried). */
   markArchived(next: number, archived = 0): void {
     if (next <= this.marks.r2 && archived === 0) return;
-    this.marks = { ...this.marks, r2: Math.max(next, this.marks.r2), archived: (this.marks.archived ?? 0) + archived };
-    this.unsaved = true;
+    const r2 = Math.max(next, this.marks.r2);
+    const pass = this.marks.r2_pass && this.marks.r2_pass[1] > r2 ? this.marks.r2_pass : undefined;
+    this.marks = { ...this.marks, r2, archived: (this.marks.archived ?? 0) + archived, r2_pass: pass };
+    this.moved("replayable");
   }
 
   /** Chunks before this seq were taken by D1 (and R2 when it counts). */
@@ -466,7 +503,7 @@ export class RecordBuffer {
       keys,
       commit: () => {
         this.marks = marks;
-        this.unsaved = false;
+        this.unsaved = "none";
         this.spares = spares;
       },
     };
@@ -489,7 +526,7 @@ export class RecordBuffer {
 
   private saveMarks(next: Marks, at: number): void {
     this.marks = this.writeMarks(next, at);
-    this.unsaved = false;
+    this.unsaved = "none";
   }
 
   /** Writes `next` (its `taken` list brought up to date at `at`) and returns what was written; memory is the caller's. */

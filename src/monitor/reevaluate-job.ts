@@ -54,9 +54,11 @@ export class ReevaluateJob {
     const endpoint = endpointOf(store) ?? identity;
     if (this.running) throw new Error("a re-evaluation of this endpoint is already running");
     // What is buffered goes to R2 (a replay from the archive reads it) and to D1 first.
-    if (source === "archive") await archive.writeThrough();
-    await flush.flush(await flush.policyIfPending());
-    this.c.buffer.save(Date.now());
+    await flush.exclusive(async () => {
+      if (source === "archive") await archive.writeThrough();
+      await flush.flush(await flush.policyIfPending());
+      this.c.buffer.save(Date.now());
+    });
     this.running = true;
     this.heldBack = [];
     const before = detection.engineState();

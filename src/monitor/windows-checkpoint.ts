@@ -72,6 +72,8 @@ export class WindowsCheckpoint {
     windows.persist();
     this.c.detection.persistClock();
     this.c.store.set("windows_absorbed", JSON.stringify(mark));
+    // Flush marks that waited (a quiet endpoint's flushes save none of their own) go with them.
+    buffer.save(Date.now());
     this.absorbed = mark;
   }
 
