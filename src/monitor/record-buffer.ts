@@ -28,6 +28,7 @@ import type { LogRecord } from "../ingest/record";
 import type { WindowRecord } from "./minute-counts";
 import type { Batch, PoisonedRow } from "./flush";
 import { UPSERT_META } from "./buffer-sql";
+import { BufferMarksSchema, parseStored, type BufferMarks } from "./stored-json";
 
 /** How long flushed keys are remembered to recognise a retried hand-off. */
 export const DEDUP_WINDOW_MS = 15 * 60 * 1000;
@@ -44,28 +45,22 @@ export interface Position {
   offset: number;
 }
 
-interface Marks {
-  d1: Position;
-  /** Chunks before this seq are archived. */
-  r2: number;
-  /** [time, seq]: by `time`, every chunk before `seq` was taken (by D1, and R2 when it counts), newest last. */
-  taken?: [number, number][];
-  /** Records D1 and R2 took over the object's life (with the marks: no counter row per flush). */
-  flushed?: number;
-  archived?: number;
-  /** When D1 last took a batch. */
-  flushed_at?: number;
-  /** Chunks before this seq are pruned: spare rows, their counts folded and keys forgotten, reused by later hand-offs. */
-  pruned?: number;
-  /** Hours (start) flushed at the D1 cap whose summary rows are not written yet (see capped-summaries.ts). */
-  capped?: number[];
-  /**
-   * The chunk range [from, next) of the R2 pass in progress, saved before its puts: a retry (after
-   * an R2 failure or an eviction) reads exactly these chunks again, whatever the pass limits or the
-   * sampling policy are by then, and so overwrites every object the first try wrote.
-   */
-  r2_pass?: [number, number];
-}
+/**
+ * The buffer's marks, one `meta` row (`buffer_marks`; its zod schema in stored-json.ts):
+ * - `d1`: where the next row to flush is; `r2`: chunks before this seq are archived;
+ * - `taken`: [time, seq] entries: by `time`, every chunk before `seq` was taken (by D1, and R2
+ *   when it counts), newest last;
+ * - `flushed`, `archived`: records D1 and R2 took over the object's life (with the marks: no
+ *   counter row per flush); `flushed_at`: when D1 last took a batch;
+ * - `pruned`: chunks before this seq are pruned: spare rows, their counts folded and keys
+ *   forgotten, reused by later hand-offs;
+ * - `capped`: hours (start) flushed at the D1 cap whose summary rows are not written yet (see
+ *   capped-summaries.ts);
+ * - `r2_pass`: the chunk range [from, next) of the R2 pass in progress, saved before its puts: a
+ *   retry (after an R2 failure or an eviction) reads exactly these chunks again, whatever the pass
+ *   limits or the sampling policy are by then, and so overwrites every object the first try wrote.
+ */
+type Marks = BufferMarks;
 
 /**
  * How urgently moved marks must be saved: "replayable" when losing them only sends again what D1
@@ -188,7 +183,7 @@ export class RecordBuffer {
    */
   load(now: number): Counts {
     const saved = this.sql.exec<{ value: string }>("SELECT value FROM meta WHERE key = 'buffer_marks'").toArray()[0];
-    if (saved) this.marks = JSON.parse(saved.value) as Marks;
+    if (saved) this.marks = parseStored(BufferMarksSchema, "buffer_marks", saved.value);
     this.migrateRecordsTable(now);
     this.resetNextSeq();
     const counts: Counts = {};
