@@ -156,7 +156,7 @@ export class FlushJob {
         return w && w.count > 0 ? [hourSummaryRow(endpoint, w, cfg, now)] : [];
       });
       await writeHourSummaries(this.c.db(), rows);
-      this.c.buffer.clearCappedHours(hours);
+      this.c.buffer.clearCappedHours(hours, now);
       this.c.buffer.saveRequired(Date.now());
     } catch (err) {
       log("error", "capped_summaries_failed", { endpoint: this.c.name, hours: hours.length, message: messageOf(err) });
@@ -179,8 +179,11 @@ export class FlushJob {
       }
       const failuresSoFar = Number(store.get("consecutive_flush_failures") ?? 0);
       const outcome = await flushBatch(this.c.db(), batch, Date.now(), failuresSoFar, policy);
-      // D1 at its cap took no raw row: the summaries of these hours come from the windows.
-      if (policy === null) this.c.buffer.addCappedHours(batch.bodies.map((body) => Math.floor(Number((JSON.parse(body) as unknown[])[ROW_TIMESTAMP]) / HOUR_MS) * HOUR_MS));
+      // D1 at its cap took no raw row: the summaries of these hours come from the windows; so do
+      // those of hours the object wrote before that now get raw rows (after the cap lifted).
+      const hours = () => [...new Set(batch.bodies.map((body) => Math.floor(Number((JSON.parse(body) as unknown[])[ROW_TIMESTAMP]) / HOUR_MS) * HOUR_MS))];
+      if (policy === null) this.c.buffer.addCappedHours(hours());
+      else if (this.c.buffer.hasCappedWritten()) this.c.buffer.addCappedHours(this.c.buffer.cappedWritten(hours()));
       if (outcome.kind === "failed") {
         const failures = failuresSoFar + 1;
         const retryIn = flushBackoffMs(failures);

@@ -55,7 +55,9 @@ export interface Position {
  * - `pruned`: chunks before this seq are pruned: spare rows, their counts folded and keys
  *   forgotten, reused by later hand-offs;
  * - `capped`: hours (start) flushed at the D1 cap whose summary rows are not written yet (see
- *   capped-summaries.ts);
+ *   capped-summaries.ts); `capped_written`: hours whose summary row the object wrote (for the
+ *   hour windows' 72 hours), written again when a later flush sends raw rows of them (the cron's
+ *   recount of those rows alone would stay below the object's row, which would then miss them);
  * - `r2_pass`: the chunk range [from, next) of the R2 pass in progress, saved before its puts: a
  *   retry (after an R2 failure or an eviction) reads exactly these chunks again, whatever the pass
  *   limits or the sampling policy are by then, and so overwrites every object the first try wrote.
@@ -68,6 +70,9 @@ type Marks = BufferMarks;
  * its saved range), "must" otherwise (a sample, the quarantine, the capped hours).
  */
 type Unsaved = "none" | "replayable" | "must";
+
+/** How long an hour whose summary the object wrote is remembered: the hour windows' span. */
+const CAPPED_WRITTEN_KEPT_MS = 72 * 3_600_000;
 
 /** Spare rows kept for reuse at least (more while the buffer holds more live chunks). */
 const SPARE_ROWS_MIN = 64;
@@ -404,12 +409,25 @@ export class RecordBuffer {
     return [...(this.marks.capped ?? [])];
   }
 
-  /** Their summary rows are written: forgets them (saved with the next marks). */
-  clearCappedHours(hours: readonly number[]): void {
+  /** Their summary rows are written at `now`: moved to `capped_written` (saved with the next marks). */
+  clearCappedHours(hours: readonly number[], now: number): void {
     const done = new Set(hours);
     const left = (this.marks.capped ?? []).filter((h) => !done.has(h));
-    this.marks = { ...this.marks, capped: left.length > 0 ? left : undefined };
+    const keptFrom = now - CAPPED_WRITTEN_KEPT_MS;
+    const written = [...new Set([...(this.marks.capped_written ?? []), ...hours])].filter((h) => h >= keptFrom);
+    this.marks = { ...this.marks, capped: left.length > 0 ? left : undefined, capped_written: written.length > 0 ? written : undefined };
     this.moved("must");
+  }
+
+  /** Hours among `hours` whose summary row the object wrote (a flush of raw rows of them must write it again). */
+  cappedWritten(hours: readonly number[]): number[] {
+    const written = new Set(this.marks.capped_written ?? []);
+    return hours.filter((h) => written.has(h));
+  }
+
+  /** Whether any hour's summary row was written by the object (so flushes look at their hours). */
+  hasCappedWritten(): boolean {
+    return (this.marks.capped_written?.length ?? 0) > 0;
   }
 
   /** When D1 last took a batch from this buffer (null: not since the marks kept it). */

@@ -19,6 +19,7 @@ export const BufferMarksSchema = z.object({
   flushed_at: z.number().optional(),
   pruned: z.number().int().optional(),
   capped: z.array(z.number()).optional(),
+  capped_written: z.array(z.number()).optional(),
   r2_pass: pair.optional(),
 });
 export type BufferMarks = z.infer<typeof BufferMarksSchema>;
