@@ -94,7 +94,7 @@ export class FlushJob {
    * taken by the same run). Only under a policy that keeps every record; anything else, and
    * anything left (the budget, a failure: it sets its own retry), goes to the alarm.
    */
-  async flushAtOnce(): Promise<void> {
+  async flushAtOnce(paused: () => boolean = () => false): Promise<void> {
     if (this.inlineRunning) {
       this.inlineAgain = true;
       return;
@@ -105,6 +105,11 @@ export class FlushJob {
         this.inlineAgain = false;
         const policy = await this.policyIfPending();
         const wait = waitsForMinute(policy);
+        // Paused (a re-evaluation started meanwhile): its end asks for the alarm.
+        if (paused()) {
+          this.inlineRunning = false;
+          return;
+        }
         const result = wait ? "more" : await this.flush(policy);
         this.c.buffer.saveRequired(Date.now());
         // Checked and cleared in one step: a hand-off after this starts a run of its own.

@@ -76,7 +76,9 @@ export class IngestJob {
     const backingOff = Number(store.get("consecutive_flush_failures") ?? 0) > 0;
     if (records.length > 0) {
       // The alarm pending soon anyway takes what a flush at once leaves: no alarm row for the hand-off.
-      if (fresh.length > 0 && (await flush.canFlushAtOnce(now, backingOff))) this.c.waitUntil(flush.flushAtOnce());
+      // Not while a re-evaluation runs: the records it holds back must not reach D1 before its replay ends.
+      const paused = () => reevaluation.running;
+      if (fresh.length > 0 && !paused() && (await flush.canFlushAtOnce(now, backingOff))) this.c.waitUntil(flush.flushAtOnce(paused));
       else await alarm.schedule(flush.waitingForMinute ? nextMinuteFlushAt(now) : now + flushDelayMs(this.c.env), backingOff);
     }
     // The records are safe from here; detection runs in its own transaction (with the settings
