@@ -28,16 +28,16 @@ import type { LogRecord } from "../ingest/record";
 import type { WindowRecord } from "./minute-counts";
 import type { Batch, PoisonedRow } from "./flush";
 import { UPSERT_META } from "./buffer-sql";
-import { BufferMarksSchema, parseStored, type BufferMarks } from "./stored-json";
+import { parseStored } from "./stored-json";
+import { BufferMarksSchema, cappedWrittenAt, takenBefore, withTaken, type Marks, type Unsaved } from "./buffer-marks";
+import { addCountsInto, skippedKey, skippedTuple, windowRecordOfRow, windowRecordOfTuple, type Counts, type SkippedTuple } from "./chunk-codec";
+
+export { addCountsInto, MAX_COUNTERS, type Counts } from "./chunk-codec";
 
 /** How long flushed keys are remembered to recognise a retried hand-off. */
 export const DEDUP_WINDOW_MS = 15 * 60 * 1000;
 /** Largest `rows` text of one chunk (Durable Object SQLite caps a value at 2 MB). */
 const MAX_CHUNK_BYTES = 1536 * 1024;
-/** Counters that keep their maximum instead of a sum. */
-export const MAX_COUNTERS: ReadonlySet<string> = new Set(["last_event_at"]);
-
-export type Counts = Record<string, number>;
 
 /** Where the next row to flush is: chunk `seq` (or the first after it), row `offset` of that chunk. */
 export interface Position {
@@ -45,40 +45,11 @@ export interface Position {
   offset: number;
 }
 
-/**
- * The buffer's marks, one `meta` row (`buffer_marks`; its zod schema in stored-json.ts):
- * - `d1`: where the next row to flush is; `r2`: chunks before this seq are archived;
- * - `taken`: [time, seq] entries: by `time`, every chunk before `seq` was taken (by D1, and R2
- *   when it counts), newest last;
- * - `flushed`, `archived`: records D1 and R2 took over the object's life (with the marks: no
- *   counter row per flush); `flushed_at`: when D1 last took a batch;
- * - `pruned`: chunks before this seq are pruned: spare rows, their counts folded and keys
- *   forgotten, reused by later hand-offs;
- * - `capped`: hours (start) flushed at the D1 cap whose summary rows are not written yet (see
- *   capped-summaries.ts); `capped_written`: hours whose summary row the object wrote (for the
- *   hour windows' 72 hours), written again when a later flush sends raw rows of them (the cron's
- *   recount of those rows alone would stay below the object's row, which would then miss them);
- * - `r2_pass`: the chunk range [from, next) of the R2 pass in progress, saved before its puts: a
- *   retry (after an R2 failure or an eviction) reads exactly these chunks again, whatever the pass
- *   limits or the sampling policy are by then, and so overwrites every object the first try wrote.
- */
-type Marks = BufferMarks;
 
-/**
- * How urgently moved marks must be saved: "replayable" when losing them only sends again what D1
- * and R2 took (D1 ignores a re-sent row of a flush that kept every row; an R2 pass is retried over
- * its saved range), "must" otherwise (a sample, the quarantine, the capped hours).
- */
-type Unsaved = "none" | "replayable" | "must";
-
-/** How long an hour whose summary the object wrote is remembered: the hour windows' span. */
-const CAPPED_WRITTEN_KEPT_MS = 72 * 3_600_000;
 
 /** Spare rows kept for reuse at least (more while the buffer holds more live chunks). */
 const SPARE_ROWS_MIN = 64;
 
-/** Entries of `taken` closer than this are merged into the later one (later time: chunks kept a little longer, never less). */
-const TAKEN_GRAIN_MS = 60_000;
 
 /**
  * Which chunks the persisted windows hold: every chunk before `below`, and those of `also` (added
@@ -96,48 +67,6 @@ export interface WindowChunk {
   records: WindowRecord[];
 }
 
-/** A sampled-out record in `skipped`: its key, then the fields the windows need. */
-type SkippedTuple = [string, number, number, number, 0 | 1, 0 | 1, number | null, number | null, string, string | null, string | null, string | null];
-
-function skippedTuple(r: LogRecord): SkippedTuple {
-  return [r.key, r.timestamp, r.status, r.latency_ms, r.response_empty ? 1 : 0, r.inconsistent ? 1 : 0, r.request_bytes, r.response_bytes, r.source, r.error, r.consumer, r.region];
-}
-
-/** The key of a `skipped` entry (a bare key in chunks written before the tuples). */
-const skippedKey = (e: string | unknown[]): string => (typeof e === "string" ? e : String(e[0]));
-
-/** A stored row (positional, LOG_COLUMNS order) as the windows take it. */
-function windowRecordOfRow(row: unknown[]): WindowRecord {
-  return {
-    timestamp: Number(row[1]),
-    status: Number(row[7]),
-    latency_ms: Number(row[8]),
-    request_bytes: row[10] === null ? null : Number(row[10]),
-    response_bytes: row[11] === null ? null : Number(row[11]),
-    error: (row[12] as string | null) ?? null,
-    response_empty: row[13] === 1,
-    consumer: (row[18] as string | null) ?? null,
-    region: (row[19] as string | null) ?? null,
-    source: row[21] as LogRecord["source"],
-    inconsistent: row[22] === 1,
-  };
-}
-
-function windowRecordOfTuple(t: unknown[]): WindowRecord {
-  return {
-    timestamp: Number(t[1]),
-    status: Number(t[2]),
-    latency_ms: Number(t[3]),
-    response_empty: t[4] === 1,
-    inconsistent: t[5] === 1,
-    request_bytes: t[6] === null ? null : Number(t[6]),
-    response_bytes: t[7] === null ? null : Number(t[7]),
-    source: t[8] as LogRecord["source"],
-    error: (t[9] as string | null) ?? null,
-    consumer: (t[10] as string | null) ?? null,
-    region: (t[11] as string | null) ?? null,
-  };
-}
 
 /** A D1 batch and where the buffer stands once D1 took it (or a prefix of it). */
 export interface BufferBatch extends Batch {
@@ -153,13 +82,6 @@ export interface ArchiveBatch {
   rows: unknown[][];
 }
 
-/** Adds `b` into `a` (sums, or the maximum for MAX_COUNTERS). */
-export function addCountsInto(a: Counts, b: Counts, sign = 1): void {
-  for (const [name, n] of Object.entries(b)) {
-    if (MAX_COUNTERS.has(name)) a[name] = sign > 0 ? Math.max(a[name] ?? 0, n) : (a[name] ?? 0);
-    else a[name] = (a[name] ?? 0) + sign * n;
-  }
-}
 
 export class RecordBuffer {
   /** Keys of the records in retained chunks (stored or sampled out). */
@@ -411,11 +333,7 @@ export class RecordBuffer {
 
   /** Their summary rows are written at `now`: moved to `capped_written` (saved with the next marks). */
   clearCappedHours(hours: readonly number[], now: number): void {
-    const done = new Set(hours);
-    const left = (this.marks.capped ?? []).filter((h) => !done.has(h));
-    const keptFrom = now - CAPPED_WRITTEN_KEPT_MS;
-    const written = [...new Set([...(this.marks.capped_written ?? []), ...hours])].filter((h) => h >= keptFrom);
-    this.marks = { ...this.marks, capped: left.length > 0 ? left : undefined, capped_written: written.length > 0 ? written : undefined };
+    this.marks = cappedWrittenAt(this.marks, hours, now);
     this.moved("must");
   }
 
@@ -487,7 +405,7 @@ export class RecordBuffer {
    * once it committed).
    */
   prune(now: number, keepFrom = Number.MAX_SAFE_INTEGER): { counts: Counts; keys: string[]; commit: () => void } {
-    const taken = (this.marks.taken ?? []).filter(([at]) => at <= now - DEDUP_WINDOW_MS).reduce((max, [, seq]) => Math.max(max, seq), 0);
+    const taken = takenBefore(this.marks, now, DEDUP_WINDOW_MS);
     // Chunks the persisted windows do not hold yet stay (a wake replays them).
     const cut = Math.min(taken, keepFrom);
     const counts: Counts = {};
@@ -544,18 +462,7 @@ export class RecordBuffer {
 
   /** Writes `next` (its `taken` list brought up to date at `at`) and returns what was written; memory is the caller's. */
   private writeMarks(next: Marks, at: number): Marks {
-    const marks: Marks = { ...next, taken: [...(next.taken ?? [])] };
-    const cut = this.takenCut(marks);
-    const taken = marks.taken ?? [];
-    const last = taken[taken.length - 1];
-    if (cut > (last?.[1] ?? 0)) {
-      if (last && at - last[0] < TAKEN_GRAIN_MS) taken[taken.length - 1] = [Math.max(at, last[0]), cut];
-      else taken.push([at, cut]);
-    }
-    // Entries past the window: only the newest of them still decides what may go.
-    const old = taken.filter(([t]) => t <= at - DEDUP_WINDOW_MS).length;
-    if (old > 1) taken.splice(0, old - 1);
-    marks.taken = taken;
+    const marks = withTaken(next, this.takenCut(next), at, DEDUP_WINDOW_MS);
     const text = JSON.stringify(marks);
     this.sql.exec(UPSERT_META, "buffer_marks", text, text);
     return marks;
