@@ -13,14 +13,18 @@ import { eq } from "drizzle-orm";
 import { drizzle } from "drizzle-orm/d1";
 import { incidents } from "../db/schema";
 import type { Incident } from "../detect/incident";
-import { log } from "../http/log";
+import { log } from "../lib/log";
 import { toApiIncident } from "../incidents/routes";
 import { channelMatches, loadEnabledChannels, type StoredChannel } from "./channels";
 import type { AlertEvent, AlertMessage, ApiIncident } from "./payloads";
 import { deliver, recordDelivery } from "./send";
+import { errorMessage } from "../lib/errors";
+import { backoffMs, type Backoff } from "../lib/backoff";
+import { HOUR_MS } from "../lib/time";
 
 export const MAX_ATTEMPTS = 8;
 export const FIRST_RETRY_MS = 30_000;
+const ALERT_RETRY: Backoff = { firstMs: FIRST_RETRY_MS, factor: 2, maxMs: HOUR_MS, jitter: 0.2 };
 export const UPDATE_COOLDOWN_MS = 10 * 60_000;
 export const OPEN_COOLDOWN_MS = 10 * 60_000;
 /** At most this many messages are sent per alarm; the rest wait for the next one. */
@@ -99,8 +103,7 @@ export function announceChange(
 
 /** Exponential backoff with ±20% jitter: about 30 s, 1 min, 2 min ... never over an hour. */
 export function retryDelayMs(attempt: number, random: () => number = Math.random): number {
-  const base = Math.min(3_600_000, FIRST_RETRY_MS * 2 ** Math.max(0, attempt - 1));
-  return Math.round(base * (0.8 + random() * 0.4));
+  return backoffMs(ALERT_RETRY, attempt, random);
 }
 
 export class AlertOutbox {
@@ -174,7 +177,7 @@ export class AlertOutbox {
       return await this.hooks.route({ incident_id: e.incident_id, event: e.event as AlertEvent, severity: e.severity, service: e.service }, now);
     } catch (err) {
       run.routeFailed = true;
-      log("warn", "alert_route_failed", { incident_id: e.incident_id, event: e.event, message: err instanceof Error ? err.message : String(err) });
+      log("warn", "alert_route_failed", { incident_id: e.incident_id, event: e.event, message: errorMessage(err) });
       return { kind: "send" };
     }
   }

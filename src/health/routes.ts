@@ -17,6 +17,8 @@ import { serviceDirectory } from "../services/store";
 import { currentD1Size } from "../cost/d1-size";
 import { rawLogsState } from "../storage/policy";
 import { workerMeter } from "../cost/worker";
+import { errorMessage } from "../lib/errors";
+import { DAY_MS } from "../lib/time";
 
 /** The newest migration in `migrations/`; a test keeps this in step with the folder. */
 export const LATEST_MIGRATION = "0012_log_service_hours.sql";
@@ -35,7 +37,7 @@ export async function checkDb(db: D1Database): Promise<DbCheck> {
     if (!row) return { ok: false, reason: `migration ${LATEST_MIGRATION} is not applied: run wrangler d1 migrations apply DB` };
     return { ok: true, latest_migration: LATEST_MIGRATION };
   } catch (err) {
-    const message = err instanceof Error ? err.message : String(err);
+    const message = errorMessage(err);
     if (/no such table/i.test(message)) {
       return { ok: false, reason: "no migrations are applied: run wrangler d1 migrations apply DB" };
     }
@@ -43,7 +45,6 @@ export async function checkDb(db: D1Database): Promise<DbCheck> {
   }
 }
 
-const DAY_MS = 24 * 60 * 60 * 1000;
 
 /** True when the request carries a read or admin key: only then does /health name services. */
 async function mayReadNames(env: Env, authorization: string | undefined): Promise<boolean> {

@@ -15,7 +15,7 @@ import { AlertOutbox, OUTBOX_SCHEMA, SERVICE_LIST_SEPARATOR } from "../alerts/ou
 import type { ApiIncident } from "../alerts/payloads";
 import { reminderMinutes } from "../alerts/reminders";
 import { incidents } from "../db/schema";
-import { log } from "../http/log";
+import { log } from "../lib/log";
 import { publishGroups, toApiGroup } from "./group-store";
 import {
   findGroup,
@@ -36,6 +36,7 @@ import {
   type RouteWire,
 } from "./grouping";
 import { toApiIncident } from "./routes";
+import { errorMessage } from "../lib/errors";
 
 const SETTLE_DELAY_MS = 2_000;
 /**
@@ -187,7 +188,7 @@ export class IncidentGroups extends DurableObject<Env> {
         .all<{ id: string; resolved_at: number | null }>();
       resolved = rows.results;
     } catch (err) {
-      log("error", "incident_groups_reconcile_failed", { key: this.ctx.id.name ?? null, message: err instanceof Error ? err.message : String(err) });
+      log("error", "incident_groups_reconcile_failed", { key: this.ctx.id.name ?? null, message: errorMessage(err) });
       return;
     }
     if (resolved.length === 0) return;
@@ -229,7 +230,7 @@ export class IncidentGroups extends DurableObject<Env> {
       await this.publish(now);
     } catch (err) {
       published = false;
-      log("error", "incident_groups_publish_failed", { service: this.ctx.id.name ?? null, message: err instanceof Error ? err.message : String(err) });
+      log("error", "incident_groups_publish_failed", { service: this.ctx.id.name ?? null, message: errorMessage(err) });
     }
     // Messages carry the lead incident from D1: send once the groups are published.
     const alertsAt = published ? await this.outbox.run(now) : now + 5_000;

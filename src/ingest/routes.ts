@@ -16,8 +16,8 @@ import { handOff } from "./handoff";
 import { inFlightRecords, mustHandOffNow } from "./in-flight";
 import { redactEmailsSetting } from "./privacy-settings";
 import { normaliseRecord, type LogRecord } from "./record";
+import { DAY_MS } from "../lib/time";
 
-const DAY_MS = 24 * 60 * 60 * 1000;
 
 /** Raw-log retention in ms (`RAW_RETENTION_DAYS`, default 7). */
 export function retentionMs(env: Pick<Env, "RAW_RETENTION_DAYS">): number {

@@ -32,12 +32,14 @@ import { and, asc, eq, gt, gte, inArray, lt, or, sql, type SQL } from "drizzle-o
 import { drizzle, type DrizzleD1Database } from "drizzle-orm/d1";
 import { incidents, requestLogs, summaries } from "../db/schema";
 import { raisePrunedBefore, type JobContext, type JobOutcome } from "../cron/jobs";
-import { log } from "../http/log";
+import { log } from "../lib/log";
 import { retentionMs } from "../ingest/routes";
 import { aggregatedUntil } from "../summaries/aggregate";
 import { pruneArchive } from "../archive/retention";
 import { groupByServiceHour, hourPrefix, writeGroup, type ArchiveGroup, type RawLog } from "./archive";
 import { writeThroughSince } from "../monitor/archive-through";
+import { errorMessage } from "../lib/errors";
+import { DAY_MS } from "../lib/time";
 
 /** Most rows one statement deletes (or one archive chunk reads). */
 export const PRUNE_CHUNK_ROWS = 5_000;
@@ -47,7 +49,6 @@ const ARCHIVE_CONCURRENCY = 6;
 const MAX_ARCHIVE_OBJECTS_PER_RUN = 2_000;
 /** Summary granularities, listed so the delete uses the (granularity, bucket_start) index. */
 const GRANULARITIES = ["hour", "day"];
-const DAY_MS = 86_400_000;
 const MAX_REPORTED_ERRORS = 10;
 
 type Db = DrizzleD1Database<Record<string, never>>;
@@ -94,7 +95,7 @@ export async function prune(env: PruneEnv, ctx: JobContext & { olderThanMs?: num
   const incidentReport = await deleteInChunks(incidentCutoff, ctx.deadline, () => deleteIncidents(db, incidentCutoff));
   // A failure here must not stop the summaries' and raw logs' pruning below.
   await deleteIncidentGroups(env.DB, incidentCutoff).catch((err: unknown) =>
-    log("error", "incident_groups_prune_failed", { message: err instanceof Error ? err.message : String(err) }),
+    log("error", "incident_groups_prune_failed", { message: errorMessage(err) }),
   );
   const summaryReport = await deleteInChunks(summaryCutoff, ctx.deadline, () => deleteSummaries(db, summaryCutoff));
   await raisePrunedBefore(env.DB, rawCutoff);
@@ -243,7 +244,7 @@ async function archiveRawLogs(db: Db, bucket: R2Bucket, cutoff: number, deadline
       try {
         return { group, key: await writeGroup(bucket, group) };
       } catch (err) {
-        return { group, error: err instanceof Error ? err.message : String(err) };
+        return { group, error: errorMessage(err) };
       }
     });
     const keys: [number, string][] = [];

@@ -36,7 +36,7 @@ import { jobCursor, prunedBefore, type JobContext, type JobOutcome } from "../cr
 import { detectionSettings as settingsTable } from "../db/schema";
 import { detectionSettings, resolveDetection, type DetectionSettings } from "../detect/config";
 import { ApiError } from "../http/errors";
-import { log } from "../http/log";
+import { log } from "../lib/log";
 import { retentionMs } from "../ingest/routes";
 import {
   DAY_SQL,
@@ -51,9 +51,9 @@ import {
   type LateHourRow,
   type SummaryRow,
 } from "./sql";
+import { errorMessage } from "../lib/errors";
+import { DAY_MS, HOUR_MS } from "../lib/time";
 
-export const HOUR_MS = 3_600_000;
-export const DAY_MS = 86_400_000;
 /** Widest range one control call may aggregate. */
 export const MAX_AGGREGATE_RANGE_MS = 31 * DAY_MS;
 /** Closed hours recomputed on every cron run besides the open one. */
@@ -223,7 +223,7 @@ export async function aggregate(env: Env, ctx: JobContext & { from?: number; to?
     } catch (err) {
       statements += hourCost;
       firstError ??= err;
-      errors.push(`hour ${iso(hour)}: ${err instanceof Error ? err.message : String(err)}`);
+      errors.push(`hour ${iso(hour)}: ${errorMessage(err)}`);
     }
   }
   // Days are rolled up even past the deadline: a day must agree with the hours just written.
@@ -238,7 +238,7 @@ export async function aggregate(env: Env, ctx: JobContext & { from?: number; to?
       statements += r.statements;
     } catch (err) {
       firstError ??= err;
-      errors.push(`day ${iso(day)}: ${err instanceof Error ? err.message : String(err)}`);
+      errors.push(`day ${iso(day)}: ${errorMessage(err)}`);
     }
   }
   if (done.size === 0 && errors.length > 0) throw firstError;
@@ -321,7 +321,7 @@ function buildRows(granularity: Granularity, bucket: number, grouped: GroupedRow
     try {
       rows.push(build(r));
     } catch (err) {
-      const reason = err instanceof Error ? err.message : String(err);
+      const reason = errorMessage(err);
       skipped.push(`${granularity} ${iso(bucket)} ${r.service} ${r.method} ${r.route}: ${reason}`);
       log("warn", "aggregate_endpoint_skipped", { granularity, bucket_start: bucket, service: r.service, method: r.method, route: r.route, reason });
     }
