@@ -13,7 +13,7 @@ import { eq } from "drizzle-orm";
 import { drizzle } from "drizzle-orm/d1";
 import { AlertOutbox, OUTBOX_SCHEMA, SERVICE_LIST_SEPARATOR } from "../alerts/outbox";
 import type { ApiIncident } from "../alerts/payloads";
-import { reminderMinutes } from "../alerts/reminders";
+import { config } from "../config";
 import { incidents } from "../db/schema";
 import { log } from "../lib/log";
 import { publishGroups, toApiGroup } from "./group-store";
@@ -131,7 +131,7 @@ export class IncidentGroups extends DurableObject<Env> {
       const decided = routeMemberAlert(g, member.incident_id, change, now);
       if (decided.group !== g) this.save(decided.group);
       // Members' reminders are skipped: the group reminds once for all of them.
-      const minutes = reminderMinutes(this.env.ALERT_REMINDER_MINUTES);
+      const minutes = config(this.env).ALERT_REMINDER_MINUTES;
       if (change === "incident.reminder" && decided.route.kind === "skip" && groupReminderDue(decided.group, this.outbox.lastAlertAt(g.id), minutes, now)) {
         this.enqueue(decided.group, "incident.reminder", now);
       }

@@ -7,7 +7,7 @@
 import { log } from "../lib/log";
 import { withTimeout } from "../lib/timeout";
 import type { CapKind, CapReport } from "../monitor/service-catalog";
-import { DEFAULT_MAX_SERVICES } from "../monitor/service-catalog";
+import { config } from "../config";
 import { CATALOG_NAME, type Admission, type ServiceRegistry } from "../monitor/service-registry";
 import { serviceDirectory } from "../services/store";
 import type { LogRecord } from "./record";
@@ -31,8 +31,7 @@ function catalog(env: Env): DurableObjectStub<ServiceRegistry> {
 
 /** MAX_SERVICES from the env (configured services count towards it), default 1000. */
 export function maxServices(env: { MAX_SERVICES?: string }): number {
-  const n = Number(env.MAX_SERVICES);
-  return Number.isInteger(n) && n > 0 ? n : DEFAULT_MAX_SERVICES;
+  return config(env).MAX_SERVICES;
 }
 
 /**

@@ -33,7 +33,7 @@ import { drizzle, type DrizzleD1Database } from "drizzle-orm/d1";
 import { incidents, requestLogs, summaries } from "../db/schema";
 import { raisePrunedBefore, type JobContext, type JobOutcome } from "../cron/jobs";
 import { log } from "../lib/log";
-import { retentionMs } from "../ingest/routes";
+import { config, retentionMs } from "../config";
 import { aggregatedUntil } from "../summaries/aggregate";
 import { pruneArchive } from "../archive/retention";
 import { groupByServiceHour, hourPrefix, writeGroup, type ArchiveGroup, type RawLog } from "./archive";
@@ -76,10 +76,6 @@ export interface RawReport extends PartReport {
   clamped?: { requested_cutoff: number; aggregated_until: number | null };
 }
 
-function retentionDays(value: string | undefined, fallback: number): number {
-  const days = Number(value);
-  return (Number.isFinite(days) && days > 0 ? days : fallback) * DAY_MS;
-}
 
 /** The bindings retention uses: the archive bucket is bound by default, but a deployment may drop it. */
 export type PruneEnv = Omit<Env, "ARCHIVE"> & { ARCHIVE?: R2Bucket };
@@ -87,8 +83,8 @@ export type PruneEnv = Omit<Env, "ARCHIVE"> & { ARCHIVE?: R2Bucket };
 /** The retention job: prunes incidents, summaries and raw logs (archiving them first when R2 is bound). */
 export async function prune(env: PruneEnv, ctx: JobContext & { olderThanMs?: number }): Promise<JobOutcome> {
   const db = drizzle(env.DB);
-  const incidentCutoff = ctx.now - retentionDays(env.INCIDENT_RETENTION_DAYS, 90);
-  const summaryCutoff = ctx.now - retentionDays(env.SUMMARY_RETENTION_DAYS, 400);
+  const incidentCutoff = ctx.now - config(env).INCIDENT_RETENTION_DAYS * DAY_MS;
+  const summaryCutoff = ctx.now - config(env).SUMMARY_RETENTION_DAYS * DAY_MS;
   const { cutoff: rawCutoff, clamped } = await rawLogCutoff(env, ctx);
 
   // The small tables first: one chunk each in the usual case, and never starved by a raw backlog.
@@ -114,7 +110,7 @@ export async function prune(env: PruneEnv, ctx: JobContext & { olderThanMs?: num
   // before it): whatever was pruned or archived, and whenever, a search never misses a row.
   await env.DB.prepare(`DELETE FROM log_service_hours WHERE hour < (SELECT coalesce(min(timestamp), ${Number.MAX_SAFE_INTEGER}) FROM request_logs) / 3600000`).run();
   // The archive's own retention, after the raw part so that this run's objects are judged too.
-  const archiveCutoff = ctx.now - retentionDays(env.ARCHIVE_RETENTION_DAYS, 90);
+  const archiveCutoff = ctx.now - config(env).ARCHIVE_RETENTION_DAYS * DAY_MS;
   const archive = env.ARCHIVE ? await pruneArchive(env.ARCHIVE, archiveCutoff, ctx.now, ctx.deadline) : null;
 
   return {

@@ -37,7 +37,7 @@ import { detectionSettings as settingsTable } from "../db/schema";
 import { detectionSettings, resolveDetection, type DetectionSettings } from "../detect/config";
 import { ApiError } from "../http/errors";
 import { log } from "../lib/log";
-import { retentionMs } from "../ingest/routes";
+import { retentionMs } from "../config";
 import {
   DAY_SQL,
   hourStatement,

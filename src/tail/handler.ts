@@ -10,7 +10,7 @@ import { serviceCapError, splitByServiceCap } from "../ingest/caps";
 import { coalesceHandOff } from "../ingest/coalescer";
 import { ingestCounters } from "../ingest/counters";
 import { redactEmailsSetting } from "../ingest/privacy-settings";
-import { retentionMs } from "../ingest/routes";
+import { retentionMs } from "../config";
 import { traceItemsToRecords } from "./trace";
 import { errorMessage } from "../lib/errors";
 
