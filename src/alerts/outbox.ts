@@ -14,7 +14,7 @@ import { drizzle } from "drizzle-orm/d1";
 import { incidents } from "../db/schema";
 import type { Incident } from "../detect/incident";
 import { log } from "../lib/log";
-import { toApiIncident } from "../incidents/routes";
+import { toApiIncident } from "../incidents/api-incident";
 import { channelMatches, loadEnabledChannels, type StoredChannel } from "./channels";
 import type { AlertEvent, AlertMessage, ApiIncident } from "./payloads";
 import { deliver, recordDelivery } from "./send";

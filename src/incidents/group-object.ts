@@ -35,7 +35,7 @@ import {
   type Route,
   type RouteWire,
 } from "./grouping";
-import { toApiIncident } from "./routes";
+import { toApiIncident } from "./api-incident";
 import { errorMessage } from "../lib/errors";
 
 const SETTLE_DELAY_MS = 2_000;

@@ -16,7 +16,7 @@ import { ApiError } from "../http/errors";
 import type { AppEnv } from "../http/types";
 import { parseOr400 } from "../http/validate";
 import { endpointObject } from "../monitor/endpoint-object";
-import { endpointParams } from "../monitor/routes";
+import { endpointParams } from "../http/filters";
 import { epochOrIso } from "../query/logs-query";
 import { DEFAULT_RANGE_MS, MAX_POINTS, planSeries, pointCount, type SourcePlan } from "./plan";
 import { METRICS, needsSketch, rebucket, type Metric, type SourceBucket } from "./series";
