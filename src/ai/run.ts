@@ -6,7 +6,7 @@
  * stored by the callers in AI-only fields, never used to decide anything.
  */
 import type { z } from "zod";
-import { scrubDeep, scrubOutgoingText } from "../ingest/redact";
+import { scrubDeep, scrubOutgoingText } from "../redact";
 import { log } from "../lib/log";
 import { zodMessages } from "../http/validate";
 import { errorMessage } from "../lib/errors";

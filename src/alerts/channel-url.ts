@@ -16,7 +16,7 @@
  * never shown whole: `maskChannelUrl` is the one masking used by every answer and error text.
  */
 import { config } from "../config";
-import { REDACTED, redactQuery } from "../ingest/redact";
+import { REDACTED, redactQuery } from "../redact";
 
 export interface AlertUrlPolicy {
   /** Loopback hosts allowed (http or https): `ALLOW_LOOPBACK_ALERT_URLS=true`, development only. */

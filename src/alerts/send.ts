@@ -10,7 +10,7 @@ import { env } from "cloudflare:workers";
 import { drizzle } from "drizzle-orm/d1";
 import { alertDeliveries } from "../db/schema";
 import { log } from "../lib/log";
-import { REDACTED, scrubOutgoingText } from "../ingest/redact";
+import { REDACTED, scrubOutgoingText } from "../redact";
 import { alertUrlPolicy, channelUrlProblems, type AlertUrlPolicy } from "./channel-url";
 import { maskChannelUrl, type StoredChannel } from "./channels";
 import { buildRequest, type AlertMessage } from "./payloads";

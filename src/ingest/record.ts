@@ -6,8 +6,7 @@
 import * as z from "zod";
 import { zodMessages } from "../http/validate";
 import { MAX_ATTRIBUTE_NUMBER, MAX_BYTES, MAX_LATENCY_MS } from "./bounds";
-import { isSensitiveKey, REDACTED, scrubAndCut, scrubNumber, scrubText, splitPath, truncateAndScrubError, type ScrubOptions } from "./redact";
-import { isSecretSegment, redactRequestPath, scrubField } from "./redact-path";
+import { isSecretSegment, isSensitiveKey, REDACTED, redactRequestPath, scrubAndCut, scrubField, scrubNumber, type ScrubOptions, scrubText, splitPath, truncateAndScrubError } from "../redact";
 import { redactRoute, templateRoute } from "./route-template";
 import type { LogRecord } from "../records/log-record";
 
