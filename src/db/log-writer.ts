@@ -11,7 +11,7 @@
  *
  * This hot-path statement is written against the D1 API directly: an INSERT ... SELECT over
  * `json_each` is not something the query builder expresses. The columns follow
- * `src/db/schema.ts`; the ingest tests read every column back through drizzle.
+ * `src/db/schema/`; the ingest tests read every column back through drizzle.
  */
 import type { LogRecord } from "../records/log-record";
 

@@ -132,7 +132,7 @@ export function normaliseRecord(input: unknown, ctx: NormaliseContext): RecordRe
     return { ok: false, errors: ["timestamp: older than the raw-log retention"] };
   }
 
-  // Secrets and emails leave path and route before anything else reads them (redact-path.ts).
+  // Secrets and emails leave path and route before anything else reads them (src/redact/path.ts).
   const scrub: ScrubOptions = { emails: ctx.redactEmails ?? true };
   const path = redactRequestPath(r.path, scrub);
   const method = normaliseMethod(r.method);

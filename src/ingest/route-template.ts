@@ -1,7 +1,7 @@
 /**
  * Route templating: a concrete path such as `/users/123/orders/9f86d081884c7d65` becomes the
  * endpoint's route `/users/:id/orders/:id`, so that one endpoint does not split into one
- * Durable Object per id. Segments that look like secrets never reach a route (redact-path.ts).
+ * Durable Object per id. Segments that look like secrets never reach a route (src/redact/path.ts).
  * Pure, no bindings.
  */
 import { decodeSegment, EMAIL_REDACTED, isRedactedMarker, isSecretSegment, redactEmails, type ScrubOptions, splitMatrix } from "../redact";

@@ -29,7 +29,7 @@
  *
  * The statements go to the D1 API directly: grouped sub-selects with math functions and
  * `json_group_array`, and INSERT ... SELECT over `json_each`, are not something the query builder
- * expresses. The columns follow `src/db/schema.ts`; the tests read the rows back.
+ * expresses. The columns follow `src/db/schema/`; the tests read the rows back.
  */
 import { jobCursor, prunedBefore, type JobContext, type JobOutcome } from "../cron/jobs";
 import { ApiError } from "../http/errors";

@@ -2,8 +2,8 @@
  * The record the Hono middleware sends for one request: built from what the app's request and
  * response already carry (headers only, never the body, so nothing is buffered or delayed) and
  * redacted with the monitor's own rules before it leaves the app. Pure: the caller passes the
- * clock readings. The rules are the monitor's own modules, `src/redact/` and
- * `redact-path.ts` (pure and import-free but for each other), bundled into the package by its
+ * clock readings. The rules are the monitor's own modules in `src/redact/` (pure and
+ * import-free but for each other), bundled into the package by its
  * build rather than copied, so the client and the server cannot drift apart; an app that bundles
  * it pulls in neither zod nor the monitor's bindings.
  */
