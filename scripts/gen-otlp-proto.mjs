@@ -1,4 +1,4 @@
-// Regenerates src/otlp/gen/ (`npm run otlp:gen`): the OTLP trace messages as @bufbuild/protobuf
+// Regenerates test/otlp/gen/ (`npm run otlp:gen`; only the tests use it): the OTLP trace messages as @bufbuild/protobuf
 // code, from the official opentelemetry-proto .proto files. Those files come from the npm
 // registry: @opentelemetry/otlp-grpc-exporter-base@0.38.0 is the last OpenTelemetry JS package that
 // ships them (build/protos, a copy of opentelemetry-proto); it is fetched with `npm pack` into a
@@ -20,7 +20,7 @@ const FILES = [
 ];
 
 const root = join(dirname(fileURLToPath(import.meta.url)), "..");
-const out = join(root, "src", "otlp", "gen");
+const out = join(root, "test", "otlp", "gen");
 const tmp = mkdtempSync(join(tmpdir(), "edge-monitor-otlp-proto-"));
 try {
   const tarball = execFileSync("npm", ["pack", PROTOS_PACKAGE, "--pack-destination", tmp, "--silent"], { cwd: tmp, encoding: "utf8" }).trim().split("\n").pop() ?? "";

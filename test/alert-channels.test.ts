@@ -7,7 +7,7 @@ import { slackMessage, type AlertMessage } from "../src/alerts/payloads";
 import { deliver } from "../src/alerts/send";
 import { generateWebhookSecret, verifyStandardWebhook } from "../src/alerts/sign";
 import { incidents } from "../src/db/schema";
-import { toApiIncident } from "../src/incidents/routes";
+import { toApiIncident } from "../src/incidents/api-incident";
 import { ADMIN_KEY, READ_KEY, call, getJson } from "./helpers";
 
 type ErrorBody = { error: { code: string; message: string; details?: string[] } };

@@ -11,8 +11,9 @@ import { describe, expect, it } from "vitest";
 import { CRONS } from "../src/cron/scheduled";
 import { MAX_BYTES, MAX_LATENCY_MS } from "../src/ingest/bounds";
 import worker from "../src/index";
-import { aggregate, DAY_MS, floorTo, HOUR_MS } from "../src/summaries/aggregate";
+import { aggregate, floorTo } from "../src/summaries/aggregate";
 import { ADMIN_KEY, BASE, INGEST_KEY, READ_KEY, call, flushAll, postLogs, record } from "./helpers";
+import { DAY_MS, HOUR_MS } from "../src/lib/time";
 
 const NOW = Date.now();
 const OPEN = floorTo(NOW, HOUR_MS);

@@ -1,7 +1,7 @@
 import { createExecutionContext } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import { checkDb, LATEST_MIGRATION } from "../src/health/routes";
+import { checkDb, LATEST_MIGRATION } from "../src/health/checks";
 import worker from "../src/index";
 import { BASE, call } from "./helpers";
 

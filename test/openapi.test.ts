@@ -6,7 +6,7 @@
 import { describe, expect, it } from "vitest";
 import * as z from "zod";
 import { app } from "../src/app";
-import { VERSION } from "../src/health/routes";
+import { VERSION } from "../src/health/checks";
 import { ALL_METHODS, buildDocument } from "../src/openapi/document";
 import { logFilters } from "../src/query/logs-query";
 import { METRICS } from "../src/timeseries/series";

@@ -10,7 +10,7 @@ import { create, toBinary } from "@bufbuild/protobuf";
 import { BinaryReader, WireType } from "@bufbuild/protobuf/wire";
 import { describe, expect, it } from "vitest";
 import worker from "../src/index";
-import { ExportTraceServiceRequestSchema } from "../src/otlp/gen/opentelemetry/proto/collector/trace/v1/trace_service_pb";
+import { ExportTraceServiceRequestSchema } from "./otlp/gen/opentelemetry/proto/collector/trace/v1/trace_service_pb";
 import { BASE, INGEST_KEY, flushAll, getJson } from "./helpers";
 
 type Log = { id: string | null; timestamp: number; service: string; method: string; route: string; path: string; status: number; latency_ms: number; error: string | null; source: string; attributes: Record<string, string | number | boolean> | null };

@@ -10,8 +10,9 @@ import worker from "../src/index";
 import { normaliseRecord, type LogRecord } from "../src/ingest/record";
 import type { EndpointMonitor } from "../src/monitor/endpoint-monitor";
 import { DEFAULT_D1_MAX_BYTES } from "../src/cost/d1-size";
-import { aggregate, HOUR_MS } from "../src/summaries/aggregate";
+import { aggregate } from "../src/summaries/aggregate";
 import { ADMIN_KEY, BASE, call, countLogs, endpointStub, flushAll, getJson, postLogs, record, runFlush } from "./helpers";
+import { HOUR_MS } from "../src/lib/time";
 
 type Log = { log_id: string; status: number; weight: number; error: string | null };
 type Page = { logs: Log[]; next_cursor: string | null; sampled: boolean; sampling: string };

@@ -17,11 +17,12 @@ import worker from "../src/index";
 import { runJob } from "../src/cron/jobs";
 import { CostMeter } from "../src/cost/counts";
 import { meteredD1 } from "../src/cost/d1";
-import { aggregate, DAY_MS, floorTo, HOUR_MS, MAX_LATE_HOURS_PER_RUN, MAX_STATEMENTS_PER_RUN, parseCursor } from "../src/summaries/aggregate";
+import { aggregate, floorTo, MAX_LATE_HOURS_PER_RUN, MAX_STATEMENTS_PER_RUN, parseCursor } from "../src/summaries/aggregate";
 import { statsApp, summariesApp, summariesQuery, summaryFilters } from "../src/summaries/routes";
 import { apdexOverrides, DAY_SQL, hourSql } from "../src/summaries/sql";
 import { ADMIN_KEY, call, flushAll, postLogs, READ_KEY } from "./helpers";
 import { prng } from "./prng";
+import { DAY_MS, HOUR_MS } from "../src/lib/time";
 
 const NOW = Date.now();
 const OPEN = floorTo(NOW, HOUR_MS);

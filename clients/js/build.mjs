@@ -1,5 +1,5 @@
 // Builds the package: each entry point bundled by esbuild as ESM (dist/esm/*.js) and CommonJS
-// (dist/cjs/*.cjs), with the monitor's own redaction and route templating (src/ingest/) bundled
+// (dist/cjs/*.cjs), with the monitor's own redaction and route templating (src/redact/, src/ingest/route-template.ts) bundled
 // in, and the types emitted by tsc (dist/types/). No runtime dependencies: hono is types only.
 import { execFileSync } from "node:child_process";
 import { rmSync } from "node:fs";

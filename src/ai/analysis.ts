@@ -24,8 +24,8 @@ import { askJson } from "./run";
 import { MERGED_BUCKETS_SQL, SKETCH_ZERO_SQL } from "../summaries/sql";
 import { loadDeploy } from "../deploys/store";
 import { ApiError } from "../http/errors";
+import { HOUR_MS } from "../lib/time";
 
-const HOUR_MS = 3_600_000;
 
 /** The periods around a deploy at `at`: after is from the deploy's hour to `to`, before as many whole hours just before it. */
 function deployRange(at: number, to: number): { from: number; to: number; beforeFrom: number; beforeTo: number } {

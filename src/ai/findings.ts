@@ -9,6 +9,7 @@
  */
 import { DEFAULT_DETECTION, type DetectionConfig } from "../detect/config";
 import type { Health } from "../detect/types";
+import { HOUR_MS } from "../lib/time";
 
 export type FindingSeverity = "INFO" | "WARNING" | "CRITICAL";
 export type FindingKind = "incident" | "endpoint_health" | "error_rate" | "latency_p95" | "silent_failures" | "inconsistencies" | "traffic";
@@ -81,7 +82,6 @@ const MIN_TRAFFIC_REQUESTS = 100;
 const PAGE_BURN = 14.4;
 export const MAX_FINDINGS = 50;
 
-const HOUR_MS = 3_600_000;
 
 /**
  * The compared periods: the lookback widened to whole hours (the summaries' grain), the open hour

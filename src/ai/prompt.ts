@@ -8,7 +8,7 @@
  * answers "severity": "none") are dropped. Pure.
  */
 import * as z from "zod";
-import { scrubDeep, scrubOutgoingText } from "../ingest/redact";
+import { scrubDeep, scrubOutgoingText } from "../redact";
 
 const PROMPT_TEXT_MAX = 500;
 

@@ -6,9 +6,10 @@
  * stored by the callers in AI-only fields, never used to decide anything.
  */
 import type { z } from "zod";
-import { scrubDeep, scrubOutgoingText } from "../ingest/redact";
-import { log } from "../http/log";
+import { scrubDeep, scrubOutgoingText } from "../redact";
+import { log } from "../lib/log";
 import { zodMessages } from "../http/validate";
+import { errorMessage } from "../lib/errors";
 
 export type AiStatus = "ok" | "unavailable" | "failed" | "timeout" | "invalid";
 
@@ -114,7 +115,7 @@ export async function askJson<T>(env: Env, ask: AiAsk<T>): Promise<AiOutcome<T>>
     });
     result = await Promise.race([call, timeout]);
   } catch (err) {
-    const message = err instanceof Error ? err.message : String(err);
+    const message = errorMessage(err);
     if (LOCAL_UNAVAILABLE.test(message)) return { status: "unavailable", value: null, model: null, error: short(message) };
     return outcome("failed", short(message));
   } finally {
@@ -128,7 +129,7 @@ export async function askJson<T>(env: Env, ask: AiAsk<T>): Promise<AiOutcome<T>>
   try {
     json = answerJson(result);
   } catch (err) {
-    return outcome("invalid", short(`not JSON: ${err instanceof Error ? err.message : String(err)}`));
+    return outcome("invalid", short(`not JSON: ${errorMessage(err)}`));
   }
   // Scrubbed on the way out too: the answer is stored and may be sent on to alert channels.
   const parsed = ask.schema.safeParse(scrubDeep(json));

@@ -15,7 +15,8 @@
  * A webhook URL is often the credential itself (Slack, Discord, Teams, Power Automate), so it is
  * never shown whole: `maskChannelUrl` is the one masking used by every answer and error text.
  */
-import { REDACTED, redactQuery } from "../ingest/redact";
+import { config } from "../config";
+import { REDACTED, redactQuery } from "../redact";
 
 export interface AlertUrlPolicy {
   /** Loopback hosts allowed (http or https): `ALLOW_LOOPBACK_ALERT_URLS=true`, development only. */
@@ -24,7 +25,7 @@ export interface AlertUrlPolicy {
 
 /** The policy from the environment: loopback only when `ALLOW_LOOPBACK_ALERT_URLS` is "true". */
 export function alertUrlPolicy(env: { ALLOW_LOOPBACK_ALERT_URLS?: string }): AlertUrlPolicy {
-  return { allowLoopback: (env.ALLOW_LOOPBACK_ALERT_URLS ?? "").trim().toLowerCase() === "true" };
+  return { allowLoopback: config(env).ALLOW_LOOPBACK_ALERT_URLS };
 }
 
 type HostVerdict = { kind: "public" } | { kind: "loopback"; what: string } | { kind: "refused"; what: string };

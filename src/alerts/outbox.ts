@@ -12,15 +12,21 @@
 import { eq } from "drizzle-orm";
 import { drizzle } from "drizzle-orm/d1";
 import { incidents } from "../db/schema";
-import type { Incident } from "../detect/incident";
-import { log } from "../http/log";
-import { toApiIncident } from "../incidents/routes";
+import { log } from "../lib/log";
+import { toApiIncident } from "../incidents/api-incident";
 import { channelMatches, loadEnabledChannels, type StoredChannel } from "./channels";
 import type { AlertEvent, AlertMessage, ApiIncident } from "./payloads";
 import { deliver, recordDelivery } from "./send";
+import { errorMessage } from "../lib/errors";
+import { backoffMs, type Backoff } from "../lib/backoff";
+import { HOUR_MS } from "../lib/time";
+import { SERVICE_LIST_SEPARATOR, type EventRoute, type OutboxHooks } from "./outbox-events";
+
+export { AI_ALERT_WAIT_MS, ANNOUNCE_WITHIN_MS, announceChange, OUTBOX_SCHEMA, SERVICE_LIST_SEPARATOR, type Announcer, type EventRoute, type OutboxHooks } from "./outbox-events";
 
 export const MAX_ATTEMPTS = 8;
 export const FIRST_RETRY_MS = 30_000;
+const ALERT_RETRY: Backoff = { firstMs: FIRST_RETRY_MS, factor: 2, maxMs: HOUR_MS, jitter: 0.2 };
 export const UPDATE_COOLDOWN_MS = 10 * 60_000;
 export const OPEN_COOLDOWN_MS = 10 * 60_000;
 /** At most this many messages are sent per alarm; the rest wait for the next one. */
@@ -30,77 +36,9 @@ const RUN_BUDGET_MS = 15_000;
 const PRUNE_AFTER_MS = 7 * 24 * 60 * 60_000;
 const CHANNELS_TTL_MS = 30_000;
 
-export const OUTBOX_SCHEMA = [
-  `CREATE TABLE IF NOT EXISTS alert_events (
-     event_id TEXT PRIMARY KEY,
-     incident_id TEXT NOT NULL,
-     event TEXT NOT NULL,
-     severity TEXT NOT NULL,
-     service TEXT NOT NULL,
-     created_at INTEGER NOT NULL,
-     fanned_out INTEGER NOT NULL DEFAULT 0
-   )`,
-  `CREATE TABLE IF NOT EXISTS alert_outbox (
-     message_id TEXT PRIMARY KEY,
-     event_id TEXT NOT NULL,
-     incident_id TEXT NOT NULL,
-     event TEXT NOT NULL,
-     channel_id TEXT NOT NULL,
-     attempt INTEGER NOT NULL DEFAULT 0,
-     next_at INTEGER NOT NULL,
-     status TEXT NOT NULL,
-     created_at INTEGER NOT NULL,
-     sent_at INTEGER
-   )`,
-  `CREATE INDEX IF NOT EXISTS alert_outbox_due ON alert_outbox (next_at) WHERE status = 'pending'`,
-  `CREATE INDEX IF NOT EXISTS alert_outbox_incident ON alert_outbox (incident_id, channel_id)`,
-  // An event whose fan-out waits (the grace of a possible incident group) until `until`.
-  `CREATE TABLE IF NOT EXISTS alert_holds (event_id TEXT PRIMARY KEY, until INTEGER NOT NULL)`,
-];
-
-/** What to do with an event before fanning it out (incident groups): send, skip with a reason, or wait. */
-export type EventRoute = { kind: "send" } | { kind: "skip"; reason: string } | { kind: "wait"; until: number };
-
-export interface OutboxHooks {
-  /** Decides an event before its fan-out (default: send). A failure sends: an alert is never lost to it. */
-  route?: (e: { incident_id: string; event: AlertEvent; severity: string; service: string }, now: number) => Promise<EventRoute>;
-  /** The incident a message carries (default: the incident's D1 row as the API shows it; null: not there yet). */
-  load?: (incidentId: string) => Promise<ApiIncident | null>;
-}
-
-/**
- * An event's `service` may list several services (a group behind one origin): the channels of any
- * of them match. Service names cannot hold a comma (A-Z a-z 0-9 . _ -).
- */
-export const SERVICE_LIST_SEPARATOR = ",";
-
-/** Alerts are only sent for changes this recent in event time: a backfill of old traffic does not page anyone. */
-export const ANNOUNCE_WITHIN_MS = 30 * 60_000;
-/** How long the first alert of an incident waits for its AI summary. */
-export const AI_ALERT_WAIT_MS = 8_000;
-
-/** A re-opened incident (bad again soon after its resolution) is announced as an update of the same incident. */
-const EVENTS = { opened: "incident.opened", escalated: "incident.escalated", resolved: "incident.resolved", reopened: "incident.updated" } as const;
-
-/** Records an incident change in the outbox, unless it happened long ago in event time (a replay). */
-export function announceChange(
-  outbox: Pick<AlertOutbox, "wasAnnounced" | "enqueue">,
-  incident: Pick<Incident, "id" | "last_event_at" | "severity" | "service" | "reopened_count">,
-  change: keyof typeof EVENTS,
-  now: number,
-): void {
-  // An incident whose opening was announced always gets its escalation and resolution, however late.
-  const recent = now - incident.last_event_at <= ANNOUNCE_WITHIN_MS;
-  if (!recent && !(change !== "opened" && outbox.wasAnnounced(incident.id))) return;
-  // After a re-open the incident escalates and resolves again: those are new events, not duplicates.
-  const round = incident.reopened_count ?? 0;
-  outbox.enqueue({ incident_id: incident.id, event: EVENTS[change], severity: incident.severity, service: incident.service, ...(round > 0 && change !== "opened" ? { round } : {}) }, now);
-}
-
 /** Exponential backoff with ±20% jitter: about 30 s, 1 min, 2 min ... never over an hour. */
 export function retryDelayMs(attempt: number, random: () => number = Math.random): number {
-  const base = Math.min(3_600_000, FIRST_RETRY_MS * 2 ** Math.max(0, attempt - 1));
-  return Math.round(base * (0.8 + random() * 0.4));
+  return backoffMs(ALERT_RETRY, attempt, random);
 }
 
 export class AlertOutbox {
@@ -174,7 +112,7 @@ export class AlertOutbox {
       return await this.hooks.route({ incident_id: e.incident_id, event: e.event as AlertEvent, severity: e.severity, service: e.service }, now);
     } catch (err) {
       run.routeFailed = true;
-      log("warn", "alert_route_failed", { incident_id: e.incident_id, event: e.event, message: err instanceof Error ? err.message : String(err) });
+      log("warn", "alert_route_failed", { incident_id: e.incident_id, event: e.event, message: errorMessage(err) });
       return { kind: "send" };
     }
   }

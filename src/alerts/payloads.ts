@@ -7,8 +7,8 @@
  */
 import * as z from "zod";
 import type { ApiGroup } from "../incidents/group-store";
-import type { toApiIncident } from "../incidents/routes";
-import { scrubDeep, scrubOutgoingText } from "../ingest/redact";
+import type { toApiIncident } from "../incidents/api-incident";
+import { scrubDeep, scrubOutgoingText } from "../redact";
 import type { StoredChannel } from "./channels";
 import { standardWebhookHeaders } from "./sign";
 

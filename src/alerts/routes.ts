@@ -7,6 +7,7 @@ import { and, desc, eq, type SQL } from "drizzle-orm";
 import { drizzle } from "drizzle-orm/d1";
 import { Hono } from "hono";
 import * as z from "zod";
+import { dashboardUrl } from "../config";
 import { requireKey } from "../auth/keys";
 import { alertDeliveries } from "../db/schema";
 import { ApiError } from "../http/errors";
@@ -31,13 +32,6 @@ async function channelOr404(db: D1Database, id: string): Promise<StoredChannel> 
   const channel = await getChannel(db, id);
   if (!channel) throw new ApiError(404, "alert_channel_not_found", `no alert channel ${id.slice(0, 60)}`);
   return channel;
-}
-
-/** The dashboard base URL from `DASHBOARD_URL`, or null when unset or not an http(s) URL. */
-export function dashboardUrl(env: { DASHBOARD_URL?: string }): string | null {
-  const value = (env.DASHBOARD_URL ?? "").trim();
-  if (!/^https?:\/\/[^\s]+$/i.test(value)) return null;
-  return value.replace(/\/+$/, "");
 }
 
 function newMessageId(): string {

@@ -9,11 +9,12 @@
 import { env } from "cloudflare:workers";
 import { drizzle } from "drizzle-orm/d1";
 import { alertDeliveries } from "../db/schema";
-import { log } from "../http/log";
-import { REDACTED, scrubOutgoingText } from "../ingest/redact";
+import { log } from "../lib/log";
+import { REDACTED, scrubOutgoingText } from "../redact";
 import { alertUrlPolicy, channelUrlProblems, type AlertUrlPolicy } from "./channel-url";
 import { maskChannelUrl, type StoredChannel } from "./channels";
 import { buildRequest, type AlertMessage } from "./payloads";
+import { errorMessage } from "../lib/errors";
 
 export const DELIVERY_TIMEOUT_MS = 10_000;
 const MAX_RESPONSE_BYTES = 4096;
@@ -144,6 +145,6 @@ export async function recordDelivery(db: D1Database, a: DeliveryAttempt): Promis
         durationMs: a.duration_ms,
       });
   } catch (err) {
-    log("warn", "alert_delivery_not_recorded", { message_id: a.message_id, message: err instanceof Error ? err.message : String(err) });
+    log("warn", "alert_delivery_not_recorded", { message_id: a.message_id, message: errorMessage(err) });
   }
 }

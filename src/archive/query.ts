@@ -7,10 +7,9 @@
 import * as z from "zod";
 import { epochOrIso, logFilters } from "../query/logs-query";
 import type { RawLog } from "../retention/archive";
+import { DAY_MS, HOUR_MS } from "../lib/time";
 
 const MIB = 1024 * 1024;
-const HOUR_MS = 3_600_000;
-const DAY_MS = 24 * HOUR_MS;
 
 /** Query of `GET /v1/archive/logs`: the filters of `/v1/logs`, a required service and start, and the per-call bounds. */
 export const archiveQuery = logFilters.omit({ limit: true, cursor: true, service: true, from: true }).extend({

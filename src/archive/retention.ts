@@ -6,13 +6,13 @@
  * starts at a different service each day so that a bounded run cannot starve the last ones. The
  * cutoff comes from the clock: a run deletes only what is expired, and the next simply carries on.
  */
-import { log } from "../http/log";
+import { log } from "../lib/log";
 import { keyHour, servicePrefix } from "./query";
+import { errorMessage } from "../lib/errors";
+import { DAY_MS, HOUR_MS } from "../lib/time";
 
 /** R2 calls (lists and deletes) per run at most. */
 export const MAX_ARCHIVE_RETENTION_CALLS = 500;
-const HOUR_MS = 3_600_000;
-const DAY_MS = 24 * HOUR_MS;
 const MAX_REPORTED_ERRORS = 10;
 
 export interface ArchiveRetentionReport {
@@ -53,7 +53,7 @@ export async function pruneArchive(
   try {
     services = await archivedServices(bucket, report, maxCalls);
   } catch (err) {
-    report.errors.push(`raw/: ${err instanceof Error ? err.message : String(err)}`);
+    report.errors.push(`raw/: ${errorMessage(err)}`);
     return report;
   }
   report.services = services.length;
@@ -65,7 +65,7 @@ export async function pruneArchive(
     try {
       if (!(await pruneService(bucket, service, cutoff, deadline, report, maxCalls))) return report;
     } catch (err) {
-      const message = err instanceof Error ? err.message : String(err);
+      const message = errorMessage(err);
       log("error", "archive_retention_failed", { service, message });
       if (report.errors.length < MAX_REPORTED_ERRORS) report.errors.push(`${servicePrefix(service)}: ${message}`);
       return report;

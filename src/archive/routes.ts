@@ -7,12 +7,13 @@
 import { Hono } from "hono";
 import { requireKey } from "../auth/keys";
 import { ApiError } from "../http/errors";
-import { log } from "../http/log";
+import { log } from "../lib/log";
 import type { AppEnv } from "../http/types";
 import { parseOr400 } from "../http/validate";
 import { toApiLog } from "../query/logs-query";
 import { archiveQuery, decodeArchiveCursor, encodeArchiveCursor, MAX_TIME_MS } from "./query";
 import { scanArchive } from "./read";
+import { errorMessage } from "../lib/errors";
 
 export const archiveApp = new Hono<AppEnv>().get("/logs", requireKey("read"), (c) => {
   const q = parseOr400(archiveQuery, c.req.query());
@@ -33,7 +34,7 @@ export const archiveApp = new Hono<AppEnv>().get("/logs", requireKey("read"), (c
       const s = await scanArchive(c.env.ARCHIVE, q, to, start, (row) => line(toApiLog(row)));
       await line({ ...s, next: undefined, next_cursor: s.next ? encodeArchiveCursor(s.next) : null });
     } catch (err) {
-      const message = err instanceof Error ? err.message : String(err);
+      const message = errorMessage(err);
       log("error", "archive_read_failed", { request_id: requestId, service: q.service, message });
       await line({ error: { code: "archive_read_failed", message: "reading the archive failed; repeat this call (same cursor)" } }).catch(() => undefined);
     } finally {

@@ -4,8 +4,8 @@
  * bucket of the endpoint's newest event time. Pure.
  */
 import * as z from "zod";
-import { HOUR_MS, MINUTE_MS } from "../monitor/minute-counts";
 import { tableView, type Breakdown, type Dimension, type GroupView } from "./top-k";
+import { HOUR_MS, MINUTE_MS } from "../lib/time";
 
 /** `window` values accepted by the breakdown API, in ms. */
 export const BREAKDOWN_WINDOWS = { "5m": 5 * MINUTE_MS, "15m": 15 * MINUTE_MS, "1h": HOUR_MS, "6h": 6 * HOUR_MS, "24h": 24 * HOUR_MS, "72h": 72 * HOUR_MS } as const;

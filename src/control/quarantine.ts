@@ -12,12 +12,13 @@ import * as z from "zod";
 import { quarantinedEndpoints } from "../db/schema";
 import { ApiError } from "../http/errors";
 import { endpointFilterFields } from "../http/filters";
-import { log } from "../http/log";
-import { withTimeout } from "../http/timeout";
+import { log } from "../lib/log";
+import { withTimeout } from "../lib/timeout";
 import type { AppEnv } from "../http/types";
 import { parseOr400 } from "../http/validate";
 import { endpointObject } from "../monitor/endpoint-object";
 import type { Endpoint } from "../detect/incident";
+import { errorMessage } from "../lib/errors";
 
 export const quarantineListQuery = z.object({
   ...endpointFilterFields,
@@ -142,7 +143,7 @@ export const quarantineApp = new Hono<AppEnv>()
           if (!e) return;
           if (outcome.status === "fulfilled") results.push({ ...e, ...outcome.value });
           else {
-            const message = outcome.reason instanceof Error ? outcome.reason.message : String(outcome.reason);
+            const message = errorMessage(outcome.reason);
             log("error", "quarantine_replay_failed", { ...e, message });
             results.push({ ...e, error: message });
           }

@@ -13,11 +13,12 @@ import * as z from "zod";
 import { requestLogs } from "../db/schema";
 import { ApiError } from "../http/errors";
 import { endpointFilterFields } from "../http/filters";
-import { log } from "../http/log";
+import { log } from "../lib/log";
 import type { AppEnv } from "../http/types";
 import { parseOr400 } from "../http/validate";
 import { endpointObject } from "../monitor/endpoint-object";
 import { MAX_LOOKBACK_MINUTES } from "../monitor/reevaluate";
+import { errorMessage } from "../lib/errors";
 
 export const reevaluateQuery = z.object({
   lookback_minutes: z.coerce.number().int().min(1).max(MAX_LOOKBACK_MINUTES).default(60),
@@ -46,7 +47,7 @@ export const reevaluateApp = new Hono<AppEnv>().post("/re-evaluate", async (c) =
       if (!e) return;
       if (outcome.status === "fulfilled") results.push({ ...e, ...outcome.value });
       else {
-        const message = outcome.reason instanceof Error ? outcome.reason.message : String(outcome.reason);
+        const message = errorMessage(outcome.reason);
         log("error", "reevaluate_failed", { ...e, message });
         results.push({ ...e, error: message });
       }

@@ -6,7 +6,7 @@
  */
 import { drizzle } from "drizzle-orm/d1";
 import { controlSwitches } from "../db/schema";
-import { withTimeout } from "../http/timeout";
+import { withTimeout } from "../lib/timeout";
 
 export const SWITCHES = ["ingestion", "proxy_recording", "probes"] as const;
 export type SwitchName = (typeof SWITCHES)[number];

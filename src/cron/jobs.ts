@@ -12,8 +12,9 @@
 import { eq, sql } from "drizzle-orm";
 import { drizzle } from "drizzle-orm/d1";
 import { jobRuns } from "../db/schema";
-import { log } from "../http/log";
+import { log } from "../lib/log";
 import { CostMeter } from "../cost/counts";
+import { errorMessage } from "../lib/errors";
 
 export type JobName = "aggregate" | "prune" | "probes";
 
@@ -112,7 +113,7 @@ export async function runJob(
     return { ...outcome, duration_ms: finished - now };
   } catch (err) {
     const finished = Date.now();
-    const message = err instanceof Error ? err.message : String(err);
+    const message = errorMessage(err);
     log("error", "job_failed", { job, duration_ms: finished - now, message });
     await d
       .update(jobRuns)

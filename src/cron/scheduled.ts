@@ -6,7 +6,7 @@
  * to wrangler.toml and not here): test/unit/crons.test.ts keeps the two lists equal.
  */
 import { switches } from "../control/switches";
-import { log } from "../http/log";
+import { log } from "../lib/log";
 import { runProbes } from "../probes/run";
 import { prune } from "../retention/prune";
 import { aggregate } from "../summaries/aggregate";

@@ -11,9 +11,9 @@
  *
  * This hot-path statement is written against the D1 API directly: an INSERT ... SELECT over
  * `json_each` is not something the query builder expresses. The columns follow
- * `src/db/schema.ts`; the ingest tests read every column back through drizzle.
+ * `src/db/schema/`; the ingest tests read every column back through drizzle.
  */
-import type { LogRecord } from "../ingest/record";
+import type { LogRecord } from "../records/log-record";
 
 /** Largest JSON payload, in UTF-8 bytes, sent to D1 in one statement (D1 caps a bound string at 2 MB). */
 export const MAX_BATCH_BYTES = 768 * 1024;

@@ -4,7 +4,6 @@
  */
 import { Hono } from "hono";
 import { switches, switchesKnown } from "../control/switches";
-import pkg from "../../package.json";
 import { keysFor, matchesAnyKey } from "../auth/keys";
 import type { AppEnv } from "../http/types";
 import { capsReport } from "../ingest/caps";
@@ -17,33 +16,8 @@ import { serviceDirectory } from "../services/store";
 import { currentD1Size } from "../cost/d1-size";
 import { rawLogsState } from "../storage/policy";
 import { workerMeter } from "../cost/worker";
-
-/** The newest migration in `migrations/`; a test keeps this in step with the folder. */
-export const LATEST_MIGRATION = "0012_log_service_hours.sql";
-
-export const VERSION = pkg.version;
-
-type DbCheck = { ok: true; latest_migration: string } | { ok: false; reason: string };
-
-/** Checks that D1 answers and that the latest migration has been applied. */
-export async function checkDb(db: D1Database): Promise<DbCheck> {
-  try {
-    const row = await db
-      .prepare("SELECT 1 AS applied FROM d1_migrations WHERE name = ?")
-      .bind(LATEST_MIGRATION)
-      .first<{ applied: number }>();
-    if (!row) return { ok: false, reason: `migration ${LATEST_MIGRATION} is not applied: run wrangler d1 migrations apply DB` };
-    return { ok: true, latest_migration: LATEST_MIGRATION };
-  } catch (err) {
-    const message = err instanceof Error ? err.message : String(err);
-    if (/no such table/i.test(message)) {
-      return { ok: false, reason: "no migrations are applied: run wrangler d1 migrations apply DB" };
-    }
-    return { ok: false, reason: "D1 is not reachable" };
-  }
-}
-
-const DAY_MS = 24 * 60 * 60 * 1000;
+import { checkDb, VERSION } from "./checks";
+import { DAY_MS } from "../lib/time";
 
 /** True when the request carries a read or admin key: only then does /health name services. */
 async function mayReadNames(env: Env, authorization: string | undefined): Promise<boolean> {

@@ -11,7 +11,7 @@ import { endpointHealth, incidents } from "../db/schema";
 import { rollup } from "../detect/health";
 import type { Health } from "../detect/types";
 import type { AppEnv } from "../http/types";
-import { toApiIncident } from "../incidents/routes";
+import { toApiIncident } from "../incidents/api-incident";
 
 const RECENT_ISSUES = 10;
 

@@ -6,7 +6,7 @@
 import type { Context } from "hono";
 import { HTTPException } from "hono/http-exception";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
-import { log } from "./log";
+import { log } from "../lib/log";
 
 /** An error with a stable machine-readable `code`, turned into the JSON envelope by `onError`. */
 export class ApiError extends HTTPException {

@@ -1,10 +1,2 @@
-/** Structured JSON logs: one object per line with level and event; never secrets. */
-export type LogLevel = "debug" | "info" | "warn" | "error";
-
-/** Writes one structured log line. */
-export function log(level: LogLevel, event: string, fields: Record<string, unknown> = {}): void {
-  const line = JSON.stringify({ level, event, time: new Date().toISOString(), ...fields });
-  if (level === "error") console.error(line);
-  else if (level === "warn") console.warn(line);
-  else console.log(line);
-}
+// Kept so branches in flight that import "../http/log" still build; new code imports src/lib/log.ts.
+export * from "../lib/log";

@@ -13,9 +13,9 @@ import { eq } from "drizzle-orm";
 import { drizzle } from "drizzle-orm/d1";
 import { AlertOutbox, OUTBOX_SCHEMA, SERVICE_LIST_SEPARATOR } from "../alerts/outbox";
 import type { ApiIncident } from "../alerts/payloads";
-import { reminderMinutes } from "../alerts/reminders";
+import { config } from "../config";
 import { incidents } from "../db/schema";
-import { log } from "../http/log";
+import { log } from "../lib/log";
 import { publishGroups, toApiGroup } from "./group-store";
 import {
   findGroup,
@@ -35,7 +35,8 @@ import {
   type Route,
   type RouteWire,
 } from "./grouping";
-import { toApiIncident } from "./routes";
+import { toApiIncident } from "./api-incident";
+import { errorMessage } from "../lib/errors";
 
 const SETTLE_DELAY_MS = 2_000;
 /**
@@ -130,7 +131,7 @@ export class IncidentGroups extends DurableObject<Env> {
       const decided = routeMemberAlert(g, member.incident_id, change, now);
       if (decided.group !== g) this.save(decided.group);
       // Members' reminders are skipped: the group reminds once for all of them.
-      const minutes = reminderMinutes(this.env.ALERT_REMINDER_MINUTES);
+      const minutes = config(this.env).ALERT_REMINDER_MINUTES;
       if (change === "incident.reminder" && decided.route.kind === "skip" && groupReminderDue(decided.group, this.outbox.lastAlertAt(g.id), minutes, now)) {
         this.enqueue(decided.group, "incident.reminder", now);
       }
@@ -187,7 +188,7 @@ export class IncidentGroups extends DurableObject<Env> {
         .all<{ id: string; resolved_at: number | null }>();
       resolved = rows.results;
     } catch (err) {
-      log("error", "incident_groups_reconcile_failed", { key: this.ctx.id.name ?? null, message: err instanceof Error ? err.message : String(err) });
+      log("error", "incident_groups_reconcile_failed", { key: this.ctx.id.name ?? null, message: errorMessage(err) });
       return;
     }
     if (resolved.length === 0) return;
@@ -229,7 +230,7 @@ export class IncidentGroups extends DurableObject<Env> {
       await this.publish(now);
     } catch (err) {
       published = false;
-      log("error", "incident_groups_publish_failed", { service: this.ctx.id.name ?? null, message: err instanceof Error ? err.message : String(err) });
+      log("error", "incident_groups_publish_failed", { service: this.ctx.id.name ?? null, message: errorMessage(err) });
     }
     // Messages carry the lead incident from D1: send once the groups are published.
     const alertsAt = published ? await this.outbox.run(now) : now + 5_000;

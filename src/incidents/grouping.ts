@@ -16,8 +16,9 @@
  * at a time, which is what makes the decisions race-free across endpoint objects.
  */
 
-export const DEFAULT_GROUP_WINDOW_MINUTES = 5;
-export const DEFAULT_GROUP_GRACE_SECONDS = 60;
+import { config } from "../config";
+
+export { DEFAULT_GROUP_GRACE_SECONDS, DEFAULT_GROUP_WINDOW_MINUTES } from "../config";
 
 export type Severity = "WARNING" | "CRITICAL";
 
@@ -96,17 +97,11 @@ export interface GroupSettings {
   graceMs: number;
 }
 
-function numberSetting(value: string | undefined, fallback: number): number {
-  if (value === undefined || value.trim() === "") return fallback;
-  const n = Number(value);
-  return Number.isFinite(n) && n >= 0 ? n : fallback;
-}
-
 /** The settings from INCIDENT_GROUP_WINDOW_MINUTES (0: no grouping) and INCIDENT_GROUP_GRACE_SECONDS. */
 export function groupSettings(env: { INCIDENT_GROUP_WINDOW_MINUTES?: string; INCIDENT_GROUP_GRACE_SECONDS?: string }): GroupSettings {
   return {
-    windowMs: numberSetting(env.INCIDENT_GROUP_WINDOW_MINUTES, DEFAULT_GROUP_WINDOW_MINUTES) * 60_000,
-    graceMs: numberSetting(env.INCIDENT_GROUP_GRACE_SECONDS, DEFAULT_GROUP_GRACE_SECONDS) * 1000,
+    windowMs: config(env).INCIDENT_GROUP_WINDOW_MINUTES * 60_000,
+    graceMs: config(env).INCIDENT_GROUP_GRACE_SECONDS * 1000,
   };
 }
 

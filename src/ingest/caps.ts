@@ -4,13 +4,14 @@
  * the caps reached, reported to the catalog at most once a minute per service and kind from an
  * isolate, and the report /health shows (cached per isolate for a few seconds).
  */
-import { log } from "../http/log";
-import { withTimeout } from "../http/timeout";
+import { log } from "../lib/log";
+import { withTimeout } from "../lib/timeout";
 import type { CapKind, CapReport } from "../monitor/service-catalog";
-import { DEFAULT_MAX_SERVICES } from "../monitor/service-catalog";
+import { config } from "../config";
 import { CATALOG_NAME, type Admission, type ServiceRegistry } from "../monitor/service-registry";
 import { serviceDirectory } from "../services/store";
 import type { LogRecord } from "./record";
+import { errorMessage } from "../lib/errors";
 
 const CATALOG_TIMEOUT_MS = 3000;
 /** A refused service is not asked about again for this long (another may have been freed by then). */
@@ -30,8 +31,7 @@ function catalog(env: Env): DurableObjectStub<ServiceRegistry> {
 
 /** MAX_SERVICES from the env (configured services count towards it), default 1000. */
 export function maxServices(env: { MAX_SERVICES?: string }): number {
-  const n = Number(env.MAX_SERVICES);
-  return Number.isInteger(n) && n > 0 ? n : DEFAULT_MAX_SERVICES;
+  return config(env).MAX_SERVICES;
 }
 
 /**
@@ -65,7 +65,7 @@ export async function refusedServiceNames(env: Env, names: Iterable<string>, con
     }
     if (no.size > 0) log("warn", "service_cap_reached", { refused: [...no].slice(0, 20), max_services: maxServices(env) });
   } catch (err) {
-    log("warn", "service_cap_unavailable", { services: unknown.length, message: err instanceof Error ? err.message : String(err) });
+    log("warn", "service_cap_unavailable", { services: unknown.length, message: errorMessage(err) });
   }
   return refused;
 }
@@ -97,7 +97,7 @@ async function note(env: Env, kind: CapKind, service: string, now: number): Prom
   try {
     await withTimeout(catalog(env).noteCap(kind, service), CATALOG_TIMEOUT_MS);
   } catch (err) {
-    log("warn", "cap_note_failed", { kind, service, message: err instanceof Error ? err.message : String(err) });
+    log("warn", "cap_note_failed", { kind, service, message: errorMessage(err) });
   }
 }
 
@@ -115,7 +115,7 @@ export async function capsReport(env: Env, configured: readonly string[], now = 
     report = { at: now, value };
     return value;
   } catch (err) {
-    log("warn", "caps_report_failed", { message: err instanceof Error ? err.message : String(err) });
+    log("warn", "caps_report_failed", { message: errorMessage(err) });
     return null;
   }
 }

@@ -9,11 +9,12 @@
  * belongs to another request's context, so no promise is resolved across requests. The owner's
  * `waitUntil` keeps the isolate working until the whole batch is stored or accounted for.
  */
-import { log } from "../http/log";
+import { log } from "../lib/log";
 import { ingestCounters } from "./counters";
 import { handOff } from "./handoff";
 import { addInFlight, settleInFlight } from "./in-flight";
 import type { LogRecord } from "./record";
+import { errorMessage } from "../lib/errors";
 
 /**
  * How long a batch stays open for other requests' records. Under load a request arrives every
@@ -56,7 +57,7 @@ export function coalesceHandOff(env: Env, records: LogRecord[]): Promise<unknown
       log("error", "handoff_crashed", {
         records: batch.records.length,
         record_keys: batch.records.map((r) => r.key),
-        message: err instanceof Error ? err.message : String(err),
+        message: errorMessage(err),
       });
     })
     .finally(() => settleInFlight(batch.records.length));

@@ -9,9 +9,9 @@
  * is logged as a structured error with the record keys and counted, never dropped silently.
  */
 import { toLogRow, writeLogBatch } from "../db/log-writer";
-import { log } from "../http/log";
+import { log } from "../lib/log";
 import { isCapacityError } from "../db/capacity";
-import { TimeoutError, withTimeout } from "../http/timeout";
+import { TimeoutError, withTimeout } from "../lib/timeout";
 import type { IngestResult } from "../monitor/endpoint-monitor";
 import type { ServiceRegistry } from "../monitor/service-registry";
 import { DEFAULT_MAX_ROUTES } from "../monitor/service-registry";
@@ -24,9 +24,11 @@ import { ingestCounters } from "./counters";
 import { HANDOFF_ATTEMPTS, OVERLOADED_BACKOFF_MS, retryDecision } from "./retry-policy";
 import { reportStorage } from "./storage-state";
 import { writeThrough } from "../monitor/archive-through";
+import { errorMessage } from "../lib/errors";
+import { backoffMs, type Backoff } from "../lib/backoff";
 
 export { HANDOFF_ATTEMPTS };
-const RETRY_BASE_MS = 100;
+const HANDOFF_RETRY: Backoff = { firstMs: 100, factor: 4, maxMs: Infinity, jitter: 0.5 };
 /**
  * One RPC may take this long before it counts as failed. Worst case: the registry (2 s), two
  * timed-out tries (10 s), backoff (under 4 s) and the D1 fallback (5 s) stay inside waitUntil's 30 s.
@@ -125,7 +127,7 @@ export async function capRoutes(env: Env, records: LogRecord[], now = Date.now()
         const fallback: Record<string, string> = {};
         for (const ask of asks.values()) fallback[ask.route] = ask.vouched ? ask.route : OVERFLOW_ROUTE;
         answers.set(service, fallback);
-        log("warn", "route_cap_unavailable", { service, message: err instanceof Error ? err.message : String(err) });
+        log("warn", "route_cap_unavailable", { service, message: errorMessage(err) });
       }
     }),
   );
@@ -179,7 +181,7 @@ async function sendToEndpoint(env: Env, name: string, records: LogRecord[]): Pro
       }
       if (decision !== "retry") throw err;
       ingestCounters.handoff_retries++;
-      await sleep(RETRY_BASE_MS * 4 ** (attempt - 1) * (0.5 + Math.random()));
+      await sleep(backoffMs(HANDOFF_RETRY, attempt));
     }
   }
 }
@@ -194,7 +196,7 @@ async function archiveFallback(bucket: R2Bucket, name: string, group: readonly L
     await withTimeout(writeThrough(bucket, stored.map(toLogRow), 0, id), FALLBACK_TIMEOUT_MS);
   } catch (err) {
     ingestCounters.fallback_archive_failed += stored.length;
-    log("error", "handoff_fallback_archive_failed", { endpoint: name, records: stored.length, record_keys: stored.map((r) => r.key), message: err instanceof Error ? err.message : String(err) });
+    log("error", "handoff_fallback_archive_failed", { endpoint: name, records: stored.length, record_keys: stored.map((r) => r.key), message: errorMessage(err) });
   }
 }
 
@@ -222,7 +224,7 @@ export async function handOff(env: Env, records: LogRecord[]): Promise<HandOffRe
         result.duplicates += r.duplicates;
         if (r.storage !== undefined) reportStorage(r.storage === "full");
       } catch (err) {
-        const message = err instanceof Error ? err.message : String(err);
+        const message = errorMessage(err);
         try {
           // Sampled-out records are only counted by their endpoint: none is stored raw here either.
           const rows = group.filter((r) => !r.sampled_out).map((r) => JSON.stringify(toLogRow(r)));
@@ -243,7 +245,7 @@ export async function handOff(env: Env, records: LogRecord[]): Promise<HandOffRe
             records: group.length,
             record_keys: group.map((r) => r.key),
             message,
-            fallback_message: fallbackErr instanceof Error ? fallbackErr.message : String(fallbackErr),
+            fallback_message: errorMessage(fallbackErr),
           });
         }
       }

@@ -8,7 +8,9 @@
  */
 
 /** Default bound on records in background hand-offs per isolate (40 batches of 500). */
-export const DEFAULT_MAX_IN_FLIGHT = 20_000;
+import { config, DEFAULT_MAX_IN_FLIGHT } from "../config";
+
+export { DEFAULT_MAX_IN_FLIGHT };
 
 let inFlight = 0;
 
@@ -19,8 +21,7 @@ export function inFlightRecords(): number {
 
 /** The bound from `INGEST_MAX_IN_FLIGHT` (a positive integer; otherwise the default). */
 export function maxInFlight(env: Env): number {
-  const n = Number(env.INGEST_MAX_IN_FLIGHT);
-  return Number.isInteger(n) && n > 0 ? n : DEFAULT_MAX_IN_FLIGHT;
+  return config(env).INGEST_MAX_IN_FLIGHT;
 }
 
 /** Whether `records` more would pass the bound, so that the request must hand off before answering. */

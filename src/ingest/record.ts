@@ -6,9 +6,9 @@
 import * as z from "zod";
 import { zodMessages } from "../http/validate";
 import { MAX_ATTRIBUTE_NUMBER, MAX_BYTES, MAX_LATENCY_MS } from "./bounds";
-import { isSensitiveKey, REDACTED, scrubAndCut, scrubNumber, scrubText, splitPath, truncateAndScrubError, type ScrubOptions } from "./redact";
-import { isSecretSegment, redactRequestPath, scrubField } from "./redact-path";
+import { isSecretSegment, isSensitiveKey, REDACTED, redactRequestPath, scrubAndCut, scrubField, scrubNumber, type ScrubOptions, scrubText, splitPath, truncateAndScrubError } from "../redact";
 import { redactRoute, templateRoute } from "./route-template";
+import type { LogRecord } from "../records/log-record";
 
 const ISO_WITH_OFFSET = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}:?\d{2})$/i;
 export const MAX_ATTRIBUTES = 32;
@@ -67,39 +67,7 @@ export const logRecordInput = z.object({
 });
 export type LogRecordInput = z.infer<typeof logRecordInput>;
 
-/** A normalised record, as buffered in the Durable Object and stored in D1. */
-export interface LogRecord {
-  /** Deterministic storage key: from the client's `id` when given, so retries are stored once. */
-  key: string;
-  timestamp: number;
-  received_at: number;
-  service: string;
-  method: string;
-  route: string;
-  path: string;
-  status: number;
-  latency_ms: number;
-  ttfb_ms: number | null;
-  request_bytes: number | null;
-  response_bytes: number | null;
-  error: string | null;
-  response_empty: boolean;
-  /** A 2xx whose body reports an error, or a 5xx whose body claims success. */
-  inconsistent: boolean;
-  id: string | null;
-  request_id: string | null;
-  client_ip: string | null;
-  user_agent: string | null;
-  consumer: string | null;
-  region: string | null;
-  attributes: Record<string, string | number | boolean> | null;
-  /** The service's version that answered, when the client or the proxy knew it (not stored in D1; it feeds the deploy markers). */
-  version?: string | null;
-  /** Where it came from: a client's batch, the reverse proxy, or a synthetic probe (src/probes). */
-  source: "ingest" | "proxy" | "probe" | "tail" | "otlp";
-  /** Counted by the endpoint but not stored raw (proxy sampling keeps counters exact). */
-  sampled_out?: boolean;
-}
+export type { LogRecord } from "../records/log-record";
 
 export interface NormaliseContext {
   now: number;
@@ -164,7 +132,7 @@ export function normaliseRecord(input: unknown, ctx: NormaliseContext): RecordRe
     return { ok: false, errors: ["timestamp: older than the raw-log retention"] };
   }
 
-  // Secrets and emails leave path and route before anything else reads them (redact-path.ts).
+  // Secrets and emails leave path and route before anything else reads them (src/redact/path.ts).
   const scrub: ScrubOptions = { emails: ctx.redactEmails ?? true };
   const path = redactRequestPath(r.path, scrub);
   const method = normaliseMethod(r.method);

@@ -7,7 +7,7 @@
  * timeout is retried once at most, so that every try, backoff and the fallback fit in waitUntil.
  * Pure.
  */
-import { TimeoutError } from "../http/timeout";
+import { TimeoutError } from "../lib/timeout";
 
 /** Tries of one hand-off RPC, the first included. */
 export const HANDOFF_ATTEMPTS = 4;

@@ -1,11 +1,10 @@
 /**
  * Route templating: a concrete path such as `/users/123/orders/9f86d081884c7d65` becomes the
  * endpoint's route `/users/:id/orders/:id`, so that one endpoint does not split into one
- * Durable Object per id. Segments that look like secrets never reach a route (redact-path.ts).
+ * Durable Object per id. Segments that look like secrets never reach a route (src/redact/path.ts).
  * Pure, no bindings.
  */
-import { EMAIL_REDACTED, redactEmails, type ScrubOptions } from "./redact";
-import { decodeSegment, isRedactedMarker, isSecretSegment, splitMatrix } from "./redact-path";
+import { decodeSegment, EMAIL_REDACTED, isRedactedMarker, isSecretSegment, redactEmails, type ScrubOptions, splitMatrix } from "../redact";
 
 const INTEGER = /^\d+$/;
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;

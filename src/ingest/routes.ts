@@ -16,14 +16,8 @@ import { handOff } from "./handoff";
 import { inFlightRecords, mustHandOffNow } from "./in-flight";
 import { redactEmailsSetting } from "./privacy-settings";
 import { normaliseRecord, type LogRecord } from "./record";
+import { retentionMs } from "../config";
 
-const DAY_MS = 24 * 60 * 60 * 1000;
-
-/** Raw-log retention in ms (`RAW_RETENTION_DAYS`, default 7). */
-export function retentionMs(env: Pick<Env, "RAW_RETENTION_DAYS">): number {
-  const days = Number(env.RAW_RETENTION_DAYS);
-  return (Number.isFinite(days) && days > 0 ? days : 7) * DAY_MS;
-}
 
 /** The 400 for a batch in which every record was rejected, with the same `rejected` list a 202 carries. */
 export function allRejected(rejected: unknown[]): ApiError {

@@ -5,7 +5,7 @@
  * incidents are in D1: messages carry the row as the API shows it), then one alarm for the
  * earliest reason to come back (each setAlarm is a row written).
  */
-import { log } from "../http/log";
+import { log } from "../lib/log";
 import { earliest } from "./alarm-schedule";
 import { MINUTE_MS, flushBackoffMs } from "./minute-counts";
 import { endpointOf, messageOf, type MonitorContext } from "./monitor-context";

@@ -3,7 +3,7 @@
  * most once every ARCHIVE_EVERY_MS per object, at once on the first pass after a wake or past
  * ARCHIVE_EAGER_RECORDS waiting records, backed off after a failure.
  */
-import { log } from "../http/log";
+import { log } from "../lib/log";
 import type { AlarmSchedule } from "./alarm-schedule";
 import { ARCHIVE_PASS_BYTES, ARCHIVE_PASS_CHUNKS, markWriteThrough, writeThrough } from "./archive-through";
 import { flushBackoffMs } from "./minute-counts";

@@ -13,7 +13,8 @@
  */
 import type { DetectionConfig } from "../detect/config";
 import type { Endpoint } from "../detect/incident";
-import { toSummaryRow, upsertStatements, type SummaryRow } from "../summaries/sql";
+import { toSummaryRow, upsertStatements } from "../summaries/rows";
+import type { SummaryRow } from "../summaries/sql";
 import { HOUR_MS } from "./minute-counts";
 import type { HourWindow } from "./windows";
 

@@ -7,7 +7,7 @@
 import type { DetectionConfig } from "../detect/config";
 import type { Evaluation } from "../detect/evaluate";
 import type { Endpoint } from "../detect/incident";
-import { log } from "../http/log";
+import { log } from "../lib/log";
 import type { LogRecord } from "../ingest/record";
 import { ALARM_GRACE_MS } from "./detection-runner";
 import { alertsHeld } from "./follow-up";

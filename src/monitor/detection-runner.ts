@@ -13,8 +13,8 @@ import { emptyEngineState, evaluateMinute, type EngineState, type Evaluation } f
 import type { Endpoint, Incident } from "../detect/incident";
 import { PROBE_FAILURES } from "../detect/detectors";
 import type { ProbeStreak } from "../detect/types";
-import { log } from "../http/log";
-import { withTimeout } from "../http/timeout";
+import { log } from "../lib/log";
+import { withTimeout } from "../lib/timeout";
 import { loadDetectionSettings } from "../services/detection-store";
 import { emptyMetricState } from "../detect/metric";
 import { withObjective } from "../detect/objective";

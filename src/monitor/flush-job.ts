@@ -5,7 +5,7 @@
  */
 import { currentD1Size } from "../cost/d1-size";
 import { ROW_TIMESTAMP } from "../db/log-writer";
-import { log } from "../http/log";
+import { log } from "../lib/log";
 import { serviceDirectory } from "../services/store";
 import { ALL_RECORDS, samplingPolicy } from "../storage/policy";
 import type { SamplingPolicy } from "../storage/sampling";

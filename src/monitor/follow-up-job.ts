@@ -7,7 +7,7 @@ import { nextReminderAt, reminderMinutes } from "../alerts/reminders";
 import { DEFAULT_DEPLOY_CORRELATION_MINUTES, deployId, versionChange, type Deploy } from "../deploys/deploys";
 import { saveDeploy } from "../deploys/store";
 import type { Endpoint } from "../detect/incident";
-import { log } from "../http/log";
+import { log } from "../lib/log";
 import type { LogRecord } from "../ingest/record";
 import { coveringWindow } from "../maintenance/windows";
 import type { AlarmSchedule } from "./alarm-schedule";

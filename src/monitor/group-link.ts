@@ -9,8 +9,8 @@ import type { EventRoute } from "../alerts/outbox";
 import type { AlertEvent } from "../alerts/payloads";
 import { ANNOUNCE_WITHIN_MS } from "../alerts/outbox";
 import type { Incident } from "../detect/incident";
-import { log } from "../http/log";
-import { withTimeout } from "../http/timeout";
+import { log } from "../lib/log";
+import { withTimeout } from "../lib/timeout";
 import { fromWire, groupKey, groupSettings, originHost, type AlertChange, type MemberInput } from "../incidents/grouping";
 import { serviceDirectory } from "../services/store";
 

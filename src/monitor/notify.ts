@@ -8,8 +8,8 @@
 import { eq } from "drizzle-orm";
 import { drizzle } from "drizzle-orm/d1";
 import { endpointHealth } from "../db/schema";
-import { log } from "../http/log";
-import { withTimeout } from "../http/timeout";
+import { log } from "../lib/log";
+import { withTimeout } from "../lib/timeout";
 import { endpointObject } from "./endpoint-object";
 
 const MAX_OBJECTS = 1000;

@@ -4,7 +4,7 @@
  * persisted with the publish (a write that happens anyway), so counting costs no extra write.
  */
 import { addCounts, countsFrom, type CostCounts } from "../cost/counts";
-import { log } from "../http/log";
+import { log } from "../lib/log";
 import { REQUEST_COUNTER_NAMES, requestMetricsFrom, type RequestMetrics } from "../metrics/request-counters";
 import type { ArchiveJob } from "./archive-job";
 import { messageOf, type MonitorContext } from "./monitor-context";

@@ -3,7 +3,7 @@
  * changed, and replaying quarantined rows into D1 on request (see quarantine.ts for the table).
  */
 import type { Endpoint } from "../detect/incident";
-import { log } from "../http/log";
+import { log } from "../lib/log";
 import type { AlarmSchedule } from "./alarm-schedule";
 import { writeRowByRow } from "./flush";
 import { endpointOf, messageOf, type MonitorContext } from "./monitor-context";

@@ -13,18 +13,13 @@ import { requireKey } from "../auth/keys";
 import { endpointHealth } from "../db/schema";
 import type { Signal } from "../detect/types";
 import type { AppEnv } from "../http/types";
+import { endpointParams } from "../http/filters";
 import { parseOr400 } from "../http/validate";
 import { endpointObject } from "./endpoint-object";
 import { breakdownQuery } from "../breakdown/window";
 
-export const endpointParams = z.object({
-  service: z.string().regex(/^[A-Za-z0-9._-]{1,64}$/, "must be a service name"),
-  method: z
-    .string()
-    .regex(/^[A-Za-z]{1,16}$/, "must be an HTTP method")
-    .transform((m) => m.toUpperCase()),
-  route: z.string().min(1).max(256).startsWith("/", "must start with /"),
-});
+// Re-exported for src/openapi/registry.ts until the route table goes.
+export { endpointParams };
 
 export const listQuery = z.object({
   service: z.string().min(1).max(64).optional(),

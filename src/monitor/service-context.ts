@@ -7,8 +7,8 @@
  */
 import { loadDeploys } from "../deploys/store";
 import type { Deploy } from "../deploys/deploys";
-import { log } from "../http/log";
-import { withTimeout } from "../http/timeout";
+import { log } from "../lib/log";
+import { withTimeout } from "../lib/timeout";
 import { loadWindows } from "../maintenance/store";
 import type { MaintenanceWindow } from "../maintenance/windows";
 

@@ -4,7 +4,7 @@
  * WINDOWS_PERSIST_MS; on wake the chunks the mark lacks are added back into the windows. Buffer
  * chunks the persisted windows do not hold yet are never pruned.
  */
-import { log } from "../http/log";
+import { log } from "../lib/log";
 import { endpointOf, type MonitorContext } from "./monitor-context";
 import type { AbsorbedMark } from "./record-buffer";
 import { AbsorbedMarkSchema, parseStored } from "./stored-json";

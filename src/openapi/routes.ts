@@ -5,7 +5,7 @@
  * connections to this origin, so a key typed into it can go nowhere else.
  */
 import { Hono } from "hono";
-import { VERSION } from "../health/routes";
+import { VERSION } from "../health/checks";
 import type { AppEnv } from "../http/types";
 import { DOCS_SCRIPT, DOCS_STYLE, docsHtml } from "./docs-page";
 import { buildDocument } from "./document";

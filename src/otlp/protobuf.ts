@@ -4,7 +4,7 @@
  * into the OTLP JSON shape (hex ids, nanoseconds as digit strings, numeric enums) so that one
  * mapping, `spansToRecords`, serves both encodings. Field numbers are those of the official
  * opentelemetry-proto files (collector/trace/v1, trace/v1, common/v1, resource/v1); the code
- * generated from them (src/otlp/gen, `npm run otlp:gen`) is what the tests encode with. Pure.
+ * generated from them (test/otlp/gen, `npm run otlp:gen`) is what the tests encode with. Pure.
  */
 import { lenField, readMessage, varintField, WIRE, WireReader } from "./wire";
 

@@ -19,7 +19,7 @@ import { serviceCapError, splitByServiceCap } from "../ingest/caps";
 import { coalesceHandOff } from "../ingest/coalescer";
 import { ingestCounters } from "../ingest/counters";
 import { redactEmailsSetting } from "../ingest/privacy-settings";
-import { retentionMs } from "../ingest/routes";
+import { retentionMs } from "../config";
 import { countSpans, exportTraceRequest, partialSuccessMessage, spansToRecords } from "./spans";
 
 // OTLP/HTTP protobuf media types (`application/x-protobuf` per the spec; `application/protobuf` also seen).

@@ -14,6 +14,7 @@ import { normaliseRecord, type LogRecord } from "../ingest/record";
 import { INSPECT_MAX_BYTES, inspectBody } from "../proxy/inspect";
 import { originUrl } from "../proxy/target";
 import type { ProbeSettings, ServiceConfig } from "../services/config";
+import { errorMessage } from "../lib/errors";
 
 export const PROBE_USER_AGENT = "edge-monitor-probe";
 /** Status recorded when the origin gave no response head. */
@@ -58,7 +59,7 @@ export function judgeProbe(
 function reasonOf(err: unknown, signal: AbortSignal, timeoutMs: number, what: string): string {
   const timedOut = signal.aborted || (err instanceof Error && err.name === "TimeoutError");
   if (timedOut) return `no ${what} within ${timeoutMs} ms`;
-  return `the origin ${what === "answer" ? "could not be reached" : "broke off the response"}: ${err instanceof Error ? err.message : String(err)}`;
+  return `the origin ${what === "answer" ? "could not be reached" : "broke off the response"}: ${errorMessage(err)}`;
 }
 
 interface ReadBody {

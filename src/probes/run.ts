@@ -15,13 +15,14 @@ import { and, asc, eq, lte, sql } from "drizzle-orm";
 import { drizzle, type DrizzleD1Database } from "drizzle-orm/d1";
 import type { JobContext, JobOutcome } from "../cron/jobs";
 import { probeRuns } from "../db/schema";
-import { log } from "../http/log";
+import { log } from "../lib/log";
 import { handOff } from "../ingest/handoff";
 import { redactEmailsSetting } from "../ingest/privacy-settings";
 import type { LogRecord } from "../ingest/record";
 import type { ProbeSettings, ServiceConfig } from "../services/config";
 import { loadDirectory } from "../services/store";
 import { probeRecord, runProbe, type ProbeResult } from "./check";
+import { errorMessage } from "../lib/errors";
 
 /** Probes in flight at once. */
 export const PROBE_CONCURRENCY = 6;
@@ -103,7 +104,7 @@ export async function runProbes(env: Env, ctx: JobContext & { force?: boolean })
         results.push(result);
         await saveResult(d, result);
       } catch (err) {
-        const message = err instanceof Error ? err.message : String(err);
+        const message = errorMessage(err);
         errors.push(message);
         log("error", "probe_run_failed", { service: item.service.name, probe: item.probe.name, message });
       }

@@ -9,6 +9,7 @@
  * by every runtime).
  */
 import { INSPECT_MAX_BYTES } from "./inspect";
+import { errorMessage } from "../lib/errors";
 
 export interface MeterResult {
   bytes: number;
@@ -52,7 +53,7 @@ export function meteredBody(
       try {
         next = await reader.read();
       } catch (err) {
-        finish(false, err instanceof Error ? err.message : String(err));
+        finish(false, errorMessage(err));
         controller.error(err);
         return;
       }

@@ -10,6 +10,7 @@ import type { DrizzleD1Database } from "drizzle-orm/d1";
 import * as z from "zod";
 import { logServiceHours, requestLogs } from "../db/schema";
 import { endpointFilterFields } from "../http/filters";
+import { HOUR_MS } from "../lib/time";
 
 export const epochOrIso = z.union([z.string(), z.number()]).transform((value, ctx) => {
   const ms = typeof value === "number" || /^\d+$/.test(value) ? Number(value) : Date.parse(value);
@@ -74,7 +75,6 @@ function escapeLike(text: string): string {
   return text.replace(/[\\%_]/g, (ch) => `\\${ch}`);
 }
 
-const HOUR_MS = 3_600_000;
 
 /** A time span [from, to) in epoch ms. */
 export interface TimeSpan {

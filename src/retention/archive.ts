@@ -10,6 +10,7 @@
  */
 import { getTableColumns } from "drizzle-orm";
 import { requestLogs } from "../db/schema";
+import { HOUR_MS } from "../lib/time";
 
 export type RawLog = typeof requestLogs.$inferSelect;
 
@@ -20,7 +21,6 @@ export interface ArchiveGroup {
   rows: RawLog[];
 }
 
-const HOUR_MS = 3_600_000;
 
 // Stored columns only: the generated `status_class` is derived from `status`, and leaving it out
 // keeps a line insertable into the same table.

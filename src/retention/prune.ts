@@ -32,12 +32,14 @@ import { and, asc, eq, gt, gte, inArray, lt, or, sql, type SQL } from "drizzle-o
 import { drizzle, type DrizzleD1Database } from "drizzle-orm/d1";
 import { incidents, requestLogs, summaries } from "../db/schema";
 import { raisePrunedBefore, type JobContext, type JobOutcome } from "../cron/jobs";
-import { log } from "../http/log";
-import { retentionMs } from "../ingest/routes";
+import { log } from "../lib/log";
+import { config, retentionMs } from "../config";
 import { aggregatedUntil } from "../summaries/aggregate";
 import { pruneArchive } from "../archive/retention";
 import { groupByServiceHour, hourPrefix, writeGroup, type ArchiveGroup, type RawLog } from "./archive";
 import { writeThroughSince } from "../monitor/archive-through";
+import { errorMessage } from "../lib/errors";
+import { DAY_MS } from "../lib/time";
 
 /** Most rows one statement deletes (or one archive chunk reads). */
 export const PRUNE_CHUNK_ROWS = 5_000;
@@ -47,7 +49,6 @@ const ARCHIVE_CONCURRENCY = 6;
 const MAX_ARCHIVE_OBJECTS_PER_RUN = 2_000;
 /** Summary granularities, listed so the delete uses the (granularity, bucket_start) index. */
 const GRANULARITIES = ["hour", "day"];
-const DAY_MS = 86_400_000;
 const MAX_REPORTED_ERRORS = 10;
 
 type Db = DrizzleD1Database<Record<string, never>>;
@@ -75,10 +76,6 @@ export interface RawReport extends PartReport {
   clamped?: { requested_cutoff: number; aggregated_until: number | null };
 }
 
-function retentionDays(value: string | undefined, fallback: number): number {
-  const days = Number(value);
-  return (Number.isFinite(days) && days > 0 ? days : fallback) * DAY_MS;
-}
 
 /** The bindings retention uses: the archive bucket is bound by default, but a deployment may drop it. */
 export type PruneEnv = Omit<Env, "ARCHIVE"> & { ARCHIVE?: R2Bucket };
@@ -86,15 +83,15 @@ export type PruneEnv = Omit<Env, "ARCHIVE"> & { ARCHIVE?: R2Bucket };
 /** The retention job: prunes incidents, summaries and raw logs (archiving them first when R2 is bound). */
 export async function prune(env: PruneEnv, ctx: JobContext & { olderThanMs?: number }): Promise<JobOutcome> {
   const db = drizzle(env.DB);
-  const incidentCutoff = ctx.now - retentionDays(env.INCIDENT_RETENTION_DAYS, 90);
-  const summaryCutoff = ctx.now - retentionDays(env.SUMMARY_RETENTION_DAYS, 400);
+  const incidentCutoff = ctx.now - config(env).INCIDENT_RETENTION_DAYS * DAY_MS;
+  const summaryCutoff = ctx.now - config(env).SUMMARY_RETENTION_DAYS * DAY_MS;
   const { cutoff: rawCutoff, clamped } = await rawLogCutoff(env, ctx);
 
   // The small tables first: one chunk each in the usual case, and never starved by a raw backlog.
   const incidentReport = await deleteInChunks(incidentCutoff, ctx.deadline, () => deleteIncidents(db, incidentCutoff));
   // A failure here must not stop the summaries' and raw logs' pruning below.
   await deleteIncidentGroups(env.DB, incidentCutoff).catch((err: unknown) =>
-    log("error", "incident_groups_prune_failed", { message: err instanceof Error ? err.message : String(err) }),
+    log("error", "incident_groups_prune_failed", { message: errorMessage(err) }),
   );
   const summaryReport = await deleteInChunks(summaryCutoff, ctx.deadline, () => deleteSummaries(db, summaryCutoff));
   await raisePrunedBefore(env.DB, rawCutoff);
@@ -113,7 +110,7 @@ export async function prune(env: PruneEnv, ctx: JobContext & { olderThanMs?: num
   // before it): whatever was pruned or archived, and whenever, a search never misses a row.
   await env.DB.prepare(`DELETE FROM log_service_hours WHERE hour < (SELECT coalesce(min(timestamp), ${Number.MAX_SAFE_INTEGER}) FROM request_logs) / 3600000`).run();
   // The archive's own retention, after the raw part so that this run's objects are judged too.
-  const archiveCutoff = ctx.now - retentionDays(env.ARCHIVE_RETENTION_DAYS, 90);
+  const archiveCutoff = ctx.now - config(env).ARCHIVE_RETENTION_DAYS * DAY_MS;
   const archive = env.ARCHIVE ? await pruneArchive(env.ARCHIVE, archiveCutoff, ctx.now, ctx.deadline) : null;
 
   return {
@@ -243,7 +240,7 @@ async function archiveRawLogs(db: Db, bucket: R2Bucket, cutoff: number, deadline
       try {
         return { group, key: await writeGroup(bucket, group) };
       } catch (err) {
-        return { group, error: err instanceof Error ? err.message : String(err) };
+        return { group, error: errorMessage(err) };
       }
     });
     const keys: [number, string][] = [];

@@ -3,7 +3,7 @@ import { eq } from "drizzle-orm";
 import { drizzle } from "drizzle-orm/d1";
 import { detectionSettings as table } from "../db/schema";
 import { detectionSettings, type DetectionSettings } from "../detect/config";
-import { log } from "../http/log";
+import { log } from "../lib/log";
 
 export async function loadDetectionSettings(db: D1Database, service: string): Promise<{ settings: DetectionSettings; updated_at: number } | null> {
   const row = await drizzle(db).select().from(table).where(eq(table.service, service)).get();

@@ -13,8 +13,9 @@
 import { and, eq, isNotNull } from "drizzle-orm";
 import { drizzle } from "drizzle-orm/d1";
 import { services } from "../db/schema";
-import { log } from "../http/log";
+import { log } from "../lib/log";
 import { parseServicesVar, serviceSettings, type ServiceConfig, type ServiceSettings } from "./config";
+import { errorMessage } from "../lib/errors";
 
 export const CACHE_TTL_MS = 10_000;
 /** Past this age the directory is not served without loading it again. */
@@ -61,7 +62,7 @@ export async function loadDirectory(env: Env, now = Date.now()): Promise<Service
     fromD1 = await loadFromD1(env.DB);
   } catch (err) {
     complete = false;
-    log("warn", "services_load_failed", { message: err instanceof Error ? err.message : String(err) });
+    log("warn", "services_load_failed", { message: errorMessage(err) });
   }
   const byName = new Map<string, ServiceConfig>();
   for (const s of [...fromVar.services, ...fromD1]) byName.set(s.name, s);

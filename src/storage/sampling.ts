@@ -14,6 +14,7 @@
  * sum. Called by the endpoint object's flush (src/monitor/flush.ts) with the policy of
  * src/storage/policy.ts.
  */
+import { MINUTE_MS } from "../lib/time";
 
 /** How an endpoint's raw rows reach D1: every record, a sample of plain successes, or sampling above a rate. */
 export type RawLogsMode = "all" | "sampled" | "auto";
@@ -80,7 +81,6 @@ export interface Selection<R> {
   sampledOut: number;
 }
 
-const MINUTE_MS = 60_000;
 
 /** Picks the records of one flush that get a D1 row, with their weights. */
 export function selectForD1<R extends SampledRecord>(records: readonly R[], policy: SamplingPolicy): Selection<R> {

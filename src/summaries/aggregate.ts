@@ -29,31 +29,17 @@
  *
  * The statements go to the D1 API directly: grouped sub-selects with math functions and
  * `json_group_array`, and INSERT ... SELECT over `json_each`, are not something the query builder
- * expresses. The columns follow `src/db/schema.ts`; the tests read the rows back.
+ * expresses. The columns follow `src/db/schema/`; the tests read the rows back.
  */
-import { drizzle } from "drizzle-orm/d1";
 import { jobCursor, prunedBefore, type JobContext, type JobOutcome } from "../cron/jobs";
-import { detectionSettings as settingsTable } from "../db/schema";
-import { detectionSettings, resolveDetection, type DetectionSettings } from "../detect/config";
 import { ApiError } from "../http/errors";
-import { log } from "../http/log";
-import { retentionMs } from "../ingest/routes";
-import {
-  DAY_SQL,
-  hourStatement,
-  LATE_HOURS_SQL,
-  START_SQL,
-  UNSEEN_SQL,
-  toSummaryRow,
-  upsertStatements,
-  type Granularity,
-  type GroupedRow,
-  type LateHourRow,
-  type SummaryRow,
-} from "./sql";
+import { log } from "../lib/log";
+import { retentionMs } from "../config";
+import { LATE_HOURS_SQL, START_SQL, UNSEEN_SQL, type LateHourRow } from "./sql";
+import { aggregateHour, loadAllSettings, rollUpDay } from "./steps";
+import { errorMessage } from "../lib/errors";
+import { DAY_MS, HOUR_MS } from "../lib/time";
 
-export const HOUR_MS = 3_600_000;
-export const DAY_MS = 86_400_000;
 /** Widest range one control call may aggregate. */
 export const MAX_AGGREGATE_RANGE_MS = 31 * DAY_MS;
 /** Closed hours recomputed on every cron run besides the open one. */
@@ -223,7 +209,7 @@ export async function aggregate(env: Env, ctx: JobContext & { from?: number; to?
     } catch (err) {
       statements += hourCost;
       firstError ??= err;
-      errors.push(`hour ${iso(hour)}: ${err instanceof Error ? err.message : String(err)}`);
+      errors.push(`hour ${iso(hour)}: ${errorMessage(err)}`);
     }
   }
   // Days are rolled up even past the deadline: a day must agree with the hours just written.
@@ -238,7 +224,7 @@ export async function aggregate(env: Env, ctx: JobContext & { from?: number; to?
       statements += r.statements;
     } catch (err) {
       firstError ??= err;
-      errors.push(`day ${iso(day)}: ${err instanceof Error ? err.message : String(err)}`);
+      errors.push(`day ${iso(day)}: ${errorMessage(err)}`);
     }
   }
   if (done.size === 0 && errors.length > 0) throw firstError;
@@ -283,86 +269,4 @@ export async function aggregate(env: Env, ctx: JobContext & { from?: number; to?
   }
   detail.cursor_hour = iso(hour);
   return { ...outcome, cursor: JSON.stringify({ hour, seq } satisfies AggregateCursor) };
-}
-
-/** Every service's detection settings (one small table), for Apdex T and the availability SLO. */
-async function loadAllSettings(db: D1Database): Promise<Map<string, DetectionSettings>> {
-  const out = new Map<string, DetectionSettings>();
-  for (const row of await drizzle(db).select().from(settingsTable).all()) {
-    const parsed = detectionSettings.safeParse(JSON.parse(row.config));
-    if (parsed.success) out.set(row.service, parsed.data);
-    else log("warn", "detection_settings_invalid", { service: row.service });
-  }
-  return out;
-}
-
-/**
- * What one hour or day cost: summary rows written, D1 statements issued, of which upserts; and
- * the endpoints whose stored figures could not make a row (skipped, each with its reason), and
- * the raw rows counted at the ingest bounds.
- */
-interface StepCost {
-  rows: number;
-  statements: number;
-  upserts: number;
-  skipped: string[];
-  clamped: number;
-}
-
-/**
- * Summary rows of grouped figures, one endpoint at a time: an endpoint whose figures cannot make
- * a row (a RangeError from toSummaryRow) is left out and named in `skipped`, so it never blocks
- * the other endpoints of its hour or day.
- */
-function buildRows(granularity: Granularity, bucket: number, grouped: GroupedRow[], build: (r: GroupedRow) => SummaryRow): { rows: SummaryRow[]; skipped: string[] } {
-  const rows: SummaryRow[] = [];
-  const skipped: string[] = [];
-  for (const r of grouped) {
-    try {
-      rows.push(build(r));
-    } catch (err) {
-      const reason = err instanceof Error ? err.message : String(err);
-      skipped.push(`${granularity} ${iso(bucket)} ${r.service} ${r.method} ${r.route}: ${reason}`);
-      log("warn", "aggregate_endpoint_skipped", { granularity, bucket_start: bucket, service: r.service, method: r.method, route: r.route, reason });
-    }
-  }
-  return { rows, skipped };
-}
-
-/** Recomputes one hour's rows of every endpoint from the raw logs, in one read of the hour. */
-async function aggregateHour(db: D1Database, hour: number, settings: Map<string, DetectionSettings>, now: number): Promise<StepCost> {
-  const { results } = await hourStatement(db, settings, hour, hour + HOUR_MS).all<GroupedRow>();
-  const { rows, skipped } = buildRows("hour", hour, results, (r) => {
-    const config = resolveDetection(settings.get(r.service) ?? null, r.method, r.route);
-    const t = r.apdex_t_ms ?? config.apdex_t_ms;
-    return toSummaryRow("hour", hour, r, { t, satisfied: r.satisfied, tolerating: r.tolerating }, config.slo.availability, now);
-  });
-  const clamped = results.filter((r) => (r.clamped ?? 0) > 0);
-  if (clamped.length > 0) {
-    log("warn", "aggregate_values_clamped", { hour: iso(hour), endpoints: clamped.slice(0, 20).map((r) => ({ service: r.service, method: r.method, route: r.route, rows: r.clamped })) });
-  }
-  const upserts = await writeRows(db, rows);
-  return { rows: rows.length, statements: 1 + upserts, upserts, skipped, clamped: clamped.reduce((n, r) => n + (r.clamped ?? 0), 0) };
-}
-
-/**
- * Recomputes one UTC day's rows from its hourly rows (sketches merged by bucket). Its Apdex counts are its hours' sums, each counted with the T of its time; the T shown
- * (and the SLO of the error budget) is the current one.
- */
-async function rollUpDay(db: D1Database, day: number, settings: Map<string, DetectionSettings>, now: number): Promise<StepCost> {
-  const { results } = await db.prepare(DAY_SQL).bind(day, day + DAY_MS).all<GroupedRow>();
-  const { rows, skipped } = buildRows("day", day, results, (r) => {
-    const config = resolveDetection(settings.get(r.service) ?? null, r.method, r.route);
-    return toSummaryRow("day", day, r, { t: config.apdex_t_ms, satisfied: r.satisfied, tolerating: r.tolerating }, config.slo.availability, now);
-  });
-  const upserts = await writeRows(db, rows);
-  return { rows: rows.length, statements: 1 + upserts, upserts, skipped, clamped: 0 };
-}
-
-/** Upserts rows in one batch (one transaction), as few statements as the bound-string limit allows; returns how many. */
-async function writeRows(db: D1Database, rows: SummaryRow[]): Promise<number> {
-  if (rows.length === 0) return 0;
-  const statements = upsertStatements(db, rows);
-  await db.batch(statements);
-  return statements.length;
 }

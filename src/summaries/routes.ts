@@ -16,9 +16,9 @@ import { endpointFilterFields } from "../http/filters";
 import type { AppEnv } from "../http/types";
 import { parseOr400 } from "../http/validate";
 import { epochOrIso } from "../query/logs-query";
-import { DAY_MS, HOUR_MS } from "./aggregate";
 import { costStats } from "../cost/stats";
 import { breakdownSummaries } from "../breakdown/summaries";
+import { DAY_MS, HOUR_MS } from "../lib/time";
 
 /** Default range when `from` is absent: the last 24 hours of hours, the last 30 days of days. */
 const DEFAULT_SPAN_MS = { hour: 24 * HOUR_MS, day: 30 * DAY_MS } as const;

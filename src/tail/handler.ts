@@ -5,13 +5,14 @@
  * to the runtime, which could only drop the batch and log an error nobody reads.
  */
 import { switches } from "../control/switches";
-import { log } from "../http/log";
+import { log } from "../lib/log";
 import { serviceCapError, splitByServiceCap } from "../ingest/caps";
 import { coalesceHandOff } from "../ingest/coalescer";
 import { ingestCounters } from "../ingest/counters";
 import { redactEmailsSetting } from "../ingest/privacy-settings";
-import { retentionMs } from "../ingest/routes";
+import { retentionMs } from "../config";
 import { traceItemsToRecords } from "./trace";
+import { errorMessage } from "../lib/errors";
 
 /** This isolate's tail counters (per isolate, like the ingest counters). */
 export const tailCounters = {
@@ -59,6 +60,6 @@ export async function tail(events: TraceItem[], env: Env, ctx: ExecutionContext)
     if (send) ctx.waitUntil(send);
   } catch (err) {
     tailCounters.failures++;
-    log("error", "tail_failed", { events: Array.isArray(events) ? events.length : null, message: err instanceof Error ? err.message : String(err) });
+    log("error", "tail_failed", { events: Array.isArray(events) ? events.length : null, message: errorMessage(err) });
   }
 }

@@ -9,6 +9,7 @@
  */
 import { normaliseRecord, type LogRecord, type NormaliseContext } from "../ingest/record";
 import { templateRoute } from "../ingest/route-template";
+import { errorMessage } from "../lib/errors";
 
 /** Outcomes of an invocation that did not complete: counted as a 500 whatever status was sent. */
 export const FAILED_OUTCOMES = new Set(["exception", "exceededCpu", "exceededMemory", "canceled", "scriptNotFound"]);
@@ -120,7 +121,7 @@ export function traceItemsToRecords(items: readonly TraceItem[], ctx: NormaliseC
       result = traceItemInput(item, ctx.now);
     } catch (err) {
       // An item of an unexpected shape must not cost the others.
-      batch.rejected.push({ index, errors: [`unreadable trace item: ${err instanceof Error ? err.message : String(err)}`] });
+      batch.rejected.push({ index, errors: [`unreadable trace item: ${errorMessage(err)}`] });
       return;
     }
     if (result.kind === "skipped") {

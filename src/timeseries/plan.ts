@@ -8,9 +8,9 @@
  * one step whenever possible); the object takes the first one its windows cover, and otherwise
  * the summaries answer. Output buckets are aligned on multiples of the step since the epoch.
  */
-import { HOUR_HORIZON_MS, HOUR_MS, MINUTE_HORIZON_MS, MINUTE_MS } from "../monitor/minute-counts";
+import { HOUR_HORIZON_MS, MINUTE_HORIZON_MS } from "../monitor/minute-counts";
+import { DAY_MS, HOUR_MS, MINUTE_MS } from "../lib/time";
 
-export const DAY_MS = 24 * HOUR_MS;
 
 /** At most this many points per series. */
 export const MAX_POINTS = 1000;

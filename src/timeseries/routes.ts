@@ -16,11 +16,11 @@ import { ApiError } from "../http/errors";
 import type { AppEnv } from "../http/types";
 import { parseOr400 } from "../http/validate";
 import { endpointObject } from "../monitor/endpoint-object";
-import { MINUTE_MS } from "../monitor/minute-counts";
-import { endpointParams } from "../monitor/routes";
+import { endpointParams } from "../http/filters";
 import { epochOrIso } from "../query/logs-query";
-import { DAY_MS, DEFAULT_RANGE_MS, MAX_POINTS, planSeries, pointCount, type SourcePlan } from "./plan";
+import { DEFAULT_RANGE_MS, MAX_POINTS, planSeries, pointCount, type SourcePlan } from "./plan";
 import { METRICS, needsSketch, rebucket, type Metric, type SourceBucket } from "./series";
+import { DAY_MS, MINUTE_MS } from "../lib/time";
 
 const UNIT_MS = { ms: 1, s: 1000, m: MINUTE_MS, h: 60 * MINUTE_MS, d: DAY_MS } as const;
 const MAX_STEP_MS = 3650 * DAY_MS;

@@ -6,9 +6,9 @@
  */
 import { create, fromBinary, toBinary, type MessageInitShape } from "@bufbuild/protobuf";
 import { describe, expect, it } from "vitest";
-import { ExportTraceServiceRequestSchema } from "../../src/otlp/gen/opentelemetry/proto/collector/trace/v1/trace_service_pb";
-import type { AnyValue, KeyValue } from "../../src/otlp/gen/opentelemetry/proto/common/v1/common_pb";
-import type { Span } from "../../src/otlp/gen/opentelemetry/proto/trace/v1/trace_pb";
+import { ExportTraceServiceRequestSchema } from "../otlp/gen/opentelemetry/proto/collector/trace/v1/trace_service_pb";
+import type { AnyValue, KeyValue } from "../otlp/gen/opentelemetry/proto/common/v1/common_pb";
+import type { Span } from "../otlp/gen/opentelemetry/proto/trace/v1/trace_pb";
 import { decodeTraceRequest, encodeTraceResponse } from "../../src/otlp/protobuf";
 
 // The mapping as it was with @bufbuild/protobuf in the Worker (the reference).

@@ -5,8 +5,7 @@
  */
 import { describe, expect, it } from "vitest";
 import { normaliseRecord, type NormaliseContext } from "../../src/ingest/record";
-import { EMAIL_REDACTED, REDACTED, redactEmails, scrubText } from "../../src/ingest/redact";
-import { isRandomToken, isSecretSegment, redactRequestPath } from "../../src/ingest/redact-path";
+import { EMAIL_REDACTED, isRandomToken, isSecretSegment, REDACTED, redactEmails, redactRequestPath, scrubText } from "../../src/redact";
 import { redactRoute, templateRoute } from "../../src/ingest/route-template";
 import { buildRecord } from "../../src/middleware/request-record";
 import { JWT, ORDINARY_PATHS, SECRET_PATHS } from "../secrets";

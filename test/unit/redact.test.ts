@@ -11,7 +11,7 @@ import {
   scrubText,
   splitPath,
   truncateAndScrubError,
-} from "../../src/ingest/redact";
+} from "../../src/redact";
 import { maskChannelInError } from "../../src/alerts/send";
 
 describe("isSensitiveKey", () => {

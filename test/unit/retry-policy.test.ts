@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { decodePosition, encodePosition } from "../../src/control/quarantine";
 import { isCapacityError } from "../../src/db/capacity";
-import { TimeoutError } from "../../src/http/timeout";
+import { TimeoutError } from "../../src/lib/timeout";
 import { HANDOFF_ATTEMPTS, retryDecision } from "../../src/ingest/retry-policy";
 import { reportStorage, storageState, STORAGE_REPORT_TTL_MS } from "../../src/ingest/storage-state";
 

@@ -4,7 +4,7 @@
  * refused whole is a `400 invalid_records` with the same list in `error.details`. Both mean the
  * batch arrived and must not be sent again; the reasons are worth one log line, scrubbed. Pure.
  */
-import { scrubText } from "../../../src/ingest/redact.js";
+import { scrubText } from "../../../src/redact/index.js";
 
 /** The monitor takes at most 1 MiB per POST (src/ingest/body.ts): larger batches go in halves. */
 export const MAX_BODY_BYTES = 1_000_000;

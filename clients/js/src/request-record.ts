@@ -2,13 +2,13 @@
  * The record the Hono middleware sends for one request: built from what the app's request and
  * response already carry (headers only, never the body, so nothing is buffered or delayed) and
  * redacted with the monitor's own rules before it leaves the app. Pure: the caller passes the
- * clock readings. The rules are the monitor's own modules, `src/ingest/redact.ts` and
- * `redact-path.ts` (pure and import-free but for each other), bundled into the package by its
+ * clock readings. The rules are the monitor's own modules in `src/redact/` (pure and
+ * import-free but for each other), bundled into the package by its
  * build rather than copied, so the client and the server cannot drift apart; an app that bundles
  * it pulls in neither zod nor the monitor's bindings.
  */
-import { scrubText, type ScrubOptions } from "../../../src/ingest/redact.js";
-import { redactRequestPath } from "../../../src/ingest/redact-path.js";
+import { scrubText, type ScrubOptions } from "../../../src/redact/index.js";
+import { redactRequestPath } from "../../../src/redact/index.js";
 
 /** One record as `POST /v1/logs` takes it (a subset of `LogRecordInput`). */
 export interface MonitorRecord {

@@ -1,69 +1,11 @@
 /**
- * Redaction, pure and without bindings. `scrubText` runs before anything is stored and
- * `scrubOutgoingText` / `scrubDeep` before anything leaves (alerts, AI prompts), with the same
- * rules, so a secret is caught even in rows that skipped the first pass. Secrets are found by
- * the key that names them (query, header, JSON) or by their shape (tokens, cards checked by Luhn);
- * anything else, numbers and route templates included, is kept as written.
+ * Secrets found by shape or by the key that names them: known token formats, private keys,
+ * webhook URLs, credentials in URLs and auth headers, `key=value` pairs with a sensitive key,
+ * and Luhn-valid card numbers. One pass over text as written (`scrubPlain`); text.ts adds the
+ * percent-decoded pass. Pure.
  */
-
-const SENSITIVE_EXACT = new Set([
-  "key",
-  "token",
-  "auth",
-  "code",
-  "sig",
-  "jwt",
-  "pass",
-  "pwd",
-  "sid",
-]);
-// `auth` only as a word of the key (`auth`, `x-auth`, `authorization`), so `author` stays readable.
-const SENSITIVE_PART =
-  /(token|secret|passw(or)?d|api[-_]?key|signature|session|sessid|cookie|credential|private[-_]?key|access[-_]?key|(^|[-_.])key$|(^|[-_.])sid$|(^|[-_.])auth([-_.]|orization|$))/;
-
-/** True when a query-string key names a value that must never be stored. */
-export function isSensitiveKey(rawKey: string): boolean {
-  let key = rawKey;
-  try {
-    key = decodeURIComponent(rawKey.replace(/\+/g, " "));
-  } catch {
-    // Undecodable keys are judged as written.
-  }
-  key = key.toLowerCase().trim();
-  return SENSITIVE_EXACT.has(key) || SENSITIVE_PART.test(key);
-}
-
-export const REDACTED = "[redacted]";
-
-// `key=value` pairs of a query, split on `&`, `;` and a stray second `?` alike.
-const QUERY_PAIR = /(^|[&;?])([^=&;?]*)=([^&;?]*)/g;
-// Matrix parameters in a path (`/cart;jsessionid=abc`).
-const MATRIX_PARAM = /;([^=;/?]+)=([^;/?]*)/g;
-
-/** Replaces the values of sensitive keys in a query string (without the leading `?`). */
-export function redactQuery(query: string): string {
-  return query.replace(QUERY_PAIR, (match, sep: string, key: string) =>
-    isSensitiveKey(key) ? `${sep}${key}=${REDACTED}` : match,
-  );
-}
-
-/** Splits a path into its path part and its query (without `?`), dropping any fragment. */
-export function splitPath(path: string): { pathname: string; query: string | undefined } {
-  const hash = path.indexOf("#");
-  const noFragment = hash === -1 ? path : path.slice(0, hash);
-  const q = noFragment.indexOf("?");
-  if (q === -1) return { pathname: noFragment, query: undefined };
-  return { pathname: noFragment.slice(0, q), query: noFragment.slice(q + 1) };
-}
-
-/** A request path with sensitive query values redacted. */
-export function redactPath(path: string): string {
-  const split = splitPath(path);
-  const pathname = split.pathname.replace(MATRIX_PARAM, (match, key: string) =>
-    isSensitiveKey(key) ? `;${key}=${REDACTED}` : match,
-  );
-  return split.query === undefined ? pathname : `${pathname}?${redactQuery(split.query)}`;
-}
+import { redactEmails } from "./emails";
+import { isSensitiveKey, REDACTED } from "./keys";
 
 /** Luhn checksum over a string of digits. */
 export function luhnValid(digits: string): boolean {
@@ -245,51 +187,8 @@ export interface ScrubOptions {
   emails?: boolean;
 }
 
-export const EMAIL_REDACTED = "[email redacted]";
-
-/** Characters of an email's local part and domain, tested by char code (no regex, no backtracking). */
-function isLocalChar(c: number): boolean {
-  return (c >= 48 && c <= 57) || (c >= 65 && c <= 90) || (c >= 97 && c <= 122) || c === 46 || c === 95 || c === 37 || c === 43 || c === 45;
-}
-function isDomainChar(c: number): boolean {
-  return (c >= 48 && c <= 57) || (c >= 65 && c <= 90) || (c >= 97 && c <= 122) || c === 46 || c === 45;
-}
-
-/**
- * True for `example.com`: dotted labels, none empty, ending in a label of two or more letters.
- * Not an image density suffix (`icon@2x.png`, `logo@1.5x.webp`).
- */
-function isEmailDomain(domain: string): boolean {
-  const labels = domain.split(".");
-  const tld = labels[labels.length - 1] ?? "";
-  if (/^\d+(?:\.\d+)?x\./i.test(domain)) return false;
-  return labels.length >= 2 && labels.every((l) => l.length > 0) && /^[A-Za-z]{2,}$/.test(tld);
-}
-
-/**
- * Replaces every email address with `[email redacted]`. Scans from each `@` outwards over the
- * characters an address may hold; neither scan crosses another `@` or an earlier replacement,
- * so each character is read at most twice (linear time, whatever the input).
- */
-export function redactEmails(text: string): string {
-  let out = "";
-  let last = 0;
-  for (let at = text.indexOf("@"); at !== -1; at = text.indexOf("@", at + 1)) {
-    let start = at;
-    while (start > last && isLocalChar(text.charCodeAt(start - 1))) start--;
-    while (start < at && text[start] === ".") start++;
-    let end = at + 1;
-    while (end < text.length && isDomainChar(text.charCodeAt(end))) end++;
-    while (end > at + 1 && (text[end - 1] === "." || text[end - 1] === "-")) end--;
-    if (start === at || !isEmailDomain(text.slice(at + 1, end))) continue;
-    out += text.slice(last, start) + EMAIL_REDACTED;
-    last = end;
-  }
-  return out + text.slice(last);
-}
-
 /** One pass over text as written. */
-function scrubPlain(text: string, options: ScrubOptions): string {
+export function scrubPlain(text: string, options: ScrubOptions): string {
   const scrubbed = redactPairs(
     text
       .replace(PRIVATE_KEY, REDACTED)
@@ -301,93 +200,4 @@ function scrubPlain(text: string, options: ScrubOptions): string {
     .replace(BASIC, (match, b64: string) => (isBasicCredential(b64) ? `Basic ${REDACTED}` : match))
     .replace(CARD, redactCardInRun);
   return options.emails ? redactEmails(scrubbed) : scrubbed;
-}
-
-const PERCENT = /%[0-9A-Fa-f]{2}/;
-
-/** Decodes valid %XX sequences (up to three levels deep) and leaves invalid ones as written. */
-function percentDecode(run: string): string {
-  let out = run;
-  for (let depth = 0; depth < 3 && PERCENT.test(out); depth++) {
-    const next = out.replace(/(?:%[0-9A-Fa-f]{2})+/g, (seq) => {
-      try {
-        return decodeURIComponent(seq);
-      } catch {
-        return seq;
-      }
-    });
-    if (next === out) break;
-    out = next;
-  }
-  return out;
-}
-
-/**
- * Scrubs secrets out of free text: credentials after sensitive keys (`token=`, `"password": "..."`,
- * `Authorization: Basic ...`, `Cookie: a=b; c=d`), bearer and Basic credentials, well-known token
- * shapes, webhook URLs, URL userinfo and Luhn-valid card numbers. A word holding percent-encoding
- * (`?next=%2Fcb%3Ftoken%3Dabc`) is decoded and scrubbed again; if that finds a secret, the word is
- * kept decoded with the secret redacted. With `emails`, email addresses are redacted too.
- */
-export function scrubText(text: string, options: ScrubOptions = {}): string {
-  const once = scrubPlain(text, options);
-  if (!PERCENT.test(once)) return once;
-  return once.replace(/[^\s"'<>]+/g, (word) => {
-    if (!PERCENT.test(word)) return word;
-    const decoded = percentDecode(word);
-    const scrubbed = scrubPlain(decoded, options);
-    return scrubbed === decoded ? word : scrubbed;
-  });
-}
-
-/** A number attribute that is a card number becomes the redaction marker; any other stays. */
-export function scrubNumber(value: number): number | string {
-  if (!Number.isInteger(value) || value < 0) return value;
-  const scrubbed = scrubText(String(value));
-  return scrubbed === String(value) ? value : scrubbed;
-}
-
-export const ERROR_MAX_CHARS = 1000;
-
-/** Characters past the cut that are still scrubbed, so a secret straddling it is caught whole. */
-const SCRUB_MARGIN = 200;
-
-/** Scrubs the start of `text` (plus a margin) and cuts it at `max` characters, without a marker. */
-export function scrubAndCut(text: string, max: number, options: ScrubOptions = {}): string {
-  return scrubText(text.slice(0, max + SCRUB_MARGIN), options).slice(0, max);
-}
-
-/**
- * Cuts `error` at 1,000 characters with a visible marker and scrubs what is kept. Only the kept
- * part (plus a margin) is scrubbed, so the cost does not grow with the input.
- */
-export function truncateAndScrubError(error: string, options: ScrubOptions = {}): string {
-  if (error.length <= ERROR_MAX_CHARS) return scrubText(error, options);
-  const scrubbed = scrubText(error.slice(0, ERROR_MAX_CHARS + SCRUB_MARGIN), options);
-  return `${scrubbed.slice(0, ERROR_MAX_CHARS)}…[truncated ${error.length - ERROR_MAX_CHARS} chars]`;
-}
-
-/**
- * Scrubs free text that is about to leave the monitor (a webhook, Slack, PagerDuty, the AI
- * model). The same rules as at ingest: rows stored by an older version, or written straight to
- * D1, are scrubbed again on the way out.
- */
-export function scrubOutgoingText(text: string): string {
-  return scrubText(text);
-}
-
-/**
- * Deep copy of a JSON value with every string scrubbed (`scrubOutgoingText`), every integer that
- * is a card number replaced, and the value of every sensitive key redacted whole.
- */
-export function scrubDeep(value: unknown): unknown {
-  if (typeof value === "string") return scrubOutgoingText(value);
-  if (typeof value === "number") return scrubNumber(value);
-  if (Array.isArray(value)) return value.map(scrubDeep);
-  if (value !== null && typeof value === "object") {
-    const out: Record<string, unknown> = {};
-    for (const [k, v] of Object.entries(value)) out[k] = isSensitiveKey(k) && v !== null ? REDACTED : scrubDeep(v);
-    return out;
-  }
-  return value;
 }

@@ -4,10 +4,13 @@
  * a prefixed token such as `sk_live_`, `user:password@host`, a long random token); the path
  * keeps `[redacted]` in its place and the route a placeholder (route-template.ts), so neither
  * ever holds it. Matrix parameters (`;jsessionid=...`) have their sensitive values redacted in
- * the path and are dropped from routes. Pure and import-free but for redact.ts, so the Hono
+ * the path and are dropped from routes. Pure and import-free but for the other src/redact/ modules, so the Hono
  * middleware can bundle it. Every check is a scan or an unambiguous pattern: linear time.
  */
-import { luhnValid, REDACTED, redactEmails, redactQuery, scrubText, splitPath, type ScrubOptions } from "./redact";
+import { redactEmails } from "./emails";
+import { REDACTED, redactQuery, splitPath } from "./keys";
+import { luhnValid, type ScrubOptions } from "./secrets";
+import { scrubText } from "./text";
 
 const JWT = /^eyJ[A-Za-z0-9_=-]{8,}\.[A-Za-z0-9_.=-]+$/;
 const CARD_LIKE = /^[0-9][0-9 -]*$/;
