@@ -474,12 +474,6 @@ export const ROUTES: RouteDoc[] = [
     description: "Behind the read key unless METRICS_PUBLIC is true.",
     responses: { 200: { description: "metrics", contentType: "text/plain" } },
   },
-  { method: "GET", path: "/openapi.json", tag: "Docs", summary: "This document", scope: "none", responses: { 200: { description: "OpenAPI 3.1" } } },
-  {
-    method: "GET", path: "/docs", tag: "Docs", scope: "none",
-    summary: "Interactive API docs (HTML)",
-    responses: { 200: { description: "the page", contentType: "text/html" } },
-  },
   {
     method: "ALL", path: "/proxy/{service}", tag: "Proxy", scope: "none",
     summary: "Proxy to the service's origin (its base path)",
