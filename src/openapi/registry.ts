@@ -25,10 +25,6 @@ import { liveQuery } from "../query/routes";
 import { SERVICE_NAME, serviceSettings } from "../services/config";
 import { summaryFilters } from "../summaries/routes";
 import { timeseriesQuery, timeseriesResponse } from "../timeseries/routes";
-import { MAINTENANCE_ID, maintenanceQuery } from "../maintenance/routes";
-import { maintenanceInput } from "../maintenance/windows";
-import { deploysQuery } from "../deploys/routes";
-import { deployInput } from "../deploys/deploys";
 
 /** A JSON Schema written by hand (for answers without a zod schema). */
 export type JsonSchema = { [key: string]: unknown };
@@ -66,18 +62,6 @@ const nullable = (s: JsonSchema): JsonSchema => ({ anyOf: [s, { type: "null" }] 
 const serviceNameParams = z.object({ name: z.string().regex(SERVICE_NAME) });
 const incidentParams = z.object({ id: z.string().regex(/^inc_[a-z0-9_]{1,40}$/) });
 const channelParams = z.object({ id: z.string().regex(CHANNEL_ID) });
-const maintenanceParams = z.object({ id: z.string().regex(MAINTENANCE_ID) });
-const maintenanceWindow: JsonSchema = obj({
-  id: str,
-  service: str,
-  endpoints: nullable(list(obj({ method: str, route: str }))),
-  starts_at: int,
-  ends_at: int,
-  reason: nullable(str),
-  created_at: int,
-  active: bool,
-});
-const deployMarker: JsonSchema = obj({ id: str, service: str, version: str, at: int, description: nullable(str), source: { enum: ["api", "records"] } });
 const proxyParams = z.object({ service: z.string().regex(SERVICE_NAME) });
 const proxyPathParams = proxyParams.extend({ path: z.string().describe("the path below the service's origin (may hold slashes)") });
 
@@ -260,43 +244,7 @@ export const ROUTES: RouteDoc[] = [
     body: { schema: analysisBody },
     responses: { 200: { description: "findings and recommendations" } },
   },
-  {
-    method: "GET", path: "/v1/auth/role", tag: "Health", scope: "read",
-    summary: "The scope of the presented key: read or admin (the dashboard's sign-in asks this)",
-    responses: { 200: { description: "the role", schema: obj({ role: { enum: ["read", "admin"] } }) } },
-  },
   // Maintenance windows and deploy markers
-  {
-    method: "POST", path: "/v1/maintenance", tag: "Maintenance", scope: "admin",
-    summary: "Open a maintenance window or silence for a service (or some endpoints): incidents inside it are recorded, marked in_maintenance, and alerted only if still open when it ends",
-    description: "Give `ends_at`, or `duration_minutes` (\"now for N minutes\" when `starts_at` is left out). Times are epoch milliseconds or ISO 8601. At most 31 days.",
-    body: { schema: maintenanceInput },
-    responses: { 201: { description: "the window (`endpoints_notified`: endpoint objects told at once)", schema: maintenanceWindow }, 400: { description: "invalid window (`invalid_request`)" } },
-  },
-  {
-    method: "GET", path: "/v1/maintenance", tag: "Maintenance", scope: "read",
-    summary: "Maintenance windows not yet ended (with `include_ended`, those of the last 7 days too)",
-    query: maintenanceQuery,
-    responses: { 200: { description: "windows by start", schema: obj({ windows: list(maintenanceWindow) }) } },
-  },
-  {
-    method: "DELETE", path: "/v1/maintenance/{id}", tag: "Maintenance", scope: "admin",
-    summary: "Remove a maintenance window (an incident it held and still open is alerted at the next minute)",
-    params: maintenanceParams,
-    responses: { 204: noContent, 404: notFound("maintenance window") },
-  },
-  {
-    method: "POST", path: "/v1/deploys", tag: "Deploys", scope: "ingest",
-    summary: "Record a deploy marker `{service, version, at?, description?}`; the same service and version again updates it",
-    body: { schema: deployInput },
-    responses: { 201: { description: "the marker", schema: deployMarker }, 400: { description: "invalid deploy (`invalid_request`)" } },
-  },
-  {
-    method: "GET", path: "/v1/deploys", tag: "Deploys", scope: "read",
-    summary: "Deploy markers of a range (default the last 24 h), newest first",
-    query: deploysQuery,
-    responses: { 200: { description: "markers", schema: obj({ deploys: list(deployMarker) }) } },
-  },
   // Summaries
   {
     method: "GET", path: "/v1/summaries", tag: "Summaries", scope: "read",
