@@ -95,11 +95,25 @@ export function defineRoute<P extends z.ZodObject | undefined = undefined, Q ext
     const query: unknown = req?.query ? parseOr400(req.query, c.req.query()) : undefined;
     const bodySpec = req?.body as BodySpec<z.ZodType> | undefined;
     const body: unknown = bodySpec && bodySpec.validate !== false ? parseOr400(bodySpec.schema, await readJsonBody(c.req.raw), what) : undefined;
-    return handler(c, { params, query, body } as RouteInput<P, Q, B>);
+    const res = await handler(c, { params, query, body } as RouteInput<P, Q, B>);
+    // Tests set CHECK_RESPONSE_SCHEMAS: every answer of the suite is checked against its spec.
+    if ((c.env as { CHECK_RESPONSE_SCHEMAS?: string }).CHECK_RESPONSE_SCHEMAS === "true") await checkAnswer(spec as RouteSpec, c.req.path, res);
+    return res;
   };
   SPECS.set(run, spec as RouteSpec);
   if (spec.method === "ALL") app.all(spec.path, run);
   else app.on(spec.method, spec.path, run);
+}
+
+/** Throws when a 2xx answer has a status the spec does not list, or JSON its schema refuses. */
+async function checkAnswer(spec: RouteSpec, path: string, res: Response): Promise<void> {
+  if (res.status >= 300) return;
+  const where = `${spec.method} ${spec.path} (${path}) ${res.status}`;
+  const doc = spec.responses[res.status];
+  if (!doc) throw new Error(`response_schema_mismatch: ${where} is not documented`);
+  if (!doc.schema || !(res.headers.get("Content-Type") ?? "").includes("application/json")) return;
+  const parsed = doc.schema.safeParse(await res.clone().json());
+  if (!parsed.success) throw new Error(`response_schema_mismatch: ${where}: ${JSON.stringify(parsed.error.issues.slice(0, 5))}`);
 }
 
 /** A route as the app serves it: its full path in OpenAPI form (`{param}`) and its spec. */

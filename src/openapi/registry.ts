@@ -15,10 +15,7 @@ import { aggregateQuery, pruneQuery, switchesBody } from "../control/jobs";
 import { reevaluateQuery } from "../control/reevaluate";
 import { quarantineListQuery, quarantineReplayQuery } from "../control/quarantine";
 import { detectionSettings } from "../detect/config";
-import { incidentFilters } from "../incidents/routes";
 import { logRecordInput } from "../ingest/record";
-import { endpointParams, listQuery } from "../monitor/routes";
-import { breakdownQuery } from "../breakdown/window";
 import { logFilters } from "../query/logs-query";
 import { exportTraceRequest } from "../otlp/spans";
 import { liveQuery } from "../query/routes";
@@ -60,29 +57,14 @@ const bool: JsonSchema = { type: "boolean" };
 const nullable = (s: JsonSchema): JsonSchema => ({ anyOf: [s, { type: "null" }] });
 
 const serviceNameParams = z.object({ name: z.string().regex(SERVICE_NAME) });
-const incidentParams = z.object({ id: z.string().regex(/^inc_[a-z0-9_]{1,40}$/) });
 const channelParams = z.object({ id: z.string().regex(CHANNEL_ID) });
 const proxyParams = z.object({ service: z.string().regex(SERVICE_NAME) });
 const proxyPathParams = proxyParams.extend({ path: z.string().describe("the path below the service's origin (may hold slashes)") });
 
 const jobRun: JsonSchema = obj({ job: str, rows: int, duration_ms: num, detail: {} }, "the run, as recorded in job_runs");
 const healthChecks: JsonSchema = obj({ status: { enum: ["ok", "unavailable"] }, latest_migration: str, reason: str });
-const incidentGroup: JsonSchema = obj({
-  id: str,
-  service: { ...str, description: "the first member's service" },
-  services: { ...list(str), description: "every member's service (several when the group is a proxied origin's)" },
-  origin: { ...nullable(str), description: "the proxied origin host its members share; null when grouped per service (no origin)" },
-  status: str,
-  severity: { ...str, description: "the worst member's" },
-  origin_down: { ...bool, description: "probes fail together with traffic" },
-  opened_at: int,
-  explanation: str,
-  members: list(obj({ incident_id: str, service: str, method: str, route: str, severity: str, status: str, opened_at: int })),
-});
-const incidentList: JsonSchema = obj({
-  incidents: list(obj({ id: str, service: str, method: str, route: str, severity: str, status: str, opened_at: int, group_id: { ...str, description: "the incident's group, or null" } })),
-  groups: { ...list(incidentGroup), description: "the groups of the incidents listed (endpoints of a service, or of the services behind one origin, that went bad together)" },
-});
+
+
 const capEvents: JsonSchema = list(obj({ service: { ...str, description: "only with a read or admin key" }, at: str }));
 const capsSchema: JsonSchema = obj(
   {
@@ -183,60 +165,12 @@ export const ROUTES: RouteDoc[] = [
   },
   // Endpoints, incidents, system health, time series
   {
-    method: "GET", path: "/v1/endpoints", tag: "Endpoints", scope: "read",
-    summary: "Every evaluated endpoint with health, scores, action, figures and signals",
-    query: listQuery,
-    responses: {
-      200: { description: "endpoints", schema: obj({ endpoints: list(obj({ service: str, method: str, route: str, health: str, severity_score: num, health_score: num, action: str, figures: {}, signals: list(), slower_than_default_objective: bool, open_incident_id: nullable(str) })) }) },
-    },
-  },
-  {
-    method: "GET", path: "/v1/endpoints/{service}/{method}/{route}", tag: "Endpoints", scope: "read",
-    summary: "One endpoint object: counters, windows as series, baselines, signals, incidents",
-    description: "The route is URL-encoded: `/orders/:id` → `%2Forders%2F%3Aid`.",
-    params: endpointParams,
-    responses: { 200: { description: "the endpoint's detail" } },
-  },
-  {
-    method: "GET", path: "/v1/endpoints/{service}/{method}/{route}/breakdown", tag: "Endpoints", scope: "read",
-    summary: "One endpoint's top consumers and top locations (top 20 plus other) over a window of event time",
-    description: "Requests, 5xx, silent failures, error rate and p50/p95 per consumer and per location (the `region` of the records: the proxy's Cloudflare colo). Windows up to 6h are merged from minute buckets, 24h and 72h from hour buckets.",
-    params: endpointParams,
-    query: breakdownQuery,
-    responses: { 200: { description: "the breakdown", schema: obj({ window: str, from: nullable(int), to: nullable(int), consumers: { type: "object" }, locations: { type: "object" } }) } },
-  },
-  {
     method: "GET", path: "/v1/timeseries", tag: "Endpoints", scope: "read",
     summary: "One metric of one endpoint as points, at most 1,000",
     description:
       "Recent ranges from the endpoint object's windows (minute buckets for the last 6 h of its event time, hours for 3 days), others from the D1 summaries. Percentiles across buckets: merged sketches for summaries; for windows the largest bucket percentile (exact when a step is one bucket, as the default step gives). 400 `too_many_points` when the step gives more than 1,000 points, `step_too_fine` when the source's buckets are coarser than the step.",
     query: timeseriesQuery,
     responses: { 200: { description: "the series", schema: timeseriesResponse } },
-  },
-  {
-    method: "GET", path: "/v1/incidents", tag: "Incidents", scope: "read",
-    summary: "Incidents, newest first",
-    query: incidentFilters,
-    responses: { 200: { description: "incidents", schema: incidentList } },
-  },
-  {
-    method: "GET", path: "/v1/incidents/{id}", tag: "Incidents", scope: "read",
-    summary: "One incident",
-    params: incidentParams,
-    responses: { 200: { description: "the incident" }, 404: notFound("incident") },
-  },
-  {
-    method: "POST", path: "/v1/incidents/{id}/summarize", tag: "Incidents", scope: "admin",
-    summary: "Ask Workers AI for the incident's summary now",
-    params: incidentParams,
-    responses: { 200: { description: "the incident with its ai_* fields" }, 404: notFound("incident") },
-  },
-  {
-    method: "GET", path: "/v1/health/system", tag: "Endpoints", scope: "read",
-    summary: "System status rolled up from services and endpoints",
-    responses: {
-      200: { description: "status", schema: obj({ status: str, severity_score: num, health_score: num, endpoints: { type: "object" }, services: list(), open_incidents: int, recent_issues: list(), events_processed: int }) },
-    },
   },
   {
     method: "POST", path: "/v1/analysis", tag: "Incidents", scope: "read",
