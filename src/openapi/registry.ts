@@ -8,18 +8,15 @@
 import * as z from "zod";
 import { analysisBody } from "../ai/analysis";
 import { archiveQuery } from "../archive/query";
-import { deliveryFilters } from "../alerts/routes";
-import { CHANNEL_ID, channelInput } from "../alerts/channels";
 import type { KeyScope } from "../auth/keys";
 import { aggregateQuery, pruneQuery, switchesBody } from "../control/jobs";
 import { reevaluateQuery } from "../control/reevaluate";
 import { quarantineListQuery, quarantineReplayQuery } from "../control/quarantine";
-import { detectionSettings } from "../detect/config";
 import { logRecordInput } from "../ingest/record";
 import { logFilters } from "../query/logs-query";
 import { exportTraceRequest } from "../otlp/spans";
 import { liveQuery } from "../query/routes";
-import { SERVICE_NAME, serviceSettings } from "../services/config";
+import { SERVICE_NAME } from "../services/config";
 import { summaryFilters } from "../summaries/routes";
 import { timeseriesQuery, timeseriesResponse } from "../timeseries/routes";
 
@@ -56,8 +53,6 @@ const str: JsonSchema = { type: "string" };
 const bool: JsonSchema = { type: "boolean" };
 const nullable = (s: JsonSchema): JsonSchema => ({ anyOf: [s, { type: "null" }] });
 
-const serviceNameParams = z.object({ name: z.string().regex(SERVICE_NAME) });
-const channelParams = z.object({ id: z.string().regex(CHANNEL_ID) });
 const proxyParams = z.object({ service: z.string().regex(SERVICE_NAME) });
 const proxyPathParams = proxyParams.extend({ path: z.string().describe("the path below the service's origin (may hold slashes)") });
 
@@ -254,101 +249,7 @@ export const ROUTES: RouteDoc[] = [
     responses: { 200: { description: "totals and each endpoint's result or error", schema: obj({ replayed: int, failed: int, remaining: int, endpoints: list() }) } },
   },
   // Services
-  {
-    method: "GET", path: "/v1/services", tag: "Services", scope: "admin",
-    summary: "Every service (`source` vars or api)",
-    responses: { 200: { description: "services", schema: obj({ services: list() }) } },
-  },
-  {
-    method: "GET", path: "/v1/services/{name}", tag: "Services", scope: "admin",
-    summary: "One service",
-    params: serviceNameParams,
-    responses: { 200: { description: "the service" }, 404: notFound("service") },
-  },
-  {
-    method: "PUT", path: "/v1/services/{name}", tag: "Services", scope: "admin",
-    summary: "Create or replace a service",
-    params: serviceNameParams,
-    body: { schema: serviceSettings },
-    responses: {
-      200: { description: "updated" },
-      201: { description: "created" },
-      409: { description: "a hostname belongs to another service or to the monitor" },
-    },
-  },
-  {
-    method: "DELETE", path: "/v1/services/{name}", tag: "Services", scope: "admin",
-    summary: "Delete a service declared through the API",
-    params: serviceNameParams,
-    responses: { 204: noContent, 404: notFound("service"), 409: { description: "declared in the SERVICES var" } },
-  },
-  {
-    method: "GET", path: "/v1/services/{name}/detection", tag: "Services", scope: "admin",
-    summary: "A service's detection settings and the defaults",
-    params: serviceNameParams,
-    responses: {
-      200: { description: "settings", schema: obj({ service: str, settings: { type: "object" }, defaults: { type: "object" }, updated_at: nullable(int) }) },
-    },
-  },
-  {
-    method: "PUT", path: "/v1/services/{name}/detection", tag: "Services", scope: "admin",
-    summary: "Replace a service's detection settings",
-    params: serviceNameParams,
-    body: { schema: detectionSettings },
-    responses: { 200: { description: "updated" }, 201: { description: "created" } },
-  },
-  {
-    method: "DELETE", path: "/v1/services/{name}/detection", tag: "Services", scope: "admin",
-    summary: "Back to the default detection settings",
-    params: serviceNameParams,
-    responses: { 204: noContent, 404: notFound("detection settings") },
-  },
   // Alerts
-  {
-    method: "POST", path: "/v1/alert-channels", tag: "Alerts", scope: "admin",
-    summary: "Create an alert channel (webhook, slack, pagerduty)",
-    body: { schema: channelInput },
-    responses: { 201: { description: "the channel (secrets never shown)" } },
-  },
-  {
-    method: "GET", path: "/v1/alert-channels", tag: "Alerts", scope: "admin",
-    summary: "Every alert channel",
-    responses: { 200: { description: "channels", schema: obj({ channels: list() }) } },
-  },
-  {
-    method: "GET", path: "/v1/alert-channels/{id}", tag: "Alerts", scope: "admin",
-    summary: "One alert channel",
-    params: channelParams,
-    responses: { 200: { description: "the channel" }, 404: notFound("channel") },
-  },
-  {
-    method: "PUT", path: "/v1/alert-channels/{id}", tag: "Alerts", scope: "admin",
-    summary: "Replace an alert channel",
-    params: channelParams,
-    body: { schema: channelInput },
-    responses: { 200: { description: "the channel" }, 404: notFound("channel") },
-  },
-  {
-    method: "DELETE", path: "/v1/alert-channels/{id}", tag: "Alerts", scope: "admin",
-    summary: "Delete an alert channel",
-    params: channelParams,
-    responses: { 204: noContent, 404: notFound("channel") },
-  },
-  {
-    method: "POST", path: "/v1/alert-channels/{id}/test", tag: "Alerts", scope: "admin",
-    summary: "Send a test message now",
-    params: channelParams,
-    responses: {
-      200: { description: "the outcome", schema: obj({ delivered: bool, status_code: nullable(int), error: nullable(str), message_id: str, duration_ms: num }) },
-      404: notFound("channel"),
-    },
-  },
-  {
-    method: "GET", path: "/v1/alert-deliveries", tag: "Alerts", scope: "read",
-    summary: "Delivery attempts, newest first",
-    query: deliveryFilters,
-    responses: { 200: { description: "deliveries", schema: obj({ deliveries: list() }) } },
-  },
   // Metrics, docs, proxy
   {
     method: "GET", path: "/metrics", tag: "Metrics", scope: "read",
