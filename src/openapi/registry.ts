@@ -13,11 +13,8 @@ import { aggregateQuery, pruneQuery, switchesBody } from "../control/jobs";
 import { reevaluateQuery } from "../control/reevaluate";
 import { quarantineListQuery, quarantineReplayQuery } from "../control/quarantine";
 import { logRecordInput } from "../ingest/record";
-import { logFilters } from "../query/logs-query";
 import { exportTraceRequest } from "../otlp/spans";
-import { liveQuery } from "../query/routes";
 import { SERVICE_NAME } from "../services/config";
-import { summaryFilters } from "../summaries/routes";
 import { timeseriesQuery, timeseriesResponse } from "../timeseries/routes";
 
 /** A JSON Schema written by hand (for answers without a zod schema). */
@@ -133,21 +130,6 @@ export const ROUTES: RouteDoc[] = [
     },
   },
   {
-    method: "GET", path: "/v1/logs", tag: "Logs", scope: "read",
-    summary: "Search logs, newest first, keyset pages",
-    description:
-      "Each log carries `weight`: how many records it stands for. `sampled` is true when a row of the page stands for more than itself (its service's plain successes are sampled, see `raw_logs` in the service settings); `sampling` says how to read weights. Evidence (status >= 400, silent failures, inconsistent records, error text, probes, slow requests) is never sampled out: a status or error filter returns every such record. `from` and `to` are optional (no default: the whole raw retention). With `service`, only the span of hours in which that service has stored rows is read, so an unknown service or one without rows answers an empty page at once; without `service` and `from`, a filter that matches few rows reads the table newest first until the page is full: pass `from` to bound it.",
-    query: logFilters,
-    responses: { 200: { description: "a page", schema: obj({ logs: list(), next_cursor: nullable(str), sampled: bool, sampling: str }) } },
-  },
-  {
-    method: "GET", path: "/v1/logs/live", tag: "Logs", scope: "read",
-    summary: "The newest N logs",
-    description: "`sampled` and `sampling` as in `GET /v1/logs`: rows of sampled services carry the `weight` they stand for.",
-    query: liveQuery,
-    responses: { 200: { description: "newest first", schema: obj({ logs: list(), sampled: bool, sampling: str }) } },
-  },
-  {
     method: "GET", path: "/v1/archive/logs", tag: "Logs", scope: "read",
     summary: "Records of one service and time range from the R2 archive, oldest hour first, NDJSON streamed, bounded per call",
     description:
@@ -175,19 +157,6 @@ export const ROUTES: RouteDoc[] = [
   },
   // Maintenance windows and deploy markers
   // Summaries
-  {
-    method: "GET", path: "/v1/summaries", tag: "Summaries", scope: "read",
-    summary: "Hourly or daily summaries per endpoint, keyset pages",
-    query: summaryFilters,
-    responses: { 200: { description: "a page", schema: obj({ summaries: list(), next_cursor: nullable(str) }) } },
-  },
-  {
-    method: "GET", path: "/v1/stats", tag: "Summaries", scope: "read",
-    summary: "Totals from the daily summaries and incident counts",
-    responses: {
-      200: { description: "totals", schema: obj({ events_processed: int, status: { type: "object" }, silent_failures: int, inconsistent: int, services: list(), incidents: obj({ open: int, resolved: int }), since: nullable(int) }) },
-    },
-  },
   // Control
   {
     method: "POST", path: "/v1/control/re-evaluate", tag: "Control", scope: "admin",
