@@ -9,7 +9,6 @@ import * as z from "zod";
 import { analysisBody } from "../ai/analysis";
 import { archiveQuery } from "../archive/query";
 import type { KeyScope } from "../auth/keys";
-import { aggregateQuery, pruneQuery, switchesBody } from "../control/jobs";
 import { reevaluateQuery } from "../control/reevaluate";
 import { quarantineListQuery, quarantineReplayQuery } from "../control/quarantine";
 import { logRecordInput } from "../ingest/record";
@@ -53,52 +52,14 @@ const nullable = (s: JsonSchema): JsonSchema => ({ anyOf: [s, { type: "null" }] 
 const proxyParams = z.object({ service: z.string().regex(SERVICE_NAME) });
 const proxyPathParams = proxyParams.extend({ path: z.string().describe("the path below the service's origin (may hold slashes)") });
 
-const jobRun: JsonSchema = obj({ job: str, rows: int, duration_ms: num, detail: {} }, "the run, as recorded in job_runs");
-const healthChecks: JsonSchema = obj({ status: { enum: ["ok", "unavailable"] }, latest_migration: str, reason: str });
 
 
-const capEvents: JsonSchema = list(obj({ service: { ...str, description: "only with a read or admin key" }, at: str }));
-const capsSchema: JsonSchema = obj(
-  {
-    known: bool,
-    reached: bool,
-    max_routes_per_service: int,
-    route_ttl_days: num,
-    proxy_routes_per_hour: num,
-    proxy_routes_burst: int,
-    services: obj({ max: int, count: int, reached: bool, refused_at: nullable(str) }),
-    route_cap_reached: capEvents,
-    route_rate_limited: capEvents,
-  },
-  "MAX_SERVICES, the route cap and the rate of new proxied routes, and where they were reached in the last 24 h (known false: the catalog could not be read)",
-);
+
 const noContent = { description: "done, no content" };
 const notFound = (what: string) => ({ description: `no such ${what}` });
 
 export const ROUTES: RouteDoc[] = [
   // Health
-  {
-    method: "GET", path: "/health", tag: "Health", scope: "none",
-    summary: "Status, version, time, this isolate's ingest counters, the switches and the cardinality caps reached",
-    responses: {
-      200: { description: "ok", schema: obj({ status: str, version: str, time: str, ingest: { type: "object" }, switches: { type: "object" }, switches_known: bool, caps: capsSchema }) },
-    },
-  },
-  {
-    method: "GET", path: "/health/live", tag: "Health", scope: "none",
-    summary: "Liveness (no I/O)",
-    responses: { 200: { description: "ok", schema: obj({ status: { const: "ok" } }) } },
-  },
-  {
-    method: "GET", path: "/health/ready", tag: "Health", scope: "none",
-    summary: "Readiness: D1 reachable and the latest migration applied",
-    responses: { 200: { description: "ready", schema: obj({ status: str, checks: obj({ db: healthChecks }) }) }, 503: { description: "not ready" } },
-  },
-  {
-    method: "GET", path: "/health/db", tag: "Health", scope: "none",
-    summary: "D1 reachable and the latest migration applied",
-    responses: { 200: { description: "ok", schema: healthChecks }, 503: { description: "D1 unreachable or not migrated" } },
-  },
   // Ingest and logs
   {
     method: "POST", path: "/v1/logs", tag: "Logs", scope: "ingest",
@@ -163,39 +124,6 @@ export const ROUTES: RouteDoc[] = [
     summary: "Rebuild windows, baselines, health and incidents from the logs in D1 (or the R2 archive: `source=archive`, one endpoint named in full)",
     query: reevaluateQuery,
     responses: { 200: { description: "each endpoint's result or error" } },
-  },
-  {
-    method: "POST", path: "/v1/control/aggregate", tag: "Control", scope: "admin",
-    summary: "Run the aggregation now (range optional, ≤ 31 days)",
-    query: aggregateQuery,
-    responses: { 200: { description: "the run", schema: jobRun } },
-  },
-  {
-    method: "POST", path: "/v1/control/prune", tag: "Control", scope: "admin",
-    summary: "Run retention now",
-    query: pruneQuery,
-    responses: { 200: { description: "the run", schema: jobRun } },
-  },
-  {
-    method: "POST", path: "/v1/control/probes/run", tag: "Control", scope: "admin",
-    summary: "Run the due synthetic probes now",
-    responses: { 200: { description: "the run", schema: jobRun } },
-  },
-  {
-    method: "GET", path: "/v1/control/switches", tag: "Control", scope: "admin",
-    summary: "The operator's switches",
-    responses: { 200: { description: "switches", schema: obj({ ingestion: bool, proxy_recording: bool, probes: bool }) } },
-  },
-  {
-    method: "PUT", path: "/v1/control/switches", tag: "Control", scope: "admin",
-    summary: "Flip switches",
-    body: { schema: switchesBody },
-    responses: { 200: { description: "the switches now", schema: obj({ ingestion: bool, proxy_recording: bool, probes: bool }) } },
-  },
-  {
-    method: "GET", path: "/v1/control/status", tag: "Control", scope: "admin",
-    summary: "Each job's last run, the backlog, the quarantine, D1's capacity (`storage`), the switches and the probes",
-    responses: { 200: { description: "status" } },
   },
   {
     method: "GET", path: "/v1/control/quarantine", tag: "Control", scope: "admin",
