@@ -14,7 +14,6 @@ import { quarantineListQuery, quarantineReplayQuery } from "../control/quarantin
 import { logRecordInput } from "../ingest/record";
 import { exportTraceRequest } from "../otlp/spans";
 import { SERVICE_NAME } from "../services/config";
-import { timeseriesQuery, timeseriesResponse } from "../timeseries/routes";
 
 /** A JSON Schema written by hand (for answers without a zod schema). */
 export type JsonSchema = { [key: string]: unknown };
@@ -103,14 +102,6 @@ export const ROUTES: RouteDoc[] = [
   },
   // Endpoints, incidents, system health, time series
   {
-    method: "GET", path: "/v1/timeseries", tag: "Endpoints", scope: "read",
-    summary: "One metric of one endpoint as points, at most 1,000",
-    description:
-      "Recent ranges from the endpoint object's windows (minute buckets for the last 6 h of its event time, hours for 3 days), others from the D1 summaries. Percentiles across buckets: merged sketches for summaries; for windows the largest bucket percentile (exact when a step is one bucket, as the default step gives). 400 `too_many_points` when the step gives more than 1,000 points, `step_too_fine` when the source's buckets are coarser than the step.",
-    query: timeseriesQuery,
-    responses: { 200: { description: "the series", schema: timeseriesResponse } },
-  },
-  {
     method: "POST", path: "/v1/analysis", tag: "Incidents", scope: "read",
     summary: "Deterministic findings over a period, with an AI narrative when available",
     body: { schema: analysisBody },
@@ -148,12 +139,6 @@ export const ROUTES: RouteDoc[] = [
   // Services
   // Alerts
   // Metrics, docs, proxy
-  {
-    method: "GET", path: "/metrics", tag: "Metrics", scope: "read",
-    summary: "Prometheus text exposition",
-    description: "Behind the read key unless METRICS_PUBLIC is true.",
-    responses: { 200: { description: "metrics", contentType: "text/plain" } },
-  },
   {
     method: "ALL", path: "/proxy/{service}", tag: "Proxy", scope: "none",
     summary: "Proxy to the service's origin (its base path)",
