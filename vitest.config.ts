@@ -37,6 +37,8 @@ export default defineConfig({
           ALLOW_LOOPBACK_ALERT_URLS: "true",
           // A service's first incident alerts at once (no grace for a group to form; test/incident-groups.test.ts).
           INCIDENT_GROUP_GRACE_SECONDS: "0",
+          // Every 2xx answer of a defineRoute route is checked against its documented zod schema (src/http/route.ts).
+          CHECK_RESPONSE_SCHEMAS: "true",
           // Alarms far away: tests run each flush themselves with runDurableObjectAlarm.
           FLUSH_DELAY_MS: "600000",
           // test/proxy.test.ts: the proxy names the consumer from this request header.

@@ -28,7 +28,8 @@ import { maintenanceApp } from "./maintenance/routes";
 import { deploysApp } from "./deploys/routes";
 import { authApp } from "./auth/routes";
 
-export const app = new Hono<AppEnv>()
+export const app: Hono<AppEnv> = new Hono<AppEnv>();
+app
   .use(requestId({ headerName: "X-Request-ID" }))
   .use(meterRequests())
   .use(hostRouting)
@@ -54,7 +55,7 @@ export const app = new Hono<AppEnv>()
   .route("/v1/deploys", deploysApp)
   .route("/v1/auth", authApp)
   .route("/v1/timeseries", timeseriesApp)
-  .route("/", openapiApp)
+  .route("/", openapiApp(() => app.routes))
   .route("/metrics", metricsApp);
 
 app.onError(handleError);

@@ -10,7 +10,10 @@ import { env } from "cloudflare:workers";
 import fc from "fast-check";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { parseLogBody } from "../src/ingest/body";
-import { ROUTES } from "../src/openapi/registry";
+import { app } from "../src/app";
+import { documentedRoutes } from "../src/openapi/document";
+
+const ROUTES = documentedRoutes(app.routes);
 import { describe as describeRequest, problemWith, send, settle, tally } from "./fuzz/check";
 import { FUZZ_SERVICES, logsRequests, otlpRequests } from "./fuzz/ingest";
 import { NOT_FUZZED, operations, requestsFor, strayRequests, type FuzzRequest, type Operation } from "./fuzz/requests";

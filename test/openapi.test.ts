@@ -7,7 +7,8 @@ import { describe, expect, it } from "vitest";
 import * as z from "zod";
 import { app } from "../src/app";
 import { VERSION } from "../src/health/checks";
-import { ALL_METHODS, buildDocument } from "../src/openapi/document";
+import { ALL_METHODS, buildDocument, documentedRoutes } from "../src/openapi/document";
+import { routeSpecs } from "../src/http/route";
 import { logFilters } from "../src/query/logs-query";
 import { METRICS } from "../src/timeseries/series";
 import { call } from "./helpers";
@@ -60,7 +61,7 @@ describe("GET /openapi.json", () => {
 
   it("has the OpenAPI 3.1 shape: info, paths, operations, security schemes, resolvable refs", async () => {
     const doc = await fetchDocument();
-    expect(doc).toEqual(JSON.parse(JSON.stringify(buildDocument(VERSION))));
+    expect(doc).toEqual(JSON.parse(JSON.stringify(buildDocument(VERSION, documentedRoutes(app.routes)))));
     expect(doc.openapi).toBe("3.1.0");
     expect(doc.info).toMatchObject({ title: "edge-monitor", version: VERSION });
     expect(Object.keys(doc.components.securitySchemes).sort()).toEqual(["adminKey", "ingestKey", "readKey"]);
@@ -111,6 +112,19 @@ describe("GET /openapi.json", () => {
     const ingest = doc.paths["/v1/logs"]?.post?.requestBody?.content;
     expect(Object.keys(ingest ?? {})).toEqual(["application/json", "application/x-ndjson"]);
     expect(doc.components.schemas.LogRecord).toMatchObject({ type: "object", required: expect.arrayContaining(["timestamp", "service", "status", "latency_ms"]) });
+  });
+
+  it("every defined route documents each success answer, with a zod schema for JSON", () => {
+    const { mounted } = routeSpecs(app.routes);
+    expect(mounted.length).toBeGreaterThan(0);
+    for (const { method, path, spec } of mounted) {
+      const success = Object.entries(spec.responses).filter(([status]) => Number(status) < 300);
+      expect(success.length, `${method} ${path}`).toBeGreaterThan(0);
+      for (const [status, r] of success) {
+        if (Number(status) === 204 || (r.contentType !== undefined && r.contentType !== "application/json")) continue;
+        expect(r.schema instanceof z.ZodType, `${method} ${path} ${status}: no zod schema`).toBe(true);
+      }
+    }
   });
 
   it("gives every route the key scope the auth tests check", async () => {

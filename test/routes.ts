@@ -1,73 +1,64 @@
 /**
- * Every route of the API with the key scope it requires. The auth tests iterate this list, and
- * a test compares it with the app's own route table so that a new route cannot skip auth.
+ * Every route of the API with the key scope it requires, read from the routes' own definitions
+ * (`defineRoute` specs in the app's route table, and the registry's routes not moved yet), so a
+ * new route cannot skip the auth tests. Here only what a route needs to be called: a concrete
+ * path, a body, and its answer with the right key when that is not a 2xx.
  */
 import type { KeyScope } from "../src/auth/keys";
+import { app } from "../src/app";
+import { documentedRoutes } from "../src/openapi/document";
+
+type Fixture = { path?: string; body?: unknown; status?: number };
+
+/** Keyed by method and OpenAPI path. Without `path`, the route's pattern (`:id`) is called as is. */
+export const FIXTURES: Record<string, Fixture> = {
+  "POST /v1/otlp/v1/traces": { body: { resourceSpans: [] } },
+  // Without service and from the right key gets a 400.
+  "GET /v1/archive/logs": { status: 400 },
+  "GET /v1/endpoints/{service}/{method}/{route}": { path: "/v1/endpoints/svc/GET/%2Fitems" },
+  "GET /v1/endpoints/{service}/{method}/{route}/breakdown": { path: "/v1/endpoints/svc/GET/%2Fitems/breakdown" },
+  "GET /v1/incidents/{id}": { path: "/v1/incidents/inc_none_x", status: 404 },
+  // The path is the route pattern itself: ":id" is no incident id, so the right key gets a 404.
+  "POST /v1/incidents/{id}/summarize": { status: 404 },
+  "POST /v1/analysis": { body: { lookback_minutes: 60 } },
+  "PUT /v1/control/switches": { body: {} },
+  "GET /v1/services/{name}/detection": { path: "/v1/services/shop/detection" },
+  "PUT /v1/services/{name}/detection": { path: "/v1/services/auth-check/detection", body: { slo: { availability: 0.999 } } },
+  "DELETE /v1/services/{name}/detection": { path: "/v1/services/auth-check/detection" },
+  "GET /v1/services/{name}": { path: "/v1/services/shop" },
+  "PUT /v1/services/{name}": { path: "/v1/services/auth-check" },
+  "DELETE /v1/services/{name}": { path: "/v1/services/auth-check" },
+  "POST /v1/alert-channels": { body: { type: "slack", name: "auth-check", url: "https://hooks.example.com/services/T1/B1/x", enabled: false } },
+  // Called with their patterns: with the right key, an unknown channel id is a 404.
+  "GET /v1/alert-channels/{id}": { status: 404 },
+  "PUT /v1/alert-channels/{id}": { body: { type: "slack", name: "x", url: "https://hooks.example.com/a" }, status: 404 },
+  "DELETE /v1/alert-channels/{id}": { status: 404 },
+  "POST /v1/alert-channels/{id}/test": { body: {}, status: 404 },
+  "POST /v1/maintenance": { body: { service: "auth-check", duration_minutes: 1 }, status: 201 },
+  // The path is the route pattern: ":id" is no window id, so the right key gets a 404.
+  "DELETE /v1/maintenance/{id}": { status: 404 },
+  "POST /v1/deploys": { body: { service: "auth-check", version: "v1" }, status: 201 },
+  // Without service, method, route and metric the right key gets a 400.
+  "GET /v1/timeseries": { status: 400 },
+  // The proxy passes the origin's answer through; an unknown service is a 404.
+  "ALL /proxy/{service}": { path: "/proxy/shop", status: 404 },
+  "ALL /proxy/{service}/{path}": { path: "/proxy/shop/items" },
+};
+
+const ROUTES = documentedRoutes(app.routes);
+const called = (r: { method: string; path: string }) => {
+  const f = FIXTURES[`${r.method} ${r.path}`] ?? {};
+  return { method: r.method, path: f.path ?? r.path.replace(/\{([^}]+)\}/g, ":$1"), body: f.body, status: f.status };
+};
 
 /** `body`: what to send (JSON) instead of the default; `status`: the answer with the right key, when not 2xx. */
-export const PROTECTED_ROUTES: { method: string; path: string; scope: KeyScope; body?: unknown; status?: number }[] = [
-  { method: "POST", path: "/v1/logs", scope: "ingest" },
-  { method: "POST", path: "/v1/otlp/v1/traces", scope: "ingest", body: { resourceSpans: [] } },
-  { method: "GET", path: "/v1/logs", scope: "read" },
-  { method: "GET", path: "/v1/logs/live", scope: "read" },
-  // Without service and from the right key gets a 400.
-  { method: "GET", path: "/v1/archive/logs", scope: "read", status: 400 },
-  { method: "GET", path: "/v1/endpoints", scope: "read" },
-  { method: "GET", path: "/v1/endpoints/svc/GET/%2Fitems", scope: "read" },
-  { method: "GET", path: "/v1/endpoints/svc/GET/%2Fitems/breakdown", scope: "read" },
-  { method: "GET", path: "/v1/incidents", scope: "read" },
-  { method: "GET", path: "/v1/incidents/inc_none_x", scope: "read", status: 404 },
-  // The path is the route pattern itself: ":id" is no incident id, so the right key gets a 404.
-  { method: "POST", path: "/v1/incidents/:id/summarize", scope: "admin", status: 404 },
-  { method: "POST", path: "/v1/analysis", scope: "read", body: { lookback_minutes: 60 } },
-  { method: "GET", path: "/v1/health/system", scope: "read" },
-  { method: "GET", path: "/v1/summaries", scope: "read" },
-  { method: "GET", path: "/v1/stats", scope: "read" },
-  { method: "POST", path: "/v1/control/re-evaluate", scope: "admin" },
-  { method: "POST", path: "/v1/control/aggregate", scope: "admin" },
-  { method: "POST", path: "/v1/control/prune", scope: "admin" },
-  { method: "POST", path: "/v1/control/probes/run", scope: "admin" },
-  { method: "GET", path: "/v1/control/switches", scope: "admin" },
-  { method: "PUT", path: "/v1/control/switches", scope: "admin", body: {} },
-  { method: "GET", path: "/v1/control/status", scope: "admin" },
-  { method: "GET", path: "/v1/control/quarantine", scope: "admin" },
-  { method: "POST", path: "/v1/control/quarantine/replay", scope: "admin" },
-  { method: "GET", path: "/v1/services/shop/detection", scope: "admin" },
-  { method: "PUT", path: "/v1/services/auth-check/detection", scope: "admin", body: { slo: { availability: 0.999 } } },
-  { method: "DELETE", path: "/v1/services/auth-check/detection", scope: "admin" },
-  { method: "GET", path: "/v1/services", scope: "admin" },
-  { method: "GET", path: "/v1/services/shop", scope: "admin" },
-  { method: "PUT", path: "/v1/services/auth-check", scope: "admin" },
-  { method: "DELETE", path: "/v1/services/auth-check", scope: "admin" },
-  { method: "POST", path: "/v1/alert-channels", scope: "admin", body: { type: "slack", name: "auth-check", url: "https://hooks.example.com/services/T1/B1/x", enabled: false } },
-  { method: "GET", path: "/v1/alert-channels", scope: "admin" },
-  // Listed with their patterns: with the right key, an unknown channel id is a 404.
-  { method: "GET", path: "/v1/alert-channels/:id", scope: "admin", status: 404 },
-  { method: "PUT", path: "/v1/alert-channels/:id", scope: "admin", body: { type: "slack", name: "x", url: "https://hooks.example.com/a" }, status: 404 },
-  { method: "DELETE", path: "/v1/alert-channels/:id", scope: "admin", status: 404 },
-  { method: "POST", path: "/v1/alert-channels/:id/test", scope: "admin", body: {}, status: 404 },
-  { method: "GET", path: "/v1/alert-deliveries", scope: "read" },
-  { method: "POST", path: "/v1/maintenance", scope: "admin", body: { service: "auth-check", duration_minutes: 1 }, status: 201 },
-  { method: "GET", path: "/v1/maintenance", scope: "read" },
-  // The path is the route pattern: ":id" is no window id, so the right key gets a 404.
-  { method: "DELETE", path: "/v1/maintenance/:id", scope: "admin", status: 404 },
-  { method: "POST", path: "/v1/deploys", scope: "ingest", body: { service: "auth-check", version: "v1" }, status: 201 },
-  { method: "GET", path: "/v1/deploys", scope: "read" },
-  { method: "GET", path: "/v1/auth/role", scope: "read" },
-  // Without service, method, route and metric the right key gets a 400.
-  { method: "GET", path: "/v1/timeseries", scope: "read", status: 400 },
-  // Public when METRICS_PUBLIC is "true" (test/metrics.test.ts); behind the read key by default.
-  { method: "GET", path: "/metrics", scope: "read" },
-];
+export const PROTECTED_ROUTES: { method: string; path: string; scope: KeyScope; body?: unknown; status?: number }[] = ROUTES.flatMap((r) =>
+  r.scope === "none" ? [] : [{ ...called(r), scope: r.scope }],
+);
 
-/** Routes without a key, and the status each answers here. The proxy passes the origin's answer through. */
-export const PUBLIC_ROUTES: { method: string; path: string; status: number }[] = [
-  { method: "GET", path: "/health", status: 200 },
-  { method: "GET", path: "/health/live", status: 200 },
-  { method: "GET", path: "/health/ready", status: 200 },
-  { method: "GET", path: "/health/db", status: 200 },
-  { method: "GET", path: "/openapi.json", status: 200 },
-  { method: "GET", path: "/docs", status: 200 },
-  { method: "ALL", path: "/proxy/shop", status: 404 },
-  { method: "ALL", path: "/proxy/shop/items", status: 200 },
-];
+/** Routes without a key, and the status each answers here. `/metrics` is public only with METRICS_PUBLIC (test/metrics.test.ts). */
+export const PUBLIC_ROUTES: { method: string; path: string; status: number }[] = ROUTES.flatMap((r) => {
+  if (r.scope !== "none") return [];
+  const { method, path, status } = called(r);
+  return [{ method, path, status: status ?? 200 }];
+});

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { foldGroups, groupLabel } from "./incident-groups";
-import type { Incident, IncidentGroup } from "./types";
+import type { Incident, IncidentGroup } from "../../src/api-types";
 
 const incident = (id: string, group_id: string | null): Incident => ({ id, group_id, service: "shop", method: "GET", route: `/${id}`, severity: "WARNING", status: "open", opened_at: 0 }) as Incident;
 const group = (id: string, members: string[], origin_down = false): IncidentGroup => ({

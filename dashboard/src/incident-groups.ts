@@ -3,7 +3,7 @@
  * `groups` of GET /v1/incidents) is one row at the place of its newest member, and its members
  * follow it, shown when the row is opened. Pure: the page builds the rows from what this returns.
  */
-import type { Incident, IncidentGroup } from "./types";
+import type { Incident, IncidentGroup } from "../../src/api-types";
 
 export type ListEntry = { kind: "incident"; incident: Incident } | { kind: "group"; group: IncidentGroup; members: Incident[] };
 

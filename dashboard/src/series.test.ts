@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { deployMarkers, fromWindow, HOUR, incidentSpans, maintenanceBands, mergeHourly, MINUTE, onGrid, parseRange, rangeWindow, sparkline, toColumns, totals } from "./series";
-import type { Summary, WindowBucket } from "./types";
+import type { Summary, WindowBucket } from "../../src/api-types";
 
 const T0 = Date.UTC(2026, 10, 30, 0, 0);
 
@@ -9,7 +9,7 @@ function bucket(start: number, count: number, extra: Partial<WindowBucket> = {})
 }
 
 function summary(start: number, count: number): Summary {
-  return { service: "s", method: "GET", route: "/", granularity: "hour", bucket_start: start, count, status_4xx: 1, status_5xx: 2, silent_failures: 0, p50_ms: 70, p95_ms: 90, p99_ms: 110 };
+  return { service: "s", method: "GET", route: "/", granularity: "hour", bucket_start: start, count, status_2xx: count - 3, status_3xx: 0, status_4xx: 1, status_5xx: 2, silent_failures: 0, inconsistent: 0, bytes: null, avg_ms: null, p50_ms: 70, p90_ms: null, p95_ms: 90, p99_ms: 110, max_ms: null, apdex: null, apdex_t_ms: null };
 }
 
 describe("series shaping", () => {
@@ -100,7 +100,7 @@ describe("series shaping", () => {
 
   it("places maintenance windows of the endpoint and deploys of its service on the range", () => {
     const e = { service: "shop", method: "GET", route: "/orders/:id" };
-    const w = (id: string, starts: number, ends: number, extra: Record<string, unknown> = {}) => ({ id, service: "shop", endpoints: null, starts_at: starts, ends_at: ends, reason: null, active: false, ...extra });
+    const w = (id: string, starts: number, ends: number, extra: Record<string, unknown> = {}) => ({ id, service: "shop", endpoints: null, starts_at: starts, ends_at: ends, reason: null, created_at: starts, active: false, ...extra });
     const bands = maintenanceBands(
       [
         w("a", T0 - HOUR, T0 + 10 * MINUTE, { reason: "db" }),

@@ -8,7 +8,7 @@
  * show a gap; buckets before it are no data (a gap, not zero), and the bucket still in progress is
  * left out of the traffic line (its count is not final). Pure.
  */
-import type { Deploy, Incident, MaintenanceWindow, Summary, WindowBucket } from "./types";
+import type { Deploy, Incident, MaintenanceWindow, Summary, WindowBucket } from "../../src/api-types";
 
 export const MINUTE = 60_000;
 export const HOUR = 60 * MINUTE;

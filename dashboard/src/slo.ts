@@ -3,7 +3,7 @@
  * requests that did not fail with a 5xx against the availability objective, and how much of the
  * range's budget (the failures the objective allows) the failures used. Pure.
  */
-import type { Slo } from "./types";
+import type { Slo } from "../../src/api-types";
 
 /** The monitor's default objectives (src/detect/config.ts), used when the settings cannot be read (read key). */
 export const DEFAULT_SLO: Slo = { availability: 0.995, latency_target: 0.99, latency_ms: 1000 };

@@ -1,9 +1,9 @@
 import { describe, expect, it } from "vitest";
 import { filterRows, parseSort, sortRows } from "./table";
-import type { EndpointRow, Health } from "./types";
+import type { EndpointRow, Health } from "../../src/api-types";
 
 function row(service: string, method: string, route: string, health: Health, figures: EndpointRow["figures"] = {}, severity = 0): EndpointRow {
-  return { service, method, route, health, severity_score: severity, health_score: Math.round(100 * (1 - severity)), action: health === "CRITICAL" ? "HALT" : "CONTINUE", figures, signals: [], baselines: {}, open_incident_id: null, evaluated_at: 0, events_processed: 0 };
+  return { service, method, route, health, severity_score: severity, health_score: Math.round(100 * (1 - severity)), action: health === "CRITICAL" ? "HALT" : "CONTINUE", figures, signals: [], baselines: {}, slower_than_default_objective: false, surge: null, open_incident_id: null, evaluated_at: 0, events_processed: 0, updated_at: 0 };
 }
 
 const rows = [

@@ -1,5 +1,5 @@
 /** Filtering and sorting of the overview's endpoint table. Pure. */
-import type { EndpointRow, Health } from "./types";
+import type { EndpointRow, Health } from "../../src/api-types";
 
 export const SORT_KEYS = ["service", "endpoint", "health", "health_score", "rpm", "error_rate", "p95", "silent", "action"] as const;
 export type SortKey = (typeof SORT_KEYS)[number];

@@ -11,10 +11,13 @@ import { dashboardUrl } from "../config";
 import { requireKey } from "../auth/keys";
 import { alertDeliveries } from "../db/schema";
 import { ApiError } from "../http/errors";
+import { defineRoute } from "../http/route";
 import type { AppEnv } from "../http/types";
 import { parseOr400, readJsonBody } from "../http/validate";
 import {
+  CHANNEL_ID,
   channelFields,
+  channelInput,
   channelInputFor,
   createChannel,
   deleteChannel,
@@ -26,6 +29,7 @@ import {
 } from "./channels";
 import { alertUrlPolicy } from "./channel-url";
 import type { AlertMessage } from "./payloads";
+import { channelListSchema, channelSchema, channelTestSchema, deliveryListSchema } from "./schemas";
 import { deliver, recordDelivery } from "./send";
 
 async function channelOr404(db: D1Database, id: string): Promise<StoredChannel> {
@@ -38,23 +42,55 @@ function newMessageId(): string {
   return `msg_test_${crypto.randomUUID().replace(/-/g, "")}`;
 }
 
-export const alertChannelsApp = new Hono<AppEnv>()
-  .use(requireKey("admin"))
-  .post("/", async (c) => {
+const channelParams = z.object({ id: z.string().regex(CHANNEL_ID) });
+const noChannel = (raw: Record<string, string>) => new ApiError(404, "alert_channel_not_found", `no alert channel ${(raw.id ?? "").slice(0, 60)}`);
+const notFound = { description: "no such channel" };
+
+export const alertChannelsApp = new Hono<AppEnv>();
+
+defineRoute(
+  alertChannelsApp,
+  {
+    method: "POST", path: "/", key: "admin", tag: "Alerts", summary: "Create an alert channel (webhook, slack, pagerduty)",
+    // The URL policy comes from env: the handler parses the body with it.
+    request: { body: { schema: channelInput, validate: false } },
+    responses: { 201: { description: "the channel (secrets never shown)", schema: channelSchema } },
+  },
+  async (c) => {
     const input = parseOr400(channelInputFor(alertUrlPolicy(c.env)), await readJsonBody(c.req.raw), "alert channel");
     const channel = await createChannel(c.env.DB, channelFields(input));
     return c.json(toApiChannel(channel), 201);
-  })
-  .get("/", async (c) => {
+  },
+);
+
+defineRoute(
+  alertChannelsApp,
+  { method: "GET", path: "/", key: "admin", tag: "Alerts", summary: "Every alert channel", responses: { 200: { description: "channels", schema: channelListSchema } } },
+  async (c) => {
     const channels = await listChannels(c.env.DB);
     return c.json({ channels: channels.map(toApiChannel) });
-  })
-  .get("/:id", async (c) => {
-    const channel = await channelOr404(c.env.DB, c.req.param("id"));
-    return c.json(toApiChannel(channel));
-  })
-  .put("/:id", async (c) => {
-    const stored = await channelOr404(c.env.DB, c.req.param("id"));
+  },
+);
+
+defineRoute(
+  alertChannelsApp,
+  {
+    method: "GET", path: "/:id", key: "admin", tag: "Alerts", summary: "One alert channel",
+    request: { params: channelParams, invalidParams: noChannel },
+    responses: { 200: { description: "the channel", schema: channelSchema }, 404: notFound },
+  },
+  async (c, { params }) => c.json(toApiChannel(await channelOr404(c.env.DB, params.id))),
+);
+
+defineRoute(
+  alertChannelsApp,
+  {
+    method: "PUT", path: "/:id", key: "admin", tag: "Alerts", summary: "Replace an alert channel",
+    request: { params: channelParams, invalidParams: noChannel, body: { schema: channelInput, validate: false } },
+    responses: { 200: { description: "the channel", schema: channelSchema }, 404: notFound },
+  },
+  async (c, { params }) => {
+    const stored = await channelOr404(c.env.DB, params.id);
     const body = await readJsonBody(c.req.raw);
     // The URL as GET shows it (a Slack token or query secrets masked) keeps the stored one, so a
     // client can send back what it read.
@@ -66,15 +102,32 @@ export const alertChannelsApp = new Hono<AppEnv>()
     const channel = await replaceChannel(c.env.DB, stored.id, channelFields(input, stored));
     if (!channel) throw new ApiError(404, "alert_channel_not_found", `no alert channel ${stored.id}`);
     return c.json(toApiChannel(channel));
-  })
-  .delete("/:id", async (c) => {
-    const id = c.req.param("id");
+  },
+);
+
+defineRoute(
+  alertChannelsApp,
+  {
+    method: "DELETE", path: "/:id", key: "admin", tag: "Alerts", summary: "Delete an alert channel",
+    request: { params: channelParams, invalidParams: noChannel },
+    responses: { 204: { description: "done, no content" }, 404: notFound },
+  },
+  async (c, { params: { id } }) => {
     if (await deleteChannel(c.env.DB, id)) return c.body(null, 204);
     throw new ApiError(404, "alert_channel_not_found", `no alert channel ${id.slice(0, 60)}`);
-  })
-  .post("/:id/test", async (c) => {
+  },
+);
+
+defineRoute(
+  alertChannelsApp,
+  {
+    method: "POST", path: "/:id/test", key: "admin", tag: "Alerts", summary: "Send a test message now",
+    request: { params: channelParams, invalidParams: noChannel },
+    responses: { 200: { description: "the outcome", schema: channelTestSchema }, 404: notFound },
+  },
+  async (c, { params }) => {
     // Works on a disabled channel too: checking a channel before enabling it is the point.
-    const channel = await channelOr404(c.env.DB, c.req.param("id"));
+    const channel = await channelOr404(c.env.DB, params.id);
     const now = Date.now();
     const message: AlertMessage = { id: newMessageId(), event: "test", timestamp: now, incident: null, dashboard_url: dashboardUrl(c.env) };
     // deliver() checks the URL again: a channel stored before a policy change is refused, not sent.
@@ -92,7 +145,8 @@ export const alertChannelsApp = new Hono<AppEnv>()
       duration_ms: result.duration_ms,
     });
     return c.json({ delivered: result.ok, status_code: result.status, error: result.error, message_id: message.id, duration_ms: result.duration_ms });
-  });
+  },
+);
 
 export const deliveryFilters = z.object({
   channel_id: z.string().min(1).max(64).optional(),
@@ -101,32 +155,41 @@ export const deliveryFilters = z.object({
   limit: z.coerce.number().int().min(1).max(1000).default(100),
 });
 
-export const alertDeliveriesApp = new Hono<AppEnv>().get("/", requireKey("read"), async (c) => {
-  const f = parseOr400(deliveryFilters, c.req.query());
-  const t = alertDeliveries;
-  const conditions: SQL[] = [];
-  if (f.channel_id !== undefined) conditions.push(eq(t.channelId, f.channel_id));
-  if (f.incident_id !== undefined) conditions.push(eq(t.incidentId, f.incident_id));
-  if (f.status !== undefined) conditions.push(eq(t.status, f.status));
-  const rows = await drizzle(c.env.DB)
-    .select()
-    .from(t)
-    .where(and(...conditions))
-    .orderBy(desc(t.at), desc(t.seq))
-    .limit(f.limit)
-    .all();
-  return c.json({
-    deliveries: rows.map((r) => ({
-      message_id: r.messageId,
-      channel_id: r.channelId,
-      incident_id: r.incidentId,
-      event: r.event,
-      attempt: r.attempt,
-      at: r.at,
-      status: r.status,
-      response_code: r.responseCode,
-      error: r.error,
-      duration_ms: r.durationMs,
-    })),
-  });
-});
+export const alertDeliveriesApp = new Hono<AppEnv>();
+
+defineRoute(
+  alertDeliveriesApp,
+  {
+    method: "GET", path: "/", key: "read", tag: "Alerts", summary: "Delivery attempts, newest first",
+    request: { query: deliveryFilters },
+    responses: { 200: { description: "deliveries", schema: deliveryListSchema } },
+  },
+  async (c, { query: f }) => {
+    const t = alertDeliveries;
+    const conditions: SQL[] = [];
+    if (f.channel_id !== undefined) conditions.push(eq(t.channelId, f.channel_id));
+    if (f.incident_id !== undefined) conditions.push(eq(t.incidentId, f.incident_id));
+    if (f.status !== undefined) conditions.push(eq(t.status, f.status));
+    const rows = await drizzle(c.env.DB)
+      .select()
+      .from(t)
+      .where(and(...conditions))
+      .orderBy(desc(t.at), desc(t.seq))
+      .limit(f.limit)
+      .all();
+    return c.json({
+      deliveries: rows.map((r) => ({
+        message_id: r.messageId,
+        channel_id: r.channelId,
+        incident_id: r.incidentId,
+        event: r.event,
+        attempt: r.attempt,
+        at: r.at,
+        status: r.status,
+        response_code: r.responseCode,
+        error: r.error,
+        duration_ms: r.durationMs,
+      })),
+    });
+  },
+);

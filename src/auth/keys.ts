@@ -80,22 +80,27 @@ export async function presentsAnyKey(env: Env, header: string | undefined): Prom
   return all.length > 0 && matchesAnyKey(token, all);
 }
 
+/** Throws the 503 or 401 ApiError unless the request carries a key of `scope`. */
+export async function checkKey(env: Env, authorization: string | undefined, scope: KeyScope): Promise<void> {
+  const { keys, secret } = keysFor(env, scope);
+  if (keys.length === 0) {
+    throw new ApiError(503, "auth_not_configured", `no ${scope} key is configured: set the ${secret} secret`, {
+      secret,
+    });
+  }
+  const token = bearerToken(authorization);
+  if (token === undefined) {
+    throw new ApiError(401, "unauthorized", `missing bearer token: send Authorization: Bearer <${scope} key>`);
+  }
+  if (!(await matchesAnyKey(token, keys))) {
+    throw new ApiError(401, "unauthorized", `invalid ${scope} key`);
+  }
+}
+
 /** Middleware requiring a bearer key of `scope`. */
 export function requireKey(scope: KeyScope) {
   return createMiddleware<AppEnv>(async (c, next) => {
-    const { keys, secret } = keysFor(c.env, scope);
-    if (keys.length === 0) {
-      throw new ApiError(503, "auth_not_configured", `no ${scope} key is configured: set the ${secret} secret`, {
-        secret,
-      });
-    }
-    const token = bearerToken(c.req.header("Authorization"));
-    if (token === undefined) {
-      throw new ApiError(401, "unauthorized", `missing bearer token: send Authorization: Bearer <${scope} key>`);
-    }
-    if (!(await matchesAnyKey(token, keys))) {
-      throw new ApiError(401, "unauthorized", `invalid ${scope} key`);
-    }
+    await checkKey(c.env, c.req.header("Authorization"), scope);
     await next();
   });
 }

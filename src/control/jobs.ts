@@ -14,12 +14,13 @@ import * as z from "zod";
 import { runJob } from "../cron/jobs";
 import { endpointHealth, jobRuns, quarantinedEndpoints } from "../db/schema";
 import type { AppEnv } from "../http/types";
-import { parseOr400, readJsonBody } from "../http/validate";
+import { defineRoute } from "../http/route";
 import { probeStatus, runProbes } from "../probes/run";
 import { epochOrIso } from "../query/logs-query";
 import { prune } from "../retention/prune";
 import { storageState } from "../ingest/storage-state";
 import { aggregate } from "../summaries/aggregate";
+import { controlStatusSchema, jobRunSchema, switchesSchema } from "./schemas";
 import { loadSwitches, setSwitches } from "./switches";
 import { currentD1Size } from "../cost/d1-size";
 import { rawLogsState } from "../storage/policy";
@@ -31,28 +32,62 @@ export const aggregateQuery = z
 export const pruneQuery = z.object({ older_than_hours: z.coerce.number().int().min(1).max(24 * 3650).optional() });
 export const switchesBody = z.strictObject({ ingestion: z.boolean().optional(), proxy_recording: z.boolean().optional(), probes: z.boolean().optional() });
 
-export const jobsApp = new Hono<AppEnv>()
-  .post("/aggregate", async (c) => {
-    const q = parseOr400(aggregateQuery, c.req.query());
+const jobResponse = { 200: { description: "the run", schema: jobRunSchema } };
+
+export const jobsApp = new Hono<AppEnv>();
+
+defineRoute(
+  jobsApp,
+  { method: "POST", path: "/aggregate", key: "admin", tag: "Control", summary: "Run the aggregation now (range optional, ≤ 31 days)", request: { query: aggregateQuery }, responses: jobResponse },
+  async (c, { query: q }) => {
     const outcome = await runJob(c.env.DB, "aggregate", (ctx) => aggregate(meteredEnv(c.env, ctx.meter), { ...ctx, from: q.from, to: q.to }));
     return c.json({ job: "aggregate", ...outcome });
-  })
-  .post("/prune", async (c) => {
-    const q = parseOr400(pruneQuery, c.req.query());
+  },
+);
+
+defineRoute(
+  jobsApp,
+  { method: "POST", path: "/prune", key: "admin", tag: "Control", summary: "Run retention now", request: { query: pruneQuery }, responses: jobResponse },
+  async (c, { query: q }) => {
     const olderThanMs = q.older_than_hours === undefined ? undefined : q.older_than_hours * 3_600_000;
     const outcome = await runJob(c.env.DB, "prune", (ctx) => prune(meteredEnv(c.env, ctx.meter), { ...ctx, olderThanMs }));
     return c.json({ job: "prune", ...outcome });
-  })
-  .post("/probes/run", async (c) => {
+  },
+);
+
+defineRoute(
+  jobsApp,
+  { method: "POST", path: "/probes/run", key: "admin", tag: "Control", summary: "Run the due synthetic probes now", responses: jobResponse },
+  async (c) => {
     const outcome = await runJob(c.env.DB, "probes", (ctx) => runProbes(meteredEnv(c.env, ctx.meter), { ...ctx, force: true }));
     return c.json({ job: "probes", ...outcome });
-  })
-  .get("/switches", async (c) => c.json(await loadSwitches(c.env.DB)))
-  .put("/switches", async (c) => {
-    const body = parseOr400(switchesBody, await readJsonBody(c.req.raw), "switches");
-    return c.json(await setSwitches(c.env.DB, body));
-  })
-  .get("/status", async (c) => {
+  },
+);
+
+defineRoute(
+  jobsApp,
+  { method: "GET", path: "/switches", key: "admin", tag: "Control", summary: "The operator's switches", responses: { 200: { description: "switches", schema: switchesSchema } } },
+  async (c) => c.json(await loadSwitches(c.env.DB)),
+);
+
+defineRoute(
+  jobsApp,
+  {
+    method: "PUT", path: "/switches", key: "admin", tag: "Control", summary: "Flip switches",
+    request: { body: { schema: switchesBody }, what: "switches" },
+    responses: { 200: { description: "the switches now", schema: switchesSchema } },
+  },
+  async (c, { body }) => c.json(await setSwitches(c.env.DB, body)),
+);
+
+defineRoute(
+  jobsApp,
+  {
+    method: "GET", path: "/status", key: "admin", tag: "Control",
+    summary: "Each job's last run, the backlog, the quarantine, D1's capacity (`storage`), the switches and the probes",
+    responses: { 200: { description: "status", schema: controlStatusSchema } },
+  },
+  async (c) => {
     const d = drizzle(c.env.DB);
     const q = quarantinedEndpoints;
     const [jobs, backlog, quarantine, switchesNow, probes] = await Promise.all([
@@ -98,4 +133,5 @@ export const jobsApp = new Hono<AppEnv>()
       // Raw rows to D1: "normal", "sampling_harder" (past 80%: one plain success per endpoint and minute), "stopped" (at the cap).
       raw_logs: rawLogsState(size.state),
     });
-  });
+  },
+);

@@ -6,14 +6,14 @@
  */
 import { Hono } from "hono";
 import * as z from "zod";
-import { requireKey } from "../auth/keys";
 import { ApiError } from "../http/errors";
 import type { AppEnv } from "../http/types";
-import { parseOr400, readJsonBody } from "../http/validate";
+import { defineRoute } from "../http/route";
 import { notifyServiceObjects } from "../monitor/notify";
 import { epochOrIso } from "../query/logs-query";
 import { SERVICE_NAME } from "../services/config";
 import { deployId, deployInput, type Deploy } from "./deploys";
+import { deployListSchema, deploySchema } from "./schemas";
 import { loadDeploys, saveDeploy } from "./store";
 
 /** A deploy may be reported at most this far in the future (clock skew of the CI runner). */
@@ -27,9 +27,17 @@ export const deploysQuery = z.object({
   limit: z.coerce.number().int().min(1).max(1000).default(200),
 });
 
-export const deploysApp = new Hono<AppEnv>()
-  .post("/", requireKey("ingest"), async (c) => {
-    const input = parseOr400(deployInput, await readJsonBody(c.req.raw), "deploy");
+export const deploysApp = new Hono<AppEnv>();
+
+defineRoute(
+  deploysApp,
+  {
+    method: "POST", path: "/", key: "ingest", tag: "Deploys",
+    summary: "Record a deploy marker `{service, version, at?, description?}`; the same service and version again updates it",
+    request: { body: { schema: deployInput }, what: "deploy" },
+    responses: { 201: { description: "the marker", schema: deploySchema }, 400: { description: "invalid deploy (`invalid_request`)" } },
+  },
+  async (c, { body: input }) => {
     const now = Date.now();
     const at = input.at ?? now;
     if (at > now + FUTURE_TOLERANCE_MS) throw new ApiError(400, "invalid_request", "at is more than 5 minutes in the future");
@@ -37,11 +45,21 @@ export const deploysApp = new Hono<AppEnv>()
     await saveDeploy(c.env.DB, deploy, now);
     await notifyServiceObjects(c.env, deploy.service);
     return c.json(deploy, 201);
-  })
-  .get("/", requireKey("read"), async (c) => {
-    const q = parseOr400(deploysQuery, c.req.query());
+  },
+);
+
+defineRoute(
+  deploysApp,
+  {
+    method: "GET", path: "/", key: "read", tag: "Deploys",
+    summary: "Deploy markers of a range (default the last 24 h), newest first",
+    request: { query: deploysQuery },
+    responses: { 200: { description: "markers", schema: deployListSchema } },
+  },
+  async (c, { query: q }) => {
     const to = q.to ?? Date.now() + FUTURE_TOLERANCE_MS;
     const from = q.from ?? to - DEFAULT_RANGE_MS;
     if (to < from) throw new ApiError(400, "invalid_request", "to is before from");
     return c.json({ deploys: await loadDeploys(c.env.DB, { service: q.service, from, to, limit: q.limit }) });
-  });
+  },
+);

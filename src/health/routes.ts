@@ -5,6 +5,7 @@
 import { Hono } from "hono";
 import { switches, switchesKnown } from "../control/switches";
 import { keysFor, matchesAnyKey } from "../auth/keys";
+import { defineRoute } from "../http/route";
 import type { AppEnv } from "../http/types";
 import { capsReport } from "../ingest/caps";
 import { ingestCounters } from "../ingest/counters";
@@ -18,6 +19,7 @@ import { rawLogsState } from "../storage/policy";
 import { workerMeter } from "../cost/worker";
 import { checkDb, VERSION } from "./checks";
 import { DAY_MS } from "../lib/time";
+import { dbSchema, healthStatusSchema, liveSchema, readySchema } from "./public-schemas";
 
 /** True when the request carries a read or admin key: only then does /health name services. */
 async function mayReadNames(env: Env, authorization: string | undefined): Promise<boolean> {
@@ -54,8 +56,16 @@ async function capsStatus(env: Env, waitUntil: (p: Promise<unknown>) => void, na
   };
 }
 
-export const healthApp = new Hono<AppEnv>()
-  .get("/", async (c) => {
+export const healthApp = new Hono<AppEnv>();
+
+defineRoute(
+  healthApp,
+  {
+    method: "GET", path: "/", key: "none", tag: "Health",
+    summary: "Status, version, time, this isolate's ingest counters, the switches and the cardinality caps reached",
+    responses: { 200: { description: "ok", schema: healthStatusSchema } },
+  },
+  async (c) => {
     const storage = storageState();
     const size = await currentD1Size(c.env.DB, workerMeter, c.env.D1_MAX_BYTES);
     return c.json({
@@ -75,13 +85,35 @@ export const healthApp = new Hono<AppEnv>()
       // Raw rows to D1: "normal", "sampling_harder" (past 80%: one plain success per endpoint and minute), "stopped" (at the cap).
       raw_logs: rawLogsState(size.state),
     });
-  })
-  .get("/live", (c) => c.json({ status: "ok" }))
-  .get("/ready", async (c) => {
+  },
+);
+
+defineRoute(
+  healthApp,
+  { method: "GET", path: "/live", key: "none", tag: "Health", summary: "Liveness (no I/O)", responses: { 200: { description: "ok", schema: liveSchema } } },
+  (c) => c.json({ status: "ok" }),
+);
+
+defineRoute(
+  healthApp,
+  {
+    method: "GET", path: "/ready", key: "none", tag: "Health", summary: "Readiness: D1 reachable and the latest migration applied",
+    responses: { 200: { description: "ready", schema: readySchema }, 503: { description: "not ready" } },
+  },
+  async (c) => {
     const db = await checkDb(c.env.DB);
     return c.json({ status: db.ok ? "ok" : "unavailable", checks: { db } }, db.ok ? 200 : 503);
-  })
-  .get("/db", async (c) => {
+  },
+);
+
+defineRoute(
+  healthApp,
+  {
+    method: "GET", path: "/db", key: "none", tag: "Health", summary: "D1 reachable and the latest migration applied",
+    responses: { 200: { description: "ok", schema: dbSchema }, 503: { description: "D1 unreachable or not migrated" } },
+  },
+  async (c) => {
     const db = await checkDb(c.env.DB);
     return c.json({ status: db.ok ? "ok" : "unavailable", ...db }, db.ok ? 200 : 503);
-  });
+  },
+);

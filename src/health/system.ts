@@ -6,16 +6,26 @@
 import { desc, eq, sql } from "drizzle-orm";
 import { drizzle } from "drizzle-orm/d1";
 import { Hono } from "hono";
-import { requireKey } from "../auth/keys";
 import { endpointHealth, incidents } from "../db/schema";
 import { rollup } from "../detect/health";
 import type { Health } from "../detect/types";
+import { defineRoute } from "../http/route";
 import type { AppEnv } from "../http/types";
 import { toApiIncident } from "../incidents/api-incident";
+import { systemHealthSchema } from "./schemas";
 
 const RECENT_ISSUES = 10;
 
-export const systemHealthApp = new Hono<AppEnv>().get("/system", requireKey("read"), async (c) => {
+export const systemHealthApp = new Hono<AppEnv>();
+
+defineRoute(
+  systemHealthApp,
+  {
+    method: "GET", path: "/system", key: "read", tag: "Endpoints",
+    summary: "System status rolled up from services and endpoints",
+    responses: { 200: { description: "status", schema: systemHealthSchema } },
+  },
+  async (c) => {
   const d = drizzle(c.env.DB);
   const [rows, open, recent, openCount] = await d.batch([
     d
@@ -52,4 +62,5 @@ export const systemHealthApp = new Hono<AppEnv>().get("/system", requireKey("rea
     events_processed: rows.reduce((sum, r) => sum + r.events, 0),
     evaluated_at: rows.reduce<number | null>((max, r) => (max === null || r.evaluated_at > max ? r.evaluated_at : max), null),
   });
-});
+},
+);

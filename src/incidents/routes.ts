@@ -11,15 +11,15 @@ import { Hono } from "hono";
 import * as z from "zod";
 import { summarizeIncident } from "../ai/summarize";
 import { endpointObject } from "../monitor/endpoint-object";
-import { requireKey } from "../auth/keys";
 import { incidents } from "../db/schema";
 import { endpointFilterFields } from "../http/filters";
 import { ApiError } from "../http/errors";
 import type { AppEnv } from "../http/types";
-import { parseOr400 } from "../http/validate";
+import { defineRoute } from "../http/route";
 import { epochOrIso } from "../query/logs-query";
 import { groupsOf } from "./group-store";
 import { toApiIncident, type IncidentRow } from "./api-incident";
+import { incidentListSchema, incidentSchema } from "./schemas";
 
 export const incidentFilters = z.object({
   ...endpointFilterFields,
@@ -34,9 +34,20 @@ export const incidentFilters = z.object({
   limit: z.coerce.number().int().min(1).max(1000).default(100),
 });
 
-export const incidentsApp = new Hono<AppEnv>()
-  .get("/", requireKey("read"), async (c) => {
-    const f = parseOr400(incidentFilters, c.req.query());
+const INCIDENT_ID = /^inc_[a-z0-9_]{1,40}$/;
+const incidentParams = z.object({ id: z.string().regex(INCIDENT_ID) });
+const noIncident = (raw: Record<string, string>) => new ApiError(404, "incident_not_found", `no incident ${(raw.id ?? "").slice(0, 60)}`);
+
+export const incidentsApp = new Hono<AppEnv>();
+
+defineRoute(
+  incidentsApp,
+  {
+    method: "GET", path: "/", key: "read", tag: "Incidents", summary: "Incidents, newest first",
+    request: { query: incidentFilters },
+    responses: { 200: { description: "incidents", schema: incidentListSchema } },
+  },
+  async (c, { query: f }) => {
     const t = incidents;
     const conditions: SQL[] = [];
     if (f.service !== undefined) conditions.push(eq(t.service, f.service));
@@ -56,14 +67,32 @@ export const incidentsApp = new Hono<AppEnv>()
     // Groups (endpoints of a service that went bad together): `group_id` on each member, and the groups with their members.
     const { byIncident, groups } = await groupsOf(c.env.DB, rows.map((r) => r.id));
     return c.json({ incidents: rows.map((r) => ({ ...toApiIncident(r), group_id: byIncident.get(r.id) ?? null })), groups });
-  })
-  .get("/:id", requireKey("read"), async (c) => {
-    const row = await loadIncident(c.env.DB, c.req.param("id"));
+  },
+);
+
+defineRoute(
+  incidentsApp,
+  {
+    method: "GET", path: "/:id", key: "read", tag: "Incidents", summary: "One incident",
+    request: { params: incidentParams, invalidParams: noIncident },
+    responses: { 200: { description: "the incident, with its group", schema: incidentSchema }, 404: { description: "no such incident" } },
+  },
+  async (c, { params }) => {
+    const row = await loadIncident(c.env.DB, params.id);
     const { byIncident, groups } = await groupsOf(c.env.DB, [row.id]);
     return c.json({ ...toApiIncident(row), group_id: byIncident.get(row.id) ?? null, group: groups[0] ?? null });
-  })
-  .post("/:id/summarize", requireKey("admin"), async (c) => {
-    const row = await loadIncident(c.env.DB, c.req.param("id"));
+  },
+);
+
+defineRoute(
+  incidentsApp,
+  {
+    method: "POST", path: "/:id/summarize", key: "admin", tag: "Incidents", summary: "Ask Workers AI for the incident's summary now",
+    request: { params: incidentParams, invalidParams: noIncident },
+    responses: { 200: { description: "the incident with its ai_* fields", schema: incidentSchema }, 404: { description: "no such incident" } },
+  },
+  async (c, { params }) => {
+    const row = await loadIncident(c.env.DB, params.id);
     // The outcome (ok, unavailable, failed, timeout, invalid) is stored on the incident and shown in its ai_* fields.
     const outcome = await summarizeIncident(c.env, row.id);
     if (outcome.status === "ok") {
@@ -71,10 +100,11 @@ export const incidentsApp = new Hono<AppEnv>()
       await endpointObject(c.env, row).announceUpdate(row.id);
     }
     return c.json(toApiIncident(await loadIncident(c.env.DB, row.id)));
-  });
+  },
+);
 
 async function loadIncident(db: D1Database, id: string): Promise<IncidentRow> {
-  if (!/^inc_[a-z0-9_]{1,40}$/.test(id)) throw new ApiError(404, "incident_not_found", `no incident ${id.slice(0, 60)}`);
+  if (!INCIDENT_ID.test(id)) throw new ApiError(404, "incident_not_found", `no incident ${id.slice(0, 60)}`);
   const row = await drizzle(db).select().from(incidents).where(eq(incidents.id, id)).get();
   if (!row) throw new ApiError(404, "incident_not_found", `no incident ${id}`);
   return row;

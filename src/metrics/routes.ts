@@ -8,9 +8,8 @@
 import { asc, eq, sql } from "drizzle-orm";
 import { drizzle } from "drizzle-orm/d1";
 import { Hono } from "hono";
-import { createMiddleware } from "hono/factory";
-import { requireKey } from "../auth/keys";
 import { endpointHealth, incidents } from "../db/schema";
+import { defineRoute } from "../http/route";
 import type { AppEnv } from "../http/types";
 import { ingestCounters } from "../ingest/counters";
 import { CONTENT_TYPE, renderMetrics } from "./exposition";
@@ -19,17 +18,18 @@ import { parseRequestMetrics } from "./request-counters";
 /** Endpoints exported per scrape: about 23 series each, so at most about 46,000 series. */
 export const MAX_METRICS_ENDPOINTS = 2000;
 
-const readKey = requireKey("read");
+export const metricsApp = new Hono<AppEnv>();
 
-/** The read key, unless the operator made the metrics public (`METRICS_PUBLIC = "true"`). */
-const metricsAuth = createMiddleware<AppEnv>(async (c, next) => {
-  // Widened: the generated type is the literal of wrangler.toml, a deployment may set either.
-  const open: string = c.env.METRICS_PUBLIC;
-  if (open === "true") return next();
-  return readKey(c, next);
-});
-
-export const metricsApp = new Hono<AppEnv>().get("/", metricsAuth, async (c) => {
+defineRoute(
+  metricsApp,
+  {
+    method: "GET", path: "/", key: "read", tag: "Metrics", summary: "Prometheus text exposition",
+    description: "Behind the read key unless METRICS_PUBLIC is true.",
+    // Widened: the generated type is the literal of wrangler.toml, a deployment may set either.
+    keyWaived: (env) => (env.METRICS_PUBLIC as string) === "true",
+    responses: { 200: { description: "metrics", contentType: "text/plain" } },
+  },
+  async (c) => {
   const d = drizzle(c.env.DB);
   const t = endpointHealth;
   const [rows, total, open] = await d.batch([
@@ -62,4 +62,5 @@ export const metricsApp = new Hono<AppEnv>().get("/", metricsAuth, async (c) => 
     ingest: { accepted: ingestCounters.accepted, rejected: ingestCounters.rejected, dropped: ingestCounters.dropped },
   });
   return c.body(body, 200, { "Content-Type": CONTENT_TYPE, "Cache-Control": "no-store" });
-});
+},
+);

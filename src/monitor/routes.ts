@@ -9,14 +9,15 @@ import { and, asc, eq, type SQL } from "drizzle-orm";
 import { drizzle } from "drizzle-orm/d1";
 import { Hono } from "hono";
 import * as z from "zod";
-import { requireKey } from "../auth/keys";
 import { endpointHealth } from "../db/schema";
 import type { Signal } from "../detect/types";
 import type { AppEnv } from "../http/types";
 import { endpointParams } from "../http/filters";
 import { parseOr400 } from "../http/validate";
+import { defineRoute } from "../http/route";
 import { endpointObject } from "./endpoint-object";
 import { breakdownQuery } from "../breakdown/window";
+import { breakdownSchema, endpointDetailSchema, endpointListSchema } from "./schemas";
 
 // Re-exported for src/openapi/registry.ts until the route table goes.
 export { endpointParams };
@@ -62,9 +63,17 @@ export function toApiEndpoint(r: HealthRow) {
   };
 }
 
-export const endpointsApp = new Hono<AppEnv>()
-  .get("/", requireKey("read"), async (c) => {
-    const q = parseOr400(listQuery, c.req.query());
+export const endpointsApp = new Hono<AppEnv>();
+
+defineRoute(
+  endpointsApp,
+  {
+    method: "GET", path: "/", key: "read", tag: "Endpoints",
+    summary: "Every evaluated endpoint with health, scores, action, figures and signals",
+    request: { query: listQuery },
+    responses: { 200: { description: "endpoints", schema: endpointListSchema } },
+  },
+  async (c, { query: q }) => {
     const t = endpointHealth;
     const conditions: SQL[] = [];
     if (q.service !== undefined) conditions.push(eq(t.service, q.service));
@@ -77,16 +86,36 @@ export const endpointsApp = new Hono<AppEnv>()
       .limit(q.limit)
       .all();
     return c.json({ endpoints: rows.map(toApiEndpoint) });
-  })
-  .get("/:service/:method/:route/breakdown", requireKey("read"), async (c) => {
-    const params = parseOr400(endpointParams, c.req.param(), "endpoint");
-    const { window } = parseOr400(breakdownQuery, c.req.query());
+  },
+);
+
+defineRoute(
+  endpointsApp,
+  {
+    method: "GET", path: "/:service/:method/:route/breakdown", key: "read", tag: "Endpoints",
+    summary: "One endpoint's top consumers and top locations (top 20 plus other) over a window of event time",
+    description: "Requests, 5xx, silent failures, error rate and p50/p95 per consumer and per location (the `region` of the records: the proxy's Cloudflare colo). Windows up to 6h are merged from minute buckets, 24h and 72h from hour buckets.",
+    request: { params: endpointParams, query: breakdownQuery, what: "endpoint" },
+    responses: { 200: { description: "the breakdown", schema: breakdownSchema } },
+  },
+  async (c, { params, query: { window } }) => {
     const view = await endpointObject(c.env, params).breakdown(window);
     return c.json({ service: params.service, method: params.method, route: params.route, ...view });
-  })
-  .get("/:service/:method/:route", requireKey("read"), async (c) => {
-    const params = parseOr400(endpointParams, c.req.param(), "endpoint");
+  },
+);
+
+defineRoute(
+  endpointsApp,
+  {
+    method: "GET", path: "/:service/:method/:route", key: "read", tag: "Endpoints",
+    summary: "One endpoint object: counters, windows as series, baselines, signals, incidents",
+    description: "The route is URL-encoded: `/orders/:id` → `%2Forders%2F%3Aid`.",
+    request: { params: endpointParams, what: "endpoint" },
+    responses: { 200: { description: "the endpoint's detail", schema: endpointDetailSchema } },
+  },
+  async (c, { params }) => {
     const detail = await endpointObject(c.env, params).detail();
     // An endpoint that never received a record answers with zero counters under its own name.
     return c.json({ ...detail, service: params.service, method: params.method, route: params.route });
-  });
+  },
+);

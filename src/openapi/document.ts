@@ -1,11 +1,13 @@
 /**
- * The OpenAPI 3.1 document, built from the route registry. OpenAPI 3.1 schemas are JSON Schema
+ * The OpenAPI 3.1 document, built from the route specs the app serves (src/http/route.ts) and the
+ * routes not yet moved to them (./registry). OpenAPI 3.1 schemas are JSON Schema
  * 2020-12, zod's default target, so request schemas are converted as they are (`io: "input"`:
  * what a client sends, defaults optional; transforms and refinements have no JSON Schema form
  * and are left out) and response schemas as output. Built once per isolate. Pure.
  */
 import * as z from "zod";
 import type { KeyScope } from "../auth/keys";
+import { routeSpecs, type MountedRoute } from "../http/route";
 import { COMPONENT_SCHEMAS, ROUTES, type JsonSchema, type ResponseDoc, type RouteDoc } from "./registry";
 
 /** The methods an `ALL` route is documented with. */
@@ -87,8 +89,29 @@ const errorSchema: JsonSchema = {
 };
 const errorResponse = (description: string) => ({ description, content: { "application/json": { schema: { $ref: "#/components/schemas/Error" } } } });
 
-/** The OpenAPI 3.1 document of `routes` (default: every route of the app). */
-export function buildDocument(version: string, routes: readonly RouteDoc[] = ROUTES): JsonSchema {
+function docOf({ method, path, spec }: MountedRoute): RouteDoc {
+  const req = spec.request;
+  return {
+    method,
+    path,
+    tag: spec.tag,
+    summary: spec.summary,
+    ...(spec.description ? { description: spec.description } : {}),
+    scope: spec.key,
+    ...(req?.params ? { params: req.params } : {}),
+    ...(req?.query ? { query: req.query } : {}),
+    ...(req?.body ? { body: { schema: req.body.schema, ...(req.body.contentTypes ? { contentTypes: req.body.contentTypes } : {}) } } : {}),
+    responses: spec.responses,
+  };
+}
+
+/** Every route of the app, from Hono's route table (`app.routes`): the specs it serves, then the registry's. */
+export function documentedRoutes(appRoutes: readonly { method: string; path: string; handler: unknown }[]): RouteDoc[] {
+  return [...routeSpecs(appRoutes).mounted.map(docOf), ...ROUTES];
+}
+
+/** The OpenAPI 3.1 document of `routes` (`documentedRoutes(app.routes)`). */
+export function buildDocument(version: string, routes: readonly RouteDoc[]): JsonSchema {
   const paths: Record<string, Record<string, JsonSchema>> = {};
   for (const route of routes) {
     const item = (paths[route.path] ??= {});

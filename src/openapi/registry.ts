@@ -8,27 +8,12 @@
 import * as z from "zod";
 import { analysisBody } from "../ai/analysis";
 import { archiveQuery } from "../archive/query";
-import { deliveryFilters } from "../alerts/routes";
-import { CHANNEL_ID, channelInput } from "../alerts/channels";
 import type { KeyScope } from "../auth/keys";
-import { aggregateQuery, pruneQuery, switchesBody } from "../control/jobs";
 import { reevaluateQuery } from "../control/reevaluate";
 import { quarantineListQuery, quarantineReplayQuery } from "../control/quarantine";
-import { detectionSettings } from "../detect/config";
-import { incidentFilters } from "../incidents/routes";
 import { logRecordInput } from "../ingest/record";
-import { endpointParams, listQuery } from "../monitor/routes";
-import { breakdownQuery } from "../breakdown/window";
-import { logFilters } from "../query/logs-query";
 import { exportTraceRequest } from "../otlp/spans";
-import { liveQuery } from "../query/routes";
-import { SERVICE_NAME, serviceSettings } from "../services/config";
-import { summaryFilters } from "../summaries/routes";
-import { timeseriesQuery, timeseriesResponse } from "../timeseries/routes";
-import { MAINTENANCE_ID, maintenanceQuery } from "../maintenance/routes";
-import { maintenanceInput } from "../maintenance/windows";
-import { deploysQuery } from "../deploys/routes";
-import { deployInput } from "../deploys/deploys";
+import { SERVICE_NAME } from "../services/config";
 
 /** A JSON Schema written by hand (for answers without a zod schema). */
 export type JsonSchema = { [key: string]: unknown };
@@ -63,84 +48,17 @@ const str: JsonSchema = { type: "string" };
 const bool: JsonSchema = { type: "boolean" };
 const nullable = (s: JsonSchema): JsonSchema => ({ anyOf: [s, { type: "null" }] });
 
-const serviceNameParams = z.object({ name: z.string().regex(SERVICE_NAME) });
-const incidentParams = z.object({ id: z.string().regex(/^inc_[a-z0-9_]{1,40}$/) });
-const channelParams = z.object({ id: z.string().regex(CHANNEL_ID) });
-const maintenanceParams = z.object({ id: z.string().regex(MAINTENANCE_ID) });
-const maintenanceWindow: JsonSchema = obj({
-  id: str,
-  service: str,
-  endpoints: nullable(list(obj({ method: str, route: str }))),
-  starts_at: int,
-  ends_at: int,
-  reason: nullable(str),
-  created_at: int,
-  active: bool,
-});
-const deployMarker: JsonSchema = obj({ id: str, service: str, version: str, at: int, description: nullable(str), source: { enum: ["api", "records"] } });
 const proxyParams = z.object({ service: z.string().regex(SERVICE_NAME) });
 const proxyPathParams = proxyParams.extend({ path: z.string().describe("the path below the service's origin (may hold slashes)") });
 
-const jobRun: JsonSchema = obj({ job: str, rows: int, duration_ms: num, detail: {} }, "the run, as recorded in job_runs");
-const healthChecks: JsonSchema = obj({ status: { enum: ["ok", "unavailable"] }, latest_migration: str, reason: str });
-const incidentGroup: JsonSchema = obj({
-  id: str,
-  service: { ...str, description: "the first member's service" },
-  services: { ...list(str), description: "every member's service (several when the group is a proxied origin's)" },
-  origin: { ...nullable(str), description: "the proxied origin host its members share; null when grouped per service (no origin)" },
-  status: str,
-  severity: { ...str, description: "the worst member's" },
-  origin_down: { ...bool, description: "probes fail together with traffic" },
-  opened_at: int,
-  explanation: str,
-  members: list(obj({ incident_id: str, service: str, method: str, route: str, severity: str, status: str, opened_at: int })),
-});
-const incidentList: JsonSchema = obj({
-  incidents: list(obj({ id: str, service: str, method: str, route: str, severity: str, status: str, opened_at: int, group_id: { ...str, description: "the incident's group, or null" } })),
-  groups: { ...list(incidentGroup), description: "the groups of the incidents listed (endpoints of a service, or of the services behind one origin, that went bad together)" },
-});
-const capEvents: JsonSchema = list(obj({ service: { ...str, description: "only with a read or admin key" }, at: str }));
-const capsSchema: JsonSchema = obj(
-  {
-    known: bool,
-    reached: bool,
-    max_routes_per_service: int,
-    route_ttl_days: num,
-    proxy_routes_per_hour: num,
-    proxy_routes_burst: int,
-    services: obj({ max: int, count: int, reached: bool, refused_at: nullable(str) }),
-    route_cap_reached: capEvents,
-    route_rate_limited: capEvents,
-  },
-  "MAX_SERVICES, the route cap and the rate of new proxied routes, and where they were reached in the last 24 h (known false: the catalog could not be read)",
-);
+
+
+
 const noContent = { description: "done, no content" };
 const notFound = (what: string) => ({ description: `no such ${what}` });
 
 export const ROUTES: RouteDoc[] = [
   // Health
-  {
-    method: "GET", path: "/health", tag: "Health", scope: "none",
-    summary: "Status, version, time, this isolate's ingest counters, the switches and the cardinality caps reached",
-    responses: {
-      200: { description: "ok", schema: obj({ status: str, version: str, time: str, ingest: { type: "object" }, switches: { type: "object" }, switches_known: bool, caps: capsSchema }) },
-    },
-  },
-  {
-    method: "GET", path: "/health/live", tag: "Health", scope: "none",
-    summary: "Liveness (no I/O)",
-    responses: { 200: { description: "ok", schema: obj({ status: { const: "ok" } }) } },
-  },
-  {
-    method: "GET", path: "/health/ready", tag: "Health", scope: "none",
-    summary: "Readiness: D1 reachable and the latest migration applied",
-    responses: { 200: { description: "ready", schema: obj({ status: str, checks: obj({ db: healthChecks }) }) }, 503: { description: "not ready" } },
-  },
-  {
-    method: "GET", path: "/health/db", tag: "Health", scope: "none",
-    summary: "D1 reachable and the latest migration applied",
-    responses: { 200: { description: "ok", schema: healthChecks }, 503: { description: "D1 unreachable or not migrated" } },
-  },
   // Ingest and logs
   {
     method: "POST", path: "/v1/logs", tag: "Logs", scope: "ingest",
@@ -172,21 +90,6 @@ export const ROUTES: RouteDoc[] = [
     },
   },
   {
-    method: "GET", path: "/v1/logs", tag: "Logs", scope: "read",
-    summary: "Search logs, newest first, keyset pages",
-    description:
-      "Each log carries `weight`: how many records it stands for. `sampled` is true when a row of the page stands for more than itself (its service's plain successes are sampled, see `raw_logs` in the service settings); `sampling` says how to read weights. Evidence (status >= 400, silent failures, inconsistent records, error text, probes, slow requests) is never sampled out: a status or error filter returns every such record. `from` and `to` are optional (no default: the whole raw retention). With `service`, only the span of hours in which that service has stored rows is read, so an unknown service or one without rows answers an empty page at once; without `service` and `from`, a filter that matches few rows reads the table newest first until the page is full: pass `from` to bound it.",
-    query: logFilters,
-    responses: { 200: { description: "a page", schema: obj({ logs: list(), next_cursor: nullable(str), sampled: bool, sampling: str }) } },
-  },
-  {
-    method: "GET", path: "/v1/logs/live", tag: "Logs", scope: "read",
-    summary: "The newest N logs",
-    description: "`sampled` and `sampling` as in `GET /v1/logs`: rows of sampled services carry the `weight` they stand for.",
-    query: liveQuery,
-    responses: { 200: { description: "newest first", schema: obj({ logs: list(), sampled: bool, sampling: str }) } },
-  },
-  {
     method: "GET", path: "/v1/archive/logs", tag: "Logs", scope: "read",
     summary: "Records of one service and time range from the R2 archive, oldest hour first, NDJSON streamed, bounded per call",
     description:
@@ -199,157 +102,19 @@ export const ROUTES: RouteDoc[] = [
   },
   // Endpoints, incidents, system health, time series
   {
-    method: "GET", path: "/v1/endpoints", tag: "Endpoints", scope: "read",
-    summary: "Every evaluated endpoint with health, scores, action, figures and signals",
-    query: listQuery,
-    responses: {
-      200: { description: "endpoints", schema: obj({ endpoints: list(obj({ service: str, method: str, route: str, health: str, severity_score: num, health_score: num, action: str, figures: {}, signals: list(), slower_than_default_objective: bool, open_incident_id: nullable(str) })) }) },
-    },
-  },
-  {
-    method: "GET", path: "/v1/endpoints/{service}/{method}/{route}", tag: "Endpoints", scope: "read",
-    summary: "One endpoint object: counters, windows as series, baselines, signals, incidents",
-    description: "The route is URL-encoded: `/orders/:id` → `%2Forders%2F%3Aid`.",
-    params: endpointParams,
-    responses: { 200: { description: "the endpoint's detail" } },
-  },
-  {
-    method: "GET", path: "/v1/endpoints/{service}/{method}/{route}/breakdown", tag: "Endpoints", scope: "read",
-    summary: "One endpoint's top consumers and top locations (top 20 plus other) over a window of event time",
-    description: "Requests, 5xx, silent failures, error rate and p50/p95 per consumer and per location (the `region` of the records: the proxy's Cloudflare colo). Windows up to 6h are merged from minute buckets, 24h and 72h from hour buckets.",
-    params: endpointParams,
-    query: breakdownQuery,
-    responses: { 200: { description: "the breakdown", schema: obj({ window: str, from: nullable(int), to: nullable(int), consumers: { type: "object" }, locations: { type: "object" } }) } },
-  },
-  {
-    method: "GET", path: "/v1/timeseries", tag: "Endpoints", scope: "read",
-    summary: "One metric of one endpoint as points, at most 1,000",
-    description:
-      "Recent ranges from the endpoint object's windows (minute buckets for the last 6 h of its event time, hours for 3 days), others from the D1 summaries. Percentiles across buckets: merged sketches for summaries; for windows the largest bucket percentile (exact when a step is one bucket, as the default step gives). 400 `too_many_points` when the step gives more than 1,000 points, `step_too_fine` when the source's buckets are coarser than the step.",
-    query: timeseriesQuery,
-    responses: { 200: { description: "the series", schema: timeseriesResponse } },
-  },
-  {
-    method: "GET", path: "/v1/incidents", tag: "Incidents", scope: "read",
-    summary: "Incidents, newest first",
-    query: incidentFilters,
-    responses: { 200: { description: "incidents", schema: incidentList } },
-  },
-  {
-    method: "GET", path: "/v1/incidents/{id}", tag: "Incidents", scope: "read",
-    summary: "One incident",
-    params: incidentParams,
-    responses: { 200: { description: "the incident" }, 404: notFound("incident") },
-  },
-  {
-    method: "POST", path: "/v1/incidents/{id}/summarize", tag: "Incidents", scope: "admin",
-    summary: "Ask Workers AI for the incident's summary now",
-    params: incidentParams,
-    responses: { 200: { description: "the incident with its ai_* fields" }, 404: notFound("incident") },
-  },
-  {
-    method: "GET", path: "/v1/health/system", tag: "Endpoints", scope: "read",
-    summary: "System status rolled up from services and endpoints",
-    responses: {
-      200: { description: "status", schema: obj({ status: str, severity_score: num, health_score: num, endpoints: { type: "object" }, services: list(), open_incidents: int, recent_issues: list(), events_processed: int }) },
-    },
-  },
-  {
     method: "POST", path: "/v1/analysis", tag: "Incidents", scope: "read",
     summary: "Deterministic findings over a period, with an AI narrative when available",
     body: { schema: analysisBody },
     responses: { 200: { description: "findings and recommendations" } },
   },
-  {
-    method: "GET", path: "/v1/auth/role", tag: "Health", scope: "read",
-    summary: "The scope of the presented key: read or admin (the dashboard's sign-in asks this)",
-    responses: { 200: { description: "the role", schema: obj({ role: { enum: ["read", "admin"] } }) } },
-  },
   // Maintenance windows and deploy markers
-  {
-    method: "POST", path: "/v1/maintenance", tag: "Maintenance", scope: "admin",
-    summary: "Open a maintenance window or silence for a service (or some endpoints): incidents inside it are recorded, marked in_maintenance, and alerted only if still open when it ends",
-    description: "Give `ends_at`, or `duration_minutes` (\"now for N minutes\" when `starts_at` is left out). Times are epoch milliseconds or ISO 8601. At most 31 days.",
-    body: { schema: maintenanceInput },
-    responses: { 201: { description: "the window (`endpoints_notified`: endpoint objects told at once)", schema: maintenanceWindow }, 400: { description: "invalid window (`invalid_request`)" } },
-  },
-  {
-    method: "GET", path: "/v1/maintenance", tag: "Maintenance", scope: "read",
-    summary: "Maintenance windows not yet ended (with `include_ended`, those of the last 7 days too)",
-    query: maintenanceQuery,
-    responses: { 200: { description: "windows by start", schema: obj({ windows: list(maintenanceWindow) }) } },
-  },
-  {
-    method: "DELETE", path: "/v1/maintenance/{id}", tag: "Maintenance", scope: "admin",
-    summary: "Remove a maintenance window (an incident it held and still open is alerted at the next minute)",
-    params: maintenanceParams,
-    responses: { 204: noContent, 404: notFound("maintenance window") },
-  },
-  {
-    method: "POST", path: "/v1/deploys", tag: "Deploys", scope: "ingest",
-    summary: "Record a deploy marker `{service, version, at?, description?}`; the same service and version again updates it",
-    body: { schema: deployInput },
-    responses: { 201: { description: "the marker", schema: deployMarker }, 400: { description: "invalid deploy (`invalid_request`)" } },
-  },
-  {
-    method: "GET", path: "/v1/deploys", tag: "Deploys", scope: "read",
-    summary: "Deploy markers of a range (default the last 24 h), newest first",
-    query: deploysQuery,
-    responses: { 200: { description: "markers", schema: obj({ deploys: list(deployMarker) }) } },
-  },
   // Summaries
-  {
-    method: "GET", path: "/v1/summaries", tag: "Summaries", scope: "read",
-    summary: "Hourly or daily summaries per endpoint, keyset pages",
-    query: summaryFilters,
-    responses: { 200: { description: "a page", schema: obj({ summaries: list(), next_cursor: nullable(str) }) } },
-  },
-  {
-    method: "GET", path: "/v1/stats", tag: "Summaries", scope: "read",
-    summary: "Totals from the daily summaries and incident counts",
-    responses: {
-      200: { description: "totals", schema: obj({ events_processed: int, status: { type: "object" }, silent_failures: int, inconsistent: int, services: list(), incidents: obj({ open: int, resolved: int }), since: nullable(int) }) },
-    },
-  },
   // Control
   {
     method: "POST", path: "/v1/control/re-evaluate", tag: "Control", scope: "admin",
     summary: "Rebuild windows, baselines, health and incidents from the logs in D1 (or the R2 archive: `source=archive`, one endpoint named in full)",
     query: reevaluateQuery,
     responses: { 200: { description: "each endpoint's result or error" } },
-  },
-  {
-    method: "POST", path: "/v1/control/aggregate", tag: "Control", scope: "admin",
-    summary: "Run the aggregation now (range optional, ≤ 31 days)",
-    query: aggregateQuery,
-    responses: { 200: { description: "the run", schema: jobRun } },
-  },
-  {
-    method: "POST", path: "/v1/control/prune", tag: "Control", scope: "admin",
-    summary: "Run retention now",
-    query: pruneQuery,
-    responses: { 200: { description: "the run", schema: jobRun } },
-  },
-  {
-    method: "POST", path: "/v1/control/probes/run", tag: "Control", scope: "admin",
-    summary: "Run the due synthetic probes now",
-    responses: { 200: { description: "the run", schema: jobRun } },
-  },
-  {
-    method: "GET", path: "/v1/control/switches", tag: "Control", scope: "admin",
-    summary: "The operator's switches",
-    responses: { 200: { description: "switches", schema: obj({ ingestion: bool, proxy_recording: bool, probes: bool }) } },
-  },
-  {
-    method: "PUT", path: "/v1/control/switches", tag: "Control", scope: "admin",
-    summary: "Flip switches",
-    body: { schema: switchesBody },
-    responses: { 200: { description: "the switches now", schema: obj({ ingestion: bool, proxy_recording: bool, probes: bool }) } },
-  },
-  {
-    method: "GET", path: "/v1/control/status", tag: "Control", scope: "admin",
-    summary: "Each job's last run, the backlog, the quarantine, D1's capacity (`storage`), the switches and the probes",
-    responses: { 200: { description: "status" } },
   },
   {
     method: "GET", path: "/v1/control/quarantine", tag: "Control", scope: "admin",
@@ -372,114 +137,8 @@ export const ROUTES: RouteDoc[] = [
     responses: { 200: { description: "totals and each endpoint's result or error", schema: obj({ replayed: int, failed: int, remaining: int, endpoints: list() }) } },
   },
   // Services
-  {
-    method: "GET", path: "/v1/services", tag: "Services", scope: "admin",
-    summary: "Every service (`source` vars or api)",
-    responses: { 200: { description: "services", schema: obj({ services: list() }) } },
-  },
-  {
-    method: "GET", path: "/v1/services/{name}", tag: "Services", scope: "admin",
-    summary: "One service",
-    params: serviceNameParams,
-    responses: { 200: { description: "the service" }, 404: notFound("service") },
-  },
-  {
-    method: "PUT", path: "/v1/services/{name}", tag: "Services", scope: "admin",
-    summary: "Create or replace a service",
-    params: serviceNameParams,
-    body: { schema: serviceSettings },
-    responses: {
-      200: { description: "updated" },
-      201: { description: "created" },
-      409: { description: "a hostname belongs to another service or to the monitor" },
-    },
-  },
-  {
-    method: "DELETE", path: "/v1/services/{name}", tag: "Services", scope: "admin",
-    summary: "Delete a service declared through the API",
-    params: serviceNameParams,
-    responses: { 204: noContent, 404: notFound("service"), 409: { description: "declared in the SERVICES var" } },
-  },
-  {
-    method: "GET", path: "/v1/services/{name}/detection", tag: "Services", scope: "admin",
-    summary: "A service's detection settings and the defaults",
-    params: serviceNameParams,
-    responses: {
-      200: { description: "settings", schema: obj({ service: str, settings: { type: "object" }, defaults: { type: "object" }, updated_at: nullable(int) }) },
-    },
-  },
-  {
-    method: "PUT", path: "/v1/services/{name}/detection", tag: "Services", scope: "admin",
-    summary: "Replace a service's detection settings",
-    params: serviceNameParams,
-    body: { schema: detectionSettings },
-    responses: { 200: { description: "updated" }, 201: { description: "created" } },
-  },
-  {
-    method: "DELETE", path: "/v1/services/{name}/detection", tag: "Services", scope: "admin",
-    summary: "Back to the default detection settings",
-    params: serviceNameParams,
-    responses: { 204: noContent, 404: notFound("detection settings") },
-  },
   // Alerts
-  {
-    method: "POST", path: "/v1/alert-channels", tag: "Alerts", scope: "admin",
-    summary: "Create an alert channel (webhook, slack, pagerduty)",
-    body: { schema: channelInput },
-    responses: { 201: { description: "the channel (secrets never shown)" } },
-  },
-  {
-    method: "GET", path: "/v1/alert-channels", tag: "Alerts", scope: "admin",
-    summary: "Every alert channel",
-    responses: { 200: { description: "channels", schema: obj({ channels: list() }) } },
-  },
-  {
-    method: "GET", path: "/v1/alert-channels/{id}", tag: "Alerts", scope: "admin",
-    summary: "One alert channel",
-    params: channelParams,
-    responses: { 200: { description: "the channel" }, 404: notFound("channel") },
-  },
-  {
-    method: "PUT", path: "/v1/alert-channels/{id}", tag: "Alerts", scope: "admin",
-    summary: "Replace an alert channel",
-    params: channelParams,
-    body: { schema: channelInput },
-    responses: { 200: { description: "the channel" }, 404: notFound("channel") },
-  },
-  {
-    method: "DELETE", path: "/v1/alert-channels/{id}", tag: "Alerts", scope: "admin",
-    summary: "Delete an alert channel",
-    params: channelParams,
-    responses: { 204: noContent, 404: notFound("channel") },
-  },
-  {
-    method: "POST", path: "/v1/alert-channels/{id}/test", tag: "Alerts", scope: "admin",
-    summary: "Send a test message now",
-    params: channelParams,
-    responses: {
-      200: { description: "the outcome", schema: obj({ delivered: bool, status_code: nullable(int), error: nullable(str), message_id: str, duration_ms: num }) },
-      404: notFound("channel"),
-    },
-  },
-  {
-    method: "GET", path: "/v1/alert-deliveries", tag: "Alerts", scope: "read",
-    summary: "Delivery attempts, newest first",
-    query: deliveryFilters,
-    responses: { 200: { description: "deliveries", schema: obj({ deliveries: list() }) } },
-  },
   // Metrics, docs, proxy
-  {
-    method: "GET", path: "/metrics", tag: "Metrics", scope: "read",
-    summary: "Prometheus text exposition",
-    description: "Behind the read key unless METRICS_PUBLIC is true.",
-    responses: { 200: { description: "metrics", contentType: "text/plain" } },
-  },
-  { method: "GET", path: "/openapi.json", tag: "Docs", summary: "This document", scope: "none", responses: { 200: { description: "OpenAPI 3.1" } } },
-  {
-    method: "GET", path: "/docs", tag: "Docs", scope: "none",
-    summary: "Interactive API docs (HTML)",
-    responses: { 200: { description: "the page", contentType: "text/html" } },
-  },
   {
     method: "ALL", path: "/proxy/{service}", tag: "Proxy", scope: "none",
     summary: "Proxy to the service's origin (its base path)",

@@ -9,16 +9,16 @@ import { and, asc, count, eq, gt, gte, lte, min, or, sql, type SQL } from "drizz
 import { drizzle, type DrizzleD1Database } from "drizzle-orm/d1";
 import { Hono } from "hono";
 import * as z from "zod";
-import { requireKey } from "../auth/keys";
 import { incidents, summaries } from "../db/schema";
 import { ApiError } from "../http/errors";
 import { endpointFilterFields } from "../http/filters";
 import type { AppEnv } from "../http/types";
-import { parseOr400 } from "../http/validate";
+import { defineRoute } from "../http/route";
 import { epochOrIso } from "../query/logs-query";
 import { costStats } from "../cost/stats";
 import { breakdownSummaries } from "../breakdown/summaries";
 import { DAY_MS, HOUR_MS } from "../lib/time";
+import { statsSchema, summariesPageSchema } from "./schemas";
 
 /** Default range when `from` is absent: the last 24 hours of hours, the last 30 days of days. */
 const DEFAULT_SPAN_MS = { hour: 24 * HOUR_MS, day: 30 * DAY_MS } as const;
@@ -124,8 +124,16 @@ export function summariesQuery(db: DrizzleD1Database, f: SummaryFilters, from: n
     .limit(f.limit + 1);
 }
 
-export const summariesApp = new Hono<AppEnv>().get("/", requireKey("read"), async (c) => {
-  const f = parseOr400(summaryFilters, c.req.query());
+export const summariesApp = new Hono<AppEnv>();
+
+defineRoute(
+  summariesApp,
+  {
+    method: "GET", path: "/", key: "read", tag: "Summaries", summary: "Hourly or daily summaries per endpoint, keyset pages",
+    request: { query: summaryFilters },
+    responses: { 200: { description: "a page", schema: summariesPageSchema } },
+  },
+  async (c, { query: f }) => {
   const to = f.to ?? Date.now();
   const from = f.from ?? to - DEFAULT_SPAN_MS[f.granularity];
   if (f.consumer !== undefined || f.region !== undefined) return c.json(await breakdownSummaries(c.env, f, from, to));
@@ -155,13 +163,22 @@ export const summariesApp = new Hono<AppEnv>().get("/", requireKey("read"), asyn
   return c.body(`{"summaries":${row?.page ?? "[]"},"next_cursor":${next === null ? "null" : JSON.stringify(next)}}`, 200, {
     "Content-Type": "application/json; charset=UTF-8",
   });
-});
+  },
+);
 
 /**
  * Totals from the daily rows (total(): floats that cannot overflow whatever the rows hold), which are the sums of the hourly ones (written in the same run), so
  * the answer reads 24 times fewer rows than the hours would need.
  */
-export const statsApp = new Hono<AppEnv>().get("/", requireKey("read"), async (c) => {
+export const statsApp = new Hono<AppEnv>();
+
+defineRoute(
+  statsApp,
+  {
+    method: "GET", path: "/", key: "read", tag: "Summaries", summary: "Totals from the daily summaries and incident counts",
+    responses: { 200: { description: "totals", schema: statsSchema } },
+  },
+  async (c) => {
   const d = drizzle(c.env.DB);
   const [perService, incidentCounts] = await d.batch([
     d
@@ -197,4 +214,5 @@ export const statsApp = new Hono<AppEnv>().get("/", requireKey("read"), async (c
     // The monitor's own billable work per million records and its list price (src/cost/stats.ts).
     cost: await costStats(c.env),
   });
-});
+},
+);

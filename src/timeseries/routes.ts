@@ -9,12 +9,11 @@ import { and, asc, eq, gte, lt } from "drizzle-orm";
 import { drizzle } from "drizzle-orm/d1";
 import { Hono } from "hono";
 import * as z from "zod";
-import { requireKey } from "../auth/keys";
 import { summaries } from "../db/schema";
 import { parseSketch } from "../detect/sketch";
 import { ApiError } from "../http/errors";
 import type { AppEnv } from "../http/types";
-import { parseOr400 } from "../http/validate";
+import { defineRoute } from "../http/route";
 import { endpointObject } from "../monitor/endpoint-object";
 import { endpointParams } from "../http/filters";
 import { epochOrIso } from "../query/logs-query";
@@ -80,8 +79,18 @@ async function summaryBuckets(db: D1Database, q: { service: string; method: stri
   return rows.map((r) => ({ ...r, sketch: parseSketch(r.sketch) }));
 }
 
-export const timeseriesApp = new Hono<AppEnv>().get("/", requireKey("read"), async (c) => {
-  const q = parseOr400(timeseriesQuery, c.req.query());
+export const timeseriesApp = new Hono<AppEnv>();
+
+defineRoute(
+  timeseriesApp,
+  {
+    method: "GET", path: "/", key: "read", tag: "Endpoints", summary: "One metric of one endpoint as points, at most 1,000",
+    description:
+      "Recent ranges from the endpoint object's windows (minute buckets for the last 6 h of its event time, hours for 3 days), others from the D1 summaries. Percentiles across buckets: merged sketches for summaries; for windows the largest bucket percentile (exact when a step is one bucket, as the default step gives). 400 `too_many_points` when the step gives more than 1,000 points, `step_too_fine` when the source's buckets are coarser than the step.",
+    request: { query: timeseriesQuery },
+    responses: { 200: { description: "the series", schema: timeseriesResponse } },
+  },
+  async (c, { query: q }) => {
   const to = q.to ?? Date.now();
   const from = q.from ?? to - DEFAULT_RANGE_MS;
   if (from >= to) throw new ApiError(400, "invalid_request", "invalid query", ["from: must be before to"]);
@@ -104,4 +113,5 @@ export const timeseriesApp = new Hono<AppEnv>().get("/", requireKey("read"), asy
   }
   const buckets = await summaryBuckets(c.env.DB, q, plan.summaries);
   return c.json({ ...identity, step_ms: plan.summaries.step, source: "summaries" as const, points: rebucket(buckets, plan.summaries, q.metric) });
-});
+},
+);

@@ -3,7 +3,7 @@ import { API_BASE } from "../api";
 import { badge, h } from "../dom";
 import { formatAgo, formatDuration, formatKind, formatSignalValue, formatTime } from "../format";
 import { endpointHash, formatHash } from "../router";
-import type { Incident, Signal } from "../types";
+import type { Incident, Signal } from "../../../src/api-types";
 
 /** A curl line that sends one log to this monitor (the ingest key is the user's). */
 export function curlExample(): string {

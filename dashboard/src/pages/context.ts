@@ -6,7 +6,7 @@ import { api } from "../api";
 import { h } from "../dom";
 import { formatTime } from "../format";
 import type { Marker, WindowBand } from "../series";
-import type { Deploy, MaintenanceWindow } from "../types";
+import type { Deploy, MaintenanceWindow } from "../../../src/api-types";
 
 /** The service's windows (the last 7 days and ahead) and its deploys of [from, to). */
 export async function loadServiceContext(service: string, from: number, to: number, signal: AbortSignal): Promise<{ windows: MaintenanceWindow[]; deploys: Deploy[] }> {

@@ -13,7 +13,7 @@ import { endpointApiPath } from "../router";
 import { deployMarkers, fromWindow, incidentSpans, maintenanceBands, mergeHourly, onGrid, parseRange, RANGES, rangeWindow, toColumns, totals, type RangeKey } from "../series";
 import { contextLegend, loadServiceContext } from "./context";
 import { DEFAULT_SLO, errorBudget } from "../slo";
-import type { EndpointDetail, Signal, Slo, Summary } from "../types";
+import type { EndpointDetail, Signal, Slo, Summary } from "../../../src/api-types";
 import { endpointLabel, incidentItem, signalsTable } from "./common";
 import { breakdownSection, breakdownWindow, type BreakdownAnswer } from "./breakdown";
 

@@ -11,7 +11,7 @@ import type { Mount } from "../page";
 import { endpointApiPath, endpointHash, formatHash } from "../router";
 import { deployMarkers, fromWindow, HOUR, incidentSpans, maintenanceBands, MINUTE, onGrid, toColumns } from "../series";
 import { contextLegend, loadServiceContext } from "./context";
-import type { Delivery, EndpointDetail, Figures, Incident, IncidentGroup } from "../types";
+import type { Delivery, EndpointDetail, Figures, Incident, IncidentGroup } from "../../../src/api-types";
 import { foldGroups, groupLabel } from "../incident-groups";
 import { endpointLabel, signalsTable } from "./common";
 

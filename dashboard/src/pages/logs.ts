@@ -9,7 +9,7 @@ import { formatMs, formatTime } from "../format";
 import { filtersFromQuery, LOG_FILTERS, logsPath, matchesFilters, newRecords, type LogFilters } from "../logs-query";
 import type { Mount } from "../page";
 import { formatHash } from "../router";
-import type { LogRecord } from "../types";
+import type { LogRecord } from "../../../src/api-types";
 import { noDataYet } from "./common";
 
 const LIVE_MS = 2000;

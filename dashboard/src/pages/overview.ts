@@ -11,7 +11,7 @@ import { endpointApiPath, endpointHash } from "../router";
 import { fromWindow, sparkline } from "../series";
 import { sparklineSvg, sparkPlaceholder } from "../sparkline";
 import { filterRows, parseSort, sortRows, type SortKey } from "../table";
-import type { EndpointDetail, EndpointRow, Incident, SystemHealth } from "../types";
+import type { EndpointDetail, EndpointRow, Incident, SystemHealth } from "../../../src/api-types";
 import { endpointLabel, incidentItem, noDataYet, pool } from "./common";
 
 const SPARK_ROWS = 40;

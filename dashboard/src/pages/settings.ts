@@ -8,7 +8,7 @@ import { field, h, labelled, notice, put, select } from "../dom";
 import { formatAgo, formatMs, formatTime } from "../format";
 import type { Mount } from "../page";
 import { costLine, d1SizeLine, type CostSection, type D1Size } from "../cost";
-import type { Channel, EndpointRow, Service, Slo, Switches } from "../types";
+import type { Channel, EndpointRow, Service, Slo, Switches } from "../../../src/api-types";
 
 interface JobStatus {
   job: string;
