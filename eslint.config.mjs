@@ -35,8 +35,17 @@ export default defineConfig(
       "@typescript-eslint/no-explicit-any": "error",
       "@typescript-eslint/no-non-null-assertion": "error",
       "@typescript-eslint/consistent-type-imports": "error",
+      // Durable Object RPC methods and interface implementations are async by contract (callers always
+      // await them) even when today's body has nothing to await.
+      "@typescript-eslint/require-await": "off",
       "@typescript-eslint/no-unused-vars": ["error", { argsIgnorePattern: "^_", varsIgnorePattern: "^_" }],
     },
+  },
+  {
+    // vitest's asymmetric matchers (expect.any, expect.stringContaining, ...) are typed `any`, and
+    // tests put them inside the objects they compare: assigning them is the point there.
+    files: ["test/**/*.ts"],
+    rules: { "@typescript-eslint/no-unsafe-assignment": "off" },
   },
   prettier,
 );
