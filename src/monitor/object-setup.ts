@@ -23,8 +23,8 @@ import { EndpointWindows, migrateWindows, WINDOW_SCHEMA } from "./windows";
 export interface ObjectBindings {
   sql: MeteredSql;
   meter: CostMeter;
-  db(): D1Database;
-  archive(): R2Bucket | null;
+  db: () => D1Database;
+  archive: () => R2Bucket | null;
 }
 
 /** Builds the endpoint object's parts over its storage. */
