@@ -42,7 +42,7 @@ try {
     raw += bytes.length;
     gzip += gzipSync(bytes).length;
   }
-  const kib = (n) => (n / 1024).toFixed(2);
+  const kib = (/** @type {number} */ n) => (n / 1024).toFixed(2);
   const line = /Total Upload: .*/.exec(dry.stdout)?.[0] ?? "";
   console.log(`bundle: ${modules.length} module(s), ${kib(raw)} KiB raw, ${kib(gzip)} KiB gzip (budget ${maxKiB} KiB gzip)${line ? `; wrangler: ${line}` : ""}`);
   if (modules.length === 0 || gzip > maxKiB * 1024) {

@@ -49,6 +49,7 @@ try {
   console.error(`${err instanceof Error ? err.message : String(err)}\nnpm start (served directly) takes only --var NAME:VALUE; use PORT, HOST and MONITOR_STATE_DIR, or MONITOR_SERVER=wrangler npm start -- <wrangler dev options>`);
   process.exit(2);
 }
+/** @type {Record<string, string>} */
 const extraVars = {};
 for (const pair of args.var ?? []) {
   const at = pair.indexOf(":");
@@ -135,7 +136,7 @@ console.log(`[direct] serving the worker at http://${host}:${port} (Miniflare at
 // of wrangler.toml: probes every minute, aggregation every 5 minutes, retention at start and daily.
 if (process.env.MONITOR_CRONS !== "off") {
   const worker = await mf.getWorker("edge-monitor");
-  const fire = async (cron) => {
+  const fire = async (/** @type {string} */ cron) => {
     try {
       const result = await worker.scheduled({ cron, scheduledTime: new Date() });
       if (result.outcome !== "ok") console.error(`cron ${cron}: ${result.outcome}`);
@@ -143,7 +144,7 @@ if (process.env.MONITOR_CRONS !== "off") {
       console.error(`cron ${cron}: ${err instanceof Error ? err.message : String(err)}`);
     }
   };
-  const every = (ms, cron) => setInterval(() => void fire(cron), ms);
+  const every = (/** @type {number} */ ms, /** @type {string} */ cron) => setInterval(() => void fire(cron), ms);
   every(60_000, "* * * * *");
   every(5 * 60_000, "*/5 * * * *");
   every(24 * 60 * 60_000, "17 3 * * *");

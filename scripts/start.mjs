@@ -36,7 +36,11 @@ const keys = Object.fromEntries(
     .map((line) => [line.slice(0, line.indexOf("=")), line.slice(line.indexOf("=") + 1)]),
 );
 
-/** Newest modification time under `path` (a file or a folder), 0 when absent. */
+/**
+ * Newest modification time under `path` (a file or a folder), 0 when absent.
+ * @param {string} path
+ * @returns {number}
+ */
 function newest(path) {
   if (!existsSync(path)) return 0;
   const stat = statSync(path);
@@ -121,7 +125,7 @@ void announceWhenReady();
 
 /** The schedules of wrangler.toml, fired through wrangler's /__scheduled: probes every minute, aggregation every 5 minutes, retention at start and daily. */
 function startCrons() {
-  const fire = async (cron) => {
+  const fire = async (/** @type {string} */ cron) => {
     try {
       const res = await fetch(`${url}/__scheduled?cron=${encodeURIComponent(cron)}`);
       if (!res.ok) console.error(`cron ${cron}: ${res.status}`);
@@ -129,7 +133,7 @@ function startCrons() {
       console.error(`cron ${cron}: ${err instanceof Error ? err.message : String(err)}`);
     }
   };
-  const every = (ms, cron) => setInterval(() => void fire(cron), ms).unref();
+  const every = (/** @type {number} */ ms, /** @type {string} */ cron) => setInterval(() => void fire(cron), ms).unref();
   every(60_000, "* * * * *");
   every(5 * 60_000, "*/5 * * * *");
   every(24 * 60 * 60_000, "17 3 * * *");
@@ -137,5 +141,5 @@ function startCrons() {
   void fire("17 3 * * *");
 }
 
-for (const signal of ["SIGINT", "SIGTERM"]) process.on(signal, () => dev.kill(signal));
+for (const signal of /** @type {const} */ (["SIGINT", "SIGTERM"])) process.on(signal, () => dev.kill(signal));
 dev.on("exit", (code) => process.exit(code ?? 0));

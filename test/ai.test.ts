@@ -111,7 +111,7 @@ describe("POST /v1/incidents/:id/summarize", () => {
     const spy = aiRun().mockResolvedValue({ response: GOOD });
     const res = await summarizeRoute(outage.id);
     expect(res.status).toBe(200);
-    const body = (await res.json()) as ApiIncident;
+    const body = await res.json<ApiIncident>();
     expect(body.id).toBe(outage.id);
     expect(body.ai_status).toBe("ok");
     expect(body.ai_summary).toEqual(GOOD);
@@ -214,7 +214,7 @@ describe("POST /v1/incidents/:id/summarize", () => {
     const before = await rowOf(outage.id);
     const res = await summarizeRoute(outage.id);
     expect(res.status).toBe(200);
-    const body = (await res.json()) as ApiIncident & { signals: unknown };
+    const body = await res.json<ApiIncident & { signals: unknown }>();
     expect(body.ai_status).toBe("ok");
     expect(body.severity).toBe("CRITICAL");
     expect(body.status).toBe("open");
@@ -239,7 +239,7 @@ describe("POST /v1/incidents/:id/summarize", () => {
     // The local binding, which cannot reach Cloudflare offline, is unavailable too.
     const res = await summarizeRoute(outage.id);
     expect(res.status).toBe(200);
-    expect(((await res.json()) as ApiIncident).ai_status).toBe("unavailable");
+    expect((await res.json<ApiIncident>()).ai_status).toBe("unavailable");
   });
 
   it("answers 404 for an unknown incident", async () => {
@@ -312,7 +312,7 @@ describe("POST /v1/analysis", () => {
   it("reports the outage deterministically: the 5xx rise, the open incident, most severe first", async () => {
     const res = await analysis({ lookback_minutes: 60, service: "ai-outage" });
     expect(res.status).toBe(200);
-    const body = (await res.json()) as Analysis;
+    const body = await res.json<Analysis>();
     expect(body.severity).toBe("CRITICAL");
     expect(body.ai_status).toBe("unavailable");
     expect(body.narrative).toBeNull();
@@ -337,7 +337,7 @@ describe("POST /v1/analysis", () => {
       response: JSON.stringify({ narrative: "Nothing happened; severity NORMAL.", recommendations: ["Do nothing"], confidence: 0.9, severity: "NORMAL" }),
     });
     const res = await analysis({ lookback_minutes: 60, service: "ai-outage", focus: "errors" });
-    const body = (await res.json()) as Analysis;
+    const body = await res.json<Analysis>();
     expect(body.severity).toBe("CRITICAL");
     expect(body.ai_status).toBe("ok");
     expect(body.ai_model).toBe(env.AI_MODEL);
@@ -351,7 +351,7 @@ describe("POST /v1/analysis", () => {
 
   it("a failing or slow model leaves the findings and the severity as they are", async () => {
     aiRun().mockRejectedValue(new Error("boom"));
-    const failed = (await (await analysis({ lookback_minutes: 60, service: "ai-outage" })).json()) as Analysis;
+    const failed = await (await analysis({ lookback_minutes: 60, service: "ai-outage" })).json<Analysis>();
     expect(failed.ai_status).toBe("failed");
     expect(failed.narrative).toBeNull();
     expect(failed.severity).toBe("CRITICAL");
@@ -359,7 +359,7 @@ describe("POST /v1/analysis", () => {
   });
 
   it("a quiet range is NORMAL with no findings", async () => {
-    const body = (await (await analysis({ lookback_minutes: 30, service: "nobody-here" })).json()) as Analysis;
+    const body = await (await analysis({ lookback_minutes: 30, service: "nobody-here" })).json<Analysis>();
     expect(body.severity).toBe("NORMAL");
     expect(body.findings).toEqual([]);
   });
@@ -377,10 +377,10 @@ describe("POST /v1/analysis", () => {
     ]) {
       const res = await analysis(bad);
       expect(res.status, JSON.stringify(bad).slice(0, 60)).toBe(400);
-      expect(((await res.json()) as { error: { code: string } }).error.code).toBe("invalid_request");
+      expect((await res.json<{ error: { code: string } }>()).error.code).toBe("invalid_request");
     }
     const notJson = await analysis("{nope", true);
     expect(notJson.status).toBe(400);
-    expect(((await notJson.json()) as { error: { code: string } }).error.code).toBe("invalid_body");
+    expect((await notJson.json<{ error: { code: string } }>()).error.code).toBe("invalid_body");
   });
 });

@@ -28,14 +28,14 @@ function admin(path: string, method = "GET", body?: unknown): Promise<Response> 
 async function created(body: Record<string, unknown>): Promise<ApiChannel> {
   const res = await admin("/v1/alert-channels", "POST", body);
   expect(res.status, await res.clone().text()).toBe(201);
-  return (await res.json()) as ApiChannel;
+  return await res.json<ApiChannel>();
 }
 
 // A receiver on loopback (allowed: vitest.config.ts sets ALLOW_LOOPBACK_ALERT_URLS=true); the origin worker answers it.
 const hookUrl = (name: string) => `http://127.0.0.1/hooks/${name}`;
 
 async function received(name: string): Promise<Received[]> {
-  return (await (await env.ORIGIN.fetch(hookUrl(name))).json()) as Received[];
+  return await (await env.ORIGIN.fetch(hookUrl(name))).json<Received[]>();
 }
 
 async function failNext(name: string, fail: number, status = 503, delayMs = 0): Promise<void> {
@@ -56,17 +56,17 @@ describe("alert channels: CRUD", () => {
 
     const one = await admin(`/v1/alert-channels/${ch.id}`);
     const list = await admin("/v1/alert-channels");
-    const listed = (await list.clone().json()) as { channels: ApiChannel[] };
+    const listed = await list.clone().json<{ channels: ApiChannel[] }>();
     expect(listed.channels.map((c) => c.id)).toContain(ch.id);
     const replaced = await admin(`/v1/alert-channels/${ch.id}`, "PUT", { type: "webhook", name: "renamed", url: hookUrl("crud") });
     expect(replaced.status).toBe(200);
-    const after = (await replaced.clone().json()) as ApiChannel;
+    const after = await replaced.clone().json<ApiChannel>();
     // Full replace: services and min_severity fall back to their defaults; the secret is kept.
     expect(after).toMatchObject({ name: "renamed", services: null, min_severity: "WARNING", has_secret: true });
     for (const res of [one, list, replaced]) expect(await res.text()).not.toContain(secret.slice(6, 30));
 
     // The kept secret still signs.
-    const test = (await (await admin(`/v1/alert-channels/${ch.id}/test`, "POST")).json()) as { delivered: boolean };
+    const test = await (await admin(`/v1/alert-channels/${ch.id}/test`, "POST")).json<{ delivered: boolean }>();
     expect(test.delivered).toBe(true);
     const [got] = await received("crud");
     expect(got && (await verifyStandardWebhook(secret, got.headers, got.body))).toBe(true);
@@ -74,7 +74,7 @@ describe("alert channels: CRUD", () => {
     expect((await admin(`/v1/alert-channels/${ch.id}`, "DELETE")).status).toBe(204);
     const gone = await admin(`/v1/alert-channels/${ch.id}`);
     expect(gone.status).toBe(404);
-    expect(((await gone.json()) as ErrorBody).error.code).toBe("alert_channel_not_found");
+    expect((await gone.json<ErrorBody>()).error.code).toBe("alert_channel_not_found");
     expect((await admin(`/v1/alert-channels/${ch.id}`, "DELETE")).status).toBe(404);
     expect((await admin(`/v1/alert-channels/${ch.id}`, "PUT", { type: "slack", name: "x", url: hookUrl("x") })).status).toBe(404);
     expect((await admin(`/v1/alert-channels/${ch.id}/test`, "POST")).status).toBe(404);
@@ -94,7 +94,7 @@ describe("alert channels: CRUD", () => {
     expect(ch.url).toBe("http://127.0.0.1/hooks/[redacted]");
     const put = await admin(`/v1/alert-channels/${ch.id}`, "PUT", { type: "slack", name: "chat 2", url: ch.url });
     expect(put.status).toBe(200);
-    expect((await (await admin(`/v1/alert-channels/${ch.id}/test`, "POST")).json()) as object).toMatchObject({ delivered: true, status_code: 200 });
+    expect(await (await admin(`/v1/alert-channels/${ch.id}/test`, "POST")).json<object>()).toMatchObject({ delivered: true, status_code: 200 });
     expect(await received("slack-mask")).toHaveLength(1);
 
     const first = generateWebhookSecret();
@@ -108,7 +108,7 @@ describe("alert channels: CRUD", () => {
     // Changing the type drops the old secret: a whsec_ key is no PagerDuty routing key.
     const retyped = await admin(`/v1/alert-channels/${hook.id}`, "PUT", { type: "pagerduty", name: "w" });
     expect(retyped.status).toBe(400);
-    expect(((await retyped.json()) as ErrorBody).error.details).toEqual([expect.stringContaining("secret: required for pagerduty")]);
+    expect((await retyped.json<ErrorBody>()).error.details).toEqual([expect.stringContaining("secret: required for pagerduty")]);
   });
 
   it.each([
@@ -132,7 +132,7 @@ describe("alert channels: CRUD", () => {
   ])("refuses %s with a 400 envelope", async (_label, body, detail) => {
     const res = await admin("/v1/alert-channels", "POST", body);
     expect(res.status).toBe(400);
-    const err = (await res.json()) as ErrorBody;
+    const err = await res.json<ErrorBody>();
     expect(err.error.code).toBe("invalid_request");
     expect(err.error.details?.some((d) => d.includes(detail)), JSON.stringify(err)).toBe(true);
     expect(JSON.stringify(err)).not.toContain("plain-secret");
@@ -141,7 +141,7 @@ describe("alert channels: CRUD", () => {
   it("refuses a body that is not JSON, and accepts plain http to loopback receivers (with the development setting)", async () => {
     const res = await admin("/v1/alert-channels", "POST", "{not json");
     expect(res.status).toBe(400);
-    expect(((await res.json()) as ErrorBody).error.code).toBe("invalid_body");
+    expect((await res.json<ErrorBody>()).error.code).toBe("invalid_body");
     for (const url of ["http://localhost:9000/h", "http://127.0.0.1:9000/h", "http://[::1]:9000/h"]) await created({ type: "slack", name: "local", url });
   });
 });
@@ -171,7 +171,7 @@ describe("test button and deliveries", () => {
     const ch = await created({ type: "webhook", name: "signed", url: hookUrl("signed"), secret });
     const res = await admin(`/v1/alert-channels/${ch.id}/test`, "POST");
     expect(res.status).toBe(200);
-    const answer = (await res.json()) as { delivered: boolean; status_code: number; error: string | null; message_id: string };
+    const answer = await res.json<{ delivered: boolean; status_code: number; error: string | null; message_id: string }>();
     expect(answer).toMatchObject({ delivered: true, status_code: 200, error: null });
     const [got] = await received("signed");
     if (!got) throw new Error("nothing received");
@@ -189,9 +189,9 @@ describe("test button and deliveries", () => {
   it("records every attempt with status and response code, filterable and newest first", async () => {
     const ch = await created({ type: "slack", name: "flaky", url: hookUrl("flaky") });
     await failNext("flaky", 1, 503);
-    const failed = (await (await admin(`/v1/alert-channels/${ch.id}/test`, "POST")).json()) as object;
+    const failed = await (await admin(`/v1/alert-channels/${ch.id}/test`, "POST")).json<object>();
     expect(failed).toMatchObject({ delivered: false, status_code: 503, error: "HTTP 503" });
-    const ok = (await (await admin(`/v1/alert-channels/${ch.id}/test`, "POST")).json()) as object;
+    const ok = await (await admin(`/v1/alert-channels/${ch.id}/test`, "POST")).json<object>();
     expect(ok).toMatchObject({ delivered: true, status_code: 200, error: null });
     expect((await received("flaky")).map((r) => r.answered)).toEqual([503, 200]);
 

@@ -28,12 +28,12 @@ async function channel(name: string, service: string): Promise<string> {
     body: JSON.stringify({ type: "webhook", name, url: `http://127.0.0.1/hooks/${name}`, secret: SECRET, services: [service] }),
   });
   expect(res.status).toBe(201);
-  return ((await res.json()) as { id: string }).id;
+  return (await res.json<{ id: string }>()).id;
 }
 
 async function received(name: string): Promise<Received[]> {
   const res = await env.ORIGIN.fetch(new Request(`http://origin.test/hooks/${name}`));
-  return (await res.json()) as Received[];
+  return await res.json<Received[]>();
 }
 
 function stub(service: string) {

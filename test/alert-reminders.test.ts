@@ -20,7 +20,7 @@ type Message = { type: string; status: string; group: unknown; data: { id: strin
 
 async function received(name: string): Promise<Message[]> {
   const res = await env.ORIGIN.fetch(new Request(`http://origin.test/hooks/${name}`));
-  return ((await res.json()) as { body: string }[]).map((h) => JSON.parse(h.body) as Message);
+  return (await res.json<{ body: string }[]>()).map((h) => JSON.parse(h.body) as Message);
 }
 
 describe("reminders", () => {

@@ -35,13 +35,13 @@ async function admin(path: string, method: string, body?: unknown, loopback?: "t
   };
   if (loopback === undefined) return call(path, init);
   const ctx = createExecutionContext();
-  const res = await worker.fetch(new Request(`${BASE}${path}`, init), { ...env, ALLOW_LOOPBACK_ALERT_URLS: loopback } as unknown as Env, ctx);
+  const res = await worker.fetch(new Request(`${BASE}${path}`, init), { ...env, ALLOW_LOOPBACK_ALERT_URLS: loopback }, ctx);
   await waitOnExecutionContext(ctx);
   return res;
 }
 
 async function received(name: string): Promise<unknown[]> {
-  return (await (await env.ORIGIN.fetch(hookUrl(name))).json()) as unknown[];
+  return await (await env.ORIGIN.fetch(hookUrl(name))).json<unknown[]>();
 }
 
 /** Stores a channel straight in D1, as one written before the URL policy (or by hand) would be. */
@@ -160,7 +160,7 @@ describe("alert channel URL policy (API)", () => {
   ])("POST refuses %s with a 400 that says why", async (url, detail) => {
     const res = await admin("/v1/alert-channels", "POST", { type: "slack", name: "ssrf", url });
     expect(res.status).toBe(400);
-    const body = (await res.json()) as ErrorBody;
+    const body = await res.json<ErrorBody>();
     expect(body.error.code).toBe("invalid_request");
     expect(body.error.details?.some((d) => d.startsWith(detail)), JSON.stringify(body)).toBe(true);
   });
@@ -169,10 +169,10 @@ describe("alert channel URL policy (API)", () => {
     const loop = { type: "slack", name: "local", url: "http://127.0.0.1:9000/h" };
     const refused = await admin("/v1/alert-channels", "POST", loop, "false");
     expect(refused.status).toBe(400);
-    expect(((await refused.json()) as ErrorBody).error.details?.join(" ")).toContain("127.0.0.1 is a loopback address (127.0.0.0/8), allowed only with ALLOW_LOOPBACK_ALERT_URLS=true");
+    expect((await refused.json<ErrorBody>()).error.details?.join(" ")).toContain("127.0.0.1 is a loopback address (127.0.0.0/8), allowed only with ALLOW_LOOPBACK_ALERT_URLS=true");
     const made = await admin("/v1/alert-channels", "POST", loop, "true");
     expect(made.status).toBe(201);
-    const { id } = (await made.json()) as ApiChannel;
+    const { id } = await made.json<ApiChannel>();
     const put = await admin(`/v1/alert-channels/${id}`, "PUT", { ...loop, url: "http://localhost:9000/h" }, "false");
     expect(put.status).toBe(400);
     expect((await admin(`/v1/alert-channels/${id}`, "PUT", { ...loop, url: "https://10.0.0.5/h" }, "true")).status).toBe(400);
@@ -181,16 +181,16 @@ describe("alert channel URL policy (API)", () => {
 
   it("checks again at send time: /test refuses a stored URL the policy refuses, and nothing is sent", async () => {
     const privateId = await storedInD1("https://10.0.0.5/hook");
-    const answer = (await (await admin(`/v1/alert-channels/${privateId}/test`, "POST", {})).json()) as TestAnswer;
+    const answer = await (await admin(`/v1/alert-channels/${privateId}/test`, "POST", {})).json<TestAnswer>();
     expect(answer).toMatchObject({ delivered: false, status_code: null });
     expect(answer.error).toContain("not sent: the channel URL must point at a public host: 10.0.0.5 is a private address");
 
     const loopId = await storedInD1(hookUrl("url-policy-send"));
-    const off = (await (await admin(`/v1/alert-channels/${loopId}/test`, "POST", {}, "false")).json()) as TestAnswer;
+    const off = await (await admin(`/v1/alert-channels/${loopId}/test`, "POST", {}, "false")).json<TestAnswer>();
     expect(off.delivered).toBe(false);
     expect(off.error).toContain("ALLOW_LOOPBACK_ALERT_URLS=true");
     expect(await received("url-policy-send")).toHaveLength(0);
-    const on = (await (await admin(`/v1/alert-channels/${loopId}/test`, "POST", {}, "true")).json()) as TestAnswer;
+    const on = await (await admin(`/v1/alert-channels/${loopId}/test`, "POST", {}, "true")).json<TestAnswer>();
     expect(on).toMatchObject({ delivered: true, status_code: 200 });
     expect(await received("url-policy-send")).toHaveLength(1);
 
@@ -248,7 +248,7 @@ describe("masking channel URLs", () => {
     const url = `https://hooks.slack.com/services/T000/B000/${TOKEN}/`;
     const res = await admin("/v1/alert-channels", "POST", { type: "slack", name: "trailing", url });
     expect(res.status).toBe(201);
-    const ch = (await res.json()) as ApiChannel;
+    const ch = await res.json<ApiChannel>();
     expect(ch.url).toBe("https://hooks.slack.com/services/T000/B000/[redacted]");
     for (const path of [`/v1/alert-channels/${ch.id}`, "/v1/alert-channels"]) {
       expect(await (await admin(path, "GET")).text()).not.toContain(TOKEN);

@@ -238,7 +238,7 @@ describe("archive write-through", () => {
     expect(stats.archive_failures).toBeGreaterThanOrEqual(1);
     // The object publishes what waits for R2, and the control status adds it up.
     expect(await publishedArchiveBacklog(service)).toBe(80);
-    const status = (await (await call("/v1/control/status", { headers: { Authorization: `Bearer ${ADMIN_KEY}` } })).json()) as { archive_backlog: { records: number; endpoints: number } };
+    const status = await (await call("/v1/control/status", { headers: { Authorization: `Bearer ${ADMIN_KEY}` } })).json<{ archive_backlog: { records: number; endpoints: number } }>();
     expect(status.archive_backlog.records).toBeGreaterThanOrEqual(80);
     expect(status.archive_backlog.endpoints).toBeGreaterThanOrEqual(1);
     // Past the dedup window the chunk is still kept: R2 has not taken it.

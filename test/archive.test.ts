@@ -119,7 +119,7 @@ describe("GET /v1/archive/logs", () => {
     for (const f of filters) {
       const base = f.includes("from=") ? `service=${SERVICE}&${f}` : `${RANGE}&${f}`;
       const d1 = await call(`/v1/logs?${base}&limit=1000`, { headers: { Authorization: `Bearer ${READ_KEY}` } });
-      const expected = ((await d1.json()) as { logs: Line[] }).logs.map((l) => l.log_id).sort();
+      const expected = (await d1.json<{ logs: Line[] }>()).logs.map((l) => l.log_id).sort();
       const { records } = await readAll(`${base}&limit=9`);
       expect(records.map((r) => r.log_id).sort(), f).toEqual(expected);
       expect(expected.length, f).toBeGreaterThan(0);
@@ -185,7 +185,7 @@ describe("GET /v1/archive/logs", () => {
     for (const q of bad) {
       const res = await call(`/v1/archive/logs?${q}`, { headers: { Authorization: `Bearer ${READ_KEY}` } });
       expect(res.status, q).toBe(400);
-      const body = (await res.json()) as { error: { code: string; message: string } };
+      const body = await res.json<{ error: { code: string; message: string } }>();
       expect(body.error.code, q).toBe("invalid_request");
     }
   });

@@ -21,7 +21,7 @@ describe("dashboard assets", () => {
     expect(client.headers.get("content-type")).toMatch(/application\/json/);
     const api = await call("/v1/nothing-here", html);
     expect(api.status).toBe(404);
-    expect(((await api.json()) as { error: { code: string } }).error.code).toBe("not_found");
+    expect((await api.json<{ error: { code: string } }>()).error.code).toBe("not_found");
     const post = await call("/", { method: "POST" });
     expect(post.status).toBe(404);
   });

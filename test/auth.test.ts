@@ -48,7 +48,7 @@ describe("auth", () => {
         ] as const) {
           const res = await call(route.path, req);
           expect(res.status, label).toBe(401);
-          const body = (await res.json()) as ErrorBody;
+          const body = await res.json<ErrorBody>();
           expect(body.error.code).toBe("unauthorized");
           expect(res.headers.get("X-Request-ID")).toBeTruthy();
         }
@@ -66,7 +66,7 @@ describe("auth", () => {
         const bare = { ...env, INGEST_KEYS: "", READ_KEY: "", ADMIN_KEY: "" };
         const res = await worker.fetch(new Request(`${BASE}${route.path}`, init(route.method, KEYS[route.scope])), bare, createExecutionContext());
         expect(res.status).toBe(503);
-        const body = (await res.json()) as ErrorBody;
+        const body = await res.json<ErrorBody>();
         expect(body.error.code).toBe("auth_not_configured");
         const secret = { ingest: "INGEST_KEYS", read: "READ_KEY", admin: "ADMIN_KEY" }[route.scope];
         expect(body.error.message).toContain(secret);

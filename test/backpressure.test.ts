@@ -19,7 +19,7 @@ async function ingestHealth(): Promise<{ in_flight_records: number; max_in_fligh
   const ctx = createExecutionContext();
   const res = await worker.fetch(new Request(`${BASE}/health`), limited, ctx);
   await waitOnExecutionContext(ctx);
-  return ((await res.json()) as { ingest: { in_flight_records: number; max_in_flight_records: number; backpressured_requests: number } }).ingest;
+  return (await res.json<{ ingest: { in_flight_records: number; max_in_flight_records: number; backpressured_requests: number } }>()).ingest;
 }
 
 const batch = (service: string, prefix: string, n: number) => Array.from({ length: n }, (_, i) => record(service, { id: `${prefix}-${i}` }));

@@ -47,7 +47,7 @@ function lazyBody(total: number): { stream: ReadableStream<Uint8Array>; pulled: 
 
 async function expect413(res: Response, limit: number, label: string): Promise<void> {
   expect(res.status, label).toBe(413);
-  const body = (await res.json()) as ErrorBody;
+  const body = await res.json<ErrorBody>();
   expect(body.error.code, label).toBe("payload_too_large");
   expect(body.error.details?.max_bytes, label).toBe(limit);
 }
@@ -130,7 +130,7 @@ describe("body limit", () => {
             body: body.stream,
           });
           expect(res.status).toBe(401);
-          expect(((await res.json()) as ErrorBody).error.code).toBe("unauthorized");
+          expect((await res.json<ErrorBody>()).error.code).toBe("unauthorized");
           // Nothing past what the runtime queues when the request is made (one chunk): the
           // middleware and the route never read it.
           expect(body.pulled()).toBeLessThanOrEqual(CHUNK);
@@ -144,7 +144,7 @@ describe("body limit", () => {
     const atLimit = await call("/v1/control/switches", { method: "PUT", headers, body: jsonOf(DEFAULT_BODY_LIMIT_BYTES) });
     // The route read it and judged it: an unknown field, not a size problem.
     expect(atLimit.status).toBe(400);
-    expect(((await atLimit.json()) as ErrorBody).error.code).toBe("invalid_request");
+    expect((await atLimit.json<ErrorBody>()).error.code).toBe("invalid_request");
     const over = await call("/v1/control/switches", { method: "PUT", headers, body: jsonOf(DEFAULT_BODY_LIMIT_BYTES + 1) });
     await expect413(over, DEFAULT_BODY_LIMIT_BYTES, "one byte over");
   });

@@ -59,13 +59,13 @@ describe("bounds on ingested numbers", () => {
     const atBounds = record("bound-api", { latency_ms: MAX_LATENCY_MS, ttfb_ms: MAX_LATENCY_MS, request_bytes: MAX_BYTES, response_bytes: MAX_BYTES, attributes: { n: Number.MAX_SAFE_INTEGER } });
     const res = await postLogs([atBounds, ...overflow.slice(0, 399)], { sync: true });
     expect(res.status).toBe(202);
-    const body = (await res.json()) as IngestBody;
+    const body = await res.json<IngestBody>();
     expect(body.accepted).toBe(1);
     expect(body.rejected).toHaveLength(399);
     expect(body.rejected.every((r) => r.errors.some((e) => /^request_bytes: .*1 TiB/.test(e)))).toBe(true);
 
     const second = await postLogs([record("bound-api"), ...overflow.slice(399), ...past], { sync: true });
-    const b2 = (await second.json()) as IngestBody;
+    const b2 = await second.json<IngestBody>();
     expect(b2.accepted).toBe(1);
     expect(b2.rejected.map((r) => r.index)).toEqual(Array.from({ length: 201 + past.length }, (_, i) => i + 1));
     const reasons = b2.rejected.slice(201).map((r) => r.errors.join(" "));
@@ -109,7 +109,7 @@ describe("bounds on ingested numbers", () => {
     );
     await waitOnExecutionContext(ctx);
     expect(res.status).toBe(200);
-    const body = (await res.json()) as { partialSuccess?: { rejectedSpans: number; errorMessage: string } };
+    const body = await res.json<{ partialSuccess?: { rejectedSpans: number; errorMessage: string } }>();
     expect(body.partialSuccess?.rejectedSpans).toBe(1);
     expect(body.partialSuccess?.errorMessage).toMatch(/latency_ms/);
   });
@@ -157,7 +157,7 @@ describe("aggregation over extreme values already in D1", () => {
     await insertRaw("bound-calm", hour, 5);
     const res = await admin(`/v1/control/aggregate?from=${hour}&to=${hour}`);
     expect(res.status).toBe(200);
-    const body = (await res.json()) as { rows: number; errors?: string[]; detail: { hours: number; complete: boolean; rows_clamped?: number } };
+    const body = await res.json<{ rows: number; errors?: string[]; detail: { hours: number; complete: boolean; rows_clamped?: number } }>();
     expect(body.errors).toBeUndefined();
     expect(body.detail).toMatchObject({ hours: 1, complete: true, rows_clamped: 7 });
     expect((await hourRows("bound-calm")).map((r) => [r.count, r.bytes, r.latency_sum])).toEqual([[5, 5500, 60]]);
@@ -208,7 +208,7 @@ describe("stats and analysis over extreme stored summaries", () => {
     }
     const stats = await call("/v1/stats", { headers: { Authorization: `Bearer ${READ_KEY}` } });
     expect(stats.status).toBe(200);
-    const s = (await stats.json()) as { services: { service: string; events: number }[] };
+    const s = await stats.json<{ services: { service: string; events: number }[] }>();
     expect(s.services.find((r) => r.service === "bound-stats")?.events).toBe(2 ** 63);
 
     const analysis = await call("/v1/analysis", {
@@ -217,7 +217,7 @@ describe("stats and analysis over extreme stored summaries", () => {
       body: JSON.stringify({ lookback_minutes: 180, service: "bound-stats" }),
     });
     expect(analysis.status).toBe(200);
-    expect(((await analysis.json()) as { severity: string }).severity).toEqual(expect.any(String));
+    expect((await analysis.json<{ severity: string }>()).severity).toEqual(expect.any(String));
   });
 
   it("GET /v1/timeseries answers 200 from summary hours whose sketch is not a sketch, reading the others", async () => {
@@ -233,9 +233,9 @@ describe("stats and analysis over extreme stored summaries", () => {
         .run();
     }
     const q = new URLSearchParams({ service: "bound-ts", method: "GET", route: "/x", metric: "p95_ms", from: String(start), to: String(start + 3 * HOUR_MS) });
-    const res = await call(`/v1/timeseries?${q}`, { headers: { Authorization: `Bearer ${READ_KEY}` } });
+    const res = await call(`/v1/timeseries?${q.toString()}`, { headers: { Authorization: `Bearer ${READ_KEY}` } });
     expect(res.status).toBe(200);
-    const body = (await res.json()) as { source: string; points: [number, number | null][] };
+    const body = await res.json<{ source: string; points: [number, number | null][] }>();
     expect(body.source).toBe("summaries");
     expect(body.points.map(([, v]) => v)).toEqual([null, expect.any(Number), null]);
   });

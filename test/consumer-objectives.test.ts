@@ -125,7 +125,7 @@ describe("per-consumer objectives", () => {
     for (const [body, message] of cases) {
       const res = await putDetection("co-bad", body);
       expect(res.status).toBe(400);
-      const error = ((await res.json()) as { error: { code: string; details: string[] } }).error;
+      const error = (await res.json<{ error: { code: string; details: string[] } }>()).error;
       expect(error.code).toBe("invalid_request");
       expect(error.details.join(" ")).toMatch(message);
     }

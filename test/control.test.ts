@@ -38,8 +38,8 @@ describe("switches", () => {
     const paused = await postLogs(record("ctl-pause"));
     expect(paused.status).toBe(503);
     expect(paused.headers.get("Retry-After")).toBe("60");
-    expect(((await paused.json()) as { error: { code: string } }).error.code).toBe("ingestion_paused");
-    const health = (await (await call("/health")).json()) as { switches: Record<string, boolean> };
+    expect((await paused.json<{ error: { code: string } }>()).error.code).toBe("ingestion_paused");
+    const health = await (await call("/health")).json<{ switches: Record<string, boolean> }>();
     expect(health.switches.ingestion).toBe(false);
     await setSwitches({ ingestion: true });
     expect((await postLogs(record("ctl-pause"))).status).toBe(202);
@@ -67,9 +67,9 @@ describe("switches", () => {
   });
 
   it("refuses unknown switches and non-boolean values", async () => {
-    const res = await setSwitches({ ingestion: true, surprise: true } as Record<string, boolean>);
+    const res = await setSwitches({ ingestion: true, surprise: true });
     expect(res.status).toBe(400);
-    expect(((await res.json()) as { error: { code: string } }).error.code).toBe("invalid_request");
+    expect((await res.json<{ error: { code: string } }>()).error.code).toBe("invalid_request");
   });
 
   it("skips the probe cron while probes are paused", async () => {
@@ -102,7 +102,7 @@ describe("cron dispatch and status", () => {
     await flushAll();
     const aggregate = await post(`/v1/control/aggregate?from=${Date.now() - 3_600_000}&to=${new Date().toISOString()}`);
     expect(aggregate.status).toBe(200);
-    expect(((await aggregate.json()) as { job: string; rows: number }).rows).toBeGreaterThanOrEqual(1);
+    expect((await aggregate.json<{ job: string; rows: number }>()).rows).toBeGreaterThanOrEqual(1);
     const summaries = await getJson<{ summaries: { count: number; max_ms: number }[] }>("/v1/summaries?service=ctl-jobs");
     expect(summaries.body.summaries.map((x) => x.count)).toEqual([1]);
     expect((await post("/v1/control/aggregate?from=later")).status).toBe(400);

@@ -11,7 +11,7 @@ import { BASE, READ_KEY, call } from "./helpers";
 const DASH = "https://dash.example.com";
 
 async function withCors(path: string, init: RequestInit, origins = `${DASH}, https://other.example/`): Promise<Response> {
-  return await worker.fetch(new Request(`${BASE}${path}`, init), { ...env, CORS_ORIGINS: origins } as Env, createExecutionContext());
+  return await worker.fetch(new Request(`${BASE}${path}`, init), { ...env, CORS_ORIGINS: origins }, createExecutionContext());
 }
 
 describe("CORS", () => {

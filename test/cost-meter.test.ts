@@ -100,7 +100,7 @@ describe("cost meter: endpoint object", () => {
 
 describe("D1 size", () => {
   it("is reported by /health and /v1/control/status against D1_MAX_BYTES", async () => {
-    const health = (await (await call("/health")).json()) as { d1_size: { bytes: number; max_bytes: number; share: number; state: string } };
+    const health = await (await call("/health")).json<{ d1_size: { bytes: number; max_bytes: number; share: number; state: string } }>();
     expect(health.d1_size.bytes).toBeGreaterThan(0);
     expect(health.d1_size.max_bytes).toBe(9e9);
     expect(health.d1_size.state).toBe("ok");

@@ -22,12 +22,12 @@ describe("deploy markers", () => {
     const now = Date.now();
     const a = await postDeploy({ service: "dep-api", version: "v1.41", at: now - 60 * MINUTE });
     expect(a.status).toBe(201);
-    const b = (await (await postDeploy({ service: "dep-api", version: "v1.42", description: "checkout rewrite" })).json()) as Deploy;
+    const b = await (await postDeploy({ service: "dep-api", version: "v1.42", description: "checkout rewrite" })).json<Deploy>();
     expect(b).toMatchObject({ service: "dep-api", version: "v1.42", description: "checkout rewrite", source: "api" });
     expect(b.at).toBeGreaterThanOrEqual(now);
     // The same version again is the same marker, moved.
-    const again = (await (await postDeploy({ service: "dep-api", version: "v1.41", at: new Date(now - 30 * MINUTE).toISOString() })).json()) as Deploy;
-    expect(again.id).toBe(((await a.json()) as Deploy).id);
+    const again = await (await postDeploy({ service: "dep-api", version: "v1.41", at: new Date(now - 30 * MINUTE).toISOString() })).json<Deploy>();
+    expect(again.id).toBe((await a.json<Deploy>()).id);
     const list = (await getJson<{ deploys: Deploy[] }>("/v1/deploys?service=dep-api")).body.deploys;
     expect(list.map((d) => [d.version, d.at])).toEqual([
       ["v1.42", b.at],
@@ -40,7 +40,7 @@ describe("deploy markers", () => {
     for (const body of [{ service: "dep-bad" }, { service: "dep-bad", version: "has space" }, { service: "bad name", version: "v1" }, { service: "dep-bad", version: "v1", at: Date.now() + 60 * MINUTE }, { service: "dep-bad", version: "v1", extra: 1 }]) {
       const res = await postDeploy(body);
       expect(res.status, JSON.stringify(body)).toBe(400);
-      expect(((await res.json()) as { error: { code: string } }).error.code).toBe("invalid_request");
+      expect((await res.json<{ error: { code: string } }>()).error.code).toBe("invalid_request");
     }
     expect((await getJson<{ deploys: Deploy[] }>("/v1/deploys?service=dep-bad")).body.deploys).toEqual([]);
     expect((await getJson<unknown>("/v1/deploys?from=20&to=10")).status).toBe(400);
@@ -70,7 +70,7 @@ describe("deploy markers", () => {
     const deployId = incident?.deploy?.id;
     const res = await call("/v1/analysis", { method: "POST", headers: { Authorization: `Bearer ${READ_KEY}`, "Content-Type": "application/json" }, body: JSON.stringify({ deploy_id: deployId, lookback_minutes: 60 }) });
     expect(res.status).toBe(200);
-    const body = (await res.json()) as { deploy: { version: string }; range: { from: number; before_to: number }; findings: { kind: string; service: string; before: number | null; after: number | null }[] };
+    const body = await res.json<{ deploy: { version: string }; range: { from: number; before_to: number }; findings: { kind: string; service: string; before: number | null; after: number | null }[] }>();
     expect(body.deploy.version).toBe("v1.42");
     expect(body.range.from).toBeLessThanOrEqual(step - 3 * MINUTE);
     expect(body.range.before_to).toBe(body.range.from);

@@ -6,7 +6,7 @@
 import { evictDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import { ADMIN_KEY, call, flushAll, getJson, postLogs } from "./helpers";
+import { ADMIN_KEY, call, flushAll, getJson } from "./helpers";
 import { send, traffic } from "./traffic";
 
 const MINUTE = 60_000;
@@ -127,7 +127,7 @@ describe("detection from POST /v1/logs to GET /v1/incidents", () => {
       call("/v1/services/det-config/detection", { method: "PUT", headers: { Authorization: `Bearer ${ADMIN_KEY}`, "Content-Type": "application/json" }, body: JSON.stringify(body) });
     const bad = await put({ thresholds: { p95_ms: -1 }, slo: { availability: 1.5 }, surprise: true });
     expect(bad.status).toBe(400);
-    const error = ((await bad.json()) as { error: { code: string; details: string[] } }).error;
+    const error = (await bad.json<{ error: { code: string; details: string[] } }>()).error;
     expect(error.code).toBe("invalid_request");
     expect(error.details.join(" ")).toMatch(/thresholds\.p95_ms/);
     const ok = await put({ endpoints: { "GET /orders/:id": { thresholds: { p95_ms: 60 } } } });
@@ -195,7 +195,7 @@ describe("detection from POST /v1/logs to GET /v1/incidents", () => {
     const before = await incidentsOf("det-outage");
     const res = await call("/v1/control/re-evaluate?lookback_minutes=600&service=det-outage", { method: "POST", headers: { Authorization: `Bearer ${ADMIN_KEY}` } });
     expect(res.status).toBe(200);
-    const body = (await res.json()) as { endpoints: { records: number; incidents: string[] }[] };
+    const body = await res.json<{ endpoints: { records: number; incidents: string[] }[] }>();
     expect(body.endpoints).toHaveLength(1);
     expect(body.endpoints[0]?.records).toBeGreaterThan(7000);
     expect(body.endpoints[0]?.incidents).toEqual(before.map((i) => i.id));

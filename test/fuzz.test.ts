@@ -61,7 +61,7 @@ async function admin(method: string, path: string, body?: unknown): Promise<Resp
 
 async function createChannel(name: string, extra: Record<string, unknown>): Promise<string> {
   const res = await admin("POST", "/v1/alert-channels", { name, enabled: false, services: [KEPT_SERVICE], ...extra });
-  return ((await res.json()) as { id: string }).id;
+  return (await res.json<{ id: string }>()).id;
 }
 
 /** The stored data the run must not change, as D1 rows and as the API shows it. */

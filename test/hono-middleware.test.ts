@@ -189,7 +189,7 @@ describe("Hono middleware: records reach the monitor", () => {
     const spoiling: MonitorFetcher = {
       async fetch(input, init) {
         const req = new Request(input, init);
-        const records = (await req.json()) as Record<string, unknown>[];
+        const records = await req.json<Record<string, unknown>[]>();
         const body = JSON.stringify(records.map((r) => ({ ...r, latency_ms: -1 })));
         return exports.default.fetch(new Request(req.url, { method: "POST", headers: req.headers, body }));
       },

@@ -10,7 +10,7 @@ type ErrorBody = { error: { code: string; message: string } };
 describe("health", () => {
   it("GET /health reports status, version and time", async () => {
     const res = await call("/health");
-    const body = (await res.json()) as { status: string; version: string; time: string };
+    const body = await res.json<{ status: string; version: string; time: string }>();
     expect(res.status).toBe(200);
     expect(body.status).toBe("ok");
     expect(body.version).toMatch(/^\d+\.\d+\.\d+/);
@@ -61,7 +61,7 @@ describe("errors and request ids", () => {
     const res = await call("/nope");
     expect(res.status).toBe(404);
     expect(res.headers.get("Content-Type")).toContain("application/json");
-    expect(((await res.json()) as ErrorBody).error.code).toBe("not_found");
+    expect((await res.json<ErrorBody>()).error.code).toBe("not_found");
   });
 
   it("every response carries X-Request-ID, generated or kept", async () => {

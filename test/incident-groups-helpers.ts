@@ -19,7 +19,7 @@ export const OUTAGE: Phase = { minutes: 4, perMinute: 20, errorRate: 0.8 };
 /** The bodies the origin worker's receiver `/hooks/<name>` was sent, parsed. */
 export async function hooks<T>(name: string): Promise<T[]> {
   const res = await env.ORIGIN.fetch(new Request(`http://origin.test/hooks/${name}`));
-  return ((await res.json()) as { body: string }[]).map((h) => JSON.parse(h.body) as T);
+  return (await res.json<{ body: string }[]>()).map((h) => JSON.parse(h.body) as T);
 }
 
 /** A webhook, a Slack and a PagerDuty channel that only `service`'s incidents reach, each with its own receiver. */

@@ -35,11 +35,11 @@ describe("POST /v1/logs", () => {
   it("accepts a JSON array and NDJSON", async () => {
     const arr = await postLogs([record("multi"), record("multi", { method: "post", path: "/orders" })], { sync: true });
     expect(arr.status).toBe(202);
-    expect(((await arr.json()) as IngestBody).accepted).toBe(2);
+    expect((await arr.json<IngestBody>()).accepted).toBe(2);
     const ndjson = [record("multi"), record("multi"), record("multi")].map((r) => JSON.stringify(r)).join("\n");
     const nd = await postLogs(ndjson, { raw: true, contentType: "application/x-ndjson", sync: true });
     expect(nd.status).toBe(202);
-    expect(((await nd.json()) as IngestBody).accepted).toBe(3);
+    expect((await nd.json<IngestBody>()).accepted).toBe(3);
     await flushAll();
     expect(await countLogs("multi")).toBe(5);
     const { body } = await getJson<{ logs: { method: string; route: string }[] }>("/v1/logs?service=multi&method=POST");
@@ -53,7 +53,7 @@ describe("POST /v1/logs", () => {
       { sync: true },
     );
     expect(res.status).toBe(202);
-    const body = (await res.json()) as IngestBody;
+    const body = await res.json<IngestBody>();
     expect(body.accepted).toBe(1);
     expect(body.rejected.map((r) => r.index)).toEqual([1, 2, 3]);
     expect(body.rejected[0]?.errors.join(" ")).toMatch(/status/);
@@ -66,7 +66,7 @@ describe("POST /v1/logs", () => {
     for (const sync of [false, true]) {
       const res = await postLogs([{ ...record("all-rejected"), status: 700 }, { service: "all-rejected" }], { sync });
       expect(res.status, `sync=${sync}`).toBe(400);
-      const body = (await res.json()) as { error: { code: string; message: string; details: IngestBody } };
+      const body = await res.json<{ error: { code: string; message: string; details: IngestBody } }>();
       expect(body.error.code).toBe("invalid_records");
       expect(body.error.details.accepted).toBe(0);
       expect(body.error.details.rejected.map((r) => r.index)).toEqual([0, 1]);
@@ -75,7 +75,7 @@ describe("POST /v1/logs", () => {
     // NDJSON: a line that is not JSON and a record that is not valid: still nothing accepted.
     const nd = await postLogs(`not json\n${JSON.stringify({ ...record("all-rejected"), latency_ms: -1 })}`, { raw: true, contentType: "application/x-ndjson" });
     expect(nd.status).toBe(400);
-    const ndBody = (await nd.json()) as { error: { code: string; details: IngestBody } };
+    const ndBody = await nd.json<{ error: { code: string; details: IngestBody } }>();
     expect(ndBody.error.code).toBe("invalid_records");
     expect(ndBody.error.details.rejected.map((r) => r.index)).toEqual([0, 1]);
     await flushAll();
@@ -88,7 +88,7 @@ describe("POST /v1/logs", () => {
       record("times", { timestamp: Date.now() - 8 * 24 * 3_600_000 }),
       record("times", { timestamp: new Date(Date.now() - 60_000).toISOString() }),
     ]);
-    const body = (await res.json()) as IngestBody;
+    const body = await res.json<IngestBody>();
     expect(body.accepted).toBe(1);
     expect(body.rejected[0]?.errors[0]).toMatch(/future/);
     expect(body.rejected[1]?.errors[0]).toMatch(/retention/);
@@ -98,7 +98,7 @@ describe("POST /v1/logs", () => {
     for (const raw of ["this is not json", "", "42", "{\"a\": 1"]) {
       const res = await postLogs(raw, { raw: true });
       expect(res.status, raw).toBe(400);
-      const body = (await res.json()) as ErrorBody;
+      const body = await res.json<ErrorBody>();
       expect(body.error.code).toBe("invalid_body");
     }
   });
@@ -107,12 +107,12 @@ describe("POST /v1/logs", () => {
     const big = JSON.stringify([record("too-big", { error: "x".repeat(1024 * 1024) })]);
     const res = await postLogs(big, { raw: true, sync: true });
     expect(res.status).toBe(413);
-    expect(((await res.json()) as ErrorBody).error.code).toBe("payload_too_large");
+    expect((await res.json<ErrorBody>()).error.code).toBe("payload_too_large");
 
     const many = Array.from({ length: 1001 }, () => record("too-many"));
     const res2 = await postLogs(many, { sync: true });
     expect(res2.status).toBe(413);
-    expect(((await res2.json()) as ErrorBody).error.code).toBe("too_many_records");
+    expect((await res2.json<ErrorBody>()).error.code).toBe("too_many_records");
 
     await storeAllRawLogs("thousand");
     const exactly = Array.from({ length: 1000 }, (_, i) => record("thousand", { id: `t-${i}` }));
@@ -126,9 +126,9 @@ describe("POST /v1/logs", () => {
 
   it("stores a record with the same id once, however often it is sent", async () => {
     const r = record("idem", { id: "same-id" });
-    const first = (await (await postLogs(r, { sync: true })).json()) as { stored: number; duplicates: number };
+    const first = await (await postLogs(r, { sync: true })).json<{ stored: number; duplicates: number }>();
     expect(first.stored).toBe(1);
-    const second = (await (await postLogs(r, { sync: true })).json()) as { stored: number; duplicates: number };
+    const second = await (await postLogs(r, { sync: true })).json<{ stored: number; duplicates: number }>();
     expect(second).toMatchObject({ stored: 0, duplicates: 1 });
     await flushAll();
     await postLogs(r, { sync: true }); // again after the flush: recognised, D1 still has one row
@@ -139,7 +139,7 @@ describe("POST /v1/logs", () => {
   it("keeps two records with the same client id on different endpoints: ids are unique per endpoint", async () => {
     const a = record("id-clash", { id: "evt-1", path: "/orders" });
     const b = record("id-clash", { id: "evt-1", path: "/carts", method: "POST" });
-    const res = (await (await postLogs([a, b], { sync: true })).json()) as { stored: number };
+    const res = await (await postLogs([a, b], { sync: true })).json<{ stored: number }>();
     expect(res.stored).toBe(2);
     await flushAll();
     const { body } = await getJson<{ logs: { id: string; method: string; route: string }[] }>("/v1/logs?service=id-clash");

@@ -45,7 +45,7 @@ describe("path-prefixed proxy: isolated from the monitor's origin", () => {
 
   it("does not send the monitor's cookies to the origin, but the service's own credentials", async () => {
     const res = await call("/proxy/shop/echo", { headers: { cookie: "CF_Authorization=monitor-jwt", authorization: "Bearer for-the-service" } });
-    const echo = (await res.json()) as { headers: Record<string, string> };
+    const echo = await res.json<{ headers: Record<string, string> }>();
     expect(echo.headers.cookie).toBeUndefined();
     expect(echo.headers.authorization).toBe("Bearer for-the-service");
     expect(res.headers.getAll("set-cookie")).toEqual([]);
@@ -54,10 +54,10 @@ describe("path-prefixed proxy: isolated from the monitor's origin", () => {
   it("refuses to serve a service worker's script (403 in the error envelope), never reaching the origin", async () => {
     const res = await call("/proxy/shop/hooks/isolation-sw", { headers: { "service-worker": "script" } });
     expect(res.status).toBe(403);
-    const body = (await res.json()) as { error: { code: string; message: string } };
+    const body = await res.json<{ error: { code: string; message: string } }>();
     expect(body.error.code).toBe("service_worker_refused");
     expect(body.error.message).toMatch(/service worker/);
-    const seen = (await (await env.ORIGIN.fetch(new Request("http://origin.test/hooks/isolation-sw"))).json()) as unknown[];
+    const seen = await (await env.ORIGIN.fetch(new Request("http://origin.test/hooks/isolation-sw"))).json<unknown[]>();
     expect(seen).toEqual([]);
     // The same path without the header is proxied as usual.
     const plain = await call("/proxy/shop/echo");
@@ -76,7 +76,7 @@ describe("service hostname: byte-faithful, nothing of the isolation applies", ()
   });
 
   it("forwards cookies and serves a service worker's script: the hostname is the service's own origin", async () => {
-    const echo = (await (await viaHost("/echo", { headers: { cookie: "sid=1" } })).json()) as { headers: Record<string, string> };
+    const echo = await (await viaHost("/echo", { headers: { cookie: "sid=1" } })).json<{ headers: Record<string, string> }>();
     expect(echo.headers.cookie).toBe("sid=1");
     const sw = await viaHost("/echo", { headers: { "service-worker": "script" } });
     expect(sw.status).toBe(200);

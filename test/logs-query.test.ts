@@ -89,7 +89,7 @@ describe("GET /v1/logs", () => {
     for (const query of ["limit=0", "limit=1001", "status=600", "status=5x", "from=yesterday", "min_latency_ms=-1", "cursor=nope"]) {
       const res = await call(`/v1/logs?${query}`, { headers: { Authorization: `Bearer ${READ_KEY}` } });
       expect(res.status, query).toBe(400);
-      const body = (await res.json()) as { error: { code: string; details: string[] } };
+      const body = await res.json<{ error: { code: string; details: string[] } }>();
       expect(body.error.code).toBe("invalid_request");
       expect(body.error.details.length).toBeGreaterThan(0);
     }

@@ -33,7 +33,7 @@ async function channel(name: string, service: string): Promise<void> {
 
 async function received(name: string): Promise<{ type: string; status: string; group: unknown; data: { id: string; in_maintenance: boolean } }[]> {
   const res = await env.ORIGIN.fetch(new Request(`http://origin.test/hooks/${name}`));
-  return ((await res.json()) as Hook[]).map((h) => JSON.parse(h.body) as { type: string; status: string; group: unknown; data: { id: string; in_maintenance: boolean } });
+  return (await res.json<Hook[]>()).map((h) => JSON.parse(h.body) as { type: string; status: string; group: unknown; data: { id: string; in_maintenance: boolean } });
 }
 
 async function openWindow(body: Record<string, unknown>): Promise<Response> {
@@ -54,11 +54,11 @@ describe("maintenance API", () => {
     const now = Date.now();
     const a = await openWindow({ service: "mnt-api", starts_at: now + 10 * MINUTE, ends_at: new Date(now + 70 * MINUTE).toISOString(), reason: "db upgrade" });
     expect(a.status).toBe(201);
-    const first = (await a.json()) as Window;
+    const first = await a.json<Window>();
     expect(first).toMatchObject({ service: "mnt-api", starts_at: now + 10 * MINUTE, reason: "db upgrade", endpoints: null, active: false });
     expect(first.id).toMatch(/^mnt_/);
     const b = await openWindow({ service: "mnt-api", duration_minutes: 30, endpoints: [{ method: "get", route: "/orders/:id" }] });
-    const second = (await b.json()) as Window;
+    const second = await b.json<Window>();
     expect(second.active).toBe(true);
     expect(second.ends_at - second.starts_at).toBe(30 * MINUTE);
     expect(second.endpoints).toEqual([{ method: "GET", route: "/orders/:id" }]);
@@ -85,7 +85,7 @@ describe("maintenance API", () => {
     for (const body of cases) {
       const res = await openWindow(body);
       expect(res.status, JSON.stringify(body)).toBe(400);
-      expect(((await res.json()) as { error: { code: string } }).error.code).toBe("invalid_request");
+      expect((await res.json<{ error: { code: string } }>()).error.code).toBe("invalid_request");
     }
     const notJson = await call("/v1/maintenance", { method: "POST", headers: admin, body: "{" });
     expect(notJson.status).toBe(400);
@@ -97,7 +97,7 @@ describe("an outage inside a maintenance window", () => {
   it("is recorded and marked, not alerted, and alerted when the window ends while it is still open", async () => {
     await channel("mnt-hook-a", "mnt-a");
     const res = await openWindow({ service: "mnt-a", starts_at: Date.now() - 3 * 60 * MINUTE, duration_minutes: 4 * 60, reason: "origin migration" });
-    const window = (await res.json()) as Window;
+    const window = await res.json<Window>();
     await send(traffic("mnt-a", OUTAGE).records);
     const [incident] = await incidentsOf("mnt-a");
     expect(incident).toMatchObject({ status: "open", severity: "CRITICAL", in_maintenance: true, maintenance_id: window.id, maintenance_released_at: null });
@@ -122,7 +122,7 @@ describe("an outage inside a maintenance window", () => {
 
   it("is alerted at once when the window is deleted while the incident is open", async () => {
     await channel("mnt-hook-b", "mnt-b");
-    const window = (await (await openWindow({ service: "mnt-b", starts_at: Date.now() - 3 * 60 * MINUTE, duration_minutes: 4 * 60 })).json()) as Window;
+    const window = await (await openWindow({ service: "mnt-b", starts_at: Date.now() - 3 * 60 * MINUTE, duration_minutes: 4 * 60 })).json<Window>();
     await send(traffic("mnt-b", OUTAGE).records);
     expect((await incidentsOf("mnt-b"))[0]?.in_maintenance).toBe(true);
     expect(await received("mnt-hook-b")).toEqual([]);
@@ -135,7 +135,7 @@ describe("an outage inside a maintenance window", () => {
 
   it("never alerts an incident that resolved inside the window; a window of another endpoint silences nothing here", async () => {
     await channel("mnt-hook-c", "mnt-c");
-    const window = (await (await openWindow({ service: "mnt-c", starts_at: Date.now() - 3 * 60 * MINUTE, duration_minutes: 4 * 60 })).json()) as Window;
+    const window = await (await openWindow({ service: "mnt-c", starts_at: Date.now() - 3 * 60 * MINUTE, duration_minutes: 4 * 60 })).json<Window>();
     // (The outage and recovery of test/detection.test.ts, which resolves.)
     const outageAndRecovery = [
       { minutes: 90, perMinute: 60 },

@@ -30,7 +30,7 @@ async function fetchDocument(): Promise<Doc> {
   const res = await call("/openapi.json");
   expect(res.status).toBe(200);
   expect(res.headers.get("Content-Type")).toContain("application/json");
-  return (await res.json()) as Doc;
+  return await res.json<Doc>();
 }
 
 function operations(doc: Doc): { method: string; path: string; op: Operation }[] {

@@ -144,7 +144,7 @@ describe("POST /v1/otlp/v1/traces with application/x-protobuf", () => {
       const res = await post(bad);
       expect(res.status).toBe(400);
       expect(res.headers.get("Content-Type")).toContain("application/json");
-      const body = (await res.json()) as ErrorBody;
+      const body = await res.json<ErrorBody>();
       expect(body.error.code).toBe("invalid_body");
       expect(body.error.message).toContain("protobuf");
     }
@@ -153,7 +153,7 @@ describe("POST /v1/otlp/v1/traces with application/x-protobuf", () => {
   it("answers 400 invalid_records when every span is refused, and 200 to an empty request", async () => {
     const res = await post(encode(null, [span(serverAttrs())]));
     expect(res.status).toBe(400);
-    expect(((await res.json()) as ErrorBody).error.code).toBe("invalid_records");
+    expect((await res.json<ErrorBody>()).error.code).toBe("invalid_records");
     const empty = await post(new Uint8Array(0));
     expect(empty.status).toBe(200);
     expect(new Uint8Array(await empty.arrayBuffer()).byteLength).toBe(0);

@@ -140,7 +140,7 @@ describe("POST /v1/otlp/v1/traces", () => {
     ];
     const res = await postTraces(exportRequest("otlp-partial", spans));
     expect(res.status).toBe(200);
-    const body = (await res.json()) as Answer;
+    const body = await res.json<Answer>();
     expect(body.partialSuccess?.rejectedSpans).toBe(6);
     const message = body.partialSuccess?.errorMessage ?? "";
     expect(message).toMatch(/^6 span\(s\) rejected: /);
@@ -156,7 +156,7 @@ describe("POST /v1/otlp/v1/traces", () => {
   it("answers 400 invalid_records when every span is refused (a resource without service.name)", async () => {
     const res = await postTraces(exportRequest(null, [span(serverAttrs()), span(serverAttrs())]));
     expect(res.status).toBe(400);
-    const body = (await res.json()) as { error: { code: string; message: string; details: { accepted: number; rejected: { span: string; errors: string[] }[] } } };
+    const body = await res.json<{ error: { code: string; message: string; details: { accepted: number; rejected: { span: string; errors: string[] }[] } } }>();
     expect(body.error.code).toBe("invalid_records");
     expect(body.error.message).toMatch(/^2 span\(s\) rejected: /);
     expect(body.error.details.accepted).toBe(0);
@@ -167,7 +167,7 @@ describe("POST /v1/otlp/v1/traces", () => {
   it("keeps partialSuccess when the refused spans come with skipped ones (the request was taken in part)", async () => {
     const res = await postTraces(exportRequest("otlp-refused-and-skipped", [span(serverAttrs("/bad", 700)), span(serverAttrs("/client"), { kind: 3 })]));
     expect(res.status).toBe(200);
-    expect(((await res.json()) as Answer).partialSuccess).toMatchObject({ rejectedSpans: 1 });
+    expect((await res.json<Answer>()).partialSuccess).toMatchObject({ rejectedSpans: 1 });
   });
 
   it("a failed span without a status code counts as 500, with its exception event as error", async () => {
@@ -205,7 +205,7 @@ describe("POST /v1/otlp/v1/traces", () => {
     for (const type of ["text/plain", "application/xml", ""]) {
       const res = await postTraces("{}", { "Content-Type": type });
       expect(res.status, type).toBe(415);
-      const body = (await res.json()) as ErrorBody;
+      const body = await res.json<ErrorBody>();
       expect(body.error.code).toBe("unsupported_media_type");
       expect(body.error.message).toContain("application/x-protobuf");
     }
@@ -215,7 +215,7 @@ describe("POST /v1/otlp/v1/traces", () => {
     for (const bad of ["not json", "[]", "null", JSON.stringify({ resourceSpans: "x" }), JSON.stringify({ resourceSpans: [{ scopeSpans: [{ spans: 5 }] }] })]) {
       const res = await postTraces(bad);
       expect(res.status, bad).toBe(400);
-      expect(((await res.json()) as ErrorBody).error.code).toBe("invalid_body");
+      expect((await res.json<ErrorBody>()).error.code).toBe("invalid_body");
     }
     for (const empty of [{}, { resourceSpans: [] }, { resourceSpans: [{ resource: null, scopeSpans: [{ spans: [] }] }] }]) {
       const res = await postTraces(empty);
@@ -228,7 +228,7 @@ describe("POST /v1/otlp/v1/traces", () => {
     const spans = Array.from({ length: 1001 }, () => ({ kind: 1, startTimeUnixNano: "1", endTimeUnixNano: "2" }));
     const res = await postTraces(exportRequest("otlp-many", spans));
     expect(res.status).toBe(413);
-    expect(((await res.json()) as ErrorBody).error.code).toBe("too_many_records");
+    expect((await res.json<ErrorBody>()).error.code).toBe("too_many_records");
   });
 
   it("answers 503 with Retry-After while ingestion is paused (exporters retry)", async () => {

@@ -68,7 +68,7 @@ describe("POST /v1/logs", () => {
     );
     const res = await postLogs(records, { sync: true });
     expect(res.status).toBe(202);
-    expect(((await res.json()) as { accepted: number }).accepted).toBe(records.length);
+    expect((await res.json<{ accepted: number }>()).accepted).toBe(records.length);
     const logs = await logsOf(service);
     expect(logs).toHaveLength(records.length);
     for (const log of logs) {

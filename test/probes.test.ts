@@ -158,10 +158,10 @@ describe("probe settings", () => {
     const res = await admin("/v1/services/probe-defaults", "PUT", { origin: "http://origin.test", probes: [{ name: "root", path: "/" }] });
     created.push("probe-defaults");
     expect(res.status).toBe(201);
-    expect(((await res.json()) as { probes: unknown[] }).probes).toEqual([
+    expect((await res.json<{ probes: unknown[] }>()).probes).toEqual([
       { name: "root", method: "GET", path: "/", expected_status: 200, interval_seconds: 300, timeout_ms: 5000 },
     ]);
-    const read = (await (await admin("/v1/services/probe-defaults")).json()) as { probes: { name: string }[] };
+    const read = await (await admin("/v1/services/probe-defaults")).json<{ probes: { name: string }[] }>();
     expect(read.probes.map((p) => p.name)).toEqual(["root"]);
   });
 
@@ -190,7 +190,7 @@ describe("probe settings", () => {
     for (const [probes, field] of cases) {
       const res = await admin("/v1/services/probe-bad", "PUT", { origin: "http://origin.test", probes });
       expect(res.status, JSON.stringify(probes).slice(0, 200)).toBe(400);
-      const err = (await res.json()) as { error: { code: string; details: string[] } };
+      const err = await res.json<{ error: { code: string; details: string[] } }>();
       expect(err.error.code).toBe("invalid_request");
       expect(err.error.details.join(" ")).toContain(field);
     }

@@ -60,7 +60,7 @@ describe("reverse proxy: faithful forwarding", () => {
 
   it("records the Cloudflare colo as the region and the consumer from PROXY_CONSUMER_HEADER", async () => {
     const proxied = await exports.default.fetch(
-      new Request("http://monitor.test/proxy/shop/items?who=1", { headers: { "x-consumer-id": " acme " }, cf: { colo: "FRA", country: "DE" } } as RequestInit),
+      new Request("http://monitor.test/proxy/shop/items?who=1", { headers: { "x-consumer-id": " acme " }, cf: { colo: "FRA", country: "DE" } }),
     );
     expect(proxied.status).toBe(200);
     await proxied.arrayBuffer();
@@ -88,7 +88,7 @@ describe("reverse proxy: faithful forwarding", () => {
         te: "trailers",
       },
     });
-    const echo = (await res.json()) as { method: string; path: string; query: string; headers: Record<string, string> };
+    const echo = await res.json<{ method: string; path: string; query: string; headers: Record<string, string> }>();
     expect(echo.method).toBe("DELETE");
     expect(echo.path).toBe("/echo");
     expect(echo.query).toBe("?a=1&b=two");
@@ -105,7 +105,7 @@ describe("reverse proxy: faithful forwarding", () => {
 
   it("strips the other hop-by-hop request headers too (Proxy-Connection, Upgrade outside WebSockets)", async () => {
     const res = await call("/proxy/shop/echo", { headers: { "proxy-connection": "keep-alive", upgrade: "h2c", "x-kept": "1" } });
-    const echo = (await res.json()) as { headers: Record<string, string> };
+    const echo = await res.json<{ headers: Record<string, string> }>();
     expect(echo.headers["proxy-connection"]).toBeUndefined();
     expect(echo.headers.upgrade).toBeUndefined();
     expect(echo.headers["x-kept"]).toBe("1");
@@ -240,7 +240,7 @@ describe("reverse proxy: faithful forwarding", () => {
     // The service's timeout is 300 ms; the body takes about 600 ms to send.
     const res = await call("/proxy/shop/upload", { method: "POST", body: slowBody, headers: { "x-request-id": "slow-upload-1" } });
     expect(res.status).toBe(200);
-    expect(((await res.json()) as { bytes: number }).bytes).toBe(60);
+    expect((await res.json<{ bytes: number }>()).bytes).toBe(60);
     expect(await recordOf("slow-upload-1")).toMatchObject({ status: 200, request_bytes: 60 });
   });
 
@@ -277,7 +277,7 @@ describe("reverse proxy: faithful forwarding", () => {
   it("proxies a whole request whose Host is a service hostname", async () => {
     const viaHost = await exports.default.fetch(new Request("http://api.shop.test/echo?z=9", { headers: { "x-request-id": "host-1" } }));
     expect(viaHost.status).toBe(200);
-    const echo = (await viaHost.json()) as { path: string; query: string };
+    const echo = await viaHost.json<{ path: string; query: string }>();
     expect(echo).toMatchObject({ path: "/echo", query: "?z=9" });
     expect((await recordOf("host-1")).service).toBe("shop");
   });
@@ -309,7 +309,7 @@ describe("reverse proxy: safety", () => {
     for (const path of ["/proxy/nope/echo", "/proxy/shop@evil.test/echo", "/proxy/nope"]) {
       const res = await call(path);
       expect(res.status, path).toBe(404);
-      expect(((await res.json()) as { error: { code: string } }).error.code).toBe("service_not_found");
+      expect((await res.json<{ error: { code: string } }>()).error.code).toBe("service_not_found");
     }
   });
 
@@ -325,7 +325,7 @@ describe("reverse proxy: safety", () => {
       const text = await res.text();
       // Whatever the origin answered, it answered as origin.test: the request stayed there.
       expect(text, path).not.toContain("evil.test\"");
-      if (res.status === 200) expect(JSON.parse(text).url, path).toMatch(/^http:\/\/origin\.test\//);
+      if (res.status === 200) expect((JSON.parse(text) as { url: string }).url, path).toMatch(/^http:\/\/origin\.test\//);
     }
   });
 
@@ -335,20 +335,20 @@ describe("reverse proxy: safety", () => {
     for (const path of ["/proxy/based/%2e%2e/echo", "/proxy/based/a/%2E%2E/echo", "/proxy/based/x/../echo", "/proxy/based/a/%2e%2e/%2e%2e/echo"]) {
       const res = await call(path);
       const text = await res.text();
-      if (res.status === 200) expect(JSON.parse(text).url, path).toMatch(/^http:\/\/origin\.test\/base\//);
+      if (res.status === 200) expect((JSON.parse(text) as { url: string }).url, path).toMatch(/^http:\/\/origin\.test\/base\//);
       else expect(res.status, path).toBe(404);
     }
     // Backslashes (raw or encoded) are refused outright: some origins treat them as slashes.
     for (const path of ["/proxy/based/a%5c..%5cecho", "/proxy/based/a%5C%2e%2e%5Cecho"]) {
       const res = await call(path);
       expect(res.status, path).toBe(400);
-      expect(((await res.json()) as { error: { code: string } }).error.code).toBe("invalid_path");
+      expect((await res.json<{ error: { code: string } }>()).error.code).toBe("invalid_path");
     }
   });
 
   it("an absolute-form URL for another host reaches the monitor API, not an origin", async () => {
     const res = await exports.default.fetch(new Request("http://evil.test/proxy/shop/echo"));
-    const echo = (await res.json()) as { url: string };
+    const echo = await res.json<{ url: string }>();
     expect(echo.url).toBe("http://origin.test/echo");
   });
 

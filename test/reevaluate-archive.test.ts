@@ -17,7 +17,7 @@ type Result = { service: string; method: string; route: string; records: number;
 
 async function reevaluate(query: string): Promise<{ status: number; body: { source: string; endpoints: Result[]; error?: { code: string; message: string; details: string[] } } }> {
   const res = await call(`/v1/control/re-evaluate?${query}`, { method: "POST", headers: { Authorization: `Bearer ${ADMIN_KEY}` } });
-  return { status: res.status, body: (await res.json()) as { source: string; endpoints: Result[] } };
+  return { status: res.status, body: await res.json<{ source: string; endpoints: Result[] }>() };
 }
 
 async function incidentIds(service: string): Promise<string[]> {

@@ -314,7 +314,7 @@ describe("prune with the R2 archive", () => {
           };
         }
         const value: unknown = Reflect.get(target, prop);
-        return typeof value === "function" ? value.bind(target) : value;
+        return typeof value === "function" ? (value.bind(target) as unknown) : value;
       },
     });
 

@@ -13,7 +13,7 @@ describe("services admin API", () => {
   it("lists the services declared in the SERVICES var", async () => {
     const res = await admin("/v1/services");
     expect(res.status).toBe(200);
-    const { services } = (await res.json()) as { services: { name: string; source: string }[] };
+    const { services } = await res.json<{ services: { name: string; source: string }[] }>();
     expect(services.map((s) => s.name).sort()).toEqual(expect.arrayContaining(["based", "quiet", "sampled", "shop"]));
     expect(services.find((s) => s.name === "shop")).toMatchObject({ source: "vars", origin: "http://origin.test", hostnames: ["api.shop.test"], timeout_ms: 300 });
   });
@@ -33,7 +33,7 @@ describe("services admin API", () => {
     });
     // The proxy sees it at once in this isolate.
     const proxied = await call("/proxy/billing/echo");
-    expect(((await proxied.json()) as { url: string }).url).toBe("http://origin.test/base/echo");
+    expect((await proxied.json<{ url: string }>()).url).toBe("http://origin.test/base/echo");
 
     const updated = await admin("/v1/services/billing", "PUT", { origin: "http://origin.test", timeout_ms: 1000, recording: { enabled: false } });
     expect(updated.status).toBe(200);
@@ -58,7 +58,7 @@ describe("services admin API", () => {
     for (const [body, field] of cases) {
       const res = await admin("/v1/services/bad", "PUT", body);
       expect(res.status, JSON.stringify(body)).toBe(400);
-      const err = (await res.json()) as { error: { code: string; details: string[] } };
+      const err = await res.json<{ error: { code: string; details: string[] } }>();
       expect(err.error.code).toBe("invalid_request");
       expect(err.error.details.join(" ")).toContain(field);
     }
@@ -70,20 +70,20 @@ describe("services admin API", () => {
   it("refuses the monitor's own hostname and unknown (misspelt) settings", async () => {
     const own = await admin("/v1/services/lock", "PUT", { origin: "http://origin.test", hostnames: ["monitor.test"] });
     expect(own.status).toBe(409);
-    expect(((await own.json()) as { error: { code: string } }).error.code).toBe("hostname_is_monitor");
+    expect((await own.json<{ error: { code: string } }>()).error.code).toBe("hostname_is_monitor");
     expect((await admin("/v1/services")).status).toBe(200);
     const typo = await admin("/v1/services/typo", "PUT", { origin: "http://origin.test", timeot_ms: 5 });
     expect(typo.status).toBe(400);
-    expect(((await typo.json()) as { error: { details: string[] } }).error.details.join(" ")).toContain("timeot_ms");
+    expect((await typo.json<{ error: { details: string[] } }>()).error.details.join(" ")).toContain("timeot_ms");
   });
 
   it("refuses a hostname another service owns, and deleting a service declared in the var", async () => {
     const taken = await admin("/v1/services/other", "PUT", { origin: "http://x.test", hostnames: ["API.shop.test"] });
     expect(taken.status).toBe(409);
-    expect(((await taken.json()) as { error: { code: string } }).error.code).toBe("hostname_taken");
+    expect((await taken.json<{ error: { code: string } }>()).error.code).toBe("hostname_taken");
     const declared = await admin("/v1/services/shop", "DELETE");
     expect(declared.status).toBe(409);
-    expect(((await declared.json()) as { error: { code: string } }).error.code).toBe("declared_in_config");
+    expect((await declared.json<{ error: { code: string } }>()).error.code).toBe("declared_in_config");
   });
 
   it("a service stored in D1 overrides the var of the same name", async () => {

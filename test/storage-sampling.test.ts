@@ -69,7 +69,7 @@ describe("raw_logs setting", () => {
     for (const bad of [{ mode: "some" }, { sample_size: 0 }, { mode: "all", extra: 1 }]) {
       const r = await configure("rl-bad", bad);
       expect(r.status).toBe(400);
-      expect(((await r.json()) as { error: { code: string } }).error.code).toBeTruthy();
+      expect((await r.json<{ error: { code: string } }>()).error.code).toBeTruthy();
     }
   });
 });
@@ -198,9 +198,9 @@ async function flushed(stub: DurableObjectStub<EndpointMonitor>): Promise<void> 
 
 async function healthAt(maxBytes: string): Promise<{ raw_logs: string; d1_size: { bytes: number; state: string } }> {
   const ctx = createExecutionContext();
-  const res = await worker.fetch(new Request(`${BASE}/health`), { ...env, D1_MAX_BYTES: maxBytes } as unknown as Env, ctx);
+  const res = await worker.fetch(new Request(`${BASE}/health`), { ...env, D1_MAX_BYTES: maxBytes }, ctx);
   await waitOnExecutionContext(ctx);
-  return (await res.json()) as { raw_logs: string; d1_size: { bytes: number; state: string } };
+  return await res.json<{ raw_logs: string; d1_size: { bytes: number; state: string } }>();
 }
 
 describe("D1 size guards", () => {

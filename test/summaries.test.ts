@@ -95,7 +95,7 @@ function failingDb(failing: (hour: number) => boolean): D1Database {
         };
       }
       const value: unknown = Reflect.get(target, prop);
-      return typeof value === "function" ? value.bind(target) : value;
+      return typeof value === "function" ? (value.bind(target) as unknown) : value;
     },
   });
 }
@@ -124,7 +124,7 @@ function countingDb(): { db: D1Database; count: () => number } {
         };
       }
       const value: unknown = Reflect.get(target, prop);
-      return typeof value === "function" ? value.bind(target) : value;
+      return typeof value === "function" ? (value.bind(target) as unknown) : value;
     },
   });
   return { db, count: () => n };

@@ -52,7 +52,7 @@ function fetchItem(o: FetchItemOptions = {}): TraceItem {
     wallTime: o.wallTime ?? 48,
   };
   if (o.wallTime === -1) Reflect.deleteProperty(item, "wallTime");
-  return item as TraceItem;
+  return item;
 }
 
 /** A non-fetch invocation (cron, queue, alarm). */

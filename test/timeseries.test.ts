@@ -21,7 +21,7 @@ type Rec = { timestamp: number; status: number; latency_ms: number; response_emp
 
 function url(service: string, params: Record<string, string | number>): string {
   const q = new URLSearchParams({ service, method: "get", route: ROUTE, ...Object.fromEntries(Object.entries(params).map(([k, v]) => [k, String(v)])) });
-  return `/v1/timeseries?${q}`;
+  return `/v1/timeseries?${q.toString()}`;
 }
 
 async function series(service: string, params: Record<string, string | number>): Promise<Series> {

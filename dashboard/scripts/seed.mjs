@@ -8,7 +8,11 @@
 
 const MINUTE = 60_000;
 
-/** mulberry32: the same numbers on every run. */
+/**
+ * mulberry32: the same numbers on every run.
+ * @param {number} seed
+ * @returns {() => number} uniform in [0, 1)
+ */
 export function prng(seed) {
   let a = seed;
   return () => {
@@ -22,6 +26,9 @@ export function prng(seed) {
 /**
  * Records of one endpoint over consecutive phases ({minutes, perMinute, errorRate?, latencyMs?,
  * emptyRate?}), the last one ending `endsAgo` ms before now.
+ * @param {{ service: string; method: string; path: string; route: string }} endpoint
+ * @param {{ minutes: number; perMinute: number; errorRate?: number; latencyMs?: number; emptyRate?: number }[]} phases
+ * @param {{ seed?: number; endsAgo?: number }} [options]
  */
 export function traffic(endpoint, phases, { seed = 1, endsAgo = 0 } = {}) {
   const random = prng(seed);
@@ -71,7 +78,11 @@ export function scenario(hours = 3) {
   return records.sort((a, b) => a.timestamp - b.timestamp);
 }
 
-/** Posts the scenario in batches of 1,000 (`?sync=1`), then runs the hourly aggregation. */
+/**
+ * Posts the scenario in batches of 1,000 (`?sync=1`), then runs the hourly aggregation.
+ * @param {string} baseUrl
+ * @param {{ ingestKey?: string; adminKey?: string; hours?: number }} [options]
+ */
 export async function seed(baseUrl, { ingestKey = "dev-ingest-key", adminKey = "dev-admin-key", hours = 3 } = {}) {
   const records = scenario(hours);
   for (let i = 0; i < records.length; i += 1000) {
@@ -89,6 +100,7 @@ export async function seed(baseUrl, { ingestKey = "dev-ingest-key", adminKey = "
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {
+  /** @type {(name: string, fallback: string) => string} */
   const arg = (name, fallback) => {
     const i = process.argv.indexOf(`--${name}`);
     return i > 0 ? process.argv[i + 1] : fallback;

@@ -178,27 +178,30 @@ function signOut(message: string): void {
 function login(message?: string): void {
   const input = h("input", { id: "api-key", name: "key", type: "password", autocomplete: "current-password", required: true, spellcheck: "false" });
   const status = h("div", { "aria-live": "polite" }, message ? notice(message === "Signed out." ? "info" : "error", message) : null);
+  // Checks the key against the API, then opens the shell; a refused key is told in `status`.
+  const signIn = async (key: string): Promise<void> => {
+    put(status, h("p", { class: "loading" }, "Checking the key…"));
+    try {
+      const role = await roleOf(key);
+      saveSession({ key, role });
+      shell({ key, role });
+    } catch (err) {
+      const text =
+        err instanceof ApiFailure && err.kind === "unauthorized"
+          ? `Wrong key: the API refused it (401 ${err.code}). Use the READ_KEY or ADMIN_KEY of this monitor (npm start prints them).`
+          : describeFailure(err);
+      put(status, notice("error", text));
+      input.focus();
+    }
+  };
   const form = h(
     "form",
     {
       class: "login card",
-      onsubmit: async (e: Event) => {
+      onsubmit: (e: Event) => {
         e.preventDefault();
         const key = input.value.trim();
-        if (!key) return;
-        put(status, h("p", { class: "loading" }, "Checking the key…"));
-        try {
-          const role = await roleOf(key);
-          saveSession({ key, role });
-          shell({ key, role });
-        } catch (err) {
-          const text =
-            err instanceof ApiFailure && err.kind === "unauthorized"
-              ? `Wrong key: the API refused it (401 ${err.code}). Use the READ_KEY or ADMIN_KEY of this monitor (npm start prints them).`
-              : describeFailure(err);
-          put(status, notice("error", text));
-          input.focus();
-        }
+        if (key) void signIn(key);
       },
     },
     h("h1", null, "edge-monitor"),

@@ -13,7 +13,7 @@ export interface PageContext {
   /** Replaces the page's query in the hash without reloading the page. */
   setQuery(query: Query): void;
   /** Reports an error of a background task (a live tail poll) the way a failed refresh is reported. */
-  report(err: unknown): void;
+  report: (err: unknown) => void;
 }
 
 export interface PageHandle {

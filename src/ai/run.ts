@@ -69,7 +69,7 @@ const short = (message: string): string => scrubOutgoingText(message.slice(0, 30
 
 /** The answer's JSON: an object as is, or parsed out of a string (code fences and chatter around it tolerated). */
 export function answerJson(result: unknown): unknown {
-  const response = typeof result === "object" && result !== null && "response" in result ? (result as { response: unknown }).response : result;
+  const response = typeof result === "object" && result !== null && "response" in result ? result.response : result;
   if (typeof response !== "string") return response;
   const text = response.trim();
   try {

@@ -242,7 +242,7 @@ export function pagerDutyEvent(routingKey: string, message: AlertMessage, channe
       timestamp: iso(message.timestamp),
       component: i.group ? memberLines(i.group, 5).join("; ") : `${i.method} ${i.route}`,
       group: i.group ? i.group.services.join(", ") : i.service,
-      class: cut((i.signals as { kind?: unknown }[]).map((s) => String(s.kind ?? "")).filter(Boolean).join(", ") || "incident", 200),
+      class: cut((i.signals as { kind?: unknown }[]).map((s) => (typeof s.kind === "string" ? s.kind : "")).filter(Boolean).join(", ") || "incident", 200),
       custom_details: {
         event: message.event,
         status: i.status,

@@ -95,7 +95,7 @@ defineRoute(
     // The URL as GET shows it (a Slack token or query secrets masked) keeps the stored one, so a
     // client can send back what it read.
     if (body !== null && typeof body === "object" && "url" in body && body.url === toApiChannel(stored).url) {
-      (body as { url: unknown }).url = stored.url;
+      body.url = stored.url;
     }
     // A stored URL sent back as read is checked again: one the policy now refuses must be replaced.
     const input = parseOr400(channelInputFor(alertUrlPolicy(c.env)), body, "alert channel");

@@ -110,7 +110,7 @@ export async function scanArchive(
       s.objects_read++;
       s.bytes_read += object.size;
       let line = 0;
-      for await (const text of gunzipLines(object.body)) {
+      for await (const text of gunzipLines(object.body as ReadableStream<Uint8Array>)) {
         line++;
         if (line <= skip) continue;
         const row = parseLine(text);

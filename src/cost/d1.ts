@@ -64,7 +64,7 @@ export function meteredD1(db: D1Database, meter: CostMeter): D1Database {
       return results;
     },
     exec: (query: string) => db.exec(query),
-    withSession: (constraintOrBookmark?: D1SessionBookmark | D1SessionConstraint) => db.withSession(constraintOrBookmark),
+    withSession: (constraintOrBookmark?: Parameters<D1Database["withSession"]>[0]) => db.withSession(constraintOrBookmark),
     dump: () => db.dump(),
   };
 }

@@ -38,7 +38,7 @@ export function meteredSql(sql: SqlStorage): MeteredSql {
         pending = [];
       }
       const cursor = sql.exec<T>(query, ...bindings);
-      pending.push(cursor as unknown as SqlStorageCursor<Record<string, SqlStorageValue>>);
+      pending.push(cursor);
       return cursor;
     },
     get databaseSize() {

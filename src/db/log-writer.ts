@@ -136,7 +136,7 @@ const INSERT_SERVICES = `INSERT OR IGNORE INTO services (name, first_seen_at)
 
 /** UTF-8 size of a string, without encoding it when it is ASCII. */
 export function utf8Bytes(text: string): number {
-  // eslint-disable-next-line no-control-regex
+  // eslint-disable-next-line no-control-regex -- ASCII is 0x00-0x7f, control characters included
   return /^[\x00-\x7f]*$/.test(text) ? text.length : new TextEncoder().encode(text).byteLength;
 }
 

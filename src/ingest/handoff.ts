@@ -103,7 +103,7 @@ export async function capRoutes(env: Env, records: LogRecord[], now = Date.now()
       continue;
     }
     let asks = asksByService.get(r.service);
-    if (!asks) asksByService.set(r.service, (asks = new Map()));
+    if (!asks) asksByService.set(r.service, (asks = new Map<string, RouteAsk>()));
     const ask = asks.get(r.route);
     if (ask) {
       ask.vouched ||= vouched;

@@ -8,7 +8,7 @@
  * (far behind the wall clock) never runs on wall-clock time, so it gives the same incidents as
  * the live traffic did.
  */
-import { DEFAULT_DETECTION, resolveDetection, type DetectionConfig, type DetectionSettings } from "../detect/config";
+import { resolveDetection, type DetectionConfig, type DetectionSettings } from "../detect/config";
 import { emptyEngineState, evaluateMinute, type EngineState, type Evaluation } from "../detect/evaluate";
 import type { Endpoint, Incident } from "../detect/incident";
 import { PROBE_FAILURES } from "../detect/detectors";

@@ -11,7 +11,7 @@ import { ANNOUNCE_WITHIN_MS } from "../alerts/outbox";
 import type { Incident } from "../detect/incident";
 import { log } from "../lib/log";
 import { withTimeout } from "../lib/timeout";
-import { fromWire, groupKey, groupSettings, originHost, type AlertChange, type MemberInput } from "../incidents/grouping";
+import { fromWire, groupKey, groupSettings, originHost, type MemberInput } from "../incidents/grouping";
 import { serviceDirectory } from "../services/store";
 
 const CALL_BUDGET_MS = 3_000;
@@ -28,7 +28,7 @@ export function memberOf(i: Incident, origin: string | null = null): MemberInput
     status: i.status,
     opened_at: i.opened_at,
     resolved_at: i.resolved_at,
-    signal_kinds: [...new Set(i.signals.map((s) => String((s as { kind?: unknown }).kind ?? "")).filter(Boolean))],
+    signal_kinds: [...new Set(i.signals.map((s) => (s as { kind?: unknown }).kind).filter((k): k is string => typeof k === "string" && k !== ""))],
   };
 }
 
@@ -71,6 +71,6 @@ export async function routeAlert(env: Env, incident: Incident | undefined, event
     groups = groupsOf(env, incident.service);
     member = memberOf(incident, null);
   }
-  const wire = await withTimeout(groups.routeMemberAlert(member, event as AlertChange, now), CALL_BUDGET_MS);
+  const wire = await withTimeout(groups.routeMemberAlert(member, event, now), CALL_BUDGET_MS);
   return fromWire({ kind: wire.kind, reason: wire.reason, until: wire.until });
 }

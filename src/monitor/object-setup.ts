@@ -24,8 +24,8 @@ import { EndpointWindows } from "./windows";
 export interface ObjectBindings {
   sql: MeteredSql;
   meter: CostMeter;
-  db(): D1Database;
-  archive(): R2Bucket | null;
+  db: () => D1Database;
+  archive: () => R2Bucket | null;
 }
 
 /** Builds the endpoint object's parts over its storage. */

@@ -40,7 +40,7 @@ async function readHour(bucket: R2Bucket, keys: readonly string[], endpoint: End
   for (const key of keys) {
     const object = await bucket.get(key);
     if (!object) continue;
-    for await (const line of gunzipLines(object.body)) {
+    for await (const line of gunzipLines(object.body as ReadableStream<Uint8Array>)) {
       const row = parseLine(line);
       if (!row || row.method !== endpoint.method || row.route !== endpoint.route || row.timestamp < from) continue;
       if (row.recordKey) {

@@ -10,7 +10,7 @@
  * writes no window row: with a row per bucket written per hand-off, the minute and hour rows
  * were two of the object's rows billed per hand-off. Every read sees the buckets in memory.
  */
-import { LatencySketch } from "../detect/sketch";
+import { LatencySketch, type SketchData } from "../detect/sketch";
 import { addRecordsInPlace, mergeBreakdowns, parseBreakdown, type Breakdown } from "../breakdown/top-k";
 import type { Snapshot } from "../detect/types";
 import { boundedLatency } from "../ingest/bounds";
@@ -189,7 +189,7 @@ export class EndpointWindows {
       ? {
           grain,
           row: rowOf(stored),
-          sketch: LatencySketch.fromJSON(JSON.parse(stored.sketch), SKETCH_MAX_BUCKETS),
+          sketch: LatencySketch.fromJSON(JSON.parse(stored.sketch) as SketchData, SKETCH_MAX_BUCKETS),
           breakdown: parseBreakdown(stored.breakdown),
         }
       : { grain, row: ZERO_ROW(start), sketch: new LatencySketch(undefined, SKETCH_MAX_BUCKETS), breakdown: parseBreakdown(null) };
@@ -202,7 +202,7 @@ export class EndpointWindows {
     const changed = this.dirty.get(`${HOUR_MS}:${start}`);
     if (changed) return { ...changed.row, sketch: changed.sketch };
     const stored = this.sql.exec<StoredRow>(`SELECT ${COLUMNS}, sketch, breakdown FROM windows WHERE grain = ? AND start = ?`, HOUR_MS, start).toArray()[0];
-    return stored ? { ...rowOf(stored), sketch: LatencySketch.fromJSON(JSON.parse(stored.sketch), SKETCH_MAX_BUCKETS) } : null;
+    return stored ? { ...rowOf(stored), sketch: LatencySketch.fromJSON(JSON.parse(stored.sketch) as SketchData, SKETCH_MAX_BUCKETS) } : null;
   }
 
   /** Whether buckets changed since the last `persist()`. */
@@ -319,7 +319,7 @@ export class EndpointWindows {
           .map((r) => [r.start, r.sketch]),
       );
       const text = stored.get(start);
-      const sketch = text === undefined ? null : LatencySketch.fromJSON(JSON.parse(text), SKETCH_MAX_BUCKETS);
+      const sketch = text === undefined ? null : LatencySketch.fromJSON(JSON.parse(text) as SketchData, SKETCH_MAX_BUCKETS);
       parsed.set(start, sketch);
       return sketch;
     };
@@ -338,7 +338,7 @@ export class EndpointWindows {
       .exec<StoredRow>(`SELECT ${COLUMNS}, sketch, breakdown FROM windows WHERE grain = ? AND start >= ? AND start < ? ORDER BY start`, grain, from, to)
       .toArray()
       .filter((r) => !dirty.has(r.start))
-      .map((r) => ({ row: rowOf(r), sketch: LatencySketch.fromJSON(JSON.parse(r.sketch), SKETCH_MAX_BUCKETS) }));
+      .map((r) => ({ row: rowOf(r), sketch: LatencySketch.fromJSON(JSON.parse(r.sketch) as SketchData, SKETCH_MAX_BUCKETS) }));
     const all = [...stored, ...[...dirty.values()].map((b) => ({ row: b.row, sketch: b.sketch }))].sort((a, b) => a.row.start - b.row.start);
     return all.map(({ row: r, sketch }) => ({
       start: r.start,

@@ -72,8 +72,9 @@ interface ReadBody {
 async function readBody(body: ReadableStream<Uint8Array>, signal: AbortSignal, keepText: boolean): Promise<ReadBody> {
   const reader = body.getReader();
   const aborted = new Promise<never>((_, reject) => {
-    if (signal.aborted) reject(signal.reason);
-    signal.addEventListener("abort", () => reject(signal.reason), { once: true });
+    // The signal's reason (a TimeoutError or AbortError DOMException) is passed on unchanged.
+    if (signal.aborted) reject(signal.reason as Error);
+    signal.addEventListener("abort", () => reject(signal.reason as Error), { once: true });
   });
   aborted.catch(() => undefined);
   const decoder = new TextDecoder();
@@ -143,7 +144,7 @@ export async function runProbe(service: ServiceConfig, probe: ProbeSettings): Pr
   let body: ReadBody = { head: new Uint8Array(), text: "", bytes: 0 };
   if (res.body) {
     try {
-      body = await readBody(res.body, signal, probe.expected_body !== undefined);
+      body = await readBody(res.body as ReadableStream<Uint8Array>, signal, probe.expected_body !== undefined);
     } catch (err) {
       return { ...answered, latencyMs: Date.now() - startedAt, error: reasonOf(err, signal, probe.timeout_ms, "complete answer") };
     }

@@ -34,6 +34,10 @@ const origin = z
 export const MAX_PROBES_PER_SERVICE = 20;
 export const PROBE_METHODS = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"] as const;
 
+// A space or control character, a fragment, a backslash (raw or %5c): never in a probe path.
+// eslint-disable-next-line no-control-regex -- the control characters are what it matches
+const UNSAFE_IN_PATH = /[\x00-\x20\x7f#\\]|%5c/i;
+
 /**
  * A probe's path (and optional query) below the service's origin. Only a path can be given: an
  * absolute URL, a scheme-relative `//host`, dot segments or backslashes (which a URL parser may
@@ -46,8 +50,7 @@ const probePath = z
   .max(2048)
   .startsWith("/", "must start with /")
   .refine((p) => !p.startsWith("//"), "must be a path below the origin, not //host")
-  // eslint-disable-next-line no-control-regex
-  .refine((p) => !/[\x00-\x20\x7f#\\]|%5c/i.test(p) && !hasDotSegment(p.split("?")[0] ?? p), "must hold no space, control character, fragment, backslash or dot segment");
+  .refine((p) => !UNSAFE_IN_PATH.test(p) && !hasDotSegment(p.split("?")[0] ?? p), "must hold no space, control character, fragment, backslash or dot segment");
 
 /** One synthetic probe of a service (run by the probe cron against the service's origin). */
 export const probeSettings = z

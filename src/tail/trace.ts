@@ -81,7 +81,8 @@ export function traceItemInput(item: TraceItem, now: number): TailItemResult {
   const status = response === undefined || FAILED_OUTCOMES.has(item.outcome) ? null : response.status;
   const failed = status === null;
   const headers = request.headers ?? {};
-  const colo: unknown = request.cf?.colo;
+  const cf: unknown = request.cf;
+  const colo = typeof cf === "object" && cf !== null && "colo" in cf ? cf.colo : undefined;
   const attributes: Record<string, string | number | boolean> = { outcome: item.outcome, cpu_time_ms: item.cpuTime };
   if (failed && response) attributes.response_status = response.status;
   if (item.entrypoint) attributes.entrypoint = item.entrypoint;

@@ -105,7 +105,7 @@ function fuzzedRecord(now: number): fc.Arbitrary<unknown> {
   });
 }
 
-const FIELDS = Object.keys((LOG_RECORD.properties ?? {}) as object);
+const FIELDS = Object.keys(LOG_RECORD.properties ?? {});
 
 /**
  * One record: valid, valid but for one or two fields taken from a fuzzed record (so a single bad

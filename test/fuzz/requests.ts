@@ -194,7 +194,7 @@ export const strayRequests: fc.Arbitrary<FuzzRequest> = fc
   .map(({ method, prefix, rest, auth }): FuzzRequest => ({
     method,
     target: prefix + encode(rest).replace(/%2F/g, "/"),
-    headers: auth === null ? {} : ({ Authorization: auth } as Record<string, string>),
+    headers: auth === null ? {} : { Authorization: auth },
     body: null,
     gzip: false,
   }))

@@ -9,7 +9,7 @@ function thrown(fn: () => unknown): ApiError {
     fn();
   } catch (err) {
     if (err instanceof ApiError) return err;
-    throw new Error(`expected an ApiError, got ${String(err)}`);
+    throw new Error(`expected an ApiError, got ${String(err)}`, { cause: err });
   }
   throw new Error("expected parseLogBody to throw");
 }

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { LatencySketch } from "../../src/detect/sketch";
+import { LatencySketch, type SketchData } from "../../src/detect/sketch";
 import { prng as rng } from "../prng";
 
 
@@ -83,7 +83,7 @@ describe("LatencySketch", () => {
   it("round-trips through its stored form", () => {
     const sketch = new LatencySketch();
     for (const v of latencies(3_000, 42)) sketch.add(v);
-    const copy = LatencySketch.fromJSON(JSON.parse(JSON.stringify(sketch.toJSON())));
+    const copy = LatencySketch.fromJSON(JSON.parse(JSON.stringify(sketch.toJSON())) as SketchData);
     expect(copy.count).toBe(sketch.count);
     for (const q of [0.5, 0.9, 0.99]) expect(copy.quantile(q)).toBe(sketch.quantile(q));
   });

@@ -52,9 +52,14 @@ export function readVerdict(status: number, text: string): Verdict | null {
   return Array.isArray(list) ? { rejected: list.length, reasons: reasonsOf(list) } : null;
 }
 
+/** An error's text: its message, or the thrown value itself when it is not an Error. */
+export function errorText(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}
+
 /** Logs a monitor warning as one JSON line, the error scrubbed. */
 export function logWarning(event: string, service: string, fields: Record<string, unknown>, err?: unknown): void {
   const line: Record<string, unknown> = { level: "warn", event, service, ...fields };
-  if (err !== undefined) line.error = scrubText((err instanceof Error ? err.message : String(err)).slice(0, 300));
+  if (err !== undefined) line.error = scrubText(errorText(err).slice(0, 300));
   console.log(JSON.stringify(line));
 }

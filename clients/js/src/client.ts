@@ -120,7 +120,7 @@ export class MonitorClient {
         return;
       }
       this.queue.push(record);
-      if (this.queue.length >= this.batchSize) this.kick();
+      if (this.queue.length >= this.batchSize) void this.kick();
       else if (this.timer === null) this.arm();
     } catch (err) {
       this.counts.dropped++;

@@ -5,7 +5,7 @@
  * `finish` (or `close`, when the client went away first), after the app has answered.
  */
 import { templateRoute } from "../../../src/ingest/route-template.js";
-import { createClient, MonitorClient, type ClientOptions } from "./client.js";
+import { createClient, type ClientOptions, type MonitorClient } from "./client.js";
 import { buildRecord, type HeaderReader } from "./request-record.js";
 
 /** The part of Node's `IncomingMessage` the adapters read. */

@@ -9,6 +9,7 @@
  */
 import { scrubText, type ScrubOptions } from "../../../src/redact/index.js";
 import { redactRequestPath } from "../../../src/redact/index.js";
+import { errorText } from "./answer.js";
 
 /** One record as `POST /v1/logs` takes it (a subset of `LogRecordInput`). */
 export interface MonitorRecord {
@@ -119,7 +120,7 @@ export function buildRecord(f: RequestFacts): MonitorRecord | null {
   if (isEmptySuccess(f, responseBytes)) record.response_empty = true;
   if (requestId) record.request_id = scrubText(requestId, scrub).slice(0, REQUEST_ID_MAX);
   if (f.error !== undefined) {
-    const message = f.error instanceof Error ? `${f.error.name}: ${f.error.message}` : String(f.error);
+    const message = f.error instanceof Error ? `${f.error.name}: ${f.error.message}` : errorText(f.error);
     record.error = scrubText(message.slice(0, ERROR_MAX + 200), scrub).slice(0, ERROR_MAX);
   }
   return record;

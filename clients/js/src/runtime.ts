@@ -11,10 +11,15 @@ interface NodeProcess {
   removeListener(event: "beforeExit", listener: () => void): unknown;
 }
 
+/** True for Node's Timeout object (it has `unref`), false for the number other runtimes return. */
+function canUnref(timer: unknown): timer is { unref(): void } {
+  return typeof timer === "object" && timer !== null && "unref" in timer && typeof timer.unref === "function";
+}
+
 /** A timer that does not by itself keep a Node process running. */
 export function backgroundTimer(fn: () => void, ms: number): ReturnType<typeof setTimeout> {
   const timer: unknown = setTimeout(fn, ms);
-  if (typeof timer === "object" && timer !== null && "unref" in timer && typeof timer.unref === "function") timer.unref();
+  if (canUnref(timer)) timer.unref();
   return timer as ReturnType<typeof setTimeout>;
 }
 

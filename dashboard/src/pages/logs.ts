@@ -28,7 +28,7 @@ function recordDialog(r: LogRecord): HTMLDialogElement {
     "dialog",
     { class: "record", "aria-labelledby": "record-h" },
     h("h2", { id: "record-h" }, `${r.method} ${r.path} → ${r.status}`),
-    h("dl", { class: "pairs" }, ...Object.entries(r).map(([k, v]) => h("div", null, h("dt", null, k), h("dd", null, v === null ? "null" : typeof v === "object" ? JSON.stringify(v) : String(v))))),
+    h("dl", { class: "pairs" }, ...Object.entries(r).map(([k, v]) => h("div", null, h("dt", null, k), h("dd", null, typeof v === "string" ? v : JSON.stringify(v))))),
     h("form", { method: "dialog" }, h("button", { type: "submit", class: "primary" }, "Close")),
   );
   dialog.addEventListener("close", () => dialog.remove());

@@ -82,7 +82,7 @@ export const settingsPage: Mount = (ctx) => {
         onsubmit: (e: Event) => {
           e.preventDefault();
           const name = field(form, "name");
-          let probes: unknown = [];
+          let probes: unknown;
           try {
             probes = JSON.parse(field(form, "probes") || "[]");
           } catch {
@@ -138,7 +138,8 @@ export const settingsPage: Mount = (ctx) => {
         },
       },
       ...DETECTION_FIELDS.map(([path, key, label, hint]) => {
-        const own = (d.settings[path] as Record<string, number> | undefined)?.[key];
+        const section: Record<string, number | undefined> | undefined = d.settings[path];
+        const own = section?.[key];
         const def = (d.defaults[path] as Record<string, number>)[key];
         return labelled(label, h("input", { name: `${path}.${key}`, type: "number", step: "any", value: own === undefined ? "" : String(own), placeholder: `default ${def}` }), hint);
       }),
@@ -246,6 +247,15 @@ export const settingsPage: Mount = (ctx) => {
         h("label", { class: "inline" }, h("input", { type: "checkbox", name: "enabled", checked: true }), " Enabled"),
         h("div", { class: "actions" }, h("button", { type: "submit", class: "primary" }, "Add channel")),
       );
+      // "Send test": the channel's test message, its outcome told in the page's status line.
+      const sendTest = async (c: (typeof channels.channels)[number]): Promise<void> => {
+        try {
+          const r = await api<{ delivered: boolean; status_code: number | null; error: string | null; duration_ms: number }>(`/v1/alert-channels/${encodeURIComponent(c.id)}/test`, { method: "POST" });
+          say(r.delivered ? "info" : "error", r.delivered ? `Test message delivered to ${c.name} (${r.status_code ?? ""}, ${formatMs(r.duration_ms)}).` : `Test message to ${c.name} failed: ${r.error ?? `status ${r.status_code ?? "?"}`}.`);
+        } catch (err) {
+          say("error", `Test of ${c.name} failed. ${describeFailure(err)}`);
+        }
+      };
       put(
         channelsBox,
         h("h2", { id: "ch-h" }, "Alert channels"),
@@ -264,14 +274,7 @@ export const settingsPage: Mount = (ctx) => {
                     {
                       type: "button",
                       class: "test-channel",
-                      onclick: async () => {
-                        try {
-                          const r = await api<{ delivered: boolean; status_code: number | null; error: string | null; duration_ms: number }>(`/v1/alert-channels/${encodeURIComponent(c.id)}/test`, { method: "POST" });
-                          say(r.delivered ? "info" : "error", r.delivered ? `Test message delivered to ${c.name} (${r.status_code ?? ""}, ${formatMs(r.duration_ms)}).` : `Test message to ${c.name} failed: ${r.error ?? `status ${r.status_code ?? "?"}`}.`);
-                        } catch (err) {
-                          say("error", `Test of ${c.name} failed. ${describeFailure(err)}`);
-                        }
-                      },
+                      onclick: () => void sendTest(c),
                     },
                     "Send test",
                   ),
