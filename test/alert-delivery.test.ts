@@ -8,7 +8,7 @@ import { evictDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { verifyStandardWebhook } from "../src/alerts/sign";
-import { ADMIN_KEY, call, flushAll, getJson } from "./helpers";
+import { ADMIN_KEY, call, flushAll, getJson, inMonitor } from "./helpers";
 import { send, traffic } from "./traffic";
 
 const SECRET = `whsec_${btoa("0123456789abcdef0123456789abcdef")}`;
@@ -66,7 +66,7 @@ describe("alert delivery", () => {
     ]);
     expect(deliveries.body.deliveries.map((d) => d.message_id).sort()).toEqual(got.map((r) => r.headers["webhook-id"]).sort());
     // Running the outbox again sends nothing more.
-    await stub("dlv-a").deliverAlerts(Date.now() + 3_600_000);
+    await inMonitor(stub("dlv-a"), (m) => m.outbox.run(Date.now() + 3_600_000));
     expect(await received("dlv-ok")).toHaveLength(2);
   });
 
@@ -78,10 +78,10 @@ describe("alert delivery", () => {
     await flushAll();
     const monitor = stub("dlv-b");
     // The first retry is due about 30 s later, not before.
-    const next = await monitor.deliverAlerts(Date.now());
+    const next = await inMonitor(monitor, (m) => m.outbox.run(Date.now()));
     expect(next).toBeGreaterThan(Date.now() + 20_000);
     expect(next).toBeLessThan(Date.now() + 40_000);
-    await monitor.deliverAlerts(Date.now() + 60_000);
+    await inMonitor(monitor, (m) => m.outbox.run(Date.now() + 60_000));
     const got = await received("dlv-flaky");
     // Two messages (opened, escalated), each failed once (the receiver's two failures) and then delivered, under one id each.
     expect(got).toHaveLength(4);
@@ -105,7 +105,7 @@ describe("alert delivery", () => {
     expect(await received("dlv-evict")).toHaveLength(2); // opened failed, escalated delivered
     // (Eviction waits for the local AI call the first alert started: locally it never answers, and the alert waited its 8 s.)
     await evictDurableObject(stub("dlv-c"));
-    await stub("dlv-c").deliverAlerts(Date.now() + 60_000);
+    await inMonitor(stub("dlv-c"), (m) => m.outbox.run(Date.now() + 60_000));
     const got = await received("dlv-evict");
     expect(got).toHaveLength(3);
     expect(got[2]?.headers["webhook-id"]).toBe(got[0]?.headers["webhook-id"]);
@@ -121,13 +121,13 @@ describe("alert delivery", () => {
     const monitor = stub("dlv-d");
     await monitor.announceUpdate(incident?.id ?? "");
     await monitor.announceUpdate(incident?.id ?? "");
-    await monitor.deliverAlerts(Date.now());
+    await inMonitor(monitor, (m) => m.outbox.run(Date.now()));
     const types = async () => (await received("dlv-cool")).map((r) => (JSON.parse(r.body) as { type: string }).type);
     expect(await types()).toEqual(["incident.opened", "incident.escalated"]);
     const deliveries = (await getJson<{ deliveries: Delivery[] }>(`/v1/alert-deliveries?channel_id=${id}`)).body.deliveries;
     expect(deliveries.filter((d) => d.event === "incident.updated").map((d) => d.status)).toEqual(["skipped"]);
     // Once the cooldown is over, the one waiting update goes.
-    await monitor.deliverAlerts(Date.now() + 11 * 60_000);
+    await inMonitor(monitor, (m) => m.outbox.run(Date.now() + 11 * 60_000));
     expect(await types()).toEqual(["incident.opened", "incident.escalated", "incident.updated"]);
   });
 

@@ -6,7 +6,7 @@
  */
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import { ADMIN_KEY, call } from "./helpers";
+import { ADMIN_KEY, call, inMonitor } from "./helpers";
 import { send, traffic } from "./traffic";
 
 const SECRET = `whsec_${btoa("0123456789abcdef0123456789abcdef")}`;
@@ -36,8 +36,8 @@ describe("reminders", () => {
     const after = Date.now();
     const monitor = env.ENDPOINT_MONITOR.get(env.ENDPOINT_MONITOR.idFromName("rem-a GET /orders/:id"));
     const step = async (at: number) => {
-      await monitor.followUp(at);
-      await monitor.deliverAlerts(at);
+      await inMonitor(monitor, (m) => m.jobs.followUp.followUp(at));
+      await inMonitor(monitor, (m) => m.outbox.run(at));
       return (await received("rem-hook")).map((m) => [m.type, m.status, m.group]);
     };
     expect(await step(after)).toEqual([

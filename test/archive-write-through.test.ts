@@ -14,7 +14,7 @@ import { WRITE_THROUGH_MARKER, writeThroughSince } from "../src/monitor/archive-
 import { prune, type RawReport } from "../src/retention/prune";
 import { DEDUP_WINDOW_MS, type EndpointMonitor } from "../src/monitor/endpoint-monitor";
 import worker from "../src/index";
-import { ADMIN_KEY, BASE, call, countLogs, endpointStub, eventually, INGEST_KEY, READ_KEY, record, runFlush } from "./helpers";
+import { ADMIN_KEY, BASE, call, countLogs, endpointStub, eventually, INGEST_KEY, inMonitor, READ_KEY, record, runFlush } from "./helpers";
 import { createExecutionContext } from "cloudflare:test";
 
 const HOUR = 3_600_000;
@@ -168,7 +168,7 @@ describe("archive write-through", () => {
       });
     });
     // (120 records in a minute: `auto` flushes once a minute; the flush at a clock past it.)
-    await stub.flushDue(Date.now() + 2 * 60_000).catch(() => false);
+    await inMonitor(stub, (m) => m.flush.flushDue(Date.now() + 2 * 60_000)).catch(() => false);
     expect(puts).toBeGreaterThanOrEqual(2);
     const before = await env.ARCHIVE.list({ prefix: `raw/${service}/` });
     expect(before.objects.length).toBe(puts);
@@ -242,7 +242,7 @@ describe("archive write-through", () => {
     expect(status.archive_backlog.records).toBeGreaterThanOrEqual(80);
     expect(status.archive_backlog.endpoints).toBeGreaterThanOrEqual(1);
     // Past the dedup window the chunk is still kept: R2 has not taken it.
-    await runInDurableObject(stub, (instance: EndpointMonitor) => instance.pruneBuffer(Date.now() + DEDUP_WINDOW_MS + 1));
+    await runInDurableObject(stub, (instance: EndpointMonitor) => instance.jobs.checkpoint.pruneBuffer(Date.now() + DEDUP_WINDOW_MS + 1));
     expect((await stub.stats()).buffered_chunks).toBe(1);
     // A retried hand-off is still a duplicate.
     expect((await stub.ingest(records(service, 80, 0, (i) => Date.now() - 600_000 + i * 3000))).duplicates).toBe(80);
@@ -256,8 +256,8 @@ describe("archive write-through", () => {
     expect(await readArchive(service, Date.now() - 2 * HOUR, Date.now())).toHaveLength(80);
     // Pruned once the persisted windows hold the chunk too (the alarm persists them within a minute).
     await runInDurableObject(stub, async (instance: EndpointMonitor) => {
-      await instance.persistWindowsNow();
-      instance.pruneBuffer(Date.now() + DEDUP_WINDOW_MS + 1);
+      instance.jobs.checkpoint.persist(Date.now(), true);
+      instance.jobs.checkpoint.pruneBuffer(Date.now() + DEDUP_WINDOW_MS + 1);
     });
     expect((await stub.stats()).buffered_chunks).toBe(0);
     expect(await countLogs(service)).toBe(80);
@@ -286,7 +286,7 @@ describe("archive write-through", () => {
     // The alarm is set for the pass's minute, not sooner.
     const alarm = await runInDurableObject(stub, (_i, state) => state.storage.getAlarm());
     expect(alarm).toBeGreaterThan(Date.now() + 30_000);
-    await stub.flushDue(Date.now() + 61_000);
+    await inMonitor(stub, (m) => m.flush.flushDue(Date.now() + 61_000));
     expect(puts.n).toBe(first + 1);
     expect((await stub.stats()).archive_backlog).toBe(0);
     expect(await readArchive(service, Date.now() - HOUR, Date.now())).toHaveLength(20);

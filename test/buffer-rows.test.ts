@@ -54,8 +54,8 @@ describe("endpoint buffer: Durable Object rows written", () => {
     const afterFlush = await rowsWritten(stub);
     // Chunks go once the persisted windows hold them (the alarm persists them at most once a minute).
     await runInDurableObject(stub, async (instance: EndpointMonitor) => {
-      await instance.persistWindowsNow();
-      instance.pruneBuffer(Date.now() + DEDUP_WINDOW_MS + 1);
+      instance.jobs.checkpoint.persist(Date.now(), true);
+      instance.jobs.checkpoint.pruneBuffer(Date.now() + DEDUP_WINDOW_MS + 1);
     });
     const afterPrune = await rowsWritten(stub);
 
@@ -115,19 +115,19 @@ describe("endpoint buffer: Durable Object rows written", () => {
     const batch = records(service, 5, 0);
     await stub.ingest(batch);
     // Not flushed yet: kept whatever the clock says.
-    await runInDurableObject(stub, (instance: EndpointMonitor) => instance.pruneBuffer(Date.now() + 2 * DEDUP_WINDOW_MS));
+    await runInDurableObject(stub, (instance: EndpointMonitor) => instance.jobs.checkpoint.pruneBuffer(Date.now() + 2 * DEDUP_WINDOW_MS));
     expect((await stub.stats()).buffered_chunks).toBe(1);
     await new Promise((r) => setTimeout(r, 50));
     const takenAfter = Date.now();
     await flushed(stub);
     // Taken just now: still there until the window passed since then.
-    await runInDurableObject(stub, (instance: EndpointMonitor) => instance.pruneBuffer(takenAfter + DEDUP_WINDOW_MS - 1000));
+    await runInDurableObject(stub, (instance: EndpointMonitor) => instance.jobs.checkpoint.pruneBuffer(takenAfter + DEDUP_WINDOW_MS - 1000));
     expect((await stub.stats()).buffered_chunks).toBe(1);
     expect(await stub.ingest(batch)).toMatchObject({ stored: 0, duplicates: 5 });
     await runFlush(stub); // moves both watermarks past the duplicates' empty chunk (R2 at a later clock: its pass waits a minute)
     await runInDurableObject(stub, async (instance: EndpointMonitor) => {
-      await instance.persistWindowsNow();
-      instance.pruneBuffer(Date.now() + DEDUP_WINDOW_MS + 61_000);
+      instance.jobs.checkpoint.persist(Date.now(), true);
+      instance.jobs.checkpoint.pruneBuffer(Date.now() + DEDUP_WINDOW_MS + 61_000);
     });
     expect((await stub.stats()).buffered_chunks).toBe(0);
     expect(await stub.stats()).toMatchObject({ received: 5, duplicates: 5, handoffs: 2 });

@@ -6,7 +6,7 @@
 import { evictDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import { ADMIN_KEY, call, flushAll, getJson } from "./helpers";
+import { ADMIN_KEY, call, flushAll, getJson, inMonitor } from "./helpers";
 import { send, traffic } from "./traffic";
 
 const MINUTE = 60_000;
@@ -89,7 +89,7 @@ describe("detection from POST /v1/logs to GET /v1/incidents", () => {
     expect(await incidentsOf("det-silent")).toEqual([]);
     const ns = env.ENDPOINT_MONITOR;
     const stub = ns.get(ns.idFromName("det-silent GET /orders/:id"));
-    await stub.closeSilentMinutes(Date.now() + 15 * MINUTE);
+    await inMonitor(stub, (m) => m.jobs.live.closeSilentMinutes(Date.now() + 15 * MINUTE));
     await flushAll();
     const list = await incidentsOf("det-silent");
     expect(list).toHaveLength(1);

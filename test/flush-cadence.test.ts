@@ -10,7 +10,7 @@ import { runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import { FLUSH_GRACE_MS, flushCut, nextMinuteFlushAt, waitsForMinute } from "../src/monitor/flush-cadence";
 import { ALL_RECORDS } from "../src/storage/policy";
-import { ADMIN_KEY, call, countLogs, endpointStub, postLogs, record } from "./helpers";
+import { ADMIN_KEY, call, countLogs, endpointStub, inMonitor, postLogs, record } from "./helpers";
 
 const MINUTE = 60_000;
 
@@ -78,9 +78,9 @@ describe("flush cadence of an endpoint object", () => {
       expect(await r2Objects(service)).toBe(0);
       const alarmAt = await runInDurableObject(stub, (_o, state) => state.storage.getAlarm());
       expect(alarmAt).toBe(nextMinuteFlushAt(Date.now()));
-      expect(await stub.flushesPerMinute()).toBe(true);
+      expect(await inMonitor(stub, (m) => m.flush.waitingForMinute)).toBe(true);
     }
-    const due = await stub.flushDue(Date.now() + MINUTE);
+    const due = await inMonitor(stub, (m) => m.flush.flushDue(Date.now() + MINUTE));
     expect(due.ok).toBe(true);
     // 3 errors (weight 1 each) and 2 of the 30 plain successes, each standing for 15.
     expect(await weights(service)).toEqual([1, 1, 1, 15, 15]);
@@ -102,7 +102,7 @@ describe("flush cadence of an endpoint object", () => {
     expect(await runDurableObjectAlarm(stub)).toBe(true);
     expect(await countLogs(service)).toBe(11);
     expect(await r2Objects(service)).toBe(1);
-    expect(await stub.flushesPerMinute()).toBe(false);
+    expect(await inMonitor(stub, (m) => m.flush.waitingForMinute)).toBe(false);
     const before = Date.now();
     await handOff(service, "fc-a-1", eventMinute, 2, 0);
     const alarmAt = await runInDurableObject(stub, (_o, state) => state.storage.getAlarm());
@@ -126,7 +126,7 @@ describe("flush cadence of an endpoint object", () => {
     await handOff(fast, "fc-af-0", eventMinute, 40, 0);
     await handOff(fast, "fc-af-1", eventMinute, 40, 1);
     await runDurableObjectAlarm(stub);
-    expect(await stub.flushesPerMinute()).toBe(false);
+    expect(await inMonitor(stub, (m) => m.flush.waitingForMinute)).toBe(false);
     expect(await weights(fast)).toEqual([1, 40, 40]);
   });
 });

@@ -1,6 +1,6 @@
 /** Shared test helpers: keys from vitest.config.ts, requests through the worker, flushing endpoint objects. */
 import { PUBLISH_EVERY_MS } from "../src/monitor/detection-runner";
-import { listDurableObjectIds, runDurableObjectAlarm } from "cloudflare:test";
+import { listDurableObjectIds, runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { env, exports } from "cloudflare:workers";
 import type { EndpointMonitor } from "../src/monitor/endpoint-monitor";
 import { endpointObject } from "../src/monitor/endpoint-object";
@@ -64,11 +64,29 @@ export async function flushAll(): Promise<void> {
 export async function runFlush(stub: DurableObjectStub<EndpointMonitor>): Promise<boolean> {
   const ran = await runDurableObjectAlarm(stub);
   // A flush that waits for the minute, or a write-through to R2 that waits for its minute (ARCHIVE_EVERY_MS): now, at a later clock.
-  if ((await stub.flushesPerMinute()) || (await stub.stats()).archive_backlog > 0) await stub.flushDue(Date.now() + 2 * 60_000);
+  if ((await inMonitor(stub, (m) => m.flush.waitingForMinute)) || (await stub.stats()).archive_backlog > 0) {
+    await inMonitor(stub, (m) => m.flush.flushDue(Date.now() + 2 * 60_000));
+  }
   // Counters alone are published at most once a minute (PUBLISH_EVERY_MS): now, at a later clock
   // (also when the alarm already ran on its own: its publish may have waited for the minute).
-  await stub.publish(Date.now() + PUBLISH_EVERY_MS);
+  await publishAt(stub, Date.now() + PUBLISH_EVERY_MS);
   return ran;
+}
+
+/**
+ * Runs `job` inside the endpoint object. Its jobs (`jobs`, `flush`, `outbox`) are fields, which
+ * RPC does not expose: tests reach them here and pass the clock (`now`) the jobs take.
+ */
+export function inMonitor<T>(stub: DurableObjectStub<EndpointMonitor>, job: (monitor: EndpointMonitor) => T | Promise<T>): Promise<T> {
+  return runInDurableObject(stub, job);
+}
+
+/** Publishes what changed as the alarm does, at clock `now` (see PUBLISH_EVERY_MS); false when D1 failed. */
+export function publishAt(stub: DurableObjectStub<EndpointMonitor>, now: number): Promise<boolean> {
+  return inMonitor(stub, (m) => {
+    m.jobs.publisher.markCounters();
+    return m.jobs.publisher.sync(now);
+  });
 }
 
 /** The endpoint object of (service, method, route). */

@@ -3,8 +3,10 @@
  * receivers are the origin worker's /hooks and what those received, traffic of several endpoints
  * of a service, and running the endpoint objects and then the group objects' alerts.
  */
+import { runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { expect } from "vitest";
+import type { IncidentGroups } from "../src/incidents/group-object";
 import { ADMIN_KEY, call, flushAll, getJson } from "./helpers";
 import { traffic, type Phase } from "./traffic";
 
@@ -42,7 +44,9 @@ export function records(service: string, endpoints: readonly { method: string; r
 /** Runs the endpoint objects, then the alerts of the group objects of `keys` (a service, or an origin's `origin:<host>`). */
 export async function settle(...keys: string[]): Promise<void> {
   await flushAll();
-  for (const key of keys) await env.INCIDENT_GROUPS.get(env.INCIDENT_GROUPS.idFromName(key)).deliverAlerts(Date.now());
+  for (const key of keys) {
+    await runInDurableObject(env.INCIDENT_GROUPS.get(env.INCIDENT_GROUPS.idFromName(key)), (groups: IncidentGroups) => groups.settleAt(Date.now()));
+  }
 }
 
 /** `GET /v1/incidents?service=`: the incidents and the groups. */

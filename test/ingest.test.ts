@@ -182,7 +182,8 @@ describe("POST /v1/logs", () => {
   it("keeps routes another isolate admitted before the cap, even when this isolate meets the overflow first", async () => {
     // The registry already holds five routes (the cap), as if admitted through other isolates.
     const registry = env.SERVICE_REGISTRY.get(env.SERVICE_REGISTRY.idFromName("capped-elsewhere"));
-    await registry.admit(["/a", "/b", "/c", "/d", "/e"], 5);
+    const vouched = ["/a", "/b", "/c", "/d", "/e"].map((route) => ({ route, vouched: true, exists: true }));
+    await registry.decide(vouched, { maxRoutes: 5, ttlMs: Number.MAX_SAFE_INTEGER, ratePerHour: 1, burst: 1 });
     await postLogs([record("capped-elsewhere", { path: "/zzz" })], { sync: true });
     await postLogs([record("capped-elsewhere", { path: "/a" })], { sync: true });
     expect((await endpointStub("capped-elsewhere", "GET", "/a").stats()).received).toBe(1);

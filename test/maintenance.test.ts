@@ -7,7 +7,7 @@
 import { env } from "cloudflare:workers";
 import { runDurableObjectAlarm } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
-import { ADMIN_KEY, call, getJson } from "./helpers";
+import { ADMIN_KEY, call, getJson, inMonitor } from "./helpers";
 import { send, traffic } from "./traffic";
 
 const SECRET = `whsec_${btoa("0123456789abcdef0123456789abcdef")}`;
@@ -104,16 +104,16 @@ describe("an outage inside a maintenance window", () => {
     expect(await received("mnt-hook-a")).toEqual([]);
     // Later, still inside the window: still nothing.
     const monitor = stub("mnt-a");
-    await monitor.followUp(window.ends_at - MINUTE);
-    await monitor.deliverAlerts(window.ends_at - MINUTE);
+    await inMonitor(monitor, (m) => m.jobs.followUp.followUp(window.ends_at - MINUTE));
+    await inMonitor(monitor, (m) => m.outbox.run(window.ends_at - MINUTE));
     expect(await received("mnt-hook-a")).toEqual([]);
     // The window ends with the incident still open: it is alerted then, once.
     const end = window.ends_at + 1000;
-    await monitor.followUp(end);
+    await inMonitor(monitor, (m) => m.jobs.followUp.followUp(end));
     await runDurableObjectAlarm(monitor);
-    await monitor.deliverAlerts(end);
-    await monitor.followUp(end + MINUTE);
-    await monitor.deliverAlerts(end + MINUTE);
+    await inMonitor(monitor, (m) => m.outbox.run(end));
+    await inMonitor(monitor, (m) => m.jobs.followUp.followUp(end + MINUTE));
+    await inMonitor(monitor, (m) => m.outbox.run(end + MINUTE));
     const got = await received("mnt-hook-a");
     expect(got.map((m) => [m.type, m.status, m.group, m.data.id, m.data.in_maintenance])).toEqual([["incident.opened", "firing", null, incident?.id, true]]);
     const [after] = await incidentsOf("mnt-a");
@@ -129,7 +129,7 @@ describe("an outage inside a maintenance window", () => {
     // Deleting tells the endpoint's object (it published its state), which reads the windows again.
     expect((await call(`/v1/maintenance/${window.id}`, { method: "DELETE", headers: admin })).status).toBe(204);
     await runDurableObjectAlarm(stub("mnt-b"));
-    await stub("mnt-b").deliverAlerts(Date.now());
+    await inMonitor(stub("mnt-b"), (m) => m.outbox.run(Date.now()));
     expect((await received("mnt-hook-b")).map((m) => m.type)).toEqual(["incident.opened"]);
   });
 
@@ -145,8 +145,8 @@ describe("an outage inside a maintenance window", () => {
     await send(traffic("mnt-c", outageAndRecovery).records);
     const [incident] = await incidentsOf("mnt-c");
     expect(incident).toMatchObject({ status: "resolved", in_maintenance: true });
-    await stub("mnt-c").followUp(window.ends_at + 1000);
-    await stub("mnt-c").deliverAlerts(window.ends_at + 1000);
+    await inMonitor(stub("mnt-c"), (m) => m.jobs.followUp.followUp(window.ends_at + 1000));
+    await inMonitor(stub("mnt-c"), (m) => m.outbox.run(window.ends_at + 1000));
     expect(await received("mnt-hook-c")).toEqual([]);
 
     await channel("mnt-hook-d", "mnt-d");

@@ -49,7 +49,7 @@ describe("evaluation of a backfill hand-off", () => {
     // The evaluated minutes' snapshots from one wide read equal those of a read per minute.
     await runInDurableObject(stub, async (instance: EndpointMonitor, state) => {
       // The object's windows are write-behind: persisted, a fresh reader of its SQLite sees them.
-      await instance.persistWindowsNow();
+      instance.jobs.checkpoint.persist(Date.now(), true);
       const windows = new EndpointWindows(state.storage.sql);
       const last = start + (7 * 60 + 22) * MIN;
       const first = last - 40 * MIN;

@@ -8,7 +8,7 @@ import { evictDurableObject, runDurableObjectAlarm, runInDurableObject } from "c
 import { describe, expect, it } from "vitest";
 import { normaliseRecord, type LogRecord } from "../src/ingest/record";
 import type { EndpointMonitor } from "../src/monitor/endpoint-monitor";
-import { endpointStub, record, runFlush, storeAllRawLogs } from "./helpers";
+import { endpointStub, publishAt, record, runFlush, storeAllRawLogs } from "./helpers";
 
 const MIN = 60_000;
 
@@ -88,7 +88,7 @@ describe("write-behind windows", () => {
     const c = records(service, 30, start, 60);
     await stub.ingest(a);
     await stub.ingest(b);
-    await runInDurableObject(stub, (instance: EndpointMonitor) => instance.persistWindowsNow());
+    await runInDurableObject(stub, (instance: EndpointMonitor) => instance.jobs.checkpoint.persist(Date.now(), true));
     await stub.ingest(c);
     await evictDurableObject(stub);
     expect(rounded(await windowsOf(stub))).toEqual(expected([...a, ...b, ...c]));
@@ -107,7 +107,7 @@ describe("write-behind windows", () => {
     const recent = records(service, 20, start, 20);
     await stub.ingest(recent);
     await runDurableObjectAlarm(stub); // flushes; the persist waits for its minute
-    await runInDurableObject(stub, (instance: EndpointMonitor) => instance.pruneBuffer(Date.now() + 3_600_000));
+    await runInDurableObject(stub, (instance: EndpointMonitor) => instance.jobs.checkpoint.pruneBuffer(Date.now() + 3_600_000));
     expect((await stub.stats()).buffered_chunks).toBe(1);
     await evictDurableObject(stub);
     expect(rounded(await windowsOf(stub))).toEqual(expected([...records(service, 20, start), ...recent]));
@@ -128,8 +128,8 @@ describe("chunks that change no window", () => {
     }
     expect((await stub.stats()).buffered_chunks).toBe(6);
     // The alarm's persist a minute later (not forced) moves the mark past the probes' chunks.
-    await runInDurableObject(stub, (instance: EndpointMonitor) => instance.persistWindowsNow(Date.now() + 61_000, false));
-    await runInDurableObject(stub, (instance: EndpointMonitor) => instance.pruneBuffer(Date.now() + 30 * MIN));
+    await runInDurableObject(stub, (instance: EndpointMonitor) => instance.jobs.checkpoint.persist(Date.now() + 61_000));
+    await runInDurableObject(stub, (instance: EndpointMonitor) => instance.jobs.checkpoint.pruneBuffer(Date.now() + 30 * MIN));
     expect((await stub.stats()).buffered_chunks).toBe(0);
     expect((await stub.stats()).received).toBe(6);
   });
@@ -151,7 +151,7 @@ describe("publishing counters", () => {
     await stub.ingest(records(service, 3, newest - 120 * 3_000, 120).map((r) => ({ ...r, timestamp: newest })));
     await runDurableObjectAlarm(stub);
     expect((await published()).metrics).toBe(JSON.stringify(first));
-    expect(await stub.publish(Date.now() + 60_000)).toBe(true);
+    expect(await publishAt(stub, Date.now() + 60_000)).toBe(true);
     expect((await published()).metrics).not.toBe(JSON.stringify(first));
   });
 });

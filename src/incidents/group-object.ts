@@ -51,6 +51,11 @@ const KEEP_RESOLVED_MS = 24 * 60 * 60_000;
 export class IncidentGroups extends DurableObject<Env> {
   private readonly sql: SqlStorage;
   private readonly outbox: AlertOutbox;
+  /**
+   * Sends the group openings that are due, publishes to D1 and runs the outbox at clock `now`, as
+   * the alarm does. A field, not an RPC method: tests reach it through runInDurableObject.
+   */
+  readonly settleAt = (now: number): Promise<number | null> => this.settle(now);
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -139,11 +144,6 @@ export class IncidentGroups extends DurableObject<Env> {
     });
     await this.wake();
     return toWire(route);
-  }
-
-  /** Sends the group openings that are due, publishes to D1 and runs the outbox; tests pass a later clock. */
-  async deliverAlerts(now = Date.now()): Promise<number | null> {
-    return this.settle(now);
   }
 
   /** Whether the incident is a member of one of this object's groups. */

@@ -14,8 +14,12 @@
  * This class only wires the parts and delegates its RPC methods: each job is a module of its
  * own (ingest-job, flush-job, archive-job, quarantine-job, publish-job, windows-checkpoint,
  * detection-job, follow-up-job, reevaluate-job, alarm-job, reads), sharing a MonitorContext.
+ * Its RPC methods are the ones the Worker calls (and the read-only stats and cost); the jobs are
+ * fields, which RPC does not expose: tests run them inside the object at a clock of their own
+ * (test/rpc-surface.test.ts keeps it so).
  */
 import { DurableObject } from "cloudflare:workers";
+import type { AlertOutbox } from "../alerts/outbox";
 import type { BreakdownView, BreakdownWindow, GroupBucket } from "../breakdown/window";
 import type { Dimension } from "../breakdown/top-k";
 import { CostMeter, type CostCounts } from "../cost/counts";
@@ -60,8 +64,13 @@ export class EndpointMonitor extends DurableObject<Env> {
   /** The flush (a field, not an RPC method: tests reach it through runInDurableObject). */
   readonly flush: FlushJob;
   readonly detection: DetectionRunner;
+  /**
+   * The object's jobs and its alert outbox: fields, not RPC methods (a stub cannot call them).
+   * Tests reach them through runInDurableObject and pass the clock (`now`) the jobs take.
+   */
+  readonly jobs: MonitorJobs;
+  readonly outbox: AlertOutbox;
   private readonly c: MonitorContext;
-  private readonly jobs: MonitorJobs;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -71,6 +80,7 @@ export class EndpointMonitor extends DurableObject<Env> {
     this.c = createContext(ctx, env, { sql, meter: this.meter, db: () => this.logsDb, archive: () => this.archive });
     this.buffer = this.c.buffer;
     this.detection = this.c.detection;
+    this.outbox = this.c.outbox;
     const jobs = (this.jobs = createJobs(this.c));
     this.flush = jobs.flush;
     void ctx.blockConcurrencyWhile(async () => {
@@ -89,36 +99,6 @@ export class EndpointMonitor extends DurableObject<Env> {
     await runAlarm(this.c, this.jobs);
   }
 
-  /** The alarm's flush at wall clock `now` (tests pass a later one to reach the minute's flush; see FlushJob.flushDue). */
-  async flushDue(now = Date.now()): Promise<{ ok: boolean; resumeAt: number }> {
-    return this.jobs.flush.flushDue(now);
-  }
-
-  /** Whether the last flush found this endpoint flushing once a minute (tests and stats). */
-  async flushesPerMinute(): Promise<boolean> {
-    return this.jobs.flush.waitingForMinute;
-  }
-
-  /** Deletes the buffer's chunks D1 and R2 took before the dedup window (the alarm runs it; tests call it with a later clock). */
-  pruneBuffer(now = Date.now()): void {
-    this.jobs.checkpoint.pruneBuffer(now);
-  }
-
-  /** Persists the windows at clock `now`, as the alarm does unless `force` (tests; a re-evaluation does it itself). */
-  async persistWindowsNow(now = Date.now(), force = true): Promise<void> {
-    this.jobs.checkpoint.persist(now, force);
-  }
-
-  /** Closes minutes on the wall clock `now` while the endpoint is live but silent (the alarm calls it every minute; tests with a later clock). */
-  async closeSilentMinutes(now: number): Promise<void> {
-    await this.jobs.live.closeSilentMinutes(now);
-  }
-
-  /** Releases held alerts and records due reminders at wall clock `now` (tests pass a later one); when to come back. */
-  async followUp(now = Date.now()): Promise<number | null> {
-    return this.jobs.followUp.followUp(now);
-  }
-
   /** Forgets the cached maintenance windows and deploys (one was added or removed through the API). */
   async invalidateContext(): Promise<void> {
     await this.jobs.followUp.invalidateContext();
@@ -127,17 +107,6 @@ export class EndpointMonitor extends DurableObject<Env> {
   /** An incident changed outside the evaluation (a later AI summary): announce it as an update. */
   async announceUpdate(incidentId: string): Promise<void> {
     await this.jobs.followUp.announceUpdate(incidentId);
-  }
-
-  /** Runs the alert outbox as the alarm does, at clock `now` (tests use a later clock to reach retries). */
-  async deliverAlerts(now = Date.now()): Promise<number | null> {
-    return this.c.outbox.run(now);
-  }
-
-  /** Publishes what changed as the alarm does, at clock `now` (tests pass a later one, see PUBLISH_EVERY_MS); false when D1 failed. */
-  async publish(now = Date.now()): Promise<boolean> {
-    this.jobs.publisher.markCounters();
-    return this.jobs.publisher.sync(now);
   }
 
   /** The object's cumulative billable work, as it would publish it (GET /v1/stats reads the published copy). */

@@ -54,14 +54,6 @@ export class ServiceRegistry extends DurableObject<Env> {
     this.sql.exec("INSERT OR REPLACE INTO meta (key, value) VALUES ('schema_version', ?)", String(SCHEMA_VERSION));
   }
 
-  /** Admits vouched routes up to the cap (the ingest path; kept for callers that only have routes). */
-  async admit(routes: string[], maxRoutes: number): Promise<Admission> {
-    return this.decide(
-      routes.map((route) => ({ route, vouched: true, exists: true })),
-      { maxRoutes, ttlMs: Number.MAX_SAFE_INTEGER, ratePerHour: 1, burst: 1 },
-    );
-  }
-
   /** Says which route each asked route is counted under, admitting the ones the rules allow. */
   async decide(asks: RouteAsk[], s: AdmissionSettings): Promise<Admission> {
     const now = s.now ?? Date.now();
