@@ -158,16 +158,6 @@ class OverloadedError extends Error {
   readonly overloaded = true;
 }
 
-/**
- * Releases now what the runtime keeps for an RPC's result (every object result gets a disposer,
- * see Cloudflare's RPC lifecycle docs), instead of when V8 collects the result.
- */
-function disposeReply(reply: object): void {
-  const key = (Symbol as { dispose?: symbol }).dispose;
-  const dispose: unknown = key === undefined ? undefined : Reflect.get(reply, key);
-  if (typeof dispose === "function") (dispose as () => void).call(reply);
-}
-
 async function sendToEndpoint(env: Env, name: string, records: LogRecord[]): Promise<IngestResult> {
   const until = overloadedUntil.get(name);
   if (until !== undefined) {
@@ -180,10 +170,7 @@ async function sendToEndpoint(env: Env, name: string, records: LogRecord[]): Pro
   for (let attempt = 1; ; attempt++) {
     try {
       // A fresh stub per attempt: a stub that saw an exception may be broken.
-      const reply = await withTimeout(endpointObject(env, name).ingest(json), ATTEMPT_TIMEOUT_MS);
-      const result: IngestResult = { stored: reply.stored, duplicates: reply.duplicates, storage: reply.storage };
-      disposeReply(reply);
-      return result;
+      return await withTimeout(endpointObject(env, name).ingest(json), ATTEMPT_TIMEOUT_MS);
     } catch (err) {
       if (err instanceof TimeoutError) timeouts++;
       const decision = retryDecision(err, attempt, timeouts);
