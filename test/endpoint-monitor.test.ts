@@ -229,18 +229,6 @@ describe("EndpointMonitor", () => {
     expect(await countLogs("do-dup")).toBe(10);
   });
 
-  it("takes a hand-off as one JSON string (the worker's form) and as an array (the form before it), as the same records", async () => {
-    const stub = endpointStub("do-json", "GET", "/orders");
-    const batch = records("do-json", 10);
-    expect(await stub.ingest(JSON.stringify(batch.slice(0, 6)))).toEqual({ stored: 6, duplicates: 0, storage: undefined });
-    // The old form, as an object might get it from a worker of the previous deploy: the same keys are duplicates.
-    expect(await stub.ingest(batch)).toEqual({ stored: 4, duplicates: 6, storage: undefined });
-    await runAlarmUntilIdle(stub);
-    expect(await countLogs("do-json")).toBe(10);
-    const stats = await stub.stats();
-    expect(stats).toMatchObject({ received: 10, duplicates: 6, flushed: 10 });
-  });
-
   it("stores late records but counts them as late instead of in the windows; older than 6 h only in hour buckets", async () => {
     const stub = endpointStub("do-late", "GET", "/orders");
     await stub.ingest([

@@ -164,13 +164,11 @@ async function sendToEndpoint(env: Env, name: string, records: LogRecord[]): Pro
     if (until > Date.now()) throw new OverloadedError(`backing off an overloaded object for ${until - Date.now()} ms`);
     overloadedUntil.delete(name);
   }
-  // One JSON string, not the records themselves: see EndpointMonitor.ingest.
-  const json = JSON.stringify(records);
   let timeouts = 0;
   for (let attempt = 1; ; attempt++) {
     try {
       // A fresh stub per attempt: a stub that saw an exception may be broken.
-      return await withTimeout(endpointObject(env, name).ingest(json), ATTEMPT_TIMEOUT_MS);
+      return await withTimeout(endpointObject(env, name).ingest(records), ATTEMPT_TIMEOUT_MS);
     } catch (err) {
       if (err instanceof TimeoutError) timeouts++;
       const decision = retryDecision(err, attempt, timeouts);

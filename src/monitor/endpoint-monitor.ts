@@ -79,13 +79,9 @@ export class EndpointMonitor extends DurableObject<Env> {
     });
   }
 
-  /**
-   * Commits a batch of this endpoint's records (the durability point), evaluates closed minutes, and schedules the flush.
-   * The worker sends the batch as one JSON string (a string's copy is V8 heap, which V8 counts; see bench/README.md
-   * "Cutting the garbage"); an array of records, the older form, is still taken.
-   */
-  async ingest(records: LogRecord[] | string): Promise<IngestResult> {
-    return this.jobs.ingest.ingest(typeof records === "string" ? (JSON.parse(records) as LogRecord[]) : records);
+  /** Commits a batch of this endpoint's records (the durability point), evaluates closed minutes, and schedules the flush. */
+  async ingest(records: LogRecord[]): Promise<IngestResult> {
+    return this.jobs.ingest.ingest(records);
   }
 
   /** Flushes, publishes, alerts and closes minutes on the wall clock (see alarm-job.ts). */
