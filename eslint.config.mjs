@@ -16,6 +16,7 @@ export default defineConfig(
       ".wrangler/**",
       "src/worker-configuration.d.ts",
       "src/otlp/gen/**",
+      "test/otlp/gen/**",
       "migrations/**",
     ],
   },

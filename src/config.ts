@@ -32,9 +32,14 @@ const positiveInteger = (fallback: number) =>
     return Number.isInteger(n) && n > 0 ? n : fallback;
   });
 
+/** A variable's text, trimmed (wrangler passes strings; a JSON var may be a number or a boolean; anything else is blank). */
+function settingText(v: unknown): string {
+  return typeof v === "string" || typeof v === "number" || typeof v === "boolean" ? String(v).trim() : "";
+}
+
 /** The parse of a setting where 0 means "off": a number of at least 0, else (or when blank) the default. */
 export function nonNegativeSetting(value: unknown, fallback: number): number {
-  if (value === undefined || value === null || String(value).trim() === "") return fallback;
+  if (value === undefined || value === null || settingText(value) === "") return fallback;
   const n = Number(value);
   return Number.isFinite(n) && n >= 0 ? n : fallback;
 }
@@ -44,13 +49,13 @@ const nonNegative = (fallback: number) => z.unknown().optional().transform((v) =
 /** "true"/"false" in any case and padding; anything else is the default. */
 const flag = (fallback: boolean) =>
   z.unknown().optional().transform((v) => {
-    const s = String(v ?? "").trim().toLowerCase();
+    const s = settingText(v).toLowerCase();
     return fallback ? s !== "false" : s === "true";
   });
 
 /** An http(s) base URL without its trailing slashes, or null when unset or anything else. */
 const baseUrl = z.unknown().optional().transform((v) => {
-  const s = String(v ?? "").trim();
+  const s = settingText(v);
   return /^https?:\/\/[^\s]+$/i.test(s) ? s.replace(/\/+$/, "") : null;
 });
 

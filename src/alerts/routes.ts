@@ -8,7 +8,6 @@ import { drizzle } from "drizzle-orm/d1";
 import { Hono } from "hono";
 import * as z from "zod";
 import { dashboardUrl } from "../config";
-import { requireKey } from "../auth/keys";
 import { alertDeliveries } from "../db/schema";
 import { ApiError } from "../http/errors";
 import { defineRoute } from "../http/route";

@@ -93,14 +93,14 @@ export function defineRoute<P extends z.ZodObject | undefined = undefined, Q ext
       params = parseOr400(req.params, raw, what);
     }
     const query: unknown = req?.query ? parseOr400(req.query, c.req.query()) : undefined;
-    const bodySpec = req?.body as BodySpec<z.ZodType> | undefined;
+    const bodySpec = req?.body;
     const body: unknown = bodySpec && bodySpec.validate !== false ? parseOr400(bodySpec.schema, await readJsonBody(c.req.raw), what) : undefined;
     const res = await handler(c, { params, query, body } as RouteInput<P, Q, B>);
     // Tests set CHECK_RESPONSE_SCHEMAS: every answer of the suite is checked against its spec.
-    if ((c.env as { CHECK_RESPONSE_SCHEMAS?: string }).CHECK_RESPONSE_SCHEMAS === "true") await checkAnswer(spec as RouteSpec, c.req.path, res);
+    if ((c.env as { CHECK_RESPONSE_SCHEMAS?: string }).CHECK_RESPONSE_SCHEMAS === "true") await checkAnswer(spec, c.req.path, res);
     return res;
   };
-  SPECS.set(run, spec as RouteSpec);
+  SPECS.set(run, spec);
   if (spec.method === "ALL") app.all(spec.path, run);
   else app.on(spec.method, spec.path, run);
 }
@@ -146,7 +146,7 @@ export function routeSpecs(routes: readonly { method: string; path: string; hand
   for (const r of routes) {
     if (isMiddleware(r)) continue;
     const h = r.handler as { __COMPOSED_HANDLER?: unknown };
-    const spec = SPECS.get(r.handler as object) ?? (h.__COMPOSED_HANDLER ? SPECS.get(h.__COMPOSED_HANDLER as object) : undefined);
+    const spec = SPECS.get(r.handler as object) ?? (h.__COMPOSED_HANDLER ? SPECS.get(h.__COMPOSED_HANDLER) : undefined);
     if (spec) mounted.push({ method: spec.method, path: openApiPath(r.path), spec });
     else undocumented.push(`${r.method} ${r.path}`);
   }

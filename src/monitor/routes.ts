@@ -13,7 +13,6 @@ import { endpointHealth } from "../db/schema";
 import type { Signal } from "../detect/types";
 import type { AppEnv } from "../http/types";
 import { endpointParams } from "../http/filters";
-import { parseOr400 } from "../http/validate";
 import { defineRoute } from "../http/route";
 import { endpointObject } from "./endpoint-object";
 import { breakdownQuery } from "../breakdown/window";

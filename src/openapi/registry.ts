@@ -43,9 +43,7 @@ export interface RouteDoc {
 const obj = (properties: Record<string, JsonSchema>, description?: string): JsonSchema => ({ type: "object", properties, ...(description ? { description } : {}) });
 const list = (items: JsonSchema = { type: "object" }): JsonSchema => ({ type: "array", items });
 const int: JsonSchema = { type: "integer" };
-const num: JsonSchema = { type: "number" };
 const str: JsonSchema = { type: "string" };
-const bool: JsonSchema = { type: "boolean" };
 const nullable = (s: JsonSchema): JsonSchema => ({ anyOf: [s, { type: "null" }] });
 
 const proxyParams = z.object({ service: z.string().regex(SERVICE_NAME) });
@@ -54,7 +52,6 @@ const proxyPathParams = proxyParams.extend({ path: z.string().describe("the path
 
 
 
-const noContent = { description: "done, no content" };
 const notFound = (what: string) => ({ description: `no such ${what}` });
 
 export const ROUTES: RouteDoc[] = [

@@ -1,5 +1,5 @@
 /** D1 tables of alerting: channels and delivery attempts. */
-import { index, integer, primaryKey, sqliteTable, text } from "drizzle-orm/sqlite-core";
+import { index, integer, sqliteTable, text } from "drizzle-orm/sqlite-core";
 
 /**
  * Alert channels (admin API): a signed webhook, a Slack incoming webhook or PagerDuty Events v2,
