@@ -9,7 +9,7 @@ import { describe, expect, it } from "vitest";
 import { toLogRow } from "../src/db/log-writer";
 import { normaliseRecord, type LogRecord } from "../src/ingest/record";
 import { DEDUP_WINDOW_MS, type EndpointMonitor } from "../src/monitor/endpoint-monitor";
-import { countLogs, endpointStub, record, runFlush, storeAllRawLogs } from "./helpers";
+import { countLogs, endpointStub, inMonitor, record, runFlush, storeAllRawLogs } from "./helpers";
 
 function records(service: string, n: number, from: number): LogRecord[] {
   const ctx = { now: Date.now(), retentionMs: 7 * 86_400_000, newKey: () => crypto.randomUUID() };
@@ -219,5 +219,47 @@ describe("endpoint buffer: a live quiet endpoint's hand-offs flush at once", () 
     await flushed(woken);
     expect(await countLogs(service)).toBe(6);
     expect(await woken.stats()).toMatchObject({ received: 6, flushed: 6, backlog: 0 });
+  });
+});
+
+describe("endpoint buffer: flushes at once on a busy endpoint", () => {
+  const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+  it("hand-offs arriving during every round do not hold the alarm's flush off (each round is queued behind it)", { timeout: 60_000 }, async () => {
+    const service = "buf-busy";
+    await storeAllRawLogs(service);
+    const stub = endpointStub(service, "GET", "/orders");
+    await stub.ingest(records(service, 1, 900_000));
+    await runDurableObjectAlarm(stub);
+    // D1 takes 150 ms per batch: a hand-off every 40 ms arrives during every round.
+    await inMonitor(stub, (m) => {
+      m.flush.atOnceMaxDelayMs = Number.MAX_SAFE_INTEGER;
+      const db = m.logsDb;
+      m.logsDb = new Proxy(db, {
+        get(target, prop) {
+          if (prop === "batch") return async (statements: D1PreparedStatement[]) => (await sleep(150), target.batch(statements));
+          const value: unknown = Reflect.get(target, prop);
+          return typeof value === "function" ? (value as (...a: unknown[]) => unknown).bind(target) : value;
+        },
+      });
+    });
+    // Keep an alarm pending soon, so that every hand-off flushes at once.
+    await runInDurableObject(stub, (_i, state) => state.storage.setAlarm(Date.now() + 30_000));
+    let streamEnded = 0;
+    const stream = (async () => {
+      for (let k = 0; k < 40; k++) {
+        await stub.ingest(records(service, 1, k));
+        await sleep(40);
+      }
+      streamEnded = Date.now();
+    })();
+    await sleep(200);
+    const alarmFlush = inMonitor(stub, (m) => m.jobs.flush.flushDue()).then(() => Date.now());
+    const [alarmDone] = await Promise.all([alarmFlush, stream]);
+    // The alarm's flush ran between rounds, long before the stream of hand-offs ended.
+    expect(streamEnded - alarmDone).toBeGreaterThan(500);
+    // Every record reaches D1 (R2 waits for its minute: not checked here).
+    for (let i = 0; i < 20 && (await stub.stats()).backlog > 0; i++) await runDurableObjectAlarm(stub).then(() => sleep(200));
+    expect(await countLogs(service)).toBe(41);
   });
 });

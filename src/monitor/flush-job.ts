@@ -90,9 +90,11 @@ export class FlushJob {
   }
 
   /**
-   * A hand-off's flush: D1 takes what is buffered now (one flush at a time; a hand-off during it is
-   * taken by the same run). Only under a policy that keeps every record; anything else, and
-   * anything left (the budget, a failure: it sets its own retry), goes to the alarm.
+   * A hand-off's flush: D1 takes the chunks buffered when it starts (one flush at a time). A
+   * hand-off during it asks for another round, queued behind whatever waits meanwhile (the
+   * alarm's flush: a busy endpoint's rounds never hold it off). Only when the policy does not wait
+   * for the minute (`all`, `auto`); anything left (the budget, a failure: it sets its own retry)
+   * goes to the alarm.
    */
   async flushAtOnce(paused: () => boolean = () => false): Promise<void> {
     if (this.inlineRunning) {
@@ -100,29 +102,26 @@ export class FlushJob {
       return;
     }
     this.inlineRunning = true;
-    await this.exclusive(async () => {
-      for (;;) {
-        this.inlineAgain = false;
-        const policy = await this.policyIfPending();
-        const wait = waitsForMinute(policy);
-        // Paused (a re-evaluation started meanwhile): its end asks for the alarm.
-        if (paused()) {
-          this.inlineRunning = false;
-          return;
-        }
-        const result = wait ? "more" : await this.flush(policy);
-        this.c.buffer.saveRequired(Date.now());
-        // Checked and cleared in one step: a hand-off after this starts a run of its own.
-        if (result === "done" && this.inlineAgain) continue;
-        this.inlineRunning = false;
-        if (result === "more") await this.alarm.schedule(wait ? nextMinuteFlushAt(Date.now()) : Date.now());
-        this.waitingForMinute = wait;
-        return;
-      }
+    this.inlineAgain = false;
+    const again = await this.exclusive(async () => {
+      const policy = await this.policyIfPending();
+      const wait = waitsForMinute(policy);
+      // Paused (a re-evaluation started meanwhile): its end asks for the alarm.
+      const result = paused() ? "paused" : wait ? "more" : await this.flush(policy, this.c.buffer.next());
+      this.c.buffer.saveRequired(Date.now());
+      // Checked and cleared in one step: a hand-off after this starts a round of its own.
+      this.inlineRunning = false;
+      if (result === "paused") return false;
+      this.waitingForMinute = wait;
+      if (result === "more") await this.alarm.schedule(wait ? nextMinuteFlushAt(Date.now()) : Date.now());
+      return result === "done" && this.inlineAgain;
     }).catch((err: unknown) => {
       this.inlineRunning = false;
       log("error", "flush_at_once_failed", { endpoint: this.c.name, message: messageOf(err) });
+      return false;
     });
+    // A round of its own (not awaited here: a busy endpoint's rounds must not chain without end).
+    if (again) this.c.waitUntil(this.flushAtOnce(paused));
   }
 
   private async flushDueNow(now: number): Promise<{ ok: boolean; resumeAt: number }> {
@@ -131,7 +130,10 @@ export class FlushJob {
     const cut = flushCut(now);
     const wait = waitsForMinute(policy);
     this.waitingForMinute = wait;
-    const before = wait ? (buffer.firstSeqAddedFrom(cut) ?? undefined) : undefined;
+    // What is buffered now (before the minute's cut when it waits): hand-offs during this flush
+    // are the next round's (at once, or the alarm coming back for the backlog), so a busy endpoint
+    // does not keep one flush going.
+    const before = wait ? (buffer.firstSeqAddedFrom(cut) ?? buffer.next()) : buffer.next();
     const archiveDue = this.archive.dueAt(now);
     const archived = archiveDue <= now ? await this.archive.writeThrough(before) : false;
     const flushed = await this.flush(policy, before);
@@ -221,6 +223,8 @@ export class FlushJob {
       this.c.storage.transactionSync(() => {
         // The mark, the count and the time travel in one row, saved once per flush (see record-buffer.ts).
         buffer.markFlushed(batch.end, poisoned, flushedAt, flushed, outcome.kind === "written" && outcome.complete);
+        // A sampled batch's mark is saved with it: sent again after an eviction, it would be sampled anew.
+        buffer.saveRequired(flushedAt);
         store.addCounters({ quarantined: poisoned.length });
         if (failuresSoFar !== 0) store.set("consecutive_flush_failures", "0");
         if (store.get("storage_full_since") !== null) store.delete("storage_full_since");

@@ -7,7 +7,9 @@
  * Versions 1-3 were written by the code before these steps, which created every table on every
  * wake, so an object at 3 or below may lack any later table or column: step 4 brings any of them to
  * today's schema and is safe on all of them (IF NOT EXISTS, a column added only when missing). A
- * change of schema is a new step at the end, never an edit of a step.
+ * change of schema is a new step at the end, never an edit of a step: step 4 runs the statement
+ * lists it imports (SCHEMA_STATEMENTS, WINDOW_SCHEMA, DETECTION_SCHEMA, OUTBOX_SCHEMA), so those are
+ * frozen too (an edit there would reach new objects only).
  */
 import { SCHEMA_STATEMENTS } from "./buffer-sql";
 import { DETECTION_SCHEMA } from "./detection-runner";

@@ -95,6 +95,12 @@ export class RecordBuffer {
   private unsaved: Unsaved = "none";
   /** Spare (pruned) rows in the table, reused before a new row is inserted. */
   private spares = 0;
+  /**
+   * Chunks from this seq on are held back from D1 and from new R2 passes (null: none): a
+   * re-evaluation holds the hand-offs that arrive while it replays, and they must not reach D1 or
+   * R2 before it ends (the replay would count them, and their release again).
+   */
+  holdFrom: number | null = null;
   /** Seq of the next chunk: above every chunk and both watermarks, so a seq is never reused after a prune. */
   private nextSeq = 1;
 
@@ -246,6 +252,7 @@ export class RecordBuffer {
 
   /** The oldest rows not yet in D1, within D1's batch limits (a batch may end mid-chunk), from chunks before `beforeSeq`. */
   nextBatch(beforeSeq = Number.MAX_SAFE_INTEGER): BufferBatch {
+    beforeSeq = Math.min(beforeSeq, this.holdFrom ?? beforeSeq);
     const batch: BufferBatch = { keys: [], bodies: [], spans: [], end: this.marks.d1 };
     let bytes = 0;
     const chunks = this.sql.exec<{ seq: number; rows: string; n: number }>(
@@ -361,6 +368,7 @@ export class RecordBuffer {
   nextArchiveBatch(maxBytes: number, maxChunks: number, beforeSeq = Number.MAX_SAFE_INTEGER): ArchiveBatch {
     const start = Math.max(this.marks.r2, this.live());
     const retry = this.marks.r2_pass && this.marks.r2_pass[1] > start ? this.marks.r2_pass[1] : null;
+    beforeSeq = Math.min(beforeSeq, this.holdFrom ?? beforeSeq);
     const batch: ArchiveBatch = { from: this.marks.r2, next: this.marks.r2, rows: [] };
     let bytes = 0;
     const chunks = this.sql.exec<{ seq: number; rows: string }>(
@@ -462,7 +470,8 @@ export class RecordBuffer {
 
   /** Writes `next` (its `taken` list brought up to date at `at`) and returns what was written; memory is the caller's. */
   private writeMarks(next: Marks, at: number): Marks {
-    const marks = withTaken(next, this.takenCut(next), at, DEDUP_WINDOW_MS);
+    // Stamped no earlier than now: a mark moved during the caller's I/O was taken after its `at`.
+    const marks = withTaken(next, this.takenCut(next), Math.max(at, Date.now()), DEDUP_WINDOW_MS);
     const text = JSON.stringify(marks);
     this.sql.exec(UPSERT_META, "buffer_marks", text, text);
     return marks;

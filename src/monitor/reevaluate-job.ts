@@ -58,6 +58,8 @@ export class ReevaluateJob {
     this.running = true;
     this.heldBack = [];
     const upTo = this.c.buffer.next();
+    // In the same step: a flush already running (the alarm's, a hand-off's) takes nothing from here on either.
+    this.c.buffer.holdFrom = upTo;
     const before = detection.engineState();
     let result: ReevaluateResult;
     try {
@@ -77,6 +79,7 @@ export class ReevaluateJob {
       throw err;
     } finally {
       this.running = false;
+      this.c.buffer.holdFrom = null;
       const held = this.heldBack;
       const heldSeqs = this.heldSeqs;
       this.heldBack = [];
