@@ -50,7 +50,12 @@ export const emptyDetectorState = (): DetectorState => ({
   client: emptyRateState(),
 });
 
-/** Latency percentiles per minute: log scale, about an hour of memory, drifts summed by CUSUM. */
+/**
+ * Latency percentiles per minute: log scale, about an hour of memory, drifts summed by CUSUM.
+ * z enters the CUSUM clipped at 3 (it was 4): a minute or two of slow requests stays in five
+ * overlapping 5-minute windows, and at 4 those five views of the same requests added up to h
+ * (the `periodic-bursts` control opened a WARNING so); a real shift keeps adding minute after minute.
+ */
 export const LATENCY_PARAMS: MetricParams = {
   direction: "up",
   transform: "log",
@@ -60,7 +65,7 @@ export const LATENCY_PARAMS: MetricParams = {
   z_threshold: 5,
   cusum_k: 1,
   cusum_h: 15,
-  cusum_clip: 4,
+  cusum_clip: 3,
   sd_floor: 0.05,
   sd_floor_relative: 0,
   clip: 2,
