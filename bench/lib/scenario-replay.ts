@@ -72,7 +72,7 @@ export function replayScenario(records: Iterable<ScenarioRecord>, start: number,
     const ev = evaluateMinute(state, { ...snap, w3d, probe: null }, cfg, { service: "sim", method, route });
     if (trace && minute >= trace[0] && minute < trace[1]) {
       const d = ev.state.detectors;
-      console.log(new Date(minute).toISOString().slice(11, 16), snap.minute.count, snap.latency?.window_minutes, Math.round(snap.latency?.p95 ?? 0), "base", Math.round(Math.expm1(state.detectors.latency_p95.ewma.mean)), "sd", Math.sqrt(state.detectors.latency_p95.ewma.variance).toFixed(3), "cus", d.latency_p95.up.toFixed(1), "recent", Math.round(d.recent?.latency_p95 ?? 0), ev.signals.map((x) => `${x.kind}:${Math.round(x.observed)}/${Math.round(x.baseline ?? 0)}`).join(","), ev.change ?? "");
+      console.log(new Date(minute).toISOString().slice(11, 16), snap.minute.count, snap.latency?.window_minutes, Math.round(snap.latency?.p95 ?? 0), "base", Math.round(Math.expm1(state.detectors.latency_p95.ewma.mean)), "sd", Math.sqrt(state.detectors.latency_p95.ewma.variance).toFixed(3), "cus", d.latency_p95.up.toFixed(1), "recent", Math.round(d.recent?.latency_p95 ?? 0), "5xx", snap.minute.status_5xx, snap.w15.status_5xx, snap.w60.status_5xx, "ecus", d.errors.cusum.toFixed(1), "usual", (d.errors.bad / Math.max(1, d.errors.total)).toFixed(4), ev.signals.map((x) => `${x.kind}:${Math.round(x.observed)}/${Math.round(x.baseline ?? 0)}`).join(","), ev.change ?? "");
     }
     state = ev.state;
     if ((ev.change === "opened" || ev.change === "reopened") && ev.incident) {
