@@ -102,18 +102,14 @@ export function rateStep(
   const expected = minute.count * usual;
   const llr = minute.bad * Math.log(params.factor) - expected * (params.factor - 1);
   const cusum = Math.min(10 * params.h, Math.max(0, state.cusum + llr));
+  // The guard window: the shortest one with enough requests and bad events.
   const list: readonly RateWindow[] = Array.isArray(windows) ? windows : [windows as RateWindow];
+  const window = list.find((w) => w.count >= guard.min_requests && w.bad >= guard.min_events) ?? list[list.length - 1] ?? { bad: 0, count: 0 };
+  const rate = window.count > 0 ? window.bad / window.count : 0;
   const passes = (w: RateWindow, ratio: number, p: number): boolean => {
     const r = w.count > 0 ? w.bad / w.count : 0;
     return w.count >= guard.min_requests && w.bad >= guard.min_events && r >= usual * ratio && r >= usual + params.min_delta && poissonUpperTail(w.bad, w.count * usual) < p;
   };
-  // The guard window: the shortest one that passes the guard, else the shortest with enough
-  // requests and bad events. Any window may pass: during a creep the 5 minutes that first hold 5
-  // failures are often only 1e-2 unlikely while the 15 minutes around them are 1e-5, and judging
-  // the shortest alone broke the run of firing minutes an incident needs.
-  const window =
-    list.find((w) => passes(w, params.min_ratio, params.p_value)) ?? list.find((w) => w.count >= guard.min_requests && w.bad >= guard.min_events) ?? list[list.length - 1] ?? { bad: 0, count: 0 };
-  const rate = window.count > 0 ? window.bad / window.count : 0;
   // A step far beyond chance in any window is clear at once; anything less must gather evidence in the CUSUM.
   const step = params.step_p_value > 0 && list.some((w) => passes(w, Math.max(params.min_ratio, params.step_ratio), params.step_p_value));
   const fired = state.n >= params.warmup && (cusum >= params.h || step) && passes(window, params.min_ratio, params.p_value);
