@@ -58,6 +58,10 @@ const NUMBERS = {
   // Experiment: force a full collection (gc() in every isolate) every n seconds during the load, 0
   // for never: anonymous memory that then stays flat was garbage waiting for V8, not native growth.
   "gc-every": { default: 0, min: 0, max: 3600 },
+  // Read workerd's native counters (SQLite's and tcmalloc's, through gdb: bench/native-mem.sh) every
+  // n seconds, 0 for never; also once after the final collection, then with tcmalloc's free pages
+  // released. Each read pauses workerd for about a second.
+  "native-every": { default: 0, min: 0, max: 3600 },
 };
 /**
  * "Flat": anonymous RSS after warm-up grows at most this much a minute while the load runs
@@ -70,7 +74,7 @@ const FLAT_DEFAULT_MIB_PER_MIN = 1;
 const USAGE = [
   "usage: npm run bench:soak -- [--tool ../shared/tools/backfill-stress.mjs] [--services 24] [--minutes 3600]",
   "       [--rate 20] [--clients 6] [--max-seconds 1200] [--sample-seconds 3] [--tail-seconds 60] [--port <free>] [--server direct|wrangler]",
-  "       [--warmup-seconds 120] [--min-window-seconds 300] [--flat-mib-per-min 1] [--smaps-every 1] [--gc-every 0] [--env NAME=VALUE ...] (passed to npm start and so to workerd) [--var NAME:VALUE ...] (a worker variable)",
+  "       [--warmup-seconds 120] [--min-window-seconds 300] [--flat-mib-per-min 1] [--smaps-every 1] [--gc-every 0] [--native-every 0] [--env NAME=VALUE ...] (passed to npm start and so to workerd) [--var NAME:VALUE ...] (a worker variable)",
   "       [--keep-state] (print and keep the state folder) [--state-dir <folder>] (start on a kept one)",
 ];
 
@@ -184,6 +188,17 @@ async function stateMb(dir) {
   return Math.round(bytes / 1e5) / 10;
 }
 
+/** SQLite's and tcmalloc's counters of a workerd process (bench/native-mem.sh, gdb), or null. */
+function nativeMemory(pid, release) {
+  try {
+    const out = execFileSync(join(ROOT, "bench", "native-mem.sh"), [String(pid), ...(release ? ["release"] : [])], { encoding: "utf8", timeout: 30_000, stdio: ["ignore", "pipe", "ignore"] });
+    const n = JSON.parse(out.trim().split("\n").at(-1) ?? "");
+    return "generic.current_allocated_bytes" in n ? n : null;
+  } catch {
+    return null;
+  }
+}
+
 function signalGroup(pgid, signal) {
   try {
     process.kill(-pgid, signal);
@@ -286,7 +301,9 @@ async function main() {
     const sum = (k) => procs.reduce((n, p) => n + (p[k] || 0), 0);
     // V8 heaps of every isolate (the worker and its objects, local D1, ...): what of the anonymous
     // memory is JavaScript; the rest is SQLite's caches and workerd's own.
-    const heap = heaps ? await heaps.usage() : null;
+    // An isolate too busy to answer is left out; none answering is "not read" (null), not 0 MiB.
+    const read = heaps ? await heaps.usage() : null;
+    const heap = read && Object.keys(read).length > 0 ? read : null;
     const heapKb = heap ? Object.values(heap).reduce((n, h) => n + h.total_kb, 0) : null;
     const workerHeapKb = heap?.["core:user:edge-monitor"]?.total_kb ?? null;
     const backingKb = heap ? Object.values(heap).reduce((n, h) => n + (h.backing_kb ?? 0), 0) : null;
@@ -339,12 +356,25 @@ async function main() {
   })();
   let lastGc = 0;
   const forcedGcs = [];
+  // --native-every: SQLite's and tcmalloc's own counters over time (each workerd process).
+  const natives = [];
+  let lastNative = -Infinity;
+  const nativeSample = (release = false) => {
+    for (const p of lastMemory) {
+      const n = nativeMemory(p.pid, release);
+      if (n) natives.push({ t_s: Math.round((Date.now() - t0) / 100) / 10, ...n });
+    }
+  };
   while (exit === null) {
     if (heaps && opts.gcEvery > 0 && (Date.now() - t0) / 1000 - lastGc >= opts.gcEvery) {
       lastGc = (Date.now() - t0) / 1000;
       const at = performance.now();
       const gc = await heaps.afterGc();
       forcedGcs.push({ t_s: Math.round(lastGc * 10) / 10, collected: gc.collected, ms: Math.round(performance.now() - at) });
+    }
+    if (opts.nativeEvery > 0 && (Date.now() - t0) / 1000 - lastNative >= opts.nativeEvery) {
+      lastNative = (Date.now() - t0) / 1000;
+      nativeSample();
     }
     await sample();
     const s = samples[samples.length - 1];
@@ -359,6 +389,10 @@ async function main() {
   const toolEnded = Math.round((Date.now() - t0) / 100) / 10;
   for (const until = Date.now() + opts.tailSeconds * 1000; Date.now() < until; ) {
     await sleep(opts.sampleSeconds * 1000);
+    if (opts.nativeEvery > 0 && (Date.now() - t0) / 1000 - lastNative >= opts.nativeEvery) {
+      lastNative = (Date.now() - t0) / 1000;
+      nativeSample();
+    }
     await sample();
   }
   await sample();
@@ -403,6 +437,9 @@ async function main() {
   const nonHeap = rssSummary(withHeap.map((s) => ({ t_s: s.t_s, rss_kb: s.anon_kb - s.v8_heap_kb })));
   heaps?.close();
   const afterGcMemory = await workerdMemory(server.pid, false);
+  // After the collection: what SQLite and tcmalloc hold, then with tcmalloc's free pages released.
+  const nativeBeforeGc = natives.length;
+  if (opts.nativeEvery > 0) nativeSample(true);
   const afterGcKb = (k) => afterGcMemory.reduce((n, p) => n + p[k], 0);
 
   // Slopes after warm-up while the load runs (MiB/min): which part of RSS keeps growing.
@@ -473,6 +510,8 @@ async function main() {
     env: opts.env,
     vars: opts.vars,
     /** --gc-every: the forced collections during the load (time, isolates collected, how long it took). */
+    /** --native-every: SQLite's and tcmalloc's counters (bytes), during the run and after the final collection. */
+    native: opts.nativeEvery > 0 ? { samples: natives, after_gc: natives.slice(nativeBeforeGc) } : null,
     forced_gcs: opts.gcEvery > 0 ? { count: forcedGcs.length, every_s: opts.gcEvery, max_ms: Math.max(0, ...forcedGcs.map((g) => g.ms)), collected_min: Math.min(...forcedGcs.map((g) => g.collected)) } : null,
     server: opts.server,
     load_average_before: loadBefore.map((n) => Math.round(n * 100) / 100),
@@ -495,7 +534,7 @@ async function main() {
   console.log(`workerd RSS      start ${rss.start} MiB, peak ${rss.peak} MiB, end ${rss.end} MiB; second half slope ${rss.slope_second_half_mib_per_min} MiB/min (${samples.length} samples)`);
   if (opts.tailSeconds > 0) console.log(`  idle tail      ${summary.rss_tool_end_mib} MiB when the tool ended, ${rss.end} MiB ${opts.tailSeconds} s later`);
   console.log(`  of which        anon (heaps) ${anon.start} -> ${anon.end} MiB (slope ${anon.slope_second_half_mib_per_min}/min), file-backed ${file.start} -> ${file.end} MiB (slope ${file.slope_second_half_mib_per_min}/min); state on disk ${summary.state_mb_end} MB at end`);
-  if (withHeap.length) console.log(`  V8 heaps       all isolates ${v8.start} -> ${v8.end} MiB (slope ${v8.slope_second_half_mib_per_min}/min; the worker and its objects ${workerHeap.start} -> ${workerHeap.end}); anon outside V8 (SQLite caches, workerd) ${nonHeap.start} -> ${nonHeap.end} MiB (slope ${nonHeap.slope_second_half_mib_per_min}/min)`);
+  if (withHeap.length) console.log(`  V8 heaps       all isolates ${v8.start} -> ${v8.end} MiB (slope ${v8.slope_second_half_mib_per_min}/min; the worker and its objects ${workerHeap.start} -> ${workerHeap.end}); anon outside V8 (workerd's malloc heap, SQLite's caches in it) ${nonHeap.start} -> ${nonHeap.end} MiB (slope ${nonHeap.slope_second_half_mib_per_min}/min)`);
   if (summary.v8_after_gc_mib) console.log(`  after full GC  (collection confirmed by ${summary.gc_confirmed} isolates) ${Object.entries(summary.v8_after_gc_mib).map(([id, h]) => `${id} ${h.used}/${h.total}`).join(", ")} MiB (used/committed)`);
   console.log(`  by mapping      ${mappings.slice(0, 6).map((m) => `${m.mapping.replace(/[0-9a-f]{64}/, (h) => h.slice(0, 8))} ${m.mib}${m.mapping.startsWith("anon") ? ` (${m.mappings} maps)` : ""}`).join(", ")} MiB resident at end`);
   const sq = summary.sqlite_files;
@@ -505,6 +544,16 @@ async function main() {
   const f = (v) => (v === null ? "n/a" : `${v >= 0 ? "+" : ""}${v}`);
   console.log(`slope after warm-up (${w.from_s}-${w.to_s} s, MiB/min): RSS ${f(w.rss)}, anon ${f(w.anon)}, file-backed ${f(w.file)}, shmem ${f(w.shmem)}${w.v8_heaps !== null ? `, V8 heaps ${f(w.v8_heaps)}, anon outside V8 ${f(w.anon_outside_v8)} (of it ArrayBuffer backing stores ${f(w.v8_backing_stores)})` : ""}; state on disk ${f(w.state_on_disk_mb)} MB/min; anon ${f(w.anon_mib_per_gb_stored)} MiB per GB stored`);
   console.log(`  by mapping      ${Object.entries(w.by_mapping).slice(0, 8).map(([g, v]) => `${g} ${f(v)}`).join(", ") || "none above 0.05"}`);
+  if (summary.native && natives.length) {
+    const mib = (b) => Math.round(b / 104857.6) / 10;
+    const line = (n) => `SQLite ${mib(n.sqlite_used)}, tcmalloc allocated ${mib(n["generic.current_allocated_bytes"])} of ${mib(n["generic.heap_size"])} held (free in page heap ${mib(n["tcmalloc.pageheap_free_bytes"])}, in caches ${mib(n["tcmalloc.central_cache_free"] + n["tcmalloc.transfer_cache_free"] + n["tcmalloc.thread_cache_free"] + n["tcmalloc.cpu_free"])})`;
+    const during = natives.slice(0, nativeBeforeGc);
+    console.log(`native (MiB)     first: ${line(during[0] ?? natives[0])}; last under load: ${line(during.at(-1) ?? natives[0])}`);
+    const ag = natives.slice(nativeBeforeGc)[0];
+    if (ag) console.log(`  after full GC  ${line(ag)}; RssAnon ${mib(ag.rss_anon_kb * 1024)}, after releasing tcmalloc's free pages ${mib((ag.rss_anon_after_release_kb ?? 0) * 1024)}`);
+    const sl = (k) => slopeBetween(during.map((n) => ({ t_s: n.t_s, kb: n[k] / 1024 })), from, toolEnded);
+    console.log(`  slope after warm-up (MiB/min): SQLite ${f(sl("sqlite_used"))}, tcmalloc allocated ${f(sl("generic.current_allocated_bytes"))}, tcmalloc held ${f(sl("generic.heap_size"))}`);
+  }
   if (summary.forced_gcs) console.log(`forced GCs       ${summary.forced_gcs.count} during the load (every ${opts.gcEvery} s; each collected in at least ${summary.forced_gcs.collected_min} isolates, longest ${summary.forced_gcs.max_ms} ms)`);
   console.log(`memory flat      ${verdict.flat ? "PASS" : verdict.reason.startsWith("inconclusive") ? "INCONCLUSIVE (not a pass)" : "FAIL"}: ${verdict.reason} (threshold --flat-mib-per-min ${opts.flatMibPerMin}, at least --min-window-seconds ${opts.minWindowSeconds} after --warmup-seconds ${opts.warmupSeconds}: over a default run, 3-25 min here, at most 25 MiB, inside the 30-55 MiB the V8 heaps swing between collections; growth that follows the records or the data stored is tens of MiB/min at this load)`);
   console.log(`server           ${opts.server === "direct" ? "MONITOR_SERVER=direct (Miniflare, no wrangler dev proxy)" : "wrangler dev"}; load average ${summary.load_average_before.join(" ")} before, ${summary.load_average_after.join(" ")} after (2 cores)`);

@@ -6,7 +6,7 @@
  * pruned before R2 took them) without holding D1 back.
  */
 import { env } from "cloudflare:workers";
-import { runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
+import { evictDurableObject, runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import { normaliseRecord, type LogRecord } from "../src/ingest/record";
 import { writeLogBatch, type LogRow } from "../src/db/log-writer";
@@ -189,6 +189,37 @@ describe("archive write-through", () => {
     expect(await distinctLogs(service)).toBe(180);
     const detail = await stub2.detail();
     expect(perHour(lines)).toEqual(Object.fromEntries(detail.series.hours.filter((p) => p.count > 0).map((p) => [p.start, p.count])));
+  });
+
+  it("a retried pass reads exactly the chunks of the first try (saved before its puts), even after an eviction and with smaller limits", { timeout: 60_000 }, async () => {
+    const service = "wt-range";
+    const stub = endpointStub(service, "GET", "/orders");
+    const base = Date.now() - 3 * HOUR;
+    // Three hand-offs, three chunks, each of its own hour.
+    for (let h = 0; h < 3; h++) await stub.ingest(records(service, 10, h * 10, (i) => base + h * HOUR + i * 1000));
+    const first = await runInDurableObject(stub, (instance: EndpointMonitor) => {
+      const pass = instance.buffer.nextArchiveBatch(4 * 1024 * 1024, 2000);
+      // The puts fail (or the object dies): no mark. A retry with a policy that now waits for the
+      // minute (an earlier `beforeSeq`) or smaller limits must still read the whole range, else an
+      // object of the first try holding the later chunks' rows would be written again under another key.
+      const retry = instance.buffer.nextArchiveBatch(1, 1, pass.from + 1);
+      return { pass: { from: pass.from, next: pass.next, rows: pass.rows.length }, retry: { from: retry.from, next: retry.next, rows: retry.rows.length } };
+    });
+    expect(first.pass.rows).toBe(30);
+    expect(first.pass.next - first.pass.from).toBe(3);
+    expect(first.retry).toEqual(first.pass);
+    await stub.ingest(records(service, 10, 30, (i) => base + 3 * HOUR + i * 1000));
+    await evictDurableObject(stub);
+    const woken = endpointStub(service, "GET", "/orders");
+    const again = await runInDurableObject(woken, (instance: EndpointMonitor) => {
+      const retry = instance.buffer.nextArchiveBatch(1, 1, 0);
+      // R2 took it: the next pass starts after it, with the limits it is given.
+      instance.buffer.markArchived(retry.next, retry.rows.length);
+      const next = instance.buffer.nextArchiveBatch(4 * 1024 * 1024, 2000);
+      return { retry: { from: retry.from, next: retry.next, rows: retry.rows.length }, next: { from: next.from, next: next.next, rows: next.rows.length } };
+    });
+    expect(again.retry).toEqual(first.pass);
+    expect(again.next).toEqual({ from: first.pass.next, next: first.pass.next + 1, rows: 10 });
   });
 
   it("R2 failing: D1 still takes every record, the chunks wait (not pruned), and a later pass archives them", { timeout: 60_000 }, async () => {

@@ -272,6 +272,16 @@ describe("D1 size guards", () => {
     const day = Math.floor(hour / 86_400_000) * 86_400_000;
     const dayRow = await env.DB.prepare("SELECT count FROM summaries WHERE granularity = 'day' AND service = ? AND bucket_start = ?").bind(service, day).first<{ count: number }>();
     expect(dayRow?.count).toBe(200);
+
+    // The cap lifts within the hour's life: later records of the same hour get raw rows, and the
+    // object writes the hour again (the cron's recount of its 90 raw rows alone would keep 200).
+    await evictDurableObject(stub);
+    await stub.ingest(recs(200, 40));
+    await flushed(stub);
+    expect(await countLogs(service)).toBe(90);
+    expect(await row()).toMatchObject({ count: 240, status_5xx: 12 });
+    await aggregate(env, { now: Date.now(), deadline: Date.now() + 60_000, cursor: null, from: hour, to: hour });
+    expect(await row()).toMatchObject({ count: 240, status_5xx: 12 });
   });
 
   it("/health and /v1/control/status say how raw rows are stored", async () => {

@@ -31,6 +31,13 @@ export class AlarmSchedule {
     }
   }
 
+  /** When the pending alarm fires (null: none is pending). */
+  async pendingAt(): Promise<number | null> {
+    if (this.alarmAt !== null) return this.alarmAt;
+    this.alarmAt = await this.storage.getAlarm();
+    return this.alarmAt;
+  }
+
   /** Sets the alarm at `at` whatever is pending (a flush's backoff moves it later too). */
   async setAt(at: number): Promise<void> {
     this.alarmAt = at;

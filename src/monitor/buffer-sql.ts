@@ -7,8 +7,6 @@
  * as a duplicate.
  */
 
-export const SCHEMA_VERSION = 3;
-
 export const SCHEMA_STATEMENTS = [
   `CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)`,
   // One row per hand-off: `rows` the JSON array of its fresh rows (each a positional LogRow),

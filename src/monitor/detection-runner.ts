@@ -28,6 +28,7 @@ import { concentrations, failureMetrics } from "../breakdown/concentration";
 import { explain } from "../detect/explain";
 import { CONSUMER_WINDOW_MINUTES, consumerBreaches, namedConsumers } from "../breakdown/objectives";
 import type { ConsumerBreach } from "../detect/types";
+import { parseStored, ProbeStreakSchema } from "./stored-json";
 
 /** A minute closes this long after its end (event time), for records that arrive slightly out of order. */
 export const RECORD_GRACE_MS = MINUTE_MS;
@@ -237,7 +238,7 @@ export class DetectionRunner {
 
   private probeStreak(): ProbeStreak | null {
     const raw = this.store.get("probe_streak");
-    return raw === null ? null : (JSON.parse(raw) as ProbeStreak);
+    return raw === null ? null : parseStored(ProbeStreakSchema, "probe_streak", raw);
   }
 
   /** Whether the silence alarm should keep closing minutes on wall-clock time. */

@@ -30,6 +30,7 @@ import type { DetectionRunner } from "./detection-runner";
 import type { IngestResult } from "./ingest-job";
 import type { MonitorContext } from "./monitor-context";
 import { createJobs, type MonitorJobs } from "./monitor-jobs";
+import type { FlushJob } from "./flush-job";
 import { createContext, migrateObject } from "./object-setup";
 import type { QuarantinedRecord } from "./quarantine";
 import type { ReplayResult } from "./quarantine-job";
@@ -56,6 +57,8 @@ export class EndpointMonitor extends DurableObject<Env> {
   /** The R2 archive every record is written through to (null: not bound); a field so that fault tests can wrap it. */
   archive: R2Bucket | null;
   readonly buffer: RecordBuffer;
+  /** The flush (a field, not an RPC method: tests reach it through runInDurableObject). */
+  readonly flush: FlushJob;
   readonly detection: DetectionRunner;
   private readonly c: MonitorContext;
   private readonly jobs: MonitorJobs;
@@ -69,6 +72,7 @@ export class EndpointMonitor extends DurableObject<Env> {
     this.buffer = this.c.buffer;
     this.detection = this.c.detection;
     const jobs = (this.jobs = createJobs(this.c));
+    this.flush = jobs.flush;
     void ctx.blockConcurrencyWhile(async () => {
       migrateObject(this.c, jobs);
       await jobs.checkpoint.replay();

@@ -25,6 +25,13 @@ export class FlushJob {
    * hand-off then asks for the alarm at the next minute's flush, not after FLUSH_DELAY_MS.
    */
   waitingForMinute = false;
+  /** Flushes run one at a time (the alarm's, a hand-off's, a re-evaluation's): each reads the marks the last one left. */
+  private queue: Promise<unknown> = Promise.resolve();
+  /** Whether a hand-off's flush is running or queued, and whether another hand-off came meanwhile. */
+  private inlineRunning = false;
+  private inlineAgain = false;
+  /** Hand-offs flush at once only with a FLUSH_DELAY_MS up to this (tests that run alarms themselves raise it in place). */
+  atOnceMaxDelayMs = FLUSH_AT_ONCE_MAX_DELAY_MS;
 
   constructor(
     private readonly c: MonitorContext,
@@ -59,7 +66,66 @@ export class FlushJob {
    * minute's flush when it waits on purpose, now when the budget ran out); `ok` false when D1
    * failed (a retry is scheduled).
    */
-  async flushDue(now = Date.now()): Promise<{ ok: boolean; resumeAt: number }> {
+  flushDue(now = Date.now()): Promise<{ ok: boolean; resumeAt: number }> {
+    return this.exclusive(() => this.flushDueNow(now));
+  }
+
+  /** Runs `fn` after every flush queued before it. */
+  exclusive<T>(fn: () => Promise<T>): Promise<T> {
+    const run = this.queue.then(fn);
+    this.queue = run.catch(() => undefined);
+    return run;
+  }
+
+  /**
+   * Whether a hand-off at `now` may flush at once instead of asking for an alarm (each setAlarm is
+   * a row written): with the short production delay (a long FLUSH_DELAY_MS asks for batching),
+   * not while D1 backs off or the endpoint flushes once a minute, and only when an alarm is
+   * pending soon anyway: it takes whatever the hand-off's flush leaves (a failure, an eviction).
+   */
+  async canFlushAtOnce(now: number, backingOff: boolean): Promise<boolean> {
+    if (backingOff || this.waitingForMinute || flushDelayMs(this.c.env) > this.atOnceMaxDelayMs) return false;
+    const pending = await this.alarm.pendingAt();
+    return pending !== null && pending <= now + FLUSH_AT_ONCE_ALARM_WITHIN_MS;
+  }
+
+  /**
+   * A hand-off's flush: D1 takes what is buffered now (one flush at a time; a hand-off during it is
+   * taken by the same run). Only under a policy that keeps every record; anything else, and
+   * anything left (the budget, a failure: it sets its own retry), goes to the alarm.
+   */
+  async flushAtOnce(paused: () => boolean = () => false): Promise<void> {
+    if (this.inlineRunning) {
+      this.inlineAgain = true;
+      return;
+    }
+    this.inlineRunning = true;
+    await this.exclusive(async () => {
+      for (;;) {
+        this.inlineAgain = false;
+        const policy = await this.policyIfPending();
+        const wait = waitsForMinute(policy);
+        // Paused (a re-evaluation started meanwhile): its end asks for the alarm.
+        if (paused()) {
+          this.inlineRunning = false;
+          return;
+        }
+        const result = wait ? "more" : await this.flush(policy);
+        this.c.buffer.saveRequired(Date.now());
+        // Checked and cleared in one step: a hand-off after this starts a run of its own.
+        if (result === "done" && this.inlineAgain) continue;
+        this.inlineRunning = false;
+        if (result === "more") await this.alarm.schedule(wait ? nextMinuteFlushAt(Date.now()) : Date.now());
+        this.waitingForMinute = wait;
+        return;
+      }
+    }).catch((err: unknown) => {
+      this.inlineRunning = false;
+      log("error", "flush_at_once_failed", { endpoint: this.c.name, message: messageOf(err) });
+    });
+  }
+
+  private async flushDueNow(now: number): Promise<{ ok: boolean; resumeAt: number }> {
     const { buffer } = this.c;
     const policy = await this.policyIfPending();
     const cut = flushCut(now);
@@ -69,8 +135,9 @@ export class FlushJob {
     const archiveDue = this.archive.dueAt(now);
     const archived = archiveDue <= now ? await this.archive.writeThrough(before) : false;
     const flushed = await this.flush(policy, before);
-    // One row for the marks of both, whatever the number of batches and passes.
-    buffer.save(Date.now());
+    // One row for the marks of both, whatever the number of batches and passes; none when losing
+    // them only sends again what D1 and R2 took (they wait for the windows' persist, see record-buffer.ts).
+    buffer.saveRequired(Date.now());
     await this.writeCappedSummaries();
     if (flushed === "failed") return { ok: false, resumeAt: now };
     if (wait && archived && flushed === "done") return { ok: true, resumeAt: nextMinuteFlushAt(now) };
@@ -94,8 +161,8 @@ export class FlushJob {
         return w && w.count > 0 ? [hourSummaryRow(endpoint, w, cfg, now)] : [];
       });
       await writeHourSummaries(this.c.db(), rows);
-      this.c.buffer.clearCappedHours(hours);
-      this.c.buffer.save(Date.now());
+      this.c.buffer.clearCappedHours(hours, now);
+      this.c.buffer.saveRequired(Date.now());
     } catch (err) {
       log("error", "capped_summaries_failed", { endpoint: this.c.name, hours: hours.length, message: messageOf(err) });
     }
@@ -117,8 +184,11 @@ export class FlushJob {
       }
       const failuresSoFar = Number(store.get("consecutive_flush_failures") ?? 0);
       const outcome = await flushBatch(this.c.db(), batch, Date.now(), failuresSoFar, policy);
-      // D1 at its cap took no raw row: the summaries of these hours come from the windows.
-      if (policy === null) this.c.buffer.addCappedHours(batch.bodies.map((body) => Math.floor(Number((JSON.parse(body) as unknown[])[ROW_TIMESTAMP]) / HOUR_MS) * HOUR_MS));
+      // D1 at its cap took no raw row: the summaries of these hours come from the windows; so do
+      // those of hours the object wrote before that now get raw rows (after the cap lifted).
+      const hours = () => [...new Set(batch.bodies.map((body) => Math.floor(Number((JSON.parse(body) as unknown[])[ROW_TIMESTAMP]) / HOUR_MS) * HOUR_MS))];
+      if (policy === null) this.c.buffer.addCappedHours(hours());
+      else if (this.c.buffer.hasCappedWritten()) this.c.buffer.addCappedHours(this.c.buffer.cappedWritten(hours()));
       if (outcome.kind === "failed") {
         const failures = failuresSoFar + 1;
         const retryIn = flushBackoffMs(failures);
@@ -150,7 +220,7 @@ export class FlushJob {
       const flushedAt = Date.now();
       this.c.storage.transactionSync(() => {
         // The mark, the count and the time travel in one row, saved once per flush (see record-buffer.ts).
-        buffer.markFlushed(batch.end, poisoned, flushedAt, flushed);
+        buffer.markFlushed(batch.end, poisoned, flushedAt, flushed, outcome.kind === "written" && outcome.complete);
         store.addCounters({ quarantined: poisoned.length });
         if (failuresSoFar !== 0) store.set("consecutive_flush_failures", "0");
         if (store.get("storage_full_since") !== null) store.delete("storage_full_since");
@@ -166,6 +236,10 @@ export class FlushJob {
 
 /** Default delay between the first buffered record and the flush, so that concurrent hand-offs share a batch. */
 export const DEFAULT_FLUSH_DELAY_MS = 250;
+/** Hand-offs flush at once only with a FLUSH_DELAY_MS this short or shorter (tests set a long one and run alarms themselves). */
+export const FLUSH_AT_ONCE_MAX_DELAY_MS = 1000;
+/** ...and only when the pending alarm comes within this (the minute's alarm of a live endpoint). */
+export const FLUSH_AT_ONCE_ALARM_WITHIN_MS = 65_000;
 
 /** The delay between the first buffered record and the flush (FLUSH_DELAY_MS). */
 export function flushDelayMs(env: Pick<Env, "FLUSH_DELAY_MS">): number {

@@ -30,7 +30,8 @@ export interface PoisonedRow {
 }
 
 export type FlushOutcome =
-  | { kind: "written" }
+  /** `complete`: every row of the batch was sent (none sampled out), so sending it again is a no-op in D1. */
+  | { kind: "written"; complete: boolean }
   /** `full`: D1 refused for capacity; `written`: rows committed one by one before the failure. */
   | { kind: "failed"; error: unknown; full: boolean; written: string[] }
   | { kind: "isolated"; written: string[]; poisoned: PoisonedRow[] };
@@ -120,7 +121,7 @@ export async function flushBatch(db: D1Database, batch: Batch, now: number, fail
   const { chosen, left } = chooseRows(batch, policy);
   try {
     await writeLogBatch(db, chosen.bodies, now);
-    return { kind: "written" };
+    return { kind: "written", complete: left.length === 0 };
   } catch (error) {
     if (isCapacityError(error)) return { kind: "failed", error, full: true, written: [] };
     if (failuresSoFar + 1 < ISOLATE_AFTER_FAILURES) return { kind: "failed", error, full: false, written: [] };

@@ -14,6 +14,7 @@ import type { AlarmSchedule } from "./alarm-schedule";
 import { alertsHeld, releaseHeld } from "./follow-up";
 import { MINUTE_MS } from "./minute-counts";
 import { endpointOf, messageOf, type MonitorContext } from "./monitor-context";
+import { LastVersionSchema, parseStored } from "./stored-json";
 
 /** How long after a deploy an incident that opens names it (DEPLOY_CORRELATION_MINUTES). */
 export function deployWithinMs(env: Pick<Env, "DEPLOY_CORRELATION_MINUTES">): number {
@@ -86,7 +87,7 @@ export class FollowUpJob {
   noteVersion(records: readonly LogRecord[], endpoint: Endpoint): void {
     const { store } = this.c;
     const raw = store.get("last_version");
-    const last = raw === null ? null : (JSON.parse(raw) as { version: string; at: number });
+    const last = raw === null ? null : parseStored(LastVersionSchema, "last_version", raw);
     const change = versionChange(records, last);
     if (!change) return;
     store.set("last_version", JSON.stringify({ version: change.version, at: Math.max(...records.filter((r) => r.version === change.version).map((r) => r.timestamp)) }));

@@ -74,7 +74,13 @@ export class IngestJob {
     // the alarm (the object reset between the two). While D1 is failing the backoff alarm is
     // left where it is: hand-offs must not turn the backoff into a retry per hand-off.
     const backingOff = Number(store.get("consecutive_flush_failures") ?? 0) > 0;
-    if (records.length > 0) await alarm.schedule(flush.waitingForMinute ? nextMinuteFlushAt(now) : now + flushDelayMs(this.c.env), backingOff);
+    if (records.length > 0) {
+      // The alarm pending soon anyway takes what a flush at once leaves: no alarm row for the hand-off.
+      // Not while a re-evaluation runs: the records it holds back must not reach D1 before its replay ends.
+      const paused = () => reevaluation.running;
+      if (fresh.length > 0 && !paused() && (await flush.canFlushAtOnce(now, backingOff))) this.c.waitUntil(flush.flushAtOnce(paused));
+      else await alarm.schedule(flush.waitingForMinute ? nextMinuteFlushAt(now) : now + flushDelayMs(this.c.env), backingOff);
+    }
     // The records are safe from here; detection runs in its own transaction (with the settings
     // as cached: never a D1 wait before the commit), and a failure of it never fails the hand-off.
     const endpoint = endpointOf(store, records[0]);

@@ -3,11 +3,11 @@
  * MonitorContext), and its tables created and migrated on wake, before any request.
  */
 import { summarizeIncident } from "../ai/summarize";
-import { AI_ALERT_WAIT_MS, AlertOutbox, announceChange, OUTBOX_SCHEMA } from "../alerts/outbox";
+import { AI_ALERT_WAIT_MS, AlertOutbox, announceChange } from "../alerts/outbox";
 import type { CostMeter } from "../cost/counts";
 import type { MeteredSql } from "../cost/sql-storage";
-import { SCHEMA_STATEMENTS, SCHEMA_VERSION } from "./buffer-sql";
-import { DETECTION_SCHEMA, DetectionRunner } from "./detection-runner";
+import { log } from "../http/log";
+import { DetectionRunner } from "./detection-runner";
 import { alertsHeld, annotateOpened } from "./follow-up";
 import { deployWithinMs } from "./follow-up-job";
 import { routeAlert } from "./group-link";
@@ -17,7 +17,8 @@ import { ObjectMeta } from "./object-meta";
 import { Quarantine } from "./quarantine";
 import { RecordBuffer } from "./record-buffer";
 import { ServiceContext } from "./service-context";
-import { EndpointWindows, migrateWindows, WINDOW_SCHEMA } from "./windows";
+import { migrateObjectSchema } from "./object-schema";
+import { EndpointWindows } from "./windows";
 
 /** The object's bindings as the object holds them (read at each use: fault tests replace them). */
 export interface ObjectBindings {
@@ -62,9 +63,9 @@ export function createContext(ctx: DurableObjectState, env: Env, b: ObjectBindin
 
 /** Creates and migrates the object's tables, then loads what its jobs keep in memory (run under blockConcurrencyWhile). */
 export function migrateObject(c: MonitorContext, jobs: Pick<MonitorJobs, "checkpoint" | "publisher" | "quarantine">): void {
-  for (const statement of [...SCHEMA_STATEMENTS, ...WINDOW_SCHEMA, ...DETECTION_SCHEMA, ...OUTBOX_SCHEMA]) c.sql.exec(statement);
-  migrateWindows(c.sql);
-  if (c.store.get("schema_version") !== String(SCHEMA_VERSION)) c.store.set("schema_version", String(SCHEMA_VERSION));
+  // Numbered steps above the stored version only (object-schema.ts), in one transaction with it.
+  const schema = c.storage.transactionSync(() => migrateObjectSchema(c.sql));
+  if (schema.ran.length > 0) log("info", "object_schema_migrated", { endpoint: c.name, from: schema.from, to: schema.to });
   c.store.addPending(c.buffer.load(Date.now()));
   jobs.checkpoint.loadMark();
   jobs.publisher.loadCost();

@@ -28,15 +28,16 @@ import type { LogRecord } from "../ingest/record";
 import type { WindowRecord } from "./minute-counts";
 import type { Batch, PoisonedRow } from "./flush";
 import { UPSERT_META } from "./buffer-sql";
+import { parseStored } from "./stored-json";
+import { BufferMarksSchema, cappedWrittenAt, takenBefore, withTaken, type Marks, type Unsaved } from "./buffer-marks";
+import { addCountsInto, skippedKey, skippedTuple, windowRecordOfRow, windowRecordOfTuple, type Counts, type SkippedTuple } from "./chunk-codec";
+
+export { addCountsInto, MAX_COUNTERS, type Counts } from "./chunk-codec";
 
 /** How long flushed keys are remembered to recognise a retried hand-off. */
 export const DEDUP_WINDOW_MS = 15 * 60 * 1000;
 /** Largest `rows` text of one chunk (Durable Object SQLite caps a value at 2 MB). */
 const MAX_CHUNK_BYTES = 1536 * 1024;
-/** Counters that keep their maximum instead of a sum. */
-export const MAX_COUNTERS: ReadonlySet<string> = new Set(["last_event_at"]);
-
-export type Counts = Record<string, number>;
 
 /** Where the next row to flush is: chunk `seq` (or the first after it), row `offset` of that chunk. */
 export interface Position {
@@ -44,28 +45,11 @@ export interface Position {
   offset: number;
 }
 
-interface Marks {
-  d1: Position;
-  /** Chunks before this seq are archived. */
-  r2: number;
-  /** [time, seq]: by `time`, every chunk before `seq` was taken (by D1, and R2 when it counts), newest last. */
-  taken?: [number, number][];
-  /** Records D1 and R2 took over the object's life (with the marks: no counter row per flush). */
-  flushed?: number;
-  archived?: number;
-  /** When D1 last took a batch. */
-  flushed_at?: number;
-  /** Chunks before this seq are pruned: spare rows, their counts folded and keys forgotten, reused by later hand-offs. */
-  pruned?: number;
-  /** Hours (start) flushed at the D1 cap whose summary rows are not written yet (see capped-summaries.ts). */
-  capped?: number[];
-}
+
 
 /** Spare rows kept for reuse at least (more while the buffer holds more live chunks). */
 const SPARE_ROWS_MIN = 64;
 
-/** Entries of `taken` closer than this are merged into the later one (later time: chunks kept a little longer, never less). */
-const TAKEN_GRAIN_MS = 60_000;
 
 /**
  * Which chunks the persisted windows hold: every chunk before `below`, and those of `also` (added
@@ -83,48 +67,6 @@ export interface WindowChunk {
   records: WindowRecord[];
 }
 
-/** A sampled-out record in `skipped`: its key, then the fields the windows need. */
-type SkippedTuple = [string, number, number, number, 0 | 1, 0 | 1, number | null, number | null, string, string | null, string | null, string | null];
-
-function skippedTuple(r: LogRecord): SkippedTuple {
-  return [r.key, r.timestamp, r.status, r.latency_ms, r.response_empty ? 1 : 0, r.inconsistent ? 1 : 0, r.request_bytes, r.response_bytes, r.source, r.error, r.consumer, r.region];
-}
-
-/** The key of a `skipped` entry (a bare key in chunks written before the tuples). */
-const skippedKey = (e: string | unknown[]): string => (typeof e === "string" ? e : String(e[0]));
-
-/** A stored row (positional, LOG_COLUMNS order) as the windows take it. */
-function windowRecordOfRow(row: unknown[]): WindowRecord {
-  return {
-    timestamp: Number(row[1]),
-    status: Number(row[7]),
-    latency_ms: Number(row[8]),
-    request_bytes: row[10] === null ? null : Number(row[10]),
-    response_bytes: row[11] === null ? null : Number(row[11]),
-    error: (row[12] as string | null) ?? null,
-    response_empty: row[13] === 1,
-    consumer: (row[18] as string | null) ?? null,
-    region: (row[19] as string | null) ?? null,
-    source: row[21] as LogRecord["source"],
-    inconsistent: row[22] === 1,
-  };
-}
-
-function windowRecordOfTuple(t: unknown[]): WindowRecord {
-  return {
-    timestamp: Number(t[1]),
-    status: Number(t[2]),
-    latency_ms: Number(t[3]),
-    response_empty: t[4] === 1,
-    inconsistent: t[5] === 1,
-    request_bytes: t[6] === null ? null : Number(t[6]),
-    response_bytes: t[7] === null ? null : Number(t[7]),
-    source: t[8] as LogRecord["source"],
-    error: (t[9] as string | null) ?? null,
-    consumer: (t[10] as string | null) ?? null,
-    region: (t[11] as string | null) ?? null,
-  };
-}
 
 /** A D1 batch and where the buffer stands once D1 took it (or a prefix of it). */
 export interface BufferBatch extends Batch {
@@ -140,24 +82,17 @@ export interface ArchiveBatch {
   rows: unknown[][];
 }
 
-/** Adds `b` into `a` (sums, or the maximum for MAX_COUNTERS). */
-export function addCountsInto(a: Counts, b: Counts, sign = 1): void {
-  for (const [name, n] of Object.entries(b)) {
-    if (MAX_COUNTERS.has(name)) a[name] = sign > 0 ? Math.max(a[name] ?? 0, n) : (a[name] ?? 0);
-    else a[name] = (a[name] ?? 0) + sign * n;
-  }
-}
 
 export class RecordBuffer {
   /** Keys of the records in retained chunks (stored or sampled out). */
   private readonly keys = new Set<string>();
   private marks: Marks = { d1: { seq: 0, offset: 0 }, r2: 0 };
   /**
-   * Whether `marks` moved since they were saved. The D1 mark may wait (D1 ignores a re-sent row),
-   * so a flush saves once, however many batches it sent; the R2 mark is saved before the next
-   * write-through pass starts (a retried pass must start at the same chunk, see archive-through.ts).
+   * Whether `marks` moved since they were saved, and how urgently they must be. A replayable move
+   * waits for the next save that happens anyway (the once-a-minute windows persist, the next R2
+   * pass, a prune): a quiet endpoint's flush then writes no row of its own.
    */
-  private unsaved = false;
+  private unsaved: Unsaved = "none";
   /** Spare (pruned) rows in the table, reused before a new row is inserted. */
   private spares = 0;
   /** Seq of the next chunk: above every chunk and both watermarks, so a seq is never reused after a prune. */
@@ -175,7 +110,7 @@ export class RecordBuffer {
    */
   load(now: number): Counts {
     const saved = this.sql.exec<{ value: string }>("SELECT value FROM meta WHERE key = 'buffer_marks'").toArray()[0];
-    if (saved) this.marks = JSON.parse(saved.value) as Marks;
+    if (saved) this.marks = parseStored(BufferMarksSchema, "buffer_marks", saved.value);
     this.migrateRecordsTable(now);
     this.resetNextSeq();
     const counts: Counts = {};
@@ -352,20 +287,29 @@ export class RecordBuffer {
    * D1 took the batch up to `to`, `flushed` rows of it (rows `poisoned` refused on their own go to
    * the quarantine, and then the marks are saved with them). In memory until `save` otherwise.
    */
-  markFlushed(to: Position, poisoned: readonly PoisonedRow[], at: number, flushed = 0): void {
+  markFlushed(to: Position, poisoned: readonly PoisonedRow[], at: number, flushed = 0, replayable = false): void {
     for (const p of poisoned) {
       this.sql.exec("INSERT OR REPLACE INTO quarantine (record_key, body, error, quarantined_at) VALUES (?, ?, ?, ?)", p.key, p.body, p.error, at);
     }
     const moved = to.seq !== this.marks.d1.seq || to.offset !== this.marks.d1.offset;
     if (!moved && flushed === 0) return;
     this.marks = { ...this.marks, d1: to, flushed: (this.marks.flushed ?? 0) + flushed, flushed_at: flushed > 0 ? at : this.marks.flushed_at };
-    this.unsaved = true;
+    this.moved(replayable && poisoned.length === 0 ? "replayable" : "must");
     if (poisoned.length > 0) this.save(at);
+  }
+
+  private moved(how: Exclude<Unsaved, "none">): void {
+    if (this.unsaved !== "must") this.unsaved = how;
   }
 
   /** Saves the marks when they moved (one row written). */
   save(at: number): void {
-    if (this.unsaved) this.saveMarks(this.marks, at);
+    if (this.unsaved !== "none") this.saveMarks(this.marks, at);
+  }
+
+  /** Saves the marks only when losing them would not be a mere re-send (see `Unsaved`). */
+  saveRequired(at: number): void {
+    if (this.unsaved === "must") this.saveMarks(this.marks, at);
   }
 
   /** The counts kept with the marks (`flushed`, `archived`), for the object's counters. */
@@ -379,7 +323,7 @@ export class RecordBuffer {
     const fresh = hours.filter((h) => !known.has(h));
     if (fresh.length === 0) return;
     this.marks = { ...this.marks, capped: [...known, ...fresh] };
-    this.unsaved = true;
+    this.moved("must");
   }
 
   /** Hours flushed at the D1 cap still waiting for their summary rows. */
@@ -387,12 +331,21 @@ export class RecordBuffer {
     return [...(this.marks.capped ?? [])];
   }
 
-  /** Their summary rows are written: forgets them (saved with the next marks). */
-  clearCappedHours(hours: readonly number[]): void {
-    const done = new Set(hours);
-    const left = (this.marks.capped ?? []).filter((h) => !done.has(h));
-    this.marks = { ...this.marks, capped: left.length > 0 ? left : undefined };
-    this.unsaved = true;
+  /** Their summary rows are written at `now`: moved to `capped_written` (saved with the next marks). */
+  clearCappedHours(hours: readonly number[], now: number): void {
+    this.marks = cappedWrittenAt(this.marks, hours, now);
+    this.moved("must");
+  }
+
+  /** Hours among `hours` whose summary row the object wrote (a flush of raw rows of them must write it again). */
+  cappedWritten(hours: readonly number[]): number[] {
+    const written = new Set(this.marks.capped_written ?? []);
+    return hours.filter((h) => written.has(h));
+  }
+
+  /** Whether any hour's summary row was written by the object (so flushes look at their hours). */
+  hasCappedWritten(): boolean {
+    return (this.marks.capped_written?.length ?? 0) > 0;
   }
 
   /** When D1 last took a batch from this buffer (null: not since the marks kept it). */
@@ -402,28 +355,43 @@ export class RecordBuffer {
 
   /**
    * Whole chunks not yet archived, from the R2 watermark on, until `maxBytes` of rows, before
-   * `beforeSeq` (deterministic: a retry reads at least the same chunks).
+   * `beforeSeq`; a pass that did not finish (its range is saved) is read again exactly, whatever
+   * the limits are now. The range of a new pass is saved (with the marks) before it returns.
    */
   nextArchiveBatch(maxBytes: number, maxChunks: number, beforeSeq = Number.MAX_SAFE_INTEGER): ArchiveBatch {
+    const start = Math.max(this.marks.r2, this.live());
+    const retry = this.marks.r2_pass && this.marks.r2_pass[1] > start ? this.marks.r2_pass[1] : null;
     const batch: ArchiveBatch = { from: this.marks.r2, next: this.marks.r2, rows: [] };
     let bytes = 0;
-    for (const c of this.sql.exec<{ seq: number; rows: string }>("SELECT seq, rows FROM chunks WHERE seq >= ? AND seq < ? ORDER BY seq LIMIT ?", Math.max(this.marks.r2, this.live()), beforeSeq, maxChunks)) {
+    const chunks = this.sql.exec<{ seq: number; rows: string }>(
+      "SELECT seq, rows FROM chunks WHERE seq >= ? AND seq < ? ORDER BY seq LIMIT ?",
+      start,
+      retry ?? beforeSeq,
+      retry === null ? maxChunks : Number.MAX_SAFE_INTEGER,
+    );
+    for (const c of chunks) {
       if (batch.rows.length === 0) batch.from = c.seq;
       batch.rows.push(...(JSON.parse(c.rows) as unknown[][]));
       batch.next = c.seq + 1;
       bytes += c.rows.length;
-      if (bytes >= maxBytes) break;
+      if (retry === null && bytes >= maxBytes) break;
     }
-    // The pass before this one is saved first: a retry must start where this pass starts.
+    if (batch.next > batch.from && retry === null) {
+      // Saved before the puts: a retry must read exactly this range.
+      this.marks = { ...this.marks, r2_pass: [batch.from, batch.next] };
+      this.moved("must");
+    }
     if (batch.next > batch.from) this.save(Date.now());
     return batch;
   }
 
-  /** R2 took every chunk before `next`, `archived` rows (in memory until `save` or the next pass). */
+  /** R2 took every chunk before `next`, `archived` rows (in memory until a save: a lost mark means the saved pass is retried). */
   markArchived(next: number, archived = 0): void {
     if (next <= this.marks.r2 && archived === 0) return;
-    this.marks = { ...this.marks, r2: Math.max(next, this.marks.r2), archived: (this.marks.archived ?? 0) + archived };
-    this.unsaved = true;
+    const r2 = Math.max(next, this.marks.r2);
+    const pass = this.marks.r2_pass && this.marks.r2_pass[1] > r2 ? this.marks.r2_pass : undefined;
+    this.marks = { ...this.marks, r2, archived: (this.marks.archived ?? 0) + archived, r2_pass: pass };
+    this.moved("replayable");
   }
 
   /** Chunks before this seq were taken by D1 (and R2 when it counts). */
@@ -437,7 +405,7 @@ export class RecordBuffer {
    * once it committed).
    */
   prune(now: number, keepFrom = Number.MAX_SAFE_INTEGER): { counts: Counts; keys: string[]; commit: () => void } {
-    const taken = (this.marks.taken ?? []).filter(([at]) => at <= now - DEDUP_WINDOW_MS).reduce((max, [, seq]) => Math.max(max, seq), 0);
+    const taken = takenBefore(this.marks, now, DEDUP_WINDOW_MS);
     // Chunks the persisted windows do not hold yet stay (a wake replays them).
     const cut = Math.min(taken, keepFrom);
     const counts: Counts = {};
@@ -466,7 +434,7 @@ export class RecordBuffer {
       keys,
       commit: () => {
         this.marks = marks;
-        this.unsaved = false;
+        this.unsaved = "none";
         this.spares = spares;
       },
     };
@@ -489,23 +457,12 @@ export class RecordBuffer {
 
   private saveMarks(next: Marks, at: number): void {
     this.marks = this.writeMarks(next, at);
-    this.unsaved = false;
+    this.unsaved = "none";
   }
 
   /** Writes `next` (its `taken` list brought up to date at `at`) and returns what was written; memory is the caller's. */
   private writeMarks(next: Marks, at: number): Marks {
-    const marks: Marks = { ...next, taken: [...(next.taken ?? [])] };
-    const cut = this.takenCut(marks);
-    const taken = marks.taken ?? [];
-    const last = taken[taken.length - 1];
-    if (cut > (last?.[1] ?? 0)) {
-      if (last && at - last[0] < TAKEN_GRAIN_MS) taken[taken.length - 1] = [Math.max(at, last[0]), cut];
-      else taken.push([at, cut]);
-    }
-    // Entries past the window: only the newest of them still decides what may go.
-    const old = taken.filter(([t]) => t <= at - DEDUP_WINDOW_MS).length;
-    if (old > 1) taken.splice(0, old - 1);
-    marks.taken = taken;
+    const marks = withTaken(next, this.takenCut(next), at, DEDUP_WINDOW_MS);
     const text = JSON.stringify(marks);
     this.sql.exec(UPSERT_META, "buffer_marks", text, text);
     return marks;

@@ -53,15 +53,20 @@ export class ReevaluateJob {
     store.setIdentity(identity);
     const endpoint = endpointOf(store) ?? identity;
     if (this.running) throw new Error("a re-evaluation of this endpoint is already running");
-    // What is buffered goes to R2 (a replay from the archive reads it) and to D1 first.
-    if (source === "archive") await archive.writeThrough();
-    await flush.flush(await flush.policyIfPending());
-    this.c.buffer.save(Date.now());
+    // Hand-offs from here on are held back (absorbed after the replay), and their chunks are not
+    // flushed before it ends: the replay must not read them from D1 as well.
     this.running = true;
     this.heldBack = [];
+    const upTo = this.c.buffer.next();
     const before = detection.engineState();
     let result: ReevaluateResult;
     try {
+      // What was buffered before goes to R2 (a replay from the archive reads it) and to D1 first.
+      await flush.exclusive(async () => {
+        if (source === "archive") await archive.writeThrough(upTo);
+        await flush.flush(await flush.policyIfPending(), upTo);
+        this.c.buffer.save(Date.now());
+      });
       detection.invalidateConfig();
       const [cfg] = await Promise.all([detection.config(endpoint), this.c.services.get(endpoint.service)]);
       const bindings = { db: this.c.db(), archive: this.c.env.ARCHIVE };

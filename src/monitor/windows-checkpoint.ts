@@ -7,6 +7,7 @@
 import { log } from "../http/log";
 import { endpointOf, type MonitorContext } from "./monitor-context";
 import type { AbsorbedMark } from "./record-buffer";
+import { AbsorbedMarkSchema, parseStored } from "./stored-json";
 
 /** The windows changed in memory are persisted at most this often (see windows.ts: write-behind). */
 export const WINDOWS_PERSIST_MS = 60_000;
@@ -30,7 +31,7 @@ export class WindowsCheckpoint {
       // A new object, or one whose windows were written per hand-off: they hold every chunk.
       this.absorbed = { below: this.c.buffer.next(), also: [] };
       this.c.store.set("windows_absorbed", JSON.stringify(this.absorbed));
-    } else this.absorbed = JSON.parse(mark) as AbsorbedMark;
+    } else this.absorbed = parseStored(AbsorbedMarkSchema, "windows_absorbed", mark);
   }
 
   /**
@@ -72,6 +73,8 @@ export class WindowsCheckpoint {
     windows.persist();
     this.c.detection.persistClock();
     this.c.store.set("windows_absorbed", JSON.stringify(mark));
+    // Flush marks that waited (a quiet endpoint's flushes save none of their own) go with them.
+    buffer.save(Date.now());
     this.absorbed = mark;
   }
 

@@ -1,0 +1,47 @@
+/**
+ * JSON the endpoint object keeps in its `meta` table, parsed with zod when it is read back on wake
+ * (a value of an unexpected shape fails loudly, naming the key, instead of being cast). Values read
+ * on every hand-off (chunk rows) stay plain JSON.parse: they are written by the same code a moment
+ * earlier, and zod's cost there would be per record.
+ */
+import * as z from "zod";
+
+const position = z.object({ seq: z.number().int(), offset: z.number().int().nonnegative() });
+const pair = z.tuple([z.number(), z.number()]);
+
+/** `buffer_marks` (see record-buffer.ts). */
+export const BufferMarksSchema = z.object({
+  d1: position,
+  r2: z.number().int(),
+  taken: z.array(pair).optional(),
+  flushed: z.number().optional(),
+  archived: z.number().optional(),
+  flushed_at: z.number().optional(),
+  pruned: z.number().int().optional(),
+  capped: z.array(z.number()).optional(),
+  capped_written: z.array(z.number()).optional(),
+  r2_pass: pair.optional(),
+});
+export type BufferMarks = z.infer<typeof BufferMarksSchema>;
+
+/** `windows_absorbed` (see windows-checkpoint.ts). */
+export const AbsorbedMarkSchema = z.object({ below: z.number().int(), also: z.array(z.number().int()) });
+
+/** `probe_streak` (see detection-runner.ts). */
+export const ProbeStreakSchema = z.object({
+  failures: z.number().int().nonnegative(),
+  since: z.number(),
+  reached_at: z.number().nullable(),
+  last_at: z.number(),
+  last_status: z.number().int(),
+});
+
+/** `last_version` (see follow-up-job.ts). */
+export const LastVersionSchema = z.object({ version: z.string(), at: z.number() });
+
+/** Parses the stored `text` of `key` with `schema`; throws naming the key when it does not match. */
+export function parseStored<T>(schema: z.ZodType<T>, key: string, text: string): T {
+  const result = schema.safeParse(JSON.parse(text));
+  if (!result.success) throw new Error(`stored ${key} has an unexpected shape: ${z.prettifyError(result.error)}`);
+  return result.data;
+}
