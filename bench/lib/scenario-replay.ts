@@ -43,7 +43,7 @@ export function replayScenario(records: Iterable<ScenarioRecord>, start: number,
   let pending = it.next();
   for (let minute = first; minute + MINUTE_MS <= end; minute += MINUTE_MS) {
     const slowMs = withObjective(cfg, state.detectors.objective).slo.latency_ms;
-    const row: WindowRow = { start: minute, count: 0, status_4xx: 0, status_5xx: 0, silent_failures: 0, inconsistent: 0, slow: 0, bytes: 0 };
+    const row: WindowRow = { start: minute, count: 0, status_4xx: 0, status_429: 0, status_5xx: 0, silent_failures: 0, inconsistent: 0, slow: 0, bytes: 0 };
     const sketch = new LatencySketch();
     while (!pending.done && pending.value.timestamp < minute + MINUTE_MS) {
       const r = pending.value;
@@ -51,6 +51,7 @@ export function replayScenario(records: Iterable<ScenarioRecord>, start: number,
       if (r.status >= 500) row.status_5xx++;
       else if (r.status >= 400) row.status_4xx++;
       else if (r.response_empty) row.silent_failures++;
+      if (r.status === 429) row.status_429++;
       if (r.latency_ms > slowMs) row.slow++;
       sketch.add(r.latency_ms);
       pending = it.next();
@@ -65,6 +66,7 @@ export function replayScenario(records: Iterable<ScenarioRecord>, start: number,
     for (const r of rows.slice(0, Math.max(0, rows.length - 360))) {
       w3d.count += r.count;
       w3d.status_4xx += r.status_4xx;
+      w3d.status_429 += r.status_429;
       w3d.status_5xx += r.status_5xx;
       w3d.silent += r.silent_failures;
       w3d.slow += r.slow;
