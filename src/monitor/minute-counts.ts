@@ -68,9 +68,9 @@ export function countByBucket(
     b.count++;
     if (r.status >= 500) b.status_5xx++;
     else if (r.status >= 400) b.status_4xx++;
-    if (r.status === 429) b.status_429++;
     else if (r.status >= 300) b.status_3xx++;
     else if (r.status >= 200) b.status_2xx++;
+    if (r.status === 429) b.status_429++;
     if (isSilentFailure(r)) b.silent_failures++;
     if (r.inconsistent) b.inconsistent++;
     // Clamped to the ingest bounds: rows re-read from D1 may predate them (see ingest/bounds.ts).
