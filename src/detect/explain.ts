@@ -25,7 +25,7 @@ function consumerPhrase(e: Evidence): string {
   return `consumer ${e.consumer ?? "?"}: ${what} ${e.unit === "ms" ? ms(e.peak) : pct(e.peak)} over ${minutes}, objective ${target}`;
 }
 
-/** ", with 29% of requests answered 429 (usually 5.0%)": the rate limiter turning the surge away. */
+/** ", with 29% of requests answered 429 Too Many Requests (usually 5.0%)": a rate limiter turning the surge away. */
 function rateLimitedPhrase(e: Evidence): string {
   const r = e.rate_limited;
   return r ? `, with ${pct(r.share)} of requests answered 429 Too Many Requests (usually ${pct(r.usual)})` : "";

@@ -5,9 +5,9 @@
  * With trouble at the same time (latency above its baseline, a 5xx rate or a share of 429s from
  * a rate limiter above its usual one) it becomes a `warning` that names the surge (and the 429s),
  * so the incident it opens says where the load came from. Other 4xx do not count: a client's own
- * bad requests (a scanner's 404s) are no trouble of the endpoint. While a surge lasts the traffic baseline does not learn
- * it (so that its end is not mistaken for a drop), unless it lasts SURGE_LEARN_AFTER_MINUTES: then
- * it is the new level. Pure.
+ * bad requests (a scanner's 404s) are no trouble of the endpoint. While a surge lasts the traffic
+ * baseline (and the usual 429 share) does not learn it (so that its end is not mistaken for a
+ * drop), unless it lasts SURGE_LEARN_AFTER_MINUTES: then it is the new level. Pure.
  */
 import { poissonUpperTail } from "./rates";
 import type { RateLimited, Signal, Totals } from "./types";
