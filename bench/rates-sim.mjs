@@ -19,14 +19,16 @@ const params = { ...R.ERROR_RATE_PARAMS, ...JSON.parse(process.argv[2] ?? "{}") 
 const guard = { min_requests: 20, min_events: 5 };
 function run(minutes, rpm, pAt, seed) {
   const r = prng(seed); let st = R.emptyRateState(); const hist = []; let openUntil = -1; const incidents = [];
-  let clean = 0, open = false;
+  let clean = 0, open = false, prevFired = false;
   for (let m = 0; m < minutes; m++) {
     const n = poisson(rpm, r), k = binom(n, pAt(m), r);
     hist.push([k, n]); if (hist.length > 60) hist.shift();
     const w = (span) => { let b=0,c=0; for (const [k2,n2] of hist.slice(-span)) {b+=k2;c+=n2;} return {bad:b,count:c}; };
     const s = R.rateStep(st, { bad: k, count: n }, [w(5), w(15), w(60)], guard, params);
     st = s.state;
-    if (s.fired) { if (!open) incidents.push(m); open = true; clean = 0; } else if (open && ++clean >= 15) open = false;
+    // As the product: an incident opens once the signal holds two minutes in a row (opened at the first).
+    if (s.fired) { if (!open && prevFired) incidents.push(m - 1); if (prevFired) open = true; clean = 0; } else if (open && ++clean >= 15) open = false;
+    prevFired = s.fired;
   }
   return incidents;
 }

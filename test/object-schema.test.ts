@@ -42,6 +42,36 @@ describe("endpoint object schema", () => {
     expect(after).toEqual({ version: OBJECT_SCHEMA_VERSION, breakdown: true, outbox: true });
   });
 
+  it("an object of version 4 (windows without status_429) gets the column once (step 5); older rows count no 429s, new records do", async () => {
+    const stub = endpointStub("schema-429", "GET", "/orders");
+    const ctx = { now: Date.now(), retentionMs: 86_400_000, newKey: () => crypto.randomUUID() };
+    const at = Math.floor(Date.now() / 60_000) * 60_000 - 5 * 60_000;
+    const one = (id: string, status: number) => {
+      const out = normaliseRecord(record("schema-429", { id, path: "/orders", status, timestamp: at + 1_000 }), ctx);
+      if (!out.ok) throw new Error(out.errors.join("; "));
+      return out.record;
+    };
+    expect(await stub.ingest([one("a", 429)])).toMatchObject({ stored: 1 });
+    await runInDurableObject(stub, (instance: EndpointMonitor) => instance.persistWindowsNow());
+    // As version 4 left it: the windows without status_429 (the row's 429 not counted apart).
+    await runInDurableObject(stub, (_i: EndpointMonitor, state) => {
+      const sql = state.storage.sql;
+      sql.exec("ALTER TABLE windows DROP COLUMN status_429");
+      sql.exec("UPDATE meta SET value = '4' WHERE key = 'schema_version'");
+    });
+    await evictDurableObject(stub);
+    const woken = endpointStub("schema-429", "GET", "/orders");
+    expect(await woken.ingest([one("b", 429), one("c", 200)])).toMatchObject({ stored: 2 });
+    await runInDurableObject(woken, (instance: EndpointMonitor) => instance.persistWindowsNow());
+    const after = await runInDurableObject(woken, (_i: EndpointMonitor, state) => {
+      const sql = state.storage.sql;
+      const row = sql.exec<{ count: number; status_4xx: number; status_429: number }>("SELECT count, status_4xx, status_429 FROM windows WHERE grain = 60000 AND start = ?", at).one();
+      return { version: storedSchemaVersion(sql), row, again: migrateObjectSchema(sql).ran };
+    });
+    expect(after).toEqual({ version: 5, row: { count: 3, status_4xx: 2, status_429: 1 }, again: [] });
+    expect(OBJECT_SCHEMA_VERSION).toBe(5);
+  });
+
   it("runs only the steps above the stored version, in order, and none at the latest", async () => {
     const stub = endpointStub("schema-steps", "GET", "/orders");
     await stub.stats();

@@ -114,6 +114,33 @@ describe("write-behind windows", () => {
   });
 });
 
+describe("429s in the windows", () => {
+  it("are counted per bucket through the write-behind and the replay on wake (stored rows and sampled-out tuples)", async () => {
+    const service = "wb-429";
+    const stub = endpointStub(service, "GET", "/orders");
+    const start = Math.floor(Date.now() / MIN) * MIN - 20 * MIN;
+    // Every 5th record a 429 (a 503 where both fall), half of the second hand-off sampled out of D1.
+    const with429 = (list: LogRecord[]) => list.map((r, i) => (i % 5 === 1 ? { ...r, status: 429 } : r));
+    const first = with429(records(service, 40, start));
+    const second = with429(records(service, 40, start, 40)).map((r, i) => (i % 2 === 1 && r.status < 500 ? { ...r, sampled_out: true } : r));
+    await stub.ingest(first);
+    await runInDurableObject(stub, (instance: EndpointMonitor) => instance.persistWindowsNow());
+    await stub.ingest(second);
+    // Evicted before the second hand-off's windows were persisted: the wake replays its chunk.
+    await evictDurableObject(stub);
+    expect((await stub.stats()).received).toBe(80);
+    await runInDurableObject(stub, (instance: EndpointMonitor) => instance.persistWindowsNow());
+    const stored = await runInDurableObject(stub, (_i, state) =>
+      state.storage.sql.exec<{ start: number; n: number; all4xx: number }>("SELECT start, status_429 AS n, status_4xx AS all4xx FROM windows WHERE grain = ? ORDER BY start", MIN).toArray(),
+    );
+    const want = new Map<number, number>();
+    for (const r of [...first, ...second]) if (r.status === 429) want.set(Math.floor(r.timestamp / MIN) * MIN, (want.get(Math.floor(r.timestamp / MIN) * MIN) ?? 0) + 1);
+    expect([...want.values()].reduce((a, b) => a + b, 0)).toBe(16);
+    expect(new Map(stored.filter((r) => r.n > 0).map((r) => [r.start, r.n]))).toEqual(want);
+    expect(stored.every((r) => r.all4xx >= r.n)).toBe(true);
+  });
+});
+
 describe("chunks that change no window", () => {
   it("probe-only hand-offs still move the mark, so their chunks are pruned (they were kept forever)", async () => {
     const service = "wb-probes";

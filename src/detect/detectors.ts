@@ -7,7 +7,7 @@
  */
 import type { DetectionConfig } from "./config";
 import { emptyMetricState, metricStep, type MetricParams, type MetricState } from "./metric";
-import { CLIENT_RATE_PARAMS, ERROR_RATE_PARAMS, emptyRateState, poissonCdf, rateStep, usualRate, type RateState } from "./rates";
+import { CLIENT_RATE_PARAMS, ERROR_RATE_PARAMS, emptyRateState, poissonCdf, rateStep, usualRate, type RateParams, type RateState } from "./rates";
 import { emptySurge, surgeSignal, surgeStep, troubleWithSurge, type SurgeState } from "./surge";
 import { emptyObjective, learnObjective, learntErrorBudget, learntErrorThreshold, objectivePending, windowCountedAtObjective, withObjective, type ObjectiveState } from "./objective";
 import { deseason, judgedOffset, offsetAt, reseason, seasonLearn, slotOffsets, type SeasonAccumulator, type SeasonProfile } from "./season";
@@ -31,6 +31,8 @@ export interface DetectorState {
   objective?: ObjectiveState;
   /** The current run of surge minutes (absent in older stored state). */
   surge?: SurgeState;
+  /** The usual share of 429s, judged only with a surge (absent in older stored state: learnt afresh). */
+  rate_limited?: RateState;
   /** The current and the longest recent silence (absent in older stored state). */
   silence?: SilenceState;
   /** The deepest recent traffic dip (absent in older stored state). */
@@ -50,7 +52,12 @@ export const emptyDetectorState = (): DetectorState => ({
   client: emptyRateState(),
 });
 
-/** Latency percentiles per minute: log scale, about an hour of memory, drifts summed by CUSUM. */
+/**
+ * Latency percentiles per minute: log scale, about an hour of memory, drifts summed by CUSUM.
+ * z enters the CUSUM clipped at 3 (it was 4): a minute or two of slow requests stays in five
+ * overlapping 5-minute windows, and at 4 those five views of the same requests added up to h
+ * (the `periodic-bursts` control opened a WARNING so); a real shift keeps adding minute after minute.
+ */
 export const LATENCY_PARAMS: MetricParams = {
   direction: "up",
   transform: "log",
@@ -60,7 +67,7 @@ export const LATENCY_PARAMS: MetricParams = {
   z_threshold: 5,
   cusum_k: 1,
   cusum_h: 15,
-  cusum_clip: 4,
+  cusum_clip: 3,
   sd_floor: 0.05,
   sd_floor_relative: 0,
   clip: 2,
@@ -102,6 +109,9 @@ export const TRAFFIC_P_VALUE = 1e-6;
 /** Expected requests a window needs before a drop (30) or a stop (20, none at all) is judged. */
 const DROP_MIN_EXPECTED = 30;
 const STOP_MIN_EXPECTED = 20;
+
+/** The 429 share is only learnt (it never fires alone: 429s are a 4xx, the client's `info`); a surge is judged with it. */
+const RATE_LIMITED_PARAMS: RateParams = { ...CLIENT_RATE_PARAMS, floor: 0.001, h: Number.POSITIVE_INFINITY, step_ratio: 0, step_p_value: 0 };
 
 /** How much of an hour's day-to-day spread widens the usual 5xx rate (the Poisson test already allows for chance). */
 export const ERROR_SPREAD = 0.75;
@@ -264,6 +274,9 @@ export function detect(s: Snapshot, state: DetectorState, given: DetectionConfig
   next.surge = surge.state;
   // A surge is not learnt as the usual traffic (its end would look like a drop) unless it lasts.
   next.traffic = surge.hold ? state.traffic : trafficStep.state;
+  // Nor are its 429s learnt as usual.
+  const rateLimited = state.rate_limited ?? emptyRateState();
+  if (!surge.hold) next.rate_limited = rateStep(rateLimited, { bad: s.minute.status_429, count: s.minute.count }, [], guard, RATE_LIMITED_PARAMS).state;
   if (surge.surge) {
     const p95Learnt = state.latency_p95.ewma.n >= LATENCY_PARAMS.warmup;
     const trouble = troubleWithSurge({
@@ -272,7 +285,7 @@ export function detect(s: Snapshot, state: DetectorState, given: DetectionConfig
       p95_baseline: p95Learnt ? reseason(state.latency_p95.ewma.mean, latencyOffset) : null,
       w5: s.w5,
       usual_error_rate: usualRate(state.errors, ERROR_RATE_PARAMS),
-      usual_client_rate: usualRate(state.client, CLIENT_RATE_PARAMS),
+      usual_429_rate: usualRate(rateLimited, RATE_LIMITED_PARAMS),
       min_events: cfg.min_events,
     });
     signals.push(surgeSignal(surge.surge, trouble));

@@ -25,6 +25,12 @@ function consumerPhrase(e: Evidence): string {
   return `consumer ${e.consumer ?? "?"}: ${what} ${e.unit === "ms" ? ms(e.peak) : pct(e.peak)} over ${minutes}, objective ${target}`;
 }
 
+/** ", with 29% of requests answered 429 Too Many Requests (usually 5.0%)": a rate limiter turning the surge away. */
+function rateLimitedPhrase(e: Evidence): string {
+  const r = e.rate_limited;
+  return r ? `, with ${pct(r.share)} of requests answered 429 Too Many Requests (usually ${pct(r.usual)})` : "";
+}
+
 function phrase(e: Evidence, label: string): string {
   const over = `over ${duration(e)}`;
   switch (e.kind) {
@@ -52,7 +58,7 @@ function phrase(e: Evidence, label: string): string {
     case "traffic_drop":
       return `traffic to ${label} fell from ${perMin(e.baseline ?? 0)} to ${perMin(e.peak)} ${over}`;
     case "traffic_surge":
-      return `traffic to ${label} surged to ${perMin(e.peak)}, ${(e.peak / Math.max(e.baseline ?? 1, 1e-9)).toFixed(1)}x its usual ${perMin(e.baseline ?? 0)}, ${over}`;
+      return `traffic to ${label} surged to ${perMin(e.peak)}, ${(e.peak / Math.max(e.baseline ?? 1, 1e-9)).toFixed(1)}x its usual ${perMin(e.baseline ?? 0)}, ${over}${rateLimitedPhrase(e)}`;
     case "traffic_stop":
       return `${label} received no requests for ${duration(e)} (usually ${perMin(e.baseline ?? 0)})`;
     case "probe_failed":

@@ -53,6 +53,8 @@ export interface Evidence {
   consumer?: string;
   objective?: Signal["objective"];
   requests?: number;
+  /** `traffic_surge` only: the highest share of 429s that rose with the surge, and its usual share. */
+  rate_limited?: Signal["rate_limited"];
 }
 
 export interface Incident {
@@ -152,6 +154,7 @@ function mergeEvidence(list: Evidence[], signals: readonly Signal[], minute: num
       e.last_event_at = minute + 60_000;
       e.window = s.window;
       if (s.requests !== undefined) e.requests = s.requests;
+      if (s.rate_limited && (!e.rate_limited || s.rate_limited.share >= e.rate_limited.share)) e.rate_limited = s.rate_limited;
     } else {
       const who = s.consumer === undefined ? {} : { consumer: s.consumer, objective: s.objective, requests: s.requests };
       byKind.set(evidenceKey(s), {
@@ -167,6 +170,7 @@ function mergeEvidence(list: Evidence[], signals: readonly Signal[], minute: num
         first_event_at: minute,
         last_event_at: minute + 60_000,
         ...who,
+        ...(s.rate_limited ? { rate_limited: s.rate_limited } : {}),
       });
     }
   }

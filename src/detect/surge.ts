@@ -2,14 +2,15 @@
  * Traffic surges: requests well above the endpoint's learnt level (SURGE_RATIO for SURGE_MINUTES
  * minutes in a row, with enough volume and far beyond chance). A surge alone is shown (an `info`
  * signal on the endpoint), never paged: a busy hour, a campaign or a batch is not an incident.
- * With trouble at the same time (latency above its baseline, a 5xx or 4xx rate above its usual
- * one, e.g. 429s from a rate limiter) it becomes a `warning` that names the surge, so the incident
- * it opens says where the load came from. While a surge lasts the traffic baseline does not learn
- * it (so that its end is not mistaken for a drop), unless it lasts SURGE_LEARN_AFTER_MINUTES: then
- * it is the new level. Pure.
+ * With trouble at the same time (latency above its baseline, a 5xx rate or a share of 429s from
+ * a rate limiter above its usual one) it becomes a `warning` that names the surge (and the 429s),
+ * so the incident it opens says where the load came from. Other 4xx do not count: a client's own
+ * bad requests (a scanner's 404s) are no trouble of the endpoint. While a surge lasts the traffic
+ * baseline (and the usual 429 share) does not learn it (so that its end is not mistaken for a
+ * drop), unless it lasts SURGE_LEARN_AFTER_MINUTES: then it is the new level. Pure.
  */
 import { poissonUpperTail } from "./rates";
-import type { Signal, Totals } from "./types";
+import type { RateLimited, Signal, Totals } from "./types";
 
 export const SURGE_RATIO = 3;
 export const SURGE_MINUTES = 5;
@@ -67,21 +68,30 @@ export interface SurgeContext {
   p95_baseline: number | null;
   w5: Totals;
   usual_error_rate: number;
-  usual_client_rate: number;
+  /** The usual share of 429s (src/detect/detectors.ts learns it). */
+  usual_429_rate: number;
   min_events: number;
 }
 
-/** Whether latency, 5xx or 4xx (429s) rose with the surge. */
-export function troubleWithSurge(c: SurgeContext): boolean {
-  if (c.signals.some((s) => (s.family === "latency" || s.family === "availability") && (s.level === "warning" || s.level === "page"))) return true;
-  if (c.p95 !== null && c.p95_baseline !== null && c.p95_baseline > 0 && c.p95 >= SURGE_LATENCY_RATIO * c.p95_baseline) return true;
-  const rose = (bad: number, usual: number): boolean => bad >= c.min_events && c.w5.count > 0 && bad / c.w5.count >= Math.max(2 * usual, usual + 0.01);
-  return rose(c.w5.status_5xx, c.usual_error_rate) || rose(c.w5.status_4xx, c.usual_client_rate);
+/** What rose with a surge: any trouble, and the 429 share when that rose (null: it did not). */
+export interface SurgeTrouble {
+  trouble: boolean;
+  rate_limited: RateLimited | null;
 }
 
-/** The surge signal: `warning` with trouble at the same time, `info` otherwise. */
-export function surgeSignal(surge: NonNullable<SurgeStep["surge"]>, trouble: boolean): Signal {
+/** Whether latency, 5xx or 429s rose with the surge (a share rises at twice its usual and 1 point more, with min_events of them). */
+export function troubleWithSurge(c: SurgeContext): SurgeTrouble {
+  const rose = (bad: number, usual: number): boolean => bad >= c.min_events && c.w5.count > 0 && bad / c.w5.count >= Math.max(2 * usual, usual + 0.01);
+  const rate_limited = rose(c.w5.status_429, c.usual_429_rate) ? { share: c.w5.status_429 / c.w5.count, usual: c.usual_429_rate } : null;
+  const latency = c.p95 !== null && c.p95_baseline !== null && c.p95_baseline > 0 && c.p95 >= SURGE_LATENCY_RATIO * c.p95_baseline;
+  const signalled = c.signals.some((s) => (s.family === "latency" || s.family === "availability") && (s.level === "warning" || s.level === "page"));
+  return { trouble: signalled || latency || rose(c.w5.status_5xx, c.usual_error_rate) || rate_limited !== null, rate_limited };
+}
+
+/** The surge signal: `warning` with trouble at the same time (naming the 429s when they rose), `info` otherwise. */
+export function surgeSignal(surge: NonNullable<SurgeStep["surge"]>, rose: SurgeTrouble): Signal {
   const ratio = surge.observed / surge.expected;
+  const trouble = rose.trouble;
   return {
     kind: "traffic_surge",
     family: "traffic",
@@ -92,5 +102,6 @@ export function surgeSignal(surge: NonNullable<SurgeStep["surge"]>, trouble: boo
     unit: "per_minute",
     window: "5m",
     strength: Math.max(0, Math.min(1, (ratio - SURGE_RATIO) / (4 * SURGE_RATIO))),
+    ...(rose.rate_limited ? { rate_limited: rose.rate_limited } : {}),
   };
 }

@@ -7,6 +7,8 @@
 export interface Totals {
   count: number;
   status_4xx: number;
+  /** 429s (Too Many Requests), also counted in `status_4xx`: a rate limiter turning load away. */
+  status_429: number;
   status_5xx: number;
   /** 2xx answers with an empty body (`response_empty`). */
   silent: number;
@@ -16,7 +18,7 @@ export interface Totals {
   bytes: number;
 }
 
-export const emptyTotals = (): Totals => ({ count: 0, status_4xx: 0, status_5xx: 0, silent: 0, inconsistent: 0, slow: 0, bytes: 0 });
+export const emptyTotals = (): Totals => ({ count: 0, status_4xx: 0, status_429: 0, status_5xx: 0, silent: 0, inconsistent: 0, slow: 0, bytes: 0 });
 
 /** Latency percentiles of the shortest recent window that holds enough requests. */
 export interface LatencySample {
@@ -119,6 +121,14 @@ export interface Signal {
   consumer?: string;
   objective?: ConsumerObjectiveMetric;
   requests?: number;
+  /** `traffic_surge` only: the 429 share of the 5-minute window that rose with the surge, and its usual share. */
+  rate_limited?: RateLimited;
+}
+
+/** A share of 429s against its usual share (0..1). */
+export interface RateLimited {
+  share: number;
+  usual: number;
 }
 
 export type Health = "NORMAL" | "WARNING" | "CRITICAL";

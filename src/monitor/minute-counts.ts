@@ -22,6 +22,8 @@ export interface BucketCounts {
   status_2xx: number;
   status_3xx: number;
   status_4xx: number;
+  /** 429s, also counted in `status_4xx`. */
+  status_429: number;
   status_5xx: number;
   silent_failures: number;
   inconsistent: number;
@@ -60,7 +62,7 @@ export function countByBucket(
     const start = Math.floor(r.timestamp / bucketMs) * bucketMs;
     let b = byStart.get(start);
     if (!b) {
-      b = { start, count: 0, status_2xx: 0, status_3xx: 0, status_4xx: 0, status_5xx: 0, silent_failures: 0, inconsistent: 0, slow: 0, latency_sum: 0, latency_max: 0, bytes: 0, latencies: [] };
+      b = { start, count: 0, status_2xx: 0, status_3xx: 0, status_4xx: 0, status_429: 0, status_5xx: 0, silent_failures: 0, inconsistent: 0, slow: 0, latency_sum: 0, latency_max: 0, bytes: 0, latencies: [] };
       byStart.set(start, b);
     }
     b.count++;
@@ -68,6 +70,7 @@ export function countByBucket(
     else if (r.status >= 400) b.status_4xx++;
     else if (r.status >= 300) b.status_3xx++;
     else if (r.status >= 200) b.status_2xx++;
+    if (r.status === 429) b.status_429++;
     if (isSilentFailure(r)) b.silent_failures++;
     if (r.inconsistent) b.inconsistent++;
     // Clamped to the ingest bounds: rows re-read from D1 may predate them (see ingest/bounds.ts).

@@ -14,7 +14,7 @@
 import { SCHEMA_STATEMENTS } from "./buffer-sql";
 import { DETECTION_SCHEMA } from "./detection-runner";
 import { OUTBOX_SCHEMA } from "../alerts/outbox";
-import { migrateWindows, WINDOW_SCHEMA } from "./windows";
+import { addStatus429, migrateWindows, WINDOW_SCHEMA } from "./windows";
 
 export interface SchemaStep {
   version: number;
@@ -31,6 +31,11 @@ export const OBJECT_SCHEMA_STEPS: readonly SchemaStep[] = [
       for (const statement of [...SCHEMA_STATEMENTS, ...WINDOW_SCHEMA, ...DETECTION_SCHEMA, ...OUTBOX_SCHEMA]) sql.exec(statement);
       migrateWindows(sql);
     },
+  },
+  {
+    version: 5,
+    what: "windows: a status_429 column (429s per bucket, for surges turned away by a rate limiter)",
+    run: addStatus429,
   },
 ];
 

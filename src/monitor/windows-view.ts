@@ -29,6 +29,7 @@ export interface WindowRow {
   start: number;
   count: number;
   status_4xx: number;
+  status_429: number;
   status_5xx: number;
   silent_failures: number;
   inconsistent: number;
@@ -39,6 +40,7 @@ export interface WindowRow {
 const toTotals = (r: WindowRow): Totals => ({
   count: r.count,
   status_4xx: r.status_4xx,
+  status_429: r.status_429,
   status_5xx: r.status_5xx,
   silent: r.silent_failures,
   inconsistent: r.inconsistent,
@@ -49,6 +51,7 @@ const toTotals = (r: WindowRow): Totals => ({
 function addTotals(into: Totals, t: Totals): void {
   into.count += t.count;
   into.status_4xx += t.status_4xx;
+  into.status_429 += t.status_429;
   into.status_5xx += t.status_5xx;
   into.silent += t.silent;
   into.inconsistent += t.inconsistent;

@@ -44,6 +44,15 @@ export const WINDOW_SCHEMA = [
 ];
 
 /**
+ * The 429s of a bucket (a subset of its 4xx), for surges that a rate limiter turns away (schema
+ * step 5): added when missing; rows written before it count none.
+ */
+export function addStatus429(sql: SqlStorage): void {
+  const columns = sql.exec<{ name: string }>("PRAGMA table_info(windows)").toArray();
+  if (!columns.some((c) => c.name === "status_429")) sql.exec("ALTER TABLE windows ADD COLUMN status_429 INTEGER NOT NULL DEFAULT 0");
+}
+
+/**
  * Objects created before the breakdown (src/breakdown) get its column: the consumers and
  * locations of a bucket live in the bucket's own row, so they cost no extra row written.
  */
@@ -58,13 +67,14 @@ export function migrateWindows(sql: SqlStorage): void {
 // A bucket as it is in memory (whole values): an upsert, one row written (INSERT OR REPLACE of an
 // existing key would be two).
 const UPSERT = `INSERT INTO windows
-  (grain, start, count, status_2xx, status_3xx, status_4xx, status_5xx, silent_failures, inconsistent, slow, latency_sum, latency_max, bytes, sketch, breakdown)
-  VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+  (grain, start, count, status_2xx, status_3xx, status_4xx, status_429, status_5xx, silent_failures, inconsistent, slow, latency_sum, latency_max, bytes, sketch, breakdown)
+  VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
   ON CONFLICT (grain, start) DO UPDATE SET
     count = excluded.count,
     status_2xx = excluded.status_2xx,
     status_3xx = excluded.status_3xx,
     status_4xx = excluded.status_4xx,
+    status_429 = excluded.status_429,
     status_5xx = excluded.status_5xx,
     silent_failures = excluded.silent_failures,
     inconsistent = excluded.inconsistent,
@@ -75,7 +85,7 @@ const UPSERT = `INSERT INTO windows
     sketch = excluded.sketch,
     breakdown = excluded.breakdown`;
 
-const COLUMNS = "start, count, status_2xx, status_3xx, status_4xx, status_5xx, silent_failures, inconsistent, slow, latency_sum, latency_max, bytes";
+const COLUMNS = "start, count, status_2xx, status_3xx, status_4xx, status_429, status_5xx, silent_failures, inconsistent, slow, latency_sum, latency_max, bytes";
 
 type Row = {
   start: number;
@@ -83,6 +93,7 @@ type Row = {
   status_2xx: number;
   status_3xx: number;
   status_4xx: number;
+  status_429: number;
   status_5xx: number;
   silent_failures: number;
   inconsistent: number;
@@ -111,6 +122,7 @@ const ZERO_ROW = (start: number): Row => ({
   status_2xx: 0,
   status_3xx: 0,
   status_4xx: 0,
+  status_429: 0,
   status_5xx: 0,
   silent_failures: 0,
   inconsistent: 0,
@@ -168,6 +180,7 @@ export class EndpointWindows {
     r.status_2xx += b.status_2xx;
     r.status_3xx += b.status_3xx;
     r.status_4xx += b.status_4xx;
+    r.status_429 += b.status_429;
     r.status_5xx += b.status_5xx;
     r.silent_failures += b.silent_failures;
     r.inconsistent += b.inconsistent;
@@ -228,6 +241,7 @@ export class EndpointWindows {
         r.status_2xx,
         r.status_3xx,
         r.status_4xx,
+        r.status_429,
         r.status_5xx,
         r.silent_failures,
         r.inconsistent,
@@ -364,6 +378,7 @@ function rowOf(r: StoredRow): Row {
     status_2xx: r.status_2xx,
     status_3xx: r.status_3xx,
     status_4xx: r.status_4xx,
+    status_429: r.status_429,
     status_5xx: r.status_5xx,
     silent_failures: r.silent_failures,
     inconsistent: r.inconsistent,

@@ -62,6 +62,7 @@ describe("countByBucket", () => {
         status_2xx: 1,
         status_3xx: 0,
         status_4xx: 0,
+        status_429: 0,
         status_5xx: 0,
         silent_failures: 0,
         inconsistent: 0,
@@ -122,6 +123,11 @@ describe("countByBucket", () => {
     const { buckets } = byMinute(statuses.map((status) => record({ status })));
     expect(buckets).toHaveLength(1);
     expect(buckets[0]).toMatchObject({ count: 12, status_2xx: 3, status_3xx: 3, status_4xx: 3, status_5xx: 3 });
+  });
+
+  it("counts 429s apart, as a part of the 4xx", () => {
+    const { buckets } = byMinute([429, 429, 404, 400, 503, 200].map((status) => record({ status })));
+    expect(buckets[0]).toMatchObject({ count: 6, status_4xx: 4, status_429: 2, status_5xx: 1 });
   });
 
   it("counts 1xx records in the total only", () => {

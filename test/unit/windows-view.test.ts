@@ -4,7 +4,7 @@ import { HOUR_MS, MINUTE_MS } from "../../src/monitor/minute-counts";
 import { WindowsView, type WindowRow } from "../../src/monitor/windows-view";
 
 const T = Date.UTC(2026, 0, 2, 12, 0, 0);
-const row = (start: number, count: number, status_5xx = 0): WindowRow => ({ start, count, status_4xx: 0, status_5xx, silent_failures: 0, inconsistent: 0, slow: 0, bytes: 0 });
+const row = (start: number, count: number, status_5xx = 0): WindowRow => ({ start, count, status_4xx: 0, status_429: 0, status_5xx, silent_failures: 0, inconsistent: 0, slow: 0, bytes: 0 });
 
 /** One sketch per minute holding `count` copies of `value`. */
 function sketches(values: Map<number, [number, number]>): (start: number) => LatencySketch | null {
