@@ -52,7 +52,7 @@ describe("endpoint object schema", () => {
       return out.record;
     };
     expect(await stub.ingest([one("a", 429)])).toMatchObject({ stored: 1 });
-    await runInDurableObject(stub, (instance: EndpointMonitor) => instance.persistWindowsNow());
+    await runInDurableObject(stub, (instance: EndpointMonitor) => instance.jobs.checkpoint.persist(Date.now(), true));
     // As version 4 left it: the windows without status_429 (the row's 429 not counted apart).
     await runInDurableObject(stub, (_i: EndpointMonitor, state) => {
       const sql = state.storage.sql;
@@ -62,7 +62,7 @@ describe("endpoint object schema", () => {
     await evictDurableObject(stub);
     const woken = endpointStub("schema-429", "GET", "/orders");
     expect(await woken.ingest([one("b", 429), one("c", 200)])).toMatchObject({ stored: 2 });
-    await runInDurableObject(woken, (instance: EndpointMonitor) => instance.persistWindowsNow());
+    await runInDurableObject(woken, (instance: EndpointMonitor) => instance.jobs.checkpoint.persist(Date.now(), true));
     const after = await runInDurableObject(woken, (_i: EndpointMonitor, state) => {
       const sql = state.storage.sql;
       const row = sql.exec<{ count: number; status_4xx: number; status_429: number }>("SELECT count, status_4xx, status_429 FROM windows WHERE grain = 60000 AND start = ?", at).one();

@@ -124,12 +124,12 @@ describe("429s in the windows", () => {
     const first = with429(records(service, 40, start));
     const second = with429(records(service, 40, start, 40)).map((r, i) => (i % 2 === 1 && r.status < 500 ? { ...r, sampled_out: true } : r));
     await stub.ingest(first);
-    await runInDurableObject(stub, (instance: EndpointMonitor) => instance.persistWindowsNow());
+    await runInDurableObject(stub, (instance: EndpointMonitor) => instance.jobs.checkpoint.persist(Date.now(), true));
     await stub.ingest(second);
     // Evicted before the second hand-off's windows were persisted: the wake replays its chunk.
     await evictDurableObject(stub);
     expect((await stub.stats()).received).toBe(80);
-    await runInDurableObject(stub, (instance: EndpointMonitor) => instance.persistWindowsNow());
+    await runInDurableObject(stub, (instance: EndpointMonitor) => instance.jobs.checkpoint.persist(Date.now(), true));
     const stored = await runInDurableObject(stub, (_i, state) =>
       state.storage.sql.exec<{ start: number; n: number; all4xx: number }>("SELECT start, status_429 AS n, status_4xx AS all4xx FROM windows WHERE grain = ? ORDER BY start", MIN).toArray(),
     );

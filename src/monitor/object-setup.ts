@@ -65,7 +65,8 @@ export function createContext(ctx: DurableObjectState, env: Env, b: ObjectBindin
 export function migrateObject(c: MonitorContext, jobs: Pick<MonitorJobs, "checkpoint" | "publisher" | "quarantine">): void {
   // Numbered steps above the stored version only (object-schema.ts), in one transaction with it.
   const schema = c.storage.transactionSync(() => migrateObjectSchema(c.sql));
-  if (schema.ran.length > 0) log("info", "object_schema_migrated", { endpoint: c.name, from: schema.from, to: schema.to });
+  // A new object (from 0) is created, not migrated: not logged.
+  if (schema.ran.length > 0 && schema.from > 0) log("info", "object_schema_migrated", { endpoint: c.name, from: schema.from, to: schema.to });
   c.store.addPending(c.buffer.load(Date.now()));
   jobs.checkpoint.loadMark();
   jobs.publisher.loadCost();
