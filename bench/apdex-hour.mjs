@@ -17,9 +17,12 @@ import { fileURLToPath, pathToFileURL } from "node:url";
 import { parseArgs } from "node:util";
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), "..");
-const { values: opts } = parseArgs({ options: { rows: { type: "string", default: "1000000" }, before: { type: "string", default: "c3c9a75" } } });
+const { values: opts } = parseArgs({
+  options: { rows: { type: "string", default: "1000000" }, before: { type: "string", default: "c3c9a75" } },
+});
 const rows = Number(opts.rows);
-if (!Number.isInteger(rows) || rows < 1000 || rows > 20_000_000) throw new Error("--rows must be an integer in 1000..20000000");
+if (!Number.isInteger(rows) || rows < 1000 || rows > 20_000_000)
+  throw new Error("--rows must be an integer in 1000..20000000");
 const tmp = mkdtempSync(join(tmpdir(), "bench-apdex-"));
 
 /** The summaries' SQL module of a source tree, bundled with what it needs to bind an hour. */
@@ -28,10 +31,23 @@ async function loadSql(srcRoot, name) {
   const entry = join(tmp, `${name}-entry.ts`);
   writeFileSync(
     entry,
-    [`export * from "${srcRoot}/src/summaries/sql.ts";`, `export { LatencySketch, MIN_VALUE } from "${srcRoot}/src/detect/sketch.ts";`, `export { DEFAULT_DETECTION } from "${srcRoot}/src/detect/config.ts";`].join("\n"),
+    [
+      `export * from "${srcRoot}/src/summaries/sql.ts";`,
+      `export { LatencySketch, MIN_VALUE } from "${srcRoot}/src/detect/sketch.ts";`,
+      `export { DEFAULT_DETECTION } from "${srcRoot}/src/detect/config.ts";`,
+    ].join("\n"),
   );
   const outfile = join(tmp, `${name}.mjs`);
-  await esbuild.build({ entryPoints: [entry], bundle: true, format: "esm", platform: "node", target: "node20", outfile, logLevel: "silent", nodePaths: [join(ROOT, "node_modules")] });
+  await esbuild.build({
+    entryPoints: [entry],
+    bundle: true,
+    format: "esm",
+    platform: "node",
+    target: "node20",
+    outfile,
+    logLevel: "silent",
+    nodePaths: [join(ROOT, "node_modules")],
+  });
   return import(pathToFileURL(outfile).href);
 }
 
@@ -93,7 +109,9 @@ function fastestMs(db, sqlFile) {
 try {
   // The table as migration 0009 creates it, filled as bench/logs-layout does.
   const migration = readFileSync(join(ROOT, "migrations", "0009_lean_request_logs.sql"), "utf8");
-  const table = /CREATE TABLE `request_logs_lean`[\s\S]*?WITHOUT ROWID;/.exec(migration)?.[0].replace("request_logs_lean", "request_logs");
+  const table = /CREATE TABLE `request_logs_lean`[\s\S]*?WITHOUT ROWID;/
+    .exec(migration)?.[0]
+    .replace("request_logs_lean", "request_logs");
   if (!table) throw new Error("no request_logs table in migration 0009");
   const fill = readFileSync(join(ROOT, "bench", "logs-layout", "common.sql"), "utf8")
     .replace("i < 99999", `i < ${rows - 1}`)
@@ -101,7 +119,9 @@ try {
   const db = join(tmp, "logs.db");
   execFileSync("sqlite3", [db], { input: `${table}\n${fill}` });
 
-  const archive = execFileSync("git", ["-C", ROOT, "archive", "--format=tar", "--prefix=before/", opts.before, "src"], { maxBuffer: 1 << 28 });
+  const archive = execFileSync("git", ["-C", ROOT, "archive", "--format=tar", "--prefix=before/", opts.before, "src"], {
+    maxBuffer: 1 << 28,
+  });
   execFileSync("tar", ["-x", "-C", tmp], { input: archive });
   const versions = { before: await loadSql(join(tmp, "before"), "before"), after: await loadSql(ROOT, "after") };
 
@@ -111,7 +131,9 @@ try {
     ["4 services and 8 endpoints with their own T", overrides(4, 8)],
     ["every service and endpoint with its own T (24 + 300)", overrides(24, 300)],
   ];
-  console.log(`one hour of ${Math.round(rows / 24)} rows (table: ${rows} rows over 24 h, 24 services, 300 endpoints); before = ${opts.before}`);
+  console.log(
+    `one hour of ${Math.round(rows / 24)} rows (table: ${rows} rows over 24 h, 24 services, 300 endpoints); before = ${opts.before}`,
+  );
   console.log("| overrides | before: statements, ms | after: statements, ms |\n|---|---|---|");
   for (const [label, settings] of scenarios) {
     const cells = [];

@@ -45,12 +45,15 @@ const NUMBERS = {
 };
 
 function parseOptions(argv) {
-  const options = Object.fromEntries([...Object.keys(NUMBERS), "raw-logs", "sample-size"].map((k) => [k, { type: "string" }]));
+  const options = Object.fromEntries(
+    [...Object.keys(NUMBERS), "raw-logs", "sample-size"].map((k) => [k, { type: "string" }]),
+  );
   const { values } = parseArgs({ args: argv, options });
   const rawLogs = values["raw-logs"] ?? "auto";
   if (!["all", "sampled", "auto"].includes(rawLogs)) throw new Error("--raw-logs must be all, sampled or auto");
   const sampleSize = Number(values["sample-size"] ?? 2);
-  if (!Number.isInteger(sampleSize) || sampleSize < 1 || sampleSize > 1000) throw new Error("--sample-size must be an integer in 1..1000");
+  if (!Number.isInteger(sampleSize) || sampleSize < 1 || sampleSize > 1000)
+    throw new Error("--sample-size must be an integer in 1..1000");
   const opts = { rawLogs, sampleSize };
   for (const [name, { default: def, min, max }] of Object.entries(NUMBERS)) {
     const n = values[name] === undefined ? def : Number(values[name]);
@@ -98,7 +101,14 @@ function endpoint(i) {
 function makeRecord(rand, n, opts, start, span) {
   const e = endpoint(Math.floor(rand() * opts.endpoints));
   const roll = rand();
-  const status = roll < 0.01 ? 500 + Math.floor(rand() * 4) : roll < 0.04 ? [400, 401, 403, 404, 409, 422][Math.floor(rand() * 6)] : roll < 0.045 ? 200 : 200;
+  const status =
+    roll < 0.01
+      ? 500 + Math.floor(rand() * 4)
+      : roll < 0.04
+        ? [400, 401, 403, 404, 409, 422][Math.floor(rand() * 6)]
+        : roll < 0.045
+          ? 200
+          : 200;
   const silent = roll >= 0.04 && roll < 0.045;
   const latency = Math.round(20 + rand() * rand() * 400);
   return {
@@ -148,7 +158,9 @@ function startOrigin() {
     req.resume();
     req.on("end", () => {
       if (empty) return res.writeHead(200, { "content-type": "application/json", "content-length": "0" }).end();
-      res.writeHead(status, { "content-type": "application/json" }).end(status >= 500 ? '{"error":"inventory service circuit open"}' : '{"items":[1,2,3],"next":null}');
+      res
+        .writeHead(status, { "content-type": "application/json" })
+        .end(status >= 500 ? '{"error":"inventory service circuit open"}' : '{"items":[1,2,3],"next":null}');
     });
   });
   return new Promise((resolve) => server.listen(0, "127.0.0.1", () => resolve(server)));
@@ -165,7 +177,15 @@ async function main() {
   const log = createWriteStream(logPath);
   const server = spawn("npm", ["start"], {
     cwd: ROOT,
-    env: { ...process.env, PORT: String(port), HOST: "127.0.0.1", MONITOR_STATE_DIR: stateDir, MONITOR_CRONS: "off", NO_COLOR: "1", FORCE_COLOR: "0" },
+    env: {
+      ...process.env,
+      PORT: String(port),
+      HOST: "127.0.0.1",
+      MONITOR_STATE_DIR: stateDir,
+      MONITOR_CRONS: "off",
+      NO_COLOR: "1",
+      FORCE_COLOR: "0",
+    },
     stdio: ["ignore", "pipe", "pipe"],
     detached: true,
   });
@@ -183,7 +203,10 @@ async function main() {
   process.on("SIGINT", () => (stop(), process.exit(130)));
   const url = `http://127.0.0.1:${port}`;
   const api = async (path, init = {}, key = KEYS.read) => {
-    const res = await fetch(`${url}${path}`, { ...init, headers: { authorization: `Bearer ${key}`, "content-type": "application/json", ...(init.headers ?? {}) } });
+    const res = await fetch(`${url}${path}`, {
+      ...init,
+      headers: { authorization: `Bearer ${key}`, "content-type": "application/json", ...(init.headers ?? {}) },
+    });
     const text = await res.text();
     if (!res.ok) throw new Error(`${init.method ?? "GET"} ${path}: ${res.status} ${text.slice(0, 300)}`);
     return text ? JSON.parse(text) : null;
@@ -192,7 +215,10 @@ async function main() {
     for (;;) {
       if (Date.now() > deadline) throw new Error("the monitor did not start in time");
       if (server.exitCode !== null) throw new Error(`npm start exited; see ${logPath}`);
-      const ok = await fetch(`${url}/health`).then((r) => r.ok, () => false);
+      const ok = await fetch(`${url}/health`).then(
+        (r) => r.ok,
+        () => false,
+      );
       if (ok) break;
       await sleep(500);
     }
@@ -214,7 +240,10 @@ async function main() {
     const t0 = Date.now();
     let next = 0;
     const batches = [];
-    for (let n = 0; n < opts.records; n += 500) batches.push(Array.from({ length: Math.min(500, opts.records - n) }, (_, i) => makeRecord(rand, n + i, opts, start, span)));
+    for (let n = 0; n < opts.records; n += 500)
+      batches.push(
+        Array.from({ length: Math.min(500, opts.records - n) }, (_, i) => makeRecord(rand, n + i, opts, start, span)),
+      );
     await Promise.all(
       Array.from({ length: opts.clients }, async () => {
         while (next < batches.length && Date.now() < deadline) {
@@ -235,7 +264,9 @@ async function main() {
           const k = sentProxy++;
           const roll = rand();
           const tail = roll < 0.01 ? "s503" : roll < 0.04 ? "s404" : roll < 0.045 ? "empty" : "s200";
-          const res = await fetch(`${url}/proxy/cap-proxy/api/r${k % 12}/${tail}`, { headers: { "user-agent": USER_AGENTS[k % USER_AGENTS.length] } });
+          const res = await fetch(`${url}/proxy/cap-proxy/api/r${k % 12}/${tail}`, {
+            headers: { "user-agent": USER_AGENTS[k % USER_AGENTS.length] },
+          });
           await res.arrayBuffer();
         }
       }),
@@ -252,12 +283,18 @@ async function main() {
       const status = await api("/v1/control/status", {}, KEYS.admin);
       const stats = await api("/v1/stats");
       const published = stats.cost.records - before.cost.records;
-      if (status.backlog.records === 0 && (published >= sent || (published >= opts.records && Date.now() > waitProxiedUntil))) {
+      if (
+        status.backlog.records === 0 &&
+        (published >= sent || (published >= opts.records && Date.now() > waitProxiedUntil))
+      ) {
         await sleep(3000);
         after = { cost: (await api("/v1/stats")).cost, file: d1FileBytes(stateDir) };
         break;
       }
-      if (Date.now() > deadline) throw new Error(`not flushed in time: backlog ${status.backlog.records}, published ${stats.cost.records}/${sent}`);
+      if (Date.now() > deadline)
+        throw new Error(
+          `not flushed in time: backlog ${status.backlog.records}, published ${stats.cost.records}/${sent}`,
+        );
       await sleep(2000);
     }
     const records = after.cost.records - before.cost.records;
@@ -342,8 +379,11 @@ async function main() {
       prices_taken_on: prices.taken_on,
     };
     await writeFile(join(RESULTS, `capacity-${stamp}.json`), JSON.stringify(result, null, 2));
-    const f = (n, d = 2) => (n === null ? "–" : Number(n).toLocaleString("en-US", { maximumFractionDigits: d, minimumFractionDigits: d }));
-    console.log(`records: ${sent} (${opts.records} batch ingest at ${result.ingest_records_per_s}/s, ${sentProxy} proxied), ${opts.endpoints} endpoints, ${opts.hours} h of event time`);
+    const f = (n, d = 2) =>
+      n === null ? "–" : Number(n).toLocaleString("en-US", { maximumFractionDigits: d, minimumFractionDigits: d });
+    console.log(
+      `records: ${sent} (${opts.records} batch ingest at ${result.ingest_records_per_s}/s, ${sentProxy} proxied), ${opts.endpoints} endpoints, ${opts.hours} h of event time`,
+    );
     console.log("| figure | value |\n|---|---|");
     console.log(`| D1 bytes per record (size_after growth) | ${f(bytesD1, 0)} |`);
     console.log(`| local sqlite file bytes per record | ${f(bytesFile, 0)} |`);
@@ -354,10 +394,16 @@ async function main() {
     console.log(`| Durable Object rows written per record | ${f(doRows)} |`);
     console.log(`| R2 operations per record (class A) | ${f(r2Ops, 4)} (${f(r2OpsA, 4)}) |`);
     console.log(`| R2 bytes per record (gzip NDJSON put by the write-through) | ${f(r2Bytes, 0)} |`);
-    console.log(`| $ per million records, batch ingest | ${f(batchUsd)} (with retention deletes ${f(batchUsd + retentionUsd)}) |`);
-    console.log(`| $ per million requests, proxy (adds a Worker request each) | ${f(batchUsd + retentionUsd + prices.workers_requests_per_million)} |`);
+    console.log(
+      `| $ per million records, batch ingest | ${f(batchUsd)} (with retention deletes ${f(batchUsd + retentionUsd)}) |`,
+    );
+    console.log(
+      `| $ per million requests, proxy (adds a Worker request each) | ${f(batchUsd + retentionUsd + prices.workers_requests_per_million)} |`,
+    );
     console.log(`| largest average rate with 7 days in 10 GB | ${f(maxRate, 1)} requests/s |`);
-    console.log(`| days until 10 GB at 10 / 100 / 1,000 / 10,000 requests/s | ${[10, 100, 1000, 10_000].map((r) => f(daysUntilFull[r], r >= 1000 ? 3 : 1)).join(" / ")} |`);
+    console.log(
+      `| days until 10 GB at 10 / 100 / 1,000 / 10,000 requests/s | ${[10, 100, 1000, 10_000].map((r) => f(daysUntilFull[r], r >= 1000 ? 3 : 1)).join(" / ")} |`,
+    );
     console.log(`prices of ${prices.taken_on}; details in bench/results/capacity-${stamp}.json`);
   } finally {
     stop();

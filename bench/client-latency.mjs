@@ -18,7 +18,9 @@ import { ensureBuilt } from "../clients/js/test/built.mjs";
 import { freePort } from "./lib/server.mjs";
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), "..");
-const { values } = parseArgs({ options: { rounds: { type: "string", default: "2000" }, warmup: { type: "string", default: "200" } } });
+const { values } = parseArgs({
+  options: { rounds: { type: "string", default: "2000" }, warmup: { type: "string", default: "200" } },
+});
 const ROUNDS = Number(values.rounds);
 const WARMUP = Math.min(Number(values.warmup), ROUNDS - 1);
 
@@ -26,15 +28,28 @@ const WARMUP = Math.min(Number(values.warmup), ROUNDS - 1);
 async function standIn(answer) {
   const server = createServer(answer);
   await new Promise((resolve) => server.listen(0, "127.0.0.1", resolve));
-  return { url: `http://127.0.0.1:${server.address().port}/v1/logs`, close: () => { server.closeAllConnections(); server.close(); } };
+  return {
+    url: `http://127.0.0.1:${server.address().port}/v1/logs`,
+    close: () => {
+      server.closeAllConnections();
+      server.close();
+    },
+  };
 }
 
-const accepted = (res) => res.writeHead(202, { "Content-Type": "application/json" }).end('{"accepted":1,"rejected":[]}');
+const accepted = (res) =>
+  res.writeHead(202, { "Content-Type": "application/json" }).end('{"accepted":1,"rejected":[]}');
 const hang = await standIn((req) => req.resume());
-const slow = await standIn((req, res) => { req.resume(); setTimeout(() => accepted(res), 2_000); });
-const up = await standIn((req, res) => { req.resume(); req.on("end", () => accepted(res)); });
+const slow = await standIn((req, res) => {
+  req.resume();
+  setTimeout(() => accepted(res), 2_000);
+});
+const up = await standIn((req, res) => {
+  req.resume();
+  req.on("end", () => accepted(res));
+});
 const endpoints = {
-  "absent": null,
+  absent: null,
   "monitor refuses": `http://127.0.0.1:${await freePort()}/v1/logs`,
   "monitor never answers": hang.url,
   "monitor 2 s slow": slow.url,
@@ -43,7 +58,9 @@ const endpoints = {
 };
 
 ensureBuilt();
-const child = spawn(process.execPath, [join(ROOT, "bench/lib/client-apps.mjs"), JSON.stringify(endpoints)], { stdio: ["ignore", "pipe", "inherit"] });
+const child = spawn(process.execPath, [join(ROOT, "bench/lib/client-apps.mjs"), JSON.stringify(endpoints)], {
+  stdio: ["ignore", "pipe", "inherit"],
+});
 const ports = await new Promise((resolve, reject) => {
   let out = "";
   child.stdout.on("data", (d) => {
@@ -73,12 +90,29 @@ const summary = {};
 for (const name of names) {
   const sorted = samples[name].sort((a, b) => a - b);
   const stats = await (await fetch(`http://127.0.0.1:${ports[name]}/__stats`)).json();
-  summary[name] = { p50_ms: +pct(sorted, 50).toFixed(2), p95_ms: +pct(sorted, 95).toFixed(2), p99_ms: +pct(sorted, 99).toFixed(2), client: stats };
+  summary[name] = {
+    p50_ms: +pct(sorted, 50).toFixed(2),
+    p95_ms: +pct(sorted, 95).toFixed(2),
+    p99_ms: +pct(sorted, 99).toFixed(2),
+    client: stats,
+  };
 }
 child.kill("SIGTERM");
 for (const s of [hang, slow, up]) s.close();
-console.log(JSON.stringify({ event: "client_latency", rounds: ROUNDS, warmup: WARMUP, seconds: Math.round((Date.now() - started) / 1000), node: process.version }));
+console.log(
+  JSON.stringify({
+    event: "client_latency",
+    rounds: ROUNDS,
+    warmup: WARMUP,
+    seconds: Math.round((Date.now() - started) / 1000),
+    node: process.version,
+  }),
+);
 for (const [name, s] of Object.entries(summary)) {
-  const c = s.client ? ` client: recorded ${s.client.recorded}, sent ${s.client.sent}, failed ${s.client.failed}, retries ${s.client.retries}, queued ${s.client.queued}` : "";
-  console.log(`${name.padEnd(30)} p50 ${String(s.p50_ms).padStart(6)} ms  p95 ${String(s.p95_ms).padStart(6)} ms  p99 ${String(s.p99_ms).padStart(6)} ms${c}`);
+  const c = s.client
+    ? ` client: recorded ${s.client.recorded}, sent ${s.client.sent}, failed ${s.client.failed}, retries ${s.client.retries}, queued ${s.client.queued}`
+    : "";
+  console.log(
+    `${name.padEnd(30)} p50 ${String(s.p50_ms).padStart(6)} ms  p95 ${String(s.p95_ms).padStart(6)} ms  p99 ${String(s.p99_ms).padStart(6)} ms${c}`,
+  );
 }

@@ -35,7 +35,15 @@ async function oneRun() {
   const spawnedAt = performance.now();
   const server = spawn("npm", ["start"], {
     cwd: ROOT,
-    env: { ...process.env, PORT: String(port), HOST: "127.0.0.1", MONITOR_STATE_DIR: stateDir, MONITOR_CRONS: "off", NO_COLOR: "1", FORCE_COLOR: "0" },
+    env: {
+      ...process.env,
+      PORT: String(port),
+      HOST: "127.0.0.1",
+      MONITOR_STATE_DIR: stateDir,
+      MONITOR_CRONS: "off",
+      NO_COLOR: "1",
+      FORCE_COLOR: "0",
+    },
     stdio: ["ignore", "pipe", "pipe"],
     detached: true,
   });

@@ -16,23 +16,52 @@ const entry = join(dir, "entry.ts");
 const src = new URL("../src/breakdown/", import.meta.url).pathname;
 writeFileSync(entry, `export * from "${src}top-k.ts"; export * from "${src}objectives.ts";`);
 const outfile = join(dir, "bundle.mjs");
-await esbuild.build({ entryPoints: [entry], bundle: true, format: "esm", platform: "node", outfile, logLevel: "silent" });
+await esbuild.build({
+  entryPoints: [entry],
+  bundle: true,
+  format: "esm",
+  platform: "node",
+  outfile,
+  logLevel: "silent",
+});
 const { addRecordsInPlace, emptyBreakdown, parseBreakdown, namedConsumers, consumerBreaches } = await import(outfile);
 rmSync(dir, { recursive: true, force: true });
 
-const rec = (i) => ({ status: i % 9 ? 200 : 503, latency_ms: 20 + ((i * 37) % 400), response_empty: false, consumer: `c${i % 20}`, region: `R${(i * 7) % 20}` });
-const minute = JSON.stringify(addRecordsInPlace(emptyBreakdown(), Array.from({ length: 2000 }, (_, i) => rec(i))));
+const rec = (i) => ({
+  status: i % 9 ? 200 : 503,
+  latency_ms: 20 + ((i * 37) % 400),
+  response_empty: false,
+  consumer: `c${i % 20}`,
+  region: `R${(i * 7) % 20}`,
+});
+const minute = JSON.stringify(
+  addRecordsInPlace(
+    emptyBreakdown(),
+    Array.from({ length: 2000 }, (_, i) => rec(i)),
+  ),
+);
 const stored = Array.from({ length: 15 }, () => minute);
 function run(label, count, parse = true, n = 2000) {
-  const objectives = Object.fromEntries(Array.from({ length: count }, (_, i) => [`c${i}`, { error_rate: 0.01, latency_p95_ms: 300 }]));
+  const objectives = Object.fromEntries(
+    Array.from({ length: count }, (_, i) => [`c${i}`, { error_rate: 0.01, latency_p95_ms: 300 }]),
+  );
   const names = new Set(Object.keys(objectives));
   const parsed = stored.map(parseBreakdown);
-  const once = () => consumerBreaches(namedConsumers(parse ? stored.map(parseBreakdown) : parsed, names), objectives, { min_requests: 20, min_events: 5 });
+  const once = () =>
+    consumerBreaches(namedConsumers(parse ? stored.map(parseBreakdown) : parsed, names), objectives, {
+      min_requests: 20,
+      min_events: 5,
+    });
   for (let i = 0; i < 100; i++) once();
   const t0 = performance.now();
   let breaches = 0;
   for (let i = 0; i < n; i++) breaches = once().length;
-  return { case: label, us_per_minute: Math.round(((performance.now() - t0) / n) * 1000), breaches, stored_bytes_per_bucket: minute.length };
+  return {
+    case: label,
+    us_per_minute: Math.round(((performance.now() - t0) / n) * 1000),
+    breaches,
+    stored_bytes_per_bucket: minute.length,
+  };
 }
 console.log(JSON.stringify(run("1 named consumer", 1)));
 console.log(JSON.stringify(run("20 named consumers", 20)));

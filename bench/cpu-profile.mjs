@@ -11,7 +11,14 @@ import { writeFileSync } from "node:fs";
 import { parseArgs } from "node:util";
 import { inspectorTargets, openSession } from "./lib/inspector.mjs";
 
-const { values } = parseArgs({ options: { port: { type: "string", default: "9229" }, seconds: { type: "string", default: "60" }, out: { type: "string" }, target: { type: "string", default: "core:user:edge-monitor" } } });
+const { values } = parseArgs({
+  options: {
+    port: { type: "string", default: "9229" },
+    seconds: { type: "string", default: "60" },
+    out: { type: "string" },
+    target: { type: "string", default: "core:user:edge-monitor" },
+  },
+});
 
 const targets = await inspectorTargets(values.port);
 const target = targets.find((t) => t.id === values.target);
@@ -30,7 +37,8 @@ if (values.out) writeFileSync(values.out, JSON.stringify(profile));
 const byId = new Map(profile.nodes.map((n) => [n.id, n]));
 const parent = new Map();
 for (const n of profile.nodes) for (const c of n.children ?? []) parent.set(c, n.id);
-const label = (n) => `${n.callFrame.functionName || "(anonymous)"} ${n.callFrame.url.split("/").pop()}:${n.callFrame.lineNumber + 1}`;
+const label = (n) =>
+  `${n.callFrame.functionName || "(anonymous)"} ${n.callFrame.url.split("/").pop()}:${n.callFrame.lineNumber + 1}`;
 const stackOf = (id) => {
   const out = [];
   for (let c = id; c !== undefined; c = parent.get(c)) out.push(byId.get(c));
@@ -52,7 +60,8 @@ for (let i = 0; i < profile.samples.length; i++) {
     stretch ??= { us: 0, what: new Map() };
     stretch.us += us;
     // What the stretch was doing: the frame just below transactionSync's caller chain that names the work.
-    const what = ["markFlushed", "insert", "absorb", "evaluateUntil", "settle"].find((n) => names.includes(n)) ?? "other";
+    const what =
+      ["markFlushed", "insert", "absorb", "evaluateUntil", "settle"].find((n) => names.includes(n)) ?? "other";
     stretch.what.set(what, (stretch.what.get(what) ?? 0) + us);
   } else if (stretch) {
     stretches.push(stretch);
@@ -61,10 +70,20 @@ for (let i = 0; i < profile.samples.length; i++) {
 }
 if (stretch) stretches.push(stretch);
 const ms = (us) => (us / 1000).toFixed(0);
-const top = (m, n) => [...m].sort((a, b) => b[1] - a[1]).slice(0, n).map(([k, v]) => `${ms(v).padStart(8)} ms ${((100 * v) / all).toFixed(1).padStart(5)}%  ${k}`).join("\n");
+const top = (m, n) =>
+  [...m]
+    .sort((a, b) => b[1] - a[1])
+    .slice(0, n)
+    .map(([k, v]) => `${ms(v).padStart(8)} ms ${((100 * v) / all).toFixed(1).padStart(5)}%  ${k}`)
+    .join("\n");
 console.log(`sampled ${ms(all)} ms of ${target.id}`);
 console.log(`--- self time\n${top(self, 25)}`);
 console.log(`--- total time\n${top(total, 40)}`);
 stretches.sort((a, b) => b.us - a.us);
 const main = (s) => [...s.what].sort((a, b) => b[1] - a[1])[0]?.[0] ?? "other";
-console.log(`--- transactionSync stretches: ${stretches.length}, median ${ms(stretches[Math.floor(stretches.length / 2)]?.us ?? 0)} ms; longest: ${stretches.slice(0, 10).map((s) => `${ms(s.us)} ms ${main(s)}`).join(", ")}`);
+console.log(
+  `--- transactionSync stretches: ${stretches.length}, median ${ms(stretches[Math.floor(stretches.length / 2)]?.us ?? 0)} ms; longest: ${stretches
+    .slice(0, 10)
+    .map((s) => `${ms(s.us)} ms ${main(s)}`)
+    .join(", ")}`,
+);

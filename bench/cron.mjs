@@ -128,7 +128,10 @@ function spread(from, to, total, skip = null) {
     const hi = Math.min(h + HOUR, to);
     if (hi > lo) pieces.push({ lo, span: hi - lo });
   }
-  const counts = apportion(total, pieces.map((p) => p.span * traffic(p.lo + p.span / 2)));
+  const counts = apportion(
+    total,
+    pieces.map((p) => p.span * traffic(p.lo + p.span / 2)),
+  );
   return pieces.map((p, i) => ({ ...p, count: counts[i] })).filter((p) => p.count > 0);
 }
 
@@ -146,7 +149,12 @@ function seedPlan({ now, rows, hotRows, oldRows }) {
   const segments = [
     ...spread(oldEnd - DAY, oldEnd, oldRows),
     ...week.flatMap((s) =>
-      s.lo === incident.from ? [{ lo: s.lo, span: incident.span, count: Math.round(s.count / 2), incident }, { lo: s.lo + incident.span, span: s.span - incident.span, count: s.count - Math.round(s.count / 2) }] : [s],
+      s.lo === incident.from
+        ? [
+            { lo: s.lo, span: incident.span, count: Math.round(s.count / 2), incident },
+            { lo: s.lo + incident.span, span: s.span - incident.span, count: s.count - Math.round(s.count / 2) },
+          ]
+        : [s],
     ),
     { lo: hotHour, span: HOUR, count: hotRows },
   ];
@@ -196,7 +204,10 @@ FROM t;`;
 
 /** The seed migration: helper tables of endpoints and weighted slots, the segments, the services, cleanup. */
 function seedSql(plan) {
-  const slots = apportion(SLOTS, ENDPOINTS.map((e) => e[3]));
+  const slots = apportion(
+    SLOTS,
+    ENDPOINTS.map((e) => e[3]),
+  );
   let next = 0;
   const values = ENDPOINTS.map((e, i) => {
     const [service, method, route, , ok, med, sigma, p3, p4, c4, p5, req, resp] = e;
@@ -231,7 +242,14 @@ async function runJobCall(client, server, path) {
   const cpu = (await server.cpuSeconds()) - cpu0;
   if (res.status !== 200) throw new Error(`POST ${path}: ${res.status} ${res.text.slice(0, 300)}`);
   const body = JSON.parse(res.text);
-  return { path, wall_ms: round1(wall), duration_ms: body.duration_ms, rows: body.rows, server_cpu_s: round2(cpu), detail: body.detail };
+  return {
+    path,
+    wall_ms: round1(wall),
+    duration_ms: body.duration_ms,
+    rows: body.rows,
+    server_cpu_s: round2(cpu),
+    detail: body.detail,
+  };
 }
 
 async function getJson(client, path, headers = READ) {
@@ -269,7 +287,13 @@ async function aggregateRange(client, server, from, to) {
 /** Latency quantiles (ms) of a list of samples. */
 function latencyStats(samples) {
   const sorted = [...samples].sort((a, b) => a - b);
-  return { n: sorted.length, p50: round2(quantile(sorted, 0.5)), p95: round2(quantile(sorted, 0.95)), p99: round2(quantile(sorted, 0.99)), max: round2(sorted.at(-1)) };
+  return {
+    n: sorted.length,
+    p50: round2(quantile(sorted, 0.5)),
+    p95: round2(quantile(sorted, 0.95)),
+    p99: round2(quantile(sorted, 0.99)),
+    max: round2(sorted.at(-1)),
+  };
 }
 
 /** `count` sequential GETs; returns each request's latency in ms. */
@@ -304,7 +328,12 @@ async function measureQueries(client, queries, requests, rounds) {
   const out = {};
   for (const k of kinds) {
     const ratios = roundP95[k.name].map((p, i) => p / roundP95.health_live[i]);
-    out[k.name] = { path: k.path, ...latencyStats(samples[k.name]), round_p95: roundP95[k.name], p95_ratio_to_health: round2(median(ratios)) };
+    out[k.name] = {
+      path: k.path,
+      ...latencyStats(samples[k.name]),
+      round_p95: roundP95[k.name],
+      p95_ratio_to_health: round2(median(ratios)),
+    };
   }
   return out;
 }
@@ -334,8 +363,10 @@ async function main() {
   try {
     await snapshotProject(ROOT, prep);
     await writeFile(join(prep, "migrations", "9999_bench_cron_seed.sql"), seedSql(plan));
-    say(`seeding ${opts.rows.toLocaleString("en")} rows (${plan.segments.length} segments; hot hour ${iso(plan.hotHour)}: ${opts.hotRows.toLocaleString("en")}; ` +
-      `${opts.oldRows.toLocaleString("en")} before ${iso(plan.oldEnd)}) and starting wrangler dev on 127.0.0.1:${port} ...`);
+    say(
+      `seeding ${opts.rows.toLocaleString("en")} rows (${plan.segments.length} segments; hot hour ${iso(plan.hotHour)}: ${opts.hotRows.toLocaleString("en")}; ` +
+        `${opts.oldRows.toLocaleString("en")} before ${iso(plan.oldEnd)}) and starting wrangler dev on 127.0.0.1:${port} ...`,
+    );
     const t0 = performance.now();
     server = await startWorker({ cwd: prep, port, logPath, logLevel: opts.logLevel });
     plan.ready_seconds = round1((performance.now() - t0) / 1000);
@@ -348,7 +379,14 @@ async function main() {
   const client = createClient({ port, maxSockets: 2 });
   const report = {
     started_at: new Date().toISOString(),
-    environment: { wrangler: wranglerVersion, node: process.version, cpus: cpus().length, source, load_average_at_start: loadavg().map(round2), log_level: opts.logLevel },
+    environment: {
+      wrangler: wranglerVersion,
+      node: process.version,
+      cpus: cpus().length,
+      source,
+      load_average_at_start: loadavg().map(round2),
+      log_level: opts.logLevel,
+    },
     options: opts,
     seed: {
       rows: opts.rows,
@@ -379,7 +417,10 @@ async function main() {
     say(`aggregation of the hot hour, ${opts.aggRuns} runs ...`);
     const hot = [];
     for (let i = 0; i < opts.aggRuns; i++) hot.push(await runJobCall(client, server, hotPath));
-    const hotCheck = await getJson(client, `/v1/summaries?granularity=hour&from=${plan.hotHour}&to=${plan.hotHour}&limit=5000`);
+    const hotCheck = await getJson(
+      client,
+      `/v1/summaries?granularity=hour&from=${plan.hotHour}&to=${plan.hotHour}&limit=5000`,
+    );
     const stats = (await getJson(client, "/v1/stats")).body;
 
     const to = Date.now();
@@ -395,7 +436,9 @@ async function main() {
       k.bytes = bytes;
       k.events = body.summaries.reduce((n, s) => n + s.count, 0);
     }
-    say(`GET /v1/summaries (week of ${SERVICE}: ${queries[0].rows} hourly rows, ${queries[1].rows} daily) and GET /health/live, ${opts.requests} each, ${opts.rounds} rounds ...`);
+    say(
+      `GET /v1/summaries (week of ${SERVICE}: ${queries[0].rows} hourly rows, ${queries[1].rows} daily) and GET /health/live, ${opts.requests} each, ${opts.rounds} rounds ...`,
+    );
     const latency = await measureQueries(client, queries, opts.requests, opts.rounds);
     for (const k of queries) Object.assign(latency[k.name], { rows: k.rows, bytes: k.bytes, events: k.events });
 
@@ -434,7 +477,11 @@ async function main() {
         cold,
         runs: hot,
         duration_ms: { median: median(warmDuration), min: Math.min(...warmDuration), max: Math.max(...warmDuration) },
-        wall_ms: { median: round1(median(hot.map((r) => r.wall_ms))), min: Math.min(...hot.map((r) => r.wall_ms)), max: Math.max(...hot.map((r) => r.wall_ms)) },
+        wall_ms: {
+          median: round1(median(hot.map((r) => r.wall_ms))),
+          min: Math.min(...hot.map((r) => r.wall_ms)),
+          max: Math.max(...hot.map((r) => r.wall_ms)),
+        },
         server_cpu_s: { median: median(warmCpu), max: Math.max(...warmCpu) },
       },
       week: weeks,
@@ -462,7 +509,8 @@ async function main() {
       hot_hour_limits_ms: { cron_wall: CRON_WALL_MS, cpu: CRON_CPU_MS, job_budget: JOB_BUDGET_MS },
       hot_hour_pass: worstMs <= JOB_BUDGET_MS && worstCpuMs <= CRON_CPU_MS,
     };
-    failed = hotEvents !== opts.hotRows || !weeks.every((w) => w.complete) || prunes.some((p) => !p.finished || p.archived);
+    failed =
+      hotEvents !== opts.hotRows || !weeks.every((w) => w.complete) || prunes.some((p) => !p.finished || p.archived);
   } catch (err) {
     const issues = summariseServerLog(await readFile(logPath, "utf8"));
     for (const i of issues.slice(0, 8)) console.error(`  server ${i.level} x${i.count}: ${i.message}`);
@@ -489,41 +537,64 @@ function printReport(report, outPath) {
   const hot = agg.hot_hour;
   say("");
   say("==== cron benchmark ====");
-  say(`source: commit ${env.source.commit}${env.source.uncommitted_changes ? " + uncommitted changes (snapshot taken at start)" : ""}; ` +
-    `${env.cpus} CPUs shared by client and server; load average ${env.load_average_at_start[0]} at start, ${env.load_average_at_end[0]} at end`);
-  say(`data: ${n(seed.rows)} raw rows in local D1 (${seed.services.length} services, ${seed.endpoints} endpoints; week ending ${seed.now}; ` +
-    `${n(seed.old_rows)} past the 7-day retention; hot hour ${seed.hot_hour} with ${n(seed.hot_rows)}), worker ready in ${seed.ready_seconds} s`);
+  say(
+    `source: commit ${env.source.commit}${env.source.uncommitted_changes ? " + uncommitted changes (snapshot taken at start)" : ""}; ` +
+      `${env.cpus} CPUs shared by client and server; load average ${env.load_average_at_start[0]} at start, ${env.load_average_at_end[0]} at end`,
+  );
+  say(
+    `data: ${n(seed.rows)} raw rows in local D1 (${seed.services.length} services, ${seed.endpoints} endpoints; week ending ${seed.now}; ` +
+      `${n(seed.old_rows)} past the 7-day retention; hot hour ${seed.hot_hour} with ${n(seed.hot_rows)}), worker ready in ${seed.ready_seconds} s`,
+  );
   say(`aggregation, one hour of ${n(hot.raw_rows)} rows -> ${hot.summary_rows} hourly rows (+ its day's roll-up):`);
   say(`  cold: ${n(hot.cold.duration_ms)} ms (wall ${n(hot.cold.wall_ms)} ms, server CPU ${hot.cold.server_cpu_s} s)`);
-  say(`  warm, ${hot.runs.length} runs: median ${n(hot.duration_ms.median)} ms (${n(hot.duration_ms.min)}-${n(hot.duration_ms.max)}), ` +
-    `wall median ${n(hot.wall_ms.median)} ms, server CPU median ${hot.server_cpu_s.median} s, max ${hot.server_cpu_s.max} s`);
-  say(`  [target: within one cron invocation: 15 min wall, 30 s CPU; the job's own budget 60 s] ${mark(r.hot_hour_pass)}: ` +
-    `worst ${n(r.hot_hour_duration_ms_worst)} ms = ${(r.hot_hour_limits_ms.cpu / Math.max(1, r.hot_hour_server_cpu_ms_worst)).toFixed(1)}x under the CPU limit even counting all of workerd's CPU`);
+  say(
+    `  warm, ${hot.runs.length} runs: median ${n(hot.duration_ms.median)} ms (${n(hot.duration_ms.min)}-${n(hot.duration_ms.max)}), ` +
+      `wall median ${n(hot.wall_ms.median)} ms, server CPU median ${hot.server_cpu_s.median} s, max ${hot.server_cpu_s.max} s`,
+  );
+  say(
+    `  [target: within one cron invocation: 15 min wall, 30 s CPU; the job's own budget 60 s] ${mark(r.hot_hour_pass)}: ` +
+      `worst ${n(r.hot_hour_duration_ms_worst)} ms = ${(r.hot_hour_limits_ms.cpu / Math.max(1, r.hot_hour_server_cpu_ms_worst)).toFixed(1)}x under the CPU limit even counting all of workerd's CPU`,
+  );
   for (const [i, w] of agg.week.entries()) {
-    say(`aggregation of the week (${i === 0 ? "catch-up, first" : "rerun"}): ${w.hours} hours (${w.hours_skipped_past_retention} skipped past retention), ` +
-      `${n(w.hour_rows)} hourly + ${n(w.day_rows)} daily rows, ${n(w.duration_ms)} ms in ${w.calls} call(s)${w.complete ? "" : " INCOMPLETE"} ` +
-      `(wall ${n(w.wall_ms)} ms, server CPU ${w.server_cpu_s} s)`);
+    say(
+      `aggregation of the week (${i === 0 ? "catch-up, first" : "rerun"}): ${w.hours} hours (${w.hours_skipped_past_retention} skipped past retention), ` +
+        `${n(w.hour_rows)} hourly + ${n(w.day_rows)} daily rows, ${n(w.duration_ms)} ms in ${w.calls} call(s)${w.complete ? "" : " INCOMPLETE"} ` +
+        `(wall ${n(w.wall_ms)} ms, server CPU ${w.server_cpu_s} s)`,
+    );
   }
   say(`  raw rows summarised (GET /v1/stats events): ${n(agg.stats_events)}`);
   const c = agg.cron_catch_up;
-  say(`aggregation in cron mode from an empty cursor: ${c.hours} hours in ${c.calls} run(s), ${n(c.duration_ms)} ms (per run ${c.runs.map((x) => n(x.duration_ms)).join(", ")} ms; ` +
-    `server CPU ${c.server_cpu_s} s)${c.complete ? "" : " INCOMPLETE"}`);
+  say(
+    `aggregation in cron mode from an empty cursor: ${c.hours} hours in ${c.calls} run(s), ${n(c.duration_ms)} ms (per run ${c.runs.map((x) => n(x.duration_ms)).join(", ")} ms; ` +
+      `server CPU ${c.server_cpu_s} s)${c.complete ? "" : " INCOMPLETE"}`,
+  );
   const h = sum.health_live;
   for (const name of ["summaries_hour", "summaries_day"]) {
     const s = sum[name];
-    const target = name === "summaries_hour" ? ` [target p95 <= ${r.summaries_p95_target_ms} ms] ${mark(r.summaries_p95_pass)}` : "";
-    say(`GET /v1/summaries ${name.slice(10)}, week of ${SERVICE} (${s.rows} rows, ${n(s.bytes)} bytes, ${n(s.events)} events): ` +
-      `p50 ${s.p50} / p95 ${s.p95} / p99 ${s.p99} ms over ${s.n}${target}`);
-    say(`  p95 per round ${s.round_p95.join(", ")} ms; ${s.p95_ratio_to_health}x the /health/live p95 (median of rounds)`);
+    const target =
+      name === "summaries_hour" ? ` [target p95 <= ${r.summaries_p95_target_ms} ms] ${mark(r.summaries_p95_pass)}` : "";
+    say(
+      `GET /v1/summaries ${name.slice(10)}, week of ${SERVICE} (${s.rows} rows, ${n(s.bytes)} bytes, ${n(s.events)} events): ` +
+        `p50 ${s.p50} / p95 ${s.p95} / p99 ${s.p99} ms over ${s.n}${target}`,
+    );
+    say(
+      `  p95 per round ${s.round_p95.join(", ")} ms; ${s.p95_ratio_to_health}x the /health/live p95 (median of rounds)`,
+    );
   }
-  say(`GET /health/live baseline: p50 ${h.p50} / p95 ${h.p95} / p99 ${h.p99} ms over ${h.n}; p95 per round ${h.round_p95.join(", ")}`);
+  say(
+    `GET /health/live baseline: p50 ${h.p50} / p95 ${h.p95} / p99 ${h.p99} ms over ${h.n}; p95 per round ${h.round_p95.join(", ")}`,
+  );
   for (const p of prunes) {
-    say(`prune older_than_hours=${p.older_than_hours}: ${n(p.deleted)} raw rows deleted in ${n(p.duration_ms)} ms ` +
-      `(${n(p.rows_per_s)} rows/s; wall ${n(p.wall_ms)} ms, server CPU ${p.server_cpu_s} s), archive: ${p.archived ? "yes" : "not bound"}${p.finished ? "" : ", UNFINISHED"}` +
-      `${p.clamped ? `; clamped to the aggregation's progress (${p.clamped.aggregated_until === null ? "none" : iso(p.clamped.aggregated_until)})` : ""}`);
+    say(
+      `prune older_than_hours=${p.older_than_hours}: ${n(p.deleted)} raw rows deleted in ${n(p.duration_ms)} ms ` +
+        `(${n(p.rows_per_s)} rows/s; wall ${n(p.wall_ms)} ms, server CPU ${p.server_cpu_s} s), archive: ${p.archived ? "yes" : "not bound"}${p.finished ? "" : ", UNFINISHED"}` +
+        `${p.clamped ? `; clamped to the aggregation's progress (${p.clamped.aggregated_until === null ? "none" : iso(p.clamped.aggregated_until)})` : ""}`,
+    );
   }
   const issues = report.server_log.issues.filter((i) => i.level !== "notice");
-  say(`server log (${report.server_log.path}): ${issues.length === 0 ? "no errors or warnings" : issues.map((i) => `${i.count}x ${i.level}: ${i.message}`).join("; ")}`);
+  say(
+    `server log (${report.server_log.path}): ${issues.length === 0 ? "no errors or warnings" : issues.map((i) => `${i.count}x ${i.level}: ${i.message}`).join("; ")}`,
+  );
   say(`bench wall time ${report.wall_seconds} s; report: ${outPath}`);
 }
 

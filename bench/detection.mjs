@@ -37,7 +37,15 @@ const PUBLISHED_NUMENTA = { standard: 72.8, reward_low_FP_rate: 64.1, reward_low
 /** Bundles one TypeScript module into `outDir` with esbuild and imports it. */
 async function importTs(esbuild, entry, outDir, name) {
   const outfile = join(outDir, `${name}.mjs`);
-  await esbuild.build({ entryPoints: [entry], bundle: true, format: "esm", platform: "node", target: "node20", outfile, logLevel: "silent" });
+  await esbuild.build({
+    entryPoints: [entry],
+    bundle: true,
+    format: "esm",
+    platform: "node",
+    target: "node20",
+    outfile,
+    logLevel: "silent",
+  });
   return import(pathToFileURL(outfile).href);
 }
 
@@ -47,7 +55,8 @@ async function importTs(esbuild, entry, outDir, name) {
  * the file is missing the bench falls back to 10 steps; `notes` says which happened.
  */
 async function loadDetector(metricPath, incidentPath) {
-  if (!existsSync(metricPath)) throw new Error(`${metricPath} does not exist (pass --detector <file.ts> to use a stand-in)`);
+  if (!existsSync(metricPath))
+    throw new Error(`${metricPath} does not exist (pass --detector <file.ts> to use a stand-in)`);
   const esbuild = await import("esbuild");
   const outDir = await mkdtemp(join(tmpdir(), "bench-detection-"));
   const notes = [];
@@ -58,17 +67,24 @@ async function loadDetector(metricPath, incidentPath) {
     }
     let resolveAfter = FALLBACK_RESOLVE_STEPS;
     if (!existsSync(incidentPath)) {
-      notes.push(`${relative(ROOT, incidentPath)} not found: RESOLVE_AFTER_CLEAN_MINUTES falls back to ${FALLBACK_RESOLVE_STEPS}`);
+      notes.push(
+        `${relative(ROOT, incidentPath)} not found: RESOLVE_AFTER_CLEAN_MINUTES falls back to ${FALLBACK_RESOLVE_STEPS}`,
+      );
     } else {
       try {
         const incident = await importTs(esbuild, incidentPath, outDir, "incident");
-        if (typeof incident.RESOLVE_AFTER_CLEAN_MINUTES !== "number") throw new Error("RESOLVE_AFTER_CLEAN_MINUTES is not an exported number");
+        if (typeof incident.RESOLVE_AFTER_CLEAN_MINUTES !== "number")
+          throw new Error("RESOLVE_AFTER_CLEAN_MINUTES is not an exported number");
         resolveAfter = incident.RESOLVE_AFTER_CLEAN_MINUTES;
       } catch (err) {
-        const m = /export\s+const\s+RESOLVE_AFTER_CLEAN_MINUTES\s*(?::\s*\w+\s*)?=\s*([\d_.]+)/.exec(await readFile(incidentPath, "utf8"));
+        const m = /export\s+const\s+RESOLVE_AFTER_CLEAN_MINUTES\s*(?::\s*\w+\s*)?=\s*([\d_.]+)/.exec(
+          await readFile(incidentPath, "utf8"),
+        );
         if (!m) throw new Error(`cannot read RESOLVE_AFTER_CLEAN_MINUTES from ${incidentPath}: ${err.message}`);
         resolveAfter = Number(m[1].replaceAll("_", ""));
-        notes.push(`incident.ts could not be imported (${err.message.replace(/\s+/g, " ")}); RESOLVE_AFTER_CLEAN_MINUTES read from its source`);
+        notes.push(
+          `incident.ts could not be imported (${err.message.replace(/\s+/g, " ")}); RESOLVE_AFTER_CLEAN_MINUTES read from its source`,
+        );
       }
     }
     return { metric, resolveAfter, notes };
@@ -125,35 +141,74 @@ function runDetector(files, metric, resolveAfter) {
 async function selfCheck(dir, files, profiles) {
   const results = [];
   const check = (name, ok, detail) => results.push({ name, ok, detail });
-  const fmt = (scores) => Object.entries(scores).map(([p, s]) => `${p} ${s.toFixed(4)}`).join(", ");
+  const fmt = (scores) =>
+    Object.entries(scores)
+      .map(([p, s]) => `${p} ${s.toFixed(4)}`)
+      .join(", ");
   const perfect = scoreSubset(files, profiles, new Map(files.map((f) => [f.name, f.windows.map((w) => w.startIndex)])));
-  check("fires at each window start -> 100", Object.values(perfect.scores).every((s) => Math.abs(s - 100) < 1e-9), fmt(perfect.scores));
+  check(
+    "fires at each window start -> 100",
+    Object.values(perfect.scores).every((s) => Math.abs(s - 100) < 1e-9),
+    fmt(perfect.scores),
+  );
   const never = scoreSubset(files, profiles, new Map());
-  check("never fires -> 0", Object.values(never.scores).every((s) => Math.abs(s) < 1e-9), fmt(never.scores));
+  check(
+    "never fires -> 0",
+    Object.values(never.scores).every((s) => Math.abs(s) < 1e-9),
+    fmt(never.scores),
+  );
   const always = scoreSubset(files, profiles, new Map(files.map((f) => [f.name, f.values.map((_, i) => i)])));
-  check("fires at every row -> very negative (< -100)", Object.values(always.scores).every((s) => s < -100), fmt(always.scores));
+  check(
+    "fires at every row -> very negative (< -100)",
+    Object.values(always.scores).every((s) => s < -100),
+    fmt(always.scores),
+  );
   // The null detector's raw per-file scores must match NAB's published results/null files.
   const mismatches = [];
   for (const [p, cost] of Object.entries(profiles)) {
     const csv = await readFile(join(dir, "results", "null", `null_${p}_scores.csv`), "utf8");
-    const published = new Map(csv.split("\n").slice(1).map((l) => l.split(",")).map((c) => [c[2], Number(c[4])]));
+    const published = new Map(
+      csv
+        .split("\n")
+        .slice(1)
+        .map((l) => l.split(","))
+        .map((c) => [c[2], Number(c[4])]),
+    );
     for (const f of files) if (published.get(f.name) !== nullFileScore(f, cost)) mismatches.push(`${p} ${f.name}`);
   }
-  check("null raw scores match results/null per file", mismatches.length === 0, mismatches.join("; ") || "19 files x 3 profiles");
+  check(
+    "null raw scores match results/null per file",
+    mismatches.length === 0,
+    mismatches.join("; ") || "19 files x 3 profiles",
+  );
   // Normalising Numenta's published per-file raw scores must give the README's figures.
   const numenta = {};
   for (const [p, cost] of Object.entries(profiles)) {
     const csv = await readFile(join(dir, "results", "numenta", `numenta_${p}_scores.csv`), "utf8");
-    const rows = new Map(csv.split("\n").slice(1).map((l) => l.split(",")).map((c) => [c[2], Number(c[4])]));
+    const rows = new Map(
+      csv
+        .split("\n")
+        .slice(1)
+        .map((l) => l.split(","))
+        .map((c) => [c[2], Number(c[4])]),
+    );
     const raw = files.reduce((s, f) => s + (rows.get(f.name) ?? NaN), 0);
     numenta[p] = normalise(raw, never.null_raw[p], never.windows, cost);
   }
-  check("published Numenta raw scores normalise to the README's", Object.entries(PUBLISHED_NUMENTA).every(([p, s]) => Math.abs(numenta[p] - s) < 0.05), fmt(numenta));
+  check(
+    "published Numenta raw scores normalise to the README's",
+    Object.entries(PUBLISHED_NUMENTA).every(([p, s]) => Math.abs(numenta[p] - s) < 0.05),
+    fmt(numenta),
+  );
   const inexact = files.flatMap((f) => f.windows.filter((w) => !w.exact).map(() => f.name));
   check("every window edge matches a row timestamp", inexact.length === 0, inexact.join(", ") || "34/34");
   const pattern = [0, 1, 1, 0, 1, 0, 0, 1, 0, 0, 0, 1, 1];
   const { openings } = replayIncidents(pattern, (v) => v === 1, 3);
-  check("replay opens on fired and resolves after 3 clean steps", openings.join() === "1,11", `openings at ${openings.join(",")}`);
+  check(
+    "replay opens on fired and resolves after 3 clean steps",
+    openings.join() === "1,11",
+    `openings at ${openings.join(",")}`,
+  );
   for (const r of results) console.log(`${r.ok ? "PASS" : "FAIL"}  ${r.name}: ${r.detail}`);
   return results.every((r) => r.ok);
 }
@@ -164,21 +219,29 @@ const num = (x, digits = 1) => (x === null ? "-" : x.toFixed(digits));
 /** Prints the human-readable report. */
 function printReport(summary, files, firedShare) {
   const s = summary.scores;
-  console.log(`\nNAB API subset: ${files.length} files, ${summary.windows} windows, ${num(summary.scored_days)} scored days`);
+  console.log(
+    `\nNAB API subset: ${files.length} files, ${summary.windows} windows, ${num(summary.scored_days)} scored days`,
+  );
   console.log("profile               normalised   raw");
   for (const p of Object.keys(s)) console.log(`  ${pad(p, 20)}${pad(num(s[p]), 13)}${num(summary.raw[p], 3)}`);
   console.log(`window recall         ${summary.windows_caught}/${summary.windows}`);
   console.log(`FP detections         ${summary.false_positives} (${num(summary.false_positives_per_day, 3)}/day)`);
-  console.log(`median delay          ${num(summary.median_delay_minutes, 0)} min after window start, ${num(summary.median_delay_from_label_minutes, 0)} min after the labelled anomaly`);
+  console.log(
+    `median delay          ${num(summary.median_delay_minutes, 0)} min after window start, ${num(summary.median_delay_from_label_minutes, 0)} min after the labelled anomaly`,
+  );
   console.log(`\n${pad("file", 58)}${pad("caught", 8)}${pad("FPs", 6)}fired%`);
   for (const f of summary.per_file) {
     const share = firedShare.get(f.file);
     const flag = share > NOISY_FIRED_SHARE ? "  <- fires constantly" : "";
-    console.log(`${pad(f.file, 58)}${pad(`${f.caught}/${f.windows}`, 8)}${pad(f.false_positives, 6)}${num(share * 100)}${flag}`);
+    console.log(
+      `${pad(f.file, 58)}${pad(`${f.caught}/${f.windows}`, 8)}${pad(f.false_positives, 6)}${num(share * 100)}${flag}`,
+    );
   }
   const met = s.standard >= TARGET_STANDARD && s.standard - s.reward_low_FP_rate <= TARGET_LOW_FP_GAP;
   console.log(`\n${TARGET_LINE}`);
-  console.log(`result: standard ${num(s.standard)}, low-FP ${num(s.reward_low_FP_rate)} (${num(s.standard - s.reward_low_FP_rate)} below): ${met ? "MET" : "NOT MET"}`);
+  console.log(
+    `result: standard ${num(s.standard)}, low-FP ${num(s.reward_low_FP_rate)} (${num(s.standard - s.reward_low_FP_rate)} below): ${met ? "MET" : "NOT MET"}`,
+  );
   return met;
 }
 
@@ -193,7 +256,9 @@ async function main() {
     },
   });
   if (opts.help) {
-    console.log("usage: node bench/detection.mjs [--json] [--self-check] [--detector <metric.ts>] [--incident <incident.ts>]");
+    console.log(
+      "usage: node bench/detection.mjs [--json] [--self-check] [--detector <metric.ts>] [--incident <incident.ts>]",
+    );
     return;
   }
   const dir = nabDir(ROOT);
@@ -210,13 +275,22 @@ async function main() {
   console.log(`incident: opens on fired, resolves after ${resolveAfter} clean steps (one step = one row)`);
   for (const note of notes) console.log(`note: ${note}`);
   const dupes = files.filter((f) => f.duplicates > 0).map((f) => `${f.name} (${f.duplicates})`);
-  if (dupes.length) console.log(`note: repeated timestamps (2014-03-09 DST change), replayed in file order: ${dupes.join(", ")}`);
+  if (dupes.length)
+    console.log(`note: repeated timestamps (2014-03-09 DST change), replayed in file order: ${dupes.join(", ")}`);
   const { detections, firedShare } = runDetector(files, metric, resolveAfter);
   const summary = scoreSubset(files, profiles, detections);
   const met = printReport(summary, files, firedShare);
   if (opts.json) {
     const perFile = summary.per_file.map((f) => ({ ...f, fired_share: firedShare.get(f.file) }));
-    console.log(JSON.stringify({ ...summary, per_file: perFile, resolve_after_steps: resolveAfter, params: metric.NAB_PARAMS, target_met: met }));
+    console.log(
+      JSON.stringify({
+        ...summary,
+        per_file: perFile,
+        resolve_after_steps: resolveAfter,
+        params: metric.NAB_PARAMS,
+        target_met: met,
+      }),
+    );
   }
 }
 

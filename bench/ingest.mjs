@@ -55,7 +55,6 @@ const say = (line) => console.log(line);
 const fmt = (n) => (n === null || n === undefined ? "n/a" : String(Math.round(n)));
 const mark = (ok) => (ok ? "PASS" : "MISS");
 
-
 /** Runs one phase and adds the CPU share (in cores) used by the bench client and by the server. */
 async function withCpu(server, fn) {
   const wall = performance.now();
@@ -71,7 +70,6 @@ async function withCpu(server, fn) {
   };
   return result;
 }
-
 
 /** Rounds of one phase as one result: mean rate, summed counts, the last round's latency and CPU. */
 function combineRounds(rounds) {
@@ -118,8 +116,12 @@ async function main() {
   const wranglerVersion = JSON.parse(await readFile(join(ROOT, "node_modules/wrangler/package.json"), "utf8")).version;
   const load = { concurrency: opts.concurrency, warmupMs: opts.warmup * 1000, durationMs: opts.duration * 1000 };
 
-  say(`edge-monitor ingest bench, run ${runId}: wrangler ${wranglerVersion}, node ${process.version}, ${cpus().length} CPUs`);
-  say(`starting wrangler dev on 127.0.0.1:${port} (log level ${opts.logLevel}, output in ${relative(ROOT, logPath)}) ...`);
+  say(
+    `edge-monitor ingest bench, run ${runId}: wrangler ${wranglerVersion}, node ${process.version}, ${cpus().length} CPUs`,
+  );
+  say(
+    `starting wrangler dev on 127.0.0.1:${port} (log level ${opts.logLevel}, output in ${relative(ROOT, logPath)}) ...`,
+  );
   const source = sourceVersion(ROOT);
   const t0 = performance.now();
   const server = await startWorker({ cwd: ROOT, port, logPath, logLevel: opts.logLevel });
@@ -165,9 +167,13 @@ async function main() {
     const healthRounds = [];
     const singleRounds = [];
     for (let round = 1; round <= opts.rounds; round++) {
-      say(`round ${round}/${opts.rounds}: phase A GET /health/live, then phase B single-record POST /v1/logs, C=${opts.concurrency} ...`);
+      say(
+        `round ${round}/${opts.rounds}: phase A GET /health/live, then phase B single-record POST /v1/logs, C=${opts.concurrency} ...`,
+      );
       healthRounds.push(
-        await withCpu(server, () => runLoad({ ...roundLoad(round), okStatus: 200, send: () => client.request({ path: "/health/live" }) })),
+        await withCpu(server, () =>
+          runLoad({ ...roundLoad(round), okStatus: 200, send: () => client.request({ path: "/health/live" }) }),
+        ),
       );
       singleRounds.push(await withCpu(server, () => runLoad({ ...roundLoad(round), okStatus: 202, send: sendOne })));
       // B's background work (hand-offs in waitUntil, the flush to D1) must not spill into the next A.
@@ -180,7 +186,9 @@ async function main() {
     single.round_ratios = ratios.map((r) => Math.round(r * 100) / 100);
     const ratio = median(ratios);
 
-    say(`phase C: ${opts.batches} batches x ${opts.batchSize} records, ?sync=1, concurrency ${opts.batchConcurrency} ...`);
+    say(
+      `phase C: ${opts.batches} batches x ${opts.batchSize} records, ?sync=1, concurrency ${opts.batchConcurrency} ...`,
+    );
     const batchOptions = {
       runId,
       batches: opts.batches,
@@ -236,20 +244,28 @@ function printReport(report, outPath) {
   const others = (p, ok) => {
     const bad = Object.entries(p.statuses).filter(([s]) => Number(s) !== ok);
     const errs = Object.entries(p.errors);
-    return bad.length + errs.length === 0 ? "" : `  other: ${[...bad, ...errs].map(([k, v]) => `${k} x${v}`).join("; ")}`;
+    return bad.length + errs.length === 0
+      ? ""
+      : `  other: ${[...bad, ...errs].map(([k, v]) => `${k} x${v}`).join("; ")}`;
   };
   say("");
   say("==== ingest benchmark ====");
   const env = report.environment;
   const src = env.source;
-  say(`source: commit ${src.commit}${src.uncommitted_changes ? " + uncommitted changes (snapshot taken at start)" : ""}`);
-  say(`${env.cpus} CPUs shared by client and server; load average ${env.load_average_at_start[0]} at start, ${env.load_average_at_end[0]} at end`);
+  say(
+    `source: commit ${src.commit}${src.uncommitted_changes ? " + uncommitted changes (snapshot taken at start)" : ""}`,
+  );
+  say(
+    `${env.cpus} CPUs shared by client and server; load average ${env.load_average_at_start[0]} at start, ${env.load_average_at_end[0]} at end`,
+  );
   say(`health baseline: ${fmt(health.rps)} req/s (${lat(health.latency_ms)})${cpu(health)}${others(health, 200)}`);
   say(
     `single-record ingest: ${fmt(single.rps)} req/s = ${r.single_to_health_ratio.toFixed(2)}x health baseline ` +
       `(${fmt(health.rps)} req/s) [target >= ${TARGET_RATIO}x] ${mark(r.single_ratio_pass)}`,
   );
-  say(`  median of ${single.round_ratios.length} alternating rounds: ratios ${single.round_ratios.join(", ")}; health req/s ${health.round_rps.join(", ")}; ingest req/s ${single.round_rps.join(", ")}`);
+  say(
+    `  median of ${single.round_ratios.length} alternating rounds: ratios ${single.round_ratios.join(", ")}; health req/s ${health.round_rps.join(", ")}; ingest req/s ${single.round_rps.join(", ")}`,
+  );
   say(`  ${lat(single.latency_ms)}${cpu(single)}${others(single, 202)}`);
   say(
     `  hand-off (waitUntil): ${fmt(single.handoff.received)} of ${fmt(single.handoff.accepted)} accepted records ` +

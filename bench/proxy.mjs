@@ -106,7 +106,12 @@ async function waitForRecords(client, expected, timeoutMs) {
     if (stats.received >= expected && stats.backlog === 0) break;
     await sleep(100);
   }
-  return { expected, received: stats.received, backlog: stats.backlog, settle_seconds: Math.round(performance.now() - started) / 1000 };
+  return {
+    expected,
+    received: stats.received,
+    backlog: stats.backlog,
+    settle_seconds: Math.round(performance.now() - started) / 1000,
+  };
 }
 
 /** Runs one load phase and adds the CPU share (in cores) used meanwhile by each process involved. */
@@ -165,7 +170,9 @@ async function main() {
 
   const [originPort, monitorPort, passthroughPort] = [await freePort(), await freePort(), await freePort()];
   const origin = await startOriginProcess(originPort);
-  say(`origin on ${origin.url}; starting the monitor (127.0.0.1:${monitorPort}) and the pass-through worker (127.0.0.1:${passthroughPort}) ...`);
+  say(
+    `origin on ${origin.url}; starting the monitor (127.0.0.1:${monitorPort}) and the pass-through worker (127.0.0.1:${passthroughPort}) ...`,
+  );
   let monitor = null;
   let passthrough = null;
   const clients = [];
@@ -206,7 +213,8 @@ async function main() {
       headers: { Authorization: `Bearer ${KEYS.ADMIN_KEY}`, "Content-Type": "application/json" },
       body: JSON.stringify({ origin: origin.url }),
     });
-    if (put.status !== 201 && put.status !== 200) throw new Error(`PUT /v1/services/${SERVICE}: ${put.status} ${put.text}`);
+    if (put.status !== 201 && put.status !== 200)
+      throw new Error(`PUT /v1/services/${SERVICE}: ${put.status} ${put.text}`);
 
     const targets = {
       origin: { label: "(a) origin directly", client: originClient, path: ROUTE },
@@ -218,7 +226,8 @@ async function main() {
     let proxyOkOutsideLoad = 0;
     for (const [name, t] of Object.entries(targets)) {
       const res = await t.client.request({ path: t.path });
-      if (res.status !== 200 || res.text !== reference.text) throw new Error(`${t.label} answered ${res.status}: ${res.text.slice(0, 200)}`);
+      if (res.status !== 200 || res.text !== reference.text)
+        throw new Error(`${t.label} answered ${res.status}: ${res.text.slice(0, 200)}`);
       if (name === "proxy") proxyOkOutsideLoad++;
     }
     const cpuMeters = {
@@ -250,7 +259,9 @@ async function main() {
       }
       if (opts.serialDuration > 0) {
         for (const name of order) {
-          serial[name].push(await measure(targets[name], { ...load(round, 1, opts.serialDuration), warmupMs: 100 }, cpuMeters));
+          serial[name].push(
+            await measure(targets[name], { ...load(round, 1, opts.serialDuration), warmupMs: 100 }, cpuMeters),
+          );
           if (name === "proxy") settles.push(await waitForRecords(monitorClient, proxyOk(), roundSettleMs));
         }
       }
@@ -263,7 +274,9 @@ async function main() {
     for (const r of [...phases.proxy, ...serial.proxy]) {
       for (const [s, n] of Object.entries(r.statuses_including_warmup)) proxyStatuses[s] = (proxyStatuses[s] ?? 0) + n;
     }
-    const non2xx = Object.entries(proxyStatuses).filter(([s]) => !s.startsWith("2")).reduce((n, [, c]) => n + c, 0);
+    const non2xx = Object.entries(proxyStatuses)
+      .filter(([s]) => !s.startsWith("2"))
+      .reduce((n, [, c]) => n + c, 0);
     const recordsOk = final.received === expected && final.backlog === 0;
 
     const ratios = phases.proxy.map((c, i) => (phases.passthrough[i].rps > 0 ? c.rps / phases.passthrough[i].rps : 0));
@@ -313,7 +326,10 @@ async function main() {
     };
     failed = !recordsOk || non2xx > 0;
   } catch (err) {
-    for (const [name, path] of [["monitor", monitorLog], ["pass-through", passthroughLog]]) {
+    for (const [name, path] of [
+      ["monitor", monitorLog],
+      ["pass-through", passthroughLog],
+    ]) {
       const issues = summariseServerLog(await readFile(path, "utf8").catch(() => ""));
       for (const i of issues.slice(0, 6)) console.error(`  ${name} ${i.level} x${i.count}: ${i.message}`);
     }
@@ -326,8 +342,14 @@ async function main() {
   }
   report.environment.load_average_at_end = loadavg().map(round2);
   report.server_logs = {};
-  for (const [name, path] of [["monitor", monitorLog], ["passthrough", passthroughLog]]) {
-    report.server_logs[name] = { path: relative(ROOT, path), issues: summariseServerLog(await readFile(path, "utf8").catch(() => "")) };
+  for (const [name, path] of [
+    ["monitor", monitorLog],
+    ["passthrough", passthroughLog],
+  ]) {
+    report.server_logs[name] = {
+      path: relative(ROOT, path),
+      issues: summariseServerLog(await readFile(path, "utf8").catch(() => "")),
+    };
   }
   const outPath = join(RESULTS, `proxy-${stamp}.json`);
   await writeFile(outPath, `${JSON.stringify(report, null, 2)}\n`);
@@ -339,23 +361,42 @@ function printReport(report, opts, outPath) {
   const r = report.results;
   const env = report.environment;
   const lat = (l) => `p50 ${l.p50} ms, p99 ${l.p99} ms`;
-  const cpu = (p) => ` [cpu cores: ${Object.entries(p.cpu_cores).map(([k, v]) => `${k} ${v}`).join(", ")}]`;
+  const cpu = (p) =>
+    ` [cpu cores: ${Object.entries(p.cpu_cores)
+      .map(([k, v]) => `${k} ${v}`)
+      .join(", ")}]`;
   const others = (p) => {
     const bad = Object.entries(p.statuses_including_warmup).filter(([s]) => s !== "200");
     const errs = Object.entries(p.errors);
-    return bad.length + errs.length === 0 ? "" : `  other: ${[...bad, ...errs].map(([k, v]) => `${k} x${v}`).join("; ")}`;
+    return bad.length + errs.length === 0
+      ? ""
+      : `  other: ${[...bad, ...errs].map(([k, v]) => `${k} x${v}`).join("; ")}`;
   };
   say("");
   say("==== proxy benchmark ====");
-  say(`source: commit ${env.source.commit}${env.source.uncommitted_changes ? " + uncommitted changes (snapshot taken at start)" : ""}`);
-  say(`${env.cpus} CPUs shared by client, origin and workers; load average ${env.load_average_at_start[0]} at start, ${env.load_average_at_end[0]} at end`);
-  say(`GET /items (~${200} B JSON), C=${opts.concurrency}, ${opts.rounds} alternating rounds of ${round2(opts.duration / opts.rounds)} s per phase:`);
-  for (const [name, label] of [["origin", "(a) origin directly     "], ["passthrough", "(b) bare pass-through   "], ["proxy", "(c) monitored proxy     "]]) {
+  say(
+    `source: commit ${env.source.commit}${env.source.uncommitted_changes ? " + uncommitted changes (snapshot taken at start)" : ""}`,
+  );
+  say(
+    `${env.cpus} CPUs shared by client, origin and workers; load average ${env.load_average_at_start[0]} at start, ${env.load_average_at_end[0]} at end`,
+  );
+  say(
+    `GET /items (~${200} B JSON), C=${opts.concurrency}, ${opts.rounds} alternating rounds of ${round2(opts.duration / opts.rounds)} s per phase:`,
+  );
+  for (const [name, label] of [
+    ["origin", "(a) origin directly     "],
+    ["passthrough", "(b) bare pass-through   "],
+    ["proxy", "(c) monitored proxy     "],
+  ]) {
     const p = report.phases[name];
     say(`  ${label} ${fmt(p.rps)} req/s (${lat(p.latency_ms)}); rounds ${p.round_rps.join(", ")}${cpu(p)}${others(p)}`);
   }
-  say(`throughput (c)/(b): ${r.proxy_to_passthrough_ratio.toFixed(2)}x [target >= ${TARGET_RATIO}x] ${mark(r.ratio_pass)}  (rounds ${r.round_ratios.join(", ")})`);
-  say(`p50 added by (c) over (b): ${r.p50_added_ms} ms [target <= ${TARGET_ADDED_P50_MS} ms] ${mark(r.p50_added_pass)}  (rounds ${r.round_p50_added_ms.join(", ")})`);
+  say(
+    `throughput (c)/(b): ${r.proxy_to_passthrough_ratio.toFixed(2)}x [target >= ${TARGET_RATIO}x] ${mark(r.ratio_pass)}  (rounds ${r.round_ratios.join(", ")})`,
+  );
+  say(
+    `p50 added by (c) over (b): ${r.p50_added_ms} ms [target <= ${TARGET_ADDED_P50_MS} ms] ${mark(r.p50_added_pass)}  (rounds ${r.round_p50_added_ms.join(", ")})`,
+  );
   say(`(b)/(a), the cost of any worker in front under wrangler dev: ${r.passthrough_to_origin_ratio}x`);
   if (report.serial) {
     const s = report.serial;
@@ -373,7 +414,8 @@ function printReport(report, opts, outPath) {
   for (const [name, log] of Object.entries(report.server_logs)) {
     const count = (level) => log.issues.filter((i) => i.level === level).reduce((n, i) => n + i.count, 0);
     say(`${name} log (${log.path}): ${count("error")} error(s), ${count("warn")} warning(s)`);
-    for (const i of log.issues.filter((i) => i.level !== "notice").slice(0, 5)) say(`  ${i.count}x ${i.level}: ${i.message}`);
+    for (const i of log.issues.filter((i) => i.level !== "notice").slice(0, 5))
+      say(`  ${i.count}x ${i.level}: ${i.message}`);
   }
   say(`report: ${outPath}`);
 }

@@ -28,7 +28,15 @@ async function loadEngine() {
   const outDir = await mkdtemp(join(tmpdir(), "bench-real-"));
   try {
     const outfile = join(outDir, "replay-engine.mjs");
-    await esbuild.build({ entryPoints: [join(ROOT, "bench", "lib", "replay-engine.ts")], bundle: true, format: "esm", platform: "node", target: "node20", outfile, logLevel: "silent" });
+    await esbuild.build({
+      entryPoints: [join(ROOT, "bench", "lib", "replay-engine.ts")],
+      bundle: true,
+      format: "esm",
+      platform: "node",
+      target: "node20",
+      outfile,
+      logLevel: "silent",
+    });
     return await import(pathToFileURL(outfile).href);
   } finally {
     await rm(outDir, { recursive: true, force: true });
@@ -45,11 +53,16 @@ async function main() {
       only: { type: "string" },
       seed: { type: "string", default: "1" },
       // ../shared beside the repository (as for NAB), or MS_CLOUD_DIR.
-      dataset: { type: "string", default: process.env.MS_CLOUD_DIR ?? join(ROOT, "..", "shared", "datasets", "ms-cloud-monitoring") },
+      dataset: {
+        type: "string",
+        default: process.env.MS_CLOUD_DIR ?? join(ROOT, "..", "shared", "datasets", "ms-cloud-monitoring"),
+      },
     },
   });
   // A git worktree sits one level deeper than the main checkout.
-  const dir = [opts.dataset, join(ROOT, "..", "..", "shared", "datasets", "ms-cloud-monitoring")].find((d) => existsSync(d));
+  const dir = [opts.dataset, join(ROOT, "..", "..", "shared", "datasets", "ms-cloud-monitoring")].find((d) =>
+    existsSync(d),
+  );
   if (!dir) {
     console.log(`real data: ${opts.dataset} not found (set MS_CLOUD_DIR), skipped`);
     return;
@@ -66,13 +79,26 @@ async function main() {
     // Surges are shown (a signal on the endpoint), not paged: a labelled rise of a traffic series is
     // "shown" when the surge signal was up within it (or 5 minutes after), like an incident opening.
     const shownIn = (seg) => replay.tracked.some((t) => t >= seg.from && t <= seg.to + 5 * 60_000);
-    for (const seg of score.segments) seg.surge_shown = series.kind === "traffic" && seg.direction === "up" && shownIn(seg);
-    const surgeMinutes = replay.tracked.filter((t) => !score.segments.some((seg) => t >= seg.from && t <= seg.to + 5 * 60_000)).length;
-    rows.push({ series, score, minutes: m.count.length, signal_minutes: replay.signal_minutes, surge_minutes_outside: surgeMinutes });
+    for (const seg of score.segments)
+      seg.surge_shown = series.kind === "traffic" && seg.direction === "up" && shownIn(seg);
+    const surgeMinutes = replay.tracked.filter(
+      (t) => !score.segments.some((seg) => t >= seg.from && t <= seg.to + 5 * 60_000),
+    ).length;
+    rows.push({
+      series,
+      score,
+      minutes: m.count.length,
+      signal_minutes: replay.signal_minutes,
+      surge_minutes_outside: surgeMinutes,
+    });
   }
   const seconds = (performance.now() - t0) / 1000;
-  console.log(`\nReal production series (ms-cloud-monitoring), ${all.length} series, ${rows.reduce((n, r) => n + r.minutes, 0)} minutes replayed in ${seconds.toFixed(1)} s`);
-  console.log(`${pad("series", 16)}${pad("kind", 14)}${pad("days", 7)}${pad("caught", 9)}${pad("up", 7)}${pad("down", 7)}${pad("false", 7)}${pad("false/day", 10)}delay(min)`);
+  console.log(
+    `\nReal production series (ms-cloud-monitoring), ${all.length} series, ${rows.reduce((n, r) => n + r.minutes, 0)} minutes replayed in ${seconds.toFixed(1)} s`,
+  );
+  console.log(
+    `${pad("series", 16)}${pad("kind", 14)}${pad("days", 7)}${pad("caught", 9)}${pad("up", 7)}${pad("down", 7)}${pad("false", 7)}${pad("false/day", 10)}delay(min)`,
+  );
   for (const r of rows) {
     const segs = r.score.segments;
     const c = (dir) => segs.filter((s) => (dir ? s.direction === dir : true));
@@ -122,16 +148,41 @@ async function main() {
       `${pad(name, 12)} ${s.series} series, ${s.days} days: caught ${s.caught}/${s.segments} (${pct(s.caught, s.segments)}; surges ${s.surges_caught}/${s.surges}, drops ${s.drops_caught}/${s.drops}), ` +
         `${s.false_incidents} false (${s.false_per_day}/series-day; ${s.false_reopens} re-opens outside segments), median delay ${s.median_delay_min ?? "-"} min`,
     );
-    console.log(`${pad("", 12)} surge signal shown in ${s.surges_shown} labelled rises; caught or shown ${s.caught_or_surge_shown}/${s.segments}; surge signal minutes outside segments ${s.surge_minutes_outside_segments} (${(s.surge_minutes_outside_segments / Math.max(1, s.days)).toFixed(1)}/series-day)`);
+    console.log(
+      `${pad("", 12)} surge signal shown in ${s.surges_shown} labelled rises; caught or shown ${s.caught_or_surge_shown}/${s.segments}; surge signal minutes outside segments ${s.surge_minutes_outside_segments} (${(s.surge_minutes_outside_segments / Math.max(1, s.days)).toFixed(1)}/series-day)`,
+    );
   }
   const kinds = {};
   for (const r of rows) for (const [k, n] of Object.entries(r.score.false_kinds)) kinds[k] = (kinds[k] ?? 0) + n;
-  const top = Object.entries(kinds).sort((a, b) => b[1] - a[1]).slice(0, 8);
-  console.log(`false incidents by the signals they opened on: ${top.map(([k, n]) => `${k} ${n}`).join(", ") || "none"}`);
+  const top = Object.entries(kinds)
+    .sort((a, b) => b[1] - a[1])
+    .slice(0, 8);
+  console.log(
+    `false incidents by the signals they opened on: ${top.map(([k, n]) => `${k} ${n}`).join(", ") || "none"}`,
+  );
   const l = summary.labelled;
-  const met = l.caught / Math.max(1, l.segments) >= TARGET.caught_share && l.false_per_day <= TARGET.false_per_day && summary.no_anomaly.false_incidents === 0;
-  console.log(`target: >= 70% of labelled segments caught, <= 0.3 false incidents per series-day, no incident on the no-anomaly series: ${met ? "MET" : "NOT MET"}`);
-  if (opts.json) console.log(JSON.stringify({ ...summary, target_met: met, per_series: rows.map((r) => ({ name: r.series.name, kind: r.series.kind, segments: r.score.segments.length, caught: r.score.segments.filter((s) => s.caught).length, false_incidents: r.score.false_incidents, days: r.score.days })) }));
+  const met =
+    l.caught / Math.max(1, l.segments) >= TARGET.caught_share &&
+    l.false_per_day <= TARGET.false_per_day &&
+    summary.no_anomaly.false_incidents === 0;
+  console.log(
+    `target: >= 70% of labelled segments caught, <= 0.3 false incidents per series-day, no incident on the no-anomaly series: ${met ? "MET" : "NOT MET"}`,
+  );
+  if (opts.json)
+    console.log(
+      JSON.stringify({
+        ...summary,
+        target_met: met,
+        per_series: rows.map((r) => ({
+          name: r.series.name,
+          kind: r.series.kind,
+          segments: r.score.segments.length,
+          caught: r.score.segments.filter((s) => s.caught).length,
+          false_incidents: r.score.false_incidents,
+          days: r.score.days,
+        })),
+      }),
+    );
 }
 
 main().catch((err) => {

@@ -57,7 +57,9 @@ function parseOptions(argv) {
     },
   });
   if (values.help) {
-    say("usage: npm run bench:scenarios -- [--seed 1] [--only name,name] [--json] [--check] [--concurrency 4] [--batch-minutes 60]");
+    say(
+      "usage: npm run bench:scenarios -- [--seed 1] [--only name,name] [--json] [--check] [--concurrency 4] [--batch-minutes 60]",
+    );
     say("       [--port <free>] [--log-level warn]");
     say(`scenarios: ${SCENARIO_NAMES.join(", ")}`);
     process.exit(0);
@@ -69,7 +71,12 @@ function parseOptions(argv) {
   };
   return {
     seed: int("seed", 0, 2 ** 32 - 1),
-    only: values.only ? values.only.split(",").map((n) => n.trim()).filter(Boolean) : null,
+    only: values.only
+      ? values.only
+          .split(",")
+          .map((n) => n.trim())
+          .filter(Boolean)
+      : null,
     json: values.json,
     check: values.check,
     concurrency: int("concurrency", 1, 4),
@@ -84,14 +91,21 @@ function runCheck(seed) {
   const endAt = Date.UTC(2026, 0, 8, 12, 0);
   const scenarios = buildScenarios({ endAt, seed });
   const data = new Map(scenarios.map((s) => [s.name, { s, records: [...s.records()] }]));
-  const within = (label, value, lo, hi) => assert.ok(value >= lo && value <= hi, `${label}: ${value} not in [${lo}, ${hi}]`);
+  const within = (label, value, lo, hi) =>
+    assert.ok(value >= lo && value <= hi, `${label}: ${value} not in [${lo}, ${hi}]`);
   let total = 0;
   for (const { s, records } of data.values()) {
     total += records.length;
     let last = -Infinity;
     for (const r of records) {
-      assert.ok(r.timestamp >= last && r.timestamp >= s.start && r.timestamp < s.end, `${s.name}: timestamp order/range`);
-      assert.ok(Number.isInteger(r.timestamp) && r.latency_ms >= 0 && Number.isFinite(r.latency_ms), `${s.name}: field types`);
+      assert.ok(
+        r.timestamp >= last && r.timestamp >= s.start && r.timestamp < s.end,
+        `${s.name}: timestamp order/range`,
+      );
+      assert.ok(
+        Number.isInteger(r.timestamp) && r.latency_ms >= 0 && Number.isFinite(r.latency_ms),
+        `${s.name}: field types`,
+      );
       assert.equal(r.service, s.service);
       last = r.timestamp;
     }
@@ -114,10 +128,20 @@ function runCheck(seed) {
   const end = (s) => s.end;
   const lastH = (s) => s.end - HOUR;
 
-  within("error-creep 5xx share, last 30 min", stats("error-creep", (s) => s.end - 30 * MINUTE, end).share_5xx, 0.018, 0.042);
+  within(
+    "error-creep 5xx share, last 30 min",
+    stats("error-creep", (s) => s.end - 30 * MINUTE, end).share_5xx,
+    0.018,
+    0.042,
+  );
   const lcBase = stats("latency-creep", before(2 * HOUR), ds).p95;
   within("latency-creep p95 ratio, last hour", stats("latency-creep", lastH, end).p95 / lcBase, 1.8, 2.2);
-  within("latency-creep p95 ratio, first 10 min", stats("latency-creep", ds, after(10 * MINUTE)).p95 / lcBase, 0.85, 1.4);
+  within(
+    "latency-creep p95 ratio, first 10 min",
+    stats("latency-creep", ds, after(10 * MINUTE)).p95 / lcBase,
+    0.85,
+    1.4,
+  );
   const lsBase = stats("latency-step", before(2 * HOUR), ds).p95;
   within("latency-step p95 ratio", stats("latency-step", ds, end).p95 / lsBase, 2.7, 3.3);
   within("outage-burst 5xx share, outage", stats("outage-burst", ds, after(10 * MINUTE)).share_5xx, 0.6, 0.8);
@@ -136,7 +160,15 @@ function runCheck(seed) {
   within("low-traffic rate/min", low.per_min, 0.5, 2);
   within("low-traffic 5xx count (one per 5 h)", Math.round(low.share_5xx * low.count), 6, 8);
   within("low-traffic 5xx share", low.share_5xx, 0, 0.005);
-  const hourly = Array.from({ length: 24 }, (_, h) => stats("diurnal", (s) => s.end - (h + 1) * HOUR, (s) => s.end - h * HOUR).count);
+  const hourly = Array.from(
+    { length: 24 },
+    (_, h) =>
+      stats(
+        "diurnal",
+        (s) => s.end - (h + 1) * HOUR,
+        (s) => s.end - h * HOUR,
+      ).count,
+  );
   within("diurnal trough/peak hourly ratio", Math.min(...hourly) / Math.max(...hourly), 0.1, 0.22);
   const bursts = data.get("periodic-bursts");
   const inBurst = (t) => (((t - 2 * HOUR) % (4 * HOUR)) + 4 * HOUR) % (4 * HOUR) < 5 * MINUTE;
@@ -144,18 +176,44 @@ function runCheck(seed) {
   let burstMinutes = 0;
   for (let t = bursts.s.start; t < bursts.s.end; t += MINUTE) if (inBurst(t)) burstMinutes++;
   const restMinutes = (bursts.s.end - bursts.s.start) / MINUTE - burstMinutes;
-  within("periodic-bursts burst/base rate ratio", burstCount / burstMinutes / ((bursts.records.length - burstCount) / restMinutes), 8, 12);
+  within(
+    "periodic-bursts burst/base rate ratio",
+    burstCount / burstMinutes / ((bursts.records.length - burstCount) / restMinutes),
+    8,
+    12,
+  );
   const tail = data.get("heavy-tail").records;
   within("heavy-tail 10 s outliers", tail.filter((r) => r.latency_ms >= 10_000).length, 20, 200);
   const logs = tail.filter((r) => r.status < 400 && r.latency_ms < 10_000).map((r) => Math.log(r.latency_ms));
   const mean = logs.reduce((a, b) => a + b, 0) / logs.length;
-  within("heavy-tail log-latency sigma", Math.sqrt(logs.reduce((a, b) => a + (b - mean) ** 2, 0) / logs.length), 0.9, 1.1);
+  within(
+    "heavy-tail log-latency sigma",
+    Math.sqrt(logs.reduce((a, b) => a + (b - mean) ** 2, 0) / logs.length),
+    0.9,
+    1.1,
+  );
   const slow = data.get("heavy-tail-slow").records;
-  const slowOk = slow.filter((r) => r.status < 400 && r.latency_ms < 14_000).map((r) => r.latency_ms).sort((a, b) => a - b);
+  const slowOk = slow
+    .filter((r) => r.status < 400 && r.latency_ms < 14_000)
+    .map((r) => r.latency_ms)
+    .sort((a, b) => a - b);
   within("heavy-tail-slow rate/min", stats("heavy-tail-slow", (s) => s.start, end).per_min, 19, 21);
   within("heavy-tail-slow median ms", slowOk[Math.floor(slowOk.length / 2)], 270, 330);
-  within("heavy-tail-slow 14 s outlier share", slow.filter((r) => r.latency_ms >= 14_000).length / slow.length, 0.003, 0.007);
-  const lowDay = Array.from({ length: 24 }, (_, h) => stats("diurnal-low", (s) => s.end - (h + 1) * HOUR, (s) => s.end - h * HOUR).count);
+  within(
+    "heavy-tail-slow 14 s outlier share",
+    slow.filter((r) => r.latency_ms >= 14_000).length / slow.length,
+    0.003,
+    0.007,
+  );
+  const lowDay = Array.from(
+    { length: 24 },
+    (_, h) =>
+      stats(
+        "diurnal-low",
+        (s) => s.end - (h + 1) * HOUR,
+        (s) => s.end - h * HOUR,
+      ).count,
+  );
   within("diurnal-low trough/peak hourly ratio", Math.min(...lowDay) / Math.max(...lowDay), 0.03, 0.12);
   within("high-4xx 4xx share", stats("high-4xx", (s) => s.start, end).share_4xx, 0.28, 0.32);
 
@@ -226,7 +284,8 @@ async function readIncidents(client, service) {
 /** Scores one scenario's incidents; see the module comment. */
 function score(s, incidents) {
   const sorted = [...incidents].sort((a, b) => a.opened_at - b.opened_at);
-  if (s.degradation_start === null) return { detected: null, delay_min: null, false_incidents: sorted.length, shown: sorted[0] ?? null };
+  if (s.degradation_start === null)
+    return { detected: null, delay_min: null, false_incidents: sorted.length, shown: sorted[0] ?? null };
   const cutoff = s.degradation_start - 2 * MINUTE;
   const hit = sorted.find((i) => i.opened_at >= cutoff) ?? null;
   return {
@@ -244,9 +303,15 @@ function targets(rows) {
   const scored = rows.every((r) => r.incidents_status === 200);
   const delay = (category) => {
     const list = degradations.filter((r) => r.category === category);
-    if (list.length === 0) return { scenarios: 0, median_min: null, target_min: TARGET_DELAY_MIN[category], pass: null };
+    if (list.length === 0)
+      return { scenarios: 0, median_min: null, target_min: TARGET_DELAY_MIN[category], pass: null };
     const m = median(list.map((r) => (r.detected ? r.delay_min : Infinity)));
-    return { scenarios: list.length, median_min: Number.isFinite(m) ? m : null, target_min: TARGET_DELAY_MIN[category], pass: scored ? m <= TARGET_DELAY_MIN[category] : null };
+    return {
+      scenarios: list.length,
+      median_min: Number.isFinite(m) ? m : null,
+      target_min: TARGET_DELAY_MIN[category],
+      pass: scored ? m <= TARGET_DELAY_MIN[category] : null,
+    };
   };
   const controlHours = controls.reduce((h, r) => h + r.simulated_hours, 0);
   const controlFalse = controls.reduce((n, r) => n + r.false_incidents, 0);
@@ -256,7 +321,12 @@ function targets(rows) {
       of: degradations.length,
       pass: scored && degradations.length > 0 ? degradations.every((r) => r.detected) : null,
     },
-    control_false_incidents: { count: controlFalse, simulated_hours: controlHours, full_week: controlHours >= WEEK_HOURS, pass: scored ? controlFalse === 0 : null },
+    control_false_incidents: {
+      count: controlFalse,
+      simulated_hours: controlHours,
+      full_week: controlHours >= WEEK_HOURS,
+      pass: scored ? controlFalse === 0 : null,
+    },
     warmup_false_incidents: {
       count: degradations.reduce((n, r) => n + r.false_incidents, 0),
       simulated_hours: degradations.reduce((h, r) => h + (r.degradation_start - r.start) / HOUR, 0),
@@ -268,7 +338,16 @@ function targets(rows) {
 
 function printTable(rows) {
   const cell = (v, w) => String(v).slice(0, w).padEnd(w);
-  const header = [["scenario", 16], ["kind", 11], ["records", 8], ["detected", 8], ["delay", 7], ["false", 5], ["signals", 22], ["explanation", 70]];
+  const header = [
+    ["scenario", 16],
+    ["kind", 11],
+    ["records", 8],
+    ["detected", 8],
+    ["delay", 7],
+    ["false", 5],
+    ["signals", 22],
+    ["explanation", 70],
+  ];
   say(header.map(([h, w]) => cell(h, w)).join(" "));
   for (const r of rows) {
     const unknown = r.incidents_status !== 200;
@@ -291,11 +370,20 @@ function printTargets(t) {
   const d = t.all_detected;
   say(`every degradation detected: ${d.of === 0 ? "no scenario" : `${d.detected}/${d.of} ${mark(d.pass)}`}`);
   const c = t.control_false_incidents;
-  say(`zero false incidents across the controls: ${c.count} in ${c.simulated_hours} h simulated${c.full_week ? "" : ` (less than a week: ${WEEK_HOURS} h)`} ${mark(c.pass)}`);
-  say(`  (false incidents in the degradations' ${t.warmup_false_incidents.simulated_hours} h of warm-up: ${t.warmup_false_incidents.count})`);
-  for (const [label, d] of [["steps and outages", t.step_median_delay], ["slow creeps", t.creep_median_delay]]) {
+  say(
+    `zero false incidents across the controls: ${c.count} in ${c.simulated_hours} h simulated${c.full_week ? "" : ` (less than a week: ${WEEK_HOURS} h)`} ${mark(c.pass)}`,
+  );
+  say(
+    `  (false incidents in the degradations' ${t.warmup_false_incidents.simulated_hours} h of warm-up: ${t.warmup_false_incidents.count})`,
+  );
+  for (const [label, d] of [
+    ["steps and outages", t.step_median_delay],
+    ["slow creeps", t.creep_median_delay],
+  ]) {
     const value = d.scenarios === 0 ? "no scenario" : d.median_min === null ? "undetected" : `${d.median_min} min`;
-    say(`median delay, ${label}: ${value} [target <= ${d.target_min} min]${d.scenarios === 0 ? "" : ` ${mark(d.pass)}`}`);
+    say(
+      `median delay, ${label}: ${value} [target <= ${d.target_min} min]${d.scenarios === 0 ? "" : ` ${mark(d.pass)}`}`,
+    );
   }
 }
 
@@ -309,7 +397,9 @@ async function runSuite(opts) {
   await mkdir(RESULTS, { recursive: true });
   const logPath = join(RESULTS, `wrangler-scenarios-${stamp}.log`);
   const port = await freePort(opts.port);
-  say(`edge-monitor detection scenarios, run ${runId}, seed ${opts.seed}: ${scenarios.length} scenarios, ${cpus().length} CPUs, load ${loadavg()[0].toFixed(2)}`);
+  say(
+    `edge-monitor detection scenarios, run ${runId}, seed ${opts.seed}: ${scenarios.length} scenarios, ${cpus().length} CPUs, load ${loadavg()[0].toFixed(2)}`,
+  );
   say(`starting wrangler dev on 127.0.0.1:${port} (output in ${relative(ROOT, logPath)}) ...`);
   const server = await startWorker({ cwd: ROOT, port, logPath, logLevel: opts.logLevel });
   say(`worker ready in ${((Date.now() - runStart) / 1000).toFixed(1)} s`);
@@ -327,7 +417,9 @@ async function runSuite(opts) {
           try {
             const totals = await ingestScenario(client, s, opts.batchMinutes * MINUTE);
             ingested.set(s.name, totals);
-            say(`  ${s.name}: ${totals.stored} stored, ${totals.rejected} rejected of ${totals.records} in ${((performance.now() - started) / 1000).toFixed(1)} s`);
+            say(
+              `  ${s.name}: ${totals.stored} stored, ${totals.rejected} rejected of ${totals.records} in ${((performance.now() - started) / 1000).toFixed(1)} s`,
+            );
           } catch (err) {
             ingested.set(s.name, { error: err instanceof Error ? err.message : String(err) });
             say(`  ${s.name}: ingest FAILED: ${ingested.get(s.name).error}`);
@@ -342,7 +434,8 @@ async function runSuite(opts) {
       for (const s of scenarios) {
         const read = await readIncidents(client, s.service);
         const earlier = reads.get(s.name);
-        if (read.status === 200 || !earlier || earlier.status !== 200) reads.set(s.name, { ...read, earlier: earlier?.incidents?.length ?? null });
+        if (read.status === 200 || !earlier || earlier.status !== 200)
+          reads.set(s.name, { ...read, earlier: earlier?.incidents?.length ?? null });
       }
     }
   } finally {
@@ -355,12 +448,23 @@ async function runSuite(opts) {
     const read = reads.get(s.name) ?? { status: 0, error: "not read" };
     const sc = score(s, read.incidents ?? []);
     return {
-      name: s.name, service: s.service, kind: s.kind, category: s.category, what: s.what,
-      start: s.start, degradation_start: s.degradation_start, simulated_hours: (s.end - s.start) / HOUR,
-      records: totals.records ?? 0, ingest: totals,
-      incidents_status: read.status, incidents_error: read.error ?? null,
-      incidents_total: read.incidents?.length ?? null, incidents_at_first_read: read.earlier,
-      detected: sc.detected, delay_min: sc.delay_min, false_incidents: sc.false_incidents,
+      name: s.name,
+      service: s.service,
+      kind: s.kind,
+      category: s.category,
+      what: s.what,
+      start: s.start,
+      degradation_start: s.degradation_start,
+      simulated_hours: (s.end - s.start) / HOUR,
+      records: totals.records ?? 0,
+      ingest: totals,
+      incidents_status: read.status,
+      incidents_error: read.error ?? null,
+      incidents_total: read.incidents?.length ?? null,
+      incidents_at_first_read: read.earlier,
+      detected: sc.detected,
+      delay_min: sc.delay_min,
+      false_incidents: sc.false_incidents,
       shown_explanation: sc.shown?.explanation ?? null,
       shown_signals: sc.shown ? (sc.shown.signals ?? []).map((g) => g.kind).join(",") : null,
       incidents: (read.incidents ?? []).slice(0, 50),
@@ -371,9 +475,18 @@ async function runSuite(opts) {
   const wall = (Date.now() - runStart) / 1000;
   const failed = rows.some((r) => r.ingest.error || r.ingest.rejected > 0 || r.incidents_status !== 200);
   const report = {
-    run_id: runId, seed: opts.seed, batch_minutes: opts.batchMinutes, started_at: new Date(runStart).toISOString(), source: sourceVersion(ROOT),
-    wall_seconds: Math.round(wall), ingest_seconds: Math.round(ingestSeconds), records,
-    records_per_s: Math.round(records / Math.max(ingestSeconds, 0.001)), targets: t, scenarios: rows, run_failed: failed,
+    run_id: runId,
+    seed: opts.seed,
+    batch_minutes: opts.batchMinutes,
+    started_at: new Date(runStart).toISOString(),
+    source: sourceVersion(ROOT),
+    wall_seconds: Math.round(wall),
+    ingest_seconds: Math.round(ingestSeconds),
+    records,
+    records_per_s: Math.round(records / Math.max(ingestSeconds, 0.001)),
+    targets: t,
+    scenarios: rows,
+    run_failed: failed,
   };
   const outPath = join(RESULTS, `scenarios-${stamp}.json`);
   await writeFile(outPath, `${JSON.stringify(report, null, 2)}\n`);
@@ -383,15 +496,42 @@ async function runSuite(opts) {
   printTable(rows);
   say("");
   printTargets(t);
-  for (const r of rows.filter((r) => r.ingest.error || r.ingest.rejected > 0)) say(`ingest problem in ${r.name}: ${r.ingest.error ?? JSON.stringify(r.ingest.first_rejection)}`);
+  for (const r of rows.filter((r) => r.ingest.error || r.ingest.rejected > 0))
+    say(`ingest problem in ${r.name}: ${r.ingest.error ?? JSON.stringify(r.ingest.first_rejection)}`);
   for (const r of rows.filter((r) => r.incidents_status === 200 && r.incidents_at_first_read !== r.incidents_total)) {
     say(`note: ${r.name} incidents changed between the reads (${r.incidents_at_first_read} -> ${r.incidents_total})`);
   }
-  if (rows.some((r) => r.incidents_status !== 200)) say(`GET /v1/incidents failed (${rows.find((r) => r.incidents_status !== 200).incidents_error}): no detection results`);
-  say(`${records} records in ${ingestSeconds.toFixed(1)} s (${report.records_per_s} records/s); wall ${wall.toFixed(0)} s; report ${relative(ROOT, outPath)}`);
+  if (rows.some((r) => r.incidents_status !== 200))
+    say(
+      `GET /v1/incidents failed (${rows.find((r) => r.incidents_status !== 200).incidents_error}): no detection results`,
+    );
+  say(
+    `${records} records in ${ingestSeconds.toFixed(1)} s (${report.records_per_s} records/s); wall ${wall.toFixed(0)} s; report ${relative(ROOT, outPath)}`,
+  );
   if (opts.json) {
-    const brief = rows.map(({ name, kind, category, records, detected, delay_min, false_incidents, incidents_total }) => ({ name, kind, category, records, detected, delay_min, false_incidents, incidents_total }));
-    say(JSON.stringify({ run_id: runId, seed: opts.seed, wall_seconds: report.wall_seconds, records, run_failed: failed, targets: t, scenarios: brief }));
+    const brief = rows.map(
+      ({ name, kind, category, records, detected, delay_min, false_incidents, incidents_total }) => ({
+        name,
+        kind,
+        category,
+        records,
+        detected,
+        delay_min,
+        false_incidents,
+        incidents_total,
+      }),
+    );
+    say(
+      JSON.stringify({
+        run_id: runId,
+        seed: opts.seed,
+        wall_seconds: report.wall_seconds,
+        records,
+        run_failed: failed,
+        targets: t,
+        scenarios: brief,
+      }),
+    );
   }
   process.exitCode = failed ? 1 : 0;
 }

@@ -104,8 +104,10 @@ function parseOptions(argv) {
     if (!Number.isInteger(n) || n < min || n > max) throw new Error(`--${name} must be an integer in ${min}..${max}`);
     opts[name.replace(/-(\w)/g, (_, c) => c.toUpperCase())] = n;
   }
-  opts.flatMibPerMin = values["flat-mib-per-min"] === undefined ? FLAT_DEFAULT_MIB_PER_MIN : Number(values["flat-mib-per-min"]);
-  if (!Number.isFinite(opts.flatMibPerMin) || opts.flatMibPerMin <= 0) throw new Error("--flat-mib-per-min must be a positive number");
+  opts.flatMibPerMin =
+    values["flat-mib-per-min"] === undefined ? FLAT_DEFAULT_MIB_PER_MIN : Number(values["flat-mib-per-min"]);
+  if (!Number.isFinite(opts.flatMibPerMin) || opts.flatMibPerMin <= 0)
+    throw new Error("--flat-mib-per-min must be a positive number");
   opts.stateDir = values["state-dir"] ? resolve(values["state-dir"]) : null;
   if (opts.stateDir && !existsSync(opts.stateDir)) throw new Error(`--state-dir ${opts.stateDir} does not exist`);
   opts.keepState = Boolean(values["keep-state"]);
@@ -128,9 +130,14 @@ async function processes() {
   for (const entry of await readdir("/proc").catch(() => [])) {
     if (!/^\d+$/.test(entry)) continue;
     const stat = await readFile(`/proc/${entry}/stat`, "utf8").catch(() => "");
-    const open = stat.indexOf("("), close = stat.lastIndexOf(")");
+    const open = stat.indexOf("("),
+      close = stat.lastIndexOf(")");
     if (open < 0 || close < 0) continue;
-    out.push({ pid: Number(entry), comm: stat.slice(open + 1, close), ppid: Number(stat.slice(close + 2).split(" ")[1]) });
+    out.push({
+      pid: Number(entry),
+      comm: stat.slice(open + 1, close),
+      ppid: Number(stat.slice(close + 2).split(" ")[1]),
+    });
   }
   return out;
 }
@@ -144,7 +151,7 @@ async function processes() {
 async function workerdMemory(rootPid, smaps) {
   const all = await processes();
   const below = new Set([rootPid]);
-  for (let grew = true; grew; ) {
+  for (let grew = true; grew;) {
     grew = false;
     for (const p of all) if (!below.has(p.pid) && below.has(p.ppid)) (below.add(p.pid), (grew = true));
   }
@@ -159,7 +166,11 @@ async function workerdMemory(rootPid, smaps) {
 
 /** Mapping groups as {group: rss_kb} for the curve (groups under 1 MiB resident left out). */
 function groupRss(groups) {
-  return Object.fromEntries(Object.entries(groups).filter(([, g]) => g.rss_kb >= 1024).map(([k, g]) => [k, g.rss_kb]));
+  return Object.fromEntries(
+    Object.entries(groups)
+      .filter(([, g]) => g.rss_kb >= 1024)
+      .map(([k, g]) => [k, g.rss_kb]),
+  );
 }
 
 /** Sizes on disk of the SQLite files under `dir`, {name: bytes}. */
@@ -168,7 +179,8 @@ async function sqliteSizes(dir) {
   const walk = async (d) => {
     for (const e of await readdir(d, { withFileTypes: true }).catch(() => [])) {
       if (e.isDirectory()) await walk(join(d, e.name));
-      else if (/\.sqlite(-shm|-wal)?$/.test(e.name)) out[e.name] = (await stat(join(d, e.name)).catch(() => ({ size: 0 }))).size;
+      else if (/\.sqlite(-shm|-wal)?$/.test(e.name))
+        out[e.name] = (await stat(join(d, e.name)).catch(() => ({ size: 0 }))).size;
     }
   };
   await walk(dir);
@@ -191,7 +203,11 @@ async function stateMb(dir) {
 /** SQLite's and tcmalloc's counters of a workerd process (bench/native-mem.sh, gdb), or null. */
 function nativeMemory(pid, release) {
   try {
-    const out = execFileSync(join(ROOT, "bench", "native-mem.sh"), [String(pid), ...(release ? ["release"] : [])], { encoding: "utf8", timeout: 30_000, stdio: ["ignore", "pipe", "ignore"] });
+    const out = execFileSync(join(ROOT, "bench", "native-mem.sh"), [String(pid), ...(release ? ["release"] : [])], {
+      encoding: "utf8",
+      timeout: 30_000,
+      stdio: ["ignore", "pipe", "ignore"],
+    });
     const n = JSON.parse(out.trim().split("\n").at(-1) ?? "");
     return "generic.current_allocated_bytes" in n ? n : null;
   } catch {
@@ -216,7 +232,10 @@ function defaultTool() {
   const relativePath = join("..", "shared", "tools", "backfill-stress.mjs");
   const candidates = [resolve(ROOT, relativePath)];
   try {
-    const common = execFileSync("git", ["rev-parse", "--path-format=absolute", "--git-common-dir"], { cwd: ROOT, encoding: "utf8" }).trim();
+    const common = execFileSync("git", ["rev-parse", "--path-format=absolute", "--git-common-dir"], {
+      cwd: ROOT,
+      encoding: "utf8",
+    }).trim();
     candidates.push(resolve(dirname(common), relativePath));
   } catch {
     // not a git checkout
@@ -229,7 +248,14 @@ function stallSummary(stalls) {
   const ms = stalls.map((s) => s.ms).sort((a, b) => a - b);
   const at = (q) => ms[Math.min(ms.length - 1, Math.floor(q * ms.length))] ?? null;
   const worst = stalls.reduce((w, s) => (w === null || s.ms > w.ms ? s : w), null);
-  return { probes: ms.length, median: at(0.5), p99: at(0.99), max: worst?.ms ?? null, max_at_s: worst?.t_s ?? null, over_1s: ms.filter((m) => m > 1000).length };
+  return {
+    probes: ms.length,
+    median: at(0.5),
+    p99: at(0.99),
+    max: worst?.ms ?? null,
+    max_at_s: worst?.t_s ?? null,
+    over_1s: ms.filter((m) => m > 1000).length,
+  };
 }
 
 async function main() {
@@ -248,10 +274,25 @@ async function main() {
   // The direct server takes workerd's inspector port: the soak reads the V8 heaps through it, and
   // with --expose-gc forces a full collection in each isolate at the end (lib/heap.mjs).
   const inspectorPort = opts.server === "direct" ? await freePort() : 0;
-  const startArgs = [...(inspectorPort ? ["--inspector-port", String(inspectorPort)] : []), ...opts.vars.flatMap((v) => ["--var", v])];
+  const startArgs = [
+    ...(inspectorPort ? ["--inspector-port", String(inspectorPort)] : []),
+    ...opts.vars.flatMap((v) => ["--var", v]),
+  ];
   const server = spawn("npm", ["start", ...(startArgs.length ? ["--", ...startArgs] : [])], {
     cwd: ROOT,
-    env: { ...process.env, PORT: String(port), HOST: "127.0.0.1", MONITOR_STATE_DIR: stateDir, MONITOR_CRONS: "off", MONITOR_SERVER: opts.server, ...(inspectorPort ? { MINIFLARE_WORKERD_V8_FLAGS: "--expose-gc" } : {}), ...opts.env, ...(opts.maxInFlight > 0 ? { INGEST_MAX_IN_FLIGHT: String(opts.maxInFlight) } : {}), NO_COLOR: "1", FORCE_COLOR: "0" },
+    env: {
+      ...process.env,
+      PORT: String(port),
+      HOST: "127.0.0.1",
+      MONITOR_STATE_DIR: stateDir,
+      MONITOR_CRONS: "off",
+      MONITOR_SERVER: opts.server,
+      ...(inspectorPort ? { MINIFLARE_WORKERD_V8_FLAGS: "--expose-gc" } : {}),
+      ...opts.env,
+      ...(opts.maxInFlight > 0 ? { INGEST_MAX_IN_FLIGHT: String(opts.maxInFlight) } : {}),
+      NO_COLOR: "1",
+      FORCE_COLOR: "0",
+    },
     stdio: ["ignore", "pipe", "pipe"],
     detached: true,
   });
@@ -288,7 +329,9 @@ async function main() {
   }
   const ingestKey = /ingest key: (\S+)/.exec(output)?.[1] ?? "dev-ingest-key";
   const url = `http://127.0.0.1:${port}`;
-  console.log(`soak: monitor at ${url}, ${opts.services} services x ${opts.minutes} min x ${opts.rate}/min (${opts.services * opts.minutes * opts.rate} records), ${opts.clients} clients, at most ${opts.maxSeconds} s`);
+  console.log(
+    `soak: monitor at ${url}, ${opts.services} services x ${opts.minutes} min x ${opts.rate}/min (${opts.services * opts.minutes * opts.rate} records), ${opts.clients} clients, at most ${opts.maxSeconds} s`,
+  );
 
   const samples = [];
   const t0 = Date.now();
@@ -323,15 +366,39 @@ async function main() {
       /** ArrayBuffer backing stores of every isolate (outside the V8 heap, freed when V8 collects their owners). */
       v8_backing_kb: backingKb,
       state_mb: await stateMb(stateDir),
-      processes: procs.map((p) => ({ pid: p.pid, rss_kb: p.rss_kb, anon_kb: p.anon_kb, file_kb: p.file_kb, shmem_kb: p.shmem_kb })),
+      processes: procs.map((p) => ({
+        pid: p.pid,
+        rss_kb: p.rss_kb,
+        anon_kb: p.anon_kb,
+        file_kb: p.file_kb,
+        shmem_kb: p.shmem_kb,
+      })),
     });
   };
   await sample();
   const loadBefore = loadavg();
   let toolOut = "";
-  tool = spawn(process.execPath, [opts.tool, "--url", url, "--ingest", ingestKey, "--services", String(opts.services), "--minutes", String(opts.minutes), "--rate", String(opts.rate), "--clients", String(opts.clients)], {
-    stdio: ["ignore", "pipe", "pipe"],
-  });
+  tool = spawn(
+    process.execPath,
+    [
+      opts.tool,
+      "--url",
+      url,
+      "--ingest",
+      ingestKey,
+      "--services",
+      String(opts.services),
+      "--minutes",
+      String(opts.minutes),
+      "--rate",
+      String(opts.rate),
+      "--clients",
+      String(opts.clients),
+    ],
+    {
+      stdio: ["ignore", "pipe", "pipe"],
+    },
+  );
   tool.stdout.on("data", (d) => (toolOut += d));
   tool.stderr.on("data", (d) => (toolOut += d));
   const toolExit = new Promise((res) => tool.on("exit", (code, signal) => res(code ?? signal)));
@@ -349,7 +416,10 @@ async function main() {
   const probe = (async () => {
     while (exit === null) {
       const at = performance.now();
-      const ok = await fetch(`${url}/health/live`).then((r) => r.ok, () => false);
+      const ok = await fetch(`${url}/health/live`).then(
+        (r) => r.ok,
+        () => false,
+      );
       stalls.push({ t_s: Math.round((Date.now() - t0) / 100) / 10, ms: Math.round(performance.now() - at), ok });
       await sleep(250);
     }
@@ -370,7 +440,11 @@ async function main() {
       lastGc = (Date.now() - t0) / 1000;
       const at = performance.now();
       const gc = await heaps.afterGc();
-      forcedGcs.push({ t_s: Math.round(lastGc * 10) / 10, collected: gc.collected, ms: Math.round(performance.now() - at) });
+      forcedGcs.push({
+        t_s: Math.round(lastGc * 10) / 10,
+        collected: gc.collected,
+        ms: Math.round(performance.now() - at),
+      });
     }
     if (opts.nativeEvery > 0 && (Date.now() - t0) / 1000 - lastNative >= opts.nativeEvery) {
       lastNative = (Date.now() - t0) / 1000;
@@ -380,14 +454,16 @@ async function main() {
     const s = samples[samples.length - 1];
     if (s.t_s - lastShown >= 30) {
       lastShown = s.t_s;
-      console.log(`  ${s.t_s.toFixed(0).padStart(5)} s  workerd RSS ${(s.rss_kb / 1024).toFixed(0)} MiB (anon ${(s.anon_kb / 1024).toFixed(0)}, file ${(s.file_kb / 1024).toFixed(0)}; ${s.processes.map((p) => `${p.pid}:${(p.rss_kb / 1024).toFixed(0)}`).join(" ")})${s.v8_heap_kb !== null ? `, V8 heaps ${(s.v8_heap_kb / 1024).toFixed(0)} MiB` : ""}, state ${s.state_mb} MB`);
+      console.log(
+        `  ${s.t_s.toFixed(0).padStart(5)} s  workerd RSS ${(s.rss_kb / 1024).toFixed(0)} MiB (anon ${(s.anon_kb / 1024).toFixed(0)}, file ${(s.file_kb / 1024).toFixed(0)}; ${s.processes.map((p) => `${p.pid}:${(p.rss_kb / 1024).toFixed(0)}`).join(" ")})${s.v8_heap_kb !== null ? `, V8 heaps ${(s.v8_heap_kb / 1024).toFixed(0)} MiB` : ""}, state ${s.state_mb} MB`,
+      );
     }
     await Promise.race([sleep(opts.sampleSeconds * 1000), toolExit]);
   }
   clearTimeout(deadline);
   await probe;
   const toolEnded = Math.round((Date.now() - t0) / 100) / 10;
-  for (const until = Date.now() + opts.tailSeconds * 1000; Date.now() < until; ) {
+  for (const until = Date.now() + opts.tailSeconds * 1000; Date.now() < until;) {
     await sleep(opts.sampleSeconds * 1000);
     if (opts.nativeEvery > 0 && (Date.now() - t0) / 1000 - lastNative >= opts.nativeEvery) {
       lastNative = (Date.now() - t0) / 1000;
@@ -399,7 +475,9 @@ async function main() {
   const seconds = toolEnded;
   const loadAfter = loadavg();
   // The worker's own view: records still in background hand-offs, requests held back, drops.
-  const health = await fetch(`${url}/health`).then((r) => r.json()).catch(() => null);
+  const health = await fetch(`${url}/health`)
+    .then((r) => r.json())
+    .catch(() => null);
 
   const sentLine = /sent (\d+) records of .* (\d+) records\/s, every answer 2xx/.exec(toolOut);
   const failLine = /after (\d+) records in ([\d.]+) s: (.*)/.exec(toolOut);
@@ -414,16 +492,31 @@ async function main() {
   const mappings = Object.entries(endGroups)
     .sort((a, b) => b[1].rss_kb - a[1].rss_kb)
     .slice(0, 12)
-    .map(([mapping, g]) => ({ mapping, mib: Math.round(g.rss_kb / 102.4) / 10, mapped_mib: Math.round(g.size_kb / 102.4) / 10, mappings: g.mappings, file_backed: g.file_backed }));
+    .map(([mapping, g]) => ({
+      mapping,
+      mib: Math.round(g.rss_kb / 102.4) / 10,
+      mapped_mib: Math.round(g.size_kb / 102.4) / 10,
+      mappings: g.mappings,
+      file_backed: g.file_backed,
+    }));
   const diskSqlite = await sqliteSizes(stateDir);
   const sqliteFiles = {
     on_disk: Object.keys(diskSqlite).length,
     on_disk_mb: Math.round(Object.values(diskSqlite).reduce((n, b) => n + b, 0) / 1e5) / 10,
     open: new Set(endMemory.flatMap((p) => p.open_sqlite)).size,
     mapped: Object.keys(endGroups).filter((g) => g.startsWith("sqlite:")).length,
-    mapped_resident_mib: Math.round(Object.entries(endGroups).filter(([g]) => g.startsWith("sqlite:")).reduce((n, [, g]) => n + g.rss_kb, 0) / 102.4) / 10,
+    mapped_resident_mib:
+      Math.round(
+        Object.entries(endGroups)
+          .filter(([g]) => g.startsWith("sqlite:"))
+          .reduce((n, [, g]) => n + g.rss_kb, 0) / 102.4,
+      ) / 10,
     /** The mapped files, by name: which of a database's files (.sqlite, -shm, -wal) are mapped, and how much of each is resident. */
-    mapped_files: Object.fromEntries(Object.entries(endGroups).filter(([g]) => g.startsWith("sqlite:")).map(([g, x]) => [g.replace(/^sqlite:/, ""), { mapped_kb: x.size_kb, rss_kb: x.rss_kb }])),
+    mapped_files: Object.fromEntries(
+      Object.entries(endGroups)
+        .filter(([g]) => g.startsWith("sqlite:"))
+        .map(([g, x]) => [g.replace(/^sqlite:/, ""), { mapped_kb: x.size_kb, rss_kb: x.rss_kb }]),
+    ),
   };
   const threads = [...new Set(endMemory.flatMap((p) => p.threads))];
   const rss = rssSummary(samples.map((s) => ({ t_s: s.t_s, rss_kb: s.rss_kb })));
@@ -433,7 +526,9 @@ async function main() {
   const afterGc = heaps ? await heaps.afterGc() : null;
   const withHeap = samples.filter((s) => s.v8_heap_kb !== null);
   const v8 = rssSummary(withHeap.map((s) => ({ t_s: s.t_s, rss_kb: s.v8_heap_kb })));
-  const workerHeap = rssSummary(withHeap.filter((s) => s.worker_heap_kb !== null).map((s) => ({ t_s: s.t_s, rss_kb: s.worker_heap_kb })));
+  const workerHeap = rssSummary(
+    withHeap.filter((s) => s.worker_heap_kb !== null).map((s) => ({ t_s: s.t_s, rss_kb: s.worker_heap_kb })),
+  );
   const nonHeap = rssSummary(withHeap.map((s) => ({ t_s: s.t_s, rss_kb: s.anon_kb - s.v8_heap_kb })));
   heaps?.close();
   const afterGcMemory = await workerdMemory(server.pid, false);
@@ -444,7 +539,12 @@ async function main() {
 
   // Slopes after warm-up while the load runs (MiB/min): which part of RSS keeps growing.
   const from = opts.warmupSeconds;
-  const slope = (pick) => slopeBetween(samples.map((s) => ({ t_s: s.t_s, kb: pick(s) })).filter((s) => Number.isFinite(s.kb)), from, toolEnded);
+  const slope = (pick) =>
+    slopeBetween(
+      samples.map((s) => ({ t_s: s.t_s, kb: pick(s) })).filter((s) => Number.isFinite(s.kb)),
+      from,
+      toolEnded,
+    );
   const groupNames = [...new Set(samples.flatMap((s) => Object.keys(s.mappings_kb ?? {})))];
   const afterWarmup = {
     from_s: from,
@@ -468,7 +568,8 @@ async function main() {
   // Anonymous RSS against the data stored (MiB per GB on disk, after warm-up): a figure that does
   // not depend on how fast this shared machine let the run go.
   const warm = samples.filter((s) => s.t_s >= from && s.t_s <= toolEnded);
-  afterWarmup.anon_mib_per_gb_stored = warm.length > 1 ? Math.round(linearSlope(warm.map((s) => ({ x: s.state_mb / 1000, y: s.anon_kb / 1024 })))) : null;
+  afterWarmup.anon_mib_per_gb_stored =
+    warm.length > 1 ? Math.round(linearSlope(warm.map((s) => ({ x: s.state_mb / 1000, y: s.anon_kb / 1024 })))) : null;
   const verdict = flatVerdict(afterWarmup.anon, opts.flatMibPerMin, toolEnded - from, opts.minWindowSeconds);
   const summary = {
     records_planned: opts.services * opts.minutes * opts.rate,
@@ -478,7 +579,11 @@ async function main() {
     all_2xx: Boolean(sentLine) && exit === 0,
     /** No answer other than 2xx before --max-seconds stopped the tool. */
     no_failure_before_stop: timedOut && !failLine,
-    first_failure: failLine ? failLine[3].slice(0, 300) : timedOut ? `stopped after --max-seconds ${opts.maxSeconds}` : null,
+    first_failure: failLine
+      ? failLine[3].slice(0, 300)
+      : timedOut
+        ? `stopped after --max-seconds ${opts.maxSeconds}`
+        : null,
     runtime_restarts: restarts,
     workerd_pids: pids,
     rss_mib: rss,
@@ -492,7 +597,14 @@ async function main() {
     /** Isolates that confirmed the forced collection, of those asked (0: the heaps below are not live data). */
     gc_confirmed: afterGc ? `${afterGc.collected} of ${afterGc.isolates}` : null,
     v8_after_gc_mib: afterGc
-      ? Object.fromEntries(Object.entries(afterGc.heaps).filter(([, h]) => h.total_kb > 2048).map(([id, h]) => [id, { used: Math.round(h.used_kb / 102.4) / 10, total: Math.round(h.total_kb / 102.4) / 10 }]))
+      ? Object.fromEntries(
+          Object.entries(afterGc.heaps)
+            .filter(([, h]) => h.total_kb > 2048)
+            .map(([id, h]) => [
+              id,
+              { used: Math.round(h.used_kb / 102.4) / 10, total: Math.round(h.total_kb / 102.4) / 10 },
+            ]),
+        )
       : null,
     worker_heap_mib: withHeap.length ? workerHeap : null,
     anon_outside_v8_mib: withHeap.length ? nonHeap : null,
@@ -501,9 +613,20 @@ async function main() {
     /** Slopes in MiB/min from --warmup-seconds to the end of the load, by kind of memory and by mapping. */
     slope_after_warmup_mib_per_min: afterWarmup,
     /** "Flat": anonymous RSS slope after warm-up at most --flat-mib-per-min. */
-    flat: { ...verdict, threshold_mib_per_min: opts.flatMibPerMin, warmup_seconds: from, min_window_seconds: opts.minWindowSeconds },
+    flat: {
+      ...verdict,
+      threshold_mib_per_min: opts.flatMibPerMin,
+      warmup_seconds: from,
+      min_window_seconds: opts.minWindowSeconds,
+    },
     /** RSS, anonymous and file-backed, MiB, right after the forced full collection at the end. */
-    after_gc_rss_mib: afterGcMemory.length ? { rss: Math.round(afterGcKb("rss_kb") / 102.4) / 10, anon: Math.round(afterGcKb("anon_kb") / 102.4) / 10, file: Math.round(afterGcKb("file_kb") / 102.4) / 10 } : null,
+    after_gc_rss_mib: afterGcMemory.length
+      ? {
+          rss: Math.round(afterGcKb("rss_kb") / 102.4) / 10,
+          anon: Math.round(afterGcKb("anon_kb") / 102.4) / 10,
+          file: Math.round(afterGcKb("file_kb") / 102.4) / 10,
+        }
+      : null,
     /** Local SQLite files: on disk, open in workerd, and mapped into its memory (with what of them is resident). */
     sqlite_files: sqliteFiles,
     workerd_threads: threads,
@@ -512,14 +635,25 @@ async function main() {
     /** --gc-every: the forced collections during the load (time, isolates collected, how long it took). */
     /** --native-every: SQLite's and tcmalloc's counters (bytes), during the run and after the final collection. */
     native: opts.nativeEvery > 0 ? { samples: natives, after_gc: natives.slice(nativeBeforeGc) } : null,
-    forced_gcs: opts.gcEvery > 0 ? { count: forcedGcs.length, every_s: opts.gcEvery, max_ms: Math.max(0, ...forcedGcs.map((g) => g.ms)), collected_min: Math.min(...forcedGcs.map((g) => g.collected)) } : null,
+    forced_gcs:
+      opts.gcEvery > 0
+        ? {
+            count: forcedGcs.length,
+            every_s: opts.gcEvery,
+            max_ms: Math.max(0, ...forcedGcs.map((g) => g.ms)),
+            collected_min: Math.min(...forcedGcs.map((g) => g.collected)),
+          }
+        : null,
     server: opts.server,
     load_average_before: loadBefore.map((n) => Math.round(n * 100) / 100),
     load_average_after: loadAfter.map((n) => Math.round(n * 100) / 100),
     ingest: health?.ingest ?? null,
     liveness_ms: stallSummary(stalls),
   };
-  await writeFile(resultPath, JSON.stringify({ options: { ...opts, tool: opts.tool }, summary, samples, liveness: stalls }, null, 2));
+  await writeFile(
+    resultPath,
+    JSON.stringify({ options: { ...opts, tool: opts.tool }, summary, samples, liveness: stalls }, null, 2),
+  );
 
   // Stop the monitor (SIGINT to the group, as Ctrl-C would) before printing.
   signalGroup(server.pid, "SIGINT");
@@ -528,38 +662,108 @@ async function main() {
   log.end();
 
   console.log("");
-  console.log(`records sent     ${sent} of ${summary.records_planned} in ${summary.seconds} s: ${summary.records_per_s} records/s (shared machine: noisy)`);
-  console.log(`every answer 2xx ${summary.all_2xx ? "yes" : summary.no_failure_before_stop ? `yes until --max-seconds ${opts.maxSeconds} stopped the tool (not all records sent)` : `NO: ${summary.first_failure ?? toolOut.trim().slice(-300)}`}`);
-  console.log(`runtime restarts ${restarts}${restarts > 0 ? " (wrangler: the Workers runtime crashed unexpectedly)" : ""}`);
-  console.log(`workerd RSS      start ${rss.start} MiB, peak ${rss.peak} MiB, end ${rss.end} MiB; second half slope ${rss.slope_second_half_mib_per_min} MiB/min (${samples.length} samples)`);
-  if (opts.tailSeconds > 0) console.log(`  idle tail      ${summary.rss_tool_end_mib} MiB when the tool ended, ${rss.end} MiB ${opts.tailSeconds} s later`);
-  console.log(`  of which        anon (heaps) ${anon.start} -> ${anon.end} MiB (slope ${anon.slope_second_half_mib_per_min}/min), file-backed ${file.start} -> ${file.end} MiB (slope ${file.slope_second_half_mib_per_min}/min); state on disk ${summary.state_mb_end} MB at end`);
-  if (withHeap.length) console.log(`  V8 heaps       all isolates ${v8.start} -> ${v8.end} MiB (slope ${v8.slope_second_half_mib_per_min}/min; the worker and its objects ${workerHeap.start} -> ${workerHeap.end}); anon outside V8 (workerd's malloc heap, SQLite's caches in it) ${nonHeap.start} -> ${nonHeap.end} MiB (slope ${nonHeap.slope_second_half_mib_per_min}/min)`);
-  if (summary.v8_after_gc_mib) console.log(`  after full GC  (collection confirmed by ${summary.gc_confirmed} isolates) ${Object.entries(summary.v8_after_gc_mib).map(([id, h]) => `${id} ${h.used}/${h.total}`).join(", ")} MiB (used/committed)`);
-  console.log(`  by mapping      ${mappings.slice(0, 6).map((m) => `${m.mapping.replace(/[0-9a-f]{64}/, (h) => h.slice(0, 8))} ${m.mib}${m.mapping.startsWith("anon") ? ` (${m.mappings} maps)` : ""}`).join(", ")} MiB resident at end`);
+  console.log(
+    `records sent     ${sent} of ${summary.records_planned} in ${summary.seconds} s: ${summary.records_per_s} records/s (shared machine: noisy)`,
+  );
+  console.log(
+    `every answer 2xx ${summary.all_2xx ? "yes" : summary.no_failure_before_stop ? `yes until --max-seconds ${opts.maxSeconds} stopped the tool (not all records sent)` : `NO: ${summary.first_failure ?? toolOut.trim().slice(-300)}`}`,
+  );
+  console.log(
+    `runtime restarts ${restarts}${restarts > 0 ? " (wrangler: the Workers runtime crashed unexpectedly)" : ""}`,
+  );
+  console.log(
+    `workerd RSS      start ${rss.start} MiB, peak ${rss.peak} MiB, end ${rss.end} MiB; second half slope ${rss.slope_second_half_mib_per_min} MiB/min (${samples.length} samples)`,
+  );
+  if (opts.tailSeconds > 0)
+    console.log(
+      `  idle tail      ${summary.rss_tool_end_mib} MiB when the tool ended, ${rss.end} MiB ${opts.tailSeconds} s later`,
+    );
+  console.log(
+    `  of which        anon (heaps) ${anon.start} -> ${anon.end} MiB (slope ${anon.slope_second_half_mib_per_min}/min), file-backed ${file.start} -> ${file.end} MiB (slope ${file.slope_second_half_mib_per_min}/min); state on disk ${summary.state_mb_end} MB at end`,
+  );
+  if (withHeap.length)
+    console.log(
+      `  V8 heaps       all isolates ${v8.start} -> ${v8.end} MiB (slope ${v8.slope_second_half_mib_per_min}/min; the worker and its objects ${workerHeap.start} -> ${workerHeap.end}); anon outside V8 (workerd's malloc heap, SQLite's caches in it) ${nonHeap.start} -> ${nonHeap.end} MiB (slope ${nonHeap.slope_second_half_mib_per_min}/min)`,
+    );
+  if (summary.v8_after_gc_mib)
+    console.log(
+      `  after full GC  (collection confirmed by ${summary.gc_confirmed} isolates) ${Object.entries(
+        summary.v8_after_gc_mib,
+      )
+        .map(([id, h]) => `${id} ${h.used}/${h.total}`)
+        .join(", ")} MiB (used/committed)`,
+    );
+  console.log(
+    `  by mapping      ${mappings
+      .slice(0, 6)
+      .map(
+        (m) =>
+          `${m.mapping.replace(/[0-9a-f]{64}/, (h) => h.slice(0, 8))} ${m.mib}${m.mapping.startsWith("anon") ? ` (${m.mappings} maps)` : ""}`,
+      )
+      .join(", ")} MiB resident at end`,
+  );
   const sq = summary.sqlite_files;
-  console.log(`  SQLite files    ${sq.on_disk} on disk (${sq.on_disk_mb} MB), ${sq.open} open in workerd, ${sq.mapped} mapped (${sq.mapped_resident_mib} MiB resident${sq.mapped ? `; mapped kinds: ${[...new Set(Object.keys(sq.mapped_files).map((n) => n.replace(/^.*\.sqlite/, ".sqlite")))].join(", ")}` : ""})`);
-  if (summary.after_gc_rss_mib) console.log(`  after full GC   RSS ${summary.after_gc_rss_mib.rss} MiB (anon ${summary.after_gc_rss_mib.anon}, file ${summary.after_gc_rss_mib.file})`);
+  console.log(
+    `  SQLite files    ${sq.on_disk} on disk (${sq.on_disk_mb} MB), ${sq.open} open in workerd, ${sq.mapped} mapped (${sq.mapped_resident_mib} MiB resident${sq.mapped ? `; mapped kinds: ${[...new Set(Object.keys(sq.mapped_files).map((n) => n.replace(/^.*\.sqlite/, ".sqlite")))].join(", ")}` : ""})`,
+  );
+  if (summary.after_gc_rss_mib)
+    console.log(
+      `  after full GC   RSS ${summary.after_gc_rss_mib.rss} MiB (anon ${summary.after_gc_rss_mib.anon}, file ${summary.after_gc_rss_mib.file})`,
+    );
   const w = afterWarmup;
   const f = (v) => (v === null ? "n/a" : `${v >= 0 ? "+" : ""}${v}`);
-  console.log(`slope after warm-up (${w.from_s}-${w.to_s} s, MiB/min): RSS ${f(w.rss)}, anon ${f(w.anon)}, file-backed ${f(w.file)}, shmem ${f(w.shmem)}${w.v8_heaps !== null ? `, V8 heaps ${f(w.v8_heaps)}, anon outside V8 ${f(w.anon_outside_v8)} (of it ArrayBuffer backing stores ${f(w.v8_backing_stores)})` : ""}; state on disk ${f(w.state_on_disk_mb)} MB/min; anon ${f(w.anon_mib_per_gb_stored)} MiB per GB stored`);
-  console.log(`  by mapping      ${Object.entries(w.by_mapping).slice(0, 8).map(([g, v]) => `${g} ${f(v)}`).join(", ") || "none above 0.05"}`);
+  console.log(
+    `slope after warm-up (${w.from_s}-${w.to_s} s, MiB/min): RSS ${f(w.rss)}, anon ${f(w.anon)}, file-backed ${f(w.file)}, shmem ${f(w.shmem)}${w.v8_heaps !== null ? `, V8 heaps ${f(w.v8_heaps)}, anon outside V8 ${f(w.anon_outside_v8)} (of it ArrayBuffer backing stores ${f(w.v8_backing_stores)})` : ""}; state on disk ${f(w.state_on_disk_mb)} MB/min; anon ${f(w.anon_mib_per_gb_stored)} MiB per GB stored`,
+  );
+  console.log(
+    `  by mapping      ${
+      Object.entries(w.by_mapping)
+        .slice(0, 8)
+        .map(([g, v]) => `${g} ${f(v)}`)
+        .join(", ") || "none above 0.05"
+    }`,
+  );
   if (summary.native && natives.length) {
     const mib = (b) => Math.round(b / 104857.6) / 10;
-    const line = (n) => `SQLite ${mib(n.sqlite_used)}, tcmalloc allocated ${mib(n["generic.current_allocated_bytes"])} of ${mib(n["generic.heap_size"])} held (free in page heap ${mib(n["tcmalloc.pageheap_free_bytes"])}, in caches ${mib(n["tcmalloc.central_cache_free"] + n["tcmalloc.transfer_cache_free"] + n["tcmalloc.thread_cache_free"] + n["tcmalloc.cpu_free"])})`;
+    const line = (n) =>
+      `SQLite ${mib(n.sqlite_used)}, tcmalloc allocated ${mib(n["generic.current_allocated_bytes"])} of ${mib(n["generic.heap_size"])} held (free in page heap ${mib(n["tcmalloc.pageheap_free_bytes"])}, in caches ${mib(n["tcmalloc.central_cache_free"] + n["tcmalloc.transfer_cache_free"] + n["tcmalloc.thread_cache_free"] + n["tcmalloc.cpu_free"])})`;
     const during = natives.slice(0, nativeBeforeGc);
-    console.log(`native (MiB)     first: ${line(during[0] ?? natives[0])}; last under load: ${line(during.at(-1) ?? natives[0])}`);
+    console.log(
+      `native (MiB)     first: ${line(during[0] ?? natives[0])}; last under load: ${line(during.at(-1) ?? natives[0])}`,
+    );
     const ag = natives.slice(nativeBeforeGc)[0];
-    if (ag) console.log(`  after full GC  ${line(ag)}; RssAnon ${mib(ag.rss_anon_kb * 1024)}, after releasing tcmalloc's free pages ${mib((ag.rss_anon_after_release_kb ?? 0) * 1024)}`);
-    const sl = (k) => slopeBetween(during.map((n) => ({ t_s: n.t_s, kb: n[k] / 1024 })), from, toolEnded);
-    console.log(`  slope after warm-up (MiB/min): SQLite ${f(sl("sqlite_used"))}, tcmalloc allocated ${f(sl("generic.current_allocated_bytes"))}, tcmalloc held ${f(sl("generic.heap_size"))}`);
+    if (ag)
+      console.log(
+        `  after full GC  ${line(ag)}; RssAnon ${mib(ag.rss_anon_kb * 1024)}, after releasing tcmalloc's free pages ${mib((ag.rss_anon_after_release_kb ?? 0) * 1024)}`,
+      );
+    const sl = (k) =>
+      slopeBetween(
+        during.map((n) => ({ t_s: n.t_s, kb: n[k] / 1024 })),
+        from,
+        toolEnded,
+      );
+    console.log(
+      `  slope after warm-up (MiB/min): SQLite ${f(sl("sqlite_used"))}, tcmalloc allocated ${f(sl("generic.current_allocated_bytes"))}, tcmalloc held ${f(sl("generic.heap_size"))}`,
+    );
   }
-  if (summary.forced_gcs) console.log(`forced GCs       ${summary.forced_gcs.count} during the load (every ${opts.gcEvery} s; each collected in at least ${summary.forced_gcs.collected_min} isolates, longest ${summary.forced_gcs.max_ms} ms)`);
-  console.log(`memory flat      ${verdict.flat ? "PASS" : verdict.reason.startsWith("inconclusive") ? "INCONCLUSIVE (not a pass)" : "FAIL"}: ${verdict.reason} (threshold --flat-mib-per-min ${opts.flatMibPerMin}, at least --min-window-seconds ${opts.minWindowSeconds} after --warmup-seconds ${opts.warmupSeconds}: over a default run, 3-25 min here, at most 25 MiB, inside the 30-55 MiB the V8 heaps swing between collections; growth that follows the records or the data stored is tens of MiB/min at this load)`);
-  console.log(`server           ${opts.server === "direct" ? "MONITOR_SERVER=direct (Miniflare, no wrangler dev proxy)" : "wrangler dev"}; load average ${summary.load_average_before.join(" ")} before, ${summary.load_average_after.join(" ")} after (2 cores)`);
+  if (summary.forced_gcs)
+    console.log(
+      `forced GCs       ${summary.forced_gcs.count} during the load (every ${opts.gcEvery} s; each collected in at least ${summary.forced_gcs.collected_min} isolates, longest ${summary.forced_gcs.max_ms} ms)`,
+    );
+  console.log(
+    `memory flat      ${verdict.flat ? "PASS" : verdict.reason.startsWith("inconclusive") ? "INCONCLUSIVE (not a pass)" : "FAIL"}: ${verdict.reason} (threshold --flat-mib-per-min ${opts.flatMibPerMin}, at least --min-window-seconds ${opts.minWindowSeconds} after --warmup-seconds ${opts.warmupSeconds}: over a default run, 3-25 min here, at most 25 MiB, inside the 30-55 MiB the V8 heaps swing between collections; growth that follows the records or the data stored is tens of MiB/min at this load)`,
+  );
+  console.log(
+    `server           ${opts.server === "direct" ? "MONITOR_SERVER=direct (Miniflare, no wrangler dev proxy)" : "wrangler dev"}; load average ${summary.load_average_before.join(" ")} before, ${summary.load_average_after.join(" ")} after (2 cores)`,
+  );
   const l = summary.liveness_ms;
-  console.log(`thread stalls    GET /health/live waited median ${l.median} ms, p99 ${l.p99} ms, max ${l.max} ms (at ${l.max_at_s} s); ${l.over_1s} of ${l.probes} over 1 s`);
-  if (summary.ingest) console.log(`ingest           accepted ${summary.ingest.accepted}, held back for backpressure ${summary.ingest.backpressured_requests} requests (in flight at most ${summary.ingest.backpressured_max_in_flight}), in flight at end ${summary.ingest.in_flight_records}, dropped ${summary.ingest.dropped}, fallback to D1 ${summary.ingest.fallback_to_d1}`);
+  console.log(
+    `thread stalls    GET /health/live waited median ${l.median} ms, p99 ${l.p99} ms, max ${l.max} ms (at ${l.max_at_s} s); ${l.over_1s} of ${l.probes} over 1 s`,
+  );
+  if (summary.ingest)
+    console.log(
+      `ingest           accepted ${summary.ingest.accepted}, held back for backpressure ${summary.ingest.backpressured_requests} requests (in flight at most ${summary.ingest.backpressured_max_in_flight}), in flight at end ${summary.ingest.in_flight_records}, dropped ${summary.ingest.dropped}, fallback to D1 ${summary.ingest.fallback_to_d1}`,
+    );
   if (opts.keepState || opts.stateDir) console.log(`state kept       ${stateDir}`);
   console.log(`curve            ${relative(ROOT, resultPath)}; server output ${relative(ROOT, logPath)}`);
   process.exitCode = summary.all_2xx ? 0 : 1;

@@ -22,7 +22,9 @@ function initialJsBudget(): Plugin {
     },
     closeBundle() {
       const html = readFileSync(join(outDir, "index.html"), "utf8");
-      const files = [...html.matchAll(/<(?:script[^>]*src|link[^>]*rel="modulepreload"[^>]*href)="\/?([^"]+\.js)"/g)].map((m) => m[1] ?? "");
+      const files = [
+        ...html.matchAll(/<(?:script[^>]*src|link[^>]*rel="modulepreload"[^>]*href)="\/?([^"]+\.js)"/g),
+      ].map((m) => m[1] ?? "");
       let raw = 0;
       let gzip = 0;
       for (const file of files) {
@@ -31,7 +33,9 @@ function initialJsBudget(): Plugin {
         gzip += gzipSync(bytes, { level: 9 }).length;
       }
       const kb = (n: number) => `${(n / 1024).toFixed(1)} KB`;
-      console.log(`dashboard initial JS: ${files.length} file(s), ${kb(raw)} raw, ${kb(gzip)} gzip (budget ${kb(BUDGET_BYTES)} gzip)`);
+      console.log(
+        `dashboard initial JS: ${files.length} file(s), ${kb(raw)} raw, ${kb(gzip)} gzip (budget ${kb(BUDGET_BYTES)} gzip)`,
+      );
       if (gzip > BUDGET_BYTES) throw new Error(`initial JS is ${kb(gzip)} gzip, over the ${kb(BUDGET_BYTES)} budget`);
     },
   };
@@ -42,7 +46,9 @@ export default defineConfig({
   plugins: [initialJsBudget(), pagesHeaders(process.env.VITE_API_BASE || null)],
   // `npm run dashboard:dev`: the dashboard with hot reload, the API of a running `npm start` behind it.
   server: {
-    proxy: Object.fromEntries(["/v1", "/health"].map((path) => [path, process.env.MONITOR_URL ?? "http://127.0.0.1:8787"])),
+    proxy: Object.fromEntries(
+      ["/v1", "/health"].map((path) => [path, process.env.MONITOR_URL ?? "http://127.0.0.1:8787"]),
+    ),
   },
   build: { outDir: "dist", emptyOutDir: true, target: "es2022", reportCompressedSize: false },
 });

@@ -16,15 +16,39 @@ import http from "node:http";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import { createRng } from "../bench/lib/scenarios.mjs";
-import { BASE_CONDITIONS, CATALOGUE_SIZE, ENDPOINTS, drawOutcome, findEndpoint, matchEndpoint, validate } from "../sim/model.mjs";
+import {
+  BASE_CONDITIONS,
+  CATALOGUE_SIZE,
+  ENDPOINTS,
+  drawOutcome,
+  findEndpoint,
+  matchEndpoint,
+  validate,
+} from "../sim/model.mjs";
 
 const LIMITS = { latency_factor: [0.01, 100], error_rate: [0, 1], empty_rate: [0, 1] };
 const MAX_BODY = 64 * 1024;
-const NAMES = ["espresso beans", "burr grinder", "gooseneck kettle", "paper filters", "ceramic mug", "coffee scale", "pour-over dripper", "milk jug", "tamper", "cold brew jar"];
+const NAMES = [
+  "espresso beans",
+  "burr grinder",
+  "gooseneck kettle",
+  "paper filters",
+  "ceramic mug",
+  "coffee scale",
+  "pour-over dripper",
+  "milk jug",
+  "tamper",
+  "cold brew jar",
+];
 
 /** The catalogue item with this id (deterministic). */
 function item(id) {
-  return { id, name: `${NAMES[id % NAMES.length]} #${id}`, price_cents: 300 + ((id * 7919) % 9700), in_stock: id % 11 !== 0 };
+  return {
+    id,
+    name: `${NAMES[id % NAMES.length]} #${id}`,
+    price_cents: 300 + ((id * 7919) % 9700),
+    in_stock: id % 11 !== 0,
+  };
 }
 
 /**
@@ -32,7 +56,8 @@ function item(id) {
  * `{"reset": true}`). Answers `{ok: true, endpoints, values}` or `{ok: false, error}`.
  */
 export function parseControl(body) {
-  if (typeof body !== "object" || body === null || Array.isArray(body)) return { ok: false, error: "expected a JSON object" };
+  if (typeof body !== "object" || body === null || Array.isArray(body))
+    return { ok: false, error: "expected a JSON object" };
   const unknown = Object.keys(body).filter((k) => !(k in LIMITS) && k !== "endpoint" && k !== "reset");
   if (unknown.length > 0) return { ok: false, error: `unknown field(s): ${unknown.join(", ")}` };
   let endpoints = ENDPOINTS;
@@ -41,11 +66,13 @@ export function parseControl(body) {
     if (!e) return { ok: false, error: `unknown endpoint ${JSON.stringify(body.endpoint)}` };
     endpoints = [e];
   }
-  const values = body.reset === true ? { latency_factor: 1, error_rate: BASE_CONDITIONS.error_rate, empty_rate: 0 } : {};
+  const values =
+    body.reset === true ? { latency_factor: 1, error_rate: BASE_CONDITIONS.error_rate, empty_rate: 0 } : {};
   for (const [name, [min, max]] of Object.entries(LIMITS)) {
     if (body[name] === undefined) continue;
     const v = body[name];
-    if (typeof v !== "number" || !Number.isFinite(v) || v < min || v > max) return { ok: false, error: `${name} must be a number within ${min}..${max}` };
+    if (typeof v !== "number" || !Number.isFinite(v) || v < min || v > max)
+      return { ok: false, error: `${name} must be a number within ${min}..${max}` };
     values[name] = v;
   }
   return { ok: true, endpoints, values };
@@ -53,7 +80,11 @@ export function parseControl(body) {
 
 function send(res, status, value) {
   const body = Buffer.from(value === undefined ? "" : JSON.stringify(value));
-  res.writeHead(status, { "Content-Type": "application/json; charset=utf-8", "Content-Length": body.length, "Cache-Control": "no-store" });
+  res.writeHead(status, {
+    "Content-Type": "application/json; charset=utf-8",
+    "Content-Length": body.length,
+    "Cache-Control": "no-store",
+  });
   res.end(body);
 }
 
@@ -74,21 +105,27 @@ function successBody(endpoint, url, body, empty) {
     case "list": {
       if (empty) return [];
       const page = Number(url.searchParams.get("page") ?? "1");
-      return { items: Array.from({ length: 20 }, (_, i) => item(((page - 1) * 20 + i) % CATALOGUE_SIZE + 1)), page };
+      return { items: Array.from({ length: 20 }, (_, i) => item((((page - 1) * 20 + i) % CATALOGUE_SIZE) + 1)), page };
     }
     case "item":
       return empty ? {} : item(Number(url.pathname.split("/")[2]));
     case "search": {
       if (empty) return [];
       const q = (url.searchParams.get("q") ?? "").toLowerCase();
-      const results = NAMES.map((name, i) => item(i + 1 + 10 * (q.length % 7))).filter((it) => it.name.includes(q.split(" ")[0]));
+      const results = NAMES.map((name, i) => item(i + 1 + 10 * (q.length % 7))).filter((it) =>
+        it.name.includes(q.split(" ")[0]),
+      );
       return { q, results };
     }
     default: {
       if (empty) return null;
       const lines = JSON.parse(body).items;
       const total = lines.reduce((sum, l) => sum + item(l.id).price_cents * l.qty, 0);
-      return { order_id: `ord_${Date.now().toString(36)}${Math.floor(Math.random() * 1e6).toString(36)}`, total_cents: total, items: lines.length };
+      return {
+        order_id: `ord_${Date.now().toString(36)}${Math.floor(Math.random() * 1e6).toString(36)}`,
+        total_cents: total,
+        items: lines.length,
+      };
     }
   }
 }
@@ -99,7 +136,12 @@ function successBody(endpoint, url, body, empty) {
  */
 export async function startDemoOrigin({ port = 0, conditions = {}, seed = Date.now() } = {}) {
   const rng = createRng(seed);
-  const state = Object.fromEntries(ENDPOINTS.map((e) => [e.key, { latency_factor: 1, error_rate: BASE_CONDITIONS.error_rate, empty_rate: 0, ...conditions }]));
+  const state = Object.fromEntries(
+    ENDPOINTS.map((e) => [
+      e.key,
+      { latency_factor: 1, error_rate: BASE_CONDITIONS.error_rate, empty_rate: 0, ...conditions },
+    ]),
+  );
   const control = (body) => {
     const parsed = parseControl(body);
     if (parsed.ok) for (const e of parsed.endpoints) Object.assign(state[e.key], parsed.values);
@@ -120,7 +162,9 @@ export async function startDemoOrigin({ port = 0, conditions = {}, seed = Date.n
         return send(res, 400, { error: { message: "body is not JSON" } });
       }
       const result = control(body);
-      return result.ok ? send(res, 200, { conditions: snapshot() }) : send(res, 400, { error: { message: result.error } });
+      return result.ok
+        ? send(res, 200, { conditions: snapshot() })
+        : send(res, 400, { error: { message: result.error } });
     }
     if (url.pathname === "/health") return send(res, 200, { ok: true });
     const endpoint = matchEndpoint(method, url.pathname);
@@ -128,7 +172,8 @@ export async function startDemoOrigin({ port = 0, conditions = {}, seed = Date.n
     const body = method === "POST" ? await readBody(req) : "";
     const outcome = drawOutcome(rng, endpoint, validate(endpoint, url, body), state[endpoint.key]);
     await new Promise((resolve) => setTimeout(resolve, outcome.latency_ms));
-    if (outcome.status >= 400) return send(res, outcome.status, { error: { message: outcome.error ?? validate(endpoint, url, body)?.message } });
+    if (outcome.status >= 400)
+      return send(res, outcome.status, { error: { message: outcome.error ?? validate(endpoint, url, body)?.message } });
     return send(res, outcome.status, successBody(endpoint, url, body, outcome.empty));
   };
 
@@ -164,14 +209,21 @@ if (process.argv[1] === fileURLToPath(import.meta.url)) {
     },
   });
   const initial = {};
-  for (const name of ["latency-factor", "error-rate", "empty-rate"]) if (values[name] !== undefined) initial[name.replace("-", "_")] = Number(values[name]);
+  for (const name of ["latency-factor", "error-rate", "empty-rate"])
+    if (values[name] !== undefined) initial[name.replace("-", "_")] = Number(values[name]);
   const checked = parseControl(initial);
   if (!checked.ok) {
     console.error(checked.error);
     process.exit(2);
   }
-  const origin = await startDemoOrigin({ port: Number(values.port), conditions: checked.values, seed: values.seed === undefined ? Date.now() : Number(values.seed) });
-  console.log(`demo origin listening on ${origin.url} (GET /items, GET /items/:id, GET /search?q=, POST /checkout; POST /__control to degrade)`);
+  const origin = await startDemoOrigin({
+    port: Number(values.port),
+    conditions: checked.values,
+    seed: values.seed === undefined ? Date.now() : Number(values.seed),
+  });
+  console.log(
+    `demo origin listening on ${origin.url} (GET /items, GET /items/:id, GET /search?q=, POST /checkout; POST /__control to degrade)`,
+  );
   const stop = () => origin.close().then(() => process.exit(0));
   process.on("SIGTERM", stop);
   process.on("SIGINT", stop);

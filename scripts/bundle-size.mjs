@@ -28,7 +28,11 @@ if (!existsSync(join(root, "dashboard", "dist", "index.html"))) {
 
 const outdir = mkdtempSync(join(tmpdir(), "edge-monitor-bundle-"));
 try {
-  const dry = spawnSync(join(root, "node_modules", ".bin", "wrangler"), ["deploy", "--dry-run", "--outdir", outdir], { cwd: root, env, encoding: "utf8" });
+  const dry = spawnSync(join(root, "node_modules", ".bin", "wrangler"), ["deploy", "--dry-run", "--outdir", outdir], {
+    cwd: root,
+    env,
+    encoding: "utf8",
+  });
   if (dry.status !== 0) {
     console.error(dry.stdout, dry.stderr);
     console.error("bundle-size: wrangler deploy --dry-run failed");
@@ -44,7 +48,9 @@ try {
   }
   const kib = (/** @type {number} */ n) => (n / 1024).toFixed(2);
   const line = /Total Upload: .*/.exec(dry.stdout)?.[0] ?? "";
-  console.log(`bundle: ${modules.length} module(s), ${kib(raw)} KiB raw, ${kib(gzip)} KiB gzip (budget ${maxKiB} KiB gzip)${line ? `; wrangler: ${line}` : ""}`);
+  console.log(
+    `bundle: ${modules.length} module(s), ${kib(raw)} KiB raw, ${kib(gzip)} KiB gzip (budget ${maxKiB} KiB gzip)${line ? `; wrangler: ${line}` : ""}`,
+  );
   if (modules.length === 0 || gzip > maxKiB * 1024) {
     console.error(`bundle-size: the worker is ${kib(gzip)} KiB gzip, above the budget of ${maxKiB} KiB`);
     process.exit(1);

@@ -55,7 +55,12 @@ for (const signal of ["SIGINT", "SIGTERM"]) process.on(signal, () => void shutdo
 
 /** Starts a child as the leader of its own process group; `onLine` sees its output, which also goes to `log` when given. */
 function start(name, args, { env = {}, log = null, signal = "SIGTERM" } = {}) {
-  const child = spawn(process.execPath, args, { cwd: root, env: { ...process.env, ...env }, stdio: ["ignore", "pipe", "pipe"], detached: true });
+  const child = spawn(process.execPath, args, {
+    cwd: root,
+    env: { ...process.env, ...env },
+    stdio: ["ignore", "pipe", "pipe"],
+    detached: true,
+  });
   const entry = { name, pid: child.pid, signal, child, output: "" };
   children.push(entry);
   for (const stream of [child.stdout, child.stderr]) {
@@ -75,7 +80,8 @@ function start(name, args, { env = {}, log = null, signal = "SIGTERM" } = {}) {
 async function waitFor(entry, pattern, ms, what) {
   const deadline = Date.now() + ms;
   while (!pattern.test(entry.output)) {
-    if (Date.now() > deadline) throw new Error(`${what} did not start within ${ms / 1000} s; last output:\n${entry.output.slice(-3000)}`);
+    if (Date.now() > deadline)
+      throw new Error(`${what} did not start within ${ms / 1000} s; last output:\n${entry.output.slice(-3000)}`);
     await sleep(200, abort.signal);
     if (abort.signal.aborted) throw new Error("stopped");
   }
@@ -94,7 +100,10 @@ function demoPlan(end) {
 }
 
 try {
-  for (const [name, p] of [["PORT", port], ["DEMO_ORIGIN_PORT", originPort]]) {
+  for (const [name, p] of [
+    ["PORT", port],
+    ["DEMO_ORIGIN_PORT", originPort],
+  ]) {
     if (!(await portFree(p))) throw new Error(`port ${p} is in use: stop what listens there or set ${name}`);
   }
   if (defaultState) rmSync(stateDir, { recursive: true, force: true });
@@ -104,7 +113,11 @@ try {
 
   console.log(`starting the demo origin on 127.0.0.1:${originPort} and the monitor on ${url} (its log: ${logPath})`);
   const origin = start("demo origin", ["demo/origin.mjs", "--port", String(originPort), "--seed", String(seed)]);
-  const monitor = start("monitor", ["scripts/start.mjs"], { env: { PORT: String(port), HOST: "127.0.0.1", MONITOR_STATE_DIR: stateDir }, log, signal: "SIGINT" });
+  const monitor = start("monitor", ["scripts/start.mjs"], {
+    env: { PORT: String(port), HOST: "127.0.0.1", MONITOR_STATE_DIR: stateDir },
+    log,
+    signal: "SIGINT",
+  });
   const originUrl = (await waitFor(origin, /listening on (http:\/\/\S+)/, 10_000, "the demo origin"))[1];
   // The keys are printed after the "running at" line, possibly in a later chunk of output.
   await waitFor(monitor, /edge-monitor is running at[\s\S]*admin key: +\S+\n/, 180_000, "the monitor");
@@ -119,8 +132,19 @@ try {
   let records = 0;
   if (backfillMs > 0) {
     const done = await backfill({
-      url, ingestKey: keys.ingest, service: SERVICE, plan, from: anchor - backfillMs, to: anchor, ratePerMin, seed, signal: abort.signal,
-      onBatch: ({ records: n, ms }) => progress.update(`writing ${clock(backfillMs)} of history: ${n.toLocaleString("en")} of about ${expected.toLocaleString("en")} records (${(ms / 1000).toFixed(0)} s)`),
+      url,
+      ingestKey: keys.ingest,
+      service: SERVICE,
+      plan,
+      from: anchor - backfillMs,
+      to: anchor,
+      ratePerMin,
+      seed,
+      signal: abort.signal,
+      onBatch: ({ records: n, ms }) =>
+        progress.update(
+          `writing ${clock(backfillMs)} of history: ${n.toLocaleString("en")} of about ${expected.toLocaleString("en")} records (${(ms / 1000).toFixed(0)} s)`,
+        ),
     });
     records = done.records;
     progress.done();
@@ -129,15 +153,35 @@ try {
   let end = anchor;
   for (let round = 1; round <= 3 && Date.now() - end > 1_000 && !abort.signal.aborted; round++) {
     const now = Date.now();
-    records += (await backfill({ url, ingestKey: keys.ingest, service: SERVICE, plan, from: end, to: now, ratePerMin, seed: seed + round, signal: abort.signal })).records;
+    records += (
+      await backfill({
+        url,
+        ingestKey: keys.ingest,
+        service: SERVICE,
+        plan,
+        from: end,
+        to: now,
+        ratePerMin,
+        seed: seed + round,
+        signal: abort.signal,
+      })
+    ).records;
     end = now;
   }
-  console.log(`wrote ${records.toLocaleString("en")} records of history in ${((Date.now() - anchor) / 1000).toFixed(1)} s`);
-  await aggregate(url, keys.admin, anchor - backfillMs).catch((err) => console.log(`(hourly summaries not refreshed yet: ${err.message})`));
+  console.log(
+    `wrote ${records.toLocaleString("en")} records of history in ${((Date.now() - anchor) / 1000).toFixed(1)} s`,
+  );
+  await aggregate(url, keys.admin, anchor - backfillMs).catch((err) =>
+    console.log(`(hourly summaries not refreshed yet: ${err.message})`),
+  );
 
   // The endpoint objects publish incidents to D1 in their alarm, a moment after the records.
   let incidents = [];
-  for (const deadline = Date.now() + 30_000; incidents.length === 0 && Date.now() < deadline && !abort.signal.aborted; await sleep(500, abort.signal)) {
+  for (
+    const deadline = Date.now() + 30_000;
+    incidents.length === 0 && Date.now() < deadline && !abort.signal.aborted;
+    await sleep(500, abort.signal)
+  ) {
     incidents = await openIncidents(url, keys.read, SERVICE).catch(() => []);
   }
 
@@ -149,14 +193,29 @@ edge-monitor demo is running
   admin key:   ${keys.admin}
   proxy:       ${url}/proxy/${SERVICE}/items -> demo origin ${originUrl} (degrade it: POST ${originUrl}/__control)`);
   for (const i of incidents) console.log(`  incident:    ${url}/#/incidents/${i.id}\n               ${i.explanation}`);
-  if (incidents.length === 0) console.log("  incidents:   none open yet (the detector is still catching up; refresh in a minute)");
+  if (incidents.length === 0)
+    console.log("  incidents:   none open yet (the detector is still catching up; refresh in a minute)");
   console.log(`  processes:   monitor group ${monitor.pid}, origin group ${origin.pid}; Ctrl-C stops them all\n`);
 
   if (liveMs > 0 && !abort.signal.aborted) {
     console.log(`live traffic: ${ratePerMin}/min through the proxy for ${clock(liveMs)}`);
     const startAt = Date.now();
-    await runLive({ via: "proxy", url, keys, service: SERVICE, plan, start: startAt, end: startAt + liveMs, ratePerMin, seed, originUrl, signal: abort.signal, progress });
-    if (!abort.signal.aborted) console.log("live traffic finished; the monitor and the origin keep running until Ctrl-C");
+    await runLive({
+      via: "proxy",
+      url,
+      keys,
+      service: SERVICE,
+      plan,
+      start: startAt,
+      end: startAt + liveMs,
+      ratePerMin,
+      seed,
+      originUrl,
+      signal: abort.signal,
+      progress,
+    });
+    if (!abort.signal.aborted)
+      console.log("live traffic finished; the monitor and the origin keep running until Ctrl-C");
   }
   await new Promise(() => {}); // until a signal
 } catch (err) {

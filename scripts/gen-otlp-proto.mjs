@@ -23,18 +23,28 @@ const root = join(dirname(fileURLToPath(import.meta.url)), "..");
 const out = join(root, "test", "otlp", "gen");
 const tmp = mkdtempSync(join(tmpdir(), "edge-monitor-otlp-proto-"));
 try {
-  const tarball = execFileSync("npm", ["pack", PROTOS_PACKAGE, "--pack-destination", tmp, "--silent"], { cwd: tmp, encoding: "utf8" }).trim().split("\n").pop() ?? "";
+  const tarball =
+    execFileSync("npm", ["pack", PROTOS_PACKAGE, "--pack-destination", tmp, "--silent"], { cwd: tmp, encoding: "utf8" })
+      .trim()
+      .split("\n")
+      .pop() ?? "";
   execFileSync("tar", ["-xzf", join(tmp, tarball), "-C", tmp]);
   const protos = join(tmp, "package", "build", "protos");
   const template = {
     version: "v2",
-    plugins: [{ local: join(root, "node_modules", ".bin", "protoc-gen-es"), out, opt: ["target=ts", "import_extension=none"] }],
+    plugins: [
+      { local: join(root, "node_modules", ".bin", "protoc-gen-es"), out, opt: ["target=ts", "import_extension=none"] },
+    ],
   };
   rmSync(out, { recursive: true, force: true });
-  execFileSync(join(root, "node_modules", ".bin", "buf"), ["generate", protos, "--template", JSON.stringify(template), ...FILES.flatMap((f) => ["--path", join(protos, f)])], {
-    cwd: root,
-    stdio: "inherit",
-  });
+  execFileSync(
+    join(root, "node_modules", ".bin", "buf"),
+    ["generate", protos, "--template", JSON.stringify(template), ...FILES.flatMap((f) => ["--path", join(protos, f)])],
+    {
+      cwd: root,
+      stdio: "inherit",
+    },
+  );
   console.log(`generated ${out} from ${PROTOS_PACKAGE}`);
 } finally {
   rmSync(tmp, { recursive: true, force: true });

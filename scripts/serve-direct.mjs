@@ -35,7 +35,9 @@ const root = join(dirname(fileURLToPath(import.meta.url)), "..");
 const require = createRequire(join(root, "package.json"));
 const wrangler = require("wrangler");
 // The Miniflare wrangler itself runs (its options match unstable_getMiniflareWorkerOptions).
-const { Log, LogLevel, Miniflare, convertV4MiniflareOptions } = require(require.resolve("miniflare", { paths: [dirname(require.resolve("wrangler/package.json"))] }));
+const { Log, LogLevel, Miniflare, convertV4MiniflareOptions } = require(
+  require.resolve("miniflare", { paths: [dirname(require.resolve("wrangler/package.json"))] }),
+);
 
 const port = Number(process.env.PORT ?? 8787);
 const host = process.env.HOST ?? "127.0.0.1";
@@ -44,9 +46,15 @@ const env = { ...process.env, WRANGLER_SEND_METRICS: "false", CLOUDFLARE_CF_FETC
 
 let args;
 try {
-  args = parseArgs({ args: process.argv.slice(2), options: { var: { type: "string", multiple: true }, "inspector-port": { type: "string" } }, strict: true }).values;
+  args = parseArgs({
+    args: process.argv.slice(2),
+    options: { var: { type: "string", multiple: true }, "inspector-port": { type: "string" } },
+    strict: true,
+  }).values;
 } catch (err) {
-  console.error(`${err instanceof Error ? err.message : String(err)}\nnpm start (served directly) takes only --var NAME:VALUE; use PORT, HOST and MONITOR_STATE_DIR, or MONITOR_SERVER=wrangler npm start -- <wrangler dev options>`);
+  console.error(
+    `${err instanceof Error ? err.message : String(err)}\nnpm start (served directly) takes only --var NAME:VALUE; use PORT, HOST and MONITOR_STATE_DIR, or MONITOR_SERVER=wrangler npm start -- <wrangler dev options>`,
+  );
   process.exit(2);
 }
 /** @type {Record<string, string>} */
@@ -61,7 +69,11 @@ for (const pair of args.var ?? []) {
 }
 
 const outdir = mkdtempSync(join(tmpdir(), "edge-monitor-bundle-"));
-const build = spawnSync(join(root, "node_modules", ".bin", "wrangler"), ["deploy", "--dry-run", "--outdir", outdir], { cwd: root, env, stdio: ["ignore", "ignore", "inherit"] });
+const build = spawnSync(join(root, "node_modules", ".bin", "wrangler"), ["deploy", "--dry-run", "--outdir", outdir], {
+  cwd: root,
+  env,
+  stdio: ["ignore", "ignore", "inherit"],
+});
 if (build.status !== 0) {
   console.error("bundling the worker failed (wrangler deploy --dry-run)");
   process.exit(build.status ?? 1);
@@ -69,14 +81,22 @@ if (build.status !== 0) {
 
 const { workerOptions } = wrangler.unstable_getMiniflareWorkerOptions(join(root, "wrangler.toml"));
 // INGEST_MAX_IN_FLIGHT from the environment overrides wrangler.toml's (the soak tunes it this way).
-if (process.env.INGEST_MAX_IN_FLIGHT) workerOptions.bindings = { ...workerOptions.bindings, INGEST_MAX_IN_FLIGHT: process.env.INGEST_MAX_IN_FLIGHT };
+if (process.env.INGEST_MAX_IN_FLIGHT)
+  workerOptions.bindings = { ...workerOptions.bindings, INGEST_MAX_IN_FLIGHT: process.env.INGEST_MAX_IN_FLIGHT };
 // --var NAME:VALUE, as wrangler dev takes it (a string binding over wrangler.toml's and .dev.vars').
 workerOptions.bindings = { ...workerOptions.bindings, ...extraVars };
 // Miniflare 5 takes a new option shape; wrangler's helper still gives the v4 one, which its own
 // converter translates (as wrangler and the vitest plugin do).
 const mf = new Miniflare(
   convertV4MiniflareOptions({
-    workers: [{ ...workerOptions, name: "edge-monitor", modulesRoot: outdir, modules: [{ type: "ESModule", path: join(outdir, "index.js") }] }],
+    workers: [
+      {
+        ...workerOptions,
+        name: "edge-monitor",
+        modulesRoot: outdir,
+        modules: [{ type: "ESModule", path: join(outdir, "index.js") }],
+      },
+    ],
     // workerd listens on a private loopback port; the front below takes the public one.
     host: "127.0.0.1",
     port: 0,
@@ -97,17 +117,34 @@ const inner = await mf.ready;
 const upstream = new Agent({ keepAlive: false });
 const front = createServer((req, res) => {
   const out = httpRequest(
-    { host: inner.hostname, port: inner.port, method: req.method, path: req.url, headers: req.headers, agent: upstream },
+    {
+      host: inner.hostname,
+      port: inner.port,
+      method: req.method,
+      path: req.url,
+      headers: req.headers,
+      agent: upstream,
+    },
     (answer) => {
       res.writeHead(answer.statusCode ?? 502, answer.rawHeaders);
       answer.pipe(res);
     },
   );
   out.on("error", (err) => {
-    console.error(JSON.stringify({ level: "error", event: "front_upstream_failed", method: req.method, path: req.url?.split("?")[0], message: err.message }));
+    console.error(
+      JSON.stringify({
+        level: "error",
+        event: "front_upstream_failed",
+        method: req.method,
+        path: req.url?.split("?")[0],
+        message: err.message,
+      }),
+    );
     if (!res.headersSent) {
       res.writeHead(502, { "content-type": "application/json" });
-      res.end(JSON.stringify({ error: { code: "upstream_unreachable", message: `workerd did not answer: ${err.message}` } }));
+      res.end(
+        JSON.stringify({ error: { code: "upstream_unreachable", message: `workerd did not answer: ${err.message}` } }),
+      );
     } else res.destroy(err);
   });
   req.pipe(out);
@@ -129,7 +166,9 @@ front.on("upgrade", (req, socket, head) => {
 front.keepAliveTimeout = 65_000;
 front.headersTimeout = 66_000;
 await new Promise((resolve) => front.listen(port, host, resolve));
-console.log(`[direct] serving the worker at http://${host}:${port} (Miniflare at ${inner.host}, no wrangler dev proxy)`);
+console.log(
+  `[direct] serving the worker at http://${host}:${port} (Miniflare at ${inner.host}, no wrangler dev proxy)`,
+);
 
 // Cron triggers: Miniflare's /cdn-cgi/handler/scheduled reaches the assets router in front of the
 // worker (which has no scheduled handler), so they are fired on the worker itself. The schedules

@@ -18,7 +18,13 @@ const bin = join(root, "node_modules", ".bin");
 // wrangler and Miniflare need Node 22: the pinned `node` devDependency (node_modules/.bin/node) runs
 // them, also when this script itself was started by an older system Node (`node scripts/start.mjs`).
 const node = existsSync(join(bin, "node")) ? join(bin, "node") : process.execPath;
-const env = { ...process.env, PATH: `${bin}${delimiter}${process.env.PATH ?? ""}`, WRANGLER_SEND_METRICS: "false", CLOUDFLARE_CF_FETCH_ENABLED: "false", CI: "true" };
+const env = {
+  ...process.env,
+  PATH: `${bin}${delimiter}${process.env.PATH ?? ""}`,
+  WRANGLER_SEND_METRICS: "false",
+  CLOUDFLARE_CF_FETCH_ENABLED: "false",
+  CI: "true",
+};
 const wrangler = join(bin, "wrangler");
 // Local D1 and Durable Object state (default: wrangler's .wrangler/state); the end-to-end test uses a temp dir.
 const persist = process.env.MONITOR_STATE_DIR ? ["--persist-to", process.env.MONITOR_STATE_DIR] : [];
@@ -51,16 +57,26 @@ function newest(path) {
 const dashboard = join(root, "dashboard");
 const dist = join(dashboard, "dist");
 const builtAt = newest(join(dist, "index.html"));
-const sourcesAt = Math.max(...["src", "index.html", "vite.config.ts", "pages-headers.ts"].map((p) => newest(join(dashboard, p))), newest(join(root, "package-lock.json")));
+const sourcesAt = Math.max(
+  ...["src", "index.html", "vite.config.ts", "pages-headers.ts"].map((p) => newest(join(dashboard, p))),
+  newest(join(root, "package-lock.json")),
+);
 if (!existsSync(join(dashboard, "vite.config.ts"))) {
   // A copy of the project without the dashboard's sources (the end-to-end proxy test runs from
   // one): wrangler.toml's [assets] directory must still exist, so it gets a placeholder page.
   if (builtAt === 0) {
     mkdirSync(dist, { recursive: true });
-    writeFileSync(join(dist, "index.html"), "<!doctype html><title>edge-monitor</title><p>The dashboard was not built: run <code>npm run dashboard:build</code>.</p>\n");
+    writeFileSync(
+      join(dist, "index.html"),
+      "<!doctype html><title>edge-monitor</title><p>The dashboard was not built: run <code>npm run dashboard:build</code>.</p>\n",
+    );
   }
 } else if (builtAt === 0 || sourcesAt > builtAt) {
-  const build = spawnSync(join(root, "node_modules", ".bin", "vite"), ["build", "--config", join(dashboard, "vite.config.ts"), "--logLevel", "warn"], { cwd: root, env, stdio: "inherit" });
+  const build = spawnSync(
+    join(root, "node_modules", ".bin", "vite"),
+    ["build", "--config", join(dashboard, "vite.config.ts"), "--logLevel", "warn"],
+    { cwd: root, env, stdio: "inherit" },
+  );
   if (build.status !== 0) {
     console.error("building the dashboard failed");
     process.exit(build.status ?? 1);
@@ -69,7 +85,11 @@ if (!existsSync(join(dashboard, "vite.config.ts"))) {
   console.log("dashboard/dist is up to date");
 }
 
-const migrate = spawnSync(wrangler, ["d1", "migrations", "apply", "DB", "--local", ...persist], { cwd: root, env, stdio: "inherit" });
+const migrate = spawnSync(wrangler, ["d1", "migrations", "apply", "DB", "--local", ...persist], {
+  cwd: root,
+  env,
+  stdio: "inherit",
+});
 if (migrate.status !== 0) {
   console.error("applying the D1 migrations failed");
   process.exit(migrate.status ?? 1);
@@ -85,12 +105,30 @@ if (!["direct", "wrangler"].includes(server)) {
 }
 const direct = server === "direct";
 const dev = direct
-  ? spawn(node, [join(root, "scripts", "serve-direct.mjs"), ...process.argv.slice(2)], { cwd: root, env: { ...env, PORT: String(port), HOST: host }, stdio: ["inherit", "inherit", "inherit"] })
-  : spawn(wrangler, ["dev", "--local", "--test-scheduled", "--port", String(port), "--ip", host, ...persist, ...process.argv.slice(2)], {
+  ? spawn(node, [join(root, "scripts", "serve-direct.mjs"), ...process.argv.slice(2)], {
       cwd: root,
-      env,
+      env: { ...env, PORT: String(port), HOST: host },
       stdio: ["inherit", "inherit", "inherit"],
-    });
+    })
+  : spawn(
+      wrangler,
+      [
+        "dev",
+        "--local",
+        "--test-scheduled",
+        "--port",
+        String(port),
+        "--ip",
+        host,
+        ...persist,
+        ...process.argv.slice(2),
+      ],
+      {
+        cwd: root,
+        env,
+        stdio: ["inherit", "inherit", "inherit"],
+      },
+    );
 
 const url = `http://${host === "0.0.0.0" ? "localhost" : host}:${port}`;
 async function announceWhenReady() {
@@ -133,7 +171,8 @@ function startCrons() {
       console.error(`cron ${cron}: ${err instanceof Error ? err.message : String(err)}`);
     }
   };
-  const every = (/** @type {number} */ ms, /** @type {string} */ cron) => setInterval(() => void fire(cron), ms).unref();
+  const every = (/** @type {number} */ ms, /** @type {string} */ cron) =>
+    setInterval(() => void fire(cron), ms).unref();
   every(60_000, "* * * * *");
   every(5 * 60_000, "*/5 * * * *");
   every(24 * 60 * 60_000, "17 3 * * *");

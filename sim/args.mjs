@@ -22,7 +22,8 @@ export function parseDuration(text) {
   const body = raw.replace(/^[-+]/, "");
   if (/^\d+(\.\d+)?$/.test(body)) return sign * Number(body) * 1000;
   const parts = [...body.matchAll(/(\d+(?:\.\d+)?)(ms|s|m|h|d)/g)];
-  if (parts.length === 0 || parts.map((p) => p[0]).join("") !== body) throw new Error(`not a duration: ${JSON.stringify(text)} (e.g. 90s, 10m, 1h30m, 24h)`);
+  if (parts.length === 0 || parts.map((p) => p[0]).join("") !== body)
+    throw new Error(`not a duration: ${JSON.stringify(text)} (e.g. 90s, 10m, 1h30m, 24h)`);
   return sign * parts.reduce((sum, [, n, unit]) => sum + Number(n) * UNITS[unit], 0);
 }
 
@@ -41,10 +42,14 @@ export function checkTarget(url, what, allowRemote) {
   } catch {
     throw new Error(`${what} is not a URL: ${JSON.stringify(url)}`);
   }
-  if (parsed.protocol !== "http:" && parsed.protocol !== "https:") throw new Error(`${what} must be http or https: ${url}`);
+  if (parsed.protocol !== "http:" && parsed.protocol !== "https:")
+    throw new Error(`${what} must be http or https: ${url}`);
   const host = parsed.hostname;
   const loopback = host === "localhost" || host === "[::1]" || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(host);
-  if (!loopback && !allowRemote) throw new Error(`${what} ${url} is not on this machine: the simulator sends real load, so it only targets 127.0.0.1/localhost unless you pass --allow-remote`);
+  if (!loopback && !allowRemote)
+    throw new Error(
+      `${what} ${url} is not on this machine: the simulator sends real load, so it only targets 127.0.0.1/localhost unless you pass --allow-remote`,
+    );
   return parsed.origin + parsed.pathname.replace(/\/+$/, "");
 }
 
@@ -97,22 +102,34 @@ export function parseSimulateArgs(argv) {
   });
   if (values.help) return { help: true };
   if (!values.scenario) throw new Error("--scenario is required");
-  const scenarios = values.scenario.split(",").map((s) => s.trim()).filter(Boolean);
-  for (const s of scenarios) if (!SCENARIO_NAMES.includes(s)) throw new Error(`unknown scenario ${JSON.stringify(s)} (known: ${SCENARIO_NAMES.join(", ")})`);
+  const scenarios = values.scenario
+    .split(",")
+    .map((s) => s.trim())
+    .filter(Boolean);
+  for (const s of scenarios)
+    if (!SCENARIO_NAMES.includes(s))
+      throw new Error(`unknown scenario ${JSON.stringify(s)} (known: ${SCENARIO_NAMES.join(", ")})`);
   if (values.via !== "proxy" && values.via !== "ingest") throw new Error("--via must be proxy or ingest");
   const durationMs = parseDuration(values.duration);
   const backfillMs = parseDuration(values.backfill);
   const ratePerMin = parseRate(values.rate);
   const maxRequests = Number(values["max-requests"]);
   if (!(durationMs >= 0 && durationMs <= LIMITS.duration_ms)) throw new Error("--duration must be within 0..24h");
-  if (!(backfillMs >= 0 && backfillMs <= LIMITS.backfill_ms)) throw new Error("--backfill must be within 0..6d (the monitor keeps 7 days of event time)");
+  if (!(backfillMs >= 0 && backfillMs <= LIMITS.backfill_ms))
+    throw new Error("--backfill must be within 0..6d (the monitor keeps 7 days of event time)");
   if (durationMs === 0 && backfillMs === 0) throw new Error("nothing to do: --duration and --backfill are both 0");
-  if (!(ratePerMin > 0 && ratePerMin <= LIMITS.rate_per_min)) throw new Error(`--rate must be above 0 and at most ${LIMITS.rate_per_min}/min (100/s)`);
-  if (!(Number.isInteger(maxRequests) && maxRequests > 0 && maxRequests <= LIMITS.max_requests)) throw new Error(`--max-requests must be 1..${LIMITS.max_requests}`);
+  if (!(ratePerMin > 0 && ratePerMin <= LIMITS.rate_per_min))
+    throw new Error(`--rate must be above 0 and at most ${LIMITS.rate_per_min}/min (100/s)`);
+  if (!(Number.isInteger(maxRequests) && maxRequests > 0 && maxRequests <= LIMITS.max_requests))
+    throw new Error(`--max-requests must be 1..${LIMITS.max_requests}`);
   const expected = (ratePerMin * (durationMs + backfillMs)) / MINUTE;
-  if (expected > maxRequests) throw new Error(`about ${Math.round(expected).toLocaleString("en")} requests at this rate and length: above --max-requests ${maxRequests.toLocaleString("en")}`);
+  if (expected > maxRequests)
+    throw new Error(
+      `about ${Math.round(expected).toLocaleString("en")} requests at this rate and length: above --max-requests ${maxRequests.toLocaleString("en")}`,
+    );
   const service = values.service ?? `sim-${scenarios.join("-")}`.slice(0, 64);
-  if (!/^[A-Za-z0-9._-]{1,64}$/.test(service)) throw new Error("--service must be 1-64 characters of A-Z a-z 0-9 . _ -");
+  if (!/^[A-Za-z0-9._-]{1,64}$/.test(service))
+    throw new Error("--service must be 1-64 characters of A-Z a-z 0-9 . _ -");
   const seed = Number(values.seed);
   if (!Number.isInteger(seed)) throw new Error("--seed must be an integer");
   const target = values.target === undefined ? undefined : Number(values.target);

@@ -24,12 +24,29 @@ test("only this machine unless --allow-remote", () => {
   assert.throws(() => checkTarget("http://127.0.0.1.example.com", "--url", false), /--allow-remote/);
   assert.throws(() => checkTarget("http://10.0.0.5:8787", "--url", false), /--allow-remote/);
   assert.equal(checkTarget("https://monitor.example.com", "--url", true), "https://monitor.example.com");
-  assert.throws(() => parseSimulateArgs(["--scenario", "steady", "--url", "http://192.168.1.2:8787"]), /not on this machine/);
-  assert.throws(() => parseSimulateArgs(["--scenario", "steady", "--origin", "http://example.com"]), /not on this machine/);
+  assert.throws(
+    () => parseSimulateArgs(["--scenario", "steady", "--url", "http://192.168.1.2:8787"]),
+    /not on this machine/,
+  );
+  assert.throws(
+    () => parseSimulateArgs(["--scenario", "steady", "--origin", "http://example.com"]),
+    /not on this machine/,
+  );
 });
 
 test("bounded in time and count, and the scenario must exist", () => {
-  const ok = parseSimulateArgs(["--scenario", "error-creep", "--duration", "10m", "--rate", "50", "--via", "proxy", "--backfill", "24h"]);
+  const ok = parseSimulateArgs([
+    "--scenario",
+    "error-creep",
+    "--duration",
+    "10m",
+    "--rate",
+    "50",
+    "--via",
+    "proxy",
+    "--backfill",
+    "24h",
+  ]);
   assert.equal(ok.durationMs, 600_000);
   assert.equal(ok.backfillMs, 86_400_000);
   assert.equal(ok.ratePerMin, 50);
@@ -39,7 +56,10 @@ test("bounded in time and count, and the scenario must exist", () => {
   assert.throws(() => parseSimulateArgs(["--scenario", "steady", "--duration", "25h"]), /duration/);
   assert.throws(() => parseSimulateArgs(["--scenario", "steady", "--backfill", "8d"]), /backfill/);
   assert.throws(() => parseSimulateArgs(["--scenario", "steady", "--rate", "200/s"]), /rate/);
-  assert.throws(() => parseSimulateArgs(["--scenario", "steady", "--duration", "24h", "--rate", "6000", "--max-requests", "1000"]), /max-requests/);
+  assert.throws(
+    () => parseSimulateArgs(["--scenario", "steady", "--duration", "24h", "--rate", "6000", "--max-requests", "1000"]),
+    /max-requests/,
+  );
   assert.throws(() => parseSimulateArgs(["--scenario", "steady", "--via", "carrier-pigeon"]), /--via/);
   assert.throws(() => parseSimulateArgs(["--scenario", "steady", "--bogus"]), /Unknown option/);
 });

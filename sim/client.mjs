@@ -32,7 +32,12 @@ async function call(url, { method = "GET", key, body, timeoutMs = 30_000 } = {})
   const headers = {};
   if (key) headers.Authorization = `Bearer ${key}`;
   if (body !== undefined) headers["Content-Type"] = "application/json";
-  const res = await fetch(url, { method, headers, body: body === undefined ? undefined : JSON.stringify(body), signal: AbortSignal.timeout(timeoutMs) });
+  const res = await fetch(url, {
+    method,
+    headers,
+    body: body === undefined ? undefined : JSON.stringify(body),
+    signal: AbortSignal.timeout(timeoutMs),
+  });
   const text = await res.text();
   let json = null;
   try {
@@ -54,10 +59,16 @@ function fail(what, res) {
 export async function postLogs(base, ingestKey, records) {
   for (let attempt = 1; ; attempt++) {
     try {
-      const res = await call(`${base}/v1/logs?sync=1`, { method: "POST", key: ingestKey, body: records, timeoutMs: 60_000 });
+      const res = await call(`${base}/v1/logs?sync=1`, {
+        method: "POST",
+        key: ingestKey,
+        body: records,
+        timeoutMs: 60_000,
+      });
       if (res.status === 202) {
         const rejected = res.json?.rejected ?? [];
-        if (rejected.length > 0) throw new Error(`POST /v1/logs rejected ${rejected.length} record(s), e.g. ${JSON.stringify(rejected[0])}`);
+        if (rejected.length > 0)
+          throw new Error(`POST /v1/logs rejected ${rejected.length} record(s), e.g. ${JSON.stringify(rejected[0])}`);
         return res.json;
       }
       if (res.status !== 503 || attempt >= 3) throw fail("POST /v1/logs", res);
@@ -70,28 +81,42 @@ export async function postLogs(base, ingestKey, records) {
 
 /** Creates or updates a proxied service (`PUT /v1/services/:name`, admin key). */
 export async function registerService(base, adminKey, name, origin) {
-  const res = await call(`${base}/v1/services/${encodeURIComponent(name)}`, { method: "PUT", key: adminKey, body: { origin } });
+  const res = await call(`${base}/v1/services/${encodeURIComponent(name)}`, {
+    method: "PUT",
+    key: adminKey,
+    body: { origin },
+  });
   if (res.status !== 200 && res.status !== 201) throw fail(`PUT /v1/services/${name}`, res);
   return res.json;
 }
 
 /** Every evaluated endpoint of a service (`GET /v1/endpoints?service=`, read key). */
 export async function listEndpoints(base, readKey, service) {
-  const res = await call(`${base}/v1/endpoints?service=${encodeURIComponent(service)}`, { key: readKey, timeoutMs: 10_000 });
+  const res = await call(`${base}/v1/endpoints?service=${encodeURIComponent(service)}`, {
+    key: readKey,
+    timeoutMs: 10_000,
+  });
   if (!res.ok) throw fail("GET /v1/endpoints", res);
   return res.json.endpoints;
 }
 
 /** Open incidents of a service (`GET /v1/incidents?status=open`, read key). */
 export async function openIncidents(base, readKey, service) {
-  const res = await call(`${base}/v1/incidents?status=open&service=${encodeURIComponent(service)}`, { key: readKey, timeoutMs: 10_000 });
+  const res = await call(`${base}/v1/incidents?status=open&service=${encodeURIComponent(service)}`, {
+    key: readKey,
+    timeoutMs: 10_000,
+  });
   if (!res.ok) throw fail("GET /v1/incidents", res);
   return res.json.incidents;
 }
 
 /** Runs the hourly aggregation over [from, now] (`POST /v1/control/aggregate`, admin key). */
 export async function aggregate(base, adminKey, from) {
-  const res = await call(`${base}/v1/control/aggregate?from=${Math.floor(from)}`, { method: "POST", key: adminKey, timeoutMs: 120_000 });
+  const res = await call(`${base}/v1/control/aggregate?from=${Math.floor(from)}`, {
+    method: "POST",
+    key: adminKey,
+    timeoutMs: 120_000,
+  });
   if (!res.ok) throw fail("POST /v1/control/aggregate", res);
   return res.json;
 }

@@ -14,7 +14,8 @@ const RATE = 400; // per minute, over all endpoints
 
 /** Records of one scenario (default timing: the change at AT, a 1 h ramp, a 30 min burst). */
 function run(name, { seed = 7, ...options } = {}) {
-  const plan = name === "steady" ? [] : [degradation(name, { at: AT, ramp_ms: HOUR, burst_ms: 30 * MINUTE, ...options })];
+  const plan =
+    name === "steady" ? [] : [degradation(name, { at: AT, ramp_ms: HOUR, burst_ms: 30 * MINUTE, ...options })];
   return [...generateRecords({ from: START, to: END, ratePerMin: RATE, plan, seed, service: "t" })];
 }
 const of = (records, key) => records.filter((r) => r.route === findEndpoint(key).route);
@@ -29,7 +30,8 @@ describe("normal traffic", () => {
     for (let i = 1; i < records.length; i++) assert.ok(records[i].timestamp >= records[i - 1].timestamp);
     assert.ok(records[0].timestamp >= START && records.at(-1).timestamp < END);
     assert.equal(new Set(records.map((r) => r.id)).size, records.length);
-    for (const field of ["timestamp", "service", "method", "path", "route", "status", "latency_ms"]) assert.ok(field in records[0], field);
+    for (const field of ["timestamp", "service", "method", "path", "route", "status", "latency_ms"])
+      assert.ok(field in records[0], field);
   });
 
   test("traffic splits by endpoint weight at the requested rate, as a Poisson process", () => {
@@ -39,7 +41,8 @@ describe("normal traffic", () => {
     }
     // Poisson: per-minute counts have variance about equal to their mean.
     const counts = new Map();
-    for (const r of records) counts.set(Math.floor(r.timestamp / MINUTE), (counts.get(Math.floor(r.timestamp / MINUTE)) ?? 0) + 1);
+    for (const r of records)
+      counts.set(Math.floor(r.timestamp / MINUTE), (counts.get(Math.floor(r.timestamp / MINUTE)) ?? 0) + 1);
     const values = [...counts.values()];
     const mean = values.reduce((a, b) => a + b, 0) / values.length;
     const variance = values.reduce((a, b) => a + (b - mean) ** 2, 0) / values.length;
@@ -64,7 +67,9 @@ describe("normal traffic", () => {
   });
 
   test("4xx come from invalid requests, as the origin's validation finds them", () => {
-    const statuses = new Set(records.filter((r) => r.status >= 400 && r.status < 500).map((r) => `${r.route} ${r.status}`));
+    const statuses = new Set(
+      records.filter((r) => r.status >= 400 && r.status < 500).map((r) => `${r.route} ${r.status}`),
+    );
     assert.deepEqual([...statuses].sort(), ["/checkout 422", "/items 400", "/items/:id 404", "/search 400"]);
   });
 
@@ -107,7 +112,9 @@ describe("scenarios", () => {
   test("outage: about 70% 5xx on the item endpoint during the burst, recovery after", () => {
     const item = of(run("outage"), "item");
     // 70% of the valid requests (client errors are answered 4xx before the failing work).
-    const during = item.filter((r) => r.timestamp >= AT && r.timestamp < AT + 30 * MINUTE && !(r.status >= 400 && r.status < 500));
+    const during = item.filter(
+      (r) => r.timestamp >= AT && r.timestamp < AT + 30 * MINUTE && !(r.status >= 400 && r.status < 500),
+    );
     const burst = during.filter((r) => r.status >= 500).length / during.length;
     assert.ok(Math.abs(burst - 0.7) < 0.03, `burst 5xx ${burst}`);
     assert.ok(windowStats(item, AT + 30 * MINUTE, END).share_5xx < 0.006);
@@ -145,26 +152,41 @@ describe("scenarios", () => {
     }
     const requests = [...generateRequests({ from: START, to: START + HOUR, ratePerMin: RATE, seed: 7 })];
     const records = [...generateRecords({ from: START, to: START + HOUR, ratePerMin: RATE, seed: 7, service: "t" })];
-    assert.deepEqual(requests.map((r) => [r.timestamp, r.request.path]), records.map((r) => [r.timestamp, r.path]));
+    assert.deepEqual(
+      requests.map((r) => [r.timestamp, r.request.path]),
+      records.map((r) => [r.timestamp, r.path]),
+    );
   });
 });
 
 describe("plans and the origin's model", () => {
   test("conditions follow the plan: ramp, hold, burst end, untouched endpoints", () => {
-    const plan = [degradation("latency-creep", { at: 1000, ramp_ms: 1000 }), degradation("outage", { at: 0, burst_ms: 500 })];
+    const plan = [
+      degradation("latency-creep", { at: 1000, ramp_ms: 1000 }),
+      degradation("outage", { at: 0, burst_ms: 500 }),
+    ];
     assert.equal(conditionsAt(plan, "search", 999).latency_factor, 1);
     assert.equal(conditionsAt(plan, "search", 1500).latency_factor, 1.5);
     assert.equal(conditionsAt(plan, "search", 5000).latency_factor, 2);
     assert.equal(conditionsAt(plan, "item", 100).error_rate, 0.7);
     assert.equal(conditionsAt(plan, "item", 600).error_rate, 0.002);
-    assert.deepEqual(conditionsAt(plan, "checkout", 1500), { latency_factor: 1, error_rate: 0.002, empty_rate: 0, traffic_factor: 1 });
+    assert.deepEqual(conditionsAt(plan, "checkout", 1500), {
+      latency_factor: 1,
+      error_rate: 0.002,
+      empty_rate: 0,
+      traffic_factor: 1,
+    });
     assert.throws(() => degradation("nope"), /unknown scenario/);
     assert.throws(() => degradation("error-creep", { endpoint: "GET /nope" }), /unknown endpoint/);
     assert.throws(() => degradation("error-creep", { target: 2 }), /target/);
   });
 
   test("default timing: in the live part when there is one, else the last hours of the backfill", () => {
-    assert.deepEqual(defaultTiming({ liveStart: 0, liveEnd: 600_000, backfillMs: 0 }), { at: 150_000, ramp_ms: 240_000, burst_ms: 180_000 });
+    assert.deepEqual(defaultTiming({ liveStart: 0, liveEnd: 600_000, backfillMs: 0 }), {
+      at: 150_000,
+      ramp_ms: 240_000,
+      burst_ms: 180_000,
+    });
     const t = defaultTiming({ liveStart: 0, liveEnd: 0, backfillMs: 24 * HOUR });
     assert.equal(t.at, -3 * HOUR);
     assert.equal(t.ramp_ms, HOUR);
@@ -173,7 +195,11 @@ describe("plans and the origin's model", () => {
   test("validation: only invalid requests get a 4xx, whatever the conditions", async () => {
     const { createRng } = await import("../bench/lib/scenarios.mjs");
     const rng = createRng(3);
-    const checks = { list: ["/items?page=2", "/items?page=0"], item: ["/items/42", "/items/99999"], search: ["/search?q=mug", "/search"] };
+    const checks = {
+      list: ["/items?page=2", "/items?page=0"],
+      item: ["/items/42", "/items/99999"],
+      search: ["/search?q=mug", "/search"],
+    };
     for (const [key, [good, bad]] of Object.entries(checks)) {
       const e = findEndpoint(key);
       assert.equal(validate(e, new URL(good, "http://x"), ""), null);

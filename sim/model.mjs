@@ -23,7 +23,12 @@ export const CATALOGUE_SIZE = 5000;
 /** Share of requests that are the client's fault (answered 4xx). */
 export const CLIENT_ERROR_SHARE = 0.02;
 /** Conditions of a healthy origin: 0.2% 5xx, usual latency, no empty bodies. */
-export const BASE_CONDITIONS = Object.freeze({ latency_factor: 1, error_rate: 0.002, empty_rate: 0, traffic_factor: 1 });
+export const BASE_CONDITIONS = Object.freeze({
+  latency_factor: 1,
+  error_rate: 0.002,
+  empty_rate: 0,
+  traffic_factor: 1,
+});
 
 const STATUS_5XX = [500, 502, 503, 503, 504];
 const ERROR_TEXT = {
@@ -68,15 +73,26 @@ export function drawRequest(rng, endpoint) {
   switch (endpoint.key) {
     case "list":
       // A bad page number is the list's client error.
-      return { method: "GET", path: bad ? "/items?page=0" : `/items?page=${1 + Math.floor(rng.uniform() * 5)}`, body: null };
+      return {
+        method: "GET",
+        path: bad ? "/items?page=0" : `/items?page=${1 + Math.floor(rng.uniform() * 5)}`,
+        body: null,
+      };
     case "item": {
-      const id = bad ? CATALOGUE_SIZE + 1 + Math.floor(rng.uniform() * 90_000) : 1 + Math.floor(rng.uniform() * CATALOGUE_SIZE);
+      const id = bad
+        ? CATALOGUE_SIZE + 1 + Math.floor(rng.uniform() * 90_000)
+        : 1 + Math.floor(rng.uniform() * CATALOGUE_SIZE);
       return { method: "GET", path: `/items/${id}`, body: null };
     }
     case "search":
       return { method: "GET", path: bad ? "/search" : `/search?q=${encodeURIComponent(rng.pick(WORDS))}`, body: null };
     default: {
-      const lines = bad ? [] : Array.from({ length: 1 + Math.floor(rng.uniform() * 3) }, () => ({ id: 1 + Math.floor(rng.uniform() * CATALOGUE_SIZE), qty: 1 + Math.floor(rng.uniform() * 3) }));
+      const lines = bad
+        ? []
+        : Array.from({ length: 1 + Math.floor(rng.uniform() * 3) }, () => ({
+            id: 1 + Math.floor(rng.uniform() * CATALOGUE_SIZE),
+            qty: 1 + Math.floor(rng.uniform() * 3),
+          }));
       return { method: "POST", path: "/checkout", body: JSON.stringify({ items: lines }) };
     }
   }
@@ -103,7 +119,10 @@ export function validate(endpoint, url, body) {
         return { status: 400, message: "body is not JSON" };
       }
       const lines = parsed?.items;
-      const valid = Array.isArray(lines) && lines.length > 0 && lines.every((l) => Number.isInteger(l?.id) && Number.isInteger(l?.qty) && l.qty > 0);
+      const valid =
+        Array.isArray(lines) &&
+        lines.length > 0 &&
+        lines.every((l) => Number.isInteger(l?.id) && Number.isInteger(l?.qty) && l.qty > 0);
       return valid ? null : { status: 422, message: "items must be a non-empty list of {id, qty}" };
     }
   }
@@ -119,7 +138,12 @@ export function drawOutcome(rng, endpoint, clientError, conditions) {
   const c = { ...BASE_CONDITIONS, ...conditions };
   const spread = Math.exp(endpoint.sigma * rng.normal());
   if (clientError) {
-    return { status: clientError.status, latency_ms: round1(endpoint.median * 0.4 * spread), empty: false, error: null };
+    return {
+      status: clientError.status,
+      latency_ms: round1(endpoint.median * 0.4 * spread),
+      empty: false,
+      error: null,
+    };
   }
   const latency = round1(endpoint.median * c.latency_factor * spread);
   if (rng.uniform() < c.error_rate) {

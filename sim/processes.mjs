@@ -31,7 +31,8 @@ export function groupMembers(pgid) {
     // "pid (comm) state ppid pgrp ...": comm may hold spaces and parentheses, so split after the last ")".
     const close = stat.lastIndexOf(")");
     const [state, , pgrp] = stat.slice(close + 2).split(" ");
-    if (Number(pgrp) === pgid && state !== "Z" && state !== "X") members.push({ pid: Number(name), state, comm: stat.slice(stat.indexOf("(") + 1, close) });
+    if (Number(pgrp) === pgid && state !== "Z" && state !== "X")
+      members.push({ pid: Number(name), state, comm: stat.slice(stat.indexOf("(") + 1, close) });
   }
   return members;
 }

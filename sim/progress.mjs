@@ -48,7 +48,8 @@ export function describeHealth(endpoint) {
   const figures = [];
   if (typeof f.error_rate === "number") figures.push(`5xx ${(100 * f.error_rate).toFixed(1)}%`);
   if (typeof f.p95_ms === "number") figures.push(`p95 ${Math.round(f.p95_ms)} ms`);
-  if (typeof f.silent_failure_rate === "number" && f.silent_failure_rate > 0) figures.push(`empty ${(100 * f.silent_failure_rate).toFixed(1)}%`);
+  if (typeof f.silent_failure_rate === "number" && f.silent_failure_rate > 0)
+    figures.push(`empty ${(100 * f.silent_failure_rate).toFixed(1)}%`);
   if (typeof f.requests_per_minute === "number") figures.push(`${Math.round(f.requests_per_minute)}/min`);
   const incident = endpoint.open_incident_id ? ", incident open" : "";
   return `${endpoint.health} ${Math.round(endpoint.health_score)}${figures.length ? ` (${figures.join(", ")})` : ""}${incident}`;
@@ -58,7 +59,8 @@ export function describeHealth(endpoint) {
 export function progressLine({ elapsedMs, durationMs, tally, health }) {
   const rate = elapsedMs > 0 ? (tally.sent / (elapsedMs / 60_000)).toFixed(0) : "0";
   const dropped = tally.dropped > 0 ? `, ${tally.dropped} dropped` : "";
-  const monitor = health === null ? "monitor: -" : health.map((h) => `${h.name}: ${describeHealth(h.endpoint)}`).join(" | ");
+  const monitor =
+    health === null ? "monitor: -" : health.map((h) => `${h.name}: ${describeHealth(h.endpoint)}`).join(" | ");
   return `[${clock(elapsedMs)}/${clock(durationMs)}] sent ${tally.sent} (${rate}/min${dropped}) | ${statusMix(tally)} | ${monitor}`;
 }
 

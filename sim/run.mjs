@@ -33,7 +33,19 @@ export function sleep(ms, signal) {
  * Writes the records of [from, to) for `service` through ingest. `onBatch({records, ms})` after
  * each batch. Returns `{records, ms}`; stops early (without error) when `signal` aborts.
  */
-export async function backfill({ url, ingestKey, service, plan, from, to, ratePerMin, seed, maxRecords = Infinity, onBatch, signal }) {
+export async function backfill({
+  url,
+  ingestKey,
+  service,
+  plan,
+  from,
+  to,
+  ratePerMin,
+  seed,
+  maxRecords = Infinity,
+  onBatch,
+  signal,
+}) {
   const started = Date.now();
   let batch = [];
   let records = 0;
@@ -54,10 +66,15 @@ export async function backfill({ url, ingestKey, service, plan, from, to, ratePe
 /** `METHOD route` of each endpoint the plan degrades (every endpoint when it degrades none). */
 export function watchedEndpoints(plan) {
   const keys = new Set(plan.map((d) => d.endpoint));
-  return ENDPOINTS.filter((e) => keys.size === 0 || keys.has(e.key)).map((e) => ({ name: `${e.method} ${e.route}`, method: e.method, route: e.route }));
+  return ENDPOINTS.filter((e) => keys.size === 0 || keys.has(e.key)).map((e) => ({
+    name: `${e.method} ${e.route}`,
+    method: e.method,
+    route: e.route,
+  }));
 }
 
-const rounded = (c) => JSON.stringify([c.latency_factor, c.error_rate, c.empty_rate].map((v) => Math.round(v * 1e4) / 1e4));
+const rounded = (c) =>
+  JSON.stringify([c.latency_factor, c.error_rate, c.empty_rate].map((v) => Math.round(v * 1e4) / 1e4));
 
 /**
  * Live traffic over [start, end) at `ratePerMin` under `plan`. `via`: `ingest` (records, posted
@@ -65,7 +82,21 @@ const rounded = (c) => JSON.stringify([c.latency_factor, c.error_rate, c.empty_r
  * driven through its control endpoint). Stops at `end`, after `maxRequests`, or when `signal`
  * aborts. `progress` is createProgress()'s writer (or null). Returns `{tally, elapsedMs}`.
  */
-export async function runLive({ via, url, keys, service, plan, start, end, ratePerMin, seed, originUrl, maxRequests = Infinity, signal, progress = null }) {
+export async function runLive({
+  via,
+  url,
+  keys,
+  service,
+  plan,
+  start,
+  end,
+  ratePerMin,
+  seed,
+  originUrl,
+  maxRequests = Infinity,
+  signal,
+  progress = null,
+}) {
   const tally = new Tally();
   const watched = watchedEndpoints(plan);
   let health = null;
@@ -75,12 +106,16 @@ export async function runLive({ via, url, keys, service, plan, start, end, rateP
   const pollHealth = async () => {
     try {
       const endpoints = await listEndpoints(url, keys.read, service);
-      health = watched.map((w) => ({ name: w.name, endpoint: endpoints.find((e) => e.method === w.method && e.route === w.route) }));
+      health = watched.map((w) => ({
+        name: w.name,
+        endpoint: endpoints.find((e) => e.method === w.method && e.route === w.route),
+      }));
     } catch {
       health = health ?? watched.map((w) => ({ name: w.name, endpoint: undefined }));
     }
   };
-  const show = (force = false) => progress?.update(progressLine({ elapsedMs: Date.now() - start, durationMs: end - start, tally, health }), force);
+  const show = (force = false) =>
+    progress?.update(progressLine({ elapsedMs: Date.now() - start, durationMs: end - start, tally, health }), force);
 
   // Proxy mode: the origin's conditions follow the plan (checked every second, sent on change).
   const sent = new Map();
@@ -88,7 +123,12 @@ export async function runLive({ via, url, keys, service, plan, start, end, rateP
     for (const e of ENDPOINTS) {
       const c = conditionsAt(plan, e.key, Date.now());
       if (sent.get(e.key) === rounded(c)) continue;
-      await controlOrigin(originUrl, { endpoint: e.key, latency_factor: c.latency_factor, error_rate: c.error_rate, empty_rate: c.empty_rate });
+      await controlOrigin(originUrl, {
+        endpoint: e.key,
+        latency_factor: c.latency_factor,
+        error_rate: c.error_rate,
+        empty_rate: c.empty_rate,
+      });
       sent.set(e.key, rounded(c));
     }
   };
@@ -100,10 +140,12 @@ export async function runLive({ via, url, keys, service, plan, start, end, rateP
   const flush = () => {
     if (pending.length === 0) return posting;
     const batch = pending.splice(0, BATCH);
-    posting = posting.then(() => postLogs(url, keys.ingest, batch)).catch((err) => {
-      tally.dropped += batch.length;
-      lastError = err;
-    });
+    posting = posting
+      .then(() => postLogs(url, keys.ingest, batch))
+      .catch((err) => {
+        tally.dropped += batch.length;
+        lastError = err;
+      });
     return posting;
   };
 
@@ -116,7 +158,10 @@ export async function runLive({ via, url, keys, service, plan, start, end, rateP
     const { request } = event;
     const p = fetch(`${url}/proxy/${service}${request.path}`, {
       method: request.method,
-      headers: { "User-Agent": "edge-monitor-simulator", ...(request.body ? { "Content-Type": "application/json" } : {}) },
+      headers: {
+        "User-Agent": "edge-monitor-simulator",
+        ...(request.body ? { "Content-Type": "application/json" } : {}),
+      },
       body: request.body ?? undefined,
       signal: AbortSignal.timeout(30_000),
     })
@@ -132,15 +177,20 @@ export async function runLive({ via, url, keys, service, plan, start, end, rateP
   const timers = [
     setInterval(() => void pollHealth().then(() => show()), 5_000),
     setInterval(() => show(), 1_000),
-    via === "proxy" ? setInterval(() => void syncOrigin().catch((err) => (lastError = err)), 1_000) : setInterval(() => void flush(), 1_000),
+    via === "proxy"
+      ? setInterval(() => void syncOrigin().catch((err) => (lastError = err)), 1_000)
+      : setInterval(() => void flush(), 1_000),
   ];
   void pollHealth().then(() => show());
 
   // Ingest mode draws the origin's answers too (generateRecords); proxy mode only the requests.
-  const events = via === "proxy" ? generateRequests({ from: start, to: end, ratePerMin, plan, seed }) : generateRecords({ from: start, to: end, ratePerMin, plan, seed, service, idPrefix: `live${seed}-${start}` });
+  const events =
+    via === "proxy"
+      ? generateRequests({ from: start, to: end, ratePerMin, plan, seed })
+      : generateRecords({ from: start, to: end, ratePerMin, plan, seed, service, idPrefix: `live${seed}-${start}` });
   let count = 0;
   try {
-    for (let next = events.next(); !next.done && !signal?.aborted && count < maxRequests; ) {
+    for (let next = events.next(); !next.done && !signal?.aborted && count < maxRequests;) {
       const wait = next.value.timestamp - Date.now();
       if (wait > 0) {
         await sleep(Math.min(wait, 250), signal);

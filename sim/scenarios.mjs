@@ -18,12 +18,52 @@ const clamp01 = (x) => Math.min(1, Math.max(0, x));
  * for `ramp_ms` and recovers.
  */
 export const SCENARIOS = {
-  steady: { what: "normal traffic only: 2% 4xx, 0.2% 5xx, log-normal latency", endpoint: "list", kind: "none", target: null },
-  "latency-creep": { what: "p95 latency x1 -> x2 (linear ramp, then held)", endpoint: "search", kind: "creep", target: 2, apply: (v) => ({ latency_factor: v }), from: 1 },
-  "error-creep": { what: "5xx 0.2% -> 8% (linear ramp, then held)", endpoint: "checkout", kind: "creep", target: 0.08, apply: (v) => ({ error_rate: v }), from: BASE_CONDITIONS.error_rate },
-  outage: { what: "70% 5xx for a burst, then recovery", endpoint: "item", kind: "burst", target: 0.7, apply: (v) => ({ error_rate: v }), from: BASE_CONDITIONS.error_rate },
-  "silent-failure": { what: "empty 200 bodies 0% -> 15% (linear ramp, then held)", endpoint: "list", kind: "creep", target: 0.15, apply: (v) => ({ empty_rate: v }), from: 0 },
-  "traffic-drop": { what: "traffic to 20% at once, then held", endpoint: "item", kind: "step", target: 0.2, apply: (v) => ({ traffic_factor: v }), from: 1 },
+  steady: {
+    what: "normal traffic only: 2% 4xx, 0.2% 5xx, log-normal latency",
+    endpoint: "list",
+    kind: "none",
+    target: null,
+  },
+  "latency-creep": {
+    what: "p95 latency x1 -> x2 (linear ramp, then held)",
+    endpoint: "search",
+    kind: "creep",
+    target: 2,
+    apply: (v) => ({ latency_factor: v }),
+    from: 1,
+  },
+  "error-creep": {
+    what: "5xx 0.2% -> 8% (linear ramp, then held)",
+    endpoint: "checkout",
+    kind: "creep",
+    target: 0.08,
+    apply: (v) => ({ error_rate: v }),
+    from: BASE_CONDITIONS.error_rate,
+  },
+  outage: {
+    what: "70% 5xx for a burst, then recovery",
+    endpoint: "item",
+    kind: "burst",
+    target: 0.7,
+    apply: (v) => ({ error_rate: v }),
+    from: BASE_CONDITIONS.error_rate,
+  },
+  "silent-failure": {
+    what: "empty 200 bodies 0% -> 15% (linear ramp, then held)",
+    endpoint: "list",
+    kind: "creep",
+    target: 0.15,
+    apply: (v) => ({ empty_rate: v }),
+    from: 0,
+  },
+  "traffic-drop": {
+    what: "traffic to 20% at once, then held",
+    endpoint: "item",
+    kind: "step",
+    target: 0.2,
+    apply: (v) => ({ traffic_factor: v }),
+    from: 1,
+  },
 };
 export const SCENARIO_NAMES = Object.keys(SCENARIOS);
 
@@ -48,13 +88,23 @@ export function degradation(name, { endpoint, at, ramp_ms, burst_ms, target } = 
   const s = SCENARIOS[name];
   if (!s) throw new Error(`unknown scenario ${JSON.stringify(name)} (known: ${SCENARIO_NAMES.join(", ")})`);
   const e = findEndpoint(endpoint ?? s.endpoint);
-  if (!e) throw new Error(`unknown endpoint ${JSON.stringify(endpoint)} (known: GET /items, GET /items/:id, GET /search, POST /checkout)`);
+  if (!e)
+    throw new Error(
+      `unknown endpoint ${JSON.stringify(endpoint)} (known: GET /items, GET /items/:id, GET /search, POST /checkout)`,
+    );
   const value = target ?? s.target;
   if (s.kind !== "none") {
     const range = name === "latency-creep" ? [0.01, 100] : [0, 1];
-    if (!(Number.isFinite(value) && value >= range[0] && value <= range[1])) throw new Error(`--target for ${name} must be within ${range[0]}..${range[1]}`);
+    if (!(Number.isFinite(value) && value >= range[0] && value <= range[1]))
+      throw new Error(`--target for ${name} must be within ${range[0]}..${range[1]}`);
   }
-  return { scenario: name, endpoint: e.key, at, ramp_ms: s.kind === "burst" ? (burst_ms ?? ramp_ms) : s.kind === "step" ? 0 : ramp_ms, target: value };
+  return {
+    scenario: name,
+    endpoint: e.key,
+    at,
+    ramp_ms: s.kind === "burst" ? (burst_ms ?? ramp_ms) : s.kind === "step" ? 0 : ramp_ms,
+    target: value,
+  };
 }
 
 /** How far a degradation has gone at t: 0 (not started or over) .. 1 (at its target). */

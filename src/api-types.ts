@@ -4,7 +4,19 @@
  * bundle holds no zod; a field changed in a schema fails the dashboard's typecheck.
  */
 import type * as z from "zod";
-import type { alertSchemas, controlSchemas, deploySchemas, detectSchemas, healthSchemas, incidentSchemas, maintenanceSchemas, monitorSchemas, querySchemas, serviceSchemas, summarySchemas } from "./api-schemas";
+import type {
+  alertSchemas,
+  controlSchemas,
+  deploySchemas,
+  detectSchemas,
+  healthSchemas,
+  incidentSchemas,
+  maintenanceSchemas,
+  monitorSchemas,
+  querySchemas,
+  serviceSchemas,
+  summarySchemas,
+} from "./api-schemas";
 
 export type Health = z.infer<typeof detectSchemas.healthSchema>;
 export type Figures = z.infer<typeof detectSchemas.figuresSchema>;

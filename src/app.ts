@@ -55,7 +55,10 @@ app
   .route("/v1/deploys", deploysApp)
   .route("/v1/auth", authApp)
   .route("/v1/timeseries", timeseriesApp)
-  .route("/", openapiApp(() => app.routes))
+  .route(
+    "/",
+    openapiApp(() => app.routes),
+  )
   .route("/metrics", metricsApp);
 
 app.onError(handleError);

@@ -20,17 +20,23 @@ export const DEFAULT_ALERT_REMINDER_MINUTES = 240;
 
 /** A number above 0 (days, counts), else the default; blank counts as unset. */
 const positive = (fallback: number) =>
-  z.unknown().optional().transform((v) => {
-    const n = Number(v);
-    return Number.isFinite(n) && n > 0 ? n : fallback;
-  });
+  z
+    .unknown()
+    .optional()
+    .transform((v) => {
+      const n = Number(v);
+      return Number.isFinite(n) && n > 0 ? n : fallback;
+    });
 
 /** A whole number above 0, else the default. */
 const positiveInteger = (fallback: number) =>
-  z.unknown().optional().transform((v) => {
-    const n = Number(v);
-    return Number.isInteger(n) && n > 0 ? n : fallback;
-  });
+  z
+    .unknown()
+    .optional()
+    .transform((v) => {
+      const n = Number(v);
+      return Number.isInteger(n) && n > 0 ? n : fallback;
+    });
 
 /** A variable's text, trimmed (wrangler passes strings; a JSON var may be a number or a boolean; anything else is blank). */
 function settingText(v: unknown): string {
@@ -44,20 +50,30 @@ export function nonNegativeSetting(value: unknown, fallback: number): number {
   return Number.isFinite(n) && n >= 0 ? n : fallback;
 }
 
-const nonNegative = (fallback: number) => z.unknown().optional().transform((v) => nonNegativeSetting(v, fallback));
+const nonNegative = (fallback: number) =>
+  z
+    .unknown()
+    .optional()
+    .transform((v) => nonNegativeSetting(v, fallback));
 
 /** "true"/"false" in any case and padding; anything else is the default. */
 const flag = (fallback: boolean) =>
-  z.unknown().optional().transform((v) => {
-    const s = settingText(v).toLowerCase();
-    return fallback ? s !== "false" : s === "true";
-  });
+  z
+    .unknown()
+    .optional()
+    .transform((v) => {
+      const s = settingText(v).toLowerCase();
+      return fallback ? s !== "false" : s === "true";
+    });
 
 /** An http(s) base URL without its trailing slashes, or null when unset or anything else. */
-const baseUrl = z.unknown().optional().transform((v) => {
-  const s = settingText(v);
-  return /^https?:\/\/[^\s]+$/i.test(s) ? s.replace(/\/+$/, "") : null;
-});
+const baseUrl = z
+  .unknown()
+  .optional()
+  .transform((v) => {
+    const s = settingText(v);
+    return /^https?:\/\/[^\s]+$/i.test(s) ? s.replace(/\/+$/, "") : null;
+  });
 
 const schema = z.object({
   RAW_RETENTION_DAYS: positive(DEFAULT_RAW_RETENTION_DAYS),

@@ -60,11 +60,30 @@ const OUTAGE: Phase[] = [
   { minutes: 4, perMinute: 60 },
 ];
 
-type IncidentRow = Record<string, unknown> & { id: string; severity: string; status: string; signals: string; explanation: string; last_event_at: number };
-type ApiIncident = { id: string; severity: string; status: string; explanation: string; ai_summary: unknown; ai_model: string | null; ai_status: string | null; ai_error: string | null; ai_updated_at: number | null };
+type IncidentRow = Record<string, unknown> & {
+  id: string;
+  severity: string;
+  status: string;
+  signals: string;
+  explanation: string;
+  last_event_at: number;
+};
+type ApiIncident = {
+  id: string;
+  severity: string;
+  status: string;
+  explanation: string;
+  ai_summary: unknown;
+  ai_model: string | null;
+  ai_status: string | null;
+  ai_error: string | null;
+  ai_updated_at: number | null;
+};
 
 async function incidentOf(service: string): Promise<IncidentRow> {
-  const row = await env.DB.prepare("SELECT * FROM incidents WHERE service = ? ORDER BY opened_at DESC").bind(service).first<IncidentRow>();
+  const row = await env.DB.prepare("SELECT * FROM incidents WHERE service = ? ORDER BY opened_at DESC")
+    .bind(service)
+    .first<IncidentRow>();
   if (!row) throw new Error(`no incident for ${service}`);
   return row;
 }
@@ -126,10 +145,19 @@ describe("POST /v1/incidents/:id/summarize", () => {
     expect(spy).toHaveBeenCalledTimes(1);
     const [model, inputs, options] = spy.mock.calls[0] ?? [];
     expect(model).toBe(env.AI_MODEL);
-    const sent = inputs as { max_tokens: number; response_format: { type: string; json_schema: { required: string[] } }; messages: { role: string; content: string }[] };
+    const sent = inputs as {
+      max_tokens: number;
+      response_format: { type: string; json_schema: { required: string[] } };
+      messages: { role: string; content: string }[];
+    };
     expect(sent.max_tokens).toBe(600);
     expect(sent.response_format.type).toBe("json_schema");
-    expect(sent.response_format.json_schema.required).toEqual(["summary", "likely_causes", "suggested_actions", "confidence"]);
+    expect(sent.response_format.json_schema.required).toEqual([
+      "summary",
+      "likely_causes",
+      "suggested_actions",
+      "confidence",
+    ]);
     expect(sent.messages.map((m) => m.role)).toEqual(["system", "user"]);
     expect(sent.messages[0]?.content).toMatch(/JSON/);
     // The evidence: the explanation, the signals and the figures.
@@ -138,7 +166,14 @@ describe("POST /v1/incidents/:id/summarize", () => {
     expect(options).toMatchObject({ rejectIfBusy: true });
     expect((options as { signal?: AbortSignal }).signal).toBeInstanceOf(AbortSignal);
     // A read key cannot ask for a summary.
-    expect((await call(`/v1/incidents/${outage.id}/summarize`, { method: "POST", headers: { Authorization: `Bearer ${READ_KEY}` } })).status).toBe(401);
+    expect(
+      (
+        await call(`/v1/incidents/${outage.id}/summarize`, {
+          method: "POST",
+          headers: { Authorization: `Bearer ${READ_KEY}` },
+        })
+      ).status,
+    ).toBe(401);
   });
 
   it("accepts the answer as a JSON string, fenced or not", async () => {
@@ -185,7 +220,9 @@ describe("POST /v1/incidents/:id/summarize", () => {
   });
 
   it("a slow answer times out and its request is aborted", async () => {
-    const spy = aiRun().mockImplementation(() => new Promise((resolve) => setTimeout(() => resolve({ response: GOOD }), 1000)));
+    const spy = aiRun().mockImplementation(
+      () => new Promise((resolve) => setTimeout(() => resolve({ response: GOOD }), 1000)),
+    );
     const started = Date.now();
     const result = await summarizeIncident(env, outage.id, { timeoutMs: 50 });
     expect(result.status).toBe("timeout");
@@ -219,13 +256,31 @@ describe("POST /v1/incidents/:id/summarize", () => {
     expect(body.severity).toBe("CRITICAL");
     expect(body.status).toBe("open");
     expect(body.explanation).toBe(before.explanation);
-    expect(Object.keys(body.ai_summary as object).sort()).toEqual(["confidence", "likely_causes", "suggested_actions", "summary"]);
+    expect(Object.keys(body.ai_summary as object).sort()).toEqual([
+      "confidence",
+      "likely_causes",
+      "suggested_actions",
+      "summary",
+    ]);
     const after = await rowOf(outage.id);
-    for (const k of ["severity", "status", "signals", "explanation", "severity_score", "health_score", "action", "resolved_at", "figures", "updated_at"]) {
+    for (const k of [
+      "severity",
+      "status",
+      "signals",
+      "explanation",
+      "severity_score",
+      "health_score",
+      "action",
+      "resolved_at",
+      "figures",
+      "updated_at",
+    ]) {
       expect(after[k], k).toEqual(before[k]);
     }
     expect(detected(after)).toEqual(detected(before));
-    const open = await getJson<{ incidents: { id: string }[] }>("/v1/incidents?service=ai-outage&status=open&severity=CRITICAL");
+    const open = await getJson<{ incidents: { id: string }[] }>(
+      "/v1/incidents?service=ai-outage&status=open&severity=CRITICAL",
+    );
     expect(open.body.incidents.map((i) => i.id)).toContain(outage.id);
   });
 
@@ -252,11 +307,20 @@ describe("POST /v1/incidents/:id/summarize", () => {
 });
 
 describe("privacy of the prompt", () => {
-  const SECRETS = ["abc.def", "sk_live_123", "session=xyz", "xyz", "4111 1111 1111 1111", "4111111111111111", "4111%201111"];
+  const SECRETS = [
+    "abc.def",
+    "sk_live_123",
+    "session=xyz",
+    "xyz",
+    "4111 1111 1111 1111",
+    "4111111111111111",
+    "4111%201111",
+  ];
 
   it("sends no token, API key, cookie or card number to the model, whatever the logs carry", async () => {
     const failing = {
-      error: "upstream 401: Authorization: Bearer abc.def; retried with api_key=sk_live_123; Cookie: session=xyz; card 4111 1111 1111 1111",
+      error:
+        "upstream 401: Authorization: Bearer abc.def; retried with api_key=sk_live_123; Cookie: session=xyz; card 4111 1111 1111 1111",
       path: "/orders/9?api_key=sk_live_123&note=Bearer%20abc.def&pan=4111%201111%201111%201111",
     };
     await send(traffic("ai-private", OUTAGE, failing));
@@ -284,7 +348,11 @@ describe("privacy of the prompt", () => {
 
   it("the analysis prompt carries no secret from the focus either", async () => {
     const spy = aiRun().mockResolvedValue({ response: { narrative: "ok", recommendations: [], confidence: 0.5 } });
-    const res = await analysis({ lookback_minutes: 120, service: "ai-private", focus: "Bearer abc.def api_key=sk_live_123 Cookie: session=xyz 4111 1111 1111 1111" });
+    const res = await analysis({
+      lookback_minutes: 120,
+      service: "ai-private",
+      focus: "Bearer abc.def api_key=sk_live_123 Cookie: session=xyz 4111 1111 1111 1111",
+    });
     expect(res.status).toBe(200);
     const prompt = sentText(spy);
     expect(prompt).toContain("focus");
@@ -300,12 +368,34 @@ function analysis(body: unknown, raw = false): Promise<Response> {
   });
 }
 
-type Finding = { kind: string; service: string; route: string; metric: string; before: number | null; after: number | null; change: number | null; severity: string; text: string; incident_id: string | null };
-type Analysis = { findings: Finding[]; narrative: string | null; recommendations: string[]; severity: string; confidence: number; ai_status: string; ai_model: string | null };
+type Finding = {
+  kind: string;
+  service: string;
+  route: string;
+  metric: string;
+  before: number | null;
+  after: number | null;
+  change: number | null;
+  severity: string;
+  text: string;
+  incident_id: string | null;
+};
+type Analysis = {
+  findings: Finding[];
+  narrative: string | null;
+  recommendations: string[];
+  severity: string;
+  confidence: number;
+  ai_status: string;
+  ai_model: string | null;
+};
 
 describe("POST /v1/analysis", () => {
   beforeAll(async () => {
-    const res = await call(`/v1/control/aggregate?from=${Date.now() - 4 * 3_600_000}&to=${Date.now()}`, { method: "POST", headers: { Authorization: `Bearer ${ADMIN_KEY}` } });
+    const res = await call(`/v1/control/aggregate?from=${Date.now() - 4 * 3_600_000}&to=${Date.now()}`, {
+      method: "POST",
+      headers: { Authorization: `Bearer ${ADMIN_KEY}` },
+    });
     expect(res.status).toBe(200);
   });
 
@@ -334,7 +424,12 @@ describe("POST /v1/analysis", () => {
 
   it("keeps the deterministic severity when the model says all is well, and reads the findings only", async () => {
     const spy = aiRun().mockResolvedValue({
-      response: JSON.stringify({ narrative: "Nothing happened; severity NORMAL.", recommendations: ["Do nothing"], confidence: 0.9, severity: "NORMAL" }),
+      response: JSON.stringify({
+        narrative: "Nothing happened; severity NORMAL.",
+        recommendations: ["Do nothing"],
+        confidence: 0.9,
+        severity: "NORMAL",
+      }),
     });
     const res = await analysis({ lookback_minutes: 60, service: "ai-outage", focus: "errors" });
     const body = await res.json<Analysis>();

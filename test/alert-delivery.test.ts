@@ -19,13 +19,27 @@ const OUTAGE = [
 ];
 
 type Received = { headers: Record<string, string>; body: string };
-type Delivery = { message_id: string; channel_id: string; incident_id: string | null; event: string; attempt: number; status: string; response_code: number | null };
+type Delivery = {
+  message_id: string;
+  channel_id: string;
+  incident_id: string | null;
+  event: string;
+  attempt: number;
+  status: string;
+  response_code: number | null;
+};
 
 async function channel(name: string, service: string): Promise<string> {
   const res = await call("/v1/alert-channels", {
     method: "POST",
     headers: admin,
-    body: JSON.stringify({ type: "webhook", name, url: `http://127.0.0.1/hooks/${name}`, secret: SECRET, services: [service] }),
+    body: JSON.stringify({
+      type: "webhook",
+      name,
+      url: `http://127.0.0.1/hooks/${name}`,
+      secret: SECRET,
+      services: [service],
+    }),
   });
   expect(res.status).toBe(201);
   return (await res.json<{ id: string }>()).id;
@@ -54,17 +68,26 @@ describe("alert delivery", () => {
     for (const msg of got) expect(await verifyStandardWebhook(SECRET, msg.headers, msg.body)).toBe(true);
     const [msg] = got;
     // Tampering breaks the signature.
-    expect(await verifyStandardWebhook(SECRET, msg?.headers ?? {}, (msg?.body ?? "").replace("dlv-a", "dlv-x"))).toBe(false);
-    const body = JSON.parse(msg?.body ?? "{}") as { type: string; data: { id: string; service: string; severity: string; explanation: string } };
+    expect(await verifyStandardWebhook(SECRET, msg?.headers ?? {}, (msg?.body ?? "").replace("dlv-a", "dlv-x"))).toBe(
+      false,
+    );
+    const body = JSON.parse(msg?.body ?? "{}") as {
+      type: string;
+      data: { id: string; service: string; severity: string; explanation: string };
+    };
     expect(body.data.service).toBe("dlv-a");
     expect(body.data.explanation).toMatch(/5xx/);
     expect(await received("dlv-other")).toEqual([]);
     const deliveries = await getJson<{ deliveries: Delivery[] }>(`/v1/alert-deliveries?channel_id=${id}`);
-    expect(deliveries.body.deliveries.map((d) => [d.event, d.attempt, d.status, d.response_code, d.incident_id]).sort()).toEqual([
+    expect(
+      deliveries.body.deliveries.map((d) => [d.event, d.attempt, d.status, d.response_code, d.incident_id]).sort(),
+    ).toEqual([
       ["incident.escalated", 1, "delivered", 200, body.data.id],
       ["incident.opened", 1, "delivered", 200, body.data.id],
     ]);
-    expect(deliveries.body.deliveries.map((d) => d.message_id).sort()).toEqual(got.map((r) => r.headers["webhook-id"]).sort());
+    expect(deliveries.body.deliveries.map((d) => d.message_id).sort()).toEqual(
+      got.map((r) => r.headers["webhook-id"]).sort(),
+    );
     // Running the outbox again sends nothing more.
     await inMonitor(stub("dlv-a"), (m) => m.outbox.run(Date.now() + 3_600_000));
     expect(await received("dlv-ok")).toHaveLength(2);
@@ -72,7 +95,12 @@ describe("alert delivery", () => {
 
   it("retries a failing receiver with backoff and the same message id until it answers", async () => {
     const id = await channel("dlv-flaky", "dlv-b");
-    const config = await env.ORIGIN.fetch(new Request("http://origin.test/hooks/dlv-flaky/config", { method: "POST", body: JSON.stringify({ fail: 2, status: 503 }) }));
+    const config = await env.ORIGIN.fetch(
+      new Request("http://origin.test/hooks/dlv-flaky/config", {
+        method: "POST",
+        body: JSON.stringify({ fail: 2, status: 503 }),
+      }),
+    );
     expect(config.ok).toBe(true);
     await send(traffic("dlv-b", OUTAGE).records);
     await flushAll();
@@ -88,7 +116,8 @@ describe("alert delivery", () => {
     const ids = got.map((r) => r.headers["webhook-id"]);
     expect(new Set(ids).size).toBe(2);
     for (const one of new Set(ids)) expect(ids.filter((x) => x === one)).toHaveLength(2);
-    const deliveries = (await getJson<{ deliveries: Delivery[] }>(`/v1/alert-deliveries?channel_id=${id}`)).body.deliveries;
+    const deliveries = (await getJson<{ deliveries: Delivery[] }>(`/v1/alert-deliveries?channel_id=${id}`)).body
+      .deliveries;
     expect(deliveries.map((d) => [d.event, d.attempt, d.status, d.response_code]).sort()).toEqual([
       ["incident.escalated", 1, "failed", 503],
       ["incident.escalated", 2, "delivered", 200],
@@ -99,7 +128,12 @@ describe("alert delivery", () => {
 
   it("keeps a pending alert through an eviction (the outbox is on disk)", { timeout: 30_000 }, async () => {
     await channel("dlv-evict", "dlv-c");
-    await env.ORIGIN.fetch(new Request("http://origin.test/hooks/dlv-evict/config", { method: "POST", body: JSON.stringify({ fail: 1, status: 503 }) }));
+    await env.ORIGIN.fetch(
+      new Request("http://origin.test/hooks/dlv-evict/config", {
+        method: "POST",
+        body: JSON.stringify({ fail: 1, status: 503 }),
+      }),
+    );
     await send(traffic("dlv-c", OUTAGE).records);
     await flushAll();
     expect(await received("dlv-evict")).toHaveLength(2); // opened failed, escalated delivered
@@ -124,11 +158,11 @@ describe("alert delivery", () => {
     await inMonitor(monitor, (m) => m.outbox.run(Date.now()));
     const types = async () => (await received("dlv-cool")).map((r) => (JSON.parse(r.body) as { type: string }).type);
     expect(await types()).toEqual(["incident.opened", "incident.escalated"]);
-    const deliveries = (await getJson<{ deliveries: Delivery[] }>(`/v1/alert-deliveries?channel_id=${id}`)).body.deliveries;
+    const deliveries = (await getJson<{ deliveries: Delivery[] }>(`/v1/alert-deliveries?channel_id=${id}`)).body
+      .deliveries;
     expect(deliveries.filter((d) => d.event === "incident.updated").map((d) => d.status)).toEqual(["skipped"]);
     // Once the cooldown is over, the one waiting update goes.
     await inMonitor(monitor, (m) => m.outbox.run(Date.now() + 11 * 60_000));
     expect(await types()).toEqual(["incident.opened", "incident.escalated", "incident.updated"]);
   });
-
 });

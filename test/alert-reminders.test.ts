@@ -28,7 +28,13 @@ describe("reminders", () => {
     const res = await call("/v1/alert-channels", {
       method: "POST",
       headers: { Authorization: `Bearer ${ADMIN_KEY}`, "Content-Type": "application/json" },
-      body: JSON.stringify({ type: "webhook", name: "rem-hook", url: "http://127.0.0.1/hooks/rem-hook", secret: SECRET, services: ["rem-a"] }),
+      body: JSON.stringify({
+        type: "webhook",
+        name: "rem-hook",
+        url: "http://127.0.0.1/hooks/rem-hook",
+        secret: SECRET,
+        services: ["rem-a"],
+      }),
     });
     expect(res.status).toBe(201);
     const before = Date.now();

@@ -21,29 +21,66 @@ const HOURS = [T0, T0 + HOUR, T0 + 3 * HOUR];
 const SERVICE = "arch-read";
 
 type Line = Record<string, unknown>;
-type Summary = { next_cursor: string | null; records: number; objects_read: number; bytes_read: number; skipped_lines: number; stopped_by: string | null };
+type Summary = {
+  next_cursor: string | null;
+  records: number;
+  objects_read: number;
+  bytes_read: number;
+  skipped_lines: number;
+  stopped_by: string | null;
+};
 
 let counter = 0;
 function logRow(service: string, timestamp: number): LogRow {
   const i = counter++;
   const status = [200, 200, 201, 404, 503, 500, 200, 302][i % 8] ?? 200;
   return [
-    `arch:${service}:${i}`, timestamp, timestamp + 5, service, i % 3 === 0 ? "POST" : "GET", i % 2 === 0 ? "/items/:id" : "/users",
-    `/p/${i}`, status, 5 + ((i * 37) % 400), null, 10, i, status >= 500 ? (i % 2 ? "Upstream TIMEOUT" : "db down") : null,
-    0, null, `req-${i}`, null, "curl/8", null, "eu", null, "ingest", 0,
+    `arch:${service}:${i}`,
+    timestamp,
+    timestamp + 5,
+    service,
+    i % 3 === 0 ? "POST" : "GET",
+    i % 2 === 0 ? "/items/:id" : "/users",
+    `/p/${i}`,
+    status,
+    5 + ((i * 37) % 400),
+    null,
+    10,
+    i,
+    status >= 500 ? (i % 2 ? "Upstream TIMEOUT" : "db down") : null,
+    0,
+    null,
+    `req-${i}`,
+    null,
+    "curl/8",
+    null,
+    "eu",
+    null,
+    "ingest",
+    0,
   ];
 }
 
 /** Rows of D1 for a service, in (timestamp, seq) order, as retention reads them. */
 function storedRows(service: string): Promise<RawLog[]> {
-  return drizzle(env.DB).select().from(requestLogs).where(eq(requestLogs.service, service)).orderBy(asc(requestLogs.timestamp), asc(requestLogs.recordKey)).all();
+  return drizzle(env.DB)
+    .select()
+    .from(requestLogs)
+    .where(eq(requestLogs.service, service))
+    .orderBy(asc(requestLogs.timestamp), asc(requestLogs.recordKey))
+    .all();
 }
 
 /** Reads one call: the records and the summary line. */
-async function read(query: string): Promise<{ status: number; records: Line[]; summary: Summary; contentType: string | null }> {
+async function read(
+  query: string,
+): Promise<{ status: number; records: Line[]; summary: Summary; contentType: string | null }> {
   const res = await call(`/v1/archive/logs?${query}`, { headers: { Authorization: `Bearer ${READ_KEY}` } });
   const text = await res.text();
-  const lines = text.split("\n").filter((l) => l !== "").map((l) => JSON.parse(l) as Line);
+  const lines = text
+    .split("\n")
+    .filter((l) => l !== "")
+    .map((l) => JSON.parse(l) as Line);
   const last = lines.pop() as Summary;
   return { status: res.status, records: lines, summary: last, contentType: res.headers.get("content-type") };
 }
@@ -70,7 +107,11 @@ let rows: RawLog[] = [];
 beforeAll(async () => {
   const data: LogRow[] = [];
   for (const hour of HOURS) for (let i = 0; i < 40; i++) data.push(logRow(SERVICE, hour + i * 60_000 + 17));
-  await writeLogBatch(env.DB, data.map((r) => JSON.stringify(r)), T0);
+  await writeLogBatch(
+    env.DB,
+    data.map((r) => JSON.stringify(r)),
+    T0,
+  );
   rows = await storedRows(SERVICE);
   // Hour 22 in one object; hour 23 in two (the second becomes a part key); hour 01 in one.
   const inHour = (h: number) => rows.filter((r) => r.timestamp >= h && r.timestamp < h + HOUR);
@@ -96,7 +137,12 @@ describe("GET /v1/archive/logs", () => {
     expect(one.contentType).toContain("application/x-ndjson");
     expect(one.summary).toMatchObject({ next_cursor: null, records: 120, objects_read: 4, stopped_by: null });
     expect(one.records.map((r) => r.log_id)).toEqual(rows.map((r) => r.recordKey));
-    expect(one.records[0]).toMatchObject({ service: SERVICE, method: rows[0]?.method, route: rows[0]?.route, status: rows[0]?.status });
+    expect(one.records[0]).toMatchObject({
+      service: SERVICE,
+      method: rows[0]?.method,
+      route: rows[0]?.route,
+      status: rows[0]?.status,
+    });
 
     const paged = await readAll(`${RANGE}&limit=7`);
     expect(paged.records.map((r) => r.log_id)).toEqual(rows.map((r) => r.recordKey));
@@ -157,7 +203,19 @@ describe("GET /v1/archive/logs", () => {
 
   it("reads the weight, ignores unknown fields and skips lines that are not rows", async () => {
     const service = "arch-extra";
-    const line = { seq: 1, record_key: "extra-1", timestamp: T0 + 5, received_at: T0 + 6, service, method: "GET", route: "/x", path: "/x", status: 500, latency_ms: 3, weight: 12.5 };
+    const line = {
+      seq: 1,
+      record_key: "extra-1",
+      timestamp: T0 + 5,
+      received_at: T0 + 6,
+      service,
+      method: "GET",
+      route: "/x",
+      path: "/x",
+      status: 500,
+      latency_ms: 3,
+      weight: 12.5,
+    };
     const body = await gzip(`${JSON.stringify(line)}\nnot json\n{"a":1}\n`);
     await env.ARCHIVE.put(`${hourPrefix(service, T0)}.ndjson.gz`, body);
     const { records, summary } = await read(`service=${service}&from=${T0}&to=${T0 + HOUR}`);
@@ -195,8 +253,17 @@ describe("archive retention (ARCHIVE_RETENTION_DAYS)", () => {
   const CUTOFF = Date.UTC(2025, 5, 10, 5, 0, 0);
   const NOW = CUTOFF + 90 * 24 * HOUR;
   const put = (key: string) => env.ARCHIVE.put(key, "x");
-  const expiredA = ["raw/arch-ret-a/2025/06/08/23.ndjson.gz", "raw/arch-ret-a/2025/06/10/00.ndjson.gz", "raw/arch-ret-a/2025/06/10/04.ndjson.gz", "raw/arch-ret-a/2025/06/10/04.7.ndjson.gz"];
-  const keptA = ["raw/arch-ret-a/2025/06/10/05.ndjson.gz", "raw/arch-ret-a/2025/06/11/10.3.ndjson.gz", "raw/arch-ret-a/notes.txt"];
+  const expiredA = [
+    "raw/arch-ret-a/2025/06/08/23.ndjson.gz",
+    "raw/arch-ret-a/2025/06/10/00.ndjson.gz",
+    "raw/arch-ret-a/2025/06/10/04.ndjson.gz",
+    "raw/arch-ret-a/2025/06/10/04.7.ndjson.gz",
+  ];
+  const keptA = [
+    "raw/arch-ret-a/2025/06/10/05.ndjson.gz",
+    "raw/arch-ret-a/2025/06/11/10.3.ndjson.gz",
+    "raw/arch-ret-a/notes.txt",
+  ];
   const expiredB = ["raw/arch-ret-b/2025/06/01/12.ndjson.gz"];
   const keptB = ["raw/arch-ret-b/2025/07/01/00.ndjson.gz"];
 
@@ -215,14 +282,18 @@ describe("archive retention (ARCHIVE_RETENTION_DAYS)", () => {
     expect(await env.ARCHIVE.head(keys[0] ?? "")).not.toBeNull();
 
     const again = await prune(env, { now: NOW, deadline: Date.now() + 60_000, cursor: null });
-    expect((again.detail as { archive: ArchiveRetentionReport }).archive).toMatchObject({ deleted_objects: 0, finished: true });
+    expect((again.detail as { archive: ArchiveRetentionReport }).archive).toMatchObject({
+      deleted_objects: 0,
+      finished: true,
+    });
   });
 
   it("is bounded in R2 calls per run and carries on at the next run", async () => {
     for (const key of [...expiredA, ...expiredB]) await put(key);
     // Four services in the bucket; 3 calls: the service list, then one service's list and delete.
     const runs: ArchiveRetentionReport[] = [];
-    for (let day = 0; day < 4; day++) runs.push(await pruneArchive(env.ARCHIVE, CUTOFF, NOW + day * 24 * HOUR, Date.now() + 60_000, 3));
+    for (let day = 0; day < 4; day++)
+      runs.push(await pruneArchive(env.ARCHIVE, CUTOFF, NOW + day * 24 * HOUR, Date.now() + 60_000, 3));
     expect(runs.map((r) => [r.services, r.services_checked, r.finished])).toEqual(runs.map(() => [4, 1, false]));
     expect(runs.every((r) => r.calls <= 3)).toBe(true);
     expect(runs.reduce((n, r) => n + r.deleted_objects, 0)).toBe(5);

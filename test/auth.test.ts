@@ -55,16 +55,23 @@ describe("auth", () => {
       });
 
       it("accepts its own key and refuses keys of other scopes", async () => {
-        const accepted = (status: number) => (route.status === undefined ? expect(status).toBeLessThan(300) : expect(status).toBe(route.status));
+        const accepted = (status: number) =>
+          route.status === undefined ? expect(status).toBeLessThan(300) : expect(status).toBe(route.status);
         accepted((await call(route.path, init(route.method, KEYS[route.scope], route.body))).status);
         const others = route.scope === "ingest" ? [READ_KEY, ADMIN_KEY] : [INGEST_KEY];
-        for (const key of others) expect((await call(route.path, init(route.method, key, route.body))).status).toBe(401);
-        if (route.scope === "read") accepted((await call(route.path, init(route.method, ADMIN_KEY, route.body))).status);
+        for (const key of others)
+          expect((await call(route.path, init(route.method, key, route.body))).status).toBe(401);
+        if (route.scope === "read")
+          accepted((await call(route.path, init(route.method, ADMIN_KEY, route.body))).status);
       });
 
       it("fails closed with 503 naming the secret when no key is configured", async () => {
         const bare = { ...env, INGEST_KEYS: "", READ_KEY: "", ADMIN_KEY: "" };
-        const res = await worker.fetch(new Request(`${BASE}${route.path}`, init(route.method, KEYS[route.scope])), bare, createExecutionContext());
+        const res = await worker.fetch(
+          new Request(`${BASE}${route.path}`, init(route.method, KEYS[route.scope])),
+          bare,
+          createExecutionContext(),
+        );
         expect(res.status).toBe(503);
         const body = await res.json<ErrorBody>();
         expect(body.error.code).toBe("auth_not_configured");

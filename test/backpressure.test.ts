@@ -15,14 +15,23 @@ function post(records: unknown[], ctx: ExecutionContext): Promise<Response> {
   return Promise.resolve(worker.fetch(request, limited, ctx));
 }
 
-async function ingestHealth(): Promise<{ in_flight_records: number; max_in_flight_records: number; backpressured_requests: number }> {
+async function ingestHealth(): Promise<{
+  in_flight_records: number;
+  max_in_flight_records: number;
+  backpressured_requests: number;
+}> {
   const ctx = createExecutionContext();
   const res = await worker.fetch(new Request(`${BASE}/health`), limited, ctx);
   await waitOnExecutionContext(ctx);
-  return (await res.json<{ ingest: { in_flight_records: number; max_in_flight_records: number; backpressured_requests: number } }>()).ingest;
+  return (
+    await res.json<{
+      ingest: { in_flight_records: number; max_in_flight_records: number; backpressured_requests: number };
+    }>()
+  ).ingest;
 }
 
-const batch = (service: string, prefix: string, n: number) => Array.from({ length: n }, (_, i) => record(service, { id: `${prefix}-${i}` }));
+const batch = (service: string, prefix: string, n: number) =>
+  Array.from({ length: n }, (_, i) => record(service, { id: `${prefix}-${i}` }));
 
 describe("backpressure on background hand-offs", () => {
   it("past INGEST_MAX_IN_FLIGHT records in flight, a request hands off before answering; /health counts them", async () => {

@@ -65,7 +65,11 @@ describe("body limit", () => {
     expect(bodyLimitFor("PUT", "/v1/services/shop/other")).toBe(DEFAULT_BODY_LIMIT_BYTES);
     expect(bodyLimitFor("POST", "/v1/alert-channels")).toBe(DEFAULT_BODY_LIMIT_BYTES);
     // Every override names a route of the app (test/routes.ts lists them all).
-    for (const o of BODY_LIMIT_OVERRIDES) expect(WITH_BODY.some((r) => r.method === o.method && bodyLimitFor(r.method, r.path) === o.bytes), `${o.method} ${o.path} is a route`).toBe(true);
+    for (const o of BODY_LIMIT_OVERRIDES)
+      expect(
+        WITH_BODY.some((r) => r.method === o.method && bodyLimitFor(r.method, r.path) === o.bytes),
+        `${o.method} ${o.path} is a route`,
+      ).toBe(true);
   });
 
   it("gives the settings routes room for their largest valid documents, which are over 64 KiB", async () => {
@@ -73,8 +77,18 @@ describe("body limit", () => {
     const label = (c: string, n: number) => c.repeat(n);
     const service = {
       origin: `http://origin.test/${"o".repeat(1990)}`,
-      hostnames: Array.from({ length: 20 }, (_, i) => [label("a", 63), label("b", 63), label("c", 63), `h${i}`.padEnd(61, "x")].join(".")),
-      probes: Array.from({ length: 20 }, (_, i) => ({ name: `probe-${i}`.padEnd(64, "p"), method: "POST", path: `/${i}`.padEnd(2048, "q"), expected_status: 200, expected_body: "b".repeat(1024), interval_seconds: 86_400, timeout_ms: 60_000 })),
+      hostnames: Array.from({ length: 20 }, (_, i) =>
+        [label("a", 63), label("b", 63), label("c", 63), `h${i}`.padEnd(61, "x")].join("."),
+      ),
+      probes: Array.from({ length: 20 }, (_, i) => ({
+        name: `probe-${i}`.padEnd(64, "p"),
+        method: "POST",
+        path: `/${i}`.padEnd(2048, "q"),
+        expected_status: 200,
+        expected_body: "b".repeat(1024),
+        interval_seconds: 86_400,
+        timeout_ms: 60_000,
+      })),
     };
     const serviceText = JSON.stringify(service);
     expect(serviceText.length).toBeGreaterThan(DEFAULT_BODY_LIMIT_BYTES);
@@ -82,12 +96,31 @@ describe("body limit", () => {
     const put = await call("/v1/services/limit-max", { method: "PUT", headers, body: serviceText });
     expect(put.status, (await put.clone().text()).slice(0, 300)).toBeLessThan(300);
 
-    const full = { slo: { availability: 0.9999999999, latency_target: 0.9999999999, latency_ms: 599_999.999 }, thresholds: { p95_ms: 599_999.999, error_rate: 0.9999999999, silent_failure_rate: 0.9999999999, inconsistency_rate: 0.9999999999 }, min_requests: 100_000, min_events: 100_000, resolve_after_minutes: 1440, apdex_t_ms: 599_999.999 };
-    const detection = { ...full, endpoints: Object.fromEntries(Array.from({ length: 200 }, (_, i) => [`DELETE /${i}/`.padEnd(263, "r"), full])) };
+    const full = {
+      slo: { availability: 0.9999999999, latency_target: 0.9999999999, latency_ms: 599_999.999 },
+      thresholds: {
+        p95_ms: 599_999.999,
+        error_rate: 0.9999999999,
+        silent_failure_rate: 0.9999999999,
+        inconsistency_rate: 0.9999999999,
+      },
+      min_requests: 100_000,
+      min_events: 100_000,
+      resolve_after_minutes: 1440,
+      apdex_t_ms: 599_999.999,
+    };
+    const detection = {
+      ...full,
+      endpoints: Object.fromEntries(Array.from({ length: 200 }, (_, i) => [`DELETE /${i}/`.padEnd(263, "r"), full])),
+    };
     const detectionText = JSON.stringify(detection);
     expect(detectionText.length).toBeGreaterThan(DEFAULT_BODY_LIMIT_BYTES);
     expect(detectionText.length).toBeLessThan(bodyLimitFor("PUT", "/v1/services/limit-max/detection"));
-    const putDetection = await call("/v1/services/limit-max/detection", { method: "PUT", headers, body: detectionText });
+    const putDetection = await call("/v1/services/limit-max/detection", {
+      method: "PUT",
+      headers,
+      body: detectionText,
+    });
     expect(putDetection.status, (await putDetection.clone().text()).slice(0, 300)).toBeLessThan(300);
   });
 
@@ -98,7 +131,11 @@ describe("body limit", () => {
         const started = Date.now();
         const res = await call(route.path, {
           method: route.method,
-          headers: { Authorization: `Bearer ${KEYS[route.scope]}`, "Content-Type": "application/json", "Content-Length": String(FIVE_MIB) },
+          headers: {
+            Authorization: `Bearer ${KEYS[route.scope]}`,
+            "Content-Type": "application/json",
+            "Content-Length": String(FIVE_MIB),
+          },
           body: jsonOf(FIVE_MIB),
         });
         await expect413(res, limit, "content-length");
@@ -121,7 +158,10 @@ describe("body limit", () => {
 
   describe("a chunked body without a key is never read", () => {
     for (const route of WITH_BODY) {
-      for (const [label, auth] of [["no key", undefined], ["a wrong key", "Bearer not-a-key"]] as const) {
+      for (const [label, auth] of [
+        ["no key", undefined],
+        ["a wrong key", "Bearer not-a-key"],
+      ] as const) {
         it(`${route.method} ${route.path} with ${label}: 401, the 900 KiB body not read`, async () => {
           const body = lazyBody(900 * 1024);
           const res = await call(route.path, {
@@ -141,25 +181,49 @@ describe("body limit", () => {
 
   it("lets a body at the limit through to the route, and refuses one byte more", async () => {
     const headers = { Authorization: `Bearer ${ADMIN_KEY}`, "Content-Type": "application/json" };
-    const atLimit = await call("/v1/control/switches", { method: "PUT", headers, body: jsonOf(DEFAULT_BODY_LIMIT_BYTES) });
+    const atLimit = await call("/v1/control/switches", {
+      method: "PUT",
+      headers,
+      body: jsonOf(DEFAULT_BODY_LIMIT_BYTES),
+    });
     // The route read it and judged it: an unknown field, not a size problem.
     expect(atLimit.status).toBe(400);
     expect((await atLimit.json<ErrorBody>()).error.code).toBe("invalid_request");
-    const over = await call("/v1/control/switches", { method: "PUT", headers, body: jsonOf(DEFAULT_BODY_LIMIT_BYTES + 1) });
+    const over = await call("/v1/control/switches", {
+      method: "PUT",
+      headers,
+      body: jsonOf(DEFAULT_BODY_LIMIT_BYTES + 1),
+    });
     await expect413(over, DEFAULT_BODY_LIMIT_BYTES, "one byte over");
   });
 
   it("keeps 1 MiB for ingest: a 900 KiB batch is read, not refused", async () => {
-    const records = Array.from({ length: 900 }, (_, i) => ({ timestamp: Date.now() - 1000, service: "limit-big", method: "GET", path: `/p/${i}`, status: 200, latency_ms: 5, note: "n".repeat(900) }));
+    const records = Array.from({ length: 900 }, (_, i) => ({
+      timestamp: Date.now() - 1000,
+      service: "limit-big",
+      method: "GET",
+      path: `/p/${i}`,
+      status: 200,
+      latency_ms: 5,
+      note: "n".repeat(900),
+    }));
     const text = JSON.stringify(records);
     expect(text.length).toBeGreaterThan(DEFAULT_BODY_LIMIT_BYTES * 10);
     expect(text.length).toBeLessThan(MAX_BODY_BYTES);
-    const res = await call("/v1/logs", { method: "POST", headers: { Authorization: `Bearer ${INGEST_KEY}`, "Content-Type": "application/json" }, body: text });
+    const res = await call("/v1/logs", {
+      method: "POST",
+      headers: { Authorization: `Bearer ${INGEST_KEY}`, "Content-Type": "application/json" },
+      body: text,
+    });
     expect(res.status).toBe(202);
   });
 
   it("does not limit what the proxy streams to an origin", async () => {
-    const res = await call("/proxy/shop/items", { method: "POST", headers: { "Content-Type": "application/json" }, body: jsonOf(DEFAULT_BODY_LIMIT_BYTES * 4) });
+    const res = await call("/proxy/shop/items", {
+      method: "POST",
+      headers: { "Content-Type": "application/json" },
+      body: jsonOf(DEFAULT_BODY_LIMIT_BYTES * 4),
+    });
     expect(res.status).toBe(200);
   });
 });

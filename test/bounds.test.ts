@@ -19,13 +19,26 @@ const NOW = Date.now();
 const OPEN = floorTo(NOW, HOUR_MS);
 
 type IngestBody = { accepted: number; rejected: { index: number; errors: string[] }[] };
-type Summary = { service: string; bucket_start: number; count: number; bytes: number; latency_sum: number; max_ms: number; p99_ms: number };
+type Summary = {
+  service: string;
+  bucket_start: number;
+  count: number;
+  bytes: number;
+  latency_sum: number;
+  max_ms: number;
+  p99_ms: number;
+};
 
 /**
  * Writes `n` raw rows of one endpoint straight into D1 (no validation), spread over the hour,
  * with the given SQL expressions for latency and byte counts (`i` is the row number).
  */
-async function insertRaw(service: string, hour: number, n: number, o: { latency?: string; requestBytes?: string; responseBytes?: string } = {}): Promise<void> {
+async function insertRaw(
+  service: string,
+  hour: number,
+  n: number,
+  o: { latency?: string; requestBytes?: string; responseBytes?: string } = {},
+): Promise<void> {
   await env.DB.prepare(
     `WITH RECURSIVE c(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM c WHERE i < ${n - 1})
      INSERT INTO request_logs (record_key, timestamp, received_at, service, method, route, path, status, latency_ms, request_bytes, response_bytes, response_empty, inconsistent, source)
@@ -37,7 +50,9 @@ async function insertRaw(service: string, hour: number, n: number, o: { latency?
 }
 
 async function hourRows(service: string, granularity = "hour"): Promise<Summary[]> {
-  const { results } = await env.DB.prepare("SELECT * FROM summaries WHERE service = ? AND granularity = ? ORDER BY bucket_start")
+  const { results } = await env.DB.prepare(
+    "SELECT * FROM summaries WHERE service = ? AND granularity = ? ORDER BY bucket_start",
+  )
     .bind(service, granularity)
     .all<Summary>();
   return results;
@@ -47,7 +62,9 @@ const admin = (path: string) => call(path, { method: "POST", headers: { Authoriz
 
 describe("bounds on ingested numbers", () => {
   it("rejects, per record, the overflow records of the finding and every field past its bound; keeps the valid ones", async () => {
-    const overflow = Array.from({ length: 600 }, (_, i) => record("bound-api", { request_bytes: 2 ** 53 - 1, id: `of-${i}` }));
+    const overflow = Array.from({ length: 600 }, (_, i) =>
+      record("bound-api", { request_bytes: 2 ** 53 - 1, id: `of-${i}` }),
+    );
     const past = [
       record("bound-api", { latency_ms: 1.79e308 }),
       record("bound-api", { latency_ms: MAX_LATENCY_MS + 1 }),
@@ -56,7 +73,13 @@ describe("bounds on ingested numbers", () => {
       record("bound-api", { attributes: { huge: 1e300 } }),
       record("bound-api", { timestamp: 1e300 }),
     ];
-    const atBounds = record("bound-api", { latency_ms: MAX_LATENCY_MS, ttfb_ms: MAX_LATENCY_MS, request_bytes: MAX_BYTES, response_bytes: MAX_BYTES, attributes: { n: Number.MAX_SAFE_INTEGER } });
+    const atBounds = record("bound-api", {
+      latency_ms: MAX_LATENCY_MS,
+      ttfb_ms: MAX_LATENCY_MS,
+      request_bytes: MAX_BYTES,
+      response_bytes: MAX_BYTES,
+      attributes: { n: Number.MAX_SAFE_INTEGER },
+    });
     const res = await postLogs([atBounds, ...overflow.slice(0, 399)], { sync: true });
     expect(res.status).toBe(202);
     const body = await res.json<IngestBody>();
@@ -77,7 +100,9 @@ describe("bounds on ingested numbers", () => {
     expect(reasons[5]).toMatch(/timestamp/);
 
     await flushAll();
-    const stored = await env.DB.prepare("SELECT count(*) AS n, max(request_bytes) AS b FROM request_logs WHERE service = 'bound-api'").first<{ n: number; b: number }>();
+    const stored = await env.DB.prepare(
+      "SELECT count(*) AS n, max(request_bytes) AS b FROM request_logs WHERE service = 'bound-api'",
+    ).first<{ n: number; b: number }>();
     expect(stored).toEqual({ n: 2, b: MAX_BYTES });
   });
 
@@ -101,7 +126,12 @@ describe("bounds on ingested numbers", () => {
         method: "POST",
         headers: { Authorization: `Bearer ${INGEST_KEY}`, "Content-Type": "application/json" },
         body: JSON.stringify({
-          resourceSpans: [{ resource: { attributes: [{ key: "service.name", value: { stringValue: "bound-otlp" } }] }, scopeSpans: [{ spans: [span("0000000000000001", 40), span("0000000000000002", 2 * 86_400_000)] }] }],
+          resourceSpans: [
+            {
+              resource: { attributes: [{ key: "service.name", value: { stringValue: "bound-otlp" } }] },
+              scopeSpans: [{ spans: [span("0000000000000001", 40), span("0000000000000002", 2 * 86_400_000)] }],
+            },
+          ],
         }),
       }),
       env,
@@ -131,12 +161,16 @@ describe("aggregation over extreme values already in D1", () => {
     await worker.scheduled(createScheduledController({ cron: CRONS.aggregate, scheduledTime: NOW }), env, ctx);
     await waitOnExecutionContext(ctx);
 
-    const job = await env.DB.prepare("SELECT cursor, failures, last_error FROM job_runs WHERE job = 'aggregate'").first<{ cursor: string; failures: number; last_error: string | null }>();
+    const job = await env.DB.prepare(
+      "SELECT cursor, failures, last_error FROM job_runs WHERE job = 'aggregate'",
+    ).first<{ cursor: string; failures: number; last_error: string | null }>();
     expect(job?.failures).toBe(0);
     expect(job?.last_error).toBeNull();
     expect(JSON.parse(job?.cursor ?? "{}")).toMatchObject({ hour: OPEN - HOUR_MS });
     const neighbour = await hourRows("bound-neighbour");
-    expect(neighbour.map((r) => [r.bucket_start, r.count, r.bytes])).toEqual([...poisoned, clean].map((h) => [h, 10, 11_000]));
+    expect(neighbour.map((r) => [r.bucket_start, r.count, r.bytes])).toEqual(
+      [...poisoned, clean].map((h) => [h, 10, 11_000]),
+    );
     expect(neighbour[0]?.latency_sum).toBe(10 * 10 + 45);
     for (let i = 0; i < 3; i++) {
       const [row] = await hourRows(`bound-poison-${i}`);
@@ -152,17 +186,30 @@ describe("aggregation over extreme values already in D1", () => {
     const hour = OPEN - 20 * HOUR_MS;
     await insertRaw("bound-weird", hour, 3, { latency: "1e999" });
     // Text sorts after every number in SQLite: it counts at the bound.
-    await insertRaw("bound-weird", hour + 10_000, 2, { latency: "-1e999", requestBytes: "'lots'", responseBytes: "-5" });
+    await insertRaw("bound-weird", hour + 10_000, 2, {
+      latency: "-1e999",
+      requestBytes: "'lots'",
+      responseBytes: "-5",
+    });
     await insertRaw("bound-weird", hour + 20_000, 2, { requestBytes: String(2 ** 62), responseBytes: String(2 ** 62) });
     await insertRaw("bound-calm", hour, 5);
     const res = await admin(`/v1/control/aggregate?from=${hour}&to=${hour}`);
     expect(res.status).toBe(200);
-    const body = await res.json<{ rows: number; errors?: string[]; detail: { hours: number; complete: boolean; rows_clamped?: number } }>();
+    const body = await res.json<{
+      rows: number;
+      errors?: string[];
+      detail: { hours: number; complete: boolean; rows_clamped?: number };
+    }>();
     expect(body.errors).toBeUndefined();
     expect(body.detail).toMatchObject({ hours: 1, complete: true, rows_clamped: 7 });
     expect((await hourRows("bound-calm")).map((r) => [r.count, r.bytes, r.latency_sum])).toEqual([[5, 5500, 60]]);
     const [weird] = await hourRows("bound-weird");
-    expect(weird).toMatchObject({ count: 7, max_ms: MAX_LATENCY_MS, latency_sum: 3 * MAX_LATENCY_MS + 10 + 11, bytes: 3 * 1100 + 6 * MAX_BYTES });
+    expect(weird).toMatchObject({
+      count: 7,
+      max_ms: MAX_LATENCY_MS,
+      latency_sum: 3 * MAX_LATENCY_MS + 10 + 11,
+      bytes: 3 * 1100 + 6 * MAX_BYTES,
+    });
   });
 
   it("skips and reports a day's endpoint whose stored hours cannot make a row; the day's other services are rolled up", async () => {
@@ -182,9 +229,17 @@ describe("aggregation over extreme values already in D1", () => {
     await insertSummary("bound-badpairs", "3", "30", '{"a":0.01,"z":"x","b":["abc",[1,2],7]}');
     await insertRaw("bound-daymate", hour, 4);
 
-    const outcome = await aggregate(env, { now: NOW, deadline: Date.now() + 60_000, cursor: null, from: hour, to: hour });
+    const outcome = await aggregate(env, {
+      now: NOW,
+      deadline: Date.now() + 60_000,
+      cursor: null,
+      from: hour,
+      to: hour,
+    });
     expect(outcome.detail).toMatchObject({ hours: 1, days: 1, endpoints_skipped: 1 });
-    expect(outcome.detail?.skipped).toEqual([expect.stringMatching(/^day .* bound-infinite GET \/x: not a finite number: latency_sum$/)]);
+    expect(outcome.detail?.skipped).toEqual([
+      expect.stringMatching(/^day .* bound-infinite GET \/x: not a finite number: latency_sum$/),
+    ]);
     expect(outcome.errors).toEqual(outcome.detail?.skipped);
     expect((await hourRows("bound-daymate", "day")).map((r) => r.count)).toEqual([4]);
     expect((await hourRows("bound-badsketch", "day")).map((r) => r.count)).toEqual([4]);
@@ -196,7 +251,12 @@ describe("aggregation over extreme values already in D1", () => {
 describe("stats and analysis over extreme stored summaries", () => {
   it("GET /v1/stats and POST /v1/analysis answer 200 when the stored counts would overflow an integer sum", async () => {
     const day = floorTo(NOW - DAY_MS, DAY_MS);
-    for (const [i, granularity, bucket] of [[0, "day", day], [1, "day", day], [0, "hour", OPEN - HOUR_MS], [1, "hour", OPEN - HOUR_MS]] as const) {
+    for (const [i, granularity, bucket] of [
+      [0, "day", day],
+      [1, "day", day],
+      [0, "hour", OPEN - HOUR_MS],
+      [1, "hour", OPEN - HOUR_MS],
+    ] as const) {
       await env.DB.prepare(
         `INSERT INTO summaries (granularity, service, method, route, bucket_start, count, status_2xx, status_3xx, status_4xx, status_5xx,
            silent_failures, inconsistent, bytes, latency_sum, p50_ms, p90_ms, p95_ms, p99_ms, max_ms, apdex_satisfied, apdex_tolerating,
@@ -222,7 +282,11 @@ describe("stats and analysis over extreme stored summaries", () => {
 
   it("GET /v1/timeseries answers 200 from summary hours whose sketch is not a sketch, reading the others", async () => {
     const start = floorTo(NOW - 4 * DAY_MS, HOUR_MS);
-    for (const [i, sketch] of ["not json", '{"a":0.01,"z":0,"b":[[300,5],["x",1]]}', '{"a":7,"z":-1,"b":{}}'].entries()) {
+    for (const [i, sketch] of [
+      "not json",
+      '{"a":0.01,"z":0,"b":[[300,5],["x",1]]}',
+      '{"a":7,"z":-1,"b":{}}',
+    ].entries()) {
       await env.DB.prepare(
         `INSERT INTO summaries (granularity, service, method, route, bucket_start, count, status_2xx, status_3xx, status_4xx, status_5xx,
            silent_failures, inconsistent, bytes, latency_sum, p50_ms, p90_ms, p95_ms, p99_ms, max_ms, apdex_satisfied, apdex_tolerating,
@@ -232,7 +296,14 @@ describe("stats and analysis over extreme stored summaries", () => {
         .bind(start + i * HOUR_MS, sketch)
         .run();
     }
-    const q = new URLSearchParams({ service: "bound-ts", method: "GET", route: "/x", metric: "p95_ms", from: String(start), to: String(start + 3 * HOUR_MS) });
+    const q = new URLSearchParams({
+      service: "bound-ts",
+      method: "GET",
+      route: "/x",
+      metric: "p95_ms",
+      from: String(start),
+      to: String(start + 3 * HOUR_MS),
+    });
     const res = await call(`/v1/timeseries?${q.toString()}`, { headers: { Authorization: `Bearer ${READ_KEY}` } });
     expect(res.status).toBe(200);
     const body = await res.json<{ source: string; points: [number, number | null][] }>();

@@ -24,7 +24,11 @@ async function runCron(cron: string): Promise<void> {
   await waitOnExecutionContext(ctx);
 }
 
-type Status = { jobs: { job: string; runs: number; last_error: string | null; last_rows: number | null }[]; switches: Record<string, boolean>; backlog: { records: number } };
+type Status = {
+  jobs: { job: string; runs: number; last_error: string | null; last_rows: number | null }[];
+  switches: Record<string, boolean>;
+  backlog: { records: number };
+};
 
 describe("switches", () => {
   afterEach(async () => {
@@ -52,7 +56,11 @@ describe("switches", () => {
       await res.text(); // the record is made once the body has been read to its end
     };
     const recorded = async (id: string) =>
-      (await env.DB.prepare("SELECT count(*) AS n FROM request_logs WHERE request_id = ?").bind(id).first<{ n: number }>())?.n ?? 0;
+      (
+        await env.DB.prepare("SELECT count(*) AS n FROM request_logs WHERE request_id = ?")
+          .bind(id)
+          .first<{ n: number }>()
+      )?.n ?? 0;
     await setSwitches({ proxy_recording: false });
     await proxied("ctl-proxy-off");
     await new Promise((r) => setTimeout(r, 100));
@@ -98,12 +106,16 @@ describe("cron dispatch and status", () => {
   it("runs the jobs on demand, with their effect, and validates their parameters", async () => {
     const post = (path: string) => call(path, { method: "POST", headers: admin });
     // Aggregate: a log sent now is in this hour's summary afterwards.
-    expect((await postLogs(record("ctl-jobs", { timestamp: Date.now() - 1000, latency_ms: 42 }), { sync: true })).status).toBe(202);
+    expect(
+      (await postLogs(record("ctl-jobs", { timestamp: Date.now() - 1000, latency_ms: 42 }), { sync: true })).status,
+    ).toBe(202);
     await flushAll();
     const aggregate = await post(`/v1/control/aggregate?from=${Date.now() - 3_600_000}&to=${new Date().toISOString()}`);
     expect(aggregate.status).toBe(200);
     expect((await aggregate.json<{ job: string; rows: number }>()).rows).toBeGreaterThanOrEqual(1);
-    const summaries = await getJson<{ summaries: { count: number; max_ms: number }[] }>("/v1/summaries?service=ctl-jobs");
+    const summaries = await getJson<{ summaries: { count: number; max_ms: number }[] }>(
+      "/v1/summaries?service=ctl-jobs",
+    );
     expect(summaries.body.summaries.map((x) => x.count)).toEqual([1]);
     expect((await post("/v1/control/aggregate?from=later")).status).toBe(400);
     expect((await post(`/v1/control/aggregate?from=${Date.now()}&to=${Date.now() - MINUTE}`)).status).toBe(400);
@@ -116,7 +128,9 @@ describe("cron dispatch and status", () => {
       .run();
     const prune = await post("/v1/control/prune");
     expect(prune.status).toBe(200);
-    const left = await env.DB.prepare("SELECT record_key FROM request_logs WHERE service = 'ctl-jobs' ORDER BY timestamp").all<{ record_key: string }>();
+    const left = await env.DB.prepare(
+      "SELECT record_key FROM request_logs WHERE service = 'ctl-jobs' ORDER BY timestamp",
+    ).all<{ record_key: string }>();
     expect(left.results.map((r) => r.record_key).includes("ctl-old")).toBe(false);
     expect(left.results).toHaveLength(1);
     expect((await post("/v1/control/prune?older_than_hours=0")).status).toBe(400);
@@ -129,17 +143,26 @@ describe("cron dispatch and status", () => {
     expect(put.status).toBe(201);
     const probes = await post("/v1/control/probes/run");
     expect(probes.status).toBe(200);
-    const status = await getJson<{ probes: { service: string; probe: string; last_ok: boolean }[] }>("/v1/control/status", ADMIN_KEY);
+    const status = await getJson<{ probes: { service: string; probe: string; last_ok: boolean }[] }>(
+      "/v1/control/status",
+      ADMIN_KEY,
+    );
     expect(status.body.probes.find((p) => p.service === "ctl-probed")).toMatchObject({ probe: "items", last_ok: true });
   });
 });
 
 describe("synthetic probes in the detector", () => {
   /** Sends probe results straight to the endpoint's object, as the probe runner's hand-off does. */
-  async function probeResults(service: string, results: { at: number; status: number }[], traffic: { at: number; status: number }[] = []) {
+  async function probeResults(
+    service: string,
+    results: { at: number; status: number }[],
+    traffic: { at: number; status: number }[] = [],
+  ) {
     const ns = env.ENDPOINT_MONITOR;
     const stub = ns.get(ns.idFromName(`${service} GET /health`));
-    const sent = [...results.map((r) => ({ ...r, probe: true })), ...traffic.map((r) => ({ ...r, probe: false }))].sort((a, b) => a.at - b.at);
+    const sent = [...results.map((r) => ({ ...r, probe: true })), ...traffic.map((r) => ({ ...r, probe: false }))].sort(
+      (a, b) => a.at - b.at,
+    );
     const records = sent.map((r, i) => ({
       key: `probe:${service}:${i}`,
       timestamp: r.at,
@@ -171,16 +194,23 @@ describe("synthetic probes in the detector", () => {
 
   it("raises probe_failed after two failures in a row, and not for one", async () => {
     const start = Math.floor(Date.now() / MINUTE) * MINUTE - 30 * MINUTE;
-    const results = Array.from({ length: 30 }, (_, i) => ({ at: start + i * MINUTE, status: i === 5 || i >= 20 ? 503 : 200 }));
+    const results = Array.from({ length: 30 }, (_, i) => ({
+      at: start + i * MINUTE,
+      status: i === 5 || i >= 20 ? 503 : 200,
+    }));
     await probeResults("ctl-probe", results);
     await flushAll();
-    const { body } = await getJson<{ incidents: { opened_at: number; signals: { kind: string }[] }[] }>("/v1/incidents?service=ctl-probe");
+    const { body } = await getJson<{ incidents: { opened_at: number; signals: { kind: string }[] }[] }>(
+      "/v1/incidents?service=ctl-probe",
+    );
     expect(body.incidents).toHaveLength(1);
     expect(body.incidents[0]?.signals.map((s) => s.kind)).toEqual(["probe_failed"]);
     // Opened on the second failure in a row (minute 21), held for WARNING's two minutes: not on the lone failure at minute 5.
     expect(body.incidents[0]?.opened_at).toBeGreaterThanOrEqual(start + 21 * MINUTE);
     // Probes are not traffic: none of them counts as a request of the endpoint.
-    const detail = await getJson<{ received: number; series: { minutes: { count: number }[] } }>(`/v1/endpoints/ctl-probe/GET/${encodeURIComponent("/health")}`);
+    const detail = await getJson<{ received: number; series: { minutes: { count: number }[] } }>(
+      `/v1/endpoints/ctl-probe/GET/${encodeURIComponent("/health")}`,
+    );
     expect(detail.body.received).toBe(30);
     expect(detail.body.series.minutes.reduce((n, m) => n + m.count, 0)).toBe(0);
   });
@@ -188,18 +218,38 @@ describe("synthetic probes in the detector", () => {
   it("tells an origin that is down (probes and traffic fail: critical) from an endpoint nobody calls (probes fine: warning)", async () => {
     const start = Math.floor(Date.now() / MINUTE) * MINUTE - 100 * MINUTE;
     const perMinute = (from: number, to: number, status: (m: number) => number) =>
-      Array.from({ length: (to - from) * 20 }, (_, i) => ({ at: start + from * MINUTE + i * 3000, status: status(from + Math.floor(i / 20)) }));
-    const probesEvery = (status: (m: number) => number) => Array.from({ length: 99 }, (_, m) => ({ at: start + m * MINUTE + 500, status: status(m) }));
+      Array.from({ length: (to - from) * 20 }, (_, i) => ({
+        at: start + from * MINUTE + i * 3000,
+        status: status(from + Math.floor(i / 20)),
+      }));
+    const probesEvery = (status: (m: number) => number) =>
+      Array.from({ length: 99 }, (_, m) => ({ at: start + m * MINUTE + 500, status: status(m) }));
     // Down: from minute 60 both the probes and the traffic get 503s.
-    await probeResults("ctl-down", probesEvery((m) => (m >= 60 ? 503 : 200)), perMinute(0, 99, (m) => (m >= 60 ? 503 : 200)));
+    await probeResults(
+      "ctl-down",
+      probesEvery((m) => (m >= 60 ? 503 : 200)),
+      perMinute(0, 99, (m) => (m >= 60 ? 503 : 200)),
+    );
     // Unused: from minute 60 no traffic at all, the probes still fine.
-    await probeResults("ctl-unused", probesEvery(() => 200), perMinute(0, 60, () => 200));
+    await probeResults(
+      "ctl-unused",
+      probesEvery(() => 200),
+      perMinute(0, 60, () => 200),
+    );
     await flushAll();
-    const down = (await getJson<{ incidents: { severity: string; signals: { family: string }[] }[] }>("/v1/incidents?service=ctl-down")).body.incidents;
+    const down = (
+      await getJson<{ incidents: { severity: string; signals: { family: string }[] }[] }>(
+        "/v1/incidents?service=ctl-down",
+      )
+    ).body.incidents;
     expect(down).toHaveLength(1);
     expect(down[0]?.severity).toBe("CRITICAL");
     expect(new Set(down[0]?.signals.map((x) => x.family))).toEqual(new Set(["availability", "probe"]));
-    const unused = (await getJson<{ incidents: { severity: string; signals: { kind: string }[] }[] }>("/v1/incidents?service=ctl-unused")).body.incidents;
+    const unused = (
+      await getJson<{ incidents: { severity: string; signals: { kind: string }[] }[] }>(
+        "/v1/incidents?service=ctl-unused",
+      )
+    ).body.incidents;
     expect(unused).toHaveLength(1);
     expect(unused[0]?.severity).toBe("WARNING");
     const kinds = unused[0]?.signals.map((x) => x.kind) ?? [];

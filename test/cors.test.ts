@@ -10,8 +10,16 @@ import { BASE, READ_KEY, call } from "./helpers";
 
 const DASH = "https://dash.example.com";
 
-async function withCors(path: string, init: RequestInit, origins = `${DASH}, https://other.example/`): Promise<Response> {
-  return await worker.fetch(new Request(`${BASE}${path}`, init), { ...env, CORS_ORIGINS: origins }, createExecutionContext());
+async function withCors(
+  path: string,
+  init: RequestInit,
+  origins = `${DASH}, https://other.example/`,
+): Promise<Response> {
+  return await worker.fetch(
+    new Request(`${BASE}${path}`, init),
+    { ...env, CORS_ORIGINS: origins },
+    createExecutionContext(),
+  );
 }
 
 describe("CORS", () => {
@@ -28,7 +36,14 @@ describe("CORS", () => {
   });
 
   it("answers a preflight from an allowed origin with the methods and headers the dashboard sends", async () => {
-    const res = await withCors("/v1/services/shop", { method: "OPTIONS", headers: { Origin: DASH, "Access-Control-Request-Method": "PUT", "Access-Control-Request-Headers": "authorization,content-type" } });
+    const res = await withCors("/v1/services/shop", {
+      method: "OPTIONS",
+      headers: {
+        Origin: DASH,
+        "Access-Control-Request-Method": "PUT",
+        "Access-Control-Request-Headers": "authorization,content-type",
+      },
+    });
     expect(res.status).toBe(204);
     expect(res.headers.get("Access-Control-Allow-Origin")).toBe(DASH);
     expect(res.headers.get("Access-Control-Allow-Methods")).toContain("PUT");
@@ -47,14 +62,23 @@ describe("CORS", () => {
   });
 
   it("gives an origin that is not listed nothing", async () => {
-    const res = await withCors("/v1/endpoints", { headers: { Origin: "https://evil.example", Authorization: `Bearer ${READ_KEY}` } });
+    const res = await withCors("/v1/endpoints", {
+      headers: { Origin: "https://evil.example", Authorization: `Bearer ${READ_KEY}` },
+    });
     expect(res.headers.get("Access-Control-Allow-Origin")).toBeNull();
-    const preflight = await withCors("/v1/endpoints", { method: "OPTIONS", headers: { Origin: "https://evil.example", "Access-Control-Request-Method": "GET" } });
+    const preflight = await withCors("/v1/endpoints", {
+      method: "OPTIONS",
+      headers: { Origin: "https://evil.example", "Access-Control-Request-Method": "GET" },
+    });
     expect(preflight.headers.get("Access-Control-Allow-Origin")).toBeNull();
   });
 
   it("allows any origin with *", async () => {
-    const res = await withCors("/v1/endpoints", { headers: { Origin: "https://anywhere.example", Authorization: `Bearer ${READ_KEY}` } }, "*");
+    const res = await withCors(
+      "/v1/endpoints",
+      { headers: { Origin: "https://anywhere.example", Authorization: `Bearer ${READ_KEY}` } },
+      "*",
+    );
     expect(res.headers.get("Access-Control-Allow-Origin")).toBe("https://anywhere.example");
   });
 

@@ -17,7 +17,15 @@ import { ADMIN_KEY, call, countLogs, endpointStub, getJson, record } from "./hel
 function records(service: string, n: number, start = Date.now() - 60_000, idPrefix = service): LogRecord[] {
   const ctx = { now: Date.now(), retentionMs: 7 * 86_400_000, newKey: () => crypto.randomUUID() };
   return Array.from({ length: n }, (_, i) => {
-    const result = normaliseRecord(record(service, { id: `${idPrefix}-${i}`, path: "/orders", timestamp: start + i, status: i % 10 === 0 ? 503 : 200 }), ctx);
+    const result = normaliseRecord(
+      record(service, {
+        id: `${idPrefix}-${i}`,
+        path: "/orders",
+        timestamp: start + i,
+        status: i % 10 === 0 ? 503 : 200,
+      }),
+      ctx,
+    );
     if (!result.ok) throw new Error(result.errors.join("; "));
     return result.record;
   });
@@ -25,7 +33,9 @@ function records(service: string, n: number, start = Date.now() - 60_000, idPref
 
 /** Rows D1 writes for one new request_logs row: the table row (its primary key) and one per secondary index. */
 async function rowsPerLogRow(): Promise<number> {
-  const idx = await env.DB.prepare("SELECT count(*) AS n FROM sqlite_master WHERE type = 'index' AND tbl_name = 'request_logs'").first<{ n: number }>();
+  const idx = await env.DB.prepare(
+    "SELECT count(*) AS n FROM sqlite_master WHERE type = 'index' AND tbl_name = 'request_logs'",
+  ).first<{ n: number }>();
   return 1 + (idx?.n ?? 0);
 }
 
@@ -35,7 +45,11 @@ describe("cost meter: D1", () => {
     const service = "meter-writer";
     // The service row first, so that only request_logs rows remain to count.
     const firstAt = Date.now();
-    await writeLogBatch(env.DB, [JSON.stringify(toLogRow(records(service, 1, firstAt, "first")[0] as LogRecord))], Date.now());
+    await writeLogBatch(
+      env.DB,
+      [JSON.stringify(toLogRow(records(service, 1, firstAt, "first")[0] as LogRecord))],
+      Date.now(),
+    );
     const n = 120;
     const rows = records(service, n, Date.now() - 3_600_000).map((r) => JSON.stringify(toLogRow(r)));
     await writeLogBatch(meteredD1(env.DB, meter), rows, Date.now());
@@ -61,7 +75,11 @@ describe("cost meter: D1", () => {
     const meter = new CostMeter();
     const db = meteredD1(env.DB, meter);
     const service = "meter-delete";
-    await writeLogBatch(env.DB, records(service, 30).map((r) => JSON.stringify(toLogRow(r))), Date.now());
+    await writeLogBatch(
+      env.DB,
+      records(service, 30).map((r) => JSON.stringify(toLogRow(r))),
+      Date.now(),
+    );
     const result = await db.prepare("DELETE FROM request_logs WHERE service = ?").bind(service).run();
     expect(meter.counts.d1_rows_written).toBe(result.meta.rows_written);
     expect(meter.counts.d1_rows_written).toBeGreaterThanOrEqual(30);
@@ -93,19 +111,26 @@ describe("cost meter: endpoint object", () => {
     const second = (await stub.cost()).do_rows_written - cost.do_rows_written;
     expect(second).toBeGreaterThanOrEqual(2);
     expect(second).toBeLessThan(n / 2);
-    const sqliteSays = await runInDurableObject(stub, (_i: EndpointMonitor, state) => state.storage.sql.exec("SELECT count(*) AS n, total(n) AS records FROM chunks").one());
+    const sqliteSays = await runInDurableObject(stub, (_i: EndpointMonitor, state) =>
+      state.storage.sql.exec("SELECT count(*) AS n, total(n) AS records FROM chunks").one(),
+    );
     expect(sqliteSays).toEqual({ n: 2, records: 2 * n });
   });
 });
 
 describe("D1 size", () => {
   it("is reported by /health and /v1/control/status against D1_MAX_BYTES", async () => {
-    const health = await (await call("/health")).json<{ d1_size: { bytes: number; max_bytes: number; share: number; state: string } }>();
+    const health = await (
+      await call("/health")
+    ).json<{ d1_size: { bytes: number; max_bytes: number; share: number; state: string } }>();
     expect(health.d1_size.bytes).toBeGreaterThan(0);
     expect(health.d1_size.max_bytes).toBe(9e9);
     expect(health.d1_size.state).toBe("ok");
     expect(health.d1_size.share).toBeCloseTo(health.d1_size.bytes / 9e9, 4);
-    const status = await getJson<{ d1_size: { bytes: number; max_bytes: number; state: string } }>("/v1/control/status", ADMIN_KEY);
+    const status = await getJson<{ d1_size: { bytes: number; max_bytes: number; state: string } }>(
+      "/v1/control/status",
+      ADMIN_KEY,
+    );
     expect(status.status).toBe(200);
     expect(status.body.d1_size.bytes).toBeGreaterThan(0);
     expect(status.body.d1_size.max_bytes).toBe(9e9);
@@ -139,7 +164,10 @@ describe("GET /v1/stats cost", () => {
     expect(cost.counts.worker_requests).toBeGreaterThan(0);
     expect(cost.d1_size.bytes).toBeGreaterThan(0);
     if (cost.records > 0) {
-      expect(cost.lines.d1_rows_written?.per_million_records).toBeCloseTo((cost.counts.d1_rows_written / cost.records) * 1e6, 0);
+      expect(cost.lines.d1_rows_written?.per_million_records).toBeCloseTo(
+        (cost.counts.d1_rows_written / cost.records) * 1e6,
+        0,
+      );
     }
   });
 });

@@ -11,7 +11,12 @@ const MINUTE = 60_000;
 const ingest = { Authorization: `Bearer ${INGEST_KEY}`, "Content-Type": "application/json" };
 
 type Deploy = { id: string; service: string; version: string; at: number; description: string | null; source: string };
-type Incident = { id: string; opened_at: number; explanation: string; deploy: { id: string; version: string; at: number } | null };
+type Incident = {
+  id: string;
+  opened_at: number;
+  explanation: string;
+  deploy: { id: string; version: string; at: number } | null;
+};
 
 function postDeploy(body: unknown): Promise<Response> {
   return call("/v1/deploys", { method: "POST", headers: ingest, body: JSON.stringify(body) });
@@ -22,22 +27,38 @@ describe("deploy markers", () => {
     const now = Date.now();
     const a = await postDeploy({ service: "dep-api", version: "v1.41", at: now - 60 * MINUTE });
     expect(a.status).toBe(201);
-    const b = await (await postDeploy({ service: "dep-api", version: "v1.42", description: "checkout rewrite" })).json<Deploy>();
+    const b = await (
+      await postDeploy({ service: "dep-api", version: "v1.42", description: "checkout rewrite" })
+    ).json<Deploy>();
     expect(b).toMatchObject({ service: "dep-api", version: "v1.42", description: "checkout rewrite", source: "api" });
     expect(b.at).toBeGreaterThanOrEqual(now);
     // The same version again is the same marker, moved.
-    const again = await (await postDeploy({ service: "dep-api", version: "v1.41", at: new Date(now - 30 * MINUTE).toISOString() })).json<Deploy>();
+    const again = await (
+      await postDeploy({ service: "dep-api", version: "v1.41", at: new Date(now - 30 * MINUTE).toISOString() })
+    ).json<Deploy>();
     expect(again.id).toBe((await a.json<Deploy>()).id);
     const list = (await getJson<{ deploys: Deploy[] }>("/v1/deploys?service=dep-api")).body.deploys;
     expect(list.map((d) => [d.version, d.at])).toEqual([
       ["v1.42", b.at],
       ["v1.41", now - 30 * MINUTE],
     ]);
-    expect((await getJson<{ deploys: Deploy[] }>(`/v1/deploys?service=dep-api&from=${now - 45 * MINUTE}&to=${now - 15 * MINUTE}`)).body.deploys.map((d) => d.version)).toEqual(["v1.41"]);
+    expect(
+      (
+        await getJson<{ deploys: Deploy[] }>(
+          `/v1/deploys?service=dep-api&from=${now - 45 * MINUTE}&to=${now - 15 * MINUTE}`,
+        )
+      ).body.deploys.map((d) => d.version),
+    ).toEqual(["v1.41"]);
   });
 
   it("refuses a bad deploy with a 400", async () => {
-    for (const body of [{ service: "dep-bad" }, { service: "dep-bad", version: "has space" }, { service: "bad name", version: "v1" }, { service: "dep-bad", version: "v1", at: Date.now() + 60 * MINUTE }, { service: "dep-bad", version: "v1", extra: 1 }]) {
+    for (const body of [
+      { service: "dep-bad" },
+      { service: "dep-bad", version: "has space" },
+      { service: "bad name", version: "v1" },
+      { service: "dep-bad", version: "v1", at: Date.now() + 60 * MINUTE },
+      { service: "dep-bad", version: "v1", extra: 1 },
+    ]) {
       const res = await postDeploy(body);
       expect(res.status, JSON.stringify(body)).toBe(400);
       expect((await res.json<{ error: { code: string } }>()).error.code).toBe("invalid_request");
@@ -65,19 +86,34 @@ describe("deploy markers", () => {
     expect(incident?.deploy).toMatchObject({ version: "v1.42", at: step - 3 * MINUTE });
 
     // POST /v1/analysis compares the hours after the deploy with those before it.
-    const agg = await call(`/v1/control/aggregate?from=${Date.now() - 4 * 3_600_000}&to=${Date.now()}`, { method: "POST", headers: { Authorization: `Bearer ${ADMIN_KEY}` } });
+    const agg = await call(`/v1/control/aggregate?from=${Date.now() - 4 * 3_600_000}&to=${Date.now()}`, {
+      method: "POST",
+      headers: { Authorization: `Bearer ${ADMIN_KEY}` },
+    });
     expect(agg.status).toBe(200);
     const deployId = incident?.deploy?.id;
-    const res = await call("/v1/analysis", { method: "POST", headers: { Authorization: `Bearer ${READ_KEY}`, "Content-Type": "application/json" }, body: JSON.stringify({ deploy_id: deployId, lookback_minutes: 60 }) });
+    const res = await call("/v1/analysis", {
+      method: "POST",
+      headers: { Authorization: `Bearer ${READ_KEY}`, "Content-Type": "application/json" },
+      body: JSON.stringify({ deploy_id: deployId, lookback_minutes: 60 }),
+    });
     expect(res.status).toBe(200);
-    const body = await res.json<{ deploy: { version: string }; range: { from: number; before_to: number }; findings: { kind: string; service: string; before: number | null; after: number | null }[] }>();
+    const body = await res.json<{
+      deploy: { version: string };
+      range: { from: number; before_to: number };
+      findings: { kind: string; service: string; before: number | null; after: number | null }[];
+    }>();
     expect(body.deploy.version).toBe("v1.42");
     expect(body.range.from).toBeLessThanOrEqual(step - 3 * MINUTE);
     expect(body.range.before_to).toBe(body.range.from);
     expect(body.findings.every((f) => f.service === "dep-a")).toBe(true);
     const latency = body.findings.find((f) => f.kind === "latency_p95");
     expect(latency?.after ?? 0).toBeGreaterThan((latency?.before ?? Infinity) * 2);
-    const missing = await call("/v1/analysis", { method: "POST", headers: { Authorization: `Bearer ${READ_KEY}`, "Content-Type": "application/json" }, body: JSON.stringify({ deploy_id: "dep_nothere_1", lookback_minutes: 60 }) });
+    const missing = await call("/v1/analysis", {
+      method: "POST",
+      headers: { Authorization: `Bearer ${READ_KEY}`, "Content-Type": "application/json" },
+      body: JSON.stringify({ deploy_id: "dep_nothere_1", lookback_minutes: 60 }),
+    });
     expect(missing.status).toBe(404);
   });
 
@@ -98,14 +134,26 @@ describe("deploy markers", () => {
 
   it("takes a new version on a service's records as a deploy (the first version seen only starts the history)", async () => {
     const now = Date.now();
-    const rec = (t: number, version: string) => ({ timestamp: t, service: "dep-rec", method: "GET", path: "/items/1", status: 200, latency_ms: 20, version });
+    const rec = (t: number, version: string) => ({
+      timestamp: t,
+      service: "dep-rec",
+      method: "GET",
+      path: "/items/1",
+      status: 200,
+      latency_ms: 20,
+      version,
+    });
     await send([rec(now - 10 * MINUTE, "2026.1"), rec(now - 9 * MINUTE, "2026.1")]);
     expect((await getJson<{ deploys: Deploy[] }>("/v1/deploys?service=dep-rec")).body.deploys).toEqual([]);
     await send([rec(now - 5 * MINUTE, "2026.2"), rec(now - 4 * MINUTE, "2026.2"), rec(now - 6 * MINUTE, "2026.1")]);
     const list = (await getJson<{ deploys: Deploy[] }>("/v1/deploys?service=dep-rec")).body.deploys;
     expect(list.map((d) => [d.version, d.at, d.source])).toEqual([["2026.2", now - 5 * MINUTE, "records"]]);
     // A record with a version that is no version is refused on its own, with the field named.
-    const bad = await call("/v1/logs", { method: "POST", headers: ingest, body: JSON.stringify([rec(now, "no spaces allowed")]) });
+    const bad = await call("/v1/logs", {
+      method: "POST",
+      headers: ingest,
+      body: JSON.stringify([rec(now, "no spaces allowed")]),
+    });
     expect(bad.status).toBe(400);
     expect(JSON.stringify(await bad.json())).toContain("version");
   });

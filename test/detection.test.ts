@@ -11,8 +11,15 @@ import { send, traffic } from "./traffic";
 
 const MINUTE = 60_000;
 
-
-type ApiIncident = { id: string; severity: string; status: string; opened_at: number; resolved_at: number | null; signals: { kind: string }[]; explanation: string };
+type ApiIncident = {
+  id: string;
+  severity: string;
+  status: string;
+  opened_at: number;
+  resolved_at: number | null;
+  signals: { kind: string }[];
+  explanation: string;
+};
 
 async function incidentsOf(service: string): Promise<ApiIncident[]> {
   const { status, body } = await getJson<{ incidents: ApiIncident[] }>(`/v1/incidents?service=${service}`);
@@ -60,17 +67,19 @@ describe("detection from POST /v1/logs to GET /v1/incidents", () => {
     expect(incident?.explanation).toMatch(/p\d\d latency of GET \/orders\/:id rose from \d+ ms to \d+ ms/);
     expect(incident?.explanation).toMatch(/while the 5xx rate stayed at/);
 
-    const endpoints = await getJson<{ endpoints: { service: string; health: string; open_incident_id: string | null; figures: { p95_ms: number } }[] }>(
-      "/v1/endpoints?service=det-latency",
-    );
+    const endpoints = await getJson<{
+      endpoints: { service: string; health: string; open_incident_id: string | null; figures: { p95_ms: number } }[];
+    }>("/v1/endpoints?service=det-latency");
     expect(endpoints.body.endpoints).toHaveLength(1);
     expect(endpoints.body.endpoints[0]?.health).not.toBe("NORMAL");
     expect(endpoints.body.endpoints[0]?.open_incident_id).toBe(incident?.id);
     expect(endpoints.body.endpoints[0]?.figures.p95_ms).toBeGreaterThan(250);
 
-    const detail = await getJson<{ state: { health: string; baselines: { p95_ms: { value: number } } }; series: { minutes: unknown[] }; incidents: { id: string }[] }>(
-      `/v1/endpoints/det-latency/GET/${encodeURIComponent("/orders/:id")}`,
-    );
+    const detail = await getJson<{
+      state: { health: string; baselines: { p95_ms: { value: number } } };
+      series: { minutes: unknown[] };
+      incidents: { id: string }[];
+    }>(`/v1/endpoints/det-latency/GET/${encodeURIComponent("/orders/:id")}`);
     expect(detail.body.state.health).not.toBe("NORMAL");
     expect(detail.body.state.baselines.p95_ms.value).toBeGreaterThan(50);
     expect(detail.body.series.minutes.length).toBeGreaterThan(100);
@@ -124,7 +133,11 @@ describe("detection from POST /v1/logs to GET /v1/incidents", () => {
 
   it("applies a service's detection settings from the admin API, and refuses invalid ones", async () => {
     const put = (body: unknown) =>
-      call("/v1/services/det-config/detection", { method: "PUT", headers: { Authorization: `Bearer ${ADMIN_KEY}`, "Content-Type": "application/json" }, body: JSON.stringify(body) });
+      call("/v1/services/det-config/detection", {
+        method: "PUT",
+        headers: { Authorization: `Bearer ${ADMIN_KEY}`, "Content-Type": "application/json" },
+        body: JSON.stringify(body),
+      });
     const bad = await put({ thresholds: { p95_ms: -1 }, slo: { availability: 1.5 }, surprise: true });
     expect(bad.status).toBe(400);
     const error = (await bad.json<{ error: { code: string; details: string[] } }>()).error;
@@ -132,7 +145,10 @@ describe("detection from POST /v1/logs to GET /v1/incidents", () => {
     expect(error.details.join(" ")).toMatch(/thresholds\.p95_ms/);
     const ok = await put({ endpoints: { "GET /orders/:id": { thresholds: { p95_ms: 60 } } } });
     expect(ok.status).toBe(201);
-    const read = await getJson<{ settings: { endpoints: Record<string, unknown> } }>("/v1/services/det-config/detection", ADMIN_KEY);
+    const read = await getJson<{ settings: { endpoints: Record<string, unknown> } }>(
+      "/v1/services/det-config/detection",
+      ADMIN_KEY,
+    );
     expect(Object.keys(read.body.settings.endpoints)).toEqual(["GET /orders/:id"]);
     // 80 ms is normal by the defaults (no incident elsewhere), above this endpoint's 60 ms threshold.
     const { records } = traffic("det-config", [{ minutes: 40, perMinute: 30 }]);
@@ -148,15 +164,26 @@ describe("detection from POST /v1/logs to GET /v1/incidents", () => {
     await send(slow.records);
     await flushAll();
     expect(await incidentsOf("det-slow")).toEqual([]);
-    const { status, body } = await getJson<{ endpoints: { slower_than_default_objective: boolean; baselines: { objective?: { latency_ms: number | null; learning: boolean } } }[] }>("/v1/endpoints?service=det-slow");
+    const { status, body } = await getJson<{
+      endpoints: {
+        slower_than_default_objective: boolean;
+        baselines: { objective?: { latency_ms: number | null; learning: boolean } };
+      }[];
+    }>("/v1/endpoints?service=det-slow");
     expect(status).toBe(200);
     expect(body.endpoints[0]?.slower_than_default_objective).toBe(true);
     expect(body.endpoints[0]?.baselines.objective?.learning).toBe(false);
     expect(body.endpoints[0]?.baselines.objective?.latency_ms ?? 0).toBeGreaterThan(3000);
-    const detail = await getJson<{ state: { slower_than_default_objective: boolean } | null }>(`/v1/endpoints/det-slow/GET/${encodeURIComponent("/orders/:id")}`);
+    const detail = await getJson<{ state: { slower_than_default_objective: boolean } | null }>(
+      `/v1/endpoints/det-slow/GET/${encodeURIComponent("/orders/:id")}`,
+    );
     expect(detail.body.state?.slower_than_default_objective).toBe(true);
 
-    const put = await call("/v1/services/det-slow-slo/detection", { method: "PUT", headers: { Authorization: `Bearer ${ADMIN_KEY}`, "Content-Type": "application/json" }, body: JSON.stringify({ slo: { latency_ms: 1000, latency_target: 0.99 } }) });
+    const put = await call("/v1/services/det-slow-slo/detection", {
+      method: "PUT",
+      headers: { Authorization: `Bearer ${ADMIN_KEY}`, "Content-Type": "application/json" },
+      body: JSON.stringify({ slo: { latency_ms: 1000, latency_target: 0.99 } }),
+    });
     expect(put.status).toBe(201);
     await send(traffic("det-slow-slo", [{ minutes: 30, perMinute: 20, latencyMs: 2500 }], { seed: 5 }).records);
     const paged = await incidentsOf("det-slow-slo");
@@ -176,24 +203,40 @@ describe("detection from POST /v1/logs to GET /v1/incidents", () => {
     const backfill = traffic("det-backfill", phases, { seed: 3 });
     await send(live.records, 30);
     await send(backfill.records, 1000);
-    const shape = (list: ApiIncident[]) => list.map((i) => ({ opened_at: i.opened_at, severity: i.severity, status: i.status, kinds: i.signals.map((x) => x.kind).sort() }));
+    const shape = (list: ApiIncident[]) =>
+      list.map((i) => ({
+        opened_at: i.opened_at,
+        severity: i.severity,
+        status: i.status,
+        kinds: i.signals.map((x) => x.kind).sort(),
+      }));
     const fromLive = shape(await incidentsOf("det-live"));
     expect(fromLive.length).toBeGreaterThanOrEqual(1);
     expect(shape(await incidentsOf("det-backfill"))).toEqual(fromLive);
   });
 
   it("system health rolls up the endpoints and counts events", async () => {
-    const { status, body } = await getJson<{ status: string; events_processed: number; open_incidents: number; services: { service: string }[] }>("/v1/health/system");
+    const { status, body } = await getJson<{
+      status: string;
+      events_processed: number;
+      open_incidents: number;
+      services: { service: string }[];
+    }>("/v1/health/system");
     expect(status).toBe(200);
     expect(body.status).not.toBe("NORMAL");
     expect(body.open_incidents).toBeGreaterThanOrEqual(1);
     expect(body.events_processed).toBeGreaterThan(10_000);
-    expect(body.services.map((s) => s.service)).toEqual(expect.arrayContaining(["det-outage", "det-latency", "det-quiet"]));
+    expect(body.services.map((s) => s.service)).toEqual(
+      expect.arrayContaining(["det-outage", "det-latency", "det-quiet"]),
+    );
   });
 
   it("re-evaluation from D1 reproduces the same incident ids without duplicates", async () => {
     const before = await incidentsOf("det-outage");
-    const res = await call("/v1/control/re-evaluate?lookback_minutes=600&service=det-outage", { method: "POST", headers: { Authorization: `Bearer ${ADMIN_KEY}` } });
+    const res = await call("/v1/control/re-evaluate?lookback_minutes=600&service=det-outage", {
+      method: "POST",
+      headers: { Authorization: `Bearer ${ADMIN_KEY}` },
+    });
     expect(res.status).toBe(200);
     const body = await res.json<{ endpoints: { records: number; incidents: string[] }[] }>();
     expect(body.endpoints).toHaveLength(1);

@@ -87,7 +87,14 @@ describe("EndpointMonitor", () => {
     expect(await runDurableObjectAlarm(stub)).toBe(true);
     expect(await countLogs("do-basic")).toBe(3);
     const stats = await stub.stats();
-    expect(stats).toMatchObject({ received: 3, flushed: 3, backlog: 0, service: "do-basic", method: "GET", route: "/orders" });
+    expect(stats).toMatchObject({
+      received: 3,
+      flushed: 3,
+      backlog: 0,
+      service: "do-basic",
+      method: "GET",
+      route: "/orders",
+    });
     expect(stats.minutes.reduce((sum, m) => sum + m.count, 0)).toBe(3);
   });
 
@@ -161,8 +168,12 @@ describe("EndpointMonitor", () => {
     expect(stats).toMatchObject({ backlog: 0, flushed: 20, quarantined: 1 });
     expect(await countLogs("do-poison")).toBe(20);
     await runInDurableObject(stub, (_instance, state) => {
-      const rows = state.storage.sql.exec<{ record_key: string; error: string }>("SELECT record_key, error FROM quarantine").toArray();
-      expect(rows).toEqual([{ record_key: "c:do-poison:GET:/orders#poison-pill", error: expect.stringContaining("NOT NULL") }]);
+      const rows = state.storage.sql
+        .exec<{ record_key: string; error: string }>("SELECT record_key, error FROM quarantine")
+        .toArray();
+      expect(rows).toEqual([
+        { record_key: "c:do-poison:GET:/orders#poison-pill", error: expect.stringContaining("NOT NULL") },
+      ]);
     });
   });
 

@@ -7,7 +7,14 @@ import { getJson } from "./helpers";
 import { send, traffic } from "./traffic";
 
 type TimelineEntry = { at: number; change: string; severity: string; signals: string[] };
-type ApiIncident = { id: string; status: string; severity: string; opened_at: number; reopened_count: number; timeline: TimelineEntry[] };
+type ApiIncident = {
+  id: string;
+  status: string;
+  severity: string;
+  opened_at: number;
+  reopened_count: number;
+  timeline: TimelineEntry[];
+};
 
 describe("incident re-open window", () => {
   it("a burst of 5xx, a recovery and a second burst within the hour of its resolution are one incident with a timeline", async () => {

@@ -34,7 +34,15 @@ async function handOff(service: string, tag: string, start: number, plain: numbe
   const records = [];
   for (let i = 0; i < plain + errors; i++) {
     const status = i < plain ? 200 : 503;
-    records.push(record(service, { id: `${tag}-${i}`, timestamp: start + 1000 + i * 100, path: "/items", status, error: status === 503 ? "upstream boom" : undefined }));
+    records.push(
+      record(service, {
+        id: `${tag}-${i}`,
+        timestamp: start + 1000 + i * 100,
+        path: "/items",
+        status,
+        error: status === 503 ? "upstream boom" : undefined,
+      }),
+    );
   }
   const res = await postLogs(records, { sync: true });
   expect(res.status).toBe(202);
@@ -45,7 +53,9 @@ async function r2Objects(service: string): Promise<number> {
 }
 
 async function weights(service: string): Promise<number[]> {
-  const rows = await env.DB.prepare("SELECT weight FROM request_logs WHERE service = ? ORDER BY weight").bind(service).all<{ weight: number }>();
+  const rows = await env.DB.prepare("SELECT weight FROM request_logs WHERE service = ? ORDER BY weight")
+    .bind(service)
+    .all<{ weight: number }>();
   return rows.results.map((r) => r.weight);
 }
 

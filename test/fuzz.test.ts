@@ -54,7 +54,11 @@ const kept = { channels: [] as string[] };
 const known: Record<string, string[]> = {};
 
 async function admin(method: string, path: string, body?: unknown): Promise<Response> {
-  const res = await call(path, { method, headers: { Authorization: `Bearer ${ADMIN_KEY}`, "Content-Type": "application/json" }, body: body === undefined ? undefined : JSON.stringify(body) });
+  const res = await call(path, {
+    method,
+    headers: { Authorization: `Bearer ${ADMIN_KEY}`, "Content-Type": "application/json" },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
   if (res.status >= 300) throw new Error(`${method} ${path}: ${res.status} ${await res.text()}`);
   return res;
 }
@@ -66,7 +70,12 @@ async function createChannel(name: string, extra: Record<string, unknown>): Prom
 
 /** The stored data the run must not change, as D1 rows and as the API shows it. */
 async function snapshot(): Promise<unknown> {
-  const rows = async (sql: string, ...binds: unknown[]) => (await env.DB.prepare(sql).bind(...binds).all()).results;
+  const rows = async (sql: string, ...binds: unknown[]) =>
+    (
+      await env.DB.prepare(sql)
+        .bind(...binds)
+        .all()
+    ).results;
   const ids = kept.channels.map(() => "?").join(",");
   const api = async (path: string) => (await getJson<unknown>(path, ADMIN_KEY)).body;
   return {
@@ -90,19 +99,59 @@ beforeAll(async () => {
   vi.spyOn(env.AI, "run").mockRejectedValue(new Error("Workers AI is not available in the fuzz suite"));
   const now = Date.now();
   const full = {
-    id: "seed-1", route: "/items/:id", request_bytes: 10, response_bytes: 20, ttfb_ms: 3, error: "boom", response_empty: false, inconsistent: false,
-    request_id: "req-1", client_ip: "10.0.0.1", user_agent: "seed/1", consumer: "acme", region: "eu", attributes: { plan: "pro", n: 1, ok: true },
+    id: "seed-1",
+    route: "/items/:id",
+    request_bytes: 10,
+    response_bytes: 20,
+    ttfb_ms: 3,
+    error: "boom",
+    response_empty: false,
+    inconsistent: false,
+    request_id: "req-1",
+    client_ip: "10.0.0.1",
+    user_agent: "seed/1",
+    consumer: "acme",
+    region: "eu",
+    attributes: { plan: "pro", n: 1, ok: true },
   };
-  const res = await postLogs([record(KEPT_LOGS, full), record(KEPT_LOGS, { id: "seed-2", status: 503, timestamp: now - 5_000 }), record(KEPT_LOGS, { id: "seed-3", method: "POST", path: "/orders" })], { sync: true });
+  const res = await postLogs(
+    [
+      record(KEPT_LOGS, full),
+      record(KEPT_LOGS, { id: "seed-2", status: 503, timestamp: now - 5_000 }),
+      record(KEPT_LOGS, { id: "seed-3", method: "POST", path: "/orders" }),
+    ],
+    { sync: true },
+  );
   expect(res.status).toBe(202);
   await flushAll();
   for (const name of [KEPT_SERVICE, VICTIM_SERVICE]) {
-    await admin("PUT", `/v1/services/${name}`, { origin: "https://origin.test/base", hostnames: [`${name}.fuzz.test`], timeout_ms: 1000, recording: { sample_rate: 2 } });
-    await admin("PUT", `/v1/services/${name}/detection`, { slo: { availability: 0.995 }, thresholds: { p95_ms: 800 }, endpoints: { "GET /items/:id": { thresholds: { error_rate: 0.1 } } } });
+    await admin("PUT", `/v1/services/${name}`, {
+      origin: "https://origin.test/base",
+      hostnames: [`${name}.fuzz.test`],
+      timeout_ms: 1000,
+      recording: { sample_rate: 2 },
+    });
+    await admin("PUT", `/v1/services/${name}/detection`, {
+      slo: { availability: 0.995 },
+      thresholds: { p95_ms: 800 },
+      endpoints: { "GET /items/:id": { thresholds: { error_rate: 0.1 } } },
+    });
   }
-  kept.channels.push(await createChannel("kept-webhook", { type: "webhook", url: "https://hooks.fuzz.example.com/kept", secret: WEBHOOK_SECRET }));
-  kept.channels.push(await createChannel("kept-slack", { type: "slack", url: "https://hooks.slack.com/services/T0/B0/keptsecret" }));
-  const victim = await createChannel("victim", { type: "webhook", url: "https://hooks.fuzz.example.com/victim", secret: WEBHOOK_SECRET });
+  kept.channels.push(
+    await createChannel("kept-webhook", {
+      type: "webhook",
+      url: "https://hooks.fuzz.example.com/kept",
+      secret: WEBHOOK_SECRET,
+    }),
+  );
+  kept.channels.push(
+    await createChannel("kept-slack", { type: "slack", url: "https://hooks.slack.com/services/T0/B0/keptsecret" }),
+  );
+  const victim = await createChannel("victim", {
+    type: "webhook",
+    url: "https://hooks.fuzz.example.com/victim",
+    secret: WEBHOOK_SECRET,
+  });
   await admin("PUT", "/v1/control/switches", { ingestion: true, proxy_recording: true, probes: true });
   Object.assign(known, {
     name: [KEPT_SERVICE, VICTIM_SERVICE, ...VAR_SERVICES],
@@ -125,8 +174,13 @@ async function timed(name: string, fn: () => Promise<void>): Promise<void> {
 }
 
 afterAll(() => {
-  const statuses = [...tally.statuses.entries()].sort(([a], [b]) => a - b).map(([s, n]) => `${s}:${n}`).join(" ");
-  console.log(`fuzz: seed ${SEED}, ${tally.requests} requests, ${tally.records} records/spans inside them; statuses ${statuses}\n  ${phases.join("\n  ")}`);
+  const statuses = [...tally.statuses.entries()]
+    .sort(([a], [b]) => a - b)
+    .map(([s, n]) => `${s}:${n}`)
+    .join(" ");
+  console.log(
+    `fuzz: seed ${SEED}, ${tally.requests} requests, ${tally.records} records/spans inside them; statuses ${statuses}\n  ${phases.join("\n  ")}`,
+  );
 });
 
 /** The same seed gives each property its own stream, whatever the order they run in. */
@@ -176,7 +230,8 @@ function bodyAccepted(op: Operation, req: FuzzRequest): boolean {
 
 /** Switches flipped by a fuzzed request are put back before the next one (a paused ingest answers 503 by design). */
 async function restoreSwitches(op: Operation, status: number, text: string): Promise<void> {
-  if (op.key === "PUT /v1/control/switches" && status < 300 && text.includes("false")) await admin("PUT", "/v1/control/switches", { ingestion: true, proxy_recording: true, probes: true });
+  if (op.key === "PUT /v1/control/switches" && status < 300 && text.includes("false"))
+    await admin("PUT", "/v1/control/switches", { ingestion: true, proxy_recording: true, probes: true });
 }
 
 /**
@@ -194,7 +249,11 @@ function everyRecordAccounted(req: FuzzRequest, answer: { status: number; text: 
   }
   const body = JSON.parse(answer.text) as { accepted: number; rejected: { index: number }[] };
   const indexes = new Set(body.rejected.map((r) => r.index));
-  if (body.accepted + body.rejected.length !== items || indexes.size !== body.rejected.length || [...indexes].some((i) => i < 0 || i >= items)) {
+  if (
+    body.accepted + body.rejected.length !== items ||
+    indexes.size !== body.rejected.length ||
+    [...indexes].some((i) => i < 0 || i >= items)
+  ) {
     return `${items} records sent, answer accounts for ${body.accepted} accepted and rejected indexes ${[...indexes].join(",")}`;
   }
   return null;
@@ -205,7 +264,12 @@ async function fuzz(
   name: string,
   arb: fc.Arbitrary<{ request: FuzzRequest; records: number }>,
   runs: number,
-  opts: { jsonAnswer?: boolean; prepare?: (r: FuzzRequest) => FuzzRequest; after?: (status: number, text: string) => Promise<void>; check?: typeof everyRecordAccounted } = {},
+  opts: {
+    jsonAnswer?: boolean;
+    prepare?: (r: FuzzRequest) => FuzzRequest;
+    after?: (status: number, text: string) => Promise<void>;
+    check?: typeof everyRecordAccounted;
+  } = {},
 ): Promise<void> {
   const property = fc.asyncProperty(arb, async ({ request, records }) => {
     const req = opts.prepare ? opts.prepare(request) : request;
@@ -219,7 +283,8 @@ async function fuzz(
   if (details.failed) {
     const shrunk = details.counterexample?.[0];
     const req = shrunk ? (opts.prepare ? opts.prepare(shrunk.request) : shrunk.request) : null;
-    const cause = details.errorInstance instanceof Error ? details.errorInstance.message : String(details.errorInstance);
+    const cause =
+      details.errorInstance instanceof Error ? details.errorInstance.message : String(details.errorInstance);
     throw new Error(
       `fuzz "${name}" failed after ${details.numRuns} runs (${details.numShrinks} shrinks). FUZZ_SEED=${SEED} (property seed ${details.seed}, path ${details.counterexamplePath}).\n` +
         `  reproduce: FUZZ_SEED=${SEED} npx vitest run test/fuzz.test.ts -t "${name}"\n  ${cause}` +
@@ -237,7 +302,11 @@ describe("fuzz", { timeout: 180_000 }, () => {
     const documented = ROUTES.filter((r) => !(r.path in NOT_FUZZED)).map((r) => `${r.method} ${r.path}`);
     expect(OPS.map((o) => o.key).sort()).toEqual(documented.sort());
     expect(Object.keys(NOT_FUZZED).every((p) => ROUTES.some((r) => r.path === p))).toBe(true);
-    for (const heavy of Object.keys(HEAVY)) expect(OPS.map((o) => o.key), heavy).toContain(heavy);
+    for (const heavy of Object.keys(HEAVY))
+      expect(
+        OPS.map((o) => o.key),
+        heavy,
+      ).toContain(heavy);
     const planned = RUNS.ingest + RUNS.otlp + RUNS.stray + OPS.reduce((n, op) => n + runsFor(op) / SCALE, 0);
     // The rest of the 10,000 inputs are the records and spans inside the ingest bodies (checked at the end).
     expect(planned).toBeGreaterThanOrEqual(4_500);
@@ -245,7 +314,9 @@ describe("fuzz", { timeout: 180_000 }, () => {
 
   it("POST /v1/logs: one record, arrays and NDJSON", async () => {
     await timed("POST /v1/logs", async () => {
-      await fuzz("POST /v1/logs", logsRequests(Date.now()), Math.round(RUNS.ingest * SCALE), { check: everyRecordAccounted });
+      await fuzz("POST /v1/logs", logsRequests(Date.now()), Math.round(RUNS.ingest * SCALE), {
+        check: everyRecordAccounted,
+      });
       await settle();
     });
   });
@@ -279,12 +350,19 @@ describe("fuzz", { timeout: 180_000 }, () => {
     // Every route runs even when one fails, so a failure here names all the routes it affects.
     const failures: string[] = [];
     await timed("after flush", async () => {
-      for (const op of OPS.filter((o) => o.method === "GET" || o.path.startsWith("/v1/control/") || o.path === "/v1/analysis")) {
-        await fuzz(`${op.key} (after flush)`, wrap(requestsFor(op, known)), Math.max(1, Math.round(RUNS.afterFlush * SCALE)), {
-          jsonAnswer: op.jsonAnswer,
-          prepare: (r) => spareKept(op, r),
-          after: (status, text) => restoreSwitches(op, status, text),
-        }).catch((err: unknown) => void failures.push(err instanceof Error ? err.message : String(err)));
+      for (const op of OPS.filter(
+        (o) => o.method === "GET" || o.path.startsWith("/v1/control/") || o.path === "/v1/analysis",
+      )) {
+        await fuzz(
+          `${op.key} (after flush)`,
+          wrap(requestsFor(op, known)),
+          Math.max(1, Math.round(RUNS.afterFlush * SCALE)),
+          {
+            jsonAnswer: op.jsonAnswer,
+            prepare: (r) => spareKept(op, r),
+            after: (status, text) => restoreSwitches(op, status, text),
+          },
+        ).catch((err: unknown) => void failures.push(err instanceof Error ? err.message : String(err)));
       }
       await settle();
     });

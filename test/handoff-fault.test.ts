@@ -13,7 +13,10 @@ function unreachableNamespace(): Env["ENDPOINT_MONITOR"] {
       // getByName: how src/monitor/endpoint-object.ts reaches an endpoint object.
       if (prop === "get" || prop === "getByName") {
         return () => ({
-          ingest: () => Promise.reject(Object.assign(new Error("Durable Object reset because its code was updated"), { retryable: true })),
+          ingest: () =>
+            Promise.reject(
+              Object.assign(new Error("Durable Object reset because its code was updated"), { retryable: true }),
+            ),
         });
       }
       const value: unknown = Reflect.get(target, prop);
@@ -55,7 +58,9 @@ describe("hand-off faults", () => {
     } as unknown as D1Database;
     const res = await post("fault-total", 3, { ...env, ENDPOINT_MONITOR: unreachableNamespace(), DB: deadDb });
     expect(res.status).toBe(503);
-    expect(await res.json()).toMatchObject({ error: { code: "storage_unavailable", details: { failed: 3, failed_indexes: [0, 1, 2] } } });
+    expect(await res.json()).toMatchObject({
+      error: { code: "storage_unavailable", details: { failed: 3, failed_indexes: [0, 1, 2] } },
+    });
     expect(ingestCounters.dropped - droppedBefore).toBe(3);
     const logged = errors.mock.calls.map((c) => String(c[0])).find((line) => line.includes('"handoff_failed"'));
     expect(logged).toBeDefined();

@@ -29,7 +29,10 @@ export function call(path: string, init: RequestInit = {}): Promise<Response> {
 }
 
 /** `POST /v1/logs` with the ingest key. */
-export function postLogs(body: unknown, opts: { sync?: boolean; contentType?: string; raw?: boolean } = {}): Promise<Response> {
+export function postLogs(
+  body: unknown,
+  opts: { sync?: boolean; contentType?: string; raw?: boolean } = {},
+): Promise<Response> {
   return call(`/v1/logs${opts.sync ? "?sync=1" : ""}`, {
     method: "POST",
     headers: { Authorization: `Bearer ${INGEST_KEY}`, "Content-Type": opts.contentType ?? "application/json" },
@@ -77,7 +80,10 @@ export async function runFlush(stub: DurableObjectStub<EndpointMonitor>): Promis
  * Runs `job` inside the endpoint object. Its jobs (`jobs`, `flush`, `outbox`) are fields, which
  * RPC does not expose: tests reach them here and pass the clock (`now`) the jobs take.
  */
-export function inMonitor<T>(stub: DurableObjectStub<EndpointMonitor>, job: (monitor: EndpointMonitor) => T | Promise<T>): Promise<T> {
+export function inMonitor<T>(
+  stub: DurableObjectStub<EndpointMonitor>,
+  job: (monitor: EndpointMonitor) => T | Promise<T>,
+): Promise<T> {
   return runInDurableObject(stub, job);
 }
 
@@ -96,7 +102,9 @@ export function endpointStub(service: string, method: string, route: string) {
 
 /** Number of rows in D1 for a service. */
 export async function countLogs(service: string): Promise<number> {
-  const row = await env.DB.prepare("SELECT count(*) AS n FROM request_logs WHERE service = ?").bind(service).first<{ n: number }>();
+  const row = await env.DB.prepare("SELECT count(*) AS n FROM request_logs WHERE service = ?")
+    .bind(service)
+    .first<{ n: number }>();
   return row?.n ?? 0;
 }
 

@@ -58,7 +58,11 @@ function buildApp(mw?: MonitorMiddleware) {
     await new Promise((r) => setTimeout(r, 40));
     return c.json({ id: c.req.param("id"), items: [1, 2] });
   });
-  app.post("/upload", async (c) => new Response(`got ${(await c.req.text()).length}`, { headers: { "Content-Length": "6", "X-App": "yes" } }));
+  app.post(
+    "/upload",
+    async (c) =>
+      new Response(`got ${(await c.req.text()).length}`, { headers: { "Content-Length": "6", "X-App": "yes" } }),
+  );
   app.get("/empty", (c) => c.body(null, 200));
   app.get("/boom", () => {
     throw new Error("db failed: password=hunter2 for sk_live_0123456789abcdef");
@@ -71,7 +75,12 @@ function buildApp(mw?: MonitorMiddleware) {
 }
 
 /** Calls the app as the Workers runtime would, and waits for its waitUntil work. */
-async function hit(app: { fetch(req: Request, bindings: object, ctx: ExecutionContext): Response | Promise<Response> }, path: string, init: RequestInit = {}, bindings: object = env): Promise<Response> {
+async function hit(
+  app: { fetch(req: Request, bindings: object, ctx: ExecutionContext): Response | Promise<Response> },
+  path: string,
+  init: RequestInit = {},
+  bindings: object = env,
+): Promise<Response> {
   const ctx = createExecutionContext();
   const res = await app.fetch(new Request(`https://app.test${path}`, init), bindings, ctx);
   const body = await res.arrayBuffer();
@@ -100,7 +109,9 @@ describe("Hono middleware: records reach the monitor", () => {
     const app = buildApp(mw);
     expect((await hit(app, "/orders/9f3a", { headers: { "X-Request-ID": "req-abc" } })).status).toBe(200);
     expect((await hit(app, "/api/users/42")).status).toBe(201);
-    expect((await hit(app, "/upload", { method: "POST", body: "123456789", headers: { "Content-Length": "9" } })).status).toBe(200);
+    expect(
+      (await hit(app, "/upload", { method: "POST", body: "123456789", headers: { "Content-Length": "9" } })).status,
+    ).toBe(200);
     expect((await hit(app, "/nowhere/at/all")).status).toBe(404);
     expect((await hit(app, "/boom")).status).toBe(500);
     expect((await hit(app, "/teapot")).status).toBe(418);
@@ -108,11 +119,21 @@ describe("Hono middleware: records reach the monitor", () => {
 
     const logs = await storedLogs("hono-app", 7);
     const byPath = new Map(logs.map((l) => [l.path, l]));
-    expect(byPath.get("/orders/9f3a")).toMatchObject({ route: "/orders/:id", method: "GET", status: 200, request_id: "req-abc" });
+    expect(byPath.get("/orders/9f3a")).toMatchObject({
+      route: "/orders/:id",
+      method: "GET",
+      status: 200,
+      request_id: "req-abc",
+    });
     expect(byPath.get("/orders/9f3a")?.latency_ms).toBeGreaterThanOrEqual(35);
     // A mounted sub-app: the full pattern, regex included (the monitor trims nothing of it).
     expect(byPath.get("/api/users/42")).toMatchObject({ route: "/api/users/:id{[0-9]+}", status: 201 });
-    expect(byPath.get("/upload")).toMatchObject({ route: "/upload", method: "POST", request_bytes: 9, response_bytes: 6 });
+    expect(byPath.get("/upload")).toMatchObject({
+      route: "/upload",
+      method: "POST",
+      request_bytes: 9,
+      response_bytes: 6,
+    });
     // Unmatched paths fall under the middleware's own pattern: scanners cannot multiply endpoints.
     expect(byPath.get("/nowhere/at/all")).toMatchObject({ route: "/*", status: 404 });
     expect(byPath.get("/boom")).toMatchObject({ route: "/boom", status: 500 });
@@ -157,16 +178,29 @@ describe("Hono middleware: records reach the monitor", () => {
       redact: (r) => (r.path.startsWith("/health") ? null : r),
     });
     const app = buildApp(mw);
-    await hit(app, "/orders/1?token=abc123secret&page=2&api_key=k-999&session=s-777", { headers: { "X-Request-ID": "Bearer eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxIn0.c2lnbmF0dXJl" } });
+    await hit(app, "/orders/1?token=abc123secret&page=2&api_key=k-999&session=s-777", {
+      headers: { "X-Request-ID": "Bearer eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxIn0.c2lnbmF0dXJl" },
+    });
     await hit(app, "/boom?card=4111111111111111");
     await hit(app, "/health");
     const raw = binding.raw.join("\n");
-    for (const secret of ["abc123secret", "k-999", "s-777", "eyJhbGciOiJIUzI1NiJ9", "hunter2", "sk_live_0123456789abcdef", "4111111111111111"]) {
+    for (const secret of [
+      "abc123secret",
+      "k-999",
+      "s-777",
+      "eyJhbGciOiJIUzI1NiJ9",
+      "hunter2",
+      "sk_live_0123456789abcdef",
+      "4111111111111111",
+    ]) {
       expect(raw).not.toContain(secret);
     }
     const logs = await storedLogs("hono-secrets", 2);
     const paths = logs.map((l) => l.path).sort();
-    expect(paths).toEqual(["/boom?card=[card redacted]", "/orders/1?token=[redacted]&page=2&api_key=[redacted]&session=[redacted]"]);
+    expect(paths).toEqual([
+      "/boom?card=[card redacted]",
+      "/orders/1?token=[redacted]&page=2&api_key=[redacted]&session=[redacted]",
+    ]);
     expect(logs.find((l) => l.path.startsWith("/boom"))?.error).toContain("password=[redacted]");
     expect(mw.stats().recorded).toBe(2);
   });
@@ -174,7 +208,14 @@ describe("Hono middleware: records reach the monitor", () => {
   it("splits a batch whose JSON would exceed the monitor's 1 MiB body limit", async () => {
     const binding = spyBinding();
     // A hook that grows every record to about 300 KB: four of them are 1.2 MB together.
-    const mw = monitor({ service: "hono-big", binding, ingestKey: INGEST_KEY, batchSize: 4, flushMs: 300, redact: (r) => ({ ...r, error: "x".repeat(300_000) }) });
+    const mw = monitor({
+      service: "hono-big",
+      binding,
+      ingestKey: INGEST_KEY,
+      batchSize: 4,
+      flushMs: 300,
+      redact: (r) => ({ ...r, error: "x".repeat(300_000) }),
+    });
     const app = buildApp(mw);
     const ctxs = [0, 1, 2, 3].map(() => createExecutionContext());
     for (const [i, ctx] of ctxs.entries()) await app.fetch(new Request(`https://app.test/api/users/${i}`), env, ctx);
@@ -203,7 +244,12 @@ describe("Hono middleware: records reach the monitor", () => {
   it("reads the binding and the ingest key from the app's env", async () => {
     const binding = spyBinding();
     type AppBindings = { MONITOR: MonitorFetcher; MONITOR_KEY: string };
-    const mw = monitor({ service: "hono-env", binding: (e: AppBindings) => e.MONITOR, ingestKey: (e: AppBindings) => e.MONITOR_KEY, flushMs: 0 });
+    const mw = monitor({
+      service: "hono-env",
+      binding: (e: AppBindings) => e.MONITOR,
+      ingestKey: (e: AppBindings) => e.MONITOR_KEY,
+      flushMs: 0,
+    });
     const app = new Hono<{ Bindings: AppBindings }>().use(mw).get("/ping", (c) => c.text("pong"));
     const res = await hit(app, "/ping", {}, { ...env, MONITOR: binding, MONITOR_KEY: INGEST_KEY });
     expect(await res.text()).toBe("pong");
@@ -220,9 +266,27 @@ describe("Hono middleware: a failing monitor changes nothing for the app", () =>
 
   const failing: [string, MonitorFetcher][] = [
     ["throws", { fetch: () => Promise.reject(new Error("connection refused")) }],
-    ["throws synchronously", { fetch: () => { throw new Error("binding gone"); } }],
+    [
+      "throws synchronously",
+      {
+        fetch: () => {
+          throw new Error("binding gone");
+        },
+      },
+    ],
     ["answers 500", { fetch: async () => new Response("oops", { status: 500 }) }],
-    ["refuses the key", { fetch: (input, init) => exports.default.fetch(new Request(input, { ...init, headers: { Authorization: "Bearer wrong", "Content-Type": "application/json" } })) }],
+    [
+      "refuses the key",
+      {
+        fetch: (input, init) =>
+          exports.default.fetch(
+            new Request(input, {
+              ...init,
+              headers: { Authorization: "Bearer wrong", "Content-Type": "application/json" },
+            }),
+          ),
+      },
+    ],
     ["hangs", { fetch: () => new Promise<Response>(() => undefined) }],
   ];
 
@@ -249,7 +313,9 @@ describe("Hono middleware: a failing monitor changes nothing for the app", () =>
       }
       expect(mw.stats()).toMatchObject({ recorded: 7, sent: 0, failed: 7 });
       // Each failed send is logged once, as JSON, without the key.
-      const warnings = logged.map((l) => JSON.parse(l) as { event: string }).filter((l) => l.event === "edge_monitor_send_failed");
+      const warnings = logged
+        .map((l) => JSON.parse(l) as { event: string })
+        .filter((l) => l.event === "edge_monitor_send_failed");
       expect(warnings).toHaveLength(7);
       expect(logged.join("\n")).not.toContain(INGEST_KEY);
     });
@@ -310,8 +376,31 @@ describe("Hono middleware: pure parts", () => {
       endedAt: 1012,
       responseHasBody: true,
     };
-    const r = buildRecord({ ...base, method: "M-SEARCH", requestHeaders: new Headers({ "Content-Length": "12x" }), responseHeaders: new Headers({ "Content-Length": "0" }) });
-    expect(r).toEqual({ timestamp: 1000, service: "s", method: "OTHER", path: "/a?password=[redacted]", status: 200, latency_ms: 12, response_bytes: 0, response_empty: true });
-    expect(buildRecord({ ...base, method: "HEAD", status: 200, responseHasBody: false, requestHeaders: new Headers(), responseHeaders: new Headers() })?.response_empty).toBeUndefined();
+    const r = buildRecord({
+      ...base,
+      method: "M-SEARCH",
+      requestHeaders: new Headers({ "Content-Length": "12x" }),
+      responseHeaders: new Headers({ "Content-Length": "0" }),
+    });
+    expect(r).toEqual({
+      timestamp: 1000,
+      service: "s",
+      method: "OTHER",
+      path: "/a?password=[redacted]",
+      status: 200,
+      latency_ms: 12,
+      response_bytes: 0,
+      response_empty: true,
+    });
+    expect(
+      buildRecord({
+        ...base,
+        method: "HEAD",
+        status: 200,
+        responseHasBody: false,
+        requestHeaders: new Headers(),
+        responseHeaders: new Headers(),
+      })?.response_empty,
+    ).toBeUndefined();
   });
 });

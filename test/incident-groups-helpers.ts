@@ -27,17 +27,42 @@ export async function hooks<T>(name: string): Promise<T[]> {
 /** A webhook, a Slack and a PagerDuty channel that only `service`'s incidents reach, each with its own receiver. */
 export async function channels(service: string): Promise<void> {
   const bodies = [
-    { type: "webhook", name: `${service}-hook`, url: `http://127.0.0.1/hooks/${service}-hook`, secret: SECRET, services: [service] },
+    {
+      type: "webhook",
+      name: `${service}-hook`,
+      url: `http://127.0.0.1/hooks/${service}-hook`,
+      secret: SECRET,
+      services: [service],
+    },
     { type: "slack", name: `${service}-slack`, url: `http://127.0.0.1/hooks/${service}-slack`, services: [service] },
-    { type: "pagerduty", name: `${service}-pd`, url: `http://127.0.0.1/hooks/${service}-pd`, secret: PD_KEY, services: [service] },
+    {
+      type: "pagerduty",
+      name: `${service}-pd`,
+      url: `http://127.0.0.1/hooks/${service}-pd`,
+      secret: PD_KEY,
+      services: [service],
+    },
   ];
-  for (const body of bodies) expect((await call("/v1/alert-channels", { method: "POST", headers: admin, body: JSON.stringify(body) })).status).toBe(201);
+  for (const body of bodies)
+    expect(
+      (await call("/v1/alert-channels", { method: "POST", headers: admin, body: JSON.stringify(body) })).status,
+    ).toBe(201);
 }
 
 /** The records of `phases` for each endpoint (seeded by its position), ending `endsAgo` ms before now. */
-export function records(service: string, endpoints: readonly { method: string; route: string }[], phases: Phase[], endsAgo: number): Record<string, unknown>[] {
+export function records(
+  service: string,
+  endpoints: readonly { method: string; route: string }[],
+  phases: Phase[],
+  endsAgo: number,
+): Record<string, unknown>[] {
   return endpoints.flatMap((e, n) =>
-    traffic(service, phases, { seed: n + 1, endsAgo }).records.map((r) => ({ ...r, method: e.method, route: e.route, path: String(r.path).replace("/orders/", e.route.replace(":id", "")) })),
+    traffic(service, phases, { seed: n + 1, endsAgo }).records.map((r) => ({
+      ...r,
+      method: e.method,
+      route: e.route,
+      path: String(r.path).replace("/orders/", e.route.replace(":id", "")),
+    })),
   );
 }
 
@@ -45,7 +70,9 @@ export function records(service: string, endpoints: readonly { method: string; r
 export async function settle(...keys: string[]): Promise<void> {
   await flushAll();
   for (const key of keys) {
-    await runInDurableObject(env.INCIDENT_GROUPS.get(env.INCIDENT_GROUPS.idFromName(key)), (groups: IncidentGroups) => groups.settleAt(Date.now()));
+    await runInDurableObject(env.INCIDENT_GROUPS.get(env.INCIDENT_GROUPS.idFromName(key)), (groups: IncidentGroups) =>
+      groups.settleAt(Date.now()),
+    );
   }
 }
 

@@ -12,7 +12,17 @@ import { originDown } from "../src/incidents/grouping";
 import type { Incident as DetectedIncident } from "../src/detect/incident";
 import { routeAlert } from "../src/monitor/group-link";
 import { probeRecord } from "../src/probes/check";
-import { admin, BASELINE, channels, hooks, incidentsOf as incidentsIn, MINUTE, OUTAGE, records, settle } from "./incident-groups-helpers";
+import {
+  admin,
+  BASELINE,
+  channels,
+  hooks,
+  incidentsOf as incidentsIn,
+  MINUTE,
+  OUTAGE,
+  records,
+  settle,
+} from "./incident-groups-helpers";
 import { call, postLogs } from "./helpers";
 import { send, type Phase } from "./traffic";
 
@@ -23,17 +33,33 @@ const THREE = [
 ];
 
 type Member = { incident_id: string; service: string; method: string; route: string };
-type Group = { id: string; service: string; services: string[]; origin: string | null; origin_down: boolean; members: Member[]; explanation: string };
+type Group = {
+  id: string;
+  service: string;
+  services: string[];
+  origin: string | null;
+  origin_down: boolean;
+  members: Member[];
+  explanation: string;
+};
 type Webhook = { type: string; status: string; group: Group | null };
 type Slack = { text: string; blocks: unknown[] };
-type PagerDuty = { event_action: string; dedup_key: string; payload: { summary: string; source: string; custom_details: { group: Group | null } } };
+type PagerDuty = {
+  event_action: string;
+  dedup_key: string;
+  payload: { summary: string; source: string; custom_details: { group: Group | null } };
+};
 type Incident = { id: string; service: string; group_id: string | null; signals: { kind: string }[] };
 
 const incidentsOf = (service: string) => incidentsIn<Incident, Group>(service);
 
 /** Configures `service` as proxied to `origin` (as `PUT /v1/services/:name` does). */
 async function proxied(service: string, origin: string): Promise<void> {
-  const res = await call(`/v1/services/${service}`, { method: "PUT", headers: admin, body: JSON.stringify({ origin }) });
+  const res = await call(`/v1/services/${service}`, {
+    method: "PUT",
+    headers: admin,
+    body: JSON.stringify({ origin }),
+  });
   expect([200, 201]).toContain(res.status);
 }
 
@@ -63,7 +89,9 @@ describe("services proxied to the same origin", () => {
       expect(group?.members).toHaveLength(6);
       expect(new Set(group?.services)).toEqual(new Set([a, b]));
       expect(group?.origin).toBe(host);
-      expect(new Set(group?.members.map((m) => `${m.service} ${m.method} ${m.route}`))).toEqual(new Set([a, b].flatMap((s) => THREE.map((e) => `${s} ${e.method} ${e.route}`))));
+      expect(new Set(group?.members.map((m) => `${m.service} ${m.method} ${m.route}`))).toEqual(
+        new Set([a, b].flatMap((s) => THREE.map((e) => `${s} ${e.method} ${e.route}`))),
+      );
       const slack = await hooks<Slack>(`${service}-slack`);
       expect(slack).toHaveLength(1);
       expect(slack[0]?.text).toContain(`origin ${host}: 6 endpoints of`);
@@ -105,9 +133,14 @@ describe("services behind different origins", () => {
     expect(ofA.groups[0]?.id).not.toBe(ofB.groups[0]?.id);
     expect(ofA.groups[0]).toMatchObject({ services: [a], origin: "left-origin.test" });
     expect(ofB.groups[0]).toMatchObject({ services: [b], origin: "right-origin.test" });
-    for (const [service, group] of [[a, ofA.groups[0]], [b, ofB.groups[0]]] as const) {
+    for (const [service, group] of [
+      [a, ofA.groups[0]],
+      [b, ofB.groups[0]],
+    ] as const) {
       const webhooks = await hooks<Webhook>(`${service}-hook`);
-      expect(webhooks.map((m) => [m.type, m.group?.id, m.group?.members.length])).toEqual([["incident.opened", group?.id, 3]]);
+      expect(webhooks.map((m) => [m.type, m.group?.id, m.group?.members.length])).toEqual([
+        ["incident.opened", group?.id, 3],
+      ]);
       expect((await hooks<Slack>(`${service}-slack`))[0]?.text).toContain(`${service}: 3 endpoints`);
     }
   });
@@ -192,8 +225,15 @@ describe("a group formed per service before its service had an origin", () => {
     const service = "orig-legacy";
     const now = Date.now();
     const member = (n: number) => ({
-      incident_id: `inc_legacy_${n}`, service, method: "GET", route: `/r${n}`, severity: "CRITICAL" as const, status: "open" as const,
-      opened_at: now - 10 * MINUTE, resolved_at: null, signal_kinds: ["error_rate_threshold"],
+      incident_id: `inc_legacy_${n}`,
+      service,
+      method: "GET",
+      route: `/r${n}`,
+      severity: "CRITICAL" as const,
+      status: "open" as const,
+      opened_at: now - 10 * MINUTE,
+      resolved_at: null,
+      signal_kinds: ["error_rate_threshold"],
     });
     // Two members joined the service's own group object (as before origin groups) ...
     const legacy = env.INCIDENT_GROUPS.get(env.INCIDENT_GROUPS.idFromName(service));
@@ -201,13 +241,23 @@ describe("a group formed per service before its service had an origin", () => {
     await legacy.memberOpened(member(2), now);
     // ... then the service gets an origin.
     await proxied(service, "https://legacy-origin.test");
-    const incident = (n: number) => ({ ...member(n), id: `inc_legacy_${n}`, last_event_at: now, signals: [{ kind: "error_rate_threshold" }] }) as unknown as DetectedIncident;
+    const incident = (n: number) =>
+      ({
+        ...member(n),
+        id: `inc_legacy_${n}`,
+        last_event_at: now,
+        signals: [{ kind: "error_rate_threshold" }],
+      }) as unknown as DetectedIncident;
     // The member's update is still carried by its group (skipped), not sent alone.
     const route = await routeAlert(env, incident(1), "incident.updated", now);
     expect(route).toMatchObject({ kind: "skip" });
     // A new incident of the service goes to the origin's group object.
     await routeAlert(env, incident(3), "incident.opened", now);
-    expect(await env.INCIDENT_GROUPS.get(env.INCIDENT_GROUPS.idFromName("origin:legacy-origin.test")).hasMember("inc_legacy_3")).toBe(true);
+    expect(
+      await env.INCIDENT_GROUPS.get(env.INCIDENT_GROUPS.idFromName("origin:legacy-origin.test")).hasMember(
+        "inc_legacy_3",
+      ),
+    ).toBe(true);
     expect(await legacy.hasMember("inc_legacy_3")).toBe(false);
   });
 });

@@ -12,7 +12,17 @@ import { env } from "cloudflare:workers";
 import type { EndpointMonitor } from "../src/monitor/endpoint-monitor";
 import { prune } from "../src/retention/prune";
 import { describe, expect, it } from "vitest";
-import { admin, BASELINE, channels, hooks, incidentsOf as incidentsIn, MINUTE, OUTAGE, records, settle } from "./incident-groups-helpers";
+import {
+  admin,
+  BASELINE,
+  channels,
+  hooks,
+  incidentsOf as incidentsIn,
+  MINUTE,
+  OUTAGE,
+  records,
+  settle,
+} from "./incident-groups-helpers";
 import { call, endpointStub, getJson } from "./helpers";
 import { send, type Phase } from "./traffic";
 
@@ -22,11 +32,35 @@ const ROUTES = ["/orders/:id", "/items/:id"];
 const EIGHT = ROUTES.flatMap((route) => METHODS.map((method) => ({ method, route })));
 
 type Member = { incident_id: string; method: string; route: string; severity: string; status: string };
-type Group = { id: string; status: string; severity: string; origin_down: boolean; members: Member[]; dedup_id?: string };
-type Webhook = { type: string; status: string; group: Group | null; data: { id: string; status: string; severity: string } };
+type Group = {
+  id: string;
+  status: string;
+  severity: string;
+  origin_down: boolean;
+  members: Member[];
+  dedup_id?: string;
+};
+type Webhook = {
+  type: string;
+  status: string;
+  group: Group | null;
+  data: { id: string; status: string; severity: string };
+};
 type Slack = { text: string; blocks: { type: string; elements?: { text: string }[] }[] };
-type PagerDuty = { event_action: string; dedup_key: string; payload: { summary: string; custom_details: { alert_status: string; group: Group | null } } };
-type Incident = { id: string; status: string; severity: string; in_maintenance: boolean; group_id: string | null; method: string; route: string };
+type PagerDuty = {
+  event_action: string;
+  dedup_key: string;
+  payload: { summary: string; custom_details: { alert_status: string; group: Group | null } };
+};
+type Incident = {
+  id: string;
+  status: string;
+  severity: string;
+  in_maintenance: boolean;
+  group_id: string | null;
+  method: string;
+  route: string;
+};
 
 const incidentsOf = (service: string) => incidentsIn<Incident, Group>(service);
 
@@ -38,9 +72,16 @@ const incidentsOf = (service: string) => incidentsIn<Incident, Group>(service);
  */
 async function recoverable(service: string, endpoints: readonly { method: string; route: string }[]): Promise<void> {
   const body = { resolve_after_minutes: 3, min_events: 100_000 };
-  const res = await call(`/v1/services/${service}/detection`, { method: "PUT", headers: admin, body: JSON.stringify(body) });
+  const res = await call(`/v1/services/${service}/detection`, {
+    method: "PUT",
+    headers: admin,
+    body: JSON.stringify(body),
+  });
   expect(res.status).toBe(201);
-  for (const e of endpoints) await runInDurableObject(endpointStub(service, e.method, e.route), (monitor: EndpointMonitor) => monitor.detection.invalidateConfig());
+  for (const e of endpoints)
+    await runInDurableObject(endpointStub(service, e.method, e.route), (monitor: EndpointMonitor) =>
+      monitor.detection.invalidateConfig(),
+    );
 }
 
 const HEALTHY: Phase = { minutes: 18, perMinute: 20 };
@@ -60,7 +101,9 @@ describe("an origin outage across 8 endpoints of one service", () => {
     expect(webhooks.map((m) => [m.type, m.status])).toEqual([["incident.opened", "firing"]]);
     const group = webhooks[0]?.group;
     expect(group?.members).toHaveLength(8);
-    expect(new Set(group?.members.map((m) => `${m.method} ${m.route}`))).toEqual(new Set(EIGHT.map((e) => `${e.method} ${e.route}`)));
+    expect(new Set(group?.members.map((m) => `${m.method} ${m.route}`))).toEqual(
+      new Set(EIGHT.map((e) => `${e.method} ${e.route}`)),
+    );
     expect(group?.origin_down).toBe(false);
     const slack = await hooks<Slack>(`${service}-slack`);
     expect(slack).toHaveLength(1);
@@ -81,7 +124,9 @@ describe("an origin outage across 8 endpoints of one service", () => {
     const worst = listed.incidents.some((i) => i.severity === "CRITICAL") ? "CRITICAL" : "WARNING";
     expect(group?.severity).toBe(worst);
     expect(listed.groups[0]).toMatchObject({ id: group?.id, status: "open", severity: worst });
-    expect(new Set(listed.groups[0]?.members.map((m) => m.incident_id))).toEqual(new Set(listed.incidents.map((i) => i.id)));
+    expect(new Set(listed.groups[0]?.members.map((m) => m.incident_id))).toEqual(
+      new Set(listed.incidents.map((i) => i.id)),
+    );
 
     // Seven recover: the group stays open and nothing more is sent.
     await recoverable(service, EIGHT);
@@ -106,8 +151,17 @@ describe("an origin outage across 8 endpoints of one service", () => {
       ["incident.opened", "firing"],
       ["incident.resolved", "resolved"],
     ]);
-    expect((await hooks<Slack>(`${service}-slack`)).map((m) => m.text.split("]")[0])).toEqual([`[${worst}`, "[RESOLVED"]);
-    expect((await hooks<PagerDuty>(`${service}-pd`)).map((e) => [e.event_action, e.dedup_key, e.payload.custom_details.alert_status])).toEqual([
+    expect((await hooks<Slack>(`${service}-slack`)).map((m) => m.text.split("]")[0])).toEqual([
+      `[${worst}`,
+      "[RESOLVED",
+    ]);
+    expect(
+      (await hooks<PagerDuty>(`${service}-pd`)).map((e) => [
+        e.event_action,
+        e.dedup_key,
+        e.payload.custom_details.alert_status,
+      ]),
+    ).toEqual([
       ["trigger", group?.id, "firing"],
       ["resolve", group?.id, "resolved"],
     ]);
@@ -116,7 +170,11 @@ describe("an origin outage across 8 endpoints of one service", () => {
   it("inside a maintenance window: no alert on any channel, every incident marked", async () => {
     const service = "grp-maint";
     await channels(service);
-    const res = await call("/v1/maintenance", { method: "POST", headers: admin, body: JSON.stringify({ service, starts_at: Date.now() - 2 * 60 * MINUTE, duration_minutes: 4 * 60 }) });
+    const res = await call("/v1/maintenance", {
+      method: "POST",
+      headers: admin,
+      body: JSON.stringify({ service, starts_at: Date.now() - 2 * 60 * MINUTE, duration_minutes: 4 * 60 }),
+    });
     expect(res.status).toBe(201);
     await send(records(service, EIGHT, [BASELINE], 24 * MINUTE));
     await send(records(service, EIGHT, [OUTAGE], 20 * MINUTE));
@@ -141,9 +199,13 @@ describe("one endpoint failing alone", () => {
     expect(listed.incidents[0]?.group_id).toBeNull();
     expect(listed.groups).toEqual([]);
     const webhooks = await hooks<Webhook>(`${service}-hook`);
-    expect(webhooks.map((m) => [m.type, m.status, m.group, m.data.id])).toEqual([["incident.opened", "firing", null, listed.incidents[0]?.id]]);
+    expect(webhooks.map((m) => [m.type, m.status, m.group, m.data.id])).toEqual([
+      ["incident.opened", "firing", null, listed.incidents[0]?.id],
+    ]);
     expect(webhooks[0]?.data.severity).toBe("CRITICAL");
-    expect((await hooks<PagerDuty>(`${service}-pd`)).map((e) => [e.event_action, e.dedup_key])).toEqual([["trigger", listed.incidents[0]?.id]]);
+    expect((await hooks<PagerDuty>(`${service}-pd`)).map((e) => [e.event_action, e.dedup_key])).toEqual([
+      ["trigger", listed.incidents[0]?.id],
+    ]);
     expect(await hooks<Slack>(`${service}-slack`)).toHaveLength(1);
   });
 });
@@ -164,7 +226,9 @@ describe("a member that opens after the first endpoint alerted alone", () => {
     await send(records(service, [b], [OUTAGE], 19 * MINUTE));
     await settle(service);
     const webhooks = await hooks<Webhook>(`${service}-hook`);
-    expect(webhooks.slice(1).map((m) => [m.type, m.status, m.group?.members.length])).toEqual([["incident.updated", "firing", 2]]);
+    expect(webhooks.slice(1).map((m) => [m.type, m.status, m.group?.members.length])).toEqual([
+      ["incident.updated", "firing", 2],
+    ]);
     const pd = await hooks<PagerDuty>(`${service}-pd`);
     expect(pd.map((e) => [e.event_action, e.dedup_key])).toEqual([
       ["trigger", leadId],
@@ -174,9 +238,15 @@ describe("a member that opens after the first endpoint alerted alone", () => {
     expect(listed.incidents.map((i) => i.group_id)).toEqual([listed.groups[0]?.id, listed.groups[0]?.id]);
     // The second member's own alerts were recorded as skipped, with the group named.
     const other = listed.incidents.find((i) => i.id !== leadId);
-    const deliveries = await getJson<{ deliveries: { status: string; error: string | null }[] }>(`/v1/alert-deliveries?incident_id=${other?.id}`);
+    const deliveries = await getJson<{ deliveries: { status: string; error: string | null }[] }>(
+      `/v1/alert-deliveries?incident_id=${other?.id}`,
+    );
     expect(deliveries.body.deliveries.length).toBeGreaterThan(0);
-    expect(deliveries.body.deliveries.every((d) => d.status === "skipped" && (d.error ?? "").includes(listed.groups[0]?.id ?? "?"))).toBe(true);
+    expect(
+      deliveries.body.deliveries.every(
+        (d) => d.status === "skipped" && (d.error ?? "").includes(listed.groups[0]?.id ?? "?"),
+      ),
+    ).toBe(true);
   });
 });
 
@@ -185,13 +255,26 @@ describe("retention", () => {
     const day = 24 * 60 * MINUTE;
     const now = Date.now();
     const row = (id: string, status: string, resolvedAt: number | null) =>
-      env.DB.prepare("INSERT INTO incident_groups (id, service, status, severity, origin_down, opened_at, resolved_at, explanation, members, updated_at) VALUES (?, 'grp-ret', ?, 'WARNING', 0, ?, ?, '', '[]', ?)").bind(id, status, now - 100 * day, resolvedAt, now);
-    const member = (incident: string, group: string) => env.DB.prepare("INSERT INTO incident_group_members (incident_id, group_id) VALUES (?, ?)").bind(incident, group);
-    await env.DB.batch([row("grp_ret_old", "resolved", now - 95 * day), row("grp_ret_recent", "resolved", now - day), row("grp_ret_open", "open", null), member("inc_ret_1", "grp_ret_old"), member("inc_ret_2", "grp_ret_recent")]);
+      env.DB.prepare(
+        "INSERT INTO incident_groups (id, service, status, severity, origin_down, opened_at, resolved_at, explanation, members, updated_at) VALUES (?, 'grp-ret', ?, 'WARNING', 0, ?, ?, '', '[]', ?)",
+      ).bind(id, status, now - 100 * day, resolvedAt, now);
+    const member = (incident: string, group: string) =>
+      env.DB.prepare("INSERT INTO incident_group_members (incident_id, group_id) VALUES (?, ?)").bind(incident, group);
+    await env.DB.batch([
+      row("grp_ret_old", "resolved", now - 95 * day),
+      row("grp_ret_recent", "resolved", now - day),
+      row("grp_ret_open", "open", null),
+      member("inc_ret_1", "grp_ret_old"),
+      member("inc_ret_2", "grp_ret_recent"),
+    ]);
     await prune(env, { now, deadline: now + 60_000, cursor: null });
-    const groups = await env.DB.prepare("SELECT id FROM incident_groups WHERE service = 'grp-ret' ORDER BY id").all<{ id: string }>();
+    const groups = await env.DB.prepare("SELECT id FROM incident_groups WHERE service = 'grp-ret' ORDER BY id").all<{
+      id: string;
+    }>();
     expect(groups.results.map((g) => g.id)).toEqual(["grp_ret_open", "grp_ret_recent"]);
-    const members = await env.DB.prepare("SELECT incident_id FROM incident_group_members WHERE incident_id LIKE 'inc_ret_%'").all<{ incident_id: string }>();
+    const members = await env.DB.prepare(
+      "SELECT incident_id FROM incident_group_members WHERE incident_id LIKE 'inc_ret_%'",
+    ).all<{ incident_id: string }>();
     expect(members.results.map((m) => m.incident_id)).toEqual(["inc_ret_2"]);
   });
 });
@@ -200,8 +283,15 @@ describe("the group object's settle alarm", () => {
   it("is set by the first call and not pushed back by a burst of later calls", async () => {
     const stub = env.INCIDENT_GROUPS.get(env.INCIDENT_GROUPS.idFromName("burst-svc"));
     const member = (n: number) => ({
-      incident_id: `inc_burst_${n}`, service: "burst-svc", method: "GET", route: `/r${n}`, severity: "WARNING" as const,
-      status: "open" as const, opened_at: Date.now(), resolved_at: null, signal_kinds: ["error_rate_threshold"],
+      incident_id: `inc_burst_${n}`,
+      service: "burst-svc",
+      method: "GET",
+      route: `/r${n}`,
+      severity: "WARNING" as const,
+      status: "open" as const,
+      opened_at: Date.now(),
+      resolved_at: null,
+      signal_kinds: ["error_rate_threshold"],
     });
     await stub.memberOpened(member(0));
     const first = await runInDurableObject(stub, (_i, state) => state.storage.getAlarm());
@@ -220,12 +310,25 @@ describe("reconciling open groups with D1", () => {
     const stub = env.INCIDENT_GROUPS.get(env.INCIDENT_GROUPS.idFromName("recon-svc"));
     const now = Date.now();
     const member = (n: number) => ({
-      incident_id: `inc_recon_${n}`, service: "recon-svc", method: "GET", route: `/r${n}`, severity: "WARNING" as const,
-      status: "open" as const, opened_at: now, resolved_at: null, signal_kinds: ["error_rate_threshold"],
+      incident_id: `inc_recon_${n}`,
+      service: "recon-svc",
+      method: "GET",
+      route: `/r${n}`,
+      severity: "WARNING" as const,
+      status: "open" as const,
+      opened_at: now,
+      resolved_at: null,
+      signal_kinds: ["error_rate_threshold"],
     });
     await stub.memberOpened(member(1), now);
     await stub.memberOpened(member(2), now);
-    const groupStatus = () => runInDurableObject(stub, (_i, state) => state.storage.sql.exec<{ status: string }>("SELECT status FROM groups").toArray().map((r) => r.status));
+    const groupStatus = () =>
+      runInDurableObject(stub, (_i, state) =>
+        state.storage.sql
+          .exec<{ status: string }>("SELECT status FROM groups")
+          .toArray()
+          .map((r) => r.status),
+      );
     expect(await groupStatus()).toEqual(["open"]);
     // Both incidents resolved in D1 (as their endpoint objects publish them), but neither resolve was routed to the group.
     for (const n of [1, 2]) {

@@ -2,7 +2,18 @@ import { createExecutionContext, waitOnExecutionContext } from "cloudflare:test"
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import worker from "../src/index";
-import { BASE, INGEST_KEY, countLogs, endpointStub, eventually, flushAll, getJson, postLogs, record, storeAllRawLogs } from "./helpers";
+import {
+  BASE,
+  INGEST_KEY,
+  countLogs,
+  endpointStub,
+  eventually,
+  flushAll,
+  getJson,
+  postLogs,
+  record,
+  storeAllRawLogs,
+} from "./helpers";
 
 type IngestBody = { accepted: number; rejected: { index: number; errors: string[] }[]; stored?: number };
 type ErrorBody = { error: { code: string; message: string; details?: unknown } };
@@ -49,7 +60,12 @@ describe("POST /v1/logs", () => {
 
   it("reports invalid records by index with field-level messages and keeps the valid ones", async () => {
     const res = await postLogs(
-      [record("partial"), { ...record("partial"), status: 700 }, { service: "partial" }, record("partial", { service: "bad name!" })],
+      [
+        record("partial"),
+        { ...record("partial"), status: 700 },
+        { service: "partial" },
+        record("partial", { service: "bad name!" }),
+      ],
       { sync: true },
     );
     expect(res.status).toBe(202);
@@ -73,7 +89,10 @@ describe("POST /v1/logs", () => {
       expect(body.error.details.rejected[0]?.errors.join(" ")).toMatch(/status/);
     }
     // NDJSON: a line that is not JSON and a record that is not valid: still nothing accepted.
-    const nd = await postLogs(`not json\n${JSON.stringify({ ...record("all-rejected"), latency_ms: -1 })}`, { raw: true, contentType: "application/x-ndjson" });
+    const nd = await postLogs(`not json\n${JSON.stringify({ ...record("all-rejected"), latency_ms: -1 })}`, {
+      raw: true,
+      contentType: "application/x-ndjson",
+    });
     expect(nd.status).toBe(400);
     const ndBody = await nd.json<{ error: { code: string; details: IngestBody } }>();
     expect(ndBody.error.code).toBe("invalid_records");
@@ -95,7 +114,7 @@ describe("POST /v1/logs", () => {
   });
 
   it("answers 400 for a body that is neither JSON nor NDJSON, or empty", async () => {
-    for (const raw of ["this is not json", "", "42", "{\"a\": 1"]) {
+    for (const raw of ["this is not json", "", "42", '{"a": 1']) {
       const res = await postLogs(raw, { raw: true });
       expect(res.status, raw).toBe(400);
       const body = await res.json<ErrorBody>();
@@ -142,8 +161,13 @@ describe("POST /v1/logs", () => {
     const res = await (await postLogs([a, b], { sync: true })).json<{ stored: number }>();
     expect(res.stored).toBe(2);
     await flushAll();
-    const { body } = await getJson<{ logs: { id: string; method: string; route: string }[] }>("/v1/logs?service=id-clash");
-    expect(body.logs.map((l) => `${l.method} ${l.route} ${l.id}`).sort()).toEqual(["GET /orders evt-1", "POST /carts evt-1"]);
+    const { body } = await getJson<{ logs: { id: string; method: string; route: string }[] }>(
+      "/v1/logs?service=id-clash",
+    );
+    expect(body.logs.map((l) => `${l.method} ${l.route} ${l.id}`).sort()).toEqual([
+      "GET /orders evt-1",
+      "POST /carts evt-1",
+    ]);
     // The same two records again are duplicates, each on its own endpoint.
     expect(await (await postLogs([a, b], { sync: true })).json()).toMatchObject({ stored: 0, duplicates: 2 });
     await flushAll();
@@ -173,7 +197,12 @@ describe("POST /v1/logs", () => {
     const routes = new Set(body.logs.map((l) => l.route));
     expect(routes.size).toBe(6);
     expect(routes).toContain("/:other");
-    expect(body.logs.filter((l) => l.route === "/:other").map((l) => l.path).sort()).toEqual(["/f", "/g"]);
+    expect(
+      body.logs
+        .filter((l) => l.route === "/:other")
+        .map((l) => l.path)
+        .sort(),
+    ).toEqual(["/f", "/g"]);
     // A route admitted before the cap keeps its own endpoint.
     await postLogs([record("capped", { path: "/a" })], { sync: true });
     expect((await endpointStub("capped", "GET", "/a").stats()).received).toBe(2);
@@ -295,10 +324,21 @@ describe("POST /v1/logs", () => {
 
 describe("GET /v1/endpoints/:service/:method/:route", () => {
   it("reports an endpoint's counters and backlog, and zeros for an unknown one", async () => {
-    await postLogs([record("ep", { path: "/carts/1", status: 503 }), record("ep", { path: "/carts/2" })], { sync: true });
-    const { status, body } = await getJson<Record<string, unknown>>(`/v1/endpoints/ep/get/${encodeURIComponent("/carts/:id")}`);
+    await postLogs([record("ep", { path: "/carts/1", status: 503 }), record("ep", { path: "/carts/2" })], {
+      sync: true,
+    });
+    const { status, body } = await getJson<Record<string, unknown>>(
+      `/v1/endpoints/ep/get/${encodeURIComponent("/carts/:id")}`,
+    );
     expect(status).toBe(200);
-    expect(body).toMatchObject({ service: "ep", method: "GET", route: "/carts/:id", received: 2, backlog: 2, flushed: 0 });
+    expect(body).toMatchObject({
+      service: "ep",
+      method: "GET",
+      route: "/carts/:id",
+      received: 2,
+      backlog: 2,
+      flushed: 0,
+    });
     const minutes = body.minutes as { count: number; status_5xx: number }[];
     expect(minutes.reduce((n, m) => n + m.status_5xx, 0)).toBe(1);
     const unknown = await getJson<Record<string, unknown>>(`/v1/endpoints/ep/GET/${encodeURIComponent("/never")}`);
@@ -306,7 +346,11 @@ describe("GET /v1/endpoints/:service/:method/:route", () => {
   });
 
   it("rejects a malformed endpoint with 400", async () => {
-    for (const path of ["/v1/endpoints/bad%20name/GET/%2Fx", "/v1/endpoints/ok/G3T/%2Fx", "/v1/endpoints/ok/GET/no-slash"]) {
+    for (const path of [
+      "/v1/endpoints/bad%20name/GET/%2Fx",
+      "/v1/endpoints/ok/G3T/%2Fx",
+      "/v1/endpoints/ok/GET/no-slash",
+    ]) {
       const { status, body } = await getJson<{ error: { code: string } }>(path);
       expect(status, path).toBe(400);
       expect(body.error.code).toBe("invalid_request");

@@ -10,12 +10,14 @@ import { DASHBOARD_CSP } from "../src/http/security-headers";
 import { PROXY_SANDBOX_CSP } from "../src/proxy/isolation";
 import { call } from "./helpers";
 
-const viaHost = (path: string, init: RequestInit = {}) => exports.default.fetch(new Request(`http://api.shop.test${path}`, init));
+const viaHost = (path: string, init: RequestInit = {}) =>
+  exports.default.fetch(new Request(`http://api.shop.test${path}`, init));
 
 /** All headers but the ones the runtime or the proxy vary per response. */
 function comparable(headers: Headers): Record<string, string> {
   const out: Record<string, string> = {};
-  for (const [k, v] of headers) if (!["x-request-id", "date", "content-length", "transfer-encoding"].includes(k)) out[k] = v;
+  for (const [k, v] of headers)
+    if (!["x-request-id", "date", "content-length", "transfer-encoding"].includes(k)) out[k] = v;
   return out;
 }
 
@@ -26,7 +28,15 @@ describe("path-prefixed proxy: isolated from the monitor's origin", () => {
     expect(proxied.status).toBe(200);
     expect(await proxied.text()).toBe(await direct.text());
     expect(proxied.headers.getAll("set-cookie")).toEqual([]);
-    for (const name of ["service-worker-allowed", "clear-site-data", "strict-transport-security", "alt-svc", "nel", "report-to", "accept-ch"]) {
+    for (const name of [
+      "service-worker-allowed",
+      "clear-site-data",
+      "strict-transport-security",
+      "alt-svc",
+      "nel",
+      "report-to",
+      "accept-ch",
+    ]) {
       expect(proxied.headers.get(name), name).toBeNull();
     }
     // The origin's own policy still holds, the sandbox is added as a second one.
@@ -44,7 +54,9 @@ describe("path-prefixed proxy: isolated from the monitor's origin", () => {
   });
 
   it("does not send the monitor's cookies to the origin, but the service's own credentials", async () => {
-    const res = await call("/proxy/shop/echo", { headers: { cookie: "CF_Authorization=monitor-jwt", authorization: "Bearer for-the-service" } });
+    const res = await call("/proxy/shop/echo", {
+      headers: { cookie: "CF_Authorization=monitor-jwt", authorization: "Bearer for-the-service" },
+    });
     const echo = await res.json<{ headers: Record<string, string> }>();
     expect(echo.headers.cookie).toBeUndefined();
     expect(echo.headers.authorization).toBe("Bearer for-the-service");
@@ -76,7 +88,9 @@ describe("service hostname: byte-faithful, nothing of the isolation applies", ()
   });
 
   it("forwards cookies and serves a service worker's script: the hostname is the service's own origin", async () => {
-    const echo = await (await viaHost("/echo", { headers: { cookie: "sid=1" } })).json<{ headers: Record<string, string> }>();
+    const echo = await (
+      await viaHost("/echo", { headers: { cookie: "sid=1" } })
+    ).json<{ headers: Record<string, string> }>();
     expect(echo.headers.cookie).toBe("sid=1");
     const sw = await viaHost("/echo", { headers: { "service-worker": "script" } });
     expect(sw.status).toBe(200);
@@ -113,10 +127,12 @@ describe("dashboard security headers", () => {
   });
 
   it("the CSP forbids framing, inline script, other origins and service workers", () => {
-    const directives = new Map(DASHBOARD_CSP.split(";").map((d) => {
-      const [name = "", ...values] = d.trim().split(/\s+/);
-      return [name, values] as const;
-    }));
+    const directives = new Map(
+      DASHBOARD_CSP.split(";").map((d) => {
+        const [name = "", ...values] = d.trim().split(/\s+/);
+        return [name, values] as const;
+      }),
+    );
     expect(directives.get("frame-ancestors")).toEqual(["'none'"]);
     expect(directives.get("default-src")).toEqual(["'none'"]);
     expect(directives.get("script-src")).toEqual(["'self'"]);

@@ -6,7 +6,17 @@ import { normaliseRecord } from "../src/ingest/record";
 import { buildLogsQuery, logFilters, serviceSpan, serviceSpanQueries, type LogFilters } from "../src/query/logs-query";
 import { READ_KEY, call, flushAll, getJson, postLogs, record } from "./helpers";
 
-type Log = { id: string; timestamp: number; status: number; route: string; method: string; latency_ms: number; error: string | null; consumer: string | null; region: string | null };
+type Log = {
+  id: string;
+  timestamp: number;
+  status: number;
+  route: string;
+  method: string;
+  latency_ms: number;
+  error: string | null;
+  consumer: string | null;
+  region: string | null;
+};
 type Page = { logs: Log[]; next_cursor: string | null };
 
 const base = Date.now() - 60 * 60_000;
@@ -58,7 +68,10 @@ describe("GET /v1/logs", () => {
       const { body } = await getJson<Page>(`/v1/logs?service=q-svc&limit=1000&${encodeURI(query)}`);
       const expected = all.body.logs.filter(predicate).map((l) => l.id);
       expect(expected.length, query).toBeGreaterThan(0);
-      expect(body.logs.map((l) => l.id), query).toEqual(expected);
+      expect(
+        body.logs.map((l) => l.id),
+        query,
+      ).toEqual(expected);
     }
   });
 
@@ -86,7 +99,15 @@ describe("GET /v1/logs", () => {
   });
 
   it("rejects bad filters with a 400 envelope", async () => {
-    for (const query of ["limit=0", "limit=1001", "status=600", "status=5x", "from=yesterday", "min_latency_ms=-1", "cursor=nope"]) {
+    for (const query of [
+      "limit=0",
+      "limit=1001",
+      "status=600",
+      "status=5x",
+      "from=yesterday",
+      "min_latency_ms=-1",
+      "cursor=nope",
+    ]) {
       const res = await call(`/v1/logs?${query}`, { headers: { Authorization: `Bearer ${READ_KEY}` } });
       expect(res.status, query).toBe(400);
       const body = await res.json<{ error: { code: string; details: string[] } }>();
@@ -172,11 +193,19 @@ describe("a service filter reads only the span of the service's hours", () => {
   /** D1's rows read by a drizzle query, run as the route runs it. */
   async function rowsRead(query: { toSQL(): { sql: string; params: unknown[] } }): Promise<number> {
     const { sql, params } = query.toSQL();
-    return (await env.DB.prepare(sql).bind(...params).all()).meta.rows_read;
+    return (
+      await env.DB.prepare(sql)
+        .bind(...params)
+        .all()
+    ).meta.rows_read;
   }
 
   beforeAll(async () => {
-    await write(Array.from({ length: BUSY }, (_, i) => record("span-busy", { id: `busy-${i}`, timestamp: now - 3 * HOUR + i * 3000 })));
+    await write(
+      Array.from({ length: BUSY }, (_, i) =>
+        record("span-busy", { id: `busy-${i}`, timestamp: now - 3 * HOUR + i * 3000 }),
+      ),
+    );
     await write([0, 1, 2].map((i) => record("span-old", { id: `old-${i}`, timestamp: old + i * 60_000, status: 503 })));
   });
 
@@ -189,7 +218,8 @@ describe("a service filter reads only the span of the service's hours", () => {
     expect(await serviceSpan(db, "span-nobody", filters, null)).toBeNull();
     // The two key lookups of log_service_hours are all it reads; the page query it no longer
     // runs read the whole table newest first (every row, the busy service's included).
-    for (const q of serviceSpanQueries(db, "span-nobody", filters, null)) expect(await rowsRead(q)).toBeLessThanOrEqual(1);
+    for (const q of serviceSpanQueries(db, "span-nobody", filters, null))
+      expect(await rowsRead(q)).toBeLessThanOrEqual(1);
     expect(await rowsRead(buildLogsQuery(db, filters, null))).toBeGreaterThan(BUSY);
   });
 
@@ -207,7 +237,9 @@ describe("a service filter reads only the span of the service's hours", () => {
     const seen: string[] = [];
     let cursor: string | null = null;
     do {
-      const page: { body: Page } = await getJson<Page>(`/v1/logs?service=span-old&limit=1${cursor ? `&cursor=${cursor}` : ""}`);
+      const page: { body: Page } = await getJson<Page>(
+        `/v1/logs?service=span-old&limit=1${cursor ? `&cursor=${cursor}` : ""}`,
+      );
       seen.push(...page.body.logs.map((l) => l.id));
       cursor = page.body.next_cursor;
     } while (cursor && seen.length < 10);
@@ -221,7 +253,9 @@ describe("a service filter reads only the span of the service's hours", () => {
   it("answers a filter that matches nothing, and no filter at all, as before", async () => {
     expect((await getJson<Page>("/v1/logs?service=span-busy&status=418")).body.logs).toEqual([]);
     const { body } = await getJson<{ logs: { log_id: string }[] }>("/v1/logs?limit=5");
-    const newest = await env.DB.prepare("SELECT record_key FROM request_logs ORDER BY timestamp DESC, record_key DESC LIMIT 5").all<{ record_key: string }>();
+    const newest = await env.DB.prepare(
+      "SELECT record_key FROM request_logs ORDER BY timestamp DESC, record_key DESC LIMIT 5",
+    ).all<{ record_key: string }>();
     expect(body.logs.map((l) => l.log_id)).toEqual(newest.results.map((r) => r.record_key));
     const busy = await getJson<Page>("/v1/logs?service=span-busy&limit=1000");
     expect(busy.body.logs).toHaveLength(1000);

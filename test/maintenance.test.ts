@@ -18,22 +18,53 @@ const OUTAGE = [
   { minutes: 6, perMinute: 30, errorRate: 0.7 },
 ];
 
-type Window = { id: string; service: string; starts_at: number; ends_at: number; endpoints: unknown; reason: string | null; active: boolean };
-type Incident = { id: string; status: string; severity: string; in_maintenance: boolean; maintenance_id: string | null; maintenance_released_at: number | null };
+type Window = {
+  id: string;
+  service: string;
+  starts_at: number;
+  ends_at: number;
+  endpoints: unknown;
+  reason: string | null;
+  active: boolean;
+};
+type Incident = {
+  id: string;
+  status: string;
+  severity: string;
+  in_maintenance: boolean;
+  maintenance_id: string | null;
+  maintenance_released_at: number | null;
+};
 type Hook = { headers: Record<string, string>; body: string };
 
 async function channel(name: string, service: string): Promise<void> {
   const res = await call("/v1/alert-channels", {
     method: "POST",
     headers: admin,
-    body: JSON.stringify({ type: "webhook", name, url: `http://127.0.0.1/hooks/${name}`, secret: SECRET, services: [service] }),
+    body: JSON.stringify({
+      type: "webhook",
+      name,
+      url: `http://127.0.0.1/hooks/${name}`,
+      secret: SECRET,
+      services: [service],
+    }),
   });
   expect(res.status).toBe(201);
 }
 
-async function received(name: string): Promise<{ type: string; status: string; group: unknown; data: { id: string; in_maintenance: boolean } }[]> {
+async function received(
+  name: string,
+): Promise<{ type: string; status: string; group: unknown; data: { id: string; in_maintenance: boolean } }[]> {
   const res = await env.ORIGIN.fetch(new Request(`http://origin.test/hooks/${name}`));
-  return (await res.json<Hook[]>()).map((h) => JSON.parse(h.body) as { type: string; status: string; group: unknown; data: { id: string; in_maintenance: boolean } });
+  return (await res.json<Hook[]>()).map(
+    (h) =>
+      JSON.parse(h.body) as {
+        type: string;
+        status: string;
+        group: unknown;
+        data: { id: string; in_maintenance: boolean };
+      },
+  );
 }
 
 async function openWindow(body: Record<string, unknown>): Promise<Response> {
@@ -52,12 +83,27 @@ async function incidentsOf(service: string): Promise<Incident[]> {
 describe("maintenance API", () => {
   it("creates a window from a start and an end, or for N minutes from now, lists and deletes it", async () => {
     const now = Date.now();
-    const a = await openWindow({ service: "mnt-api", starts_at: now + 10 * MINUTE, ends_at: new Date(now + 70 * MINUTE).toISOString(), reason: "db upgrade" });
+    const a = await openWindow({
+      service: "mnt-api",
+      starts_at: now + 10 * MINUTE,
+      ends_at: new Date(now + 70 * MINUTE).toISOString(),
+      reason: "db upgrade",
+    });
     expect(a.status).toBe(201);
     const first = await a.json<Window>();
-    expect(first).toMatchObject({ service: "mnt-api", starts_at: now + 10 * MINUTE, reason: "db upgrade", endpoints: null, active: false });
+    expect(first).toMatchObject({
+      service: "mnt-api",
+      starts_at: now + 10 * MINUTE,
+      reason: "db upgrade",
+      endpoints: null,
+      active: false,
+    });
     expect(first.id).toMatch(/^mnt_/);
-    const b = await openWindow({ service: "mnt-api", duration_minutes: 30, endpoints: [{ method: "get", route: "/orders/:id" }] });
+    const b = await openWindow({
+      service: "mnt-api",
+      duration_minutes: 30,
+      endpoints: [{ method: "get", route: "/orders/:id" }],
+    });
     const second = await b.json<Window>();
     expect(second.active).toBe(true);
     expect(second.ends_at - second.starts_at).toBe(30 * MINUTE);
@@ -66,7 +112,9 @@ describe("maintenance API", () => {
     expect(listed.body.windows.map((w) => w.id)).toEqual([second.id, first.id]);
     expect((await call(`/v1/maintenance/${first.id}`, { method: "DELETE", headers: admin })).status).toBe(204);
     expect((await call(`/v1/maintenance/${first.id}`, { method: "DELETE", headers: admin })).status).toBe(404);
-    expect((await getJson<{ windows: Window[] }>("/v1/maintenance?service=mnt-api")).body.windows.map((w) => w.id)).toEqual([second.id]);
+    expect(
+      (await getJson<{ windows: Window[] }>("/v1/maintenance?service=mnt-api")).body.windows.map((w) => w.id),
+    ).toEqual([second.id]);
   });
 
   it("refuses a bad window with a 400 in the error envelope", async () => {
@@ -96,11 +144,22 @@ describe("maintenance API", () => {
 describe("an outage inside a maintenance window", () => {
   it("is recorded and marked, not alerted, and alerted when the window ends while it is still open", async () => {
     await channel("mnt-hook-a", "mnt-a");
-    const res = await openWindow({ service: "mnt-a", starts_at: Date.now() - 3 * 60 * MINUTE, duration_minutes: 4 * 60, reason: "origin migration" });
+    const res = await openWindow({
+      service: "mnt-a",
+      starts_at: Date.now() - 3 * 60 * MINUTE,
+      duration_minutes: 4 * 60,
+      reason: "origin migration",
+    });
     const window = await res.json<Window>();
     await send(traffic("mnt-a", OUTAGE).records);
     const [incident] = await incidentsOf("mnt-a");
-    expect(incident).toMatchObject({ status: "open", severity: "CRITICAL", in_maintenance: true, maintenance_id: window.id, maintenance_released_at: null });
+    expect(incident).toMatchObject({
+      status: "open",
+      severity: "CRITICAL",
+      in_maintenance: true,
+      maintenance_id: window.id,
+      maintenance_released_at: null,
+    });
     expect(await received("mnt-hook-a")).toEqual([]);
     // Later, still inside the window: still nothing.
     const monitor = stub("mnt-a");
@@ -115,14 +174,18 @@ describe("an outage inside a maintenance window", () => {
     await inMonitor(monitor, (m) => m.jobs.followUp.followUp(end + MINUTE));
     await inMonitor(monitor, (m) => m.outbox.run(end + MINUTE));
     const got = await received("mnt-hook-a");
-    expect(got.map((m) => [m.type, m.status, m.group, m.data.id, m.data.in_maintenance])).toEqual([["incident.opened", "firing", null, incident?.id, true]]);
+    expect(got.map((m) => [m.type, m.status, m.group, m.data.id, m.data.in_maintenance])).toEqual([
+      ["incident.opened", "firing", null, incident?.id, true],
+    ]);
     const [after] = await incidentsOf("mnt-a");
     expect(after?.maintenance_released_at).toBe(end);
   });
 
   it("is alerted at once when the window is deleted while the incident is open", async () => {
     await channel("mnt-hook-b", "mnt-b");
-    const window = await (await openWindow({ service: "mnt-b", starts_at: Date.now() - 3 * 60 * MINUTE, duration_minutes: 4 * 60 })).json<Window>();
+    const window = await (
+      await openWindow({ service: "mnt-b", starts_at: Date.now() - 3 * 60 * MINUTE, duration_minutes: 4 * 60 })
+    ).json<Window>();
     await send(traffic("mnt-b", OUTAGE).records);
     expect((await incidentsOf("mnt-b"))[0]?.in_maintenance).toBe(true);
     expect(await received("mnt-hook-b")).toEqual([]);
@@ -135,7 +198,9 @@ describe("an outage inside a maintenance window", () => {
 
   it("never alerts an incident that resolved inside the window; a window of another endpoint silences nothing here", async () => {
     await channel("mnt-hook-c", "mnt-c");
-    const window = await (await openWindow({ service: "mnt-c", starts_at: Date.now() - 3 * 60 * MINUTE, duration_minutes: 4 * 60 })).json<Window>();
+    const window = await (
+      await openWindow({ service: "mnt-c", starts_at: Date.now() - 3 * 60 * MINUTE, duration_minutes: 4 * 60 })
+    ).json<Window>();
     // (The outage and recovery of test/detection.test.ts, which resolves.)
     const outageAndRecovery = [
       { minutes: 90, perMinute: 60 },
@@ -150,7 +215,12 @@ describe("an outage inside a maintenance window", () => {
     expect(await received("mnt-hook-c")).toEqual([]);
 
     await channel("mnt-hook-d", "mnt-d");
-    await openWindow({ service: "mnt-d", starts_at: Date.now() - 3 * 60 * MINUTE, duration_minutes: 4 * 60, endpoints: [{ method: "GET", route: "/other" }] });
+    await openWindow({
+      service: "mnt-d",
+      starts_at: Date.now() - 3 * 60 * MINUTE,
+      duration_minutes: 4 * 60,
+      endpoints: [{ method: "GET", route: "/other" }],
+    });
     await send(traffic("mnt-d", OUTAGE).records);
     expect((await incidentsOf("mnt-d"))[0]?.in_maintenance).toBe(false);
     expect((await received("mnt-hook-d")).map((m) => m.type)).toEqual(["incident.opened", "incident.escalated"]);

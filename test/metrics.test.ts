@@ -50,7 +50,8 @@ async function scrape(): Promise<{ text: string; samples: Sample[] }> {
 /** Samples of `name` for one endpoint, keyed by the remaining label (or "" when none). */
 function of(samples: Sample[], name: string, route: string, key = ""): Map<string, number> {
   const out = new Map<string, number>();
-  for (const s of samples) if (s.name === name && s.labels.route === route) out.set(key ? (s.labels[key] ?? "") : "", s.value);
+  for (const s of samples)
+    if (s.name === name && s.labels.route === route) out.set(key ? (s.labels[key] ?? "") : "", s.value);
   return out;
 }
 
@@ -58,7 +59,11 @@ function of(samples: Sample[], name: string, route: string, key = ""): Map<strin
  * Records of one endpoint: `body` four minutes ago (so their minute closes), and one more now
  * that closes it, which the endpoint therefore evaluates and publishes.
  */
-function batch(service: string, route: string, body: { status: number; latency_ms: number; response_empty?: boolean }[]) {
+function batch(
+  service: string,
+  route: string,
+  body: { status: number; latency_ms: number; response_empty?: boolean }[],
+) {
   const past = Math.floor(Date.now() / MINUTE) * MINUTE - 4 * MINUTE;
   return [
     ...body.map((b, i) => ({ timestamp: past + i, service, method: "GET", path: "/x", route, ...b })),
@@ -91,31 +96,49 @@ describe("GET /metrics", () => {
     const buckets = of(samples, "edge_monitor_request_duration_seconds_bucket", "/orders", "le");
     expect([...buckets.keys()]).toEqual([...LATENCY_BOUNDS_MS.map((ms) => String(ms / 1000)), "+Inf"]);
     const latencies = [...body.map((b) => b.latency_ms), 1];
-    for (const ms of LATENCY_BOUNDS_MS) expect(buckets.get(String(ms / 1000)), `le ${ms} ms`).toBe(latencies.filter((l) => l <= ms).length);
+    for (const ms of LATENCY_BOUNDS_MS)
+      expect(buckets.get(String(ms / 1000)), `le ${ms} ms`).toBe(latencies.filter((l) => l <= ms).length);
     const values = [...buckets.values()];
     for (let i = 1; i < values.length; i++) expect(values[i]).toBeGreaterThanOrEqual(values[i - 1] ?? 0);
     const count = of(samples, "edge_monitor_request_duration_seconds_count", "/orders").get("");
     expect(count).toBe(10);
     expect(buckets.get("+Inf")).toBe(count);
     expect([...requests.values()].reduce((a, b) => a + b, 0)).toBe(count);
-    expect(of(samples, "edge_monitor_request_duration_seconds_sum", "/orders").get("")).toBeCloseTo(latencies.reduce((a, b) => a + b, 0) / 1000, 9);
+    expect(of(samples, "edge_monitor_request_duration_seconds_sum", "/orders").get("")).toBeCloseTo(
+      latencies.reduce((a, b) => a + b, 0) / 1000,
+      9,
+    );
 
     expect(of(samples, "edge_monitor_endpoint_health", "/orders").get("")).toBe(0);
     expect(of(samples, "edge_monitor_endpoint_health_score", "/orders").get("")).toBe(100);
     expect(of(samples, "edge_monitor_endpoint_severity_score", "/orders").get("")).toBe(0);
     expect(of(samples, "edge_monitor_backlog_records", "/orders").get("")).toBe(0);
-    expect(samples.find((s) => s.name === "edge_monitor_open_incidents" && s.labels.service === "met-counts")?.value).toBe(0);
-    const accepted = samples.find((s) => s.name === "edge_monitor_ingest_records_total" && s.labels.outcome === "accepted");
+    expect(
+      samples.find((s) => s.name === "edge_monitor_open_incidents" && s.labels.service === "met-counts")?.value,
+    ).toBe(0);
+    const accepted = samples.find(
+      (s) => s.name === "edge_monitor_ingest_records_total" && s.labels.outcome === "accepted",
+    );
     expect(accepted?.value).toBeGreaterThanOrEqual(10);
   });
 
   it("an endpoint that goes idle still publishes its final counts", async () => {
-    expect((await postLogs(batch("met-idle", "/idle", [{ status: 200, latency_ms: 20 }]), { sync: true })).status).toBe(202);
+    expect((await postLogs(batch("met-idle", "/idle", [{ status: 200, latency_ms: 20 }]), { sync: true })).status).toBe(
+      202,
+    );
     await flushAll();
     expect(of((await scrape()).samples, "edge_monitor_request_duration_seconds_count", "/idle").get("")).toBe(2);
     // Three more in the minute already open: no minute closes, so only the counters changed.
     const now = Date.now() - 500;
-    const more = [503, 503, 200].map((status, i) => ({ timestamp: now + i, service: "met-idle", method: "GET", path: "/x", route: "/idle", status, latency_ms: 30 }));
+    const more = [503, 503, 200].map((status, i) => ({
+      timestamp: now + i,
+      service: "met-idle",
+      method: "GET",
+      path: "/x",
+      route: "/idle",
+      status,
+      latency_ms: 30,
+    }));
     expect((await postLogs(more, { sync: true })).status).toBe(202);
     await flushAll();
     const { samples } = await scrape();
@@ -125,13 +148,19 @@ describe("GET /metrics", () => {
 
   it("escapes quotes, backslashes and line feeds in label values", async () => {
     const route = '/q/"quoted"/back\\slash/line\nfeed';
-    expect((await postLogs(batch("met-escape", route, [{ status: 200, latency_ms: 3 }]), { sync: true })).status).toBe(202);
+    expect((await postLogs(batch("met-escape", route, [{ status: 200, latency_ms: 3 }]), { sync: true })).status).toBe(
+      202,
+    );
     await flushAll();
     const { text, samples } = await scrape();
     expect(escapeLabelValue(route)).toBe('/q/\\"quoted\\"/back\\\\slash/line\\nfeed');
-    expect(text).toContain(`edge_monitor_requests_total{service="met-escape",method="GET",route="${escapeLabelValue(route)}",status_class="2xx"} 2`);
+    expect(text).toContain(
+      `edge_monitor_requests_total{service="met-escape",method="GET",route="${escapeLabelValue(route)}",status_class="2xx"} 2`,
+    );
     // Every line is one sample or comment: the line feed never reaches the output raw.
-    expect(text.split("\n").every((l) => l === "" || l.startsWith("# ") || /^edge_monitor_\w+(\{.*\})? \S+$/.test(l))).toBe(true);
+    expect(
+      text.split("\n").every((l) => l === "" || l.startsWith("# ") || /^edge_monitor_\w+(\{.*\})? \S+$/.test(l)),
+    ).toBe(true);
     expect(of(samples, "edge_monitor_requests_total", route, "status_class").get("2xx")).toBe(2);
   });
 
@@ -155,7 +184,10 @@ describe("GET /metrics", () => {
 
   it("lists endpoints in a stable order, each family once with HELP and TYPE", async () => {
     const { text } = await scrape();
-    const families = text.split("\n").filter((l) => l.startsWith("# TYPE ")).map((l) => l.split(" ")[2]);
+    const families = text
+      .split("\n")
+      .filter((l) => l.startsWith("# TYPE "))
+      .map((l) => l.split(" ")[2]);
     expect(new Set(families).size).toBe(families.length);
     expect(text.split("\n").filter((l) => l.startsWith("# HELP ")).length).toBe(families.length);
     const services = text

@@ -3,7 +3,12 @@
  * the endpoint objects (never quarantined) and degrades /health; quarantined rows can be listed
  * and replayed; a hung registry and an overloaded object still leave every record stored.
  */
-import { createExecutionContext, runDurableObjectAlarm, runInDurableObject, waitOnExecutionContext } from "cloudflare:test";
+import {
+  createExecutionContext,
+  runDurableObjectAlarm,
+  runInDurableObject,
+  waitOnExecutionContext,
+} from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import worker from "../src/index";
@@ -19,7 +24,11 @@ const FULL_MESSAGE = "D1_ERROR: database or disk is full: SQLITE_FULL";
  * capacity error; `poison` refuses statements whose bound text holds the marker, with `poisonMessage`.
  */
 function faultyD1(db: D1Database) {
-  const state = { full: false, poison: null as string | null, poisonMessage: "D1_ERROR: NOT NULL constraint failed: request_logs.status" };
+  const state = {
+    full: false,
+    poison: null as string | null,
+    poisonMessage: "D1_ERROR: NOT NULL constraint failed: request_logs.status",
+  };
   const poisoned = new WeakSet<object>();
   const wrapper = new Proxy(db, {
     get(target, prop) {
@@ -78,7 +87,9 @@ async function post(body: unknown, testEnv: Env = env, sync = true): Promise<Res
 }
 
 function batch(service: string, n: number, from = 0, overrides: Record<string, unknown> = {}) {
-  return Array.from({ length: n }, (_, i) => record(service, { id: `${service}-${from + i}`, path: "/orders", ...overrides }));
+  return Array.from({ length: n }, (_, i) =>
+    record(service, { id: `${service}-${from + i}`, path: "/orders", ...overrides }),
+  );
 }
 
 async function runAlarms(stub: DurableObjectStub<EndpointMonitor>, times: number): Promise<void> {
@@ -94,7 +105,13 @@ describe("a D1 that refuses writes for capacity", () => {
     expect(await (await post(batch("full-db", 20))).json()).toMatchObject({ stored: 20 });
     // Well past the tries after which a failing batch is tried row by row.
     await runAlarms(stub, 6);
-    expect(await stub.stats()).toMatchObject({ backlog: 20, quarantined: 0, in_quarantine: 0, flushed: 0, storage: "full" });
+    expect(await stub.stats()).toMatchObject({
+      backlog: 20,
+      quarantined: 0,
+      in_quarantine: 0,
+      flushed: 0,
+      storage: "full",
+    });
     expect(await countLogs("full-db")).toBe(0);
     // D1 still answers reads all along: only the error's message tells capacity from a bad row.
     expect(await fault.db.prepare("SELECT 1 AS one").first()).toEqual({ one: 1 });
@@ -116,7 +133,17 @@ describe("a D1 that refuses writes for capacity", () => {
   });
 });
 
-type QuarantineList = { records: { service: string; method: string; route: string; record_key: string; error: string; record: Record<string, unknown> }[]; next_cursor: string | null };
+type QuarantineList = {
+  records: {
+    service: string;
+    method: string;
+    route: string;
+    record_key: string;
+    error: string;
+    record: Record<string, unknown>;
+  }[];
+  next_cursor: string | null;
+};
 
 describe("GET /v1/control/quarantine and POST /v1/control/quarantine/replay", () => {
   it("lists quarantined records across endpoints, page by page, and replays them", async () => {
@@ -127,7 +154,10 @@ describe("GET /v1/control/quarantine and POST /v1/control/quarantine/replay", ()
     await useDb(orders, fault.db);
     await useDb(carts, fault.db);
     await post([...batch("quarantine-a", 5), ...batch("quarantine-a", 1, 0, { id: "pill-a" })]);
-    await post([...batch("quarantine-b", 3, 0, { path: "/carts", method: "POST" }), ...batch("quarantine-b", 2, 0, { path: "/carts", method: "POST" }).map((r, i) => ({ ...r, id: `pill-b${i}` }))]);
+    await post([
+      ...batch("quarantine-b", 3, 0, { path: "/carts", method: "POST" }),
+      ...batch("quarantine-b", 2, 0, { path: "/carts", method: "POST" }).map((r, i) => ({ ...r, id: `pill-b${i}` })),
+    ]);
     await runAlarms(orders, 6);
     await runAlarms(carts, 6);
     expect(await orders.stats()).toMatchObject({ flushed: 5, quarantined: 1, in_quarantine: 1 });
@@ -150,7 +180,10 @@ describe("GET /v1/control/quarantine and POST /v1/control/quarantine/replay", ()
     const all: QuarantineList[] = [];
     cursor = null;
     for (let page = 0; page < 6; page++) {
-      const { body }: { body: QuarantineList } = await getJson<QuarantineList>(`/v1/control/quarantine?limit=1${cursor ? `&cursor=${cursor}` : ""}`, ADMIN_KEY);
+      const { body }: { body: QuarantineList } = await getJson<QuarantineList>(
+        `/v1/control/quarantine?limit=1${cursor ? `&cursor=${cursor}` : ""}`,
+        ADMIN_KEY,
+      );
       all.push(body);
       cursor = body.next_cursor;
       if (!cursor) break;
@@ -161,19 +194,34 @@ describe("GET /v1/control/quarantine and POST /v1/control/quarantine/replay", ()
       "quarantine-b POST /carts c:quarantine-b:POST:/carts#pill-b0",
       "quarantine-b POST /carts c:quarantine-b:POST:/carts#pill-b1",
     ]);
-    expect(listed[0]).toMatchObject({ error: expect.stringContaining("NOT NULL"), record: { service: "quarantine-a", client_id: "pill-a", status: 200 } });
+    expect(listed[0]).toMatchObject({
+      error: expect.stringContaining("NOT NULL"),
+      record: { service: "quarantine-a", client_id: "pill-a", status: 200 },
+    });
 
     // A replay while D1 still refuses them: they stay, with D1's new error.
     fault.state.poisonMessage = "D1_ERROR: CHECK constraint failed: second try";
-    const again = await call("/v1/control/quarantine/replay?service=quarantine-b", { method: "POST", headers: { Authorization: `Bearer ${ADMIN_KEY}` } });
+    const again = await call("/v1/control/quarantine/replay?service=quarantine-b", {
+      method: "POST",
+      headers: { Authorization: `Bearer ${ADMIN_KEY}` },
+    });
     expect(again.status).toBe(200);
     expect(await again.json()).toMatchObject({ replayed: 0, failed: 2, remaining: 2 });
-    const { body: stillThere } = await getJson<QuarantineList>("/v1/control/quarantine?service=quarantine-b", ADMIN_KEY);
-    expect(stillThere.records.map((r) => r.error)).toEqual([expect.stringContaining("second try"), expect.stringContaining("second try")]);
+    const { body: stillThere } = await getJson<QuarantineList>(
+      "/v1/control/quarantine?service=quarantine-b",
+      ADMIN_KEY,
+    );
+    expect(stillThere.records.map((r) => r.error)).toEqual([
+      expect.stringContaining("second try"),
+      expect.stringContaining("second try"),
+    ]);
 
     // The cause is fixed: a replay of everything moves them to D1 and empties the quarantine.
     fault.state.poison = null;
-    const fixed = await call("/v1/control/quarantine/replay", { method: "POST", headers: { Authorization: `Bearer ${ADMIN_KEY}` } });
+    const fixed = await call("/v1/control/quarantine/replay", {
+      method: "POST",
+      headers: { Authorization: `Bearer ${ADMIN_KEY}` },
+    });
     expect(await fixed.json()).toMatchObject({ failed: 0, remaining: 0 });
     expect(await countLogs("quarantine-a")).toBe(6);
     expect(await countLogs("quarantine-b")).toBe(5);
@@ -192,7 +240,11 @@ describe("GET /v1/control/quarantine and POST /v1/control/quarantine/replay", ()
 });
 
 /** A namespace whose objects answer `method` with `answer` (counting calls); everything else is the real one. */
-function wrapNamespace<N extends { get(id: DurableObjectId): object; getByName(name: string): object }>(ns: N, method: string, answer: () => Promise<unknown>) {
+function wrapNamespace<N extends { get(id: DurableObjectId): object; getByName(name: string): object }>(
+  ns: N,
+  method: string,
+  answer: () => Promise<unknown>,
+) {
   const calls = { n: 0 };
   const wrapStub = (real: object) =>
     new Proxy(real, {
@@ -205,7 +257,9 @@ function wrapNamespace<N extends { get(id: DurableObjectId): object; getByName(n
         }
         const v: unknown = Reflect.get(stub, p);
         // Reflect.apply, not .bind: an RPC method stub takes any property (bind included) for a remote method.
-        return typeof v === "function" ? (...a: unknown[]) => Reflect.apply(v as (...b: unknown[]) => unknown, stub, a) : v;
+        return typeof v === "function"
+          ? (...a: unknown[]) => Reflect.apply(v as (...b: unknown[]) => unknown, stub, a)
+          : v;
       },
     });
   const wrapped = new Proxy(ns, {

@@ -7,37 +7,58 @@
 import { evictDurableObject, runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import type { EndpointMonitor } from "../src/monitor/endpoint-monitor";
-import { migrateObjectSchema, OBJECT_SCHEMA_VERSION, storedSchemaVersion, type SchemaStep } from "../src/monitor/object-schema";
+import {
+  migrateObjectSchema,
+  OBJECT_SCHEMA_VERSION,
+  storedSchemaVersion,
+  type SchemaStep,
+} from "../src/monitor/object-schema";
 import { BufferMarksSchema, parseStored } from "../src/monitor/stored-json";
 import { normaliseRecord } from "../src/ingest/record";
 import { endpointStub, record } from "./helpers";
 
-const columns = (sql: SqlStorage, table: string) => sql.exec<{ name: string }>(`PRAGMA table_info(${table})`).toArray().map((c) => c.name);
+const columns = (sql: SqlStorage, table: string) =>
+  sql
+    .exec<{ name: string }>(`PRAGMA table_info(${table})`)
+    .toArray()
+    .map((c) => c.name);
 
 describe("endpoint object schema", () => {
   it("a new object is at the latest version; an object of version 3 without the breakdown column is migrated once", async () => {
     const stub = endpointStub("schema-svc", "GET", "/orders");
     expect((await stub.stats()).received).toBe(0);
-    const fresh = await runInDurableObject(stub, (_i: EndpointMonitor, state) => storedSchemaVersion(state.storage.sql));
+    const fresh = await runInDurableObject(stub, (_i: EndpointMonitor, state) =>
+      storedSchemaVersion(state.storage.sql),
+    );
     expect(fresh).toBe(OBJECT_SCHEMA_VERSION);
 
     // As the code before the steps left an object: version "3", windows without `breakdown`, no outbox.
     await runInDurableObject(stub, (_i: EndpointMonitor, state) => {
       const sql = state.storage.sql;
       sql.exec("DROP TABLE windows");
-      sql.exec("CREATE TABLE windows (grain INTEGER NOT NULL, start INTEGER NOT NULL, count INTEGER NOT NULL, status_2xx INTEGER NOT NULL, status_3xx INTEGER NOT NULL, status_4xx INTEGER NOT NULL, status_5xx INTEGER NOT NULL, silent_failures INTEGER NOT NULL, inconsistent INTEGER NOT NULL, slow INTEGER NOT NULL, latency_sum REAL NOT NULL, latency_max REAL NOT NULL, bytes INTEGER NOT NULL, sketch TEXT NOT NULL, PRIMARY KEY (grain, start)) WITHOUT ROWID");
+      sql.exec(
+        "CREATE TABLE windows (grain INTEGER NOT NULL, start INTEGER NOT NULL, count INTEGER NOT NULL, status_2xx INTEGER NOT NULL, status_3xx INTEGER NOT NULL, status_4xx INTEGER NOT NULL, status_5xx INTEGER NOT NULL, silent_failures INTEGER NOT NULL, inconsistent INTEGER NOT NULL, slow INTEGER NOT NULL, latency_sum REAL NOT NULL, latency_max REAL NOT NULL, bytes INTEGER NOT NULL, sketch TEXT NOT NULL, PRIMARY KEY (grain, start)) WITHOUT ROWID",
+      );
       sql.exec("DROP TABLE alert_outbox");
       sql.exec("UPDATE meta SET value = '3' WHERE key = 'schema_version'");
     });
     await evictDurableObject(stub);
     const woken = endpointStub("schema-svc", "GET", "/orders");
     // The migrated object takes records (their windows need the breakdown column).
-    const one = normaliseRecord(record("schema-svc", { id: "schema-1", path: "/orders" }), { now: Date.now(), retentionMs: 86_400_000, newKey: () => crypto.randomUUID() });
+    const one = normaliseRecord(record("schema-svc", { id: "schema-1", path: "/orders" }), {
+      now: Date.now(),
+      retentionMs: 86_400_000,
+      newKey: () => crypto.randomUUID(),
+    });
     if (!one.ok) throw new Error(one.errors.join("; "));
     expect(await woken.ingest([one.record])).toMatchObject({ stored: 1 });
     const after = await runInDurableObject(woken, (_i: EndpointMonitor, state) => {
       const sql = state.storage.sql;
-      return { version: storedSchemaVersion(sql), breakdown: columns(sql, "windows").includes("breakdown"), outbox: columns(sql, "alert_outbox").length > 0 };
+      return {
+        version: storedSchemaVersion(sql),
+        breakdown: columns(sql, "windows").includes("breakdown"),
+        outbox: columns(sql, "alert_outbox").length > 0,
+      };
     });
     expect(after).toEqual({ version: OBJECT_SCHEMA_VERSION, breakdown: true, outbox: true });
   });
@@ -65,7 +86,12 @@ describe("endpoint object schema", () => {
     await runInDurableObject(woken, (instance: EndpointMonitor) => instance.jobs.checkpoint.persist(Date.now(), true));
     const after = await runInDurableObject(woken, (_i: EndpointMonitor, state) => {
       const sql = state.storage.sql;
-      const row = sql.exec<{ count: number; status_4xx: number; status_429: number }>("SELECT count, status_4xx, status_429 FROM windows WHERE grain = 60000 AND start = ?", at).one();
+      const row = sql
+        .exec<{ count: number; status_4xx: number; status_429: number }>(
+          "SELECT count, status_4xx, status_429 FROM windows WHERE grain = 60000 AND start = ?",
+          at,
+        )
+        .one();
       return { version: storedSchemaVersion(sql), row, again: migrateObjectSchema(sql).ran };
     });
     expect(after).toEqual({ version: 5, row: { count: 3, status_4xx: 2, status_429: 1 }, again: [] });
@@ -78,13 +104,24 @@ describe("endpoint object schema", () => {
     const out = await runInDurableObject(stub, (_i: EndpointMonitor, state) => {
       const sql = state.storage.sql;
       const ran: number[] = [];
-      const step = (version: number, statement: string): SchemaStep => ({ version, what: statement, run: (s) => (ran.push(version), s.exec(statement)) });
-      const steps = [step(OBJECT_SCHEMA_VERSION + 2, "ALTER TABLE scratch ADD COLUMN b TEXT"), step(OBJECT_SCHEMA_VERSION + 1, "CREATE TABLE scratch (a TEXT)")];
+      const step = (version: number, statement: string): SchemaStep => ({
+        version,
+        what: statement,
+        run: (s) => (ran.push(version), s.exec(statement)),
+      });
+      const steps = [
+        step(OBJECT_SCHEMA_VERSION + 2, "ALTER TABLE scratch ADD COLUMN b TEXT"),
+        step(OBJECT_SCHEMA_VERSION + 1, "CREATE TABLE scratch (a TEXT)"),
+      ];
       const first = migrateObjectSchema(sql, steps);
       const again = migrateObjectSchema(sql, steps);
       return { first, again, ran, scratch: columns(sql, "scratch"), stored: storedSchemaVersion(sql) };
     });
-    expect(out.first).toEqual({ from: OBJECT_SCHEMA_VERSION, to: OBJECT_SCHEMA_VERSION + 2, ran: [OBJECT_SCHEMA_VERSION + 1, OBJECT_SCHEMA_VERSION + 2] });
+    expect(out.first).toEqual({
+      from: OBJECT_SCHEMA_VERSION,
+      to: OBJECT_SCHEMA_VERSION + 2,
+      ran: [OBJECT_SCHEMA_VERSION + 1, OBJECT_SCHEMA_VERSION + 2],
+    });
     expect(out.again.ran).toEqual([]);
     expect(out.ran).toEqual([OBJECT_SCHEMA_VERSION + 1, OBJECT_SCHEMA_VERSION + 2]);
     expect(out.scratch).toEqual(["a", "b"]);
@@ -92,7 +129,15 @@ describe("endpoint object schema", () => {
   });
 
   it("stored JSON of an unexpected shape fails naming its key; a valid value parses", () => {
-    expect(parseStored(BufferMarksSchema, "buffer_marks", JSON.stringify({ d1: { seq: 3, offset: 0 }, r2: 2, r2_pass: [2, 5] }))).toEqual({ d1: { seq: 3, offset: 0 }, r2: 2, r2_pass: [2, 5] });
-    expect(() => parseStored(BufferMarksSchema, "buffer_marks", JSON.stringify({ d1: 3, r2: "x" }))).toThrow(/stored buffer_marks has an unexpected shape/);
+    expect(
+      parseStored(
+        BufferMarksSchema,
+        "buffer_marks",
+        JSON.stringify({ d1: { seq: 3, offset: 0 }, r2: 2, r2_pass: [2, 5] }),
+      ),
+    ).toEqual({ d1: { seq: 3, offset: 0 }, r2: 2, r2_pass: [2, 5] });
+    expect(() => parseStored(BufferMarksSchema, "buffer_marks", JSON.stringify({ d1: 3, r2: "x" }))).toThrow(
+      /stored buffer_marks has an unexpected shape/,
+    );
   });
 });

@@ -16,12 +16,25 @@ import { PROTECTED_ROUTES, PUBLIC_ROUTES } from "./routes";
 
 type Schema = Record<string, unknown>;
 type Parameter = { name: string; in: "query" | "path"; required: boolean; schema: Schema };
-type Operation = { operationId: string; tags: string[]; summary: string; security: Record<string, string[]>[]; "x-key-scope": string; parameters?: Parameter[]; requestBody?: { content: Record<string, { schema: Schema }> }; responses: Record<string, Schema> };
+type Operation = {
+  operationId: string;
+  tags: string[];
+  summary: string;
+  security: Record<string, string[]>[];
+  "x-key-scope": string;
+  parameters?: Parameter[];
+  requestBody?: { content: Record<string, { schema: Schema }> };
+  responses: Record<string, Schema>;
+};
 type Doc = {
   openapi: string;
   info: { title: string; version: string };
   paths: Record<string, Record<string, Operation>>;
-  components: { securitySchemes: Record<string, { type: string; scheme: string }>; schemas: Record<string, Schema>; responses: Record<string, Schema> };
+  components: {
+    securitySchemes: Record<string, { type: string; scheme: string }>;
+    schemas: Record<string, Schema>;
+    responses: Record<string, Schema>;
+  };
 };
 
 const HTTP_METHODS = new Set(["get", "put", "post", "delete", "options", "head", "patch", "trace"]);
@@ -34,7 +47,9 @@ async function fetchDocument(): Promise<Doc> {
 }
 
 function operations(doc: Doc): { method: string; path: string; op: Operation }[] {
-  return Object.entries(doc.paths).flatMap(([path, item]) => Object.entries(item).map(([method, op]) => ({ method, path, op })));
+  return Object.entries(doc.paths).flatMap(([path, item]) =>
+    Object.entries(item).map(([method, op]) => ({ method, path, op })),
+  );
 }
 
 /** A concrete path (as test/routes.ts lists them) against an OpenAPI template. */
@@ -50,7 +65,10 @@ describe("GET /openapi.json", () => {
     const registered = app.routes
       .filter((r) => !r.path.endsWith("/*") || r.path.startsWith("/proxy/"))
       .flatMap((r) => {
-        const path = r.path.replace(/:([A-Za-z0-9_]+)/g, "{$1}").replace(/\/\*$/, "/{path}").replace(/(.)\/$/, "$1");
+        const path = r.path
+          .replace(/:([A-Za-z0-9_]+)/g, "{$1}")
+          .replace(/\/\*$/, "/{path}")
+          .replace(/(.)\/$/, "$1");
         return (r.method === "ALL" ? [...ALL_METHODS] : [r.method.toLowerCase()]).map((m) => `${m} ${path}`);
       });
     const documented = operations(doc).map(({ method, path }) => `${method} ${path}`);
@@ -65,7 +83,8 @@ describe("GET /openapi.json", () => {
     expect(doc.openapi).toBe("3.1.0");
     expect(doc.info).toMatchObject({ title: "edge-monitor", version: VERSION });
     expect(Object.keys(doc.components.securitySchemes).sort()).toEqual(["adminKey", "ingestKey", "readKey"]);
-    for (const scheme of Object.values(doc.components.securitySchemes)) expect(scheme).toMatchObject({ type: "http", scheme: "bearer" });
+    for (const scheme of Object.values(doc.components.securitySchemes))
+      expect(scheme).toMatchObject({ type: "http", scheme: "bearer" });
     const ids = new Set<string>();
     for (const { method, path, op } of operations(doc)) {
       const where = `${method} ${path}`;
@@ -75,7 +94,8 @@ describe("GET /openapi.json", () => {
       ids.add(op.operationId);
       expect(op.summary.length, where).toBeGreaterThan(0);
       expect(Object.keys(op.responses).length, where).toBeGreaterThan(0);
-      for (const requirement of op.security) for (const name of Object.keys(requirement)) expect(doc.components.securitySchemes, where).toHaveProperty(name);
+      for (const requirement of op.security)
+        for (const name of Object.keys(requirement)) expect(doc.components.securitySchemes, where).toHaveProperty(name);
       // Every template parameter is declared as a required path parameter, and no other.
       const templated = [...path.matchAll(/\{([^}]+)\}/g)].map((m) => m[1]).sort();
       const declared = (op.parameters ?? []).filter((p) => p.in === "path");
@@ -85,7 +105,11 @@ describe("GET /openapi.json", () => {
     // Every $ref points at something in the document.
     const refs = [...JSON.stringify(doc).matchAll(/"\$ref":"#\/([^"]+)"/g)].map((m) => m[1] ?? "");
     expect(refs.length).toBeGreaterThan(0);
-    for (const ref of refs) expect(ref.split("/").reduce<unknown>((o, k) => (o as Record<string, unknown>)[k], doc), ref).toBeDefined();
+    for (const ref of refs)
+      expect(
+        ref.split("/").reduce<unknown>((o, k) => (o as Record<string, unknown>)[k], doc),
+        ref,
+      ).toBeDefined();
   });
 
   it("carries each route's own zod schemas: GET /v1/logs query, /v1/timeseries metrics, bodies", async () => {
@@ -94,7 +118,11 @@ describe("GET /openapi.json", () => {
     const params = new Map((logs?.parameters ?? []).map((p) => [p.name, p]));
     expect([...params.keys()].sort()).toEqual(Object.keys(logFilters.shape).sort());
     const limit = params.get("limit");
-    expect(limit).toMatchObject({ in: "query", required: false, schema: { type: "integer", minimum: 1, maximum: 1000, default: 100 } });
+    expect(limit).toMatchObject({
+      in: "query",
+      required: false,
+      schema: { type: "integer", minimum: 1, maximum: 1000, default: 100 },
+    });
     const { $schema: _dialect, ...limitSchema } = z.toJSONSchema(logFilters.shape.limit, { io: "input" });
     expect(limit?.schema).toEqual(limitSchema);
     expect(params.get("status")?.schema).toMatchObject({ type: "string", pattern: "^([1-5]\\d\\d|[1-5]xx)$" });
@@ -102,16 +130,36 @@ describe("GET /openapi.json", () => {
     const ts = new Map((doc.paths["/v1/timeseries"]?.get?.parameters ?? []).map((p) => [p.name, p]));
     expect(ts.get("metric")).toMatchObject({ required: true, schema: { enum: [...METRICS] } });
     expect(ts.get("step")?.required).toBe(false);
-    expect(doc.paths["/v1/timeseries"]?.get?.responses["200"]).toMatchObject({ content: { "application/json": { schema: { type: "object", required: expect.arrayContaining(["points", "source", "step_ms"]) } } } });
+    expect(doc.paths["/v1/timeseries"]?.get?.responses["200"]).toMatchObject({
+      content: {
+        "application/json": {
+          schema: { type: "object", required: expect.arrayContaining(["points", "source", "step_ms"]) },
+        },
+      },
+    });
 
     const switches = doc.paths["/v1/control/switches"]?.put?.requestBody?.content["application/json"]?.schema;
-    expect(switches).toMatchObject({ type: "object", additionalProperties: false, properties: { ingestion: { type: "boolean" } } });
+    expect(switches).toMatchObject({
+      type: "object",
+      additionalProperties: false,
+      properties: { ingestion: { type: "boolean" } },
+    });
     // Per-consumer objectives come with the detection settings' own schema.
     const detection = doc.paths["/v1/services/{name}/detection"]?.put?.requestBody?.content["application/json"]?.schema;
-    expect(detection).toMatchObject({ properties: { consumer_objectives: { type: "object", additionalProperties: { properties: { error_rate: { type: "number" }, latency_p95_ms: { type: "number" } } } } } });
+    expect(detection).toMatchObject({
+      properties: {
+        consumer_objectives: {
+          type: "object",
+          additionalProperties: { properties: { error_rate: { type: "number" }, latency_p95_ms: { type: "number" } } },
+        },
+      },
+    });
     const ingest = doc.paths["/v1/logs"]?.post?.requestBody?.content;
     expect(Object.keys(ingest ?? {})).toEqual(["application/json", "application/x-ndjson"]);
-    expect(doc.components.schemas.LogRecord).toMatchObject({ type: "object", required: expect.arrayContaining(["timestamp", "service", "status", "latency_ms"]) });
+    expect(doc.components.schemas.LogRecord).toMatchObject({
+      type: "object",
+      required: expect.arrayContaining(["timestamp", "service", "status", "latency_ms"]),
+    });
   });
 
   it("every defined route documents each success answer, with a zod schema for JSON", () => {
@@ -140,7 +188,10 @@ describe("GET /openapi.json", () => {
       const o = find(r.method, r.path);
       expect(o, `${r.method} ${r.path}`).toBeDefined();
       expect(o?.op["x-key-scope"], `${r.method} ${r.path}`).toBe(r.scope);
-      expect(o?.op.security.some((req) => `${r.scope}Key` in req), `${r.method} ${r.path}`).toBe(true);
+      expect(
+        o?.op.security.some((req) => `${r.scope}Key` in req),
+        `${r.method} ${r.path}`,
+      ).toBe(true);
     }
     for (const r of PUBLIC_ROUTES) {
       const o = find(r.method, r.path);

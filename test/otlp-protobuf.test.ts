@@ -13,18 +13,42 @@ import worker from "../src/index";
 import { ExportTraceServiceRequestSchema } from "./otlp/gen/opentelemetry/proto/collector/trace/v1/trace_service_pb";
 import { BASE, INGEST_KEY, flushAll, getJson } from "./helpers";
 
-type Log = { id: string | null; timestamp: number; service: string; method: string; route: string; path: string; status: number; latency_ms: number; error: string | null; source: string; attributes: Record<string, string | number | boolean> | null };
+type Log = {
+  id: string | null;
+  timestamp: number;
+  service: string;
+  method: string;
+  route: string;
+  path: string;
+  status: number;
+  latency_ms: number;
+  error: string | null;
+  source: string;
+  attributes: Record<string, string | number | boolean> | null;
+};
 type ErrorBody = { error: { code: string; message: string; details?: unknown } };
 
 const str = (key: string, value: string) => ({ key, value: { value: { case: "stringValue" as const, value } } });
-const int = (key: string, value: number) => ({ key, value: { value: { case: "intValue" as const, value: BigInt(value) } } });
+const int = (key: string, value: number) => ({
+  key,
+  value: { value: { case: "intValue" as const, value: BigInt(value) } },
+});
 const bytes = (hex: string) => Uint8Array.from(hex.match(/../g) ?? [], (h) => parseInt(h, 16));
 
 const TRACE_ID = "5b8efff798038103d269b633813fc60c";
 let spanSeq = 1;
 
 /** A span message (kind 2 = server unless told) that started `agoMs` ago and lasted `durationMs`. */
-function span(attributes: ReturnType<typeof str | typeof int>[], o: { kind?: number; agoMs?: number; durationMs?: number; spanId?: string; status?: { code: number; message?: string } } = {}) {
+function span(
+  attributes: ReturnType<typeof str | typeof int>[],
+  o: {
+    kind?: number;
+    agoMs?: number;
+    durationMs?: number;
+    spanId?: string;
+    status?: { code: number; message?: string };
+  } = {},
+) {
   const start = BigInt(Date.now() - (o.agoMs ?? 2000)) * 1_000_000n + 123_456n;
   return {
     traceId: bytes(TRACE_ID),
@@ -41,7 +65,12 @@ function span(attributes: ReturnType<typeof str | typeof int>[], o: { kind?: num
 /** An ExportTraceServiceRequest in protobuf, as an exporter sends it. */
 function encode(service: string | null, spans: ReturnType<typeof span>[]): Uint8Array {
   const message = create(ExportTraceServiceRequestSchema, {
-    resourceSpans: [{ resource: { attributes: service === null ? [] : [str("service.name", service)] }, scopeSpans: [{ scope: { name: "test" }, spans }] }],
+    resourceSpans: [
+      {
+        resource: { attributes: service === null ? [] : [str("service.name", service)] },
+        scopeSpans: [{ scope: { name: "test" }, spans }],
+      },
+    ],
   });
   return toBinary(ExportTraceServiceRequestSchema, message);
 }
@@ -49,7 +78,11 @@ function encode(service: string | null, spans: ReturnType<typeof span>[]): Uint8
 async function post(body: Uint8Array, headers: Record<string, string> = {}): Promise<Response> {
   const ctx = createExecutionContext();
   const res = await worker.fetch(
-    new Request(`${BASE}/v1/otlp/v1/traces`, { method: "POST", headers: { Authorization: `Bearer ${INGEST_KEY}`, "Content-Type": "application/x-protobuf", ...headers }, body }),
+    new Request(`${BASE}/v1/otlp/v1/traces`, {
+      method: "POST",
+      headers: { Authorization: `Bearer ${INGEST_KEY}`, "Content-Type": "application/x-protobuf", ...headers },
+      body,
+    }),
     env,
     ctx,
   );
@@ -85,11 +118,18 @@ async function logsOf(service: string): Promise<Log[]> {
   return body.logs;
 }
 
-const serverAttrs = (path = "/users/42", status = 200) => [str("http.request.method", "GET"), str("url.path", path), int("http.response.status_code", status)];
+const serverAttrs = (path = "/users/42", status = 200) => [
+  str("http.request.method", "GET"),
+  str("url.path", path),
+  int("http.response.status_code", status),
+];
 
 describe("POST /v1/otlp/v1/traces with application/x-protobuf", () => {
   it("maps a server span like JSON and answers an empty protobuf ExportTraceServiceResponse", async () => {
-    const s = span([...serverAttrs("/users/42"), str("http.route", "/users/:id"), str("url.query", "expand=1&access_token=abc")], { spanId: "00f067aa0ba902b7", durationMs: 42.5 });
+    const s = span(
+      [...serverAttrs("/users/42"), str("http.route", "/users/:id"), str("url.query", "expand=1&access_token=abc")],
+      { spanId: "00f067aa0ba902b7", durationMs: 42.5 },
+    );
     const res = await post(encode("otlp-pb-basic", [s, span(serverAttrs("/client"), { kind: 3 })]));
     expect(res.status).toBe(200);
     expect(res.headers.get("Content-Type")).toBe("application/x-protobuf");
@@ -112,7 +152,11 @@ describe("POST /v1/otlp/v1/traces with application/x-protobuf", () => {
   });
 
   it("answers partial_success in protobuf with the refused spans and keeps the valid ones", async () => {
-    const spans = [span(serverAttrs("/ok")), span([str("http.request.method", "GET"), str("url.path", "/no-status")]), span(serverAttrs("/bad-status", 700))];
+    const spans = [
+      span(serverAttrs("/ok")),
+      span([str("http.request.method", "GET"), str("url.path", "/no-status")]),
+      span(serverAttrs("/bad-status", 700)),
+    ];
     const res = await post(encode("otlp-pb-partial", spans));
     expect(res.status).toBe(200);
     expect(res.headers.get("Content-Type")).toBe("application/x-protobuf");
@@ -125,14 +169,18 @@ describe("POST /v1/otlp/v1/traces with application/x-protobuf", () => {
   });
 
   it("a failed span without a status code counts as 500 with its status message as error", async () => {
-    const failed = span([str("http.request.method", "POST"), str("url.path", "/crash")], { status: { code: 2, message: "upstream reset" } });
+    const failed = span([str("http.request.method", "POST"), str("url.path", "/crash")], {
+      status: { code: 2, message: "upstream reset" },
+    });
     expect((await post(encode("otlp-pb-error", [failed]))).status).toBe(200);
     expect((await logsOf("otlp-pb-error"))[0]).toMatchObject({ method: "POST", status: 500, error: "upstream reset" });
   });
 
   it("accepts a gzip protobuf body (the Collector's default)", async () => {
     const raw = encode("otlp-pb-gzip", [span(serverAttrs("/zipped"))]);
-    const gz = new Uint8Array(await new Response(new Blob([raw]).stream().pipeThrough(new CompressionStream("gzip"))).arrayBuffer());
+    const gz = new Uint8Array(
+      await new Response(new Blob([raw]).stream().pipeThrough(new CompressionStream("gzip"))).arrayBuffer(),
+    );
     const res = await post(gz, { "Content-Encoding": "gzip" });
     expect(res.status).toBe(200);
     expect((await logsOf("otlp-pb-gzip")).map((l) => l.path)).toEqual(["/zipped"]);
@@ -140,7 +188,11 @@ describe("POST /v1/otlp/v1/traces with application/x-protobuf", () => {
 
   it("answers 400 invalid_body in the JSON error envelope to bytes that are not an ExportTraceServiceRequest", async () => {
     // A truncated length-delimited field, a wire type 7 (no such type), JSON sent as protobuf.
-    for (const bad of [new Uint8Array([0x0a, 0x05, 0x01]), new Uint8Array([0x0f, 0x01]), new TextEncoder().encode('{"resourceSpans":[]}')]) {
+    for (const bad of [
+      new Uint8Array([0x0a, 0x05, 0x01]),
+      new Uint8Array([0x0f, 0x01]),
+      new TextEncoder().encode('{"resourceSpans":[]}'),
+    ]) {
       const res = await post(bad);
       expect(res.status).toBe(400);
       expect(res.headers.get("Content-Type")).toContain("application/json");

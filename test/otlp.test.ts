@@ -11,7 +11,22 @@ import worker from "../src/index";
 import { anyValue } from "../src/otlp/spans";
 import { BASE, INGEST_KEY, countLogs, flushAll, getJson } from "./helpers";
 
-type Log = { id: string | null; timestamp: number; service: string; method: string; route: string; path: string; status: number; latency_ms: number; error: string | null; source: string; user_agent: string | null; client_ip: string | null; response_bytes: number | null; attributes: Record<string, string | number | boolean> | null };
+type Log = {
+  id: string | null;
+  timestamp: number;
+  service: string;
+  method: string;
+  route: string;
+  path: string;
+  status: number;
+  latency_ms: number;
+  error: string | null;
+  source: string;
+  user_agent: string | null;
+  client_ip: string | null;
+  response_bytes: number | null;
+  attributes: Record<string, string | number | boolean> | null;
+};
 type Answer = { partialSuccess?: { rejectedSpans: number; errorMessage: string } };
 type ErrorBody = { error: { code: string; message: string; details?: unknown } };
 type Attr = { key: string; value: Record<string, unknown> };
@@ -22,7 +37,17 @@ const hex = (n: number, len: number) => n.toString(16).padStart(len, "0");
 
 let spanSeq = 1;
 /** A server span that started `agoMs` ago and lasted `durationMs` (times as OTLP JSON strings of nanoseconds). */
-function span(attributes: Attr[], o: { kind?: number; agoMs?: number; durationMs?: number; status?: { code: number; message?: string }; events?: unknown[]; spanId?: string } = {}) {
+function span(
+  attributes: Attr[],
+  o: {
+    kind?: number;
+    agoMs?: number;
+    durationMs?: number;
+    status?: { code: number; message?: string };
+    events?: unknown[];
+    spanId?: string;
+  } = {},
+) {
   const start = BigInt(Date.now() - (o.agoMs ?? 2000)) * 1_000_000n + 123_456n;
   const end = start + BigInt(Math.round((o.durationMs ?? 42.5) * 1_000_000));
   return {
@@ -43,7 +68,10 @@ function exportRequest(service: string | null, spans: unknown[]) {
   return {
     resourceSpans: [
       {
-        resource: { attributes: service === null ? [] : [str("service.name", service), str("telemetry.sdk.language", "nodejs")], droppedAttributesCount: 0 },
+        resource: {
+          attributes: service === null ? [] : [str("service.name", service), str("telemetry.sdk.language", "nodejs")],
+          droppedAttributesCount: 0,
+        },
         scopeSpans: [{ scope: { name: "@opentelemetry/instrumentation-http", version: "0.200.0" }, spans }],
       },
     ],
@@ -72,7 +100,11 @@ async function logsOf(service: string): Promise<Log[]> {
   return body.logs;
 }
 
-const serverAttrs = (path = "/users/42", status = 200): Attr[] => [str("http.request.method", "GET"), str("url.path", path), int("http.response.status_code", status)];
+const serverAttrs = (path = "/users/42", status = 200): Attr[] => [
+  str("http.request.method", "GET"),
+  str("url.path", path),
+  int("http.response.status_code", status),
+];
 
 describe("POST /v1/otlp/v1/traces", () => {
   it("turns a server span into a record: method, route, path, status, duration, start time, service.name; answers {}", async () => {
@@ -114,11 +146,20 @@ describe("POST /v1/otlp/v1/traces", () => {
   });
 
   it("reads the legacy attribute names and derives the route from the path when http.route is absent", async () => {
-    const legacy = span([str("http.method", "post"), str("http.target", "/orders/9f86d081884c7d65/items?x=1"), { key: "http.status_code", value: { intValue: 503 } }]);
+    const legacy = span([
+      str("http.method", "post"),
+      str("http.target", "/orders/9f86d081884c7d65/items?x=1"),
+      { key: "http.status_code", value: { intValue: 503 } },
+    ]);
     const res = await postTraces(exportRequest("otlp-legacy", [legacy]));
     expect(await res.json()).toEqual({});
     const logs = await logsOf("otlp-legacy");
-    expect(logs[0]).toMatchObject({ method: "POST", route: "/orders/:id/items", path: "/orders/9f86d081884c7d65/items?x=1", status: 503 });
+    expect(logs[0]).toMatchObject({
+      method: "POST",
+      route: "/orders/:id/items",
+      path: "/orders/9f86d081884c7d65/items?x=1",
+      status: 503,
+    });
   });
 
   it("records only server spans: internal, client, producer and consumer spans are skipped, not rejected", async () => {
@@ -156,16 +197,29 @@ describe("POST /v1/otlp/v1/traces", () => {
   it("answers 400 invalid_records when every span is refused (a resource without service.name)", async () => {
     const res = await postTraces(exportRequest(null, [span(serverAttrs()), span(serverAttrs())]));
     expect(res.status).toBe(400);
-    const body = await res.json<{ error: { code: string; message: string; details: { accepted: number; rejected: { span: string; errors: string[] }[] } } }>();
+    const body = await res.json<{
+      error: {
+        code: string;
+        message: string;
+        details: { accepted: number; rejected: { span: string; errors: string[] }[] };
+      };
+    }>();
     expect(body.error.code).toBe("invalid_records");
     expect(body.error.message).toMatch(/^2 span\(s\) rejected: /);
     expect(body.error.details.accepted).toBe(0);
     expect(body.error.details.rejected).toHaveLength(2);
-    expect(body.error.details.rejected[0]?.errors.join(" ")).toContain("service.name: missing from the resource attributes");
+    expect(body.error.details.rejected[0]?.errors.join(" ")).toContain(
+      "service.name: missing from the resource attributes",
+    );
   });
 
   it("keeps partialSuccess when the refused spans come with skipped ones (the request was taken in part)", async () => {
-    const res = await postTraces(exportRequest("otlp-refused-and-skipped", [span(serverAttrs("/bad", 700)), span(serverAttrs("/client"), { kind: 3 })]));
+    const res = await postTraces(
+      exportRequest("otlp-refused-and-skipped", [
+        span(serverAttrs("/bad", 700)),
+        span(serverAttrs("/client"), { kind: 3 }),
+      ]),
+    );
     expect(res.status).toBe(200);
     expect((await res.json<Answer>()).partialSuccess).toMatchObject({ rejectedSpans: 1 });
   });
@@ -173,7 +227,16 @@ describe("POST /v1/otlp/v1/traces", () => {
   it("a failed span without a status code counts as 500, with its exception event as error", async () => {
     const failed = span([str("http.request.method", "GET"), str("url.path", "/crash")], {
       status: { code: 2, message: "upstream reset" },
-      events: [{ timeUnixNano: "1", name: "exception", attributes: [str("exception.type", "Error"), str("exception.message", "socket hang up; Bearer abcdefghijklmnop")] }],
+      events: [
+        {
+          timeUnixNano: "1",
+          name: "exception",
+          attributes: [
+            str("exception.type", "Error"),
+            str("exception.message", "socket hang up; Bearer abcdefghijklmnop"),
+          ],
+        },
+      ],
     });
     const errored = span(serverAttrs("/errored", 502), { status: { code: 2, message: "bad gateway from origin" } });
     expect(await (await postTraces(exportRequest("otlp-error", [failed, errored]))).json()).toEqual({});
@@ -192,7 +255,9 @@ describe("POST /v1/otlp/v1/traces", () => {
 
   it("accepts a gzip body (the Collector's otlphttp exporter compresses by default)", async () => {
     const json = new TextEncoder().encode(JSON.stringify(exportRequest("otlp-gzip", [span(serverAttrs("/zipped"))])));
-    const gz = new Uint8Array(await new Response(new Blob([json]).stream().pipeThrough(new CompressionStream("gzip"))).arrayBuffer());
+    const gz = new Uint8Array(
+      await new Response(new Blob([json]).stream().pipeThrough(new CompressionStream("gzip"))).arrayBuffer(),
+    );
     const res = await postTraces(gz, { "Content-Encoding": "gzip" });
     expect(res.status).toBe(200);
     expect(await res.json()).toEqual({});
@@ -212,12 +277,22 @@ describe("POST /v1/otlp/v1/traces", () => {
   });
 
   it("answers 400 in the error envelope to a body that is not OTLP JSON, {} to an empty request", async () => {
-    for (const bad of ["not json", "[]", "null", JSON.stringify({ resourceSpans: "x" }), JSON.stringify({ resourceSpans: [{ scopeSpans: [{ spans: 5 }] }] })]) {
+    for (const bad of [
+      "not json",
+      "[]",
+      "null",
+      JSON.stringify({ resourceSpans: "x" }),
+      JSON.stringify({ resourceSpans: [{ scopeSpans: [{ spans: 5 }] }] }),
+    ]) {
       const res = await postTraces(bad);
       expect(res.status, bad).toBe(400);
       expect((await res.json<ErrorBody>()).error.code).toBe("invalid_body");
     }
-    for (const empty of [{}, { resourceSpans: [] }, { resourceSpans: [{ resource: null, scopeSpans: [{ spans: [] }] }] }]) {
+    for (const empty of [
+      {},
+      { resourceSpans: [] },
+      { resourceSpans: [{ resource: null, scopeSpans: [{ spans: [] }] }] },
+    ]) {
       const res = await postTraces(empty);
       expect(res.status).toBe(200);
       expect(await res.json()).toEqual({});

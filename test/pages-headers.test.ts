@@ -41,11 +41,13 @@ describe("Pages _headers", () => {
   });
 
   it("lets the dashboard call an API on another origin (VITE_API_BASE) and changes nothing else", () => {
-    const file = parseHeadersFile(pagesHeadersFile("https://api.example.com/base/")).get("/*") ?? new Map<string, string>();
+    const file =
+      parseHeadersFile(pagesHeadersFile("https://api.example.com/base/")).get("/*") ?? new Map<string, string>();
     const csp = file.get("Content-Security-Policy") ?? "";
     expect(csp).toContain("connect-src 'self' https://api.example.com;");
     expect(csp.replace(" https://api.example.com", "")).toBe(DASHBOARD_HEADERS["Content-Security-Policy"]);
-    for (const [name, value] of Object.entries(DASHBOARD_HEADERS)) if (name !== "Content-Security-Policy") expect(file.get(name)).toBe(value);
+    for (const [name, value] of Object.entries(DASHBOARD_HEADERS))
+      if (name !== "Content-Security-Policy") expect(file.get(name)).toBe(value);
   });
 
   it("is not served as a file by the worker's assets (the dashboard's page answers instead)", async () => {

@@ -20,7 +20,15 @@ const UA_SECRET = "AKIAIOSFODNN7EXAMPLE";
 const CONSUMER_SECRET = "sk_live_4eC39HqLyjWDarjtT1zdp7dc";
 const REQUEST_ID_SECRET = "ghp_16C7e42F292c6912E7710c838347Ae178B4a";
 
-type Log = { path: string; route: string; user_agent: string | null; consumer: string | null; request_id: string | null; error: string | null; source: string };
+type Log = {
+  path: string;
+  route: string;
+  user_agent: string | null;
+  consumer: string | null;
+  request_id: string | null;
+  error: string | null;
+  source: string;
+};
 
 /** What the read API and the scrape say about a service: its logs, and its routes (`/v1/endpoints` and `/metrics`). */
 async function everythingShown(service: string): Promise<{ logs: string; routes: string }> {
@@ -38,7 +46,11 @@ async function logsOf(service: string): Promise<Log[]> {
 
 /** The stored form of the four paths of the routing test. */
 function redactedForm(path: string): string {
-  return path.replace(JWT, "[redacted]").replace("5555-5555-5555-4444", "[redacted]").replace("SECRET123abc", "[redacted]").replace(/https%3A.*$/, "[redacted]");
+  return path
+    .replace(JWT, "[redacted]")
+    .replace("5555-5555-5555-4444", "[redacted]")
+    .replace("SECRET123abc", "[redacted]")
+    .replace(/https%3A.*$/, "[redacted]");
 }
 
 function expectNoSecret(text: string, secrets: string[]): void {
@@ -49,45 +61,48 @@ describe("POST /v1/logs", () => {
   // The test config caps a service at 5 routes: one service per group of 4 secret shapes.
   const groups = [0, 4, 8, 12].map((start) => SECRET_PATHS.slice(start, start + 4));
 
-  it.each(groups.map((g, i) => [i, g] as const))("stores no secret in path, route, user_agent, consumer or request_id, nor shows one in /v1/endpoints or /metrics (group %i)", async (i, group) => {
-    const service = `priv-ingest-${i}`;
-    // Each path four minutes ago, then again now: the minute closes, the endpoint evaluates and publishes.
-    const past = Math.floor(Date.now() / MINUTE) * MINUTE - 4 * MINUTE;
-    const records = group.flatMap(({ path }, j) =>
-      [past + j, Date.now() - 1000].map((timestamp) => ({
-        timestamp,
-        service,
-        method: "GET",
-        path,
-        status: 200,
-        latency_ms: 10,
-        user_agent: `client/1.0 (${UA_SECRET})`,
-        consumer: CONSUMER_SECRET,
-        request_id: REQUEST_ID_SECRET,
-      })),
-    );
-    const res = await postLogs(records, { sync: true });
-    expect(res.status).toBe(202);
-    expect((await res.json<{ accepted: number }>()).accepted).toBe(records.length);
-    const logs = await logsOf(service);
-    expect(logs).toHaveLength(records.length);
-    for (const log of logs) {
-      expect(log.user_agent).toBe("client/1.0 ([redacted])");
-      expect(log.consumer).toBe("[redacted]");
-      expect(log.request_id).toBe("[redacted]");
-    }
-    const routes = [...new Set(logs.map((l) => l.route))].sort();
-    expect(routes).toHaveLength(group.length);
-    expect(routes).not.toContain("/:other");
-    const shown = await everythingShown(service);
-    for (const route of routes) {
-      expect(shown.routes).toContain(`"route":"${route}"`);
-      expect(shown.routes).toContain(`route="${route}"`);
-    }
-    expectNoSecret(shown.logs, [...SECRETS, UA_SECRET, CONSUMER_SECRET, REQUEST_ID_SECRET]);
-    // The matrix parameter stays in the stored path (its value redacted) but never reaches a route.
-    expectNoSecret(shown.routes, [...SECRETS, "jsessionid"]);
-  });
+  it.each(groups.map((g, i) => [i, g] as const))(
+    "stores no secret in path, route, user_agent, consumer or request_id, nor shows one in /v1/endpoints or /metrics (group %i)",
+    async (i, group) => {
+      const service = `priv-ingest-${i}`;
+      // Each path four minutes ago, then again now: the minute closes, the endpoint evaluates and publishes.
+      const past = Math.floor(Date.now() / MINUTE) * MINUTE - 4 * MINUTE;
+      const records = group.flatMap(({ path }, j) =>
+        [past + j, Date.now() - 1000].map((timestamp) => ({
+          timestamp,
+          service,
+          method: "GET",
+          path,
+          status: 200,
+          latency_ms: 10,
+          user_agent: `client/1.0 (${UA_SECRET})`,
+          consumer: CONSUMER_SECRET,
+          request_id: REQUEST_ID_SECRET,
+        })),
+      );
+      const res = await postLogs(records, { sync: true });
+      expect(res.status).toBe(202);
+      expect((await res.json<{ accepted: number }>()).accepted).toBe(records.length);
+      const logs = await logsOf(service);
+      expect(logs).toHaveLength(records.length);
+      for (const log of logs) {
+        expect(log.user_agent).toBe("client/1.0 ([redacted])");
+        expect(log.consumer).toBe("[redacted]");
+        expect(log.request_id).toBe("[redacted]");
+      }
+      const routes = [...new Set(logs.map((l) => l.route))].sort();
+      expect(routes).toHaveLength(group.length);
+      expect(routes).not.toContain("/:other");
+      const shown = await everythingShown(service);
+      for (const route of routes) {
+        expect(shown.routes).toContain(`"route":"${route}"`);
+        expect(shown.routes).toContain(`route="${route}"`);
+      }
+      expectNoSecret(shown.logs, [...SECRETS, UA_SECRET, CONSUMER_SECRET, REQUEST_ID_SECRET]);
+      // The matrix parameter stays in the stored path (its value redacted) but never reaches a route.
+      expectNoSecret(shown.routes, [...SECRETS, "jsessionid"]);
+    },
+  );
 
   it("routes each shape as :id when it is id-shaped, :redacted otherwise, and drops matrix parameters", async () => {
     const paths: Record<string, string> = {
@@ -96,10 +111,19 @@ describe("POST /v1/logs", () => {
       "/cart;jsessionid=SECRET123abc/items": "/cart/items",
       "/go/https%3A%2F%2Fuser%3Apa55w0rd%40example.com": "/go/:redacted",
     };
-    const records = Object.keys(paths).map((path) => ({ timestamp: Date.now() - 1000, service: "priv-routes", method: "GET", path, status: 200, latency_ms: 1 }));
+    const records = Object.keys(paths).map((path) => ({
+      timestamp: Date.now() - 1000,
+      service: "priv-routes",
+      method: "GET",
+      path,
+      status: 200,
+      latency_ms: 1,
+    }));
     expect((await postLogs(records, { sync: true })).status).toBe(202);
     const logs = await logsOf("priv-routes");
-    expect(Object.fromEntries(logs.map((l) => [Object.keys(paths).find((p) => redactedForm(p) === l.path), l.route]))).toEqual(paths);
+    expect(
+      Object.fromEntries(logs.map((l) => [Object.keys(paths).find((p) => redactedForm(p) === l.path), l.route])),
+    ).toEqual(paths);
   });
 
   it("redacts emails in path, query and error by default and keeps them with REDACT_EMAILS=false", async () => {
@@ -139,7 +163,11 @@ describe("POST /v1/logs", () => {
 
 describe("the proxy", () => {
   /** The proxy's record of one request, once its waitUntil hand-off has landed. */
-  async function proxied(path: string, headers: Record<string, string>, match: (l: Log) => boolean): Promise<Log | undefined> {
+  async function proxied(
+    path: string,
+    headers: Record<string, string>,
+    match: (l: Log) => boolean,
+  ): Promise<Log | undefined> {
     const res = await call(`/proxy/shop${path}`, { headers });
     await res.arrayBuffer();
     for (let i = 0; i < 40; i++) {
@@ -151,8 +179,10 @@ describe("the proxy", () => {
   }
 
   it("records a proxied request with its path, query, user agent and request id scrubbed", async () => {
-    const log = await proxied(`/echo?t=${JWT}&email=dave%40example.com`, { "User-Agent": `probe/2 ${UA_SECRET}`, "X-Request-ID": REQUEST_ID_SECRET }, (l) =>
-      l.path.startsWith("/echo?t="),
+    const log = await proxied(
+      `/echo?t=${JWT}&email=dave%40example.com`,
+      { "User-Agent": `probe/2 ${UA_SECRET}`, "X-Request-ID": REQUEST_ID_SECRET },
+      (l) => l.path.startsWith("/echo?t="),
     );
     expect(log?.path).toBe("/echo?t=[redacted]&email=[email redacted]");
     expect(log?.route).toBe("/echo");
@@ -161,7 +191,11 @@ describe("the proxy", () => {
   });
 
   it("keeps a secret path segment out of the proxied record's path and route", async () => {
-    const log = await proxied(`/verify/${JWT}`, { "X-Request-ID": "priv-proxy-2" }, (l) => l.request_id === "priv-proxy-2");
+    const log = await proxied(
+      `/verify/${JWT}`,
+      { "X-Request-ID": "priv-proxy-2" },
+      (l) => l.request_id === "priv-proxy-2",
+    );
     expect(log?.path).toBe("/verify/[redacted]");
     expect(log?.route).not.toContain(JWT.slice(0, 20));
   });
@@ -192,7 +226,11 @@ describe("OTLP", () => {
       new Request(`${BASE}/v1/otlp/v1/traces`, {
         method: "POST",
         headers: { Authorization: `Bearer ${INGEST_KEY}`, "Content-Type": "application/json" },
-        body: JSON.stringify({ resourceSpans: [{ resource: { attributes: [str("service.name", "priv-otlp")] }, scopeSpans: [{ spans: [span] }] }] }),
+        body: JSON.stringify({
+          resourceSpans: [
+            { resource: { attributes: [str("service.name", "priv-otlp")] }, scopeSpans: [{ spans: [span] }] },
+          ],
+        }),
       }),
       env,
       ctx,

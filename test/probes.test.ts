@@ -50,7 +50,11 @@ interface LogRow {
 
 async function logsOf(service: string): Promise<LogRow[]> {
   await flushAll();
-  const { results } = await env.DB.prepare("SELECT * FROM request_logs WHERE service = ? ORDER BY timestamp, record_key").bind(service).all<LogRow>();
+  const { results } = await env.DB.prepare(
+    "SELECT * FROM request_logs WHERE service = ? ORDER BY timestamp, record_key",
+  )
+    .bind(service)
+    .all<LogRow>();
   return results;
 }
 
@@ -71,12 +75,25 @@ describe("synthetic probes", () => {
     const rows = await logsOf("probe-ok");
     expect(rows).toHaveLength(2);
     const items = rows.find((r) => r.path === "/status/200");
-    expect(items).toMatchObject({ method: "GET", route: "/status/:id", status: 200, source: "probe", error: null, inconsistent: 0, user_agent: PROBE_USER_AGENT });
+    expect(items).toMatchObject({
+      method: "GET",
+      route: "/status/:id",
+      status: 200,
+      source: "probe",
+      error: null,
+      inconsistent: 0,
+      user_agent: PROBE_USER_AGENT,
+    });
     expect(items?.response_bytes).toBeGreaterThan(0);
     expect(JSON.parse(items?.attributes ?? "{}")).toEqual({ probe: "status", probe_ok: true });
     expect(rows.find((r) => r.route === "/echo")).toMatchObject({ path: "/echo?deep=1", status: 200, source: "probe" });
 
-    expect(await statusOf("probe-ok", "status")).toMatchObject({ last_ok: true, last_status: 200, last_error: null, consecutive_failures: 0 });
+    expect(await statusOf("probe-ok", "status")).toMatchObject({
+      last_ok: true,
+      last_status: 200,
+      last_error: null,
+      consecutive_failures: 0,
+    });
     expect((await statusOf("probe-ok", "echo"))?.last_latency_ms).toBeGreaterThanOrEqual(0);
   });
 
@@ -85,13 +102,26 @@ describe("synthetic probes", () => {
     await serviceWithProbes("probe-flappy", [{ name: "health", path: "/health-toggle?key=flappy" }]);
 
     expect((await run()).detail).toMatchObject({ ok: 0, failed: 1 });
-    expect(await statusOf("probe-flappy", "health")).toMatchObject({ last_ok: false, last_status: 503, consecutive_failures: 1 });
+    expect(await statusOf("probe-flappy", "health")).toMatchObject({
+      last_ok: false,
+      last_status: 503,
+      consecutive_failures: 1,
+    });
     await run();
-    expect(await statusOf("probe-flappy", "health")).toMatchObject({ last_ok: false, consecutive_failures: 2, last_error: "expected status 200, got 503" });
+    expect(await statusOf("probe-flappy", "health")).toMatchObject({
+      last_ok: false,
+      consecutive_failures: 2,
+      last_error: "expected status 200, got 503",
+    });
 
     await toggle("flappy", 200);
     await run();
-    expect(await statusOf("probe-flappy", "health")).toMatchObject({ last_ok: true, last_status: 200, last_error: null, consecutive_failures: 0 });
+    expect(await statusOf("probe-flappy", "health")).toMatchObject({
+      last_ok: true,
+      last_status: 200,
+      last_error: null,
+      consecutive_failures: 0,
+    });
 
     const rows = await logsOf("probe-flappy");
     expect(rows.map((r) => r.status)).toEqual([503, 503, 200]);
@@ -119,7 +149,12 @@ describe("synthetic probes", () => {
   it("fails a probe whose body lacks expected_body though the status matched, flagged inconsistent", async () => {
     await serviceWithProbes("probe-body", [{ name: "items", path: "/items", expected_body: "definitely-not-there" }]);
     expect((await run()).detail).toMatchObject({ ok: 0, failed: 1 });
-    expect(await statusOf("probe-body", "items")).toMatchObject({ last_ok: false, last_status: 200, last_error: "expected body not found", consecutive_failures: 1 });
+    expect(await statusOf("probe-body", "items")).toMatchObject({
+      last_ok: false,
+      last_status: 200,
+      last_error: "expected body not found",
+      consecutive_failures: 1,
+    });
     const [row] = await logsOf("probe-body");
     expect(row).toMatchObject({ status: 200, inconsistent: 1, error: "expected body not found", source: "probe" });
   });
@@ -131,10 +166,23 @@ describe("synthetic probes", () => {
     ]);
     const outcome = await run();
     expect(outcome.detail).toMatchObject({ ok: 0, failed: 2 });
-    expect(await statusOf("probe-slow", "head")).toMatchObject({ last_ok: false, last_status: NO_ANSWER_STATUS, last_error: "no answer within 200 ms", consecutive_failures: 1 });
-    expect(await statusOf("probe-slow", "body")).toMatchObject({ last_ok: false, last_status: 200, last_error: "no complete answer within 300 ms" });
+    expect(await statusOf("probe-slow", "head")).toMatchObject({
+      last_ok: false,
+      last_status: NO_ANSWER_STATUS,
+      last_error: "no answer within 200 ms",
+      consecutive_failures: 1,
+    });
+    expect(await statusOf("probe-slow", "body")).toMatchObject({
+      last_ok: false,
+      last_status: 200,
+      last_error: "no complete answer within 300 ms",
+    });
     const rows = await logsOf("probe-slow");
-    expect(rows.find((r) => r.route === "/slow")).toMatchObject({ status: 599, error: "no answer within 200 ms", source: "probe" });
+    expect(rows.find((r) => r.route === "/slow")).toMatchObject({
+      status: 599,
+      error: "no answer within 200 ms",
+      source: "probe",
+    });
   });
 
   it("still probes a service whose recording is disabled", async () => {
@@ -155,7 +203,10 @@ describe("synthetic probes", () => {
 
 describe("probe settings", () => {
   it("fills in the defaults and shows probes in the service", async () => {
-    const res = await admin("/v1/services/probe-defaults", "PUT", { origin: "http://origin.test", probes: [{ name: "root", path: "/" }] });
+    const res = await admin("/v1/services/probe-defaults", "PUT", {
+      origin: "http://origin.test",
+      probes: [{ name: "root", path: "/" }],
+    });
     created.push("probe-defaults");
     expect(res.status).toBe(201);
     expect((await res.json<{ probes: unknown[] }>()).probes).toEqual([

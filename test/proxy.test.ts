@@ -15,7 +15,8 @@ async function both(path: string, init: RequestInit = {}) {
 /** End-to-end headers of a response, without the ones the proxy sets or the runtime varies. */
 function endToEnd(headers: Headers): Record<string, string> {
   const out: Record<string, string> = {};
-  for (const [k, v] of headers) if (!["x-request-id", "date", "content-length", "transfer-encoding"].includes(k)) out[k] = v;
+  for (const [k, v] of headers)
+    if (!["x-request-id", "date", "content-length", "transfer-encoding"].includes(k)) out[k] = v;
   return out;
 }
 
@@ -53,14 +54,25 @@ describe("reverse proxy: faithful forwarding", () => {
     const id = proxied.headers.get("x-request-id") ?? "";
     expect(id).toMatch(/^[0-9a-f-]{36}$/);
     const log = await recordOf(id);
-    expect(log).toMatchObject({ service: "shop", method: "GET", route: "/items", path: "/items?page=2", status: 200, source: "proxy", response_empty: false });
+    expect(log).toMatchObject({
+      service: "shop",
+      method: "GET",
+      route: "/items",
+      path: "/items?page=2",
+      status: 200,
+      source: "proxy",
+      response_empty: false,
+    });
     expect(log.response_bytes).toBe(new TextEncoder().encode(body).byteLength);
     expect(log.ttfb_ms).toEqual(expect.any(Number));
   });
 
   it("records the Cloudflare colo as the region and the consumer from PROXY_CONSUMER_HEADER", async () => {
     const proxied = await exports.default.fetch(
-      new Request("http://monitor.test/proxy/shop/items?who=1", { headers: { "x-consumer-id": " acme " }, cf: { colo: "FRA", country: "DE" } }),
+      new Request("http://monitor.test/proxy/shop/items?who=1", {
+        headers: { "x-consumer-id": " acme " },
+        cf: { colo: "FRA", country: "DE" },
+      }),
     );
     expect(proxied.status).toBe(200);
     await proxied.arrayBuffer();
@@ -97,14 +109,17 @@ describe("reverse proxy: faithful forwarding", () => {
     expect(echo.headers["x-forwarded-host"]).toBe("monitor.test");
     expect(echo.headers["x-forwarded-proto"]).toBe("http");
     expect(echo.headers["x-request-id"]).toBe("client-rid-1");
-    for (const h of ["x-drop-me", "keep-alive", "proxy-authorization", "te", "cf-connecting-ip"]) expect(echo.headers[h], h).toBeUndefined();
+    for (const h of ["x-drop-me", "keep-alive", "proxy-authorization", "te", "cf-connecting-ip"])
+      expect(echo.headers[h], h).toBeUndefined();
     expect(res.headers.get("x-request-id")).toBe("client-rid-1");
     const log = await recordOf("client-rid-1");
     expect(log).toMatchObject({ method: "DELETE", client_ip: "203.0.113.5" });
   });
 
   it("strips the other hop-by-hop request headers too (Proxy-Connection, Upgrade outside WebSockets)", async () => {
-    const res = await call("/proxy/shop/echo", { headers: { "proxy-connection": "keep-alive", upgrade: "h2c", "x-kept": "1" } });
+    const res = await call("/proxy/shop/echo", {
+      headers: { "proxy-connection": "keep-alive", upgrade: "h2c", "x-kept": "1" },
+    });
     const echo = await res.json<{ headers: Record<string, string> }>();
     expect(echo.headers["proxy-connection"]).toBeUndefined();
     expect(echo.headers.upgrade).toBeUndefined();
@@ -136,7 +151,8 @@ describe("reverse proxy: faithful forwarding", () => {
   it("strips hop-by-hop response headers, including the ones Connection names", async () => {
     const { direct, proxied } = await both("/hop");
     expect(direct.headers.get("x-secret-hop")).toBe("should not pass");
-    for (const h of ["x-secret-hop", "keep-alive", "proxy-authenticate", "trailer", "connection"]) expect(proxied.headers.get(h), h).toBeNull();
+    for (const h of ["x-secret-hop", "keep-alive", "proxy-authenticate", "trailer", "connection"])
+      expect(proxied.headers.get(h), h).toBeNull();
     expect(proxied.headers.get("x-end-to-end")).toBe("kept");
     expect(await proxied.text()).toBe("hop");
   });
@@ -155,7 +171,11 @@ describe("reverse proxy: faithful forwarding", () => {
       });
     };
     const direct = await env.ORIGIN.fetch("http://origin.test/upload", { method: "POST", body: makeBody() });
-    const proxied = await call("/proxy/shop/upload", { method: "POST", body: makeBody(), headers: { "x-request-id": "upload-1" } });
+    const proxied = await call("/proxy/shop/upload", {
+      method: "POST",
+      body: makeBody(),
+      headers: { "x-request-id": "upload-1" },
+    });
     expect(proxied.status).toBe(200);
     expect(await proxied.json()).toEqual(await direct.json());
     const log = await recordOf("upload-1");
@@ -171,7 +191,8 @@ describe("reverse proxy: faithful forwarding", () => {
     const b = await proxied.arrayBuffer();
     expect(b.byteLength).toBe(size);
     // Compare digests: a deep equality of 5 MB of bytes takes seconds.
-    const digest = async (buf: ArrayBuffer) => [...new Uint8Array(await crypto.subtle.digest("SHA-256", buf))].join(",");
+    const digest = async (buf: ArrayBuffer) =>
+      [...new Uint8Array(await crypto.subtle.digest("SHA-256", buf))].join(",");
     expect(await digest(b)).toBe(await digest(a));
     expect((await recordOf("download-1")).response_bytes).toBe(size);
   });
@@ -200,23 +221,38 @@ describe("reverse proxy: faithful forwarding", () => {
   });
 
   it("returns redirects unchanged, rewriting a Location that points at the origin", async () => {
-    const toOrigin = await call(`/proxy/shop/redirect?to=${encodeURIComponent("http://origin.test/echo?x=1")}`, { redirect: "manual" });
+    const toOrigin = await call(`/proxy/shop/redirect?to=${encodeURIComponent("http://origin.test/echo?x=1")}`, {
+      redirect: "manual",
+    });
     expect(toOrigin.status).toBe(302);
     expect(toOrigin.headers.get("location")).toBe("http://monitor.test/proxy/shop/echo?x=1");
-    const elsewhere = await call(`/proxy/shop/redirect?status=301&to=${encodeURIComponent("https://elsewhere.test/x")}`, { redirect: "manual" });
+    const elsewhere = await call(
+      `/proxy/shop/redirect?status=301&to=${encodeURIComponent("https://elsewhere.test/x")}`,
+      { redirect: "manual" },
+    );
     expect(elsewhere.status).toBe(301);
     expect(elsewhere.headers.get("location")).toBe("https://elsewhere.test/x");
     // Relative and scheme-relative Locations are resolved against the origin first.
-    const relative = await call(`/proxy/shop/redirect?to=${encodeURIComponent("/login?next=1")}`, { redirect: "manual" });
+    const relative = await call(`/proxy/shop/redirect?to=${encodeURIComponent("/login?next=1")}`, {
+      redirect: "manual",
+    });
     expect(relative.headers.get("location")).toBe("/proxy/shop/login?next=1");
-    const schemeRelative = await call(`/proxy/shop/redirect?to=${encodeURIComponent("//origin.test/echo")}`, { redirect: "manual" });
+    const schemeRelative = await call(`/proxy/shop/redirect?to=${encodeURIComponent("//origin.test/echo")}`, {
+      redirect: "manual",
+    });
     expect(schemeRelative.headers.get("location")).toBe("http://monitor.test/proxy/shop/echo");
-    const based = await call(`/proxy/based/redirect?to=${encodeURIComponent("http://origin.test/base/echo")}`, { redirect: "manual" });
+    const based = await call(`/proxy/based/redirect?to=${encodeURIComponent("http://origin.test/base/echo")}`, {
+      redirect: "manual",
+    });
     expect(based.headers.get("location")).toBe("http://monitor.test/proxy/based/echo");
-    const basedRelative = await call(`/proxy/based/redirect?to=${encodeURIComponent("/base/echo")}`, { redirect: "manual" });
+    const basedRelative = await call(`/proxy/based/redirect?to=${encodeURIComponent("/base/echo")}`, {
+      redirect: "manual",
+    });
     expect(basedRelative.headers.get("location")).toBe("/proxy/based/echo");
     // On a service hostname the public base is the host itself: a relative Location stays as sent.
-    const viaHost = await exports.default.fetch(new Request(`http://api.shop.test/redirect?to=${encodeURIComponent("/login")}`, { redirect: "manual" }));
+    const viaHost = await exports.default.fetch(
+      new Request(`http://api.shop.test/redirect?to=${encodeURIComponent("/login")}`, { redirect: "manual" }),
+    );
     expect(viaHost.headers.get("location")).toBe("/login");
   });
 
@@ -238,7 +274,11 @@ describe("reverse proxy: faithful forwarding", () => {
       },
     });
     // The service's timeout is 300 ms; the body takes about 600 ms to send.
-    const res = await call("/proxy/shop/upload", { method: "POST", body: slowBody, headers: { "x-request-id": "slow-upload-1" } });
+    const res = await call("/proxy/shop/upload", {
+      method: "POST",
+      body: slowBody,
+      headers: { "x-request-id": "slow-upload-1" },
+    });
     expect(res.status).toBe(200);
     expect((await res.json<{ bytes: number }>()).bytes).toBe(60);
     expect(await recordOf("slow-upload-1")).toMatchObject({ status: 200, request_bytes: 60 });
@@ -275,7 +315,9 @@ describe("reverse proxy: faithful forwarding", () => {
   });
 
   it("proxies a whole request whose Host is a service hostname", async () => {
-    const viaHost = await exports.default.fetch(new Request("http://api.shop.test/echo?z=9", { headers: { "x-request-id": "host-1" } }));
+    const viaHost = await exports.default.fetch(
+      new Request("http://api.shop.test/echo?z=9", { headers: { "x-request-id": "host-1" } }),
+    );
     expect(viaHost.status).toBe(200);
     const echo = await viaHost.json<{ path: string; query: string }>();
     expect(echo).toMatchObject({ path: "/echo", query: "?z=9" });
@@ -324,18 +366,25 @@ describe("reverse proxy: safety", () => {
       const res = await call(path);
       const text = await res.text();
       // Whatever the origin answered, it answered as origin.test: the request stayed there.
-      expect(text, path).not.toContain("evil.test\"");
-      if (res.status === 200) expect((JSON.parse(text) as { url: string }).url, path).toMatch(/^http:\/\/origin\.test\//);
+      expect(text, path).not.toContain('evil.test"');
+      if (res.status === 200)
+        expect((JSON.parse(text) as { url: string }).url, path).toMatch(/^http:\/\/origin\.test\//);
     }
   });
 
   it("dot segments, raw or encoded, never leave the service's base path", async () => {
     // The URL parser resolves dot segments before routing: what is left is either another
     // monitor route (a 404 here) or a path still below the service.
-    for (const path of ["/proxy/based/%2e%2e/echo", "/proxy/based/a/%2E%2E/echo", "/proxy/based/x/../echo", "/proxy/based/a/%2e%2e/%2e%2e/echo"]) {
+    for (const path of [
+      "/proxy/based/%2e%2e/echo",
+      "/proxy/based/a/%2E%2E/echo",
+      "/proxy/based/x/../echo",
+      "/proxy/based/a/%2e%2e/%2e%2e/echo",
+    ]) {
       const res = await call(path);
       const text = await res.text();
-      if (res.status === 200) expect((JSON.parse(text) as { url: string }).url, path).toMatch(/^http:\/\/origin\.test\/base\//);
+      if (res.status === 200)
+        expect((JSON.parse(text) as { url: string }).url, path).toMatch(/^http:\/\/origin\.test\/base\//);
       else expect(res.status, path).toBe(404);
     }
     // Backslashes (raw or encoded) are refused outright: some origins treat them as slashes.

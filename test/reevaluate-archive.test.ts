@@ -13,10 +13,24 @@ import { groupByServiceHour, writeGroup } from "../src/retention/archive";
 import { ADMIN_KEY, call, countLogs, getJson } from "./helpers";
 import { send, traffic } from "./traffic";
 
-type Result = { service: string; method: string; route: string; records: number; incidents: string[]; open_incident_id: string | null; error?: string };
+type Result = {
+  service: string;
+  method: string;
+  route: string;
+  records: number;
+  incidents: string[];
+  open_incident_id: string | null;
+  error?: string;
+};
 
-async function reevaluate(query: string): Promise<{ status: number; body: { source: string; endpoints: Result[]; error?: { code: string; message: string; details: string[] } } }> {
-  const res = await call(`/v1/control/re-evaluate?${query}`, { method: "POST", headers: { Authorization: `Bearer ${ADMIN_KEY}` } });
+async function reevaluate(query: string): Promise<{
+  status: number;
+  body: { source: string; endpoints: Result[]; error?: { code: string; message: string; details: string[] } };
+}> {
+  const res = await call(`/v1/control/re-evaluate?${query}`, {
+    method: "POST",
+    headers: { Authorization: `Bearer ${ADMIN_KEY}` },
+  });
   return { status: res.status, body: await res.json<{ source: string; endpoints: Result[] }>() };
 }
 
@@ -42,7 +56,12 @@ describe("POST /v1/control/re-evaluate?source=archive", () => {
     const incidentsAfterD1 = await incidentIds(service);
 
     // Archive every row with the real writer: the first hour in two parts, one object twice.
-    const rows = await drizzle(env.DB).select().from(requestLogs).where(eq(requestLogs.service, service)).orderBy(asc(requestLogs.timestamp), asc(requestLogs.recordKey)).all();
+    const rows = await drizzle(env.DB)
+      .select()
+      .from(requestLogs)
+      .where(eq(requestLogs.service, service))
+      .orderBy(asc(requestLogs.timestamp), asc(requestLogs.recordKey))
+      .all();
     expect(rows.length).toBe(records.length);
     const groups = groupByServiceHour(rows);
     const [first, ...rest] = groups;
@@ -72,7 +91,10 @@ describe("POST /v1/control/re-evaluate?source=archive", () => {
     const { status, body } = await reevaluate("source=archive&service=reeval-arch");
     expect(status).toBe(400);
     expect(body.error?.code).toBe("invalid_request");
-    expect(body.error?.details).toEqual(["method: required with source=archive", "route: required with source=archive"]);
+    expect(body.error?.details).toEqual([
+      "method: required with source=archive",
+      "route: required with source=archive",
+    ]);
     expect((await reevaluate("source=r2")).status).toBe(400);
   });
 });

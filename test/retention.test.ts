@@ -42,27 +42,56 @@ let counter = 0;
 function logRow(service: string, timestamp: number): LogRow {
   const i = counter++;
   return [
-    `t:${service}:${i}`, timestamp, timestamp + 7, service, "GET", "/items/:id", `/items/${i}?q=é`, i % 3 === 0 ? 503 : 200,
-    12.5 + i, null, 10, i, i % 3 === 0 ? "upstream “timeout”" : null, i % 2 === 0 ? 1 : 0, null, `req-${i}`, null,
-    "curl/8", null, "eu", JSON.stringify({ tier: "gold", n: i }), "ingest", 0,
+    `t:${service}:${i}`,
+    timestamp,
+    timestamp + 7,
+    service,
+    "GET",
+    "/items/:id",
+    `/items/${i}?q=é`,
+    i % 3 === 0 ? 503 : 200,
+    12.5 + i,
+    null,
+    10,
+    i,
+    i % 3 === 0 ? "upstream “timeout”" : null,
+    i % 2 === 0 ? 1 : 0,
+    null,
+    `req-${i}`,
+    null,
+    "curl/8",
+    null,
+    "eu",
+    JSON.stringify({ tier: "gold", n: i }),
+    "ingest",
+    0,
   ];
 }
 
 /** Writes rows through the real D1 batch writer, 1,000 per batch. */
 async function insertLogs(rows: readonly LogRow[]): Promise<void> {
   for (let i = 0; i < rows.length; i += 1000) {
-    await writeLogBatch(env.DB, rows.slice(i, i + 1000).map((r) => JSON.stringify(r)), NOW);
+    await writeLogBatch(
+      env.DB,
+      rows.slice(i, i + 1000).map((r) => JSON.stringify(r)),
+      NOW,
+    );
   }
 }
 
 async function logKeys(): Promise<string[]> {
-  const { results } = await env.DB.prepare("SELECT record_key FROM request_logs ORDER BY record_key").all<{ record_key: string }>();
+  const { results } = await env.DB.prepare("SELECT record_key FROM request_logs ORDER BY record_key").all<{
+    record_key: string;
+  }>();
   return results.map((r) => r.record_key);
 }
 
 /** The archived line a row must become: stored columns by SQL name, booleans as booleans. */
 function expectedLine(row: LogRow): Record<string, unknown> {
-  const line: Record<string, unknown> = { ...Object.fromEntries(LOG_COLUMNS.map((c, i) => [c, row[i]])), weight: row[23] ?? 1 };
+  const line: Record<string, unknown> = {
+    ...Object.fromEntries(LOG_COLUMNS.map((c, i) => [c, row[i]])),
+    weight: row[23] ?? 1,
+  };
   line.response_empty = line.response_empty === 1;
   line.inconsistent = line.inconsistent === 1;
   return line;
@@ -84,34 +113,72 @@ async function readArchive(key: string): Promise<Record<string, unknown>[]> {
   if (!object) throw new Error(`no object ${key}`);
   const text = await new Response(object.body.pipeThrough(new DecompressionStream("gzip"))).text();
   expect(text.endsWith("\n")).toBe(true);
-  return text.trimEnd().split("\n").map((line) => JSON.parse(line) as Record<string, unknown>);
+  return text
+    .trimEnd()
+    .split("\n")
+    .map((line) => JSON.parse(line) as Record<string, unknown>);
 }
 
 function incident(id: string, status: "open" | "resolved", openedAt: number, resolvedAt: number | null) {
   return {
-    id, service: "svc", method: "GET", route: "/x", severity: "warning", status, openedAt, resolvedAt,
-    lastEventAt: resolvedAt ?? openedAt, severityScore: 1, healthScore: 50, action: "watch", signals: "[]",
-    figures: "{}", explanation: "", updatedAt: NOW,
+    id,
+    service: "svc",
+    method: "GET",
+    route: "/x",
+    severity: "warning",
+    status,
+    openedAt,
+    resolvedAt,
+    lastEventAt: resolvedAt ?? openedAt,
+    severityScore: 1,
+    healthScore: 50,
+    action: "watch",
+    signals: "[]",
+    figures: "{}",
+    explanation: "",
+    updatedAt: NOW,
   };
 }
 
 function summary(granularity: "hour" | "day", bucketStart: number) {
   return {
-    granularity, service: "svc", method: "GET", route: "/x", bucketStart, count: 1, status2xx: 1, status3xx: 0,
-    status4xx: 0, status5xx: 0, silentFailures: 0, inconsistent: 0, bytes: 0, latencySum: 10, apdexSatisfied: 1,
-    apdexTolerating: 0, apdexTMs: 500, sketch: "{}", updatedAt: NOW,
+    granularity,
+    service: "svc",
+    method: "GET",
+    route: "/x",
+    bucketStart,
+    count: 1,
+    status2xx: 1,
+    status3xx: 0,
+    status4xx: 0,
+    status5xx: 0,
+    silentFailures: 0,
+    inconsistent: 0,
+    bytes: 0,
+    latencySum: 10,
+    apdexSatisfied: 1,
+    apdexTolerating: 0,
+    apdexTMs: 500,
+    sketch: "{}",
+    updatedAt: NOW,
   };
 }
 
 /** Writes the aggregation job's cursor as its run would. */
 async function setAggregateCursor(cursor: { hour: number; seq?: number }): Promise<void> {
-  await env.DB.prepare("INSERT INTO job_runs (job, cursor) VALUES ('aggregate', ?) ON CONFLICT (job) DO UPDATE SET cursor = excluded.cursor")
+  await env.DB.prepare(
+    "INSERT INTO job_runs (job, cursor) VALUES ('aggregate', ?) ON CONFLICT (job) DO UPDATE SET cursor = excluded.cursor",
+  )
     .bind(JSON.stringify(cursor))
     .run();
 }
 
 beforeEach(async () => {
-  await env.DB.batch(["request_logs", "log_hours", "log_service_hours", "incidents", "summaries", "job_runs"].map((t) => env.DB.prepare(`DELETE FROM ${t}`)));
+  await env.DB.batch(
+    ["request_logs", "log_hours", "log_service_hours", "incidents", "summaries", "job_runs"].map((t) =>
+      env.DB.prepare(`DELETE FROM ${t}`),
+    ),
+  );
   const keys = await archiveKeys();
   if (keys.length > 0) await bucket().delete(keys);
 });
@@ -119,8 +186,11 @@ beforeEach(async () => {
 describe("prune without an archive", () => {
   it("deletes exactly what is past each retention", async () => {
     await insertLogs([
-      logRow("gone", RAW_CUTOFF - 1), logRow("gone", RAW_CUTOFF - 3 * DAY),
-      logRow("kept", RAW_CUTOFF + 1), logRow("kept", RAW_CUTOFF), logRow("kept", NOW - HOUR),
+      logRow("gone", RAW_CUTOFF - 1),
+      logRow("gone", RAW_CUTOFF - 3 * DAY),
+      logRow("kept", RAW_CUTOFF + 1),
+      logRow("kept", RAW_CUTOFF),
+      logRow("kept", NOW - HOUR),
     ]);
     const db = drizzle(env.DB);
     for (const i of [
@@ -128,14 +198,24 @@ describe("prune without an archive", () => {
       incident("resolved-inside", "resolved", INCIDENT_CUTOFF - 2 * DAY, INCIDENT_CUTOFF + 1),
       incident("open-old", "open", INCIDENT_CUTOFF - 200 * DAY, null),
       incident("resolved-new", "resolved", NOW - DAY, NOW - HOUR),
-    ]) await db.insert(incidents).values(i);
+    ])
+      await db.insert(incidents).values(i);
     for (const s of [
-      summary("hour", SUMMARY_CUTOFF - 1), summary("day", SUMMARY_CUTOFF - DAY),
-      summary("hour", SUMMARY_CUTOFF), summary("day", SUMMARY_CUTOFF + 1), summary("hour", NOW - HOUR),
-    ]) await db.insert(summaries).values(s);
+      summary("hour", SUMMARY_CUTOFF - 1),
+      summary("day", SUMMARY_CUTOFF - DAY),
+      summary("hour", SUMMARY_CUTOFF),
+      summary("day", SUMMARY_CUTOFF + 1),
+      summary("hour", NOW - HOUR),
+    ])
+      await db.insert(summaries).values(s);
 
     const serviceHours = async () =>
-      (await env.DB.prepare("SELECT service, hour FROM log_service_hours ORDER BY service, hour").all<{ service: string; hour: number }>()).results.map((r) => `${r.service} ${r.hour - RAW_CUTOFF / HOUR}`);
+      (
+        await env.DB.prepare("SELECT service, hour FROM log_service_hours ORDER BY service, hour").all<{
+          service: string;
+          hour: number;
+        }>()
+      ).results.map((r) => `${r.service} ${r.hour - RAW_CUTOFF / HOUR}`);
     expect(await serviceHours()).toEqual(["gone -72", "gone -1", "kept 0", "kept 167"]);
 
     const { rows, detail } = await run(noArchive);
@@ -163,7 +243,9 @@ describe("prune without an archive", () => {
   it("olderThanMs overrides the raw retention only", async () => {
     await insertLogs([logRow("gone", NOW - 2 * HOUR - 1), logRow("kept", NOW - 2 * HOUR + 1)]);
     await setAggregateCursor({ hour: NOW - HOUR });
-    await drizzle(env.DB).insert(incidents).values(incident("resolved-new", "resolved", NOW - DAY, NOW - 3 * HOUR));
+    await drizzle(env.DB)
+      .insert(incidents)
+      .values(incident("resolved-new", "resolved", NOW - DAY, NOW - 3 * HOUR));
     const { rows, detail } = await run(noArchive, { olderThanMs: 2 * HOUR });
     expect(await logKeys()).toEqual([expect.stringMatching(/^t:kept:/)]);
     expect(rows).toBe(1);
@@ -173,17 +255,27 @@ describe("prune without an archive", () => {
 });
 
 describe("prune and the aggregation", () => {
-  const maxSeq = async () => (await env.DB.prepare("SELECT max(seq) AS s FROM log_hours").first<{ s: number }>())?.s ?? 0;
+  const maxSeq = async () =>
+    (await env.DB.prepare("SELECT max(seq) AS s FROM log_hours").first<{ s: number }>())?.s ?? 0;
 
   it("stops an explicit cutoff at the aggregation's progress and says so; the default retention applies as is", async () => {
-    const rows = [logRow("gone", NOW - 5 * HOUR), logRow("gone", NOW - 3 * HOUR - 1), logRow("kept", NOW - 3 * HOUR), logRow("kept", NOW - 2 * HOUR)];
+    const rows = [
+      logRow("gone", NOW - 5 * HOUR),
+      logRow("gone", NOW - 3 * HOUR - 1),
+      logRow("kept", NOW - 3 * HOUR),
+      logRow("kept", NOW - 2 * HOUR),
+    ];
     await insertLogs(rows);
     // The aggregation is behind: its last closed hour done ends at NOW - 3h.
     await setAggregateCursor({ hour: NOW - 4 * HOUR, seq: await maxSeq() });
     const { detail } = await run(noArchive, { olderThanMs: HOUR });
     expect((await logKeys()).every((k) => k.startsWith("t:kept:"))).toBe(true);
     expect(await logKeys()).toHaveLength(2);
-    expect(detail.raw_logs).toMatchObject({ cutoff: NOW - 3 * HOUR, deleted: 2, clamped: { requested_cutoff: NOW - HOUR, aggregated_until: NOW - 3 * HOUR } });
+    expect(detail.raw_logs).toMatchObject({
+      cutoff: NOW - 3 * HOUR,
+      deleted: 2,
+      clamped: { requested_cutoff: NOW - HOUR, aggregated_until: NOW - 3 * HOUR },
+    });
 
     // Not clamped when the cutoff is inside the progress.
     const inside = await run(noArchive, { olderThanMs: 4 * HOUR });
@@ -197,12 +289,20 @@ describe("prune and the aggregation", () => {
     // Stored after the last aggregation run, for an hour it had already done.
     await insertLogs([logRow("late", NOW - 5 * HOUR + 10)]);
     const { detail } = await run(noArchive, { olderThanMs: 30 * 60_000 });
-    expect(detail.raw_logs).toMatchObject({ cutoff: NOW - 5 * HOUR, deleted: 1, clamped: { aggregated_until: NOW - 5 * HOUR } });
+    expect(detail.raw_logs).toMatchObject({
+      cutoff: NOW - 5 * HOUR,
+      deleted: 1,
+      clamped: { aggregated_until: NOW - 5 * HOUR },
+    });
     expect(await logKeys()).toEqual([expect.stringMatching(/^t:late:/)]);
 
     await env.DB.prepare("DELETE FROM job_runs").run();
     const never = await run(noArchive, { olderThanMs: HOUR });
-    expect(never.detail.raw_logs).toMatchObject({ cutoff: RAW_CUTOFF, deleted: 0, clamped: { requested_cutoff: NOW - HOUR, aggregated_until: null } });
+    expect(never.detail.raw_logs).toMatchObject({
+      cutoff: RAW_CUTOFF,
+      deleted: 0,
+      clamped: { requested_cutoff: NOW - HOUR, aggregated_until: null },
+    });
     expect(await logKeys()).toHaveLength(1);
   });
 
@@ -210,9 +310,12 @@ describe("prune and the aggregation", () => {
     const hours = [NOW - 3 * HOUR, NOW - 2 * HOUR, NOW - HOUR];
     await insertLogs(hours.flatMap((h) => Array.from({ length: 6 }, (_, i) => logRow("agg", h + i * 10 * 60_000))));
     // NOW is a fixed date: the deadlines come from the real clock.
-    const aggregateAt = (now: number, range: { from?: number; to?: number } = {}) => runJob(env.DB, "aggregate", (ctx) => aggregate(env, { ...ctx, ...range, deadline: Date.now() + 60_000 }), now);
+    const aggregateAt = (now: number, range: { from?: number; to?: number } = {}) =>
+      runJob(env.DB, "aggregate", (ctx) => aggregate(env, { ...ctx, ...range, deadline: Date.now() + 60_000 }), now);
     const counts = async () => {
-      const { results } = await env.DB.prepare("SELECT bucket_start, count FROM summaries WHERE granularity = 'hour' ORDER BY bucket_start").all<{ bucket_start: number; count: number }>();
+      const { results } = await env.DB.prepare(
+        "SELECT bucket_start, count FROM summaries WHERE granularity = 'hour' ORDER BY bucket_start",
+      ).all<{ bucket_start: number; count: number }>();
       return results.map((r) => [r.bucket_start, r.count]);
     };
     await aggregateAt(NOW);
@@ -220,7 +323,8 @@ describe("prune and the aggregation", () => {
     expect(before).toEqual(hours.map((h) => [h, 6]));
 
     // Deletes the rows before NOW - 1.5h: all of the first hour, half of the second.
-    const pruneAt = (olderThanMs?: number) => runJob(env.DB, "prune", (ctx) => prune(noArchive, { ...ctx, olderThanMs, deadline: Date.now() + 60_000 }), NOW);
+    const pruneAt = (olderThanMs?: number) =>
+      runJob(env.DB, "prune", (ctx) => prune(noArchive, { ...ctx, olderThanMs, deadline: Date.now() + 60_000 }), NOW);
     expect((await pruneAt(1.5 * HOUR)).detail?.raw_logs).toMatchObject({ cutoff: NOW - 1.5 * HOUR, deleted: 9 });
     const next = await aggregateAt(NOW + 5 * 60_000);
     expect(await counts()).toEqual(before);
@@ -239,8 +343,11 @@ describe("prune with the R2 archive", () => {
   it("writes each service and hour as gzip NDJSON, then deletes exactly those rows; a re-run changes nothing", async () => {
     const h1 = Date.UTC(2026, 6, 1, 13); // 2026-07-01 13:00 UTC
     const old = [
-      logRow("shop", h1 + 5 * 60_000), logRow("shop", h1 + 59 * 60_000), logRow("auth", h1 + 30 * 60_000),
-      logRow("shop", h1 + HOUR + 1), logRow("shop", RAW_CUTOFF - 1),
+      logRow("shop", h1 + 5 * 60_000),
+      logRow("shop", h1 + 59 * 60_000),
+      logRow("auth", h1 + 30 * 60_000),
+      logRow("shop", h1 + HOUR + 1),
+      logRow("shop", RAW_CUTOFF - 1),
     ] as const;
     const fresh = [logRow("shop", RAW_CUTOFF), logRow("auth", NOW - HOUR)];
     await insertLogs([...old, ...fresh]);
@@ -261,7 +368,14 @@ describe("prune with the R2 archive", () => {
     expect(await readArchive(`raw/shop/2026/07/08/${lastHour}.ndjson.gz`)).toEqual([line(old[4])]);
     expect(await logKeys()).toEqual(fresh.map((r) => r[0]).sort());
     expect(rows).toBe(5);
-    expect(detail.raw_logs).toMatchObject({ deleted: 5, archived: true, archived_rows: 5, archive_objects: 4, archive_failed_rows: 0, finished: true });
+    expect(detail.raw_logs).toMatchObject({
+      deleted: 5,
+      archived: true,
+      archived_rows: 5,
+      archive_objects: 4,
+      archive_failed_rows: 0,
+      finished: true,
+    });
 
     const again = await run(env);
     expect(again.rows).toBe(0);
@@ -298,8 +412,12 @@ describe("prune with the R2 archive", () => {
   it("deletes no row whose archive write failed, and archives them on the next run", async () => {
     const h = Date.UTC(2026, 6, 3, 0);
     const rows = [
-      logRow("shop", h + 1), logRow("shop", h + HOUR + 1), logRow("shop", h + 2 * HOUR + 1),
-      logRow("auth", h + 2), logRow("auth", h + HOUR + 2), logRow("pay", h + 3),
+      logRow("shop", h + 1),
+      logRow("shop", h + HOUR + 1),
+      logRow("shop", h + 2 * HOUR + 1),
+      logRow("auth", h + 2),
+      logRow("auth", h + HOUR + 2),
+      logRow("pay", h + 3),
     ] as const;
     await insertLogs(rows);
     const archive = bucket();
@@ -335,7 +453,10 @@ describe("prune with the R2 archive", () => {
     expect(first.detail.finished).toBe(false);
 
     // R2 down altogether: nothing is deleted, and the run stops after the first chunk.
-    const down = await run({ ...env, ARCHIVE: new Proxy(archive, { get: () => () => Promise.reject(new Error("down")) }) });
+    const down = await run({
+      ...env,
+      ARCHIVE: new Proxy(archive, { get: () => () => Promise.reject(new Error("down")) }),
+    });
     expect(down.detail.raw_logs).toMatchObject({ deleted: 0, archive_failed_rows: 2, finished: false });
     expect(await logKeys()).toHaveLength(2);
 
@@ -348,7 +469,8 @@ describe("prune with the R2 archive", () => {
 
 describe("chunks and deadline", () => {
   const total = PRUNE_CHUNK_ROWS + 1_500;
-  const oldRows = () => Array.from({ length: total }, (_, i) => logRow(i % 2 ? "shop" : "auth", RAW_CUTOFF - 1 - i * 1_000));
+  const oldRows = () =>
+    Array.from({ length: total }, (_, i) => logRow(i % 2 ? "shop" : "auth", RAW_CUTOFF - 1 - i * 1_000));
 
   it("stops after one chunk when the deadline passed, and the next run finishes (no archive)", async () => {
     await insertLogs([...oldRows(), logRow("kept", RAW_CUTOFF)]);
@@ -364,7 +486,11 @@ describe("chunks and deadline", () => {
     const rows = oldRows();
     await insertLogs(rows);
     const first = await run(env, { deadline: Date.now() - 1 });
-    expect(first.detail.raw_logs).toMatchObject({ deleted: PRUNE_CHUNK_ROWS, archived_rows: PRUNE_CHUNK_ROWS, finished: false });
+    expect(first.detail.raw_logs).toMatchObject({
+      deleted: PRUNE_CHUNK_ROWS,
+      archived_rows: PRUNE_CHUNK_ROWS,
+      finished: false,
+    });
     expect(await logKeys()).toHaveLength(total - PRUNE_CHUNK_ROWS);
     const second = await run(env);
     expect(second.detail.raw_logs).toMatchObject({ deleted: total - PRUNE_CHUNK_ROWS, finished: true });
@@ -375,7 +501,9 @@ describe("chunks and deadline", () => {
       const lines = await readArchive(key);
       const service = key.split("/")[1];
       const hourStart = (l: Record<string, unknown>) => Math.floor((l.timestamp as number) / HOUR) * HOUR;
-      expect(lines.every((l) => l.service === service && key.startsWith(`${hourPrefix(service ?? "", hourStart(l))}.`))).toBe(true);
+      expect(
+        lines.every((l) => l.service === service && key.startsWith(`${hourPrefix(service ?? "", hourStart(l))}.`)),
+      ).toBe(true);
       archived.push(...lines.map((l) => l.record_key as string));
     }
     expect(archived.sort()).toEqual(rows.map((r) => r[0]).sort());

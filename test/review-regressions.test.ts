@@ -14,16 +14,25 @@ import { normaliseRecord, type LogRecord } from "../src/ingest/record";
 import type { EndpointMonitor } from "../src/monitor/endpoint-monitor";
 import { ADMIN_KEY, call, countLogs, endpointStub, getJson, postLogs, record } from "./helpers";
 
-type QuarantineList = { records: { record_key: string; service: string; error: string; record: Record<string, unknown> }[]; next_cursor: string | null };
+type QuarantineList = {
+  records: { record_key: string; service: string; error: string; record: Record<string, unknown> }[];
+  next_cursor: string | null;
+};
 
 function logRecord(service: string, overrides: Record<string, unknown>): LogRecord {
-  const result = normaliseRecord(record(service, overrides), { now: Date.now(), retentionMs: 7 * 86_400_000, newKey: () => crypto.randomUUID() });
+  const result = normaliseRecord(record(service, overrides), {
+    now: Date.now(),
+    retentionMs: 7 * 86_400_000,
+    newKey: () => crypto.randomUUID(),
+  });
   if (!result.ok) throw new Error(result.errors.join("; "));
   return result.record;
 }
 
 async function indexed(service: string): Promise<number | null> {
-  const row = await env.DB.prepare("SELECT records FROM quarantined_endpoints WHERE service = ?").bind(service).first<{ records: number }>();
+  const row = await env.DB.prepare("SELECT records FROM quarantined_endpoints WHERE service = ?")
+    .bind(service)
+    .first<{ records: number }>();
   return row?.records ?? null;
 }
 
@@ -45,13 +54,21 @@ describe("review fixes of issue 12", () => {
       values[LOG_COLUMNS.indexOf("record_key")] = key;
       values[LOG_COLUMNS.indexOf("client_id")] = "old-row";
       const oldLayout = values.slice(0, LOG_COLUMNS.indexOf("inconsistent"));
-      state.storage.sql.exec("INSERT INTO quarantine (record_key, body, error, quarantined_at) VALUES (?, ?, ?, ?)", key, JSON.stringify(oldLayout), "D1_ERROR: from an older version", Date.now() - 86_400_000);
+      state.storage.sql.exec(
+        "INSERT INTO quarantine (record_key, body, error, quarantined_at) VALUES (?, ?, ?, ?)",
+        key,
+        JSON.stringify(oldLayout),
+        "D1_ERROR: from an older version",
+        Date.now() - 86_400_000,
+      );
       state.storage.sql.exec("DELETE FROM meta WHERE key IN ('quarantine_indexed', 'quarantine_unpublished')");
       return oldLayout.length;
     });
     expect(old).toBe(LOG_COLUMNS.indexOf("inconsistent"));
     await env.DB.prepare("DELETE FROM quarantined_endpoints WHERE service = ?").bind(service).run();
-    expect((await getJson<QuarantineList>(`/v1/control/quarantine?service=${service}`, ADMIN_KEY)).body.records).toEqual([]);
+    expect(
+      (await getJson<QuarantineList>(`/v1/control/quarantine?service=${service}`, ADMIN_KEY)).body.records,
+    ).toEqual([]);
 
     // The new version starts (the object is loaded again), and its next alarm publishes the rows.
     await evictDurableObject(stub);
@@ -62,10 +79,15 @@ describe("review fixes of issue 12", () => {
     expect(body.records.map((r) => r.record_key)).toEqual([key]);
     expect(body.records[0]?.record).toMatchObject({ service, client_id: "old-row", inconsistent: null });
 
-    const replay = await call(`/v1/control/quarantine/replay?service=${service}`, { method: "POST", headers: { Authorization: `Bearer ${ADMIN_KEY}` } });
+    const replay = await call(`/v1/control/quarantine/replay?service=${service}`, {
+      method: "POST",
+      headers: { Authorization: `Bearer ${ADMIN_KEY}` },
+    });
     expect(await replay.json()).toMatchObject({ replayed: 1, failed: 0, remaining: 0 });
     expect(await countLogs(service)).toBe(3);
-    const stored = await env.DB.prepare("SELECT inconsistent FROM request_logs WHERE record_key = ?").bind(key).first<{ inconsistent: number }>();
+    const stored = await env.DB.prepare("SELECT inconsistent FROM request_logs WHERE record_key = ?")
+      .bind(key)
+      .first<{ inconsistent: number }>();
     expect(stored?.inconsistent).toBe(0);
     expect(await indexed(service)).toBe(0);
   });
@@ -79,7 +101,12 @@ describe("review fixes of issue 12", () => {
     await runInDurableObject(stub, (instance: EndpointMonitor, state) => {
       const sql = state.storage.sql;
       const body = JSON.stringify(toLogRow(logRecord(service, { id: "q", path: "/orders" })));
-      sql.exec("INSERT INTO quarantine (record_key, body, error, quarantined_at) VALUES (?, ?, 'D1_ERROR: x', ?)", `${service}#q1`, body, Date.now());
+      sql.exec(
+        "INSERT INTO quarantine (record_key, body, error, quarantined_at) VALUES (?, ?, 'D1_ERROR: x', ?)",
+        `${service}#q1`,
+        body,
+        Date.now(),
+      );
       sql.exec("INSERT OR REPLACE INTO meta (key, value) VALUES ('quarantine_unpublished', 'first-change')");
       const real = env.DB;
       let raced = false;
@@ -91,7 +118,12 @@ describe("review fixes of issue 12", () => {
               const text = JSON.stringify(args[0] ?? "");
               if (!raced && prop === "prepare" && text.includes("quarantined_endpoints")) {
                 raced = true;
-                sql.exec("INSERT INTO quarantine (record_key, body, error, quarantined_at) VALUES (?, ?, 'D1_ERROR: y', ?)", `${service}#q2`, body, Date.now());
+                sql.exec(
+                  "INSERT INTO quarantine (record_key, body, error, quarantined_at) VALUES (?, ?, 'D1_ERROR: y', ?)",
+                  `${service}#q2`,
+                  body,
+                  Date.now(),
+                );
                 sql.exec("INSERT OR REPLACE INTO meta (key, value) VALUES ('quarantine_unpublished', 'second-change')");
               }
               return fn.apply(target, args);
@@ -105,8 +137,12 @@ describe("review fixes of issue 12", () => {
     await postLogs([record(service, { id: "b", path: "/orders" })], { sync: true });
     await runDurableObjectAlarm(stub);
     // The publish that raced wrote the count it read (1 or 2); the flag of the later change stays.
-    const flag = await runInDurableObject(stub, (_i: EndpointMonitor, state) =>
-      state.storage.sql.exec<{ value: string }>("SELECT value FROM meta WHERE key = 'quarantine_unpublished'").toArray()[0]?.value ?? null,
+    const flag = await runInDurableObject(
+      stub,
+      (_i: EndpointMonitor, state) =>
+        state.storage.sql
+          .exec<{ value: string }>("SELECT value FROM meta WHERE key = 'quarantine_unpublished'")
+          .toArray()[0]?.value ?? null,
     );
     expect(flag).toBe("second-change");
     await postLogs([record(service, { id: "c", path: "/orders" })], { sync: true });
@@ -118,7 +154,9 @@ describe("review fixes of issue 12", () => {
     const services = 10;
     const perService = Math.ceil((MAX_CACHED_ENTRIES * 1.25) / services);
     for (let s = 0; s < services; s++) {
-      const records = Array.from({ length: perService }, (_, i) => logRecord(`rv-cache-${s}`, { path: `/r${i}`, route: `/r${i}` }));
+      const records = Array.from({ length: perService }, (_, i) =>
+        logRecord(`rv-cache-${s}`, { path: `/r${i}`, route: `/r${i}` }),
+      );
       await capRoutes(env, records);
       expect(routeCacheEntries()).toBeLessThanOrEqual(MAX_CACHED_ENTRIES);
       // Every record still got an answer: its own route (admitted) or the overflow route.

@@ -2,7 +2,12 @@
 // real routes, routes expire, services created by ingest are capped, /health says so.
 // Requests go through the worker's own fetch (same module as the caches reset here) with the env
 // overridden where a test needs other limits. MAX_ROUTES_PER_SERVICE is 5 in vitest.config.ts.
-import { createExecutionContext, listDurableObjectIds, runInDurableObject, waitOnExecutionContext } from "cloudflare:test";
+import {
+  createExecutionContext,
+  listDurableObjectIds,
+  runInDurableObject,
+  waitOnExecutionContext,
+} from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { beforeEach, describe, expect, it } from "vitest";
 import worker from "../src/index";
@@ -12,7 +17,12 @@ import type { LogRecord } from "../src/ingest/record";
 import type { ServiceRegistry } from "../src/monitor/service-registry";
 import { ADMIN_KEY, BASE, INGEST_KEY, READ_KEY, countLogs, flushAll, record } from "./helpers";
 
-type Overrides = Partial<Record<"MAX_ROUTES_PER_SERVICE" | "PROXY_ROUTES_BURST" | "PROXY_ROUTES_PER_HOUR" | "MAX_SERVICES" | "ROUTE_TTL_DAYS", string>>;
+type Overrides = Partial<
+  Record<
+    "MAX_ROUTES_PER_SERVICE" | "PROXY_ROUTES_BURST" | "PROXY_ROUTES_PER_HOUR" | "MAX_SERVICES" | "ROUTE_TTL_DAYS",
+    string
+  >
+>;
 
 interface Answer {
   status: number;
@@ -20,7 +30,11 @@ interface Answer {
 }
 
 /** Sends requests through the worker (in parallel, `chunk` at a time) and waits for their waitUntil work. */
-async function send(requests: { path: string; init?: RequestInit }[], over: Overrides = {}, chunk = 50): Promise<Answer[]> {
+async function send(
+  requests: { path: string; init?: RequestInit }[],
+  over: Overrides = {},
+  chunk = 50,
+): Promise<Answer[]> {
   const out: Answer[] = [];
   for (let i = 0; i < requests.length; i += chunk) {
     const part = requests.slice(i, i + chunk).map(async ({ path, init }) => {
@@ -52,7 +66,9 @@ async function createService(name: string): Promise<void> {
 
 async function routesInD1(service: string): Promise<Record<string, number>> {
   await flushAll();
-  const { results } = await env.DB.prepare("SELECT route, count(*) AS n FROM request_logs WHERE service = ? GROUP BY route")
+  const { results } = await env.DB.prepare(
+    "SELECT route, count(*) AS n FROM request_logs WHERE service = ? GROUP BY route",
+  )
     .bind(service)
     .all<{ route: string; n: number }>();
   return Object.fromEntries(results.map((r) => [r.route, r.n]));
@@ -84,7 +100,9 @@ describe("proxied routes are admitted only when shown, at a bounded rate", () =>
   it("505 anonymous junk GETs the origin answers 404 do not take the place of /orders", async () => {
     await createService("rs-junk404");
     const before = (await listDurableObjectIds(env.ENDPOINT_MONITOR)).length;
-    const junk = Array.from({ length: 505 }, (_, i) => ({ path: `/proxy/rs-junk404/probe-${i}${Math.random().toString(36).slice(2, 6)}` }));
+    const junk = Array.from({ length: 505 }, (_, i) => ({
+      path: `/proxy/rs-junk404/probe-${i}${Math.random().toString(36).slice(2, 6)}`,
+    }));
     const answers = await send(junk);
     expect(answers.every((r) => r.status === 404)).toBe(true);
     const orders = await one("/proxy/rs-junk404/orders");
@@ -149,7 +167,16 @@ describe("proxied routes are admitted only when shown, at a bounded rate", () =>
 describe("route expiry", () => {
   const DAY = 24 * 60 * 60 * 1000;
   const rec = (route: string): LogRecord =>
-    ({ key: crypto.randomUUID(), service: "rs-expiry", method: "GET", route, path: route, status: 200, ttfb_ms: null, source: "ingest" }) as LogRecord;
+    ({
+      key: crypto.randomUUID(),
+      service: "rs-expiry",
+      method: "GET",
+      route,
+      path: route,
+      status: 200,
+      ttfb_ms: null,
+      source: "ingest",
+    }) as LogRecord;
 
   it("routes unused for ROUTE_TTL_DAYS free their place; a route in use is touched from the isolate cache and kept", async () => {
     const t0 = Date.UTC(2026, 0, 1);
@@ -188,7 +215,9 @@ describe("registry schema", () => {
     });
     expect(await stub.list()).toEqual(["/old"]);
     const settings = { maxRoutes: 5, ttlMs: 24 * 60 * 60 * 1000, ratePerHour: 1, burst: 1 };
-    expect((await stub.decide([{ route: "/old", vouched: false, exists: false }], settings)).routes["/old"]).toBe("/old");
+    expect((await stub.decide([{ route: "/old", vouched: false, exists: false }], settings)).routes["/old"]).toBe(
+      "/old",
+    );
   });
 });
 
@@ -205,7 +234,11 @@ describe("MAX_SERVICES", () => {
     ];
     const res = await one(
       "/v1/logs?sync=1",
-      { method: "POST", headers: { Authorization: `Bearer ${INGEST_KEY}`, "Content-Type": "application/json" }, body: JSON.stringify(body) },
+      {
+        method: "POST",
+        headers: { Authorization: `Bearer ${INGEST_KEY}`, "Content-Type": "application/json" },
+        body: JSON.stringify(body),
+      },
       over,
     );
     expect(res.status).toBe(202);
@@ -257,7 +290,11 @@ describe("MAX_SERVICES", () => {
     };
     const res = await one(
       "/v1/otlp/v1/traces",
-      { method: "POST", headers: { Authorization: `Bearer ${INGEST_KEY}`, "Content-Type": "application/json" }, body: JSON.stringify(body) },
+      {
+        method: "POST",
+        headers: { Authorization: `Bearer ${INGEST_KEY}`, "Content-Type": "application/json" },
+        body: JSON.stringify(body),
+      },
       over,
     );
     // Its only span refused: nothing accepted, so 400 invalid_records (a partial refusal is a 200 partialSuccess).

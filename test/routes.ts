@@ -23,15 +23,23 @@ export const FIXTURES: Record<string, Fixture> = {
   "POST /v1/analysis": { body: { lookback_minutes: 60 } },
   "PUT /v1/control/switches": { body: {} },
   "GET /v1/services/{name}/detection": { path: "/v1/services/shop/detection" },
-  "PUT /v1/services/{name}/detection": { path: "/v1/services/auth-check/detection", body: { slo: { availability: 0.999 } } },
+  "PUT /v1/services/{name}/detection": {
+    path: "/v1/services/auth-check/detection",
+    body: { slo: { availability: 0.999 } },
+  },
   "DELETE /v1/services/{name}/detection": { path: "/v1/services/auth-check/detection" },
   "GET /v1/services/{name}": { path: "/v1/services/shop" },
   "PUT /v1/services/{name}": { path: "/v1/services/auth-check" },
   "DELETE /v1/services/{name}": { path: "/v1/services/auth-check" },
-  "POST /v1/alert-channels": { body: { type: "slack", name: "auth-check", url: "https://hooks.example.com/services/T1/B1/x", enabled: false } },
+  "POST /v1/alert-channels": {
+    body: { type: "slack", name: "auth-check", url: "https://hooks.example.com/services/T1/B1/x", enabled: false },
+  },
   // Called with their patterns: with the right key, an unknown channel id is a 404.
   "GET /v1/alert-channels/{id}": { status: 404 },
-  "PUT /v1/alert-channels/{id}": { body: { type: "slack", name: "x", url: "https://hooks.example.com/a" }, status: 404 },
+  "PUT /v1/alert-channels/{id}": {
+    body: { type: "slack", name: "x", url: "https://hooks.example.com/a" },
+    status: 404,
+  },
   "DELETE /v1/alert-channels/{id}": { status: 404 },
   "POST /v1/alert-channels/{id}/test": { body: {}, status: 404 },
   "POST /v1/maintenance": { body: { service: "auth-check", duration_minutes: 1 }, status: 201 },
@@ -52,9 +60,8 @@ const called = (r: { method: string; path: string }) => {
 };
 
 /** `body`: what to send (JSON) instead of the default; `status`: the answer with the right key, when not 2xx. */
-export const PROTECTED_ROUTES: { method: string; path: string; scope: KeyScope; body?: unknown; status?: number }[] = ROUTES.flatMap((r) =>
-  r.scope === "none" ? [] : [{ ...called(r), scope: r.scope }],
-);
+export const PROTECTED_ROUTES: { method: string; path: string; scope: KeyScope; body?: unknown; status?: number }[] =
+  ROUTES.flatMap((r) => (r.scope === "none" ? [] : [{ ...called(r), scope: r.scope }]));
 
 /** Routes without a key, and the status each answers here. `/metrics` is public only with METRICS_PUBLIC (test/metrics.test.ts). */
 export const PUBLIC_ROUTES: { method: string; path: string; status: number }[] = ROUTES.flatMap((r) => {

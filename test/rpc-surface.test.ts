@@ -82,14 +82,27 @@ describe("Durable Object RPC surface", () => {
   });
 
   it("IncidentGroups and ServiceRegistry expose no test-only method", () => {
-    expect(prototypeMethods(IncidentGroups)).toEqual([...Object.keys(INCIDENT_GROUPS_RPC), ...INCIDENT_GROUPS_PRIVATE].sort());
-    expect(prototypeMethods(ServiceRegistry)).toEqual([...Object.keys(SERVICE_REGISTRY_RPC), ...SERVICE_REGISTRY_PRIVATE].sort());
+    expect(prototypeMethods(IncidentGroups)).toEqual(
+      [...Object.keys(INCIDENT_GROUPS_RPC), ...INCIDENT_GROUPS_PRIVATE].sort(),
+    );
+    expect(prototypeMethods(ServiceRegistry)).toEqual(
+      [...Object.keys(SERVICE_REGISTRY_RPC), ...SERVICE_REGISTRY_PRIVATE].sort(),
+    );
   });
 
   it("a stub cannot run the jobs at a clock of its choosing; a test inside the object can", async () => {
     const stub = endpointStub("rpc-surface", "GET", "/items");
     const later = Date.now() + 3_600_000;
-    for (const seam of ["flushDue", "flushesPerMinute", "pruneBuffer", "persistWindowsNow", "closeSilentMinutes", "followUp", "deliverAlerts", "publish"]) {
+    for (const seam of [
+      "flushDue",
+      "flushesPerMinute",
+      "pruneBuffer",
+      "persistWindowsNow",
+      "closeSilentMinutes",
+      "followUp",
+      "deliverAlerts",
+      "publish",
+    ]) {
       await expect(callOverRpc(stub, seam, later), seam).rejects.toThrow();
     }
     // The fields that hold the jobs are not reachable over RPC either.
@@ -99,7 +112,10 @@ describe("Durable Object RPC surface", () => {
     const registry = env.SERVICE_REGISTRY.get(env.SERVICE_REGISTRY.idFromName("rpc-surface"));
     await expect(callOverRpc(registry, "admit", ["/a"], 5)).rejects.toThrow();
     // Inside the object the same jobs run at the test's clock.
-    expect(await inMonitor(stub, (m) => m.flush.flushDue(later))).toEqual({ ok: true, resumeAt: expect.any(Number) as number });
+    expect(await inMonitor(stub, (m) => m.flush.flushDue(later))).toEqual({
+      ok: true,
+      resumeAt: expect.any(Number) as number,
+    });
     expect(await inMonitor(stub, (m) => m.outbox.run(later))).toBeNull();
   });
 });

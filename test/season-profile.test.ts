@@ -22,7 +22,9 @@ describe("daily profile in the endpoint object", () => {
     await send(records);
     const stub = endpointStub(service, "GET", "/orders/:id");
     const rows = await runInDurableObject(stub, (_i, state) => {
-      const get = (key: string): string | null => state.storage.sql.exec<{ value: string }>("SELECT value FROM meta WHERE key = ?", key).toArray()[0]?.value ?? null;
+      const get = (key: string): string | null =>
+        state.storage.sql.exec<{ value: string }>("SELECT value FROM meta WHERE key = ?", key).toArray()[0]?.value ??
+        null;
       return { profile: get("season_profile"), engine: get("engine_state") };
     });
     expect(rows.profile).not.toBeNull();
@@ -45,7 +47,15 @@ describe("daily profile in the endpoint object", () => {
     await send(records);
     const stub = endpointStub(service, "GET", "/orders/:id");
     const read = () =>
-      runInDurableObject(stub, (_i, state) => JSON.parse(state.storage.sql.exec<{ value: string }>("SELECT value FROM meta WHERE key = 'season_profile'").toArray()[0]?.value ?? "null") as Profile | null);
+      runInDurableObject(
+        stub,
+        (_i, state) =>
+          JSON.parse(
+            state.storage.sql
+              .exec<{ value: string }>("SELECT value FROM meta WHERE key = 'season_profile'")
+              .toArray()[0]?.value ?? "null",
+          ) as Profile | null,
+      );
     const before = await read();
     expect(before?.hours).toBeGreaterThanOrEqual(24);
     expect(before?.last_hour).toBeGreaterThan(0);

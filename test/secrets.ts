@@ -10,12 +10,32 @@ export const SECRET_PATHS: { name: string; secret: string; path: string }[] = [
   { name: "card number with dashes", secret: "5555-5555-5555-4444", path: "/cards/5555-5555-5555-4444/charge" },
   { name: "AWS access key id", secret: "AKIAIOSFODNN7EXAMPLE", path: "/keys/AKIAIOSFODNN7EXAMPLE" },
   { name: "AWS temporary key id", secret: "ASIAY34FZKBOKMUTVV7A", path: "/keys/ASIAY34FZKBOKMUTVV7A/rotate" },
-  { name: "Stripe secret key", secret: "sk_live_4eC39HqLyjWDarjtT1zdp7dc", path: "/hooks/sk_live_4eC39HqLyjWDarjtT1zdp7dc" },
-  { name: "Stripe publishable key", secret: "pk_live_TYooMQauvdEDq54NiTphI7jx", path: "/cfg/pk_live_TYooMQauvdEDq54NiTphI7jx" },
-  { name: "GitHub token", secret: "ghp_16C7e42F292c6912E7710c838347Ae178B4a", path: "/gh/ghp_16C7e42F292c6912E7710c838347Ae178B4a/repos" },
-  { name: "Slack bot token", secret: "xoxb-123456789012-1234567890123-AbCdEfGhIjKlMnOp", path: "/slack/xoxb-123456789012-1234567890123-AbCdEfGhIjKlMnOp" },
+  {
+    name: "Stripe secret key",
+    secret: "sk_live_4eC39HqLyjWDarjtT1zdp7dc",
+    path: "/hooks/sk_live_4eC39HqLyjWDarjtT1zdp7dc",
+  },
+  {
+    name: "Stripe publishable key",
+    secret: "pk_live_TYooMQauvdEDq54NiTphI7jx",
+    path: "/cfg/pk_live_TYooMQauvdEDq54NiTphI7jx",
+  },
+  {
+    name: "GitHub token",
+    secret: "ghp_16C7e42F292c6912E7710c838347Ae178B4a",
+    path: "/gh/ghp_16C7e42F292c6912E7710c838347Ae178B4a/repos",
+  },
+  {
+    name: "Slack bot token",
+    secret: "xoxb-123456789012-1234567890123-AbCdEfGhIjKlMnOp",
+    path: "/slack/xoxb-123456789012-1234567890123-AbCdEfGhIjKlMnOp",
+  },
   { name: "URL with userinfo", secret: "pa55w0rd", path: "/redirect/https://user:pa55w0rd@example.com/next" },
-  { name: "URL with userinfo, percent-encoded", secret: "pa55w0rd", path: "/go/https%3A%2F%2Fuser%3Apa55w0rd%40example.com" },
+  {
+    name: "URL with userinfo, percent-encoded",
+    secret: "pa55w0rd",
+    path: "/go/https%3A%2F%2Fuser%3Apa55w0rd%40example.com",
+  },
   { name: "long random token", secret: "Zx8kP2qLmN4vB7wR1tY6uI3oAe5s", path: "/reset/Zx8kP2qLmN4vB7wR1tY6uI3oAe5s" },
   { name: "matrix session id", secret: "SECRET123abc", path: "/cart;jsessionid=SECRET123abc/items" },
 ];

@@ -15,7 +15,12 @@ describe("services admin API", () => {
     expect(res.status).toBe(200);
     const { services } = await res.json<{ services: { name: string; source: string }[] }>();
     expect(services.map((s) => s.name).sort()).toEqual(expect.arrayContaining(["based", "quiet", "sampled", "shop"]));
-    expect(services.find((s) => s.name === "shop")).toMatchObject({ source: "vars", origin: "http://origin.test", hostnames: ["api.shop.test"], timeout_ms: 300 });
+    expect(services.find((s) => s.name === "shop")).toMatchObject({
+      source: "vars",
+      origin: "http://origin.test",
+      hostnames: ["api.shop.test"],
+      timeout_ms: 300,
+    });
   });
 
   it("creates, reads, updates and deletes a service, with defaults filled in", async () => {
@@ -35,9 +40,16 @@ describe("services admin API", () => {
     const proxied = await call("/proxy/billing/echo");
     expect((await proxied.json<{ url: string }>()).url).toBe("http://origin.test/base/echo");
 
-    const updated = await admin("/v1/services/billing", "PUT", { origin: "http://origin.test", timeout_ms: 1000, recording: { enabled: false } });
+    const updated = await admin("/v1/services/billing", "PUT", {
+      origin: "http://origin.test",
+      timeout_ms: 1000,
+      recording: { enabled: false },
+    });
     expect(updated.status).toBe(200);
-    expect(await (await admin("/v1/services/billing")).json()).toMatchObject({ timeout_ms: 1000, recording: { enabled: false, sample_rate: 1 } });
+    expect(await (await admin("/v1/services/billing")).json()).toMatchObject({
+      timeout_ms: 1000,
+      recording: { enabled: false, sample_rate: 1 },
+    });
 
     expect((await admin("/v1/services/billing", "DELETE")).status).toBe(204);
     expect((await admin("/v1/services/billing")).status).toBe(404);
@@ -62,7 +74,11 @@ describe("services admin API", () => {
       expect(err.error.code).toBe("invalid_request");
       expect(err.error.details.join(" ")).toContain(field);
     }
-    const notJson = await call("/v1/services/bad", { method: "PUT", headers: { Authorization: `Bearer ${ADMIN_KEY}` }, body: "{" });
+    const notJson = await call("/v1/services/bad", {
+      method: "PUT",
+      headers: { Authorization: `Bearer ${ADMIN_KEY}` },
+      body: "{",
+    });
     expect(notJson.status).toBe(400);
     expect((await admin("/v1/services/bad%20name", "PUT", { origin: "http://x.test" })).status).toBe(400);
   });
@@ -88,8 +104,14 @@ describe("services admin API", () => {
 
   it("a service stored in D1 overrides the var of the same name", async () => {
     expect((await admin("/v1/services/quiet", "PUT", { origin: "http://origin.test/base" })).status).toBe(201);
-    expect(await (await admin("/v1/services/quiet")).json()).toMatchObject({ source: "api", origin: "http://origin.test/base" });
+    expect(await (await admin("/v1/services/quiet")).json()).toMatchObject({
+      source: "api",
+      origin: "http://origin.test/base",
+    });
     expect((await admin("/v1/services/quiet", "DELETE")).status).toBe(204);
-    expect(await (await admin("/v1/services/quiet")).json()).toMatchObject({ source: "vars", origin: "http://origin.test" });
+    expect(await (await admin("/v1/services/quiet")).json()).toMatchObject({
+      source: "vars",
+      origin: "http://origin.test",
+    });
   });
 });

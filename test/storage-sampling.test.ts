@@ -4,14 +4,30 @@
  * summaries count the full traffic, and the D1 size guards.
  */
 import { env } from "cloudflare:workers";
-import { createExecutionContext, evictDurableObject, runInDurableObject, waitOnExecutionContext } from "cloudflare:test";
+import {
+  createExecutionContext,
+  evictDurableObject,
+  runInDurableObject,
+  waitOnExecutionContext,
+} from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import worker from "../src/index";
 import { normaliseRecord, type LogRecord } from "../src/ingest/record";
 import type { EndpointMonitor } from "../src/monitor/endpoint-monitor";
 import { DEFAULT_D1_MAX_BYTES } from "../src/cost/d1-size";
 import { aggregate } from "../src/summaries/aggregate";
-import { ADMIN_KEY, BASE, call, countLogs, endpointStub, flushAll, getJson, postLogs, record, runFlush } from "./helpers";
+import {
+  ADMIN_KEY,
+  BASE,
+  call,
+  countLogs,
+  endpointStub,
+  flushAll,
+  getJson,
+  postLogs,
+  record,
+  runFlush,
+} from "./helpers";
 import { HOUR_MS } from "../src/lib/time";
 
 type Log = { log_id: string; status: number; weight: number; error: string | null };
@@ -30,12 +46,27 @@ async function configure(service: string, rawLogs: unknown): Promise<Response> {
 }
 
 /** `plain` plain successes, `errors` 503s with error text and `notFound` 404s, all of one endpoint and one minute. */
-function minuteOf(service: string, start: number, plain: number, errors: number, notFound: number): Record<string, unknown>[] {
+function minuteOf(
+  service: string,
+  start: number,
+  plain: number,
+  errors: number,
+  notFound: number,
+): Record<string, unknown>[] {
   const out: Record<string, unknown>[] = [];
   const total = plain + errors + notFound;
   for (let i = 0; i < total; i++) {
     const status = i < plain ? 200 : i < plain + errors ? 503 : 404;
-    out.push(record(service, { id: `${service}-${start}-${i}`, timestamp: start + Math.floor((i * 50_000) / total), path: "/items", status, latency_ms: 10 + (i % 7), error: status === 503 ? "upstream boom" : undefined }));
+    out.push(
+      record(service, {
+        id: `${service}-${start}-${i}`,
+        timestamp: start + Math.floor((i * 50_000) / total),
+        path: "/items",
+        status,
+        latency_ms: 10 + (i % 7),
+        error: status === 503 ? "upstream boom" : undefined,
+      }),
+    );
   }
   return out;
 }
@@ -49,7 +80,9 @@ async function ingest(records: Record<string, unknown>[]): Promise<void> {
 }
 
 async function weightSum(service: string): Promise<number> {
-  const row = await env.DB.prepare("SELECT total(weight) AS w FROM request_logs WHERE service = ?").bind(service).first<{ w: number }>();
+  const row = await env.DB.prepare("SELECT total(weight) AS w FROM request_logs WHERE service = ?")
+    .bind(service)
+    .first<{ w: number }>();
   return row?.w ?? 0;
 }
 
@@ -65,7 +98,10 @@ describe("raw_logs setting", () => {
       body: JSON.stringify({ origin: "https://origin.example" }),
     });
     expect(plain.status).toBeLessThan(300);
-    expect((await getJson<{ raw_logs: unknown }>("/v1/services/rl-default", ADMIN_KEY)).body.raw_logs).toEqual({ mode: "auto", sample_size: 2 });
+    expect((await getJson<{ raw_logs: unknown }>("/v1/services/rl-default", ADMIN_KEY)).body.raw_logs).toEqual({
+      mode: "auto",
+      sample_size: 2,
+    });
     for (const bad of [{ mode: "some" }, { sample_size: 0 }, { mode: "all", extra: 1 }]) {
       const r = await configure("rl-bad", bad);
       expect(r.status).toBe(400);
@@ -150,7 +186,9 @@ describe("summaries of a sampled service", () => {
     expect(stored).toBeLessThan(1000);
     const now = Date.now();
     await aggregate(env, { now, deadline: now + 60_000, cursor: null, from: hour, to: hour });
-    const row = await env.DB.prepare("SELECT count, status_2xx, status_3xx, status_5xx, p50_ms FROM summaries WHERE granularity = 'hour' AND service = ? AND bucket_start = ?")
+    const row = await env.DB.prepare(
+      "SELECT count, status_2xx, status_3xx, status_5xx, p50_ms FROM summaries WHERE granularity = 'hour' AND service = ? AND bucket_start = ?",
+    )
       .bind(service, hour)
       .first<{ count: number; status_2xx: number; status_3xx: number; status_5xx: number; p50_ms: number }>();
     expect(row).toMatchObject({ count: 10_000, status_2xx: 9_700, status_3xx: 200, status_5xx: 100 });
@@ -175,7 +213,8 @@ function sizedD1(db: D1Database, bytes: number): D1Database {
             },
           });
       }
-      if (prop === "batch") return async (statements: D1PreparedStatement[]) => (await target.batch(statements)).map(sized);
+      if (prop === "batch")
+        return async (statements: D1PreparedStatement[]) => (await target.batch(statements)).map(sized);
       const value: unknown = Reflect.get(target, prop);
       return typeof value === "function" ? (value as (...a: unknown[]) => unknown).bind(target) : value;
     },
@@ -243,7 +282,16 @@ describe("D1 size guards", () => {
     const recs = (from: number, n: number) =>
       Array.from({ length: n }, (_, k) => {
         const i = from + k;
-        const out = normaliseRecord(record(service, { id: `cap-${i}`, path: "/orders", timestamp: hour + i * 15_000, status: i % 20 === 0 ? 503 : 200, latency_ms: 20 + (i % 50) }), ctx);
+        const out = normaliseRecord(
+          record(service, {
+            id: `cap-${i}`,
+            path: "/orders",
+            timestamp: hour + i * 15_000,
+            status: i % 20 === 0 ? 503 : 200,
+            latency_ms: 20 + (i % 50),
+          }),
+          ctx,
+        );
         if (!out.ok) throw new Error(out.errors.join("; "));
         return out.record;
       });
@@ -260,7 +308,9 @@ describe("D1 size guards", () => {
     await flushed(stub);
     expect(await countLogs(service)).toBe(50);
     const row = () =>
-      env.DB.prepare("SELECT count, status_5xx, p50_ms FROM summaries WHERE granularity = ? AND service = ? AND bucket_start = ?")
+      env.DB.prepare(
+        "SELECT count, status_5xx, p50_ms FROM summaries WHERE granularity = ? AND service = ? AND bucket_start = ?",
+      )
         .bind("hour", service, hour)
         .first<{ count: number; status_5xx: number; p50_ms: number }>();
     expect(await row()).toMatchObject({ count: 200, status_5xx: 10 });
@@ -271,7 +321,11 @@ describe("D1 size guards", () => {
     expect((await row())?.p50_ms).toBeGreaterThan(35);
     expect((await row())?.p50_ms).toBeLessThan(55);
     const day = Math.floor(hour / 86_400_000) * 86_400_000;
-    const dayRow = await env.DB.prepare("SELECT count FROM summaries WHERE granularity = 'day' AND service = ? AND bucket_start = ?").bind(service, day).first<{ count: number }>();
+    const dayRow = await env.DB.prepare(
+      "SELECT count FROM summaries WHERE granularity = 'day' AND service = ? AND bucket_start = ?",
+    )
+      .bind(service, day)
+      .first<{ count: number }>();
     expect(dayRow?.count).toBe(200);
 
     // The cap lifts within the hour's life: later records of the same hour get raw rows, and the

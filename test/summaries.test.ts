@@ -17,7 +17,13 @@ import worker from "../src/index";
 import { runJob } from "../src/cron/jobs";
 import { CostMeter } from "../src/cost/counts";
 import { meteredD1 } from "../src/cost/d1";
-import { aggregate, floorTo, MAX_LATE_HOURS_PER_RUN, MAX_STATEMENTS_PER_RUN, parseCursor } from "../src/summaries/aggregate";
+import {
+  aggregate,
+  floorTo,
+  MAX_LATE_HOURS_PER_RUN,
+  MAX_STATEMENTS_PER_RUN,
+  parseCursor,
+} from "../src/summaries/aggregate";
 import { statsApp, summariesApp, summariesQuery, summaryFilters } from "../src/summaries/routes";
 import { apdexOverrides, DAY_SQL, hourSql } from "../src/summaries/sql";
 import { ADMIN_KEY, call, flushAll, postLogs, READ_KEY } from "./helpers";
@@ -28,7 +34,19 @@ const NOW = Date.now();
 const OPEN = floorTo(NOW, HOUR_MS);
 const QUANTILES = { p50_ms: 0.5, p90_ms: 0.9, p95_ms: 0.95, p99_ms: 0.99 } as const;
 
-type Rec = { timestamp: number; service: string; method: string; path: string; route: string; status: number; latency_ms: number; response_empty: boolean; inconsistent: boolean; request_bytes: number; response_bytes: number };
+type Rec = {
+  timestamp: number;
+  service: string;
+  method: string;
+  path: string;
+  route: string;
+  status: number;
+  latency_ms: number;
+  response_empty: boolean;
+  inconsistent: boolean;
+  request_bytes: number;
+  response_bytes: number;
+};
 
 /** `n` records of one endpoint spread over the hour starting at `hour` (or up to now for the open hour). */
 function hourRecords(service: string, method: string, route: string, hour: number, n: number, seed: number): Rec[] {
@@ -89,7 +107,9 @@ function failingDb(failing: (hour: number) => boolean): D1Database {
               const bound = bind(...values);
               const hour = values[4] as number;
               if (!failing(hour)) return bound;
-              return Object.assign(bound, { all: () => Promise.reject(new Error(`D1_ERROR: simulated failure reading ${hour}`)) });
+              return Object.assign(bound, {
+                all: () => Promise.reject(new Error(`D1_ERROR: simulated failure reading ${hour}`)),
+              });
             },
           });
         };
@@ -112,7 +132,13 @@ function countingDb(): { db: D1Database; count: () => number } {
         return original(...a);
       };
     };
-    return Object.assign(statement, { bind: (...v: unknown[]) => wrap(bind(...v)), all: run("all"), first: run("first"), run: run("run"), raw: run("raw") });
+    return Object.assign(statement, {
+      bind: (...v: unknown[]) => wrap(bind(...v)),
+      all: run("all"),
+      first: run("first"),
+      run: run("run"),
+      raw: run("raw"),
+    });
   };
   const db = new Proxy(env.DB, {
     get(target, prop) {
@@ -130,11 +156,23 @@ function countingDb(): { db: D1Database; count: () => number } {
   return { db, count: () => n };
 }
 
-type StoredRow = { granularity: string; service: string; method: string; route: string; bucket_start: number; count: number; sketch: string; max_ms: number; [k: string]: unknown };
+type StoredRow = {
+  granularity: string;
+  service: string;
+  method: string;
+  route: string;
+  bucket_start: number;
+  count: number;
+  sketch: string;
+  max_ms: number;
+  [k: string]: unknown;
+};
 
 /** Stored rows of a service (every column but `updated_at`), in key order. */
 async function stored(service: string, granularity = "hour"): Promise<StoredRow[]> {
-  const { results } = await env.DB.prepare("SELECT * FROM summaries WHERE service = ? AND granularity = ? ORDER BY bucket_start, method, route")
+  const { results } = await env.DB.prepare(
+    "SELECT * FROM summaries WHERE service = ? AND granularity = ? ORDER BY bucket_start, method, route",
+  )
     .bind(service, granularity)
     .all<StoredRow & { updated_at: number }>();
   return results.map(({ updated_at: _, ...r }) => r);
@@ -149,7 +187,30 @@ async function get<T>(path: string): Promise<{ status: number; body: T }> {
   return { status: res.status, body: (await res.json()) as T };
 }
 
-type ApiSummary = { service: string; method: string; route: string; bucket_start: number; granularity: string; count: number; status_2xx: number; status_3xx: number; status_4xx: number; status_5xx: number; silent_failures: number; inconsistent: number; bytes: number; avg_ms: number; p50_ms: number; p90_ms: number; p95_ms: number; p99_ms: number; max_ms: number; apdex: number; apdex_t_ms: number; error_budget_consumed: number };
+type ApiSummary = {
+  service: string;
+  method: string;
+  route: string;
+  bucket_start: number;
+  granularity: string;
+  count: number;
+  status_2xx: number;
+  status_3xx: number;
+  status_4xx: number;
+  status_5xx: number;
+  silent_failures: number;
+  inconsistent: number;
+  bytes: number;
+  avg_ms: number;
+  p50_ms: number;
+  p90_ms: number;
+  p95_ms: number;
+  p99_ms: number;
+  max_ms: number;
+  apdex: number;
+  apdex_t_ms: number;
+  error_budget_consumed: number;
+};
 
 const exactQuantile = (sorted: number[], q: number) => sorted[Math.floor(q * (sorted.length - 1))] ?? Number.NaN;
 
@@ -167,7 +228,10 @@ function expectSummary(s: ApiSummary, records: Rec[], t: number, availability: n
   expect(s.max_ms).toBe(lat[n - 1]);
   for (const [key, q] of Object.entries(QUANTILES)) {
     const exact = exactQuantile(lat, q);
-    expect(Math.abs(s[key as keyof typeof QUANTILES] - exact) / exact, `${key} of ${s.method} ${s.route}`).toBeLessThanOrEqual(0.01 + 1e-9);
+    expect(
+      Math.abs(s[key as keyof typeof QUANTILES] - exact) / exact,
+      `${key} of ${s.method} ${s.route}`,
+    ).toBeLessThanOrEqual(0.01 + 1e-9);
   }
   const ok = records.filter((r) => r.status < 500);
   const satisfied = ok.filter((r) => r.latency_ms <= t).length;
@@ -185,9 +249,12 @@ const EXACT = EXACT_HOURS.flatMap((h, i) => [
 ]);
 
 describe("aggregation into hourly and daily summaries", () => {
-
   it("summarises every endpoint and hour: exact counts, percentiles within 1%, Apdex with each endpoint's T, error budget", async () => {
-    const settings = { slo: { availability: 0.99 }, apdex_t_ms: 100, endpoints: { "POST /orders": { apdex_t_ms: 300 } } };
+    const settings = {
+      slo: { availability: 0.99 },
+      apdex_t_ms: 100,
+      endpoints: { "POST /orders": { apdex_t_ms: 300 } },
+    };
     const put = await call("/v1/services/sum-exact/detection", {
       method: "PUT",
       headers: { Authorization: `Bearer ${ADMIN_KEY}`, "Content-Type": "application/json" },
@@ -200,18 +267,29 @@ describe("aggregation into hourly and daily summaries", () => {
     expect(outcome.rows).toBeGreaterThanOrEqual(4);
     expect(hourOf(outcome.cursor)).toBe(OPEN - HOUR_MS);
 
-    const { status, body } = await get<{ summaries: ApiSummary[] }>(`/v1/summaries?service=sum-exact&from=${EXACT_HOURS[0]}&to=${NOW}`);
+    const { status, body } = await get<{ summaries: ApiSummary[] }>(
+      `/v1/summaries?service=sum-exact&from=${EXACT_HOURS[0]}&to=${NOW}`,
+    );
     expect(status).toBe(200);
-    expect(body.summaries.map((s) => [s.bucket_start, s.method])).toEqual(EXACT_HOURS.flatMap((h) => [[h, "GET"], [h, "POST"]]));
+    expect(body.summaries.map((s) => [s.bucket_start, s.method])).toEqual(
+      EXACT_HOURS.flatMap((h) => [
+        [h, "GET"],
+        [h, "POST"],
+      ]),
+    );
     for (const s of body.summaries) {
-      const records = EXACT.filter((r) => r.method === s.method && r.timestamp >= s.bucket_start && r.timestamp < s.bucket_start + HOUR_MS);
+      const records = EXACT.filter(
+        (r) => r.method === s.method && r.timestamp >= s.bucket_start && r.timestamp < s.bucket_start + HOUR_MS,
+      );
       expectSummary(s, records, s.method === "POST" ? 300 : 100, 0.99);
       expect(s.granularity).toBe("hour");
     }
     // The sketch SQL builds is the very sketch LatencySketch builds from the same values.
     for (const row of await stored("sum-exact")) {
       const js = new LatencySketch();
-      for (const r of EXACT) if (r.method === row.method && r.timestamp >= row.bucket_start && r.timestamp < row.bucket_start + HOUR_MS) js.add(r.latency_ms);
+      for (const r of EXACT)
+        if (r.method === row.method && r.timestamp >= row.bucket_start && r.timestamp < row.bucket_start + HOUR_MS)
+          js.add(r.latency_ms);
       expect(JSON.parse(row.sketch)).toEqual(js.toJSON());
     }
   });
@@ -221,9 +299,22 @@ describe("aggregation into hourly and daily summaries", () => {
     const days = await stored("sum-exact", "day");
     expect(days.length).toBeGreaterThanOrEqual(2);
     for (const day of days) {
-      const parts = hours.filter((h) => h.method === day.method && floorTo(h.bucket_start, DAY_MS) === day.bucket_start);
+      const parts = hours.filter(
+        (h) => h.method === day.method && floorTo(h.bucket_start, DAY_MS) === day.bucket_start,
+      );
       expect(parts.length).toBeGreaterThan(0);
-      for (const key of ["count", "status_2xx", "status_3xx", "status_4xx", "status_5xx", "silent_failures", "inconsistent", "bytes", "apdex_satisfied", "apdex_tolerating"]) {
+      for (const key of [
+        "count",
+        "status_2xx",
+        "status_3xx",
+        "status_4xx",
+        "status_5xx",
+        "silent_failures",
+        "inconsistent",
+        "bytes",
+        "apdex_satisfied",
+        "apdex_tolerating",
+      ]) {
         expect(day[key], key).toBe(parts.reduce((sum, h) => sum + (h[key] as number), 0));
       }
       expect(day.max_ms).toBe(Math.max(...parts.map((h) => h.max_ms)));
@@ -234,11 +325,12 @@ describe("aggregation into hourly and daily summaries", () => {
       );
       expect(JSON.parse(day.sketch)).toEqual(merged.toJSON());
       expect(day.p95_ms).toBe(merged.quantile(0.95));
-      const raw = EXACT
-        .filter((r) => r.method === day.method && floorTo(r.timestamp, DAY_MS) === day.bucket_start)
+      const raw = EXACT.filter((r) => r.method === day.method && floorTo(r.timestamp, DAY_MS) === day.bucket_start)
         .map((r) => r.latency_ms)
         .sort((a, b) => a - b);
-      expect(Math.abs((day.p95_ms as number) - exactQuantile(raw, 0.95)) / exactQuantile(raw, 0.95)).toBeLessThanOrEqual(0.01 + 1e-9);
+      expect(
+        Math.abs((day.p95_ms as number) - exactQuantile(raw, 0.95)) / exactQuantile(raw, 0.95),
+      ).toBeLessThanOrEqual(0.01 + 1e-9);
     }
   });
 
@@ -273,10 +365,16 @@ describe("aggregation into hourly and daily summaries", () => {
     const recent = OPEN - 2 * HOUR_MS;
     const older = OPEN - 4 * HOUR_MS;
     const yesterday = OPEN - 30 * HOUR_MS;
-    await seed([...hourRecords("sum-late", "GET", "/l", recent, 50, 40), ...hourRecords("sum-late", "GET", "/l", older, 50, 41)]);
+    await seed([
+      ...hourRecords("sum-late", "GET", "/l", recent, 50, 40),
+      ...hourRecords("sum-late", "GET", "/l", older, 50, 41),
+    ]);
     const first = await run({ cursor: cursorAt(OPEN - 5 * HOUR_MS) });
     const counts = async () => (await stored("sum-late")).map((r) => [r.bucket_start, r.count]);
-    expect(await counts()).toEqual([[older, 50], [recent, 50]]);
+    expect(await counts()).toEqual([
+      [older, 50],
+      [recent, 50],
+    ]);
 
     // Records of an hour the cursor passed long ago, as a flush after a D1 outage brings them.
     await seed([
@@ -285,7 +383,11 @@ describe("aggregation into hourly and daily summaries", () => {
       { ...hourRecords("sum-late", "GET", "/l", yesterday, 1, 44)[0], id: "late-yesterday" },
     ]);
     const second = await run({ cursor: first.cursor ?? null });
-    expect(await counts()).toEqual([[yesterday, 1], [older, 51], [recent, 51]]);
+    expect(await counts()).toEqual([
+      [yesterday, 1],
+      [older, 51],
+      [recent, 51],
+    ]);
     expect(second.detail).toMatchObject({ late_hours: 3, complete: true });
     expect(parseCursor(second.cursor ?? null)?.seq).toBeGreaterThan(parseCursor(first.cursor ?? null)?.seq ?? Infinity);
     // Nothing new: no late hour.
@@ -297,13 +399,19 @@ describe("aggregation into hourly and daily summaries", () => {
     const ranged = await run({ cursor: first.cursor ?? null, from: older + 10, to: older + 20 });
     expect(ranged.cursor).toBeUndefined();
     expect(ranged.detail).toMatchObject({ mode: "range", hours: 1 });
-    expect(await counts()).toEqual([[yesterday, 1], [older, 51], [recent, 51]]);
+    expect(await counts()).toEqual([
+      [yesterday, 1],
+      [older, 51],
+      [recent, 51],
+    ]);
   });
 
   it("takes on at most MAX_LATE_HOURS_PER_RUN hours of late records per run, and the rest on the next", async () => {
     const base = await run({ cursor: cursorAt(OPEN - HOUR_MS) });
     const hours = Array.from({ length: MAX_LATE_HOURS_PER_RUN + 2 }, (_, i) => OPEN - (40 + i) * HOUR_MS);
-    await seed(hours.map((h, i) => ({ ...hourRecords("sum-late-many", "GET", "/m", h, 1, 60 + i)[0], id: `late-many-${i}` })));
+    await seed(
+      hours.map((h, i) => ({ ...hourRecords("sum-late-many", "GET", "/m", h, 1, 60 + i)[0], id: `late-many-${i}` })),
+    );
     const first = await run({ cursor: base.cursor ?? null });
     expect(first.detail).toMatchObject({ late_hours: MAX_LATE_HOURS_PER_RUN });
     expect(await stored("sum-late-many")).toHaveLength(MAX_LATE_HOURS_PER_RUN);
@@ -323,10 +431,19 @@ describe("aggregation into hourly and daily summaries", () => {
     )
       .bind(hour, hour)
       .run();
-    await env.DB.prepare("INSERT INTO detection_settings (service, config, updated_at) VALUES ('sum-probe', '{\"apdex_t_ms\":50}', 0)").run();
+    await env.DB.prepare(
+      "INSERT INTO detection_settings (service, config, updated_at) VALUES ('sum-probe', '{\"apdex_t_ms\":50}', 0)",
+    ).run();
     await run({ from: hour, to: hour });
     const [row] = await stored("sum-probe");
-    expect(row).toMatchObject({ count: 20, status_2xx: 20, status_5xx: 0, max_ms: 100, apdex_satisfied: 0, apdex_tolerating: 20 });
+    expect(row).toMatchObject({
+      count: 20,
+      status_2xx: 20,
+      status_5xx: 0,
+      max_ms: 100,
+      apdex_satisfied: 0,
+      apdex_tolerating: 20,
+    });
   });
 
   it("keeps the progress of a run in which some hours fail, reports them, and throws only when nothing could be done", async () => {
@@ -335,12 +452,22 @@ describe("aggregation into hourly and daily summaries", () => {
     const broken = OPEN - 4 * HOUR_MS;
     const failing = { ...env, DB: failingDb((h) => h === broken) };
 
-    const outcome = await runJob(env.DB, "aggregate", (ctx) => aggregate(failing, { ...ctx, cursor: cursorAt(OPEN - 7 * HOUR_MS) }), NOW);
+    const outcome = await runJob(
+      env.DB,
+      "aggregate",
+      (ctx) => aggregate(failing, { ...ctx, cursor: cursorAt(OPEN - 7 * HOUR_MS) }),
+      NOW,
+    );
     expect(hourOf(outcome.cursor)).toBe(OPEN - 5 * HOUR_MS);
-    expect(outcome.errors).toEqual([expect.stringMatching(new RegExp(`^hour ${new Date(broken).toISOString()}: .*simulated`))]);
+    expect(outcome.errors).toEqual([
+      expect.stringMatching(new RegExp(`^hour ${new Date(broken).toISOString()}: .*simulated`)),
+    ]);
     expect(outcome.detail).toMatchObject({ complete: false, errors: outcome.errors });
     expect((await stored("sum-fail")).map((r) => r.bucket_start)).toEqual(hours.filter((h) => h !== broken));
-    const job = await env.DB.prepare("SELECT cursor, last_error FROM job_runs WHERE job = 'aggregate'").first<{ cursor: string; last_error: string }>();
+    const job = await env.DB.prepare("SELECT cursor, last_error FROM job_runs WHERE job = 'aggregate'").first<{
+      cursor: string;
+      last_error: string;
+    }>();
     expect(job?.cursor).toBe(outcome.cursor);
     expect(job?.last_error).toMatch(/simulated/);
 
@@ -349,18 +476,30 @@ describe("aggregation into hourly and daily summaries", () => {
     expect(hourOf(next.cursor)).toBe(OPEN - HOUR_MS);
     expect((await stored("sum-fail")).map((r) => [r.bucket_start, r.count])).toEqual(hours.map((h) => [h, 10]));
 
-    await expect(aggregate({ ...env, DB: failingDb(() => true) }, { now: NOW, deadline: Date.now() + 60_000, cursor: next.cursor ?? null })).rejects.toThrow(/simulated/);
+    await expect(
+      aggregate(
+        { ...env, DB: failingDb(() => true) },
+        { now: NOW, deadline: Date.now() + 60_000, cursor: next.cursor ?? null },
+      ),
+    ).rejects.toThrow(/simulated/);
   });
 
   it("stays within MAX_STATEMENTS_PER_RUN D1 statements (<= 500) a week behind with many Apdex overrides, and goes on in the next run", async () => {
     for (let i = 0; i < 4; i++) {
       const body = { apdex_t_ms: 200 + i, endpoints: { "GET /x": { apdex_t_ms: 900 + i } } };
-      const put = await call(`/v1/services/sum-t${i}/detection`, { method: "PUT", headers: { Authorization: `Bearer ${ADMIN_KEY}`, "Content-Type": "application/json" }, body: JSON.stringify(body) });
+      const put = await call(`/v1/services/sum-t${i}/detection`, {
+        method: "PUT",
+        headers: { Authorization: `Bearer ${ADMIN_KEY}`, "Content-Type": "application/json" },
+        body: JSON.stringify(body),
+      });
       expect(put.status).toBeLessThan(300);
     }
     const counting = countingDb();
     const behind = cursorAt(OPEN - 8 * DAY_MS);
-    const first = await aggregate({ ...env, DB: counting.db }, { now: NOW, deadline: Date.now() + 60_000, cursor: behind });
+    const first = await aggregate(
+      { ...env, DB: counting.db },
+      { now: NOW, deadline: Date.now() + 60_000, cursor: behind },
+    );
     expect(counting.count()).toBeLessThanOrEqual(500);
     expect(counting.count()).toBeLessThanOrEqual(MAX_STATEMENTS_PER_RUN);
     expect(first.detail).toMatchObject({ statements: counting.count(), complete: false });
@@ -387,10 +526,15 @@ describe("aggregation into hourly and daily summaries", () => {
     await worker.scheduled(createScheduledController({ cron: CRONS.aggregate, scheduledTime: at }), env, ctx);
     await waitOnExecutionContext(ctx);
     expect((await stored("sum-cron")).map((r) => r.count)).toEqual([30]);
-    const job = await env.DB.prepare("SELECT cursor, last_rows, last_error FROM job_runs WHERE job = 'aggregate'").first<{ cursor: string; last_rows: number; last_error: string | null }>();
+    const job = await env.DB.prepare(
+      "SELECT cursor, last_rows, last_error FROM job_runs WHERE job = 'aggregate'",
+    ).first<{ cursor: string; last_rows: number; last_error: string | null }>();
     expect(job?.last_error).toBeNull();
     expect(job?.last_rows).toBeGreaterThan(0);
-    expect(JSON.parse(job?.cursor ?? "{}")).toMatchObject({ hour: floorTo(at, HOUR_MS) - HOUR_MS, seq: expect.any(Number) });
+    expect(JSON.parse(job?.cursor ?? "{}")).toMatchObject({
+      hour: floorTo(at, HOUR_MS) - HOUR_MS,
+      seq: expect.any(Number),
+    });
   });
 
   it("counts every endpoint's Apdex with its own T in one read of the hour: overrides read no more rows", async () => {
@@ -406,14 +550,24 @@ describe("aggregation into hourly and daily summaries", () => {
       .run();
     const rowsRead = async () => {
       const meter = new CostMeter();
-      const outcome = await aggregate({ ...env, DB: meteredD1(env.DB, meter) }, { now: NOW, deadline: Date.now() + 60_000, cursor: null, from: hour, to: hour });
+      const outcome = await aggregate(
+        { ...env, DB: meteredD1(env.DB, meter) },
+        { now: NOW, deadline: Date.now() + 60_000, cursor: null, from: hour, to: hour },
+      );
       expect(outcome.detail).toMatchObject({ hours: 1, hour_rows: 5 });
       return meter.counts.d1_rows_read;
     };
     const plain = await rowsRead();
     // Five endpoints: two with a T of their own, three with their service's (not the default).
-    const settings = { apdex_t_ms: 300, endpoints: { "GET /a/0": { apdex_t_ms: 50 }, "GET /a/1": { apdex_t_ms: 120 }, "GET /a/2": { apdex_t_ms: 300 } } };
-    const put = await call("/v1/services/sum-apdex/detection", { method: "PUT", headers: { Authorization: `Bearer ${ADMIN_KEY}`, "Content-Type": "application/json" }, body: JSON.stringify(settings) });
+    const settings = {
+      apdex_t_ms: 300,
+      endpoints: { "GET /a/0": { apdex_t_ms: 50 }, "GET /a/1": { apdex_t_ms: 120 }, "GET /a/2": { apdex_t_ms: 300 } },
+    };
+    const put = await call("/v1/services/sum-apdex/detection", {
+      method: "PUT",
+      headers: { Authorization: `Bearer ${ADMIN_KEY}`, "Content-Type": "application/json" },
+      body: JSON.stringify(settings),
+    });
     expect(put.status).toBeLessThan(300);
     const overridden = await rowsRead();
     console.log(JSON.stringify({ event: "bench_aggregate_apdex_rows_read", rows: n, plain, overridden }));
@@ -433,7 +587,12 @@ describe("aggregation into hourly and daily summaries", () => {
         if (latency <= t) satisfied++;
         else if (latency <= 4 * t) tolerating++;
       }
-      expect({ route: row.route, t: row.apdex_t_ms, satisfied: row.apdex_satisfied, tolerating: row.apdex_tolerating }).toEqual({ route: row.route, t, satisfied, tolerating });
+      expect({
+        route: row.route,
+        t: row.apdex_t_ms,
+        satisfied: row.apdex_satisfied,
+        tolerating: row.apdex_tolerating,
+      }).toEqual({ route: row.route, t, satisfied, tolerating });
     }
   });
 
@@ -465,12 +624,18 @@ describe("GET /v1/summaries and GET /v1/stats", () => {
   it("filters by endpoint, granularity and time, in bucket then endpoint order, up to the limit", async () => {
     const all = await get<{ summaries: ApiSummary[] }>(`/v1/summaries?service=sum-exact&from=${OPEN - 3 * HOUR_MS}`);
     expect(all.body.summaries).toHaveLength(4);
-    const post = await get<{ summaries: ApiSummary[] }>(`/v1/summaries?service=sum-exact&method=post&route=${encodeURIComponent("/orders")}&from=${OPEN - 3 * HOUR_MS}`);
+    const post = await get<{ summaries: ApiSummary[] }>(
+      `/v1/summaries?service=sum-exact&method=post&route=${encodeURIComponent("/orders")}&from=${OPEN - 3 * HOUR_MS}`,
+    );
     expect(post.body.summaries.map((s) => s.method)).toEqual(["POST", "POST"]);
-    const iso = await get<{ summaries: ApiSummary[] }>(`/v1/summaries?service=sum-exact&from=${new Date(OPEN - 2 * HOUR_MS + 1).toISOString()}&to=${new Date(OPEN).toISOString()}`);
+    const iso = await get<{ summaries: ApiSummary[] }>(
+      `/v1/summaries?service=sum-exact&from=${new Date(OPEN - 2 * HOUR_MS + 1).toISOString()}&to=${new Date(OPEN).toISOString()}`,
+    );
     // The hour holding `from` is included: buckets overlapping the range.
     expect(iso.body.summaries.map((s) => s.bucket_start)).toEqual([OPEN - 2 * HOUR_MS, OPEN - 2 * HOUR_MS]);
-    const limited = await get<{ summaries: ApiSummary[]; next_cursor: string | null }>(`/v1/summaries?from=${OPEN - 7 * HOUR_MS}&limit=3`);
+    const limited = await get<{ summaries: ApiSummary[]; next_cursor: string | null }>(
+      `/v1/summaries?from=${OPEN - 7 * HOUR_MS}&limit=3`,
+    );
     expect(limited.body.summaries).toHaveLength(3);
     expect(limited.body.next_cursor).toEqual(expect.any(String));
     const keys = limited.body.summaries.map((s) => `${s.bucket_start} ${s.service} ${s.method} ${s.route}`);
@@ -491,7 +656,9 @@ describe("GET /v1/summaries and GET /v1/stats", () => {
     const paged: ApiSummary[] = [];
     let cursor: string | null = null;
     for (let i = 0; i < 1000; i++) {
-      const page: { status: number; body: Page } = await get<Page>(`/v1/summaries?${range}&limit=4${cursor === null ? "" : `&cursor=${cursor}`}`);
+      const page: { status: number; body: Page } = await get<Page>(
+        `/v1/summaries?${range}&limit=4${cursor === null ? "" : `&cursor=${cursor}`}`,
+      );
       expect(page.status).toBe(200);
       expect(page.body.summaries.length).toBeLessThanOrEqual(4);
       paged.push(...page.body.summaries);
@@ -505,18 +672,35 @@ describe("GET /v1/summaries and GET /v1/stats", () => {
     expect(exact.body.next_cursor).toBeNull();
     // Endpoints whose keys sort between each other within one bucket, with non-ASCII routes.
     const hour = OPEN - 50 * HOUR_MS;
-    await seed(["/ä/1", "/ä/2", "/b"].flatMap((route, i) => hourRecords("sum-page", i === 2 ? "POST" : "GET", route, hour, 3, 80 + i)));
+    await seed(
+      ["/ä/1", "/ä/2", "/b"].flatMap((route, i) =>
+        hourRecords("sum-page", i === 2 ? "POST" : "GET", route, hour, 3, 80 + i),
+      ),
+    );
     await run({ from: hour, to: hour });
     const all = (await get<Page>(`/v1/summaries?service=sum-page&from=${hour}&to=${hour}`)).body.summaries;
     expect(all.map((r) => `${r.method} ${r.route}`)).toEqual(["GET /ä/1", "GET /ä/2", "POST /b"]);
     const one = await get<Page>(`/v1/summaries?service=sum-page&from=${hour}&to=${hour}&limit=1`);
-    const two = await get<Page>(`/v1/summaries?service=sum-page&from=${hour}&to=${hour}&limit=1&cursor=${one.body.next_cursor}`);
+    const two = await get<Page>(
+      `/v1/summaries?service=sum-page&from=${hour}&to=${hour}&limit=1&cursor=${one.body.next_cursor}`,
+    );
     expect(two.body.summaries).toEqual([all[1]]);
   });
 
   it("answers 400 with the error envelope on bad input", async () => {
     const notOurs = btoa(JSON.stringify([1, 2])).replace(/=+$/, "");
-    for (const query of ["granularity=week", "limit=0", "limit=5001", "limit=x", "from=yesterday", `from=${NOW}&to=${NOW - 1}`, "method=" + "X".repeat(17), "cursor=abc", `cursor=${notOurs}`, "cursor=" + "a".repeat(2049)]) {
+    for (const query of [
+      "granularity=week",
+      "limit=0",
+      "limit=5001",
+      "limit=x",
+      "from=yesterday",
+      `from=${NOW}&to=${NOW - 1}`,
+      "method=" + "X".repeat(17),
+      "cursor=abc",
+      `cursor=${notOurs}`,
+      "cursor=" + "a".repeat(2049),
+    ]) {
       const res = await get<ErrorBody>(`/v1/summaries?${query}`);
       expect(res.status, query).toBe(400);
       expect(res.body.error.code).toBe("invalid_request");
@@ -525,9 +709,17 @@ describe("GET /v1/summaries and GET /v1/stats", () => {
   });
 
   it("totals events per status class and service from the summaries, with incidents open and resolved", async () => {
-    const { status, body } = await get<{ events_processed: number; status: Record<string, number>; services: { service: string; events: number; status_5xx: number; since: number }[]; incidents: { open: number; resolved: number }; since: number }>("/v1/stats");
+    const { status, body } = await get<{
+      events_processed: number;
+      status: Record<string, number>;
+      services: { service: string; events: number; status_5xx: number; since: number }[];
+      incidents: { open: number; resolved: number };
+      since: number;
+    }>("/v1/stats");
     expect(status).toBe(200);
-    const totals = await env.DB.prepare("SELECT sum(count) AS n, sum(status_5xx) AS s5, min(bucket_start) AS since FROM summaries WHERE granularity = 'day'").first<{ n: number; s5: number; since: number }>();
+    const totals = await env.DB.prepare(
+      "SELECT sum(count) AS n, sum(status_5xx) AS s5, min(bucket_start) AS since FROM summaries WHERE granularity = 'day'",
+    ).first<{ n: number; s5: number; since: number }>();
     expect(body.events_processed).toBe(totals?.n);
     expect(body.status["5xx"]).toBe(totals?.s5);
     expect(body.since).toBe(totals?.since);
@@ -535,7 +727,9 @@ describe("GET /v1/summaries and GET /v1/stats", () => {
     const mine = body.services.find((s) => s.service === "sum-exact");
     expect(mine?.events).toBe(EXACT.length);
     expect(mine?.status_5xx).toBe(EXACT.filter((r) => r.status >= 500).length);
-    const incidents = await env.DB.prepare("SELECT sum(status = 'open') AS open, sum(status = 'resolved') AS resolved FROM incidents").first<{ open: number | null; resolved: number | null }>();
+    const incidents = await env.DB.prepare(
+      "SELECT sum(status = 'open') AS open, sum(status = 'resolved') AS resolved FROM incidents",
+    ).first<{ open: number | null; resolved: number | null }>();
     expect(body.incidents).toEqual({ open: incidents?.open ?? 0, resolved: incidents?.resolved ?? 0 });
   });
 });
@@ -557,13 +751,24 @@ describe("query plans and speed", () => {
       ]),
     );
     expect(overrides.values).toEqual([100, 200, 50]);
-    expect(overrides.sql).toContain("WHEN 'it''s' THEN CASE WHEN method = 'GET' AND route = '/o''k' THEN 2 ELSE NULL END");
-    const hour = await plan(hourSql(overrides.sql), [JSON.stringify(overrides.values), 500, 0.001, 0.02, OPEN, OPEN + HOUR_MS]);
+    expect(overrides.sql).toContain(
+      "WHEN 'it''s' THEN CASE WHEN method = 'GET' AND route = '/o''k' THEN 2 ELSE NULL END",
+    );
+    const hour = await plan(hourSql(overrides.sql), [
+      JSON.stringify(overrides.values),
+      500,
+      0.001,
+      0.02,
+      OPEN,
+      OPEN + HOUR_MS,
+    ]);
     expect(hour).toContain("SEARCH request_logs USING PRIMARY KEY (timestamp>? AND timestamp<?)");
     // The Apdex T comes from a CASE: no other table is read, once or per row.
     expect(hour.filter((d) => /^(SCAN|SEARCH) (?!request_logs USING PRIMARY KEY|\(subquery)/.test(d))).toEqual([]);
     const day = await plan(DAY_SQL, [OPEN - DAY_MS, OPEN]);
-    expect(day).toContain("SEARCH summaries USING INDEX summaries_time (granularity=? AND bucket_start>? AND bucket_start<?)");
+    expect(day).toContain(
+      "SEARCH summaries USING INDEX summaries_time (granularity=? AND bucket_start>? AND bucket_start<?)",
+    );
     expect(day.filter((d) => /^(SCAN|SEARCH) summaries/.test(d) && !d.includes("summaries_time"))).toEqual([]);
   });
 
@@ -590,7 +795,9 @@ describe("query plans and speed", () => {
     const times: number[] = [];
     for (let i = 0; i < 40; i++) {
       const started = performance.now();
-      const res = await get<{ summaries: unknown[] }>(`/v1/summaries?service=sum-week&from=${OPEN - 7 * DAY_MS}&to=${OPEN}&limit=5000`);
+      const res = await get<{ summaries: unknown[] }>(
+        `/v1/summaries?service=sum-week&from=${OPEN - 7 * DAY_MS}&to=${OPEN}&limit=5000`,
+      );
       times.push(performance.now() - started);
       expect(res.body.summaries).toHaveLength(1680);
     }

@@ -6,8 +6,22 @@ import { describe, expect, it } from "vitest";
 import { getJson } from "./helpers";
 import { send, traffic } from "./traffic";
 
-type ApiIncident = { id: string; severity: string; opened_at: number; explanation: string; signals: { kind: string }[] };
-type ApiEndpoint = { surge: { requests_per_minute: number; usual_per_minute: number | null; ratio: number | null; with_trouble: boolean } | null; signals: { kind: string; level: string }[] };
+type ApiIncident = {
+  id: string;
+  severity: string;
+  opened_at: number;
+  explanation: string;
+  signals: { kind: string }[];
+};
+type ApiEndpoint = {
+  surge: {
+    requests_per_minute: number;
+    usual_per_minute: number | null;
+    ratio: number | null;
+    with_trouble: boolean;
+  } | null;
+  signals: { kind: string; level: string }[];
+};
 
 async function incidentsOf(service: string): Promise<ApiIncident[]> {
   const { status, body } = await getJson<{ incidents: ApiIncident[] }>(`/v1/incidents?service=${service}`);
@@ -43,7 +57,9 @@ describe("traffic surges", () => {
     expect(incident?.severity).toBe("WARNING");
     expect(incident?.opened_at).toBeGreaterThanOrEqual(phaseStarts[1] ?? 0);
     expect(incident?.signals.map((s) => s.kind)).toContain("traffic_surge");
-    expect(incident?.explanation).toMatch(/traffic to GET \/orders\/:id surged to \d+ requests\/min, \d\.\dx its usual \d+ requests\/min/);
+    expect(incident?.explanation).toMatch(
+      /traffic to GET \/orders\/:id surged to \d+ requests\/min, \d\.\dx its usual \d+ requests\/min/,
+    );
     const { body } = await getJson<{ endpoints: ApiEndpoint[] }>("/v1/endpoints?service=surge-slow");
     expect(body.endpoints[0]?.surge?.with_trouble).toBe(true);
   });

@@ -12,7 +12,20 @@ import { tailCounters } from "../src/tail/handler";
 import { latencyOf, tailRoute, traceItemInput } from "../src/tail/trace";
 import { flushAll, getJson } from "./helpers";
 
-type Log = { service: string; method: string; route: string; path: string; status: number; latency_ms: number; error: string | null; source: string; region: string | null; user_agent: string | null; request_id: string | null; attributes: Record<string, string | number | boolean> | null };
+type Log = {
+  service: string;
+  method: string;
+  route: string;
+  path: string;
+  status: number;
+  latency_ms: number;
+  error: string | null;
+  source: string;
+  region: string | null;
+  user_agent: string | null;
+  request_id: string | null;
+  attributes: Record<string, string | number | boolean> | null;
+};
 
 interface FetchItemOptions {
   script?: string | null;
@@ -36,7 +49,8 @@ function fetchItem(o: FetchItemOptions = {}): TraceItem {
     cf: { colo: "AMS", country: "NL" },
     getUnredacted: () => request,
   };
-  const event: TraceItemFetchEventInfo = o.status === null ? { request } : { request, response: { status: o.status ?? 200 } };
+  const event: TraceItemFetchEventInfo =
+    o.status === null ? { request } : { request, response: { status: o.status ?? 200 } };
   const item = {
     event,
     eventTimestamp: o.eventTimestamp === undefined ? Date.now() - 2000 : o.eventTimestamp,
@@ -75,7 +89,9 @@ async function logsOf(service: string): Promise<Log[]> {
 
 describe("tail() of the worker entry", () => {
   it("turns a fetch event into a record: script name, method, path, route template, status, wall time, source tail", async () => {
-    await runTail([fetchItem({ script: "tail-basic", url: "https://api.example.com/users/42?page=2&token=s3cr3t", wallTime: 48 })]);
+    await runTail([
+      fetchItem({ script: "tail-basic", url: "https://api.example.com/users/42?page=2&token=s3cr3t", wallTime: 48 }),
+    ]);
     const logs = await logsOf("tail-basic");
     expect(logs).toHaveLength(1);
     expect(logs[0]).toMatchObject({
@@ -95,9 +111,19 @@ describe("tail() of the worker entry", () => {
   });
 
   it("counts failed invocations as 500 with the outcome and the first exception as error", async () => {
-    const thrown = { timestamp: Date.now() - 1990, name: "TypeError", message: "Cannot read properties of undefined (reading 'id')" };
+    const thrown = {
+      timestamp: Date.now() - 1990,
+      name: "TypeError",
+      message: "Cannot read properties of undefined (reading 'id')",
+    };
     await runTail([
-      fetchItem({ script: "tail-fail", url: "https://a.example/orders/7", status: null, outcome: "exception", exceptions: [thrown, { ...thrown, name: "Error", message: "second" }] }),
+      fetchItem({
+        script: "tail-fail",
+        url: "https://a.example/orders/7",
+        status: null,
+        outcome: "exception",
+        exceptions: [thrown, { ...thrown, name: "Error", message: "second" }],
+      }),
       fetchItem({ script: "tail-fail", url: "https://a.example/cpu", status: 200, outcome: "exceededCpu" }),
       fetchItem({ script: "tail-fail", url: "https://a.example/mem", status: null, outcome: "exceededMemory" }),
       fetchItem({ script: "tail-fail", url: "https://a.example/gone", status: 200, outcome: "canceled" }),
@@ -106,7 +132,11 @@ describe("tail() of the worker entry", () => {
     ]);
     const byPath = new Map((await logsOf("tail-fail")).map((l) => [l.path, l]));
     expect(byPath.size).toBe(6);
-    expect(byPath.get("/orders/7")).toMatchObject({ status: 500, route: "/orders/:id", error: "exception: TypeError: Cannot read properties of undefined (reading 'id')" });
+    expect(byPath.get("/orders/7")).toMatchObject({
+      status: 500,
+      route: "/orders/:id",
+      error: "exception: TypeError: Cannot read properties of undefined (reading 'id')",
+    });
     expect(byPath.get("/cpu")).toMatchObject({ status: 500, error: "exceededCpu" });
     expect(byPath.get("/cpu")?.attributes).toMatchObject({ outcome: "exceededCpu", response_status: 200 });
     expect(byPath.get("/mem")).toMatchObject({ status: 500, error: "exceededMemory" });
@@ -131,7 +161,15 @@ describe("tail() of the worker entry", () => {
 
   it("derives the latency from the event timestamps when wallTime is absent", async () => {
     const start = Date.now() - 5000;
-    const item = fetchItem({ script: "tail-latency", eventTimestamp: start, wallTime: -1, logs: [{ timestamp: start + 12, level: "log", message: ["a"] }, { timestamp: start + 75, level: "log", message: ["b"] }] });
+    const item = fetchItem({
+      script: "tail-latency",
+      eventTimestamp: start,
+      wallTime: -1,
+      logs: [
+        { timestamp: start + 12, level: "log", message: ["a"] },
+        { timestamp: start + 75, level: "log", message: ["b"] },
+      ],
+    });
     expect(latencyOf(item)).toBe(75);
     // Local workerd reports a wall time of 0: the timestamps are the better figure there too.
     expect(latencyOf({ ...item, wallTime: 0 })).toBe(75);

@@ -15,12 +15,25 @@ const HOUR = 60 * MINUTE;
 const DAY = 24 * HOUR;
 const ROUTE = "/orders/:id";
 
-type Series = { service: string; method: string; route: string; metric: string; step_ms: number; source: "windows" | "summaries"; points: [number, number | null][] };
+type Series = {
+  service: string;
+  method: string;
+  route: string;
+  metric: string;
+  step_ms: number;
+  source: "windows" | "summaries";
+  points: [number, number | null][];
+};
 type ErrorBody = { error: { code: string; message: string; details?: unknown } };
 type Rec = { timestamp: number; status: number; latency_ms: number; response_empty: boolean };
 
 function url(service: string, params: Record<string, string | number>): string {
-  const q = new URLSearchParams({ service, method: "get", route: ROUTE, ...Object.fromEntries(Object.entries(params).map(([k, v]) => [k, String(v)])) });
+  const q = new URLSearchParams({
+    service,
+    method: "get",
+    route: ROUTE,
+    ...Object.fromEntries(Object.entries(params).map(([k, v]) => [k, String(v)])),
+  });
   return `/v1/timeseries?${q.toString()}`;
 }
 
@@ -61,10 +74,14 @@ beforeAll(() => {
 
 describe("GET /v1/timeseries from the endpoint object's windows", () => {
   const service = "ts-windows";
-  const { records } = traffic(service, [
-    { minutes: 20, perMinute: 30, latencyMs: 80, emptyRate: 0.05 },
-    { minutes: 10, perMinute: 30, errorRate: 0.3, latencyMs: 400 },
-  ], { endsAgo: 2 * MINUTE });
+  const { records } = traffic(
+    service,
+    [
+      { minutes: 20, perMinute: 30, latencyMs: 80, emptyRate: 0.05 },
+      { minutes: 10, perMinute: 30, errorRate: 0.3, latencyMs: 400 },
+    ],
+    { endsAgo: 2 * MINUTE },
+  );
   const recs = records as Rec[];
   const first = Math.min(...recs.map((r) => r.timestamp));
   const from = Math.floor(first / MINUTE) * MINUTE;
@@ -79,7 +96,14 @@ describe("GET /v1/timeseries from the endpoint object's windows", () => {
     await ready();
     const minutes = byStep(recs, from, MINUTE, 30);
     const requests = await series(service, { metric: "requests", from, to });
-    expect(requests).toMatchObject({ service, method: "GET", route: ROUTE, metric: "requests", step_ms: MINUTE, source: "windows" });
+    expect(requests).toMatchObject({
+      service,
+      method: "GET",
+      route: ROUTE,
+      metric: "requests",
+      step_ms: MINUTE,
+      source: "windows",
+    });
     expect(requests.points.map(([t]) => t)).toEqual(minutes.map((_, i) => from + i * MINUTE));
     expect(requests.points.map(([, v]) => v)).toEqual(minutes.map((m) => m.length));
 
@@ -92,10 +116,20 @@ describe("GET /v1/timeseries from the endpoint object's windows", () => {
       const s = await series(service, { metric, from, to });
       s.points.forEach(([, v], i) => expect(v, `${metric} minute ${i}`).toBeCloseTo(ratio(minutes[i] ?? [], bad), 10));
     }
-    expect(Math.max(...(await series(service, { metric: "error_rate", from, to })).points.slice(20).map(([, v]) => v ?? 0))).toBeGreaterThan(0.1);
+    expect(
+      Math.max(...(await series(service, { metric: "error_rate", from, to })).points.slice(20).map(([, v]) => v ?? 0)),
+    ).toBeGreaterThan(0.1);
 
     const p95 = await series(service, { metric: "p95_ms", from, to });
-    p95.points.forEach(([, v], i) => close(v, trueQuantile((minutes[i] ?? []).map((r) => r.latency_ms), 0.95)));
+    p95.points.forEach(([, v], i) =>
+      close(
+        v,
+        trueQuantile(
+          (minutes[i] ?? []).map((r) => r.latency_ms),
+          0.95,
+        ),
+      ),
+    );
     const max = await series(service, { metric: "max_ms", from, to });
     max.points.forEach(([, v], i) => expect(v).toBe(Math.max(...(minutes[i] ?? []).map((r) => r.latency_ms))));
   });
@@ -116,7 +150,12 @@ describe("GET /v1/timeseries from the endpoint object's windows", () => {
     p99.points.forEach(([, v], i) => {
       const perMinute = byStep(steps[i] ?? [], aligned + i * step, MINUTE, 5)
         .filter((m) => m.length > 0)
-        .map((m) => trueQuantile(m.map((r) => r.latency_ms), 0.99));
+        .map((m) =>
+          trueQuantile(
+            m.map((r) => r.latency_ms),
+            0.99,
+          ),
+        );
       close(v, Math.max(...perMinute));
     });
   });
@@ -140,7 +179,10 @@ describe("GET /v1/timeseries from the D1 summaries", () => {
   const service = "ts-summaries";
   // Three hours of traffic four days back, then one record now: the windows' clock is now, so
   // four days back is past their 3-day horizon and the summaries answer.
-  const { records } = traffic(service, [{ minutes: 180, perMinute: 5, errorRate: 0.05, latencyMs: 150 }], { endsAgo: 4 * DAY, seed: 7 });
+  const { records } = traffic(service, [{ minutes: 180, perMinute: 5, errorRate: 0.05, latencyMs: 150 }], {
+    endsAgo: 4 * DAY,
+    seed: 7,
+  });
   const recs = records as Rec[];
   const start = Math.floor(Math.min(...recs.map((r) => r.timestamp)) / HOUR) * HOUR;
   const end = Math.ceil((Math.max(...recs.map((r) => r.timestamp)) + 1) / HOUR) * HOUR;
@@ -148,7 +190,10 @@ describe("GET /v1/timeseries from the D1 summaries", () => {
   const ready = async () => {
     if (sent) return;
     await send([...records, { ...records[0], timestamp: Date.now() - MINUTE, id: "now" }]);
-    const res = await call(`/v1/control/aggregate?from=${start - DAY}&to=${end + DAY}`, { method: "POST", headers: { Authorization: `Bearer ${ADMIN_KEY}` } });
+    const res = await call(`/v1/control/aggregate?from=${start - DAY}&to=${end + DAY}`, {
+      method: "POST",
+      headers: { Authorization: `Bearer ${ADMIN_KEY}` },
+    });
     expect(res.status).toBe(200);
     sent = true;
   };
@@ -179,7 +224,9 @@ describe("GET /v1/timeseries from the D1 summaries", () => {
 
     // One step per hour: the hourly summary's own percentile.
     const hourly = await series(service, { metric: "p99_ms", from: start, to: end, step: "1h" });
-    const rows = await getJson<{ summaries: { bucket_start: number; p99_ms: number }[] }>(`/v1/summaries?service=${service}&from=${start}&to=${end - 1}`);
+    const rows = await getJson<{ summaries: { bucket_start: number; p99_ms: number }[] }>(
+      `/v1/summaries?service=${service}&from=${start}&to=${end - 1}`,
+    );
     expect(hourly.points).toHaveLength(rows.body.summaries.length);
     // GET /v1/summaries writes its numbers with SQLite's 15 significant digits.
     hourly.points.forEach(([t, v], i) => {
@@ -248,7 +295,8 @@ describe("GET /v1/timeseries bounds and errors", () => {
       { metric: "requests", from: now + HOUR },
       { metric: "requests", from: "yesterday" },
     ];
-    for (const params of bad) expect((await refused(service, params)).code, JSON.stringify(params)).toBe("invalid_request");
+    for (const params of bad)
+      expect((await refused(service, params)).code, JSON.stringify(params)).toBe("invalid_request");
     const noService = await getJson<ErrorBody>(`/v1/timeseries?method=GET&route=%2Fx&metric=requests`);
     expect(noService.status).toBe(400);
     const badRoute = await getJson<ErrorBody>(`/v1/timeseries?service=x&method=GET&route=x&metric=requests`);

@@ -51,4 +51,3 @@ export async function send(records: Record<string, unknown>[], batch = 1000): Pr
   }
   await flushAll();
 }
-

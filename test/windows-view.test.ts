@@ -20,7 +20,13 @@ function backfill(service: string, start: number, minutes: number): LogRecord[] 
   for (let m = 0; m < minutes; m++) {
     for (let k = 0; k < PER_MINUTE; k++) {
       const i = m * PER_MINUTE + k;
-      const raw = record(service, { id: `${service}-${start}-${i}`, path: "/dependency", timestamp: start + m * MIN + k * 2_000, latency_ms: 10 + ((i * 37) % 390), status: i % 97 === 0 ? 503 : 200 });
+      const raw = record(service, {
+        id: `${service}-${start}-${i}`,
+        path: "/dependency",
+        timestamp: start + m * MIN + k * 2_000,
+        latency_ms: 10 + ((i * 37) % 390),
+        status: i % 97 === 0 ? 503 : 200,
+      });
       const result = normaliseRecord(raw, ctx);
       if (!result.ok) throw new Error(result.errors.join("; "));
       out.push(result.record);

@@ -17,7 +17,14 @@ function records(service: string, n: number, from: number, first = 0): LogRecord
   const ctx = { now: Date.now(), retentionMs: 7 * 86_400_000, newKey: () => crypto.randomUUID() };
   return Array.from({ length: n }, (_, k) => {
     const i = first + k;
-    const raw = record(service, { id: `${service}-${i}`, path: "/orders", timestamp: from + i * 3_000, latency_ms: 10 + ((i * 37) % 390), status: i % 7 === 0 ? 503 : 200, consumer: `c${i % 3}` });
+    const raw = record(service, {
+      id: `${service}-${i}`,
+      path: "/orders",
+      timestamp: from + i * 3_000,
+      latency_ms: 10 + ((i * 37) % 390),
+      status: i % 7 === 0 ? 503 : 200,
+      consumer: `c${i % 3}`,
+    });
     const out = normaliseRecord(raw, ctx);
     if (!out.ok) throw new Error(out.errors.join("; "));
     return out.record;
@@ -39,16 +46,27 @@ function expected(list: readonly LogRecord[]): Map<number, { count: number; stat
 }
 
 /** The object's minute windows as the same per-minute figures. */
-async function windowsOf(stub: DurableObjectStub<EndpointMonitor>): Promise<Map<number, { count: number; status_5xx: number; latency: number }>> {
+async function windowsOf(
+  stub: DurableObjectStub<EndpointMonitor>,
+): Promise<Map<number, { count: number; status_5xx: number; latency: number }>> {
   const detail = await stub.detail();
-  return new Map(detail.series.minutes.map((p) => [p.start, { count: p.count, status_5xx: p.status_5xx, latency: Math.round(p.latency_avg_ms * p.count) }]));
+  return new Map(
+    detail.series.minutes.map((p) => [
+      p.start,
+      { count: p.count, status_5xx: p.status_5xx, latency: Math.round(p.latency_avg_ms * p.count) },
+    ]),
+  );
 }
 
-const rounded = (m: Map<number, { count: number; status_5xx: number; latency: number }>) => new Map([...m].map(([k, v]) => [k, { ...v, latency: Math.round(v.latency) }]));
+const rounded = (m: Map<number, { count: number; status_5xx: number; latency: number }>) =>
+  new Map([...m].map(([k, v]) => [k, { ...v, latency: Math.round(v.latency) }]));
 
 /** Rows of the object's persisted windows. */
 async function persistedRows(stub: DurableObjectStub<EndpointMonitor>): Promise<number> {
-  return runInDurableObject(stub, (_i, state) => state.storage.sql.exec<{ n: number }>("SELECT count(*) AS n FROM windows").one().n);
+  return runInDurableObject(
+    stub,
+    (_i, state) => state.storage.sql.exec<{ n: number }>("SELECT count(*) AS n FROM windows").one().n,
+  );
 }
 
 describe("write-behind windows", () => {
@@ -59,15 +77,21 @@ describe("write-behind windows", () => {
     const start = Math.floor(Date.now() / MIN) * MIN - 30 * MIN;
     const first = records(service, 40, start);
     // The proxy samples some records out of D1: the windows still count them.
-    const second = records(service, 40, start, 40).map((r, i) => (i % 2 === 0 && r.status < 500 ? { ...r, sampled_out: true } : r));
+    const second = records(service, 40, start, 40).map((r, i) =>
+      i % 2 === 0 && r.status < 500 ? { ...r, sampled_out: true } : r,
+    );
     await stub.ingest(first);
     await runDurableObjectAlarm(stub); // flushes and persists (the first persist since the object woke)
     expect(await persistedRows(stub)).toBeGreaterThan(0);
     const rowsBefore = await persistedRows(stub);
     await stub.ingest(second);
     // Nothing persisted for the second hand-off: the persisted rows are those of the first.
-    const persistedSecond = await runInDurableObject(stub, (_i, state) =>
-      state.storage.sql.exec<{ n: number }>("SELECT coalesce(sum(count), 0) AS n FROM windows WHERE grain = ?", MIN).one().n,
+    const persistedSecond = await runInDurableObject(
+      stub,
+      (_i, state) =>
+        state.storage.sql
+          .exec<{ n: number }>("SELECT coalesce(sum(count), 0) AS n FROM windows WHERE grain = ?", MIN)
+          .one().n,
     );
     expect(persistedSecond).toBe(40);
     expect(await persistedRows(stub)).toBe(rowsBefore);
@@ -107,7 +131,9 @@ describe("write-behind windows", () => {
     const recent = records(service, 20, start, 20);
     await stub.ingest(recent);
     await runDurableObjectAlarm(stub); // flushes; the persist waits for its minute
-    await runInDurableObject(stub, (instance: EndpointMonitor) => instance.jobs.checkpoint.pruneBuffer(Date.now() + 3_600_000));
+    await runInDurableObject(stub, (instance: EndpointMonitor) =>
+      instance.jobs.checkpoint.pruneBuffer(Date.now() + 3_600_000),
+    );
     expect((await stub.stats()).buffered_chunks).toBe(1);
     await evictDurableObject(stub);
     expect(rounded(await windowsOf(stub))).toEqual(expected([...records(service, 20, start), ...recent]));
@@ -122,7 +148,9 @@ describe("429s in the windows", () => {
     // Every 5th record a 429 (a 503 where both fall), half of the second hand-off sampled out of D1.
     const with429 = (list: LogRecord[]) => list.map((r, i) => (i % 5 === 1 ? { ...r, status: 429 } : r));
     const first = with429(records(service, 40, start));
-    const second = with429(records(service, 40, start, 40)).map((r, i) => (i % 2 === 1 && r.status < 500 ? { ...r, sampled_out: true } : r));
+    const second = with429(records(service, 40, start, 40)).map((r, i) =>
+      i % 2 === 1 && r.status < 500 ? { ...r, sampled_out: true } : r,
+    );
     await stub.ingest(first);
     await runInDurableObject(stub, (instance: EndpointMonitor) => instance.jobs.checkpoint.persist(Date.now(), true));
     await stub.ingest(second);
@@ -131,10 +159,17 @@ describe("429s in the windows", () => {
     expect((await stub.stats()).received).toBe(80);
     await runInDurableObject(stub, (instance: EndpointMonitor) => instance.jobs.checkpoint.persist(Date.now(), true));
     const stored = await runInDurableObject(stub, (_i, state) =>
-      state.storage.sql.exec<{ start: number; n: number; all4xx: number }>("SELECT start, status_429 AS n, status_4xx AS all4xx FROM windows WHERE grain = ? ORDER BY start", MIN).toArray(),
+      state.storage.sql
+        .exec<{ start: number; n: number; all4xx: number }>(
+          "SELECT start, status_429 AS n, status_4xx AS all4xx FROM windows WHERE grain = ? ORDER BY start",
+          MIN,
+        )
+        .toArray(),
     );
     const want = new Map<number, number>();
-    for (const r of [...first, ...second]) if (r.status === 429) want.set(Math.floor(r.timestamp / MIN) * MIN, (want.get(Math.floor(r.timestamp / MIN) * MIN) ?? 0) + 1);
+    for (const r of [...first, ...second])
+      if (r.status === 429)
+        want.set(Math.floor(r.timestamp / MIN) * MIN, (want.get(Math.floor(r.timestamp / MIN) * MIN) ?? 0) + 1);
     expect([...want.values()].reduce((a, b) => a + b, 0)).toBe(16);
     expect(new Map(stored.filter((r) => r.n > 0).map((r) => [r.start, r.n]))).toEqual(want);
     expect(stored.every((r) => r.all4xx >= r.n)).toBe(true);
@@ -155,8 +190,12 @@ describe("chunks that change no window", () => {
     }
     expect((await stub.stats()).buffered_chunks).toBe(6);
     // The alarm's persist a minute later (not forced) moves the mark past the probes' chunks.
-    await runInDurableObject(stub, (instance: EndpointMonitor) => instance.jobs.checkpoint.persist(Date.now() + 61_000));
-    await runInDurableObject(stub, (instance: EndpointMonitor) => instance.jobs.checkpoint.pruneBuffer(Date.now() + 30 * MIN));
+    await runInDurableObject(stub, (instance: EndpointMonitor) =>
+      instance.jobs.checkpoint.persist(Date.now() + 61_000),
+    );
+    await runInDurableObject(stub, (instance: EndpointMonitor) =>
+      instance.jobs.checkpoint.pruneBuffer(Date.now() + 30 * MIN),
+    );
     expect((await stub.stats()).buffered_chunks).toBe(0);
     expect((await stub.stats()).received).toBe(6);
   });
@@ -171,7 +210,15 @@ describe("publishing counters", () => {
     await stub.ingest(records(service, 60, start));
     await runDurableObjectAlarm(stub);
     const published = async () =>
-      runInDurableObject(stub, (_i, state) => JSON.parse(String(state.storage.sql.exec<{ value: string }>("SELECT value FROM meta WHERE key = 'published'").one().value)) as { metrics: string });
+      runInDurableObject(
+        stub,
+        (_i, state) =>
+          JSON.parse(
+            String(
+              state.storage.sql.exec<{ value: string }>("SELECT value FROM meta WHERE key = 'published'").one().value,
+            ),
+          ) as { metrics: string },
+      );
     const first = JSON.parse((await published()).metrics) as { requests: Record<string, number> };
     // More records in the same (newest) minute: no minute closes, only the counters change.
     const newest = start + 59 * 3_000;

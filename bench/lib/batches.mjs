@@ -41,7 +41,8 @@ async function endpointTotals(client, service, routeList) {
         path: `/v1/endpoints/${service}/GET/${encodeURIComponent(route)}`,
         headers: { Authorization: `Bearer ${KEYS.READ_KEY}` },
       });
-      if (res.status !== 200) throw new Error(`GET /v1/endpoints for ${route}: ${res.status} ${res.text.slice(0, 200)}`);
+      if (res.status !== 200)
+        throw new Error(`GET /v1/endpoints for ${route}: ${res.status} ${res.text.slice(0, 200)}`);
       return JSON.parse(res.text);
     }),
   );
@@ -125,7 +126,9 @@ export async function runBatches(client, opts) {
     }
     if (now - lastPrint > 2_000) {
       lastPrint = now;
-      progress(`  D1: ${totals.flushed}/${stored} flushed, backlog ${totals.backlog}, flush failures ${totals.flush_failures}`);
+      progress(
+        `  D1: ${totals.flushed}/${stored} flushed, backlog ${totals.backlog}, flush failures ${totals.flush_failures}`,
+      );
     }
     await sleep(POLL_MS);
     totals = await endpointTotals(client, service, routeList);

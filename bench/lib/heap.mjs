@@ -21,7 +21,12 @@ export async function heapSampler(port) {
       await Promise.all(
         sessions.map(async (s) => {
           const msg = await s.call("Runtime.getHeapUsage", {}, timeoutMs);
-          if (msg?.result) out[s.id] = { used_kb: Math.round(msg.result.usedSize / 1024), total_kb: Math.round(msg.result.totalSize / 1024), backing_kb: Math.round((msg.result.backingStorageSize ?? 0) / 1024) };
+          if (msg?.result)
+            out[s.id] = {
+              used_kb: Math.round(msg.result.usedSize / 1024),
+              total_kb: Math.round(msg.result.totalSize / 1024),
+              backing_kb: Math.round((msg.result.backingStorageSize ?? 0) / 1024),
+            };
         }),
       );
       return out;
@@ -43,7 +48,11 @@ export async function heapSampler(port) {
           await new Promise((r) => setTimeout(r, 200));
           let any = false;
           for (const ctx of s.contexts) {
-            const msg = await s.call("Runtime.evaluate", { expression: "typeof gc === 'function' ? (gc(), true) : false", contextId: ctx.id }, timeoutMs);
+            const msg = await s.call(
+              "Runtime.evaluate",
+              { expression: "typeof gc === 'function' ? (gc(), true) : false", contextId: ctx.id },
+              timeoutMs,
+            );
             any ||= msg?.result?.result?.value === true;
           }
           await s.call("Runtime.disable", {}, timeoutMs);

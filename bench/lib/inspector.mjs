@@ -22,7 +22,9 @@ export async function inspectorTargets(port) {
  */
 export async function openSession(target) {
   const ws = new WebSocket(target.webSocketDebuggerUrl);
-  const open = await new Promise((resolve) => (ws.once("open", () => resolve(true)), ws.once("error", () => resolve(false))));
+  const open = await new Promise(
+    (resolve) => (ws.once("open", () => resolve(true)), ws.once("error", () => resolve(false))),
+  );
   if (!open) return null;
   let nextId = 0;
   const pending = new Map();
@@ -37,7 +39,8 @@ export async function openSession(target) {
   const call = (method, params = {}, timeoutMs) =>
     new Promise((resolve) => {
       const id = ++nextId;
-      const timer = timeoutMs === undefined ? undefined : setTimeout(() => (pending.delete(id), resolve(null)), timeoutMs);
+      const timer =
+        timeoutMs === undefined ? undefined : setTimeout(() => (pending.delete(id), resolve(null)), timeoutMs);
       pending.set(id, (msg) => (clearTimeout(timer), resolve(msg)));
       ws.send(JSON.stringify({ id, method, params }));
     });

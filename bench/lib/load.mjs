@@ -101,6 +101,10 @@ export async function runLoad({ concurrency, warmupMs, durationMs, okStatus, sen
     statuses,
     statuses_including_warmup: allStatuses,
     errors,
-    latency_ms: { p50: round(quantile(latencies, 0.5)), p90: round(quantile(latencies, 0.9)), p99: round(quantile(latencies, 0.99)) },
+    latency_ms: {
+      p50: round(quantile(latencies, 0.5)),
+      p90: round(quantile(latencies, 0.9)),
+      p99: round(quantile(latencies, 0.99)),
+    },
   };
 }

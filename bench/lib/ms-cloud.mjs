@@ -100,7 +100,8 @@ export function toMinutes(series, seed = 1) {
       errors[i] = poisson(rng, count[i] * TRAFFIC_5XX_SHARE);
     } else {
       count[i] = poisson(rng, FAILURE_TRAFFIC_PER_MIN);
-      const share = series.kind === "failure_rate" ? Math.min(FAILURE_MAX_SHARE, (FAILURE_MEDIAN_SHARE * v) / ref) : null;
+      const share =
+        series.kind === "failure_rate" ? Math.min(FAILURE_MAX_SHARE, (FAILURE_MEDIAN_SHARE * v) / ref) : null;
       errors[i] = share === null ? Math.min(count[i], v) : Math.min(count[i], poisson(rng, count[i] * share));
     }
   }
@@ -121,7 +122,11 @@ export function segments(series) {
     const base = before.length ? before[Math.floor(before.length / 2)] : series.values[i];
     const seg = series.values.slice(i, j + 1);
     const up = Math.max(...seg) - base >= base - Math.min(...seg);
-    out.push({ from: series.start + i * series.step, to: series.start + (j + 1) * series.step, direction: up ? "up" : "down" });
+    out.push({
+      from: series.start + i * series.step,
+      to: series.start + (j + 1) * series.step,
+      direction: up ? "up" : "down",
+    });
   }
   return out;
 }
@@ -145,5 +150,11 @@ export function scoreSeries(series, openings) {
     const key = [...new Set(o.kinds)].sort().join("+") || "(none)";
     falseKinds[key] = (falseKinds[key] ?? 0) + 1;
   }
-  return { segments: caught, false_incidents: falseOnes.length, false_reopens: unmatched.length - falseOnes.length, false_kinds: falseKinds, days };
+  return {
+    segments: caught,
+    false_incidents: falseOnes.length,
+    false_reopens: unmatched.length - falseOnes.length,
+    false_kinds: falseKinds,
+    days,
+  };
 }

@@ -112,7 +112,9 @@ export async function loadApiSubset(dir) {
   }
   const windowCount = files.reduce((n, f) => n + f.windows.length, 0);
   if (files.length !== SUBSET_FILES || windowCount !== SUBSET_WINDOWS) {
-    throw new Error(`API subset under ${dir} has ${files.length} files / ${windowCount} windows, expected ${SUBSET_FILES} / ${SUBSET_WINDOWS}`);
+    throw new Error(
+      `API subset under ${dir} has ${files.length} files / ${windowCount} windows, expected ${SUBSET_FILES} / ${SUBSET_WINDOWS}`,
+    );
   }
   return files;
 }
@@ -144,7 +146,8 @@ export function matchDetections(file, detections) {
       continue;
     }
     let previous = null;
-    for (const win of file.windows) if (win.endIndex < i && (previous === null || win.endIndex > previous.endIndex)) previous = win;
+    for (const win of file.windows)
+      if (win.endIndex < i && (previous === null || win.endIndex > previous.endIndex)) previous = win;
     falsePositives.push({ index: i, previous });
   }
   return { firstHit, falsePositives };
@@ -165,7 +168,8 @@ export function rawFileScore(file, match, cost) {
     score += Math.max(-cost.fnWeight, tp);
   });
   for (const { index, previous } of match.falsePositives) {
-    const unweighted = previous === null ? -1 : scaledSigmoid(Math.abs(previous.endIndex - index) / (previous.width - 1));
+    const unweighted =
+      previous === null ? -1 : scaledSigmoid(Math.abs(previous.endIndex - index) / (previous.width - 1));
     score += unweighted * cost.fpWeight;
   }
   return score;
@@ -224,7 +228,13 @@ export function scoreSubset(files, profiles, detectionsByFile) {
     fps += match.falsePositives.length;
     const last = file.timestamps.length - 1;
     scoredDays += (file.timestamps[last] - file.timestamps[Math.min(file.probation, last)]) / DAY_MS;
-    perFile.push({ file: file.name, windows: file.windows.length, caught: hits, false_positives: match.falsePositives.length, raw: fileScores });
+    perFile.push({
+      file: file.name,
+      windows: file.windows.length,
+      caught: hits,
+      false_positives: match.falsePositives.length,
+      raw: fileScores,
+    });
   }
   const scores = Object.fromEntries(
     Object.entries(profiles).map(([p, cost]) => [p, normalise(raw[p], nullRaw[p], windowCount, cost)]),

@@ -32,7 +32,11 @@ const GIB = 1024 * 1024; // in kB
 export function mappingGroup(path, sizeKb) {
   if (path.startsWith("[")) return path.startsWith("[stack") ? "[stack]" : path;
   if (path === "") return sizeKb >= GIB ? "anon >= 1 GiB reservation" : "anon < 1 GiB";
-  const name = path.replace(/ \(deleted\)$/, "").split("/").pop() ?? path;
+  const name =
+    path
+      .replace(/ \(deleted\)$/, "")
+      .split("/")
+      .pop() ?? path;
   if (/\.sqlite(-shm|-wal|-journal)?$/.test(name)) return `sqlite:${name}`;
   return `file:${name}`;
 }
@@ -47,7 +51,14 @@ export function groupSmaps(text) {
   let current = null;
   const flush = () => {
     if (!current) return;
-    const g = (groups[current.group] ??= { mappings: 0, size_kb: 0, rss_kb: 0, anonymous_kb: 0, private_dirty_kb: 0, file_backed: current.fileBacked });
+    const g = (groups[current.group] ??= {
+      mappings: 0,
+      size_kb: 0,
+      rss_kb: 0,
+      anonymous_kb: 0,
+      private_dirty_kb: 0,
+      file_backed: current.fileBacked,
+    });
     g.mappings += 1;
     g.size_kb += current.fields.Size ?? 0;
     g.rss_kb += current.fields.Rss ?? 0;
@@ -75,7 +86,14 @@ export function mergeGroups(list) {
   const out = {};
   for (const groups of list) {
     for (const [name, g] of Object.entries(groups)) {
-      const o = (out[name] ??= { mappings: 0, size_kb: 0, rss_kb: 0, anonymous_kb: 0, private_dirty_kb: 0, file_backed: g.file_backed });
+      const o = (out[name] ??= {
+        mappings: 0,
+        size_kb: 0,
+        rss_kb: 0,
+        anonymous_kb: 0,
+        private_dirty_kb: 0,
+        file_backed: g.file_backed,
+      });
       for (const k of ["mappings", "size_kb", "rss_kb", "anonymous_kb", "private_dirty_kb"]) o[k] += g[k];
     }
   }
@@ -108,7 +126,20 @@ export async function readProcessMemory(pid, { smaps = true } = {}) {
     anon_kb: s.RssAnon ?? 0,
     file_kb: s.RssFile ?? 0,
     shmem_kb: s.RssShmem ?? 0,
-    rollup: pick(rollup, ["Rss", "Pss", "Pss_Anon", "Pss_File", "Pss_Shmem", "Shared_Clean", "Shared_Dirty", "Private_Clean", "Private_Dirty", "Anonymous", "AnonHugePages", "Swap"]),
+    rollup: pick(rollup, [
+      "Rss",
+      "Pss",
+      "Pss_Anon",
+      "Pss_File",
+      "Pss_Shmem",
+      "Shared_Clean",
+      "Shared_Dirty",
+      "Private_Clean",
+      "Private_Dirty",
+      "Anonymous",
+      "AnonHugePages",
+      "Swap",
+    ]),
     groups,
     open_sqlite: openSqlite,
     threads,

@@ -35,10 +35,24 @@ Anonymous:            40 kB
 
 test("groupSmaps sums resident memory by what backs it", () => {
   const g = groupSmaps(SMAPS);
-  assert.deepEqual(g["file:workerd"], { mappings: 1, size_kb: 65536, rss_kb: 60000, anonymous_kb: 0, private_dirty_kb: 0, file_backed: true });
+  assert.deepEqual(g["file:workerd"], {
+    mappings: 1,
+    size_kb: 65536,
+    rss_kb: 60000,
+    anonymous_kb: 0,
+    private_dirty_kb: 0,
+    file_backed: true,
+  });
   assert.equal(g["sqlite:abc.sqlite-shm"].rss_kb, 32);
   assert.equal(g["sqlite:abc.sqlite-shm"].file_backed, true);
-  assert.deepEqual(g["anon < 1 GiB"], { mappings: 2, size_kb: 12288, rss_kb: 4000, anonymous_kb: 4000, private_dirty_kb: 4000, file_backed: false });
+  assert.deepEqual(g["anon < 1 GiB"], {
+    mappings: 2,
+    size_kb: 12288,
+    rss_kb: 4000,
+    anonymous_kb: 4000,
+    private_dirty_kb: 4000,
+    file_backed: false,
+  });
   assert.equal(g["anon >= 1 GiB reservation"].rss_kb, 0);
   assert.equal(g["[stack]"].rss_kb, 40);
 });
@@ -78,7 +92,8 @@ test("readProcessMemory reads this process (Linux)", { skip: process.platform !=
 test("slopeBetween and flatVerdict: growth after warm-up, MiB per minute", () => {
   // 2 MiB a minute after 60 s, steep before it (warm-up).
   const samples = [];
-  for (let t = 0; t <= 600; t += 10) samples.push({ t_s: t, kb: t < 60 ? t * 1024 * 5 : 300 * 1024 + ((t - 60) / 60) * 2 * 1024 });
+  for (let t = 0; t <= 600; t += 10)
+    samples.push({ t_s: t, kb: t < 60 ? t * 1024 * 5 : 300 * 1024 + ((t - 60) / 60) * 2 * 1024 });
   assert.equal(slopeBetween(samples, 60, 600), 2);
   assert.equal(slopeBetween(samples, 700, 800), null);
   assert.equal(flatVerdict(2, 1).flat, false);

@@ -40,7 +40,12 @@ export interface ReplayResult {
  * Replays `count[i]` requests and `errors[i]` 5xx in minute `start + i` (event time, in order)
  * through the default detection settings and returns the incidents it opened.
  */
-export function replayMinutes(start: number, count: ArrayLike<number>, errors: ArrayLike<number>, track: string | null = null): ReplayResult {
+export function replayMinutes(
+  start: number,
+  count: ArrayLike<number>,
+  errors: ArrayLike<number>,
+  track: string | null = null,
+): ReplayResult {
   const n = count.length;
   const pc = new Float64Array(n + 1);
   const pe = new Float64Array(n + 1);
@@ -83,7 +88,13 @@ export function replayMinutes(start: number, count: ArrayLike<number>, errors: A
     if (ev.change && ev.change !== "updated") out.changes.push({ minute, change: ev.change });
     if ((ev.change === "opened" || ev.change === "reopened") && ev.incident) {
       const reopen = ev.change === "reopened";
-      out.openings.push({ opened_at: reopen ? minute : ev.incident.opened_at, reopen, severity: ev.incident.severity, kinds: ev.incident.signals.map((e) => e.kind), explanation: ev.incident.explanation });
+      out.openings.push({
+        opened_at: reopen ? minute : ev.incident.opened_at,
+        reopen,
+        severity: ev.incident.severity,
+        kinds: ev.incident.signals.map((e) => e.kind),
+        explanation: ev.incident.explanation,
+      });
     }
   }
   return out;

@@ -55,8 +55,18 @@ export function slopeBetween(samples, fromS, toS) {
  */
 export function flatVerdict(slopeMibPerMin, thresholdMibPerMin, windowS = Infinity, minWindowS = 0) {
   if (slopeMibPerMin === null) return { flat: false, reason: "inconclusive: fewer than two samples after warm-up" };
-  if (windowS < minWindowS) return { flat: false, reason: `inconclusive: ${Math.round(windowS)} s of load after warm-up, fewer than ${minWindowS} (slope ${slopeMibPerMin} MiB/min)` };
+  if (windowS < minWindowS)
+    return {
+      flat: false,
+      reason: `inconclusive: ${Math.round(windowS)} s of load after warm-up, fewer than ${minWindowS} (slope ${slopeMibPerMin} MiB/min)`,
+    };
   return slopeMibPerMin <= thresholdMibPerMin
-    ? { flat: true, reason: `anonymous RSS slope ${slopeMibPerMin} MiB/min <= ${thresholdMibPerMin} over ${Math.round(windowS)} s` }
-    : { flat: false, reason: `anonymous RSS slope ${slopeMibPerMin} MiB/min > ${thresholdMibPerMin} over ${Math.round(windowS)} s` };
+    ? {
+        flat: true,
+        reason: `anonymous RSS slope ${slopeMibPerMin} MiB/min <= ${thresholdMibPerMin} over ${Math.round(windowS)} s`,
+      }
+    : {
+        flat: false,
+        reason: `anonymous RSS slope ${slopeMibPerMin} MiB/min > ${thresholdMibPerMin} over ${Math.round(windowS)} s`,
+      };
 }

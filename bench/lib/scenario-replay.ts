@@ -32,7 +32,14 @@ export interface ScenarioOpening {
 }
 
 /** Replays the records (in timestamp order) from `start` to `end` and returns the incidents opened. */
-export function replayScenario(records: Iterable<ScenarioRecord>, start: number, end: number, method: string, route: string, trace: [number, number] | null = null): ScenarioOpening[] {
+export function replayScenario(
+  records: Iterable<ScenarioRecord>,
+  start: number,
+  end: number,
+  method: string,
+  route: string,
+  trace: [number, number] | null = null,
+): ScenarioOpening[] {
   const cfg = resolveDetection(null, method, route);
   let state = emptyEngineState();
   const first = Math.floor(start / MINUTE_MS) * MINUTE_MS;
@@ -43,7 +50,17 @@ export function replayScenario(records: Iterable<ScenarioRecord>, start: number,
   let pending = it.next();
   for (let minute = first; minute + MINUTE_MS <= end; minute += MINUTE_MS) {
     const slowMs = withObjective(cfg, state.detectors.objective).slo.latency_ms;
-    const row: WindowRow = { start: minute, count: 0, status_4xx: 0, status_429: 0, status_5xx: 0, silent_failures: 0, inconsistent: 0, slow: 0, bytes: 0 };
+    const row: WindowRow = {
+      start: minute,
+      count: 0,
+      status_4xx: 0,
+      status_429: 0,
+      status_5xx: 0,
+      silent_failures: 0,
+      inconsistent: 0,
+      slow: 0,
+      bytes: 0,
+    };
     const sketch = new LatencySketch();
     while (!pending.done && pending.value.timestamp < minute + MINUTE_MS) {
       const r = pending.value;
@@ -74,12 +91,41 @@ export function replayScenario(records: Iterable<ScenarioRecord>, start: number,
     const ev = evaluateMinute(state, { ...snap, w3d, probe: null }, cfg, { service: "sim", method, route });
     if (trace && minute >= trace[0] && minute < trace[1]) {
       const d = ev.state.detectors;
-      console.log(new Date(minute).toISOString().slice(11, 16), snap.minute.count, snap.latency?.window_minutes, Math.round(snap.latency?.p95 ?? 0), "base", Math.round(Math.expm1(state.detectors.latency_p95.ewma.mean)), "sd", Math.sqrt(state.detectors.latency_p95.ewma.variance).toFixed(3), "cus", d.latency_p95.up.toFixed(1), "recent", Math.round(d.recent?.latency_p95 ?? 0), "5xx", snap.minute.status_5xx, snap.w15.status_5xx, snap.w60.status_5xx, "ecus", d.errors.cusum.toFixed(1), "usual", (d.errors.bad / Math.max(1, d.errors.total)).toFixed(4), ev.signals.map((x) => `${x.kind}:${Math.round(x.observed)}/${Math.round(x.baseline ?? 0)}`).join(","), ev.change ?? "");
+      console.log(
+        new Date(minute).toISOString().slice(11, 16),
+        snap.minute.count,
+        snap.latency?.window_minutes,
+        Math.round(snap.latency?.p95 ?? 0),
+        "base",
+        Math.round(Math.expm1(state.detectors.latency_p95.ewma.mean)),
+        "sd",
+        Math.sqrt(state.detectors.latency_p95.ewma.variance).toFixed(3),
+        "cus",
+        d.latency_p95.up.toFixed(1),
+        "recent",
+        Math.round(d.recent?.latency_p95 ?? 0),
+        "5xx",
+        snap.minute.status_5xx,
+        snap.w15.status_5xx,
+        snap.w60.status_5xx,
+        "ecus",
+        d.errors.cusum.toFixed(1),
+        "usual",
+        (d.errors.bad / Math.max(1, d.errors.total)).toFixed(4),
+        ev.signals.map((x) => `${x.kind}:${Math.round(x.observed)}/${Math.round(x.baseline ?? 0)}`).join(","),
+        ev.change ?? "",
+      );
     }
     state = ev.state;
     if ((ev.change === "opened" || ev.change === "reopened") && ev.incident) {
       const reopen = ev.change === "reopened";
-      out.push({ opened_at: reopen ? minute : ev.incident.opened_at, severity: ev.incident.severity, kinds: ev.incident.signals.map((e) => e.kind), explanation: ev.incident.explanation, reopen });
+      out.push({
+        opened_at: reopen ? minute : ev.incident.opened_at,
+        severity: ev.incident.severity,
+        kinds: ev.incident.signals.map((e) => e.kind),
+        explanation: ev.incident.explanation,
+        reopen,
+      });
     }
   }
   return out;

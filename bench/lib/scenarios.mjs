@@ -69,7 +69,16 @@ const clamp01 = (x) => Math.min(1, Math.max(0, x));
 const ramp = (t, from, over) => clamp01((t - from) / over);
 
 /** Normal traffic: 2% 4xx, 0.2% 5xx, log-normal latency (median 80 ms, p95 about 2.3x the median). */
-const NORMAL = { p4xx: 0.02, p5xx: 0.002, pEmpty: 0, median: 80, sigma: 0.5, factor: 1, pOutlier: 0, outlierMs: 10_000 };
+const NORMAL = {
+  p4xx: 0.02,
+  p5xx: 0.002,
+  pEmpty: 0,
+  median: 80,
+  sigma: 0.5,
+  factor: 1,
+  pOutlier: 0,
+  outlierMs: 10_000,
+};
 const STATUS_4XX = [400, 401, 403, 404, 404, 404, 409, 422, 429];
 const STATUS_5XX = [500, 500, 502, 503, 503, 504];
 const WARMUP = 6 * HOUR;
@@ -162,7 +171,10 @@ const CATALOGUE = [
     span: WARMUP + HOUR,
     peak: 40,
     rate: () => 40,
-    mix: (t, s) => ({ ...NORMAL, p5xx: t >= s.degradation_start && t < s.degradation_start + 20 * MINUTE ? 0.05 : 0.002 }),
+    mix: (t, s) => ({
+      ...NORMAL,
+      p5xx: t >= s.degradation_start && t < s.degradation_start + 20 * MINUTE ? 0.05 : 0.002,
+    }),
   },
   {
     name: "low-traffic-random",
@@ -192,7 +204,7 @@ const CATALOGUE = [
     endpoint: ["GET", "/products/:id"],
     span: CONTROL_SPAN,
     peak: 100,
-    rate: (t) => 100 * (0.15 + 0.85 * (1 + Math.cos((2 * Math.PI * (t - 15 * HOUR)) / (24 * HOUR))) / 2),
+    rate: (t) => 100 * (0.15 + (0.85 * (1 + Math.cos((2 * Math.PI * (t - 15 * HOUR)) / (24 * HOUR)))) / 2),
     mix: () => NORMAL,
   },
   {
@@ -201,7 +213,7 @@ const CATALOGUE = [
     endpoint: ["POST", "/sync/batch"],
     span: CONTROL_SPAN,
     peak: 200,
-    rate: (t) => (((t - 2 * HOUR) % (4 * HOUR) + 4 * HOUR) % (4 * HOUR) < 5 * MINUTE ? 200 : 20),
+    rate: (t) => ((((t - 2 * HOUR) % (4 * HOUR)) + 4 * HOUR) % (4 * HOUR) < 5 * MINUTE ? 200 : 20),
     mix: () => NORMAL,
   },
   {
@@ -230,7 +242,7 @@ const CATALOGUE = [
     endpoint: ["GET", "/catalog/:id"],
     span: 48 * HOUR,
     peak: 30,
-    rate: (t) => 30 * (0.05 + 0.95 * (1 + Math.cos((2 * Math.PI * (t - 14 * HOUR)) / (24 * HOUR))) / 2),
+    rate: (t) => 30 * (0.05 + (0.95 * (1 + Math.cos((2 * Math.PI * (t - 14 * HOUR)) / (24 * HOUR)))) / 2),
     mix: () => NORMAL,
   },
   {
@@ -253,7 +265,8 @@ export const SCENARIO_NAMES = CATALOGUE.map((c) => c.name);
  */
 export function buildScenarios({ endAt, seed, only = null }) {
   const unknown = (only ?? []).filter((n) => !SCENARIO_NAMES.includes(n));
-  if (unknown.length > 0) throw new Error(`unknown scenario(s): ${unknown.join(", ")} (known: ${SCENARIO_NAMES.join(", ")})`);
+  if (unknown.length > 0)
+    throw new Error(`unknown scenario(s): ${unknown.join(", ")} (known: ${SCENARIO_NAMES.join(", ")})`);
   return CATALOGUE.filter((c) => only === null || only.includes(c.name)).map((c) => {
     const start = endAt - c.span;
     const s = {
@@ -339,7 +352,10 @@ function quantile(sorted, q) {
 export function windowStats(records, from, to) {
   const w = records.filter((r) => r.timestamp >= from && r.timestamp < to);
   const share = (pred) => (w.length === 0 ? 0 : w.filter(pred).length / w.length);
-  const latencies = w.filter((r) => r.status < 400 || r.status >= 500).map((r) => r.latency_ms).sort((a, b) => a - b);
+  const latencies = w
+    .filter((r) => r.status < 400 || r.status >= 500)
+    .map((r) => r.latency_ms)
+    .sort((a, b) => a - b);
   return {
     count: w.length,
     per_min: w.length / ((to - from) / MINUTE),

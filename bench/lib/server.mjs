@@ -105,7 +105,12 @@ export async function startWorker({
   const persistDir = join(root, "state");
   const appDir = join(root, "app");
   const envFile = join(root, "bench.env");
-  await writeFile(envFile, Object.entries(KEYS).map(([k, v]) => `${k}=${v}\n`).join(""));
+  await writeFile(
+    envFile,
+    Object.entries(KEYS)
+      .map(([k, v]) => `${k}=${v}\n`)
+      .join(""),
+  );
 
   let child = null;
   let log = null;
@@ -156,11 +161,26 @@ export async function startWorker({
     const varFlags = Object.entries({ ...(script ? {} : KEYS), ...vars }).flatMap(([k, v]) => ["--var", `${k}:${v}`]);
     const entry = script ? [script, "--name", name, "--compatibility-date", compatibilityDate] : [];
     const args = [
-      ...wrangler, "dev", ...entry, "--local",
-      "--port", String(port), "--ip", "127.0.0.1",
-      "--inspector-port", String(inspectorPort), "--inspector-ip", "127.0.0.1",
-      "--persist-to", persistDir, "--env-file", envFile, ...varFlags,
-      "--log-level", logLevel, "--show-interactive-dev-session=false",
+      ...wrangler,
+      "dev",
+      ...entry,
+      "--local",
+      "--port",
+      String(port),
+      "--ip",
+      "127.0.0.1",
+      "--inspector-port",
+      String(inspectorPort),
+      "--inspector-ip",
+      "127.0.0.1",
+      "--persist-to",
+      persistDir,
+      "--env-file",
+      envFile,
+      ...varFlags,
+      "--log-level",
+      logLevel,
+      "--show-interactive-dev-session=false",
     ];
     log = createWriteStream(logPath);
     child = spawn("npx", args, { cwd: appDir, env: CHILD_ENV, detached: true, stdio: ["ignore", "pipe", "pipe"] });
@@ -175,7 +195,8 @@ export async function startWorker({
     const deadline = Date.now() + readyTimeoutMs;
     for (;;) {
       if (exitCode !== null) throw new Error(`wrangler dev exited early (${exitCode}); see ${logPath}`);
-      if (Date.now() > deadline) throw new Error(`${readyPath} did not answer 200 within ${readyTimeoutMs} ms; see ${logPath}`);
+      if (Date.now() > deadline)
+        throw new Error(`${readyPath} did not answer 200 within ${readyTimeoutMs} ms; see ${logPath}`);
       try {
         const res = await fetch(`${baseUrl}${readyPath}`, { signal: AbortSignal.timeout(5_000) });
         await res.arrayBuffer();

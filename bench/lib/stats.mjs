@@ -13,7 +13,8 @@ export function median(values) {
 /** The commit benchmarked and whether the worker's sources differ from it (read-only git). */
 export function sourceVersion(root) {
   try {
-    const git = (...args) => execFileSync("git", args, { cwd: root, encoding: "utf8", stdio: ["ignore", "pipe", "ignore"] }).trim();
+    const git = (...args) =>
+      execFileSync("git", args, { cwd: root, encoding: "utf8", stdio: ["ignore", "pipe", "ignore"] }).trim();
     const changed = git("status", "--porcelain", "--", "src", "migrations", "wrangler.toml", "package.json");
     return { commit: git("rev-parse", "--short", "HEAD"), uncommitted_changes: changed.length > 0 };
   } catch {

@@ -68,11 +68,33 @@ export function scenario(hours = 3) {
   const health = { service: "billing", method: "GET", path: "/health", route: "/health" };
   const records = [
     // An outage in the last 12 minutes: an open CRITICAL incident.
-    ...traffic(orders, [{ minutes: warm - 12, perMinute: 40 }, { minutes: 12, perMinute: 40, errorRate: 0.6 }], { seed: 1 }),
+    ...traffic(
+      orders,
+      [
+        { minutes: warm - 12, perMinute: 40 },
+        { minutes: 12, perMinute: 40, errorRate: 0.6 },
+      ],
+      { seed: 1 },
+    ),
     // A latency step an hour ago that recovered: a resolved incident.
-    ...traffic(checkout, [{ minutes: warm - 75, perMinute: 20 }, { minutes: 20, perMinute: 20, latencyMs: 420 }, { minutes: 55, perMinute: 20 }], { seed: 2 }),
+    ...traffic(
+      checkout,
+      [
+        { minutes: warm - 75, perMinute: 20 },
+        { minutes: 20, perMinute: 20, latencyMs: 420 },
+        { minutes: 55, perMinute: 20 },
+      ],
+      { seed: 2 },
+    ),
     // Silent failures rising over the last half hour.
-    ...traffic(invoices, [{ minutes: warm - 30, perMinute: 25, latencyMs: 120 }, { minutes: 30, perMinute: 25, latencyMs: 120, emptyRate: 0.15 }], { seed: 3 }),
+    ...traffic(
+      invoices,
+      [
+        { minutes: warm - 30, perMinute: 25, latencyMs: 120 },
+        { minutes: 30, perMinute: 25, latencyMs: 120, emptyRate: 0.15 },
+      ],
+      { seed: 3 },
+    ),
     ...traffic(health, [{ minutes: warm, perMinute: 6, latencyMs: 15 }], { seed: 4 }),
   ];
   return records.sort((a, b) => a.timestamp - b.timestamp);
@@ -94,7 +116,10 @@ export async function seed(baseUrl, { ingestKey = "dev-ingest-key", adminKey = "
     if (res.status !== 202) throw new Error(`POST /v1/logs: ${res.status} ${await res.text()}`);
   }
   const from = Date.now() - (hours + 1) * 60 * MINUTE;
-  const agg = await fetch(`${baseUrl}/v1/control/aggregate?from=${from}`, { method: "POST", headers: { Authorization: `Bearer ${adminKey}` } });
+  const agg = await fetch(`${baseUrl}/v1/control/aggregate?from=${from}`, {
+    method: "POST",
+    headers: { Authorization: `Bearer ${adminKey}` },
+  });
   if (!agg.ok) throw new Error(`POST /v1/control/aggregate: ${agg.status} ${await agg.text()}`);
   return { records: records.length };
 }

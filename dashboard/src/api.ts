@@ -25,8 +25,10 @@ export class ApiFailure extends Error {
 /** The sentence shown for a failure. */
 export function describeFailure(err: unknown): string {
   if (err instanceof ApiFailure) {
-    if (err.kind === "network") return `Cannot reach the API at ${API_BASE} (${err.message}). Is the monitor running (npm start)? Retrying on the next refresh.`;
-    if (err.kind === "unauthorized") return `The API refused the key (401 ${err.code}): ${err.message}. Sign in again with the read or admin key.`;
+    if (err.kind === "network")
+      return `Cannot reach the API at ${API_BASE} (${err.message}). Is the monitor running (npm start)? Retrying on the next refresh.`;
+    if (err.kind === "unauthorized")
+      return `The API refused the key (401 ${err.code}): ${err.message}. Sign in again with the read or admin key.`;
     return `The API answered ${err.status} ${err.code}: ${err.message}`;
   }
   return err instanceof Error ? err.message : String(err);
@@ -37,7 +39,10 @@ interface ErrorEnvelope {
 }
 
 /** Calls the API; JSON in, JSON out (204: null). `key` overrides the stored key (sign-in checks). */
-export async function api<T>(path: string, init: { method?: string; body?: unknown; key?: string; signal?: AbortSignal } = {}): Promise<T> {
+export async function api<T>(
+  path: string,
+  init: { method?: string; body?: unknown; key?: string; signal?: AbortSignal } = {},
+): Promise<T> {
   const key = init.key ?? getKey();
   const headers: Record<string, string> = { Accept: "application/json" };
   if (key) headers.Authorization = `Bearer ${key}`;
@@ -66,7 +71,12 @@ export async function api<T>(path: string, init: { method?: string; body?: unkno
     const e = (body as ErrorEnvelope | null)?.error;
     const details = Array.isArray(e?.details) ? `: ${(e.details as unknown[]).map(String).join("; ")}` : "";
     const message = `${e?.message ?? (text.slice(0, 200) || res.statusText)}${details}`;
-    throw new ApiFailure(res.status === 401 ? "unauthorized" : "http", res.status, e?.code ?? `http_${res.status}`, message);
+    throw new ApiFailure(
+      res.status === 401 ? "unauthorized" : "http",
+      res.status,
+      e?.code ?? `http_${res.status}`,
+      message,
+    );
   }
   return body as T;
 }

@@ -149,15 +149,35 @@ export function timeChart(x: number[], spec: ChartSpec, width?: number): Chart {
   );
   const data: (number | null)[][] = [x, ...spec.lines.map((l) => l.values)];
   const value = (_u: uPlot, v: number | null) => (v === null ? "–" : formatY(spec.unit, v));
-  const series: uPlot.Series[] = [{}, ...spec.lines.map((l) => ({ label: l.label, stroke: l.color, width: 1.5, dash: l.dash, value }))];
+  const series: uPlot.Series[] = [
+    {},
+    ...spec.lines.map((l) => ({ label: l.label, stroke: l.color, width: 1.5, dash: l.dash, value })),
+  ];
   const bands: uPlot.Band[] = [];
   if (spec.band) {
     const hi = data.length;
-    data.push(x.map(() => spec.band?.high ?? null), x.map(() => spec.band?.low ?? null));
+    data.push(
+      x.map(() => spec.band?.high ?? null),
+      x.map(() => spec.band?.low ?? null),
+    );
     series.push(
       // One legend entry for the band: its upper edge carries the label, the lower edge is hidden there (style.css).
-      { label: spec.band.label, stroke: "rgba(100, 116, 139, 0.6)", width: 1, dash: [4, 4], points: { show: false }, value: () => `${formatY(spec.unit, spec.band?.low ?? 0)} – ${formatY(spec.unit, spec.band?.high ?? 0)}` },
-      { label: `${spec.band.label} low`, class: "band-low", stroke: "rgba(100, 116, 139, 0.6)", width: 1, dash: [4, 4], points: { show: false } },
+      {
+        label: spec.band.label,
+        stroke: "rgba(100, 116, 139, 0.6)",
+        width: 1,
+        dash: [4, 4],
+        points: { show: false },
+        value: () => `${formatY(spec.unit, spec.band?.low ?? 0)} – ${formatY(spec.unit, spec.band?.high ?? 0)}`,
+      },
+      {
+        label: `${spec.band.label} low`,
+        class: "band-low",
+        stroke: "rgba(100, 116, 139, 0.6)",
+        width: 1,
+        dash: [4, 4],
+        points: { show: false },
+      },
     );
     bands.push({ series: [hi, hi + 1], fill: "rgba(100, 116, 139, 0.12)" });
   }
@@ -167,7 +187,15 @@ export function timeChart(x: number[], spec: ChartSpec, width?: number): Chart {
     series,
     bands,
     scales: { x: { time: true }, y: { range: (_u, min, max) => [Math.min(0, min), max > 0 ? max * 1.1 : 1] } },
-    axes: [{ stroke: "#64748b", grid: { stroke: "rgba(100,116,139,0.15)" } }, { stroke: "#64748b", size: 64, grid: { stroke: "rgba(100,116,139,0.15)" }, values: (_u, vals) => vals.map((v) => formatY(spec.unit, v)) }],
+    axes: [
+      { stroke: "#64748b", grid: { stroke: "rgba(100,116,139,0.15)" } },
+      {
+        stroke: "#64748b",
+        size: 64,
+        grid: { stroke: "rgba(100,116,139,0.15)" },
+        values: (_u, vals) => vals.map((v) => formatY(spec.unit, v)),
+      },
+    ],
     legend: { live: true },
     cursor: { drag: { x: false, y: false } },
     plugins: [
@@ -220,7 +248,9 @@ export async function benchChart(n: number): Promise<number> {
         { label: "p99", values: x.map((_, i) => wave(i, 3)), color: "#dc2626" },
       ],
       band: { low: 150, high: 190, label: "baseline" },
-      spans: [{ id: "bench", start: (x[n >> 1] ?? 0) * 1000, end: (x[n - 1] ?? 0) * 1000, severity: "CRITICAL", open: true }],
+      spans: [
+        { id: "bench", start: (x[n >> 1] ?? 0) * 1000, end: (x[n - 1] ?? 0) * 1000, severity: "CRITICAL", open: true },
+      ],
     },
     1000,
   );

@@ -13,11 +13,17 @@ function append(parent: Node, child: Child): void {
     for (const c of child) append(parent, c);
     return;
   }
-  parent.appendChild(typeof child === "string" || typeof child === "number" ? document.createTextNode(String(child)) : child);
+  parent.appendChild(
+    typeof child === "string" || typeof child === "number" ? document.createTextNode(String(child)) : child,
+  );
 }
 
 /** `h("a", {href: "#/"}, "Overview")`: attributes (`on*` are listeners, booleans toggle) and children. */
-export function h<K extends keyof HTMLElementTagNameMap>(tag: K, attrs: Attrs | null = null, ...children: Child[]): HTMLElementTagNameMap[K] {
+export function h<K extends keyof HTMLElementTagNameMap>(
+  tag: K,
+  attrs: Attrs | null = null,
+  ...children: Child[]
+): HTMLElementTagNameMap[K] {
   const el = document.createElement(tag);
   for (const [name, v] of Object.entries(attrs ?? {})) {
     if (v === null || v === undefined || v === false) continue;
@@ -49,15 +55,32 @@ export function notice(kind: "info" | "error", ...children: Child[]): HTMLDivEle
 export function field(form: HTMLFormElement, name: string): string {
   const el = form.elements.namedItem(name);
   if (el instanceof HTMLInputElement && el.type === "checkbox") return el.checked ? "true" : "";
-  return el instanceof HTMLInputElement || el instanceof HTMLSelectElement || el instanceof HTMLTextAreaElement ? el.value.trim() : "";
+  return el instanceof HTMLInputElement || el instanceof HTMLSelectElement || el instanceof HTMLTextAreaElement
+    ? el.value.trim()
+    : "";
 }
 
 /** A labelled form control. */
 export function labelled(label: string, control: HTMLElement, hint?: string): HTMLLabelElement {
-  return h("label", { class: "field" }, h("span", { class: "field-label" }, label), control, hint ? h("span", { class: "hint" }, hint) : null);
+  return h(
+    "label",
+    { class: "field" },
+    h("span", { class: "field-label" }, label),
+    control,
+    hint ? h("span", { class: "hint" }, hint) : null,
+  );
 }
 
 /** A `<select>` with options [value, text]. */
-export function select(name: string, options: [string, string][], value: string | undefined, attrs: Attrs = {}): HTMLSelectElement {
-  return h("select", { name, ...attrs }, ...options.map(([v, text]) => h("option", { value: v, selected: v === (value ?? "") }, text)));
+export function select(
+  name: string,
+  options: [string, string][],
+  value: string | undefined,
+  attrs: Attrs = {},
+): HTMLSelectElement {
+  return h(
+    "select",
+    { name, ...attrs },
+    ...options.map(([v, text]) => h("option", { value: v, selected: v === (value ?? "") }, text)),
+  );
 }

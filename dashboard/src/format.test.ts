@@ -1,5 +1,18 @@
 import { describe, expect, it } from "vitest";
-import { formatAgo, formatBurn, formatBytes, formatCount, formatDuration, formatKind, formatMs, formatPercent, formatRate, formatSignalValue, formatTime, MISSING } from "./format";
+import {
+  formatAgo,
+  formatBurn,
+  formatBytes,
+  formatCount,
+  formatDuration,
+  formatKind,
+  formatMs,
+  formatPercent,
+  formatRate,
+  formatSignalValue,
+  formatTime,
+  MISSING,
+} from "./format";
 
 describe("formatters", () => {
   it("latency", () => {

@@ -5,7 +5,8 @@
  */
 import type { Incident, IncidentGroup } from "../../src/api-types";
 
-export type ListEntry = { kind: "incident"; incident: Incident } | { kind: "group"; group: IncidentGroup; members: Incident[] };
+export type ListEntry =
+  { kind: "incident"; incident: Incident } | { kind: "group"; group: IncidentGroup; members: Incident[] };
 
 /** The list's rows: incidents outside groups as they are, each group once with its listed members. */
 export function foldGroups(incidents: readonly Incident[], groups: readonly IncidentGroup[]): ListEntry[] {
@@ -29,6 +30,7 @@ export function foldGroups(incidents: readonly Incident[], groups: readonly Inci
 export function groupLabel(g: IncidentGroup): string {
   const down = g.origin_down ? " (origin down)" : "";
   const services = g.services ?? [g.service];
-  if (services.length > 1) return `origin ${g.origin ?? "?"}: ${g.members.length} endpoints of ${services.join(", ")}${down}`;
+  if (services.length > 1)
+    return `origin ${g.origin ?? "?"}: ${g.members.length} endpoints of ${services.join(", ")}${down}`;
   return `${g.service}: ${g.members.length} endpoints${down}`;
 }

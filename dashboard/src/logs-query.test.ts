@@ -3,7 +3,11 @@ import { filtersFromQuery, logsPath, matchesFilters, newRecords, toApiTime } fro
 
 describe("logs query", () => {
   it("keeps known filters only, upper-casing the method", () => {
-    expect(filtersFromQuery({ service: "shop", method: "get", bogus: "x", q: " ", status: "5xx" })).toEqual({ service: "shop", method: "GET", status: "5xx" });
+    expect(filtersFromQuery({ service: "shop", method: "get", bogus: "x", q: " ", status: "5xx" })).toEqual({
+      service: "shop",
+      method: "GET",
+      status: "5xx",
+    });
   });
 
   it("turns local datetime inputs into ISO UTC and passes epoch ms and ISO through", () => {
@@ -15,7 +19,20 @@ describe("logs query", () => {
 
   it("builds the path with every filter and the cursor", () => {
     expect(logsPath({}, null)).toBe("/v1/logs");
-    const path = logsPath({ service: "shop", method: "GET", route: "/orders/:id", status: "5xx", from: "1796000000000", to: "2026-11-30T03:00:00Z", min_latency_ms: "500", q: "timeout", limit: "50" }, "abc");
+    const path = logsPath(
+      {
+        service: "shop",
+        method: "GET",
+        route: "/orders/:id",
+        status: "5xx",
+        from: "1796000000000",
+        to: "2026-11-30T03:00:00Z",
+        min_latency_ms: "500",
+        q: "timeout",
+        limit: "50",
+      },
+      "abc",
+    );
     const url = new URL(path, "http://x");
     expect(url.pathname).toBe("/v1/logs");
     expect(Object.fromEntries(url.searchParams)).toEqual({
@@ -34,7 +51,14 @@ describe("logs query", () => {
   });
 
   it("applies the filters a live tail can check", () => {
-    const r = { service: "shop", method: "GET", route: "/orders/:id", status: 503, latency_ms: 900, error: "Upstream timeout" };
+    const r = {
+      service: "shop",
+      method: "GET",
+      route: "/orders/:id",
+      status: 503,
+      latency_ms: 900,
+      error: "Upstream timeout",
+    };
     expect(matchesFilters(r, {})).toBe(true);
     expect(matchesFilters(r, { status: "5xx", q: "TIMEOUT", min_latency_ms: "500" })).toBe(true);
     expect(matchesFilters(r, { status: "503" })).toBe(true);

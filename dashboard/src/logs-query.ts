@@ -1,7 +1,17 @@
 /** The query of `GET /v1/logs` from the explorer's filters, and back. Pure. */
 
 /** Every filter of GET /v1/logs, in the order the form shows them. */
-export const LOG_FILTERS = ["service", "method", "route", "status", "from", "to", "min_latency_ms", "q", "limit"] as const;
+export const LOG_FILTERS = [
+  "service",
+  "method",
+  "route",
+  "status",
+  "from",
+  "to",
+  "min_latency_ms",
+  "q",
+  "limit",
+] as const;
 export type LogFilter = (typeof LOG_FILTERS)[number];
 export type LogFilters = Partial<Record<LogFilter, string>>;
 
@@ -48,7 +58,10 @@ export function newRecords<T extends { log_id: string }>(polled: T[], seen: Set<
 }
 
 /** Whether a record passes the filters a live tail can check on its own (GET /v1/logs/live has none). */
-export function matchesFilters(r: { service: string; method: string; route: string; status: number; latency_ms: number; error: string | null }, f: LogFilters): boolean {
+export function matchesFilters(
+  r: { service: string; method: string; route: string; status: number; latency_ms: number; error: string | null },
+  f: LogFilters,
+): boolean {
   if (f.service && r.service !== f.service) return false;
   if (f.method && r.method !== f.method) return false;
   if (f.route && r.route !== f.route) return false;

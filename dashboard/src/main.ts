@@ -51,7 +51,11 @@ function pageFor(route: Route): Mount {
     case "not-found":
       return (ctx) => ({
         async refresh() {
-          put(ctx.main, h("h1", null, "Page not found"), notice("info", `Nothing lives at #${route.path}. `, h("a", { href: "#/" }, "Go to the overview")));
+          put(
+            ctx.main,
+            h("h1", null, "Page not found"),
+            notice("info", `Nothing lives at #${route.path}. `, h("a", { href: "#/" }, "Go to the overview")),
+          );
         },
       });
   }
@@ -64,8 +68,17 @@ function report(err: unknown): void {
     return;
   }
   if (!(err instanceof ApiFailure)) console.warn(err);
-  if (updated.textContent?.startsWith("Updated") && !updated.textContent.includes("failed")) updated.append(" · last refresh failed");
-  put(notices, notice("error", describeFailure(err), " ", h("button", { type: "button", class: "link", onclick: () => void refresh() }, "Retry now")));
+  if (updated.textContent?.startsWith("Updated") && !updated.textContent.includes("failed"))
+    updated.append(" · last refresh failed");
+  put(
+    notices,
+    notice(
+      "error",
+      describeFailure(err),
+      " ",
+      h("button", { type: "button", class: "link", onclick: () => void refresh() }, "Retry now"),
+    ),
+  );
 }
 
 async function refresh(auto = false): Promise<void> {
@@ -140,7 +153,11 @@ function shell(session: Session): void {
   };
   put(
     root,
-    h("a", { class: "skip", href: "#main", onclick: (e: Event) => (e.preventDefault(), main.focus()) }, "Skip to content"),
+    h(
+      "a",
+      { class: "skip", href: "#main", onclick: (e: Event) => (e.preventDefault(), main.focus()) },
+      "Skip to content",
+    ),
     h(
       "header",
       { class: "top" },
@@ -176,8 +193,19 @@ function signOut(message: string): void {
 }
 
 function login(message?: string): void {
-  const input = h("input", { id: "api-key", name: "key", type: "password", autocomplete: "current-password", required: true, spellcheck: "false" });
-  const status = h("div", { "aria-live": "polite" }, message ? notice(message === "Signed out." ? "info" : "error", message) : null);
+  const input = h("input", {
+    id: "api-key",
+    name: "key",
+    type: "password",
+    autocomplete: "current-password",
+    required: true,
+    spellcheck: "false",
+  });
+  const status = h(
+    "div",
+    { "aria-live": "polite" },
+    message ? notice(message === "Signed out." ? "info" : "error", message) : null,
+  );
   // Checks the key against the API, then opens the shell; a refused key is told in `status`.
   const signIn = async (key: string): Promise<void> => {
     put(status, h("p", { class: "loading" }, "Checking the key…"));
@@ -205,7 +233,11 @@ function login(message?: string): void {
       },
     },
     h("h1", null, "edge-monitor"),
-    h("p", null, "Enter a read key (dashboards) or the admin key (also settings). It is kept in this tab's session storage only."),
+    h(
+      "p",
+      null,
+      "Enter a read key (dashboards) or the admin key (also settings). It is kept in this tab's session storage only.",
+    ),
     h("label", { class: "field", for: "api-key" }, h("span", { class: "field-label" }, "API key")),
     input,
     h("button", { type: "submit", class: "primary" }, "Sign in"),

@@ -10,7 +10,9 @@ function emitted(apiBase: string | null): Record<string, string> {
   const hook = pagesHeaders(apiBase).generateBundle;
   const run = typeof hook === "function" ? hook : hook?.handler;
   if (!run) throw new Error("the plugin has no generateBundle hook");
-  const context = { emitFile: (f: { fileName: string; source: string }) => ((files[f.fileName] = f.source), f.fileName) };
+  const context = {
+    emitFile: (f: { fileName: string; source: string }) => ((files[f.fileName] = f.source), f.fileName),
+  };
   Reflect.apply(run, context, [{}, {}, false]);
   return files;
 }
@@ -24,6 +26,8 @@ describe("dashboard build: Pages _headers", () => {
   });
 
   it("allows the API origin of VITE_API_BASE in connect-src", () => {
-    expect(emitted("https://edge-monitor.example.workers.dev")["_headers"]).toContain("connect-src 'self' https://edge-monitor.example.workers.dev;");
+    expect(emitted("https://edge-monitor.example.workers.dev")["_headers"]).toContain(
+      "connect-src 'self' https://edge-monitor.example.workers.dev;",
+    );
   });
 });

@@ -5,15 +5,27 @@ describe("hash routes", () => {
   it("parses every page", () => {
     expect(parseHash("")).toEqual({ page: "overview", query: {} });
     expect(parseHash("#/")).toEqual({ page: "overview", query: {} });
-    expect(parseHash("#/?health=CRITICAL&q=orders")).toEqual({ page: "overview", query: { health: "CRITICAL", q: "orders" } });
+    expect(parseHash("#/?health=CRITICAL&q=orders")).toEqual({
+      page: "overview",
+      query: { health: "CRITICAL", q: "orders" },
+    });
     expect(parseHash("#/incidents?status=open")).toEqual({ page: "incidents", query: { status: "open" } });
     expect(parseHash("#/incidents/inc_abc_123")).toEqual({ page: "incident", id: "inc_abc_123" });
-    expect(parseHash("#/logs?service=shop&status=5xx")).toEqual({ page: "logs", query: { service: "shop", status: "5xx" } });
+    expect(parseHash("#/logs?service=shop&status=5xx")).toEqual({
+      page: "logs",
+      query: { service: "shop", status: "5xx" },
+    });
     expect(parseHash("#/settings")).toEqual({ page: "settings" });
   });
 
   it("decodes an endpoint whose route is one encoded segment, upper-casing the method", () => {
-    expect(parseHash("#/endpoints/shop/get/%2Forders%2F%3Aid?range=24h")).toEqual({ page: "endpoint", service: "shop", method: "GET", route: "/orders/:id", query: { range: "24h" } });
+    expect(parseHash("#/endpoints/shop/get/%2Forders%2F%3Aid?range=24h")).toEqual({
+      page: "endpoint",
+      service: "shop",
+      method: "GET",
+      route: "/orders/:id",
+      query: { range: "24h" },
+    });
   });
 
   it("answers not-found for unknown paths, malformed encodings and routes not starting with /", () => {

@@ -46,7 +46,8 @@ export function parseHash(hash: string): Route {
   if (head === undefined) return { page: "overview", query };
   if (head === "endpoints" && rest.length === 3) {
     const [service, method, route] = rest.map(decode);
-    if (service && method && route && route.startsWith("/")) return { page: "endpoint", service, method: method.toUpperCase(), route, query };
+    if (service && method && route && route.startsWith("/"))
+      return { page: "endpoint", service, method: method.toUpperCase(), route, query };
   }
   if (head === "incidents" && rest.length === 0) return { page: "incidents", query };
   if (head === "incidents" && rest.length === 1) {

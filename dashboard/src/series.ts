@@ -44,11 +44,29 @@ export interface Point {
 }
 
 export function fromWindow(b: WindowBucket): Point {
-  return { t: b.start, count: b.count, s4xx: b.status_4xx, s5xx: b.status_5xx, silent: b.silent_failures, p50: b.p50_ms, p95: b.p95_ms, p99: b.p99_ms };
+  return {
+    t: b.start,
+    count: b.count,
+    s4xx: b.status_4xx,
+    s5xx: b.status_5xx,
+    silent: b.silent_failures,
+    p50: b.p50_ms,
+    p95: b.p95_ms,
+    p99: b.p99_ms,
+  };
 }
 
 export function fromSummary(s: Summary): Point {
-  return { t: s.bucket_start, count: s.count, s4xx: s.status_4xx, s5xx: s.status_5xx, silent: s.silent_failures, p50: s.p50_ms, p95: s.p95_ms, p99: s.p99_ms };
+  return {
+    t: s.bucket_start,
+    count: s.count,
+    s4xx: s.status_4xx,
+    s5xx: s.status_5xx,
+    silent: s.silent_failures,
+    p50: s.p50_ms,
+    p95: s.p95_ms,
+    p99: s.p99_ms,
+  };
 }
 
 /** Hourly points: the object's hours where it has them, summaries for the hours before. */
@@ -63,7 +81,11 @@ export function mergeHourly(hours: WindowBucket[], summaries: Summary[]): Point[
  * The window a range shows: the `ms` before now, or before the endpoint's newest record when that
  * is older than the range (a replay of old traffic, an endpoint that went quiet long ago).
  */
-export function rangeWindow(range: RangeKey, now: number, watermark: number | null): { from: number; to: number; stale: boolean } {
+export function rangeWindow(
+  range: RangeKey,
+  now: number,
+  watermark: number | null,
+): { from: number; to: number; stale: boolean } {
   const { ms, step } = RANGES[range];
   const stale = watermark !== null && watermark < now - ms;
   const end = stale ? watermark : now;
@@ -81,7 +103,10 @@ export function onGrid(points: Point[], from: number, to: number, step: number, 
   const out: Point[] = [];
   for (let t = Math.ceil(from / step) * step; t < to; t += step) {
     const p = byStart.get(t) ?? { t, count: 0, s4xx: 0, s5xx: 0, silent: 0, p50: null, p95: null, p99: null };
-    const flags = { ...(t < first ? { noData: true } : {}), ...(now !== undefined && t <= now && now < t + step ? { open: true } : {}) };
+    const flags = {
+      ...(t < first ? { noData: true } : {}),
+      ...(now !== undefined && t <= now && now < t + step ? { open: true } : {}),
+    };
     out.push(Object.keys(flags).length > 0 ? { ...p, ...flags } : p);
   }
   return out;
@@ -118,12 +143,20 @@ export function toColumns(points: Point[], step: number): Columns {
 
 /** Totals over points: requests, 5xx, 4xx, silent failures. */
 export function totals(points: Point[]): { requests: number; s5xx: number; s4xx: number; silent: number } {
-  return points.reduce((acc, p) => ({ requests: acc.requests + p.count, s5xx: acc.s5xx + p.s5xx, s4xx: acc.s4xx + p.s4xx, silent: acc.silent + p.silent }), {
-    requests: 0,
-    s5xx: 0,
-    s4xx: 0,
-    silent: 0,
-  });
+  return points.reduce(
+    (acc, p) => ({
+      requests: acc.requests + p.count,
+      s5xx: acc.s5xx + p.s5xx,
+      s4xx: acc.s4xx + p.s4xx,
+      silent: acc.silent + p.silent,
+    }),
+    {
+      requests: 0,
+      s5xx: 0,
+      s4xx: 0,
+      silent: 0,
+    },
+  );
 }
 
 /** An incident's span on a chart, clipped to [from, to): open ones run to `to`. */
@@ -135,16 +168,31 @@ export interface Span {
   open: boolean;
 }
 
-export function incidentSpans(incidents: Pick<Incident, "id" | "opened_at" | "resolved_at" | "severity" | "status">[], from: number, to: number): Span[] {
+export function incidentSpans(
+  incidents: Pick<Incident, "id" | "opened_at" | "resolved_at" | "severity" | "status">[],
+  from: number,
+  to: number,
+): Span[] {
   return incidents
-    .map((i) => ({ id: i.id, start: i.opened_at, end: i.resolved_at ?? to, severity: i.severity, open: i.status === "open" }))
+    .map((i) => ({
+      id: i.id,
+      start: i.opened_at,
+      end: i.resolved_at ?? to,
+      severity: i.severity,
+      open: i.status === "open",
+    }))
     .filter((s) => s.end >= from && s.start < to)
     .map((s) => ({ ...s, start: Math.max(s.start, from), end: Math.min(s.end, to) }))
     .sort((a, b) => a.start - b.start);
 }
 
 /** The last `n` values of a sparkline (requests per bucket), oldest first, zero-filled. */
-export function sparkline(points: Point[], now: number, n: number, step = MINUTE): { requests: number[]; errors: number[] } {
+export function sparkline(
+  points: Point[],
+  now: number,
+  n: number,
+  step = MINUTE,
+): { requests: number[]; errors: number[] } {
   const to = Math.floor(now / step) * step + step;
   const grid = onGrid(points, to - n * step, to, step);
   return { requests: grid.map((p) => p.count), errors: grid.map((p) => p.s5xx) };
@@ -158,11 +206,24 @@ export interface WindowBand {
 }
 
 /** The windows covering the endpoint (its service, all endpoints or this one) within [from, to). */
-export function maintenanceBands(windows: MaintenanceWindow[], e: { service: string; method: string; route: string }, from: number, to: number): WindowBand[] {
+export function maintenanceBands(
+  windows: MaintenanceWindow[],
+  e: { service: string; method: string; route: string },
+  from: number,
+  to: number,
+): WindowBand[] {
   return windows
-    .filter((w) => w.service === e.service && (w.endpoints === null || w.endpoints.some((x) => x.method === e.method && x.route === e.route)))
+    .filter(
+      (w) =>
+        w.service === e.service &&
+        (w.endpoints === null || w.endpoints.some((x) => x.method === e.method && x.route === e.route)),
+    )
     .filter((w) => w.ends_at > from && w.starts_at < to)
-    .map((w) => ({ start: Math.max(w.starts_at, from), end: Math.min(w.ends_at, to), label: w.reason ? `maintenance: ${w.reason}` : "maintenance" }))
+    .map((w) => ({
+      start: Math.max(w.starts_at, from),
+      end: Math.min(w.ends_at, to),
+      label: w.reason ? `maintenance: ${w.reason}` : "maintenance",
+    }))
     .sort((a, b) => a.start - b.start);
 }
 

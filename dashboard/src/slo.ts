@@ -23,9 +23,18 @@ export interface Budget {
 }
 
 export function errorBudget(requests: number, failures: number, objective: number): Budget {
-  if (requests <= 0) return { requests, failures, availability: null, allowed: 0, consumed: null, remaining: null, met: null };
+  if (requests <= 0)
+    return { requests, failures, availability: null, allowed: 0, consumed: null, remaining: null, met: null };
   const availability = 1 - failures / requests;
   const allowed = requests * (1 - objective);
   const consumed = allowed > 0 ? failures / allowed : failures > 0 ? Infinity : 0;
-  return { requests, failures, availability, allowed, consumed, remaining: Math.max(0, 1 - consumed), met: availability >= objective };
+  return {
+    requests,
+    failures,
+    availability,
+    allowed,
+    consumed,
+    remaining: Math.max(0, 1 - consumed),
+    met: availability >= objective,
+  };
 }

@@ -2,15 +2,43 @@ import { describe, expect, it } from "vitest";
 import { filterRows, parseSort, sortRows } from "./table";
 import type { EndpointRow, Health } from "../../src/api-types";
 
-function row(service: string, method: string, route: string, health: Health, figures: EndpointRow["figures"] = {}, severity = 0): EndpointRow {
-  return { service, method, route, health, severity_score: severity, health_score: Math.round(100 * (1 - severity)), action: health === "CRITICAL" ? "HALT" : "CONTINUE", figures, signals: [], baselines: {}, slower_than_default_objective: false, surge: null, open_incident_id: null, evaluated_at: 0, events_processed: 0, updated_at: 0 };
+function row(
+  service: string,
+  method: string,
+  route: string,
+  health: Health,
+  figures: EndpointRow["figures"] = {},
+  severity = 0,
+): EndpointRow {
+  return {
+    service,
+    method,
+    route,
+    health,
+    severity_score: severity,
+    health_score: Math.round(100 * (1 - severity)),
+    action: health === "CRITICAL" ? "HALT" : "CONTINUE",
+    figures,
+    signals: [],
+    baselines: {},
+    slower_than_default_objective: false,
+    surge: null,
+    open_incident_id: null,
+    evaluated_at: 0,
+    events_processed: 0,
+    updated_at: 0,
+  };
 }
 
 const rows = [
   row("shop", "GET", "/orders/:id", "CRITICAL", { requests_per_minute: 40, error_rate: 0.6, p95_ms: 105 }, 1),
   row("shop", "POST", "/checkout", "WARNING", { requests_per_minute: 20, error_rate: 0, p95_ms: 420 }, 0.5),
   row("billing", "GET", "/health", "NORMAL", { requests_per_minute: 6, p95_ms: 19 }),
-  row("billing", "GET", "/invoices/:id", "NORMAL", { requests_per_minute: 25, silent_failure_rate: 0.13, p95_ms: null }),
+  row("billing", "GET", "/invoices/:id", "NORMAL", {
+    requests_per_minute: 25,
+    silent_failure_rate: 0.13,
+    p95_ms: null,
+  }),
 ];
 
 describe("endpoint table", () => {

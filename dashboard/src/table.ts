@@ -1,7 +1,17 @@
 /** Filtering and sorting of the overview's endpoint table. Pure. */
 import type { EndpointRow, Health } from "../../src/api-types";
 
-export const SORT_KEYS = ["service", "endpoint", "health", "health_score", "rpm", "error_rate", "p95", "silent", "action"] as const;
+export const SORT_KEYS = [
+  "service",
+  "endpoint",
+  "health",
+  "health_score",
+  "rpm",
+  "error_rate",
+  "p95",
+  "silent",
+  "action",
+] as const;
 export type SortKey = (typeof SORT_KEYS)[number];
 export type SortDir = "asc" | "desc";
 

@@ -26,7 +26,6 @@ import { loadDeploy } from "../deploys/store";
 import { ApiError } from "../http/errors";
 import { HOUR_MS } from "../lib/time";
 
-
 /** The periods around a deploy at `at`: after is from the deploy's hour to `to`, before as many whole hours just before it. */
 function deployRange(at: number, to: number): { from: number; to: number; beforeFrom: number; beforeTo: number } {
   const from = Math.floor(at / HOUR_MS) * HOUR_MS;
@@ -36,10 +35,16 @@ function deployRange(at: number, to: number): { from: number; to: number; before
 
 export const analysisBody = z.strictObject({
   lookback_minutes: z.number().int().min(1).max(10_080),
-  service: z.string().regex(/^[A-Za-z0-9._-]{1,64}$/, "1-64 characters of A-Z a-z 0-9 . _ -").optional(),
+  service: z
+    .string()
+    .regex(/^[A-Za-z0-9._-]{1,64}$/, "1-64 characters of A-Z a-z 0-9 . _ -")
+    .optional(),
   focus: z.string().trim().min(1).max(200).optional(),
   /** Compare the `lookback_minutes` after this deploy (from the hour it happened in) with as long before it; `service` defaults to the deploy's. */
-  deploy_id: z.string().regex(/^dep_[a-z0-9_]{1,40}$/).optional(),
+  deploy_id: z
+    .string()
+    .regex(/^dep_[a-z0-9_]{1,40}$/)
+    .optional(),
 });
 export type AnalysisRequest = z.output<typeof analysisBody>;
 
@@ -83,7 +88,10 @@ interface PeriodRow {
 }
 
 function toFigures(r: PeriodRow): PeriodFigures {
-  const sketch = LatencySketch.fromBuckets(JSON.parse(r.buckets) as [number, number][], { zeroCount: r.zero ?? 0, max: r.max_ms ?? undefined });
+  const sketch = LatencySketch.fromBuckets(JSON.parse(r.buckets) as [number, number][], {
+    zeroCount: r.zero ?? 0,
+    max: r.max_ms ?? undefined,
+  });
   const total = sketch.count;
   return {
     service: r.service,
@@ -99,26 +107,42 @@ function toFigures(r: PeriodRow): PeriodFigures {
 }
 
 /** Findings, severity, and the AI narrative when there is one, for a validated request. */
-export async function analyseRange(env: Env, request: AnalysisRequest, opts: { now?: number; timeoutMs?: number } = {}) {
+export async function analyseRange(
+  env: Env,
+  request: AnalysisRequest,
+  opts: { now?: number; timeoutMs?: number } = {},
+) {
   const deploy = request.deploy_id === undefined ? null : await loadDeploy(env.DB, request.deploy_id);
-  if (request.deploy_id !== undefined && !deploy) throw new ApiError(404, "deploy_not_found", `no deploy ${request.deploy_id}`);
+  if (request.deploy_id !== undefined && !deploy)
+    throw new ApiError(404, "deploy_not_found", `no deploy ${request.deploy_id}`);
   const req = deploy ? { ...request, service: request.service ?? deploy.service } : request;
   const wallNow = opts.now ?? Date.now();
   // Around a deploy: "now" is the end of the lookback after it (never past the wall clock).
-  const now = deploy ? Math.min(wallNow, Math.floor(deploy.at / HOUR_MS) * HOUR_MS + req.lookback_minutes * 60_000) : wallNow;
+  const now = deploy
+    ? Math.min(wallNow, Math.floor(deploy.at / HOUR_MS) * HOUR_MS + req.lookback_minutes * 60_000)
+    : wallNow;
   const range = deploy ? deployRange(deploy.at, now) : analysisRange(now, req.lookback_minutes);
   const period = (from: number, to: number) => {
     const stmt = env.DB.prepare(periodSql(req.service !== undefined));
     return req.service === undefined ? stmt.bind(from, to) : stmt.bind(from, to, req.service);
   };
   const d = drizzle(env.DB);
-  const incidentConditions: (SQL | undefined)[] = [lte(incidents.openedAt, now), or(eq(incidents.status, "open"), gte(incidents.resolvedAt, now - req.lookback_minutes * 60_000))];
-  const healthConditions: (SQL | undefined)[] = [ne(endpointHealth.health, "NORMAL"), gte(endpointHealth.evaluatedAt, range.beforeFrom)];
+  const incidentConditions: (SQL | undefined)[] = [
+    lte(incidents.openedAt, now),
+    or(eq(incidents.status, "open"), gte(incidents.resolvedAt, now - req.lookback_minutes * 60_000)),
+  ];
+  const healthConditions: (SQL | undefined)[] = [
+    ne(endpointHealth.health, "NORMAL"),
+    gte(endpointHealth.evaluatedAt, range.beforeFrom),
+  ];
   if (req.service !== undefined) {
     incidentConditions.push(eq(incidents.service, req.service));
     healthConditions.push(eq(endpointHealth.service, req.service));
   }
-  const [before, after] = await env.DB.batch<PeriodRow>([period(range.beforeFrom, range.beforeTo), period(range.from, range.to + 1)]);
+  const [before, after] = await env.DB.batch<PeriodRow>([
+    period(range.beforeFrom, range.beforeTo),
+    period(range.from, range.to + 1),
+  ]);
   const [incidentRows, healthRows] = await d.batch([
     d
       .select({
@@ -136,7 +160,13 @@ export async function analyseRange(env: Env, request: AnalysisRequest, opts: { n
       .where(and(...incidentConditions))
       .limit(200),
     d
-      .select({ service: endpointHealth.service, method: endpointHealth.method, route: endpointHealth.route, health: endpointHealth.health, health_score: endpointHealth.healthScore })
+      .select({
+        service: endpointHealth.service,
+        method: endpointHealth.method,
+        route: endpointHealth.route,
+        health: endpointHealth.health,
+        health_score: endpointHealth.healthScore,
+      })
       .from(endpointHealth)
       .where(and(...healthConditions))
       .limit(500),
@@ -152,7 +182,13 @@ export async function analyseRange(env: Env, request: AnalysisRequest, opts: { n
   });
 
   const prompt = analysisPrompt({ findings, severity, lookbackMinutes: req.lookback_minutes, focus: req.focus });
-  const ai = await askJson(env, { ...prompt, schema: aiNarrativeSchema, jsonSchema: AI_NARRATIVE_JSON_SCHEMA, maxTokens: NARRATIVE_MAX_TOKENS, timeoutMs: opts.timeoutMs });
+  const ai = await askJson(env, {
+    ...prompt,
+    schema: aiNarrativeSchema,
+    jsonSchema: AI_NARRATIVE_JSON_SCHEMA,
+    maxTokens: NARRATIVE_MAX_TOKENS,
+    timeoutMs: opts.timeoutMs,
+  });
   const narrative = ai.value;
   return {
     range: { from: range.from, to: range.to, before_from: range.beforeFrom, before_to: range.beforeTo },

@@ -12,7 +12,8 @@ import type { Health } from "../detect/types";
 import { HOUR_MS } from "../lib/time";
 
 export type FindingSeverity = "INFO" | "WARNING" | "CRITICAL";
-export type FindingKind = "incident" | "endpoint_health" | "error_rate" | "latency_p95" | "silent_failures" | "inconsistencies" | "traffic";
+export type FindingKind =
+  "incident" | "endpoint_health" | "error_rate" | "latency_p95" | "silent_failures" | "inconsistencies" | "traffic";
 
 export interface Finding {
   kind: FindingKind;
@@ -82,12 +83,14 @@ const MIN_TRAFFIC_REQUESTS = 100;
 const PAGE_BURN = 14.4;
 export const MAX_FINDINGS = 50;
 
-
 /**
  * The compared periods: the lookback widened to whole hours (the summaries' grain), the open hour
  * included, and the same number of hours just before it.
  */
-export function analysisRange(now: number, lookbackMinutes: number): { from: number; to: number; beforeFrom: number; beforeTo: number } {
+export function analysisRange(
+  now: number,
+  lookbackMinutes: number,
+): { from: number; to: number; beforeFrom: number; beforeTo: number } {
   const from = Math.floor((now - lookbackMinutes * 60_000) / HOUR_MS) * HOUR_MS;
   const span = Math.floor(now / HOUR_MS) * HOUR_MS + HOUR_MS - from;
   return { from, to: now, beforeFrom: from - span, beforeTo: from };
@@ -97,67 +100,180 @@ const pct = (v: number): string => `${v * 100 >= 10 ? (v * 100).toFixed(0) : (v 
 const ms = (v: number): string => (v >= 10_000 ? `${(v / 1000).toFixed(1)} s` : `${Math.round(v)} ms`);
 const perMin = (v: number): string => `${v >= 10 ? Math.round(v) : v.toFixed(1)}/min`;
 const rank: Record<FindingSeverity, number> = { CRITICAL: 2, WARNING: 1, INFO: 0 };
-const KIND_ORDER: FindingKind[] = ["incident", "endpoint_health", "error_rate", "latency_p95", "silent_failures", "inconsistencies", "traffic"];
+const KIND_ORDER: FindingKind[] = [
+  "incident",
+  "endpoint_health",
+  "error_rate",
+  "latency_p95",
+  "silent_failures",
+  "inconsistencies",
+  "traffic",
+];
 
 type Draft = Omit<Finding, "change" | "incident_id"> & { incident_id?: string | null; impact: number };
 
-function rateFinding(kind: "error_rate" | "silent_failures" | "inconsistencies", a: PeriodFigures, b: PeriodFigures | undefined, c: DetectionConfig, label: string): Draft | null {
-  const bad = (f: PeriodFigures) => (kind === "error_rate" ? f.status_5xx : kind === "silent_failures" ? f.silent : f.inconsistent);
-  const threshold = kind === "error_rate" ? c.thresholds.error_rate : kind === "silent_failures" ? c.thresholds.silent_failure_rate : c.thresholds.inconsistency_rate;
-  const name = kind === "error_rate" ? "5xx rate" : kind === "silent_failures" ? "empty 2xx rate" : "inconsistent response rate";
+function rateFinding(
+  kind: "error_rate" | "silent_failures" | "inconsistencies",
+  a: PeriodFigures,
+  b: PeriodFigures | undefined,
+  c: DetectionConfig,
+  label: string,
+): Draft | null {
+  const bad = (f: PeriodFigures) =>
+    kind === "error_rate" ? f.status_5xx : kind === "silent_failures" ? f.silent : f.inconsistent;
+  const threshold =
+    kind === "error_rate"
+      ? c.thresholds.error_rate
+      : kind === "silent_failures"
+        ? c.thresholds.silent_failure_rate
+        : c.thresholds.inconsistency_rate;
+  const name =
+    kind === "error_rate" ? "5xx rate" : kind === "silent_failures" ? "empty 2xx rate" : "inconsistent response rate";
   const after = a.count > 0 ? bad(a) / a.count : null;
   const before = b && b.count >= c.min_requests ? bad(b) / b.count : null;
-  const base = { kind, service: a.service, method: a.method, route: a.route, metric: kind === "error_rate" ? "error_rate" : `${kind}_rate`, unit: "ratio" as const, before, after };
+  const base = {
+    kind,
+    service: a.service,
+    method: a.method,
+    route: a.route,
+    metric: kind === "error_rate" ? "error_rate" : `${kind}_rate`,
+    unit: "ratio" as const,
+    before,
+    after,
+  };
   if (after === null) return null;
   const enough = a.count >= c.min_requests && bad(a) >= c.min_events;
   const from = before === null ? "" : ` from ${pct(before)}`;
-  const text = (verb: string) => `${name} of ${label} ${verb}${from} to ${pct(after)} (${bad(a)} of ${a.count} requests)`;
+  const text = (verb: string) =>
+    `${name} of ${label} ${verb}${from} to ${pct(after)} (${bad(a)} of ${a.count} requests)`;
   const budget = 1 - c.slo.availability;
   if (enough && kind === "error_rate" && after >= threshold && after / budget >= PAGE_BURN) {
-    return { ...base, severity: "CRITICAL", impact: after, text: `${text("rose")}, a ${(after / budget).toFixed(1)}x burn of the availability error budget over the whole range` };
+    return {
+      ...base,
+      severity: "CRITICAL",
+      impact: after,
+      text: `${text("rose")}, a ${(after / budget).toFixed(1)}x burn of the availability error budget over the whole range`,
+    };
   }
-  if (enough && after >= threshold) return { ...base, severity: "WARNING", impact: after, text: `${text("rose")}, above the ${pct(threshold)} threshold` };
-  if (enough && before !== null && after >= 3 * before && after >= budget) return { ...base, severity: "WARNING", impact: after, text: `${text("rose")} (${(after / Math.max(before, 1e-9)).toFixed(1)}x)` };
+  if (enough && after >= threshold)
+    return {
+      ...base,
+      severity: "WARNING",
+      impact: after,
+      text: `${text("rose")}, above the ${pct(threshold)} threshold`,
+    };
+  if (enough && before !== null && after >= 3 * before && after >= budget)
+    return {
+      ...base,
+      severity: "WARNING",
+      impact: after,
+      text: `${text("rose")} (${(after / Math.max(before, 1e-9)).toFixed(1)}x)`,
+    };
   if (before !== null && b !== undefined && bad(b) >= c.min_events && before >= threshold && after < before / 3) {
     return { ...base, severity: "INFO", impact: before - after, text: text("fell") };
   }
   return null;
 }
 
-function latencyFinding(a: PeriodFigures, b: PeriodFigures | undefined, c: DetectionConfig, label: string): Draft | null {
+function latencyFinding(
+  a: PeriodFigures,
+  b: PeriodFigures | undefined,
+  c: DetectionConfig,
+  label: string,
+): Draft | null {
   if (a.count < MIN_LATENCY_REQUESTS || a.p95_ms === null) return null;
   const after = a.p95_ms;
   const before = b && b.count >= MIN_LATENCY_REQUESTS ? b.p95_ms : null;
-  const base = { kind: "latency_p95" as const, service: a.service, method: a.method, route: a.route, metric: "p95_ms", unit: "ms" as const, before, after };
-  const text = (verb: string) => `p95 latency of ${label} ${verb}${before === null ? "" : ` from ${ms(before)}`} to ${ms(after)}`;
+  const base = {
+    kind: "latency_p95" as const,
+    service: a.service,
+    method: a.method,
+    route: a.route,
+    metric: "p95_ms",
+    unit: "ms" as const,
+    before,
+    after,
+  };
+  const text = (verb: string) =>
+    `p95 latency of ${label} ${verb}${before === null ? "" : ` from ${ms(before)}`} to ${ms(after)}`;
   const burn = a.slow_share === null ? 0 : a.slow_share / (1 - c.slo.latency_target);
   const impact = before === null ? 1 : Math.abs(after - before) / Math.max(before, 1);
-  if (burn >= PAGE_BURN) return { ...base, severity: "CRITICAL", impact, text: `${text("rose")}; ${pct(a.slow_share ?? 0)} of requests took over ${ms(c.slo.latency_ms)}, a ${burn.toFixed(1)}x burn of the latency error budget` };
-  if (after >= c.thresholds.p95_ms) return { ...base, severity: "WARNING", impact, text: `${text("reached")}, above the ${ms(c.thresholds.p95_ms)} threshold` };
-  if (before !== null && after >= 2 * before && after - before >= 100) return { ...base, severity: "WARNING", impact, text: `${text("rose")} (${(after / before).toFixed(1)}x)` };
-  if (before !== null && after <= before / 2 && before - after >= 100) return { ...base, severity: "INFO", impact, text: text("fell") };
+  if (burn >= PAGE_BURN)
+    return {
+      ...base,
+      severity: "CRITICAL",
+      impact,
+      text: `${text("rose")}; ${pct(a.slow_share ?? 0)} of requests took over ${ms(c.slo.latency_ms)}, a ${burn.toFixed(1)}x burn of the latency error budget`,
+    };
+  if (after >= c.thresholds.p95_ms)
+    return {
+      ...base,
+      severity: "WARNING",
+      impact,
+      text: `${text("reached")}, above the ${ms(c.thresholds.p95_ms)} threshold`,
+    };
+  if (before !== null && after >= 2 * before && after - before >= 100)
+    return { ...base, severity: "WARNING", impact, text: `${text("rose")} (${(after / before).toFixed(1)}x)` };
+  if (before !== null && after <= before / 2 && before - after >= 100)
+    return { ...base, severity: "INFO", impact, text: text("fell") };
   return null;
 }
 
-function trafficFinding(a: PeriodFigures | undefined, b: PeriodFigures | undefined, input: AnalysisInput, label: string, key: PeriodFigures): Draft | null {
+function trafficFinding(
+  a: PeriodFigures | undefined,
+  b: PeriodFigures | undefined,
+  input: AnalysisInput,
+  label: string,
+  key: PeriodFigures,
+): Draft | null {
   const afterCount = a?.count ?? 0;
   const beforeCount = b?.count ?? 0;
   const after = afterCount / Math.max(input.afterMinutes, 1);
   const before = beforeCount / Math.max(input.beforeMinutes, 1);
-  const base = { kind: "traffic" as const, service: key.service, method: key.method, route: key.route, metric: "requests_per_minute", unit: "per_minute" as const, before, after };
+  const base = {
+    kind: "traffic" as const,
+    service: key.service,
+    method: key.method,
+    route: key.route,
+    metric: "requests_per_minute",
+    unit: "per_minute" as const,
+    before,
+    after,
+  };
   if (beforeCount >= MIN_TRAFFIC_REQUESTS) {
     const impact = Math.abs(after - before) / Math.max(before, 1e-9);
-    if (afterCount === 0) return { ...base, severity: "WARNING", impact, text: `Traffic to ${label} stopped (was ${perMin(before)})` };
-    if (after <= before / 2) return { ...base, severity: "WARNING", impact, text: `Traffic to ${label} fell from ${perMin(before)} to ${perMin(after)}` };
-    if (after >= 2 * before) return { ...base, severity: "INFO", impact, text: `Traffic to ${label} rose from ${perMin(before)} to ${perMin(after)}` };
+    if (afterCount === 0)
+      return { ...base, severity: "WARNING", impact, text: `Traffic to ${label} stopped (was ${perMin(before)})` };
+    if (after <= before / 2)
+      return {
+        ...base,
+        severity: "WARNING",
+        impact,
+        text: `Traffic to ${label} fell from ${perMin(before)} to ${perMin(after)}`,
+      };
+    if (after >= 2 * before)
+      return {
+        ...base,
+        severity: "INFO",
+        impact,
+        text: `Traffic to ${label} rose from ${perMin(before)} to ${perMin(after)}`,
+      };
   } else if (beforeCount === 0 && afterCount >= MIN_TRAFFIC_REQUESTS) {
-    return { ...base, before: null, severity: "INFO", impact: 1, text: `${label} started receiving traffic (${perMin(after)})` };
+    return {
+      ...base,
+      before: null,
+      severity: "INFO",
+      impact: 1,
+      text: `${label} started receiving traffic (${perMin(after)})`,
+    };
   }
   return null;
 }
 
-const endpointKey = (e: { service: string; method: string; route: string }): string => `${e.service} ${e.method} ${e.route}`;
-const labelOf = (e: { service: string; method: string; route: string }): string => `${e.service} ${e.method} ${e.route}`;
+const endpointKey = (e: { service: string; method: string; route: string }): string =>
+  `${e.service} ${e.method} ${e.route}`;
+const labelOf = (e: { service: string; method: string; route: string }): string =>
+  `${e.service} ${e.method} ${e.route}`;
 const iso = (t: number): string => new Date(t).toISOString().slice(0, 16).replace("T", " ");
 
 /** The findings, most severe and most affecting first, the overall severity, and how much of the traffic could be compared (0..1). */
@@ -189,14 +305,47 @@ export function analyse(input: AnalysisInput): { findings: Finding[]; severity: 
   for (const i of input.incidents) {
     const open = i.status === "open";
     const severity: FindingSeverity = open ? (i.severity === "CRITICAL" ? "CRITICAL" : "WARNING") : "INFO";
-    const when = open ? `open since ${iso(i.opened_at)} UTC` : `from ${iso(i.opened_at)} to ${iso(i.resolved_at ?? i.opened_at)} UTC, resolved`;
-    drafts.push({ kind: "incident", service: i.service, method: i.method, route: i.route, metric: "incident", unit: null, before: null, after: null, severity, impact: open ? 1 : 0, incident_id: i.id, text: `${i.severity} incident ${i.id} on ${labelOf(i)} ${when}: ${i.explanation}` });
+    const when = open
+      ? `open since ${iso(i.opened_at)} UTC`
+      : `from ${iso(i.opened_at)} to ${iso(i.resolved_at ?? i.opened_at)} UTC, resolved`;
+    drafts.push({
+      kind: "incident",
+      service: i.service,
+      method: i.method,
+      route: i.route,
+      metric: "incident",
+      unit: null,
+      before: null,
+      after: null,
+      severity,
+      impact: open ? 1 : 0,
+      incident_id: i.id,
+      text: `${i.severity} incident ${i.id} on ${labelOf(i)} ${when}: ${i.explanation}`,
+    });
   }
   for (const h of input.health) {
     if (h.health !== "WARNING" && h.health !== "CRITICAL") continue;
-    drafts.push({ kind: "endpoint_health", service: h.service, method: h.method, route: h.route, metric: "health_score", unit: "score", before: null, after: h.health_score, severity: h.health, impact: 100 - h.health_score, text: `${labelOf(h)} is ${h.health} now (health score ${h.health_score}/100)` });
+    drafts.push({
+      kind: "endpoint_health",
+      service: h.service,
+      method: h.method,
+      route: h.route,
+      metric: "health_score",
+      unit: "score",
+      before: null,
+      after: h.health_score,
+      severity: h.health,
+      impact: 100 - h.health_score,
+      text: `${labelOf(h)} is ${h.health} now (health score ${h.health_score}/100)`,
+    });
   }
-  drafts.sort((x, y) => rank[y.severity] - rank[x.severity] || KIND_ORDER.indexOf(x.kind) - KIND_ORDER.indexOf(y.kind) || y.impact - x.impact || endpointKey(x).localeCompare(endpointKey(y)));
+  drafts.sort(
+    (x, y) =>
+      rank[y.severity] - rank[x.severity] ||
+      KIND_ORDER.indexOf(x.kind) - KIND_ORDER.indexOf(y.kind) ||
+      y.impact - x.impact ||
+      endpointKey(x).localeCompare(endpointKey(y)),
+  );
   const findings = drafts.slice(0, MAX_FINDINGS).map(({ impact: _impact, incident_id, ...f }): Finding => {
     const change = f.before === null || f.after === null ? null : f.after - f.before;
     return { ...f, change, text: f.text.endsWith(".") ? f.text : `${f.text}.`, incident_id: incident_id ?? null };
@@ -225,7 +374,12 @@ export function deterministicRecommendations(findings: readonly Finding[], max =
   const out: string[] = [];
   for (const f of findings) {
     const endpoint = endpointKey(f);
-    if (f.severity === "INFO" || seen.has(`${endpoint} ${f.kind}`) || (f.kind === "endpoint_health" && seen.has(endpoint))) continue;
+    if (
+      f.severity === "INFO" ||
+      seen.has(`${endpoint} ${f.kind}`) ||
+      (f.kind === "endpoint_health" && seen.has(endpoint))
+    )
+      continue;
     seen.add(`${endpoint} ${f.kind}`);
     seen.add(endpoint);
     out.push(`${HINTS[f.kind](f, labelOf(f))}.`);

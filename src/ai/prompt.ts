@@ -26,7 +26,9 @@ export function forPrompt(text: string): string {
 
 /** JSON for a prompt, fractional numbers cut to 4 significant digits (tokens, not precision, are scarce). */
 const compact = (value: unknown): string =>
-  JSON.stringify(value, (_key, v: unknown) => (typeof v === "number" && !Number.isInteger(v) ? Number(v.toPrecision(4)) : v));
+  JSON.stringify(value, (_key, v: unknown) =>
+    typeof v === "number" && !Number.isInteger(v) ? Number(v.toPrecision(4)) : v,
+  );
 
 const iso = (t: number | null): string | null => (t === null ? null : new Date(t).toISOString());
 
@@ -131,7 +133,12 @@ export function incidentPrompt(e: IncidentEvidence): { system: string; user: str
 }
 
 /** The system and user messages of a range analysis: the findings only, and the caller's focus. */
-export function analysisPrompt(input: { findings: readonly { text: string; severity: string; kind: string }[]; severity: string; lookbackMinutes: number; focus?: string }): {
+export function analysisPrompt(input: {
+  findings: readonly { text: string; severity: string; kind: string }[];
+  severity: string;
+  lookbackMinutes: number;
+  focus?: string;
+}): {
   system: string;
   user: string;
 } {

@@ -116,7 +116,8 @@ export async function askJson<T>(env: Env, ask: AiAsk<T>): Promise<AiOutcome<T>>
     result = await Promise.race([call, timeout]);
   } catch (err) {
     const message = errorMessage(err);
-    if (LOCAL_UNAVAILABLE.test(message)) return { status: "unavailable", value: null, model: null, error: short(message) };
+    if (LOCAL_UNAVAILABLE.test(message))
+      return { status: "unavailable", value: null, model: null, error: short(message) };
     return outcome("failed", short(message));
   } finally {
     if (timer !== undefined) clearTimeout(timer);

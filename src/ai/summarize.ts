@@ -12,7 +12,13 @@ import { and, desc, eq, gte, isNotNull, lte, or } from "drizzle-orm";
 import { drizzle } from "drizzle-orm/d1";
 import { endpointHealth, incidents, requestLogs } from "../db/schema";
 import { ApiError } from "../http/errors";
-import { AI_SUMMARY_JSON_SCHEMA, aiSummarySchema, incidentPrompt, type AiSummary, type IncidentEvidence } from "./prompt";
+import {
+  AI_SUMMARY_JSON_SCHEMA,
+  aiSummarySchema,
+  incidentPrompt,
+  type AiSummary,
+  type IncidentEvidence,
+} from "./prompt";
 import { aiAvailable, askJson, type AiStatus } from "./run";
 
 export type { AiSummary } from "./prompt";
@@ -52,7 +58,13 @@ async function loadEvidence(db: D1Database, row: typeof incidents.$inferSelect):
     d
       .select({ health: endpointHealth.health, figures: endpointHealth.figures, baselines: endpointHealth.baselines })
       .from(endpointHealth)
-      .where(and(eq(endpointHealth.service, row.service), eq(endpointHealth.method, row.method), eq(endpointHealth.route, row.route))),
+      .where(
+        and(
+          eq(endpointHealth.service, row.service),
+          eq(endpointHealth.method, row.method),
+          eq(endpointHealth.route, row.route),
+        ),
+      ),
   ]);
   const figures = parse(row.figures) as { at_open?: unknown; latest?: unknown };
   const state = health[0];
@@ -81,14 +93,23 @@ async function loadEvidence(db: D1Database, row: typeof incidents.$inferSelect):
  * the model's sake (unavailable, failed, timeout, invalid are outcomes); 404 when there is no
  * such incident.
  */
-export async function summarizeIncident(env: Env, incidentId: string, opts: { timeoutMs?: number; now?: number } = {}): Promise<SummaryResult> {
+export async function summarizeIncident(
+  env: Env,
+  incidentId: string,
+  opts: { timeoutMs?: number; now?: number } = {},
+): Promise<SummaryResult> {
   const d = drizzle(env.DB);
   const row = await d.select().from(incidents).where(eq(incidents.id, incidentId)).get();
   if (!row) throw new ApiError(404, "incident_not_found", `no incident ${incidentId.slice(0, 60)}`);
 
   let result: SummaryResult & { error: string | null };
   if (!aiAvailable(env)) {
-    result = { status: "unavailable", summary: null, model: null, error: "no AI binding: the deterministic explanation stands" };
+    result = {
+      status: "unavailable",
+      summary: null,
+      model: null,
+      error: "no AI binding: the deterministic explanation stands",
+    };
   } else {
     const prompt = incidentPrompt(await loadEvidence(env.DB, row));
     const outcome = await askJson(env, {

@@ -34,7 +34,7 @@ const LOOPBACK_SETTING = "ALLOW_LOOPBACK_ALERT_URLS=true";
 
 // [first address, prefix length, what it is]. Anything not listed is public.
 const IPV4_RESERVED: readonly [string, number, string][] = [
-  ["0.0.0.0", 8, "a \"this network\" address (0.0.0.0/8)"],
+  ["0.0.0.0", 8, 'a "this network" address (0.0.0.0/8)'],
   ["10.0.0.0", 8, "a private address (10.0.0.0/8)"],
   ["100.64.0.0", 10, "a carrier-grade NAT address (100.64.0.0/10)"],
   ["169.254.0.0", 16, "a link-local address (169.254.0.0/16, where cloud metadata services answer)"],
@@ -58,7 +58,8 @@ export function parseIPv4(text: string): number[] | null {
   return bytes.every((b) => b <= 255) ? bytes : null;
 }
 
-const toUint32 = (b: number[]): number => (((b[0] ?? 0) << 24) | ((b[1] ?? 0) << 16) | ((b[2] ?? 0) << 8) | (b[3] ?? 0)) >>> 0;
+const toUint32 = (b: number[]): number =>
+  (((b[0] ?? 0) << 24) | ((b[1] ?? 0) << 16) | ((b[2] ?? 0) << 8) | (b[3] ?? 0)) >>> 0;
 
 function ipv4Verdict(bytes: number[]): HostVerdict {
   if (bytes[0] === 127) return { kind: "loopback", what: "a loopback address (127.0.0.0/8)" };
@@ -111,7 +112,8 @@ function ipv6Verdict(g: number[]): HostVerdict {
   if (zeroUpTo(7) && h === 1) return { kind: "loopback", what: "the loopback address (::1)" };
   if (zeroUpTo(5) && f === 0xffff) return carried(embeddedV4(g6, h), "an IPv4-mapped IPv6 address (::ffff:0:0/96)");
   if (zeroUpTo(6)) return { kind: "refused", what: "an IPv4-compatible IPv6 address (::/96, deprecated)" };
-  if (a === 0x64 && b === 0xff9b && g.slice(2, 6).every((x) => x === 0)) return carried(embeddedV4(g6, h), "a NAT64 address (64:ff9b::/96)");
+  if (a === 0x64 && b === 0xff9b && g.slice(2, 6).every((x) => x === 0))
+    return carried(embeddedV4(g6, h), "a NAT64 address (64:ff9b::/96)");
   if (a === 0x64 && b === 0xff9b && c === 1) return { kind: "refused", what: "a local NAT64 address (64:ff9b:1::/48)" };
   if (a === 0x2002) return carried(embeddedV4(b, c), "a 6to4 address (2002::/16)");
   if ((a & 0xfe00) === 0xfc00) return { kind: "refused", what: "a unique local address (fc00::/7)" };
@@ -120,14 +122,30 @@ function ipv6Verdict(g: number[]): HostVerdict {
   if ((a & 0xff00) === 0xff00) return { kind: "refused", what: "a multicast address (ff00::/8)" };
   if (a === 0x2001 && b === 0x0db8) return { kind: "refused", what: "a documentation address (2001:db8::/32)" };
   if (a === 0x3fff && b < 0x1000) return { kind: "refused", what: "a documentation address (3fff::/20)" };
-  if (a === 0x2001 && b < 0x0200) return { kind: "refused", what: "an IETF protocol address (2001::/23, Teredo included)" };
+  if (a === 0x2001 && b < 0x0200)
+    return { kind: "refused", what: "an IETF protocol address (2001::/23, Teredo included)" };
   if ((a & 0xe000) !== 0x2000) return { kind: "refused", what: "not a global unicast address (outside 2000::/3)" };
   return { kind: "public" };
 }
 
 // Top-level names that are never public: special-use (RFC 6761, 6762, 7686, 8375, 9476) and the
 // suffixes networks use internally.
-const NON_PUBLIC_TLDS = new Set(["local", "internal", "intranet", "private", "corp", "home", "lan", "localdomain", "test", "example", "invalid", "onion", "alt", "arpa"]);
+const NON_PUBLIC_TLDS = new Set([
+  "local",
+  "internal",
+  "intranet",
+  "private",
+  "corp",
+  "home",
+  "lan",
+  "localdomain",
+  "test",
+  "example",
+  "invalid",
+  "onion",
+  "alt",
+  "arpa",
+]);
 
 /** Whether `hostname` (as `URL.hostname` gives it) is public, loopback, or refused, and why. */
 export function hostVerdict(hostname: string): HostVerdict {
@@ -138,7 +156,8 @@ export function hostVerdict(hostname: string): HostVerdict {
   }
   const v4 = parseIPv4(host);
   if (v4) return ipv4Verdict(v4);
-  if (host === "localhost" || host.endsWith(".localhost")) return { kind: "loopback", what: `a loopback name (${host})` };
+  if (host === "localhost" || host.endsWith(".localhost"))
+    return { kind: "loopback", what: `a loopback name (${host})` };
   const labels = host.split(".");
   if (labels.length < 2) return { kind: "refused", what: `a single-label name (${host}), not a public host` };
   const tld = labels[labels.length - 1] ?? "";
@@ -165,7 +184,9 @@ export function channelUrlProblems(value: string, policy: AlertUrlPolicy): strin
   }
   if (verdict?.kind === "refused") problems.push(`must point at a public host: ${url.hostname} is ${verdict.what}`);
   if (verdict?.kind === "loopback" && !policy.allowLoopback) {
-    problems.push(`must point at a public host: ${url.hostname} is ${verdict.what}, allowed only with ${LOOPBACK_SETTING} (local development)`);
+    problems.push(
+      `must point at a public host: ${url.hostname} is ${verdict.what}, allowed only with ${LOOPBACK_SETTING} (local development)`,
+    );
   }
   if (url.username || url.password) problems.push("must not hold credentials (user:password@)");
   if (url.hash) problems.push("must not hold a fragment");
@@ -201,7 +222,11 @@ export function maskChannelUrl(type: string, url: string): string {
   if (!known && type !== "slack") return `${u.origin}${u.pathname}${query ? `?${redactQuery(query)}` : ""}`;
   const segments = u.pathname.split("/").filter((s) => s.length > 0);
   // An unknown host of a Slack channel: the last segment is taken to be the token.
-  const keep = known ? (known.keep === "all" ? segments.length : Math.min(known.keep, Math.max(0, segments.length - 1))) : Math.max(0, segments.length - 1);
+  const keep = known
+    ? known.keep === "all"
+      ? segments.length
+      : Math.min(known.keep, Math.max(0, segments.length - 1))
+    : Math.max(0, segments.length - 1);
   const kept = segments.slice(0, keep);
   const path = keep < segments.length ? `/${[...kept, REDACTED].join("/")}` : `/${kept.join("/")}`;
   const maskedQuery = query.replace(/(^|[&;])([^=&;]*)=[^&;]*/g, `$1$2=${REDACTED}`);

@@ -56,14 +56,28 @@ function channelInputSchema(policy: AlertUrlPolicy) {
       enabled: z.boolean().default(true),
     })
     .superRefine((c, ctx) => {
-      if (c.url === undefined && c.type !== "pagerduty") ctx.addIssue({ code: "custom", path: ["url"], message: `required for ${c.type} channels` });
+      if (c.url === undefined && c.type !== "pagerduty")
+        ctx.addIssue({ code: "custom", path: ["url"], message: `required for ${c.type} channels` });
       if (c.secret === undefined) return;
-      if (c.type === "slack") ctx.addIssue({ code: "custom", path: ["secret"], message: "a slack channel takes no secret (the webhook URL is the credential)" });
+      if (c.type === "slack")
+        ctx.addIssue({
+          code: "custom",
+          path: ["secret"],
+          message: "a slack channel takes no secret (the webhook URL is the credential)",
+        });
       if (c.type === "webhook" && !webhookSecretBytes(c.secret)) {
-        ctx.addIssue({ code: "custom", path: ["secret"], message: "must be whsec_ followed by the base64 of 24 to 64 random bytes (Standard Webhooks)" });
+        ctx.addIssue({
+          code: "custom",
+          path: ["secret"],
+          message: "must be whsec_ followed by the base64 of 24 to 64 random bytes (Standard Webhooks)",
+        });
       }
       if (c.type === "pagerduty" && !/^[A-Za-z0-9]{32}$/.test(c.secret)) {
-        ctx.addIssue({ code: "custom", path: ["secret"], message: "must be the 32-character PagerDuty integration (routing) key" });
+        ctx.addIssue({
+          code: "custom",
+          path: ["secret"],
+          message: "must be the 32-character PagerDuty integration (routing) key",
+        });
       }
     });
 }
@@ -102,7 +116,9 @@ export function channelFields(input: ChannelInput, stored: { type: string; secre
   const secret = input.secret ?? (stored && stored.type === input.type ? stored.secret : null);
   if (secret === null && input.type !== "slack") {
     const what = input.type === "webhook" ? "the whsec_ signing secret" : "the PagerDuty routing key";
-    throw new ApiError(400, "invalid_request", "invalid alert channel", [`secret: required for ${input.type} channels (${what})`]);
+    throw new ApiError(400, "invalid_request", "invalid alert channel", [
+      `secret: required for ${input.type} channels (${what})`,
+    ]);
   }
   return {
     type: input.type,
@@ -178,7 +194,11 @@ function newChannelId(): string {
 }
 
 /** Stores a new channel. */
-export async function createChannel(db: D1Database, fields: ReturnType<typeof channelFields>, now = Date.now()): Promise<StoredChannel> {
+export async function createChannel(
+  db: D1Database,
+  fields: ReturnType<typeof channelFields>,
+  now = Date.now(),
+): Promise<StoredChannel> {
   const row = await drizzle(db)
     .insert(alertChannels)
     .values({ id: newChannelId(), ...toRow(fields), createdAt: now, updatedAt: now })
@@ -196,7 +216,11 @@ export async function getChannel(db: D1Database, id: string): Promise<StoredChan
 
 /** Every channel, newest first. */
 export async function listChannels(db: D1Database): Promise<StoredChannel[]> {
-  const rows = await drizzle(db).select().from(alertChannels).orderBy(desc(alertChannels.createdAt), desc(alertChannels.id)).all();
+  const rows = await drizzle(db)
+    .select()
+    .from(alertChannels)
+    .orderBy(desc(alertChannels.createdAt), desc(alertChannels.id))
+    .all();
   return rows.map(fromRow);
 }
 
@@ -207,7 +231,12 @@ export async function loadEnabledChannels(db: D1Database): Promise<StoredChannel
 }
 
 /** Replaces a channel's settings (full replace); null when there is no such channel. */
-export async function replaceChannel(db: D1Database, id: string, fields: ReturnType<typeof channelFields>, now = Date.now()): Promise<StoredChannel | null> {
+export async function replaceChannel(
+  db: D1Database,
+  id: string,
+  fields: ReturnType<typeof channelFields>,
+  now = Date.now(),
+): Promise<StoredChannel | null> {
   const row = await drizzle(db)
     .update(alertChannels)
     .set({ ...toRow(fields), updatedAt: now })
@@ -219,6 +248,10 @@ export async function replaceChannel(db: D1Database, id: string, fields: ReturnT
 
 /** Deletes a channel; false when there was none. Its delivery history stays. */
 export async function deleteChannel(db: D1Database, id: string): Promise<boolean> {
-  const deleted = await drizzle(db).delete(alertChannels).where(eq(alertChannels.id, id)).returning({ id: alertChannels.id }).all();
+  const deleted = await drizzle(db)
+    .delete(alertChannels)
+    .where(eq(alertChannels.id, id))
+    .returning({ id: alertChannels.id })
+    .all();
   return deleted.length > 0;
 }

@@ -38,7 +38,10 @@ export type EventRoute = { kind: "send" } | { kind: "skip"; reason: string } | {
 
 export interface OutboxHooks {
   /** Decides an event before its fan-out (default: send). A failure sends: an alert is never lost to it. */
-  route?: (e: { incident_id: string; event: AlertEvent; severity: string; service: string }, now: number) => Promise<EventRoute>;
+  route?: (
+    e: { incident_id: string; event: AlertEvent; severity: string; service: string },
+    now: number,
+  ) => Promise<EventRoute>;
   /** The incident a message carries (default: the incident's D1 row as the API shows it; null: not there yet). */
   load?: (incidentId: string) => Promise<ApiIncident | null>;
 }
@@ -55,12 +58,20 @@ export const ANNOUNCE_WITHIN_MS = 30 * 60_000;
 export const AI_ALERT_WAIT_MS = 8_000;
 
 /** A re-opened incident (bad again soon after its resolution) is announced as an update of the same incident. */
-const EVENTS = { opened: "incident.opened", escalated: "incident.escalated", resolved: "incident.resolved", reopened: "incident.updated" } as const;
+const EVENTS = {
+  opened: "incident.opened",
+  escalated: "incident.escalated",
+  resolved: "incident.resolved",
+  reopened: "incident.updated",
+} as const;
 
 /** The part of the outbox `announceChange` writes to. */
 export interface Announcer {
   wasAnnounced(incidentId: string): boolean;
-  enqueue(e: { incident_id: string; event: AlertEvent; severity: string; service: string; round?: number }, now: number): void;
+  enqueue(
+    e: { incident_id: string; event: AlertEvent; severity: string; service: string; round?: number },
+    now: number,
+  ): void;
 }
 
 /** Records an incident change in the outbox, unless it happened long ago in event time (a replay). */
@@ -75,5 +86,14 @@ export function announceChange(
   if (!recent && !(change !== "opened" && outbox.wasAnnounced(incident.id))) return;
   // After a re-open the incident escalates and resolves again: those are new events, not duplicates.
   const round = incident.reopened_count ?? 0;
-  outbox.enqueue({ incident_id: incident.id, event: EVENTS[change], severity: incident.severity, service: incident.service, ...(round > 0 && change !== "opened" ? { round } : {}) }, now);
+  outbox.enqueue(
+    {
+      incident_id: incident.id,
+      event: EVENTS[change],
+      severity: incident.severity,
+      service: incident.service,
+      ...(round > 0 && change !== "opened" ? { round } : {}),
+    },
+    now,
+  );
 }

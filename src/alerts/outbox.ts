@@ -22,7 +22,16 @@ import { backoffMs, type Backoff } from "../lib/backoff";
 import { HOUR_MS } from "../lib/time";
 import { SERVICE_LIST_SEPARATOR, type EventRoute, type OutboxHooks } from "./outbox-events";
 
-export { AI_ALERT_WAIT_MS, ANNOUNCE_WITHIN_MS, announceChange, OUTBOX_SCHEMA, SERVICE_LIST_SEPARATOR, type Announcer, type EventRoute, type OutboxHooks } from "./outbox-events";
+export {
+  AI_ALERT_WAIT_MS,
+  ANNOUNCE_WITHIN_MS,
+  announceChange,
+  OUTBOX_SCHEMA,
+  SERVICE_LIST_SEPARATOR,
+  type Announcer,
+  type EventRoute,
+  type OutboxHooks,
+} from "./outbox-events";
 
 export const MAX_ATTEMPTS = 8;
 export const FIRST_RETRY_MS = 30_000;
@@ -56,7 +65,10 @@ export class AlertOutbox {
   ) {}
 
   /** Records an incident change to announce (call inside the transaction that stores the incident). */
-  enqueue(e: { incident_id: string; event: AlertEvent; severity: string; service: string; round?: number }, now: number): void {
+  enqueue(
+    e: { incident_id: string; event: AlertEvent; severity: string; service: string; round?: number },
+    now: number,
+  ): void {
     // Updates and reminders repeat: each is its own event (opened, escalated, resolved happen once
     // per round; a re-opened incident starts a new round).
     const repeats = e.event === "incident.updated" || e.event === "incident.reminder";
@@ -74,13 +86,19 @@ export class AlertOutbox {
 
   /** Whether the incident's opening was recorded for announcement. */
   wasAnnounced(incidentId: string): boolean {
-    return this.sql.exec("SELECT 1 FROM alert_events WHERE event_id = ?", `${incidentId}:incident.opened`).toArray().length > 0;
+    return (
+      this.sql.exec("SELECT 1 FROM alert_events WHERE event_id = ?", `${incidentId}:incident.opened`).toArray().length >
+      0
+    );
   }
 
   /** When the incident was last alerted (opened, escalated or reminded; the time the event was recorded), or null. */
   lastAlertAt(incidentId: string): number | null {
     return this.sql
-      .exec<{ at: number | null }>("SELECT max(created_at) AS at FROM alert_events WHERE incident_id = ? AND event IN ('incident.opened', 'incident.escalated', 'incident.reminder')", incidentId)
+      .exec<{ at: number | null }>(
+        "SELECT max(created_at) AS at FROM alert_events WHERE incident_id = ? AND event IN ('incident.opened', 'incident.escalated', 'incident.reminder')",
+        incidentId,
+      )
       .one().at;
   }
 
@@ -88,28 +106,44 @@ export class AlertOutbox {
   prune(now: number): void {
     const before = now - PRUNE_AFTER_MS;
     this.sql.exec("DELETE FROM alert_outbox WHERE status != 'pending' AND created_at < ?", before);
-    this.sql.exec("DELETE FROM alert_events WHERE fanned_out = 1 AND created_at < ? AND event_id NOT IN (SELECT event_id FROM alert_outbox)", before);
+    this.sql.exec(
+      "DELETE FROM alert_events WHERE fanned_out = 1 AND created_at < ? AND event_id NOT IN (SELECT event_id FROM alert_outbox)",
+      before,
+    );
   }
 
   /** Whether anything waits: events to fan out or messages due now or later. */
   nextWake(): number | null {
     const held = this.sql
-      .exec<{ at: number | null }>("SELECT min(coalesce(h.until, 0)) AS at FROM alert_events e LEFT JOIN alert_holds h ON h.event_id = e.event_id WHERE e.fanned_out = 0")
+      .exec<{ at: number | null }>(
+        "SELECT min(coalesce(h.until, 0)) AS at FROM alert_events e LEFT JOIN alert_holds h ON h.event_id = e.event_id WHERE e.fanned_out = 0",
+      )
       .one().at;
-    const row = this.sql.exec<{ at: number | null }>("SELECT min(next_at) AS at FROM alert_outbox WHERE status = 'pending'").one();
+    const row = this.sql
+      .exec<{ at: number | null }>("SELECT min(next_at) AS at FROM alert_outbox WHERE status = 'pending'")
+      .one();
     if (held === null) return row.at;
     return row.at === null ? held : Math.min(held, row.at);
   }
 
   /** The event's fan-out decision (see OutboxHooks.route); null: fan out now. */
-  private async routeEvent(e: { event_id: string; incident_id: string; event: string; severity: string; service: string }, now: number, run: { routeFailed: boolean }): Promise<EventRoute> {
+  private async routeEvent(
+    e: { event_id: string; incident_id: string; event: string; severity: string; service: string },
+    now: number,
+    run: { routeFailed: boolean },
+  ): Promise<EventRoute> {
     if (!this.hooks.route) return { kind: "send" };
-    const until = this.sql.exec<{ until: number }>("SELECT until FROM alert_holds WHERE event_id = ?", e.event_id).toArray()[0]?.until;
+    const until = this.sql
+      .exec<{ until: number }>("SELECT until FROM alert_holds WHERE event_id = ?", e.event_id)
+      .toArray()[0]?.until;
     if (until !== undefined && until > now) return { kind: "wait", until };
     // After one failed route in a run the rest go alone at once, without another timed-out call each.
     if (run.routeFailed) return { kind: "send" };
     try {
-      return await this.hooks.route({ incident_id: e.incident_id, event: e.event as AlertEvent, severity: e.severity, service: e.service }, now);
+      return await this.hooks.route(
+        { incident_id: e.incident_id, event: e.event as AlertEvent, severity: e.severity, service: e.service },
+        now,
+      );
     } catch (err) {
       run.routeFailed = true;
       log("warn", "alert_route_failed", { incident_id: e.incident_id, event: e.event, message: errorMessage(err) });
@@ -118,7 +152,8 @@ export class AlertOutbox {
   }
 
   private async enabledChannels(now: number): Promise<StoredChannel[]> {
-    if (!this.channels || now - this.channels.at > CHANNELS_TTL_MS) this.channels = { list: await loadEnabledChannels(this.db()), at: now };
+    if (!this.channels || now - this.channels.at > CHANNELS_TTL_MS)
+      this.channels = { list: await loadEnabledChannels(this.db()), at: now };
     return this.channels.list;
   }
 
@@ -135,7 +170,14 @@ export class AlertOutbox {
   private async runOnce(now: number): Promise<number | null> {
     await this.fanOut(now);
     const due = this.sql
-      .exec<{ message_id: string; event_id: string; incident_id: string; event: string; channel_id: string; attempt: number }>(
+      .exec<{
+        message_id: string;
+        event_id: string;
+        incident_id: string;
+        event: string;
+        channel_id: string;
+        attempt: number;
+      }>(
         "SELECT message_id, event_id, incident_id, event, channel_id, attempt FROM alert_outbox WHERE status = 'pending' AND next_at <= ? ORDER BY next_at LIMIT ?",
         now,
         SEND_BATCH,
@@ -153,7 +195,14 @@ export class AlertOutbox {
 
   private async fanOut(now: number): Promise<void> {
     const events = this.sql
-      .exec<{ event_id: string; incident_id: string; event: string; severity: string; service: string; created_at: number }>(
+      .exec<{
+        event_id: string;
+        incident_id: string;
+        event: string;
+        severity: string;
+        service: string;
+        created_at: number;
+      }>(
         // Insertion order breaks ties: events of one transaction share its frozen clock.
         "SELECT event_id, incident_id, event, severity, service, created_at FROM alert_events WHERE fanned_out = 0 ORDER BY created_at, rowid",
       )
@@ -168,7 +217,8 @@ export class AlertOutbox {
       if (Date.now() - started > RUN_BUDGET_MS) break;
       // An incident's later events wait behind its held one (a resolve must not go out before its opening).
       const heldBefore = held.get(e.incident_id);
-      const route = heldBefore !== undefined ? ({ kind: "wait", until: heldBefore } as const) : await this.routeEvent(e, now, run);
+      const route =
+        heldBefore !== undefined ? ({ kind: "wait", until: heldBefore } as const) : await this.routeEvent(e, now, run);
       if (route.kind === "wait") {
         held.set(e.incident_id, route.until);
         this.sql.exec("INSERT OR REPLACE INTO alert_holds (event_id, until) VALUES (?, ?)", e.event_id, route.until);
@@ -176,13 +226,16 @@ export class AlertOutbox {
       }
       this.sql.exec("DELETE FROM alert_holds WHERE event_id = ?", e.event_id);
       const services = e.service.split(SERVICE_LIST_SEPARATOR);
-      const matching = channels.filter((c) => services.some((service) => channelMatches(c, { service, severity: e.severity })));
+      const matching = channels.filter((c) =>
+        services.some((service) => channelMatches(c, { service, severity: e.severity })),
+      );
       // The AI summary gets a short wait so the first alert can carry it; if it is not ready,
       // the alert goes without it and the summary follows as an update when it comes.
       if (e.event === "incident.opened" && route.kind === "send") await this.beforeOpenAlert(e.incident_id);
       for (const ch of matching) {
         const messageId = `msg_${e.event_id.replace(/[^a-z0-9_]/gi, "_")}_${ch.id}`;
-        const hold = route.kind === "skip" ? ({ kind: "coalesce", reason: route.reason } as const) : this.hold(e, ch.id, now);
+        const hold =
+          route.kind === "skip" ? ({ kind: "coalesce", reason: route.reason } as const) : this.hold(e, ch.id, now);
         const inserted = this.sql.exec(
           `INSERT OR IGNORE INTO alert_outbox (message_id, event_id, incident_id, event, channel_id, next_at, status, created_at)
            VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
@@ -196,7 +249,20 @@ export class AlertOutbox {
           now,
         );
         if (hold.kind === "coalesce" && inserted.rowsWritten > 0) {
-          await this.recordAttempt({ messageId, channelId: ch.id, incidentId: e.incident_id, event: e.event, attempt: 0, status: "skipped", code: null, error: hold.reason, duration: null }, now);
+          await this.recordAttempt(
+            {
+              messageId,
+              channelId: ch.id,
+              incidentId: e.incident_id,
+              event: e.event,
+              attempt: 0,
+              status: "skipped",
+              code: null,
+              error: hold.reason,
+              duration: null,
+            },
+            now,
+          );
         }
       }
       this.sql.exec("UPDATE alert_events SET fanned_out = 1 WHERE event_id = ?", e.event_id);
@@ -209,15 +275,21 @@ export class AlertOutbox {
    * within OPEN_COOLDOWN_MS of the endpoint's previous one waits for the cooldown's end. A
    * CRITICAL opening, an escalation or a resolution always goes at once.
    */
-  private hold(e: { incident_id: string; event: string; severity: string }, channelId: string, now: number):
-    | { kind: "none" }
-    | { kind: "defer"; until: number }
-    | { kind: "coalesce"; reason: string } {
+  private hold(
+    e: { incident_id: string; event: string; severity: string },
+    channelId: string,
+    now: number,
+  ): { kind: "none" } | { kind: "defer"; until: number } | { kind: "coalesce"; reason: string } {
     if (e.event === "incident.updated") {
       const waiting = this.sql
-        .exec("SELECT 1 FROM alert_outbox WHERE incident_id = ? AND channel_id = ? AND event = 'incident.updated' AND status = 'pending' LIMIT 1", e.incident_id, channelId)
+        .exec(
+          "SELECT 1 FROM alert_outbox WHERE incident_id = ? AND channel_id = ? AND event = 'incident.updated' AND status = 'pending' LIMIT 1",
+          e.incident_id,
+          channelId,
+        )
         .toArray().length;
-      if (waiting > 0) return { kind: "coalesce", reason: "coalesced into the update already waiting for this incident" };
+      if (waiting > 0)
+        return { kind: "coalesce", reason: "coalesced into the update already waiting for this incident" };
       const last = this.lastSent("incident_id = ?", e.incident_id, channelId);
       if (last !== null && now - last < UPDATE_COOLDOWN_MS) return { kind: "defer", until: last + UPDATE_COOLDOWN_MS };
     }
@@ -230,7 +302,11 @@ export class AlertOutbox {
 
   private lastSent(condition: string, incidentId: string, channelId: string): number | null {
     return this.sql
-      .exec<{ at: number | null }>(`SELECT max(coalesce(sent_at, created_at)) AS at FROM alert_outbox WHERE ${condition} AND channel_id = ? AND status != 'skipped'`, incidentId, channelId)
+      .exec<{ at: number | null }>(
+        `SELECT max(coalesce(sent_at, created_at)) AS at FROM alert_outbox WHERE ${condition} AND channel_id = ? AND status != 'skipped'`,
+        incidentId,
+        channelId,
+      )
       .one().at;
   }
 
@@ -242,7 +318,17 @@ export class AlertOutbox {
 
   /** Records one attempt in D1 (`recordDelivery`: a D1 failure is logged, never blocks the outbox). */
   private recordAttempt(
-    a: { messageId: string; channelId: string; incidentId: string; event: string; attempt: number; status: string; code: number | null; error: string | null; duration: number | null },
+    a: {
+      messageId: string;
+      channelId: string;
+      incidentId: string;
+      event: string;
+      attempt: number;
+      status: string;
+      code: number | null;
+      error: string | null;
+      duration: number | null;
+    },
     now: number,
   ): Promise<void> {
     return recordDelivery(this.db(), {
@@ -259,12 +345,32 @@ export class AlertOutbox {
     });
   }
 
-  private async send(m: { message_id: string; incident_id: string; event: string; channel_id: string; attempt: number }, now: number): Promise<void> {
+  private async send(
+    m: { message_id: string; incident_id: string; event: string; channel_id: string; attempt: number },
+    now: number,
+  ): Promise<void> {
     const channel = (await this.enabledChannels(now)).find((c) => c.id === m.channel_id);
     const attempt = m.attempt + 1;
     if (!channel) {
-      this.sql.exec("UPDATE alert_outbox SET status = 'gave_up', attempt = ? WHERE message_id = ?", attempt, m.message_id);
-      await this.recordAttempt({ messageId: m.message_id, channelId: m.channel_id, incidentId: m.incident_id, event: m.event, attempt, status: "gave_up", code: null, error: "the channel was deleted or disabled", duration: null }, now);
+      this.sql.exec(
+        "UPDATE alert_outbox SET status = 'gave_up', attempt = ? WHERE message_id = ?",
+        attempt,
+        m.message_id,
+      );
+      await this.recordAttempt(
+        {
+          messageId: m.message_id,
+          channelId: m.channel_id,
+          incidentId: m.incident_id,
+          event: m.event,
+          attempt,
+          status: "gave_up",
+          code: null,
+          error: "the channel was deleted or disabled",
+          duration: null,
+        },
+        now,
+      );
       return;
     }
     const incident = await this.loadIncident(m.incident_id);
@@ -273,17 +379,56 @@ export class AlertOutbox {
       this.sql.exec("UPDATE alert_outbox SET next_at = ? WHERE message_id = ?", now + 5_000, m.message_id);
       return;
     }
-    const message: AlertMessage = { id: m.message_id, event: m.event as AlertEvent, timestamp: now, incident, dashboard_url: this.dashboardUrl };
+    const message: AlertMessage = {
+      id: m.message_id,
+      event: m.event as AlertEvent,
+      timestamp: now,
+      incident,
+      dashboard_url: this.dashboardUrl,
+    };
     const result = await deliver(channel, message);
     if (result.ok) {
-      this.sql.exec("UPDATE alert_outbox SET status = 'delivered', attempt = ?, sent_at = ? WHERE message_id = ?", attempt, now, m.message_id);
+      this.sql.exec(
+        "UPDATE alert_outbox SET status = 'delivered', attempt = ?, sent_at = ? WHERE message_id = ?",
+        attempt,
+        now,
+        m.message_id,
+      );
     } else if (attempt >= MAX_ATTEMPTS) {
-      this.sql.exec("UPDATE alert_outbox SET status = 'gave_up', attempt = ? WHERE message_id = ?", attempt, m.message_id);
-      log("error", "alert_gave_up", { message_id: m.message_id, channel_id: m.channel_id, attempts: attempt, status: result.status, error: result.error });
+      this.sql.exec(
+        "UPDATE alert_outbox SET status = 'gave_up', attempt = ? WHERE message_id = ?",
+        attempt,
+        m.message_id,
+      );
+      log("error", "alert_gave_up", {
+        message_id: m.message_id,
+        channel_id: m.channel_id,
+        attempts: attempt,
+        status: result.status,
+        error: result.error,
+      });
     } else {
-      this.sql.exec("UPDATE alert_outbox SET attempt = ?, next_at = ? WHERE message_id = ?", attempt, Math.max(now, Date.now()) + retryDelayMs(attempt), m.message_id);
+      this.sql.exec(
+        "UPDATE alert_outbox SET attempt = ?, next_at = ? WHERE message_id = ?",
+        attempt,
+        Math.max(now, Date.now()) + retryDelayMs(attempt),
+        m.message_id,
+      );
     }
     const status = result.ok ? "delivered" : attempt >= MAX_ATTEMPTS ? "gave_up" : "failed";
-    await this.recordAttempt({ messageId: m.message_id, channelId: m.channel_id, incidentId: m.incident_id, event: m.event, attempt, status, code: result.status, error: result.error, duration: result.duration_ms }, now);
+    await this.recordAttempt(
+      {
+        messageId: m.message_id,
+        channelId: m.channel_id,
+        incidentId: m.incident_id,
+        event: m.event,
+        attempt,
+        status,
+        code: result.status,
+        error: result.error,
+        duration: result.duration_ms,
+      },
+      now,
+    );
   }
 }

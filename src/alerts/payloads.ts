@@ -12,7 +12,8 @@ import { scrubDeep, scrubOutgoingText } from "../redact";
 import type { StoredChannel } from "./channels";
 import { standardWebhookHeaders } from "./sign";
 
-export type AlertEvent = "incident.opened" | "incident.escalated" | "incident.resolved" | "incident.updated" | "incident.reminder" | "test";
+export type AlertEvent =
+  "incident.opened" | "incident.escalated" | "incident.resolved" | "incident.updated" | "incident.reminder" | "test";
 /** An incident as the API shows it; a group's alert adds the group (its members, origin_down, the PagerDuty dedup key as `dedup_id`). */
 export type ApiIncident = ReturnType<typeof toApiIncident> & { group?: AlertGroup };
 export type AlertGroup = ApiGroup & { dedup_id: string };
@@ -100,14 +101,17 @@ const spansServices = (g: AlertGroup) => g.services.length > 1;
 function subjectOf(i: ApiIncident): string {
   if (!i.group) return endpointOf(i);
   const down = i.group.origin_down ? " (origin down)" : "";
-  if (spansServices(i.group)) return `origin ${i.group.origin ?? "?"}: ${i.group.members.length} endpoints of ${i.group.services.join(", ")}${down}`;
+  if (spansServices(i.group))
+    return `origin ${i.group.origin ?? "?"}: ${i.group.members.length} endpoints of ${i.group.services.join(", ")}${down}`;
   return `${i.service}: ${i.group.members.length} endpoints${down}`;
 }
 
 /** The group's members, one line each (at most `max`); each names its service when the group spans several. */
 function memberLines(group: AlertGroup, max: number): string[] {
   const prefix = (m: AlertGroup["members"][number]) => (spansServices(group) ? `${m.service} ` : "");
-  const lines = group.members.slice(0, max).map((m) => `${prefix(m)}${m.method} ${m.route} (${m.severity}, ${m.status})`);
+  const lines = group.members
+    .slice(0, max)
+    .map((m) => `${prefix(m)}${m.method} ${m.route} (${m.severity}, ${m.status})`);
   if (group.members.length > max) lines.push(`and ${group.members.length - max} more`);
   return lines;
 }
@@ -133,11 +137,19 @@ export function alertState(message: AlertMessage): { status: "firing" | "resolve
 }
 
 /** A Standard Webhooks signed JSON event: `{"type", "timestamp", "data"}`, `data` the incident. */
-export async function buildWebhookRequest(channel: StoredChannel, message: AlertMessage, nowMs = Date.now()): Promise<OutboundRequest> {
+export async function buildWebhookRequest(
+  channel: StoredChannel,
+  message: AlertMessage,
+  nowMs = Date.now(),
+): Promise<OutboundRequest> {
   if (!channel.secret) throw new Error("the webhook channel has no signing secret");
   const data =
     message.incident === null
-      ? { test: true, message: scrubOutgoingText(`Test message from edge-monitor to channel "${channel.name}"`), channel_id: channel.id }
+      ? {
+          test: true,
+          message: scrubOutgoingText(`Test message from edge-monitor to channel "${channel.name}"`),
+          channel_id: channel.id,
+        }
       : { ...redactedIncident(message.incident), incident_url: incidentLink(message) };
   const body = JSON.stringify({ type: message.event, timestamp: iso(message.timestamp), ...alertState(message), data });
   const signed = await standardWebhookHeaders(channel.secret, message.id, body, nowMs);
@@ -151,12 +163,18 @@ export async function buildWebhookRequest(channel: StoredChannel, message: Alert
 const esc = (s: string) => s.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;");
 const mrkdwn = (text: string) => ({ type: "mrkdwn", text: cut(text, 2900) });
 const field = (label: string, value: string) => ({ type: "mrkdwn", text: cut(`*${label}*\n${esc(value)}`, 1900) });
-const bullets = (items: string[]) => items.slice(0, 5).map((s) => `• ${esc(cut(s, 400))}`).join("\n");
+const bullets = (items: string[]) =>
+  items
+    .slice(0, 5)
+    .map((s) => `• ${esc(cut(s, 400))}`)
+    .join("\n");
 
 /** The Slack Block Kit message (`text` is the notification fallback). */
 export function slackMessage(message: AlertMessage, channelName = ""): { text: string; blocks: unknown[] } {
   if (message.incident === null) {
-    const text = scrubOutgoingText(`Test message from edge-monitor${channelName ? ` to channel "${channelName}"` : ""}: alerts will arrive here.`);
+    const text = scrubOutgoingText(
+      `Test message from edge-monitor${channelName ? ` to channel "${channelName}"` : ""}: alerts will arrive here.`,
+    );
     return { text, blocks: [{ type: "section", text: mrkdwn(`:white_check_mark: ${esc(text)}`) }] };
   }
   const i = redactedIncident(message.incident);
@@ -166,7 +184,14 @@ export function slackMessage(message: AlertMessage, channelName = ""): { text: s
   const openedSec = Math.floor(i.opened_at / 1000);
   const state = alertState(message);
   const blocks: unknown[] = [
-    { type: "header", text: { type: "plain_text", text: cut(`${resolved ? "Resolved" : i.severity} · ${subjectOf(i)}`, 150), emoji: true } },
+    {
+      type: "header",
+      text: {
+        type: "plain_text",
+        text: cut(`${resolved ? "Resolved" : i.severity} · ${subjectOf(i)}`, 150),
+        emoji: true,
+      },
+    },
     { type: "section", text: mrkdwn(`${icon} *${TITLES[message.event]}*`) },
     {
       type: "section",
@@ -188,15 +213,35 @@ export function slackMessage(message: AlertMessage, channelName = ""): { text: s
     if (ai.likely_causes.length > 0) parts.push(`*Likely causes*\n${bullets(ai.likely_causes)}`);
     if (ai.suggested_actions.length > 0) parts.push(`*Suggested actions*\n${bullets(ai.suggested_actions)}`);
     blocks.push({ type: "section", text: mrkdwn(parts.join("\n\n")) });
-    blocks.push({ type: "context", elements: [{ type: "mrkdwn", text: "The AI summary explains; severity and status come from the monitor's rules." }] });
+    blocks.push({
+      type: "context",
+      elements: [
+        { type: "mrkdwn", text: "The AI summary explains; severity and status come from the monitor's rules." },
+      ],
+    });
   }
   // The alert's state and group, as the webhook carries them (`status`, `group`).
-  const behind = i.group && spansServices(i.group) ? ` of ${i.group.services.join(", ")} behind origin ${i.group.origin ?? "?"}` : "";
-  const groupText = i.group ? ` · group ${esc(i.group.id)} (${i.group.members.length} endpoints${esc(behind)}${i.group.origin_down ? ", origin down" : ""})` : "";
+  const behind =
+    i.group && spansServices(i.group)
+      ? ` of ${i.group.services.join(", ")} behind origin ${i.group.origin ?? "?"}`
+      : "";
+  const groupText = i.group
+    ? ` · group ${esc(i.group.id)} (${i.group.members.length} endpoints${esc(behind)}${i.group.origin_down ? ", origin down" : ""})`
+    : "";
   blocks.push({ type: "context", elements: [{ type: "mrkdwn", text: `status: *${state.status}*${groupText}` }] });
   const link = incidentLink(message);
   if (link) {
-    blocks.push({ type: "actions", elements: [{ type: "button", text: { type: "plain_text", text: "Open in dashboard" }, url: cut(link, 3000), action_id: "open_incident" }] });
+    blocks.push({
+      type: "actions",
+      elements: [
+        {
+          type: "button",
+          text: { type: "plain_text", text: "Open in dashboard" },
+          url: cut(link, 3000),
+          action_id: "open_incident",
+        },
+      ],
+    });
   }
   return { text: headline(message, i), blocks };
 }
@@ -217,7 +262,9 @@ export function pagerDutyEvent(routingKey: string, message: AlertMessage, channe
       event_action: "trigger" as const,
       dedup_key: message.id,
       payload: {
-        summary: scrubOutgoingText(`Test alert from edge-monitor${channelName ? ` (channel "${channelName}")` : ""}: resolve it in PagerDuty`),
+        summary: scrubOutgoingText(
+          `Test alert from edge-monitor${channelName ? ` (channel "${channelName}")` : ""}: resolve it in PagerDuty`,
+        ),
         source: "edge-monitor",
         severity: "info" as const,
         timestamp: iso(message.timestamp),
@@ -242,14 +289,27 @@ export function pagerDutyEvent(routingKey: string, message: AlertMessage, channe
       timestamp: iso(message.timestamp),
       component: i.group ? memberLines(i.group, 5).join("; ") : `${i.method} ${i.route}`,
       group: i.group ? i.group.services.join(", ") : i.service,
-      class: cut((i.signals as { kind?: unknown }[]).map((s) => (typeof s.kind === "string" ? s.kind : "")).filter(Boolean).join(", ") || "incident", 200),
+      class: cut(
+        (i.signals as { kind?: unknown }[])
+          .map((s) => (typeof s.kind === "string" ? s.kind : ""))
+          .filter(Boolean)
+          .join(", ") || "incident",
+        200,
+      ),
       custom_details: {
         event: message.event,
         status: i.status,
         explanation: i.explanation,
         figures: i.figures,
         opened_at: iso(i.opened_at),
-        ai_summary: ai ? { summary: ai.summary, likely_causes: ai.likely_causes, suggested_actions: ai.suggested_actions, model: i.ai_model } : null,
+        ai_summary: ai
+          ? {
+              summary: ai.summary,
+              likely_causes: ai.likely_causes,
+              suggested_actions: ai.suggested_actions,
+              model: i.ai_model,
+            }
+          : null,
         incident_url: link,
         // The alert's state and group, as the webhook carries them.
         alert_status: state.status,
@@ -264,11 +324,19 @@ export function pagerDutyEvent(routingKey: string, message: AlertMessage, channe
 /** The PagerDuty Events v2 request (the channel's secret is the routing key). */
 export function buildPagerDutyRequest(channel: StoredChannel, message: AlertMessage): OutboundRequest {
   if (!channel.secret) throw new Error("the PagerDuty channel has no routing key");
-  return { url: channel.url, headers: { ...JSON_HEADERS }, body: JSON.stringify(pagerDutyEvent(channel.secret, message, channel.name)) };
+  return {
+    url: channel.url,
+    headers: { ...JSON_HEADERS },
+    body: JSON.stringify(pagerDutyEvent(channel.secret, message, channel.name)),
+  };
 }
 
 /** The request for any channel type (webhooks are signed at `nowMs`, the attempt's time). */
-export async function buildRequest(channel: StoredChannel, message: AlertMessage, nowMs = Date.now()): Promise<OutboundRequest> {
+export async function buildRequest(
+  channel: StoredChannel,
+  message: AlertMessage,
+  nowMs = Date.now(),
+): Promise<OutboundRequest> {
   switch (channel.type) {
     case "webhook":
       return buildWebhookRequest(channel, message, nowMs);

@@ -13,7 +13,11 @@ export function reminderMinutes(setting: string | undefined): number {
 }
 
 /** When the next reminder of an incident is due, or null (none: not an open CRITICAL, never alerted, or reminders off). */
-export function nextReminderAt(i: { status: string; severity: string }, lastAlertAt: number | null, minutes: number): number | null {
+export function nextReminderAt(
+  i: { status: string; severity: string },
+  lastAlertAt: number | null,
+  minutes: number,
+): number | null {
   if (minutes <= 0 || lastAlertAt === null || i.status !== "open" || i.severity !== "CRITICAL") return null;
   return lastAlertAt + minutes * 60_000;
 }

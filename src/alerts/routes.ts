@@ -42,7 +42,8 @@ function newMessageId(): string {
 }
 
 const channelParams = z.object({ id: z.string().regex(CHANNEL_ID) });
-const noChannel = (raw: Record<string, string>) => new ApiError(404, "alert_channel_not_found", `no alert channel ${(raw.id ?? "").slice(0, 60)}`);
+const noChannel = (raw: Record<string, string>) =>
+  new ApiError(404, "alert_channel_not_found", `no alert channel ${(raw.id ?? "").slice(0, 60)}`);
 const notFound = { description: "no such channel" };
 
 export const alertChannelsApp = new Hono<AppEnv>();
@@ -50,7 +51,11 @@ export const alertChannelsApp = new Hono<AppEnv>();
 defineRoute(
   alertChannelsApp,
   {
-    method: "POST", path: "/", key: "admin", tag: "Alerts", summary: "Create an alert channel (webhook, slack, pagerduty)",
+    method: "POST",
+    path: "/",
+    key: "admin",
+    tag: "Alerts",
+    summary: "Create an alert channel (webhook, slack, pagerduty)",
     // The URL policy comes from env: the handler parses the body with it.
     request: { body: { schema: channelInput, validate: false } },
     responses: { 201: { description: "the channel (secrets never shown)", schema: channelSchema } },
@@ -64,7 +69,14 @@ defineRoute(
 
 defineRoute(
   alertChannelsApp,
-  { method: "GET", path: "/", key: "admin", tag: "Alerts", summary: "Every alert channel", responses: { 200: { description: "channels", schema: channelListSchema } } },
+  {
+    method: "GET",
+    path: "/",
+    key: "admin",
+    tag: "Alerts",
+    summary: "Every alert channel",
+    responses: { 200: { description: "channels", schema: channelListSchema } },
+  },
   async (c) => {
     const channels = await listChannels(c.env.DB);
     return c.json({ channels: channels.map(toApiChannel) });
@@ -74,7 +86,11 @@ defineRoute(
 defineRoute(
   alertChannelsApp,
   {
-    method: "GET", path: "/:id", key: "admin", tag: "Alerts", summary: "One alert channel",
+    method: "GET",
+    path: "/:id",
+    key: "admin",
+    tag: "Alerts",
+    summary: "One alert channel",
     request: { params: channelParams, invalidParams: noChannel },
     responses: { 200: { description: "the channel", schema: channelSchema }, 404: notFound },
   },
@@ -84,7 +100,11 @@ defineRoute(
 defineRoute(
   alertChannelsApp,
   {
-    method: "PUT", path: "/:id", key: "admin", tag: "Alerts", summary: "Replace an alert channel",
+    method: "PUT",
+    path: "/:id",
+    key: "admin",
+    tag: "Alerts",
+    summary: "Replace an alert channel",
     request: { params: channelParams, invalidParams: noChannel, body: { schema: channelInput, validate: false } },
     responses: { 200: { description: "the channel", schema: channelSchema }, 404: notFound },
   },
@@ -107,7 +127,11 @@ defineRoute(
 defineRoute(
   alertChannelsApp,
   {
-    method: "DELETE", path: "/:id", key: "admin", tag: "Alerts", summary: "Delete an alert channel",
+    method: "DELETE",
+    path: "/:id",
+    key: "admin",
+    tag: "Alerts",
+    summary: "Delete an alert channel",
     request: { params: channelParams, invalidParams: noChannel },
     responses: { 204: { description: "done, no content" }, 404: notFound },
   },
@@ -120,7 +144,11 @@ defineRoute(
 defineRoute(
   alertChannelsApp,
   {
-    method: "POST", path: "/:id/test", key: "admin", tag: "Alerts", summary: "Send a test message now",
+    method: "POST",
+    path: "/:id/test",
+    key: "admin",
+    tag: "Alerts",
+    summary: "Send a test message now",
     request: { params: channelParams, invalidParams: noChannel },
     responses: { 200: { description: "the outcome", schema: channelTestSchema }, 404: notFound },
   },
@@ -128,7 +156,13 @@ defineRoute(
     // Works on a disabled channel too: checking a channel before enabling it is the point.
     const channel = await channelOr404(c.env.DB, params.id);
     const now = Date.now();
-    const message: AlertMessage = { id: newMessageId(), event: "test", timestamp: now, incident: null, dashboard_url: dashboardUrl(c.env) };
+    const message: AlertMessage = {
+      id: newMessageId(),
+      event: "test",
+      timestamp: now,
+      incident: null,
+      dashboard_url: dashboardUrl(c.env),
+    };
     // deliver() checks the URL again: a channel stored before a policy change is refused, not sent.
     const result = await deliver(channel, message, undefined, alertUrlPolicy(c.env));
     await recordDelivery(c.env.DB, {
@@ -143,7 +177,13 @@ defineRoute(
       error: result.error,
       duration_ms: result.duration_ms,
     });
-    return c.json({ delivered: result.ok, status_code: result.status, error: result.error, message_id: message.id, duration_ms: result.duration_ms });
+    return c.json({
+      delivered: result.ok,
+      status_code: result.status,
+      error: result.error,
+      message_id: message.id,
+      duration_ms: result.duration_ms,
+    });
   },
 );
 
@@ -159,7 +199,11 @@ export const alertDeliveriesApp = new Hono<AppEnv>();
 defineRoute(
   alertDeliveriesApp,
   {
-    method: "GET", path: "/", key: "read", tag: "Alerts", summary: "Delivery attempts, newest first",
+    method: "GET",
+    path: "/",
+    key: "read",
+    tag: "Alerts",
+    summary: "Delivery attempts, newest first",
     request: { query: deliveryFilters },
     responses: { 200: { description: "deliveries", schema: deliveryListSchema } },
   },

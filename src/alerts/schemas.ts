@@ -18,7 +18,13 @@ export const channelSchema = z.object({
 export const channelListSchema = z.object({ channels: z.array(channelSchema) });
 
 /** The outcome of `POST /v1/alert-channels/:id/test`. */
-export const channelTestSchema = z.object({ delivered: z.boolean(), status_code: z.number().int().nullable(), error: z.string().nullable(), message_id: z.string(), duration_ms: z.number() });
+export const channelTestSchema = z.object({
+  delivered: z.boolean(),
+  status_code: z.number().int().nullable(),
+  error: z.string().nullable(),
+  message_id: z.string(),
+  duration_ms: z.number(),
+});
 
 /** A delivery attempt. */
 export const deliverySchema = z.object({

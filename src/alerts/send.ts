@@ -68,7 +68,8 @@ export function maskChannelInError(channel: Pick<StoredChannel, "type" | "url">,
 }
 
 function describe(err: unknown, timeoutMs: number, channel: StoredChannel): string {
-  if (err instanceof Error && (err.name === "TimeoutError" || err.name === "AbortError")) return `timeout after ${timeoutMs} ms`;
+  if (err instanceof Error && (err.name === "TimeoutError" || err.name === "AbortError"))
+    return `timeout after ${timeoutMs} ms`;
   const text = err instanceof Error ? `${err.name}: ${err.message}` : String(err);
   return maskChannelInError(channel, text).slice(0, ERROR_MAX_CHARS);
 }
@@ -93,11 +94,21 @@ export async function deliver(
     duration_ms: Date.now() - started,
   });
   const problems = channelUrlProblems(channel.url, policy);
-  if (problems.length > 0) return done(null, maskChannelInError(channel, `not sent: the channel URL ${problems.join("; ")}`).slice(0, ERROR_MAX_CHARS));
+  if (problems.length > 0)
+    return done(
+      null,
+      maskChannelInError(channel, `not sent: the channel URL ${problems.join("; ")}`).slice(0, ERROR_MAX_CHARS),
+    );
   let request: Request;
   try {
     const built = await buildRequest(channel, message, started);
-    request = new Request(built.url, { method: "POST", headers: built.headers, body: built.body, redirect: "manual", signal: AbortSignal.timeout(timeoutMs) });
+    request = new Request(built.url, {
+      method: "POST",
+      headers: built.headers,
+      body: built.body,
+      redirect: "manual",
+      signal: AbortSignal.timeout(timeoutMs),
+    });
   } catch (err) {
     return done(null, `cannot build the request: ${describe(err, timeoutMs, channel)}`);
   }
@@ -130,20 +141,18 @@ export interface DeliveryAttempt {
 /** Records an attempt in D1 for `GET /v1/alert-deliveries`; a D1 failure is logged, never thrown. */
 export async function recordDelivery(db: D1Database, a: DeliveryAttempt): Promise<void> {
   try {
-    await drizzle(db)
-      .insert(alertDeliveries)
-      .values({
-        messageId: a.message_id,
-        channelId: a.channel_id,
-        incidentId: a.incident_id,
-        event: a.event,
-        attempt: a.attempt,
-        at: a.at,
-        status: a.status,
-        responseCode: a.response_code,
-        error: a.error,
-        durationMs: a.duration_ms,
-      });
+    await drizzle(db).insert(alertDeliveries).values({
+      messageId: a.message_id,
+      channelId: a.channel_id,
+      incidentId: a.incident_id,
+      event: a.event,
+      attempt: a.attempt,
+      at: a.at,
+      status: a.status,
+      responseCode: a.response_code,
+      error: a.error,
+      durationMs: a.duration_ms,
+    });
   } catch (err) {
     log("warn", "alert_delivery_not_recorded", { message_id: a.message_id, message: errorMessage(err) });
   }

@@ -48,7 +48,12 @@ async function hmacKey(secret: string, usage: "sign" | "verify"): Promise<Crypto
 }
 
 /** The `webhook-signature` value (`v1,<base64>`) of one message. */
-export async function signStandardWebhook(secret: string, id: string, timestampSeconds: number, body: string): Promise<string> {
+export async function signStandardWebhook(
+  secret: string,
+  id: string,
+  timestampSeconds: number,
+  body: string,
+): Promise<string> {
   const key = await hmacKey(secret, "sign");
   const mac = await crypto.subtle.sign("HMAC", key, encoder.encode(`${id}.${timestampSeconds}.${body}`));
   return `v1,${bytesToBase64(mac)}`;

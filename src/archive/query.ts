@@ -24,7 +24,11 @@ export const archiveQuery = logFilters.omit({ limit: true, cursor: true, service
     .max(32 * MIB)
     .default(8 * MIB)
     .describe("most compressed bytes read by this call (the first object is always read)"),
-  cursor: z.string().max(1000).optional().describe("`next_cursor` of the previous call's last line, with the same filters"),
+  cursor: z
+    .string()
+    .max(1000)
+    .optional()
+    .describe("`next_cursor` of the previous call's last line, with the same filters"),
 });
 export type ArchiveQuery = z.output<typeof archiveQuery>;
 
@@ -37,7 +41,10 @@ export interface ArchivePosition {
 /** The cursor: a position, base64url-encoded JSON. */
 export function encodeArchiveCursor(p: ArchivePosition): string {
   const bytes = new TextEncoder().encode(JSON.stringify({ k: p.key, l: p.line }));
-  return btoa(String.fromCharCode(...bytes)).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
+  return btoa(String.fromCharCode(...bytes))
+    .replace(/\+/g, "-")
+    .replace(/\//g, "_")
+    .replace(/=+$/, "");
 }
 
 /** Decodes a cursor of this service, or null when it is not one of ours. */
@@ -126,7 +133,11 @@ export function hourOverlaps(hourStart: number, from: number, to: number): boole
 }
 
 /** The filters of `GET /v1/logs` on one row (service, method, route, status or class, time range, latency, error text). */
-export function matchesLogFilters(row: RawLog, f: Omit<ArchiveQuery, "limit" | "max_objects" | "max_bytes" | "cursor">, to: number): boolean {
+export function matchesLogFilters(
+  row: RawLog,
+  f: Omit<ArchiveQuery, "limit" | "max_objects" | "max_bytes" | "cursor">,
+  to: number,
+): boolean {
   if (row.service !== f.service) return false;
   if (f.method !== undefined && row.method !== f.method) return false;
   if (f.route !== undefined && row.route !== f.route) return false;

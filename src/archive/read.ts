@@ -5,7 +5,17 @@
  * a cursor) and by re-evaluation from the archive.
  */
 import { fromStoredLine, type RawLog } from "../retention/archive";
-import { compareKeys, dayPrefix, daysBetween, hourOverlaps, keyDay, keyHour, matchesLogFilters, type ArchivePosition, type ArchiveQuery } from "./query";
+import {
+  compareKeys,
+  dayPrefix,
+  daysBetween,
+  hourOverlaps,
+  keyDay,
+  keyHour,
+  matchesLogFilters,
+  type ArchivePosition,
+  type ArchiveQuery,
+} from "./query";
 
 /** R2 list calls per read call at most (a day takes one, or more past 1,000 objects). */
 export const MAX_LISTS_PER_CALL = 40;
@@ -18,7 +28,11 @@ export interface HourObject {
 }
 
 /** The hour objects of one service and UTC day, in read order (`compareKeys`: hours ascending, then parts as written). */
-export async function listDay(bucket: R2Bucket, service: string, dayStart: number): Promise<{ objects: HourObject[]; lists: number }> {
+export async function listDay(
+  bucket: R2Bucket,
+  service: string,
+  dayStart: number,
+): Promise<{ objects: HourObject[]; lists: number }> {
   const objects: HourObject[] = [];
   let lists = 0;
   let cursor: string | undefined;
@@ -86,7 +100,15 @@ export async function scanArchive(
   start: ArchivePosition | null,
   emit: (row: RawLog) => Promise<void>,
 ): Promise<ScanSummary> {
-  const s: ScanSummary = { next: null, records: 0, objects_read: 0, bytes_read: 0, lists: 0, skipped_lines: 0, stopped_by: null };
+  const s: ScanSummary = {
+    next: null,
+    records: 0,
+    objects_read: 0,
+    bytes_read: 0,
+    lists: 0,
+    skipped_lines: 0,
+    stopped_by: null,
+  };
   const startDay = start ? (keyDay(start.key, q.service) ?? q.from) : q.from;
   for (const day of daysBetween(Math.max(q.from, startDay), to)) {
     if (s.lists >= MAX_LISTS_PER_CALL) {
@@ -99,7 +121,12 @@ export async function scanArchive(
     for (const o of objects) {
       if (!hourOverlaps(o.hourStart, q.from, to) || (start && compareKeys(o.key, start.key, q.service) < 0)) continue;
       const skip = start && o.key === start.key ? start.line : 0;
-      const over = s.objects_read >= q.max_objects ? "max_objects" : s.objects_read > 0 && s.bytes_read + o.size > q.max_bytes ? "max_bytes" : null;
+      const over =
+        s.objects_read >= q.max_objects
+          ? "max_objects"
+          : s.objects_read > 0 && s.bytes_read + o.size > q.max_bytes
+            ? "max_bytes"
+            : null;
       if (over) {
         s.next = { key: o.key, line: skip };
         s.stopped_by = over;

@@ -48,7 +48,15 @@ export async function pruneArchive(
   deadline: number,
   maxCalls = MAX_ARCHIVE_RETENTION_CALLS,
 ): Promise<ArchiveRetentionReport> {
-  const report: ArchiveRetentionReport = { cutoff, deleted_objects: 0, services: 0, services_checked: 0, calls: 0, finished: false, errors: [] };
+  const report: ArchiveRetentionReport = {
+    cutoff,
+    deleted_objects: 0,
+    services: 0,
+    services_checked: 0,
+    calls: 0,
+    finished: false,
+    errors: [],
+  };
   let services: string[];
   try {
     services = await archivedServices(bucket, report, maxCalls);

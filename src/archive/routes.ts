@@ -18,11 +18,14 @@ import { errorMessage } from "../lib/errors";
 export const archiveApp = new Hono<AppEnv>().get("/logs", requireKey("read"), (c) => {
   const q = parseOr400(archiveQuery, c.req.query());
   const to = q.to ?? Date.now();
-  if (q.from < 0 || to > MAX_TIME_MS) throw new ApiError(400, "invalid_request", "invalid query", ["from, to: must lie between 1970 and 9999"]);
+  if (q.from < 0 || to > MAX_TIME_MS)
+    throw new ApiError(400, "invalid_request", "invalid query", ["from, to: must lie between 1970 and 9999"]);
   if (to < q.from) throw new ApiError(400, "invalid_request", "invalid query", ["to: must not be before from"]);
   const start = q.cursor === undefined ? null : decodeArchiveCursor(q.cursor, q.service);
   if (q.cursor !== undefined && start === null) {
-    throw new ApiError(400, "invalid_request", "invalid query", ["cursor: not a cursor returned by this API for this service"]);
+    throw new ApiError(400, "invalid_request", "invalid query", [
+      "cursor: not a cursor returned by this API for this service",
+    ]);
   }
   const { readable, writable } = new TransformStream<Uint8Array, Uint8Array>();
   const writer = writable.getWriter();
@@ -36,7 +39,9 @@ export const archiveApp = new Hono<AppEnv>().get("/logs", requireKey("read"), (c
     } catch (err) {
       const message = errorMessage(err);
       log("error", "archive_read_failed", { request_id: requestId, service: q.service, message });
-      await line({ error: { code: "archive_read_failed", message: "reading the archive failed; repeat this call (same cursor)" } }).catch(() => undefined);
+      await line({
+        error: { code: "archive_read_failed", message: "reading the archive failed; repeat this call (same cursor)" },
+      }).catch(() => undefined);
     } finally {
       await writer.close().catch(() => undefined);
     }

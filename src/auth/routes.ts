@@ -14,7 +14,10 @@ export const authApp = new Hono<AppEnv>();
 defineRoute(
   authApp,
   {
-    method: "GET", path: "/role", key: "read", tag: "Health",
+    method: "GET",
+    path: "/role",
+    key: "read",
+    tag: "Health",
     summary: "The scope of the presented key: read or admin (the dashboard's sign-in asks this)",
     responses: { 200: { description: "the role", schema: z.object({ role: z.enum(["read", "admin"]) }) } },
   },

@@ -48,19 +48,26 @@ function sentence(c: Omit<Concentration, "text">): string {
   const many = c.names.length > 1;
   const where = c.dimension === "consumer" ? `${many ? "consumers" : "consumer"} ${list(c.names)}` : list(c.names);
   const rates = `${pct(c.rate)} of ${many ? "their" : "its"} requests, ${pct(c.rate_elsewhere)} elsewhere`;
-  if (c.share >= ONLY_SHARE) return c.dimension === "consumer" ? `${what} only for ${where} (${rates})` : `${what} only in ${where} (${rates})`;
+  if (c.share >= ONLY_SHARE)
+    return c.dimension === "consumer" ? `${what} only for ${where} (${rates})` : `${what} only in ${where} (${rates})`;
   return `${pct(c.share)} of the ${what} ${c.dimension === "consumer" ? "come from" : "are in"} ${where} (${rates})`;
 }
 
 /** The concentration of `metric` failures along one dimension, or null when none is clear. */
-export function concentrationOf(breakdown: Breakdown, dimension: Dimension, metric: FailureMetric): Concentration | null {
+export function concentrationOf(
+  breakdown: Breakdown,
+  dimension: Dimension,
+  metric: FailureMetric,
+): Concentration | null {
   const t = breakdown[dimension];
   const groups = [...t.top, { ...t.other, k: null as string | null, w: t.other.n }];
   const requests = groups.reduce((s, g) => s + g.n, 0);
   const failures = groups.reduce((s, g) => s + failuresOf(g, metric), 0);
   if (failures < MIN_FAILURES || requests === 0) return null;
   // Only groups with a name can be named ("other" and records without one cannot).
-  const named = t.top.filter((g) => g.k !== "" && failuresOf(g, metric) > 0).sort((a, b) => failuresOf(b, metric) - failuresOf(a, metric));
+  const named = t.top
+    .filter((g) => g.k !== "" && failuresOf(g, metric) > 0)
+    .sort((a, b) => failuresOf(b, metric) - failuresOf(a, metric));
   const chosen: typeof named = [];
   let inFailures = 0;
   for (const g of named) {
@@ -76,17 +83,27 @@ export function concentrationOf(breakdown: Breakdown, dimension: Dimension, metr
   const rate = inFailures / inRequests;
   const rateElsewhere = (failures - inFailures) / restRequests;
   if (rate < RATE_RATIO * rateElsewhere) return null;
-  const c = { dimension, metric, names: chosen.map((g) => g.k), share, rate, rate_elsewhere: rateElsewhere, failures, requests };
+  const c = {
+    dimension,
+    metric,
+    names: chosen.map((g) => g.k),
+    share,
+    rate,
+    rate_elsewhere: rateElsewhere,
+    failures,
+    requests,
+  };
   return { ...c, text: sentence(c) };
 }
 
 /** Every clear concentration of the given failure metrics, consumers first. */
 export function concentrations(breakdown: Breakdown, metrics: readonly FailureMetric[]): Concentration[] {
   const out: Concentration[] = [];
-  for (const metric of metrics) for (const dim of DIMENSIONS) {
-    const c = concentrationOf(breakdown, dim, metric);
-    if (c) out.push(c);
-  }
+  for (const metric of metrics)
+    for (const dim of DIMENSIONS) {
+      const c = concentrationOf(breakdown, dim, metric);
+      if (c) out.push(c);
+    }
   return out;
 }
 

@@ -24,12 +24,20 @@ export interface VolumeGuard {
 
 /** The named consumers' groups of several minute buckets, summed per name (every other group left out). */
 export function namedConsumers(buckets: readonly Breakdown[], names: ReadonlySet<string>): Breakdown {
-  const only = buckets.map((b) => ({ ...emptyBreakdown(), consumer: { top: b.consumer.top.filter((g) => names.has(g.k)), other: emptyBreakdown().consumer.other } }));
+  const only = buckets.map((b) => ({
+    ...emptyBreakdown(),
+    consumer: { top: b.consumer.top.filter((g) => names.has(g.k)), other: emptyBreakdown().consumer.other },
+  }));
   return mergeBreakdowns(only, Math.max(1, names.size));
 }
 
 /** Every objective a named consumer breaks in `window` (the sum of its minutes), judged only with enough volume. */
-export function consumerBreaches(window: Breakdown, objectives: Readonly<Record<string, ConsumerObjective>>, guard: VolumeGuard, windowMinutes = CONSUMER_WINDOW_MINUTES): ConsumerBreach[] {
+export function consumerBreaches(
+  window: Breakdown,
+  objectives: Readonly<Record<string, ConsumerObjective>>,
+  guard: VolumeGuard,
+  windowMinutes = CONSUMER_WINDOW_MINUTES,
+): ConsumerBreach[] {
   const out: ConsumerBreach[] = [];
   for (const [consumer, objective] of Object.entries(objectives)) {
     const group = window.consumer.top.find((g) => g.k === consumer);
@@ -41,13 +49,27 @@ export function consumerBreaches(window: Breakdown, objectives: Readonly<Record<
     };
     const minRequests = objective.min_requests ?? guard.min_requests;
     if (requests >= minRequests) {
-      if (objective.error_rate !== undefined && view.status_5xx >= guard.min_events && view.status_5xx / requests > objective.error_rate) breach("error_rate", view.status_5xx / requests, objective.error_rate);
-      if (objective.silent_failure_rate !== undefined && view.silent_failures >= guard.min_events && view.silent_failures / requests > objective.silent_failure_rate) {
+      if (
+        objective.error_rate !== undefined &&
+        view.status_5xx >= guard.min_events &&
+        view.status_5xx / requests > objective.error_rate
+      )
+        breach("error_rate", view.status_5xx / requests, objective.error_rate);
+      if (
+        objective.silent_failure_rate !== undefined &&
+        view.silent_failures >= guard.min_events &&
+        view.silent_failures / requests > objective.silent_failure_rate
+      ) {
         breach("silent_failure_rate", view.silent_failures / requests, objective.silent_failure_rate);
       }
     }
     const p95 = view.p95_ms;
-    if (objective.latency_p95_ms !== undefined && p95 !== null && requests >= (objective.min_requests ?? CONSUMER_MIN_LATENCY_REQUESTS) && p95 > objective.latency_p95_ms) {
+    if (
+      objective.latency_p95_ms !== undefined &&
+      p95 !== null &&
+      requests >= (objective.min_requests ?? CONSUMER_MIN_LATENCY_REQUESTS) &&
+      p95 > objective.latency_p95_ms
+    ) {
       breach("latency_p95_ms", p95, objective.latency_p95_ms);
     }
   }

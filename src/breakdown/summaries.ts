@@ -43,12 +43,21 @@ export interface BreakdownSummary {
 }
 
 /** Summaries of one consumer or one location, per endpoint and hour, from the endpoint objects. */
-export async function breakdownSummaries(env: Env, f: BreakdownFilters, from: number, to: number): Promise<{ summaries: BreakdownSummary[]; next_cursor: null; source: "endpoint_breakdown"; truncated: boolean }> {
+export async function breakdownSummaries(
+  env: Env,
+  f: BreakdownFilters,
+  from: number,
+  to: number,
+): Promise<{ summaries: BreakdownSummary[]; next_cursor: null; source: "endpoint_breakdown"; truncated: boolean }> {
   if (f.consumer !== undefined && f.region !== undefined) {
-    throw new ApiError(400, "invalid_request", "invalid query", ["consumer, region: filter by one of them (the breakdowns are kept per dimension)"]);
+    throw new ApiError(400, "invalid_request", "invalid query", [
+      "consumer, region: filter by one of them (the breakdowns are kept per dimension)",
+    ]);
   }
   if (f.granularity !== "hour") {
-    throw new ApiError(400, "invalid_request", "invalid query", ["granularity: summaries by consumer or region are hourly only"]);
+    throw new ApiError(400, "invalid_request", "invalid query", [
+      "granularity: summaries by consumer or region are hourly only",
+    ]);
   }
   const dimension: Dimension = f.consumer !== undefined ? "consumer" : "region";
   const name = f.consumer ?? f.region ?? "";
@@ -65,11 +74,16 @@ export async function breakdownSummaries(env: Env, f: BreakdownFilters, from: nu
     .limit(MAX_ENDPOINTS + 1)
     .all();
   if (endpoints.length > MAX_ENDPOINTS) {
-    throw new ApiError(400, "invalid_request", "invalid query", [`service: more than ${MAX_ENDPOINTS} endpoints match; narrow with service, method or route to filter by ${dimension}`]);
+    throw new ApiError(400, "invalid_request", "invalid query", [
+      `service: more than ${MAX_ENDPOINTS} endpoints match; narrow with service, method or route to filter by ${dimension}`,
+    ]);
   }
   const first = Math.floor(from / 3_600_000) * 3_600_000;
   const perEndpoint = await Promise.all(
-    endpoints.map(async (e) => ({ e, buckets: await endpointObject(env, e).groupHours(dimension, name, first, to + 1) })),
+    endpoints.map(async (e) => ({
+      e,
+      buckets: await endpointObject(env, e).groupHours(dimension, name, first, to + 1),
+    })),
   );
   const rows: BreakdownSummary[] = perEndpoint.flatMap(({ e, buckets }) =>
     buckets.map((b) => ({
@@ -88,6 +102,17 @@ export async function breakdownSummaries(env: Env, f: BreakdownFilters, from: nu
       p95_ms: b.group.p95_ms,
     })),
   );
-  rows.sort((a, b) => a.bucket_start - b.bucket_start || (a.service < b.service ? -1 : a.service > b.service ? 1 : 0) || (a.method < b.method ? -1 : 1) || (a.route < b.route ? -1 : 1));
-  return { summaries: rows.slice(0, f.limit), next_cursor: null, source: "endpoint_breakdown", truncated: rows.length > f.limit };
+  rows.sort(
+    (a, b) =>
+      a.bucket_start - b.bucket_start ||
+      (a.service < b.service ? -1 : a.service > b.service ? 1 : 0) ||
+      (a.method < b.method ? -1 : 1) ||
+      (a.route < b.route ? -1 : 1),
+  );
+  return {
+    summaries: rows.slice(0, f.limit),
+    next_cursor: null,
+    source: "endpoint_breakdown",
+    truncated: rows.length > f.limit,
+  };
 }

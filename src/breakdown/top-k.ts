@@ -66,7 +66,8 @@ export function emptyBreakdown(): Breakdown {
 const sketchOf = (d: SketchData): LatencySketch =>
   LatencySketch.fromJSON(d.a === GROUP_SKETCH_ACCURACY ? d : emptySketch(), GROUP_SKETCH_BUCKETS);
 
-const isSorted = (pairs: readonly [number, number][]): boolean => pairs.every((p, i) => i === 0 || (pairs[i - 1]?.[0] ?? 0) < p[0]);
+const isSorted = (pairs: readonly [number, number][]): boolean =>
+  pairs.every((p, i) => i === 0 || (pairs[i - 1]?.[0] ?? 0) < p[0]);
 
 /**
  * Two stored sketches of the breakdown's accuracy added, on their sorted [index, count] pairs
@@ -113,7 +114,10 @@ function sketchData(value: unknown): SketchData {
   if (d.a !== GROUP_SKETCH_ACCURACY) return emptySketch();
   const z = typeof d.z === "number" && Number.isFinite(d.z) && d.z > 0 ? d.z : 0;
   const b = Array.isArray(d.b)
-    ? d.b.filter((p): p is [number, number] => Array.isArray(p) && Number.isInteger(p[0]) && typeof p[1] === "number" && Number.isFinite(p[1]) && p[1] > 0)
+    ? d.b.filter(
+        (p): p is [number, number] =>
+          Array.isArray(p) && Number.isInteger(p[0]) && typeof p[1] === "number" && Number.isFinite(p[1]) && p[1] > 0,
+      )
     : [];
   return { a: GROUP_SKETCH_ACCURACY, z, b };
 }
@@ -260,7 +264,9 @@ export function tableView(t: DimensionTable): { top: GroupView[]; other: GroupVi
   for (const g of t.top) addFigures(total, g);
   addFigures(total, t.other);
   return {
-    top: [...t.top].sort((a, b) => b.n - a.n).map((g) => ({ ...groupView(g.k === "" ? null : g.k, g), max_undercount: g.w - g.n })),
+    top: [...t.top]
+      .sort((a, b) => b.n - a.n)
+      .map((g) => ({ ...groupView(g.k === "" ? null : g.k, g), max_undercount: g.w - g.n })),
     other: groupView(null, t.other),
     total: groupView(null, total),
   };

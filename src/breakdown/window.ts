@@ -8,7 +8,14 @@ import { tableView, type Breakdown, type Dimension, type GroupView } from "./top
 import { HOUR_MS, MINUTE_MS } from "../lib/time";
 
 /** `window` values accepted by the breakdown API, in ms. */
-export const BREAKDOWN_WINDOWS = { "5m": 5 * MINUTE_MS, "15m": 15 * MINUTE_MS, "1h": HOUR_MS, "6h": 6 * HOUR_MS, "24h": 24 * HOUR_MS, "72h": 72 * HOUR_MS } as const;
+export const BREAKDOWN_WINDOWS = {
+  "5m": 5 * MINUTE_MS,
+  "15m": 15 * MINUTE_MS,
+  "1h": HOUR_MS,
+  "6h": 6 * HOUR_MS,
+  "24h": 24 * HOUR_MS,
+  "72h": 72 * HOUR_MS,
+} as const;
 export type BreakdownWindow = keyof typeof BREAKDOWN_WINDOWS;
 
 export const breakdownQuery = z.object({
@@ -40,7 +47,13 @@ export interface BreakdownView {
 
 /** A merged breakdown as the API answers it. */
 export function breakdownView(window: string, range: { from: number; to: number } | null, b: Breakdown): BreakdownView {
-  return { window, from: range?.from ?? null, to: range?.to ?? null, consumers: tableView(b.consumer), locations: tableView(b.region) };
+  return {
+    window,
+    from: range?.from ?? null,
+    to: range?.to ?? null,
+    consumers: tableView(b.consumer),
+    locations: tableView(b.region),
+  };
 }
 
 /** One bucket of one named group (`GET /v1/summaries?consumer=` / `?region=`). */
@@ -53,7 +66,11 @@ export interface GroupBucket {
  * The buckets where `name` is among the top groups of `dimension` (a bucket where it fell into
  * "other", or did not appear, is absent). Its figures are a lower bound (see top-k.ts).
  */
-export function groupBuckets(buckets: readonly { start: number; breakdown: Breakdown }[], dimension: Dimension, name: string): GroupBucket[] {
+export function groupBuckets(
+  buckets: readonly { start: number; breakdown: Breakdown }[],
+  dimension: Dimension,
+  name: string,
+): GroupBucket[] {
   const out: GroupBucket[] = [];
   for (const b of buckets) {
     const group = tableView(b.breakdown[dimension]).top.find((g) => g.name === name);

@@ -29,8 +29,19 @@ import { meteredEnv, workerMeter } from "../cost/worker";
 export const aggregateQuery = z
   .object({ from: epochOrIso.optional(), to: epochOrIso.optional() })
   .refine((q) => q.from === undefined || q.to === undefined || q.from <= q.to, "from must not be after to");
-export const pruneQuery = z.object({ older_than_hours: z.coerce.number().int().min(1).max(24 * 3650).optional() });
-export const switchesBody = z.strictObject({ ingestion: z.boolean().optional(), proxy_recording: z.boolean().optional(), probes: z.boolean().optional() });
+export const pruneQuery = z.object({
+  older_than_hours: z.coerce
+    .number()
+    .int()
+    .min(1)
+    .max(24 * 3650)
+    .optional(),
+});
+export const switchesBody = z.strictObject({
+  ingestion: z.boolean().optional(),
+  proxy_recording: z.boolean().optional(),
+  probes: z.boolean().optional(),
+});
 
 const jobResponse = { 200: { description: "the run", schema: jobRunSchema } };
 
@@ -38,42 +49,82 @@ export const jobsApp = new Hono<AppEnv>();
 
 defineRoute(
   jobsApp,
-  { method: "POST", path: "/aggregate", key: "admin", tag: "Control", summary: "Run the aggregation now (range optional, ≤ 31 days)", request: { query: aggregateQuery }, responses: jobResponse },
+  {
+    method: "POST",
+    path: "/aggregate",
+    key: "admin",
+    tag: "Control",
+    summary: "Run the aggregation now (range optional, ≤ 31 days)",
+    request: { query: aggregateQuery },
+    responses: jobResponse,
+  },
   async (c, { query: q }) => {
-    const outcome = await runJob(c.env.DB, "aggregate", (ctx) => aggregate(meteredEnv(c.env, ctx.meter), { ...ctx, from: q.from, to: q.to }));
+    const outcome = await runJob(c.env.DB, "aggregate", (ctx) =>
+      aggregate(meteredEnv(c.env, ctx.meter), { ...ctx, from: q.from, to: q.to }),
+    );
     return c.json({ job: "aggregate", ...outcome });
   },
 );
 
 defineRoute(
   jobsApp,
-  { method: "POST", path: "/prune", key: "admin", tag: "Control", summary: "Run retention now", request: { query: pruneQuery }, responses: jobResponse },
+  {
+    method: "POST",
+    path: "/prune",
+    key: "admin",
+    tag: "Control",
+    summary: "Run retention now",
+    request: { query: pruneQuery },
+    responses: jobResponse,
+  },
   async (c, { query: q }) => {
     const olderThanMs = q.older_than_hours === undefined ? undefined : q.older_than_hours * 3_600_000;
-    const outcome = await runJob(c.env.DB, "prune", (ctx) => prune(meteredEnv(c.env, ctx.meter), { ...ctx, olderThanMs }));
+    const outcome = await runJob(c.env.DB, "prune", (ctx) =>
+      prune(meteredEnv(c.env, ctx.meter), { ...ctx, olderThanMs }),
+    );
     return c.json({ job: "prune", ...outcome });
   },
 );
 
 defineRoute(
   jobsApp,
-  { method: "POST", path: "/probes/run", key: "admin", tag: "Control", summary: "Run the due synthetic probes now", responses: jobResponse },
+  {
+    method: "POST",
+    path: "/probes/run",
+    key: "admin",
+    tag: "Control",
+    summary: "Run the due synthetic probes now",
+    responses: jobResponse,
+  },
   async (c) => {
-    const outcome = await runJob(c.env.DB, "probes", (ctx) => runProbes(meteredEnv(c.env, ctx.meter), { ...ctx, force: true }));
+    const outcome = await runJob(c.env.DB, "probes", (ctx) =>
+      runProbes(meteredEnv(c.env, ctx.meter), { ...ctx, force: true }),
+    );
     return c.json({ job: "probes", ...outcome });
   },
 );
 
 defineRoute(
   jobsApp,
-  { method: "GET", path: "/switches", key: "admin", tag: "Control", summary: "The operator's switches", responses: { 200: { description: "switches", schema: switchesSchema } } },
+  {
+    method: "GET",
+    path: "/switches",
+    key: "admin",
+    tag: "Control",
+    summary: "The operator's switches",
+    responses: { 200: { description: "switches", schema: switchesSchema } },
+  },
   async (c) => c.json(await loadSwitches(c.env.DB)),
 );
 
 defineRoute(
   jobsApp,
   {
-    method: "PUT", path: "/switches", key: "admin", tag: "Control", summary: "Flip switches",
+    method: "PUT",
+    path: "/switches",
+    key: "admin",
+    tag: "Control",
+    summary: "Flip switches",
     request: { body: { schema: switchesBody }, what: "switches" },
     responses: { 200: { description: "the switches now", schema: switchesSchema } },
   },
@@ -83,7 +134,10 @@ defineRoute(
 defineRoute(
   jobsApp,
   {
-    method: "GET", path: "/status", key: "admin", tag: "Control",
+    method: "GET",
+    path: "/status",
+    key: "admin",
+    tag: "Control",
     summary: "Each job's last run, the backlog, the quarantine, D1's capacity (`storage`), the switches and the probes",
     responses: { 200: { description: "status", schema: controlStatusSchema } },
   },
@@ -101,7 +155,13 @@ defineRoute(
         })
         .from(endpointHealth)
         .get(),
-      d.select({ records: sql<number>`coalesce(sum(${q.records}), 0)`, endpoints: sql<number>`coalesce(sum(${q.records} > 0), 0)` }).from(q).get(),
+      d
+        .select({
+          records: sql<number>`coalesce(sum(${q.records}), 0)`,
+          endpoints: sql<number>`coalesce(sum(${q.records} > 0), 0)`,
+        })
+        .from(q)
+        .get(),
       loadSwitches(c.env.DB),
       probeStatus(c.env.DB),
     ]);

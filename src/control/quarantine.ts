@@ -67,7 +67,12 @@ function scope(f: { service?: string; method?: string; route?: string }): SQL[] 
 }
 
 /** Endpoints holding quarantined rows, in key order, from `from` on (inclusive). */
-async function endpointsFrom(db: D1Database, filters: SQL[], from: Endpoint | null, limit: number): Promise<Endpoint[]> {
+async function endpointsFrom(
+  db: D1Database,
+  filters: SQL[],
+  from: Endpoint | null,
+  limit: number,
+): Promise<Endpoint[]> {
   const t = quarantinedEndpoints;
   const after = from
     ? or(
@@ -95,7 +100,8 @@ export const quarantineApp = new Hono<AppEnv>()
   .get("/quarantine", async (c) => {
     const q = parseOr400(quarantineListQuery, c.req.query());
     const position = q.cursor === undefined ? null : decodePosition(q.cursor);
-    if (q.cursor !== undefined && !position) throw new ApiError(400, "invalid_query", "cursor: not a cursor of this API");
+    if (q.cursor !== undefined && !position)
+      throw new ApiError(400, "invalid_query", "cursor: not a cursor of this API");
     const filters = scope(q);
     const records: Record<string, unknown>[] = [];
     let from = position?.endpoint ?? null;
@@ -137,7 +143,9 @@ export const quarantineApp = new Hono<AppEnv>()
       const endpoints = await endpointsFrom(c.env.DB, filters, from, ENDPOINTS_PER_ROUND);
       for (let i = 0; i < endpoints.length; i += REPLAY_CONCURRENCY) {
         const slice = endpoints.slice(i, i + REPLAY_CONCURRENCY);
-        const settled = await Promise.allSettled(slice.map((e) => withTimeout(monitor(c.env, e).replayQuarantine(e), REPLAY_TIMEOUT_MS)));
+        const settled = await Promise.allSettled(
+          slice.map((e) => withTimeout(monitor(c.env, e).replayQuarantine(e), REPLAY_TIMEOUT_MS)),
+        );
         settled.forEach((outcome, j) => {
           const e = slice[j];
           if (!e) return;
@@ -153,6 +161,12 @@ export const quarantineApp = new Hono<AppEnv>()
       if (endpoints.length < ENDPOINTS_PER_ROUND || !lastEndpoint) break;
       from = { ...lastEndpoint, route: `${lastEndpoint.route}\u0000` };
     }
-    const sum = (k: "replayed" | "failed" | "remaining") => results.reduce((n, r) => n + (typeof r[k] === "number" ? r[k] : 0), 0);
-    return c.json({ replayed: sum("replayed"), failed: sum("failed"), remaining: sum("remaining"), endpoints: results });
+    const sum = (k: "replayed" | "failed" | "remaining") =>
+      results.reduce((n, r) => n + (typeof r[k] === "number" ? r[k] : 0), 0);
+    return c.json({
+      replayed: sum("replayed"),
+      failed: sum("failed"),
+      remaining: sum("remaining"),
+      endpoints: results,
+    });
   });

@@ -23,7 +23,10 @@ import { errorMessage } from "../lib/errors";
 export const reevaluateQuery = z.object({
   lookback_minutes: z.coerce.number().int().min(1).max(MAX_LOOKBACK_MINUTES).default(60),
   ...endpointFilterFields,
-  source: z.enum(["d1", "archive"]).default("d1").describe("where the records are read: D1's raw rows or the R2 archive"),
+  source: z
+    .enum(["d1", "archive"])
+    .default("d1")
+    .describe("where the records are read: D1's raw rows or the R2 archive"),
 });
 
 /** At most this many endpoints per call, re-evaluated this many at a time. */
@@ -53,7 +56,12 @@ export const reevaluateApp = new Hono<AppEnv>().post("/re-evaluate", async (c) =
       }
     });
   }
-  return c.json({ lookback_minutes: q.lookback_minutes, source: q.source, failed: results.filter((r) => "error" in r).length, endpoints: results });
+  return c.json({
+    lookback_minutes: q.lookback_minutes,
+    source: q.source,
+    failed: results.filter((r) => "error" in r).length,
+    endpoints: results,
+  });
 });
 
 type ReevaluateQuery = z.output<typeof reevaluateQuery>;
@@ -69,7 +77,14 @@ async function d1Endpoints(db: D1Database, q: ReevaluateQuery): Promise<Endpoint
   if (q.route !== undefined) scope.push(eq(t.route, q.route));
   // Within the longest look-back: the raw table has no service index, and an unbounded max() over
   // a service with no rows would read the whole table.
-  const newest = (await d.select({ at: max(t.timestamp) }).from(t).where(and(...scope, gte(t.timestamp, Date.now() - MAX_LOOKBACK_MINUTES * 60_000))).get())?.at ?? null;
+  const newest =
+    (
+      await d
+        .select({ at: max(t.timestamp) })
+        .from(t)
+        .where(and(...scope, gte(t.timestamp, Date.now() - MAX_LOOKBACK_MINUTES * 60_000)))
+        .get()
+    )?.at ?? null;
   if (newest === null) return [];
   return d
     .selectDistinct({ service: t.service, method: t.method, route: t.route })
@@ -83,7 +98,12 @@ async function d1Endpoints(db: D1Database, q: ReevaluateQuery): Promise<Endpoint
 function archiveEndpoint(q: ReevaluateQuery): EndpointIdentity {
   const missing = (["service", "method", "route"] as const).filter((k) => q[k] === undefined);
   if (q.service === undefined || q.method === undefined || q.route === undefined) {
-    throw new ApiError(400, "invalid_request", "invalid query", missing.map((k) => `${k}: required with source=archive`));
+    throw new ApiError(
+      400,
+      "invalid_request",
+      "invalid query",
+      missing.map((k) => `${k}: required with source=archive`),
+    );
   }
   return { service: q.service, method: q.method, route: q.route };
 }

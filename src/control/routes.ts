@@ -6,4 +6,8 @@ import { jobsApp } from "./jobs";
 import { quarantineApp } from "./quarantine";
 import { reevaluateApp } from "./reevaluate";
 
-export const controlApp = new Hono<AppEnv>().use(requireKey("admin")).route("/", reevaluateApp).route("/", jobsApp).route("/", quarantineApp);
+export const controlApp = new Hono<AppEnv>()
+  .use(requireKey("admin"))
+  .route("/", reevaluateApp)
+  .route("/", jobsApp)
+  .route("/", quarantineApp);

@@ -52,7 +52,10 @@ export async function setSwitches(db: D1Database, changes: Partial<Switches>, no
   const d = drizzle(db);
   for (const [name, enabled] of Object.entries(changes)) {
     if (enabled === undefined) continue;
-    await d.insert(controlSwitches).values({ name, enabled, updatedAt: now }).onConflictDoUpdate({ target: controlSwitches.name, set: { enabled, updatedAt: now } });
+    await d
+      .insert(controlSwitches)
+      .values({ name, enabled, updatedAt: now })
+      .onConflictDoUpdate({ target: controlSwitches.name, set: { enabled, updatedAt: now } });
   }
   return loadSwitches(db);
 }

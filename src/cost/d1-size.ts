@@ -45,7 +45,12 @@ export function d1SizeReport(bytes: number | null, max: number, measuredAt: numb
  * whose meta carries `size_after`) when it is older than SIZE_MAX_AGE_MS. A failed query leaves
  * the last size known (or unknown).
  */
-export async function currentD1Size(db: D1Database, meter: CostMeter, setting: string | undefined, now = Date.now()): Promise<D1SizeReport> {
+export async function currentD1Size(
+  db: D1Database,
+  meter: CostMeter,
+  setting: string | undefined,
+  now = Date.now(),
+): Promise<D1SizeReport> {
   if (meter.d1SizeAt === null || now - meter.d1SizeAt > SIZE_MAX_AGE_MS) {
     try {
       const result = await db.prepare("SELECT 1").run();

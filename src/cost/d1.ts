@@ -64,7 +64,8 @@ export function meteredD1(db: D1Database, meter: CostMeter): D1Database {
       return results;
     },
     exec: (query: string) => db.exec(query),
-    withSession: (constraintOrBookmark?: Parameters<D1Database["withSession"]>[0]) => db.withSession(constraintOrBookmark),
+    withSession: (constraintOrBookmark?: Parameters<D1Database["withSession"]>[0]) =>
+      db.withSession(constraintOrBookmark),
     dump: () => db.dump(),
   };
 }

@@ -43,14 +43,23 @@ export const DEFAULT_PRICES: Prices = {
 };
 
 const price = z.number().finite().min(0);
-const overrides = z.strictObject(Object.fromEntries(Object.keys(DEFAULT_PRICES).map((k) => [k, price.optional()])) as Record<keyof Prices, z.ZodOptional<typeof price>>);
+const overrides = z.strictObject(
+  Object.fromEntries(Object.keys(DEFAULT_PRICES).map((k) => [k, price.optional()])) as Record<
+    keyof Prices,
+    z.ZodOptional<typeof price>
+  >,
+);
 
 /**
  * The prices in effect: the defaults, overridden by the `COST_PRICES` JSON setting. A setting
  * that is not valid JSON of known, non-negative numbers is ignored (the defaults apply) and named
  * in `errors`, so a typo shows in GET /v1/stats instead of silently skewing the figures.
  */
-export function pricesFrom(setting: string | undefined): { prices: Prices; source: "default" | "COST_PRICES"; errors: string[] } {
+export function pricesFrom(setting: string | undefined): {
+  prices: Prices;
+  source: "default" | "COST_PRICES";
+  errors: string[];
+} {
   if (setting === undefined || setting.trim() === "") return { prices: DEFAULT_PRICES, source: "default", errors: [] };
   let parsed: unknown;
   try {
@@ -59,7 +68,12 @@ export function pricesFrom(setting: string | undefined): { prices: Prices; sourc
     return { prices: DEFAULT_PRICES, source: "default", errors: ["COST_PRICES is not JSON"] };
   }
   const result = overrides.safeParse(parsed);
-  if (!result.success) return { prices: DEFAULT_PRICES, source: "default", errors: result.error.issues.map((i) => `COST_PRICES.${i.path.join(".")}: ${i.message}`) };
+  if (!result.success)
+    return {
+      prices: DEFAULT_PRICES,
+      source: "default",
+      errors: result.error.issues.map((i) => `COST_PRICES.${i.path.join(".")}: ${i.message}`),
+    };
   const set = Object.fromEntries(Object.entries(result.data).filter(([, v]) => v !== undefined)) as Partial<Prices>;
   return { prices: { ...DEFAULT_PRICES, ...set }, source: "COST_PRICES", errors: [] };
 }

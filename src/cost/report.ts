@@ -15,7 +15,17 @@ export interface CostLine {
 
 export interface CostReport {
   records: number;
-  lines: Record<"workers_requests" | "do_requests" | "do_rows_written" | "do_rows_read" | "d1_rows_written" | "d1_rows_read" | "r2_class_a" | "r2_class_b", CostLine>;
+  lines: Record<
+    | "workers_requests"
+    | "do_requests"
+    | "do_rows_written"
+    | "do_rows_read"
+    | "d1_rows_written"
+    | "d1_rows_read"
+    | "r2_class_a"
+    | "r2_class_b",
+    CostLine
+  >;
   /** Sum of the lines: dollars per million records ingested (null before the first record). */
   usd_per_million_records: number | null;
   /** D1 storage at its current size, per month. */
@@ -29,7 +39,10 @@ export function costReport(counts: CostCounts, records: number, prices: Prices, 
   const per = (units: number) => (records > 0 ? (units / records) * 1e6 : 0);
   const line = (units: number, pricePerMillion: number): CostLine => {
     const perMillion = per(units);
-    return { per_million_records: round(perMillion), usd_per_million_records: round((perMillion / 1e6) * pricePerMillion) };
+    return {
+      per_million_records: round(perMillion),
+      usd_per_million_records: round((perMillion / 1e6) * pricePerMillion),
+    };
   };
   const lines: CostReport["lines"] = {
     workers_requests: line(counts.worker_requests, prices.workers_requests_per_million),

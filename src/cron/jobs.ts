@@ -94,7 +94,16 @@ export async function runJob(
     const meter = new CostMeter();
     const ran = await fn({ now, deadline: now + JOB_BUDGET_MS[job], cursor, meter });
     // D1's own count of the rows the run wrote and read (its meta), beside the job's own figures.
-    const outcome = { ...ran, detail: { ...ran.detail, d1_rows_written: meter.counts.d1_rows_written, d1_rows_read: meter.counts.d1_rows_read, r2_class_a: meter.counts.r2_class_a, r2_class_b: meter.counts.r2_class_b } };
+    const outcome = {
+      ...ran,
+      detail: {
+        ...ran.detail,
+        d1_rows_written: meter.counts.d1_rows_written,
+        d1_rows_read: meter.counts.d1_rows_read,
+        r2_class_a: meter.counts.r2_class_a,
+        r2_class_b: meter.counts.r2_class_b,
+      },
+    };
     const finished = Date.now();
     await d
       .update(jobRuns)
@@ -109,7 +118,13 @@ export async function runJob(
         ...(outcome.cursor !== undefined ? { cursor: outcome.cursor } : {}),
       })
       .where(eq(jobRuns.job, job));
-    log(outcome.errors?.length ? "warn" : "info", "job_done", { job, duration_ms: finished - now, rows: outcome.rows, errors: outcome.errors, ...outcome.detail });
+    log(outcome.errors?.length ? "warn" : "info", "job_done", {
+      job,
+      duration_ms: finished - now,
+      rows: outcome.rows,
+      errors: outcome.errors,
+      ...outcome.detail,
+    });
     return { ...outcome, duration_ms: finished - now };
   } catch (err) {
     const finished = Date.now();
@@ -117,7 +132,13 @@ export async function runJob(
     log("error", "job_failed", { job, duration_ms: finished - now, message });
     await d
       .update(jobRuns)
-      .set({ lastFinishedAt: finished, lastDurationMs: finished - now, lastError: message, runs: sql`${jobRuns.runs} + 1`, failures: sql`${jobRuns.failures} + 1` })
+      .set({
+        lastFinishedAt: finished,
+        lastDurationMs: finished - now,
+        lastError: message,
+        runs: sql`${jobRuns.runs} + 1`,
+        failures: sql`${jobRuns.failures} + 1`,
+      })
       .where(eq(jobRuns.job, job))
       .catch(() => undefined);
     throw err;

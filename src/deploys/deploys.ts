@@ -42,7 +42,12 @@ export function deployId(service: string, version: string): string {
 }
 
 /** The newest deploy of `service` at or before `openedAt` and at most `withinMs` before it, or null. */
-export function deployBefore(list: readonly Deploy[], service: string, openedAt: number, withinMs: number): Deploy | null {
+export function deployBefore(
+  list: readonly Deploy[],
+  service: string,
+  openedAt: number,
+  withinMs: number,
+): Deploy | null {
   let best: Deploy | null = null;
   for (const d of list) {
     if (d.service !== service || d.at > openedAt || openedAt - d.at > withinMs) continue;
@@ -62,11 +67,19 @@ export function deployPhrase(d: Pick<Deploy, "version" | "service" | "at">, open
  * is newer than `last` (the version and time seen before) and differs from it, with the time
  * its first record in the batch was seen. Null when nothing changed.
  */
-export function versionChange(records: readonly { timestamp: number; version?: string | null }[], last: { version: string; at: number } | null): { version: string; at: number } | null {
+export function versionChange(
+  records: readonly { timestamp: number; version?: string | null }[],
+  last: { version: string; at: number } | null,
+): { version: string; at: number } | null {
   let newest: { version: string; timestamp: number } | null = null;
-  for (const r of records) if (r.version && (!newest || r.timestamp > newest.timestamp)) newest = { version: r.version, timestamp: r.timestamp };
+  for (const r of records)
+    if (r.version && (!newest || r.timestamp > newest.timestamp))
+      newest = { version: r.version, timestamp: r.timestamp };
   if (!newest || (last && (newest.timestamp <= last.at || newest.version === last.version))) return null;
   const version = newest.version;
-  const first = records.reduce((min, r) => (r.version === version && r.timestamp < min ? r.timestamp : min), newest.timestamp);
+  const first = records.reduce(
+    (min, r) => (r.version === version && r.timestamp < min ? r.timestamp : min),
+    newest.timestamp,
+  );
   return { version, at: first };
 }

@@ -32,16 +32,31 @@ export const deploysApp = new Hono<AppEnv>();
 defineRoute(
   deploysApp,
   {
-    method: "POST", path: "/", key: "ingest", tag: "Deploys",
-    summary: "Record a deploy marker `{service, version, at?, description?}`; the same service and version again updates it",
+    method: "POST",
+    path: "/",
+    key: "ingest",
+    tag: "Deploys",
+    summary:
+      "Record a deploy marker `{service, version, at?, description?}`; the same service and version again updates it",
     request: { body: { schema: deployInput }, what: "deploy" },
-    responses: { 201: { description: "the marker", schema: deploySchema }, 400: { description: "invalid deploy (`invalid_request`)" } },
+    responses: {
+      201: { description: "the marker", schema: deploySchema },
+      400: { description: "invalid deploy (`invalid_request`)" },
+    },
   },
   async (c, { body: input }) => {
     const now = Date.now();
     const at = input.at ?? now;
-    if (at > now + FUTURE_TOLERANCE_MS) throw new ApiError(400, "invalid_request", "at is more than 5 minutes in the future");
-    const deploy: Deploy = { id: deployId(input.service, input.version), service: input.service, version: input.version, at, description: input.description ?? null, source: "api" };
+    if (at > now + FUTURE_TOLERANCE_MS)
+      throw new ApiError(400, "invalid_request", "at is more than 5 minutes in the future");
+    const deploy: Deploy = {
+      id: deployId(input.service, input.version),
+      service: input.service,
+      version: input.version,
+      at,
+      description: input.description ?? null,
+      source: "api",
+    };
     await saveDeploy(c.env.DB, deploy, now);
     await notifyServiceObjects(c.env, deploy.service);
     return c.json(deploy, 201);
@@ -51,7 +66,10 @@ defineRoute(
 defineRoute(
   deploysApp,
   {
-    method: "GET", path: "/", key: "read", tag: "Deploys",
+    method: "GET",
+    path: "/",
+    key: "read",
+    tag: "Deploys",
     summary: "Deploy markers of a range (default the last 24 h), newest first",
     request: { query: deploysQuery },
     responses: { 200: { description: "markers", schema: deployListSchema } },

@@ -37,12 +37,18 @@ const consumerObjective = z
     /** Requests of the consumer a window needs before it is judged (default: the endpoint's `min_requests`; 50 for p95). */
     min_requests: z.number().int().min(1).max(100_000).optional(),
   })
-  .refine((o) => o.error_rate !== undefined || o.silent_failure_rate !== undefined || o.latency_p95_ms !== undefined, "give at least one of error_rate, silent_failure_rate, latency_p95_ms");
+  .refine(
+    (o) => o.error_rate !== undefined || o.silent_failure_rate !== undefined || o.latency_p95_ms !== undefined,
+    "give at least one of error_rate, silent_failure_rate, latency_p95_ms",
+  );
 export type ConsumerObjective = z.output<typeof consumerObjective>;
 
 const consumerObjectives = z
   .record(z.string().min(1).max(128), consumerObjective)
-  .refine((o) => Object.keys(o).length <= MAX_CONSUMER_OBJECTIVES, `at most ${MAX_CONSUMER_OBJECTIVES} named consumers`);
+  .refine(
+    (o) => Object.keys(o).length <= MAX_CONSUMER_OBJECTIVES,
+    `at most ${MAX_CONSUMER_OBJECTIVES} named consumers`,
+  );
 
 const overrides = z.strictObject({
   slo: slo.optional(),
@@ -64,7 +70,7 @@ const ENDPOINT_KEY = /^[A-Z]{1,16} \/.{0,255}$/;
 /** What the admin API takes: service-wide settings plus overrides per "METHOD /route". */
 export const detectionSettings = overrides.extend({
   endpoints: z
-    .record(z.string().regex(ENDPOINT_KEY, "keys must look like \"GET /orders/:id\""), overrides)
+    .record(z.string().regex(ENDPOINT_KEY, 'keys must look like "GET /orders/:id"'), overrides)
     .refine((e) => Object.keys(e).length <= 200, "at most 200 endpoint overrides")
     .optional(),
 });

@@ -7,11 +7,47 @@
  */
 import type { DetectionConfig } from "./config";
 import { emptyMetricState, metricStep, type MetricParams, type MetricState } from "./metric";
-import { CLIENT_RATE_PARAMS, ERROR_RATE_PARAMS, emptyRateState, poissonCdf, rateStep, usualRate, type RateParams, type RateState } from "./rates";
+import {
+  CLIENT_RATE_PARAMS,
+  ERROR_RATE_PARAMS,
+  emptyRateState,
+  poissonCdf,
+  rateStep,
+  usualRate,
+  type RateParams,
+  type RateState,
+} from "./rates";
 import { emptySurge, surgeSignal, surgeStep, troubleWithSurge, type SurgeState } from "./surge";
-import { emptyObjective, learnObjective, learntErrorBudget, learntErrorThreshold, objectivePending, windowCountedAtObjective, withObjective, type ObjectiveState } from "./objective";
-import { deseason, judgedOffset, offsetAt, reseason, seasonLearn, slotOffsets, type SeasonAccumulator, type SeasonProfile } from "./season";
-import { DIP_RATIO, dipStep, emptyDip, emptySilence, silenceStep, unusualSilence, type DipState, type SilenceState } from "./silence";
+import {
+  emptyObjective,
+  learnObjective,
+  learntErrorBudget,
+  learntErrorThreshold,
+  objectivePending,
+  windowCountedAtObjective,
+  withObjective,
+  type ObjectiveState,
+} from "./objective";
+import {
+  deseason,
+  judgedOffset,
+  offsetAt,
+  reseason,
+  seasonLearn,
+  slotOffsets,
+  type SeasonAccumulator,
+  type SeasonProfile,
+} from "./season";
+import {
+  DIP_RATIO,
+  dipStep,
+  emptyDip,
+  emptySilence,
+  silenceStep,
+  unusualSilence,
+  type DipState,
+  type SilenceState,
+} from "./silence";
 import type { Figures, Signal, Snapshot, Totals } from "./types";
 
 export interface DetectorState {
@@ -111,7 +147,13 @@ const DROP_MIN_EXPECTED = 30;
 const STOP_MIN_EXPECTED = 20;
 
 /** The 429 share is only learnt (it never fires alone: 429s are a 4xx, the client's `info`); a surge is judged with it. */
-const RATE_LIMITED_PARAMS: RateParams = { ...CLIENT_RATE_PARAMS, floor: 0.001, h: Number.POSITIVE_INFINITY, step_ratio: 0, step_p_value: 0 };
+const RATE_LIMITED_PARAMS: RateParams = {
+  ...CLIENT_RATE_PARAMS,
+  floor: 0.001,
+  h: Number.POSITIVE_INFINITY,
+  step_ratio: 0,
+  step_p_value: 0,
+};
 
 /** How much of an hour's day-to-day spread widens the usual 5xx rate (the Poisson test already allows for chance). */
 export const ERROR_SPREAD = 0.75;
@@ -149,24 +191,48 @@ export interface Detection {
  * learnt level, and not at all while it is being learnt. Traffic and latency are judged against
  * their recent level moved by the daily `profile`'s offset for the minute (src/detect/season.ts).
  */
-export function detect(s: Snapshot, state: DetectorState, given: DetectionConfig, profile: SeasonProfile | null = null): Detection {
+export function detect(
+  s: Snapshot,
+  state: DetectorState,
+  given: DetectionConfig,
+  profile: SeasonProfile | null = null,
+): Detection {
   const signals: Signal[] = [];
   const pending = objectivePending(state.objective, given);
   const cfg = withObjective(given, state.objective);
   const guard = { min_requests: cfg.min_requests, min_events: cfg.min_events };
   const g = guardWindow(s, cfg.min_requests);
-  const next: DetectorState = { ...state, minutes: state.minutes + 1, objective: learnObjective(state.objective ?? emptyObjective(), s.latency, given, s.minute_start) };
+  const next: DetectorState = {
+    ...state,
+    minutes: state.minutes + 1,
+    objective: learnObjective(state.objective ?? emptyObjective(), s.latency, given, s.minute_start),
+  };
   const trafficOffsets = slotOffsets(profile, "traffic");
   const latencyOffset = judgedOffset(slotOffsets(profile, "latency"), s.minute_start, "up");
   const errorOffsets = slotOffsets(profile, "errors");
-  const errorSeason = errorOffsets ? { judge: Math.exp(judgedOffset(errorOffsets, s.minute_start, "up", ERROR_SPREAD)), learn: Math.exp(offsetAt(errorOffsets, s.minute_start)) } : null;
+  const errorSeason = errorOffsets
+    ? {
+        judge: Math.exp(judgedOffset(errorOffsets, s.minute_start, "up", ERROR_SPREAD)),
+        learn: Math.exp(offsetAt(errorOffsets, s.minute_start)),
+      }
+    : null;
 
   // Latency: static p95 threshold, then p95/p50 against their baselines.
   if (s.latency) {
     const lat = s.latency;
     const win = `${lat.window_minutes}m`;
     if (lat.p95 > cfg.thresholds.p95_ms && !pending.p95_threshold) {
-      signals.push({ kind: "latency_p95_threshold", family: "latency", level: "warning", observed: lat.p95, baseline: null, threshold: cfg.thresholds.p95_ms, unit: "ms", window: win, strength: clamp01(lat.p95 / cfg.thresholds.p95_ms - 1) });
+      signals.push({
+        kind: "latency_p95_threshold",
+        family: "latency",
+        level: "warning",
+        observed: lat.p95,
+        baseline: null,
+        threshold: cfg.thresholds.p95_ms,
+        unit: "ms",
+        window: win,
+        strength: clamp01(lat.p95 / cfg.thresholds.p95_ms - 1),
+      });
     }
     // A widened window (a quiet endpoint) is judged once per its own length, so that the
     // baselines see independent observations rather than 30 views of mostly the same requests.
@@ -183,12 +249,25 @@ export function detect(s: Snapshot, state: DetectorState, given: DetectionConfig
       // A drift is gated on the recent level (a short EWMA), not on one noisy window, so that a
       // creeping endpoint does not flicker in and out of the gate.
       const previous = state.recent?.[key];
-      const recent = previous === undefined ? value : Math.expm1(RECENT_ALPHA * Math.log1p(value) + (1 - RECENT_ALPHA) * Math.log1p(previous));
+      const recent =
+        previous === undefined
+          ? value
+          : Math.expm1(RECENT_ALPHA * Math.log1p(value) + (1 - RECENT_ALPHA) * Math.log1p(previous));
       next.recent = { ...next.recent, [key]: recent };
       const level = step.reason === "drift" ? Math.max(value, recent) : value;
       const minRatio = step.reason === "drift" ? LATENCY_DRIFT_MIN_RATIO : LATENCY_MIN_RATIO;
       if (step.fired && level >= step.baseline * minRatio && level - step.baseline >= LATENCY_MIN_DELTA_MS) {
-        signals.push({ kind, family: "latency", level: "warning", observed: value, baseline: step.baseline, threshold: null, unit: "ms", window: win, strength: clamp01((value / step.baseline - 1) / 2) });
+        signals.push({
+          kind,
+          family: "latency",
+          level: "warning",
+          observed: value,
+          baseline: step.baseline,
+          threshold: null,
+          unit: "ms",
+          window: win,
+          strength: clamp01((value / step.baseline - 1) / 2),
+        });
       }
     }
   }
@@ -197,7 +276,17 @@ export function detect(s: Snapshot, state: DetectorState, given: DetectionConfig
   const errorRate = rateOf(g.t.status_5xx, g.t);
   const errorThreshold = learntErrorThreshold(cfg, state.errors, errorSeason);
   if (g.t.count >= cfg.min_requests && g.t.status_5xx >= cfg.min_events && errorRate >= errorThreshold) {
-    signals.push({ kind: "error_rate_threshold", family: "availability", level: "warning", observed: errorRate, baseline: null, threshold: errorThreshold, unit: "ratio", window: g.name, strength: clamp01(errorRate / errorThreshold - 1) });
+    signals.push({
+      kind: "error_rate_threshold",
+      family: "availability",
+      level: "warning",
+      observed: errorRate,
+      baseline: null,
+      threshold: errorThreshold,
+      unit: "ratio",
+      window: g.name,
+      strength: clamp01(errorRate / errorThreshold - 1),
+    });
   }
   const rateSignals = [
     ["errors", "status_5xx", "error_rate_baseline", "availability", "warning", cfg.thresholds.error_rate],
@@ -212,13 +301,35 @@ export function detect(s: Snapshot, state: DetectorState, given: DetectionConfig
       { bad: s.w15[field], count: s.w15.count, name: "15m" },
       { bad: s.w60[field], count: s.w60.count, name: "1h" },
     ];
-    const step = rateStep(state[key], { bad: s.minute[field], count: s.minute.count }, windows, guard, params, key === "errors" ? errorSeason : null);
+    const step = rateStep(
+      state[key],
+      { bad: s.minute[field], count: s.minute.count },
+      windows,
+      guard,
+      params,
+      key === "errors" ? errorSeason : null,
+    );
     next[key] = step.state;
     // Silent failures and inconsistencies also fire on their static threshold (volume-guarded).
-    const overThreshold = threshold !== null && key !== "errors" && g.t.count >= cfg.min_requests && g.t[field] >= cfg.min_events && rateOf(g.t[field], g.t) >= threshold;
+    const overThreshold =
+      threshold !== null &&
+      key !== "errors" &&
+      g.t.count >= cfg.min_requests &&
+      g.t[field] >= cfg.min_events &&
+      rateOf(g.t[field], g.t) >= threshold;
     if (step.fired || overThreshold) {
       const observed = step.fired ? step.rate : rateOf(g.t[field], g.t);
-      signals.push({ kind, family, level, observed, baseline: step.usual, threshold: overThreshold ? threshold : null, unit: "ratio", window: (step.fired ? step.window : null) ?? g.name, strength: clamp01(observed / Math.max(step.usual, 1e-6) / 20) });
+      signals.push({
+        kind,
+        family,
+        level,
+        observed,
+        baseline: step.usual,
+        threshold: overThreshold ? threshold : null,
+        unit: "ratio",
+        window: (step.fired ? step.window : null) ?? g.name,
+        strength: clamp01(observed / Math.max(step.usual, 1e-6) / 20),
+      });
     }
   }
 
@@ -234,7 +345,8 @@ export function detect(s: Snapshot, state: DetectorState, given: DetectionConfig
     if (family === "latency" && pending.latency_slo) continue;
     for (const rule of BURN_RULES) {
       // Right after a latency objective is learnt, a window reaching back into the learning counted slow requests against the default.
-      if (family === "latency" && !windowCountedAtObjective(state.objective, given, s.minute_start, rule.minutes)) continue;
+      if (family === "latency" && !windowCountedAtObjective(state.objective, given, s.minute_start, rule.minutes))
+        continue;
       const long = s[rule.long];
       const short = s[rule.short];
       // Volume guards: a page needs min_events in the long window and 2 in the short one (one
@@ -246,9 +358,20 @@ export function detect(s: Snapshot, state: DetectorState, given: DetectionConfig
       // The ticket rule also wants the last hour to burn, so that it ends within the hour after the problem (not 6 h).
       const current = rule.level === "page" || burn(s.w60) >= rule.factor;
       if (burn(long) >= rule.factor && burn(short) >= rule.factor && current) {
-        const kind = `${family === "availability" ? "availability" : "latency"}_burn_${page ? "page" : "ticket"}` as const;
+        const kind =
+          `${family === "availability" ? "availability" : "latency"}_burn_${page ? "page" : "ticket"}` as const;
         if (signals.some((x) => x.kind === kind)) continue;
-        signals.push({ kind, family, level: rule.level, observed: burn(long), baseline: null, threshold: rule.factor, unit: "burn_rate", window: rule.window, strength: clamp01(burn(long) / rule.factor / 4) });
+        signals.push({
+          kind,
+          family,
+          level: rule.level,
+          observed: burn(long),
+          baseline: null,
+          threshold: rule.factor,
+          unit: "burn_rate",
+          window: rule.window,
+          strength: clamp01(burn(long) / rule.factor / 4),
+        });
       }
     }
   }
@@ -258,7 +381,8 @@ export function detect(s: Snapshot, state: DetectorState, given: DetectionConfig
   const trafficStep = metricStep(state.traffic, deseason(s.minute.count, trafficOffset), TRAFFIC_PARAMS);
   const warm = state.traffic.ewma.n >= TRAFFIC_PARAMS.warmup;
   // The requests expected in the minute starting at `t` (judging drops, or surges), and in the `m` minutes up to this one.
-  const expectedAt = (t: number, direction: "up" | "down" = "down"): number => reseason(state.traffic.ewma.mean, judgedOffset(trafficOffsets, t, direction));
+  const expectedAt = (t: number, direction: "up" | "down" = "down"): number =>
+    reseason(state.traffic.ewma.mean, judgedOffset(trafficOffsets, t, direction));
   const over = new Map<number, number>();
   const expectedOver = (m: number): number => {
     if (!trafficOffsets) return m * expectedAt(s.minute_start);
@@ -270,13 +394,25 @@ export function detect(s: Snapshot, state: DetectorState, given: DetectionConfig
     }
     return sum;
   };
-  const surge = surgeStep(state.surge ?? emptySurge(), { minute_start: s.minute_start, minute: s.minute, w5: s.w5, expected: warm ? expectedAt(s.minute_start, "up") : null });
+  const surge = surgeStep(state.surge ?? emptySurge(), {
+    minute_start: s.minute_start,
+    minute: s.minute,
+    w5: s.w5,
+    expected: warm ? expectedAt(s.minute_start, "up") : null,
+  });
   next.surge = surge.state;
   // A surge is not learnt as the usual traffic (its end would look like a drop) unless it lasts.
   next.traffic = surge.hold ? state.traffic : trafficStep.state;
   // Nor are its 429s learnt as usual.
   const rateLimited = state.rate_limited ?? emptyRateState();
-  if (!surge.hold) next.rate_limited = rateStep(rateLimited, { bad: s.minute.status_429, count: s.minute.count }, [], guard, RATE_LIMITED_PARAMS).state;
+  if (!surge.hold)
+    next.rate_limited = rateStep(
+      rateLimited,
+      { bad: s.minute.status_429, count: s.minute.count },
+      [],
+      guard,
+      RATE_LIMITED_PARAMS,
+    ).state;
   if (surge.surge) {
     const p95Learnt = state.latency_p95.ewma.n >= LATENCY_PARAMS.warmup;
     const trouble = troubleWithSurge({
@@ -302,16 +438,40 @@ export function detect(s: Snapshot, state: DetectorState, given: DetectionConfig
     const stop = windows.find(([m]) => expectedOver(m) >= STOP_MIN_EXPECTED);
     const drop = windows.find(([m]) => expectedOver(m) >= DROP_MIN_EXPECTED);
     if (stop && stop[1].count === 0 && unusualSilence(next.silence)) {
-      signals.push({ kind: "traffic_stop", family: "traffic", level: "warning", observed: 0, baseline: perMinute, threshold: null, unit: "per_minute", window: `${stop[0]}m`, strength: 1 });
+      signals.push({
+        kind: "traffic_stop",
+        family: "traffic",
+        level: "warning",
+        observed: 0,
+        baseline: perMinute,
+        threshold: null,
+        unit: "per_minute",
+        window: `${stop[0]}m`,
+        strength: 1,
+      });
     } else if (drop) {
       const [m, t] = drop;
       const expected = expectedOver(m);
       // A window with no request at all is a silence: judged as one (a usual silence is no drop either).
       const silentAsUsual = t.count === 0 && !unusualSilence(next.silence);
-      const dip = dipStep(state.dip ?? emptyDip(), t.count / expected, !silentAsUsual && t.count <= TRAFFIC_DROP_RATIO * expected && poissonCdf(t.count, expected) < TRAFFIC_P_VALUE);
+      const dip = dipStep(
+        state.dip ?? emptyDip(),
+        t.count / expected,
+        !silentAsUsual && t.count <= TRAFFIC_DROP_RATIO * expected && poissonCdf(t.count, expected) < TRAFFIC_P_VALUE,
+      );
       next.dip = dip.state;
       if (dip.fired) {
-        signals.push({ kind: "traffic_drop", family: "traffic", level: "warning", observed: t.count / m, baseline: expected / m, threshold: TRAFFIC_DROP_RATIO, unit: "per_minute", window: `${m}m`, strength: clamp01(1 - t.count / expected) });
+        signals.push({
+          kind: "traffic_drop",
+          family: "traffic",
+          level: "warning",
+          observed: t.count / m,
+          baseline: expected / m,
+          threshold: TRAFFIC_DROP_RATIO,
+          unit: "per_minute",
+          window: `${m}m`,
+          strength: clamp01(1 - t.count / expected),
+        });
       }
     }
   }
@@ -320,13 +480,33 @@ export function detect(s: Snapshot, state: DetectorState, given: DetectionConfig
   // failing or gone too, the two families agree: the origin is down, not merely unused.
   // (A run whose last probe is over an hour old is stale: probes were removed or paused.)
   const probe = s.probe;
-  if (probe && probe.reached_at !== null && probe.reached_at < s.minute_start + 60_000 && probe.last_at >= s.minute_start - 60 * 60_000) {
-    signals.push({ kind: "probe_failed", family: "probe", level: "warning", observed: probe.failures, baseline: null, threshold: PROBE_FAILURES, unit: "count", window: "probes", strength: clamp01(probe.failures / 10) });
+  if (
+    probe &&
+    probe.reached_at !== null &&
+    probe.reached_at < s.minute_start + 60_000 &&
+    probe.last_at >= s.minute_start - 60 * 60_000
+  ) {
+    signals.push({
+      kind: "probe_failed",
+      family: "probe",
+      level: "warning",
+      observed: probe.failures,
+      baseline: null,
+      threshold: PROBE_FAILURES,
+      unit: "count",
+      window: "probes",
+      strength: clamp01(probe.failures / 10),
+    });
   }
 
   // The daily profile learns every minute (signals included: a daily ramp raises drops and
   // surges until it is learnt); an odd day is outvoted by the median across days.
-  const season = seasonLearn(state.season, profile, { minute_start: s.minute_start, requests: s.minute.count, p95: s.latency?.p95 ?? null, status_5xx: s.minute.status_5xx });
+  const season = seasonLearn(state.season, profile, {
+    minute_start: s.minute_start,
+    requests: s.minute.count,
+    p95: s.latency?.p95 ?? null,
+    status_5xx: s.minute.status_5xx,
+  });
   next.season = season.acc;
 
   const figures: Figures = {

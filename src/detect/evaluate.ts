@@ -20,7 +20,11 @@ export interface EngineState {
   season?: SeasonProfile | null;
 }
 
-export const emptyEngineState = (): EngineState => ({ detectors: emptyDetectorState(), recent: {}, machine: emptyMachine() });
+export const emptyEngineState = (): EngineState => ({
+  detectors: emptyDetectorState(),
+  recent: {},
+  machine: emptyMachine(),
+});
 
 export interface Evaluation {
   state: EngineState;
@@ -33,13 +37,27 @@ export interface Evaluation {
   incident: Incident | null;
 }
 
-export function evaluateMinute(state: EngineState, snapshot: Snapshot, cfg: DetectionConfig, endpoint: Endpoint): Evaluation {
+export function evaluateMinute(
+  state: EngineState,
+  snapshot: Snapshot,
+  cfg: DetectionConfig,
+  endpoint: Endpoint,
+): Evaluation {
   const minute = snapshot.minute_start;
   const detected = detect(snapshot, state.detectors, cfg, state.season ?? null);
   const { state: detectors, figures, profile } = detected;
-  const signals = snapshot.consumers?.length ? [...detected.signals, ...consumerSignals(snapshot.consumers)] : detected.signals;
+  const signals = snapshot.consumers?.length
+    ? [...detected.signals, ...consumerSignals(snapshot.consumers)]
+    : detected.signals;
   const assessment = assess(signals, state.recent, minute);
-  const step = stepIncident(state.machine, { endpoint, minute, assessment, signals, figures, resolveAfter: cfg.resolve_after_minutes });
+  const step = stepIncident(state.machine, {
+    endpoint,
+    minute,
+    assessment,
+    signals,
+    figures,
+    resolveAfter: cfg.resolve_after_minutes,
+  });
   return {
     state: { detectors, recent: assessment.recent, machine: step.machine, season: profile },
     minute,

@@ -74,15 +74,21 @@ function phrase(e: Evidence, label: string): string {
 function contrast(incident: Incident, figures: Figures): string {
   const families = new Set(incident.signals.map((s) => s.family));
   if (families.size === 1 && families.has("consumer")) return consumerContrast(incident, figures);
-  if (!families.has("availability") && figures.error_rate !== null) return ` while the 5xx rate stayed at ${pct(figures.error_rate)}`;
+  if (!families.has("availability") && figures.error_rate !== null)
+    return ` while the 5xx rate stayed at ${pct(figures.error_rate)}`;
   if (!families.has("latency") && figures.p95_ms !== null) return ` while p95 latency stayed at ${ms(figures.p95_ms)}`;
   return "";
 }
 
 /** The endpoint as a whole, when only named consumers broke their objectives. */
 function consumerContrast(incident: Incident, figures: Figures): string {
-  const parts = [figures.error_rate === null ? null : `5xx ${pct(figures.error_rate)}`, figures.p95_ms === null ? null : `p95 ${ms(figures.p95_ms)}`].filter((p) => p !== null);
-  return parts.length === 0 ? "" : ` while ${incident.method} ${incident.route} as a whole stayed at ${parts.join(", ")}`;
+  const parts = [
+    figures.error_rate === null ? null : `5xx ${pct(figures.error_rate)}`,
+    figures.p95_ms === null ? null : `p95 ${ms(figures.p95_ms)}`,
+  ].filter((p) => p !== null);
+  return parts.length === 0
+    ? ""
+    : ` while ${incident.method} ${incident.route} as a whole stayed at ${parts.join(", ")}`;
 }
 
 const capitalise = (s: string): string => `${s.charAt(0).toUpperCase()}${s.slice(1)}`;
@@ -100,9 +106,14 @@ export function explain(incident: Incident): string {
         ? "Critical (page-level error-budget burn): "
         : "Critical (independent signals agree): "
       : "Warning: ";
-  const deploy = incident.deploy ? ` ${capitalise(deployPhrase({ ...incident.deploy, service: incident.service }, incident.opened_at))}.` : "";
+  const deploy = incident.deploy
+    ? ` ${capitalise(deployPhrase({ ...incident.deploy, service: incident.service }, incident.opened_at))}.`
+    : "";
   const where = (incident.concentration ?? []).map((c) => ` ${capitalise(c.text)}.`).join("");
-  const tail = incident.status === "resolved" && incident.resolved_at !== null ? ` Resolved after ${incident.clean_minutes} clean minutes.` : "";
+  const tail =
+    incident.status === "resolved" && incident.resolved_at !== null
+      ? ` Resolved after ${incident.clean_minutes} clean minutes.`
+      : "";
   // Capitalise the sentence, but not a percentile ("p95 latency ...").
   const capitalised = /^p\d/.test(text) ? text : `${text.charAt(0).toUpperCase()}${text.slice(1)}`;
   return `${lead}${capitalised}.${where}${deploy}${tail}`;

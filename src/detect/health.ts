@@ -40,7 +40,9 @@ export function assess(signals: readonly Signal[], recent: RecentFamilies, minut
   // consumer past its objective is part of the endpoint's own figures, not independent of them.
   for (const s of weighty) if (s.kind !== "traffic_surge" && s.family !== "consumer") nextRecent[s.family] = minute;
   const since = minute - AGREEMENT_MINUTES * 60_000;
-  const agreeing = (Object.entries(nextRecent) as [SignalFamily, number][]).filter(([, at]) => at > since).map(([f]) => f);
+  const agreeing = (Object.entries(nextRecent) as [SignalFamily, number][])
+    .filter(([, at]) => at > since)
+    .map(([f]) => f);
   const page = weighty.some((s) => s.level === "page");
   let health: Health = "NORMAL";
   if (weighty.length > 0) health = page || agreeing.length >= 2 ? "CRITICAL" : "WARNING";
@@ -79,7 +81,9 @@ export function recommend(health: Health, signals: readonly Signal[]): Action {
   if (health === "NORMAL") return "CONTINUE";
   const has = (f: SignalFamily): boolean => signals.some((s) => s.family === f);
   if (health === "CRITICAL") {
-    const down = signals.some((s) => s.kind === "traffic_stop" || (s.family === "availability" && s.unit === "ratio" && s.observed >= 0.5));
+    const down = signals.some(
+      (s) => s.kind === "traffic_stop" || (s.family === "availability" && s.unit === "ratio" && s.observed >= 0.5),
+    );
     return down ? "HALT" : "ESCALATE";
   }
   if (has("availability")) return "RETRY";
@@ -94,7 +98,12 @@ export interface RollupItem {
 }
 
 /** A service from its endpoints, or the system from its services: the worst health and score. */
-export function rollup(items: readonly RollupItem[]): { health: Health; severity_score: number; health_score: number; counts: Record<Health, number> } {
+export function rollup(items: readonly RollupItem[]): {
+  health: Health;
+  severity_score: number;
+  health_score: number;
+  counts: Record<Health, number>;
+} {
   const counts: Record<Health, number> = { NORMAL: 0, WARNING: 0, CRITICAL: 0 };
   let health: Health = "NORMAL";
   let severity = 0;

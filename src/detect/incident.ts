@@ -139,7 +139,8 @@ export function incidentId(e: Endpoint, openedAt: number): string {
 }
 
 /** One piece of evidence per signal kind, and per consumer and objective for consumer objectives. */
-const evidenceKey = (e: Pick<Signal, "kind" | "consumer" | "objective">): string => (e.consumer === undefined ? e.kind : `${e.kind} ${e.objective ?? ""} ${e.consumer}`);
+const evidenceKey = (e: Pick<Signal, "kind" | "consumer" | "objective">): string =>
+  e.consumer === undefined ? e.kind : `${e.kind} ${e.objective ?? ""} ${e.consumer}`;
 
 function mergeEvidence(list: Evidence[], signals: readonly Signal[], minute: number): Evidence[] {
   const byKind = new Map(list.map((e) => [evidenceKey(e), { ...e }]));
@@ -154,9 +155,11 @@ function mergeEvidence(list: Evidence[], signals: readonly Signal[], minute: num
       e.last_event_at = minute + 60_000;
       e.window = s.window;
       if (s.requests !== undefined) e.requests = s.requests;
-      if (s.rate_limited && (!e.rate_limited || s.rate_limited.share >= e.rate_limited.share)) e.rate_limited = s.rate_limited;
+      if (s.rate_limited && (!e.rate_limited || s.rate_limited.share >= e.rate_limited.share))
+        e.rate_limited = s.rate_limited;
     } else {
-      const who = s.consumer === undefined ? {} : { consumer: s.consumer, objective: s.objective, requests: s.requests };
+      const who =
+        s.consumer === undefined ? {} : { consumer: s.consumer, objective: s.objective, requests: s.requests };
       byKind.set(evidenceKey(s), {
         kind: s.kind,
         family: s.family,
@@ -177,16 +180,26 @@ function mergeEvidence(list: Evidence[], signals: readonly Signal[], minute: num
   return [...byKind.values()].sort((a, b) => a.first_event_at - b.first_event_at);
 }
 
-function addEntry(i: Incident, change: TimelineEntry["change"], at: number, signals: readonly Signal[]): TimelineEntry[] {
+function addEntry(
+  i: Incident,
+  change: TimelineEntry["change"],
+  at: number,
+  signals: readonly Signal[],
+): TimelineEntry[] {
   const kinds = [...new Set(signals.filter((s) => s.level !== "info").map((s) => s.kind))];
-  const list = [...(i.timeline ?? []), { at, change, severity: i.severity, signals: change === "resolved" ? [] : kinds }];
+  const list = [
+    ...(i.timeline ?? []),
+    { at, change, severity: i.severity, signals: change === "resolved" ? [] : kinds },
+  ];
   return list.length <= TIMELINE_MAX ? list : [list[0] as TimelineEntry, ...list.slice(list.length - TIMELINE_MAX + 1)];
 }
 
 /** Clean minutes an incident needs before it resolves: doubled by each re-open, up to the cap. */
 export function resolveAfterFor(incident: Pick<Incident, "reopened_count">, resolveAfter: number): number {
   const reopens = incident.reopened_count ?? 0;
-  return reopens === 0 ? resolveAfter : Math.min(resolveAfter * 2 ** reopens, Math.max(resolveAfter, RESOLVE_AFTER_MAX_MINUTES));
+  return reopens === 0
+    ? resolveAfter
+    : Math.min(resolveAfter * 2 ** reopens, Math.max(resolveAfter, RESOLVE_AFTER_MAX_MINUTES));
 }
 
 /** The resolved incident that may still re-open at `minute`, if any. */
@@ -205,7 +218,10 @@ export interface StepInput {
 }
 
 /** Steps the machine by one evaluated minute. */
-export function stepIncident(m: Machine, input: StepInput): { machine: Machine; change: Change; incident: Incident | null } {
+export function stepIncident(
+  m: Machine,
+  input: StepInput,
+): { machine: Machine; change: Change; incident: Incident | null } {
   const { minute, assessment: a, endpoint } = input;
   const open = m.open;
   if (!open) {
@@ -216,7 +232,11 @@ export function stepIncident(m: Machine, input: StepInput): { machine: Machine; 
     const streak = m.streak + 1;
     const evidence = mergeEvidence(m.pending ?? [], input.signals, minute);
     if (a.health === "WARNING" && streak < WARNING_PERSIST_MINUTES) {
-      return { machine: { open: null, streak_start: streakStart, streak, pending: evidence, ...keep }, change: null, incident: null };
+      return {
+        machine: { open: null, streak_start: streakStart, streak, pending: evidence, ...keep },
+        change: null,
+        incident: null,
+      };
     }
     if (resolved) {
       // Bad again soon after the resolution: the same incident, open again at the new severity.

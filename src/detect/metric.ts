@@ -110,7 +110,14 @@ export const NAB_PARAMS: MetricParams = {
   novelty_memory: 864,
 };
 
-export const emptyMetricState = (): MetricState => ({ ewma: emptyEwma(), up: 0, down: 0, high: 0, low: 0, spiking: null });
+export const emptyMetricState = (): MetricState => ({
+  ewma: emptyEwma(),
+  up: 0,
+  down: 0,
+  high: 0,
+  low: 0,
+  spiking: null,
+});
 
 function transform(value: number, params: MetricParams): number {
   return params.transform === "log" ? Math.log1p(Math.max(0, value)) : value;
@@ -124,7 +131,11 @@ const clamp = (x: number, limit: number): number => Math.min(limit, Math.max(-li
 
 /** Standard deviation of the baseline with its floors. */
 export function baselineSd(state: MetricState, params: MetricParams): number {
-  return Math.max(Math.sqrt(state.ewma.variance), params.sd_floor, params.sd_floor_relative * Math.abs(state.ewma.mean));
+  return Math.max(
+    Math.sqrt(state.ewma.variance),
+    params.sd_floor,
+    params.sd_floor_relative * Math.abs(state.ewma.mean),
+  );
 }
 
 /**
@@ -135,13 +146,19 @@ export function baselineSd(state: MetricState, params: MetricParams): number {
  * mean and variance of what was seen (an EWMA started from nothing over-weights its first
  * value and under-estimates the variance, which would inflate the first z-scores).
  */
-function learn(state: MetricState, x: number, sd: number, params: MetricParams): Pick<MetricState, "ewma" | "high" | "low"> {
+function learn(
+  state: MetricState,
+  x: number,
+  sd: number,
+  params: MetricParams,
+): Pick<MetricState, "ewma" | "high" | "low"> {
   const { mean, variance, n } = state.ewma;
   if (n === 0) return { ewma: { mean: x, variance: 0, n: 1 }, high: x, low: x };
   const warming = n < params.warmup;
   // Residuals of the value clipped to mean ± c·sd (written as the product always did, so that
   // callers with scale_clip = clip and alpha_scale = alpha get bit-identical baselines).
-  const clipped = (c: number): number => (warming || c === Number.POSITIVE_INFINITY ? x : Math.min(mean + c * sd, Math.max(mean - c * sd, x))) - mean;
+  const clipped = (c: number): number =>
+    (warming || c === Number.POSITIVE_INFINITY ? x : Math.min(mean + c * sd, Math.max(mean - c * sd, x))) - mean;
   const d = clipped(params.clip);
   const r = clipped(params.scale_clip);
   const am = warming ? Math.max(params.alpha, 1 / (n + 1)) : params.alpha;
@@ -150,7 +167,11 @@ function learn(state: MetricState, x: number, sd: number, params: MetricParams):
   const ewma = { mean: next, variance: (1 - a) * (variance + r * (a * r)), n: n + 1 };
   if (params.novelty_memory <= 0) return { ewma, high: x, low: x };
   const fade = Math.pow(1 + params.novelty_margin, -1 / params.novelty_memory);
-  return { ewma, high: Math.max(x, next + (state.high - next) * fade), low: Math.min(x, next + (state.low - next) * fade) };
+  return {
+    ewma,
+    high: Math.max(x, next + (state.high - next) * fade),
+    low: Math.min(x, next + (state.low - next) * fade),
+  };
 }
 
 /** Judges one observation against the baseline, then folds it into the baseline. */
@@ -159,7 +180,14 @@ export function metricStep(state: MetricState, value: number, params: MetricPara
   const baseline = untransform(state.ewma.mean, params);
   if (!Number.isFinite(x)) return { state, fired: false, reason: null, z: 0, cusum: 0, baseline };
   if (state.ewma.n < params.warmup) {
-    return { state: { ...learn(state, x, 0, params), up: 0, down: 0, spiking: null }, fired: false, reason: null, z: 0, cusum: 0, baseline };
+    return {
+      state: { ...learn(state, x, 0, params), up: 0, down: 0, spiking: null },
+      fired: false,
+      reason: null,
+      z: 0,
+      cusum: 0,
+      baseline,
+    };
   }
   const mean = state.ewma.mean;
   const sd = baselineSd(state, params);
@@ -173,8 +201,14 @@ export function metricStep(state: MetricState, value: number, params: MetricPara
   // Novelty: beyond the recent extreme by the margin, or the continuation of a spike that was.
   const noveltyOff = params.novelty_memory <= 0;
   const margin = 1 + params.novelty_margin;
-  const spikeUp = watchUp && z >= params.z_threshold && (noveltyOff || state.spiking === "up" || x - mean > margin * (state.high - mean));
-  const spikeDown = watchDown && z <= -params.z_threshold && (noveltyOff || state.spiking === "down" || mean - x > margin * (mean - state.low));
+  const spikeUp =
+    watchUp &&
+    z >= params.z_threshold &&
+    (noveltyOff || state.spiking === "up" || x - mean > margin * (state.high - mean));
+  const spikeDown =
+    watchDown &&
+    z <= -params.z_threshold &&
+    (noveltyOff || state.spiking === "down" || mean - x > margin * (mean - state.low));
   const spike = spikeUp || spikeDown;
   const drift = (watchUp && up >= params.cusum_h) || (watchDown && down >= params.cusum_h);
   const cusum = params.direction === "up" ? up : params.direction === "down" ? down : Math.max(up, down);

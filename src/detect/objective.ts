@@ -30,7 +30,13 @@ export interface ObjectiveState {
   slower_than_default: boolean;
 }
 
-export const emptyObjective = (): ObjectiveState => ({ p95: [], p99: [], latency_ms: null, p95_ms: null, slower_than_default: false });
+export const emptyObjective = (): ObjectiveState => ({
+  p95: [],
+  p99: [],
+  latency_ms: null,
+  p95_ms: null,
+  slower_than_default: false,
+});
 
 function median(values: readonly number[]): number {
   const sorted = [...values].sort((a, b) => a - b);
@@ -44,7 +50,12 @@ export function learnsObjective(cfg: DetectionConfig): boolean {
 }
 
 /** Folds one minute's latency sample into the objective being learnt (unchanged once learnt). */
-export function learnObjective(state: ObjectiveState, sample: LatencySample | null, cfg: DetectionConfig, minute: number): ObjectiveState {
+export function learnObjective(
+  state: ObjectiveState,
+  sample: LatencySample | null,
+  cfg: DetectionConfig,
+  minute: number,
+): ObjectiveState {
   if (!learnsObjective(cfg) || state.latency_ms !== null || !sample) return state;
   const p95 = [...state.p95, Math.round(sample.p95)];
   const p99 = [...state.p99, Math.round(sample.p99)];
@@ -61,16 +72,27 @@ export function learnObjective(state: ObjectiveState, sample: LatencySample | nu
 }
 
 /** Whether a learnt objective is still being learnt (its signals are held back meanwhile). */
-export function objectivePending(state: ObjectiveState | undefined, cfg: DetectionConfig): { latency_slo: boolean; p95_threshold: boolean } {
+export function objectivePending(
+  state: ObjectiveState | undefined,
+  cfg: DetectionConfig,
+): { latency_slo: boolean; p95_threshold: boolean } {
   const learning = (state?.latency_ms ?? null) === null;
-  return { latency_slo: cfg.learn?.latency_slo === true && learning, p95_threshold: cfg.learn?.p95_threshold === true && learning };
+  return {
+    latency_slo: cfg.learn?.latency_slo === true && learning,
+    p95_threshold: cfg.learn?.p95_threshold === true && learning,
+  };
 }
 
 /**
  * Whether a window of `minutes` ending with `minute` only holds requests counted against the
  * learnt objective (a window reaching into the learning counted them against the default).
  */
-export function windowCountedAtObjective(state: ObjectiveState | undefined, cfg: DetectionConfig, minute: number, minutes: number): boolean {
+export function windowCountedAtObjective(
+  state: ObjectiveState | undefined,
+  cfg: DetectionConfig,
+  minute: number,
+  minutes: number,
+): boolean {
   if (cfg.learn?.latency_slo !== true || state?.learnt_at === undefined) return true;
   return minute + 60_000 - minutes * 60_000 >= state.learnt_at;
 }

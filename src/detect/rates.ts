@@ -51,8 +51,30 @@ export interface RateParams {
  * (`node bench/rates-sim.mjs`, median 31 -> 28 min, still no false incident in 10 weeks at any
  * rate), and the crash-rate series of the real-data bench open fewer false incidents.
  */
-export const ERROR_RATE_PARAMS: RateParams = { alpha: 1 / 240, floor: 0.001, factor: 5, h: 11, warmup: 30, min_ratio: 2, min_delta: 0.0025, p_value: 1e-3, step_ratio: 5, step_p_value: 1e-6 };
-export const CLIENT_RATE_PARAMS: RateParams = { alpha: 1 / 240, floor: 0.01, factor: 2, h: 10, warmup: 30, min_ratio: 2, min_delta: 0.05, p_value: 1e-3, step_ratio: 0, step_p_value: 0 };
+export const ERROR_RATE_PARAMS: RateParams = {
+  alpha: 1 / 240,
+  floor: 0.001,
+  factor: 5,
+  h: 11,
+  warmup: 30,
+  min_ratio: 2,
+  min_delta: 0.0025,
+  p_value: 1e-3,
+  step_ratio: 5,
+  step_p_value: 1e-6,
+};
+export const CLIENT_RATE_PARAMS: RateParams = {
+  alpha: 1 / 240,
+  floor: 0.01,
+  factor: 2,
+  h: 10,
+  warmup: 30,
+  min_ratio: 2,
+  min_delta: 0.05,
+  p_value: 1e-3,
+  step_ratio: 0,
+  step_p_value: 0,
+};
 
 /** The usual rate (with its floor). */
 export function usualRate(state: RateState, params: RateParams): number {
@@ -104,15 +126,25 @@ export function rateStep(
   const cusum = Math.min(10 * params.h, Math.max(0, state.cusum + llr));
   // The guard window: the shortest one with enough requests and bad events.
   const list: readonly RateWindow[] = Array.isArray(windows) ? windows : [windows as RateWindow];
-  const window = list.find((w) => w.count >= guard.min_requests && w.bad >= guard.min_events) ?? list[list.length - 1] ?? { bad: 0, count: 0 };
+  const window = list.find((w) => w.count >= guard.min_requests && w.bad >= guard.min_events) ??
+    list[list.length - 1] ?? { bad: 0, count: 0 };
   const rate = window.count > 0 ? window.bad / window.count : 0;
   const passes = (w: RateWindow, ratio: number, p: number): boolean => {
     const r = w.count > 0 ? w.bad / w.count : 0;
-    return w.count >= guard.min_requests && w.bad >= guard.min_events && r >= usual * ratio && r >= usual + params.min_delta && poissonUpperTail(w.bad, w.count * usual) < p;
+    return (
+      w.count >= guard.min_requests &&
+      w.bad >= guard.min_events &&
+      r >= usual * ratio &&
+      r >= usual + params.min_delta &&
+      poissonUpperTail(w.bad, w.count * usual) < p
+    );
   };
   // A step far beyond chance in any window is clear at once; anything less must gather evidence in the CUSUM.
-  const step = params.step_p_value > 0 && list.some((w) => passes(w, Math.max(params.min_ratio, params.step_ratio), params.step_p_value));
-  const fired = state.n >= params.warmup && (cusum >= params.h || step) && passes(window, params.min_ratio, params.p_value);
+  const step =
+    params.step_p_value > 0 &&
+    list.some((w) => passes(w, Math.max(params.min_ratio, params.step_ratio), params.step_p_value));
+  const fired =
+    state.n >= params.warmup && (cusum >= params.h || step) && passes(window, params.min_ratio, params.p_value);
   let next: RateState = { ...state, cusum };
   if (!fired && minute.count > 0) {
     // A running mean until 1/alpha minutes are learnt: an EWMA started from the first minute's
@@ -122,7 +154,12 @@ export function rateStep(
     next =
       state.n === 0
         ? { bad, total: minute.count, n: 1, cusum }
-        : { bad: (1 - a) * state.bad + a * bad, total: (1 - a) * state.total + a * minute.count, n: state.n + 1, cusum };
+        : {
+            bad: (1 - a) * state.bad + a * bad,
+            total: (1 - a) * state.total + a * minute.count,
+            n: state.n + 1,
+            cusum,
+          };
   } else if (!fired && state.total > 0) {
     // A minute without traffic still ages the averages a little, so that the usual volume stays current.
     next = { ...next, bad: (1 - params.alpha) * state.bad, total: (1 - params.alpha) * state.total };
@@ -158,6 +195,8 @@ function normalCdf(z: number): number {
   // Abramowitz and Stegun 7.1.26 on erf.
   const x = Math.abs(z) / Math.SQRT2;
   const t = 1 / (1 + 0.3275911 * x);
-  const erf = 1 - ((((1.061405429 * t - 1.453152027) * t + 1.421413741) * t - 0.284496736) * t + 0.254829592) * t * Math.exp(-x * x);
+  const erf =
+    1 -
+    ((((1.061405429 * t - 1.453152027) * t + 1.421413741) * t - 0.284496736) * t + 0.254829592) * t * Math.exp(-x * x);
   return z >= 0 ? 0.5 * (1 + erf) : 0.5 * (1 - erf);
 }

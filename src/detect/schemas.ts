@@ -49,7 +49,9 @@ export const baselinesSchema = z.object({
   silent_failure_rate: nnum.optional(),
   inconsistency_rate: nnum.optional(),
   client_error_rate: nnum.optional(),
-  objective: z.object({ latency_ms: nnum, p95_ms: nnum, learning: z.boolean(), slower_than_default_objective: z.boolean() }).optional(),
+  objective: z
+    .object({ latency_ms: nnum, p95_ms: nnum, learning: z.boolean(), slower_than_default_objective: z.boolean() })
+    .optional(),
 });
 
 /** A service's objectives. */

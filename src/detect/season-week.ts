@@ -33,14 +33,26 @@ export interface WeekState {
 }
 
 const METRICS: readonly SeasonMetric[] = ["traffic", "latency", "errors"];
-const emptyLevels = (): WeekLevels => ({ traffic: Array.from({ length: 7 }, () => []), latency: Array.from({ length: 7 }, () => []), errors: Array.from({ length: 7 }, () => []) });
-const emptySums = (day: number): DaySums => ({ day, sum: { traffic: 0, latency: 0, errors: 0 }, n: { traffic: 0, latency: 0, errors: 0 } });
+const emptyLevels = (): WeekLevels => ({
+  traffic: Array.from({ length: 7 }, () => []),
+  latency: Array.from({ length: 7 }, () => []),
+  errors: Array.from({ length: 7 }, () => []),
+});
+const emptySums = (day: number): DaySums => ({
+  day,
+  sum: { traffic: 0, latency: 0, errors: 0 },
+  n: { traffic: 0, latency: 0, errors: 0 },
+});
 
 /** The weekday slot of an epoch hour. */
 export const weekdayOf = (hour: number): number => ((Math.floor(hour / DAY_HOURS) % 7) + 7) % 7;
 
 /** Adds one learnt hour (raw levels, null: none) to the week state; a new day folds the previous one in. */
-export function weekLearn(state: WeekState | undefined, hour: number, values: Record<SeasonMetric, number | null>): WeekState {
+export function weekLearn(
+  state: WeekState | undefined,
+  hour: number,
+  values: Record<SeasonMetric, number | null>,
+): WeekState {
   const day = Math.floor(hour / DAY_HOURS);
   let levels = state?.levels ?? emptyLevels();
   let today = state?.today ?? null;
@@ -49,7 +61,10 @@ export function weekLearn(state: WeekState | undefined, hour: number, values: Re
     const slot = ((done.day % 7) + 7) % 7;
     const next = { ...levels };
     for (const m of METRICS) {
-      if (done.n[m] >= WEEK_MIN_HOURS) next[m] = levels[m].map((weeks, i) => (i === slot ? [...weeks, done.sum[m] / done.n[m]].slice(-WEEK_KEEP) : weeks));
+      if (done.n[m] >= WEEK_MIN_HOURS)
+        next[m] = levels[m].map((weeks, i) =>
+          i === slot ? [...weeks, done.sum[m] / done.n[m]].slice(-WEEK_KEEP) : weeks,
+        );
     }
     levels = next;
     today = null;

@@ -78,7 +78,13 @@ export const emptyProfile = (): SeasonProfile => ({
   hours: 0,
 });
 
-const emptyAccumulator = (hour: number): SeasonAccumulator => ({ hour, traffic_sum: 0, traffic_n: 0, latency_sum: 0, latency_n: 0 });
+const emptyAccumulator = (hour: number): SeasonAccumulator => ({
+  hour,
+  traffic_sum: 0,
+  traffic_n: 0,
+  latency_sum: 0,
+  latency_n: 0,
+});
 
 /** One minute's values to learn (null: nothing to learn for that metric this minute). */
 export interface SeasonMinute {
@@ -95,7 +101,11 @@ export interface SeasonMinute {
  * Adds one minute to the accumulator; when the minute starts a new hour, the finished hour is
  * folded into the profile first (a new profile object: the caller stores it).
  */
-export function seasonLearn(acc: SeasonAccumulator | undefined, profile: SeasonProfile | null, m: SeasonMinute): { acc: SeasonAccumulator; profile: SeasonProfile | null } {
+export function seasonLearn(
+  acc: SeasonAccumulator | undefined,
+  profile: SeasonProfile | null,
+  m: SeasonMinute,
+): { acc: SeasonAccumulator; profile: SeasonProfile | null } {
   const hour = Math.floor(m.minute_start / HOUR_MS);
   let current = acc ?? emptyAccumulator(hour);
   let next = profile;
@@ -104,9 +114,16 @@ export function seasonLearn(acc: SeasonAccumulator | undefined, profile: SeasonP
     current = emptyAccumulator(hour);
   }
   if (m.requests !== null) {
-    current = { ...current, traffic_sum: current.traffic_sum + m.requests, traffic_n: current.traffic_n + 1, requests_total: (current.requests_total ?? 0) + m.requests, status_5xx: (current.status_5xx ?? 0) + (m.status_5xx ?? 0) };
+    current = {
+      ...current,
+      traffic_sum: current.traffic_sum + m.requests,
+      traffic_n: current.traffic_n + 1,
+      requests_total: (current.requests_total ?? 0) + m.requests,
+      status_5xx: (current.status_5xx ?? 0) + (m.status_5xx ?? 0),
+    };
   }
-  if (m.p95 !== null && m.p95 > 0) current = { ...current, latency_sum: current.latency_sum + Math.log1p(m.p95), latency_n: current.latency_n + 1 };
+  if (m.p95 !== null && m.p95 > 0)
+    current = { ...current, latency_sum: current.latency_sum + Math.log1p(m.p95), latency_n: current.latency_n + 1 };
   return { acc: current, profile: next };
 }
 
@@ -114,7 +131,10 @@ function closeHour(acc: SeasonAccumulator, profile: SeasonProfile | null): Seaso
   const traffic = acc.traffic_n >= SEASON_MIN_MINUTES ? Math.log1p(acc.traffic_sum / acc.traffic_n) : null;
   const latency = acc.latency_n >= SEASON_MIN_MINUTES ? acc.latency_sum / acc.latency_n : null;
   const requests = acc.requests_total ?? 0;
-  const errors = acc.traffic_n >= SEASON_MIN_MINUTES && requests >= ERROR_MIN_REQUESTS ? Math.log((acc.status_5xx ?? 0) / requests + ERROR_LEVEL_FLOOR) : null;
+  const errors =
+    acc.traffic_n >= SEASON_MIN_MINUTES && requests >= ERROR_MIN_REQUESTS
+      ? Math.log((acc.status_5xx ?? 0) / requests + ERROR_LEVEL_FLOOR)
+      : null;
   if (traffic === null && latency === null) return profile;
   if (profile?.last_hour !== undefined && acc.hour <= profile.last_hour) return profile;
   const slot = ((acc.hour % SEASON_SLOTS) + SEASON_SLOTS) % SEASON_SLOTS;
@@ -128,7 +148,14 @@ function closeHour(acc: SeasonAccumulator, profile: SeasonProfile | null): Seaso
   };
   const errorSlots = base.errors ?? emptyProfile().errors ?? [];
   const week = weekLearn(base.week, acc.hour, { traffic, latency, errors });
-  return { traffic: push(base.traffic, traffic, "traffic"), latency: push(base.latency, latency, "latency"), errors: push(errorSlots, errors, "errors"), week, hours: base.hours + 1, last_hour: acc.hour };
+  return {
+    traffic: push(base.traffic, traffic, "traffic"),
+    latency: push(base.latency, latency, "latency"),
+    errors: push(errorSlots, errors, "errors"),
+    week,
+    hours: base.hours + 1,
+    last_hour: acc.hour,
+  };
 }
 
 function median(sorted: readonly number[]): number {
@@ -192,7 +219,7 @@ const slotIndex = (t: number): number => Math.floor((((t / HOUR_MS) % SEASON_SLO
 /** The offset (log scale) at event time `t`, interpolated between slot centres; 0 without a profile. */
 export function offsetAt(offsets: SlotOffsets | null, t: number): number {
   if (!offsets) return 0;
-  const position = (((t / HOUR_MS) % SEASON_SLOTS) + SEASON_SLOTS) % SEASON_SLOTS - 0.5;
+  const position = ((((t / HOUR_MS) % SEASON_SLOTS) + SEASON_SLOTS) % SEASON_SLOTS) - 0.5;
   const lower = Math.floor(position);
   const frac = position - lower;
   const at = (i: number): number => offsets.mid[((i % SEASON_SLOTS) + SEASON_SLOTS) % SEASON_SLOTS] ?? 0;
@@ -200,7 +227,8 @@ export function offsetAt(offsets: SlotOffsets | null, t: number): number {
 }
 
 /** The weekday's offset at `t` (0 until a week is learnt). */
-const weekOffsetAt = (offsets: SlotOffsets, t: number): number => offsets.week?.[weekdayOf(Math.floor(t / HOUR_MS))] ?? 0;
+const weekOffsetAt = (offsets: SlotOffsets, t: number): number =>
+  offsets.week?.[weekdayOf(Math.floor(t / HOUR_MS))] ?? 0;
 
 /**
  * The offset a detector judges by at `t`, generous in the direction it watches: the highest
@@ -210,7 +238,12 @@ const weekOffsetAt = (offsets: SlotOffsets, t: number): number => offsets.week?.
  * level is half-way to the night), and an hour that varies a lot from day to day (a handful of
  * purchases an hour) gives no firm expectation; a detector should fire on neither.
  */
-export function judgedOffset(offsets: SlotOffsets | null, t: number, direction: "up" | "down", spreadWeight = 1): number {
+export function judgedOffset(
+  offsets: SlotOffsets | null,
+  t: number,
+  direction: "up" | "down",
+  spreadWeight = 1,
+): number {
   if (!offsets) return 0;
   const sign = direction === "up" ? spreadWeight : -spreadWeight;
   const slot = (x: number): number => {

@@ -65,7 +65,8 @@ export const emptyDip = (): DipState => ({ low: 1, current: null, dropping: fals
  */
 export function dipStep(state: DipState, ratio: number, lowEnough: boolean): { state: DipState; fired: boolean } {
   const faded = 1 - (1 - state.low) * (1 - 1 / SILENCE_MEMORY_MINUTES);
-  if (ratio > DIP_RATIO) return { state: { low: Math.min(faded, state.current ?? 1), current: null, dropping: false }, fired: false };
+  if (ratio > DIP_RATIO)
+    return { state: { low: Math.min(faded, state.current ?? 1), current: null, dropping: false }, fired: false };
   const fired = lowEnough && (state.dropping || 1 - ratio > DIP_MARGIN * (1 - state.low));
   return { state: { low: faded, current: Math.min(state.current ?? 1, ratio), dropping: fired }, fired };
 }

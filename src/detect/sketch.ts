@@ -39,7 +39,10 @@ export function parseSketch(text: string): SketchData {
   const a = typeof d.a === "number" && d.a > 0 && d.a < 1 ? d.a : DEFAULT_RELATIVE_ACCURACY;
   const z = typeof d.z === "number" && Number.isFinite(d.z) && d.z > 0 ? d.z : 0;
   const b = Array.isArray(d.b)
-    ? d.b.filter((p): p is [number, number] => Array.isArray(p) && Number.isInteger(p[0]) && typeof p[1] === "number" && Number.isFinite(p[1]) && p[1] > 0)
+    ? d.b.filter(
+        (p): p is [number, number] =>
+          Array.isArray(p) && Number.isInteger(p[0]) && typeof p[1] === "number" && Number.isFinite(p[1]) && p[1] > 0,
+      )
     : [];
   return { a, z, b };
 }
@@ -114,7 +117,8 @@ export class LatencySketch {
 
   /** Adds every value of `other` (same accuracy required). */
   merge(other: LatencySketch): void {
-    if (other.relativeAccuracy !== this.relativeAccuracy) throw new RangeError("cannot merge sketches of different accuracy");
+    if (other.relativeAccuracy !== this.relativeAccuracy)
+      throw new RangeError("cannot merge sketches of different accuracy");
     this.zeroCount += other.zeroCount;
     this.total += other.total;
     if (other.maxSeen > this.maxSeen) this.maxSeen = other.maxSeen;
@@ -170,7 +174,10 @@ export class LatencySketch {
     pairs: Iterable<readonly [number, number]>,
     opts: { zeroCount?: number; max?: number; relativeAccuracy?: number; maxBuckets?: number } = {},
   ): LatencySketch {
-    const sketch = new LatencySketch(opts.relativeAccuracy ?? DEFAULT_RELATIVE_ACCURACY, opts.maxBuckets ?? DEFAULT_MAX_BUCKETS);
+    const sketch = new LatencySketch(
+      opts.relativeAccuracy ?? DEFAULT_RELATIVE_ACCURACY,
+      opts.maxBuckets ?? DEFAULT_MAX_BUCKETS,
+    );
     const zero = opts.zeroCount ?? 0;
     if (zero > 0) {
       sketch.zeroCount = zero;

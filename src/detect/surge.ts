@@ -52,7 +52,12 @@ export function surgeStep(state: SurgeState, input: SurgeInput): SurgeStep {
   const high = input.minute.count >= SURGE_RATIO * expected;
   const next: SurgeState = high ? { run: state.run + 1, since: state.since ?? input.minute_start } : emptySurge();
   const w5 = input.w5.count;
-  const surging = high && next.run >= SURGE_MINUTES && w5 >= SURGE_MIN_REQUESTS && w5 >= SURGE_RATIO * 5 * expected && poissonUpperTail(w5, 5 * expected) < SURGE_P_VALUE;
+  const surging =
+    high &&
+    next.run >= SURGE_MINUTES &&
+    w5 >= SURGE_MIN_REQUESTS &&
+    w5 >= SURGE_RATIO * 5 * expected &&
+    poissonUpperTail(w5, 5 * expected) < SURGE_P_VALUE;
   return {
     state: next,
     surge: surging ? { observed: w5 / 5, expected, since: next.since ?? input.minute_start } : null,
@@ -81,11 +86,20 @@ export interface SurgeTrouble {
 
 /** Whether latency, 5xx or 429s rose with the surge (a share rises at twice its usual and 1 point more, with min_events of them). */
 export function troubleWithSurge(c: SurgeContext): SurgeTrouble {
-  const rose = (bad: number, usual: number): boolean => bad >= c.min_events && c.w5.count > 0 && bad / c.w5.count >= Math.max(2 * usual, usual + 0.01);
-  const rate_limited = rose(c.w5.status_429, c.usual_429_rate) ? { share: c.w5.status_429 / c.w5.count, usual: c.usual_429_rate } : null;
-  const latency = c.p95 !== null && c.p95_baseline !== null && c.p95_baseline > 0 && c.p95 >= SURGE_LATENCY_RATIO * c.p95_baseline;
-  const signalled = c.signals.some((s) => (s.family === "latency" || s.family === "availability") && (s.level === "warning" || s.level === "page"));
-  return { trouble: signalled || latency || rose(c.w5.status_5xx, c.usual_error_rate) || rate_limited !== null, rate_limited };
+  const rose = (bad: number, usual: number): boolean =>
+    bad >= c.min_events && c.w5.count > 0 && bad / c.w5.count >= Math.max(2 * usual, usual + 0.01);
+  const rate_limited = rose(c.w5.status_429, c.usual_429_rate)
+    ? { share: c.w5.status_429 / c.w5.count, usual: c.usual_429_rate }
+    : null;
+  const latency =
+    c.p95 !== null && c.p95_baseline !== null && c.p95_baseline > 0 && c.p95 >= SURGE_LATENCY_RATIO * c.p95_baseline;
+  const signalled = c.signals.some(
+    (s) => (s.family === "latency" || s.family === "availability") && (s.level === "warning" || s.level === "page"),
+  );
+  return {
+    trouble: signalled || latency || rose(c.w5.status_5xx, c.usual_error_rate) || rate_limited !== null,
+    rate_limited,
+  };
 }
 
 /** The surge signal: `warning` with trouble at the same time (naming the 429s when they rose), `info` otherwise. */

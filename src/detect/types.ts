@@ -18,7 +18,16 @@ export interface Totals {
   bytes: number;
 }
 
-export const emptyTotals = (): Totals => ({ count: 0, status_4xx: 0, status_429: 0, status_5xx: 0, silent: 0, inconsistent: 0, slow: 0, bytes: 0 });
+export const emptyTotals = (): Totals => ({
+  count: 0,
+  status_4xx: 0,
+  status_429: 0,
+  status_5xx: 0,
+  silent: 0,
+  inconsistent: 0,
+  slow: 0,
+  bytes: 0,
+});
 
 /** Latency percentiles of the shortest recent window that holds enough requests. */
 export interface LatencySample {
@@ -74,7 +83,8 @@ export interface ProbeStreak {
   last_status: number;
 }
 
-export type SignalFamily = "latency" | "availability" | "silent" | "consistency" | "traffic" | "probe" | "client" | "consumer";
+export type SignalFamily =
+  "latency" | "availability" | "silent" | "consistency" | "traffic" | "probe" | "client" | "consumer";
 
 export type SignalKind =
   | "latency_p95_threshold"

@@ -16,7 +16,8 @@ export async function checkDb(db: D1Database): Promise<DbCheck> {
       .prepare("SELECT 1 AS applied FROM d1_migrations WHERE name = ?")
       .bind(LATEST_MIGRATION)
       .first<{ applied: number }>();
-    if (!row) return { ok: false, reason: `migration ${LATEST_MIGRATION} is not applied: run wrangler d1 migrations apply DB` };
+    if (!row)
+      return { ok: false, reason: `migration ${LATEST_MIGRATION} is not applied: run wrangler d1 migrations apply DB` };
     return { ok: true, latest_migration: LATEST_MIGRATION };
   } catch (err) {
     const message = errorMessage(err);

@@ -1,10 +1,15 @@
 /** The answers of the public `/health` routes (zod only). */
 import * as z from "zod";
 
-const dbCheck = z.union([z.object({ ok: z.literal(true), latest_migration: z.string() }), z.object({ ok: z.literal(false), reason: z.string() })]);
+const dbCheck = z.union([
+  z.object({ ok: z.literal(true), latest_migration: z.string() }),
+  z.object({ ok: z.literal(false), reason: z.string() }),
+]);
 
 export const healthStatusSchema = z.looseObject({
-  status: z.enum(["ok", "degraded"]).describe("degraded: D1 refuses writes for capacity; records are kept in the endpoint objects meanwhile"),
+  status: z
+    .enum(["ok", "degraded"])
+    .describe("degraded: D1 refuses writes for capacity; records are kept in the endpoint objects meanwhile"),
   version: z.string(),
   time: z.string(),
   storage: z.enum(["ok", "full"]),
@@ -14,7 +19,9 @@ export const healthStatusSchema = z.looseObject({
   switches_known: z.boolean(),
   caps: z
     .looseObject({ known: z.boolean(), reached: z.boolean() })
-    .describe("MAX_SERVICES, the route cap and the rate of new proxied routes, and where they were reached in the last 24 h (known false: the catalog could not be read)"),
+    .describe(
+      "MAX_SERVICES, the route cap and the rate of new proxied routes, and where they were reached in the last 24 h (known false: the catalog could not be read)",
+    ),
   d1_size: z.looseObject({ state: z.string() }),
   raw_logs: z.string(),
 });

@@ -35,7 +35,10 @@ async function mayReadNames(env: Env, authorization: string | undefined): Promis
  * public; an ingest-only service's name is not).
  */
 async function capsStatus(env: Env, waitUntil: (p: Promise<unknown>) => void, names: boolean) {
-  const iso = (e: { service: string; at: number }) => ({ ...(names ? { service: e.service } : {}), at: new Date(e.at).toISOString() });
+  const iso = (e: { service: string; at: number }) => ({
+    ...(names ? { service: e.service } : {}),
+    at: new Date(e.at).toISOString(),
+  });
   const s = admissionSettings(env, DEFAULT_MAX_ROUTES);
   const limits = {
     max_routes_per_service: s.maxRoutes,
@@ -50,7 +53,10 @@ async function capsStatus(env: Env, waitUntil: (p: Promise<unknown>) => void, na
     known: true,
     reached: report.services.reached || report.route_cap_reached.length > 0 || report.route_rate_limited.length > 0,
     ...limits,
-    services: { ...report.services, refused_at: report.services.refused_at === null ? null : new Date(report.services.refused_at).toISOString() },
+    services: {
+      ...report.services,
+      refused_at: report.services.refused_at === null ? null : new Date(report.services.refused_at).toISOString(),
+    },
     route_cap_reached: report.route_cap_reached.map(iso),
     route_rate_limited: report.route_rate_limited.map(iso),
   };
@@ -61,7 +67,10 @@ export const healthApp = new Hono<AppEnv>();
 defineRoute(
   healthApp,
   {
-    method: "GET", path: "/", key: "none", tag: "Health",
+    method: "GET",
+    path: "/",
+    key: "none",
+    tag: "Health",
     summary: "Status, version, time, this isolate's ingest counters, the switches and the cardinality caps reached",
     responses: { 200: { description: "ok", schema: healthStatusSchema } },
   },
@@ -79,7 +88,11 @@ defineRoute(
       // The operator's switches (cached for a few seconds); `switches_known` false: D1 could not be read.
       switches: await switches(c.env.DB),
       switches_known: switchesKnown(),
-      caps: await capsStatus(c.env, (p) => c.executionCtx.waitUntil(p), await mayReadNames(c.env, c.req.header("Authorization"))),
+      caps: await capsStatus(
+        c.env,
+        (p) => c.executionCtx.waitUntil(p),
+        await mayReadNames(c.env, c.req.header("Authorization")),
+      ),
       // D1's size against D1_MAX_BYTES (ok, high from 80%, full at it; unknown: never measured).
       d1_size: size,
       // Raw rows to D1: "normal", "sampling_harder" (past 80%: one plain success per endpoint and minute), "stopped" (at the cap).
@@ -90,14 +103,25 @@ defineRoute(
 
 defineRoute(
   healthApp,
-  { method: "GET", path: "/live", key: "none", tag: "Health", summary: "Liveness (no I/O)", responses: { 200: { description: "ok", schema: liveSchema } } },
+  {
+    method: "GET",
+    path: "/live",
+    key: "none",
+    tag: "Health",
+    summary: "Liveness (no I/O)",
+    responses: { 200: { description: "ok", schema: liveSchema } },
+  },
   (c) => c.json({ status: "ok" }),
 );
 
 defineRoute(
   healthApp,
   {
-    method: "GET", path: "/ready", key: "none", tag: "Health", summary: "Readiness: D1 reachable and the latest migration applied",
+    method: "GET",
+    path: "/ready",
+    key: "none",
+    tag: "Health",
+    summary: "Readiness: D1 reachable and the latest migration applied",
     responses: { 200: { description: "ready", schema: readySchema }, 503: { description: "not ready" } },
   },
   async (c) => {
@@ -109,7 +133,11 @@ defineRoute(
 defineRoute(
   healthApp,
   {
-    method: "GET", path: "/db", key: "none", tag: "Health", summary: "D1 reachable and the latest migration applied",
+    method: "GET",
+    path: "/db",
+    key: "none",
+    tag: "Health",
+    summary: "D1 reachable and the latest migration applied",
     responses: { 200: { description: "ok", schema: dbSchema }, 503: { description: "D1 unreachable or not migrated" } },
   },
   async (c) => {

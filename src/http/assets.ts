@@ -21,7 +21,10 @@ const API_PATHS = /^\/(v1|health|proxy|metrics|openapi\.json|docs|__scheduled)(\
 export async function notFoundOrAsset(c: Context<AppEnv>): Promise<Response> {
   const path = new URL(c.req.url).pathname;
   const read = c.req.method === "GET" || c.req.method === "HEAD";
-  const wanted = path === "/" || (c.req.header("Accept") ?? "").includes("text/html") || /\.[a-z0-9]+$/i.test(path.split("/").pop() ?? "");
+  const wanted =
+    path === "/" ||
+    (c.req.header("Accept") ?? "").includes("text/html") ||
+    /\.[a-z0-9]+$/i.test(path.split("/").pop() ?? "");
   if (read && wanted && !API_PATHS.test(path)) return withDashboardHeaders(await c.env.ASSETS.fetch(c.req.raw));
   return handleNotFound(c);
 }

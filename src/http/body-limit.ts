@@ -30,7 +30,12 @@ export const BODY_LIMIT_OVERRIDES: readonly { method: string; path: string; byte
 
 const OVERRIDE_PATTERNS = BODY_LIMIT_OVERRIDES.map((o) => ({
   ...o,
-  pattern: new RegExp(`^${o.path.split("/").map((seg) => (seg.startsWith(":") ? "[^/]+" : seg.replace(/[.*+?^${}()|[\]\\]/g, "\\$&"))).join("/")}$`),
+  pattern: new RegExp(
+    `^${o.path
+      .split("/")
+      .map((seg) => (seg.startsWith(":") ? "[^/]+" : seg.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")))
+      .join("/")}$`,
+  ),
 }));
 
 /** The largest body, in bytes, that `method path` may carry. */

@@ -33,7 +33,11 @@ export interface BodySpec<B extends z.ZodType> {
   validate?: boolean;
 }
 
-export interface RequestSpec<P extends z.ZodObject | undefined, Q extends z.ZodObject | undefined, B extends z.ZodType | undefined> {
+export interface RequestSpec<
+  P extends z.ZodObject | undefined,
+  Q extends z.ZodObject | undefined,
+  B extends z.ZodType | undefined,
+> {
   params?: P;
   query?: Q;
   body?: B extends z.ZodType ? BodySpec<B> : undefined;
@@ -76,11 +80,11 @@ type Handler<P, Q, B> = (c: Context<AppEnv>, input: RouteInput<P, Q, B>) => Resp
 const SPECS = new WeakMap<object, RouteSpec>();
 
 /** Registers `handler` on `app` under `spec`: the key is checked, then params, query and body are validated. */
-export function defineRoute<P extends z.ZodObject | undefined = undefined, Q extends z.ZodObject | undefined = undefined, B extends z.ZodType | undefined = undefined>(
-  app: Hono<AppEnv>,
-  spec: RouteSpec<P, Q, B>,
-  handler: Handler<P, Q, B>,
-): void {
+export function defineRoute<
+  P extends z.ZodObject | undefined = undefined,
+  Q extends z.ZodObject | undefined = undefined,
+  B extends z.ZodType | undefined = undefined,
+>(app: Hono<AppEnv>, spec: RouteSpec<P, Q, B>, handler: Handler<P, Q, B>): void {
   const req = spec.request;
   const what = req?.what ?? "request";
   const run = async (c: Context<AppEnv>): Promise<Response> => {
@@ -94,10 +98,14 @@ export function defineRoute<P extends z.ZodObject | undefined = undefined, Q ext
     }
     const query: unknown = req?.query ? parseOr400(req.query, c.req.query()) : undefined;
     const bodySpec = req?.body;
-    const body: unknown = bodySpec && bodySpec.validate !== false ? parseOr400(bodySpec.schema, await readJsonBody(c.req.raw), what) : undefined;
+    const body: unknown =
+      bodySpec && bodySpec.validate !== false
+        ? parseOr400(bodySpec.schema, await readJsonBody(c.req.raw), what)
+        : undefined;
     const res = await handler(c, { params, query, body } as RouteInput<P, Q, B>);
     // Tests set CHECK_RESPONSE_SCHEMAS: every answer of the suite is checked against its spec.
-    if ((c.env as { CHECK_RESPONSE_SCHEMAS?: string }).CHECK_RESPONSE_SCHEMAS === "true") await checkAnswer(spec, c.req.path, res);
+    if ((c.env as { CHECK_RESPONSE_SCHEMAS?: string }).CHECK_RESPONSE_SCHEMAS === "true")
+      await checkAnswer(spec, c.req.path, res);
     return res;
   };
   SPECS.set(run, spec);
@@ -113,7 +121,8 @@ async function checkAnswer(spec: RouteSpec, path: string, res: Response): Promis
   if (!doc) throw new Error(`response_schema_mismatch: ${where} is not documented`);
   if (!doc.schema || !(res.headers.get("Content-Type") ?? "").includes("application/json")) return;
   const parsed = doc.schema.safeParse(await res.clone().json());
-  if (!parsed.success) throw new Error(`response_schema_mismatch: ${where}: ${JSON.stringify(parsed.error.issues.slice(0, 5))}`);
+  if (!parsed.success)
+    throw new Error(`response_schema_mismatch: ${where}: ${JSON.stringify(parsed.error.issues.slice(0, 5))}`);
 }
 
 /** A route as the app serves it: its full path in OpenAPI form (`{param}`) and its spec. */
@@ -140,7 +149,10 @@ export function isMiddleware(r: { path: string }): boolean {
  * The specs of the routes in Hono's route table (`app.routes`), with their mounted paths, and the
  * routes registered without one (`undocumented`, method and path as Hono has them).
  */
-export function routeSpecs(routes: readonly { method: string; path: string; handler: unknown }[]): { mounted: MountedRoute[]; undocumented: string[] } {
+export function routeSpecs(routes: readonly { method: string; path: string; handler: unknown }[]): {
+  mounted: MountedRoute[];
+  undocumented: string[];
+} {
   const mounted: MountedRoute[] = [];
   const undocumented: string[] = [];
   for (const r of routes) {

@@ -44,8 +44,11 @@ export const DASHBOARD_HEADERS: Readonly<Record<string, string>> = {
 export function pagesHeadersFile(apiOrigin: string | null = null): string {
   const origin = apiOrigin ? new URL(apiOrigin).origin : null;
   const headers = { ...DASHBOARD_HEADERS };
-  if (origin) headers["Content-Security-Policy"] = DASHBOARD_CSP.replace("connect-src 'self'", `connect-src 'self' ${origin}`);
-  return `/*\n${Object.entries(headers).map(([name, value]) => `  ${name}: ${value}`).join("\n")}\n`;
+  if (origin)
+    headers["Content-Security-Policy"] = DASHBOARD_CSP.replace("connect-src 'self'", `connect-src 'self' ${origin}`);
+  return `/*\n${Object.entries(headers)
+    .map(([name, value]) => `  ${name}: ${value}`)
+    .join("\n")}\n`;
 }
 
 /** `response` with the dashboard's security headers (a copy: a fetched response's headers are immutable). */

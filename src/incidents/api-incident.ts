@@ -8,7 +8,13 @@ export type IncidentRow = typeof incidents.$inferSelect;
 
 /** The public JSON of an incident (snake_case; evidence and figures parsed). */
 export function toApiIncident(r: IncidentRow) {
-  const figures = JSON.parse(r.figures) as { at_open: unknown; latest: unknown; timeline?: unknown[]; reopened_count?: number; concentration?: unknown[] };
+  const figures = JSON.parse(r.figures) as {
+    at_open: unknown;
+    latest: unknown;
+    timeline?: unknown[];
+    reopened_count?: number;
+    concentration?: unknown[];
+  };
   return {
     id: r.id,
     service: r.service,

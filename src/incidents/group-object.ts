@@ -60,7 +60,13 @@ export class IncidentGroups extends DurableObject<Env> {
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
     this.sql = ctx.storage.sql;
-    this.outbox = new AlertOutbox(this.sql, () => env.DB, env.DASHBOARD_URL ? env.DASHBOARD_URL : null, async () => undefined, { load: (id) => this.groupIncident(id) });
+    this.outbox = new AlertOutbox(
+      this.sql,
+      () => env.DB,
+      env.DASHBOARD_URL ? env.DASHBOARD_URL : null,
+      async () => undefined,
+      { load: (id) => this.groupIncident(id) },
+    );
     void ctx.blockConcurrencyWhile(async () => {
       for (const s of [
         "CREATE TABLE IF NOT EXISTS groups (id TEXT PRIMARY KEY, status TEXT NOT NULL, body TEXT NOT NULL, dirty INTEGER NOT NULL DEFAULT 1, updated_at INTEGER NOT NULL)",
@@ -77,12 +83,21 @@ export class IncidentGroups extends DurableObject<Env> {
   }
 
   private save(g: IncidentGroup): void {
-    this.sql.exec("INSERT OR REPLACE INTO groups (id, status, body, dirty, updated_at) VALUES (?, ?, ?, 1, ?)", g.id, g.status, JSON.stringify(g), g.updated_at);
-    for (const m of g.members) this.sql.exec("INSERT OR IGNORE INTO members (incident_id, group_id) VALUES (?, ?)", m.incident_id, g.id);
+    this.sql.exec(
+      "INSERT OR REPLACE INTO groups (id, status, body, dirty, updated_at) VALUES (?, ?, ?, 1, ?)",
+      g.id,
+      g.status,
+      JSON.stringify(g),
+      g.updated_at,
+    );
+    for (const m of g.members)
+      this.sql.exec("INSERT OR IGNORE INTO members (incident_id, group_id) VALUES (?, ?)", m.incident_id, g.id);
   }
 
   private groupOfMember(incidentId: string): IncidentGroup | null {
-    const row = this.sql.exec<{ group_id: string }>("SELECT group_id FROM members WHERE incident_id = ?", incidentId).toArray()[0];
+    const row = this.sql
+      .exec<{ group_id: string }>("SELECT group_id FROM members WHERE incident_id = ?", incidentId)
+      .toArray()[0];
     return row ? this.load(row.group_id) : null;
   }
 
@@ -102,7 +117,10 @@ export class IncidentGroups extends DurableObject<Env> {
 
   private enqueue(g: IncidentGroup, change: AlertChange, now: number): void {
     // A group of several services reaches every channel of any of them (see SERVICE_LIST_SEPARATOR).
-    this.outbox.enqueue({ incident_id: g.id, event: change, severity: g.severity, service: servicesOf(g).join(SERVICE_LIST_SEPARATOR) }, now);
+    this.outbox.enqueue(
+      { incident_id: g.id, event: change, severity: g.severity, service: servicesOf(g).join(SERVICE_LIST_SEPARATOR) },
+      now,
+    );
   }
 
   /** Adds the member (or its latest state) to its group, creating the group when none is open within the window. */
@@ -137,7 +155,11 @@ export class IncidentGroups extends DurableObject<Env> {
       if (decided.group !== g) this.save(decided.group);
       // Members' reminders are skipped: the group reminds once for all of them.
       const minutes = config(this.env).ALERT_REMINDER_MINUTES;
-      if (change === "incident.reminder" && decided.route.kind === "skip" && groupReminderDue(decided.group, this.outbox.lastAlertAt(g.id), minutes, now)) {
+      if (
+        change === "incident.reminder" &&
+        decided.route.kind === "skip" &&
+        groupReminderDue(decided.group, this.outbox.lastAlertAt(g.id), minutes, now)
+      ) {
         this.enqueue(decided.group, "incident.reminder", now);
       }
       return decided.route;
@@ -183,7 +205,9 @@ export class IncidentGroups extends DurableObject<Env> {
     if (ids.length === 0) return;
     let resolved: { id: string; resolved_at: number | null }[];
     try {
-      const rows = await this.env.DB.prepare("SELECT id, resolved_at FROM incidents WHERE status = 'resolved' AND id IN (SELECT value FROM json_each(?))")
+      const rows = await this.env.DB.prepare(
+        "SELECT id, resolved_at FROM incidents WHERE status = 'resolved' AND id IN (SELECT value FROM json_each(?))",
+      )
         .bind(JSON.stringify(ids))
         .all<{ id: string; resolved_at: number | null }>();
       resolved = rows.results;
@@ -198,7 +222,8 @@ export class IncidentGroups extends DurableObject<Env> {
         let after = before;
         for (const m of before.members) {
           const resolvedAt = at.get(m.incident_id);
-          if (m.status === "open" && resolvedAt !== undefined) after = withMember(after, { ...m, status: "resolved", resolved_at: resolvedAt }, now);
+          if (m.status === "open" && resolvedAt !== undefined)
+            after = withMember(after, { ...m, status: "resolved", resolved_at: resolvedAt }, now);
         }
         if (after !== before) {
           log("info", "incident_group_member_reconciled", { group: before.id, status: after.status });
@@ -219,9 +244,13 @@ export class IncidentGroups extends DurableObject<Env> {
           this.save(opened);
           this.enqueue(opened, "incident.opened", now);
           if (opened.status === "resolved") this.enqueue(opened, "incident.resolved", now);
-        } else if (isGrouped(g) && g.alert === "none") soonest = soonest === null ? g.hold_until : Math.min(soonest, g.hold_until);
+        } else if (isGrouped(g) && g.alert === "none")
+          soonest = soonest === null ? g.hold_until : Math.min(soonest, g.hold_until);
       }
-      this.sql.exec("DELETE FROM groups WHERE status = 'resolved' AND dirty = 0 AND updated_at < ?", now - KEEP_RESOLVED_MS);
+      this.sql.exec(
+        "DELETE FROM groups WHERE status = 'resolved' AND dirty = 0 AND updated_at < ?",
+        now - KEEP_RESOLVED_MS,
+      );
       this.sql.exec("DELETE FROM members WHERE group_id NOT IN (SELECT id FROM groups)");
       return soonest;
     });

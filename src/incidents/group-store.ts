@@ -49,7 +49,10 @@ export async function publishGroups(db: D1Database, groups: readonly IncidentGro
     return [
       d.insert(incidentGroups).values(row).onConflictDoUpdate({ target: incidentGroups.id, set: update }),
       ...g.members.map((m) =>
-        d.insert(incidentGroupMembers).values({ incidentId: m.incident_id, groupId: g.id }).onConflictDoUpdate({ target: incidentGroupMembers.incidentId, set: { groupId: g.id } }),
+        d
+          .insert(incidentGroupMembers)
+          .values({ incidentId: m.incident_id, groupId: g.id })
+          .onConflictDoUpdate({ target: incidentGroupMembers.incidentId, set: { groupId: g.id } }),
       ),
     ];
   });
@@ -60,11 +63,18 @@ export async function publishGroups(db: D1Database, groups: readonly IncidentGro
 type GroupRow = typeof incidentGroups.$inferSelect;
 
 /** Members as D1 holds them (rows written before origin groups carry neither `service` nor `origin`). */
-type StoredMember = Omit<ApiGroup["members"][number], "service" | "origin"> & { service?: string; origin?: string | null };
+type StoredMember = Omit<ApiGroup["members"][number], "service" | "origin"> & {
+  service?: string;
+  origin?: string | null;
+};
 
 function fromRow(r: GroupRow): ApiGroup {
   // The services and origin are kept in the members' JSON (no column of their own).
-  const members = (JSON.parse(r.members) as StoredMember[]).map((m) => ({ ...m, service: m.service ?? r.service, origin: m.origin ?? null }));
+  const members = (JSON.parse(r.members) as StoredMember[]).map((m) => ({
+    ...m,
+    service: m.service ?? r.service,
+    origin: m.origin ?? null,
+  }));
   return {
     id: r.id,
     service: r.service,
@@ -81,19 +91,30 @@ function fromRow(r: GroupRow): ApiGroup {
 }
 
 /** The groups of the given incidents: incident id -> group id, and the groups themselves. */
-export async function groupsOf(db: D1Database, incidentIds: readonly string[]): Promise<{ byIncident: Map<string, string>; groups: ApiGroup[] }> {
+export async function groupsOf(
+  db: D1Database,
+  incidentIds: readonly string[],
+): Promise<{ byIncident: Map<string, string>; groups: ApiGroup[] }> {
   const byIncident = new Map<string, string>();
   if (incidentIds.length === 0) return { byIncident, groups: [] };
   const d = drizzle(db);
   // D1 binds at most 100 parameters per statement.
   for (let i = 0; i < incidentIds.length; i += 90) {
-    const rows = await d.select().from(incidentGroupMembers).where(inArray(incidentGroupMembers.incidentId, incidentIds.slice(i, i + 90))).all();
+    const rows = await d
+      .select()
+      .from(incidentGroupMembers)
+      .where(inArray(incidentGroupMembers.incidentId, incidentIds.slice(i, i + 90)))
+      .all();
     for (const r of rows) byIncident.set(r.incidentId, r.groupId);
   }
   const ids = [...new Set(byIncident.values())];
   const groups: ApiGroup[] = [];
   for (let i = 0; i < ids.length; i += 90) {
-    const rows = await d.select().from(incidentGroups).where(inArray(incidentGroups.id, ids.slice(i, i + 90))).all();
+    const rows = await d
+      .select()
+      .from(incidentGroups)
+      .where(inArray(incidentGroups.id, ids.slice(i, i + 90)))
+      .all();
     groups.push(...rows.map(fromRow));
   }
   groups.sort((a, b) => b.opened_at - a.opened_at || (a.id < b.id ? 1 : -1));

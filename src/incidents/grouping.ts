@@ -68,7 +68,8 @@ export interface IncidentGroup {
   updated_at: number;
 }
 
-export type AlertChange = "incident.opened" | "incident.escalated" | "incident.resolved" | "incident.updated" | "incident.reminder";
+export type AlertChange =
+  "incident.opened" | "incident.escalated" | "incident.resolved" | "incident.updated" | "incident.reminder";
 
 /** What the member's endpoint object does with one of its own alerts. */
 export type Route = { kind: "send" } | { kind: "skip"; reason: string } | { kind: "wait"; until: number };
@@ -98,7 +99,10 @@ export interface GroupSettings {
 }
 
 /** The settings from INCIDENT_GROUP_WINDOW_MINUTES (0: no grouping) and INCIDENT_GROUP_GRACE_SECONDS. */
-export function groupSettings(env: { INCIDENT_GROUP_WINDOW_MINUTES?: string; INCIDENT_GROUP_GRACE_SECONDS?: string }): GroupSettings {
+export function groupSettings(env: {
+  INCIDENT_GROUP_WINDOW_MINUTES?: string;
+  INCIDENT_GROUP_GRACE_SECONDS?: string;
+}): GroupSettings {
   return {
     windowMs: config(env).INCIDENT_GROUP_WINDOW_MINUTES * 60_000,
     graceMs: config(env).INCIDENT_GROUP_GRACE_SECONDS * 1000,
@@ -107,7 +111,14 @@ export function groupSettings(env: { INCIDENT_GROUP_WINDOW_MINUTES?: string; INC
 
 const RANK: Record<Severity, number> = { WARNING: 1, CRITICAL: 2 };
 /** Signals that say requests themselves fail or stop (as opposed to a probe's view). */
-const TRAFFIC_FAILURE = new Set(["error_rate_threshold", "error_rate_baseline", "availability_burn_page", "traffic_stop", "traffic_drop", "silent_failures"]);
+const TRAFFIC_FAILURE = new Set([
+  "error_rate_threshold",
+  "error_rate_baseline",
+  "availability_burn_page",
+  "traffic_stop",
+  "traffic_drop",
+  "silent_failures",
+]);
 
 /** The worst severity of the members. */
 export function worstSeverity(members: readonly Pick<GroupMember, "severity">[]): Severity {
@@ -140,7 +151,10 @@ export function originHost(origin: string | null | undefined): string | null {
 }
 
 /** Whether a member belongs with the group's key: the same origin host, or (neither has one) the same service. */
-function sameKey(g: Pick<IncidentGroup, "service" | "origin">, member: Pick<MemberInput, "service" | "origin">): boolean {
+function sameKey(
+  g: Pick<IncidentGroup, "service" | "origin">,
+  member: Pick<MemberInput, "service" | "origin">,
+): boolean {
   return groupKey(g.service, g.origin) === groupKey(member.service, member.origin);
 }
 
@@ -153,8 +167,16 @@ export function servicesOf(g: Pick<IncidentGroup, "service" | "members">): strin
 export const isGrouped = (g: Pick<IncidentGroup, "members">): boolean => g.members.length >= 2;
 
 /** The open group of the member's origin (or service) that `member` falls into (opened within the window of it), or null. */
-export function findGroup(groups: readonly IncidentGroup[], member: MemberInput, s: GroupSettings): IncidentGroup | null {
-  return groups.find((g) => g.status === "open" && sameKey(g, member) && Math.abs(member.opened_at - g.opened_at) <= s.windowMs) ?? null;
+export function findGroup(
+  groups: readonly IncidentGroup[],
+  member: MemberInput,
+  s: GroupSettings,
+): IncidentGroup | null {
+  return (
+    groups.find(
+      (g) => g.status === "open" && sameKey(g, member) && Math.abs(member.opened_at - g.opened_at) <= s.windowMs,
+    ) ?? null
+  );
 }
 
 /** The group's fields that follow from its members. */
@@ -200,7 +222,11 @@ export function newGroup(member: MemberInput, now: number, s: GroupSettings): In
 export function withMember(g: IncidentGroup, member: MemberInput, now: number): IncidentGroup {
   const known = g.members.find((m) => m.incident_id === member.incident_id);
   const members = known
-    ? g.members.map((m) => (m.incident_id === member.incident_id ? { ...m, ...member, signal_kinds: [...new Set([...m.signal_kinds, ...member.signal_kinds])] } : m))
+    ? g.members.map((m) =>
+        m.incident_id === member.incident_id
+          ? { ...m, ...member, signal_kinds: [...new Set([...m.signal_kinds, ...member.signal_kinds])] }
+          : m,
+      )
     : [...g.members, { ...member, joined_at: now, alerted_alone: false }];
   const next = settle({ ...g, members }, now);
   return { ...next, dedup_key: next.dedup_key || next.id };
@@ -230,7 +256,12 @@ export function groupOpenDue(g: IncidentGroup, now: number): boolean {
  * What the member's endpoint object does with its own alert `change`, and the group after it.
  * `g` already holds the member (see `withMember`).
  */
-export function routeMemberAlert(g: IncidentGroup, incidentId: string, change: AlertChange, now: number): { route: Route; group: IncidentGroup } {
+export function routeMemberAlert(
+  g: IncidentGroup,
+  incidentId: string,
+  change: AlertChange,
+  now: number,
+): { route: Route; group: IncidentGroup } {
   const member = g.members.find((m) => m.incident_id === incidentId);
   if (!member) return { route: { kind: "send" }, group: g };
   if (!isGrouped(g)) {
@@ -242,7 +273,13 @@ export function routeMemberAlert(g: IncidentGroup, incidentId: string, change: A
   }
   // A member that changes after its group resolved (re-opened) alerts on its own: nothing is lost.
   if (g.status === "resolved" && member.status === "open") return { route: { kind: "send" }, group: g };
-  return { route: { kind: "skip", reason: `grouped into ${g.id} (${g.members.length} endpoints of ${servicesOf(g).join(", ")}): the group's alert carries it` }, group: g };
+  return {
+    route: {
+      kind: "skip",
+      reason: `grouped into ${g.id} (${g.members.length} endpoints of ${servicesOf(g).join(", ")}): the group's alert carries it`,
+    },
+    group: g,
+  };
 }
 
 /**
@@ -250,7 +287,8 @@ export function routeMemberAlert(g: IncidentGroup, incidentId: string, change: A
  * CRITICAL group whose alert went out, last alerted `minutes` ago or more (null: never by itself).
  */
 export function groupReminderDue(g: IncidentGroup, lastAlertAt: number | null, minutes: number, now: number): boolean {
-  if (minutes <= 0 || !isGrouped(g) || g.alert === "none" || g.status !== "open" || g.severity !== "CRITICAL") return false;
+  if (minutes <= 0 || !isGrouped(g) || g.alert === "none" || g.status !== "open" || g.severity !== "CRITICAL")
+    return false;
   return lastAlertAt === null || now - lastAlertAt >= minutes * 60_000;
 }
 

@@ -36,14 +36,19 @@ export const incidentFilters = z.object({
 
 const INCIDENT_ID = /^inc_[a-z0-9_]{1,40}$/;
 const incidentParams = z.object({ id: z.string().regex(INCIDENT_ID) });
-const noIncident = (raw: Record<string, string>) => new ApiError(404, "incident_not_found", `no incident ${(raw.id ?? "").slice(0, 60)}`);
+const noIncident = (raw: Record<string, string>) =>
+  new ApiError(404, "incident_not_found", `no incident ${(raw.id ?? "").slice(0, 60)}`);
 
 export const incidentsApp = new Hono<AppEnv>();
 
 defineRoute(
   incidentsApp,
   {
-    method: "GET", path: "/", key: "read", tag: "Incidents", summary: "Incidents, newest first",
+    method: "GET",
+    path: "/",
+    key: "read",
+    tag: "Incidents",
+    summary: "Incidents, newest first",
     request: { query: incidentFilters },
     responses: { 200: { description: "incidents", schema: incidentListSchema } },
   },
@@ -65,17 +70,30 @@ defineRoute(
       .limit(f.limit)
       .all();
     // Groups (endpoints of a service that went bad together): `group_id` on each member, and the groups with their members.
-    const { byIncident, groups } = await groupsOf(c.env.DB, rows.map((r) => r.id));
-    return c.json({ incidents: rows.map((r) => ({ ...toApiIncident(r), group_id: byIncident.get(r.id) ?? null })), groups });
+    const { byIncident, groups } = await groupsOf(
+      c.env.DB,
+      rows.map((r) => r.id),
+    );
+    return c.json({
+      incidents: rows.map((r) => ({ ...toApiIncident(r), group_id: byIncident.get(r.id) ?? null })),
+      groups,
+    });
   },
 );
 
 defineRoute(
   incidentsApp,
   {
-    method: "GET", path: "/:id", key: "read", tag: "Incidents", summary: "One incident",
+    method: "GET",
+    path: "/:id",
+    key: "read",
+    tag: "Incidents",
+    summary: "One incident",
     request: { params: incidentParams, invalidParams: noIncident },
-    responses: { 200: { description: "the incident, with its group", schema: incidentSchema }, 404: { description: "no such incident" } },
+    responses: {
+      200: { description: "the incident, with its group", schema: incidentSchema },
+      404: { description: "no such incident" },
+    },
   },
   async (c, { params }) => {
     const row = await loadIncident(c.env.DB, params.id);
@@ -87,9 +105,16 @@ defineRoute(
 defineRoute(
   incidentsApp,
   {
-    method: "POST", path: "/:id/summarize", key: "admin", tag: "Incidents", summary: "Ask Workers AI for the incident's summary now",
+    method: "POST",
+    path: "/:id/summarize",
+    key: "admin",
+    tag: "Incidents",
+    summary: "Ask Workers AI for the incident's summary now",
     request: { params: incidentParams, invalidParams: noIncident },
-    responses: { 200: { description: "the incident with its ai_* fields", schema: incidentSchema }, 404: { description: "no such incident" } },
+    responses: {
+      200: { description: "the incident with its ai_* fields", schema: incidentSchema },
+      404: { description: "no such incident" },
+    },
   },
   async (c, { params }) => {
     const row = await loadIncident(c.env.DB, params.id);

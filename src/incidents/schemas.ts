@@ -4,14 +4,26 @@ import { figuresSchema, severitySchema, signalSchema } from "../detect/schemas";
 
 const nint = z.number().int().nullable();
 
-export const aiSummarySchema = z.object({ summary: z.string(), likely_causes: z.array(z.string()), suggested_actions: z.array(z.string()), confidence: z.number() });
+export const aiSummarySchema = z.object({
+  summary: z.string(),
+  likely_causes: z.array(z.string()),
+  suggested_actions: z.array(z.string()),
+  confidence: z.number(),
+});
 
 /** An incident group: endpoints of a service, or of the services behind one proxied origin, that went bad together. */
 export const incidentGroupSchema = z.object({
   id: z.string(),
   service: z.string().describe("the first member's service"),
-  services: z.array(z.string()).optional().describe("every member's service (several when the group is a proxied origin's)"),
-  origin: z.string().nullable().optional().describe("the proxied origin host its members share; null when grouped per service"),
+  services: z
+    .array(z.string())
+    .optional()
+    .describe("every member's service (several when the group is a proxied origin's)"),
+  origin: z
+    .string()
+    .nullable()
+    .optional()
+    .describe("the proxied origin host its members share; null when grouped per service"),
   status: z.enum(["open", "resolved"]),
   severity: severitySchema.describe("the worst member's"),
   origin_down: z.boolean().describe("probes fail together with traffic"),
@@ -19,7 +31,16 @@ export const incidentGroupSchema = z.object({
   resolved_at: nint,
   explanation: z.string(),
   members: z.array(
-    z.object({ incident_id: z.string(), service: z.string().optional(), method: z.string(), route: z.string(), severity: z.string(), status: z.string(), opened_at: z.number().int(), resolved_at: nint }),
+    z.object({
+      incident_id: z.string(),
+      service: z.string().optional(),
+      method: z.string(),
+      route: z.string(),
+      severity: z.string(),
+      status: z.string(),
+      opened_at: z.number().int(),
+      resolved_at: nint,
+    }),
   ),
 });
 
@@ -43,7 +64,14 @@ export const incidentSchema = z.object({
   figures_at_open: figuresSchema,
   figures: figuresSchema,
   timeline: z
-    .array(z.object({ at: z.number().int(), change: z.enum(["opened", "escalated", "resolved", "reopened"]), severity: severitySchema, signals: z.array(z.string()) }))
+    .array(
+      z.object({
+        at: z.number().int(),
+        change: z.enum(["opened", "escalated", "resolved", "reopened"]),
+        severity: severitySchema,
+        signals: z.array(z.string()),
+      }),
+    )
     .optional()
     .describe("each change in event time (a re-opened incident keeps its id)"),
   reopened_count: z.number().int().optional(),
@@ -57,9 +85,15 @@ export const incidentSchema = z.object({
   in_maintenance: z.boolean().optional(),
   maintenance_id: z.string().nullable().optional(),
   maintenance_released_at: nint.optional(),
-  deploy: z.object({ id: z.string(), version: z.string(), at: z.number().int(), description: z.string().nullable() }).nullable().optional(),
+  deploy: z
+    .object({ id: z.string(), version: z.string(), at: z.number().int(), description: z.string().nullable() })
+    .nullable()
+    .optional(),
   group_id: z.string().nullable().optional().describe("the incident's group, or null"),
-  group: incidentGroupSchema.nullable().optional().describe("GET /v1/incidents/:id only: the incident's group with its members"),
+  group: incidentGroupSchema
+    .nullable()
+    .optional()
+    .describe("GET /v1/incidents/:id only: the incident's group with its members"),
 });
 
 export const incidentListSchema = z.object({

@@ -41,7 +41,8 @@ export function parseLogBody(text: string, contentType: string | undefined): Bod
     if (isJson) {
       if (Array.isArray(parsed)) items = parsed.map((value: unknown) => ({ value }));
       else if (parsed !== null && typeof parsed === "object") items = [{ value: parsed }];
-      else throw new ApiError(400, "invalid_body", "the body must be a JSON object, a JSON array of objects, or NDJSON");
+      else
+        throw new ApiError(400, "invalid_body", "the body must be a JSON object, a JSON array of objects, or NDJSON");
     } else {
       // NDJSON sent with a JSON content type is still accepted when its lines parse.
       items = parseNdjson(text);

@@ -38,7 +38,12 @@ export function maxServices(env: { MAX_SERVICES?: string }): number {
  * The names among `names` that MAX_SERVICES refuses. Configured services always pass. When the
  * catalog cannot be reached the services pass (losing records is worse than a loose cap).
  */
-export async function refusedServiceNames(env: Env, names: Iterable<string>, configured: readonly string[], now = Date.now()): Promise<Set<string>> {
+export async function refusedServiceNames(
+  env: Env,
+  names: Iterable<string>,
+  configured: readonly string[],
+  now = Date.now(),
+): Promise<Set<string>> {
   const isConfigured = new Set(configured);
   const refused = new Set<string>();
   const unknown: string[] = [];
@@ -50,7 +55,10 @@ export async function refusedServiceNames(env: Env, names: Iterable<string>, con
   }
   if (unknown.length === 0) return refused;
   try {
-    const answer = await withTimeout(catalog(env).admitServices(unknown, [...configured], maxServices(env)), CATALOG_TIMEOUT_MS);
+    const answer = await withTimeout(
+      catalog(env).admitServices(unknown, [...configured], maxServices(env)),
+      CATALOG_TIMEOUT_MS,
+    );
     const no = new Set(answer.refused);
     if (admittedServices.size + unknown.length > MAX_CACHED) admittedServices.clear();
     if (refusedServices.size + no.size > MAX_CACHED) refusedServices.clear();
@@ -63,7 +71,8 @@ export async function refusedServiceNames(env: Env, names: Iterable<string>, con
         refusedServices.delete(name);
       }
     }
-    if (no.size > 0) log("warn", "service_cap_reached", { refused: [...no].slice(0, 20), max_services: maxServices(env) });
+    if (no.size > 0)
+      log("warn", "service_cap_reached", { refused: [...no].slice(0, 20), max_services: maxServices(env) });
   } catch (err) {
     log("warn", "service_cap_unavailable", { services: unknown.length, message: errorMessage(err) });
   }
@@ -83,7 +92,11 @@ export async function splitByServiceCap(
 ): Promise<{ kept: LogRecord[]; refused: LogRecord[] }> {
   if (records.length === 0) return { kept: records, refused: [] };
   const configured = [...(await serviceDirectory(env, waitUntil)).byName.keys()];
-  const no = await refusedServiceNames(env, records.map((r) => r.service), configured);
+  const no = await refusedServiceNames(
+    env,
+    records.map((r) => r.service),
+    configured,
+  );
   if (no.size === 0) return { kept: records, refused: [] };
   return { kept: records.filter((r) => !no.has(r.service)), refused: records.filter((r) => no.has(r.service)) };
 }

@@ -65,7 +65,13 @@ function registry(env: Env, service: string): DurableObjectStub<ServiceRegistry>
   return env.SERVICE_REGISTRY.get(env.SERVICE_REGISTRY.idFromName(service));
 }
 
-function remember(service: string, answers: Record<string, string>, asks: Map<string, RouteAsk>, now: number, touchMs: number): void {
+function remember(
+  service: string,
+  answers: Record<string, string>,
+  asks: Map<string, RouteAsk>,
+  now: number,
+  touchMs: number,
+): void {
   const fresh = Object.keys(answers).length;
   if (cachedEntries + fresh > MAX_CACHED_ENTRIES) {
     routeAnswers.clear();
@@ -116,7 +122,10 @@ export async function capRoutes(env: Env, records: LogRecord[], now = Date.now()
   await Promise.all(
     [...asksByService].map(async ([service, asks]) => {
       try {
-        const admission = await withTimeout(registry(env, service).decide([...asks.values()], settings), REGISTRY_TIMEOUT_MS);
+        const admission = await withTimeout(
+          registry(env, service).decide([...asks.values()], settings),
+          REGISTRY_TIMEOUT_MS,
+        );
         answers.set(service, admission.routes);
         remember(service, admission.routes, asks, now, touchIntervalMs(settings.ttlMs));
         await noteRouteCaps(env, service, admission, now);
@@ -196,7 +205,12 @@ async function archiveFallback(bucket: R2Bucket, name: string, group: readonly L
     await withTimeout(writeThrough(bucket, stored.map(toLogRow), 0, id), FALLBACK_TIMEOUT_MS);
   } catch (err) {
     ingestCounters.fallback_archive_failed += stored.length;
-    log("error", "handoff_fallback_archive_failed", { endpoint: name, records: stored.length, record_keys: stored.map((r) => r.key), message: errorMessage(err) });
+    log("error", "handoff_fallback_archive_failed", {
+      endpoint: name,
+      records: stored.length,
+      record_keys: stored.map((r) => r.key),
+      message: errorMessage(err),
+    });
   }
 }
 

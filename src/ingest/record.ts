@@ -6,7 +6,19 @@
 import * as z from "zod";
 import { zodMessages } from "../http/validate";
 import { MAX_ATTRIBUTE_NUMBER, MAX_BYTES, MAX_LATENCY_MS } from "./bounds";
-import { isSecretSegment, isSensitiveKey, REDACTED, redactRequestPath, scrubAndCut, scrubField, scrubNumber, type ScrubOptions, scrubText, splitPath, truncateAndScrubError } from "../redact";
+import {
+  isSecretSegment,
+  isSensitiveKey,
+  REDACTED,
+  redactRequestPath,
+  scrubAndCut,
+  scrubField,
+  scrubNumber,
+  type ScrubOptions,
+  scrubText,
+  splitPath,
+  truncateAndScrubError,
+} from "../redact";
 import { redactRoute, templateRoute } from "./route-template";
 import type { LogRecord } from "../records/log-record";
 
@@ -16,7 +28,10 @@ export const FUTURE_TOLERANCE_MS = 5 * 60 * 1000;
 
 const attributeValue = z.union([
   z.string().max(1024),
-  z.number().min(-MAX_ATTRIBUTE_NUMBER, "must be within ±(2^53 - 1)").max(MAX_ATTRIBUTE_NUMBER, "must be within ±(2^53 - 1)"),
+  z
+    .number()
+    .min(-MAX_ATTRIBUTE_NUMBER, "must be within ±(2^53 - 1)")
+    .max(MAX_ATTRIBUTE_NUMBER, "must be within ±(2^53 - 1)"),
   z.boolean(),
 ]);
 const optionalText = (max: number) => z.string().max(max).nullish();
@@ -59,7 +74,10 @@ export const logRecordInput = z.object({
   consumer: optionalText(128),
   region: optionalText(64),
   /** The service's version that answered (a release tag, a commit); a new one is a deploy marker. */
-  version: z.string().regex(/^[A-Za-z0-9._+:@/-]{1,64}$/, "must be 1-64 characters of A-Z a-z 0-9 . _ + : @ / -").nullish(),
+  version: z
+    .string()
+    .regex(/^[A-Za-z0-9._+:@/-]{1,64}$/, "must be 1-64 characters of A-Z a-z 0-9 . _ + : @ / -")
+    .nullish(),
   attributes: z
     .record(z.string().min(1).max(64), attributeValue)
     .refine((a) => Object.keys(a).length <= MAX_ATTRIBUTES, `at most ${MAX_ATTRIBUTES} attributes`)
@@ -141,7 +159,13 @@ export function normaliseRecord(input: unknown, ctx: NormaliseContext): RecordRe
     ? Object.fromEntries(
         Object.entries(r.attributes).map(([k, v]) => [
           k,
-          isSensitiveKey(k) ? REDACTED : typeof v === "string" ? scrubText(v, scrub) : typeof v === "number" ? scrubNumber(v) : v,
+          isSensitiveKey(k)
+            ? REDACTED
+            : typeof v === "string"
+              ? scrubText(v, scrub)
+              : typeof v === "number"
+                ? scrubNumber(v)
+                : v,
         ]),
       )
     : null;

@@ -4,7 +4,15 @@
  * Durable Object per id. Segments that look like secrets never reach a route (src/redact/path.ts).
  * Pure, no bindings.
  */
-import { decodeSegment, EMAIL_REDACTED, isRedactedMarker, isSecretSegment, redactEmails, type ScrubOptions, splitMatrix } from "../redact";
+import {
+  decodeSegment,
+  EMAIL_REDACTED,
+  isRedactedMarker,
+  isSecretSegment,
+  redactEmails,
+  type ScrubOptions,
+  splitMatrix,
+} from "../redact";
 
 const INTEGER = /^\d+$/;
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;

@@ -29,4 +29,3 @@ export function storageState(now = Date.now()): { storage: StorageState; full_si
   if (fullSince === null || now - lastFullReport > STORAGE_REPORT_TTL_MS) return { storage: "ok", full_since: null };
   return { storage: "full", full_since: fullSince };
 }
-

@@ -36,11 +36,22 @@ export const maintenanceApp = new Hono<AppEnv>();
 defineRoute(
   maintenanceApp,
   {
-    method: "POST", path: "/", key: "admin", tag: "Maintenance",
-    summary: "Open a maintenance window or silence for a service (or some endpoints): incidents inside it are recorded, marked in_maintenance, and alerted only if still open when it ends",
-    description: "Give `ends_at`, or `duration_minutes` (\"now for N minutes\" when `starts_at` is left out). Times are epoch milliseconds or ISO 8601. At most 31 days.",
+    method: "POST",
+    path: "/",
+    key: "admin",
+    tag: "Maintenance",
+    summary:
+      "Open a maintenance window or silence for a service (or some endpoints): incidents inside it are recorded, marked in_maintenance, and alerted only if still open when it ends",
+    description:
+      'Give `ends_at`, or `duration_minutes` ("now for N minutes" when `starts_at` is left out). Times are epoch milliseconds or ISO 8601. At most 31 days.',
     request: { body: { schema: maintenanceInput }, what: "maintenance window" },
-    responses: { 201: { description: "the window (`endpoints_notified`: endpoint objects told at once)", schema: createdWindowSchema }, 400: { description: "invalid window (`invalid_request`)" } },
+    responses: {
+      201: {
+        description: "the window (`endpoints_notified`: endpoint objects told at once)",
+        schema: createdWindowSchema,
+      },
+      400: { description: "invalid window (`invalid_request`)" },
+    },
   },
   async (c, { body: input }) => {
     const made = windowFrom(input, newId(), Date.now());
@@ -55,7 +66,10 @@ defineRoute(
 defineRoute(
   maintenanceApp,
   {
-    method: "GET", path: "/", key: "read", tag: "Maintenance",
+    method: "GET",
+    path: "/",
+    key: "read",
+    tag: "Maintenance",
     summary: "Maintenance windows not yet ended (with `include_ended`, those of the last 7 days too)",
     request: { query: maintenanceQuery },
     responses: { 200: { description: "windows by start", schema: windowListSchema } },
@@ -63,7 +77,11 @@ defineRoute(
   async (c, { query: q }) => {
     const now = Date.now();
     const ended = q.include_ended === "true" || q.include_ended === "1";
-    const windows = await loadWindows(c.env.DB, { service: q.service, endsAfter: ended ? now - ENDED_KEPT_MS : now, limit: 500 });
+    const windows = await loadWindows(c.env.DB, {
+      service: q.service,
+      endsAfter: ended ? now - ENDED_KEPT_MS : now,
+      limit: 500,
+    });
     return c.json({ windows: windows.map((w) => ({ ...w, active: w.starts_at <= now && w.ends_at > now })) });
   },
 );
@@ -71,14 +89,22 @@ defineRoute(
 defineRoute(
   maintenanceApp,
   {
-    method: "DELETE", path: "/:id", key: "admin", tag: "Maintenance",
+    method: "DELETE",
+    path: "/:id",
+    key: "admin",
+    tag: "Maintenance",
     summary: "Remove a maintenance window (an incident it held and still open is alerted at the next minute)",
-    request: { params: maintenanceParams, invalidParams: (raw) => new ApiError(404, "maintenance_not_found", `no maintenance window ${(raw.id ?? "").slice(0, 60)}`) },
+    request: {
+      params: maintenanceParams,
+      invalidParams: (raw) =>
+        new ApiError(404, "maintenance_not_found", `no maintenance window ${(raw.id ?? "").slice(0, 60)}`),
+    },
     responses: { 204: { description: "done, no content" }, 404: { description: "no such maintenance window" } },
   },
   async (c, { params: { id } }) => {
     const window = await loadWindow(c.env.DB, id);
-    if (!window || !(await deleteWindow(c.env.DB, id))) throw new ApiError(404, "maintenance_not_found", `no maintenance window ${id}`);
+    if (!window || !(await deleteWindow(c.env.DB, id)))
+      throw new ApiError(404, "maintenance_not_found", `no maintenance window ${id}`);
     await notifyServiceObjects(c.env, window.service);
     return c.body(null, 204);
   },

@@ -5,7 +5,10 @@ import * as z from "zod";
 export const maintenanceWindowSchema = z.object({
   id: z.string(),
   service: z.string(),
-  endpoints: z.array(z.object({ method: z.string(), route: z.string() })).nullable().describe("null: every endpoint of the service"),
+  endpoints: z
+    .array(z.object({ method: z.string(), route: z.string() }))
+    .nullable()
+    .describe("null: every endpoint of the service"),
   starts_at: z.number().int(),
   ends_at: z.number().int(),
   reason: z.string().nullable(),
@@ -13,5 +16,7 @@ export const maintenanceWindowSchema = z.object({
   active: z.boolean(),
 });
 
-export const createdWindowSchema = maintenanceWindowSchema.extend({ endpoints_notified: z.number().int().describe("endpoint objects told at once") });
+export const createdWindowSchema = maintenanceWindowSchema.extend({
+  endpoints_notified: z.number().int().describe("endpoint objects told at once"),
+});
 export const windowListSchema = z.object({ windows: z.array(maintenanceWindowSchema) });

@@ -22,14 +22,31 @@ function toWindow(r: Row): MaintenanceWindow {
 export async function saveWindow(db: D1Database, w: MaintenanceWindow): Promise<void> {
   await drizzle(db)
     .insert(table)
-    .values({ id: w.id, service: w.service, endpoints: w.endpoints === null ? null : JSON.stringify(w.endpoints), startsAt: w.starts_at, endsAt: w.ends_at, reason: w.reason, createdAt: w.created_at });
+    .values({
+      id: w.id,
+      service: w.service,
+      endpoints: w.endpoints === null ? null : JSON.stringify(w.endpoints),
+      startsAt: w.starts_at,
+      endsAt: w.ends_at,
+      reason: w.reason,
+      createdAt: w.created_at,
+    });
 }
 
 /** Windows ending after `endsAfter` (optionally of one service), by start, at most `limit`. */
-export async function loadWindows(db: D1Database, opts: { service?: string; endsAfter: number; limit?: number }): Promise<MaintenanceWindow[]> {
+export async function loadWindows(
+  db: D1Database,
+  opts: { service?: string; endsAfter: number; limit?: number },
+): Promise<MaintenanceWindow[]> {
   const conditions: SQL[] = [gt(table.endsAt, opts.endsAfter)];
   if (opts.service !== undefined) conditions.push(eq(table.service, opts.service));
-  const rows = await drizzle(db).select().from(table).where(and(...conditions)).orderBy(asc(table.startsAt), asc(table.id)).limit(opts.limit ?? 200).all();
+  const rows = await drizzle(db)
+    .select()
+    .from(table)
+    .where(and(...conditions))
+    .orderBy(asc(table.startsAt), asc(table.id))
+    .limit(opts.limit ?? 200)
+    .all();
   return rows.map(toWindow);
 }
 

@@ -63,10 +63,15 @@ const joinLabels = (...parts: string[]): string => parts.filter((p) => p !== "")
 class Exposition {
   private readonly blocks: string[][] = [];
 
-  family(name: string, type: "counter" | "gauge" | "histogram", help: string): (labelText: string, value: number, suffix?: string) => void {
+  family(
+    name: string,
+    type: "counter" | "gauge" | "histogram",
+    help: string,
+  ): (labelText: string, value: number, suffix?: string) => void {
     const lines = [`# HELP ${name} ${escapeHelp(help)}`, `# TYPE ${name} ${type}`];
     this.blocks.push(lines);
-    return (labelText, value, suffix = "") => lines.push(`${name}${suffix}${labelText === "" ? "" : `{${labelText}}`} ${formatValue(value)}`);
+    return (labelText, value, suffix = "") =>
+      lines.push(`${name}${suffix}${labelText === "" ? "" : `{${labelText}}`} ${formatValue(value)}`);
   }
 
   toString(): string {
@@ -78,19 +83,49 @@ class Exposition {
 export function renderMetrics(input: MetricsInput): string {
   const out = new Exposition();
   const cap = `at most ${input.maxEndpoints} endpoints, ordered by service, method, route`;
-  const requests = out.family("edge_monitor_requests_total", "counter", `Requests per endpoint and status class (2xx..5xx, other), counted by the endpoint's Durable Object at ingest; probes excluded (${cap}).`);
-  const duration = out.family("edge_monitor_request_duration_seconds", "histogram", `Request latency per endpoint as reported in the logs, in seconds (${cap}).`);
-  const silent = out.family("edge_monitor_silent_failures_total", "counter", "2xx responses with an empty body per endpoint.");
-  const health = out.family("edge_monitor_endpoint_health", "gauge", "Endpoint health at its last evaluated minute: 0 normal, 1 warning, 2 critical.");
-  const healthScore = out.family("edge_monitor_endpoint_health_score", "gauge", "Endpoint health score at its last evaluated minute (100 is healthy).");
-  const severity = out.family("edge_monitor_endpoint_severity_score", "gauge", "Endpoint severity score at its last evaluated minute (0 is none).");
-  const backlog = out.family("edge_monitor_backlog_records", "gauge", "Records buffered in the endpoint's Durable Object and not yet written to D1, when it last published.");
+  const requests = out.family(
+    "edge_monitor_requests_total",
+    "counter",
+    `Requests per endpoint and status class (2xx..5xx, other), counted by the endpoint's Durable Object at ingest; probes excluded (${cap}).`,
+  );
+  const duration = out.family(
+    "edge_monitor_request_duration_seconds",
+    "histogram",
+    `Request latency per endpoint as reported in the logs, in seconds (${cap}).`,
+  );
+  const silent = out.family(
+    "edge_monitor_silent_failures_total",
+    "counter",
+    "2xx responses with an empty body per endpoint.",
+  );
+  const health = out.family(
+    "edge_monitor_endpoint_health",
+    "gauge",
+    "Endpoint health at its last evaluated minute: 0 normal, 1 warning, 2 critical.",
+  );
+  const healthScore = out.family(
+    "edge_monitor_endpoint_health_score",
+    "gauge",
+    "Endpoint health score at its last evaluated minute (100 is healthy).",
+  );
+  const severity = out.family(
+    "edge_monitor_endpoint_severity_score",
+    "gauge",
+    "Endpoint severity score at its last evaluated minute (0 is none).",
+  );
+  const backlog = out.family(
+    "edge_monitor_backlog_records",
+    "gauge",
+    "Records buffered in the endpoint's Durable Object and not yet written to D1, when it last published.",
+  );
   for (const e of input.endpoints) {
     const id = labels(["service", e.service], ["method", e.method], ["route", e.route]);
     const m = e.metrics;
     if (m) {
       for (const c of STATUS_CLASSES) requests(joinLabels(id, labels(["status_class", c])), m.requests[c]);
-      LATENCY_BOUNDS_MS.forEach((le, i) => duration(joinLabels(id, labels(["le", String(le / 1000)])), m.latency_buckets[i] ?? 0, "_bucket"));
+      LATENCY_BOUNDS_MS.forEach((le, i) =>
+        duration(joinLabels(id, labels(["le", String(le / 1000)])), m.latency_buckets[i] ?? 0, "_bucket"),
+      );
       duration(joinLabels(id, labels(["le", "+Inf"])), m.latency_count, "_bucket");
       duration(id, m.latency_sum_ms / 1000, "_sum");
       duration(id, m.latency_count, "_count");
@@ -105,12 +140,17 @@ export function renderMetrics(input: MetricsInput): string {
   const open = out.family("edge_monitor_open_incidents", "gauge", "Open incidents per service.");
   const services = new Set([...input.endpoints.map((e) => e.service), ...input.openIncidents.keys()]);
   for (const s of [...services].sort()) open(labels(["service", s]), input.openIncidents.get(s) ?? 0);
-  out.family("edge_monitor_endpoints_omitted", "gauge", `Endpoints left out of this exposition by its cap (${cap}).`)("", input.omitted);
+  out.family(
+    "edge_monitor_endpoints_omitted",
+    "gauge",
+    `Endpoints left out of this exposition by its cap (${cap}).`,
+  )("", input.omitted);
   const ingest = out.family(
     "edge_monitor_ingest_records_total",
     "counter",
     "Records at POST /v1/logs by outcome, counted by the Worker isolate that answered this scrape since it started: per isolate, reset when it is recycled.",
   );
-  for (const outcome of ["accepted", "rejected", "dropped"] as const) ingest(labels(["outcome", outcome]), input.ingest[outcome]);
+  for (const outcome of ["accepted", "rejected", "dropped"] as const)
+    ingest(labels(["outcome", outcome]), input.ingest[outcome]);
   return out.toString();
 }

@@ -72,7 +72,10 @@ export function requestIncrements(records: readonly CountedRecord[]): Record<str
 /** The published form of the counters read from the object (missing names are 0). */
 export function requestMetricsFrom(counters: Readonly<Record<string, number>>): RequestMetrics {
   const get = (name: string) => counters[name] ?? 0;
-  const requests = Object.fromEntries(STATUS_CLASSES.map((c) => [c, get(statusCounter(c))])) as Record<StatusClass, number>;
+  const requests = Object.fromEntries(STATUS_CLASSES.map((c) => [c, get(statusCounter(c))])) as Record<
+    StatusClass,
+    number
+  >;
   return {
     requests,
     silent_failures: get(SILENT_COUNTER),
@@ -96,8 +99,20 @@ export function parseRequestMetrics(json: string | null): RequestMetrics | null 
   if (typeof v !== "object" || v === null) return null;
   const m = v as Partial<RequestMetrics>;
   const requests = m.requests;
-  if (typeof requests !== "object" || requests === null || !STATUS_CLASSES.every((c) => isCount(requests[c]))) return null;
+  if (typeof requests !== "object" || requests === null || !STATUS_CLASSES.every((c) => isCount(requests[c])))
+    return null;
   if (!isCount(m.silent_failures) || !isCount(m.latency_count) || !isCount(m.latency_sum_ms)) return null;
-  if (!Array.isArray(m.latency_buckets) || m.latency_buckets.length !== LATENCY_BOUNDS_MS.length || !m.latency_buckets.every(isCount)) return null;
-  return { requests, silent_failures: m.silent_failures, latency_buckets: m.latency_buckets, latency_count: m.latency_count, latency_sum_ms: m.latency_sum_ms };
+  if (
+    !Array.isArray(m.latency_buckets) ||
+    m.latency_buckets.length !== LATENCY_BOUNDS_MS.length ||
+    !m.latency_buckets.every(isCount)
+  )
+    return null;
+  return {
+    requests,
+    silent_failures: m.silent_failures,
+    latency_buckets: m.latency_buckets,
+    latency_count: m.latency_count,
+    latency_sum_ms: m.latency_sum_ms,
+  };
 }

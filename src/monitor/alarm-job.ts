@@ -12,7 +12,10 @@ import { endpointOf, messageOf, type MonitorContext } from "./monitor-context";
 import type { MonitorJobs } from "./monitor-jobs";
 
 /** The jobs an alarm runs. */
-export type AlarmJobs = Pick<MonitorJobs, "alarm" | "archive" | "flush" | "quarantine" | "live" | "followUp" | "publisher" | "checkpoint" | "reevaluation">;
+export type AlarmJobs = Pick<
+  MonitorJobs,
+  "alarm" | "archive" | "flush" | "quarantine" | "live" | "followUp" | "publisher" | "checkpoint" | "reevaluation"
+>;
 
 /** Runs one alarm of the endpoint object (see the module's comment). */
 export async function runAlarm(c: MonitorContext, jobs: AlarmJobs): Promise<void> {
@@ -49,7 +52,8 @@ export async function runAlarm(c: MonitorContext, jobs: AlarmJobs): Promise<void
   // Summary rows of hours flushed at the D1 cap that failed to be written: tried again.
   if (c.buffer.cappedHours().length > 0) wants.push(at + 30_000);
   // What waits on purpose (the minute's flush, the R2 pass's minute) comes back then, not at once (no alarm loop).
-  if (c.archive() && c.buffer.archiveBacklog() > 0) wants.push(Math.max(archive.retryAt, archive.dueAt(at), due.resumeAt));
+  if (c.archive() && c.buffer.archiveBacklog() > 0)
+    wants.push(Math.max(archive.retryAt, archive.dueAt(at), due.resumeAt));
   if (c.buffer.backlog() > 0) wants.push(due.resumeAt);
   else if (!synced) wants.push(at + flushBackoffMs(publisher.syncFailures));
   // Live: come back at the next minute boundary to close minutes on the wall clock.

@@ -70,7 +70,8 @@ export class ArchiveJob {
           store.set("write_through_marked", "1");
         }
         this.marked = true;
-        const put = pass.rows.length > 0 ? await writeThrough(bucket, pass.rows, pass.from, this.c.id) : { objects: 0, bytes: 0 };
+        const put =
+          pass.rows.length > 0 ? await writeThrough(bucket, pass.rows, pass.from, this.c.id) : { objects: 0, bytes: 0 };
         this.c.meter.add({ r2_bytes_written: put.bytes });
         // Saved with the D1 mark at the end of the flush, or before the next pass.
         buffer.markArchived(pass.next, pass.rows.length);

@@ -60,14 +60,24 @@ export function writeThroughKey(service: string, hourStart: number, firstSeq: nu
 }
 
 /** Writes one pass's objects (overwriting a retried pass's); throws when a put fails. Returns objects and bytes put. */
-export async function writeThrough(bucket: R2Bucket, rows: readonly (readonly unknown[])[], firstSeq: number, objectId: string): Promise<{ objects: number; bytes: number }> {
+export async function writeThrough(
+  bucket: R2Bucket,
+  rows: readonly (readonly unknown[])[],
+  firstSeq: number,
+  objectId: string,
+): Promise<{ objects: number; bytes: number }> {
   const groups = groupRows(rows);
   const sizes = await Promise.all(
     groups.map(async (g) => {
       const body = await gzip(`${g.lines.join("\n")}\n`);
       await bucket.put(writeThroughKey(g.service, g.hourStart, firstSeq, objectId), body, {
         httpMetadata: { contentType: "application/gzip" },
-        customMetadata: { service: g.service, hour_start: String(g.hourStart), rows: String(g.lines.length), first_seq: String(firstSeq) },
+        customMetadata: {
+          service: g.service,
+          hour_start: String(g.hourStart),
+          rows: String(g.lines.length),
+          first_seq: String(firstSeq),
+        },
       });
       return body.byteLength;
     }),
@@ -77,7 +87,10 @@ export async function writeThrough(bucket: R2Bucket, rows: readonly (readonly un
 
 /** Writes the write-through marker once (never overwritten): the time the archive began to get every record. */
 export async function markWriteThrough(bucket: R2Bucket, now: number): Promise<void> {
-  await bucket.put(WRITE_THROUGH_MARKER, String(now), { onlyIf: new Headers({ "If-None-Match": "*" }), customMetadata: { since: String(now) } });
+  await bucket.put(WRITE_THROUGH_MARKER, String(now), {
+    onlyIf: new Headers({ "If-None-Match": "*" }),
+    customMetadata: { since: String(now) },
+  });
 }
 
 /** When the write-through began (epoch ms), or null when it never did. */

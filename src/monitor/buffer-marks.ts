@@ -64,7 +64,11 @@ export function cappedWrittenAt(marks: Marks, hours: readonly number[], now: num
   const left = (marks.capped ?? []).filter((h) => !done.has(h));
   const keptFrom = now - CAPPED_WRITTEN_KEPT_MS;
   const written = [...new Set([...(marks.capped_written ?? []), ...hours])].filter((h) => h >= keptFrom);
-  return { ...marks, capped: left.length > 0 ? left : undefined, capped_written: written.length > 0 ? written : undefined };
+  return {
+    ...marks,
+    capped: left.length > 0 ? left : undefined,
+    capped_written: written.length > 0 ? written : undefined,
+  };
 }
 
 export { BufferMarksSchema };

@@ -37,4 +37,5 @@ export const MAX_COUNTER = `INSERT INTO counters (name, value) VALUES (?, ?)
  * when the value is unchanged. `INSERT OR REPLACE` of an existing key is a delete and an insert,
  * two rows billed.
  */
-export const UPSERT_META = "INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value WHERE value IS NOT ?";
+export const UPSERT_META =
+  "INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value WHERE value IS NOT ?";

@@ -20,11 +20,37 @@ export function addCountsInto(a: Counts, b: Counts, sign = 1): void {
 }
 
 /** A sampled-out record in `skipped`: its key, then the fields the windows need. */
-export type SkippedTuple = [string, number, number, number, 0 | 1, 0 | 1, number | null, number | null, string, string | null, string | null, string | null];
+export type SkippedTuple = [
+  string,
+  number,
+  number,
+  number,
+  0 | 1,
+  0 | 1,
+  number | null,
+  number | null,
+  string,
+  string | null,
+  string | null,
+  string | null,
+];
 
 /** The tuple a sampled-out record keeps in its chunk. */
 export function skippedTuple(r: LogRecord): SkippedTuple {
-  return [r.key, r.timestamp, r.status, r.latency_ms, r.response_empty ? 1 : 0, r.inconsistent ? 1 : 0, r.request_bytes, r.response_bytes, r.source, r.error, r.consumer, r.region];
+  return [
+    r.key,
+    r.timestamp,
+    r.status,
+    r.latency_ms,
+    r.response_empty ? 1 : 0,
+    r.inconsistent ? 1 : 0,
+    r.request_bytes,
+    r.response_bytes,
+    r.source,
+    r.error,
+    r.consumer,
+    r.region,
+  ];
 }
 
 /** The key of a `skipped` entry (a bare key in chunks written before the tuples). */

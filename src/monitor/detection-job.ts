@@ -36,7 +36,9 @@ export class DetectionJob {
 
   /** Incidents that opened (not held by maintenance) join their service's group. */
   async joinGroups(evaluations: readonly Evaluation[]): Promise<void> {
-    const opened = evaluations.flatMap((ev) => (ev.change === "opened" && ev.incident && !alertsHeld(ev.incident) ? [ev.incident] : []));
+    const opened = evaluations.flatMap((ev) =>
+      ev.change === "opened" && ev.incident && !alertsHeld(ev.incident) ? [ev.incident] : [],
+    );
     if (opened.length > 0) await joinOpened(this.c.env, opened, Date.now());
   }
 
@@ -47,7 +49,10 @@ export class DetectionJob {
   async closeSilentMinutes(now: number): Promise<void> {
     const endpoint = endpointOf(this.c.store);
     if (!endpoint || !this.c.detection.isLive(now)) return;
-    const [cfg] = await Promise.all([this.c.detection.config(endpoint, now), this.c.services.get(endpoint.service, now)]);
+    const [cfg] = await Promise.all([
+      this.c.detection.config(endpoint, now),
+      this.c.services.get(endpoint.service, now),
+    ]);
     try {
       await this.joinGroups(this.evaluate(endpoint, cfg, now, ALARM_GRACE_MS));
     } catch (err) {
@@ -68,7 +73,14 @@ export class DetectionJob {
   private logChanges(endpoint: Endpoint, evaluations: readonly Evaluation[]): void {
     for (const ev of evaluations) {
       if (ev.change && ev.change !== "updated" && ev.incident) {
-        log("info", `incident_${ev.change}`, { id: ev.incident.id, service: endpoint.service, method: endpoint.method, route: endpoint.route, severity: ev.incident.severity, event_time: ev.minute });
+        log("info", `incident_${ev.change}`, {
+          id: ev.incident.id,
+          service: endpoint.service,
+          method: endpoint.method,
+          route: endpoint.route,
+          severity: ev.incident.severity,
+          event_time: ev.minute,
+        });
       }
     }
   }

@@ -20,7 +20,14 @@ import { emptyMetricState } from "../detect/metric";
 import { withObjective } from "../detect/objective";
 import type { SeasonProfile } from "../detect/season";
 import { HOUR_HORIZON_MS, MINUTE_MS, type WindowRecord } from "./minute-counts";
-import { backlogMark, publishState, type EndpointState, type Baselines, type PublishedCounters, baselinesOf } from "./publish";
+import {
+  backlogMark,
+  publishState,
+  type EndpointState,
+  type Baselines,
+  type PublishedCounters,
+  baselinesOf,
+} from "./publish";
 import type { RequestMetrics } from "../metrics/request-counters";
 import type { ObjectMeta } from "./object-meta";
 import type { EndpointWindows } from "./windows";
@@ -85,7 +92,10 @@ export class DetectionRunner {
     private readonly db: () => D1Database,
     private readonly waitUntil: (p: Promise<unknown>) => void,
     /** Called inside the evaluation's transaction for every incident change (the alert outbox). */
-    private readonly announce: (incident: Incident, change: "opened" | "escalated" | "resolved" | "reopened") => void = () => undefined,
+    private readonly announce: (
+      incident: Incident,
+      change: "opened" | "escalated" | "resolved" | "reopened",
+    ) => void = () => undefined,
     /** Called inside the evaluation for an incident that just opened; what it returns is stored (maintenance, deploy). */
     private readonly annotateOpened: (incident: Incident) => Incident = (i) => i,
   ) {}
@@ -130,7 +140,10 @@ export class DetectionRunner {
       const stored = await withTimeout(loadDetectionSettings(this.db(), service), CONFIG_WAIT_MS);
       this.settings = { value: stored?.settings ?? null, loadedAt: now };
     } catch (err) {
-      log("warn", "detection_settings_unreadable", { service, message: err instanceof Error ? err.message : String(err) });
+      log("warn", "detection_settings_unreadable", {
+        service,
+        message: err instanceof Error ? err.message : String(err),
+      });
       this.settings = { value: this.settings?.value ?? null, loadedAt: now };
     }
   }
@@ -166,16 +179,23 @@ export class DetectionRunner {
    * evaluated minute by minute as live traffic would be, never against windows filled from its
    * future. `now` is the wall clock for live traffic, null for a replay. Call inside a transaction.
    */
-  absorb(records: readonly WindowRecord[], now: number | null, endpoint: Endpoint, cfg: DetectionConfig): { late: number; evaluations: Evaluation[] } {
+  absorb(
+    records: readonly WindowRecord[],
+    now: number | null,
+    endpoint: Endpoint,
+    cfg: DetectionConfig,
+  ): { late: number; evaluations: Evaluation[] } {
     // Late: older than the 3-day horizon behind the newest event time known, this batch's included.
     const newestKnown = records.reduce((max, r) => Math.max(max, r.timestamp), this.watermark() ?? 0);
-    const sorted = records.filter((r) => r.timestamp >= newestKnown - HOUR_HORIZON_MS).sort((a, b) => a.timestamp - b.timestamp);
+    const sorted = records
+      .filter((r) => r.timestamp >= newestKnown - HOUR_HORIZON_MS)
+      .sort((a, b) => a.timestamp - b.timestamp);
     let late = records.length - sorted.length;
     const first = sorted[0];
     if (!first) return { late, evaluations: [] };
     const firstMinute = Math.floor(first.timestamp / MINUTE_MS) * MINUTE_MS;
     const evaluations: Evaluation[] = [];
-    for (let i = 0; i < sorted.length; ) {
+    for (let i = 0; i < sorted.length;) {
       const sliceEnd = (sorted[i]?.timestamp ?? 0) + SLICE_MS;
       let j = i;
       while (j < sorted.length && (sorted[j]?.timestamp ?? 0) < sliceEnd) j++;
@@ -189,7 +209,11 @@ export class DetectionRunner {
       if (probes.length > 0) this.trackProbes(probes);
       const traffic = probes.length > 0 ? slice.filter((r) => r.source !== "probe") : slice;
       // Requests count as slow against the learnt objective once there is one.
-      late += this.windows.add(traffic, watermark, withObjective(cfg, this.engineState().detectors.objective).slo.latency_ms);
+      late += this.windows.add(
+        traffic,
+        watermark,
+        withObjective(cfg, this.engineState().detectors.objective).slo.latency_ms,
+      );
       evaluations.push(...this.evaluateUntil(watermark, RECORD_GRACE_MS, endpoint, cfg));
       i = j;
     }
@@ -272,7 +296,11 @@ export class DetectionRunner {
     const probe = this.probeStreak();
     const consumers = this.consumerJudge(minute, closable, cfg);
     for (; minute <= closable; minute += MINUTE_MS) {
-      const ev = this.located(this.annotated(evaluateMinute(state, { ...view.snapshot(minute), probe, consumers: consumers(minute) }, cfg, endpoint)));
+      const ev = this.located(
+        this.annotated(
+          evaluateMinute(state, { ...view.snapshot(minute), probe, consumers: consumers(minute) }, cfg, endpoint),
+        ),
+      );
       state = ev.state;
       if (ev.incident) this.putIncident(ev.incident);
       if (ev.incident && ev.change !== null && ev.change !== "updated") this.announce(ev.incident, ev.change);
@@ -307,7 +335,8 @@ export class DetectionRunner {
     if (ev.change !== "opened" || !ev.incident) return ev;
     const incident = this.annotateOpened(ev.incident);
     if (incident === ev.incident) return ev;
-    const machine = ev.state.machine.open?.id === incident.id ? { ...ev.state.machine, open: incident } : ev.state.machine;
+    const machine =
+      ev.state.machine.open?.id === incident.id ? { ...ev.state.machine, open: incident } : ev.state.machine;
     return { ...ev, incident, state: { ...ev.state, machine } };
   }
 
@@ -365,7 +394,12 @@ export class DetectionRunner {
 
   /** Stores an incident in the object and marks it for the copy to D1. */
   putIncident(incident: Incident): void {
-    this.sql.exec("INSERT OR REPLACE INTO incidents (id, status, body, dirty) VALUES (?, ?, ?, 1)", incident.id, incident.status, JSON.stringify(incident));
+    this.sql.exec(
+      "INSERT OR REPLACE INTO incidents (id, status, body, dirty) VALUES (?, ?, ?, 1)",
+      incident.id,
+      incident.status,
+      JSON.stringify(incident),
+    );
   }
 
   private storeState(ev: Evaluation, endpoint: Endpoint, baselines: Baselines): void {
@@ -407,7 +441,10 @@ export class DetectionRunner {
   /** Whether D1 is behind (changed incidents or state not yet written, or counters due at `now`). */
   needsSync(now = Date.now()): boolean {
     if (this.countsChanged && now - this.publishedAt >= PUBLISH_EVERY_MS) return true;
-    return this.store.get("state_dirty") === "1" || this.sql.exec("SELECT 1 FROM incidents WHERE dirty = 1 LIMIT 1").toArray().length > 0;
+    return (
+      this.store.get("state_dirty") === "1" ||
+      this.sql.exec("SELECT 1 FROM incidents WHERE dirty = 1 LIMIT 1").toArray().length > 0
+    );
   }
 
   /** When counters that changed are due for publishing (null: nothing waits). */
@@ -417,7 +454,8 @@ export class DetectionRunner {
 
   /** Notes a D1 backlog that changed since it was last published (for the status API). */
   markBacklog(backlog: number, archiveBacklog?: number): void {
-    if (this.published().backlog !== backlogMark(backlog, archiveBacklog) && this.store.get("endpoint_state") !== null) this.countsChanged = true;
+    if (this.published().backlog !== backlogMark(backlog, archiveBacklog) && this.store.get("endpoint_state") !== null)
+      this.countsChanged = true;
   }
 
   /**
@@ -425,12 +463,15 @@ export class DetectionRunner {
    * idle still publishes its final counts (GET /metrics), within PUBLISH_EVERY_MS.
    */
   markMetrics(metrics: RequestMetrics): void {
-    if (this.published().metrics !== JSON.stringify(metrics) && this.store.get("endpoint_state") !== null) this.countsChanged = true;
+    if (this.published().metrics !== JSON.stringify(metrics) && this.store.get("endpoint_state") !== null)
+      this.countsChanged = true;
   }
 
   /** Copies changed incidents and the endpoint's state to D1; throws when D1 fails (the caller retries). */
   async sync(counters: PublishedCounters, now = Date.now()): Promise<void> {
-    const dirty = this.sql.exec<{ id: string; body: string }>("SELECT id, body FROM incidents WHERE dirty = 1 LIMIT 100").toArray();
+    const dirty = this.sql
+      .exec<{ id: string; body: string }>("SELECT id, body FROM incidents WHERE dirty = 1 LIMIT 100")
+      .toArray();
     const stateDirty = this.store.get("state_dirty") === "1";
     const countsDue = this.countsChanged && now - this.publishedAt >= PUBLISH_EVERY_MS;
     const state = stateDirty || countsDue ? this.endpointState() : null;
@@ -445,14 +486,27 @@ export class DetectionRunner {
     for (const d of dirty) this.sql.exec("UPDATE incidents SET dirty = 0 WHERE id = ? AND body = ?", d.id, d.body);
     if (state) {
       // One row for what was published: the backlog, the counters and the cost meter.
-      this.store.set("published", JSON.stringify({ backlog: backlogMark(counters.backlog, counters.archiveBacklog), metrics: JSON.stringify(counters.metrics), cost: counters.cost }));
+      this.store.set(
+        "published",
+        JSON.stringify({
+          backlog: backlogMark(counters.backlog, counters.archiveBacklog),
+          metrics: JSON.stringify(counters.metrics),
+          cost: counters.cost,
+        }),
+      );
       this.countsChanged = false;
       // The real clock: a test's later `now` must not hold back the next publish.
       this.publishedAt = Date.now();
     }
-    if (stateDirty) this.sql.exec("UPDATE meta SET value = '0' WHERE key = 'state_dirty' AND value = '1' AND ? = (SELECT value FROM meta WHERE key = 'endpoint_state')", JSON.stringify(state));
+    if (stateDirty)
+      this.sql.exec(
+        "UPDATE meta SET value = '0' WHERE key = 'state_dirty' AND value = '1' AND ? = (SELECT value FROM meta WHERE key = 'endpoint_state')",
+        JSON.stringify(state),
+      );
     // Resolved incidents are in D1 now; the object keeps only the last few.
-    this.sql.exec("DELETE FROM incidents WHERE dirty = 0 AND status = 'resolved' AND id NOT IN (SELECT id FROM incidents ORDER BY id DESC LIMIT 20)");
+    this.sql.exec(
+      "DELETE FROM incidents WHERE dirty = 0 AND status = 'resolved' AND id NOT IN (SELECT id FROM incidents ORDER BY id DESC LIMIT 20)",
+    );
   }
 
   /** The cost meter as last published (null: never, or before it was kept with the publish). */

@@ -126,7 +126,11 @@ export class EndpointMonitor extends DurableObject<Env> {
   }
 
   /** Recomputes detection from D1 (or the R2 archive) over the last `lookbackMinutes`, then publishes (see reevaluate-job.ts). */
-  async reevaluate(lookbackMinutes: number, identity: Endpoint, source: ReplaySource = "d1"): Promise<ReevaluateResult> {
+  async reevaluate(
+    lookbackMinutes: number,
+    identity: Endpoint,
+    source: ReplaySource = "d1",
+  ): Promise<ReevaluateResult> {
     return this.jobs.reevaluation.run(lookbackMinutes, identity, source);
   }
 
@@ -153,7 +157,9 @@ export class EndpointMonitor extends DurableObject<Env> {
   }
 
   /** The buckets of the first plan the windows cover (`GET /v1/timeseries`), or none: index null. */
-  async series(plans: readonly SourcePlan[]): Promise<{ watermark: number | null; index: number | null; points: SeriesPoint[] }> {
+  async series(
+    plans: readonly SourcePlan[],
+  ): Promise<{ watermark: number | null; index: number | null; points: SeriesPoint[] }> {
     return reads.series(this.c, plans);
   }
 }

@@ -8,6 +8,9 @@ import { endpointName, type LogRecord } from "../ingest/record";
 export type EndpointRef = Pick<LogRecord, "service" | "method" | "route"> | string;
 
 /** The Durable Object of an endpoint. */
-export function endpointObject(env: Pick<Env, "ENDPOINT_MONITOR">, endpoint: EndpointRef): ReturnType<Env["ENDPOINT_MONITOR"]["getByName"]> {
+export function endpointObject(
+  env: Pick<Env, "ENDPOINT_MONITOR">,
+  endpoint: EndpointRef,
+): ReturnType<Env["ENDPOINT_MONITOR"]["getByName"]> {
   return env.ENDPOINT_MONITOR.getByName(typeof endpoint === "string" ? endpoint : endpointName(endpoint));
 }

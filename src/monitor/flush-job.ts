@@ -50,7 +50,11 @@ export class FlushJob {
       currentD1Size(this.c.db(), this.c.meter, env.D1_MAX_BYTES),
       detection.config(endpoint),
     ]);
-    return samplingPolicy(directory?.byName.get(endpoint.service)?.raw_logs, detection.latencyObjectiveMs(cfg), size.state);
+    return samplingPolicy(
+      directory?.byName.get(endpoint.service)?.raw_logs,
+      detection.latencyObjectiveMs(cfg),
+      size.state,
+    );
   }
 
   /** The policy of a flush of what is buffered (every record when nothing is: no D1 read). */
@@ -143,7 +147,10 @@ export class FlushJob {
     await this.writeCappedSummaries();
     if (flushed === "failed") return { ok: false, resumeAt: now };
     if (wait && archived && flushed === "done") return { ok: true, resumeAt: nextMinuteFlushAt(now) };
-    return { ok: true, resumeAt: flushed === "done" && !archived ? Math.max(Date.now(), this.archive.dueAt(now)) : Date.now() };
+    return {
+      ok: true,
+      resumeAt: flushed === "done" && !archived ? Math.max(Date.now(), this.archive.dueAt(now)) : Date.now(),
+    };
   }
 
   /**
@@ -188,7 +195,13 @@ export class FlushJob {
       const outcome = await flushBatch(this.c.db(), batch, Date.now(), failuresSoFar, policy);
       // D1 at its cap took no raw row: the summaries of these hours come from the windows; so do
       // those of hours the object wrote before that now get raw rows (after the cap lifted).
-      const hours = () => [...new Set(batch.bodies.map((body) => Math.floor(Number((JSON.parse(body) as unknown[])[ROW_TIMESTAMP]) / HOUR_MS) * HOUR_MS))];
+      const hours = () => [
+        ...new Set(
+          batch.bodies.map(
+            (body) => Math.floor(Number((JSON.parse(body) as unknown[])[ROW_TIMESTAMP]) / HOUR_MS) * HOUR_MS,
+          ),
+        ),
+      ];
       if (policy === null) this.c.buffer.addCappedHours(hours());
       else if (this.c.buffer.hasCappedWritten()) this.c.buffer.addCappedHours(this.c.buffer.cappedWritten(hours()));
       if (outcome.kind === "failed") {
@@ -205,7 +218,8 @@ export class FlushJob {
           buffer.save(flushedAt);
           store.set("consecutive_flush_failures", String(failures));
           store.addCounters({ flush_failures: 1 });
-          if (outcome.full && store.get("storage_full_since") === null) store.set("storage_full_since", String(flushedAt));
+          if (outcome.full && store.get("storage_full_since") === null)
+            store.set("storage_full_since", String(flushedAt));
         });
         log("error", outcome.full ? "d1_full" : "d1_flush_failed", {
           endpoint: this.c.name,

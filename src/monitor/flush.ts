@@ -49,7 +49,17 @@ async function d1Answers(db: D1Database): Promise<boolean> {
 
 const at = (name: (typeof LOG_COLUMNS)[number]) => LOG_COLUMNS.indexOf(name);
 const [KEY, TS, STATUS, LATENCY, ERROR, EMPTY, SOURCE, INCONSISTENT, WEIGHT] = (
-  ["record_key", "timestamp", "status", "latency_ms", "error", "response_empty", "source", "inconsistent", "weight"] as const
+  [
+    "record_key",
+    "timestamp",
+    "status",
+    "latency_ms",
+    "error",
+    "response_empty",
+    "source",
+    "inconsistent",
+    "weight",
+  ] as const
 ).map(at);
 
 interface BatchRow extends SampledRecord {
@@ -117,7 +127,13 @@ export async function writeRowByRow(db: D1Database, batch: Batch, now: number): 
  * `failuresSoFar` is how often this endpoint's flush failed in a row before. `written` of an
  * isolated batch includes the rows left out by the policy: they are done with the batch.
  */
-export async function flushBatch(db: D1Database, batch: Batch, now: number, failuresSoFar: number, policy: SamplingPolicy | null = ALL_RECORDS): Promise<FlushOutcome> {
+export async function flushBatch(
+  db: D1Database,
+  batch: Batch,
+  now: number,
+  failuresSoFar: number,
+  policy: SamplingPolicy | null = ALL_RECORDS,
+): Promise<FlushOutcome> {
   const { chosen, left } = chooseRows(batch, policy);
   try {
     await writeLogBatch(db, chosen.bodies, now);

@@ -46,8 +46,20 @@ export class FollowUpJob {
       const released = releaseHeld(open, windows, now);
       if (released) {
         detection.replaceOpen(released);
-        outbox.enqueue({ incident_id: released.id, event: "incident.opened", severity: released.severity, service: released.service }, now);
-        log("info", "incident_maintenance_released", { id: released.id, service: released.service, maintenance_id: released.maintenance_id ?? null });
+        outbox.enqueue(
+          {
+            incident_id: released.id,
+            event: "incident.opened",
+            severity: released.severity,
+            service: released.service,
+          },
+          now,
+        );
+        log("info", "incident_maintenance_released", {
+          id: released.id,
+          service: released.service,
+          maintenance_id: released.maintenance_id ?? null,
+        });
       }
       const current = released ?? open;
       if (!current) return null;
@@ -56,7 +68,10 @@ export class FollowUpJob {
       const due = nextReminderAt(current, outbox.lastAlertAt(current.id), minutes);
       if (due === null) return null;
       if (due > now) return due;
-      outbox.enqueue({ incident_id: current.id, event: "incident.reminder", severity: current.severity, service: current.service }, now);
+      outbox.enqueue(
+        { incident_id: current.id, event: "incident.reminder", severity: current.severity, service: current.service },
+        now,
+      );
       return now + minutes * MINUTE_MS;
     });
   }
@@ -75,7 +90,10 @@ export class FollowUpJob {
   async announceUpdate(incidentId: string): Promise<void> {
     const incident = this.c.detection.incidents(50).find((i) => i.id === incidentId);
     if (!incident) return;
-    this.c.outbox.enqueue({ incident_id: incident.id, event: "incident.updated", severity: incident.severity, service: incident.service }, Date.now());
+    this.c.outbox.enqueue(
+      { incident_id: incident.id, event: "incident.updated", severity: incident.severity, service: incident.service },
+      Date.now(),
+    );
     await this.alarm.schedule(Date.now());
   }
 
@@ -90,13 +108,37 @@ export class FollowUpJob {
     const last = raw === null ? null : parseStored(LastVersionSchema, "last_version", raw);
     const change = versionChange(records, last);
     if (!change) return;
-    store.set("last_version", JSON.stringify({ version: change.version, at: Math.max(...records.filter((r) => r.version === change.version).map((r) => r.timestamp)) }));
+    store.set(
+      "last_version",
+      JSON.stringify({
+        version: change.version,
+        at: Math.max(...records.filter((r) => r.version === change.version).map((r) => r.timestamp)),
+      }),
+    );
     if (last === null) return;
-    const deploy: Deploy = { id: deployId(endpoint.service, change.version), service: endpoint.service, version: change.version, at: change.at, description: null, source: "records" };
+    const deploy: Deploy = {
+      id: deployId(endpoint.service, change.version),
+      service: endpoint.service,
+      version: change.version,
+      at: change.at,
+      description: null,
+      source: "records",
+    };
     this.c.services.note(deploy);
-    log("info", "deploy_seen", { service: endpoint.service, version: change.version, at: change.at, previous: last.version });
+    log("info", "deploy_seen", {
+      service: endpoint.service,
+      version: change.version,
+      at: change.at,
+      previous: last.version,
+    });
     this.c.waitUntil(
-      saveDeploy(this.c.db(), deploy, Date.now()).catch((err: unknown) => log("error", "deploy_save_failed", { service: endpoint.service, version: change.version, message: messageOf(err) })),
+      saveDeploy(this.c.db(), deploy, Date.now()).catch((err: unknown) =>
+        log("error", "deploy_save_failed", {
+          service: endpoint.service,
+          version: change.version,
+          message: messageOf(err),
+        }),
+      ),
     );
   }
 }

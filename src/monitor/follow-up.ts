@@ -32,7 +32,11 @@ export function alertsHeld(i: Pick<Incident, "in_maintenance" | "maintenance_rel
 }
 
 /** The open incident, released at `now`, when its alerts are held and no window of its endpoint covers `now`; else null. */
-export function releaseHeld(open: Incident | null, windows: readonly MaintenanceWindow[], now: number): Incident | null {
+export function releaseHeld(
+  open: Incident | null,
+  windows: readonly MaintenanceWindow[],
+  now: number,
+): Incident | null {
   if (!open || open.status !== "open" || !alertsHeld(open)) return null;
   if (coveringWindow(windows, open, now)) return null;
   return { ...open, maintenance_released_at: now };

@@ -28,7 +28,13 @@ export function memberOf(i: Incident, origin: string | null = null): MemberInput
     status: i.status,
     opened_at: i.opened_at,
     resolved_at: i.resolved_at,
-    signal_kinds: [...new Set(i.signals.map((s) => (s as { kind?: unknown }).kind).filter((k): k is string => typeof k === "string" && k !== ""))],
+    signal_kinds: [
+      ...new Set(
+        i.signals
+          .map((s) => (s as { kind?: unknown }).kind)
+          .filter((k): k is string => typeof k === "string" && k !== ""),
+      ),
+    ],
   };
 }
 
@@ -50,16 +56,28 @@ export async function joinOpened(env: Env, opened: readonly Incident[], now: num
     if (now - i.last_event_at > ANNOUNCE_WITHIN_MS) continue;
     try {
       const origin = await originOf(env, i.service);
-      await withTimeout(groupsOf(env, groupKey(i.service, origin)).memberOpened(memberOf(i, origin), now), CALL_BUDGET_MS);
+      await withTimeout(
+        groupsOf(env, groupKey(i.service, origin)).memberOpened(memberOf(i, origin), now),
+        CALL_BUDGET_MS,
+      );
     } catch (err) {
       // The alert's own route asks again before it goes out.
-      log("warn", "incident_group_join_failed", { id: i.id, service: i.service, message: err instanceof Error ? err.message : String(err) });
+      log("warn", "incident_group_join_failed", {
+        id: i.id,
+        service: i.service,
+        message: err instanceof Error ? err.message : String(err),
+      });
     }
   }
 }
 
 /** The fan-out decision of one of the endpoint's alerts (the outbox sends when this throws). */
-export async function routeAlert(env: Env, incident: Incident | undefined, event: AlertEvent, now: number): Promise<EventRoute> {
+export async function routeAlert(
+  env: Env,
+  incident: Incident | undefined,
+  event: AlertEvent,
+  now: number,
+): Promise<EventRoute> {
   if (!incident || event === "test" || groupSettings(env).windowMs <= 0) return { kind: "send" };
   const origin = await originOf(env, incident.service);
   const key = groupKey(incident.service, origin);
@@ -67,7 +85,11 @@ export async function routeAlert(env: Env, incident: Incident | undefined, event
   let member = memberOf(incident, origin);
   // A member that joined its service's own group (before the service had an origin, or before
   // groups went per origin) keeps reporting there, so that group still resolves and says so.
-  if (event !== "incident.opened" && key !== incident.service && !(await withTimeout(groups.hasMember(incident.id), CALL_BUDGET_MS))) {
+  if (
+    event !== "incident.opened" &&
+    key !== incident.service &&
+    !(await withTimeout(groups.hasMember(incident.id), CALL_BUDGET_MS))
+  ) {
     groups = groupsOf(env, incident.service);
     member = memberOf(incident, null);
   }

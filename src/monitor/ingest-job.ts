@@ -54,7 +54,12 @@ export class IngestJob {
     const fresh = buffer.fresh(records);
     const newest = fresh.reduce((max, r) => Math.max(max, r.timestamp), 0);
     // The request counters of GET /metrics: counted here, in the hand-off's chunk, so exactly once.
-    const counts: Counts = { received: fresh.length, duplicates: records.length - fresh.length, handoffs: 1, ...requestIncrements(fresh) };
+    const counts: Counts = {
+      received: fresh.length,
+      duplicates: records.length - fresh.length,
+      handoffs: 1,
+      ...requestIncrements(fresh),
+    };
     if (newest > 0) counts.last_event_at = newest;
     for (const [name, n] of Object.entries(counts)) if (n === 0) delete counts[name];
     let seqs: number[] = [];
@@ -78,8 +83,13 @@ export class IngestJob {
       // The alarm pending soon anyway takes what a flush at once leaves: no alarm row for the hand-off.
       // Not while a re-evaluation runs: the records it holds back must not reach D1 before its replay ends.
       const paused = () => reevaluation.running;
-      if (fresh.length > 0 && !paused() && (await flush.canFlushAtOnce(now, backingOff))) this.c.waitUntil(flush.flushAtOnce(paused));
-      else await alarm.schedule(flush.waitingForMinute ? nextMinuteFlushAt(now) : now + flushDelayMs(this.c.env), backingOff);
+      if (fresh.length > 0 && !paused() && (await flush.canFlushAtOnce(now, backingOff)))
+        this.c.waitUntil(flush.flushAtOnce(paused));
+      else
+        await alarm.schedule(
+          flush.waitingForMinute ? nextMinuteFlushAt(now) : now + flushDelayMs(this.c.env),
+          backingOff,
+        );
     }
     // The records are safe from here; detection runs in its own transaction (with the settings
     // as cached: never a D1 wait before the commit), and a failure of it never fails the hand-off.
@@ -88,7 +98,10 @@ export class IngestJob {
       if (reevaluation.running) {
         reevaluation.hold(fresh, seqs);
       } else {
-        const [cfg] = await Promise.all([this.c.detection.config(endpoint, now), this.c.services.get(endpoint.service, now)]);
+        const [cfg] = await Promise.all([
+          this.c.detection.config(endpoint, now),
+          this.c.services.get(endpoint.service, now),
+        ]);
         followUp.noteVersion(fresh, endpoint);
         // The group hears of an opening in the background: the hand-off does not wait for it (the
         // alert's own route asks the group again before it goes out).

@@ -13,7 +13,10 @@ export const MINUTE_HORIZON_MS = 6 * HOUR_MS;
 export const HOUR_HORIZON_MS = 72 * HOUR_MS;
 
 /** The fields of a record the windows need (log rows re-read from D1 have them too). */
-export type WindowRecord = Pick<LogRecord, "timestamp" | "status" | "latency_ms" | "response_empty" | "inconsistent" | "request_bytes" | "response_bytes"> &
+export type WindowRecord = Pick<
+  LogRecord,
+  "timestamp" | "status" | "latency_ms" | "response_empty" | "inconsistent" | "request_bytes" | "response_bytes"
+> &
   Partial<Pick<LogRecord, "source" | "error" | "consumer" | "region">>;
 
 export interface BucketCounts {
@@ -62,7 +65,22 @@ export function countByBucket(
     const start = Math.floor(r.timestamp / bucketMs) * bucketMs;
     let b = byStart.get(start);
     if (!b) {
-      b = { start, count: 0, status_2xx: 0, status_3xx: 0, status_4xx: 0, status_429: 0, status_5xx: 0, silent_failures: 0, inconsistent: 0, slow: 0, latency_sum: 0, latency_max: 0, bytes: 0, latencies: [] };
+      b = {
+        start,
+        count: 0,
+        status_2xx: 0,
+        status_3xx: 0,
+        status_4xx: 0,
+        status_429: 0,
+        status_5xx: 0,
+        silent_failures: 0,
+        inconsistent: 0,
+        slow: 0,
+        latency_sum: 0,
+        latency_max: 0,
+        bytes: 0,
+        latencies: [],
+      };
       byStart.set(start, b);
     }
     b.count++;

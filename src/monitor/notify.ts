@@ -24,7 +24,10 @@ export async function notifyServiceObjects(env: Env, service: string): Promise<n
       .where(eq(endpointHealth.service, service))
       .limit(MAX_OBJECTS)
       .all();
-    const results = await withTimeout(Promise.allSettled(rows.map((r) => endpointObject(env, r).invalidateContext())), NOTIFY_BUDGET_MS);
+    const results = await withTimeout(
+      Promise.allSettled(rows.map((r) => endpointObject(env, r).invalidateContext())),
+      NOTIFY_BUDGET_MS,
+    );
     const failed = results.filter((r) => r.status === "rejected").length;
     if (failed > 0) log("warn", "service_notify_partial", { service, objects: rows.length, failed });
     return rows.length - failed;

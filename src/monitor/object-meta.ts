@@ -59,21 +59,34 @@ export class ObjectMeta {
 
   /** Stores the endpoint's (service, method, route) unless it is stored already. */
   setIdentity(e: { service: string; method: string; route: string }): void {
-    this.sql.exec("INSERT OR IGNORE INTO meta (key, value) VALUES ('service', ?), ('method', ?), ('route', ?)", e.service, e.method, e.route);
+    this.sql.exec(
+      "INSERT OR IGNORE INTO meta (key, value) VALUES ('service', ?), ('method', ?), ('route', ?)",
+      e.service,
+      e.method,
+      e.route,
+    );
   }
 
   counter(name: string): number {
-    return this.withPending(name, this.sql.exec<{ value: number }>("SELECT value FROM counters WHERE name = ?", name).toArray()[0]?.value ?? 0);
+    return this.withPending(
+      name,
+      this.sql.exec<{ value: number }>("SELECT value FROM counters WHERE name = ?", name).toArray()[0]?.value ?? 0,
+    );
   }
 
   /** Several counters in one query (missing ones are left out: read them as 0). */
   counters(names: readonly string[]): Record<string, number> {
     if (names.length === 0) return {};
-    const rows = this.sql.exec<{ name: string; value: number }>(`SELECT name, value FROM counters WHERE name IN (${names.map(() => "?").join(", ")})`, ...names);
+    const rows = this.sql.exec<{ name: string; value: number }>(
+      `SELECT name, value FROM counters WHERE name IN (${names.map(() => "?").join(", ")})`,
+      ...names,
+    );
     const stored = Object.fromEntries(rows.toArray().map((r) => [r.name, r.value]));
     const out: Record<string, number> = {};
     const carried = this.carried();
-    for (const name of names) if (name in stored || name in this.pending || name in carried) out[name] = this.withPending(name, stored[name] ?? 0);
+    for (const name of names)
+      if (name in stored || name in this.pending || name in carried)
+        out[name] = this.withPending(name, stored[name] ?? 0);
     return out;
   }
 

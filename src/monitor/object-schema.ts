@@ -28,7 +28,8 @@ export const OBJECT_SCHEMA_STEPS: readonly SchemaStep[] = [
     version: 4,
     what: "buffer chunks, counters, quarantine, windows (with breakdown), incidents and the alert outbox; minute_buckets dropped",
     run(sql) {
-      for (const statement of [...SCHEMA_STATEMENTS, ...WINDOW_SCHEMA, ...DETECTION_SCHEMA, ...OUTBOX_SCHEMA]) sql.exec(statement);
+      for (const statement of [...SCHEMA_STATEMENTS, ...WINDOW_SCHEMA, ...DETECTION_SCHEMA, ...OUTBOX_SCHEMA])
+        sql.exec(statement);
       migrateWindows(sql);
     },
   },
@@ -55,12 +56,18 @@ export function storedSchemaVersion(sql: SqlStorage): number {
  * Runs the steps above the stored version, in order, and stores the new version, in the caller's
  * transaction (the object's constructor, under blockConcurrencyWhile). Returns the versions.
  */
-export function migrateObjectSchema(sql: SqlStorage, steps: readonly SchemaStep[] = OBJECT_SCHEMA_STEPS): { from: number; to: number; ran: number[] } {
+export function migrateObjectSchema(
+  sql: SqlStorage,
+  steps: readonly SchemaStep[] = OBJECT_SCHEMA_STEPS,
+): { from: number; to: number; ran: number[] } {
   const from = storedSchemaVersion(sql);
   const due = steps.filter((s) => s.version > from).sort((a, b) => a.version - b.version);
   if (due.length === 0) return { from, to: from, ran: [] };
   for (const step of due) step.run(sql);
   const to = due[due.length - 1]?.version ?? from;
-  sql.exec("INSERT INTO meta (key, value) VALUES ('schema_version', ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value", String(to));
+  sql.exec(
+    "INSERT INTO meta (key, value) VALUES ('schema_version', ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+    String(to),
+  );
   return { from, to, ran: due.map((s) => s.version) };
 }

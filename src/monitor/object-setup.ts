@@ -43,7 +43,13 @@ export function createContext(ctx: DurableObjectState, env: Env, b: ObjectBindin
   };
   const outbox = new AlertOutbox(sql, b.db, env.DASHBOARD_URL ? env.DASHBOARD_URL : null, summarizeBeforeAlert, {
     // Incident groups: a member's own alerts are carried by its group's (src/incidents/grouping.ts).
-    route: (e, now) => routeAlert(env, detection.incidents(50).find((i) => i.id === e.incident_id), e.event, now),
+    route: (e, now) =>
+      routeAlert(
+        env,
+        detection.incidents(50).find((i) => i.id === e.incident_id),
+        e.event,
+        now,
+      ),
   });
   const services = new ServiceContext(b.db, waitUntil);
   const detection: DetectionRunner = new DetectionRunner(
@@ -58,15 +64,36 @@ export function createContext(ctx: DurableObjectState, env: Env, b: ObjectBindin
   );
   const name = ctx.id.name ?? null;
   const id = ctx.id.toString();
-  return { env, storage: ctx.storage, name, id, sql, meter, store, buffer, quarantine, windows, detection, outbox, services, db: b.db, archive: b.archive, waitUntil };
+  return {
+    env,
+    storage: ctx.storage,
+    name,
+    id,
+    sql,
+    meter,
+    store,
+    buffer,
+    quarantine,
+    windows,
+    detection,
+    outbox,
+    services,
+    db: b.db,
+    archive: b.archive,
+    waitUntil,
+  };
 }
 
 /** Creates and migrates the object's tables, then loads what its jobs keep in memory (run under blockConcurrencyWhile). */
-export function migrateObject(c: MonitorContext, jobs: Pick<MonitorJobs, "checkpoint" | "publisher" | "quarantine">): void {
+export function migrateObject(
+  c: MonitorContext,
+  jobs: Pick<MonitorJobs, "checkpoint" | "publisher" | "quarantine">,
+): void {
   // Numbered steps above the stored version only (object-schema.ts), in one transaction with it.
   const schema = c.storage.transactionSync(() => migrateObjectSchema(c.sql));
   // A new object (from 0) is created, not migrated: not logged.
-  if (schema.ran.length > 0 && schema.from > 0) log("info", "object_schema_migrated", { endpoint: c.name, from: schema.from, to: schema.to });
+  if (schema.ran.length > 0 && schema.from > 0)
+    log("info", "object_schema_migrated", { endpoint: c.name, from: schema.from, to: schema.to });
   c.store.addPending(c.buffer.load(Date.now()));
   jobs.checkpoint.loadMark();
   jobs.publisher.loadCost();

@@ -54,11 +54,24 @@ export class PublishJob {
       try {
         const cost = this.costNow();
         // The cost is persisted with the publish (a write that happens anyway), as published.
-        await detection.sync({ eventsProcessed: this.c.store.counter("received"), backlog: this.c.buffer.backlog(), archiveBacklog: this.archive.backlog(), metrics: this.requestMetrics(), cost }, now);
+        await detection.sync(
+          {
+            eventsProcessed: this.c.store.counter("received"),
+            backlog: this.c.buffer.backlog(),
+            archiveBacklog: this.archive.backlog(),
+            metrics: this.requestMetrics(),
+            cost,
+          },
+          now,
+        );
         this.syncFailures = 0;
       } catch (err) {
         this.syncFailures++;
-        log("error", "detection_sync_failed", { endpoint: this.c.name, failures: this.syncFailures, message: messageOf(err) });
+        log("error", "detection_sync_failed", {
+          endpoint: this.c.name,
+          failures: this.syncFailures,
+          message: messageOf(err),
+        });
         return false;
       }
     }

@@ -64,14 +64,21 @@ function band(m: MetricState, params: typeof LATENCY_PARAMS, offset = 0): Band |
   const sd = baselineSd(m, params);
   // Both metrics are learnt on a log1p scale (without the time of day's offset).
   const mean = m.ewma.mean + offset;
-  return { value: Math.expm1(mean), low: Math.max(0, Math.expm1(mean - 2 * sd)), high: Math.expm1(mean + 2 * sd), n: m.ewma.n };
+  return {
+    value: Math.expm1(mean),
+    low: Math.max(0, Math.expm1(mean - 2 * sd)),
+    high: Math.expm1(mean + 2 * sd),
+    n: m.ewma.n,
+  };
 }
 
 /** The learnt baselines, at the time of day of `at` (event time) once the daily profile is known. */
 export function baselinesOf(state: EngineState, at: number | null = null): Baselines {
   const d = state.detectors;
-  const offset = (metric: "traffic" | "latency"): number => (at === null ? 0 : offsetAt(slotOffsets(state.season ?? null, metric), at));
-  const rate = (r: typeof d.errors, p: typeof ERROR_RATE_PARAMS): number | null => (r.n === 0 ? null : usualRate(r, { ...p, floor: 0 }));
+  const offset = (metric: "traffic" | "latency"): number =>
+    at === null ? 0 : offsetAt(slotOffsets(state.season ?? null, metric), at);
+  const rate = (r: typeof d.errors, p: typeof ERROR_RATE_PARAMS): number | null =>
+    r.n === 0 ? null : usualRate(r, { ...p, floor: 0 });
   return {
     p95_ms: band(d.latency_p95, LATENCY_PARAMS, offset("latency")),
     p50_ms: band(d.latency_p50, LATENCY_PARAMS, offset("latency")),
@@ -132,7 +139,13 @@ export async function publishState(
       action: i.action,
       signals: JSON.stringify(i.signals),
       // The timeline rides in the figures JSON (no migration while other columns are being added).
-      figures: JSON.stringify({ at_open: i.figures_at_open, latest: i.figures, timeline: i.timeline ?? [], reopened_count: i.reopened_count ?? 0, concentration: i.concentration ?? [] }),
+      figures: JSON.stringify({
+        at_open: i.figures_at_open,
+        latest: i.figures,
+        timeline: i.timeline ?? [],
+        reopened_count: i.reopened_count ?? 0,
+        concentration: i.concentration ?? [],
+      }),
       explanation: i.explanation,
       inMaintenance: i.in_maintenance ?? false,
       maintenanceId: i.maintenance_id ?? null,
@@ -171,7 +184,10 @@ export async function publishState(
       d
         .insert(endpointHealth)
         .values(row)
-        .onConflictDoUpdate({ target: [endpointHealth.service, endpointHealth.method, endpointHealth.route], set: update }),
+        .onConflictDoUpdate({
+          target: [endpointHealth.service, endpointHealth.method, endpointHealth.route],
+          set: update,
+        }),
     );
   }
   const [first, ...rest] = statements;

@@ -19,7 +19,8 @@ export interface QuarantinedRecord {
 }
 
 type Cell = string | number | null;
-const cell = (v: unknown): Cell => (typeof v === "string" || typeof v === "number" ? v : v === null || v === undefined ? null : JSON.stringify(v));
+const cell = (v: unknown): Cell =>
+  typeof v === "string" || typeof v === "number" ? v : v === null || v === undefined ? null : JSON.stringify(v);
 
 /** A stored row (positional JSON) as an object keyed by column; the text itself when it is not one. */
 export function rowObject(body: string): Record<string, Cell> {
@@ -49,28 +50,48 @@ export class Quarantine {
         limit,
       )
       .toArray()
-      .map((r) => ({ record_key: r.record_key, error: r.error, quarantined_at: r.quarantined_at, record: rowObject(r.body) }));
+      .map((r) => ({
+        record_key: r.record_key,
+        error: r.error,
+        quarantined_at: r.quarantined_at,
+        record: rowObject(r.body),
+      }));
   }
 
   /** Up to `limit` rows to try again, after `afterKey`. */
   batch(afterKey: string | null, limit: number): Batch {
     const rows = this.sql
-      .exec<{ record_key: string; body: string }>("SELECT record_key, body FROM quarantine WHERE record_key > ? ORDER BY record_key LIMIT ?", afterKey ?? "", limit)
+      .exec<{ record_key: string; body: string }>(
+        "SELECT record_key, body FROM quarantine WHERE record_key > ? ORDER BY record_key LIMIT ?",
+        afterKey ?? "",
+        limit,
+      )
       .toArray();
     return { keys: rows.map((r) => r.record_key), bodies: rows.map((r) => r.body) };
   }
 
   /** Rows D1 took on replay leave; rows it refused again keep their place with the new error. */
   settle(written: readonly string[], refused: readonly PoisonedRow[]): void {
-    this.sql.exec("DELETE FROM quarantine WHERE record_key IN (SELECT value FROM json_each(?))", JSON.stringify(written));
+    this.sql.exec(
+      "DELETE FROM quarantine WHERE record_key IN (SELECT value FROM json_each(?))",
+      JSON.stringify(written),
+    );
     for (const r of refused) this.sql.exec("UPDATE quarantine SET error = ? WHERE record_key = ?", r.error, r.key);
   }
 }
 
 /** Publishes how many rows an endpoint holds in quarantine to D1's index of such endpoints. */
-export async function publishQuarantineCount(db: D1Database, endpoint: { service: string; method: string; route: string }, records: number, now: number): Promise<void> {
+export async function publishQuarantineCount(
+  db: D1Database,
+  endpoint: { service: string; method: string; route: string },
+  records: number,
+  now: number,
+): Promise<void> {
   await drizzle(db)
     .insert(quarantinedEndpoints)
     .values({ ...endpoint, records, updatedAt: now })
-    .onConflictDoUpdate({ target: [quarantinedEndpoints.service, quarantinedEndpoints.method, quarantinedEndpoints.route], set: { records, updatedAt: now } });
+    .onConflictDoUpdate({
+      target: [quarantinedEndpoints.service, quarantinedEndpoints.method, quarantinedEndpoints.route],
+      set: { records, updatedAt: now },
+    });
 }

@@ -2,7 +2,15 @@
  * The endpoint object's read RPCs: counters and backlog (stats), detection detail, the
  * breakdown of consumers and locations, and time series from the windows. Reads only.
  */
-import { BREAKDOWN_WINDOWS, breakdownRange, breakdownView, groupBuckets, type BreakdownView, type BreakdownWindow, type GroupBucket } from "../breakdown/window";
+import {
+  BREAKDOWN_WINDOWS,
+  breakdownRange,
+  breakdownView,
+  groupBuckets,
+  type BreakdownView,
+  type BreakdownWindow,
+  type GroupBucket,
+} from "../breakdown/window";
 import { emptyBreakdown, type Dimension } from "../breakdown/top-k";
 import { windowsCover, type SourcePlan } from "../timeseries/plan";
 import { HOUR_MS } from "./minute-counts";
@@ -68,14 +76,27 @@ export function breakdown(c: MonitorContext, window: BreakdownWindow): Breakdown
 }
 
 /** The hours in [from, to) where `name` is among the top groups of `dimension`. */
-export function groupHours(c: MonitorContext, dimension: Dimension, name: string, from: number, to: number): GroupBucket[] {
+export function groupHours(
+  c: MonitorContext,
+  dimension: Dimension,
+  name: string,
+  from: number,
+  to: number,
+): GroupBucket[] {
   return groupBuckets(c.windows.breakdownBuckets(HOUR_MS, from, to), dimension, name);
 }
 
 /** The buckets of the first plan the windows cover, or none: index null. */
-export function series(c: MonitorContext, plans: readonly SourcePlan[]): { watermark: number | null; index: number | null; points: SeriesPoint[] } {
+export function series(
+  c: MonitorContext,
+  plans: readonly SourcePlan[],
+): { watermark: number | null; index: number | null; points: SeriesPoint[] } {
   const watermark = c.detection.watermark();
   const index = plans.findIndex((p) => windowsCover(p.grain, p.from, watermark));
   const plan = plans[index];
-  return { watermark, index: plan ? index : null, points: plan ? c.windows.series(plan.grain, plan.from, plan.to) : [] };
+  return {
+    watermark,
+    index: plan ? index : null,
+    points: plan ? c.windows.series(plan.grain, plan.from, plan.to) : [],
+  };
 }

@@ -30,7 +30,15 @@ import type { Batch, PoisonedRow } from "./flush";
 import { UPSERT_META } from "./buffer-sql";
 import { parseStored } from "./stored-json";
 import { BufferMarksSchema, cappedWrittenAt, takenBefore, withTaken, type Marks, type Unsaved } from "./buffer-marks";
-import { addCountsInto, skippedKey, skippedTuple, windowRecordOfRow, windowRecordOfTuple, type Counts, type SkippedTuple } from "./chunk-codec";
+import {
+  addCountsInto,
+  skippedKey,
+  skippedTuple,
+  windowRecordOfRow,
+  windowRecordOfTuple,
+  type Counts,
+  type SkippedTuple,
+} from "./chunk-codec";
 
 export { addCountsInto, MAX_COUNTERS, type Counts } from "./chunk-codec";
 
@@ -45,11 +53,8 @@ export interface Position {
   offset: number;
 }
 
-
-
 /** Spare rows kept for reuse at least (more while the buffer holds more live chunks). */
 const SPARE_ROWS_MIN = 64;
-
 
 /**
  * Which chunks the persisted windows hold: every chunk before `below`, and those of `also` (added
@@ -67,7 +72,6 @@ export interface WindowChunk {
   records: WindowRecord[];
 }
 
-
 /** A D1 batch and where the buffer stands once D1 took it (or a prefix of it). */
 export interface BufferBatch extends Batch {
   /** Per chunk the batch reads from: its seq, first offset read, rows read and its size. */
@@ -81,7 +85,6 @@ export interface ArchiveBatch {
   next: number;
   rows: unknown[][];
 }
-
 
 export class RecordBuffer {
   /** Keys of the records in retained chunks (stored or sampled out). */
@@ -122,7 +125,10 @@ export class RecordBuffer {
     const counts: Counts = {};
     this.keys.clear();
     this.spares = this.sql.exec<{ n: number }>("SELECT count(*) AS n FROM chunks WHERE seq < ?", this.live()).one().n;
-    for (const c of this.sql.exec<{ rows: string; skipped: string | null; counts: string | null }>("SELECT rows, skipped, counts FROM chunks WHERE seq >= ?", this.live())) {
+    for (const c of this.sql.exec<{ rows: string; skipped: string | null; counts: string | null }>(
+      "SELECT rows, skipped, counts FROM chunks WHERE seq >= ?",
+      this.live(),
+    )) {
       for (const row of JSON.parse(c.rows) as unknown[][]) this.keys.add(String(row[ROW_KEY]));
       if (c.skipped) for (const e of JSON.parse(c.skipped) as (string | unknown[])[]) this.keys.add(skippedKey(e));
       if (c.counts) addCountsInto(counts, JSON.parse(c.counts) as Counts);
@@ -159,7 +165,9 @@ export class RecordBuffer {
       if (also.has(c.seq)) continue;
       const records = (JSON.parse(c.rows) as unknown[][]).map(windowRecordOfRow);
       // Bare keys (chunks of an older version) cannot be replayed; tuples can.
-      if (c.skipped) for (const e of JSON.parse(c.skipped) as (string | unknown[])[]) if (typeof e !== "string") records.push(windowRecordOfTuple(e));
+      if (c.skipped)
+        for (const e of JSON.parse(c.skipped) as (string | unknown[])[])
+          if (typeof e !== "string") records.push(windowRecordOfTuple(e));
       out.push({ seq: c.seq, addedAt: c.added_at, records });
     }
     return out;
@@ -192,13 +200,19 @@ export class RecordBuffer {
     for (const r of fresh) this.keys.add(r.key);
   }
 
-  private insertChunks(bodies: readonly string[], skipped: readonly (string | SkippedTuple)[], counts: Counts, now: number): void {
+  private insertChunks(
+    bodies: readonly string[],
+    skipped: readonly (string | SkippedTuple)[],
+    counts: Counts,
+    now: number,
+  ): void {
     let first = true;
     let start = 0;
     while (first || start < bodies.length) {
       let end = start;
       let bytes = 2;
-      while (end < bodies.length && (end === start || bytes + utf8Bytes(bodies[end] ?? "") + 1 <= MAX_CHUNK_BYTES)) bytes += utf8Bytes(bodies[end++] ?? "") + 1;
+      while (end < bodies.length && (end === start || bytes + utf8Bytes(bodies[end] ?? "") + 1 <= MAX_CHUNK_BYTES))
+        bytes += utf8Bytes(bodies[end++] ?? "") + 1;
       const values = [
         `[${bodies.slice(start, end).join(",")}]`,
         end - start,
@@ -212,7 +226,11 @@ export class RecordBuffer {
       if (reused) this.spares--;
       else {
         this.spares = 0;
-        this.sql.exec("INSERT INTO chunks (seq, rows, n, added_at, skipped, counts) VALUES (?, ?, ?, ?, ?, ?)", seq, ...values);
+        this.sql.exec(
+          "INSERT INTO chunks (seq, rows, n, added_at, skipped, counts) VALUES (?, ?, ?, ?, ?, ?)",
+          seq,
+          ...values,
+        );
       }
       first = false;
       start = end;
@@ -221,7 +239,12 @@ export class RecordBuffer {
 
   /** Overwrites the oldest spare row with chunk `seq`; false when there was none. */
   private reuseSpare(seq: number, values: readonly unknown[]): boolean {
-    const cursor = this.sql.exec("UPDATE chunks SET seq = ?, rows = ?, n = ?, added_at = ?, skipped = ?, counts = ? WHERE seq = (SELECT min(seq) FROM chunks WHERE seq < ?)", seq, ...values, this.live());
+    const cursor = this.sql.exec(
+      "UPDATE chunks SET seq = ?, rows = ?, n = ?, added_at = ?, skipped = ?, counts = ? WHERE seq = (SELECT min(seq) FROM chunks WHERE seq < ?)",
+      seq,
+      ...values,
+      this.live(),
+    );
     cursor.toArray();
     return cursor.rowsWritten > 0;
   }
@@ -238,16 +261,26 @@ export class RecordBuffer {
 
   private pendingFrom(seq: number): number {
     // Spares are below `live()`: a watermark behind it (R2 bound after the buffer pruned without it) must not count them.
-    return this.sql.exec<{ n: number }>("SELECT total(n) AS n FROM chunks WHERE seq >= ?", Math.max(seq, this.live())).one().n;
+    return this.sql
+      .exec<{ n: number }>("SELECT total(n) AS n FROM chunks WHERE seq >= ?", Math.max(seq, this.live()))
+      .one().n;
   }
 
   private offsetIn(p: Position): number {
-    return p.offset > 0 && this.sql.exec("SELECT 1 FROM chunks WHERE seq = ?", p.seq).toArray().length > 0 ? p.offset : 0;
+    return p.offset > 0 && this.sql.exec("SELECT 1 FROM chunks WHERE seq = ?", p.seq).toArray().length > 0
+      ? p.offset
+      : 0;
   }
 
   /** The seq of the first chunk added at or after `at` (chunks before it were added before `at`), or null when none. */
   firstSeqAddedFrom(at: number): number | null {
-    return this.sql.exec<{ seq: number | null }>("SELECT min(seq) AS seq FROM chunks WHERE seq >= ? AND added_at >= ?", this.live(), at).one().seq;
+    return this.sql
+      .exec<{ seq: number | null }>(
+        "SELECT min(seq) AS seq FROM chunks WHERE seq >= ? AND added_at >= ?",
+        this.live(),
+        at,
+      )
+      .one().seq;
   }
 
   /** The oldest rows not yet in D1, within D1's batch limits (a batch may end mid-chunk), from chunks before `beforeSeq`. */
@@ -296,11 +329,22 @@ export class RecordBuffer {
    */
   markFlushed(to: Position, poisoned: readonly PoisonedRow[], at: number, flushed = 0, replayable = false): void {
     for (const p of poisoned) {
-      this.sql.exec("INSERT OR REPLACE INTO quarantine (record_key, body, error, quarantined_at) VALUES (?, ?, ?, ?)", p.key, p.body, p.error, at);
+      this.sql.exec(
+        "INSERT OR REPLACE INTO quarantine (record_key, body, error, quarantined_at) VALUES (?, ?, ?, ?)",
+        p.key,
+        p.body,
+        p.error,
+        at,
+      );
     }
     const moved = to.seq !== this.marks.d1.seq || to.offset !== this.marks.d1.offset;
     if (!moved && flushed === 0) return;
-    this.marks = { ...this.marks, d1: to, flushed: (this.marks.flushed ?? 0) + flushed, flushed_at: flushed > 0 ? at : this.marks.flushed_at };
+    this.marks = {
+      ...this.marks,
+      d1: to,
+      flushed: (this.marks.flushed ?? 0) + flushed,
+      flushed_at: flushed > 0 ? at : this.marks.flushed_at,
+    };
     this.moved(replayable && poisoned.length === 0 ? "replayable" : "must");
     if (poisoned.length > 0) this.save(at);
   }
@@ -420,7 +464,11 @@ export class RecordBuffer {
     const keys: string[] = [];
     if (cut <= this.live()) return { counts, keys, commit: () => undefined };
     let pruned = 0;
-    for (const c of this.sql.exec<{ rows: string; skipped: string | null; counts: string | null }>("SELECT rows, skipped, counts FROM chunks WHERE seq >= ? AND seq < ?", this.live(), cut)) {
+    for (const c of this.sql.exec<{ rows: string; skipped: string | null; counts: string | null }>(
+      "SELECT rows, skipped, counts FROM chunks WHERE seq >= ? AND seq < ?",
+      this.live(),
+      cut,
+    )) {
       pruned++;
       for (const row of JSON.parse(c.rows) as unknown[][]) keys.push(String(row[ROW_KEY]));
       if (c.skipped) keys.push(...(JSON.parse(c.skipped) as (string | unknown[])[]).map(skippedKey));
@@ -433,7 +481,11 @@ export class RecordBuffer {
     const live = this.sql.exec<{ n: number }>("SELECT count(*) AS n FROM chunks WHERE seq >= ?", cut).one().n;
     const excess = spares - Math.max(SPARE_ROWS_MIN, live);
     if (excess > 0) {
-      this.sql.exec("DELETE FROM chunks WHERE seq IN (SELECT seq FROM chunks WHERE seq < ? ORDER BY seq LIMIT ?)", cut, excess);
+      this.sql.exec(
+        "DELETE FROM chunks WHERE seq IN (SELECT seq FROM chunks WHERE seq < ? ORDER BY seq LIMIT ?)",
+        cut,
+        excess,
+      );
       spares -= excess;
     }
     // Memory follows only once the transaction committed (a rollback leaves it as it was).
@@ -483,12 +535,21 @@ export class RecordBuffer {
    * its unflushed rows chunks ahead of them, then the table goes.
    */
   private migrateRecordsTable(now: number): void {
-    if (this.sql.exec("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'records'").toArray().length === 0) return;
-    const rows = this.sql.exec<{ body: string; flushed_at: number | null }>("SELECT body, flushed_at FROM records ORDER BY ts").toArray();
+    if (this.sql.exec("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'records'").toArray().length === 0)
+      return;
+    const rows = this.sql
+      .exec<{ body: string; flushed_at: number | null }>("SELECT body, flushed_at FROM records ORDER BY ts")
+      .toArray();
     const flushed = rows.filter((r) => r.flushed_at !== null);
     const newestFlush = flushed.reduce((max, r) => Math.max(max, r.flushed_at ?? 0), 0);
     this.resetNextSeq();
-    if (flushed.length > 0) this.insertChunks(flushed.map((r) => r.body), [], {}, newestFlush);
+    if (flushed.length > 0)
+      this.insertChunks(
+        flushed.map((r) => r.body),
+        [],
+        {},
+        newestFlush,
+      );
     this.saveMarks({ d1: { seq: this.nextSeq, offset: 0 }, r2: this.nextSeq }, newestFlush || now);
     const unflushed = rows.filter((r) => r.flushed_at === null).map((r) => r.body);
     if (unflushed.length > 0) this.insertChunks(unflushed, [], {}, now);

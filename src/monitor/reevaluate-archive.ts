@@ -17,7 +17,12 @@ const PAGE_ROWS = 5000;
 type Keyed = WindowRecord & { key: string };
 
 /** The endpoint's archived records from `from` on (hours up to `end`), in (timestamp, record key) order, page by page. */
-export async function* archivePages(bucket: R2Bucket, endpoint: Endpoint, from: number, end: number): AsyncGenerator<WindowRecord[]> {
+export async function* archivePages(
+  bucket: R2Bucket,
+  endpoint: Endpoint,
+  from: number,
+  end: number,
+): AsyncGenerator<WindowRecord[]> {
   for (const day of daysBetween(from, end)) {
     const { objects } = await listDay(bucket, endpoint.service, day);
     const hours = new Map<number, string[]>();

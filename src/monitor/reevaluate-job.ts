@@ -72,7 +72,9 @@ export class ReevaluateJob {
       detection.invalidateConfig();
       const [cfg] = await Promise.all([detection.config(endpoint), this.c.services.get(endpoint.service)]);
       const bindings = { db: this.c.db(), archive: this.c.env.ARCHIVE };
-      result = await reevaluateEndpoint(storage, bindings, source, detection, endpoint, cfg, lookbackMinutes, () => checkpoint.write());
+      result = await reevaluateEndpoint(storage, bindings, source, detection, endpoint, cfg, lookbackMinutes, () =>
+        checkpoint.write(),
+      );
     } catch (err) {
       // Keep managing the incident that was open, so it cannot be stranded open in D1.
       storage.transactionSync(() => detection.restoreOpenIncident(before));

@@ -41,7 +41,14 @@ async function newestLog(db: D1Database, e: Endpoint, now: number): Promise<numb
   const row = await drizzle(db)
     .select({ at: max(t.timestamp) })
     .from(t)
-    .where(and(gte(t.timestamp, now - MAX_LOOKBACK_MINUTES * MINUTE_MS), eq(t.service, e.service), eq(t.route, e.route), eq(t.method, e.method)))
+    .where(
+      and(
+        gte(t.timestamp, now - MAX_LOOKBACK_MINUTES * MINUTE_MS),
+        eq(t.service, e.service),
+        eq(t.route, e.route),
+        eq(t.method, e.method),
+      ),
+    )
     .get();
   return row?.at ?? null;
 }
@@ -54,7 +61,12 @@ export type ReplaySource = "d1" | "archive";
  * A sampled row (weight w) is replayed as the records it stands for: w copies, the fractions
  * carried from row to row so that a page replays as many records as its weights add up to.
  */
-async function* d1Pages(db: D1Database, endpoint: Endpoint, from: number, until: number): AsyncGenerator<WindowRecord[]> {
+async function* d1Pages(
+  db: D1Database,
+  endpoint: Endpoint,
+  from: number,
+  until: number,
+): AsyncGenerator<WindowRecord[]> {
   const d = drizzle(db);
   const t = requestLogs;
   let cursor = { timestamp: from - 1, key: "\u{10FFFF}" };
@@ -128,7 +140,10 @@ export async function reevaluateEndpoint(
   const now = Date.now();
   const end = watermark ?? (source === "d1" ? await newestLog(bindings.db, endpoint, now) : null) ?? now;
   const from = end - Math.min(lookbackMinutes, MAX_LOOKBACK_MINUTES) * MINUTE_MS;
-  const pages = archive && source === "archive" ? archivePages(archive, endpoint, from, end) : d1Pages(bindings.db, endpoint, from, Math.max(end, now) + FUTURE_TOLERANCE_MS);
+  const pages =
+    archive && source === "archive"
+      ? archivePages(archive, endpoint, from, end)
+      : d1Pages(bindings.db, endpoint, from, Math.max(end, now) + FUTURE_TOLERANCE_MS);
   // The windows are write-behind: each transaction persists them with the state it moved, so an
   // eviction mid-replay leaves windows that match `last_evaluated` (not emptied ones).
   storage.transactionSync(() => {

@@ -50,7 +50,12 @@ function positive(value: unknown, fallback: number): number {
 
 /** Admission settings from the env: MAX_ROUTES_PER_SERVICE, ROUTE_TTL_DAYS, PROXY_ROUTES_PER_HOUR, PROXY_ROUTES_BURST. */
 export function admissionSettings(
-  env: { MAX_ROUTES_PER_SERVICE?: string; ROUTE_TTL_DAYS?: string; PROXY_ROUTES_PER_HOUR?: string; PROXY_ROUTES_BURST?: string },
+  env: {
+    MAX_ROUTES_PER_SERVICE?: string;
+    ROUTE_TTL_DAYS?: string;
+    PROXY_ROUTES_PER_HOUR?: string;
+    PROXY_ROUTES_BURST?: string;
+  },
   defaultMaxRoutes: number,
 ): AdmissionSettings {
   return {
@@ -68,7 +73,11 @@ export interface Bucket {
 }
 
 /** The bucket refilled up to `now`; a fresh service starts with a full burst. */
-export function refill(bucket: Bucket | null, now: number, s: Pick<AdmissionSettings, "ratePerHour" | "burst">): Bucket {
+export function refill(
+  bucket: Bucket | null,
+  now: number,
+  s: Pick<AdmissionSettings, "ratePerHour" | "burst">,
+): Bucket {
   if (!bucket) return { tokens: s.burst, at: now };
   const elapsed = Math.max(0, now - bucket.at);
   return { tokens: Math.min(s.burst, bucket.tokens + (elapsed * s.ratePerHour) / HOUR_MS), at: now };

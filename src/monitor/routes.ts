@@ -34,10 +34,20 @@ export const listQuery = z.object({
 type HealthRow = typeof endpointHealth.$inferSelect;
 
 /** The traffic surge among an endpoint's signals (null: none): requests/min over 5 minutes against the usual. */
-function surgeOf(signals: readonly Signal[]): { requests_per_minute: number; usual_per_minute: number | null; ratio: number | null; with_trouble: boolean } | null {
+function surgeOf(signals: readonly Signal[]): {
+  requests_per_minute: number;
+  usual_per_minute: number | null;
+  ratio: number | null;
+  with_trouble: boolean;
+} | null {
   const s = signals.find((x) => x.kind === "traffic_surge");
   if (!s) return null;
-  return { requests_per_minute: s.observed, usual_per_minute: s.baseline, ratio: s.baseline ? Math.round((s.observed / s.baseline) * 10) / 10 : null, with_trouble: s.level === "warning" };
+  return {
+    requests_per_minute: s.observed,
+    usual_per_minute: s.baseline,
+    ratio: s.baseline ? Math.round((s.observed / s.baseline) * 10) / 10 : null,
+    with_trouble: s.level === "warning",
+  };
 }
 
 export function toApiEndpoint(r: HealthRow) {
@@ -67,7 +77,10 @@ export const endpointsApp = new Hono<AppEnv>();
 defineRoute(
   endpointsApp,
   {
-    method: "GET", path: "/", key: "read", tag: "Endpoints",
+    method: "GET",
+    path: "/",
+    key: "read",
+    tag: "Endpoints",
     summary: "Every evaluated endpoint with health, scores, action, figures and signals",
     request: { query: listQuery },
     responses: { 200: { description: "endpoints", schema: endpointListSchema } },
@@ -91,9 +104,13 @@ defineRoute(
 defineRoute(
   endpointsApp,
   {
-    method: "GET", path: "/:service/:method/:route/breakdown", key: "read", tag: "Endpoints",
+    method: "GET",
+    path: "/:service/:method/:route/breakdown",
+    key: "read",
+    tag: "Endpoints",
     summary: "One endpoint's top consumers and top locations (top 20 plus other) over a window of event time",
-    description: "Requests, 5xx, silent failures, error rate and p50/p95 per consumer and per location (the `region` of the records: the proxy's Cloudflare colo). Windows up to 6h are merged from minute buckets, 24h and 72h from hour buckets.",
+    description:
+      "Requests, 5xx, silent failures, error rate and p50/p95 per consumer and per location (the `region` of the records: the proxy's Cloudflare colo). Windows up to 6h are merged from minute buckets, 24h and 72h from hour buckets.",
     request: { params: endpointParams, query: breakdownQuery, what: "endpoint" },
     responses: { 200: { description: "the breakdown", schema: breakdownSchema } },
   },
@@ -106,7 +123,10 @@ defineRoute(
 defineRoute(
   endpointsApp,
   {
-    method: "GET", path: "/:service/:method/:route", key: "read", tag: "Endpoints",
+    method: "GET",
+    path: "/:service/:method/:route",
+    key: "read",
+    tag: "Endpoints",
     summary: "One endpoint object: counters, windows as series, baselines, signals, incidents",
     description: "The route is URL-encoded: `/orders/:id` → `%2Forders%2F%3Aid`.",
     request: { params: endpointParams, what: "endpoint" },

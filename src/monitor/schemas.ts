@@ -18,7 +18,9 @@ export const endpointRowSchema = z.object({
   signals: z.array(signalSchema),
   baselines: baselinesSchema,
   slower_than_default_objective: z.boolean(),
-  surge: z.object({ requests_per_minute: z.number(), usual_per_minute: nnum, ratio: nnum, with_trouble: z.boolean() }).nullable(),
+  surge: z
+    .object({ requests_per_minute: z.number(), usual_per_minute: nnum, ratio: nnum, with_trouble: z.boolean() })
+    .nullable(),
   open_incident_id: z.string().nullable(),
   evaluated_at: z.number().int(),
   events_processed: z.number().int(),

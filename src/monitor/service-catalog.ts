@@ -36,12 +36,20 @@ export interface CapReport {
 function counted(sql: SqlStorage, configured: readonly string[]): number {
   const stored = sql.exec<{ n: number }>("SELECT count(*) AS n FROM services").one().n;
   // A service stored here that was configured later is counted once.
-  const overlap = configured.filter((name) => sql.exec("SELECT 1 FROM services WHERE name = ?", name).toArray().length > 0).length;
+  const overlap = configured.filter(
+    (name) => sql.exec("SELECT 1 FROM services WHERE name = ?", name).toArray().length > 0,
+  ).length;
   return stored - overlap + configured.length;
 }
 
 /** Admits the names up to `max` services in all; configured names always pass. */
-export function admitServices(sql: SqlStorage, names: readonly string[], configured: readonly string[], max: number, now: number): ServiceAdmission {
+export function admitServices(
+  sql: SqlStorage,
+  names: readonly string[],
+  configured: readonly string[],
+  max: number,
+  now: number,
+): ServiceAdmission {
   const known = new Set(configured);
   let count = counted(sql, configured);
   const refused: string[] = [];

@@ -54,7 +54,10 @@ export class ServiceContext {
   /** Adds a deploy this object found itself (a new version on its records) before D1 has it. */
   note(deploy: Deploy): void {
     const value = this.current();
-    this.cached = { value: { ...value, deploys: [...value.deploys.filter((d) => d.id !== deploy.id), deploy] }, loadedAt: this.cached?.loadedAt ?? 0 };
+    this.cached = {
+      value: { ...value, deploys: [...value.deploys.filter((d) => d.id !== deploy.id), deploy] },
+      loadedAt: this.cached?.loadedAt ?? 0,
+    };
   }
 
   /** Forgets the cache: the next `get` reads D1. */
@@ -66,7 +69,10 @@ export class ServiceContext {
     try {
       const db = this.db();
       const [windows, deploys] = await withTimeout(
-        Promise.all([loadWindows(db, { service, endsAfter: now - WINDOWS_BACK_MS }), loadDeploys(db, { service, from: now - DEPLOYS_BACK_MS, to: now + DEPLOYS_BACK_MS, limit: 50 })]),
+        Promise.all([
+          loadWindows(db, { service, endsAfter: now - WINDOWS_BACK_MS }),
+          loadDeploys(db, { service, from: now - DEPLOYS_BACK_MS, to: now + DEPLOYS_BACK_MS, limit: 50 }),
+        ]),
         CONTEXT_WAIT_MS,
       );
       this.cached = { value: { windows, deploys }, loadedAt: now };

@@ -12,7 +12,15 @@
 import { DurableObject } from "cloudflare:workers";
 import { OVERFLOW_ROUTE } from "../ingest/route-template";
 import { refill, type AdmissionSettings, type Bucket, type RouteAsk } from "./route-admission";
-import { admitServices, capReport, CATALOG_TABLES, noteCap, type CapKind, type CapReport, type ServiceAdmission } from "./service-catalog";
+import {
+  admitServices,
+  capReport,
+  CATALOG_TABLES,
+  noteCap,
+  type CapKind,
+  type CapReport,
+  type ServiceAdmission,
+} from "./service-catalog";
 
 export const DEFAULT_MAX_ROUTES = 500;
 /** The catalog instance's name: `#` cannot start a service name. */
@@ -90,7 +98,8 @@ export class ServiceRegistry extends DurableObject<Env> {
         count++;
         out.routes[route] = route;
       }
-      if (bucket) this.sql.exec("INSERT OR REPLACE INTO meta (key, value) VALUES ('bucket', ?)", JSON.stringify(bucket));
+      if (bucket)
+        this.sql.exec("INSERT OR REPLACE INTO meta (key, value) VALUES ('bucket', ?)", JSON.stringify(bucket));
       return out;
     });
   }

@@ -40,7 +40,15 @@ export interface EndpointCounters {
 }
 
 export interface EndpointStats extends EndpointCounters {
-  minutes: { minute: number; count: number; status_5xx: number; status_4xx: number; silent_failures: number; latency_avg_ms: number; latency_max_ms: number }[];
+  minutes: {
+    minute: number;
+    count: number;
+    status_5xx: number;
+    status_4xx: number;
+    silent_failures: number;
+    latency_avg_ms: number;
+    latency_max_ms: number;
+  }[];
 }
 
 export interface EndpointDetail extends EndpointStats {
@@ -65,12 +73,19 @@ export function buildStats(windows: EndpointWindows, counters: EndpointCounters,
   return { ...counters, minutes };
 }
 
-export function buildDetail(stats: EndpointStats, windows: EndpointWindows, detection: DetectionRunner): EndpointDetail {
+export function buildDetail(
+  stats: EndpointStats,
+  windows: EndpointWindows,
+  detection: DetectionRunner,
+): EndpointDetail {
   return {
     ...stats,
     watermark: detection.watermark(),
     state: detection.endpointState(),
-    series: { minutes: windows.series(MINUTE_MS, 0, Number.MAX_SAFE_INTEGER), hours: windows.series(HOUR_MS, 0, Number.MAX_SAFE_INTEGER) },
+    series: {
+      minutes: windows.series(MINUTE_MS, 0, Number.MAX_SAFE_INTEGER),
+      hours: windows.series(HOUR_MS, 0, Number.MAX_SAFE_INTEGER),
+    },
     incidents: detection.incidents(20),
   };
 }

@@ -44,7 +44,11 @@ export class WindowsCheckpoint {
     if (chunks.length === 0 || !endpoint) return;
     const cfg = await this.c.detection.config(endpoint);
     for (const c of chunks) this.c.detection.replay(c.records, c.addedAt, cfg);
-    log("info", "windows_replayed", { endpoint: this.c.name, chunks: chunks.length, records: chunks.reduce((n, c) => n + c.records.length, 0) });
+    log("info", "windows_replayed", {
+      endpoint: this.c.name,
+      chunks: chunks.length,
+      records: chunks.reduce((n, c) => n + c.records.length, 0),
+    });
   }
 
   /**
@@ -57,7 +61,8 @@ export class WindowsCheckpoint {
     // Chunks whose records never change the windows (probes, late or duplicate records only) still
     // move the mark, so that they can be pruned: `behind`.
     if (!windows.changed() && !this.behind() && !force) return;
-    if (!force && now - this.persistedAt < WINDOWS_PERSIST_MS && windows.changedCount() < WINDOWS_PERSIST_BUCKETS) return;
+    if (!force && now - this.persistedAt < WINDOWS_PERSIST_MS && windows.changedCount() < WINDOWS_PERSIST_BUCKETS)
+      return;
     this.c.storage.transactionSync(() => this.write());
     this.persistedAt = now;
   }

@@ -84,7 +84,14 @@ export class WindowsView {
   /** The snapshot of the windows that end with the minute starting at `minute`. */
   snapshot(minute: number, minLatencySamples = LATENCY_MIN_SAMPLES): Snapshot {
     const end = minute + MINUTE_MS;
-    const windows = { minute: emptyTotals(), w5: emptyTotals(), w15: emptyTotals(), w30: emptyTotals(), w60: emptyTotals(), w360: emptyTotals() };
+    const windows = {
+      minute: emptyTotals(),
+      w5: emptyTotals(),
+      w15: emptyTotals(),
+      w30: emptyTotals(),
+      w60: emptyTotals(),
+      w360: emptyTotals(),
+    };
     const from = end - LONGEST_SPAN_MINUTES * MINUTE_MS;
     for (const r of this.minutes) {
       if (r.start < from) continue;

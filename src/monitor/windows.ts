@@ -14,7 +14,15 @@ import { LatencySketch, type SketchData } from "../detect/sketch";
 import { addRecordsInPlace, mergeBreakdowns, parseBreakdown, type Breakdown } from "../breakdown/top-k";
 import type { Snapshot } from "../detect/types";
 import { boundedLatency } from "../ingest/bounds";
-import { countByBucket, HOUR_HORIZON_MS, HOUR_MS, MINUTE_HORIZON_MS, MINUTE_MS, type BucketCounts, type WindowRecord } from "./minute-counts";
+import {
+  countByBucket,
+  HOUR_HORIZON_MS,
+  HOUR_MS,
+  MINUTE_HORIZON_MS,
+  MINUTE_MS,
+  type BucketCounts,
+  type WindowRecord,
+} from "./minute-counts";
 import { hourEndOf, LATENCY_MIN_SAMPLES, LATENCY_SPANS, LONGEST_SPAN_MINUTES, WindowsView } from "./windows-view";
 
 export const SKETCH_MAX_BUCKETS = 1024;
@@ -49,7 +57,8 @@ export const WINDOW_SCHEMA = [
  */
 export function addStatus429(sql: SqlStorage): void {
   const columns = sql.exec<{ name: string }>("PRAGMA table_info(windows)").toArray();
-  if (!columns.some((c) => c.name === "status_429")) sql.exec("ALTER TABLE windows ADD COLUMN status_429 INTEGER NOT NULL DEFAULT 0");
+  if (!columns.some((c) => c.name === "status_429"))
+    sql.exec("ALTER TABLE windows ADD COLUMN status_429 INTEGER NOT NULL DEFAULT 0");
 }
 
 /**
@@ -85,7 +94,8 @@ const UPSERT = `INSERT INTO windows
     sketch = excluded.sketch,
     breakdown = excluded.breakdown`;
 
-const COLUMNS = "start, count, status_2xx, status_3xx, status_4xx, status_429, status_5xx, silent_failures, inconsistent, slow, latency_sum, latency_max, bytes";
+const COLUMNS =
+  "start, count, status_2xx, status_3xx, status_4xx, status_429, status_5xx, silent_failures, inconsistent, slow, latency_sum, latency_max, bytes";
 
 type Row = {
   start: number;
@@ -197,7 +207,9 @@ export class EndpointWindows {
     const key = `${grain}:${start}`;
     const known = this.dirty.get(key);
     if (known) return known;
-    const stored = this.sql.exec<StoredRow>(`SELECT ${COLUMNS}, sketch, breakdown FROM windows WHERE grain = ? AND start = ?`, grain, start).toArray()[0];
+    const stored = this.sql
+      .exec<StoredRow>(`SELECT ${COLUMNS}, sketch, breakdown FROM windows WHERE grain = ? AND start = ?`, grain, start)
+      .toArray()[0];
     const bucket: DirtyBucket = stored
       ? {
           grain,
@@ -205,7 +217,12 @@ export class EndpointWindows {
           sketch: LatencySketch.fromJSON(JSON.parse(stored.sketch) as SketchData, SKETCH_MAX_BUCKETS),
           breakdown: parseBreakdown(stored.breakdown),
         }
-      : { grain, row: ZERO_ROW(start), sketch: new LatencySketch(undefined, SKETCH_MAX_BUCKETS), breakdown: parseBreakdown(null) };
+      : {
+          grain,
+          row: ZERO_ROW(start),
+          sketch: new LatencySketch(undefined, SKETCH_MAX_BUCKETS),
+          breakdown: parseBreakdown(null),
+        };
     this.dirty.set(key, bucket);
     return bucket;
   }
@@ -214,8 +231,19 @@ export class EndpointWindows {
   hour(start: number): HourWindow | null {
     const changed = this.dirty.get(`${HOUR_MS}:${start}`);
     if (changed) return { ...changed.row, sketch: changed.sketch };
-    const stored = this.sql.exec<StoredRow>(`SELECT ${COLUMNS}, sketch, breakdown FROM windows WHERE grain = ? AND start = ?`, HOUR_MS, start).toArray()[0];
-    return stored ? { ...rowOf(stored), sketch: LatencySketch.fromJSON(JSON.parse(stored.sketch) as SketchData, SKETCH_MAX_BUCKETS) } : null;
+    const stored = this.sql
+      .exec<StoredRow>(
+        `SELECT ${COLUMNS}, sketch, breakdown FROM windows WHERE grain = ? AND start = ?`,
+        HOUR_MS,
+        start,
+      )
+      .toArray()[0];
+    return stored
+      ? {
+          ...rowOf(stored),
+          sketch: LatencySketch.fromJSON(JSON.parse(stored.sketch) as SketchData, SKETCH_MAX_BUCKETS),
+        }
+      : null;
   }
 
   /** Whether buckets changed since the last `persist()`. */
@@ -261,7 +289,8 @@ export class EndpointWindows {
   /** The changed buckets of `grain` in [from, to), by start. */
   private dirtyIn(grain: number, from: number, to: number): Map<number, DirtyBucket> {
     const out = new Map<number, DirtyBucket>();
-    for (const b of this.dirty.values()) if (b.grain === grain && b.row.start >= from && b.row.start < to) out.set(b.row.start, b);
+    for (const b of this.dirty.values())
+      if (b.grain === grain && b.row.start >= from && b.row.start < to) out.set(b.row.start, b);
     return out;
   }
 
@@ -274,7 +303,12 @@ export class EndpointWindows {
   breakdownBuckets(grain: number, from: number, to: number): { start: number; breakdown: Breakdown }[] {
     const dirty = this.dirtyIn(grain, from, to);
     const stored = this.sql
-      .exec<{ start: number; breakdown: string | null }>("SELECT start, breakdown FROM windows WHERE grain = ? AND start >= ? AND start < ? ORDER BY start", grain, from, to)
+      .exec<{ start: number; breakdown: string | null }>(
+        "SELECT start, breakdown FROM windows WHERE grain = ? AND start >= ? AND start < ? ORDER BY start",
+        grain,
+        from,
+        to,
+      )
       .toArray()
       .filter((r) => !dirty.has(r.start))
       .map((r) => ({ start: r.start, breakdown: parseBreakdown(r.breakdown) }));
@@ -288,7 +322,8 @@ export class EndpointWindows {
     const hourCut = watermark - HOUR_HORIZON_MS - HOUR_MS;
     this.sql.exec("DELETE FROM windows WHERE grain = ? AND start < ?", MINUTE_MS, minuteCut);
     this.sql.exec("DELETE FROM windows WHERE grain = ? AND start < ?", HOUR_MS, hourCut);
-    for (const [key, b] of this.dirty) if (b.row.start < (b.grain === MINUTE_MS ? minuteCut : hourCut)) this.dirty.delete(key);
+    for (const [key, b] of this.dirty)
+      if (b.row.start < (b.grain === MINUTE_MS ? minuteCut : hourCut)) this.dirty.delete(key);
   }
 
   clear(): void {
@@ -299,7 +334,12 @@ export class EndpointWindows {
   private rows(grain: number, from: number, to: number): Row[] {
     const dirty = this.dirtyIn(grain, from, to);
     const stored = this.sql
-      .exec<Row>(`SELECT ${COLUMNS} FROM windows WHERE grain = ? AND start >= ? AND start < ? ORDER BY start`, grain, from, to)
+      .exec<Row>(
+        `SELECT ${COLUMNS} FROM windows WHERE grain = ? AND start >= ? AND start < ? ORDER BY start`,
+        grain,
+        from,
+        to,
+      )
       .toArray()
       .filter((r) => !dirty.has(r.start));
     if (dirty.size === 0) return stored;
@@ -328,12 +368,18 @@ export class EndpointWindows {
       }
       stored ??= new Map(
         this.sql
-          .exec<{ start: number; sketch: string }>("SELECT start, sketch FROM windows WHERE grain = ? AND start >= ? AND start < ?", MINUTE_MS, first + MINUTE_MS - longestLatency * MINUTE_MS, end)
+          .exec<{ start: number; sketch: string }>(
+            "SELECT start, sketch FROM windows WHERE grain = ? AND start >= ? AND start < ?",
+            MINUTE_MS,
+            first + MINUTE_MS - longestLatency * MINUTE_MS,
+            end,
+          )
           .toArray()
           .map((r) => [r.start, r.sketch]),
       );
       const text = stored.get(start);
-      const sketch = text === undefined ? null : LatencySketch.fromJSON(JSON.parse(text) as SketchData, SKETCH_MAX_BUCKETS);
+      const sketch =
+        text === undefined ? null : LatencySketch.fromJSON(JSON.parse(text) as SketchData, SKETCH_MAX_BUCKETS);
       parsed.set(start, sketch);
       return sketch;
     };
@@ -349,11 +395,21 @@ export class EndpointWindows {
   series(grain: number, from: number, to: number): SeriesPoint[] {
     const dirty = this.dirtyIn(grain, from, to);
     const stored = this.sql
-      .exec<StoredRow>(`SELECT ${COLUMNS}, sketch, breakdown FROM windows WHERE grain = ? AND start >= ? AND start < ? ORDER BY start`, grain, from, to)
+      .exec<StoredRow>(
+        `SELECT ${COLUMNS}, sketch, breakdown FROM windows WHERE grain = ? AND start >= ? AND start < ? ORDER BY start`,
+        grain,
+        from,
+        to,
+      )
       .toArray()
       .filter((r) => !dirty.has(r.start))
-      .map((r) => ({ row: rowOf(r), sketch: LatencySketch.fromJSON(JSON.parse(r.sketch) as SketchData, SKETCH_MAX_BUCKETS) }));
-    const all = [...stored, ...[...dirty.values()].map((b) => ({ row: b.row, sketch: b.sketch }))].sort((a, b) => a.row.start - b.row.start);
+      .map((r) => ({
+        row: rowOf(r),
+        sketch: LatencySketch.fromJSON(JSON.parse(r.sketch) as SketchData, SKETCH_MAX_BUCKETS),
+      }));
+    const all = [...stored, ...[...dirty.values()].map((b) => ({ row: b.row, sketch: b.sketch }))].sort(
+      (a, b) => a.row.start - b.row.start,
+    );
     return all.map(({ row: r, sketch }) => ({
       start: r.start,
       count: r.count,

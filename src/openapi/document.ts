@@ -44,7 +44,8 @@ function parameters(schema: z.ZodObject, where: "query" | "path"): JsonSchema[] 
 
 function response(r: ResponseDoc): JsonSchema {
   const type = r.contentType ?? "application/json";
-  if (!r.schema) return { description: r.description, ...(type === "application/json" ? {} : { content: { [type]: {} } }) };
+  if (!r.schema)
+    return { description: r.description, ...(type === "application/json" ? {} : { content: { [type]: {} } }) };
   return { description: r.description, content: { [type]: { schema: toSchema(r.schema, "output") } } };
 }
 
@@ -62,7 +63,10 @@ function operation(route: RouteDoc, method: string): JsonSchema {
     responses["401"] ??= { $ref: "#/components/responses/Unauthorized" };
     responses["503"] ??= { $ref: "#/components/responses/AuthNotConfigured" };
   }
-  const params = [...(route.params ? parameters(route.params, "path") : []), ...(route.query ? parameters(route.query, "query") : [])];
+  const params = [
+    ...(route.params ? parameters(route.params, "path") : []),
+    ...(route.query ? parameters(route.query, "query") : []),
+  ];
   const op: JsonSchema = {
     operationId: operationId(method, route.path),
     tags: [route.tag],
@@ -76,8 +80,13 @@ function operation(route: RouteDoc, method: string): JsonSchema {
   if (route.body) {
     const schema = toSchema(route.body.schema, "input");
     const content: Record<string, JsonSchema> = {};
-    for (const type of route.body.contentTypes ?? ["application/json"]) content[type] = type === "application/json" ? { schema } : { schema: { type: "string" } };
-    op.requestBody = { required: true, ...(route.body.description ? { description: route.body.description } : {}), content };
+    for (const type of route.body.contentTypes ?? ["application/json"])
+      content[type] = type === "application/json" ? { schema } : { schema: { type: "string" } };
+    op.requestBody = {
+      required: true,
+      ...(route.body.description ? { description: route.body.description } : {}),
+      content,
+    };
   }
   return op;
 }
@@ -85,9 +94,18 @@ function operation(route: RouteDoc, method: string): JsonSchema {
 const errorSchema: JsonSchema = {
   type: "object",
   required: ["error"],
-  properties: { error: { type: "object", required: ["code", "message"], properties: { code: { type: "string" }, message: { type: "string" }, details: {} } } },
+  properties: {
+    error: {
+      type: "object",
+      required: ["code", "message"],
+      properties: { code: { type: "string" }, message: { type: "string" }, details: {} },
+    },
+  },
 };
-const errorResponse = (description: string) => ({ description, content: { "application/json": { schema: { $ref: "#/components/schemas/Error" } } } });
+const errorResponse = (description: string) => ({
+  description,
+  content: { "application/json": { schema: { $ref: "#/components/schemas/Error" } } },
+});
 
 function docOf({ method, path, spec }: MountedRoute): RouteDoc {
   const req = spec.request;
@@ -100,7 +118,9 @@ function docOf({ method, path, spec }: MountedRoute): RouteDoc {
     scope: spec.key,
     ...(req?.params ? { params: req.params } : {}),
     ...(req?.query ? { query: req.query } : {}),
-    ...(req?.body ? { body: { schema: req.body.schema, ...(req.body.contentTypes ? { contentTypes: req.body.contentTypes } : {}) } } : {}),
+    ...(req?.body
+      ? { body: { schema: req.body.schema, ...(req.body.contentTypes ? { contentTypes: req.body.contentTypes } : {}) } }
+      : {}),
     responses: spec.responses,
   };
 }
@@ -115,7 +135,8 @@ export function buildDocument(version: string, routes: readonly RouteDoc[]): Jso
   const paths: Record<string, Record<string, JsonSchema>> = {};
   for (const route of routes) {
     const item = (paths[route.path] ??= {});
-    for (const method of route.method === "ALL" ? ALL_METHODS : [route.method.toLowerCase()]) item[method] = operation(route, method);
+    for (const method of route.method === "ALL" ? ALL_METHODS : [route.method.toLowerCase()])
+      item[method] = operation(route, method);
   }
   const schemas: Record<string, JsonSchema> = { Error: errorSchema };
   for (const [name, schema] of Object.entries(COMPONENT_SCHEMAS)) schemas[name] = toSchema(schema, "input");
@@ -125,7 +146,8 @@ export function buildDocument(version: string, routes: readonly RouteDoc[]): Jso
     info: {
       title: "edge-monitor",
       version,
-      description: "API monitor on Cloudflare Workers: ingest request logs or proxy your API, query logs, endpoints, incidents, summaries and time series. Keys are bearer tokens: `Authorization: Bearer <key>`.",
+      description:
+        "API monitor on Cloudflare Workers: ingest request logs or proxy your API, query logs, endpoints, incidents, summaries and time series. Keys are bearer tokens: `Authorization: Bearer <key>`.",
     },
     tags: [...new Set(routes.map((r) => r.tag))].map((name) => ({ name })),
     paths,
@@ -137,10 +159,16 @@ export function buildDocument(version: string, routes: readonly RouteDoc[]): Jso
       },
       schemas,
       responses: {
-        BadRequest: errorResponse("invalid query, parameters or body (`invalid_request`, with field messages in `details`)"),
-        PayloadTooLarge: errorResponse("body over the route's limit, 64 KiB unless stated (`payload_too_large`, `details.max_bytes`)"),
+        BadRequest: errorResponse(
+          "invalid query, parameters or body (`invalid_request`, with field messages in `details`)",
+        ),
+        PayloadTooLarge: errorResponse(
+          "body over the route's limit, 64 KiB unless stated (`payload_too_large`, `details.max_bytes`)",
+        ),
         Unauthorized: errorResponse("missing or wrong bearer key (`unauthorized`)"),
-        AuthNotConfigured: errorResponse("no key of this scope is configured (`auth_not_configured`, naming the secret)"),
+        AuthNotConfigured: errorResponse(
+          "no key of this scope is configured (`auth_not_configured`, naming the secret)",
+        ),
       },
     },
   };

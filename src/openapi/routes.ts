@@ -27,23 +27,50 @@ export function openapiApp(appRoutes: AppRoutes): Hono<AppEnv> {
   defineRoute(
     app,
     {
-      method: "GET", path: "/openapi.json", key: "none", tag: "Docs", summary: "This document",
-      responses: { 200: { description: "OpenAPI 3.1", schema: z.object({ openapi: z.literal("3.1.0"), info: z.object({ title: z.string(), version: z.string() }), paths: z.record(z.string(), z.unknown()) }) } },
+      method: "GET",
+      path: "/openapi.json",
+      key: "none",
+      tag: "Docs",
+      summary: "This document",
+      responses: {
+        200: {
+          description: "OpenAPI 3.1",
+          schema: z.object({
+            openapi: z.literal("3.1.0"),
+            info: z.object({ title: z.string(), version: z.string() }),
+            paths: z.record(z.string(), z.unknown()),
+          }),
+        },
+      },
     },
     (c) => {
       documentJson ??= JSON.stringify(buildDocument(VERSION, documentedRoutes(appRoutes())));
-      return c.body(documentJson, 200, { "Content-Type": "application/json; charset=UTF-8", "Access-Control-Allow-Origin": "*" });
+      return c.body(documentJson, 200, {
+        "Content-Type": "application/json; charset=UTF-8",
+        "Access-Control-Allow-Origin": "*",
+      });
     },
   );
   defineRoute(
     app,
-    { method: "GET", path: "/docs", key: "none", tag: "Docs", summary: "Interactive API docs (HTML)", responses: { 200: { description: "the page", contentType: "text/html" } } },
+    {
+      method: "GET",
+      path: "/docs",
+      key: "none",
+      tag: "Docs",
+      summary: "Interactive API docs (HTML)",
+      responses: { 200: { description: "the page", contentType: "text/html" } },
+    },
     async (c) => {
       if (!page) {
         const csp = `default-src 'none'; script-src ${await sha256(DOCS_SCRIPT)}; style-src ${await sha256(DOCS_STYLE)}; connect-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'`;
         page = { html: docsHtml(), csp };
       }
-      return c.html(page.html, 200, { "Content-Security-Policy": page.csp, "X-Content-Type-Options": "nosniff", "Referrer-Policy": "no-referrer" });
+      return c.html(page.html, 200, {
+        "Content-Security-Policy": page.csp,
+        "X-Content-Type-Options": "nosniff",
+        "Referrer-Policy": "no-referrer",
+      });
     },
   );
   return app;

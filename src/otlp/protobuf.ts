@@ -42,13 +42,24 @@ function keyValue(r: WireReader): { key: string; value: Json } {
 }
 
 /** `repeated KeyValue attributes` at `field` of a message. */
-const attributesAt = (field: number, into: { key: string; value: Json }[]) => ({ [field]: [WIRE.LEN, (f: WireReader) => into.push(keyValue(f.message()))] as const });
+const attributesAt = (field: number, into: { key: string; value: Json }[]) => ({
+  [field]: [WIRE.LEN, (f: WireReader) => into.push(keyValue(f.message()))] as const,
+});
 
 /** A `Span`: the fields `spansToRecords` reads (ids, kind, times, attributes, events, status). */
 function span(r: WireReader): Json {
   const attributes: { key: string; value: Json }[] = [];
   const events: Json[] = [];
-  const out: Json = { traceId: "", spanId: "", kind: 0, startTimeUnixNano: "0", endTimeUnixNano: "0", attributes, events, status: null };
+  const out: Json = {
+    traceId: "",
+    spanId: "",
+    kind: 0,
+    startTimeUnixNano: "0",
+    endTimeUnixNano: "0",
+    attributes,
+    events,
+    status: null,
+  };
   readMessage(r, {
     1: [WIRE.LEN, (f) => (out.traceId = hex(f.bytesField()))],
     2: [WIRE.LEN, (f) => (out.spanId = hex(f.bytesField()))],
@@ -61,7 +72,10 @@ function span(r: WireReader): Json {
       (f) => {
         // Event: name 2, attributes 3.
         const event = { name: "", attributes: [] as { key: string; value: Json }[] };
-        readMessage(f.message(), { 2: [WIRE.LEN, (g) => (event.name = g.string())], ...attributesAt(3, event.attributes) });
+        readMessage(f.message(), {
+          2: [WIRE.LEN, (g) => (event.name = g.string())],
+          ...attributesAt(3, event.attributes),
+        });
         events.push(event);
       },
     ],
@@ -70,7 +84,10 @@ function span(r: WireReader): Json {
       (f) => {
         // Status: message 2, code 3 (1 is the deprecated code).
         const status = { code: 0, message: "" };
-        readMessage(f.message(), { 2: [WIRE.LEN, (g) => (status.message = g.string())], 3: [WIRE.VARINT, (g) => (status.code = Number(BigInt.asIntN(32, g.varint())))] });
+        readMessage(f.message(), {
+          2: [WIRE.LEN, (g) => (status.message = g.string())],
+          3: [WIRE.VARINT, (g) => (status.code = Number(BigInt.asIntN(32, g.varint())))],
+        });
         out.status = status;
       },
     ],
@@ -117,8 +134,14 @@ export function decodeTraceRequest(bytes: Uint8Array): Json | null {
  * A protobuf `ExportTraceServiceResponse`: empty for a full success, else `partial_success`
  * (field 1: `ExportTracePartialSuccess { int64 rejected_spans = 1; string error_message = 2; }`).
  */
-export function encodeTraceResponse(partial?: { rejectedSpans: number; errorMessage: string }): Uint8Array<ArrayBuffer> {
+export function encodeTraceResponse(partial?: {
+  rejectedSpans: number;
+  errorMessage: string;
+}): Uint8Array<ArrayBuffer> {
   if (!partial) return new Uint8Array(0);
-  const inner = [...varintField(1, BigInt(partial.rejectedSpans)), ...lenField(2, new TextEncoder().encode(partial.errorMessage))];
+  const inner = [
+    ...varintField(1, BigInt(partial.rejectedSpans)),
+    ...lenField(2, new TextEncoder().encode(partial.errorMessage)),
+  ];
   return Uint8Array.from(lenField(1, inner));
 }

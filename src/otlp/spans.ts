@@ -12,7 +12,10 @@ type Scalar = string | number | boolean;
 
 // proto3 JSON: any field may be absent or null; enums may be numbers or their names.
 const keyValues = z.array(z.object({ key: z.string(), value: z.unknown() })).nullish();
-const nanos = z.union([z.string().regex(/^\d{1,20}$/, "must be nanoseconds as a string of digits"), z.number().int().nonnegative()]);
+const nanos = z.union([
+  z.string().regex(/^\d{1,20}$/, "must be nanoseconds as a string of digits"),
+  z.number().int().nonnegative(),
+]);
 const enumValue = z.union([z.number().int(), z.string()]).nullish();
 
 /** A span, as far as the monitor reads it. */
@@ -120,7 +123,10 @@ function errorOf(span: OtlpSpan): string | undefined {
 const NS_PER_MS = 1_000_000n;
 
 /** A validated server span as an ingest input, or why it cannot be one. */
-export function spanInput(span: OtlpSpan, resource: Map<string, Scalar>): { input: Record<string, unknown> } | { errors: string[] } {
+export function spanInput(
+  span: OtlpSpan,
+  resource: Map<string, Scalar>,
+): { input: Record<string, unknown> } | { errors: string[] } {
   const attrs = attributeMap(span.attributes);
   const errors: string[] = [];
   const service = text(resource.get("service.name"));
@@ -135,7 +141,8 @@ export function spanInput(span: OtlpSpan, resource: Map<string, Scalar>): { inpu
   if (end < start) errors.push("endTimeUnixNano: before startTimeUnixNano");
   const statusValue = first(attrs, "http.response.status_code", "http.status_code");
   const error = errorOf(span);
-  let status: unknown = typeof statusValue === "string" && /^\d+$/.test(statusValue) ? Number(statusValue) : statusValue;
+  let status: unknown =
+    typeof statusValue === "string" && /^\d+$/.test(statusValue) ? Number(statusValue) : statusValue;
   // No answer was recorded but the span failed: the request failed as a 5xx would.
   if (status === undefined && STATUS_ERROR.has(span.status?.code)) status = 500;
   if (status === undefined) errors.push("http.response.status_code: missing");
@@ -198,7 +205,10 @@ export function spansToRecords(request: ExportTraceRequest, ctx: NormaliseContex
         const where = `resourceSpans[${i}].scopeSpans[${j}].spans[${k}]`;
         const parsed = otlpSpan.safeParse(raw);
         if (!parsed.success) {
-          batch.rejected.push({ span: where, errors: parsed.error.issues.map((e) => `${e.path.map(String).join(".") || "span"}: ${e.message}`) });
+          batch.rejected.push({
+            span: where,
+            errors: parsed.error.issues.map((e) => `${e.path.map(String).join(".") || "span"}: ${e.message}`),
+          });
           return;
         }
         const mapped = spanInput(parsed.data, resource);

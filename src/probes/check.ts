@@ -146,7 +146,11 @@ export async function runProbe(service: ServiceConfig, probe: ProbeSettings): Pr
     try {
       body = await readBody(res.body as ReadableStream<Uint8Array>, signal, probe.expected_body !== undefined);
     } catch (err) {
-      return { ...answered, latencyMs: Date.now() - startedAt, error: reasonOf(err, signal, probe.timeout_ms, "complete answer") };
+      return {
+        ...answered,
+        latencyMs: Date.now() - startedAt,
+        error: reasonOf(err, signal, probe.timeout_ms, "complete answer"),
+      };
     }
   }
   const latencyMs = Date.now() - startedAt;
@@ -176,7 +180,11 @@ const RETENTION_FOR_LIVE_RECORDS = 24 * 60 * 60 * 1000;
  * records (route templated from the path, so it lands on the endpoint real traffic uses),
  * with `source: "probe"` and the probe's name and verdict as attributes.
  */
-export function probeRecord(r: ProbeResult, now: number = r.startedAt + r.latencyMs, redactEmails = true): LogRecord | null {
+export function probeRecord(
+  r: ProbeResult,
+  now: number = r.startedAt + r.latencyMs,
+  redactEmails = true,
+): LogRecord | null {
   const result = normaliseRecord(
     {
       timestamp: r.startedAt,

@@ -76,14 +76,20 @@ export async function runProbes(env: Env, ctx: JobContext & { force?: boolean })
   const d = drizzle(env.DB);
   const directory = await loadDirectory(env, ctx.now);
   const configured: Planned[] = [];
-  for (const service of directory.byName.values()) for (const probe of service.probes) configured.push({ service, probe });
+  for (const service of directory.byName.values())
+    for (const probe of service.probes) configured.push({ service, probe });
 
-  const last = await d.select({ service: probeRuns.service, probe: probeRuns.probe, lastRunAt: probeRuns.lastRunAt }).from(probeRuns).all();
+  const last = await d
+    .select({ service: probeRuns.service, probe: probeRuns.probe, lastRunAt: probeRuns.lastRunAt })
+    .from(probeRuns)
+    .all();
   const lastRun = new Map(last.map((r) => [runKey(r.service, r.probe), r.lastRunAt]));
   if (directory.complete) await forgetRemoved(d, last, configured);
 
   const force = ctx.force === true;
-  const due = configured.filter((p) => force || isDue(lastRun.get(runKey(p.service.name, p.probe.name)), p.probe.interval_seconds, ctx.now));
+  const due = configured.filter(
+    (p) => force || isDue(lastRun.get(runKey(p.service.name, p.probe.name)), p.probe.interval_seconds, ctx.now),
+  );
   const results: ProbeResult[] = [];
   const errors: string[] = [];
   let notDue = configured.length - due.length;
@@ -112,7 +118,9 @@ export async function runProbes(env: Env, ctx: JobContext & { force?: boolean })
   };
   await Promise.all(Array.from({ length: Math.min(PROBE_CONCURRENCY, due.length) }, worker));
 
-  const records = results.map((r) => probeRecord(r, undefined, redactEmailsSetting(env))).filter((r): r is LogRecord => r !== null);
+  const records = results
+    .map((r) => probeRecord(r, undefined, redactEmailsSetting(env)))
+    .filter((r): r is LogRecord => r !== null);
   const handed = await handOff(env, records);
   const ok = results.filter((r) => r.ok).length;
   for (const r of results) {

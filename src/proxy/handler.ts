@@ -45,11 +45,18 @@ export async function proxyRequest(
   const incoming = new URL(req.url);
   const url = originUrl(service.origin, target.path, target.search);
   if (!url) {
-    return c.json(errorBody("invalid_path", "the path holds dot segments or backslashes", { request_id: requestId }), 400);
+    return c.json(
+      errorBody("invalid_path", "the path holds dot segments or backslashes", { request_id: requestId }),
+      400,
+    );
   }
   const startedAt = Date.now();
   const webSocket = isWebSocketUpgrade(req.headers);
-  const forwarded = upstreamHeaders(req.headers, { clientIp: req.headers.get("cf-connecting-ip"), incoming, requestId });
+  const forwarded = upstreamHeaders(req.headers, {
+    clientIp: req.headers.get("cf-connecting-ip"),
+    incoming,
+    requestId,
+  });
   const headers = isolated ? isolateRequestHeaders(forwarded) : forwarded;
   const requestCounter = { bytes: 0 };
   const declaredLength = contentLength(req.headers);
@@ -115,14 +122,22 @@ export async function proxyRequest(
       : "the origin could not be reached";
     c.executionCtx.waitUntil(record({ ...exchange, status, endedAt: Date.now(), error: message }));
     return c.json(
-      errorBody(timedOut ? "origin_timeout" : "origin_unreachable", message, { request_id: requestId, service: service.name }),
+      errorBody(timedOut ? "origin_timeout" : "origin_unreachable", message, {
+        request_id: requestId,
+        service: service.name,
+      }),
       status,
     );
   }
   // Only the wait for the response head is bounded: a long download or an event stream goes on.
   disarm();
   const ttfbMs = Date.now() - startedAt;
-  const answered: Exchange = { ...exchange, status: upstream.status, ttfbMs, version: originVersion(upstream.headers, c.env.PROXY_VERSION_HEADER) };
+  const answered: Exchange = {
+    ...exchange,
+    status: upstream.status,
+    ttfbMs,
+    version: originVersion(upstream.headers, c.env.PROXY_VERSION_HEADER),
+  };
   const passed = downstreamHeaders(upstream.headers, {
     requestId,
     originBase: new URL(service.origin),
@@ -137,7 +152,13 @@ export async function proxyRequest(
     return new Response(null, { status: 101, webSocket: upstream.webSocket, headers: responseHeaders });
   }
   if (!upstream.body) {
-    const verdict = inspectBody({ status: upstream.status, method: req.method, contentType: null, body: new Uint8Array(), totalBytes: 0 });
+    const verdict = inspectBody({
+      status: upstream.status,
+      method: req.method,
+      contentType: null,
+      body: new Uint8Array(),
+      totalBytes: 0,
+    });
     c.executionCtx.waitUntil(record({ ...answered, endedAt: Date.now(), responseEmpty: verdict.responseEmpty }));
     return new Response(null, { status: upstream.status, statusText: upstream.statusText, headers: responseHeaders });
   }

@@ -22,11 +22,19 @@ function hasError(value: Record<string, unknown>): boolean {
     if (Array.isArray(v) && v.length === 0) continue;
     return true;
   }
-  return value.success === false || value.ok === false || (typeof value.status === "string" && /^(error|fail(ed|ure)?)$/i.test(value.status));
+  return (
+    value.success === false ||
+    value.ok === false ||
+    (typeof value.status === "string" && /^(error|fail(ed|ure)?)$/i.test(value.status))
+  );
 }
 
 function claimsSuccess(value: Record<string, unknown>): boolean {
-  return value.success === true || value.ok === true || (typeof value.status === "string" && /^(ok|success(ful)?)$/i.test(value.status));
+  return (
+    value.success === true ||
+    value.ok === true ||
+    (typeof value.status === "string" && /^(ok|success(ful)?)$/i.test(value.status))
+  );
 }
 
 /**

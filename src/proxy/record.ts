@@ -91,7 +91,12 @@ export function exchangeRecord(x: Exchange, random: () => number = Math.random):
       version: x.version ?? null,
       attributes: x.clientDisconnected ? { client_disconnected: true } : null,
     },
-    { now: x.endedAt, retentionMs: RETENTION_FOR_LIVE_RECORDS, newKey: () => crypto.randomUUID(), redactEmails: x.redactEmails ?? true },
+    {
+      now: x.endedAt,
+      retentionMs: RETENTION_FOR_LIVE_RECORDS,
+      newKey: () => crypto.randomUUID(),
+      redactEmails: x.redactEmails ?? true,
+    },
   );
   if (!result.ok) return null;
   const record: LogRecord = { ...result.record, source: "proxy" };

@@ -35,7 +35,11 @@ async function proxyByName(c: Context<AppEnv>, name: string): Promise<Response> 
   // Defence in depth (the sandbox already gives proxied pages no service workers): a worker
   // registered from this origin would control the dashboard too.
   if (isServiceWorkerScript(c.req.raw.headers)) {
-    throw new ApiError(403, "service_worker_refused", "a service worker cannot be served through the path-prefixed proxy: it would control the monitor's origin; use the service's own hostname");
+    throw new ApiError(
+      403,
+      "service_worker_refused",
+      "a service worker cannot be served through the path-prefixed proxy: it would control the monitor's origin; use the service's own hostname",
+    );
   }
   return proxyRequest(c, service, below, new URL(`${url.origin}${prefix}`), true);
 }

@@ -7,9 +7,7 @@
 
 /** True when a path holds a `.` or `..` segment, raw or percent-encoded (`%2e`), or a backslash. */
 export function hasDotSegment(path: string): boolean {
-  return path
-    .split("/")
-    .some((segment) => /^(\.|%2e){1,2}$/i.test(segment) || /%5c|\\/i.test(segment));
+  return path.split("/").some((segment) => /^(\.|%2e){1,2}$/i.test(segment) || /%5c|\\/i.test(segment));
 }
 
 /** The origin URL for `path` (which must start with `/`) and `search` (with its `?`, or empty). */

@@ -75,7 +75,6 @@ function escapeLike(text: string): string {
   return text.replace(/[\\%_]/g, (ch) => `\\${ch}`);
 }
 
-
 /** A time span [from, to) in epoch ms. */
 export interface TimeSpan {
   from: number;
@@ -89,7 +88,11 @@ export interface TimeSpan {
 export function serviceSpanQueries(db: DrizzleD1Database, service: string, f: LogFilters, cursor: LogCursor | null) {
   const h = logServiceHours;
   const last = Math.min(f.to ?? Number.MAX_SAFE_INTEGER, cursor?.timestamp ?? Number.MAX_SAFE_INTEGER);
-  const where = and(eq(h.service, service), gte(h.hour, Math.floor((f.from ?? Number.MIN_SAFE_INTEGER) / HOUR_MS)), lte(h.hour, Math.floor(last / HOUR_MS)));
+  const where = and(
+    eq(h.service, service),
+    gte(h.hour, Math.floor((f.from ?? Number.MIN_SAFE_INTEGER) / HOUR_MS)),
+    lte(h.hour, Math.floor(last / HOUR_MS)),
+  );
   const first = db.select({ hour: h.hour }).from(h).where(where).orderBy(asc(h.hour)).limit(1);
   const newest = db.select({ hour: h.hour }).from(h).where(where).orderBy(desc(h.hour)).limit(1);
   return [first, newest] as const;
@@ -99,7 +102,12 @@ export function serviceSpanQueries(db: DrizzleD1Database, service: string, f: Lo
  * The span of time in which `service` has raw rows within the filters' range, to be added to the
  * page query; null when it has none there (the answer is an empty page, and the raw table is not read).
  */
-export async function serviceSpan(db: DrizzleD1Database, service: string, f: LogFilters, cursor: LogCursor | null): Promise<TimeSpan | null> {
+export async function serviceSpan(
+  db: DrizzleD1Database,
+  service: string,
+  f: LogFilters,
+  cursor: LogCursor | null,
+): Promise<TimeSpan | null> {
   const [[first], [newest]] = await db.batch(serviceSpanQueries(db, service, f, cursor));
   if (!first || !newest) return null;
   return { from: first.hour * HOUR_MS, to: (newest.hour + 1) * HOUR_MS };

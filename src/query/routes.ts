@@ -5,7 +5,15 @@ import * as z from "zod";
 import { ApiError } from "../http/errors";
 import type { AppEnv } from "../http/types";
 import { defineRoute } from "../http/route";
-import { buildLogsQuery, decodeCursor, encodeCursor, logFilters, SAMPLING_NOTE, serviceSpan, toApiLog } from "./logs-query";
+import {
+  buildLogsQuery,
+  decodeCursor,
+  encodeCursor,
+  logFilters,
+  SAMPLING_NOTE,
+  serviceSpan,
+  toApiLog,
+} from "./logs-query";
 import { liveLogsSchema, logsPageSchema } from "./schemas";
 
 export const liveQuery = z.object({ limit: z.coerce.number().int().min(1).max(1000).default(100) });
@@ -15,7 +23,11 @@ export const logsQueryApp = new Hono<AppEnv>();
 defineRoute(
   logsQueryApp,
   {
-    method: "GET", path: "/", key: "read", tag: "Logs", summary: "Search logs, newest first, keyset pages",
+    method: "GET",
+    path: "/",
+    key: "read",
+    tag: "Logs",
+    summary: "Search logs, newest first, keyset pages",
     description:
       "Each log carries `weight`: how many records it stands for. `sampled` is true when a row of the page stands for more than itself (its service's plain successes are sampled, see `raw_logs` in the service settings); `sampling` says how to read weights. Evidence (status >= 400, silent failures, inconsistent records, error text, probes, slow requests) is never sampled out: a status or error filter returns every such record. `from` and `to` are optional (no default: the whole raw retention). With `service`, only the span of hours in which that service has stored rows is read, so an unknown service or one without rows answers an empty page at once; without `service` and `from`, a filter that matches few rows reads the table newest first until the page is full: pass `from` to bound it.",
     request: { query: logFilters },
@@ -42,8 +54,13 @@ defineRoute(
 defineRoute(
   logsQueryApp,
   {
-    method: "GET", path: "/live", key: "read", tag: "Logs", summary: "The newest N logs",
-    description: "`sampled` and `sampling` as in `GET /v1/logs`: rows of sampled services carry the `weight` they stand for.",
+    method: "GET",
+    path: "/live",
+    key: "read",
+    tag: "Logs",
+    summary: "The newest N logs",
+    description:
+      "`sampled` and `sampling` as in `GET /v1/logs`: rows of sampled services carry the `weight` they stand for.",
     request: { query: liveQuery },
     responses: { 200: { description: "newest first", schema: liveLogsSchema } },
   },

@@ -33,5 +33,10 @@ export const logRecordSchema = z.object({
   weight: z.number().describe("how many records this row stands for"),
 });
 
-export const logsPageSchema = z.object({ logs: z.array(logRecordSchema), next_cursor: nstr, sampled: z.boolean(), sampling: z.string() });
+export const logsPageSchema = z.object({
+  logs: z.array(logRecordSchema),
+  next_cursor: nstr,
+  sampled: z.boolean(),
+  sampling: z.string(),
+});
 export const liveLogsSchema = z.object({ logs: z.array(logRecordSchema), sampled: z.boolean(), sampling: z.string() });

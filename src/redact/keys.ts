@@ -1,16 +1,6 @@
 /** Sensitive keys (query, header, JSON, matrix parameters) and the redaction of URL queries and paths. Pure. */
 
-const SENSITIVE_EXACT = new Set([
-  "key",
-  "token",
-  "auth",
-  "code",
-  "sig",
-  "jwt",
-  "pass",
-  "pwd",
-  "sid",
-]);
+const SENSITIVE_EXACT = new Set(["key", "token", "auth", "code", "sig", "jwt", "pass", "pwd", "sid"]);
 // `auth` only as a word of the key (`auth`, `x-auth`, `authorization`), so `author` stays readable.
 const SENSITIVE_PART =
   /(token|secret|passw(or)?d|api[-_]?key|signature|session|sessid|cookie|credential|private[-_]?key|access[-_]?key|(^|[-_.])key$|(^|[-_.])sid$|(^|[-_.])auth([-_.]|orization|$))/;

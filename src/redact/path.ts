@@ -98,13 +98,7 @@ export function isSecretSegment(segment: string): boolean {
   const s = decodeSegment(segment);
   if (PLAIN_WORD.test(s)) return isCardNumber(s) || PLAIN_KEY.test(s) || isRandomToken(s);
   if (UUID.test(s)) return false;
-  return (
-    JWT.test(s) ||
-    isCardNumber(s) ||
-    USERINFO_SEGMENT.test(s) ||
-    isRandomToken(s) ||
-    scrubText(s) !== s
-  );
+  return JWT.test(s) || isCardNumber(s) || USERINFO_SEGMENT.test(s) || isRandomToken(s) || scrubText(s) !== s;
 }
 
 /** A segment split at its first `;` into the segment proper and its matrix parameters. */

@@ -44,7 +44,8 @@ const KNOWN_TOKENS = new RegExp(
 );
 const PRIVATE_KEY = /-----BEGIN [A-Z ]*PRIVATE KEY-----[\s\S]*?(?:-----END [A-Z ]*PRIVATE KEY-----|$)/g;
 // Webhook URLs whose path is the credential.
-const WEBHOOK_URL = /\b(https?:\/\/(?:hooks\.slack\.com\/(?:services|workflows|triggers)|(?:[a-z]+\.)?discord(?:app)?\.com\/api\/webhooks))\/[^\s"'<>]+/gi;
+const WEBHOOK_URL =
+  /\b(https?:\/\/(?:hooks\.slack\.com\/(?:services|workflows|triggers)|(?:[a-z]+\.)?discord(?:app)?\.com\/api\/webhooks))\/[^\s"'<>]+/gi;
 // A scheme starts only where no scheme character precedes it, so each run is tried once.
 const USERINFO = /(?<![a-z0-9+.-])([a-z][a-z0-9+.-]*:\/\/)[^\s/?#@]+@/gi;
 const BEARER = /\bBearer\s+[A-Za-z0-9\-._~+/]+=*/gi;
@@ -99,10 +100,19 @@ function redactValueAt(text: string, at: number, key: string, isColon: boolean):
     const m = readAt(quote === '\\"' ? ESCAPED_QUOTED : quote === '"' ? DOUBLE_QUOTED : SINGLE_QUOTED, text, at);
     const [whole = quote, inner = ""] = m ?? [];
     const closed = whole.length > quote.length && whole.endsWith(quote);
-    return { value: `${quote}${auth ? redactAuthValue(inner, true).value : REDACTED}${closed ? quote : ""}`, end: at + whole.length };
+    return {
+      value: `${quote}${auth ? redactAuthValue(inner, true).value : REDACTED}${closed ? quote : ""}`,
+      end: at + whole.length,
+    };
   }
   if (auth || key.includes("cookie")) {
-    const rest = key.includes("cookie") ? (isColon ? COOKIE_REST : COOKIE_REST_IN_QUERY) : isColon ? LINE_REST : LINE_REST_IN_QUERY;
+    const rest = key.includes("cookie")
+      ? isColon
+        ? COOKIE_REST
+        : COOKIE_REST_IN_QUERY
+      : isColon
+        ? LINE_REST
+        : LINE_REST_IN_QUERY;
     const found = readAt(rest, text, at)?.[0] ?? "";
     const redacted = auth ? redactAuthValue(found, false) : { value: REDACTED, length: found.length };
     return { value: redacted.value, end: at + redacted.length };

@@ -21,7 +21,6 @@ export interface ArchiveGroup {
   rows: RawLog[];
 }
 
-
 // Stored columns only: the generated `status_class` is derived from `status`, and leaving it out
 // keeps a line insertable into the same table.
 const COLUMNS = Object.entries(getTableColumns(requestLogs))

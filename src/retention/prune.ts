@@ -76,7 +76,6 @@ export interface RawReport extends PartReport {
   clamped?: { requested_cutoff: number; aggregated_until: number | null };
 }
 
-
 /** The bindings retention uses: the archive bucket is bound by default, but a deployment may drop it. */
 export type PruneEnv = Omit<Env, "ARCHIVE"> & { ARCHIVE?: R2Bucket };
 
@@ -108,7 +107,9 @@ export async function prune(env: PruneEnv, ctx: JobContext & { olderThanMs?: num
   }
   // A service's hour leaves the search index once no raw row of any service is left in it (or
   // before it): whatever was pruned or archived, and whenever, a search never misses a row.
-  await env.DB.prepare(`DELETE FROM log_service_hours WHERE hour < (SELECT coalesce(min(timestamp), ${Number.MAX_SAFE_INTEGER}) FROM request_logs) / 3600000`).run();
+  await env.DB.prepare(
+    `DELETE FROM log_service_hours WHERE hour < (SELECT coalesce(min(timestamp), ${Number.MAX_SAFE_INTEGER}) FROM request_logs) / 3600000`,
+  ).run();
   // The archive's own retention, after the raw part so that this run's objects are judged too.
   const archiveCutoff = ctx.now - config(env).ARCHIVE_RETENTION_DAYS * DAY_MS;
   const archive = env.ARCHIVE ? await pruneArchive(env.ARCHIVE, archiveCutoff, ctx.now, ctx.deadline) : null;
@@ -129,7 +130,10 @@ export async function prune(env: PruneEnv, ctx: JobContext & { olderThanMs?: num
  * The raw-log cutoff: the default retention's, or the explicit one moved back to the
  * aggregation's progress when it would go past it (but never short of the default retention).
  */
-async function rawLogCutoff(env: PruneEnv, ctx: { now: number; olderThanMs?: number }): Promise<{ cutoff: number; clamped?: RawReport["clamped"] }> {
+async function rawLogCutoff(
+  env: PruneEnv,
+  ctx: { now: number; olderThanMs?: number },
+): Promise<{ cutoff: number; clamped?: RawReport["clamped"] }> {
   const retentionCutoff = ctx.now - retentionMs(env);
   if (ctx.olderThanMs === undefined) return { cutoff: retentionCutoff };
   const requested = ctx.now - ctx.olderThanMs;
@@ -141,7 +145,15 @@ async function rawLogCutoff(env: PruneEnv, ctx: { now: number; olderThanMs?: num
 }
 
 function noArchive(): Omit<RawReport, keyof PartReport> {
-  return { archived: false, archived_rows: 0, archive_objects: 0, archive_failed_rows: 0, written_through_deleted: 0, write_through_since: null, errors: [] };
+  return {
+    archived: false,
+    archived_rows: 0,
+    archive_objects: 0,
+    archive_failed_rows: 0,
+    written_through_deleted: 0,
+    write_through_since: null,
+    errors: [],
+  };
 }
 
 /** Runs a chunked delete until a chunk comes back short, or the deadline passed after the first chunk. */
@@ -160,10 +172,17 @@ async function deleteRawLogs(db: Db, cutoff: number, receivedFrom?: number): Pro
   const chunk = db
     .select({ timestamp: requestLogs.timestamp, key: requestLogs.recordKey })
     .from(requestLogs)
-    .where(and(lt(requestLogs.timestamp, cutoff), receivedFrom === undefined ? undefined : gte(requestLogs.receivedAt, receivedFrom)))
+    .where(
+      and(
+        lt(requestLogs.timestamp, cutoff),
+        receivedFrom === undefined ? undefined : gte(requestLogs.receivedAt, receivedFrom),
+      ),
+    )
     .orderBy(asc(requestLogs.timestamp), asc(requestLogs.recordKey))
     .limit(PRUNE_CHUNK_ROWS);
-  const result = await db.delete(requestLogs).where(sql`(${requestLogs.timestamp}, ${requestLogs.recordKey}) IN ${chunk}`);
+  const result = await db
+    .delete(requestLogs)
+    .where(sql`(${requestLogs.timestamp}, ${requestLogs.recordKey}) IN ${chunk}`);
   return result.meta.changes;
 }
 
@@ -182,7 +201,11 @@ async function deleteIncidents(db: Db, cutoff: number): Promise<number> {
 /** Resolved incident groups go with their incidents (same retention), member index included. */
 async function deleteIncidentGroups(d1: D1Database, cutoff: number): Promise<void> {
   await d1.batch([
-    d1.prepare("DELETE FROM incident_group_members WHERE group_id IN (SELECT id FROM incident_groups WHERE status = 'resolved' AND resolved_at < ?)").bind(cutoff),
+    d1
+      .prepare(
+        "DELETE FROM incident_group_members WHERE group_id IN (SELECT id FROM incident_groups WHERE status = 'resolved' AND resolved_at < ?)",
+      )
+      .bind(cutoff),
     d1.prepare("DELETE FROM incident_groups WHERE status = 'resolved' AND resolved_at < ?").bind(cutoff),
   ]);
 }
@@ -214,19 +237,34 @@ async function archiveThenDelete(db: Db, bucket: R2Bucket, cutoff: number, deadl
 }
 
 /** Archives raw logs past the cutoff (received before `receivedBefore`, if given) chunk by chunk, deleting exactly the rows whose object was written. */
-async function archiveRawLogs(db: Db, bucket: R2Bucket, cutoff: number, deadline: number, receivedBefore: number | null): Promise<RawReport> {
+async function archiveRawLogs(
+  db: Db,
+  bucket: R2Bucket,
+  cutoff: number,
+  deadline: number,
+  receivedBefore: number | null,
+): Promise<RawReport> {
   const report: RawReport = { cutoff, deleted: 0, finished: false, ...noArchive(), archived: true };
   let after: { timestamp: number; key: string } | null = null;
   let scanned = false;
   for (let i = 0; ; i++) {
     if (i > 0 && (Date.now() >= deadline || report.archive_objects >= MAX_ARCHIVE_OBJECTS_PER_RUN)) break;
     const keyset: SQL | undefined = after
-      ? and(gte(requestLogs.timestamp, after.timestamp), or(gt(requestLogs.timestamp, after.timestamp), gt(requestLogs.recordKey, after.key)))
+      ? and(
+          gte(requestLogs.timestamp, after.timestamp),
+          or(gt(requestLogs.timestamp, after.timestamp), gt(requestLogs.recordKey, after.key)),
+        )
       : undefined;
     const rows: RawLog[] = await db
       .select()
       .from(requestLogs)
-      .where(and(lt(requestLogs.timestamp, cutoff), receivedBefore === null ? undefined : lt(requestLogs.receivedAt, receivedBefore), keyset))
+      .where(
+        and(
+          lt(requestLogs.timestamp, cutoff),
+          receivedBefore === null ? undefined : lt(requestLogs.receivedAt, receivedBefore),
+          keyset,
+        ),
+      )
       .orderBy(asc(requestLogs.timestamp), asc(requestLogs.recordKey))
       .limit(PRUNE_CHUNK_ROWS);
     const last = rows.at(-1);
@@ -258,7 +296,9 @@ async function archiveRawLogs(db: Db, bucket: R2Bucket, cutoff: number, deadline
     if (keys.length > 0) {
       const deleted = await db
         .delete(requestLogs)
-        .where(sql`(${requestLogs.timestamp}, ${requestLogs.recordKey}) IN (SELECT value ->> 0, value ->> 1 FROM json_each(${JSON.stringify(keys)}))`);
+        .where(
+          sql`(${requestLogs.timestamp}, ${requestLogs.recordKey}) IN (SELECT value ->> 0, value ->> 1 FROM json_each(${JSON.stringify(keys)}))`,
+        );
       report.archived_rows += keys.length;
       report.deleted += deleted.meta.changes;
     } else {

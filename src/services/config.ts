@@ -16,7 +16,10 @@ const hostname = z
   .min(1)
   .max(253)
   .transform((h) => h.toLowerCase())
-  .refine((h) => /^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*$/.test(h), "must be a hostname");
+  .refine(
+    (h) => /^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*$/.test(h),
+    "must be a hostname",
+  );
 
 const origin = z
   .string()
@@ -24,7 +27,13 @@ const origin = z
   .refine((value) => {
     try {
       const url = new URL(value);
-      return (url.protocol === "http:" || url.protocol === "https:") && !url.username && !url.password && !url.search && !url.hash;
+      return (
+        (url.protocol === "http:" || url.protocol === "https:") &&
+        !url.username &&
+        !url.password &&
+        !url.search &&
+        !url.hash
+      );
     } catch {
       return false;
     }
@@ -50,7 +59,10 @@ const probePath = z
   .max(2048)
   .startsWith("/", "must start with /")
   .refine((p) => !p.startsWith("//"), "must be a path below the origin, not //host")
-  .refine((p) => !UNSAFE_IN_PATH.test(p) && !hasDotSegment(p.split("?")[0] ?? p), "must hold no space, control character, fragment, backslash or dot segment");
+  .refine(
+    (p) => !UNSAFE_IN_PATH.test(p) && !hasDotSegment(p.split("?")[0] ?? p),
+    "must hold no space, control character, fragment, backslash or dot segment",
+  );
 
 /** One synthetic probe of a service (run by the probe cron against the service's origin). */
 export const probeSettings = z
@@ -75,7 +87,8 @@ const probes = z
   .superRefine((list, ctx) => {
     const seen = new Set<string>();
     list.forEach((p, i) => {
-      if (seen.has(p.name)) ctx.addIssue({ code: "custom", message: `duplicate probe name ${p.name}`, path: [i, "name"] });
+      if (seen.has(p.name))
+        ctx.addIssue({ code: "custom", message: `duplicate probe name ${p.name}`, path: [i, "name"] });
       seen.add(p.name);
     });
   })

@@ -23,7 +23,14 @@ export const servicesApp = new Hono<AppEnv>();
 
 defineRoute(
   servicesApp,
-  { method: "GET", path: "/", key: "admin", tag: "Services", summary: "Every service (`source` vars or api)", responses: { 200: { description: "services", schema: serviceListSchema } } },
+  {
+    method: "GET",
+    path: "/",
+    key: "admin",
+    tag: "Services",
+    summary: "Every service (`source` vars or api)",
+    responses: { 200: { description: "services", schema: serviceListSchema } },
+  },
   async (c) => {
     // Read through, not from the isolate cache: an operator expects to see a change at once.
     const directory = await loadDirectory(c.env);
@@ -34,7 +41,12 @@ defineRoute(
 defineRoute(
   servicesApp,
   {
-    method: "GET", path: "/:name", key: "admin", tag: "Services", summary: "One service", request,
+    method: "GET",
+    path: "/:name",
+    key: "admin",
+    tag: "Services",
+    summary: "One service",
+    request,
     responses: { 200: { description: "the service", schema: serviceSchema }, 404: { description: "no such service" } },
   },
   async (c, { params: { name } }) => {
@@ -47,7 +59,11 @@ defineRoute(
 defineRoute(
   servicesApp,
   {
-    method: "PUT", path: "/:name", key: "admin", tag: "Services", summary: "Create or replace a service",
+    method: "PUT",
+    path: "/:name",
+    key: "admin",
+    tag: "Services",
+    summary: "Create or replace a service",
     request: { params: nameParams, body: { schema: serviceSettings, validate: false }, what: "service name" },
     responses: {
       200: { description: "updated", schema: serviceSchema },
@@ -61,7 +77,11 @@ defineRoute(
     const ownHost = new URL(c.req.url).hostname.toLowerCase();
     if (settings.hostnames.includes(ownHost)) {
       // Proxying the host the admin API is called on would lock that API out on this host.
-      throw new ApiError(409, "hostname_is_monitor", `hostname ${ownHost} is the monitor's own: it cannot route to a service`);
+      throw new ApiError(
+        409,
+        "hostname_is_monitor",
+        `hostname ${ownHost} is the monitor's own: it cannot route to a service`,
+      );
     }
     for (const host of settings.hostnames) {
       const owner = directory.byHost.get(host);
@@ -78,21 +98,38 @@ defineRoute(
 defineRoute(
   servicesApp,
   {
-    method: "GET", path: "/:name/detection", key: "admin", tag: "Services", summary: "A service's detection settings and the defaults", request,
+    method: "GET",
+    path: "/:name/detection",
+    key: "admin",
+    tag: "Services",
+    summary: "A service's detection settings and the defaults",
+    request,
     responses: { 200: { description: "settings", schema: detectionAnswerSchema } },
   },
   async (c, { params: { name } }) => {
     const stored = await loadDetectionSettings(c.env.DB, name);
-    return c.json({ service: name, settings: stored?.settings ?? {}, defaults: DEFAULT_DETECTION, updated_at: stored?.updated_at ?? null });
+    return c.json({
+      service: name,
+      settings: stored?.settings ?? {},
+      defaults: DEFAULT_DETECTION,
+      updated_at: stored?.updated_at ?? null,
+    });
   },
 );
 
 defineRoute(
   servicesApp,
   {
-    method: "PUT", path: "/:name/detection", key: "admin", tag: "Services", summary: "Replace a service's detection settings",
+    method: "PUT",
+    path: "/:name/detection",
+    key: "admin",
+    tag: "Services",
+    summary: "Replace a service's detection settings",
     request: { params: nameParams, body: { schema: detectionSettings, validate: false }, what: "service name" },
-    responses: { 200: { description: "updated", schema: detectionAnswerSchema }, 201: { description: "created", schema: detectionAnswerSchema } },
+    responses: {
+      200: { description: "updated", schema: detectionAnswerSchema },
+      201: { description: "created", schema: detectionAnswerSchema },
+    },
   },
   async (c, { params: { name } }) => {
     const settings = parseOr400(detectionSettings, await readJsonBody(c.req.raw), "detection settings");
@@ -104,20 +141,38 @@ defineRoute(
 defineRoute(
   servicesApp,
   {
-    method: "DELETE", path: "/:name/detection", key: "admin", tag: "Services", summary: "Back to the default detection settings", request,
+    method: "DELETE",
+    path: "/:name/detection",
+    key: "admin",
+    tag: "Services",
+    summary: "Back to the default detection settings",
+    request,
     responses: { 204: { description: "done, no content" }, 404: { description: "no such detection settings" } },
   },
   async (c, { params: { name } }) => {
     if (await deleteDetectionSettings(c.env.DB, name)) return c.body(null, 204);
-    throw new ApiError(404, "detection_settings_not_found", `service ${name} has no detection settings (the defaults apply)`);
+    throw new ApiError(
+      404,
+      "detection_settings_not_found",
+      `service ${name} has no detection settings (the defaults apply)`,
+    );
   },
 );
 
 defineRoute(
   servicesApp,
   {
-    method: "DELETE", path: "/:name", key: "admin", tag: "Services", summary: "Delete a service declared through the API", request,
-    responses: { 204: { description: "done, no content" }, 404: { description: "no such service" }, 409: { description: "declared in the SERVICES var" } },
+    method: "DELETE",
+    path: "/:name",
+    key: "admin",
+    tag: "Services",
+    summary: "Delete a service declared through the API",
+    request,
+    responses: {
+      204: { description: "done, no content" },
+      404: { description: "no such service" },
+      409: { description: "declared in the SERVICES var" },
+    },
   },
   async (c, { params: { name } }) => {
     if (await deleteService(c.env.DB, name)) return c.body(null, 204);

@@ -26,7 +26,10 @@ export const serviceSchema = z.object({
 
 export const serviceListSchema = z.object({ services: z.array(serviceSchema) });
 
-const detectionShape = z.looseObject({ slo: sloSchema.partial().optional(), thresholds: z.record(z.string(), z.number()).optional() });
+const detectionShape = z.looseObject({
+  slo: sloSchema.partial().optional(),
+  thresholds: z.record(z.string(), z.number()).optional(),
+});
 
 /** A service's detection settings (what was set) and the defaults they override. */
 export const detectionAnswerSchema = z.object({

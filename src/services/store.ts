@@ -109,7 +109,12 @@ export function invalidateServiceCache(): void {
 }
 
 /** Stores a service's settings in D1 (creating the service row when it is new). */
-export async function saveService(db: D1Database, name: string, settings: ServiceSettings, now = Date.now()): Promise<void> {
+export async function saveService(
+  db: D1Database,
+  name: string,
+  settings: ServiceSettings,
+  now = Date.now(),
+): Promise<void> {
   const config = JSON.stringify(settings);
   await drizzle(db)
     .insert(services)

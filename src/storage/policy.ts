@@ -35,13 +35,23 @@ export function rawLogsState(size: D1SizeState): RawLogsState {
  * The policy of a flush, or null when no raw row may go to D1 (D1 at its cap). `objectiveMs` is
  * the endpoint's latency objective: a success over it is evidence.
  */
-export function samplingPolicy(settings: RawLogsSettings | null | undefined, objectiveMs: number | null, size: D1SizeState = "ok"): SamplingPolicy | null {
+export function samplingPolicy(
+  settings: RawLogsSettings | null | undefined,
+  objectiveMs: number | null,
+  size: D1SizeState = "ok",
+): SamplingPolicy | null {
   const state = rawLogsState(size);
   if (state === "stopped") return null;
   const s = settings ?? DEFAULT_RAW_LOGS;
-  if (state === "sampling_harder") return { mode: "sampled", sampleSize: 1, autoAbove: DEFAULT_AUTO_ABOVE, slowMs: objectiveMs };
+  if (state === "sampling_harder")
+    return { mode: "sampled", sampleSize: 1, autoAbove: DEFAULT_AUTO_ABOVE, slowMs: objectiveMs };
   return { mode: s.mode, sampleSize: s.sample_size, autoAbove: DEFAULT_AUTO_ABOVE, slowMs: objectiveMs };
 }
 
 /** Every record, weight 1: the policy of a write outside an endpoint's flush. */
-export const ALL_RECORDS: SamplingPolicy = { mode: "all", sampleSize: DEFAULT_SAMPLE_SIZE, autoAbove: DEFAULT_AUTO_ABOVE, slowMs: null };
+export const ALL_RECORDS: SamplingPolicy = {
+  mode: "all",
+  sampleSize: DEFAULT_SAMPLE_SIZE,
+  autoAbove: DEFAULT_AUTO_ABOVE,
+  slowMs: null,
+};

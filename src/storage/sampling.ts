@@ -81,7 +81,6 @@ export interface Selection<R> {
   sampledOut: number;
 }
 
-
 /** Picks the records of one flush that get a D1 row, with their weights. */
 export function selectForD1<R extends SampledRecord>(records: readonly R[], policy: SamplingPolicy): Selection<R> {
   if (policy.mode === "all") return { kept: records.map((record) => ({ record, weight: 1 })), sampledOut: 0 };

@@ -87,7 +87,10 @@ export function planCronHours(
   const hours = new Set<number>();
   for (let h = open - RECENT_CLOSED_HOURS * HOUR_MS; h <= open; h += HOUR_MS) if (h >= firstAllowed) hours.add(h);
   for (const h of lateHours) if (h >= firstAllowed && h <= open) hours.add(h);
-  const start = Math.max(cursorHour !== null ? cursorHour + HOUR_MS : floorTo(oldestData ?? now, HOUR_MS), firstAllowed);
+  const start = Math.max(
+    cursorHour !== null ? cursorHour + HOUR_MS : floorTo(oldestData ?? now, HOUR_MS),
+    firstAllowed,
+  );
   for (let h = start; h < open; h += HOUR_MS) hours.add(h);
   return { hours: [...hours], start };
 }
@@ -124,7 +127,10 @@ export async function aggregatedUntil(db: D1Database): Promise<number | null> {
  * first record of an hour left for the next run.
  */
 async function lateHours(db: D1Database, seq: number): Promise<{ hours: number[]; next: number }> {
-  const { results } = await db.prepare(LATE_HOURS_SQL).bind(seq, MAX_LATE_HOURS_PER_RUN + 1).all<LateHourRow>();
+  const { results } = await db
+    .prepare(LATE_HOURS_SQL)
+    .bind(seq, MAX_LATE_HOURS_PER_RUN + 1)
+    .all<LateHourRow>();
   const taken = results.slice(0, MAX_LATE_HOURS_PER_RUN);
   const left = results[MAX_LATE_HOURS_PER_RUN];
   const next = left ? left.first - 1 : taken.reduce((m, r) => Math.max(m, r.last), seq);
@@ -155,7 +161,8 @@ export async function aggregate(env: Env, ctx: JobContext & { from?: number; to?
     const to = ctx.to ?? ctx.now;
     const from = ctx.from ?? to;
     if (from > to) throw new ApiError(400, "invalid_request", "from must not be after to");
-    if (to - from > MAX_AGGREGATE_RANGE_MS) throw new ApiError(400, "invalid_request", `the range may span at most ${MAX_AGGREGATE_RANGE_MS / DAY_MS} days`);
+    if (to - from > MAX_AGGREGATE_RANGE_MS)
+      throw new ApiError(400, "invalid_request", `the range may span at most ${MAX_AGGREGATE_RANGE_MS / DAY_MS} days`);
     let pastRetentionSkipped = 0;
     let prunedSkipped = 0;
     for (let h = floorTo(from, HOUR_MS); h <= Math.min(floorTo(to, HOUR_MS), open); h += HOUR_MS) {
@@ -250,7 +257,11 @@ export async function aggregate(env: Env, ctx: JobContext & { from?: number; to?
   }
   // Skipped endpoints show as the run's errors (job_runs.last_error, /v1/control/status) too.
   const reported = [...errors, ...skipped.slice(0, MAX_SKIPPED_SHOWN)];
-  const outcome: JobOutcome = { rows: hourRows + dayRows, detail, ...(reported.length > 0 ? { errors: reported } : {}) };
+  const outcome: JobOutcome = {
+    rows: hourRows + dayRows,
+    detail,
+    ...(reported.length > 0 ? { errors: reported } : {}),
+  };
   const next = plan.find((h) => !complete(h));
   if (ranged) {
     if (next !== undefined) detail.next_hour = iso(next);

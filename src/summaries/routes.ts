@@ -36,7 +36,10 @@ export const summaryFilters = z
     consumer: z.string().min(1).max(128).optional(),
     region: z.string().min(1).max(64).optional(),
   })
-  .refine((f) => f.from === undefined || f.to === undefined || f.from <= f.to, { message: "from must not be after to", path: ["from"] });
+  .refine((f) => f.from === undefined || f.to === undefined || f.from <= f.to, {
+    message: "from must not be after to",
+    path: ["from"],
+  });
 
 const s = summaries;
 /** The public fields, in their order; the averages are computed by SQLite so that rows go out as they come. */
@@ -78,7 +81,10 @@ export interface SummaryKey {
 /** Keyset cursor: the key of the last summary of a page, as base64url JSON (UTF-8). */
 export function encodeSummaryCursor(k: SummaryKey): string {
   const bytes = new TextEncoder().encode(JSON.stringify([k.bucket_start, k.service, k.method, k.route]));
-  return btoa(String.fromCharCode(...bytes)).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
+  return btoa(String.fromCharCode(...bytes))
+    .replace(/\+/g, "-")
+    .replace(/\//g, "_")
+    .replace(/=+$/, "");
 }
 
 /** Decodes a cursor, or returns null when it is not one of ours. */
@@ -88,7 +94,13 @@ export function decodeSummaryCursor(cursor: string): SummaryKey | null {
     const value: unknown = JSON.parse(new TextDecoder().decode(Uint8Array.from(binary, (c) => c.charCodeAt(0))));
     if (!Array.isArray(value) || value.length !== 4) return null;
     const [bucketStart, service, method, route] = value as unknown[];
-    if (!Number.isSafeInteger(bucketStart) || typeof service !== "string" || typeof method !== "string" || typeof route !== "string") return null;
+    if (
+      !Number.isSafeInteger(bucketStart) ||
+      typeof service !== "string" ||
+      typeof method !== "string" ||
+      typeof route !== "string"
+    )
+      return null;
     return { bucket_start: bucketStart as number, service, method, route };
   } catch {
     return null;
@@ -99,7 +111,13 @@ export function decodeSummaryCursor(cursor: string): SummaryKey | null {
  * The page query, from the filters, the resolved range and the cursor (built here so a test can
  * check its plan): one row more than the limit, to know whether a next page exists.
  */
-export function summariesQuery(db: DrizzleD1Database, f: SummaryFilters, from: number, to: number, after: SummaryKey | null = null) {
+export function summariesQuery(
+  db: DrizzleD1Database,
+  f: SummaryFilters,
+  from: number,
+  to: number,
+  after: SummaryKey | null = null,
+) {
   const conditions: SQL[] = [
     eq(s.granularity, f.granularity),
     // Buckets overlapping [from, to]: the one holding `from` counts too.
@@ -129,40 +147,48 @@ export const summariesApp = new Hono<AppEnv>();
 defineRoute(
   summariesApp,
   {
-    method: "GET", path: "/", key: "read", tag: "Summaries", summary: "Hourly or daily summaries per endpoint, keyset pages",
+    method: "GET",
+    path: "/",
+    key: "read",
+    tag: "Summaries",
+    summary: "Hourly or daily summaries per endpoint, keyset pages",
     request: { query: summaryFilters },
     responses: { 200: { description: "a page", schema: summariesPageSchema } },
   },
   async (c, { query: f }) => {
-  const to = f.to ?? Date.now();
-  const from = f.from ?? to - DEFAULT_SPAN_MS[f.granularity];
-  if (f.consumer !== undefined || f.region !== undefined) return c.json(await breakdownSummaries(c.env, f, from, to));
-  const after = f.cursor === undefined ? null : decodeSummaryCursor(f.cursor);
-  if (f.cursor !== undefined && after === null) {
-    throw new ApiError(400, "invalid_request", "invalid query", ["cursor: not a cursor returned by this API"]);
-  }
-  // SQLite builds the page's JSON itself (one row back instead of one per summary): a week of
-  // a service's hours is over a thousand rows, and row by row they cost more than the query.
-  const inner = summariesQuery(drizzle(c.env.DB), f, from, to, after).toSQL();
-  const fields = Object.keys(columns)
-    .map((k) => `'${k}', "${k}"`)
-    .join(", ");
-  const row = await c.env.DB.prepare(
-    `WITH p AS (${inner.sql})
+    const to = f.to ?? Date.now();
+    const from = f.from ?? to - DEFAULT_SPAN_MS[f.granularity];
+    if (f.consumer !== undefined || f.region !== undefined) return c.json(await breakdownSummaries(c.env, f, from, to));
+    const after = f.cursor === undefined ? null : decodeSummaryCursor(f.cursor);
+    if (f.cursor !== undefined && after === null) {
+      throw new ApiError(400, "invalid_request", "invalid query", ["cursor: not a cursor returned by this API"]);
+    }
+    // SQLite builds the page's JSON itself (one row back instead of one per summary): a week of
+    // a service's hours is over a thousand rows, and row by row they cost more than the query.
+    const inner = summariesQuery(drizzle(c.env.DB), f, from, to, after).toSQL();
+    const fields = Object.keys(columns)
+      .map((k) => `'${k}', "${k}"`)
+      .join(", ");
+    const row = await c.env.DB.prepare(
+      `WITH p AS (${inner.sql})
      SELECT (SELECT json_group_array(json_object(${fields})) FROM (SELECT * FROM p LIMIT ?)) AS page,
             (SELECT count(*) FROM p) AS n,
             (SELECT json_array(bucket_start, service, method, route) FROM p LIMIT 1 OFFSET ?) AS last_key`,
-  )
-    .bind(...inner.params, f.limit, f.limit - 1)
-    .first<{ page: string; n: number; last_key: string | null }>();
-  let next: string | null = null;
-  if (row && row.n > f.limit && row.last_key !== null) {
-    const [bucket_start, service, method, route] = JSON.parse(row.last_key) as [number, string, string, string];
-    next = encodeSummaryCursor({ bucket_start, service, method, route });
-  }
-  return c.body(`{"summaries":${row?.page ?? "[]"},"next_cursor":${next === null ? "null" : JSON.stringify(next)}}`, 200, {
-    "Content-Type": "application/json; charset=UTF-8",
-  });
+    )
+      .bind(...inner.params, f.limit, f.limit - 1)
+      .first<{ page: string; n: number; last_key: string | null }>();
+    let next: string | null = null;
+    if (row && row.n > f.limit && row.last_key !== null) {
+      const [bucket_start, service, method, route] = JSON.parse(row.last_key) as [number, string, string, string];
+      next = encodeSummaryCursor({ bucket_start, service, method, route });
+    }
+    return c.body(
+      `{"summaries":${row?.page ?? "[]"},"next_cursor":${next === null ? "null" : JSON.stringify(next)}}`,
+      200,
+      {
+        "Content-Type": "application/json; charset=UTF-8",
+      },
+    );
   },
 );
 
@@ -175,44 +201,57 @@ export const statsApp = new Hono<AppEnv>();
 defineRoute(
   statsApp,
   {
-    method: "GET", path: "/", key: "read", tag: "Summaries", summary: "Totals from the daily summaries and incident counts",
+    method: "GET",
+    path: "/",
+    key: "read",
+    tag: "Summaries",
+    summary: "Totals from the daily summaries and incident counts",
     responses: { 200: { description: "totals", schema: statsSchema } },
   },
   async (c) => {
-  const d = drizzle(c.env.DB);
-  const [perService, incidentCounts] = await d.batch([
-    d
-      .select({
-        service: s.service,
-        events: sql<number>`total(${s.count})`,
-        status_2xx: sql<number>`total(${s.status2xx})`,
-        status_3xx: sql<number>`total(${s.status3xx})`,
-        status_4xx: sql<number>`total(${s.status4xx})`,
-        status_5xx: sql<number>`total(${s.status5xx})`,
-        silent_failures: sql<number>`total(${s.silentFailures})`,
-        inconsistent: sql<number>`total(${s.inconsistent})`,
-        since: min(s.bucketStart),
-      })
-      .from(s)
-      .where(eq(s.granularity, "day"))
-      .groupBy(s.service)
-      .orderBy(asc(s.service)),
-    d.select({ status: incidents.status, n: count() }).from(incidents).groupBy(incidents.status),
-  ]);
-  const total = (key: "events" | "status_2xx" | "status_3xx" | "status_4xx" | "status_5xx" | "silent_failures" | "inconsistent") =>
-    perService.reduce((sum, r) => sum + r[key], 0);
-  const since = perService.reduce<number | null>((m, r) => (r.since !== null && (m === null || r.since < m) ? r.since : m), null);
-  const incidentsBy = (status: string) => incidentCounts.find((r) => r.status === status)?.n ?? 0;
-  return c.json({
-    events_processed: total("events"),
-    status: { "2xx": total("status_2xx"), "3xx": total("status_3xx"), "4xx": total("status_4xx"), "5xx": total("status_5xx") },
-    silent_failures: total("silent_failures"),
-    inconsistent: total("inconsistent"),
-    services: perService,
-    incidents: { open: incidentsBy("open"), resolved: incidentsBy("resolved") },
-    since,
-    // The monitor's own billable work per million records and its list price (src/cost/stats.ts).
-    cost: await costStats(c.env),
-  });
-},
+    const d = drizzle(c.env.DB);
+    const [perService, incidentCounts] = await d.batch([
+      d
+        .select({
+          service: s.service,
+          events: sql<number>`total(${s.count})`,
+          status_2xx: sql<number>`total(${s.status2xx})`,
+          status_3xx: sql<number>`total(${s.status3xx})`,
+          status_4xx: sql<number>`total(${s.status4xx})`,
+          status_5xx: sql<number>`total(${s.status5xx})`,
+          silent_failures: sql<number>`total(${s.silentFailures})`,
+          inconsistent: sql<number>`total(${s.inconsistent})`,
+          since: min(s.bucketStart),
+        })
+        .from(s)
+        .where(eq(s.granularity, "day"))
+        .groupBy(s.service)
+        .orderBy(asc(s.service)),
+      d.select({ status: incidents.status, n: count() }).from(incidents).groupBy(incidents.status),
+    ]);
+    const total = (
+      key: "events" | "status_2xx" | "status_3xx" | "status_4xx" | "status_5xx" | "silent_failures" | "inconsistent",
+    ) => perService.reduce((sum, r) => sum + r[key], 0);
+    const since = perService.reduce<number | null>(
+      (m, r) => (r.since !== null && (m === null || r.since < m) ? r.since : m),
+      null,
+    );
+    const incidentsBy = (status: string) => incidentCounts.find((r) => r.status === status)?.n ?? 0;
+    return c.json({
+      events_processed: total("events"),
+      status: {
+        "2xx": total("status_2xx"),
+        "3xx": total("status_3xx"),
+        "4xx": total("status_4xx"),
+        "5xx": total("status_5xx"),
+      },
+      silent_failures: total("silent_failures"),
+      inconsistent: total("inconsistent"),
+      services: perService,
+      incidents: { open: incidentsBy("open"), resolved: incidentsBy("resolved") },
+      since,
+      // The monitor's own billable work per million records and its list price (src/cost/stats.ts).
+      cost: await costStats(c.env),
+    });
+  },
 );

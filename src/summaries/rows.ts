@@ -18,7 +18,10 @@ export function toSummaryRow(
   availability: number,
   now: number,
 ): SummaryRow {
-  const sketch = LatencySketch.fromBuckets(JSON.parse(r.buckets) as [number, number][], { zeroCount: r.zero, max: r.max_ms });
+  const sketch = LatencySketch.fromBuckets(JSON.parse(r.buckets) as [number, number][], {
+    zeroCount: r.zero,
+    max: r.max_ms,
+  });
   const [p50, p90, p95, p99] = [0.5, 0.9, 0.95, 0.99].map((q) => sketch.quantile(q));
   const row: SummaryRow = {
     granularity,

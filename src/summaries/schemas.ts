@@ -48,7 +48,12 @@ export const breakdownSummarySchema = z.object({
 
 export const summariesPageSchema = z.union([
   z.object({ summaries: z.array(summarySchema), next_cursor: z.string().nullable() }),
-  z.object({ summaries: z.array(breakdownSummarySchema), next_cursor: z.null(), source: z.literal("endpoint_breakdown"), truncated: z.boolean() }),
+  z.object({
+    summaries: z.array(breakdownSummarySchema),
+    next_cursor: z.null(),
+    source: z.literal("endpoint_breakdown"),
+    truncated: z.boolean(),
+  }),
 ]);
 
 export const statsSchema = z.object({

@@ -158,17 +158,31 @@ export function apdexOverrides(settings: Map<string, DetectionSettings>): { sql:
     }
     const fallback = serviceT === DEFAULT_DETECTION.apdex_t_ms ? "NULL" : String(values.push(serviceT) - 1);
     if (endpoints.length === 0 && fallback === "NULL") continue;
-    services.push(`WHEN ${literal(service)} THEN ${endpoints.length > 0 ? `CASE ${endpoints.join(" ")} ELSE ${fallback} END` : fallback}`);
+    services.push(
+      `WHEN ${literal(service)} THEN ${endpoints.length > 0 ? `CASE ${endpoints.join(" ")} ELSE ${fallback} END` : fallback}`,
+    );
   }
   return { sql: services.length > 0 ? `CASE service ${services.join(" ")} END` : "NULL", values };
 }
 
 /** The hour [from, to) of every endpoint (see hourSql), each endpoint's Apdex counted with its T from `settings`. */
-export function hourStatement(db: D1Database, settings: Map<string, DetectionSettings>, from: number, to: number): D1PreparedStatement {
+export function hourStatement(
+  db: D1Database,
+  settings: Map<string, DetectionSettings>,
+  from: number,
+  to: number,
+): D1PreparedStatement {
   const overrides = apdexOverrides(settings);
   return db
     .prepare(hourSql(overrides.sql))
-    .bind(JSON.stringify(overrides.values), DEFAULT_DETECTION.apdex_t_ms, MIN_VALUE, LatencySketch.logGammaOf(), from, to);
+    .bind(
+      JSON.stringify(overrides.values),
+      DEFAULT_DETECTION.apdex_t_ms,
+      MIN_VALUE,
+      LatencySketch.logGammaOf(),
+      from,
+      to,
+    );
 }
 
 /**
@@ -214,7 +228,8 @@ FROM totals t LEFT JOIN merged m ON m.service = t.service AND m.method = t.metho
  * watermark of a first run) and the oldest timestamp (where a first catch-up starts; the first
  * entry of the primary key).
  */
-export const START_SQL = "SELECT (SELECT max(seq) FROM log_hours) AS seq, (SELECT min(timestamp) FROM request_logs) AS oldest";
+export const START_SQL =
+  "SELECT (SELECT max(seq) FROM log_hours) AS seq, (SELECT min(timestamp) FROM request_logs) AS oldest";
 
 /**
  * The hours that received rows from flushes after a sequence-number watermark, in the order of

@@ -42,7 +42,12 @@ export interface StepCost {
  * a row (a RangeError from toSummaryRow) is left out and named in `skipped`, so it never blocks
  * the other endpoints of its hour or day.
  */
-function buildRows(granularity: Granularity, bucket: number, grouped: GroupedRow[], build: (r: GroupedRow) => SummaryRow): { rows: SummaryRow[]; skipped: string[] } {
+function buildRows(
+  granularity: Granularity,
+  bucket: number,
+  grouped: GroupedRow[],
+  build: (r: GroupedRow) => SummaryRow,
+): { rows: SummaryRow[]; skipped: string[] } {
   const rows: SummaryRow[] = [];
   const skipped: string[] = [];
   for (const r of grouped) {
@@ -51,37 +56,82 @@ function buildRows(granularity: Granularity, bucket: number, grouped: GroupedRow
     } catch (err) {
       const reason = errorMessage(err);
       skipped.push(`${granularity} ${iso(bucket)} ${r.service} ${r.method} ${r.route}: ${reason}`);
-      log("warn", "aggregate_endpoint_skipped", { granularity, bucket_start: bucket, service: r.service, method: r.method, route: r.route, reason });
+      log("warn", "aggregate_endpoint_skipped", {
+        granularity,
+        bucket_start: bucket,
+        service: r.service,
+        method: r.method,
+        route: r.route,
+        reason,
+      });
     }
   }
   return { rows, skipped };
 }
 
 /** Recomputes one hour's rows of every endpoint from the raw logs, in one read of the hour. */
-export async function aggregateHour(db: D1Database, hour: number, settings: Map<string, DetectionSettings>, now: number): Promise<StepCost> {
+export async function aggregateHour(
+  db: D1Database,
+  hour: number,
+  settings: Map<string, DetectionSettings>,
+  now: number,
+): Promise<StepCost> {
   const { results } = await hourStatement(db, settings, hour, hour + HOUR_MS).all<GroupedRow>();
   const { rows, skipped } = buildRows("hour", hour, results, (r) => {
     const config = resolveDetection(settings.get(r.service) ?? null, r.method, r.route);
     const t = r.apdex_t_ms ?? config.apdex_t_ms;
-    return toSummaryRow("hour", hour, r, { t, satisfied: r.satisfied, tolerating: r.tolerating }, config.slo.availability, now);
+    return toSummaryRow(
+      "hour",
+      hour,
+      r,
+      { t, satisfied: r.satisfied, tolerating: r.tolerating },
+      config.slo.availability,
+      now,
+    );
   });
   const clamped = results.filter((r) => (r.clamped ?? 0) > 0);
   if (clamped.length > 0) {
-    log("warn", "aggregate_values_clamped", { hour: iso(hour), endpoints: clamped.slice(0, 20).map((r) => ({ service: r.service, method: r.method, route: r.route, rows: r.clamped })) });
+    log("warn", "aggregate_values_clamped", {
+      hour: iso(hour),
+      endpoints: clamped
+        .slice(0, 20)
+        .map((r) => ({ service: r.service, method: r.method, route: r.route, rows: r.clamped })),
+    });
   }
   const upserts = await writeRows(db, rows);
-  return { rows: rows.length, statements: 1 + upserts, upserts, skipped, clamped: clamped.reduce((n, r) => n + (r.clamped ?? 0), 0) };
+  return {
+    rows: rows.length,
+    statements: 1 + upserts,
+    upserts,
+    skipped,
+    clamped: clamped.reduce((n, r) => n + (r.clamped ?? 0), 0),
+  };
 }
 
 /**
  * Recomputes one UTC day's rows from its hourly rows (sketches merged by bucket). Its Apdex counts are its hours' sums, each counted with the T of its time; the T shown
  * (and the SLO of the error budget) is the current one.
  */
-export async function rollUpDay(db: D1Database, day: number, settings: Map<string, DetectionSettings>, now: number): Promise<StepCost> {
-  const { results } = await db.prepare(DAY_SQL).bind(day, day + DAY_MS).all<GroupedRow>();
+export async function rollUpDay(
+  db: D1Database,
+  day: number,
+  settings: Map<string, DetectionSettings>,
+  now: number,
+): Promise<StepCost> {
+  const { results } = await db
+    .prepare(DAY_SQL)
+    .bind(day, day + DAY_MS)
+    .all<GroupedRow>();
   const { rows, skipped } = buildRows("day", day, results, (r) => {
     const config = resolveDetection(settings.get(r.service) ?? null, r.method, r.route);
-    return toSummaryRow("day", day, r, { t: config.apdex_t_ms, satisfied: r.satisfied, tolerating: r.tolerating }, config.slo.availability, now);
+    return toSummaryRow(
+      "day",
+      day,
+      r,
+      { t: config.apdex_t_ms, satisfied: r.satisfied, tolerating: r.tolerating },
+      config.slo.availability,
+      now,
+    );
   });
   const upserts = await writeRows(db, rows);
   return { rows: rows.length, statements: 1 + upserts, upserts, skipped, clamped: 0 };

@@ -38,14 +38,23 @@ export async function tail(events: TraceItem[], env: Env, ctx: ExecutionContext)
       return;
     }
     const now = Date.now();
-    const batch = traceItemsToRecords(events, { now, retentionMs: retentionMs(env), newKey: () => crypto.randomUUID(), redactEmails: redactEmailsSetting(env) });
+    const batch = traceItemsToRecords(events, {
+      now,
+      retentionMs: retentionMs(env),
+      newKey: () => crypto.randomUUID(),
+      redactEmails: redactEmailsSetting(env),
+    });
     const capped = await splitByServiceCap(env, batch.records, (p) => ctx.waitUntil(p));
     batch.records = capped.kept;
     if (capped.refused.length > 0) {
       // Records of services MAX_SERVICES refuses: counted as rejected, named in the log.
       tailCounters.rejected += capped.refused.length;
       ingestCounters.rejected += capped.refused.length;
-      log("warn", "tail_records_rejected", { rejected: capped.refused.length, services: [...new Set(capped.refused.map((r) => r.service))].slice(0, MAX_LOGGED_ERRORS), error: serviceCapError(env) });
+      log("warn", "tail_records_rejected", {
+        rejected: capped.refused.length,
+        services: [...new Set(capped.refused.map((r) => r.service))].slice(0, MAX_LOGGED_ERRORS),
+        error: serviceCapError(env),
+      });
     }
     const skipped = Object.values(batch.skipped).reduce((a, b) => a + b, 0);
     tailCounters.records += batch.records.length;
@@ -54,7 +63,10 @@ export async function tail(events: TraceItem[], env: Env, ctx: ExecutionContext)
     ingestCounters.accepted += batch.records.length;
     ingestCounters.rejected += batch.rejected.length;
     if (batch.rejected.length > 0) {
-      log("warn", "tail_records_rejected", { rejected: batch.rejected.length, first: batch.rejected.slice(0, MAX_LOGGED_ERRORS) });
+      log("warn", "tail_records_rejected", {
+        rejected: batch.rejected.length,
+        first: batch.rejected.slice(0, MAX_LOGGED_ERRORS),
+      });
     }
     const send = coalesceHandOff(env, batch.records);
     if (send) ctx.waitUntil(send);

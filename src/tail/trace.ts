@@ -16,9 +16,7 @@ export const FAILED_OUTCOMES = new Set(["exception", "exceededCpu", "exceededMem
 
 const REDACTED_BY_WORKERS = "REDACTED";
 
-export type TailItemResult =
-  | { kind: "record"; input: Record<string, unknown> }
-  | { kind: "skipped"; event: string };
+export type TailItemResult = { kind: "record"; input: Record<string, unknown> } | { kind: "skipped"; event: string };
 
 /** The kind of a non-fetch event, for the skipped counters. */
 function eventKind(event: NonNullable<TraceItem["event"]>): string {

@@ -11,7 +11,6 @@
 import { HOUR_HORIZON_MS, MINUTE_HORIZON_MS } from "../monitor/minute-counts";
 import { DAY_MS, HOUR_MS, MINUTE_MS } from "../lib/time";
 
-
 /** At most this many points per series. */
 export const MAX_POINTS = 1000;
 /** At most this many source buckets read for one series (summary rows carry a sketch each). */
@@ -50,8 +49,16 @@ export function summaryGrain(step: number): number {
 }
 
 /** The smallest nice step for `grain` giving at most MAX_POINTS points and MAX_SOURCE_BUCKETS source buckets. */
-export function defaultStep(from: number, to: number, grain: number, sourceGrain: (step: number) => number = () => grain): number {
-  const fits = (step: number) => step % grain === 0 && planAt(grain, step, from, to).points <= MAX_POINTS && (to - from) / sourceGrain(step) <= MAX_SOURCE_BUCKETS;
+export function defaultStep(
+  from: number,
+  to: number,
+  grain: number,
+  sourceGrain: (step: number) => number = () => grain,
+): number {
+  const fits = (step: number) =>
+    step % grain === 0 &&
+    planAt(grain, step, from, to).points <= MAX_POINTS &&
+    (to - from) / sourceGrain(step) <= MAX_SOURCE_BUCKETS;
   const nice = NICE_STEPS.find(fits);
   if (nice !== undefined) return nice;
   // Longer than about 19 years: whole days.
@@ -77,9 +84,15 @@ export function planSeries(from: number, to: number, step: number | null): Serie
     const grain = summaryGrain(step);
     const summaries =
       step % HOUR_MS !== 0
-        ? { error: "step_too_fine", message: `step must be a multiple of 1 h for this range: minute buckets cover only the last 6 h of the endpoint's event time (hour buckets from D1 summaries answer older ranges)` }
+        ? {
+            error: "step_too_fine",
+            message: `step must be a multiple of 1 h for this range: minute buckets cover only the last 6 h of the endpoint's event time (hour buckets from D1 summaries answer older ranges)`,
+          }
         : (to - from) / grain > MAX_SOURCE_BUCKETS
-          ? { error: "range_too_long", message: `the range needs more than ${MAX_SOURCE_BUCKETS} summary rows at this step: use a step of whole days` }
+          ? {
+              error: "range_too_long",
+              message: `the range needs more than ${MAX_SOURCE_BUCKETS} summary rows at this step: use a step of whole days`,
+            }
           : planAt(grain, step, from, to);
     return { windows, summaries };
   }

@@ -12,7 +12,17 @@
 import { LatencySketch, type SketchData } from "../detect/sketch";
 import type { SourcePlan } from "./plan";
 
-export const METRICS = ["requests", "rpm", "error_rate", "client_error_rate", "silent_failure_rate", "p50_ms", "p95_ms", "p99_ms", "max_ms"] as const;
+export const METRICS = [
+  "requests",
+  "rpm",
+  "error_rate",
+  "client_error_rate",
+  "silent_failure_rate",
+  "p50_ms",
+  "p95_ms",
+  "p99_ms",
+  "max_ms",
+] as const;
 export type Metric = (typeof METRICS)[number];
 
 /** One source bucket: its counts, and either its sketch or its own percentiles. */
@@ -50,10 +60,23 @@ interface Step {
   accuracy: number | null;
 }
 
-const larger = (a: number | null, b: number | null | undefined) => (b === null || b === undefined ? a : a === null ? b : Math.max(a, b));
+const larger = (a: number | null, b: number | null | undefined) =>
+  b === null || b === undefined ? a : a === null ? b : Math.max(a, b);
 
 function emptyStep(): Step {
-  return { count: 0, status_4xx: 0, status_5xx: 0, silent_failures: 0, max: null, p50_ms: null, p95_ms: null, p99_ms: null, pairs: [], zero: 0, accuracy: null };
+  return {
+    count: 0,
+    status_4xx: 0,
+    status_5xx: 0,
+    silent_failures: 0,
+    max: null,
+    p50_ms: null,
+    p95_ms: null,
+    p99_ms: null,
+    pairs: [],
+    zero: 0,
+    accuracy: null,
+  };
 }
 
 function value(s: Step, metric: Metric, stepMs: number): number | null {
@@ -76,7 +99,11 @@ function value(s: Step, metric: Metric, stepMs: number): number | null {
     case "p99_ms": {
       if (s.count === 0) return null;
       if (s.accuracy === null) return s[metric];
-      const merged = LatencySketch.fromBuckets(s.pairs, { zeroCount: s.zero, max: s.max ?? undefined, relativeAccuracy: s.accuracy });
+      const merged = LatencySketch.fromBuckets(s.pairs, {
+        zeroCount: s.zero,
+        max: s.max ?? undefined,
+        relativeAccuracy: s.accuracy,
+      });
       return merged.quantile(QUANTILE[metric]);
     }
   }

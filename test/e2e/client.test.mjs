@@ -24,7 +24,8 @@ import { freePort } from "../../bench/lib/server.mjs";
 import { childEnv } from "./child-env.mjs";
 import { startMonitor } from "./start-monitor.mjs";
 
-const JWT = "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiIxMjM0NTY3ODkwIn0.SflKxwRJSMeKKF2QT4fwpMeJf36POk6yJV_adQssw5c";
+const JWT =
+  "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiIxMjM0NTY3ODkwIn0.SflKxwRJSMeKKF2QT4fwpMeJf36POk6yJV_adQssw5c";
 const repo = join(dirname(fileURLToPath(import.meta.url)), "../..");
 let URL_BASE;
 let started; // npm start
@@ -37,17 +38,34 @@ let requireClient; // the installed package, CommonJS
 
 before(async () => {
   // Pack (prepack builds) and install the tarball offline into a scratch app.
-  const packed = execFileSync("npm", ["pack", "--silent", "--pack-destination", scratch], { cwd: join(repo, "clients/js"), encoding: "utf8", env: childEnv({}) });
+  const packed = execFileSync("npm", ["pack", "--silent", "--pack-destination", scratch], {
+    cwd: join(repo, "clients/js"),
+    encoding: "utf8",
+    env: childEnv({}),
+  });
   const tarball = join(scratch, packed.trim().split("\n").pop());
   writeFileSync(join(scratch, "package.json"), JSON.stringify({ name: "scratch-app", private: true, type: "module" }));
-  execFileSync("npm", ["install", "--offline", "--no-audit", "--no-fund", tarball], { cwd: scratch, stdio: "pipe", env: childEnv({}) });
-  const cjs = "const c = require('edge-monitor-client'); const e = require('edge-monitor-client/express'); if (typeof c.createClient !== 'function' || typeof e.expressMonitor !== 'function') process.exit(1)";
+  execFileSync("npm", ["install", "--offline", "--no-audit", "--no-fund", tarball], {
+    cwd: scratch,
+    stdio: "pipe",
+    env: childEnv({}),
+  });
+  const cjs =
+    "const c = require('edge-monitor-client'); const e = require('edge-monitor-client/express'); if (typeof c.createClient !== 'function' || typeof e.expressMonitor !== 'function') process.exit(1)";
   execFileSync(process.execPath, ["-e", cjs], { cwd: scratch });
-  const esm = "const c = await import('edge-monitor-client'); const f = await import('edge-monitor-client/fastify'); if (typeof c.createClient !== 'function' || typeof f.fastifyMonitor !== 'function') process.exit(1)";
+  const esm =
+    "const c = await import('edge-monitor-client'); const f = await import('edge-monitor-client/fastify'); if (typeof c.createClient !== 'function' || typeof f.fastifyMonitor !== 'function') process.exit(1)";
   execFileSync(process.execPath, ["--input-type=module", "-e", esm], { cwd: scratch });
   requireClient = createRequire(join(scratch, "package.json"));
-  const load = async (entry) => import(pathToFileURL(requireClient.resolve(entry).replace(/dist\/cjs\/(\w+)\.cjs$/, "dist/esm/$1.js")).href);
-  client = { hono: await load("edge-monitor-client/hono"), core: await load("edge-monitor-client"), express: await load("edge-monitor-client/express"), node: await load("edge-monitor-client/node"), next: await load("edge-monitor-client/next") };
+  const load = async (entry) =>
+    import(pathToFileURL(requireClient.resolve(entry).replace(/dist\/cjs\/(\w+)\.cjs$/, "dist/esm/$1.js")).href);
+  client = {
+    hono: await load("edge-monitor-client/hono"),
+    core: await load("edge-monitor-client"),
+    express: await load("edge-monitor-client/express"),
+    node: await load("edge-monitor-client/node"),
+    next: await load("edge-monitor-client/next"),
+  };
 
   started = await startMonitor("client");
   URL_BASE = started.url;
@@ -63,7 +81,13 @@ after(async () => {
 /** Listens on a free loopback port; answers the base URL and registers the close. */
 async function listen(server) {
   await new Promise((r) => server.listen(0, "127.0.0.1", r));
-  closers.push(() => new Promise((r) => { server.closeAllConnections?.(); server.close(() => r()); }));
+  closers.push(
+    () =>
+      new Promise((r) => {
+        server.closeAllConnections?.();
+        server.close(() => r());
+      }),
+  );
   return `http://127.0.0.1:${server.address().port}`;
 }
 
@@ -72,7 +96,9 @@ async function logsOf(service, readKey, n) {
   const deadline = Date.now() + 20_000;
   let logs = [];
   while (Date.now() < deadline) {
-    const page = await fetch(`${URL_BASE}/v1/logs?service=${service}&limit=100`, { headers: { Authorization: `Bearer ${readKey}` } });
+    const page = await fetch(`${URL_BASE}/v1/logs?service=${service}&limit=100`, {
+      headers: { Authorization: `Bearer ${readKey}` },
+    });
     assert.equal(page.status, 200);
     logs = (await page.json()).logs;
     if (logs.length >= n) break;
@@ -83,11 +109,19 @@ async function logsOf(service, readKey, n) {
 
 test("the packed tarball installs offline and carries ESM, CJS and types", () => {
   const pkgDir = dirname(requireClient.resolve("edge-monitor-client/package.json"));
-  for (const f of ["dist/esm/express.js", "dist/cjs/fastify.cjs", "dist/types/clients/js/src/index.d.ts", "dist/types/clients/js/src/hono.d.ts"]) {
+  for (const f of [
+    "dist/esm/express.js",
+    "dist/cjs/fastify.cjs",
+    "dist/types/clients/js/src/index.d.ts",
+    "dist/types/clients/js/src/hono.d.ts",
+  ]) {
     assert.ok(existsSync(join(pkgDir, f)), f);
   }
   assert.ok(!existsSync(join(scratch, "node_modules/hono")), "no runtime dependency installed with it");
-  assert.deepEqual(readdirSync(join(scratch, "node_modules")).filter((n) => !n.startsWith(".")), ["edge-monitor-client"]);
+  assert.deepEqual(
+    readdirSync(join(scratch, "node_modules")).filter((n) => !n.startsWith(".")),
+    ["edge-monitor-client"],
+  );
 });
 
 test("Express, Fastify, Node http, Hono and a Next.js route handler report with their route templates", async () => {
@@ -122,9 +156,21 @@ test("Express, Fastify, Node http, Hono and a Next.js route handler report with 
   assert.equal(byPath["/boom"]?.status, 500);
   assert.equal(byPath["/nothing/here"]?.status, 404);
   // The monitor's own path rules ran in the app: neither the email nor the token left it.
-  assert.equal(byPath["/users/[email redacted]/sessions/[redacted]"]?.route, "/users/:user/sessions/:token", JSON.stringify(logs));
+  assert.equal(
+    byPath["/users/[email redacted]/sessions/[redacted]"]?.route,
+    "/users/:user/sessions/:token",
+    JSON.stringify(logs),
+  );
   for (const l of logs) assert.match(l.id, /^[0-9a-f-]{36}$/);
-  assert.deepEqual(expressClient.stats(), { recorded: 5, sent: 5, failed: 0, rejected: 0, dropped: 0, retries: 0, queued: 0 });
+  assert.deepEqual(expressClient.stats(), {
+    recorded: 5,
+    sent: 5,
+    failed: 0,
+    rejected: 0,
+    dropped: 0,
+    retries: 0,
+    queued: 0,
+  });
 
   // Fastify, through the CommonJS build, with options instead of a client.
   const { fastifyMonitor } = requireClient("edge-monitor-client/fastify");
@@ -138,7 +184,10 @@ test("Express, Fastify, Node http, Hono and a Next.js route handler report with 
   assert.equal((await fetch(`${fastifyUrl}/widgets/9f86d081884c7d65`)).status, 200);
   assert.equal((await fetch(`${fastifyUrl}/widgets/w1/parts/p2`, { method: "POST" })).status, 202);
   const flogs = await logsOf("e2e-fastify", readKey, 2);
-  assert.deepEqual(flogs.map((l) => [l.method, l.route, l.status]).sort(), [["GET", "/widgets/:id", 200], ["POST", "/widgets/:id/parts/:part", 202]]);
+  assert.deepEqual(flogs.map((l) => [l.method, l.route, l.status]).sort(), [
+    ["GET", "/widgets/:id", 200],
+    ["POST", "/widgets/:id/parts/:part", 202],
+  ]);
 
   // Node http: the monitor's own templating of the path.
   const nodeClient = client.core.createClient(options("e2e-node"));
@@ -160,7 +209,9 @@ test("Express, Fastify, Node http, Hono and a Next.js route handler report with 
 
   // A Next.js route handler, called as Next calls it.
   const nextClient = client.core.createClient(options("e2e-next"));
-  const GET = client.next.withMonitor(nextClient, "/api/(shop)/orders/[id]", async (_req, ctx) => Response.json({ id: (await ctx.params).id }));
+  const GET = client.next.withMonitor(nextClient, "/api/(shop)/orders/[id]", async (_req, ctx) =>
+    Response.json({ id: (await ctx.params).id }),
+  );
   const res = await GET(new Request("http://localhost/api/orders/17"), { params: Promise.resolve({ id: "17" }) });
   assert.deepEqual(await res.json(), { id: "17" });
   await nextClient.flush();
@@ -170,21 +221,56 @@ test("Express, Fastify, Node http, Hono and a Next.js route handler report with 
 
 test("records the monitor refuses: a 400 invalid_records batch and a 202 with one refused are counted, never retried", async () => {
   const stale = Date.now() - 30 * 86_400_000; // older than RAW_RETENTION_DAYS
-  const rec = (timestamp, path) => ({ timestamp, service: "e2e-refused", method: "GET", path, status: 200, latency_ms: 3 });
+  const rec = (timestamp, path) => ({
+    timestamp,
+    service: "e2e-refused",
+    method: "GET",
+    path,
+    status: 200,
+    latency_ms: 3,
+  });
   const lines = [];
   const log = console.log;
   console.log = (line) => lines.push(line);
   try {
-    const whole = client.core.createClient({ endpoint: `${URL_BASE}/v1/logs`, service: "e2e-refused", ingestKey, backoffMs: 1, flushOnExit: false });
+    const whole = client.core.createClient({
+      endpoint: `${URL_BASE}/v1/logs`,
+      service: "e2e-refused",
+      ingestKey,
+      backoffMs: 1,
+      flushOnExit: false,
+    });
     whole.record(rec(stale, "/old/1"));
     whole.record(rec(stale, "/old/2"));
     await whole.flush();
-    assert.deepEqual(whole.stats(), { recorded: 2, sent: 0, failed: 0, rejected: 2, dropped: 0, retries: 0, queued: 0 });
-    const mixed = client.core.createClient({ endpoint: `${URL_BASE}/v1/logs`, service: "e2e-refused", ingestKey, backoffMs: 1, flushOnExit: false });
+    assert.deepEqual(whole.stats(), {
+      recorded: 2,
+      sent: 0,
+      failed: 0,
+      rejected: 2,
+      dropped: 0,
+      retries: 0,
+      queued: 0,
+    });
+    const mixed = client.core.createClient({
+      endpoint: `${URL_BASE}/v1/logs`,
+      service: "e2e-refused",
+      ingestKey,
+      backoffMs: 1,
+      flushOnExit: false,
+    });
     mixed.record(rec(stale, "/old/3"));
     mixed.record(rec(Date.now(), "/fresh/1"));
     await mixed.flush();
-    assert.deepEqual(mixed.stats(), { recorded: 2, sent: 1, failed: 0, rejected: 1, dropped: 0, retries: 0, queued: 0 });
+    assert.deepEqual(mixed.stats(), {
+      recorded: 2,
+      sent: 1,
+      failed: 0,
+      rejected: 1,
+      dropped: 0,
+      retries: 0,
+      queued: 0,
+    });
   } finally {
     console.log = log;
   }
@@ -192,14 +278,21 @@ test("records the monitor refuses: a 400 invalid_records batch and a 202 with on
   assert.equal(warnings.length, 2, lines.join("\n"));
   assert.match(warnings[0].errors[0], /timestamp/);
   const logs = await logsOf("e2e-refused", readKey, 1);
-  assert.deepEqual(logs.map((l) => l.path), ["/fresh/1"]);
+  assert.deepEqual(
+    logs.map((l) => l.path),
+    ["/fresh/1"],
+  );
 });
 
 test("the root package's old export edge-monitor/hono bundles the client's middleware and still reports", async () => {
   // As an app's bundler resolves it: through the root package.json "exports" (a self-reference).
   const out = await build({
     stdin: { contents: 'export { monitor } from "edge-monitor/hono";', resolveDir: repo, loader: "ts" },
-    bundle: true, write: false, format: "esm", platform: "neutral", logLevel: "error",
+    bundle: true,
+    write: false,
+    format: "esm",
+    platform: "neutral",
+    logLevel: "error",
   });
   const file = join(scratch, "old-export.mjs");
   writeFileSync(file, out.outputFiles[0].text);
@@ -210,7 +303,10 @@ test("the root package's old export edge-monitor/hono bundles the client's middl
   hono.get("/reset/:token", (c) => c.text("ok"));
   assert.equal((await hono.request("/reset/Zx8kP2qLmN4vB7wR1tY6uI3oAe5s")).status, 200);
   const logs = await logsOf("e2e-old-export", readKey, 1);
-  assert.deepEqual(logs.map((l) => [l.route, l.path]), [["/reset/:token", "/reset/[redacted]"]]);
+  assert.deepEqual(
+    logs.map((l) => [l.route, l.path]),
+    [["/reset/:token", "/reset/[redacted]"]],
+  );
 });
 
 /** Percentile of sorted numbers. */
@@ -221,17 +317,36 @@ test("the app's latency is unchanged when the monitor refuses, never answers or 
   // connections and never answers, one that answers after 2 s.
   const refused = `http://127.0.0.1:${await freePort()}`;
   const hang = await listen(createServer(() => {}));
-  const slow = await listen(createServer((req, res) => {
-    req.resume();
-    setTimeout(() => res.writeHead(202, { "Content-Type": "application/json" }).end('{"accepted":1,"rejected":[]}'), 2_000);
-  }));
+  const slow = await listen(
+    createServer((req, res) => {
+      req.resume();
+      setTimeout(
+        () => res.writeHead(202, { "Content-Type": "application/json" }).end('{"accepted":1,"rejected":[]}'),
+        2_000,
+      );
+    }),
+  );
   const handler = (req, res) => res.json({ id: req.params.id, items: [1, 2, 3] });
   const apps = {};
   const clients = {};
-  for (const [name, endpoint] of [["without client", null], ["monitor refuses", `${refused}/v1/logs`], ["monitor hangs", `${hang}/v1/logs`], ["monitor 2 s slow", `${slow}/v1/logs`], ["monitor up", `${URL_BASE}/v1/logs`], ["without client (2)", null]]) {
+  for (const [name, endpoint] of [
+    ["without client", null],
+    ["monitor refuses", `${refused}/v1/logs`],
+    ["monitor hangs", `${hang}/v1/logs`],
+    ["monitor 2 s slow", `${slow}/v1/logs`],
+    ["monitor up", `${URL_BASE}/v1/logs`],
+    ["without client (2)", null],
+  ]) {
     const app = express();
     if (endpoint) {
-      clients[name] = client.core.createClient({ endpoint, service: "e2e-latency", ingestKey, batchSize: 20, flushMs: 200, timeoutMs: 5_000 });
+      clients[name] = client.core.createClient({
+        endpoint,
+        service: "e2e-latency",
+        ingestKey,
+        batchSize: 20,
+        flushMs: 200,
+        timeoutMs: 5_000,
+      });
       app.use(client.express.expressMonitor(clients[name]));
     }
     app.get("/orders/:id", handler);
@@ -260,8 +375,14 @@ test("the app's latency is unchanged when the monitor refuses, never answers or 
   // the monitor would add 2 s (or hang) to every request; these bounds leave room for a loaded machine.
   const floor = (k) => Math.max(summary["without client"][k], summary["without client (2)"][k]);
   for (const name of ["monitor refuses", "monitor hangs", "monitor 2 s slow", "monitor up"]) {
-    assert.ok(summary[name].p50_ms <= floor("p50_ms") * 1.5 + 2, `${name}: p50 ${summary[name].p50_ms} ms vs ${floor("p50_ms")} ms`);
-    assert.ok(summary[name].p95_ms <= floor("p95_ms") * 2 + 5, `${name}: p95 ${summary[name].p95_ms} ms vs ${floor("p95_ms")} ms`);
+    assert.ok(
+      summary[name].p50_ms <= floor("p50_ms") * 1.5 + 2,
+      `${name}: p50 ${summary[name].p50_ms} ms vs ${floor("p50_ms")} ms`,
+    );
+    assert.ok(
+      summary[name].p95_ms <= floor("p95_ms") * 2 + 5,
+      `${name}: p95 ${summary[name].p95_ms} ms vs ${floor("p95_ms")} ms`,
+    );
   }
   // Every request was recorded; none of the failures reached the app.
   for (const c of Object.values(clients)) assert.equal(c.stats().recorded, ROUNDS);

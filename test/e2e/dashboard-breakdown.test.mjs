@@ -62,36 +62,50 @@ describe("dashboard: who and where", { skip }, () => {
     await monitor?.stop();
   });
 
-  test("the incident names the consumer and the endpoint page shows both breakdowns", { timeout: 180_000 }, async () => {
-    const records = traffic();
-    for (let i = 0; i < records.length; i += 1000) await api("/v1/logs?sync=1", monitor.ingestKey, { method: "POST", body: JSON.stringify(records.slice(i, i + 1000)) });
-    const incident = await until("an incident naming acme", async () => {
-      const { incidents } = await api("/v1/incidents?service=who", monitor.readKey);
-      return incidents.find((i) => i.concentration?.some((c) => c.names.includes("acme")));
-    }, 60_000);
-    assert.match(incident.explanation, /5xx only for consumer acme/);
+  test(
+    "the incident names the consumer and the endpoint page shows both breakdowns",
+    { timeout: 180_000 },
+    async () => {
+      const records = traffic();
+      for (let i = 0; i < records.length; i += 1000)
+        await api("/v1/logs?sync=1", monitor.ingestKey, {
+          method: "POST",
+          body: JSON.stringify(records.slice(i, i + 1000)),
+        });
+      const incident = await until(
+        "an incident naming acme",
+        async () => {
+          const { incidents } = await api("/v1/incidents?service=who", monitor.readKey);
+          return incidents.find((i) => i.concentration?.some((c) => c.names.includes("acme")));
+        },
+        60_000,
+      );
+      assert.match(incident.explanation, /5xx only for consumer acme/);
 
-    await signIn(page, monitor.url, monitor.readKey);
-    await page.goto(`${monitor.url}/#/endpoints/who/GET/${encodeURIComponent("/orders/:id")}?range=1h`);
-    await page.waitForSelector("table[data-breakdown=consumers] tbody tr");
-    const rows = async (which) =>
-      page.$$eval(`table[data-breakdown=${which}] tbody tr`, (trs) => trs.map((tr) => [...tr.querySelectorAll("td")].map((td) => td.textContent.trim())));
-    const consumers = await rows("consumers");
-    const locations = await rows("locations");
-    assert.deepEqual(consumers.map((r) => r[0]).sort(), [...CONSUMERS].sort());
-    assert.deepEqual(locations.map((r) => r[0]).sort(), [...COLOS].sort());
-    const acme = consumers.find((r) => r[0] === "acme");
-    const globex = consumers.find((r) => r[0] === "globex");
-    assert.notEqual(acme[2], "0%", `acme's 5xx %: ${acme[2]}`);
-    assert.match(globex[2], /^0(\.0)?%$/);
-    assert.match(acme[3], /ms/);
-    await page.locator("#who-h").scrollIntoViewIfNeeded();
-    await sleep(300);
-    await page.screenshot({ path: join(SHOTS, "endpoint-who-and-where.png"), fullPage: true });
+      await signIn(page, monitor.url, monitor.readKey);
+      await page.goto(`${monitor.url}/#/endpoints/who/GET/${encodeURIComponent("/orders/:id")}?range=1h`);
+      await page.waitForSelector("table[data-breakdown=consumers] tbody tr");
+      const rows = async (which) =>
+        page.$$eval(`table[data-breakdown=${which}] tbody tr`, (trs) =>
+          trs.map((tr) => [...tr.querySelectorAll("td")].map((td) => td.textContent.trim())),
+        );
+      const consumers = await rows("consumers");
+      const locations = await rows("locations");
+      assert.deepEqual(consumers.map((r) => r[0]).sort(), [...CONSUMERS].sort());
+      assert.deepEqual(locations.map((r) => r[0]).sort(), [...COLOS].sort());
+      const acme = consumers.find((r) => r[0] === "acme");
+      const globex = consumers.find((r) => r[0] === "globex");
+      assert.notEqual(acme[2], "0%", `acme's 5xx %: ${acme[2]}`);
+      assert.match(globex[2], /^0(\.0)?%$/);
+      assert.match(acme[3], /ms/);
+      await page.locator("#who-h").scrollIntoViewIfNeeded();
+      await sleep(300);
+      await page.screenshot({ path: join(SHOTS, "endpoint-who-and-where.png"), fullPage: true });
 
-    await page.goto(`${monitor.url}/#/incidents/${encodeURIComponent(incident.id)}`);
-    await page.waitForSelector("text=only for consumer acme");
-    await page.screenshot({ path: join(SHOTS, "incident-names-consumer.png"), fullPage: true });
-    assert.deepEqual(chromium.errors, [], "console errors");
-  });
+      await page.goto(`${monitor.url}/#/incidents/${encodeURIComponent(incident.id)}`);
+      await page.waitForSelector("text=only for consumer acme");
+      await page.screenshot({ path: join(SHOTS, "incident-names-consumer.png"), fullPage: true });
+      assert.deepEqual(chromium.errors, [], "console errors");
+    },
+  );
 });

@@ -25,7 +25,12 @@ export function browserSkip(name) {
 
 /** A new folder bench/results/screenshots-<tag>-<time>/ (or screenshots-<time>/ without a tag), created. */
 export function screenshotsDir(tag = "") {
-  const dir = join(ROOT, "bench", "results", `screenshots-${tag ? `${tag}-` : ""}${new Date().toISOString().replace(/[:.]/g, "-")}`);
+  const dir = join(
+    ROOT,
+    "bench",
+    "results",
+    `screenshots-${tag ? `${tag}-` : ""}${new Date().toISOString().replace(/[:.]/g, "-")}`,
+  );
   mkdirSync(dir, { recursive: true });
   return dir;
 }
@@ -33,7 +38,10 @@ export function screenshotsDir(tag = "") {
 /** Debian's Chromium, headless, through playwright-core. */
 export async function launchChromium() {
   const { chromium } = await import("playwright-core");
-  return chromium.launch({ executablePath: CHROMIUM, args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"] });
+  return chromium.launch({
+    executablePath: CHROMIUM,
+    args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"],
+  });
 }
 
 /**
@@ -52,7 +60,10 @@ export async function openBrowser(width = 1280) {
 /** `api(path, key, init)`: the JSON answer (null for a 204) of a call to `base` with a key, asserting a 2xx. */
 export function apiClient(base, defaultKey) {
   return async (path, key = defaultKey, init = {}) => {
-    const res = await fetch(`${base}${path}`, { ...init, headers: { Authorization: `Bearer ${key}`, "Content-Type": "application/json", ...init.headers } });
+    const res = await fetch(`${base}${path}`, {
+      ...init,
+      headers: { Authorization: `Bearer ${key}`, "Content-Type": "application/json", ...init.headers },
+    });
     assert.ok(res.ok, `${path}: ${res.status} ${await res.clone().text()}`);
     return res.status === 204 ? null : res.json();
   };
@@ -69,7 +80,9 @@ export async function signIn(page, base, key) {
 /** Opens a hash route and waits until its data has loaded (the shell marks main with the hash), then for `ready`. */
 export async function visit(page, base, hash, ready) {
   await page.goto(`${base}/${hash}`);
-  await page.waitForFunction(() => location.hash !== "" && document.querySelector("main")?.dataset.ready === location.hash);
+  await page.waitForFunction(
+    () => location.hash !== "" && document.querySelector("main")?.dataset.ready === location.hash,
+  );
   if (ready) await page.waitForSelector(ready);
 }
 

@@ -12,7 +12,9 @@ import { until } from "./until.mjs";
 
 const MINUTE = 60_000;
 const SERVICE = "checkout";
-const ENDPOINTS = ["/orders/:id", "/items/:id"].flatMap((route) => ["GET", "POST", "PUT", "DELETE"].map((method) => ({ method, route })));
+const ENDPOINTS = ["/orders/:id", "/items/:id"].flatMap((route) =>
+  ["GET", "POST", "PUT", "DELETE"].map((method) => ({ method, route })),
+);
 const skip = browserSkip("dashboard groups");
 
 let monitor;
@@ -27,7 +29,7 @@ function records(outage) {
   const total = 30 + outage;
   const start = end - total * MINUTE;
   let seed = 11;
-  const random = () => ((seed = (seed * 16807) % 2147483647) / 2147483647);
+  const random = () => (seed = (seed * 16807) % 2147483647) / 2147483647;
   const steady = [];
   const failing = [];
   for (const e of ENDPOINTS) {
@@ -69,41 +71,53 @@ describe("dashboard: a grouped incident in headless Chromium", { skip }, () => {
 
   test("an outage of 8 endpoints is one group in the API", { timeout: 180_000 }, async () => {
     const { steady, failing } = records(4);
-    for (let i = 0; i < steady.length; i += 1000) await api("/v1/logs?sync=1", monitor.ingestKey, { method: "POST", body: JSON.stringify(steady.slice(i, i + 1000)) });
+    for (let i = 0; i < steady.length; i += 1000)
+      await api("/v1/logs?sync=1", monitor.ingestKey, {
+        method: "POST",
+        body: JSON.stringify(steady.slice(i, i + 1000)),
+      });
     // The outage arrives together, as an origin outage does.
     await api("/v1/logs?sync=1", monitor.ingestKey, { method: "POST", body: JSON.stringify(failing) });
-    const listed = await until("the group in GET /v1/incidents", async () => {
-      const body = await api(`/v1/incidents?service=${SERVICE}`, monitor.readKey);
-      return body.groups?.[0]?.members.length === 8 ? body : null;
-    }, 60_000);
+    const listed = await until(
+      "the group in GET /v1/incidents",
+      async () => {
+        const body = await api(`/v1/incidents?service=${SERVICE}`, monitor.readKey);
+        return body.groups?.[0]?.members.length === 8 ? body : null;
+      },
+      60_000,
+    );
     assert.equal(listed.incidents.length, 8);
     assert.ok(listed.incidents.every((i) => i.group_id === listed.groups[0].id));
   });
 
-  test("the incident list shows the group as one row that opens to its eight members", { timeout: 60_000 }, async () => {
-    await signIn(page, monitor.url, monitor.readKey);
-    await page.goto(`${monitor.url}/#/incidents`);
-    await page.waitForSelector("tr.group-row");
-    assert.equal(await page.locator("tr.group-row").count(), 1);
-    const toggle = page.locator("tr.group-row button.group-toggle");
-    assert.match(await toggle.textContent(), new RegExp(`${SERVICE}: 8 endpoints`));
-    assert.equal(await toggle.getAttribute("aria-expanded"), "false");
-    assert.equal(await page.locator("tr.group-member").count(), 8);
-    assert.equal(await page.locator("tr.group-member:visible").count(), 0);
-    await sleep(300);
-    await page.screenshot({ path: join(SHOTS, "incidents-group-closed.png"), fullPage: true });
-    await toggle.click();
-    assert.equal(await toggle.getAttribute("aria-expanded"), "true");
-    assert.equal(await page.locator("tr.group-member:visible").count(), 8);
-    const routes = await page.locator("tr.group-member a.incident-link").allTextContents();
-    assert.deepEqual(new Set(routes), new Set(ENDPOINTS.map((e) => `${SERVICE} ${e.method} ${e.route}`)));
-    await sleep(300);
-    await page.screenshot({ path: join(SHOTS, "incidents-group-open.png"), fullPage: true });
-    // A member's page names the group and links the other members.
-    await page.locator("tr.group-member a.incident-link").first().click();
-    await page.waitForSelector(".group-note");
-    assert.equal(await page.locator(".group-note li a").count(), 8);
-    await page.screenshot({ path: join(SHOTS, "incident-group-note.png"), fullPage: true });
-    assert.deepEqual(chromium.errors, [], "console errors");
-  });
+  test(
+    "the incident list shows the group as one row that opens to its eight members",
+    { timeout: 60_000 },
+    async () => {
+      await signIn(page, monitor.url, monitor.readKey);
+      await page.goto(`${monitor.url}/#/incidents`);
+      await page.waitForSelector("tr.group-row");
+      assert.equal(await page.locator("tr.group-row").count(), 1);
+      const toggle = page.locator("tr.group-row button.group-toggle");
+      assert.match(await toggle.textContent(), new RegExp(`${SERVICE}: 8 endpoints`));
+      assert.equal(await toggle.getAttribute("aria-expanded"), "false");
+      assert.equal(await page.locator("tr.group-member").count(), 8);
+      assert.equal(await page.locator("tr.group-member:visible").count(), 0);
+      await sleep(300);
+      await page.screenshot({ path: join(SHOTS, "incidents-group-closed.png"), fullPage: true });
+      await toggle.click();
+      assert.equal(await toggle.getAttribute("aria-expanded"), "true");
+      assert.equal(await page.locator("tr.group-member:visible").count(), 8);
+      const routes = await page.locator("tr.group-member a.incident-link").allTextContents();
+      assert.deepEqual(new Set(routes), new Set(ENDPOINTS.map((e) => `${SERVICE} ${e.method} ${e.route}`)));
+      await sleep(300);
+      await page.screenshot({ path: join(SHOTS, "incidents-group-open.png"), fullPage: true });
+      // A member's page names the group and links the other members.
+      await page.locator("tr.group-member a.incident-link").first().click();
+      await page.waitForSelector(".group-note");
+      assert.equal(await page.locator(".group-note li a").count(), 8);
+      await page.screenshot({ path: join(SHOTS, "incident-group-note.png"), fullPage: true });
+      assert.deepEqual(chromium.errors, [], "console errors");
+    },
+  );
 });

@@ -10,7 +10,16 @@ import assert from "node:assert/strict";
 import { randomBytes } from "node:crypto";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
-import { apiClient, browserSkip, openBrowser, screenshotsDir, signIn, sleep, startReceiver, visit as visitIn } from "./dashboard-browser.mjs";
+import {
+  apiClient,
+  browserSkip,
+  openBrowser,
+  screenshotsDir,
+  signIn,
+  sleep,
+  startReceiver,
+  visit as visitIn,
+} from "./dashboard-browser.mjs";
 import { startMonitor } from "./start-monitor.mjs";
 import { until } from "./until.mjs";
 
@@ -46,7 +55,7 @@ function traffic(total, stepMinutes) {
   const start = end - total * MINUTE;
   const out = [];
   let seed = 7;
-  const random = () => ((seed = (seed * 16807) % 2147483647) / 2147483647);
+  const random = () => (seed = (seed * 16807) % 2147483647) / 2147483647;
   for (let m = 0; m < total; m++) {
     const step = m >= total - stepMinutes;
     for (let i = 0; i < 40; i++) {
@@ -68,7 +77,15 @@ function traffic(total, stepMinutes) {
 
 /** Records of GET /orders/:id in [from, from + MINUTE): `n` of them, slow as in the step. */
 function minuteOf(from, n) {
-  return Array.from({ length: n }, (_, i) => ({ timestamp: from + Math.floor((i * MINUTE) / n), service: "shop", method: "GET", path: `/orders/${i}`, route: "/orders/:id", status: 200, latency_ms: 400 }));
+  return Array.from({ length: n }, (_, i) => ({
+    timestamp: from + Math.floor((i * MINUTE) / n),
+    service: "shop",
+    method: "GET",
+    path: `/orders/${i}`,
+    route: "/orders/:id",
+    status: 200,
+    latency_ms: 400,
+  }));
 }
 
 describe("dashboard: maintenance windows and deploy markers in headless Chromium", { skip }, () => {
@@ -99,29 +116,57 @@ describe("dashboard: maintenance windows and deploy markers in headless Chromium
     assertNoConsoleErrors("the sign-in with the read key");
   });
 
-  test("a latency step 3 minutes after a deploy, inside a maintenance window: marked, named, not alerted", { timeout: 180_000 }, async () => {
-    await api("/v1/alert-channels", keys.admin, {
-      method: "POST",
-      body: JSON.stringify({ type: "webhook", name: "markers", url: `http://127.0.0.1:${receiver.address().port}/hook`, secret: `whsec_${randomBytes(32).toString("base64")}` }),
-    });
-    const { records, stepStart } = traffic(100, 20);
-    deployAt = stepStart - 3 * MINUTE;
-    await api("/v1/maintenance", keys.admin, { method: "POST", body: JSON.stringify({ service: "shop", starts_at: stepStart - 10 * MINUTE, duration_minutes: 90, reason: "origin migration" }) });
-    await api("/v1/deploys", keys.ingest, { method: "POST", body: JSON.stringify({ service: "shop", version: "v1.42", at: deployAt, description: "checkout rewrite" }) });
-    for (let i = 0; i < records.length; i += 1000) await api("/v1/logs?sync=1", keys.ingest, { method: "POST", body: JSON.stringify(records.slice(i, i + 1000)) });
-    const incident = await until("the latency incident", async () => (await api("/v1/incidents?service=shop")).incidents[0], 60_000);
-    assert.equal(incident.in_maintenance, true);
-    assert.equal(incident.deploy?.version, "v1.42");
-    assert.match(incident.explanation, /Started [3-5] min after deploy v1\.42 of shop\./);
-    await sleep(3000);
-    assert.equal(hooks, 0, "no alert inside the maintenance window");
-  });
+  test(
+    "a latency step 3 minutes after a deploy, inside a maintenance window: marked, named, not alerted",
+    { timeout: 180_000 },
+    async () => {
+      await api("/v1/alert-channels", keys.admin, {
+        method: "POST",
+        body: JSON.stringify({
+          type: "webhook",
+          name: "markers",
+          url: `http://127.0.0.1:${receiver.address().port}/hook`,
+          secret: `whsec_${randomBytes(32).toString("base64")}`,
+        }),
+      });
+      const { records, stepStart } = traffic(100, 20);
+      deployAt = stepStart - 3 * MINUTE;
+      await api("/v1/maintenance", keys.admin, {
+        method: "POST",
+        body: JSON.stringify({
+          service: "shop",
+          starts_at: stepStart - 10 * MINUTE,
+          duration_minutes: 90,
+          reason: "origin migration",
+        }),
+      });
+      await api("/v1/deploys", keys.ingest, {
+        method: "POST",
+        body: JSON.stringify({ service: "shop", version: "v1.42", at: deployAt, description: "checkout rewrite" }),
+      });
+      for (let i = 0; i < records.length; i += 1000)
+        await api("/v1/logs?sync=1", keys.ingest, { method: "POST", body: JSON.stringify(records.slice(i, i + 1000)) });
+      const incident = await until(
+        "the latency incident",
+        async () => (await api("/v1/incidents?service=shop")).incidents[0],
+        60_000,
+      );
+      assert.equal(incident.in_maintenance, true);
+      assert.equal(incident.deploy?.version, "v1.42");
+      assert.match(incident.explanation, /Started [3-5] min after deploy v1\.42 of shop\./);
+      await sleep(3000);
+      assert.equal(hooks, 0, "no alert inside the maintenance window");
+    },
+  );
 
   test("the endpoint's charts draw the window and the deploy marker, and the traffic line does not fall to 0 at its edge", async () => {
     // Live traffic up to now: the last finished minute full (40), the minute in progress with 5 so far.
     while (Date.now() % MINUTE > 40_000) await sleep(500);
     const current = Math.floor(Date.now() / MINUTE) * MINUTE;
-    const topUp = [...(current - MINUTE >= trafficEnd ? minuteOf(current - MINUTE, 40) : []), ...minuteOf(current, 5).filter((r) => r.timestamp < Date.now())];
+    const topUp = [
+      ...(current - MINUTE >= trafficEnd ? minuteOf(current - MINUTE, 40) : []),
+      ...minuteOf(current, 5).filter((r) => r.timestamp < Date.now()),
+    ];
     for (let t = trafficEnd; t < current - MINUTE; t += MINUTE) topUp.push(...minuteOf(t, 40));
     await api("/v1/logs?sync=1", keys.ingest, { method: "POST", body: JSON.stringify(topUp) });
     await visit(`#/endpoints/shop/GET/${encodeURIComponent("/orders/:id")}?range=1h`, "figure.chart canvas");
@@ -143,10 +188,13 @@ describe("dashboard: maintenance windows and deploy markers in headless Chromium
       }),
     );
     assert.ok(colours.length >= 4, "four charts");
-    for (const c of colours) assert.ok(c.violet > 20 && c.blue > 20, `marker and window drawn: ${JSON.stringify(colours)}`);
+    for (const c of colours)
+      assert.ok(c.violet > 20 && c.blue > 20, `marker and window drawn: ${JSON.stringify(colours)}`);
     // The traffic chart's newest value is a full minute (about 40/min), not the minute in progress.
     const last = await page.evaluate(() => {
-      const rows = [...document.querySelectorAll("figure.chart")].find((f) => f.querySelector("figcaption")?.textContent?.startsWith("Traffic"));
+      const rows = [...document.querySelectorAll("figure.chart")].find((f) =>
+        f.querySelector("figcaption")?.textContent?.startsWith("Traffic"),
+      );
       return rows?.querySelector("p.sr-only")?.textContent ?? "";
     });
     assert.match(last, /Latest (3\d|4\d)(\.\d)?\/min/);

@@ -11,7 +11,15 @@ import { randomBytes } from "node:crypto";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { seed } from "../../dashboard/scripts/seed.mjs";
-import { apiClient, browserSkip, openBrowser, screenshotsDir, sleep, startReceiver, visit as visitIn } from "./dashboard-browser.mjs";
+import {
+  apiClient,
+  browserSkip,
+  openBrowser,
+  screenshotsDir,
+  sleep,
+  startReceiver,
+  visit as visitIn,
+} from "./dashboard-browser.mjs";
 import { startMonitor } from "./start-monitor.mjs";
 import { until } from "./until.mjs";
 
@@ -89,7 +97,11 @@ describe("dashboard in headless Chromium", { skip }, () => {
     const res = await fetch(`${BASE}/`);
     assert.equal(res.status, 200);
     assert.match(await res.text(), /<div id="app">/);
-    assert.equal((await fetch(`${BASE}/v1/nope`)).headers.get("content-type")?.startsWith("application/json"), true, "the API keeps its JSON 404");
+    assert.equal(
+      (await fetch(`${BASE}/v1/nope`)).headers.get("content-type")?.startsWith("application/json"),
+      true,
+      "the API keeps its JSON 404",
+    );
     await signIn("not-the-key");
     const message = await page.locator("form.login [role=alert]").textContent();
     assert.match(message, /Wrong key: the API refused it \(401 unauthorized\)/);
@@ -113,7 +125,12 @@ describe("dashboard in headless Chromium", { skip }, () => {
   test("seeded traffic: endpoints, incidents and a delivery exist", async () => {
     const channel = await api("/v1/alert-channels", keys.admin, {
       method: "POST",
-      body: JSON.stringify({ type: "webhook", name: "e2e receiver", url: `http://127.0.0.1:${receiver.address().port}/hook`, secret: `whsec_${randomBytes(32).toString("base64")}` }),
+      body: JSON.stringify({
+        type: "webhook",
+        name: "e2e receiver",
+        url: `http://127.0.0.1:${receiver.address().port}/hook`,
+        secret: `whsec_${randomBytes(32).toString("base64")}`,
+      }),
     });
     assert.ok(channel.id);
     const { records } = await seed(BASE, { ingestKey: keys.ingest, adminKey: keys.admin, hours: 3 });
@@ -121,7 +138,11 @@ describe("dashboard in headless Chromium", { skip }, () => {
     await until("4 evaluated endpoints", async () => (await api("/v1/endpoints")).endpoints.length === 4);
     const open = await until("an open incident", async () => (await api("/v1/incidents?status=open")).incidents[0]);
     // A lone incident's first alert waits INCIDENT_GROUP_GRACE_SECONDS (60) for other endpoints to join its group.
-    await until("a delivery of an incident", async () => (await api("/v1/alert-deliveries?limit=5")).deliveries.length > 0, 120_000);
+    await until(
+      "a delivery of an incident",
+      async () => (await api("/v1/alert-deliveries?limit=5")).deliveries.length > 0,
+      120_000,
+    );
     assert.ok(open.id);
   });
 
@@ -153,10 +174,16 @@ describe("dashboard in headless Chromium", { skip }, () => {
     const rpm = "table.endpoints tbody tr td:nth-child(5)";
     await page.click("button.sort[data-sort=rpm]");
     const desc = await column(rpm);
-    assert.deepEqual(desc, [...desc].sort((a, b) => b - a));
+    assert.deepEqual(
+      desc,
+      [...desc].sort((a, b) => b - a),
+    );
     await page.click("button.sort[data-sort=rpm]");
     const asc = await column(rpm);
-    assert.deepEqual(asc, [...asc].sort((a, b) => a - b));
+    assert.deepEqual(
+      asc,
+      [...asc].sort((a, b) => a - b),
+    );
     assert.match(page.url(), /sort=rpm%3Aasc/);
     assertNoConsoleErrors("the overview's filters");
   });
@@ -166,7 +193,12 @@ describe("dashboard in headless Chromium", { skip }, () => {
     await page.waitForSelector("figure.chart canvas");
     for (const range of ["1h", "24h", "7d", "6h"]) {
       await page.click(`button[data-range="${range}"]`);
-      await page.waitForFunction((r) => new URLSearchParams(location.hash.split("?")[1]).get("range") === r && document.querySelectorAll("figure.chart canvas").length === 4, range);
+      await page.waitForFunction(
+        (r) =>
+          new URLSearchParams(location.hash.split("?")[1]).get("range") === r &&
+          document.querySelectorAll("figure.chart canvas").length === 4,
+        range,
+      );
       await sleep(200);
       const sizes = await canvases();
       assert.equal(sizes.length, 4, range);
@@ -181,11 +213,14 @@ describe("dashboard in headless Chromium", { skip }, () => {
 
   test("incidents: the filters change the list and an incident opens from it", async () => {
     await visit("#/incidents", "table.incidents tbody tr");
-    const statuses = () => page.$$eval("table.incidents tbody tr td:nth-child(2)", (cells) => cells.map((c) => c.textContent));
+    const statuses = () =>
+      page.$$eval("table.incidents tbody tr td:nth-child(2)", (cells) => cells.map((c) => c.textContent));
     assert.ok((await statuses()).includes("resolved"), "the seeded latency step has resolved");
     await page.selectOption("select[name=status]", "open");
     await page.click("form.filters button[type=submit]");
-    await page.waitForFunction(() => location.hash.includes("status=open") && document.querySelector("main")?.dataset.ready === location.hash);
+    await page.waitForFunction(
+      () => location.hash.includes("status=open") && document.querySelector("main")?.dataset.ready === location.hash,
+    );
     const open = await statuses();
     assert.ok(open.length > 0 && open.every((s) => s === "open"), open.join());
     await shoot("incidents");
@@ -194,7 +229,10 @@ describe("dashboard in headless Chromium", { skip }, () => {
     await page.waitForSelector("#why-h");
     const id = decodeURIComponent(href.replace("#/incidents/", ""));
     const incident = await api(`/v1/incidents/${encodeURIComponent(id)}`);
-    assert.match(await page.locator("h1").textContent(), new RegExp(`${incident.service} ${incident.method} ${incident.route.replace(/[/:]/g, "\\$&")}`));
+    assert.match(
+      await page.locator("h1").textContent(),
+      new RegExp(`${incident.service} ${incident.method} ${incident.route.replace(/[/:]/g, "\\$&")}`),
+    );
     assert.ok((await page.locator("p.explanation").first().textContent()).length > 20);
     await page.waitForSelector("#sig-h");
     const sizes = await canvases();
@@ -218,8 +256,13 @@ describe("dashboard in headless Chromium", { skip }, () => {
     await page.click("form.filters button[type=submit]");
     await page.waitForFunction(() => location.hash.includes("status=5xx"));
     await page.waitForFunction(() => document.querySelectorAll("table.logs tbody tr").length === 50);
-    const statuses = await page.$$eval("table.logs tbody tr td:nth-child(6)", (cells) => cells.map((c) => c.textContent));
-    assert.ok(statuses.every((s) => s.startsWith("503")), statuses.join());
+    const statuses = await page.$$eval("table.logs tbody tr td:nth-child(6)", (cells) =>
+      cells.map((c) => c.textContent),
+    );
+    assert.ok(
+      statuses.every((s) => s.startsWith("503")),
+      statuses.join(),
+    );
     const firstPage = await page.locator("table.logs tbody tr td:nth-child(1)").allTextContents();
     await page.click("#logs-older");
     await page.waitForSelector("text=Page 2:");
@@ -239,7 +282,15 @@ describe("dashboard in headless Chromium", { skip }, () => {
     const res = await fetch(`${BASE}/v1/logs?sync=1`, {
       method: "POST",
       headers: { Authorization: `Bearer ${keys.ingest}`, "Content-Type": "application/json" },
-      body: JSON.stringify({ timestamp: Date.now(), service: "shop", method: "GET", path: marker, route: "/orders/:id", status: 200, latency_ms: 12 }),
+      body: JSON.stringify({
+        timestamp: Date.now(),
+        service: "shop",
+        method: "GET",
+        path: marker,
+        route: "/orders/:id",
+        status: 200,
+        latency_ms: 12,
+      }),
     });
     assert.equal(res.status, 202);
     await page.waitForSelector(`td.path:has-text("${marker}")`, { timeout: 20_000 });
@@ -254,7 +305,8 @@ describe("dashboard in headless Chromium", { skip }, () => {
     await signIn(keys.admin);
     await page.waitForSelector("#last-updated:has-text('Updated')");
     await visit("#/settings", "#ch-h");
-    for (const id of ["sw-h", "svc-h", "det-h", "ch-h", "jobs-h"]) assert.equal(await page.locator(`#${id}`).count(), 1, id);
+    for (const id of ["sw-h", "svc-h", "det-h", "ch-h", "jobs-h"])
+      assert.equal(await page.locator(`#${id}`).count(), 1, id);
     assert.match(await page.locator("ul.channels").textContent(), /e2e receiver/);
     await page.click("button.test-channel");
     await page.waitForSelector("text=Test message delivered to e2e receiver");
@@ -285,7 +337,9 @@ describe("dashboard in headless Chromium", { skip }, () => {
     for (let i = 0; i < 5; i++) runs.push(await page.evaluate(() => window.edgeMonitorBenchChart(10_000)));
     runs.sort((a, b) => a - b);
     const median = runs[2];
-    console.log(`# chart of 10,000 points: median ${median.toFixed(1)} ms (runs ${runs.map((r) => r.toFixed(1)).join(", ")})`);
+    console.log(
+      `# chart of 10,000 points: median ${median.toFixed(1)} ms (runs ${runs.map((r) => r.toFixed(1)).join(", ")})`,
+    );
     assert.ok(median < 100, `median ${median} ms`);
   });
 });

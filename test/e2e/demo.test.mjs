@@ -21,22 +21,34 @@ let exited = null;
 const output = () => demo?.output() ?? "";
 const field = (pattern) => pattern.exec(output())?.[1];
 
-before(async () => {
-  PORT = await freePort();
-  ORIGIN_PORT = await freePort();
-  base = `http://127.0.0.1:${PORT}`;
-  demo = await startNpm(["run", "demo"], {
-    env: { PORT: String(PORT), DEMO_ORIGIN_PORT: String(ORIGIN_PORT), MONITOR_STATE_DIR: stateDir, DEMO_LIVE: "short" },
-    ready: (text) => /dashboard: +http/.test(text) && /processes: /.test(text),
-    timeoutMs: 240_000,
-  });
-  const { child } = demo;
-  exited = child.exitCode !== null ? Promise.resolve({ code: child.exitCode, signal: child.signalCode }) : new Promise((resolve) => child.on("exit", (code, signal) => resolve({ code, signal })));
-}, { timeout: 250_000 });
+before(
+  async () => {
+    PORT = await freePort();
+    ORIGIN_PORT = await freePort();
+    base = `http://127.0.0.1:${PORT}`;
+    demo = await startNpm(["run", "demo"], {
+      env: {
+        PORT: String(PORT),
+        DEMO_ORIGIN_PORT: String(ORIGIN_PORT),
+        MONITOR_STATE_DIR: stateDir,
+        DEMO_LIVE: "short",
+      },
+      ready: (text) => /dashboard: +http/.test(text) && /processes: /.test(text),
+      timeoutMs: 240_000,
+    });
+    const { child } = demo;
+    exited =
+      child.exitCode !== null
+        ? Promise.resolve({ code: child.exitCode, signal: child.signalCode })
+        : new Promise((resolve) => child.on("exit", (code, signal) => resolve({ code, signal })));
+  },
+  { timeout: 250_000 },
+);
 
 after(() => {
   // Whatever a failed test left behind: every group the demo reported, then its own.
-  for (const pgid of [field(/monitor group (\d+)/), field(/origin group (\d+)/), demo?.child.pid]) if (pgid) signalGroup(Number(pgid), "SIGKILL");
+  for (const pgid of [field(/monitor group (\d+)/), field(/origin group (\d+)/), demo?.child.pid])
+    if (pgid) signalGroup(Number(pgid), "SIGKILL");
   rmSync(stateDir, { recursive: true, force: true });
 });
 
@@ -49,23 +61,32 @@ test("npm run demo prints the dashboard URL, the keys and the processes it start
   assert.match(output(), /monitor group \d+, origin group \d+/);
 });
 
-test("the monitor shows the demo endpoints and an open incident with its explanation", { timeout: 30_000 }, async () => {
-  const incidents = (await (await read("/v1/incidents?status=open&service=demo")).json()).incidents;
-  assert.ok(incidents.length >= 1, `an open incident: ${JSON.stringify(incidents)}`);
-  const checkout = incidents.find((i) => i.method === "POST" && i.route === "/checkout");
-  assert.ok(checkout, "the checkout error creep opened an incident");
-  assert.match(checkout.explanation, /5xx rate of POST \/checkout/);
-  assert.ok(checkout.signals.length > 0);
-  assert.match(output(), new RegExp(`#/incidents/${checkout.id}`));
+test(
+  "the monitor shows the demo endpoints and an open incident with its explanation",
+  { timeout: 30_000 },
+  async () => {
+    const incidents = (await (await read("/v1/incidents?status=open&service=demo")).json()).incidents;
+    assert.ok(incidents.length >= 1, `an open incident: ${JSON.stringify(incidents)}`);
+    const checkout = incidents.find((i) => i.method === "POST" && i.route === "/checkout");
+    assert.ok(checkout, "the checkout error creep opened an incident");
+    assert.match(checkout.explanation, /5xx rate of POST \/checkout/);
+    assert.ok(checkout.signals.length > 0);
+    assert.match(output(), new RegExp(`#/incidents/${checkout.id}`));
 
-  const endpoints = (await (await read("/v1/endpoints?service=demo")).json()).endpoints;
-  assert.deepEqual(endpoints.map((e) => `${e.method} ${e.route}`).sort(), ["GET /items", "GET /items/:id", "GET /search", "POST /checkout"]);
-  assert.ok(endpoints.every((e) => e.figures.requests_per_minute > 0));
-  // 24 hours of history: the hour windows of an endpoint span the day.
-  const detail = await (await read(`/v1/endpoints/demo/GET/${encodeURIComponent("/items")}`)).json();
-  const hours = detail.series.hours.filter((h) => h.count > 0);
-  assert.ok(hours.length >= 24, `hours with traffic: ${hours.length}`);
-});
+    const endpoints = (await (await read("/v1/endpoints?service=demo")).json()).endpoints;
+    assert.deepEqual(endpoints.map((e) => `${e.method} ${e.route}`).sort(), [
+      "GET /items",
+      "GET /items/:id",
+      "GET /search",
+      "POST /checkout",
+    ]);
+    assert.ok(endpoints.every((e) => e.figures.requests_per_minute > 0));
+    // 24 hours of history: the hour windows of an endpoint span the day.
+    const detail = await (await read(`/v1/endpoints/demo/GET/${encodeURIComponent("/items")}`)).json();
+    const hours = detail.series.hours.filter((h) => h.count > 0);
+    assert.ok(hours.length >= 24, `hours with traffic: ${hours.length}`);
+  },
+);
 
 test("live traffic flows through the proxy to the demo origin", { timeout: 30_000 }, async () => {
   const deadline = Date.now() + 25_000;
@@ -81,7 +102,10 @@ test("live traffic flows through the proxy to the demo origin", { timeout: 30_00
 
 test("Ctrl-C stops every process the demo started and frees the ports", { timeout: 45_000 }, async () => {
   const groups = [Number(field(/monitor group (\d+)/)), Number(field(/origin group (\d+)/)), demo.child.pid];
-  assert.ok(groups.every((g) => groupMembers(g).length > 0), "all running before");
+  assert.ok(
+    groups.every((g) => groupMembers(g).length > 0),
+    "all running before",
+  );
   process.kill(-demo.child.pid, "SIGINT");
   const result = await Promise.race([exited, new Promise((r) => setTimeout(() => r("timeout"), 30_000))]);
   assert.notEqual(result, "timeout", `npm run demo exited:\n${output().slice(-2000)}`);

@@ -20,10 +20,18 @@ after(() => monitor?.stop());
 /** One POST on `agent` (so on its kept-alive socket), resolving with the status and the socket used. */
 function post(agent, body) {
   return new Promise((resolve, reject) => {
-    const req = request(`${URL_BASE}/v1/logs`, { method: "POST", agent, headers: { Authorization: "Bearer dev-ingest-key", "Content-Type": "application/json" } }, (res) => {
-      res.resume();
-      res.on("end", () => resolve({ status: res.statusCode, socket: req.socket }));
-    });
+    const req = request(
+      `${URL_BASE}/v1/logs`,
+      {
+        method: "POST",
+        agent,
+        headers: { Authorization: "Bearer dev-ingest-key", "Content-Type": "application/json" },
+      },
+      (res) => {
+        res.resume();
+        res.on("end", () => resolve({ status: res.statusCode, socket: req.socket }));
+      },
+    );
     req.on("error", reject);
     req.end(JSON.stringify(body));
   });
@@ -33,10 +41,26 @@ test("served directly: a POST on a connection idle for 6 s is answered, and reco
   assert.match(monitor.output(), /\[direct\] serving the worker at/);
   const agent = new Agent({ keepAlive: true, maxSockets: 1 });
   const now = Date.now();
-  const first = await post(agent, { id: "d-1", timestamp: now - 1000, service: "direct", method: "GET", path: "/a", status: 200, latency_ms: 5 });
+  const first = await post(agent, {
+    id: "d-1",
+    timestamp: now - 1000,
+    service: "direct",
+    method: "GET",
+    path: "/a",
+    status: 200,
+    latency_ms: 5,
+  });
   assert.equal(first.status, 202);
   await new Promise((r) => setTimeout(r, 6000));
-  const second = await post(agent, { id: "d-2", timestamp: now - 500, service: "direct", method: "GET", path: "/a", status: 200, latency_ms: 6 });
+  const second = await post(agent, {
+    id: "d-2",
+    timestamp: now - 500,
+    service: "direct",
+    method: "GET",
+    path: "/a",
+    status: 200,
+    latency_ms: 6,
+  });
   assert.equal(second.status, 202);
   assert.equal(second.socket, first.socket, "the second POST went out on the same kept-alive connection");
   agent.destroy();
@@ -45,7 +69,9 @@ test("served directly: a POST on a connection idle for 6 s is answered, and reco
   let logs = [];
   while (logs.length < 2 && Date.now() < deadline) {
     await new Promise((r) => setTimeout(r, 300));
-    const res = await fetch(`${URL_BASE}/v1/logs?service=direct`, { headers: { Authorization: "Bearer dev-read-key" } });
+    const res = await fetch(`${URL_BASE}/v1/logs?service=direct`, {
+      headers: { Authorization: "Bearer dev-read-key" },
+    });
     logs = (await res.json()).logs ?? [];
   }
   assert.equal(logs.length, 2);
@@ -53,7 +79,11 @@ test("served directly: a POST on a connection idle for 6 s is answered, and reco
 
 test("served directly: the crons run (aggregation and retention at start)", async () => {
   const deadline = Date.now() + 30_000;
-  while (!(monitor.output().includes('"job":"aggregate"') && monitor.output().includes('"job":"prune"')) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 250));
+  while (
+    !(monitor.output().includes('"job":"aggregate"') && monitor.output().includes('"job":"prune"')) &&
+    Date.now() < deadline
+  )
+    await new Promise((r) => setTimeout(r, 250));
   assert.match(monitor.output(), /"event":"job_done"[^\n]*"job":"aggregate"/);
   assert.match(monitor.output(), /"event":"job_done"[^\n]*"job":"prune"/);
 });

@@ -15,7 +15,16 @@ import { browserSkip, launchChromium, sleep } from "./dashboard-browser.mjs";
 import { startMonitor } from "./start-monitor.mjs";
 import { until as waitUntil } from "./until.mjs";
 
-const PROJECT = ["src", "migrations", "scripts", "dashboard", "package.json", "tsconfig.json", "wrangler.toml", ".dev.vars.example"];
+const PROJECT = [
+  "src",
+  "migrations",
+  "scripts",
+  "dashboard",
+  "package.json",
+  "tsconfig.json",
+  "wrangler.toml",
+  ".dev.vars.example",
+];
 const skip = browserSkip("proxy isolation");
 
 let monitor;
@@ -86,11 +95,20 @@ function startHostile() {
       collected.push({ kind: url.pathname.slice("/collect/".length), params: Object.fromEntries(url.searchParams) });
       return res.writeHead(204).end();
     }
-    if (url.pathname === "/frame.html") return html(`<!doctype html><title>frame</title><iframe src="${(url.searchParams.get("src") ?? "").replace(/"/g, "")}"></iframe>`);
+    if (url.pathname === "/frame.html")
+      return html(
+        `<!doctype html><title>frame</title><iframe src="${(url.searchParams.get("src") ?? "").replace(/"/g, "")}"></iframe>`,
+      );
     if (url.pathname === "/steal.html") return html(hostilePage(self, "steal", STEAL));
     if (url.pathname === "/register.html") return html(hostilePage(self, "register", REGISTER));
     if (url.pathname === "/sw.js") {
-      return res.writeHead(200, { "Content-Type": "text/javascript", "Service-Worker-Allowed": "/", "Cache-Control": "no-store" }).end(serviceWorker(self));
+      return res
+        .writeHead(200, {
+          "Content-Type": "text/javascript",
+          "Service-Worker-Allowed": "/",
+          "Cache-Control": "no-store",
+        })
+        .end(serviceWorker(self));
     }
     if (url.pathname === "/cookie.html") {
       res.setHeader("Set-Cookie", ["proxied_session=from-origin; Path=/", "proxied_wide=1; Path=/; Max-Age=3600"]);
@@ -105,7 +123,8 @@ function startHostile() {
 const until = (what, fn, timeoutMs = 15_000) => waitUntil(what, fn, timeoutMs, 200);
 
 /** The first report of `kind` from the hostile origin's scripts. */
-const report = (kind, timeoutMs) => until(`a ${kind} report from the proxied page`, () => collected.find((c) => c.kind === kind)?.params, timeoutMs);
+const report = (kind, timeoutMs) =>
+  until(`a ${kind} report from the proxied page`, () => collected.find((c) => c.kind === kind)?.params, timeoutMs);
 
 /** Signs in to the dashboard at / with the admin key, in `page`'s tab. */
 async function signInAsAdmin(page) {
@@ -127,7 +146,10 @@ describe("proxied content is isolated from the dashboard (headless Chromium)", {
         headers: { Authorization: `Bearer ${keys.admin}`, "Content-Type": "application/json" },
         body: JSON.stringify({ origin: `http://127.0.0.1:${hostile.address().port}` }),
       });
-      assert.ok(put.status === 200 || put.status === 201, `PUT /v1/services/hostile: ${put.status} ${await put.text()}`);
+      assert.ok(
+        put.status === 200 || put.status === 201,
+        `PUT /v1/services/hostile: ${put.status} ${await put.text()}`,
+      );
       browser = await launchChromium();
     },
     { timeout: 180_000 },
@@ -139,35 +161,46 @@ describe("proxied content is isolated from the dashboard (headless Chromium)", {
     await monitor?.stop();
   });
 
-  test("the dashboard runs under its own CSP: sign-in and a chart without a violation, not frameable", { timeout: 60_000 }, async () => {
-    const context = await browser.newContext();
-    try {
-      const page = await context.newPage();
-      const problems = [];
-      page.on("console", (m) => m.type() === "error" && problems.push(m.text()));
-      page.on("pageerror", (e) => problems.push(`uncaught: ${e.message}`));
-      await page.addInitScript(() => document.addEventListener("securitypolicyviolation", (e) => console.error(`CSP violation: ${e.violatedDirective} ${e.blockedURI}`)));
-      const response = await page.goto(`${base}/`);
-      const headers = response.headers();
-      assert.match(headers["content-security-policy"] ?? "", /frame-ancestors 'none'/);
-      assert.equal(headers["x-content-type-options"], "nosniff");
-      assert.equal(headers["referrer-policy"], "no-referrer");
-      await signInAsAdmin(page);
-      // A uPlot chart drawn off screen (the dashboard's own benchmark hook): styles go through the CSSOM.
-      const ms = await page.evaluate(() => window.edgeMonitorBenchChart(500));
-      assert.ok(ms > 0);
-      assert.deepEqual(problems, [], "console errors on the dashboard");
-      // Framed by another origin (the hostile one, opened directly): the browser refuses to render it.
-      await page.goto(`http://127.0.0.1:${hostile.address().port}/frame.html?src=${encodeURIComponent(`${base}/`)}`);
-      await sleep(1_000);
-      const framed = page.frames().find((f) => f !== page.mainFrame());
-      assert.ok(framed, "the frame exists");
-      assert.equal(await framed.locator("#app").count(), 0, `the dashboard rendered in a frame at ${framed.url()}`);
-      assert.ok(problems.some((p) => /frame-ancestors/.test(p)), `no frame-ancestors refusal: ${problems.join(" | ")}`);
-    } finally {
-      await context.close();
-    }
-  });
+  test(
+    "the dashboard runs under its own CSP: sign-in and a chart without a violation, not frameable",
+    { timeout: 60_000 },
+    async () => {
+      const context = await browser.newContext();
+      try {
+        const page = await context.newPage();
+        const problems = [];
+        page.on("console", (m) => m.type() === "error" && problems.push(m.text()));
+        page.on("pageerror", (e) => problems.push(`uncaught: ${e.message}`));
+        await page.addInitScript(() =>
+          document.addEventListener("securitypolicyviolation", (e) =>
+            console.error(`CSP violation: ${e.violatedDirective} ${e.blockedURI}`),
+          ),
+        );
+        const response = await page.goto(`${base}/`);
+        const headers = response.headers();
+        assert.match(headers["content-security-policy"] ?? "", /frame-ancestors 'none'/);
+        assert.equal(headers["x-content-type-options"], "nosniff");
+        assert.equal(headers["referrer-policy"], "no-referrer");
+        await signInAsAdmin(page);
+        // A uPlot chart drawn off screen (the dashboard's own benchmark hook): styles go through the CSSOM.
+        const ms = await page.evaluate(() => window.edgeMonitorBenchChart(500));
+        assert.ok(ms > 0);
+        assert.deepEqual(problems, [], "console errors on the dashboard");
+        // Framed by another origin (the hostile one, opened directly): the browser refuses to render it.
+        await page.goto(`http://127.0.0.1:${hostile.address().port}/frame.html?src=${encodeURIComponent(`${base}/`)}`);
+        await sleep(1_000);
+        const framed = page.frames().find((f) => f !== page.mainFrame());
+        assert.ok(framed, "the frame exists");
+        assert.equal(await framed.locator("#app").count(), 0, `the dashboard rendered in a frame at ${framed.url()}`);
+        assert.ok(
+          problems.some((p) => /frame-ancestors/.test(p)),
+          `no frame-ancestors refusal: ${problems.join(" | ")}`,
+        );
+      } finally {
+        await context.close();
+      }
+    },
+  );
 
   test("(a) a proxied page opened in the signed-in admin's tab cannot read the key", { timeout: 60_000 }, async () => {
     const context = await browser.newContext();
@@ -194,46 +227,64 @@ describe("proxied content is isolated from the dashboard (headless Chromium)", {
     }
   });
 
-  test("(b) a proxied sw.js with Service-Worker-Allowed: / cannot be registered, so a later sign-in is not captured", { timeout: 60_000 }, async () => {
-    const context = await browser.newContext();
-    try {
-      const page = await context.newPage();
-      await page.goto(`${base}/proxy/hostile/register.html`);
-      const register = await report("register");
-      // Seen from the monitor's own origin: is there a service worker anywhere on it?
-      await page.goto(`${base}/`);
-      await sleep(500);
-      const scopes = await page.evaluate(async () => (await navigator.serviceWorker.getRegistrations()).map((r) => r.scope));
-      // The next admin sign-in in this browser: a worker over "/" would see its Authorization header.
-      await page.reload();
-      await page.fill("#api-key", keys.admin);
-      await page.click("form.login button[type=submit]");
-      await page.waitForSelector("button:has-text('Sign out')");
-      await sleep(500);
-      const captured = collected.filter((c) => c.kind === "sw");
-      assert.equal(register.ran, "1", "the proxied page's script ran");
-      assert.deepEqual({ scopes, captured }, { scopes: [], captured: [] }, `registration: ${JSON.stringify(register)}`);
-      assert.match(register.root, /^refused:/, `scope /: ${register.root}`);
-      assert.match(register.default, /^refused:/, `default scope: ${register.default}`);
-    } finally {
-      await context.close();
-    }
-  });
+  test(
+    "(b) a proxied sw.js with Service-Worker-Allowed: / cannot be registered, so a later sign-in is not captured",
+    { timeout: 60_000 },
+    async () => {
+      const context = await browser.newContext();
+      try {
+        const page = await context.newPage();
+        await page.goto(`${base}/proxy/hostile/register.html`);
+        const register = await report("register");
+        // Seen from the monitor's own origin: is there a service worker anywhere on it?
+        await page.goto(`${base}/`);
+        await sleep(500);
+        const scopes = await page.evaluate(async () =>
+          (await navigator.serviceWorker.getRegistrations()).map((r) => r.scope),
+        );
+        // The next admin sign-in in this browser: a worker over "/" would see its Authorization header.
+        await page.reload();
+        await page.fill("#api-key", keys.admin);
+        await page.click("form.login button[type=submit]");
+        await page.waitForSelector("button:has-text('Sign out')");
+        await sleep(500);
+        const captured = collected.filter((c) => c.kind === "sw");
+        assert.equal(register.ran, "1", "the proxied page's script ran");
+        assert.deepEqual(
+          { scopes, captured },
+          { scopes: [], captured: [] },
+          `registration: ${JSON.stringify(register)}`,
+        );
+        assert.match(register.root, /^refused:/, `scope /: ${register.root}`);
+        assert.match(register.default, /^refused:/, `default scope: ${register.default}`);
+      } finally {
+        await context.close();
+      }
+    },
+  );
 
-  test("(c) a proxied response's Set-Cookie does not reach the monitor host's cookie jar", { timeout: 60_000 }, async () => {
-    const context = await browser.newContext();
-    try {
-      const page = await context.newPage();
-      await page.goto(`${base}/proxy/hostile/cookie.html`);
-      assert.equal((await report("cookie")).ran, "1", "the proxied page loaded and its script ran");
-      // A subresource request (not a navigation) may set cookies too.
-      await page.goto(`${base}/`);
-      await page.evaluate(async (url) => void (await fetch(url)), `${base}/proxy/hostile/cookie.html`);
-      const jar = await context.cookies(base);
-      assert.deepEqual(jar.map((c) => c.name), [], "cookies of the monitor's host");
-      assert.equal(await page.evaluate(() => document.cookie), "");
-    } finally {
-      await context.close();
-    }
-  });
+  test(
+    "(c) a proxied response's Set-Cookie does not reach the monitor host's cookie jar",
+    { timeout: 60_000 },
+    async () => {
+      const context = await browser.newContext();
+      try {
+        const page = await context.newPage();
+        await page.goto(`${base}/proxy/hostile/cookie.html`);
+        assert.equal((await report("cookie")).ran, "1", "the proxied page loaded and its script ran");
+        // A subresource request (not a navigation) may set cookies too.
+        await page.goto(`${base}/`);
+        await page.evaluate(async (url) => void (await fetch(url)), `${base}/proxy/hostile/cookie.html`);
+        const jar = await context.cookies(base);
+        assert.deepEqual(
+          jar.map((c) => c.name),
+          [],
+          "cookies of the monitor's host",
+        );
+        assert.equal(await page.evaluate(() => document.cookie), "");
+      } finally {
+        await context.close();
+      }
+    },
+  );
 });

@@ -63,7 +63,11 @@ const ITEMS_JSON = JSON.stringify(ITEMS);
 
 function json(res, status, value, headers = {}) {
   const body = Buffer.from(JSON.stringify(value));
-  res.writeHead(status, { "Content-Type": "application/json; charset=utf-8", "Content-Length": body.length, ...headers });
+  res.writeHead(status, {
+    "Content-Type": "application/json; charset=utf-8",
+    "Content-Length": body.length,
+    ...headers,
+  });
   res.end(body);
 }
 
@@ -81,14 +85,19 @@ async function handle(req, res, base) {
       return res.end(ITEMS_JSON);
     case "/json":
       // Several end-to-end headers, a repeated one and quoting, so that the comparison means something.
-      return json(res, 200, { ok: true, query: url.search, method: req.method, items: ITEMS.items }, {
-        "Cache-Control": "private, max-age=60",
-        ETag: '"v1-abc"',
-        Vary: "Accept, Accept-Language",
-        "Set-Cookie": ["session=abc; Path=/; HttpOnly", "theme=dark; Path=/"],
-        "X-Origin-Route": "json",
-        "X-Quoted": '"a, b"; q=0.5',
-      });
+      return json(
+        res,
+        200,
+        { ok: true, query: url.search, method: req.method, items: ITEMS.items },
+        {
+          "Cache-Control": "private, max-age=60",
+          ETag: '"v1-abc"',
+          Vary: "Accept, Accept-Language",
+          "Set-Cookie": ["session=abc; Path=/; HttpOnly", "theme=dark; Path=/"],
+          "X-Origin-Route": "json",
+          "X-Quoted": '"a, b"; q=0.5',
+        },
+      );
     case "/upload": {
       // The request body streams through a hash: length and sha256 of what arrived.
       const hash = createHash("sha256");
@@ -111,10 +120,10 @@ async function handle(req, res, base) {
       // The first event at once, the rest after `gap_ms`: a proxy that buffers shows it.
       const gap = numberParam(url, "gap_ms", 1_000, 10_000);
       res.writeHead(200, { "Content-Type": "text/event-stream", "Cache-Control": "no-cache", "X-Origin-Route": "sse" });
-      res.write("event: first\ndata: {\"n\":1}\n\n");
+      res.write('event: first\ndata: {"n":1}\n\n');
       await sleep(gap);
-      res.write("data: {\"n\":2}\n\n");
-      return res.end("event: last\ndata: {\"n\":3}\n\n");
+      res.write('data: {"n":2}\n\n');
+      return res.end('event: last\ndata: {"n":3}\n\n');
     }
     case "/redirect/origin":
       res.writeHead(302, { Location: `${base}/json?from=redirect`, "Content-Length": 0 });

@@ -38,13 +38,18 @@ export function otlpSuite({ name, exporterPackage, exporterNoun, OTLPTraceExport
 
   /** A tracer provider exporting through `OTLPTraceExporter` (with `exporterOptions`); `results` collects each export's outcome. */
   function tracing(service, ingestKey) {
-    const exporter = new OTLPTraceExporter({ url: `${URL_BASE}/v1/otlp/v1/traces`, headers: { Authorization: `Bearer ${ingestKey}` }, ...exporterOptions });
+    const exporter = new OTLPTraceExporter({
+      url: `${URL_BASE}/v1/otlp/v1/traces`,
+      headers: { Authorization: `Bearer ${ingestKey}` },
+      ...exporterOptions,
+    });
     const results = [];
     const recording = {
-      export: (spans, done) => exporter.export(spans, (result) => {
-        results.push(result);
-        done(result);
-      }),
+      export: (spans, done) =>
+        exporter.export(spans, (result) => {
+          results.push(result);
+          done(result);
+        }),
       shutdown: () => exporter.shutdown(),
       forceFlush: () => exporter.forceFlush(),
     };
@@ -60,7 +65,9 @@ export function otlpSuite({ name, exporterPackage, exporterNoun, OTLPTraceExport
     const deadline = Date.now() + 20_000;
     let logs = [];
     while (Date.now() < deadline) {
-      const page = await fetch(`${URL_BASE}/v1/logs?service=${service}`, { headers: { Authorization: `Bearer ${readKey}` } });
+      const page = await fetch(`${URL_BASE}/v1/logs?service=${service}`, {
+        headers: { Authorization: `Bearer ${readKey}` },
+      });
       assert.equal(page.status, 200);
       logs = (await page.json()).logs;
       if (logs.length >= n) break;
@@ -78,7 +85,12 @@ export function otlpSuite({ name, exporterPackage, exporterNoun, OTLPTraceExport
       const span = tracer.startSpan(`${method} ${route}`, {
         kind: SpanKind.SERVER,
         startTime: started,
-        attributes: { [ATTR_HTTP_REQUEST_METHOD]: method, [ATTR_HTTP_ROUTE]: route, [ATTR_URL_PATH]: path, ...(query ? { [ATTR_URL_QUERY]: query } : {}) },
+        attributes: {
+          [ATTR_HTTP_REQUEST_METHOD]: method,
+          [ATTR_HTTP_ROUTE]: route,
+          [ATTR_URL_PATH]: path,
+          ...(query ? { [ATTR_URL_QUERY]: query } : {}),
+        },
       });
       span.setAttribute(ATTR_HTTP_RESPONSE_STATUS_CODE, status);
       if (status >= 500) span.setStatus({ code: SpanStatusCode.ERROR, message: "upstream timed out" });
@@ -89,10 +101,20 @@ export function otlpSuite({ name, exporterPackage, exporterNoun, OTLPTraceExport
     server("GET", "/orders/:id", "/orders/43", 503, 2500);
     // An internal and a client span: exported, not requests of this service.
     tracer.startSpan("render", { kind: SpanKind.INTERNAL, startTime: started }).end(started + 3);
-    tracer.startSpan("GET", { kind: SpanKind.CLIENT, startTime: started, attributes: { [ATTR_HTTP_REQUEST_METHOD]: "GET", [ATTR_URL_PATH]: "/upstream" } }).end(started + 5);
+    tracer
+      .startSpan("GET", {
+        kind: SpanKind.CLIENT,
+        startTime: started,
+        attributes: { [ATTR_HTTP_REQUEST_METHOD]: "GET", [ATTR_URL_PATH]: "/upstream" },
+      })
+      .end(started + 5);
     await provider.forceFlush();
     await provider.shutdown();
-    assert.deepEqual(results.map((r) => r.code), [EXPORT_SUCCESS], JSON.stringify(results));
+    assert.deepEqual(
+      results.map((r) => r.code),
+      [EXPORT_SUCCESS],
+      JSON.stringify(results),
+    );
 
     const logs = await logsOf(service, readKey, 3);
     const seen = logs.map((l) => `${l.method} ${l.route} ${l.path} ${l.status} ${l.latency_ms} ${l.source}`).sort();
@@ -112,23 +134,59 @@ export function otlpSuite({ name, exporterPackage, exporterNoun, OTLPTraceExport
     const ingestKey = monitor.ingestKey;
     const readKey = monitor.readKey;
     const warnings = [];
-    diag.setLogger({ warn: (...args) => warnings.push(args.join(" ")), error: () => {}, info: () => {}, debug: () => {}, verbose: () => {} }, DiagLogLevel.WARN);
+    diag.setLogger(
+      {
+        warn: (...args) => warnings.push(args.join(" ")),
+        error: () => {},
+        info: () => {},
+        debug: () => {},
+        verbose: () => {},
+      },
+      DiagLogLevel.WARN,
+    );
     try {
       const { provider, tracer, results } = tracing(`${service}-partial`, ingestKey);
-      const ok = tracer.startSpan("GET /ok", { kind: SpanKind.SERVER, attributes: { [ATTR_HTTP_REQUEST_METHOD]: "GET", [ATTR_URL_PATH]: "/ok", [ATTR_HTTP_RESPONSE_STATUS_CODE]: 200 } });
+      const ok = tracer.startSpan("GET /ok", {
+        kind: SpanKind.SERVER,
+        attributes: {
+          [ATTR_HTTP_REQUEST_METHOD]: "GET",
+          [ATTR_URL_PATH]: "/ok",
+          [ATTR_HTTP_RESPONSE_STATUS_CODE]: 200,
+        },
+      });
       ok.end();
       // A server span without a status code, and a status no HTTP server answers.
-      tracer.startSpan("GET /pending", { kind: SpanKind.SERVER, attributes: { [ATTR_HTTP_REQUEST_METHOD]: "GET", [ATTR_URL_PATH]: "/pending" } }).end();
-      tracer.startSpan("GET /odd", { kind: SpanKind.SERVER, attributes: { [ATTR_HTTP_REQUEST_METHOD]: "GET", [ATTR_URL_PATH]: "/odd", [ATTR_HTTP_RESPONSE_STATUS_CODE]: 999 } }).end();
+      tracer
+        .startSpan("GET /pending", {
+          kind: SpanKind.SERVER,
+          attributes: { [ATTR_HTTP_REQUEST_METHOD]: "GET", [ATTR_URL_PATH]: "/pending" },
+        })
+        .end();
+      tracer
+        .startSpan("GET /odd", {
+          kind: SpanKind.SERVER,
+          attributes: {
+            [ATTR_HTTP_REQUEST_METHOD]: "GET",
+            [ATTR_URL_PATH]: "/odd",
+            [ATTR_HTTP_RESPONSE_STATUS_CODE]: 999,
+          },
+        })
+        .end();
       await provider.forceFlush();
       await provider.shutdown();
-      assert.deepEqual(results.map((r) => r.code), [EXPORT_SUCCESS]);
+      assert.deepEqual(
+        results.map((r) => r.code),
+        [EXPORT_SUCCESS],
+      );
       const partial = warnings.find((w) => w.includes("Partial Success"));
       assert.ok(partial, `the exporter reported a partial success: ${JSON.stringify(warnings)}`);
       assert.match(partial, /"rejectedSpans":2/);
       assert.match(partial, /http\.response\.status_code: missing/);
       const logs = await logsOf(`${service}-partial`, readKey, 1);
-      assert.deepEqual(logs.map((l) => l.path), ["/ok"]);
+      assert.deepEqual(
+        logs.map((l) => l.path),
+        ["/ok"],
+      );
     } finally {
       diag.disable();
     }

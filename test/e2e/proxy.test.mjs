@@ -12,8 +12,6 @@ import { freePort } from "../../bench/lib/server.mjs";
 import { generatedBody, generatedDigest, startOrigin } from "./origin.mjs";
 import { startMonitor } from "./start-monitor.mjs";
 
-
-
 const PROJECT = ["src", "migrations", "scripts", "package.json", "tsconfig.json", "wrangler.toml", ".dev.vars.example"];
 const MB = 1024 * 1024;
 const UPLOAD_BYTES = 20 * MB;
@@ -137,13 +135,27 @@ async function compare(path, { replace = {}, init = () => ({}), record = {}, hos
   if (host) assert.deepEqual(got, want, `${path}: end-to-end headers`);
   else {
     const sandbox = (line) => line.startsWith("content-security-policy: sandbox ");
-    assert.deepEqual(got.filter((l) => !sandbox(l)), want.filter((l) => !l.startsWith("set-cookie: ")), `${path}: end-to-end headers`);
+    assert.deepEqual(
+      got.filter((l) => !sandbox(l)),
+      want.filter((l) => !l.startsWith("set-cookie: ")),
+      `${path}: end-to-end headers`,
+    );
     assert.equal(got.filter(sandbox).length, 1, `${path}: the sandbox`);
   }
-  assert.ok(proxied.body.equals(direct.body), `${path}: body differs:\n${proxied.body.toString().slice(0, 300)}\n${direct.body.toString().slice(0, 300)}`);
+  assert.ok(
+    proxied.body.equals(direct.body),
+    `${path}: body differs:\n${proxied.body.toString().slice(0, 300)}\n${direct.body.toString().slice(0, 300)}`,
+  );
   const id = proxied.headers["x-request-id"];
   assert.match(id ?? "", /^[0-9a-f-]{36}$/, `${path}: x-request-id`);
-  expected.push({ id, label: path, status: proxied.status, response_bytes: proxied.bytes, request_bytes: 0, ...record });
+  expected.push({
+    id,
+    label: path,
+    status: proxied.status,
+    response_bytes: proxied.bytes,
+    request_bytes: 0,
+    ...record,
+  });
   return { direct, proxied };
 }
 
@@ -162,7 +174,11 @@ test("POST with a 20 MB streamed body (Content-Length, and chunked): the origin 
   for (const framing of ["content-length", "chunked"]) {
     const headers = { "Content-Type": "application/octet-stream" };
     if (framing === "content-length") headers["Content-Length"] = String(UPLOAD_BYTES);
-    const init = () => ({ method: "POST", headers, body: Readable.from(generatedBody(UPLOAD_BYTES), { objectMode: false }) });
+    const init = () => ({
+      method: "POST",
+      headers,
+      body: Readable.from(generatedBody(UPLOAD_BYTES), { objectMode: false }),
+    });
     const { proxied } = await compare("/upload", { init, record: { request_bytes: UPLOAD_BYTES } });
     assert.deepEqual(JSON.parse(proxied.body.toString()), want, framing);
   }
@@ -305,7 +321,11 @@ test("a 100 MB download streams through with the right bytes while the worker's 
   }, 50);
   let res;
   try {
-    res = await send(`${base}/proxy/shop/download?bytes=${DOWNLOAD_BYTES}`, { keepBody: false, timeoutMs: 45_000, signal: tooMuch.signal });
+    res = await send(`${base}/proxy/shop/download?bytes=${DOWNLOAD_BYTES}`, {
+      keepBody: false,
+      timeoutMs: 45_000,
+      signal: tooMuch.signal,
+    });
   } catch (err) {
     if (!tooMuch.signal.aborted) throw err;
   } finally {
@@ -322,7 +342,10 @@ test("a 100 MB download streams through with the right bytes while the worker's 
       `wrangler's front workerd ${p} (not the monitor): RSS ${Math.round(frontBefore[i] / 1024)} MB -> peak ${Math.round(frontPeak[i] / 1024)} MB`,
     ),
   );
-  assert.ok(growthKb < RSS_GROWTH_LIMIT_KB, `the monitor's workerd grew by ${Math.round(growthKb / 1024)} MB during a 100 MB download`);
+  assert.ok(
+    growthKb < RSS_GROWTH_LIMIT_KB,
+    `the monitor's workerd grew by ${Math.round(growthKb / 1024)} MB during a 100 MB download`,
+  );
   assert.equal(res.status, 200);
   assert.equal(res.headers["content-length"], String(DOWNLOAD_BYTES));
   assert.equal(res.bytes, want.length);
@@ -343,7 +366,14 @@ test("origin down: 502 origin_unreachable; slower than timeout_ms: 504 origin_ti
   const downBody = JSON.parse(down.body.toString());
   assert.equal(downBody.error.code, "origin_unreachable");
   assert.equal(downBody.error.details.request_id, down.headers["x-request-id"]);
-  expected.push({ id: down.headers["x-request-id"], label: "down", status: 502, request_bytes: 0, response_bytes: 0, error: true });
+  expected.push({
+    id: down.headers["x-request-id"],
+    label: "down",
+    status: 502,
+    request_bytes: 0,
+    response_bytes: 0,
+    error: true,
+  });
 
   const slow = await send(`${base}/proxy/slow/slow?ms=3000`);
   assert.equal(slow.status, 504);
@@ -351,7 +381,14 @@ test("origin down: 502 origin_unreachable; slower than timeout_ms: 504 origin_ti
   const slowBody = JSON.parse(slow.body.toString());
   assert.equal(slowBody.error.code, "origin_timeout");
   assert.equal(slowBody.error.details.request_id, slow.headers["x-request-id"]);
-  expected.push({ id: slow.headers["x-request-id"], label: "slow", status: 504, request_bytes: 0, response_bytes: 0, error: true });
+  expected.push({
+    id: slow.headers["x-request-id"],
+    label: "slow",
+    status: 504,
+    request_bytes: 0,
+    response_bytes: 0,
+    error: true,
+  });
 });
 
 test("every proxied request is in GET /v1/logs with its request id, timing and sizes", async () => {
@@ -385,7 +422,10 @@ test("every proxied request is in GET /v1/logs with its request id, timing and s
     }
   }
   const sse = logs.find((l) => l.request_id === expected.find((e) => e.label.startsWith("/sse"))?.id);
-  assert.ok(sse.latency_ms >= 1_000 && sse.ttfb_ms < 500, `event stream: ttfb ${sse.ttfb_ms} ms, latency ${sse.latency_ms} ms`);
+  assert.ok(
+    sse.latency_ms >= 1_000 && sse.ttfb_ms < 500,
+    `event stream: ttfb ${sse.ttfb_ms} ms, latency ${sse.latency_ms} ms`,
+  );
   const slow = logs.find((l) => l.request_id === expected.find((e) => e.label === "slow")?.id);
   assert.ok(slow.latency_ms >= 290, `504 recorded with latency ${slow.latency_ms} ms`);
 });

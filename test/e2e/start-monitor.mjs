@@ -57,8 +57,18 @@ export async function startMonitor(name, { crons = false, server, vars = {}, sna
     if (snapshot) await snapshotProject(ROOT, cwd, snapshot);
     const port = await freePort();
     const varFlags = Object.entries(vars).flatMap(([k, v]) => ["--var", `${k}:${v}`]);
-    const env = { PORT: String(port), MONITOR_STATE_DIR: stateDir, ...(crons ? {} : { MONITOR_CRONS: "off" }), ...(server ? { MONITOR_SERVER: server } : {}) };
-    const started = await startNpm(["start", "--", "--inspector-port", String(await freePort()), ...varFlags], { env, cwd, ready: (text) => /read key: +\S+/.test(text), timeoutMs });
+    const env = {
+      PORT: String(port),
+      MONITOR_STATE_DIR: stateDir,
+      ...(crons ? {} : { MONITOR_CRONS: "off" }),
+      ...(server ? { MONITOR_SERVER: server } : {}),
+    };
+    const started = await startNpm(["start", "--", "--inspector-port", String(await freePort()), ...varFlags], {
+      env,
+      cwd,
+      ready: (text) => /read key: +\S+/.test(text),
+      timeoutMs,
+    });
     const output = started.output();
     return {
       url: `http://127.0.0.1:${port}`,

@@ -43,7 +43,10 @@ export async function send(req: FuzzRequest): Promise<{ status: number; type: st
 }
 
 /** What is wrong with an answer, or null: a 5xx, a 4xx outside the envelope, a 2xx JSON route answering non-JSON. */
-export function problemWith(answer: { status: number; type: string; text: string }, jsonAnswer: boolean): string | null {
+export function problemWith(
+  answer: { status: number; type: string; text: string },
+  jsonAnswer: boolean,
+): string | null {
   const { status, type, text } = answer;
   if (status >= 500) return `answered ${status}: ${text.slice(0, 500)}`;
   const isJson = /^application\/json\b/i.test(type);
@@ -56,7 +59,8 @@ export function problemWith(answer: { status: number; type: string; text: string
       return `answered ${status} with a body that is not JSON: ${text.slice(0, 300)}`;
     }
     const error = (parsed as { error?: { code?: unknown; message?: unknown } } | null)?.error;
-    if (typeof error?.code !== "string" || typeof error.message !== "string") return `answered ${status} outside the error envelope: ${text.slice(0, 300)}`;
+    if (typeof error?.code !== "string" || typeof error.message !== "string")
+      return `answered ${status} outside the error envelope: ${text.slice(0, 300)}`;
     return null;
   }
   if (status >= 200 && status < 300 && status !== 204 && jsonAnswer) {
@@ -73,6 +77,11 @@ export function problemWith(answer: { status: number; type: string; text: string
 /** A short, printable form of a generated request (long strings cut) for failure messages. */
 export function describe(req: FuzzRequest): string {
   const cut = (s: string) => (s.length > 300 ? `${s.slice(0, 300)}… (${s.length} chars)` : s);
-  const body = req.body === null ? "(none)" : typeof req.body === "string" ? JSON.stringify(cut(req.body)) : `bytes[${req.body.length}]`;
+  const body =
+    req.body === null
+      ? "(none)"
+      : typeof req.body === "string"
+        ? JSON.stringify(cut(req.body))
+        : `bytes[${req.body.length}]`;
   return `${req.method} ${cut(req.target)} headers=${JSON.stringify(req.headers)}${req.gzip ? " gzip" : ""} body=${body}`;
 }

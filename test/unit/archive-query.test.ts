@@ -1,5 +1,12 @@
 import { describe, expect, it } from "vitest";
-import { compareKeys, daysBetween, decodeArchiveCursor, encodeArchiveCursor, keyDay, keyHour } from "../../src/archive/query";
+import {
+  compareKeys,
+  daysBetween,
+  decodeArchiveCursor,
+  encodeArchiveCursor,
+  keyDay,
+  keyHour,
+} from "../../src/archive/query";
 import { archiveKeys, hourPrefix } from "../../src/retention/archive";
 
 const H = Date.UTC(2026, 6, 1, 13);
@@ -29,6 +36,10 @@ describe("archive keys read back", () => {
   });
 
   it("lists the UTC days of a range", () => {
-    expect([...daysBetween(H, H + 36 * 3_600_000)]).toEqual([Date.UTC(2026, 6, 1), Date.UTC(2026, 6, 2), Date.UTC(2026, 6, 3)]);
+    expect([...daysBetween(H, H + 36 * 3_600_000)]).toEqual([
+      Date.UTC(2026, 6, 1),
+      Date.UTC(2026, 6, 2),
+      Date.UTC(2026, 6, 3),
+    ]);
   });
 });

@@ -8,14 +8,20 @@ function feed(values: number[], alpha: number): Ewma {
 describe("EWMA baseline", () => {
   it("starts at the first value and converges to a steady level", () => {
     expect(feed([100], 0.1)).toEqual({ mean: 100, variance: 0, n: 1 });
-    const s = feed(Array.from({ length: 200 }, () => 50), 0.1);
+    const s = feed(
+      Array.from({ length: 200 }, () => 50),
+      0.1,
+    );
     expect(s.mean).toBeCloseTo(50, 6);
     expect(s.variance).toBeCloseTo(0, 6);
   });
 
   it("tracks the spread of an alternating signal", () => {
     // Values alternate 90, 110: mean 100, standard deviation about 10.
-    const s = feed(Array.from({ length: 2000 }, (_, i) => (i % 2 ? 110 : 90)), 0.05);
+    const s = feed(
+      Array.from({ length: 2000 }, (_, i) => (i % 2 ? 110 : 90)),
+      0.05,
+    );
     expect(s.mean).toBeGreaterThan(98);
     expect(s.mean).toBeLessThan(102);
     expect(Math.sqrt(s.variance)).toBeGreaterThan(9);
@@ -23,11 +29,17 @@ describe("EWMA baseline", () => {
   });
 
   it("scores a jump in standard deviations, with a floor for flat metrics", () => {
-    const s = feed(Array.from({ length: 2000 }, (_, i) => (i % 2 ? 110 : 90)), 0.05);
+    const s = feed(
+      Array.from({ length: 2000 }, (_, i) => (i % 2 ? 110 : 90)),
+      0.05,
+    );
     const z = zScore(s, 150, 1);
     expect(z).toBeGreaterThan(4);
     expect(z).toBeLessThan(6);
-    const flat = feed(Array.from({ length: 100 }, () => 0.001), 0.1);
+    const flat = feed(
+      Array.from({ length: 100 }, () => 0.001),
+      0.1,
+    );
     expect(zScore(flat, 0.002, 0.01)).toBeCloseTo(0.1, 6);
   });
 
@@ -49,13 +61,19 @@ describe("CUSUM", () => {
   }
 
   it("stays at zero for noise below the slack", () => {
-    const sums = run(Array.from({ length: 500 }, (_, i) => (i % 2 ? 0.4 : -0.4)), 0.5);
+    const sums = run(
+      Array.from({ length: 500 }, (_, i) => (i % 2 ? 0.4 : -0.4)),
+      0.5,
+    );
     expect(Math.max(...sums.map((s) => s.sum))).toBe(0);
   });
 
   it("accumulates a small sustained shift that no single z-score would flag", () => {
     // A drift of 1 standard deviation: each z is far below a 3-sigma alarm, the sum passes h = 5.
-    const sums = run(Array.from({ length: 20 }, () => 1), 0.5);
+    const sums = run(
+      Array.from({ length: 20 }, () => 1),
+      0.5,
+    );
     const firstAlarm = sums.findIndex((s) => s.sum > 5);
     expect(firstAlarm).toBe(10);
   });

@@ -2,7 +2,14 @@ import { describe, expect, it } from "vitest";
 import { MAX_RECORDS, parseLogBody, type BodyItem } from "../../src/ingest/body";
 import { ApiError } from "../../src/http/errors";
 
-const rec = (n: number) => ({ timestamp: 1767268800000 + n, service: "svc", method: "GET", path: `/x/${n}`, status: 200, latency_ms: n });
+const rec = (n: number) => ({
+  timestamp: 1767268800000 + n,
+  service: "svc",
+  method: "GET",
+  path: `/x/${n}`,
+  status: 200,
+  latency_ms: n,
+});
 
 function thrown(fn: () => unknown): ApiError {
   try {
@@ -57,7 +64,11 @@ describe("parseLogBody: NDJSON", () => {
   const ndjson = [rec(1), rec(2), rec(3)].map((r) => JSON.stringify(r)).join("\n");
 
   it("splits NDJSON by line with content type application/x-ndjson", () => {
-    expect(parseLogBody(ndjson, "application/x-ndjson")).toEqual([{ value: rec(1) }, { value: rec(2) }, { value: rec(3) }]);
+    expect(parseLogBody(ndjson, "application/x-ndjson")).toEqual([
+      { value: rec(1) },
+      { value: rec(2) },
+      { value: rec(3) },
+    ]);
   });
 
   it.each(["application/x-ndjson; charset=utf-8", "application/jsonl", "application/json-seq", "APPLICATION/X-NDJSON"])(

@@ -1,10 +1,31 @@
 import { describe, expect, it } from "vitest";
 import { concentrationOf, concentrations, failureMetrics } from "../../src/breakdown/concentration";
-import { addRecords, emptyBreakdown, mergeBreakdowns, parseBreakdown, tableView, TOP_K, type Breakdown, type BreakdownRecord } from "../../src/breakdown/top-k";
+import {
+  addRecords,
+  emptyBreakdown,
+  mergeBreakdowns,
+  parseBreakdown,
+  tableView,
+  TOP_K,
+  type Breakdown,
+  type BreakdownRecord,
+} from "../../src/breakdown/top-k";
 import { prng } from "../prng";
 
-const ok = (consumer: string | null, region: string | null, latency = 50): BreakdownRecord => ({ status: 200, latency_ms: latency, response_empty: false, consumer, region });
-const fail = (consumer: string | null, region: string | null): BreakdownRecord => ({ status: 503, latency_ms: 20, response_empty: false, consumer, region });
+const ok = (consumer: string | null, region: string | null, latency = 50): BreakdownRecord => ({
+  status: 200,
+  latency_ms: latency,
+  response_empty: false,
+  consumer,
+  region,
+});
+const fail = (consumer: string | null, region: string | null): BreakdownRecord => ({
+  status: 503,
+  latency_ms: 20,
+  response_empty: false,
+  consumer,
+  region,
+});
 
 const CONSUMERS = ["acme", "beta", "gamma", "delta", "epsilon", "zeta", "eta", "theta", "iota", "kappa"];
 const COLOS = ["FRA", "AMS", "LHR", "CDG", "IAD", "SJC", "NRT", "SIN"];
@@ -73,10 +94,13 @@ describe("breakdown tables", () => {
   });
 
   it("give the same figures and p95 whether records come in one batch or in many, through the stored form", () => {
-    const records = Array.from({ length: 600 }, (_, i) => ok(i % 3 === 0 ? "acme" : "beta", "FRA", 5 + ((i * 37) % 2000)));
+    const records = Array.from({ length: 600 }, (_, i) =>
+      ok(i % 3 === 0 ? "acme" : "beta", "FRA", 5 + ((i * 37) % 2000)),
+    );
     const once = tableView(addRecords(emptyBreakdown(), records).consumer);
     let stored = JSON.stringify(emptyBreakdown());
-    for (let i = 0; i < records.length; i += 25) stored = JSON.stringify(addRecords(parseBreakdown(stored), records.slice(i, i + 25)));
+    for (let i = 0; i < records.length; i += 25)
+      stored = JSON.stringify(addRecords(parseBreakdown(stored), records.slice(i, i + 25)));
     expect(tableView(parseBreakdown(stored).consumer)).toEqual(once);
   });
 
@@ -88,7 +112,7 @@ describe("breakdown tables", () => {
 
 describe("concentration", () => {
   it("names the one consumer the 5xx come from", () => {
-    const b = traffic(2000, (consumer, _colo, i) => consumer === "acme" ? i % 2 === 0 : i % 500 === 1);
+    const b = traffic(2000, (consumer, _colo, i) => (consumer === "acme" ? i % 2 === 0 : i % 500 === 1));
     const c = concentrationOf(b, "consumer", "5xx");
     expect(c?.names).toEqual(["acme"]);
     expect(c?.share).toBeGreaterThan(0.9);
@@ -111,9 +135,15 @@ describe("concentration", () => {
   });
 
   it("names none when the consumer is (nearly) all the traffic, or failures are too few", () => {
-    const all = addRecords(emptyBreakdown(), [...Array.from({ length: 95 }, (_, i) => (i % 2 ? fail("acme", "FRA") : ok("acme", "FRA"))), ...Array.from({ length: 5 }, () => ok("beta", "AMS"))]);
+    const all = addRecords(emptyBreakdown(), [
+      ...Array.from({ length: 95 }, (_, i) => (i % 2 ? fail("acme", "FRA") : ok("acme", "FRA"))),
+      ...Array.from({ length: 5 }, () => ok("beta", "AMS")),
+    ]);
     expect(concentrationOf(all, "consumer", "5xx")).toBeNull();
-    const few = addRecords(emptyBreakdown(), [...Array.from({ length: 5 }, () => fail("acme", "FRA")), ...Array.from({ length: 500 }, () => ok("beta", "AMS"))]);
+    const few = addRecords(emptyBreakdown(), [
+      ...Array.from({ length: 5 }, () => fail("acme", "FRA")),
+      ...Array.from({ length: 500 }, () => ok("beta", "AMS")),
+    ]);
     expect(concentrationOf(few, "consumer", "5xx")).toBeNull();
   });
 

@@ -7,7 +7,15 @@ import { requestKind } from "../../src/cost/worker";
 
 describe("costReport", () => {
   it("gives units and dollars per million records, computed by hand", () => {
-    const counts = { ...zeroCounts(), worker_requests: 2_000, do_requests: 4_000, do_rows_written: 30_000, d1_rows_written: 14_000, d1_rows_read: 50_000, r2_class_a: 10 };
+    const counts = {
+      ...zeroCounts(),
+      worker_requests: 2_000,
+      do_requests: 4_000,
+      do_rows_written: 30_000,
+      d1_rows_written: 14_000,
+      d1_rows_read: 50_000,
+      r2_class_a: 10,
+    };
     const r = costReport(counts, 1_000, DEFAULT_PRICES, 2e9);
     // 14,000 D1 rows for 1,000 records: 14 rows per record, 14 million per million records, $14.
     expect(r.lines.d1_rows_written).toEqual({ per_million_records: 14_000_000, usd_per_million_records: 14 });
@@ -67,8 +75,16 @@ describe("D1 size report", () => {
 
 describe("counts", () => {
   it("add field by field and read untrusted JSON safely", () => {
-    expect(addCounts({ d1_rows_written: 2 }, { d1_rows_written: 3, do_requests: 1 })).toMatchObject({ d1_rows_written: 5, do_requests: 1, r2_class_a: 0 });
-    expect(countsFrom({ d1_rows_written: "7", do_rows_written: -1, r2_class_b: 4 })).toMatchObject({ d1_rows_written: 0, do_rows_written: 0, r2_class_b: 4 });
+    expect(addCounts({ d1_rows_written: 2 }, { d1_rows_written: 3, do_requests: 1 })).toMatchObject({
+      d1_rows_written: 5,
+      do_requests: 1,
+      r2_class_a: 0,
+    });
+    expect(countsFrom({ d1_rows_written: "7", do_rows_written: -1, r2_class_b: 4 })).toMatchObject({
+      d1_rows_written: 0,
+      do_rows_written: 0,
+      r2_class_b: 4,
+    });
     expect(countsFrom(null)).toEqual(zeroCounts());
   });
 
@@ -76,7 +92,12 @@ describe("counts", () => {
     const m = new CostMeter();
     m.addD1Meta({ rows_written: 7, rows_read: 3, size_after: 4096 }, 1000);
     m.addD1Meta(undefined);
-    expect(m.counts).toMatchObject({ d1_rows_written: 7, d1_rows_read: 3, d1_statements_metered: 1, d1_statements_unmetered: 1 });
+    expect(m.counts).toMatchObject({
+      d1_rows_written: 7,
+      d1_rows_read: 3,
+      d1_statements_metered: 1,
+      d1_statements_unmetered: 1,
+    });
     expect([m.d1SizeBytes, m.d1SizeAt]).toEqual([4096, 1000]);
   });
 

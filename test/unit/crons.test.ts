@@ -28,7 +28,10 @@ describe("cron schedules", () => {
   });
 
   it("parses a multi-line array with comments", () => {
-    expect(tomlCrons('[triggers]\ncrons = [\n  "* * * * *", # probes\n  "17 3 * * *",\n]\n')).toEqual(["* * * * *", "17 3 * * *"]);
+    expect(tomlCrons('[triggers]\ncrons = [\n  "* * * * *", # probes\n  "17 3 * * *",\n]\n')).toEqual([
+      "* * * * *",
+      "17 3 * * *",
+    ]);
   });
 
   it("fails the invocation on a cron it does not know", async () => {

@@ -1,5 +1,10 @@
 import { describe, expect, it } from "vitest";
-import { DEFAULT_DETECTION, detectionSettings, resolveDetection, type DetectionSettings } from "../../src/detect/config";
+import {
+  DEFAULT_DETECTION,
+  detectionSettings,
+  resolveDetection,
+  type DetectionSettings,
+} from "../../src/detect/config";
 
 describe("resolveDetection", () => {
   it("gives the defaults without settings", () => {
@@ -15,7 +20,10 @@ describe("resolveDetection", () => {
       // Nothing set: the latency objective and p95 threshold are learnt from the endpoint.
       learn: { latency_slo: true, p95_threshold: true, error_rate_threshold: true, availability_slo: true },
     });
-    expect(resolveDetection({}, "GET", "/orders/:id")).toEqual({ ...DEFAULT_DETECTION, learn: { latency_slo: true, p95_threshold: true, error_rate_threshold: true, availability_slo: true } });
+    expect(resolveDetection({}, "GET", "/orders/:id")).toEqual({
+      ...DEFAULT_DETECTION,
+      learn: { latency_slo: true, p95_threshold: true, error_rate_threshold: true, availability_slo: true },
+    });
   });
 
   it("layers the service's settings, then the endpoint's override, field by field", () => {
@@ -30,7 +38,12 @@ describe("resolveDetection", () => {
     });
     const get = resolveDetection(settings, "GET", "/orders/:id");
     expect(get.slo).toEqual({ availability: 0.999, latency_target: 0.99, latency_ms: 300 });
-    expect(get.thresholds).toEqual({ p95_ms: 400, error_rate: 0.02, silent_failure_rate: 0.05, inconsistency_rate: 0.05 });
+    expect(get.thresholds).toEqual({
+      p95_ms: 400,
+      error_rate: 0.02,
+      silent_failure_rate: 0.05,
+      inconsistency_rate: 0.05,
+    });
     expect(get).toMatchObject({ min_requests: 50, min_events: 5, resolve_after_minutes: 5 });
 
     const post = resolveDetection(settings, "POST", "/orders");

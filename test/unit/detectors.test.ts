@@ -53,7 +53,11 @@ class Endpoint {
   }
 
   /** `n` minutes of the same traffic; returns every minute's detection. */
-  run(n: number, t: Partial<Totals> | ((i: number) => Partial<Totals>), lat: (i: number) => LatencySample | null = () => null): Detection[] {
+  run(
+    n: number,
+    t: Partial<Totals> | ((i: number) => Partial<Totals>),
+    lat: (i: number) => LatencySample | null = () => null,
+  ): Detection[] {
     return Array.from({ length: n }, (_, i) => this.minute(typeof t === "function" ? t(i) : t, lat(i)));
   }
 }
@@ -68,7 +72,14 @@ describe("detect: latency", () => {
   it("raises latency_p95_threshold when p95 is over the static threshold", () => {
     const over = detect(flat({ count: 100 }, { latency: latency(2500) }), emptyDetectorState(), cfg);
     expect(kinds(over.signals)).toEqual(["latency_p95_threshold"]);
-    expect(over.signals[0]).toMatchObject({ family: "latency", level: "warning", observed: 2500, threshold: 2000, unit: "ms", window: "5m" });
+    expect(over.signals[0]).toMatchObject({
+      family: "latency",
+      level: "warning",
+      observed: 2500,
+      threshold: 2000,
+      unit: "ms",
+      window: "5m",
+    });
     expect(detect(flat({ count: 100 }, { latency: latency(1999) }), emptyDetectorState(), cfg).signals).toEqual([]);
   });
 
@@ -108,7 +119,9 @@ describe("detect: errors", () => {
     const d = detect(flat({ count: 2, status_5xx: 1 }), emptyDetectorState(), cfg);
     expect(d.signals).toEqual([]);
     // The same rate with volume does fire.
-    expect(kinds(detect(flat({ count: 200, status_5xx: 100 }), emptyDetectorState(), cfg).signals)).toContain("error_rate_threshold");
+    expect(kinds(detect(flat({ count: 200, status_5xx: 100 }), emptyDetectorState(), cfg).signals)).toContain(
+      "error_rate_threshold",
+    );
   });
 
   it("raises silent_failures on a rate of empty 200s", () => {
@@ -129,16 +142,40 @@ describe("detect: burn rates", () => {
 
   it("pages when the 1h and 5m windows both burn the availability budget 14.4x", () => {
     // Budget 0.5%: 7.5% (15x) over the hour, 8% (16x) over 5 minutes.
-    const s = flat({ count: 100 }, { w5: totals({ count: 500, status_5xx: 40 }), w60: totals({ count: 6000, status_5xx: 450 }), w30: quiet, w360: quiet, w3d: quiet });
+    const s = flat(
+      { count: 100 },
+      {
+        w5: totals({ count: 500, status_5xx: 40 }),
+        w60: totals({ count: 6000, status_5xx: 450 }),
+        w30: quiet,
+        w360: quiet,
+        w3d: quiet,
+      },
+    );
     const d = detect(s, emptyDetectorState(), cfg);
     const page = d.signals.find((x) => x.kind === "availability_burn_page");
-    expect(page).toMatchObject({ family: "availability", level: "page", unit: "burn_rate", window: "1h+5m", threshold: 14.4 });
+    expect(page).toMatchObject({
+      family: "availability",
+      level: "page",
+      unit: "burn_rate",
+      window: "1h+5m",
+      threshold: 14.4,
+    });
     expect(page?.observed).toBeCloseTo(15, 6);
     expect(d.figures.availability_burn_1h).toBeCloseTo(15, 6);
   });
 
   it("does not page when only the long window burns", () => {
-    const s = flat({ count: 100 }, { w5: totals({ count: 500, status_5xx: 1 }), w60: totals({ count: 6000, status_5xx: 450 }), w30: quiet, w360: quiet, w3d: quiet });
+    const s = flat(
+      { count: 100 },
+      {
+        w5: totals({ count: 500, status_5xx: 1 }),
+        w60: totals({ count: 6000, status_5xx: 450 }),
+        w30: quiet,
+        w360: quiet,
+        w3d: quiet,
+      },
+    );
     const d = detect(s, emptyDetectorState(), cfg);
     expect(kinds(d.signals)).not.toContain("availability_burn_page");
     expect(d.signals.filter((x) => x.level === "page")).toEqual([]);
@@ -146,7 +183,16 @@ describe("detect: burn rates", () => {
 
   it("pages on a latency burn counted from slow requests", () => {
     // Budget 1% slower than 1000 ms: 1000 of 6000 (16.7x) over the hour, 100 of 500 (20x) over 5 minutes.
-    const s = flat({ count: 100 }, { w5: totals({ count: 500, slow: 100 }), w60: totals({ count: 6000, slow: 1000 }), w30: quiet, w360: quiet, w3d: quiet });
+    const s = flat(
+      { count: 100 },
+      {
+        w5: totals({ count: 500, slow: 100 }),
+        w60: totals({ count: 6000, slow: 1000 }),
+        w30: quiet,
+        w360: quiet,
+        w3d: quiet,
+      },
+    );
     const d = detect(s, emptyDetectorState(), cfg);
     expect(kinds(d.signals)).toEqual(["latency_burn_page"]);
     expect(d.signals[0]).toMatchObject({ family: "latency", level: "page", window: "1h+5m" });

@@ -90,7 +90,14 @@ export class SimEndpoint {
       if (w.reduce((n, m) => n + m.totals.count, 0) < 50) continue;
       const merged = new LatencySketch();
       for (const m of w) merged.merge(m.sketch);
-      latency = { window_minutes: span, count: merged.count, p50: merged.quantile(0.5) ?? 0, p95: merged.quantile(0.95) ?? 0, p99: merged.quantile(0.99) ?? 0, max: merged.max };
+      latency = {
+        window_minutes: span,
+        count: merged.count,
+        p50: merged.quantile(0.5) ?? 0,
+        p95: merged.quantile(0.95) ?? 0,
+        p99: merged.quantile(0.99) ?? 0,
+        max: merged.max,
+      };
       break;
     }
     const snapshot: Snapshot = {
@@ -122,4 +129,5 @@ export function openedAfter(evs: readonly Evaluation[], from: number): number | 
 }
 
 /** Incidents opened (or re-opened) in `evs`. */
-export const openings = (evs: readonly Evaluation[]): Evaluation[] => evs.filter((e) => e.change === "opened" || e.change === "reopened");
+export const openings = (evs: readonly Evaluation[]): Evaluation[] =>
+  evs.filter((e) => e.change === "opened" || e.change === "reopened");

@@ -13,7 +13,9 @@ import { HOUR, MINUTE, SimEndpoint, openedAfter, openings } from "./endpoint-sim
 import { prng } from "../prng";
 
 const hourOf = (t: number): number => Math.floor(t / HOUR) % 24;
-const kinds = (evs: readonly Evaluation[]): string[] => [...new Set(openings(evs).flatMap((e) => e.incident?.signals.map((s) => s.kind) ?? []))];
+const kinds = (evs: readonly Evaluation[]): string[] => [
+  ...new Set(openings(evs).flatMap((e) => e.incident?.signals.map((s) => s.kind) ?? [])),
+];
 
 describe("5xx rate by hour of day", () => {
   // 0.5% 5xx by day, 4% from 00:00 to 06:00 (a nightly batch that fails often), 60 requests/min.
@@ -54,7 +56,11 @@ describe("learnt 5xx threshold and availability objective", () => {
     const learnt = new SimEndpoint(5);
     const quiet = learnt.run(36 * 60, () => ({ rate: 60, p5xx: 0.03 }));
     expect(openings(quiet.slice(6 * 60)), kinds(quiet).join()).toEqual([]);
-    const set = new SimEndpoint(5, undefined, resolveDetection({ slo: { availability: 0.995 }, thresholds: { error_rate: 0.05 } }, "GET", "/sim"));
+    const set = new SimEndpoint(
+      5,
+      undefined,
+      resolveDetection({ slo: { availability: 0.995 }, thresholds: { error_rate: 0.05 } }, "GET", "/sim"),
+    );
     const paged = set.run(36 * 60, () => ({ rate: 60, p5xx: 0.03 }));
     expect(openings(paged.slice(6 * 60)).length).toBeGreaterThan(0);
   });
@@ -99,11 +105,14 @@ describe("usual silences and dips", () => {
     const rand = prng(11);
     // Each hour: 40 requests/min or nothing at all, at random (a handful of purchases an hour, scaled).
     const hours = Array.from({ length: 72 }, () => rand());
-    const bursty = (t: number): number => ((hours[Math.floor((t - new SimEndpoint(0).start) / HOUR)] ?? 0) < 0.5 ? 40 : 0);
+    const bursty = (t: number): number =>
+      (hours[Math.floor((t - new SimEndpoint(0).start) / HOUR)] ?? 0) < 0.5 ? 40 : 0;
     const e = new SimEndpoint(3);
     const evs = e.run(72 * 60, (t) => ({ rate: bursty(t) }));
     // (The first minutes of a burst can move the p95 of a quiet endpoint; that is not what is tested here.)
-    const drops = evs.slice(24 * 60).filter((ev) => ev.signals.some((s) => s.kind === "traffic_drop" || s.kind === "traffic_stop"));
+    const drops = evs
+      .slice(24 * 60)
+      .filter((ev) => ev.signals.some((s) => s.kind === "traffic_drop" || s.kind === "traffic_stop"));
     expect(drops.length).toBe(0);
     const steady = new SimEndpoint(4);
     steady.run(12 * 60, () => ({ rate: 20 }));

@@ -17,7 +17,17 @@ import { alertsHeld, annotateOpened, releaseHeld } from "../../src/monitor/follo
 
 const MINUTE = 60_000;
 const T = Date.UTC(2026, 0, 5, 12, 0, 0);
-const figures: Figures = { requests_per_minute: 100, error_rate: 0.001, client_error_rate: 0, silent_failure_rate: 0, p50_ms: 60, p95_ms: 118, p99_ms: 300, availability_burn_1h: 0, latency_burn_1h: 0 };
+const figures: Figures = {
+  requests_per_minute: 100,
+  error_rate: 0.001,
+  client_error_rate: 0,
+  silent_failure_rate: 0,
+  p50_ms: 60,
+  p95_ms: 118,
+  p99_ms: 300,
+  availability_burn_1h: 0,
+  latency_burn_1h: 0,
+};
 
 function incident(overrides: Partial<Incident> = {}): Incident {
   const i: Incident = {
@@ -35,7 +45,21 @@ function incident(overrides: Partial<Incident> = {}): Incident {
     severity_score: 1,
     health_score: 0,
     action: "RETRY",
-    signals: [{ kind: "latency_p95_baseline", family: "latency", level: "warning", unit: "ms", window: "5m", observed: 410, peak: 410, baseline: 120, threshold: null, first_event_at: T, last_event_at: T + MINUTE }],
+    signals: [
+      {
+        kind: "latency_p95_baseline",
+        family: "latency",
+        level: "warning",
+        unit: "ms",
+        window: "5m",
+        observed: 410,
+        peak: 410,
+        baseline: 120,
+        threshold: null,
+        first_event_at: T,
+        last_event_at: T + MINUTE,
+      },
+    ],
     figures_at_open: figures,
     figures,
     explanation: "",
@@ -55,7 +79,15 @@ const window = (overrides: Partial<MaintenanceWindow> = {}): MaintenanceWindow =
   ...overrides,
 });
 
-const deploy = (overrides: Partial<Deploy> = {}): Deploy => ({ id: "dep_1", service: "shop", version: "v1.42", at: T - 4 * MINUTE, description: null, source: "api", ...overrides });
+const deploy = (overrides: Partial<Deploy> = {}): Deploy => ({
+  id: "dep_1",
+  service: "shop",
+  version: "v1.42",
+  at: T - 4 * MINUTE,
+  description: null,
+  source: "api",
+  ...overrides,
+});
 
 describe("maintenance windows", () => {
   it("cover their service's endpoints (or the listed ones) from start (inclusive) to end (exclusive)", () => {
@@ -77,11 +109,35 @@ describe("maintenance windows", () => {
   it("are made from a start and an end, or from now for N minutes", () => {
     const now = T;
     const a = windowFrom(maintenanceInput.parse({ service: "shop", duration_minutes: 30 }), "mnt_a", now);
-    expect(a).toEqual({ ok: true, window: { id: "mnt_a", service: "shop", endpoints: null, starts_at: now, ends_at: now + 30 * MINUTE, reason: null, created_at: now } });
-    const b = windowFrom(maintenanceInput.parse({ service: "shop", starts_at: "2026-01-05T13:00:00Z", duration_minutes: 60 }), "mnt_b", now);
+    expect(a).toEqual({
+      ok: true,
+      window: {
+        id: "mnt_a",
+        service: "shop",
+        endpoints: null,
+        starts_at: now,
+        ends_at: now + 30 * MINUTE,
+        reason: null,
+        created_at: now,
+      },
+    });
+    const b = windowFrom(
+      maintenanceInput.parse({ service: "shop", starts_at: "2026-01-05T13:00:00Z", duration_minutes: 60 }),
+      "mnt_b",
+      now,
+    );
     expect(b.ok && b.window.starts_at).toBe(T + 60 * MINUTE);
-    expect(windowFrom(maintenanceInput.parse({ service: "shop", starts_at: now, ends_at: now }), "x", now)).toEqual({ ok: false, message: "ends_at must be after starts_at" });
-    expect(windowFrom(maintenanceInput.parse({ service: "shop", starts_at: now - 60 * MINUTE, ends_at: now - MINUTE }), "x", now).ok).toBe(false);
+    expect(windowFrom(maintenanceInput.parse({ service: "shop", starts_at: now, ends_at: now }), "x", now)).toEqual({
+      ok: false,
+      message: "ends_at must be after starts_at",
+    });
+    expect(
+      windowFrom(
+        maintenanceInput.parse({ service: "shop", starts_at: now - 60 * MINUTE, ends_at: now - MINUTE }),
+        "x",
+        now,
+      ).ok,
+    ).toBe(false);
     expect(maintenanceInput.safeParse({ service: "shop" }).success).toBe(false);
     expect(maintenanceInput.safeParse({ service: "shop", ends_at: now + 1, duration_minutes: 5 }).success).toBe(false);
   });
@@ -90,7 +146,12 @@ describe("maintenance windows", () => {
 describe("incidents in a window and after a deploy", () => {
   it("marks an incident opening inside a window, holds its alerts, and releases it once no window covers it", () => {
     const marked = annotateOpened(incident(), { windows: [window()], deploys: [] }, 30 * MINUTE);
-    expect(marked).toMatchObject({ in_maintenance: true, maintenance_id: "mnt_1", maintenance_released_at: null, deploy: null });
+    expect(marked).toMatchObject({
+      in_maintenance: true,
+      maintenance_id: "mnt_1",
+      maintenance_released_at: null,
+      deploy: null,
+    });
     expect(alertsHeld(marked)).toBe(true);
     expect(releaseHeld(marked, [window()], T + 59 * MINUTE)).toBeNull();
     const released = releaseHeld(marked, [window()], T + 60 * MINUTE);
@@ -104,19 +165,38 @@ describe("incidents in a window and after a deploy", () => {
 
   it("leaves an incident outside any window and without a recent deploy as it was", () => {
     const plain = incident();
-    expect(annotateOpened(plain, { windows: [window({ starts_at: T + 5 * MINUTE })], deploys: [deploy({ at: T - 31 * MINUTE })] }, 30 * MINUTE)).toBe(plain);
+    expect(
+      annotateOpened(
+        plain,
+        { windows: [window({ starts_at: T + 5 * MINUTE })], deploys: [deploy({ at: T - 31 * MINUTE })] },
+        30 * MINUTE,
+      ),
+    ).toBe(plain);
   });
 
   it("names the deploy the incident started after in the explanation", () => {
-    const named = annotateOpened(incident(), { windows: [], deploys: [deploy({ version: "v1.41", at: T - 20 * MINUTE }), deploy()] }, 30 * MINUTE);
+    const named = annotateOpened(
+      incident(),
+      { windows: [], deploys: [deploy({ version: "v1.41", at: T - 20 * MINUTE }), deploy()] },
+      30 * MINUTE,
+    );
     expect(named.deploy).toEqual({ id: "dep_1", version: "v1.42", at: T - 4 * MINUTE, description: null });
     expect(named.in_maintenance).toBe(false);
-    expect(named.explanation).toBe("Critical (independent signals agree): p95 latency of GET /orders/:id rose from 120 ms to 410 ms over 1 min while the 5xx rate stayed at 0.1%. Started 4 min after deploy v1.42 of shop.");
-    expect(explain({ ...named, status: "resolved", resolved_at: T + 20 * MINUTE, clean_minutes: 15 })).toMatch(/Started 4 min after deploy v1\.42 of shop\. Resolved after 15 clean minutes\.$/);
+    expect(named.explanation).toBe(
+      "Critical (independent signals agree): p95 latency of GET /orders/:id rose from 120 ms to 410 ms over 1 min while the 5xx rate stayed at 0.1%. Started 4 min after deploy v1.42 of shop.",
+    );
+    expect(explain({ ...named, status: "resolved", resolved_at: T + 20 * MINUTE, clean_minutes: 15 })).toMatch(
+      /Started 4 min after deploy v1\.42 of shop\. Resolved after 15 clean minutes\.$/,
+    );
   });
 
   it("ties an incident to the newest deploy of its service at most the configured time before it", () => {
-    const list = [deploy({ id: "a", at: T - 40 * MINUTE }), deploy({ id: "b", at: T - 10 * MINUTE }), deploy({ id: "c", at: T + MINUTE }), deploy({ id: "d", service: "other", at: T - MINUTE })];
+    const list = [
+      deploy({ id: "a", at: T - 40 * MINUTE }),
+      deploy({ id: "b", at: T - 10 * MINUTE }),
+      deploy({ id: "c", at: T + MINUTE }),
+      deploy({ id: "d", service: "other", at: T - MINUTE }),
+    ];
     expect(deployBefore(list, "shop", T, 30 * MINUTE)?.id).toBe("b");
     expect(deployBefore(list, "shop", T, 5 * MINUTE)).toBeNull();
     expect(deployBefore(list, "shop", T, 0)).toBeNull();
@@ -172,12 +252,20 @@ describe("reminders and webhook state", () => {
   });
 
   it("says firing or resolved, and the group (null until grouped)", () => {
-    const msg = (event: AlertMessage["event"], incident: Partial<ApiIncident> | null): AlertMessage => ({ id: "m", event, timestamp: T, incident: incident as ApiIncident | null, dashboard_url: null });
+    const msg = (event: AlertMessage["event"], incident: Partial<ApiIncident> | null): AlertMessage => ({
+      id: "m",
+      event,
+      timestamp: T,
+      incident: incident as ApiIncident | null,
+      dashboard_url: null,
+    });
     expect(alertState(msg("incident.opened", { status: "open" }))).toEqual({ status: "firing", group: null });
     expect(alertState(msg("incident.reminder", { status: "open" }))).toEqual({ status: "firing", group: null });
     expect(alertState(msg("incident.resolved", { status: "resolved" }))).toEqual({ status: "resolved", group: null });
     expect(alertState(msg("incident.updated", { status: "resolved" }))).toEqual({ status: "resolved", group: null });
     expect(alertState(msg("test", null))).toEqual({ status: "firing", group: null });
-    expect(alertState(msg("incident.opened", { status: "open", group: { id: "grp_1" } } as Partial<ApiIncident>))).toEqual({ status: "firing", group: { id: "grp_1" } });
+    expect(
+      alertState(msg("incident.opened", { status: "open", group: { id: "grp_1" } } as Partial<ApiIncident>)),
+    ).toEqual({ status: "firing", group: { id: "grp_1" } });
   });
 });

@@ -28,14 +28,31 @@ const T = Date.UTC(2026, 0, 5, 12, 0, 0);
 const S = groupSettings({ INCIDENT_GROUP_WINDOW_MINUTES: "5", INCIDENT_GROUP_GRACE_SECONDS: "60" });
 
 function member(n: number, over: Partial<MemberInput> = {}): MemberInput {
-  return { incident_id: `inc_${n}`, service: "shop", method: "GET", route: `/r${n}`, severity: "WARNING", status: "open", opened_at: T, resolved_at: null, signal_kinds: ["error_rate_threshold"], ...over };
+  return {
+    incident_id: `inc_${n}`,
+    service: "shop",
+    method: "GET",
+    route: `/r${n}`,
+    severity: "WARNING",
+    status: "open",
+    opened_at: T,
+    resolved_at: null,
+    signal_kinds: ["error_rate_threshold"],
+    ...over,
+  };
 }
 
 describe("settings", () => {
   it("reads the window and the grace, with defaults for unset or invalid values", () => {
     expect(groupSettings({})).toEqual({ windowMs: 5 * MINUTE, graceMs: 60_000 });
-    expect(groupSettings({ INCIDENT_GROUP_WINDOW_MINUTES: "0", INCIDENT_GROUP_GRACE_SECONDS: "-3" })).toEqual({ windowMs: 0, graceMs: 60_000 });
-    expect(groupSettings({ INCIDENT_GROUP_WINDOW_MINUTES: "10", INCIDENT_GROUP_GRACE_SECONDS: "abc" })).toEqual({ windowMs: 10 * MINUTE, graceMs: 60_000 });
+    expect(groupSettings({ INCIDENT_GROUP_WINDOW_MINUTES: "0", INCIDENT_GROUP_GRACE_SECONDS: "-3" })).toEqual({
+      windowMs: 0,
+      graceMs: 60_000,
+    });
+    expect(groupSettings({ INCIDENT_GROUP_WINDOW_MINUTES: "10", INCIDENT_GROUP_GRACE_SECONDS: "abc" })).toEqual({
+      windowMs: 10 * MINUTE,
+      graceMs: 60_000,
+    });
   });
 });
 
@@ -52,7 +69,10 @@ describe("joining", () => {
 describe("who alerts", () => {
   it("the first member waits for the grace; a second member within it makes both skip, and the group opens once the grace is over", () => {
     let g = newGroup(member(1), T, S);
-    expect(routeMemberAlert(g, "inc_1", "incident.opened", T + 1000).route).toEqual({ kind: "wait", until: T + 60_000 });
+    expect(routeMemberAlert(g, "inc_1", "incident.opened", T + 1000).route).toEqual({
+      kind: "wait",
+      until: T + 60_000,
+    });
     const before = g;
     g = withMember(g, member(2), T + 20_000);
     expect(groupAlertFor(before, g)).toBeNull();
@@ -83,11 +103,19 @@ describe("who alerts", () => {
     const escalated = withMember(g, member(2, { severity: "CRITICAL" }), T + MINUTE);
     expect(escalated.severity).toBe("CRITICAL");
     expect(groupAlertFor(g, escalated)).toBe("incident.escalated");
-    const oneDone = withMember(escalated, member(1, { status: "resolved", resolved_at: T + 10 * MINUTE }), T + 10 * MINUTE);
+    const oneDone = withMember(
+      escalated,
+      member(1, { status: "resolved", resolved_at: T + 10 * MINUTE }),
+      T + 10 * MINUTE,
+    );
     expect(oneDone.status).toBe("open");
     expect(groupAlertFor(escalated, oneDone)).toBeNull();
     expect(routeMemberAlert(oneDone, "inc_1", "incident.resolved", T + 10 * MINUTE).route.kind).toBe("skip");
-    const allDone = withMember(oneDone, member(2, { severity: "CRITICAL", status: "resolved", resolved_at: T + 12 * MINUTE }), T + 12 * MINUTE);
+    const allDone = withMember(
+      oneDone,
+      member(2, { severity: "CRITICAL", status: "resolved", resolved_at: T + 12 * MINUTE }),
+      T + 12 * MINUTE,
+    );
     expect(allDone).toMatchObject({ status: "resolved", resolved_at: T + 12 * MINUTE, severity: "CRITICAL" });
     expect(groupAlertFor(oneDone, allDone)).toBe("incident.resolved");
     expect(groupAlertFor(allDone, allDone)).toBeNull();
@@ -95,7 +123,11 @@ describe("who alerts", () => {
 
   it("a group that resolved before its grace ended still opens (and then resolves): its members' alerts were skipped for it", () => {
     let g = withMember(newGroup(member(1), T, S), member(2), T);
-    g = withMember(withMember(g, member(1, { status: "resolved", resolved_at: T + 1 }), T + 1), member(2, { status: "resolved", resolved_at: T + 2 }), T + 2);
+    g = withMember(
+      withMember(g, member(1, { status: "resolved", resolved_at: T + 1 }), T + 1),
+      member(2, { status: "resolved", resolved_at: T + 2 }),
+      T + 2,
+    );
     expect(g.status).toBe("resolved");
     expect(groupAlertFor(null, g)).toBeNull();
     expect(groupOpenDue(g, T + 60_000)).toBe(true);
@@ -104,7 +136,10 @@ describe("who alerts", () => {
 
 describe("reminders", () => {
   it("a group reminds once for its members: open, CRITICAL, announced, and the interval since its last alert over", () => {
-    const g = { ...withMember(newGroup(member(1, { severity: "CRITICAL" }), T, S), member(2), T), alert: "group" as const };
+    const g = {
+      ...withMember(newGroup(member(1, { severity: "CRITICAL" }), T, S), member(2), T),
+      alert: "group" as const,
+    };
     expect(groupReminderDue(g, T, 240, T + 240 * MINUTE)).toBe(true);
     expect(groupReminderDue(g, T, 240, T + 239 * MINUTE)).toBe(false);
     expect(groupReminderDue(g, null, 240, T)).toBe(true);
@@ -126,18 +161,55 @@ describe("origin down", () => {
   });
 });
 
-const payloadGroup = withMember(newGroup(member(1, { signal_kinds: ["probe_failed"] }), T, S), member(2, { severity: "CRITICAL" }), T);
+const payloadGroup = withMember(
+  newGroup(member(1, { signal_kinds: ["probe_failed"] }), T, S),
+  member(2, { severity: "CRITICAL" }),
+  T,
+);
 /** An incident as a group alert carries it (the lead member with the group). */
 const incident = {
-  id: "inc_1", service: "shop", method: "GET", route: "/r1", severity: payloadGroup.severity, status: "open", opened_at: T, escalated_at: null, resolved_at: null, last_event_at: T,
-  severity_score: 0.9, health_score: 10, action: "RETRY", signals: [], explanation: groupExplanation(payloadGroup), figures_at_open: {}, figures: {}, timeline: [], reopened_count: 0, concentration: [], updated_at: T,
-  ai_summary: null, ai_model: null, ai_status: null, ai_error: null, ai_updated_at: null, in_maintenance: false, maintenance_id: null, maintenance_released_at: null, deploy: null,
+  id: "inc_1",
+  service: "shop",
+  method: "GET",
+  route: "/r1",
+  severity: payloadGroup.severity,
+  status: "open",
+  opened_at: T,
+  escalated_at: null,
+  resolved_at: null,
+  last_event_at: T,
+  severity_score: 0.9,
+  health_score: 10,
+  action: "RETRY",
+  signals: [],
+  explanation: groupExplanation(payloadGroup),
+  figures_at_open: {},
+  figures: {},
+  timeline: [],
+  reopened_count: 0,
+  concentration: [],
+  updated_at: T,
+  ai_summary: null,
+  ai_model: null,
+  ai_status: null,
+  ai_error: null,
+  ai_updated_at: null,
+  in_maintenance: false,
+  maintenance_id: null,
+  maintenance_released_at: null,
+  deploy: null,
   group: { ...toApiGroup(payloadGroup), dedup_id: "inc_1" },
 } as ApiIncident;
 
 describe("group alert payloads", () => {
   const g = payloadGroup;
-  const message = (event: AlertMessage["event"], status = "open"): AlertMessage => ({ id: "msg_1", event, timestamp: T, incident: { ...incident, status }, dashboard_url: null });
+  const message = (event: AlertMessage["event"], status = "open"): AlertMessage => ({
+    id: "msg_1",
+    event,
+    timestamp: T,
+    incident: { ...incident, status },
+    dashboard_url: null,
+  });
 
   it("Slack names the endpoints, the state and the group", () => {
     const slack = slackMessage(message("incident.opened"));
@@ -145,13 +217,22 @@ describe("group alert payloads", () => {
     const text = JSON.stringify(slack.blocks);
     expect(text).toContain("GET /r1 (WARNING, open)");
     expect(text).toContain(`status: *firing* · group ${g.id} (2 endpoints, origin down)`);
-    expect(JSON.stringify(slackMessage(message("incident.resolved", "resolved")).blocks)).toContain("status: *resolved*");
+    expect(JSON.stringify(slackMessage(message("incident.resolved", "resolved")).blocks)).toContain(
+      "status: *resolved*",
+    );
   });
 
   it("PagerDuty keeps the group's dedup key and carries the state and the group", () => {
     const trigger = pagerDutyEvent("R0UTINGKEY0123456789abcdefABCDEF", message("incident.updated"));
-    expect(trigger).toMatchObject({ event_action: "trigger", dedup_key: "inc_1", payload: { source: "shop", severity: "critical" } });
-    expect(trigger.payload?.custom_details).toMatchObject({ alert_status: "firing", group: { id: g.id, origin_down: true } });
+    expect(trigger).toMatchObject({
+      event_action: "trigger",
+      dedup_key: "inc_1",
+      payload: { source: "shop", severity: "critical" },
+    });
+    expect(trigger.payload?.custom_details).toMatchObject({
+      alert_status: "firing",
+      group: { id: g.id, origin_down: true },
+    });
     const resolve = pagerDutyEvent("R0UTINGKEY0123456789abcdefABCDEF", message("incident.resolved", "resolved"));
     expect(resolve).toMatchObject({ event_action: "resolve", dedup_key: "inc_1" });
     expect(resolve.payload?.custom_details).toMatchObject({ alert_status: "resolved" });
@@ -191,7 +272,13 @@ describe("groups per proxied origin", () => {
     expect(api.members.map((m) => m.service)).toEqual(["shop", "cart"]);
     expect(groupExplanation(g)).toContain("2 endpoints of shop, cart (behind origin api.example.com)");
     const lead = { ...incident, group: { ...api, dedup_id: g.id } } as ApiIncident;
-    const message: AlertMessage = { id: "msg_1", event: "incident.opened", timestamp: T, incident: lead, dashboard_url: null };
+    const message: AlertMessage = {
+      id: "msg_1",
+      event: "incident.opened",
+      timestamp: T,
+      incident: lead,
+      dashboard_url: null,
+    };
     expect(slackMessage(message).text).toContain("origin api.example.com: 2 endpoints of shop, cart");
     expect(JSON.stringify(slackMessage(message).blocks)).toContain("of shop, cart behind origin api.example.com");
     const pd = pagerDutyEvent("R0UTINGKEY0123456789abcdefABCDEF", message);

@@ -54,7 +54,13 @@ describe("assess", () => {
 
   it("is NORMAL, 100 and CONTINUE without signals", () => {
     const a = assess([], {}, T);
-    expect(a).toMatchObject({ health: "NORMAL", health_score: 100, severity_score: 0, action: "CONTINUE", families: [] });
+    expect(a).toMatchObject({
+      health: "NORMAL",
+      health_score: 100,
+      severity_score: 0,
+      action: "CONTINUE",
+      families: [],
+    });
   });
 
   it("is WARNING on one warning signal", () => {
@@ -82,11 +88,17 @@ describe("assess", () => {
   });
 
   it("is CRITICAL on two families in the same minute", () => {
-    expect(assess([signal("silent_failures"), signal("traffic_drop", { unit: "per_minute" })], {}, T).health).toBe("CRITICAL");
+    expect(assess([signal("silent_failures"), signal("traffic_drop", { unit: "per_minute" })], {}, T).health).toBe(
+      "CRITICAL",
+    );
   });
 
   it("is only WARNING on two signals of the same family", () => {
-    const a = assess([signal("error_rate_threshold"), signal("error_rate_baseline")], { availability: T - 3 * MINUTE }, T);
+    const a = assess(
+      [signal("error_rate_threshold"), signal("error_rate_baseline")],
+      { availability: T - 3 * MINUTE },
+      T,
+    );
     expect(a.health).toBe("WARNING");
     expect(a.families).toEqual(["availability"]);
   });
@@ -130,12 +142,20 @@ describe("recommend", () => {
     expect(recommend("CRITICAL", [signal("error_rate_threshold", { observed: 0.5 })])).toBe("HALT");
     expect(recommend("CRITICAL", [signal("error_rate_threshold", { observed: 0.49 })])).toBe("ESCALATE");
     // A burn rate of 50x is not a 50% error rate.
-    expect(recommend("CRITICAL", [signal("availability_burn_page", { level: "page", unit: "burn_rate", observed: 50 })])).toBe("ESCALATE");
-    expect(recommend("CRITICAL", [signal("latency_p95_baseline", { unit: "ms" }), signal("silent_failures")])).toBe("ESCALATE");
+    expect(
+      recommend("CRITICAL", [signal("availability_burn_page", { level: "page", unit: "burn_rate", observed: 50 })]),
+    ).toBe("ESCALATE");
+    expect(recommend("CRITICAL", [signal("latency_p95_baseline", { unit: "ms" }), signal("silent_failures")])).toBe(
+      "ESCALATE",
+    );
   });
 
   it("is what assess reports", () => {
-    const down = assess([signal("error_rate_threshold", { observed: 0.8 }), signal("latency_p95_threshold", { unit: "ms" })], {}, T);
+    const down = assess(
+      [signal("error_rate_threshold", { observed: 0.8 }), signal("latency_p95_threshold", { unit: "ms" })],
+      {},
+      T,
+    );
     expect(down.health).toBe("CRITICAL");
     expect(down.action).toBe("HALT");
   });
@@ -149,14 +169,29 @@ describe("rollup", () => {
       { health: "WARNING", severity_score: 0.5 },
       { health: "NORMAL", severity_score: 0.1 },
     ]);
-    expect(r).toEqual({ health: "CRITICAL", severity_score: 0.8, health_score: 20, counts: { NORMAL: 2, WARNING: 1, CRITICAL: 1 } });
+    expect(r).toEqual({
+      health: "CRITICAL",
+      severity_score: 0.8,
+      health_score: 20,
+      counts: { NORMAL: 2, WARNING: 1, CRITICAL: 1 },
+    });
   });
 
   it("is NORMAL and 100 for nothing", () => {
-    expect(rollup([])).toEqual({ health: "NORMAL", severity_score: 0, health_score: 100, counts: { NORMAL: 0, WARNING: 0, CRITICAL: 0 } });
+    expect(rollup([])).toEqual({
+      health: "NORMAL",
+      severity_score: 0,
+      health_score: 100,
+      counts: { NORMAL: 0, WARNING: 0, CRITICAL: 0 },
+    });
   });
 
   it("keeps a warning over normal items", () => {
-    expect(rollup([{ health: "WARNING", severity_score: 0.4 }, { health: "NORMAL", severity_score: 0 }]).health).toBe("WARNING");
+    expect(
+      rollup([
+        { health: "WARNING", severity_score: 0.4 },
+        { health: "NORMAL", severity_score: 0 },
+      ]).health,
+    ).toBe("WARNING");
   });
 });

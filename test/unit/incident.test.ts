@@ -1,6 +1,15 @@
 import { describe, expect, it } from "vitest";
 import { assess, type RecentFamilies } from "../../src/detect/health";
-import { emptyMachine, incidentId, REOPEN_WINDOW_MINUTES, RESOLVE_AFTER_MAX_MINUTES, stepIncident, type Change, type Incident, type Machine } from "../../src/detect/incident";
+import {
+  emptyMachine,
+  incidentId,
+  REOPEN_WINDOW_MINUTES,
+  RESOLVE_AFTER_MAX_MINUTES,
+  stepIncident,
+  type Change,
+  type Incident,
+  type Machine,
+} from "../../src/detect/incident";
 import type { Figures, Signal } from "../../src/detect/types";
 
 const MINUTE = 60_000;
@@ -20,13 +29,43 @@ const figures = (p95: number | null = 120): Figures => ({
 });
 
 function latencySignal(observed: number, baseline = 120): Signal {
-  return { kind: "latency_p95_baseline", family: "latency", level: "warning", observed, baseline, threshold: null, unit: "ms", window: "5m", strength: 0.5 };
+  return {
+    kind: "latency_p95_baseline",
+    family: "latency",
+    level: "warning",
+    observed,
+    baseline,
+    threshold: null,
+    unit: "ms",
+    window: "5m",
+    strength: 0.5,
+  };
 }
 function errorSignal(observed: number): Signal {
-  return { kind: "error_rate_baseline", family: "availability", level: "warning", observed, baseline: 0.001, threshold: null, unit: "ratio", window: "5m", strength: 0.5 };
+  return {
+    kind: "error_rate_baseline",
+    family: "availability",
+    level: "warning",
+    observed,
+    baseline: 0.001,
+    threshold: null,
+    unit: "ratio",
+    window: "5m",
+    strength: 0.5,
+  };
 }
 function dropSignal(observed: number): Signal {
-  return { kind: "traffic_drop", family: "traffic", level: "warning", observed, baseline: 60, threshold: 0.5, unit: "per_minute", window: "5m", strength: 0.5 };
+  return {
+    kind: "traffic_drop",
+    family: "traffic",
+    level: "warning",
+    observed,
+    baseline: 60,
+    threshold: 0.5,
+    unit: "per_minute",
+    window: "5m",
+    strength: 0.5,
+  };
 }
 
 /** Runs one signal list per minute from T through assess and the machine. */
@@ -38,7 +77,14 @@ function replay(minutes: readonly (readonly Signal[])[], resolveAfter = 3) {
     const minute = T + i * MINUTE;
     const assessment = assess(signals, recent, minute);
     recent = assessment.recent;
-    const step = stepIncident(machine, { endpoint: ENDPOINT, minute, assessment, signals, figures: figures(), resolveAfter });
+    const step = stepIncident(machine, {
+      endpoint: ENDPOINT,
+      minute,
+      assessment,
+      signals,
+      figures: figures(),
+      resolveAfter,
+    });
     machine = step.machine;
     steps.push(step);
   });
@@ -67,7 +113,13 @@ describe("stepIncident", () => {
     const steps = replay([clean, warn, warn]);
     const opened = steps[2];
     expect(opened?.change).toBe("opened");
-    expect(opened?.incident).toMatchObject({ severity: "WARNING", status: "open", opened_at: T + MINUTE, last_event_at: T + 3 * MINUTE, escalated_at: null });
+    expect(opened?.incident).toMatchObject({
+      severity: "WARNING",
+      status: "open",
+      opened_at: T + MINUTE,
+      last_event_at: T + 3 * MINUTE,
+      escalated_at: null,
+    });
     expect(opened?.incident?.id).toBe(incidentId(ENDPOINT, T + MINUTE));
     // The evidence starts with the first minute too.
     expect(opened?.incident?.signals[0]?.first_event_at).toBe(T + MINUTE);
@@ -94,7 +146,16 @@ describe("stepIncident", () => {
 
   it("resolves only after `resolveAfter` clean minutes in a row; a dirty minute resets the count", () => {
     const steps = replay([crit, clean, clean, warn, clean, clean, clean, clean], 3);
-    expect(steps.map((s) => s.change)).toEqual(["opened", "updated", "updated", "updated", "updated", "updated", "resolved", null]);
+    expect(steps.map((s) => s.change)).toEqual([
+      "opened",
+      "updated",
+      "updated",
+      "updated",
+      "updated",
+      "updated",
+      "resolved",
+      null,
+    ]);
     expect(steps.map((s) => s.incident?.clean_minutes)).toEqual([0, 1, 2, 0, 1, 2, 3, undefined]);
     const resolved = steps[6]?.incident;
     expect(resolved).toMatchObject({ status: "resolved", resolved_at: T + 7 * MINUTE });
@@ -106,7 +167,11 @@ describe("stepIncident", () => {
   it("opens a new incident when trouble comes back after the re-open window", () => {
     const quiet = Array.from({ length: REOPEN_WINDOW_MINUTES }, () => clean);
     const steps = replay([crit, clean, ...quiet, crit], 1);
-    expect(steps.filter((s) => s.change !== null && s.change !== "updated").map((s) => s.change)).toEqual(["opened", "resolved", "opened"]);
+    expect(steps.filter((s) => s.change !== null && s.change !== "updated").map((s) => s.change)).toEqual([
+      "opened",
+      "resolved",
+      "opened",
+    ]);
     const last = steps.at(-1);
     expect(last?.incident?.id).toBe(incidentId(ENDPOINT, T + (REOPEN_WINDOW_MINUTES + 2) * MINUTE));
     expect(last?.incident?.id).not.toBe(steps[0]?.incident?.id);
@@ -120,7 +185,14 @@ describe("stepIncident", () => {
     expect(steps.map((s) => s.change)).toEqual(["opened", "resolved", ...gap.map(() => null), null, "reopened"]);
     const again = steps.at(-1)?.incident;
     expect(again?.id).toBe(steps[0]?.incident?.id);
-    expect(again).toMatchObject({ status: "open", severity: "WARNING", resolved_at: null, opened_at: T, reopened_count: 1, clean_minutes: 0 });
+    expect(again).toMatchObject({
+      status: "open",
+      severity: "WARNING",
+      resolved_at: null,
+      opened_at: T,
+      reopened_count: 1,
+      clean_minutes: 0,
+    });
     expect(again?.timeline).toEqual([
       { at: T, change: "opened", severity: "CRITICAL", signals: ["latency_p95_baseline", "error_rate_baseline"] },
       { at: T + 2 * MINUTE, change: "resolved", severity: "CRITICAL", signals: [] },
@@ -129,7 +201,11 @@ describe("stepIncident", () => {
     // It escalates again, on its timeline too.
     const more = replay([crit, clean, ...gap, warn, warn, crit], 1).at(-1);
     expect(more?.change).toBe("escalated");
-    expect(more?.incident?.timeline?.at(-1)).toMatchObject({ change: "escalated", severity: "CRITICAL", at: T + 16 * MINUTE });
+    expect(more?.incident?.timeline?.at(-1)).toMatchObject({
+      change: "escalated",
+      severity: "CRITICAL",
+      at: T + 16 * MINUTE,
+    });
   });
 
   it("flapping (bad, better, bad, better ... within an hour) is one incident whose resolution needs longer each time", () => {
@@ -142,12 +218,22 @@ describe("stepIncident", () => {
     expect(new Set(steps.map((s) => s.incident?.id).filter(Boolean)).size).toBe(1);
     const last = steps.at(-2)?.incident;
     expect(last).toMatchObject({ status: "resolved", reopened_count: 2, clean_minutes: 12 });
-    expect(last?.timeline?.map((e) => e.change)).toEqual(["opened", "resolved", "reopened", "resolved", "reopened", "resolved"]);
+    expect(last?.timeline?.map((e) => e.change)).toEqual([
+      "opened",
+      "resolved",
+      "reopened",
+      "resolved",
+      "reopened",
+      "resolved",
+    ]);
   });
 
   it("caps the clean minutes a re-opened incident needs", () => {
     // Bad, then clean for the cap, twelve times: one incident, never resolved for longer than the cap needs.
-    const rounds = Array.from({ length: 12 }, () => [crit, ...Array.from({ length: RESOLVE_AFTER_MAX_MINUTES }, () => clean)]).flat();
+    const rounds = Array.from({ length: 12 }, () => [
+      crit,
+      ...Array.from({ length: RESOLVE_AFTER_MAX_MINUTES }, () => clean),
+    ]).flat();
     const steps = replay(rounds, 1);
     expect(steps.filter((s) => s.change === "opened")).toHaveLength(1);
     const resolutions = steps.filter((s) => s.change === "resolved");
@@ -173,14 +259,29 @@ describe("stepIncident", () => {
     ]);
     const incident = steps.at(-1)?.incident;
     expect(incident?.signals.map((e) => e.kind)).toEqual(["latency_p95_baseline", "traffic_drop"]);
-    expect(incident?.signals[0]).toMatchObject({ baseline: 120, observed: 410, peak: 500, first_event_at: T, last_event_at: T + 4 * MINUTE });
+    expect(incident?.signals[0]).toMatchObject({
+      baseline: 120,
+      observed: 410,
+      peak: 500,
+      first_event_at: T,
+      last_event_at: T + 4 * MINUTE,
+    });
     // For traffic the worst is the lowest.
-    expect(incident?.signals[1]).toMatchObject({ baseline: 60, observed: 30, peak: 12, first_event_at: T + 2 * MINUTE, last_event_at: T + 5 * MINUTE });
+    expect(incident?.signals[1]).toMatchObject({
+      baseline: 60,
+      observed: 30,
+      peak: 12,
+      first_event_at: T + 2 * MINUTE,
+      last_event_at: T + 5 * MINUTE,
+    });
   });
 
   it("gathers no evidence from info signals", () => {
     const info: Signal = { ...errorSignal(0.3), kind: "client_errors", family: "client", level: "info" };
-    const steps = replay([[...warn, info], [...warn, info]]);
+    const steps = replay([
+      [...warn, info],
+      [...warn, info],
+    ]);
     expect(steps[1]?.incident?.signals.map((e) => e.kind)).toEqual(["latency_p95_baseline"]);
   });
 });

@@ -14,7 +14,10 @@ describe("latency baseline and one slow minute", () => {
         const e = new SimEndpoint(seed);
         expect(openings(e.run(WARM, () => ({ rate: 20 })))).toEqual([]);
         const evs = [...e.run(2, () => ({ rate: 20, median })), ...e.run(40, () => ({ rate: 20 }))];
-        for (const ev of openings(evs)) found.push(`seed ${seed}, median ${median}: ${(ev.minute - e.start) / MINUTE} ${ev.signals.map((s) => s.kind).join(",")}`);
+        for (const ev of openings(evs))
+          found.push(
+            `seed ${seed}, median ${median}: ${(ev.minute - e.start) / MINUTE} ${ev.signals.map((s) => s.kind).join(",")}`,
+          );
       }
     }
     expect(found).toEqual([]);

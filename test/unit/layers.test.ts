@@ -50,7 +50,10 @@ describe("the import graph reader", () => {
   const tree = new Map([
     ["src/a/routes.ts", 'import { b } from "../b/logic";\nexport const a = 1;'],
     ["src/b/logic.ts", 'import type { C } from "./c";\n// import { x } from "../a/routes";\nexport const b = 2;'],
-    ["src/b/c.ts", 'export type C = number;\nimport {\n  b,\n} from "./logic.ts";\nconst lazy = () => import("../a/routes");'],
+    [
+      "src/b/c.ts",
+      'export type C = number;\nimport {\n  b,\n} from "./logic.ts";\nconst lazy = () => import("../a/routes");',
+    ],
     ["src/app.ts", 'export * from "./a/routes";\nimport "hono";'],
   ]);
   const edges = importEdges(tree);

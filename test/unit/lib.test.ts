@@ -22,7 +22,8 @@ describe("backoffMs", () => {
   it("matches the endpoint object's flush backoff (the same curve, not a second formula)", () => {
     const flush = { firstMs: 1000, factor: 2, maxMs: 60_000, jitter: 0.25, capJittered: true };
     for (const failures of [0, 1, 2, 5, 7, 12]) {
-      for (const r of [0, 0.3, 0.99]) expect(backoffMs(flush, failures, () => r)).toBe(flushBackoffMs(failures, () => r));
+      for (const r of [0, 0.3, 0.99])
+        expect(backoffMs(flush, failures, () => r)).toBe(flushBackoffMs(failures, () => r));
     }
   });
 });

@@ -21,7 +21,9 @@ const bytes = (n: number, fill = 1) => new Uint8Array(n).fill(fill);
 describe("meteredBody", () => {
   it("passes every chunk through and reports the end once, with the bytes and the head", async () => {
     const ends: MeterResult[] = [];
-    const body = meteredBody(source([new TextEncoder().encode('{"a":'), new TextEncoder().encode("1}")]), (r) => ends.push(r));
+    const body = meteredBody(source([new TextEncoder().encode('{"a":'), new TextEncoder().encode("1}")]), (r) =>
+      ends.push(r),
+    );
     expect(await new Response(body).text()).toBe('{"a":1}');
     expect(ends).toHaveLength(1);
     expect(ends[0]).toMatchObject({ bytes: 7, cancelled: false });

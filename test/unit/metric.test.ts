@@ -1,6 +1,14 @@
 import { describe, expect, it } from "vitest";
 import { LATENCY_PARAMS } from "../../src/detect/detectors";
-import { baselineSd, emptyMetricState, metricStep, NAB_PARAMS, type MetricParams, type MetricState, type MetricStep } from "../../src/detect/metric";
+import {
+  baselineSd,
+  emptyMetricState,
+  metricStep,
+  NAB_PARAMS,
+  type MetricParams,
+  type MetricState,
+  type MetricStep,
+} from "../../src/detect/metric";
 
 /** Deterministic standard normal noise (mulberry32 + Box-Muller), so every run sees the same series. */
 function noise(seed: number): () => number {
@@ -28,7 +36,11 @@ function run(state: MetricState, values: number[], params: MetricParams): { stat
 /** A baseline learnt on `count` observations of 10 + N(0, 1). */
 function trained(params: MetricParams, count = 1000, seed = 1): MetricState {
   const g = noise(seed);
-  return run(emptyMetricState(), Array.from({ length: count }, () => 10 + g()), params).state;
+  return run(
+    emptyMetricState(),
+    Array.from({ length: count }, () => 10 + g()),
+    params,
+  ).state;
 }
 
 const up: MetricParams = { ...NAB_PARAMS, direction: "up" };
@@ -48,8 +60,16 @@ describe("metric detector", () => {
     for (const params of [up, down, NAB_PARAMS]) {
       const base = trained(params);
       const sd = baselineSd(base, params);
-      const shiftUp = run(base, Array.from({ length: 100 }, () => base.ewma.mean + 10 * sd), params).steps;
-      const shiftDown = run(base, Array.from({ length: 100 }, () => base.ewma.mean - 10 * sd), params).steps;
+      const shiftUp = run(
+        base,
+        Array.from({ length: 100 }, () => base.ewma.mean + 10 * sd),
+        params,
+      ).steps;
+      const shiftDown = run(
+        base,
+        Array.from({ length: 100 }, () => base.ewma.mean - 10 * sd),
+        params,
+      ).steps;
       if (params.direction === "down") {
         expect(shiftUp.some((s) => s.fired)).toBe(false);
       } else {
@@ -95,11 +115,17 @@ describe("metric detector", () => {
     const { state, steps } = run(base, [1e6], NAB_PARAMS);
     expect(steps[0]).toMatchObject({ fired: true, reason: "spike" });
     // The mean moves by at most alpha·clip·sd, the spread by a bounded share (scale_clip).
-    expect(Math.abs(state.ewma.mean - base.ewma.mean)).toBeLessThanOrEqual(NAB_PARAMS.alpha * NAB_PARAMS.clip * sd * (1 + 1e-9));
+    expect(Math.abs(state.ewma.mean - base.ewma.mean)).toBeLessThanOrEqual(
+      NAB_PARAMS.alpha * NAB_PARAMS.clip * sd * (1 + 1e-9),
+    );
     expect(baselineSd(state, NAB_PARAMS)).toBeLessThan(1.5 * sd);
     // One burst, however large, is not a drift: the CUSUM takes clipped z-scores.
     expect(steps[0]?.cusum).toBeLessThanOrEqual(NAB_PARAMS.cusum_clip - NAB_PARAMS.cusum_k);
-    const after = run(state, Array.from({ length: 50 }, () => base.ewma.mean), NAB_PARAMS).steps;
+    const after = run(
+      state,
+      Array.from({ length: 50 }, () => base.ewma.mean),
+      NAB_PARAMS,
+    ).steps;
     expect(after.some((s) => s.fired)).toBe(false);
   });
 
@@ -110,7 +136,10 @@ describe("metric detector", () => {
     const fired: boolean[] = [];
     // A 3-step burst to +20 sd every 100 steps, then one to +30 sd.
     for (const height of [20, 20, 20, 20, 30]) {
-      const burst = [...Array.from({ length: 97 }, () => 10 + g()), ...Array.from({ length: 3 }, () => 10 + height * sd)];
+      const burst = [
+        ...Array.from({ length: 97 }, () => 10 + g()),
+        ...Array.from({ length: 3 }, () => 10 + height * sd),
+      ];
       const { state: next, steps } = run(state, burst, NAB_PARAMS);
       fired.push(steps.slice(97).some((s) => s.fired));
       state = next;
@@ -121,7 +150,11 @@ describe("metric detector", () => {
   it("keeps firing while a novel spike lasts", () => {
     const base = trained(NAB_PARAMS);
     const sd = baselineSd(base, NAB_PARAMS);
-    const { steps } = run(base, Array.from({ length: 20 }, () => base.ewma.mean + 8 * sd), NAB_PARAMS);
+    const { steps } = run(
+      base,
+      Array.from({ length: 20 }, () => base.ewma.mean + 8 * sd),
+      NAB_PARAMS,
+    );
     expect(steps.every((s) => s.fired)).toBe(true);
   });
 

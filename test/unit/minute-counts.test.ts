@@ -1,7 +1,14 @@
 import { describe, expect, it } from "vitest";
 import { MAX_BYTES, MAX_LATENCY_MS } from "../../src/ingest/bounds";
 import type { LogRecord } from "../../src/ingest/record";
-import { HOUR_HORIZON_MS, HOUR_MS, MINUTE_HORIZON_MS, MINUTE_MS, countByBucket, flushBackoffMs } from "../../src/monitor/minute-counts";
+import {
+  HOUR_HORIZON_MS,
+  HOUR_MS,
+  MINUTE_HORIZON_MS,
+  MINUTE_MS,
+  countByBucket,
+  flushBackoffMs,
+} from "../../src/monitor/minute-counts";
 
 const NOW = Date.UTC(2026, 0, 1, 12, 0, 0);
 const T0 = Date.UTC(2026, 0, 1, 11, 30, 0);
@@ -53,7 +60,9 @@ describe("countByBucket", () => {
   });
 
   it("counts one record in its minute", () => {
-    const { buckets, older } = byMinute([record({ timestamp: T0 + 12_345, latency_ms: 7, request_bytes: 3, response_bytes: 5 })]);
+    const { buckets, older } = byMinute([
+      record({ timestamp: T0 + 12_345, latency_ms: 7, request_bytes: 3, response_bytes: 5 }),
+    ]);
     expect(older).toBe(0);
     expect(buckets).toEqual([
       {
@@ -109,7 +118,11 @@ describe("countByBucket", () => {
   });
 
   it("sorts buckets by start whatever the input order", () => {
-    const { buckets } = byMinute([record({ timestamp: T0 + 5 * MINUTE_MS }), record({ timestamp: T0 }), record({ timestamp: T0 + 2 * MINUTE_MS })]);
+    const { buckets } = byMinute([
+      record({ timestamp: T0 + 5 * MINUTE_MS }),
+      record({ timestamp: T0 }),
+      record({ timestamp: T0 + 2 * MINUTE_MS }),
+    ]);
     expect(buckets.map((b) => b.start)).toEqual([T0, T0 + 2 * MINUTE_MS, T0 + 5 * MINUTE_MS]);
   });
 

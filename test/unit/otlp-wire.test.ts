@@ -42,7 +42,9 @@ function reference(bytes: Uint8Array) {
   return {
     resourceSpans: r.resourceSpans.map((rs) => ({
       resource: { attributes: attrs(rs.resource?.attributes ?? []) },
-      scopeSpans: [...rs.scopeSpans, ...rs.instrumentationLibrarySpans].map((ss) => ({ spans: ss.spans.map(spanJson) })),
+      scopeSpans: [...rs.scopeSpans, ...rs.instrumentationLibrarySpans].map((ss) => ({
+        spans: ss.spans.map(spanJson),
+      })),
     })),
   };
 }
@@ -76,28 +78,55 @@ describe("OTLP protobuf decoder", () => {
       endTimeUnixNano: 18_446_744_073_709_551_615n,
       attributes: values,
       droppedAttributesCount: 3,
-      events: [{ timeUnixNano: 5n, name: "exception", attributes: [kv("exception.message", { case: "stringValue", value: "boom" })] }],
+      events: [
+        {
+          timeUnixNano: 5n,
+          name: "exception",
+          attributes: [kv("exception.message", { case: "stringValue", value: "boom" })],
+        },
+      ],
       links: [{ traceId: id(9, 16), spanId: id(9, 8), attributes: values }],
       status: { code: 2, message: "failed" },
     });
     const init = {
       resourceSpans: [
         {
-          resource: { attributes: [kv("service.name", { case: "stringValue", value: "api" })], droppedAttributesCount: 1 },
-          scopeSpans: [{ scope: { name: "lib", version: "1" }, spans: [span(1, 2), { ...span(2, 3), status: undefined }], schemaUrl: "https://x" }],
+          resource: {
+            attributes: [kv("service.name", { case: "stringValue", value: "api" })],
+            droppedAttributesCount: 1,
+          },
+          scopeSpans: [
+            {
+              scope: { name: "lib", version: "1" },
+              spans: [span(1, 2), { ...span(2, 3), status: undefined }],
+              schemaUrl: "https://x",
+            },
+          ],
           instrumentationLibrarySpans: [{ instrumentationLibrary: { name: "old" }, spans: [span(3, 2)] }],
           schemaUrl: "https://y",
         },
         { scopeSpans: [{ spans: [{ name: "defaults" }] }] },
       ],
     };
-    const message = create(ExportTraceServiceRequestSchema, init as unknown as MessageInitShape<typeof ExportTraceServiceRequestSchema>);
+    const message = create(
+      ExportTraceServiceRequestSchema,
+      init as unknown as MessageInitShape<typeof ExportTraceServiceRequestSchema>,
+    );
     const bytes = toBinary(ExportTraceServiceRequestSchema, message);
     expect(decodeTraceRequest(bytes)).toEqual(reference(bytes));
   });
 
   it("refuses malformed bytes: a truncated field or varint, wire types 3, 4, 6 and 7, a known field of the wrong type", () => {
-    for (const bad of [[0x0a, 0x05, 0x01], [0x0a, 0x80], [0x0b], [0x0c], [0x0e], [0x0f, 0x01], [0x08, 0x01], [0x00, 0x01]]) {
+    for (const bad of [
+      [0x0a, 0x05, 0x01],
+      [0x0a, 0x80],
+      [0x0b],
+      [0x0c],
+      [0x0e],
+      [0x0f, 0x01],
+      [0x08, 0x01],
+      [0x00, 0x01],
+    ]) {
       expect(decodeTraceRequest(Uint8Array.from(bad))).toBeNull();
     }
     expect(decodeTraceRequest(new Uint8Array(0))).toEqual({ resourceSpans: [] });
@@ -107,6 +136,15 @@ describe("OTLP protobuf decoder", () => {
     expect(encodeTraceResponse().byteLength).toBe(0);
     const bytes = encodeTraceResponse({ rejectedSpans: 300, errorMessage: "2 spans: ☃" });
     // ExportTraceServiceResponse { partial_success = 1 { rejected_spans = 1; error_message = 2 } }
-    expect([...bytes]).toEqual([0x0a, 3 + 2 + 12, 0x08, 0xac, 0x02, 0x12, 12, ...new TextEncoder().encode("2 spans: ☃")]);
+    expect([...bytes]).toEqual([
+      0x0a,
+      3 + 2 + 12,
+      0x08,
+      0xac,
+      0x02,
+      0x12,
+      12,
+      ...new TextEncoder().encode("2 spans: ☃"),
+    ]);
   });
 });

@@ -6,12 +6,18 @@ function fakeOutbox(announced: string[] = []) {
   return {
     queued,
     wasAnnounced: (id: string) => announced.includes(id),
-    enqueue: (e: { incident_id: string; event: string; round?: number }) => void queued.push({ incident_id: e.incident_id, event: e.event, ...(e.round ? { round: e.round } : {}) }),
+    enqueue: (e: { incident_id: string; event: string; round?: number }) =>
+      void queued.push({ incident_id: e.incident_id, event: e.event, ...(e.round ? { round: e.round } : {}) }),
   };
 }
 
 const NOW = Date.UTC(2026, 10, 30, 12);
-const incident = (id: string, ageMs: number) => ({ id, last_event_at: NOW - ageMs, severity: "CRITICAL" as const, service: "svc" });
+const incident = (id: string, ageMs: number) => ({
+  id,
+  last_event_at: NOW - ageMs,
+  severity: "CRITICAL" as const,
+  service: "svc",
+});
 
 describe("announceChange", () => {
   it("announces recent changes", () => {

@@ -21,13 +21,29 @@ describe("proxy isolation: the sandbox", () => {
 
 describe("proxy isolation: response headers", () => {
   it("drops every header that acts on the whole origin, repeated Set-Cookie included, and keeps the rest", () => {
-    const origin = new Headers({ "content-type": "text/html", "cache-control": "no-store", etag: '"v1"', "x-kept": "1" });
+    const origin = new Headers({
+      "content-type": "text/html",
+      "cache-control": "no-store",
+      etag: '"v1"',
+      "x-kept": "1",
+    });
     for (const name of ORIGIN_WIDE_RESPONSE_HEADERS) origin.append(name, "x");
     origin.append("set-cookie", "a=1; Path=/");
     origin.append("Set-Cookie", "b=2; Path=/; Domain=monitor.test");
     origin.set("Service-Worker-Allowed", "/");
     const out = isolateResponseHeaders(origin);
-    for (const name of ["set-cookie", "set-cookie2", "service-worker-allowed", "clear-site-data", "strict-transport-security", "alt-svc", "nel", "report-to", "accept-ch", "critical-ch"]) {
+    for (const name of [
+      "set-cookie",
+      "set-cookie2",
+      "service-worker-allowed",
+      "clear-site-data",
+      "strict-transport-security",
+      "alt-svc",
+      "nel",
+      "report-to",
+      "accept-ch",
+      "critical-ch",
+    ]) {
       expect(out.has(name), name).toBe(false);
     }
     expect(out.getAll("set-cookie")).toEqual([]);
@@ -47,7 +63,9 @@ describe("proxy isolation: response headers", () => {
   });
 
   it("an origin cannot loosen the sandbox: a sandbox of its own with allow-same-origin stays a separate policy", () => {
-    const out = isolateResponseHeaders(new Headers({ "content-security-policy": "sandbox allow-scripts allow-same-origin" }));
+    const out = isolateResponseHeaders(
+      new Headers({ "content-security-policy": "sandbox allow-scripts allow-same-origin" }),
+    );
     const policies = (out.get("content-security-policy") ?? "").split(",").map((p) => p.trim());
     // Each policy's sandbox applies: the intersection has no allow-same-origin.
     expect(policies).toContain(PROXY_SANDBOX_CSP);
@@ -64,7 +82,9 @@ describe("proxy isolation: response headers", () => {
 
 describe("proxy isolation: request headers", () => {
   it("does not send the monitor's cookies on, and keeps the service's own credentials", () => {
-    const out = isolateRequestHeaders(new Headers({ cookie: "CF_Authorization=jwt; other=1", authorization: "Bearer service-token", "x-kept": "1" }));
+    const out = isolateRequestHeaders(
+      new Headers({ cookie: "CF_Authorization=jwt; other=1", authorization: "Bearer service-token", "x-kept": "1" }),
+    );
     expect(out.has("cookie")).toBe(false);
     expect(out.get("authorization")).toBe("Bearer service-token");
     expect(out.get("x-kept")).toBe("1");

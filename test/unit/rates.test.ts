@@ -1,6 +1,13 @@
 import { describe, expect, it } from "vitest";
 import { prng } from "../prng";
-import { ERROR_RATE_PARAMS, emptyRateState, poissonCdf, rateStep, usualRate, type RateState } from "../../src/detect/rates";
+import {
+  ERROR_RATE_PARAMS,
+  emptyRateState,
+  poissonCdf,
+  rateStep,
+  usualRate,
+  type RateState,
+} from "../../src/detect/rates";
 
 const GUARD = { min_requests: 20, min_events: 5 };
 
@@ -8,7 +15,6 @@ interface Minute {
   bad: number;
   count: number;
 }
-
 
 /** Knuth's Poisson sampler (fine for small means). */
 function poissonSample(random: () => number, mean: number): number {
@@ -109,7 +115,11 @@ describe("rateStep", () => {
     const learnt = run(busy(60));
     expect(learnt.fires).toBe(0);
     expect(usualRate(learnt.state, ERROR_RATE_PARAMS)).toBeCloseTo(0.002, 3);
-    const { fired } = run(Array.from({ length: 10 }, () => ({ bad: 10, count: 100 })), 5, learnt.state);
+    const { fired } = run(
+      Array.from({ length: 10 }, () => ({ bad: 10, count: 100 })),
+      5,
+      learnt.state,
+    );
     const first = fired.indexOf(true);
     expect(first).toBeGreaterThanOrEqual(0);
     expect(first).toBeLessThan(3);

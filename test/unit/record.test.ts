@@ -162,9 +162,7 @@ describe("normaliseRecord: timestamps", () => {
   });
 
   it("accepts an offset written without a colon", () => {
-    expect(accepted(normalise({ timestamp: "2026-01-01T12:59:00+0100" })).timestamp).toBe(
-      Date.UTC(2026, 0, 1, 11, 59),
-    );
+    expect(accepted(normalise({ timestamp: "2026-01-01T12:59:00+0100" })).timestamp).toBe(Date.UTC(2026, 0, 1, 11, 59));
   });
 
   it("keeps milliseconds of a fractional ISO timestamp", () => {
@@ -314,7 +312,9 @@ describe("normaliseRecord: route", () => {
 describe("normaliseRecord: path", () => {
   it("redacts sensitive query values and leaves the others", () => {
     const record = accepted(
-      normalise({ path: "/login?token=abc&key=k&api_key=x&password=p&secret=s&auth=a&signature=g&session=z&access_token=t&page=2&q=hi" }),
+      normalise({
+        path: "/login?token=abc&key=k&api_key=x&password=p&secret=s&auth=a&signature=g&session=z&access_token=t&page=2&q=hi",
+      }),
     );
     expect(record.path).toBe(
       "/login?token=[redacted]&key=[redacted]&api_key=[redacted]&password=[redacted]&secret=[redacted]&auth=[redacted]&signature=[redacted]&session=[redacted]&access_token=[redacted]&page=2&q=hi",
@@ -626,4 +626,3 @@ describe("impossible calendar dates", () => {
     expect(good.ok && good.record.timestamp).toBe(Date.UTC(2026, 1, 28, 11));
   });
 });
-

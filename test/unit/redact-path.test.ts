@@ -5,16 +5,32 @@
  */
 import { describe, expect, it } from "vitest";
 import { normaliseRecord, type NormaliseContext } from "../../src/ingest/record";
-import { EMAIL_REDACTED, isRandomToken, isSecretSegment, REDACTED, redactEmails, redactRequestPath, scrubText } from "../../src/redact";
+import {
+  EMAIL_REDACTED,
+  isRandomToken,
+  isSecretSegment,
+  REDACTED,
+  redactEmails,
+  redactRequestPath,
+  scrubText,
+} from "../../src/redact";
 import { redactRoute, templateRoute } from "../../src/ingest/route-template";
 import { buildRecord } from "../../src/middleware/request-record";
 import { JWT, ORDINARY_PATHS, SECRET_PATHS } from "../secrets";
 
 const NOW = Date.UTC(2026, 0, 1, 12);
-const ctx = (redactEmails?: boolean): NormaliseContext => ({ now: NOW, retentionMs: 86_400_000, newKey: () => "k", redactEmails });
+const ctx = (redactEmails?: boolean): NormaliseContext => ({
+  now: NOW,
+  retentionMs: 86_400_000,
+  newKey: () => "k",
+  redactEmails,
+});
 
 function normalise(fields: Record<string, unknown>, redactEmails?: boolean) {
-  const result = normaliseRecord({ timestamp: NOW - 1000, service: "svc", method: "GET", path: "/x", status: 200, latency_ms: 1, ...fields }, ctx(redactEmails));
+  const result = normaliseRecord(
+    { timestamp: NOW - 1000, service: "svc", method: "GET", path: "/x", status: 200, latency_ms: 1, ...fields },
+    ctx(redactEmails),
+  );
   if (!result.ok) throw new Error(result.errors.join("; "));
   return result.record;
 }
@@ -40,7 +56,9 @@ describe("secret-shaped path segments", () => {
     expect(templateRoute("/cards/4111111111111111")).toBe("/cards/:id");
     expect(templateRoute("/cards/5555-5555-5555-4444/charge")).toBe("/cards/:redacted/charge");
     expect(redactRequestPath("/hooks/sk_live_4eC39HqLyjWDarjtT1zdp7dc?x=1")).toBe("/hooks/[redacted]?x=1");
-    expect(redactRequestPath("/redirect/https://user:pa55w0rd@example.com/next")).toBe("/redirect/https://[redacted]@example.com/next");
+    expect(redactRequestPath("/redirect/https://user:pa55w0rd@example.com/next")).toBe(
+      "/redirect/https://[redacted]@example.com/next",
+    );
     expect(templateRoute("/connect/admin:hunter2@db-internal")).toBe("/connect/:redacted");
     expect(templateRoute("/go/https%3A%2F%2Fuser%3Apa55w0rd%40example.com")).toBe("/go/:redacted");
     expect(redactRoute("/slack/xoxb-1234-5678-AbCdEfGh")).toBe("/slack/:redacted");
@@ -109,7 +127,13 @@ describe("ordinary paths", () => {
   });
 
   it("keeps npm-style versions and image densities that look a little like emails", () => {
-    for (const path of ["/npm/lodash@4.17.21/lodash.min.js", "/npm/@babel/core@7.24.0", "/img/icon@2x.png", "/img/logo@1.5x.webp", "/pkg@latest/x"]) {
+    for (const path of [
+      "/npm/lodash@4.17.21/lodash.min.js",
+      "/npm/@babel/core@7.24.0",
+      "/img/icon@2x.png",
+      "/img/logo@1.5x.webp",
+      "/pkg@latest/x",
+    ]) {
       expect(normalise({ path }).path).toBe(path);
     }
   });
@@ -130,7 +154,10 @@ describe("emails", () => {
 
   it("are kept as written when the setting is off (REDACT_EMAILS=false)", () => {
     const path = "/users/alice@example.com/orders?email=bob%40example.org&page=2";
-    const record = normalise({ path, error: "no account for carol@example.com", user_agent: "bot/1 (+mailto:ops@example.com)" }, false);
+    const record = normalise(
+      { path, error: "no account for carol@example.com", user_agent: "bot/1 (+mailto:ops@example.com)" },
+      false,
+    );
     expect(record.path).toBe(path);
     expect(record.route).toBe("/users/:id/orders");
     expect(record.error).toBe("no account for carol@example.com");
@@ -141,7 +168,8 @@ describe("emails", () => {
 
   it("are found by a scan that leaves non-addresses alone", () => {
     expect(redactEmails("to a@b.io, c.d@e-f.example.com.")).toBe(`to ${EMAIL_REDACTED}, ${EMAIL_REDACTED}.`);
-    for (const text of ["@handle", "a@b", "user@localhost", "x@1.2.3", "@@@", "a@.com", "pkg@latest"]) expect(redactEmails(text)).toBe(text);
+    for (const text of ["@handle", "a@b", "user@localhost", "x@1.2.3", "@@@", "a@.com", "pkg@latest"])
+      expect(redactEmails(text)).toBe(text);
     expect(scrubText("ops@example.com")).toBe("ops@example.com");
     expect(scrubText("ops@example.com", { emails: true })).toBe(EMAIL_REDACTED);
   });
@@ -149,7 +177,15 @@ describe("emails", () => {
 
 describe("user_agent, consumer and request_id", () => {
   const shortJwt = "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxMjM0In0.dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk";
-  const shapes = [shortJwt, "4111 1111 1111 1111", "AKIAIOSFODNN7EXAMPLE", "sk_live_4eC39HqLyjWDarjtT1zdp7dc", "ghp_16C7e42F292c6912E7710c838347Ae178B4a", "xoxb-123456789012-1234567890123-AbCdEfGhIjKlMnOp", "https://user:pa55w0rd@example.com"];
+  const shapes = [
+    shortJwt,
+    "4111 1111 1111 1111",
+    "AKIAIOSFODNN7EXAMPLE",
+    "sk_live_4eC39HqLyjWDarjtT1zdp7dc",
+    "ghp_16C7e42F292c6912E7710c838347Ae178B4a",
+    "xoxb-123456789012-1234567890123-AbCdEfGhIjKlMnOp",
+    "https://user:pa55w0rd@example.com",
+  ];
 
   for (const secret of shapes) {
     it(`never keep ${secret.slice(0, 24)}…`, () => {
@@ -163,12 +199,19 @@ describe("user_agent, consumer and request_id", () => {
 
   it("redact a consumer that is itself a random token and keep ordinary values", () => {
     expect(normalise({ consumer: "Zx8kP2qLmN4vB7wR1tY6uI3oAe5s" }).consumer).toBe(REDACTED);
-    const ua = "Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0.0.0 Safari/537.36";
-    const record = normalise({ user_agent: ua, consumer: "acme-corp", request_id: "550e8400-e29b-41d4-a716-446655440000" });
+    const ua =
+      "Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0.0.0 Safari/537.36";
+    const record = normalise({
+      user_agent: ua,
+      consumer: "acme-corp",
+      request_id: "550e8400-e29b-41d4-a716-446655440000",
+    });
     expect(record.user_agent).toBe(ua);
     expect(record.consumer).toBe("acme-corp");
     expect(record.request_id).toBe("550e8400-e29b-41d4-a716-446655440000");
-    expect(normalise({ request_id: "9f86d081884c7d659a2feaa0c55ad015" }).request_id).toBe("9f86d081884c7d659a2feaa0c55ad015");
+    expect(normalise({ request_id: "9f86d081884c7d659a2feaa0c55ad015" }).request_id).toBe(
+      "9f86d081884c7d659a2feaa0c55ad015",
+    );
     expect(normalise({ request_id: "4111111111111111" }).request_id).toBe("[card redacted]");
     expect(normalise({ consumer: "alice@example.com" }).consumer).toBe(EMAIL_REDACTED);
     expect(normalise({ consumer: "alice@example.com" }, false).consumer).toBe("alice@example.com");
@@ -201,7 +244,23 @@ describe("the Hono middleware's record", () => {
 });
 
 describe("linear time", () => {
-  const units = ["a.", "a@", "a@b.", "a:", "eyJ", "eyJa.", "4-", "4 ", "https:", "a;b=", "%41", "Aa1", "x/", "://", "a:b@"];
+  const units = [
+    "a.",
+    "a@",
+    "a@b.",
+    "a:",
+    "eyJ",
+    "eyJa.",
+    "4-",
+    "4 ",
+    "https:",
+    "a;b=",
+    "%41",
+    "Aa1",
+    "x/",
+    "://",
+    "a:b@",
+  ];
 
   /** Least of five timings (ms) of redacting `unit` repeated `n` times as a path, a route, free text and an email scan. */
   function cost(unit: string, n: number): number {
@@ -223,7 +282,14 @@ describe("linear time", () => {
     const started = performance.now();
     for (const unit of units) {
       const text = unit.repeat(2_000);
-      normalise({ path: `/${text}`.slice(0, 2048), route: `/${text}`.slice(0, 256), user_agent: text, consumer: text.slice(0, 128), request_id: text.slice(0, 128), error: text });
+      normalise({
+        path: `/${text}`.slice(0, 2048),
+        route: `/${text}`.slice(0, 256),
+        user_agent: text,
+        consumer: text.slice(0, 128),
+        request_id: text.slice(0, 128),
+        error: text,
+      });
     }
     for (const unit of units) cost(unit, 20_000);
     expect(performance.now() - started).toBeLessThan(20_000);

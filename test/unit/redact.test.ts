@@ -278,11 +278,13 @@ describe("isSensitiveKey keeps ordinary keys readable", () => {
     expect(isSensitiveKey(key)).toBe(false);
   });
 
-  it.each(["x-auth", "auth_token", "Authorization", "oauth_token", "x_api_key", "client_secret"])("redacts %s", (key) => {
-    expect(isSensitiveKey(key)).toBe(true);
-  });
+  it.each(["x-auth", "auth_token", "Authorization", "oauth_token", "x_api_key", "client_secret"])(
+    "redacts %s",
+    (key) => {
+      expect(isSensitiveKey(key)).toBe(true);
+    },
+  );
 });
-
 
 describe("redaction gaps closed after review", () => {
   it("redacts sensitive pairs after a stray ? or a ;", () => {
@@ -330,16 +332,20 @@ describe.each(SCRUBBERS)("%s: leaks found in the second review", (_name, scrub) 
   it("redacts the credential after an auth scheme in a header line", () => {
     expect(scrub("Authorization: Basic dXNlcjpwYXNz failed")).toBe("Authorization: Basic [redacted] failed");
     expect(scrub("authorization=Token abc123 rejected")).toBe("authorization=Token [redacted] rejected");
-    expect(scrub('Proxy-Authorization: Digest username="bob", response="6629fae4"')).toBe("Proxy-Authorization: Digest [redacted]");
-    expect(scrub("Authorization: s3cr3t plus more")).toBe("Authorization: [redacted]");
-    expect(scrub("401: Authorization: Bearer abc.def; retried with Cookie: session=xyz; card 4111 1111 1111 1111")).toBe(
-      "401: Authorization: Bearer [redacted]; retried with Cookie: [redacted]",
+    expect(scrub('Proxy-Authorization: Digest username="bob", response="6629fae4"')).toBe(
+      "Proxy-Authorization: Digest [redacted]",
     );
+    expect(scrub("Authorization: s3cr3t plus more")).toBe("Authorization: [redacted]");
+    expect(
+      scrub("401: Authorization: Bearer abc.def; retried with Cookie: session=xyz; card 4111 1111 1111 1111"),
+    ).toBe("401: Authorization: Bearer [redacted]; retried with Cookie: [redacted]");
   });
 
   it("redacts a Basic credential anywhere, but only when it decodes to user:password", () => {
     expect(scrub("upstream got basic dXNlcjpwYXNz")).toBe("upstream got Basic [redacted]");
-    expect(scrub("Basic plan users see Basic authentication errors")).toBe("Basic plan users see Basic authentication errors");
+    expect(scrub("Basic plan users see Basic authentication errors")).toBe(
+      "Basic plan users see Basic authentication errors",
+    );
   });
 
   it("redacts a quoted value whole, spaces included", () => {
@@ -453,7 +459,9 @@ describe.each(SCRUBBERS)("%s: leaks found in the second review", (_name, scrub) 
     expect(scrub("POST https://hooks.slack.com/services/T000/B000/XXXXsecretXXXX failed")).toBe(
       `POST https://hooks.slack.com/services/${REDACTED} failed`,
     );
-    expect(scrub("https://discord.com/api/webhooks/123/tok-en_secret")).toBe(`https://discord.com/api/webhooks/${REDACTED}`);
+    expect(scrub("https://discord.com/api/webhooks/123/tok-en_secret")).toBe(
+      `https://discord.com/api/webhooks/${REDACTED}`,
+    );
   });
 
   it("keeps everything that is not a secret intact", () => {
@@ -470,7 +478,8 @@ describe.each(SCRUBBERS)("%s: leaks found in the second review", (_name, scrub) 
 
   it("scrubs adversarial input in time linear in its length", () => {
     const started = performance.now();
-    for (const unit of ["a:", "token=", "%41", "4 ", "Cookie: a\n", '"password":"', "x%3D "]) scrub(unit.repeat(20_000));
+    for (const unit of ["a:", "token=", "%41", "4 ", "Cookie: a\n", '"password":"', "x%3D "])
+      scrub(unit.repeat(20_000));
     expect(performance.now() - started).toBeLessThan(2000);
   });
 
@@ -507,9 +516,12 @@ describe("scrubDeep after the second review", () => {
     });
   });
 
-  it.each(["cookie", "set-cookie", "Set-Cookie", "sid", "connect.sid", "session", "PHPSESSID"])("treats %s as sensitive", (key) => {
-    expect(isSensitiveKey(key)).toBe(true);
-  });
+  it.each(["cookie", "set-cookie", "Set-Cookie", "sid", "connect.sid", "session", "PHPSESSID"])(
+    "treats %s as sensitive",
+    (key) => {
+      expect(isSensitiveKey(key)).toBe(true);
+    },
+  );
 
   it.each(["side", "inside", "considered", "cookbook"])("leaves %s alone", (key) => {
     expect(isSensitiveKey(key)).toBe(false);
@@ -519,7 +531,10 @@ describe("scrubDeep after the second review", () => {
 describe("maskChannelInError (alert delivery errors are readable with the read key)", () => {
   it("masks a Slack channel's URL wherever the error repeats it", () => {
     const url = "https://hooks.slack.test/services/T0001/B0001/s3cretWebhookToken";
-    const out = maskChannelInError({ type: "slack", url }, `TypeError: fetch to ${url} failed (${encodeURIComponent(url)})`);
+    const out = maskChannelInError(
+      { type: "slack", url },
+      `TypeError: fetch to ${url} failed (${encodeURIComponent(url)})`,
+    );
     expect(out).not.toContain("s3cretWebhookToken");
     expect(out).toContain(`https://hooks.slack.test/services/T0001/B0001/${REDACTED}`);
   });
@@ -535,6 +550,8 @@ describe("maskChannelInError (alert delivery errors are readable with the read k
     expect(maskChannelInError(channel, "redirected to https://hooks.slack.com/services/T1/B1/abc")).toBe(
       `redirected to https://hooks.slack.com/services/${REDACTED}`,
     );
-    expect(maskChannelInError(channel, "TypeError: Network connection lost.")).toBe("TypeError: Network connection lost.");
+    expect(maskChannelInError(channel, "TypeError: Network connection lost.")).toBe(
+      "TypeError: Network connection lost.",
+    );
   });
 });

@@ -17,12 +17,15 @@ describe("isIdLike", () => {
     expect(isIdLike(s)).toBe(true);
   });
 
-  it.each(["cus_9s6XKzkNRiz8i3", "dGhpcyBpcyBhIHRva2Vu", "eyJhbGciOiJIUzI1NiJ9", "Zm9vYmFyYmF6cXV4MTIz==", "ord_Xy12345678abcdef"])(
-    "treats the base64-like token %s as an id",
-    (s) => {
-      expect(isIdLike(s)).toBe(true);
-    },
-  );
+  it.each([
+    "cus_9s6XKzkNRiz8i3",
+    "dGhpcyBpcyBhIHRva2Vu",
+    "eyJhbGciOiJIUzI1NiJ9",
+    "Zm9vYmFyYmF6cXV4MTIz==",
+    "ord_Xy12345678abcdef",
+  ])("treats the base64-like token %s as an id", (s) => {
+    expect(isIdLike(s)).toBe(true);
+  });
 
   it.each(["alice@example.com", "first.last+tag@mail.example.co.uk", "alice%40example.com"])(
     "treats the email %s as an id",
@@ -31,12 +34,22 @@ describe("isIdLike", () => {
     },
   );
 
-  it.each(["v1", "v2", "users", "me", "settings", "orders", "health", "deadbeef", "abc", "2fa", "oauth2", "user-profile"])(
-    "leaves the word %s alone",
-    (s) => {
-      expect(isIdLike(s)).toBe(false);
-    },
-  );
+  it.each([
+    "v1",
+    "v2",
+    "users",
+    "me",
+    "settings",
+    "orders",
+    "health",
+    "deadbeef",
+    "abc",
+    "2fa",
+    "oauth2",
+    "user-profile",
+  ])("leaves the word %s alone", (s) => {
+    expect(isIdLike(s)).toBe(false);
+  });
 
   it.each(["oauth2-callback-v2", "payment-methods-v2", "AbC123-_xyz.789~q", "search-results-2024"])(
     "leaves the slug %s alone although it is long and has digits",

@@ -1,5 +1,11 @@
 import { describe, expect, it } from "vitest";
-import { evidenceReason, hashKey, selectForD1, type SampledRecord, type SamplingPolicy } from "../../src/storage/sampling";
+import {
+  evidenceReason,
+  hashKey,
+  selectForD1,
+  type SampledRecord,
+  type SamplingPolicy,
+} from "../../src/storage/sampling";
 import { prng } from "../prng";
 
 const MINUTE = 60_000;
@@ -37,7 +43,8 @@ describe("raw-row sampling", () => {
         const records = flush(seed, 50 + seed * 97);
         const kept = new Set(selectForD1(records, policy).kept.map((k) => k.record.key));
         for (const r of records) {
-          if (evidenceReason(r, policy.slowMs) !== null) expect(kept.has(r.key), `${policy.mode} dropped ${JSON.stringify(r)}`).toBe(true);
+          if (evidenceReason(r, policy.slowMs) !== null)
+            expect(kept.has(r.key), `${policy.mode} dropped ${JSON.stringify(r)}`).toBe(true);
         }
       }
     }
@@ -77,8 +84,12 @@ describe("raw-row sampling", () => {
   it("chooses the same sample when the same flush is sent again, in any order", () => {
     const records = flush(9, 1000);
     const policy: SamplingPolicy = { mode: "sampled", sampleSize: 2, autoAbove: 0, slowMs: 1000 };
-    const a = selectForD1(records, policy).kept.map((k) => k.record.key).sort();
-    const b = selectForD1([...records].reverse(), policy).kept.map((k) => k.record.key).sort();
+    const a = selectForD1(records, policy)
+      .kept.map((k) => k.record.key)
+      .sort();
+    const b = selectForD1([...records].reverse(), policy)
+      .kept.map((k) => k.record.key)
+      .sort();
     expect(b).toEqual(a);
   });
 
@@ -98,7 +109,11 @@ describe("raw-row sampling", () => {
         inconsistent: false,
         source: "ingest",
       }));
-      const kept = new Set(selectForD1(records, { mode: "sampled", sampleSize: 2, autoAbove: 0, slowMs: null }).kept.map((k) => k.record.key));
+      const kept = new Set(
+        selectForD1(records, { mode: "sampled", sampleSize: 2, autoAbove: 0, slowMs: null }).kept.map(
+          (k) => k.record.key,
+        ),
+      );
       records.forEach((r, i) => {
         if (kept.has(r.key)) hits[i] = (hits[i] ?? 0) + 1;
       });
@@ -107,7 +122,16 @@ describe("raw-row sampling", () => {
   });
 
   it("classifies evidence", () => {
-    const plain: SampledRecord = { key: "k", timestamp: 0, status: 200, latency_ms: 10, error: null, response_empty: false, inconsistent: false, source: "proxy" };
+    const plain: SampledRecord = {
+      key: "k",
+      timestamp: 0,
+      status: 200,
+      latency_ms: 10,
+      error: null,
+      response_empty: false,
+      inconsistent: false,
+      source: "proxy",
+    };
     expect(evidenceReason(plain, 100)).toBeNull();
     expect(evidenceReason({ ...plain, status: 404 }, 100)).toBe("status");
     expect(evidenceReason({ ...plain, status: 302 }, 100)).toBeNull();

@@ -1,6 +1,12 @@
 /** Issue 15 item 2: the day-of-week part of the seasonal profile, once a week of history exists. */
 import { describe, expect, it } from "vitest";
-import { offsetAt, seasonLearn, slotOffsets, type SeasonAccumulator, type SeasonProfile } from "../../src/detect/season";
+import {
+  offsetAt,
+  seasonLearn,
+  slotOffsets,
+  type SeasonAccumulator,
+  type SeasonProfile,
+} from "../../src/detect/season";
 import { WEEK_KEEP, weekOffsets } from "../../src/detect/season-week";
 import type { Evaluation } from "../../src/detect/evaluate";
 import { HOUR, SimEndpoint, T0, openings } from "./endpoint-sim";
@@ -12,7 +18,8 @@ const weekend = (t: number): boolean => Math.floor((t - T0) / DAY) % 7 >= 5;
 function feed(days: number, value: (t: number) => number): SeasonProfile | null {
   let acc: SeasonAccumulator | undefined;
   let profile: SeasonProfile | null = null;
-  for (let t = T0; t < T0 + days * DAY + HOUR; t += 60_000) ({ acc, profile } = seasonLearn(acc, profile, { minute_start: t, requests: value(t), p95: null }));
+  for (let t = T0; t < T0 + days * DAY + HOUR; t += 60_000)
+    ({ acc, profile } = seasonLearn(acc, profile, { minute_start: t, requests: value(t), p95: null }));
   return profile;
 }
 
@@ -36,7 +43,9 @@ describe("day-of-week profile", () => {
     const e = new SimEndpoint(2);
     e.run(14 * 1440, shape);
     const third: Evaluation[] = e.run(7 * 1440, shape);
-    const traffic = third.filter((ev) => ev.signals.some((s) => s.kind === "traffic_drop" || s.kind === "traffic_stop" || s.kind === "traffic_surge"));
+    const traffic = third.filter((ev) =>
+      ev.signals.some((s) => s.kind === "traffic_drop" || s.kind === "traffic_stop" || s.kind === "traffic_surge"),
+    );
     expect(traffic.length).toBe(0);
     expect(openings(third)).toEqual([]);
   });

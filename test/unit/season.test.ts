@@ -1,10 +1,24 @@
 import { describe, expect, it } from "vitest";
-import { SEASON_DAYS, SEASON_MIN_MINUTES, emptyProfile, judgedOffset, offsetAt, seasonLearn, slotOffsets, type SeasonAccumulator, type SeasonProfile } from "../../src/detect/season";
+import {
+  SEASON_DAYS,
+  SEASON_MIN_MINUTES,
+  emptyProfile,
+  judgedOffset,
+  offsetAt,
+  seasonLearn,
+  slotOffsets,
+  type SeasonAccumulator,
+  type SeasonProfile,
+} from "../../src/detect/season";
 import type { Evaluation } from "../../src/detect/evaluate";
 import { HOUR, MINUTE, SimEndpoint, T0, openings } from "./endpoint-sim";
 
 /** Feeds `hours` hours of one value per minute (requests, p95) from `start`; returns the profiles seen. */
-function feed(hours: number, value: (t: number) => number, start = T0): { acc: SeasonAccumulator | undefined; profile: SeasonProfile | null; distinct: number } {
+function feed(
+  hours: number,
+  value: (t: number) => number,
+  start = T0,
+): { acc: SeasonAccumulator | undefined; profile: SeasonProfile | null; distinct: number } {
   let acc: SeasonAccumulator | undefined;
   let profile: SeasonProfile | null = null;
   let distinct = 0;
@@ -37,7 +51,8 @@ describe("daily profile", () => {
   it("skips an hour with fewer than SEASON_MIN_MINUTES minutes", () => {
     let acc: SeasonAccumulator | undefined;
     let profile: SeasonProfile | null = null;
-    for (let i = 0; i < SEASON_MIN_MINUTES - 1; i++) ({ acc, profile } = seasonLearn(acc, profile, { minute_start: T0 + i * MINUTE, requests: 5, p95: null }));
+    for (let i = 0; i < SEASON_MIN_MINUTES - 1; i++)
+      ({ acc, profile } = seasonLearn(acc, profile, { minute_start: T0 + i * MINUTE, requests: 5, p95: null }));
     ({ profile } = seasonLearn(acc, profile, { minute_start: T0 + HOUR, requests: 5, p95: null }));
     expect(profile).toBeNull();
   });
@@ -74,7 +89,8 @@ describe("daily profile", () => {
   it("judges by the most generous hour within half an hour, widened by the hour's day-to-day spread", () => {
     const day = (t: number): number => (hourOf(t) >= 8 && hourOf(t) < 20 ? 100 : 10);
     // 03:00 alternates between 10 and 40 requests/min from one day to the next.
-    const noisy = (t: number): number => (hourOf(t) === 3 ? (Math.floor((t - T0) / (24 * HOUR)) % 2 ? 40 : 10) : day(t));
+    const noisy = (t: number): number =>
+      hourOf(t) === 3 ? (Math.floor((t - T0) / (24 * HOUR)) % 2 ? 40 : 10) : day(t);
     const offsets = slotOffsets(feed(4 * 24 + 1, noisy).profile, "traffic");
     expect(offsets?.spread[12]).toBe(0);
     expect(offsets?.spread[3]).toBe(0.5);
@@ -83,7 +99,10 @@ describe("daily profile", () => {
     expect(judgedOffset(offsets, at(7 + 50 / 60), "up")).toBeCloseTo(offsets?.mid[8] ?? NaN, 6);
     expect(judgedOffset(offsets, at(20 + 10 / 60), "down")).toBeCloseTo(offsets?.mid[20] ?? NaN, 6);
     // The noisy hour: a drop is judged against its low end, a surge against its high end.
-    expect(judgedOffset(offsets, at(3.5), "down")).toBeCloseTo(Math.min((offsets?.mid[3] ?? NaN) - 0.5, offsets?.mid[4] ?? NaN), 6);
+    expect(judgedOffset(offsets, at(3.5), "down")).toBeCloseTo(
+      Math.min((offsets?.mid[3] ?? NaN) - 0.5, offsets?.mid[4] ?? NaN),
+      6,
+    );
     expect(judgedOffset(offsets, at(3.5), "down")).toBeLessThan(offsetAt(offsets, at(3.5)) - 0.4);
     expect(judgedOffset(offsets, at(3.5), "up")).toBeCloseTo((offsets?.mid[3] ?? NaN) + (offsets?.spread[3] ?? NaN), 6);
     expect(judgedOffset(null, at(3), "up")).toBe(0);
@@ -97,7 +116,8 @@ function business(t: number): number {
   return Math.exp(Math.log(8) + (Math.log(100) - Math.log(8)) * f);
 }
 
-const count = (evs: readonly Evaluation[], kinds: readonly string[]): number => evs.filter((e) => e.signals.some((s) => kinds.includes(s.kind))).length;
+const count = (evs: readonly Evaluation[], kinds: readonly string[]): number =>
+  evs.filter((e) => e.signals.some((s) => kinds.includes(s.kind))).length;
 
 describe("detection with the daily profile", () => {
   it("expects a business day's evening trough and morning peak once a day is learnt", () => {

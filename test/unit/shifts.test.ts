@@ -8,12 +8,20 @@ const median = (xs: readonly number[]): number => {
 };
 
 /** Minutes to the first incident after `WARM` minutes of `normal` and then `changed` for `minutes`, per seed. */
-function delays(seeds: readonly number[], normal: Parameters<SimEndpoint["minute"]>[0], changed: Parameters<SimEndpoint["minute"]>[0], minutes = 15): (number | null)[] {
+function delays(
+  seeds: readonly number[],
+  normal: Parameters<SimEndpoint["minute"]>[0],
+  changed: Parameters<SimEndpoint["minute"]>[0],
+  minutes = 15,
+): (number | null)[] {
   return seeds.map((seed) => {
     const e = new SimEndpoint(seed);
     expect(openings(e.run(WARM, () => normal))).toEqual([]);
     const from = e.now;
-    return openedAfter(e.run(minutes, () => changed), from);
+    return openedAfter(
+      e.run(minutes, () => changed),
+      from,
+    );
   });
 }
 
@@ -40,7 +48,9 @@ describe("short clear shifts", () => {
     ] as const) {
       const e = new SimEndpoint(seed);
       const evs = e.run(36 * 60, () => shape);
-      expect(openings(evs).map((ev) => `${(ev.minute - e.start) / MINUTE}: ${ev.signals.map((s) => s.kind).join(",")}`)).toEqual([]);
+      expect(
+        openings(evs).map((ev) => `${(ev.minute - e.start) / MINUTE}: ${ev.signals.map((s) => s.kind).join(",")}`),
+      ).toEqual([]);
     }
   });
 });

@@ -25,7 +25,12 @@ function secretOf(bytes: number): string {
 }
 
 function vectorHeaders(overrides: Record<string, string> = {}): Record<string, string> {
-  return { "webhook-id": VECTOR.id, "webhook-timestamp": String(VECTOR.timestamp), "webhook-signature": VECTOR.signature, ...overrides };
+  return {
+    "webhook-id": VECTOR.id,
+    "webhook-timestamp": String(VECTOR.timestamp),
+    "webhook-signature": VECTOR.signature,
+    ...overrides,
+  };
 }
 
 describe("Standard Webhooks signing", () => {
@@ -44,12 +49,15 @@ describe("Standard Webhooks signing", () => {
   });
 
   it("rejects a tampered body, id, timestamp or signature, and a wrong secret", async () => {
-    const ok = (headers: Record<string, string>, body = VECTOR.body, secret = VECTOR.secret) => verifyStandardWebhook(secret, headers, body, 300, AT);
+    const ok = (headers: Record<string, string>, body = VECTOR.body, secret = VECTOR.secret) =>
+      verifyStandardWebhook(secret, headers, body, 300, AT);
     expect(await ok(vectorHeaders(), '{"test": 2432232315}')).toBe(false);
     expect(await ok(vectorHeaders(), `${VECTOR.body} `)).toBe(false);
     expect(await ok(vectorHeaders({ "webhook-id": "msg_other" }))).toBe(false);
     expect(await ok(vectorHeaders({ "webhook-timestamp": String(VECTOR.timestamp + 1) }))).toBe(false);
-    expect(await ok(vectorHeaders({ "webhook-signature": "v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OA=" }))).toBe(false);
+    expect(await ok(vectorHeaders({ "webhook-signature": "v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OA=" }))).toBe(
+      false,
+    );
     expect(await ok(vectorHeaders(), VECTOR.body, generateWebhookSecret())).toBe(false);
   });
 
@@ -69,9 +77,19 @@ describe("Standard Webhooks signing", () => {
   });
 
   it("accepts a space-separated list with one valid v1 signature (secret rotation), and a Headers object", async () => {
-    const list = ["v1,Ceo5qEr07ixe2NLpvHk3FH9bwy/WavXrAFQ/9tdO6mc=", "v2,Ceo5qEr07ixe2NLpvHk3FH9bwy/WavXrAFQ/9tdO6mc=", VECTOR.signature].join(" ");
-    expect(await verifyStandardWebhook(VECTOR.secret, vectorHeaders({ "webhook-signature": list }), VECTOR.body, 300, AT)).toBe(true);
-    const headers = new Headers({ "Webhook-Id": VECTOR.id, "Webhook-Timestamp": String(VECTOR.timestamp), "Webhook-Signature": VECTOR.signature });
+    const list = [
+      "v1,Ceo5qEr07ixe2NLpvHk3FH9bwy/WavXrAFQ/9tdO6mc=",
+      "v2,Ceo5qEr07ixe2NLpvHk3FH9bwy/WavXrAFQ/9tdO6mc=",
+      VECTOR.signature,
+    ].join(" ");
+    expect(
+      await verifyStandardWebhook(VECTOR.secret, vectorHeaders({ "webhook-signature": list }), VECTOR.body, 300, AT),
+    ).toBe(true);
+    const headers = new Headers({
+      "Webhook-Id": VECTOR.id,
+      "Webhook-Timestamp": String(VECTOR.timestamp),
+      "Webhook-Signature": VECTOR.signature,
+    });
     expect(await verifyStandardWebhook(VECTOR.secret, headers, VECTOR.body, 300, AT)).toBe(true);
   });
 

@@ -2,7 +2,6 @@ import { describe, expect, it } from "vitest";
 import { LatencySketch, type SketchData } from "../../src/detect/sketch";
 import { prng as rng } from "../prng";
 
-
 /** Log-normal latencies (median about 120 ms, a heavy tail), as request latencies look. */
 function latencies(n: number, seed: number): number[] {
   const random = rng(seed);

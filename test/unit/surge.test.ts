@@ -17,15 +17,38 @@ class Endpoint {
   /** `status_4xx` are the 4xx other than 429 (2% unless given); 429s are 4xx too. */
   minute(count: number, opts: MinuteOpts = {}): Evaluation {
     const status_429 = opts.status_429 ?? 0;
-    this.history.push({ ...emptyTotals(), count, status_5xx: opts.status_5xx ?? 0, status_4xx: (opts.status_4xx ?? Math.round(count * 0.02)) + status_429, status_429 });
+    this.history.push({
+      ...emptyTotals(),
+      count,
+      status_5xx: opts.status_5xx ?? 0,
+      status_4xx: (opts.status_4xx ?? Math.round(count * 0.02)) + status_429,
+      status_429,
+    });
     const last = (n: number): Totals => {
       const out = emptyTotals();
       for (const t of this.history.slice(-n)) for (const k of Object.keys(out) as (keyof Totals)[]) out[k] += t[k];
       return out;
     };
     const p95 = opts.p95 ?? 200;
-    const latency: LatencySample = { window_minutes: 5, count: last(5).count, p50: p95 / 2, p95, p99: p95 * 1.5, max: p95 * 2 };
-    const snapshot: Snapshot = { minute_start: T0 + (this.history.length - 1) * MINUTE, minute: last(1), w5: last(5), w15: last(15), w30: last(30), w60: last(60), w360: last(360), w3d: last(4320), latency };
+    const latency: LatencySample = {
+      window_minutes: 5,
+      count: last(5).count,
+      p50: p95 / 2,
+      p95,
+      p99: p95 * 1.5,
+      max: p95 * 2,
+    };
+    const snapshot: Snapshot = {
+      minute_start: T0 + (this.history.length - 1) * MINUTE,
+      minute: last(1),
+      w5: last(5),
+      w15: last(15),
+      w30: last(30),
+      w60: last(60),
+      w360: last(360),
+      w3d: last(4320),
+      latency,
+    };
     const ev = evaluateMinute(this.state, snapshot, DEFAULT_DETECTION, { service: "svc", method: "GET", route: "/x" });
     this.state = ev.state;
     return ev;
@@ -44,7 +67,12 @@ describe("surgeStep", () => {
     let state = emptySurge();
     const out = [];
     for (let i = 0; i < 7; i++) {
-      const step = surgeStep(state, { minute_start: T0 + i * MINUTE, minute: { ...emptyTotals(), count: 70 }, w5: { ...emptyTotals(), count: 70 * Math.min(5, i + 1) }, expected: 20 });
+      const step = surgeStep(state, {
+        minute_start: T0 + i * MINUTE,
+        minute: { ...emptyTotals(), count: 70 },
+        w5: { ...emptyTotals(), count: 70 * Math.min(5, i + 1) },
+        expected: 20,
+      });
       state = step.state;
       out.push(step);
     }
@@ -52,10 +80,17 @@ describe("surgeStep", () => {
     expect(out[SURGE_MINUTES - 1]?.surge).toEqual({ observed: 70, expected: 20, since: T0 });
     expect(out.every((s) => s.hold)).toBe(true);
     // Quiet endpoints never surge: 3x of 1 request/min is not enough volume.
-    const quiet = surgeStep({ run: 10, since: T0 }, { minute_start: T0, minute: { ...emptyTotals(), count: 4 }, w5: { ...emptyTotals(), count: 20 }, expected: 1 });
+    const quiet = surgeStep(
+      { run: 10, since: T0 },
+      { minute_start: T0, minute: { ...emptyTotals(), count: 4 }, w5: { ...emptyTotals(), count: 20 }, expected: 1 },
+    );
     expect(quiet.surge).toBeNull();
     // During warm-up (no learnt level) nothing is judged.
-    expect(surgeStep(state, { minute_start: T0, minute: emptyTotals(), w5: emptyTotals(), expected: null })).toEqual({ state: emptySurge(), surge: null, hold: false });
+    expect(surgeStep(state, { minute_start: T0, minute: emptyTotals(), w5: emptyTotals(), expected: null })).toEqual({
+      state: emptySurge(),
+      surge: null,
+      hold: false,
+    });
   });
 });
 
@@ -99,7 +134,9 @@ describe("traffic surges in detect", () => {
     const incident = during.at(-1)?.incident;
     expect(incident).toMatchObject({ severity: "WARNING", status: "open" });
     expect(incident?.signals.map((x) => x.kind)).toEqual(["traffic_surge"]);
-    expect(incident?.explanation).toMatch(/^Warning: Traffic to GET \/x surged to 70 requests\/min, 3\.\dx its usual 2\d requests\/min, over \d+ min, with 29% of requests answered 429 Too Many Requests \(usually 5\.\d%\)/);
+    expect(incident?.explanation).toMatch(
+      /^Warning: Traffic to GET \/x surged to 70 requests\/min, 3\.\dx its usual 2\d requests\/min, over \d+ min, with 29% of requests answered 429 Too Many Requests \(usually 5\.\d%\)/,
+    );
   });
 
   it("a 3x surge with a steady share of 429s (and of other 4xx) stays an info signal and opens no incident", () => {

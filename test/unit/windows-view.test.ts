@@ -4,7 +4,17 @@ import { HOUR_MS, MINUTE_MS } from "../../src/monitor/minute-counts";
 import { WindowsView, type WindowRow } from "../../src/monitor/windows-view";
 
 const T = Date.UTC(2026, 0, 2, 12, 0, 0);
-const row = (start: number, count: number, status_5xx = 0): WindowRow => ({ start, count, status_4xx: 0, status_429: 0, status_5xx, silent_failures: 0, inconsistent: 0, slow: 0, bytes: 0 });
+const row = (start: number, count: number, status_5xx = 0): WindowRow => ({
+  start,
+  count,
+  status_4xx: 0,
+  status_429: 0,
+  status_5xx,
+  silent_failures: 0,
+  inconsistent: 0,
+  slow: 0,
+  bytes: 0,
+});
 
 /** One sketch per minute holding `count` copies of `value`. */
 function sketches(values: Map<number, [number, number]>): (start: number) => LatencySketch | null {
@@ -21,7 +31,9 @@ describe("WindowsView", () => {
   it("sums each window that ends with the minute, from rows read once for many minutes", () => {
     // 400 minutes of 10 requests each (every 7th minute with 2 errors), ending at T.
     const minutes = Array.from({ length: 400 }, (_, i) => row(T - (399 - i) * MINUTE_MS, 10, i % 7 === 0 ? 2 : 0));
-    const hours = Array.from({ length: 80 }, (_, i) => row(Math.floor(T / HOUR_MS) * HOUR_MS - (79 - i) * HOUR_MS, 100));
+    const hours = Array.from({ length: 80 }, (_, i) =>
+      row(Math.floor(T / HOUR_MS) * HOUR_MS - (79 - i) * HOUR_MS, 100),
+    );
     const view = new WindowsView(minutes, hours, () => null, 1024);
     for (const minute of [T, T - 10 * MINUTE_MS]) {
       const s = view.snapshot(minute);

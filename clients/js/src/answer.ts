@@ -43,7 +43,10 @@ function reasonsOf(list: unknown[]): string[] {
 export function readVerdict(status: number, text: string): Verdict | null {
   let list: unknown;
   try {
-    const body = JSON.parse(text) as { rejected?: unknown; error?: { code?: unknown; details?: { rejected?: unknown } } };
+    const body = JSON.parse(text) as {
+      rejected?: unknown;
+      error?: { code?: unknown; details?: { rejected?: unknown } };
+    };
     if (status >= 200 && status < 300) list = body.rejected;
     else if (status === 400 && body.error?.code === "invalid_records") list = body.error.details?.rejected;
   } catch {

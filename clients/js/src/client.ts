@@ -61,7 +61,10 @@ export interface ClientStats {
 }
 
 /** A batch send's outcome: sent (with some rejected), worth retrying (after `waitMs`), or failed for good. */
-type Outcome = { kind: "done"; rejected: number; reasons: string[] } | { kind: "retry"; waitMs?: number; why: string } | { kind: "fail"; why: string };
+type Outcome =
+  | { kind: "done"; rejected: number; reasons: string[] }
+  | { kind: "retry"; waitMs?: number; why: string }
+  | { kind: "fail"; why: string };
 
 /** Reports records to the edge monitor in the background (see docs/clients.md, "Client package"). */
 export class MonitorClient {
@@ -89,7 +92,8 @@ export class MonitorClient {
   };
 
   constructor(options: ClientOptions) {
-    if (!SERVICE_NAME.test(options.service)) throw new TypeError("edge-monitor-client: service must be 1-64 characters of A-Z a-z 0-9 . _ -");
+    if (!SERVICE_NAME.test(options.service))
+      throw new TypeError("edge-monitor-client: service must be 1-64 characters of A-Z a-z 0-9 . _ -");
     this.url = new URL(options.endpoint).toString();
     this.service = options.service;
     this.redactEmails = options.redactEmails ?? true;
@@ -196,7 +200,11 @@ export class MonitorClient {
         this.counts.sent += batch.length - outcome.rejected;
         this.counts.rejected += outcome.rejected;
         // Refused records are never sent again (a retry would be refused the same way): said once.
-        if (outcome.rejected > 0) logWarning("edge_monitor_records_rejected", this.service, { records: outcome.rejected, errors: outcome.reasons });
+        if (outcome.rejected > 0)
+          logWarning("edge_monitor_records_rejected", this.service, {
+            records: outcome.rejected,
+            errors: outcome.reasons,
+          });
         return;
       }
       if (outcome.kind === "fail" || attempt >= this.maxRetries) {
@@ -212,7 +220,10 @@ export class MonitorClient {
 
   private async sendOnce(body: string): Promise<Outcome> {
     const abort = new AbortController();
-    const timer = backgroundTimer(() => abort.abort(new Error(`no answer within ${this.timeoutMs} ms`)), this.timeoutMs);
+    const timer = backgroundTimer(
+      () => abort.abort(new Error(`no answer within ${this.timeoutMs} ms`)),
+      this.timeoutMs,
+    );
     try {
       const res = await this.fetchFn(this.url, { method: "POST", headers: this.headers, body, signal: abort.signal });
       const text = await res.text();
@@ -221,7 +232,9 @@ export class MonitorClient {
       if (verdict !== null) return { kind: "done", ...verdict };
       if (res.ok) return { kind: "done", rejected: 0, reasons: [] };
       const why = `the monitor answered ${res.status}: ${text.slice(0, 200)}`;
-      return isRetryableStatus(res.status) ? { kind: "retry", waitMs: retryAfterMs(res.headers.get("Retry-After"), Date.now()), why } : { kind: "fail", why };
+      return isRetryableStatus(res.status)
+        ? { kind: "retry", waitMs: retryAfterMs(res.headers.get("Retry-After"), Date.now()), why }
+        : { kind: "fail", why };
     } catch (err) {
       return { kind: "retry", why: err instanceof Error ? err.message : String(err) };
     } finally {

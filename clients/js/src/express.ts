@@ -23,7 +23,9 @@ export function expressRoute(req: ExpressRequest): string | undefined {
 }
 
 /** An Express middleware that also holds its client (for `stats()`, `flush()`, `shutdown()`). */
-export type ExpressMonitor = ((req: ExpressRequest, res: NodeResponse, next: () => void) => void) & { client: MonitorClient };
+export type ExpressMonitor = ((req: ExpressRequest, res: NodeResponse, next: () => void) => void) & {
+  client: MonitorClient;
+};
 
 /** Reports each request of an Express app: `app.use(expressMonitor(clientOrOptions))`, before the routes. */
 export function expressMonitor(clientOrOptions: ClientOrOptions): ExpressMonitor {

@@ -20,7 +20,10 @@ export interface FastifyReplyLike {
 
 /** The part of a Fastify instance the plugin uses. */
 export interface FastifyLike {
-  addHook(name: "onRequest", hook: (request: FastifyRequestLike, reply: FastifyReplyLike, done: () => void) => void): unknown;
+  addHook(
+    name: "onRequest",
+    hook: (request: FastifyRequestLike, reply: FastifyReplyLike, done: () => void) => void,
+  ): unknown;
   addHook(name: "onClose", hook: (instance: unknown, done: () => void) => void): unknown;
 }
 

@@ -57,7 +57,9 @@ export interface MonitorStats {
   dropped: number;
 }
 
-export type MonitorMiddleware<B extends object = object> = MiddlewareHandler<{ Bindings: B }> & { stats(): MonitorStats };
+export type MonitorMiddleware<B extends object = object> = MiddlewareHandler<{ Bindings: B }> & {
+  stats(): MonitorStats;
+};
 
 const DEFAULT_BINDING_URL = "https://edge-monitor/v1/logs";
 const MAX_BATCH = 500;
@@ -65,7 +67,8 @@ const MAX_FLUSH_MS = 10_000; // well inside the 30 s a Worker's waitUntil may ru
 
 /** The binding itself, or the one a function of `env` returns. Checked by its `fetch` method, since a Workers RPC stub may itself be callable. */
 function resolveBinding<B>(value: FromEnv<B, MonitorFetcher> | undefined, env: B): MonitorFetcher | undefined {
-  if (value === undefined || typeof (value as Partial<MonitorFetcher>).fetch === "function") return value as MonitorFetcher | undefined;
+  if (value === undefined || typeof (value as Partial<MonitorFetcher>).fetch === "function")
+    return value as MonitorFetcher | undefined;
   return (value as (env: B) => MonitorFetcher | undefined)(env);
 }
 
@@ -97,8 +100,10 @@ async function withDeadline<T>(p: Promise<T>, ms: number): Promise<T> {
 
 /** Reports each request of a Hono app to the edge monitor (see docs/clients.md, "Hono middleware and Prometheus alert rules"). */
 export function monitor<B extends object = object>(options: MonitorOptions<B>): MonitorMiddleware<B> {
-  if (!SERVICE_NAME.test(options.service)) throw new TypeError("monitor(): service must be 1-64 characters of A-Z a-z 0-9 . _ -");
-  if (options.endpoint === undefined && options.binding === undefined) throw new TypeError("monitor(): give an endpoint URL or a binding");
+  if (!SERVICE_NAME.test(options.service))
+    throw new TypeError("monitor(): service must be 1-64 characters of A-Z a-z 0-9 . _ -");
+  if (options.endpoint === undefined && options.binding === undefined)
+    throw new TypeError("monitor(): give an endpoint URL or a binding");
   const url = new URL(options.endpoint ?? DEFAULT_BINDING_URL).toString();
   const batchSize = clamp(options.batchSize, 1, MAX_BATCH, 50);
   const flushMs = clamp(options.flushMs, 0, MAX_FLUSH_MS, 1_000);
@@ -131,7 +136,11 @@ export function monitor<B extends object = object>(options: MonitorOptions<B>): 
       const rejected = verdict?.rejected ?? 0;
       stats.sent += batch.length - rejected;
       stats.rejected += rejected;
-      if (rejected > 0) logWarning("edge_monitor_records_rejected", options.service, { records: rejected, errors: verdict?.reasons ?? [] });
+      if (rejected > 0)
+        logWarning("edge_monitor_records_rejected", options.service, {
+          records: rejected,
+          errors: verdict?.reasons ?? [],
+        });
     } catch (err) {
       stats.failed += batch.length;
       logWarning("edge_monitor_send_failed", options.service, { records: batch.length }, err);

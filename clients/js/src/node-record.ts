@@ -59,7 +59,13 @@ export function routeFromUrl(url: string): string {
  * Records the exchange once its response is done. `route` is called then, when the framework
  * has matched the request (undefined or "" when it matched nothing: the monitor templates the path).
  */
-export function recordWhenDone(client: MonitorClient, req: NodeRequest, res: NodeResponse, url: string, route: () => string | undefined): void {
+export function recordWhenDone(
+  client: MonitorClient,
+  req: NodeRequest,
+  res: NodeResponse,
+  url: string,
+  route: () => string | undefined,
+): void {
   const startedAt = Date.now();
   const started = performance.now();
   let done = false;

@@ -2,7 +2,14 @@
  * `edge-monitor-client/node`: wraps a plain Node `http` request listener. Node has no router,
  * so the route is the monitor's own templating of the path, unless `route` names it.
  */
-import { recordWhenDone, routeFromUrl, toClient, type ClientOrOptions, type NodeRequest, type NodeResponse } from "./node-record.js";
+import {
+  recordWhenDone,
+  routeFromUrl,
+  toClient,
+  type ClientOrOptions,
+  type NodeRequest,
+  type NodeResponse,
+} from "./node-record.js";
 
 export interface NodeMonitorOptions<Req extends NodeRequest> {
   /** The route of a request (e.g. from your own router); default: the path templated. */

@@ -31,5 +31,7 @@ export function sleep(ms: number): Promise<void> {
 /** Node's `process`, when there is one. */
 export function nodeProcess(): NodeProcess | undefined {
   const p: unknown = (globalThis as { process?: unknown }).process;
-  return typeof p === "object" && p !== null && "once" in p && typeof p.once === "function" ? (p as NodeProcess) : undefined;
+  return typeof p === "object" && p !== null && "once" in p && typeof p.once === "function"
+    ? (p as NodeProcess)
+    : undefined;
 }

@@ -33,13 +33,27 @@ async function standIn() {
     });
   });
   await new Promise((r) => server.listen(0, "127.0.0.1", r));
-  return { url: `http://127.0.0.1:${server.address().port}/v1/logs`, records, close: () => new Promise((r) => { server.closeAllConnections(); server.close(() => r()); }) };
+  return {
+    url: `http://127.0.0.1:${server.address().port}/v1/logs`,
+    records,
+    close: () =>
+      new Promise((r) => {
+        server.closeAllConnections();
+        server.close(() => r());
+      }),
+  };
 }
 
 async function listen(app, t) {
   const server = createServer(app);
   await new Promise((r) => server.listen(0, "127.0.0.1", r));
-  t.after(() => new Promise((r) => { server.closeAllConnections(); server.close(() => r()); }));
+  t.after(
+    () =>
+      new Promise((r) => {
+        server.closeAllConnections();
+        server.close(() => r());
+      }),
+  );
   return `http://127.0.0.1:${server.address().port}`;
 }
 
@@ -56,10 +70,13 @@ test("Express: the route template; emails redacted by default, kept with redactE
     for (let i = 0; i < 100 && mw.client.stats().recorded === 0; i++) await new Promise((r) => setTimeout(r, 10));
     await mw.client.flush();
   }
-  assert.deepEqual(monitor.records.map((r) => [r.route, r.path]), [
-    ["/users/:email/orders/:id", "/users/[email redacted]/orders/7?token=[redacted]"],
-    ["/users/:email/orders/:id", "/users/bob@example.com/orders/7?token=[redacted]"],
-  ]);
+  assert.deepEqual(
+    monitor.records.map((r) => [r.route, r.path]),
+    [
+      ["/users/:email/orders/:id", "/users/[email redacted]/orders/7?token=[redacted]"],
+      ["/users/:email/orders/:id", "/users/bob@example.com/orders/7?token=[redacted]"],
+    ],
+  );
 });
 
 test("Fastify: the route template and redactEmails: false", async (t) => {
@@ -72,7 +89,10 @@ test("Fastify: the route template and redactEmails: false", async (t) => {
   await app.listen({ port: 0, host: "127.0.0.1" });
   assert.equal((await fetch(`http://127.0.0.1:${app.server.address().port}/people/ann@example.com`)).status, 200);
   await app.close(); // onClose flushes the client
-  assert.deepEqual(monitor.records.map((r) => [r.route, r.path]), [["/people/:who", "/people/ann@example.com"]]);
+  assert.deepEqual(
+    monitor.records.map((r) => [r.route, r.path]),
+    [["/people/:who", "/people/ann@example.com"]],
+  );
 });
 
 test("Next route handler: the folder route, and the error of a throwing handler as a 500", async (t) => {

@@ -29,7 +29,15 @@ async function answering(status, body) {
     });
   });
   await new Promise((r) => server.listen(0, "127.0.0.1", r));
-  return { url: `http://127.0.0.1:${server.address().port}/v1/logs`, posts, close: () => new Promise((r) => { server.closeAllConnections(); server.close(() => r()); }) };
+  return {
+    url: `http://127.0.0.1:${server.address().port}/v1/logs`,
+    posts,
+    close: () =>
+      new Promise((r) => {
+        server.closeAllConnections();
+        server.close(() => r());
+      }),
+  };
 }
 
 /** Runs `fn` with console.log captured; answers the parsed JSON lines. */
@@ -45,8 +53,27 @@ async function logsOf(fn) {
   return lines.map((l) => JSON.parse(l));
 }
 
-const rec = (i) => ({ timestamp: Date.now(), service: "svc", method: "GET", path: `/items/${i}`, status: 200, latency_ms: 1 });
-const refusedAll = (n) => ({ error: { code: "invalid_records", message: `every record was rejected (${n})`, details: { accepted: 0, rejected: Array.from({ length: n }, (_, index) => ({ index, errors: ["timestamp: older than RAW_RETENTION_DAYS token=abc123"] })) } } });
+const rec = (i) => ({
+  timestamp: Date.now(),
+  service: "svc",
+  method: "GET",
+  path: `/items/${i}`,
+  status: 200,
+  latency_ms: 1,
+});
+const refusedAll = (n) => ({
+  error: {
+    code: "invalid_records",
+    message: `every record was rejected (${n})`,
+    details: {
+      accepted: 0,
+      rejected: Array.from({ length: n }, (_, index) => ({
+        index,
+        errors: ["timestamp: older than RAW_RETENTION_DAYS token=abc123"],
+      })),
+    },
+  },
+});
 
 test("400 invalid_records: counted as rejected, sent once, not retried, the reason logged", async (t) => {
   const m = await answering(400, refusedAll(3));
@@ -100,5 +127,8 @@ test("Hono middleware: a batch refused whole is counted as rejected and its reas
   });
   assert.equal(m.posts.length, 1);
   assert.deepEqual(mw.stats(), { recorded: 1, sent: 0, failed: 0, rejected: 1, dropped: 0 });
-  assert.ok(logs.some((l) => l.event === "edge_monitor_records_rejected"), JSON.stringify(logs));
+  assert.ok(
+    logs.some((l) => l.event === "edge_monitor_records_rejected"),
+    JSON.stringify(logs),
+  );
 });

@@ -10,12 +10,21 @@ export const root = join(dirname(fileURLToPath(import.meta.url)), "..");
 const stamp = join(root, "dist/esm/index.js");
 
 function newest(dir) {
-  return Math.max(...readdirSync(dir).filter((f) => f.endsWith(".ts")).map((f) => statSync(join(dir, f)).mtimeMs));
+  return Math.max(
+    ...readdirSync(dir)
+      .filter((f) => f.endsWith(".ts"))
+      .map((f) => statSync(join(dir, f)).mtimeMs),
+  );
 }
 
 /** Builds the package unless dist/ is newer than its sources; answers the package folder. */
 export function ensureBuilt() {
-  const sources = Math.max(newest(join(root, "src")), newest(join(root, "../../src/ingest")), statSync(join(root, "build.mjs")).mtimeMs);
-  if (!existsSync(stamp) || statSync(stamp).mtimeMs < sources) execFileSync(process.execPath, [join(root, "build.mjs")], { stdio: "inherit" });
+  const sources = Math.max(
+    newest(join(root, "src")),
+    newest(join(root, "../../src/ingest")),
+    statSync(join(root, "build.mjs")).mtimeMs,
+  );
+  if (!existsSync(stamp) || statSync(stamp).mtimeMs < sources)
+    execFileSync(process.execPath, [join(root, "build.mjs")], { stdio: "inherit" });
   return root;
 }

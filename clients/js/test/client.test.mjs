@@ -28,18 +28,35 @@ async function fakeMonitor(answer = () => "ok") {
       const fate = answer(batch, posts.length);
       if (fate === "hang") return;
       res.writeHead(fate === "ok" ? 202 : fate, { "Content-Type": "application/json" });
-      res.end(JSON.stringify(fate === "ok" ? { accepted: batch.length, rejected: [] } : { error: { code: "x", message: "x" } }));
+      res.end(
+        JSON.stringify(
+          fate === "ok" ? { accepted: batch.length, rejected: [] } : { error: { code: "x", message: "x" } },
+        ),
+      );
     });
   });
   await new Promise((r) => server.listen(0, "127.0.0.1", r));
   const url = `http://127.0.0.1:${server.address().port}/v1/logs`;
-  return { url, posts, close: () => new Promise((r) => {
-      server.close(() => r());
-      server.closeAllConnections();
-    }) };
+  return {
+    url,
+    posts,
+    close: () =>
+      new Promise((r) => {
+        server.close(() => r());
+        server.closeAllConnections();
+      }),
+  };
 }
 
-const rec = (i, extra = {}) => ({ timestamp: Date.now(), service: "svc", method: "GET", path: `/items/${i}`, status: 200, latency_ms: 1, ...extra });
+const rec = (i, extra = {}) => ({
+  timestamp: Date.now(),
+  service: "svc",
+  method: "GET",
+  path: `/items/${i}`,
+  status: 200,
+  latency_ms: 1,
+  ...extra,
+});
 
 /** Waits until `cond()` holds (or `ms` passed). */
 async function until(cond, ms = 5_000) {
@@ -54,17 +71,33 @@ test("batches by count, then the rest after flushMs; every record has a unique i
   const started = Date.now();
   for (let i = 0; i < 25; i++) client.record(rec(i));
   await until(() => m.posts.length >= 2);
-  assert.deepEqual(m.posts.map((p) => p.batch.length), [10, 10], "full batches go at once");
+  assert.deepEqual(
+    m.posts.map((p) => p.batch.length),
+    [10, 10],
+    "full batches go at once",
+  );
   assert.ok(m.posts[1].at - started < 1_500, "before flushMs");
   await until(() => m.posts.length >= 3);
-  assert.deepEqual(m.posts.map((p) => p.batch.length), [10, 10, 5], "the partial batch goes after flushMs");
+  assert.deepEqual(
+    m.posts.map((p) => p.batch.length),
+    [10, 10, 5],
+    "the partial batch goes after flushMs",
+  );
   assert.ok(m.posts[2].at - started >= 1_400, `the partial batch waited ${m.posts[2].at - started} ms`);
   await until(() => client.stats().sent === 25);
   const ids = m.posts.flatMap((p) => p.batch.map((r) => r.id));
   assert.equal(new Set(ids).size, 25);
   for (const id of ids) assert.match(id, /^[0-9a-f-]{36}$/);
   assert.ok(m.posts.every((p) => p.auth === "Bearer k1"));
-  assert.deepEqual(client.stats(), { recorded: 25, sent: 25, failed: 0, rejected: 0, dropped: 0, retries: 0, queued: 0 });
+  assert.deepEqual(client.stats(), {
+    recorded: 25,
+    sent: 25,
+    failed: 0,
+    rejected: 0,
+    dropped: 0,
+    retries: 0,
+    queued: 0,
+  });
 });
 
 test("retries 503 and network failures with backoff, keeping the record ids; gives up after maxRetries", async (t) => {
@@ -74,7 +107,11 @@ test("retries 503 and network failures with backoff, keeping the record ids; giv
   for (let i = 0; i < 3; i++) client.record(rec(i));
   await client.flush();
   assert.equal(m.posts.length, 3, "two 503s, then accepted");
-  assert.deepEqual(m.posts[0].batch.map((r) => r.id), m.posts[2].batch.map((r) => r.id), "a retry sends the same ids (stored once)");
+  assert.deepEqual(
+    m.posts[0].batch.map((r) => r.id),
+    m.posts[2].batch.map((r) => r.id),
+    "a retry sends the same ids (stored once)",
+  );
   assert.equal(client.stats().sent, 3);
   assert.equal(client.stats().retries, 2);
 
@@ -95,7 +132,15 @@ test("retries 503 and network failures with backoff, keeping the record ids; giv
 test("a hanging monitor: record() stays instant, the queue stays bounded and drops are counted", async (t) => {
   const m = await fakeMonitor(() => "hang");
   t.after(m.close);
-  const client = createClient({ endpoint: m.url, service: "svc", batchSize: 10, maxQueue: 50, timeoutMs: 300, maxRetries: 0, flushMs: 20 });
+  const client = createClient({
+    endpoint: m.url,
+    service: "svc",
+    batchSize: 10,
+    maxQueue: 50,
+    timeoutMs: 300,
+    maxRetries: 0,
+    flushMs: 20,
+  });
   const started = performance.now();
   for (let i = 0; i < 1000; i++) client.record(rec(i));
   const elapsed = performance.now() - started;
@@ -111,11 +156,19 @@ test("a hanging monitor: record() stays instant, the queue stays bounded and dro
 test("shutdown flushes what is queued; redaction runs before anything leaves", async (t) => {
   const m = await fakeMonitor();
   t.after(m.close);
-  const client = createClient({ endpoint: m.url, service: "svc", flushMs: 60_000, redact: (r) => (r.path.includes("drop") ? null : { ...r, path: r.path.replace("alice", "[user]") }) });
+  const client = createClient({
+    endpoint: m.url,
+    service: "svc",
+    flushMs: 60_000,
+    redact: (r) => (r.path.includes("drop") ? null : { ...r, path: r.path.replace("alice", "[user]") }),
+  });
   client.record(rec(1, { path: "/u/alice" }));
   client.record(rec(2, { path: "/drop/me" }));
   await client.shutdown();
-  assert.deepEqual(m.posts.flatMap((p) => p.batch.map((r) => r.path)), ["/u/[user]"]);
+  assert.deepEqual(
+    m.posts.flatMap((p) => p.batch.map((r) => r.path)),
+    ["/u/[user]"],
+  );
 });
 
 test("CommonJS build: require() gives the same API", () => {

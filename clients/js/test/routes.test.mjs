@@ -31,27 +31,66 @@ test("Next.js: folder routes in the monitor's form", () => {
 });
 
 test("backoff: full jitter between 0 and base * 2^attempt, capped", () => {
-  assert.equal(m.backoffDelay(0, 500, 30_000, () => 0), 0);
-  assert.equal(m.backoffDelay(0, 500, 30_000, () => 0.999), 499);
-  assert.equal(m.backoffDelay(3, 500, 30_000, () => 0.5), 2000);
-  assert.equal(m.backoffDelay(20, 500, 30_000, () => 0.999), 29_970);
+  assert.equal(
+    m.backoffDelay(0, 500, 30_000, () => 0),
+    0,
+  );
+  assert.equal(
+    m.backoffDelay(0, 500, 30_000, () => 0.999),
+    499,
+  );
+  assert.equal(
+    m.backoffDelay(3, 500, 30_000, () => 0.5),
+    2000,
+  );
+  assert.equal(
+    m.backoffDelay(20, 500, 30_000, () => 0.999),
+    29_970,
+  );
 });
 
 // The monitor's own rules (src/ingest/redact-path.ts, bundled in): what a Node, Next or Hono
 // record carries once it leaves the app.
-const JWT = "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiIxMjM0NTY3ODkwIn0.SflKxwRJSMeKKF2QT4fwpMeJf36POk6yJV_adQssw5c";
+const JWT =
+  "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiIxMjM0NTY3ODkwIn0.SflKxwRJSMeKKF2QT4fwpMeJf36POk6yJV_adQssw5c";
 const facts = (url, extra = {}) => ({
-  service: "app", method: "GET", url, route: "", status: 200, startedAt: 1, endedAt: 2,
-  requestHeaders: new Headers(extra.headers ?? {}), responseHeaders: new Headers(), responseHasBody: true, ...extra,
+  service: "app",
+  method: "GET",
+  url,
+  route: "",
+  status: 200,
+  startedAt: 1,
+  endedAt: 2,
+  requestHeaders: new Headers(extra.headers ?? {}),
+  responseHeaders: new Headers(),
+  responseHasBody: true,
+  ...extra,
 });
 
 test("buildRecord: secret-shaped segments, matrix secrets, URL userinfo, emails and request ids redacted as the monitor does", () => {
-  const built = m.buildRecord(facts(`/verify/${JWT}/cards/4111111111111111;jsessionid=abc/keys/AKIAIOSFODNN7EXAMPLE?email=a%40b.io&page=2`, { headers: { "X-Request-ID": "AKIAIOSFODNN7EXAMPLE" } }));
-  assert.equal(built.path, "/verify/[redacted]/cards/[redacted];jsessionid=[redacted]/keys/[redacted]?email=[email redacted]&page=2");
+  const built = m.buildRecord(
+    facts(`/verify/${JWT}/cards/4111111111111111;jsessionid=abc/keys/AKIAIOSFODNN7EXAMPLE?email=a%40b.io&page=2`, {
+      headers: { "X-Request-ID": "AKIAIOSFODNN7EXAMPLE" },
+    }),
+  );
+  assert.equal(
+    built.path,
+    "/verify/[redacted]/cards/[redacted];jsessionid=[redacted]/keys/[redacted]?email=[email redacted]&page=2",
+  );
   assert.equal(built.request_id, "[redacted]");
-  assert.equal(m.buildRecord(facts("https://app.example/go/https://user:pa55w0rd@example.com/next")).path, "/go/https://[redacted]@example.com/next");
+  assert.equal(
+    m.buildRecord(facts("https://app.example/go/https://user:pa55w0rd@example.com/next")).path,
+    "/go/https://[redacted]@example.com/next",
+  );
   assert.equal(m.buildRecord(facts("/users/alice@example.com/orders/123")).path, "/users/[email redacted]/orders/123");
-  assert.equal(m.buildRecord(facts("/users/alice@example.com", { redactEmails: false })).path, "/users/alice@example.com");
+  assert.equal(
+    m.buildRecord(facts("/users/alice@example.com", { redactEmails: false })).path,
+    "/users/alice@example.com",
+  );
   assert.equal(m.buildRecord(facts("/reset/Zx8kP2qLmN4vB7wR1tY6uI3oAe5s")).path, "/reset/[redacted]");
-  assert.equal(m.buildRecord(facts("/orders/123/items/9f86d081884c7d65?page=2")).path, "/orders/123/items/9f86d081884c7d65?page=2", "ordinary paths kept");
+  assert.equal(
+    m.buildRecord(facts("/orders/123/items/9f86d081884c7d65?page=2")).path,
+    "/orders/123/items/9f86d081884c7d65?page=2",
+    "ordinary paths kept",
+  );
 });

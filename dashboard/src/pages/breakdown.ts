@@ -35,7 +35,10 @@ export function breakdownWindow(range: RangeKey): string {
 
 function table(label: string, t: BreakdownTable, unnamed: string): HTMLElement {
   if (t.total.requests === 0) return h("p", { class: "muted" }, `No ${label.toLowerCase()} recorded in this range.`);
-  const rows = [...t.top.map((g) => ({ ...g, label: g.name ?? unnamed })), ...(t.other.requests > 0 ? [{ ...t.other, label: "other" }] : [])];
+  const rows = [
+    ...t.top.map((g) => ({ ...g, label: g.name ?? unnamed })),
+    ...(t.other.requests > 0 ? [{ ...t.other, label: "other" }] : []),
+  ];
   return h(
     "div",
     { class: "table-wrap" },
@@ -66,7 +69,16 @@ function table(label: string, t: BreakdownTable, unnamed: string): HTMLElement {
 export function breakdownSection(b: BreakdownAnswer, rangeLabel: string): HTMLElement[] {
   return [
     h("h2", { id: "who-h" }, `Who and where (${rangeLabel})`),
-    h("div", { class: "breakdowns" }, table("Consumers", b.consumers, "(not named)"), table("Locations", b.locations, "(unknown)")),
-    h("p", { class: "hint" }, "Top 20 per table; the rest is counted in \"other\". Locations are the records' region (the proxy's Cloudflare colo)."),
+    h(
+      "div",
+      { class: "breakdowns" },
+      table("Consumers", b.consumers, "(not named)"),
+      table("Locations", b.locations, "(unknown)"),
+    ),
+    h(
+      "p",
+      { class: "hint" },
+      "Top 20 per table; the rest is counted in \"other\". Locations are the records' region (the proxy's Cloudflare colo).",
+    ),
   ];
 }

@@ -18,9 +18,18 @@ export function noDataYet(what: string): HTMLElement {
   return h(
     "div",
     { class: "notice notice-info empty", role: "status" },
-    h("p", null, h("strong", null, `No ${what} yet.`), " Send a log with curl (npm start prints the ingest key; dev-ingest-key by default):"),
+    h(
+      "p",
+      null,
+      h("strong", null, `No ${what} yet.`),
+      " Send a log with curl (npm start prints the ingest key; dev-ingest-key by default):",
+    ),
     h("pre", { class: "curl" }, h("code", null, curlExample())),
-    h("p", null, "Endpoints appear once their first minute has been evaluated (about a minute after the first record)."),
+    h(
+      "p",
+      null,
+      "Endpoints appear once their first minute has been evaluated (about a minute after the first record).",
+    ),
   );
 }
 
@@ -34,7 +43,10 @@ export function endpointLink(e: { service: string; method: string; route: string
 
 /** One line per incident: severity, endpoint, since when, the explanation's first sentence. */
 export function incidentItem(i: Incident, now: number): HTMLLIElement {
-  const span = i.resolved_at !== null ? `lasted ${formatDuration(i.resolved_at - i.opened_at)}` : `open for ${formatDuration(now - i.opened_at)}`;
+  const span =
+    i.resolved_at !== null
+      ? `lasted ${formatDuration(i.resolved_at - i.opened_at)}`
+      : `open for ${formatDuration(now - i.opened_at)}`;
   return h(
     "li",
     { class: `incident-item incident-${i.severity.toLowerCase()}` },
@@ -64,7 +76,13 @@ export function signalsTable(signals: Signal[]): HTMLElement {
           h(
             "tr",
             null,
-            h("td", null, s.consumer === undefined ? formatKind(s.kind) : `${formatKind(s.kind)}: ${s.consumer} (${formatKind(s.objective ?? "")})`),
+            h(
+              "td",
+              null,
+              s.consumer === undefined
+                ? formatKind(s.kind)
+                : `${formatKind(s.kind)}: ${s.consumer} (${formatKind(s.objective ?? "")})`,
+            ),
             h("td", null, s.family),
             h("td", null, s.level),
             h("td", { class: "num" }, formatSignalValue(s.observed, s.unit)),

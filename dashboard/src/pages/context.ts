@@ -9,7 +9,12 @@ import type { Marker, WindowBand } from "../series";
 import type { Deploy, MaintenanceWindow } from "../../../src/api-types";
 
 /** The service's windows (the last 7 days and ahead) and its deploys of [from, to). */
-export async function loadServiceContext(service: string, from: number, to: number, signal: AbortSignal): Promise<{ windows: MaintenanceWindow[]; deploys: Deploy[] }> {
+export async function loadServiceContext(
+  service: string,
+  from: number,
+  to: number,
+  signal: AbortSignal,
+): Promise<{ windows: MaintenanceWindow[]; deploys: Deploy[] }> {
   const s = encodeURIComponent(service);
   const [m, d] = await Promise.all([
     api<{ windows: MaintenanceWindow[] }>(`/v1/maintenance?service=${s}&include_ended=true`, { signal }),
@@ -24,8 +29,20 @@ export function contextLegend(windows: WindowBand[], markers: Marker[]): HTMLEle
   return h(
     "p",
     { class: "chart-context" },
-    markers.length ? h("span", { class: "legend-deploy" }, `Deploys: ${markers.map((m) => `${m.label} at ${formatTime(m.at)}`).join(", ")}`) : null,
+    markers.length
+      ? h(
+          "span",
+          { class: "legend-deploy" },
+          `Deploys: ${markers.map((m) => `${m.label} at ${formatTime(m.at)}`).join(", ")}`,
+        )
+      : null,
     markers.length && windows.length ? " · " : null,
-    windows.length ? h("span", { class: "legend-maintenance" }, `Maintenance: ${windows.map((w) => `${formatTime(w.start)} – ${formatTime(w.end)} (${w.label})`).join(", ")}`) : null,
+    windows.length
+      ? h(
+          "span",
+          { class: "legend-maintenance" },
+          `Maintenance: ${windows.map((w) => `${formatTime(w.start)} – ${formatTime(w.end)} (${w.label})`).join(", ")}`,
+        )
+      : null,
   );
 }

@@ -10,7 +10,20 @@ import { badge, h, notice, put } from "../dom";
 import { formatBurn, formatCount, formatMs, formatPercent, formatRate, formatTime } from "../format";
 import type { Mount } from "../page";
 import { endpointApiPath } from "../router";
-import { deployMarkers, fromWindow, incidentSpans, maintenanceBands, mergeHourly, onGrid, parseRange, RANGES, rangeWindow, toColumns, totals, type RangeKey } from "../series";
+import {
+  deployMarkers,
+  fromWindow,
+  incidentSpans,
+  maintenanceBands,
+  mergeHourly,
+  onGrid,
+  parseRange,
+  RANGES,
+  rangeWindow,
+  toColumns,
+  totals,
+  type RangeKey,
+} from "../series";
 import { contextLegend, loadServiceContext } from "./context";
 import { DEFAULT_SLO, errorBudget } from "../slo";
 import type { EndpointDetail, Signal, Slo, Summary } from "../../../src/api-types";
@@ -23,12 +36,20 @@ interface DetectionAnswer {
 }
 
 /** The endpoint's objectives: its override, the service's settings, the defaults (admin key only; else the built-in defaults). */
-async function loadSlo(e: { service: string; method: string; route: string }, admin: boolean, signal: AbortSignal): Promise<{ slo: Slo; source: string }> {
-  if (!admin) return { slo: DEFAULT_SLO, source: "default objectives (sign in with the admin key to see the service's own)" };
+async function loadSlo(
+  e: { service: string; method: string; route: string },
+  admin: boolean,
+  signal: AbortSignal,
+): Promise<{ slo: Slo; source: string }> {
+  if (!admin)
+    return { slo: DEFAULT_SLO, source: "default objectives (sign in with the admin key to see the service's own)" };
   try {
     const d = await api<DetectionAnswer>(`/v1/services/${encodeURIComponent(e.service)}/detection`, { signal });
     const own = d.settings.endpoints?.[`${e.method} ${e.route}`]?.slo;
-    return { slo: { ...d.defaults.slo, ...d.settings.slo, ...own }, source: own ? "endpoint override" : d.settings.slo ? "service settings" : "default objectives" };
+    return {
+      slo: { ...d.defaults.slo, ...d.settings.slo, ...own },
+      source: own ? "endpoint override" : d.settings.slo ? "service settings" : "default objectives",
+    };
   } catch (err) {
     if (err instanceof ApiFailure && err.kind === "http") return { slo: DEFAULT_SLO, source: "default objectives" };
     throw err;
@@ -74,7 +95,13 @@ export const endpointPage: Mount = (ctx) => {
     h("p", { class: "crumbs" }, h("a", { href: "#/" }, "Overview"), " / ", e.service),
     h("h1", null, endpointLabel(e), h("span", { class: "muted" }, ` (${e.service})`)),
     head,
-    h("div", { class: "range", role: "group", "aria-label": "Time range" }, h("span", null, "Range: "), ...rangeButtons, rangeNote),
+    h(
+      "div",
+      { class: "range", role: "group", "aria-label": "Time range" },
+      h("span", null, "Range: "),
+      ...rangeButtons,
+      rangeNote,
+    ),
     sloBox,
     contextBox,
     chartsBox,
@@ -85,19 +112,32 @@ export const endpointPage: Mount = (ctx) => {
   const handle = {
     async refresh() {
       const now = Date.now();
-      const [detail, slo] = await Promise.all([api<EndpointDetail>(endpointApiPath(e), { signal: ctx.signal }), loadSlo(e, ctx.session.role === "admin", ctx.signal)]);
+      const [detail, slo] = await Promise.all([
+        api<EndpointDetail>(endpointApiPath(e), { signal: ctx.signal }),
+        loadSlo(e, ctx.session.role === "admin", ctx.signal),
+      ]);
       const win = rangeWindow(range, now, detail.watermark);
       const step = RANGES[range].step;
       let points;
       if (step === RANGES["1h"].step) points = detail.series.minutes.map(fromWindow);
       else {
-        const params = new URLSearchParams({ service: e.service, method: e.method, route: e.route, granularity: "hour", from: String(win.from), to: String(win.to), limit: "5000" });
+        const params = new URLSearchParams({
+          service: e.service,
+          method: e.method,
+          route: e.route,
+          granularity: "hour",
+          from: String(win.from),
+          to: String(win.to),
+          limit: "5000",
+        });
         const { summaries } = await api<{ summaries: Summary[] }>(`/v1/summaries?${params}`, { signal: ctx.signal });
         points = mergeHourly(detail.series.hours, summaries);
       }
       const [context, who] = await Promise.all([
         loadServiceContext(e.service, win.from, win.to, ctx.signal),
-        api<BreakdownAnswer>(`${endpointApiPath(e)}/breakdown?window=${breakdownWindow(range)}`, { signal: ctx.signal }),
+        api<BreakdownAnswer>(`${endpointApiPath(e)}/breakdown?window=${breakdownWindow(range)}`, {
+          signal: ctx.signal,
+        }),
       ]);
       put(whoBox, ...breakdownSection(who, RANGES[range].label));
       const windows = maintenanceBands(context.windows, e, win.from, win.to);
@@ -122,24 +162,54 @@ export const endpointPage: Mount = (ctx) => {
                 h("div", null, h("dt", null, "Health"), h("dd", null, badge(state.health))),
                 h("div", null, h("dt", null, "Health score"), h("dd", null, String(state.health_score))),
                 h("div", null, h("dt", null, "Action"), h("dd", null, state.action)),
-                h("div", null, h("dt", null, "Requests/min"), h("dd", null, formatRate(state.figures.requests_per_minute))),
+                h(
+                  "div",
+                  null,
+                  h("dt", null, "Requests/min"),
+                  h("dd", null, formatRate(state.figures.requests_per_minute)),
+                ),
                 h("div", null, h("dt", null, "5xx rate"), h("dd", null, formatPercent(state.figures.error_rate))),
                 h("div", null, h("dt", null, "p95"), h("dd", null, formatMs(state.figures.p95_ms))),
-                h("div", null, h("dt", null, "Silent failures"), h("dd", null, formatPercent(state.figures.silent_failure_rate))),
+                h(
+                  "div",
+                  null,
+                  h("dt", null, "Silent failures"),
+                  h("dd", null, formatPercent(state.figures.silent_failure_rate)),
+                ),
                 h("div", null, h("dt", null, "Newest record"), h("dd", null, formatTime(detail.watermark))),
               ),
               b?.objective?.slower_than_default_objective
-                ? h("p", { class: "hint" }, `Slower than the default objective: this endpoint's own level is past ${formatMs(slo.slo.latency_ms)} for ${formatPercent(slo.slo.latency_target)} (or a p95 of 2 s), so its objectives are learnt from its history${b.objective.latency_ms === null ? " (still learning)" : ` (${formatMs(b.objective.latency_ms)} for the latency objective, ${formatMs(b.objective.p95_ms)} for p95)`} and its steady state never opens an incident. Set an SLO to make it absolute.`)
+                ? h(
+                    "p",
+                    { class: "hint" },
+                    `Slower than the default objective: this endpoint's own level is past ${formatMs(slo.slo.latency_ms)} for ${formatPercent(slo.slo.latency_target)} (or a p95 of 2 s), so its objectives are learnt from its history${b.objective.latency_ms === null ? " (still learning)" : ` (${formatMs(b.objective.latency_ms)} for the latency objective, ${formatMs(b.objective.p95_ms)} for p95)`} and its steady state never opens an incident. Set an SLO to make it absolute.`,
+                  )
                 : null,
               surgeHint(state.signals),
-              state.open_incident_id ? h("p", null, "Open incident: ", h("a", { href: `#/incidents/${encodeURIComponent(state.open_incident_id)}` }, state.open_incident_id)) : null,
+              state.open_incident_id
+                ? h(
+                    "p",
+                    null,
+                    "Open incident: ",
+                    h(
+                      "a",
+                      { href: `#/incidents/${encodeURIComponent(state.open_incident_id)}` },
+                      state.open_incident_id,
+                    ),
+                  )
+                : null,
               h("h2", null, "Active signals"),
               signalsTable(state.signals),
             )
           : notice("info", `No record of ${e.service} ${endpointLabel(e)} has been evaluated yet.`),
       );
 
-      put(rangeNote, win.stale ? ` No records in the last ${RANGES[range].label}: showing the ${RANGES[range].label} up to the newest record (${formatTime(detail.watermark)}).` : ` ${formatTime(win.from)} – ${formatTime(win.to)}, ${step === 60_000 ? "minute" : "hour"} buckets.`);
+      put(
+        rangeNote,
+        win.stale
+          ? ` No records in the last ${RANGES[range].label}: showing the ${RANGES[range].label} up to the newest record (${formatTime(detail.watermark)}).`
+          : ` ${formatTime(win.from)} – ${formatTime(win.to)}, ${step === 60_000 ? "minute" : "hour"} buckets.`,
+      );
 
       const budget = errorBudget(sum.requests, sum.s5xx, slo.slo.availability);
       put(
@@ -149,19 +219,53 @@ export const endpointPage: Mount = (ctx) => {
           "dl",
           { class: "kpis" },
           h("div", null, h("dt", null, "Availability objective"), h("dd", null, formatPercent(slo.slo.availability))),
-          h("div", null, h("dt", null, "Availability"), h("dd", { class: budget.met === false ? "bad" : "" }, formatPercent(budget.availability))),
-          h("div", null, h("dt", null, "Error budget left"), h("dd", { class: budget.met === false ? "bad" : "" }, formatPercent(budget.remaining))),
-          h("div", null, h("dt", null, "5xx / allowed"), h("dd", null, `${formatCount(sum.s5xx)} / ${formatCount(Math.floor(budget.allowed))}`)),
-          h("div", null, h("dt", null, "Availability burn (1 h)"), h("dd", null, formatBurn(state?.figures.availability_burn_1h))),
-          h("div", null, h("dt", null, `Latency burn (1 h, ${formatMs(slo.slo.latency_ms)} for ${formatPercent(slo.slo.latency_target)})`), h("dd", null, formatBurn(state?.figures.latency_burn_1h))),
+          h(
+            "div",
+            null,
+            h("dt", null, "Availability"),
+            h("dd", { class: budget.met === false ? "bad" : "" }, formatPercent(budget.availability)),
+          ),
+          h(
+            "div",
+            null,
+            h("dt", null, "Error budget left"),
+            h("dd", { class: budget.met === false ? "bad" : "" }, formatPercent(budget.remaining)),
+          ),
+          h(
+            "div",
+            null,
+            h("dt", null, "5xx / allowed"),
+            h("dd", null, `${formatCount(sum.s5xx)} / ${formatCount(Math.floor(budget.allowed))}`),
+          ),
+          h(
+            "div",
+            null,
+            h("dt", null, "Availability burn (1 h)"),
+            h("dd", null, formatBurn(state?.figures.availability_burn_1h)),
+          ),
+          h(
+            "div",
+            null,
+            h(
+              "dt",
+              null,
+              `Latency burn (1 h, ${formatMs(slo.slo.latency_ms)} for ${formatPercent(slo.slo.latency_target)})`,
+            ),
+            h("dd", null, formatBurn(state?.figures.latency_burn_1h)),
+          ),
         ),
-        h("p", { class: "hint" }, `${formatCount(sum.requests)} requests in range; ${slo.source}. A burn rate of 1x spends the budget exactly over the SLO period.`),
+        h(
+          "p",
+          { class: "hint" },
+          `${formatCount(sum.requests)} requests in range; ${slo.source}. A burn rate of 1x spends the budget exactly over the SLO period.`,
+        ),
       );
 
       charts.forEach((c) => c.destroy());
       const spans = incidentSpans(detail.incidents, win.from, win.to);
       const last = (v: (number | null)[]) => [...v].reverse().find((x) => x !== null) ?? null;
-      const band = (x: { low: number; high: number } | null | undefined, label: string) => (x ? { low: x.low, high: x.high, label } : null);
+      const band = (x: { low: number; high: number } | null | undefined, label: string) =>
+        x ? { low: x.low, high: x.high, label } : null;
       charts = [
         timeChart(cols.x, {
           title: "Latency p50 / p95 / p99",
@@ -184,7 +288,10 @@ export const endpointPage: Mount = (ctx) => {
             { label: "5xx %", values: cols.rate5xx, color: "#dc2626" },
             { label: "4xx %", values: cols.rate4xx, color: "#7c3aed" },
           ],
-          band: b?.error_rate !== undefined && b.error_rate !== null ? { low: 0, high: b.error_rate * 100, label: "usual 5xx" } : null,
+          band:
+            b?.error_rate !== undefined && b.error_rate !== null
+              ? { low: 0, high: b.error_rate * 100, label: "usual 5xx" }
+              : null,
           spans,
           windows,
           markers,
@@ -215,7 +322,9 @@ export const endpointPage: Mount = (ctx) => {
       put(
         incidentsBox,
         h("h2", { id: "inc-h" }, "Incidents of this endpoint"),
-        detail.incidents.length ? h("ul", { class: "incident-list" }, ...detail.incidents.map((i) => incidentItem(i, now))) : h("p", { class: "muted" }, "None recorded."),
+        detail.incidents.length
+          ? h("ul", { class: "incident-list" }, ...detail.incidents.map((i) => incidentItem(i, now)))
+          : h("p", { class: "muted" }, "None recorded."),
       );
     },
   };
@@ -227,5 +336,9 @@ function surgeHint(signals: Signal[]): HTMLElement | null {
   const s = signals.find((x) => x.kind === "traffic_surge");
   if (!s || s.observed === null) return null;
   const ratio = s.baseline ? ` (${(s.observed / s.baseline).toFixed(1)}x the usual ${Math.round(s.baseline)}/min)` : "";
-  return h("p", { class: "hint" }, `Traffic surge: ${Math.round(s.observed)} requests/min over 5 minutes${ratio}${s.level === "warning" ? ", with latency or errors rising" : ""}.`);
+  return h(
+    "p",
+    { class: "hint" },
+    `Traffic surge: ${Math.round(s.observed)} requests/min over 5 minutes${ratio}${s.level === "warning" ? ", with latency or errors rising" : ""}.`,
+  );
 }

@@ -28,7 +28,13 @@ function recordDialog(r: LogRecord): HTMLDialogElement {
     "dialog",
     { class: "record", "aria-labelledby": "record-h" },
     h("h2", { id: "record-h" }, `${r.method} ${r.path} → ${r.status}`),
-    h("dl", { class: "pairs" }, ...Object.entries(r).map(([k, v]) => h("div", null, h("dt", null, k), h("dd", null, typeof v === "string" ? v : JSON.stringify(v))))),
+    h(
+      "dl",
+      { class: "pairs" },
+      ...Object.entries(r).map(([k, v]) =>
+        h("div", null, h("dt", null, k), h("dd", null, typeof v === "string" ? v : JSON.stringify(v))),
+      ),
+    ),
     h("form", { method: "dialog" }, h("button", { type: "submit", class: "primary" }, "Close")),
   );
   dialog.addEventListener("close", () => dialog.remove());
@@ -43,7 +49,17 @@ function logsTable(records: LogRecord[], caption: string): HTMLElement {
       "table",
       { class: "logs" },
       h("caption", { class: "sr-only" }, caption),
-      h("thead", null, h("tr", null, ...["Time", "Service", "Method", "Route", "Path", "Status", "Latency", "Error"].map((c) => h("th", { scope: "col" }, c)))),
+      h(
+        "thead",
+        null,
+        h(
+          "tr",
+          null,
+          ...["Time", "Service", "Method", "Route", "Path", "Status", "Latency", "Error"].map((c) =>
+            h("th", { scope: "col" }, c),
+          ),
+        ),
+      ),
       h(
         "tbody",
         null,
@@ -97,7 +113,8 @@ export const logsPage: Mount = (ctx) => {
   const pager = h("div", { class: "pager" });
   const liveBox = h("div", { "aria-live": "off" });
   const liveToggle = h("input", { type: "checkbox", id: "live-tail" });
-  const input = (name: string, attrs: Record<string, string> = {}) => h("input", { name, id: `log-${name}`, value: filters[name as keyof LogFilters] ?? "", ...attrs });
+  const input = (name: string, attrs: Record<string, string> = {}) =>
+    h("input", { name, id: `log-${name}`, value: filters[name as keyof LogFilters] ?? "", ...attrs });
   const form = h(
     "form",
     {
@@ -111,27 +128,73 @@ export const logsPage: Mount = (ctx) => {
       },
     },
     labelled("Service", input("service", { placeholder: "any" })),
-    labelled("Method", select("method", [["", "Any"], ...["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"].map((m): [string, string] => [m, m])], filters.method, { id: "log-method" })),
+    labelled(
+      "Method",
+      select(
+        "method",
+        [
+          ["", "Any"],
+          ...["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"].map((m): [string, string] => [m, m]),
+        ],
+        filters.method,
+        { id: "log-method" },
+      ),
+    ),
     labelled("Route", input("route", { placeholder: "/orders/:id" })),
     labelled("Status", input("status", { placeholder: "503 or 5xx", pattern: "[1-5]([0-9]{2}|xx)" })),
     labelled("From", input("from", { type: "datetime-local", step: "1", value: toLocalInput(filters.from) })),
     labelled("To", input("to", { type: "datetime-local", step: "1", value: toLocalInput(filters.to) })),
     labelled("Min latency (ms)", input("min_latency_ms", { type: "number", min: "0", inputmode: "numeric" })),
     labelled("Error contains", input("q", { type: "search" })),
-    labelled("Page size", select("limit", [["100", "100"], ["50", "50"], ["500", "500"], ["1000", "1000"]], filters.limit ?? "100", { id: "log-limit" })),
-    h("div", { class: "actions" }, h("button", { type: "submit", class: "primary" }, "Search"), h("a", { href: "#/logs", class: "button" }, "Clear")),
+    labelled(
+      "Page size",
+      select(
+        "limit",
+        [
+          ["100", "100"],
+          ["50", "50"],
+          ["500", "500"],
+          ["1000", "1000"],
+        ],
+        filters.limit ?? "100",
+        { id: "log-limit" },
+      ),
+    ),
+    h(
+      "div",
+      { class: "actions" },
+      h("button", { type: "submit", class: "primary" }, "Search"),
+      h("a", { href: "#/logs", class: "button" }, "Clear"),
+    ),
   );
 
   async function loadPage(): Promise<void> {
-    const answer = await api<{ logs: LogRecord[]; next_cursor: string | null }>(logsPath(filters, cursors[page] ?? null), { signal: ctx.signal });
+    const answer = await api<{ logs: LogRecord[]; next_cursor: string | null }>(
+      logsPath(filters, cursors[page] ?? null),
+      { signal: ctx.signal },
+    );
     nextCursor = answer.next_cursor;
     const anyFilter = Object.keys(filters).some((k) => k !== "limit");
-    if (answer.logs.length === 0) put(results, page === 0 && !anyFilter ? noDataYet("logs") : notice("info", "No record matches these filters."));
-    else put(results, h("p", { class: "muted" }, `Page ${page + 1}: ${answer.logs.length} records, newest first`), logsTable(answer.logs, "Log records"));
+    if (answer.logs.length === 0)
+      put(results, page === 0 && !anyFilter ? noDataYet("logs") : notice("info", "No record matches these filters."));
+    else
+      put(
+        results,
+        h("p", { class: "muted" }, `Page ${page + 1}: ${answer.logs.length} records, newest first`),
+        logsTable(answer.logs, "Log records"),
+      );
     put(
       pager,
-      h("button", { type: "button", disabled: page === 0, onclick: () => ((page = 0), void loadPage().catch(ctx.report)) }, "First page"),
-      h("button", { type: "button", disabled: page === 0, onclick: () => ((page -= 1), void loadPage().catch(ctx.report)) }, "Newer"),
+      h(
+        "button",
+        { type: "button", disabled: page === 0, onclick: () => ((page = 0), void loadPage().catch(ctx.report)) },
+        "First page",
+      ),
+      h(
+        "button",
+        { type: "button", disabled: page === 0, onclick: () => ((page -= 1), void loadPage().catch(ctx.report)) },
+        "Newer",
+      ),
       h(
         "button",
         {
@@ -154,7 +217,11 @@ export const logsPage: Mount = (ctx) => {
     const fresh = newRecords(logs, seen).filter((r) => matchesFilters(r, filters));
     for (const r of logs) seen.add(r.log_id);
     live = [...fresh, ...live].slice(0, LIVE_KEEP);
-    put(liveBox, h("p", { class: "muted" }, `Live: ${live.length} records shown, polled ${formatTime(Date.now(), true)}`), live.length ? logsTable(live, "Live tail") : notice("info", "Waiting for new records…"));
+    put(
+      liveBox,
+      h("p", { class: "muted" }, `Live: ${live.length} records shown, polled ${formatTime(Date.now(), true)}`),
+      live.length ? logsTable(live, "Live tail") : notice("info", "Waiting for new records…"),
+    );
   }
 
   liveToggle.addEventListener("change", () => {
@@ -171,8 +238,20 @@ export const logsPage: Mount = (ctx) => {
     ctx.main,
     h("h1", null, "Logs"),
     h("section", { class: "card" }, form),
-    h("section", { class: "card", "aria-labelledby": "live-h" }, h("h2", { id: "live-h" }, "Live tail"), h("label", { class: "inline" }, liveToggle, " Follow new records (polls every 2 s)"), liveBox),
-    h("section", { class: "card", "aria-labelledby": "results-h" }, h("h2", { id: "results-h" }, "Records"), results, pager),
+    h(
+      "section",
+      { class: "card", "aria-labelledby": "live-h" },
+      h("h2", { id: "live-h" }, "Live tail"),
+      h("label", { class: "inline" }, liveToggle, " Follow new records (polls every 2 s)"),
+      liveBox,
+    ),
+    h(
+      "section",
+      { class: "card", "aria-labelledby": "results-h" },
+      h("h2", { id: "results-h" }, "Records"),
+      results,
+      pager,
+    ),
   );
 
   return {

@@ -40,8 +40,24 @@ export const overviewPage: Mount = (ctx) => {
   const tableBox = h("div");
   const countLine = h("p", { class: "muted", "aria-live": "polite" });
   const serviceFilter = select("service", [["", "All services"]], query.service, { id: "filter-service" });
-  const healthFilter = select("health", [["", "Any health"], ["CRITICAL", "Critical"], ["WARNING", "Warning"], ["NORMAL", "Normal"]], query.health, { id: "filter-health" });
-  const search = h("input", { type: "search", name: "q", id: "filter-q", value: query.q ?? "", placeholder: "service, method or route" });
+  const healthFilter = select(
+    "health",
+    [
+      ["", "Any health"],
+      ["CRITICAL", "Critical"],
+      ["WARNING", "Warning"],
+      ["NORMAL", "Normal"],
+    ],
+    query.health,
+    { id: "filter-health" },
+  );
+  const search = h("input", {
+    type: "search",
+    name: "q",
+    id: "filter-q",
+    value: query.q ?? "",
+    placeholder: "service, method or route",
+  });
   const key = (r: { service: string; method: string; route: string }) => `${r.service} ${r.method} ${r.route}`;
 
   const onFilter = () => {
@@ -65,7 +81,13 @@ export const overviewPage: Mount = (ctx) => {
       "section",
       { class: "card", "aria-labelledby": "endpoints-h" },
       h("h2", { id: "endpoints-h" }, "Endpoints"),
-      h("form", { class: "filters", role: "search", onsubmit: (e: Event) => e.preventDefault() }, labelled("Search", search), labelled("Service", serviceFilter), labelled("Health", healthFilter)),
+      h(
+        "form",
+        { class: "filters", role: "search", onsubmit: (e: Event) => e.preventDefault() },
+        labelled("Search", search),
+        labelled("Service", serviceFilter),
+        labelled("Health", healthFilter),
+      ),
       countLine,
       tableBox,
     ),
@@ -82,7 +104,11 @@ export const overviewPage: Mount = (ctx) => {
       const next = active && dir === "desc" ? "asc" : "desc";
       return h(
         "th",
-        { scope: "col", class: NUMERIC.has(k) ? "num" : null, "aria-sort": active ? (dir === "asc" ? "ascending" : "descending") : "none" },
+        {
+          scope: "col",
+          class: NUMERIC.has(k) ? "num" : null,
+          "aria-sort": active ? (dir === "asc" ? "ascending" : "descending") : "none",
+        },
         h(
           "button",
           {
@@ -114,8 +140,24 @@ export const overviewPage: Mount = (ctx) => {
         h("td", { class: "num" }, formatPercent(f.error_rate)),
         h("td", { class: "num" }, formatMs(f.p95_ms)),
         h("td", { class: "num" }, formatPercent(f.silent_failure_rate)),
-        h("td", null, r.open_incident_id ? h("a", { href: `#/incidents/${encodeURIComponent(r.open_incident_id)}` }, r.action) : r.action),
-        h("td", null, s ? sparklineSvg(s.requests, s.errors, `Requests per minute over the last hour for ${key(r)}, peak ${Math.max(...s.requests)}`) : sparkPlaceholder()),
+        h(
+          "td",
+          null,
+          r.open_incident_id
+            ? h("a", { href: `#/incidents/${encodeURIComponent(r.open_incident_id)}` }, r.action)
+            : r.action,
+        ),
+        h(
+          "td",
+          null,
+          s
+            ? sparklineSvg(
+                s.requests,
+                s.errors,
+                `Requests per minute over the last hour for ${key(r)}, peak ${Math.max(...s.requests)}`,
+              )
+            : sparkPlaceholder(),
+        ),
       );
     });
     put(
@@ -123,7 +165,13 @@ export const overviewPage: Mount = (ctx) => {
       h(
         "div",
         { class: "table-wrap" },
-        h("table", { class: "endpoints" }, h("caption", { class: "sr-only" }, "Endpoints, sortable by each column"), h("thead", null, h("tr", null, ...header, h("th", { scope: "col" }, "Last hour"))), h("tbody", null, ...body)),
+        h(
+          "table",
+          { class: "endpoints" },
+          h("caption", { class: "sr-only" }, "Endpoints, sortable by each column"),
+          h("thead", null, h("tr", null, ...header, h("th", { scope: "col" }, "Last hour"))),
+          h("tbody", null, ...body),
+        ),
       ),
     );
   }
@@ -154,7 +202,21 @@ export const overviewPage: Mount = (ctx) => {
           { class: "kpis" },
           h("div", null, h("dt", null, "Status"), h("dd", null, badge(system.status))),
           h("div", null, h("dt", null, "Health score"), h("dd", null, String(system.health_score))),
-          h("div", null, h("dt", null, "Endpoints"), h("dd", null, `${system.endpoints.total}`, h("span", { class: "muted small" }, ` (${system.endpoints.CRITICAL} critical, ${system.endpoints.WARNING} warning)`))),
+          h(
+            "div",
+            null,
+            h("dt", null, "Endpoints"),
+            h(
+              "dd",
+              null,
+              `${system.endpoints.total}`,
+              h(
+                "span",
+                { class: "muted small" },
+                ` (${system.endpoints.CRITICAL} critical, ${system.endpoints.WARNING} warning)`,
+              ),
+            ),
+          ),
           h("div", null, h("dt", null, "Open incidents"), h("dd", null, String(system.open_incidents))),
           h("div", null, h("dt", null, "Events processed"), h("dd", null, formatCount(system.events_processed))),
           h("div", null, h("dt", null, "Last evaluation"), h("dd", null, formatAgo(system.evaluated_at, now))),
@@ -163,7 +225,9 @@ export const overviewPage: Mount = (ctx) => {
       put(
         incidentsBox,
         h("h2", { id: "open-h" }, `Open incidents (${open.incidents.length})`),
-        open.incidents.length ? h("ul", { class: "incident-list" }, ...open.incidents.map((i) => incidentItem(i, now))) : h("p", { class: "muted" }, "No open incidents."),
+        open.incidents.length
+          ? h("ul", { class: "incident-list" }, ...open.incidents.map((i) => incidentItem(i, now)))
+          : h("p", { class: "muted" }, "No open incidents."),
       );
       put(
         servicesBox,
@@ -176,17 +240,30 @@ export const overviewPage: Mount = (ctx) => {
                 h(
                   "li",
                   null,
-                  h("button", { type: "button", class: "link", onclick: () => ((serviceFilter.value = s.service), onFilter()) }, s.service),
+                  h(
+                    "button",
+                    { type: "button", class: "link", onclick: () => ((serviceFilter.value = s.service), onFilter()) },
+                    s.service,
+                  ),
                   " ",
                   badge(s.health),
-                  h("span", { class: "muted" }, ` score ${s.health_score}, ${s.endpoints} endpoint${s.endpoints === 1 ? "" : "s"}`),
+                  h(
+                    "span",
+                    { class: "muted" },
+                    ` score ${s.health_score}, ${s.endpoints} endpoint${s.endpoints === 1 ? "" : "s"}`,
+                  ),
                 ),
               ),
             )
           : h("p", { class: "muted" }, "No services yet."),
       );
       const services = [...new Set(rows.map((r) => r.service))].sort();
-      put(serviceFilter, ...[["", "All services"], ...services.map((s) => [s, s])].map(([v, t]) => h("option", { value: v ?? "", selected: v === (query.service ?? "") }, t ?? "")));
+      put(
+        serviceFilter,
+        ...[["", "All services"], ...services.map((s) => [s, s])].map(([v, t]) =>
+          h("option", { value: v ?? "", selected: v === (query.service ?? "") }, t ?? ""),
+        ),
+      );
       drawTable();
       const { key: sortKey, dir } = parseSort(query.sort);
       await loadSparks(sortRows(filterRows(rows, query), sortKey, dir));
@@ -194,4 +271,3 @@ export const overviewPage: Mount = (ctx) => {
     },
   };
 };
-

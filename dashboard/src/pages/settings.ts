@@ -69,7 +69,14 @@ export const settingsPage: Mount = (ctx) => {
   let detectionService = "";
 
   if (ctx.session.role !== "admin") {
-    put(ctx.main, h("h1", null, "Settings"), notice("info", "Settings need the admin key: you are signed in with the read key. Sign out and sign in with ADMIN_KEY to change services, detection, alert channels and switches."));
+    put(
+      ctx.main,
+      h("h1", null, "Settings"),
+      notice(
+        "info",
+        "Settings need the admin key: you are signed in with the read key. Sign out and sign in with ADMIN_KEY to change services, detection, alert channels and switches.",
+      ),
+    );
     return { refresh: async () => undefined };
   }
   put(ctx.main, h("h1", null, "Settings"), status, switchesBox, servicesBox, detectionBox, channelsBox, jobsBox);
@@ -90,21 +97,70 @@ export const settingsPage: Mount = (ctx) => {
           }
           const body = {
             origin: field(form, "origin"),
-            hostnames: field(form, "hostnames").split(",").map((x) => x.trim()).filter(Boolean),
+            hostnames: field(form, "hostnames")
+              .split(",")
+              .map((x) => x.trim())
+              .filter(Boolean),
             timeout_ms: Number(field(form, "timeout_ms") || 30000),
-            recording: { enabled: field(form, "recording") === "true", sample_rate: Number(field(form, "sample_rate") || 1) },
+            recording: {
+              enabled: field(form, "recording") === "true",
+              sample_rate: Number(field(form, "sample_rate") || 1),
+            },
             probes,
           };
-          void act(`Save service ${name}`, () => api(`/v1/services/${encodeURIComponent(name)}`, { method: "PUT", body }));
+          void act(`Save service ${name}`, () =>
+            api(`/v1/services/${encodeURIComponent(name)}`, { method: "PUT", body }),
+          );
         },
       },
-      labelled("Name", h("input", { name: "name", required: true, value: s?.name ?? "", readonly: s !== null, pattern: "[A-Za-z0-9._\\-]{1,64}" })),
-      labelled("Origin", h("input", { name: "origin", type: "url", required: true, value: s?.origin ?? "", placeholder: "https://origin.example" })),
-      labelled("Hostnames", h("input", { name: "hostnames", value: s?.hostnames.join(", ") ?? "", placeholder: "api.example.com" }), "comma-separated"),
-      labelled("Timeout (ms)", h("input", { name: "timeout_ms", type: "number", min: "100", value: String(s?.timeout_ms ?? 30000) })),
-      labelled("Sample 1 in", h("input", { name: "sample_rate", type: "number", min: "1", value: String(s?.recording.sample_rate ?? 1) })),
-      h("label", { class: "inline" }, h("input", { type: "checkbox", name: "recording", checked: s?.recording.enabled ?? true }), " Record requests"),
-      h("div", { class: "wide" }, labelled("Probes (JSON)", h("textarea", { name: "probes", rows: 3, spellcheck: "false" }, JSON.stringify(s?.probes ?? [], null, 0)), 'e.g. [{"name": "health", "path": "/health", "interval_seconds": 300}]')),
+      labelled(
+        "Name",
+        h("input", {
+          name: "name",
+          required: true,
+          value: s?.name ?? "",
+          readonly: s !== null,
+          pattern: "[A-Za-z0-9._\\-]{1,64}",
+        }),
+      ),
+      labelled(
+        "Origin",
+        h("input", {
+          name: "origin",
+          type: "url",
+          required: true,
+          value: s?.origin ?? "",
+          placeholder: "https://origin.example",
+        }),
+      ),
+      labelled(
+        "Hostnames",
+        h("input", { name: "hostnames", value: s?.hostnames.join(", ") ?? "", placeholder: "api.example.com" }),
+        "comma-separated",
+      ),
+      labelled(
+        "Timeout (ms)",
+        h("input", { name: "timeout_ms", type: "number", min: "100", value: String(s?.timeout_ms ?? 30000) }),
+      ),
+      labelled(
+        "Sample 1 in",
+        h("input", { name: "sample_rate", type: "number", min: "1", value: String(s?.recording.sample_rate ?? 1) }),
+      ),
+      h(
+        "label",
+        { class: "inline" },
+        h("input", { type: "checkbox", name: "recording", checked: s?.recording.enabled ?? true }),
+        " Record requests",
+      ),
+      h(
+        "div",
+        { class: "wide" },
+        labelled(
+          "Probes (JSON)",
+          h("textarea", { name: "probes", rows: 3, spellcheck: "false" }, JSON.stringify(s?.probes ?? [], null, 0)),
+          'e.g. [{"name": "health", "path": "/health", "interval_seconds": 300}]',
+        ),
+      ),
       h("div", { class: "actions" }, h("button", { type: "submit", class: "primary" }, s ? "Save" : "Add service")),
     );
     return form;
@@ -112,20 +168,36 @@ export const settingsPage: Mount = (ctx) => {
 
   async function drawDetection(services: string[]): Promise<void> {
     if (!detectionService || !services.includes(detectionService)) detectionService = services[0] ?? "";
-    const picker = select("detection-service", services.map((s) => [s, s]), detectionService, { id: "detection-service" });
+    const picker = select(
+      "detection-service",
+      services.map((s) => [s, s]),
+      detectionService,
+      { id: "detection-service" },
+    );
     picker.addEventListener("change", () => {
       detectionService = picker.value;
       void drawDetection(services).catch(ctx.report);
     });
-    if (!detectionService) return put(detectionBox, h("h2", { id: "det-h" }, "Detection settings"), h("p", { class: "muted" }, "No service yet."));
-    const d = await api<Detection>(`/v1/services/${encodeURIComponent(detectionService)}/detection`, { signal: ctx.signal });
+    if (!detectionService)
+      return put(
+        detectionBox,
+        h("h2", { id: "det-h" }, "Detection settings"),
+        h("p", { class: "muted" }, "No service yet."),
+      );
+    const d = await api<Detection>(`/v1/services/${encodeURIComponent(detectionService)}/detection`, {
+      signal: ctx.signal,
+    });
     const form: HTMLFormElement = h(
       "form",
       {
         class: "form-grid",
         onsubmit: (e: Event) => {
           e.preventDefault();
-          const next: DetectionSettings = { ...d.settings, slo: { ...d.settings.slo }, thresholds: { ...d.settings.thresholds } };
+          const next: DetectionSettings = {
+            ...d.settings,
+            slo: { ...d.settings.slo },
+            thresholds: { ...d.settings.thresholds },
+          };
           for (const [path, key] of DETECTION_FIELDS) {
             const v = field(form, `${path}.${key}`);
             const target = next[path] as Record<string, number>;
@@ -134,27 +206,53 @@ export const settingsPage: Mount = (ctx) => {
           }
           if (Object.keys(next.slo ?? {}).length === 0) delete next.slo;
           if (Object.keys(next.thresholds ?? {}).length === 0) delete next.thresholds;
-          void act(`Save detection settings of ${detectionService}`, () => api(`/v1/services/${encodeURIComponent(detectionService)}/detection`, { method: "PUT", body: next }));
+          void act(`Save detection settings of ${detectionService}`, () =>
+            api(`/v1/services/${encodeURIComponent(detectionService)}/detection`, { method: "PUT", body: next }),
+          );
         },
       },
       ...DETECTION_FIELDS.map(([path, key, label, hint]) => {
         const section: Record<string, number | undefined> | undefined = d.settings[path];
         const own = section?.[key];
         const def = (d.defaults[path] as Record<string, number>)[key];
-        return labelled(label, h("input", { name: `${path}.${key}`, type: "number", step: "any", value: own === undefined ? "" : String(own), placeholder: `default ${def}` }), hint);
+        return labelled(
+          label,
+          h("input", {
+            name: `${path}.${key}`,
+            type: "number",
+            step: "any",
+            value: own === undefined ? "" : String(own),
+            placeholder: `default ${def}`,
+          }),
+          hint,
+        );
       }),
       h(
         "div",
         { class: "actions" },
         h("button", { type: "submit", class: "primary" }, "Save"),
-        h("button", { type: "button", onclick: () => void act(`Reset detection settings of ${detectionService}`, () => api(`/v1/services/${encodeURIComponent(detectionService)}/detection`, { method: "DELETE" })) }, "Reset to defaults"),
+        h(
+          "button",
+          {
+            type: "button",
+            onclick: () =>
+              void act(`Reset detection settings of ${detectionService}`, () =>
+                api(`/v1/services/${encodeURIComponent(detectionService)}/detection`, { method: "DELETE" }),
+              ),
+          },
+          "Reset to defaults",
+        ),
       ),
     );
     put(
       detectionBox,
       h("h2", { id: "det-h" }, "Detection settings"),
       h("div", { class: "narrow" }, labelled("Service", picker)),
-      h("p", { class: "hint" }, "Blank fields use the default shown. Per-endpoint overrides (the settings' \"endpoints\" map) are kept as they are."),
+      h(
+        "p",
+        { class: "hint" },
+        'Blank fields use the default shown. Per-endpoint overrides (the settings\' "endpoints" map) are kept as they are.',
+      ),
       form,
     );
   }
@@ -188,7 +286,18 @@ export const settingsPage: Mount = (ctx) => {
             h(
               "label",
               { class: "inline" },
-              h("input", { type: "checkbox", name: k, checked: switches[k], onchange: (e: Event) => void act(`Switch ${k} ${(e.target as HTMLInputElement).checked ? "on" : "off"}`, () => api("/v1/control/switches", { method: "PUT", body: { [k]: (e.target as HTMLInputElement).checked } })) }),
+              h("input", {
+                type: "checkbox",
+                name: k,
+                checked: switches[k],
+                onchange: (e: Event) =>
+                  void act(`Switch ${k} ${(e.target as HTMLInputElement).checked ? "on" : "off"}`, () =>
+                    api("/v1/control/switches", {
+                      method: "PUT",
+                      body: { [k]: (e.target as HTMLInputElement).checked },
+                    }),
+                  ),
+              }),
               ` ${label}`,
             ),
           ),
@@ -198,12 +307,27 @@ export const settingsPage: Mount = (ctx) => {
       put(
         servicesBox,
         h("h2", { id: "svc-h" }, "Proxied services and probes"),
-        svc.services.length === 0 ? h("p", { class: "muted" }, "No proxied service: services that only send logs need none. Add one to put the monitor in front of its origin.") : null,
+        svc.services.length === 0
+          ? h(
+              "p",
+              { class: "muted" },
+              "No proxied service: services that only send logs need none. Add one to put the monitor in front of its origin.",
+            )
+          : null,
         ...svc.services.map((s) =>
           h(
             "details",
             { class: "service" },
-            h("summary", null, `${s.name} → ${s.origin}`, h("span", { class: "muted" }, ` (${s.source}, ${s.probes.length} probe${s.probes.length === 1 ? "" : "s"})`)),
+            h(
+              "summary",
+              null,
+              `${s.name} → ${s.origin}`,
+              h(
+                "span",
+                { class: "muted" },
+                ` (${s.source}, ${s.probes.length} probe${s.probes.length === 1 ? "" : "s"})`,
+              ),
+            ),
             serviceForm(s),
             s.probes.length
               ? h(
@@ -211,18 +335,48 @@ export const settingsPage: Mount = (ctx) => {
                   null,
                   ...s.probes.map((p) => {
                     const run = control.probes.find((r) => r.service === s.name && r.probe === p.name);
-                    return h("li", null, `${p.name}: ${p.method} ${p.path} every ${p.interval_seconds} s, expects ${p.expected_status}. `, run ? `Last run ${formatAgo(run.last_run_at, now)}: ${run.last_ok ? "ok" : `failed (${run.last_status ?? "?"} ${run.last_error ?? ""})`}, ${formatMs(run.last_latency_ms)}` : "Not run yet.");
+                    return h(
+                      "li",
+                      null,
+                      `${p.name}: ${p.method} ${p.path} every ${p.interval_seconds} s, expects ${p.expected_status}. `,
+                      run
+                        ? `Last run ${formatAgo(run.last_run_at, now)}: ${run.last_ok ? "ok" : `failed (${run.last_status ?? "?"} ${run.last_error ?? ""})`}, ${formatMs(run.last_latency_ms)}`
+                        : "Not run yet.",
+                    );
                   }),
                 )
               : null,
-            s.source === "api" ? h("button", { type: "button", class: "danger", onclick: () => confirm(`Delete service ${s.name}?`) && void act(`Delete service ${s.name}`, () => api(`/v1/services/${encodeURIComponent(s.name)}`, { method: "DELETE" })) }, `Delete ${s.name}`) : h("p", { class: "hint" }, "Declared in wrangler.toml (SERVICES): saving here overrides it in D1."),
+            s.source === "api"
+              ? h(
+                  "button",
+                  {
+                    type: "button",
+                    class: "danger",
+                    onclick: () =>
+                      confirm(`Delete service ${s.name}?`) &&
+                      void act(`Delete service ${s.name}`, () =>
+                        api(`/v1/services/${encodeURIComponent(s.name)}`, { method: "DELETE" }),
+                      ),
+                  },
+                  `Delete ${s.name}`,
+                )
+              : h("p", { class: "hint" }, "Declared in wrangler.toml (SERVICES): saving here overrides it in D1."),
           ),
         ),
         h("details", { class: "service" }, h("summary", null, "Add a service"), serviceForm(null)),
-        h("button", { type: "button", onclick: () => void act("Run probes now", () => api("/v1/control/probes/run", { method: "POST" })) }, "Run probes now"),
+        h(
+          "button",
+          {
+            type: "button",
+            onclick: () => void act("Run probes now", () => api("/v1/control/probes/run", { method: "POST" })),
+          },
+          "Run probes now",
+        ),
       );
 
-      await drawDetection([...new Set([...svc.services.map((s) => s.name), ...endpoints.endpoints.map((e) => e.service)])].sort());
+      await drawDetection(
+        [...new Set([...svc.services.map((s) => s.name), ...endpoints.endpoints.map((e) => e.service)])].sort(),
+      );
 
       const channelForm: HTMLFormElement = h(
         "form",
@@ -230,28 +384,75 @@ export const settingsPage: Mount = (ctx) => {
           class: "form-grid",
           onsubmit: (e: Event) => {
             e.preventDefault();
-            const services = field(channelForm, "services").split(",").map((x) => x.trim()).filter(Boolean);
-            const body: Record<string, unknown> = { type: field(channelForm, "type"), name: field(channelForm, "name"), min_severity: field(channelForm, "min_severity"), enabled: field(channelForm, "enabled") === "true" };
+            const services = field(channelForm, "services")
+              .split(",")
+              .map((x) => x.trim())
+              .filter(Boolean);
+            const body: Record<string, unknown> = {
+              type: field(channelForm, "type"),
+              name: field(channelForm, "name"),
+              min_severity: field(channelForm, "min_severity"),
+              enabled: field(channelForm, "enabled") === "true",
+            };
             if (field(channelForm, "url")) body.url = field(channelForm, "url");
             if (field(channelForm, "secret")) body.secret = field(channelForm, "secret");
             if (services.length) body.services = services;
             void act(`Add channel ${String(body.name)}`, () => api("/v1/alert-channels", { method: "POST", body }));
           },
         },
-        labelled("Type", select("type", [["webhook", "Webhook"], ["slack", "Slack"], ["pagerduty", "PagerDuty"]], "webhook")),
+        labelled(
+          "Type",
+          select(
+            "type",
+            [
+              ["webhook", "Webhook"],
+              ["slack", "Slack"],
+              ["pagerduty", "PagerDuty"],
+            ],
+            "webhook",
+          ),
+        ),
         labelled("Name", h("input", { name: "name", required: true })),
-        labelled("URL", h("input", { name: "url", type: "url", placeholder: "https://hooks.example.com/..." }), "not for PagerDuty"),
-        labelled("Secret", h("input", { name: "secret", type: "password", autocomplete: "off" }), "webhook: whsec_…; PagerDuty: routing key"),
+        labelled(
+          "URL",
+          h("input", { name: "url", type: "url", placeholder: "https://hooks.example.com/..." }),
+          "not for PagerDuty",
+        ),
+        labelled(
+          "Secret",
+          h("input", { name: "secret", type: "password", autocomplete: "off" }),
+          "webhook: whsec_…; PagerDuty: routing key",
+        ),
         labelled("Services", h("input", { name: "services", placeholder: "all" }), "comma-separated, blank for all"),
-        labelled("Minimum severity", select("min_severity", [["WARNING", "Warning"], ["CRITICAL", "Critical"]], "WARNING")),
+        labelled(
+          "Minimum severity",
+          select(
+            "min_severity",
+            [
+              ["WARNING", "Warning"],
+              ["CRITICAL", "Critical"],
+            ],
+            "WARNING",
+          ),
+        ),
         h("label", { class: "inline" }, h("input", { type: "checkbox", name: "enabled", checked: true }), " Enabled"),
         h("div", { class: "actions" }, h("button", { type: "submit", class: "primary" }, "Add channel")),
       );
       // "Send test": the channel's test message, its outcome told in the page's status line.
       const sendTest = async (c: (typeof channels.channels)[number]): Promise<void> => {
         try {
-          const r = await api<{ delivered: boolean; status_code: number | null; error: string | null; duration_ms: number }>(`/v1/alert-channels/${encodeURIComponent(c.id)}/test`, { method: "POST" });
-          say(r.delivered ? "info" : "error", r.delivered ? `Test message delivered to ${c.name} (${r.status_code ?? ""}, ${formatMs(r.duration_ms)}).` : `Test message to ${c.name} failed: ${r.error ?? `status ${r.status_code ?? "?"}`}.`);
+          const r = await api<{
+            delivered: boolean;
+            status_code: number | null;
+            error: string | null;
+            duration_ms: number;
+          }>(`/v1/alert-channels/${encodeURIComponent(c.id)}/test`, { method: "POST" });
+          say(
+            r.delivered ? "info" : "error",
+            r.delivered
+              ? `Test message delivered to ${c.name} (${r.status_code ?? ""}, ${formatMs(r.duration_ms)}).`
+              : `Test message to ${c.name} failed: ${r.error ?? `status ${r.status_code ?? "?"}`}.`,
+          );
         } catch (err) {
           say("error", `Test of ${c.name} failed. ${describeFailure(err)}`);
         }
@@ -279,7 +480,19 @@ export const settingsPage: Mount = (ctx) => {
                     "Send test",
                   ),
                   " ",
-                  h("button", { type: "button", class: "danger", onclick: () => confirm(`Delete channel ${c.name}?`) && void act(`Delete channel ${c.name}`, () => api(`/v1/alert-channels/${encodeURIComponent(c.id)}`, { method: "DELETE" })) }, "Delete"),
+                  h(
+                    "button",
+                    {
+                      type: "button",
+                      class: "danger",
+                      onclick: () =>
+                        confirm(`Delete channel ${c.name}?`) &&
+                        void act(`Delete channel ${c.name}`, () =>
+                          api(`/v1/alert-channels/${encodeURIComponent(c.id)}`, { method: "DELETE" }),
+                        ),
+                    },
+                    "Delete",
+                  ),
                 ),
               ),
             )
@@ -290,7 +503,11 @@ export const settingsPage: Mount = (ctx) => {
       put(
         jobsBox,
         h("h2", { id: "jobs-h" }, "Background jobs"),
-        h("p", null, `Backlog: ${control.backlog.records} records in ${control.backlog.endpoints} endpoint objects not yet in D1.`),
+        h(
+          "p",
+          null,
+          `Backlog: ${control.backlog.records} records in ${control.backlog.endpoints} endpoint objects not yet in D1.`,
+        ),
         h("p", { id: "cost-line" }, costLine(stats.cost)),
         h("p", { id: "d1-size-line" }, d1SizeLine(control.d1_size)),
         control.jobs.length
@@ -300,8 +517,34 @@ export const settingsPage: Mount = (ctx) => {
               h(
                 "table",
                 null,
-                h("thead", null, h("tr", null, ...["Job", "Last run", "Duration", "Rows", "Runs", "Failures", "Last error"].map((c, i) => h("th", { scope: "col", class: i >= 2 && i <= 5 ? "num" : null }, c)))),
-                h("tbody", null, ...control.jobs.map((j) => h("tr", null, h("td", null, j.job), h("td", null, formatTime(j.last_started_at)), h("td", { class: "num" }, formatMs(j.last_duration_ms)), h("td", { class: "num" }, String(j.last_rows ?? "–")), h("td", { class: "num" }, String(j.runs)), h("td", { class: "num" }, String(j.failures)), h("td", null, j.last_error ?? "")))),
+                h(
+                  "thead",
+                  null,
+                  h(
+                    "tr",
+                    null,
+                    ...["Job", "Last run", "Duration", "Rows", "Runs", "Failures", "Last error"].map((c, i) =>
+                      h("th", { scope: "col", class: i >= 2 && i <= 5 ? "num" : null }, c),
+                    ),
+                  ),
+                ),
+                h(
+                  "tbody",
+                  null,
+                  ...control.jobs.map((j) =>
+                    h(
+                      "tr",
+                      null,
+                      h("td", null, j.job),
+                      h("td", null, formatTime(j.last_started_at)),
+                      h("td", { class: "num" }, formatMs(j.last_duration_ms)),
+                      h("td", { class: "num" }, String(j.last_rows ?? "–")),
+                      h("td", { class: "num" }, String(j.runs)),
+                      h("td", { class: "num" }, String(j.failures)),
+                      h("td", null, j.last_error ?? ""),
+                    ),
+                  ),
+                ),
               ),
             )
           : h("p", { class: "muted" }, "No job has run yet."),

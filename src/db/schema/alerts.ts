@@ -38,5 +38,9 @@ export const alertDeliveries = sqliteTable(
     error: text("error"),
     durationMs: integer("duration_ms"),
   },
-  (t) => [index("alert_deliveries_at").on(t.at), index("alert_deliveries_message").on(t.messageId), index("alert_deliveries_incident").on(t.incidentId, t.at)],
+  (t) => [
+    index("alert_deliveries_at").on(t.at),
+    index("alert_deliveries_message").on(t.messageId),
+    index("alert_deliveries_incident").on(t.incidentId, t.at),
+  ],
 );

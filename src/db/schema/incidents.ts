@@ -111,7 +111,10 @@ export const incidentGroups = sqliteTable(
     members: text("members").notNull(),
     updatedAt: integer("updated_at").notNull(),
   },
-  (t) => [index("incident_groups_service_opened").on(t.service, t.openedAt), index("incident_groups_opened").on(t.openedAt)],
+  (t) => [
+    index("incident_groups_service_opened").on(t.service, t.openedAt),
+    index("incident_groups_opened").on(t.openedAt),
+  ],
 );
 
 export const incidentGroupMembers = sqliteTable(

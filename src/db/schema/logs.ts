@@ -50,7 +50,9 @@ export const requestLogs = sqliteTable(
     consumer: text("consumer"),
     region: text("region"),
     attributes: text("attributes"),
-    source: text("source").notNull().default(sql`'ingest'`),
+    source: text("source")
+      .notNull()
+      .default(sql`'ingest'`),
     weight: real("weight").notNull().default(1),
   },
   // No secondary index (migration 0010): each stored row is one D1 row written on insert and one
