@@ -105,7 +105,11 @@ export class IngestJob {
         followUp.noteVersion(fresh, endpoint);
         // The group hears of an opening in the background: the hand-off does not wait for it (the
         // alert's own route asks the group again before it goes out).
-        this.c.waitUntil(live.joinGroups(live.absorb(fresh, now, endpoint, cfg)));
+        const evaluations = live.absorb(fresh, now, endpoint, cfg);
+        this.c.waitUntil(live.joinGroups(evaluations));
+        // An incident that opened, escalated, resolved or reopened is published and alerted by the
+        // alarm: now, not at the pending one (a flush at once sets none; one row, for a rare event).
+        if (evaluations.some((e) => e.change !== null && e.change !== "updated")) await alarm.schedule(Date.now());
         for (const seq of seqs) checkpoint.unabsorbed.delete(seq);
       }
     } else for (const seq of seqs) checkpoint.unabsorbed.delete(seq);
