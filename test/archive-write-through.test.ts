@@ -151,10 +151,12 @@ describe("archive write-through", () => {
     expect(stats).toMatchObject({ received: n, archived: n, flushed: n, archive_backlog: 0, archive_failures: 0 });
     expect(await countLogs(service)).toBe(n);
 
-    // One object per hour per pass, named by the endpoint object and the pass's first chunk.
+    // One object per hour per pass (an incident that opens mid-way asks for an alarm at once, whose
+    // pass takes the chunks so far), named by the endpoint object and the pass's first chunk.
     const listed = await env.ARCHIVE.list({ prefix: `raw/${service}/` });
     const id = await runInDurableObject(stub, (_i, state) => state.id.toString());
-    expect(listed.objects.length).toBe(Object.keys(counted).length);
+    expect(listed.objects.length).toBeGreaterThanOrEqual(Object.keys(counted).length);
+    expect(listed.objects.length).toBeLessThanOrEqual(2 * Object.keys(counted).length);
     for (const o of listed.objects)
       expect(o.key).toMatch(new RegExp(`^raw/${service}/\\d{4}/\\d{2}/\\d{2}/\\d{2}\\.\\d+\\.${id}\\.ndjson\\.gz$`));
     expect(await env.ARCHIVE.head(WRITE_THROUGH_MARKER)).not.toBeNull();

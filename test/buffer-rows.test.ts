@@ -227,9 +227,9 @@ describe("endpoint buffer: a live quiet endpoint's hand-offs flush at once", () 
   const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
   /** Waits until D1 took every buffered record (the hand-off's own flush runs after it answered). */
   async function drained(stub: DurableObjectStub<EndpointMonitor>): Promise<void> {
-    for (let i = 0; i < 100; i++) {
+    for (let i = 0; i < 250; i++) {
       if ((await stub.stats()).backlog === 0) return;
-      await sleep(20);
+      await sleep(40);
     }
     throw new Error("the flush at once did not drain the buffer");
   }
