@@ -65,7 +65,12 @@ test(
   "the monitor shows the demo endpoints and an open incident with its explanation",
   { timeout: 30_000 },
   async () => {
-    const incidents = (await (await read("/v1/incidents?status=open&service=demo")).json()).incidents;
+    // Incidents reach D1 when the endpoint object publishes (its alarm): poll for a while.
+    let incidents = [];
+    for (const deadline = Date.now() + 25_000; Date.now() < deadline; await new Promise((r) => setTimeout(r, 500))) {
+      incidents = (await (await read("/v1/incidents?status=open&service=demo")).json()).incidents;
+      if (incidents.some((i) => i.method === "POST" && i.route === "/checkout")) break;
+    }
     assert.ok(incidents.length >= 1, `an open incident: ${JSON.stringify(incidents)}`);
     const checkout = incidents.find((i) => i.method === "POST" && i.route === "/checkout");
     assert.ok(checkout, "the checkout error creep opened an incident");
