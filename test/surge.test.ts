@@ -19,6 +19,7 @@ type ApiEndpoint = {
     usual_per_minute: number | null;
     ratio: number | null;
     with_trouble: boolean;
+    rate_limited: { share: number; usual: number } | null;
   } | null;
   signals: { kind: string; level: string }[];
 };
@@ -62,6 +63,27 @@ describe("traffic surges", () => {
     );
     const { body } = await getJson<{ endpoints: ApiEndpoint[] }>("/v1/endpoints?service=surge-slow");
     expect(body.endpoints[0]?.surge?.with_trouble).toBe(true);
+    expect(body.endpoints[0]?.surge?.rate_limited).toBeNull();
+  });
+
+  it("a surge that a rate limiter turns away (429s rising) opens a WARNING naming the 429s", async () => {
+    const { records, phaseStarts } = traffic("surge-429", [
+      { minutes: 120, perMinute: 20, rateLimitedRate: 0.01 },
+      { minutes: 12, perMinute: 80, rateLimitedRate: 0.3 },
+    ]);
+    await send(records);
+    const list = await incidentsOf("surge-429");
+    expect(list).toHaveLength(1);
+    const [incident] = list;
+    expect(incident?.severity).toBe("WARNING");
+    expect(incident?.opened_at).toBeGreaterThanOrEqual(phaseStarts[1] ?? 0);
+    expect(incident?.explanation).toMatch(/surged to \d+ requests\/min/);
+    expect(incident?.explanation).toMatch(/of requests answered 429 Too Many Requests \(usually [\d.]+%\)/);
+    const { body } = await getJson<{ endpoints: ApiEndpoint[] }>("/v1/endpoints?service=surge-429");
+    const surge = body.endpoints[0]?.surge;
+    expect(surge?.with_trouble).toBe(true);
+    expect(surge?.rate_limited?.share).toBeGreaterThan(0.2);
+    expect(surge?.rate_limited?.usual).toBeLessThan(0.05);
   });
 
   it("no surge for steady traffic", async () => {

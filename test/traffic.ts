@@ -11,6 +11,8 @@ export interface Phase {
   errorRate?: number;
   latencyMs?: number;
   emptyRate?: number;
+  /** The share of requests a rate limiter answers 429 (none unless given). */
+  rateLimitedRate?: number;
 }
 
 /** Records of one endpoint over consecutive phases, ending `endsAgo` ms before now. */
@@ -26,7 +28,8 @@ export function traffic(service: string, phases: Phase[], opts: { seed?: number;
     for (let m = 0; m < p.minutes; m++, minute++) {
       for (let i = 0; i < p.perMinute; i++) {
         const r = random();
-        const status = r < (p.errorRate ?? 0.002) ? 503 : r > 0.98 ? 404 : 200;
+        const errorRate = p.errorRate ?? 0.002;
+        const status = r < errorRate ? 503 : r < errorRate + (p.rateLimitedRate ?? 0) ? 429 : r > 0.98 ? 404 : 200;
         const base = p.latencyMs ?? 80;
         out.push({
           timestamp: start + minute * MINUTE + Math.floor((i + random()) * (MINUTE / p.perMinute)),

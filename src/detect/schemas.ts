@@ -36,6 +36,10 @@ export const signalSchema = z.object({
   consumer: z.string().optional().describe("consumer_objective only: the named consumer"),
   objective: z.string().optional().describe("consumer_objective only: which of its objectives"),
   requests: z.number().optional(),
+  rate_limited: z
+    .object({ share: z.number(), usual: z.number() })
+    .optional()
+    .describe("traffic_surge only: the share of 429s that rose with the surge, and its usual share"),
 });
 
 /** A metric's usual value and its band (± 2 standard deviations). */

@@ -39,6 +39,7 @@ function surgeOf(signals: readonly Signal[]): {
   usual_per_minute: number | null;
   ratio: number | null;
   with_trouble: boolean;
+  rate_limited: { share: number; usual: number } | null;
 } | null {
   const s = signals.find((x) => x.kind === "traffic_surge");
   if (!s) return null;
@@ -47,6 +48,7 @@ function surgeOf(signals: readonly Signal[]): {
     usual_per_minute: s.baseline,
     ratio: s.baseline ? Math.round((s.observed / s.baseline) * 10) / 10 : null,
     with_trouble: s.level === "warning",
+    rate_limited: s.rate_limited ?? null,
   };
 }
 

@@ -19,7 +19,16 @@ export const endpointRowSchema = z.object({
   baselines: baselinesSchema,
   slower_than_default_objective: z.boolean(),
   surge: z
-    .object({ requests_per_minute: z.number(), usual_per_minute: nnum, ratio: nnum, with_trouble: z.boolean() })
+    .object({
+      requests_per_minute: z.number(),
+      usual_per_minute: nnum,
+      ratio: nnum,
+      with_trouble: z.boolean(),
+      rate_limited: z
+        .object({ share: z.number(), usual: z.number() })
+        .nullable()
+        .describe("the share of 429s that rose with the surge and its usual share (null: they did not rise)"),
+    })
     .nullable(),
   open_incident_id: z.string().nullable(),
   evaluated_at: z.number().int(),
@@ -34,6 +43,7 @@ export const windowBucketSchema = z.object({
   start: z.number().int(),
   count: z.number(),
   status_4xx: z.number(),
+  status_429: z.number().optional().describe("429s (Too Many Requests), also counted in status_4xx"),
   status_5xx: z.number(),
   silent_failures: z.number(),
   inconsistent: z.number().optional(),

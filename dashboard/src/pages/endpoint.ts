@@ -26,6 +26,7 @@ import {
 } from "../series";
 import { contextLegend, loadServiceContext } from "./context";
 import { DEFAULT_SLO, errorBudget } from "../slo";
+import { surgeText } from "../surge";
 import type { EndpointDetail, Signal, Slo, Summary } from "../../../src/api-types";
 import { endpointLabel, incidentItem, signalsTable } from "./common";
 import { breakdownSection, breakdownWindow, type BreakdownAnswer } from "./breakdown";
@@ -333,12 +334,6 @@ export const endpointPage: Mount = (ctx) => {
 
 /** A traffic surge on the endpoint now: shown, and named in an incident only with trouble at the same time. */
 function surgeHint(signals: Signal[]): HTMLElement | null {
-  const s = signals.find((x) => x.kind === "traffic_surge");
-  if (!s || s.observed === null) return null;
-  const ratio = s.baseline ? ` (${(s.observed / s.baseline).toFixed(1)}x the usual ${Math.round(s.baseline)}/min)` : "";
-  return h(
-    "p",
-    { class: "hint" },
-    `Traffic surge: ${Math.round(s.observed)} requests/min over 5 minutes${ratio}${s.level === "warning" ? ", with latency or errors rising" : ""}.`,
-  );
+  const text = surgeText(signals);
+  return text === null ? null : h("p", { class: "hint" }, text);
 }
