@@ -83,6 +83,9 @@ export interface ProbeStreak {
   last_status: number;
 }
 
+/** The metrics the daily and weekly profiles learn (src/detect/season.ts, src/detect/season-week.ts). */
+export type SeasonMetric = "traffic" | "latency" | "errors";
+
 export type SignalFamily =
   "latency" | "availability" | "silent" | "consistency" | "traffic" | "probe" | "client" | "consumer";
 
