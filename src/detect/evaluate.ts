@@ -6,7 +6,8 @@
  */
 import { consumerSignals } from "../breakdown/objectives";
 import type { DetectionConfig } from "./config";
-import { detect, emptyDetectorState, type DetectorState } from "./detectors";
+import { emptyDetectorState, type DetectorState } from "./detector-state";
+import { detect } from "./detectors";
 import { assess, type Assessment, type RecentFamilies } from "./health";
 import { emptyMachine, stepIncident, type Change, type Endpoint, type Incident, type Machine } from "./incident";
 import type { SeasonProfile } from "./season";

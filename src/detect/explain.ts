@@ -3,7 +3,7 @@
  * figures, e.g. "p95 latency of GET /orders/:id rose from 120 ms to 410 ms over 35 min while the
  * 5xx rate stayed at 0.1%". An AI summary may come on top of it later; it never replaces it. Pure.
  */
-import type { Evidence, Incident } from "./incident";
+import type { Evidence, Incident } from "./incident-types";
 import type { Figures } from "./types";
 import { deployPhrase } from "../deploys/deploys";
 

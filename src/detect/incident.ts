@@ -12,9 +12,13 @@
  * RESOLVE_AFTER_MAX_MINUTES). The incident's timeline records every change. Pure.
  */
 import { explain } from "./explain";
-import type { Concentration } from "../breakdown/concentration";
 import type { Assessment } from "./health";
+import { addTimelineEntry, mergeEvidence } from "./incident-evidence";
+import type { Endpoint, Evidence, Incident } from "./incident-types";
 import type { Figures, Signal } from "./types";
+
+export type { Endpoint, Evidence, Incident, IncidentDeploy, TimelineEntry } from "./incident-types";
+export { TIMELINE_MAX } from "./incident-evidence";
 
 export const WARNING_PERSIST_MINUTES = 2;
 /** Default clean minutes before an incident is resolved (configurable per service). */
@@ -23,85 +27,6 @@ export const RESOLVE_AFTER_CLEAN_MINUTES = 15;
 export const REOPEN_WINDOW_MINUTES = 60;
 /** The most clean minutes a re-opened incident needs before it resolves again. */
 export const RESOLVE_AFTER_MAX_MINUTES = 60;
-/** Timeline entries kept per incident (the first and the latest ones). */
-export const TIMELINE_MAX = 50;
-
-/** One change of an incident, in event time. */
-export interface TimelineEntry {
-  at: number;
-  change: "opened" | "escalated" | "resolved" | "reopened";
-  severity: "WARNING" | "CRITICAL";
-  /** Signal kinds active at the change (none for a resolution). */
-  signals: Signal["kind"][];
-}
-
-export interface Evidence {
-  kind: Signal["kind"];
-  family: Signal["family"];
-  level: Signal["level"];
-  unit: Signal["unit"];
-  window: string;
-  /** Latest and most extreme observed values. */
-  observed: number;
-  peak: number;
-  /** Baseline when the signal first fired, and its threshold. */
-  baseline: number | null;
-  threshold: number | null;
-  first_event_at: number;
-  last_event_at: number;
-  /** `consumer_objective` only: the consumer, its objective and its requests in the window. */
-  consumer?: string;
-  objective?: Signal["objective"];
-  requests?: number;
-  /** `traffic_surge` only: the highest share of 429s that rose with the surge, and its usual share. */
-  rate_limited?: Signal["rate_limited"];
-}
-
-export interface Incident {
-  id: string;
-  service: string;
-  method: string;
-  route: string;
-  severity: "WARNING" | "CRITICAL";
-  status: "open" | "resolved";
-  opened_at: number;
-  escalated_at: number | null;
-  resolved_at: number | null;
-  /** End of the last minute (event time) the incident was judged on. */
-  last_event_at: number;
-  clean_minutes: number;
-  severity_score: number;
-  health_score: number;
-  action: Assessment["action"];
-  signals: Evidence[];
-  /** Figures when the incident opened and now, for the explanation. */
-  figures_at_open: Figures;
-  figures: Figures;
-  explanation: string;
-  /**
-   * Set by the endpoint object when the incident opens, never by the machine (which carries them
-   * along): it opened inside a maintenance window (alerts held until the window ends, then
-   * `maintenance_released_at`), and the deploy it started shortly after. Absent in older state.
-   */
-  in_maintenance?: boolean;
-  maintenance_id?: string | null;
-  maintenance_released_at?: number | null;
-  deploy?: IncidentDeploy | null;
-  /** Consumers or locations the failures are concentrated on (src/breakdown), set by the endpoint object. */
-  concentration?: Concentration[];
-  /** Every change, oldest first (absent on incidents stored before the timeline existed). */
-  timeline?: TimelineEntry[];
-  /** Times the incident re-opened after a resolution. */
-  reopened_count?: number;
-}
-
-/** The deploy an incident started shortly after (src/deploys). */
-export interface IncidentDeploy {
-  id: string;
-  version: string;
-  at: number;
-  description: string | null;
-}
 
 export interface Machine {
   open: Incident | null;
@@ -118,12 +43,6 @@ export const emptyMachine = (): Machine => ({ open: null, streak_start: null, st
 
 export type Change = "opened" | "escalated" | "updated" | "resolved" | "reopened" | null;
 
-export interface Endpoint {
-  service: string;
-  method: string;
-  route: string;
-}
-
 /** A short stable hash of an endpoint's identity (FNV-1a, base 36). */
 function endpointHash(e: Endpoint): string {
   let h = 0x811c9dc5;
@@ -134,64 +53,9 @@ function endpointHash(e: Endpoint): string {
   return h.toString(36);
 }
 
+/** An incident's id, from its endpoint and opening minute: a replay of the same traffic yields the same ids. */
 export function incidentId(e: Endpoint, openedAt: number): string {
   return `inc_${openedAt.toString(36)}_${endpointHash(e)}`;
-}
-
-/** One piece of evidence per signal kind, and per consumer and objective for consumer objectives. */
-const evidenceKey = (e: Pick<Signal, "kind" | "consumer" | "objective">): string =>
-  e.consumer === undefined ? e.kind : `${e.kind} ${e.objective ?? ""} ${e.consumer}`;
-
-function mergeEvidence(list: Evidence[], signals: readonly Signal[], minute: number): Evidence[] {
-  const byKind = new Map(list.map((e) => [evidenceKey(e), { ...e }]));
-  for (const s of signals) {
-    if (s.level === "info") continue;
-    const e = byKind.get(evidenceKey(s));
-    // For a traffic drop or stop the worst is the lowest.
-    const bigger = s.kind === "traffic_drop" || s.kind === "traffic_stop" ? Math.min : Math.max;
-    if (e) {
-      e.observed = s.observed;
-      e.peak = bigger(e.peak, s.observed);
-      e.last_event_at = minute + 60_000;
-      e.window = s.window;
-      if (s.requests !== undefined) e.requests = s.requests;
-      if (s.rate_limited && (!e.rate_limited || s.rate_limited.share >= e.rate_limited.share))
-        e.rate_limited = s.rate_limited;
-    } else {
-      const who =
-        s.consumer === undefined ? {} : { consumer: s.consumer, objective: s.objective, requests: s.requests };
-      byKind.set(evidenceKey(s), {
-        kind: s.kind,
-        family: s.family,
-        level: s.level,
-        unit: s.unit,
-        window: s.window,
-        observed: s.observed,
-        peak: s.observed,
-        baseline: s.baseline,
-        threshold: s.threshold,
-        first_event_at: minute,
-        last_event_at: minute + 60_000,
-        ...who,
-        ...(s.rate_limited ? { rate_limited: s.rate_limited } : {}),
-      });
-    }
-  }
-  return [...byKind.values()].sort((a, b) => a.first_event_at - b.first_event_at);
-}
-
-function addEntry(
-  i: Incident,
-  change: TimelineEntry["change"],
-  at: number,
-  signals: readonly Signal[],
-): TimelineEntry[] {
-  const kinds = [...new Set(signals.filter((s) => s.level !== "info").map((s) => s.kind))];
-  const list = [
-    ...(i.timeline ?? []),
-    { at, change, severity: i.severity, signals: change === "resolved" ? [] : kinds },
-  ];
-  return list.length <= TIMELINE_MAX ? list : [list[0] as TimelineEntry, ...list.slice(list.length - TIMELINE_MAX + 1)];
 }
 
 /** Clean minutes an incident needs before it resolves: doubled by each re-open, up to the cap. */
@@ -254,7 +118,7 @@ export function stepIncident(
         figures: input.figures,
         reopened_count: (resolved.reopened_count ?? 0) + 1,
       };
-      again.timeline = addEntry(again, "reopened", streakStart, input.signals);
+      again.timeline = addTimelineEntry(again, "reopened", streakStart, input.signals);
       again.explanation = explain(again);
       return { machine: { open: again, streak_start: null, streak: 0 }, change: "reopened", incident: again };
     }
@@ -276,7 +140,7 @@ export function stepIncident(
       figures: input.figures,
       explanation: "",
     };
-    incident.timeline = addEntry(incident, "opened", streakStart, input.signals);
+    incident.timeline = addTimelineEntry(incident, "opened", streakStart, input.signals);
     incident.explanation = explain(incident);
     return { machine: { open: incident, streak_start: null, streak: 0 }, change: "opened", incident };
   }
@@ -287,7 +151,7 @@ export function stepIncident(
     if (next.clean_minutes >= resolveAfterFor(open, input.resolveAfter)) {
       next.status = "resolved";
       next.resolved_at = minute + 60_000;
-      next.timeline = addEntry(next, "resolved", minute + 60_000, []);
+      next.timeline = addTimelineEntry(next, "resolved", minute + 60_000, []);
       change = "resolved";
     }
   } else {
@@ -299,7 +163,7 @@ export function stepIncident(
     if (a.health === "CRITICAL" && open.severity === "WARNING") {
       next.severity = "CRITICAL";
       next.escalated_at = minute;
-      next.timeline = addEntry(next, "escalated", minute, input.signals);
+      next.timeline = addTimelineEntry(next, "escalated", minute, input.signals);
       change = "escalated";
     }
   }

@@ -8,7 +8,7 @@
  * learnt on it (at least WEEK_MIN_HOURS). Offsets are halved while a weekday has one week and
  * shrunk by the standard error of the median after that, as the hourly ones are. Pure.
  */
-import type { SeasonMetric } from "./season";
+import type { SeasonMetric } from "./types";
 
 /** Weeks each weekday keeps. */
 export const WEEK_KEEP = 4;

@@ -22,6 +22,7 @@
  */
 
 import { weekLearn, weekOffsets, weekdayOf, type WeekState } from "./season-week";
+import type { SeasonMetric } from "./types";
 
 export const SEASON_SLOTS = 24;
 /** Days of history each slot keeps. */
@@ -30,8 +31,6 @@ export const SEASON_DAYS = 7;
 export const SEASON_MIN_MINUTES = 30;
 
 const HOUR_MS = 3_600_000;
-
-export type SeasonMetric = "traffic" | "latency" | "errors";
 
 /**
  * The 5xx share is learnt as log(rate + ERROR_LEVEL_FLOOR): the floor (the rate detector's own) keeps

@@ -73,7 +73,7 @@ export interface SurgeContext {
   p95_baseline: number | null;
   w5: Totals;
   usual_error_rate: number;
-  /** The usual share of 429s (src/detect/detectors.ts learns it). */
+  /** The usual share of 429s (src/detect/traffic-detector.ts learns it). */
   usual_429_rate: number;
   min_events: number;
 }

@@ -1,7 +1,9 @@
 /**
  * The shapes the detection engine works on: totals of a window of event time, the snapshot of
- * windows an evaluation reads, and the signals detectors raise. Pure types.
+ * windows an evaluation reads, and the signals detectors raise. Pure types, but for the zod
+ * schema of the one shape the endpoint object stores as JSON and parses back (a probe streak).
  */
+import * as z from "zod";
 
 /** Totals of one bucket or window of event time. 4xx never count as failures. */
 export interface Totals {
@@ -72,16 +74,20 @@ export interface ConsumerBreach {
   window_minutes: number;
 }
 
-/** Consecutive failures of an endpoint's synthetic probes (records with `source: "probe"`). */
-export interface ProbeStreak {
-  failures: number;
+/** Consecutive failures of an endpoint's synthetic probes (records with `source: "probe"`); stored as `probe_streak`. */
+export const ProbeStreakSchema = z.object({
+  failures: z.number().int().nonnegative(),
   /** Event time of the first failure of the run, and the last probe's time and status. */
-  since: number;
+  since: z.number(),
   /** When the run reached the failures that make a signal (null: not yet). */
-  reached_at: number | null;
-  last_at: number;
-  last_status: number;
-}
+  reached_at: z.number().nullable(),
+  last_at: z.number(),
+  last_status: z.number().int(),
+});
+export type ProbeStreak = z.infer<typeof ProbeStreakSchema>;
+
+/** The metrics the daily and weekly profiles learn (src/detect/season.ts, src/detect/season-week.ts). */
+export type SeasonMetric = "traffic" | "latency" | "errors";
 
 export type SignalFamily =
   "latency" | "availability" | "silent" | "consistency" | "traffic" | "probe" | "client" | "consumer";

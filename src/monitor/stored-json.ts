@@ -27,14 +27,8 @@ export type BufferMarks = z.infer<typeof BufferMarksSchema>;
 /** `windows_absorbed` (see windows-checkpoint.ts). */
 export const AbsorbedMarkSchema = z.object({ below: z.number().int(), also: z.array(z.number().int()) });
 
-/** `probe_streak` (see detection-runner.ts). */
-export const ProbeStreakSchema = z.object({
-  failures: z.number().int().nonnegative(),
-  since: z.number(),
-  reached_at: z.number().nullable(),
-  last_at: z.number(),
-  last_status: z.number().int(),
-});
+/** `probe_streak` (see detection-runner.ts): the schema lives beside the `ProbeStreak` type it defines. */
+export { ProbeStreakSchema } from "../detect/types";
 
 /** `last_version` (see follow-up-job.ts). */
 export const LastVersionSchema = z.object({ version: z.string(), at: z.number() });

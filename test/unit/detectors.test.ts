@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { DEFAULT_DETECTION } from "../../src/detect/config";
-import { detect, emptyDetectorState, type Detection, type DetectorState } from "../../src/detect/detectors";
+import { emptyDetectorState, type DetectorState } from "../../src/detect/detector-state";
+import { detect, type Detection } from "../../src/detect/detectors";
 import { emptyTotals, type LatencySample, type Signal, type Snapshot, type Totals } from "../../src/detect/types";
 
 const MINUTE = 60_000;

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { LATENCY_PARAMS } from "../../src/detect/detectors";
+import { LATENCY_PARAMS } from "../../src/detect/latency-detector";
 import {
   baselineSd,
   emptyMetricState,

@@ -5,7 +5,8 @@ import {
   type DetectionConfig,
   type DetectionSettings,
 } from "../../src/detect/config";
-import { detect, emptyDetectorState, type Detection, type DetectorState } from "../../src/detect/detectors";
+import { emptyDetectorState, type DetectorState } from "../../src/detect/detector-state";
+import { detect, type Detection } from "../../src/detect/detectors";
 import { OBJECTIVE_LEARN_SAMPLES, withObjective } from "../../src/detect/objective";
 import { emptyTotals, type LatencySample, type Snapshot, type Totals } from "../../src/detect/types";
 
