@@ -3,7 +3,8 @@
  * env object and cached: modules ask `config(env)` instead of parsing strings where they use them.
  * Parsing is lenient on purpose, as it always was: a value that is missing, blank or out of range
  * falls back to the default rather than failing requests (a typo in a var must not take the
- * monitor down). Settings read only by the endpoint object (src/monitor/) are not here yet.
+ * monitor down). Secrets (INGEST_KEYS, READ_KEY, ADMIN_KEY) and bindings are not settings: src/http/auth.ts
+ * and the modules that use a binding read them.
  */
 import * as z from "zod";
 import { DAY_MS } from "./lib/time";
@@ -17,6 +18,15 @@ export const DEFAULT_MAX_SERVICES = 1000;
 export const DEFAULT_GROUP_WINDOW_MINUTES = 5;
 export const DEFAULT_GROUP_GRACE_SECONDS = 60;
 export const DEFAULT_ALERT_REMINDER_MINUTES = 240;
+/** Delay between the first buffered record and the flush, so that concurrent hand-offs share a batch. */
+export const DEFAULT_FLUSH_DELAY_MS = 250;
+export const DEFAULT_DEPLOY_CORRELATION_MINUTES = 30;
+export const DEFAULT_ROUTE_TTL_DAYS = 30;
+export const DEFAULT_ROUTE_RATE_PER_HOUR = 60;
+export const DEFAULT_ROUTE_BURST = 20;
+export const DEFAULT_AI_MODEL = "@cf/meta/llama-3.3-70b-instruct-fp8-fast";
+/** D1's size cap the monitor works to: below D1's 10 GB limit. */
+export const DEFAULT_D1_MAX_BYTES = 9e9;
 
 /** A number above 0 (days, counts), else the default; blank counts as unset. */
 const positive = (fallback: number) =>
@@ -56,6 +66,29 @@ const nonNegative = (fallback: number) =>
     .optional()
     .transform((v) => nonNegativeSetting(v, fallback));
 
+/** A number above 0, or null when unset or invalid (the caller has the default). */
+const positiveOrNull = z
+  .unknown()
+  .optional()
+  .transform((v) => {
+    const n = Number(v);
+    return settingText(v) !== "" && Number.isFinite(n) && n > 0 ? n : null;
+  });
+
+/** Trimmed text, or null when blank. */
+const textOrNull = z
+  .unknown()
+  .optional()
+  .transform((v) => settingText(v) || null);
+
+/** The allowed origins of a `CORS_ORIGINS` value (comma-separated, trailing slashes dropped). */
+export function allowedOrigins(value: unknown): string[] {
+  return settingText(value)
+    .split(",")
+    .map((o) => o.trim().replace(/\/+$/, ""))
+    .filter((o) => o.length > 0);
+}
+
 /** "true"/"false" in any case and padding; anything else is the default. */
 const flag = (fallback: boolean) =>
   z
@@ -88,6 +121,24 @@ const schema = z.object({
   INCIDENT_GROUP_WINDOW_MINUTES: nonNegative(DEFAULT_GROUP_WINDOW_MINUTES),
   INCIDENT_GROUP_GRACE_SECONDS: nonNegative(DEFAULT_GROUP_GRACE_SECONDS),
   ALERT_REMINDER_MINUTES: nonNegative(DEFAULT_ALERT_REMINDER_MINUTES),
+  FLUSH_DELAY_MS: nonNegative(DEFAULT_FLUSH_DELAY_MS),
+  DEPLOY_CORRELATION_MINUTES: nonNegative(DEFAULT_DEPLOY_CORRELATION_MINUTES),
+  /** null: the caller's default (ingest and /health share one). */
+  MAX_ROUTES_PER_SERVICE: positiveOrNull,
+  ROUTE_TTL_DAYS: positive(DEFAULT_ROUTE_TTL_DAYS),
+  PROXY_ROUTES_PER_HOUR: positive(DEFAULT_ROUTE_RATE_PER_HOUR),
+  PROXY_ROUTES_BURST: positive(DEFAULT_ROUTE_BURST),
+  PROXY_CONSUMER_HEADER: textOrNull,
+  PROXY_VERSION_HEADER: textOrNull,
+  CORS_ORIGINS: z.unknown().optional().transform(allowedOrigins),
+  METRICS_PUBLIC: flag(false),
+  AI_MODEL: z
+    .unknown()
+    .optional()
+    .transform((v) => settingText(v) || DEFAULT_AI_MODEL),
+  D1_MAX_BYTES: positive(DEFAULT_D1_MAX_BYTES),
+  /** The raw JSON text; src/cost/prices.ts parses it and reports its errors in GET /v1/stats. */
+  COST_PRICES: textOrNull,
 });
 
 /** The parsed settings (every field has a value: defaults filled in). */
@@ -104,6 +155,11 @@ export function config(env: ConfigEnv): Config {
   const parsed = schema.parse(env);
   cache.set(env, parsed);
   return parsed;
+}
+
+/** One setting's value parsed as `config` parses it (for callers that hold a value, not an env). */
+export function parseSetting<K extends keyof Config>(key: K, value: unknown): Config[K] {
+  return schema.shape[key].parse(value) as Config[K];
 }
 
 /** Raw-log retention in ms (`RAW_RETENTION_DAYS`, default 7). */

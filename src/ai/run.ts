@@ -6,6 +6,7 @@
  * stored by the callers in AI-only fields, never used to decide anything.
  */
 import type { z } from "zod";
+import { DEFAULT_AI_MODEL, config } from "../config";
 import { scrubDeep, scrubOutgoingText } from "../redact";
 import { log } from "../lib/log";
 import { zodMessages } from "../http/validate";
@@ -14,7 +15,7 @@ import { errorMessage } from "../lib/errors";
 export type AiStatus = "ok" | "unavailable" | "failed" | "timeout" | "invalid";
 
 /** Used when `AI_MODEL` is empty: active after the May 2026 catalog refresh and JSON-mode capable. */
-export const DEFAULT_AI_MODEL = "@cf/meta/llama-3.3-70b-instruct-fp8-fast";
+export { DEFAULT_AI_MODEL };
 export const DEFAULT_AI_TIMEOUT_MS = 15_000;
 
 /**
@@ -50,8 +51,7 @@ export interface AiOutcome<T> {
 
 /** The configured model (`AI_MODEL`), or the default. */
 export function aiModel(env: Env): string {
-  const configured = (env.AI_MODEL as string | undefined)?.trim();
-  return configured ? configured : DEFAULT_AI_MODEL;
+  return config(env).AI_MODEL;
 }
 
 /** True when the AI binding is there to be called (absent in plain local setups and some tests). */

@@ -3,13 +3,13 @@
  * (default 240; 0 turns them off) after the incident's last alert (opened, escalated or an
  * earlier reminder). Pure; the endpoint object asks on every alarm (src/monitor/endpoint-monitor.ts).
  */
-import { DEFAULT_ALERT_REMINDER_MINUTES, nonNegativeSetting } from "../config";
+import { DEFAULT_ALERT_REMINDER_MINUTES, parseSetting } from "../config";
 
 export { DEFAULT_ALERT_REMINDER_MINUTES };
 
 /** The reminder interval from the `ALERT_REMINDER_MINUTES` setting (minutes; 0: off; unset or invalid: the default). */
 export function reminderMinutes(setting: string | undefined): number {
-  return nonNegativeSetting(setting, DEFAULT_ALERT_REMINDER_MINUTES);
+  return parseSetting("ALERT_REMINDER_MINUTES", setting);
 }
 
 /** When the next reminder of an incident is due, or null (none: not an open CRITICAL, never alerted, or reminders off). */

@@ -4,9 +4,10 @@
  * cap). `high` from 80%, `full` at the cap. Only knowing and reporting: what the monitor does at
  * those levels belongs to the storage path.
  */
+import { DEFAULT_D1_MAX_BYTES, parseSetting } from "../config";
 import type { CostMeter } from "./counts";
 
-export const DEFAULT_D1_MAX_BYTES = 9e9;
+export { DEFAULT_D1_MAX_BYTES };
 export const HIGH_SHARE = 0.8;
 /** A size older than this is refreshed by a query before it is reported. */
 export const SIZE_MAX_AGE_MS = 60_000;
@@ -23,8 +24,7 @@ export interface D1SizeReport {
 
 /** D1_MAX_BYTES as a positive number, or the default. */
 export function d1MaxBytes(setting: string | undefined): number {
-  const n = Number(setting);
-  return setting !== undefined && setting.trim() !== "" && Number.isFinite(n) && n > 0 ? n : DEFAULT_D1_MAX_BYTES;
+  return parseSetting("D1_MAX_BYTES", setting);
 }
 
 /** The size report for `bytes` against `max` (pure). */

@@ -3,6 +3,7 @@
  * they took, their D1 and SQLite rows, their requests) plus this isolate's Worker counts, per
  * million records ingested and in dollars at list prices, with the D1 size against its budget.
  */
+import { config } from "../config";
 import { COST_FIELDS, addCounts, type CostCounts } from "./counts";
 import { currentD1Size, type D1SizeReport } from "./d1-size";
 import { PRICES_TAKEN_ON, pricesFrom, type Prices } from "./prices";
@@ -37,7 +38,7 @@ async function publishedCounts(db: D1Database): Promise<{ records: number; count
 
 /** The cost section of GET /v1/stats. */
 export async function costStats(env: Env): Promise<CostStats> {
-  const { prices, source, errors } = pricesFrom(env.COST_PRICES);
+  const { prices, source, errors } = pricesFrom(config(env).COST_PRICES ?? undefined);
   const published = await publishedCounts(env.DB);
   const counts = addCounts(published.counts, workerMeter.counts);
   const d1Size = await currentD1Size(env.DB, workerMeter, env.D1_MAX_BYTES);

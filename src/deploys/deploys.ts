@@ -7,7 +7,7 @@ import * as z from "zod";
 import { SERVICE_NAME } from "../services/config";
 
 /** Default time after a deploy within which an incident is said to follow it (`DEPLOY_CORRELATION_MINUTES`). */
-export const DEFAULT_DEPLOY_CORRELATION_MINUTES = 30;
+export { DEFAULT_DEPLOY_CORRELATION_MINUTES } from "../config";
 
 export const VERSION = /^[A-Za-z0-9._+:@/-]{1,64}$/;
 

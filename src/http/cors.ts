@@ -7,19 +7,14 @@
  */
 import { cors } from "hono/cors";
 import { createMiddleware } from "hono/factory";
+import { allowedOrigins, config } from "../config";
 import type { AppEnv } from "./types";
 
-/** The allowed origins of a `CORS_ORIGINS` value (trailing slashes dropped). */
-export function allowedOrigins(value: string | undefined): string[] {
-  return (value ?? "")
-    .split(",")
-    .map((o) => o.trim().replace(/\/+$/, ""))
-    .filter((o) => o.length > 0);
-}
+export { allowedOrigins };
 
 /** Middleware: CORS headers for the origins in `CORS_ORIGINS`, nothing when it is empty. */
 export const apiCors = createMiddleware<AppEnv>(async (c, next) => {
-  const origins = allowedOrigins(c.env.CORS_ORIGINS);
+  const origins = config(c.env).CORS_ORIGINS;
   if (origins.length === 0) return next();
   const anyOrigin = origins.includes("*");
   return cors({

@@ -13,7 +13,7 @@ import { eq } from "drizzle-orm";
 import { drizzle } from "drizzle-orm/d1";
 import { AlertOutbox, OUTBOX_SCHEMA, SERVICE_LIST_SEPARATOR } from "../alerts/outbox";
 import type { ApiIncident } from "../alerts/payloads";
-import { config } from "../config";
+import { config, dashboardUrl } from "../config";
 import { incidents } from "../db/schema";
 import { log } from "../lib/log";
 import { publishGroups, toApiGroup } from "./group-store";
@@ -63,7 +63,7 @@ export class IncidentGroups extends DurableObject<Env> {
     this.outbox = new AlertOutbox(
       this.sql,
       () => env.DB,
-      env.DASHBOARD_URL ? env.DASHBOARD_URL : null,
+      dashboardUrl(env),
       async () => undefined,
       { load: (id) => this.groupIncident(id) },
     );

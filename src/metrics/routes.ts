@@ -8,6 +8,7 @@
 import { asc, eq, sql } from "drizzle-orm";
 import { drizzle } from "drizzle-orm/d1";
 import { Hono } from "hono";
+import { config } from "../config";
 import { endpointHealth, incidents } from "../db/schema";
 import { defineRoute } from "../http/route";
 import type { AppEnv } from "../http/types";
@@ -30,7 +31,7 @@ defineRoute(
     summary: "Prometheus text exposition",
     description: "Behind the read key unless METRICS_PUBLIC is true.",
     // Widened: the generated type is the literal of wrangler.toml, a deployment may set either.
-    keyWaived: (env) => (env.METRICS_PUBLIC as string) === "true",
+    keyWaived: (env) => config(env).METRICS_PUBLIC,
     responses: { 200: { description: "metrics", contentType: "text/plain" } },
   },
   async (c) => {

@@ -18,6 +18,7 @@ import { HOUR_MS, flushBackoffMs } from "./minute-counts";
 import { endpointOf, messageOf, type MonitorContext } from "./monitor-context";
 import type { QuarantineJob } from "./quarantine-job";
 import { RecordBuffer } from "./record-buffer";
+import { DEFAULT_FLUSH_DELAY_MS, config, type ConfigEnv } from "../config";
 
 export class FlushJob {
   /**
@@ -252,15 +253,13 @@ export class FlushJob {
   }
 }
 
-/** Default delay between the first buffered record and the flush, so that concurrent hand-offs share a batch. */
-export const DEFAULT_FLUSH_DELAY_MS = 250;
+export { DEFAULT_FLUSH_DELAY_MS };
 /** Hand-offs flush at once only with a FLUSH_DELAY_MS this short or shorter (tests set a long one and run alarms themselves). */
 export const FLUSH_AT_ONCE_MAX_DELAY_MS = 1000;
 /** ...and only when the pending alarm comes within this (the minute's alarm of a live endpoint). */
 export const FLUSH_AT_ONCE_ALARM_WITHIN_MS = 65_000;
 
 /** The delay between the first buffered record and the flush (FLUSH_DELAY_MS). */
-export function flushDelayMs(env: Pick<Env, "FLUSH_DELAY_MS">): number {
-  const ms = Number(env.FLUSH_DELAY_MS);
-  return Number.isFinite(ms) && ms >= 0 ? ms : DEFAULT_FLUSH_DELAY_MS;
+export function flushDelayMs(env: ConfigEnv): number {
+  return config(env).FLUSH_DELAY_MS;
 }

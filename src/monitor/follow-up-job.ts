@@ -3,8 +3,9 @@
  * alerts held by a maintenance window go out when it no longer covers the incident, reminders
  * of an open CRITICAL are recorded when due, and a new record `version` is noted as a deploy.
  */
-import { nextReminderAt, reminderMinutes } from "../alerts/reminders";
-import { DEFAULT_DEPLOY_CORRELATION_MINUTES, deployId, versionChange, type Deploy } from "../deploys/deploys";
+import { nextReminderAt } from "../alerts/reminders";
+import { config, type ConfigEnv } from "../config";
+import { deployId, versionChange, type Deploy } from "../deploys/deploys";
 import { saveDeploy } from "../deploys/store";
 import type { Endpoint } from "../detect/incident";
 import { log } from "../lib/log";
@@ -17,9 +18,8 @@ import { endpointOf, messageOf, type MonitorContext } from "./monitor-context";
 import { LastVersionSchema, parseStored } from "./stored-json";
 
 /** How long after a deploy an incident that opens names it (DEPLOY_CORRELATION_MINUTES). */
-export function deployWithinMs(env: Pick<Env, "DEPLOY_CORRELATION_MINUTES">): number {
-  const minutes = Number(env.DEPLOY_CORRELATION_MINUTES);
-  return (Number.isFinite(minutes) && minutes >= 0 ? minutes : DEFAULT_DEPLOY_CORRELATION_MINUTES) * MINUTE_MS;
+export function deployWithinMs(env: ConfigEnv): number {
+  return config(env).DEPLOY_CORRELATION_MINUTES * MINUTE_MS;
 }
 
 export class FollowUpJob {
@@ -40,7 +40,7 @@ export class FollowUpJob {
     if (!endpoint || !before) return null;
     // The windows are read (D1 at most every 30 s) only while an incident's alerts are held.
     const { windows } = alertsHeld(before) ? await this.c.services.get(endpoint.service, now) : { windows: [] };
-    const minutes = reminderMinutes(this.c.env.ALERT_REMINDER_MINUTES);
+    const minutes = config(this.c.env).ALERT_REMINDER_MINUTES;
     return this.c.storage.transactionSync(() => {
       const open = detection.engineState().machine.open;
       const released = releaseHeld(open, windows, now);

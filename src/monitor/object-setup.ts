@@ -2,6 +2,7 @@
  * How an endpoint object is put together: its parts over its SQLite storage (the shared
  * MonitorContext), and its tables created and migrated on wake, before any request.
  */
+import { dashboardUrl } from "../config";
 import { summarizeIncident } from "../ai/summarize";
 import { AI_ALERT_WAIT_MS, AlertOutbox, announceChange } from "../alerts/outbox";
 import type { CostMeter } from "../cost/counts";
@@ -41,7 +42,7 @@ export function createContext(ctx: DurableObjectState, env: Env, b: ObjectBindin
   const summarizeBeforeAlert = async (id: string) => {
     await summarizeIncident(env, id, { timeoutMs: AI_ALERT_WAIT_MS }).catch(() => undefined);
   };
-  const outbox = new AlertOutbox(sql, b.db, env.DASHBOARD_URL ? env.DASHBOARD_URL : null, summarizeBeforeAlert, {
+  const outbox = new AlertOutbox(sql, b.db, dashboardUrl(env), summarizeBeforeAlert, {
     // Incident groups: a member's own alerts are carried by its group's (src/incidents/grouping.ts).
     route: (e, now) =>
       routeAlert(

@@ -5,12 +5,10 @@
  * so that junk paths cannot crowd out real routes. Admitted routes unused for the TTL expire.
  * Pure: the clock is passed in.
  */
+import { config, type ConfigEnv } from "../config";
+import { DAY_MS, HOUR_MS } from "../lib/time";
 
-export const DEFAULT_ROUTE_TTL_DAYS = 30;
-export const DEFAULT_ROUTE_RATE_PER_HOUR = 60;
-export const DEFAULT_ROUTE_BURST = 20;
-const HOUR_MS = 60 * 60 * 1000;
-const DAY_MS = 24 * HOUR_MS;
+export { DEFAULT_ROUTE_BURST, DEFAULT_ROUTE_RATE_PER_HOUR, DEFAULT_ROUTE_TTL_DAYS } from "../config";
 
 /**
  * Statuses that do not show a route exists: 404 Not Found, 405 Method Not Allowed (many
@@ -43,26 +41,14 @@ export interface RouteAsk {
   exists: boolean;
 }
 
-function positive(value: unknown, fallback: number): number {
-  const n = Number(value);
-  return Number.isFinite(n) && n > 0 ? n : fallback;
-}
-
 /** Admission settings from the env: MAX_ROUTES_PER_SERVICE, ROUTE_TTL_DAYS, PROXY_ROUTES_PER_HOUR, PROXY_ROUTES_BURST. */
-export function admissionSettings(
-  env: {
-    MAX_ROUTES_PER_SERVICE?: string;
-    ROUTE_TTL_DAYS?: string;
-    PROXY_ROUTES_PER_HOUR?: string;
-    PROXY_ROUTES_BURST?: string;
-  },
-  defaultMaxRoutes: number,
-): AdmissionSettings {
+export function admissionSettings(env: ConfigEnv, defaultMaxRoutes: number): AdmissionSettings {
+  const s = config(env);
   return {
-    maxRoutes: Math.floor(positive(env.MAX_ROUTES_PER_SERVICE, defaultMaxRoutes)),
-    ttlMs: positive(env.ROUTE_TTL_DAYS, DEFAULT_ROUTE_TTL_DAYS) * DAY_MS,
-    ratePerHour: positive(env.PROXY_ROUTES_PER_HOUR, DEFAULT_ROUTE_RATE_PER_HOUR),
-    burst: Math.max(1, Math.floor(positive(env.PROXY_ROUTES_BURST, DEFAULT_ROUTE_BURST))),
+    maxRoutes: Math.floor(s.MAX_ROUTES_PER_SERVICE ?? defaultMaxRoutes),
+    ttlMs: s.ROUTE_TTL_DAYS * DAY_MS,
+    ratePerHour: s.PROXY_ROUTES_PER_HOUR,
+    burst: Math.max(1, Math.floor(s.PROXY_ROUTES_BURST)),
   };
 }
 

@@ -4,6 +4,7 @@
  * `waitUntil` once the response body ended (or the client went away), so monitoring never
  * delays the client.
  */
+import { config } from "../config";
 import { countProxied } from "../cost/worker";
 import type { Context } from "hono";
 import { errorBody } from "../http/errors";
@@ -94,7 +95,7 @@ export async function proxyRequest(
     clientIp: req.headers.get("cf-connecting-ip"),
     userAgent: req.headers.get("user-agent"),
     region: typeof req.cf?.colo === "string" ? req.cf.colo : null,
-    consumer: requestConsumer(req.headers, c.env.PROXY_CONSUMER_HEADER),
+    consumer: requestConsumer(req.headers, config(c.env).PROXY_CONSUMER_HEADER ?? undefined),
     error: null,
     clientDisconnected: false,
     redactEmails: redactEmailsSetting(c.env),
@@ -136,7 +137,7 @@ export async function proxyRequest(
     ...exchange,
     status: upstream.status,
     ttfbMs,
-    version: originVersion(upstream.headers, c.env.PROXY_VERSION_HEADER),
+    version: originVersion(upstream.headers, config(c.env).PROXY_VERSION_HEADER ?? undefined),
   };
   const passed = downstreamHeaders(upstream.headers, {
     requestId,
