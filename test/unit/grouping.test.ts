@@ -5,7 +5,9 @@
  * a group alert (status and group, one dedup key).
  */
 import { describe, expect, it } from "vitest";
-import { pagerDutyEvent, slackMessage, type AlertMessage, type ApiIncident } from "../../src/alerts/payloads";
+import type { AlertMessage, ApiIncident } from "../../src/alerts/alert-message";
+import { pagerDutyEvent } from "../../src/alerts/pagerduty";
+import { slackMessage } from "../../src/alerts/slack";
 import { toApiGroup } from "../../src/incidents/group-store";
 import {
   findGroup,
