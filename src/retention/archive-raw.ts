@@ -2,11 +2,12 @@
  * Retention of raw logs with an R2 bucket bound as `ARCHIVE`: archived first, then deleted.
  *
  * Raw logs are read in (timestamp, record_key) keyset order, written per service and UTC hour
- * (`archive.ts`), and only the rows whose object was written are then deleted, by key. A failed put keeps its rows and is reported; the keyset moves past them, so the
- * run goes on with the other groups (one bad object must not stall retention) and the next run
- * retries them. When every put of a chunk failed, R2 is taken to be down and the raw part stops
- * rather than read chunk after chunk it cannot archive. A crash between a put and its delete
- * archives those rows twice (in two objects), never zero times.
+ * (`archive.ts`), and only the rows whose object was written are then deleted, by key. A failed
+ * put keeps its rows and is reported; the keyset moves past them, so the run goes on with the
+ * other groups (one bad object must not stall retention) and the next run retries them. When every
+ * put of a chunk failed, R2 is taken to be down and the raw part stops rather than read chunk
+ * after chunk it cannot archive. A crash between a put and its delete archives those rows twice
+ * (in two objects), never zero times.
  *
  * Since the archive write-through (monitor/archive-through.ts), the endpoint objects' flush puts
  * every record in R2 before retention sees it; the first such flush wrote a marker object with
