@@ -11,19 +11,16 @@ import { slackMessage } from "../../src/alerts/slack";
 import { toApiGroup } from "../../src/incidents/group-store";
 import {
   findGroup,
-  groupAlertFor,
   groupExplanation,
-  groupOpenDue,
-  groupReminderDue,
   groupKey,
   groupSettings,
   newGroup,
   originDown,
   originHost,
-  routeMemberAlert,
   withMember,
   type MemberInput,
 } from "../../src/incidents/grouping";
+import { groupAlertFor, groupOpenDue, groupReminderDue, routeMemberAlert } from "../../src/incidents/group-alerts";
 
 const MINUTE = 60_000;
 const T = Date.UTC(2026, 0, 5, 12, 0, 0);
