@@ -46,17 +46,12 @@ const INCIDENT_GROUPS_RPC = {
 };
 /** TypeScript `private` methods are ordinary prototype methods at run time (not `#private`). */
 const INCIDENT_GROUPS_PRIVATE = [
-  "load",
-  "save",
-  "groupOfMember",
-  "openGroups",
   "commit",
   "enqueue",
   "join",
   "wake",
   "reconcile",
   "settle",
-  "recentlyResolvedUnannounced",
   "publish",
   "groupIncident",
 ];

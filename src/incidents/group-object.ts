@@ -6,37 +6,28 @@
  * they lead a group or both page. It sends the group's alerts through its own outbox (the same
  * AlertOutbox as the endpoints: durable, retried, deduplicated) and publishes groups to D1 for
  * the API. Group alerts carry the first member's incident as the API shows it, with the group's
- * severity, status, explanation and a `group` object naming the members.
+ * severity, status, explanation and a `group` object naming the members. Its tables are
+ * group-rows.ts; what it reads of the members' incidents in D1, group-incidents.ts.
  */
 import { DurableObject } from "cloudflare:workers";
-import { eq } from "drizzle-orm";
-import { drizzle } from "drizzle-orm/d1";
 import { AlertOutbox, OUTBOX_SCHEMA, SERVICE_LIST_SEPARATOR } from "../alerts/outbox";
 import type { ApiIncident } from "../alerts/payloads";
 import { config, dashboardUrl } from "../config";
-import { incidents } from "../db/schema";
+import { errorMessage } from "../lib/errors";
 import { log } from "../lib/log";
+import { groupAlertFor, groupOpenDue, groupReminderDue, routeMemberAlert } from "./group-alerts";
+import { groupAlertIncident, resolvedIncidents } from "./group-incidents";
+import { GROUP_SCHEMA, GroupRows } from "./group-rows";
 import { publishGroups, toApiGroup } from "./group-store";
 import {
-  findGroup,
-  groupAlertFor,
-  groupOpenDue,
-  groupReminderDue,
-  groupSettings,
-  isGrouped,
-  newGroup,
-  routeMemberAlert,
-  servicesOf,
-  withMember,
+  toWire,
   type AlertChange,
   type IncidentGroup,
   type MemberInput,
-  toWire,
   type Route,
   type RouteWire,
-} from "./grouping";
-import { toApiIncident } from "./api-incident";
-import { errorMessage } from "../lib/errors";
+} from "./group-types";
+import { findGroup, groupSettings, isGrouped, newGroup, servicesOf, withMember } from "./grouping";
 
 const SETTLE_DELAY_MS = 2_000;
 /**
@@ -49,7 +40,7 @@ export const RECONCILE_MS = 5 * 60_000;
 const KEEP_RESOLVED_MS = 24 * 60 * 60_000;
 
 export class IncidentGroups extends DurableObject<Env> {
-  private readonly sql: SqlStorage;
+  private readonly rows: GroupRows;
   private readonly outbox: AlertOutbox;
   /**
    * Sends the group openings that are due, publishes to D1 and runs the outbox at clock `now`, as
@@ -59,58 +50,22 @@ export class IncidentGroups extends DurableObject<Env> {
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
-    this.sql = ctx.storage.sql;
+    this.rows = new GroupRows(ctx.storage.sql);
     this.outbox = new AlertOutbox(
-      this.sql,
+      ctx.storage.sql,
       () => env.DB,
       dashboardUrl(env),
       async () => undefined,
       { load: (id) => this.groupIncident(id) },
     );
     void ctx.blockConcurrencyWhile(async () => {
-      for (const s of [
-        "CREATE TABLE IF NOT EXISTS groups (id TEXT PRIMARY KEY, status TEXT NOT NULL, body TEXT NOT NULL, dirty INTEGER NOT NULL DEFAULT 1, updated_at INTEGER NOT NULL)",
-        "CREATE TABLE IF NOT EXISTS members (incident_id TEXT PRIMARY KEY, group_id TEXT NOT NULL)",
-        ...OUTBOX_SCHEMA,
-      ])
-        this.sql.exec(s);
+      for (const s of [...GROUP_SCHEMA, ...OUTBOX_SCHEMA]) ctx.storage.sql.exec(s);
     });
-  }
-
-  private load(id: string): IncidentGroup | null {
-    const row = this.sql.exec<{ body: string }>("SELECT body FROM groups WHERE id = ?", id).toArray()[0];
-    return row ? (JSON.parse(row.body) as IncidentGroup) : null;
-  }
-
-  private save(g: IncidentGroup): void {
-    this.sql.exec(
-      "INSERT OR REPLACE INTO groups (id, status, body, dirty, updated_at) VALUES (?, ?, ?, 1, ?)",
-      g.id,
-      g.status,
-      JSON.stringify(g),
-      g.updated_at,
-    );
-    for (const m of g.members)
-      this.sql.exec("INSERT OR IGNORE INTO members (incident_id, group_id) VALUES (?, ?)", m.incident_id, g.id);
-  }
-
-  private groupOfMember(incidentId: string): IncidentGroup | null {
-    const row = this.sql
-      .exec<{ group_id: string }>("SELECT group_id FROM members WHERE incident_id = ?", incidentId)
-      .toArray()[0];
-    return row ? this.load(row.group_id) : null;
-  }
-
-  private openGroups(): IncidentGroup[] {
-    return this.sql
-      .exec<{ body: string }>("SELECT body FROM groups WHERE status = 'open' ORDER BY updated_at DESC LIMIT 50")
-      .toArray()
-      .map((r) => JSON.parse(r.body) as IncidentGroup);
   }
 
   /** Records a change of the group and the group alert it calls for. */
   private commit(before: IncidentGroup | null, after: IncidentGroup, now: number): void {
-    this.save(after);
+    this.rows.save(after);
     const change = groupAlertFor(before, after);
     if (change) this.enqueue(after, change, now);
   }
@@ -126,7 +81,7 @@ export class IncidentGroups extends DurableObject<Env> {
   /** Adds the member (or its latest state) to its group, creating the group when none is open within the window. */
   private join(member: MemberInput, now: number): IncidentGroup {
     const settings = groupSettings(this.env);
-    const before = this.groupOfMember(member.incident_id) ?? findGroup(this.openGroups(), member, settings);
+    const before = this.rows.ofMember(member.incident_id) ?? findGroup(this.rows.open(), member, settings);
     const after = before ? withMember(before, member, now) : newGroup(member, now, settings);
     this.commit(before, after, now);
     return after;
@@ -147,12 +102,12 @@ export class IncidentGroups extends DurableObject<Env> {
     const route = this.ctx.storage.transactionSync(() => {
       // Only an opening joins a group; other changes of an incident that never joined go alone,
       // and so do the changes of a member after its group resolved (a re-opened endpoint).
-      const known = this.groupOfMember(member.incident_id);
+      const known = this.rows.ofMember(member.incident_id);
       const alone: Route = { kind: "send" };
       if ((!known && change !== "incident.opened") || known?.status === "resolved") return alone;
       const g = this.join(member, now);
       const decided = routeMemberAlert(g, member.incident_id, change, now);
-      if (decided.group !== g) this.save(decided.group);
+      if (decided.group !== g) this.rows.save(decided.group);
       // Members' reminders are skipped: the group reminds once for all of them.
       const minutes = config(this.env).ALERT_REMINDER_MINUTES;
       if (
@@ -170,12 +125,12 @@ export class IncidentGroups extends DurableObject<Env> {
 
   /** Whether the incident is a member of one of this object's groups. */
   async hasMember(incidentId: string): Promise<boolean> {
-    return this.groupOfMember(incidentId) !== null;
+    return this.rows.ofMember(incidentId) !== null;
   }
 
   /** The group of a member, as the API shows it (for tests and the endpoint's detail). */
   async groupOf(incidentId: string): Promise<ReturnType<typeof toApiGroup> | null> {
-    const g = this.groupOfMember(incidentId);
+    const g = this.rows.ofMember(incidentId);
     return g && isGrouped(g) ? toApiGroup(g) : null;
   }
 
@@ -200,17 +155,12 @@ export class IncidentGroups extends DurableObject<Env> {
    * there before alerting): resolved in the group too. A D1 failure leaves it to the next pass.
    */
   private async reconcile(now: number): Promise<void> {
-    const open = this.openGroups();
+    const open = this.rows.open();
     const ids = open.flatMap((g) => g.members.filter((m) => m.status === "open").map((m) => m.incident_id));
     if (ids.length === 0) return;
     let resolved: { id: string; resolved_at: number | null }[];
     try {
-      const rows = await this.env.DB.prepare(
-        "SELECT id, resolved_at FROM incidents WHERE status = 'resolved' AND id IN (SELECT value FROM json_each(?))",
-      )
-        .bind(JSON.stringify(ids))
-        .all<{ id: string; resolved_at: number | null }>();
-      resolved = rows.results;
+      resolved = await resolvedIncidents(this.env.DB, ids);
     } catch (err) {
       log("error", "incident_groups_reconcile_failed", { key: this.ctx.id.name ?? null, message: errorMessage(err) });
       return;
@@ -218,7 +168,7 @@ export class IncidentGroups extends DurableObject<Env> {
     if (resolved.length === 0) return;
     const at = new Map(resolved.map((r) => [r.id, r.resolved_at ?? now]));
     this.ctx.storage.transactionSync(() => {
-      for (const before of this.openGroups()) {
+      for (const before of this.rows.open()) {
         let after = before;
         for (const m of before.members) {
           const resolvedAt = at.get(m.incident_id);
@@ -238,20 +188,16 @@ export class IncidentGroups extends DurableObject<Env> {
     await this.reconcile(now);
     const pendingHolds = this.ctx.storage.transactionSync(() => {
       let soonest: number | null = null;
-      for (const g of this.openGroups().concat(this.recentlyResolvedUnannounced())) {
+      for (const g of this.rows.open().concat(this.rows.resolvedUnannounced())) {
         if (groupOpenDue(g, now)) {
           const opened: IncidentGroup = { ...g, alert: "group", dedup_key: g.dedup_key || g.id, updated_at: now };
-          this.save(opened);
+          this.rows.save(opened);
           this.enqueue(opened, "incident.opened", now);
           if (opened.status === "resolved") this.enqueue(opened, "incident.resolved", now);
         } else if (isGrouped(g) && g.alert === "none")
           soonest = soonest === null ? g.hold_until : Math.min(soonest, g.hold_until);
       }
-      this.sql.exec(
-        "DELETE FROM groups WHERE status = 'resolved' AND dirty = 0 AND updated_at < ?",
-        now - KEEP_RESOLVED_MS,
-      );
-      this.sql.exec("DELETE FROM members WHERE group_id NOT IN (SELECT id FROM groups)");
+      this.rows.dropResolved(now - KEEP_RESOLVED_MS);
       return soonest;
     });
     let published = true;
@@ -263,7 +209,7 @@ export class IncidentGroups extends DurableObject<Env> {
     }
     // Messages carry the lead incident from D1: send once the groups are published.
     const alertsAt = published ? await this.outbox.run(now) : now + 5_000;
-    const reconcileAt = this.openGroups().length > 0 ? now + RECONCILE_MS : null;
+    const reconcileAt = this.rows.open().length > 0 ? now + RECONCILE_MS : null;
     const next = [pendingHolds, alertsAt, reconcileAt].filter((t): t is number => t !== null);
     const at = next.length > 0 ? Math.min(...next) : null;
     if (at !== null) {
@@ -274,37 +220,16 @@ export class IncidentGroups extends DurableObject<Env> {
     return at;
   }
 
-  private recentlyResolvedUnannounced(): IncidentGroup[] {
-    return this.sql
-      .exec<{ body: string }>("SELECT body FROM groups WHERE status = 'resolved' ORDER BY updated_at DESC LIMIT 50")
-      .toArray()
-      .map((r) => JSON.parse(r.body) as IncidentGroup)
-      .filter((g) => g.alert === "none");
-  }
-
   private async publish(now: number): Promise<void> {
-    const dirty = this.sql.exec<{ body: string }>("SELECT body FROM groups WHERE dirty = 1 LIMIT 50").toArray();
+    const dirty = this.rows.dirty();
     if (dirty.length === 0) return;
-    const groups = dirty.map((r) => JSON.parse(r.body) as IncidentGroup);
-    await publishGroups(this.env.DB, groups.filter(isGrouped), now);
-    for (const r of dirty) this.sql.exec("UPDATE groups SET dirty = 0 WHERE body = ?", r.body);
+    await publishGroups(this.env.DB, dirty.map((d) => d.group).filter(isGrouped), now);
+    for (const d of dirty) this.rows.published(d.body);
   }
 
   /** What a group alert carries: the first member's incident with the group's state and members. */
   private async groupIncident(groupId: string): Promise<ApiIncident | null> {
-    const g = this.load(groupId);
-    const lead = g?.members[0];
-    if (!g || !lead) return null;
-    const row = await drizzle(this.env.DB).select().from(incidents).where(eq(incidents.id, lead.incident_id)).get();
-    if (!row) return null;
-    const api = toApiGroup(g);
-    return {
-      ...toApiIncident(row),
-      severity: g.severity,
-      status: g.status,
-      resolved_at: g.resolved_at,
-      explanation: api.explanation,
-      group: { ...api, dedup_id: g.dedup_key || g.id },
-    };
+    const g = this.rows.load(groupId);
+    return g ? groupAlertIncident(this.env.DB, g) : null;
   }
 }

@@ -12,104 +12,25 @@
  *
  * Only the alerts of members are suppressed: their opening, escalation, update and reminder
  * alerts are carried by the group's; the group's resolution is always sent, when its last
- * member resolves. The per-key Durable Object (group-object.ts) applies these rules one call
- * at a time, which is what makes the decisions race-free across endpoint objects.
+ * member resolves (those rules are group-alerts.ts). The per-key Durable Object (group-object.ts)
+ * applies them one call at a time, which is what makes the decisions race-free across endpoint
+ * objects.
  */
-
-import { config } from "../config";
+import type { GroupMember, GroupSettings, IncidentGroup, MemberInput, Severity } from "./group-types";
 
 export { DEFAULT_GROUP_GRACE_SECONDS, DEFAULT_GROUP_WINDOW_MINUTES } from "../config";
+export { fromWire, groupSettings, toWire } from "./group-types";
+export type {
+  AlertChange,
+  GroupMember,
+  GroupSettings,
+  IncidentGroup,
+  MemberInput,
+  Route,
+  RouteWire,
+  Severity,
+} from "./group-types";
 
-export type Severity = "WARNING" | "CRITICAL";
-
-/** What a member's endpoint object tells the group about its incident. */
-export interface MemberInput {
-  incident_id: string;
-  service: string;
-  method: string;
-  route: string;
-  severity: Severity;
-  status: "open" | "resolved";
-  opened_at: number;
-  resolved_at: number | null;
-  /** Kinds of the incident's signals (probe_failed, error_rate_threshold ...). */
-  signal_kinds: string[];
-  /** The host of the service's proxied origin; null for a service without one (ingest only). */
-  origin?: string | null;
-}
-
-export interface GroupMember extends MemberInput {
-  joined_at: number;
-  /** Its own opening alert went out (it was alone when its grace ended). */
-  alerted_alone: boolean;
-}
-
-export interface IncidentGroup {
-  id: string;
-  /** The first member's service. */
-  service: string;
-  /** Every member's service, first member's first. */
-  services?: string[];
-  /** The proxied origin host its members share; null (or absent, groups stored before) when grouped per service. */
-  origin?: string | null;
-  status: "open" | "resolved";
-  /** The earliest member's `opened_at` (event time): later members must open within the window of it. */
-  opened_at: number;
-  resolved_at: number | null;
-  /** Wall clock: the first member's alert waits until then for others. */
-  hold_until: number;
-  severity: Severity;
-  origin_down: boolean;
-  /** Who carries the group's alerts: nobody yet, the first member's own alert, or the group's. */
-  alert: "none" | "lead" | "group";
-  /** The PagerDuty dedup key of the group's alerts (the first member's incident id once it alerted alone). */
-  dedup_key: string;
-  members: GroupMember[];
-  updated_at: number;
-}
-
-export type AlertChange =
-  "incident.opened" | "incident.escalated" | "incident.resolved" | "incident.updated" | "incident.reminder";
-
-/** What the member's endpoint object does with one of its own alerts. */
-export type Route = { kind: "send" } | { kind: "skip"; reason: string } | { kind: "wait"; until: number };
-
-/** A route as one flat object (what crosses the Durable Object RPC boundary). */
-export interface RouteWire {
-  kind: Route["kind"];
-  reason: string | null;
-  until: number | null;
-}
-
-/** The route as one flat object. */
-export function toWire(r: Route): RouteWire {
-  return { kind: r.kind, reason: r.kind === "skip" ? r.reason : null, until: r.kind === "wait" ? r.until : null };
-}
-
-/** The route back from its flat form. */
-export function fromWire(w: RouteWire): Route {
-  if (w.kind === "skip") return { kind: "skip", reason: w.reason ?? "grouped" };
-  if (w.kind === "wait" && w.until !== null) return { kind: "wait", until: w.until };
-  return { kind: "send" };
-}
-
-export interface GroupSettings {
-  windowMs: number;
-  graceMs: number;
-}
-
-/** The settings from INCIDENT_GROUP_WINDOW_MINUTES (0: no grouping) and INCIDENT_GROUP_GRACE_SECONDS. */
-export function groupSettings(env: {
-  INCIDENT_GROUP_WINDOW_MINUTES?: string;
-  INCIDENT_GROUP_GRACE_SECONDS?: string;
-}): GroupSettings {
-  return {
-    windowMs: config(env).INCIDENT_GROUP_WINDOW_MINUTES * 60_000,
-    graceMs: config(env).INCIDENT_GROUP_GRACE_SECONDS * 1000,
-  };
-}
-
-const RANK: Record<Severity, number> = { WARNING: 1, CRITICAL: 2 };
 /** Signals that say requests themselves fail or stop (as opposed to a probe's view). */
 const TRAFFIC_FAILURE = new Set([
   "error_rate_threshold",
@@ -230,66 +151,6 @@ export function withMember(g: IncidentGroup, member: MemberInput, now: number): 
     : [...g.members, { ...member, joined_at: now, alerted_alone: false }];
   const next = settle({ ...g, members }, now);
   return { ...next, dedup_key: next.dedup_key || next.id };
-}
-
-/** The group alert a change of the group calls for, if the group is announced at all. */
-export function groupAlertFor(before: IncidentGroup | null, after: IncidentGroup): AlertChange | null {
-  if (!isGrouped(after)) return null;
-  if (after.alert === "none") return null;
-  if (after.status === "resolved" && before?.status !== "resolved") return "incident.resolved";
-  if (after.status === "resolved") return null;
-  if (before && before.alert !== "none" && RANK[after.severity] > RANK[before.severity]) return "incident.escalated";
-  // A member joined a group whose alert went out already: the group's alert is updated (no new page).
-  if (before && after.members.length > before.members.length) return "incident.updated";
-  return null;
-}
-
-/**
- * Whether the group's own opening alert is due: two members or more, nobody announced yet, the
- * grace over (also when the group resolved meanwhile: its members' alerts were skipped for it).
- */
-export function groupOpenDue(g: IncidentGroup, now: number): boolean {
-  return isGrouped(g) && g.alert === "none" && now >= g.hold_until;
-}
-
-/**
- * What the member's endpoint object does with its own alert `change`, and the group after it.
- * `g` already holds the member (see `withMember`).
- */
-export function routeMemberAlert(
-  g: IncidentGroup,
-  incidentId: string,
-  change: AlertChange,
-  now: number,
-): { route: Route; group: IncidentGroup } {
-  const member = g.members.find((m) => m.incident_id === incidentId);
-  if (!member) return { route: { kind: "send" }, group: g };
-  if (!isGrouped(g)) {
-    if (change !== "incident.opened") return { route: { kind: "send" }, group: g };
-    if (now < g.hold_until) return { route: { kind: "wait", until: g.hold_until }, group: g };
-    // Alone when the grace ended: it alerts as an ordinary incident, and carries the group's alerts from now on.
-    const members = g.members.map((m) => (m.incident_id === incidentId ? { ...m, alerted_alone: true } : m));
-    return { route: { kind: "send" }, group: { ...g, members, alert: "lead", dedup_key: incidentId } };
-  }
-  // A member that changes after its group resolved (re-opened) alerts on its own: nothing is lost.
-  if (g.status === "resolved" && member.status === "open") return { route: { kind: "send" }, group: g };
-  return {
-    route: {
-      kind: "skip",
-      reason: `grouped into ${g.id} (${g.members.length} endpoints of ${servicesOf(g).join(", ")}): the group's alert carries it`,
-    },
-    group: g,
-  };
-}
-
-/**
- * Whether a member's reminder (skipped: its group carries it) should remind of the group: an open
- * CRITICAL group whose alert went out, last alerted `minutes` ago or more (null: never by itself).
- */
-export function groupReminderDue(g: IncidentGroup, lastAlertAt: number | null, minutes: number, now: number): boolean {
-  if (minutes <= 0 || !isGrouped(g) || g.alert === "none" || g.status !== "open" || g.severity !== "CRITICAL")
-    return false;
-  return lastAlertAt === null || now - lastAlertAt >= minutes * 60_000;
 }
 
 /** The group's members as the API and the alerts list them. */

@@ -5,7 +5,7 @@
  * every webhook payload carries.
  */
 import { describe, expect, it } from "vitest";
-import { alertState, type AlertMessage, type ApiIncident } from "../../src/alerts/payloads";
+import { alertState, type AlertMessage, type ApiIncident } from "../../src/alerts/alert-message";
 import { nextReminderAt, reminderMinutes } from "../../src/alerts/reminders";
 import { deployBefore, deployId, deployPhrase, versionChange, type Deploy } from "../../src/deploys/deploys";
 import { originVersion } from "../../src/proxy/record";

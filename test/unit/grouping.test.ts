@@ -5,23 +5,22 @@
  * a group alert (status and group, one dedup key).
  */
 import { describe, expect, it } from "vitest";
-import { pagerDutyEvent, slackMessage, type AlertMessage, type ApiIncident } from "../../src/alerts/payloads";
+import type { AlertMessage, ApiIncident } from "../../src/alerts/alert-message";
+import { pagerDutyEvent } from "../../src/alerts/pagerduty";
+import { slackMessage } from "../../src/alerts/slack";
 import { toApiGroup } from "../../src/incidents/group-store";
 import {
   findGroup,
-  groupAlertFor,
   groupExplanation,
-  groupOpenDue,
-  groupReminderDue,
   groupKey,
   groupSettings,
   newGroup,
   originDown,
   originHost,
-  routeMemberAlert,
   withMember,
   type MemberInput,
 } from "../../src/incidents/grouping";
+import { groupAlertFor, groupOpenDue, groupReminderDue, routeMemberAlert } from "../../src/incidents/group-alerts";
 
 const MINUTE = 60_000;
 const T = Date.UTC(2026, 0, 5, 12, 0, 0);

@@ -39,15 +39,10 @@ describe("layers", () => {
 
 /** Files of src/ over the limit while other work splits them; each must go, not grow. */
 const LONG_FILES: string[] = [
-  "src/ai/findings.ts",
   "src/alerts/outbox.ts",
-  "src/alerts/payloads.ts",
-  "src/incidents/group-object.ts",
-  "src/incidents/grouping.ts",
   "src/monitor/detection-runner.ts",
   "src/monitor/record-buffer.ts",
   "src/monitor/windows.ts",
-  "src/retention/prune.ts",
 ];
 /** The most lines a file of src/ has (issue 14: a file a newcomer reads at once). */
 const MAX_LINES = 300;
