@@ -15,7 +15,7 @@
 import http from "node:http";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
-import { createRng } from "../bench/lib/scenarios.mjs";
+import { createRng } from "../scripts/lib/prng.mjs";
 import {
   BASE_CONDITIONS,
   CATALOGUE_SIZE,

@@ -6,7 +6,7 @@
  * the origin's answer under the plan's conditions, giving `POST /v1/logs` records; the live proxy
  * mode sends the requests and lets the demo origin answer. Pure: no clock, no I/O.
  */
-import { createRng, scenarioSeed } from "../bench/lib/scenarios.mjs";
+import { createRng, scenarioSeed } from "../scripts/lib/prng.mjs";
 import { drawOutcome, drawRequest, pickEndpoint, validate } from "./model.mjs";
 import { MINUTE, conditionsAt } from "./scenarios.mjs";
 

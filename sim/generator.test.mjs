@@ -193,7 +193,7 @@ describe("plans and the origin's model", () => {
   });
 
   test("validation: only invalid requests get a 4xx, whatever the conditions", async () => {
-    const { createRng } = await import("../bench/lib/scenarios.mjs");
+    const { createRng } = await import("../scripts/lib/prng.mjs");
     const rng = createRng(3);
     const checks = {
       list: ["/items?page=2", "/items?page=0"],

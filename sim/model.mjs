@@ -3,7 +3,7 @@
  * real requests with it, and the simulator's ingest mode, which writes the records the origin
  * would have produced. One model for both means a scenario sent through the proxy and the same
  * scenario written as records show the monitor the same statistics. Pure: every draw comes from
- * the `rng` passed in (bench/lib/scenarios.mjs's seeded generator).
+ * the `rng` passed in (scripts/lib/prng.mjs's createRng).
  *
  * Client errors are properties of the request (an unknown item id, a search without `q`, an
  * invalid checkout body), so the simulator decides them when it builds a request and the origin

@@ -1,7 +1,7 @@
 /**
  * Scenario generators of the detection benchmark: request-log records (the ingest schema) for
  * one endpoint per scenario, in event-time order. Pure and reproducible: every scenario draws
- * from its own seeded PRNG (mulberry32, seeded from the run seed and the scenario name, so that
+ * from its own seeded PRNG (scripts/lib/prng.mjs's createRng, sfc32, seeded from the run seed and the scenario name, so that
  * `--only` does not change a scenario's records) and is laid out against an `endAt` passed in.
  *
  * Traffic is a non-homogeneous Poisson process drawn by thinning (candidates at the scenario's
@@ -10,59 +10,10 @@
  * a small steady share of 4xx and a tiny baseline of 5xx are always present. Degradations run
  * about 6 h of normal traffic before `degradation_start`; controls have none (null).
  */
+import { createRng, scenarioSeed } from "../../scripts/lib/prng.mjs";
 
 export const MINUTE = 60_000;
 export const HOUR = 60 * MINUTE;
-
-/** A seeded PRNG (sfc32, its state filled by splitmix32): uniform in [0, 1), normal, exponential gaps, a pick. */
-export function createRng(seed) {
-  let x = seed >>> 0;
-  const splitmix = () => {
-    x = (x + 0x9e3779b9) >>> 0;
-    let z = x;
-    z = Math.imul(z ^ (z >>> 16), 0x85ebca6b);
-    z = Math.imul(z ^ (z >>> 13), 0xc2b2ae35);
-    return (z ^ (z >>> 16)) >>> 0;
-  };
-  let a = splitmix();
-  let b = splitmix();
-  let c = splitmix();
-  let d = splitmix();
-  const uniform = () => {
-    const t = (((a + b) | 0) + d) | 0;
-    d = (d + 1) | 0;
-    a = b ^ (b >>> 9);
-    b = (c + (c << 3)) | 0;
-    c = (c << 21) | (c >>> 11);
-    c = (c + t) | 0;
-    return (t >>> 0) / 4294967296;
-  };
-  let spare = null;
-  const normal = () => {
-    if (spare !== null) {
-      const s = spare;
-      spare = null;
-      return s;
-    }
-    const r = Math.sqrt(-2 * Math.log(1 - uniform()));
-    const phi = 2 * Math.PI * uniform();
-    spare = r * Math.sin(phi);
-    return r * Math.cos(phi);
-  };
-  return {
-    uniform,
-    normal,
-    exponential: (rate) => -Math.log(1 - uniform()) / rate,
-    pick: (list) => list[Math.floor(uniform() * list.length)],
-  };
-}
-
-/** The seed of one scenario: FNV-1a over the run seed and the scenario name. */
-export function scenarioSeed(seed, name) {
-  let h = 0x811c9dc5;
-  for (const ch of `${seed}:${name}`) h = Math.imul(h ^ ch.charCodeAt(0), 0x01000193);
-  return h >>> 0;
-}
 
 const clamp01 = (x) => Math.min(1, Math.max(0, x));
 /** 0 before `from`, rising linearly to 1 over `over` ms. */

@@ -44,8 +44,8 @@ export async function startNpm(args, { env = {}, cwd = ROOT, ready, timeoutMs = 
  * `server` ("direct" or "wrangler": MONITOR_SERVER; default npm start's own), `vars` (`--var
  * NAME:VALUE` flags), `snapshot` (project entries to copy into the temp folder and run from, so
  * that edits made during the run cannot reload the worker), `timeoutMs`. Answers its base URL,
- * its ingest, read and admin keys, its state folder, its output so far, the npm process (`child`)
- * and `stop()`.
+ * its keys (`keys.ingest`, `keys.read`, `keys.admin`, also as `ingestKey`, `readKey`, `adminKey`),
+ * its state folder, its output so far, the npm process (`child`) and `stop()`.
  */
 export async function startMonitor(name, { crons = false, server, vars = {}, snapshot, timeoutMs } = {}) {
   const root = mkdtempSync(join(tmpdir(), `edge-monitor-e2e-${name}-`));
@@ -70,11 +70,17 @@ export async function startMonitor(name, { crons = false, server, vars = {}, sna
       timeoutMs,
     });
     const output = started.output();
+    const keys = {
+      ingest: /ingest key: +(\S+)/.exec(output)?.[1],
+      read: /read key: +(\S+)/.exec(output)?.[1],
+      admin: /admin key: +(\S+)/.exec(output)?.[1],
+    };
     return {
       url: `http://127.0.0.1:${port}`,
-      ingestKey: /ingest key: +(\S+)/.exec(output)?.[1],
-      readKey: /read key: +(\S+)/.exec(output)?.[1],
-      adminKey: /admin key: +(\S+)/.exec(output)?.[1],
+      keys,
+      ingestKey: keys.ingest,
+      readKey: keys.read,
+      adminKey: keys.admin,
       stateDir,
       child: started.child,
       output: started.output,
