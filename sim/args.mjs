@@ -87,8 +87,29 @@ export const USAGE = `npm run simulate -- --scenario NAME [options]
 `;
 
 /**
+ * @typedef {object} SimulateOptions
+ * @property {false} help
+ * @property {string} url
+ * @property {string | undefined} origin
+ * @property {string[]} scenarios
+ * @property {"proxy" | "ingest"} via
+ * @property {number} durationMs
+ * @property {number} backfillMs
+ * @property {number} ratePerMin
+ * @property {number} maxRequests
+ * @property {number} seed
+ * @property {string} service
+ * @property {string | undefined} endpoint
+ * @property {number | undefined} changeAtMs
+ * @property {number | undefined} rampMs
+ * @property {number | undefined} target
+ * @property {{ ingest?: string; read?: string; admin?: string }} keys
+ */
+
+/**
  * The options of a run, checked; throws with a message for the user.
  * @param {string[]} argv
+ * @returns {{ help: true } | SimulateOptions}
  */
 export function parseSimulateArgs(argv) {
   const { values } = parseArgs({
@@ -155,7 +176,7 @@ export function parseSimulateArgs(argv) {
     url: checkTarget(values.url, "--url", values["allow-remote"]),
     origin: values.origin === undefined ? undefined : checkTarget(values.origin, "--origin", values["allow-remote"]),
     scenarios,
-    via: values.via,
+    via: values.via === "proxy" ? "proxy" : "ingest", // checked above: one of the two
     durationMs,
     backfillMs,
     ratePerMin,

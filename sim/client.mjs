@@ -70,7 +70,7 @@ function fail(what, res) {
  * Posts records to `POST /v1/logs?sync=1` (committed before the answer). Retries a 503 or a
  * network error up to 3 times (records carry ids, so a resent batch is stored once).
  * @param {string} base
- * @param {string} ingestKey
+ * @param {string | undefined} ingestKey
  * @param {object[]} records
  */
 export async function postLogs(base, ingestKey, records) {
@@ -100,7 +100,7 @@ export async function postLogs(base, ingestKey, records) {
 /**
  * Creates or updates a proxied service (`PUT /v1/services/:name`, admin key).
  * @param {string} base
- * @param {string} adminKey
+ * @param {string | undefined} adminKey
  * @param {string} name
  * @param {string} origin
  */
@@ -117,7 +117,7 @@ export async function registerService(base, adminKey, name, origin) {
 /**
  * Every evaluated endpoint of a service (`GET /v1/endpoints?service=`, read key).
  * @param {string} base
- * @param {string} readKey
+ * @param {string | undefined} readKey
  * @param {string} service
  */
 export async function listEndpoints(base, readKey, service) {
@@ -132,7 +132,7 @@ export async function listEndpoints(base, readKey, service) {
 /**
  * Open incidents of a service (`GET /v1/incidents?status=open`, read key).
  * @param {string} base
- * @param {string} readKey
+ * @param {string | undefined} readKey
  * @param {string} service
  */
 export async function openIncidents(base, readKey, service) {
@@ -147,7 +147,7 @@ export async function openIncidents(base, readKey, service) {
 /**
  * Runs the hourly aggregation over [from, now] (`POST /v1/control/aggregate`, admin key).
  * @param {string} base
- * @param {string} adminKey
+ * @param {string | undefined} adminKey
  * @param {number} from
  */
 export async function aggregate(base, adminKey, from) {

@@ -51,7 +51,7 @@ const ERROR_TEXT = {
 const WORDS = ["espresso", "grinder", "kettle", "filter", "beans", "mug", "scale", "dripper", "milk jug", "tamper"];
 
 /** The endpoint of a `"GET /items/:id"`-style name, a key (`item`) or a route (`/items/:id`); undefined when unknown.
- * @param {string} name
+ * @param {unknown} name
  */
 export function findEndpoint(name) {
   const text = String(name).trim();

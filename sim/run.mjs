@@ -45,7 +45,7 @@ export function sleep(ms, signal) {
 /**
  * Writes the records of [from, to) for `service` through ingest. `onBatch({records, ms})` after
  * each batch. Returns `{records, ms}`; stops early (without error) when `signal` aborts.
- * @param {{ url: string; ingestKey: string; service: string; plan: Degradation[]; from: number; to: number; ratePerMin: number; seed: number; maxRecords?: number; onBatch?: (done: { records: number; ms: number }) => void; signal?: AbortSignal }} run
+ * @param {{ url: string; ingestKey: string | undefined; service: string; plan: Degradation[]; from: number; to: number; ratePerMin: number; seed: number; maxRecords?: number; onBatch?: (done: { records: number; ms: number }) => void; signal?: AbortSignal }} run
  */
 export async function backfill({
   url,
@@ -99,7 +99,7 @@ const rounded = (c) =>
  * every second) or `proxy` (requests to `${url}/proxy/${service}`, the origin at `originUrl`
  * driven through its control endpoint). Stops at `end`, after `maxRequests`, or when `signal`
  * aborts. `progress` is createProgress()'s writer (or null). Returns `{tally, elapsedMs}`.
- * @param {{ via: "proxy" | "ingest"; url: string; keys: { ingest: string; read: string; admin?: string }; service: string; plan: Degradation[]; start: number; end: number; ratePerMin: number; seed: number; originUrl?: string; maxRequests?: number; signal?: AbortSignal; progress?: import("./progress.mjs").Progress | null }} run
+ * @param {{ via: "proxy" | "ingest"; url: string; keys: { ingest?: string; read?: string; admin?: string }; service: string; plan: Degradation[]; start: number; end: number; ratePerMin: number; seed: number; originUrl?: string; maxRequests?: number; signal?: AbortSignal; progress?: import("./progress.mjs").Progress | null }} run
  */
 export async function runLive({
   via,

@@ -1,3 +1,4 @@
+// @ts-check
 // Demo data for the dashboard: a few hours of traffic on a handful of endpoints, posted to
 // POST /v1/logs in event-time order, with an outage at the end (an open incident), an earlier
 // latency step that recovered (a resolved incident) and a rise of silent failures. A port of
