@@ -25,6 +25,7 @@ import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
+import { mulberry32 } from "../scripts/lib/prng.mjs";
 import { freePort } from "./lib/server.mjs";
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), "..");
@@ -61,18 +62,6 @@ function parseOptions(argv) {
     opts[name.replace(/-(\w)/g, (_, c) => c.toUpperCase())] = n;
   }
   return opts;
-}
-
-/** A small deterministic PRNG (mulberry32), so that two runs replay the same traffic. */
-function prng(seed) {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 const USER_AGENTS = [
@@ -232,7 +221,7 @@ async function main() {
       }
     }
     const before = { cost: (await api("/v1/stats")).cost, file: d1FileBytes(stateDir) };
-    const rand = prng(13);
+    const rand = mulberry32(13); // deterministic, so that two runs replay the same traffic
     const span = opts.hours * 3_600_000;
     const start = Date.now() - span - 60_000;
 

@@ -8,6 +8,7 @@ import { build } from "esbuild";
 import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { mulberry32 } from "../scripts/lib/prng.mjs";
 const out = await build({
   entryPoints: [new URL("../src/detect/rates.ts", import.meta.url).pathname],
   bundle: true,
@@ -18,16 +19,6 @@ const out = await build({
 const file = join(mkdtempSync(join(tmpdir(), "rates-sim-")), "rates.mjs");
 writeFileSync(file, out.outputFiles[0].text);
 const R = await import(file);
-function prng(seed) {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 function poisson(l, r) {
   if (l > 50) {
     const z = Math.sqrt(-2 * Math.log(r())) * Math.cos(2 * Math.PI * r());
@@ -55,7 +46,7 @@ function binom(n, p, r) {
 const params = { ...R.ERROR_RATE_PARAMS, ...JSON.parse(process.argv[2] ?? "{}") };
 const guard = { min_requests: 20, min_events: 5 };
 function run(minutes, rpm, pAt, seed) {
-  const r = prng(seed);
+  const r = mulberry32(seed);
   let st = R.emptyRateState();
   const hist = [];
   let openUntil = -1;

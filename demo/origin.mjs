@@ -1,3 +1,4 @@
+// @ts-check
 /**
  * The demo origin: a small shop API on node:http (127.0.0.1 only) for the simulator's proxy mode
  * and `npm run demo`. `GET /items`, `GET /items/:id`, `GET /search?q=`, `POST /checkout` answer
@@ -15,7 +16,7 @@
 import http from "node:http";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
-import { createRng } from "../bench/lib/scenarios.mjs";
+import { createRng } from "../scripts/lib/prng.mjs";
 import {
   BASE_CONDITIONS,
   CATALOGUE_SIZE,
@@ -26,6 +27,7 @@ import {
   validate,
 } from "../sim/model.mjs";
 
+/** @type {Record<string, [number, number]>} */
 const LIMITS = { latency_factor: [0.01, 100], error_rate: [0, 1], empty_rate: [0, 1] };
 const MAX_BODY = 64 * 1024;
 const NAMES = [
@@ -41,7 +43,16 @@ const NAMES = [
   "cold brew jar",
 ];
 
-/** The catalogue item with this id (deterministic). */
+/**
+ * @typedef {import("../sim/model.mjs").Endpoint} Endpoint
+ * @typedef {{ latency_factor?: number; error_rate?: number; empty_rate?: number }} ControlValues
+ * @typedef {{ ok: true; endpoints: Endpoint[]; values: ControlValues; error?: undefined } | { ok: false; error: string; endpoints?: undefined; values?: undefined }} ControlResult
+ */
+
+/**
+ * The catalogue item with this id (deterministic).
+ * @param {number} id
+ */
 function item(id) {
   return {
     id,
@@ -54,23 +65,27 @@ function item(id) {
 /**
  * Checks a control body: `{latency_factor?, error_rate?, empty_rate?, endpoint?}` (or
  * `{"reset": true}`). Answers `{ok: true, endpoints, values}` or `{ok: false, error}`.
+ * @param {unknown} body a parsed JSON body
+ * @returns {ControlResult}
  */
 export function parseControl(body) {
   if (typeof body !== "object" || body === null || Array.isArray(body))
     return { ok: false, error: "expected a JSON object" };
-  const unknown = Object.keys(body).filter((k) => !(k in LIMITS) && k !== "endpoint" && k !== "reset");
+  const fields = /** @type {Record<string, unknown>} */ (body);
+  const unknown = Object.keys(fields).filter((k) => !(k in LIMITS) && k !== "endpoint" && k !== "reset");
   if (unknown.length > 0) return { ok: false, error: `unknown field(s): ${unknown.join(", ")}` };
   let endpoints = ENDPOINTS;
-  if (body.endpoint !== undefined) {
-    const e = findEndpoint(body.endpoint);
-    if (!e) return { ok: false, error: `unknown endpoint ${JSON.stringify(body.endpoint)}` };
+  if (fields.endpoint !== undefined) {
+    const e = findEndpoint(fields.endpoint);
+    if (!e) return { ok: false, error: `unknown endpoint ${JSON.stringify(fields.endpoint)}` };
     endpoints = [e];
   }
+  /** @type {Record<string, number>} */
   const values =
-    body.reset === true ? { latency_factor: 1, error_rate: BASE_CONDITIONS.error_rate, empty_rate: 0 } : {};
+    fields.reset === true ? { latency_factor: 1, error_rate: BASE_CONDITIONS.error_rate, empty_rate: 0 } : {};
   for (const [name, [min, max]] of Object.entries(LIMITS)) {
-    if (body[name] === undefined) continue;
-    const v = body[name];
+    if (fields[name] === undefined) continue;
+    const v = fields[name];
     if (typeof v !== "number" || !Number.isFinite(v) || v < min || v > max)
       return { ok: false, error: `${name} must be a number within ${min}..${max}` };
     values[name] = v;
@@ -78,6 +93,11 @@ export function parseControl(body) {
   return { ok: true, endpoints, values };
 }
 
+/**
+ * @param {http.ServerResponse} res
+ * @param {number} status
+ * @param {unknown} value
+ */
 function send(res, status, value) {
   const body = Buffer.from(value === undefined ? "" : JSON.stringify(value));
   res.writeHead(status, {
@@ -88,6 +108,7 @@ function send(res, status, value) {
   res.end(body);
 }
 
+/** @param {http.IncomingMessage} req */
 async function readBody(req) {
   let size = 0;
   const chunks = [];
@@ -99,7 +120,13 @@ async function readBody(req) {
   return Buffer.concat(chunks).toString("utf8");
 }
 
-/** The JSON a successful answer carries (or the empty one of a silent failure). */
+/**
+ * The JSON a successful answer carries (or the empty one of a silent failure).
+ * @param {Endpoint} endpoint
+ * @param {URL} url
+ * @param {string} body
+ * @param {boolean} empty
+ */
 function successBody(endpoint, url, body, empty) {
   switch (endpoint.key) {
     case "list": {
@@ -120,7 +147,11 @@ function successBody(endpoint, url, body, empty) {
     default: {
       if (empty) return null;
       const lines = JSON.parse(body).items;
-      const total = lines.reduce((sum, l) => sum + item(l.id).price_cents * l.qty, 0);
+      const total = lines.reduce(
+        (/** @type {number} */ sum, /** @type {{ id: number; qty: number }} */ l) =>
+          sum + item(l.id).price_cents * l.qty,
+        0,
+      );
       return {
         order_id: `ord_${Date.now().toString(36)}${Math.floor(Math.random() * 1e6).toString(36)}`,
         total_cents: total,
@@ -133,6 +164,7 @@ function successBody(endpoint, url, body, empty) {
 /**
  * Starts the demo origin on 127.0.0.1 (`port` 0: a free one) with `conditions` for every
  * endpoint. Returns `{port, url, conditions(), control(body), close()}`.
+ * @param {{ port?: number; conditions?: ControlValues; seed?: number }} [options]
  */
 export async function startDemoOrigin({ port = 0, conditions = {}, seed = Date.now() } = {}) {
   const rng = createRng(seed);
@@ -142,6 +174,7 @@ export async function startDemoOrigin({ port = 0, conditions = {}, seed = Date.n
       { latency_factor: 1, error_rate: BASE_CONDITIONS.error_rate, empty_rate: 0, ...conditions },
     ]),
   );
+  /** @param {unknown} body */
   const control = (body) => {
     const parsed = parseControl(body);
     if (parsed.ok) for (const e of parsed.endpoints) Object.assign(state[e.key], parsed.values);
@@ -149,6 +182,10 @@ export async function startDemoOrigin({ port = 0, conditions = {}, seed = Date.n
   };
   const snapshot = () => Object.fromEntries(ENDPOINTS.map((e) => [`${e.method} ${e.route}`, { ...state[e.key] }]));
 
+  /**
+   * @param {http.IncomingMessage} req
+   * @param {http.ServerResponse} res
+   */
   const handle = async (req, res) => {
     const url = new URL(req.url ?? "/", "http://127.0.0.1");
     const method = (req.method ?? "GET").toUpperCase();
@@ -185,11 +222,12 @@ export async function startDemoOrigin({ port = 0, conditions = {}, seed = Date.n
   });
   server.keepAliveTimeout = 65_000;
   server.headersTimeout = 66_000;
-  await new Promise((resolve, reject) => {
+  await new Promise((/** @type {(v?: unknown) => void} */ resolve, reject) => {
     server.once("error", reject);
-    server.listen(port, "127.0.0.1", resolve);
+    server.listen(port, "127.0.0.1", () => resolve());
   });
-  const actual = server.address().port;
+  const actual = /** @type {import("node:net").AddressInfo} */ (server.address()).port;
+  /** @returns {Promise<void>} */
   const close = () =>
     new Promise((resolve) => {
       server.close(() => resolve());
@@ -208,8 +246,9 @@ if (process.argv[1] === fileURLToPath(import.meta.url)) {
       seed: { type: "string" },
     },
   });
+  /** @type {Record<string, number>} */
   const initial = {};
-  for (const name of ["latency-factor", "error-rate", "empty-rate"])
+  for (const name of /** @type {const} */ (["latency-factor", "error-rate", "empty-rate"]))
     if (values[name] !== undefined) initial[name.replace("-", "_")] = Number(values[name]);
   const checked = parseControl(initial);
   if (!checked.ok) {

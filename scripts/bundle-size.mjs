@@ -1,3 +1,4 @@
+// @ts-check
 // Bundle budget (`npm run bundle:size`, run by .ci/run after the typecheck): builds the worker as
 // `wrangler deploy --dry-run` would upload it and fails when its gzip size is above the budget
 // (200 KiB, as issue 17 asks; --max-kib to change it). The size is the sum of the gzipped modules

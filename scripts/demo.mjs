@@ -1,3 +1,4 @@
+// @ts-check
 // `npm run demo`: the monitor with something to show, in one command. Starts the monitor
 // (scripts/start.mjs, fresh local state) and the demo origin (demo/origin.mjs), registers the
 // origin as the proxied service `demo`, writes 24 hours of its history through ingest with a
@@ -35,11 +36,17 @@ const liveMs = live === "off" ? 0 : live === "short" ? MINUTE : parseDuration(li
 const seed = Number(process.env.DEMO_SEED ?? 1);
 const url = `http://127.0.0.1:${port}`;
 
+/** @typedef {{ name: string; pid: number; signal: NodeJS.Signals; child: import("node:child_process").ChildProcess; output: string }} Child */
+/** @type {Child[]} */
 const children = [];
 const abort = new AbortController();
+/** @type {Promise<never> | null} */
 let stopping = null;
 
-/** Stops every child's process group (the monitor gets SIGINT, as Ctrl-C would give it), then exits. */
+/**
+ * Stops every child's process group (the monitor gets SIGINT, as Ctrl-C would give it), then exits.
+ * @param {number} code
+ */
 function shutdown(code) {
   stopping ??= (async () => {
     abort.abort();
@@ -53,7 +60,13 @@ function shutdown(code) {
 }
 for (const signal of ["SIGINT", "SIGTERM"]) process.on(signal, () => void shutdown(0));
 
-/** Starts a child as the leader of its own process group; `onLine` sees its output, which also goes to `log` when given. */
+/**
+ * Starts a child as the leader of its own process group; `onLine` sees its output, which also goes to `log` when given.
+ * @param {string} name
+ * @param {string[]} args
+ * @param {{ env?: Record<string, string>; log?: import("node:fs").WriteStream | null; signal?: NodeJS.Signals }} [options]
+ * @returns {Child}
+ */
 function start(name, args, { env = {}, log = null, signal = "SIGTERM" } = {}) {
   const child = spawn(process.execPath, args, {
     cwd: root,
@@ -61,10 +74,11 @@ function start(name, args, { env = {}, log = null, signal = "SIGTERM" } = {}) {
     stdio: ["ignore", "pipe", "pipe"],
     detached: true,
   });
-  const entry = { name, pid: child.pid, signal, child, output: "" };
+  // A spawned child without a pid failed to start; its "error" ends the demo like an exit.
+  const entry = { name, pid: /** @type {number} */ (child.pid), signal, child, output: "" };
   children.push(entry);
   for (const stream of [child.stdout, child.stderr]) {
-    stream.on("data", (chunk) => {
+    stream?.on("data", (chunk) => {
       entry.output = (entry.output + chunk).slice(-64 * 1024);
       log?.write(chunk);
     });
@@ -77,6 +91,12 @@ function start(name, args, { env = {}, log = null, signal = "SIGTERM" } = {}) {
   return entry;
 }
 
+/**
+ * @param {Child} entry
+ * @param {RegExp} pattern
+ * @param {number} ms
+ * @param {string} what
+ */
 async function waitFor(entry, pattern, ms, what) {
   const deadline = Date.now() + ms;
   while (!pattern.test(entry.output)) {
@@ -85,12 +105,13 @@ async function waitFor(entry, pattern, ms, what) {
     await sleep(200, abort.signal);
     if (abort.signal.aborted) throw new Error("stopped");
   }
-  return pattern.exec(entry.output);
+  return /** @type {RegExpExecArray} */ (pattern.exec(entry.output)); // it matched just above
 }
 
 /**
  * The demo's story, anchored at `end` (now): search's latency doubles over 90 minutes starting
  * 3 h ago, checkout's 5xx creep from 0.2% to 12% over 45 minutes starting 2 h ago; both hold.
+ * @param {number} end
  */
 function demoPlan(end) {
   return [
@@ -100,10 +121,10 @@ function demoPlan(end) {
 }
 
 try {
-  for (const [name, p] of [
+  for (const [name, p] of /** @type {[string, number][]} */ ([
     ["PORT", port],
     ["DEMO_ORIGIN_PORT", originPort],
-  ]) {
+  ])) {
     if (!(await portFree(p))) throw new Error(`port ${p} is in use: stop what listens there or set ${name}`);
   }
   if (defaultState) rmSync(stateDir, { recursive: true, force: true });
@@ -121,6 +142,7 @@ try {
   const originUrl = (await waitFor(origin, /listening on (http:\/\/\S+)/, 10_000, "the demo origin"))[1];
   // The keys are printed after the "running at" line, possibly in a later chunk of output.
   await waitFor(monitor, /edge-monitor is running at[\s\S]*admin key: +\S+\n/, 180_000, "the monitor");
+  /** @param {string} label */
   const key = (label) => new RegExp(`${label} key: +(\\S+)`).exec(monitor.output)?.[1];
   const keys = { ingest: key("ingest"), read: key("read"), admin: key("admin") };
 
@@ -176,6 +198,7 @@ try {
   );
 
   // The endpoint objects publish incidents to D1 in their alarm, a moment after the records.
+  /** @type {{ id: string; explanation: string }[]} */
   let incidents = [];
   for (
     const deadline = Date.now() + 30_000;
@@ -220,7 +243,7 @@ edge-monitor demo is running
   await new Promise(() => {}); // until a signal
 } catch (err) {
   if (!stopping) {
-    console.error(`demo: ${err.message}`);
+    console.error(`demo: ${/** @type {Error} */ (err).message}`);
     await shutdown(1);
   }
 }

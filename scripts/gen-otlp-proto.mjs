@@ -1,3 +1,4 @@
+// @ts-check
 // Regenerates test/otlp/gen/ (`npm run otlp:gen`; only the tests use it): the OTLP trace messages as @bufbuild/protobuf
 // code, from the official opentelemetry-proto .proto files. Those files come from the npm
 // registry: @opentelemetry/otlp-grpc-exporter-base@0.38.0 is the last OpenTelemetry JS package that

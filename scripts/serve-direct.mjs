@@ -1,3 +1,4 @@
+// @ts-check
 // `npm start` runs this (unless MONITOR_SERVER=wrangler): the same worker as `wrangler dev --local`, served
 // by Miniflare straight from workerd's own socket, without wrangler's dev proxy in front.
 //
@@ -80,11 +81,16 @@ if (build.status !== 0) {
 }
 
 const { workerOptions } = wrangler.unstable_getMiniflareWorkerOptions(join(root, "wrangler.toml"));
+/**
+ * The string and JSON bindings wrangler's helper gave (an object, or undefined when none).
+ * @param {object} options
+ */
+const bindingsOf = (options) => /** @type {{ bindings?: Record<string, unknown> }} */ (options).bindings;
 // INGEST_MAX_IN_FLIGHT from the environment overrides wrangler.toml's (the soak tunes it this way).
 if (process.env.INGEST_MAX_IN_FLIGHT)
-  workerOptions.bindings = { ...workerOptions.bindings, INGEST_MAX_IN_FLIGHT: process.env.INGEST_MAX_IN_FLIGHT };
+  workerOptions.bindings = { ...bindingsOf(workerOptions), INGEST_MAX_IN_FLIGHT: process.env.INGEST_MAX_IN_FLIGHT };
 // --var NAME:VALUE, as wrangler dev takes it (a string binding over wrangler.toml's and .dev.vars').
-workerOptions.bindings = { ...workerOptions.bindings, ...extraVars };
+workerOptions.bindings = { ...bindingsOf(workerOptions), ...extraVars };
 // Miniflare 5 takes a new option shape; wrangler's helper still gives the v4 one, which its own
 // converter translates (as wrangler and the vitest plugin do).
 const mf = new Miniflare(
@@ -165,7 +171,7 @@ front.on("upgrade", (req, socket, head) => {
 });
 front.keepAliveTimeout = 65_000;
 front.headersTimeout = 66_000;
-await new Promise((resolve) => front.listen(port, host, resolve));
+await new Promise((/** @type {(v?: unknown) => void} */ resolve) => front.listen(port, host, () => resolve()));
 console.log(
   `[direct] serving the worker at http://${host}:${port} (Miniflare at ${inner.host}, no wrangler dev proxy)`,
 );

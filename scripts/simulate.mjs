@@ -1,3 +1,4 @@
+// @ts-check
 // `npm run simulate -- --scenario NAME [--via proxy|ingest] [--duration 10m] [--rate 50] [--backfill 24h] ...`:
 // realistic traffic for the demo API (sim/), with a degradation the monitor should catch, sent to
 // a running monitor (`npm start`). Loopback only unless --allow-remote; bounded in time and count.
@@ -13,7 +14,7 @@ let opts;
 try {
   opts = parseSimulateArgs(process.argv.slice(2));
 } catch (err) {
-  console.error(`${err.message}\n\n${USAGE}`);
+  console.error(`${/** @type {Error} */ (err).message}\n\n${USAGE}`);
   process.exit(2);
 }
 if (opts.help) {
@@ -119,7 +120,7 @@ try {
     try {
       await aggregate(opts.url, keys.admin, from);
     } catch (err) {
-      console.log(`(hourly summaries not refreshed: ${err.message})`);
+      console.log(`(hourly summaries not refreshed: ${/** @type {Error} */ (err).message})`);
     }
   }
 
@@ -147,15 +148,16 @@ try {
     console.log(
       `sent ${result.tally.sent} in ${clock(result.elapsedMs)}: ${statusMix(result.tally)}${result.tally.dropped ? `; ${result.tally.dropped} not delivered` : ""}`,
     );
-    if (result.lastError) console.log(`last error: ${result.lastError.message}`);
+    if (result.lastError) console.log(`last error: ${/** @type {Error} */ (result.lastError).message}`);
   }
   if (ownOrigin) await ownOrigin.close();
-  else if (opts.via === "proxy") await controlOrigin(origin, { reset: true }).catch(() => undefined);
+  else if (opts.via === "proxy")
+    await controlOrigin(/** @type {string} */ (origin), { reset: true }).catch(() => undefined);
   console.log(
     `see ${opts.url}/#/?service=${opts.service} (dashboard) or GET ${opts.url}/v1/endpoints?service=${opts.service}`,
   );
   process.exit(abort.signal.aborted ? 130 : 0);
 } catch (err) {
-  console.error(`simulate: ${err.message}`);
+  console.error(`simulate: ${/** @type {Error} */ (err).message}`);
   process.exit(1);
 }

@@ -1,3 +1,4 @@
+// @ts-check
 // `npm start`: runs the monitor locally on workerd with no Cloudflare account and no network.
 // Served by scripts/serve-direct.mjs (Miniflare behind a Node front) unless MONITOR_SERVER=wrangler.
 // Applies the D1 migrations to local state, provides development keys (.dev.vars from

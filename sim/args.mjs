@@ -1,3 +1,4 @@
+// @ts-check
 /**
  * Command-line options of `npm run simulate`, checked before anything is sent: durations and
  * rates with units, bounds on time and volume, and the loopback rule (the simulator generates
@@ -13,9 +14,13 @@ export const LIMITS = {
   max_requests: 5_000_000,
 };
 
+/** @type {Record<string, number>} */
 const UNITS = { ms: 1, s: 1000, m: MINUTE, h: HOUR, d: 24 * HOUR };
 
-/** Milliseconds of a duration such as `90s`, `10m`, `1h30m`, `24h`, `-2h` (a bare number is seconds). */
+/**
+ * Milliseconds of a duration such as `90s`, `10m`, `1h30m`, `24h`, `-2h` (a bare number is seconds).
+ * @param {string | number} text
+ */
 export function parseDuration(text) {
   const raw = String(text).trim();
   const sign = raw.startsWith("-") ? -1 : 1;
@@ -27,14 +32,22 @@ export function parseDuration(text) {
   return sign * parts.reduce((sum, [, n, unit]) => sum + Number(n) * UNITS[unit], 0);
 }
 
-/** Requests per minute of a rate such as `50` or `50/min` (per minute) or `5/s` (per second). */
+/**
+ * Requests per minute of a rate such as `50` or `50/min` (per minute) or `5/s` (per second).
+ * @param {string | number} text
+ */
 export function parseRate(text) {
   const m = /^(\d+(?:\.\d+)?)(?:\/(s|sec|m|min))?$/.exec(String(text).trim());
   if (!m) throw new Error(`not a rate: ${JSON.stringify(text)} (e.g. 50 or 50/min, 5/s)`);
   return Number(m[1]) * (m[2] === "s" || m[2] === "sec" ? 60 : 1);
 }
 
-/** Throws unless `url` is on this machine (127.0.0.0/8, localhost, ::1) or `allowRemote`. */
+/**
+ * Throws unless `url` is on this machine (127.0.0.0/8, localhost, ::1) or `allowRemote`.
+ * @param {string} url
+ * @param {string} what
+ * @param {boolean | undefined} allowRemote
+ */
 export function checkTarget(url, what, allowRemote) {
   let parsed;
   try {
@@ -73,7 +86,31 @@ export const USAGE = `npm run simulate -- --scenario NAME [options]
   --allow-remote       allow a target that is not on this machine
 `;
 
-/** The options of a run, checked; throws with a message for the user. */
+/**
+ * @typedef {object} SimulateOptions
+ * @property {false} help
+ * @property {string} url
+ * @property {string | undefined} origin
+ * @property {string[]} scenarios
+ * @property {"proxy" | "ingest"} via
+ * @property {number} durationMs
+ * @property {number} backfillMs
+ * @property {number} ratePerMin
+ * @property {number} maxRequests
+ * @property {number} seed
+ * @property {string} service
+ * @property {string | undefined} endpoint
+ * @property {number | undefined} changeAtMs
+ * @property {number | undefined} rampMs
+ * @property {number | undefined} target
+ * @property {{ ingest?: string; read?: string; admin?: string }} keys
+ */
+
+/**
+ * The options of a run, checked; throws with a message for the user.
+ * @param {string[]} argv
+ * @returns {{ help: true } | SimulateOptions}
+ */
 export function parseSimulateArgs(argv) {
   const { values } = parseArgs({
     args: argv,
@@ -139,7 +176,7 @@ export function parseSimulateArgs(argv) {
     url: checkTarget(values.url, "--url", values["allow-remote"]),
     origin: values.origin === undefined ? undefined : checkTarget(values.origin, "--origin", values["allow-remote"]),
     scenarios,
-    via: values.via,
+    via: values.via === "proxy" ? "proxy" : "ingest", // checked above: one of the two
     durationMs,
     backfillMs,
     ratePerMin,

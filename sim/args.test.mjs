@@ -1,3 +1,4 @@
+// @ts-check
 // The simulator's option checks (bounds, loopback rule) and the demo origin's control body.
 import assert from "node:assert/strict";
 import { test } from "node:test";
@@ -35,18 +36,20 @@ test("only this machine unless --allow-remote", () => {
 });
 
 test("bounded in time and count, and the scenario must exist", () => {
-  const ok = parseSimulateArgs([
-    "--scenario",
-    "error-creep",
-    "--duration",
-    "10m",
-    "--rate",
-    "50",
-    "--via",
-    "proxy",
-    "--backfill",
-    "24h",
-  ]);
+  const ok = /** @type {import("./args.mjs").SimulateOptions} */ (
+    parseSimulateArgs([
+      "--scenario",
+      "error-creep",
+      "--duration",
+      "10m",
+      "--rate",
+      "50",
+      "--via",
+      "proxy",
+      "--backfill",
+      "24h",
+    ])
+  );
   assert.equal(ok.durationMs, 600_000);
   assert.equal(ok.backfillMs, 86_400_000);
   assert.equal(ok.ratePerMin, 50);
@@ -65,11 +68,17 @@ test("bounded in time and count, and the scenario must exist", () => {
 });
 
 test("the demo origin's control body: known fields, ranges, one endpoint or all", () => {
-  assert.deepEqual(parseControl({ error_rate: 0.1 }).values, { error_rate: 0.1 });
-  assert.equal(parseControl({ error_rate: 0.1 }).endpoints.length, 4);
-  assert.equal(parseControl({ latency_factor: 2, endpoint: "GET /search" }).endpoints[0].key, "search");
-  assert.match(parseControl({ error_rate: 2 }).error, /error_rate/);
-  assert.match(parseControl({ latency: 2 }).error, /unknown field/);
-  assert.match(parseControl({ endpoint: "GET /nope" }).error, /unknown endpoint/);
+  // The accepted and the refused answers, typed as such (the assertions below check which one came).
+  /** @param {unknown} body */
+  const accepted = (body) =>
+    /** @type {import("../demo/origin.mjs").ControlResult & { ok: true }} */ (parseControl(body));
+  /** @param {unknown} body */
+  const refused = (body) => /** @type {string} */ (parseControl(body).error);
+  assert.deepEqual(accepted({ error_rate: 0.1 }).values, { error_rate: 0.1 });
+  assert.equal(accepted({ error_rate: 0.1 }).endpoints.length, 4);
+  assert.equal(accepted({ latency_factor: 2, endpoint: "GET /search" }).endpoints[0].key, "search");
+  assert.match(refused({ error_rate: 2 }), /error_rate/);
+  assert.match(refused({ latency: 2 }), /unknown field/);
+  assert.match(refused({ endpoint: "GET /nope" }), /unknown endpoint/);
   assert.deepEqual(parseControl({ reset: true }).values, { latency_factor: 1, error_rate: 0.002, empty_rate: 0 });
 });

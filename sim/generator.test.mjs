@@ -1,8 +1,9 @@
+// @ts-check
 // Unit tests of the simulator's generator with a fixed seed: each scenario produces the
 // statistics it promises (and normal traffic the noise it promises). `npm run test:sim`.
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
-import { windowStats } from "../bench/lib/scenarios.mjs";
+import { windowStats as scenarioStats } from "../bench/lib/scenarios.mjs";
 import { generateRecords, generateRequests } from "./generator.mjs";
 import { CLIENT_ERROR_SHARE, ENDPOINTS, drawOutcome, findEndpoint, validate } from "./model.mjs";
 import { HOUR, MINUTE, SCENARIO_NAMES, conditionsAt, defaultTiming, degradation } from "./scenarios.mjs";
@@ -12,14 +13,42 @@ const START = END - 8 * HOUR;
 const AT = END - 2 * HOUR; // six hours of normal traffic, then the change
 const RATE = 400; // per minute, over all endpoints
 
-/** Records of one scenario (default timing: the change at AT, a 1 h ramp, a 30 min burst). */
+/**
+ * @typedef {import("./generator.mjs").LogRecord} LogRecord
+ * @typedef {import("./model.mjs").Endpoint} Endpoint
+ */
+
+/**
+ * windowStats with its latencies as numbers: every window checked here holds records.
+ * @param {LogRecord[]} records
+ * @param {number} from
+ * @param {number} to
+ */
+const windowStats = (records, from, to) => {
+  const s = scenarioStats(records, from, to);
+  return { ...s, p50: /** @type {number} */ (s.p50), p95: /** @type {number} */ (s.p95) };
+};
+/**
+ * The endpoint of a name known to exist.
+ * @param {string} name
+ */
+const endpoint = (name) => /** @type {Endpoint} */ (findEndpoint(name));
+
+/**
+ * Records of one scenario (default timing: the change at AT, a 1 h ramp, a 30 min burst).
+ * @param {string} name
+ * @param {{ seed?: number; target?: number }} [options]
+ */
 function run(name, { seed = 7, ...options } = {}) {
   const plan =
     name === "steady" ? [] : [degradation(name, { at: AT, ramp_ms: HOUR, burst_ms: 30 * MINUTE, ...options })];
   return [...generateRecords({ from: START, to: END, ratePerMin: RATE, plan, seed, service: "t" })];
 }
-const of = (records, key) => records.filter((r) => r.route === findEndpoint(key).route);
+/** @type {(records: LogRecord[], key: string) => LogRecord[]} */
+const of = (records, key) => records.filter((r) => r.route === endpoint(key).route);
+/** @param {LogRecord[]} records */
 const before = (records) => windowStats(records, START, AT);
+/** @type {(records: LogRecord[], from?: number) => ReturnType<typeof windowStats>} */
 const held = (records, from = AT + HOUR) => windowStats(records, from, END);
 
 describe("normal traffic", () => {
@@ -28,7 +57,7 @@ describe("normal traffic", () => {
   test("events are in time order, inside the range, each with an id and the ingest fields", () => {
     assert.ok(records.length > 0.95 * RATE * 8 * 60);
     for (let i = 1; i < records.length; i++) assert.ok(records[i].timestamp >= records[i - 1].timestamp);
-    assert.ok(records[0].timestamp >= START && records.at(-1).timestamp < END);
+    assert.ok(records[0].timestamp >= START && /** @type {LogRecord} */ (records.at(-1)).timestamp < END);
     assert.equal(new Set(records.map((r) => r.id)).size, records.length);
     for (const field of ["timestamp", "service", "method", "path", "route", "status", "latency_ms"])
       assert.ok(field in records[0], field);
@@ -193,7 +222,7 @@ describe("plans and the origin's model", () => {
   });
 
   test("validation: only invalid requests get a 4xx, whatever the conditions", async () => {
-    const { createRng } = await import("../bench/lib/scenarios.mjs");
+    const { createRng } = await import("../scripts/lib/prng.mjs");
     const rng = createRng(3);
     const checks = {
       list: ["/items?page=2", "/items?page=0"],
@@ -201,14 +230,14 @@ describe("plans and the origin's model", () => {
       search: ["/search?q=mug", "/search"],
     };
     for (const [key, [good, bad]] of Object.entries(checks)) {
-      const e = findEndpoint(key);
+      const e = endpoint(key);
       assert.equal(validate(e, new URL(good, "http://x"), ""), null);
-      assert.ok(validate(e, new URL(bad, "http://x"), "").status >= 400);
+      assert.ok(Number(validate(e, new URL(bad, "http://x"), "")?.status) >= 400);
     }
-    const checkout = findEndpoint("POST /checkout");
+    const checkout = endpoint("POST /checkout");
     assert.equal(validate(checkout, new URL("/checkout", "http://x"), '{"items":[{"id":1,"qty":2}]}'), null);
-    assert.equal(validate(checkout, new URL("/checkout", "http://x"), '{"items":[]}').status, 422);
-    assert.equal(validate(checkout, new URL("/checkout", "http://x"), "{").status, 400);
+    assert.equal(validate(checkout, new URL("/checkout", "http://x"), '{"items":[]}')?.status, 422);
+    assert.equal(validate(checkout, new URL("/checkout", "http://x"), "{")?.status, 400);
     const down = { error_rate: 1, latency_factor: 1, empty_rate: 0 };
     assert.equal(drawOutcome(rng, checkout, { status: 422, message: "x" }, down).status, 422);
     assert.ok(drawOutcome(rng, checkout, null, down).status >= 500);

@@ -1,13 +1,23 @@
+// @ts-check
 /**
  * The demo API as a statistical model, shared by the demo origin (demo/origin.mjs), which answers
  * real requests with it, and the simulator's ingest mode, which writes the records the origin
  * would have produced. One model for both means a scenario sent through the proxy and the same
  * scenario written as records show the monitor the same statistics. Pure: every draw comes from
- * the `rng` passed in (bench/lib/scenarios.mjs's seeded generator).
+ * the `rng` passed in (scripts/lib/prng.mjs's createRng).
  *
  * Client errors are properties of the request (an unknown item id, a search without `q`, an
  * invalid checkout body), so the simulator decides them when it builds a request and the origin
  * finds them by validating it, as a real API would.
+ */
+
+/**
+ * @typedef {import("../scripts/lib/prng.mjs").Rng} Rng
+ * @typedef {(typeof ENDPOINTS)[number]} Endpoint
+ * @typedef {{ latency_factor: number; error_rate: number; empty_rate: number; traffic_factor: number }} Conditions
+ * @typedef {{ method: string; path: string; body: string | null }} ClientRequest
+ * @typedef {{ status: number; message: string }} ClientError
+ * @typedef {{ status: number; latency_ms: number; empty: boolean; error: string | null }} Outcome
  */
 
 /** The demo API's endpoints: share of traffic, latency (log-normal median in ms and sigma), success status. */
@@ -31,6 +41,7 @@ export const BASE_CONDITIONS = Object.freeze({
 });
 
 const STATUS_5XX = [500, 502, 503, 503, 504];
+/** @type {Record<number, string>} */
 const ERROR_TEXT = {
   500: "internal error: unexpected nil in order total",
   502: "bad gateway: inventory service reset the connection",
@@ -39,13 +50,19 @@ const ERROR_TEXT = {
 };
 const WORDS = ["espresso", "grinder", "kettle", "filter", "beans", "mug", "scale", "dripper", "milk jug", "tamper"];
 
-/** The endpoint of a `"GET /items/:id"`-style name, a key (`item`) or a route (`/items/:id`); undefined when unknown. */
+/** The endpoint of a `"GET /items/:id"`-style name, a key (`item`) or a route (`/items/:id`); undefined when unknown.
+ * @param {unknown} name
+ */
 export function findEndpoint(name) {
   const text = String(name).trim();
   return ENDPOINTS.find((e) => e.key === text || e.route === text || `${e.method} ${e.route}` === text);
 }
 
-/** The endpoint a concrete method and path reach, or undefined (the origin's router). */
+/**
+ * The endpoint a concrete method and path reach, or undefined (the origin's router).
+ * @param {string} method
+ * @param {string} pathname
+ */
 export function matchEndpoint(method, pathname) {
   if (method === "GET" && pathname === "/items") return ENDPOINTS[0];
   if (method === "GET" && /^\/items\/[^/]+$/.test(pathname)) return ENDPOINTS[1];
@@ -54,7 +71,10 @@ export function matchEndpoint(method, pathname) {
   return undefined;
 }
 
-/** A weighted pick of an endpoint. */
+/**
+ * A weighted pick of an endpoint.
+ * @param {Rng} rng
+ */
 export function pickEndpoint(rng) {
   let u = rng.uniform();
   for (const e of ENDPOINTS) {
@@ -67,6 +87,9 @@ export function pickEndpoint(rng) {
 /**
  * A request to `endpoint` as a client would send it: `{method, path, body}` (path with its query,
  * body a JSON string or null). About CLIENT_ERROR_SHARE of them are invalid.
+ * @param {Rng} rng
+ * @param {Endpoint} endpoint
+ * @returns {ClientRequest}
  */
 export function drawRequest(rng, endpoint) {
   const bad = rng.uniform() < CLIENT_ERROR_SHARE;
@@ -98,7 +121,12 @@ export function drawRequest(rng, endpoint) {
   }
 }
 
-/** The client error a request carries (`{status, message}`), or null when it is valid: the origin's validation. */
+/** The client error a request carries (`{status, message}`), or null when it is valid: the origin's validation.
+ * @param {Endpoint} endpoint
+ * @param {URL} url
+ * @param {string | null | undefined} body
+ * @returns {ClientError | null}
+ */
 export function validate(endpoint, url, body) {
   switch (endpoint.key) {
     case "list": {
@@ -122,7 +150,10 @@ export function validate(endpoint, url, body) {
       const valid =
         Array.isArray(lines) &&
         lines.length > 0 &&
-        lines.every((l) => Number.isInteger(l?.id) && Number.isInteger(l?.qty) && l.qty > 0);
+        lines.every(
+          (/** @type {{ id?: unknown; qty?: number } | null} */ l) =>
+            Number.isInteger(l?.id) && Number.isInteger(l?.qty) && (l?.qty ?? 0) > 0,
+        );
       return valid ? null : { status: 422, message: "items must be a non-empty list of {id, qty}" };
     }
   }
@@ -133,6 +164,11 @@ export function validate(endpoint, url, body) {
  * empty_rate}): `{status, latency_ms, empty, error}`. `clientError` is validate()'s result.
  * Client errors are answered early (validation costs less than the work); 5xx and empty bodies
  * only hit valid requests.
+ * @param {Rng} rng
+ * @param {Endpoint} endpoint
+ * @param {ClientError | null} clientError
+ * @param {Partial<Conditions>} conditions
+ * @returns {Outcome}
  */
 export function drawOutcome(rng, endpoint, clientError, conditions) {
   const c = { ...BASE_CONDITIONS, ...conditions };
@@ -153,4 +189,5 @@ export function drawOutcome(rng, endpoint, clientError, conditions) {
   return { status: endpoint.ok, latency_ms: latency, empty: rng.uniform() < c.empty_rate, error: null };
 }
 
+/** @param {number} x */
 const round1 = (x) => Math.round(x * 10) / 10;

@@ -1,3 +1,4 @@
+// @ts-check
 /**
  * Process groups for `npm run demo` and its test: each child the demo starts leads its own group
  * (spawn `detached`), so that stopping it reaches everything under it (npm start's wrangler and
@@ -7,7 +8,11 @@
 import { readFileSync, readdirSync } from "node:fs";
 import net from "node:net";
 
-/** Live (non-zombie) processes of a process group: `[{pid, state, comm}]`. Falls back to kill(0) without /proc. */
+/**
+ * Live (non-zombie) processes of a process group: `[{pid, state, comm}]`. Falls back to kill(0) without /proc.
+ * @param {number} pgid
+ * @returns {{ pid: number; state: string; comm: string }[]}
+ */
 export function groupMembers(pgid) {
   let entries;
   try {
@@ -37,7 +42,11 @@ export function groupMembers(pgid) {
   return members;
 }
 
-/** Sends `signal` to a whole process group; false when it is already gone. */
+/**
+ * Sends `signal` to a whole process group; false when it is already gone.
+ * @param {number} pgid
+ * @param {NodeJS.Signals} signal
+ */
 export function signalGroup(pgid, signal) {
   try {
     process.kill(-pgid, signal);
@@ -50,9 +59,13 @@ export function signalGroup(pgid, signal) {
 /**
  * Stops a process group: `signal`, then SIGKILL if anything is left after `graceMs`. Resolves
  * true when the group is empty.
+ * @param {number} pgid
+ * @param {NodeJS.Signals} [signal]
+ * @param {number} [graceMs]
  */
 export async function stopGroup(pgid, signal = "SIGTERM", graceMs = 10_000) {
   signalGroup(pgid, signal);
+  /** @param {number} ms */
   const waitEmpty = async (ms) => {
     const deadline = Date.now() + ms;
     while (groupMembers(pgid).length > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
@@ -63,7 +76,11 @@ export async function stopGroup(pgid, signal = "SIGTERM", graceMs = 10_000) {
   return waitEmpty(3_000);
 }
 
-/** Whether nothing listens on 127.0.0.1:`port` (we can bind it). */
+/**
+ * Whether nothing listens on 127.0.0.1:`port` (we can bind it).
+ * @param {number} port
+ * @returns {Promise<boolean>}
+ */
 export function portFree(port, host = "127.0.0.1") {
   return new Promise((resolve) => {
     const server = net.createServer();

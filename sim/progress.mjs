@@ -1,3 +1,4 @@
+// @ts-check
 /**
  * The simulator's one-line progress display: elapsed time, requests sent, the status mix and the
  * monitor's current health of the endpoints being degraded. On a terminal the line is rewritten
@@ -9,10 +10,14 @@ export class Tally {
   sent = 0;
   /** Generated but not delivered: the in-flight cap was reached, or the monitor refused a batch. */
   dropped = 0;
+  /** @type {Record<string, number>} */
   classes = { "2xx": 0, "3xx": 0, "4xx": 0, "5xx": 0, err: 0 };
   empty = 0;
 
-  /** One answer: an HTTP status, or null when there was none (network error). */
+  /**
+   * One answer: an HTTP status, or null when there was none (network error).
+   * @param {number | null} status
+   */
   add(status, empty = false) {
     this.sent++;
     if (status === null) this.classes.err++;
@@ -21,7 +26,10 @@ export class Tally {
   }
 }
 
-/** `mm:ss`, or `h:mm:ss` from an hour. */
+/**
+ * `mm:ss`, or `h:mm:ss` from an hour.
+ * @param {number} ms
+ */
 export function clock(ms) {
   const s = Math.max(0, Math.floor(ms / 1000));
   const mm = String(Math.floor(s / 60) % 60).padStart(2, "0");
@@ -29,9 +37,13 @@ export function clock(ms) {
   return s >= 3600 ? `${Math.floor(s / 3600)}:${mm}:${ss}` : `${mm}:${ss}`;
 }
 
+/** @type {(n: number, total: number) => string} */
 const pct = (n, total) => (total === 0 ? "0%" : `${((100 * n) / total).toFixed(n / total < 0.1 ? 1 : 0)}%`);
 
-/** The status mix: every class that occurred, with empty 2xx bodies. */
+/**
+ * The status mix: every class that occurred, with empty 2xx bodies.
+ * @param {Tally} tally
+ */
 export function statusMix(tally) {
   const answered = tally.sent;
   const parts = Object.entries(tally.classes)
@@ -41,7 +53,15 @@ export function statusMix(tally) {
   return parts.join(" ") || "-";
 }
 
-/** One endpoint's health as `GET /v1/endpoints` reports it, in a few words. */
+/**
+ * @typedef {{ health: string; health_score: number; open_incident_id?: string | null; figures?: Record<string, number | null | undefined> }} EndpointHealth
+ * @typedef {{ name: string; endpoint: EndpointHealth | undefined }} WatchedHealth
+ */
+
+/**
+ * One endpoint's health as `GET /v1/endpoints` reports it, in a few words.
+ * @param {EndpointHealth | undefined} endpoint
+ */
 export function describeHealth(endpoint) {
   if (!endpoint) return "not evaluated yet";
   const f = endpoint.figures ?? {};
@@ -55,7 +75,10 @@ export function describeHealth(endpoint) {
   return `${endpoint.health} ${Math.round(endpoint.health_score)}${figures.length ? ` (${figures.join(", ")})` : ""}${incident}`;
 }
 
-/** The progress line. `health`: `[{name: "GET /search", endpoint | undefined}]`, or null when not polled yet. */
+/**
+ * The progress line. `health`: `[{name: "GET /search", endpoint | undefined}]`, or null when not polled yet.
+ * @param {{ elapsedMs: number; durationMs: number; tally: Tally; health: WatchedHealth[] | null }} state
+ */
 export function progressLine({ elapsedMs, durationMs, tally, health }) {
   const rate = elapsedMs > 0 ? (tally.sent / (elapsedMs / 60_000)).toFixed(0) : "0";
   const dropped = tally.dropped > 0 ? `, ${tally.dropped} dropped` : "";
@@ -64,7 +87,15 @@ export function progressLine({ elapsedMs, durationMs, tally, health }) {
   return `[${clock(elapsedMs)}/${clock(durationMs)}] sent ${tally.sent} (${rate}/min${dropped}) | ${statusMix(tally)} | ${monitor}`;
 }
 
-/** Writes progress lines: in place on a TTY, every `everyMs` as plain lines otherwise. */
+/**
+ * @typedef {{ update(line: string, force?: boolean): void; done(): void }} Progress
+ */
+
+/**
+ * Writes progress lines: in place on a TTY, every `everyMs` as plain lines otherwise.
+ * @param {NodeJS.WriteStream} [stream]
+ * @returns {Progress}
+ */
 export function createProgress(stream = process.stdout, { everyMs = 10_000 } = {}) {
   const tty = Boolean(stream.isTTY);
   let lastPlain = 0;

@@ -1,3 +1,4 @@
+// @ts-check
 /**
  * The simulator's two loops. `backfill` writes history in event time as fast as the monitor
  * takes it: records in timestamp order, 1,000 per `POST /v1/logs?sync=1`, one batch at a time
@@ -15,9 +16,21 @@ import { controlOrigin, listEndpoints, postLogs } from "./client.mjs";
 const BATCH = 1000;
 const MAX_IN_FLIGHT = 256;
 
-/** Resolves after `ms`, or at once when `signal` aborts. */
+/**
+ * @typedef {import("./scenarios.mjs").Degradation} Degradation
+ * @typedef {import("./generator.mjs").LogRecord} LogRecord
+ * @typedef {import("./generator.mjs").RequestEvent} RequestEvent
+ * @typedef {import("./progress.mjs").WatchedHealth} WatchedHealth
+ */
+
+/**
+ * Resolves after `ms`, or at once when `signal` aborts.
+ * @param {number} ms
+ * @param {AbortSignal} [signal]
+ * @returns {Promise<void>}
+ */
 export function sleep(ms, signal) {
-  return new Promise((resolve) => {
+  return new Promise((/** @type {() => void} */ resolve) => {
     if (signal?.aborted) return resolve();
     const timer = setTimeout(done, ms);
     function done() {
@@ -32,6 +45,7 @@ export function sleep(ms, signal) {
 /**
  * Writes the records of [from, to) for `service` through ingest. `onBatch({records, ms})` after
  * each batch. Returns `{records, ms}`; stops early (without error) when `signal` aborts.
+ * @param {{ url: string; ingestKey: string | undefined; service: string; plan: Degradation[]; from: number; to: number; ratePerMin: number; seed: number; maxRecords?: number; onBatch?: (done: { records: number; ms: number }) => void; signal?: AbortSignal }} run
  */
 export async function backfill({
   url,
@@ -63,7 +77,10 @@ export async function backfill({
   return { records, ms: Date.now() - started };
 }
 
-/** `METHOD route` of each endpoint the plan degrades (every endpoint when it degrades none). */
+/**
+ * `METHOD route` of each endpoint the plan degrades (every endpoint when it degrades none).
+ * @param {Degradation[]} plan
+ */
 export function watchedEndpoints(plan) {
   const keys = new Set(plan.map((d) => d.endpoint));
   return ENDPOINTS.filter((e) => keys.size === 0 || keys.has(e.key)).map((e) => ({
@@ -73,6 +90,7 @@ export function watchedEndpoints(plan) {
   }));
 }
 
+/** @param {import("./model.mjs").Conditions} c */
 const rounded = (c) =>
   JSON.stringify([c.latency_factor, c.error_rate, c.empty_rate].map((v) => Math.round(v * 1e4) / 1e4));
 
@@ -81,6 +99,7 @@ const rounded = (c) =>
  * every second) or `proxy` (requests to `${url}/proxy/${service}`, the origin at `originUrl`
  * driven through its control endpoint). Stops at `end`, after `maxRequests`, or when `signal`
  * aborts. `progress` is createProgress()'s writer (or null). Returns `{tally, elapsedMs}`.
+ * @param {{ via: "proxy" | "ingest"; url: string; keys: { ingest?: string; read?: string; admin?: string }; service: string; plan: Degradation[]; start: number; end: number; ratePerMin: number; seed: number; originUrl?: string; maxRequests?: number; signal?: AbortSignal; progress?: import("./progress.mjs").Progress | null }} run
  */
 export async function runLive({
   via,
@@ -99,7 +118,9 @@ export async function runLive({
 }) {
   const tally = new Tally();
   const watched = watchedEndpoints(plan);
+  /** @type {WatchedHealth[] | null} */
   let health = null;
+  /** @type {unknown} */
   let lastError = null;
 
   // The monitor's view of the degraded endpoints, every 5 s, one poll at a time.
@@ -108,7 +129,9 @@ export async function runLive({
       const endpoints = await listEndpoints(url, keys.read, service);
       health = watched.map((w) => ({
         name: w.name,
-        endpoint: endpoints.find((e) => e.method === w.method && e.route === w.route),
+        endpoint: endpoints.find(
+          (/** @type {{ method: string; route: string }} */ e) => e.method === w.method && e.route === w.route,
+        ),
       }));
     } catch {
       health = health ?? watched.map((w) => ({ name: w.name, endpoint: undefined }));
@@ -123,7 +146,8 @@ export async function runLive({
     for (const e of ENDPOINTS) {
       const c = conditionsAt(plan, e.key, Date.now());
       if (sent.get(e.key) === rounded(c)) continue;
-      await controlOrigin(originUrl, {
+      // Only called in proxy mode, where the caller passes the origin.
+      await controlOrigin(/** @type {string} */ (originUrl), {
         endpoint: e.key,
         latency_factor: c.latency_factor,
         error_rate: c.error_rate,
@@ -135,6 +159,7 @@ export async function runLive({
   if (via === "proxy") await syncOrigin();
 
   // Ingest mode: records collect here and go out every second, one POST at a time.
+  /** @type {LogRecord[]} */
   let pending = [];
   let posting = Promise.resolve();
   const flush = () => {
@@ -149,7 +174,9 @@ export async function runLive({
     return posting;
   };
 
+  /** @type {Set<Promise<void>>} */
   const inFlight = new Set();
+  /** @param {RequestEvent} event */
   const sendRequest = (event) => {
     if (inFlight.size >= MAX_IN_FLIGHT) {
       tally.dropped++;
@@ -197,10 +224,11 @@ export async function runLive({
         continue;
       }
       count++;
-      if (via === "proxy") sendRequest(next.value);
+      if (via === "proxy") sendRequest(/** @type {RequestEvent} */ (next.value));
       else {
-        pending.push(next.value);
-        tally.add(next.value.status, next.value.response_empty === true);
+        const record = /** @type {LogRecord} */ (next.value);
+        pending.push(record);
+        tally.add(record.status, record.response_empty === true);
         if (pending.length >= BATCH) void flush();
       }
       next = events.next();

@@ -1,3 +1,4 @@
+// @ts-check
 /**
  * The simulator's scenarios: what changes, on which endpoint of the demo API, and how fast. A
  * plan is a list of degradations laid out in absolute (event) time, so the same plan drives a
@@ -9,6 +10,7 @@ import { BASE_CONDITIONS, findEndpoint } from "./model.mjs";
 export const MINUTE = 60_000;
 export const HOUR = 60 * MINUTE;
 
+/** @param {number} x */
 const clamp01 = (x) => Math.min(1, Math.max(0, x));
 
 /**
@@ -16,6 +18,11 @@ const clamp01 = (x) => Math.min(1, Math.max(0, x));
  * (a latency factor, a 5xx share, an empty-body share, a traffic factor); `kind`: `creep` ramps
  * linearly over `ramp_ms` then holds, `step` changes at once and holds, `burst` holds the target
  * for `ramp_ms` and recovers.
+ * @typedef {import("./model.mjs").Conditions} Conditions
+ * @typedef {{ what: string; endpoint: string; kind: "none"; target: null }
+ *   | { what: string; endpoint: string; kind: "creep" | "step" | "burst"; target: number; apply: (v: number) => Partial<Conditions>; from: number }} Scenario
+ * @typedef {{ scenario: string; endpoint: string; at: number; ramp_ms: number; target: number }} Degradation
+ * @type {Record<string, Scenario>}
  */
 export const SCENARIOS = {
   steady: {
@@ -72,6 +79,7 @@ export const SCENARIO_NAMES = Object.keys(SCENARIOS);
  * backfill of `backfillMs`: in the live part when there is one (a quarter in, ramping over 40%
  * of it, a burst lasting 30%), else in the last hours of the backfill (3 h before its end,
  * creeping over an hour, a 15-minute burst), so the history holds the change.
+ * @param {{ liveStart: number; liveEnd: number; backfillMs: number }} run
  */
 export function defaultTiming({ liveStart, liveEnd, backfillMs }) {
   const live = liveEnd - liveStart;
@@ -83,6 +91,9 @@ export function defaultTiming({ liveStart, liveEnd, backfillMs }) {
 /**
  * A degradation of a plan: `{scenario, endpoint, at, ramp_ms, target}` with the scenario's
  * defaults filled in. Throws on an unknown scenario or endpoint or a target out of range.
+ * @param {string} name
+ * @param {{ endpoint?: string; at?: number; ramp_ms?: number; burst_ms?: number; target?: number }} [timing]
+ * @returns {Degradation}
  */
 export function degradation(name, { endpoint, at, ramp_ms, burst_ms, target } = {}) {
   const s = SCENARIOS[name];
@@ -95,19 +106,24 @@ export function degradation(name, { endpoint, at, ramp_ms, burst_ms, target } = 
   const value = target ?? s.target;
   if (s.kind !== "none") {
     const range = name === "latency-creep" ? [0.01, 100] : [0, 1];
-    if (!(Number.isFinite(value) && value >= range[0] && value <= range[1]))
+    if (!(typeof value === "number" && Number.isFinite(value) && value >= range[0] && value <= range[1]))
       throw new Error(`--target for ${name} must be within ${range[0]}..${range[1]}`);
   }
-  return {
+  // Typed as given: every caller passes `at` (and a ramp where the kind needs one).
+  return /** @type {Degradation} */ ({
     scenario: name,
     endpoint: e.key,
     at,
     ramp_ms: s.kind === "burst" ? (burst_ms ?? ramp_ms) : s.kind === "step" ? 0 : ramp_ms,
     target: value,
-  };
+  });
 }
 
-/** How far a degradation has gone at t: 0 (not started or over) .. 1 (at its target). */
+/**
+ * How far a degradation has gone at t: 0 (not started or over) .. 1 (at its target).
+ * @param {Degradation} d
+ * @param {number} t
+ */
 export function progress(d, t) {
   const kind = SCENARIOS[d.scenario].kind;
   if (kind === "none" || t < d.at) return 0;
@@ -116,7 +132,13 @@ export function progress(d, t) {
   return clamp01((t - d.at) / d.ramp_ms);
 }
 
-/** The conditions of one demo endpoint at event time t under a plan (a list of degradations). */
+/**
+ * The conditions of one demo endpoint at event time t under a plan (a list of degradations).
+ * @param {Degradation[]} plan
+ * @param {string} endpointKey
+ * @param {number} t
+ * @returns {Conditions}
+ */
 export function conditionsAt(plan, endpointKey, t) {
   const c = { ...BASE_CONDITIONS };
   for (const d of plan) {

@@ -16,7 +16,7 @@
  */
 import { readFile, readdir } from "node:fs/promises";
 import { join } from "node:path";
-import { createRng, scenarioSeed } from "./scenarios.mjs";
+import { createRng, scenarioSeed } from "../../scripts/lib/prng.mjs";
 
 export const MINUTE = 60_000;
 export const DAY = 24 * 60 * MINUTE;

@@ -1,7 +1,8 @@
+// @ts-check
 /**
  * Scenario generators of the detection benchmark: request-log records (the ingest schema) for
  * one endpoint per scenario, in event-time order. Pure and reproducible: every scenario draws
- * from its own seeded PRNG (mulberry32, seeded from the run seed and the scenario name, so that
+ * from its own seeded PRNG (scripts/lib/prng.mjs's createRng, sfc32, seeded from the run seed and the scenario name, so that
  * `--only` does not change a scenario's records) and is laid out against an `endAt` passed in.
  *
  * Traffic is a non-homogeneous Poisson process drawn by thinning (candidates at the scenario's
@@ -10,65 +11,33 @@
  * a small steady share of 4xx and a tiny baseline of 5xx are always present. Degradations run
  * about 6 h of normal traffic before `degradation_start`; controls have none (null).
  */
+import { createRng, scenarioSeed } from "../../scripts/lib/prng.mjs";
 
 export const MINUTE = 60_000;
 export const HOUR = 60 * MINUTE;
 
-/** A seeded PRNG (sfc32, its state filled by splitmix32): uniform in [0, 1), normal, exponential gaps, a pick. */
-export function createRng(seed) {
-  let x = seed >>> 0;
-  const splitmix = () => {
-    x = (x + 0x9e3779b9) >>> 0;
-    let z = x;
-    z = Math.imul(z ^ (z >>> 16), 0x85ebca6b);
-    z = Math.imul(z ^ (z >>> 13), 0xc2b2ae35);
-    return (z ^ (z >>> 16)) >>> 0;
-  };
-  let a = splitmix();
-  let b = splitmix();
-  let c = splitmix();
-  let d = splitmix();
-  const uniform = () => {
-    const t = (((a + b) | 0) + d) | 0;
-    d = (d + 1) | 0;
-    a = b ^ (b >>> 9);
-    b = (c + (c << 3)) | 0;
-    c = (c << 21) | (c >>> 11);
-    c = (c + t) | 0;
-    return (t >>> 0) / 4294967296;
-  };
-  let spare = null;
-  const normal = () => {
-    if (spare !== null) {
-      const s = spare;
-      spare = null;
-      return s;
-    }
-    const r = Math.sqrt(-2 * Math.log(1 - uniform()));
-    const phi = 2 * Math.PI * uniform();
-    spare = r * Math.sin(phi);
-    return r * Math.cos(phi);
-  };
-  return {
-    uniform,
-    normal,
-    exponential: (rate) => -Math.log(1 - uniform()) / rate,
-    pick: (list) => list[Math.floor(uniform() * list.length)],
-  };
-}
+/**
+ * @typedef {{ p4xx: number; p5xx: number; pEmpty: number; median: number; sigma: number; factor: number; pOutlier: number; outlierMs: number }} Mix
+ * @typedef {{ start: number; degradation_start: number }} ChangeWindow the scenario as its rate and mix see it (controls never read degradation_start)
+ * @typedef {{ name: string; category?: string; what: string; endpoint: [string, string]; span: number; peak: number; rate: (t: number, s: ChangeWindow) => number; mix: (t: number, s: ChangeWindow) => Mix; failure_every?: number }} ScenarioDef
+ * @typedef {{ id: string; timestamp: number; service: string; method: string; path: string; route: string; status: number; latency_ms: number; response_empty?: boolean }} ScenarioRecord
+ * @typedef {{ name: string; service: string; kind: string; category: string | null; what: string; method: string; route: string; start: number; end: number; degradation_start: number | null; records: () => Generator<ScenarioRecord> }} Scenario
+ */
 
-/** The seed of one scenario: FNV-1a over the run seed and the scenario name. */
-export function scenarioSeed(seed, name) {
-  let h = 0x811c9dc5;
-  for (const ch of `${seed}:${name}`) h = Math.imul(h ^ ch.charCodeAt(0), 0x01000193);
-  return h >>> 0;
-}
-
+/** @param {number} x */
 const clamp01 = (x) => Math.min(1, Math.max(0, x));
-/** 0 before `from`, rising linearly to 1 over `over` ms. */
+/**
+ * 0 before `from`, rising linearly to 1 over `over` ms.
+ * @param {number} t
+ * @param {number} from
+ * @param {number} over
+ */
 const ramp = (t, from, over) => clamp01((t - from) / over);
 
-/** Normal traffic: 2% 4xx, 0.2% 5xx, log-normal latency (median 80 ms, p95 about 2.3x the median). */
+/**
+ * Normal traffic: 2% 4xx, 0.2% 5xx, log-normal latency (median 80 ms, p95 about 2.3x the median).
+ * @type {Mix}
+ */
 const NORMAL = {
   p4xx: 0.02,
   p5xx: 0.002,
@@ -88,6 +57,7 @@ const CONTROL_SPAN = 36 * HOUR;
  * The scenario catalogue. `rate(t, s)` is requests/min at event time t, `mix(t, s)` the shares
  * and latency there; `peak` bounds `rate` (thinning); `span` is the length of the scenario and
  * `warmup` the normal traffic before the change (degradations only).
+ * @type {ScenarioDef[]}
  */
 const CATALOGUE = [
   {
@@ -262,6 +232,8 @@ export const SCENARIO_NAMES = CATALOGUE.map((c) => c.name);
 /**
  * The scenarios of a run, each ending at `endAt` (event time): `{name, service, kind, category,
  * what, method, route, start, end, degradation_start, records()}`, `records()` a fresh generator.
+ * @param {{ endAt: number; seed: number | string; only?: string[] | null }} run
+ * @returns {Scenario[]}
  */
 export function buildScenarios({ endAt, seed, only = null }) {
   const unknown = (only ?? []).filter((n) => !SCENARIO_NAMES.includes(n));
@@ -269,7 +241,7 @@ export function buildScenarios({ endAt, seed, only = null }) {
     throw new Error(`unknown scenario(s): ${unknown.join(", ")} (known: ${SCENARIO_NAMES.join(", ")})`);
   return CATALOGUE.filter((c) => only === null || only.includes(c.name)).map((c) => {
     const start = endAt - c.span;
-    const s = {
+    const s = /** @type {Scenario} */ ({
       name: c.name,
       service: `scn-${c.name}`,
       kind: c.category ? "degradation" : "control",
@@ -280,17 +252,31 @@ export function buildScenarios({ endAt, seed, only = null }) {
       start,
       end: endAt,
       degradation_start: c.category ? start + WARMUP : null,
-    };
+    });
     s.records = () => generate(c, s, createRng(scenarioSeed(seed, c.name)));
     return s;
   });
 }
 
-/** A concrete path for a route template: each `:param` becomes a random number. */
+/**
+ * @typedef {import("../../scripts/lib/prng.mjs").Rng} Rng
+ */
+
+/**
+ * A concrete path for a route template: each `:param` becomes a random number.
+ * @param {string} route
+ * @param {Rng} rng
+ */
 function concretePath(route, rng) {
   return route.replace(/:[a-z_]+/g, () => String(1 + Math.floor(rng.uniform() * 99_999)));
 }
 
+/**
+ * @param {Mix} m
+ * @param {Rng} rng
+ * @param {number} ok
+ * @returns {number}
+ */
 function drawStatus(m, rng, ok) {
   const u = rng.uniform();
   if (u < m.p5xx) return rng.pick(STATUS_5XX);
@@ -298,6 +284,11 @@ function drawStatus(m, rng, ok) {
   return ok;
 }
 
+/**
+ * @param {Mix} m
+ * @param {number} status
+ * @param {Rng} rng
+ */
 function drawLatency(m, status, rng) {
   if (m.pOutlier > 0 && rng.uniform() < m.pOutlier) return m.outlierMs + 2_000 * rng.uniform();
   // Client errors are answered early (validation, auth) and cost less than a full request.
@@ -305,7 +296,15 @@ function drawLatency(m, status, rng) {
   return median * m.factor * Math.exp(m.sigma * rng.normal());
 }
 
+/**
+ * @param {ScenarioDef} c
+ * @param {Scenario} s
+ * @param {Rng} rng
+ * @returns {Generator<ScenarioRecord>}
+ */
 function* generate(c, s, rng) {
+  // Only degradations read degradation_start, and theirs is set.
+  const w = /** @type {ChangeWindow} */ (s);
   const perMs = c.peak / MINUTE;
   const ok = s.method === "POST" ? 201 : 200;
   let t = s.start;
@@ -317,14 +316,15 @@ function* generate(c, s, rng) {
   for (;;) {
     t += rng.exponential(perMs);
     if (t >= s.end) return;
-    if (rng.uniform() * c.peak >= c.rate(t, s)) continue;
-    const m = c.mix(t, s);
+    if (rng.uniform() * c.peak >= c.rate(t, w)) continue;
+    const m = c.mix(t, w);
     let status = drawStatus(m, rng, ok);
     if (t >= nextFailure) {
       status = rng.pick(STATUS_5XX);
-      slot = Math.floor((t - s.start) / c.failure_every) + 1;
+      slot = Math.floor((t - s.start) / /** @type {number} */ (c.failure_every)) + 1; // set, or nextFailure is Infinity
       nextFailure = failAt();
     }
+    /** @type {ScenarioRecord} */
     const record = {
       id: `${n++}`,
       timestamp: Math.floor(t),
@@ -340,7 +340,11 @@ function* generate(c, s, rng) {
   }
 }
 
-/** The value at quantile q (0..1) of an ascending array (null for an empty one). */
+/**
+ * The value at quantile q (0..1) of an ascending array (null for an empty one).
+ * @param {number[]} sorted
+ * @param {number} q
+ */
 function quantile(sorted, q) {
   return sorted.length === 0 ? null : sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))];
 }
@@ -348,9 +352,13 @@ function quantile(sorted, q) {
 /**
  * Statistics of the records with from <= timestamp < to: count, requests/min, shares of 4xx,
  * 5xx and empty 2xx, latency p50/p95 of the non-4xx requests. For checking the generators.
+ * @param {{ timestamp: number; status: number; latency_ms: number; response_empty?: boolean }[]} records
+ * @param {number} from
+ * @param {number} to
  */
 export function windowStats(records, from, to) {
   const w = records.filter((r) => r.timestamp >= from && r.timestamp < to);
+  /** @param {(r: (typeof w)[number]) => boolean} pred */
   const share = (pred) => (w.length === 0 ? 0 : w.filter(pred).length / w.length);
   const latencies = w
     .filter((r) => r.status < 400 || r.status >= 500)

@@ -1,3 +1,4 @@
+// @ts-check
 /**
  * Starts the worker under `wrangler dev --local` for the benchmark and always stops it again.
  * The child runs in its own process group (npx -> wrangler -> workerd), so stopping it signals
@@ -16,6 +17,7 @@ import { join } from "node:path";
 import { promisify } from "node:util";
 
 const run = promisify(execFile);
+/** @param {number} ms */
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** What the worker needs to build and run: copied so that edits during a run do not reload it. */
@@ -24,6 +26,9 @@ const SNAPSHOT = ["src", "migrations", "package.json", "tsconfig.json", "wrangle
 /**
  * Copies `entries` of the project at `cwd` into `appDir` and links its node_modules: a frozen
  * copy that wrangler can build and run while others edit the project.
+ * @param {string} cwd
+ * @param {string} appDir
+ * @param {string[]} [entries]
  */
 export async function snapshotProject(cwd, appDir, entries = SNAPSHOT) {
   for (const entry of entries) await cp(join(cwd, entry), join(appDir, entry), { recursive: true });
@@ -51,19 +56,24 @@ const CHILD_ENV = {
 /**
  * Asks the OS for a free TCP port on 127.0.0.1, or checks that `port` is free: the readiness
  * check must not end up talking to some other server already listening there.
+ * @param {number} [port]
+ * @returns {Promise<number>}
  */
 export function freePort(port = 0) {
   return new Promise((resolve, reject) => {
     const srv = createServer();
     srv.unref();
-    srv.on("error", (err) => reject(err.code === "EADDRINUSE" ? new Error(`port ${port} is already in use`) : err));
+    srv.on("error", (/** @type {NodeJS.ErrnoException} */ err) =>
+      reject(err.code === "EADDRINUSE" ? new Error(`port ${port} is already in use`) : err),
+    );
     srv.listen(port, "127.0.0.1", () => {
-      const { port } = srv.address();
+      const { port } = /** @type {import("node:net").AddressInfo} */ (srv.address());
       srv.close(() => resolve(port));
     });
   });
 }
 
+/** @param {number} pgid */
 function groupAlive(pgid) {
   try {
     process.kill(-pgid, 0);
@@ -73,6 +83,10 @@ function groupAlive(pgid) {
   }
 }
 
+/**
+ * @param {number} pgid
+ * @param {NodeJS.Signals} signal
+ */
 function signalGroup(pgid, signal) {
   try {
     process.kill(-pgid, signal);
@@ -88,6 +102,7 @@ function signalGroup(pgid, signal) {
  * With `script` (a path below `cwd`), runs that one-file worker instead of the project (no
  * wrangler.toml, no migrations, no keys), named `name`, with `vars` as `--var` flags, ready
  * when `readyPath` answers 200.
+ * @param {{ cwd: string; port: number; logPath: string; logLevel: string; readyTimeoutMs?: number; script?: string; name?: string; compatibilityDate?: string; vars?: Record<string, string>; readyPath?: string }} options
  */
 export async function startWorker({
   cwd,
@@ -112,16 +127,19 @@ export async function startWorker({
       .join(""),
   );
 
+  /** @type {import("node:child_process").ChildProcess | null} */
   let child = null;
+  /** @type {import("node:fs").WriteStream | null} */
   let log = null;
   let stopped = false;
   // Last resorts, synchronous: a signal or an exit that skipped stop() still ends wrangler.
   const onExit = () => {
     if (stopped) return;
     stopped = true;
-    if (child) signalGroup(child.pid, "SIGKILL");
+    if (child) signalGroup(/** @type {number} */ (child.pid), "SIGKILL");
     rmSync(root, { recursive: true, force: true, maxRetries: 3 });
   };
+  /** @param {NodeJS.Signals} signal */
   const onSignal = (signal) => {
     onExit();
     process.stderr.write(`\nbench: ${signal}, wrangler stopped\n`);
@@ -135,12 +153,20 @@ export async function startWorker({
     if (stopped) return;
     stopped = true;
     if (child) {
-      signalGroup(child.pid, "SIGTERM");
-      for (let i = 0; i < 50 && groupAlive(child.pid); i++) await sleep(100);
-      if (groupAlive(child.pid)) signalGroup(child.pid, "SIGKILL");
+      const pgid = /** @type {number} */ (child.pid);
+      signalGroup(pgid, "SIGTERM");
+      for (let i = 0; i < 50 && groupAlive(pgid); i++) await sleep(100);
+      if (groupAlive(pgid)) signalGroup(pgid, "SIGKILL");
     }
     // Let the last lines of wrangler's output reach the log file before it is read.
-    if (log && !log.closed) await new Promise((resolve) => (log.on("close", resolve), setTimeout(resolve, 2_000)));
+    const out = log;
+    if (out && !out.closed)
+      await new Promise(
+        (/** @type {(v?: unknown) => void} */ resolve) => (
+          out.on("close", () => resolve()),
+          setTimeout(resolve, 2_000)
+        ),
+      );
     process.off("SIGINT", onSignal);
     process.off("SIGTERM", onSignal);
     process.off("exit", onExit);
@@ -182,12 +208,20 @@ export async function startWorker({
       logLevel,
       "--show-interactive-dev-session=false",
     ];
-    log = createWriteStream(logPath);
-    child = spawn("npx", args, { cwd: appDir, env: CHILD_ENV, detached: true, stdio: ["ignore", "pipe", "pipe"] });
-    child.stdout.pipe(log);
-    child.stderr.pipe(log);
+    const logStream = createWriteStream(logPath);
+    log = logStream;
+    const spawned = spawn("npx", args, {
+      cwd: appDir,
+      env: CHILD_ENV,
+      detached: true,
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    child = spawned;
+    spawned.stdout.pipe(logStream);
+    spawned.stderr.pipe(logStream);
+    /** @type {number | string | null} */
     let exitCode = null;
-    child.on("exit", (code, signal) => {
+    spawned.on("exit", (code, signal) => {
       exitCode = code ?? signal;
     });
 
@@ -206,14 +240,18 @@ export async function startWorker({
       }
       await sleep(250);
     }
-    return { port, baseUrl, logPath, pgid: child.pid, stop, cpuSeconds: () => groupCpuSeconds(child.pid) };
+    const pgid = /** @type {number} */ (spawned.pid);
+    return { port, baseUrl, logPath, pgid, stop, cpuSeconds: () => groupCpuSeconds(pgid) };
   } catch (err) {
     await stop();
     throw err;
   }
 }
 
-/** CPU seconds (user + system) used so far by the live processes of a process group (Linux /proc). */
+/**
+ * CPU seconds (user + system) used so far by the live processes of a process group (Linux /proc).
+ * @param {number} pgid
+ */
 async function groupCpuSeconds(pgid) {
   let ticks = 0;
   for (const entry of await readdir("/proc").catch(() => [])) {
@@ -233,9 +271,15 @@ const ANSI = /\x1b\[[0-9;]*m/g;
 /**
  * Sums up what the server printed: errors, warnings and known startup notices grouped by event (structured JSON
  * logs) or by their first line, with counts, so that the report shows what went wrong.
+ * @param {string} text
  */
 export function summariseServerLog(text) {
+  /** @type {Map<string, { level: string; message: string; count: number }>} */
   const groups = new Map();
+  /**
+   * @param {string} level
+   * @param {string} key
+   */
   const add = (level, key) => {
     const id = `${level} ${key}`;
     const g = groups.get(id);

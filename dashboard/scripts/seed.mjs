@@ -1,63 +1,15 @@
+// @ts-check
 // Demo data for the dashboard: a few hours of traffic on a handful of endpoints, posted to
 // POST /v1/logs in event-time order, with an outage at the end (an open incident), an earlier
 // latency step that recovered (a resolved incident) and a rise of silent failures. A port of
-// test/traffic.ts (Poisson-like arrivals, log-normal latency, 2% 4xx) for Node, used by the
+// test/traffic.ts (Poisson-like arrivals, log-normal latency, 2% 4xx) for Node (scripts/lib/traffic.mjs), used by the
 // browser test and by `npm run dashboard:seed` against a running `npm start`.
 //
 //   node dashboard/scripts/seed.mjs [--url http://127.0.0.1:8787] [--hours 3]
 
+import { traffic } from "../../scripts/lib/traffic.mjs";
+
 const MINUTE = 60_000;
-
-/**
- * mulberry32: the same numbers on every run.
- * @param {number} seed
- * @returns {() => number} uniform in [0, 1)
- */
-export function prng(seed) {
-  let a = seed;
-  return () => {
-    a = (a + 0x6d2b79f5) | 0;
-    let t = Math.imul(a ^ (a >>> 15), 1 | a);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
-/**
- * Records of one endpoint over consecutive phases ({minutes, perMinute, errorRate?, latencyMs?,
- * emptyRate?}), the last one ending `endsAgo` ms before now.
- * @param {{ service: string; method: string; path: string; route: string }} endpoint
- * @param {{ minutes: number; perMinute: number; errorRate?: number; latencyMs?: number; emptyRate?: number }[]} phases
- * @param {{ seed?: number; endsAgo?: number }} [options]
- */
-export function traffic(endpoint, phases, { seed = 1, endsAgo = 0 } = {}) {
-  const random = prng(seed);
-  const total = phases.reduce((n, p) => n + p.minutes, 0);
-  const start = Math.floor((Date.now() - endsAgo) / MINUTE) * MINUTE - total * MINUTE;
-  const out = [];
-  let minute = 0;
-  for (const p of phases) {
-    for (let m = 0; m < p.minutes; m++, minute++) {
-      for (let i = 0; i < p.perMinute; i++) {
-        const r = random();
-        const status = r < (p.errorRate ?? 0.002) ? 503 : r > 0.98 ? 404 : 200;
-        const base = p.latencyMs ?? 80;
-        out.push({
-          timestamp: start + minute * MINUTE + Math.floor((i + random()) * (MINUTE / p.perMinute)),
-          service: endpoint.service,
-          method: endpoint.method,
-          path: endpoint.path.replace(":id", String(1000 + Math.floor(random() * 9000))),
-          route: endpoint.route,
-          status,
-          latency_ms: Math.round(base * Math.exp(0.3 * (random() + random() + random() - 1.5)) * 10) / 10,
-          response_empty: status === 200 && random() < (p.emptyRate ?? 0),
-          ...(status === 503 ? { error: "upstream timeout after 900 ms" } : {}),
-        });
-      }
-    }
-  }
-  return out;
-}
 
 /** The demo scenario: every endpoint's records, merged in event-time order. */
 export function scenario(hours = 3) {

@@ -6,6 +6,7 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
+import { minstd } from "../../scripts/lib/prng.mjs";
 import { apiClient, browserSkip, openBrowser, screenshotsDir, signIn, sleep } from "./dashboard-browser.mjs";
 import { startMonitor } from "./start-monitor.mjs";
 import { until } from "./until.mjs";
@@ -28,8 +29,7 @@ function records(outage) {
   const end = Math.floor(Date.now() / MINUTE) * MINUTE;
   const total = 30 + outage;
   const start = end - total * MINUTE;
-  let seed = 11;
-  const random = () => (seed = (seed * 16807) % 2147483647) / 2147483647;
+  const random = minstd(11);
   const steady = [];
   const failing = [];
   for (const e of ENDPOINTS) {

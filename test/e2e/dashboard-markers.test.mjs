@@ -10,6 +10,7 @@ import assert from "node:assert/strict";
 import { randomBytes } from "node:crypto";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
+import { minstd } from "../../scripts/lib/prng.mjs";
 import {
   apiClient,
   browserSkip,
@@ -54,8 +55,7 @@ function traffic(total, stepMinutes) {
   const end = Math.floor(Date.now() / MINUTE) * MINUTE;
   const start = end - total * MINUTE;
   const out = [];
-  let seed = 7;
-  const random = () => (seed = (seed * 16807) % 2147483647) / 2147483647;
+  const random = minstd(7);
   for (let m = 0; m < total; m++) {
     const step = m >= total - stepMinutes;
     for (let i = 0; i < 40; i++) {

@@ -1,3 +1,4 @@
+// @ts-check
 /**
  * The one way the end-to-end tests start the monitor: `npm start` on a free port on 127.0.0.1
  * (and its own inspector port: wrangler's default 9229 may be taken by another dev server), a
@@ -21,13 +22,16 @@ const ROOT = join(dirname(fileURLToPath(import.meta.url)), "..", "..");
  * Runs `npm <args>` in its own process group with `env` added to ours (see childEnv) and waits
  * until `ready(output)` holds; throws with the output when it exits or `timeoutMs` passes
  * first. Answers the child, its output so far and `stop()` (SIGINT to the group, SIGKILL after 5 s).
+ * @param {string[]} args
+ * @param {{ env?: Record<string, string>; cwd?: string; ready: (output: string) => boolean; timeoutMs?: number }} options
  */
 export async function startNpm(args, { env = {}, cwd = ROOT, ready, timeoutMs = 120_000 }) {
   const child = spawn("npm", args, { cwd, env: childEnv(env), stdio: ["ignore", "pipe", "pipe"], detached: true });
   let output = "";
   child.stdout.on("data", (d) => (output += d));
   child.stderr.on("data", (d) => (output += d));
-  const stop = () => stopGroup(child.pid, "SIGINT", 5_000);
+  // Spawned detached, the child leads its own group (a spawn without a pid fails at the first check below).
+  const stop = () => stopGroup(/** @type {number} */ (child.pid), "SIGINT", 5_000);
   const deadline = Date.now() + timeoutMs;
   while (!ready(output)) {
     if (Date.now() > deadline || child.exitCode !== null) {
@@ -44,8 +48,10 @@ export async function startNpm(args, { env = {}, cwd = ROOT, ready, timeoutMs = 
  * `server` ("direct" or "wrangler": MONITOR_SERVER; default npm start's own), `vars` (`--var
  * NAME:VALUE` flags), `snapshot` (project entries to copy into the temp folder and run from, so
  * that edits made during the run cannot reload the worker), `timeoutMs`. Answers its base URL,
- * its ingest, read and admin keys, its state folder, its output so far, the npm process (`child`)
- * and `stop()`.
+ * its keys (`keys.ingest`, `keys.read`, `keys.admin`, also as `ingestKey`, `readKey`, `adminKey`),
+ * its state folder, its output so far, the npm process (`child`) and `stop()`.
+ * @param {string} name
+ * @param {{ crons?: boolean; server?: "direct" | "wrangler"; vars?: Record<string, string>; snapshot?: string[]; timeoutMs?: number }} [options]
  */
 export async function startMonitor(name, { crons = false, server, vars = {}, snapshot, timeoutMs } = {}) {
   const root = mkdtempSync(join(tmpdir(), `edge-monitor-e2e-${name}-`));
@@ -70,11 +76,17 @@ export async function startMonitor(name, { crons = false, server, vars = {}, sna
       timeoutMs,
     });
     const output = started.output();
+    const keys = {
+      ingest: /ingest key: +(\S+)/.exec(output)?.[1],
+      read: /read key: +(\S+)/.exec(output)?.[1],
+      admin: /admin key: +(\S+)/.exec(output)?.[1],
+    };
     return {
       url: `http://127.0.0.1:${port}`,
-      ingestKey: /ingest key: +(\S+)/.exec(output)?.[1],
-      readKey: /read key: +(\S+)/.exec(output)?.[1],
-      adminKey: /admin key: +(\S+)/.exec(output)?.[1],
+      keys,
+      ingestKey: keys.ingest,
+      readKey: keys.read,
+      adminKey: keys.admin,
       stateDir,
       child: started.child,
       output: started.output,
