@@ -28,8 +28,8 @@ import type { LogRecord } from "../ingest/record";
 import type { WindowRecord } from "./minute-counts";
 import type { Batch, PoisonedRow } from "./flush";
 import { UPSERT_META } from "./buffer-sql";
-import { parseStored } from "./stored-json";
-import { BufferMarksSchema, cappedWrittenAt, takenBefore, withTaken, type Marks, type Unsaved } from "./buffer-marks";
+import { BufferMarksSchema, parseStored } from "./stored-json";
+import { cappedWrittenAt, takenBefore, withTaken, type Marks, type Unsaved } from "./buffer-marks";
 import {
   addCountsInto,
   skippedKey,
