@@ -9,7 +9,7 @@ import type { Evaluation } from "../detect/evaluate";
 import type { Endpoint } from "../detect/incident";
 import { log } from "../lib/log";
 import type { LogRecord } from "../ingest/record";
-import { ALARM_GRACE_MS } from "./detection-runner";
+import { ALARM_GRACE_MS } from "./event-clock";
 import { alertsHeld } from "./follow-up";
 import { joinOpened } from "./group-link";
 import { errorMessage } from "../lib/errors";

@@ -42,7 +42,7 @@ import * as reads from "./reads";
 import type { RecordBuffer } from "./record-buffer";
 import type { ReevaluateResult, ReplaySource } from "./reevaluate";
 import type { EndpointDetail, EndpointStats } from "./stats";
-import type { SeriesPoint } from "./windows";
+import type { SeriesPoint } from "./window-rows";
 
 export type { EndpointStats, EndpointDetail, ReevaluateResult, QuarantinedRecord, IngestResult, ReplayResult };
 export { DEDUP_WINDOW_MS } from "./record-buffer";
