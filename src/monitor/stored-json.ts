@@ -27,7 +27,7 @@ export type BufferMarks = z.infer<typeof BufferMarksSchema>;
 /** `windows_absorbed` (see windows-checkpoint.ts). */
 export const AbsorbedMarkSchema = z.object({ below: z.number().int(), also: z.array(z.number().int()) });
 
-/** `probe_streak` (see detection-runner.ts). */
+/** `probe_streak` (see probe-streak.ts). */
 export const ProbeStreakSchema = z.object({
   failures: z.number().int().nonnegative(),
   since: z.number(),
