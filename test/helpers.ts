@@ -1,5 +1,5 @@
 /** Shared test helpers: keys from vitest.config.ts, requests through the worker, flushing endpoint objects. */
-import { PUBLISH_EVERY_MS } from "../src/monitor/detection-runner";
+import { PUBLISH_EVERY_MS } from "../src/monitor/detection-publisher";
 import { listDurableObjectIds, runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { env, exports } from "cloudflare:workers";
 import type { EndpointMonitor } from "../src/monitor/endpoint-monitor";

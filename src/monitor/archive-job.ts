@@ -7,7 +7,8 @@ import { log } from "../lib/log";
 import type { AlarmSchedule } from "./alarm-schedule";
 import { ARCHIVE_PASS_BYTES, ARCHIVE_PASS_CHUNKS, markWriteThrough, writeThrough } from "./archive-through";
 import { flushBackoffMs } from "./minute-counts";
-import { messageOf, type MonitorContext } from "./monitor-context";
+import { errorMessage } from "../lib/errors";
+import type { MonitorContext } from "./monitor-context";
 
 /**
  * An endpoint object writes through to R2 at most this often, unless ARCHIVE_EAGER_RECORDS wait:
@@ -88,7 +89,7 @@ export class ArchiveJob {
           records: buffer.archiveBacklog(),
           consecutive_failures: failures,
           retry_in_ms: this.retryAt - Date.now(),
-          message: messageOf(err),
+          message: errorMessage(err),
         });
         await this.alarm.schedule(this.retryAt);
         return false;

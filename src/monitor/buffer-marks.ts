@@ -2,7 +2,7 @@
  * The endpoint buffer's marks (how far D1 and R2 took the chunks, and what goes with that), and
  * the pure steps that move them; RecordBuffer keeps them in memory and saves them. Pure.
  */
-import { BufferMarksSchema, type BufferMarks } from "./stored-json";
+import type { BufferMarks } from "./stored-json";
 
 /**
  * The buffer's marks, one `meta` row (`buffer_marks`; its zod schema in stored-json.ts):
@@ -70,5 +70,3 @@ export function cappedWrittenAt(marks: Marks, hours: readonly number[], now: num
     capped_written: written.length > 0 ? written : undefined,
   };
 }
-
-export { BufferMarksSchema };

@@ -16,7 +16,7 @@ import type { Endpoint } from "../detect/incident";
 import { toSummaryRow, upsertStatements } from "../summaries/rows";
 import type { SummaryRow } from "../summaries/sql";
 import { HOUR_MS } from "./minute-counts";
-import type { HourWindow } from "./windows";
+import type { HourWindow } from "./window-rows";
 
 /** The `summaries` row of one hour window (granularity "hour"). */
 export function hourSummaryRow(endpoint: Endpoint, w: HourWindow, cfg: DetectionConfig, now: number): SummaryRow {

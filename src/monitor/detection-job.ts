@@ -9,10 +9,11 @@ import type { Evaluation } from "../detect/evaluate";
 import type { Endpoint } from "../detect/incident";
 import { log } from "../lib/log";
 import type { LogRecord } from "../ingest/record";
-import { ALARM_GRACE_MS } from "./detection-runner";
+import { ALARM_GRACE_MS } from "./event-clock";
 import { alertsHeld } from "./follow-up";
 import { joinOpened } from "./group-link";
-import { endpointOf, messageOf, type MonitorContext } from "./monitor-context";
+import { errorMessage } from "../lib/errors";
+import { endpointOf, type MonitorContext } from "./monitor-context";
 
 export class DetectionJob {
   constructor(private readonly c: MonitorContext) {}
@@ -29,7 +30,7 @@ export class DetectionJob {
       if (late > 0) log("info", "late_records", { endpoint: this.c.name, late });
       return evaluations;
     } catch (err) {
-      log("error", "detection_failed", { endpoint: this.c.name, message: messageOf(err) });
+      log("error", "detection_failed", { endpoint: this.c.name, message: errorMessage(err) });
       return [];
     }
   }
@@ -56,7 +57,7 @@ export class DetectionJob {
     try {
       await this.joinGroups(this.evaluate(endpoint, cfg, now, ALARM_GRACE_MS));
     } catch (err) {
-      log("error", "detection_failed", { endpoint: this.c.name, message: messageOf(err) });
+      log("error", "detection_failed", { endpoint: this.c.name, message: errorMessage(err) });
     }
   }
 

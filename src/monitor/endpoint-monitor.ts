@@ -42,10 +42,10 @@ import * as reads from "./reads";
 import type { RecordBuffer } from "./record-buffer";
 import type { ReevaluateResult, ReplaySource } from "./reevaluate";
 import type { EndpointDetail, EndpointStats } from "./stats";
-import type { SeriesPoint } from "./windows";
+import type { SeriesPoint } from "./window-rows";
 
 export type { EndpointStats, EndpointDetail, ReevaluateResult, QuarantinedRecord, IngestResult, ReplayResult };
-export { DEDUP_WINDOW_MS } from "./record-buffer";
+export { DEDUP_WINDOW_MS } from "./buffer-watermarks";
 export { ARCHIVE_EVERY_MS } from "./archive-job";
 export { DEFAULT_FLUSH_DELAY_MS } from "./flush-job";
 export { WINDOWS_PERSIST_MS } from "./windows-checkpoint";

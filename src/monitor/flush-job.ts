@@ -15,7 +15,8 @@ import { hourSummaryRow, writeHourSummaries } from "./capped-summaries";
 import { flushBatch } from "./flush";
 import { flushCut, nextMinuteFlushAt, waitsForMinute } from "./flush-cadence";
 import { HOUR_MS, flushBackoffMs } from "./minute-counts";
-import { endpointOf, messageOf, type MonitorContext } from "./monitor-context";
+import { errorMessage } from "../lib/errors";
+import { endpointOf, type MonitorContext } from "./monitor-context";
 import type { QuarantineJob } from "./quarantine-job";
 import { RecordBuffer } from "./record-buffer";
 import { DEFAULT_FLUSH_DELAY_MS, config, type ConfigEnv } from "../config";
@@ -122,7 +123,7 @@ export class FlushJob {
       return result === "done" && this.inlineAgain;
     }).catch((err: unknown) => {
       this.inlineRunning = false;
-      log("error", "flush_at_once_failed", { endpoint: this.c.name, message: messageOf(err) });
+      log("error", "flush_at_once_failed", { endpoint: this.c.name, message: errorMessage(err) });
       return false;
     });
     // A round of its own (not awaited here: a busy endpoint's rounds must not chain without end).
@@ -174,7 +175,11 @@ export class FlushJob {
       this.c.buffer.clearCappedHours(hours, now);
       this.c.buffer.saveRequired(Date.now());
     } catch (err) {
-      log("error", "capped_summaries_failed", { endpoint: this.c.name, hours: hours.length, message: messageOf(err) });
+      log("error", "capped_summaries_failed", {
+        endpoint: this.c.name,
+        hours: hours.length,
+        message: errorMessage(err),
+      });
     }
   }
 
@@ -227,7 +232,7 @@ export class FlushJob {
           records: batch.keys.length - prefix,
           consecutive_failures: failures,
           retry_in_ms: retryIn,
-          message: messageOf(outcome.error),
+          message: errorMessage(outcome.error),
         });
         await this.alarm.setAt(Date.now() + retryIn);
         return "failed";

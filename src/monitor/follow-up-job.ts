@@ -14,7 +14,8 @@ import { coveringWindow } from "../maintenance/windows";
 import type { AlarmSchedule } from "./alarm-schedule";
 import { alertsHeld, releaseHeld } from "./follow-up";
 import { MINUTE_MS } from "./minute-counts";
-import { endpointOf, messageOf, type MonitorContext } from "./monitor-context";
+import { errorMessage } from "../lib/errors";
+import { endpointOf, type MonitorContext } from "./monitor-context";
 import { LastVersionSchema, parseStored } from "./stored-json";
 
 /** How long after a deploy an incident that opens names it (DEPLOY_CORRELATION_MINUTES). */
@@ -136,7 +137,7 @@ export class FollowUpJob {
         log("error", "deploy_save_failed", {
           service: endpoint.service,
           version: change.version,
-          message: messageOf(err),
+          message: errorMessage(err),
         }),
       ),
     );

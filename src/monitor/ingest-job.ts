@@ -12,7 +12,7 @@ import { flushDelayMs, type FlushJob } from "./flush-job";
 import type { FollowUpJob } from "./follow-up-job";
 import { endpointOf, type MonitorContext } from "./monitor-context";
 import { storageReport } from "./reads";
-import type { Counts } from "./record-buffer";
+import type { Counts } from "./chunk-codec";
 import type { ReevaluateJob } from "./reevaluate-job";
 import type { WindowsCheckpoint } from "./windows-checkpoint";
 

@@ -4,7 +4,7 @@
  * `pending` until the chunk is pruned and they are folded into `counters`: every read adds them.
  */
 import { MAX_COUNTER, UPSERT_META } from "./buffer-sql";
-import { addCountsInto, MAX_COUNTERS, type Counts } from "./record-buffer";
+import { addCountsInto, MAX_COUNTERS, type Counts } from "./chunk-codec";
 
 export class ObjectMeta {
   /** Counts committed in retained chunks, not yet in `counters`. */

@@ -12,9 +12,9 @@
  * frozen too (an edit there would reach new objects only).
  */
 import { SCHEMA_STATEMENTS } from "./buffer-sql";
-import { DETECTION_SCHEMA } from "./detection-runner";
+import { DETECTION_SCHEMA } from "./incident-rows";
 import { OUTBOX_SCHEMA } from "../alerts/outbox";
-import { addStatus429, migrateWindows, WINDOW_SCHEMA } from "./windows";
+import { addStatus429, migrateWindows, WINDOW_SCHEMA } from "./window-rows";
 
 export interface SchemaStep {
   version: number;

@@ -7,7 +7,8 @@ import { addCounts, countsFrom, type CostCounts } from "../cost/counts";
 import { log } from "../lib/log";
 import { REQUEST_COUNTER_NAMES, requestMetricsFrom, type RequestMetrics } from "../metrics/request-counters";
 import type { ArchiveJob } from "./archive-job";
-import { messageOf, type MonitorContext } from "./monitor-context";
+import { errorMessage } from "../lib/errors";
+import type { MonitorContext } from "./monitor-context";
 
 export class PublishJob {
   /** Consecutive failed copies to D1 of detection results (for the retry backoff). */
@@ -70,7 +71,7 @@ export class PublishJob {
         log("error", "detection_sync_failed", {
           endpoint: this.c.name,
           failures: this.syncFailures,
-          message: messageOf(err),
+          message: errorMessage(err),
         });
         return false;
       }

@@ -6,7 +6,8 @@ import type { Endpoint } from "../detect/incident";
 import { log } from "../lib/log";
 import type { AlarmSchedule } from "./alarm-schedule";
 import { writeRowByRow } from "./flush";
-import { endpointOf, messageOf, type MonitorContext } from "./monitor-context";
+import { errorMessage } from "../lib/errors";
+import { endpointOf, type MonitorContext } from "./monitor-context";
 import { publishQuarantineCount, type QuarantinedRecord } from "./quarantine";
 
 export interface ReplayResult {
@@ -54,7 +55,7 @@ export class QuarantineJob {
       if (store.get("quarantine_unpublished") === token) store.delete("quarantine_unpublished");
       store.set("quarantine_indexed", "1");
     } catch (err) {
-      log("error", "quarantine_publish_failed", { endpoint: this.c.name, message: messageOf(err) });
+      log("error", "quarantine_publish_failed", { endpoint: this.c.name, message: errorMessage(err) });
       await this.alarm.schedule(Date.now() + 30_000);
     }
   }

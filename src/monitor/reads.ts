@@ -16,7 +16,7 @@ import { windowsCover, type SourcePlan } from "../timeseries/plan";
 import { HOUR_MS } from "./minute-counts";
 import type { MonitorContext } from "./monitor-context";
 import { buildDetail, buildStats, type EndpointDetail, type EndpointStats } from "./stats";
-import type { SeriesPoint } from "./windows";
+import type { SeriesPoint } from "./window-rows";
 
 /** How recent a successful flush must be for an object to vouch that D1 takes writes. */
 const STORAGE_OK_EVIDENCE_MS = 60_000;

@@ -7,7 +7,8 @@ import type { Incident } from "../detect/incident";
 import type { DetectionRunner } from "./detection-runner";
 import { HOUR_MS, MINUTE_MS } from "./minute-counts";
 import type { EndpointState } from "./publish";
-import type { EndpointWindows, SeriesPoint } from "./windows";
+import type { SeriesPoint } from "./window-rows";
+import type { EndpointWindows } from "./windows";
 
 export interface EndpointCounters {
   service: string | null;

@@ -27,7 +27,7 @@ export type BufferMarks = z.infer<typeof BufferMarksSchema>;
 /** `windows_absorbed` (see windows-checkpoint.ts). */
 export const AbsorbedMarkSchema = z.object({ below: z.number().int(), also: z.array(z.number().int()) });
 
-/** `probe_streak` (see detection-runner.ts): the schema lives beside the `ProbeStreak` type it defines. */
+/** `probe_streak` (see probe-streak.ts): the schema lives beside the `ProbeStreak` type it defines. */
 export { ProbeStreakSchema } from "../detect/types";
 
 /** `last_version` (see follow-up-job.ts). */

@@ -6,7 +6,7 @@
  */
 import { log } from "../lib/log";
 import { endpointOf, type MonitorContext } from "./monitor-context";
-import type { AbsorbedMark } from "./record-buffer";
+import type { AbsorbedMark } from "./chunk-contents";
 import { AbsorbedMarkSchema, parseStored } from "./stored-json";
 
 /** The windows changed in memory are persisted at most this often (see windows.ts: write-behind). */

@@ -9,8 +9,9 @@
  * buffer chunks the stored buckets hold; on wake it adds the newer chunks again). A hand-off then
  * writes no window row: with a row per bucket written per hand-off, the minute and hour rows
  * were two of the object's rows billed per hand-off. Every read sees the buckets in memory.
+ * The table's schema, statements and row codec are in window-rows.ts.
  */
-import { LatencySketch, type SketchData } from "../detect/sketch";
+import type { LatencySketch } from "../detect/sketch";
 import { addRecordsInPlace, mergeBreakdowns, parseBreakdown, type Breakdown } from "../breakdown/top-k";
 import type { Snapshot } from "../detect/types";
 import { boundedLatency } from "../ingest/bounds";
@@ -24,137 +25,31 @@ import {
   type WindowRecord,
 } from "./minute-counts";
 import { hourEndOf, LATENCY_MIN_SAMPLES, LATENCY_SPANS, LONGEST_SPAN_MINUTES, WindowsView } from "./windows-view";
-
-export const SKETCH_MAX_BUCKETS = 1024;
-export { LATENCY_MIN_SAMPLES } from "./windows-view";
-
-export const WINDOW_SCHEMA = [
-  `CREATE TABLE IF NOT EXISTS windows (
-     grain INTEGER NOT NULL,
-     start INTEGER NOT NULL,
-     count INTEGER NOT NULL,
-     status_2xx INTEGER NOT NULL,
-     status_3xx INTEGER NOT NULL,
-     status_4xx INTEGER NOT NULL,
-     status_5xx INTEGER NOT NULL,
-     silent_failures INTEGER NOT NULL,
-     inconsistent INTEGER NOT NULL,
-     slow INTEGER NOT NULL,
-     latency_sum REAL NOT NULL,
-     latency_max REAL NOT NULL,
-     bytes INTEGER NOT NULL,
-     sketch TEXT NOT NULL,
-     breakdown TEXT,
-     PRIMARY KEY (grain, start)
-   ) WITHOUT ROWID`,
-  // The per-minute table of the first schema, replaced by `windows`.
-  `DROP TABLE IF EXISTS minute_buckets`,
-];
-
-/**
- * The 429s of a bucket (a subset of its 4xx), for surges that a rate limiter turns away (schema
- * step 5): added when missing; rows written before it count none.
- */
-export function addStatus429(sql: SqlStorage): void {
-  const columns = sql.exec<{ name: string }>("PRAGMA table_info(windows)").toArray();
-  if (!columns.some((c) => c.name === "status_429"))
-    sql.exec("ALTER TABLE windows ADD COLUMN status_429 INTEGER NOT NULL DEFAULT 0");
-}
-
-/**
- * Objects created before the breakdown (src/breakdown) get its column: the consumers and
- * locations of a bucket live in the bucket's own row, so they cost no extra row written.
- */
-export function migrateWindows(sql: SqlStorage): void {
-  try {
-    sql.exec("SELECT breakdown FROM windows LIMIT 0");
-  } catch {
-    sql.exec("ALTER TABLE windows ADD COLUMN breakdown TEXT");
-  }
-}
-
-// A bucket as it is in memory (whole values): an upsert, one row written (INSERT OR REPLACE of an
-// existing key would be two).
-const UPSERT = `INSERT INTO windows
-  (grain, start, count, status_2xx, status_3xx, status_4xx, status_429, status_5xx, silent_failures, inconsistent, slow, latency_sum, latency_max, bytes, sketch, breakdown)
-  VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-  ON CONFLICT (grain, start) DO UPDATE SET
-    count = excluded.count,
-    status_2xx = excluded.status_2xx,
-    status_3xx = excluded.status_3xx,
-    status_4xx = excluded.status_4xx,
-    status_429 = excluded.status_429,
-    status_5xx = excluded.status_5xx,
-    silent_failures = excluded.silent_failures,
-    inconsistent = excluded.inconsistent,
-    slow = excluded.slow,
-    latency_sum = excluded.latency_sum,
-    latency_max = excluded.latency_max,
-    bytes = excluded.bytes,
-    sketch = excluded.sketch,
-    breakdown = excluded.breakdown`;
-
-const COLUMNS =
-  "start, count, status_2xx, status_3xx, status_4xx, status_429, status_5xx, silent_failures, inconsistent, slow, latency_sum, latency_max, bytes";
-
-type Row = {
-  start: number;
-  count: number;
-  status_2xx: number;
-  status_3xx: number;
-  status_4xx: number;
-  status_429: number;
-  status_5xx: number;
-  silent_failures: number;
-  inconsistent: number;
-  slow: number;
-  latency_sum: number;
-  latency_max: number;
-  bytes: number;
-};
-
-/** An hour bucket: its counts and its latency sketch (the D1-cap summaries are written from it). */
-export type HourWindow = Row & { sketch: LatencySketch };
+import {
+  addBucketCounts,
+  COUNT_COLUMNS,
+  countsOf,
+  emptySketch,
+  SELECT_BUCKET,
+  SELECT_BUCKETS_IN,
+  seriesPoint,
+  SKETCH_MAX_BUCKETS,
+  sketchOf,
+  UPSERT_WINDOW,
+  upsertValues,
+  zeroCounts,
+  type HourWindow,
+  type SeriesPoint,
+  type StoredWindowRow,
+  type WindowCounts,
+} from "./window-rows";
 
 /** A bucket changed in memory and not yet persisted: its counts, its sketch and breakdown parsed. */
 interface DirtyBucket {
   grain: number;
-  row: Row;
+  row: WindowCounts;
   sketch: LatencySketch;
   breakdown: Breakdown;
-}
-
-type StoredRow = Row & { sketch: string; breakdown: string | null };
-
-const ZERO_ROW = (start: number): Row => ({
-  start,
-  count: 0,
-  status_2xx: 0,
-  status_3xx: 0,
-  status_4xx: 0,
-  status_429: 0,
-  status_5xx: 0,
-  silent_failures: 0,
-  inconsistent: 0,
-  slow: 0,
-  latency_sum: 0,
-  latency_max: 0,
-  bytes: 0,
-});
-
-/** One bucket as a time-series point: counts and latency percentiles. */
-export interface SeriesPoint {
-  start: number;
-  count: number;
-  status_4xx: number;
-  status_5xx: number;
-  silent_failures: number;
-  inconsistent: number;
-  latency_avg_ms: number;
-  p50_ms: number | null;
-  p95_ms: number | null;
-  p99_ms: number | null;
-  max_ms: number;
 }
 
 /** The records of the bucket starting at `start` (the same test as countByBucket's, latencies clamped alike). */
@@ -185,19 +80,7 @@ export class EndpointWindows {
 
   private addTo(grain: number, b: BucketCounts, records: readonly WindowRecord[]): void {
     const bucket = this.bucket(grain, b.start);
-    const r = bucket.row;
-    r.count += b.count;
-    r.status_2xx += b.status_2xx;
-    r.status_3xx += b.status_3xx;
-    r.status_4xx += b.status_4xx;
-    r.status_429 += b.status_429;
-    r.status_5xx += b.status_5xx;
-    r.silent_failures += b.silent_failures;
-    r.inconsistent += b.inconsistent;
-    r.slow += b.slow;
-    r.latency_sum += b.latency_sum;
-    r.latency_max = Math.max(r.latency_max, b.latency_max);
-    r.bytes += b.bytes;
+    addBucketCounts(bucket.row, b);
     for (const v of b.latencies) bucket.sketch.add(v);
     addRecordsInPlace(bucket.breakdown, records);
   }
@@ -207,22 +90,10 @@ export class EndpointWindows {
     const key = `${grain}:${start}`;
     const known = this.dirty.get(key);
     if (known) return known;
-    const stored = this.sql
-      .exec<StoredRow>(`SELECT ${COLUMNS}, sketch, breakdown FROM windows WHERE grain = ? AND start = ?`, grain, start)
-      .toArray()[0];
+    const stored = this.sql.exec<StoredWindowRow>(SELECT_BUCKET, grain, start).toArray()[0];
     const bucket: DirtyBucket = stored
-      ? {
-          grain,
-          row: rowOf(stored),
-          sketch: LatencySketch.fromJSON(JSON.parse(stored.sketch) as SketchData, SKETCH_MAX_BUCKETS),
-          breakdown: parseBreakdown(stored.breakdown),
-        }
-      : {
-          grain,
-          row: ZERO_ROW(start),
-          sketch: new LatencySketch(undefined, SKETCH_MAX_BUCKETS),
-          breakdown: parseBreakdown(null),
-        };
+      ? { grain, row: countsOf(stored), sketch: sketchOf(stored.sketch), breakdown: parseBreakdown(stored.breakdown) }
+      : { grain, row: zeroCounts(start), sketch: emptySketch(), breakdown: parseBreakdown(null) };
     this.dirty.set(key, bucket);
     return bucket;
   }
@@ -231,19 +102,8 @@ export class EndpointWindows {
   hour(start: number): HourWindow | null {
     const changed = this.dirty.get(`${HOUR_MS}:${start}`);
     if (changed) return { ...changed.row, sketch: changed.sketch };
-    const stored = this.sql
-      .exec<StoredRow>(
-        `SELECT ${COLUMNS}, sketch, breakdown FROM windows WHERE grain = ? AND start = ?`,
-        HOUR_MS,
-        start,
-      )
-      .toArray()[0];
-    return stored
-      ? {
-          ...rowOf(stored),
-          sketch: LatencySketch.fromJSON(JSON.parse(stored.sketch) as SketchData, SKETCH_MAX_BUCKETS),
-        }
-      : null;
+    const stored = this.sql.exec<StoredWindowRow>(SELECT_BUCKET, HOUR_MS, start).toArray()[0];
+    return stored ? { ...countsOf(stored), sketch: sketchOf(stored.sketch) } : null;
   }
 
   /** Whether buckets changed since the last `persist()`. */
@@ -260,26 +120,7 @@ export class EndpointWindows {
   persist(): number {
     let written = 0;
     for (const b of this.dirty.values()) {
-      const r = b.row;
-      this.sql.exec(
-        UPSERT,
-        b.grain,
-        r.start,
-        r.count,
-        r.status_2xx,
-        r.status_3xx,
-        r.status_4xx,
-        r.status_429,
-        r.status_5xx,
-        r.silent_failures,
-        r.inconsistent,
-        r.slow,
-        r.latency_sum,
-        r.latency_max,
-        r.bytes,
-        JSON.stringify(b.sketch.toJSON()),
-        JSON.stringify(b.breakdown),
-      );
+      this.sql.exec(UPSERT_WINDOW, b.grain, ...upsertValues(b.row, b.sketch, b.breakdown));
       written++;
     }
     this.dirty.clear();
@@ -331,11 +172,11 @@ export class EndpointWindows {
     this.dirty.clear();
   }
 
-  private rows(grain: number, from: number, to: number): Row[] {
+  private rows(grain: number, from: number, to: number): WindowCounts[] {
     const dirty = this.dirtyIn(grain, from, to);
     const stored = this.sql
-      .exec<Row>(
-        `SELECT ${COLUMNS} FROM windows WHERE grain = ? AND start >= ? AND start < ? ORDER BY start`,
+      .exec<WindowCounts>(
+        `SELECT ${COUNT_COLUMNS} FROM windows WHERE grain = ? AND start >= ? AND start < ? ORDER BY start`,
         grain,
         from,
         to,
@@ -378,8 +219,7 @@ export class EndpointWindows {
           .map((r) => [r.start, r.sketch]),
       );
       const text = stored.get(start);
-      const sketch =
-        text === undefined ? null : LatencySketch.fromJSON(JSON.parse(text) as SketchData, SKETCH_MAX_BUCKETS);
+      const sketch = text === undefined ? null : sketchOf(text);
       parsed.set(start, sketch);
       return sketch;
     };
@@ -395,52 +235,11 @@ export class EndpointWindows {
   series(grain: number, from: number, to: number): SeriesPoint[] {
     const dirty = this.dirtyIn(grain, from, to);
     const stored = this.sql
-      .exec<StoredRow>(
-        `SELECT ${COLUMNS}, sketch, breakdown FROM windows WHERE grain = ? AND start >= ? AND start < ? ORDER BY start`,
-        grain,
-        from,
-        to,
-      )
+      .exec<StoredWindowRow>(SELECT_BUCKETS_IN, grain, from, to)
       .toArray()
       .filter((r) => !dirty.has(r.start))
-      .map((r) => ({
-        row: rowOf(r),
-        sketch: LatencySketch.fromJSON(JSON.parse(r.sketch) as SketchData, SKETCH_MAX_BUCKETS),
-      }));
-    const all = [...stored, ...[...dirty.values()].map((b) => ({ row: b.row, sketch: b.sketch }))].sort(
-      (a, b) => a.row.start - b.row.start,
-    );
-    return all.map(({ row: r, sketch }) => ({
-      start: r.start,
-      count: r.count,
-      status_4xx: r.status_4xx,
-      status_5xx: r.status_5xx,
-      silent_failures: r.silent_failures,
-      inconsistent: r.inconsistent,
-      latency_avg_ms: r.count > 0 ? r.latency_sum / r.count : 0,
-      p50_ms: sketch.quantile(0.5),
-      p95_ms: sketch.quantile(0.95),
-      p99_ms: sketch.quantile(0.99),
-      max_ms: r.latency_max,
-    }));
+      .map((r) => ({ row: countsOf(r), sketch: sketchOf(r.sketch) }));
+    const changed = [...dirty.values()].map((b) => ({ row: b.row, sketch: b.sketch }));
+    return [...stored, ...changed].sort((a, b) => a.row.start - b.row.start).map((b) => seriesPoint(b.row, b.sketch));
   }
-}
-
-/** The counts of a stored row (without its sketch and breakdown). */
-function rowOf(r: StoredRow): Row {
-  return {
-    start: r.start,
-    count: r.count,
-    status_2xx: r.status_2xx,
-    status_3xx: r.status_3xx,
-    status_4xx: r.status_4xx,
-    status_429: r.status_429,
-    status_5xx: r.status_5xx,
-    silent_failures: r.silent_failures,
-    inconsistent: r.inconsistent,
-    slow: r.slow,
-    latency_sum: r.latency_sum,
-    latency_max: r.latency_max,
-    bytes: r.bytes,
-  };
 }
