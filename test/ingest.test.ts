@@ -78,6 +78,23 @@ describe("POST /v1/logs", () => {
     expect(body.rejected[2]?.errors.join(" ")).toMatch(/service/);
   });
 
+  it("ignores a `sync` value other than 1 or true (answers at once, as without it) rather than refusing the batch", async () => {
+    const ctx = createExecutionContext();
+    const res = await worker.fetch(
+      new Request(`${BASE}/v1/logs?sync=yes`, {
+        method: "POST",
+        headers: { Authorization: `Bearer ${INGEST_KEY}`, "Content-Type": "application/json" },
+        body: JSON.stringify(record("sync-other")),
+      }),
+      env,
+      ctx,
+    );
+    expect(res.status).toBe(202);
+    await waitOnExecutionContext(ctx);
+    // Answered before the hand-off: no `stored` count, which only `?sync=1` waits for.
+    expect(await res.json<IngestBody>()).toEqual({ accepted: 1, rejected: [] });
+  });
+
   it("answers 400 invalid_records when every record is rejected, with the rejected list, and stores nothing", async () => {
     for (const sync of [false, true]) {
       const res = await postLogs([{ ...record("all-rejected"), status: 700 }, { service: "all-rejected" }], { sync });

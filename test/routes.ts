@@ -1,8 +1,8 @@
 /**
  * Every route of the API with the key scope it requires, read from the routes' own definitions
- * (`defineRoute` specs in the app's route table, and the registry's routes not moved yet), so a
- * new route cannot skip the auth tests. Here only what a route needs to be called: a concrete
- * path, a body, and its answer with the right key when that is not a 2xx.
+ * (the `defineRoute` specs in the app's route table), so a new route cannot skip the auth tests.
+ * Here only what a route needs to be called: a concrete path, a body, and its answer with the
+ * right key when that is not a 2xx.
  */
 import type { KeyScope } from "../src/auth/keys";
 import { app } from "../src/app";

@@ -12,12 +12,12 @@ import { and, eq, gte, lte, ne, or, type SQL } from "drizzle-orm";
 import { drizzle } from "drizzle-orm/d1";
 import { Hono } from "hono";
 import * as z from "zod";
-import { requireKey } from "../auth/keys";
 import { endpointHealth, incidents } from "../db/schema";
 import { DEFAULT_DETECTION } from "../detect/config";
 import { LatencySketch } from "../detect/sketch";
+import { defineRoute } from "../http/route";
 import type { AppEnv } from "../http/types";
-import { parseOr400, readJsonBody } from "../http/validate";
+import { analysisSchema } from "./analysis-schema";
 import { analyse, analysisRange, deterministicRecommendations, type PeriodFigures } from "./findings";
 import { AI_NARRATIVE_JSON_SCHEMA, aiNarrativeSchema, analysisPrompt } from "./prompt";
 import { askJson } from "./run";
@@ -206,7 +206,18 @@ export async function analyseRange(
   };
 }
 
-export const analysisApp = new Hono<AppEnv>().post("/", requireKey("read"), async (c) => {
-  const body = parseOr400(analysisBody, await readJsonBody(c.req.raw), "analysis request");
-  return c.json(await analyseRange(c.env, body));
-});
+export const analysisApp = new Hono<AppEnv>();
+
+defineRoute(
+  analysisApp,
+  {
+    method: "POST",
+    path: "/",
+    key: "read",
+    tag: "Incidents",
+    summary: "Deterministic findings over a period, with an AI narrative when available",
+    request: { body: { schema: analysisBody }, what: "analysis request" },
+    responses: { 200: { description: "findings and recommendations", schema: analysisSchema } },
+  },
+  async (c, { body }) => c.json(await analyseRange(c.env, body)),
+);

@@ -14,11 +14,12 @@ import { ApiError } from "../http/errors";
 import { endpointFilterFields } from "../http/filters";
 import { log } from "../lib/log";
 import { withTimeout } from "../lib/timeout";
+import { defineRoute } from "../http/route";
 import type { AppEnv } from "../http/types";
-import { parseOr400 } from "../http/validate";
 import { endpointObject } from "../monitor/endpoint-object";
 import type { Endpoint } from "../detect/incident";
 import { errorMessage } from "../lib/errors";
+import { quarantinePageSchema, quarantineReplaySchema } from "./answer-schemas";
 
 export const quarantineListQuery = z.object({
   ...endpointFilterFields,
@@ -96,9 +97,20 @@ function monitor(env: Env, e: Endpoint) {
 
 const same = (a: Endpoint, b: Endpoint) => a.service === b.service && a.method === b.method && a.route === b.route;
 
-export const quarantineApp = new Hono<AppEnv>()
-  .get("/quarantine", async (c) => {
-    const q = parseOr400(quarantineListQuery, c.req.query());
+export const quarantineApp = new Hono<AppEnv>();
+
+defineRoute(
+  quarantineApp,
+  {
+    method: "GET",
+    path: "/quarantine",
+    key: "admin",
+    tag: "Control",
+    summary: "Records D1 refused on their own, with its error, across endpoints (keyset pages)",
+    request: { query: quarantineListQuery },
+    responses: { 200: { description: "a page", schema: quarantinePageSchema } },
+  },
+  async (c, { query: q }) => {
     const position = q.cursor === undefined ? null : decodePosition(q.cursor);
     if (q.cursor !== undefined && !position)
       throw new ApiError(400, "invalid_query", "cursor: not a cursor of this API");
@@ -133,9 +145,23 @@ export const quarantineApp = new Hono<AppEnv>()
     // A full page may end exactly at the last row: the next page is then empty.
     if (!more && records.length === q.limit && last) more = true;
     return c.json({ records, next_cursor: more && last ? encodePosition(last) : null });
-  })
-  .post("/quarantine/replay", async (c) => {
-    const q = parseOr400(quarantineReplayQuery, c.req.query());
+  },
+);
+
+defineRoute(
+  quarantineApp,
+  {
+    method: "POST",
+    path: "/quarantine/replay",
+    key: "admin",
+    tag: "Control",
+    summary: "Try quarantined records again (an endpoint, a service or all): rows D1 takes leave the quarantine",
+    request: { query: quarantineReplayQuery },
+    responses: {
+      200: { description: "totals and each endpoint's result or error", schema: quarantineReplaySchema },
+    },
+  },
+  async (c, { query: q }) => {
     const filters = scope(q);
     const results: Record<string, unknown>[] = [];
     let from: Endpoint | null = null;
@@ -169,4 +195,5 @@ export const quarantineApp = new Hono<AppEnv>()
       remaining: sum("remaining"),
       endpoints: results,
     });
-  });
+  },
+);

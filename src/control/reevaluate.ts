@@ -14,11 +14,12 @@ import { requestLogs } from "../db/schema";
 import { ApiError } from "../http/errors";
 import { endpointFilterFields } from "../http/filters";
 import { log } from "../lib/log";
+import { defineRoute } from "../http/route";
 import type { AppEnv } from "../http/types";
-import { parseOr400 } from "../http/validate";
 import { endpointObject } from "../monitor/endpoint-object";
 import { MAX_LOOKBACK_MINUTES } from "../monitor/reevaluate";
 import { errorMessage } from "../lib/errors";
+import { reevaluateAnswerSchema } from "./answer-schemas";
 
 export const reevaluateQuery = z.object({
   lookback_minutes: z.coerce.number().int().min(1).max(MAX_LOOKBACK_MINUTES).default(60),
@@ -33,36 +34,50 @@ export const reevaluateQuery = z.object({
 const MAX_ENDPOINTS = 1000;
 const CONCURRENCY = 6;
 
-export const reevaluateApp = new Hono<AppEnv>().post("/re-evaluate", async (c) => {
-  const q = parseOr400(reevaluateQuery, c.req.query());
-  const endpoints = q.source === "archive" ? [archiveEndpoint(q)] : await d1Endpoints(c.env.DB, q);
-  // One endpoint failing does not fail the others: each answers with its result or its error.
-  const results: Record<string, unknown>[] = [];
-  for (let i = 0; i < endpoints.length; i += CONCURRENCY) {
-    const slice = endpoints.slice(i, i + CONCURRENCY);
-    const settled = await Promise.allSettled(
-      slice.map(async (e) => {
-        return endpointObject(c.env, e).reevaluate(q.lookback_minutes, e, q.source);
-      }),
-    );
-    settled.forEach((outcome, j) => {
-      const e = slice[j];
-      if (!e) return;
-      if (outcome.status === "fulfilled") results.push({ ...e, ...outcome.value });
-      else {
-        const message = errorMessage(outcome.reason);
-        log("error", "reevaluate_failed", { ...e, message });
-        results.push({ ...e, error: message });
-      }
+export const reevaluateApp = new Hono<AppEnv>();
+
+defineRoute(
+  reevaluateApp,
+  {
+    method: "POST",
+    path: "/re-evaluate",
+    key: "admin",
+    tag: "Control",
+    summary:
+      "Rebuild windows, baselines, health and incidents from the logs in D1 (or the R2 archive: `source=archive`, one endpoint named in full)",
+    request: { query: reevaluateQuery },
+    responses: { 200: { description: "each endpoint's result or error", schema: reevaluateAnswerSchema } },
+  },
+  async (c, { query: q }) => {
+    const endpoints = q.source === "archive" ? [archiveEndpoint(q)] : await d1Endpoints(c.env.DB, q);
+    // One endpoint failing does not fail the others: each answers with its result or its error.
+    const results: Record<string, unknown>[] = [];
+    for (let i = 0; i < endpoints.length; i += CONCURRENCY) {
+      const slice = endpoints.slice(i, i + CONCURRENCY);
+      const settled = await Promise.allSettled(
+        slice.map(async (e) => {
+          return endpointObject(c.env, e).reevaluate(q.lookback_minutes, e, q.source);
+        }),
+      );
+      settled.forEach((outcome, j) => {
+        const e = slice[j];
+        if (!e) return;
+        if (outcome.status === "fulfilled") results.push({ ...e, ...outcome.value });
+        else {
+          const message = errorMessage(outcome.reason);
+          log("error", "reevaluate_failed", { ...e, message });
+          results.push({ ...e, error: message });
+        }
+      });
+    }
+    return c.json({
+      lookback_minutes: q.lookback_minutes,
+      source: q.source,
+      failed: results.filter((r) => "error" in r).length,
+      endpoints: results,
     });
-  }
-  return c.json({
-    lookback_minutes: q.lookback_minutes,
-    source: q.source,
-    failed: results.filter((r) => "error" in r).length,
-    endpoints: results,
-  });
-});
+  },
+);
 
 type ReevaluateQuery = z.output<typeof reevaluateQuery>;
 type EndpointIdentity = { service: string; method: string; route: string };

@@ -14,7 +14,7 @@ import type { ApiError } from "./errors";
 import type { AppEnv } from "./types";
 import { parseOr400, readJsonBody } from "./validate";
 
-/** `ALL`: every method is accepted (the proxy). */
+/** `ALL`: every method is accepted (the proxy, documented as each of document.ts's ALL_METHODS). */
 export type RouteMethod = "GET" | "POST" | "PUT" | "DELETE" | "ALL";
 
 export interface ResponseSpec {
@@ -64,6 +64,8 @@ export interface RouteSpec<
   description?: string;
   request?: RequestSpec<P, Q, B>;
   responses: Record<number, ResponseSpec>;
+  /** The answer is another server's, passed through as it came (the proxy): its status and body are not checked. */
+  passThrough?: boolean;
 }
 
 type Out<S> = S extends z.ZodType ? z.output<S> : undefined;
@@ -115,7 +117,7 @@ export function defineRoute<
 
 /** Throws when a 2xx answer has a status the spec does not list, or JSON its schema refuses. */
 async function checkAnswer(spec: RouteSpec, path: string, res: Response): Promise<void> {
-  if (res.status >= 300) return;
+  if (res.status >= 300 || spec.passThrough) return;
   const where = `${spec.method} ${spec.path} (${path}) ${res.status}`;
   const doc = spec.responses[res.status];
   if (!doc) throw new Error(`response_schema_mismatch: ${where} is not documented`);

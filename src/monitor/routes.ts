@@ -18,9 +18,6 @@ import { endpointObject } from "./endpoint-object";
 import { breakdownQuery } from "../breakdown/window";
 import { breakdownSchema, endpointDetailSchema, endpointListSchema } from "./schemas";
 
-// Re-exported for src/openapi/registry.ts until the route table goes.
-export { endpointParams };
-
 export const listQuery = z.object({
   service: z.string().min(1).max(64).optional(),
   health: z

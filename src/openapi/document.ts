@@ -1,14 +1,31 @@
 /**
- * The OpenAPI 3.1 document, built from the route specs the app serves (src/http/route.ts) and the
- * routes not yet moved to them (./registry). OpenAPI 3.1 schemas are JSON Schema
+ * The OpenAPI 3.1 document, built from the route specs the app serves (src/http/route.ts), read
+ * back from the app's route table: one definition per route. OpenAPI 3.1 schemas are JSON Schema
  * 2020-12, zod's default target, so request schemas are converted as they are (`io: "input"`:
  * what a client sends, defaults optional; transforms and refinements have no JSON Schema form
  * and are left out) and response schemas as output. Built once per isolate. Pure.
  */
 import * as z from "zod";
 import type { KeyScope } from "../auth/keys";
-import { routeSpecs, type MountedRoute } from "../http/route";
-import { COMPONENT_SCHEMAS, ROUTES, type JsonSchema, type ResponseDoc, type RouteDoc } from "./registry";
+import { routeSpecs, type MountedRoute, type ResponseSpec, type RouteMethod } from "../http/route";
+import { COMPONENT_SCHEMAS } from "./components";
+
+/** A JSON Schema (or any JSON object of the document). */
+export type JsonSchema = { [key: string]: unknown };
+
+/** One documented route: its spec as the document reads it, with the full path in OpenAPI form. */
+export interface RouteDoc {
+  method: RouteMethod;
+  path: string;
+  tag: string;
+  summary: string;
+  description?: string;
+  scope: KeyScope | "none";
+  params?: z.ZodObject;
+  query?: z.ZodObject;
+  body?: { schema: z.ZodType; contentTypes?: string[] };
+  responses: Record<number, ResponseSpec>;
+}
 
 /** The methods an `ALL` route is documented with. */
 export const ALL_METHODS = ["get", "post", "put", "patch", "delete"] as const;
@@ -21,10 +38,25 @@ const SECURITY: Record<KeyScope | "none", Record<string, string[]>[]> = {
   none: [],
 };
 
-function toSchema(schema: z.ZodType | JsonSchema, io: "input" | "output"): JsonSchema {
-  if (!(schema instanceof z.ZodType)) return schema;
-  const { $schema: _dialect, ...json } = z.toJSONSchema(schema, { io, unrepresentable: "any" }) as JsonSchema;
-  return json;
+const COMPONENT_REF = /"#\/\$defs\/([^"]+)"/g;
+
+/** `schema` as JSON Schema; the shared schemas it holds (./components) become `$ref`s to them. */
+function toSchema(schema: z.ZodType, io: "input" | "output"): JsonSchema {
+  const converted = z.toJSONSchema(schema, { io, unrepresentable: "any" }) as JsonSchema;
+  const { $schema: _dialect, $defs, ...json } = converted as JsonSchema & { $defs?: Record<string, JsonSchema> };
+  const own = Object.entries($defs ?? {}).filter(([id]) => !(id in COMPONENT_SCHEMAS));
+  const text = JSON.stringify(own.length > 0 ? { ...json, $defs: Object.fromEntries(own) } : json);
+  return JSON.parse(
+    text.replace(COMPONENT_REF, (ref, id: string) => (id in COMPONENT_SCHEMAS ? `"#/components/schemas/${id}"` : ref)),
+  ) as JsonSchema;
+}
+
+/** A shared schema itself (zod refers to its own id: its definition is in `$defs`). */
+function componentSchema(id: string, schema: z.ZodType): JsonSchema {
+  const json = z.toJSONSchema(schema, { io: "input", unrepresentable: "any" }) as JsonSchema & {
+    $defs?: Record<string, JsonSchema>;
+  };
+  return json.$defs?.[id] ?? toSchema(schema, "input");
 }
 
 /** Query or path parameters from the properties of an object schema. */
@@ -42,7 +74,7 @@ function parameters(schema: z.ZodObject, where: "query" | "path"): JsonSchema[] 
   });
 }
 
-function response(r: ResponseDoc): JsonSchema {
+function response(r: ResponseSpec): JsonSchema {
   const type = r.contentType ?? "application/json";
   if (!r.schema)
     return { description: r.description, ...(type === "application/json" ? {} : { content: { [type]: {} } }) };
@@ -82,11 +114,7 @@ function operation(route: RouteDoc, method: string): JsonSchema {
     const content: Record<string, JsonSchema> = {};
     for (const type of route.body.contentTypes ?? ["application/json"])
       content[type] = type === "application/json" ? { schema } : { schema: { type: "string" } };
-    op.requestBody = {
-      required: true,
-      ...(route.body.description ? { description: route.body.description } : {}),
-      content,
-    };
+    op.requestBody = { required: true, content };
   }
   return op;
 }
@@ -125,9 +153,13 @@ function docOf({ method, path, spec }: MountedRoute): RouteDoc {
   };
 }
 
-/** Every route of the app, from Hono's route table (`app.routes`): the specs it serves, then the registry's. */
+/**
+ * Every route of the app, from Hono's route table (`app.routes`): the specs it serves, in the
+ * order mounted, the proxy's (answers passed through, not the API's own) last.
+ */
 export function documentedRoutes(appRoutes: readonly { method: string; path: string; handler: unknown }[]): RouteDoc[] {
-  return [...routeSpecs(appRoutes).mounted.map(docOf), ...ROUTES];
+  const mounted = routeSpecs(appRoutes).mounted;
+  return [...mounted.filter((r) => !r.spec.passThrough), ...mounted.filter((r) => r.spec.passThrough)].map(docOf);
 }
 
 /** The OpenAPI 3.1 document of `routes` (`documentedRoutes(app.routes)`). */
@@ -139,7 +171,7 @@ export function buildDocument(version: string, routes: readonly RouteDoc[]): Jso
       item[method] = operation(route, method);
   }
   const schemas: Record<string, JsonSchema> = { Error: errorSchema };
-  for (const [name, schema] of Object.entries(COMPONENT_SCHEMAS)) schemas[name] = toSchema(schema, "input");
+  for (const [name, schema] of Object.entries(COMPONENT_SCHEMAS)) schemas[name] = componentSchema(name, schema);
   const bearer = (who: string) => ({ type: "http", scheme: "bearer", description: who });
   return {
     openapi: "3.1.0",
