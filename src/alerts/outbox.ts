@@ -13,7 +13,14 @@
 import { loadEnabledChannels, type StoredChannel } from "./channels";
 import { fanOut } from "./outbox-fan-out";
 import type { OutboxHooks } from "./outbox-events";
-import { loadApiIncident, recordAttempt, recordOutcome, sendMessage, type OutboxMessage } from "./outbox-send";
+import {
+  loadApiIncident,
+  recordAttempt,
+  recordOutcome,
+  sendMessage,
+  type OutboxMessage,
+  type SendOutcome,
+} from "./outbox-send";
 import type { AlertEvent, ApiIncident } from "./payloads";
 
 export {
@@ -35,6 +42,8 @@ const SEND_BATCH = 20;
 const RUN_BUDGET_MS = 15_000;
 const PRUNE_AFTER_MS = 7 * 24 * 60 * 60_000;
 const CHANNELS_TTL_MS = 30_000;
+/** How long a claimed message is the claimer's (see claim): past it, the alarm hands it off again. */
+export const CLAIM_LEASE_MS = 60_000;
 
 export class AlertOutbox {
   private channels: { list: StoredChannel[]; at: number } | null = null;
@@ -129,16 +138,7 @@ export class AlertOutbox {
   }
 
   private async runOnce(now: number): Promise<number | null> {
-    await fanOut(
-      {
-        sql: this.sql,
-        hooks: this.hooks,
-        channels: (at) => this.enabledChannels(at),
-        beforeOpenAlert: this.beforeOpenAlert,
-        recordAttempt: (a, at) => recordAttempt(this.db(), a, at),
-      },
-      now,
-    );
+    await this.fanOut(now, this.beforeOpenAlert);
     const due = this.sql
       .exec<OutboxMessage & { event_id: string }>(
         "SELECT message_id, event_id, incident_id, event, channel_id, attempt FROM alert_outbox WHERE status = 'pending' AND next_at <= ? ORDER BY next_at LIMIT ?",
@@ -154,6 +154,79 @@ export class AlertOutbox {
     }
     this.prune(now);
     return this.nextWake();
+  }
+
+  /**
+   * The alarm's part when a queue sends the alerts (queue-consumer.ts): fans out new events
+   * without waiting for AI (`opened` gets the incidents whose first alert waits for its summary)
+   * and prunes; the sends are claimed by the consumer. How many messages are due now, and when
+   * the outbox is next due (null: nothing left).
+   */
+  async prepare(now: number, opened: (incidentId: string) => void): Promise<{ due: number; next: number | null }> {
+    const prepared = this.running.then(async () => {
+      await this.fanOut(now, async (id) => opened(id));
+      this.prune(now);
+      const due = this.sql
+        .exec<{ n: number }>("SELECT count(*) AS n FROM alert_outbox WHERE status = 'pending' AND next_at <= ?", now)
+        .one().n;
+      return { due, next: this.nextWake() };
+    });
+    this.running = prepared.catch(() => undefined);
+    return prepared;
+  }
+
+  /**
+   * Claims the messages due now for a sender outside the object (the queue consumer): each is
+   * leased for CLAIM_LEASE_MS (its `next_at` moves past the lease, so neither another claim nor a
+   * run takes it meanwhile) and its `attempt` is the claim's token: a report for an attempt that
+   * was recorded already (a redelivered batch, a lease that ran out) changes nothing.
+   */
+  async claim(now: number): Promise<OutboxMessage[]> {
+    const claimed = this.running.then(() => {
+      const due = this.sql
+        .exec<OutboxMessage>(
+          "SELECT message_id, incident_id, event, channel_id, attempt FROM alert_outbox WHERE status = 'pending' AND next_at <= ? ORDER BY next_at LIMIT ?",
+          now,
+          SEND_BATCH,
+        )
+        .toArray();
+      for (const m of due)
+        this.sql.exec("UPDATE alert_outbox SET next_at = ? WHERE message_id = ?", now + CLAIM_LEASE_MS, m.message_id);
+      return due;
+    });
+    this.running = claimed.catch(() => undefined);
+    return claimed;
+  }
+
+  /** Records the outcomes of claimed messages (see claim); returns when the outbox is next due. */
+  async report(
+    reports: readonly { message: OutboxMessage; outcome: SendOutcome; at: number }[],
+  ): Promise<number | null> {
+    for (const r of reports) {
+      const current = this.sql
+        .exec(
+          "SELECT 1 FROM alert_outbox WHERE message_id = ? AND status = 'pending' AND attempt = ?",
+          r.message.message_id,
+          r.message.attempt,
+        )
+        .toArray();
+      if (current.length === 0) continue;
+      await recordOutcome(this.sql, this.db(), r.message, r.outcome, r.at);
+    }
+    return this.nextWake();
+  }
+
+  private fanOut(now: number, beforeOpenAlert: (incidentId: string) => Promise<void>): Promise<void> {
+    return fanOut(
+      {
+        sql: this.sql,
+        hooks: this.hooks,
+        channels: (at) => this.enabledChannels(at),
+        beforeOpenAlert,
+        recordAttempt: (a, at) => recordAttempt(this.db(), a, at),
+      },
+      now,
+    );
   }
 
   private async send(m: OutboxMessage, now: number): Promise<void> {

@@ -7,6 +7,7 @@
  * entry (each setAlarm is a row written).
  */
 import { log } from "../lib/log";
+import { runAlerts } from "./alerts-handoff";
 import { MINUTE_MS, flushBackoffMs } from "./minute-counts";
 import { endpointOf, messageOf, type MonitorContext } from "./monitor-context";
 import type { MonitorJobs } from "./monitor-jobs";
@@ -51,7 +52,7 @@ export async function runAlarm(c: MonitorContext, jobs: AlarmJobs): Promise<void
   checkpoint.persist(now);
   checkpoint.pruneBuffer(now);
   // Alerts go out after the incidents are in D1 (messages carry the row as the API shows it).
-  const alertsAt = synced ? await c.outbox.run(Date.now()).catch((err: unknown) => alertsFailed(c, err)) : null;
+  const alertsAt = synced ? await runAlerts(c, Date.now()).catch((err: unknown) => alertsFailed(c, err)) : null;
   // Every reason to come back in the due-work table, and one alarm for its earliest entry (each setAlarm is a row written).
   const at = Date.now();
   due.clear();
