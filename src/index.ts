@@ -1,5 +1,6 @@
 /** Worker entry: the HTTP app, the scheduled handler and the Durable Object classes. */
 import { app } from "./app";
+import { consumeAlerts } from "./alerts/queue-consumer";
 import { scheduled } from "./cron/scheduled";
 import { tail } from "./tail/handler";
 
@@ -11,4 +12,5 @@ export default {
   fetch: app.fetch,
   scheduled,
   tail,
+  queue: consumeAlerts,
 } satisfies ExportedHandler<Env>;

@@ -8,7 +8,7 @@ import { evictDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { verifyStandardWebhook } from "../src/alerts/sign";
-import { ADMIN_KEY, call, flushAll, getJson, inMonitor } from "./helpers";
+import { ADMIN_KEY, call, eventually, flushAll, getJson, inMonitor } from "./helpers";
 import { send, traffic } from "./traffic";
 
 const SECRET = `whsec_${btoa("0123456789abcdef0123456789abcdef")}`;
@@ -50,6 +50,11 @@ async function received(name: string): Promise<Received[]> {
   return await res.json<Received[]>();
 }
 
+/** Waits until `n` messages reached the receiver: the alarm hands alerts to the queue, whose consumer sends them a moment later. */
+async function arrived(name: string, n: number): Promise<void> {
+  await eventually(async () => (await received(name)).length >= n, 20_000);
+}
+
 function stub(service: string) {
   const ns = env.ENDPOINT_MONITOR;
   return ns.get(ns.idFromName(`${service} GET /orders/:id`));
@@ -61,6 +66,7 @@ describe("alert delivery", () => {
     await channel("dlv-other", "dlv-somebody-else");
     await send(traffic("dlv-a", OUTAGE).records);
     await flushAll();
+    await arrived("dlv-ok", 2);
     const got = await received("dlv-ok");
     // The outage opens a WARNING (5xx) and escalates a minute later (page-level burn): two messages.
     const types = got.map((r) => (JSON.parse(r.body) as { type: string }).type);
@@ -104,6 +110,11 @@ describe("alert delivery", () => {
     expect(config.ok).toBe(true);
     await send(traffic("dlv-b", OUTAGE).records);
     await flushAll();
+    // Both first attempts made (and failed) by whoever sent them first: the queue's consumer or the run below.
+    await inMonitor(stub("dlv-b"), (m) => m.outbox.run(Date.now()));
+    const attempts = async () =>
+      (await getJson<{ deliveries: Delivery[] }>(`/v1/alert-deliveries?channel_id=${id}`)).body.deliveries.length;
+    await eventually(async () => (await attempts()) >= 2, 20_000);
     const monitor = stub("dlv-b");
     // The first retry is due about 30 s later, not before.
     const next = await inMonitor(monitor, (m) => m.outbox.run(Date.now()));
@@ -136,6 +147,7 @@ describe("alert delivery", () => {
     );
     await send(traffic("dlv-c", OUTAGE).records);
     await flushAll();
+    await arrived("dlv-evict", 2);
     expect(await received("dlv-evict")).toHaveLength(2); // opened failed, escalated delivered
     // (Eviction waits for the local AI call the first alert started: locally it never answers, and the alert waited its 8 s.)
     await evictDurableObject(stub("dlv-c"));
@@ -150,6 +162,7 @@ describe("alert delivery", () => {
     const id = await channel("dlv-cool", "dlv-d");
     await send(traffic("dlv-d", OUTAGE).records);
     await flushAll();
+    await arrived("dlv-cool", 2);
     const incident = (await getJson<{ incidents: { id: string }[] }>("/v1/incidents?service=dlv-d")).body.incidents[0];
     expect(incident).toBeDefined();
     const monitor = stub("dlv-d");

@@ -25,6 +25,8 @@ const ENDPOINT_MONITOR_RPC = {
   alarm: "the runtime",
   invalidateContext: "monitor/notify.ts",
   announceUpdate: "incidents/routes.ts",
+  claimAlerts: "alerts/queue-consumer.ts",
+  reportAlerts: "alerts/queue-consumer.ts",
   quarantined: "control/quarantine.ts",
   replayQuarantine: "control/quarantine.ts",
   reevaluate: "control/reevaluate.ts",

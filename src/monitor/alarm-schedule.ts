@@ -50,9 +50,3 @@ export class AlarmSchedule {
     await this.storage.setAlarm(at);
   }
 }
-
-/** The earliest of the reasons to come back (null: none), never before `at`. */
-export function earliest(wants: readonly (number | null)[], at: number): number | null {
-  const next = wants.filter((w): w is number => w !== null);
-  return next.length > 0 ? Math.max(at, Math.min(...next)) : null;
-}

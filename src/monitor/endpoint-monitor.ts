@@ -20,6 +20,8 @@
  */
 import { DurableObject } from "cloudflare:workers";
 import type { AlertOutbox } from "../alerts/outbox";
+import type { OutboxMessage } from "../alerts/outbox-send";
+import type { AlertReport } from "../alerts/queue-consumer";
 import type { BreakdownView, BreakdownWindow, GroupBucket } from "../breakdown/window";
 import type { Dimension } from "../breakdown/top-k";
 import { CostMeter, type CostCounts } from "../cost/counts";
@@ -107,6 +109,17 @@ export class EndpointMonitor extends DurableObject<Env> {
   /** An incident changed outside the evaluation (a later AI summary): announce it as an update. */
   async announceUpdate(incidentId: string): Promise<void> {
     await this.jobs.followUp.announceUpdate(incidentId);
+  }
+
+  /** Claims the alert messages due now for the queue consumer (src/alerts/queue-consumer.ts; see AlertOutbox.claim). */
+  async claimAlerts(): Promise<OutboxMessage[]> {
+    return this.outbox.claim(Date.now());
+  }
+
+  /** Records what the queue consumer's sends of claimed messages came to, and comes back when the outbox is next due. */
+  async reportAlerts(reports: AlertReport[]): Promise<void> {
+    const next = await this.outbox.report(reports);
+    if (next !== null) await this.jobs.alarm.schedule(Math.max(next, Date.now()));
   }
 
   /** The object's cumulative billable work, as it would publish it (GET /v1/stats reads the published copy). */

@@ -5,6 +5,7 @@
 import { AlarmSchedule } from "./alarm-schedule";
 import { ArchiveJob } from "./archive-job";
 import { DetectionJob } from "./detection-job";
+import { DueWork } from "./due-work";
 import { FlushJob } from "./flush-job";
 import { FollowUpJob } from "./follow-up-job";
 import { IngestJob } from "./ingest-job";
@@ -25,6 +26,8 @@ export interface MonitorJobs {
   followUp: FollowUpJob;
   reevaluation: ReevaluateJob;
   ingest: IngestJob;
+  /** When each job is next due (in memory, rebuilt by each alarm: see due-work.ts). */
+  due: DueWork;
 }
 
 /** Builds the endpoint object's jobs over its context. */
@@ -39,5 +42,17 @@ export function createJobs(c: MonitorContext): MonitorJobs {
   const followUp = new FollowUpJob(c, alarm);
   const reevaluation = new ReevaluateJob(c, { alarm, archive, flush, live, checkpoint, publisher });
   const ingest = new IngestJob(c, { alarm, flush, live, followUp, reevaluation, checkpoint });
-  return { alarm, archive, flush, quarantine, publisher, checkpoint, live, followUp, reevaluation, ingest };
+  return {
+    alarm,
+    archive,
+    flush,
+    quarantine,
+    publisher,
+    checkpoint,
+    live,
+    followUp,
+    reevaluation,
+    ingest,
+    due: new DueWork(),
+  };
 }
