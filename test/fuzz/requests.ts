@@ -77,7 +77,7 @@ export function operations(): Operation[] {
         body: content
           ? {
               schema: content["application/json"]?.schema ?? {},
-              zod: route.body && "safeParse" in route.body.schema ? (route.body.schema as z.ZodType) : undefined,
+              zod: route.body && "safeParse" in route.body.schema ? route.body.schema : undefined,
               contentTypes: Object.keys(content),
             }
           : undefined,
