@@ -149,7 +149,7 @@ describe("alert delivery", () => {
     await flushAll();
     await arrived("dlv-evict", 2);
     expect(await received("dlv-evict")).toHaveLength(2); // opened failed, escalated delivered
-    // (Eviction waits for the local AI call the first alert started: locally it never answers, and the alert waited its 8 s.)
+    // (Eviction waits for the local AI call the first alert started: locally it never answers; the queue consumer waits up to 8 s for it.)
     await evictDurableObject(stub("dlv-c"));
     await inMonitor(stub("dlv-c"), (m) => m.outbox.run(Date.now() + 60_000));
     const got = await received("dlv-evict");

@@ -54,8 +54,11 @@ describe("alerts through the queue", () => {
     // The consumer runs after the queue's batch timeout, outside the alarm.
     await eventually(async () => (await received("aq-hook-a")).length >= 2, 20_000);
     expect(await received("aq-hook-a")).toEqual(["incident.opened", "incident.escalated"]);
-    const deliveries = await getJson<{ deliveries: Delivery[] }>(`/v1/alert-deliveries?channel_id=${id}`);
-    expect(deliveries.body.deliveries.map((d) => [d.event, d.attempt, d.status]).sort()).toEqual([
+    // The consumer reports after its sends: the attempts reach D1 a moment after the receiver.
+    const deliveries = async () =>
+      (await getJson<{ deliveries: Delivery[] }>(`/v1/alert-deliveries?channel_id=${id}`)).body.deliveries;
+    await eventually(async () => (await deliveries()).length >= 2, 10_000);
+    expect((await deliveries()).map((d) => [d.event, d.attempt, d.status]).sort()).toEqual([
       ["incident.escalated", 1, "delivered"],
       ["incident.opened", 1, "delivered"],
     ]);
@@ -66,31 +69,61 @@ describe("alerts through the queue", () => {
     await send(traffic("aq-b", OUTAGE).records);
     await flushAll();
     await eventually(async () => (await received("aq-hook-b")).length >= 2, 20_000);
-    // A reminder fanned out inside the object without a hand-off: due, claimed by no one yet.
-    const due = await inMonitor(stub("aq-b"), async (m) => {
+    // A reminder fanned out inside the object and leased to one hand-off (what the alarm does).
+    const handOff = await inMonitor(stub("aq-b"), async (m) => {
       const incident = m.detection.incidents(1)[0];
       if (!incident) throw new Error("no incident");
       const now = Date.now();
       m.outbox.enqueue({ ...incident, incident_id: incident.id, event: "incident.reminder" }, now);
-      return (await m.outbox.prepare(now, () => undefined)).due;
+      const p = await m.outbox.prepare(now, () => undefined);
+      // A later alarm within the lease hands nothing off again (the consumer may still be waiting for AI).
+      const later = await m.outbox.prepare(now + 1_000, () => undefined);
+      return { ids: p.ids, lease_until: p.leaseUntil, later: later.ids };
     });
-    expect(due).toBe(1);
-    const body: AlertHandOff = { endpoint: endpoint("aq-b"), summarize: [] };
+    expect(handOff.ids).toHaveLength(1);
+    expect(handOff.later).toEqual([]);
+    const body: AlertHandOff = {
+      endpoint: endpoint("aq-b"),
+      summarize: [],
+      messages: handOff.ids,
+      lease_until: handOff.lease_until,
+    };
     const batch = (attempts: number) =>
       createMessageBatch<AlertHandOff>("edge-monitor-alerts", [
         { id: "aq-msg", timestamp: new Date(), attempts, body },
       ]);
     const [first, again, later] = [batch(1), batch(2), batch(3)];
-    const ctxs = [createExecutionContext(), createExecutionContext(), createExecutionContext()];
     // The first delivery and its redelivery at once, then one more after both.
     await Promise.all([worker.queue(first, env), worker.queue(again, env)]);
     await worker.queue(later, env);
-    for (const [i, b] of [first, again, later].entries()) {
-      const result = await getQueueResult(b, ctxs[i] ?? createExecutionContext());
+    for (const b of [first, again, later]) {
+      const result = await getQueueResult(b, createExecutionContext());
       expect(result.explicitAcks).toEqual(["aq-msg"]);
     }
     expect(await received("aq-hook-b")).toEqual(["incident.opened", "incident.escalated", "incident.reminder"]);
-    // Nothing left due: the reminder was recorded once, as delivered.
-    expect(await inMonitor(stub("aq-b"), (m) => m.outbox.claim(Date.now() + 3_600_000))).toEqual([]);
+    // Nothing left to claim: the reminder was recorded once, as delivered.
+    expect(await inMonitor(stub("aq-b"), (m) => m.outbox.claim(handOff.ids, handOff.lease_until))).toEqual([]);
+  });
+
+  it("a message handed off twice and never reported is sent by the alarm itself", { timeout: 60_000 }, async () => {
+    await channel("aq-hook-c", "aq-c");
+    await send(traffic("aq-c", OUTAGE).records);
+    await flushAll();
+    await eventually(async () => (await received("aq-hook-c")).length >= 2, 20_000);
+    const steps = await inMonitor(stub("aq-c"), async (m) => {
+      const incident = m.detection.incidents(1)[0];
+      if (!incident) throw new Error("no incident");
+      const t0 = Date.now();
+      m.outbox.enqueue({ ...incident, incident_id: incident.id, event: "incident.reminder" }, t0);
+      // Two hand-offs whose consumer never answers (each lease runs out), then the third time is stale.
+      const first = await m.outbox.prepare(t0, () => undefined);
+      const second = await m.outbox.prepare(first.leaseUntil, () => undefined);
+      const third = await m.outbox.prepare(second.leaseUntil, () => undefined);
+      return { first: first.ids.length, second: second.ids.length, stale: third.stale, ids: third.ids };
+    });
+    expect(steps).toEqual({ first: 1, second: 1, stale: true, ids: [] });
+    // The alarm's step then sends it from the object (the queue accepts, but nobody consumes).
+    await inMonitor(stub("aq-c"), (m) => m.outbox.run(Date.now() + 200_000));
+    expect(await received("aq-hook-c")).toEqual(["incident.opened", "incident.escalated", "incident.reminder"]);
   });
 });

@@ -6,7 +6,7 @@
  */
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import { ADMIN_KEY, call, inMonitor } from "./helpers";
+import { ADMIN_KEY, call, eventually, getJson, inMonitor } from "./helpers";
 import { send, traffic } from "./traffic";
 
 const SECRET = `whsec_${btoa("0123456789abcdef0123456789abcdef")}`;
@@ -40,7 +40,14 @@ describe("reminders", () => {
     const before = Date.now();
     await send(traffic("rem-a", OUTAGE).records);
     const after = Date.now();
-    const monitor = env.ENDPOINT_MONITOR.get(env.ENDPOINT_MONITOR.idFromName("rem-a GET /orders/:id"));
+    const monitor = env.ENDPOINT_MONITOR.getByName("rem-a GET /orders/:id");
+    // The alarm handed the first alerts to the queue: its consumer sends them and records them.
+    await eventually(async () => (await received("rem-hook")).length >= 2, 20_000);
+    await eventually(
+      async () =>
+        (await getJson<{ deliveries: unknown[] }>("/v1/alert-deliveries?limit=10")).body.deliveries.length >= 2,
+      10_000,
+    );
     const step = async (at: number) => {
       await inMonitor(monitor, (m) => m.jobs.followUp.followUp(at));
       await inMonitor(monitor, (m) => m.outbox.run(at));

@@ -42,13 +42,19 @@ const SEND_BATCH = 20;
 const RUN_BUDGET_MS = 15_000;
 const PRUNE_AFTER_MS = 7 * 24 * 60 * 60_000;
 const CHANNELS_TTL_MS = 30_000;
-/** How long a claimed message is the claimer's (see claim): past it, the alarm hands it off again. */
+/** How long a handed-off message is its hand-off's (see prepare): past it, the alarm hands it off again. */
 export const CLAIM_LEASE_MS = 60_000;
+/** Hand-offs of one message that never reported before the alarm sends it itself (see prepare). */
+export const HANDOFFS_BEFORE_FALLBACK = 2;
 
 export class AlertOutbox {
   private channels: { list: StoredChannel[]; at: number } | null = null;
   /** The run in progress (or the last one): runs are chained, never interleaved. */
   private running: Promise<unknown> = Promise.resolve();
+  /** Messages a consumer claimed and has not reported yet (see claim). */
+  private readonly claimed = new Set<string>();
+  /** How many times each pending message was handed off to the queue (see prepare). */
+  private readonly handOffs = new Map<string, number>();
 
   constructor(
     private readonly sql: SqlStorage,
@@ -158,41 +164,80 @@ export class AlertOutbox {
 
   /**
    * The alarm's part when a queue sends the alerts (queue-consumer.ts): fans out new events
-   * without waiting for AI (`opened` gets the incidents whose first alert waits for its summary)
-   * and prunes; the sends are claimed by the consumer. How many messages are due now, and when
-   * the outbox is next due (null: nothing left).
+   * without waiting for AI (`opened` gets the incidents whose first alert waits for its summary),
+   * prunes, and leases the messages due now to one hand-off: their `next_at` moves to `leaseUntil`
+   * (one row each), so no later alarm hands them off again while the consumer waits for the AI
+   * summary, and a later hand-off cannot take them before that wait. A message that comes due
+   * again (its hand-off never reported) is handed off again; `stale` are those already handed off
+   * HANDOFFS_BEFORE_FALLBACK times (the alarm then sends them itself: a queue nobody consumes must
+   * not hold alerts). `next`: when the outbox is next due (null: nothing left).
    */
-  async prepare(now: number, opened: (incidentId: string) => void): Promise<{ due: number; next: number | null }> {
+  async prepare(
+    now: number,
+    opened: (incidentId: string) => void,
+  ): Promise<{ ids: string[]; leaseUntil: number; stale: boolean; next: number | null }> {
     const prepared = this.running.then(async () => {
       await this.fanOut(now, async (id) => opened(id));
       this.prune(now);
-      const due = this.sql
-        .exec<{ n: number }>("SELECT count(*) AS n FROM alert_outbox WHERE status = 'pending' AND next_at <= ?", now)
-        .one().n;
-      return { due, next: this.nextWake() };
+      const leaseUntil = now + CLAIM_LEASE_MS;
+      const ids = this.sql
+        .exec<{ message_id: string }>(
+          "SELECT message_id FROM alert_outbox WHERE status = 'pending' AND next_at <= ? ORDER BY next_at LIMIT ?",
+          now,
+          SEND_BATCH,
+        )
+        .toArray()
+        .map((m) => m.message_id);
+      const stale = ids.some((id) => (this.handOffs.get(id) ?? 0) >= HANDOFFS_BEFORE_FALLBACK);
+      if (stale) return { ids: [], leaseUntil, stale, next: this.nextWake() };
+      for (const id of ids) {
+        this.sql.exec("UPDATE alert_outbox SET next_at = ? WHERE message_id = ?", leaseUntil, id);
+        this.handOffs.set(id, (this.handOffs.get(id) ?? 0) + 1);
+      }
+      return { ids, leaseUntil, stale, next: this.nextWake() };
     });
     this.running = prepared.catch(() => undefined);
     return prepared;
   }
 
+  /** A hand-off the queue refused: its messages are due again at once (the alarm sends them). */
+  async release(ids: readonly string[], now: number): Promise<void> {
+    const released = this.running.then(() => {
+      for (const id of ids) {
+        this.sql.exec("UPDATE alert_outbox SET next_at = ? WHERE message_id = ? AND status = 'pending'", now, id);
+        this.handOffs.delete(id);
+      }
+    });
+    this.running = released.catch(() => undefined);
+    return released;
+  }
+
   /**
-   * Claims the messages due now for a sender outside the object (the queue consumer): each is
-   * leased for CLAIM_LEASE_MS (its `next_at` moves past the lease, so neither another claim nor a
-   * run takes it meanwhile) and its `attempt` is the claim's token: a report for an attempt that
-   * was recorded already (a redelivered batch, a lease that ran out) changes nothing.
+   * Claims a hand-off's messages for the sender outside the object (the queue consumer): those of
+   * `ids` still pending under the hand-off's lease (`next_at` = `leaseUntil`) and not claimed yet.
+   * The claim is kept in memory (no row written): a redelivered hand-off finds them claimed, or
+   * reported (their `next_at` or status moved), and claims nothing. Each message's `attempt` is
+   * its report's token: a report for an attempt already recorded changes nothing. An eviction
+   * forgets the claims; a redelivery within the lease could then send a message again under the
+   * same webhook-id (as a crash between a send and its record could).
    */
-  async claim(now: number): Promise<OutboxMessage[]> {
+  async claim(ids: readonly string[], leaseUntil: number): Promise<OutboxMessage[]> {
     const claimed = this.running.then(() => {
-      const due = this.sql
-        .exec<OutboxMessage>(
-          "SELECT message_id, incident_id, event, channel_id, attempt FROM alert_outbox WHERE status = 'pending' AND next_at <= ? ORDER BY next_at LIMIT ?",
-          now,
-          SEND_BATCH,
-        )
-        .toArray();
-      for (const m of due)
-        this.sql.exec("UPDATE alert_outbox SET next_at = ? WHERE message_id = ?", now + CLAIM_LEASE_MS, m.message_id);
-      return due;
+      const out: OutboxMessage[] = [];
+      for (const id of ids) {
+        if (this.claimed.has(id)) continue;
+        const m = this.sql
+          .exec<OutboxMessage>(
+            "SELECT message_id, incident_id, event, channel_id, attempt FROM alert_outbox WHERE message_id = ? AND status = 'pending' AND next_at = ?",
+            id,
+            leaseUntil,
+          )
+          .toArray()[0];
+        if (!m) continue;
+        this.claimed.add(id);
+        out.push(m);
+      }
+      return out;
     });
     this.running = claimed.catch(() => undefined);
     return claimed;
@@ -203,6 +248,8 @@ export class AlertOutbox {
     reports: readonly { message: OutboxMessage; outcome: SendOutcome; at: number }[],
   ): Promise<number | null> {
     for (const r of reports) {
+      this.claimed.delete(r.message.message_id);
+      this.handOffs.delete(r.message.message_id);
       const current = this.sql
         .exec(
           "SELECT 1 FROM alert_outbox WHERE message_id = ? AND status = 'pending' AND attempt = ?",
@@ -230,6 +277,7 @@ export class AlertOutbox {
   }
 
   private async send(m: OutboxMessage, now: number): Promise<void> {
+    this.handOffs.delete(m.message_id);
     const outcome = await sendMessage(
       {
         channels: (at) => this.enabledChannels(at),

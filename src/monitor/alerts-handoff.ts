@@ -8,10 +8,8 @@ import type { AlertHandOff } from "../alerts/queue-consumer";
 import { summarizeIncident } from "../ai/summarize";
 import { AI_ALERT_WAIT_MS } from "../alerts/outbox";
 import { log } from "../lib/log";
-import { messageOf, type MonitorContext } from "./monitor-context";
-
-/** A hand-off nobody claimed is handed off again after this (the consumer's claim reports when to come back). */
-export const HANDOFF_RETRY_MS = 30_000;
+import { errorMessage } from "../lib/errors";
+import type { MonitorContext } from "./monitor-context";
 
 /** The queue alerts are handed to (undefined: not bound, the alarm sends them). */
 function alertsQueue(env: Partial<Pick<Env, "ALERTS_QUEUE">>): Queue<AlertHandOff> | undefined {
@@ -23,16 +21,23 @@ export async function runAlerts(c: MonitorContext, now: number): Promise<number 
   const queue = alertsQueue(c.env);
   if (!queue || c.name === null) return c.outbox.run(now);
   const summarize: string[] = [];
-  const { due, next } = await c.outbox.prepare(now, (id) => summarize.push(id));
-  if (due === 0 && summarize.length === 0) return next;
+  const { ids, leaseUntil, stale, next } = await c.outbox.prepare(now, (id) => summarize.push(id));
+  if (stale) {
+    // Handed off before and never reported (the queue accepts but nobody consumes): sent from here.
+    log("warn", "alert_handoff_unanswered", { endpoint: c.name });
+    return c.outbox.run(now);
+  }
+  if (ids.length === 0 && summarize.length === 0) return next;
   try {
-    await queue.send({ endpoint: c.name, summarize });
+    await queue.send({ endpoint: c.name, summarize, messages: ids, lease_until: leaseUntil });
   } catch (err) {
     // The queue refused: nothing is lost, the alarm delivers as before.
-    log("warn", "alert_handoff_refused", { endpoint: c.name, message: messageOf(err) });
+    log("warn", "alert_handoff_refused", { endpoint: c.name, message: errorMessage(err) });
+    await c.outbox.release(ids, now);
     for (const id of summarize)
       await summarizeIncident(c.env, id, { timeoutMs: AI_ALERT_WAIT_MS }).catch(() => undefined);
     return c.outbox.run(now);
   }
-  return due > 0 ? now + HANDOFF_RETRY_MS : next;
+  // Back when the lease ends (the hand-off's messages are then sent, retried, or due again).
+  return next;
 }

@@ -111,9 +111,9 @@ export class EndpointMonitor extends DurableObject<Env> {
     await this.jobs.followUp.announceUpdate(incidentId);
   }
 
-  /** Claims the alert messages due now for the queue consumer (src/alerts/queue-consumer.ts; see AlertOutbox.claim). */
-  async claimAlerts(): Promise<OutboxMessage[]> {
-    return this.outbox.claim(Date.now());
+  /** Claims a hand-off's alert messages for the queue consumer (src/alerts/queue-consumer.ts; see AlertOutbox.claim). */
+  async claimAlerts(ids: string[], leaseUntil: number): Promise<OutboxMessage[]> {
+    return this.outbox.claim(ids, leaseUntil);
   }
 
   /** Records what the queue consumer's sends of claimed messages came to, and comes back when the outbox is next due. */
