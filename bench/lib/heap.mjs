@@ -9,7 +9,7 @@
 import { inspectorTargets, openSession } from "./inspector.mjs";
 
 /** Connects to every inspector target on `port`; `usage()` answers {target: {used_kb, total_kb, backing_kb}} (backing_kb: ArrayBuffer backing stores, allocated outside the V8 heap). */
-/** @param {number} port */
+/** @param {number | string} port */
 export async function heapSampler(port) {
   /** @type {import("./inspector.mjs").Session[]} */
   const sessions = [];

@@ -22,7 +22,7 @@ const WebSocket = /** @type {typeof import("./ws.js").WebSocket} */ (require("ws
 
 /**
  * The inspector targets on `port` (`[{id, webSocketDebuggerUrl, ...}]`).
- * @param {number} port
+ * @param {number | string} port
  * @returns {Promise<InspectorTarget[]>}
  */
 export async function inspectorTargets(port) {
