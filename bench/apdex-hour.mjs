@@ -1,4 +1,5 @@
 #!/usr/bin/env node
+// @ts-check
 /**
  * The summaries' read of one hour with per-endpoint Apdex T overrides, before and after it became
  * one pass (issue 13): the statements each version of src/summaries/sql.ts builds for an hour
@@ -25,7 +26,26 @@ if (!Number.isInteger(rows) || rows < 1000 || rows > 20_000_000)
   throw new Error("--rows must be an integer in 1000..20000000");
 const tmp = mkdtempSync(join(tmpdir(), "bench-apdex-"));
 
-/** The summaries' SQL module of a source tree, bundled with what it needs to bind an hour. */
+/** @typedef {{ sql: string, binds: unknown[] }} Bound */
+/** @typedef {{ prepare: (sql: string) => { sql: string, bind: (...binds: unknown[]) => Bound } }} Recorder */
+/** @typedef {Map<string, { apdex_t_ms?: number, endpoints?: Record<string, { apdex_t_ms: number }> }>} Settings */
+/**
+ * What this bench uses of src/summaries/sql.ts (after) or of the version before it.
+ * @typedef {object} SqlModule
+ * @property {(db: Recorder, settings: Settings, from: number, to: number) => Bound} [hourStatement]
+ * @property {{ apdex_t_ms: number }} DEFAULT_DETECTION
+ * @property {string} HOUR_SQL
+ * @property {number} MIN_VALUE
+ * @property {{ logGammaOf: () => number }} LatencySketch
+ * @property {(db: Recorder, settings: Settings, from: number, to: number) => { statement: Bound }[]} apdexQueries
+ */
+
+/**
+ * The summaries' SQL module of a source tree, bundled with what it needs to bind an hour.
+ * @param {string} srcRoot
+ * @param {string} name
+ * @returns {Promise<SqlModule>}
+ */
 async function loadSql(srcRoot, name) {
   const esbuild = await import("esbuild");
   const entry = join(tmp, `${name}-entry.ts`);
@@ -52,9 +72,16 @@ async function loadSql(srcRoot, name) {
 }
 
 /** A D1 stand-in that keeps what was prepared and bound. */
+/** @type {Recorder} */
 const recorder = { prepare: (sql) => ({ sql, bind: (...binds) => ({ sql, binds }) }) };
 
-/** The statements one version issues for the hour [from, to). */
+/**
+ * The statements one version issues for the hour [from, to).
+ * @param {SqlModule} m
+ * @param {Settings} settings
+ * @param {number} from
+ * @param {number} to
+ */
 function hourStatements(m, settings, from, to) {
   if (typeof m.hourStatement === "function") return [m.hourStatement(recorder, settings, from, to)];
   // Before: the grouped read with the default T, then one Apdex read per service and endpoint whose T differs.
@@ -63,7 +90,10 @@ function hourStatements(m, settings, from, to) {
   return [main, ...m.apdexQueries(recorder, settings, from, to).map((q) => q.statement)];
 }
 
-/** The statement with its bound values written in (the `?` outside string literals, in order). */
+/**
+ * The statement with its bound values written in (the `?` outside string literals, in order).
+ * @param {Bound} statement
+ */
 function inline({ sql, binds }) {
   let i = 0;
   let quoted = false;
@@ -81,10 +111,15 @@ function inline({ sql, binds }) {
   return out;
 }
 
-/** Detection settings: `services` services with a T of their own and `endpoints` endpoints with theirs. */
+/**
+ * Detection settings: `services` services with a T of their own and `endpoints` endpoints with theirs.
+ * @param {number} services
+ * @param {number} endpoints
+ */
 function overrides(services, endpoints) {
+  /** @type {Settings} */
   const settings = new Map();
-  const svc = (k) => `svc-${String(k).padStart(2, "0")}`;
+  const svc = (/** @type {number} */ k) => `svc-${String(k).padStart(2, "0")}`;
   for (let s = 0; s < services; s++) settings.set(svc(s), { apdex_t_ms: 200 + s });
   for (let e = 0; e < endpoints; e++) {
     const name = svc(e % 24);
@@ -95,6 +130,10 @@ function overrides(services, endpoints) {
   return settings;
 }
 
+/**
+ * @param {string} db
+ * @param {string} sqlFile
+ */
 function fastestMs(db, sqlFile) {
   let best = Infinity;
   for (let k = 0; k < 3; k++) {
@@ -126,6 +165,7 @@ try {
   const versions = { before: await loadSql(join(tmp, "before"), "before"), after: await loadSql(ROOT, "after") };
 
   const from = 1_790_000_000_000 + 3_600_000;
+  /** @type {[string, Settings][]} */
   const scenarios = [
     ["no override", overrides(0, 0)],
     ["4 services and 8 endpoints with their own T", overrides(4, 8)],

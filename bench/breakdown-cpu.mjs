@@ -1,3 +1,4 @@
+// @ts-check
 /**
  * CPU of the consumers-and-locations breakdown per hand-off and bucket (src/breakdown/top-k.ts):
  * parse the stored breakdown of a window row, add a batch of 50 records, serialise it again, as
@@ -23,13 +24,18 @@ await esbuild.build({
 const { addRecordsInPlace, emptyBreakdown, parseBreakdown } = await import(outfile);
 rmSync(dir, { recursive: true, force: true });
 
-const rec = (i, consumer, region) => ({
+const rec = (/** @type {number} */ i, /** @type {string} */ consumer, /** @type {string} */ region) => ({
   status: i % 9 ? 200 : 503,
   latency_ms: 20 + ((i * 37) % 400),
   response_empty: false,
   consumer,
   region,
 });
+/**
+ * @param {string} label
+ * @param {ReturnType<typeof rec>[]} initial
+ * @param {(i: number) => ReturnType<typeof rec>[]} batch
+ */
 function run(label, initial, batch, n = 2000) {
   let stored = JSON.stringify(addRecordsInPlace(emptyBreakdown(), initial));
   for (let i = 0; i < 100; i++) stored = JSON.stringify(addRecordsInPlace(parseBreakdown(stored), batch(i)));

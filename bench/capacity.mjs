@@ -1,4 +1,5 @@
 #!/usr/bin/env node
+// @ts-check
 /**
  * Capacity and cost (`npm run bench:capacity`): starts the monitor with `npm start` (a free port
  * on 127.0.0.1, a temp MONITOR_STATE_DIR, MONITOR_CRONS=off), replays realistic traffic (1% 5xx
@@ -31,7 +32,7 @@ import { freePort } from "./lib/server.mjs";
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), "..");
 const RESULTS = join(ROOT, "bench", "results");
 const KEYS = { ingest: "dev-ingest-key", read: "dev-read-key", admin: "dev-admin-key" };
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+const sleep = (/** @type {number} */ ms) => new Promise((r) => setTimeout(r, ms));
 const GB10 = 10e9;
 const DAY_S = 86_400;
 const PUBLISH_WAIT_MS = 90_000;
@@ -45,23 +46,41 @@ const NUMBERS = {
   "max-seconds": { default: 900, min: 30, max: 7200 },
 };
 
+/**
+ * @typedef {object} Options
+ * @property {string} rawLogs
+ * @property {number} sampleSize
+ * @property {number} records
+ * @property {number} proxied
+ * @property {number} endpoints
+ * @property {number} hours
+ * @property {number} clients
+ * @property {number} maxSeconds
+ */
+
+/**
+ * @param {string[]} argv
+ * @returns {Options}
+ */
 function parseOptions(argv) {
+  /** @type {import("node:util").ParseArgsOptionsConfig} */
   const options = Object.fromEntries(
     [...Object.keys(NUMBERS), "raw-logs", "sample-size"].map((k) => [k, { type: "string" }]),
   );
   const { values } = parseArgs({ args: argv, options });
-  const rawLogs = values["raw-logs"] ?? "auto";
+  const rawLogs = /** @type {string} */ (values["raw-logs"] ?? "auto");
   if (!["all", "sampled", "auto"].includes(rawLogs)) throw new Error("--raw-logs must be all, sampled or auto");
   const sampleSize = Number(values["sample-size"] ?? 2);
   if (!Number.isInteger(sampleSize) || sampleSize < 1 || sampleSize > 1000)
     throw new Error("--sample-size must be an integer in 1..1000");
+  /** @type {Record<string, string | number>} */
   const opts = { rawLogs, sampleSize };
   for (const [name, { default: def, min, max }] of Object.entries(NUMBERS)) {
     const n = values[name] === undefined ? def : Number(values[name]);
     if (!Number.isInteger(n) || n < min || n > max) throw new Error(`--${name} must be an integer in ${min}..${max}`);
     opts[name.replace(/-(\w)/g, (_, c) => c.toUpperCase())] = n;
   }
-  return opts;
+  return /** @type {Options} */ (/** @type {unknown} */ (opts));
 }
 
 const USER_AGENTS = [
@@ -80,13 +99,23 @@ const ERRORS = [
 ];
 const METHODS = ["GET", "GET", "GET", "POST", "PUT", "DELETE"];
 
-/** Endpoint `i` of the replay: a service and a route with an id segment. */
+/**
+ * Endpoint `i` of the replay: a service and a route with an id segment.
+ * @param {number} i
+ */
 function endpoint(i) {
   const service = `svc-${String(i % 24).padStart(2, "0")}`;
   return { service, method: METHODS[i % METHODS.length], base: `/v1/res${Math.floor(i / 24)}-${i % 7}` };
 }
 
-/** Record `n` of the replay: status 1% 5xx (with error text), 3% 4xx, 0.5% silent failures. */
+/**
+ * Record `n` of the replay: status 1% 5xx (with error text), 3% 4xx, 0.5% silent failures.
+ * @param {() => number} rand
+ * @param {number} n
+ * @param {Options} opts
+ * @param {number} start
+ * @param {number} span
+ */
 function makeRecord(rand, n, opts, start, span) {
   const e = endpoint(Math.floor(rand() * opts.endpoints));
   const roll = rand();
@@ -121,10 +150,13 @@ function makeRecord(rand, n, opts, start, span) {
   };
 }
 
-/** Bytes of the local D1 sqlite files under the state dir. */
+/**
+ * Bytes of the local D1 sqlite files under the state dir.
+ * @param {string} stateDir
+ */
 function d1FileBytes(stateDir) {
   let total = 0;
-  const walk = (dir) => {
+  const walk = (/** @type {string} */ dir) => {
     for (const name of readdirSync(dir, { withFileTypes: true })) {
       const p = join(dir, name.name);
       if (name.isDirectory()) walk(p);
@@ -139,7 +171,10 @@ function d1FileBytes(stateDir) {
   return total;
 }
 
-/** A local origin for the proxy: status from the path's last segment, an empty 200 for silent failures. */
+/**
+ * A local origin for the proxy: status from the path's last segment, an empty 200 for silent failures.
+ * @returns {Promise<import("node:http").Server>}
+ */
 function startOrigin() {
   const server = createServer((req, res) => {
     const status = Number(/\/s(\d{3})(?:$|\?)/.exec(req.url ?? "")?.[1] ?? 200);
@@ -183,7 +218,7 @@ async function main() {
   const origin = await startOrigin();
   const stop = () => {
     try {
-      process.kill(-server.pid, "SIGTERM");
+      process.kill(-(/** @type {number} */ (server.pid)), "SIGTERM");
     } catch {
       // already gone
     }
@@ -191,6 +226,10 @@ async function main() {
   };
   process.on("SIGINT", () => (stop(), process.exit(130)));
   const url = `http://127.0.0.1:${port}`;
+  /**
+   * @param {string} path
+   * @param {{ method?: string, body?: string, headers?: Record<string, string> }} [init]
+   */
   const api = async (path, init = {}, key = KEYS.read) => {
     const res = await fetch(`${url}${path}`, {
       ...init,
@@ -211,7 +250,7 @@ async function main() {
       if (ok) break;
       await sleep(500);
     }
-    const originUrl = `http://127.0.0.1:${origin.address().port}`;
+    const originUrl = `http://127.0.0.1:${/** @type {import("node:net").AddressInfo} */ (origin.address()).port}`;
     if (opts.rawLogs !== "auto") {
       // The replayed services with the asked raw_logs mode (a service setting needs an origin).
       const names = [...new Set(Array.from({ length: opts.endpoints }, (_, i) => endpoint(i).service))];
@@ -228,6 +267,7 @@ async function main() {
     // 1. Batch ingest: 500-record batches from a few clients.
     const t0 = Date.now();
     let next = 0;
+    /** @type {ReturnType<typeof makeRecord>[][]} */
     const batches = [];
     for (let n = 0; n < opts.records; n += 500)
       batches.push(
@@ -287,7 +327,7 @@ async function main() {
       await sleep(2000);
     }
     const records = after.cost.records - before.cost.records;
-    const delta = (f) => after.cost.counts[f] - before.cost.counts[f];
+    const delta = (/** @type {string} */ f) => after.cost.counts[f] - before.cost.counts[f];
     const prices = after.cost.prices;
 
     // 4. Retention: summarise, then prune what was written, and read the rows the deletes wrote.
@@ -324,7 +364,7 @@ async function main() {
     const r2OpsA = delta("r2_class_a") / records;
     // Bytes the write-through put (gzip NDJSON; the endpoint objects count them).
     const r2Bytes = (delta("r2_bytes_written") || 0) / records;
-    const perMillion = (units, price) => (units / records) * price;
+    const perMillion = (/** @type {number} */ units, /** @type {number} */ price) => (units / records) * price;
     const batchUsd =
       perMillion(delta("worker_requests") - sentProxy, prices.workers_requests_per_million) +
       perMillion(delta("do_requests"), prices.do_requests_per_million) +
@@ -368,7 +408,7 @@ async function main() {
       prices_taken_on: prices.taken_on,
     };
     await writeFile(join(RESULTS, `capacity-${stamp}.json`), JSON.stringify(result, null, 2));
-    const f = (n, d = 2) =>
+    const f = (/** @type {number | null} */ n, d = 2) =>
       n === null ? "–" : Number(n).toLocaleString("en-US", { maximumFractionDigits: d, minimumFractionDigits: d });
     console.log(
       `records: ${sent} (${opts.records} batch ingest at ${result.ingest_records_per_s}/s, ${sentProxy} proxied), ${opts.endpoints} endpoints, ${opts.hours} h of event time`,

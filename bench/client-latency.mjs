@@ -1,3 +1,4 @@
+// @ts-check
 /**
  * The app's latency with the client package (`npm run bench:client`): identical Express apps in
  * one child process, without the client ("absent", twice: the noise floor) and with it (default
@@ -24,12 +25,15 @@ const { values } = parseArgs({
 const ROUNDS = Number(values.rounds);
 const WARMUP = Math.min(Number(values.warmup), ROUNDS - 1);
 
-/** A stand-in monitor on a free loopback port; `answer(req, res)` decides what it does. */
+/**
+ * A stand-in monitor on a free loopback port; `answer(req, res)` decides what it does.
+ * @param {import("node:http").RequestListener} answer
+ */
 async function standIn(answer) {
   const server = createServer(answer);
-  await new Promise((resolve) => server.listen(0, "127.0.0.1", resolve));
+  await new Promise((resolve) => server.listen(0, "127.0.0.1", () => resolve(undefined)));
   return {
-    url: `http://127.0.0.1:${server.address().port}/v1/logs`,
+    url: `http://127.0.0.1:${/** @type {import("node:net").AddressInfo} */ (server.address()).port}/v1/logs`,
     close: () => {
       server.closeAllConnections();
       server.close();
@@ -37,7 +41,7 @@ async function standIn(answer) {
   };
 }
 
-const accepted = (res) =>
+const accepted = (/** @type {import("node:http").ServerResponse} */ res) =>
   res.writeHead(202, { "Content-Type": "application/json" }).end('{"accepted":1,"rejected":[]}');
 const hang = await standIn((req) => req.resume());
 const slow = await standIn((req, res) => {
@@ -61,6 +65,7 @@ ensureBuilt();
 const child = spawn(process.execPath, [join(ROOT, "bench/lib/client-apps.mjs"), JSON.stringify(endpoints)], {
   stdio: ["ignore", "pipe", "inherit"],
 });
+/** @type {Record<string, number>} */
 const ports = await new Promise((resolve, reject) => {
   let out = "";
   child.stdout.on("data", (d) => {
@@ -72,6 +77,7 @@ const ports = await new Promise((resolve, reject) => {
 });
 
 const names = Object.keys(endpoints);
+/** @type {Record<string, number[]>} */
 const samples = Object.fromEntries(names.map((n) => [n, []]));
 const started = Date.now();
 for (let round = 0; round < ROUNDS; round++) {
@@ -85,7 +91,9 @@ for (let round = 0; round < ROUNDS; round++) {
     if (round >= WARMUP) samples[name].push(ms);
   }
 }
-const pct = (sorted, p) => sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
+const pct = (/** @type {number[]} */ sorted, /** @type {number} */ p) =>
+  sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
+/** @type {Record<string, { p50_ms: number, p95_ms: number, p99_ms: number, client: { recorded: number, sent: number, failed: number, retries: number, queued: number } | null }>} */
 const summary = {};
 for (const name of names) {
   const sorted = samples[name].sort((a, b) => a - b);

@@ -1,3 +1,4 @@
+// @ts-check
 /**
  * Cold start (`npm run bench:cold-start`): starts the monitor with `npm start` (a free port on
  * 127.0.0.1, a fresh temp state dir, no crons) --runs times, one after the other, and reports
@@ -16,11 +17,16 @@ import { parseArgs } from "node:util";
 import { freePort } from "./lib/server.mjs";
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), "..");
-const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+const sleep = (/** @type {number} */ ms) => new Promise((resolve) => setTimeout(resolve, ms));
 
+/**
+ * @param {number | undefined} pgid
+ * @param {NodeJS.Signals | number} signal
+ */
 function signalGroup(pgid, signal) {
   try {
-    process.kill(-pgid, signal);
+    // An unknown pid (undefined) makes NaN: process.kill throws and the group counts as gone.
+    process.kill(-(/** @type {number} */ (pgid)), signal);
     return true;
   } catch {
     return false;
@@ -47,7 +53,7 @@ async function oneRun() {
     stdio: ["ignore", "pipe", "pipe"],
     detached: true,
   });
-  const onData = (d) => {
+  const onData = (/** @type {Buffer | string} */ d) => {
     if (output.length < 1_000_000) output += d;
   };
   server.stdout.on("data", onData);
@@ -78,7 +84,7 @@ async function oneRun() {
   }
 }
 
-const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+const median = (/** @type {number[]} */ xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
 const { values } = parseArgs({ options: { runs: { type: "string", default: "3" } } });
 const runs = Math.max(1, Math.min(20, Number(values.runs) || 3));

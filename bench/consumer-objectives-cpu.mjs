@@ -1,3 +1,4 @@
+// @ts-check
 /**
  * CPU of judging named consumers' objectives per evaluated minute (src/breakdown/objectives.ts),
  * as DetectionRunner does when a service has `consumer_objectives`: parse 15 stored minute
@@ -27,7 +28,7 @@ await esbuild.build({
 const { addRecordsInPlace, emptyBreakdown, parseBreakdown, namedConsumers, consumerBreaches } = await import(outfile);
 rmSync(dir, { recursive: true, force: true });
 
-const rec = (i) => ({
+const rec = (/** @type {number} */ i) => ({
   status: i % 9 ? 200 : 503,
   latency_ms: 20 + ((i * 37) % 400),
   response_empty: false,
@@ -41,6 +42,10 @@ const minute = JSON.stringify(
   ),
 );
 const stored = Array.from({ length: 15 }, () => minute);
+/**
+ * @param {string} label
+ * @param {number} count
+ */
 function run(label, count, parse = true, n = 2000) {
   const objectives = Object.fromEntries(
     Array.from({ length: count }, (_, i) => [`c${i}`, { error_rate: 0.01, latency_p95_ms: 300 }]),

@@ -1,3 +1,4 @@
+// @ts-check
 /**
  * CPU profile of the monitor's worker isolate (the worker and its Durable Objects) over a few
  * seconds, through workerd's DevTools inspector: start the monitor with `npm start --
@@ -30,24 +31,40 @@ await call("Profiler.enable");
 await call("Profiler.setSamplingInterval", { interval: 1000 });
 await call("Profiler.start");
 await new Promise((r) => setTimeout(r, Number(values.seconds) * 1000));
-const profile = (await call("Profiler.stop")).result.profile;
+/**
+ * @typedef {object} ProfileNode
+ * @property {number} id
+ * @property {{ functionName: string, url: string, lineNumber: number }} callFrame
+ * @property {number[]} [children]
+ */
+/** @type {{ nodes: ProfileNode[], samples: number[], timeDeltas: number[] }} */
+const profile = /** @type {import("./lib/inspector.mjs").ProtocolMessage} */ (await call("Profiler.stop")).result
+  .profile;
 session.close();
 if (values.out) writeFileSync(values.out, JSON.stringify(profile));
 
 const byId = new Map(profile.nodes.map((n) => [n.id, n]));
+/** @type {Map<number, number>} */
 const parent = new Map();
 for (const n of profile.nodes) for (const c of n.children ?? []) parent.set(c, n.id);
-const label = (n) =>
+const label = (/** @type {ProfileNode} */ n) =>
   `${n.callFrame.functionName || "(anonymous)"} ${n.callFrame.url.split("/").pop()}:${n.callFrame.lineNumber + 1}`;
-const stackOf = (id) => {
+const stackOf = (/** @type {number} */ id) => {
+  /** @type {ProfileNode[]} */
   const out = [];
-  for (let c = id; c !== undefined; c = parent.get(c)) out.push(byId.get(c));
+  for (let c = /** @type {number | undefined} */ (id); c !== undefined; c = parent.get(c))
+    out.push(/** @type {ProfileNode} */ (byId.get(c)));
   return out;
 };
+/** @type {Map<string, number>} */
 const self = new Map();
+/** @type {Map<string, number>} */
 const total = new Map();
 let all = 0;
+/** @typedef {{ us: number, what: Map<string, number> }} Stretch */
+/** @type {Stretch[]} */
 const stretches = [];
+/** @type {Stretch | null} */
 let stretch = null;
 for (let i = 0; i < profile.samples.length; i++) {
   const us = profile.timeDeltas[i + 1] ?? 0;
@@ -69,8 +86,8 @@ for (let i = 0; i < profile.samples.length; i++) {
   }
 }
 if (stretch) stretches.push(stretch);
-const ms = (us) => (us / 1000).toFixed(0);
-const top = (m, n) =>
+const ms = (/** @type {number} */ us) => (us / 1000).toFixed(0);
+const top = (/** @type {Map<string, number>} */ m, /** @type {number} */ n) =>
   [...m]
     .sort((a, b) => b[1] - a[1])
     .slice(0, n)
@@ -80,7 +97,7 @@ console.log(`sampled ${ms(all)} ms of ${target.id}`);
 console.log(`--- self time\n${top(self, 25)}`);
 console.log(`--- total time\n${top(total, 40)}`);
 stretches.sort((a, b) => b.us - a.us);
-const main = (s) => [...s.what].sort((a, b) => b[1] - a[1])[0]?.[0] ?? "other";
+const main = (/** @type {Stretch} */ s) => [...s.what].sort((a, b) => b[1] - a[1])[0]?.[0] ?? "other";
 console.log(
   `--- transactionSync stretches: ${stretches.length}, median ${ms(stretches[Math.floor(stretches.length / 2)]?.us ?? 0)} ms; longest: ${stretches
     .slice(0, 10)

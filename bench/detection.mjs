@@ -1,4 +1,5 @@
 #!/usr/bin/env node
+// @ts-check
 /**
  * Detection benchmark (`npm run bench:detection`): replays the NAB "API subset" (19 files,
  * 34 windows; see bench/lib/nab.mjs) through the product's own metric detector and scores it
@@ -34,7 +35,23 @@ const NOISY_FIRED_SHARE = 0.2;
 /** The README's published API-subset figures for Numenta HTM, used to check the normalisation. */
 const PUBLISHED_NUMENTA = { standard: 72.8, reward_low_FP_rate: 64.1, reward_low_FN_rate: 77.0 };
 
-/** Bundles one TypeScript module into `outDir` with esbuild and imports it. */
+/**
+ * What this bench uses of the detector module (src/detect/metric.ts or a stand-in).
+ * @typedef {object} MetricModule
+ * @property {unknown} NAB_PARAMS
+ * @property {() => unknown} emptyMetricState
+ * @property {(state: unknown, value: number, params: unknown) => { state: unknown, fired: boolean }} metricStep
+ */
+/** @typedef {import("./lib/nab.mjs").NabFile} NabFile */
+/** @typedef {import("./lib/nab.mjs").Cost} Cost */
+
+/**
+ * Bundles one TypeScript module into `outDir` with esbuild and imports it.
+ * @param {typeof import("esbuild")} esbuild
+ * @param {string} entry
+ * @param {string} outDir
+ * @param {string} name
+ */
 async function importTs(esbuild, entry, outDir, name) {
   const outfile = join(outDir, `${name}.mjs`);
   await esbuild.build({
@@ -53,12 +70,16 @@ async function importTs(esbuild, entry, outDir, name) {
  * Loads the detector and the incident resolve delay. incident.ts may pull in Workers-only
  * modules, so when it cannot be imported the constant is read from its source text, and when
  * the file is missing the bench falls back to 10 steps; `notes` says which happened.
+ * @param {string} metricPath
+ * @param {string} incidentPath
+ * @returns {Promise<{ metric: MetricModule, resolveAfter: number, notes: string[] }>}
  */
 async function loadDetector(metricPath, incidentPath) {
   if (!existsSync(metricPath))
     throw new Error(`${metricPath} does not exist (pass --detector <file.ts> to use a stand-in)`);
   const esbuild = await import("esbuild");
   const outDir = await mkdtemp(join(tmpdir(), "bench-detection-"));
+  /** @type {string[]} */
   const notes = [];
   try {
     const metric = await importTs(esbuild, metricPath, outDir, "metric");
@@ -80,10 +101,13 @@ async function loadDetector(metricPath, incidentPath) {
         const m = /export\s+const\s+RESOLVE_AFTER_CLEAN_MINUTES\s*(?::\s*\w+\s*)?=\s*([\d_.]+)/.exec(
           await readFile(incidentPath, "utf8"),
         );
-        if (!m) throw new Error(`cannot read RESOLVE_AFTER_CLEAN_MINUTES from ${incidentPath}: ${err.message}`);
+        if (!m)
+          throw new Error(
+            `cannot read RESOLVE_AFTER_CLEAN_MINUTES from ${incidentPath}: ${/** @type {Error} */ (err).message}`,
+          );
         resolveAfter = Number(m[1].replaceAll("_", ""));
         notes.push(
-          `incident.ts could not be imported (${err.message.replace(/\s+/g, " ")}); RESOLVE_AFTER_CLEAN_MINUTES read from its source`,
+          `incident.ts could not be imported (${/** @type {Error} */ (err).message.replace(/\s+/g, " ")}); RESOLVE_AFTER_CLEAN_MINUTES read from its source`,
         );
       }
     }
@@ -96,8 +120,12 @@ async function loadDetector(metricPath, incidentPath) {
 /**
  * Replays one series through `step` (value -> fired) and returns the incident openings as row
  * indices, plus how many of the rows from `scoredFrom` on had `fired` set.
+ * @param {number[]} values
+ * @param {(value: number) => boolean} step
+ * @param {number} resolveAfter
  */
 function replayIncidents(values, step, resolveAfter, scoredFrom = 0) {
+  /** @type {number[]} */
   const openings = [];
   let open = false;
   let clean = 0;
@@ -119,13 +147,20 @@ function replayIncidents(values, step, resolveAfter, scoredFrom = 0) {
   return { openings, firedScored };
 }
 
-/** Runs the product detector over every file: detections and fired shares per file. */
+/**
+ * Runs the product detector over every file: detections and fired shares per file.
+ * @param {NabFile[]} files
+ * @param {MetricModule} metric
+ * @param {number} resolveAfter
+ */
 function runDetector(files, metric, resolveAfter) {
+  /** @type {Map<string, number[]>} */
   const detections = new Map();
+  /** @type {Map<string, number>} */
   const firedShare = new Map();
   for (const file of files) {
     let state = metric.emptyMetricState();
-    const step = (value) => {
+    const step = (/** @type {number} */ value) => {
       const out = metric.metricStep(state, value, metric.NAB_PARAMS);
       state = out.state;
       return out.fired;
@@ -137,11 +172,18 @@ function runDetector(files, metric, resolveAfter) {
   return { detections, firedShare };
 }
 
-/** Checks the scorer and the replay on detectors whose score is known; true when all pass. */
+/**
+ * Checks the scorer and the replay on detectors whose score is known; true when all pass.
+ * @param {string} dir
+ * @param {NabFile[]} files
+ * @param {Record<string, Cost>} profiles
+ */
 async function selfCheck(dir, files, profiles) {
+  /** @type {{ name: string, ok: boolean, detail: string }[]} */
   const results = [];
-  const check = (name, ok, detail) => results.push({ name, ok, detail });
-  const fmt = (scores) =>
+  const check = (/** @type {string} */ name, /** @type {boolean} */ ok, /** @type {string} */ detail) =>
+    results.push({ name, ok, detail });
+  const fmt = (/** @type {Record<string, number>} */ scores) =>
     Object.entries(scores)
       .map(([p, s]) => `${p} ${s.toFixed(4)}`)
       .join(", ");
@@ -164,6 +206,7 @@ async function selfCheck(dir, files, profiles) {
     fmt(always.scores),
   );
   // The null detector's raw per-file scores must match NAB's published results/null files.
+  /** @type {string[]} */
   const mismatches = [];
   for (const [p, cost] of Object.entries(profiles)) {
     const csv = await readFile(join(dir, "results", "null", `null_${p}_scores.csv`), "utf8");
@@ -182,6 +225,7 @@ async function selfCheck(dir, files, profiles) {
     mismatches.join("; ") || "19 files x 3 profiles",
   );
   // Normalising Numenta's published per-file raw scores must give the README's figures.
+  /** @type {Record<string, number>} */
   const numenta = {};
   for (const [p, cost] of Object.entries(profiles)) {
     const csv = await readFile(join(dir, "results", "numenta", `numenta_${p}_scores.csv`), "utf8");
@@ -213,10 +257,15 @@ async function selfCheck(dir, files, profiles) {
   return results.every((r) => r.ok);
 }
 
-const pad = (s, n) => String(s).padEnd(n);
-const num = (x, digits = 1) => (x === null ? "-" : x.toFixed(digits));
+const pad = (/** @type {unknown} */ s, /** @type {number} */ n) => String(s).padEnd(n);
+const num = (/** @type {number | null} */ x, digits = 1) => (x === null ? "-" : x.toFixed(digits));
 
-/** Prints the human-readable report. */
+/**
+ * Prints the human-readable report.
+ * @param {ReturnType<typeof scoreSubset>} summary
+ * @param {NabFile[]} files
+ * @param {Map<string, number>} firedShare
+ */
 function printReport(summary, files, firedShare) {
   const s = summary.scores;
   console.log(
@@ -231,7 +280,7 @@ function printReport(summary, files, firedShare) {
   );
   console.log(`\n${pad("file", 58)}${pad("caught", 8)}${pad("FPs", 6)}fired%`);
   for (const f of summary.per_file) {
-    const share = firedShare.get(f.file);
+    const share = /** @type {number} */ (firedShare.get(f.file)); // every file has one (runDetector)
     const flag = share > NOISY_FIRED_SHARE ? "  <- fires constantly" : "";
     console.log(
       `${pad(f.file, 58)}${pad(`${f.caught}/${f.windows}`, 8)}${pad(f.false_positives, 6)}${num(share * 100)}${flag}`,

@@ -1,4 +1,5 @@
 #!/usr/bin/env node
+// @ts-check
 /**
  * Ingest benchmark (`npm run bench`): starts the worker with `wrangler dev --local` on a fresh
  * persist dir and measures, against 127.0.0.1 only:
@@ -43,6 +44,24 @@ const OPTIONS = {
   "flush-timeout": { default: 120, min: 5, max: 600 },
 };
 
+/** @typedef {{ bench_client: number, server: number }} CpuCores */
+/** @typedef {Awaited<ReturnType<typeof runLoad>> & { cpu_cores: CpuCores }} Round */
+/** @typedef {{ accepted: number, received: number, settle_seconds: number }} Handoff */
+/** @typedef {Round & { handoff: Handoff }} SingleRound */
+/** @typedef {{ rps: number, round_rps: number[], ok_including_warmup: number, round_ratios?: number[] }} Combined */
+/**
+ * @typedef {object} IngestReport
+ * @property {string} run_id
+ * @property {string} started_at
+ * @property {{ wrangler: string, node: string, cpus: number, source: ReturnType<typeof sourceVersion>, load_average_at_start: number[], load_average_at_end?: number[], log_level: string }} environment
+ * @property {unknown} options
+ * @property {unknown} [server_ingest_counters]
+ * @property {{ health: Round & Combined, single: SingleRound & Combined & { round_ratios: number[] }, batch: Awaited<ReturnType<typeof runBatches>> & { cpu_cores: CpuCores } }} [phases]
+ * @property {{ health_rps: number, single_rps: number, single_to_health_ratio: number, single_ratio_target: number, single_ratio_pass: boolean, batch_store_records_per_s: number, batch_e2e_records_per_s: number | null, batch_e2e_target: number, batch_e2e_pass: boolean }} [results]
+ * @property {{ path: string, issues: ReturnType<typeof summariseServerLog> }} [server_log]
+ */
+
+/** @param {string[]} argv */
 function parseOptions(argv) {
   return parseBenchOptions(argv, OPTIONS, [
     "usage: npm run bench -- [--duration 12] [--rounds 4] [--warmup 2] [--concurrency 32] [--batches 200]",
@@ -51,19 +70,25 @@ function parseOptions(argv) {
   ]);
 }
 
-const say = (line) => console.log(line);
-const fmt = (n) => (n === null || n === undefined ? "n/a" : String(Math.round(n)));
-const mark = (ok) => (ok ? "PASS" : "MISS");
+const say = (/** @type {string} */ line) => console.log(line);
+const fmt = (/** @type {number | null | undefined} */ n) =>
+  n === null || n === undefined ? "n/a" : String(Math.round(n));
+const mark = (/** @type {boolean} */ ok) => (ok ? "PASS" : "MISS");
 
-/** Runs one phase and adds the CPU share (in cores) used by the bench client and by the server. */
+/**
+ * Runs one phase and adds the CPU share (in cores) used by the bench client and by the server.
+ * @template {object} T
+ * @param {{ cpuSeconds: () => Promise<number> }} server
+ * @param {() => Promise<T>} fn
+ */
 async function withCpu(server, fn) {
   const wall = performance.now();
   const client = process.cpuUsage();
   const serverCpu = await server.cpuSeconds();
-  const result = await fn();
+  const result = /** @type {T & { cpu_cores: CpuCores }} */ (await fn());
   const seconds = (performance.now() - wall) / 1000;
   const used = process.cpuUsage(client);
-  const cores = (s) => Math.round((s / seconds) * 100) / 100;
+  const cores = (/** @type {number} */ s) => Math.round((s / seconds) * 100) / 100;
   result.cpu_cores = {
     bench_client: cores((used.user + used.system) / 1e6),
     server: cores((await server.cpuSeconds()) - serverCpu),
@@ -71,10 +96,15 @@ async function withCpu(server, fn) {
   return result;
 }
 
-/** Rounds of one phase as one result: mean rate, summed counts, the last round's latency and CPU. */
+/**
+ * Rounds of one phase as one result: mean rate, summed counts, the last round's latency and CPU.
+ * @template {Round} R
+ * @param {R[]} rounds
+ * @returns {R & Combined}
+ */
 function combineRounds(rounds) {
   const last = rounds[rounds.length - 1];
-  const sum = (key) => rounds.reduce((n, r) => n + (r[key] ?? 0), 0);
+  const sum = (/** @type {"ok_including_warmup"} */ key) => rounds.reduce((n, r) => n + (r[key] ?? 0), 0);
   return {
     ...last,
     rps: rounds.reduce((n, r) => n + r.rps, 0) / rounds.length,
@@ -83,7 +113,12 @@ function combineRounds(rounds) {
   };
 }
 
-/** Phase B sends its records in waitUntil: wait until the Durable Object holds all of them and flushed them to D1. */
+/**
+ * Phase B sends its records in waitUntil: wait until the Durable Object holds all of them and flushed them to D1.
+ * @param {import("./lib/load.mjs").Client} client
+ * @param {number} accepted
+ * @returns {Promise<Handoff>}
+ */
 async function waitForHandOff(client, accepted) {
   const started = performance.now();
   let received = 0;
@@ -128,6 +163,7 @@ async function main() {
   say(`worker ready in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
 
   const client = createClient({ port, maxSockets: Math.max(opts.concurrency, opts.batchConcurrency) + 4 });
+  /** @type {IngestReport} */
   const report = {
     run_id: runId,
     started_at: new Date().toISOString(),
@@ -145,7 +181,7 @@ async function main() {
   try {
     // A and B alternate in rounds, so that drift in the shared machine's load hits both alike;
     // the ratio is the median of the rounds' ratios.
-    const sendOne = (n) =>
+    const sendOne = (/** @type {number} */ n) =>
       client.request({
         method: "POST",
         path: "/v1/logs",
@@ -159,12 +195,14 @@ async function main() {
           latency_ms: 12.5,
         }),
       });
-    const roundLoad = (round) => ({
+    const roundLoad = (/** @type {number} */ round) => ({
       ...load,
       warmupMs: round === 1 ? load.warmupMs : Math.min(load.warmupMs, 500),
       durationMs: load.durationMs / opts.rounds,
     });
+    /** @type {Round[]} */
     const healthRounds = [];
+    /** @type {SingleRound[]} */
     const singleRounds = [];
     for (let round = 1; round <= opts.rounds; round++) {
       say(
@@ -175,16 +213,22 @@ async function main() {
           runLoad({ ...roundLoad(round), okStatus: 200, send: () => client.request({ path: "/health/live" }) }),
         ),
       );
-      singleRounds.push(await withCpu(server, () => runLoad({ ...roundLoad(round), okStatus: 202, send: sendOne })));
+      singleRounds.push(
+        // Its hand-off is set just below.
+        /** @type {SingleRound} */ (
+          await withCpu(server, () => runLoad({ ...roundLoad(round), okStatus: 202, send: sendOne }))
+        ),
+      );
       // B's background work (hand-offs in waitUntil, the flush to D1) must not spill into the next A.
       const accepted = singleRounds.reduce((n, r) => n + r.ok_including_warmup, 0);
       singleRounds[singleRounds.length - 1].handoff = await waitForHandOff(client, accepted);
     }
     const ratios = healthRounds.map((h, i) => (h.rps > 0 ? (singleRounds[i]?.rps ?? 0) / h.rps : 0));
     const health = combineRounds(healthRounds);
-    const single = combineRounds(singleRounds);
+    const single = /** @type {SingleRound & Combined & { round_ratios: number[] }} */ (combineRounds(singleRounds));
     single.round_ratios = ratios.map((r) => Math.round(r * 100) / 100);
-    const ratio = median(ratios);
+    // At least one round (--rounds >= 1): never null.
+    const ratio = /** @type {number} */ (median(ratios));
 
     say(
       `phase C: ${opts.batches} batches x ${opts.batchSize} records, ?sync=1, concurrency ${opts.batchConcurrency} ...`,
@@ -232,16 +276,21 @@ async function main() {
   report.server_log = { path: relative(ROOT, logPath), issues: summariseServerLog(await readFile(logPath, "utf8")) };
   const outPath = join(RESULTS, `ingest-${stamp}.json`);
   await writeFile(outPath, `${JSON.stringify(report, null, 2)}\n`);
-  printReport(report, relative(ROOT, outPath));
+  printReport(/** @type {Required<IngestReport>} */ (report), relative(ROOT, outPath));
   process.exitCode = failed ? 1 : 0;
 }
 
+/**
+ * @param {Required<IngestReport>} report
+ * @param {string} outPath
+ */
 function printReport(report, outPath) {
   const { health, single, batch } = report.phases;
   const r = report.results;
-  const cpu = (p) => ` [cpu cores: client ${p.cpu_cores.bench_client}, server ${p.cpu_cores.server}]`;
-  const lat = (l) => `p50 ${l.p50} ms, p99 ${l.p99} ms`;
-  const others = (p, ok) => {
+  const cpu = (/** @type {{ cpu_cores: CpuCores }} */ p) =>
+    ` [cpu cores: client ${p.cpu_cores.bench_client}, server ${p.cpu_cores.server}]`;
+  const lat = (/** @type {{ p50: number | null, p99: number | null }} */ l) => `p50 ${l.p50} ms, p99 ${l.p99} ms`;
+  const others = (/** @type {Round} */ p, /** @type {number} */ ok) => {
     const bad = Object.entries(p.statuses).filter(([s]) => Number(s) !== ok);
     const errs = Object.entries(p.errors);
     return bad.length + errs.length === 0
@@ -256,7 +305,7 @@ function printReport(report, outPath) {
     `source: commit ${src.commit}${src.uncommitted_changes ? " + uncommitted changes (snapshot taken at start)" : ""}`,
   );
   say(
-    `${env.cpus} CPUs shared by client and server; load average ${env.load_average_at_start[0]} at start, ${env.load_average_at_end[0]} at end`,
+    `${env.cpus} CPUs shared by client and server; load average ${env.load_average_at_start[0]} at start, ${/** @type {number[]} */ (env.load_average_at_end)[0]} at end`,
   );
   say(`health baseline: ${fmt(health.rps)} req/s (${lat(health.latency_ms)})${cpu(health)}${others(health, 200)}`);
   say(
@@ -286,7 +335,8 @@ function printReport(report, outPath) {
   if (!d1.complete) say(`  D1 flush incomplete: ${d1.outcome}; flush failures ${d1.counters.flush_failures}`);
   say(`  GET /v1/logs?service=${batch.service}&limit=1: ${d1.logs_query_status}, ${d1.logs_found} log(s)`);
   const issues = report.server_log.issues;
-  const count = (level) => issues.filter((i) => i.level === level).reduce((n, i) => n + i.count, 0);
+  const count = (/** @type {string} */ level) =>
+    issues.filter((i) => i.level === level).reduce((n, i) => n + i.count, 0);
   say(
     `server log (${report.server_log.path}): ${count("error")} error(s), ${count("warn")} warning(s), ` +
       `${count("notice")} startup notice(s)`,

@@ -1,4 +1,5 @@
 #!/usr/bin/env node
+// @ts-check
 /**
  * Proxy benchmark (`npm run bench:proxy`): in one run on workerd, against the same local Node
  * origin (test/e2e/origin.mjs in its own process, GET /items answering about 200 bytes of JSON),
@@ -48,6 +49,24 @@ const OPTIONS = {
   "settle-timeout": { default: 30, min: 1, max: 300 },
 };
 
+/** @typedef {import("./lib/load.mjs").Client} Client */
+/** @typedef {Awaited<ReturnType<typeof runLoad>> & { cpu_cores: Record<string, number | null> }} Measured */
+/** @typedef {ReturnType<typeof combineRounds>} Combined */
+/** @typedef {Awaited<ReturnType<typeof waitForRecords>>} Settle */
+/** @typedef {{ origin: Combined, passthrough: Combined, proxy: Combined }} Phases */
+/**
+ * @typedef {object} ProxyReport
+ * @property {string} started_at
+ * @property {{ wrangler: string, node: string, cpus: number, source: ReturnType<typeof sourceVersion>, load_average_at_start: (number | null)[], load_average_at_end?: (number | null)[], log_level: string }} environment
+ * @property {unknown} options
+ * @property {Phases} [phases]
+ * @property {Phases} [serial]
+ * @property {{ expected_2xx: number, non_2xx_responses: number, proxy_statuses: Record<string, number>, received: number, backlog: number, settle_seconds: number, round_settles: Settle[], complete: boolean }} [records]
+ * @property {{ origin_rps: number, passthrough_rps: number, proxy_rps: number, proxy_to_passthrough_ratio: number | null, round_ratios: (number | null)[], ratio_target: number, ratio_pass: boolean, p50_added_ms: number | null, round_p50_added_ms: (number | null)[], p50_added_target_ms: number, p50_added_pass: boolean, passthrough_to_origin_ratio: number | null, serial_p50_added_ms: number | null, records_complete: boolean }} [results]
+ * @property {Record<string, { path: string, issues: ReturnType<typeof summariseServerLog> }>} [server_logs]
+ */
+
+/** @param {string[]} argv */
 function parseOptions(argv) {
   return parseBenchOptions(argv, OPTIONS, [
     "usage: npm run bench:proxy -- [--duration 10] [--rounds 5] [--warmup 2] [--concurrency 32]",
@@ -55,13 +74,16 @@ function parseOptions(argv) {
   ]);
 }
 
-const say = (line) => console.log(line);
-const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
-const fmt = (n) => (n === null || n === undefined ? "n/a" : String(Math.round(n)));
-const round2 = (n) => (n === null || n === undefined ? null : Math.round(n * 100) / 100);
-const mark = (ok) => (ok ? "PASS" : "MISS");
+const say = (/** @type {string} */ line) => console.log(line);
+const sleep = (/** @type {number} */ ms) => new Promise((resolve) => setTimeout(resolve, ms));
+const fmt = (/** @type {number | null | undefined} */ n) =>
+  n === null || n === undefined ? "n/a" : String(Math.round(n));
+const round2 = (/** @type {number | null | undefined} */ n) =>
+  n === null || n === undefined ? null : Math.round(n * 100) / 100;
+const mark = (/** @type {boolean} */ ok) => (ok ? "PASS" : "MISS");
 
 /** Starts the origin as its own process (not in the load generator's event loop) and waits until it listens. */
+/** @param {number} port */
 async function startOriginProcess(port) {
   const child = spawn(process.execPath, [join(ROOT, "test", "e2e", "origin.mjs"), "--port", String(port)], {
     stdio: ["ignore", "pipe", "inherit"],
@@ -87,6 +109,7 @@ async function startOriginProcess(port) {
 }
 
 /** The monitor's counters for `GET /items` of the bench service: `{ received, backlog }` (zeros while unknown). */
+/** @param {Client} client */
 async function endpointStats(client) {
   const res = await client.request({
     path: `/v1/endpoints/${SERVICE}/GET/${encodeURIComponent(ROUTE)}`,
@@ -98,6 +121,11 @@ async function endpointStats(client) {
 }
 
 /** Waits until the monitor counted `expected` records of the endpoint and flushed them (bounded). */
+/**
+ * @param {Client} client
+ * @param {number} expected
+ * @param {number} timeoutMs
+ */
 async function waitForRecords(client, expected, timeoutMs) {
   const started = performance.now();
   let stats = { received: 0, backlog: 1 };
@@ -115,11 +143,18 @@ async function waitForRecords(client, expected, timeoutMs) {
 }
 
 /** Runs one load phase and adds the CPU share (in cores) used meanwhile by each process involved. */
+/**
+ * @param {{ client: Client, path: string }} target
+ * @param {{ concurrency: number, warmupMs: number, durationMs: number }} load
+ * @param {Record<string, () => Promise<number>>} cpuMeters
+ */
 async function measure(target, load, cpuMeters) {
   const wall = performance.now();
   const client = process.cpuUsage();
   const before = await Promise.all(Object.values(cpuMeters).map((m) => m()));
-  const result = await runLoad({ ...load, okStatus: 200, send: () => target.client.request({ path: target.path }) });
+  const result = /** @type {Measured} */ (
+    await runLoad({ ...load, okStatus: 200, send: () => target.client.request({ path: target.path }) })
+  );
   const seconds = (performance.now() - wall) / 1000;
   const after = await Promise.all(Object.values(cpuMeters).map((m) => m()));
   const used = process.cpuUsage(client);
@@ -129,8 +164,10 @@ async function measure(target, load, cpuMeters) {
 }
 
 /** Rounds of one phase as one result: mean rate, summed counts, median of the rounds' p50 and p99. */
+/** @param {Measured[]} rounds */
 function combineRounds(rounds) {
-  const sumStatuses = (key) => {
+  const sumStatuses = (/** @type {"statuses" | "statuses_including_warmup" | "errors"} */ key) => {
+    /** @type {Record<string, number>} */
     const out = {};
     for (const r of rounds) for (const [s, n] of Object.entries(r[key])) out[s] = (out[s] ?? 0) + n;
     return out;
@@ -173,9 +210,14 @@ async function main() {
   say(
     `origin on ${origin.url}; starting the monitor (127.0.0.1:${monitorPort}) and the pass-through worker (127.0.0.1:${passthroughPort}) ...`,
   );
+  /** @typedef {Awaited<ReturnType<typeof startWorker>>} Worker */
+  /** @type {Worker | null} */
   let monitor = null;
+  /** @type {Worker | null} */
   let passthrough = null;
+  /** @type {Client[]} */
   const clients = [];
+  /** @type {ProxyReport} */
   const report = {
     started_at: new Date().toISOString(),
     environment: {
@@ -216,6 +258,7 @@ async function main() {
     if (put.status !== 201 && put.status !== 200)
       throw new Error(`PUT /v1/services/${SERVICE}: ${put.status} ${put.text}`);
 
+    /** @type {Record<string, { label: string, client: Client, path: string }>} */
     const targets = {
       origin: { label: "(a) origin directly", client: originClient, path: ROUTE },
       passthrough: { label: "(b) bare pass-through worker", client: passthroughClient, path: ROUTE },
@@ -231,20 +274,24 @@ async function main() {
       if (name === "proxy") proxyOkOutsideLoad++;
     }
     const cpuMeters = {
-      origin: () => processCpuSeconds(origin.pid),
-      passthrough_worker: () => passthrough.cpuSeconds(),
-      monitor_worker: () => monitor.cpuSeconds(),
+      // Both workers are running here (started above).
+      origin: () => processCpuSeconds(/** @type {number} */ (origin.pid)),
+      passthrough_worker: () => /** @type {Worker} */ (passthrough).cpuSeconds(),
+      monitor_worker: () => /** @type {Worker} */ (monitor).cpuSeconds(),
     };
 
+    /** @type {Record<string, Measured[]>} */
     const phases = { origin: [], passthrough: [], proxy: [] };
     // Between rounds the wait is shorter: a lost record must not make every round wait in full.
     const roundSettleMs = Math.min(opts.settleTimeout, 10) * 1000;
+    /** @type {Settle[]} */
     const settles = [];
-    const load = (round, concurrency, durationS) => ({
+    const load = (/** @type {number} */ round, /** @type {number} */ concurrency, /** @type {number} */ durationS) => ({
       concurrency,
       warmupMs: round === 1 ? opts.warmup * 1000 : Math.min(opts.warmup * 1000, 500),
       durationMs: (durationS * 1000) / opts.rounds,
     });
+    /** @type {Record<string, Measured[]>} */
     const serial = { origin: [], passthrough: [], proxy: [] };
     const proxyOk = () =>
       proxyOkOutsideLoad + [...phases.proxy, ...serial.proxy].reduce((n, r) => n + r.ok_including_warmup, 0);
@@ -270,6 +317,7 @@ async function main() {
     // Every 2xx of (c), warm-ups and checks included, must be one record of the endpoint.
     const expected = proxyOk();
     const final = await waitForRecords(monitorClient, expected, opts.settleTimeout * 1000);
+    /** @type {Record<string, number>} */
     const proxyStatuses = {};
     for (const r of [...phases.proxy, ...serial.proxy]) {
       for (const [s, n] of Object.entries(r.statuses_including_warmup)) proxyStatuses[s] = (proxyStatuses[s] ?? 0) + n;
@@ -280,9 +328,11 @@ async function main() {
     const recordsOk = final.received === expected && final.backlog === 0;
 
     const ratios = phases.proxy.map((c, i) => (phases.passthrough[i].rps > 0 ? c.rps / phases.passthrough[i].rps : 0));
-    const added = phases.proxy.map((c, i) => c.latency_ms.p50 - phases.passthrough[i].latency_ms.p50);
+    // null - null is 0 and a number - null the number, as they always were.
+    const num = (/** @type {number | null} */ v) => /** @type {number} */ (v);
+    const added = phases.proxy.map((c, i) => num(c.latency_ms.p50) - num(phases.passthrough[i].latency_ms.p50));
     const workerCost = phases.passthrough.map((b, i) => (phases.origin[i].rps > 0 ? b.rps / phases.origin[i].rps : 0));
-    const serialAdded = serial.proxy.map((c, i) => c.latency_ms.p50 - serial.passthrough[i].latency_ms.p50);
+    const serialAdded = serial.proxy.map((c, i) => num(c.latency_ms.p50) - num(serial.passthrough[i].latency_ms.p50));
     const ratio = median(ratios);
     const addedP50 = median(added);
 
@@ -315,11 +365,11 @@ async function main() {
       proxy_to_passthrough_ratio: round2(ratio),
       round_ratios: ratios.map(round2),
       ratio_target: TARGET_RATIO,
-      ratio_pass: ratio >= TARGET_RATIO,
+      ratio_pass: num(ratio) >= TARGET_RATIO,
       p50_added_ms: round2(addedP50),
       round_p50_added_ms: added.map(round2),
       p50_added_target_ms: TARGET_ADDED_P50_MS,
-      p50_added_pass: addedP50 <= TARGET_ADDED_P50_MS,
+      p50_added_pass: num(addedP50) <= TARGET_ADDED_P50_MS,
       passthrough_to_origin_ratio: round2(median(workerCost)),
       serial_p50_added_ms: opts.serialDuration > 0 ? round2(median(serialAdded)) : null,
       records_complete: recordsOk,
@@ -353,19 +403,24 @@ async function main() {
   }
   const outPath = join(RESULTS, `proxy-${stamp}.json`);
   await writeFile(outPath, `${JSON.stringify(report, null, 2)}\n`);
-  printReport(report, opts, relative(ROOT, outPath));
+  printReport(/** @type {Required<ProxyReport>} */ (report), opts, relative(ROOT, outPath));
   process.exitCode = failed ? 1 : 0;
 }
 
+/**
+ * @param {Required<ProxyReport>} report
+ * @param {Record<string, number>} opts
+ * @param {string} outPath
+ */
 function printReport(report, opts, outPath) {
   const r = report.results;
   const env = report.environment;
-  const lat = (l) => `p50 ${l.p50} ms, p99 ${l.p99} ms`;
-  const cpu = (p) =>
+  const lat = (/** @type {{ p50: number | null, p99: number | null }} */ l) => `p50 ${l.p50} ms, p99 ${l.p99} ms`;
+  const cpu = (/** @type {Combined} */ p) =>
     ` [cpu cores: ${Object.entries(p.cpu_cores)
       .map(([k, v]) => `${k} ${v}`)
       .join(", ")}]`;
-  const others = (p) => {
+  const others = (/** @type {Combined} */ p) => {
     const bad = Object.entries(p.statuses_including_warmup).filter(([s]) => s !== "200");
     const errs = Object.entries(p.errors);
     return bad.length + errs.length === 0
@@ -378,7 +433,7 @@ function printReport(report, opts, outPath) {
     `source: commit ${env.source.commit}${env.source.uncommitted_changes ? " + uncommitted changes (snapshot taken at start)" : ""}`,
   );
   say(
-    `${env.cpus} CPUs shared by client, origin and workers; load average ${env.load_average_at_start[0]} at start, ${env.load_average_at_end[0]} at end`,
+    `${env.cpus} CPUs shared by client, origin and workers; load average ${env.load_average_at_start[0]} at start, ${/** @type {(number | null)[]} */ (env.load_average_at_end)[0]} at end`,
   );
   say(
     `GET /items (~${200} B JSON), C=${opts.concurrency}, ${opts.rounds} alternating rounds of ${round2(opts.duration / opts.rounds)} s per phase:`,
@@ -388,11 +443,11 @@ function printReport(report, opts, outPath) {
     ["passthrough", "(b) bare pass-through   "],
     ["proxy", "(c) monitored proxy     "],
   ]) {
-    const p = report.phases[name];
+    const p = report.phases[/** @type {keyof Phases} */ (name)];
     say(`  ${label} ${fmt(p.rps)} req/s (${lat(p.latency_ms)}); rounds ${p.round_rps.join(", ")}${cpu(p)}${others(p)}`);
   }
   say(
-    `throughput (c)/(b): ${r.proxy_to_passthrough_ratio.toFixed(2)}x [target >= ${TARGET_RATIO}x] ${mark(r.ratio_pass)}  (rounds ${r.round_ratios.join(", ")})`,
+    `throughput (c)/(b): ${/** @type {number} */ (r.proxy_to_passthrough_ratio).toFixed(2)}x [target >= ${TARGET_RATIO}x] ${mark(r.ratio_pass)}  (rounds ${r.round_ratios.join(", ")})`,
   );
   say(
     `p50 added by (c) over (b): ${r.p50_added_ms} ms [target <= ${TARGET_ADDED_P50_MS} ms] ${mark(r.p50_added_pass)}  (rounds ${r.round_p50_added_ms.join(", ")})`,
@@ -412,7 +467,8 @@ function printReport(report, opts, outPath) {
       `settled ${rec.settle_seconds} s after the run: ${rec.complete ? "OK" : "MISMATCH"}`,
   );
   for (const [name, log] of Object.entries(report.server_logs)) {
-    const count = (level) => log.issues.filter((i) => i.level === level).reduce((n, i) => n + i.count, 0);
+    const count = (/** @type {string} */ level) =>
+      log.issues.filter((i) => i.level === level).reduce((n, i) => n + i.count, 0);
     say(`${name} log (${log.path}): ${count("error")} error(s), ${count("warn")} warning(s)`);
     for (const i of log.issues.filter((i) => i.level !== "notice").slice(0, 5))
       say(`  ${i.count}x ${i.level}: ${i.message}`);

@@ -1,3 +1,4 @@
+// @ts-check
 /**
  * Simulation of the 5xx-rate detector alone (src/detect/rates.ts, the Poisson CUSUM and its
  * guards): false incidents over 10 seeded weeks of steady traffic at several rates, and the
@@ -19,6 +20,10 @@ const out = await build({
 const file = join(mkdtempSync(join(tmpdir(), "rates-sim-")), "rates.mjs");
 writeFileSync(file, out.outputFiles[0].text);
 const R = await import(file);
+/**
+ * @param {number} l
+ * @param {() => number} r
+ */
 function poisson(l, r) {
   if (l > 50) {
     const z = Math.sqrt(-2 * Math.log(r())) * Math.cos(2 * Math.PI * r());
@@ -33,6 +38,11 @@ function poisson(l, r) {
   } while (p > L);
   return k - 1;
 }
+/**
+ * @param {number} n
+ * @param {number} p
+ * @param {() => number} r
+ */
 function binom(n, p, r) {
   if (n * p > 30)
     return Math.max(
@@ -45,11 +55,19 @@ function binom(n, p, r) {
 }
 const params = { ...R.ERROR_RATE_PARAMS, ...JSON.parse(process.argv[2] ?? "{}") };
 const guard = { min_requests: 20, min_events: 5 };
+/**
+ * @param {number} minutes
+ * @param {number} rpm
+ * @param {(minute: number) => number} pAt
+ * @param {number} seed
+ */
 function run(minutes, rpm, pAt, seed) {
   const r = mulberry32(seed);
   let st = R.emptyRateState();
+  /** @type {[number, number][]} */
   const hist = [];
   let openUntil = -1;
+  /** @type {number[]} */
   const incidents = [];
   let clean = 0,
     open = false,
@@ -59,7 +77,7 @@ function run(minutes, rpm, pAt, seed) {
       k = binom(n, pAt(m), r);
     hist.push([k, n]);
     if (hist.length > 60) hist.shift();
-    const w = (span) => {
+    const w = (/** @type {number} */ span) => {
       let b = 0,
         c = 0;
       for (const [k2, n2] of hist.slice(-span)) {
@@ -105,7 +123,7 @@ for (const rpm of [20, 60, 120]) {
     const inc = run(
       360 + 120,
       rpm,
-      (m) => (m < 360 ? 0.002 : Math.min(0.03, 0.002 + (0.028 * (m - 360)) / 60)),
+      (/** @type {number} */ m) => (m < 360 ? 0.002 : Math.min(0.03, 0.002 + (0.028 * (m - 360)) / 60)),
       s * 31,
     );
     const d = inc.find((x) => x >= 358);

@@ -1,4 +1,5 @@
 #!/usr/bin/env node
+// @ts-check
 /**
  * Quick in-process version of the scenario suite (bench/lib/scenario-replay.ts: the product's
  * minute evaluation without a workerd), for iterating on detectors over many seeds and
@@ -33,6 +34,8 @@ const out = await build({
 });
 const file = join(mkdtempSync(join(tmpdir(), "scn-sim-")), "replay.mjs");
 writeFileSync(file, out.outputFiles[0].text);
+/** @typedef {{ opened_at: number, severity: string, kinds: string[], explanation: string }} Opened */
+/** @type {{ replayScenario: (...args: unknown[]) => Opened[] }} */
 const { replayScenario } = await import(file);
 const only = values.only ? values.only.split(",") : null;
 const end0 = values.end
@@ -55,9 +58,10 @@ for (let e = 0; e < Number(values.ends); e++) {
             `${s.name}: FALSE ${opened.map((o) => `${new Date(o.opened_at).toISOString().slice(11, 16)} ${o.severity} ${o.kinds.join("+")} | ${o.explanation}`).join(" ;; ")}`,
           );
       } else {
-        const early = opened.filter((o) => o.opened_at < s.degradation_start - 2 * 60_000);
+        const start = s.degradation_start;
+        const early = opened.filter((o) => o.opened_at < start - 2 * 60_000);
         falseTotal += early.length;
-        const hit = opened.find((o) => o.opened_at >= s.degradation_start - 2 * 60_000);
+        const hit = opened.find((o) => o.opened_at >= start - 2 * 60_000);
         line.push(
           `${s.name}: ${hit ? Math.round((hit.opened_at - s.degradation_start) / 60_000) : "MISS"}${early.length ? ` (+${early.length} false: ${early.map((o) => o.kinds.join("+")).join(", ")})` : ""}`,
         );

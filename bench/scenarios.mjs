@@ -1,4 +1,5 @@
 #!/usr/bin/env node
+// @ts-check
 /**
  * Detection benchmark, scenario suite (`npm run bench:scenarios`): generates the scenarios of
  * bench/lib/scenarios.mjs (eight degradations after 6 h of normal traffic, eight controls that
@@ -38,9 +39,41 @@ const MAX_RECORDS = 2_000_000;
 const WEEK_HOURS = 168;
 const TARGET_DELAY_MIN = { step: 5, creep: 20 };
 
-const say = (line) => console.log(line);
-const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+/** @typedef {import("./lib/scenarios.mjs").Scenario} Scenario */
+/** @typedef {import("./lib/scenarios.mjs").ScenarioRecord} ScenarioRecord */
+/** @typedef {import("./lib/load.mjs").Client} Client */
+/** @typedef {{ s: Scenario, records: ScenarioRecord[] }} Generated */
+/** @typedef {{ opened_at: number, explanation?: string, signals?: { kind: string }[] }} Incident */
+/** @typedef {{ records: number, stored: number, duplicates: number, rejected: number, first_rejection: unknown }} IngestTotals */
+/** @typedef {{ status: number, error?: string, incidents?: Incident[], earlier?: number | null }} IncidentsRead */
+/**
+ * @typedef {object} Row
+ * @property {string} name
+ * @property {string} kind
+ * @property {string | null} category
+ * @property {number} start
+ * @property {number | null} degradation_start
+ * @property {number} simulated_hours
+ * @property {number} records
+ * @property {Partial<IngestTotals> & { error?: string }} ingest
+ * @property {number} incidents_status
+ * @property {string | null} incidents_error
+ * @property {number | null} incidents_total
+ * @property {number | null | undefined} incidents_at_first_read
+ * @property {boolean | null} detected
+ * @property {number | null} delay_min
+ * @property {number} false_incidents
+ * @property {string | null} shown_explanation
+ * @property {string | null} shown_signals
+ */
 
+// A value the run's logic knows to be a number here (a degradation's start, a statistic of a
+// non-empty window); arithmetic on it is unchanged.
+const num = (/** @type {number | null | undefined} */ v) => /** @type {number} */ (v);
+const say = (/** @type {string} */ line) => console.log(line);
+const sleep = (/** @type {number} */ ms) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** @param {string[]} argv */
 function parseOptions(argv) {
   const { values } = parseArgs({
     args: argv,
@@ -64,6 +97,11 @@ function parseOptions(argv) {
     say(`scenarios: ${SCENARIO_NAMES.join(", ")}`);
     process.exit(0);
   }
+  /**
+   * @param {"seed" | "concurrency" | "batch-minutes" | "port"} name
+   * @param {number} min
+   * @param {number} max
+   */
   const int = (name, min, max) => {
     const n = Number(values[name]);
     if (!Number.isInteger(n) || n < min || n > max) throw new Error(`--${name} must be an integer in ${min}..${max}`);
@@ -87,12 +125,19 @@ function parseOptions(argv) {
 }
 
 /** --check: generate every scenario for a fixed end time and assert the intended statistics. */
+/** @param {number} seed */
 function runCheck(seed) {
   const endAt = Date.UTC(2026, 0, 8, 12, 0);
   const scenarios = buildScenarios({ endAt, seed });
+  /** @type {Map<string, Generated>} */
   const data = new Map(scenarios.map((s) => [s.name, { s, records: [...s.records()] }]));
-  const within = (label, value, lo, hi) =>
-    assert.ok(value >= lo && value <= hi, `${label}: ${value} not in [${lo}, ${hi}]`);
+  const get = (/** @type {string} */ name) => /** @type {Generated} */ (data.get(name));
+  const within = (
+    /** @type {string} */ label,
+    /** @type {number} */ value,
+    /** @type {number} */ lo,
+    /** @type {number} */ hi,
+  ) => assert.ok(value >= lo && value <= hi, `${label}: ${value} not in [${lo}, ${hi}]`);
   let total = 0;
   for (const { s, records } of data.values()) {
     total += records.length;
@@ -111,22 +156,27 @@ function runCheck(seed) {
     }
     assert.deepEqual(records.slice(0, 200), [...s.records()].slice(0, 200), `${s.name}: not reproducible`);
     if (s.kind === "degradation") {
-      const warm = windowStats(records, s.start, s.degradation_start);
+      const warm = windowStats(records, s.start, num(s.degradation_start));
       within(`${s.name} warm-up 4xx share`, warm.share_4xx, 0.01, 0.03);
       within(`${s.name} warm-up 5xx share`, warm.share_5xx, 0.0003, 0.004);
       within(`${s.name} warm-up rate/min`, warm.per_min, 18, 120);
-      within(`${s.name} warm-up hours`, (s.degradation_start - s.start) / HOUR, 5.5, 6.5);
+      within(`${s.name} warm-up hours`, (num(s.degradation_start) - s.start) / HOUR, 5.5, 6.5);
     }
   }
+  /**
+   * @param {string} name
+   * @param {(s: Scenario) => number} from
+   * @param {(s: Scenario) => number} to
+   */
   const stats = (name, from, to) => {
-    const { s, records } = data.get(name);
+    const { s, records } = get(name);
     return windowStats(records, from(s), to(s));
   };
-  const ds = (s) => s.degradation_start;
-  const before = (ms) => (s) => s.degradation_start - ms;
-  const after = (ms) => (s) => s.degradation_start + ms;
-  const end = (s) => s.end;
-  const lastH = (s) => s.end - HOUR;
+  const ds = (/** @type {Scenario} */ s) => num(s.degradation_start);
+  const before = (/** @type {number} */ ms) => (/** @type {Scenario} */ s) => num(s.degradation_start) - ms;
+  const after = (/** @type {number} */ ms) => (/** @type {Scenario} */ s) => num(s.degradation_start) + ms;
+  const end = (/** @type {Scenario} */ s) => s.end;
+  const lastH = (/** @type {Scenario} */ s) => s.end - HOUR;
 
   within(
     "error-creep 5xx share, last 30 min",
@@ -134,23 +184,33 @@ function runCheck(seed) {
     0.018,
     0.042,
   );
-  const lcBase = stats("latency-creep", before(2 * HOUR), ds).p95;
-  within("latency-creep p95 ratio, last hour", stats("latency-creep", lastH, end).p95 / lcBase, 1.8, 2.2);
+  const lcBase = num(stats("latency-creep", before(2 * HOUR), ds).p95);
+  within("latency-creep p95 ratio, last hour", num(stats("latency-creep", lastH, end).p95) / lcBase, 1.8, 2.2);
   within(
     "latency-creep p95 ratio, first 10 min",
-    stats("latency-creep", ds, after(10 * MINUTE)).p95 / lcBase,
+    num(stats("latency-creep", ds, after(10 * MINUTE)).p95) / lcBase,
     0.85,
     1.4,
   );
-  const lsBase = stats("latency-step", before(2 * HOUR), ds).p95;
-  within("latency-step p95 ratio", stats("latency-step", ds, end).p95 / lsBase, 2.7, 3.3);
+  const lsBase = num(stats("latency-step", before(2 * HOUR), ds).p95);
+  within("latency-step p95 ratio", num(stats("latency-step", ds, end).p95) / lsBase, 2.7, 3.3);
   within("outage-burst 5xx share, outage", stats("outage-burst", ds, after(10 * MINUTE)).share_5xx, 0.6, 0.8);
   within("outage-burst 5xx share, recovery", stats("outage-burst", after(10 * MINUTE), end).share_5xx, 0, 0.01);
   within("silent-failures empty share, warm-up", stats("silent-failures", (s) => s.start, ds).share_empty, 0, 0);
   within("silent-failures empty share, last hour", stats("silent-failures", lastH, end).share_empty, 0.08, 0.12);
-  const shiftBase = stats("latency-shift", before(2 * HOUR), ds).p50;
-  within("latency-shift p50 ratio, shift", stats("latency-shift", ds, after(15 * MINUTE)).p50 / shiftBase, 1.35, 1.65);
-  within("latency-shift p50 ratio, after", stats("latency-shift", after(15 * MINUTE), end).p50 / shiftBase, 0.85, 1.15);
+  const shiftBase = num(stats("latency-shift", before(2 * HOUR), ds).p50);
+  within(
+    "latency-shift p50 ratio, shift",
+    num(stats("latency-shift", ds, after(15 * MINUTE)).p50) / shiftBase,
+    1.35,
+    1.65,
+  );
+  within(
+    "latency-shift p50 ratio, after",
+    num(stats("latency-shift", after(15 * MINUTE), end).p50) / shiftBase,
+    0.85,
+    1.15,
+  );
   within("error-step 5xx share, step", stats("error-step", ds, after(20 * MINUTE)).share_5xx, 0.03, 0.07);
   within("error-step 5xx share, after", stats("error-step", after(20 * MINUTE), end).share_5xx, 0, 0.01);
   const dropBase = stats("traffic-drop", (s) => s.start, ds).per_min;
@@ -170,8 +230,8 @@ function runCheck(seed) {
       ).count,
   );
   within("diurnal trough/peak hourly ratio", Math.min(...hourly) / Math.max(...hourly), 0.1, 0.22);
-  const bursts = data.get("periodic-bursts");
-  const inBurst = (t) => (((t - 2 * HOUR) % (4 * HOUR)) + 4 * HOUR) % (4 * HOUR) < 5 * MINUTE;
+  const bursts = get("periodic-bursts");
+  const inBurst = (/** @type {number} */ t) => (((t - 2 * HOUR) % (4 * HOUR)) + 4 * HOUR) % (4 * HOUR) < 5 * MINUTE;
   const burstCount = bursts.records.filter((r) => inBurst(r.timestamp)).length;
   let burstMinutes = 0;
   for (let t = bursts.s.start; t < bursts.s.end; t += MINUTE) if (inBurst(t)) burstMinutes++;
@@ -182,7 +242,7 @@ function runCheck(seed) {
     8,
     12,
   );
-  const tail = data.get("heavy-tail").records;
+  const tail = get("heavy-tail").records;
   within("heavy-tail 10 s outliers", tail.filter((r) => r.latency_ms >= 10_000).length, 20, 200);
   const logs = tail.filter((r) => r.status < 400 && r.latency_ms < 10_000).map((r) => Math.log(r.latency_ms));
   const mean = logs.reduce((a, b) => a + b, 0) / logs.length;
@@ -192,7 +252,7 @@ function runCheck(seed) {
     0.9,
     1.1,
   );
-  const slow = data.get("heavy-tail-slow").records;
+  const slow = get("heavy-tail-slow").records;
   const slowOk = slow
     .filter((r) => r.status < 400 && r.latency_ms < 14_000)
     .map((r) => r.latency_ms)
@@ -228,11 +288,15 @@ function runCheck(seed) {
  * holds at most 1,000 records and `spanMs` of event time: the monitor evaluates at most 6 h of
  * minutes in one go and skips a longer gap, so a low-traffic batch spanning 16 h would measure
  * that catch-up path instead of minute-by-minute detection.
+ * @param {Client} client
+ * @param {Scenario} s
+ * @param {number} spanMs
  */
 async function ingestScenario(client, s, spanMs) {
+  /** @type {IngestTotals} */
   const totals = { records: 0, stored: 0, duplicates: 0, rejected: 0, first_rejection: null };
   const headers = { Authorization: `Bearer ${KEYS.INGEST_KEYS}`, "Content-Type": "application/json" };
-  const send = async (batch) => {
+  const send = async (/** @type {ScenarioRecord[]} */ batch) => {
     const body = JSON.stringify(batch);
     for (let attempt = 1; ; attempt++) {
       let res = null;
@@ -256,6 +320,7 @@ async function ingestScenario(client, s, spanMs) {
       await sleep(1_000 * attempt);
     }
   };
+  /** @type {ScenarioRecord[]} */
   let batch = [];
   for (const record of s.records()) {
     if (batch.length > 0 && record.timestamp - batch[0].timestamp >= spanMs) await send(batch.splice(0));
@@ -268,6 +333,11 @@ async function ingestScenario(client, s, spanMs) {
   return totals;
 }
 
+/**
+ * @param {Client} client
+ * @param {string} service
+ * @returns {Promise<IncidentsRead>}
+ */
 async function readIncidents(client, service) {
   try {
     const res = await client.request({
@@ -281,7 +351,11 @@ async function readIncidents(client, service) {
   }
 }
 
-/** Scores one scenario's incidents; see the module comment. */
+/**
+ * Scores one scenario's incidents; see the module comment.
+ * @param {Scenario} s
+ * @param {Incident[]} incidents
+ */
 function score(s, incidents) {
   const sorted = [...incidents].sort((a, b) => a.opened_at - b.opened_at);
   if (s.degradation_start === null)
@@ -296,16 +370,19 @@ function score(s, incidents) {
   };
 }
 
-/** The issue's targets over the scored rows. */
+/**
+ * The issue's targets over the scored rows.
+ * @param {Row[]} rows
+ */
 function targets(rows) {
   const degradations = rows.filter((r) => r.kind === "degradation");
   const controls = rows.filter((r) => r.kind === "control");
   const scored = rows.every((r) => r.incidents_status === 200);
-  const delay = (category) => {
+  const delay = (/** @type {"step" | "creep"} */ category) => {
     const list = degradations.filter((r) => r.category === category);
     if (list.length === 0)
       return { scenarios: 0, median_min: null, target_min: TARGET_DELAY_MIN[category], pass: null };
-    const m = median(list.map((r) => (r.detected ? r.delay_min : Infinity)));
+    const m = num(median(list.map((r) => (r.detected ? num(r.delay_min) : Infinity))));
     return {
       scenarios: list.length,
       median_min: Number.isFinite(m) ? m : null,
@@ -329,15 +406,17 @@ function targets(rows) {
     },
     warmup_false_incidents: {
       count: degradations.reduce((n, r) => n + r.false_incidents, 0),
-      simulated_hours: degradations.reduce((h, r) => h + (r.degradation_start - r.start) / HOUR, 0),
+      simulated_hours: degradations.reduce((h, r) => h + (num(r.degradation_start) - r.start) / HOUR, 0),
     },
     step_median_delay: delay("step"),
     creep_median_delay: delay("creep"),
   };
 }
 
+/** @param {Row[]} rows */
 function printTable(rows) {
-  const cell = (v, w) => String(v).slice(0, w).padEnd(w);
+  const cell = (/** @type {unknown} */ v, /** @type {number} */ w) => String(v).slice(0, w).padEnd(w);
+  /** @type {[string, number][]} */
   const header = [
     ["scenario", 16],
     ["kind", 11],
@@ -365,8 +444,9 @@ function printTable(rows) {
   }
 }
 
+/** @param {ReturnType<typeof targets>} t */
 function printTargets(t) {
-  const mark = (ok) => (ok === null ? "n/a (incidents not read)" : ok ? "PASS" : "MISS");
+  const mark = (/** @type {boolean | null} */ ok) => (ok === null ? "n/a (incidents not read)" : ok ? "PASS" : "MISS");
   const d = t.all_detected;
   say(`every degradation detected: ${d.of === 0 ? "no scenario" : `${d.detected}/${d.of} ${mark(d.pass)}`}`);
   const c = t.control_false_incidents;
@@ -376,10 +456,10 @@ function printTargets(t) {
   say(
     `  (false incidents in the degradations' ${t.warmup_false_incidents.simulated_hours} h of warm-up: ${t.warmup_false_incidents.count})`,
   );
-  for (const [label, d] of [
+  for (const [label, d] of /** @type {[string, ReturnType<typeof targets>["step_median_delay"]][]} */ ([
     ["steps and outages", t.step_median_delay],
     ["slow creeps", t.creep_median_delay],
-  ]) {
+  ])) {
     const value = d.scenarios === 0 ? "no scenario" : d.median_min === null ? "undetected" : `${d.median_min} min`;
     say(
       `median delay, ${label}: ${value} [target <= ${d.target_min} min]${d.scenarios === 0 ? "" : ` ${mark(d.pass)}`}`,
@@ -387,6 +467,7 @@ function printTargets(t) {
   }
 }
 
+/** @param {ReturnType<typeof parseOptions>} opts */
 async function runSuite(opts) {
   const runStart = Date.now();
   const stamp = new Date(runStart).toISOString().replace(/[:.]/g, "-");
@@ -404,7 +485,9 @@ async function runSuite(opts) {
   const server = await startWorker({ cwd: ROOT, port, logPath, logLevel: opts.logLevel });
   say(`worker ready in ${((Date.now() - runStart) / 1000).toFixed(1)} s`);
   const client = createClient({ port, maxSockets: opts.concurrency + 2 });
+  /** @type {Map<string, Partial<IngestTotals> & { error?: string }>} */
   const ingested = new Map();
+  /** @type {Map<string, IncidentsRead>} */
   const reads = new Map();
   let ingestSeconds = 0;
   try {
@@ -422,7 +505,7 @@ async function runSuite(opts) {
             );
           } catch (err) {
             ingested.set(s.name, { error: err instanceof Error ? err.message : String(err) });
-            say(`  ${s.name}: ingest FAILED: ${ingested.get(s.name).error}`);
+            say(`  ${s.name}: ingest FAILED: ${ingested.get(s.name)?.error}`);
           }
         }
       }),
@@ -473,7 +556,7 @@ async function runSuite(opts) {
   const t = targets(rows);
   const records = rows.reduce((n, r) => n + r.records, 0);
   const wall = (Date.now() - runStart) / 1000;
-  const failed = rows.some((r) => r.ingest.error || r.ingest.rejected > 0 || r.incidents_status !== 200);
+  const failed = rows.some((r) => r.ingest.error || num(r.ingest.rejected) > 0 || r.incidents_status !== 200);
   const report = {
     run_id: runId,
     seed: opts.seed,
@@ -496,14 +579,14 @@ async function runSuite(opts) {
   printTable(rows);
   say("");
   printTargets(t);
-  for (const r of rows.filter((r) => r.ingest.error || r.ingest.rejected > 0))
+  for (const r of rows.filter((r) => r.ingest.error || num(r.ingest.rejected) > 0))
     say(`ingest problem in ${r.name}: ${r.ingest.error ?? JSON.stringify(r.ingest.first_rejection)}`);
   for (const r of rows.filter((r) => r.incidents_status === 200 && r.incidents_at_first_read !== r.incidents_total)) {
     say(`note: ${r.name} incidents changed between the reads (${r.incidents_at_first_read} -> ${r.incidents_total})`);
   }
   if (rows.some((r) => r.incidents_status !== 200))
     say(
-      `GET /v1/incidents failed (${rows.find((r) => r.incidents_status !== 200).incidents_error}): no detection results`,
+      `GET /v1/incidents failed (${/** @type {Row} */ (rows.find((r) => r.incidents_status !== 200)).incidents_error}): no detection results`,
     );
   say(
     `${records} records in ${ingestSeconds.toFixed(1)} s (${report.records_per_s} records/s); wall ${wall.toFixed(0)} s; report ${relative(ROOT, outPath)}`,

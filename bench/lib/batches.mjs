@@ -1,3 +1,4 @@
+// @ts-check
 /**
  * Phase C: batched ingest with `?sync=1`, so that each 202 means the records are committed in
  * the endpoint Durable Objects, then polling the endpoints' counters until every record has
@@ -6,10 +7,13 @@
  */
 import { KEYS } from "./server.mjs";
 
-const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+const sleep = (/** @type {number} */ ms) => new Promise((resolve) => setTimeout(resolve, ms));
 const POLL_MS = 100;
 
-/** The pre-built JSON bodies: unique ids, records spread round-robin over `routes` routes. */
+/**
+ * The pre-built JSON bodies: unique ids, records spread round-robin over `routes` routes.
+ * @param {{ service: string, runId: string, batches: number, batchSize: number, routes: number }} opts
+ */
 function buildBodies({ service, runId, batches, batchSize, routes }) {
   const now = Date.now();
   const bodies = [];
@@ -33,7 +37,12 @@ function buildBodies({ service, runId, batches, batchSize, routes }) {
   return bodies;
 }
 
-/** Sums the counters of every endpoint of the run, read from `GET /v1/endpoints/...`. */
+/**
+ * Sums the counters of every endpoint of the run, read from `GET /v1/endpoints/...`.
+ * @param {import("./load.mjs").Client} client
+ * @param {string} service
+ * @param {string[]} routeList
+ */
 async function endpointTotals(client, service, routeList) {
   const all = await Promise.all(
     routeList.map(async (route) => {
@@ -46,7 +55,7 @@ async function endpointTotals(client, service, routeList) {
       return JSON.parse(res.text);
     }),
   );
-  const sum = (k) => all.reduce((s, e) => s + (e[k] ?? 0), 0);
+  const sum = (/** @type {string} */ k) => all.reduce((s, e) => s + (e[k] ?? 0), 0);
   return {
     received: sum("received"),
     flushed: sum("flushed"),
@@ -57,7 +66,23 @@ async function endpointTotals(client, service, routeList) {
   };
 }
 
-/** Sends the batches, then waits for D1; see the module comment. */
+/**
+ * @typedef {object} BatchOptions
+ * @property {string} runId
+ * @property {number} batches
+ * @property {number} batchSize
+ * @property {number} concurrency
+ * @property {number} routes
+ * @property {number} flushTimeoutMs
+ * @property {number} stallMs
+ * @property {(line: string) => void} progress
+ */
+
+/**
+ * Sends the batches, then waits for D1; see the module comment.
+ * @param {import("./load.mjs").Client} client
+ * @param {BatchOptions} opts
+ */
 export async function runBatches(client, opts) {
   const { runId, batches, batchSize, concurrency, routes, flushTimeoutMs, stallMs, progress } = opts;
   const service = `bench-batch-${runId}`;
@@ -67,7 +92,9 @@ export async function runBatches(client, opts) {
   let next = 0;
   let stored = 0;
   let duplicates = 0;
+  /** @type {Record<string, number>} */
   const failures = {};
+  /** @type {number[]} */
   const latencies = [];
   const t0 = performance.now();
   await Promise.all(
@@ -141,7 +168,7 @@ export async function runBatches(client, opts) {
   });
   const logsFound = logs.status === 200 ? JSON.parse(logs.text).logs.length : 0;
 
-  const round = (v) => Math.round(v * 100) / 100;
+  const round = (/** @type {number} */ v) => Math.round(v * 100) / 100;
   return {
     service,
     endpoints: routeList.length,

@@ -1,3 +1,4 @@
+// @ts-check
 /**
  * V8 heap sizes of a running workerd, read through its DevTools inspector (`npm start --
  * --inspector-port <n>`): one WebSocket per isolate (the worker with its Durable Objects, local
@@ -8,7 +9,9 @@
 import { inspectorTargets, openSession } from "./inspector.mjs";
 
 /** Connects to every inspector target on `port`; `usage()` answers {target: {used_kb, total_kb, backing_kb}} (backing_kb: ArrayBuffer backing stores, allocated outside the V8 heap). */
+/** @param {number | string} port */
 export async function heapSampler(port) {
+  /** @type {import("./inspector.mjs").Session[]} */
   const sessions = [];
   for (const target of await inspectorTargets(port)) {
     const session = await openSession(target);
@@ -17,6 +20,7 @@ export async function heapSampler(port) {
   return {
     /** Heap of each isolate, KiB; an isolate too busy to answer within `timeoutMs` is left out. */
     async usage(timeoutMs = 10_000) {
+      /** @type {Record<string, { used_kb: number, total_kb: number, backing_kb: number }>} */
       const out = {};
       await Promise.all(
         sessions.map(async (s) => {

@@ -1,3 +1,4 @@
+// @ts-check
 /**
  * A small closed-loop load generator on node:http with a keep-alive agent: C workers each send
  * the next request as soon as the previous one answered. Only responses that complete inside
@@ -6,9 +7,25 @@
  */
 import http from "node:http";
 
-/** A keep-alive HTTP client for one host:port; `request()` resolves to `{ status, text }`. */
+/**
+ * @typedef {object} RequestOptions
+ * @property {string} [method]
+ * @property {string} path
+ * @property {Record<string, string>} [headers]
+ * @property {string | Uint8Array} [body]
+ * @property {number} [timeoutMs]
+ */
+/** @typedef {{ status: number, text: string }} Response */
+/** @typedef {{ request: (opts: RequestOptions) => Promise<Response>, close: () => void }} Client */
+
+/**
+ * A keep-alive HTTP client for one host:port; `request()` resolves to `{ status, text }`.
+ * @param {{ port: number | string, maxSockets?: number }} opts
+ * @returns {Client}
+ */
 export function createClient({ port, maxSockets }) {
   const agent = new http.Agent({ keepAlive: true, maxSockets, maxFreeSockets: maxSockets });
+  /** @type {(opts: RequestOptions, retried?: boolean) => Promise<Response>} */
   const request = ({ method = "GET", path, headers = {}, body, timeoutMs = 30_000 }, retried = false) =>
     new Promise((resolve, reject) => {
       const payload = body === undefined ? undefined : Buffer.from(body);
@@ -23,6 +40,7 @@ export function createClient({ port, maxSockets }) {
           timeout: timeoutMs,
         },
         (res) => {
+          /** @type {Buffer[]} */
           const chunks = [];
           res.on("data", (c) => chunks.push(c));
           res.on("end", () => resolve({ status: res.statusCode ?? 0, text: Buffer.concat(chunks).toString("utf8") }));
@@ -33,7 +51,7 @@ export function createClient({ port, maxSockets }) {
       req.on("error", (err) => {
         // The server may close an idle keep-alive socket just as it is reused: the request never
         // reached it, so send it once more on a fresh socket (the pattern from Node's http docs).
-        if (!retried && req.reusedSocket && err.code === "ECONNRESET") {
+        if (!retried && req.reusedSocket && /** @type {NodeJS.ErrnoException} */ (err).code === "ECONNRESET") {
           resolve(request({ method, path, headers, body, timeoutMs }, true));
         } else reject(err);
       });
@@ -42,9 +60,13 @@ export function createClient({ port, maxSockets }) {
   return { request, close: () => agent.destroy() };
 }
 
-const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+const sleep = (/** @type {number} */ ms) => new Promise((resolve) => setTimeout(resolve, ms));
 
-/** The value at quantile q (0..1) of an ascending array. */
+/**
+ * The value at quantile q (0..1) of an ascending array.
+ * @param {number[]} sorted
+ * @param {number} q
+ */
 export function quantile(sorted, q) {
   if (sorted.length === 0) return null;
   return sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))];
@@ -55,14 +77,19 @@ export function quantile(sorted, q) {
  * rate of responses with `okStatus` in the measuring window, with status counts and latency
  * quantiles. `ok_including_warmup` counts every ok response and `statuses_including_warmup`
  * every response by status, warm-up and the requests still in flight at the end included.
+ * @param {{ concurrency: number, warmupMs: number, durationMs: number, okStatus: number, send: (seq: number) => Promise<{ status: number }> }} opts
  */
 export async function runLoad({ concurrency, warmupMs, durationMs, okStatus, send }) {
   const start = performance.now();
   const measureFrom = start + warmupMs;
   const end = measureFrom + durationMs;
+  /** @type {Record<number, number>} */
   const statuses = {};
+  /** @type {Record<number, number>} */
   const allStatuses = {};
+  /** @type {Record<string, number>} */
   const errors = {};
+  /** @type {number[]} */
   const latencies = [];
   let ok = 0;
   let okTotal = 0;
@@ -93,7 +120,7 @@ export async function runLoad({ concurrency, warmupMs, durationMs, okStatus, sen
   await Promise.all(Array.from({ length: concurrency }, worker));
 
   latencies.sort((a, b) => a - b);
-  const round = (v) => (v === null ? null : Math.round(v * 100) / 100);
+  const round = (/** @type {number | null} */ v) => (v === null ? null : Math.round(v * 100) / 100);
   return {
     rps: Math.round(ok / (durationMs / 1000)),
     ok,

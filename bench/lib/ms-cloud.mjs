@@ -1,3 +1,4 @@
+// @ts-check
 /**
  * The Microsoft Cloud Monitoring series (../shared/datasets/ms-cloud-monitoring, MIT) as request
  * traffic, with one fixed mapping for every series (no per-file tuning):
@@ -28,7 +29,23 @@ export const FAILURE_MAX_SHARE = 0.5;
 export const MATCH_AFTER_MS = 5 * MINUTE;
 export const WARMUP_MS = 6 * 60 * MINUTE;
 
-/** What each folder is, as request logs. */
+/** @typedef {"traffic" | "failure_rate" | "failure_count"} Kind */
+/**
+ * @typedef {object} Series
+ * @property {string} name
+ * @property {string} domain
+ * @property {Kind} kind
+ * @property {number} start
+ * @property {number} step
+ * @property {number[]} values
+ * @property {boolean[]} labels
+ */
+/** @typedef {{ opened_at: number, reopen?: boolean, kinds: string[] }} Opening */
+
+/**
+ * What each folder is, as request logs.
+ * @type {Record<string, Kind>}
+ */
 export const DOMAINS = {
   "ecommerce-api-incoming-rps": "traffic",
   "mongodb-application-rps": "traffic",
@@ -38,10 +55,15 @@ export const DOMAINS = {
   "service-unavailable": "failure_count",
 };
 
-const parseTime = (s) => Date.parse(/[zZ]$/.test(s) ? s.replace(" ", "T") : `${s.replace(" ", "T")}Z`);
+const parseTime = (/** @type {string} */ s) =>
+  Date.parse(/[zZ]$/.test(s) ? s.replace(" ", "T") : `${s.replace(" ", "T")}Z`);
 
-/** Loads every series: name, domain, kind, start, step (ms), values, labels. */
+/**
+ * Loads every series: name, domain, kind, start, step (ms), values, labels.
+ * @param {string} dir
+ */
 export async function loadSeries(dir) {
+  /** @type {Series[]} */
   const out = [];
   for (const domain of Object.keys(DOMAINS)) {
     const files = (await readdir(join(dir, "data", domain))).filter((f) => f.endsWith(".csv")).sort();
@@ -67,7 +89,10 @@ export async function loadSeries(dir) {
   return out;
 }
 
-/** The series' reference level: its median, or its mean when the median is 0. */
+/**
+ * The series' reference level: its median, or its mean when the median is 0.
+ * @param {number[]} values
+ */
 export function reference(values) {
   const sorted = [...values].sort((a, b) => a - b);
   const med = sorted[Math.floor(sorted.length / 2)];
@@ -76,6 +101,10 @@ export function reference(values) {
   return mean > 0 ? mean : 1;
 }
 
+/**
+ * @param {import("../../scripts/lib/prng.mjs").Rng} rng
+ * @param {number} lambda
+ */
 function poisson(rng, lambda) {
   if (lambda <= 0) return 0;
   if (lambda > 60) return Math.max(0, Math.round(lambda + Math.sqrt(lambda) * rng.normal()));
@@ -85,7 +114,10 @@ function poisson(rng, lambda) {
   return k;
 }
 
-/** Per-minute requests and 5xx of one series (seeded by its name). */
+/**
+ * Per-minute requests and 5xx of one series (seeded by its name).
+ * @param {Series} series
+ */
 export function toMinutes(series, seed = 1) {
   const rng = createRng(scenarioSeed(seed, series.name));
   const perRow = Math.max(1, Math.round(series.step / MINUTE));
@@ -111,8 +143,10 @@ export function toMinutes(series, seed = 1) {
 /**
  * Labelled segments in event time: runs of Label 1 rows, with the direction of the change
  * (the segment's peak against the median of the 60 rows before it).
+ * @param {Series} series
  */
 export function segments(series) {
+  /** @type {{ from: number, to: number, direction: "up" | "down" }[]} */
   const out = [];
   for (let i = 0; i < series.labels.length; i++) {
     if (!series.labels[i] || series.labels[i - 1]) continue;
@@ -131,7 +165,11 @@ export function segments(series) {
   return out;
 }
 
-/** Scores incident openings against the labelled segments of one series. */
+/**
+ * Scores incident openings against the labelled segments of one series.
+ * @param {Series} series
+ * @param {Opening[]} openings
+ */
 export function scoreSeries(series, openings) {
   const segs = segments(series);
   const matched = new Set();
@@ -145,6 +183,7 @@ export function scoreSeries(series, openings) {
   const unmatched = openings.filter((o) => !matched.has(o) && o.opened_at >= warmEnd);
   const falseOnes = unmatched.filter((o) => !o.reopen);
   const days = (series.values.length * series.step - WARMUP_MS) / DAY;
+  /** @type {Record<string, number>} */
   const falseKinds = {};
   for (const o of falseOnes) {
     const key = [...new Set(o.kinds)].sort().join("+") || "(none)";

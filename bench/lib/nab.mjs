@@ -1,3 +1,4 @@
+// @ts-check
 /**
  * The NAB (Numenta Anomaly Benchmark) "API subset" and its scorer, as pure functions.
  *
@@ -32,12 +33,40 @@ const PROBATION_CAP_ROWS = PROBATION_PERCENT * 5000;
 const MINUTE_MS = 60_000;
 const DAY_MS = 86_400_000;
 
+/**
+ * @typedef {object} NabWindow
+ * @property {number} start
+ * @property {number} end
+ * @property {number} startIndex
+ * @property {number} endIndex
+ * @property {number} width
+ * @property {boolean} exact
+ * @property {number | null} label
+ */
+/**
+ * @typedef {object} NabFile
+ * @property {string} name
+ * @property {number[]} timestamps
+ * @property {number[]} values
+ * @property {number} probation
+ * @property {NabWindow[]} windows
+ * @property {number} duplicates
+ */
+/** @typedef {{ tpWeight: number, fpWeight: number, fnWeight: number }} Cost */
+/**
+ * @typedef {object} Match
+ * @property {(number | null)[]} firstHit
+ * @property {{ index: number, previous: NabWindow | null }[]} falsePositives
+ */
+
 /** The dataset directory: `NAB_DIR`, else `../shared/datasets/nab` relative to the repo root. */
+/** @param {string} repoRoot */
 export function nabDir(repoRoot) {
   return process.env.NAB_DIR ? resolve(process.env.NAB_DIR) : resolve(repoRoot, "..", "shared", "datasets", "nab");
 }
 
 /** Milliseconds since the epoch of a NAB timestamp ("2014-02-26 13:45:00[.000000]"), read as UTC. */
+/** @param {string} text */
 export function parseNabTimestamp(text) {
   const m = /^(\d{4})-(\d{2})-(\d{2})[ T](\d{2}):(\d{2}):(\d{2})(?:\.\d+)?$/.exec(text.trim());
   if (!m) throw new Error(`unrecognised NAB timestamp: ${text}`);
@@ -46,18 +75,25 @@ export function parseNabTimestamp(text) {
 }
 
 /** Rows NAB leaves unscored at the start of a file of `rowCount` rows. */
+/** @param {number} rowCount */
 export function probationLength(rowCount) {
   return Math.min(Math.floor(PROBATION_PERCENT * rowCount), PROBATION_CAP_ROWS);
 }
 
 /** NAB's scaledSigmoid: 2*sigmoid(-5y)-1, and -1 for positions more than 3 widths past a window. */
+/** @param {number} position */
 export function scaledSigmoid(position) {
   if (position > 3) return -1;
   return 2 / (1 + Math.exp(5 * position)) - 1;
 }
 
 /** Reads one `timestamp,value` CSV; rows are stable-sorted by timestamp (NAB files already are). */
+/**
+ * @param {string} text
+ * @param {string} name
+ */
 function parseCsv(text, name) {
+  /** @type {{ t: number, v: number }[]} */
   const rows = [];
   for (const line of text.split(/\r?\n/).slice(1)) {
     if (line.trim() === "") continue;
@@ -74,6 +110,9 @@ function parseCsv(text, name) {
  * Row indices of a labelled window, as NAB finds them: the first row with the start
  * timestamp and the first row with the end timestamp (falling back to the nearest rows
  * inside the window if a label does not match a row exactly, which NAB itself would reject).
+ * @param {number[]} timestamps
+ * @param {number} start
+ * @param {number} end
  */
 function windowIndices(timestamps, start, end) {
   let startIndex = timestamps.indexOf(start);
@@ -88,12 +127,17 @@ function windowIndices(timestamps, start, end) {
 /**
  * Loads the API subset: for each file its name, timestamps (ms), values, probation length,
  * windows ({start, end, startIndex, endIndex, width}) and the duplicated-timestamp count.
+ * @param {string} dir
+ * @returns {Promise<NabFile[]>}
  */
 export async function loadApiSubset(dir) {
+  /** @type {Record<string, [string, string][] | undefined>} */
   const labels = JSON.parse(await readFile(join(dir, "labels", "combined_windows.json"), "utf8"));
+  /** @type {Record<string, string[] | undefined>} */
   const points = JSON.parse(await readFile(join(dir, "labels", "combined_labels.json"), "utf8"));
   const aws = (await readdir(join(dir, "data", "realAWSCloudwatch"))).filter((f) => f.endsWith(".csv")).sort();
   const names = [...aws.map((f) => `realAWSCloudwatch/${f}`), ...KNOWN_CAUSE_FILES];
+  /** @type {NabFile[]} */
   const files = [];
   for (const name of names) {
     const { timestamps, values } = parseCsv(await readFile(join(dir, "data", name), "utf8"), name);
@@ -120,12 +164,18 @@ export async function loadApiSubset(dir) {
 }
 
 /** The three scoring profiles of `config/profiles.json`: {name: {tpWeight, fpWeight, fnWeight}}. */
+/**
+ * @param {string} dir
+ * @returns {Promise<Record<string, Cost>>}
+ */
 export async function loadProfiles(dir) {
+  /** @type {Record<string, { CostMatrix: Cost }>} */
   const raw = JSON.parse(await readFile(join(dir, "config", "profiles.json"), "utf8"));
   return Object.fromEntries(Object.entries(raw).map(([name, p]) => [name, p.CostMatrix]));
 }
 
 /** Windows NAB scores at all: those with at least one row after the probation period. */
+/** @param {NabFile} file */
 function scorableWindows(file) {
   return file.windows.filter((w) => w.endIndex >= file.probation);
 }
@@ -134,10 +184,15 @@ function scorableWindows(file) {
  * Classifies the scored detections of one file: for each window the earliest detection inside
  * it (row index or null), and the detections outside every window with the window before them.
  * `detections` are row indices; those in the probation period are dropped.
+ * @param {NabFile} file
+ * @param {number[]} detections
+ * @returns {Match}
  */
 export function matchDetections(file, detections) {
   const scored = [...new Set(detections)].filter((i) => i >= file.probation).sort((a, b) => a - b);
+  /** @type {(number | null)[]} */
   const firstHit = file.windows.map(() => null);
+  /** @type {Match["falsePositives"]} */
   const falsePositives = [];
   for (const i of scored) {
     const w = file.windows.findIndex((win) => win.startIndex <= i && i <= win.endIndex);
@@ -145,6 +200,7 @@ export function matchDetections(file, detections) {
       if (firstHit[w] === null) firstHit[w] = i;
       continue;
     }
+    /** @type {NabWindow | null} */
     let previous = null;
     for (const win of file.windows)
       if (win.endIndex < i && (previous === null || win.endIndex > previous.endIndex)) previous = win;
@@ -153,7 +209,12 @@ export function matchDetections(file, detections) {
   return { firstHit, falsePositives };
 }
 
-/** NAB's raw score of one file for one profile, from `matchDetections` output. */
+/**
+ * NAB's raw score of one file for one profile, from `matchDetections` output.
+ * @param {NabFile} file
+ * @param {Match} match
+ * @param {Cost} cost
+ */
 export function rawFileScore(file, match, cost) {
   const maxTP = scaledSigmoid(-1);
   let score = 0;
@@ -175,18 +236,31 @@ export function rawFileScore(file, match, cost) {
   return score;
 }
 
-/** The raw score of a detector that never fires: -fnWeight for every scorable window. */
+/**
+ * The raw score of a detector that never fires: -fnWeight for every scorable window.
+ * @param {NabFile} file
+ * @param {Cost} cost
+ */
 export function nullFileScore(file, cost) {
   return -cost.fnWeight * scorableWindows(file).length;
 }
 
-/** NAB's normalisation: 100 * (S - S_null) / (perfect - S_null), perfect = windows * tpWeight. */
+/**
+ * NAB's normalisation: 100 * (S - S_null) / (perfect - S_null), perfect = windows * tpWeight.
+ * @param {number} raw
+ * @param {number} nullRaw
+ * @param {number} windowCount
+ * @param {Cost} cost
+ */
 export function normalise(raw, nullRaw, windowCount, cost) {
   const perfect = windowCount * cost.tpWeight;
   return (100 * (raw - nullRaw)) / (perfect - nullRaw);
 }
 
-/** Median of a list of numbers (null for an empty list). */
+/**
+ * Median of a list of numbers (null for an empty list).
+ * @param {number[]} values
+ */
 function median(values) {
   if (values.length === 0) return null;
   const sorted = [...values].sort((a, b) => a - b);
@@ -198,11 +272,17 @@ function median(values) {
  * Scores the whole subset. `detectionsByFile` maps a file name to its detection row indices.
  * Returns per-profile normalised and raw scores, window recall, false positives (total and per
  * scored day), the median detection delay in minutes, and a per-file breakdown.
+ * @param {NabFile[]} files
+ * @param {Record<string, Cost>} profiles
+ * @param {Map<string, number[]>} detectionsByFile
  */
 export function scoreSubset(files, profiles, detectionsByFile) {
   const windowCount = files.reduce((n, f) => n + f.windows.length, 0);
+  /** @type {{ file: string, windows: number, caught: number, false_positives: number, raw: Record<string, number> }[]} */
   const perFile = [];
+  /** @type {number[]} */
   const delays = [];
+  /** @type {number[]} */
   const labelDelays = [];
   let caught = 0;
   let fps = 0;
@@ -211,6 +291,7 @@ export function scoreSubset(files, profiles, detectionsByFile) {
   const nullRaw = { ...raw };
   for (const file of files) {
     const match = matchDetections(file, detectionsByFile.get(file.name) ?? []);
+    /** @type {Record<string, number>} */
     const fileScores = {};
     for (const [p, cost] of Object.entries(profiles)) {
       fileScores[p] = rawFileScore(file, match, cost);

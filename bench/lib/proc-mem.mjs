@@ -1,3 +1,4 @@
+// @ts-check
 /**
  * What a process's resident memory is made of, read from Linux /proc (used by `bench/soak.mjs`
  * for the workerd processes): /proc/PID/status (VmRSS, RssAnon, RssFile, RssShmem),
@@ -10,8 +11,22 @@ import { readFile, readdir, readlink } from "node:fs/promises";
 
 const KB_LINE = /^(\w+):\s+(\d+) kB$/;
 
-/** The `kB` fields of a /proc status, smaps_rollup or one smaps block, as {name: kB}. */
+/**
+ * @typedef {object} SmapsGroup
+ * @property {number} mappings
+ * @property {number} size_kb
+ * @property {number} rss_kb
+ * @property {number} anonymous_kb
+ * @property {number} private_dirty_kb
+ * @property {boolean} file_backed
+ */
+
+/**
+ * The `kB` fields of a /proc status, smaps_rollup or one smaps block, as {name: kB}.
+ * @param {string} text
+ */
 export function parseKbFields(text) {
+  /** @type {Record<string, number>} */
   const out = {};
   for (const line of text.split("\n")) {
     const m = KB_LINE.exec(line.trim());
@@ -28,6 +43,8 @@ const GIB = 1024 * 1024; // in kB
  * and -wal), another file (`file:<name>`), or for anonymous memory `[heap]`, `[stack]`, and
  * `anon >= 1 GiB reservation` (V8's pointer cage and sandbox, allocator arenas reserved up
  * front) apart from `anon < 1 GiB` (everything mapped piecemeal).
+ * @param {string} path
+ * @param {number} sizeKb
  */
 export function mappingGroup(path, sizeKb) {
   if (path.startsWith("[")) return path.startsWith("[stack") ? "[stack]" : path;
@@ -45,9 +62,12 @@ export function mappingGroup(path, sizeKb) {
  * /proc/PID/smaps summed by `mappingGroup`: {group: {mappings, size_kb, rss_kb, anonymous_kb,
  * private_dirty_kb, file_backed}} (size_kb is the virtual size mapped; rss_kb what of it is
  * resident; anonymous_kb the resident part that is not a clean page of a file, e.g. copy-on-write).
+ * @param {string} text
  */
 export function groupSmaps(text) {
+  /** @type {Record<string, SmapsGroup>} */
   const groups = {};
+  /** @type {{ group: string, fileBacked: boolean, fields: Record<string, number> } | null} */
   let current = null;
   const flush = () => {
     if (!current) return;
@@ -81,8 +101,12 @@ export function groupSmaps(text) {
   return groups;
 }
 
-/** Sums several processes' `groupSmaps` results. */
+/**
+ * Sums several processes' `groupSmaps` results.
+ * @param {Record<string, SmapsGroup>[]} list
+ */
 export function mergeGroups(list) {
+  /** @type {Record<string, SmapsGroup>} */
   const out = {};
   for (const groups of list) {
     for (const [name, g] of Object.entries(groups)) {
@@ -94,7 +118,8 @@ export function mergeGroups(list) {
         private_dirty_kb: 0,
         file_backed: g.file_backed,
       });
-      for (const k of ["mappings", "size_kb", "rss_kb", "anonymous_kb", "private_dirty_kb"]) o[k] += g[k];
+      for (const k of /** @type {const} */ (["mappings", "size_kb", "rss_kb", "anonymous_kb", "private_dirty_kb"]))
+        o[k] += g[k];
     }
   }
   return out;
@@ -104,6 +129,7 @@ export function mergeGroups(list) {
  * One process's memory: status fields, smaps_rollup fields, smaps by group, the SQLite files it
  * has open (from /proc/PID/fd) and its thread names (a tcmalloc background-release thread would
  * show there). Null when the process is gone.
+ * @param {number} pid
  */
 export async function readProcessMemory(pid, { smaps = true } = {}) {
   const status = await readFile(`/proc/${pid}/status`, "utf8").catch(() => null);
@@ -146,7 +172,12 @@ export async function readProcessMemory(pid, { smaps = true } = {}) {
   };
 }
 
+/**
+ * @param {Record<string, number>} obj
+ * @param {string[]} keys
+ */
 function pick(obj, keys) {
+  /** @type {Record<string, number>} */
   const out = {};
   for (const k of keys) if (k in obj) out[k] = obj[k];
   return out;

@@ -1,3 +1,4 @@
+// @ts-check
 // node --test bench/lib/*.test.mjs: the /proc parsers and the soak's "flat" verdict.
 import assert from "node:assert/strict";
 import { test } from "node:test";
@@ -80,9 +81,13 @@ test("parseKbFields reads status and smaps_rollup", () => {
 
 test("readProcessMemory reads this process (Linux)", { skip: process.platform !== "linux" }, async () => {
   const m = await readProcessMemory(process.pid);
+  assert.ok(m);
   assert.ok(m.rss_kb > 0 && m.anon_kb > 0 && m.file_kb > 0);
   assert.equal(m.rss_kb, m.anon_kb + m.file_kb + m.shmem_kb);
-  const resident = Object.values(m.groups).reduce((n, g) => n + g.rss_kb, 0);
+  const resident = Object.values(/** @type {Record<string, import("./proc-mem.mjs").SmapsGroup>} */ (m.groups)).reduce(
+    (n, g) => n + g.rss_kb,
+    0,
+  );
   // smaps and status are read a moment apart: within 10%.
   assert.ok(Math.abs(resident - m.rollup.Rss) < m.rollup.Rss * 0.1, `${resident} vs ${m.rollup.Rss}`);
   assert.ok(m.threads.length >= 1);

@@ -1,6 +1,10 @@
+// @ts-check
 /** Figures of a resident-memory curve sampled during a soak (`bench/soak.mjs`). Pure. */
 
-/** Least-squares slope of `points` ({x, y}), in y per x; 0 for fewer than two distinct x. */
+/**
+ * Least-squares slope of `points` ({x, y}), in y per x; 0 for fewer than two distinct x.
+ * @param {{ x: number, y: number }[]} points
+ */
 export function linearSlope(points) {
   const n = points.length;
   if (n < 2) return 0;
@@ -15,11 +19,12 @@ export function linearSlope(points) {
   return den === 0 ? 0 : num / den;
 }
 
-const mib = (kb) => Math.round((kb / 1024) * 10) / 10;
+const mib = (/** @type {number} */ kb) => Math.round((kb / 1024) * 10) / 10;
 
 /**
  * Start, peak and end of `samples` ({t_s, rss_kb}) in MiB, and the slope of the second half of
  * the run (by time) in MiB per minute: a flat curve has a slope near 0 once the caches are warm.
+ * @param {{ t_s: number, rss_kb: number }[]} samples
  */
 export function rssSummary(samples) {
   if (samples.length === 0) return { start: null, peak: null, end: null, slope_second_half_mib_per_min: null };
@@ -39,6 +44,9 @@ export function rssSummary(samples) {
  * Least-squares slope, MiB per minute, of `samples` ({t_s, kb}) between `fromS` and `toS`
  * (inclusive): the growth once the caches are warm (after a warm-up) and while the load runs.
  * Null with fewer than two samples in that span.
+ * @param {{ t_s: number, kb: number }[]} samples
+ * @param {number} fromS
+ * @param {number} toS
  */
 export function slopeBetween(samples, fromS, toS) {
   const span = samples.filter((s) => s.t_s >= fromS && s.t_s <= toS);
@@ -52,6 +60,8 @@ export function slopeBetween(samples, fromS, toS) {
  * `minWindowS` seconds of load (a slope over a minute or two says little: a run that ended soon
  * after warm-up passed while the same load, twice as long, grew 46 MiB/min). Null slope or a
  * shorter window: not flat ("inconclusive" in the reason).
+ * @param {number | null} slopeMibPerMin
+ * @param {number} thresholdMibPerMin
  */
 export function flatVerdict(slopeMibPerMin, thresholdMibPerMin, windowS = Infinity, minWindowS = 0) {
   if (slopeMibPerMin === null) return { flat: false, reason: "inconclusive: fewer than two samples after warm-up" };

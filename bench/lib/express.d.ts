@@ -1,0 +1,18 @@
+// The little of Express (no @types/express installed) that bench/lib/client-apps.mjs uses.
+declare module "express" {
+  import type { IncomingMessage, ServerResponse } from "node:http";
+
+  interface Request extends IncomingMessage {
+    params: Record<string, string>;
+  }
+  interface Response extends ServerResponse {
+    json(body: unknown): Response;
+  }
+  interface Express {
+    (req: IncomingMessage, res: ServerResponse): void;
+    use(handler: unknown): Express;
+    get(path: string, handler: (req: Request, res: Response) => void): Express;
+  }
+  function express(): Express;
+  export default express;
+}
