@@ -49,6 +49,10 @@ export async function launchChromium() {
   });
 }
 
+/** What `openBrowser` answers. @typedef {Awaited<ReturnType<typeof openBrowser>>} OpenBrowser */
+
+/** The JSON-answering API caller of `apiClient`. @typedef {ReturnType<typeof apiClient>} Api */
+
 /**
  * Chromium with one page of `width` x 900. `errors` fills with the page's console errors and
  * uncaught exceptions (`errors.splice(0)` takes and clears them); `close()` closes the browser.
@@ -66,12 +70,12 @@ export async function openBrowser(width = 1280) {
 /**
  * `api(path, key, init)`: the JSON answer (null for a 204) of a call to `base` with a key, asserting a 2xx.
  * @param {string} base
- * @param {string} defaultKey
+ * @param {string | undefined} defaultKey
  */
 export function apiClient(base, defaultKey) {
   /**
    * @param {string} path
-   * @param {string} [key]
+   * @param {string | undefined} [key]
    * @param {RequestInit & { headers?: Record<string, string> }} [init]
    */
   return async (path, key = defaultKey, init = {}) => {
