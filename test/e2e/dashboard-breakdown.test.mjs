@@ -1,3 +1,4 @@
+// @ts-check
 // End-to-end (issue 16, item 4): the dashboard in Debian's headless Chromium against `npm start`
 // (test/e2e/start-monitor.mjs). An endpoint's traffic comes from 6 consumers in 4 colos; its last
 // minutes fail for consumer acme only. The incident names acme in its explanation, and the
@@ -16,10 +17,15 @@ const CONSUMERS = ["acme", "globex", "initech", "umbrella", "hooli", "stark"];
 const COLOS = ["FRA", "AMS", "LHR", "IAD"];
 const skip = browserSkip("dashboard breakdown");
 
+/** @type {import("./start-monitor.mjs").Monitor} */
 let monitor;
+/** @type {import("./dashboard-browser.mjs").Api} */
 let api;
+/** @type {import("./dashboard-browser.mjs").OpenBrowser} */
 let chromium;
+/** @type {import("playwright-core").Page} */
 let page;
+/** @type {string} */
 let SHOTS;
 
 /** 70 minutes of traffic up to the minute in progress; the last 8 fail for consumer acme only. */
@@ -75,6 +81,7 @@ describe("dashboard: who and where", { skip }, () => {
       const incident = await until(
         "an incident naming acme",
         async () => {
+          /** @type {{ incidents: { id: string; explanation: string; concentration?: { names: string[] }[] }[] }} */
           const { incidents } = await api("/v1/incidents?service=who", monitor.readKey);
           return incidents.find((i) => i.concentration?.some((c) => c.names.includes("acme")));
         },
@@ -82,19 +89,20 @@ describe("dashboard: who and where", { skip }, () => {
       );
       assert.match(incident.explanation, /5xx only for consumer acme/);
 
-      await signIn(page, monitor.url, monitor.readKey);
+      await signIn(page, monitor.url, /** @type {string} */ (monitor.readKey));
       await page.goto(`${monitor.url}/#/endpoints/who/GET/${encodeURIComponent("/orders/:id")}?range=1h`);
       await page.waitForSelector("table[data-breakdown=consumers] tbody tr");
+      /** @param {string} which */
       const rows = async (which) =>
         page.$$eval(`table[data-breakdown=${which}] tbody tr`, (trs) =>
-          trs.map((tr) => [...tr.querySelectorAll("td")].map((td) => td.textContent.trim())),
+          trs.map((tr) => [...tr.querySelectorAll("td")].map((td) => /** @type {string} */ (td.textContent).trim())),
         );
       const consumers = await rows("consumers");
       const locations = await rows("locations");
       assert.deepEqual(consumers.map((r) => r[0]).sort(), [...CONSUMERS].sort());
       assert.deepEqual(locations.map((r) => r[0]).sort(), [...COLOS].sort());
-      const acme = consumers.find((r) => r[0] === "acme");
-      const globex = consumers.find((r) => r[0] === "globex");
+      const acme = /** @type {string[]} */ (consumers.find((r) => r[0] === "acme"));
+      const globex = /** @type {string[]} */ (consumers.find((r) => r[0] === "globex"));
       assert.notEqual(acme[2], "0%", `acme's 5xx %: ${acme[2]}`);
       assert.match(globex[2], /^0(\.0)?%$/);
       assert.match(acme[3], /ms/);

@@ -1,3 +1,4 @@
+// @ts-check
 // End-to-end (issue 16, item 1): an origin outage across 8 endpoints of one service against
 // `npm start` (fresh state), then the dashboard in Debian's headless Chromium: the incident list
 // shows the group as one row (its members hidden) that opens to its eight members, and an
@@ -18,19 +19,30 @@ const ENDPOINTS = ["/orders/:id", "/items/:id"].flatMap((route) =>
 );
 const skip = browserSkip("dashboard groups");
 
+/** @type {import("./start-monitor.mjs").Monitor} */
 let monitor;
+/** @type {import("./dashboard-browser.mjs").Api} */
 let api;
+/** @type {import("./dashboard-browser.mjs").OpenBrowser} */
 let chromium;
+/** @type {import("playwright-core").Page} */
 let page;
+/** @type {string} */
 let SHOTS;
 
-/** Each endpoint: 30 steady minutes, then `outage` minutes with 80% 5xx, ending at the last finished minute. */
+/**
+ * Each endpoint: 30 steady minutes, then `outage` minutes with 80% 5xx, ending at the last finished minute.
+ * @param {number} outage
+ */
 function records(outage) {
   const end = Math.floor(Date.now() / MINUTE) * MINUTE;
   const total = 30 + outage;
   const start = end - total * MINUTE;
   const random = minstd(11);
+  /** @typedef {{ timestamp: number; service: string; method: string; path: string; route: string; status: number; latency_ms: number }} LogRecord */
+  /** @type {LogRecord[]} */
   const steady = [];
+  /** @type {LogRecord[]} */
   const failing = [];
   for (const e of ENDPOINTS) {
     for (let m = 0; m < total; m++) {
@@ -81,25 +93,26 @@ describe("dashboard: a grouped incident in headless Chromium", { skip }, () => {
     const listed = await until(
       "the group in GET /v1/incidents",
       async () => {
+        /** @type {{ incidents: { group_id: string }[]; groups?: { id: string; members: unknown[] }[] }} */
         const body = await api(`/v1/incidents?service=${SERVICE}`, monitor.readKey);
         return body.groups?.[0]?.members.length === 8 ? body : null;
       },
       60_000,
     );
     assert.equal(listed.incidents.length, 8);
-    assert.ok(listed.incidents.every((i) => i.group_id === listed.groups[0].id));
+    assert.ok(listed.incidents.every((i) => i.group_id === /** @type {{ id: string }[]} */ (listed.groups)[0].id));
   });
 
   test(
     "the incident list shows the group as one row that opens to its eight members",
     { timeout: 60_000 },
     async () => {
-      await signIn(page, monitor.url, monitor.readKey);
+      await signIn(page, monitor.url, /** @type {string} */ (monitor.readKey));
       await page.goto(`${monitor.url}/#/incidents`);
       await page.waitForSelector("tr.group-row");
       assert.equal(await page.locator("tr.group-row").count(), 1);
       const toggle = page.locator("tr.group-row button.group-toggle");
-      assert.match(await toggle.textContent(), new RegExp(`${SERVICE}: 8 endpoints`));
+      assert.match(/** @type {string} */ (await toggle.textContent()), new RegExp(`${SERVICE}: 8 endpoints`));
       assert.equal(await toggle.getAttribute("aria-expanded"), "false");
       assert.equal(await page.locator("tr.group-member").count(), 8);
       assert.equal(await page.locator("tr.group-member:visible").count(), 0);

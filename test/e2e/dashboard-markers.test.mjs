@@ -1,3 +1,4 @@
+// @ts-check
 // End-to-end (issue 16, items 2, 3, 6): the dashboard in Debian's headless Chromium against
 // `npm start` with a fresh state folder. A service gets a maintenance window and a deploy marker,
 // then a latency step 3 minutes after the deploy inside the window: the incident is marked in
@@ -27,33 +28,51 @@ import { until } from "./until.mjs";
 const MINUTE = 60_000;
 const skip = browserSkip("dashboard markers");
 
+/** @type {import("./start-monitor.mjs").Monitor} */
 let monitor;
+/** @type {string} */
 let BASE;
+/** @type {string} */
 let SHOTS;
+/** @type {import("node:http").Server} */
 let receiver;
 let hooks = 0;
+/** @type {import("./dashboard-browser.mjs").OpenBrowser} */
 let chromium;
+/** @type {import("playwright-core").Page} */
 let page;
+/** @type {import("./dashboard-browser.mjs").Api} */
 let api;
-let keys = {};
+let keys = /** @type {{ ingest: string; read: string; admin: string }} */ ({});
 let deployAt = 0;
 let trafficEnd = 0;
 
+/** @param {string} where */
 function assertNoConsoleErrors(where) {
   assert.deepEqual(chromium.errors.splice(0), [], `console errors on ${where}`);
 }
 
+/**
+ * @param {string} hash
+ * @param {string} [ready]
+ */
 const visit = (hash, ready) => visitIn(page, BASE, hash, ready);
 
+/** @param {string} name */
 async function shoot(name) {
   await sleep(300);
   await page.screenshot({ path: join(SHOTS, `${name}.png`), fullPage: true });
 }
 
-/** Steady traffic on GET /orders/:id, with a latency step for the last `stepMinutes`, up to the minute in progress (none in it). */
+/**
+ * Steady traffic on GET /orders/:id, with a latency step for the last `stepMinutes`, up to the minute in progress (none in it).
+ * @param {number} total
+ * @param {number} stepMinutes
+ */
 function traffic(total, stepMinutes) {
   const end = Math.floor(Date.now() / MINUTE) * MINUTE;
   const start = end - total * MINUTE;
+  /** @type {ReturnType<typeof minuteOf>} */
   const out = [];
   const random = minstd(7);
   for (let m = 0; m < total; m++) {
@@ -75,7 +94,11 @@ function traffic(total, stepMinutes) {
   return { records: out, stepStart: end - stepMinutes * MINUTE };
 }
 
-/** Records of GET /orders/:id in [from, from + MINUTE): `n` of them, slow as in the step. */
+/**
+ * Records of GET /orders/:id in [from, from + MINUTE): `n` of them, slow as in the step.
+ * @param {number} from
+ * @param {number} n
+ */
 function minuteOf(from, n) {
   return Array.from({ length: n }, (_, i) => ({
     timestamp: from + Math.floor((i * MINUTE) / n),
@@ -95,7 +118,7 @@ describe("dashboard: maintenance windows and deploy markers in headless Chromium
       receiver = await startReceiver(() => hooks++);
       monitor = await startMonitor("markers", { vars: { ALLOW_LOOPBACK_ALERT_URLS: "true" } });
       BASE = monitor.url;
-      keys = { ingest: monitor.ingestKey, read: monitor.readKey, admin: monitor.adminKey };
+      keys = /** @type {typeof keys} */ ({ ingest: monitor.ingestKey, read: monitor.readKey, admin: monitor.adminKey });
       api = apiClient(BASE, keys.read);
       chromium = await openBrowser();
       page = chromium.page;
@@ -112,7 +135,7 @@ describe("dashboard: maintenance windows and deploy markers in headless Chromium
 
   test("signing in with the read key logs nothing in the console", async () => {
     await signIn(page, BASE, keys.read);
-    assert.match(await page.locator(".role").textContent(), /read key/);
+    assert.match(/** @type {string} */ (await page.locator(".role").textContent()), /read key/);
     assertNoConsoleErrors("the sign-in with the read key");
   });
 
@@ -125,7 +148,7 @@ describe("dashboard: maintenance windows and deploy markers in headless Chromium
         body: JSON.stringify({
           type: "webhook",
           name: "markers",
-          url: `http://127.0.0.1:${receiver.address().port}/hook`,
+          url: `http://127.0.0.1:${/** @type {import("node:net").AddressInfo} */ (receiver.address()).port}/hook`,
           secret: `whsec_${randomBytes(32).toString("base64")}`,
         }),
       });
@@ -170,13 +193,18 @@ describe("dashboard: maintenance windows and deploy markers in headless Chromium
     for (let t = trafficEnd; t < current - MINUTE; t += MINUTE) topUp.push(...minuteOf(t, 40));
     await api("/v1/logs?sync=1", keys.ingest, { method: "POST", body: JSON.stringify(topUp) });
     await visit(`#/endpoints/shop/GET/${encodeURIComponent("/orders/:id")}?range=1h`, "figure.chart canvas");
-    const legend = await page.locator(".chart-context").textContent();
+    const legend = /** @type {string} */ (await page.locator(".chart-context").textContent());
     assert.match(legend, /Deploys: v1\.42 at /);
     assert.match(legend, /Maintenance: .*\(maintenance: origin migration\)/);
     // The drawn canvas holds the marker's violet and the window's blue.
     const colours = await page.$$eval("figure.chart canvas", (list) =>
-      list.map((c) => {
-        const data = c.getContext("2d").getImageData(0, 0, c.width, c.height).data;
+      /** @type {HTMLCanvasElement[]} */ (list).map((c) => {
+        const data = /** @type {CanvasRenderingContext2D} */ (c.getContext("2d")).getImageData(
+          0,
+          0,
+          c.width,
+          c.height,
+        ).data;
         let violet = 0;
         let blue = 0;
         for (let i = 0; i < data.length; i += 4) {
@@ -205,12 +233,21 @@ describe("dashboard: maintenance windows and deploy markers in headless Chromium
   test("the incident page says it opened in maintenance and after the deploy, and its charts show both", async () => {
     const incident = (await api("/v1/incidents?service=shop")).incidents[0];
     await visit(`#/incidents/${encodeURIComponent(incident.id)}`, "figure.chart canvas");
-    assert.match(await page.locator(".maintenance-note").textContent(), /Opened inside maintenance window mnt_/);
-    assert.match(await page.locator(".deploy-note").textContent(), /Deploy v1\.42 at .*checkout rewrite/);
-    assert.match(await page.locator(".chart-context").textContent(), /Deploys: v1\.42/);
+    assert.match(
+      /** @type {string} */ (await page.locator(".maintenance-note").textContent()),
+      /Opened inside maintenance window mnt_/,
+    );
+    assert.match(
+      /** @type {string} */ (await page.locator(".deploy-note").textContent()),
+      /Deploy v1\.42 at .*checkout rewrite/,
+    );
+    assert.match(/** @type {string} */ (await page.locator(".chart-context").textContent()), /Deploys: v1\.42/);
     await shoot("incident");
     await visit("#/incidents", "table.incidents");
-    assert.match(await page.locator("table.incidents tbody tr").first().textContent(), /maintenance/);
+    assert.match(
+      /** @type {string} */ (await page.locator("table.incidents tbody tr").first().textContent()),
+      /maintenance/,
+    );
     assertNoConsoleErrors("the incident pages");
   });
 });

@@ -1,3 +1,4 @@
+// @ts-check
 // End-to-end: the dashboard in Debian's headless Chromium (driven by playwright-core, never a
 // downloaded browser) against `npm start` with a fresh state folder and seeded traffic (a few
 // hours on four endpoints with an outage, a recovered latency step and rising silent failures,
@@ -26,29 +27,50 @@ import { until } from "./until.mjs";
 const WIDTHS = [1280, 375];
 const skip = browserSkip("dashboard");
 
+/** @type {import("./start-monitor.mjs").Monitor} */
 let monitor;
+/** @type {string} */
 let BASE;
+/** @type {string} */
 let SHOTS;
+/** @type {import("node:http").Server} */
 let receiver;
+/** @type {import("./dashboard-browser.mjs").OpenBrowser} */
 let chromium;
+/** @type {import("playwright-core").Page} */
 let page;
+/** @type {import("./dashboard-browser.mjs").Api} */
 let api;
-let keys = {};
+let keys = /** @type {{ ingest: string; read: string; admin: string }} */ ({});
 
-/** Fails on console errors and uncaught exceptions since the last call, except failed resource loads matching `allowed`. */
+/**
+ * Fails on console errors and uncaught exceptions since the last call, except failed resource loads matching `allowed`.
+ * @param {string} where
+ * @param {RegExp | null} [allowed]
+ */
 function assertNoConsoleErrors(where, allowed = null) {
   const unexpected = chromium.errors.splice(0).filter((e) => !(allowed && allowed.test(e)));
   assert.deepEqual(unexpected, [], `console errors on ${where}`);
 }
 
+/**
+ * @param {string} hash
+ * @param {string} [ready]
+ */
 const visit = (hash, ready) => visitIn(page, BASE, hash, ready);
 
-/** The numbers of a table column (`40/min` → 40). */
+/**
+ * The numbers of a table column (`40/min` → 40).
+ * @param {string} selector
+ */
 async function column(selector) {
   return (await page.locator(selector).allTextContents()).map((t) => Number.parseFloat(t.replace(/,/g, "")));
 }
 
-/** Screenshots of the current page at every width. */
+/**
+ * Screenshots of the current page at every width.
+ * @param {string} name
+ */
 async function shoot(name) {
   for (const width of WIDTHS) {
     await page.setViewportSize({ width, height: 900 });
@@ -58,6 +80,7 @@ async function shoot(name) {
   await page.setViewportSize({ width: WIDTHS[0], height: 900 });
 }
 
+/** @param {string} key */
 async function signIn(key) {
   await page.goto(`${BASE}/`);
   if (await page.locator("button:has-text('Sign out')").count()) await page.click("button:has-text('Sign out')");
@@ -66,7 +89,9 @@ async function signIn(key) {
 }
 
 async function canvases() {
-  return page.$$eval("figure.chart canvas", (list) => list.map((c) => ({ w: c.width, h: c.height })));
+  return page.$$eval("figure.chart canvas", (list) =>
+    /** @type {HTMLCanvasElement[]} */ (list).map((c) => ({ w: c.width, h: c.height })),
+  );
 }
 
 describe("dashboard in headless Chromium", { skip }, () => {
@@ -77,7 +102,7 @@ describe("dashboard in headless Chromium", { skip }, () => {
       // The webhook receiver is on loopback: allowed only with the development setting.
       monitor = await startMonitor("dashboard", { vars: { ALLOW_LOOPBACK_ALERT_URLS: "true" } });
       BASE = monitor.url;
-      keys = { ingest: monitor.ingestKey, read: monitor.readKey, admin: monitor.adminKey };
+      keys = /** @type {typeof keys} */ ({ ingest: monitor.ingestKey, read: monitor.readKey, admin: monitor.adminKey });
       api = apiClient(BASE, keys.read);
       chromium = await openBrowser(WIDTHS[0]);
       page = chromium.page;
@@ -103,7 +128,7 @@ describe("dashboard in headless Chromium", { skip }, () => {
       "the API keeps its JSON 404",
     );
     await signIn("not-the-key");
-    const message = await page.locator("form.login [role=alert]").textContent();
+    const message = /** @type {string} */ (await page.locator("form.login [role=alert]").textContent());
     assert.match(message, /Wrong key: the API refused it \(401 unauthorized\)/);
     await shoot("login-wrong-key");
     assertNoConsoleErrors("the sign-in page", /status of 401/);
@@ -115,7 +140,7 @@ describe("dashboard in headless Chromium", { skip }, () => {
     // The sign-in tells a read key from the admin key with one admin-only request: a 401 for a read key.
     assertNoConsoleErrors("the sign-in with the read key", /status of 401/);
     await page.waitForSelector(".notice.empty");
-    const text = await page.locator(".notice.empty").textContent();
+    const text = /** @type {string} */ (await page.locator(".notice.empty").textContent());
     assert.match(text, /No endpoints yet/);
     assert.ok(text.includes(`curl -s -X POST ${BASE}/v1/logs`), text);
     await shoot("overview-empty");
@@ -128,7 +153,7 @@ describe("dashboard in headless Chromium", { skip }, () => {
       body: JSON.stringify({
         type: "webhook",
         name: "e2e receiver",
-        url: `http://127.0.0.1:${receiver.address().port}/hook`,
+        url: `http://127.0.0.1:${/** @type {import("node:net").AddressInfo} */ (receiver.address()).port}/hook`,
         secret: `whsec_${randomBytes(32).toString("base64")}`,
       }),
     });
@@ -149,7 +174,7 @@ describe("dashboard in headless Chromium", { skip }, () => {
   test("overview: system status, open incidents on top, the endpoint table with sparklines", async () => {
     await visit("#/", "table.endpoints tbody tr");
     assert.equal(await page.locator("table.endpoints tbody tr").count(), 4);
-    assert.ok((await page.locator("#open-h").textContent()).match(/Open incidents \([1-9]/));
+    assert.ok(/** @type {string} */ (await page.locator("#open-h").textContent()).match(/Open incidents \([1-9]/));
     await page.waitForSelector("table.endpoints svg.spark polyline");
     await shoot("overview");
     assertNoConsoleErrors("the overview");
@@ -159,7 +184,7 @@ describe("dashboard in headless Chromium", { skip }, () => {
     const rows = () => page.locator("table.endpoints tbody tr");
     await page.fill("#filter-q", "orders");
     assert.equal(await rows().count(), 1);
-    assert.match(await rows().first().textContent(), /GET \/orders\/:id/);
+    assert.match(/** @type {string} */ (await rows().first().textContent()), /GET \/orders\/:id/);
     await page.fill("#filter-q", "");
     const all = await rows().count();
     await page.selectOption("#filter-health", "NORMAL");
@@ -204,7 +229,7 @@ describe("dashboard in headless Chromium", { skip }, () => {
       assert.equal(sizes.length, 4, range);
       for (const s of sizes) assert.ok(s.w > 0 && s.h > 0, `${range}: canvas ${JSON.stringify(s)}`);
     }
-    const slo = await page.locator("#slo-h").locator("..").textContent();
+    const slo = /** @type {string} */ (await page.locator("#slo-h").locator("..").textContent());
     assert.match(slo, /Availability objective\s*99\.5%/);
     assert.match(slo, /Error budget left/);
     await shoot("endpoint");
@@ -227,19 +252,19 @@ describe("dashboard in headless Chromium", { skip }, () => {
     const href = await page.locator("table.incidents a.incident-link").first().getAttribute("href");
     await page.click("table.incidents a.incident-link >> nth=0");
     await page.waitForSelector("#why-h");
-    const id = decodeURIComponent(href.replace("#/incidents/", ""));
+    const id = decodeURIComponent(/** @type {string} */ (href).replace("#/incidents/", ""));
     const incident = await api(`/v1/incidents/${encodeURIComponent(id)}`);
     assert.match(
-      await page.locator("h1").textContent(),
+      /** @type {string} */ (await page.locator("h1").textContent()),
       new RegExp(`${incident.service} ${incident.method} ${incident.route.replace(/[/:]/g, "\\$&")}`),
     );
-    assert.ok((await page.locator("p.explanation").first().textContent()).length > 20);
+    assert.ok(/** @type {string} */ (await page.locator("p.explanation").first().textContent()).length > 20);
     await page.waitForSelector("#sig-h");
     const sizes = await canvases();
     assert.equal(sizes.length, 3);
     for (const s of sizes) assert.ok(s.w > 0 && s.h > 0);
     const deliveries = (await api(`/v1/alert-deliveries?incident_id=${encodeURIComponent(id)}`)).deliveries;
-    const section = await page.locator("#dlv-h").locator("..").textContent();
+    const section = /** @type {string} */ (await page.locator("#dlv-h").locator("..").textContent());
     if (deliveries.length) assert.match(section, /delivered|failed|skipped|gave_up/);
     else assert.match(section, /No alert was sent/);
     await shoot("incident");
@@ -270,7 +295,7 @@ describe("dashboard in headless Chromium", { skip }, () => {
     assert.ok(secondPage.length > 0);
     assert.ok(secondPage[0] <= firstPage[firstPage.length - 1], "older records on the next page");
     await page.click("table.logs button.record-open >> nth=0");
-    const dialog = await page.locator("dialog.record").textContent();
+    const dialog = /** @type {string} */ (await page.locator("dialog.record").textContent());
     assert.match(dialog, /log_id/);
     assert.match(dialog, /upstream timeout/);
     await shoot("logs-record");
@@ -301,13 +326,13 @@ describe("dashboard in headless Chromium", { skip }, () => {
 
   test("settings need the admin key; with it every section loads and a channel test is sent", async () => {
     await visit("#/settings");
-    assert.match(await page.locator("main").textContent(), /Settings need the admin key/);
+    assert.match(/** @type {string} */ (await page.locator("main").textContent()), /Settings need the admin key/);
     await signIn(keys.admin);
     await page.waitForSelector("#last-updated:has-text('Updated')");
     await visit("#/settings", "#ch-h");
     for (const id of ["sw-h", "svc-h", "det-h", "ch-h", "jobs-h"])
       assert.equal(await page.locator(`#${id}`).count(), 1, id);
-    assert.match(await page.locator("ul.channels").textContent(), /e2e receiver/);
+    assert.match(/** @type {string} */ (await page.locator("ul.channels").textContent()), /e2e receiver/);
     await page.click("button.test-channel");
     await page.waitForSelector("text=Test message delivered to e2e receiver");
     await page.fill("input[name='slo.availability']", "0.99");
@@ -323,7 +348,7 @@ describe("dashboard in headless Chromium", { skip }, () => {
     await visit("#/", "table.endpoints tbody tr");
     await page.route("**/v1/**", (route) => route.abort("connectionrefused"));
     await page.click("button:has-text('Refresh now')");
-    const text = await page.locator("#notices [role=alert]").textContent();
+    const text = /** @type {string} */ (await page.locator("#notices [role=alert]").textContent());
     assert.match(text, /Cannot reach the API at/);
     await shoot("network-error");
     await page.unroute("**/v1/**");
@@ -334,7 +359,14 @@ describe("dashboard in headless Chromium", { skip }, () => {
 
   test("a chart of 10,000 points renders in under 100 ms", async () => {
     const runs = [];
-    for (let i = 0; i < 5; i++) runs.push(await page.evaluate(() => window.edgeMonitorBenchChart(10_000)));
+    for (let i = 0; i < 5; i++)
+      runs.push(
+        await page.evaluate(() =>
+          /** @type {typeof window & { edgeMonitorBenchChart: (n: number) => number }} */ (
+            window
+          ).edgeMonitorBenchChart(10_000),
+        ),
+      );
     runs.sort((a, b) => a - b);
     const median = runs[2];
     console.log(

@@ -1,3 +1,4 @@
+// @ts-check
 // End-to-end: `npm run demo` as a new user runs it, on free ports and a temp state folder with a
 // short live phase: it prints the dashboard URL and keys, the monitor holds the demo endpoints
 // and an open incident with its explanation, live traffic reaches the proxy, and Ctrl-C (SIGINT
@@ -13,12 +14,18 @@ import { groupMembers, portFree, signalGroup } from "../../sim/processes.mjs";
 import { startNpm } from "./start-monitor.mjs";
 
 const stateDir = mkdtempSync(join(tmpdir(), "edge-monitor-demo-"));
+/** @type {number} */
 let PORT;
+/** @type {number} */
 let ORIGIN_PORT;
+/** @type {string} */
 let base;
+/** @type {Awaited<ReturnType<typeof startNpm>>} */
 let demo;
+/** @type {Promise<{ code: number | null; signal: NodeJS.Signals | null }> | null} */
 let exited = null;
 const output = () => demo?.output() ?? "";
+/** @param {RegExp} pattern */
 const field = (pattern) => pattern.exec(output())?.[1];
 
 before(
@@ -40,7 +47,9 @@ before(
     exited =
       child.exitCode !== null
         ? Promise.resolve({ code: child.exitCode, signal: child.signalCode })
-        : new Promise((resolve) => child.on("exit", (code, signal) => resolve({ code, signal })));
+        : /** @type {typeof exited} */ (
+            new Promise((resolve) => child.on("exit", (code, signal) => resolve({ code, signal })))
+          );
   },
   { timeout: 250_000 },
 );
@@ -52,6 +61,7 @@ after(() => {
   rmSync(stateDir, { recursive: true, force: true });
 });
 
+/** @param {string} path */
 const read = (path) => fetch(`${base}${path}`, { headers: { Authorization: `Bearer ${field(/read key: +(\S+)/)}` } });
 
 test("npm run demo prints the dashboard URL, the keys and the processes it started", () => {
@@ -66,6 +76,7 @@ test(
   { timeout: 30_000 },
   async () => {
     // Incidents reach D1 when the endpoint object publishes (its alarm): poll for a while.
+    /** @type {{ id: string; method: string; route: string; explanation: string; signals: unknown[] }[]} */
     let incidents = [];
     for (const deadline = Date.now() + 25_000; Date.now() < deadline; await new Promise((r) => setTimeout(r, 500))) {
       incidents = (await (await read("/v1/incidents?status=open&service=demo")).json()).incidents;
@@ -78,6 +89,7 @@ test(
     assert.ok(checkout.signals.length > 0);
     assert.match(output(), new RegExp(`#/incidents/${checkout.id}`));
 
+    /** @type {{ method: string; route: string; figures: { requests_per_minute: number } }[]} */
     const endpoints = (await (await read("/v1/endpoints?service=demo")).json()).endpoints;
     assert.deepEqual(endpoints.map((e) => `${e.method} ${e.route}`).sort(), [
       "GET /items",
@@ -87,6 +99,7 @@ test(
     ]);
     assert.ok(endpoints.every((e) => e.figures.requests_per_minute > 0));
     // 24 hours of history: the hour windows of an endpoint span the day.
+    /** @type {{ series: { hours: { count: number }[] } }} */
     const detail = await (await read(`/v1/endpoints/demo/GET/${encodeURIComponent("/items")}`)).json();
     const hours = detail.series.hours.filter((h) => h.count > 0);
     assert.ok(hours.length >= 24, `hours with traffic: ${hours.length}`);
@@ -95,8 +108,10 @@ test(
 
 test("live traffic flows through the proxy to the demo origin", { timeout: 30_000 }, async () => {
   const deadline = Date.now() + 25_000;
+  /** @type {{ source: string; route: string }[]} */
   let proxied = [];
   while (proxied.length === 0 && Date.now() < deadline) {
+    /** @type {{ source: string; route: string }[]} */
     const logs = (await (await read("/v1/logs?service=demo&limit=200")).json()).logs;
     proxied = logs.filter((l) => l.source === "proxy");
     if (proxied.length === 0) await new Promise((r) => setTimeout(r, 500));
@@ -106,12 +121,16 @@ test("live traffic flows through the proxy to the demo origin", { timeout: 30_00
 });
 
 test("Ctrl-C stops every process the demo started and frees the ports", { timeout: 45_000 }, async () => {
-  const groups = [Number(field(/monitor group (\d+)/)), Number(field(/origin group (\d+)/)), demo.child.pid];
+  const groups = [
+    Number(field(/monitor group (\d+)/)),
+    Number(field(/origin group (\d+)/)),
+    /** @type {number} */ (demo.child.pid),
+  ];
   assert.ok(
     groups.every((g) => groupMembers(g).length > 0),
     "all running before",
   );
-  process.kill(-demo.child.pid, "SIGINT");
+  process.kill(-(/** @type {number} */ (demo.child.pid)), "SIGINT");
   const result = await Promise.race([exited, new Promise((r) => setTimeout(() => r("timeout"), 30_000))]);
   assert.notEqual(result, "timeout", `npm run demo exited:\n${output().slice(-2000)}`);
   assert.match(output(), /stopped \(process groups/);

@@ -1,3 +1,4 @@
+// @ts-check
 // End-to-end: `MONITOR_SERVER=direct npm start` (Miniflare behind a Node front, no wrangler dev
 // proxy; see scripts/serve-direct.mjs). Records reach D1, the crons run, and a client that keeps
 // its connection idle past workerd's 5-second idle close can still send a POST on it (behind
@@ -7,7 +8,9 @@ import { Agent, request } from "node:http";
 import { after, before, test } from "node:test";
 import { startMonitor } from "./start-monitor.mjs";
 
+/** @type {import("./start-monitor.mjs").Monitor} */
 let monitor;
+/** @type {string} */
 let URL_BASE;
 
 before(async () => {
@@ -17,7 +20,12 @@ before(async () => {
 
 after(() => monitor?.stop());
 
-/** One POST on `agent` (so on its kept-alive socket), resolving with the status and the socket used. */
+/**
+ * One POST on `agent` (so on its kept-alive socket), resolving with the status and the socket used.
+ * @param {Agent} agent
+ * @param {unknown} body
+ * @returns {Promise<{ status: number | undefined; socket: import("node:net").Socket | null }>}
+ */
 function post(agent, body) {
   return new Promise((resolve, reject) => {
     const req = request(
@@ -66,6 +74,7 @@ test("served directly: a POST on a connection idle for 6 s is answered, and reco
   agent.destroy();
 
   const deadline = Date.now() + 20_000;
+  /** @type {unknown[]} */
   let logs = [];
   while (logs.length < 2 && Date.now() < deadline) {
     await new Promise((r) => setTimeout(r, 300));

@@ -1,3 +1,4 @@
+// @ts-check
 // End-to-end: pages served through `/proxy/<service>/…` on the monitor's own hostname must not
 // reach the dashboard's origin. Three attacks in Debian's headless Chromium (playwright-core,
 // never a downloaded browser) against `npm start` (fresh state, a snapshot of the project) with a
@@ -27,15 +28,26 @@ const PROJECT = [
 ];
 const skip = browserSkip("proxy isolation");
 
+/** @type {import("./start-monitor.mjs").Monitor} */
 let monitor;
 let base = "";
-let keys = {};
+let keys = /** @type {{ read: string; admin: string }} */ ({});
+/** @type {http.Server} */
 let hostile;
+/** @type {import("playwright-core").Browser} */
 let browser;
-/** What the hostile origin was sent back: `{ kind, params }` per /collect/<kind> request. */
+/**
+ * What the hostile origin was sent back: `{ kind, params }` per /collect/<kind> request.
+ * @type {{ kind: string; params: Record<string, string> }[]}
+ */
 const collected = [];
 
-/** The hostile origin's pages; `self` is its own URL, where the stolen data goes. */
+/**
+ * The hostile origin's pages; `self` is its own URL, where the stolen data goes.
+ * @param {string} self
+ * @param {string} kind
+ * @param {string} body
+ */
 function hostilePage(self, kind, body) {
   return `<!doctype html><meta charset="utf-8"><title>${kind}</title><body><script>
 const ORIGIN = ${JSON.stringify(self)};
@@ -76,7 +88,10 @@ const REGISTER = `
 })();
 `;
 
-/** A service worker that sends every Authorization header it sees to the hostile origin. */
+/**
+ * A service worker that sends every Authorization header it sees to the hostile origin.
+ * @param {string} self
+ */
 function serviceWorker(self) {
   return `self.addEventListener("install", () => self.skipWaiting());
 self.addEventListener("activate", (e) => e.waitUntil(self.clients.claim()));
@@ -86,10 +101,12 @@ self.addEventListener("fetch", (e) => {
 });`;
 }
 
+/** @returns {Promise<http.Server>} */
 function startHostile() {
   const server = http.createServer((req, res) => {
     const url = new URL(req.url ?? "/", "http://origin");
-    const self = `http://127.0.0.1:${server.address().port}`;
+    const self = `http://127.0.0.1:${/** @type {import("node:net").AddressInfo} */ (server.address()).port}`;
+    /** @param {string} body */
     const html = (body) => res.writeHead(200, { "Content-Type": "text/html; charset=utf-8" }).end(body);
     if (url.pathname.startsWith("/collect/")) {
       collected.push({ kind: url.pathname.slice("/collect/".length), params: Object.fromEntries(url.searchParams) });
@@ -119,14 +136,27 @@ function startHostile() {
   return new Promise((resolve) => server.listen(0, "127.0.0.1", () => resolve(server)));
 }
 
-/** Waits as `until` does, polling every 200 ms for 15 s unless told. */
+/**
+ * Waits as `until` does, polling every 200 ms for 15 s unless told.
+ * @template T
+ * @param {string} what
+ * @param {() => T | Promise<T>} fn
+ * @param {number} [timeoutMs]
+ */
 const until = (what, fn, timeoutMs = 15_000) => waitUntil(what, fn, timeoutMs, 200);
 
-/** The first report of `kind` from the hostile origin's scripts. */
+/**
+ * The first report of `kind` from the hostile origin's scripts.
+ * @param {string} kind
+ * @param {number} [timeoutMs]
+ */
 const report = (kind, timeoutMs) =>
   until(`a ${kind} report from the proxied page`, () => collected.find((c) => c.kind === kind)?.params, timeoutMs);
 
-/** Signs in to the dashboard at / with the admin key, in `page`'s tab. */
+/**
+ * Signs in to the dashboard at / with the admin key, in `page`'s tab.
+ * @param {import("playwright-core").Page} page
+ */
 async function signInAsAdmin(page) {
   await page.goto(`${base}/`);
   await page.fill("#api-key", keys.admin);
@@ -140,11 +170,13 @@ describe("proxied content is isolated from the dashboard (headless Chromium)", {
       hostile = await startHostile();
       monitor = await startMonitor("isolation", { snapshot: PROJECT });
       base = monitor.url;
-      keys = { read: monitor.readKey, admin: monitor.adminKey };
+      keys = /** @type {typeof keys} */ ({ read: monitor.readKey, admin: monitor.adminKey });
       const put = await fetch(`${base}/v1/services/hostile`, {
         method: "PUT",
         headers: { Authorization: `Bearer ${keys.admin}`, "Content-Type": "application/json" },
-        body: JSON.stringify({ origin: `http://127.0.0.1:${hostile.address().port}` }),
+        body: JSON.stringify({
+          origin: `http://127.0.0.1:${/** @type {import("node:net").AddressInfo} */ (hostile.address()).port}`,
+        }),
       });
       assert.ok(
         put.status === 200 || put.status === 201,
@@ -168,6 +200,7 @@ describe("proxied content is isolated from the dashboard (headless Chromium)", {
       const context = await browser.newContext();
       try {
         const page = await context.newPage();
+        /** @type {string[]} */
         const problems = [];
         page.on("console", (m) => m.type() === "error" && problems.push(m.text()));
         page.on("pageerror", (e) => problems.push(`uncaught: ${e.message}`));
@@ -177,17 +210,23 @@ describe("proxied content is isolated from the dashboard (headless Chromium)", {
           ),
         );
         const response = await page.goto(`${base}/`);
-        const headers = response.headers();
+        const headers = /** @type {import("playwright-core").Response} */ (response).headers();
         assert.match(headers["content-security-policy"] ?? "", /frame-ancestors 'none'/);
         assert.equal(headers["x-content-type-options"], "nosniff");
         assert.equal(headers["referrer-policy"], "no-referrer");
         await signInAsAdmin(page);
         // A uPlot chart drawn off screen (the dashboard's own benchmark hook): styles go through the CSSOM.
-        const ms = await page.evaluate(() => window.edgeMonitorBenchChart(500));
+        const ms = await page.evaluate(() =>
+          /** @type {typeof window & { edgeMonitorBenchChart: (n: number) => number }} */ (
+            window
+          ).edgeMonitorBenchChart(500),
+        );
         assert.ok(ms > 0);
         assert.deepEqual(problems, [], "console errors on the dashboard");
         // Framed by another origin (the hostile one, opened directly): the browser refuses to render it.
-        await page.goto(`http://127.0.0.1:${hostile.address().port}/frame.html?src=${encodeURIComponent(`${base}/`)}`);
+        await page.goto(
+          `http://127.0.0.1:${/** @type {import("node:net").AddressInfo} */ (hostile.address()).port}/frame.html?src=${encodeURIComponent(`${base}/`)}`,
+        );
         await sleep(1_000);
         const framed = page.frames().find((f) => f !== page.mainFrame());
         assert.ok(framed, "the frame exists");

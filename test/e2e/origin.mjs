@@ -1,3 +1,4 @@
+// @ts-check
 /**
  * A real local origin API on node:http (127.0.0.1 only) for the proxy's end-to-end test and the
  * proxy benchmark: JSON, streamed uploads and downloads, chunked and server-sent-event
@@ -16,6 +17,7 @@ import { parseArgs } from "node:util";
 
 const BLOCK = 64 * 1024;
 const MAX_GENERATED = 1024 * 1024 * 1024;
+/** @param {number} ms */
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** A fixed pseudo-random 64 KiB block (xorshift32), the base of every generated body. */
@@ -34,6 +36,7 @@ const BASE_BLOCK = (() => {
 /**
  * The deterministic body of `total` bytes, in 64 KiB chunks: the base block with the chunk's
  * index in its first bytes, so that a dropped, repeated or reordered chunk changes the digest.
+ * @param {number} total
  */
 export function* generatedBody(total) {
   for (let offset = 0, index = 0; offset < total; offset += BLOCK, index++) {
@@ -43,7 +46,10 @@ export function* generatedBody(total) {
   }
 }
 
-/** Length and sha256 (hex) of the generated body of `total` bytes, computed without holding it. */
+/**
+ * Length and sha256 (hex) of the generated body of `total` bytes, computed without holding it.
+ * @param {number} total
+ */
 export function generatedDigest(total) {
   const hash = createHash("sha256");
   for (const chunk of generatedBody(total)) hash.update(chunk);
@@ -61,6 +67,12 @@ export const ITEMS = {
 };
 const ITEMS_JSON = JSON.stringify(ITEMS);
 
+/**
+ * @param {http.ServerResponse} res
+ * @param {number} status
+ * @param {unknown} value
+ * @param {http.OutgoingHttpHeaders} [headers]
+ */
 function json(res, status, value, headers = {}) {
   const body = Buffer.from(JSON.stringify(value));
   res.writeHead(status, {
@@ -71,12 +83,23 @@ function json(res, status, value, headers = {}) {
   res.end(body);
 }
 
+/**
+ * @param {URL} url
+ * @param {string} name
+ * @param {number} fallback
+ * @param {number} max
+ */
 function numberParam(url, name, fallback, max) {
   const raw = url.searchParams.get(name);
   const n = raw === null ? fallback : Number(raw);
   return Number.isInteger(n) && n >= 0 && n <= max ? n : fallback;
 }
 
+/**
+ * @param {http.IncomingMessage} req
+ * @param {http.ServerResponse} res
+ * @param {string} base
+ */
 async function handle(req, res, base) {
   const url = new URL(req.url ?? "/", base);
   switch (url.pathname) {
@@ -152,6 +175,7 @@ async function handle(req, res, base) {
  * Starts the origin on 127.0.0.1 (`port` 0: a free one). Returns `{ port, url, server, close() }`
  * (`server` is the node:http server, for tests that watch its requests); `close()` also ends
  * open connections (event streams, keep-alive sockets).
+ * @param {{ port?: number }} [options]
  */
 export async function startOrigin({ port = 0 } = {}) {
   let base = "";
@@ -164,17 +188,21 @@ export async function startOrigin({ port = 0 } = {}) {
   // Longer than the proxy's pooled connections live, so that a reused socket is not closed under it.
   server.keepAliveTimeout = 65_000;
   server.headersTimeout = 66_000;
-  await new Promise((resolve, reject) => {
-    server.once("error", reject);
-    server.listen(port, "127.0.0.1", resolve);
-  });
-  const actual = server.address().port;
+  await /** @type {Promise<void>} */ (
+    new Promise((resolve, reject) => {
+      server.once("error", reject);
+      server.listen(port, "127.0.0.1", resolve);
+    })
+  );
+  const actual = /** @type {import("node:net").AddressInfo} */ (server.address()).port;
   base = `http://127.0.0.1:${actual}`;
   const close = () =>
-    new Promise((resolve) => {
-      server.close(() => resolve());
-      server.closeAllConnections();
-    });
+    /** @type {Promise<void>} */ (
+      new Promise((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      })
+    );
   return { port: actual, url: base, server, close };
 }
 

@@ -1,3 +1,4 @@
+// @ts-check
 // End-to-end: `npm start` (fresh local state), then the real OpenTelemetry SDK and
 // @opentelemetry/exporter-trace-otlp-proto (OTLP/HTTP protobuf, the encoding of the Collector's
 // otlphttp exporter and of several SDKs by default) export spans from Node, gzip-compressed, to
@@ -14,7 +15,9 @@ const monitor = otlpSuite({
   exporterPackage: "@opentelemetry/exporter-trace-otlp-proto",
   exporterNoun: "protobuf exporter",
   OTLPTraceExporter,
-  exporterOptions: { compression: "gzip" },
+  exporterOptions: {
+    compression: /** @type {import("@opentelemetry/otlp-exporter-base").CompressionAlgorithm} */ ("gzip"),
+  },
   service: "e2e-otel-proto",
 });
 

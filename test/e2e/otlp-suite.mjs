@@ -1,3 +1,4 @@
+// @ts-check
 // The OTLP/HTTP end-to-end suite run once per exporter (test/e2e/otlp.test.mjs: JSON,
 // otlp-proto.test.mjs: protobuf with gzip): `npm start` (fresh local state), then the real
 // OpenTelemetry SDK exports spans from Node to POST /v1/otlp/v1/traces; the server spans show up in
@@ -24,9 +25,19 @@ const EXPORT_SUCCESS = 0;
  * Registers the shared tests for one exporter: `OTLPTraceExporter` of `exporterPackage` (named so
  * in the test titles; `exporterNoun` in the partial-success title), built with `exporterOptions`,
  * exporting as `service`. Answers a getter of the started monitor for the file's own tests.
+ * @param {{
+ *   name: string;
+ *   exporterPackage: string;
+ *   exporterNoun: string;
+ *   OTLPTraceExporter: typeof import("@opentelemetry/exporter-trace-otlp-http").OTLPTraceExporter;
+ *   exporterOptions?: import("@opentelemetry/otlp-exporter-base").OTLPExporterNodeConfigBase;
+ *   service: string;
+ * }} options
  */
 export function otlpSuite({ name, exporterPackage, exporterNoun, OTLPTraceExporter, exporterOptions = {}, service }) {
+  /** @type {import("./start-monitor.mjs").Monitor} */
   let monitor;
+  /** @type {string} */
   let URL_BASE;
 
   before(async () => {
@@ -36,15 +47,24 @@ export function otlpSuite({ name, exporterPackage, exporterNoun, OTLPTraceExport
 
   after(() => monitor?.stop());
 
-  /** A tracer provider exporting through `OTLPTraceExporter` (with `exporterOptions`); `results` collects each export's outcome. */
+  /**
+   * A tracer provider exporting through `OTLPTraceExporter` (with `exporterOptions`); `results` collects each export's outcome.
+   * @param {string} service
+   * @param {string} ingestKey
+   */
   function tracing(service, ingestKey) {
     const exporter = new OTLPTraceExporter({
       url: `${URL_BASE}/v1/otlp/v1/traces`,
       headers: { Authorization: `Bearer ${ingestKey}` },
       ...exporterOptions,
     });
+    /** @type {import("@opentelemetry/core").ExportResult[]} */
     const results = [];
     const recording = {
+      /**
+       * @param {import("@opentelemetry/sdk-trace-base").ReadableSpan[]} spans
+       * @param {(result: import("@opentelemetry/core").ExportResult) => void} done
+       */
       export: (spans, done) =>
         exporter.export(spans, (result) => {
           results.push(result);
@@ -60,9 +80,16 @@ export function otlpSuite({ name, exporterPackage, exporterNoun, OTLPTraceExport
     return { provider, tracer: provider.getTracer("e2e-otlp", "1.0.0"), results };
   }
 
-  /** Polls GET /v1/logs for `service` until `n` logs are there (or 20 s). */
+  /**
+   * Polls GET /v1/logs for `service` until `n` logs are there (or 20 s).
+   * @param {string} service
+   * @param {string} readKey
+   * @param {number} n
+   * @returns {Promise<{ method: string; route: string; path: string; status: number; latency_ms: number; source: string; timestamp: number; error: string | null; attributes: { trace_id: string } }[]>}
+   */
   async function logsOf(service, readKey, n) {
     const deadline = Date.now() + 20_000;
+    /** @type {Awaited<ReturnType<typeof logsOf>>} */
     let logs = [];
     while (Date.now() < deadline) {
       const page = await fetch(`${URL_BASE}/v1/logs?service=${service}`, {
@@ -77,10 +104,18 @@ export function otlpSuite({ name, exporterPackage, exporterNoun, OTLPTraceExport
   }
 
   test(`spans exported by ${exporterPackage} become logs: server spans only`, async () => {
-    const ingestKey = monitor.ingestKey;
-    const readKey = monitor.readKey;
+    const ingestKey = /** @type {string} */ (monitor.ingestKey);
+    const readKey = /** @type {string} */ (monitor.readKey);
     const { provider, tracer, results } = tracing(service, ingestKey);
     const started = Date.now() - 500;
+    /**
+     * @param {string} method
+     * @param {string} route
+     * @param {string} path
+     * @param {number} status
+     * @param {number} durationMs
+     * @param {string} [query]
+     */
     const server = (method, route, path, status, durationMs, query) => {
       const span = tracer.startSpan(`${method} ${route}`, {
         kind: SpanKind.SERVER,
@@ -127,12 +162,13 @@ export function otlpSuite({ name, exporterPackage, exporterNoun, OTLPTraceExport
       assert.equal(log.timestamp, started);
       assert.match(log.attributes.trace_id, /^[0-9a-f]{32}$/);
     }
-    assert.equal(logs.find((l) => l.status === 503).error, "upstream timed out");
+    assert.equal(/** @type {(typeof logs)[number]} */ (logs.find((l) => l.status === 503)).error, "upstream timed out");
   });
 
   test(`a refused span comes back to the ${exporterNoun} as OTLP's partial success, the others are stored`, async () => {
-    const ingestKey = monitor.ingestKey;
-    const readKey = monitor.readKey;
+    const ingestKey = /** @type {string} */ (monitor.ingestKey);
+    const readKey = /** @type {string} */ (monitor.readKey);
+    /** @type {string[]} */
     const warnings = [];
     diag.setLogger(
       {

@@ -1,3 +1,4 @@
+// @ts-check
 // End-to-end: `npm start` (fresh local state), then the real OpenTelemetry SDK and
 // @opentelemetry/exporter-trace-otlp-http (JSON encoding, its default) export spans from Node to
 // POST /v1/otlp/v1/traces; the server spans show up in GET /v1/logs, the others do not, and a

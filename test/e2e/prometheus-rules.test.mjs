@@ -1,3 +1,4 @@
+// @ts-check
 // The Prometheus files shipped in prometheus/: the alert rules pass `promtool check rules` and
 // their unit tests (`promtool test rules`: burn rates fire and stop as intended, flapping ingest
 // counters stay quiet), and the example config (which loads the rules) passes `promtool check
@@ -17,6 +18,7 @@ const CONFIG = "prometheus/prometheus.yml";
 const hasPromtool = spawnSync("promtool", ["--version"], { stdio: "ignore" }).error === undefined;
 const SKIP = "promtool is not on PATH (Debian package prometheus; .ci/run installs it)";
 
+/** @param {string[]} args */
 function promtool(...args) {
   const r = spawnSync("promtool", args, { cwd: ROOT, encoding: "utf8", timeout: 60_000 });
   return { status: r.status, output: `${r.stdout}${r.stderr}` };

@@ -1,3 +1,4 @@
+// @ts-check
 // End-to-end: the monitor as a reverse proxy in front of a real local origin (test/e2e/origin.mjs),
 // over real sockets. `npm start` runs from a snapshot of the project in a temp dir (fresh state,
 // PORT, MONITOR_STATE_DIR; node_modules linked) so that edits made during the run cannot make
@@ -19,15 +20,28 @@ const DOWNLOAD_BYTES = 100 * MB;
 const RSS_GROWTH_LIMIT_KB = 50 * 1024;
 /** The shop's own hostname (host routing): requests to the monitor with this Host go to the shop whole. */
 const SHOP_HOST = "shop.e2e.test";
+/** @param {number} ms */
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 
+/**
+ * @typedef {{ method?: string; headers?: http.OutgoingHttpHeaders; body?: string | Buffer | Readable; keepBody?: boolean; timeoutMs?: number; signal?: AbortSignal }} SendOptions
+ * @typedef {{ status: number | undefined; statusMessage: string | undefined; rawHeaders: string[]; headers: http.IncomingHttpHeaders; body: Buffer; bytes: number; sha256: string; headersMs: number; firstByteMs: number | null; firstChunk: string | null; totalMs: number }} Sent
+ * @typedef {{ id: string | string[] | undefined; label: string; status: number | undefined; request_bytes: number; response_bytes: number; error?: boolean }} Expected
+ * @typedef {{ request_id: string; source: string; status: number; request_bytes: number; response_bytes: number; latency_ms: number; ttfb_ms: number | null; error: string | null }} Log
+ */
+
+/** @type {import("./start-monitor.mjs").Monitor} */
 let monitor;
+/** @type {Awaited<ReturnType<typeof startOrigin>>} */
 let origin;
 let base = "";
-let keys = {};
+let keys = /** @type {{ read: string; admin: string }} */ ({});
 /** The origin-side port of the last request the origin received, to find the process that sent it. */
 let lastRequest = { path: "", remotePort: 0 };
-/** Every proxied request: its id and what its record must say. */
+/**
+ * Every proxied request: its id and what its record must say.
+ * @type {Expected[]}
+ */
 const expected = [];
 
 before(async () => {
@@ -35,7 +49,7 @@ before(async () => {
   origin.server.on("request", (req) => (lastRequest = { path: req.url ?? "", remotePort: req.socket.remotePort ?? 0 }));
   monitor = await startMonitor("proxy", { snapshot: PROJECT, crons: true });
   base = monitor.url;
-  keys = { read: monitor.readKey, admin: monitor.adminKey };
+  keys = /** @type {typeof keys} */ ({ read: monitor.readKey, admin: monitor.adminKey });
   const closedPort = await freePort(); // free: nothing listens there
   await putService("shop", { origin: origin.url, hostnames: [SHOP_HOST] });
   await putService("down", { origin: `http://127.0.0.1:${closedPort}` });
@@ -47,6 +61,10 @@ after(async () => {
   await origin?.close();
 });
 
+/**
+ * @param {string} name
+ * @param {Record<string, unknown>} settings
+ */
 async function putService(name, settings) {
   const res = await fetch(`${base}/v1/services/${name}`, {
     method: "PUT",
@@ -60,6 +78,9 @@ async function putService(name, settings) {
  * One request over a fresh socket. The body is kept (or only hashed with `keepBody: false`);
  * times are from the start of the request: response head, first body bytes, end. `signal`
  * aborts it.
+ * @param {string} url
+ * @param {SendOptions} [options]
+ * @returns {Promise<Sent>}
  */
 function send(url, { method = "GET", headers = {}, body, keepBody = true, timeoutMs = 20_000, signal } = {}) {
   return new Promise((resolve, reject) => {
@@ -67,9 +88,12 @@ function send(url, { method = "GET", headers = {}, body, keepBody = true, timeou
     const req = http.request(url, { method, headers, agent: false, timeout: timeoutMs, signal }, (res) => {
       const headersMs = performance.now() - started;
       const hash = createHash("sha256");
+      /** @type {Buffer[]} */
       const chunks = [];
       let bytes = 0;
+      /** @type {number | null} */
       let firstByteMs = null;
+      /** @type {string | null} */
       let firstChunk = null;
       res.on("data", (chunk) => {
         if (firstByteMs === null) {
@@ -107,8 +131,13 @@ function send(url, { method = "GET", headers = {}, body, keepBody = true, timeou
 /** Headers that are not end-to-end (hop-by-hop), vary per response (Date) or are the proxy's own. */
 const NOT_COMPARED = new Set(["connection", "keep-alive", "transfer-encoding", "date", "x-request-id"]);
 
-/** End-to-end headers as `name: value` lines, names lower-cased, sorted by name (repeated ones in order). */
+/**
+ * End-to-end headers as `name: value` lines, names lower-cased, sorted by name (repeated ones in order).
+ * @param {string[]} rawHeaders
+ * @param {Record<string, string>} [replace]
+ */
 function endToEnd(rawHeaders, replace = {}) {
+  /** @type {[string, string][]} */
   const lines = [];
   for (let i = 0; i < rawHeaders.length; i += 2) {
     const name = rawHeaders[i].toLowerCase();
@@ -122,6 +151,8 @@ function endToEnd(rawHeaders, replace = {}) {
  * hostname), asserts they match, and expects a record. Under `/proxy/` the monitor's origin is
  * shared with the dashboard, so there the page is sandboxed and the origin's cookies dropped
  * (src/proxy/isolation.ts); on the service hostname every end-to-end header passes as sent.
+ * @param {string} path
+ * @param {{ replace?: Record<string, string>; init?: () => SendOptions; record?: Partial<Expected>; host?: boolean }} [options]
  */
 async function compare(path, { replace = {}, init = () => ({}), record = {}, host = false } = {}) {
   const direct = await send(`${origin.url}${path}`, init());
@@ -134,6 +165,7 @@ async function compare(path, { replace = {}, init = () => ({}), record = {}, hos
   const got = endToEnd(proxied.rawHeaders);
   if (host) assert.deepEqual(got, want, `${path}: end-to-end headers`);
   else {
+    /** @param {string} line */
     const sandbox = (line) => line.startsWith("content-security-policy: sandbox ");
     assert.deepEqual(
       got.filter((l) => !sandbox(l)),
@@ -146,7 +178,7 @@ async function compare(path, { replace = {}, init = () => ({}), record = {}, hos
     proxied.body.equals(direct.body),
     `${path}: body differs:\n${proxied.body.toString().slice(0, 300)}\n${direct.body.toString().slice(0, 300)}`,
   );
-  const id = proxied.headers["x-request-id"];
+  const id = /** @type {string | undefined} */ (proxied.headers["x-request-id"]);
   assert.match(id ?? "", /^[0-9a-f-]{36}$/, `${path}: x-request-id`);
   expected.push({
     id,
@@ -172,6 +204,7 @@ test("GET JSON: same status, end-to-end headers and body; repeated Set-Cookie pa
 test("POST with a 20 MB streamed body (Content-Length, and chunked): the origin gets every byte", async () => {
   const want = generatedDigest(UPLOAD_BYTES);
   for (const framing of ["content-length", "chunked"]) {
+    /** @type {Record<string, string>} */
     const headers = { "Content-Type": "application/octet-stream" };
     if (framing === "content-length") headers["Content-Length"] = String(UPLOAD_BYTES);
     const init = () => ({
@@ -193,7 +226,8 @@ test("chunked response: same chunks, streamed without a Content-Length", async (
 test("server-sent events: the first event arrives before the origin finishes", async () => {
   const { proxied } = await compare("/sse?gap_ms=1000");
   assert.match(proxied.firstChunk ?? "", /^event: first\n/);
-  assert.ok(proxied.firstByteMs < 500, `first event after ${Math.round(proxied.firstByteMs)} ms`);
+  const firstByteMs = /** @type {number} */ (proxied.firstByteMs);
+  assert.ok(firstByteMs < 500, `first event after ${Math.round(firstByteMs)} ms`);
   assert.ok(proxied.totalMs >= 1_000, `stream ended after ${Math.round(proxied.totalMs)} ms`);
 });
 
@@ -217,6 +251,7 @@ test("404 and 503 from the origin pass through unchanged", async () => {
 
 /** Pid -> { ppid, comm } of every live process. */
 function processTable() {
+  /** @type {Map<number, { ppid: number; comm: string }>} */
   const table = new Map();
   for (const entry of readdirSync("/proc")) {
     if (!/^\d+$/.test(entry)) continue;
@@ -232,9 +267,13 @@ function processTable() {
   return table;
 }
 
-/** The workerd processes below `rootPid` (npm -> node -> wrangler -> workerd). */
+/**
+ * The workerd processes below `rootPid` (npm -> node -> wrangler -> workerd).
+ * @param {number} rootPid
+ */
 function workerdDescendants(rootPid) {
   const table = processTable();
+  /** @type {number[]} */
   const found = [];
   const queue = [rootPid];
   while (queue.length > 0) {
@@ -248,6 +287,7 @@ function workerdDescendants(rootPid) {
   return found;
 }
 
+/** @param {number} pid */
 function rssKb(pid) {
   try {
     return Number(/VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, "utf8"))?.[1] ?? 0);
@@ -256,8 +296,14 @@ function rssKb(pid) {
   }
 }
 
-/** The pid among `pids` that holds the TCP socket 127.0.0.1:`localPort` -> 127.0.0.1:`remotePort`. */
+/**
+ * The pid among `pids` that holds the TCP socket 127.0.0.1:`localPort` -> 127.0.0.1:`remotePort`.
+ * @param {number[]} pids
+ * @param {number} localPort
+ * @param {number} remotePort
+ */
 function socketOwner(pids, localPort, remotePort) {
+  /** @param {number} p */
   const hex = (p) => p.toString(16).toUpperCase().padStart(4, "0");
   const inodes = new Set();
   for (const file of ["/proc/net/tcp", "/proc/net/tcp6"]) {
@@ -295,7 +341,7 @@ test("a 100 MB download streams through with the right bytes while the worker's 
   // The process that runs the monitor's code is the workerd that connects to the origin: find it
   // while an event stream holds its connection open. (wrangler dev puts a second workerd in front,
   // its own proxy worker; see the diagnostics.)
-  const workerds = workerdDescendants(monitor.child.pid);
+  const workerds = workerdDescendants(/** @type {number} */ (monitor.child.pid));
   assert.ok(workerds.length > 0, "no workerd process below npm start");
   const holding = send(`${base}/proxy/shop/sse?gap_ms=800`);
   let monitorPid = null;
@@ -346,12 +392,13 @@ test("a 100 MB download streams through with the right bytes while the worker's 
     growthKb < RSS_GROWTH_LIMIT_KB,
     `the monitor's workerd grew by ${Math.round(growthKb / 1024)} MB during a 100 MB download`,
   );
-  assert.equal(res.status, 200);
-  assert.equal(res.headers["content-length"], String(DOWNLOAD_BYTES));
-  assert.equal(res.bytes, want.length);
-  assert.equal(res.sha256, want.sha256);
+  const downloaded = /** @type {Sent} */ (res);
+  assert.equal(downloaded.status, 200);
+  assert.equal(downloaded.headers["content-length"], String(DOWNLOAD_BYTES));
+  assert.equal(downloaded.bytes, want.length);
+  assert.equal(downloaded.sha256, want.sha256);
   expected.push({
-    id: res.headers["x-request-id"],
+    id: downloaded.headers["x-request-id"],
     label: "/download",
     status: 200,
     request_bytes: 0,
@@ -393,13 +440,14 @@ test("origin down: 502 origin_unreachable; slower than timeout_ms: 504 origin_ti
 
 test("every proxied request is in GET /v1/logs with its request id, timing and sizes", async () => {
   assert.ok(expected.length >= 12, `only ${expected.length} proxied requests were made`);
+  /** @type {Log[]} */
   let logs = [];
   const deadline = Date.now() + 12_000;
   for (;;) {
     const res = await fetch(`${base}/v1/logs?limit=1000`, { headers: { Authorization: `Bearer ${keys.read}` } });
     assert.equal(res.status, 200);
     logs = (await res.json()).logs;
-    const have = new Set(logs.map((l) => l.request_id));
+    const have = /** @type {Set<unknown>} */ (new Set(logs.map((l) => l.request_id)));
     if (expected.every((e) => have.has(e.id)) || Date.now() > deadline) break;
     await sleep(250);
   }
@@ -418,14 +466,19 @@ test("every proxied request is in GET /v1/logs with its request id, timing and s
     } else {
       assert.equal(log.error, null, `${e.label}: error`);
       assert.equal(typeof log.ttfb_ms, "number", `${e.label}: ttfb_ms`);
-      assert.ok(log.ttfb_ms <= log.latency_ms, `${e.label}: ttfb_ms ${log.ttfb_ms} > latency_ms ${log.latency_ms}`);
+      assert.ok(
+        /** @type {number} */ (log.ttfb_ms) <= log.latency_ms,
+        `${e.label}: ttfb_ms ${log.ttfb_ms} > latency_ms ${log.latency_ms}`,
+      );
     }
   }
-  const sse = logs.find((l) => l.request_id === expected.find((e) => e.label.startsWith("/sse"))?.id);
+  const sse = /** @type {Log} */ (
+    logs.find((l) => l.request_id === expected.find((e) => e.label.startsWith("/sse"))?.id)
+  );
   assert.ok(
-    sse.latency_ms >= 1_000 && sse.ttfb_ms < 500,
+    sse.latency_ms >= 1_000 && /** @type {number} */ (sse.ttfb_ms) < 500,
     `event stream: ttfb ${sse.ttfb_ms} ms, latency ${sse.latency_ms} ms`,
   );
-  const slow = logs.find((l) => l.request_id === expected.find((e) => e.label === "slow")?.id);
+  const slow = /** @type {Log} */ (logs.find((l) => l.request_id === expected.find((e) => e.label === "slow")?.id));
   assert.ok(slow.latency_ms >= 290, `504 recorded with latency ${slow.latency_ms} ms`);
 });

@@ -43,6 +43,8 @@ export async function startNpm(args, { env = {}, cwd = ROOT, ready, timeoutMs = 
   return { child, output: () => output, stop };
 }
 
+/** What `startMonitor` answers (for the tests that keep it in a variable). @typedef {Awaited<ReturnType<typeof startMonitor>>} Monitor */
+
 /**
  * Starts the monitor for the test `name`. Options: `crons` (default false: MONITOR_CRONS=off),
  * `server` ("direct" or "wrangler": MONITOR_SERVER; default npm start's own), `vars` (`--var

@@ -1,3 +1,4 @@
+// @ts-check
 // End-to-end: `npm start` as a new user runs it (fresh local state), then a log sent with curl's
 // equivalent shows up in GET /v1/logs. Node's test runner; only 127.0.0.1; bounded in time.
 import assert from "node:assert/strict";
@@ -7,8 +8,11 @@ import { join } from "node:path";
 import { after, before, test } from "node:test";
 import { startMonitor } from "./start-monitor.mjs";
 
+/** @type {import("./start-monitor.mjs").Monitor} */
 let monitor;
+/** @type {string} */
 let URL_BASE;
+/** @type {string} */
 let stateDir;
 let output = "";
 
@@ -30,8 +34,8 @@ test("npm start prints the URL and the development keys", () => {
 test("migrations are applied and a log sent without ?sync reaches GET /v1/logs", async () => {
   const db = await fetch(`${URL_BASE}/health/db`);
   assert.equal(db.status, 200);
-  const ingestKey = /ingest key: (\S+)/.exec(output)[1];
-  const readKey = /read key: +(\S+)/.exec(output)[1];
+  const ingestKey = /** @type {RegExpExecArray} */ (/ingest key: (\S+)/.exec(output))[1];
+  const readKey = /** @type {RegExpExecArray} */ (/read key: +(\S+)/.exec(output))[1];
   const res = await fetch(`${URL_BASE}/v1/logs`, {
     method: "POST",
     headers: { Authorization: `Bearer ${ingestKey}`, "Content-Type": "application/json" },
@@ -46,6 +50,7 @@ test("migrations are applied and a log sent without ?sync reaches GET /v1/logs",
   });
   assert.equal(res.status, 202);
   const deadline = Date.now() + 15_000;
+  /** @type {{ route: string }[]} */
   let logs = [];
   while (logs.length === 0 && Date.now() < deadline) {
     await new Promise((r) => setTimeout(r, 250));
@@ -57,9 +62,10 @@ test("migrations are applied and a log sent without ?sync reaches GET /v1/logs",
 });
 
 test("npm start fires the cron triggers locally: aggregation and retention have run, and summaries appear", async () => {
-  const adminKey = /admin key: +(\S+)/.exec(output)[1];
-  const readKey = /read key: +(\S+)/.exec(output)[1];
+  const adminKey = /** @type {RegExpExecArray} */ (/admin key: +(\S+)/.exec(output))[1];
+  const readKey = /** @type {RegExpExecArray} */ (/read key: +(\S+)/.exec(output))[1];
   const deadline = Date.now() + 30_000;
+  /** @type {{ job: string; runs: number; last_error: string | null }[]} */
   let jobs = [];
   while (Date.now() < deadline) {
     const res = await fetch(`${URL_BASE}/v1/control/status`, { headers: { Authorization: `Bearer ${adminKey}` } });
@@ -92,8 +98,8 @@ test("npm start fires the cron triggers locally: aggregation and retention have 
 const hasPromtool = spawnSync("promtool", ["--version"], { stdio: "ignore" }).error === undefined;
 
 test("GET /metrics: 100 endpoints, valid for promtool check metrics, and the Grafana dashboard's queries parse and use exported series", async (t) => {
-  const ingestKey = /ingest key: (\S+)/.exec(output)[1];
-  const readKey = /read key: +(\S+)/.exec(output)[1];
+  const ingestKey = /** @type {RegExpExecArray} */ (/ingest key: (\S+)/.exec(output))[1];
+  const readKey = /** @type {RegExpExecArray} */ (/read key: +(\S+)/.exec(output))[1];
   // 100 endpoints over 4 services plus a route with quotes and a backslash; each gets a record 4
   // minutes back and one now, which closes its minute: the object evaluates it and publishes.
   const past = Math.floor(Date.now() / 60_000) * 60_000 - 4 * 60_000;
@@ -130,7 +136,7 @@ test("GET /metrics: 100 endpoints, valid for promtool check metrics, and the Gra
   while (Date.now() < deadline) {
     const page = await scrape();
     assert.equal(page.status, 200);
-    assert.match(page.headers.get("content-type"), /^text\/plain; version=0\.0\.4/);
+    assert.match(/** @type {string} */ (page.headers.get("content-type")), /^text\/plain; version=0\.0\.4/);
     text = await page.text();
     if (exported() >= routes.length) break;
     await new Promise((r) => setTimeout(r, 250));
@@ -153,7 +159,10 @@ test("GET /metrics: 100 endpoints, valid for promtool check metrics, and the Gra
   );
 
   // The dashboard: valid JSON with a Prometheus datasource input, and every series it charts is exported.
-  const dashboard = JSON.parse(readFileSync(new URL("../../grafana/edge-monitor.json", import.meta.url), "utf8"));
+  const dashboard =
+    /** @type {{ __inputs: { type: string; pluginId: string }[]; panels: { targets: { expr: string }[] }[] }} */ (
+      JSON.parse(readFileSync(new URL("../../grafana/edge-monitor.json", import.meta.url), "utf8"))
+    );
   assert.ok(dashboard.__inputs.some((i) => i.type === "datasource" && i.pluginId === "prometheus"));
   const exprs = dashboard.panels.flatMap((p) =>
     p.targets.map((target) => target.expr.replaceAll("$__rate_interval", "5m").replaceAll("$service", ".*")),
@@ -162,7 +171,7 @@ test("GET /metrics: 100 endpoints, valid for promtool check metrics, and the Gra
     text
       .split("\n")
       .filter((l) => l && !l.startsWith("#"))
-      .map((l) => /^[a-z_]+/.exec(l)[0]),
+      .map((l) => /** @type {RegExpExecArray} */ (/^[a-z_]+/.exec(l))[0]),
   );
   for (const expr of exprs)
     for (const [name] of expr.matchAll(/edge_monitor_[a-z_]+/g))

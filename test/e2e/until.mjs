@@ -8,7 +8,7 @@
  * @param {() => T | Promise<T>} fn
  * @param {number} [timeoutMs]
  * @param {number} [intervalMs]
- * @returns {Promise<T>}
+ * @returns {Promise<NonNullable<T>>}
  */
 export async function until(what, fn, timeoutMs = 30_000, intervalMs = 300) {
   const deadline = Date.now() + timeoutMs;

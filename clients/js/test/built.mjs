@@ -1,3 +1,4 @@
+// @ts-check
 // The built package for the tests: `node build.mjs` runs first when dist/ is missing or older
 // than any source it bundles (the client's src/ and the monitor's src/ingest/ modules), so a test
 // file run alone never tests a stale build.
@@ -9,6 +10,7 @@ import { fileURLToPath } from "node:url";
 export const root = join(dirname(fileURLToPath(import.meta.url)), "..");
 const stamp = join(root, "dist/esm/index.js");
 
+/** @param {string} dir */
 function newest(dir) {
   return Math.max(
     ...readdirSync(dir)
