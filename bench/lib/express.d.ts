@@ -1,4 +1,4 @@
-// The little of Express (no @types/express installed) that bench/lib/client-apps.mjs uses.
+// The little of Express (no @types/express installed) that bench/lib/client-apps.mjs and the client tests use.
 declare module "express" {
   import type { IncomingMessage, ServerResponse } from "node:http";
 
@@ -7,6 +7,7 @@ declare module "express" {
   }
   interface Response extends ServerResponse {
     json(body: unknown): Response;
+    send(body: unknown): Response;
   }
   interface Express {
     (req: IncomingMessage, res: ServerResponse): void;

@@ -1,3 +1,4 @@
+// @ts-check
 // The Node adapters of the built package in real Express 5 and Fastify 5 apps and a Next-style
 // route handler, against a stand-in monitor (the e2e test runs them against `npm start`): the
 // framework's route template, and the client's `redactEmails` reaching every adapter's records.
@@ -9,20 +10,23 @@ import express from "express";
 import Fastify from "fastify";
 import { ensureBuilt, root } from "./built.mjs";
 
+/** @typedef {import("./entries.js").Index & import("./entries.js").Express & import("./entries.js").Fastify & { next: import("./entries.js").Next }} Entries */
+/** @type {Entries} */
 let m;
 
 before(async () => {
   ensureBuilt();
-  m = {
+  m = /** @type {Entries} */ ({
     ...(await import(join(root, "dist/esm/index.js"))),
     ...(await import(join(root, "dist/esm/express.js"))),
     ...(await import(join(root, "dist/esm/fastify.js"))),
     next: await import(join(root, "dist/esm/next.js")),
-  };
+  });
 });
 
 /** A stand-in monitor that keeps every record it is sent. */
 async function standIn() {
+  /** @type {import("./entries.js").MonitorRecord[]} */
   const records = [];
   const server = createServer((req, res) => {
     let text = "";
@@ -32,29 +36,33 @@ async function standIn() {
       res.writeHead(202, { "Content-Type": "application/json" }).end('{"accepted":1,"rejected":[]}');
     });
   });
-  await new Promise((r) => server.listen(0, "127.0.0.1", r));
+  await /** @type {Promise<void>} */ (new Promise((r) => server.listen(0, "127.0.0.1", r)));
   return {
-    url: `http://127.0.0.1:${server.address().port}/v1/logs`,
+    url: `http://127.0.0.1:${/** @type {import("node:net").AddressInfo} */ (server.address()).port}/v1/logs`,
     records,
     close: () =>
       new Promise((r) => {
         server.closeAllConnections();
-        server.close(() => r());
+        server.close(() => r(undefined));
       }),
   };
 }
 
+/**
+ * @param {import("node:http").RequestListener} app
+ * @param {import("node:test").TestContext} t
+ */
 async function listen(app, t) {
   const server = createServer(app);
-  await new Promise((r) => server.listen(0, "127.0.0.1", r));
+  await /** @type {Promise<void>} */ (new Promise((r) => server.listen(0, "127.0.0.1", r)));
   t.after(
     () =>
       new Promise((r) => {
         server.closeAllConnections();
-        server.close(() => r());
+        server.close(() => r(undefined));
       }),
   );
-  return `http://127.0.0.1:${server.address().port}`;
+  return `http://127.0.0.1:${/** @type {import("node:net").AddressInfo} */ (server.address()).port}`;
 }
 
 test("Express: the route template; emails redacted by default, kept with redactEmails: false", async (t) => {
@@ -84,10 +92,17 @@ test("Fastify: the route template and redactEmails: false", async (t) => {
   t.after(monitor.close);
   const client = m.createClient({ endpoint: monitor.url, service: "svc", redactEmails: false, flushOnExit: false });
   const app = Fastify();
-  await app.register(m.fastifyMonitor(client));
+  await app.register(/** @type {import("fastify").FastifyPluginCallback} */ (m.fastifyMonitor(client)));
   app.get("/people/:who", async () => ({ ok: true }));
   await app.listen({ port: 0, host: "127.0.0.1" });
-  assert.equal((await fetch(`http://127.0.0.1:${app.server.address().port}/people/ann@example.com`)).status, 200);
+  assert.equal(
+    (
+      await fetch(
+        `http://127.0.0.1:${/** @type {import("node:net").AddressInfo} */ (app.server.address()).port}/people/ann@example.com`,
+      )
+    ).status,
+    200,
+  );
   await app.close(); // onClose flushes the client
   assert.deepEqual(
     monitor.records.map((r) => [r.route, r.path]),

@@ -1,3 +1,4 @@
+// @ts-check
 // Pure parts of the adapters and the retry timing, from the built package (built.mjs): Express's
 // and Next.js's route templates, the jittered backoff's bounds, and the record's redaction.
 import assert from "node:assert/strict";
@@ -5,15 +6,17 @@ import { join } from "node:path";
 import { before, test } from "node:test";
 import { ensureBuilt, root } from "./built.mjs";
 
+/** @typedef {import("./entries.js").Index & import("./entries.js").Express & import("./entries.js").Next} Entries */
+/** @type {Entries} */
 let m;
 
 before(async () => {
   ensureBuilt();
-  m = {
+  m = /** @type {Entries} */ ({
     ...(await import(join(root, "dist/esm/index.js"))),
     ...(await import(join(root, "dist/esm/express.js"))),
     ...(await import(join(root, "dist/esm/next.js"))),
-  };
+  });
 });
 
 test("Express: baseUrl joined with the route's path; none when no route matched", () => {
@@ -53,6 +56,11 @@ test("backoff: full jitter between 0 and base * 2^attempt, capped", () => {
 // record carries once it leaves the app.
 const JWT =
   "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiIxMjM0NTY3ODkwIn0.SflKxwRJSMeKKF2QT4fwpMeJf36POk6yJV_adQssw5c";
+/**
+ * @param {string} url
+ * @param {{ headers?: Record<string, string>, redactEmails?: boolean }} [extra]
+ * @returns {import("./entries.js").RequestFacts}
+ */
 const facts = (url, extra = {}) => ({
   service: "app",
   method: "GET",
@@ -74,22 +82,22 @@ test("buildRecord: secret-shaped segments, matrix secrets, URL userinfo, emails 
     }),
   );
   assert.equal(
-    built.path,
+    built?.path,
     "/verify/[redacted]/cards/[redacted];jsessionid=[redacted]/keys/[redacted]?email=[email redacted]&page=2",
   );
-  assert.equal(built.request_id, "[redacted]");
+  assert.equal(built?.request_id, "[redacted]");
   assert.equal(
-    m.buildRecord(facts("https://app.example/go/https://user:pa55w0rd@example.com/next")).path,
+    m.buildRecord(facts("https://app.example/go/https://user:pa55w0rd@example.com/next"))?.path,
     "/go/https://[redacted]@example.com/next",
   );
-  assert.equal(m.buildRecord(facts("/users/alice@example.com/orders/123")).path, "/users/[email redacted]/orders/123");
+  assert.equal(m.buildRecord(facts("/users/alice@example.com/orders/123"))?.path, "/users/[email redacted]/orders/123");
   assert.equal(
-    m.buildRecord(facts("/users/alice@example.com", { redactEmails: false })).path,
+    m.buildRecord(facts("/users/alice@example.com", { redactEmails: false }))?.path,
     "/users/alice@example.com",
   );
-  assert.equal(m.buildRecord(facts("/reset/Zx8kP2qLmN4vB7wR1tY6uI3oAe5s")).path, "/reset/[redacted]");
+  assert.equal(m.buildRecord(facts("/reset/Zx8kP2qLmN4vB7wR1tY6uI3oAe5s"))?.path, "/reset/[redacted]");
   assert.equal(
-    m.buildRecord(facts("/orders/123/items/9f86d081884c7d65?page=2")).path,
+    m.buildRecord(facts("/orders/123/items/9f86d081884c7d65?page=2"))?.path,
     "/orders/123/items/9f86d081884c7d65?page=2",
     "ordinary paths kept",
   );
