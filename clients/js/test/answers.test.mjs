@@ -1,3 +1,4 @@
+// @ts-check
 // The monitor's answers as the client's core meets them (built package, local stand-in monitor):
 // `400 invalid_records` (every record of the batch refused) is counted as rejected and never
 // retried, a `202` with a `rejected` list counts those records and the rest as sent, any other
@@ -8,17 +9,24 @@ import { join } from "node:path";
 import { before, test } from "node:test";
 import { ensureBuilt, root } from "./built.mjs";
 
+/** @type {import("./entries.js").Index["createClient"]} */
 let createClient;
+/** @type {import("./entries.js").Hono["monitor"]} */
 let monitor;
 
 before(async () => {
   ensureBuilt();
-  ({ createClient } = await import(join(root, "dist/esm/index.js")));
-  ({ monitor } = await import(join(root, "dist/esm/hono.js")));
+  ({ createClient } = /** @type {import("./entries.js").Index} */ (await import(join(root, "dist/esm/index.js"))));
+  ({ monitor } = /** @type {import("./entries.js").Hono} */ (await import(join(root, "dist/esm/hono.js"))));
 });
 
 /** A stand-in ingest endpoint answering every POST with `status` and `body`; counts the POSTs. */
+/**
+ * @param {number} status
+ * @param {unknown} body
+ */
 async function answering(status, body) {
+  /** @type {import("./entries.js").MonitorRecord[][]} */
   const posts = [];
   const server = createServer((req, res) => {
     let text = "";
@@ -28,20 +36,22 @@ async function answering(status, body) {
       res.writeHead(status, { "Content-Type": "application/json" }).end(JSON.stringify(body));
     });
   });
-  await new Promise((r) => server.listen(0, "127.0.0.1", r));
+  await /** @type {Promise<void>} */ (new Promise((r) => server.listen(0, "127.0.0.1", r)));
   return {
-    url: `http://127.0.0.1:${server.address().port}/v1/logs`,
+    url: `http://127.0.0.1:${/** @type {import("node:net").AddressInfo} */ (server.address()).port}/v1/logs`,
     posts,
     close: () =>
       new Promise((r) => {
         server.closeAllConnections();
-        server.close(() => r());
+        server.close(() => r(undefined));
       }),
   };
 }
 
 /** Runs `fn` with console.log captured; answers the parsed JSON lines. */
+/** @param {() => Promise<unknown>} fn */
 async function logsOf(fn) {
+  /** @type {string[]} */
   const lines = [];
   const original = console.log;
   console.log = (line) => lines.push(line);
@@ -53,6 +63,7 @@ async function logsOf(fn) {
   return lines.map((l) => JSON.parse(l));
 }
 
+/** @param {number} i */
 const rec = (i) => ({
   timestamp: Date.now(),
   service: "svc",
@@ -61,6 +72,7 @@ const rec = (i) => ({
   status: 200,
   latency_ms: 1,
 });
+/** @param {number} n */
 const refusedAll = (n) => ({
   error: {
     code: "invalid_records",

@@ -1,3 +1,4 @@
+// @ts-check
 // The client's core, built (built.mjs) and loaded from dist/, against a local HTTP server
 // that plays the monitor's ingest endpoint and can be told to fail, hang or answer late: batching
 // by count and by time, an id on every record, retries with backoff that keep the ids, the
@@ -9,21 +10,25 @@ import { join } from "node:path";
 import { before, test } from "node:test";
 import { ensureBuilt, root } from "./built.mjs";
 
+/** @typedef {import("./entries.js").MonitorRecord} MonitorRecord */
+/** @type {import("./entries.js").Index["createClient"]} */
 let createClient;
 
 before(async () => {
   ensureBuilt();
-  ({ createClient } = await import(join(root, "dist/esm/index.js")));
+  ({ createClient } = /** @type {import("./entries.js").Index} */ (await import(join(root, "dist/esm/index.js"))));
 });
 
 /** A local ingest endpoint: `answer(batch, n)` decides each POST's fate ("ok", a status, or "hang"). */
+/** @param {(batch: MonitorRecord[], n: number) => "ok" | "hang" | number} [answer] */
 async function fakeMonitor(answer = () => "ok") {
+  /** @type {{ batch: MonitorRecord[], auth: string | undefined, at: number }[]} */
   const posts = [];
   const server = createServer((req, res) => {
     let body = "";
     req.on("data", (d) => (body += d));
     req.on("end", () => {
-      const batch = JSON.parse(body);
+      const batch = /** @type {MonitorRecord[]} */ (JSON.parse(body));
       posts.push({ batch, auth: req.headers.authorization, at: Date.now() });
       const fate = answer(batch, posts.length);
       if (fate === "hang") return;
@@ -35,19 +40,24 @@ async function fakeMonitor(answer = () => "ok") {
       );
     });
   });
-  await new Promise((r) => server.listen(0, "127.0.0.1", r));
-  const url = `http://127.0.0.1:${server.address().port}/v1/logs`;
+  await /** @type {Promise<void>} */ (new Promise((r) => server.listen(0, "127.0.0.1", r)));
+  const url = `http://127.0.0.1:${/** @type {import("node:net").AddressInfo} */ (server.address()).port}/v1/logs`;
   return {
     url,
     posts,
     close: () =>
       new Promise((r) => {
-        server.close(() => r());
+        server.close(() => r(undefined));
         server.closeAllConnections();
       }),
   };
 }
 
+/**
+ * @param {number} i
+ * @param {Partial<MonitorRecord>} [extra]
+ * @returns {MonitorRecord}
+ */
 const rec = (i, extra = {}) => ({
   timestamp: Date.now(),
   service: "svc",
@@ -59,6 +69,10 @@ const rec = (i, extra = {}) => ({
 });
 
 /** Waits until `cond()` holds (or `ms` passed). */
+/**
+ * @param {() => boolean} cond
+ * @param {number} [ms]
+ */
 async function until(cond, ms = 5_000) {
   const deadline = Date.now() + ms;
   while (!cond() && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
@@ -87,7 +101,7 @@ test("batches by count, then the rest after flushMs; every record has a unique i
   await until(() => client.stats().sent === 25);
   const ids = m.posts.flatMap((p) => p.batch.map((r) => r.id));
   assert.equal(new Set(ids).size, 25);
-  for (const id of ids) assert.match(id, /^[0-9a-f-]{36}$/);
+  for (const id of ids) assert.match(/** @type {string} */ (id), /^[0-9a-f-]{36}$/);
   assert.ok(m.posts.every((p) => p.auth === "Bearer k1"));
   assert.deepEqual(client.stats(), {
     recorded: 25,
