@@ -2,18 +2,26 @@
 declare module "express" {
   import type { IncomingMessage, ServerResponse } from "node:http";
 
-  interface Request extends IncomingMessage {
+  export interface Request extends IncomingMessage {
     params: Record<string, string>;
   }
-  interface Response extends ServerResponse {
+  export interface Response extends ServerResponse {
     json(body: unknown): Response;
     send(body: unknown): Response;
+    status(code: number): Response;
+  }
+  interface Router {
+    get(path: string, handler: (req: Request, res: Response) => void): Router;
   }
   interface Express {
     (req: IncomingMessage, res: ServerResponse): void;
     use(handler: unknown): Express;
+    use(path: string, handler: unknown): Express;
     get(path: string, handler: (req: Request, res: Response) => void): Express;
   }
   function express(): Express;
+  namespace express {
+    function Router(): Router;
+  }
   export default express;
 }

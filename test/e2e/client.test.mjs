@@ -1,3 +1,4 @@
+// @ts-check
 // End-to-end for the client package (clients/js, `edge-monitor-client`): `npm pack` builds and
 // packs it, the tarball is installed offline into a scratch app in a temp dir (ESM import and
 // CJS require both load it), then real Express and Fastify apps using that installed copy report
@@ -27,13 +28,33 @@ import { startMonitor } from "./start-monitor.mjs";
 const JWT =
   "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiIxMjM0NTY3ODkwIn0.SflKxwRJSMeKKF2QT4fwpMeJf36POk6yJV_adQssw5c";
 const repo = join(dirname(fileURLToPath(import.meta.url)), "../..");
+/** @typedef {import("../../clients/js/test/entries.js").MonitorClient} MonitorClient */
+/**
+ * A log as GET /v1/logs answers it (the fields these tests read).
+ * @typedef {{ path: string, route?: string, method: string, status: number, id: string }} Log
+ */
+/** @type {string} */
 let URL_BASE;
+/** @type {import("./start-monitor.mjs").Monitor | undefined} */
 let started; // npm start
+/** @type {string} */
 let ingestKey;
+/** @type {string} */
 let readKey;
 const scratch = mkdtempSync(join(tmpdir(), "edge-monitor-client-app-"));
+/** @type {(() => Promise<unknown>)[]} */
 const closers = [];
+/**
+ * @type {{
+ *   hono: import("../../clients/js/test/entries.js").Hono,
+ *   core: import("../../clients/js/test/entries.js").Index,
+ *   express: import("../../clients/js/test/entries.js").Express,
+ *   node: import("../../clients/js/test/entries.js").Node,
+ *   next: import("../../clients/js/test/entries.js").Next,
+ * }}
+ */
 let client; // the installed package, ESM entry points
+/** @type {NodeJS.Require} */
 let requireClient; // the installed package, CommonJS
 
 before(async () => {
@@ -43,7 +64,7 @@ before(async () => {
     encoding: "utf8",
     env: childEnv({}),
   });
-  const tarball = join(scratch, packed.trim().split("\n").pop());
+  const tarball = join(scratch, /** @type {string} */ (packed.trim().split("\n").pop()));
   writeFileSync(join(scratch, "package.json"), JSON.stringify({ name: "scratch-app", private: true, type: "module" }));
   execFileSync("npm", ["install", "--offline", "--no-audit", "--no-fund", tarball], {
     cwd: scratch,
@@ -57,6 +78,7 @@ before(async () => {
     "const c = await import('edge-monitor-client'); const f = await import('edge-monitor-client/fastify'); if (typeof c.createClient !== 'function' || typeof f.fastifyMonitor !== 'function') process.exit(1)";
   execFileSync(process.execPath, ["--input-type=module", "-e", esm], { cwd: scratch });
   requireClient = createRequire(join(scratch, "package.json"));
+  /** @param {string} entry */
   const load = async (entry) =>
     import(pathToFileURL(requireClient.resolve(entry).replace(/dist\/cjs\/(\w+)\.cjs$/, "dist/esm/$1.js")).href);
   client = {
@@ -67,9 +89,11 @@ before(async () => {
     next: await load("edge-monitor-client/next"),
   };
 
-  started = await startMonitor("client");
-  URL_BASE = started.url;
-  ({ ingestKey, readKey } = started);
+  const monitor = await startMonitor("client");
+  started = monitor;
+  URL_BASE = monitor.url;
+  ingestKey = /** @type {string} */ (monitor.ingestKey);
+  readKey = /** @type {string} */ (monitor.readKey);
 });
 
 after(async () => {
@@ -78,22 +102,32 @@ after(async () => {
   rmSync(scratch, { recursive: true, force: true });
 });
 
-/** Listens on a free loopback port; answers the base URL and registers the close. */
+/**
+ * Listens on a free loopback port; answers the base URL and registers the close.
+ * @param {import("node:http").Server} server
+ */
 async function listen(server) {
-  await new Promise((r) => server.listen(0, "127.0.0.1", r));
+  await /** @type {Promise<void>} */ (new Promise((r) => server.listen(0, "127.0.0.1", r)));
   closers.push(
     () =>
       new Promise((r) => {
         server.closeAllConnections?.();
-        server.close(() => r());
+        server.close(() => r(undefined));
       }),
   );
-  return `http://127.0.0.1:${server.address().port}`;
+  return `http://127.0.0.1:${/** @type {import("node:net").AddressInfo} */ (server.address()).port}`;
 }
 
-/** Polls GET /v1/logs for `service` until `n` logs are there (or 20 s). */
+/**
+ * Polls GET /v1/logs for `service` until `n` logs are there (or 20 s).
+ * @param {string} service
+ * @param {string} readKey
+ * @param {number} n
+ * @returns {Promise<Log[]>}
+ */
 async function logsOf(service, readKey, n) {
   const deadline = Date.now() + 20_000;
+  /** @type {Log[]} */
   let logs = [];
   while (Date.now() < deadline) {
     const page = await fetch(`${URL_BASE}/v1/logs?service=${service}&limit=100`, {
@@ -125,6 +159,7 @@ test("the packed tarball installs offline and carries ESM, CJS and types", () =>
 });
 
 test("Express, Fastify, Node http, Hono and a Next.js route handler report with their route templates", async () => {
+  /** @param {string} service */
   const options = (service) => ({ endpoint: `${URL_BASE}/v1/logs`, service, ingestKey });
 
   // Express: the three lines of docs/clients.md (import, expressMonitor(options), app.use), with a nested router.
@@ -176,11 +211,11 @@ test("Express, Fastify, Node http, Hono and a Next.js route handler report with 
   const { fastifyMonitor } = requireClient("edge-monitor-client/fastify");
   const fastify = Fastify();
   await fastify.register(fastifyMonitor({ ...options("e2e-fastify"), flushMs: 100 }));
-  fastify.get("/widgets/:id", async (request) => ({ id: request.params.id }));
+  fastify.get("/widgets/:id", async (request) => ({ id: /** @type {{ id: string }} */ (request.params).id }));
   fastify.post("/widgets/:id/parts/:part", async (_request, reply) => reply.code(202).send({ ok: true }));
   await fastify.listen({ port: 0, host: "127.0.0.1" });
   closers.push(() => fastify.close());
-  const fastifyUrl = `http://127.0.0.1:${fastify.server.address().port}`;
+  const fastifyUrl = `http://127.0.0.1:${/** @type {import("node:net").AddressInfo} */ (fastify.server.address()).port}`;
   assert.equal((await fetch(`${fastifyUrl}/widgets/9f86d081884c7d65`)).status, 200);
   assert.equal((await fetch(`${fastifyUrl}/widgets/w1/parts/p2`, { method: "POST" })).status, 202);
   const flogs = await logsOf("e2e-fastify", readKey, 2);
@@ -209,8 +244,11 @@ test("Express, Fastify, Node http, Hono and a Next.js route handler report with 
 
   // A Next.js route handler, called as Next calls it.
   const nextClient = client.core.createClient(options("e2e-next"));
-  const GET = client.next.withMonitor(nextClient, "/api/(shop)/orders/[id]", async (_req, ctx) =>
-    Response.json({ id: (await ctx.params).id }),
+  const GET = client.next.withMonitor(
+    nextClient,
+    "/api/(shop)/orders/[id]",
+    async (_req, /** @type {{ params: Promise<{ id: string }> }} */ ctx) =>
+      Response.json({ id: (await ctx.params).id }),
   );
   const res = await GET(new Request("http://localhost/api/orders/17"), { params: Promise.resolve({ id: "17" }) });
   assert.deepEqual(await res.json(), { id: "17" });
@@ -221,6 +259,10 @@ test("Express, Fastify, Node http, Hono and a Next.js route handler report with 
 
 test("records the monitor refuses: a 400 invalid_records batch and a 202 with one refused are counted, never retried", async () => {
   const stale = Date.now() - 30 * 86_400_000; // older than RAW_RETENTION_DAYS
+  /**
+   * @param {number} timestamp
+   * @param {string} path
+   */
   const rec = (timestamp, path) => ({
     timestamp,
     service: "e2e-refused",
@@ -229,6 +271,7 @@ test("records the monitor refuses: a 400 invalid_records batch and a 202 with on
     status: 200,
     latency_ms: 3,
   });
+  /** @type {string[]} */
   const lines = [];
   const log = console.log;
   console.log = (line) => lines.push(line);
@@ -309,7 +352,11 @@ test("the root package's old export edge-monitor/hono bundles the client's middl
   );
 });
 
-/** Percentile of sorted numbers. */
+/**
+ * Percentile of sorted numbers.
+ * @param {number[]} sorted
+ * @param {number} p
+ */
 const pct = (sorted, p) => sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
 
 test("the app's latency is unchanged when the monitor refuses, never answers or answers after 2 s", async (t) => {
@@ -326,17 +373,23 @@ test("the app's latency is unchanged when the monitor refuses, never answers or 
       );
     }),
   );
+  /**
+   * @param {import("express").Request} req
+   * @param {import("express").Response} res
+   */
   const handler = (req, res) => res.json({ id: req.params.id, items: [1, 2, 3] });
+  /** @type {Record<string, string>} */
   const apps = {};
+  /** @type {Record<string, MonitorClient>} */
   const clients = {};
-  for (const [name, endpoint] of [
+  for (const [name, endpoint] of /** @type {[string, string | null][]} */ ([
     ["without client", null],
     ["monitor refuses", `${refused}/v1/logs`],
     ["monitor hangs", `${hang}/v1/logs`],
     ["monitor 2 s slow", `${slow}/v1/logs`],
     ["monitor up", `${URL_BASE}/v1/logs`],
     ["without client (2)", null],
-  ]) {
+  ])) {
     const app = express();
     if (endpoint) {
       clients[name] = client.core.createClient({
@@ -353,7 +406,7 @@ test("the app's latency is unchanged when the monitor refuses, never answers or 
     apps[name] = await listen(createServer(app));
   }
   // Round robin over the apps, so that the machine's noise falls on all of them alike.
-  const samples = Object.fromEntries(Object.keys(apps).map((n) => [n, []]));
+  const samples = Object.fromEntries(Object.keys(apps).map((n) => [n, /** @type {number[]} */ ([])]));
   const ROUNDS = 400;
   for (let i = 0; i < ROUNDS; i++) {
     for (const [name, url] of Object.entries(apps)) {
@@ -364,6 +417,7 @@ test("the app's latency is unchanged when the monitor refuses, never answers or 
       assert.equal(res.status, 200);
     }
   }
+  /** @type {Record<string, { p50_ms: number, p95_ms: number }>} */
   const summary = {};
   for (const [name, list] of Object.entries(samples)) {
     const sorted = list.slice(50).sort((a, b) => a - b); // the first rounds warm up
@@ -373,6 +427,7 @@ test("the app's latency is unchanged when the monitor refuses, never answers or 
   console.log(JSON.stringify({ event: "client_latency", requests: ROUNDS - 50, summary }));
   // The noise floor: the worse of two identical apps without the client. A client that waited on
   // the monitor would add 2 s (or hang) to every request; these bounds leave room for a loaded machine.
+  /** @param {"p50_ms" | "p95_ms"} k */
   const floor = (k) => Math.max(summary["without client"][k], summary["without client (2)"][k]);
   for (const name of ["monitor refuses", "monitor hangs", "monitor 2 s slow", "monitor up"]) {
     assert.ok(

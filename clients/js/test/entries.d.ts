@@ -137,3 +137,12 @@ export interface Hono {
     redactEmails?: boolean;
   }): import("hono").MiddlewareHandler & { stats(): MonitorStats };
 }
+
+/** dist/esm/node.js */
+export interface Node {
+  withMonitor<Req extends ExpressRequest, Res extends { statusCode: number }>(
+    clientOrOptions: ClientOrOptions,
+    listener: (req: Req, res: Res) => void,
+    options?: { route?: (req: Req) => string | undefined },
+  ): (req: Req, res: Res) => void;
+}
