@@ -1,4 +1,5 @@
 #!/usr/bin/env node
+// @ts-check
 /**
  * Cron benchmark (`npm run bench:cron`), issue 5: with 1,000,000 raw rows in the local D1 of a
  * worker on workerd (`wrangler dev --local`, fresh state), measures against 127.0.0.1 only:
@@ -62,6 +63,7 @@ const OPTIONS = {
 };
 
 // service, method, route, weight, ok status, median ms, sigma, p3xx (304), p4xx, usual 4xx, p5xx, request bytes, response bytes
+/** @type {[string, string, string, number, number, number, number, number, number, number, number, number | null, number][]} */
 const ENDPOINTS = [
   ["shop", "GET", "/products", 14, 200, 45, 0.5, 0.02, 0.005, 400, 0.001, null, 18_000],
   ["shop", "GET", "/products/:id", 20, 200, 25, 0.45, 0.02, 0.03, 404, 0.001, null, 4_200],
@@ -87,6 +89,46 @@ const ENDPOINTS = [
 ];
 const SLOTS = 1000;
 
+/** @typedef {Awaited<ReturnType<typeof startWorker>>} Worker */
+/** @typedef {import("./lib/load.mjs").Client} Client */
+/**
+ * What a control job answers in `detail` (the fields read here).
+ * @typedef {object} JobDetail
+ * @property {boolean} [complete]
+ * @property {string} [next_hour]
+ * @property {number} [hours]
+ * @property {number} [hour_rows]
+ * @property {number} [day_rows]
+ * @property {number} [hours_skipped_past_retention]
+ * @property {boolean} [finished]
+ * @property {{ deleted: number, archived: unknown, clamped?: { aggregated_until: number | null } }} [raw_logs]
+ */
+/** @typedef {{ path: string, wall_ms: number, duration_ms: number, rows: number, server_cpu_s: number, detail: JobDetail }} JobCall */
+/** @typedef {Awaited<ReturnType<typeof aggregateRange>>} RangeRun */
+/** @typedef {{ name: string, path: string, headers: Record<string, string>, rows?: number, bytes?: number, events?: number }} Query */
+/**
+ * @typedef {ReturnType<typeof latencyStats> & { path: string, round_p95: number[], p95_ratio_to_health: number | null, rows?: number, bytes?: number, events?: number }} QueryStats
+ */
+/** @typedef {{ median: number | null, min: number, max: number }} Spread */
+/**
+ * @typedef {JobCall & { older_than_hours: number, deleted: number, archived: unknown, finished: boolean | undefined, clamped: { aggregated_until: number | null } | null, rows_per_s: number }} PruneRun
+ */
+/**
+ * The report, built property by property (printReport reads it whole).
+ * @typedef {object} CronReport
+ * @property {string} started_at
+ * @property {{ wrangler: string, node: string, cpus: number, source: ReturnType<typeof sourceVersion>, load_average_at_start: (number | null)[], load_average_at_end?: (number | null)[], log_level: string }} environment
+ * @property {unknown} options
+ * @property {{ rows: number, now: string, hot_hour: string, hot_rows: number, old_rows: number, old_range: string[], week_range: string[], incident: { service: string, from: string, minutes: number }, endpoints: number, services: string[], ready_seconds: number | null | undefined }} seed
+ * @property {{ hot_hour: { raw_rows: number, summary_rows: number | undefined, cold: JobCall, runs: JobCall[], duration_ms: Spread, wall_ms: Spread, server_cpu_s: { median: number | null, max: number } }, week: RangeRun[], cron_catch_up: { calls: number, complete: boolean, duration_ms: number, hours: number, server_cpu_s: number | null, runs: JobCall[] }, stats_events: number }} [aggregation]
+ * @property {Record<string, QueryStats>} [summaries]
+ * @property {PruneRun[]} [prune]
+ * @property {{ summaries_hour_p95_ms: number | null, summaries_p95_target_ms: number, summaries_p95_pass: boolean, summaries_day_p95_ms: number | null, hot_hour_duration_ms_worst: number, hot_hour_server_cpu_ms_worst: number, hot_hour_limits_ms: { cron_wall: number, cpu: number, job_budget: number }, hot_hour_pass: boolean }} [results]
+ * @property {number | null} [wall_seconds]
+ * @property {{ path: string, issues: ReturnType<typeof summariseServerLog> }} [server_log]
+ */
+
+/** @param {string[]} argv */
 function parseOptions(argv) {
   return parseBenchOptions(argv, OPTIONS, [
     "usage: npm run bench:cron -- [--rows 1000000] [--hot-rows 100000] [--old-rows 125000] [--agg-runs 5]",
@@ -94,13 +136,20 @@ function parseOptions(argv) {
   ]);
 }
 
-const say = (line) => console.log(line);
-const round1 = (v) => (v === null || v === undefined ? null : Math.round(v * 10) / 10);
-const round2 = (v) => (v === null || v === undefined ? null : Math.round(v * 100) / 100);
-const iso = (t) => new Date(t).toISOString();
-const sqlText = (v) => (v === null ? "NULL" : typeof v === "string" ? `'${v.replace(/'/g, "''")}'` : String(v));
+const say = (/** @type {string} */ line) => console.log(line);
+const round1 = (/** @type {number | null | undefined} */ v) =>
+  v === null || v === undefined ? null : Math.round(v * 10) / 10;
+const round2 = (/** @type {number | null | undefined} */ v) =>
+  v === null || v === undefined ? null : Math.round(v * 100) / 100;
+const iso = (/** @type {number} */ t) => new Date(t).toISOString();
+const sqlText = (/** @type {string | number | null} */ v) =>
+  v === null ? "NULL" : typeof v === "string" ? `'${v.replace(/'/g, "''")}'` : String(v);
 
-/** Splits `total` into integers proportional to `weights` (largest remainder), summing to `total` exactly. */
+/**
+ * Splits `total` into integers proportional to `weights` (largest remainder), summing to `total` exactly.
+ * @param {number} total
+ * @param {number[]} weights
+ */
 function apportion(total, weights) {
   const sum = weights.reduce((a, b) => a + b, 0);
   const exact = weights.map((w) => (sum > 0 ? (total * w) / sum : 0));
@@ -111,7 +160,10 @@ function apportion(total, weights) {
   return out;
 }
 
-/** Traffic shape: a daily wave peaking at 16:00 UTC (trough 30% of peak), weekends at 70%. */
+/**
+ * Traffic shape: a daily wave peaking at 16:00 UTC (trough 30% of peak), weekends at 70%.
+ * @param {number} t
+ */
 function traffic(t) {
   const d = new Date(t);
   const hod = d.getUTCHours() + d.getUTCMinutes() / 60;
@@ -119,8 +171,15 @@ function traffic(t) {
   return weekend * (0.3 + 0.7 * (0.5 - 0.5 * Math.cos((2 * Math.PI * (hod - 4)) / 24)));
 }
 
-/** Hour-aligned pieces of [from, to) with their share of `total` rows by traffic shape and length. */
+/**
+ * Hour-aligned pieces of [from, to) with their share of `total` rows by traffic shape and length.
+ * @param {number} from
+ * @param {number} to
+ * @param {number} total
+ * @param {number | null} [skip]
+ */
 function spread(from, to, total, skip = null) {
+  /** @type {{ lo: number, span: number }[]} */
   const pieces = [];
   for (let h = Math.floor(from / HOUR) * HOUR; h < to; h += HOUR) {
     if (h === skip) continue;
@@ -138,6 +197,7 @@ function spread(from, to, total, skip = null) {
 /**
  * The plan of the generated rows, all relative to `now`: the hot hour (a closed hour 3 hours ago,
  * exactly `hotRows`), the old rows (the day before the retention), the rest over the week.
+ * @param {{ now: number, rows: number, hotRows: number, oldRows: number }} options
  */
 function seedPlan({ now, rows, hotRows, oldRows }) {
   const hotHour = Math.floor(now / HOUR) * HOUR - 3 * HOUR;
@@ -165,6 +225,7 @@ function seedPlan({ now, rows, hotRows, oldRows }) {
  * One segment's rows: random draws, then the endpoint and status, then latency, then the stored row.
  * Every CASE is parenthesised: wrangler's statement splitter takes a CASE after whitespace for the
  * start of a BEGIN...END block and would merge the following statements into this one.
+ * @param {{ lo: number, span: number, count: number, incident?: { service: string, from: number, span: number } }} segment
  */
 function segmentSql({ lo, span, count, incident }) {
   const r = "(random() & 9223372036854775807)";
@@ -202,7 +263,10 @@ SELECT 'g:' || substr(h, 1, 8) || '-' || substr(h, 9, 4) || '-4' || substr(h, 14
 FROM t;`;
 }
 
-/** The seed migration: helper tables of endpoints and weighted slots, the segments, the services, cleanup. */
+/**
+ * The seed migration: helper tables of endpoints and weighted slots, the segments, the services, cleanup.
+ * @param {ReturnType<typeof seedPlan>} plan
+ */
 function seedSql(plan) {
   const slots = apportion(
     SLOTS,
@@ -233,7 +297,13 @@ INSERT INTO bench_slots SELECT i, (SELECT id FROM bench_endpoints WHERE i >= lo 
 const ADMIN = { Authorization: `Bearer ${KEYS.ADMIN_KEY}` };
 const READ = { Authorization: `Bearer ${KEYS.READ_KEY}` };
 
-/** One control call: client wall time, the job's own `duration_ms`, and the server's CPU (workerd with its local D1) meanwhile. */
+/**
+ * One control call: client wall time, the job's own `duration_ms`, and the server's CPU (workerd with its local D1) meanwhile.
+ * @param {Client} client
+ * @param {Worker} server
+ * @param {string} path
+ * @returns {Promise<JobCall>}
+ */
 async function runJobCall(client, server, path) {
   const cpu0 = await server.cpuSeconds();
   const t0 = performance.now();
@@ -241,38 +311,51 @@ async function runJobCall(client, server, path) {
   const wall = performance.now() - t0;
   const cpu = (await server.cpuSeconds()) - cpu0;
   if (res.status !== 200) throw new Error(`POST ${path}: ${res.status} ${res.text.slice(0, 300)}`);
-  const body = JSON.parse(res.text);
+  const body = /** @type {{ duration_ms: number, rows: number, detail: JobDetail }} */ (JSON.parse(res.text));
   return {
     path,
-    wall_ms: round1(wall),
+    wall_ms: /** @type {number} */ (round1(wall)),
     duration_ms: body.duration_ms,
     rows: body.rows,
-    server_cpu_s: round2(cpu),
+    server_cpu_s: /** @type {number} */ (round2(cpu)),
     detail: body.detail,
   };
 }
 
+/**
+ * @param {Client} client
+ * @param {string} path
+ * @param {Record<string, string>} [headers]
+ */
 async function getJson(client, path, headers = READ) {
   const res = await client.request({ path, headers, timeoutMs: 60_000 });
   if (res.status !== 200) throw new Error(`GET ${path}: ${res.status} ${res.text.slice(0, 300)}`);
   return { body: JSON.parse(res.text), bytes: Buffer.byteLength(res.text) };
 }
 
-/** A range aggregation, followed through `next_hour` while a run stops at the job's deadline. */
+/**
+ * A range aggregation, followed through `next_hour` while a run stops at the job's deadline.
+ * @param {Client} client
+ * @param {Worker} server
+ * @param {number} from
+ * @param {number} to
+ */
 async function aggregateRange(client, server, from, to) {
+  /** @type {JobCall[]} */
   const calls = [];
   let start = from;
   for (let i = 0; i < 10; i++) {
     calls.push(await runJobCall(client, server, `/v1/control/aggregate?from=${start}&to=${to}`));
-    const d = calls.at(-1).detail;
+    const d = /** @type {JobCall} */ (calls.at(-1)).detail;
     if (d.complete || !d.next_hour) break;
     start = Date.parse(d.next_hour);
   }
-  const sum = (k) => calls.reduce((n, c) => n + c[k], 0);
-  const dsum = (k) => calls.reduce((n, c) => n + (c.detail[k] ?? 0), 0);
+  const sum = (/** @type {"wall_ms" | "duration_ms" | "server_cpu_s"} */ k) => calls.reduce((n, c) => n + c[k], 0);
+  const dsum = (/** @type {"hours" | "hour_rows" | "day_rows"} */ k) =>
+    calls.reduce((n, c) => n + (c.detail[k] ?? 0), 0);
   return {
     calls: calls.length,
-    complete: calls.at(-1).detail.complete,
+    complete: /** @type {JobCall} */ (calls.at(-1)).detail.complete,
     wall_ms: round1(sum("wall_ms")),
     duration_ms: sum("duration_ms"),
     server_cpu_s: round2(sum("server_cpu_s")),
@@ -284,7 +367,10 @@ async function aggregateRange(client, server, from, to) {
   };
 }
 
-/** Latency quantiles (ms) of a list of samples. */
+/**
+ * Latency quantiles (ms) of a list of samples.
+ * @param {number[]} samples
+ */
 function latencyStats(samples) {
   const sorted = [...samples].sort((a, b) => a - b);
   return {
@@ -296,8 +382,15 @@ function latencyStats(samples) {
   };
 }
 
-/** `count` sequential GETs; returns each request's latency in ms. */
+/**
+ * `count` sequential GETs; returns each request's latency in ms.
+ * @param {Client} client
+ * @param {string} path
+ * @param {Record<string, string>} headers
+ * @param {number} count
+ */
 async function sequential(client, path, headers, count) {
+  /** @type {number[]} */
   const out = [];
   for (let i = 0; i < count; i++) {
     const t0 = performance.now();
@@ -311,20 +404,26 @@ async function sequential(client, path, headers, count) {
 /**
  * The summaries queries and the `/health/live` baseline, alternating in rounds (so that the shared
  * machine's drift hits all alike), one request at a time, after a short warm-up of each.
+ * @param {Client} client
+ * @param {Query[]} queries
+ * @param {number} requests
+ * @param {number} rounds
  */
 async function measureQueries(client, queries, requests, rounds) {
+  /** @type {Query[]} */
   const kinds = [{ name: "health_live", path: "/health/live", headers: {} }, ...queries];
   for (const k of kinds) await sequential(client, k.path, k.headers, 10);
-  const samples = Object.fromEntries(kinds.map((k) => [k.name, []]));
-  const roundP95 = Object.fromEntries(kinds.map((k) => [k.name, []]));
+  const samples = Object.fromEntries(kinds.map((k) => [k.name, /** @type {number[]} */ ([])]));
+  const roundP95 = Object.fromEntries(kinds.map((k) => [k.name, /** @type {number[]} */ ([])]));
   for (let r = 0; r < rounds; r++) {
     const n = Math.floor(requests / rounds) + (r < requests % rounds ? 1 : 0);
     for (const k of kinds) {
       const lat = await sequential(client, k.path, k.headers, n);
       samples[k.name].push(...lat);
-      roundP95[k.name].push(latencyStats(lat).p95);
+      roundP95[k.name].push(/** @type {number} */ (latencyStats(lat).p95));
     }
   }
+  /** @type {Record<string, QueryStats>} */
   const out = {};
   for (const k of kinds) {
     const ratios = roundP95[k.name].map((p, i) => p / roundP95.health_live[i]);
@@ -358,6 +457,7 @@ async function main() {
 
   // The project, frozen, plus the seed as its last migration: startWorker applies it to its fresh state.
   const prep = await mkdtemp(join(tmpdir(), "edge-monitor-cron-seed-"));
+  /** @type {ReturnType<typeof seedPlan> & { ready_seconds?: number | null }} */
   const plan = seedPlan({ now: Date.now(), rows: opts.rows, hotRows: opts.hotRows, oldRows: opts.oldRows });
   let server;
   try {
@@ -377,6 +477,7 @@ async function main() {
   }
 
   const client = createClient({ port, maxSockets: 2 });
+  /** @type {CronReport} */
   const report = {
     started_at: new Date().toISOString(),
     environment: {
@@ -425,7 +526,9 @@ async function main() {
 
     const to = Date.now();
     const from = to - 7 * DAY;
-    const q = (g) => `/v1/summaries?service=${SERVICE}&granularity=${g}&from=${from}&to=${to}&limit=5000`;
+    const q = (/** @type {string} */ g) =>
+      `/v1/summaries?service=${SERVICE}&granularity=${g}&from=${from}&to=${to}&limit=5000`;
+    /** @type {Query[]} */
     const queries = [
       { name: "summaries_hour", path: q("hour"), headers: READ },
       { name: "summaries_day", path: q("day"), headers: READ },
@@ -434,7 +537,7 @@ async function main() {
       const { body, bytes } = await getJson(client, k.path);
       k.rows = body.summaries.length;
       k.bytes = bytes;
-      k.events = body.summaries.reduce((n, s) => n + s.count, 0);
+      k.events = body.summaries.reduce((/** @type {number} */ n, /** @type {{ count: number }} */ s) => n + s.count, 0);
     }
     say(
       `GET /v1/summaries (week of ${SERVICE}: ${queries[0].rows} hourly rows, ${queries[1].rows} daily) and GET /health/live, ${opts.requests} each, ${opts.rounds} rounds ...`,
@@ -445,17 +548,19 @@ async function main() {
     // The cron path (no range) from an empty cursor: it also moves the cursor, which an explicit
     // older_than_hours below the retention must not pass (where the source clamps prunes to it).
     say(`aggregation in cron mode (no range, empty cursor: catch-up from the oldest row) ...`);
+    /** @type {JobCall[]} */
     const cronRuns = [];
     for (let i = 0; i < 8; i++) {
       cronRuns.push(await runJobCall(client, server, "/v1/control/aggregate"));
-      if (cronRuns.at(-1).detail.complete !== false) break;
+      if (/** @type {JobCall} */ (cronRuns.at(-1)).detail.complete !== false) break;
     }
 
     say(`prune runs: older_than_hours ${[RETENTION_HOURS, RETENTION_HOURS - 12, RETENTION_HOURS - 24].join(", ")} ...`);
+    /** @type {PruneRun[]} */
     const prunes = [];
     for (const hours of [RETENTION_HOURS, RETENTION_HOURS - 12, RETENTION_HOURS - 24]) {
       const run = await runJobCall(client, server, `/v1/control/prune?older_than_hours=${hours}`);
-      const raw = run.detail.raw_logs;
+      const raw = /** @type {NonNullable<JobDetail["raw_logs"]>} */ (run.detail.raw_logs);
       prunes.push({
         older_than_hours: hours,
         ...run,
@@ -467,7 +572,10 @@ async function main() {
       });
     }
 
-    const hotEvents = hotCheck.body.summaries.reduce((n, s) => n + s.count, 0);
+    const hotEvents = hotCheck.body.summaries.reduce(
+      (/** @type {number} */ n, /** @type {{ count: number }} */ s) => n + s.count,
+      0,
+    );
     const warmCpu = hot.map((r) => r.server_cpu_s);
     const warmDuration = hot.map((r) => r.duration_ms);
     report.aggregation = {
@@ -487,7 +595,7 @@ async function main() {
       week: weeks,
       cron_catch_up: {
         calls: cronRuns.length,
-        complete: cronRuns.at(-1).detail.complete !== false,
+        complete: /** @type {JobCall} */ (cronRuns.at(-1)).detail.complete !== false,
         duration_ms: cronRuns.reduce((n, c) => n + c.duration_ms, 0),
         hours: cronRuns.reduce((n, c) => n + (c.detail.hours ?? 0), 0),
         server_cpu_s: round2(cronRuns.reduce((n, c) => n + c.server_cpu_s, 0)),
@@ -502,7 +610,7 @@ async function main() {
     report.results = {
       summaries_hour_p95_ms: latency.summaries_hour.p95,
       summaries_p95_target_ms: TARGET_P95_MS,
-      summaries_p95_pass: latency.summaries_hour.p95 <= TARGET_P95_MS,
+      summaries_p95_pass: /** @type {number} */ (latency.summaries_hour.p95) <= TARGET_P95_MS,
       summaries_day_p95_ms: latency.summaries_day.p95,
       hot_hour_duration_ms_worst: worstMs,
       hot_hour_server_cpu_ms_worst: Math.round(worstCpuMs),
@@ -526,20 +634,25 @@ async function main() {
   report.server_log = { path: relative(ROOT, logPath), issues: summariseServerLog(await readFile(logPath, "utf8")) };
   const outPath = join(RESULTS, `cron-${stamp}.json`);
   await writeFile(outPath, `${JSON.stringify(report, null, 2)}\n`);
-  printReport(report, relative(ROOT, outPath));
+  printReport(/** @type {Required<CronReport>} */ (report), relative(ROOT, outPath));
   process.exitCode = failed ? 1 : 0;
 }
 
+/**
+ * @param {Required<CronReport>} report
+ * @param {string} outPath
+ */
 function printReport(report, outPath) {
-  const mark = (ok) => (ok ? "PASS" : "MISS");
-  const n = (v) => (v === null || v === undefined ? "n/a" : Math.round(v).toLocaleString("en"));
+  const mark = (/** @type {boolean} */ ok) => (ok ? "PASS" : "MISS");
+  const n = (/** @type {number | null | undefined} */ v) =>
+    v === null || v === undefined ? "n/a" : Math.round(v).toLocaleString("en");
   const { seed, aggregation: agg, summaries: sum, prune: prunes, results: r, environment: env } = report;
   const hot = agg.hot_hour;
   say("");
   say("==== cron benchmark ====");
   say(
     `source: commit ${env.source.commit}${env.source.uncommitted_changes ? " + uncommitted changes (snapshot taken at start)" : ""}; ` +
-      `${env.cpus} CPUs shared by client and server; load average ${env.load_average_at_start[0]} at start, ${env.load_average_at_end[0]} at end`,
+      `${env.cpus} CPUs shared by client and server; load average ${env.load_average_at_start[0]} at start, ${/** @type {(number | null)[]} */ (env.load_average_at_end)[0]} at end`,
   );
   say(
     `data: ${n(seed.rows)} raw rows in local D1 (${seed.services.length} services, ${seed.endpoints} endpoints; week ending ${seed.now}; ` +
