@@ -1,4 +1,5 @@
 #!/usr/bin/env node
+// @ts-check
 /**
  * Soak (`npm run bench:soak`): starts the monitor with `npm start` (a free port on 127.0.0.1, a
  * temp MONITOR_STATE_DIR, MONITOR_CRONS=off), runs the sustained backfill tool against it
@@ -35,7 +36,7 @@ import { heapSampler } from "./lib/heap.mjs";
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), "..");
 const RESULTS = join(ROOT, "bench", "results");
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+const sleep = (/** @type {number} */ ms) => new Promise((r) => setTimeout(r, ms));
 
 const NUMBERS = {
   services: { default: 24, min: 1, max: 200 },
@@ -78,6 +79,71 @@ const USAGE = [
   "       [--keep-state] (print and keep the state folder) [--state-dir <folder>] (start on a kept one)",
 ];
 
+/**
+ * The options once parsed (the numeric ones camel-cased from NUMBERS).
+ * @typedef {object} SoakOptions
+ * @property {string} tool
+ * @property {string} server
+ * @property {number} services
+ * @property {number} minutes
+ * @property {number} rate
+ * @property {number} clients
+ * @property {number} maxSeconds
+ * @property {number} sampleSeconds
+ * @property {number} tailSeconds
+ * @property {number} port
+ * @property {number} maxInFlight
+ * @property {number} warmupSeconds
+ * @property {number} minWindowSeconds
+ * @property {number} smapsEvery
+ * @property {number} gcEvery
+ * @property {number} nativeEvery
+ * @property {number} flatMibPerMin
+ * @property {string | null} stateDir
+ * @property {boolean} keepState
+ * @property {string[]} vars
+ * @property {Record<string, string>} env
+ */
+/** @typedef {NonNullable<Awaited<ReturnType<typeof readProcessMemory>>>} ProcessMemory */
+/** @typedef {{ pid: number, rss_kb: number, anon_kb: number, file_kb: number, shmem_kb: number }} ProcessSample */
+/**
+ * One point of the curve.
+ * @typedef {object} Sample
+ * @property {number} t_s
+ * @property {number} rss_kb
+ * @property {number} anon_kb
+ * @property {number} file_kb
+ * @property {number} shmem_kb
+ * @property {Record<string, number>} rollup_kb
+ * @property {Record<string, number> | null} mappings_kb
+ * @property {number | null} v8_heap_kb
+ * @property {number | null} worker_heap_kb
+ * @property {number | null} v8_backing_kb
+ * @property {number} state_mb
+ * @property {ProcessSample[]} processes
+ */
+/** @typedef {{ t_s: number, ms: number, ok: boolean }} Stall */
+/**
+ * Slopes after warm-up (MiB/min; `anon_mib_per_gb_stored` is set after the rest).
+ * @typedef {object} AfterWarmup
+ * @property {number} from_s
+ * @property {number} to_s
+ * @property {number | null} rss
+ * @property {number | null} anon
+ * @property {number | null} file
+ * @property {number | null} shmem
+ * @property {number | null} v8_heaps
+ * @property {number | null} anon_outside_v8
+ * @property {number | null} v8_backing_stores
+ * @property {number | null} state_on_disk_mb
+ * @property {Record<string, number | null>} by_mapping
+ * @property {number | null} anon_mib_per_gb_stored
+ */
+
+/**
+ * @param {string[]} argv
+ * @returns {SoakOptions}
+ */
 function parseOptions(argv) {
   const { values } = parseArgs({
     args: argv,
@@ -97,12 +163,16 @@ function parseOptions(argv) {
     for (const line of USAGE) console.log(line);
     process.exit(0);
   }
-  const opts = { tool: values.tool ? resolve(values.tool) : defaultTool(), server: values.server ?? "direct" };
+  const opts = /** @type {SoakOptions} */ ({
+    tool: values.tool ? resolve(values.tool) : defaultTool(),
+    server: values.server ?? "direct",
+  });
+  const numbers = /** @type {Record<string, string | undefined>} */ (values);
   if (!["direct", "wrangler"].includes(opts.server)) throw new Error("--server must be direct or wrangler");
   for (const [name, { default: def, min, max }] of Object.entries(NUMBERS)) {
-    const n = values[name] === undefined ? def : Number(values[name]);
+    const n = numbers[name] === undefined ? def : Number(numbers[name]);
     if (!Number.isInteger(n) || n < min || n > max) throw new Error(`--${name} must be an integer in ${min}..${max}`);
-    opts[name.replace(/-(\w)/g, (_, c) => c.toUpperCase())] = n;
+    /** @type {Record<string, unknown>} */ (opts)[name.replace(/-(\w)/g, (_, c) => c.toUpperCase())] = n;
   }
   opts.flatMibPerMin =
     values["flat-mib-per-min"] === undefined ? FLAT_DEFAULT_MIB_PER_MIN : Number(values["flat-mib-per-min"]);
@@ -147,6 +217,8 @@ async function processes() {
  * `readProcessMemory` reads it (RssAnon: heaps, the V8 ones, SQLite's page caches, workerd's own;
  * RssFile: mapped files, which the kernel can drop and read again). `smaps`: also sum
  * /proc/PID/smaps by mapping.
+ * @param {number | undefined} rootPid
+ * @param {boolean} smaps
  */
 async function workerdMemory(rootPid, smaps) {
   const all = await processes();
@@ -155,6 +227,7 @@ async function workerdMemory(rootPid, smaps) {
     grew = false;
     for (const p of all) if (!below.has(p.pid) && below.has(p.ppid)) (below.add(p.pid), (grew = true));
   }
+  /** @type {ProcessMemory[]} */
   const found = [];
   for (const p of all) {
     if (!below.has(p.pid) || p.comm !== "workerd") continue;
@@ -164,7 +237,10 @@ async function workerdMemory(rootPid, smaps) {
   return found;
 }
 
-/** Mapping groups as {group: rss_kb} for the curve (groups under 1 MiB resident left out). */
+/**
+ * Mapping groups as {group: rss_kb} for the curve (groups under 1 MiB resident left out).
+ * @param {Record<string, import("./lib/proc-mem.mjs").SmapsGroup>} groups
+ */
 function groupRss(groups) {
   return Object.fromEntries(
     Object.entries(groups)
@@ -173,10 +249,14 @@ function groupRss(groups) {
   );
 }
 
-/** Sizes on disk of the SQLite files under `dir`, {name: bytes}. */
+/**
+ * Sizes on disk of the SQLite files under `dir`, {name: bytes}.
+ * @param {string} dir
+ */
 async function sqliteSizes(dir) {
+  /** @type {Record<string, number>} */
   const out = {};
-  const walk = async (d) => {
+  const walk = async (/** @type {string} */ d) => {
     for (const e of await readdir(d, { withFileTypes: true }).catch(() => [])) {
       if (e.isDirectory()) await walk(join(d, e.name));
       else if (/\.sqlite(-shm|-wal)?$/.test(e.name))
@@ -187,10 +267,13 @@ async function sqliteSizes(dir) {
   return out;
 }
 
-/** Size on disk of the local state (D1 and Durable Object SQLite files), MB. */
+/**
+ * Size on disk of the local state (D1 and Durable Object SQLite files), MB.
+ * @param {string} dir
+ */
 async function stateMb(dir) {
   let bytes = 0;
-  const walk = async (d) => {
+  const walk = async (/** @type {string} */ d) => {
     for (const e of await readdir(d, { withFileTypes: true }).catch(() => [])) {
       if (e.isDirectory()) await walk(join(d, e.name));
       else bytes += (await stat(join(d, e.name)).catch(() => ({ size: 0 }))).size;
@@ -200,7 +283,12 @@ async function stateMb(dir) {
   return Math.round(bytes / 1e5) / 10;
 }
 
-/** SQLite's and tcmalloc's counters of a workerd process (bench/native-mem.sh, gdb), or null. */
+/**
+ * SQLite's and tcmalloc's counters of a workerd process (bench/native-mem.sh, gdb), or null.
+ * @param {number} pid
+ * @param {boolean} release
+ * @returns {Record<string, number> | null}
+ */
 function nativeMemory(pid, release) {
   try {
     const out = execFileSync(join(ROOT, "bench", "native-mem.sh"), [String(pid), ...(release ? ["release"] : [])], {
@@ -215,9 +303,13 @@ function nativeMemory(pid, release) {
   }
 }
 
+/**
+ * @param {number | undefined} pgid
+ * @param {NodeJS.Signals | 0} signal
+ */
 function signalGroup(pgid, signal) {
   try {
-    process.kill(-pgid, signal);
+    process.kill(-(/** @type {number} */ (pgid)), signal);
     return true;
   } catch {
     return false;
@@ -243,11 +335,14 @@ function defaultTool() {
   return candidates.find((p) => existsSync(p)) ?? candidates[0];
 }
 
-/** Median, p99 and max of the liveness probes' waits. */
+/**
+ * Median, p99 and max of the liveness probes' waits.
+ * @param {Stall[]} stalls
+ */
 function stallSummary(stalls) {
   const ms = stalls.map((s) => s.ms).sort((a, b) => a - b);
-  const at = (q) => ms[Math.min(ms.length - 1, Math.floor(q * ms.length))] ?? null;
-  const worst = stalls.reduce((w, s) => (w === null || s.ms > w.ms ? s : w), null);
+  const at = (/** @type {number} */ q) => ms[Math.min(ms.length - 1, Math.floor(q * ms.length))] ?? null;
+  const worst = stalls.reduce((w, s) => (w === null || s.ms > w.ms ? s : w), /** @type {Stall | null} */ (null));
   return {
     probes: ms.length,
     median: at(0.5),
@@ -297,7 +392,7 @@ async function main() {
     detached: true,
   });
   let partial = "";
-  const onData = (d) => {
+  const onData = (/** @type {Buffer} */ d) => {
     // Each line of the server's output gets the time since start, to match it with the curve.
     const lines = (partial + d).split("\n");
     partial = lines.pop() ?? "";
@@ -306,13 +401,14 @@ async function main() {
   };
   server.stdout.on("data", onData);
   server.stderr.on("data", onData);
+  /** @type {import("node:child_process").ChildProcessByStdio<null, import("node:stream").Readable, import("node:stream").Readable> | null} */
   let tool = null;
   const cleanup = () => {
     if (tool && tool.exitCode === null) tool.kill("SIGKILL");
     signalGroup(server.pid, "SIGKILL");
     if (!opts.stateDir && !opts.keepState) rmSync(stateDir, { recursive: true, force: true, maxRetries: 3 });
   };
-  const onSignal = (signal) => {
+  const onSignal = (/** @type {string} */ signal) => {
     cleanup();
     process.stderr.write(`\nsoak: ${signal}, monitor stopped\n`);
     process.exit(130);
@@ -333,15 +429,18 @@ async function main() {
     `soak: monitor at ${url}, ${opts.services} services x ${opts.minutes} min x ${opts.rate}/min (${opts.services * opts.minutes * opts.rate} records), ${opts.clients} clients, at most ${opts.maxSeconds} s`,
   );
 
+  /** @type {Sample[]} */
   const samples = [];
   const t0 = Date.now();
   const heaps = inspectorPort ? await heapSampler(inspectorPort).catch(() => null) : null;
+  /** @type {ProcessMemory[]} */
   let lastMemory = [];
   const sample = async () => {
     const withSmaps = samples.length % opts.smapsEvery === 0;
     const procs = await workerdMemory(server.pid, withSmaps);
     if (procs.length) lastMemory = procs;
-    const sum = (k) => procs.reduce((n, p) => n + (p[k] || 0), 0);
+    const sum = (/** @type {"rss_kb" | "anon_kb" | "file_kb" | "shmem_kb"} */ k) =>
+      procs.reduce((n, p) => n + (p[k] || 0), 0);
     // V8 heaps of every isolate (the worker and its objects, local D1, ...): what of the anonymous
     // memory is JavaScript; the rest is SQLite's caches and workerd's own.
     // An isolate too busy to answer is left out; none answering is "not read" (null), not 0 MiB.
@@ -350,6 +449,7 @@ async function main() {
     const heapKb = heap ? Object.values(heap).reduce((n, h) => n + h.total_kb, 0) : null;
     const workerHeapKb = heap?.["core:user:edge-monitor"]?.total_kb ?? null;
     const backingKb = heap ? Object.values(heap).reduce((n, h) => n + (h.backing_kb ?? 0), 0) : null;
+    /** @type {Record<string, number>} */
     const rollup = {};
     for (const p of procs) for (const [k, v] of Object.entries(p.rollup)) rollup[k] = (rollup[k] ?? 0) + v;
     samples.push({
@@ -412,6 +512,7 @@ async function main() {
   void toolExit.then((code) => (exit = code));
   // Stalls of the workerd thread, seen from outside: the time GET /health/live waits for an
   // answer (the worker, every object and local D1 share one thread), 4 times a second.
+  /** @type {Stall[]} */
   const stalls = [];
   const probe = (async () => {
     while (exit === null) {
@@ -427,6 +528,7 @@ async function main() {
   let lastGc = 0;
   const forcedGcs = [];
   // --native-every: SQLite's and tcmalloc's own counters over time (each workerd process).
+  /** @type {Record<string, number>[]} */
   const natives = [];
   let lastNative = -Infinity;
   const nativeSample = (release = false) => {
@@ -525,28 +627,32 @@ async function main() {
   // Then a full collection in every isolate: the JavaScript the worker and its objects still hold.
   const afterGc = heaps ? await heaps.afterGc() : null;
   const withHeap = samples.filter((s) => s.v8_heap_kb !== null);
-  const v8 = rssSummary(withHeap.map((s) => ({ t_s: s.t_s, rss_kb: s.v8_heap_kb })));
+  const v8 = rssSummary(withHeap.map((s) => ({ t_s: s.t_s, rss_kb: /** @type {number} */ (s.v8_heap_kb) })));
   const workerHeap = rssSummary(
-    withHeap.filter((s) => s.worker_heap_kb !== null).map((s) => ({ t_s: s.t_s, rss_kb: s.worker_heap_kb })),
+    withHeap
+      .filter((s) => s.worker_heap_kb !== null)
+      .map((s) => ({ t_s: s.t_s, rss_kb: /** @type {number} */ (s.worker_heap_kb) })),
   );
-  const nonHeap = rssSummary(withHeap.map((s) => ({ t_s: s.t_s, rss_kb: s.anon_kb - s.v8_heap_kb })));
+  const nonHeap = rssSummary(
+    withHeap.map((s) => ({ t_s: s.t_s, rss_kb: s.anon_kb - /** @type {number} */ (s.v8_heap_kb) })),
+  );
   heaps?.close();
   const afterGcMemory = await workerdMemory(server.pid, false);
   // After the collection: what SQLite and tcmalloc hold, then with tcmalloc's free pages released.
   const nativeBeforeGc = natives.length;
   if (opts.nativeEvery > 0) nativeSample(true);
-  const afterGcKb = (k) => afterGcMemory.reduce((n, p) => n + p[k], 0);
+  const afterGcKb = (/** @type {"rss_kb" | "anon_kb" | "file_kb"} */ k) => afterGcMemory.reduce((n, p) => n + p[k], 0);
 
   // Slopes after warm-up while the load runs (MiB/min): which part of RSS keeps growing.
   const from = opts.warmupSeconds;
-  const slope = (pick) =>
+  const slope = (/** @type {(s: Sample) => number} */ pick) =>
     slopeBetween(
       samples.map((s) => ({ t_s: s.t_s, kb: pick(s) })).filter((s) => Number.isFinite(s.kb)),
       from,
       toolEnded,
     );
   const groupNames = [...new Set(samples.flatMap((s) => Object.keys(s.mappings_kb ?? {})))];
-  const afterWarmup = {
+  const afterWarmup = /** @type {AfterWarmup} */ ({
     from_s: from,
     to_s: toolEnded,
     rss: slope((s) => s.rss_kb),
@@ -560,11 +666,14 @@ async function main() {
     state_on_disk_mb: slope((s) => s.state_mb * 1024),
     by_mapping: Object.fromEntries(
       groupNames
-        .map((g) => [g, slope((s) => (s.mappings_kb ? (s.mappings_kb[g] ?? 0) : NaN))])
+        .map(
+          (g) =>
+            /** @type {[string, number | null]} */ ([g, slope((s) => (s.mappings_kb ? (s.mappings_kb[g] ?? 0) : NaN))]),
+        )
         .filter(([, v]) => v !== null && Math.abs(v) >= 0.05)
-        .sort((a, b) => b[1] - a[1]),
+        .sort((a, b) => /** @type {number} */ (b[1]) - /** @type {number} */ (a[1])),
     ),
-  };
+  });
   // Anonymous RSS against the data stored (MiB per GB on disk, after warm-up): a figure that does
   // not depend on how fast this shared machine let the run go.
   const warm = samples.filter((s) => s.t_s >= from && s.t_s <= toolEnded);
@@ -711,7 +820,7 @@ async function main() {
       `  after full GC   RSS ${summary.after_gc_rss_mib.rss} MiB (anon ${summary.after_gc_rss_mib.anon}, file ${summary.after_gc_rss_mib.file})`,
     );
   const w = afterWarmup;
-  const f = (v) => (v === null ? "n/a" : `${v >= 0 ? "+" : ""}${v}`);
+  const f = (/** @type {number | null} */ v) => (v === null ? "n/a" : `${v >= 0 ? "+" : ""}${v}`);
   console.log(
     `slope after warm-up (${w.from_s}-${w.to_s} s, MiB/min): RSS ${f(w.rss)}, anon ${f(w.anon)}, file-backed ${f(w.file)}, shmem ${f(w.shmem)}${w.v8_heaps !== null ? `, V8 heaps ${f(w.v8_heaps)}, anon outside V8 ${f(w.anon_outside_v8)} (of it ArrayBuffer backing stores ${f(w.v8_backing_stores)})` : ""}; state on disk ${f(w.state_on_disk_mb)} MB/min; anon ${f(w.anon_mib_per_gb_stored)} MiB per GB stored`,
   );
@@ -724,8 +833,8 @@ async function main() {
     }`,
   );
   if (summary.native && natives.length) {
-    const mib = (b) => Math.round(b / 104857.6) / 10;
-    const line = (n) =>
+    const mib = (/** @type {number} */ b) => Math.round(b / 104857.6) / 10;
+    const line = (/** @type {Record<string, number>} */ n) =>
       `SQLite ${mib(n.sqlite_used)}, tcmalloc allocated ${mib(n["generic.current_allocated_bytes"])} of ${mib(n["generic.heap_size"])} held (free in page heap ${mib(n["tcmalloc.pageheap_free_bytes"])}, in caches ${mib(n["tcmalloc.central_cache_free"] + n["tcmalloc.transfer_cache_free"] + n["tcmalloc.thread_cache_free"] + n["tcmalloc.cpu_free"])})`;
     const during = natives.slice(0, nativeBeforeGc);
     console.log(
@@ -736,7 +845,7 @@ async function main() {
       console.log(
         `  after full GC  ${line(ag)}; RssAnon ${mib(ag.rss_anon_kb * 1024)}, after releasing tcmalloc's free pages ${mib((ag.rss_anon_after_release_kb ?? 0) * 1024)}`,
       );
-    const sl = (k) =>
+    const sl = (/** @type {string} */ k) =>
       slopeBetween(
         during.map((n) => ({ t_s: n.t_s, kb: n[k] / 1024 })),
         from,
