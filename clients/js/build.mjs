@@ -1,3 +1,4 @@
+// @ts-check
 // Builds the package: each entry point bundled by esbuild as ESM (dist/esm/*.js) and CommonJS
 // (dist/cjs/*.cjs), with the monitor's own redaction and route templating (src/redact/, src/ingest/route-template.ts) bundled
 // in, and the types emitted by tsc (dist/types/). No runtime dependencies: hono is types only.
@@ -11,6 +12,7 @@ import { build } from "esbuild";
 const here = dirname(fileURLToPath(import.meta.url));
 const entries = ["index", "express", "fastify", "node", "hono", "next"];
 const entryPoints = entries.map((e) => join(here, "src", `${e}.ts`));
+/** @type {import("esbuild").BuildOptions} */
 const common = { entryPoints, bundle: true, platform: "neutral", target: "es2022", logLevel: "warning" };
 
 rmSync(join(here, "dist"), { recursive: true, force: true });
