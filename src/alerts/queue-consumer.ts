@@ -1,12 +1,13 @@
 /**
  * Alert delivery outside the Durable Objects' alarms. An endpoint object's (or an IncidentGroups
- * object's, group-handoff.ts) alarm fans its new alert events out to messages (rows of its outbox,
- * written in the incident's transaction) and hands them to the `ALERTS_QUEUE` queue; this consumer (the Worker's `queue()` handler) waits for
- * the AI summaries of new incidents (up to AI_ALERT_WAIT_MS), claims the object's due messages
- * over RPC, sends them and reports the outcomes back, and the object records attempts and
- * backoff as before. Queues deliver at least once: a redelivered hand-off claims again, and
- * messages already sent are no longer due (a claim leases its rows, a report for an attempt
- * already recorded changes nothing), so each message is sent once.
+ * object's, src/incidents/group-handoff.ts) alarm fans its new alert events out to messages (rows
+ * of its outbox, written in the incident's transaction) and leases the due ones to one hand-off on
+ * the `ALERTS_QUEUE` queue; this consumer (the Worker's `queue()` handler) waits for the AI
+ * summaries of new incidents (up to AI_ALERT_WAIT_MS; group alerts wait for none), claims exactly
+ * the hand-off's messages over RPC, sends them and reports the outcomes back, and the object
+ * records attempts and backoff as before. Queues deliver at least once: a redelivered hand-off
+ * finds its messages claimed or reported and claims nothing, and a report for an attempt already
+ * recorded changes nothing, so each message is sent once.
  */
 import * as z from "zod";
 import { summarizeIncident } from "../ai/summarize";
