@@ -208,4 +208,45 @@ describe("alerts through the queue", () => {
       ]);
     },
   );
+
+  it("a group hand-off the queue refuses is released and sent by the alarm itself", { timeout: 60_000 }, async () => {
+    await channel("aq-hook-r", "aq-r");
+    const groups = env.INCIDENT_GROUPS.getByName("aq-r");
+    const now = Date.now();
+    const member = (n: number) => ({
+      incident_id: `inc_aqr_${n}`,
+      service: "aq-r",
+      method: "GET",
+      route: `/r${n}`,
+      severity: "WARNING" as const,
+      status: "open" as const,
+      opened_at: now,
+      resolved_at: null,
+      signal_kinds: ["error_rate_threshold"],
+    });
+    await env.DB.prepare(
+      `INSERT INTO incidents (id, service, method, route, severity, status, opened_at, resolved_at, last_event_at, severity_score, health_score, action, signals, figures, explanation, updated_at)
+       VALUES ('inc_aqr_1', 'aq-r', 'GET', '/r1', 'WARNING', 'open', ?, NULL, ?, 0.5, 50, 'CONTINUE', '[]', '{}', 'x', ?)`,
+    )
+      .bind(now, now, now)
+      .run();
+    await groups.memberOpened(member(1), now);
+    await groups.memberOpened(member(2), now);
+    // A queue that refuses every send (an outage of Queues cannot be produced here).
+    const tried = await runInDurableObject(groups, async (g: IncidentGroups, state) => {
+      await state.storage.deleteAlarm();
+      let sends = 0;
+      const refusing = {
+        send: async () => {
+          sends++;
+          throw new Error("queue unavailable");
+        },
+      } as unknown as Queue<AlertHandOff>;
+      await g.settleAt(Date.now(), refusing);
+      return sends;
+    });
+    expect(tried).toBe(1);
+    // Sent from inside the object, at once: nothing waits for the lease to end.
+    expect(await received("aq-hook-r")).toEqual(["incident.opened"]);
+  });
 });
