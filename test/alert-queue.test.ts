@@ -2,12 +2,20 @@
  * Alerts delivered outside the endpoint object's alarm: with the ALERTS_QUEUE binding the alarm
  * fans out and hands the endpoint to the queue, and the Worker's queue() handler claims, sends
  * and reports (src/alerts/queue-consumer.ts). Queues deliver at least once: a redelivered
- * hand-off, even one running beside the first, sends each message once.
+ * hand-off, even one running beside the first, sends each message once. The IncidentGroups
+ * objects hand their group alerts to the same queue (`{kind: "group", key, messages, lease_until}`).
  */
-import { createExecutionContext, createMessageBatch, getQueueResult } from "cloudflare:test";
+import {
+  createExecutionContext,
+  createMessageBatch,
+  getQueueResult,
+  runDurableObjectAlarm,
+  runInDurableObject,
+} from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import type { AlertHandOff } from "../src/alerts/queue-consumer";
+import type { IncidentGroups } from "../src/incidents/group-object";
 import worker from "../src/index";
 import { ADMIN_KEY, call, eventually, flushAll, getJson, inMonitor } from "./helpers";
 import { send, traffic } from "./traffic";
@@ -125,5 +133,120 @@ describe("alerts through the queue", () => {
     // The alarm's step then sends it from the object (the queue accepts, but nobody consumes).
     await inMonitor(stub("aq-c"), (m) => m.outbox.run(Date.now() + 200_000));
     expect(await received("aq-hook-c")).toEqual(["incident.opened", "incident.escalated", "incident.reminder"]);
+  });
+
+  it(
+    "a group's alarm hands its alerts to the queue; a redelivered group hand-off sends once",
+    { timeout: 60_000 },
+    async () => {
+      const id = await channel("aq-hook-g", "aq-g");
+      const groups = env.INCIDENT_GROUPS.getByName("aq-g");
+      const now = Date.now();
+      const member = (n: number, severity: "WARNING" | "CRITICAL") => ({
+        incident_id: `inc_aqg_${n}`,
+        service: "aq-g",
+        method: "GET",
+        route: `/r${n}`,
+        severity,
+        status: "open" as const,
+        opened_at: now,
+        resolved_at: null,
+        signal_kinds: ["error_rate_threshold"],
+      });
+      // The lead incident a group alert carries is read from D1, as the endpoint objects publish it.
+      await env.DB.prepare(
+        `INSERT INTO incidents (id, service, method, route, severity, status, opened_at, resolved_at, last_event_at, severity_score, health_score, action, signals, figures, explanation, updated_at)
+       VALUES ('inc_aqg_1', 'aq-g', 'GET', '/r1', 'WARNING', 'open', ?, NULL, ?, 0.5, 50, 'CONTINUE', '[]', '{}', 'x', ?)`,
+      )
+        .bind(now, now, now)
+        .run();
+      await groups.memberOpened(member(1, "WARNING"), now);
+      await groups.memberOpened(member(2, "WARNING"), now);
+      expect(await runDurableObjectAlarm(groups)).toBe(true);
+      // Before: the alarm sent the group's opening itself; now the queue's consumer does, after the alarm.
+      expect(await received("aq-hook-g")).toEqual([]);
+      await eventually(async () => (await received("aq-hook-g")).length >= 1, 20_000);
+      expect(await received("aq-hook-g")).toEqual(["incident.opened"]);
+
+      // A CRITICAL member escalates the group; the alarm's step (its own alarm cancelled, the hand-off
+      // kept instead of queued) leases the escalation to one hand-off and sends nothing itself.
+      await groups.memberOpened(member(3, "CRITICAL"));
+      const handed = await runInDurableObject(groups, async (g: IncidentGroups, state) => {
+        await state.storage.deleteAlarm();
+        const out: AlertHandOff[] = [];
+        const held = {
+          send: async (body: AlertHandOff) => {
+            out.push(body);
+          },
+        } as unknown as Queue<AlertHandOff>;
+        await g.settleAt(Date.now(), held);
+        return out;
+      });
+      expect(handed).toEqual([
+        { kind: "group", key: "aq-g", messages: [expect.any(String)], lease_until: expect.any(Number) },
+      ]);
+      expect(await received("aq-hook-g")).toEqual(["incident.opened"]);
+      const [body] = handed;
+      if (!body) throw new Error("no hand-off");
+      // The same hand-off delivered three times (two of them at once).
+      const batch = (attempts: number) =>
+        createMessageBatch<AlertHandOff>("edge-monitor-alerts", [
+          { id: "aq-msg-g", timestamp: new Date(), attempts, body },
+        ]);
+      const [first, again, later] = [batch(1), batch(2), batch(3)];
+      await Promise.all([worker.queue(first, env), worker.queue(again, env)]);
+      await worker.queue(later, env);
+      for (const b of [first, again, later])
+        expect((await getQueueResult(b, createExecutionContext())).explicitAcks).toEqual(["aq-msg-g"]);
+      expect(await received("aq-hook-g")).toEqual(["incident.opened", "incident.escalated"]);
+      const deliveries = async () =>
+        (await getJson<{ deliveries: Delivery[] }>(`/v1/alert-deliveries?channel_id=${id}`)).body.deliveries;
+      await eventually(async () => (await deliveries()).length >= 2, 10_000);
+      expect((await deliveries()).map((d) => [d.event, d.attempt, d.status]).sort()).toEqual([
+        ["incident.escalated", 1, "delivered"],
+        ["incident.opened", 1, "delivered"],
+      ]);
+    },
+  );
+
+  it("a group hand-off the queue refuses is released and sent by the alarm itself", { timeout: 60_000 }, async () => {
+    await channel("aq-hook-r", "aq-r");
+    const groups = env.INCIDENT_GROUPS.getByName("aq-r");
+    const now = Date.now();
+    const member = (n: number) => ({
+      incident_id: `inc_aqr_${n}`,
+      service: "aq-r",
+      method: "GET",
+      route: `/r${n}`,
+      severity: "WARNING" as const,
+      status: "open" as const,
+      opened_at: now,
+      resolved_at: null,
+      signal_kinds: ["error_rate_threshold"],
+    });
+    await env.DB.prepare(
+      `INSERT INTO incidents (id, service, method, route, severity, status, opened_at, resolved_at, last_event_at, severity_score, health_score, action, signals, figures, explanation, updated_at)
+       VALUES ('inc_aqr_1', 'aq-r', 'GET', '/r1', 'WARNING', 'open', ?, NULL, ?, 0.5, 50, 'CONTINUE', '[]', '{}', 'x', ?)`,
+    )
+      .bind(now, now, now)
+      .run();
+    await groups.memberOpened(member(1), now);
+    await groups.memberOpened(member(2), now);
+    // A queue that refuses every send (an outage of Queues cannot be produced here).
+    const tried = await runInDurableObject(groups, async (g: IncidentGroups, state) => {
+      await state.storage.deleteAlarm();
+      let sends = 0;
+      const refusing = {
+        send: async () => {
+          sends++;
+          throw new Error("queue unavailable");
+        },
+      } as unknown as Queue<AlertHandOff>;
+      await g.settleAt(Date.now(), refusing);
+      return sends;
+    });
+    expect(tried).toBe(1);
+    // Sent from inside the object, at once: nothing waits for the lease to end.
+    expect(await received("aq-hook-r")).toEqual(["incident.opened"]);
   });
 });

@@ -43,6 +43,8 @@ const INCIDENT_GROUPS_RPC = {
   memberOpened: "monitor/group-link.ts",
   routeMemberAlert: "monitor/group-link.ts",
   hasMember: "monitor/group-link.ts",
+  claimAlerts: "alerts/queue-consumer.ts",
+  reportAlerts: "alerts/queue-consumer.ts",
   groupOf: "read-only view",
   alarm: "the runtime",
 };
@@ -52,6 +54,7 @@ const INCIDENT_GROUPS_PRIVATE = [
   "enqueue",
   "join",
   "wake",
+  "alarmBy",
   "reconcile",
   "settle",
   "publish",

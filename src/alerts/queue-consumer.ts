@@ -1,12 +1,13 @@
 /**
- * Alert delivery outside the endpoint objects' alarms. An object's alarm fans its new alert events
- * out to messages (rows of its outbox, written in the incident's transaction) and hands the
- * endpoint to the `ALERTS_QUEUE` queue; this consumer (the Worker's `queue()` handler) waits for
- * the AI summaries of new incidents (up to AI_ALERT_WAIT_MS), claims the object's due messages
- * over RPC, sends them and reports the outcomes back, and the object records attempts and
- * backoff as before. Queues deliver at least once: a redelivered hand-off claims again, and
- * messages already sent are no longer due (a claim leases its rows, a report for an attempt
- * already recorded changes nothing), so each message is sent once.
+ * Alert delivery outside the Durable Objects' alarms. An endpoint object's (or an IncidentGroups
+ * object's, src/incidents/group-handoff.ts) alarm fans its new alert events out to messages (rows
+ * of its outbox, written in the incident's transaction) and leases the due ones to one hand-off on
+ * the `ALERTS_QUEUE` queue; this consumer (the Worker's `queue()` handler) waits for the AI
+ * summaries of new incidents (up to AI_ALERT_WAIT_MS; group alerts wait for none), claims exactly
+ * the hand-off's messages over RPC, sends them and reports the outcomes back, and the object
+ * records attempts and backoff as before. Queues deliver at least once: a redelivered hand-off
+ * finds its messages claimed or reported and claims nothing, and a report for an attempt already
+ * recorded changes nothing, so each message is sent once.
  */
 import * as z from "zod";
 import { summarizeIncident } from "../ai/summarize";
@@ -17,24 +18,54 @@ import { endpointObject } from "../monitor/endpoint-object";
 import { loadEnabledChannels, type StoredChannel } from "./channels";
 import { AI_ALERT_WAIT_MS } from "./outbox-events";
 import { loadApiIncident, sendMessage, type OutboxMessage, type SendOutcome, type SendSource } from "./outbox-send";
+import type { ApiIncident } from "./payloads";
 
 /**
  * What an endpoint object's alarm puts on the queue: its name, the incidents whose first alert
  * waits for AI, and the messages it leased to this hand-off until `lease_until` (see AlertOutbox.prepare).
  */
-export interface AlertHandOff {
+export interface EndpointHandOff {
+  kind?: "endpoint";
   endpoint: string;
   summarize: string[];
   messages: string[];
   lease_until: number;
 }
 
-const handOffSchema = z.object({
-  endpoint: z.string().min(1),
-  summarize: z.array(z.string()).default([]),
-  messages: z.array(z.string()).default([]),
-  lease_until: z.number().default(0),
-});
+/** What an IncidentGroups object's alarm puts on the queue: its key and the messages leased to the hand-off (no AI wait). */
+export interface GroupHandOff {
+  kind: "group";
+  key: string;
+  messages: string[];
+  lease_until: number;
+}
+
+/** A message of the alerts queue (one without `kind`, as the endpoint objects send, is an endpoint's). */
+export type AlertHandOff = EndpointHandOff | GroupHandOff;
+
+const leased = { messages: z.array(z.string()).default([]), lease_until: z.number().default(0) };
+const handOffSchema = z.union([
+  z.object({ kind: z.literal("group"), key: z.string().min(1), ...leased }),
+  z.object({
+    kind: z.literal("endpoint").optional(),
+    endpoint: z.string().min(1),
+    summarize: z.array(z.string()).default([]),
+    ...leased,
+  }),
+]);
+
+/**
+ * What an IncidentGroups object's claim returns: the messages, and the group incident each carries
+ * by its id, as JSON text (the incident's free-form fields are `unknown`, which RPC's types refuse).
+ */
+export interface ClaimedGroupAlerts {
+  messages: OutboxMessage[];
+  incidents: Record<string, string>;
+}
+
+/** The object a hand-off names, for the log (`endpoint`, as before, or `group`). */
+const objectOf = (h: AlertHandOff): Record<string, string> =>
+  h.kind === "group" ? { group: h.key } : { endpoint: h.endpoint };
 
 /** Time one hand-off may spend sending; what is left is released when the lease ends (CLAIM_LEASE_MS). */
 const SEND_BUDGET_MS = 15_000;
@@ -62,15 +93,16 @@ export async function consumeAlerts(batch: MessageBatch, env: Env): Promise<void
         await deliverHandOff(env, parsed.data, msg.attempts <= 1);
         msg.ack();
       } catch (err) {
-        log("error", "alert_handoff_failed", { endpoint: parsed.data.endpoint, message: errorMessage(err) });
+        log("error", "alert_handoff_failed", { ...objectOf(parsed.data), message: errorMessage(err) });
         msg.retry();
       }
     }),
   );
 }
 
-/** Waits for the hand-off's AI summaries, then claims, sends and reports the endpoint's due messages. */
+/** Waits for the hand-off's AI summaries, then claims, sends and reports the object's leased messages. */
 export async function deliverHandOff(env: Env, h: AlertHandOff, summarize = true): Promise<number> {
+  if (h.kind === "group") return deliverGroupHandOff(env, h);
   // The AI summary gets a short wait so the first alert can carry it; if it is not ready,
   // the alert goes without it and the summary follows as an update when it comes.
   if (summarize)
@@ -81,29 +113,60 @@ export async function deliverHandOff(env: Env, h: AlertHandOff, summarize = true
   const stub = endpointObject(env, h.endpoint);
   const claimed = await stub.claimAlerts(h.messages, h.lease_until);
   if (claimed.length === 0) return 0;
-  let channels: StoredChannel[] | null = null;
-  const source: SendSource = {
-    channels: async () => (channels ??= await loadEnabledChannels(env.DB)),
-    loadIncident: (id) => loadApiIncident(env.DB, id),
-    dashboardUrl: dashboardUrl(env),
-  };
   const reports: AlertReport[] = [];
-  const started = Date.now();
   try {
-    for (const message of claimed) {
-      // A slow receiver must not hold the rest for long: what is left goes again when its lease ends.
-      if (Date.now() - started > SEND_BUDGET_MS) break;
-      const at = Date.now();
-      // A send that throws (D1 unreadable) is not ready: tried again shortly, the others still go.
-      const outcome = await sendMessage(source, message, at).catch((err: unknown): SendOutcome => {
-        log("warn", "alert_send_failed", { endpoint: h.endpoint, message: errorMessage(err) });
-        return { kind: "not_ready" };
-      });
-      reports.push({ message, outcome, at });
-    }
+    await sendClaimed(env, objectOf(h), claimed, (id) => loadApiIncident(env.DB, id), reports);
   } finally {
     // What was sent is recorded whatever happened after it (a lost report would send it again).
     await stub.reportAlerts(reports);
   }
   return reports.length;
+}
+
+/** Claims, sends and reports a group object's leased messages (group alerts wait for no AI summary). */
+async function deliverGroupHandOff(env: Env, h: GroupHandOff): Promise<number> {
+  if (h.messages.length === 0) return 0;
+  const groups = env.INCIDENT_GROUPS.getByName(h.key);
+  const claimed = await groups.claimAlerts(h.messages, h.lease_until);
+  if (claimed.messages.length === 0) return 0;
+  // The group object loaded what its alerts carry when it claimed them (its groups are its own).
+  const loadIncident = async (id: string): Promise<ApiIncident | null> => {
+    const text = claimed.incidents[id];
+    return text === undefined ? null : (JSON.parse(text) as ApiIncident);
+  };
+  const reports: AlertReport[] = [];
+  try {
+    await sendClaimed(env, objectOf(h), claimed.messages, loadIncident, reports);
+  } finally {
+    await groups.reportAlerts(reports);
+  }
+  return reports.length;
+}
+
+/** Sends claimed messages within SEND_BUDGET_MS, pushing each outcome to `reports` as it comes (what is left goes when its lease ends). */
+async function sendClaimed(
+  env: Env,
+  object: Record<string, string>,
+  claimed: readonly OutboxMessage[],
+  loadIncident: (id: string) => Promise<ApiIncident | null>,
+  reports: AlertReport[],
+): Promise<void> {
+  let channels: StoredChannel[] | null = null;
+  const source: SendSource = {
+    channels: async () => (channels ??= await loadEnabledChannels(env.DB)),
+    loadIncident,
+    dashboardUrl: dashboardUrl(env),
+  };
+  const started = Date.now();
+  for (const message of claimed) {
+    // A slow receiver must not hold the rest for long: what is left goes again when its lease ends.
+    if (Date.now() - started > SEND_BUDGET_MS) break;
+    const at = Date.now();
+    // A send that throws (D1 unreadable) is not ready: tried again shortly, the others still go.
+    const outcome = await sendMessage(source, message, at).catch((err: unknown): SendOutcome => {
+      log("warn", "alert_send_failed", { ...object, message: errorMessage(err) });
+      return { kind: "not_ready" };
+    });
+    reports.push({ message, outcome, at });
+  }
 }

@@ -4,7 +4,8 @@
  * Endpoint objects are separate objects that open incidents concurrently; they all ask this one,
  * which answers one call at a time from its own SQLite, so two endpoints can never both believe
  * they lead a group or both page. It sends the group's alerts through its own outbox (the same
- * AlertOutbox as the endpoints: durable, retried, deduplicated) and publishes groups to D1 for
+ * AlertOutbox as the endpoints: durable, retried, deduplicated; with the `ALERTS_QUEUE` binding its
+ * alarm hands them to the queue's consumer, group-handoff.ts) and publishes groups to D1 for
  * the API. Group alerts carry the first member's incident as the API shows it, with the group's
  * severity, status, explanation and a `group` object naming the members. Its tables are
  * group-rows.ts; what it reads of the members' incidents in D1, group-incidents.ts.
@@ -12,10 +13,12 @@
 import { DurableObject } from "cloudflare:workers";
 import { AlertOutbox, OUTBOX_SCHEMA, SERVICE_LIST_SEPARATOR } from "../alerts/outbox";
 import type { ApiIncident } from "../alerts/payloads";
+import type { AlertHandOff, AlertReport, ClaimedGroupAlerts } from "../alerts/queue-consumer";
 import { config, dashboardUrl } from "../config";
 import { errorMessage } from "../lib/errors";
 import { log } from "../lib/log";
 import { groupAlertFor, groupOpenDue, groupReminderDue, routeMemberAlert } from "./group-alerts";
+import { runGroupAlerts } from "./group-handoff";
 import { groupAlertIncident, resolvedIncidents } from "./group-incidents";
 import { GROUP_SCHEMA, GroupRows } from "./group-rows";
 import { publishGroups, toApiGroup } from "./group-store";
@@ -44,9 +47,10 @@ export class IncidentGroups extends DurableObject<Env> {
   private readonly outbox: AlertOutbox;
   /**
    * Sends the group openings that are due, publishes to D1 and runs the outbox at clock `now`, as
-   * the alarm does. A field, not an RPC method: tests reach it through runInDurableObject.
+   * the alarm does without the `ALERTS_QUEUE` binding (given `queue`, it hands the alerts to it as
+   * the alarm does with it). A field, not an RPC method: tests reach it through runInDurableObject.
    */
-  readonly settleAt = (now: number): Promise<number | null> => this.settle(now);
+  readonly settleAt = (now: number, queue?: Queue<AlertHandOff>): Promise<number | null> => this.settle(now, queue);
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -147,7 +151,35 @@ export class IncidentGroups extends DurableObject<Env> {
   }
 
   override async alarm(): Promise<void> {
-    await this.settle(Date.now());
+    await this.settle(Date.now(), this.env.ALERTS_QUEUE);
+  }
+
+  /**
+   * Claims a hand-off's group alert messages for the queue consumer (src/alerts/queue-consumer.ts;
+   * see AlertOutbox.claim), with the group incident each carries (one D1 cannot give is left out:
+   * its send comes back "not ready" and goes again shortly).
+   */
+  async claimAlerts(ids: string[], leaseUntil: number): Promise<ClaimedGroupAlerts> {
+    const messages = await this.outbox.claim(ids, leaseUntil);
+    const incidents: Record<string, string> = {};
+    for (const id of new Set(messages.map((m) => m.incident_id))) {
+      const incident = await this.groupIncident(id).catch(() => null);
+      if (incident) incidents[id] = JSON.stringify(incident);
+    }
+    return { messages, incidents };
+  }
+
+  /** Records what the queue consumer's sends of claimed messages came to, and comes back when the outbox is next due. */
+  async reportAlerts(reports: AlertReport[]): Promise<void> {
+    const next = await this.outbox.report(reports);
+    if (next !== null) await this.alarmBy(next);
+  }
+
+  /** Sets the alarm to `at` (at least a second from now) unless it is due sooner already. */
+  private async alarmBy(at: number): Promise<void> {
+    const current = await this.ctx.storage.getAlarm();
+    const wanted = Math.max(Date.now() + 1000, at);
+    if (current === null || current > wanted) await this.ctx.storage.setAlarm(wanted);
   }
 
   /**
@@ -184,7 +216,7 @@ export class IncidentGroups extends DurableObject<Env> {
   }
 
   /** Opens due groups, publishes changed groups, sends alerts; returns when to come back. */
-  private async settle(now: number): Promise<number | null> {
+  private async settle(now: number, queue: Queue<AlertHandOff> | undefined): Promise<number | null> {
     await this.reconcile(now);
     const pendingHolds = this.ctx.storage.transactionSync(() => {
       let soonest: number | null = null;
@@ -208,15 +240,11 @@ export class IncidentGroups extends DurableObject<Env> {
       log("error", "incident_groups_publish_failed", { service: this.ctx.id.name ?? null, message: errorMessage(err) });
     }
     // Messages carry the lead incident from D1: send once the groups are published.
-    const alertsAt = published ? await this.outbox.run(now) : now + 5_000;
+    const alertsAt = published ? await runGroupAlerts(this.outbox, this.ctx.id.name ?? null, queue, now) : now + 5_000;
     const reconcileAt = this.rows.open().length > 0 ? now + RECONCILE_MS : null;
     const next = [pendingHolds, alertsAt, reconcileAt].filter((t): t is number => t !== null);
     const at = next.length > 0 ? Math.min(...next) : null;
-    if (at !== null) {
-      const current = await this.ctx.storage.getAlarm();
-      const wanted = Math.max(Date.now() + 1000, at);
-      if (current === null || current > wanted) await this.ctx.storage.setAlarm(wanted);
-    }
+    if (at !== null) await this.alarmBy(at);
     return at;
   }
 
