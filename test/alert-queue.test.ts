@@ -125,11 +125,20 @@ describe("alerts through the queue", () => {
       m.outbox.enqueue({ ...incident, incident_id: incident.id, event: "incident.reminder" }, t0);
       // Two hand-offs whose consumer never answers (each lease runs out), then the third time is stale.
       const first = await m.outbox.prepare(t0, () => undefined);
+      // Claimed and never reported (the consumer ran out of time): the next hand-off can claim it again.
+      const claimedFirst = await m.outbox.claim(first.ids, first.leaseUntil);
       const second = await m.outbox.prepare(first.leaseUntil, () => undefined);
+      const claimedSecond = await m.outbox.claim(second.ids, second.leaseUntil);
       const third = await m.outbox.prepare(second.leaseUntil, () => undefined);
-      return { first: first.ids.length, second: second.ids.length, stale: third.stale, ids: third.ids };
+      return {
+        first: first.ids.length,
+        claims: [claimedFirst.length, claimedSecond.length],
+        second: second.ids.length,
+        stale: third.stale,
+        ids: third.ids,
+      };
     });
-    expect(steps).toEqual({ first: 1, second: 1, stale: true, ids: [] });
+    expect(steps).toEqual({ first: 1, claims: [1, 1], second: 1, stale: true, ids: [] });
     // The alarm's step then sends it from the object (the queue accepts, but nobody consumes).
     await inMonitor(stub("aq-c"), (m) => m.outbox.run(Date.now() + 200_000));
     expect(await received("aq-hook-c")).toEqual(["incident.opened", "incident.escalated", "incident.reminder"]);

@@ -193,6 +193,8 @@ export class AlertOutbox {
       for (const id of ids) {
         this.sql.exec("UPDATE alert_outbox SET next_at = ? WHERE message_id = ?", leaseUntil, id);
         this.handOffs.set(id, (this.handOffs.get(id) ?? 0) + 1);
+        // A claim whose lease ended unreported (its consumer ran out of time) no longer holds it.
+        this.claimed.delete(id);
       }
       return { ids, leaseUntil, stale, next: this.nextWake() };
     });

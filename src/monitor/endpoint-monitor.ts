@@ -113,11 +113,13 @@ export class EndpointMonitor extends DurableObject<Env> {
 
   /** Claims a hand-off's alert messages for the queue consumer (src/alerts/queue-consumer.ts; see AlertOutbox.claim). */
   async claimAlerts(ids: string[], leaseUntil: number): Promise<OutboxMessage[]> {
+    this.meter.add({ do_requests: 1 });
     return this.outbox.claim(ids, leaseUntil);
   }
 
   /** Records what the queue consumer's sends of claimed messages came to, and comes back when the outbox is next due. */
   async reportAlerts(reports: AlertReport[]): Promise<void> {
+    this.meter.add({ do_requests: 1 });
     const next = await this.outbox.report(reports);
     if (next !== null) await this.jobs.alarm.schedule(Math.max(next, Date.now()));
   }
