@@ -14,7 +14,7 @@ import {
 } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import type { AlertHandOff } from "../src/alerts/queue-consumer";
+import { deliverHandOff, type AlertHandOff } from "../src/alerts/queue-consumer";
 import type { IncidentGroups } from "../src/incidents/group-object";
 import worker from "../src/index";
 import { ADMIN_KEY, call, eventually, flushAll, getJson, inMonitor } from "./helpers";
@@ -111,6 +111,30 @@ describe("alerts through the queue", () => {
     expect(await received("aq-hook-b")).toEqual(["incident.opened", "incident.escalated", "incident.reminder"]);
     // Nothing left to claim: the reminder was recorded once, as delivered.
     expect(await inMonitor(stub("aq-b"), (m) => m.outbox.claim(handOff.ids, handOff.lease_until))).toEqual([]);
+  });
+
+  it("a claim late in its lease sends nothing and gives its messages back at once", { timeout: 60_000 }, async () => {
+    await channel("aq-hook-late", "aq-late");
+    await send(traffic("aq-late", OUTAGE).records);
+    await flushAll();
+    await eventually(async () => (await received("aq-hook-late")).length >= 2, 20_000);
+    // A hand-off leased 50 s ago reaches the consumer with 10 s of its lease left: less than a send may take.
+    const handOff = await inMonitor(stub("aq-late"), async (m) => {
+      const incident = m.detection.incidents(1)[0];
+      if (!incident) throw new Error("no incident");
+      const t = Date.now() - 50_000;
+      m.outbox.enqueue({ ...incident, incident_id: incident.id, event: "incident.reminder" }, t);
+      const p = await m.outbox.prepare(t, () => undefined);
+      return { messages: p.ids, lease_until: p.leaseUntil };
+    });
+    expect(handOff.messages).toHaveLength(1);
+    const body: AlertHandOff = { endpoint: endpoint("aq-late"), summarize: [], ...handOff };
+    expect(await deliverHandOff(env, body, false)).toBe(1);
+    expect(await received("aq-hook-late")).toEqual(["incident.opened", "incident.escalated"]);
+    // Reported not ready: due again within seconds (not at the lease's end), and claimable by the next hand-off.
+    const next = await inMonitor(stub("aq-late"), (m) => m.outbox.nextWake());
+    expect(next).not.toBeNull();
+    expect(next ?? Infinity).toBeLessThan(Date.now() + 10_000);
   });
 
   it("a message handed off twice and never reported is sent by the alarm itself", { timeout: 60_000 }, async () => {

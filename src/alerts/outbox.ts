@@ -208,6 +208,7 @@ export class AlertOutbox {
       for (const id of ids) {
         this.sql.exec("UPDATE alert_outbox SET next_at = ? WHERE message_id = ? AND status = 'pending'", now, id);
         this.handOffs.delete(id);
+        this.claimed.delete(id);
       }
     });
     this.running = released.catch(() => undefined);
@@ -280,6 +281,7 @@ export class AlertOutbox {
 
   private async send(m: OutboxMessage, now: number): Promise<void> {
     this.handOffs.delete(m.message_id);
+    this.claimed.delete(m.message_id);
     const outcome = await sendMessage(
       {
         channels: (at) => this.enabledChannels(at),

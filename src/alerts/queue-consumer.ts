@@ -18,6 +18,7 @@ import { endpointObject } from "../monitor/endpoint-object";
 import { loadEnabledChannels, type StoredChannel } from "./channels";
 import { AI_ALERT_WAIT_MS } from "./outbox-events";
 import { loadApiIncident, sendMessage, type OutboxMessage, type SendOutcome, type SendSource } from "./outbox-send";
+import { DELIVERY_TIMEOUT_MS } from "./send";
 import type { ApiIncident } from "./payloads";
 
 /**
@@ -69,6 +70,10 @@ const objectOf = (h: AlertHandOff): Record<string, string> =>
 
 /** Time one hand-off may spend sending; what is left is released when the lease ends (CLAIM_LEASE_MS). */
 const SEND_BUDGET_MS = 15_000;
+/** What a send may still take when the loop stops, on top of DELIVERY_TIMEOUT_MS, before the lease ends. */
+const LEASE_MARGIN_MS = 5_000;
+/** Tries of a report after the first. */
+const REPORT_RETRIES = 3;
 
 /** One claimed message's outcome, as the consumer reports it to the object. */
 export interface AlertReport {
@@ -115,10 +120,10 @@ export async function deliverHandOff(env: Env, h: AlertHandOff, summarize = true
   if (claimed.length === 0) return 0;
   const reports: AlertReport[] = [];
   try {
-    await sendClaimed(env, objectOf(h), claimed, (id) => loadApiIncident(env.DB, id), reports);
+    await sendClaimed(env, objectOf(h), claimed, (id) => loadApiIncident(env.DB, id), reports, h.lease_until);
   } finally {
     // What was sent is recorded whatever happened after it (a lost report would send it again).
-    await stub.reportAlerts(reports);
+    await reportWithRetries(() => stub.reportAlerts(reports));
   }
   return reports.length;
 }
@@ -136,20 +141,38 @@ async function deliverGroupHandOff(env: Env, h: GroupHandOff): Promise<number> {
   };
   const reports: AlertReport[] = [];
   try {
-    await sendClaimed(env, objectOf(h), claimed.messages, loadIncident, reports);
+    await sendClaimed(env, objectOf(h), claimed.messages, loadIncident, reports, h.lease_until);
   } finally {
-    await groups.reportAlerts(reports);
+    await reportWithRetries(() => groups.reportAlerts(reports));
   }
   return reports.length;
 }
 
-/** Sends claimed messages within SEND_BUDGET_MS, pushing each outcome to `reports` as it comes (what is left goes when its lease ends). */
+/** A report tried a few times in place: a report lost to a passing RPC error would send its messages again after the lease. */
+async function reportWithRetries(report: () => Promise<void>): Promise<void> {
+  for (let attempt = 0; ; attempt++) {
+    try {
+      return await report();
+    } catch (err) {
+      if (attempt >= REPORT_RETRIES) throw err;
+      await new Promise((r) => setTimeout(r, 200 * 2 ** attempt));
+    }
+  }
+}
+
+/**
+ * Sends claimed messages, pushing each outcome to `reports` as it comes. It stops after
+ * SEND_BUDGET_MS, and early enough that no send is still running when the hand-off's lease ends
+ * (a later hand-off may then take the message); what is left is reported not ready, so it goes
+ * again within seconds, not at the lease's end.
+ */
 async function sendClaimed(
   env: Env,
   object: Record<string, string>,
   claimed: readonly OutboxMessage[],
   loadIncident: (id: string) => Promise<ApiIncident | null>,
   reports: AlertReport[],
+  leaseUntil: number,
 ): Promise<void> {
   let channels: StoredChannel[] | null = null;
   const source: SendSource = {
@@ -157,11 +180,14 @@ async function sendClaimed(
     loadIncident,
     dashboardUrl: dashboardUrl(env),
   };
-  const started = Date.now();
+  const stopAt = Math.min(Date.now() + SEND_BUDGET_MS, leaseUntil - DELIVERY_TIMEOUT_MS - LEASE_MARGIN_MS);
   for (const message of claimed) {
-    // A slow receiver must not hold the rest for long: what is left goes again when its lease ends.
-    if (Date.now() - started > SEND_BUDGET_MS) break;
     const at = Date.now();
+    if (at > stopAt) {
+      // A slow receiver must not hold the rest for long, nor a late claim outlive its lease.
+      reports.push({ message, outcome: { kind: "not_ready" }, at });
+      continue;
+    }
     // A send that throws (D1 unreadable) is not ready: tried again shortly, the others still go.
     const outcome = await sendMessage(source, message, at).catch((err: unknown): SendOutcome => {
       log("warn", "alert_send_failed", { ...object, message: errorMessage(err) });
