@@ -245,13 +245,16 @@ describe("endpoint buffer: a live quiet endpoint's hand-offs flush at once", () 
       await runInDurableObject(stub, (instance: EndpointMonitor) => {
         instance.flush.atOnceMaxDelayMs = Number.MAX_SAFE_INTEGER;
       });
-      // Not across a minute boundary: its alarm (windows, publish, marks) is measured by the other tests.
-      while (Date.now() % 60_000 > 40_000) await sleep(500);
       const one = (n: number) => records(service, 1, n).map((r) => ({ ...r, timestamp: Date.now() }));
       // The first hand-off has no alarm pending: it asks for one (a row), and the alarm keeps the minute's one.
       await stub.ingest(one(0));
       await runDurableObjectAlarm(stub);
       expect(await runInDurableObject(stub, (_i, state) => state.storage.getAlarm())).not.toBeNull();
+      // The pending minute alarm, held a minute off: it must not fire during the hand-offs (its
+      // windows, publish and marks are measured by the other tests; and with the suite's long
+      // FLUSH_DELAY_MS an alarm that found a backlog would move the next one 10 minutes away,
+      // which ends the flush at once; a slow run crossed the minute boundary that way).
+      await inMonitor(stub, (m) => m.jobs.alarm.setAt(Date.now() + 60_000));
       const perHandOff: number[] = [];
       for (let k = 1; k <= 5; k++) {
         const before = await rowsWritten(stub);
