@@ -46,6 +46,12 @@ export const TRAFFIC_P_VALUE = 1e-6;
 /** Expected requests a window needs before a drop (30) or a stop (20, none at all) is judged. */
 const DROP_MIN_EXPECTED = 30;
 const STOP_MIN_EXPECTED = 20;
+/**
+ * A drop starts only beyond this many of the traffic's own swings (the learnt spread of its log
+ * rate beyond what chance alone gives at its level): traffic that routinely halves for a few
+ * minutes (bursty, periodic batches) is not a drop each time it does.
+ */
+export const DROP_SWING_SDS = 2;
 
 /** The 429 share is only learnt (it never fires alone: 429s are a 4xx, the client's `info`); a surge is judged with it. */
 const RATE_LIMITED_PARAMS: RateParams = {
@@ -136,7 +142,11 @@ export function trafficSignals(input: TrafficInput): { signals: Signal[]; state:
       [60, s.w60],
     ] as const;
     const stop = windows.find(([m]) => expectedOver(m) >= STOP_MIN_EXPECTED);
-    const drop = windows.find(([m]) => expectedOver(m) >= DROP_MIN_EXPECTED);
+    // A dip going on keeps to its short window while it expects STOP_MIN_EXPECTED (an expected level
+    // wavering around DROP_MIN_EXPECTED would otherwise switch it to a longer window that still holds
+    // the minutes before the fall, and end the dip at once).
+    const inDip = (state.dip?.current ?? null) !== null;
+    const drop = windows.find(([m]) => expectedOver(m) >= (inDip ? STOP_MIN_EXPECTED : DROP_MIN_EXPECTED));
     if (stop && stop[1].count === 0 && unusualSilence(silence)) {
       signals.push({
         kind: "traffic_stop",
@@ -154,10 +164,16 @@ export function trafficSignals(input: TrafficInput): { signals: Signal[]; state:
       const expected = expectedOver(m);
       // A window with no request at all is a silence: judged as one (a usual silence is no drop either).
       const silentAsUsual = t.count === 0 && !unusualSilence(silence);
+      const dipState = state.dip ?? emptyDip();
+      const swing = Math.sqrt(Math.max(0, state.traffic.ewma.variance - 1 / Math.max(1, perMinute)));
+      const beyondSwing = dipState.dropping || t.count <= Math.exp(-DROP_SWING_SDS * swing) * expected;
       const dip = dipStep(
-        state.dip ?? emptyDip(),
+        dipState,
         t.count / expected,
-        !silentAsUsual && t.count <= TRAFFIC_DROP_RATIO * expected && poissonCdf(t.count, expected) < TRAFFIC_P_VALUE,
+        !silentAsUsual &&
+          beyondSwing &&
+          t.count <= TRAFFIC_DROP_RATIO * expected &&
+          poissonCdf(t.count, expected) < TRAFFIC_P_VALUE,
       );
       learnt.dip = dip.state;
       if (dip.fired) {

@@ -124,6 +124,43 @@ describe("usual silences and dips", () => {
   });
 });
 
+describe("traffic that swings between two levels", () => {
+  // About 10 requests/min, with a burst of 35-45/min for 15-25 minutes most hours (a periodic job),
+  // the way the "no anomaly" mongo-04 series behaves: the end of each burst leaves a low stretch.
+  const swinging = (seed: number): ((t: number) => number) => {
+    const rand = prng(seed);
+    const hours = Array.from({ length: 96 }, () => ({
+      burst: rand() < 0.8,
+      at: 10 + rand() * 20,
+      len: 15 + rand() * 10,
+    }));
+    const start = new SimEndpoint(0).start;
+    return (t) => {
+      const h = hours[Math.floor((t - start) / HOUR)];
+      const m = ((t - start) % HOUR) / MINUTE;
+      return h && h.burst && m >= h.at && m < h.at + h.len ? 35 + (m % 3) * 5 : m % 7 < 2 ? 6 : 10;
+    };
+  };
+
+  it("opens no drop when a burst ends, and still catches traffic falling far below its usual swings", () => {
+    let drops = 0;
+    for (const seed of [1, 2, 3, 4]) {
+      const rate = swinging(seed);
+      const e = new SimEndpoint(seed);
+      const evs = e.run(72 * 60, (t) => ({ rate: rate(t) }));
+      drops += evs.slice(12 * 60).filter((ev) => ev.signals.some((s) => s.kind === "traffic_drop")).length;
+    }
+    expect(drops).toBe(0);
+    const rate = swinging(5);
+    const e = new SimEndpoint(5);
+    e.run(72 * 60, (t) => ({ rate: rate(t) }));
+    const from = e.now;
+    // A fall to a tenth: caught, although the expected level wavers around what a 5-minute window needs.
+    const fall = e.run(20, () => ({ rate: 1 }));
+    expect(openedAfter(fall, from) ?? 99).toBeLessThanOrEqual(8);
+  });
+});
+
 describe("error creep", () => {
   it("catches 0.2% -> 3% 5xx over an hour at 60 requests/min with a median delay of 33 min or less over 12 seeds", () => {
     const delays: number[] = [];

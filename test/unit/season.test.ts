@@ -126,8 +126,9 @@ describe("detection with the daily profile", () => {
       const first = e.run(1440, (t) => ({ rate: business(t) }));
       e.run(1440, (t) => ({ rate: business(t) }));
       const third = e.run(1440, (t) => ({ rate: business(t) }));
-      // Without a profile (the first day) the evening ramp reads as a drop and the morning one as a surge.
-      expect(count(first, ["traffic_drop"])).toBeGreaterThan(20);
+      // Without a profile (the first day) the morning ramp reads as a surge; the evening ramp is no
+      // drop of more than a minute or two (it is within the swings the day has shown: DROP_SWING_SDS).
+      expect(count(first, ["traffic_drop"])).toBeLessThanOrEqual(2);
       expect(count(first, ["traffic_surge"])).toBeGreaterThan(20);
       expect(count(third, ["traffic_drop", "traffic_stop", "traffic_surge"])).toBe(0);
       expect(openings(third)).toEqual([]);
