@@ -15,7 +15,7 @@ import {
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { deliverHandOff, type AlertHandOff } from "../src/alerts/queue-consumer";
-import type { IncidentGroups } from "../src/incidents/group-object";
+import { IncidentGroups } from "../src/incidents/group-object";
 import worker from "../src/index";
 import { ADMIN_KEY, call, eventually, flushAll, getJson, inMonitor } from "./helpers";
 import { send, traffic } from "./traffic";
@@ -282,4 +282,58 @@ describe("alerts through the queue", () => {
     // Sent from inside the object, at once: nothing waits for the lease to end.
     expect(await received("aq-hook-r")).toEqual(["incident.opened"]);
   });
+
+  it(
+    "a group's alarm without the object's name (evicted first, workerd#6850) still hands off",
+    { timeout: 60_000 },
+    async () => {
+      await channel("aq-hook-n", "aq-n");
+      const groups = env.INCIDENT_GROUPS.getByName("aq-n");
+      const now = Date.now();
+      const member = (n: number) => ({
+        incident_id: `inc_aqn_${n}`,
+        service: "aq-n",
+        method: "GET",
+        route: `/r${n}`,
+        severity: "WARNING" as const,
+        status: "open" as const,
+        opened_at: now,
+        resolved_at: null,
+        signal_kinds: ["error_rate_threshold"],
+      });
+      await env.DB.prepare(
+        `INSERT INTO incidents (id, service, method, route, severity, status, opened_at, resolved_at, last_event_at, severity_score, health_score, action, signals, figures, explanation, updated_at)
+       VALUES ('inc_aqn_1', 'aq-n', 'GET', '/r1', 'WARNING', 'open', ?, NULL, ?, 0.5, 50, 'CONTINUE', '[]', '{}', 'x', ?)`,
+      )
+        .bind(now, now, now)
+        .run();
+      // Reached by name: the object stores its key when it first wakes.
+      await groups.memberOpened(member(1), now);
+      await groups.memberOpened(member(2), now);
+      const handed = await runInDurableObject(groups, async (_g: IncidentGroups, state) => {
+        await state.storage.deleteAlarm();
+        // The object as an alarm after an eviction builds it: a new instance whose id has no name.
+        const name = state.id.name;
+        Object.defineProperty(state.id, "name", { value: undefined, configurable: true });
+        try {
+          const woken = new IncidentGroups(state, env);
+          const out: AlertHandOff[] = [];
+          const held = {
+            send: async (body: AlertHandOff) => {
+              out.push(body);
+            },
+          } as unknown as Queue<AlertHandOff>;
+          await woken.settleAt(Date.now(), held);
+          return out;
+        } finally {
+          Object.defineProperty(state.id, "name", { value: name, configurable: true });
+        }
+      });
+      // Before: no name, no hand-off; the alarm sent the opening itself.
+      expect(handed).toEqual([
+        { kind: "group", key: "aq-n", messages: [expect.any(String)], lease_until: expect.any(Number) },
+      ]);
+      expect(await received("aq-hook-n")).toEqual([]);
+    },
+  );
 });

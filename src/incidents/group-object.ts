@@ -20,6 +20,7 @@ import { errorMessage } from "../lib/errors";
 import { log } from "../lib/log";
 import { groupAlertFor, groupOpenDue, groupReminderDue, routeMemberAlert } from "./group-alerts";
 import { groupAlertIncident, resolvedIncidents } from "./group-incidents";
+import { GROUP_KEY_SCHEMA, rememberGroupKey } from "./group-key";
 import { GROUP_SCHEMA, GroupRows } from "./group-rows";
 import { publishGroups, toApiGroup } from "./group-store";
 import {
@@ -45,6 +46,13 @@ const KEEP_RESOLVED_MS = 24 * 60 * 60_000;
 export class IncidentGroups extends DurableObject<Env> {
   private readonly rows: GroupRows;
   private readonly outbox: AlertOutbox;
+  /** The key stored when the object first woke by name (group-key.ts); read when `ctx.id.name` is missing. */
+  private storedKey: string | null = null;
+  /**
+   * The group key: the object's name, or the stored one (an alarm after an eviction may have no
+   * name). A field, not a method: methods are on the prototype, callable over RPC.
+   */
+  private readonly keyOf = (): string | null => this.ctx.id.name ?? this.storedKey;
   /**
    * Sends the group openings that are due, publishes to D1 and runs the outbox at clock `now`, as
    * the alarm does without the `ALERTS_QUEUE` binding (given `queue`, it hands the alerts to it as
@@ -63,7 +71,8 @@ export class IncidentGroups extends DurableObject<Env> {
       { load: (id) => this.groupIncident(id) },
     );
     void ctx.blockConcurrencyWhile(async () => {
-      for (const s of [...GROUP_SCHEMA, ...OUTBOX_SCHEMA]) ctx.storage.sql.exec(s);
+      for (const s of [...GROUP_SCHEMA, GROUP_KEY_SCHEMA, ...OUTBOX_SCHEMA]) ctx.storage.sql.exec(s);
+      this.storedKey = rememberGroupKey(ctx.storage.sql, ctx.id.name);
     });
   }
 
@@ -194,7 +203,7 @@ export class IncidentGroups extends DurableObject<Env> {
     try {
       resolved = await resolvedIncidents(this.env.DB, ids);
     } catch (err) {
-      log("error", "incident_groups_reconcile_failed", { key: this.ctx.id.name ?? null, message: errorMessage(err) });
+      log("error", "incident_groups_reconcile_failed", { key: this.keyOf(), message: errorMessage(err) });
       return;
     }
     if (resolved.length === 0) return;
@@ -237,10 +246,10 @@ export class IncidentGroups extends DurableObject<Env> {
       await this.publish(now);
     } catch (err) {
       published = false;
-      log("error", "incident_groups_publish_failed", { service: this.ctx.id.name ?? null, message: errorMessage(err) });
+      log("error", "incident_groups_publish_failed", { service: this.keyOf(), message: errorMessage(err) });
     }
     // Messages carry the lead incident from D1: send once the groups are published.
-    const key = this.ctx.id.name ?? null;
+    const key = this.keyOf();
     const alertsAt = published
       ? await handOffAlerts(this.outbox, queue, key === null ? null : groupTarget(key), now)
       : now + 5_000;
