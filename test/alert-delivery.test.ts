@@ -8,17 +8,15 @@ import { evictDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { verifyStandardWebhook } from "../src/alerts/sign";
-import { ADMIN_KEY, call, eventually, flushAll, getJson, inMonitor } from "./helpers";
+import { channel, received, WEBHOOK_SECRET as SECRET } from "./alert-helpers";
+import { eventually, flushAll, getJson, inMonitor } from "./helpers";
 import { send, traffic } from "./traffic";
 
-const SECRET = `whsec_${btoa("0123456789abcdef0123456789abcdef")}`;
-const admin = { Authorization: `Bearer ${ADMIN_KEY}`, "Content-Type": "application/json" };
 const OUTAGE = [
   { minutes: 60, perMinute: 30 },
   { minutes: 6, perMinute: 30, errorRate: 0.7 },
 ];
 
-type Received = { headers: Record<string, string>; body: string };
 type Delivery = {
   message_id: string;
   channel_id: string;
@@ -28,27 +26,6 @@ type Delivery = {
   status: string;
   response_code: number | null;
 };
-
-async function channel(name: string, service: string): Promise<string> {
-  const res = await call("/v1/alert-channels", {
-    method: "POST",
-    headers: admin,
-    body: JSON.stringify({
-      type: "webhook",
-      name,
-      url: `http://127.0.0.1/hooks/${name}`,
-      secret: SECRET,
-      services: [service],
-    }),
-  });
-  expect(res.status).toBe(201);
-  return (await res.json<{ id: string }>()).id;
-}
-
-async function received(name: string): Promise<Received[]> {
-  const res = await env.ORIGIN.fetch(new Request(`http://origin.test/hooks/${name}`));
-  return await res.json<Received[]>();
-}
 
 /** Waits until `n` messages reached the receiver: the alarm hands alerts to the queue, whose consumer sends them a moment later. */
 async function arrived(name: string, n: number): Promise<void> {

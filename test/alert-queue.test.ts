@@ -15,40 +15,17 @@ import {
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { deliverHandOff, type AlertHandOff } from "../src/alerts/queue-consumer";
-import type { IncidentGroups } from "../src/incidents/group-object";
+import { IncidentGroups } from "../src/incidents/group-object";
 import worker from "../src/index";
-import { ADMIN_KEY, call, eventually, flushAll, getJson, inMonitor } from "./helpers";
+import { channel, receivedTypes } from "./alert-helpers";
+import { eventually, flushAll, getJson, inMonitor } from "./helpers";
 import { send, traffic } from "./traffic";
 
-const SECRET = `whsec_${btoa("0123456789abcdef0123456789abcdef")}`;
-const admin = { Authorization: `Bearer ${ADMIN_KEY}`, "Content-Type": "application/json" };
 const OUTAGE = [
   { minutes: 60, perMinute: 30 },
   { minutes: 6, perMinute: 30, errorRate: 0.7 },
 ];
-type Received = { headers: Record<string, string>; body: string };
 type Delivery = { message_id: string; event: string; attempt: number; status: string };
-
-async function channel(name: string, service: string): Promise<string> {
-  const res = await call("/v1/alert-channels", {
-    method: "POST",
-    headers: admin,
-    body: JSON.stringify({
-      type: "webhook",
-      name,
-      url: `http://127.0.0.1/hooks/${name}`,
-      secret: SECRET,
-      services: [service],
-    }),
-  });
-  expect(res.status).toBe(201);
-  return (await res.json<{ id: string }>()).id;
-}
-
-async function received(name: string): Promise<string[]> {
-  const res = await env.ORIGIN.fetch(new Request(`http://origin.test/hooks/${name}`));
-  return (await res.json<Received[]>()).map((r) => (JSON.parse(r.body) as { type: string }).type);
-}
 
 const endpoint = (service: string) => `${service} GET /orders/:id`;
 const stub = (service: string) => env.ENDPOINT_MONITOR.getByName(endpoint(service));
@@ -60,8 +37,8 @@ describe("alerts through the queue", () => {
     await send(traffic("aq-a", OUTAGE).records);
     await flushAll();
     // The consumer runs after the queue's batch timeout, outside the alarm.
-    await eventually(async () => (await received("aq-hook-a")).length >= 2, 20_000);
-    expect(await received("aq-hook-a")).toEqual(["incident.opened", "incident.escalated"]);
+    await eventually(async () => (await receivedTypes("aq-hook-a")).length >= 2, 20_000);
+    expect(await receivedTypes("aq-hook-a")).toEqual(["incident.opened", "incident.escalated"]);
     // The consumer reports after its sends: the attempts reach D1 a moment after the receiver.
     const deliveries = async () =>
       (await getJson<{ deliveries: Delivery[] }>(`/v1/alert-deliveries?channel_id=${id}`)).body.deliveries;
@@ -76,7 +53,7 @@ describe("alerts through the queue", () => {
     await channel("aq-hook-b", "aq-b");
     await send(traffic("aq-b", OUTAGE).records);
     await flushAll();
-    await eventually(async () => (await received("aq-hook-b")).length >= 2, 20_000);
+    await eventually(async () => (await receivedTypes("aq-hook-b")).length >= 2, 20_000);
     // A reminder fanned out inside the object and leased to one hand-off (what the alarm does).
     const handOff = await inMonitor(stub("aq-b"), async (m) => {
       const incident = m.detection.incidents(1)[0];
@@ -108,7 +85,7 @@ describe("alerts through the queue", () => {
       const result = await getQueueResult(b, createExecutionContext());
       expect(result.explicitAcks).toEqual(["aq-msg"]);
     }
-    expect(await received("aq-hook-b")).toEqual(["incident.opened", "incident.escalated", "incident.reminder"]);
+    expect(await receivedTypes("aq-hook-b")).toEqual(["incident.opened", "incident.escalated", "incident.reminder"]);
     // Nothing left to claim: the reminder was recorded once, as delivered.
     expect(await inMonitor(stub("aq-b"), (m) => m.outbox.claim(handOff.ids, handOff.lease_until))).toEqual([]);
   });
@@ -117,7 +94,7 @@ describe("alerts through the queue", () => {
     await channel("aq-hook-late", "aq-late");
     await send(traffic("aq-late", OUTAGE).records);
     await flushAll();
-    await eventually(async () => (await received("aq-hook-late")).length >= 2, 20_000);
+    await eventually(async () => (await receivedTypes("aq-hook-late")).length >= 2, 20_000);
     // A hand-off leased 50 s ago reaches the consumer with 10 s of its lease left: less than a send may take.
     const handOff = await inMonitor(stub("aq-late"), async (m) => {
       const incident = m.detection.incidents(1)[0];
@@ -130,7 +107,7 @@ describe("alerts through the queue", () => {
     expect(handOff.messages).toHaveLength(1);
     const body: AlertHandOff = { endpoint: endpoint("aq-late"), summarize: [], ...handOff };
     expect(await deliverHandOff(env, body, false)).toBe(1);
-    expect(await received("aq-hook-late")).toEqual(["incident.opened", "incident.escalated"]);
+    expect(await receivedTypes("aq-hook-late")).toEqual(["incident.opened", "incident.escalated"]);
     // Reported not ready: due again within seconds (not at the lease's end), and claimable by the next hand-off.
     const next = await inMonitor(stub("aq-late"), (m) => m.outbox.nextWake());
     expect(next).not.toBeNull();
@@ -141,7 +118,7 @@ describe("alerts through the queue", () => {
     await channel("aq-hook-c", "aq-c");
     await send(traffic("aq-c", OUTAGE).records);
     await flushAll();
-    await eventually(async () => (await received("aq-hook-c")).length >= 2, 20_000);
+    await eventually(async () => (await receivedTypes("aq-hook-c")).length >= 2, 20_000);
     const steps = await inMonitor(stub("aq-c"), async (m) => {
       const incident = m.detection.incidents(1)[0];
       if (!incident) throw new Error("no incident");
@@ -165,7 +142,7 @@ describe("alerts through the queue", () => {
     expect(steps).toEqual({ first: 1, claims: [1, 1], second: 1, stale: true, ids: [] });
     // The alarm's step then sends it from the object (the queue accepts, but nobody consumes).
     await inMonitor(stub("aq-c"), (m) => m.outbox.run(Date.now() + 200_000));
-    expect(await received("aq-hook-c")).toEqual(["incident.opened", "incident.escalated", "incident.reminder"]);
+    expect(await receivedTypes("aq-hook-c")).toEqual(["incident.opened", "incident.escalated", "incident.reminder"]);
   });
 
   it(
@@ -197,9 +174,9 @@ describe("alerts through the queue", () => {
       await groups.memberOpened(member(2, "WARNING"), now);
       expect(await runDurableObjectAlarm(groups)).toBe(true);
       // Before: the alarm sent the group's opening itself; now the queue's consumer does, after the alarm.
-      expect(await received("aq-hook-g")).toEqual([]);
-      await eventually(async () => (await received("aq-hook-g")).length >= 1, 20_000);
-      expect(await received("aq-hook-g")).toEqual(["incident.opened"]);
+      expect(await receivedTypes("aq-hook-g")).toEqual([]);
+      await eventually(async () => (await receivedTypes("aq-hook-g")).length >= 1, 20_000);
+      expect(await receivedTypes("aq-hook-g")).toEqual(["incident.opened"]);
 
       // A CRITICAL member escalates the group; the alarm's step (its own alarm cancelled, the hand-off
       // kept instead of queued) leases the escalation to one hand-off and sends nothing itself.
@@ -218,7 +195,7 @@ describe("alerts through the queue", () => {
       expect(handed).toEqual([
         { kind: "group", key: "aq-g", messages: [expect.any(String)], lease_until: expect.any(Number) },
       ]);
-      expect(await received("aq-hook-g")).toEqual(["incident.opened"]);
+      expect(await receivedTypes("aq-hook-g")).toEqual(["incident.opened"]);
       const [body] = handed;
       if (!body) throw new Error("no hand-off");
       // The same hand-off delivered three times (two of them at once).
@@ -231,7 +208,7 @@ describe("alerts through the queue", () => {
       await worker.queue(later, env);
       for (const b of [first, again, later])
         expect((await getQueueResult(b, createExecutionContext())).explicitAcks).toEqual(["aq-msg-g"]);
-      expect(await received("aq-hook-g")).toEqual(["incident.opened", "incident.escalated"]);
+      expect(await receivedTypes("aq-hook-g")).toEqual(["incident.opened", "incident.escalated"]);
       const deliveries = async () =>
         (await getJson<{ deliveries: Delivery[] }>(`/v1/alert-deliveries?channel_id=${id}`)).body.deliveries;
       await eventually(async () => (await deliveries()).length >= 2, 10_000);
@@ -280,6 +257,60 @@ describe("alerts through the queue", () => {
     });
     expect(tried).toBe(1);
     // Sent from inside the object, at once: nothing waits for the lease to end.
-    expect(await received("aq-hook-r")).toEqual(["incident.opened"]);
+    expect(await receivedTypes("aq-hook-r")).toEqual(["incident.opened"]);
   });
+
+  it(
+    "a group's alarm without the object's name (evicted first, workerd#6850) still hands off",
+    { timeout: 60_000 },
+    async () => {
+      await channel("aq-hook-n", "aq-n");
+      const groups = env.INCIDENT_GROUPS.getByName("aq-n");
+      const now = Date.now();
+      const member = (n: number) => ({
+        incident_id: `inc_aqn_${n}`,
+        service: "aq-n",
+        method: "GET",
+        route: `/r${n}`,
+        severity: "WARNING" as const,
+        status: "open" as const,
+        opened_at: now,
+        resolved_at: null,
+        signal_kinds: ["error_rate_threshold"],
+      });
+      await env.DB.prepare(
+        `INSERT INTO incidents (id, service, method, route, severity, status, opened_at, resolved_at, last_event_at, severity_score, health_score, action, signals, figures, explanation, updated_at)
+       VALUES ('inc_aqn_1', 'aq-n', 'GET', '/r1', 'WARNING', 'open', ?, NULL, ?, 0.5, 50, 'CONTINUE', '[]', '{}', 'x', ?)`,
+      )
+        .bind(now, now, now)
+        .run();
+      // Reached by name: the object stores its key when it first wakes.
+      await groups.memberOpened(member(1), now);
+      await groups.memberOpened(member(2), now);
+      const handed = await runInDurableObject(groups, async (_g: IncidentGroups, state) => {
+        await state.storage.deleteAlarm();
+        // The object as an alarm after an eviction builds it: a new instance whose id has no name.
+        const name = state.id.name;
+        Object.defineProperty(state.id, "name", { value: undefined, configurable: true });
+        try {
+          const woken = new IncidentGroups(state, env);
+          const out: AlertHandOff[] = [];
+          const held = {
+            send: async (body: AlertHandOff) => {
+              out.push(body);
+            },
+          } as unknown as Queue<AlertHandOff>;
+          await woken.settleAt(Date.now(), held);
+          return out;
+        } finally {
+          Object.defineProperty(state.id, "name", { value: name, configurable: true });
+        }
+      });
+      // Before: no name, no hand-off; the alarm sent the opening itself.
+      expect(handed).toEqual([
+        { kind: "group", key: "aq-n", messages: [expect.any(String)], lease_until: expect.any(Number) },
+      ]);
+      expect(await receivedTypes("aq-hook-n")).toEqual([]);
+    },
+  );
 });

@@ -7,10 +7,10 @@
 import { env } from "cloudflare:workers";
 import { runDurableObjectAlarm } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
+import { channel, receivedBodies } from "./alert-helpers";
 import { ADMIN_KEY, call, eventually, getJson, inMonitor } from "./helpers";
 import { send, traffic } from "./traffic";
 
-const SECRET = `whsec_${btoa("0123456789abcdef0123456789abcdef")}`;
 const admin = { Authorization: `Bearer ${ADMIN_KEY}`, "Content-Type": "application/json" };
 const MINUTE = 60_000;
 const OUTAGE = [
@@ -35,37 +35,6 @@ type Incident = {
   maintenance_id: string | null;
   maintenance_released_at: number | null;
 };
-type Hook = { headers: Record<string, string>; body: string };
-
-async function channel(name: string, service: string): Promise<void> {
-  const res = await call("/v1/alert-channels", {
-    method: "POST",
-    headers: admin,
-    body: JSON.stringify({
-      type: "webhook",
-      name,
-      url: `http://127.0.0.1/hooks/${name}`,
-      secret: SECRET,
-      services: [service],
-    }),
-  });
-  expect(res.status).toBe(201);
-}
-
-async function received(
-  name: string,
-): Promise<{ type: string; status: string; group: unknown; data: { id: string; in_maintenance: boolean } }[]> {
-  const res = await env.ORIGIN.fetch(new Request(`http://origin.test/hooks/${name}`));
-  return (await res.json<Hook[]>()).map(
-    (h) =>
-      JSON.parse(h.body) as {
-        type: string;
-        status: string;
-        group: unknown;
-        data: { id: string; in_maintenance: boolean };
-      },
-  );
-}
 
 async function openWindow(body: Record<string, unknown>): Promise<Response> {
   return call("/v1/maintenance", { method: "POST", headers: admin, body: JSON.stringify(body) });
@@ -160,12 +129,12 @@ describe("an outage inside a maintenance window", () => {
       maintenance_id: window.id,
       maintenance_released_at: null,
     });
-    expect(await received("mnt-hook-a")).toEqual([]);
+    expect(await receivedBodies("mnt-hook-a")).toEqual([]);
     // Later, still inside the window: still nothing.
     const monitor = stub("mnt-a");
     await inMonitor(monitor, (m) => m.jobs.followUp.followUp(window.ends_at - MINUTE));
     await inMonitor(monitor, (m) => m.outbox.run(window.ends_at - MINUTE));
-    expect(await received("mnt-hook-a")).toEqual([]);
+    expect(await receivedBodies("mnt-hook-a")).toEqual([]);
     // The window ends with the incident still open: it is alerted then, once.
     const end = window.ends_at + 1000;
     await inMonitor(monitor, (m) => m.jobs.followUp.followUp(end));
@@ -173,7 +142,7 @@ describe("an outage inside a maintenance window", () => {
     await inMonitor(monitor, (m) => m.outbox.run(end));
     await inMonitor(monitor, (m) => m.jobs.followUp.followUp(end + MINUTE));
     await inMonitor(monitor, (m) => m.outbox.run(end + MINUTE));
-    const got = await received("mnt-hook-a");
+    const got = await receivedBodies("mnt-hook-a");
     expect(got.map((m) => [m.type, m.status, m.group, m.data.id, m.data.in_maintenance])).toEqual([
       ["incident.opened", "firing", null, incident?.id, true],
     ]);
@@ -188,13 +157,13 @@ describe("an outage inside a maintenance window", () => {
     ).json<Window>();
     await send(traffic("mnt-b", OUTAGE).records);
     expect((await incidentsOf("mnt-b"))[0]?.in_maintenance).toBe(true);
-    expect(await received("mnt-hook-b")).toEqual([]);
+    expect(await receivedBodies("mnt-hook-b")).toEqual([]);
     // Deleting tells the endpoint's object (it published its state), which reads the windows again.
     expect((await call(`/v1/maintenance/${window.id}`, { method: "DELETE", headers: admin })).status).toBe(204);
     await runDurableObjectAlarm(stub("mnt-b"));
     // The alarm hands the alert to the queue; its consumer sends it.
-    await eventually(async () => (await received("mnt-hook-b")).length >= 1, 20_000);
-    expect((await received("mnt-hook-b")).map((m) => m.type)).toEqual(["incident.opened"]);
+    await eventually(async () => (await receivedBodies("mnt-hook-b")).length >= 1, 20_000);
+    expect((await receivedBodies("mnt-hook-b")).map((m) => m.type)).toEqual(["incident.opened"]);
   });
 
   it("never alerts an incident that resolved inside the window; a window of another endpoint silences nothing here", async () => {
@@ -213,7 +182,7 @@ describe("an outage inside a maintenance window", () => {
     expect(incident).toMatchObject({ status: "resolved", in_maintenance: true });
     await inMonitor(stub("mnt-c"), (m) => m.jobs.followUp.followUp(window.ends_at + 1000));
     await inMonitor(stub("mnt-c"), (m) => m.outbox.run(window.ends_at + 1000));
-    expect(await received("mnt-hook-c")).toEqual([]);
+    expect(await receivedBodies("mnt-hook-c")).toEqual([]);
 
     await channel("mnt-hook-d", "mnt-d");
     await openWindow({
@@ -224,7 +193,7 @@ describe("an outage inside a maintenance window", () => {
     });
     await send(traffic("mnt-d", OUTAGE).records);
     expect((await incidentsOf("mnt-d"))[0]?.in_maintenance).toBe(false);
-    await eventually(async () => (await received("mnt-hook-d")).length >= 2, 20_000);
-    expect((await received("mnt-hook-d")).map((m) => m.type)).toEqual(["incident.opened", "incident.escalated"]);
+    await eventually(async () => (await receivedBodies("mnt-hook-d")).length >= 2, 20_000);
+    expect((await receivedBodies("mnt-hook-d")).map((m) => m.type)).toEqual(["incident.opened", "incident.escalated"]);
   });
 });

@@ -1,6 +1,6 @@
 /**
  * Alert delivery outside the Durable Objects' alarms. An endpoint object's (or an IncidentGroups
- * object's, src/incidents/group-handoff.ts) alarm fans its new alert events out to messages (rows
+ * object's, src/incidents/group-object.ts) alarm fans its new alert events out to messages (rows
  * of its outbox, written in the incident's transaction) and leases the due ones to one hand-off on
  * the `ALERTS_QUEUE` queue; this consumer (the Worker's `queue()` handler) waits for the AI
  * summaries of new incidents (up to AI_ALERT_WAIT_MS; group alerts wait for none), claims exactly

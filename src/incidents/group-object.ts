@@ -5,12 +5,13 @@
  * which answers one call at a time from its own SQLite, so two endpoints can never both believe
  * they lead a group or both page. It sends the group's alerts through its own outbox (the same
  * AlertOutbox as the endpoints: durable, retried, deduplicated; with the `ALERTS_QUEUE` binding its
- * alarm hands them to the queue's consumer, group-handoff.ts) and publishes groups to D1 for
+ * alarm hands them to the queue's consumer, src/alerts/handoff.ts) and publishes groups to D1 for
  * the API. Group alerts carry the first member's incident as the API shows it, with the group's
  * severity, status, explanation and a `group` object naming the members. Its tables are
  * group-rows.ts; what it reads of the members' incidents in D1, group-incidents.ts.
  */
 import { DurableObject } from "cloudflare:workers";
+import { handOffAlerts, type HandOffTarget } from "../alerts/handoff";
 import { AlertOutbox, OUTBOX_SCHEMA, SERVICE_LIST_SEPARATOR } from "../alerts/outbox";
 import type { ApiIncident } from "../alerts/payloads";
 import type { AlertHandOff, AlertReport, ClaimedGroupAlerts } from "../alerts/queue-consumer";
@@ -18,8 +19,8 @@ import { config, dashboardUrl } from "../config";
 import { errorMessage } from "../lib/errors";
 import { log } from "../lib/log";
 import { groupAlertFor, groupOpenDue, groupReminderDue, routeMemberAlert } from "./group-alerts";
-import { runGroupAlerts } from "./group-handoff";
 import { groupAlertIncident, resolvedIncidents } from "./group-incidents";
+import { GROUP_KEY_SCHEMA, rememberGroupKey } from "./group-key";
 import { GROUP_SCHEMA, GroupRows } from "./group-rows";
 import { publishGroups, toApiGroup } from "./group-store";
 import {
@@ -45,6 +46,13 @@ const KEEP_RESOLVED_MS = 24 * 60 * 60_000;
 export class IncidentGroups extends DurableObject<Env> {
   private readonly rows: GroupRows;
   private readonly outbox: AlertOutbox;
+  /** The key stored when the object first woke by name (group-key.ts); read when `ctx.id.name` is missing. */
+  private storedKey: string | null = null;
+  /**
+   * The group key: the object's name, or the stored one (an alarm after an eviction may have no
+   * name). A field, not a method: methods are on the prototype, callable over RPC.
+   */
+  private readonly keyOf = (): string | null => this.ctx.id.name ?? this.storedKey;
   /**
    * Sends the group openings that are due, publishes to D1 and runs the outbox at clock `now`, as
    * the alarm does without the `ALERTS_QUEUE` binding (given `queue`, it hands the alerts to it as
@@ -63,7 +71,8 @@ export class IncidentGroups extends DurableObject<Env> {
       { load: (id) => this.groupIncident(id) },
     );
     void ctx.blockConcurrencyWhile(async () => {
-      for (const s of [...GROUP_SCHEMA, ...OUTBOX_SCHEMA]) ctx.storage.sql.exec(s);
+      for (const s of [...GROUP_SCHEMA, GROUP_KEY_SCHEMA, ...OUTBOX_SCHEMA]) ctx.storage.sql.exec(s);
+      this.storedKey = rememberGroupKey(ctx.storage.sql, ctx.id.name);
     });
   }
 
@@ -194,7 +203,7 @@ export class IncidentGroups extends DurableObject<Env> {
     try {
       resolved = await resolvedIncidents(this.env.DB, ids);
     } catch (err) {
-      log("error", "incident_groups_reconcile_failed", { key: this.ctx.id.name ?? null, message: errorMessage(err) });
+      log("error", "incident_groups_reconcile_failed", { key: this.keyOf(), message: errorMessage(err) });
       return;
     }
     if (resolved.length === 0) return;
@@ -237,10 +246,13 @@ export class IncidentGroups extends DurableObject<Env> {
       await this.publish(now);
     } catch (err) {
       published = false;
-      log("error", "incident_groups_publish_failed", { service: this.ctx.id.name ?? null, message: errorMessage(err) });
+      log("error", "incident_groups_publish_failed", { service: this.keyOf(), message: errorMessage(err) });
     }
     // Messages carry the lead incident from D1: send once the groups are published.
-    const alertsAt = published ? await runGroupAlerts(this.outbox, this.ctx.id.name ?? null, queue, now) : now + 5_000;
+    const key = this.keyOf();
+    const alertsAt = published
+      ? await handOffAlerts(this.outbox, queue, key === null ? null : groupTarget(key), now)
+      : now + 5_000;
     const reconcileAt = this.rows.open().length > 0 ? now + RECONCILE_MS : null;
     const next = [pendingHolds, alertsAt, reconcileAt].filter((t): t is number => t !== null);
     const at = next.length > 0 ? Math.min(...next) : null;
@@ -260,4 +272,17 @@ export class IncidentGroups extends DurableObject<Env> {
     const g = this.rows.load(groupId);
     return g ? groupAlertIncident(this.env.DB, g) : null;
   }
+}
+
+/**
+ * A group's hand-off `{kind: "group", key, messages, lease_until}`. Its alerts wait for no AI
+ * summary (the lead incident's came with its own alert).
+ */
+function groupTarget(key: string): HandOffTarget {
+  return {
+    fields: { group: key },
+    summarize: false,
+    body: (messages, leaseUntil) => ({ kind: "group", key, messages, lease_until: leaseUntil }),
+    onRefused: async () => undefined,
+  };
 }

@@ -87,22 +87,11 @@ export const SELECT_BUCKET = `SELECT ${COUNT_COLUMNS}, sketch, breakdown FROM wi
 /** The buckets of `grain` in [from, to), oldest first, with their sketches and breakdowns (binds: grain, from, to). */
 export const SELECT_BUCKETS_IN = `SELECT ${COUNT_COLUMNS}, sketch, breakdown FROM windows WHERE grain = ? AND start >= ? AND start < ? ORDER BY start`;
 
-/** The counts of a window row (a type, not an interface: SqlStorage's row type wants an index signature). */
-export type WindowCounts = {
-  start: number;
-  count: number;
-  status_2xx: number;
-  status_3xx: number;
-  status_4xx: number;
-  status_429: number;
-  status_5xx: number;
-  silent_failures: number;
-  inconsistent: number;
-  slow: number;
-  latency_sum: number;
-  latency_max: number;
-  bytes: number;
-};
+/**
+ * The counts of a window row: a bucket's counts without its latencies (those go into the row's
+ * sketch). A mapped type, not an interface: SqlStorage's row type wants an index signature.
+ */
+export type WindowCounts = Omit<BucketCounts, "latencies">;
 
 /** A window row as stored: its counts, its sketch and breakdown as JSON text. */
 export type StoredWindowRow = WindowCounts & { sketch: string; breakdown: string | null };
