@@ -25,6 +25,7 @@ import {
   type Snapshot,
   type Totals,
 } from "../../src/detect/types";
+import byVersion from "../fixtures/engine-states-by-version.json";
 import { prng } from "../prng";
 
 const MINUTE = 60_000;
@@ -290,6 +291,22 @@ describe("engine state schemas: a round trip through JSON after every minute of 
 
 describe("engine state schemas: states as older versions stored them", () => {
   const parse = (value: unknown) => EngineStateSchema.safeParse(JSON.parse(JSON.stringify(value)));
+
+  it("states older versions of the engine stored, recorded by running each one's evaluateMinute", () => {
+    // test/fixtures/engine-states-by-version.json: per commit, the rows the object would have
+    // stored at a minute of a generated run (outage, latency spike, surge, 5xx, silent failures),
+    // an incident open in each; the first engine's metric baselines hold nulls (NaN).
+    const versions = Object.entries(byVersion);
+    expect(versions.length).toBeGreaterThanOrEqual(7);
+    for (const [version, rows] of versions) {
+      const engine = EngineStateSchema.safeParse(JSON.parse(rows.engine_state));
+      expect(engine.error?.issues ?? [], version).toEqual([]);
+      expect(JSON.stringify(readEngineState(rows.engine_state)), version).toBe(rows.engine_state);
+      if (rows.season_profile !== null) {
+        expect(JSON.stringify(readSeasonProfile(rows.season_profile)), version).toBe(rows.season_profile);
+      }
+    }
+  });
 
   it("an empty state, and one without any field added after the first release", () => {
     expect(parse(emptyEngineState()).success).toBe(true);
