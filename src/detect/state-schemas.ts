@@ -10,8 +10,9 @@
  * - JSON's lossy spots: NaN and ±Infinity were written as null (`jsonFloat`, where a version could
  *   produce them: the metric baselines of the first engine) and `undefined` fields were dropped
  *   (every field that can be undefined is optional).
- * A value the schema accepts is returned as JSON.parse gave it (no transform, no default), so the
- * engine reads exactly what the cast read. Pure.
+ * No transform and no default either: a value the schemas accept equals what JSON.parse gave, and
+ * the object goes on with JSON.parse's own value (src/monitor/engine-state-rows.ts), so the engine
+ * reads exactly what the cast read. Pure.
  */
 import * as z from "zod";
 import type { Ewma } from "./baseline";
