@@ -51,8 +51,8 @@ export const DIP_RATIO = 0.5;
 export interface DipState {
   /** The deepest ratio of requests to those expected of the recent dips (1: none). */
   low: number;
-  /** The deepest ratio of the dip going on (null: none). */
-  current: number | null;
+  /** The deepest ratio of the dip going on (null: none; absent in dips stored before it existed). */
+  current?: number | null;
   /** Whether a drop fired on the previous minute. */
   dropping: boolean;
 }

@@ -10,6 +10,8 @@ import { evaluateMinute, type EngineState, type Evaluation } from "../detect/eva
 import type { Endpoint, Incident } from "../detect/incident";
 import { emptyMetricState } from "../detect/metric";
 import { withObjective } from "../detect/objective";
+import { errorMessage } from "../lib/errors";
+import { log } from "../lib/log";
 import type { RequestMetrics } from "../metrics/request-counters";
 import { DetectionPublisher } from "./detection-publisher";
 import { loadEngineState, saveEngineState } from "./engine-state-rows";
@@ -140,7 +142,22 @@ export class DetectionRunner {
     this.clock.advance(newest, Math.floor(oldest / MINUTE_MS) * MINUTE_MS, addedAt);
     const watermark = this.watermark() ?? newest;
     const traffic = records.filter((r) => r.source !== "probe" && r.timestamp >= watermark - HOUR_HORIZON_MS);
-    this.windows.add(traffic, watermark, this.latencyObjectiveMs(cfg));
+    this.windows.add(traffic, watermark, this.replayObjectiveMs(cfg));
+  }
+
+  /**
+   * The latency objective a replay on wake counts slow requests against: as `latencyObjectiveMs`,
+   * but a stored engine state that does not parse must not fail the wake (the object would then
+   * refuse every hand-off): the configured objective is used, and detection fails loudly, naming
+   * the key, at each evaluation until the state is repaired (engine-state-rows.ts).
+   */
+  private replayObjectiveMs(cfg: DetectionConfig): number {
+    try {
+      return this.latencyObjectiveMs(cfg);
+    } catch (err) {
+      log("error", "engine_state_unreadable", { message: errorMessage(err) });
+      return cfg.slo.latency_ms;
+    }
   }
 
   /**

@@ -36,6 +36,11 @@ export const LastVersionSchema = z.object({ version: z.string(), at: z.number() 
 /** Parses the stored `text` of `key` with `schema`; throws naming the key when it does not match. */
 export function parseStored<T>(schema: z.ZodType<T>, key: string, text: string): T {
   const result = schema.safeParse(JSON.parse(text));
-  if (!result.success) throw new Error(`stored ${key} has an unexpected shape: ${z.prettifyError(result.error)}`);
+  if (!result.success) throw storedShapeError(key, result.error);
   return result.data;
+}
+
+/** The error of a stored value of `key` that its schema rejected (`error`), naming the key. */
+export function storedShapeError(key: string, error: z.ZodError): Error {
+  return new Error(`stored ${key} has an unexpected shape: ${z.prettifyError(error)}`);
 }
