@@ -26,7 +26,7 @@ import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
-import { mulberry32 } from "../scripts/lib/prng.mjs";
+import { createRng } from "../scripts/lib/prng.mjs";
 import { freePort } from "./lib/server.mjs";
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), "..");
@@ -260,7 +260,7 @@ async function main() {
       }
     }
     const before = { cost: (await api("/v1/stats")).cost, file: d1FileBytes(stateDir) };
-    const rand = mulberry32(13); // deterministic, so that two runs replay the same traffic
+    const rand = createRng(13).uniform; // deterministic, so that two runs replay the same traffic
     const span = opts.hours * 3_600_000;
     const start = Date.now() - span - 60_000;
 
