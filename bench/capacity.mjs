@@ -18,20 +18,19 @@
  * --raw-logs all|sampled|auto (the replayed services' `raw_logs.mode`; auto, the default, leaves
  * them unconfigured) --sample-size <n>.
  */
-import { spawn } from "node:child_process";
-import { createWriteStream, mkdtempSync, readdirSync, rmSync, statSync } from "node:fs";
+import { readdirSync, statSync } from "node:fs";
 import { mkdir, writeFile } from "node:fs/promises";
 import { createServer } from "node:http";
-import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
-import { mulberry32 } from "../scripts/lib/prng.mjs";
-import { freePort } from "./lib/server.mjs";
+import { createRng } from "../scripts/lib/prng.mjs";
+import { signalGroup } from "../sim/processes.mjs";
+import { startMonitor } from "../test/e2e/start-monitor.mjs";
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), "..");
 const RESULTS = join(ROOT, "bench", "results");
-const KEYS = { ingest: "dev-ingest-key", read: "dev-read-key", admin: "dev-admin-key" };
+const DEV_KEYS = { ingest: "dev-ingest-key", read: "dev-read-key", admin: "dev-admin-key" };
 const sleep = (/** @type {number} */ ms) => new Promise((r) => setTimeout(r, ms));
 const GB10 = 10e9;
 const DAY_S = 86_400;
@@ -196,36 +195,31 @@ async function main() {
   await mkdir(RESULTS, { recursive: true });
   const stamp = new Date().toISOString().replace(/[:.]/g, "-");
   const logPath = join(RESULTS, `capacity-${stamp}.log`);
-  const port = await freePort();
-  const stateDir = mkdtempSync(join(tmpdir(), "edge-monitor-capacity-"));
-  const log = createWriteStream(logPath);
-  const server = spawn("npm", ["start"], {
-    cwd: ROOT,
-    env: {
-      ...process.env,
-      PORT: String(port),
-      HOST: "127.0.0.1",
-      MONITOR_STATE_DIR: stateDir,
-      MONITOR_CRONS: "off",
-      NO_COLOR: "1",
-      FORCE_COLOR: "0",
-    },
-    stdio: ["ignore", "pipe", "pipe"],
-    detached: true,
-  });
-  server.stdout.pipe(log);
-  server.stderr.pipe(log);
+  /** @type {import("node:child_process").ChildProcess | null} */
+  let child = null;
   const origin = await startOrigin();
-  const stop = () => {
-    try {
-      process.kill(-(/** @type {number} */ (server.pid)), "SIGTERM");
-    } catch {
-      // already gone
-    }
+  process.on("SIGINT", () => {
+    // The monitor leads its own process group (test/e2e/start-monitor.mjs): end all of it.
+    if (child?.pid) signalGroup(child.pid, "SIGTERM");
     origin.close();
+    process.exit(130);
+  });
+  const monitor = await startMonitor("capacity", {
+    env: { HOST: "127.0.0.1", NO_COLOR: "1", FORCE_COLOR: "0" },
+    inspector: false,
+    logPath,
+    timeoutMs: Math.max(0, deadline - Date.now()),
+    onSpawn: (c) => (child = c),
+  }).catch((/** @type {unknown} */ err) => {
+    origin.close();
+    throw new Error(`the monitor did not start in time; see ${logPath}`, { cause: err });
+  });
+  const { url, stateDir } = monitor;
+  const KEYS = {
+    ingest: monitor.keys.ingest ?? DEV_KEYS.ingest,
+    read: monitor.keys.read ?? DEV_KEYS.read,
+    admin: monitor.keys.admin ?? DEV_KEYS.admin,
   };
-  process.on("SIGINT", () => (stop(), process.exit(130)));
-  const url = `http://127.0.0.1:${port}`;
   /**
    * @param {string} path
    * @param {{ method?: string, body?: string, headers?: Record<string, string> }} [init]
@@ -240,16 +234,6 @@ async function main() {
     return text ? JSON.parse(text) : null;
   };
   try {
-    for (;;) {
-      if (Date.now() > deadline) throw new Error("the monitor did not start in time");
-      if (server.exitCode !== null) throw new Error(`npm start exited; see ${logPath}`);
-      const ok = await fetch(`${url}/health`).then(
-        (r) => r.ok,
-        () => false,
-      );
-      if (ok) break;
-      await sleep(500);
-    }
     const originUrl = `http://127.0.0.1:${/** @type {import("node:net").AddressInfo} */ (origin.address()).port}`;
     if (opts.rawLogs !== "auto") {
       // The replayed services with the asked raw_logs mode (a service setting needs an origin).
@@ -260,7 +244,7 @@ async function main() {
       }
     }
     const before = { cost: (await api("/v1/stats")).cost, file: d1FileBytes(stateDir) };
-    const rand = mulberry32(13); // deterministic, so that two runs replay the same traffic
+    const rand = createRng(13).uniform; // deterministic, so that two runs replay the same traffic
     const span = opts.hours * 3_600_000;
     const start = Date.now() - span - 60_000;
 
@@ -435,9 +419,9 @@ async function main() {
     );
     console.log(`prices of ${prices.taken_on}; details in bench/results/capacity-${stamp}.json`);
   } finally {
-    stop();
-    await sleep(1500);
-    rmSync(stateDir, { recursive: true, force: true });
+    // Ends the monitor's process group, waits until it is gone and removes its state folder.
+    origin.close();
+    await monitor.stop();
   }
 }
 

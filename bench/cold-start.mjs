@@ -1,86 +1,35 @@
 // @ts-check
 /**
- * Cold start (`npm run bench:cold-start`): starts the monitor with `npm start` (a free port on
- * 127.0.0.1, a fresh temp state dir, no crons) --runs times, one after the other, and reports
+ * Cold start (`npm run bench:cold-start`): starts the monitor with `npm start` through
+ * test/e2e/start-monitor.mjs (a free port on 127.0.0.1, a fresh temp state dir, no crons, no
+ * inspector) --runs times, one after the other, and reports
  * for each run the time from spawn to "edge-monitor is running" (bundle build, migrations,
  * workerd start) and the time of the first GET /health after that, then the median of each.
  * Loopback only; each run is stopped before the next starts.
  *
  * Usage: node bench/cold-start.mjs [--runs 3]
  */
-import { spawn } from "node:child_process";
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { dirname, join } from "node:path";
-import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
-import { freePort } from "./lib/server.mjs";
+import { startMonitor } from "../test/e2e/start-monitor.mjs";
 
-const ROOT = join(dirname(fileURLToPath(import.meta.url)), "..");
-const sleep = (/** @type {number} */ ms) => new Promise((resolve) => setTimeout(resolve, ms));
-
-/**
- * @param {number | undefined} pgid
- * @param {NodeJS.Signals | number} signal
- */
-function signalGroup(pgid, signal) {
-  try {
-    // An unknown pid (undefined) makes NaN: process.kill throws and the group counts as gone.
-    process.kill(-(/** @type {number} */ (pgid)), signal);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-/** One run: spawn to ready, then the first GET /health, in milliseconds. */
+/** One run: spawn to ready (test/e2e/start-monitor.mjs stamps it as the output arrives), then the first GET /health, in milliseconds. */
 async function oneRun() {
-  const port = await freePort();
-  const stateDir = mkdtempSync(join(tmpdir(), "edge-monitor-cold-"));
-  let output = "";
-  const spawnedAt = performance.now();
-  const server = spawn("npm", ["start"], {
-    cwd: ROOT,
-    env: {
-      ...process.env,
-      PORT: String(port),
-      HOST: "127.0.0.1",
-      MONITOR_STATE_DIR: stateDir,
-      MONITOR_CRONS: "off",
-      NO_COLOR: "1",
-      FORCE_COLOR: "0",
-    },
-    stdio: ["ignore", "pipe", "pipe"],
-    detached: true,
+  const monitor = await startMonitor("cold", {
+    inspector: false,
+    env: { HOST: "127.0.0.1", NO_COLOR: "1", FORCE_COLOR: "0" },
+    maxOutput: 1_000_000,
+    timeoutMs: 180_000,
   });
-  const onData = (/** @type {Buffer | string} */ d) => {
-    if (output.length < 1_000_000) output += d;
-  };
-  server.stdout.on("data", onData);
-  server.stderr.on("data", onData);
-  const cleanup = () => {
-    signalGroup(server.pid, "SIGKILL");
-    rmSync(stateDir, { recursive: true, force: true, maxRetries: 3 });
-  };
-  process.on("exit", cleanup);
   try {
-    while (!output.includes("edge-monitor is running at")) {
-      if (server.exitCode !== null) throw new Error(`npm start exited (${server.exitCode}):\n${output.slice(-2000)}`);
-      if (performance.now() - spawnedAt > 180_000) throw new Error("the monitor did not start within 180 s");
-      await sleep(20);
-    }
-    const readyMs = performance.now() - spawnedAt;
     const t0 = performance.now();
-    const res = await fetch(`http://127.0.0.1:${port}/health`);
+    const res = await fetch(`${monitor.url}/health`);
     await res.arrayBuffer();
     const firstMs = performance.now() - t0;
     if (res.status !== 200) throw new Error(`GET /health answered ${res.status}`);
-    return { ready_ms: Math.round(readyMs), first_health_ms: Math.round(firstMs * 10) / 10 };
+    return { ready_ms: Math.round(monitor.readyMs), first_health_ms: Math.round(firstMs * 10) / 10 };
   } finally {
-    signalGroup(server.pid, "SIGTERM");
-    for (let i = 0; i < 50 && signalGroup(server.pid, 0); i++) await sleep(100);
-    cleanup();
-    process.off("exit", cleanup);
+    // Ends the process group, waits until it is gone, removes the state folder.
+    await monitor.stop();
   }
 }
 

@@ -9,7 +9,7 @@ import { build } from "esbuild";
 import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { mulberry32 } from "../scripts/lib/prng.mjs";
+import { createRng } from "../scripts/lib/prng.mjs";
 const out = await build({
   entryPoints: [new URL("../src/detect/rates.ts", import.meta.url).pathname],
   bundle: true,
@@ -62,7 +62,7 @@ const guard = { min_requests: 20, min_events: 5 };
  * @param {number} seed
  */
 function run(minutes, rpm, pAt, seed) {
-  const r = mulberry32(seed);
+  const r = createRng(seed).uniform;
   let st = R.emptyRateState();
   /** @type {[number, number][]} */
   const hist = [];

@@ -23,7 +23,7 @@
  *          Miniflare without wrangler dev's proxy, whose keep-alive race drops POSTs; see scripts/serve-direct.mjs)
  */
 import { execFileSync, spawn } from "node:child_process";
-import { createWriteStream, existsSync, mkdtempSync, rmSync } from "node:fs";
+import { existsSync, mkdtempSync, rmSync } from "node:fs";
 import { mkdir, readdir, readFile, stat, writeFile } from "node:fs/promises";
 import { loadavg, tmpdir } from "node:os";
 import { dirname, join, relative, resolve } from "node:path";
@@ -33,6 +33,7 @@ import { freePort } from "./lib/server.mjs";
 import { flatVerdict, linearSlope, rssSummary, slopeBetween } from "./lib/rss.mjs";
 import { mergeGroups, readProcessMemory } from "./lib/proc-mem.mjs";
 import { heapSampler } from "./lib/heap.mjs";
+import { startMonitor } from "../test/e2e/start-monitor.mjs";
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), "..");
 const RESULTS = join(ROOT, "bench", "results");
@@ -363,49 +364,13 @@ async function main() {
   // --state-dir: start on (and keep) an existing state folder, e.g. the databases a previous run
   // filled (with --keep-state): what a fresh workerd holds over large databases.
   const stateDir = opts.stateDir ?? mkdtempSync(join(tmpdir(), "edge-monitor-soak-"));
-  const log = createWriteStream(logPath);
-  let output = "";
-  const spawnedAt = Date.now();
-  // The direct server takes workerd's inspector port: the soak reads the V8 heaps through it, and
-  // with --expose-gc forces a full collection in each isolate at the end (lib/heap.mjs).
-  const inspectorPort = opts.server === "direct" ? await freePort() : 0;
-  const startArgs = [
-    ...(inspectorPort ? ["--inspector-port", String(inspectorPort)] : []),
-    ...opts.vars.flatMap((v) => ["--var", v]),
-  ];
-  const server = spawn("npm", ["start", ...(startArgs.length ? ["--", ...startArgs] : [])], {
-    cwd: ROOT,
-    env: {
-      ...process.env,
-      PORT: String(port),
-      HOST: "127.0.0.1",
-      MONITOR_STATE_DIR: stateDir,
-      MONITOR_CRONS: "off",
-      MONITOR_SERVER: opts.server,
-      ...(inspectorPort ? { MINIFLARE_WORKERD_V8_FLAGS: "--expose-gc" } : {}),
-      ...opts.env,
-      ...(opts.maxInFlight > 0 ? { INGEST_MAX_IN_FLIGHT: String(opts.maxInFlight) } : {}),
-      NO_COLOR: "1",
-      FORCE_COLOR: "0",
-    },
-    stdio: ["ignore", "pipe", "pipe"],
-    detached: true,
-  });
-  let partial = "";
-  const onData = (/** @type {Buffer} */ d) => {
-    // Each line of the server's output gets the time since start, to match it with the curve.
-    const lines = (partial + d).split("\n");
-    partial = lines.pop() ?? "";
-    for (const line of lines) log.write(`[${((Date.now() - spawnedAt) / 1000).toFixed(1)}s] ${line}\n`);
-    if (output.length < 1_000_000) output += d;
-  };
-  server.stdout.on("data", onData);
-  server.stderr.on("data", onData);
+  /** @type {import("node:child_process").ChildProcess | null} */
+  let server = null;
   /** @type {import("node:child_process").ChildProcessByStdio<null, import("node:stream").Readable, import("node:stream").Readable> | null} */
   let tool = null;
   const cleanup = () => {
     if (tool && tool.exitCode === null) tool.kill("SIGKILL");
-    signalGroup(server.pid, "SIGKILL");
+    signalGroup(server?.pid, "SIGKILL");
     if (!opts.stateDir && !opts.keepState) rmSync(stateDir, { recursive: true, force: true, maxRetries: 3 });
   };
   const onSignal = (/** @type {string} */ signal) => {
@@ -417,13 +382,37 @@ async function main() {
   process.on("SIGTERM", onSignal);
   process.on("exit", cleanup);
 
-  const started = Date.now();
-  while (!output.includes("edge-monitor is running at")) {
-    if (server.exitCode !== null) throw new Error(`npm start exited (${server.exitCode}); see ${logPath}`);
-    if (Date.now() - started > 180_000) throw new Error(`the monitor did not start within 180 s; see ${logPath}`);
-    await sleep(250);
-  }
-  const ingestKey = /ingest key: (\S+)/.exec(output)?.[1] ?? "dev-ingest-key";
+  // The direct server takes workerd's inspector port: the soak reads the V8 heaps through it, and
+  // with --expose-gc forces a full collection in each isolate at the end (lib/heap.mjs).
+  const direct = opts.server === "direct";
+  // --var NAME:VALUE as startMonitor takes it (split at the first colon).
+  const vars = Object.fromEntries(opts.vars.map((v) => [v.slice(0, v.indexOf(":")), v.slice(v.indexOf(":") + 1)]));
+  const monitor = await startMonitor("soak", {
+    server: direct ? "direct" : "wrangler",
+    port,
+    stateDir,
+    vars,
+    inspector: direct,
+    env: {
+      HOST: "127.0.0.1",
+      ...(direct ? { MINIFLARE_WORKERD_V8_FLAGS: "--expose-gc" } : {}),
+      ...opts.env,
+      ...(opts.maxInFlight > 0 ? { INGEST_MAX_IN_FLIGHT: String(opts.maxInFlight) } : {}),
+      NO_COLOR: "1",
+      FORCE_COLOR: "0",
+    },
+    // Each line of the server's output gets the time since the spawn, to match it with the curve.
+    logPath,
+    maxOutput: 1_000_000,
+    timeoutMs: 180_000,
+    onSpawn: (child) => (server = child),
+  }).catch((/** @type {unknown} */ err) => {
+    throw new Error(`the monitor did not start within 180 s; see ${logPath}`, { cause: err });
+  });
+  // Spawned detached, the npm process leads the group the memory sampling walks.
+  const serverPid = /** @type {number} */ (monitor.child.pid);
+  const inspectorPort = monitor.inspectorPort;
+  const ingestKey = monitor.keys.ingest ?? "dev-ingest-key";
   const url = `http://127.0.0.1:${port}`;
   console.log(
     `soak: monitor at ${url}, ${opts.services} services x ${opts.minutes} min x ${opts.rate}/min (${opts.services * opts.minutes * opts.rate} records), ${opts.clients} clients, at most ${opts.maxSeconds} s`,
@@ -437,7 +426,7 @@ async function main() {
   let lastMemory = [];
   const sample = async () => {
     const withSmaps = samples.length % opts.smapsEvery === 0;
-    const procs = await workerdMemory(server.pid, withSmaps);
+    const procs = await workerdMemory(serverPid, withSmaps);
     if (procs.length) lastMemory = procs;
     const sum = (/** @type {"rss_kb" | "anon_kb" | "file_kb" | "shmem_kb"} */ k) =>
       procs.reduce((n, p) => n + (p[k] || 0), 0);
@@ -586,10 +575,10 @@ async function main() {
   // Stopped by --max-seconds, the tool prints nothing: what the worker accepted is what was sent.
   let sent = Number(sentLine?.[1] ?? failLine?.[1] ?? 0);
   if (!sentLine && !failLine && typeof health?.ingest?.accepted === "number") sent = health.ingest.accepted;
-  const restarts = (output.match(/The Workers runtime crashed unexpectedly/g) ?? []).length;
+  const restarts = (monitor.output().match(/The Workers runtime crashed unexpectedly/g) ?? []).length;
   const pids = [...new Set(samples.flatMap((s) => s.processes.map((p) => p.pid)))];
   // Every mapping at the end of the run, before and after the forced collection below.
-  const endMemory = await workerdMemory(server.pid, true);
+  const endMemory = await workerdMemory(serverPid, true);
   const endGroups = mergeGroups(endMemory.map((p) => p.groups ?? {}));
   const mappings = Object.entries(endGroups)
     .sort((a, b) => b[1].rss_kb - a[1].rss_kb)
@@ -637,7 +626,7 @@ async function main() {
     withHeap.map((s) => ({ t_s: s.t_s, rss_kb: s.anon_kb - /** @type {number} */ (s.v8_heap_kb) })),
   );
   heaps?.close();
-  const afterGcMemory = await workerdMemory(server.pid, false);
+  const afterGcMemory = await workerdMemory(serverPid, false);
   // After the collection: what SQLite and tcmalloc hold, then with tcmalloc's free pages released.
   const nativeBeforeGc = natives.length;
   if (opts.nativeEvery > 0) nativeSample(true);
@@ -765,10 +754,8 @@ async function main() {
   );
 
   // Stop the monitor (SIGINT to the group, as Ctrl-C would) before printing.
-  signalGroup(server.pid, "SIGINT");
-  for (let i = 0; i < 50 && signalGroup(server.pid, 0); i++) await sleep(100);
+  await monitor.stop();
   cleanup();
-  log.end();
 
   console.log("");
   console.log(

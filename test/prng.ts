@@ -1,10 +1,13 @@
-/** A seeded pseudo-random source for tests (mulberry32): the same numbers on every run, so a failure can be replayed. */
+/**
+ * The seeded pseudo-random source of the tests: scripts/lib/prng.mjs's `createRng` (sfc32), the one
+ * generator the Node scripts, demo and benches use too; the same numbers on every run, so a failure
+ * can be replayed.
+ */
+import { createRng } from "../scripts/lib/prng.mjs";
+
+export { createRng };
+
+/** A uniform draw in [0, 1) from `createRng(seed)`, for the tests that only need that. */
 export function prng(seed: number): () => number {
-  let a = seed;
-  return () => {
-    a = (a + 0x6d2b79f5) | 0;
-    let t = Math.imul(a ^ (a >>> 15), 1 | a);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
+  return createRng(seed).uniform;
 }

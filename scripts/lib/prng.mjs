@@ -1,37 +1,10 @@
 // @ts-check
 /**
- * The seeded pseudo-random sources of the Node scripts, tests, seed script, demo and benches: the
- * same numbers on every run, so that a failure or a benchmark can be replayed. Three generators,
- * kept apart because each caller's records (and so its measured numbers) depend on the exact
- * sequence: `mulberry32` (the default: the dashboard seed, capacity and rates benches, and
- * test/prng.ts's twin), `createRng` (sfc32 with normal / exponential / pick: detection scenarios,
- * the simulator, the demo origin) and `minstd` (the browser tests' older inline generator).
+ * The one seeded pseudo-random source of the tests (test/prng.ts re-exports it), the Node scripts,
+ * seed script, demo, simulator and benches: `createRng` (sfc32 with normal / exponential / pick),
+ * the same numbers on every run, so that a failure or a benchmark can be replayed; `scenarioSeed`
+ * derives one seed per scenario or series.
  */
-
-/**
- * mulberry32: a fast 32-bit generator, uniform in [0, 1).
- * @param {number} seed
- * @returns {() => number}
- */
-export function mulberry32(seed) {
-  let a = seed;
-  return () => {
-    a = (a + 0x6d2b79f5) | 0;
-    let t = Math.imul(a ^ (a >>> 15), 1 | a);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
-/**
- * Park-Miller minimal standard (multiplier 16807), uniform in (0, 1); `seed` in 1..2^31-2.
- * @param {number} seed
- * @returns {() => number}
- */
-export function minstd(seed) {
-  let s = seed;
-  return () => (s = (s * 16807) % 2147483647) / 2147483647;
-}
 
 /**
  * @typedef {object} Rng
@@ -85,7 +58,9 @@ export function createRng(seed) {
     uniform,
     normal,
     exponential: (rate) => -Math.log(1 - uniform()) / rate,
-    pick: (list) => list[Math.floor(uniform() * list.length)],
+    // The index is below the length of a non-empty list (the cast is for noUncheckedIndexedAccess,
+    // on when test/prng.ts brings this file into the worker's tsconfig).
+    pick: (list) => /** @type {(typeof list)[number]} */ (list[Math.floor(uniform() * list.length)]),
   };
 }
 

@@ -2,11 +2,11 @@
 /**
  * The shared request-log traffic generator of the Node scripts: seeded records of one endpoint
  * over consecutive phases (Poisson-like arrivals spread over each minute, log-normal latency, 2%
- * 404s, 503s at the phase's error rate), drawn from scripts/lib/prng.mjs's mulberry32. A port of
+ * 404s, 503s at the phase's error rate), drawn from scripts/lib/prng.mjs's createRng. A port of
  * test/traffic.ts for Node; used by the dashboard seed script (and through it by the dashboard's
  * browser test).
  */
-import { mulberry32 } from "./prng.mjs";
+import { createRng } from "./prng.mjs";
 
 const MINUTE = 60_000;
 
@@ -23,7 +23,7 @@ const MINUTE = 60_000;
  * @param {{ seed?: number; endsAgo?: number }} [options]
  */
 export function traffic(endpoint, phases, { seed = 1, endsAgo = 0 } = {}) {
-  const random = mulberry32(seed);
+  const random = createRng(seed).uniform;
   const total = phases.reduce((n, p) => n + p.minutes, 0);
   const start = Math.floor((Date.now() - endsAgo) / MINUTE) * MINUTE - total * MINUTE;
   const out = [];

@@ -7,7 +7,7 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
-import { minstd } from "../../scripts/lib/prng.mjs";
+import { createRng } from "../../scripts/lib/prng.mjs";
 import { apiClient, browserSkip, openBrowser, screenshotsDir, signIn, sleep } from "./dashboard-browser.mjs";
 import { startMonitor } from "./start-monitor.mjs";
 import { until } from "./until.mjs";
@@ -38,7 +38,7 @@ function records(outage) {
   const end = Math.floor(Date.now() / MINUTE) * MINUTE;
   const total = 30 + outage;
   const start = end - total * MINUTE;
-  const random = minstd(11);
+  const random = createRng(11).uniform;
   /** @typedef {{ timestamp: number; service: string; method: string; path: string; route: string; status: number; latency_ms: number }} LogRecord */
   /** @type {LogRecord[]} */
   const steady = [];

@@ -11,7 +11,7 @@ import assert from "node:assert/strict";
 import { randomBytes } from "node:crypto";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
-import { minstd } from "../../scripts/lib/prng.mjs";
+import { createRng } from "../../scripts/lib/prng.mjs";
 import {
   apiClient,
   browserSkip,
@@ -74,7 +74,7 @@ function traffic(total, stepMinutes) {
   const start = end - total * MINUTE;
   /** @type {ReturnType<typeof minuteOf>} */
   const out = [];
-  const random = minstd(7);
+  const random = createRng(7).uniform;
   for (let m = 0; m < total; m++) {
     const step = m >= total - stepMinutes;
     for (let i = 0; i < 40; i++) {

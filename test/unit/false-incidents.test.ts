@@ -103,10 +103,11 @@ describe("usual silences and dips", () => {
 
   it("an endpoint whose traffic comes in hourly bursts raises no drop or stop after its first day; a steady one's stop is still caught", () => {
     const rand = prng(11);
-    // Each hour: 40 requests/min or nothing at all, at random (a handful of purchases an hour, scaled).
-    const hours = Array.from({ length: 72 }, () => rand());
-    const bursty = (t: number): number =>
-      (hours[Math.floor((t - new SimEndpoint(0).start) / HOUR)] ?? 0) < 0.5 ? 40 : 0;
+    // Each hour: 40 requests/min or nothing at all, at random (a handful of purchases an hour, scaled),
+    // busy at most 5 hours in a row: a longer run is steady traffic, whose end is a real stop (as below).
+    const busy: boolean[] = [];
+    for (let h = 0; h < 72; h++) busy.push(rand() < 0.5 && !(busy.length >= 5 && busy.slice(-5).every(Boolean)));
+    const bursty = (t: number): number => ((busy[Math.floor((t - new SimEndpoint(0).start) / HOUR)] ?? true) ? 40 : 0);
     const e = new SimEndpoint(3);
     const evs = e.run(72 * 60, (t) => ({ rate: bursty(t) }));
     // (The first minutes of a burst can move the p95 of a quiet endpoint; that is not what is tested here.)

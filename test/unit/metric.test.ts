@@ -9,17 +9,11 @@ import {
   type MetricState,
   type MetricStep,
 } from "../../src/detect/metric";
+import { createRng } from "../prng";
 
-/** Deterministic standard normal noise (mulberry32 + Box-Muller), so every run sees the same series. */
+/** Deterministic standard normal noise (test/prng.ts's createRng), so every run sees the same series. */
 function noise(seed: number): () => number {
-  let s = seed;
-  const uniform = (): number => {
-    s = (s + 0x6d2b79f5) | 0;
-    let t = Math.imul(s ^ (s >>> 15), 1 | s);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-  return () => Math.sqrt(-2 * Math.log(1 - uniform())) * Math.cos(2 * Math.PI * uniform());
+  return createRng(seed).normal;
 }
 
 function run(state: MetricState, values: number[], params: MetricParams): { state: MetricState; steps: MetricStep[] } {
