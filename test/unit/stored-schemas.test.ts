@@ -4,10 +4,12 @@
  * version stored. The round trip of real values is in test/stored-json-rows.test.ts.
  */
 import { describe, expect, it } from "vitest";
+import * as z from "zod";
 import { StoredCountsSchema } from "../../src/cost/counts";
 import { IncidentSchema } from "../../src/detect/incident-schema";
 import { IncidentGroupSchema } from "../../src/incidents/group-schema";
 import { EndpointStateSchema } from "../../src/monitor/endpoint-state-schema";
+import { shapeOf } from "../../src/lib/stored-schema";
 import { BucketSchema } from "../../src/monitor/route-admission";
 
 /** What JSON storage gives back for `value`. */
@@ -224,5 +226,25 @@ describe("stored counts and buckets", () => {
   it("a bucket parses as stored, and refuses one without tokens", () => {
     expect(BucketSchema.parse({ tokens: 1.5, at: 10 })).toEqual({ tokens: 1.5, at: 10 });
     expect(BucketSchema.safeParse({ at: 10 }).success).toBe(false);
+  });
+});
+
+describe("shapeOf", () => {
+  interface T {
+    a: string;
+    b?: number | null;
+  }
+
+  it("takes a schema of each field of exactly the field's type (the rest fails tsc)", () => {
+    const shape = shapeOf<T>()({ a: z.string(), b: z.number().nullable().optional() });
+    expect(Object.keys(shape)).toEqual(["a", "b"]);
+    // @ts-expect-error a field of the type missing
+    shapeOf<T>()({ a: z.string() });
+    // @ts-expect-error an optional field made required (stricter than what was stored)
+    shapeOf<T>()({ a: z.string(), b: z.number().nullable() });
+    // @ts-expect-error null refused where the type allows it
+    shapeOf<T>()({ a: z.string(), b: z.number().optional() });
+    // @ts-expect-error a field the type does not have
+    shapeOf<T>()({ a: z.string(), b: z.number().nullable().optional(), c: z.string() });
   });
 });
