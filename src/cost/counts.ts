@@ -4,6 +4,8 @@
  * D1 and Durable Object SQLite rows come from the platform's own metadata (`meta.rows_written`,
  * `cursor.rowsWritten`), never from an estimate of what a statement should write.
  */
+import * as z from "zod";
+import { shapeOf, storedNumber } from "../lib/stored-schema";
 
 export interface CostCounts {
   /** Worker invocations (every HTTP request the worker answered, and cron runs). */
@@ -46,6 +48,32 @@ export const COST_FIELDS = [
   "r2_class_b",
   "r2_bytes_written",
 ] as const satisfies readonly (keyof CostCounts)[];
+
+const count = storedNumber.optional();
+
+/**
+ * Counts as an endpoint object stored them with its last publish (`published.cost`, `cost` before):
+ * each field optional (fields were added over time) and read by `countsFrom`, which takes what is
+ * not a finite count (a null JSON wrote for NaN) as 0.
+ */
+export const StoredCountsSchema: z.ZodType<Partial<CostCounts>> = z.looseObject(
+  shapeOf<Partial<CostCounts>>()({
+    worker_requests: count,
+    ingest_requests: count,
+    proxy_requests: count,
+    otlp_requests: count,
+    do_requests: count,
+    do_rows_written: count,
+    do_rows_read: count,
+    d1_rows_written: count,
+    d1_rows_read: count,
+    d1_statements_metered: count,
+    d1_statements_unmetered: count,
+    r2_class_a: count,
+    r2_class_b: count,
+    r2_bytes_written: count,
+  }),
+);
 
 /** All counts at zero. */
 export function zeroCounts(): CostCounts {

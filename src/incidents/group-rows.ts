@@ -2,7 +2,13 @@
  * The tables of an IncidentGroups object (group-object.ts) in its own SQLite: each group as JSON
  * with a `dirty` flag (changed since it was last published to D1), and the member index that
  * finds a member's group. Synchronous, so the object can read and write inside `transactionSync`.
+ *
+ * Bodies are parsed with zod (group-schema.ts). A body that does not parse is logged and read as no
+ * group, harming no other: lists leave it out, its members count as in no group (they go alone or
+ * join another), and it is never published (marked clean, it stays as it is for inspection).
  */
+import { parseStoredOrNull } from "../lib/stored-schema";
+import { IncidentGroupSchema } from "./group-schema";
 import type { IncidentGroup } from "./group-types";
 
 /** The statements that create the tables (idempotent). */
@@ -21,7 +27,11 @@ export class GroupRows {
   /** The group with this id, or null. */
   load(id: string): IncidentGroup | null {
     const row = this.sql.exec<{ body: string }>("SELECT body FROM groups WHERE id = ?", id).toArray()[0];
-    return row ? (JSON.parse(row.body) as IncidentGroup) : null;
+    return row ? this.parse(row.body, id) : null;
+  }
+
+  private parse(body: string, id: string): IncidentGroup | null {
+    return parseStoredOrNull(IncidentGroupSchema, "groups", body, { id });
   }
 
   /** Stores the group (marked for publishing) and indexes its members. */
@@ -48,32 +58,39 @@ export class GroupRows {
   /** The open groups, most recently changed first. */
   open(): IncidentGroup[] {
     return this.sql
-      .exec<{ body: string }>(
-        "SELECT body FROM groups WHERE status = 'open' ORDER BY updated_at DESC LIMIT ?",
+      .exec<{ id: string; body: string }>(
+        "SELECT id, body FROM groups WHERE status = 'open' ORDER BY updated_at DESC LIMIT ?",
         READ_LIMIT,
       )
       .toArray()
-      .map((r) => JSON.parse(r.body) as IncidentGroup);
+      .flatMap((r) => this.parse(r.body, r.id) ?? []);
   }
 
   /** Resolved groups whose alert never went out (they resolved within their grace). */
   resolvedUnannounced(): IncidentGroup[] {
     return this.sql
-      .exec<{ body: string }>(
-        "SELECT body FROM groups WHERE status = 'resolved' ORDER BY updated_at DESC LIMIT ?",
+      .exec<{ id: string; body: string }>(
+        "SELECT id, body FROM groups WHERE status = 'resolved' ORDER BY updated_at DESC LIMIT ?",
         READ_LIMIT,
       )
       .toArray()
-      .map((r) => JSON.parse(r.body) as IncidentGroup)
+      .flatMap((r) => this.parse(r.body, r.id) ?? [])
       .filter((g) => g.alert === "none");
   }
 
   /** Groups changed since they were last published, each with the stored text it was read as. */
   dirty(): { body: string; group: IncidentGroup }[] {
-    return this.sql
-      .exec<{ body: string }>("SELECT body FROM groups WHERE dirty = 1 LIMIT ?", READ_LIMIT)
-      .toArray()
-      .map((r) => ({ body: r.body, group: JSON.parse(r.body) as IncidentGroup }));
+    const rows = this.sql
+      .exec<{ id: string; body: string }>("SELECT id, body FROM groups WHERE dirty = 1 LIMIT ?", READ_LIMIT)
+      .toArray();
+    const out: { body: string; group: IncidentGroup }[] = [];
+    for (const r of rows) {
+      const group = this.parse(r.body, r.id);
+      // Never published; left dirty, it would hold one of the read's slots forever.
+      if (group === null) this.published(r.body);
+      else out.push({ body: r.body, group });
+    }
+    return out;
   }
 
   /** Marks a group published, unless it changed since it was read as `body`. */

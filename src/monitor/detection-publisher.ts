@@ -2,11 +2,20 @@
  * Copies what detection changed in the endpoint object to D1: its incidents and the endpoint's
  * health row (state, counters, backlog, cost). A changed state (every closed minute) or incident
  * is published at the next alarm; counters and backlog alone at most every PUBLISH_EVERY_MS.
+ *
+ * Its JSON in `meta` is parsed with zod (endpoint-state-schema.ts, src/lib/stored-schema.ts): a
+ * state that does not parse is logged and dropped (the next evaluation stores a fresh one; nothing
+ * is published from it meanwhile), a `published` row that does not parse reads as nothing
+ * published (counters are published again, which rewrites it).
  */
-import type { Endpoint, Incident } from "../detect/incident";
+import * as z from "zod";
+import { StoredCountsSchema, type CostCounts } from "../cost/counts";
+import type { Endpoint } from "../detect/incident";
 import type { Evaluation } from "../detect/evaluate";
 import type { RequestMetrics } from "../metrics/request-counters";
 import type { IncidentRows } from "./incident-rows";
+import { parseStoredOrNull, shapeOf } from "../lib/stored-schema";
+import { EndpointStateSchema } from "./endpoint-state-schema";
 import type { ObjectMeta } from "./object-meta";
 import { backlogMark, publishState, type Baselines, type EndpointState, type PublishedCounters } from "./publish";
 
@@ -16,6 +25,21 @@ import { backlogMark, publishState, type Baselines, type EndpointState, type Pub
  * minute. A changed state (every closed minute) or incident is published at the next alarm.
  */
 export const PUBLISH_EVERY_MS = 60_000;
+
+/** What the last publish published (`published` in `meta`): the backlog mark, the request counters as JSON, the cost. */
+export interface PublishedMark {
+  backlog?: string;
+  metrics?: string;
+  cost?: Partial<CostCounts>;
+}
+
+const PublishedMarkSchema: z.ZodType<PublishedMark> = z.looseObject(
+  shapeOf<PublishedMark>()({
+    backlog: z.string().optional(),
+    metrics: z.string().optional(),
+    cost: StoredCountsSchema.optional(),
+  }),
+);
 
 export class DetectionPublisher {
   /** Counters or backlog changed since their last publish (in memory: a wake publishes them again anyway). */
@@ -52,13 +76,21 @@ export class DetectionPublisher {
   /** The endpoint's state after its last evaluation (null: none yet). */
   endpointState(): EndpointState | null {
     const raw = this.store.get("endpoint_state");
-    return raw === null ? null : (JSON.parse(raw) as EndpointState);
+    if (raw === null) return null;
+    const state = parseStoredOrNull(EndpointStateSchema, "endpoint_state", raw);
+    if (state === null) {
+      // Dropped: nothing waits on it, and the next evaluation stores a fresh one.
+      this.store.delete("endpoint_state");
+      this.store.set("state_dirty", "0");
+      this.countsChanged = false;
+    }
+    return state;
   }
 
   /** What the last publish published: the backlog mark, the request counters and the cost (one `meta` row). */
-  private published(): { backlog?: string; metrics?: string } {
+  private published(): PublishedMark {
     const raw = this.store.get("published");
-    return raw === null ? {} : (JSON.parse(raw) as { backlog?: string; metrics?: string });
+    return (raw === null ? null : parseStoredOrNull(PublishedMarkSchema, "published", raw)) ?? {};
   }
 
   /** Whether D1 is behind (changed incidents or state not yet written, or counters due at `now`). */
@@ -96,7 +128,7 @@ export class DetectionPublisher {
     if (dirty.length === 0 && !state) return;
     await publishState(
       this.db(),
-      dirty.map((d) => JSON.parse(d.body) as Incident),
+      dirty.map((d) => d.incident),
       state,
       counters,
       Date.now(),
@@ -126,8 +158,7 @@ export class DetectionPublisher {
   }
 
   /** The cost meter as last published (null: never, or before it was kept with the publish). */
-  publishedCost(): unknown {
-    const raw = this.store.get("published");
-    return raw === null ? null : ((JSON.parse(raw) as { cost?: unknown }).cost ?? null);
+  publishedCost(): Partial<CostCounts> | null {
+    return this.published().cost ?? null;
   }
 }

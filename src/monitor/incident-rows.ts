@@ -2,18 +2,25 @@
  * The endpoint object's `incidents` table: every incident it holds, as JSON, and whether its
  * latest body still has to be copied to D1 (`dirty`). The object keeps only the open ones and the
  * last few resolved once D1 has them.
+ *
+ * Bodies are parsed with zod (src/detect/incident-schema.ts). A body that does not parse is logged
+ * and left out, and harms no other incident: lists skip it, and the copy to D1 marks it copied
+ * without copying it (it stays in the table as it is, for inspection, until pruned).
  */
 import type { Incident } from "../detect/incident";
+import { IncidentSchema } from "../detect/incident-schema";
+import { parseStoredOrNull } from "../lib/stored-schema";
 
 export const DETECTION_SCHEMA = [
   `CREATE TABLE IF NOT EXISTS incidents (id TEXT PRIMARY KEY, status TEXT NOT NULL, body TEXT NOT NULL, dirty INTEGER NOT NULL)`,
   `CREATE INDEX IF NOT EXISTS incidents_dirty ON incidents (dirty) WHERE dirty = 1`,
 ];
 
-/** An incident row not yet copied to D1: its id and the body to copy. */
+/** An incident row not yet copied to D1: its id, the body to copy, and that body parsed. */
 export interface DirtyIncident {
   id: string;
   body: string;
+  incident: Incident;
 }
 
 export class IncidentRows {
@@ -32,9 +39,13 @@ export class IncidentRows {
   /** The newest incidents, newest first. */
   list(limit: number): Incident[] {
     return this.sql
-      .exec<{ body: string }>("SELECT body FROM incidents ORDER BY id DESC LIMIT ?", limit)
+      .exec<{ id: string; body: string }>("SELECT id, body FROM incidents ORDER BY id DESC LIMIT ?", limit)
       .toArray()
-      .map((r) => JSON.parse(r.body) as Incident);
+      .flatMap((r) => this.parse(r.body, r.id) ?? []);
+  }
+
+  private parse(body: string, id: string): Incident | null {
+    return parseStoredOrNull(IncidentSchema, "incidents", body, { id });
   }
 
   /** Whether an incident waits for the copy to D1. */
@@ -44,13 +55,21 @@ export class IncidentRows {
 
   /** Up to 100 incidents waiting for the copy to D1. */
   dirty(): DirtyIncident[] {
-    return this.sql
+    const rows = this.sql
       .exec<{ id: string; body: string }>("SELECT id, body FROM incidents WHERE dirty = 1 LIMIT 100")
       .toArray();
+    const out: DirtyIncident[] = [];
+    for (const r of rows) {
+      const incident = this.parse(r.body, r.id);
+      // A body that does not parse is never copied; left dirty, it would hold a round slot forever.
+      if (incident === null) this.markCopied(r);
+      else out.push({ ...r, incident });
+    }
+    return out;
   }
 
   /** D1 has `d`: clean unless its body changed meanwhile. */
-  markCopied(d: DirtyIncident): void {
+  markCopied(d: Pick<DirtyIncident, "id" | "body">): void {
     this.sql.exec("UPDATE incidents SET dirty = 0 WHERE id = ? AND body = ?", d.id, d.body);
   }
 

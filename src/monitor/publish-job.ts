@@ -3,8 +3,9 @@
  * rounds of 100 incidents), with a backoff after a failure. The cost is counted in memory and
  * persisted with the publish (a write that happens anyway), so counting costs no extra write.
  */
-import { addCounts, countsFrom, type CostCounts } from "../cost/counts";
+import { addCounts, countsFrom, StoredCountsSchema, type CostCounts } from "../cost/counts";
 import { log } from "../lib/log";
+import { parseStoredOrNull } from "../lib/stored-schema";
 import { REQUEST_COUNTER_NAMES, requestMetricsFrom, type RequestMetrics } from "../metrics/request-counters";
 import type { ArchiveJob } from "./archive-job";
 import { errorMessage } from "../lib/errors";
@@ -24,10 +25,17 @@ export class PublishJob {
     private readonly archive: ArchiveJob,
   ) {}
 
-  /** On wake: the cost kept with the last publish (`cost` in `meta` before). */
+  /**
+   * On wake: the cost kept with the last publish (`cost` in `meta` before). A stored cost that
+   * does not parse is logged and counts as none (the count starts again from zero, as it did for
+   * JSON that was not counts; text that was not JSON failed the wake before).
+   */
   loadCost(): void {
-    const old = this.c.store.get("cost");
-    this.costBase = countsFrom(this.c.detection.publishedCost() ?? (old === null ? null : JSON.parse(old)));
+    const old = (): Partial<CostCounts> | null => {
+      const raw = this.c.store.get("cost");
+      return raw === null ? null : parseStoredOrNull(StoredCountsSchema, "cost", raw);
+    };
+    this.costBase = countsFrom(this.c.detection.publishedCost() ?? old());
   }
 
   /** The object's cumulative billable work (persisted part plus what this instance counted). */

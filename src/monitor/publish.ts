@@ -54,8 +54,11 @@ export interface EndpointState {
   figures: Figures;
   baselines: Baselines;
   open_incident_id: string | null;
-  /** A default objective is learnt and the endpoint's own level is past it: shown, never paged. */
-  slower_than_default_objective: boolean;
+  /**
+   * A default objective is learnt and the endpoint's own level is past it: shown, never paged.
+   * Absent in state stored before learnt objectives existed.
+   */
+  slower_than_default_objective?: boolean;
   /** Start of the last evaluated minute (event time). */
   evaluated_at: number;
 }

@@ -5,7 +5,9 @@
  * so that junk paths cannot crowd out real routes. Admitted routes unused for the TTL expire.
  * Pure: the clock is passed in.
  */
+import * as z from "zod";
 import { config, type ConfigEnv } from "../config";
+import { shapeOf, storedNumber } from "../lib/stored-schema";
 import { DAY_MS, HOUR_MS } from "../lib/time";
 
 export { DEFAULT_ROUTE_BURST, DEFAULT_ROUTE_RATE_PER_HOUR, DEFAULT_ROUTE_TTL_DAYS } from "../config";
@@ -57,6 +59,11 @@ export interface Bucket {
   tokens: number;
   at: number;
 }
+
+/** A bucket as the registry stores it (`bucket` in its `meta`). */
+export const BucketSchema: z.ZodType<Bucket> = z.looseObject(
+  shapeOf<Bucket>()({ tokens: storedNumber, at: storedNumber }),
+);
 
 /** The bucket refilled up to `now`; a fresh service starts with a full burst. */
 export function refill(

@@ -8,10 +8,14 @@
  *
  * One more instance, named CATALOG_NAME (not a valid service name), is the catalog of the
  * services ingest created, capped at MAX_SERVICES, and of the caps reached (service-catalog.ts).
+ *
+ * The token bucket is kept as JSON in `meta`, parsed with zod: a bucket that does not parse is
+ * logged and reset (a full burst, as for a new service), so that it cannot stop admission.
  */
 import { DurableObject } from "cloudflare:workers";
 import { OVERFLOW_ROUTE } from "../ingest/route-template";
-import { refill, type AdmissionSettings, type Bucket, type RouteAsk } from "./route-admission";
+import { parseStoredOrNull } from "../lib/stored-schema";
+import { BucketSchema, refill, type AdmissionSettings, type Bucket, type RouteAsk } from "./route-admission";
 import {
   admitServices,
   capReport,
@@ -106,7 +110,7 @@ export class ServiceRegistry extends DurableObject<Env> {
 
   private loadBucket(): Bucket | null {
     const row = this.sql.exec<{ value: string }>("SELECT value FROM meta WHERE key = 'bucket'").toArray()[0];
-    return row ? (JSON.parse(row.value) as Bucket) : null;
+    return row ? parseStoredOrNull(BucketSchema, "bucket", row.value) : null;
   }
 
   /** The admitted routes, oldest first. */

@@ -1,0 +1,170 @@
+/**
+ * The zod schema of an incident as the endpoint object stores it (its `incidents` table) and
+ * parses it back: loose, mirroring incident-types.ts field for field (see src/lib/stored-schema.ts).
+ * Fields added after the first version (maintenance, deploy, concentration, timeline, re-opens,
+ * consumer and 429 evidence) are optional in the types, so incidents stored before them parse.
+ */
+import * as z from "zod";
+import type { Concentration } from "../breakdown/concentration";
+import { DIMENSIONS } from "../breakdown/top-k";
+import { shapeOf, storedNumber } from "../lib/stored-schema";
+import type { Evidence, Incident, IncidentDeploy, TimelineEntry } from "./incident-types";
+import type { Figures, RateLimited, Signal } from "./types";
+
+const nullableNumber = storedNumber.nullable();
+const severity = z.enum(["WARNING", "CRITICAL"]);
+
+/** Signal kinds, families, levels and units: the lists only ever grew (each field's check below keeps them exact). */
+export const SignalKindSchema = z.enum([
+  "latency_p95_threshold",
+  "latency_p95_baseline",
+  "latency_p50_baseline",
+  "latency_burn_page",
+  "latency_burn_ticket",
+  "error_rate_threshold",
+  "error_rate_baseline",
+  "availability_burn_page",
+  "availability_burn_ticket",
+  "silent_failures",
+  "inconsistencies",
+  "traffic_drop",
+  "traffic_surge",
+  "traffic_stop",
+  "probe_failed",
+  "client_errors",
+  "consumer_objective",
+]);
+export const SignalFamilySchema = z.enum([
+  "latency",
+  "availability",
+  "silent",
+  "consistency",
+  "traffic",
+  "probe",
+  "client",
+  "consumer",
+]);
+export const SignalLevelSchema = z.enum(["info", "ticket", "warning", "page"]);
+export const SignalUnitSchema = z.enum(["ms", "ratio", "per_minute", "burn_rate", "count"]);
+export const ConsumerObjectiveSchema = z.enum(["error_rate", "silent_failure_rate", "latency_p95_ms"]);
+export const ActionSchema = z.enum(["CONTINUE", "RETRY", "REPROCESS", "ESCALATE", "HALT"]);
+
+export const RateLimitedSchema: z.ZodType<RateLimited> = z.looseObject(
+  shapeOf<RateLimited>()({ share: storedNumber, usual: storedNumber }),
+);
+
+export const FiguresSchema: z.ZodType<Figures> = z.looseObject(
+  shapeOf<Figures>()({
+    requests_per_minute: storedNumber,
+    error_rate: nullableNumber,
+    client_error_rate: nullableNumber,
+    silent_failure_rate: nullableNumber,
+    p50_ms: nullableNumber,
+    p95_ms: nullableNumber,
+    p99_ms: nullableNumber,
+    availability_burn_1h: nullableNumber,
+    latency_burn_1h: nullableNumber,
+  }),
+);
+
+const EvidenceSchema: z.ZodType<Evidence> = z.looseObject(
+  shapeOf<Evidence>()({
+    kind: SignalKindSchema,
+    family: SignalFamilySchema,
+    level: SignalLevelSchema,
+    unit: SignalUnitSchema,
+    window: z.string(),
+    observed: storedNumber,
+    peak: storedNumber,
+    baseline: nullableNumber,
+    threshold: nullableNumber,
+    first_event_at: storedNumber,
+    last_event_at: storedNumber,
+    consumer: z.string().optional(),
+    objective: ConsumerObjectiveSchema.optional(),
+    requests: storedNumber.optional(),
+    rate_limited: RateLimitedSchema.optional(),
+  }),
+);
+
+const ConcentrationSchema: z.ZodType<Concentration> = z.looseObject(
+  shapeOf<Concentration>()({
+    dimension: z.enum(DIMENSIONS),
+    metric: z.enum(["5xx", "silent_failures"]),
+    names: z.array(z.string()),
+    share: storedNumber,
+    rate: storedNumber,
+    rate_elsewhere: storedNumber,
+    failures: storedNumber,
+    requests: storedNumber,
+    text: z.string(),
+  }),
+);
+
+const TimelineEntrySchema: z.ZodType<TimelineEntry> = z.looseObject(
+  shapeOf<TimelineEntry>()({
+    at: storedNumber,
+    change: z.enum(["opened", "escalated", "resolved", "reopened"]),
+    severity,
+    signals: z.array(SignalKindSchema),
+  }),
+);
+
+const IncidentDeploySchema: z.ZodType<IncidentDeploy> = z.looseObject(
+  shapeOf<IncidentDeploy>()({
+    id: z.string(),
+    version: z.string(),
+    at: storedNumber,
+    description: z.string().nullable(),
+  }),
+);
+
+/** An incident as the endpoint object stores it. */
+export const IncidentSchema: z.ZodType<Incident> = z.looseObject(
+  shapeOf<Incident>()({
+    id: z.string(),
+    service: z.string(),
+    method: z.string(),
+    route: z.string(),
+    severity,
+    status: z.enum(["open", "resolved"]),
+    opened_at: storedNumber,
+    escalated_at: nullableNumber,
+    resolved_at: nullableNumber,
+    last_event_at: storedNumber,
+    clean_minutes: storedNumber,
+    severity_score: storedNumber,
+    health_score: storedNumber,
+    action: ActionSchema,
+    signals: z.array(EvidenceSchema),
+    figures_at_open: FiguresSchema,
+    figures: FiguresSchema,
+    explanation: z.string(),
+    in_maintenance: z.boolean().optional(),
+    maintenance_id: z.string().nullable().optional(),
+    maintenance_released_at: nullableNumber.optional(),
+    deploy: IncidentDeploySchema.nullable().optional(),
+    concentration: z.array(ConcentrationSchema).optional(),
+    timeline: z.array(TimelineEntrySchema).optional(),
+    reopened_count: storedNumber.optional(),
+  }),
+);
+
+/** A signal a detector raised (as the endpoint object stores it in its published state). */
+export const SignalSchema: z.ZodType<Signal> = z.looseObject(
+  shapeOf<Signal>()({
+    kind: SignalKindSchema,
+    family: SignalFamilySchema,
+    level: SignalLevelSchema,
+    observed: storedNumber,
+    baseline: nullableNumber,
+    threshold: nullableNumber,
+    unit: SignalUnitSchema,
+    window: z.string(),
+    strength: storedNumber,
+    consumer: z.string().optional(),
+    objective: ConsumerObjectiveSchema.optional(),
+    requests: storedNumber.optional(),
+    rate_limited: RateLimitedSchema.optional(),
+  }),
+);
