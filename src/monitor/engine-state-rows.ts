@@ -23,11 +23,19 @@ import { EngineStateSchema, SeasonProfileSchema } from "../detect/state-schemas"
 import type { ObjectMeta } from "./object-meta";
 import { storedShapeError } from "./stored-json";
 
+/**
+ * The text last accepted under each key: the rows are read on every hand-off (the latency
+ * objective) and the profile changes at most hourly, so a text already checked is not checked again.
+ */
+const accepted = new Map<string, string>();
+
 /** JSON.parse's value of the stored `text` of `key`, once `schema` accepts it; throws naming the key otherwise. */
 function checked<T>(schema: z.ZodType<T>, key: string, text: string): T {
   const value: unknown = JSON.parse(text);
+  if (accepted.get(key) === text) return value as T;
   const result = schema.safeParse(value);
   if (!result.success) throw storedShapeError(key, result.error);
+  accepted.set(key, text);
   // The schemas transform nothing: `value` is `result.data`, with its keys in their stored order.
   return value as T;
 }
