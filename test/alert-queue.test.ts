@@ -16,6 +16,9 @@ import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { deliverHandOff, type AlertHandOff } from "../src/alerts/queue-consumer";
 import { IncidentGroups } from "../src/incidents/group-object";
+import { runAlerts } from "../src/monitor/alerts-handoff";
+import { EndpointMonitor } from "../src/monitor/endpoint-monitor";
+import type { MonitorContext } from "../src/monitor/monitor-context";
 import worker from "../src/index";
 import { channel, receivedTypes } from "./alert-helpers";
 import { eventually, flushAll, getJson, inMonitor } from "./helpers";
@@ -311,6 +314,44 @@ describe("alerts through the queue", () => {
         { kind: "group", key: "aq-n", messages: [expect.any(String)], lease_until: expect.any(Number) },
       ]);
       expect(await receivedTypes("aq-hook-n")).toEqual([]);
+    },
+  );
+
+  it(
+    "an endpoint's alarm without the object's name (evicted first, workerd#6850) still hands off",
+    { timeout: 60_000 },
+    async () => {
+      await channel("aq-hook-en", "aq-en");
+      await send(traffic("aq-en", OUTAGE).records);
+      await flushAll();
+      await eventually(async () => (await receivedTypes("aq-hook-en")).length >= 2, 20_000);
+      const handed = await runInDurableObject(stub("aq-en"), async (m: EndpointMonitor, state) => {
+        await state.storage.deleteAlarm();
+        // A reminder due now, and the object as an alarm after an eviction builds it: no name on its id.
+        const incident = m.detection.incidents(1)[0];
+        if (!incident) throw new Error("no incident");
+        m.outbox.enqueue({ ...incident, incident_id: incident.id, event: "incident.reminder" }, Date.now());
+        const name = state.id.name;
+        Object.defineProperty(state.id, "name", { value: undefined, configurable: true });
+        try {
+          const out: AlertHandOff[] = [];
+          const held = {
+            send: async (body: AlertHandOff) => {
+              out.push(body);
+            },
+          } as unknown as Queue<AlertHandOff>;
+          const woken = new EndpointMonitor(state, { ...env, ALERTS_QUEUE: held });
+          await runAlerts((woken as unknown as { c: MonitorContext }).c, Date.now());
+          return out;
+        } finally {
+          Object.defineProperty(state.id, "name", { value: name, configurable: true });
+        }
+      });
+      // Before: no name, no hand-off; the alarm sent the reminder itself.
+      expect(handed).toEqual([
+        { endpoint: endpoint("aq-en"), summarize: [], messages: [expect.any(String)], lease_until: expect.any(Number) },
+      ]);
+      expect(await receivedTypes("aq-hook-en")).toEqual(["incident.opened", "incident.escalated"]);
     },
   );
 });

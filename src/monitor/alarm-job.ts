@@ -7,9 +7,10 @@
  * entry (each setAlarm is a row written).
  */
 import { log } from "../lib/log";
+import { errorMessage } from "../lib/errors";
 import { runAlerts } from "./alerts-handoff";
 import { MINUTE_MS, flushBackoffMs } from "./minute-counts";
-import { endpointOf, messageOf, type MonitorContext } from "./monitor-context";
+import { endpointOf, type MonitorContext } from "./monitor-context";
 import type { MonitorJobs } from "./monitor-jobs";
 
 /** The jobs an alarm runs. */
@@ -45,7 +46,7 @@ export async function runAlarm(c: MonitorContext, jobs: AlarmJobs): Promise<void
   const endpoint = endpointOf(c.store);
   if (!reevaluation.running) await live.closeSilentMinutes(now);
   const followAt = await followUp.followUp(now).catch((err: unknown) => {
-    log("error", "follow_up_failed", { endpoint: c.name, message: messageOf(err) });
+    log("error", "follow_up_failed", { endpoint: c.name, message: errorMessage(err) });
     return null;
   });
   const synced = await publisher.sync();
@@ -75,6 +76,6 @@ export async function runAlarm(c: MonitorContext, jobs: AlarmJobs): Promise<void
 }
 
 function alertsFailed(c: MonitorContext, err: unknown): number {
-  log("error", "alerts_failed", { endpoint: c.name, message: messageOf(err) });
+  log("error", "alerts_failed", { endpoint: c.name, message: errorMessage(err) });
   return Date.now() + 30_000;
 }

@@ -7,7 +7,6 @@ import type { CostMeter } from "../cost/counts";
 import type { MeteredSql } from "../cost/sql-storage";
 import type { Endpoint } from "../detect/incident";
 import type { LogRecord } from "../ingest/record";
-import { errorMessage } from "../lib/errors";
 import type { DetectionRunner } from "./detection-runner";
 import type { ObjectMeta } from "./object-meta";
 import type { Quarantine } from "./quarantine";
@@ -46,9 +45,3 @@ export function endpointOf(store: ObjectMeta, fallback?: LogRecord): Endpoint | 
   const route = store.get("route") ?? fallback?.route;
   return service && method && route ? { service, method, route } : null;
 }
-
-/**
- * The message of a caught error: `errorMessage` of src/lib/errors.ts under its old name, kept only
- * while alarm-job.ts (changed on another branch) still imports it; use `errorMessage`.
- */
-export const messageOf = errorMessage;
