@@ -23,7 +23,18 @@ export function shapeOf<T>(): <S extends { [K in keyof T]-?: z.ZodType }>(shape:
   return (shape) => shape;
 }
 
-/** A number as JSON stored it: NaN and ±Infinity came back as null (read as they always were). */
+/** A zod enum of the string union `T`; compiles only when `values` lists every member (and nothing else). */
+export function enumOf<T extends string>() {
+  return <const A extends readonly [T, ...T[]]>(
+    values: A & ([Exclude<T, A[number]>] extends [never] ? unknown : { missing: Exclude<T, A[number]> }),
+  ): z.ZodType<T> => z.enum(values);
+}
+
+/**
+ * A number as JSON stored it: JSON.stringify writes NaN and ±Infinity as null, and the code that
+ * reads it does arithmetic on that null as it always did (null counts as 0; e.g. the first engine's
+ * metric baselines went NaN once warm). Typed as a number because that is how the code reads it.
+ */
 export const storedNumber = z.custom<number>((v) => typeof v === "number" || v === null, "expected a number or null");
 
 /**
