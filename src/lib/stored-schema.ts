@@ -1,10 +1,12 @@
 /**
- * zod for JSON that Durable Objects keep in their storage (incidents, groups, published marks,
- * token buckets). A schema mirrors its TypeScript type field for field (`shapeOf<T>()` fails to
- * compile when a key is missing, extra, or typed otherwise), is loose (keys it does not know are
- * kept) and is never stricter than what was stored over the versions: fields added later are
- * optional in the type, and a number may read back as null (JSON writes NaN and ±Infinity as null,
- * and the code has always read that null as it was). Parsing checks; it never converts a value.
+ * zod for JSON that Durable Objects keep in their storage (engine state, incidents, groups,
+ * published marks, token buckets). A schema mirrors its TypeScript type field for field
+ * (`shapeOf<T>()` fails to compile when a key is missing, extra, or typed otherwise; a nested loose
+ * object goes in as a const typed `z.ZodType<T>`, and an enum via `enumOf<T>()`, which must list
+ * the whole union), is loose (keys it does not know are kept) and is never stricter than what was
+ * stored over the versions: fields added later are optional in the type, and a number may read
+ * back as null (JSON writes NaN and ±Infinity as null, and the code has always read that null as
+ * it was). Parsing checks; it never converts a value.
  */
 import * as z from "zod";
 import { errorMessage } from "./errors";
