@@ -1,21 +1,26 @@
 /**
- * The zod schema of an incident as the endpoint object stores it (its `incidents` table) and
- * parses it back: loose, mirroring incident-types.ts field for field (see src/lib/stored-schema.ts).
- * Fields added after the first version (maintenance, deploy, concentration, timeline, re-opens,
- * consumer and 429 evidence) are optional in the types, so incidents stored before them parse.
+ * The one zod schema of an incident and its parts (evidence, signals, figures, timeline, deploy,
+ * concentration), as the endpoint object stores it: in its `incidents` table, inside the incident
+ * machine of `engine_state` (state-schemas.ts), and signals and figures in its published state.
+ * Loose, mirroring the types field for field (see src/lib/stored-schema.ts). Fields added after the
+ * first version (maintenance, deploy, concentration, timeline, re-opens, consumer and 429 evidence)
+ * are optional in the types, so incidents stored before them parse. Pure.
  */
 import * as z from "zod";
-import type { Concentration } from "../breakdown/concentration";
+import type { Concentration, FailureMetric } from "../breakdown/concentration";
 import { DIMENSIONS } from "../breakdown/top-k";
-import { shapeOf, storedNumber } from "../lib/stored-schema";
+import { enumOf, shapeOf, storedNumber } from "../lib/stored-schema";
 import type { Evidence, Incident, IncidentDeploy, TimelineEntry } from "./incident-types";
-import type { Figures, RateLimited, Signal } from "./types";
+import type { Action, ConsumerObjectiveMetric, Figures, RateLimited, Signal, SignalFamily, SignalKind } from "./types";
 
 const nullableNumber = storedNumber.nullable();
-const severity = z.enum(["WARNING", "CRITICAL"]);
 
-/** Signal kinds, families, levels and units: the lists only ever grew (each field's check below keeps them exact). */
-export const SignalKindSchema = z.enum([
+/** An incident's severity and status (also a group member's). */
+export const SeveritySchema = enumOf<Incident["severity"]>()(["WARNING", "CRITICAL"]);
+export const StatusSchema = enumOf<Incident["status"]>()(["open", "resolved"]);
+
+/** Signal kinds, families, levels and units: the lists only ever grew (each must list its whole union). */
+export const SignalKindSchema = enumOf<SignalKind>()([
   "latency_p95_threshold",
   "latency_p95_baseline",
   "latency_p50_baseline",
@@ -34,7 +39,7 @@ export const SignalKindSchema = z.enum([
   "client_errors",
   "consumer_objective",
 ]);
-export const SignalFamilySchema = z.enum([
+export const SignalFamilySchema = enumOf<SignalFamily>()([
   "latency",
   "availability",
   "silent",
@@ -44,10 +49,14 @@ export const SignalFamilySchema = z.enum([
   "client",
   "consumer",
 ]);
-export const SignalLevelSchema = z.enum(["info", "ticket", "warning", "page"]);
-export const SignalUnitSchema = z.enum(["ms", "ratio", "per_minute", "burn_rate", "count"]);
-export const ConsumerObjectiveSchema = z.enum(["error_rate", "silent_failure_rate", "latency_p95_ms"]);
-export const ActionSchema = z.enum(["CONTINUE", "RETRY", "REPROCESS", "ESCALATE", "HALT"]);
+export const SignalLevelSchema = enumOf<Signal["level"]>()(["info", "ticket", "warning", "page"]);
+export const SignalUnitSchema = enumOf<Signal["unit"]>()(["ms", "ratio", "per_minute", "burn_rate", "count"]);
+export const ConsumerObjectiveSchema = enumOf<ConsumerObjectiveMetric>()([
+  "error_rate",
+  "silent_failure_rate",
+  "latency_p95_ms",
+]);
+export const ActionSchema = enumOf<Action>()(["CONTINUE", "RETRY", "REPROCESS", "ESCALATE", "HALT"]);
 
 export const RateLimitedSchema: z.ZodType<RateLimited> = z.looseObject(
   shapeOf<RateLimited>()({ share: storedNumber, usual: storedNumber }),
@@ -67,7 +76,8 @@ export const FiguresSchema: z.ZodType<Figures> = z.looseObject(
   }),
 );
 
-const EvidenceSchema: z.ZodType<Evidence> = z.looseObject(
+/** A signal as an incident keeps it (also the machine's pending evidence). */
+export const EvidenceSchema: z.ZodType<Evidence> = z.looseObject(
   shapeOf<Evidence>()({
     kind: SignalKindSchema,
     family: SignalFamilySchema,
@@ -90,7 +100,7 @@ const EvidenceSchema: z.ZodType<Evidence> = z.looseObject(
 const ConcentrationSchema: z.ZodType<Concentration> = z.looseObject(
   shapeOf<Concentration>()({
     dimension: z.enum(DIMENSIONS),
-    metric: z.enum(["5xx", "silent_failures"]),
+    metric: enumOf<FailureMetric>()(["5xx", "silent_failures"]),
     names: z.array(z.string()),
     share: storedNumber,
     rate: storedNumber,
@@ -104,8 +114,8 @@ const ConcentrationSchema: z.ZodType<Concentration> = z.looseObject(
 const TimelineEntrySchema: z.ZodType<TimelineEntry> = z.looseObject(
   shapeOf<TimelineEntry>()({
     at: storedNumber,
-    change: z.enum(["opened", "escalated", "resolved", "reopened"]),
-    severity,
+    change: enumOf<TimelineEntry["change"]>()(["opened", "escalated", "resolved", "reopened"]),
+    severity: SeveritySchema,
     signals: z.array(SignalKindSchema),
   }),
 );
@@ -119,15 +129,15 @@ const IncidentDeploySchema: z.ZodType<IncidentDeploy> = z.looseObject(
   }),
 );
 
-/** An incident as the endpoint object stores it. */
+/** An incident as the endpoint object stores it (its table, and the machine in `engine_state`). */
 export const IncidentSchema: z.ZodType<Incident> = z.looseObject(
   shapeOf<Incident>()({
     id: z.string(),
     service: z.string(),
     method: z.string(),
     route: z.string(),
-    severity,
-    status: z.enum(["open", "resolved"]),
+    severity: SeveritySchema,
+    status: StatusSchema,
     opened_at: storedNumber,
     escalated_at: nullableNumber,
     resolved_at: nullableNumber,

@@ -5,11 +5,9 @@
  * before them parse.
  */
 import * as z from "zod";
+import { SeveritySchema as severity, StatusSchema as status } from "../detect/incident-schema";
 import { shapeOf, storedNumber } from "../lib/stored-schema";
 import type { GroupMember, IncidentGroup } from "./group-types";
-
-const severity = z.enum(["WARNING", "CRITICAL"]);
-const status = z.enum(["open", "resolved"]);
 
 const GroupMemberSchema: z.ZodType<GroupMember> = z.looseObject(
   shapeOf<GroupMember>()({

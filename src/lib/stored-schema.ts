@@ -1,10 +1,12 @@
 /**
- * zod for JSON that Durable Objects keep in their storage (incidents, groups, published marks,
- * token buckets). A schema mirrors its TypeScript type field for field (`shapeOf<T>()` fails to
- * compile when a key is missing, extra, or typed otherwise), is loose (keys it does not know are
- * kept) and is never stricter than what was stored over the versions: fields added later are
- * optional in the type, and a number may read back as null (JSON writes NaN and ±Infinity as null,
- * and the code has always read that null as it was). Parsing checks; it never converts a value.
+ * zod for JSON that Durable Objects keep in their storage (engine state, incidents, groups,
+ * published marks, token buckets). A schema mirrors its TypeScript type field for field
+ * (`shapeOf<T>()` fails to compile when a key is missing, extra, or typed otherwise; a nested loose
+ * object goes in as a const typed `z.ZodType<T>`, and an enum via `enumOf<T>()`, which must list
+ * the whole union), is loose (keys it does not know are kept) and is never stricter than what was
+ * stored over the versions: fields added later are optional in the type, and a number may read
+ * back as null (JSON writes NaN and ±Infinity as null, and the code has always read that null as
+ * it was). Parsing checks; it never converts a value.
  */
 import * as z from "zod";
 import { errorMessage } from "./errors";
@@ -23,7 +25,18 @@ export function shapeOf<T>(): <S extends { [K in keyof T]-?: z.ZodType }>(shape:
   return (shape) => shape;
 }
 
-/** A number as JSON stored it: NaN and ±Infinity came back as null (read as they always were). */
+/** A zod enum of the string union `T`; compiles only when `values` lists every member (and nothing else). */
+export function enumOf<T extends string>() {
+  return <const A extends readonly [T, ...T[]]>(
+    values: A & ([Exclude<T, A[number]>] extends [never] ? unknown : { missing: Exclude<T, A[number]> }),
+  ): z.ZodType<T> => z.enum(values);
+}
+
+/**
+ * A number as JSON stored it: JSON.stringify writes NaN and ±Infinity as null, and the code that
+ * reads it does arithmetic on that null as it always did (null counts as 0; e.g. the first engine's
+ * metric baselines went NaN once warm). Typed as a number because that is how the code reads it.
+ */
 export const storedNumber = z.custom<number>((v) => typeof v === "number" || v === null, "expected a number or null");
 
 /**

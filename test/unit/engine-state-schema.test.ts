@@ -10,6 +10,7 @@ import { resolveDetection, type DetectionConfig } from "../../src/detect/config"
 import { emptyDetectorState } from "../../src/detect/detector-state";
 import { emptyEngineState, evaluateMinute, type EngineState } from "../../src/detect/evaluate";
 import type { Incident } from "../../src/detect/incident";
+import { IncidentSchema } from "../../src/detect/incident-schema";
 import { emptyObjective } from "../../src/detect/objective";
 import { emptyProfile } from "../../src/detect/season";
 import { EngineStateSchema, SeasonProfileSchema } from "../../src/detect/state-schemas";
@@ -350,52 +351,61 @@ describe("engine state schemas: states as older versions stored them", () => {
     expect(SeasonProfileSchema.safeParse(JSON.parse(JSON.stringify(profile))).success).toBe(true);
   });
 
+  /** An incident as the first release stored it (no timeline, evidence without consumers or 429s). */
+  const figures = {
+    requests_per_minute: 10,
+    error_rate: null,
+    client_error_rate: null,
+    silent_failure_rate: null,
+    p50_ms: null,
+    p95_ms: null,
+    p99_ms: null,
+    availability_burn_1h: null,
+    latency_burn_1h: null,
+  };
+  const open = {
+    id: "inc_1",
+    ...endpoint,
+    severity: "WARNING",
+    status: "open",
+    opened_at: T0,
+    escalated_at: null,
+    resolved_at: null,
+    last_event_at: T0 + MINUTE,
+    clean_minutes: 0,
+    severity_score: 0.5,
+    health_score: 50,
+    action: "RETRY",
+    signals: [
+      {
+        kind: "error_rate_baseline",
+        family: "availability",
+        level: "warning",
+        unit: "ratio",
+        window: "5m",
+        observed: 0.1,
+        peak: 0.1,
+        baseline: 0.01,
+        threshold: null,
+        first_event_at: T0,
+        last_event_at: T0 + MINUTE,
+      },
+    ],
+    figures_at_open: figures,
+    figures,
+    explanation: "",
+  };
+
   it("an incident as the first release stored it (no timeline, evidence without consumers or 429s)", () => {
-    const figures = {
-      requests_per_minute: 10,
-      error_rate: null,
-      client_error_rate: null,
-      silent_failure_rate: null,
-      p50_ms: null,
-      p95_ms: null,
-      p99_ms: null,
-      availability_burn_1h: null,
-      latency_burn_1h: null,
-    };
-    const open = {
-      id: "inc_1",
-      ...endpoint,
-      severity: "WARNING",
-      status: "open",
-      opened_at: T0,
-      escalated_at: null,
-      resolved_at: null,
-      last_event_at: T0 + MINUTE,
-      clean_minutes: 0,
-      severity_score: 0.5,
-      health_score: 50,
-      action: "RETRY",
-      signals: [
-        {
-          kind: "error_rate_baseline",
-          family: "availability",
-          level: "warning",
-          unit: "ratio",
-          window: "5m",
-          observed: 0.1,
-          peak: 0.1,
-          baseline: 0.01,
-          threshold: null,
-          first_event_at: T0,
-          last_event_at: T0 + MINUTE,
-        },
-      ],
-      figures_at_open: figures,
-      figures,
-      explanation: "",
-    };
     const state = { detectors: emptyDetectorState(), recent: {}, machine: { open, streak_start: null, streak: 0 } };
     expect(parse(state).success).toBe(true);
+  });
+
+  it("an incident with numbers JSON wrote as null (NaN) parses in the machine as in the incidents table", () => {
+    const nan = { ...open, severity_score: null, signals: [{ ...open.signals[0], observed: null, peak: null }] };
+    expect(IncidentSchema.safeParse(nan).success).toBe(true);
+    const machine = { open: nan, streak_start: null, streak: 0, pending: nan.signals, resolved: nan };
+    expect(parse({ detectors: emptyDetectorState(), recent: {}, machine }).success).toBe(true);
   });
 
   it("rejects a field of the wrong type, naming its path", () => {
