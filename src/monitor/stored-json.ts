@@ -1,8 +1,10 @@
 /**
  * JSON the endpoint object keeps in its `meta` table, parsed with zod when it is read back on wake
  * (a value of an unexpected shape fails loudly, naming the key, instead of being cast). Values read
- * on every hand-off (chunk rows) stay plain JSON.parse: they are written by the same code a moment
- * earlier, and zod's cost there would be per record.
+ * on every hand-off (chunk rows) or per bucket of every evaluation (the windows' latency sketches,
+ * window-rows.ts) stay plain JSON.parse: they are written by the same code a moment earlier, and
+ * zod's cost there would be per record or per bucket. The engine state (engine-state-rows.ts) and
+ * the incidents, published state, groups and token buckets (src/lib/stored-schema.ts) are checked.
  */
 import * as z from "zod";
 
