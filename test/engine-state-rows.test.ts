@@ -4,7 +4,8 @@
  * not replaced by an empty state: the open incident lives in it); a hand-off still stores its
  * records (detection fails apart, logged) and the stored value is left as it was.
  */
-import { evictDurableObject, runInDurableObject } from "cloudflare:test";
+import { evictDurableObject, runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
+import { env } from "cloudflare:workers";
 import { describe, expect, it, vi } from "vitest";
 import { normaliseRecord } from "../src/ingest/record";
 import type { EndpointMonitor } from "../src/monitor/endpoint-monitor";
@@ -100,5 +101,26 @@ describe("engine state rows", () => {
     const woken = endpointStub(service, "GET", "/orders");
     expect(await woken.ingest(records(service, 2))).toMatchObject({ stored: 20 });
     expect((await woken.stats()).received).toBe(60);
+  });
+
+  it("with a corrupt state the alarm still flushes the records to D1 (it threw on the flush's objective before)", async () => {
+    const service = "engine-corrupt-alarm";
+    const stub = endpointStub(service, "GET", "/orders");
+    expect(await stub.ingest(records(service, 4))).toMatchObject({ stored: 20 });
+    await runDurableObjectAlarm(stub).catch(() => undefined);
+    await setMeta(stub, "engine_state", JSON.stringify({ detectors: 1, recent: {}, machine: {} }));
+    expect(await stub.ingest(records(service, 2))).toMatchObject({ stored: 20 });
+    const logs = vi.spyOn(console, "error");
+    try {
+      await runDurableObjectAlarm(stub);
+    } finally {
+      logs.mockRestore();
+    }
+    const stats = await stub.stats();
+    expect([stats.flushed, stats.backlog]).toEqual([40, 0]);
+    const rows = await env.DB.prepare("SELECT COUNT(*) AS n FROM request_logs WHERE service = ?")
+      .bind(service)
+      .first<{ n: number }>();
+    expect(rows?.n).toBe(40);
   });
 });

@@ -108,6 +108,22 @@ describe("an endpoint's incidents and state as stored", () => {
   });
 });
 
+describe("the published mark", () => {
+  it("keeps its cost when another part of it does not parse", async () => {
+    const stub = endpointStub("stored-published", "GET", "/orders/:id");
+    await send(traffic("stored-published", [{ minutes: 2, perMinute: 10 }], { seed: 3, endsAgo: 0 }).records);
+    const cost = (mark: string) =>
+      runInDurableObject(stub, (m: EndpointMonitor, state) => {
+        state.storage.sql.exec("INSERT OR REPLACE INTO meta (key, value) VALUES ('published', ?)", mark);
+        return m.detection.publishedCost();
+      });
+    expect(await cost(JSON.stringify({ backlog: 5, cost: { worker_requests: 123 } }))).toEqual({
+      worker_requests: 123,
+    });
+    expect(await cost("not json")).toBeNull();
+  });
+});
+
 describe("an incident group as stored", () => {
   const service = "stored-groups";
   const member = (n: number, over: Partial<MemberInput> = {}): MemberInput => ({

@@ -159,6 +159,18 @@ export class DetectionPublisher {
 
   /** The cost meter as last published (null: never, or before it was kept with the publish). */
   publishedCost(): Partial<CostCounts> | null {
-    return this.published().cost ?? null;
+    const mark = this.published();
+    if (mark.cost) return mark.cost;
+    // A mark that did not parse as a whole (a bad backlog or counters) keeps its cost: the meter
+    // is cumulative, and countsFrom (publish-job.ts) keeps each finite field of what is read here.
+    const raw = this.store.get("published");
+    if (raw === null) return null;
+    try {
+      const value: unknown = JSON.parse(raw);
+      const cost = typeof value === "object" && value !== null ? (value as { cost?: unknown }).cost : null;
+      return typeof cost === "object" && cost !== null ? cost : null;
+    } catch {
+      return null;
+    }
   }
 }

@@ -81,9 +81,21 @@ export class DetectionRunner {
     this.settings.invalidate();
   }
 
-  /** The endpoint's latency objective under `cfg`: the learnt one once there is one. */
+  /**
+   * The endpoint's latency objective under `cfg`: the learnt one once there is one. A stored engine
+   * state that does not parse gives the configured objective (logged): the flush's sampling, the
+   * windows and a wake's replay go on; only the evaluation fails loudly, naming the key, until the
+   * state is repaired (engine-state-rows.ts).
+   */
   latencyObjectiveMs(cfg: DetectionConfig): number {
-    return withObjective(cfg, this.engineState().detectors.objective).slo.latency_ms;
+    let objective;
+    try {
+      objective = this.engineState().detectors.objective;
+    } catch (err) {
+      log("error", "engine_state_unreadable", { message: errorMessage(err) });
+      return cfg.slo.latency_ms;
+    }
+    return withObjective(cfg, objective).slo.latency_ms;
   }
 
   /**
@@ -142,22 +154,7 @@ export class DetectionRunner {
     this.clock.advance(newest, Math.floor(oldest / MINUTE_MS) * MINUTE_MS, addedAt);
     const watermark = this.watermark() ?? newest;
     const traffic = records.filter((r) => r.source !== "probe" && r.timestamp >= watermark - HOUR_HORIZON_MS);
-    this.windows.add(traffic, watermark, this.replayObjectiveMs(cfg));
-  }
-
-  /**
-   * The latency objective a replay on wake counts slow requests against: as `latencyObjectiveMs`,
-   * but a stored engine state that does not parse must not fail the wake (the object would then
-   * refuse every hand-off): the configured objective is used, and detection fails loudly, naming
-   * the key, at each evaluation until the state is repaired (engine-state-rows.ts).
-   */
-  private replayObjectiveMs(cfg: DetectionConfig): number {
-    try {
-      return this.latencyObjectiveMs(cfg);
-    } catch (err) {
-      log("error", "engine_state_unreadable", { message: errorMessage(err) });
-      return cfg.slo.latency_ms;
-    }
+    this.windows.add(traffic, watermark, this.latencyObjectiveMs(cfg));
   }
 
   /**
