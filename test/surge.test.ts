@@ -86,6 +86,30 @@ describe("traffic surges", () => {
     expect(surge?.rate_limited?.usual).toBeLessThan(0.05);
   });
 
+  it("names who sends a surge: the consumer that sent most of the extra requests", async () => {
+    const { records, phaseStarts } = traffic("surge-who", [
+      { minutes: 120, perMinute: 20, rateLimitedRate: 0.01 },
+      { minutes: 12, perMinute: 80, rateLimitedRate: 0.3 },
+    ]);
+    // Before: three consumers share the traffic; in the surge every other request comes from one more.
+    const surgeAt = phaseStarts[1] ?? 0;
+    records.forEach((r, i) => {
+      r.consumer = Number(r.timestamp) >= surgeAt && i % 4 !== 0 ? "bot-7" : ["app", "web", "ios"][i % 3];
+    });
+    await send(records);
+    const [incident] = await incidentsOf("surge-who");
+    expect(incident?.severity).toBe("WARNING");
+    expect(incident?.explanation).toMatch(
+      /Consumer bot-7 sent (9\d|100)% of the extra requests \(\d+\/min, usually 0\.0\/min\)/,
+    );
+    const { body } = await getJson<{ incidents: { concentration: { metric: string; names: string[] }[] }[] }>(
+      "/v1/incidents?service=surge-who",
+    );
+    expect(body.incidents[0]?.concentration).toEqual([
+      expect.objectContaining({ metric: "requests", names: ["bot-7"] }),
+    ]);
+  });
+
   it("no surge for steady traffic", async () => {
     const { records } = traffic("surge-none", [{ minutes: 150, perMinute: 20 }]);
     await send(records);

@@ -18,11 +18,17 @@ export const MIN_REST_SHARE = 0.1;
 const ONLY_SHARE = 0.99;
 
 export type FailureMetric = "5xx" | "silent_failures";
+/** What a concentration is about: failures, or the requests of a surge (surge-sources.ts). */
+export type ConcentrationMetric = FailureMetric | "requests";
 
-/** A clear concentration, as incident evidence. */
+/**
+ * A clear concentration, as incident evidence. For a surge's sources (`requests`): `share` of the
+ * extra requests, `rate` and `rate_elsewhere` the named groups' requests per minute now and
+ * before, `failures` the extra requests.
+ */
 export interface Concentration {
   dimension: Dimension;
-  metric: FailureMetric;
+  metric: ConcentrationMetric;
   names: string[];
   /** Share of the failures in the named groups (0..1). */
   share: number;
@@ -43,7 +49,7 @@ function list(names: readonly string[]): string {
   return names.length <= 1 ? (names[0] ?? "") : `${names.slice(0, -1).join(", ")} and ${names[names.length - 1] ?? ""}`;
 }
 
-function sentence(c: Omit<Concentration, "text">): string {
+function sentence(c: Omit<Concentration, "text"> & { metric: FailureMetric }): string {
   const what = c.metric === "5xx" ? "5xx" : "empty 200 responses";
   const many = c.names.length > 1;
   const where = c.dimension === "consumer" ? `${many ? "consumers" : "consumer"} ${list(c.names)}` : list(c.names);

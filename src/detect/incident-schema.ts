@@ -7,7 +7,7 @@
  * are optional in the types, so incidents stored before them parse. Pure.
  */
 import * as z from "zod";
-import type { Concentration, FailureMetric } from "../breakdown/concentration";
+import type { Concentration, ConcentrationMetric } from "../breakdown/concentration";
 import { DIMENSIONS } from "../breakdown/top-k";
 import { enumOf, shapeOf, storedNumber } from "../lib/stored-schema";
 import type { Evidence, Incident, IncidentDeploy, TimelineEntry } from "./incident-types";
@@ -100,7 +100,7 @@ export const EvidenceSchema: z.ZodType<Evidence> = z.looseObject(
 const ConcentrationSchema: z.ZodType<Concentration> = z.looseObject(
   shapeOf<Concentration>()({
     dimension: z.enum(DIMENSIONS),
-    metric: enumOf<FailureMetric>()(["5xx", "silent_failures"]),
+    metric: enumOf<ConcentrationMetric>()(["5xx", "silent_failures", "requests"]),
     names: z.array(z.string()),
     share: storedNumber,
     rate: storedNumber,

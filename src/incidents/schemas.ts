@@ -75,7 +75,10 @@ export const incidentSchema = z.object({
     .optional()
     .describe("each change in event time (a re-opened incident keeps its id)"),
   reopened_count: z.number().int().optional(),
-  concentration: z.array(z.unknown()).optional().describe("consumers or locations the failures are concentrated on"),
+  concentration: z
+    .array(z.unknown())
+    .optional()
+    .describe("consumers or locations the failures are concentrated on, or (metric `requests`) who sends a surge"),
   updated_at: z.number().int().optional(),
   ai_summary: aiSummarySchema.nullable().optional(),
   ai_model: z.string().nullable().optional(),

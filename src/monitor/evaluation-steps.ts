@@ -9,6 +9,7 @@ import type { Evaluation } from "../detect/evaluate";
 import type { Incident } from "../detect/incident";
 import type { ConsumerBreach } from "../detect/types";
 import { concentrations, failureMetrics } from "../breakdown/concentration";
+import { surgeSources } from "../breakdown/surge-sources";
 import { CONSUMER_WINDOW_MINUTES, consumerBreaches, namedConsumers } from "../breakdown/objectives";
 import type { Breakdown } from "../breakdown/top-k";
 import { explain } from "../detect/explain";
@@ -17,6 +18,9 @@ import { MINUTE_MS } from "./minute-counts";
 /** An open incident's concentration is refreshed this often (minutes), over its last CONCENTRATION_SPAN minutes. */
 const CONCENTRATION_EVERY = 5;
 const CONCENTRATION_SPAN = 30;
+/** A surge's sources are judged against the SURGE_BEFORE_MINUTES ending SURGE_LEAD_MINUTES before it opened (a surge runs 5 minutes before it is one). */
+const SURGE_BEFORE_MINUTES = 60;
+const SURGE_LEAD_MINUTES = 10;
 
 /** The evaluation with its incident replaced by `incident`, in the machine that carries it on too. */
 function withIncident(ev: Evaluation, incident: Incident): Evaluation {
@@ -43,9 +47,20 @@ export function located(ev: Evaluation, breakdown: (from: number, to: number) =>
   if (!incident || incident.status !== "open") return ev;
   if (ev.change === "updated" && (ev.minute / MINUTE_MS) % CONCENTRATION_EVERY !== 0) return ev;
   const metrics = failureMetrics(incident.signals);
-  if (metrics.length === 0) return ev;
+  const surge = incident.signals.some((s) => s.kind === "traffic_surge");
+  if (metrics.length === 0 && !surge) return ev;
   const from = Math.max(incident.opened_at, ev.minute - (CONCENTRATION_SPAN - 1) * MINUTE_MS);
-  const found = concentrations(breakdown(from, ev.minute + MINUTE_MS), metrics);
+  const during = breakdown(from, ev.minute + MINUTE_MS);
+  const found = concentrations(during, metrics);
+  if (surge) {
+    // Who sends it: each group's requests per minute against the hour before the surge opened.
+    const beforeTo = incident.opened_at - SURGE_LEAD_MINUTES * MINUTE_MS;
+    const before = {
+      breakdown: breakdown(beforeTo - SURGE_BEFORE_MINUTES * MINUTE_MS, beforeTo),
+      minutes: SURGE_BEFORE_MINUTES,
+    };
+    found.push(...surgeSources({ breakdown: during, minutes: (ev.minute + MINUTE_MS - from) / MINUTE_MS }, before));
+  }
   if (JSON.stringify(found) === JSON.stringify(incident.concentration ?? [])) return ev;
   const next: Incident = { ...incident, concentration: found };
   next.explanation = explain(next);
