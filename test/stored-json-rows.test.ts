@@ -83,9 +83,10 @@ describe("an endpoint's incidents and state as stored", () => {
       .bind(id)
       .first<{ explanation: string }>();
     expect(d1?.explanation).toBe(real?.explanation);
+    // Held apart (dirty = 2): never copied, and not pruned once resolved (a bad row is kept for inspection).
     expect(await exec(stub, "SELECT id, dirty FROM incidents WHERE id LIKE 'inc_zz%' ORDER BY id")).toEqual([
-      { id: "inc_zzbad", dirty: 0 },
-      { id: "inc_zzodd", dirty: 0 },
+      { id: "inc_zzbad", dirty: 2 },
+      { id: "inc_zzodd", dirty: 2 },
     ]);
     const stats = await stub.detail();
     expect(stats.incidents.map((i) => i.id)).toEqual([id]);

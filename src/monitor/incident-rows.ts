@@ -4,8 +4,8 @@
  * last few resolved once D1 has them.
  *
  * Bodies are parsed with zod (src/detect/incident-schema.ts). A body that does not parse is logged
- * and left out, and harms no other incident: lists skip it, and the copy to D1 marks it copied
- * without copying it (it stays in the table as it is, for inspection, until pruned).
+ * and left out, and harms no other incident: lists skip it, and the copy to D1 holds it apart
+ * (`dirty = 2`: never copied, never pruned) so it stays in the table as it is, for inspection.
  */
 import type { Incident } from "../detect/incident";
 import { IncidentSchema } from "../detect/incident-schema";
@@ -62,7 +62,8 @@ export class IncidentRows {
     for (const r of rows) {
       const incident = this.parse(r.body, r.id);
       // A body that does not parse is never copied; left dirty, it would hold a round slot forever.
-      if (incident === null) this.markCopied(r);
+      // It is held apart (dirty = 2): neither copied nor pruned, kept for inspection.
+      if (incident === null) this.sql.exec("UPDATE incidents SET dirty = 2 WHERE id = ? AND body = ?", r.id, r.body);
       else out.push({ ...r, incident });
     }
     return out;
