@@ -1,7 +1,7 @@
-/** Request logs of one endpoint in event time, for detection tests: phases of steady traffic, each with its own error rate and latency. */
+/** Request logs of one endpoint in event time, for detection tests: phases of steady traffic, each with its own error rate and latency (the shared generator of scripts/lib/traffic.mjs). */
 import { expect } from "vitest";
 import { flushAll, postLogs } from "./helpers";
-import { prng } from "./prng";
+import { trafficRecords } from "../scripts/lib/traffic.mjs";
 
 const MINUTE = 60_000;
 
@@ -15,36 +15,18 @@ export interface Phase {
   rateLimitedRate?: number;
 }
 
-/** Records of one endpoint over consecutive phases, ending `endsAgo` ms before now. */
-export function traffic(service: string, phases: Phase[], opts: { seed?: number; endsAgo?: number } = {}) {
-  const random = prng(opts.seed ?? 1);
-  const total = phases.reduce((n, p) => n + p.minutes, 0);
-  const start = Math.floor((Date.now() - (opts.endsAgo ?? 5 * MINUTE)) / MINUTE) * MINUTE - total * MINUTE;
-  const out: Record<string, unknown>[] = [];
-  let minute = 0;
-  const phaseStarts: number[] = [];
-  for (const p of phases) {
-    phaseStarts.push(start + minute * MINUTE);
-    for (let m = 0; m < p.minutes; m++, minute++) {
-      for (let i = 0; i < p.perMinute; i++) {
-        const r = random();
-        const errorRate = p.errorRate ?? 0.002;
-        const status = r < errorRate ? 503 : r < errorRate + (p.rateLimitedRate ?? 0) ? 429 : r > 0.98 ? 404 : 200;
-        const base = p.latencyMs ?? 80;
-        out.push({
-          timestamp: start + minute * MINUTE + Math.floor((i + random()) * (MINUTE / p.perMinute)),
-          service,
-          method: "GET",
-          path: `/orders/${i}`,
-          route: "/orders/:id",
-          status,
-          latency_ms: Math.round(base * Math.exp(0.3 * (random() + random() + random() - 1.5)) * 10) / 10,
-          response_empty: status === 200 && random() < (p.emptyRate ?? 0),
-        });
-      }
-    }
-  }
-  return { records: out, phaseStarts };
+/** Records of one endpoint over consecutive phases, ending `endsAgo` ms before now (scripts/lib/traffic.mjs). */
+export function traffic(
+  service: string,
+  phases: Phase[],
+  opts: { seed?: number; endsAgo?: number } = {},
+): { records: Record<string, unknown>[]; phaseStarts: number[] } {
+  const endpoint = { service, method: "GET", path: "/orders/:id", route: "/orders/:id" };
+  return trafficRecords(endpoint, phases, {
+    seed: opts.seed ?? 1,
+    endsAgo: opts.endsAgo ?? 5 * MINUTE,
+    path: (i) => `/orders/${i}`,
+  });
 }
 
 export async function send(records: Record<string, unknown>[], batch = 1000): Promise<void> {

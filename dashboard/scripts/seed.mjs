@@ -49,7 +49,7 @@ export function scenario(hours = 3) {
     ),
     ...traffic(health, [{ minutes: warm, perMinute: 6, latencyMs: 15 }], { seed: 4 }),
   ];
-  return records.sort((a, b) => a.timestamp - b.timestamp);
+  return records.sort((a, b) => Number(a.timestamp) - Number(b.timestamp));
 }
 
 /**
